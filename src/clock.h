@@ -1,0 +1,18 @@
+/*
+ * clock.h - the two clocks: monotonic for every deadline, wall only for display and etcd.
+ */
+#ifndef GSHA_CLOCK_H
+#define GSHA_CLOCK_H
+
+#include <stdint.h>
+
+/* Milliseconds on CLOCK_MONOTONIC: never jumps, does not count suspend. Use for *_ms deadlines. */
+int64_t clock_mono_ms(void);
+
+/* Milliseconds since the Unix epoch on CLOCK_REALTIME: for timestamps people read. */
+int64_t clock_wall_ms(void);
+
+/* Sleeps for ms milliseconds, resuming after signals until the time has passed. */
+void clock_sleep_ms(int64_t ms);
+
+#endif

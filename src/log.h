@@ -1,0 +1,54 @@
+/*
+ * log.h - leveled logging to stderr in PostgreSQL's message style.
+ *
+ * One line per message, written with a single write(2) so lines from the HTTP threads and the
+ * HA loop never interleave. Text by default, one JSON object per line when asked.
+ * Leaf modules do not call this above debug (STYLE.md): they return codes and messages.
+ */
+#ifndef GSHA_LOG_H
+#define GSHA_LOG_H
+
+#include <stdbool.h>
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARNING,
+	LOG_LEVEL_NOTICE,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+enum log_format {
+	LOG_FORMAT_TEXT,
+	LOG_FORMAT_JSON,
+};
+
+/* The longest line written; a longer message is cut and marked with "..." (a log line, not data). */
+#define LOG_LINE_MAX 4096
+
+/* Sets the level below which messages are dropped, the format and the node name shown. */
+void log_setup(enum log_level level, enum log_format format, const char *name);
+
+/* Writes one message at level; fmt is printf-style. */
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Returns true when a message at level would be written (to skip building expensive ones). */
+bool log_enabled(enum log_level level);
+
+/* Returns "error", "warning", "notice", "info" or "debug". */
+const char *log_level_name(enum log_level level);
+
+/* Parses a level name, case-insensitively; Patroni's "WARN" and "CRITICAL" are accepted too.
+ * Returns 0, or -EINVAL and leaves *out untouched. */
+int log_level_parse(const char *s, enum log_level *out) __attribute__((warn_unused_result));
+
+/* Parses "text" or "json". Returns 0, or -EINVAL and leaves *out untouched. */
+int log_format_parse(const char *s, enum log_format *out) __attribute__((warn_unused_result));
+
+#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_warning(...) log_msg(LOG_LEVEL_WARNING, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * num.h - the one checked way to turn text into numbers (atoi and friends are banned).
+ */
+#ifndef GSHA_NUM_H
+#define GSHA_NUM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Parses a whole decimal number (optional sign, no spaces, nothing after it) within [min, max].
+ * Returns 0, -EINVAL for anything that is not such a number, or -ERANGE outside the range;
+ * *out is written only on success. */
+int num_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+	__attribute__((warn_unused_result));
+
+/* As num_parse_i64 for unsigned 64-bit values (LSNs, revisions, lease ids); no sign allowed. */
+int num_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+	__attribute__((warn_unused_result));
+
+/* As num_parse_i64 into an int. */
+int num_parse_int(const char *s, int min, int max, int *out) __attribute__((warn_unused_result));
+
+/* Parses a finite decimal number such as "0.5" or "3" within [min, max]; as num_parse_i64. */
+int num_parse_double(const char *s, double min, double max, double *out)
+	__attribute__((warn_unused_result));
+
+/* Parses a duration into milliseconds: Patroni's plain seconds ("10", "2.5") or a number with a
+ * unit: "500ms", "5s", "1m", "2h", "1d". Fractions of a millisecond round to the nearest.
+ * The result must lie in [min_ms, max_ms]. Returns 0, -EINVAL or -ERANGE; *out_ms is written
+ * only on success. */
+int num_parse_duration_ms(const char *s, int64_t min_ms, int64_t max_ms, int64_t *out_ms)
+	__attribute__((warn_unused_result));
+
+/* Parses a boolean the way YAML and Patroni's environment variables do: true/false, yes/no,
+ * on/off, 1/0, any case. Returns 0 or -EINVAL; *out is written only on success. */
+int num_parse_bool(const char *s, bool *out) __attribute__((warn_unused_result));
+
+#endif
