@@ -145,6 +145,18 @@ static void suggest(const struct cfg_key *table, const char *prefix, const char 
 	if (limit < 2)
 		limit = 2;
 	out[0] = '\0';
+	/* The right name in the wrong place: "ttl" at the top level belongs to bootstrap.dcs. */
+	for (const struct cfg_key *k = cfg_keys; k->path != NULL; k++) {
+		if (strcmp(last_component(k->path), key) == 0 && k->type != CFG_KEY_IGNORED &&
+		    buf_copy(out, cap, k->path) == 0)
+			return;
+	}
+	for (const struct cfg_key *k = cfg_dynamic_keys; k->path != NULL; k++) {
+		if (strcmp(last_component(k->path), key) == 0 && k->type != CFG_KEY_IGNORED &&
+		    buf_format(out, cap, "bootstrap.dcs.%s", k->path) == 0)
+			return;
+	}
+	/* Else a sibling within a small edit distance: a typo. */
 	for (const struct cfg_key *k = table; k->path != NULL; k++) {
 		int d;
 
@@ -162,19 +174,6 @@ static void suggest(const struct cfg_key *table, const char *prefix, const char 
 		if (join_path(shown, sizeof(shown), shown_prefix, last_component(best_path)) == 0 &&
 		    buf_copy(out, cap, shown) == 0)
 			return;
-	}
-	/* The right name in the wrong place: "ttl" at the top level belongs to bootstrap.dcs. */
-	for (const struct cfg_key *k = cfg_keys; k->path != NULL; k++) {
-		if (strcmp(last_component(k->path), key) == 0 && k->type != CFG_KEY_IGNORED) {
-			if (buf_copy(out, cap, k->path) == 0)
-				return;
-		}
-	}
-	for (const struct cfg_key *k = cfg_dynamic_keys; k->path != NULL; k++) {
-		if (strcmp(last_component(k->path), key) == 0 && k->type != CFG_KEY_IGNORED) {
-			if (buf_format(out, cap, "bootstrap.dcs.%s", k->path) == 0)
-				return;
-		}
 	}
 	out[0] = '\0';
 }

@@ -341,41 +341,48 @@ int cfg_dynamic_render(const struct cfg_dynamic *d, struct buf *out)
 	return rc;
 }
 
-/* RFC 7386 MergePatch(target, patch); returns the new target (target is consumed). */
-static cJSON *merge_patch(cJSON *target, const cJSON *patch)
+/* RFC 7386 MergePatch applied in place to the object target, keeping the order of its keys.
+ * Returns false when memory ran out (target is then partly patched; the caller drops it). */
+static bool merge_into(cJSON *target, const cJSON *patch)
 {
-	if (!cJSON_IsObject(patch)) {
-		cJSON_Delete(target);
-		return cJSON_Duplicate(patch, true);
-	}
-	if (!cJSON_IsObject(target)) {
-		cJSON_Delete(target);
-		target = cJSON_CreateObject();
-		if (target == NULL)
-			return NULL;
-	}
 	for (const cJSON *p = patch->child; p != NULL; p = p->next) {
+		cJSON *old = cJSON_GetObjectItemCaseSensitive(target, p->string);
+		cJSON *fresh;
+
 		if (cJSON_IsNull(p)) {
 			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
 			continue;
 		}
-		cJSON *old = cJSON_DetachItemFromObjectCaseSensitive(target, p->string);
-		cJSON *merged = merge_patch(old, p);
-
-		if (merged == NULL || !cJSON_AddItemToObject(target, p->string, merged)) {
-			cJSON_Delete(merged);
-			cJSON_Delete(target);
-			return NULL;
+		if (cJSON_IsObject(p) && cJSON_IsObject(old)) {
+			if (!merge_into(old, p))
+				return false;
+			continue;
+		}
+		if (cJSON_IsObject(p)) {
+			fresh = cJSON_CreateObject();
+			if (fresh != NULL && !merge_into(fresh, p)) {
+				cJSON_Delete(fresh);
+				return false;
+			}
+		} else {
+			fresh = cJSON_Duplicate(p, true);
+		}
+		if (fresh == NULL)
+			return false;
+		if (old != NULL ? !cJSON_ReplaceItemInObjectCaseSensitive(target, p->string, fresh)
+				: !cJSON_AddItemToObject(target, p->string, fresh)) {
+			cJSON_Delete(fresh);
+			return false;
 		}
 	}
-	return target;
+	return true;
 }
 
 int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, size_t patch_len,
 			    struct buf *out, struct cfg_dynamic *parsed, char *err, size_t errlen)
 {
 	struct cfg_dynamic *d = NULL;
-	cJSON *target, *p, *merged;
+	cJSON *target, *p;
 	char *text;
 	int rc;
 
@@ -392,9 +399,12 @@ int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, 
 		rc = -EINVAL;
 		goto out_patch;
 	}
-	merged = merge_patch(target, p);
-	target = merged;
-	if (merged == NULL) {
+	if (!cJSON_IsObject(target)) {
+		set_err(err, errlen, "the stored dynamic configuration is not a JSON object");
+		rc = -EINVAL;
+		goto out_patch;
+	}
+	if (!merge_into(target, p)) {
 		rc = -ENOMEM;
 		goto out_patch;
 	}
@@ -403,10 +413,10 @@ int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, 
 		rc = -ENOMEM;
 		goto out_patch;
 	}
-	rc = dynamic_from_json(merged, d, err, errlen);
+	rc = dynamic_from_json(target, d, err, errlen);
 	if (rc != 0)
 		goto out_patch;
-	text = cJSON_PrintUnformatted(merged);
+	text = cJSON_PrintUnformatted(target);
 	if (text == NULL) {
 		rc = -ENOMEM;
 		goto out_patch;
