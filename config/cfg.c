@@ -314,23 +314,47 @@ static int list_append(struct cfg_reader *r, struct cfg_list *l, const char *tex
 	return 0;
 }
 
-/* Adds or replaces name in a parameter list. */
-static int params_put(struct cfg_reader *r, struct cfg_params *p, const char *name,
-		      const char *value, enum cfg_value_kind kind, int line, int col,
-		      const char *shown)
+/* A name=value list of either size: struct cfg_params or struct cfg_options. */
+struct kv_view {
+	int *count;
+	struct cfg_kv *items;
+	int cap;
+};
+
+static struct kv_view params_view(struct cfg_params *p)
+{
+	return (struct kv_view){ &p->count, p->items, CFG_PARAMS_MAX };
+}
+
+static struct kv_view options_view(struct cfg_options *o)
+{
+	return (struct kv_view){ &o->count, o->items, CFG_OPTIONS_MAX };
+}
+
+/* The view of a table field, told apart by its size. */
+static struct kv_view field_kv_view(void *field, size_t size)
+{
+	if (size == sizeof(struct cfg_params))
+		return params_view(field);
+	return options_view(field);
+}
+
+/* Adds or replaces name in a pair list. */
+static int params_put(struct cfg_reader *r, struct kv_view p, const char *name, const char *value,
+		      enum cfg_value_kind kind, int line, int col, const char *shown)
 {
 	struct cfg_kv *kv = NULL;
 
-	for (int i = 0; i < p->count; i++) {
-		if (strcasecmp(p->items[i].name, name) == 0)
-			kv = &p->items[i];
+	for (int i = 0; i < *p.count; i++) {
+		if (strcasecmp(p.items[i].name, name) == 0)
+			kv = &p.items[i];
 	}
 	if (kv == NULL) {
-		if (p->count >= CFG_PARAMS_MAX) {
-			rec_error(r, line, col, shown, "has more than %d entries", CFG_PARAMS_MAX);
+		if (*p.count >= p.cap) {
+			rec_error(r, line, col, shown, "has more than %d entries", p.cap);
 			return -EINVAL;
 		}
-		kv = &p->items[p->count];
+		kv = &p.items[*p.count];
 	}
 	if (strlen(name) >= sizeof(kv->name)) {
 		rec_error(r, line, col, shown, "name \"%.40s...\" is longer than %d bytes", name,
@@ -342,8 +366,8 @@ static int params_put(struct cfg_reader *r, struct cfg_params *p, const char *na
 			  CFG_VALUE_MAX - 1);
 		return -EINVAL;
 	}
-	if (kv == &p->items[p->count])
-		p->count++;
+	if (kv == &p.items[*p.count])
+		(*p.count)++;
 	memcpy(kv->name, name, strlen(name) + 1);
 	memcpy(kv->value, value, strlen(value) + 1);
 	kv->kind = kind;
@@ -531,6 +555,11 @@ static int set_scalar(struct cfg_reader *r, const struct cfg_key *k, void *base,
 	case CFG_KEY_LOG_FORMAT: {
 		enum log_format f;
 
+		/* Patroni 4's log.type says "plain" for text. */
+		if (strcasecmp(text, "plain") == 0) {
+			*(enum log_format *)(void *)field = LOG_FORMAT_TEXT;
+			return 0;
+		}
 		if (log_format_parse(text, &f) != 0) {
 			rec_warning(
 				r, line, col, shown,
@@ -560,10 +589,10 @@ static int set_scalar(struct cfg_reader *r, const struct cfg_key *k, void *base,
 	return -EINVAL;
 }
 
-static void read_params(struct cfg_reader *r, const struct cfg_node *n, struct cfg_params *p,
+static void read_params(struct cfg_reader *r, const struct cfg_node *n, struct kv_view p,
 			const char *shown)
 {
-	p->count = 0;
+	*p.count = 0;
 	for (const struct cfg_node *c = n->child; c != NULL; c = c->next) {
 		char sub[CFG_KEYPATH_MAX];
 
@@ -581,10 +610,10 @@ static void read_params(struct cfg_reader *r, const struct cfg_node *n, struct c
 }
 
 /* initdb and basebackup: "- switch" or "- name: value" entries (a mapping works too). */
-static void read_options(struct cfg_reader *r, const struct cfg_node *n, struct cfg_params *p,
+static void read_options(struct cfg_reader *r, const struct cfg_node *n, struct kv_view p,
 			 const char *shown)
 {
-	p->count = 0;
+	*p.count = 0;
 	if (n->type == CFG_NODE_MAP) {
 		read_params(r, n, p, shown);
 		return;
@@ -618,6 +647,30 @@ static void read_list(struct cfg_reader *r, const struct cfg_node *n, struct cfg
 		}
 		if (list_append(r, l, c->text, c->line, c->column, shown) != 0)
 			return;
+	}
+}
+
+static void read_words(struct cfg_reader *r, const struct cfg_node *n, struct cfg_words *w,
+		       const char *shown)
+{
+	w->count = 0;
+	for (const struct cfg_node *c = n->child; c != NULL; c = c->next) {
+		if (c->type != CFG_NODE_SCALAR) {
+			rec_error(r, c->line, c->column, shown,
+				  "each entry must be a single value, not %s", type_noun(c));
+			continue;
+		}
+		if (w->count >= CFG_WORDS_MAX) {
+			rec_error(r, c->line, c->column, shown, "has more than %d entries",
+				  CFG_WORDS_MAX);
+			return;
+		}
+		if (buf_copy(w->items[w->count], sizeof(w->items[0]), c->text) != 0) {
+			rec_error(r, c->line, c->column, shown, "an entry is longer than %d bytes",
+				  CFG_WORD_MAX - 1);
+			continue;
+		}
+		w->count++;
 	}
 }
 
@@ -657,7 +710,7 @@ static void read_users(struct cfg_reader *r, const struct cfg_node *n, struct cf
 				if (buf_copy(user->password, sizeof(user->password), f->text) != 0)
 					rec_error(r, f->line, f->column, fpath, "is too long");
 			} else if (strcmp(f->key, "options") == 0 && f->type == CFG_NODE_SEQ) {
-				read_list(r, f, &user->options, fpath);
+				read_words(r, f, &user->options, fpath);
 			} else if (f->type == CFG_NODE_NULL) {
 				continue;
 			} else if (strcmp(f->key, "password") == 0 ||
@@ -687,7 +740,8 @@ static void read_custom_tag(struct cfg_reader *r, const struct cfg_node *n, stru
 			  type_noun(n));
 		return;
 	}
-	(void)params_put(r, &c->tags.custom, n->key, n->text, n->kind, n->line, n->column, shown);
+	(void)params_put(r, options_view(&c->tags.custom), n->key, n->text, n->kind, n->line,
+			 n->column, shown);
 }
 
 static void read_replica_method(struct cfg_reader *r, const struct cfg_node *n, struct cfg *c,
@@ -721,8 +775,8 @@ static void read_replica_method(struct cfg_reader *r, const struct cfg_node *n, 
 			if (buf_copy(m->command, sizeof(m->command), f->text) != 0)
 				rec_error(r, f->line, f->column, fpath, "is too long");
 		} else {
-			(void)params_put(r, &m->params, f->key, f->text, f->kind, f->line,
-					 f->column, fpath);
+			(void)params_put(r, options_view(&m->params), f->key, f->text, f->kind,
+					 f->line, f->column, fpath);
 		}
 	}
 	if (m->command[0] == '\0')
@@ -765,7 +819,7 @@ static void read_value(struct cfg_reader *r, const struct cfg_key *table, const 
 				  "must be a mapping of name: value, not %s", type_noun(n));
 			return;
 		}
-		read_params(r, n, field, shown);
+		read_params(r, n, field_kv_view(field, k->size), shown);
 		return;
 	case CFG_KEY_OPTIONS:
 		if (n->type != CFG_NODE_SEQ && n->type != CFG_NODE_MAP) {
@@ -773,7 +827,7 @@ static void read_value(struct cfg_reader *r, const struct cfg_key *table, const 
 				  type_noun(n));
 			return;
 		}
-		read_options(r, n, field, shown);
+		read_options(r, n, field_kv_view(field, k->size), shown);
 		return;
 	case CFG_KEY_USERS:
 		if (n->type != CFG_NODE_MAP || r->cfg == NULL) {
@@ -833,8 +887,8 @@ void cfg_read_map(struct cfg_reader *r, const struct cfg_node *map, const struct
 			if (k != real)
 				mark_seen(r, k, n->key_line, n->key_column);
 			if (real->type == CFG_KEY_SECTION && k != real) {
-				/* An alias section ("etcd" for "etcd3"): read with the real prefix. */
-				mark_seen(r, real, n->key_line, n->key_column);
+				/* An alias section ("etcd" for "etcd3"): read with the real prefix.
+				 * Only the alias is marked, so both sections written can be told. */
 				if (n->type != CFG_NODE_MAP) {
 					if (n->type != CFG_NODE_NULL)
 						rec_error(r, n->line, n->column, shown,
@@ -910,13 +964,23 @@ void cfg_defaults(struct cfg *c)
 		c->postgresql.create_replica_methods.count = 1;
 }
 
-const struct cfg_kv *cfg_params_get(const struct cfg_params *p, const char *name)
+static const struct cfg_kv *kv_find(const struct cfg_kv *items, int count, const char *name)
 {
-	for (int i = 0; i < p->count; i++) {
-		if (strcasecmp(p->items[i].name, name) == 0)
-			return &p->items[i];
+	for (int i = 0; i < count; i++) {
+		if (strcasecmp(items[i].name, name) == 0)
+			return &items[i];
 	}
 	return NULL;
+}
+
+const struct cfg_kv *cfg_params_get(const struct cfg_params *p, const char *name)
+{
+	return kv_find(p->items, p->count, name);
+}
+
+const struct cfg_kv *cfg_options_get(const struct cfg_options *o, const char *name)
+{
+	return kv_find(o->items, o->count, name);
 }
 
 /* --- environment --- */
@@ -990,26 +1054,122 @@ static void apply_env_table(struct cfg_reader *r, char *const *envp, const struc
 	}
 }
 
+/* True when NAME (after the prefix) is the environment name of a key in either table. */
+static bool is_key_env(const char *name, size_t len)
+{
+	const struct cfg_key *tables[] = { cfg_keys, cfg_dynamic_keys };
+
+	for (int t = 0; t < 2; t++) {
+		for (const struct cfg_key *k = tables[t]; k->path != NULL; k++) {
+			if ((k->env && strlen(k->env) == len && strncmp(k->env, name, len) == 0) ||
+			    (k->env_alias && strlen(k->env_alias) == len &&
+			     strncmp(k->env_alias, name, len) == 0))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Patroni's bootstrap users from the environment: PATRONI_<user>_PASSWORD=<password> and
+ * PATRONI_<user>_OPTIONS=<option,...> (GSHA_ works too). Replaces bootstrap.users when any is
+ * set, as Patroni's environment replaces the file's section. */
+static void apply_env_users(struct cfg_reader *r, char *const *envp, struct cfg *c)
+{
+	static const char *const prefixes[] = { "GSHA_", "PATRONI_" };
+	bool replaced = false;
+
+	for (char *const *e = envp; e != NULL && *e != NULL; e++) {
+		for (int p = 0; p < 2; p++) {
+			size_t plen = strlen(prefixes[p]);
+			const char *eq = strchr(*e, '=');
+			const char *user = *e + plen;
+			char source[160], shown[CFG_KEYPATH_MAX], opt_name[160];
+			struct cfg_user *u;
+			size_t ulen;
+
+			if (strncmp(*e, prefixes[p], plen) != 0 || eq == NULL || eq - user <= 9 ||
+			    strncmp(eq - 9, "_PASSWORD", 9) != 0 || eq[1] == '\0')
+				continue;
+			if (is_key_env(user, (size_t)(eq - user)))
+				continue;
+			ulen = (size_t)(eq - 9 - user);
+			if (buf_format(source, sizeof(source), "environment variable %.*s",
+				       (int)(eq - *e), *e) != 0 ||
+			    buf_format(shown, sizeof(shown), "bootstrap.users.%.*s", (int)ulen,
+				       user) != 0)
+				continue;
+			if (!replaced) {
+				c->bootstrap.users_count = 0;
+				replaced = true;
+			}
+			const char *saved = r->source;
+
+			r->source = source;
+			if (c->bootstrap.users_count >= CFG_USERS_MAX || ulen >= CFG_NAME_MAX ||
+			    strlen(eq + 1) >= CFG_SECRET_MAX) {
+				rec_error(r, 0, 0, shown,
+					  "too many users, or a name or password "
+					  "that is too long");
+				r->source = saved;
+				continue;
+			}
+			u = &c->bootstrap.users[c->bootstrap.users_count++];
+			memset(u, 0, sizeof(*u));
+			memcpy(u->name, user, ulen);
+			memcpy(u->password, eq + 1, strlen(eq + 1) + 1);
+			if (buf_format(opt_name, sizeof(opt_name), "%s%.*s_OPTIONS", prefixes[p],
+				       (int)ulen, user) == 0) {
+				const char *opts = env_get(envp, opt_name);
+				struct cfg_list *tmp = opts ? malloc(sizeof(*tmp)) : NULL;
+
+				if (tmp != NULL && list_from_csv(r, tmp, opts, 0, 0, shown) == 0) {
+					for (int i = 0; i < tmp->count; i++) {
+						if (u->options.count >= CFG_WORDS_MAX ||
+						    buf_copy(u->options.items[u->options.count],
+							     CFG_WORD_MAX, tmp->items[i]) != 0) {
+							rec_error(r, 0, 0, shown,
+								  "too many or too long options");
+							break;
+						}
+						u->options.count++;
+					}
+				}
+				free(tmp);
+			}
+			r->source = saved;
+		}
+	}
+}
+
 /* --- validation across keys --- */
 
-static void position_of(const struct cfg_reader *r, const char *path, int *line, int *col)
+/* True when path, or a key written as its alias ("etcd" for "etcd3"), was seen. */
+static bool seen_path(const struct cfg_reader *r, const char *path, int *line, int *col)
 {
 	const struct cfg_key *k = table_find(cfg_keys, path);
 
-	*line = 0;
-	*col = 0;
 	if (k != NULL && find_seen(r, k, line, col))
-		return;
-	/* Fall back to the nearest enclosing section that was written. */
+		return true;
+	for (k = cfg_keys; k->path != NULL; k++) {
+		if (k->alias_of && strcmp(k->alias_of, path) == 0 && find_seen(r, k, line, col))
+			return true;
+	}
+	return false;
+}
+
+/* Where path was written or else its nearest written section; 0:0 when nowhere. */
+static void position_of(const struct cfg_reader *r, const char *path, int *line, int *col)
+{
 	char parent[CFG_KEYPATH_MAX];
 	char *dot;
 
-	if (buf_copy(parent, sizeof(parent), path) != 0)
+	*line = 0;
+	*col = 0;
+	if (buf_copy(parent, sizeof(parent), path) != 0 || seen_path(r, parent, line, col))
 		return;
 	while ((dot = strrchr(parent, '.')) != NULL) {
 		*dot = '\0';
-		k = table_find(cfg_keys, parent);
-		if (k != NULL && find_seen(r, k, line, col))
+		if (seen_path(r, parent, line, col))
 			return;
 	}
 }
@@ -1085,11 +1245,15 @@ static void validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 				  "no etcd endpoint: set etcd3.hosts (host:port list) or "
 				  "PATRONI_ETCD3_HOSTS");
 	}
-	if (find_seen(r, table_find(cfg_keys, "etcd"), &line, &col) &&
-	    find_seen(r, table_find(cfg_keys, "etcd3.host"), NULL, NULL) &&
-	    find_seen(r, table_find(cfg_keys, "etcd3.hosts"), NULL, NULL))
+	if (find_seen(r, table_find(cfg_keys, "etcd3.host"), NULL, NULL) &&
+	    find_seen(r, table_find(cfg_keys, "etcd3.hosts"), &line, &col))
 		rec_warning(r, line, col, "etcd3.hosts",
-			    "both host and hosts are given: the one written last is used");
+			    "both host and hosts are given: the one read last is used, keep one");
+	if (find_seen(r, table_find(cfg_keys, "etcd"), NULL, NULL) &&
+	    find_seen(r, table_find(cfg_keys, "etcd3"), &line, &col))
+		rec_warning(r, line, col, "etcd3",
+			    "both etcd and etcd3 sections are given: gsha reads both as etcd3 (the "
+			    "later wins), keep one");
 	for (int i = 0; i < c->etcd3.hosts.count; i++) {
 		char why[CFG_DIAG_TEXT_MAX];
 
@@ -1246,6 +1410,7 @@ static int load(const char *source, const char *text, size_t len, char *const *e
 	}
 	apply_env_table(r, envp, cfg_keys, "", c);
 	apply_env_table(r, envp, cfg_dynamic_keys, "bootstrap.dcs", &c->bootstrap.dcs);
+	apply_env_users(r, envp, c);
 	validate(r, c, text != NULL);
 
 	if (diags->errors > errors_before) {
@@ -1404,11 +1569,11 @@ static int summary_table(const struct cfg_key *table, const char *prefix, const 
 		}
 		case CFG_KEY_PARAMS:
 		case CFG_KEY_OPTIONS: {
-			const struct cfg_params *p = (const void *)field;
+			struct kv_view p = field_kv_view((void *)(uintptr_t)field, k->size);
 
-			for (int i = 0; i < p->count && rc == 0; i++)
-				rc = buf_printf(out, "%s.%s = %s\n", shown, p->items[i].name,
-						p->items[i].value);
+			for (int i = 0; i < *p.count && rc == 0; i++)
+				rc = buf_printf(out, "%s.%s = %s\n", shown, p.items[i].name,
+						p.items[i].value);
 			break;
 		}
 		case CFG_KEY_SECTION:

@@ -18,18 +18,21 @@
 #include "log.h"
 
 /* Sizes. Every limit is generous for real configurations; running into one is an error. */
-#define CFG_NAME_MAX 128   /* member name, scope, user names (PostgreSQL allows 63 bytes) */
-#define CFG_PATH_MAX 1024  /* file system paths, URLs */
-#define CFG_ADDR_MAX 256   /* host:port, host names */
-#define CFG_SECRET_MAX 256 /* passwords */
-#define CFG_WORD_MAX 64	   /* short words: sslmode, cipher names are CFG_LINE_MAX */
-#define CFG_KEY_MAX 64	   /* a parameter, tag, header or option name */
-#define CFG_VALUE_MAX 512  /* a parameter, tag or option value (archive_command fits) */
-#define CFG_LINE_MAX 512   /* a pg_hba line, a command line, one list entry */
-#define CFG_PARAMS_MAX 100 /* entries in one name=value list */
-#define CFG_LIST_MAX 64	   /* entries in one string list (hosts, pg_hba lines) */
-#define CFG_USERS_MAX 16   /* bootstrap.users entries */
-#define CFG_METHODS_MAX 8  /* custom replica creation methods */
+#define CFG_NAME_MAX 128      /* member name, scope, user names (PostgreSQL allows 63 bytes) */
+#define CFG_PATH_MAX 1024     /* file system paths, URLs */
+#define CFG_ADDR_MAX 256      /* host:port, host names */
+#define CFG_SECRET_MAX 256    /* passwords */
+#define CFG_WORD_MAX 64	      /* short words: sslmode, gssencmode, a role option */
+#define CFG_KEY_MAX 64	      /* a parameter, tag, header or option name */
+#define CFG_VALUE_MAX 512     /* a parameter, tag or option value (archive_command fits) */
+#define CFG_LINE_MAX 512      /* a command line (callbacks, scripts), ciphers */
+#define CFG_PARAMS_MAX 100    /* PostgreSQL parameters in one list */
+#define CFG_OPTIONS_MAX 16    /* entries of a short name=value list (initdb, tags, headers) */
+#define CFG_LIST_MAX 64	      /* entries in one string list (hosts, pg_hba lines) */
+#define CFG_LIST_ITEM_MAX 256 /* one entry of a string list: a pg_hba line, a host:port */
+#define CFG_WORDS_MAX 16      /* entries in a list of words (CREATE ROLE options) */
+#define CFG_USERS_MAX 8	      /* bootstrap.users entries */
+#define CFG_METHODS_MAX 4     /* custom replica creation methods */
 
 /* Diagnostics. */
 #define CFG_DIAGS_MAX 64	   /* kept diagnostics; more are counted in dropped */
@@ -88,10 +91,22 @@ struct cfg_params {
 	struct cfg_kv items[CFG_PARAMS_MAX];
 };
 
+/* A short ordered list of pairs, as struct cfg_params. */
+struct cfg_options {
+	int count;
+	struct cfg_kv items[CFG_OPTIONS_MAX];
+};
+
 /* An ordered list of strings. */
 struct cfg_list {
 	int count;
-	char items[CFG_LIST_MAX][CFG_LINE_MAX];
+	char items[CFG_LIST_MAX][CFG_LIST_ITEM_MAX];
+};
+
+/* A short list of words. */
+struct cfg_words {
+	int count;
+	char items[CFG_WORDS_MAX][CFG_WORD_MAX];
 };
 
 /* Credentials of one PostgreSQL role plus the libpq TLS settings Patroni passes along. */
@@ -113,14 +128,14 @@ struct cfg_pg_auth {
 struct cfg_user {
 	char name[CFG_NAME_MAX];
 	char password[CFG_SECRET_MAX];
-	struct cfg_list options; /* CREATE ROLE options: "createrole", "createdb" */
+	struct cfg_words options; /* CREATE ROLE options: "createrole", "createdb" */
 };
 
 /* A custom replica creation method: postgresql.<name>: {command: ..., other: params}. */
 struct cfg_replica_method {
 	char name[CFG_KEY_MAX];
 	char command[CFG_LINE_MAX];
-	struct cfg_params params; /* every other key, passed to the command as --key=value */
+	struct cfg_options params; /* every other key, passed to the command as --key=value */
 };
 
 /*
@@ -178,8 +193,8 @@ struct cfg {
 		struct cfg_list
 			allowlist; /* hosts, IPs or CIDRs allowed to call unsafe endpoints */
 		bool allowlist_include_members;
-		struct cfg_params http_extra_headers;
-		struct cfg_params https_extra_headers;
+		struct cfg_options http_extra_headers;
+		struct cfg_options https_extra_headers;
 		int request_queue_size; /* listen backlog; default 5 */
 	} restapi;
 
@@ -267,7 +282,7 @@ struct cfg {
 		bool nosync;
 		int failover_priority; /* default 1; 0 behaves like nofailover */
 		char replicatefrom[CFG_NAME_MAX];
-		struct cfg_params custom; /* every other tag, in file order */
+		struct cfg_options custom; /* every other tag, in file order */
 	} tags;
 
 	struct {
@@ -331,8 +346,9 @@ int cfg_load_text(const char *source, const char *text, size_t len, char *const 
  * Returns 0 or the buf error. */
 int cfg_summary(const struct cfg *c, struct buf *out) __attribute__((warn_unused_result));
 
-/* Looks up a parameter by name (case-insensitively, as PostgreSQL does); NULL when absent. */
+/* Look up a pair by name (case-insensitively, as PostgreSQL does); NULL when absent. */
 const struct cfg_kv *cfg_params_get(const struct cfg_params *p, const char *name);
+const struct cfg_kv *cfg_options_get(const struct cfg_options *o, const char *name);
 
 /* Fills d with Patroni's dynamic defaults. */
 void cfg_dynamic_defaults(struct cfg_dynamic *d);

@@ -308,7 +308,7 @@ static void test_full_config_fills_every_section(void **state)
 	assert_string_equal(c->restapi.allowlist.items[0], "10.1.0.0/16");
 	assert_true(c->restapi.allowlist_include_members);
 	assert_string_equal(
-		cfg_params_get(&c->restapi.http_extra_headers, "X-Frame-Options")->value,
+		cfg_options_get(&c->restapi.http_extra_headers, "X-Frame-Options")->value,
 		"SAMEORIGIN");
 	assert_string_equal(c->ctl.cacert, "/etc/gsha/ca.crt");
 	assert_int_equal(c->etcd3.hosts.count, 3);
@@ -532,6 +532,46 @@ static void test_patroni_configuration_variable_holds_the_yaml(void **state)
 	assert_string_equal(f->cfg.source, "environment variable PATRONI_CONFIGURATION");
 }
 
+static void test_environment_defines_bootstrap_users(void **state)
+{
+	struct fixture *f = *state;
+	char *const envp[] = { "PATRONI_admin_PASSWORD=adm",
+			       "PATRONI_admin_OPTIONS=createrole,createdb",
+			       "PATRONI_SUPERUSER_PASSWORD=not-a-user",
+			       "PATRONI_RESTAPI_PASSWORD=x",
+			       "PATRONI_RESTAPI_USERNAME=u",
+			       NULL };
+
+	assert_loads(f, minimal_yaml, envp);
+	assert_int_equal(f->cfg.bootstrap.users_count, 1);
+	assert_string_equal(f->cfg.bootstrap.users[0].name, "admin");
+	assert_string_equal(f->cfg.bootstrap.users[0].password, "adm");
+	assert_int_equal(f->cfg.bootstrap.users[0].options.count, 2);
+	assert_string_equal(f->cfg.bootstrap.users[0].options.items[1], "createdb");
+	assert_string_equal(f->cfg.postgresql.authentication.superuser.password, "not-a-user");
+}
+
+static void test_patroni4_log_type_plain_and_json(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_loads(f, minimal_with(f, "", "log:\n  type: json\n"), NULL);
+	assert_int_equal(f->cfg.log.format, LOG_FORMAT_JSON);
+	assert_loads(f, minimal_with(f, "", "log:\n  type: plain\n"), NULL);
+	assert_int_equal(f->cfg.log.format, LOG_FORMAT_TEXT);
+	assert_int_equal(f->diags.count, 0);
+}
+
+static void test_both_etcd_sections_warn(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_loads(f, minimal_with(f, "", "etcd:\n  host: 10.0.0.9:2379\n"), NULL);
+	assert_diag(f, CFG_SEVERITY_WARNING, "etcd3", 0, "both etcd and etcd3 sections");
+	assert_int_equal(f->cfg.etcd3.hosts.count, 1);
+	assert_string_equal(f->cfg.etcd3.hosts.items[0], "10.0.0.9:2379");
+}
+
 /* --- error paths --- */
 
 static void test_missing_required_keys_are_each_reported(void **state)
@@ -671,7 +711,7 @@ static void test_etcd_url_needs_a_scheme(void **state)
 
 	assert_int_equal(load_yaml(f, minimal_with(f, "", "etcd:\n  url: 10.0.0.1:2379\n"), NULL),
 			 -EINVAL);
-	assert_diag(f, CFG_SEVERITY_ERROR, "etcd3.url", 0, "http://");
+	assert_diag(f, CFG_SEVERITY_ERROR, "etcd3.url", 20, "http://");
 }
 
 static void test_only_another_dcs_is_an_error(void **state)
@@ -843,6 +883,21 @@ static void test_list_with_too_many_entries_is_an_error(void **state)
 		strncat(extra, "  - local all all trust\n", sizeof(extra) - strlen(extra) - 1);
 	assert_int_equal(load_yaml(f, minimal_with(f, "", extra), NULL), -EINVAL);
 	assert_diag(f, CFG_SEVERITY_ERROR, "postgresql.pg_hba", 0, "more than 64 entries");
+}
+
+static void test_too_many_custom_tags_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+	char extra[4096] = "tags:\n";
+
+	for (int i = 0; i < CFG_OPTIONS_MAX + 1; i++) {
+		char l[64];
+
+		snprintf(l, sizeof(l), "  tag%d: %d\n", i, i);
+		strncat(extra, l, sizeof(extra) - strlen(extra) - 1);
+	}
+	assert_int_equal(load_yaml(f, minimal_with(f, "", extra), NULL), -EINVAL);
+	assert_diag(f, CFG_SEVERITY_ERROR, "tags.tag16", 36, "more than 16 entries");
 }
 
 static void test_user_with_unknown_field_is_an_error(void **state)
@@ -1298,6 +1353,9 @@ int main(void)
 		T(test_environment_overrides_file_and_gsha_prefix_wins),
 		T(test_environment_bad_value_names_the_variable),
 		T(test_patroni_configuration_variable_holds_the_yaml),
+		T(test_environment_defines_bootstrap_users),
+		T(test_patroni4_log_type_plain_and_json),
+		T(test_both_etcd_sections_warn),
 		T(test_missing_required_keys_are_each_reported),
 		T(test_missing_key_points_at_its_section),
 		T(test_unknown_key_suggests_the_nearest_sibling),
@@ -1325,6 +1383,7 @@ int main(void)
 		T(test_deep_nesting_is_refused),
 		T(test_too_long_string_is_an_error),
 		T(test_list_with_too_many_entries_is_an_error),
+		T(test_too_many_custom_tags_is_an_error),
 		T(test_user_with_unknown_field_is_an_error),
 		T(test_initdb_entry_with_two_keys_is_an_error),
 		T(test_rest_tls_rules_are_checked),
