@@ -1,10 +1,22 @@
 /*
  * main.c - the gsha agent: option parsing, start-up, and handing over to the HA loop.
+ *
+ * Exit codes: 0 success (or a valid configuration with --validate-config), 1 an invalid
+ * configuration or a start-up failure, 2 a usage error.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "cfg.h"
 #include "log.h"
+
+extern char **environ;
+
+/* The summary of the effective configuration logged at start-up (debug level shows it all). */
+#define MAIN_SUMMARY_MAX (256 * 1024)
 
 static void usage(FILE *out)
 {
@@ -28,8 +40,120 @@ static void usage(FILE *out)
 		"  -h, --help              show this help and exit\n");
 }
 
+/* Prints every diagnostic: plain lines on stderr for --validate-config, log lines otherwise. */
+static void report_diags(const struct cfg_diags *d, bool plain)
+{
+	for (int i = 0; i < d->count; i++) {
+		char line[CFG_PATH_MAX + CFG_KEYPATH_MAX + CFG_DIAG_TEXT_MAX + 64];
+
+		if (cfg_diag_format(&d->items[i], plain, line, sizeof(line)) != 0)
+			continue;
+		if (plain)
+			fprintf(stderr, "%s\n", line);
+		else if (d->items[i].severity == CFG_SEVERITY_ERROR)
+			log_error("%s", line);
+		else
+			log_warning("%s", line);
+	}
+	if (d->dropped > 0) {
+		if (plain)
+			fprintf(stderr, "(%d more problems not shown)\n", d->dropped);
+		else
+			log_error("%d more configuration problems not shown", d->dropped);
+	}
+}
+
+/* Sets the log level and format from GSHA_/PATRONI_LOG_LEVEL and _LOG_FORMAT before the
+ * configuration is loaded, so its own messages already follow them. */
+static void log_setup_from_env(void)
+{
+	enum log_level level = LOG_LEVEL_INFO;
+	enum log_format format = LOG_FORMAT_TEXT;
+	static const char *const levels[] = { "GSHA_LOG_LEVEL", "PATRONI_LOG_LEVEL",
+					      "PATRONI_LOGLEVEL" };
+	static const char *const formats[] = { "GSHA_LOG_FORMAT", "PATRONI_LOG_FORMAT" };
+
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+		const char *v = getenv(levels[i]);
+
+		if (v != NULL && log_level_parse(v, &level) == 0)
+			break;
+	}
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		const char *v = getenv(formats[i]);
+
+		if (v != NULL && log_format_parse(v, &format) == 0)
+			break;
+	}
+	log_setup(level, format, NULL);
+}
+
+static int validate_config(const char *path)
+{
+	struct cfg_diags *diags = malloc(sizeof(*diags));
+	struct cfg *c = malloc(sizeof(*c));
+	int rc;
+
+	if (diags == NULL || c == NULL) {
+		fprintf(stderr, "gsha: out of memory\n");
+		free(diags);
+		free(c);
+		return 1;
+	}
+	cfg_diags_init(diags);
+	rc = cfg_load(path, environ, c, diags);
+	report_diags(diags, true);
+	if (rc == 0)
+		fprintf(stderr, "%s: configuration is valid (%d warning%s)\n", path,
+			diags->warnings, diags->warnings == 1 ? "" : "s");
+	else
+		fprintf(stderr, "%s: configuration is invalid (%d error%s)\n", path, diags->errors,
+			diags->errors == 1 ? "" : "s");
+	free(diags);
+	free(c);
+	return rc == 0 ? 0 : 1;
+}
+
+/*
+ * Runs the agent with a loaded configuration. The HA loop is not built yet: this logs what it
+ * would run with and returns 1. The lead replaces the body with the loop.
+ */
+static int agent_run(const struct cfg *c)
+{
+	struct buf summary;
+
+	log_info("starting gsha %s as member \"%s\" of cluster \"%s\" (%s, data directory \"%s\")",
+		 GSHA_VERSION, c->name, c->scope, cfg_engine_name(c->postgresql.engine),
+		 c->postgresql.data_dir);
+	if (log_enabled(LOG_LEVEL_DEBUG)) {
+		buf_init(&summary, MAIN_SUMMARY_MAX);
+		if (cfg_summary(c, &summary) == 0 && summary.data != NULL) {
+			char *line = summary.data;
+
+			while (*line != '\0') {
+				char *nl = strchr(line, '\n');
+
+				if (nl != NULL)
+					*nl = '\0';
+				log_debug("configuration: %s", line);
+				if (nl == NULL)
+					break;
+				line = nl + 1;
+			}
+		}
+		buf_done(&summary);
+	}
+	log_error("the HA loop is not built yet: configuration loaded, nothing to run");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
+	struct cfg_diags *diags;
+	struct cfg *c;
+	const char *path = NULL;
+	int rc;
+
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;
@@ -38,6 +162,43 @@ int main(int argc, char **argv)
 		printf("gsha %s\n", GSHA_VERSION);
 		return 0;
 	}
-	log_error("the agent is not implemented yet");
-	return 1;
+	if (argc >= 2 && strcmp(argv[1], "--validate-config") == 0) {
+		if (argc != 3) {
+			fprintf(stderr, "gsha: --validate-config needs exactly one CONFIG_FILE\n");
+			usage(stderr);
+			return 2;
+		}
+		return validate_config(argv[2]);
+	}
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		fprintf(stderr, "gsha: unexpected argument \"%s\"\n", argv[argc - 1]);
+		usage(stderr);
+		return 2;
+	}
+	if (argc == 2)
+		path = argv[1];
+
+	log_setup_from_env();
+	diags = malloc(sizeof(*diags));
+	c = malloc(sizeof(*c));
+	if (diags == NULL || c == NULL) {
+		log_error("could not start: out of memory");
+		free(diags);
+		free(c);
+		return 1;
+	}
+	cfg_diags_init(diags);
+	rc = cfg_load(path, environ, c, diags);
+	report_diags(diags, false);
+	free(diags);
+	if (rc != 0) {
+		log_error("could not load the configuration from %s, exiting",
+			  path ? path : "the environment");
+		free(c);
+		return 1;
+	}
+	log_setup(c->log.level, c->log.format, c->name);
+	rc = agent_run(c);
+	free(c);
+	return rc;
 }

@@ -1,0 +1,433 @@
+/*
+ * cfg_dynamic.c - the dynamic configuration as JSON: the etcd "config" key, PATCH /config.
+ *
+ * JSON goes through the same tree and key table as the YAML file, so the rules (types, ranges,
+ * the timing rule) are the same wherever a value comes from.
+ */
+#include "cfg.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "cfg_internal.h"
+#include "num.h"
+
+#define JSON_DEPTH_MAX CFG_TREE_DEPTH_MAX
+
+static void set_err(char *err, size_t errlen, const char *msg)
+{
+	if (err != NULL && errlen > 0 && buf_copy(err, errlen, msg) != 0)
+		snprintf(err, errlen, "%.*s", (int)errlen - 1, msg);
+}
+
+/* Converts a cJSON value to a tree node. Returns 0, -EINVAL (too deep/large) or -ENOMEM. */
+static int json_to_node(const cJSON *j, int depth, int *nodes, struct cfg_node **out)
+{
+	struct cfg_node *n;
+
+	if (depth > JSON_DEPTH_MAX || ++*nodes > CFG_TREE_NODES_MAX)
+		return -EINVAL;
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return -ENOMEM;
+	if (cJSON_IsObject(j) || cJSON_IsArray(j)) {
+		struct cfg_node **tail = &n->child;
+
+		n->type = cJSON_IsObject(j) ? CFG_NODE_MAP : CFG_NODE_SEQ;
+		for (const cJSON *c = j->child; c != NULL; c = c->next) {
+			struct cfg_node *child = NULL;
+			int r = json_to_node(c, depth + 1, nodes, &child);
+
+			if (r != 0) {
+				cfg_node_free(n);
+				return r;
+			}
+			*tail = child;
+			tail = &child->next;
+			if (n->type == CFG_NODE_MAP) {
+				child->key = strdup(c->string ? c->string : "");
+				if (child->key == NULL) {
+					cfg_node_free(n);
+					return -ENOMEM;
+				}
+			}
+		}
+		*out = n;
+		return 0;
+	}
+	char num[64];
+	const char *text;
+
+	n->type = CFG_NODE_SCALAR;
+	if (cJSON_IsNull(j)) {
+		n->type = CFG_NODE_NULL;
+		n->kind = CFG_VALUE_NONE;
+		text = "";
+	} else if (cJSON_IsBool(j)) {
+		n->kind = CFG_VALUE_BOOL;
+		text = cJSON_IsTrue(j) ? "true" : "false";
+	} else if (cJSON_IsNumber(j)) {
+		double v = j->valuedouble;
+
+		n->kind = CFG_VALUE_NUMBER;
+		if (!isfinite(v))
+			text = "nan";
+		else if (v == floor(v) && fabs(v) < 9007199254740992.0)
+			snprintf(num, sizeof(num), "%lld", (long long)v);
+		else
+			snprintf(num, sizeof(num), "%.17g", v);
+		text = cJSON_IsNumber(j) && isfinite(v) ? num : text;
+	} else if (cJSON_IsString(j)) {
+		n->kind = CFG_VALUE_STRING;
+		text = j->valuestring;
+		if (strlen(text) > CFG_SCALAR_MAX) {
+			free(n);
+			return -EINVAL;
+		}
+	} else {
+		free(n);
+		return -EINVAL;
+	}
+	n->text = strdup(text);
+	if (n->text == NULL) {
+		free(n);
+		return -ENOMEM;
+	}
+	*out = n;
+	return 0;
+}
+
+/* Reads a parsed JSON object into d (from the defaults). */
+static int dynamic_from_json(const cJSON *root, struct cfg_dynamic *out, char *err, size_t errlen)
+{
+	struct cfg_dynamic *d;
+	struct cfg_reader *r;
+	struct cfg_diags *diags;
+	struct cfg_node *tree = NULL;
+	int nodes = 0;
+	int rc;
+
+	if (!cJSON_IsObject(root)) {
+		set_err(err, errlen, "the dynamic configuration must be a JSON object");
+		return -EINVAL;
+	}
+	d = malloc(sizeof(*d));
+	r = calloc(1, sizeof(*r));
+	diags = malloc(sizeof(*diags));
+	if (d == NULL || r == NULL || diags == NULL) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	rc = json_to_node(root, 0, &nodes, &tree);
+	if (rc != 0) {
+		if (rc == -EINVAL)
+			set_err(err, errlen, "the JSON document is nested too deeply or too large");
+		goto out_free;
+	}
+	cfg_dynamic_defaults(d);
+	cfg_diags_init(diags);
+	r->diags = diags;
+	r->source = "config";
+	r->ignore_unknown = true;
+	r->quiet_warnings = true;
+	cfg_read_map(r, tree, cfg_dynamic_keys, "", "", d);
+	if (diags->errors == 0) {
+		char why[CFG_DIAG_TEXT_MAX];
+
+		if (cfg_dynamic_check(d, why, sizeof(why)) != 0)
+			cfg_diag_add(diags, CFG_SEVERITY_ERROR, "config", 0, 0, "ttl", "%s", why);
+	}
+	if (diags->errors > 0) {
+		char msg[CFG_DIAG_TEXT_MAX + CFG_KEYPATH_MAX + 8];
+
+		for (int i = 0; i < diags->count; i++) {
+			if (diags->items[i].severity != CFG_SEVERITY_ERROR)
+				continue;
+			snprintf(msg, sizeof(msg), "\"%s\": %s", diags->items[i].key,
+				 diags->items[i].message);
+			set_err(err, errlen, msg);
+			break;
+		}
+		rc = -EINVAL;
+		goto out_free;
+	}
+	memcpy(out, d, sizeof(*d));
+	rc = 0;
+out_free:
+	cfg_node_free(tree);
+	free(diags);
+	free(r);
+	free(d);
+	return rc;
+}
+
+static cJSON *parse_json(const char *json, size_t len, char *err, size_t errlen)
+{
+	cJSON *root;
+
+	if (json == NULL || len > CFG_FILE_MAX_BYTES) {
+		set_err(err, errlen, "the JSON document is missing or larger than 1 MiB");
+		return NULL;
+	}
+	root = cJSON_ParseWithLength(json, len);
+	if (root == NULL)
+		set_err(err, errlen, "invalid JSON");
+	return root;
+}
+
+int cfg_dynamic_parse(const char *json, size_t len, struct cfg_dynamic *out, char *err,
+		      size_t errlen)
+{
+	cJSON *root = parse_json(json, len, err, errlen);
+	int rc;
+
+	if (root == NULL)
+		return -EINVAL;
+	rc = dynamic_from_json(root, out, err, errlen);
+	cJSON_Delete(root);
+	return rc;
+}
+
+int cfg_dynamic_check(const struct cfg_dynamic *d, char *err, size_t errlen)
+{
+	char msg[CFG_DIAG_TEXT_MAX];
+	int64_t need = d->loop_wait_ms + 2 * d->retry_timeout_ms;
+
+	if (need <= d->ttl_ms)
+		return 0;
+	snprintf(msg, sizeof(msg),
+		 "loop_wait + 2 x retry_timeout (%lldms + 2 x %lldms = %lldms) must not exceed ttl "
+		 "(%lldms): raise ttl to at least %lldms or lower loop_wait or retry_timeout",
+		 (long long)d->loop_wait_ms, (long long)d->retry_timeout_ms, (long long)need,
+		 (long long)d->ttl_ms, (long long)need);
+	set_err(err, errlen, msg);
+	return -EINVAL;
+}
+
+/* A duration in Patroni's form: whole seconds as a number, else a "500ms" string. */
+static cJSON *duration_json(int64_t ms)
+{
+	char text[32];
+
+	if (ms % 1000 == 0)
+		return cJSON_CreateNumber((double)(ms / 1000));
+	snprintf(text, sizeof(text), "%lldms", (long long)ms);
+	return cJSON_CreateString(text);
+}
+
+static cJSON *kv_json(const struct cfg_kv *kv)
+{
+	if (kv->kind == CFG_VALUE_BOOL) {
+		bool b = false;
+
+		if (num_parse_bool(kv->value, &b) == 0)
+			return cJSON_CreateBool(b);
+	}
+	if (kv->kind == CFG_VALUE_NUMBER) {
+		double v;
+
+		if (num_parse_double(kv->value, -1e300, 1e300, &v) == 0)
+			return cJSON_CreateNumber(v);
+	}
+	return cJSON_CreateString(kv->value);
+}
+
+static bool add(cJSON *obj, const char *name, cJSON *item)
+{
+	if (item == NULL)
+		return false;
+	if (!cJSON_AddItemToObject(obj, name, item)) {
+		cJSON_Delete(item);
+		return false;
+	}
+	return true;
+}
+
+static cJSON *dynamic_to_json(const struct cfg_dynamic *d)
+{
+	cJSON *root = cJSON_CreateObject();
+	cJSON *pg = cJSON_CreateObject();
+	cJSON *params = cJSON_CreateObject();
+	bool ok = root != NULL && pg != NULL && params != NULL;
+
+	ok = ok && add(root, "ttl", duration_json(d->ttl_ms));
+	ok = ok && add(root, "loop_wait", duration_json(d->loop_wait_ms));
+	ok = ok && add(root, "retry_timeout", duration_json(d->retry_timeout_ms));
+	ok = ok && add(root, "maximum_lag_on_failover",
+		       cJSON_CreateNumber((double)d->maximum_lag_on_failover_bytes));
+	ok = ok && add(root, "maximum_lag_on_syncnode",
+		       cJSON_CreateNumber((double)d->maximum_lag_on_syncnode_bytes));
+	ok = ok && add(root, "max_timelines_history", cJSON_CreateNumber(d->max_timelines_history));
+	ok = ok && add(root, "primary_start_timeout", duration_json(d->primary_start_timeout_ms));
+	ok = ok && add(root, "primary_stop_timeout", duration_json(d->primary_stop_timeout_ms));
+	ok = ok && add(root, "synchronous_mode", cJSON_CreateBool(d->synchronous_mode));
+	ok = ok &&
+	     add(root, "synchronous_mode_strict", cJSON_CreateBool(d->synchronous_mode_strict));
+	ok = ok &&
+	     add(root, "synchronous_node_count", cJSON_CreateNumber(d->synchronous_node_count));
+	ok = ok && add(root, "failsafe_mode", cJSON_CreateBool(d->failsafe_mode));
+	ok = ok && add(root, "check_timeline", cJSON_CreateBool(d->check_timeline));
+	if (ok && d->pause)
+		ok = add(root, "pause", cJSON_CreateBool(true));
+	ok = ok && add(pg, "use_pg_rewind", cJSON_CreateBool(d->postgresql.use_pg_rewind));
+	ok = ok && add(pg, "use_slots", cJSON_CreateBool(d->postgresql.use_slots));
+	for (int i = 0; ok && i < d->postgresql.parameters.count; i++)
+		ok = add(params, d->postgresql.parameters.items[i].name,
+			 kv_json(&d->postgresql.parameters.items[i]));
+	if (ok) {
+		ok = add(pg, "parameters", params);
+		params = NULL;
+	}
+	const struct cfg_list *lists[] = { &d->postgresql.pg_hba, &d->postgresql.pg_ident };
+	const char *names[] = { "pg_hba", "pg_ident" };
+
+	for (int l = 0; ok && l < 2; l++) {
+		cJSON *arr;
+
+		if (lists[l]->count == 0)
+			continue;
+		arr = cJSON_CreateArray();
+		for (int i = 0; arr != NULL && i < lists[l]->count; i++) {
+			cJSON *s = cJSON_CreateString(lists[l]->items[i]);
+
+			if (s == NULL || !cJSON_AddItemToArray(arr, s)) {
+				cJSON_Delete(s);
+				cJSON_Delete(arr);
+				arr = NULL;
+			}
+		}
+		ok = add(pg, names[l], arr);
+	}
+	if (ok) {
+		ok = add(root, "postgresql", pg);
+		pg = NULL;
+	}
+	cJSON_Delete(params);
+	cJSON_Delete(pg);
+	if (!ok) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+static int print_into(const cJSON *j, struct buf *out)
+{
+	char *text = cJSON_PrintUnformatted(j);
+	int rc;
+
+	if (text == NULL)
+		return -ENOMEM;
+	rc = buf_puts(out, text);
+	cJSON_free(text);
+	return rc;
+}
+
+int cfg_dynamic_render(const struct cfg_dynamic *d, struct buf *out)
+{
+	cJSON *root = dynamic_to_json(d);
+	int rc;
+
+	if (root == NULL)
+		return -ENOMEM;
+	rc = print_into(root, out);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* RFC 7386 MergePatch applied in place to the object target, keeping the order of its keys.
+ * Returns false when memory ran out (target is then partly patched; the caller drops it). */
+static bool merge_into(cJSON *target, const cJSON *patch)
+{
+	for (const cJSON *p = patch->child; p != NULL; p = p->next) {
+		cJSON *old = cJSON_GetObjectItemCaseSensitive(target, p->string);
+		cJSON *fresh;
+
+		if (cJSON_IsNull(p)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
+			continue;
+		}
+		if (cJSON_IsObject(p) && cJSON_IsObject(old)) {
+			if (!merge_into(old, p))
+				return false;
+			continue;
+		}
+		if (cJSON_IsObject(p)) {
+			fresh = cJSON_CreateObject();
+			if (fresh != NULL && !merge_into(fresh, p)) {
+				cJSON_Delete(fresh);
+				return false;
+			}
+		} else {
+			fresh = cJSON_Duplicate(p, true);
+		}
+		if (fresh == NULL)
+			return false;
+		if (old != NULL ? !cJSON_ReplaceItemInObjectCaseSensitive(target, p->string, fresh)
+				: !cJSON_AddItemToObject(target, p->string, fresh)) {
+			cJSON_Delete(fresh);
+			return false;
+		}
+	}
+	return true;
+}
+
+int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, size_t patch_len,
+			    struct buf *out, struct cfg_dynamic *parsed, char *err, size_t errlen)
+{
+	struct cfg_dynamic *d = NULL;
+	cJSON *target, *p;
+	char *text;
+	int rc;
+
+	target = parse_json(doc, doc_len, err, errlen);
+	if (target == NULL)
+		return -EINVAL;
+	p = parse_json(patch, patch_len, err, errlen);
+	if (p == NULL) {
+		cJSON_Delete(target);
+		return -EINVAL;
+	}
+	if (!cJSON_IsObject(p) || p->child == NULL) {
+		set_err(err, errlen, "the patch must be a non-empty JSON object");
+		rc = -EINVAL;
+		goto out_patch;
+	}
+	if (!cJSON_IsObject(target)) {
+		set_err(err, errlen, "the stored dynamic configuration is not a JSON object");
+		rc = -EINVAL;
+		goto out_patch;
+	}
+	if (!merge_into(target, p)) {
+		rc = -ENOMEM;
+		goto out_patch;
+	}
+	d = malloc(sizeof(*d));
+	if (d == NULL) {
+		rc = -ENOMEM;
+		goto out_patch;
+	}
+	rc = dynamic_from_json(target, d, err, errlen);
+	if (rc != 0)
+		goto out_patch;
+	text = cJSON_PrintUnformatted(target);
+	if (text == NULL) {
+		rc = -ENOMEM;
+		goto out_patch;
+	}
+	rc = buf_puts(out, text);
+	cJSON_free(text);
+	if (rc == 0 && parsed != NULL)
+		memcpy(parsed, d, sizeof(*d));
+out_patch:
+	free(d);
+	cJSON_Delete(p);
+	cJSON_Delete(target);
+	return rc;
+}

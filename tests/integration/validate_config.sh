@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# gsha --validate-config on Patroni's own example files (accepted unchanged), on gsha's example,
+# and on broken files (rejected with file:line:column messages); plus start-up from the
+# environment alone. Needs only the gsha binary: no etcd or PostgreSQL.
+# shellcheck source=lib/common.sh
+source "$(dirname "$0")/lib/common.sh"
+
+gsha=$GSHA_BUILD_DIR/gsha
+examples=$GSHA_SOURCE_DIR/config/examples
+dir=$(t_tmpdir)
+
+# Runs gsha with a clean environment plus the given NAME=value words; output in $out, exit in $rc.
+run() {
+	local envs=()
+	while [ $# -gt 0 ] && [[ $1 == *=* ]]; do
+		envs+=("$1")
+		shift
+	done
+	set +e
+	out=$(env -i PATH="$PATH" "${envs[@]}" "$gsha" "$@" 2>&1)
+	rc=$?
+	set -e
+}
+
+expect_line() { # expect_line FIXED_STRING DESCRIPTION
+	if grep -qF -- "$1" <<<"$out"; then
+		t_pass "$2"
+	else
+		echo "$out" >&2
+		t_fail "$2: no line containing: $1"
+	fi
+}
+
+# Patroni 3.0.2's example files, unchanged.
+for f in "$examples"/postgres0.yml "$examples"/postgres1.yml "$examples"/postgres2.yml; do
+	run --validate-config "$f"
+	t_assert_eq 0 "$rc" "Patroni's $(basename "$f") is accepted"
+	expect_line "$f: configuration is valid (0 warnings)" "$(basename "$f") has no warnings"
+done
+
+run --validate-config "$GSHA_SOURCE_DIR/config/gsha.example.yml"
+t_assert_eq 0 "$rc" "gsha.example.yml is accepted"
+expect_line "configuration is valid (0 warnings)" "gsha.example.yml has no warnings"
+
+# Uncommenting Patroni-only sections gives one warning each and still validates.
+sed -e 's/^#citus:/citus:/' -e 's/^#  database: citus/  database: citus/' \
+	-e 's/^#  group: 0  # coordinator/  group: 0/' "$examples/postgres0.yml" >"$dir/citus.yml"
+run --validate-config "$dir/citus.yml"
+t_assert_eq 0 "$rc" "a Patroni-only section is accepted"
+expect_line "$dir/citus.yml:21:1: warning: \"citus\": Patroni setting that gsha does not implement yet, ignoring" \
+	"a Patroni-only section warns with its position"
+
+# A misspelled key: the line of loop_wait in postgres0.yml is 51.
+sed 's/^    loop_wait: 10/    loop_wiat: 10/' "$examples/postgres0.yml" >"$dir/typo.yml"
+run --validate-config "$dir/typo.yml"
+t_assert_eq 1 "$rc" "a misspelled key is rejected"
+expect_line "$dir/typo.yml:51:5: error: \"bootstrap.dcs.loop_wiat\": unknown key: did you mean \"bootstrap.dcs.loop_wait\"?" \
+	"a misspelled key is reported with file:line:column and a suggestion"
+expect_line "$dir/typo.yml: configuration is invalid (1 error)" "the summary counts one error"
+
+# A port out of range and the timing rule.
+sed -e 's/^  listen: 127.0.0.1:8008/  listen: 127.0.0.1:99999/' -e 's/^    ttl: 30/    ttl: 20/' \
+	"$examples/postgres0.yml" >"$dir/ranges.yml"
+run --validate-config "$dir/ranges.yml"
+t_assert_eq 1 "$rc" "a bad port and a short ttl are rejected"
+expect_line "$dir/ranges.yml:6:11: error: \"restapi.listen\": \"127.0.0.1:99999\": the port must be a number from 1 to 65535" \
+	"the bad port is reported at its value"
+expect_line "$dir/ranges.yml:50:5: error: \"bootstrap.dcs.ttl\": loop_wait + 2 x retry_timeout" \
+	"the timing rule is reported at ttl"
+
+# Broken YAML.
+printf 'scope: batman\nrestapi:\n  listen: [127.0.0.1:8008\nname: x\n' >"$dir/syntax.yml"
+run --validate-config "$dir/syntax.yml"
+t_assert_eq 1 "$rc" "broken YAML is rejected"
+if grep -qE "^$dir/syntax.yml:[0-9]+:[0-9]+: error: invalid YAML" <<<"$out"; then
+	t_pass "broken YAML is reported with file:line:column"
+else
+	echo "$out" >&2
+	t_fail "broken YAML message lacks file:line:column"
+fi
+
+# Required keys missing: each named, with its environment variable.
+printf 'scope: batman\nname: x\n' >"$dir/short.yml"
+run --validate-config "$dir/short.yml"
+t_assert_eq 1 "$rc" "a file without required keys is rejected"
+expect_line "error: \"postgresql.data_dir\": is required: give the data directory of this member's database; set it in the file or with PATRONI_POSTGRESQL_DATA_DIR" \
+	"a missing key names its environment variable"
+
+# The environment overrides the file, also when validating.
+run PATRONI_RESTAPI_LISTEN=nowhere --validate-config "$examples/postgres0.yml"
+t_assert_eq 1 "$rc" "a bad environment value is rejected"
+expect_line "environment variable PATRONI_RESTAPI_LISTEN: error: \"restapi.listen\": \"nowhere\" has no port: write host:port" \
+	"a bad environment value names the variable"
+
+run --validate-config "$dir/missing.yml"
+t_assert_eq 1 "$rc" "a missing file is rejected"
+expect_line "$dir/missing.yml: error: could not open file: No such file or directory" \
+	"a missing file says why"
+
+run --validate-config
+t_assert_eq 2 "$rc" "--validate-config without a file is a usage error"
+
+# Start-up from the environment alone, with JSON logs.
+run PATRONI_NAME=envnode PATRONI_SCOPE=envscope PATRONI_RESTAPI_LISTEN=127.0.0.1:8008 \
+	PATRONI_RESTAPI_CONNECT_ADDRESS=127.0.0.1:8008 PATRONI_ETCD3_HOSTS=127.0.0.1:2379 \
+	PATRONI_POSTGRESQL_LISTEN=127.0.0.1:5432 PATRONI_POSTGRESQL_CONNECT_ADDRESS=127.0.0.1:5432 \
+	PATRONI_POSTGRESQL_DATA_DIR="$dir/data" PATRONI_SUPERUSER_USERNAME=postgres \
+	PATRONI_REPLICATION_USERNAME=replicator GSHA_LOG_FORMAT=json
+expect_line '"level":"info","name":"envnode","message":"starting gsha' \
+	"gsha starts from the environment alone and logs JSON"
+if grep -v '^{"time":"' <<<"$out" | grep -q .; then
+	echo "$out" >&2
+	t_fail "every log line is a JSON object"
+fi
+t_pass "every log line is a JSON object"
+
+run PATRONI_NAME=x
+t_assert_eq 1 "$rc" "an incomplete environment is rejected"
+expect_line 'error: environment: "scope": is required' "the missing scope is named"
+
+t_done
