@@ -184,6 +184,9 @@ struct db_options {
 	int64_t command_timeout_ms; /* deadline of short commands (pg_ctl, initdb); 0: 60 s */
 	int64_t task_timeout_ms;    /* deadline of one clone or rewind command; 0: 1 h */
 	int64_t connect_timeout_ms; /* libpq connect and status query deadline; 0: 2 s, min 1 s */
+	/* Where the server's own output goes until its logging collector takes over (pg_ctl -l);
+	 * empty: <data_dir>/postmaster.log. Added after the first commit of this header. */
+	char log_file[DB_PATH_MAX];
 };
 
 /* A standby attached to this (primary) server. */

@@ -96,7 +96,9 @@ struct db {
 	bool sync_managed;	 /* db_set_sync_standbys was called at least once */
 	struct db_peer upstream; /* the primary last configured to follow */
 	bool has_upstream;
-	void *priv; /* the driver's own state */
+	bool upstream_known; /* upstream was set in this process (start/follow/task);
+				       * until then a rewrite keeps the recovery lines on disk */
+	void *priv;	     /* the driver's own state */
 };
 
 /* --- Pure helpers (db_common.c), unit-tested ---------------------------------------------- */
@@ -184,6 +186,10 @@ int db_run(struct db *db, const char *const argv[], int64_t timeout_ms, char *ou
 /* Starts argv as the task's current command (db->task.proc) with the task timeout. */
 int db_task_spawn(struct db *db, const char *const argv[], char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
+
+/* As db_task_spawn with an explicit deadline (a pg_ctl -w that must end before we kill it). */
+int db_task_spawn_timeout(struct db *db, const char *const argv[], int64_t timeout_ms, char *err,
+			  size_t err_cap) __attribute__((warn_unused_result));
 
 /* Consumes the task's finished command: 0 when it exited with status 0, else -EIO/-ETIMEDOUT
  * with a message; frees db->task.proc either way. */
