@@ -2343,7 +2343,7 @@ static void first_segment(const char *path, char *out, size_t cap)
 
 	while (*p == '/')
 		p++;
-	n = strcspn(p, "/");
+	n = strcspn(p, "/?");
 	if (n >= cap)
 		n = 0;
 	memcpy(out, p, n);

@@ -431,6 +431,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	if (c->body_too_big)
 		return queue_error(s, conn, 413);
 
+	/* the route is decided on the path alone, exactly as rest_handle() will see it */
 	if (rest_request_is_action(c->method, c->uri)) {
 		if (start_action(s, c))
 			return MHD_YES;

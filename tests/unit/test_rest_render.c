@@ -843,6 +843,18 @@ static void test_cidr_parse_rejects_garbage(void **state)
 
 /* ---- routing of other methods ---- */
 
+static void test_action_routing_ignores_query_string(void **state)
+{
+	(void)state;
+	assert_true(rest_request_is_action("POST", "/switchover?x=1"));
+	assert_true(rest_request_is_action("DELETE", "/restart"));
+	assert_true(rest_request_is_action("PATCH", "/config/"));
+	assert_false(rest_request_is_action("GET", "/switchover"));
+	assert_false(rest_request_is_action("POST", "/patroni"));
+	assert_int_equal(post("/reload", NULL), 202);
+	assert_int_equal(calls.reload, 1);
+}
+
 static void test_unknown_method_or_path_is_501(void **state)
 {
 	(void)state;
@@ -1160,6 +1172,7 @@ int main(void)
 		T(test_allowlist_includes_member_api_hosts),
 		T(test_client_certificate_required_after_allowlist_before_auth),
 		T(test_cidr_parse_rejects_garbage),
+		T(test_action_routing_ignores_query_string),
 		T(test_unknown_method_or_path_is_501),
 		T(test_switchover_without_content_length_is_411),
 		T(test_switchover_bad_json_or_empty_object_is_400),
