@@ -1,0 +1,650 @@
+/*
+ * rest_server.c - the thin libmicrohttpd transport around rest_handle().
+ *
+ * Threading: MHD runs an epoll thread pool (REST_POOL_THREADS). Health checks and monitoring
+ * are answered right there from the published snapshot: no lock is held while rendering, and
+ * nothing waits on etcd or the database. Action requests (POST /switchover, PATCH /config, ...)
+ * may block in the HA loop's callbacks for many seconds, so their connection is suspended and
+ * the work moves to a detached action thread (at most REST_ACTION_THREADS at once); the pool
+ * threads keep serving health checks meanwhile.
+ *
+ * Hostile clients are bounded by MHD's limits: total and per-IP connection counts, an idle
+ * timeout, a per-connection memory pool (which caps the request line and headers), and our own
+ * body cap. The per-IP limit keeps one noisy address from taking every slot.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+#ifdef REST_HAVE_GNUTLS
+#include <gnutls/gnutls.h>
+#endif
+
+#include "buf.h"
+#include "clock.h"
+#include "num.h"
+#include "rest.h"
+
+/* Threads that serve requests; health checks never block, so a few cover many clients. */
+#define REST_POOL_THREADS 4
+/* Simultaneous connections in total: idle or slow clients beyond this are refused. */
+#define REST_CONNECTION_LIMIT 4000
+/* Simultaneous connections from one address (HAProxy, peers and monitors need a few each). */
+#define REST_PER_IP_LIMIT 64
+/* Seconds a connection may stay idle before it is closed (peers use 2 s timeouts). */
+#define REST_IDLE_TIMEOUT_S 10
+/* Per-connection memory pool: request line and headers must fit in it (larger -> 431/414). */
+#define REST_CONNECTION_MEMORY_BYTES (32 * 1024)
+/* Pending connections in the kernel's accept queue. */
+#define REST_LISTEN_BACKLOG 128
+/* Action requests running at once; more get 503 (actions are rare and serialised by etcd). */
+#define REST_ACTION_THREADS 4
+/* Stack of each action thread (callbacks talk to etcd; 1 MiB is plenty). */
+#define REST_ACTION_STACK_BYTES (1024 * 1024)
+/* Raw request target kept for routing (longer targets get 414 from the memory pool first). */
+#define REST_URI_MAX 8192
+/* TLS key/certificate/CA files read into memory. */
+#define REST_PEM_MAX (1024 * 1024)
+/* Text of a numeric client address. */
+#define REST_IP_MAX INET6_ADDRSTRLEN
+/* The Server header value. */
+#define REST_SERVER_HEADER_MAX 96
+
+struct snap_ref {
+	atomic_int refs;
+	struct rest_snapshot snap;
+};
+
+struct rest_server {
+	struct MHD_Daemon *daemon;
+	struct rest_options opts;
+	struct rest_actions actions;
+	pthread_mutex_t lock; /* guards current, actions_running, stopping */
+	pthread_cond_t actions_done;
+	struct snap_ref *current;
+	int actions_running;
+	bool stopping;
+	int port;
+	char *tls_key;
+	char *tls_cert;
+	char *tls_trust;
+};
+
+/* One request's state, from the URI log callback to the completion notice. */
+struct req_ctx {
+	struct rest_server *server;
+	struct MHD_Connection *conn;
+	char uri[REST_URI_MAX];
+	bool uri_too_long;
+	struct buf body;
+	bool body_too_big;
+	bool started;	  /* first access-handler call done */
+	bool action_done; /* the action thread filled resp */
+	bool action_running;
+	struct rest_response resp;
+	bool has_resp;
+	/* copies of what the action thread needs after the handler returned */
+	char method[16];
+	char client_ip[REST_IP_MAX];
+	char *authorization;
+	char *content_length;
+	bool cert_valid;
+	bool tls;
+	int64_t now_mono_ms, now_wall_ms;
+};
+
+static struct snap_ref *snap_get(struct rest_server *s)
+{
+	struct snap_ref *r;
+
+	pthread_mutex_lock(&s->lock);
+	r = s->current;
+	if (r)
+		atomic_fetch_add(&r->refs, 1);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+static void snap_put(struct snap_ref *r)
+{
+	if (r && atomic_fetch_sub(&r->refs, 1) == 1)
+		free(r);
+}
+
+int rest_publish(struct rest_server *server, const struct rest_snapshot *snap)
+{
+	struct snap_ref *r = malloc(sizeof(*r));
+	struct snap_ref *old;
+
+	if (!r)
+		return -ENOMEM;
+	atomic_init(&r->refs, 1);
+	r->snap = *snap;
+	pthread_mutex_lock(&server->lock);
+	old = server->current;
+	server->current = r;
+	pthread_mutex_unlock(&server->lock);
+	snap_put(old);
+	return 0;
+}
+
+int rest_server_port(const struct rest_server *server)
+{
+	return server->port;
+}
+
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct req_ctx *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->server = cls;
+	c->conn = conn;
+	if (buf_copy(c->uri, sizeof(c->uri), uri ? uri : "/") != 0)
+		c->uri_too_long = true;
+	buf_init(&c->body, REST_BODY_MAX);
+	return c;
+}
+
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			      enum MHD_RequestTerminationCode toe)
+{
+	struct req_ctx *c = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (!c)
+		return;
+	buf_done(&c->body);
+	rest_response_done(&c->resp);
+	free(c->authorization);
+	free(c->content_length);
+	free(c);
+	*con_cls = NULL;
+}
+
+static void client_ip(struct MHD_Connection *conn, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	out[0] = '\0';
+	if (!ci || !ci->client_addr)
+		return;
+	if (ci->client_addr->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)ci->client_addr;
+
+		if (!inet_ntop(AF_INET, &a->sin_addr, out, (socklen_t)cap))
+			out[0] = '\0';
+	} else if (ci->client_addr->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ci->client_addr;
+
+		if (!inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)cap))
+			out[0] = '\0';
+	}
+}
+
+static bool client_cert_valid(struct MHD_Connection *conn)
+{
+#ifdef REST_HAVE_GNUTLS
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	gnutls_session_t session;
+	unsigned int status = 0;
+	unsigned int n = 0;
+
+	if (!ci || !ci->tls_session)
+		return false;
+	session = (gnutls_session_t)ci->tls_session;
+	if (!gnutls_certificate_get_peers(session, &n) || n == 0)
+		return false;
+	if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS)
+		return false;
+	return status == 0;
+#else
+	(void)conn;
+	return false;
+#endif
+}
+
+static enum MHD_Result queue(struct rest_server *s, struct MHD_Connection *conn,
+			     const struct rest_response *r, const struct rest_snapshot *snap)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char server_hdr[REST_SERVER_HEADER_MAX];
+
+	if (r->bare) {
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	} else {
+		resp = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
+						       MHD_RESPMEM_MUST_COPY);
+	}
+	if (!resp)
+		return MHD_NO;
+	/* HTTP/1.0 and close after one response, as Patroni's BaseHTTPRequestHandler does. */
+	(void)MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
+	if (!r->bare) {
+		(void)MHD_add_response_header(
+			resp, MHD_HTTP_HEADER_SERVER,
+			rest_server_header(&s->opts, snap, server_hdr, sizeof(server_hdr)));
+		if (r->content_type)
+			(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+						      r->content_type);
+		if (r->html_error)
+			(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+		if (r->www_authenticate)
+			(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+						      "Basic realm=\"Patroni\"");
+		if (r->lsn_header[0])
+			(void)MHD_add_response_header(resp, "lsn", r->lsn_header);
+		for (int i = 0; i < s->opts.extra_header_count && i < REST_EXTRA_HEADERS_MAX; i++)
+			(void)MHD_add_response_header(resp, s->opts.extra_headers[i].name,
+						      s->opts.extra_headers[i].value);
+	}
+	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result queue_error(struct rest_server *s, struct MHD_Connection *conn, int status)
+{
+	struct rest_response r;
+	enum MHD_Result ret;
+
+	if (rest_response_error_page(&r, status) != 0)
+		return MHD_NO;
+	ret = queue(s, conn, &r, NULL);
+	rest_response_done(&r);
+	return ret;
+}
+
+static char *dup_header(struct MHD_Connection *conn, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+
+	return v ? strdup(v) : NULL;
+}
+
+/* Builds the renderer's request from the saved context. */
+static void fill_request(struct req_ctx *c, struct rest_request *rq, char *path_buf)
+{
+	char *q;
+
+	memcpy(path_buf, c->uri, sizeof(c->uri));
+	q = strchr(path_buf, '?');
+	if (q)
+		*q++ = '\0';
+	/* a fragment is never sent by well-behaved clients; drop it if present */
+	memset(rq, 0, sizeof(*rq));
+	rq->method = c->method;
+	rq->path = path_buf;
+	rq->query = q;
+	rq->authorization = c->authorization;
+	rq->content_length = c->content_length;
+	rq->body = c->body.data;
+	rq->body_len = c->body.len;
+	rq->client_ip = c->client_ip;
+	rq->client_cert_valid = c->cert_valid;
+	rq->tls = c->tls;
+	rq->now_mono_ms = c->now_mono_ms;
+	rq->now_wall_ms = c->now_wall_ms;
+}
+
+static void *action_thread(void *arg)
+{
+	struct req_ctx *c = arg;
+	struct rest_server *s = c->server;
+	struct snap_ref *ref = snap_get(s);
+	struct rest_request rq;
+	char *path = malloc(REST_URI_MAX);
+	int rc = -ENOMEM;
+
+	if (path) {
+		fill_request(c, &rq, path);
+		rc = rest_handle(&s->opts, &s->actions, &rq, ref ? &ref->snap : NULL, &c->resp);
+		free(path);
+	}
+	snap_put(ref);
+	if (rc != 0)
+		rc = rest_response_error_page(&c->resp, 503);
+	c->has_resp = rc == 0;
+	c->action_done = true;
+	MHD_resume_connection(c->conn);
+	pthread_mutex_lock(&s->lock);
+	s->actions_running--;
+	pthread_cond_broadcast(&s->actions_done);
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static bool start_action(struct rest_server *s, struct req_ctx *c)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	bool ok = false;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->stopping || s->actions_running >= REST_ACTION_THREADS) {
+		pthread_mutex_unlock(&s->lock);
+		return false;
+	}
+	s->actions_running++;
+	pthread_mutex_unlock(&s->lock);
+
+	c->action_running = true;
+	MHD_suspend_connection(c->conn);
+	if (pthread_attr_init(&attr) == 0) {
+		(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		(void)pthread_attr_setstacksize(&attr, REST_ACTION_STACK_BYTES);
+		ok = pthread_create(&tid, &attr, action_thread, c) == 0;
+		pthread_attr_destroy(&attr);
+	}
+	if (!ok) {
+		c->action_running = false;
+		MHD_resume_connection(c->conn);
+		pthread_mutex_lock(&s->lock);
+		s->actions_running--;
+		pthread_cond_broadcast(&s->actions_done);
+		pthread_mutex_unlock(&s->lock);
+	}
+	return ok;
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+				      const char *method, const char *version,
+				      const char *upload_data, size_t *upload_data_size,
+				      void **con_cls)
+{
+	struct rest_server *s = cls;
+	struct req_ctx *c = *con_cls;
+
+	(void)url;
+	(void)version;
+	if (!c)
+		return queue_error(s, conn, 503); /* out of memory at the URI stage */
+
+	if (!c->started) {
+		const char *cl;
+		int64_t len;
+
+		c->started = true;
+		c->now_mono_ms = clock_mono_ms();
+		c->now_wall_ms = clock_wall_ms();
+		if (c->uri_too_long)
+			return queue_error(s, conn, 414);
+		if (buf_copy(c->method, sizeof(c->method), method) != 0)
+			return queue_error(s, conn, 501);
+		client_ip(conn, c->client_ip, sizeof(c->client_ip));
+		c->tls = s->opts.certfile[0] != '\0';
+		if (c->tls && s->opts.verify_client != REST_VERIFY_NONE)
+			c->cert_valid = client_cert_valid(conn);
+		if (c->tls && s->opts.verify_client == REST_VERIFY_REQUIRED && !c->cert_valid) {
+			struct rest_response r;
+			enum MHD_Result ret;
+
+			memset(&r, 0, sizeof(r));
+			r.status = 403;
+			r.content_type = "text/html";
+			r.body = (char *)"client certificate required";
+			r.body_len = strlen(r.body);
+			ret = queue(s, conn, &r, NULL);
+			return ret;
+		}
+		c->authorization = dup_header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
+		c->content_length = dup_header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		cl = c->content_length;
+		if (cl && num_parse_i64(cl, 0, INT64_MAX, &len) == 0 && len > REST_BODY_MAX)
+			return queue_error(s, conn, 413);
+		return MHD_YES;
+	}
+
+	if (*upload_data_size > 0) {
+		if (!c->body_too_big && buf_append(&c->body, upload_data, *upload_data_size) != 0)
+			c->body_too_big = true;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+
+	if (c->action_running) {
+		/* resumed after the action thread finished */
+		enum MHD_Result ret = MHD_NO;
+
+		if (c->action_done && c->has_resp) {
+			struct snap_ref *ref = snap_get(s);
+
+			ret = queue(s, conn, &c->resp, ref ? &ref->snap : NULL);
+			snap_put(ref);
+		}
+		return ret;
+	}
+	if (c->body_too_big)
+		return queue_error(s, conn, 413);
+
+	/* the route is decided on the path alone, exactly as rest_handle() will see it */
+	if (rest_request_is_action(c->method, c->uri)) {
+		if (start_action(s, c))
+			return MHD_YES;
+		struct rest_response r;
+		enum MHD_Result ret;
+
+		memset(&r, 0, sizeof(r));
+		r.status = 503;
+		r.content_type = "text/html";
+		r.body = (char *)"too many actions in progress";
+		r.body_len = strlen(r.body);
+		ret = queue(s, conn, &r, NULL);
+		return ret;
+	}
+
+	/* health checks and monitoring: answer on this thread from the snapshot */
+	{
+		struct snap_ref *ref = snap_get(s);
+		struct rest_request rq;
+		struct rest_response r;
+		char path[REST_URI_MAX];
+		enum MHD_Result ret;
+
+		fill_request(c, &rq, path);
+		if (rest_handle(&s->opts, &s->actions, &rq, ref ? &ref->snap : NULL, &r) != 0) {
+			snap_put(ref);
+			return queue_error(s, conn, 503);
+		}
+		ret = queue(s, conn, &r, ref ? &ref->snap : NULL);
+		snap_put(ref);
+		rest_response_done(&r);
+		return ret;
+	}
+}
+
+/* Reads a whole file of at most REST_PEM_MAX bytes into a NUL-terminated string. */
+static char *read_file(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	struct buf b;
+	char chunk[4096];
+	size_t n;
+	char *out;
+
+	if (!f) {
+		(void)!buf_format(err, errlen, "could not open \"%s\": %s", path, strerror(errno));
+		return NULL;
+	}
+	buf_init(&b, REST_PEM_MAX);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (buf_append(&b, chunk, n) != 0) {
+			(void)!buf_format(err, errlen, "\"%s\" is larger than %d bytes", path,
+					  REST_PEM_MAX);
+			fclose(f);
+			buf_done(&b);
+			return NULL;
+		}
+	}
+	fclose(f);
+	out = buf_steal(&b);
+	if (!out)
+		out = strdup("");
+	return out;
+}
+
+/* Resolves listen_host into a socket address for MHD. */
+static int listen_addr(const struct rest_options *o, struct sockaddr_storage *ss, bool *v6,
+		       char *err, size_t errlen)
+{
+	const char *host = o->listen_host;
+	struct addrinfo hints = { 0 }, *res = NULL;
+	int rc;
+
+	memset(ss, 0, sizeof(*ss));
+	*v6 = false;
+	if (o->listen_port < 0 || o->listen_port > 65535) {
+		(void)!buf_format(err, errlen, "invalid listen port %d", o->listen_port);
+		return -EINVAL;
+	}
+	if (host[0] == '\0' || strcmp(host, "*") == 0 || strcmp(host, "0.0.0.0") == 0) {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)o->listen_port);
+		a->sin_addr.s_addr = htonl(INADDR_ANY);
+		return 0;
+	}
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0 || !res) {
+		(void)!buf_format(err, errlen, "could not resolve listen address \"%s\": %s", host,
+				  gai_strerror(rc));
+		return -EINVAL;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	if (ss->ss_family == AF_INET6) {
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)o->listen_port);
+		*v6 = true;
+	} else {
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)o->listen_port);
+	}
+	freeaddrinfo(res);
+	return 0;
+}
+
+struct rest_server *rest_server_new(const struct rest_options *opts,
+				    const struct rest_actions *actions, char *err, size_t errlen)
+{
+	struct rest_server *s = calloc(1, sizeof(*s));
+	struct sockaddr_storage ss;
+	bool v6 = false;
+	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME;
+	struct MHD_OptionItem tls_opts[4];
+	int ntls = 0;
+	const union MHD_DaemonInfo *info;
+
+	if (!s) {
+		(void)!buf_format(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->opts = *opts;
+	if (actions)
+		s->actions = *actions;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->actions_done, NULL);
+	if (listen_addr(opts, &ss, &v6, err, errlen) != 0)
+		goto out_free;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	memset(tls_opts, 0, sizeof(tls_opts));
+	if (opts->certfile[0]) {
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			(void)!buf_format(err, errlen,
+					  "libmicrohttpd was built without TLS support");
+			goto out_free;
+		}
+		s->tls_cert = read_file(opts->certfile, err, errlen);
+		if (!s->tls_cert)
+			goto out_free;
+		s->tls_key =
+			read_file(opts->keyfile[0] ? opts->keyfile : opts->certfile, err, errlen);
+		if (!s->tls_key)
+			goto out_free;
+		flags |= MHD_USE_TLS;
+		tls_opts[ntls++] =
+			(struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert };
+		tls_opts[ntls++] =
+			(struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key };
+		if (opts->cafile[0] && opts->verify_client != REST_VERIFY_NONE) {
+#ifndef REST_HAVE_GNUTLS
+			(void)!buf_format(err, errlen,
+					  "verify_client needs gsha built with gnutls headers");
+			goto out_free;
+#endif
+			s->tls_trust = read_file(opts->cafile, err, errlen);
+			if (!s->tls_trust)
+				goto out_free;
+			tls_opts[ntls++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_TRUST, 0,
+								    s->tls_trust };
+		}
+	}
+	tls_opts[ntls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+
+	s->daemon = MHD_start_daemon(
+		flags, (uint16_t)opts->listen_port, NULL, NULL, access_handler, s,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+		(unsigned int)REST_POOL_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned int)REST_CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)REST_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)REST_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)REST_CONNECTION_MEMORY_BYTES, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+		(unsigned int)REST_LISTEN_BACKLOG, MHD_OPTION_URI_LOG_CALLBACK, uri_log, s,
+		MHD_OPTION_NOTIFY_COMPLETED, request_completed, s, MHD_OPTION_ARRAY, tls_opts,
+		MHD_OPTION_END);
+	if (!s->daemon) {
+		(void)!buf_format(err, errlen,
+				  "could not start the REST API on \"%s\" port %d (address in use, "
+				  "bad certificate or key?)",
+				  opts->listen_host, opts->listen_port);
+		goto out_free;
+	}
+	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : opts->listen_port;
+	return s;
+
+out_free:
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s->tls_trust);
+	pthread_cond_destroy(&s->actions_done);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return NULL;
+}
+
+void rest_server_free(struct rest_server *server)
+{
+	if (!server)
+		return;
+	/* Stop taking new actions and let running ones resume their connections first: MHD must
+	 * not be stopped with suspended connections. The callbacks' own bounds limit this wait. */
+	pthread_mutex_lock(&server->lock);
+	server->stopping = true;
+	while (server->actions_running > 0)
+		pthread_cond_wait(&server->actions_done, &server->lock);
+	pthread_mutex_unlock(&server->lock);
+	MHD_stop_daemon(server->daemon);
+	snap_put(server->current);
+	free(server->tls_cert);
+	free(server->tls_key);
+	free(server->tls_trust);
+	pthread_cond_destroy(&server->actions_done);
+	pthread_mutex_destroy(&server->lock);
+	free(server);
+}

@@ -1,0 +1,221 @@
+/*
+ * Tests for the REST transport (rest_server.c) on 127.0.0.1: start-up errors are reported
+ * with a message, publishing races safely with readers (a publisher swaps snapshots as fast as
+ * it can while client threads read /patroni), and the server stops cleanly.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "rest.h"
+
+#define ERR_MAX 256
+/* Requests each reader thread makes while the publisher runs. */
+#define READS_PER_THREAD 150
+#define READER_THREADS 4
+/* One response: the status document is well under this. */
+#define RESPONSE_MAX 16384
+
+static struct rest_options opts;
+
+static int setup(void **state)
+{
+	(void)state;
+	rest_options_init(&opts);
+	assert_int_equal(buf_copy(opts.listen_host, sizeof(opts.listen_host), "127.0.0.1"), 0);
+	opts.listen_port = 0; /* any free port */
+	return 0;
+}
+
+/* Sends one HTTP/1.0 request and reads the whole answer into out; returns bytes or -1. */
+static int http_get(int port, const char *path, char *out, size_t cap)
+{
+	struct sockaddr_in a = { 0 };
+	struct timeval tv = { .tv_sec = 10 };
+	char reqbuf[256];
+	size_t got = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return -1;
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    buf_format(reqbuf, sizeof(reqbuf), "GET %s HTTP/1.0\r\n\r\n", path) != 0 ||
+	    write(fd, reqbuf, strlen(reqbuf)) != (ssize_t)strlen(reqbuf)) {
+		close(fd);
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = read(fd, out + got, cap - 1 - got);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (got >= cap - 1)
+			break;
+	}
+	out[got] = '\0';
+	close(fd);
+	return (int)got;
+}
+
+static void fill(struct rest_snapshot *s, int generation)
+{
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(buf_format(s->name, sizeof(s->name), "gen%d", generation), 0);
+	assert_int_equal(buf_copy(s->scope, sizeof(s->scope), "batman"), 0);
+	s->role = REST_ROLE_REPLICA;
+	s->state = REST_DB_RUNNING;
+	s->ttl_ms = 30000;
+}
+
+struct reader {
+	int port;
+	int ok;
+	int bad;
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	char *buf = malloc(RESPONSE_MAX);
+
+	if (!buf)
+		return NULL;
+	for (int i = 0; i < READS_PER_THREAD; i++) {
+		if (http_get(r->port, "/patroni", buf, RESPONSE_MAX) > 0 &&
+		    strncmp(buf, "HTTP/1.0 200", 12) == 0 && strstr(buf, "\"name\": \"gen"))
+			r->ok++;
+		else
+			r->bad++;
+	}
+	free(buf);
+	return NULL;
+}
+
+static void test_server_publish_races_safely_with_readers(void **state)
+{
+	struct rest_snapshot *snap = calloc(1, sizeof(*snap));
+	struct reader readers[READER_THREADS];
+	pthread_t tids[READER_THREADS];
+	char err[ERR_MAX] = "";
+	struct rest_server *srv;
+	int generation = 0;
+	bool running = true;
+
+	(void)state;
+	assert_non_null(snap);
+	srv = rest_server_new(&opts, NULL, err, sizeof(err));
+	assert_non_null(srv);
+	assert_true(rest_server_port(srv) > 0);
+	fill(snap, generation);
+	assert_int_equal(rest_publish(srv, snap), 0);
+	for (int i = 0; i < READER_THREADS; i++) {
+		readers[i] = (struct reader){ .port = rest_server_port(srv) };
+		assert_int_equal(pthread_create(&tids[i], NULL, reader_main, &readers[i]), 0);
+	}
+	while (running) {
+		fill(snap, ++generation);
+		assert_int_equal(rest_publish(srv, snap), 0);
+		running = false;
+		for (int i = 0; i < READER_THREADS; i++)
+			if (readers[i].ok + readers[i].bad < READS_PER_THREAD)
+				running = true;
+	}
+	for (int i = 0; i < READER_THREADS; i++) {
+		assert_int_equal(pthread_join(tids[i], NULL), 0);
+		assert_int_equal(readers[i].bad, 0);
+		assert_int_equal(readers[i].ok, READS_PER_THREAD);
+	}
+	assert_true(generation > 1);
+	rest_server_free(srv);
+	free(snap);
+}
+
+static void test_server_without_snapshot_answers_503(void **state)
+{
+	char err[ERR_MAX] = "";
+	char buf[RESPONSE_MAX];
+	struct rest_server *srv = rest_server_new(&opts, NULL, err, sizeof(err));
+
+	(void)state;
+	assert_non_null(srv);
+	assert_true(http_get(rest_server_port(srv), "/replica", buf, sizeof(buf)) > 0);
+	assert_memory_equal(buf, "HTTP/1.0 503", 12);
+	rest_server_free(srv);
+}
+
+static void test_server_port_in_use_fails_with_message(void **state)
+{
+	char err[ERR_MAX] = "";
+	struct rest_server *a = rest_server_new(&opts, NULL, err, sizeof(err));
+	struct rest_server *b;
+
+	(void)state;
+	assert_non_null(a);
+	opts.listen_port = rest_server_port(a);
+	b = rest_server_new(&opts, NULL, err, sizeof(err));
+	assert_null(b);
+	assert_non_null(strstr(err, "could not start the REST API"));
+	rest_server_free(a);
+}
+
+static void test_server_missing_certificate_fails_with_message(void **state)
+{
+	char err[ERR_MAX] = "";
+
+	(void)state;
+	assert_int_equal(buf_copy(opts.certfile, sizeof(opts.certfile), "/nonexistent/cert.pem"),
+			 0);
+	assert_null(rest_server_new(&opts, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/cert.pem"));
+}
+
+static void test_server_bad_listen_host_fails_with_message(void **state)
+{
+	char err[ERR_MAX] = "";
+
+	(void)state;
+	assert_int_equal(
+		buf_copy(opts.listen_host, sizeof(opts.listen_host), "no such host.invalid"), 0);
+	assert_null(rest_server_new(&opts, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "could not resolve listen address"));
+}
+
+static void test_server_free_accepts_null(void **state)
+{
+	(void)state;
+	rest_server_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_server_publish_races_safely_with_readers, setup),
+		cmocka_unit_test_setup(test_server_without_snapshot_answers_503, setup),
+		cmocka_unit_test_setup(test_server_port_in_use_fails_with_message, setup),
+		cmocka_unit_test_setup(test_server_missing_certificate_fails_with_message, setup),
+		cmocka_unit_test_setup(test_server_bad_listen_host_fails_with_message, setup),
+		cmocka_unit_test_setup(test_server_free_accepts_null, setup),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
