@@ -1,0 +1,1111 @@
+/*
+ * Focused tests for ha_decide: each starts from a named fixture (ha_fixtures.h) and changes one
+ * thing. The invariant sweep lives in test_ha_sweep.c, readable scenarios in the scenario files in scenarios/.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ha_decide.h"
+#include "ha_fixtures.h"
+
+static struct ha_input in;
+static struct ha_output out;
+
+/* Runs ha_decide and checks the things every answer must have. */
+static void decide(void)
+{
+	ha_decide(&in, &out);
+	assert_true(out.reason[0] != '\0');
+	assert_true(strlen(out.reason) < HA_REASON_MAX);
+}
+
+#define assert_action(name) assert_string_equal(ha_action_name(out.action), name)
+#define assert_mode(name) assert_string_equal(ha_demote_mode_name(out.demote_mode), name)
+#define assert_reason_has(text) assert_non_null(strstr(out.reason, text))
+
+/* ---- leader and fencing ---- */
+
+static void test_decide_primary_with_lease_does_nothing(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	decide();
+	assert_action("none");
+	assert_reason_has("I am the leader with the lock");
+	assert_true(out.leader);
+	/* renewed 100 ms ago; fence = renewed + 5000 - (1000 + 50) */
+	assert_int_equal(out.fence_deadline_ms, FIX_NOW_MS - 100 + 5000 - 1050);
+	assert_int_equal(out.wake_by_ms, out.fence_deadline_ms);
+}
+
+static void test_decide_primary_without_dcs_stays_until_fence(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.reachable = false;
+	in.now_ms = in.dcs.lease_renewed_ms + 3000;
+	in.last_call_ms = in.now_ms - 1000;
+	decide();
+	assert_action("none");
+	assert_reason_has("DCS is not accessible");
+	assert_true(out.leader);
+}
+
+static void test_decide_primary_without_dcs_demotes(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.reachable = false;
+	in.now_ms = ha_fence_deadline_ms(&in.policy, in.dcs.lease_renewed_ms, in.dcs.lease_ttl_ms);
+	in.last_call_ms = in.now_ms - 1000;
+	decide();
+	assert_action("demote");
+	assert_mode("offline");
+	assert_false(out.leader);
+}
+
+static void test_decide_primary_one_ms_before_fence_stays(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.reachable = false;
+	in.now_ms =
+		ha_fence_deadline_ms(&in.policy, in.dcs.lease_renewed_ms, in.dcs.lease_ttl_ms) - 1;
+	in.last_call_ms = in.now_ms - 1000;
+	decide();
+	assert_action("none");
+}
+
+static void test_decide_primary_granted_shorter_ttl_counts(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.lease_ttl_ms = 2000; /* etcd granted less than asked: never count on more */
+	in.now_ms = in.dcs.lease_renewed_ms + 2000 - 1000 - 20;
+	in.last_call_ms = in.now_ms - 1000;
+	decide();
+	assert_action("demote");
+}
+
+static void test_decide_primary_renewal_failing_with_dcs_demotes_and_releases(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.lease_renewed_ms = FIX_NOW_MS - 4000;
+	decide();
+	assert_action("demote");
+	assert_mode("immediate");
+}
+
+static void test_decide_primary_other_holder_demotes_nolock(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	fix_set(in.dcs.leader, sizeof(in.dcs.leader), "node2");
+	decide();
+	assert_action("demote");
+	assert_mode("immediate-nolock");
+	assert_string_equal(out.target, "node2");
+}
+
+static void test_decide_primary_without_leader_key_demotes(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.leader_present = false;
+	decide();
+	assert_action("demote");
+	assert_mode("immediate-nolock");
+}
+
+static void test_decide_primary_key_on_foreign_lease_demotes(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.leader_lease_mine = false;
+	decide();
+	assert_action("demote");
+}
+
+static void test_decide_stopped_holder_on_foreign_lease_rebinds(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.leader_lease_mine = false;
+	in.db.state = HA_DB_STOPPED;
+	decide();
+	assert_action("rebind-leader-key");
+}
+
+static void test_decide_primary_paused_without_dcs_keeps_running(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.policy.paused = true;
+	in.dcs.reachable = false;
+	in.dcs.lease_renewed_ms = FIX_NOW_MS - 60000;
+	decide();
+	assert_action("none");
+	assert_reason_has("PAUSE: ");
+}
+
+/* ---- failsafe ---- */
+
+static void test_decide_failsafe_primary_without_dcs_asks_for_acks(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.policy.failsafe_mode = true;
+	in.dcs.failsafe_present = true;
+	fix_names_add(&in.dcs.failsafe, "node1");
+	fix_names_add(&in.dcs.failsafe, "node2");
+	in.dcs.reachable = false;
+	decide();
+	assert_action("ping-failsafe");
+}
+
+static void test_decide_failsafe_acked_keeps_primary_past_lease(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.policy.failsafe_mode = true;
+	in.dcs.failsafe_present = true;
+	fix_names_add(&in.dcs.failsafe, "node2");
+	in.dcs.reachable = false;
+	in.dcs.lease_renewed_ms = FIX_NOW_MS - 30000;
+	in.failsafe.done = true;
+	in.failsafe.acked_ms = FIX_NOW_MS - 200;
+	decide();
+	assert_action("none");
+	assert_reason_has("failsafe mode is enabled and all members are accessible");
+	assert_true(out.leader);
+}
+
+static void test_decide_failsafe_not_acked_demotes(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.policy.failsafe_mode = true;
+	in.dcs.failsafe_present = true;
+	fix_names_add(&in.dcs.failsafe, "node2");
+	in.dcs.reachable = false;
+	in.dcs.lease_renewed_ms = FIX_NOW_MS - 30000;
+	in.failsafe.done = true;
+	in.failsafe.acked_ms = FIX_NOW_MS - 20000; /* the last full ack is too old */
+	decide();
+	assert_action("demote");
+	assert_mode("offline");
+}
+
+static void test_decide_replica_contacted_by_failsafe_primary_does_not_race(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.self.failsafe_primary_seen_ms = FIX_NOW_MS - 1000;
+	decide();
+	assert_action("none");
+	assert_reason_has("failsafe");
+}
+
+/* ---- TILT ---- */
+
+static void test_decide_stall_tilts(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.last_call_ms = FIX_NOW_MS - ha_stall_limit_ms(&in.policy) - 1;
+	in.last_call_wall_ms = in.now_wall_ms - (in.now_ms - in.last_call_ms);
+	decide();
+	assert_action("tilt");
+	assert_true(out.tilt);
+}
+
+static void test_decide_wall_clock_jump_tilts(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.last_call_wall_ms = in.now_wall_ms - 1000 - HA_CLOCK_JUMP_MS - 1;
+	decide();
+	assert_action("tilt");
+}
+
+static void test_decide_next_call_after_tilt_acts(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.last_call_ms = FIX_NOW_MS - 100000;
+	decide();
+	assert_action("tilt");
+	in.last_call_ms = in.now_ms;
+	in.last_call_wall_ms = in.now_wall_ms;
+	in.now_ms += 1000;
+	in.now_wall_ms += 1000;
+	decide();
+	assert_action("race");
+}
+
+static void test_decide_tilt_still_fences_a_primary(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.reachable = false;
+	in.last_call_ms = in.dcs.lease_renewed_ms;
+	in.now_ms = in.dcs.lease_renewed_ms + 60000;
+	decide();
+	assert_true(out.tilt);
+	assert_action("demote");
+}
+
+/* ---- replicas and the race ---- */
+
+static void test_decide_replica_following_leader_does_nothing(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	decide();
+	assert_action("none");
+	assert_reason_has("following leader \"node1\"");
+	assert_false(out.leader);
+}
+
+static void test_decide_replica_repoints_to_new_leader(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	fix_set(in.dcs.leader, sizeof(in.dcs.leader), "node3");
+	decide();
+	assert_action("follow");
+	assert_string_equal(out.target, "node3");
+}
+
+static void test_decide_diverged_replica_rejoins(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.db.rejoin_needed = true;
+	decide();
+	assert_action("rejoin");
+	assert_string_equal(out.target, "node1");
+}
+
+static void test_decide_diverged_replica_without_rewind_waits(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.db.rejoin_needed = true;
+	in.policy.use_pg_rewind = false;
+	decide();
+	assert_action("none");
+	assert_reason_has("reinitialize");
+}
+
+static void test_decide_leaderless_replica_probes_first(void **state)
+{
+	(void)state;
+	fix_leaderless(&in);
+	decide();
+	assert_action("probe-peers");
+}
+
+static void test_decide_healthiest_replica_races(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	decide();
+	assert_action("race");
+}
+
+static void test_decide_peer_ahead_backs_off(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.probe.peers[0].lsn = FIX_LSN + 1;
+	decide();
+	assert_action("none");
+	assert_reason_has("\"node3\" is further ahead");
+}
+
+static void test_decide_peer_still_primary_backs_off(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.probe.peers[0].is_primary = true;
+	decide();
+	assert_action("none");
+	assert_reason_has("still alive");
+}
+
+static void test_decide_equal_peer_with_higher_priority_backs_off(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.probe.peers[0].tags.failover_priority = 2;
+	decide();
+	assert_action("none");
+	assert_reason_has("higher failover_priority");
+}
+
+static void test_decide_unreachable_peer_ahead_is_ignored(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.probe.peers[0].lsn = FIX_LSN + 100;
+	in.probe.peers[0].reachable = false;
+	decide();
+	assert_action("race");
+}
+
+static void test_decide_nofailover_peer_ahead_is_ignored(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.probe.peers[0].lsn = FIX_LSN + 100;
+	in.probe.peers[0].tags.nofailover = true;
+	decide();
+	assert_action("race");
+}
+
+static void test_decide_lagging_replica_does_not_race(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.db.lsn = FIX_LSN - in.policy.maximum_lag_on_failover_bytes - 1;
+	decide();
+	assert_action("none");
+	assert_reason_has("maximum_lag_on_failover");
+}
+
+static void test_decide_replica_at_lag_limit_races(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.db.lsn = FIX_LSN - in.policy.maximum_lag_on_failover_bytes;
+	in.probe.peers[0].lsn = in.db.lsn;
+	decide();
+	assert_action("race");
+}
+
+static void test_decide_nofailover_replica_does_not_race(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.self.tags.nofailover = true;
+	decide();
+	assert_action("none");
+	assert_reason_has("nofailover");
+}
+
+static void test_decide_sync_mode_non_member_does_not_race(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.policy.synchronous_mode = true;
+	in.dcs.sync.present = true;
+	fix_set(in.dcs.sync.leader, HA_NAME_MAX, "node1");
+	fix_names_add(&in.dcs.sync.standbys, "node3");
+	decide();
+	assert_action("none");
+	assert_reason_has("synchronous");
+}
+
+static void test_decide_sync_mode_member_races_against_members_only(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.policy.synchronous_mode = true;
+	in.dcs.sync.present = true;
+	fix_set(in.dcs.sync.leader, HA_NAME_MAX, "node1");
+	fix_names_add(&in.dcs.sync.standbys, "node2");
+	in.probe.peers[0].lsn = FIX_LSN + 100; /* node3 is ahead but asynchronous */
+	decide();
+	assert_action("race");
+}
+
+static void test_decide_timeline_behind_does_not_race(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.policy.check_timeline = true;
+	in.dcs.cluster_timeline = 2;
+	decide();
+	assert_action("none");
+	assert_reason_has("timeline");
+}
+
+static void test_decide_dcs_unreachable_replica_does_not_race(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.dcs.reachable = false;
+	decide();
+	assert_action("none");
+	assert_reason_has("DCS is not accessible");
+}
+
+static void test_decide_paused_replica_does_not_race(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.policy.paused = true;
+	decide();
+	assert_action("none");
+	assert_reason_has("PAUSE: ");
+}
+
+static void test_decide_opengauss_compares_term_before_lsn(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.policy.engine = HA_ENGINE_OPENGAUSS;
+	in.db.term = 3;
+	in.probe.peers[0].term = 2;
+	in.probe.peers[0].lsn = FIX_LSN + 1000; /* more WAL, but from an older term */
+	decide();
+	assert_action("race");
+}
+
+/* ---- manual failover without a leader ---- */
+
+static void test_decide_failover_candidate_races_even_lagging(void **state)
+{
+	(void)state;
+	fix_leaderless(&in);
+	in.dcs.failover.present = true;
+	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node2");
+	in.db.lsn = 0;
+	decide();
+	assert_action("race");
+	assert_reason_has("candidate");
+}
+
+static void test_decide_healthy_candidate_elsewhere_is_left_the_key(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.dcs.failover.present = true;
+	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node3");
+	decide();
+	assert_action("none");
+	assert_reason_has("candidate \"node3\" is healthy");
+}
+
+static void test_decide_unreachable_candidate_falls_back_to_race(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	in.dcs.failover.present = true;
+	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node3");
+	in.probe.peers[0].reachable = false;
+	decide();
+	assert_action("race");
+}
+
+static void test_decide_former_leader_steps_aside_after_switchover(void **state)
+{
+	(void)state;
+	fix_leaderless_probed(&in);
+	fix_set(in.self.name, HA_NAME_MAX, "node1");
+	in.dcs.failover.present = true;
+	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
+	decide();
+	assert_action("none");
+	assert_reason_has("former leader");
+}
+
+/* ---- promotion ---- */
+
+static void test_decide_holder_replica_promotes(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.db.is_primary = false;
+	decide();
+	assert_action("promote");
+	assert_int_equal(out.term, 0);
+}
+
+static void test_decide_opengauss_promotion_raises_term(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.db.is_primary = false;
+	in.policy.engine = HA_ENGINE_OPENGAUSS;
+	in.dcs.term = 4;
+	in.db.term = 4;
+	decide();
+	assert_action("promote");
+	assert_int_equal(out.term, 5);
+	assert_reason_has("term 4 -> 5");
+}
+
+static void test_decide_holder_replica_without_provable_lease_does_not_promote(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.db.is_primary = false;
+	in.dcs.lease_renewed_ms = FIX_NOW_MS - 10000;
+	decide();
+	assert_action("none");
+	assert_reason_has("not promoting");
+}
+
+static void test_decide_strict_sync_promotion_blocks_writes(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.db.is_primary = false;
+	in.policy.synchronous_mode = true;
+	in.policy.synchronous_mode_strict = true;
+	decide();
+	assert_action("promote");
+	assert_true(out.sync_placeholder);
+	assert_int_equal(out.sync.count, 0);
+}
+
+static void test_decide_paused_holder_replica_releases(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.db.is_primary = false;
+	in.policy.paused = true;
+	decide();
+	assert_action("release-leader");
+}
+
+static void test_decide_lost_key_while_promoting_cancels(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.self.busy = HA_ACT_PROMOTE;
+	decide();
+	assert_action("demote");
+	assert_mode("immediate-nolock");
+}
+
+static void test_decide_busy_waits(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.self.busy = HA_ACT_CLONE;
+	in.self.busy_since_ms = FIX_NOW_MS - 5000;
+	decide();
+	assert_action("none");
+	assert_reason_has("waiting for clone to finish (running for 5000 ms)");
+}
+
+/* ---- crashes ---- */
+
+static void test_decide_crashed_primary_with_key_restarts_in_place(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.db.state = HA_DB_CRASHED;
+	decide();
+	assert_action("restart-primary");
+}
+
+static void test_decide_primary_not_back_in_time_releases(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.db.state = HA_DB_CRASHED;
+	in.db.start_since_ms = FIX_NOW_MS - in.policy.primary_start_timeout_ms;
+	decide();
+	assert_action("release-leader");
+	assert_reason_has("primary_start_timeout");
+}
+
+static void test_decide_primary_not_back_but_nobody_to_fail_over_to_retries(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.db.state = HA_DB_CRASHED;
+	in.db.start_since_ms = FIX_NOW_MS - in.policy.primary_start_timeout_ms;
+	in.dcs.members[1].running = false;
+	in.dcs.members[2].tags.nofailover = true;
+	decide();
+	assert_action("restart-primary");
+}
+
+static void test_decide_primary_stuck_in_crash_recovery_demotes_immediate(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.db.state = HA_DB_STARTING;
+	in.db.start_since_ms = FIX_NOW_MS - in.policy.primary_start_timeout_ms - 1;
+	decide();
+	assert_action("demote");
+	assert_mode("immediate");
+}
+
+static void test_decide_crashed_former_primary_rejoins_new_leader(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	fix_set(in.dcs.leader, HA_NAME_MAX, "node2");
+	in.db.state = HA_DB_CRASHED;
+	decide();
+	assert_action("rejoin");
+	assert_string_equal(out.target, "node2");
+}
+
+static void test_decide_stopped_replica_starts_following_leader(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.db.state = HA_DB_STOPPED;
+	decide();
+	assert_action("start-replica");
+	assert_string_equal(out.target, "node1");
+}
+
+static void test_decide_paused_stopped_replica_is_not_started(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.db.state = HA_DB_STOPPED;
+	in.policy.paused = true;
+	decide();
+	assert_action("none");
+}
+
+/* ---- bootstrap and clone ---- */
+
+static void test_decide_empty_cluster_bootstraps(void **state)
+{
+	(void)state;
+	fix_empty(&in);
+	decide();
+	assert_action("bootstrap");
+}
+
+static void test_decide_bootstrap_in_progress_waits(void **state)
+{
+	(void)state;
+	fix_empty(&in);
+	in.dcs.initialize_present = true;
+	decide();
+	assert_action("wait-for-bootstrap");
+}
+
+static void test_decide_nofailover_node_does_not_bootstrap(void **state)
+{
+	(void)state;
+	fix_empty(&in);
+	in.self.tags.nofailover = true;
+	decide();
+	assert_action("wait-for-bootstrap");
+}
+
+static void test_decide_empty_node_clones_from_leader(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.db.state = HA_DB_NO_DATA;
+	decide();
+	assert_action("clone");
+	assert_string_equal(out.target, "node1");
+}
+
+static void test_decide_empty_node_prefers_clonefrom_member(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.db.state = HA_DB_NO_DATA;
+	in.dcs.members[2].tags.clonefrom = true;
+	decide();
+	assert_action("clone");
+	assert_string_equal(out.target, "node3");
+}
+
+static void test_decide_foreign_data_directory_halts(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	fix_set(in.db.sysid, HA_SYSID_MAX, "6999999999999999999");
+	decide();
+	assert_action("halt");
+}
+
+static void test_decide_running_primary_adopts_missing_initialize(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.initialize_present = false;
+	decide();
+	assert_action("write-initialize");
+}
+
+/* ---- switchover ---- */
+
+static void test_decide_switchover_demotes_gracefully(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.failover.present = true;
+	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
+	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node2");
+	decide();
+	assert_action("demote");
+	assert_mode("graceful");
+	assert_string_equal(out.target, "node2");
+}
+
+static void test_decide_switchover_to_lagging_candidate_is_cleared(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.failover.present = true;
+	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
+	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node2");
+	in.db.lsn = FIX_LSN + in.policy.maximum_lag_on_failover_bytes + 1;
+	decide();
+	assert_action("clear-failover");
+}
+
+static void test_decide_failover_to_lagging_candidate_proceeds(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.failover.present = true;
+	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node2");
+	in.db.lsn = FIX_LSN + in.policy.maximum_lag_on_failover_bytes + 1;
+	decide();
+	assert_action("demote");
+	assert_mode("graceful");
+}
+
+static void test_decide_switchover_for_another_leader_is_cleared(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.failover.present = true;
+	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node3");
+	decide();
+	assert_action("clear-failover");
+}
+
+static void test_decide_scheduled_switchover_waits_and_wakes_in_time(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.failover.present = true;
+	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
+	in.dcs.failover.scheduled_at_wall_ms = FIX_WALL_MS + 600;
+	decide();
+	assert_action("none");
+	assert_int_equal(out.wake_by_ms, FIX_NOW_MS + 600);
+}
+
+static void test_decide_scheduled_switchover_due_demotes(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.failover.present = true;
+	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
+	in.dcs.failover.scheduled_at_wall_ms = FIX_WALL_MS - 100;
+	decide();
+	assert_action("demote");
+	assert_mode("graceful");
+}
+
+static void test_decide_stale_scheduled_switchover_is_cleared(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.failover.present = true;
+	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
+	in.dcs.failover.scheduled_at_wall_ms = FIX_WALL_MS - 1501;
+	decide();
+	assert_action("clear-failover");
+}
+
+static void test_decide_new_leader_clears_finished_switchover(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	fix_set(in.self.name, HA_NAME_MAX, "node2");
+	fix_set(in.dcs.leader, HA_NAME_MAX, "node2");
+	in.dcs.failover.present = true;
+	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
+	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node2");
+	decide();
+	assert_action("clear-failover");
+}
+
+/* ---- synchronous replication ---- */
+
+static void sync_primary(void)
+{
+	fix_primary(&in);
+	in.policy.synchronous_mode = true;
+	in.dcs.sync.present = true;
+	fix_set(in.dcs.sync.leader, HA_NAME_MAX, "node1");
+}
+
+static void test_decide_sync_new_leader_takes_over_sync_key(void **state)
+{
+	(void)state;
+	sync_primary();
+	fix_set(in.dcs.sync.leader, HA_NAME_MAX, "node2");
+	fix_names_add(&in.dcs.sync.standbys, "node1");
+	decide();
+	assert_action("write-sync-key");
+	assert_int_equal(out.sync.count, 0);
+}
+
+static void test_decide_sync_adds_standby_to_postgres_first(void **state)
+{
+	(void)state;
+	sync_primary();
+	in.db.replication[1].flush_lsn = FIX_LSN - 10; /* node2 is the better choice */
+	decide();
+	assert_action("set-sync-names");
+	assert_int_equal(out.sync.count, 1);
+	assert_string_equal(out.sync.name[0], "node2");
+}
+
+static void test_decide_sync_confirmed_standby_enters_key(void **state)
+{
+	(void)state;
+	sync_primary();
+	fix_names_add(&in.db.sync_names, "node2");
+	in.db.replication[0].sync = true;
+	decide();
+	assert_action("write-sync-key");
+	assert_int_equal(out.sync.count, 1);
+	assert_string_equal(out.sync.name[0], "node2");
+}
+
+static void test_decide_sync_steady_does_nothing(void **state)
+{
+	(void)state;
+	sync_primary();
+	fix_names_add(&in.db.sync_names, "node2");
+	fix_names_add(&in.dcs.sync.standbys, "node2");
+	in.db.replication[0].sync = true;
+	decide();
+	assert_action("none");
+}
+
+static void test_decide_sync_lost_standby_leaves_key_before_postgres(void **state)
+{
+	(void)state;
+	sync_primary();
+	fix_names_add(&in.db.sync_names, "node2");
+	fix_names_add(&in.dcs.sync.standbys, "node2");
+	in.db.replication[0].streaming = false; /* node2 went away */
+	decide();
+	assert_action("write-sync-key");
+	assert_int_equal(out.sync.count, 0);
+}
+
+static void test_decide_sync_strict_without_standbys_blocks_writes(void **state)
+{
+	(void)state;
+	sync_primary();
+	in.policy.synchronous_mode_strict = true;
+	in.db.replication_count = 0;
+	decide();
+	assert_action("set-sync-names");
+	assert_true(out.sync_placeholder);
+}
+
+static void test_decide_sync_nosync_member_is_never_chosen(void **state)
+{
+	(void)state;
+	sync_primary();
+	in.dcs.members[1].tags.nosync = true;
+	decide();
+	assert_action("set-sync-names");
+	assert_string_equal(out.sync.name[0], "node3");
+}
+
+static void test_decide_sync_off_deletes_key(void **state)
+{
+	(void)state;
+	sync_primary();
+	in.policy.synchronous_mode = false;
+	decide();
+	assert_action("delete-sync-key");
+}
+
+/* ---- shutdown ---- */
+
+static void test_decide_shutdown_leader_stops_and_releases(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.self.shutdown_requested = true;
+	decide();
+	assert_action("shutdown");
+	assert_true(out.stop_db);
+	assert_true(out.release_leader);
+}
+
+static void test_decide_shutdown_paused_leaves_everything(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.self.shutdown_requested = true;
+	in.policy.paused = true;
+	decide();
+	assert_action("shutdown");
+	assert_false(out.stop_db);
+	assert_false(out.release_leader);
+}
+
+/* ---- names and timing helpers ---- */
+
+static void test_action_names_round_trip(void **state)
+{
+	(void)state;
+	for (int i = 0; i < HA_ACT_COUNT_; i++) {
+		enum ha_action a;
+
+		assert_string_not_equal(ha_action_name((enum ha_action)i), "?");
+		assert_int_equal(ha_action_from_name(ha_action_name((enum ha_action)i), &a), 0);
+		assert_int_equal(a, i);
+	}
+	assert_string_equal(ha_action_name(HA_ACT_COUNT_), "?");
+	assert_string_equal(ha_action_name((enum ha_action) - 1), "?");
+	for (int i = 0; i < HA_DEMOTE_COUNT_; i++) {
+		enum ha_demote_mode m;
+
+		assert_int_equal(
+			ha_demote_mode_from_name(ha_demote_mode_name((enum ha_demote_mode)i), &m),
+			0);
+		assert_int_equal(m, i);
+	}
+}
+
+static void test_policy_check_accepts_fast_and_patroni_defaults(void **state)
+{
+	struct ha_policy p = { 0 };
+	char err[256];
+
+	(void)state;
+	p.ttl_ms = 5000;
+	p.loop_wait_ms = 1000;
+	p.retry_timeout_ms = 1000;
+	assert_int_equal(ha_policy_check(&p, err, sizeof(err)), 0);
+	p.ttl_ms = 30000;
+	p.loop_wait_ms = 10000;
+	p.retry_timeout_ms = 10000;
+	assert_int_equal(ha_policy_check(&p, err, sizeof(err)), 0);
+	assert_true(ha_fence_deadline_ms(&p, 0, 0) > 0);
+}
+
+static void test_policy_check_rejects_ttl_below_patroni_rule(void **state)
+{
+	struct ha_policy p = { 0 };
+	char err[256];
+
+	(void)state;
+	p.ttl_ms = 4000;
+	p.loop_wait_ms = 1000;
+	p.retry_timeout_ms = 2000;
+	assert_int_equal(ha_policy_check(&p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "\"ttl\""));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_decide_primary_with_lease_does_nothing),
+		cmocka_unit_test(test_decide_primary_without_dcs_stays_until_fence),
+		cmocka_unit_test(test_decide_primary_without_dcs_demotes),
+		cmocka_unit_test(test_decide_primary_one_ms_before_fence_stays),
+		cmocka_unit_test(test_decide_primary_granted_shorter_ttl_counts),
+		cmocka_unit_test(test_decide_primary_renewal_failing_with_dcs_demotes_and_releases),
+		cmocka_unit_test(test_decide_primary_other_holder_demotes_nolock),
+		cmocka_unit_test(test_decide_primary_without_leader_key_demotes),
+		cmocka_unit_test(test_decide_primary_key_on_foreign_lease_demotes),
+		cmocka_unit_test(test_decide_stopped_holder_on_foreign_lease_rebinds),
+		cmocka_unit_test(test_decide_primary_paused_without_dcs_keeps_running),
+		cmocka_unit_test(test_decide_failsafe_primary_without_dcs_asks_for_acks),
+		cmocka_unit_test(test_decide_failsafe_acked_keeps_primary_past_lease),
+		cmocka_unit_test(test_decide_failsafe_not_acked_demotes),
+		cmocka_unit_test(test_decide_replica_contacted_by_failsafe_primary_does_not_race),
+		cmocka_unit_test(test_decide_stall_tilts),
+		cmocka_unit_test(test_decide_wall_clock_jump_tilts),
+		cmocka_unit_test(test_decide_next_call_after_tilt_acts),
+		cmocka_unit_test(test_decide_tilt_still_fences_a_primary),
+		cmocka_unit_test(test_decide_replica_following_leader_does_nothing),
+		cmocka_unit_test(test_decide_replica_repoints_to_new_leader),
+		cmocka_unit_test(test_decide_diverged_replica_rejoins),
+		cmocka_unit_test(test_decide_diverged_replica_without_rewind_waits),
+		cmocka_unit_test(test_decide_leaderless_replica_probes_first),
+		cmocka_unit_test(test_decide_healthiest_replica_races),
+		cmocka_unit_test(test_decide_peer_ahead_backs_off),
+		cmocka_unit_test(test_decide_peer_still_primary_backs_off),
+		cmocka_unit_test(test_decide_equal_peer_with_higher_priority_backs_off),
+		cmocka_unit_test(test_decide_unreachable_peer_ahead_is_ignored),
+		cmocka_unit_test(test_decide_nofailover_peer_ahead_is_ignored),
+		cmocka_unit_test(test_decide_lagging_replica_does_not_race),
+		cmocka_unit_test(test_decide_replica_at_lag_limit_races),
+		cmocka_unit_test(test_decide_nofailover_replica_does_not_race),
+		cmocka_unit_test(test_decide_sync_mode_non_member_does_not_race),
+		cmocka_unit_test(test_decide_sync_mode_member_races_against_members_only),
+		cmocka_unit_test(test_decide_timeline_behind_does_not_race),
+		cmocka_unit_test(test_decide_dcs_unreachable_replica_does_not_race),
+		cmocka_unit_test(test_decide_paused_replica_does_not_race),
+		cmocka_unit_test(test_decide_opengauss_compares_term_before_lsn),
+		cmocka_unit_test(test_decide_failover_candidate_races_even_lagging),
+		cmocka_unit_test(test_decide_healthy_candidate_elsewhere_is_left_the_key),
+		cmocka_unit_test(test_decide_unreachable_candidate_falls_back_to_race),
+		cmocka_unit_test(test_decide_former_leader_steps_aside_after_switchover),
+		cmocka_unit_test(test_decide_holder_replica_promotes),
+		cmocka_unit_test(test_decide_opengauss_promotion_raises_term),
+		cmocka_unit_test(
+			test_decide_holder_replica_without_provable_lease_does_not_promote),
+		cmocka_unit_test(test_decide_strict_sync_promotion_blocks_writes),
+		cmocka_unit_test(test_decide_paused_holder_replica_releases),
+		cmocka_unit_test(test_decide_lost_key_while_promoting_cancels),
+		cmocka_unit_test(test_decide_busy_waits),
+		cmocka_unit_test(test_decide_crashed_primary_with_key_restarts_in_place),
+		cmocka_unit_test(test_decide_primary_not_back_in_time_releases),
+		cmocka_unit_test(test_decide_primary_not_back_but_nobody_to_fail_over_to_retries),
+		cmocka_unit_test(test_decide_primary_stuck_in_crash_recovery_demotes_immediate),
+		cmocka_unit_test(test_decide_crashed_former_primary_rejoins_new_leader),
+		cmocka_unit_test(test_decide_stopped_replica_starts_following_leader),
+		cmocka_unit_test(test_decide_paused_stopped_replica_is_not_started),
+		cmocka_unit_test(test_decide_empty_cluster_bootstraps),
+		cmocka_unit_test(test_decide_bootstrap_in_progress_waits),
+		cmocka_unit_test(test_decide_nofailover_node_does_not_bootstrap),
+		cmocka_unit_test(test_decide_empty_node_clones_from_leader),
+		cmocka_unit_test(test_decide_empty_node_prefers_clonefrom_member),
+		cmocka_unit_test(test_decide_foreign_data_directory_halts),
+		cmocka_unit_test(test_decide_running_primary_adopts_missing_initialize),
+		cmocka_unit_test(test_decide_switchover_demotes_gracefully),
+		cmocka_unit_test(test_decide_switchover_to_lagging_candidate_is_cleared),
+		cmocka_unit_test(test_decide_failover_to_lagging_candidate_proceeds),
+		cmocka_unit_test(test_decide_switchover_for_another_leader_is_cleared),
+		cmocka_unit_test(test_decide_scheduled_switchover_waits_and_wakes_in_time),
+		cmocka_unit_test(test_decide_scheduled_switchover_due_demotes),
+		cmocka_unit_test(test_decide_stale_scheduled_switchover_is_cleared),
+		cmocka_unit_test(test_decide_new_leader_clears_finished_switchover),
+		cmocka_unit_test(test_decide_sync_new_leader_takes_over_sync_key),
+		cmocka_unit_test(test_decide_sync_adds_standby_to_postgres_first),
+		cmocka_unit_test(test_decide_sync_confirmed_standby_enters_key),
+		cmocka_unit_test(test_decide_sync_steady_does_nothing),
+		cmocka_unit_test(test_decide_sync_lost_standby_leaves_key_before_postgres),
+		cmocka_unit_test(test_decide_sync_strict_without_standbys_blocks_writes),
+		cmocka_unit_test(test_decide_sync_nosync_member_is_never_chosen),
+		cmocka_unit_test(test_decide_sync_off_deletes_key),
+		cmocka_unit_test(test_decide_shutdown_leader_stops_and_releases),
+		cmocka_unit_test(test_decide_shutdown_paused_leaves_everything),
+		cmocka_unit_test(test_action_names_round_trip),
+		cmocka_unit_test(test_policy_check_accepts_fast_and_patroni_defaults),
+		cmocka_unit_test(test_policy_check_rejects_ttl_below_patroni_rule),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
