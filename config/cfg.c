@@ -928,7 +928,7 @@ void cfg_read_map(struct cfg_reader *r, const struct cfg_node *map, const struct
 	}
 }
 
-void cfg_apply_defaults(const struct cfg_key *table, void *base)
+int cfg_apply_defaults(const struct cfg_key *table, void *base)
 {
 	struct cfg_diags scratch;
 	struct cfg_reader r;
@@ -943,21 +943,22 @@ void cfg_apply_defaults(const struct cfg_key *table, void *base)
 		if (k->def == NULL || k->alias_of != NULL)
 			continue;
 		(void)cfg_plain_scalar_type(k->def, &kind);
-		/* The table's own defaults always parse; a unit test checks that. */
+		/* The table's own defaults always parse; a unit test checks the count. */
 		(void)set_scalar(&r, k, base, k->def, kind, 0, 0, k->path);
 	}
+	return scratch.errors;
 }
 
 void cfg_dynamic_defaults(struct cfg_dynamic *d)
 {
 	memset(d, 0, sizeof(*d));
-	cfg_apply_defaults(cfg_dynamic_keys, d);
+	(void)cfg_apply_defaults(cfg_dynamic_keys, d);
 }
 
 void cfg_defaults(struct cfg *c)
 {
 	memset(c, 0, sizeof(*c));
-	cfg_apply_defaults(cfg_keys, c);
+	(void)cfg_apply_defaults(cfg_keys, c);
 	cfg_dynamic_defaults(&c->bootstrap.dcs);
 	if (buf_copy(c->postgresql.create_replica_methods.items[0],
 		     sizeof(c->postgresql.create_replica_methods.items[0]), "basebackup") == 0)
@@ -1511,7 +1512,17 @@ static int summary_table(const struct cfg_key *table, const char *prefix, const 
 		const char *field = (const char *)base + k->offset;
 		char shown[CFG_KEYPATH_MAX];
 
+		bool shown_before = false;
+
 		if (k->alias_of != NULL || k->sub != NULL)
+			continue;
+		/* Two names for one field ("etcd3.host" and "hosts"): show it once. */
+		for (const struct cfg_key *e = table; e != k; e++)
+			shown_before =
+				shown_before || (e->offset == k->offset && e->size == k->size &&
+						 e->type != CFG_KEY_SECTION &&
+						 e->type != CFG_KEY_IGNORED && e->alias_of == NULL);
+		if (shown_before && k->type != CFG_KEY_SECTION && k->type != CFG_KEY_IGNORED)
 			continue;
 		if (join_path(shown, sizeof(shown), prefix, k->path) != 0)
 			continue;
@@ -1558,7 +1569,7 @@ static int summary_table(const struct cfg_key *table, const char *prefix, const 
 		case CFG_KEY_LIST: {
 			const struct cfg_list *l = (const void *)field;
 
-			if (l->count == 0 || strcmp(k->path, "etcd3.host") == 0)
+			if (l->count == 0)
 				break;
 			rc = buf_printf(out, "%s = ", shown);
 			for (int i = 0; i < l->count && rc == 0; i++)
@@ -1595,8 +1606,7 @@ int cfg_summary(const struct cfg *c, struct buf *out)
 		rc = buf_printf(out, "tags.%s = %s\n", c->tags.custom.items[i].name,
 				c->tags.custom.items[i].value);
 	if (rc == 0)
-		rc = buf_printf(out, "postgresql.engine (effective) = %s%s\n",
-				cfg_engine_name(c->postgresql.engine),
-				c->postgresql.engine_explicit ? "" : " (detected)");
+		rc = buf_printf(out, "postgresql.engine_explicit = %s\n",
+				c->postgresql.engine_explicit ? "true" : "false");
 	return rc;
 }

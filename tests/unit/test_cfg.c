@@ -1068,38 +1068,57 @@ static void test_enum_names_cover_every_value(void **state)
 
 static void test_every_table_default_parses(void **state)
 {
-	struct cfg_reader r;
-	struct cfg_diags d;
 	struct cfg *c = calloc(1, sizeof(*c));
-	const struct cfg_key *tables[] = { cfg_keys, cfg_dynamic_keys };
-	void *bases[] = { c, &c->bootstrap.dcs };
 
 	(void)state;
 	assert_non_null(c);
-	memset(&r, 0, sizeof(r));
-	cfg_diags_init(&d);
-	r.diags = &d;
-	r.source = "defaults";
+	assert_int_equal(cfg_apply_defaults(cfg_keys, c), 0);
+	assert_int_equal(cfg_apply_defaults(cfg_dynamic_keys, &c->bootstrap.dcs), 0);
+	free(c);
+}
+
+static void test_every_table_row_is_well_formed(void **state)
+{
+	const struct cfg_key *tables[] = { cfg_keys, cfg_dynamic_keys };
+
+	(void)state;
 	for (int t = 0; t < 2; t++) {
 		for (const struct cfg_key *k = tables[t]; k->path != NULL; k++) {
-			struct cfg_node root = { .type = CFG_NODE_MAP };
-			struct cfg_node child = { .type = CFG_NODE_SCALAR };
-			char key[128];
+			const struct cfg_key *e;
+			bool stored = k->type != CFG_KEY_SECTION && k->type != CFG_KEY_IGNORED &&
+				      k->alias_of == NULL;
 
-			if (k->def == NULL || strchr(k->path, '.') != NULL)
-				continue;
-			/* Read "key: default" through the normal path; it must not complain. */
-			snprintf(key, sizeof(key), "%s", k->path);
-			child.key = key;
-			child.text = (char *)k->def;
-			(void)cfg_plain_scalar_type(k->def, &child.kind);
-			root.child = &child;
-			cfg_read_map(&r, &root, tables[t], "", "", bases[t]);
+			/* Every stored key has a field; every alias and dotted key has a target. */
+			if (stored && k->size == 0)
+				fail_msg("%s has no field", k->path);
+			if (k->type == CFG_KEY_ENUM && k->names == NULL)
+				fail_msg("%s has no names", k->path);
+			if ((k->flags & CFG_F_REQUIRED) && (k->hint == NULL || k->env == NULL))
+				fail_msg("%s is required without a hint or variable", k->path);
+			for (e = k + 1; e->path != NULL; e++) {
+				if (strcmp(e->path, k->path) == 0)
+					fail_msg("%s is listed twice", k->path);
+			}
+			if (k->alias_of != NULL) {
+				for (e = tables[t]; e->path && strcmp(e->path, k->alias_of); e++)
+					;
+				if (e->path == NULL)
+					fail_msg("%s aliases unknown %s", k->path, k->alias_of);
+			}
+			const char *dot = strrchr(k->path, '.');
+
+			if (dot != NULL) {
+				char parent[128];
+
+				snprintf(parent, sizeof(parent), "%.*s", (int)(dot - k->path),
+					 k->path);
+				for (e = tables[t]; e->path && strcmp(e->path, parent); e++)
+					;
+				if (e->path == NULL || e->type != CFG_KEY_SECTION)
+					fail_msg("%s has no section %s", k->path, parent);
+			}
 		}
 	}
-	print_diags(&d);
-	assert_int_equal(d.errors, 0);
-	free(c);
 }
 
 static void test_edit_distance(void **state)
@@ -1396,6 +1415,7 @@ int main(void)
 		T(test_summary_masks_passwords),
 		T(test_enum_names_cover_every_value),
 		T(test_every_table_default_parses),
+		T(test_every_table_row_is_well_formed),
 		T(test_edit_distance),
 		T(test_dynamic_parses_patroni_config_key),
 		T(test_dynamic_hostile_inputs_are_clear_errors),
