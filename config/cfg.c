@@ -425,6 +425,70 @@ static int list_from_csv(struct cfg_reader *r, struct cfg_list *l, const char *t
 	return 0;
 }
 
+/* Trims blanks and one pair of matching quotes, in place. */
+static char *trim_quoted(char *s)
+{
+	size_t n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	if (n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0]) {
+		s[n - 1] = '\0';
+		s++;
+	}
+	return s;
+}
+
+/* Reads "{name: value, name: value}" (braces optional), Patroni's dict form for environment
+ * variables such as PATRONI_RESTAPI_HTTP_EXTRA_HEADERS. Commas inside values are not
+ * supported. */
+static int params_from_env(struct cfg_reader *r, struct kv_view p, const char *text,
+			   const char *shown)
+{
+	char tmp[CFG_LIST_ITEM_MAX * 4];
+	char *cur, *close;
+
+	if (buf_copy(tmp, sizeof(tmp), text) != 0) {
+		rec_error(r, 0, 0, shown, "is too long");
+		return -EINVAL;
+	}
+	cur = trim_quoted(tmp);
+	if (*cur == '{') {
+		close = strrchr(cur, '}');
+		if (close == NULL) {
+			rec_error(r, 0, 0, shown, "\"{\" without \"}\": write {name: value, ...}");
+			return -EINVAL;
+		}
+		*close = '\0';
+		cur++;
+	}
+	*p.count = 0;
+	while (cur != NULL) {
+		char *comma = strchr(cur, ',');
+		char *colon, *name, *value;
+
+		if (comma != NULL)
+			*comma = '\0';
+		if (cur[strspn(cur, " \t")] != '\0') {
+			colon = strchr(cur, ':');
+			if (colon == NULL) {
+				rec_error(r, 0, 0, shown, "\"%s\" is not name: value", cur);
+				return -EINVAL;
+			}
+			*colon = '\0';
+			name = trim_quoted(cur);
+			value = trim_quoted(colon + 1);
+			if (params_put(r, p, name, value, CFG_VALUE_STRING, 0, 0, shown) != 0)
+				return -EINVAL;
+		}
+		cur = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
 /* Sets one scalar-typed key from text. Records an error and returns -EINVAL when it does not
  * fit the key's type or range. */
 static int set_scalar(struct cfg_reader *r, const struct cfg_key *k, void *base, const char *text,
@@ -1046,6 +1110,9 @@ static void apply_env_table(struct cfg_reader *r, char *const *envp, const struc
 		} else if (k->type == CFG_KEY_LIST) {
 			(void)list_from_csv(r, (struct cfg_list *)(void *)FIELD(base, k), value, 0,
 					    0, shown);
+		} else if (k->type == CFG_KEY_PARAMS) {
+			(void)params_from_env(r, field_kv_view(FIELD(base, k), k->size), value,
+					      shown);
 		} else {
 			if (cfg_plain_scalar_type(value, &kind) == CFG_NODE_NULL)
 				kind = CFG_VALUE_STRING;
@@ -1257,8 +1324,15 @@ static void validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 			    "later wins), keep one");
 	for (int i = 0; i < c->etcd3.hosts.count; i++) {
 		char why[CFG_DIAG_TEXT_MAX];
+		char *h = c->etcd3.hosts.items[i];
+		size_t n = strlen(h);
 
-		if (check_address(c->etcd3.hosts.items[i], false, why, sizeof(why), NULL) != 0) {
+		/* Patroni adds etcd's port (etcd3.port, default 2379) to a bare host. */
+		if (n > 0 && (strchr(h, ':') == NULL || h[n - 1] == ']') &&
+		    snprintf(h + n, CFG_LIST_ITEM_MAX - n, ":%d", c->etcd3.port) >=
+			    (int)(CFG_LIST_ITEM_MAX - n))
+			h[n] = '\0'; /* no room: the check below reports the missing port */
+		if (check_address(h, false, why, sizeof(why), NULL) != 0) {
 			position_of(r, "etcd3.hosts", &line, &col);
 			if (line == 0)
 				position_of(r, "etcd3.host", &line, &col);

@@ -210,6 +210,8 @@ struct cfg {
 
 	struct {
 		struct cfg_list hosts; /* host:port endpoints; "host" and "hosts" both land here */
+		/* hosts is empty when url or proxy is given instead */
+		int port; /* added to hosts written without one; default 2379 */
 		enum cfg_protocol protocol;
 		char url[CFG_PATH_MAX]; /* alternative to hosts; sets protocol and host */
 		char proxy[CFG_PATH_MAX];

@@ -551,6 +551,26 @@ static void test_environment_defines_bootstrap_users(void **state)
 	assert_string_equal(f->cfg.postgresql.authentication.superuser.password, "not-a-user");
 }
 
+static void test_environment_sets_extra_headers_and_warns_on_unsupported(void **state)
+{
+	struct fixture *f = *state;
+	char *const envp[] = {
+		"PATRONI_RESTAPI_HTTP_EXTRA_HEADERS={'X-Frame-Options': 'SAMEORIGIN', "
+		"X-A: b}",
+		"PATRONI_LOG_DATEFMT=%H", NULL
+	};
+	const struct cfg_kv *kv;
+
+	assert_loads(f, minimal_yaml, envp);
+	assert_int_equal(f->cfg.restapi.http_extra_headers.count, 2);
+	kv = cfg_options_get(&f->cfg.restapi.http_extra_headers, "X-Frame-Options");
+	assert_non_null(kv);
+	assert_string_equal(kv->value, "SAMEORIGIN");
+	assert_string_equal(f->cfg.restapi.http_extra_headers.items[1].value, "b");
+	assert_diag(f, CFG_SEVERITY_WARNING, "log.dateformat", 0, "ignoring");
+	assert_string_equal(f->diags.items[0].source, "environment variable PATRONI_LOG_DATEFMT");
+}
+
 static void test_patroni4_log_type_plain_and_json(void **state)
 {
 	struct fixture *f = *state;
@@ -697,12 +717,24 @@ static void test_connect_address_without_host_is_an_error(void **state)
 	assert_diag(f, CFG_SEVERITY_ERROR, "restapi.connect_address", 5, "has no host");
 }
 
-static void test_etcd_host_without_port_is_an_error(void **state)
+static void test_etcd_host_without_port_gets_etcd_port(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(load_yaml(f, minimal_with(f, "10.0.0.2:2379", "10.0.0.2"), NULL), -EINVAL);
-	assert_diag(f, CFG_SEVERITY_ERROR, "etcd3.hosts", 0, "\"10.0.0.2\" has no port");
+	assert_loads(f, minimal_with(f, "10.0.0.2:2379", "10.0.0.2,[fe80::1]"), NULL);
+	assert_string_equal(f->cfg.etcd3.hosts.items[1], "10.0.0.2:2379");
+	assert_string_equal(f->cfg.etcd3.hosts.items[2], "[fe80::1]:2379");
+	assert_loads(f, minimal_with(f, "10.0.0.2:2379", "10.0.0.2\n  port: 2400"), NULL);
+	assert_string_equal(f->cfg.etcd3.hosts.items[1], "10.0.0.2:2400");
+}
+
+static void test_etcd_host_with_bad_port_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_yaml(f, minimal_with(f, "10.0.0.2:2379", "10.0.0.2:x"), NULL),
+			 -EINVAL);
+	assert_diag(f, CFG_SEVERITY_ERROR, "etcd3.hosts", 7, "the port must be a number");
 }
 
 static void test_etcd_url_needs_a_scheme(void **state)
@@ -1374,6 +1406,7 @@ int main(void)
 		T(test_patroni_configuration_variable_holds_the_yaml),
 		T(test_environment_defines_bootstrap_users),
 		T(test_patroni4_log_type_plain_and_json),
+		T(test_environment_sets_extra_headers_and_warns_on_unsupported),
 		T(test_both_etcd_sections_warn),
 		T(test_missing_required_keys_are_each_reported),
 		T(test_missing_key_points_at_its_section),
@@ -1385,7 +1418,8 @@ int main(void)
 		T(test_replica_method_without_command_is_an_error),
 		T(test_bad_port_is_an_error_at_the_value),
 		T(test_connect_address_without_host_is_an_error),
-		T(test_etcd_host_without_port_is_an_error),
+		T(test_etcd_host_without_port_gets_etcd_port),
+		T(test_etcd_host_with_bad_port_is_an_error),
 		T(test_etcd_url_needs_a_scheme),
 		T(test_only_another_dcs_is_an_error),
 		T(test_timing_rule_is_an_error_at_ttl),
