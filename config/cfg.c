@@ -1409,6 +1409,9 @@ static void validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 			    "ignoring");
 	}
 
+	c->postgresql.use_pg_rewind_set =
+		find_seen(r, table_find(cfg_keys, "postgresql.use_pg_rewind"), NULL, NULL);
+
 	/* The engine: written, or what bin_dir holds. */
 	const struct cfg_key *ek = table_find(cfg_keys, "postgresql.engine");
 

@@ -284,6 +284,7 @@ static void test_minimal_config_loads_with_patroni_defaults(void **state)
 	assert_false(c->postgresql.engine_explicit);
 	assert_int_equal(c->postgresql.port, 5432);
 	assert_int_equal(c->postgresql.pg_ctl_timeout_ms, 60000);
+	assert_false(c->postgresql.use_pg_rewind_set);
 	assert_string_equal(c->postgresql.authentication.superuser.password, "secret");
 	assert_int_equal(c->log.level, LOG_LEVEL_INFO);
 	assert_int_equal(c->log.format, LOG_FORMAT_TEXT);
@@ -372,6 +373,7 @@ static void test_full_config_fills_every_section(void **state)
 	assert_string_equal(c->postgresql.pre_promote, "/bin/fence.sh");
 	assert_int_equal(c->postgresql.pg_ctl_timeout_ms, 90000);
 	assert_true(c->postgresql.use_pg_rewind);
+	assert_true(c->postgresql.use_pg_rewind_set);
 	assert_true(c->postgresql.remove_data_directory_on_rewind_failure);
 
 	assert_int_equal(c->watchdog.mode, CFG_WATCHDOG_REQUIRED);
