@@ -1236,7 +1236,7 @@ static void decide(struct ctx *c)
 		decide_no_dcs(c);
 		return;
 	}
-	if (c->holder && !in->dcs.leader_lease_mine) {
+	if (c->holder && !in->dcs.leader_lease_mine && in->db.state != HA_DB_NO_DATA) {
 		act(c, HA_ACT_REBIND_LEADER_KEY,
 		    "the leader key names me but is bound to another lease: rebinding it to mine");
 		return;
