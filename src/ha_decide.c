@@ -634,7 +634,10 @@ static void decide_no_data(struct ctx *c)
 		act(c, HA_ACT_BOOTSTRAP, "no cluster in the DCS: racing to bootstrap it");
 		return;
 	}
-	act(c, HA_ACT_WAIT_FOR_BOOTSTRAP, "waiting for leader to bootstrap");
+	if (name_set(in->dcs.initialize))
+		act(c, HA_ACT_WAIT_FOR_BOOTSTRAP, "waiting for a leader to clone from");
+	else
+		act(c, HA_ACT_WAIT_FOR_BOOTSTRAP, "waiting for leader to bootstrap");
 }
 
 static int64_t promote_term(const struct ctx *c)
