@@ -425,6 +425,70 @@ static int list_from_csv(struct cfg_reader *r, struct cfg_list *l, const char *t
 	return 0;
 }
 
+/* Trims blanks and one pair of matching quotes, in place. */
+static char *trim_quoted(char *s)
+{
+	size_t n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+	if (n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0]) {
+		s[n - 1] = '\0';
+		s++;
+	}
+	return s;
+}
+
+/* Reads "{name: value, name: value}" (braces optional), Patroni's dict form for environment
+ * variables such as PATRONI_RESTAPI_HTTP_EXTRA_HEADERS. Commas inside values are not
+ * supported. */
+static int params_from_env(struct cfg_reader *r, struct kv_view p, const char *text,
+			   const char *shown)
+{
+	char tmp[CFG_LIST_ITEM_MAX * 4];
+	char *cur, *close;
+
+	if (buf_copy(tmp, sizeof(tmp), text) != 0) {
+		rec_error(r, 0, 0, shown, "is too long");
+		return -EINVAL;
+	}
+	cur = trim_quoted(tmp);
+	if (*cur == '{') {
+		close = strrchr(cur, '}');
+		if (close == NULL) {
+			rec_error(r, 0, 0, shown, "\"{\" without \"}\": write {name: value, ...}");
+			return -EINVAL;
+		}
+		*close = '\0';
+		cur++;
+	}
+	*p.count = 0;
+	while (cur != NULL) {
+		char *comma = strchr(cur, ',');
+		char *colon, *name, *value;
+
+		if (comma != NULL)
+			*comma = '\0';
+		if (cur[strspn(cur, " \t")] != '\0') {
+			colon = strchr(cur, ':');
+			if (colon == NULL) {
+				rec_error(r, 0, 0, shown, "\"%s\" is not name: value", cur);
+				return -EINVAL;
+			}
+			*colon = '\0';
+			name = trim_quoted(cur);
+			value = trim_quoted(colon + 1);
+			if (params_put(r, p, name, value, CFG_VALUE_STRING, 0, 0, shown) != 0)
+				return -EINVAL;
+		}
+		cur = comma ? comma + 1 : NULL;
+	}
+	return 0;
+}
+
 /* Sets one scalar-typed key from text. Records an error and returns -EINVAL when it does not
  * fit the key's type or range. */
 static int set_scalar(struct cfg_reader *r, const struct cfg_key *k, void *base, const char *text,
@@ -928,7 +992,7 @@ void cfg_read_map(struct cfg_reader *r, const struct cfg_node *map, const struct
 	}
 }
 
-void cfg_apply_defaults(const struct cfg_key *table, void *base)
+int cfg_apply_defaults(const struct cfg_key *table, void *base)
 {
 	struct cfg_diags scratch;
 	struct cfg_reader r;
@@ -943,21 +1007,22 @@ void cfg_apply_defaults(const struct cfg_key *table, void *base)
 		if (k->def == NULL || k->alias_of != NULL)
 			continue;
 		(void)cfg_plain_scalar_type(k->def, &kind);
-		/* The table's own defaults always parse; a unit test checks that. */
+		/* The table's own defaults always parse; a unit test checks the count. */
 		(void)set_scalar(&r, k, base, k->def, kind, 0, 0, k->path);
 	}
+	return scratch.errors;
 }
 
 void cfg_dynamic_defaults(struct cfg_dynamic *d)
 {
 	memset(d, 0, sizeof(*d));
-	cfg_apply_defaults(cfg_dynamic_keys, d);
+	(void)cfg_apply_defaults(cfg_dynamic_keys, d);
 }
 
 void cfg_defaults(struct cfg *c)
 {
 	memset(c, 0, sizeof(*c));
-	cfg_apply_defaults(cfg_keys, c);
+	(void)cfg_apply_defaults(cfg_keys, c);
 	cfg_dynamic_defaults(&c->bootstrap.dcs);
 	if (buf_copy(c->postgresql.create_replica_methods.items[0],
 		     sizeof(c->postgresql.create_replica_methods.items[0]), "basebackup") == 0)
@@ -1045,6 +1110,9 @@ static void apply_env_table(struct cfg_reader *r, char *const *envp, const struc
 		} else if (k->type == CFG_KEY_LIST) {
 			(void)list_from_csv(r, (struct cfg_list *)(void *)FIELD(base, k), value, 0,
 					    0, shown);
+		} else if (k->type == CFG_KEY_PARAMS) {
+			(void)params_from_env(r, field_kv_view(FIELD(base, k), k->size), value,
+					      shown);
 		} else {
 			if (cfg_plain_scalar_type(value, &kind) == CFG_NODE_NULL)
 				kind = CFG_VALUE_STRING;
@@ -1256,8 +1324,15 @@ static void validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 			    "later wins), keep one");
 	for (int i = 0; i < c->etcd3.hosts.count; i++) {
 		char why[CFG_DIAG_TEXT_MAX];
+		char *h = c->etcd3.hosts.items[i];
+		size_t n = strlen(h);
 
-		if (check_address(c->etcd3.hosts.items[i], false, why, sizeof(why), NULL) != 0) {
+		/* Patroni adds etcd's port (etcd3.port, default 2379) to a bare host. */
+		if (n > 0 && (strchr(h, ':') == NULL || h[n - 1] == ']') &&
+		    snprintf(h + n, CFG_LIST_ITEM_MAX - n, ":%d", c->etcd3.port) >=
+			    (int)(CFG_LIST_ITEM_MAX - n))
+			h[n] = '\0'; /* no room: the check below reports the missing port */
+		if (check_address(h, false, why, sizeof(why), NULL) != 0) {
 			position_of(r, "etcd3.hosts", &line, &col);
 			if (line == 0)
 				position_of(r, "etcd3.host", &line, &col);
@@ -1333,6 +1408,9 @@ static void validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 			    "custom bootstrap methods are not implemented yet: gsha runs initdb, "
 			    "ignoring");
 	}
+
+	c->postgresql.use_pg_rewind_set =
+		find_seen(r, table_find(cfg_keys, "postgresql.use_pg_rewind"), NULL, NULL);
 
 	/* The engine: written, or what bin_dir holds. */
 	const struct cfg_key *ek = table_find(cfg_keys, "postgresql.engine");
@@ -1511,7 +1589,17 @@ static int summary_table(const struct cfg_key *table, const char *prefix, const 
 		const char *field = (const char *)base + k->offset;
 		char shown[CFG_KEYPATH_MAX];
 
+		bool shown_before = false;
+
 		if (k->alias_of != NULL || k->sub != NULL)
+			continue;
+		/* Two names for one field ("etcd3.host" and "hosts"): show it once. */
+		for (const struct cfg_key *e = table; e != k; e++)
+			shown_before =
+				shown_before || (e->offset == k->offset && e->size == k->size &&
+						 e->type != CFG_KEY_SECTION &&
+						 e->type != CFG_KEY_IGNORED && e->alias_of == NULL);
+		if (shown_before && k->type != CFG_KEY_SECTION && k->type != CFG_KEY_IGNORED)
 			continue;
 		if (join_path(shown, sizeof(shown), prefix, k->path) != 0)
 			continue;
@@ -1558,7 +1646,7 @@ static int summary_table(const struct cfg_key *table, const char *prefix, const 
 		case CFG_KEY_LIST: {
 			const struct cfg_list *l = (const void *)field;
 
-			if (l->count == 0 || strcmp(k->path, "etcd3.host") == 0)
+			if (l->count == 0)
 				break;
 			rc = buf_printf(out, "%s = ", shown);
 			for (int i = 0; i < l->count && rc == 0; i++)
@@ -1595,8 +1683,7 @@ int cfg_summary(const struct cfg *c, struct buf *out)
 		rc = buf_printf(out, "tags.%s = %s\n", c->tags.custom.items[i].name,
 				c->tags.custom.items[i].value);
 	if (rc == 0)
-		rc = buf_printf(out, "postgresql.engine (effective) = %s%s\n",
-				cfg_engine_name(c->postgresql.engine),
-				c->postgresql.engine_explicit ? "" : " (detected)");
+		rc = buf_printf(out, "postgresql.engine_explicit = %s\n",
+				c->postgresql.engine_explicit ? "true" : "false");
 	return rc;
 }

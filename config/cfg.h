@@ -176,7 +176,6 @@ struct cfg {
 	struct {
 		enum log_level level;	/* default info */
 		enum log_format format; /* text, or json */
-		char dir[CFG_PATH_MAX]; /* Patroni's log file directory: gsha logs to stderr only */
 	} log;
 
 	struct {
@@ -210,6 +209,8 @@ struct cfg {
 
 	struct {
 		struct cfg_list hosts; /* host:port endpoints; "host" and "hosts" both land here */
+		/* hosts is empty when url or proxy is given instead */
+		int port; /* added to hosts written without one; default 2379 */
 		enum cfg_protocol protocol;
 		char url[CFG_PATH_MAX]; /* alternative to hosts; sets protocol and host */
 		char proxy[CFG_PATH_MAX];
@@ -224,8 +225,8 @@ struct cfg {
 	struct {
 		struct cfg_dynamic
 			dcs; /* written to the "config" key when the cluster is created */
-		struct cfg_params
-			initdb; /* options: name=value, or kind CFG_VALUE_NONE for a switch */
+		/* initdb options: name=value, or kind CFG_VALUE_NONE for a switch */
+		struct cfg_options initdb;
 		struct cfg_list pg_hba; /* lines added to pg_hba.conf after initdb */
 		struct cfg_user users[CFG_USERS_MAX];
 		int users_count;
@@ -252,9 +253,9 @@ struct cfg {
 		struct cfg_params parameters; /* local parameters (override the dynamic ones) */
 		struct cfg_list pg_hba;	      /* replaces pg_hba.conf when set */
 		struct cfg_list pg_ident;
-		struct cfg_params recovery_conf;	/* extra recovery settings on replicas */
+		struct cfg_options recovery_conf;	/* extra recovery settings on replicas */
 		struct cfg_list create_replica_methods; /* default: "basebackup" */
-		struct cfg_params basebackup;		/* pg_basebackup options, like initdb */
+		struct cfg_options basebackup;		/* pg_basebackup options, like initdb */
 		struct cfg_replica_method replica_methods[CFG_METHODS_MAX];
 		int replica_methods_count;
 		struct {
@@ -269,7 +270,8 @@ struct cfg {
 		int64_t pg_ctl_timeout_ms; /* default 60 s */
 		bool use_unix_socket;
 		bool use_unix_socket_repl;
-		bool use_pg_rewind; /* local override of bootstrap.dcs.postgresql.use_pg_rewind */
+		bool use_pg_rewind;	/* local override of the dynamic use_pg_rewind ... */
+		bool use_pg_rewind_set; /* ... when this is true (the key was written) */
 		bool remove_data_directory_on_rewind_failure;
 		bool remove_data_directory_on_diverged_timelines;
 		char custom_conf[CFG_PATH_MAX];

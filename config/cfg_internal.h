@@ -130,7 +130,8 @@ void cfg_diag_add(struct cfg_diags *d, enum cfg_severity sev, const char *source
 void cfg_read_map(struct cfg_reader *r, const struct cfg_node *map, const struct cfg_key *table,
 		  const char *prefix, const char *shown_prefix, void *base);
 
-/* Applies every default of a table to base (zeroed first by the caller). */
-void cfg_apply_defaults(const struct cfg_key *table, void *base);
+/* Applies every default of a table to base (zeroed first by the caller). Returns how many
+ * defaults did not parse: 0, or a bug in the table. */
+int cfg_apply_defaults(const struct cfg_key *table, void *base);
 
 #endif

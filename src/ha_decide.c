@@ -118,9 +118,29 @@ int ha_db_state_from_name(const char *name, enum ha_db_state *state)
 
 /* ---- timing ---------------------------------------------------------------------------- */
 
+/* Saturating arithmetic: times and settings come from outside, and no value may overflow. */
+static int64_t sadd(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static int64_t ssub(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_sub_overflow(a, b, &r))
+		return b < 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
 int64_t ha_fence_margin_ms(const struct ha_policy *policy, int64_t ttl_ms)
 {
-	return policy->retry_timeout_ms + (ttl_ms + HA_DRIFT_DIVISOR - 1) / HA_DRIFT_DIVISOR;
+	return sadd(policy->retry_timeout_ms,
+		    sadd(ttl_ms, HA_DRIFT_DIVISOR - 1) / HA_DRIFT_DIVISOR);
 }
 
 int64_t ha_fence_deadline_ms(const struct ha_policy *policy, int64_t renewed_ms,
@@ -131,12 +151,14 @@ int64_t ha_fence_deadline_ms(const struct ha_policy *policy, int64_t renewed_ms,
 	/* etcd may grant more than we asked (its minimum TTL); never count on more than either. */
 	if (granted_ttl_ms > 0 && granted_ttl_ms < ttl)
 		ttl = granted_ttl_ms;
-	return renewed_ms + ttl - ha_fence_margin_ms(policy, ttl);
+	return ssub(sadd(renewed_ms, ttl), ha_fence_margin_ms(policy, ttl));
 }
 
 int64_t ha_stall_limit_ms(const struct ha_policy *policy)
 {
-	return 2 * (policy->loop_wait_ms + policy->retry_timeout_ms);
+	int64_t cycle = sadd(policy->loop_wait_ms, policy->retry_timeout_ms);
+
+	return sadd(cycle, cycle);
 }
 
 int ha_policy_check(const struct ha_policy *policy, char *err, size_t errlen)
@@ -149,7 +171,7 @@ int ha_policy_check(const struct ha_policy *policy, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	/* Patroni's rule: it lets a leader see one failed renewal and still fence in time. */
-	need = policy->loop_wait_ms + 2 * policy->retry_timeout_ms;
+	need = sadd(policy->loop_wait_ms, sadd(policy->retry_timeout_ms, policy->retry_timeout_ms));
 	if (policy->ttl_ms < need) {
 		snprintf(err, errlen,
 			 "\"ttl\": %lld ms is too short: it must be at least loop_wait + 2 x "
@@ -352,7 +374,7 @@ static bool start_timed_out(const struct ctx *c)
 	if (in->policy.primary_start_timeout_ms <= 0)
 		return true;
 	return in->db.start_since_ms > 0 &&
-	       in->now_ms - in->db.start_since_ms >= in->policy.primary_start_timeout_ms;
+	       ssub(in->now_ms, in->db.start_since_ms) >= in->policy.primary_start_timeout_ms;
 }
 
 static bool sysid_mismatch(const struct ctx *c)
@@ -449,8 +471,8 @@ static void decide_fence(struct ctx *c)
 		    "demoting self because failed to renew the leader lease in time (renewed %lld "
 		    "ms "
 		    "ago, fence deadline passed %lld ms ago)",
-		    (long long)(in->now_ms - in->dcs.lease_renewed_ms),
-		    (long long)(in->now_ms - c->fence));
+		    (long long)ssub(in->now_ms, in->dcs.lease_renewed_ms),
+		    (long long)ssub(in->now_ms, c->fence));
 }
 
 static void decide_shutdown(struct ctx *c)
@@ -483,9 +505,10 @@ static bool stalled(const struct ctx *c, char *why, size_t len)
 
 	if (in->last_call_ms <= 0)
 		return false;
-	gap = in->now_ms - in->last_call_ms;
+	gap = ssub(in->now_ms, in->last_call_ms);
 	if (gap < 0) {
-		snprintf(why, len, "the monotonic clock went back by %lld ms", (long long)-gap);
+		snprintf(why, len, "the monotonic clock went back by %lld ms",
+			 (long long)ssub(0, gap));
 		return true;
 	}
 	if (gap > ha_stall_limit_ms(&in->policy)) {
@@ -494,8 +517,8 @@ static bool stalled(const struct ctx *c, char *why, size_t len)
 		return true;
 	}
 	if (in->now_wall_ms > 0 && in->last_call_wall_ms > 0) {
-		wall_gap = in->now_wall_ms - in->last_call_wall_ms;
-		skew = wall_gap - gap;
+		wall_gap = ssub(in->now_wall_ms, in->last_call_wall_ms);
+		skew = ssub(wall_gap, gap);
 		if (skew > HA_CLOCK_JUMP_MS || skew < -HA_CLOCK_JUMP_MS) {
 			snprintf(why, len, "the wall clock jumped by %lld ms", (long long)skew);
 			return true;
@@ -537,7 +560,7 @@ static void decide_busy(struct ctx *c)
 		return;
 	}
 	act(c, HA_ACT_NONE, "waiting for %s to finish (running for %lld ms)", ha_action_name(busy),
-	    (long long)(in->self.busy_since_ms > 0 ? in->now_ms - in->self.busy_since_ms : 0));
+	    (long long)(in->self.busy_since_ms > 0 ? ssub(in->now_ms, in->self.busy_since_ms) : 0));
 }
 
 static void decide_no_dcs(struct ctx *c)
@@ -566,7 +589,7 @@ static void decide_no_dcs(struct ctx *c)
 	}
 	act(c, HA_ACT_NONE,
 	    "DCS is not accessible: staying primary while the leader lease lasts (%lld ms left)",
-	    (long long)(max64(c->fence, c->failsafe_fence) - in->now_ms));
+	    (long long)ssub(max64(c->fence, c->failsafe_fence), in->now_ms));
 }
 
 static void rejoin(struct ctx *c, const char *leader, const char *why)
@@ -611,14 +634,17 @@ static void decide_no_data(struct ctx *c)
 		act(c, HA_ACT_BOOTSTRAP, "no cluster in the DCS: racing to bootstrap it");
 		return;
 	}
-	act(c, HA_ACT_WAIT_FOR_BOOTSTRAP, "waiting for leader to bootstrap");
+	if (name_set(in->dcs.initialize))
+		act(c, HA_ACT_WAIT_FOR_BOOTSTRAP, "waiting for a leader to clone from");
+	else
+		act(c, HA_ACT_WAIT_FOR_BOOTSTRAP, "waiting for leader to bootstrap");
 }
 
 static int64_t promote_term(const struct ctx *c)
 {
 	if (!c->opengauss)
 		return 0;
-	return max64(c->in->dcs.term, c->in->db.term) + 1;
+	return sadd(max64(c->in->dcs.term, c->in->db.term), 1);
 }
 
 static int64_t current_term(const struct ctx *c)
@@ -761,11 +787,11 @@ static void decide_race(struct ctx *c)
 		return;
 	}
 	if (in->self.failsafe_primary_seen_ms > 0 &&
-	    in->now_ms - in->self.failsafe_primary_seen_ms < in->policy.ttl_ms) {
+	    ssub(in->now_ms, in->self.failsafe_primary_seen_ms) < in->policy.ttl_ms) {
 		act(c, HA_ACT_NONE,
 		    "no leader, but not racing: a primary in failsafe mode contacted me %lld ms "
 		    "ago",
-		    (long long)(in->now_ms - in->self.failsafe_primary_seen_ms));
+		    (long long)ssub(in->now_ms, in->self.failsafe_primary_seen_ms));
 		return;
 	}
 	if (in->policy.failsafe_mode && in->dcs.failsafe_present &&
@@ -949,7 +975,7 @@ static bool leader_failover(struct ctx *c)
 	if (!fo->present)
 		return false;
 	if (fo->scheduled_at_wall_ms > 0) {
-		int64_t delta = fo->scheduled_at_wall_ms - in->now_wall_ms;
+		int64_t delta = ssub(fo->scheduled_at_wall_ms, in->now_wall_ms);
 
 		if (c->paused) {
 			act(c, HA_ACT_CLEAR_FAILOVER,
@@ -961,17 +987,17 @@ static bool leader_failover(struct ctx *c)
 			return true;
 		}
 		if (delta > 0) {
-			set_wake(c, in->now_ms + delta);
+			set_wake(c, sadd(in->now_ms, delta));
 			act(c, HA_ACT_NONE,
 			    "no action: I am the leader with the lock; switchover scheduled in "
 			    "%lld ms",
 			    (long long)delta);
 			return true;
 		}
-		if (-delta > in->policy.loop_wait_ms + in->policy.loop_wait_ms / 2) {
+		if (ssub(0, delta) > sadd(in->policy.loop_wait_ms, in->policy.loop_wait_ms / 2)) {
 			act(c, HA_ACT_CLEAR_FAILOVER,
 			    "clearing a stale scheduled switchover (%lld ms overdue)",
-			    (long long)-delta);
+			    (long long)ssub(0, delta));
 			return true;
 		}
 	}
@@ -1213,7 +1239,7 @@ static void decide(struct ctx *c)
 		decide_no_dcs(c);
 		return;
 	}
-	if (c->holder && !in->dcs.leader_lease_mine) {
+	if (c->holder && !in->dcs.leader_lease_mine && in->db.state != HA_DB_NO_DATA) {
 		act(c, HA_ACT_REBIND_LEADER_KEY,
 		    "the leader key names me but is bound to another lease: rebinding it to mine");
 		return;

@@ -16,6 +16,17 @@
  * it asks only while the corresponding `done` flag is false; the loop clears both flags at the
  * start of every cycle. So a cycle calls ha_decide() at most three times.
  *
+ * What else the loop owes this function:
+ *   - Renew its lease in observe, every cycle, before calling; dcs.lease_renewed_ms is the send
+ *     time of the last keepalive that succeeded. At start-up, adopt the lease that the leader
+ *     key or members/<me> is still bound to (keepalive on that id) instead of granting a new
+ *     one: then an agent restart within ttl keeps the key provable and causes no failover.
+ *   - Run long actions (bootstrap, clone, rejoin, promote, demote, restarts) asynchronously and
+ *     report them in self.busy, so renewals and fencing go on meanwhile.
+ *   - Wake no later than out.wake_by_ms, and bound every DCS call, probe and ping by the time
+ *     left until it.
+ *   - After an action succeeds, change the role through ha_role_change() (ha_role.h).
+ *
  * Fencing (docs/timing.md): a primary may accept writes only while it can prove that no other
  * node can hold the leader key, i.e. until
  *     fence_deadline = lease_renewed_ms + min(ttl, granted ttl) - (retry_timeout + ttl / 100)
@@ -248,10 +259,11 @@ struct ha_db {
 	uint64_t lsn;		  /* primary: flush position; replica: max(receive, replay) */
 	char following[HA_NAME_MAX]; /* member primary_conninfo points at; "" = none */
 	bool rejoin_needed;	     /* history diverged from the leader: rewind or build first */
-	int64_t start_since_ms;	     /* first attempt of the current start; 0 = none; kept across
-				       retries until the database runs */
-	struct ha_names sync_names;  /* members in synchronous_standby_names now */
-	bool sync_placeholder;	     /* synchronous_standby_names holds the strict placeholder */
+	/* first attempt of the current start; 0 = none; kept across retries until the database
+	 * runs */
+	int64_t start_since_ms;
+	struct ha_names sync_names; /* members in synchronous_standby_names now */
+	bool sync_placeholder;	    /* synchronous_standby_names holds the strict placeholder */
 	int replication_count;
 	struct ha_replication replication[HA_MEMBERS_MAX];
 };
@@ -280,9 +292,11 @@ struct ha_failsafe_round {
 };
 
 struct ha_input {
-	int64_t now_ms;		   /* monotonic, read after observing */
-	int64_t now_wall_ms;	   /* wall clock at the same moment; 0 = unknown */
-	int64_t last_call_ms;	   /* now_ms of the previous ha_decide call; 0 = first call */
+	int64_t now_ms;	     /* monotonic, read after observing */
+	int64_t now_wall_ms; /* wall clock at the same moment; 0 = unknown */
+	/* now_ms of the previous call (or the end of the action it returned, if that ran
+	 * synchronously); 0 = first call */
+	int64_t last_call_ms;
 	int64_t last_call_wall_ms; /* now_wall_ms of the previous call; 0 = unknown */
 	struct ha_policy policy;
 	struct ha_self self;
@@ -296,11 +310,13 @@ struct ha_output {
 	enum ha_action action;
 	char target[HA_NAME_MAX];	 /* member the action points at ("" = none) */
 	enum ha_demote_mode demote_mode; /* HA_ACT_DEMOTE */
-	int64_t term;		    /* PROMOTE / RESTART_PRIMARY on openGauss: the -T value; for
-					    PROMOTE the DCS term must first move dcs.term -> term */
-	struct ha_names sync;	    /* SET_SYNC_NAMES, WRITE_SYNC_KEY, PROMOTE in sync mode */
-	bool sync_placeholder;	    /* SET_SYNC_NAMES/PROMOTE: strict mode, nobody eligible:
-					    list the placeholder so writes block */
+	/* PROMOTE / RESTART_PRIMARY on openGauss: the -T value; for PROMOTE the DCS term must
+	 * first move dcs.term -> term */
+	int64_t term;
+	struct ha_names sync; /* SET_SYNC_NAMES, WRITE_SYNC_KEY, PROMOTE in sync mode */
+	/* SET_SYNC_NAMES/PROMOTE: strict mode, nobody eligible: list the placeholder so writes
+	 * block */
+	bool sync_placeholder;
 	bool stop_db;		    /* SHUTDOWN: stop the database */
 	bool release_leader;	    /* SHUTDOWN: then release the leader key */
 	bool leader;		    /* I hold the key and can prove my lease (REST "/" = 200) */

@@ -56,10 +56,13 @@ static const struct transition transitions[] = {
 	{ HA_ROLE_STOPPED, HA_ROLE_REJOINING, true, "history diverged: rewinding before start" },
 	{ HA_ROLE_STOPPED, HA_ROLE_CLONING, true, "reinitializing from a member" },
 	{ HA_ROLE_STOPPED, HA_ROLE_UNINITIALIZED, true, "data directory removed" },
+	{ HA_ROLE_STOPPED, HA_ROLE_DEMOTING, true,
+	  "postgres came up as primary without the leader key (or too late): stopping it" },
 
 	{ HA_ROLE_REPLICA, HA_ROLE_PROMOTING, true, "won the leader key: promoting" },
 	{ HA_ROLE_REPLICA, HA_ROLE_REJOINING, true, "history diverged from the leader's" },
 	{ HA_ROLE_REPLICA, HA_ROLE_STOPPED, true, "database stopped or crashed" },
+	{ HA_ROLE_REPLICA, HA_ROLE_CLONING, true, "reinitializing from a member" },
 	{ HA_ROLE_REPLICA, HA_ROLE_PRIMARY, false,
 	  "a replica becomes primary only through promotion" },
 

@@ -189,6 +189,8 @@ int main(int argc, char **argv)
 	}
 	cfg_diags_init(diags);
 	rc = cfg_load(path, environ, c, diags);
+	if (rc == 0) /* warnings already follow the configured log format */
+		log_setup(c->log.level, c->log.format, c->name);
 	report_diags(diags, false);
 	free(diags);
 	if (rc != 0) {
@@ -197,7 +199,6 @@ int main(int argc, char **argv)
 		free(c);
 		return 1;
 	}
-	log_setup(c->log.level, c->log.format, c->name);
 	rc = agent_run(c);
 	free(c);
 	return rc;

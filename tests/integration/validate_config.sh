@@ -97,6 +97,10 @@ t_assert_eq 1 "$rc" "a missing file is rejected"
 expect_line "$dir/missing.yml: error: could not open file: No such file or directory" \
 	"a missing file says why"
 
+run --validate-config "$dir"
+t_assert_eq 1 "$rc" "a directory is rejected"
+expect_line "$dir: error: could not read file" "a directory says it could not be read"
+
 run --validate-config
 t_assert_eq 2 "$rc" "--validate-config without a file is a usage error"
 

@@ -284,6 +284,7 @@ static void test_minimal_config_loads_with_patroni_defaults(void **state)
 	assert_false(c->postgresql.engine_explicit);
 	assert_int_equal(c->postgresql.port, 5432);
 	assert_int_equal(c->postgresql.pg_ctl_timeout_ms, 60000);
+	assert_false(c->postgresql.use_pg_rewind_set);
 	assert_string_equal(c->postgresql.authentication.superuser.password, "secret");
 	assert_int_equal(c->log.level, LOG_LEVEL_INFO);
 	assert_int_equal(c->log.format, LOG_FORMAT_TEXT);
@@ -372,6 +373,7 @@ static void test_full_config_fills_every_section(void **state)
 	assert_string_equal(c->postgresql.pre_promote, "/bin/fence.sh");
 	assert_int_equal(c->postgresql.pg_ctl_timeout_ms, 90000);
 	assert_true(c->postgresql.use_pg_rewind);
+	assert_true(c->postgresql.use_pg_rewind_set);
 	assert_true(c->postgresql.remove_data_directory_on_rewind_failure);
 
 	assert_int_equal(c->watchdog.mode, CFG_WATCHDOG_REQUIRED);
@@ -551,6 +553,26 @@ static void test_environment_defines_bootstrap_users(void **state)
 	assert_string_equal(f->cfg.postgresql.authentication.superuser.password, "not-a-user");
 }
 
+static void test_environment_sets_extra_headers_and_warns_on_unsupported(void **state)
+{
+	struct fixture *f = *state;
+	char *const envp[] = {
+		"PATRONI_RESTAPI_HTTP_EXTRA_HEADERS={'X-Frame-Options': 'SAMEORIGIN', "
+		"X-A: b}",
+		"PATRONI_LOG_DATEFMT=%H", NULL
+	};
+	const struct cfg_kv *kv;
+
+	assert_loads(f, minimal_yaml, envp);
+	assert_int_equal(f->cfg.restapi.http_extra_headers.count, 2);
+	kv = cfg_options_get(&f->cfg.restapi.http_extra_headers, "X-Frame-Options");
+	assert_non_null(kv);
+	assert_string_equal(kv->value, "SAMEORIGIN");
+	assert_string_equal(f->cfg.restapi.http_extra_headers.items[1].value, "b");
+	assert_diag(f, CFG_SEVERITY_WARNING, "log.dateformat", 0, "ignoring");
+	assert_string_equal(f->diags.items[0].source, "environment variable PATRONI_LOG_DATEFMT");
+}
+
 static void test_patroni4_log_type_plain_and_json(void **state)
 {
 	struct fixture *f = *state;
@@ -697,12 +719,24 @@ static void test_connect_address_without_host_is_an_error(void **state)
 	assert_diag(f, CFG_SEVERITY_ERROR, "restapi.connect_address", 5, "has no host");
 }
 
-static void test_etcd_host_without_port_is_an_error(void **state)
+static void test_etcd_host_without_port_gets_etcd_port(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(load_yaml(f, minimal_with(f, "10.0.0.2:2379", "10.0.0.2"), NULL), -EINVAL);
-	assert_diag(f, CFG_SEVERITY_ERROR, "etcd3.hosts", 0, "\"10.0.0.2\" has no port");
+	assert_loads(f, minimal_with(f, "10.0.0.2:2379", "10.0.0.2,[fe80::1]"), NULL);
+	assert_string_equal(f->cfg.etcd3.hosts.items[1], "10.0.0.2:2379");
+	assert_string_equal(f->cfg.etcd3.hosts.items[2], "[fe80::1]:2379");
+	assert_loads(f, minimal_with(f, "10.0.0.2:2379", "10.0.0.2\n  port: 2400"), NULL);
+	assert_string_equal(f->cfg.etcd3.hosts.items[1], "10.0.0.2:2400");
+}
+
+static void test_etcd_host_with_bad_port_is_an_error(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_yaml(f, minimal_with(f, "10.0.0.2:2379", "10.0.0.2:x"), NULL),
+			 -EINVAL);
+	assert_diag(f, CFG_SEVERITY_ERROR, "etcd3.hosts", 7, "the port must be a number");
 }
 
 static void test_etcd_url_needs_a_scheme(void **state)
@@ -1068,38 +1102,57 @@ static void test_enum_names_cover_every_value(void **state)
 
 static void test_every_table_default_parses(void **state)
 {
-	struct cfg_reader r;
-	struct cfg_diags d;
 	struct cfg *c = calloc(1, sizeof(*c));
-	const struct cfg_key *tables[] = { cfg_keys, cfg_dynamic_keys };
-	void *bases[] = { c, &c->bootstrap.dcs };
 
 	(void)state;
 	assert_non_null(c);
-	memset(&r, 0, sizeof(r));
-	cfg_diags_init(&d);
-	r.diags = &d;
-	r.source = "defaults";
+	assert_int_equal(cfg_apply_defaults(cfg_keys, c), 0);
+	assert_int_equal(cfg_apply_defaults(cfg_dynamic_keys, &c->bootstrap.dcs), 0);
+	free(c);
+}
+
+static void test_every_table_row_is_well_formed(void **state)
+{
+	const struct cfg_key *tables[] = { cfg_keys, cfg_dynamic_keys };
+
+	(void)state;
 	for (int t = 0; t < 2; t++) {
 		for (const struct cfg_key *k = tables[t]; k->path != NULL; k++) {
-			struct cfg_node root = { .type = CFG_NODE_MAP };
-			struct cfg_node child = { .type = CFG_NODE_SCALAR };
-			char key[128];
+			const struct cfg_key *e;
+			bool stored = k->type != CFG_KEY_SECTION && k->type != CFG_KEY_IGNORED &&
+				      k->alias_of == NULL;
 
-			if (k->def == NULL || strchr(k->path, '.') != NULL)
-				continue;
-			/* Read "key: default" through the normal path; it must not complain. */
-			snprintf(key, sizeof(key), "%s", k->path);
-			child.key = key;
-			child.text = (char *)k->def;
-			(void)cfg_plain_scalar_type(k->def, &child.kind);
-			root.child = &child;
-			cfg_read_map(&r, &root, tables[t], "", "", bases[t]);
+			/* Every stored key has a field; every alias and dotted key has a target. */
+			if (stored && k->size == 0)
+				fail_msg("%s has no field", k->path);
+			if (k->type == CFG_KEY_ENUM && k->names == NULL)
+				fail_msg("%s has no names", k->path);
+			if ((k->flags & CFG_F_REQUIRED) && (k->hint == NULL || k->env == NULL))
+				fail_msg("%s is required without a hint or variable", k->path);
+			for (e = k + 1; e->path != NULL; e++) {
+				if (strcmp(e->path, k->path) == 0)
+					fail_msg("%s is listed twice", k->path);
+			}
+			if (k->alias_of != NULL) {
+				for (e = tables[t]; e->path && strcmp(e->path, k->alias_of); e++)
+					;
+				if (e->path == NULL)
+					fail_msg("%s aliases unknown %s", k->path, k->alias_of);
+			}
+			const char *dot = strrchr(k->path, '.');
+
+			if (dot != NULL) {
+				char parent[128];
+
+				snprintf(parent, sizeof(parent), "%.*s", (int)(dot - k->path),
+					 k->path);
+				for (e = tables[t]; e->path && strcmp(e->path, parent); e++)
+					;
+				if (e->path == NULL || e->type != CFG_KEY_SECTION)
+					fail_msg("%s has no section %s", k->path, parent);
+			}
 		}
 	}
-	print_diags(&d);
-	assert_int_equal(d.errors, 0);
-	free(c);
 }
 
 static void test_edit_distance(void **state)
@@ -1355,6 +1408,7 @@ int main(void)
 		T(test_patroni_configuration_variable_holds_the_yaml),
 		T(test_environment_defines_bootstrap_users),
 		T(test_patroni4_log_type_plain_and_json),
+		T(test_environment_sets_extra_headers_and_warns_on_unsupported),
 		T(test_both_etcd_sections_warn),
 		T(test_missing_required_keys_are_each_reported),
 		T(test_missing_key_points_at_its_section),
@@ -1366,7 +1420,8 @@ int main(void)
 		T(test_replica_method_without_command_is_an_error),
 		T(test_bad_port_is_an_error_at_the_value),
 		T(test_connect_address_without_host_is_an_error),
-		T(test_etcd_host_without_port_is_an_error),
+		T(test_etcd_host_without_port_gets_etcd_port),
+		T(test_etcd_host_with_bad_port_is_an_error),
 		T(test_etcd_url_needs_a_scheme),
 		T(test_only_another_dcs_is_an_error),
 		T(test_timing_rule_is_an_error_at_ttl),
@@ -1396,6 +1451,7 @@ int main(void)
 		T(test_summary_masks_passwords),
 		T(test_enum_names_cover_every_value),
 		T(test_every_table_default_parses),
+		T(test_every_table_row_is_well_formed),
 		T(test_edit_distance),
 		T(test_dynamic_parses_patroni_config_key),
 		T(test_dynamic_hostile_inputs_are_clear_errors),

@@ -1016,6 +1016,83 @@ static void test_policy_check_rejects_ttl_below_patroni_rule(void **state)
 	assert_non_null(strstr(err, "\"ttl\""));
 }
 
+static void test_decide_empty_holder_on_foreign_lease_releases(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.dcs.leader_lease_mine = false;
+	in.db.state = HA_DB_NO_DATA;
+	decide();
+	assert_action("release-leader");
+}
+
+static void test_decide_primary_starting_without_key_is_stopped(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.db.state = HA_DB_STARTING;
+	in.db.is_primary = true;
+	decide();
+	assert_action("demote");
+	assert_mode("immediate-nolock");
+}
+
+static void test_decide_empty_node_without_leader_waits_for_one(void **state)
+{
+	(void)state;
+	fix_leaderless(&in);
+	in.db.state = HA_DB_NO_DATA;
+	decide();
+	assert_action("wait-for-bootstrap");
+	assert_reason_has("waiting for a leader to clone from");
+}
+
+static void test_decide_stopped_node_without_leader_starts_read_only(void **state)
+{
+	(void)state;
+	fix_leaderless(&in);
+	in.db.state = HA_DB_STOPPED;
+	decide();
+	assert_action("start-replica");
+	assert_string_equal(out.target, "");
+}
+
+static void test_decide_first_call_after_start_is_not_a_stall(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.last_call_ms = 0;
+	in.last_call_wall_ms = 0;
+	decide();
+	assert_action("none");
+	assert_false(out.tilt);
+}
+
+static void test_decide_monotonic_clock_going_back_tilts(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.last_call_ms = in.now_ms + 1;
+	decide();
+	assert_action("tilt");
+	assert_reason_has("went back");
+}
+
+static void test_policy_check_rejects_sync_without_standbys(void **state)
+{
+	struct ha_policy p = { 0 };
+	char err[256];
+
+	(void)state;
+	p.ttl_ms = 5000;
+	p.loop_wait_ms = 1000;
+	p.retry_timeout_ms = 1000;
+	p.synchronous_mode = true;
+	p.synchronous_node_count = 0;
+	assert_int_equal(ha_policy_check(&p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "synchronous_node_count"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1105,6 +1182,13 @@ int main(void)
 		cmocka_unit_test(test_action_names_round_trip),
 		cmocka_unit_test(test_policy_check_accepts_fast_and_patroni_defaults),
 		cmocka_unit_test(test_policy_check_rejects_ttl_below_patroni_rule),
+		cmocka_unit_test(test_decide_empty_holder_on_foreign_lease_releases),
+		cmocka_unit_test(test_decide_primary_starting_without_key_is_stopped),
+		cmocka_unit_test(test_decide_empty_node_without_leader_waits_for_one),
+		cmocka_unit_test(test_decide_stopped_node_without_leader_starts_read_only),
+		cmocka_unit_test(test_decide_first_call_after_start_is_not_a_stall),
+		cmocka_unit_test(test_decide_monotonic_clock_going_back_tilts),
+		cmocka_unit_test(test_policy_check_rejects_sync_without_standbys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
