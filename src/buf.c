@@ -137,6 +137,12 @@ int buf_copy(char *dst, size_t cap, const char *src)
 	return 0;
 }
 
+void buf_copy_or_clear(char *dst, size_t cap, const char *src)
+{
+	if (buf_copy(dst, cap, src) != 0 && cap > 0)
+		dst[0] = '\0';
+}
+
 int buf_format(char *dst, size_t cap, const char *fmt, ...)
 {
 	va_list ap;

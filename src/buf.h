@@ -50,6 +50,10 @@ char *buf_steal(struct buf *b);
  * case dst is left untouched. */
 int buf_copy(char *dst, size_t cap, const char *src) __attribute__((warn_unused_result));
 
+/* Copies src into dst of cap bytes, or leaves dst empty when it does not fit: for display fields
+ * (REST snapshot, member document) where an absent value is honest and a cut one is not. */
+void buf_copy_or_clear(char *dst, size_t cap, const char *src);
+
 /* Formats into dst of cap bytes. Returns 0, or -ENAMETOOLONG when the result does not fit, in
  * which case dst is left as an empty string. */
 int buf_format(char *dst, size_t cap, const char *fmt, ...)

@@ -16,7 +16,9 @@ static int64_t read_ms(clockid_t id)
 
 int64_t clock_mono_ms(void)
 {
-	return read_ms(CLOCK_MONOTONIC);
+	/* CLOCK_BOOTTIME is monotonic too, and also counts time suspended: etcd's lease TTL runs
+	 * on while this host sleeps, so lease deadlines must not pause with it. */
+	return read_ms(CLOCK_BOOTTIME);
 }
 
 int64_t clock_wall_ms(void)

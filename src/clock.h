@@ -6,7 +6,8 @@
 
 #include <stdint.h>
 
-/* Milliseconds on CLOCK_MONOTONIC: never jumps, does not count suspend. Use for *_ms deadlines. */
+/* Milliseconds on CLOCK_BOOTTIME: never jumps backwards and counts time suspended (leases keep
+ * running in etcd while this host sleeps). Use for every *_ms deadline. */
 int64_t clock_mono_ms(void);
 
 /* Milliseconds since the Unix epoch on CLOCK_REALTIME: for timestamps people read. */

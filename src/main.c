@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "agent.h"
 #include "cfg.h"
 #include "log.h"
 
@@ -114,37 +115,33 @@ static int validate_config(const char *path)
 	return rc == 0 ? 0 : 1;
 }
 
-/*
- * Runs the agent with a loaded configuration. The HA loop is not built yet: this logs what it
- * would run with and returns 1. The lead replaces the body with the loop.
- */
-static int agent_run(const struct cfg *c)
+/* Says what the agent starts with; the effective configuration at debug, one key per line
+ * (passwords masked). */
+static void log_start(const struct cfg *c)
 {
 	struct buf summary;
 
 	log_info("starting gsha %s as member \"%s\" of cluster \"%s\" (%s, data directory \"%s\")",
 		 GSHA_VERSION, c->name, c->scope, cfg_engine_name(c->postgresql.engine),
 		 c->postgresql.data_dir);
-	if (log_enabled(LOG_LEVEL_DEBUG)) {
-		buf_init(&summary, MAIN_SUMMARY_MAX);
-		if (cfg_summary(c, &summary) == 0 && summary.data != NULL) {
-			char *line = summary.data;
+	if (!log_enabled(LOG_LEVEL_DEBUG))
+		return;
+	buf_init(&summary, MAIN_SUMMARY_MAX);
+	if (cfg_summary(c, &summary) == 0 && summary.data != NULL) {
+		char *line = summary.data;
 
-			while (*line != '\0') {
-				char *nl = strchr(line, '\n');
+		while (*line != '\0') {
+			char *nl = strchr(line, '\n');
 
-				if (nl != NULL)
-					*nl = '\0';
-				log_debug("configuration: %s", line);
-				if (nl == NULL)
-					break;
-				line = nl + 1;
-			}
+			if (nl != NULL)
+				*nl = '\0';
+			log_debug("configuration: %s", line);
+			if (nl == NULL)
+				break;
+			line = nl + 1;
 		}
-		buf_done(&summary);
 	}
-	log_error("the HA loop is not built yet: configuration loaded, nothing to run");
-	return 1;
+	buf_done(&summary);
 }
 
 int main(int argc, char **argv)
@@ -199,6 +196,7 @@ int main(int argc, char **argv)
 		free(c);
 		return 1;
 	}
+	log_start(c);
 	rc = agent_run(c);
 	free(c);
 	return rc;

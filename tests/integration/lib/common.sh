@@ -10,6 +10,8 @@
 #   t_pass MSG / t_fail MSG       report one check; t_fail ends the test with exit 1
 #   t_assert_eq WANT GOT MSG      compare strings
 #   t_done                        print the closing "N passed, 0 failed" line
+# A test that wants to show more on failure (logs) defines t_on_failure; do not replace the EXIT
+# trap, or the test's exit status is lost.
 set -euo pipefail
 
 T_NAME=$(basename "${BASH_SOURCE[1]:-$0}")
@@ -32,6 +34,9 @@ t_register_pid() { T_PIDS+=("$1"); }
 t_cleanup() {
 	local rc=$?
 	local pid
+	if [ "$rc" -ne 0 ] && declare -F t_on_failure >/dev/null; then
+		t_on_failure || true
+	fi
 	for pid in "${T_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null || true
 	done

@@ -1,0 +1,73 @@
+/*
+ * agent.h - the agent's glue: turning the loaded configuration into each module's options,
+ * the member document peers and patronictl read, and the HA loop that ties them together.
+ *
+ * Module boundaries (STYLE.md): the leaf modules (dcs, db, rest, ha_decide) know nothing of
+ * struct cfg; this layer is the only one that reads it and fills their plain option structs.
+ */
+#ifndef GSHA_AGENT_H
+#define GSHA_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cfg.h"
+#include "db.h"
+#include "ha_decide.h"
+#include "rest.h"
+
+/* Splits "host:port", "[v6]:port" or "host1,host2:port" (PostgreSQL's listen) into host and port.
+ * The host part may be empty (":8008"); default_port applies when no port is given (0: a port
+ * is required). Returns 0, or -EINVAL / -ENAMETOOLONG with nothing written. */
+int agent_split_host_port(const char *s, int default_port, char *host, size_t host_cap, int *port)
+	__attribute__((warn_unused_result));
+
+/* Fills the database driver's options from the configuration (local postgresql.parameters win
+ * over the dynamic ones in dyn). Returns 0, or -EINVAL / -ENAMETOOLONG with a message. */
+int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct db_options *out,
+		     char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Fills the merged server parameters (dynamic first, then local overrides) for
+ * db_apply_parameters. Returns 0 or -ENOBUFS / -ENAMETOOLONG with a message. */
+int agent_db_params(const struct cfg *c, const struct cfg_dynamic *dyn, struct db_params *out,
+		    char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Fills the REST API's options from the restapi section. Returns 0, or -EINVAL with a message
+ * (an allow-list entry that is not an address or CIDR, a bad listen address). */
+int agent_rest_options(const struct cfg *c, struct rest_options *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Fills the HA policy from the dynamic configuration and the local one. */
+void agent_ha_policy(const struct cfg *c, const struct cfg_dynamic *dyn, struct ha_policy *out);
+
+/* Fills this node's effective tags (Patroni's rule: failover_priority <= 0 means nofailover). */
+void agent_ha_tags(const struct cfg *c, struct ha_tags *out);
+
+/* Largest /patroni answer read from a peer; Patroni's documents are a few hundred bytes. */
+#define AGENT_PEER_DOC_MAX 65536
+/* URL of a peer's REST API. */
+#define AGENT_URL_MAX 256
+
+/* A peer to probe: its name and the api_url of its member key. */
+struct agent_peer_target {
+	char name[HA_NAME_MAX];
+	char api_url[AGENT_URL_MAX];
+};
+
+/* Parses a peer's /patroni status document (len bytes) into *out (name is left alone; reachable
+ * is set). Reads role, xlog, tags.nofailover and tags.failover_priority the way Patroni's
+ * _MemberStatus does. Returns 0, or -EINVAL for a document that is not such an object (nothing
+ * written). */
+int agent_peer_parse(const char *json, size_t len, struct ha_peer *out)
+	__attribute__((warn_unused_result));
+
+/* GETs every target's api_url in parallel, each within timeout_ms, and fills out[i] for
+ * targets[i]: reachable false when it did not answer 200 with a valid document in time. */
+void agent_probe_peers(const struct agent_peer_target *targets, int count, int64_t timeout_ms,
+		       struct ha_peer *out);
+
+/* Runs the agent until SIGTERM or SIGINT: returns the process exit code. */
+int agent_run(const struct cfg *c);
+
+#endif

@@ -1,0 +1,342 @@
+/*
+ * agent_opts.c - from struct cfg to each module's options. See agent.h.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "num.h"
+
+int agent_split_host_port(const char *s, int default_port, char *host, size_t host_cap, int *port)
+{
+	const char *colon, *host_end;
+	char hostbuf[DB_HOST_MAX];
+	int p = default_port;
+	size_t n;
+
+	if (s == NULL)
+		return -EINVAL;
+	if (s[0] == '[') {
+		/* [v6]:port */
+		const char *close = strchr(s, ']');
+
+		if (close == NULL)
+			return -EINVAL;
+		n = (size_t)(close - s - 1);
+		if (n >= sizeof(hostbuf))
+			return -ENAMETOOLONG;
+		memcpy(hostbuf, s + 1, n);
+		hostbuf[n] = '\0';
+		colon = close[1] == ':' ? close + 1 : NULL;
+		if (close[1] != '\0' && colon == NULL)
+			return -EINVAL;
+	} else {
+		colon = strrchr(s, ':');
+		host_end = colon != NULL ? colon : s + strlen(s);
+		/* Two colons and no brackets: a bare IPv6 address without a port. */
+		if (colon != NULL && memchr(s, ':', (size_t)(colon - s)) != NULL) {
+			colon = NULL;
+			host_end = s + strlen(s);
+		}
+		n = (size_t)(host_end - s);
+		if (n >= sizeof(hostbuf))
+			return -ENAMETOOLONG;
+		memcpy(hostbuf, s, n);
+		hostbuf[n] = '\0';
+	}
+	if (colon != NULL) {
+		if (num_parse_int(colon + 1, 0, 65535, &p) != 0)
+			return -EINVAL;
+	} else if (default_port == 0) {
+		return -EINVAL;
+	}
+	if (strlen(hostbuf) >= host_cap)
+		return -ENAMETOOLONG;
+	memcpy(host, hostbuf, strlen(hostbuf) + 1);
+	*port = p;
+	return 0;
+}
+
+/* Adds or replaces one parameter. */
+static int params_set(struct db_params *p, const char *name, const char *value)
+{
+	struct db_param *slot = NULL;
+
+	for (int i = 0; i < p->count; i++) {
+		if (strcasecmp(p->items[i].name, name) == 0) {
+			slot = &p->items[i];
+			break;
+		}
+	}
+	if (slot == NULL) {
+		if (p->count >= DB_PARAMS_MAX)
+			return -ENOBUFS;
+		slot = &p->items[p->count];
+	}
+	if (buf_copy(slot->name, sizeof(slot->name), name) != 0 ||
+	    buf_copy(slot->value, sizeof(slot->value), value) != 0)
+		return -ENAMETOOLONG;
+	if (slot == &p->items[p->count])
+		p->count++;
+	return 0;
+}
+
+int agent_db_params(const struct cfg *c, const struct cfg_dynamic *dyn, struct db_params *out,
+		    char *err, size_t errlen)
+{
+	const struct cfg_params *layers[2] = { &dyn->postgresql.parameters,
+					       &c->postgresql.parameters };
+	struct db_params p = { 0 };
+
+	for (int l = 0; l < 2; l++) {
+		for (int i = 0; i < layers[l]->count; i++) {
+			const struct cfg_kv *kv = &layers[l]->items[i];
+			int r = params_set(&p, kv->name, kv->value);
+
+			if (r != 0) {
+				snprintf(err, errlen, "parameter \"%s\" does not fit: %s", kv->name,
+					 r == -ENOBUFS ? "too many parameters" : "value too long");
+				return r;
+			}
+		}
+	}
+	*out = p;
+	return 0;
+}
+
+/* Copies a cfg option list ("data-checksums", "encoding=UTF8") into a driver option array. */
+static int tool_options(const struct cfg_options *in, char out[][DB_TOOL_OPTION_MAX], int *count,
+			const char *what, char *err, size_t errlen)
+{
+	int n = 0;
+
+	for (int i = 0; i < in->count; i++) {
+		const struct cfg_kv *kv = &in->items[i];
+		int r;
+
+		if (n >= DB_TOOL_OPTIONS_MAX) {
+			snprintf(err, errlen, "too many %s options (at most %d)", what,
+				 DB_TOOL_OPTIONS_MAX);
+			return -ENOBUFS;
+		}
+		if (kv->kind == CFG_VALUE_NONE || kv->value[0] == '\0')
+			r = buf_format(out[n], DB_TOOL_OPTION_MAX, "%s", kv->name);
+		else
+			r = buf_format(out[n], DB_TOOL_OPTION_MAX, "%s=%s", kv->name, kv->value);
+		if (r != 0) {
+			snprintf(err, errlen, "%s option \"%s\" is too long", what, kv->name);
+			return r;
+		}
+		n++;
+	}
+	*count = n;
+	return 0;
+}
+
+static int copy_user(const struct cfg_pg_auth *in, struct db_user *out)
+{
+	if (buf_copy(out->username, sizeof(out->username), in->username) != 0 ||
+	    buf_copy(out->password, sizeof(out->password), in->password) != 0)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct db_options *out,
+		     char *err, size_t errlen)
+{
+	struct db_options *o;
+	const struct cfg_list *hba;
+	int r;
+
+	o = calloc(1, sizeof(*o));
+	if (o == NULL)
+		return -ENOMEM;
+	o->engine = c->postgresql.engine == CFG_ENGINE_OPENGAUSS ? DB_ENGINE_OPENGAUSS
+								 : DB_ENGINE_POSTGRES;
+	r = -ENAMETOOLONG;
+	if (buf_copy(o->name, sizeof(o->name), c->name) != 0 ||
+	    buf_copy(o->scope, sizeof(o->scope), c->scope) != 0 ||
+	    buf_copy(o->data_dir, sizeof(o->data_dir), c->postgresql.data_dir) != 0 ||
+	    buf_copy(o->bin_dir, sizeof(o->bin_dir), c->postgresql.bin_dir) != 0 ||
+	    buf_copy(o->config_dir, sizeof(o->config_dir), c->postgresql.config_dir) != 0 ||
+	    buf_copy(o->pgpass_path, sizeof(o->pgpass_path), c->postgresql.pgpass) != 0) {
+		snprintf(err, errlen, "a name or path of the postgresql section is too long");
+		goto out_free;
+	}
+	r = agent_split_host_port(c->postgresql.listen, 5432, o->listen_host,
+				  sizeof(o->listen_host), &o->listen_port);
+	if (r != 0) {
+		snprintf(err, errlen, "\"postgresql.listen\": \"%s\" is not host:port",
+			 c->postgresql.listen);
+		goto out_free;
+	}
+	if (c->postgresql.connect_address[0] != '\0') {
+		r = agent_split_host_port(c->postgresql.connect_address, o->listen_port,
+					  o->connect_host, sizeof(o->connect_host),
+					  &o->connect_port);
+		if (r != 0) {
+			snprintf(err, errlen,
+				 "\"postgresql.connect_address\": \"%s\" is not host:port",
+				 c->postgresql.connect_address);
+			goto out_free;
+		}
+	}
+	if (copy_user(&c->postgresql.authentication.superuser, &o->superuser) != 0 ||
+	    copy_user(&c->postgresql.authentication.replication, &o->replication) != 0 ||
+	    copy_user(&c->postgresql.authentication.rewind, &o->rewind) != 0) {
+		r = -ENAMETOOLONG;
+		snprintf(err, errlen,
+			 "a user name or password of postgresql.authentication is too long");
+		goto out_free;
+	}
+	r = agent_db_params(c, dyn, &o->parameters, err, errlen);
+	if (r != 0)
+		goto out_free;
+	/* postgresql.pg_hba replaces pg_hba.conf; bootstrap.pg_hba seeds a new cluster (Patroni). */
+	hba = c->postgresql.pg_hba.count > 0 ? &c->postgresql.pg_hba : &c->bootstrap.pg_hba;
+	if (hba->count > DB_HBA_MAX) {
+		r = -ENOBUFS;
+		snprintf(err, errlen, "too many pg_hba lines (at most %d)", DB_HBA_MAX);
+		goto out_free;
+	}
+	for (int i = 0; i < hba->count; i++) {
+		if (buf_copy(o->hba[i], sizeof(o->hba[i]), hba->items[i]) != 0) {
+			r = -ENAMETOOLONG;
+			snprintf(err, errlen, "pg_hba line %d is too long", i + 1);
+			goto out_free;
+		}
+	}
+	o->hba_count = hba->count;
+	r = tool_options(&c->bootstrap.initdb, o->initdb_options, &o->initdb_option_count,
+			 "bootstrap.initdb", err, errlen);
+	if (r != 0)
+		goto out_free;
+	r = tool_options(&c->postgresql.basebackup, o->basebackup_options,
+			 &o->basebackup_option_count, "postgresql.basebackup", err, errlen);
+	if (r != 0)
+		goto out_free;
+	o->use_slots = dyn->postgresql.use_slots;
+	o->use_pg_rewind = c->postgresql.use_pg_rewind_set ? c->postgresql.use_pg_rewind
+							   : dyn->postgresql.use_pg_rewind;
+	o->remove_data_directory_on_rewind_failure =
+		c->postgresql.remove_data_directory_on_rewind_failure;
+	o->remove_data_directory_on_diverged_timelines =
+		c->postgresql.remove_data_directory_on_diverged_timelines;
+	o->command_timeout_ms = c->postgresql.pg_ctl_timeout_ms;
+	*out = *o;
+	r = 0;
+out_free:
+	free(o);
+	return r;
+}
+
+int agent_rest_options(const struct cfg *c, struct rest_options *out, char *err, size_t errlen)
+{
+	struct rest_options o;
+	const struct cfg_options *headers[2] = { &c->restapi.http_extra_headers,
+						 &c->restapi.https_extra_headers };
+
+	rest_options_init(&o);
+	if (c->restapi.listen[0] != '\0' &&
+	    agent_split_host_port(c->restapi.listen, 8008, o.listen_host, sizeof(o.listen_host),
+				  &o.listen_port) != 0) {
+		snprintf(err, errlen, "\"restapi.listen\": \"%s\" is not host:port",
+			 c->restapi.listen);
+		return -EINVAL;
+	}
+	if (buf_copy(o.username, sizeof(o.username), c->restapi.username) != 0 ||
+	    buf_copy(o.password, sizeof(o.password), c->restapi.password) != 0 ||
+	    buf_copy(o.certfile, sizeof(o.certfile), c->restapi.certfile) != 0 ||
+	    buf_copy(o.keyfile, sizeof(o.keyfile), c->restapi.keyfile) != 0 ||
+	    buf_copy(o.cafile, sizeof(o.cafile), c->restapi.cafile) != 0) {
+		snprintf(err, errlen, "a value of the restapi section is too long");
+		return -ENAMETOOLONG;
+	}
+	o.verify_client =
+		c->restapi.verify_client == CFG_VERIFY_CLIENT_REQUIRED	 ? REST_VERIFY_REQUIRED
+		: c->restapi.verify_client == CFG_VERIFY_CLIENT_OPTIONAL ? REST_VERIFY_OPTIONAL
+									 : REST_VERIFY_NONE;
+	if (c->restapi.allowlist.count > REST_ALLOWLIST_MAX) {
+		snprintf(err, errlen, "\"restapi.allowlist\": at most %d entries",
+			 REST_ALLOWLIST_MAX);
+		return -EINVAL;
+	}
+	for (int i = 0; i < c->restapi.allowlist.count; i++) {
+		if (rest_cidr_parse(c->restapi.allowlist.items[i], &o.allowlist[i]) != 0) {
+			snprintf(err, errlen,
+				 "\"restapi.allowlist\": \"%s\" is not an IP address or CIDR "
+				 "(host names are not resolved)",
+				 c->restapi.allowlist.items[i]);
+			return -EINVAL;
+		}
+	}
+	o.allowlist_count = c->restapi.allowlist.count;
+	o.allowlist_include_members = c->restapi.allowlist_include_members;
+	for (int h = 0; h < 2; h++) {
+		/* https_extra_headers only apply with TLS (Patroni). */
+		if (h == 1 && c->restapi.certfile[0] == '\0')
+			break;
+		for (int i = 0; i < headers[h]->count; i++) {
+			struct rest_header *dst;
+
+			if (o.extra_header_count >= REST_EXTRA_HEADERS_MAX) {
+				snprintf(err, errlen, "at most %d extra HTTP headers",
+					 REST_EXTRA_HEADERS_MAX);
+				return -EINVAL;
+			}
+			dst = &o.extra_headers[o.extra_header_count];
+			if (buf_copy(dst->name, sizeof(dst->name), headers[h]->items[i].name) !=
+				    0 ||
+			    buf_copy(dst->value, sizeof(dst->value), headers[h]->items[i].value) !=
+				    0) {
+				snprintf(err, errlen, "extra HTTP header \"%s\" is too long",
+					 headers[h]->items[i].name);
+				return -ENAMETOOLONG;
+			}
+			o.extra_header_count++;
+		}
+	}
+	*out = o;
+	return 0;
+}
+
+void agent_ha_tags(const struct cfg *c, struct ha_tags *out)
+{
+	*out = (struct ha_tags){
+		.nofailover = c->tags.nofailover || c->tags.failover_priority <= 0,
+		.noloadbalance = c->tags.noloadbalance,
+		.nosync = c->tags.nosync,
+		.clonefrom = c->tags.clonefrom,
+		.failover_priority = c->tags.failover_priority,
+	};
+}
+
+void agent_ha_policy(const struct cfg *c, const struct cfg_dynamic *dyn, struct ha_policy *out)
+{
+	*out = (struct ha_policy){
+		.ttl_ms = dyn->ttl_ms,
+		.loop_wait_ms = dyn->loop_wait_ms,
+		.retry_timeout_ms = dyn->retry_timeout_ms,
+		.maximum_lag_on_failover_bytes =
+			dyn->maximum_lag_on_failover_bytes < 0
+				? 0
+				: (uint64_t)dyn->maximum_lag_on_failover_bytes,
+		.primary_start_timeout_ms = dyn->primary_start_timeout_ms,
+		.synchronous_mode = dyn->synchronous_mode,
+		.synchronous_mode_strict = dyn->synchronous_mode_strict,
+		.synchronous_node_count =
+			dyn->synchronous_node_count < 1 ? 1 : dyn->synchronous_node_count,
+		.failsafe_mode = dyn->failsafe_mode,
+		.check_timeline = dyn->check_timeline,
+		.paused = dyn->pause,
+		.use_pg_rewind = c->postgresql.use_pg_rewind_set ? c->postgresql.use_pg_rewind
+								 : dyn->postgresql.use_pg_rewind,
+		.engine = c->postgresql.engine == CFG_ENGINE_OPENGAUSS ? HA_ENGINE_OPENGAUSS
+								       : HA_ENGINE_POSTGRES,
+	};
+}

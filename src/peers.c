@@ -1,0 +1,154 @@
+/*
+ * peers.c - asking the other members how they are during a leader race (patroni-compat.md 4.3:
+ * GET <api_url>, 2 s timeout, no retries, in parallel). See agent.h.
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "buf.h"
+
+static uint64_t json_lsn(const cJSON *obj, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1.8e19)
+		return 0;
+	return (uint64_t)v->valuedouble;
+}
+
+int agent_peer_parse(const char *json, size_t len, struct ha_peer *out)
+{
+	const cJSON *role, *xlog, *tags, *v;
+	struct ha_peer p = { 0 };
+	cJSON *doc;
+
+	if (json == NULL || len == 0 || len > AGENT_PEER_DOC_MAX)
+		return -EINVAL;
+	doc = cJSON_ParseWithLength(json, len);
+	if (!cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		return -EINVAL;
+	}
+	role = cJSON_GetObjectItemCaseSensitive(doc, "role");
+	if (!cJSON_IsString(role)) {
+		cJSON_Delete(doc);
+		return -EINVAL;
+	}
+	p.reachable = true;
+	p.is_primary = strcmp(role->valuestring, "primary") == 0 ||
+		       strcmp(role->valuestring, "master") == 0;
+	xlog = cJSON_GetObjectItemCaseSensitive(doc, "xlog");
+	if (cJSON_IsObject(xlog)) {
+		if (p.is_primary) {
+			p.lsn = json_lsn(xlog, "location");
+		} else {
+			uint64_t received = json_lsn(xlog, "received_location");
+			uint64_t replayed = json_lsn(xlog, "replayed_location");
+
+			p.lsn = received > replayed ? received : replayed;
+		}
+	}
+	p.tags.failover_priority = 1;
+	tags = cJSON_GetObjectItemCaseSensitive(doc, "tags");
+	if (cJSON_IsObject(tags)) {
+		v = cJSON_GetObjectItemCaseSensitive(tags, "nofailover");
+		p.tags.nofailover = cJSON_IsTrue(v);
+		v = cJSON_GetObjectItemCaseSensitive(tags, "failover_priority");
+		if (cJSON_IsNumber(v) && v->valuedouble >= -1e6 && v->valuedouble <= 1e6) {
+			p.tags.failover_priority = (int)v->valuedouble;
+			if (p.tags.failover_priority <= 0 &&
+			    cJSON_GetObjectItemCaseSensitive(tags, "nofailover") == NULL)
+				p.tags.nofailover = true;
+		}
+		v = cJSON_GetObjectItemCaseSensitive(tags, "nosync");
+		p.tags.nosync = cJSON_IsTrue(v);
+		v = cJSON_GetObjectItemCaseSensitive(tags, "noloadbalance");
+		p.tags.noloadbalance = cJSON_IsTrue(v);
+	}
+	cJSON_Delete(doc);
+	p.term = 0;
+	memcpy(p.name, out->name, sizeof(p.name));
+	*out = p;
+	return 0;
+}
+
+struct probe {
+	struct buf body;
+	CURL *easy;
+};
+
+static size_t probe_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct probe *pr = userdata;
+
+	/* Returning less than given makes curl fail the transfer: an oversized answer is an error. */
+	if (buf_append(&pr->body, data, size * nmemb) != 0)
+		return 0;
+	return size * nmemb;
+}
+
+void agent_probe_peers(const struct agent_peer_target *targets, int count, int64_t timeout_ms,
+		       struct ha_peer *out)
+{
+	struct probe probes[HA_MEMBERS_MAX];
+	CURLM *multi;
+	int running = 0;
+
+	if (count > HA_MEMBERS_MAX)
+		count = HA_MEMBERS_MAX;
+	for (int i = 0; i < count; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		memcpy(out[i].name, targets[i].name, sizeof(out[i].name));
+	}
+	multi = curl_multi_init();
+	if (multi == NULL)
+		return;
+	for (int i = 0; i < count; i++) {
+		buf_init(&probes[i].body, AGENT_PEER_DOC_MAX);
+		probes[i].easy = curl_easy_init();
+		if (probes[i].easy == NULL || targets[i].api_url[0] == '\0')
+			continue;
+		curl_easy_setopt(probes[i].easy, CURLOPT_URL, targets[i].api_url);
+		curl_easy_setopt(probes[i].easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+		curl_easy_setopt(probes[i].easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+		curl_easy_setopt(probes[i].easy, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(probes[i].easy, CURLOPT_WRITEFUNCTION, probe_write);
+		curl_easy_setopt(probes[i].easy, CURLOPT_WRITEDATA, &probes[i]);
+		/* Peers are on the cluster network; a proxy from the environment must not apply. */
+		curl_easy_setopt(probes[i].easy, CURLOPT_NOPROXY, "*");
+		/* A peer's certificate is verified by the system CAs; no credentials are sent. */
+		curl_multi_add_handle(multi, probes[i].easy);
+	}
+	do {
+		int numfds;
+
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			break;
+		if (running > 0 && curl_multi_poll(multi, NULL, 0, 100, &numfds) != CURLM_OK)
+			break;
+	} while (running > 0);
+	for (int i = 0; i < count; i++) {
+		long code = 0;
+		struct ha_peer parsed;
+
+		if (probes[i].easy == NULL)
+			goto next;
+		curl_easy_getinfo(probes[i].easy, CURLINFO_RESPONSE_CODE, &code);
+		/* /patroni answers 200 on every node that runs; 503 bodies are documents too. */
+		if ((code == 200 || code == 503) && probes[i].body.len > 0) {
+			memcpy(parsed.name, targets[i].name, sizeof(parsed.name));
+			if (agent_peer_parse(probes[i].body.data, probes[i].body.len, &parsed) == 0)
+				out[i] = parsed;
+		}
+		curl_multi_remove_handle(multi, probes[i].easy);
+		curl_easy_cleanup(probes[i].easy);
+	next:
+		buf_done(&probes[i].body);
+	}
+	curl_multi_cleanup(multi);
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Issue 5 on real etcd and PostgreSQL 15: three gsha nodes with ttl 5, loop_wait 1,
+# retry_timeout 1. Bootstrap; replication; switchover to a named candidate; node loss (agent and
+# database killed with -9) with takeover and rejoin; a database-only crash on the primary
+# restarted in place; an agent-only crash without a failover; patronictl reads the cluster.
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/etcd.sh"
+source "$(dirname "$0")/lib/cluster.sh"
+
+t_start_etcd
+c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "it$$"
+for n in node1 node2 node3; do c_config "$n"; done
+
+t_on_failure() {
+	for n in node1 node2 node3; do
+		echo "---- $n.log (tail)"
+		tail -40 "$C_DIR/$n.log" 2>/dev/null
+	done
+}
+
+leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
+role_is() { [ "$(c_role "$1")" = "$2" ]; }
+writable() { c_psql "$1" "create table if not exists probe(x int); insert into probe values (1)"; }
+has_row() { [ "$(c_psql "$1" "select count(*) from marks where v = '$2'")" = 1 ]; }
+
+# ---- bootstrap: node1 first, so it wins initialize; the others clone from it.
+c_start node1
+t_wait_for 60 "node1 to bootstrap and take the leader key" leader_is_one_of node1
+t_wait_for 30 "node1 to run as primary" role_is node1 primary
+t_pass "bootstrap: node1 initialized the cluster and holds the leader key"
+c_start node2
+c_start node3
+t_wait_for 90 "node2 to run as a replica" role_is node2 replica
+t_wait_for 90 "node3 to run as a replica" role_is node3 replica
+t_pass "bootstrap: node2 and node3 cloned and run as replicas"
+
+c_psql node1 "create table marks(v text primary key)" >/dev/null
+c_psql node1 "insert into marks values ('before-switchover')" >/dev/null
+t_wait_for 30 "the row to reach node2" has_row node2 before-switchover
+t_wait_for 30 "the row to reach node3" has_row node3 before-switchover
+t_pass "replication: a row written on the primary reaches both replicas"
+rest_is() { [ "$(c_rest "$1" "$2")" = "$3" ]; }
+t_wait_for 10 "/primary on node1 to answer 200" rest_is node1 /primary 200
+t_pass "REST: /primary is 200 on the leader"
+t_wait_for 10 "/replica on node2 to answer 200" rest_is node2 /replica 200
+t_pass "REST: /replica is 200 on a replica"
+t_assert_eq 503 "$(c_rest node2 /primary)" "REST: /primary is 503 on a replica"
+t_assert_eq 503 "$(c_rest node1 /replica)" "REST: /replica is 503 on the primary"
+
+# ---- patronictl reads the gsha cluster (same key layout).
+cat >"$C_DIR/patronictl.yml" <<YAML
+scope: $C_SCOPE
+namespace: /service/
+etcd3:
+  hosts: ${ETCD_URL#http://}
+YAML
+out=$(patronictl -c "$C_DIR/patronictl.yml" list 2>&1 || true)
+if echo "$out" | grep -E 'node1' | grep -qE 'Leader'; then
+	t_pass "patronictl list shows node1 as Leader"
+else
+	echo "$out"
+	t_fail "patronictl list does not show node1 as Leader"
+fi
+
+# ---- switchover to a named candidate through the REST API, as patronictl does.
+code=$(curl -s -o "$C_DIR/switchover.out" -w '%{http_code}' -m 40 -X POST \
+	-H 'Content-Type: application/json' -d '{"leader":"node1","candidate":"node2"}' \
+	"http://127.0.0.1:${C_API_PORT[node1]}/switchover" || true)
+t_assert_eq 200 "$code" "switchover: POST /switchover answers 200 ($(cat "$C_DIR/switchover.out"))"
+t_wait_for 30 "node2 to hold the leader key" leader_is_one_of node2
+t_wait_for 30 "node2 to run as primary" role_is node2 primary
+t_wait_for 60 "node1 to rejoin as a replica" role_is node1 replica
+c_psql node2 "insert into marks values ('after-switchover')" >/dev/null
+t_wait_for 30 "the new row to reach node1" has_row node1 after-switchover
+t_pass "switchover: node2 leads, node1 follows it, nothing committed was lost"
+t_assert_eq 1 "$(c_psql node2 "select count(*) from marks where v = 'before-switchover'")" \
+	"switchover: the row from before the switchover is on the new primary"
+
+# ---- agent-only crash on the primary: the database keeps running, no failover.
+c_kill node2 KILL
+sleep 2
+t_assert_eq node2 "$(c_leader)" "agent crash: the leader key still names node2 while its lease lives"
+c_start node2
+t_wait_for 30 "the restarted agent of node2 to report primary" role_is node2 primary
+sleep 3
+t_assert_eq node2 "$(c_leader)" "agent crash: node2 carried on as leader without a failover"
+
+# ---- database-only crash on the primary: restarted in place.
+old_pid=$(c_postmaster_pid node2)
+c_kill_db node2
+new_pid_differs() { local p; p=$(c_postmaster_pid node2); [ -n "$p" ] && [ "$p" != "$old_pid" ] && role_is node2 primary; }
+t_wait_for 60 "node2's database to be restarted in place" new_pid_differs
+t_assert_eq node2 "$(c_leader)" "database crash: node2 restarted its primary in place and kept the key"
+
+# ---- node loss: kill -9 the primary's agent and its database.
+c_psql node2 "insert into marks values ('before-node-loss')" >/dev/null
+t_wait_for 30 "the row to reach node1" has_row node1 before-node-loss
+t_wait_for 30 "the row to reach node3" has_row node3 before-node-loss
+db_pid=$(c_postmaster_pid node2)
+c_kill node2 KILL
+kill -KILL "$db_pid" 2>/dev/null || true
+t_wait_for 60 "node1 or node3 to take the leader key" leader_is_one_of node1 node3
+new_leader=$(c_leader)
+t_wait_for 30 "$new_leader to accept writes" writable "$new_leader"
+t_pass "node loss: $new_leader took over and accepts writes"
+t_assert_eq 1 "$(c_psql "$new_leader" "select count(*) from marks where v = 'before-node-loss'")" \
+	"node loss: the row replicated before the loss is on the new primary"
+c_start node2
+t_wait_for 90 "node2 to rejoin as a replica" role_is node2 replica
+c_psql "$new_leader" "insert into marks values ('after-rejoin')" >/dev/null
+t_wait_for 30 "the new row to reach node2" has_row node2 after-rejoin
+t_pass "node loss: the old primary rejoined as a replica of $new_leader and streams"
+
+# ---- clean shutdown of the leader releases the key at once.
+c_kill "$new_leader" TERM
+t_assert_eq "" "$(c_leader | grep -x "$new_leader" || true)" \
+	"clean shutdown: $new_leader released the leader key on SIGTERM"
+t_done

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# A gsha cluster on loopback: etcd plus N nodes, each a gsha agent with its own PostgreSQL 15,
+# run as the postgres user. Used by the HA integration tests and by scripts/demo.
+#
+#   c_init DIR ETCD_URL SCOPE      where configs, data and logs live
+#   c_config NAME [EXTRA_YAML]     writes DIR/NAME.yml with free ports (ttl 5, loop_wait 1,
+#                                  retry_timeout 1 unless C_TTL/C_LOOP_WAIT/C_RETRY say else)
+#   c_start NAME                   starts the agent in the background (log: DIR/NAME.log)
+#   c_kill NAME [SIGNAL]           signals the agent (default TERM) and waits for it to exit
+#   c_kill_db NAME                 kill -9 the node's postmaster
+#   c_leader                       prints the leader key's value ("" when none)
+#   c_role NAME                    prints "primary", "replica" or "" from the node's /patroni
+#   c_psql NAME SQL                runs SQL on the node's database, prints the result
+#   c_rest NAME PATH               prints the HTTP status of GET on the node's REST API
+# Ports are recorded in C_PG_PORT[NAME] and C_API_PORT[NAME].
+
+declare -gA C_PG_PORT C_API_PORT C_PID
+C_TTL=${C_TTL:-5}
+C_LOOP_WAIT=${C_LOOP_WAIT:-1}
+C_RETRY=${C_RETRY:-1}
+
+c_init() {
+	C_DIR=$1 C_ETCD=$2 C_SCOPE=$3
+	mkdir -p "$C_DIR"
+	chown postgres:postgres "$C_DIR"
+}
+
+c_free_port() {
+	if declare -F t_free_port >/dev/null; then
+		t_free_port
+		return
+	fi
+	local port
+	for _ in $(seq 200); do
+		port=$((20000 + RANDOM % 30000))
+		case " ${C_PORTS_GIVEN:-} " in *" $port "*) continue ;; esac
+		if ! ss -Hltn "sport = :$port" | grep -q .; then
+			C_PORTS_GIVEN="${C_PORTS_GIVEN:-} $port"
+			echo "$port"
+			return 0
+		fi
+	done
+	return 1
+}
+
+c_config() {
+	local name=$1 extra=${2:-}
+	local pg api
+	pg=$(c_free_port)
+	api=$(c_free_port)
+	C_PG_PORT[$name]=$pg
+	C_API_PORT[$name]=$api
+	mkdir -p "$C_DIR/$name"
+	chown postgres:postgres "$C_DIR/$name"
+	chmod 700 "$C_DIR/$name"
+	cat >"$C_DIR/$name.yml" <<YAML
+scope: $C_SCOPE
+namespace: /service/
+name: $name
+log:
+  level: INFO
+restapi:
+  listen: 127.0.0.1:$api
+  connect_address: 127.0.0.1:$api
+etcd3:
+  hosts: ${C_ETCD#http://}
+bootstrap:
+  dcs:
+    ttl: $C_TTL
+    loop_wait: $C_LOOP_WAIT
+    retry_timeout: $C_RETRY
+    maximum_lag_on_failover: 1048576
+    postgresql:
+      use_pg_rewind: true
+      use_slots: true
+      parameters:
+        wal_level: replica
+        hot_standby: 'on'
+        wal_log_hints: 'on'
+        max_wal_senders: 10
+        max_replication_slots: 10
+        wal_keep_size: 128MB
+        max_connections: 50
+        shared_buffers: 16MB
+  initdb:
+  - encoding: UTF8
+  - data-checksums
+  pg_hba:
+  - local all all trust
+  - host replication replicator 127.0.0.1/32 trust
+  - host all all 127.0.0.1/32 trust
+postgresql:
+  listen: 127.0.0.1:$pg
+  connect_address: 127.0.0.1:$pg
+  data_dir: $C_DIR/$name/data
+  bin_dir: /usr/lib/postgresql/15/bin
+  pgpass: $C_DIR/$name/pgpass
+  authentication:
+    superuser:
+      username: postgres
+      password: postgres
+    replication:
+      username: replicator
+      password: rep-pass
+    rewind:
+      username: rewind_user
+      password: rewind-pass
+  parameters:
+    unix_socket_directories: '$C_DIR/$name'
+$extra
+YAML
+	chown postgres:postgres "$C_DIR/$name.yml"
+}
+
+c_start() {
+	local name=$1
+	runuser -u postgres -- "$GSHA_BUILD_DIR/gsha" "$C_DIR/$name.yml" >>"$C_DIR/$name.log" 2>&1 &
+	C_PID[$name]=$!
+	if declare -F t_register_pid >/dev/null; then
+		t_register_pid "${C_PID[$name]}"
+	fi
+	echo "${C_PID[$name]}" >"$C_DIR/$name.pid"
+}
+
+c_kill() {
+	local name=$1 sig=${2:-TERM}
+	local pid=${C_PID[$name]:-}
+	[ -n "$pid" ] || return 0
+	# runuser forwards the signal to the agent; -KILL must reach the agent itself.
+	local agent
+	agent=$(pgrep -P "$pid" -x gsha || echo "$pid")
+	kill "-$sig" "$agent" 2>/dev/null || true
+	for _ in $(seq 300); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	C_PID[$name]=
+}
+
+c_postmaster_pid() {
+	head -1 "$C_DIR/$1/data/postmaster.pid" 2>/dev/null || true
+}
+
+c_kill_db() {
+	local pid
+	pid=$(c_postmaster_pid "$1")
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+}
+
+c_leader() {
+	ETCDCTL_API=3 etcdctl --endpoints="$C_ETCD" --command-timeout=2s get --print-value-only \
+		"/service/$C_SCOPE/leader" 2>/dev/null || true
+}
+
+c_role() {
+	curl -s -m 2 "http://127.0.0.1:${C_API_PORT[$1]}/patroni" 2>/dev/null |
+		sed -n 's/.*"role": *"\([a-z_]*\)".*/\1/p'
+}
+
+c_rest() {
+	curl -s -o /dev/null -w '%{http_code}' -m 2 "http://127.0.0.1:${C_API_PORT[$1]}$2" 2>/dev/null || true
+}
+
+c_psql() {
+	local name=$1
+	shift
+	runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -X -q -A -t -h "$C_DIR/$name" \
+		-p "${C_PG_PORT[$name]}" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$*" 2>/dev/null
+}

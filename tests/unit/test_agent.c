@@ -1,0 +1,254 @@
+/*
+ * Unit tests for the agent's glue: from a Patroni configuration to the modules' options, and
+ * reading what a peer's /patroni says during a leader race.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent.h"
+
+/* A Patroni configuration as an operator writes it today. */
+static const char fixture_yaml[] = "scope: batman\n"
+				   "name: node1\n"
+				   "restapi:\n"
+				   "  listen: 127.0.0.1:8009\n"
+				   "  connect_address: 127.0.0.1:8009\n"
+				   "  allowlist: [10.0.0.0/8, 127.0.0.1]\n"
+				   "etcd3:\n"
+				   "  hosts: 127.0.0.1:2379\n"
+				   "bootstrap:\n"
+				   "  dcs:\n"
+				   "    ttl: 5\n"
+				   "    loop_wait: 1\n"
+				   "    retry_timeout: 1\n"
+				   "    maximum_lag_on_failover: 2097152\n"
+				   "    synchronous_mode: true\n"
+				   "    postgresql:\n"
+				   "      use_pg_rewind: true\n"
+				   "      parameters:\n"
+				   "        max_connections: 100\n"
+				   "        wal_log_hints: 'on'\n"
+				   "  initdb:\n"
+				   "  - encoding: UTF8\n"
+				   "  - data-checksums\n"
+				   "  pg_hba:\n"
+				   "  - host replication replicator 127.0.0.1/32 md5\n"
+				   "postgresql:\n"
+				   "  listen: 127.0.0.1:5433\n"
+				   "  connect_address: 127.0.0.1:5433\n"
+				   "  data_dir: /var/lib/pg/data\n"
+				   "  bin_dir: /usr/lib/postgresql/15/bin\n"
+				   "  authentication:\n"
+				   "    superuser: {username: postgres, password: zalando}\n"
+				   "    replication: {username: replicator, password: rep-pass}\n"
+				   "  parameters:\n"
+				   "    max_connections: 200\n"
+				   "tags:\n"
+				   "  failover_priority: 0\n";
+
+static struct cfg *load_fixture(void)
+{
+	struct cfg *c = calloc(1, sizeof(*c));
+	struct cfg_diags *d = calloc(1, sizeof(*d));
+
+	assert_non_null(c);
+	assert_non_null(d);
+	cfg_diags_init(d);
+	assert_int_equal(
+		cfg_load_text("fixture.yml", fixture_yaml, strlen(fixture_yaml), NULL, c, d), 0);
+	free(d);
+	return c;
+}
+
+static void test_split_host_port_forms(void **state)
+{
+	char host[64];
+	int port = 0;
+
+	(void)state;
+	assert_int_equal(agent_split_host_port("10.0.0.1:5432", 0, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "10.0.0.1");
+	assert_int_equal(port, 5432);
+	assert_int_equal(agent_split_host_port("[::1]:8008", 0, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 8008);
+	assert_int_equal(agent_split_host_port("0.0.0.0,::", 5432, host, sizeof(host), &port), 0);
+	assert_int_equal(port, 5432);
+	assert_int_equal(agent_split_host_port(":8008", 0, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "");
+}
+
+static void test_split_host_port_rejects_bad_ports(void **state)
+{
+	char host[8] = "keep";
+	int port = 7;
+
+	(void)state;
+	assert_int_equal(agent_split_host_port("h:70000", 0, host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(agent_split_host_port("h:x", 0, host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(agent_split_host_port("h", 0, host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(agent_split_host_port("[::1", 0, host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(
+		agent_split_host_port("a-very-long-host-name:1", 0, host, sizeof(host), &port),
+		-ENAMETOOLONG);
+	assert_string_equal(host, "keep");
+	assert_int_equal(port, 7);
+}
+
+static void test_db_options_local_parameters_win(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct db_options *o = calloc(1, sizeof(*o));
+	char err[256] = "";
+	const char *max_conn = NULL;
+
+	(void)state;
+	assert_int_equal(agent_db_options(c, &c->bootstrap.dcs, o, err, sizeof(err)), 0);
+	assert_string_equal(o->listen_host, "127.0.0.1");
+	assert_int_equal(o->listen_port, 5433);
+	assert_string_equal(o->superuser.username, "postgres");
+	assert_string_equal(o->replication.password, "rep-pass");
+	for (int i = 0; i < o->parameters.count; i++)
+		if (strcmp(o->parameters.items[i].name, "max_connections") == 0)
+			max_conn = o->parameters.items[i].value;
+	assert_non_null(max_conn);
+	assert_string_equal(max_conn, "200");
+	assert_true(o->use_pg_rewind);
+	assert_int_equal(o->initdb_option_count, 2);
+	assert_string_equal(o->initdb_options[0], "encoding=UTF8");
+	assert_string_equal(o->initdb_options[1], "data-checksums");
+	assert_int_equal(o->hba_count, 1);
+	free(o);
+	free(c);
+}
+
+static void test_rest_options_from_restapi(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct rest_options o;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(agent_rest_options(c, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.listen_port, 8009);
+	assert_int_equal(o.allowlist_count, 2);
+	assert_int_equal(o.allowlist[0].prefix_len, 8);
+	free(c);
+}
+
+static void test_rest_options_reject_host_name_in_allowlist(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct rest_options o;
+	char err[256] = "";
+
+	(void)state;
+	memcpy(c->restapi.allowlist.items[0], "db.example", sizeof("db.example"));
+	assert_int_equal(agent_rest_options(c, &o, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "db.example"));
+	free(c);
+}
+
+static void test_policy_and_tags_follow_patroni_rules(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct ha_policy p;
+	struct ha_tags t;
+
+	(void)state;
+	agent_ha_policy(c, &c->bootstrap.dcs, &p);
+	assert_int_equal(p.ttl_ms, 5000);
+	assert_int_equal(p.loop_wait_ms, 1000);
+	assert_int_equal(p.retry_timeout_ms, 1000);
+	assert_int_equal(p.maximum_lag_on_failover_bytes, 2097152);
+	assert_true(p.synchronous_mode);
+	assert_int_equal(p.synchronous_node_count, 1);
+	agent_ha_tags(c, &t);
+	/* failover_priority 0 without an explicit nofailover means nofailover (Patroni 3.2+). */
+	assert_true(t.nofailover);
+	free(c);
+}
+
+static void test_peer_parse_replica_takes_max_of_received_and_replayed(void **state)
+{
+	static const char doc[] =
+		"{\"state\": \"running\", \"role\": \"replica\", \"xlog\": {\"received_location\": "
+		"50331744, \"replayed_location\": 50331000, \"paused\": false}, \"timeline\": 1, "
+		"\"tags\": {\"failover_priority\": 3}}";
+	struct ha_peer p = { .name = "node2" };
+
+	(void)state;
+	assert_int_equal(agent_peer_parse(doc, strlen(doc), &p), 0);
+	assert_true(p.reachable);
+	assert_false(p.is_primary);
+	assert_int_equal(p.lsn, 50331744);
+	assert_int_equal(p.tags.failover_priority, 3);
+	assert_false(p.tags.nofailover);
+	assert_string_equal(p.name, "node2");
+}
+
+static void test_peer_parse_patroni3_master_is_primary(void **state)
+{
+	static const char doc[] = "{\"state\": \"running\", \"role\": \"master\", \"xlog\": "
+				  "{\"location\": 100663888}, \"tags\": {\"nofailover\": true}}";
+	struct ha_peer p = { .name = "node1" };
+
+	(void)state;
+	assert_int_equal(agent_peer_parse(doc, strlen(doc), &p), 0);
+	assert_true(p.is_primary);
+	assert_int_equal(p.lsn, 100663888);
+	assert_true(p.tags.nofailover);
+}
+
+static void test_peer_parse_rejects_hostile_documents(void **state)
+{
+	static const char *const bad[] = {
+		"",	"[]", "{\"role\": 7}", "{\"state\": \"running\"}", "{\"role\": \"replica\"",
+		"null",
+	};
+	struct ha_peer p = { .name = "x", .lsn = 42 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(agent_peer_parse(bad[i], strlen(bad[i]), &p), -EINVAL);
+	assert_int_equal(p.lsn, 42);
+}
+
+static void test_peer_parse_ignores_absurd_numbers(void **state)
+{
+	static const char doc[] =
+		"{\"role\": \"replica\", \"xlog\": {\"received_location\": -5, "
+		"\"replayed_location\": 1e300}, \"tags\": {\"failover_priority\": "
+		"1e300}}";
+	struct ha_peer p = { .name = "x" };
+
+	(void)state;
+	assert_int_equal(agent_peer_parse(doc, strlen(doc), &p), 0);
+	assert_int_equal(p.lsn, 0);
+	assert_int_equal(p.tags.failover_priority, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_split_host_port_forms),
+		cmocka_unit_test(test_split_host_port_rejects_bad_ports),
+		cmocka_unit_test(test_db_options_local_parameters_win),
+		cmocka_unit_test(test_rest_options_from_restapi),
+		cmocka_unit_test(test_rest_options_reject_host_name_in_allowlist),
+		cmocka_unit_test(test_policy_and_tags_follow_patroni_rules),
+		cmocka_unit_test(test_peer_parse_replica_takes_max_of_received_and_replayed),
+		cmocka_unit_test(test_peer_parse_patroni3_master_is_primary),
+		cmocka_unit_test(test_peer_parse_rejects_hostile_documents),
+		cmocka_unit_test(test_peer_parse_ignores_absurd_numbers),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
