@@ -434,6 +434,8 @@ static int call(struct dcs_client *c, struct dcs_conn *k, const char *path, cons
 				return DCS_OK;
 			if (st.reauth && c->opts.username[0] && !(flags & CALL_NO_AUTH) &&
 			    !reauthed) {
+				log_debug("dcs: %s rejected the auth token (%s), re-authenticating",
+					  url, st.message);
 				reauthed = true;
 				token_drop(c, token);
 				continue;

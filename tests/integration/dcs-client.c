@@ -3,12 +3,12 @@
  *
  *   dcs-client [--endpoints=H1,H2] [--scope=S] [--namespace=N] [--name=M] [--ttl-ms=T]
  *              [--retry-ms=R] [--user=U] [--password=P] [--cacert=F] [--cert=F] [--key=F]
- *              [--role=R]
+ *              [--role=R] [--debug=on]
  *              COMMAND [ARGS]
  *
  * Commands: connect | read | take-leader | release-leader | touch-member JSON |
  *   hold SECONDS [JSON] | cas-config JSON REV | write-failover JSON REV | clear-failover REV |
- *   write-status JSON | watch-wake ROUNDS | watch-log SECONDS | delete-cluster
+ *   write-status JSON | write-initialize SYSID | write-history JSON | watch-wake ROUNDS | watch-log SECONDS | delete-cluster
  * --role=R sets the role in the member document take-leader and hold write (default replica).
  * REV is a number, "absent" or "any". Exit status: 0 on success, 10 + -dcs_error otherwise
  * (11 transient, 12 conflict, 13 lease not found, 14 permission, 15 auth, 16 invalid
@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "dcs.h"
+#include "log.h"
 #include "num.h"
 
 #define EXIT_USAGE 2
@@ -106,6 +107,10 @@ static int set_opt(struct dcs_options *o, const char *arg)
 		return buf_copy(o->cacert, sizeof(o->cacert), v);
 	if (strncmp(arg, "--cert=", 7) == 0)
 		return buf_copy(o->cert, sizeof(o->cert), v);
+	if (strcmp(arg, "--debug=on") == 0) {
+		log_setup(LOG_LEVEL_DEBUG, LOG_FORMAT_TEXT, "dcs-client");
+		return 0;
+	}
 	if (strncmp(arg, "--role=", 7) == 0)
 		return buf_copy(doc_role, sizeof(doc_role), v);
 	if (strncmp(arg, "--key=", 6) == 0)
@@ -141,7 +146,6 @@ static void print_cluster(const struct dcs_cluster *c)
 		       c->members[i].api_url, c->members[i].lease);
 }
 
-
 /* A member document as the agent writes it, built by dcs_member_doc_build. */
 static const char *default_doc(struct dcs_client *c, const struct dcs_options *o, char *out,
 			       size_t cap)
@@ -159,31 +163,43 @@ static const char *default_doc(struct dcs_client *c, const struct dcs_options *o
 	return out;
 }
 
-/* Takes the lock and keeps it with renewals every ttl/3 until seconds pass (0: until a signal). */
-static int cmd_hold(struct dcs_client *c, const struct dcs_options *o, int seconds,
-		    const char *doc)
+/* Takes the lock and keeps it like the HA loop would: every ttl/3 a read of the cluster and a
+ * renewal, until seconds pass (0: until a signal). Read or renewal failures are printed and
+ * retried; losing the key to someone else ends the command with a conflict. */
+static int cmd_hold(struct dcs_client *c, const struct dcs_options *o, int seconds, const char *doc)
 {
+	struct dcs_cluster *view = malloc(sizeof(*view));
 	char msg[DCS_MSG_MAX] = "";
 	int64_t end = clock_mono_ms() + (int64_t)seconds * 1000;
-	int rc = dcs_touch_member(c, doc, msg, sizeof(msg));
+	int rc = view ? dcs_touch_member(c, doc, msg, sizeof(msg)) : DCS_ERR_NO_MEMORY;
 
 	if (rc != DCS_OK)
-		return result("touch member", rc, msg);
+		goto out_free;
 	rc = dcs_take_leader(c, msg, sizeof(msg));
 	if (rc != DCS_OK)
-		return result("take leader", rc, msg);
+		goto out_free;
 	printf("holding lease=%" PRIu64 "\n", dcs_lease_id(c));
 	fflush(stdout);
 	while (!stop_requested && (seconds == 0 || clock_mono_ms() < end)) {
 		clock_sleep_ms(o->ttl_ms / 3);
-		rc = dcs_renew_leader(c, msg, sizeof(msg));
-		if (rc != DCS_OK) {
-			fprintf(stderr, "dcs-client: renew: %s: %s\n", dcs_error_name(rc), msg);
-			if (rc == DCS_ERR_CONFLICT)
-				return result("renew", rc, msg);
+		rc = dcs_read_cluster(c, view, msg, sizeof(msg));
+		if (rc == DCS_OK && view->has_leader && strcmp(view->leader, o->name) != 0) {
+			rc = DCS_ERR_CONFLICT;
+			snprintf(msg, sizeof(msg), "leader key now names \"%s\"", view->leader);
+			goto out_free;
 		}
+		if (rc != DCS_OK)
+			fprintf(stderr, "dcs-client: read: %s: %s\n", dcs_error_name(rc), msg);
+		rc = dcs_renew_leader(c, msg, sizeof(msg));
+		if (rc == DCS_ERR_CONFLICT)
+			goto out_free;
+		if (rc != DCS_OK)
+			fprintf(stderr, "dcs-client: renew: %s: %s\n", dcs_error_name(rc), msg);
 	}
-	return 0;
+	rc = DCS_OK;
+out_free:
+	free(view);
+	return result("hold", rc, msg);
 }
 
 /* Starts the watch and prints every wake with its change bits for seconds. */
@@ -331,6 +347,10 @@ int main(int argc, char **argv)
 		if (parse_rev(argv[i], &rev) < 0)
 			return usage("bad REV");
 		status = result(cmd, dcs_clear_failover(c, rev, msg, sizeof(msg)), msg);
+	} else if (strcmp(cmd, "write-initialize") == 0 && i < argc) {
+		status = result(cmd, dcs_write_initialize(c, argv[i], msg, sizeof(msg)), msg);
+	} else if (strcmp(cmd, "write-history") == 0 && i < argc) {
+		status = result(cmd, dcs_write_history(c, argv[i], msg, sizeof(msg)), msg);
 	} else if (strcmp(cmd, "write-status") == 0 && i < argc) {
 		status = result(cmd, dcs_write_status(c, argv[i], msg, sizeof(msg)), msg);
 	} else if (strcmp(cmd, "watch-wake") == 0 && i < argc) {
