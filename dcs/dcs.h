@@ -1,0 +1,336 @@
+/*
+ * dcs.h - the etcd v3 client: the agent's only source of truth about who leads.
+ *
+ * Talks to etcd 3.4+ through its JSON gateway under /v3/ and keeps Patroni's key layout under
+ * /<namespace>/<scope>/ (patroni-compat.md section 2), so patronictl can read a gsha cluster.
+ *
+ * Every call is bounded by retry_timeout across all endpoints and comes back classified:
+ * DCS_ERR_TRANSIENT and DCS_ERR_INVALID_RESPONSE mean "I cannot see right now" (dcs_error_is_transient),
+ * DCS_ERR_CONFLICT / DCS_ERR_LEASE_NOT_FOUND / DCS_ERR_PERMISSION / DCS_ERR_AUTH are definite answers.
+ *
+ * Threads: the HA loop makes the calls; dcs_wait_for_change may be called from one other thread.
+ * Requests are serialized internally. The watch runs in a thread owned by the client.
+ * Nothing in this header exposes libcurl or cJSON.
+ */
+#ifndef GSHA_DCS_H
+#define GSHA_DCS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Sizes. Values from etcd that do not fit are reported (the *_oversized flags), never cut. */
+#define DCS_ENDPOINTS_MAX 16  /* etcd3.hosts entries */
+#define DCS_URL_MAX 256	      /* an endpoint, api_url or conn_url */
+#define DCS_NAME_MAX 128      /* member name, scope, namespace, user name */
+#define DCS_SECRET_MAX 256    /* password, auth token */
+#define DCS_PATH_MAX 512      /* TLS file paths */
+#define DCS_KEY_MAX 512	      /* a full etcd key */
+#define DCS_MEMBERS_MAX 32    /* members kept in one cluster view */
+#define DCS_DOC_MAX 4096      /* a member document, status, failsafe, failover, sync value */
+#define DCS_CONFIG_MAX 16384  /* the dynamic configuration (postgresql parameters add up) */
+#define DCS_HISTORY_MAX 16384 /* the timeline history list */
+#define DCS_TAGS_MAX 1024     /* a member's tags object as JSON */
+#define DCS_WORD_MAX 64	      /* role, state, version, replication_state, timestamps */
+#define DCS_MSG_MAX 512	      /* a good size for the caller's error message buffer */
+#define DCS_VALUE_MAX \
+	(1 << 20) /* the largest value this client writes or decodes (etcd: 1.5 MiB) */
+#define DCS_RESPONSE_MAX (8 << 20) /* the largest etcd reply accepted, in bytes */
+
+/* Result codes: 0 or one of these negative values. */
+enum dcs_error {
+	DCS_OK = 0,
+	DCS_ERR_TRANSIENT = -1, /* timeout, refused, 5xx, leader change, no quorum: retry */
+	DCS_ERR_CONFLICT = -2,	/* a compare failed: the key is held or changed by someone else */
+	DCS_ERR_LEASE_NOT_FOUND = -3,  /* the lease expired or was revoked */
+	DCS_ERR_PERMISSION = -4,       /* etcd denied the operation to this user */
+	DCS_ERR_AUTH = -5,	       /* authentication failed (wrong user or password, no user) */
+	DCS_ERR_INVALID_RESPONSE = -6, /* malformed, truncated, oversized or mistyped reply */
+	DCS_ERR_COMPACTED = -7,	       /* the requested revision was compacted away */
+	DCS_ERR_REQUEST = -8,	       /* etcd rejected the request (a 4xx not listed above) */
+	DCS_ERR_INVALID_ARGUMENT =
+		-9, /* the caller passed something unusable (too long, bad JSON) */
+	DCS_ERR_NO_MEMORY = -10,
+};
+
+/* Returns a short lower-case description of a dcs_error ("transient failure", ...). */
+const char *dcs_strerror(int rc);
+
+/* Returns the enum's name ("DCS_ERR_CONFLICT") for logs. */
+const char *dcs_error_name(int rc);
+
+/* True for results that say "I cannot see right now" rather than "the answer is no":
+ * DCS_ERR_TRANSIENT, DCS_ERR_INVALID_RESPONSE, DCS_ERR_COMPACTED. */
+bool dcs_error_is_transient(int rc);
+
+/* Connection settings; the config module fills them from the etcd3 section and the top level. */
+struct dcs_options {
+	char endpoints[DCS_ENDPOINTS_MAX][DCS_URL_MAX]; /* "host:port" or "http(s)://host:port" */
+	int endpoint_count;				/* at least 1 */
+	char protocol[8];	       /* "http" (default when empty) or "https" for bare hosts */
+	char username[DCS_NAME_MAX];   /* empty: no authentication */
+	char password[DCS_SECRET_MAX]; /* with username */
+	char cacert[DCS_PATH_MAX];     /* CA bundle to verify etcd; empty: system default */
+	char cert[DCS_PATH_MAX];       /* client certificate (PEM); empty: none */
+	char key[DCS_PATH_MAX];	       /* client key (PEM); empty: in cert or none */
+	char namespace[DCS_NAME_MAX];  /* Patroni "namespace"; empty means "/service" */
+	char scope[DCS_NAME_MAX];      /* cluster name; required */
+	char name[DCS_NAME_MAX];       /* this member's name; required for member/leader calls */
+	int64_t ttl_ms;		  /* lease TTL, milliseconds (whole seconds on the wire, min 2 s) */
+	int64_t retry_timeout_ms; /* the most any one call may block, across all endpoints */
+	bool legacy_master_role;  /* dcs_member_doc_build writes "master" instead of "primary" */
+};
+
+/* Which keys changed, for dcs_wait_for_change and dcs_key_kind. */
+enum dcs_change {
+	DCS_CHANGE_LEADER = 1u << 0,
+	DCS_CHANGE_CONFIG = 1u << 1,
+	DCS_CHANGE_FAILOVER = 1u << 2,
+	DCS_CHANGE_SYNC = 1u << 3,
+	DCS_CHANGE_MEMBERS = 1u << 4,
+	DCS_CHANGE_STATUS = 1u << 5, /* status or legacy optime/leader */
+	DCS_CHANGE_HISTORY = 1u << 6,
+	DCS_CHANGE_INITIALIZE = 1u << 7,
+	DCS_CHANGE_FAILSAFE = 1u << 8,
+	DCS_CHANGE_OTHER = 1u << 9, /* any other key under the prefix */
+	DCS_CHANGE_RESYNC =
+		1u << 10, /* the watch was rebuilt: anything may have changed, re-read */
+};
+
+/* One members/<name> key. Fields absent from the document are zero / empty / false. */
+struct dcs_member {
+	char name[DCS_NAME_MAX];
+	char doc[DCS_DOC_MAX];	    /* the value as stored; empty when doc_oversized */
+	bool doc_oversized;	    /* the value exceeded DCS_DOC_MAX (parsed fields still set) */
+	bool doc_valid;		    /* the value was a JSON object (or Patroni's legacy URL form) */
+	char role[DCS_WORD_MAX];    /* as written; "master" from Patroni 3.x */
+	bool is_primary;	    /* role is "primary" or "master" */
+	char state[DCS_WORD_MAX];   /* "running", "stopped", ... */
+	char api_url[DCS_URL_MAX];  /* REST /patroni URL peers query during elections */
+	char conn_url[DCS_URL_MAX]; /* postgres://host:port/postgres */
+	char version[DCS_WORD_MAX]; /* Patroni (or gsha) version string */
+	char replication_state[DCS_WORD_MAX];
+	bool has_xlog_location;
+	int64_t xlog_location_lsn; /* bytes; primary: current WAL, replica: max(receive, replay) */
+	bool has_replay_lsn;
+	int64_t replay_lsn; /* bytes */
+	bool has_receive_lsn;
+	int64_t receive_lsn;	 /* bytes */
+	int64_t timeline;	 /* 0 when absent */
+	char tags[DCS_TAGS_MAX]; /* the tags object as JSON, "" when absent or too large */
+	bool nofailover;	 /* tags.nofailover */
+	bool noloadbalance;	 /* tags.noloadbalance */
+	bool nosync;		 /* tags.nosync */
+	bool has_failover_priority;
+	int64_t failover_priority; /* tags.failover_priority */
+	bool pause;		   /* the member saw the cluster paused */
+	bool pending_restart;
+	bool has_checkpoint_after_promote;
+	bool checkpoint_after_promote;
+	int64_t create_revision;
+	int64_t mod_revision;
+	uint64_t lease; /* 0 when the key has no lease */
+};
+
+/* The whole of /<namespace>/<scope>/ as read at one revision. A plain value: copy it freely
+ * (it is about 200 KiB: keep it on the heap or in struct agent, not on a thread's stack). */
+struct dcs_cluster {
+	int64_t revision; /* etcd revision of the read */
+
+	bool has_initialize;
+	char initialize[DCS_WORD_MAX]; /* system identifier, "" while bootstrap runs */
+	int64_t initialize_mod_revision;
+
+	bool has_leader;
+	char leader[DCS_NAME_MAX]; /* the lock holder's member name */
+	bool leader_oversized;
+	int64_t leader_create_revision;
+	int64_t leader_mod_revision;
+	uint64_t leader_lease;
+
+	bool has_config;
+	char config[DCS_CONFIG_MAX]; /* dynamic configuration JSON as stored */
+	bool config_oversized;
+	bool config_valid; /* config was a JSON object; the fields below come from it */
+	int64_t config_mod_revision;
+	int64_t config_ttl_ms;		 /* 0 when absent */
+	int64_t config_loop_wait_ms;	 /* 0 when absent */
+	int64_t config_retry_timeout_ms; /* 0 when absent */
+	bool has_config_maximum_lag_on_failover;
+	int64_t config_maximum_lag_on_failover; /* bytes */
+	bool config_pause;
+	bool config_failsafe_mode;
+	char config_synchronous_mode[DCS_WORD_MAX]; /* "off", "on" or "quorum" */
+	bool config_synchronous_mode_strict;
+
+	int member_count;
+	int members_dropped;			    /* members beyond DCS_MEMBERS_MAX, not kept */
+	struct dcs_member members[DCS_MEMBERS_MAX]; /* sorted by key, as etcd returns them */
+
+	bool has_sync;
+	bool sync_valid;
+	char sync_leader[DCS_NAME_MAX];
+	char sync_standby[DCS_DOC_MAX]; /* comma-joined names, "" for none (null) */
+	bool has_sync_quorum;
+	int64_t sync_quorum; /* 4.x only */
+	int64_t sync_mod_revision;
+
+	bool has_failover; /* the key exists; "{}" leaves the fields empty */
+	bool failover_valid;
+	char failover_leader[DCS_NAME_MAX];
+	char failover_member[DCS_NAME_MAX]; /* the candidate */
+	char failover_scheduled_at[DCS_WORD_MAX];
+	int64_t failover_mod_revision;
+
+	bool has_status;
+	bool has_optime;
+	int64_t optime_lsn;	  /* status.optime, else legacy optime/leader */
+	char status[DCS_DOC_MAX]; /* status JSON as stored (slots, retain_slots) */
+	bool status_oversized;
+	int64_t status_mod_revision;
+
+	bool has_history;
+	char history[DCS_HISTORY_MAX]; /* JSON list as stored */
+	bool history_oversized;
+	int64_t history_mod_revision;
+
+	bool has_failsafe;
+	char failsafe[DCS_DOC_MAX]; /* JSON {member: api_url} as stored */
+	bool failsafe_oversized;
+	int64_t failsafe_mod_revision;
+};
+
+/* Returns the member named name in c, or NULL. */
+const struct dcs_member *dcs_cluster_member(const struct dcs_cluster *c, const char *name);
+
+struct dcs_client;
+
+/* Creates a client. Nothing is sent yet; no thread is started. On error returns NULL and writes
+ * a message into err (may be NULL). Release with dcs_client_free. */
+struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, size_t errlen);
+
+/* Stops the watch thread, closes connections and frees the client. Accepts NULL. Does not
+ * revoke the lease (Patroni lets it expire). */
+void dcs_client_free(struct dcs_client *c);
+
+/* The key prefix, "/service/<scope>/". */
+const char *dcs_client_prefix(const struct dcs_client *c);
+
+/* Checks that an endpoint answers as etcd 3.4 or later and, with a username, authenticates.
+ * Writes the server version into version (may be NULL). Returns 0 or a dcs_error; a wrong
+ * password gives DCS_ERR_AUTH with a message saying so. */
+int dcs_connect(struct dcs_client *c, char *version, size_t version_cap, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* Reads the whole prefix with one linearizable range into *out (written only on success) and
+ * remembers the revision for the watch. Returns 0 or a dcs_error. */
+int dcs_read_cluster(struct dcs_client *c, struct dcs_cluster *out, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* The agent's lease. dcs_lease_grant grants a new one of ttl (replacing the remembered id).
+ * dcs_lease_keepalive renews it; when etcd no longer knows it, it returns
+ * DCS_ERR_LEASE_NOT_FOUND and forgets it. dcs_lease_revoke revokes it (keys on it vanish). */
+int dcs_lease_grant(struct dcs_client *c, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+int dcs_lease_keepalive(struct dcs_client *c, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+int dcs_lease_revoke(struct dcs_client *c, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* The current lease id, 0 when none is held. */
+uint64_t dcs_lease_id(const struct dcs_client *c);
+
+/* Writes members/<name> = doc (JSON object) on the lease, granting one if needed. The put is
+ * skipped when doc and lease are unchanged since the last successful write (Patroni does the
+ * same). A lost lease is re-granted and the put retried once. Returns 0 or a dcs_error. */
+int dcs_touch_member(struct dcs_client *c, const char *doc, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* Builds a member document (compact JSON) from m's fields: conn_url, api_url, state, role
+ * ("master" for a primary when opts.legacy_master_role), version, xlog_location, replay_lsn,
+ * receive_lsn, replication_state, timeline, tags (raw JSON object), pause, pending_restart,
+ * checkpoint_after_promote; absent fields are left out. Returns 0 or DCS_ERR_INVALID_ARGUMENT. */
+int dcs_member_doc_build(const struct dcs_client *c, const struct dcs_member *m, char *out,
+			 size_t cap) __attribute__((warn_unused_result));
+
+/* Tries to take the leader key: refreshes the lease (granting one if needed), then
+ * txn CREATE(leader)==0 -> put(leader, name, lease). Returns 0 when this member now holds the
+ * lock, DCS_ERR_CONFLICT when someone else does, or another dcs_error. */
+int dcs_take_leader(struct dcs_client *c, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* Renews the lock: a lease keepalive. Only when the lease had to be re-granted is the key
+ * rewritten, with txn VALUE==name -> put, else CREATE==0 -> put (fact 9); the member document is
+ * then rewritten too. Returns 0, DCS_ERR_CONFLICT when another member took the key meanwhile,
+ * or another dcs_error. Whether the key still names this member is for the caller to read. */
+int dcs_renew_leader(struct dcs_client *c, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* Releases the lock: txn VALUE(leader)==name -> delete. Write the checkpoint into status first
+ * (dcs_write_status). Returns 0, DCS_ERR_CONFLICT when the key was not ours, or a dcs_error. */
+int dcs_release_leader(struct dcs_client *c, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* Bootstrap race: txn CREATE(initialize)==0 -> put(initialize, value) (value "" while
+ * bootstrapping). Returns 0 when this member won, DCS_ERR_CONFLICT when the key exists. */
+int dcs_take_initialize(struct dcs_client *c, const char *value, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* Unconditional put of initialize (the system identifier after initdb). */
+int dcs_write_initialize(struct dcs_client *c, const char *sysid, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* Compare-and-swap conditions for dcs_cas_*: DCS_CAS_ANY writes unconditionally, DCS_CAS_ABSENT
+ * only when the key does not exist, a positive value only when the key's mod_revision equals it. */
+#define DCS_CAS_ANY (-1)
+#define DCS_CAS_ABSENT 0
+
+/* Writes config / sync / failover (JSON) under the condition above. On success writes the key's
+ * new mod_revision into *new_mod_revision (may be NULL). Returns 0, DCS_ERR_CONFLICT when the
+ * condition did not hold, or a dcs_error. dcs_clear_failover writes "{}" as Patroni does;
+ * dcs_delete_sync deletes the key (sync mode switched off). */
+int dcs_cas_config(struct dcs_client *c, const char *json, int64_t mod_revision,
+		   int64_t *new_mod_revision, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+int dcs_cas_sync(struct dcs_client *c, const char *json, int64_t mod_revision,
+		 int64_t *new_mod_revision, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+int dcs_delete_sync(struct dcs_client *c, int64_t mod_revision, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+int dcs_write_failover(struct dcs_client *c, const char *json, int64_t mod_revision,
+		       int64_t *new_mod_revision, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+int dcs_clear_failover(struct dcs_client *c, int64_t mod_revision, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* Unconditional puts of status ({"optime":..,"slots":..,"retain_slots":..}), history (JSON list)
+ * and failsafe ({member: api_url}). The JSON is checked before it is sent. */
+int dcs_write_status(struct dcs_client *c, const char *json, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+int dcs_write_history(struct dcs_client *c, const char *json, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+int dcs_write_failsafe(struct dcs_client *c, const char *json, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* Deletes every key under the prefix (gsctl remove). */
+int dcs_delete_cluster(struct dcs_client *c, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* Starts the watch thread: one prefix watch from the revision of the last dcs_read_cluster (or
+ * the current one), rebuilt on errors, endpoint loss, compaction and silent stalls (a periodic
+ * linearizable probe). Returns 0 or a dcs_error (thread creation). Idempotent. */
+int dcs_watch_start(struct dcs_client *c, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* Waits up to timeout_ms for a change under the prefix seen by the watch. Returns 1 and writes
+ * the accumulated dcs_change bits into *changed (may be NULL) and clears them, or 0 on timeout.
+ * Returns at once when changes are already pending. Without a running watch it just waits. */
+int dcs_wait_for_change(struct dcs_client *c, int64_t timeout_ms, unsigned *changed);
+
+/* Wakes a dcs_wait_for_change waiter early with DCS_CHANGE_OTHER (e.g. from a REST request). */
+void dcs_wake(struct dcs_client *c);
+
+/* Classifies a key relative to the prefix ("leader" -> DCS_CHANGE_LEADER). */
+unsigned dcs_key_kind(const char *suffix);
+
+#endif

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# dcs against a real three-member etcd cluster: one member down changes nothing; two down makes
+# calls fail as transient within retry_timeout; when the members return, everything recovers.
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/etcd_cluster.sh"
+
+t_start_etcd_cluster
+TTL_MS=3000
+RETRY_MS=3000
+CLIENT=("$GSHA_DCS_CLIENT" --endpoints="$ETCD_ENDPOINTS" --ttl-ms=$TTL_MS --retry-ms=$RETRY_MS)
+dc() { "${CLIENT[@]}" "$@"; }
+leader_of() { dc read 2>/dev/null | sed -n 's/^leader=//p'; }
+holder_leads() { [ "$(leader_of)" = holder ]; }
+read_works() { dc read >/dev/null 2>&1; }
+out=$(t_tmpdir)
+
+# A holder renewing the lock and a watcher logging wake-ups, both through e0 first.
+"${CLIENT[@]}" --name=holder hold 0 >"$out/hold.out" 2>"$out/hold.err" &
+holder=$!
+t_register_pid $holder
+t_wait_for 15 "holder takes the lock" grep -q '^holding' "$out/hold.out"
+"${CLIENT[@]}" watch-log 300 >"$out/watch.out" 2>"$out/watch.err" &
+watcher=$!
+t_register_pid $watcher
+t_wait_for 10 "watcher starts" grep -q '^watching' "$out/watch.out"
+t_pass "3-member cluster: holder took the lock, watcher is watching"
+
+# One member down (e0, the first endpoint everyone tries).
+t_etcd_member_kill 0
+for _ in $(seq 8); do
+	holder_leads || t_fail "leader key lost with one member of three down"
+	sleep 0.5
+done
+t_pass "one member down: the holder's keepalive kept the lock for 4 s"
+rc=0
+dc --name=other take-leader 2>/dev/null || rc=$?
+t_assert_eq 12 "$rc" "one member down: a second client's leader attempt is a conflict, not an error"
+rev=$(dc cas-config '{"ttl":30}' absent 2>/dev/null | sed -n 's/^mod_revision=//p')
+[ -n "$rev" ] || t_fail "one member down: config CAS create failed"
+rc=0
+dc cas-config '{"ttl":31}' absent 2>/dev/null || rc=$?
+t_assert_eq 12 "$rc" "one member down: a CAS conflict is still reported as a conflict"
+n_before=$(grep -c status "$out/watch.out" || true)
+dc write-status '{"optime":1}' 2>/dev/null || t_fail "one member down: write status"
+t_wait_for 10 "the watcher (its stream was on e0) sees the status change" \
+	bash -c "[ \$(grep -c status '$out/watch.out') -gt $n_before ]"
+t_pass "one member down: the watch moved to a live member and woke on the change"
+woke=$(dc watch-wake 3 2>/dev/null | sed -n 's/^woke=//p')
+t_assert_eq "3 rounds=3" "$woke" "one member down: a new watch wakes on every change"
+
+# Two members down: no quorum. Calls fail as transient, within retry_timeout.
+t_etcd_member_kill 1
+for cmd in read take-leader "cas-config {\"ttl\":32} $rev" "write-status {\"optime\":2}"; do
+	rc=0
+	# shellcheck disable=SC2086
+	dc --name=other $cmd 2>"$out/err" || rc=$?
+	elapsed=$(sed -n 's/^elapsed_ms=//p' "$out/err")
+	t_log "no quorum: $cmd -> exit $rc after ${elapsed} ms: $(head -1 "$out/err")"
+	[ "$rc" = 11 ] || t_fail "no quorum: \"$cmd\" should fail as transient (exit 11), got $rc"
+	# The bound under test is the client's own deadline (retry_timeout), plus process start-up.
+	[ "$elapsed" -le $((RETRY_MS + 1000)) ] ||
+		t_fail "no quorum: \"$cmd\" blocked ${elapsed} ms, longer than retry_timeout ${RETRY_MS} ms"
+done
+t_pass "two members down: read, take-leader, CAS and put all fail as transient within retry_timeout"
+
+# The members return: reads recover and the holder still (or again) holds the lock.
+t_etcd_member_start 0
+t_etcd_member_start 1
+t_wait_for 30 "reads recover after the members return" read_works
+t_pass "members back: reads work again"
+t_wait_for 30 "the holder holds the lock after recovery" holder_leads
+t_pass "members back: the holder holds the lock (renewed, or re-put on a new lease)"
+n_before=$(grep -c status "$out/watch.out" || true)
+dc write-status '{"optime":3}' 2>/dev/null || t_fail "write status after recovery"
+t_wait_for 15 "the long-running watcher wakes again after recovery" \
+	bash -c "[ \$(grep -c status '$out/watch.out') -gt $n_before ]"
+t_pass "members back: the long-running watch recovered and wakes on changes"
+
+# A member that hangs (SIGSTOP: connections stay open, nothing moves) must not stall a watch
+# silently: a watcher whose stream is on e2 must notice and move on.
+"$GSHA_DCS_CLIENT" --endpoints="${ETCD_CLIENT_URL[2]},${ETCD_CLIENT_URL[0]},${ETCD_CLIENT_URL[1]}" \
+	--ttl-ms=$TTL_MS --retry-ms=$RETRY_MS watch-log 300 >"$out/watch2.out" 2>"$out/watch2.err" &
+watcher2=$!
+t_register_pid $watcher2
+t_wait_for 10 "second watcher starts on e2" grep -q '^watching' "$out/watch2.out"
+sleep 1
+kill -STOP "${ETCD_MEMBER_PID[2]}"
+t_log "froze etcd member e2 (SIGSTOP)"
+"$GSHA_DCS_CLIENT" --endpoints="${ETCD_CLIENT_URL[0]},${ETCD_CLIENT_URL[1]}" write-status \
+	'{"optime":4}' 2>/dev/null || t_fail "write status with e2 frozen"
+t_wait_for 20 "the watcher stuck on frozen e2 rebuilds its watch and wakes" \
+	grep -q status "$out/watch2.out"
+t_pass "frozen member: the stalled watch was detected and rebuilt on a live member"
+for _ in $(seq 4); do
+	holder_leads || t_fail "leader key lost while e2 was frozen"
+	sleep 0.5
+done
+kill -CONT "${ETCD_MEMBER_PID[2]}"
+t_pass "frozen member: the holder kept the lock"
+kill -0 $holder 2>/dev/null || t_fail "holder exited: $(cat "$out/hold.err")"
+t_done

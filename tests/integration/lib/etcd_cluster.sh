@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# A three-member etcd cluster on free loopback ports, for the dcs tests. Source common.sh first.
+#
+#   t_start_etcd_cluster         starts e0 e1 e2; sets ETCD_ENDPOINTS (comma list) and
+#                                ETCD_CLIENT_URL[i]; waits until the cluster is healthy
+#   t_etcd_member_kill I         SIGKILL member I (by PID) and wait for it to be gone
+#   t_etcd_member_start I        (re)start member I on its data dir and ports
+#   t_dcs_client ARGS...         the dcs-client helper built by meson
+ETCD_CLIENT_URL=()
+ETCD_PEER_URL=()
+ETCD_MEMBER_PID=()
+ETCD_CLUSTER_SPEC=""
+ETCD_CLUSTER_TOKEN=""
+
+t_dcs_client() { "$GSHA_BUILD_DIR/tests/integration/dcs-client" "$@"; }
+
+t_etcd_member_start() {
+	local i=$1 state=${2:-existing}
+	local dir
+	dir=$(t_tmpdir)/etcd-e$i
+	etcd --name "e$i" --data-dir "$dir" \
+		--listen-client-urls "${ETCD_CLIENT_URL[$i]}" \
+		--advertise-client-urls "${ETCD_CLIENT_URL[$i]}" \
+		--listen-peer-urls "${ETCD_PEER_URL[$i]}" \
+		--initial-advertise-peer-urls "${ETCD_PEER_URL[$i]}" \
+		--initial-cluster "$ETCD_CLUSTER_SPEC" --initial-cluster-state "$state" \
+		--initial-cluster-token "$ETCD_CLUSTER_TOKEN" \
+		>>"$dir.log" 2>&1 &
+	ETCD_MEMBER_PID[$i]=$!
+	t_register_pid "${ETCD_MEMBER_PID[$i]}"
+}
+
+t_etcd_member_kill() {
+	local i=$1 pid=${ETCD_MEMBER_PID[$1]}
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	t_log "killed etcd member e$i (pid $pid)"
+}
+
+t_start_etcd_cluster() {
+	local i
+	ETCD_CLUSTER_TOKEN="gsha-$$-$RANDOM"
+	ETCD_CLUSTER_SPEC=""
+	for i in 0 1 2; do
+		ETCD_CLIENT_URL[$i]="http://127.0.0.1:$(t_free_port)"
+		ETCD_PEER_URL[$i]="http://127.0.0.1:$(t_free_port)"
+		ETCD_CLUSTER_SPEC+="${ETCD_CLUSTER_SPEC:+,}e$i=${ETCD_PEER_URL[$i]}"
+	done
+	for i in 0 1 2; do
+		t_etcd_member_start "$i" new
+	done
+	ETCD_ENDPOINTS="${ETCD_CLIENT_URL[0]},${ETCD_CLIENT_URL[1]},${ETCD_CLIENT_URL[2]}"
+	t_wait_for 30 "3-member etcd cluster healthy" \
+		etcdctl --endpoints="$ETCD_ENDPOINTS" endpoint health
+	export ETCD_ENDPOINTS
+}
