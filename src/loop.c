@@ -310,6 +310,13 @@ static void observe_dcs(struct agent *a)
 	int64_t sent = clock_mono_ms();
 	int rc;
 
+	/* Shutting down: decide on the last view rather than wait retry_timeout twice for an etcd
+	 * that may be gone; the shutdown itself still releases the key if it can. */
+	if (stop_requested && a->view_mono_ms != 0) {
+		a->view_ok = false;
+		a->lease_ok = false;
+		return;
+	}
 	if (dcs_lease_id(a->dcs) == 0) {
 		rc = dcs_lease_grant(a->dcs, msg, sizeof(msg));
 	} else if (a->view_ok && i_am_leader_in_view(a)) {
@@ -669,7 +676,8 @@ static void demote(struct agent *a)
 	if (o->demote_mode == HA_DEMOTE_GRACEFUL || o->demote_mode == HA_DEMOTE_IMMEDIATE) {
 		struct db_control control;
 
-		if (db_read_control(a->db, &control, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0)
+		if (db_read_control(a->db, &control, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
+		    0)
 			control.checkpoint_lsn = 0;
 		release_leader(a, control.checkpoint_lsn);
 	}

@@ -19,7 +19,7 @@ t_on_failure() {
 }
 
 leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
-role_is() { [ "$(c_role "$1")" = "$2" ]; }
+role_is() { c_running "$1" "$2"; }
 writable() { c_psql "$1" "create table if not exists probe(x int); insert into probe values (1)"; }
 has_row() { [ "$(c_psql "$1" "select count(*) from marks where v = '$2'")" = 1 ]; }
 

@@ -104,14 +104,33 @@ expect_line "$dir: error: could not read file" "a directory says it could not be
 run --validate-config
 t_assert_eq 2 "$rc" "--validate-config without a file is a usage error"
 
-# Start-up from the environment alone, with JSON logs.
-run PATRONI_NAME=envnode PATRONI_SCOPE=envscope PATRONI_RESTAPI_LISTEN=127.0.0.1:8008 \
-	PATRONI_RESTAPI_CONNECT_ADDRESS=127.0.0.1:8008 PATRONI_ETCD3_HOSTS=127.0.0.1:2379 \
-	PATRONI_POSTGRESQL_LISTEN=127.0.0.1:5432 PATRONI_POSTGRESQL_CONNECT_ADDRESS=127.0.0.1:5432 \
-	PATRONI_POSTGRESQL_DATA_DIR="$dir/data" PATRONI_SUPERUSER_USERNAME=postgres \
-	PATRONI_REPLICATION_USERNAME=replicator GSHA_LOG_FORMAT=json
+# Start-up from the environment alone, with JSON logs. The agent runs until told to stop, so it
+# runs in the background (as postgres, on free ports, its etcd absent) and gets SIGTERM once it
+# has logged its start.
+api_port=$(t_free_port)
+etcd_port=$(t_free_port)
+pg_port=$(t_free_port)
+mkdir -p "$dir/envnode"
+chown postgres:postgres "$dir" "$dir/envnode"
+env -i PATH="$PATH" PATRONI_NAME=envnode PATRONI_SCOPE=envscope \
+	PATRONI_RESTAPI_LISTEN=127.0.0.1:$api_port PATRONI_RESTAPI_CONNECT_ADDRESS=127.0.0.1:$api_port \
+	PATRONI_ETCD3_HOSTS=127.0.0.1:$etcd_port PATRONI_POSTGRESQL_LISTEN=127.0.0.1:$pg_port \
+	PATRONI_POSTGRESQL_CONNECT_ADDRESS=127.0.0.1:$pg_port \
+	PATRONI_POSTGRESQL_DATA_DIR="$dir/envnode/data" PATRONI_POSTGRESQL_BIN_DIR="$PG_BIN" \
+	PATRONI_SUPERUSER_USERNAME=postgres PATRONI_REPLICATION_USERNAME=replicator \
+	GSHA_TTL=5 GSHA_LOOP_WAIT=1 GSHA_RETRY_TIMEOUT=1 GSHA_LOG_FORMAT=json runuser -u postgres -- "$gsha" >"$dir/envnode.log" 2>&1 &
+agent=$!
+t_register_pid "$agent"
+started() { grep -qF '"message":"starting gsha' "$dir/envnode.log"; }
+t_wait_for 20 "the agent to log its start" started
+out=$(cat "$dir/envnode.log")
 expect_line '"level":"info","name":"envnode","message":"starting gsha' \
 	"gsha starts from the environment alone and logs JSON"
+kill -TERM "$(pgrep -P "$agent" -x gsha || echo "$agent")" 2>/dev/null || true
+stopped() { ! kill -0 "$agent" 2>/dev/null; }
+t_wait_for 20 "the agent to stop on SIGTERM" stopped
+t_pass "the agent stops on SIGTERM"
+out=$(cat "$dir/envnode.log")
 if grep -v '^{"time":"' <<<"$out" | grep -q .; then
 	echo "$out" >&2
 	t_fail "every log line is a JSON object"

@@ -10,6 +10,8 @@
 #   c_kill_db NAME                 kill -9 the node's postmaster
 #   c_leader                       prints the leader key's value ("" when none)
 #   c_role NAME                    prints "primary", "replica" or "" from the node's /patroni
+#   c_running NAME ROLE            succeeds when the node's database runs in ROLE (primary or
+#                                  replica), judged by its /primary or /replica health check
 #   c_psql NAME SQL                runs SQL on the node's database, prints the result
 #   c_rest NAME PATH               prints the HTTP status of GET on the node's REST API
 # Ports are recorded in C_PG_PORT[NAME] and C_API_PORT[NAME].
@@ -157,6 +159,10 @@ c_leader() {
 c_role() {
 	curl -s -m 2 "http://127.0.0.1:${C_API_PORT[$1]}/patroni" 2>/dev/null |
 		sed -n 's/.*"role": *"\([a-z_]*\)".*/\1/p'
+}
+
+c_running() {
+	[ "$(c_rest "$1" "/$2")" = 200 ]
 }
 
 c_rest() {
