@@ -709,6 +709,25 @@ int dcs_lease_grant(struct dcs_client *c, char *msg, size_t msglen)
 	return op_end(&o, lease_grant_locked(&o));
 }
 
+int dcs_lease_adopt(struct dcs_client *c, uint64_t lease, bool leader_on_it, char *msg,
+		    size_t msglen)
+{
+	struct op o;
+	uint64_t previous = c->lease;
+	int rc;
+
+	if (lease == 0)
+		return DCS_ERR_INVALID_ARGUMENT;
+	op_begin(&o, c, msg, msglen);
+	c->lease = lease;
+	rc = lease_keepalive_locked(&o);
+	if (rc == DCS_OK && leader_on_it)
+		c->leader_lease = lease;
+	else if (rc != DCS_OK && rc != DCS_ERR_LEASE_NOT_FOUND)
+		c->lease = previous; /* could not tell: nothing adopted */
+	return op_end(&o, rc);
+}
+
 int dcs_lease_keepalive(struct dcs_client *c, char *msg, size_t msglen)
 {
 	struct op o;

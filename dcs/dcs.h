@@ -237,6 +237,13 @@ int dcs_lease_keepalive(struct dcs_client *c, char *msg, size_t msglen)
 int dcs_lease_revoke(struct dcs_client *c, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
+/* Adopts a lease this member already had: after an agent restart, the lease its leader key (or
+ * member key) is still bound to, so a running primary keeps its key without a demotion. Sends a
+ * keepalive on it; on success the client holds that lease (and, with leader_on_it, treats the
+ * leader key as bound to it). Returns 0, DCS_ERR_LEASE_NOT_FOUND when it has expired (no lease
+ * is then held), or another dcs_error (nothing changed). */
+int dcs_lease_adopt(struct dcs_client *c, uint64_t lease, bool leader_on_it, char *msg,
+		    size_t msglen) __attribute__((warn_unused_result));
 /* The current lease id, 0 when none is held. */
 uint64_t dcs_lease_id(const struct dcs_client *c);
 

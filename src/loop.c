@@ -304,6 +304,36 @@ static bool i_am_leader_in_view(const struct agent *a)
 	return a->cluster->has_leader && strcmp(a->cluster->leader, a->cfg->name) == 0;
 }
 
+/* After an agent restart the leader key (or the member key) may still ride on the lease the
+ * previous process kept alive: adopting it keeps a running primary's key without a demotion
+ * (patroni-compat.md 2.3; without it the key names us on a lease we do not renew). Returns 0 when
+ * a lease was adopted. */
+static int adopt_lease(struct agent *a)
+{
+	const struct dcs_member *me;
+	char msg[DCS_MSG_MAX];
+	uint64_t lease = 0;
+	bool leader = false;
+	int rc;
+
+	if (dcs_read_cluster(a->dcs, a->cluster, msg, sizeof(msg)) != 0)
+		return -EAGAIN;
+	if (i_am_leader_in_view(a) && a->cluster->leader_lease != 0) {
+		lease = a->cluster->leader_lease;
+		leader = true;
+	} else if ((me = dcs_cluster_member(a->cluster, a->cfg->name)) != NULL) {
+		lease = me->lease;
+	}
+	if (lease == 0)
+		return -ENOENT;
+	rc = dcs_lease_adopt(a->dcs, lease, leader, msg, sizeof(msg));
+	if (rc != 0)
+		return -EAGAIN;
+	log_notice("adopted lease %llu of the previous agent%s", (unsigned long long)lease,
+		   leader ? " (it holds the leader key)" : "");
+	return 0;
+}
+
 static void observe_dcs(struct agent *a)
 {
 	char msg[DCS_MSG_MAX] = "";
@@ -317,7 +347,9 @@ static void observe_dcs(struct agent *a)
 		a->lease_ok = false;
 		return;
 	}
-	if (dcs_lease_id(a->dcs) == 0) {
+	if (dcs_lease_id(a->dcs) == 0 && a->view_mono_ms == 0 && adopt_lease(a) == 0) {
+		rc = 0;
+	} else if (dcs_lease_id(a->dcs) == 0) {
 		rc = dcs_lease_grant(a->dcs, msg, sizeof(msg));
 	} else if (a->view_ok && i_am_leader_in_view(a)) {
 		rc = dcs_renew_leader(a->dcs, msg, sizeof(msg));

@@ -77,6 +77,7 @@ t_assert_eq 1 "$(c_psql node2 "select count(*) from marks where v = 'before-swit
 	"switchover: the row from before the switchover is on the new primary"
 
 # ---- agent-only crash on the primary: the database keeps running, no failover.
+pm_before=$(c_postmaster_pid node2)
 c_kill node2 KILL
 sleep 2
 t_assert_eq node2 "$(c_leader)" "agent crash: the leader key still names node2 while its lease lives"
@@ -84,11 +85,13 @@ c_start node2
 t_wait_for 30 "the restarted agent of node2 to report primary" role_is node2 primary
 sleep 3
 t_assert_eq node2 "$(c_leader)" "agent crash: node2 carried on as leader without a failover"
+t_assert_eq "$pm_before" "$(c_postmaster_pid node2)" \
+	"agent crash: the restarted agent adopted its lease; the primary was never stopped"
 
 # ---- database-only crash on the primary: restarted in place.
 old_pid=$(c_postmaster_pid node2)
 c_kill_db node2
-new_pid_differs() { local p; p=$(c_postmaster_pid node2); [ -n "$p" ] && [ "$p" != "$old_pid" ] && role_is node2 primary; }
+new_pid_differs() { local p; p=$(c_postmaster_pid node2); [ -n "$p" ] && [ "$p" != "$old_pid" ] && writable node2; }
 t_wait_for 60 "node2's database to be restarted in place" new_pid_differs
 t_assert_eq node2 "$(c_leader)" "database crash: node2 restarted its primary in place and kept the key"
 
