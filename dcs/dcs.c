@@ -430,8 +430,16 @@ static int call(struct dcs_client *c, struct dcs_conn *k, const char *path, cons
 			     last, sizeof(last));
 		if (rc == DCS_OK) {
 			dcs_codec_status(http, resp->data, resp->len, &st);
-			if (st.rc == DCS_OK)
-				return DCS_OK;
+			if (st.rc == DCS_OK) {
+				int64_t rev;
+				/* Every 2xx reply is one JSON object with a well-typed header, or
+				 * this endpoint is not a sane etcd: try the next one. */
+				rc = dcs_codec_parse_header(resp->data, resp->len, &rev, st.message,
+							    sizeof(st.message));
+				if (rc == DCS_OK)
+					return DCS_OK;
+				st.rc = rc;
+			}
 			if (st.reauth && c->opts.username[0] && !(flags & CALL_NO_AUTH) &&
 			    !reauthed) {
 				log_debug("dcs: %s rejected the auth token (%s), re-authenticating",
