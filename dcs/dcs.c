@@ -749,10 +749,9 @@ int dcs_lease_revoke(struct dcs_client *c, char *msg, size_t msglen)
 static int member_put_locked(struct op *o, const char *doc)
 {
 	char key[DCS_KEY_MAX];
-	int rc = key_of(o->c, "members/", key, sizeof(key));
+	int rc = DCS_OK;
 
-	if (rc == DCS_OK &&
-	    buf_format(key, sizeof(key), "%smembers/%s", o->c->prefix, o->c->opts.name) < 0)
+	if (buf_format(key, sizeof(key), "%smembers/%s", o->c->prefix, o->c->opts.name) < 0)
 		rc = DCS_ERR_INVALID_ARGUMENT;
 	if (rc == DCS_OK && o->c->lease == 0)
 		rc = lease_grant_locked(o);
@@ -1258,7 +1257,7 @@ static bool watch_follow(struct watch_state *ws)
 	char url[DCS_FULL_URL_MAX];
 	struct curl_slist *headers;
 	struct buf req;
-	int64_t next_probe, stale_since = 0;
+	int64_t next_probe, awaited = 0; /* a revision the probe saw and the stream owes us */
 	int probe_failures = 0, running = 1;
 	bool resync = false;
 
@@ -1353,19 +1352,18 @@ static bool watch_follow(struct watch_state *ws)
 				}
 			} else {
 				probe_failures = 0;
-				if (latest <= ws->rev) {
-					stale_since = 0;
-				} else if (stale_since == 0) {
-					stale_since = clock_mono_ms();
-				} else {
-					/* A change the stream never delivered: it is stuck. */
+				if (awaited != 0 && ws->rev < awaited) {
+					/* A change seen one probe ago never came down the
+					 * stream: it is stuck. */
 					ws->rc = DCS_ERR_TRANSIENT;
 					msgf(ws->msg, sizeof(ws->msg),
 					     "watch on %s missed revision %" PRId64 ", rebuilding",
-					     url, latest);
+					     url, awaited);
 					resync = true;
 					break;
 				}
+				/* A newer change may still be in flight: check it next time. */
+				awaited = latest > ws->rev ? latest : 0;
 			}
 		}
 		curl_multi_poll(c->multi, NULL, 0, DCS_WATCH_POLL_MS, NULL);

@@ -3,7 +3,7 @@
  *
  *   dcs-client [--endpoints=H1,H2] [--scope=S] [--namespace=N] [--name=M] [--ttl-ms=T]
  *              [--retry-ms=R] [--user=U] [--password=P] [--cacert=F] [--cert=F] [--key=F]
- *              [--role=R] [--debug=on]
+ *              [--protocol=http|https] [--role=R] [--debug=on]
  *              COMMAND [ARGS]
  *
  * Commands: connect | read | take-leader | release-leader | touch-member JSON |
@@ -93,6 +93,8 @@ static int set_opt(struct dcs_options *o, const char *arg)
 		}
 		return 0;
 	}
+	if (strncmp(arg, "--protocol=", 11) == 0)
+		return buf_copy(o->protocol, sizeof(o->protocol), v);
 	if (strncmp(arg, "--scope=", 8) == 0)
 		return buf_copy(o->scope, sizeof(o->scope), v);
 	if (strncmp(arg, "--namespace=", 12) == 0)
