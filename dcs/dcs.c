@@ -397,6 +397,7 @@ static int call(struct dcs_client *c, struct dcs_conn *k, const char *path, cons
 		struct buf *resp, int64_t deadline_ms, int flags, char *msg, size_t msglen)
 {
 	char last[DCS_MSG_MAX] = "deadline passed before any endpoint was tried";
+	char first[DCS_MSG_MAX] = ""; /* the first failure often says the most (a TLS alert) */
 	char token[DCS_SECRET_MAX];
 	char url[DCS_FULL_URL_MAX];
 	int rc = DCS_ERR_TRANSIENT, tried = 0;
@@ -458,6 +459,8 @@ static int call(struct dcs_client *c, struct dcs_conn *k, const char *path, cons
 		}
 		if (rc != DCS_ERR_TRANSIENT && rc != DCS_ERR_INVALID_RESPONSE)
 			break;
+		if (first[0] == '\0')
+			memcpy(first, last, sizeof(first));
 		if (flags & CALL_PINNED)
 			break;
 		round_transient = round_transient || rc == DCS_ERR_TRANSIENT;
@@ -474,7 +477,10 @@ static int call(struct dcs_client *c, struct dcs_conn *k, const char *path, cons
 								      : DCS_ROUND_PAUSE_MS);
 		}
 	}
-	msgf(msg, msglen, "%s", last);
+	if (first[0] && strcmp(first, last) != 0)
+		msgf(msg, msglen, "%s (first failure: %s)", last, first);
+	else
+		msgf(msg, msglen, "%s", last);
 	return rc;
 }
 
