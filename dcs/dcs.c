@@ -60,6 +60,7 @@ struct dcs_client {
 	pthread_mutex_t lock; /* the request path: conn, lease and leader state below */
 	struct dcs_conn conn;
 	uint64_t lease;		      /* 0: none held */
+	int64_t lease_refreshed_ms;   /* monotonic time of the last grant or keepalive */
 	uint64_t leader_lease;	      /* the lease the leader key was written with; 0: not held */
 	char member_doc[DCS_DOC_MAX]; /* last member document written */
 	uint64_t member_lease;	      /* ... and the lease it was written with; 0: never written */
@@ -590,8 +591,10 @@ static int lease_grant_locked(struct op *o)
 	if (rc == DCS_OK)
 		rc = dcs_codec_parse_lease_grant(o->resp.data, o->resp.len, &id, &granted, o->msg,
 						 o->msglen);
-	if (rc == DCS_OK)
+	if (rc == DCS_OK) {
 		o->c->lease = id;
+		o->c->lease_refreshed_ms = clock_mono_ms();
+	}
 	return rc;
 }
 
@@ -613,6 +616,8 @@ static int lease_keepalive_locked(struct op *o)
 		msgf(o->msg, o->msglen, "lease %" PRIu64 " has expired", o->c->lease);
 		rc = DCS_ERR_LEASE_NOT_FOUND;
 	}
+	if (rc == DCS_OK)
+		o->c->lease_refreshed_ms = clock_mono_ms();
 	if (rc == DCS_ERR_LEASE_NOT_FOUND)
 		o->c->lease = 0;
 	return rc;
@@ -710,8 +715,15 @@ int dcs_read_cluster(struct dcs_client *c, struct dcs_cluster *out, char *msg, s
 	rc = op_call(&o, "/v3/kv/range", dcs_codec_range(&o.req, c->prefix, true, false, false));
 	if (rc == DCS_OK)
 		rc = dcs_codec_parse_cluster(o.resp.data, o.resp.len, c->prefix, out, msg, msglen);
-	if (rc == DCS_OK)
+	if (rc == DCS_OK) {
+		const struct dcs_member *me = dcs_cluster_member(out, c->opts.name);
 		c->last_read_revision = out->revision;
+		/* Our key is gone or differs from what we wrote (deleted, expired, edited): the
+		 * next dcs_touch_member rewrites it. */
+		if (c->opts.name[0] &&
+		    (me == NULL || me->lease != c->lease || strcmp(me->doc, c->member_doc) != 0))
+			c->member_lease = 0;
+	}
 	return op_end(&o, rc);
 }
 
@@ -789,6 +801,14 @@ int dcs_touch_member(struct dcs_client *c, const char *doc, char *msg, size_t ms
 		return DCS_ERR_INVALID_ARGUMENT;
 	}
 	op_begin(&o, c, msg, msglen);
+	/* Replicas renew their lease here (the leader does in dcs_renew_leader): Patroni too
+	 * refreshes in touch_member once the last refresh is old. A lost lease is re-granted and
+	 * the document rewritten on the new one. */
+	if (c->lease != 0 && clock_mono_ms() - c->lease_refreshed_ms >= c->opts.ttl_ms / 3) {
+		int rc = lease_keepalive_locked(&o);
+		if (rc != DCS_OK && rc != DCS_ERR_LEASE_NOT_FOUND)
+			return op_end(&o, rc);
+	}
 	if (c->lease != 0 && c->member_lease == c->lease && strcmp(c->member_doc, doc) == 0)
 		return op_end(&o, DCS_OK);
 	return op_end(&o, member_put_locked(&o, doc));

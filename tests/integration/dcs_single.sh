@@ -52,6 +52,30 @@ killed_at=$SECONDS
 t_wait_for 15 "leader key expires after the holder is killed" no_leader
 t_pass "killed holder: the key outlived the kill and expired with the lease ($((SECONDS - killed_at)) s, TTL $((TTL_MS / 1000)) s)"
 
+# 2b. A replica's cycle (read + touch member) keeps its member key alive on one lease, and
+# rewrites the key when someone deletes it.
+member_lease_of() { dc read 2>/dev/null | sed -n "s/^member=$1 .* lease=//p"; }
+"$GSHA_DCS_CLIENT" --endpoints="$ETCD_URL" --ttl-ms=$TTL_MS --retry-ms=3000 --name=replica1 \
+	member 30 >"$(t_tmpdir)/member.out" 2>"$(t_tmpdir)/member.err" &
+replica=$!
+t_register_pid $replica
+t_wait_for 10 "replica registers" grep -q '^cycle' "$(t_tmpdir)/member.out"
+mlease=$(member_lease_of replica1)
+[ -n "$mlease" ] || t_fail "replica member key missing after its first cycle"
+deadline=$((SECONDS + 3 * TTL_MS / 1000))
+while [ $SECONDS -lt $deadline ]; do
+	[ "$(member_lease_of replica1)" = "$mlease" ] ||
+		t_fail "replica member key lost or moved to another lease while its cycles ran"
+	sleep 0.5
+done
+t_pass "replica cycles kept the member key alive for 3 TTLs on one lease"
+etcdctl --endpoints="$ETCD_URL" del /service/batman/members/replica1 >/dev/null
+replica_back() { [ -n "$(member_lease_of replica1)" ]; }
+t_wait_for 10 "the deleted member key is rewritten" replica_back
+t_pass "a deleted member key is rewritten by the next cycle"
+kill $replica
+wait $replica 2>/dev/null || true
+
 # 3. CAS on config and failover: conflicts are reported as conflicts (exit 12).
 rev=$(dc cas-config '{"ttl":30,"loop_wait":10}' absent 2>/dev/null | sed -n 's/^mod_revision=//p')
 [ -n "$rev" ] || t_fail "create config with CAS absent"
