@@ -448,6 +448,10 @@ static int call(struct dcs_client *c, struct dcs_conn *k, const char *path, cons
 					  url, st.message);
 				reauthed = true;
 				token_drop(c, token);
+				/* Auth may have been enabled since etcd said it was not. */
+				pthread_mutex_lock(&c->token_lock);
+				c->auth_disabled = false;
+				pthread_mutex_unlock(&c->token_lock);
 				continue;
 			}
 			rc = st.rc;
@@ -1356,6 +1360,17 @@ static bool watch_follow(struct watch_state *ws)
 		if (done || running == 0) {
 			long http = 0;
 			struct dcs_status st;
+			if (ws->line.overflow) {
+				/* An event too large to take: skip past it (the watch restarts
+				 * from now) and have the caller re-read. */
+				msgf(ws->msg, sizeof(ws->msg),
+				     "watch on %s: a message exceeded %d bytes", url,
+				     DCS_WATCH_LINE_MAX);
+				ws->rc = DCS_ERR_INVALID_RESPONSE;
+				ws->rev = 0;
+				resync = true;
+				break;
+			}
 			curl_easy_getinfo(ws->stream, CURLINFO_RESPONSE_CODE, &http);
 			dcs_codec_status(http, ws->line.data, ws->line.len, &st);
 			if (st.rc != DCS_OK) {
