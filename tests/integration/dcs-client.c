@@ -234,9 +234,23 @@ static int cmd_member(struct dcs_client *c, const struct dcs_options *o, int sec
 static int cmd_watch_log(struct dcs_client *c, int seconds)
 {
 	int64_t end = clock_mono_ms() + (int64_t)seconds * 1000;
+	struct dcs_cluster *view = malloc(sizeof(*view));
 	char msg[DCS_MSG_MAX] = "";
-	int rc = dcs_watch_start(c, msg, sizeof(msg));
+	int64_t delay_ms = 0;
+	const char *delay = getenv("DCS_CLIENT_WATCH_DELAY_MS");
+	int rc;
 
+	/* Like the HA loop: read first, and the watch starts from that read's revision. A delay
+	 * between the two lets a test compact the history in between. */
+	if (delay != NULL && num_parse_i64(delay, 0, 60000, &delay_ms) < 0)
+		delay_ms = 0;
+	rc = view ? dcs_read_cluster(c, view, msg, sizeof(msg)) : DCS_ERR_NO_MEMORY;
+	free(view);
+	if (rc == DCS_OK) {
+		printf("read\n");
+		clock_sleep_ms(delay_ms);
+		rc = dcs_watch_start(c, msg, sizeof(msg));
+	}
 	if (rc != DCS_OK)
 		return result("watch-log", rc, msg);
 	printf("watching\n");

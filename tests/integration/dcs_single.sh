@@ -111,4 +111,23 @@ fast=$(echo "$out" | awk -F'[= ]' '/^wake_ms=[0-9]/ && $2 < 100 { n++ } END { pr
 # One slow round is tolerated on a loaded machine; the watch is event-driven, not polled.
 [ "$fast" -ge 4 ] || t_fail "only $fast of 5 wake-ups came within 100 ms"
 t_pass "watch woke the waiter within 100 ms in $fast of 5 rounds"
+
+# 6. A watch whose start revision was compacted away rebuilds from now and says "re-read".
+out=$(t_tmpdir)
+DCS_CLIENT_WATCH_DELAY_MS=2000 "$GSHA_DCS_CLIENT" --endpoints="$ETCD_URL" --ttl-ms=$TTL_MS \
+	watch-log 60 >"$out/compact.out" 2>"$out/compact.err" &
+cwatch=$!
+t_register_pid $cwatch
+t_wait_for 10 "the compaction watcher has read" grep -q '^read' "$out/compact.out"
+for i in 1 2 3; do dc write-status "{\"optime\":$((100 + i))}" 2>/dev/null; done
+rev=$(etcdctl --endpoints="$ETCD_URL" endpoint status -w json |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Status"]["header"]["revision"])')
+etcdctl --endpoints="$ETCD_URL" compact "$rev" >/dev/null
+t_wait_for 15 "the watcher reports a resync after its start revision was compacted" \
+	grep -q resync "$out/compact.out"
+n_before=$(grep -c status "$out/compact.out" || true)
+dc write-status '{"optime":200}' 2>/dev/null
+t_wait_for 10 "the rebuilt watch wakes on the next change" \
+	bash -c "[ \$(grep -c status '$out/compact.out') -gt $n_before ]"
+t_pass "compacted start revision: the watch was rebuilt, announced a re-read, and wakes again"
 t_done
