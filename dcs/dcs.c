@@ -60,6 +60,7 @@ struct dcs_client {
 	pthread_mutex_t lock; /* the request path: conn, lease and leader state below */
 	struct dcs_conn conn;
 	uint64_t lease;		      /* 0: none held */
+	int64_t lease_refreshed_ms;   /* monotonic time of the last grant or keepalive */
 	uint64_t leader_lease;	      /* the lease the leader key was written with; 0: not held */
 	char member_doc[DCS_DOC_MAX]; /* last member document written */
 	uint64_t member_lease;	      /* ... and the lease it was written with; 0: never written */
@@ -397,6 +398,7 @@ static int call(struct dcs_client *c, struct dcs_conn *k, const char *path, cons
 		struct buf *resp, int64_t deadline_ms, int flags, char *msg, size_t msglen)
 {
 	char last[DCS_MSG_MAX] = "deadline passed before any endpoint was tried";
+	char first[DCS_MSG_MAX] = ""; /* the first failure often says the most (a TLS alert) */
 	char token[DCS_SECRET_MAX];
 	char url[DCS_FULL_URL_MAX];
 	int rc = DCS_ERR_TRANSIENT, tried = 0;
@@ -430,14 +432,26 @@ static int call(struct dcs_client *c, struct dcs_conn *k, const char *path, cons
 			     last, sizeof(last));
 		if (rc == DCS_OK) {
 			dcs_codec_status(http, resp->data, resp->len, &st);
-			if (st.rc == DCS_OK)
-				return DCS_OK;
+			if (st.rc == DCS_OK) {
+				int64_t rev;
+				/* Every 2xx reply is one JSON object with a well-typed header, or
+				 * this endpoint is not a sane etcd: try the next one. */
+				rc = dcs_codec_parse_header(resp->data, resp->len, &rev, st.message,
+							    sizeof(st.message));
+				if (rc == DCS_OK)
+					return DCS_OK;
+				st.rc = rc;
+			}
 			if (st.reauth && c->opts.username[0] && !(flags & CALL_NO_AUTH) &&
 			    !reauthed) {
 				log_debug("dcs: %s rejected the auth token (%s), re-authenticating",
 					  url, st.message);
 				reauthed = true;
 				token_drop(c, token);
+				/* Auth may have been enabled since etcd said it was not. */
+				pthread_mutex_lock(&c->token_lock);
+				c->auth_disabled = false;
+				pthread_mutex_unlock(&c->token_lock);
 				continue;
 			}
 			rc = st.rc;
@@ -450,6 +464,8 @@ static int call(struct dcs_client *c, struct dcs_conn *k, const char *path, cons
 		}
 		if (rc != DCS_ERR_TRANSIENT && rc != DCS_ERR_INVALID_RESPONSE)
 			break;
+		if (first[0] == '\0')
+			memcpy(first, last, sizeof(first));
 		if (flags & CALL_PINNED)
 			break;
 		round_transient = round_transient || rc == DCS_ERR_TRANSIENT;
@@ -466,7 +482,10 @@ static int call(struct dcs_client *c, struct dcs_conn *k, const char *path, cons
 								      : DCS_ROUND_PAUSE_MS);
 		}
 	}
-	msgf(msg, msglen, "%s", last);
+	if (first[0] && strcmp(first, last) != 0)
+		msgf(msg, msglen, "%s (first failure: %s)", last, first);
+	else
+		msgf(msg, msglen, "%s", last);
 	return rc;
 }
 
@@ -576,8 +595,10 @@ static int lease_grant_locked(struct op *o)
 	if (rc == DCS_OK)
 		rc = dcs_codec_parse_lease_grant(o->resp.data, o->resp.len, &id, &granted, o->msg,
 						 o->msglen);
-	if (rc == DCS_OK)
+	if (rc == DCS_OK) {
 		o->c->lease = id;
+		o->c->lease_refreshed_ms = clock_mono_ms();
+	}
 	return rc;
 }
 
@@ -599,6 +620,8 @@ static int lease_keepalive_locked(struct op *o)
 		msgf(o->msg, o->msglen, "lease %" PRIu64 " has expired", o->c->lease);
 		rc = DCS_ERR_LEASE_NOT_FOUND;
 	}
+	if (rc == DCS_OK)
+		o->c->lease_refreshed_ms = clock_mono_ms();
 	if (rc == DCS_ERR_LEASE_NOT_FOUND)
 		o->c->lease = 0;
 	return rc;
@@ -696,8 +719,15 @@ int dcs_read_cluster(struct dcs_client *c, struct dcs_cluster *out, char *msg, s
 	rc = op_call(&o, "/v3/kv/range", dcs_codec_range(&o.req, c->prefix, true, false, false));
 	if (rc == DCS_OK)
 		rc = dcs_codec_parse_cluster(o.resp.data, o.resp.len, c->prefix, out, msg, msglen);
-	if (rc == DCS_OK)
+	if (rc == DCS_OK) {
+		const struct dcs_member *me = dcs_cluster_member(out, c->opts.name);
 		c->last_read_revision = out->revision;
+		/* Our key is gone or differs from what we wrote (deleted, expired, edited): the
+		 * next dcs_touch_member rewrites it. */
+		if (c->opts.name[0] &&
+		    (me == NULL || me->lease != c->lease || strcmp(me->doc, c->member_doc) != 0))
+			c->member_lease = 0;
+	}
 	return op_end(&o, rc);
 }
 
@@ -760,10 +790,9 @@ int dcs_lease_revoke(struct dcs_client *c, char *msg, size_t msglen)
 static int member_put_locked(struct op *o, const char *doc)
 {
 	char key[DCS_KEY_MAX];
-	int rc = key_of(o->c, "members/", key, sizeof(key));
+	int rc = DCS_OK;
 
-	if (rc == DCS_OK &&
-	    buf_format(key, sizeof(key), "%smembers/%s", o->c->prefix, o->c->opts.name) < 0)
+	if (buf_format(key, sizeof(key), "%smembers/%s", o->c->prefix, o->c->opts.name) < 0)
 		rc = DCS_ERR_INVALID_ARGUMENT;
 	if (rc == DCS_OK && o->c->lease == 0)
 		rc = lease_grant_locked(o);
@@ -795,6 +824,14 @@ int dcs_touch_member(struct dcs_client *c, const char *doc, char *msg, size_t ms
 		return DCS_ERR_INVALID_ARGUMENT;
 	}
 	op_begin(&o, c, msg, msglen);
+	/* Replicas renew their lease here (the leader does in dcs_renew_leader): Patroni too
+	 * refreshes in touch_member once the last refresh is old. A lost lease is re-granted and
+	 * the document rewritten on the new one. */
+	if (c->lease != 0 && clock_mono_ms() - c->lease_refreshed_ms >= c->opts.ttl_ms / 3) {
+		int rc = lease_keepalive_locked(&o);
+		if (rc != DCS_OK && rc != DCS_ERR_LEASE_NOT_FOUND)
+			return op_end(&o, rc);
+	}
 	if (c->lease != 0 && c->member_lease == c->lease && strcmp(c->member_doc, doc) == 0)
 		return op_end(&o, DCS_OK);
 	return op_end(&o, member_put_locked(&o, doc));
@@ -1269,7 +1306,7 @@ static bool watch_follow(struct watch_state *ws)
 	char url[DCS_FULL_URL_MAX];
 	struct curl_slist *headers;
 	struct buf req;
-	int64_t next_probe, stale_since = 0;
+	int64_t next_probe, awaited = 0; /* a revision the probe saw and the stream owes us */
 	int probe_failures = 0, running = 1;
 	bool resync = false;
 
@@ -1342,6 +1379,17 @@ static bool watch_follow(struct watch_state *ws)
 		if (done || running == 0) {
 			long http = 0;
 			struct dcs_status st;
+			if (ws->line.overflow) {
+				/* An event too large to take: skip past it (the watch restarts
+				 * from now) and have the caller re-read. */
+				msgf(ws->msg, sizeof(ws->msg),
+				     "watch on %s: a message exceeded %d bytes", url,
+				     DCS_WATCH_LINE_MAX);
+				ws->rc = DCS_ERR_INVALID_RESPONSE;
+				ws->rev = 0;
+				resync = true;
+				break;
+			}
 			curl_easy_getinfo(ws->stream, CURLINFO_RESPONSE_CODE, &http);
 			dcs_codec_status(http, ws->line.data, ws->line.len, &st);
 			if (st.rc != DCS_OK) {
@@ -1364,19 +1412,18 @@ static bool watch_follow(struct watch_state *ws)
 				}
 			} else {
 				probe_failures = 0;
-				if (latest <= ws->rev) {
-					stale_since = 0;
-				} else if (stale_since == 0) {
-					stale_since = clock_mono_ms();
-				} else {
-					/* A change the stream never delivered: it is stuck. */
+				if (awaited != 0 && ws->rev < awaited) {
+					/* A change seen one probe ago never came down the
+					 * stream: it is stuck. */
 					ws->rc = DCS_ERR_TRANSIENT;
 					msgf(ws->msg, sizeof(ws->msg),
 					     "watch on %s missed revision %" PRId64 ", rebuilding",
-					     url, latest);
+					     url, awaited);
 					resync = true;
 					break;
 				}
+				/* A newer change may still be in flight: check it next time. */
+				awaited = latest > ws->rev ? latest : 0;
 			}
 		}
 		curl_multi_poll(c->multi, NULL, 0, DCS_WATCH_POLL_MS, NULL);

@@ -3,11 +3,11 @@
  *
  *   dcs-client [--endpoints=H1,H2] [--scope=S] [--namespace=N] [--name=M] [--ttl-ms=T]
  *              [--retry-ms=R] [--user=U] [--password=P] [--cacert=F] [--cert=F] [--key=F]
- *              [--role=R] [--debug=on]
+ *              [--protocol=http|https] [--role=R] [--debug=on]
  *              COMMAND [ARGS]
  *
  * Commands: connect | read | take-leader | release-leader | touch-member JSON |
- *   hold SECONDS [JSON] | cas-config JSON REV | write-failover JSON REV | clear-failover REV |
+ *   hold SECONDS [JSON] | member SECONDS | cas-config JSON REV | write-failover JSON REV | clear-failover REV |
  *   write-status JSON | write-initialize SYSID | write-history JSON | watch-wake ROUNDS | watch-log SECONDS | delete-cluster
  * --role=R sets the role in the member document take-leader and hold write (default replica).
  * REV is a number, "absent" or "any". Exit status: 0 on success, 10 + -dcs_error otherwise
@@ -93,6 +93,8 @@ static int set_opt(struct dcs_options *o, const char *arg)
 		}
 		return 0;
 	}
+	if (strncmp(arg, "--protocol=", 11) == 0)
+		return buf_copy(o->protocol, sizeof(o->protocol), v);
 	if (strncmp(arg, "--scope=", 8) == 0)
 		return buf_copy(o->scope, sizeof(o->scope), v);
 	if (strncmp(arg, "--namespace=", 12) == 0)
@@ -202,13 +204,53 @@ out_free:
 	return result("hold", rc, msg);
 }
 
+/* Runs like a replica's HA loop: every ttl/3 a read and a touch of the member key (which keeps
+ * the lease alive), until seconds pass. */
+static int cmd_member(struct dcs_client *c, const struct dcs_options *o, int seconds,
+		      const char *doc)
+{
+	struct dcs_cluster *view = malloc(sizeof(*view));
+	char msg[DCS_MSG_MAX] = "";
+	int64_t end = clock_mono_ms() + (int64_t)seconds * 1000;
+	int rc = view ? DCS_OK : DCS_ERR_NO_MEMORY;
+
+	while (rc == DCS_OK && !stop_requested && clock_mono_ms() < end) {
+		rc = dcs_read_cluster(c, view, msg, sizeof(msg));
+		if (rc == DCS_OK)
+			rc = dcs_touch_member(c, doc, msg, sizeof(msg));
+		if (rc != DCS_OK) {
+			fprintf(stderr, "dcs-client: member cycle: %s: %s\n", dcs_error_name(rc),
+				msg);
+			rc = DCS_OK;
+		}
+		printf("cycle lease=%" PRIu64 "\n", dcs_lease_id(c));
+		clock_sleep_ms(o->ttl_ms / 3);
+	}
+	free(view);
+	return result("member", rc, msg);
+}
+
 /* Starts the watch and prints every wake with its change bits for seconds. */
 static int cmd_watch_log(struct dcs_client *c, int seconds)
 {
 	int64_t end = clock_mono_ms() + (int64_t)seconds * 1000;
+	struct dcs_cluster *view = malloc(sizeof(*view));
 	char msg[DCS_MSG_MAX] = "";
-	int rc = dcs_watch_start(c, msg, sizeof(msg));
+	int64_t delay_ms = 0;
+	const char *delay = getenv("DCS_CLIENT_WATCH_DELAY_MS");
+	int rc;
 
+	/* Like the HA loop: read first, and the watch starts from that read's revision. A delay
+	 * between the two lets a test compact the history in between. */
+	if (delay != NULL && num_parse_i64(delay, 0, 60000, &delay_ms) < 0)
+		delay_ms = 0;
+	rc = view ? dcs_read_cluster(c, view, msg, sizeof(msg)) : DCS_ERR_NO_MEMORY;
+	free(view);
+	if (rc == DCS_OK) {
+		printf("read\n");
+		clock_sleep_ms(delay_ms);
+		rc = dcs_watch_start(c, msg, sizeof(msg));
+	}
 	if (rc != DCS_OK)
 		return result("watch-log", rc, msg);
 	printf("watching\n");
@@ -359,6 +401,13 @@ int main(int argc, char **argv)
 			status = usage("bad ROUNDS");
 		else
 			status = cmd_watch_wake(c, &o, rounds);
+	} else if (strcmp(cmd, "member") == 0 && i < argc) {
+		int seconds;
+		const char *d = default_doc(c, &o, doc, sizeof(doc));
+		if (num_parse_int(argv[i], 1, 86400, &seconds) < 0 || d == NULL)
+			status = usage("member SECONDS needs --name");
+		else
+			status = cmd_member(c, &o, seconds, d);
 	} else if (strcmp(cmd, "watch-log") == 0 && i < argc) {
 		int seconds;
 		if (num_parse_int(argv[i], 1, 3600, &seconds) < 0)

@@ -52,6 +52,30 @@ killed_at=$SECONDS
 t_wait_for 15 "leader key expires after the holder is killed" no_leader
 t_pass "killed holder: the key outlived the kill and expired with the lease ($((SECONDS - killed_at)) s, TTL $((TTL_MS / 1000)) s)"
 
+# 2b. A replica's cycle (read + touch member) keeps its member key alive on one lease, and
+# rewrites the key when someone deletes it.
+member_lease_of() { dc read 2>/dev/null | sed -n "s/^member=$1 .* lease=//p"; }
+"$GSHA_DCS_CLIENT" --endpoints="$ETCD_URL" --ttl-ms=$TTL_MS --retry-ms=3000 --name=replica1 \
+	member 30 >"$(t_tmpdir)/member.out" 2>"$(t_tmpdir)/member.err" &
+replica=$!
+t_register_pid $replica
+t_wait_for 10 "replica registers" grep -q '^cycle' "$(t_tmpdir)/member.out"
+mlease=$(member_lease_of replica1)
+[ -n "$mlease" ] || t_fail "replica member key missing after its first cycle"
+deadline=$((SECONDS + 3 * TTL_MS / 1000))
+while [ $SECONDS -lt $deadline ]; do
+	[ "$(member_lease_of replica1)" = "$mlease" ] ||
+		t_fail "replica member key lost or moved to another lease while its cycles ran"
+	sleep 0.5
+done
+t_pass "replica cycles kept the member key alive for 3 TTLs on one lease"
+etcdctl --endpoints="$ETCD_URL" del /service/batman/members/replica1 >/dev/null
+replica_back() { [ -n "$(member_lease_of replica1)" ]; }
+t_wait_for 10 "the deleted member key is rewritten" replica_back
+t_pass "a deleted member key is rewritten by the next cycle"
+kill $replica
+wait $replica 2>/dev/null || true
+
 # 3. CAS on config and failover: conflicts are reported as conflicts (exit 12).
 rev=$(dc cas-config '{"ttl":30,"loop_wait":10}' absent 2>/dev/null | sed -n 's/^mod_revision=//p')
 [ -n "$rev" ] || t_fail "create config with CAS absent"
@@ -87,4 +111,23 @@ fast=$(echo "$out" | awk -F'[= ]' '/^wake_ms=[0-9]/ && $2 < 100 { n++ } END { pr
 # One slow round is tolerated on a loaded machine; the watch is event-driven, not polled.
 [ "$fast" -ge 4 ] || t_fail "only $fast of 5 wake-ups came within 100 ms"
 t_pass "watch woke the waiter within 100 ms in $fast of 5 rounds"
+
+# 6. A watch whose start revision was compacted away rebuilds from now and says "re-read".
+out=$(t_tmpdir)
+DCS_CLIENT_WATCH_DELAY_MS=2000 "$GSHA_DCS_CLIENT" --endpoints="$ETCD_URL" --ttl-ms=$TTL_MS \
+	watch-log 60 >"$out/compact.out" 2>"$out/compact.err" &
+cwatch=$!
+t_register_pid $cwatch
+t_wait_for 10 "the compaction watcher has read" grep -q '^read' "$out/compact.out"
+for i in 1 2 3; do dc write-status "{\"optime\":$((100 + i))}" 2>/dev/null; done
+rev=$(etcdctl --endpoints="$ETCD_URL" endpoint status -w json |
+	python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Status"]["header"]["revision"])')
+etcdctl --endpoints="$ETCD_URL" compact "$rev" >/dev/null
+t_wait_for 15 "the watcher reports a resync after its start revision was compacted" \
+	grep -q resync "$out/compact.out"
+n_before=$(grep -c status "$out/compact.out" || true)
+dc write-status '{"optime":200}' 2>/dev/null
+t_wait_for 10 "the rebuilt watch wakes on the next change" \
+	bash -c "[ \$(grep -c status '$out/compact.out') -gt $n_before ]"
+t_pass "compacted start revision: the watch was rebuilt, announced a re-read, and wakes again"
 t_done

@@ -866,6 +866,93 @@ static void test_error_names_cover_every_code(void **state)
 	assert_false(dcs_codec_json_ok("{\"a\":", false));
 }
 
+/* ---- client options (no network: dcs_client_new sends nothing) ---- */
+
+static void base_options(struct dcs_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->endpoint_count = 1;
+	assert_int_equal(buf_copy(o->endpoints[0], DCS_URL_MAX, "127.0.0.1:2379"), 0);
+	assert_int_equal(buf_copy(o->scope, sizeof(o->scope), "batman"), 0);
+	assert_int_equal(buf_copy(o->name, sizeof(o->name), "node1"), 0);
+	o->ttl_ms = 30000;
+	o->retry_timeout_ms = 10000;
+}
+
+static void test_client_new_builds_the_patroni_prefix(void **state)
+{
+	struct dcs_options o;
+	struct dcs_client *c;
+	char err[MSG_LEN] = "";
+
+	(void)state;
+	base_options(&o);
+	assert_int_equal(buf_copy(o.namespace, sizeof(o.namespace), "/service/"), 0);
+	c = dcs_client_new(&o, err, sizeof(err));
+	assert_non_null(c);
+	assert_string_equal(dcs_client_prefix(c), "/service/batman/");
+	assert_int_equal(dcs_lease_id(c), 0);
+	assert_int_equal(dcs_wait_for_change(c, 0, NULL), 0); /* no watch: nothing pending */
+	dcs_wake(c);
+	assert_int_equal(dcs_wait_for_change(c, 0, NULL), 1);
+	dcs_client_free(c);
+	dcs_client_free(NULL);
+}
+
+static void test_client_new_rejects_bad_options_with_a_message(void **state)
+{
+	struct dcs_options o;
+	char err[MSG_LEN];
+
+	(void)state;
+	base_options(&o);
+	o.endpoint_count = 0;
+	err[0] = '\0';
+	assert_null(dcs_client_new(&o, err, sizeof(err)));
+	assert_non_null(strstr(err, "hosts"));
+	base_options(&o);
+	assert_int_equal(buf_copy(o.endpoints[0], DCS_URL_MAX, "ftp://127.0.0.1:2379"), 0);
+	assert_null(dcs_client_new(&o, err, sizeof(err)));
+	assert_non_null(strstr(err, "ftp://"));
+	base_options(&o);
+	assert_int_equal(buf_copy(o.protocol, sizeof(o.protocol), "gopher"), 0);
+	assert_null(dcs_client_new(&o, err, sizeof(err)));
+	assert_non_null(strstr(err, "protocol"));
+	base_options(&o);
+	o.scope[0] = '\0';
+	assert_null(dcs_client_new(&o, err, sizeof(err)));
+	base_options(&o);
+	assert_int_equal(buf_copy(o.name, sizeof(o.name), "a/b"), 0);
+	assert_null(dcs_client_new(&o, err, sizeof(err)));
+	base_options(&o);
+	o.retry_timeout_ms = 0;
+	assert_null(dcs_client_new(&o, err, sizeof(err)));
+	base_options(&o);
+	memset(o.scope, 'x', sizeof(o.scope)); /* not terminated */
+	assert_null(dcs_client_new(&o, err, sizeof(err)));
+}
+
+static void test_calls_with_bad_json_fail_before_any_request(void **state)
+{
+	struct dcs_options o;
+	struct dcs_client *c;
+	char msg[MSG_LEN];
+
+	(void)state;
+	base_options(&o);
+	c = dcs_client_new(&o, msg, sizeof(msg));
+	assert_non_null(c);
+	assert_int_equal(dcs_touch_member(c, "not json", msg, sizeof(msg)),
+			 DCS_ERR_INVALID_ARGUMENT);
+	assert_int_equal(dcs_touch_member(c, "[1]", msg, sizeof(msg)), DCS_ERR_INVALID_ARGUMENT);
+	assert_int_equal(dcs_cas_config(c, "{", DCS_CAS_ANY, NULL, msg, sizeof(msg)),
+			 DCS_ERR_INVALID_ARGUMENT);
+	assert_int_equal(dcs_write_status(c, "7", msg, sizeof(msg)), DCS_ERR_INVALID_ARGUMENT);
+	assert_int_equal(dcs_cas_sync(c, "{}", -5, NULL, msg, sizeof(msg)),
+			 DCS_ERR_INVALID_ARGUMENT);
+	dcs_client_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -897,6 +984,9 @@ int main(void)
 		cmocka_unit_test(test_hostile_watch_lines_are_invalid),
 		cmocka_unit_test(test_member_doc_writes_primary_or_legacy_master),
 		cmocka_unit_test(test_error_names_cover_every_code),
+		cmocka_unit_test(test_client_new_builds_the_patroni_prefix),
+		cmocka_unit_test(test_client_new_rejects_bad_options_with_a_message),
+		cmocka_unit_test(test_calls_with_bad_json_fail_before_any_request),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

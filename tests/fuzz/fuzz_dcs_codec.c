@@ -1,0 +1,80 @@
+/*
+ * libFuzzer target for the dcs codec: every parser of etcd replies gets arbitrary bytes.
+ * The first byte picks the parser; the rest is the reply. Run: tests/fuzz/run (see meson).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dcs.h"
+#include "dcs_codec.h"
+
+#define PREFIX "/service/batman/"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct dcs_cluster cluster;
+	struct dcs_watch_result w;
+	struct dcs_status st;
+	struct dcs_member m;
+	char msg[DCS_MSG_MAX], text[DCS_SECRET_MAX];
+	const char *body;
+	uint64_t id;
+	int64_t a, b;
+	bool ok;
+	char *copy;
+	size_t n;
+
+	if (size < 1)
+		return 0;
+	n = size - 1;
+	/* A NUL-terminated copy, so parsers that see text past len would be caught by ASan. */
+	copy = malloc(n + 1);
+	if (copy == NULL)
+		return 0;
+	memcpy(copy, data + 1, n);
+	copy[n] = '\0';
+	body = copy;
+	switch (data[0] % 10) {
+	case 0:
+		(void)dcs_codec_parse_cluster(body, n, PREFIX, &cluster, msg, sizeof(msg));
+		break;
+	case 1:
+		(void)dcs_codec_parse_watch(body, n, PREFIX, &w, msg, sizeof(msg));
+		break;
+	case 2:
+		(void)dcs_codec_parse_txn(body, n, &ok, &a, msg, sizeof(msg));
+		break;
+	case 3:
+		(void)dcs_codec_parse_keepalive(body, n, &id, &a, msg, sizeof(msg));
+		(void)dcs_codec_parse_lease_grant(body, n, &id, &a, msg, sizeof(msg));
+		break;
+	case 4:
+		dcs_codec_status(400 + (long)(n % 200), body, n, &st);
+		break;
+	case 5:
+		(void)dcs_codec_parse_auth(body, n, text, sizeof(text), msg, sizeof(msg));
+		(void)dcs_codec_parse_version(body, n, text, sizeof(text), msg, sizeof(msg));
+		break;
+	case 6:
+		memset(&m, 0, sizeof(m));
+		dcs_codec_parse_member_doc(body, n, &m);
+		break;
+	case 7:
+		(void)dcs_codec_parse_range_latest(body, n, &a, &b, msg, sizeof(msg));
+		(void)dcs_codec_parse_header(body, n, &a, msg, sizeof(msg));
+		break;
+	case 8: {
+		char out[DCS_VALUE_MAX / 64];
+		(void)dcs_b64_decode(body, n, out, sizeof(out), &n);
+		break;
+	}
+	default:
+		(void)dcs_codec_json_ok(body, data[0] & 0x10);
+		break;
+	}
+	free(copy);
+	return 0;
+}
