@@ -417,10 +417,11 @@ int db_apply_parameters(struct db *db, const struct db_params *params, int64_t t
 int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t timeout_ms, char *err,
 			 size_t err_cap) __attribute__((warn_unused_result));
 
-/* On a running primary: creates a physical replication slot for each member in names (Patroni's
+/* On a running server: creates a physical replication slot for each member in names (Patroni's
  * slot names, see db_slot_name; own name skipped) and drops inactive physical slots that are not
- * in the list. count 0 drops them all. -ESRCH when not running as primary. openGauss: -ENOTSUP
- * is not an error the loop needs to log (replconninfo replaces slots). */
+ * in the list. count 0 drops them all. The primary keeps slots for every member; a replica keeps
+ * them for the members that cascade from it (and so a promoted replica already has them).
+ * openGauss: -ENOTSUP is not an error the loop needs to log (replconninfo replaces slots). */
 int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, int64_t timeout_ms,
 		    char *err, size_t err_cap) __attribute__((warn_unused_result));
 

@@ -150,10 +150,8 @@ int db_pg_render_conf(const struct db *db, bool replica, const char *preserved, 
 			goto out_free;
 	}
 	if (replica) {
-		if (db_conf_add(out, out_cap, "recovery_target_timeline", "latest") < 0) {
-			rc = -ENOBUFS;
-			goto out_free;
-		}
+		/* recovery_target_timeline is left at its default, 'latest' since PostgreSQL 12:
+		 * writing it only for replicas would make every promotion a pending restart. */
 		if (db->has_upstream) {
 			char ci[DB_CONNINFO_MAX];
 			char slot[DB_NAME_MAX];
@@ -1121,16 +1119,6 @@ static int pg_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int c
 	if (rc < 0)
 		return rc;
 	PGresult *res = NULL;
-	rc = db_sql_query(conn, "SELECT pg_catalog.pg_is_in_recovery()", deadline, &res, err,
-			  err_cap);
-	if (rc < 0)
-		goto out_finish;
-	bool rec = PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "f") != 0;
-	PQclear(res);
-	if (rec) {
-		rc = db_fail(err, err_cap, -ESRCH, "slots are managed on the primary only");
-		goto out_finish;
-	}
 	rc = db_sql_query(conn, slots_sql, deadline, &res, err, err_cap);
 	if (rc < 0)
 		goto out_finish;
