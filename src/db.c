@@ -441,6 +441,13 @@ void db_task_cancel(struct db *db)
 
 /* --- Short actions ------------------------------------------------------------------------- */
 
+/* timeout_ms 0 means the command_timeout_ms option (db_start alone reads 0 as "do not wait"). */
+#define DEFAULT_TIMEOUT(db, timeout_ms)                               \
+	do {                                                          \
+		if ((timeout_ms) == 0)                                \
+			(timeout_ms) = (db)->opts.command_timeout_ms; \
+	} while (0)
+
 #define CHECK_SHORT(db, timeout_ms, err, err_cap)                                     \
 	do {                                                                          \
 		if (!(db) || (timeout_ms) < 0)                                        \
@@ -464,6 +471,7 @@ int db_start(struct db *db, enum db_start_role role, const struct db_peer *prima
 int db_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (mode != DB_STOP_SMART && mode != DB_STOP_FAST && mode != DB_STOP_IMMEDIATE)
 		return db_fail(err, err_cap, -EINVAL, "invalid stop mode");
 	return db->driver->stop(db, mode, timeout_ms, err, err_cap);
@@ -472,6 +480,7 @@ int db_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err
 int db_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (mode != DB_STOP_SMART && mode != DB_STOP_FAST && mode != DB_STOP_IMMEDIATE)
 		return db_fail(err, err_cap, -EINVAL, "invalid stop mode");
 	return db->driver->restart(db, mode, timeout_ms, err, err_cap);
@@ -480,12 +489,14 @@ int db_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *
 int db_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	return db->driver->reload(db, timeout_ms, err, err_cap);
 }
 
 int db_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	return db->driver->promote(db, term, timeout_ms, err, err_cap);
 }
 
@@ -493,6 +504,7 @@ int db_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, 
 	      size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (primary && !valid_peer(primary))
 		return db_fail(err, err_cap, -EINVAL, "invalid primary");
 	return db->driver->follow(db, primary, timeout_ms, err, err_cap);
@@ -502,6 +514,7 @@ int db_apply_parameters(struct db *db, const struct db_params *params, int64_t t
 			char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (!params || params->count < 0 || params->count > DB_PARAMS_MAX)
 		return db_fail(err, err_cap, -EINVAL, "invalid parameters");
 	for (int i = 0; i < params->count; i++) {
@@ -520,6 +533,7 @@ int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t time
 			 size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (!sync || sync->count < 0 || sync->count > DB_STANDBYS_MAX)
 		return db_fail(err, err_cap, -EINVAL, "invalid synchronous standby list");
 	char rendered[DB_PARAM_VALUE_MAX];
@@ -542,6 +556,7 @@ int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, i
 		    char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (count < 0 || count > DB_SLOTS_MAX || (count > 0 && !names))
 		return db_fail(err, err_cap, -EINVAL, "invalid slot list");
 	for (int i = 0; i < count; i++) {
@@ -554,6 +569,7 @@ int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, i
 int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (!out_lsn)
 		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
 	return db->driver->checkpoint(db, out_lsn, timeout_ms, err, err_cap);

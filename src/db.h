@@ -369,7 +369,8 @@ int db_task_progress(const struct db *db, char *out, size_t out_cap);
  * directory may be left half-built: the next create_replica needs replace_existing. */
 void db_task_cancel(struct db *db);
 
-/* --- Short actions: each bounded by timeout_ms, -EBUSY while a task runs ------------------- */
+/* --- Short actions: each bounded by timeout_ms, -EBUSY while a task runs -------------------
+ * timeout_ms 0 means the command_timeout_ms option, except in db_start (see there). */
 
 /* Starts the server in role. DB_START_REPLICA writes the standby configuration for primary
  * (NULL: a replica with no upstream yet). openGauss: DB_START_PRIMARY uses term. Waits up to

@@ -70,14 +70,17 @@ t_assert_eq "n2,n3" "$(st 1 slots)" "slots: n1 has one slot per other member"
 sql 1 "CREATE TABLE t (x int); INSERT INTO t VALUES (1)"
 
 # --- clone two replicas --------------------------------------------------------------------------
+# n2 copies the leader; n3 copies the replica n2 (Patroni's clonefrom) and then follows n1.
 for n in 2 3; do
-	node "$n" --verbose clone "$(peer 1)" >/dev/null 2>"$TMP/clone$n.err" || {
+	source_node=$((n == 2 ? 1 : 2))
+	node "$n" --verbose clone "$(peer $source_node)" "$(peer 1)" >/dev/null \
+		2>"$TMP/clone$n.err" || {
 		cat "$TMP/clone$n.err" >&2
 		t_fail "clone n$n"
 	}
 	register "$n"
 	t_wait_for 60 "n$n streaming from n1" streams_from "$n" 1
-	t_pass "clone: n$n streams from n1"
+	t_pass "clone: n$n (copied from n$source_node) streams from n1"
 done
 check "clone: pg_basebackup progress is in the log" grep -q "pg_basebackup: .* kB (100%)" \
 	"$TMP/clone2.err"
@@ -163,6 +166,28 @@ register 2
 t_assert_eq 0 "$(st 2 pending_restart)" "parameters: nothing pending after restart"
 t_assert_eq 40 "$(sql 2 'SHOW max_connections')" "parameters: new value after restart"
 EXTRA=()
+
+# --- a rewind that fails: refused, unless the configuration allows a re-clone --------------------
+EXTRA=(--param max_connections=40 --rewind rewinder:wrong-secret)
+node 3 stop fast >/dev/null || t_fail "stop n3"
+if node 3 rejoin "$(peer 2)" >/dev/null 2>"$TMP/rejoin3.err"; then
+	t_fail "rejoin with a failing pg_rewind succeeded without permission to re-clone"
+fi
+check "rewind failure: the error names pg_rewind" grep -q "pg_rewind failed" "$TMP/rejoin3.err"
+check "rewind failure: the data directory is kept" test -f "$TMP/n3/PG_VERSION"
+node 3 --remove-data-on-rewind-failure --verbose rejoin "$(peer 2)" >/dev/null \
+	2>"$TMP/rejoin3b.err" || {
+	cat "$TMP/rejoin3b.err" >&2
+	t_fail "rejoin n3 with re-clone"
+}
+register 3
+check "rewind failure: pg_rewind was tried first" grep -q "rejoin: pg_rewind failed" \
+	"$TMP/rejoin3b.err"
+check "rewind failure: re-cloned with pg_basebackup" grep -q "pg_basebackup: .* kB (100%)" \
+	"$TMP/rejoin3b.err"
+EXTRA=()
+t_wait_for 60 "n3 streaming from n2 after re-clone" streams_from 3 2
+t_pass "rewind failure: the re-cloned n3 streams from n2"
 
 # --- a hung server (postmaster stopped with SIGSTOP) is "unknown", and status does not hang ------
 pm3=$(head -1 "$TMP/n3/postmaster.pid")
