@@ -171,6 +171,11 @@ int db_bin_path(const struct db *db, const char *program, char *out, size_t out_
 int db_write_file(const char *path, const char *content, int mode, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
+/* As db_write_file, but leaves the file alone when it already holds exactly content; *changed
+ * (may be NULL) says whether it wrote. */
+int db_write_file_if_changed(const char *path, const char *content, int mode, bool *changed,
+			     char *err, size_t err_cap) __attribute__((warn_unused_result));
+
 /* True when path is missing or an empty directory. */
 bool db_dir_empty(const char *path);
 

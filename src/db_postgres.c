@@ -509,9 +509,13 @@ static int keep_base_conf(struct db *db, char *err, size_t err_cap)
 }
 
 /* Writes postgresql.conf, pg_hba.conf (when configured), the pgpass file and standby.signal
- * (created for a replica, removed for a primary). */
-static int write_config(struct db *db, bool replica, char *err, size_t err_cap)
+ * (created for a replica, removed for a primary). Files that already hold the right contents
+ * are left alone; *reload_needed (may be NULL) says whether postgresql.conf or pg_hba.conf
+ * changed. */
+static int write_config(struct db *db, bool replica, bool *reload_needed, char *err, size_t err_cap)
 {
+	bool conf_changed = false;
+	bool hba_changed = false;
 	int rc = keep_base_conf(db, err, err_cap);
 	if (rc < 0)
 		return rc;
@@ -544,7 +548,7 @@ static int write_config(struct db *db, bool replica, char *err, size_t err_cap)
 			       rc == -EINVAL ? "a parameter name or value cannot be written"
 					     : "too large");
 	}
-	rc = db_write_file(conf_path, text, 0600, err, err_cap);
+	rc = db_write_file_if_changed(conf_path, text, 0600, &conf_changed, err, err_cap);
 	free(text);
 	if (rc < 0)
 		return rc;
@@ -556,7 +560,8 @@ static int write_config(struct db *db, bool replica, char *err, size_t err_cap)
 			rc = buf_printf(&b, "%s\n", db->opts.hba[i]);
 		char hba_path[PG_FILE_PATH_MAX];
 		if (rc == 0 && data_path(db, "pg_hba.conf", hba_path, sizeof(hba_path)) == 0)
-			rc = db_write_file(hba_path, b.data, 0600, err, err_cap);
+			rc = db_write_file_if_changed(hba_path, b.data, 0600, &hba_changed, err,
+						      err_cap);
 		else if (rc == 0)
 			rc = db_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
 		else
@@ -568,6 +573,8 @@ static int write_config(struct db *db, bool replica, char *err, size_t err_cap)
 	rc = db_write_pgpass(db, err, err_cap);
 	if (rc < 0)
 		return rc;
+	if (reload_needed)
+		*reload_needed = conf_changed || hba_changed;
 	if (replica) {
 		if (access(signal_path, F_OK) != 0)
 			return db_write_file(signal_path, "", 0600, err, err_cap);
@@ -906,7 +913,7 @@ static int pg_start(struct db *db, enum db_start_role role, const struct db_peer
 			db->upstream = *primary;
 		db->upstream_known = true;
 	}
-	int rc = write_config(db, replica, err, err_cap);
+	int rc = write_config(db, replica, NULL, err, err_cap);
 	if (rc < 0)
 		return rc;
 	return run_pg_ctl_start(db, timeout_ms, err, err_cap);
@@ -978,10 +985,11 @@ static bool server_running(struct db *db)
 static int rewrite_and_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	bool replica = data_file_exists(db, "standby.signal");
-	int rc = write_config(db, replica, err, err_cap);
+	bool changed = false;
+	int rc = write_config(db, replica, &changed, err, err_cap);
 	if (rc < 0)
 		return rc;
-	if (!server_running(db))
+	if (!changed || !server_running(db))
 		return 0;
 	return pg_reload(db, timeout_ms, err, err_cap);
 }
@@ -1037,7 +1045,7 @@ static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	/* standby.signal is gone now; the next start must not follow anyone. */
 	db->has_upstream = false;
 	db->upstream_known = true;
-	rc = write_config(db, false, err, err_cap);
+	rc = write_config(db, false, NULL, err, err_cap);
 	if (rc < 0)
 		return rc;
 	if (!wait_for_role(db, deadline, true, false, &st))
@@ -1074,10 +1082,11 @@ static int pg_follow(struct db *db, const struct db_peer *primary, int64_t timeo
 		return pg_start(db, DB_START_REPLICA, primary, 0, left > 0 ? left : 0, err,
 				err_cap);
 	}
-	int rc = write_config(db, true, err, err_cap);
+	bool changed = false;
+	int rc = write_config(db, true, &changed, err, err_cap);
 	if (rc < 0)
 		return rc;
-	if (!st.running)
+	if (!st.running || !changed)
 		return 0;
 	return pg_reload(db, timeout_ms, err, err_cap);
 }
@@ -1418,7 +1427,7 @@ static int configure_and_start_replica(struct db *db, char *err, size_t err_cap)
 	db->upstream = db->task.primary;
 	db->has_upstream = true;
 	db->upstream_known = true;
-	int rc = write_config(db, true, err, err_cap);
+	int rc = write_config(db, true, NULL, err, err_cap);
 	if (rc < 0)
 		return rc;
 	db->task.step = PG_STEP_CLONE_START;
@@ -1440,7 +1449,7 @@ static int pg_task_step(struct db *db, char *err, size_t err_cap)
 				log_debug("could not clean up after initdb: %s", why);
 			return rc;
 		}
-		rc = write_config(db, false, err, err_cap);
+		rc = write_config(db, false, NULL, err, err_cap);
 		if (rc < 0)
 			return rc;
 		db->task.step = PG_STEP_BOOT_START;

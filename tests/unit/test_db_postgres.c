@@ -940,6 +940,22 @@ static void test_write_file_is_atomic_and_pgpass_escaped(void **state)
 	assert_non_null(fgets(line, sizeof(line), fp));
 	fclose(fp);
 	assert_string_equal(line, "*:*:*:replicator:a\\:b\\\\c\n");
+
+	char f[DB_PATH_MAX + 32];
+	snprintf(f, sizeof(f), "%s/conf", dir);
+	bool changed = false;
+	assert_int_equal(db_write_file_if_changed(f, "a = 1\n", 0600, &changed, err, sizeof(err)),
+			 0);
+	assert_true(changed);
+	assert_int_equal(db_write_file_if_changed(f, "a = 1\n", 0600, &changed, err, sizeof(err)),
+			 0);
+	assert_false(changed);
+	assert_int_equal(
+		db_write_file_if_changed(f, "a = 1\nb = 2\n", 0600, &changed, err, sizeof(err)), 0);
+	assert_true(changed);
+	assert_int_equal(db_write_file_if_changed(f, "a = 1\n", 0600, &changed, err, sizeof(err)),
+			 0);
+	assert_true(changed); /* a shorter content is a change too */
 	db_free(db);
 	assert_int_equal(db_remove_tree(dir, err, sizeof(err)), 0);
 }
