@@ -335,8 +335,9 @@ int db_begin_bootstrap(struct db *db, uint64_t term, char *err, size_t err_cap)
 
 /* Creates a replica by copying source (the leader, or a clonefrom member) with pg_basebackup
  * (openGauss: gs_ctl build -b full), configures it to follow primary (NULL: follow source), and
- * starts it. A non-empty data directory is refused with -EEXIST unless replace_existing, in which
- * case it is removed first (the server must be stopped: -EBUSY otherwise). */
+ * starts it. The server must be stopped (-EBUSY otherwise). A non-empty data directory is refused
+ * with -EEXIST unless replace_existing, in which case it is removed first. A failed copy removes
+ * what it copied. */
 int db_begin_create_replica(struct db *db, const struct db_peer *source,
 			    const struct db_peer *primary, bool replace_existing, char *err,
 			    size_t err_cap) __attribute__((warn_unused_result));
@@ -400,9 +401,13 @@ int db_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size
 	__attribute__((warn_unused_result));
 
 /* Makes the server follow primary (NULL: no upstream). A running replica is re-pointed with a
- * reload; a running primary is demoted (fast stop, then start as a replica); a stopped server
- * only gets its configuration written. Does not rewind: see db_begin_rejoin. openGauss: a
- * pending instance is notified to standby. */
+ * reload (only when its configuration changed); a running primary is demoted (fast stop, then
+ * start as a replica); a stopped server only gets its configuration written. Does not rewind:
+ * a former primary (demoted, crashed or stopped) may have diverged, so the loop should bring it
+ * back with db_begin_rejoin instead; on PostgreSQL pg_rewind itself finds out whether anything
+ * must be undone ("no rewind required" costs one short run). PostgreSQL does not report a
+ * diverged replica (needs_rejoin stays false). openGauss: a pending instance is notified to
+ * standby. */
 int db_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, char *err,
 	      size_t err_cap) __attribute__((warn_unused_result));
 
