@@ -153,22 +153,22 @@ t_wait_for 30 "n2 sees two standbys" test "$(st 2 standbys)" = 2
 t_pass "status: n2 lists n1 and n3 as standbys"
 
 # --- a restart-only parameter change is a pending restart ----------------------------------------
-EXTRA=(--param max_connections=40)
+EXTRA=(--param shared_buffers=24MB)
 node 2 apply >/dev/null || t_fail "apply on n2"
-t_assert_eq 1 "$(st 2 pending_restart)" "parameters: max_connections change is pending"
-t_assert_eq max_connections "$(st 2 pending)" "parameters: the pending one is named"
-t_assert_eq 30 "$(sql 2 'SHOW max_connections')" "parameters: old value until restart"
+t_assert_eq 1 "$(st 2 pending_restart)" "parameters: shared_buffers change is pending"
+t_assert_eq shared_buffers "$(st 2 pending)" "parameters: the pending one is named"
+t_assert_eq 16MB "$(sql 2 'SHOW shared_buffers')" "parameters: old value until restart"
 node 3 apply >/dev/null || t_fail "apply on replica n3"
 t_wait_for 30 "n3 still streaming after apply" streams_from 3 2
 t_pass "parameters: a replica keeps its upstream when parameters change"
 node 2 restart fast >/dev/null || t_fail "restart n2"
 register 2
 t_assert_eq 0 "$(st 2 pending_restart)" "parameters: nothing pending after restart"
-t_assert_eq 40 "$(sql 2 'SHOW max_connections')" "parameters: new value after restart"
+t_assert_eq 24MB "$(sql 2 'SHOW shared_buffers')" "parameters: new value after restart"
 EXTRA=()
 
 # --- a rewind that fails: refused, unless the configuration allows a re-clone --------------------
-EXTRA=(--param max_connections=40 --rewind rewinder:wrong-secret)
+EXTRA=(--rewind rewinder:wrong-secret)
 node 3 stop fast >/dev/null || t_fail "stop n3"
 if node 3 rejoin "$(peer 2)" >/dev/null 2>"$TMP/rejoin3.err"; then
 	t_fail "rejoin with a failing pg_rewind succeeded without permission to re-clone"
@@ -202,6 +202,30 @@ t_assert_eq unknown "$(sed -n 's/^role=//p' <<<"$out")" "hung: a stopped postmas
 t_assert_eq 1 "$(sed -n 's/^running=//p' <<<"$out")" "hung: its process is still alive"
 t_wait_for 30 "n3 answers again" test_role 3 replica
 t_pass "hung: n3 answers again after SIGCONT"
+
+# --- planned switchover: stop the primary cleanly, promote a replica, rejoin the old primary -----
+# Nothing diverged, so the rejoin's pg_rewind has nothing to undo.
+caught_up_on() { [ "$(st "$1" replay_lsn)" = "$(st 2 flush_lsn)" ]; }
+t_wait_for 30 "n1 replayed all of n2" caught_up_on 1
+node 2 stop fast >/dev/null || t_fail "stop n2"
+node 1 promote >/dev/null || t_fail "promote n1"
+t_assert_eq 3 "$(st 1 timeline)" "switchover: n1 is primary on timeline 3"
+node 1 slots n1 n2 n3 >/dev/null || t_fail "slots on n1" # the loop's job after a promotion
+node 2 --verbose rejoin "$(peer 1)" >/dev/null 2>"$TMP/rejoin2.err" || {
+	cat "$TMP/rejoin2.err" >&2
+	t_fail "rejoin n2"
+}
+register 2
+check "switchover: pg_rewind found nothing to undo" grep -q "no rewind required" \
+	"$TMP/rejoin2.err"
+t_wait_for 60 "n2 streaming from n1" streams_from 2 1
+t_pass "switchover: the old primary n2 streams from n1"
+node 3 follow "$(peer 1)" >/dev/null || t_fail "n3 follow n1"
+t_wait_for 60 "n3 streaming from n1" streams_from 3 1
+t_pass "switchover: n3 follows n1"
+sql 1 "INSERT INTO t VALUES (4)"
+t_wait_for 30 "n2 has rows 1,3,4" has_rows 2 "1,3,4"
+t_pass "switchover: writes on n1 reach the old primary"
 
 # --- stop everything -----------------------------------------------------------------------------
 for n in 1 3 2; do
