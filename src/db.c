@@ -166,9 +166,6 @@ static int check_common_options(const struct db_options *o, char *err, size_t er
 	if (!o->superuser.username[0])
 		return db_fail(err, err_cap, -EINVAL,
 			       "\"postgresql.authentication.superuser.username\" is required");
-	if (!o->replication.username[0])
-		return db_fail(err, err_cap, -EINVAL,
-			       "\"postgresql.authentication.replication.username\" is required");
 	if (o->parameters.count < 0 || o->parameters.count > DB_PARAMS_MAX || o->hba_count < 0 ||
 	    o->hba_count > DB_HBA_MAX || o->initdb_option_count < 0 ||
 	    o->initdb_option_count > DB_TOOL_OPTIONS_MAX || o->basebackup_option_count < 0 ||

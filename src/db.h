@@ -164,9 +164,10 @@ struct db_options {
 	char local_host[DB_HOST_MAX];	/* where the agent itself connects: a Unix socket directory
 					 * or an address; empty: the first unix_socket_directories
 					 * entry of parameters, else 127.0.0.1 */
-	struct db_user superuser;    /* postgresql.authentication.superuser (required username) */
-	struct db_user replication;  /* postgresql.authentication.replication (required username) */
-	struct db_user rewind;	     /* postgresql.authentication.rewind; empty: use superuser */
+	struct db_user superuser; /* postgresql.authentication.superuser (required username) */
+	struct db_user
+		replication;   /* postgresql.authentication.replication (PostgreSQL: required) */
+	struct db_user rewind; /* postgresql.authentication.rewind; empty: use superuser */
 	struct db_params parameters; /* postgresql.parameters merged over the DCS ones */
 	int hba_count;		     /* 0: leave pg_hba.conf as initdb or the clone wrote it */
 	char hba[DB_HBA_MAX][DB_HBA_LINE_MAX];

@@ -1495,6 +1495,11 @@ static int pg_task_step(struct db *db, char *err, size_t err_cap)
 
 static int pg_check_options(const struct db_options *o, char *err, size_t err_cap)
 {
+	/* Streaming, cloning and pg_basebackup all connect as this user (openGauss replicates as
+	 * its initial user instead, so the check lives here). */
+	if (!o->replication.username[0])
+		return db_fail(err, err_cap, -EINVAL,
+			       "\"postgresql.authentication.replication.username\" is required");
 	if (o->bin_dir[0]) {
 		char path[DB_PATH_MAX + 16];
 		if (buf_format(path, sizeof(path), "%s/pg_ctl", o->bin_dir) != 0 ||
