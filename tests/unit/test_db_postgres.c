@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -960,6 +961,96 @@ static void test_write_file_is_atomic_and_pgpass_escaped(void **state)
 	assert_int_equal(db_remove_tree(dir, err, sizeof(err)), 0);
 }
 
+/* --- the task runner, driven by a FAKE driver (named so): real child processes, no server --- */
+
+static int fake_begin(struct db *db, char *err, size_t err_cap)
+{
+	const char *argv[] = { "/bin/sh", "-c", "echo copying; sleep 0.3; echo 50%", NULL };
+	db->task.step = 0;
+	return db_task_spawn(db, argv, err, err_cap);
+}
+
+static int fake_begin_slow(struct db *db, char *err, size_t err_cap)
+{
+	const char *argv[] = { "sleep", "30", NULL };
+	return db_task_spawn(db, argv, err, err_cap);
+}
+
+/* Step 0: the first command must have succeeded; then run "false", whose failure ends the task. */
+static int fake_step(struct db *db, char *err, size_t err_cap)
+{
+	int rc = db_task_reap(db, err, err_cap);
+	if (db->task.step == 0) {
+		if (rc < 0)
+			return rc;
+		db->task.step = 1;
+		const char *argv[] = { "false", NULL };
+		return db_task_spawn(db, argv, err, err_cap);
+	}
+	return rc;
+}
+
+static const struct db_driver fake_driver = {
+	.name = "fake",
+	.begin_bootstrap = fake_begin,
+	.begin_create_replica = fake_begin_slow,
+	.task_step = fake_step,
+};
+
+static void test_task_runner_sequences_commands_and_reports_failure(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	struct db *db = new_db(&o);
+	const struct db_driver *real = db->driver;
+	db->driver = &fake_driver;
+	char err[ERR_CAP] = "";
+	assert_int_equal(db_begin_bootstrap(db, 1, err, sizeof(err)), 0);
+	assert_true(db_task_running(db));
+	assert_string_equal(db_task_name(db), "initializing new cluster");
+	assert_int_equal(db_begin_bootstrap(db, 1, err, sizeof(err)), -EBUSY);
+	assert_int_equal(db_reload(db, 1000, err, sizeof(err)), -EBUSY);
+	assert_int_equal(db_task_poll(db, 0, err, sizeof(err)), -EINPROGRESS);
+	char progress[256];
+	assert_int_equal(db_task_progress(db, progress, sizeof(progress)), 0);
+	assert_non_null(strstr(progress, "running \"sh\""));
+	int rc;
+	int polls = 0;
+	while ((rc = db_task_poll(db, 100, err, sizeof(err))) == -EINPROGRESS)
+		assert_true(++polls < 200); /* bounded: about 20 s at most */
+	assert_int_equal(rc, -EIO);
+	assert_non_null(strstr(err, "\"false\" exited with status 1"));
+	assert_false(db_task_running(db));
+	assert_int_equal(db_task_poll(db, 0, err, sizeof(err)), -ENOENT);
+	db->driver = real;
+	db_free(db);
+}
+
+static void test_task_cancel_kills_the_running_command(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	struct db *db = new_db(&o);
+	const struct db_driver *real = db->driver;
+	db->driver = &fake_driver;
+	char err[ERR_CAP] = "";
+	struct db_peer src = peer("leader", "127.0.0.1", 5432);
+	assert_int_equal(db_begin_create_replica(db, &src, NULL, false, err, sizeof(err)), 0);
+	assert_string_equal(db_task_name(db), "creating replica");
+	int pid = proc_pid(db->task.proc);
+	assert_true(pid > 0);
+	assert_int_equal(db_task_poll(db, 50, err, sizeof(err)), -EINPROGRESS);
+	db_task_cancel(db);
+	assert_false(db_task_running(db));
+	assert_int_equal(kill(pid, 0), -1);
+	/* db_free cancels too: start another and free while it runs. */
+	assert_int_equal(db_begin_create_replica(db, &src, NULL, false, err, sizeof(err)), 0);
+	db->driver = real;
+	db_free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1002,6 +1093,8 @@ int main(void)
 		cmocka_unit_test(test_options_errors_say_what_to_fix),
 		cmocka_unit_test(test_tasks_check_arguments_and_data_directory),
 		cmocka_unit_test(test_write_file_is_atomic_and_pgpass_escaped),
+		cmocka_unit_test(test_task_runner_sequences_commands_and_reports_failure),
+		cmocka_unit_test(test_task_cancel_kills_the_running_command),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
