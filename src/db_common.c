@@ -518,6 +518,28 @@ int db_remove_tree(const char *path, char *err, size_t err_cap)
 	return 0;
 }
 
+static int remove_below_root(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	if (ftw->level == 0)
+		return 0;
+	return remove_entry(path, sb, flag, ftw);
+}
+
+int db_clear_dir(const char *path, char *err, size_t err_cap)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0
+				       : db_fail(err, err_cap, -errno, "could not stat \"%s\": %s",
+						 path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return db_fail(err, err_cap, -ENOTDIR, "\"%s\" is not a directory", path);
+	if (nftw(path, remove_below_root, DB_REMOVE_FDS, FTW_DEPTH | FTW_PHYS) != 0)
+		return db_fail(err, err_cap, errno ? -errno : -EIO, "could not empty \"%s\": %s",
+			       path, strerror(errno));
+	return 0;
+}
+
 /* The environment every command gets: our pgpass file, and C messages so output parses. */
 struct db_env {
 	char pgpass[DB_ENV_ENTRY_MAX];

@@ -182,6 +182,10 @@ bool db_dir_empty(const char *path);
 /* Removes path and everything under it (no symlinks followed). 0 or -errno with a message. */
 int db_remove_tree(const char *path, char *err, size_t err_cap) __attribute__((warn_unused_result));
 
+/* Removes everything inside the directory path but keeps path itself (it may be a mount point
+ * or carry permissions someone set on purpose). 0 (also when path is missing) or -errno. */
+int db_clear_dir(const char *path, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
 /* Runs argv with the driver's environment (PGPASSFILE, LC_ALL=C) to its end or timeout_ms. When
  * output is not NULL it gets the captured output. Returns 0 when it exited with status 0,
  * -ETIMEDOUT, or -EIO with "<program> failed: <reason>: <last output line>" in err. */

@@ -1346,7 +1346,7 @@ static int pg_begin_create_replica(struct db *db, char *err, size_t err_cap)
 		if (!db->task.replace_existing)
 			return db_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
 				       db->opts.data_dir);
-		int rc = db_remove_tree(db->opts.data_dir, err, err_cap);
+		int rc = db_clear_dir(db->opts.data_dir, err, err_cap);
 		if (rc < 0)
 			return rc;
 	}
@@ -1383,7 +1383,7 @@ static int reclone_or_fail(struct db *db, int why_rc, const char *why, char *err
 	if (!allowed)
 		return db_fail(err, err_cap, why_rc, "%s", why);
 	log_debug("rejoin: %s; removing \"%s\" to clone it again", why, db->opts.data_dir);
-	int rc = db_remove_tree(db->opts.data_dir, err, err_cap);
+	int rc = db_clear_dir(db->opts.data_dir, err, err_cap);
 	if (rc < 0)
 		return rc;
 	return spawn_basebackup(db, &db->task.primary, err, err_cap);
@@ -1445,7 +1445,7 @@ static int pg_task_step(struct db *db, char *err, size_t err_cap)
 			unlink(pw);
 		if (rc < 0) {
 			char why[DB_ERROR_MAX];
-			if (db_remove_tree(db->opts.data_dir, why, sizeof(why)) < 0)
+			if (db_clear_dir(db->opts.data_dir, why, sizeof(why)) < 0)
 				log_debug("could not clean up after initdb: %s", why);
 			return rc;
 		}
@@ -1469,7 +1469,7 @@ static int pg_task_step(struct db *db, char *err, size_t err_cap)
 		rc = db_task_reap(db, err, err_cap);
 		if (rc < 0) {
 			char why[DB_ERROR_MAX];
-			if (db_remove_tree(db->opts.data_dir, why, sizeof(why)) < 0)
+			if (db_clear_dir(db->opts.data_dir, why, sizeof(why)) < 0)
 				log_debug("could not clean up after a failed clone: %s", why);
 			return rc;
 		}

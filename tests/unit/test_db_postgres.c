@@ -957,6 +957,22 @@ static void test_write_file_is_atomic_and_pgpass_escaped(void **state)
 	assert_int_equal(db_write_file_if_changed(f, "a = 1\n", 0600, &changed, err, sizeof(err)),
 			 0);
 	assert_true(changed); /* a shorter content is a change too */
+
+	/* Clearing a data directory keeps the directory itself (a mount point, say). */
+	char sub[DB_PATH_MAX + 32];
+	snprintf(sub, sizeof(sub), "%s/data", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/data/base", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/data/base/1", dir);
+	assert_int_equal(db_write_file(sub, "x", 0600, err, sizeof(err)), 0);
+	snprintf(sub, sizeof(sub), "%s/data", dir);
+	assert_int_equal(db_clear_dir(sub, err, sizeof(err)), 0);
+	assert_true(db_dir_empty(sub));
+	assert_int_equal(access(sub, F_OK), 0);
+	assert_int_equal(db_clear_dir(f, err, sizeof(err)), -ENOTDIR);
+	snprintf(sub, sizeof(sub), "%s/missing", dir);
+	assert_int_equal(db_clear_dir(sub, err, sizeof(err)), 0);
 	db_free(db);
 	assert_int_equal(db_remove_tree(dir, err, sizeof(err)), 0);
 }
