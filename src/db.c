@@ -166,9 +166,6 @@ static int check_common_options(const struct db_options *o, char *err, size_t er
 	if (!o->superuser.username[0])
 		return db_fail(err, err_cap, -EINVAL,
 			       "\"postgresql.authentication.superuser.username\" is required");
-	if (!o->replication.username[0])
-		return db_fail(err, err_cap, -EINVAL,
-			       "\"postgresql.authentication.replication.username\" is required");
 	if (o->parameters.count < 0 || o->parameters.count > DB_PARAMS_MAX || o->hba_count < 0 ||
 	    o->hba_count > DB_HBA_MAX || o->initdb_option_count < 0 ||
 	    o->initdb_option_count > DB_TOOL_OPTIONS_MAX || o->basebackup_option_count < 0 ||
@@ -246,15 +243,28 @@ int db_new(const struct db_options *opts, struct db **out, char *err, size_t err
 	    buf_format(o->log_file, sizeof(o->log_file), "%s/postmaster.log", o->data_dir) != 0)
 		goto out_too_long;
 	if (!o->local_host[0]) {
+		/* Patroni's choice: the first socket directory when one is configured, else the
+		 * first listen address, with the wildcards mapped to loopback. */
 		const char *dirs = db_params_get(&o->parameters, "unix_socket_directories");
+		if (dirs)
+			dirs += strspn(dirs, ", ");
 		size_t len = dirs ? strcspn(dirs, ", ") : 0;
-		if (len > 0) {
-			if (buf_format(o->local_host, sizeof(o->local_host), "%.*s", (int)len,
-				       dirs) != 0)
-				goto out_too_long;
-		} else if (buf_copy(o->local_host, sizeof(o->local_host), "127.0.0.1") != 0) {
+		const char *host = o->listen_host + strspn(o->listen_host, ", ");
+		size_t hlen = strcspn(host, ", ");
+		int rc2;
+		if (len > 0)
+			rc2 = buf_format(o->local_host, sizeof(o->local_host), "%.*s", (int)len,
+					 dirs);
+		else if (hlen == 0 || (hlen == 1 && host[0] == '*') ||
+			 (hlen == 7 && strncmp(host, "0.0.0.0", 7) == 0))
+			rc2 = buf_copy(o->local_host, sizeof(o->local_host), "127.0.0.1");
+		else if (hlen == 2 && strncmp(host, "::", 2) == 0)
+			rc2 = buf_copy(o->local_host, sizeof(o->local_host), "::1");
+		else
+			rc2 = buf_format(o->local_host, sizeof(o->local_host), "%.*s", (int)hlen,
+					 host);
+		if (rc2 != 0)
 			goto out_too_long;
-		}
 	}
 	db->driver = driver;
 	if (driver->check_options) {
@@ -441,6 +451,13 @@ void db_task_cancel(struct db *db)
 
 /* --- Short actions ------------------------------------------------------------------------- */
 
+/* timeout_ms 0 means the command_timeout_ms option (db_start alone reads 0 as "do not wait"). */
+#define DEFAULT_TIMEOUT(db, timeout_ms)                               \
+	do {                                                          \
+		if ((timeout_ms) == 0)                                \
+			(timeout_ms) = (db)->opts.command_timeout_ms; \
+	} while (0)
+
 #define CHECK_SHORT(db, timeout_ms, err, err_cap)                                     \
 	do {                                                                          \
 		if (!(db) || (timeout_ms) < 0)                                        \
@@ -464,6 +481,7 @@ int db_start(struct db *db, enum db_start_role role, const struct db_peer *prima
 int db_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (mode != DB_STOP_SMART && mode != DB_STOP_FAST && mode != DB_STOP_IMMEDIATE)
 		return db_fail(err, err_cap, -EINVAL, "invalid stop mode");
 	return db->driver->stop(db, mode, timeout_ms, err, err_cap);
@@ -472,6 +490,7 @@ int db_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err
 int db_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (mode != DB_STOP_SMART && mode != DB_STOP_FAST && mode != DB_STOP_IMMEDIATE)
 		return db_fail(err, err_cap, -EINVAL, "invalid stop mode");
 	return db->driver->restart(db, mode, timeout_ms, err, err_cap);
@@ -480,12 +499,14 @@ int db_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *
 int db_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	return db->driver->reload(db, timeout_ms, err, err_cap);
 }
 
 int db_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	return db->driver->promote(db, term, timeout_ms, err, err_cap);
 }
 
@@ -493,6 +514,7 @@ int db_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, 
 	      size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (primary && !valid_peer(primary))
 		return db_fail(err, err_cap, -EINVAL, "invalid primary");
 	return db->driver->follow(db, primary, timeout_ms, err, err_cap);
@@ -502,6 +524,7 @@ int db_apply_parameters(struct db *db, const struct db_params *params, int64_t t
 			char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (!params || params->count < 0 || params->count > DB_PARAMS_MAX)
 		return db_fail(err, err_cap, -EINVAL, "invalid parameters");
 	for (int i = 0; i < params->count; i++) {
@@ -520,6 +543,7 @@ int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t time
 			 size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (!sync || sync->count < 0 || sync->count > DB_STANDBYS_MAX)
 		return db_fail(err, err_cap, -EINVAL, "invalid synchronous standby list");
 	char rendered[DB_PARAM_VALUE_MAX];
@@ -542,6 +566,7 @@ int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, i
 		    char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (count < 0 || count > DB_SLOTS_MAX || (count > 0 && !names))
 		return db_fail(err, err_cap, -EINVAL, "invalid slot list");
 	for (int i = 0; i < count; i++) {
@@ -554,6 +579,7 @@ int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, i
 int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (!out_lsn)
 		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
 	return db->driver->checkpoint(db, out_lsn, timeout_ms, err, err_cap);

@@ -163,10 +163,12 @@ struct db_options {
 	int connect_port;		/* port of postgresql.connect_address; 0: listen_port */
 	char local_host[DB_HOST_MAX];	/* where the agent itself connects: a Unix socket directory
 					 * or an address; empty: the first unix_socket_directories
-					 * entry of parameters, else 127.0.0.1 */
-	struct db_user superuser;    /* postgresql.authentication.superuser (required username) */
-	struct db_user replication;  /* postgresql.authentication.replication (required username) */
-	struct db_user rewind;	     /* postgresql.authentication.rewind; empty: use superuser */
+					 * entry of parameters, else the first listen_host address
+					 * ("*", "0.0.0.0" and "::" become loopback) */
+	struct db_user superuser; /* postgresql.authentication.superuser (required username) */
+	struct db_user
+		replication;   /* postgresql.authentication.replication (PostgreSQL: required) */
+	struct db_user rewind; /* postgresql.authentication.rewind; empty: use superuser */
 	struct db_params parameters; /* postgresql.parameters merged over the DCS ones */
 	int hba_count;		     /* 0: leave pg_hba.conf as initdb or the clone wrote it */
 	char hba[DB_HBA_MAX][DB_HBA_LINE_MAX];
@@ -335,8 +337,9 @@ int db_begin_bootstrap(struct db *db, uint64_t term, char *err, size_t err_cap)
 
 /* Creates a replica by copying source (the leader, or a clonefrom member) with pg_basebackup
  * (openGauss: gs_ctl build -b full), configures it to follow primary (NULL: follow source), and
- * starts it. A non-empty data directory is refused with -EEXIST unless replace_existing, in which
- * case it is removed first (the server must be stopped: -EBUSY otherwise). */
+ * starts it. The server must be stopped (-EBUSY otherwise). A non-empty data directory is refused
+ * with -EEXIST unless replace_existing, in which case it is removed first. A failed copy removes
+ * what it copied. */
 int db_begin_create_replica(struct db *db, const struct db_peer *source,
 			    const struct db_peer *primary, bool replace_existing, char *err,
 			    size_t err_cap) __attribute__((warn_unused_result));
@@ -369,7 +372,8 @@ int db_task_progress(const struct db *db, char *out, size_t out_cap);
  * directory may be left half-built: the next create_replica needs replace_existing. */
 void db_task_cancel(struct db *db);
 
-/* --- Short actions: each bounded by timeout_ms, -EBUSY while a task runs ------------------- */
+/* --- Short actions: each bounded by timeout_ms, -EBUSY while a task runs -------------------
+ * timeout_ms 0 means the command_timeout_ms option, except in db_start (see there). */
 
 /* Starts the server in role. DB_START_REPLICA writes the standby configuration for primary
  * (NULL: a replica with no upstream yet). openGauss: DB_START_PRIMARY uses term. Waits up to
@@ -399,9 +403,13 @@ int db_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size
 	__attribute__((warn_unused_result));
 
 /* Makes the server follow primary (NULL: no upstream). A running replica is re-pointed with a
- * reload; a running primary is demoted (fast stop, then start as a replica); a stopped server
- * only gets its configuration written. Does not rewind: see db_begin_rejoin. openGauss: a
- * pending instance is notified to standby. */
+ * reload (only when its configuration changed); a running primary is demoted (fast stop, then
+ * start as a replica); a stopped server only gets its configuration written. Does not rewind:
+ * a former primary (demoted, crashed or stopped) may have diverged, so the loop should bring it
+ * back with db_begin_rejoin instead; on PostgreSQL pg_rewind itself finds out whether anything
+ * must be undone ("no rewind required" costs one short run). PostgreSQL does not report a
+ * diverged replica (needs_rejoin stays false). openGauss: a pending instance is notified to
+ * standby. */
 int db_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, char *err,
 	      size_t err_cap) __attribute__((warn_unused_result));
 
@@ -417,10 +425,11 @@ int db_apply_parameters(struct db *db, const struct db_params *params, int64_t t
 int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t timeout_ms, char *err,
 			 size_t err_cap) __attribute__((warn_unused_result));
 
-/* On a running primary: creates a physical replication slot for each member in names (Patroni's
+/* On a running server: creates a physical replication slot for each member in names (Patroni's
  * slot names, see db_slot_name; own name skipped) and drops inactive physical slots that are not
- * in the list. count 0 drops them all. -ESRCH when not running as primary. openGauss: -ENOTSUP
- * is not an error the loop needs to log (replconninfo replaces slots). */
+ * in the list. count 0 drops them all. The primary keeps slots for every member; a replica keeps
+ * them for the members that cascade from it (and so a promoted replica already has them).
+ * openGauss: -ENOTSUP is not an error the loop needs to log (replconninfo replaces slots). */
 int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, int64_t timeout_ms,
 		    char *err, size_t err_cap) __attribute__((warn_unused_result));
 

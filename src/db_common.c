@@ -437,6 +437,49 @@ int db_write_file(const char *path, const char *content, int mode, char *err, si
 	return 0;
 }
 
+/* True when the file at path holds exactly len bytes equal to content. */
+static bool file_equals(const char *path, const char *content, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	bool same = true;
+	size_t off = 0;
+	char chunk[4096];
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			same = false;
+			break;
+		}
+		if (r == 0)
+			break;
+		if (off + (size_t)r > len || memcmp(chunk, content + off, (size_t)r) != 0) {
+			same = false;
+			break;
+		}
+		off += (size_t)r;
+	}
+	close(fd);
+	return same && off == len;
+}
+
+int db_write_file_if_changed(const char *path, const char *content, int mode, bool *changed,
+			     char *err, size_t err_cap)
+{
+	if (file_equals(path, content, strlen(content))) {
+		if (changed)
+			*changed = false;
+		return 0;
+	}
+	int rc = db_write_file(path, content, mode, err, err_cap);
+	if (rc == 0 && changed)
+		*changed = true;
+	return rc;
+}
+
 bool db_dir_empty(const char *path)
 {
 	DIR *d = opendir(path);
@@ -471,6 +514,28 @@ int db_remove_tree(const char *path, char *err, size_t err_cap)
 						 path, strerror(errno));
 	if (nftw(path, remove_entry, DB_REMOVE_FDS, FTW_DEPTH | FTW_PHYS) != 0)
 		return db_fail(err, err_cap, errno ? -errno : -EIO, "could not remove \"%s\": %s",
+			       path, strerror(errno));
+	return 0;
+}
+
+static int remove_below_root(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	if (ftw->level == 0)
+		return 0;
+	return remove_entry(path, sb, flag, ftw);
+}
+
+int db_clear_dir(const char *path, char *err, size_t err_cap)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0
+				       : db_fail(err, err_cap, -errno, "could not stat \"%s\": %s",
+						 path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return db_fail(err, err_cap, -ENOTDIR, "\"%s\" is not a directory", path);
+	if (nftw(path, remove_below_root, DB_REMOVE_FDS, FTW_DEPTH | FTW_PHYS) != 0)
+		return db_fail(err, err_cap, errno ? -errno : -EIO, "could not empty \"%s\": %s",
 			       path, strerror(errno));
 	return 0;
 }
@@ -604,7 +669,8 @@ int db_write_pgpass(struct db *db, char *err, size_t err_cap)
 			goto out_done;
 		}
 	}
-	rc = db_write_file(db->opts.pgpass_path, b.data ? b.data : "", 0600, err, err_cap);
+	rc = db_write_file_if_changed(db->opts.pgpass_path, b.data ? b.data : "", 0600, NULL, err,
+				      err_cap);
 out_done:
 	buf_done(&b);
 	return rc;

@@ -44,7 +44,9 @@ struct db_task {
 	bool has_primary;
 	bool replace_existing;
 	uint64_t term;
-	int attempts; /* rejoin: rewind tried, then clone */
+	int attempts;		   /* rejoin: rewind tried, then clone */
+	bool standby_signal_moved; /* rejoin: standby.signal set aside for pg_rewind's single-user
+				    * crash recovery, to be put back if the rewind fails */
 };
 
 struct db_driver {
@@ -171,11 +173,20 @@ int db_bin_path(const struct db *db, const char *program, char *out, size_t out_
 int db_write_file(const char *path, const char *content, int mode, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
+/* As db_write_file, but leaves the file alone when it already holds exactly content; *changed
+ * (may be NULL) says whether it wrote. */
+int db_write_file_if_changed(const char *path, const char *content, int mode, bool *changed,
+			     char *err, size_t err_cap) __attribute__((warn_unused_result));
+
 /* True when path is missing or an empty directory. */
 bool db_dir_empty(const char *path);
 
 /* Removes path and everything under it (no symlinks followed). 0 or -errno with a message. */
 int db_remove_tree(const char *path, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Removes everything inside the directory path but keeps path itself (it may be a mount point
+ * or carry permissions someone set on purpose). 0 (also when path is missing) or -errno. */
+int db_clear_dir(const char *path, char *err, size_t err_cap) __attribute__((warn_unused_result));
 
 /* Runs argv with the driver's environment (PGPASSFILE, LC_ALL=C) to its end or timeout_ms. When
  * output is not NULL it gets the captured output. Returns 0 when it exited with status 0,

@@ -150,10 +150,8 @@ int db_pg_render_conf(const struct db *db, bool replica, const char *preserved, 
 			goto out_free;
 	}
 	if (replica) {
-		if (db_conf_add(out, out_cap, "recovery_target_timeline", "latest") < 0) {
-			rc = -ENOBUFS;
-			goto out_free;
-		}
+		/* recovery_target_timeline is left at its default, 'latest' since PostgreSQL 12:
+		 * writing it only for replicas would make every promotion a pending restart. */
 		if (db->has_upstream) {
 			char ci[DB_CONNINFO_MAX];
 			char slot[DB_NAME_MAX];
@@ -511,9 +509,13 @@ static int keep_base_conf(struct db *db, char *err, size_t err_cap)
 }
 
 /* Writes postgresql.conf, pg_hba.conf (when configured), the pgpass file and standby.signal
- * (created for a replica, removed for a primary). */
-static int write_config(struct db *db, bool replica, char *err, size_t err_cap)
+ * (created for a replica, removed for a primary). Files that already hold the right contents
+ * are left alone; *reload_needed (may be NULL) says whether postgresql.conf or pg_hba.conf
+ * changed. */
+static int write_config(struct db *db, bool replica, bool *reload_needed, char *err, size_t err_cap)
 {
+	bool conf_changed = false;
+	bool hba_changed = false;
 	int rc = keep_base_conf(db, err, err_cap);
 	if (rc < 0)
 		return rc;
@@ -546,7 +548,7 @@ static int write_config(struct db *db, bool replica, char *err, size_t err_cap)
 			       rc == -EINVAL ? "a parameter name or value cannot be written"
 					     : "too large");
 	}
-	rc = db_write_file(conf_path, text, 0600, err, err_cap);
+	rc = db_write_file_if_changed(conf_path, text, 0600, &conf_changed, err, err_cap);
 	free(text);
 	if (rc < 0)
 		return rc;
@@ -558,7 +560,8 @@ static int write_config(struct db *db, bool replica, char *err, size_t err_cap)
 			rc = buf_printf(&b, "%s\n", db->opts.hba[i]);
 		char hba_path[PG_FILE_PATH_MAX];
 		if (rc == 0 && data_path(db, "pg_hba.conf", hba_path, sizeof(hba_path)) == 0)
-			rc = db_write_file(hba_path, b.data, 0600, err, err_cap);
+			rc = db_write_file_if_changed(hba_path, b.data, 0600, &hba_changed, err,
+						      err_cap);
 		else if (rc == 0)
 			rc = db_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
 		else
@@ -570,6 +573,8 @@ static int write_config(struct db *db, bool replica, char *err, size_t err_cap)
 	rc = db_write_pgpass(db, err, err_cap);
 	if (rc < 0)
 		return rc;
+	if (reload_needed)
+		*reload_needed = conf_changed || hba_changed;
 	if (replica) {
 		if (access(signal_path, F_OK) != 0)
 			return db_write_file(signal_path, "", 0600, err, err_cap);
@@ -908,7 +913,7 @@ static int pg_start(struct db *db, enum db_start_role role, const struct db_peer
 			db->upstream = *primary;
 		db->upstream_known = true;
 	}
-	int rc = write_config(db, replica, err, err_cap);
+	int rc = write_config(db, replica, NULL, err, err_cap);
 	if (rc < 0)
 		return rc;
 	return run_pg_ctl_start(db, timeout_ms, err, err_cap);
@@ -980,10 +985,11 @@ static bool server_running(struct db *db)
 static int rewrite_and_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	bool replica = data_file_exists(db, "standby.signal");
-	int rc = write_config(db, replica, err, err_cap);
+	bool changed = false;
+	int rc = write_config(db, replica, &changed, err, err_cap);
 	if (rc < 0)
 		return rc;
-	if (!server_running(db))
+	if (!changed || !server_running(db))
 		return 0;
 	return pg_reload(db, timeout_ms, err, err_cap);
 }
@@ -1039,7 +1045,7 @@ static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	/* standby.signal is gone now; the next start must not follow anyone. */
 	db->has_upstream = false;
 	db->upstream_known = true;
-	rc = write_config(db, false, err, err_cap);
+	rc = write_config(db, false, NULL, err, err_cap);
 	if (rc < 0)
 		return rc;
 	if (!wait_for_role(db, deadline, true, false, &st))
@@ -1076,10 +1082,11 @@ static int pg_follow(struct db *db, const struct db_peer *primary, int64_t timeo
 		return pg_start(db, DB_START_REPLICA, primary, 0, left > 0 ? left : 0, err,
 				err_cap);
 	}
-	int rc = write_config(db, true, err, err_cap);
+	bool changed = false;
+	int rc = write_config(db, true, &changed, err, err_cap);
 	if (rc < 0)
 		return rc;
-	if (!st.running)
+	if (!st.running || !changed)
 		return 0;
 	return pg_reload(db, timeout_ms, err, err_cap);
 }
@@ -1121,16 +1128,6 @@ static int pg_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int c
 	if (rc < 0)
 		return rc;
 	PGresult *res = NULL;
-	rc = db_sql_query(conn, "SELECT pg_catalog.pg_is_in_recovery()", deadline, &res, err,
-			  err_cap);
-	if (rc < 0)
-		goto out_finish;
-	bool rec = PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "f") != 0;
-	PQclear(res);
-	if (rec) {
-		rc = db_fail(err, err_cap, -ESRCH, "slots are managed on the primary only");
-		goto out_finish;
-	}
 	rc = db_sql_query(conn, slots_sql, deadline, &res, err, err_cap);
 	if (rc < 0)
 		goto out_finish;
@@ -1349,7 +1346,7 @@ static int pg_begin_create_replica(struct db *db, char *err, size_t err_cap)
 		if (!db->task.replace_existing)
 			return db_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
 				       db->opts.data_dir);
-		int rc = db_remove_tree(db->opts.data_dir, err, err_cap);
+		int rc = db_clear_dir(db->opts.data_dir, err, err_cap);
 		if (rc < 0)
 			return rc;
 	}
@@ -1371,6 +1368,17 @@ static int spawn_rewind(struct db *db, char *err, size_t err_cap)
 	int rc = db_write_pgpass(db, err, err_cap);
 	if (rc < 0)
 		return rc;
+	/* pg_rewind finishes crash recovery in single-user mode first, which refuses to run with
+	 * standby.signal (a replica that crashed). Set it aside; it comes back either way: from
+	 * configure_and_start_replica, or below when the rewind fails. */
+	char signal_path[PG_FILE_PATH_MAX];
+	if (data_path(db, "standby.signal", signal_path, sizeof(signal_path)) < 0)
+		return db_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
+	if (unlink(signal_path) == 0)
+		db->task.standby_signal_moved = true;
+	else if (errno != ENOENT)
+		return db_fail(err, err_cap, -errno, "could not remove \"%s\": %s", signal_path,
+			       strerror(errno));
 	const char *argv[] = { prog, "-D", db->opts.data_dir, arg, "--progress", NULL };
 	db->task.step = PG_STEP_REJOIN_REWIND;
 	db->task.attempts++;
@@ -1386,7 +1394,7 @@ static int reclone_or_fail(struct db *db, int why_rc, const char *why, char *err
 	if (!allowed)
 		return db_fail(err, err_cap, why_rc, "%s", why);
 	log_debug("rejoin: %s; removing \"%s\" to clone it again", why, db->opts.data_dir);
-	int rc = db_remove_tree(db->opts.data_dir, err, err_cap);
+	int rc = db_clear_dir(db->opts.data_dir, err, err_cap);
 	if (rc < 0)
 		return rc;
 	return spawn_basebackup(db, &db->task.primary, err, err_cap);
@@ -1430,7 +1438,7 @@ static int configure_and_start_replica(struct db *db, char *err, size_t err_cap)
 	db->upstream = db->task.primary;
 	db->has_upstream = true;
 	db->upstream_known = true;
-	int rc = write_config(db, true, err, err_cap);
+	int rc = write_config(db, true, NULL, err, err_cap);
 	if (rc < 0)
 		return rc;
 	db->task.step = PG_STEP_CLONE_START;
@@ -1448,11 +1456,11 @@ static int pg_task_step(struct db *db, char *err, size_t err_cap)
 			unlink(pw);
 		if (rc < 0) {
 			char why[DB_ERROR_MAX];
-			if (db_remove_tree(db->opts.data_dir, why, sizeof(why)) < 0)
+			if (db_clear_dir(db->opts.data_dir, why, sizeof(why)) < 0)
 				log_debug("could not clean up after initdb: %s", why);
 			return rc;
 		}
-		rc = write_config(db, false, err, err_cap);
+		rc = write_config(db, false, NULL, err, err_cap);
 		if (rc < 0)
 			return rc;
 		db->task.step = PG_STEP_BOOT_START;
@@ -1472,7 +1480,7 @@ static int pg_task_step(struct db *db, char *err, size_t err_cap)
 		rc = db_task_reap(db, err, err_cap);
 		if (rc < 0) {
 			char why[DB_ERROR_MAX];
-			if (db_remove_tree(db->opts.data_dir, why, sizeof(why)) < 0)
+			if (db_clear_dir(db->opts.data_dir, why, sizeof(why)) < 0)
 				log_debug("could not clean up after a failed clone: %s", why);
 			return rc;
 		}
@@ -1487,8 +1495,18 @@ static int pg_task_step(struct db *db, char *err, size_t err_cap)
 	case PG_STEP_REJOIN_REWIND: {
 		char why[DB_ERROR_MAX];
 		rc = db_task_reap(db, why, sizeof(why));
-		if (rc < 0)
+		if (rc < 0) {
+			char signal_path[PG_FILE_PATH_MAX];
+			if (db->task.standby_signal_moved &&
+			    data_path(db, "standby.signal", signal_path, sizeof(signal_path)) ==
+				    0) {
+				int wrc = db_write_file(signal_path, "", 0600, err, err_cap);
+				if (wrc < 0)
+					return wrc;
+				db->task.standby_signal_moved = false;
+			}
 			return reclone_or_fail(db, rc, why, err, err_cap);
+		}
 		return configure_and_start_replica(db, err, err_cap);
 	}
 	default:
@@ -1498,6 +1516,11 @@ static int pg_task_step(struct db *db, char *err, size_t err_cap)
 
 static int pg_check_options(const struct db_options *o, char *err, size_t err_cap)
 {
+	/* Streaming, cloning and pg_basebackup all connect as this user (openGauss replicates as
+	 * its initial user instead, so the check lives here). */
+	if (!o->replication.username[0])
+		return db_fail(err, err_cap, -EINVAL,
+			       "\"postgresql.authentication.replication.username\" is required");
 	if (o->bin_dir[0]) {
 		char path[DB_PATH_MAX + 16];
 		if (buf_format(path, sizeof(path), "%s/pg_ctl", o->bin_dir) != 0 ||

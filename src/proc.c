@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +39,12 @@ extern char **environ;
 #define PROC_POLL_SLICE_MS 20
 /* Environment entries we pass on at most (the agent's plus additions). */
 #define PROC_ENVIRON_MAX 512
+/* Highest descriptor the fallback marks close-on-exec when close_range is missing. */
+#define PROC_FD_SCAN_MAX 65536
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
 
 struct proc {
 	pid_t pid;   /* child and process group id; 0 once reaped */
@@ -197,6 +205,13 @@ int proc_start(struct proc **out, const char *const argv[], const char *const en
 		goto out_close_err;
 	}
 
+	/* The child must not inherit the agent's sockets and files (a postmaster started by pg_ctl
+	 * would keep the REST port busy forever): everything above stderr is closed on exec. */
+	struct rlimit nofile;
+	int fd_max = PROC_FD_SCAN_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (rlim_t)fd_max)
+		fd_max = (int)nofile.rlim_cur;
+
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -213,6 +228,10 @@ int proc_start(struct proc **out, const char *const argv[], const char *const en
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (dup2(devnull, 0) < 0 || dup2(out_pipe[1], 1) < 0 || dup2(out_pipe[1], 2) < 0)
 			goto child_fail;
+		if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+			for (int fd = 3; fd < fd_max; fd++)
+				fcntl(fd, F_SETFD, FD_CLOEXEC);
+		}
 		execve(path, (char *const *)argv, (char *const *)env);
 	child_fail:;
 		int e = errno;

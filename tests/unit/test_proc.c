@@ -12,6 +12,7 @@
 #include "proc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -200,6 +201,21 @@ static void test_proc_free_accepts_null_and_rejects_bad_args(void **state)
 	assert_int_equal(proc_run(argv, NULL, 0, &res, NULL, 0, err, sizeof(err)), -EINVAL);
 }
 
+static void test_proc_child_does_not_inherit_descriptors(void **state)
+{
+	(void)state;
+	int fd = open("/dev/null", O_RDONLY); /* deliberately without O_CLOEXEC */
+	assert_true(fd > 2);
+	char script[256];
+	snprintf(script, sizeof(script),
+		 "if { true <&%d; } 2>/dev/null; then echo leaked; else echo closed; fi", fd);
+	struct proc_result res;
+	char out[OUT_CAP];
+	assert_int_equal(run_sh(script, 5000, &res, out), 0);
+	close(fd);
+	assert_string_equal(out, "closed\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +231,7 @@ int main(void)
 		cmocka_unit_test(test_proc_poll_does_not_block_past_wait),
 		cmocka_unit_test(test_proc_progress_lines_split_on_carriage_return),
 		cmocka_unit_test(test_proc_free_accepts_null_and_rejects_bad_args),
+		cmocka_unit_test(test_proc_child_does_not_inherit_descriptors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
