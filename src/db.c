@@ -1,0 +1,573 @@
+/*
+ * db.c - the engine-neutral half of db.h: names, option checks, the task runner, dispatch.
+ */
+#include "db.h"
+
+#include "buf.h"
+#include "clock.h"
+#include "db_driver.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Defaults for the timeouts of db_options (see db.h). */
+#define DB_DEFAULT_COMMAND_TIMEOUT_MS (60 * 1000)
+#define DB_DEFAULT_TASK_TIMEOUT_MS (60 * 60 * 1000)
+#define DB_DEFAULT_CONNECT_TIMEOUT_MS 2000
+#define DB_MIN_CONNECT_TIMEOUT_MS 1000
+/* How often a task step that waits on a condition looks again within one db_task_poll. */
+#define DB_TASK_RECHECK_MS 200
+
+static const char *const engine_names[] = {
+	[DB_ENGINE_POSTGRES] = "postgres",
+	[DB_ENGINE_OPENGAUSS] = "opengauss",
+};
+
+static const char *const role_names[] = {
+	[DB_ROLE_UNKNOWN] = "unknown",	 [DB_ROLE_PRIMARY] = "primary",
+	[DB_ROLE_REPLICA] = "replica",	 [DB_ROLE_PENDING] = "pending",
+	[DB_ROLE_STARTING] = "starting", [DB_ROLE_STOPPING] = "stopping",
+	[DB_ROLE_STOPPED] = "stopped",	 [DB_ROLE_CRASHED] = "crashed",
+};
+
+static const char *const repl_state_names[] = {
+	[DB_REPL_NONE] = "",
+	[DB_REPL_STREAMING] = "streaming",
+	[DB_REPL_CONNECTING] = "connecting",
+	[DB_REPL_DISCONNECTED] = "disconnected",
+};
+
+static const char *const sync_state_names[] = {
+	[DB_SYNC_ASYNC] = "async",
+	[DB_SYNC_POTENTIAL] = "potential",
+	[DB_SYNC_SYNC] = "sync",
+	[DB_SYNC_QUORUM] = "quorum",
+};
+
+static const char *const stop_mode_names[] = {
+	[DB_STOP_SMART] = "smart",
+	[DB_STOP_FAST] = "fast",
+	[DB_STOP_IMMEDIATE] = "immediate",
+};
+
+#define NAME_OF(table, value) \
+	((unsigned)(value) < sizeof(table) / sizeof(table[0]) && table[value] ? table[value] : "?")
+
+const char *db_engine_name(enum db_engine engine)
+{
+	return NAME_OF(engine_names, engine);
+}
+
+const char *db_role_name(enum db_role role)
+{
+	return NAME_OF(role_names, role);
+}
+
+const char *db_repl_state_name(enum db_repl_state state)
+{
+	return NAME_OF(repl_state_names, state);
+}
+
+const char *db_sync_state_name(enum db_sync_state state)
+{
+	return NAME_OF(sync_state_names, state);
+}
+
+const char *db_stop_mode_name(enum db_stop_mode mode)
+{
+	return NAME_OF(stop_mode_names, mode);
+}
+
+int db_engine_parse(const char *s, enum db_engine *out)
+{
+	if (!s)
+		return -EINVAL;
+	if (strcasecmp(s, "postgres") == 0 || strcasecmp(s, "postgresql") == 0) {
+		*out = DB_ENGINE_POSTGRES;
+		return 0;
+	}
+	if (strcasecmp(s, "opengauss") == 0 || strcasecmp(s, "gaussdb") == 0) {
+		*out = DB_ENGINE_OPENGAUSS;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int db_slot_name(const char *member, char *out, size_t out_cap)
+{
+	if (!member || !*member)
+		return -EINVAL;
+	size_t n = strlen(member);
+	if (n + 1 > out_cap)
+		return -ENAMETOOLONG;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)tolower((unsigned char)member[i]);
+		out[i] = (char)((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ? c
+											     : '_');
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+static const struct db_driver *driver_for(enum db_engine engine)
+{
+	switch (engine) {
+	case DB_ENGINE_POSTGRES:
+		return &db_postgres_driver;
+	case DB_ENGINE_OPENGAUSS:
+#ifdef GSHA_DB_OPENGAUSS
+		return &db_opengauss_driver;
+#else
+		return NULL;
+#endif
+	}
+	return NULL;
+}
+
+static bool valid_peer(const struct db_peer *p)
+{
+	return p && p->host[0] && p->port > 0 && p->port <= 65535 &&
+	       memchr(p->name, '\0', sizeof(p->name)) && memchr(p->host, '\0', sizeof(p->host));
+}
+
+/* Every string field of the options must be NUL-terminated within its array. */
+#define TERMINATED(field) (memchr((field), '\0', sizeof(field)) != NULL)
+
+static int check_common_options(const struct db_options *o, char *err, size_t err_cap)
+{
+	if (!TERMINATED(o->name) || !TERMINATED(o->scope) || !TERMINATED(o->data_dir) ||
+	    !TERMINATED(o->bin_dir) || !TERMINATED(o->config_dir) || !TERMINATED(o->pgpass_path) ||
+	    !TERMINATED(o->listen_host) || !TERMINATED(o->connect_host) ||
+	    !TERMINATED(o->local_host) || !TERMINATED(o->superuser.username) ||
+	    !TERMINATED(o->superuser.password) || !TERMINATED(o->replication.username) ||
+	    !TERMINATED(o->replication.password) || !TERMINATED(o->rewind.username) ||
+	    !TERMINATED(o->rewind.password) || !TERMINATED(o->log_file))
+		return db_fail(err, err_cap, -EINVAL,
+			       "database options hold an unterminated string");
+	if (!o->name[0])
+		return db_fail(err, err_cap, -EINVAL, "\"name\" is required");
+	if (o->data_dir[0] != '/')
+		return db_fail(err, err_cap, -EINVAL,
+			       "\"postgresql.data_dir\" must be an absolute path, got \"%s\"",
+			       o->data_dir);
+	if (o->config_dir[0] && strcmp(o->config_dir, o->data_dir) != 0)
+		return db_fail(err, err_cap, -ENOTSUP,
+			       "\"postgresql.config_dir\" other than the data directory is not "
+			       "supported yet");
+	if (o->listen_port <= 0 || o->listen_port > 65535)
+		return db_fail(err, err_cap, -EINVAL, "\"postgresql.listen\" needs a port, got %d",
+			       o->listen_port);
+	if (o->connect_port < 0 || o->connect_port > 65535)
+		return db_fail(err, err_cap, -EINVAL, "invalid connect port %d", o->connect_port);
+	if (!o->superuser.username[0])
+		return db_fail(err, err_cap, -EINVAL,
+			       "\"postgresql.authentication.superuser.username\" is required");
+	if (o->parameters.count < 0 || o->parameters.count > DB_PARAMS_MAX || o->hba_count < 0 ||
+	    o->hba_count > DB_HBA_MAX || o->initdb_option_count < 0 ||
+	    o->initdb_option_count > DB_TOOL_OPTIONS_MAX || o->basebackup_option_count < 0 ||
+	    o->basebackup_option_count > DB_TOOL_OPTIONS_MAX)
+		return db_fail(err, err_cap, -EINVAL, "database options hold a bad count");
+	for (int i = 0; i < o->parameters.count; i++) {
+		if (!TERMINATED(o->parameters.items[i].name) ||
+		    !TERMINATED(o->parameters.items[i].value))
+			return db_fail(err, err_cap, -EINVAL, "unterminated parameter");
+	}
+	for (int i = 0; i < o->hba_count; i++) {
+		if (!TERMINATED(o->hba[i]) || strpbrk(o->hba[i], "\n\r"))
+			return db_fail(err, err_cap, -EINVAL, "pg_hba line %d is invalid", i + 1);
+	}
+	for (int i = 0; i < o->initdb_option_count; i++) {
+		if (!TERMINATED(o->initdb_options[i]) || !o->initdb_options[i][0])
+			return db_fail(err, err_cap, -EINVAL, "initdb option %d is invalid", i + 1);
+	}
+	for (int i = 0; i < o->basebackup_option_count; i++) {
+		if (!TERMINATED(o->basebackup_options[i]) || !o->basebackup_options[i][0])
+			return db_fail(err, err_cap, -EINVAL, "basebackup option %d is invalid",
+				       i + 1);
+	}
+	if (o->command_timeout_ms < 0 || o->task_timeout_ms < 0 || o->connect_timeout_ms < 0)
+		return db_fail(err, err_cap, -EINVAL, "negative timeout in database options");
+	return 0;
+}
+
+int db_new(const struct db_options *opts, struct db **out, char *err, size_t err_cap)
+{
+	if (!opts || !out)
+		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
+	const struct db_driver *driver = driver_for(opts->engine);
+	if (!driver)
+		return db_fail(err, err_cap, -ENOTSUP, "database engine \"%s\" is not built in",
+			       db_engine_name(opts->engine));
+	int rc = check_common_options(opts, err, err_cap);
+	if (rc < 0)
+		return rc;
+	struct db *db = calloc(1, sizeof(*db));
+	if (!db)
+		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+	db->opts = *opts;
+	struct db_options *o = &db->opts;
+	if (o->connect_port == 0)
+		o->connect_port = o->listen_port;
+	if (o->command_timeout_ms == 0)
+		o->command_timeout_ms = DB_DEFAULT_COMMAND_TIMEOUT_MS;
+	if (o->task_timeout_ms == 0)
+		o->task_timeout_ms = DB_DEFAULT_TASK_TIMEOUT_MS;
+	if (o->connect_timeout_ms == 0)
+		o->connect_timeout_ms = DB_DEFAULT_CONNECT_TIMEOUT_MS;
+	if (o->connect_timeout_ms < DB_MIN_CONNECT_TIMEOUT_MS)
+		o->connect_timeout_ms = DB_MIN_CONNECT_TIMEOUT_MS;
+	if (!o->rewind.username[0])
+		o->rewind = o->superuser;
+	if (!o->pgpass_path[0]) {
+		/* Next to the data directory, not in it: a clone must not copy it around. */
+		char parent[DB_PATH_MAX];
+		if (buf_copy(parent, sizeof(parent), o->data_dir) != 0)
+			goto out_too_long;
+		size_t n = strlen(parent);
+		while (n > 1 && parent[n - 1] == '/')
+			parent[--n] = '\0';
+		char *slash = strrchr(parent, '/');
+		if (slash == parent)
+			parent[1] = '\0';
+		else
+			*slash = '\0';
+		if (buf_format(o->pgpass_path, sizeof(o->pgpass_path), "%s%s.pgpass_%s", parent,
+			       strcmp(parent, "/") == 0 ? "" : "/", o->name) != 0)
+			goto out_too_long;
+	}
+	if (!o->log_file[0] &&
+	    buf_format(o->log_file, sizeof(o->log_file), "%s/postmaster.log", o->data_dir) != 0)
+		goto out_too_long;
+	if (!o->local_host[0]) {
+		const char *dirs = db_params_get(&o->parameters, "unix_socket_directories");
+		size_t len = dirs ? strcspn(dirs, ", ") : 0;
+		if (len > 0) {
+			if (buf_format(o->local_host, sizeof(o->local_host), "%.*s", (int)len,
+				       dirs) != 0)
+				goto out_too_long;
+		} else if (buf_copy(o->local_host, sizeof(o->local_host), "127.0.0.1") != 0) {
+			goto out_too_long;
+		}
+	}
+	db->driver = driver;
+	if (driver->check_options) {
+		rc = driver->check_options(o, err, err_cap);
+		if (rc < 0) {
+			free(db);
+			return rc;
+		}
+	}
+	*out = db;
+	return 0;
+
+out_too_long:
+	free(db);
+	return db_fail(err, err_cap, -ENAMETOOLONG, "a path derived from \"%s\" is too long",
+		       opts->data_dir);
+}
+
+void db_free(struct db *db)
+{
+	if (!db)
+		return;
+	db_task_cancel(db);
+	if (db->driver->free_priv)
+		db->driver->free_priv(db);
+	free(db);
+}
+
+const struct db_options *db_get_options(const struct db *db)
+{
+	return &db->opts;
+}
+
+int db_get_status(struct db *db, struct db_status *out)
+{
+	if (!db || !out)
+		return -EINVAL;
+	struct db_status st;
+	memset(&st, 0, sizeof(st));
+	db->driver->get_status(db, &st);
+	st.observed_ms = clock_mono_ms();
+	*out = st;
+	return 0;
+}
+
+int db_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
+		    size_t err_cap)
+{
+	if (!db || !out || timeout_ms <= 0)
+		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
+	return db->driver->read_control(db, out, timeout_ms, err, err_cap);
+}
+
+/* --- Tasks ----------------------------------------------------------------------------------- */
+
+static int begin_task(struct db *db, const char *name, int (*begin)(struct db *, char *, size_t),
+		      char *err, size_t err_cap)
+{
+	if (!begin)
+		return db_fail(err, err_cap, -ENOTSUP, "%s is not supported by the %s driver", name,
+			       db->driver->name);
+	db->task.active = true;
+	db->task.name = name;
+	db->task.started_ms = clock_mono_ms();
+	db->task.step_started_ms = db->task.started_ms;
+	int rc = begin(db, err, err_cap);
+	if (rc < 0 && rc != -EINPROGRESS) {
+		proc_free(db->task.proc);
+		memset(&db->task, 0, sizeof(db->task));
+		return rc;
+	}
+	return 0;
+}
+
+int db_begin_bootstrap(struct db *db, uint64_t term, char *err, size_t err_cap)
+{
+	if (!db)
+		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
+	if (db->task.active)
+		return db_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
+	memset(&db->task, 0, sizeof(db->task));
+	db->task.term = term;
+	return begin_task(db, "initializing new cluster", db->driver->begin_bootstrap, err,
+			  err_cap);
+}
+
+int db_begin_create_replica(struct db *db, const struct db_peer *source,
+			    const struct db_peer *primary, bool replace_existing, char *err,
+			    size_t err_cap)
+{
+	if (!db || !valid_peer(source) || (primary && !valid_peer(primary)))
+		return db_fail(err, err_cap, -EINVAL, "invalid clone source");
+	if (db->task.active)
+		return db_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
+	memset(&db->task, 0, sizeof(db->task));
+	db->task.source = *source;
+	db->task.primary = primary ? *primary : *source;
+	db->task.has_primary = true;
+	db->task.replace_existing = replace_existing;
+	return begin_task(db, "creating replica", db->driver->begin_create_replica, err, err_cap);
+}
+
+int db_begin_rejoin(struct db *db, const struct db_peer *primary, char *err, size_t err_cap)
+{
+	if (!db || !valid_peer(primary))
+		return db_fail(err, err_cap, -EINVAL, "invalid primary to rejoin");
+	if (db->task.active)
+		return db_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
+	memset(&db->task, 0, sizeof(db->task));
+	db->task.source = *primary;
+	db->task.primary = *primary;
+	db->task.has_primary = true;
+	return begin_task(db, "rejoining", db->driver->begin_rejoin, err, err_cap);
+}
+
+static void end_task(struct db *db)
+{
+	proc_free(db->task.proc);
+	memset(&db->task, 0, sizeof(db->task));
+}
+
+int db_task_poll(struct db *db, int64_t wait_ms, char *err, size_t err_cap)
+{
+	if (!db)
+		return -EINVAL;
+	if (!db->task.active)
+		return db_fail(err, err_cap, -ENOENT, "no task is running");
+	int64_t until = clock_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
+	for (;;) {
+		if (db->task.proc && !proc_done(db->task.proc)) {
+			int64_t left = until - clock_mono_ms();
+			if (proc_poll(db->task.proc, left > 0 ? left : 0) == -EINPROGRESS)
+				return -EINPROGRESS;
+		}
+		int rc = db->driver->task_step(db, err, err_cap);
+		if (rc != -EINPROGRESS) {
+			end_task(db);
+			return rc;
+		}
+		/* A new command started, or the step waits on a condition (the server accepting
+		 * connections): keep at it while time is left, looking again every so often. */
+		int64_t left = until - clock_mono_ms();
+		if (left <= 0)
+			return -EINPROGRESS;
+		if (!db->task.proc)
+			clock_sleep_ms(left < DB_TASK_RECHECK_MS ? left : DB_TASK_RECHECK_MS);
+	}
+}
+
+bool db_task_running(const struct db *db)
+{
+	return db && db->task.active;
+}
+
+const char *db_task_name(const struct db *db)
+{
+	return db && db->task.active && db->task.name ? db->task.name : "";
+}
+
+int db_task_progress(const struct db *db, char *out, size_t out_cap)
+{
+	if (!db || !db->task.active)
+		return -ENOENT;
+	const char *line = db->task.proc ? proc_last_line(db->task.proc) : "";
+	int64_t secs = (clock_mono_ms() - db->task.started_ms) / 1000;
+	int n;
+	if (db->task.proc)
+		n = snprintf(out, out_cap, "%s for %lld s: running \"%s\"%s%s", db->task.name,
+			     (long long)secs, db->task.command, line[0] ? ": " : "", line);
+	else
+		n = snprintf(out, out_cap, "%s for %lld s: step %d", db->task.name, (long long)secs,
+			     db->task.step);
+	return n >= 0 && (size_t)n < out_cap ? 0 : -ENOBUFS;
+}
+
+void db_task_cancel(struct db *db)
+{
+	if (!db || !db->task.active)
+		return;
+	if (db->task.proc)
+		proc_cancel(db->task.proc);
+	end_task(db);
+}
+
+/* --- Short actions ------------------------------------------------------------------------- */
+
+/* timeout_ms 0 means the command_timeout_ms option (db_start alone reads 0 as "do not wait"). */
+#define DEFAULT_TIMEOUT(db, timeout_ms)                               \
+	do {                                                          \
+		if ((timeout_ms) == 0)                                \
+			(timeout_ms) = (db)->opts.command_timeout_ms; \
+	} while (0)
+
+#define CHECK_SHORT(db, timeout_ms, err, err_cap)                                     \
+	do {                                                                          \
+		if (!(db) || (timeout_ms) < 0)                                        \
+			return db_fail(err, err_cap, -EINVAL, "invalid arguments");   \
+		if ((db)->task.active)                                                \
+			return db_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", \
+				       (db)->task.name);                              \
+	} while (0)
+
+int db_start(struct db *db, enum db_start_role role, const struct db_peer *primary, uint64_t term,
+	     int64_t timeout_ms, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	if (primary && !valid_peer(primary))
+		return db_fail(err, err_cap, -EINVAL, "invalid primary");
+	if (role != DB_START_PRIMARY && role != DB_START_REPLICA && role != DB_START_PENDING)
+		return db_fail(err, err_cap, -EINVAL, "invalid start role");
+	return db->driver->start(db, role, primary, term, timeout_ms, err, err_cap);
+}
+
+int db_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (mode != DB_STOP_SMART && mode != DB_STOP_FAST && mode != DB_STOP_IMMEDIATE)
+		return db_fail(err, err_cap, -EINVAL, "invalid stop mode");
+	return db->driver->stop(db, mode, timeout_ms, err, err_cap);
+}
+
+int db_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (mode != DB_STOP_SMART && mode != DB_STOP_FAST && mode != DB_STOP_IMMEDIATE)
+		return db_fail(err, err_cap, -EINVAL, "invalid stop mode");
+	return db->driver->restart(db, mode, timeout_ms, err, err_cap);
+}
+
+int db_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	return db->driver->reload(db, timeout_ms, err, err_cap);
+}
+
+int db_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	return db->driver->promote(db, term, timeout_ms, err, err_cap);
+}
+
+int db_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, char *err,
+	      size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (primary && !valid_peer(primary))
+		return db_fail(err, err_cap, -EINVAL, "invalid primary");
+	return db->driver->follow(db, primary, timeout_ms, err, err_cap);
+}
+
+int db_apply_parameters(struct db *db, const struct db_params *params, int64_t timeout_ms,
+			char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!params || params->count < 0 || params->count > DB_PARAMS_MAX)
+		return db_fail(err, err_cap, -EINVAL, "invalid parameters");
+	for (int i = 0; i < params->count; i++) {
+		if (!TERMINATED(params->items[i].name) || !TERMINATED(params->items[i].value))
+			return db_fail(err, err_cap, -EINVAL, "unterminated parameter");
+	}
+	struct db_params old = db->opts.parameters;
+	db->opts.parameters = *params;
+	int rc = db->driver->apply_parameters(db, timeout_ms, err, err_cap);
+	if (rc < 0 && rc != -ETIMEDOUT)
+		db->opts.parameters = old; /* a refused configuration keeps the old one */
+	return rc;
+}
+
+int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t timeout_ms, char *err,
+			 size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!sync || sync->count < 0 || sync->count > DB_STANDBYS_MAX)
+		return db_fail(err, err_cap, -EINVAL, "invalid synchronous standby list");
+	char rendered[DB_PARAM_VALUE_MAX];
+	int rc = db_render_sync_names(sync, rendered, sizeof(rendered));
+	if (rc < 0)
+		return db_fail(err, err_cap, rc, "invalid synchronous standby list");
+	struct db_sync old = db->sync;
+	bool old_managed = db->sync_managed;
+	db->sync = *sync;
+	db->sync_managed = true;
+	rc = db->driver->set_sync_standbys(db, timeout_ms, err, err_cap);
+	if (rc < 0 && rc != -ETIMEDOUT) {
+		db->sync = old;
+		db->sync_managed = old_managed;
+	}
+	return rc;
+}
+
+int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, int64_t timeout_ms,
+		    char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (count < 0 || count > DB_SLOTS_MAX || (count > 0 && !names))
+		return db_fail(err, err_cap, -EINVAL, "invalid slot list");
+	for (int i = 0; i < count; i++) {
+		if (!memchr(names[i], '\0', DB_NAME_MAX) || !names[i][0])
+			return db_fail(err, err_cap, -EINVAL, "invalid member name for a slot");
+	}
+	return db->driver->ensure_slots(db, names, count, timeout_ms, err, err_cap);
+}
+
+int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!out_lsn)
+		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
+	return db->driver->checkpoint(db, out_lsn, timeout_ms, err, err_cap);
+}

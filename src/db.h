@@ -1,0 +1,440 @@
+/*
+ * db.h - the one interface through which the HA loop touches the database.
+ *
+ * Two drivers implement it: PostgreSQL 12+ (db_postgres.c: pg_ctl, initdb, pg_basebackup,
+ * pg_rewind, standby.signal + primary_conninfo) and openGauss (db_opengauss.c: gs_ctl with -M
+ * modes, pending + notify, failover -T term, gs_ctl build). The caller picks one with
+ * db_options.engine and never sees which commands run.
+ *
+ * Rules every function follows:
+ * - Nothing blocks without a deadline. Short actions take timeout_ms and return -ETIMEDOUT when
+ *   it passes. Long actions (bootstrap, create replica, rejoin) run as a background task of child
+ *   processes that db_task_poll advances, so the loop keeps renewing its lease meanwhile.
+ * - Every external command runs as a child process with a timeout (proc.h); its output goes to
+ *   the log at debug and its failure comes back as a negative errno plus a message in the
+ *   caller's err buffer (err may be NULL when err_cap is 0).
+ * - Errors: -EINVAL bad argument or option, -EBUSY a task is running, -ETIMEDOUT a deadline
+ *   passed, -EIO a command or SQL statement failed (the message says which and why), -ENOTSUP the
+ *   engine has no such operation, -ESRCH the server is not running when it must be, -EEXIST the
+ *   data directory is not empty when it must be, -ECONNREFUSED the server did not accept a
+ *   connection, -ENOBUFS an answer or a rendering did not fit a fixed-size field.
+ * - Outputs are written only on success. No libpq type appears here (STYLE.md).
+ * A leaf module: it logs at debug at most; the HA loop decides what deserves a log line.
+ *
+ * Compatibility: this header is shared with the openGauss driver; change it only by adding.
+ */
+#ifndef GSHA_DB_H
+#define GSHA_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* PostgreSQL identifiers (member names, user names, application_name, slot names) are at most
+ * NAMEDATALEN - 1 = 63 bytes. */
+#define DB_NAME_MAX 64
+/* Paths of the data, binary and config directories and of files in them. */
+#define DB_PATH_MAX 1024
+/* Host names, IP addresses, Unix socket directories, listen_addresses lists. */
+#define DB_HOST_MAX 256
+/* Passwords from postgresql.authentication. */
+#define DB_PASSWORD_MAX 256
+/* Server parameter names (the longest built-in is 39 bytes; extensions use "ext.name"). */
+#define DB_PARAM_NAME_MAX 64
+/* Server parameter values: archive_command, shared_preload_libraries and
+ * synchronous_standby_names are the long ones. */
+#define DB_PARAM_VALUE_MAX 1024
+/* Parameters one configuration may set (postgresql.parameters plus DCS postgresql.parameters). */
+#define DB_PARAMS_MAX 128
+/* pg_hba lines from postgresql.pg_hba, and the length of one. */
+#define DB_HBA_MAX 64
+#define DB_HBA_LINE_MAX 512
+/* bootstrap.initdb and postgresql.basebackup options, and the length of one. */
+#define DB_TOOL_OPTIONS_MAX 16
+#define DB_TOOL_OPTION_MAX 256
+/* Standbys one status reports (openGauss allows 8 replconninfo peers; Patroni clusters rarely
+ * exceed a dozen members). Further ones are counted in standbys_omitted. */
+#define DB_STANDBYS_MAX 32
+/* Replication slots one status reports and one db_ensure_slots call manages. */
+#define DB_SLOTS_MAX 32
+/* Parameters waiting for a restart that one status names; further ones are counted. */
+#define DB_PENDING_MAX 32
+/* Messages and detail texts: one line, PostgreSQL's error style. */
+#define DB_ERROR_MAX 512
+/* Short state words ("streaming", "in production", "Need repair"). */
+#define DB_STATE_MAX 64
+/* Timestamps rendered by the server, e.g. "2026-11-21 05:30:06.829330+00:00". */
+#define DB_TIME_MAX 64
+
+/* Which database the driver drives. */
+enum db_engine {
+	DB_ENGINE_POSTGRES,
+	DB_ENGINE_OPENGAUSS,
+};
+
+/* What the server is doing, as observed by db_get_status. */
+enum db_role {
+	DB_ROLE_UNKNOWN, /* alive and "ready", but it did not answer SQL in time: hung or overloaded */
+	DB_ROLE_PRIMARY, /* accepts writes (pg_is_in_recovery() false; openGauss Primary or Normal) */
+	DB_ROLE_REPLICA,  /* in recovery, following (or trying to follow) a primary */
+	DB_ROLE_PENDING,  /* openGauss only: started with -M pending, role not yet decided */
+	DB_ROLE_STARTING, /* process alive, not accepting connections yet (recovery, startup) */
+	DB_ROLE_STOPPING, /* process alive and shutting down */
+	DB_ROLE_STOPPED,  /* no server process, shut down cleanly (or never started) */
+	DB_ROLE_CRASHED,  /* postmaster.pid left behind by a process that is gone */
+};
+
+/* The replica's replication connection (Patroni's replication_state). */
+enum db_repl_state {
+	DB_REPL_NONE,	      /* not a replica, or unknown */
+	DB_REPL_STREAMING,    /* WAL receiver is streaming from a primary */
+	DB_REPL_CONNECTING,   /* WAL receiver is starting, waiting or reconnecting */
+	DB_REPL_DISCONNECTED, /* no WAL receiver: archive recovery or no usable upstream */
+};
+
+/* A standby's sync state as its primary sees it (pg_stat_replication.sync_state). */
+enum db_sync_state {
+	DB_SYNC_ASYNC,
+	DB_SYNC_POTENTIAL,
+	DB_SYNC_SYNC,
+	DB_SYNC_QUORUM,
+};
+
+/* How db_stop stops the server. openGauss has no smart mode: it is refused with -ENOTSUP. */
+enum db_stop_mode {
+	DB_STOP_SMART,	   /* wait for clients to disconnect */
+	DB_STOP_FAST,	   /* disconnect clients, shut down cleanly */
+	DB_STOP_IMMEDIATE, /* quit at once; crash recovery on the next start */
+};
+
+/* The role db_start starts the server in. */
+enum db_start_role {
+	DB_START_PRIMARY, /* PostgreSQL: no standby.signal. openGauss: -M pending, then notify primary */
+	DB_START_REPLICA, /* PostgreSQL: standby.signal + primary_conninfo. openGauss: -M standby */
+	DB_START_PENDING, /* openGauss only (-M pending); -ENOTSUP on PostgreSQL */
+};
+
+/* What kind of synchronous replication db_set_sync_standbys asks for. */
+enum db_sync_method {
+	DB_SYNC_METHOD_OFF,	 /* synchronous_standby_names empty: asynchronous */
+	DB_SYNC_METHOD_PRIORITY, /* Patroni synchronous_mode on: "FIRST n (a,b)", or "a" alone */
+	DB_SYNC_METHOD_QUORUM,	 /* Patroni synchronous_mode quorum: "ANY n (a,b)" */
+};
+
+/* One user of postgresql.authentication. An empty username means "not configured". */
+struct db_user {
+	char username[DB_NAME_MAX];
+	char password[DB_PASSWORD_MAX]; /* empty: no password (trust, peer or .pgpass) */
+};
+
+/* One server parameter, name = value, value as the configuration file spells it (unquoted). */
+struct db_param {
+	char name[DB_PARAM_NAME_MAX];
+	char value[DB_PARAM_VALUE_MAX];
+};
+
+/* A set of parameters, in the order given. A later duplicate name overrides an earlier one. */
+struct db_params {
+	int count;
+	struct db_param items[DB_PARAMS_MAX];
+};
+
+/* Another member: where to clone from, whom to follow, whom to rewind against. */
+struct db_peer {
+	char name
+		[DB_NAME_MAX]; /* member name (its application_name and slot name derive from it) */
+	char host[DB_HOST_MAX]; /* from its conn_url */
+	int port;		/* from its conn_url */
+};
+
+/* Everything a driver needs, filled by the caller (from cfg) before db_new. Plain and fixed-size:
+ * zero it, then set fields. Empty strings and 0 mean "default" where a default is stated. */
+struct db_options {
+	enum db_engine engine;
+	char name[DB_NAME_MAX];	       /* this member's name: application_name, own slot name */
+	char scope[DB_NAME_MAX];       /* cluster name: becomes cluster_name */
+	char data_dir[DB_PATH_MAX];    /* postgresql.data_dir (required, absolute) */
+	char bin_dir[DB_PATH_MAX];     /* postgresql.bin_dir; empty: commands are found in PATH */
+	char config_dir[DB_PATH_MAX];  /* postgresql.config_dir; empty or equal to data_dir */
+	char pgpass_path[DB_PATH_MAX]; /* postgresql.pgpass; empty: <data_dir>/../.pgpass_<name> */
+	char listen_host[DB_HOST_MAX]; /* listen_addresses from postgresql.listen, e.g. "0.0.0.0" */
+	int listen_port;	       /* port from postgresql.listen (required) */
+	char connect_host[DB_HOST_MAX]; /* host of postgresql.connect_address (what peers use) */
+	int connect_port;		/* port of postgresql.connect_address; 0: listen_port */
+	char local_host[DB_HOST_MAX];	/* where the agent itself connects: a Unix socket directory
+					 * or an address; empty: the first unix_socket_directories
+					 * entry of parameters, else 127.0.0.1 */
+	struct db_user superuser; /* postgresql.authentication.superuser (required username) */
+	struct db_user
+		replication;   /* postgresql.authentication.replication (PostgreSQL: required) */
+	struct db_user rewind; /* postgresql.authentication.rewind; empty: use superuser */
+	struct db_params parameters; /* postgresql.parameters merged over the DCS ones */
+	int hba_count;		     /* 0: leave pg_hba.conf as initdb or the clone wrote it */
+	char hba[DB_HBA_MAX][DB_HBA_LINE_MAX];
+	/* bootstrap.initdb and postgresql.basebackup: each entry is one long option without its
+	 * dashes, "data-checksums" or "encoding=UTF8"; the driver passes "--data-checksums" and
+	 * "--encoding=UTF8". */
+	int initdb_option_count;
+	char initdb_options[DB_TOOL_OPTIONS_MAX][DB_TOOL_OPTION_MAX];
+	int basebackup_option_count;
+	char basebackup_options[DB_TOOL_OPTIONS_MAX][DB_TOOL_OPTION_MAX];
+	bool use_slots;	    /* postgresql.use_slots (Patroni default true) */
+	bool use_pg_rewind; /* postgresql.use_pg_rewind */
+	bool remove_data_directory_on_rewind_failure;	  /* re-clone when rewind fails */
+	bool remove_data_directory_on_diverged_timelines; /* re-clone when rewind is impossible */
+	int64_t command_timeout_ms; /* deadline of short commands (pg_ctl, initdb); 0: 60 s */
+	int64_t task_timeout_ms;    /* deadline of one clone or rewind command; 0: 1 h */
+	int64_t connect_timeout_ms; /* libpq connect and status query deadline; 0: 2 s, min 1 s */
+	/* Where the server's own output goes until its logging collector takes over (pg_ctl -l);
+	 * empty: <data_dir>/postmaster.log. Added after the first commit of this header. */
+	char log_file[DB_PATH_MAX];
+};
+
+/* A standby attached to this (primary) server. */
+struct db_standby {
+	char application_name[DB_NAME_MAX];
+	char usename[DB_NAME_MAX];
+	char client_addr[DB_HOST_MAX]; /* "" for Unix socket connections */
+	char state[DB_STATE_MAX];      /* lower case: "streaming", "catchup", "startup", "backup" */
+	enum db_sync_state sync_state;
+	int sync_priority;
+	uint64_t sent_lsn;   /* bytes */
+	uint64_t write_lsn;  /* bytes */
+	uint64_t flush_lsn;  /* bytes */
+	uint64_t replay_lsn; /* bytes */
+};
+
+/* A physical replication slot on this server. */
+struct db_slot {
+	char name[DB_NAME_MAX];
+	bool active;	      /* a walreceiver is using it */
+	uint64_t restart_lsn; /* bytes; 0 when not yet reserved */
+};
+
+/* One observation of the server. Plain and fixed-size: copy and compare freely. Fields the
+ * engine cannot tell stay zero or empty rather than invented. */
+struct db_status {
+	int64_t observed_ms; /* monotonic time of this observation */
+	bool initialized;    /* the data directory holds a database cluster */
+	bool running;	     /* a server process is alive for this data directory */
+	enum db_role role;
+	int postmaster_pid; /* from postmaster.pid, 0 if none */
+	bool accepting;	    /* SQL over libpq answered */
+	int server_version; /* server_version_num, e.g. 150004; 0 when not connected */
+	char postmaster_start_time[DB_TIME_MAX]; /* Patroni's format, "" when not connected */
+	char system_identifier[DB_NAME_MAX];	 /* decimal, "" when unknown */
+	uint32_t timeline;    /* PostgreSQL: the current timeline; 0 when unknown or openGauss */
+	uint64_t term;	      /* openGauss: the term; 0 on PostgreSQL */
+	uint64_t write_lsn;   /* bytes; primary: WAL written (pg_current_wal_lsn) */
+	uint64_t flush_lsn;   /* bytes; primary: WAL flushed (Patroni's xlog.location) */
+	uint64_t receive_lsn; /* bytes; replica: last WAL received and flushed */
+	uint64_t replay_lsn;  /* bytes; replica: last WAL replayed */
+	char replay_timestamp[DB_TIME_MAX];   /* replica: commit time of the last replayed xact */
+	bool replay_paused;		      /* replica: pg_is_wal_replay_paused() */
+	enum db_repl_state replication_state; /* replica only */
+	char upstream_host[DB_HOST_MAX];      /* replica: the host it streams from, "" if none */
+	int upstream_port;		      /* replica: its port, 0 if none */
+	bool needs_rejoin;    /* the engine says this replica cannot follow without a rewind or
+			    * rebuild (openGauss: timeline/system id mismatch, WAL segment removed) */
+	int standby_count;    /* primary: entries used in standbys */
+	int standbys_omitted; /* primary: attached standbys that did not fit */
+	struct db_standby standbys[DB_STANDBYS_MAX];
+	int slot_count; /* physical replication slots on this server */
+	int slots_omitted;
+	struct db_slot slots[DB_SLOTS_MAX];
+	char synchronous_standby_names[DB_PARAM_VALUE_MAX]; /* the value in effect */
+	bool pending_restart; /* a changed parameter waits for a restart (Patroni pending_restart) */
+	int pending_count;    /* how many; the first DB_PENDING_MAX are named below */
+	char pending[DB_PENDING_MAX][DB_PARAM_NAME_MAX];
+	char detail[DB_ERROR_MAX]; /* why the role is what it is when not plainly running:
+				    * the connection error, "postmaster.pid names dead pid 123" */
+};
+
+/* pg_controldata (gs_controldata) of the data directory: readable while the server is down. */
+struct db_control {
+	/* "shut down", "in production", "shut down in recovery", "in archive recovery" */
+	char cluster_state[DB_STATE_MAX];
+	char system_identifier[DB_NAME_MAX];
+	uint64_t checkpoint_lsn;	/* bytes: "Latest checkpoint location" */
+	uint64_t redo_lsn;		/* bytes: "Latest checkpoint's REDO location" */
+	uint32_t timeline;		/* "Latest checkpoint's TimeLineID" */
+	uint32_t min_recovery_timeline; /* "Min recovery ending loc's timeline", 0 if none */
+	bool wal_log_hints;		/* "wal_log_hints setting" */
+	bool data_checksums;		/* "Data page checksum version" is not 0 */
+};
+
+/* Synchronous standby selection for db_set_sync_standbys. */
+struct db_sync {
+	enum db_sync_method method;
+	int num;   /* standbys that must confirm (n of "FIRST n" / "ANY n"); 0: count */
+	int count; /* names used; a single "*" means any standby */
+	char names[DB_STANDBYS_MAX][DB_NAME_MAX]; /* member names (application_name) */
+};
+
+/* A driver instance for one data directory. Opaque; owned by the caller of db_new. */
+struct db;
+
+/* Returns "postgres" or "opengauss". */
+const char *db_engine_name(enum db_engine engine);
+
+/* Parses "postgres"/"postgresql" or "opengauss"/"gaussdb" (any case). Returns 0 or -EINVAL;
+ * *out is written only on success. */
+int db_engine_parse(const char *s, enum db_engine *out) __attribute__((warn_unused_result));
+
+/* Returns "unknown", "primary", "replica", "pending", "starting", "stopping", "stopped",
+ * "crashed". */
+const char *db_role_name(enum db_role role);
+
+/* Returns "", "streaming", "connecting", "disconnected" (DB_REPL_NONE is ""). */
+const char *db_repl_state_name(enum db_repl_state state);
+
+/* Returns "async", "potential", "sync", "quorum" (pg_stat_replication's words). */
+const char *db_sync_state_name(enum db_sync_state state);
+
+/* Returns "smart", "fast", "immediate". */
+const char *db_stop_mode_name(enum db_stop_mode mode);
+
+/* Patroni's slot name for a member: lower case, every character outside [a-z0-9_] becomes "_".
+ * Returns 0, -EINVAL for an empty name, -ENAMETOOLONG when out_cap is too small. */
+int db_slot_name(const char *member, char *out, size_t out_cap) __attribute__((warn_unused_result));
+
+/* Checks opts and creates a driver for them (no I/O besides checking the binaries exist).
+ * The options are copied. Returns 0 and *out, or -EINVAL/-ENOTSUP/-ENOMEM with a message. */
+int db_new(const struct db_options *opts, struct db **out, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Cancels a running task (killing its commands), then frees. Accepts NULL. Leaves the server
+ * itself running or stopped as it is. */
+void db_free(struct db *db);
+
+/* The options in effect (owned by db). */
+const struct db_options *db_get_options(const struct db *db);
+
+/* Observes the server: postmaster.pid plus kill(pid, 0), then SQL over libpq with the connect
+ * timeout. Always fills *out with what it could see (role unknown, starting, crashed, ... with the
+ * reason in detail) and returns 0; -EINVAL only for bad arguments. Bounded by connect_timeout_ms
+ * (twice at most: connect, then the queries). Allowed while a task runs. */
+int db_get_status(struct db *db, struct db_status *out);
+
+/* Reads pg_controldata of the data directory (the server may be down). Returns 0, -EIO or
+ * -ETIMEDOUT with a message. */
+int db_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
+		    size_t err_cap) __attribute__((warn_unused_result));
+
+/* --- Long actions: run as a background task, one at a time --------------------------------
+ * Each db_begin_* checks its preconditions, starts the first command and returns 0 at once
+ * (-EBUSY if a task is running). Then call db_task_poll every loop cycle until it stops returning
+ * -EINPROGRESS. On success the server is running in its new role (not necessarily accepting
+ * connections yet); on failure it is left stopped. */
+
+/* Bootstraps a new cluster: initdb with opts.initdb_options and the superuser (password via a
+ * temporary pwfile), the driver's configuration and pg_hba, start as primary, then create the
+ * replication and rewind users (with pg_rewind's function grants). Requires an empty or missing
+ * data directory (-EEXIST otherwise). openGauss: term is passed to notify -M primary -T. */
+int db_begin_bootstrap(struct db *db, uint64_t term, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Creates a replica by copying source (the leader, or a clonefrom member) with pg_basebackup
+ * (openGauss: gs_ctl build -b full), configures it to follow primary (NULL: follow source), and
+ * starts it. The server must be stopped (-EBUSY otherwise). A non-empty data directory is refused
+ * with -EEXIST unless replace_existing, in which case it is removed first. A failed copy removes
+ * what it copied. */
+int db_begin_create_replica(struct db *db, const struct db_peer *source,
+			    const struct db_peer *primary, bool replace_existing, char *err,
+			    size_t err_cap) __attribute__((warn_unused_result));
+
+/* Rejoins a diverged old primary (or a replica that cannot follow) to primary: stops the server if
+ * it runs, pg_rewind against primary when use_pg_rewind (openGauss: gs_ctl build -b
+ * incremental), and when that fails and remove_data_directory_on_rewind_failure (or rewind is off
+ * and remove_data_directory_on_diverged_timelines) removes the data directory and clones again.
+ * Then it starts as a replica of primary. Without any allowed way it fails with -ENOTSUP. */
+int db_begin_rejoin(struct db *db, const struct db_peer *primary, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Advances the running task, waiting at most wait_ms for its current command. Returns
+ * -EINPROGRESS while it runs, 0 once it succeeded, or the task's error (with a message) once it
+ * failed; after 0 or an error the task is gone. Returns -ENOENT when no task runs. */
+int db_task_poll(struct db *db, int64_t wait_ms, char *err, size_t err_cap);
+
+/* True while a task runs. */
+bool db_task_running(const struct db *db);
+
+/* The running task in Patroni's state words: "initializing new cluster", "creating replica",
+ * "rejoining", or "" when none. */
+const char *db_task_name(const struct db *db);
+
+/* What the task is doing now, for the log: the current command and its last output line (e.g.
+ * pg_basebackup's "20480/30720 kB (66%), 0/1 tablespace"). Returns 0 or -ENOENT. */
+int db_task_progress(const struct db *db, char *out, size_t out_cap);
+
+/* Kills the running task's commands and forgets it; blocks at most a few seconds. The data
+ * directory may be left half-built: the next create_replica needs replace_existing. */
+void db_task_cancel(struct db *db);
+
+/* --- Short actions: each bounded by timeout_ms, -EBUSY while a task runs -------------------
+ * timeout_ms 0 means the command_timeout_ms option, except in db_start (see there). */
+
+/* Starts the server in role. DB_START_REPLICA writes the standby configuration for primary
+ * (NULL: a replica with no upstream yet). openGauss: DB_START_PRIMARY uses term. Waits up to
+ * timeout_ms for connections to be accepted; on -ETIMEDOUT the server keeps starting (status
+ * says starting). timeout_ms 0 returns as soon as the server process is launched. Returns 0 at
+ * once if it already runs in that role; -EALREADY if it runs in another role. */
+int db_start(struct db *db, enum db_start_role role, const struct db_peer *primary, uint64_t term,
+	     int64_t timeout_ms, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Stops the server in mode, waiting up to timeout_ms. Returns 0 (also when already stopped). On
+ * -ETIMEDOUT the caller may repeat with DB_STOP_IMMEDIATE. */
+int db_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Stops (mode) and starts again in the same role, applying pending parameters. */
+int db_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Makes the running server reread its configuration (SIGHUP). */
+int db_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Promotes this replica to primary and waits up to timeout_ms until it accepts writes.
+ * PostgreSQL: pg_ctl promote; the standby configuration is removed. openGauss: gs_ctl failover
+ * -T term (a pending instance: notify -M primary -T term). 0 at once if already primary. */
+int db_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Makes the server follow primary (NULL: no upstream). A running replica is re-pointed with a
+ * reload (only when its configuration changed); a running primary is demoted (fast stop, then
+ * start as a replica); a stopped server only gets its configuration written. Does not rewind:
+ * a former primary (demoted, crashed or stopped) may have diverged, so the loop should bring it
+ * back with db_begin_rejoin instead; on PostgreSQL pg_rewind itself finds out whether anything
+ * must be undone ("no rewind required" costs one short run). PostgreSQL does not report a
+ * diverged replica (needs_rejoin stays false). openGauss: a pending instance is notified to
+ * standby. */
+int db_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, char *err,
+	      size_t err_cap) __attribute__((warn_unused_result));
+
+/* Replaces the parameters (postgresql.parameters merged with DCS ones), rewrites the
+ * configuration the server reads and reloads a running server. Parameters that need a restart
+ * then show up in db_status.pending_restart. The driver's own settings (listen address, port,
+ * cluster_name, hot_standby, recovery settings) always win over params. */
+int db_apply_parameters(struct db *db, const struct db_params *params, int64_t timeout_ms,
+			char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Sets synchronous_standby_names from sync (the agent manages it; a value in parameters is
+ * overridden), rewrites the configuration and reloads. */
+int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t timeout_ms, char *err,
+			 size_t err_cap) __attribute__((warn_unused_result));
+
+/* On a running server: creates a physical replication slot for each member in names (Patroni's
+ * slot names, see db_slot_name; own name skipped) and drops inactive physical slots that are not
+ * in the list. count 0 drops them all. The primary keeps slots for every member; a replica keeps
+ * them for the members that cascade from it (and so a promoted replica already has them).
+ * openGauss: -ENOTSUP is not an error the loop needs to log (replconninfo replaces slots). */
+int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, int64_t timeout_ms,
+		    char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Runs CHECKPOINT on the running server and returns its redo LSN in *out_lsn (bytes): after a
+ * promotion (Patroni's checkpoint_after_promote) and before a planned switchover. */
+int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,215 @@
+/*
+ * db_driver.h - what a database driver implements, and the helpers drivers share.
+ *
+ * Internal to the db module (db.c, db_common.c, db_sql.c, db_postgres.c, db_opengauss.c and
+ * their unit tests); the rest of the agent includes db.h only. db.c checks arguments and the
+ * "one task at a time" rule, then calls the driver through struct db_driver.
+ *
+ * Adding a driver: define `const struct db_driver db_<engine>_driver` in db_<engine>.c, declare
+ * it below, and list it in db.c's engine table (the openGauss one is compiled in when meson
+ * defines GSHA_DB_OPENGAUSS, so each driver lands without touching the other's files).
+ *
+ * Compatibility: shared with the openGauss driver; change it only by adding.
+ */
+#ifndef GSHA_DB_DRIVER_H
+#define GSHA_DB_DRIVER_H
+
+#include "db.h"
+#include "proc.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest rendered conninfo or command argument we build (primary_conninfo with every key). */
+#define DB_CONNINFO_MAX 2048
+/* Longest configuration file the driver renders (DB_PARAMS_MAX values plus hba lines). */
+#define DB_CONF_MAX (256 * 1024)
+/* Longest postmaster.pid we read: 8 short lines in practice; anything longer is hostile. */
+#define DB_PIDFILE_MAX 4096
+
+/* The background task of db_begin_*: a sequence of steps, each either instant or one child
+ * process. db_task_poll waits for the current process, then calls driver->task_step. */
+struct db_task {
+	bool active;
+	const char *name;	   /* db_task_name: "creating replica", ... (static string) */
+	int kind;		   /* the driver's own task kind */
+	int step;		   /* the driver's own step counter, 0 at begin */
+	struct proc *proc;	   /* the current step's command, NULL between commands */
+	char command[DB_NAME_MAX]; /* its program name, for progress and messages */
+	int64_t started_ms;	   /* monotonic start of the task */
+	int64_t step_started_ms;   /* monotonic start of the current step */
+	struct db_peer source;	   /* create replica: where to copy from */
+	struct db_peer primary;	   /* create replica, rejoin: whom to follow afterwards */
+	bool has_primary;
+	bool replace_existing;
+	uint64_t term;
+	int attempts; /* rejoin: rewind tried, then clone */
+};
+
+struct db_driver {
+	const char *name;
+	/* Engine-specific checks of options on db_new (db.c has checked the common ones). */
+	int (*check_options)(const struct db_options *opts, char *err, size_t err_cap);
+	/* Each callback below has the contract of the db.h function of the same name; db.c has
+	 * checked arguments and that no task runs (except get_status and read_control). */
+	void (*get_status)(struct db *db, struct db_status *out);
+	int (*read_control)(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
+			    size_t err_cap);
+	/* begin_*: set up db->task (db.c has zeroed it, set name/active after success) and start
+	 * the first step. task_step: called when the current command ended (db->task.proc done)
+	 * or when no command runs; consumes the result, starts the next step. Returns
+	 * -EINPROGRESS, 0 when the task finished, or a negative errno with a message. */
+	int (*begin_bootstrap)(struct db *db, char *err, size_t err_cap);
+	int (*begin_create_replica)(struct db *db, char *err, size_t err_cap);
+	int (*begin_rejoin)(struct db *db, char *err, size_t err_cap);
+	int (*task_step)(struct db *db, char *err, size_t err_cap);
+	int (*start)(struct db *db, enum db_start_role role, const struct db_peer *primary,
+		     uint64_t term, int64_t timeout_ms, char *err, size_t err_cap);
+	int (*stop)(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err,
+		    size_t err_cap);
+	int (*restart)(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err,
+		       size_t err_cap);
+	int (*reload)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
+	int (*promote)(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap);
+	int (*follow)(struct db *db, const struct db_peer *primary, int64_t timeout_ms, char *err,
+		      size_t err_cap);
+	/* db.c has already stored the new parameters / sync in db before calling these. */
+	int (*apply_parameters)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
+	int (*set_sync_standbys)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
+	int (*ensure_slots)(struct db *db, const char names[][DB_NAME_MAX], int count,
+			    int64_t timeout_ms, char *err, size_t err_cap);
+	int (*checkpoint)(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err,
+			  size_t err_cap);
+	/* Frees db->priv (may be NULL). */
+	void (*free_priv)(struct db *db);
+};
+
+extern const struct db_driver db_postgres_driver;
+extern const struct db_driver db_opengauss_driver;
+
+struct db {
+	struct db_options opts; /* as given, defaults filled in by db_new */
+	const struct db_driver *driver;
+	struct db_task task;
+	struct db_sync sync;	 /* the last db_set_sync_standbys; method OFF at start */
+	bool sync_managed;	 /* db_set_sync_standbys was called at least once */
+	struct db_peer upstream; /* the primary last configured to follow */
+	bool has_upstream;
+	bool upstream_known; /* upstream was set in this process (start/follow/task);
+				       * until then a rewrite keeps the recovery lines on disk */
+	void *priv;	     /* the driver's own state */
+};
+
+/* --- Pure helpers (db_common.c), unit-tested ---------------------------------------------- */
+
+/* The parsed postmaster.pid (PostgreSQL and openGauss write the same first lines). */
+struct db_pidfile {
+	int pid;		       /* line 1 */
+	char data_dir[DB_PATH_MAX];    /* line 2 */
+	int64_t start_time;	       /* line 3, epoch seconds */
+	int port;		       /* line 4 */
+	char socket_dir[DB_HOST_MAX];  /* line 5, may be empty */
+	char listen_addr[DB_HOST_MAX]; /* line 6, may be empty */
+	char status[DB_STATE_MAX];     /* line 8 (PG 10+): "starting", "stopping", "ready",
+					* "standby"; "" when absent */
+};
+
+/* Parses postmaster.pid contents (text, NUL-terminated). Returns 0, or -EINVAL for anything not
+ * shaped like one (no pid, pid <= 0, over-long lines, ...). *out is written only on success. */
+int db_pidfile_parse(const char *text, struct db_pidfile *out) __attribute__((warn_unused_result));
+
+/* Reads and parses <data_dir>/postmaster.pid. Returns 0, -ENOENT when absent, -EINVAL when
+ * malformed or larger than DB_PIDFILE_MAX, or another -errno. */
+int db_pidfile_read(const char *data_dir, struct db_pidfile *out)
+	__attribute__((warn_unused_result));
+
+/* True when pid names a live process (kill(pid, 0) succeeds or fails with EPERM). */
+bool db_pid_alive(int pid);
+
+/* Parses an LSN "X/Y" (hex halves, as pg_lsn and openGauss text locations print it). Returns 0
+ * or -EINVAL. */
+int db_lsn_parse(const char *s, uint64_t *out) __attribute__((warn_unused_result));
+
+/* Appends " key=value" to a conninfo string in buf (of cap bytes, NUL-terminated), quoting the
+ * value with single quotes and backslash escapes when it is empty or holds a space, quote or
+ * backslash. Returns 0 or -ENOBUFS (dst unchanged). */
+int db_conninfo_add(char *dst, size_t cap, const char *key, const char *value)
+	__attribute__((warn_unused_result));
+
+/* Quotes an identifier the way PostgreSQL's quote_ident does: as is when it is a plain lower
+ * case identifier, otherwise in double quotes with inner quotes doubled. Returns 0 or
+ * -ENAMETOOLONG. */
+int db_quote_ident(const char *s, char *out, size_t out_cap) __attribute__((warn_unused_result));
+
+/* Renders synchronous_standby_names for sync: "" when off or no names; a single quoted name
+ * (priority, one name, num 1); "FIRST n (a,b)" / "ANY n (a,b)"; "*" as given. Names are sorted.
+ * Returns 0, -EINVAL for a bad num, or -ENAMETOOLONG. */
+int db_render_sync_names(const struct db_sync *sync, char *out, size_t out_cap)
+	__attribute__((warn_unused_result));
+
+/* Renders one configuration file line: name = 'value' with single quotes doubled and
+ * backslashes doubled. Appends to dst of cap. Returns 0 or -ENOBUFS. */
+int db_conf_add(char *dst, size_t cap, const char *name, const char *value)
+	__attribute__((warn_unused_result));
+
+/* Sets name = value in params, replacing an existing entry. Returns 0, -ENOBUFS (full) or
+ * -ENAMETOOLONG. */
+int db_params_set(struct db_params *params, const char *name, const char *value)
+	__attribute__((warn_unused_result));
+
+/* Returns the value of name in params (the last one wins), or NULL. */
+const char *db_params_get(const struct db_params *params, const char *name);
+
+/* --- I/O helpers (db_common.c) -------------------------------------------------------------- */
+
+/* Writes <bin_dir>/<program> (or the bare name when bin_dir is empty) into out. */
+int db_bin_path(const struct db *db, const char *program, char *out, size_t out_cap)
+	__attribute__((warn_unused_result));
+
+/* Writes content to path atomically (a temporary file, fsync, rename) with mode. */
+int db_write_file(const char *path, const char *content, int mode, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* As db_write_file, but leaves the file alone when it already holds exactly content; *changed
+ * (may be NULL) says whether it wrote. */
+int db_write_file_if_changed(const char *path, const char *content, int mode, bool *changed,
+			     char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* True when path is missing or an empty directory. */
+bool db_dir_empty(const char *path);
+
+/* Removes path and everything under it (no symlinks followed). 0 or -errno with a message. */
+int db_remove_tree(const char *path, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Removes everything inside the directory path but keeps path itself (it may be a mount point
+ * or carry permissions someone set on purpose). 0 (also when path is missing) or -errno. */
+int db_clear_dir(const char *path, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Runs argv with the driver's environment (PGPASSFILE, LC_ALL=C) to its end or timeout_ms. When
+ * output is not NULL it gets the captured output. Returns 0 when it exited with status 0,
+ * -ETIMEDOUT, or -EIO with "<program> failed: <reason>: <last output line>" in err. */
+int db_run(struct db *db, const char *const argv[], int64_t timeout_ms, char *output,
+	   size_t output_cap, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Starts argv as the task's current command (db->task.proc) with the task timeout. */
+int db_task_spawn(struct db *db, const char *const argv[], char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* As db_task_spawn with an explicit deadline (a pg_ctl -w that must end before we kill it). */
+int db_task_spawn_timeout(struct db *db, const char *const argv[], int64_t timeout_ms, char *err,
+			  size_t err_cap) __attribute__((warn_unused_result));
+
+/* Consumes the task's finished command: 0 when it exited with status 0, else -EIO/-ETIMEDOUT
+ * with a message; frees db->task.proc either way. */
+int db_task_reap(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Writes the pgpass file (replication, rewind and superuser entries, mode 0600). */
+int db_write_pgpass(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Formats a message into err (if err_cap > 0) and returns rc: `return db_fail(err, cap, -EIO,
+ * "could not ...: %s", why);` */
+int db_fail(char *err, size_t err_cap, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif

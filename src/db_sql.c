@@ -1,0 +1,210 @@
+/*
+ * db_sql.c - libpq with our own deadline on connecting and on every query.
+ *
+ * Connecting uses PQconnectStartParams + PQconnectPoll and polls the socket ourselves, so the
+ * deadline holds even when the server accepted the TCP connection but never answers (stopped,
+ * hung). Queries are sent with PQsendQuery and collected as the socket becomes readable.
+ */
+#include "db_sql.h"
+
+#include "buf.h"
+#include "clock.h"
+#include "db_driver.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Size of the small numbers we render into connection keywords. */
+#define DB_SQL_NUM_MAX 32
+/* The backend option that bounds statements server-side as well. */
+#define DB_SQL_OPTIONS_MAX 64
+
+/* One line of libpq's (multi-line) message. */
+static void first_line(const char *msg, char *err, size_t err_cap, const char *prefix)
+{
+	size_t len = strcspn(msg, "\n");
+	db_fail(err, err_cap, 0, "%s%.*s", prefix, (int)len, msg);
+}
+
+static int wait_socket(PGconn *conn, bool for_write, int64_t deadline_ms)
+{
+	int fd = PQsocket(conn);
+	if (fd < 0)
+		return -EIO;
+	int64_t left = deadline_ms - clock_mono_ms();
+	if (left <= 0)
+		return -ETIMEDOUT;
+	struct pollfd pfd = { .fd = fd, .events = for_write ? POLLOUT : POLLIN };
+	int r = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+	if (r < 0 && errno != EINTR)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	return 0;
+}
+
+static int connect_params(const char *const *keys, const char *const *values, int64_t deadline_ms,
+			  PGconn **out, char *err, size_t err_cap)
+{
+	PGconn *conn = PQconnectStartParams(keys, values, 1);
+	if (!conn)
+		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+	if (PQstatus(conn) == CONNECTION_BAD) {
+		first_line(PQerrorMessage(conn), err, err_cap, "could not connect: ");
+		PQfinish(conn);
+		return -ECONNREFUSED;
+	}
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	for (;;) {
+		if (st == PGRES_POLLING_OK)
+			break;
+		if (st == PGRES_POLLING_FAILED) {
+			first_line(PQerrorMessage(conn), err, err_cap, "could not connect: ");
+			PQfinish(conn);
+			return -ECONNREFUSED;
+		}
+		int rc = wait_socket(conn, st == PGRES_POLLING_WRITING, deadline_ms);
+		if (rc == -ETIMEDOUT) {
+			PQfinish(conn);
+			return db_fail(err, err_cap, -ETIMEDOUT,
+				       "could not connect: no answer before the deadline");
+		}
+		if (rc < 0) {
+			PQfinish(conn);
+			return db_fail(err, err_cap, rc, "could not connect: %s", strerror(-rc));
+		}
+		st = PQconnectPoll(conn);
+	}
+	*out = conn;
+	return 0;
+}
+
+int db_sql_connect(struct db *db, const char *dbname, int64_t deadline_ms, PGconn **out, char *err,
+		   size_t err_cap)
+{
+	char port[DB_SQL_NUM_MAX];
+	char timeout[DB_SQL_NUM_MAX];
+	char options[DB_SQL_OPTIONS_MAX];
+	int64_t left = deadline_ms - clock_mono_ms();
+	if (left <= 0)
+		return db_fail(err, err_cap, -ETIMEDOUT, "no time left to connect");
+	/* libpq's connect_timeout has a 2 s floor and whole seconds; our poll deadline is exact. */
+	int64_t secs = (left + 999) / 1000;
+	if (secs < 2)
+		secs = 2;
+	if (buf_format(port, sizeof(port), "%d", db->opts.listen_port) != 0 ||
+	    buf_format(timeout, sizeof(timeout), "%lld", (long long)secs) != 0 ||
+	    buf_format(options, sizeof(options), "-c statement_timeout=%lld",
+		       (long long)(left > 1000 ? left : 1000)) != 0)
+		return db_fail(err, err_cap, -EINVAL, "bad connection settings");
+	const char *keys[] = { "host",
+			       "port",
+			       "user",
+			       "dbname",
+			       "connect_timeout",
+			       "options",
+			       "password",
+			       "application_name",
+			       "passfile",
+			       NULL };
+	const char *values[] = { db->opts.local_host,
+				 port,
+				 db->opts.superuser.username,
+				 dbname ? dbname : "postgres",
+				 timeout,
+				 options,
+				 db->opts.superuser.password[0] ? db->opts.superuser.password
+								: NULL,
+				 "gsha",
+				 db->opts.pgpass_path,
+				 NULL };
+	/* libpq skips keywords whose value is NULL or empty (no password: pgpass or trust). */
+	return connect_params(keys, values, deadline_ms, out, err, err_cap);
+}
+
+int db_sql_connect_conninfo(const char *conninfo, int64_t deadline_ms, PGconn **out, char *err,
+			    size_t err_cap)
+{
+	const char *keys[] = { "dbname", NULL };
+	const char *values[] = { conninfo, NULL };
+	return connect_params(keys, values, deadline_ms, out, err, err_cap);
+}
+
+int db_sql_query(PGconn *conn, const char *sql, int64_t deadline_ms, PGresult **out, char *err,
+		 size_t err_cap)
+{
+	if (!PQsendQuery(conn, sql)) {
+		first_line(PQerrorMessage(conn), err, err_cap, "could not send query: ");
+		return -EIO;
+	}
+	PGresult *keep = NULL;
+	int rc = 0;
+	for (;;) {
+		while (PQisBusy(conn)) {
+			int w = wait_socket(conn, false, deadline_ms);
+			if (w < 0) {
+				PQclear(keep);
+				return db_fail(err, err_cap, w == -ETIMEDOUT ? -ETIMEDOUT : w,
+					       "query did not finish before the deadline");
+			}
+			if (!PQconsumeInput(conn)) {
+				PQclear(keep);
+				first_line(PQerrorMessage(conn), err, err_cap, "query failed: ");
+				return -EIO;
+			}
+		}
+		PGresult *res = PQgetResult(conn);
+		if (!res)
+			break;
+		ExecStatusType st = PQresultStatus(res);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+			if (rc == 0) {
+				PQclear(keep);
+				keep = res;
+			} else {
+				PQclear(res);
+			}
+		} else {
+			if (rc == 0)
+				first_line(PQresultErrorMessage(res), err, err_cap, "");
+			rc = -EIO;
+			PQclear(res);
+		}
+	}
+	if (rc < 0 || !keep) {
+		PQclear(keep);
+		return rc < 0 ? rc : db_fail(err, err_cap, -EIO, "query returned no result");
+	}
+	if (out)
+		*out = keep;
+	else
+		PQclear(keep);
+	return 0;
+}
+
+int db_sql_exec(PGconn *conn, const char *sql, int64_t deadline_ms, char *err, size_t err_cap)
+{
+	return db_sql_query(conn, sql, deadline_ms, NULL, err, err_cap);
+}
+
+int db_sql_get(const PGresult *res, int row, int col, char *out, size_t out_cap)
+{
+	if (row < 0 || col < 0 || row >= PQntuples(res) || col >= PQnfields(res))
+		return -ERANGE;
+	if (PQgetisnull(res, row, col)) {
+		if (out_cap == 0)
+			return -ENOBUFS;
+		out[0] = '\0';
+		return 0;
+	}
+	return buf_copy(out, out_cap, PQgetvalue(res, row, col)) == 0 ? 0 : -ENOBUFS;
+}
+
+bool db_sql_is_null(const PGresult *res, int row, int col)
+{
+	if (row < 0 || col < 0 || row >= PQntuples(res) || col >= PQnfields(res))
+		return true;
+	return PQgetisnull(res, row, col);
+}

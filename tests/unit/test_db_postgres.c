@@ -1,0 +1,1116 @@
+/*
+ * test_db_postgres.c - the pure parts of the db module and its PostgreSQL driver: conninfo and
+ * postgresql.conf rendering, synchronous_standby_names, slot names, status rows, pg_controldata,
+ * postmaster.pid (hostile contents too), the role decision, and option checks. No server runs
+ * here (tests/integration/db_postgres.sh does that).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "db_postgres.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ERR_CAP 512
+#define CONF_CAP (64 * 1024)
+
+/* The named fixture every test starts from: a valid two-user configuration. */
+static void base_options(struct db_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->engine = DB_ENGINE_POSTGRES;
+	snprintf(o->name, sizeof(o->name), "node-1");
+	snprintf(o->scope, sizeof(o->scope), "batman");
+	snprintf(o->data_dir, sizeof(o->data_dir), "/var/lib/pg/data");
+	snprintf(o->listen_host, sizeof(o->listen_host), "0.0.0.0");
+	o->listen_port = 5432;
+	snprintf(o->superuser.username, sizeof(o->superuser.username), "postgres");
+	snprintf(o->replication.username, sizeof(o->replication.username), "replicator");
+	snprintf(o->replication.password, sizeof(o->replication.password), "rep-pass");
+	o->use_slots = true;
+	o->use_pg_rewind = true;
+}
+
+static struct db *new_db(const struct db_options *o)
+{
+	struct db *db = NULL;
+	char err[ERR_CAP] = "";
+	int rc = db_new(o, &db, err, sizeof(err));
+	if (rc != 0)
+		fail_msg("db_new: %d %s", rc, err);
+	return db;
+}
+
+static struct db_peer peer(const char *name, const char *host, int port)
+{
+	struct db_peer p;
+	memset(&p, 0, sizeof(p));
+	snprintf(p.name, sizeof(p.name), "%s", name);
+	snprintf(p.host, sizeof(p.host), "%s", host);
+	p.port = port;
+	return p;
+}
+
+/* --- names ------------------------------------------------------------------------------------ */
+
+static void test_slot_name_normalizes_like_patroni(void **state)
+{
+	(void)state;
+	char out[DB_NAME_MAX];
+	assert_int_equal(db_slot_name("Node-1.east", out, sizeof(out)), 0);
+	assert_string_equal(out, "node_1_east");
+	assert_int_equal(db_slot_name("abc_09", out, sizeof(out)), 0);
+	assert_string_equal(out, "abc_09");
+	assert_int_equal(db_slot_name("", out, sizeof(out)), -EINVAL);
+	char small[4];
+	assert_int_equal(db_slot_name("abcd", small, sizeof(small)), -ENAMETOOLONG);
+}
+
+static void test_enum_names_cover_every_value(void **state)
+{
+	(void)state;
+	assert_string_equal(db_role_name(DB_ROLE_CRASHED), "crashed");
+	assert_string_equal(db_role_name(DB_ROLE_PENDING), "pending");
+	assert_string_equal(db_role_name(DB_ROLE_UNKNOWN), "unknown");
+	assert_string_equal(db_role_name((enum db_role)99), "?");
+	assert_string_equal(db_repl_state_name(DB_REPL_STREAMING), "streaming");
+	assert_string_equal(db_repl_state_name(DB_REPL_NONE), "");
+	assert_string_equal(db_sync_state_name(DB_SYNC_QUORUM), "quorum");
+	assert_string_equal(db_stop_mode_name(DB_STOP_SMART), "smart");
+	assert_string_equal(db_engine_name(DB_ENGINE_OPENGAUSS), "opengauss");
+	enum db_engine e = DB_ENGINE_OPENGAUSS;
+	assert_int_equal(db_engine_parse("PostgreSQL", &e), 0);
+	assert_int_equal(e, DB_ENGINE_POSTGRES);
+	assert_int_equal(db_engine_parse("gaussdb", &e), 0);
+	assert_int_equal(e, DB_ENGINE_OPENGAUSS);
+	assert_int_equal(db_engine_parse("mysql", &e), -EINVAL);
+	assert_int_equal(e, DB_ENGINE_OPENGAUSS);
+}
+
+/* --- conninfo and identifiers ------------------------------------------------------------------ */
+
+static void test_conninfo_quotes_only_when_needed(void **state)
+{
+	(void)state;
+	char ci[256] = "";
+	assert_int_equal(db_conninfo_add(ci, sizeof(ci), "host", "10.0.0.1"), 0);
+	assert_int_equal(db_conninfo_add(ci, sizeof(ci), "password", "it's a \\ secret"), 0);
+	assert_int_equal(db_conninfo_add(ci, sizeof(ci), "options", ""), 0);
+	assert_string_equal(ci, "host=10.0.0.1 password='it\\'s a \\\\ secret' options=''");
+	char tiny[12] = "";
+	assert_int_equal(db_conninfo_add(tiny, sizeof(tiny), "host", "localhost"), -ENOBUFS);
+	assert_string_equal(tiny, "");
+}
+
+static void test_primary_conninfo_names_member_and_passfile(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	struct db *db = new_db(&o);
+	struct db_peer p = peer("node-2", "10.0.0.2", 5433);
+	char ci[DB_CONNINFO_MAX];
+	assert_int_equal(db_pg_conninfo(db, &p, &db->opts.replication, NULL, ci, sizeof(ci)), 0);
+	assert_string_equal(ci,
+			    "user=replicator passfile=/var/lib/pg/.pgpass_node-1 "
+			    "host=10.0.0.2 port=5433 application_name=node-1 connect_timeout=5");
+	db_free(db);
+}
+
+static void test_quote_ident_follows_patroni(void **state)
+{
+	(void)state;
+	char out[64];
+	assert_int_equal(db_quote_ident("node_1", out, sizeof(out)), 0);
+	assert_string_equal(out, "node_1");
+	assert_int_equal(db_quote_ident("node-1", out, sizeof(out)), 0);
+	assert_string_equal(out, "\"node-1\"");
+	assert_int_equal(db_quote_ident("a\"b", out, sizeof(out)), 0);
+	assert_string_equal(out, "\"a\"\"b\"");
+	assert_int_equal(db_quote_ident("1abc", out, sizeof(out)), 0);
+	assert_string_equal(out, "\"1abc\"");
+	char small[4];
+	assert_int_equal(db_quote_ident("a-bc", small, sizeof(small)), -ENAMETOOLONG);
+}
+
+/* --- synchronous_standby_names ----------------------------------------------------------------- */
+
+static struct db_sync sync_of(enum db_sync_method m, int num, int count, const char *names[])
+{
+	struct db_sync s;
+	memset(&s, 0, sizeof(s));
+	s.method = m;
+	s.num = num;
+	s.count = count;
+	for (int i = 0; i < count; i++)
+		snprintf(s.names[i], sizeof(s.names[i]), "%s", names[i]);
+	return s;
+}
+
+static void test_sync_names_single_standby_is_bare(void **state)
+{
+	(void)state;
+	const char *names[] = { "node-2" };
+	struct db_sync s = sync_of(DB_SYNC_METHOD_PRIORITY, 1, 1, names);
+	char out[256];
+	assert_int_equal(db_render_sync_names(&s, out, sizeof(out)), 0);
+	assert_string_equal(out, "\"node-2\"");
+}
+
+static void test_sync_names_several_are_sorted_first_n(void **state)
+{
+	(void)state;
+	const char *names[] = { "c", "a", "b", "a" };
+	struct db_sync s = sync_of(DB_SYNC_METHOD_PRIORITY, 0, 4, names);
+	char out[256];
+	assert_int_equal(db_render_sync_names(&s, out, sizeof(out)), 0);
+	assert_string_equal(out, "FIRST 3 (a,b,c)");
+	s.num = 2;
+	assert_int_equal(db_render_sync_names(&s, out, sizeof(out)), 0);
+	assert_string_equal(out, "FIRST 2 (a,b,c)");
+}
+
+static void test_sync_names_quorum_uses_any(void **state)
+{
+	(void)state;
+	const char *names[] = { "n2", "n3" };
+	struct db_sync s = sync_of(DB_SYNC_METHOD_QUORUM, 1, 2, names);
+	char out[256];
+	assert_int_equal(db_render_sync_names(&s, out, sizeof(out)), 0);
+	assert_string_equal(out, "ANY 1 (n2,n3)");
+	const char *one[] = { "n2" };
+	s = sync_of(DB_SYNC_METHOD_QUORUM, 1, 1, one);
+	assert_int_equal(db_render_sync_names(&s, out, sizeof(out)), 0);
+	assert_string_equal(out, "ANY 1 (n2)");
+}
+
+static void test_sync_names_off_or_empty_clear_it(void **state)
+{
+	(void)state;
+	const char *names[] = { "n2" };
+	struct db_sync s = sync_of(DB_SYNC_METHOD_OFF, 1, 1, names);
+	char out[256] = "x";
+	assert_int_equal(db_render_sync_names(&s, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	s = sync_of(DB_SYNC_METHOD_PRIORITY, 1, 0, names);
+	assert_int_equal(db_render_sync_names(&s, out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+}
+
+static void test_sync_names_star_and_bad_counts(void **state)
+{
+	(void)state;
+	const char *star[] = { "*" };
+	struct db_sync s = sync_of(DB_SYNC_METHOD_PRIORITY, 1, 1, star);
+	char out[256];
+	assert_int_equal(db_render_sync_names(&s, out, sizeof(out)), 0);
+	assert_string_equal(out, "*");
+	const char *mixed[] = { "*", "a" };
+	s = sync_of(DB_SYNC_METHOD_PRIORITY, 1, 2, mixed);
+	assert_int_equal(db_render_sync_names(&s, out, sizeof(out)), -EINVAL);
+	const char *two[] = { "a", "b" };
+	s = sync_of(DB_SYNC_METHOD_PRIORITY, 3, 2, two);
+	assert_int_equal(db_render_sync_names(&s, out, sizeof(out)), -EINVAL);
+	s = sync_of(DB_SYNC_METHOD_PRIORITY, -1, 2, two);
+	assert_int_equal(db_render_sync_names(&s, out, sizeof(out)), -EINVAL);
+	s = sync_of(DB_SYNC_METHOD_PRIORITY, 1, 2, two);
+	char small[8];
+	assert_int_equal(db_render_sync_names(&s, small, sizeof(small)), -ENAMETOOLONG);
+}
+
+/* --- postgresql.conf --------------------------------------------------------------------------- */
+
+static void test_conf_line_escapes_quotes_and_rejects_injection(void **state)
+{
+	(void)state;
+	char conf[256] = "";
+	assert_int_equal(db_conf_add(conf, sizeof(conf), "archive_command", "cp '%p' \\x"), 0);
+	assert_string_equal(conf, "archive_command = 'cp ''%p'' \\\\x'\n");
+	assert_int_equal(db_conf_add(conf, sizeof(conf), "a\nb", "1"), -EINVAL);
+	assert_int_equal(db_conf_add(conf, sizeof(conf), "work_mem", "1\ninclude '/etc/x'"),
+			 -EINVAL);
+	assert_int_equal(db_conf_add(conf, sizeof(conf), "bad name", "1"), -EINVAL);
+	assert_int_equal(db_conf_add(conf, sizeof(conf), "", "1"), -EINVAL);
+	assert_int_equal(db_conf_add(conf, sizeof(conf), "ext.setting", "1"), 0);
+}
+
+static void test_conf_primary_includes_base_and_forces_own_settings(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	assert_int_equal(db_params_set(&o.parameters, "port", "9999"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "max_connections", "100"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "wal_level", "logical"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "data_directory", "/elsewhere"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "primary_conninfo", "host=evil"), 0);
+	struct db *db = new_db(&o);
+	char *conf = malloc(CONF_CAP);
+	assert_int_equal(db_pg_render_conf(db, false, NULL, conf, CONF_CAP), 0);
+	assert_int_equal(strncmp(conf, DB_PG_CONF_HEADER "\n", strlen(DB_PG_CONF_HEADER) + 1), 0);
+	assert_non_null(strstr(conf, "\ninclude 'postgresql.base.conf'\n"));
+	assert_non_null(strstr(conf, "\nport = '5432'\n"));
+	assert_null(strstr(conf, "9999"));
+	assert_non_null(strstr(conf, "\nmax_connections = '100'\n"));
+	assert_non_null(strstr(conf, "\nwal_level = 'logical'\n")); /* configured wins default */
+	assert_non_null(strstr(conf, "\nlisten_addresses = '0.0.0.0'\n"));
+	assert_non_null(strstr(conf, "\ncluster_name = 'batman'\n"));
+	assert_non_null(strstr(conf, "\nhot_standby = 'on'\n"));
+	assert_non_null(strstr(conf, "\nwal_log_hints = 'on'\n"));
+	assert_non_null(strstr(conf, "\nmax_wal_senders = '10'\n"));
+	assert_null(strstr(conf, "data_directory"));
+	assert_null(strstr(conf, "primary_conninfo"));
+	assert_null(strstr(conf, "synchronous_standby_names"));
+	free(conf);
+	db_free(db);
+}
+
+static void test_conf_replica_follows_upstream_through_its_slot(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	struct db *db = new_db(&o);
+	db->upstream = peer("leader", "10.0.0.9", 5432);
+	db->has_upstream = true;
+	db->upstream_known = true;
+	char *conf = malloc(CONF_CAP);
+	assert_int_equal(db_pg_render_conf(db, true, NULL, conf, CONF_CAP), 0);
+	assert_non_null(strstr(conf,
+			       "\nprimary_conninfo = 'user=replicator passfile=/var/lib/pg/"
+			       ".pgpass_node-1 host=10.0.0.9 port=5432 application_name=node-1 "
+			       "connect_timeout=5'\n"));
+	assert_non_null(strstr(conf, "\nprimary_slot_name = 'node_1'\n"));
+	assert_null(strstr(conf, "recovery_target_timeline"));
+	db->opts.use_slots = false;
+	assert_int_equal(db_pg_render_conf(db, true, NULL, conf, CONF_CAP), 0);
+	assert_null(strstr(conf, "primary_slot_name"));
+	free(conf);
+	db_free(db);
+}
+
+static void test_conf_replica_keeps_recovery_lines_until_upstream_known(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	struct db *db = new_db(&o);
+	const char *old = DB_PG_CONF_HEADER "\nwork_mem = '4MB'\n"
+					    "primary_conninfo = 'host=10.0.0.7 port=5432'\n"
+					    "primary_slot_name = 'node_1'\n";
+	char preserved[1024];
+	assert_int_equal(db_pg_recovery_lines(old, preserved, sizeof(preserved)), 0);
+	assert_string_equal(preserved, "primary_conninfo = 'host=10.0.0.7 port=5432'\n"
+				       "primary_slot_name = 'node_1'\n");
+	char *conf = malloc(CONF_CAP);
+	assert_int_equal(db_pg_render_conf(db, true, preserved, conf, CONF_CAP), 0);
+	assert_non_null(strstr(conf, "\nprimary_conninfo = 'host=10.0.0.7 port=5432'\n"));
+	/* Once told "no upstream", the old lines go. */
+	db->upstream_known = true;
+	assert_int_equal(db_pg_render_conf(db, true, preserved, conf, CONF_CAP), 0);
+	assert_null(strstr(conf, "primary_conninfo"));
+	char small[8];
+	assert_int_equal(db_pg_recovery_lines(old, small, sizeof(small)), -ENOBUFS);
+	free(conf);
+	db_free(db);
+}
+
+static void test_conf_sync_names_managed_by_agent_win(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	assert_int_equal(db_params_set(&o.parameters, "synchronous_standby_names", "*"), 0);
+	struct db *db = new_db(&o);
+	const char *names[] = { "node-2", "node-3" };
+	db->sync = sync_of(DB_SYNC_METHOD_PRIORITY, 1, 2, names);
+	db->sync_managed = true;
+	char *conf = malloc(CONF_CAP);
+	assert_int_equal(db_pg_render_conf(db, false, NULL, conf, CONF_CAP), 0);
+	assert_non_null(
+		strstr(conf, "\nsynchronous_standby_names = 'FIRST 1 (\"node-2\",\"node-3\")'\n"));
+	assert_null(strstr(conf, "synchronous_standby_names = '*'"));
+	free(conf);
+	db_free(db);
+}
+
+static void test_conf_refuses_unwritable_parameter_and_overflow(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	assert_int_equal(db_params_set(&o.parameters, "work_mem", "1MB\nfsync = off"), 0);
+	struct db *db = new_db(&o);
+	char *conf = malloc(CONF_CAP);
+	assert_int_equal(db_pg_render_conf(db, false, NULL, conf, CONF_CAP), -EINVAL);
+	assert_string_equal(conf, "");
+	db->opts.parameters.count = 0;
+	assert_int_equal(db_pg_render_conf(db, false, NULL, conf, 64), -ENOBUFS);
+	free(conf);
+	db_free(db);
+}
+
+static void test_params_set_replaces_and_bounds(void **state)
+{
+	(void)state;
+	struct db_params *p = calloc(1, sizeof(*p));
+	assert_int_equal(db_params_set(p, "a", "1"), 0);
+	assert_int_equal(db_params_set(p, "a", "2"), 0);
+	assert_int_equal(p->count, 1);
+	assert_string_equal(db_params_get(p, "a"), "2");
+	assert_null(db_params_get(p, "b"));
+	char name[DB_PARAM_NAME_MAX + 1];
+	memset(name, 'x', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	assert_int_equal(db_params_set(p, name, "1"), -ENAMETOOLONG);
+	for (int i = 1; i < DB_PARAMS_MAX; i++) {
+		char n[16];
+		snprintf(n, sizeof(n), "p%d", i);
+		assert_int_equal(db_params_set(p, n, "v"), 0);
+	}
+	assert_int_equal(db_params_set(p, "one_too_many", "v"), -ENOBUFS);
+	free(p);
+}
+
+/* --- LSNs and status rows ---------------------------------------------------------------------- */
+
+static void test_lsn_parse_accepts_pg_format_only(void **state)
+{
+	(void)state;
+	uint64_t v = 7;
+	assert_int_equal(db_lsn_parse("0/3000148", &v), 0);
+	assert_int_equal(v, 0x3000148);
+	assert_int_equal(db_lsn_parse("16/B374D848", &v), 0);
+	assert_int_equal(v, (0x16ULL << 32) | 0xB374D848);
+	assert_int_equal(db_lsn_parse("FFFFFFFF/FFFFFFFF", &v), 0);
+	assert_int_equal(v, UINT64_MAX);
+	v = 7;
+	assert_int_equal(db_lsn_parse("0/", &v), -EINVAL);
+	assert_int_equal(db_lsn_parse("/1", &v), -EINVAL);
+	assert_int_equal(db_lsn_parse("1/2/3", &v), -EINVAL);
+	assert_int_equal(db_lsn_parse("100000000/0", &v), -EINVAL);
+	assert_int_equal(db_lsn_parse("0/-1", &v), -EINVAL);
+	assert_int_equal(db_lsn_parse("12345", &v), -EINVAL);
+	assert_int_equal(v, 7);
+}
+
+/* A primary's status row as PostgreSQL 15 returns it (captured from the integration test). */
+static void primary_row(const char *v[DB_PG_STATUS_COLS])
+{
+	for (int i = 0; i < DB_PG_STATUS_COLS; i++)
+		v[i] = NULL;
+	v[DB_PG_COL_IN_RECOVERY] = "f";
+	v[DB_PG_COL_VERSION] = "150014";
+	v[DB_PG_COL_START_TIME] = "2026-11-21 06:37:40.123456+00:00";
+	v[DB_PG_COL_SYSID] = "7710494829095195138";
+	v[DB_PG_COL_WRITE_LSN] = "0/3000148";
+	v[DB_PG_COL_FLUSH_LSN] = "0/3000148";
+	v[DB_PG_COL_PAUSED] = "f";
+	v[DB_PG_COL_CHECKPOINT_TLI] = "1";
+	v[DB_PG_COL_PRIMARY_TLI] = "2";
+	v[DB_PG_COL_SYNC_NAMES] = "";
+}
+
+static void test_status_row_of_primary(void **state)
+{
+	(void)state;
+	const char *v[DB_PG_STATUS_COLS];
+	primary_row(v);
+	struct db_status st;
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(db_pg_parse_status_row(v, &st), 0);
+	assert_int_equal(st.role, DB_ROLE_PRIMARY);
+	assert_int_equal(st.server_version, 150014);
+	assert_int_equal(st.timeline, 2);
+	assert_int_equal(st.term, 0);
+	assert_int_equal(st.flush_lsn, 0x3000148);
+	assert_int_equal(st.receive_lsn, 0);
+	assert_int_equal(st.replication_state, DB_REPL_NONE);
+	assert_string_equal(st.system_identifier, "7710494829095195138");
+	assert_string_equal(st.postmaster_start_time, "2026-11-21 06:37:40.123456+00:00");
+}
+
+static void test_status_row_of_streaming_replica(void **state)
+{
+	(void)state;
+	const char *v[DB_PG_STATUS_COLS];
+	primary_row(v);
+	v[DB_PG_COL_IN_RECOVERY] = "t";
+	v[DB_PG_COL_WRITE_LSN] = NULL;
+	v[DB_PG_COL_FLUSH_LSN] = NULL;
+	v[DB_PG_COL_PRIMARY_TLI] = NULL;
+	v[DB_PG_COL_RECEIVE_LSN] = "0/4000060";
+	v[DB_PG_COL_REPLAY_LSN] = "0/4000000";
+	v[DB_PG_COL_REPLAY_TS] = "2026-11-21 06:38:00.000001+00:00";
+	v[DB_PG_COL_RECEIVER_STATUS] = "streaming";
+	v[DB_PG_COL_RECEIVED_TLI] = "3";
+	v[DB_PG_COL_SENDER_HOST] = "127.0.0.1";
+	v[DB_PG_COL_SENDER_PORT] = "5433";
+	struct db_status st;
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(db_pg_parse_status_row(v, &st), 0);
+	assert_int_equal(st.role, DB_ROLE_REPLICA);
+	assert_int_equal(st.timeline, 3); /* the receiver's, newer than the checkpoint's */
+	assert_int_equal(st.receive_lsn, 0x4000060);
+	assert_int_equal(st.replay_lsn, 0x4000000);
+	assert_int_equal(st.flush_lsn, 0);
+	assert_int_equal(st.replication_state, DB_REPL_STREAMING);
+	assert_string_equal(st.upstream_host, "127.0.0.1");
+	assert_int_equal(st.upstream_port, 5433);
+}
+
+static void test_status_row_of_replica_without_receiver(void **state)
+{
+	(void)state;
+	const char *v[DB_PG_STATUS_COLS];
+	primary_row(v);
+	v[DB_PG_COL_IN_RECOVERY] = "t";
+	v[DB_PG_COL_PRIMARY_TLI] = NULL;
+	struct db_status st;
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(db_pg_parse_status_row(v, &st), 0);
+	assert_int_equal(st.replication_state, DB_REPL_DISCONNECTED);
+	assert_int_equal(st.timeline, 1); /* falls back to the checkpoint's */
+	v[DB_PG_COL_RECEIVER_STATUS] = "waiting";
+	assert_int_equal(db_pg_parse_status_row(v, &st), 0);
+	assert_int_equal(st.replication_state, DB_REPL_CONNECTING);
+}
+
+static void test_status_row_malformed_leaves_status_untouched(void **state)
+{
+	(void)state;
+	const char *v[DB_PG_STATUS_COLS];
+	struct db_status st;
+	memset(&st, 0, sizeof(st));
+	st.timeline = 42;
+	const char *bad[][2] = {
+		{ "in_recovery", "maybe" }, { "version", "15.4" },
+		{ "flush", "garbage" },	    { "tli", "-1" },
+		{ "port", "70000" },	    { "none", NULL },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		primary_row(v);
+		if (strcmp(bad[i][0], "in_recovery") == 0)
+			v[DB_PG_COL_IN_RECOVERY] = bad[i][1];
+		else if (strcmp(bad[i][0], "version") == 0)
+			v[DB_PG_COL_VERSION] = bad[i][1];
+		else if (strcmp(bad[i][0], "flush") == 0)
+			v[DB_PG_COL_FLUSH_LSN] = bad[i][1];
+		else if (strcmp(bad[i][0], "tli") == 0)
+			v[DB_PG_COL_PRIMARY_TLI] = bad[i][1];
+		else if (strcmp(bad[i][0], "port") == 0) {
+			v[DB_PG_COL_IN_RECOVERY] = "t";
+			v[DB_PG_COL_SENDER_PORT] = bad[i][1];
+		} else
+			v[DB_PG_COL_IN_RECOVERY] = NULL;
+		assert_int_equal(db_pg_parse_status_row(v, &st), -EINVAL);
+		assert_int_equal(st.timeline, 42);
+	}
+	char longhost[DB_HOST_MAX + 10];
+	memset(longhost, 'h', sizeof(longhost) - 1);
+	longhost[sizeof(longhost) - 1] = '\0';
+	primary_row(v);
+	v[DB_PG_COL_IN_RECOVERY] = "t";
+	v[DB_PG_COL_SENDER_HOST] = longhost;
+	assert_int_equal(db_pg_parse_status_row(v, &st), -EINVAL);
+}
+
+static void test_standby_row_parses_sync_state(void **state)
+{
+	(void)state;
+	const char *v[DB_PG_STANDBY_COLS] = { "n2",	   "replicator", "127.0.0.1", "streaming",
+					      "sync",	   "1",		 "0/5000000", "0/5000000",
+					      "0/4FFFFF0", "0/4FFFF00" };
+	struct db_standby sb;
+	assert_int_equal(db_pg_parse_standby_row(v, &sb), 0);
+	assert_string_equal(sb.application_name, "n2");
+	assert_int_equal(sb.sync_state, DB_SYNC_SYNC);
+	assert_int_equal(sb.sync_priority, 1);
+	assert_int_equal(sb.flush_lsn, 0x4FFFFF0);
+	v[DB_PG_SB_SYNC_STATE] = "quorum";
+	assert_int_equal(db_pg_parse_standby_row(v, &sb), 0);
+	assert_int_equal(sb.sync_state, DB_SYNC_QUORUM);
+	v[DB_PG_SB_SYNC_STATE] = "Sync"; /* openGauss spelling is not PostgreSQL's */
+	assert_int_equal(db_pg_parse_standby_row(v, &sb), -EINVAL);
+	v[DB_PG_SB_SYNC_STATE] = "async";
+	v[DB_PG_SB_REPLAY] = NULL; /* not yet replayed anything */
+	assert_int_equal(db_pg_parse_standby_row(v, &sb), 0);
+	assert_int_equal(sb.replay_lsn, 0);
+}
+
+/* --- pg_controldata ---------------------------------------------------------------------------- */
+
+/* Captured from PostgreSQL 15's pg_controldata with LC_ALL=C (trimmed to the lines we read and
+ * their neighbours). */
+static const char controldata_fixture[] =
+	"pg_control version number:            1300\n"
+	"Catalog version number:               202209061\n"
+	"Database system identifier:           7710511516907093092\n"
+	"Database cluster state:               shut down\n"
+	"Latest checkpoint location:           0/1500718\n"
+	"Latest checkpoint's REDO location:    0/15006E0\n"
+	"Latest checkpoint's REDO WAL file:    000000010000000000000001\n"
+	"Latest checkpoint's TimeLineID:       1\n"
+	"Latest checkpoint's PrevTimeLineID:   1\n"
+	"Minimum recovery ending location:     0/0\n"
+	"Min recovery ending loc's timeline:   0\n"
+	"wal_log_hints setting:                on\n"
+	"Data page checksum version:           0\n";
+
+static void test_controldata_fixture_parses(void **state)
+{
+	(void)state;
+	struct db_control c;
+	assert_int_equal(db_pg_parse_controldata(controldata_fixture, &c), 0);
+	assert_string_equal(c.cluster_state, "shut down");
+	assert_string_equal(c.system_identifier, "7710511516907093092");
+	assert_int_equal(c.checkpoint_lsn, 0x1500718);
+	assert_int_equal(c.redo_lsn, 0x15006E0);
+	assert_int_equal(c.timeline, 1);
+	assert_true(c.wal_log_hints);
+	assert_false(c.data_checksums);
+}
+
+static void test_controldata_missing_or_bad_line_fails(void **state)
+{
+	(void)state;
+	struct db_control c;
+	assert_int_equal(db_pg_parse_controldata("", &c), -EINVAL);
+	char *t = strdup(controldata_fixture);
+	char *p = strstr(t, "0/1500718");
+	p[0] = 'x';
+	assert_int_equal(db_pg_parse_controldata(t, &c), -EINVAL);
+	free(t);
+}
+
+/* --- postmaster.pid ----------------------------------------------------------------------------- */
+
+static const char pidfile_fixture[] = "12345\n"
+				      "/var/lib/postgresql/15/main\n"
+				      "1795239505\n"
+				      "5432\n"
+				      "/var/run/postgresql\n"
+				      "127.0.0.1\n"
+				      "  5432001         0\n"
+				      "ready   \n";
+
+static void test_pidfile_fixture_parses(void **state)
+{
+	(void)state;
+	struct db_pidfile pf;
+	assert_int_equal(db_pidfile_parse(pidfile_fixture, &pf), 0);
+	assert_int_equal(pf.pid, 12345);
+	assert_string_equal(pf.data_dir, "/var/lib/postgresql/15/main");
+	assert_int_equal(pf.start_time, 1795239505);
+	assert_int_equal(pf.port, 5432);
+	assert_string_equal(pf.socket_dir, "/var/run/postgresql");
+	assert_string_equal(pf.listen_addr, "127.0.0.1");
+	assert_string_equal(pf.status, "ready");
+}
+
+static void test_pidfile_early_startup_has_no_status(void **state)
+{
+	(void)state;
+	struct db_pidfile pf;
+	assert_int_equal(db_pidfile_parse("777\n/data\n", &pf), 0);
+	assert_int_equal(pf.pid, 777);
+	assert_string_equal(pf.status, "");
+	assert_int_equal(db_pidfile_parse("778", &pf), 0);
+	assert_int_equal(pf.pid, 778);
+}
+
+static void test_pidfile_hostile_contents_are_rejected(void **state)
+{
+	(void)state;
+	struct db_pidfile pf;
+	pf.pid = 99;
+	const char *bad[] = {
+		"",
+		"\n",
+		"0\n",
+		"-5\n",
+		"abc\n",
+		"123abc\n",
+		"99999999999\n",
+		" 12\n",
+		"12\n/d\nnow\n",
+		"12\n/d\n1\n99999\n",
+		"12\n/d\x01x\n",
+		"+\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (db_pidfile_parse(bad[i], &pf) != -EINVAL)
+			fail_msg("accepted hostile pidfile #%zu", i);
+	}
+	assert_int_equal(pf.pid, 99);
+	/* An over-long line is refused, not cut. */
+	char *big = malloc(DB_PATH_MAX + 16);
+	memcpy(big, "12\n", 3);
+	memset(big + 3, 'd', DB_PATH_MAX + 5);
+	big[DB_PATH_MAX + 8] = '\0';
+	assert_int_equal(db_pidfile_parse(big, &pf), -EINVAL);
+	free(big);
+}
+
+static char tmp_dir[64];
+
+static void write_raw(const char *name, const void *data, size_t len)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s", tmp_dir, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+}
+
+static void test_pidfile_read_refuses_huge_nul_and_missing(void **state)
+{
+	(void)state;
+	snprintf(tmp_dir, sizeof(tmp_dir), "/tmp/gsha-test-db.XXXXXX");
+	assert_non_null(mkdtemp(tmp_dir));
+	struct db_pidfile pf;
+	assert_int_equal(db_pidfile_read(tmp_dir, &pf), -ENOENT);
+	write_raw("postmaster.pid", pidfile_fixture, strlen(pidfile_fixture));
+	assert_int_equal(db_pidfile_read(tmp_dir, &pf), 0);
+	assert_int_equal(pf.pid, 12345);
+	write_raw("postmaster.pid", "12\0\n/d\n", 7);
+	assert_int_equal(db_pidfile_read(tmp_dir, &pf), -EINVAL);
+	char *huge = malloc(DB_PIDFILE_MAX * 2);
+	memset(huge, '1', DB_PIDFILE_MAX * 2);
+	write_raw("postmaster.pid", huge, DB_PIDFILE_MAX * 2);
+	free(huge);
+	assert_int_equal(db_pidfile_read(tmp_dir, &pf), -EINVAL);
+	char err[ERR_CAP];
+	assert_int_equal(db_remove_tree(tmp_dir, err, sizeof(err)), 0);
+	assert_int_equal(access(tmp_dir, F_OK), -1);
+}
+
+static void test_pid_alive_sees_self_not_dead(void **state)
+{
+	(void)state;
+	assert_true(db_pid_alive(getpid()));
+	assert_false(db_pid_alive(0));
+	assert_false(db_pid_alive(-1));
+	assert_false(db_pid_alive(0x3fffffff)); /* above pid_max */
+}
+
+/* --- the role decision ----------------------------------------------------------------------- */
+
+static struct db_pg_probe running_probe(void)
+{
+	struct db_pg_probe p;
+	memset(&p, 0, sizeof(p));
+	p.initialized = true;
+	assert_int_equal(db_pidfile_parse(pidfile_fixture, &p.pf), 0);
+	p.alive = true;
+	p.connected = true;
+	return p;
+}
+
+static enum db_role classify(const struct db_pg_probe *p, struct db_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	db_pg_classify(p, st);
+	return st->role;
+}
+
+static void test_classify_no_pidfile_is_stopped(void **state)
+{
+	(void)state;
+	struct db_pg_probe p = running_probe();
+	p.pidfile_rc = -ENOENT;
+	struct db_status st;
+	assert_int_equal(classify(&p, &st), DB_ROLE_STOPPED);
+	assert_false(st.running);
+	p.initialized = false;
+	assert_int_equal(classify(&p, &st), DB_ROLE_STOPPED);
+	assert_string_equal(st.detail, "data directory is not initialized");
+}
+
+static void test_classify_dead_pid_is_crashed(void **state)
+{
+	(void)state;
+	struct db_pg_probe p = running_probe();
+	p.alive = false;
+	p.connected = false;
+	struct db_status st;
+	assert_int_equal(classify(&p, &st), DB_ROLE_CRASHED);
+	assert_false(st.running);
+	assert_int_equal(st.postmaster_pid, 12345);
+	assert_non_null(strstr(st.detail, "12345"));
+}
+
+static void test_classify_connected_follows_recovery(void **state)
+{
+	(void)state;
+	struct db_pg_probe p = running_probe();
+	struct db_status st;
+	assert_int_equal(classify(&p, &st), DB_ROLE_PRIMARY);
+	assert_true(st.running);
+	assert_true(st.accepting);
+	p.in_recovery = true;
+	assert_int_equal(classify(&p, &st), DB_ROLE_REPLICA);
+}
+
+static void test_classify_alive_but_silent(void **state)
+{
+	(void)state;
+	struct db_pg_probe p = running_probe();
+	p.connected = false;
+	struct db_status st;
+	snprintf(p.conn_error, sizeof(p.conn_error),
+		 "could not connect: no answer before the "
+		 "deadline");
+	assert_int_equal(classify(&p, &st), DB_ROLE_UNKNOWN); /* "ready" yet silent: hung */
+	assert_true(st.running);
+	snprintf(p.pf.status, sizeof(p.pf.status), "starting");
+	assert_int_equal(classify(&p, &st), DB_ROLE_STARTING);
+	snprintf(p.pf.status, sizeof(p.pf.status), "stopping");
+	assert_int_equal(classify(&p, &st), DB_ROLE_STOPPING);
+	snprintf(p.pf.status, sizeof(p.pf.status), "standby");
+	snprintf(p.conn_error, sizeof(p.conn_error),
+		 "could not connect: FATAL:  the database system is starting up");
+	assert_int_equal(classify(&p, &st), DB_ROLE_STARTING);
+	snprintf(p.conn_error, sizeof(p.conn_error),
+		 "could not connect: FATAL:  the database system is shutting down");
+	assert_int_equal(classify(&p, &st), DB_ROLE_STOPPING);
+}
+
+static void test_classify_unreadable_pidfile_is_unknown(void **state)
+{
+	(void)state;
+	struct db_pg_probe p = running_probe();
+	p.pidfile_rc = -EINVAL;
+	struct db_status st;
+	assert_int_equal(classify(&p, &st), DB_ROLE_UNKNOWN);
+	assert_false(st.running);
+	assert_non_null(strstr(st.detail, "postmaster.pid"));
+}
+
+/* --- options and the task API without a server ---------------------------------------------- */
+
+static void test_options_defaults_are_derived(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	assert_int_equal(db_params_set(&o.parameters, "unix_socket_directories", "/run/pg, /tmp"),
+			 0);
+	struct db *db = new_db(&o);
+	const struct db_options *g = db_get_options(db);
+	assert_string_equal(g->pgpass_path, "/var/lib/pg/.pgpass_node-1");
+	assert_string_equal(g->log_file, "/var/lib/pg/data/postmaster.log");
+	assert_string_equal(g->local_host, "/run/pg");
+	assert_int_equal(g->connect_port, 5432);
+	assert_string_equal(g->rewind.username, "postgres"); /* superuser when not configured */
+	assert_int_equal(g->connect_timeout_ms, 2000);
+	assert_int_equal(g->command_timeout_ms, 60000);
+	db_free(db);
+	base_options(&o);
+	db = new_db(&o);
+	assert_string_equal(db_get_options(db)->local_host, "127.0.0.1");
+	db_free(db);
+	db_free(NULL);
+}
+
+static void test_options_errors_say_what_to_fix(void **state)
+{
+	(void)state;
+	struct db_options o;
+	struct db *db = NULL;
+	char err[ERR_CAP];
+	base_options(&o);
+	o.name[0] = '\0';
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "\"name\""));
+	base_options(&o);
+	snprintf(o.data_dir, sizeof(o.data_dir), "relative/data");
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "data_dir"));
+	base_options(&o);
+	o.listen_port = 0;
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -EINVAL);
+	base_options(&o);
+	o.replication.username[0] = '\0';
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "replication"));
+	base_options(&o);
+	snprintf(o.config_dir, sizeof(o.config_dir), "/etc/pg");
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -ENOTSUP);
+	base_options(&o);
+	memset(o.name, 'x', sizeof(o.name)); /* not terminated */
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -EINVAL);
+	base_options(&o);
+	o.hba_count = 1;
+	snprintf(o.hba[0], sizeof(o.hba[0]), "host all all 0.0.0.0/0 trust\nlocal all all trust");
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -EINVAL);
+	base_options(&o);
+	snprintf(o.bin_dir, sizeof(o.bin_dir), "/nonexistent/bin");
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "pg_ctl"));
+	base_options(&o);
+	o.engine = DB_ENGINE_OPENGAUSS;
+	int rc = db_new(&o, &db, err, sizeof(err));
+	if (rc == 0)
+		db_free(db); /* built with the openGauss driver */
+	else
+		assert_int_equal(rc, -ENOTSUP);
+	assert_int_equal(db_new(NULL, &db, err, sizeof(err)), -EINVAL);
+}
+
+static void test_tasks_check_arguments_and_data_directory(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-db-task.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct db_options o;
+	base_options(&o);
+	snprintf(o.data_dir, sizeof(o.data_dir), "%s/data", dir);
+	struct db *db = new_db(&o);
+	char err[ERR_CAP];
+	assert_int_equal(db_task_poll(db, 0, err, sizeof(err)), -ENOENT);
+	assert_false(db_task_running(db));
+	assert_string_equal(db_task_name(db), "");
+	char progress[64];
+	assert_int_equal(db_task_progress(db, progress, sizeof(progress)), -ENOENT);
+	struct db_peer bad = peer("x", "", 5432);
+	assert_int_equal(db_begin_create_replica(db, &bad, NULL, false, err, sizeof(err)), -EINVAL);
+	bad = peer("x", "10.0.0.1", 0);
+	assert_int_equal(db_begin_rejoin(db, &bad, err, sizeof(err)), -EINVAL);
+	/* A data directory with something in it is not bootstrapped over, nor cloned into. */
+	assert_int_equal(mkdir(o.data_dir, 0700), 0);
+	char f[DB_PATH_MAX + 16];
+	snprintf(f, sizeof(f), "%s/precious", o.data_dir);
+	int fd = open(f, O_CREAT | O_WRONLY, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(db_begin_bootstrap(db, 1, err, sizeof(err)), -EEXIST);
+	struct db_peer good = peer("leader", "127.0.0.1", 1);
+	assert_int_equal(db_begin_create_replica(db, &good, NULL, false, err, sizeof(err)),
+			 -EEXIST);
+	assert_int_equal(access(f, F_OK), 0);
+	assert_false(db_task_running(db));
+	/* Rejoin needs an initialized cluster. */
+	assert_int_equal(db_begin_rejoin(db, &good, err, sizeof(err)), -ENOENT);
+	struct db_status st;
+	assert_int_equal(db_get_status(db, &st), 0);
+	assert_int_equal(st.role, DB_ROLE_STOPPED);
+	assert_false(st.initialized);
+	assert_int_equal(db_start(db, DB_START_PENDING, NULL, 0, 1000, err, sizeof(err)), -ENOTSUP);
+	assert_int_equal(db_start(db, DB_START_PRIMARY, NULL, 0, 1000, err, sizeof(err)), -ENOENT);
+	assert_int_equal(db_reload(db, 1000, err, sizeof(err)), -ESRCH);
+	assert_int_equal(db_stop(db, DB_STOP_FAST, 1000, err, sizeof(err)), 0);
+	struct db_sync s;
+	memset(&s, 0, sizeof(s));
+	s.count = -1;
+	assert_int_equal(db_set_sync_standbys(db, &s, 1000, err, sizeof(err)), -EINVAL);
+	db_free(db);
+	assert_int_equal(db_remove_tree(dir, err, sizeof(err)), 0);
+}
+
+static void test_write_file_is_atomic_and_pgpass_escaped(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-db-file.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct db_options o;
+	base_options(&o);
+	snprintf(o.data_dir, sizeof(o.data_dir), "%s/data", dir);
+	snprintf(o.replication.password, sizeof(o.replication.password), "a:b\\c");
+	struct db *db = new_db(&o);
+	char err[ERR_CAP];
+	assert_int_equal(db_write_pgpass(db, err, sizeof(err)), 0);
+	char path[DB_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/.pgpass_node-1", dir);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	FILE *fp = fopen(path, "r");
+	char line[256] = "";
+	assert_non_null(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	assert_string_equal(line, "*:*:*:replicator:a\\:b\\\\c\n");
+
+	char f[DB_PATH_MAX + 32];
+	snprintf(f, sizeof(f), "%s/conf", dir);
+	bool changed = false;
+	assert_int_equal(db_write_file_if_changed(f, "a = 1\n", 0600, &changed, err, sizeof(err)),
+			 0);
+	assert_true(changed);
+	assert_int_equal(db_write_file_if_changed(f, "a = 1\n", 0600, &changed, err, sizeof(err)),
+			 0);
+	assert_false(changed);
+	assert_int_equal(
+		db_write_file_if_changed(f, "a = 1\nb = 2\n", 0600, &changed, err, sizeof(err)), 0);
+	assert_true(changed);
+	assert_int_equal(db_write_file_if_changed(f, "a = 1\n", 0600, &changed, err, sizeof(err)),
+			 0);
+	assert_true(changed); /* a shorter content is a change too */
+
+	/* Clearing a data directory keeps the directory itself (a mount point, say). */
+	char sub[DB_PATH_MAX + 32];
+	snprintf(sub, sizeof(sub), "%s/data", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/data/base", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/data/base/1", dir);
+	assert_int_equal(db_write_file(sub, "x", 0600, err, sizeof(err)), 0);
+	snprintf(sub, sizeof(sub), "%s/data", dir);
+	assert_int_equal(db_clear_dir(sub, err, sizeof(err)), 0);
+	assert_true(db_dir_empty(sub));
+	assert_int_equal(access(sub, F_OK), 0);
+	assert_int_equal(db_clear_dir(f, err, sizeof(err)), -ENOTDIR);
+	snprintf(sub, sizeof(sub), "%s/missing", dir);
+	assert_int_equal(db_clear_dir(sub, err, sizeof(err)), 0);
+	db_free(db);
+	assert_int_equal(db_remove_tree(dir, err, sizeof(err)), 0);
+}
+
+/* --- the task runner, driven by a FAKE driver (named so): real child processes, no server --- */
+
+static int fake_begin(struct db *db, char *err, size_t err_cap)
+{
+	const char *argv[] = { "/bin/sh", "-c", "echo copying; sleep 0.3; echo 50%", NULL };
+	db->task.step = 0;
+	return db_task_spawn(db, argv, err, err_cap);
+}
+
+static int fake_begin_slow(struct db *db, char *err, size_t err_cap)
+{
+	const char *argv[] = { "sleep", "30", NULL };
+	return db_task_spawn(db, argv, err, err_cap);
+}
+
+/* Step 0: the first command must have succeeded; then run "false", whose failure ends the task. */
+static int fake_step(struct db *db, char *err, size_t err_cap)
+{
+	int rc = db_task_reap(db, err, err_cap);
+	if (db->task.step == 0) {
+		if (rc < 0)
+			return rc;
+		db->task.step = 1;
+		const char *argv[] = { "false", NULL };
+		return db_task_spawn(db, argv, err, err_cap);
+	}
+	return rc;
+}
+
+static const struct db_driver fake_driver = {
+	.name = "fake",
+	.begin_bootstrap = fake_begin,
+	.begin_create_replica = fake_begin_slow,
+	.task_step = fake_step,
+};
+
+static void test_task_runner_sequences_commands_and_reports_failure(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	struct db *db = new_db(&o);
+	const struct db_driver *real = db->driver;
+	db->driver = &fake_driver;
+	char err[ERR_CAP] = "";
+	assert_int_equal(db_begin_bootstrap(db, 1, err, sizeof(err)), 0);
+	assert_true(db_task_running(db));
+	assert_string_equal(db_task_name(db), "initializing new cluster");
+	assert_int_equal(db_begin_bootstrap(db, 1, err, sizeof(err)), -EBUSY);
+	assert_int_equal(db_reload(db, 1000, err, sizeof(err)), -EBUSY);
+	assert_int_equal(db_task_poll(db, 0, err, sizeof(err)), -EINPROGRESS);
+	char progress[256];
+	assert_int_equal(db_task_progress(db, progress, sizeof(progress)), 0);
+	assert_non_null(strstr(progress, "running \"sh\""));
+	int rc;
+	int polls = 0;
+	while ((rc = db_task_poll(db, 100, err, sizeof(err))) == -EINPROGRESS)
+		assert_true(++polls < 200); /* bounded: about 20 s at most */
+	assert_int_equal(rc, -EIO);
+	assert_non_null(strstr(err, "\"false\" exited with status 1"));
+	assert_false(db_task_running(db));
+	assert_int_equal(db_task_poll(db, 0, err, sizeof(err)), -ENOENT);
+	db->driver = real;
+	db_free(db);
+}
+
+static void test_task_cancel_kills_the_running_command(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	struct db *db = new_db(&o);
+	const struct db_driver *real = db->driver;
+	db->driver = &fake_driver;
+	char err[ERR_CAP] = "";
+	struct db_peer src = peer("leader", "127.0.0.1", 5432);
+	assert_int_equal(db_begin_create_replica(db, &src, NULL, false, err, sizeof(err)), 0);
+	assert_string_equal(db_task_name(db), "creating replica");
+	int pid = proc_pid(db->task.proc);
+	assert_true(pid > 0);
+	assert_int_equal(db_task_poll(db, 50, err, sizeof(err)), -EINPROGRESS);
+	db_task_cancel(db);
+	assert_false(db_task_running(db));
+	assert_int_equal(kill(pid, 0), -1);
+	/* db_free cancels too: start another and free while it runs. */
+	assert_int_equal(db_begin_create_replica(db, &src, NULL, false, err, sizeof(err)), 0);
+	db->driver = real;
+	db_free(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_slot_name_normalizes_like_patroni),
+		cmocka_unit_test(test_enum_names_cover_every_value),
+		cmocka_unit_test(test_conninfo_quotes_only_when_needed),
+		cmocka_unit_test(test_primary_conninfo_names_member_and_passfile),
+		cmocka_unit_test(test_quote_ident_follows_patroni),
+		cmocka_unit_test(test_sync_names_single_standby_is_bare),
+		cmocka_unit_test(test_sync_names_several_are_sorted_first_n),
+		cmocka_unit_test(test_sync_names_quorum_uses_any),
+		cmocka_unit_test(test_sync_names_off_or_empty_clear_it),
+		cmocka_unit_test(test_sync_names_star_and_bad_counts),
+		cmocka_unit_test(test_conf_line_escapes_quotes_and_rejects_injection),
+		cmocka_unit_test(test_conf_primary_includes_base_and_forces_own_settings),
+		cmocka_unit_test(test_conf_replica_follows_upstream_through_its_slot),
+		cmocka_unit_test(test_conf_replica_keeps_recovery_lines_until_upstream_known),
+		cmocka_unit_test(test_conf_sync_names_managed_by_agent_win),
+		cmocka_unit_test(test_conf_refuses_unwritable_parameter_and_overflow),
+		cmocka_unit_test(test_params_set_replaces_and_bounds),
+		cmocka_unit_test(test_lsn_parse_accepts_pg_format_only),
+		cmocka_unit_test(test_status_row_of_primary),
+		cmocka_unit_test(test_status_row_of_streaming_replica),
+		cmocka_unit_test(test_status_row_of_replica_without_receiver),
+		cmocka_unit_test(test_status_row_malformed_leaves_status_untouched),
+		cmocka_unit_test(test_standby_row_parses_sync_state),
+		cmocka_unit_test(test_controldata_fixture_parses),
+		cmocka_unit_test(test_controldata_missing_or_bad_line_fails),
+		cmocka_unit_test(test_pidfile_fixture_parses),
+		cmocka_unit_test(test_pidfile_early_startup_has_no_status),
+		cmocka_unit_test(test_pidfile_hostile_contents_are_rejected),
+		cmocka_unit_test(test_pidfile_read_refuses_huge_nul_and_missing),
+		cmocka_unit_test(test_pid_alive_sees_self_not_dead),
+		cmocka_unit_test(test_classify_no_pidfile_is_stopped),
+		cmocka_unit_test(test_classify_dead_pid_is_crashed),
+		cmocka_unit_test(test_classify_connected_follows_recovery),
+		cmocka_unit_test(test_classify_alive_but_silent),
+		cmocka_unit_test(test_classify_unreadable_pidfile_is_unknown),
+		cmocka_unit_test(test_options_defaults_are_derived),
+		cmocka_unit_test(test_options_errors_say_what_to_fix),
+		cmocka_unit_test(test_tasks_check_arguments_and_data_directory),
+		cmocka_unit_test(test_write_file_is_atomic_and_pgpass_escaped),
+		cmocka_unit_test(test_task_runner_sequences_commands_and_reports_failure),
+		cmocka_unit_test(test_task_cancel_kills_the_running_command),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
