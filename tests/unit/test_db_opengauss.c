@@ -724,6 +724,41 @@ static void test_sync_settings_strict_turns_most_available_off(void **state)
 	assert_string_equal(s[2].value, "off");
 }
 
+static void test_sync_settings_quorum_uses_any(void **state)
+{
+	struct db_og_sync_policy p = {
+		.enabled = true, .quorum = true, .num_sync = 2, .n_names = 3
+	};
+	struct db_og_setting s[3];
+
+	(void)state;
+	assert_int_equal(buf_copy(p.names[0], sizeof(p.names[0]), "a"), 0);
+	assert_int_equal(buf_copy(p.names[1], sizeof(p.names[1]), "b"), 0);
+	assert_int_equal(buf_copy(p.names[2], sizeof(p.names[2]), "c"), 0);
+	assert_int_equal(db_og_sync_settings(&p, s, err, sizeof(err)), 0);
+	assert_string_equal(s[0].value, "ANY 2 (a,b,c)");
+}
+
+static void test_setting_differs_compares_units_booleans_and_text(void **state)
+{
+	(void)state;
+	/* pg_settings reports shared_buffers in 8kB pages, max_connections bare. */
+	assert_false(db_og_setting_differs("16MB", "2048", "8kB"));
+	assert_true(db_og_setting_differs("32MB", "2048", "8kB"));
+	assert_false(db_og_setting_differs("2048", "2048", "8kB"));
+	assert_false(db_og_setting_differs("30", "30", ""));
+	assert_true(db_og_setting_differs("40", "30", ""));
+	assert_true(db_og_setting_differs("40", "30", NULL));
+	assert_false(db_og_setting_differs("1min", "60", "s"));
+	assert_false(db_og_setting_differs("1000ms", "1", "s"));
+	assert_false(db_og_setting_differs("on", "true", ""));
+	assert_true(db_og_setting_differs("off", "on", ""));
+	assert_false(db_og_setting_differs("Replica", "replica", ""));
+	assert_true(db_og_setting_differs("logical", "replica", ""));
+	assert_true(db_og_setting_differs("16XB", "2048", "8kB"));
+	assert_false(db_og_setting_differs(NULL, "1", ""));
+}
+
 static void test_sync_settings_bad_policy_is_rejected(void **state)
 {
 	struct db_og_sync_policy p = { .enabled = true, .num_sync = 0 };
@@ -955,6 +990,8 @@ int main(void)
 		cmocka_unit_test(
 			test_sync_settings_named_non_strict_uses_first_n_and_most_available),
 		cmocka_unit_test(test_sync_settings_strict_turns_most_available_off),
+		cmocka_unit_test(test_sync_settings_quorum_uses_any),
+		cmocka_unit_test(test_setting_differs_compares_units_booleans_and_text),
 		cmocka_unit_test(test_sync_settings_bad_policy_is_rejected),
 		cmocka_unit_test(test_guc_argv_quotes_values_and_reloads),
 		cmocka_unit_test(test_guc_argv_refuses_quotes_and_bad_names),
