@@ -499,8 +499,7 @@ static int query_standbys(PGconn *conn, int64_t deadline, struct db_status *st, 
 	return 0;
 }
 
-/* The upstream of a standby, from the walreceiver's channel "local<--host:haport" (§2.7); the
- * client port is the HA port - 1 (§2.1, §2.6). */
+/* The upstream of a standby, from the walreceiver's channel (§2.7). */
 static void query_upstream(PGconn *conn, int64_t deadline, struct db_status *st)
 {
 	PGresult *res;
@@ -509,19 +508,55 @@ static void query_upstream(PGconn *conn, int64_t deadline, struct db_status *st)
 			 why, sizeof(why)) < 0)
 		return;
 	const char *ch = PQntuples(res) == 1 && PQnfields(res) == 1 ? field(res, 0, 0) : NULL;
-	const char *arrow = ch ? strstr(ch, "<--") : NULL;
-	if (arrow) {
-		const char *hp = arrow + 3;
-		const char *colon = strrchr(hp, ':');
-		int port;
-		if (colon && colon > hp && (size_t)(colon - hp) < sizeof(st->upstream_host) &&
-		    num_parse_int(colon + 1, 2, 65536, &port) == 0) {
-			memcpy(st->upstream_host, hp, (size_t)(colon - hp));
-			st->upstream_host[colon - hp] = '\0';
-			st->upstream_port = port - 1;
-		}
-	}
+	int port;
+	if (db_og_parse_channel_upstream(ch, st->upstream_host, sizeof(st->upstream_host), &port) ==
+	    0)
+		st->upstream_port = port;
+	else
+		st->upstream_host[0] = '\0';
 	PQclear(res);
+}
+
+void db_opengauss_fill_role(const struct db_og_ha_state *ha, bool in_recovery, struct db_status *st)
+{
+	switch (ha->local_role) {
+	case DB_OG_ROLE_PRIMARY:
+	case DB_OG_ROLE_NORMAL:
+		/* Primary while still in recovery: a failover in flight. */
+		st->role = in_recovery ? DB_ROLE_STARTING : DB_ROLE_PRIMARY;
+		break;
+	case DB_OG_ROLE_STANDBY:
+	case DB_OG_ROLE_CASCADE_STANDBY:
+	case DB_OG_ROLE_MAIN_STANDBY:
+		st->role = DB_ROLE_REPLICA;
+		break;
+	case DB_OG_ROLE_PENDING:
+		st->role = DB_ROLE_PENDING;
+		break;
+	default:
+		st->role = DB_ROLE_UNKNOWN;
+		break;
+	}
+	st->replication_state = DB_REPL_NONE;
+	st->needs_rejoin = false;
+	if (st->role == DB_ROLE_REPLICA) {
+		if (ha->db_state == DB_OG_DB_STATE_NORMAL && ha->detail == DB_OG_DETAIL_NORMAL)
+			st->replication_state = DB_REPL_STREAMING;
+		else if (ha->detail == DB_OG_DETAIL_CONNECTING ||
+			 ha->db_state == DB_OG_DB_STATE_STARTING ||
+			 ha->db_state == DB_OG_DB_STATE_CATCHUP)
+			st->replication_state = DB_REPL_CONNECTING;
+		else
+			st->replication_state = DB_REPL_DISCONNECTED;
+		/* §2.7: system id, timeline or removed WAL mean a build. */
+		enum db_og_build_advice advice = db_og_build_advice(ha);
+		st->needs_rejoin =
+			advice == DB_OG_ADVICE_BUILD || advice == DB_OG_ADVICE_BUILD_FULL;
+	}
+	st->detail[0] = '\0';
+	if (ha->detail != DB_OG_DETAIL_NORMAL || ha->db_state != DB_OG_DB_STATE_NORMAL)
+		snprintf(st->detail, sizeof(st->detail), "%s: %s",
+			 db_og_db_state_name(ha->db_state), ha->detail_text);
 }
 
 /* Restart-only parameters whose configured value differs from the running one. openGauss's
@@ -614,40 +649,9 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 	st->write_lsn = current;
 	st->flush_lsn = current;
 
-	switch (ha.local_role) {
-	case DB_OG_ROLE_PRIMARY:
-	case DB_OG_ROLE_NORMAL:
-		st->role = in_recovery ? DB_ROLE_STARTING : DB_ROLE_PRIMARY;
-		break;
-	case DB_OG_ROLE_STANDBY:
-	case DB_OG_ROLE_CASCADE_STANDBY:
-	case DB_OG_ROLE_MAIN_STANDBY:
-		st->role = DB_ROLE_REPLICA;
-		break;
-	case DB_OG_ROLE_PENDING:
-		st->role = DB_ROLE_PENDING;
-		break;
-	default:
-		st->role = DB_ROLE_UNKNOWN;
-		break;
-	}
-	if (st->role == DB_ROLE_REPLICA) {
-		if (ha.db_state == DB_OG_DB_STATE_NORMAL && ha.detail == DB_OG_DETAIL_NORMAL)
-			st->replication_state = DB_REPL_STREAMING;
-		else if (ha.detail == DB_OG_DETAIL_CONNECTING ||
-			 ha.db_state == DB_OG_DB_STATE_STARTING ||
-			 ha.db_state == DB_OG_DB_STATE_CATCHUP)
-			st->replication_state = DB_REPL_CONNECTING;
-		else
-			st->replication_state = DB_REPL_DISCONNECTED;
-		enum db_og_build_advice advice = db_og_build_advice(&ha);
-		st->needs_rejoin =
-			advice == DB_OG_ADVICE_BUILD || advice == DB_OG_ADVICE_BUILD_FULL;
+	db_opengauss_fill_role(&ha, in_recovery, st);
+	if (st->role == DB_ROLE_REPLICA)
 		query_upstream(conn, deadline, st);
-	}
-	if (ha.detail != DB_OG_DETAIL_NORMAL || ha.db_state != DB_OG_DB_STATE_NORMAL)
-		snprintf(st->detail, sizeof(st->detail), "%s: %s", db_og_db_state_name(ha.db_state),
-			 ha.detail_text);
 	if (st->role == DB_ROLE_PRIMARY) {
 		rc = query_standbys(conn, deadline, st, err, err_cap);
 		if (rc < 0)

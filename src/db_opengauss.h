@@ -9,6 +9,9 @@
 #define GSHA_DB_OPENGAUSS_H
 
 #include "db.h"
+#include "db_opengauss_codec.h"
+
+#include <stdbool.h>
 
 /* Most members the openGauss driver keeps: the node itself plus 8 replconninfo peers (§2.6). */
 #define DB_OPENGAUSS_MEMBERS_MAX 9
@@ -21,5 +24,10 @@
 int db_opengauss_set_members(struct db *db, const struct db_peer *members, int count,
 			     int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
+
+/* Internal, pure, exported for the unit tests: maps an HA state row (§2.7) and
+ * pg_is_in_recovery() onto role, replication_state, needs_rejoin and detail of st. */
+void db_opengauss_fill_role(const struct db_og_ha_state *ha, bool in_recovery,
+			    struct db_status *st);
 
 #endif

@@ -650,6 +650,25 @@ int db_og_parse_query(const char *text, size_t len, struct db_og_query *out, cha
 	return 0;
 }
 
+int db_og_parse_channel_upstream(const char *channel, char *host, size_t cap, int *port)
+{
+	const char *arrow, *hp, *colon;
+	int ha_port;
+
+	if (channel == NULL || (arrow = strstr(channel, "<--")) == NULL)
+		return -EINVAL;
+	hp = arrow + 3;
+	colon = strrchr(hp, ':');
+	if (colon == NULL || colon == hp || num_parse_int(colon + 1, 2, 65536, &ha_port) < 0)
+		return -EINVAL;
+	if ((size_t)(colon - hp) >= cap)
+		return -ENAMETOOLONG;
+	memcpy(host, hp, (size_t)(colon - hp));
+	host[colon - hp] = '\0';
+	*port = ha_port - 1;
+	return 0;
+}
+
 enum db_og_build_advice db_og_build_advice(const struct db_og_ha_state *ha)
 {
 	if (ha->local_role != DB_OG_ROLE_STANDBY && ha->local_role != DB_OG_ROLE_CASCADE_STANDBY)

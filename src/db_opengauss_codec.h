@@ -303,6 +303,12 @@ int db_og_receiver_set(struct db_og_receiver *r, const char *name, const char *v
 int db_og_parse_query(const char *text, size_t len, struct db_og_query *out, char *err,
 		      size_t err_cap) __attribute__((warn_unused_result));
 
+/* Reads the upstream of a walreceiver from its channel "localip:port<--host:haport" (§2.7) into
+ * host (cap bytes) and the peer's client port, which is the HA port - 1 (§2.1, §2.6). Returns 0
+ * or -EINVAL (no "<--", no port, or a port outside 2..65535), or -ENAMETOOLONG. */
+int db_og_parse_channel_upstream(const char *channel, char *host, size_t cap, int *port)
+	__attribute__((warn_unused_result));
+
 /* Decides what a node's HA state calls for (§2.5, §2.7): only a Standby is ever told to
  * build. Never fails. */
 enum db_og_build_advice db_og_build_advice(const struct db_og_ha_state *ha);

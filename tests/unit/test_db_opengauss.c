@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "db_opengauss.h"
 #include "db_opengauss_codec.h"
 
 #ifndef OG_FIXTURE_DIR
@@ -199,6 +200,94 @@ static void test_query_every_documented_state_parses_and_advises(void **state)
 		assert_int_equal(query.ha.detail, c->detail);
 		assert_int_equal(db_og_build_advice(&query.ha), c->advice);
 	}
+}
+
+/* What the driver reports to db.h for each documented state (db_opengauss_fill_role). */
+struct role_case {
+	const char *fixture;
+	bool in_recovery;
+	enum db_role role;
+	enum db_repl_state repl;
+	bool needs_rejoin;
+};
+
+static const struct role_case role_cases[] = {
+	{ "query_primary_one_sync_standby.txt", false, DB_ROLE_PRIMARY, DB_REPL_NONE, false },
+	{ "query_normal.txt", false, DB_ROLE_PRIMARY, DB_REPL_NONE, false },
+	{ "query_pending.txt", true, DB_ROLE_PENDING, DB_REPL_NONE, false },
+	{ "query_standby_streaming.txt", true, DB_ROLE_REPLICA, DB_REPL_STREAMING, false },
+	{ "query_cascade_standby.txt", true, DB_ROLE_REPLICA, DB_REPL_STREAMING, false },
+	{ "query_standby_catchup.txt", true, DB_ROLE_REPLICA, DB_REPL_CONNECTING, false },
+	{ "query_standby_connecting.txt", true, DB_ROLE_REPLICA, DB_REPL_CONNECTING, false },
+	{ "query_standby_disconnected.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, false },
+	{ "query_standby_wal_removed.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, true },
+	{ "query_standby_system_id.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, true },
+	{ "query_standby_timeline.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, true },
+	{ "query_standby_version.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, false },
+	{ "query_standby_building.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, false },
+	{ "query_promoting.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, false },
+	{ "query_demoting.txt", false, DB_ROLE_PRIMARY, DB_REPL_NONE, false },
+	/* Primary while pg_is_in_recovery(): the failover is still under way. */
+	{ "query_primary_no_standby.txt", true, DB_ROLE_STARTING, DB_REPL_NONE, false },
+};
+
+static void test_driver_role_for_every_documented_state(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(role_cases) / sizeof(role_cases[0]); i++) {
+		const struct role_case *c = &role_cases[i];
+		struct db_status st;
+
+		if (parse_fixture(c->fixture) != 0)
+			fail_msg("%s: %s", c->fixture, err);
+		memset(&st, 0x5a, sizeof(st));
+		db_opengauss_fill_role(&query.ha, c->in_recovery, &st);
+		if (st.role != c->role || st.replication_state != c->repl ||
+		    st.needs_rejoin != c->needs_rejoin)
+			fail_msg("%s: role %s repl %s rejoin %d", c->fixture, db_role_name(st.role),
+				 db_repl_state_name(st.replication_state), st.needs_rejoin);
+		assert_non_null(memchr(st.detail, '\0', sizeof(st.detail)));
+	}
+}
+
+static void test_driver_detail_names_state_and_reason(void **state)
+{
+	struct db_status st;
+
+	(void)state;
+	assert_int_equal(parse_fixture("query_standby_wal_removed.txt"), 0);
+	db_opengauss_fill_role(&query.ha, true, &st);
+	assert_string_equal(st.detail, "Need repair: WAL segment removed");
+	assert_int_equal(parse_fixture("query_standby_streaming.txt"), 0);
+	db_opengauss_fill_role(&query.ha, true, &st);
+	assert_string_equal(st.detail, "");
+}
+
+static void test_channel_gives_upstream_client_port(void **state)
+{
+	char host[64];
+	int port = 0;
+
+	(void)state;
+	assert_int_equal(db_og_parse_channel_upstream("10.0.0.2:45678<--10.0.0.1:15401", host,
+						      sizeof(host), &port),
+			 0);
+	assert_string_equal(host, "10.0.0.1");
+	assert_int_equal(port, 15400);
+	assert_int_equal(db_og_parse_channel_upstream("10.0.0.1:15401-->10.0.0.2:45678", host,
+						      sizeof(host), &port),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_channel_upstream("a<--:5", host, sizeof(host), &port),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_channel_upstream("a<--h:x", host, sizeof(host), &port),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_channel_upstream("a<--h:70000", host, sizeof(host), &port),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_channel_upstream(NULL, host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(db_og_parse_channel_upstream("a<--longhostname:5", host, 4, &port),
+			 -ENAMETOOLONG);
 }
 
 static void test_query_unknown_role_with_coredump_is_rejected(void **state)
@@ -960,6 +1049,9 @@ int main(void)
 		cmocka_unit_test(test_query_streaming_standby_reads_receiver),
 		cmocka_unit_test(test_query_catchup_standby_reads_percent_and_state),
 		cmocka_unit_test(test_query_every_documented_state_parses_and_advises),
+		cmocka_unit_test(test_driver_role_for_every_documented_state),
+		cmocka_unit_test(test_driver_detail_names_state_and_reason),
+		cmocka_unit_test(test_channel_gives_upstream_client_port),
 		cmocka_unit_test(test_query_unknown_role_with_coredump_is_rejected),
 		cmocka_unit_test(test_query_state_file_fallback_keeps_connection_error),
 		cmocka_unit_test(test_query_state_file_access_denied_is_async_primary),
