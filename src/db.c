@@ -243,15 +243,28 @@ int db_new(const struct db_options *opts, struct db **out, char *err, size_t err
 	    buf_format(o->log_file, sizeof(o->log_file), "%s/postmaster.log", o->data_dir) != 0)
 		goto out_too_long;
 	if (!o->local_host[0]) {
+		/* Patroni's choice: the first socket directory when one is configured, else the
+		 * first listen address, with the wildcards mapped to loopback. */
 		const char *dirs = db_params_get(&o->parameters, "unix_socket_directories");
+		if (dirs)
+			dirs += strspn(dirs, ", ");
 		size_t len = dirs ? strcspn(dirs, ", ") : 0;
-		if (len > 0) {
-			if (buf_format(o->local_host, sizeof(o->local_host), "%.*s", (int)len,
-				       dirs) != 0)
-				goto out_too_long;
-		} else if (buf_copy(o->local_host, sizeof(o->local_host), "127.0.0.1") != 0) {
+		const char *host = o->listen_host + strspn(o->listen_host, ", ");
+		size_t hlen = strcspn(host, ", ");
+		int rc2;
+		if (len > 0)
+			rc2 = buf_format(o->local_host, sizeof(o->local_host), "%.*s", (int)len,
+					 dirs);
+		else if (hlen == 0 || (hlen == 1 && host[0] == '*') ||
+			 (hlen == 7 && strncmp(host, "0.0.0.0", 7) == 0))
+			rc2 = buf_copy(o->local_host, sizeof(o->local_host), "127.0.0.1");
+		else if (hlen == 2 && strncmp(host, "::", 2) == 0)
+			rc2 = buf_copy(o->local_host, sizeof(o->local_host), "::1");
+		else
+			rc2 = buf_format(o->local_host, sizeof(o->local_host), "%.*s", (int)hlen,
+					 host);
+		if (rc2 != 0)
 			goto out_too_long;
-		}
 	}
 	db->driver = driver;
 	if (driver->check_options) {

@@ -163,7 +163,8 @@ struct db_options {
 	int connect_port;		/* port of postgresql.connect_address; 0: listen_port */
 	char local_host[DB_HOST_MAX];	/* where the agent itself connects: a Unix socket directory
 					 * or an address; empty: the first unix_socket_directories
-					 * entry of parameters, else 127.0.0.1 */
+					 * entry of parameters, else the first listen_host address
+					 * ("*", "0.0.0.0" and "::" become loopback) */
 	struct db_user superuser; /* postgresql.authentication.superuser (required username) */
 	struct db_user
 		replication;   /* postgresql.authentication.replication (PostgreSQL: required) */

@@ -44,7 +44,9 @@ struct db_task {
 	bool has_primary;
 	bool replace_existing;
 	uint64_t term;
-	int attempts; /* rejoin: rewind tried, then clone */
+	int attempts;		   /* rejoin: rewind tried, then clone */
+	bool standby_signal_moved; /* rejoin: standby.signal set aside for pg_rewind's single-user
+				    * crash recovery, to be put back if the rewind fails */
 };
 
 struct db_driver {

@@ -1368,6 +1368,17 @@ static int spawn_rewind(struct db *db, char *err, size_t err_cap)
 	int rc = db_write_pgpass(db, err, err_cap);
 	if (rc < 0)
 		return rc;
+	/* pg_rewind finishes crash recovery in single-user mode first, which refuses to run with
+	 * standby.signal (a replica that crashed). Set it aside; it comes back either way: from
+	 * configure_and_start_replica, or below when the rewind fails. */
+	char signal_path[PG_FILE_PATH_MAX];
+	if (data_path(db, "standby.signal", signal_path, sizeof(signal_path)) < 0)
+		return db_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
+	if (unlink(signal_path) == 0)
+		db->task.standby_signal_moved = true;
+	else if (errno != ENOENT)
+		return db_fail(err, err_cap, -errno, "could not remove \"%s\": %s", signal_path,
+			       strerror(errno));
 	const char *argv[] = { prog, "-D", db->opts.data_dir, arg, "--progress", NULL };
 	db->task.step = PG_STEP_REJOIN_REWIND;
 	db->task.attempts++;
@@ -1484,8 +1495,18 @@ static int pg_task_step(struct db *db, char *err, size_t err_cap)
 	case PG_STEP_REJOIN_REWIND: {
 		char why[DB_ERROR_MAX];
 		rc = db_task_reap(db, why, sizeof(why));
-		if (rc < 0)
+		if (rc < 0) {
+			char signal_path[PG_FILE_PATH_MAX];
+			if (db->task.standby_signal_moved &&
+			    data_path(db, "standby.signal", signal_path, sizeof(signal_path)) ==
+				    0) {
+				int wrc = db_write_file(signal_path, "", 0600, err, err_cap);
+				if (wrc < 0)
+					return wrc;
+				db->task.standby_signal_moved = false;
+			}
 			return reclone_or_fail(db, rc, why, err, err_cap);
+		}
 		return configure_and_start_replica(db, err, err_cap);
 	}
 	default:

@@ -228,8 +228,31 @@ t_wait_for 30 "n2 has rows 1,3,4" has_rows 2 "1,3,4"
 t_pass "switchover: writes on n1 reach the old primary"
 
 # --- stop everything -----------------------------------------------------------------------------
-for n in 1 3 2; do
-	node "$n" stop fast >/dev/null || t_fail "stop n$n"
-	t_assert_eq stopped "$(st "$n" role)" "stop: n$n stopped"
+# Each stop mode once: a replica immediately, a replica smartly, the primary fast.
+for stop in 2:immediate 3:smart 1:fast; do
+	n=${stop%%:*} mode=${stop#*:}
+	node "$n" stop "$mode" >/dev/null || t_fail "stop n$n ($mode)"
+	t_assert_eq stopped "$(st "$n" role)" "stop: n$n stopped ($mode)"
 done
+check "stop: an immediate stop left crash recovery to do" grep -q "in archive recovery" \
+	<(node 2 control)
+node 1 start primary >/dev/null || t_fail "start n1"
+register 1
+t_assert_eq primary "$(st 1 role)" "start: n1 starts as primary"
+# A replica that did not shut down cleanly can be rejoined too: pg_rewind's single-user crash
+# recovery must not trip over standby.signal.
+node 2 rejoin "$(peer 1)" >/dev/null 2>"$TMP/rejoin2b.err" || {
+	cat "$TMP/rejoin2b.err" >&2
+	t_fail "rejoin n2 after immediate stop"
+}
+register 2
+t_wait_for 60 "n2 streaming after crash recovery" streams_from 2 1
+t_pass "rejoin: n2 recovered from the immediate stop and streams again"
+node 3 start replica "$(peer 1)" >/dev/null || t_fail "start n3"
+register 3
+t_wait_for 60 "n3 streaming" streams_from 3 1
+t_pass "start: n3 starts as a replica and streams"
+node 3 stop fast >/dev/null || t_fail "stop n3"
+node 2 stop fast >/dev/null || t_fail "stop n2"
+node 1 stop fast >/dev/null || t_fail "stop n1"
 t_done

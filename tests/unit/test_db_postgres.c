@@ -819,7 +819,23 @@ static void test_options_defaults_are_derived(void **state)
 	db_free(db);
 	base_options(&o);
 	db = new_db(&o);
-	assert_string_equal(db_get_options(db)->local_host, "127.0.0.1");
+	assert_string_equal(db_get_options(db)->local_host, "127.0.0.1"); /* from 0.0.0.0 */
+	db_free(db);
+	const char *listen[][2] = { { "10.1.2.3,127.0.0.1", "10.1.2.3" },
+				    { "*", "127.0.0.1" },
+				    { "::", "::1" },
+				    { "", "127.0.0.1" } };
+	for (size_t i = 0; i < sizeof(listen) / sizeof(listen[0]); i++) {
+		base_options(&o);
+		snprintf(o.listen_host, sizeof(o.listen_host), "%s", listen[i][0]);
+		db = new_db(&o);
+		assert_string_equal(db_get_options(db)->local_host, listen[i][1]);
+		db_free(db);
+	}
+	base_options(&o);
+	assert_int_equal(db_params_set(&o.parameters, "unix_socket_directories", ", /sock"), 0);
+	db = new_db(&o);
+	assert_string_equal(db_get_options(db)->local_host, "/sock");
 	db_free(db);
 	db_free(NULL);
 }
