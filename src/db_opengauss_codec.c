@@ -650,6 +650,25 @@ int db_og_parse_query(const char *text, size_t len, struct db_og_query *out, cha
 	return 0;
 }
 
+int db_og_parse_channel_upstream(const char *channel, char *host, size_t cap, int *port)
+{
+	const char *arrow, *hp, *colon;
+	int ha_port;
+
+	if (channel == NULL || (arrow = strstr(channel, "<--")) == NULL)
+		return -EINVAL;
+	hp = arrow + 3;
+	colon = strrchr(hp, ':');
+	if (colon == NULL || colon == hp || num_parse_int(colon + 1, 2, 65536, &ha_port) < 0)
+		return -EINVAL;
+	if ((size_t)(colon - hp) >= cap)
+		return -ENAMETOOLONG;
+	memcpy(host, hp, (size_t)(colon - hp));
+	host[colon - hp] = '\0';
+	*port = ha_port - 1;
+	return 0;
+}
+
 enum db_og_build_advice db_og_build_advice(const struct db_og_ha_state *ha)
 {
 	if (ha->local_role != DB_OG_ROLE_STANDBY && ha->local_role != DB_OG_ROLE_CASCADE_STANDBY)
@@ -792,7 +811,7 @@ int db_og_sync_settings(const struct db_og_sync_policy *policy, struct db_og_set
 				policy->num_sync);
 			return -EINVAL;
 		}
-		rc = buf_printf(&b, "FIRST %d (", policy->num_sync);
+		rc = buf_printf(&b, "%s %d (", policy->quorum ? "ANY" : "FIRST", policy->num_sync);
 		if (policy->n_names == 0 && rc == 0)
 			rc = buf_puts(&b, "*");
 		for (i = 0; i < policy->n_names && rc == 0; i++) {
@@ -820,6 +839,95 @@ int db_og_sync_settings(const struct db_og_sync_policy *policy, struct db_og_set
 		return -ENAMETOOLONG;
 	}
 	return 0;
+}
+
+/* Splits "16MB" into 16 and the multiplier of its unit in base units (bytes or ms); a bare
+ * number has multiplier 0 (unknown unit). Returns false when it is not a number with a known
+ * unit. */
+static bool split_quantity(const char *text, double *number, double *mult)
+{
+	static const struct {
+		const char *suffix;
+		double mult;
+	} units[] = {
+		{ "kB", 1024.0 },
+		{ "MB", 1024.0 * 1024 },
+		{ "GB", 1024.0 * 1024 * 1024 },
+		{ "TB", 1024.0 * 1024 * 1024 * 1024 },
+		{ "B", 1.0 },
+		{ "us", 0.001 },
+		{ "ms", 1.0 },
+		{ "s", 1000.0 },
+		{ "min", 60000.0 },
+		{ "h", 3600000.0 },
+		{ "d", 86400000.0 },
+	};
+	char digits[64];
+	size_t n = strlen(text), i, len;
+
+	for (len = 0; len < n && (isdigit((unsigned char)text[len]) || text[len] == '.' ||
+				  (len == 0 && text[len] == '-'));
+	     len++)
+		;
+	if (len == 0 || len >= sizeof(digits))
+		return false;
+	memcpy(digits, text, len);
+	digits[len] = '\0';
+	if (num_parse_double(digits, -1e18, 1e18, number) < 0)
+		return false;
+	while (text[len] == ' ')
+		len++;
+	if (text[len] == '\0') {
+		*mult = 0;
+		return true;
+	}
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(text + len, units[i].suffix) == 0) {
+			*mult = units[i].mult;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool db_og_setting_differs(const char *configured, const char *setting, const char *unit)
+{
+	double cv, cm, sv, sm, um = 0, un;
+	bool cb, sb;
+
+	if (configured == NULL || setting == NULL)
+		return false;
+	if (strcasecmp(configured, setting) == 0)
+		return false;
+	if (num_parse_bool(configured, &cb) == 0 && num_parse_bool(setting, &sb) == 0)
+		return cb != sb;
+	if (!split_quantity(configured, &cv, &cm) || !split_quantity(setting, &sv, &sm))
+		return true;
+	/* The running value is in units of unit ("8kB": 8192 bytes); a bare configured number is
+	 * in those units too. */
+	if (unit != NULL && unit[0] != '\0') {
+		char unit1[32];
+
+		/* "8kB" carries its count; "kB" or "s" mean one of them. */
+		if (buf_format(unit1, sizeof(unit1), "%s%s",
+			       isdigit((unsigned char)unit[0]) ? "" : "1", unit) < 0 ||
+		    !split_quantity(unit1, &un, &um))
+			return true;
+		if (um == 0)
+			um = 1;
+		um *= un;
+	} else {
+		um = 1;
+	}
+	if (sm == 0)
+		sv *= um;
+	else
+		sv *= sm;
+	if (cm == 0)
+		cv *= um;
+	else
+		cv *= cm;
+	return cv != sv;
 }
 
 static int argv_add(struct db_og_argv *a, const char *s)

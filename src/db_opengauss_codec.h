@@ -224,6 +224,7 @@ struct db_og_setting {
 struct db_og_sync_policy {
 	bool enabled; /* synchronous replication wanted at all */
 	bool strict;  /* block commits when no sync standby is left */
+	bool quorum;  /* ANY n (...) instead of FIRST n (...) */
 	int num_sync; /* FIRST n; at least 1 when enabled */
 	int n_names;  /* 0 means '*' (any standby) */
 	char names[DB_OG_MEMBERS_MAX][DB_OG_APP_NAME_MAX]; /* application_name of each candidate */
@@ -302,6 +303,12 @@ int db_og_receiver_set(struct db_og_receiver *r, const char *name, const char *v
 int db_og_parse_query(const char *text, size_t len, struct db_og_query *out, char *err,
 		      size_t err_cap) __attribute__((warn_unused_result));
 
+/* Reads the upstream of a walreceiver from its channel "localip:port<--host:haport" (§2.7) into
+ * host (cap bytes) and the peer's client port, which is the HA port - 1 (§2.1, §2.6). Returns 0
+ * or -EINVAL (no "<--", no port, or a port outside 2..65535), or -ENAMETOOLONG. */
+int db_og_parse_channel_upstream(const char *channel, char *host, size_t cap, int *port)
+	__attribute__((warn_unused_result));
+
 /* Decides what a node's HA state calls for (§2.5, §2.7): only a Standby is ever told to
  * build. Never fails. */
 enum db_og_build_advice db_og_build_advice(const struct db_og_ha_state *ha);
@@ -325,6 +332,14 @@ int db_og_render_replconninfo(const struct db_og_node *members, int n, int self_
  * Returns 0 or -EINVAL (num_sync out of range, unsafe name). */
 int db_og_sync_settings(const struct db_og_sync_policy *policy, struct db_og_setting out[3],
 			char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Tells whether a restart-only parameter's configured text differs from the value the server
+ * runs with, as pg_settings reports it (setting in units of unit: "8kB", "kB", "MB", "ms", "s",
+ * "min" or ""). Numbers with memory or time units are compared after conversion, booleans by
+ * meaning, anything else as text ignoring case. openGauss's pg_settings has no pending_restart
+ * column (its catalog predates PostgreSQL 9.5), so the driver derives pending restarts from
+ * this. Never fails: unparseable text compares as text. */
+bool db_og_setting_differs(const char *configured, const char *setting, const char *unit);
 
 /* Builds `gs_guc set|reload -D dir -c "name = 'value'" ...` (§2.6 "gs_guc usage"). Values
  * holding a quote, a backslash or a control character are refused (-EINVAL): nothing we

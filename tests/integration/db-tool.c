@@ -10,6 +10,7 @@
  *            --local-host H --superuser U:PW --replication U:PW --rewind U:PW --param K=V
  *            --hba LINE --initdb-option O --basebackup-option O --use-slots --use-pg-rewind
  *            --remove-data-on-rewind-failure --timeout-ms MS --verbose
+ *            --member PEER (openGauss, repeated: every member for replconninfo)
  *   commands: bootstrap | clone PEER [PRIMARY] | reclone PEER | start primary|replica [PEER]
  *            | stop MODE | restart MODE | reload | promote | follow [PEER] | rejoin PEER
  *            | status | control | apply | sync off|priority|quorum NUM [NAME...]
@@ -19,6 +20,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "db.h"
+#include "db_opengauss.h"
 #include "log.h"
 #include "num.h"
 
@@ -126,6 +128,8 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.engine = DB_ENGINE_POSTGRES;
 	int64_t timeout_ms = 60000;
+	static struct db_peer members[DB_OPENGAUSS_MEMBERS_MAX];
+	int member_count = 0;
 	bool verbose = false;
 	int i = 1;
 	for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
@@ -197,6 +201,10 @@ int main(int argc, char **argv)
 				     ? buf_copy(o.basebackup_options[o.basebackup_option_count++],
 						DB_TOOL_OPTION_MAX, v)
 				     : -E2BIG;
+		} else if (strcmp(k, "--member") == 0) { /* openGauss: every member, repeated */
+			rc = member_count < DB_OPENGAUSS_MEMBERS_MAX
+				     ? parse_peer(v, &members[member_count++])
+				     : -E2BIG;
 		} else if (strcmp(k, "--timeout-ms") == 0) {
 			rc = num_parse_i64(v, 0, 3600000, &timeout_ms);
 		} else {
@@ -217,6 +225,12 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		die("db_new", rc, err);
 
+	if (member_count > 0) {
+		rc = db_opengauss_set_members(db, members, member_count, timeout_ms, err,
+					      sizeof(err));
+		if (rc < 0)
+			die("members", rc, err);
+	}
 	struct db_peer peer, peer2;
 	if (strcmp(cmd, "status") == 0) {
 		struct db_status st;

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "db_opengauss.h"
 #include "db_opengauss_codec.h"
 
 #ifndef OG_FIXTURE_DIR
@@ -199,6 +200,94 @@ static void test_query_every_documented_state_parses_and_advises(void **state)
 		assert_int_equal(query.ha.detail, c->detail);
 		assert_int_equal(db_og_build_advice(&query.ha), c->advice);
 	}
+}
+
+/* What the driver reports to db.h for each documented state (db_opengauss_fill_role). */
+struct role_case {
+	const char *fixture;
+	bool in_recovery;
+	enum db_role role;
+	enum db_repl_state repl;
+	bool needs_rejoin;
+};
+
+static const struct role_case role_cases[] = {
+	{ "query_primary_one_sync_standby.txt", false, DB_ROLE_PRIMARY, DB_REPL_NONE, false },
+	{ "query_normal.txt", false, DB_ROLE_PRIMARY, DB_REPL_NONE, false },
+	{ "query_pending.txt", true, DB_ROLE_PENDING, DB_REPL_NONE, false },
+	{ "query_standby_streaming.txt", true, DB_ROLE_REPLICA, DB_REPL_STREAMING, false },
+	{ "query_cascade_standby.txt", true, DB_ROLE_REPLICA, DB_REPL_STREAMING, false },
+	{ "query_standby_catchup.txt", true, DB_ROLE_REPLICA, DB_REPL_CONNECTING, false },
+	{ "query_standby_connecting.txt", true, DB_ROLE_REPLICA, DB_REPL_CONNECTING, false },
+	{ "query_standby_disconnected.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, false },
+	{ "query_standby_wal_removed.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, true },
+	{ "query_standby_system_id.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, true },
+	{ "query_standby_timeline.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, true },
+	{ "query_standby_version.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, false },
+	{ "query_standby_building.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, false },
+	{ "query_promoting.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, false },
+	{ "query_demoting.txt", false, DB_ROLE_PRIMARY, DB_REPL_NONE, false },
+	/* Primary while pg_is_in_recovery(): the failover is still under way. */
+	{ "query_primary_no_standby.txt", true, DB_ROLE_STARTING, DB_REPL_NONE, false },
+};
+
+static void test_driver_role_for_every_documented_state(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(role_cases) / sizeof(role_cases[0]); i++) {
+		const struct role_case *c = &role_cases[i];
+		struct db_status st;
+
+		if (parse_fixture(c->fixture) != 0)
+			fail_msg("%s: %s", c->fixture, err);
+		memset(&st, 0x5a, sizeof(st));
+		db_opengauss_fill_role(&query.ha, c->in_recovery, &st);
+		if (st.role != c->role || st.replication_state != c->repl ||
+		    st.needs_rejoin != c->needs_rejoin)
+			fail_msg("%s: role %s repl %s rejoin %d", c->fixture, db_role_name(st.role),
+				 db_repl_state_name(st.replication_state), st.needs_rejoin);
+		assert_non_null(memchr(st.detail, '\0', sizeof(st.detail)));
+	}
+}
+
+static void test_driver_detail_names_state_and_reason(void **state)
+{
+	struct db_status st;
+
+	(void)state;
+	assert_int_equal(parse_fixture("query_standby_wal_removed.txt"), 0);
+	db_opengauss_fill_role(&query.ha, true, &st);
+	assert_string_equal(st.detail, "Need repair: WAL segment removed");
+	assert_int_equal(parse_fixture("query_standby_streaming.txt"), 0);
+	db_opengauss_fill_role(&query.ha, true, &st);
+	assert_string_equal(st.detail, "");
+}
+
+static void test_channel_gives_upstream_client_port(void **state)
+{
+	char host[64];
+	int port = 0;
+
+	(void)state;
+	assert_int_equal(db_og_parse_channel_upstream("10.0.0.2:45678<--10.0.0.1:15401", host,
+						      sizeof(host), &port),
+			 0);
+	assert_string_equal(host, "10.0.0.1");
+	assert_int_equal(port, 15400);
+	assert_int_equal(db_og_parse_channel_upstream("10.0.0.1:15401-->10.0.0.2:45678", host,
+						      sizeof(host), &port),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_channel_upstream("a<--:5", host, sizeof(host), &port),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_channel_upstream("a<--h:x", host, sizeof(host), &port),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_channel_upstream("a<--h:70000", host, sizeof(host), &port),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_channel_upstream(NULL, host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(db_og_parse_channel_upstream("a<--longhostname:5", host, 4, &port),
+			 -ENAMETOOLONG);
 }
 
 static void test_query_unknown_role_with_coredump_is_rejected(void **state)
@@ -724,6 +813,41 @@ static void test_sync_settings_strict_turns_most_available_off(void **state)
 	assert_string_equal(s[2].value, "off");
 }
 
+static void test_sync_settings_quorum_uses_any(void **state)
+{
+	struct db_og_sync_policy p = {
+		.enabled = true, .quorum = true, .num_sync = 2, .n_names = 3
+	};
+	struct db_og_setting s[3];
+
+	(void)state;
+	assert_int_equal(buf_copy(p.names[0], sizeof(p.names[0]), "a"), 0);
+	assert_int_equal(buf_copy(p.names[1], sizeof(p.names[1]), "b"), 0);
+	assert_int_equal(buf_copy(p.names[2], sizeof(p.names[2]), "c"), 0);
+	assert_int_equal(db_og_sync_settings(&p, s, err, sizeof(err)), 0);
+	assert_string_equal(s[0].value, "ANY 2 (a,b,c)");
+}
+
+static void test_setting_differs_compares_units_booleans_and_text(void **state)
+{
+	(void)state;
+	/* pg_settings reports shared_buffers in 8kB pages, max_connections bare. */
+	assert_false(db_og_setting_differs("16MB", "2048", "8kB"));
+	assert_true(db_og_setting_differs("32MB", "2048", "8kB"));
+	assert_false(db_og_setting_differs("2048", "2048", "8kB"));
+	assert_false(db_og_setting_differs("30", "30", ""));
+	assert_true(db_og_setting_differs("40", "30", ""));
+	assert_true(db_og_setting_differs("40", "30", NULL));
+	assert_false(db_og_setting_differs("1min", "60", "s"));
+	assert_false(db_og_setting_differs("1000ms", "1", "s"));
+	assert_false(db_og_setting_differs("on", "true", ""));
+	assert_true(db_og_setting_differs("off", "on", ""));
+	assert_false(db_og_setting_differs("Replica", "replica", ""));
+	assert_true(db_og_setting_differs("logical", "replica", ""));
+	assert_true(db_og_setting_differs("16XB", "2048", "8kB"));
+	assert_false(db_og_setting_differs(NULL, "1", ""));
+}
+
 static void test_sync_settings_bad_policy_is_rejected(void **state)
 {
 	struct db_og_sync_policy p = { .enabled = true, .num_sync = 0 };
@@ -925,6 +1049,9 @@ int main(void)
 		cmocka_unit_test(test_query_streaming_standby_reads_receiver),
 		cmocka_unit_test(test_query_catchup_standby_reads_percent_and_state),
 		cmocka_unit_test(test_query_every_documented_state_parses_and_advises),
+		cmocka_unit_test(test_driver_role_for_every_documented_state),
+		cmocka_unit_test(test_driver_detail_names_state_and_reason),
+		cmocka_unit_test(test_channel_gives_upstream_client_port),
 		cmocka_unit_test(test_query_unknown_role_with_coredump_is_rejected),
 		cmocka_unit_test(test_query_state_file_fallback_keeps_connection_error),
 		cmocka_unit_test(test_query_state_file_access_denied_is_async_primary),
@@ -955,6 +1082,8 @@ int main(void)
 		cmocka_unit_test(
 			test_sync_settings_named_non_strict_uses_first_n_and_most_available),
 		cmocka_unit_test(test_sync_settings_strict_turns_most_available_off),
+		cmocka_unit_test(test_sync_settings_quorum_uses_any),
+		cmocka_unit_test(test_setting_differs_compares_units_booleans_and_text),
 		cmocka_unit_test(test_sync_settings_bad_policy_is_rejected),
 		cmocka_unit_test(test_guc_argv_quotes_values_and_reloads),
 		cmocka_unit_test(test_guc_argv_refuses_quotes_and_bad_names),

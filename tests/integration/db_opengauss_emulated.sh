@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# The openGauss driver (src/db_opengauss.c) against the openGauss EMULATOR in
+# tests/opengauss-emulator/ (PostgreSQL 15 dressed as openGauss, NOT openGauss), driven through
+# db.h by the test tool gsha-db-tool with --engine opengauss, as user postgres. The PostgreSQL
+# driver's scenario list: bootstrap (pending + notify -T), clone two replicas (gs_ctl build -b
+# full), promote one (gs_ctl failover -T 2) while the old primary still writes (so it diverges),
+# kill -9 the old primary and see "crashed", make the other replica follow the new primary,
+# rewind the old primary (gs_ctl build -b incremental) and see it stream again, then a
+# restart-only parameter change shows up as a pending restart until a restart applies it.
+source "$(dirname "$0")/lib/common.sh"
+
+TOOL="$GSHA_BUILD_DIR/tests/integration/gsha-db-tool"
+[ -x "$TOOL" ] || t_fail "test tool not built: $TOOL"
+EMU="$GSHA_SOURCE_DIR/tests/opengauss-emulator"
+TMP=$(t_tmpdir)
+P1=$(t_free_port)
+P2=$(t_free_port)
+P3=$(t_free_port)
+port_of() { case $1 in 1) echo "$P1" ;; 2) echo "$P2" ;; 3) echo "$P3" ;; esac; }
+peer() { echo "n$1@127.0.0.1:$(port_of "$1")"; }
+
+EXTRA=()
+node() {
+	local n=$1
+	shift
+	t_as_postgres "$TOOL" --engine opengauss --name "n$n" --scope ogtest \
+		--data-dir "$TMP/n$n" --bin-dir "$EMU" --listen-host 127.0.0.1 \
+		--port "$(port_of "$n")" --superuser postgres \
+		--member "$(peer 1)" --member "$(peer 2)" --member "$(peer 3)" \
+		--param "unix_socket_directories=$TMP" --param shared_buffers=16MB \
+		--param fsync=off \
+		--hba "host all all 127.0.0.1/32 trust" \
+		--hba "host replication all 127.0.0.1/32 trust" \
+		--use-pg-rewind --timeout-ms 60000 "${EXTRA[@]}" "$@"
+}
+st() { node "$1" status | sed -n "s/^$2=//p"; }
+sql() { t_as_postgres "$PG_BIN/psql" -h "$TMP" -p "$(port_of "$1")" -U postgres -d postgres \
+	-XAtq -c "$2"; }
+# Servers are started by the emulated gs_ctl in sessions of their own: stop them at the end.
+stop_all() {
+	for n in 1 2 3; do
+		t_as_postgres "$EMU/gs_ctl" stop -D "$TMP/n$n" -m immediate >/dev/null 2>&1 || true
+	done
+}
+trap 'rc=$?; stop_all; (exit $rc); t_cleanup' EXIT
+check() {
+	local desc=$1
+	shift
+	if "$@"; then t_pass "$desc"; else t_fail "$desc"; fi
+}
+test_role() { [ "$(st "$1" role)" = "$2" ]; }
+streams_from() { # node, upstream node
+	local out
+	out=$(node "$1" status)
+	grep -qx "replication_state=streaming" <<<"$out" &&
+		grep -qx "upstream=127.0.0.1:$(port_of "$2")" <<<"$out"
+}
+has_rows() { [ "$(sql "$1" 'SELECT string_agg(x::text, $$,$$ ORDER BY x) FROM t')" = "$2" ]; }
+og_role() { sql "$1" "SELECT local_role FROM pg_stat_get_stream_replications()"; }
+
+# --- bootstrap: gs_initdb, start -M pending, notify -M primary -T 1 --------------------------------
+node 1 bootstrap >/dev/null || t_fail "bootstrap n1"
+t_assert_eq primary "$(st 1 role)" "bootstrap: n1 runs as primary"
+t_assert_eq 1 "$(st 1 term)" "bootstrap: n1 has term 1 (notify -T 1)"
+t_assert_eq Primary "$(og_role 1)" "bootstrap: pg_stat_get_stream_replications() says Primary"
+check "bootstrap: the emulator log shows pending, then notify" \
+	grep -q 'notify primary: promoting pending instance' "$TMP/n1/og_emulator.log"
+t_assert_eq 2 "$(sql 1 'SELECT static_connections FROM pg_stat_get_stream_replications()')" \
+	"bootstrap: replconninfo lists the two other members"
+t_assert_eq "" "$(sql 1 'SHOW synchronous_standby_names')" \
+	"bootstrap: the blocking '*' default is overwritten (2.9)"
+check "bootstrap: a commit does not block without standbys" \
+	timeout 20 runuser -u postgres -- "$PG_BIN/psql" -h "$TMP" -p "$P1" -U postgres -d postgres \
+	-XAtq -c "CREATE TABLE t (x int); INSERT INTO t VALUES (1)"
+
+# --- clone two replicas: gs_initdb + gs_ctl build -b full ---------------------------------------
+for n in 2 3; do
+	node "$n" --verbose clone "$(peer 1)" >/dev/null 2>"$TMP/clone$n.err" || {
+		cat "$TMP/clone$n.err" >&2
+		t_fail "clone n$n"
+	}
+	t_wait_for 60 "n$n streaming from n1" streams_from "$n" 1
+	t_pass "clone: n$n was built in full and streams from n1"
+done
+check "clone: the driver ran gs_ctl build -b full" grep -q "gs_ctl build: full build" \
+	"$TMP/clone2.err"
+t_wait_for 30 "n1 sees two standbys" test "$(st 1 standbys)" = 2
+t_pass "status: n1 lists two attached standbys from openGauss's pg_stat_replication"
+t_wait_for 30 "row 1 on n3" has_rows 3 1
+node 1 status | grep -q "^standby.n2=streaming,async," || t_fail "standby row of n2"
+t_pass "status: standby rows carry application_name, state and sync state"
+
+# --- promote n2 (failover -T 2) while n1 still writes: n1 diverges -----------------------------
+caught_up() { [ "$(st 2 replay_lsn)" = "$(st 1 flush_lsn)" ]; }
+t_wait_for 30 "n2 replayed all of n1" caught_up
+node 3 stop fast >/dev/null || t_fail "stop n3" # keeps n3 from taking n1's diverging row
+node 2 promote >/dev/null || t_fail "promote n2"
+t_assert_eq primary "$(st 2 role)" "promote: n2 is primary"
+t_assert_eq 2 "$(st 2 term)" "promote: gs_ctl failover -T 2 raised n2's term to 2"
+sql 1 "INSERT INTO t VALUES (2)" # only on the old primary: the divergence the build must undo
+sql 2 "INSERT INTO t VALUES (3)"
+
+# --- kill -9 the old primary: crashed --------------------------------------------------------------
+pm=$(head -1 "$TMP/n1/postmaster.pid")
+kill -9 "$pm"
+t_wait_for 10 "n1 pid $pm gone" sh -c "! kill -0 $pm"
+t_assert_eq crashed "$(st 1 role)" "kill -9: n1 status says crashed"
+t_assert_eq 0 "$(st 1 running)" "kill -9: n1 is not running"
+
+# --- the other replica follows the new primary -----------------------------------------------------
+node 3 start replica "$(peer 2)" >/dev/null || t_fail "start n3"
+node 3 follow "$(peer 2)" >/dev/null || t_fail "n3 follow n2"
+t_wait_for 60 "n3 streaming from n2" streams_from 3 2
+t_pass "follow: n3 streams from the new primary n2"
+t_wait_for 30 "n3 has rows 1,3" has_rows 3 "1,3"
+t_wait_for 30 "n3 term 2" test "$(st 3 term)" = 2
+t_pass "follow: n3 raised its term to 2 from the new primary's WAL"
+
+# --- rewind the old primary (gs_ctl build -b incremental) and see it stream again -----------------
+node 1 --verbose rejoin "$(peer 2)" >/dev/null 2>"$TMP/rejoin.err" || {
+	cat "$TMP/rejoin.err" >&2
+	t_fail "rejoin n1"
+}
+check "rejoin: the driver ran gs_ctl build -b incremental" \
+	grep -q "gs_ctl build: incremental build" "$TMP/rejoin.err"
+check "rejoin: the incremental build found the divergence" \
+	grep -q "servers diverged at WAL location" "$TMP/rejoin.err"
+check "rejoin: n1 was not rebuilt in full" test "$(grep -c 'full build' "$TMP/rejoin.err")" = 0
+t_wait_for 60 "n1 streaming from n2" streams_from 1 2
+t_pass "rejoin: n1 streams from n2"
+t_wait_for 30 "n1 has rows 1,3" has_rows 1 "1,3"
+t_pass "rejoin: the diverged row is gone and the new primary's row arrived"
+t_assert_eq Standby "$(og_role 1)" "rejoin: n1 reports Standby"
+t_wait_for 30 "n2 sees two standbys" test "$(st 2 standbys)" = 2
+t_pass "status: n2 lists n1 and n3 as standbys"
+
+# --- a restart-only parameter change is a pending restart --------------------------------------------
+EXTRA=(--param shared_buffers=24MB)
+node 2 apply >/dev/null || t_fail "apply on n2"
+t_assert_eq 1 "$(st 2 pending_restart)" "parameters: shared_buffers change is pending"
+t_assert_eq shared_buffers "$(st 2 pending)" "parameters: the pending one is named"
+t_assert_eq 16MB "$(sql 2 'SHOW shared_buffers')" "parameters: old value until restart"
+node 2 restart fast >/dev/null || t_fail "restart n2"
+t_assert_eq 0 "$(st 2 pending_restart)" "parameters: nothing pending after restart"
+t_assert_eq 24MB "$(sql 2 'SHOW shared_buffers')" "parameters: new value after restart"
+t_assert_eq primary "$(st 2 role)" "parameters: n2 restarted as primary (restart -M primary)"
+EXTRA=()
+
+# --- openGauss specifics -----------------------------------------------------------------------------
+if node 3 stop smart >/dev/null 2>&1; then t_fail "smart stop accepted"; fi
+t_pass "stop: smart is refused, openGauss has no smart shutdown (2.3)"
+node 2 sync priority 1 n3 >/dev/null || t_fail "sync on n2"
+t_assert_eq "FIRST 1 (n3)" "$(st 2 synchronous_standby_names)" "sync: FIRST 1 (n3) written"
+sync_is() { node 2 status | grep -q "^standby.n3=streaming,sync,"; }
+t_wait_for 30 "n3 becomes sync standby" sync_is
+t_pass "sync: n3 is the synchronous standby"
+node 2 sync off >/dev/null || t_fail "sync off on n2"
+t_assert_eq "" "$(st 2 synchronous_standby_names)" "sync: off clears the setting"
+
+for n in 1 3 2; do
+	node "$n" stop fast >/dev/null || t_fail "stop n$n"
+	t_assert_eq stopped "$(st "$n" role)" "stop: n$n stopped"
+done
+t_done
