@@ -120,6 +120,9 @@ got=$(curl -s -D "$t_tmpdir/h" -o "$t_tmpdir/b" -w '%{http_code}' -X POST "$url/
 t_assert_eq 401 "$got" "POST /reload without credentials is 401"
 grep -qi '^WWW-Authenticate: Basic realm="Patroni"' "$t_tmpdir/h" || t_fail "401 lacks WWW-Authenticate"
 t_assert_eq "no auth header received" "$(cat "$t_tmpdir/b")" "401 body"
+head -c 60000 /dev/zero | tr '\0' ' ' >"$t_tmpdir/big.json"
+got=$(curl -s -o "$t_tmpdir/b" -w '%{http_code}' -X PATCH --data-binary @"$t_tmpdir/big.json" "$url/config")
+t_assert_eq 401 "$got" "PATCH /config with a 60 kB body and no credentials is refused with 401"
 got=$(curl -s -o /dev/null -w '%{http_code}' -u admin:wrong -X POST "$url/reload")
 t_assert_eq 401 "$got" "POST /reload with a wrong password is 401"
 got=$(curl -s -o "$t_tmpdir/b" -w '%{http_code}' -u admin:secret -X POST "$url/reload")
