@@ -155,8 +155,9 @@ t_assert_eq 403 "$got" "POST /reload from outside the allow-list is 403"
 t_assert_eq "Access is denied" "$(cat "$t_tmpdir/b")" "403 body"
 stop_harness
 
-# A slow action runs on its own thread: health checks answer meanwhile
-start_harness --state primary --action-delay-ms 4000
+# A slow action (12 s, longer than the 10 s idle timeout, as a switchover can take 20 s) runs
+# on its own thread: health checks answer meanwhile, and the answer still arrives
+start_harness --state primary --action-delay-ms 12000
 curl -s -o "$t_tmpdir/slow" -w '%{http_code}' -m 30 -d '{"leader":"node1","candidate":"node2"}' \
 	"http://127.0.0.1:$PORT/switchover" >"$t_tmpdir/slow.code" &
 slow=$!
