@@ -481,7 +481,8 @@ void rest_response_done(struct rest_response *resp);
 /* Returns the standard reason phrase for an HTTP status ("OK", "Service Unavailable"). */
 const char *rest_status_reason(int status);
 
-/* Returns the Server header value for the options (static or per-options storage). */
+/* Returns the Server header value for restapi.server_tokens: a static string, or buf (cap
+ * bytes) filled with "Patroni/<snap->version>" for Minimal. */
 const char *rest_server_header(const struct rest_options *opts, const struct rest_snapshot *snap,
 			       char *buf, size_t cap);
 
