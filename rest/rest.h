@@ -465,13 +465,24 @@ int rest_handle(const struct rest_options *opts, const struct rest_actions *acti
 int rest_response_error_page(struct rest_response *out, int status)
 	__attribute__((warn_unused_result));
 
+/*
+ * The access check of an unsafe request (allow-list, client certificate, Basic auth, in that
+ * order), so the server can refuse before reading a body. Sets *refused and fills *out (403 or
+ * 401) when the request must be refused; *out is untouched otherwise. Safe requests always
+ * pass. Returns 0 or -ENOMEM. rest_handle() runs the same check itself.
+ */
+int rest_check_access(const struct rest_options *opts, const struct rest_request *req,
+		      const struct rest_snapshot *snap, struct rest_response *out, bool *refused)
+	__attribute__((warn_unused_result));
+
 /* Frees the body of a response; accepts a zeroed response. */
 void rest_response_done(struct rest_response *resp);
 
 /* Returns the standard reason phrase for an HTTP status ("OK", "Service Unavailable"). */
 const char *rest_status_reason(int status);
 
-/* Returns the Server header value for the options (static or per-options storage). */
+/* Returns the Server header value for restapi.server_tokens: a static string, or buf (cap
+ * bytes) filled with "Patroni/<snap->version>" for Minimal. */
 const char *rest_server_header(const struct rest_options *opts, const struct rest_snapshot *snap,
 			       char *buf, size_t cap);
 

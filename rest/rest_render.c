@@ -2439,6 +2439,18 @@ static int handle_get(const struct rest_options *opts, const struct rest_request
 	return finish(&o, out, code, "application/json", false);
 }
 
+int rest_check_access(const struct rest_options *opts, const struct rest_request *req,
+		      const struct rest_snapshot *snap, struct rest_response *out, bool *refused)
+{
+	char seg[QUERY_VALUE_MAX];
+
+	*refused = false;
+	if (!rest_request_is_unsafe(req->method, req->path ? req->path : "/"))
+		return 0;
+	first_segment(req->path ? req->path : "/", seg, sizeof(seg));
+	return check_access(opts, req, snap, strcmp(seg, "failsafe") == 0, out, refused);
+}
+
 int rest_handle(const struct rest_options *opts, const struct rest_actions *actions,
 		const struct rest_request *req, const struct rest_snapshot *snap,
 		struct rest_response *out)

@@ -49,6 +49,9 @@
 #define REST_ACTION_THREADS 4
 /* Stack of each action thread (callbacks talk to etcd; 1 MiB is plenty). */
 #define REST_ACTION_STACK_BYTES (1024 * 1024)
+/* Request bodies buffered at once over all connections: beyond it, 503 (bodies are only read
+ * for unsafe requests that passed the access check, and each is at most REST_BODY_MAX). */
+#define REST_BODY_BUDGET_BYTES (4 * 1024 * 1024)
 /* Raw request target kept for routing (longer targets get 414 from the memory pool first). */
 #define REST_URI_MAX 8192
 /* TLS key/certificate/CA files read into memory. */
@@ -72,6 +75,7 @@ struct rest_server {
 	struct snap_ref *current;
 	int actions_running;
 	bool stopping;
+	atomic_size_t body_bytes; /* buffered request bodies, against REST_BODY_BUDGET_BYTES */
 	int port;
 	char *tls_key;
 	char *tls_cert;
@@ -86,8 +90,11 @@ struct req_ctx {
 	bool uri_too_long;
 	struct buf body;
 	bool body_too_big;
-	bool started;	  /* first access-handler call done */
-	bool action_done; /* the action thread filled resp */
+	bool body_over_budget;
+	bool unsafe;	      /* an action request: its body is read */
+	size_t body_reserved; /* bytes counted in server->body_bytes */
+	bool started;	      /* first access-handler call done */
+	bool action_done;     /* the action thread filled resp */
 	bool action_running;
 	struct rest_response resp;
 	bool has_resp;
@@ -165,6 +172,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	(void)toe;
 	if (!c)
 		return;
+	if (c->body_reserved)
+		atomic_fetch_sub(&c->server->body_bytes, c->body_reserved);
 	buf_done(&c->body);
 	rest_response_done(&c->resp);
 	free(c->authorization);
@@ -403,6 +412,30 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		}
 		c->authorization = dup_header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
 		c->content_length = dup_header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		c->unsafe = rest_request_is_unsafe(c->method, c->uri);
+		if (!c->unsafe)
+			return MHD_YES; /* a body on a safe request is read and dropped */
+		/* Refuse strangers before reading their bodies, as Patroni's check_access does. */
+		{
+			struct snap_ref *ref = snap_get(s);
+			struct rest_request rq;
+			struct rest_response r;
+			char path[REST_URI_MAX];
+			bool refused = false;
+			enum MHD_Result ret = MHD_YES;
+
+			fill_request(c, &rq, path);
+			if (rest_check_access(&s->opts, &rq, ref ? &ref->snap : NULL, &r,
+					      &refused) != 0) {
+				ret = queue_error(s, conn, 503);
+			} else if (refused) {
+				ret = queue(s, conn, &r, ref ? &ref->snap : NULL);
+				rest_response_done(&r);
+			}
+			snap_put(ref);
+			if (ret != MHD_YES || refused)
+				return ret;
+		}
 		cl = c->content_length;
 		if (cl && num_parse_i64(cl, 0, INT64_MAX, &len) == 0 && len > REST_BODY_MAX)
 			return queue_error(s, conn, 413);
@@ -410,9 +443,19 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	}
 
 	if (*upload_data_size > 0) {
-		if (!c->body_too_big && buf_append(&c->body, upload_data, *upload_data_size) != 0)
-			c->body_too_big = true;
+		size_t n = *upload_data_size;
+
 		*upload_data_size = 0;
+		if (!c->unsafe || c->body_too_big || c->body_over_budget)
+			return MHD_YES;
+		if (atomic_fetch_add(&s->body_bytes, n) + n > REST_BODY_BUDGET_BYTES) {
+			atomic_fetch_sub(&s->body_bytes, n);
+			c->body_over_budget = true;
+			return MHD_YES;
+		}
+		c->body_reserved += n;
+		if (buf_append(&c->body, upload_data, n) != 0)
+			c->body_too_big = true;
 		return MHD_YES;
 	}
 
@@ -430,6 +473,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	}
 	if (c->body_too_big)
 		return queue_error(s, conn, 413);
+	if (c->body_over_budget)
+		return queue_error(s, conn, 503);
 
 	/* the route is decided on the path alone, exactly as rest_handle() will see it */
 	if (rest_request_is_action(c->method, c->uri)) {
@@ -558,6 +603,7 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 		s->actions = *actions;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->actions_done, NULL);
+	atomic_init(&s->body_bytes, 0);
 	if (listen_addr(opts, &ss, &v6, err, errlen) != 0)
 		goto out_free;
 	if (v6)

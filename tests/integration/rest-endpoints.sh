@@ -120,6 +120,9 @@ got=$(curl -s -D "$t_tmpdir/h" -o "$t_tmpdir/b" -w '%{http_code}' -X POST "$url/
 t_assert_eq 401 "$got" "POST /reload without credentials is 401"
 grep -qi '^WWW-Authenticate: Basic realm="Patroni"' "$t_tmpdir/h" || t_fail "401 lacks WWW-Authenticate"
 t_assert_eq "no auth header received" "$(cat "$t_tmpdir/b")" "401 body"
+head -c 60000 /dev/zero | tr '\0' ' ' >"$t_tmpdir/big.json"
+got=$(curl -s -o "$t_tmpdir/b" -w '%{http_code}' -X PATCH --data-binary @"$t_tmpdir/big.json" "$url/config")
+t_assert_eq 401 "$got" "PATCH /config with a 60 kB body and no credentials is refused with 401"
 got=$(curl -s -o /dev/null -w '%{http_code}' -u admin:wrong -X POST "$url/reload")
 t_assert_eq 401 "$got" "POST /reload with a wrong password is 401"
 got=$(curl -s -o "$t_tmpdir/b" -w '%{http_code}' -u admin:secret -X POST "$url/reload")
@@ -152,8 +155,9 @@ t_assert_eq 403 "$got" "POST /reload from outside the allow-list is 403"
 t_assert_eq "Access is denied" "$(cat "$t_tmpdir/b")" "403 body"
 stop_harness
 
-# A slow action runs on its own thread: health checks answer meanwhile
-start_harness --state primary --action-delay-ms 4000
+# A slow action (12 s, longer than the 10 s idle timeout, as a switchover can take 20 s) runs
+# on its own thread: health checks answer meanwhile, and the answer still arrives
+start_harness --state primary --action-delay-ms 12000
 curl -s -o "$t_tmpdir/slow" -w '%{http_code}' -m 30 -d '{"leader":"node1","candidate":"node2"}' \
 	"http://127.0.0.1:$PORT/switchover" >"$t_tmpdir/slow.code" &
 slow=$!

@@ -803,6 +803,24 @@ static void test_allowlist_refuses_before_auth(void **state)
 	assert_int_equal(call_full(&c, &snap), 200);
 }
 
+static void test_check_access_alone_refuses_unsafe_and_passes_safe(void **state)
+{
+	struct rest_request rq = { .method = "PATCH", .path = "/config", .client_ip = "127.0.0.1" };
+	bool refused = false;
+
+	(void)state;
+	assert_int_equal(buf_copy(opts.username, sizeof(opts.username), "admin"), 0);
+	rest_response_done(&resp);
+	assert_int_equal(rest_check_access(&opts, &rq, &snap, &resp, &refused), 0);
+	assert_true(refused);
+	assert_int_equal(resp.status, 401);
+	rest_response_done(&resp);
+	rq.method = "GET";
+	refused = true;
+	assert_int_equal(rest_check_access(&opts, &rq, &snap, &resp, &refused), 0);
+	assert_false(refused);
+}
+
 static void test_allowlist_includes_member_api_hosts(void **state)
 {
 	struct call c = { .method = "POST", .path = "/reload", .ip = "10.0.0.7" };
@@ -1169,6 +1187,7 @@ int main(void)
 		T(test_unsafe_with_wrong_auth_is_401_and_right_auth_passes),
 		T(test_auth_is_checked_before_body),
 		T(test_allowlist_refuses_before_auth),
+		T(test_check_access_alone_refuses_unsafe_and_passes_safe),
 		T(test_allowlist_includes_member_api_hosts),
 		T(test_client_certificate_required_after_allowlist_before_auth),
 		T(test_cidr_parse_rejects_garbage),
