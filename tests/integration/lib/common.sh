@@ -47,6 +47,7 @@ t_cleanup() {
 		done
 		kill -KILL "$pid" 2>/dev/null || true
 	done
+	t_release_ports
 	if [ "$rc" -ne 0 ] && [ -n "${T_KEEP_ON_FAILURE:-}" ]; then
 		t_log "kept $t_tmpdir for inspection"
 	else
@@ -57,20 +58,38 @@ t_cleanup() {
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Ports handed out in this process, so two calls never return the same one.
+# Ports are reserved across every test process on the machine (tests of several checkouts may
+# run at once): a port is ours when we create /tmp/gsha-ports/PORT first (noclobber makes that
+# atomic) and nothing listens on it. A reservation whose owner is gone is taken over.
+T_PORT_DIR=/tmp/gsha-ports
 T_PORTS_GIVEN=" "
 t_free_port() {
-	local port
-	for _ in $(seq 200); do
+	local port owner
+	mkdir -p "$T_PORT_DIR"
+	for _ in $(seq 500); do
 		port=$((20000 + RANDOM % 30000))
 		case "$T_PORTS_GIVEN" in *" $port "*) continue ;; esac
-		if ! ss -Hltn "sport = :$port" | grep -q .; then
-			T_PORTS_GIVEN+="$port "
-			echo "$port"
-			return 0
+		if ! (set -o noclobber; echo "$$" >"$T_PORT_DIR/$port") 2>/dev/null; then
+			owner=$(cat "$T_PORT_DIR/$port" 2>/dev/null || true)
+			if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then
+				continue
+			fi
+			echo "$$" >"$T_PORT_DIR/$port"
 		fi
+		if ss -Hltn "sport = :$port" | grep -q .; then
+			continue
+		fi
+		T_PORTS_GIVEN+="$port "
+		echo "$port"
+		return 0
 	done
 	t_fail "no free port found"
+}
+
+# Port picks run in $(...) subshells, so the list above does not reach here; the files name
+# this shell's PID ($$ is the same in subshells).
+t_release_ports() {
+	grep -lx "$$" "$T_PORT_DIR"/* 2>/dev/null | xargs -r rm -f
 }
 
 t_as_postgres() { runuser -u postgres -- "$@"; }
