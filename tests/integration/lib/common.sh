@@ -66,8 +66,10 @@ T_PORTS_GIVEN=" "
 t_free_port() {
 	local port owner
 	mkdir -p "$T_PORT_DIR"
+	# Below the kernel's ephemeral range (32768 and up), where outgoing connections take their
+	# local ports and could hold one we picked.
 	for _ in $(seq 500); do
-		port=$((20000 + RANDOM % 30000))
+		port=$((10000 + RANDOM % 22768))
 		case "$T_PORTS_GIVEN" in *" $port "*) continue ;; esac
 		if ! (set -o noclobber; echo "$$" >"$T_PORT_DIR/$port") 2>/dev/null; then
 			owner=$(cat "$T_PORT_DIR/$port" 2>/dev/null || true)
