@@ -222,8 +222,9 @@ const char *dcs_client_prefix(const struct dcs_client *c);
 int dcs_connect(struct dcs_client *c, char *version, size_t version_cap, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
-/* Reads the whole prefix with one linearizable range into *out (written only on success) and
- * remembers the revision for the watch. Returns 0 or a dcs_error. */
+/* Reads the whole prefix with one linearizable range into *out (written only on success),
+ * remembers the revision for the watch, and notes whether this member's key is still as last
+ * written (if not, the next dcs_touch_member rewrites it). Returns 0 or a dcs_error. */
 int dcs_read_cluster(struct dcs_client *c, struct dcs_cluster *out, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
@@ -240,9 +241,12 @@ int dcs_lease_revoke(struct dcs_client *c, char *msg, size_t msglen)
 /* The current lease id, 0 when none is held. */
 uint64_t dcs_lease_id(const struct dcs_client *c);
 
-/* Writes members/<name> = doc (JSON object) on the lease, granting one if needed. The put is
- * skipped when doc and lease are unchanged since the last successful write (Patroni does the
- * same). A lost lease is re-granted and the put retried once. Returns 0 or a dcs_error. */
+/* Writes members/<name> = doc (JSON object, under DCS_DOC_MAX bytes) on the lease, granting one
+ * if needed. First renews the lease when its last renewal is older than ttl/3: this is how a
+ * replica keeps its lease alive (the leader's is renewed by dcs_renew_leader). The put is
+ * skipped when doc and lease are unchanged since the last successful write and the last
+ * dcs_read_cluster saw the key as written (Patroni does the same). A lost lease is re-granted
+ * and the put retried once. Returns 0 or a dcs_error. */
 int dcs_touch_member(struct dcs_client *c, const char *doc, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 

@@ -37,20 +37,38 @@ t_etcd_member_kill() {
 	t_log "killed etcd member e$i (pid $pid)"
 }
 
-t_start_etcd_cluster() {
-	local i
+# One try at a healthy cluster on fresh ports: returns 1 (after logging why) when it is not
+# healthy within 20 s. Ports are picked free but can be taken before etcd binds them (other
+# tests run on this machine too), hence the second try in t_start_etcd_cluster.
+t_try_etcd_cluster() {
+	local i deadline
 	ETCD_CLUSTER_TOKEN="gsha-$$-$RANDOM"
 	ETCD_CLUSTER_SPEC=""
 	for i in 0 1 2; do
 		ETCD_CLIENT_URL[$i]="http://127.0.0.1:$(t_free_port)"
 		ETCD_PEER_URL[$i]="http://127.0.0.1:$(t_free_port)"
 		ETCD_CLUSTER_SPEC+="${ETCD_CLUSTER_SPEC:+,}e$i=${ETCD_PEER_URL[$i]}"
+		rm -rf "$(t_tmpdir)/etcd-e$i" "$(t_tmpdir)/etcd-e$i.log"
 	done
 	for i in 0 1 2; do
 		t_etcd_member_start "$i" new
 	done
 	ETCD_ENDPOINTS="${ETCD_CLIENT_URL[0]},${ETCD_CLIENT_URL[1]},${ETCD_CLIENT_URL[2]}"
-	t_wait_for 30 "3-member etcd cluster healthy" \
-		etcdctl --endpoints="$ETCD_ENDPOINTS" endpoint health
+	deadline=$((SECONDS + 20))
+	until etcdctl --endpoints="$ETCD_ENDPOINTS" endpoint health >/dev/null 2>&1; do
+		if [ $SECONDS -ge "$deadline" ]; then
+			for i in 0 1 2; do
+				t_log "etcd e$i did not form a healthy cluster; log tail:"
+				tail -5 "$(t_tmpdir)/etcd-e$i.log" >&2 || true
+				t_etcd_member_kill "$i"
+			done
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+t_start_etcd_cluster() {
+	t_try_etcd_cluster || t_try_etcd_cluster || t_fail "3-member etcd cluster not healthy (two tries)"
 	export ETCD_ENDPOINTS
 }
