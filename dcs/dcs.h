@@ -217,7 +217,8 @@ void dcs_client_free(struct dcs_client *c);
 const char *dcs_client_prefix(const struct dcs_client *c);
 
 /* Checks that an endpoint answers as etcd 3.4 or later and, with a username, authenticates.
- * Writes the server version into version (may be NULL). Returns 0 or a dcs_error; a wrong
+ * Writes the cluster version ("etcdcluster" of GET /version, e.g. "3.4.0") into version (may
+ * be NULL). Returns 0 or a dcs_error; a wrong
  * password gives DCS_ERR_AUTH with a message saying so. */
 int dcs_connect(struct dcs_client *c, char *version, size_t version_cap, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
