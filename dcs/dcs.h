@@ -5,8 +5,9 @@
  * /<namespace>/<scope>/ (patroni-compat.md section 2), so patronictl can read a gsha cluster.
  *
  * Every call is bounded by retry_timeout across all endpoints and comes back classified:
- * DCS_ERR_TRANSIENT and DCS_ERR_INVALID_RESPONSE mean "I cannot see right now" (dcs_error_is_transient),
- * DCS_ERR_CONFLICT / DCS_ERR_LEASE_NOT_FOUND / DCS_ERR_PERMISSION / DCS_ERR_AUTH are definite answers.
+ * DCS_ERR_TRANSIENT and DCS_ERR_INVALID_RESPONSE mean "I cannot see right now"
+ * (dcs_error_is_transient); DCS_ERR_CONFLICT, DCS_ERR_LEASE_NOT_FOUND, DCS_ERR_PERMISSION and
+ * DCS_ERR_AUTH are definite answers.
  *
  * Threads: the HA loop makes the calls; dcs_wait_for_change may be called from one other thread.
  * Requests are serialized internally. The watch runs in a thread owned by the client.
@@ -33,8 +34,8 @@
 #define DCS_TAGS_MAX 1024     /* a member's tags object as JSON */
 #define DCS_WORD_MAX 64	      /* role, state, version, replication_state, timestamps */
 #define DCS_MSG_MAX 512	      /* a good size for the caller's error message buffer */
-#define DCS_VALUE_MAX \
-	(1 << 20) /* the largest value this client writes or decodes (etcd: 1.5 MiB) */
+/* The largest value this client writes (etcd's own limit is 1.5 MiB). */
+#define DCS_VALUE_MAX (1 << 20)
 #define DCS_RESPONSE_MAX (8 << 20) /* the largest etcd reply accepted, in bytes */
 
 /* Result codes: 0 or one of these negative values. */
@@ -48,12 +49,12 @@ enum dcs_error {
 	DCS_ERR_INVALID_RESPONSE = -6, /* malformed, truncated, oversized or mistyped reply */
 	DCS_ERR_COMPACTED = -7,	       /* the requested revision was compacted away */
 	DCS_ERR_REQUEST = -8,	       /* etcd rejected the request (a 4xx not listed above) */
-	DCS_ERR_INVALID_ARGUMENT =
-		-9, /* the caller passed something unusable (too long, bad JSON) */
+	/* The caller passed something unusable (too long, bad JSON): nothing was sent. */
+	DCS_ERR_INVALID_ARGUMENT = -9,
 	DCS_ERR_NO_MEMORY = -10,
 };
 
-/* Returns a short lower-case description of a dcs_error ("transient failure", ...). */
+/* Returns a short lower-case description of a dcs_error ("compare failed", ...). */
 const char *dcs_strerror(int rc);
 
 /* Returns the enum's name ("DCS_ERR_CONFLICT") for logs. */

@@ -7,8 +7,9 @@
  *              COMMAND [ARGS]
  *
  * Commands: connect | read | take-leader | release-leader | touch-member JSON |
- *   hold SECONDS [JSON] | member SECONDS | cas-config JSON REV | write-failover JSON REV | clear-failover REV |
- *   write-status JSON | write-initialize SYSID | write-history JSON | watch-wake ROUNDS | watch-log SECONDS | delete-cluster
+ *   hold SECONDS [JSON] | member SECONDS | cas-config JSON REV | write-failover JSON REV |
+ *   clear-failover REV | write-status JSON | write-initialize SYSID | write-history JSON |
+ *   watch-wake ROUNDS | watch-log SECONDS | delete-cluster
  * --role=R sets the role in the member document take-leader and hold write (default replica).
  * REV is a number, "absent" or "any". Exit status: 0 on success, 10 + -dcs_error otherwise
  * (11 transient, 12 conflict, 13 lease not found, 14 permission, 15 auth, 16 invalid
