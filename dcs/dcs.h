@@ -210,8 +210,9 @@ struct dcs_client;
  * a message into err (may be NULL). Release with dcs_client_free. */
 struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, size_t errlen);
 
-/* Stops the watch thread, closes connections and frees the client. Accepts NULL. Does not
- * revoke the lease (Patroni lets it expire). */
+/* Stops the watch thread (waiting for its request in flight: at most retry_timeout), closes
+ * connections and frees the client. Accepts NULL. Does not revoke the lease (Patroni lets it
+ * expire; call dcs_release_leader first when leaving as leader). */
 void dcs_client_free(struct dcs_client *c);
 
 /* The key prefix, "/service/<scope>/". */
