@@ -94,8 +94,8 @@ enum dcs_change {
 	DCS_CHANGE_INITIALIZE = 1u << 7,
 	DCS_CHANGE_FAILSAFE = 1u << 8,
 	DCS_CHANGE_OTHER = 1u << 9, /* any other key under the prefix */
-	DCS_CHANGE_RESYNC =
-		1u << 10, /* the watch was rebuilt: anything may have changed, re-read */
+	/* The watch was rebuilt (compaction, a stall, a lost endpoint): re-read everything. */
+	DCS_CHANGE_RESYNC = 1u << 10,
 };
 
 /* One members/<name> key. Fields absent from the document are zero / empty / false. */
@@ -220,8 +220,8 @@ const char *dcs_client_prefix(const struct dcs_client *c);
 
 /* Checks that an endpoint answers as etcd 3.4 or later and, with a username, authenticates.
  * Writes the cluster version ("etcdcluster" of GET /version, e.g. "3.4.0") into version (may
- * be NULL). Returns 0 or a dcs_error; a wrong
- * password gives DCS_ERR_AUTH with a message saying so. */
+ * be NULL). Returns 0 or a dcs_error; a wrong password gives DCS_ERR_AUTH with a message saying
+ * so. Optional: every call authenticates by itself when it needs to. */
 int dcs_connect(struct dcs_client *c, char *version, size_t version_cap, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
@@ -266,10 +266,12 @@ int dcs_member_doc_build(const struct dcs_client *c, const struct dcs_member *m,
 int dcs_take_leader(struct dcs_client *c, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
-/* Renews the lock: a lease keepalive. Only when the lease had to be re-granted is the key
- * rewritten, with txn VALUE==name -> put, else CREATE==0 -> put (fact 9); the member document is
- * then rewritten too. Returns 0, DCS_ERR_CONFLICT when another member took the key meanwhile,
- * or another dcs_error. Whether the key still names this member is for the caller to read. */
+/* Renews the lock: a lease keepalive (a new lease when etcd lost the old one). Only when the
+ * lease differs from the one this client wrote the key with (re-granted, or never written by
+ * this process: a restart while the key still names us) is the key rewritten, with txn
+ * VALUE==name -> put, else CREATE==0 -> put (fact 9), and the member document with it.
+ * Returns 0, DCS_ERR_CONFLICT when another member holds the key, or another dcs_error. Whether
+ * the key still names this member is for the caller to read from the cluster view. */
 int dcs_renew_leader(struct dcs_client *c, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
