@@ -96,7 +96,22 @@ dc clear-failover "$frev" 2>/dev/null || t_fail "clear failover on its revision"
 t_assert_eq '{}' "$(etcdctl --endpoints="$ETCD_URL" get --print-value-only /service/batman/failover)" \
 	"cleared failover key holds {} as Patroni writes it"
 
+# 3b. A restarted agent whose name is still in the leader key adopts it on its new lease with
+# a renewal (VALUE==name); an agent with another name cannot.
+dc delete-cluster 2>/dev/null
+dc --name=node1 take-leader 2>/dev/null || t_fail "take leader before the restart check"
+old_lease=$(leader_lease_of)
+rc=0
+dc --name=node2 renew-leader 2>/dev/null || rc=$?
+t_assert_eq 12 "$rc" "renewal by another member's process is a conflict"
+dc --name=node1 renew-leader 2>/dev/null || t_fail "renewal by a restarted node1"
+new_lease=$(leader_lease_of)
+[ "$(leader_of)" = node1 ] && [ -n "$new_lease" ] && [ "$new_lease" != "$old_lease" ] ||
+	t_fail "restarted node1 did not move the leader key to its new lease ($old_lease -> $new_lease)"
+t_pass "a restarted leader adopts its leader key on its new lease; a stranger cannot"
+
 # 4. Release: only the holder's name releases; a stranger gets a conflict.
+dc delete-cluster 2>/dev/null
 dc --name=node1 take-leader 2>/dev/null || t_fail "take leader for the release check"
 rc=0
 dc --name=node2 release-leader 2>/dev/null || rc=$?
