@@ -2,7 +2,7 @@
 # dcs against one real etcd: leader race, keepalive and expiry, CAS conflicts, watch wake-ups.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
-. "$(dirname "$0")/lib/etcd_cluster.sh"
+. "$(dirname "$0")/lib/dcs.sh"
 
 t_start_etcd
 TTL_MS=3000
