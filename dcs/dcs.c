@@ -108,7 +108,7 @@ static void curl_init(void)
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* ---- construction ------------------------------------------------------------------------- */
+/* ---- construction ---------------------------------------------------------------------------- */
 
 static bool terminated(const char *s, size_t cap)
 {
@@ -271,7 +271,7 @@ uint64_t dcs_lease_id(const struct dcs_client *c)
 	return c->lease;
 }
 
-/* ---- one HTTP exchange ---------------------------------------------------------------------- */
+/* ---- one HTTP exchange ----------------------------------------------------------------------- */
 
 static size_t on_body(char *data, size_t size, size_t n, void *arg)
 {
@@ -370,7 +370,7 @@ static int perform(CURL *h, const char *url, const struct buf *req, const char *
 	return DCS_OK;
 }
 
-/* ---- one RPC across endpoints -------------------------------------------------------------- */
+/* ---- one RPC across endpoints ---------------------------------------------------------------- */
 
 enum {
 	CALL_NO_AUTH = 1, /* the authenticate RPC itself */
@@ -534,7 +534,7 @@ out_free_bufs:
 	return rc;
 }
 
-/* ---- request helpers for the public calls (c->lock held) ------------------------------------ */
+/* ---- request helpers for the public calls (c->lock held) ------------------------------------- */
 
 struct op {
 	struct dcs_client *c;
@@ -686,7 +686,7 @@ static int get_key_locked(struct op *o, const char *suffix, bool *found, char *v
 	return rc;
 }
 
-/* ---- public calls --------------------------------------------------------------------------- */
+/* ---- public calls ---------------------------------------------------------------------------- */
 
 int dcs_connect(struct dcs_client *c, char *version, size_t version_cap, char *msg, size_t msglen)
 {
@@ -1138,7 +1138,7 @@ int dcs_delete_cluster(struct dcs_client *c, char *msg, size_t msglen)
 	return op_end(&o, rc);
 }
 
-/* ---- the watch ------------------------------------------------------------------------------ */
+/* ---- the watch ------------------------------------------------------------------------------- */
 
 static void notify(struct dcs_client *c, unsigned bits)
 {

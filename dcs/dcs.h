@@ -5,8 +5,9 @@
  * /<namespace>/<scope>/ (patroni-compat.md section 2), so patronictl can read a gsha cluster.
  *
  * Every call is bounded by retry_timeout across all endpoints and comes back classified:
- * DCS_ERR_TRANSIENT and DCS_ERR_INVALID_RESPONSE mean "I cannot see right now" (dcs_error_is_transient),
- * DCS_ERR_CONFLICT / DCS_ERR_LEASE_NOT_FOUND / DCS_ERR_PERMISSION / DCS_ERR_AUTH are definite answers.
+ * DCS_ERR_TRANSIENT and DCS_ERR_INVALID_RESPONSE mean "I cannot see right now"
+ * (dcs_error_is_transient); DCS_ERR_CONFLICT, DCS_ERR_LEASE_NOT_FOUND, DCS_ERR_PERMISSION and
+ * DCS_ERR_AUTH are definite answers.
  *
  * Threads: the HA loop makes the calls; dcs_wait_for_change may be called from one other thread.
  * Requests are serialized internally. The watch runs in a thread owned by the client.
@@ -33,8 +34,8 @@
 #define DCS_TAGS_MAX 1024     /* a member's tags object as JSON */
 #define DCS_WORD_MAX 64	      /* role, state, version, replication_state, timestamps */
 #define DCS_MSG_MAX 512	      /* a good size for the caller's error message buffer */
-#define DCS_VALUE_MAX \
-	(1 << 20) /* the largest value this client writes or decodes (etcd: 1.5 MiB) */
+/* The largest value this client writes (etcd's own limit is 1.5 MiB). */
+#define DCS_VALUE_MAX (1 << 20)
 #define DCS_RESPONSE_MAX (8 << 20) /* the largest etcd reply accepted, in bytes */
 
 /* Result codes: 0 or one of these negative values. */
@@ -48,12 +49,12 @@ enum dcs_error {
 	DCS_ERR_INVALID_RESPONSE = -6, /* malformed, truncated, oversized or mistyped reply */
 	DCS_ERR_COMPACTED = -7,	       /* the requested revision was compacted away */
 	DCS_ERR_REQUEST = -8,	       /* etcd rejected the request (a 4xx not listed above) */
-	DCS_ERR_INVALID_ARGUMENT =
-		-9, /* the caller passed something unusable (too long, bad JSON) */
+	/* The caller passed something unusable (too long, bad JSON): nothing was sent. */
+	DCS_ERR_INVALID_ARGUMENT = -9,
 	DCS_ERR_NO_MEMORY = -10,
 };
 
-/* Returns a short lower-case description of a dcs_error ("transient failure", ...). */
+/* Returns a short lower-case description of a dcs_error ("compare failed", ...). */
 const char *dcs_strerror(int rc);
 
 /* Returns the enum's name ("DCS_ERR_CONFLICT") for logs. */
@@ -93,8 +94,8 @@ enum dcs_change {
 	DCS_CHANGE_INITIALIZE = 1u << 7,
 	DCS_CHANGE_FAILSAFE = 1u << 8,
 	DCS_CHANGE_OTHER = 1u << 9, /* any other key under the prefix */
-	DCS_CHANGE_RESYNC =
-		1u << 10, /* the watch was rebuilt: anything may have changed, re-read */
+	/* The watch was rebuilt (compaction, a stall, a lost endpoint): re-read everything. */
+	DCS_CHANGE_RESYNC = 1u << 10,
 };
 
 /* One members/<name> key. Fields absent from the document are zero / empty / false. */
@@ -209,21 +210,24 @@ struct dcs_client;
  * a message into err (may be NULL). Release with dcs_client_free. */
 struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, size_t errlen);
 
-/* Stops the watch thread, closes connections and frees the client. Accepts NULL. Does not
- * revoke the lease (Patroni lets it expire). */
+/* Stops the watch thread (waiting for its request in flight: at most retry_timeout), closes
+ * connections and frees the client. Accepts NULL. Does not revoke the lease (Patroni lets it
+ * expire; call dcs_release_leader first when leaving as leader). */
 void dcs_client_free(struct dcs_client *c);
 
 /* The key prefix, "/service/<scope>/". */
 const char *dcs_client_prefix(const struct dcs_client *c);
 
 /* Checks that an endpoint answers as etcd 3.4 or later and, with a username, authenticates.
- * Writes the server version into version (may be NULL). Returns 0 or a dcs_error; a wrong
- * password gives DCS_ERR_AUTH with a message saying so. */
+ * Writes the cluster version ("etcdcluster" of GET /version, e.g. "3.4.0") into version (may
+ * be NULL). Returns 0 or a dcs_error; a wrong password gives DCS_ERR_AUTH with a message saying
+ * so. Optional: every call authenticates by itself when it needs to. */
 int dcs_connect(struct dcs_client *c, char *version, size_t version_cap, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
-/* Reads the whole prefix with one linearizable range into *out (written only on success) and
- * remembers the revision for the watch. Returns 0 or a dcs_error. */
+/* Reads the whole prefix with one linearizable range into *out (written only on success),
+ * remembers the revision for the watch, and notes whether this member's key is still as last
+ * written (if not, the next dcs_touch_member rewrites it). Returns 0 or a dcs_error. */
 int dcs_read_cluster(struct dcs_client *c, struct dcs_cluster *out, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
@@ -247,9 +251,12 @@ int dcs_lease_adopt(struct dcs_client *c, uint64_t lease, bool leader_on_it, cha
 /* The current lease id, 0 when none is held. */
 uint64_t dcs_lease_id(const struct dcs_client *c);
 
-/* Writes members/<name> = doc (JSON object) on the lease, granting one if needed. The put is
- * skipped when doc and lease are unchanged since the last successful write (Patroni does the
- * same). A lost lease is re-granted and the put retried once. Returns 0 or a dcs_error. */
+/* Writes members/<name> = doc (JSON object, under DCS_DOC_MAX bytes) on the lease, granting one
+ * if needed. First renews the lease when its last renewal is older than ttl/3: this is how a
+ * replica keeps its lease alive (the leader's is renewed by dcs_renew_leader). The put is
+ * skipped when doc and lease are unchanged since the last successful write and the last
+ * dcs_read_cluster saw the key as written (Patroni does the same). A lost lease is re-granted
+ * and the put retried once. Returns 0 or a dcs_error. */
 int dcs_touch_member(struct dcs_client *c, const char *doc, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
@@ -266,10 +273,12 @@ int dcs_member_doc_build(const struct dcs_client *c, const struct dcs_member *m,
 int dcs_take_leader(struct dcs_client *c, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
-/* Renews the lock: a lease keepalive. Only when the lease had to be re-granted is the key
- * rewritten, with txn VALUE==name -> put, else CREATE==0 -> put (fact 9); the member document is
- * then rewritten too. Returns 0, DCS_ERR_CONFLICT when another member took the key meanwhile,
- * or another dcs_error. Whether the key still names this member is for the caller to read. */
+/* Renews the lock: a lease keepalive (a new lease when etcd lost the old one). Only when the
+ * lease differs from the one this client wrote the key with (re-granted, or never written by
+ * this process: a restart while the key still names us) is the key rewritten, with txn
+ * VALUE==name -> put, else CREATE==0 -> put (fact 9), and the member document with it.
+ * Returns 0, DCS_ERR_CONFLICT when another member holds the key, or another dcs_error. Whether
+ * the key still names this member is for the caller to read from the cluster view. */
 int dcs_renew_leader(struct dcs_client *c, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 

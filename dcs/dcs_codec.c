@@ -47,7 +47,7 @@ static void msgf(char *msg, size_t msglen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* ---- base64 ---------------------------------------------------------------------------- */
+/* ---- base64 ---------------------------------------------------------------------------------- */
 
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -130,7 +130,7 @@ int dcs_b64_decode(const char *in, size_t n, char *out, size_t cap, size_t *out_
 	return 0;
 }
 
-/* ---- keys -------------------------------------------------------------------------------- */
+/* ---- keys ------------------------------------------------------------------------------------ */
 
 int dcs_prefix_end(const char *prefix, char *out, size_t cap)
 {
@@ -190,7 +190,7 @@ unsigned dcs_key_kind(const char *suffix)
 	return DCS_CHANGE_OTHER;
 }
 
-/* ---- request builders ---------------------------------------------------------------------- */
+/* ---- request builders ------------------------------------------------------------------------ */
 
 static bool add_b64(cJSON *obj, const char *name, const char *s)
 {
@@ -449,7 +449,7 @@ int dcs_codec_watch_create(struct buf *out, const char *prefix, int64_t start_re
 	return emit(out, o, ok);
 }
 
-/* ---- reply parsing helpers ------------------------------------------------------------------ */
+/* ---- reply parsing helpers ------------------------------------------------------------------- */
 
 /* Parses the first JSON value of body; trailing whitespace or further stream objects are left. */
 static cJSON *parse_body(const char *body, size_t len, char *msg, size_t msglen)
@@ -624,7 +624,7 @@ static void copy_printable(char *dst, size_t cap, const char *src, size_t n)
 		dst[--o] = '\0';
 }
 
-/* ---- status classification ------------------------------------------------------------------ */
+/* ---- status classification ------------------------------------------------------------------- */
 
 enum {
 	GRPC_UNKNOWN = 2,
@@ -769,7 +769,7 @@ static bool stream_error(const cJSON *root, int *rc, char *msg, size_t msglen)
 	return true;
 }
 
-/* ---- unary replies ---------------------------------------------------------------------------- */
+/* ---- unary replies --------------------------------------------------------------------------- */
 
 int dcs_codec_parse_header(const char *body, size_t len, int64_t *revision, char *msg,
 			   size_t msglen)
@@ -985,7 +985,7 @@ int dcs_codec_parse_range_latest(const char *body, size_t len, int64_t *revision
 	return DCS_OK;
 }
 
-/* ---- the cluster view ------------------------------------------------------------------------- */
+/* ---- the cluster view ------------------------------------------------------------------------ */
 
 /* Copies a decoded value as text: false when it holds a NUL byte or does not fit. */
 static bool copy_text(char *dst, size_t cap, const char *v, size_t n)
@@ -1398,7 +1398,7 @@ out_free_root:
 	return rc;
 }
 
-/* ---- watch ---------------------------------------------------------------------------------- */
+/* ---- watch ----------------------------------------------------------------------------------- */
 
 int dcs_codec_parse_watch(const char *line, size_t len, const char *prefix,
 			  struct dcs_watch_result *out, char *msg, size_t msglen)

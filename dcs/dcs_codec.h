@@ -96,8 +96,9 @@ struct dcs_status {
 	char message[DCS_MSG_MAX]; /* etcd's message, or what was wrong with the reply */
 };
 
-/* Classifies a reply: 2xx -> DCS_OK (the body is not looked at; a streamed error object inside a
- * 200 body is found by the parsers), 5xx -> transient, 4xx by gRPC code and message. Never fails. */
+/* Classifies a reply: 2xx -> DCS_OK (the body is not looked at; a streamed error object inside
+ * a 200 body is found by the parsers), 5xx -> transient, 4xx by gRPC code and message. Never
+ * fails. */
 void dcs_codec_status(long http_status, const char *body, size_t len, struct dcs_status *out);
 
 /* Unary replies. Each takes the body and returns 0 or DCS_ERR_INVALID_RESPONSE with a reason in

@@ -6,9 +6,10 @@
  *              [--protocol=http|https] [--role=R] [--debug=on]
  *              COMMAND [ARGS]
  *
- * Commands: connect | read | take-leader | release-leader | touch-member JSON |
- *   hold SECONDS [JSON] | member SECONDS | cas-config JSON REV | write-failover JSON REV | clear-failover REV |
- *   write-status JSON | write-initialize SYSID | write-history JSON | watch-wake ROUNDS | watch-log SECONDS | delete-cluster
+ * Commands: connect | read | take-leader | renew-leader | release-leader | touch-member JSON |
+ *   hold SECONDS [JSON] | member SECONDS | cas-config JSON REV | write-failover JSON REV |
+ *   clear-failover REV | write-status JSON | write-initialize SYSID | write-history JSON |
+ *   watch-wake ROUNDS | watch-log SECONDS | delete-cluster
  * --role=R sets the role in the member document take-leader and hold write (default replica).
  * REV is a number, "absent" or "any". Exit status: 0 on success, 10 + -dcs_error otherwise
  * (11 transient, 12 conflict, 13 lease not found, 14 permission, 15 auth, 16 invalid
@@ -362,6 +363,8 @@ int main(int argc, char **argv)
 		if (rc == DCS_OK)
 			rc = dcs_take_leader(c, msg, sizeof(msg));
 		status = result(cmd, rc, msg);
+	} else if (strcmp(cmd, "renew-leader") == 0) {
+		status = result(cmd, dcs_renew_leader(c, msg, sizeof(msg)), msg);
 	} else if (strcmp(cmd, "release-leader") == 0) {
 		status = result(cmd, dcs_release_leader(c, msg, sizeof(msg)), msg);
 	} else if (strcmp(cmd, "touch-member") == 0 && i < argc) {

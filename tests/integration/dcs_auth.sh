@@ -3,18 +3,11 @@
 # an expired token is replaced, a wrong password is a clear error, a denied write is
 # "permission denied".
 . "$(dirname "$0")/lib/common.sh"
-. "$(dirname "$0")/lib/etcd_cluster.sh"
+. "$(dirname "$0")/lib/dcs.sh"
 
 # One member; tokens live one second, so every renewal below needs a fresh one.
-port=$(t_free_port)
-peer=$(t_free_port)
-url="http://127.0.0.1:$port"
-dir=$(t_tmpdir)/etcd-auth
-etcd --name auth --data-dir "$dir" --listen-client-urls "$url" --advertise-client-urls "$url" \
-	--listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-	--initial-cluster "auth=http://127.0.0.1:$peer" --auth-token-ttl 1 >"$dir.log" 2>&1 &
-t_register_pid $!
-t_wait_for 20 "etcd on $url" curl -sf "$url/health"
+t_dcs_start_etcd1 http curl -sf -- --auth-token-ttl 1
+url=$DCS_ETCD_URL
 ctl() { etcdctl --endpoints="$url" "$@" >/dev/null; }
 ctl user add root --new-user-password=secret
 ctl user grant-role root root

@@ -2,7 +2,7 @@
 # dcs against a real three-member etcd cluster: one member down changes nothing; two down makes
 # calls fail as transient within retry_timeout; when the members return, everything recovers.
 . "$(dirname "$0")/lib/common.sh"
-. "$(dirname "$0")/lib/etcd_cluster.sh"
+. "$(dirname "$0")/lib/dcs.sh"
 
 t_start_etcd_cluster
 TTL_MS=3000

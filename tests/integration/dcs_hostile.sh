@@ -5,7 +5,7 @@
 # listed after the fake, calls succeed.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
-. "$(dirname "$0")/lib/etcd_cluster.sh"
+. "$(dirname "$0")/lib/dcs.sh"
 
 RETRY_MS=2000
 out=$(t_tmpdir)
@@ -13,11 +13,19 @@ t_start_etcd
 
 # mode  expected exit (16 = invalid response, 11 = transient)
 while read -r mode want; do
-	port=$(t_free_port)
-	python3 "$(dirname "$0")/fake-etcd.py" "$port" "$mode" &
-	fake=$!
-	t_register_pid $fake
-	t_wait_for 10 "fake etcd ($mode)" curl -sf "http://127.0.0.1:$port/version"
+	for try in 1 2 3; do
+		port=$(t_free_port)
+		python3 "$(dirname "$0")/fake-etcd.py" "$port" "$mode" 2>/dev/null &
+		fake=$!
+		t_register_pid $fake
+		for _ in $(seq 50); do
+			curl -sf "http://127.0.0.1:$port/version" >/dev/null 2>&1 && break 2
+			kill -0 $fake 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -KILL $fake 2>/dev/null || true
+		[ "$try" = 3 ] && t_fail "fake etcd ($mode) did not start on three ports"
+	done
 	for cmd in read take-leader; do
 		rc=0
 		t_dcs_client --endpoints="127.0.0.1:$port" --retry-ms=$RETRY_MS --name=node1 $cmd \

@@ -4,7 +4,7 @@
 # lists it as the leader, and reads the config and history the client wrote.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
-. "$(dirname "$0")/lib/etcd_cluster.sh"
+. "$(dirname "$0")/lib/dcs.sh"
 
 command -v patronictl >/dev/null || t_fail "patronictl is not installed (Debian package patroni)"
 t_start_etcd

@@ -2,10 +2,10 @@
 # dcs against one real etcd: leader race, keepalive and expiry, CAS conflicts, watch wake-ups.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
-. "$(dirname "$0")/lib/etcd_cluster.sh"
+. "$(dirname "$0")/lib/dcs.sh"
 
 t_start_etcd
-TTL_MS=2000
+TTL_MS=3000
 dc() { t_dcs_client --endpoints="$ETCD_URL" --ttl-ms=$TTL_MS --retry-ms=3000 "$@"; }
 leader_of() { dc read 2>/dev/null | sed -n 's/^leader=//p'; }
 no_leader() { [ -z "$(leader_of)" ]; }
@@ -38,13 +38,13 @@ holder=$!
 t_register_pid $holder
 t_wait_for 10 "holder takes the lock" grep -q '^holding' "$(t_tmpdir)/hold.out"
 lease=$(leader_lease_of)
-deadline=$((SECONDS + 3 * TTL_MS / 1000))
+deadline=$((SECONDS + 2 * TTL_MS / 1000))
 while [ $SECONDS -lt $deadline ]; do
 	[ "$(leader_of)" = holder ] || t_fail "leader key lost while the holder kept its lease alive"
 	[ "$(leader_lease_of)" = "$lease" ] || t_fail "leader key moved to another lease"
 	sleep 0.5
 done
-t_pass "keepalive held the leader key for 3 TTLs on the same lease (the key was not rewritten)"
+t_pass "keepalive held the leader key for 2 TTLs on the same lease (the key was not rewritten)"
 kill -KILL $holder
 wait $holder 2>/dev/null || true
 [ "$(leader_of)" = holder ] || t_fail "leader key vanished at once when the holder died"
@@ -62,13 +62,13 @@ t_register_pid $replica
 t_wait_for 10 "replica registers" grep -q '^cycle' "$(t_tmpdir)/member.out"
 mlease=$(member_lease_of replica1)
 [ -n "$mlease" ] || t_fail "replica member key missing after its first cycle"
-deadline=$((SECONDS + 3 * TTL_MS / 1000))
+deadline=$((SECONDS + 2 * TTL_MS / 1000))
 while [ $SECONDS -lt $deadline ]; do
 	[ "$(member_lease_of replica1)" = "$mlease" ] ||
 		t_fail "replica member key lost or moved to another lease while its cycles ran"
 	sleep 0.5
 done
-t_pass "replica cycles kept the member key alive for 3 TTLs on one lease"
+t_pass "replica cycles kept the member key alive for 2 TTLs on one lease"
 etcdctl --endpoints="$ETCD_URL" del /service/batman/members/replica1 >/dev/null
 replica_back() { [ -n "$(member_lease_of replica1)" ]; }
 t_wait_for 10 "the deleted member key is rewritten" replica_back
@@ -96,7 +96,22 @@ dc clear-failover "$frev" 2>/dev/null || t_fail "clear failover on its revision"
 t_assert_eq '{}' "$(etcdctl --endpoints="$ETCD_URL" get --print-value-only /service/batman/failover)" \
 	"cleared failover key holds {} as Patroni writes it"
 
+# 3b. A restarted agent whose name is still in the leader key adopts it on its new lease with
+# a renewal (VALUE==name); an agent with another name cannot.
+dc delete-cluster 2>/dev/null
+dc --name=node1 take-leader 2>/dev/null || t_fail "take leader before the restart check"
+old_lease=$(leader_lease_of)
+rc=0
+dc --name=node2 renew-leader 2>/dev/null || rc=$?
+t_assert_eq 12 "$rc" "renewal by another member's process is a conflict"
+dc --name=node1 renew-leader 2>/dev/null || t_fail "renewal by a restarted node1"
+new_lease=$(leader_lease_of)
+[ "$(leader_of)" = node1 ] && [ -n "$new_lease" ] && [ "$new_lease" != "$old_lease" ] ||
+	t_fail "restarted node1 did not move the leader key to its new lease ($old_lease -> $new_lease)"
+t_pass "a restarted leader adopts its leader key on its new lease; a stranger cannot"
+
 # 4. Release: only the holder's name releases; a stranger gets a conflict.
+dc delete-cluster 2>/dev/null
 dc --name=node1 take-leader 2>/dev/null || t_fail "take leader for the release check"
 rc=0
 dc --name=node2 release-leader 2>/dev/null || rc=$?

@@ -3,7 +3,7 @@
 # client certificate and its key everything works (including the watch); without the client
 # certificate, or without the CA, calls fail with a message that names the TLS problem.
 . "$(dirname "$0")/lib/common.sh"
-. "$(dirname "$0")/lib/etcd_cluster.sh"
+. "$(dirname "$0")/lib/dcs.sh"
 
 pki=$(t_tmpdir)/pki
 mkdir -p "$pki"
@@ -20,18 +20,11 @@ issue server 127.0.0.1 serverAuth,clientAuth
 issue client gsha-client clientAuth
 cd - >/dev/null
 
-port=$(t_free_port)
-peer=$(t_free_port)
-url="https://127.0.0.1:$port"
-dir=$(t_tmpdir)/etcd-tls
-etcd --name tls --data-dir "$dir" --listen-client-urls "$url" --advertise-client-urls "$url" \
-	--cert-file "$pki/server.crt" --key-file "$pki/server.key" \
-	--trusted-ca-file "$pki/ca.crt" --client-cert-auth \
-	--listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
-	--initial-cluster "tls=http://127.0.0.1:$peer" >"$dir.log" 2>&1 &
-t_register_pid $!
-t_wait_for 20 "etcd with TLS on $url" curl -sf --cacert "$pki/ca.crt" --cert "$pki/client.crt" \
-	--key "$pki/client.key" "$url/health"
+t_dcs_start_etcd1 https curl -sf --cacert "$pki/ca.crt" --cert "$pki/client.crt" \
+	--key "$pki/client.key" -- --cert-file "$pki/server.crt" --key-file "$pki/server.key" \
+	--trusted-ca-file "$pki/ca.crt" --client-cert-auth
+url=$DCS_ETCD_URL
+port=${url##*:}
 out=$(t_tmpdir)
 TLS=(--cacert="$pki/ca.crt" --cert="$pki/client.crt" --key="$pki/client.key")
 

@@ -28,23 +28,14 @@ struct fixture {
 	size_t len;
 };
 
-/* Reads tests/unit/fixtures/dcs/<name>: from $GSHA_SOURCE_DIR, else next to this file. */
+/* Reads tests/unit/fixtures/dcs/<name> (DCS_FIXTURE_DIR comes from dcs/meson.build). */
 static struct fixture load(const char *name)
 {
 	char path[PATH_MAX];
-	const char *root = getenv("GSHA_SOURCE_DIR");
 	struct fixture f = { 0 };
 	FILE *fp;
 
-	if (root != NULL)
-		assert_int_equal(
-			buf_format(path, sizeof(path), "%s/tests/unit/fixtures/dcs/%s", root, name),
-			0);
-	else
-		assert_int_equal(buf_format(path, sizeof(path), "%.*sfixtures/dcs/%s",
-					    (int)(strrchr(__FILE__, '/') - __FILE__ + 1), __FILE__,
-					    name),
-				 0);
+	assert_int_equal(buf_format(path, sizeof(path), "%s/%s", DCS_FIXTURE_DIR, name), 0);
 	fp = fopen(path, "rb");
 	if (fp == NULL)
 		fail_msg("cannot open fixture %s", path);
