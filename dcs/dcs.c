@@ -80,12 +80,6 @@ struct dcs_client {
 };
 
 /* Copies src when it fits, else leaves dst empty: for values already checked to fit. */
-static void copy_or_empty(char *dst, size_t cap, const char *src)
-{
-	if (buf_copy(dst, cap, src) < 0)
-		dst[0] = '\0';
-}
-
 static void msgf(char *msg, size_t msglen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -523,7 +517,7 @@ static int authenticate(struct dcs_client *c, struct dcs_conn *k, int64_t deadli
 		goto out_free_bufs;
 	}
 	pthread_mutex_lock(&c->token_lock);
-	copy_or_empty(c->token, sizeof(c->token), token);
+	buf_copy_or_clear(c->token, sizeof(c->token), token);
 	pthread_mutex_unlock(&c->token_lock);
 	explicit_bzero(token, sizeof(token));
 out_free_bufs:
@@ -805,7 +799,7 @@ static int member_put_locked(struct op *o, const char *doc)
 			rc = put_locked(o, key, doc, o->c->lease, NULL);
 	}
 	if (rc == DCS_OK) {
-		copy_or_empty(o->c->member_doc, sizeof(o->c->member_doc), doc);
+		buf_copy_or_clear(o->c->member_doc, sizeof(o->c->member_doc), doc);
 		o->c->member_lease = o->c->lease;
 	}
 	return rc;

@@ -27,12 +27,6 @@
 #define DCS_LEGACY_APP_PARAM "application_name="
 
 /* Copies src when it fits, else leaves dst empty: for values already checked to fit. */
-static void copy_or_empty(char *dst, size_t cap, const char *src)
-{
-	if (buf_copy(dst, cap, src) < 0)
-		dst[0] = '\0';
-}
-
 static void msgf(char *msg, size_t msglen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -1174,10 +1168,10 @@ static void parse_config(const char *value, size_t len, struct dcs_cluster *c)
 	c->config_synchronous_mode_strict = get_boolish(root, "synchronous_mode_strict");
 	sm = cJSON_GetObjectItemCaseSensitive(root, "synchronous_mode");
 	if (cJSON_IsString(sm) && strcmp(sm->valuestring, "quorum") == 0)
-		copy_or_empty(c->config_synchronous_mode, sizeof(c->config_synchronous_mode),
+		buf_copy_or_clear(c->config_synchronous_mode, sizeof(c->config_synchronous_mode),
 			      "quorum");
 	else
-		copy_or_empty(c->config_synchronous_mode, sizeof(c->config_synchronous_mode),
+		buf_copy_or_clear(c->config_synchronous_mode, sizeof(c->config_synchronous_mode),
 			      get_boolish(root, "synchronous_mode") ? "on" : "off");
 out_free_root:
 	cJSON_Delete(root);
@@ -1314,7 +1308,7 @@ static bool store_kv(struct dcs_cluster *c, const char *suffix, const char *valu
 		}
 		m = &c->members[c->member_count];
 		memset(m, 0, sizeof(*m));
-		copy_or_empty(m->name, sizeof(m->name), name);
+		buf_copy_or_clear(m->name, sizeof(m->name), name);
 		m->create_revision = create_rev;
 		m->mod_revision = mod_rev;
 		m->lease = lease;
