@@ -196,8 +196,8 @@ int ctl_diff(const char *a, const char *b, const char *from, const char *to, str
  * "http://h:p"). Returns 0, or -EINVAL when api_url is empty or not http(s). */
 int ctl_api_base(const char *api_url, char *base, size_t cap) __attribute__((warn_unused_result));
 
-/* True when the row is a replica that may take over: not the leader, running or streaming,
- * no nofailover tag. When false, writes the reason (lower case) into why. */
+/* True when the row is a replica that may take over: not the leader, no nofailover tag, on the
+ * leader's timeline (when both are known), running or streaming. When false, writes the reason (lower case) into why. */
 bool ctl_row_can_take_over(const struct ctl_view *v, const struct ctl_row *r, char *why,
 			   size_t cap);
 

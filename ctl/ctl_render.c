@@ -187,6 +187,13 @@ bool ctl_row_can_take_over(const struct ctl_view *v, const struct ctl_row *r, ch
 		snprintf(why, cap, "it is tagged nofailover");
 		return false;
 	}
+	const struct ctl_row *l = v->leader[0] != '\0' ? ctl_view_row(v, v->leader) : NULL;
+
+	if (l != NULL && l->has_timeline && (!r->has_timeline || r->timeline < l->timeline)) {
+		snprintf(why, cap, "it is on timeline %lld, behind the leader's %lld",
+			 (long long)r->timeline, (long long)l->timeline);
+		return false;
+	}
 	if (strcmp(r->state, "running") != 0 && strcmp(r->state, "streaming") != 0) {
 		snprintf(why, cap, "its state is \"%s\", not running or streaming", r->state);
 		return false;
@@ -567,7 +574,9 @@ static int render_tsv(const struct ctl_view *v, bool pending_col, bool tags_col,
 
 			if (c)
 				rc |= buf_puts(out, "\t");
-			if (val != NULL)
+			if (cJSON_IsString(val))
+				rc |= buf_puts(out, val->valuestring);
+			else if (val != NULL)
 				rc |= ctl_yaml_flow(val, out);
 		}
 		rc |= buf_puts(out, "\n");

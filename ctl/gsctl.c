@@ -388,9 +388,10 @@ static int connect_dcs(struct ctl *x)
 		say_error("a value of the etcd3 section is too long");
 		return CTL_EXIT_CONFIG;
 	}
-	/* Bounded: the cluster's retry_timeout, at least 3 s, at most 10 s. */
+	/* Bounded: the cluster's retry_timeout, at least 3 s, at most 5 s (a command line
+	 * should answer "unreachable" soon; an etcd leader election takes less). */
 	retry = c->bootstrap.dcs.retry_timeout_ms;
-	o.retry_timeout_ms = retry < 3000 ? 3000 : retry > 10000 ? 10000 : retry;
+	o.retry_timeout_ms = retry < 3000 ? 3000 : retry > 5000 ? 5000 : retry;
 	o.ttl_ms = c->bootstrap.dcs.ttl_ms > 0 ? c->bootstrap.dcs.ttl_ms : 30000;
 	{
 		struct buf b;
@@ -883,7 +884,7 @@ static int wait_running(const struct ctl *x, const struct ctl_row *m, const char
 			if (strcmp(state, "running") == 0 &&
 			    (!must_see_other || saw_other ||
 			     (changed_from != NULL && changed_from[0] != '\0' &&
-			      strcmp(started, changed_from) != 0)))
+			      started[0] != '\0' && strcmp(started, changed_from) != 0)))
 				done = true;
 			if (strstr(state, "failed") != NULL) {
 				say_error("%s failed on %s: state \"%s\"", what, m->name, state);
@@ -981,7 +982,7 @@ static int cmd_restart_reload(struct ctl *x, bool restart)
 		} else if (restart && r->status == 200) {
 			printf("Success: restart on member %s\n", sel[i]->name);
 			if (x->args.wait) {
-				rc = wait_running(x, sel[i], "restart", before, false);
+				rc = wait_running(x, sel[i], "restart", before, true);
 				if (rc != 0 && result == 0)
 					result = rc;
 			}

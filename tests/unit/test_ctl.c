@@ -220,6 +220,15 @@ static void test_candidate_checks_leader_nofailover_state(void **state)
 	assert_non_null(strstr(why, "nofailover"));
 	assert_false(ctl_row_can_take_over(v, ctl_view_row(v, "node2"), why, sizeof(why)));
 	assert_non_null(strstr(why, "starting"));
+	/* a replica still on an older timeline than the leader's */
+	snprintf(c->members[2].state, sizeof(c->members[2].state), "streaming");
+	c->members[1].timeline = 2; /* node1 */
+	ctl_view_build(c, "demo", v);
+	assert_false(ctl_row_can_take_over(v, ctl_view_row(v, "node2"), why, sizeof(why)));
+	assert_non_null(strstr(why, "timeline 1, behind the leader's 2"));
+	c->members[2].timeline = 2;
+	ctl_view_build(c, "demo", v);
+	assert_true(ctl_row_can_take_over(v, ctl_view_row(v, "node2"), why, sizeof(why)));
 	free(v);
 	free(c);
 }
