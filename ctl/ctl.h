@@ -85,10 +85,11 @@ struct ctl_args {
 	char cluster[CTL_NAME_MAX];	/* first positional argument; "" = the config's scope */
 	char members[CTL_MEMBERS_MAX][CTL_NAME_MAX]; /* the other positional arguments */
 	int member_count;
-	char leader[CTL_NAME_MAX];    /* switchover --leader / --primary */
-	char candidate[CTL_NAME_MAX]; /* switchover, failover --candidate */
-	char scheduled[CTL_WORD_MAX]; /* --scheduled TIMESTAMP or "now" */
-	char role[CTL_WORD_MAX];      /* restart/reload -r: leader, primary, replica, any */
+	char leader[CTL_NAME_MAX];     /* switchover --leader / --primary */
+	char candidate[CTL_NAME_MAX];  /* switchover, failover --candidate */
+	char scheduled[CTL_WORD_MAX];  /* --scheduled TIMESTAMP or "now" */
+	char role[CTL_WORD_MAX];       /* restart/reload -r: leader, primary, replica, any */
+	char pg_version[CTL_WORD_MAX]; /* restart --pg-version: only members running older */
 	bool force, wait, pending, from_leader, quiet;
 	int64_t timeout_ms; /* --timeout SECONDS for waits; 0 = the command's default */
 	char sets[CTL_SETS_MAX][CTL_SET_MAX]; /* --set path=value; --pg n=v as

@@ -72,6 +72,7 @@ enum opt_id {
 	OPT_APPLY,
 	OPT_REPLACE,
 	OPT_QUIET,
+	OPT_PG_VERSION,
 };
 
 struct opt_spec {
@@ -110,6 +111,7 @@ static const struct opt_spec opt_specs[] = {
 	{ "apply", 0, true, OPT_APPLY, CMD(CTL_CMD_EDIT_CONFIG) },
 	{ "replace", 0, true, OPT_REPLACE, CMD(CTL_CMD_EDIT_CONFIG) },
 	{ "quiet", 'q', false, OPT_QUIET, CMD(CTL_CMD_EDIT_CONFIG) },
+	{ "pg-version", 0, true, OPT_PG_VERSION, CMD(CTL_CMD_RESTART) },
 };
 
 static const struct opt_spec *find_long(const char *name, size_t len)
@@ -246,6 +248,8 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 	case OPT_QUIET:
 		a->quiet = true;
 		return 0;
+	case OPT_PG_VERSION:
+		return copy_arg(a->pg_version, sizeof(a->pg_version), value, shown, err, errlen);
 	}
 	return -EINVAL;
 }

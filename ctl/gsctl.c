@@ -84,7 +84,7 @@ static void usage(FILE *out)
 		"                  rebuild replicas from the primary\n"
 		"  restart CLUSTER [MEMBER...] [-r leader|replica|any] [--pending] [--scheduled "
 		"TS]\n"
-		"          [--force] [--wait] [--timeout S]\n"
+		"          [--pg-version V] [--force] [--wait] [--timeout S]\n"
 		"                  restart members' databases\n"
 		"  reload CLUSTER [MEMBER...] [-r leader|replica|any] [--force]\n"
 		"                  make members re-read their configuration\n"
@@ -655,12 +655,14 @@ static int cmd_switchover(struct ctl *x, bool failover)
 
 		buf_init_fixed(&names, list, sizeof(list));
 		buf_puts(&names, "Candidate [");
+		/* as patronictl: the members other than the leader without nofailover */
 		for (int i = 0, n = 0; i < x->view->count; i++)
-			if (strcmp(x->view->rows[i].name, x->view->leader) != 0)
+			if (strcmp(x->view->rows[i].name, x->view->leader) != 0 &&
+			    !x->view->rows[i].nofailover)
 				buf_printf(&names, "%s'%s'", n++ ? ", " : "",
 					   x->view->rows[i].name);
 		buf_puts(&names, "]");
-		rc = ask(x, list, failover ? NULL : "", candidate, sizeof(candidate));
+		rc = ask(x, list, "", candidate, sizeof(candidate));
 		if (rc != 0)
 			return rc;
 	}
@@ -708,13 +710,20 @@ static int cmd_switchover(struct ctl *x, bool failover)
 	rc = print_list(x, CTL_FORMAT_PRETTY, false);
 	if (rc != 0)
 		return rc;
-	if (x->view->leader[0] != '\0')
-		snprintf(q, sizeof(q),
-			 "Are you sure you want to %s cluster %s, demoting current "
-			 "leader %s?",
-			 action, x->scope, x->view->leader);
-	else
-		snprintf(q, sizeof(q), "Are you sure you want to %s cluster %s?", action, x->scope);
+	{
+		char demote[CTL_NAME_MAX + 32] = "";
+
+		if (x->view->leader[0] != '\0')
+			snprintf(demote, sizeof(demote), ", demoting current leader %s",
+				 x->view->leader);
+		if (when[0] != '\0')
+			snprintf(q, sizeof(q),
+				 "Are you sure you want to schedule %s of cluster %s at %s%s?",
+				 action, x->scope, when, demote);
+		else
+			snprintf(q, sizeof(q), "Are you sure you want to %s cluster %s%s?", action,
+				 x->scope, demote);
+	}
 	rc = confirm(x, q);
 	if (rc != 0)
 		return rc;
@@ -925,8 +934,15 @@ static int cmd_restart_reload(struct ctl *x, bool restart)
 		if (x->args.scheduled[0] != '\0') {
 			snprintf(when, sizeof(when), "%s", x->args.scheduled);
 		} else if (!x->args.force) {
-			rc = ask(x, "When should the restart take place (e.g. 2026-11-21T10:00) ",
-				 "now", when, sizeof(when));
+			char example[32], question[96];
+			time_t t = time(NULL) + 3600;
+			struct tm tm;
+
+			localtime_r(&t, &tm);
+			strftime(example, sizeof(example), "%Y-%m-%dT%H:%M", &tm);
+			snprintf(question, sizeof(question),
+				 "When should the restart take place (e.g. %s) ", example);
+			rc = ask(x, question, "now", when, sizeof(when));
 			if (rc != 0)
 				return rc;
 		}
@@ -934,11 +950,22 @@ static int cmd_restart_reload(struct ctl *x, bool restart)
 			when[0] = '\0';
 	}
 	print_list(x, CTL_FORMAT_PRETTY, false);
-	snprintf(q, sizeof(q), "Are you sure you want to %s members %s?",
-		 restart ? "restart" : "reload", names);
+	if (when[0] != '\0')
+		snprintf(q, sizeof(q),
+			 "Are you sure you want to schedule restart of members %s at %s?", names,
+			 when);
+	else
+		snprintf(q, sizeof(q), "Are you sure you want to %s members %s?",
+			 restart ? "restart" : "reload", names);
 	rc = confirm(x, q);
 	if (rc != 0)
 		return rc;
+	if (restart && x->args.pg_version[0] == '\0' && !x->args.force) {
+		rc = ask(x, "Restart if the PostgreSQL version is less than provided (e.g. 9.5.2) ",
+			 "", x->args.pg_version, sizeof(x->args.pg_version));
+		if (rc != 0)
+			return rc;
+	}
 	loop_wait_s =
 		x->cluster->config_loop_wait_ms > 0 ? x->cluster->config_loop_wait_ms / 1000 : 10;
 	for (int i = 0; i < n; i++) {
@@ -955,13 +982,27 @@ static int cmd_restart_reload(struct ctl *x, bool restart)
 				snprintf(before, sizeof(before), "%s",
 					 json_str(doc, "postmaster_start_time"));
 			cJSON_Delete(doc);
+			cJSON *o = cJSON_CreateObject();
+			char *text;
+
+			if (o == NULL) {
+				free(r);
+				return CTL_EXIT_FAILED;
+			}
 			if (when[0] != '\0')
-				snprintf(body, sizeof(body), "{\"schedule\":\"%s\"%s}", when,
-					 x->args.pending ? ",\"restart_pending\":true" : "");
-			else if (x->args.pending)
-				snprintf(body, sizeof(body), "{\"restart_pending\":true}");
-			else
-				snprintf(body, sizeof(body), "{}");
+				cJSON_AddStringToObject(o, "schedule", when);
+			if (x->args.pending)
+				cJSON_AddTrueToObject(o, "restart_pending");
+			if (x->args.pg_version[0] != '\0')
+				cJSON_AddStringToObject(o, "postgres_version", x->args.pg_version);
+			text = cJSON_PrintUnformatted(o);
+			cJSON_Delete(o);
+			if (text == NULL || buf_copy(body, sizeof(body), text) != 0) {
+				free(text);
+				free(r);
+				return CTL_EXIT_FAILED;
+			}
+			free(text);
 			if (when[0] == '\0')
 				fprintf(stderr,
 					"Restarting %s (its REST API answers once done)...\n",
@@ -1017,7 +1058,16 @@ static int cmd_reinit(struct ctl *x)
 				  "MEMBER...");
 			return CTL_EXIT_USAGE;
 		}
-		rc = ask(x, "Which member do you want to reinitialize", NULL, one, sizeof(one));
+		char question[1200];
+		struct buf b;
+
+		buf_init_fixed(&b, question, sizeof(question));
+		buf_puts(&b, "Which member do you want to reinitialize [");
+		for (int i = 0, k = 0; i < x->view->count; i++)
+			if (strcmp(x->view->rows[i].name, x->view->leader) != 0)
+				buf_printf(&b, "%s%s", k++ ? ", " : "", x->view->rows[i].name);
+		buf_puts(&b, "]?");
+		rc = ask(x, question, "", one, sizeof(one));
 		if (rc != 0)
 			return rc;
 		snprintf(x->args.members[0], CTL_NAME_MAX, "%s", one);
@@ -1045,6 +1095,22 @@ static int cmd_reinit(struct ctl *x)
 		snprintf(body, sizeof(body), "{\"force\":%s,\"from_leader\":%s}",
 			 x->args.force ? "true" : "false", x->args.from_leader ? "true" : "false");
 		rc = rest(x, sel[i], "POST", "/reinitialize", body, REST_TIMEOUT_MS, r);
+		if (rc == 0 && r->status == 503 && !x->args.force &&
+		    strstr(r->body, " already in progress") != NULL &&
+		    r->body[strlen(r->body) - 1] == 's') {
+			int c = confirm(x, "Do you want to cancel it and reinitialize anyway?");
+
+			if (c == CTL_EXIT_NO_TERMINAL) {
+				free(r);
+				return c;
+			}
+			if (c == 0) {
+				snprintf(body, sizeof(body), "{\"force\":true,\"from_leader\":%s}",
+					 x->args.from_leader ? "true" : "false");
+				rc = rest(x, sel[i], "POST", "/reinitialize", body, REST_TIMEOUT_MS,
+					  r);
+			}
+		}
 		if (rc != 0) {
 			printf("Failed: reinitialize for member %s, %s\n", sel[i]->name, r->err);
 			if (result == 0)

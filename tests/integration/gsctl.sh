@@ -43,6 +43,28 @@ check() { # check DESC CONDITION...
 	shift
 	if "$@"; then t_pass "$desc"; else t_fail "$desc"; fi
 }
+# A real terminal through tmux: stdin is the pane, output goes to a file that is read back.
+tsock="$C_DIR/tmux.sock"
+tty_run() { # tty_run NAME GSCTL-ARGS...: start gsctl on a terminal
+	local name=$1 q
+	shift
+	printf -v q '%q ' "$G" -c "$C_DIR/ctl.yml" "$@"
+	rm -f "$C_DIR/$name.tty"
+	tmux -S "$tsock" new-session -d -s "$name" -x 200 -y 50 \
+		"$q >'$C_DIR/$name.tty' 2>&1; echo \"exit=\$?\" >>'$C_DIR/$name.tty'; sleep 60"
+	t_register_pid "$(tmux -S "$tsock" display -p -t "$name" '#{pid}')"
+}
+tty_shows() { grep -qF -- "$2" "$C_DIR/$1.tty"; }
+tty_answer() { # tty_answer NAME PROMPT ANSWER: wait for the prompt, type the answer
+	t_wait_for 20 "the prompt \"$2\"" tty_shows "$1" "$2"
+	[ -z "$3" ] || tmux -S "$tsock" send-keys -t "$1" -l -- "$3"
+	tmux -S "$tsock" send-keys -t "$1" Enter
+}
+tty_exit() { # tty_exit NAME: wait for gsctl to end, print its exit code
+	t_wait_for 60 "gsctl on the terminal \"$1\" to end" tty_shows "$1" "exit="
+	tmux -S "$tsock" kill-session -t "$1" 2>/dev/null || true
+	sed -n 's/^exit=//p' "$C_DIR/$1.tty"
+}
 streaming() { # all replicas stream, seen through gsctl's json
 	"$G" -c "$C_DIR/ctl.yml" list -f json 2>/dev/null | python3 -c '
 import json, sys
@@ -221,6 +243,21 @@ t_wait_for 60 "replicas to stream again" streaming
 gs switchover --candidate node2
 t_assert_eq 7 "$RC" "switchover without --force and without a terminal: exit 7"
 t_assert_eq node1 "$(c_leader)" "switchover: nothing happened without confirmation"
+# On a terminal: the questions patronictl asks, in its order; "N" aborts.
+tty_run sw switchover
+tty_answer sw "Primary [node1]: " ""
+tty_answer sw "Candidate ['node2'] []: " "node2"
+tty_answer sw "When should the switchover take place (e.g. " ""
+tty_answer sw "Are you sure you want to switchover cluster $S, demoting current leader node1? [y/N]: " "N"
+t_assert_eq 1 "$(tty_exit sw)" "switchover on a terminal: asked Primary, Candidate (nofailover left out), When, Are you sure; N aborts with exit 1"
+t_assert_eq node1 "$(c_leader)" "switchover: nothing happened after N"
+at=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%S+00:00)
+gs switchover --candidate node2 --scheduled "$at" --force
+check "switchover --scheduled: the member accepted it (202)" bash -c "[ $RC = 0 ] && grep -q 'Switchover scheduled' '$C_DIR/out'"
+gs list
+check "list: shows the scheduled switchover under the table" \
+	bash -c "grep -q '^ Switchover scheduled at: ' '$C_DIR/out' && grep -qE '^ +from: node1$' '$C_DIR/out' && grep -qE '^ +to: node2$' '$C_DIR/out'"
+t_assert_eq node1 "$(c_leader)" "switchover --scheduled: nothing happens before the time"
 gs switchover --candidate nodeX --force
 check "switchover to an unknown member: exit 5" bash -c "[ $RC = 5 ] && grep -q 'does not exist' '$C_DIR/err'"
 gs switchover --candidate node3 --force
@@ -303,26 +340,17 @@ RC=0
 PATRONICTL_CONFIG_FILE="$C_DIR/ctl.yml" "$G" list -f json </dev/null >"$C_DIR/out" 2>&1 || RC=$?
 check "PATRONICTL_CONFIG_FILE is read" bash -c "[ $RC = 0 ] && grep -q '\"Member\": \"node1\"' '$C_DIR/out'"
 
-# ---- remove: piped answers are refused (no terminal), then a real terminal through tmux (stdin
-# is the pane; the prompts go to a file so they can be read back exactly)
+# ---- remove: piped answers are refused (no terminal), then a real terminal through tmux
 printf '%s\nYes I am aware\nnode1\n' "$S" >"$C_DIR/answers"
 RC=0
 "$G" -c "$C_DIR/ctl.yml" remove "$S" <"$C_DIR/answers" >"$C_DIR/out" 2>"$C_DIR/err" || RC=$?
 check "remove with piped answers: exit 7, keys kept" bash -c "[ $RC = 7 ] && [ -n '$(etcd_get initialize)' ]"
 for n in node1 node2 node3; do c_kill "$n"; done
-tsock="$C_DIR/tmux.sock"
-tmux -S "$tsock" new-session -d -x 200 -y 50 \
-	"'$G' -c '$C_DIR/ctl.yml' remove '$S' >'$C_DIR/tmux.out' 2>&1; echo \"exit=\$?\" >>'$C_DIR/tmux.out'; sleep 30"
-t_register_pid "$(tmux -S "$tsock" display -p '#{pid}')"
-prompt_shown() { grep -qF "$1" "$C_DIR/tmux.out"; }
-t_wait_for 20 "the cluster-name prompt" prompt_shown "Please confirm the cluster name to remove:"
-tmux -S "$tsock" send-keys "$S" Enter
-t_wait_for 20 "the 'Yes I am aware' prompt" prompt_shown 'please type: "Yes I am aware":'
-tmux -S "$tsock" send-keys "Yes I am aware" Enter
-t_wait_for 20 "remove to finish" grep -q '^exit=' "$C_DIR/tmux.out"
-tmux -S "$tsock" kill-server || true
-check "remove on a terminal: asked for the name and the phrase, exit 0" \
-	bash -c "grep -q '^exit=0' '$C_DIR/tmux.out' && grep -q 'Removed cluster' '$C_DIR/tmux.out'"
+tty_run rm remove "$S"
+tty_answer rm "Please confirm the cluster name to remove: " "$S"
+tty_answer rm "You are about to remove all information in DCS for $S, please type: \"Yes I am aware\": " "Yes I am aware"
+t_assert_eq 0 "$(tty_exit rm)" "remove on a terminal: asked for the name and the phrase, exit 0"
+check "remove: says what it removed" tty_shows rm "Removed cluster \"$S\""
 t_assert_eq 0 "$(ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" get --prefix --keys-only "/service/$S/" | grep -c . || true)" \
 	"remove: no key left under /service/$S/"
 gs remove "$S" --force
