@@ -101,8 +101,39 @@ static bool needs_quotes(const char *s)
 		return true;
 	if (strspn(s, "0123456789_:") == n && strchr(s, ':') != NULL)
 		return true;
-	for (const char *p = s; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+	return false;
+}
+
+/* Length of a character YAML would not keep as written inside a plain or single-quoted scalar
+ * (a control character, C1 controls such as NEL U+0085, LS/PS U+2028/9, a BOM), else 0;
+ * writes its code point into *cp. */
+static size_t special_char(const unsigned char *p, unsigned *cp)
+{
+	if (p[0] < 0x20 || p[0] == 0x7f) {
+		*cp = p[0];
+		return 1;
+	}
+	if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+		*cp = p[1];
+		return 2;
+	}
+	if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+		*cp = p[2] == 0xa8 ? 0x2028 : 0x2029;
+		return 3;
+	}
+	if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
+		*cp = 0xfeff;
+		return 3;
+	}
+	return 0;
+}
+
+static bool has_special(const char *s)
+{
+	unsigned cp;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+		if (special_char(p, &cp) > 0)
 			return true;
 	return false;
 }
@@ -110,14 +141,10 @@ static bool needs_quotes(const char *s)
 static int put_string(const char *s, struct buf *out)
 {
 	int rc = 0;
-	bool control = false;
 
-	if (!needs_quotes(s))
+	if (!needs_quotes(s) && !has_special(s))
 		return buf_puts(out, s);
-	for (const char *p = s; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			control = true;
-	if (!control) {
+	if (!has_special(s)) {
 		rc |= buf_puts(out, "'");
 		for (const char *p = s; *p != '\0'; p++)
 			rc |= *p == '\'' ? buf_puts(out, "''") : buf_append(out, p, 1);
@@ -125,19 +152,22 @@ static int put_string(const char *s, struct buf *out)
 		return rc;
 	}
 	rc |= buf_puts(out, "\"");
-	for (const char *p = s; *p != '\0'; p++) {
-		unsigned char ch = (unsigned char)*p;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
+		unsigned cp;
+		size_t n = special_char(p, &cp);
 
-		if (ch == '"' || ch == '\\')
-			rc |= buf_printf(out, "\\%c", ch);
-		else if (ch == '\n')
-			rc |= buf_puts(out, "\\n");
-		else if (ch == '\t')
-			rc |= buf_puts(out, "\\t");
-		else if (ch < 0x20 || ch == 0x7f)
-			rc |= buf_printf(out, "\\x%02x", ch);
+		if (n > 0) {
+			rc |= cp == '\n'   ? buf_puts(out, "\\n")
+			      : cp == '\t' ? buf_puts(out, "\\t")
+					   : buf_printf(out, "\\u%04x", cp);
+			p += n;
+			continue;
+		}
+		if (*p == '"' || *p == '\\')
+			rc |= buf_printf(out, "\\%c", *p);
 		else
 			rc |= buf_append(out, p, 1);
+		p++;
 	}
 	rc |= buf_puts(out, "\"");
 	return rc;
@@ -147,12 +177,20 @@ static int put_number(double v, struct buf *out)
 {
 	char tmp[40];
 
+	char *e;
+
+	if (!isfinite(v))
+		return buf_puts(out, "null"); /* as cJSON prints it */
 	if (v == floor(v) && fabs(v) < 9.2e18)
 		return buf_printf(out, "%" PRId64, (int64_t)v);
 	snprintf(tmp, sizeof(tmp), "%.15g", v);
 	if (strtod(tmp, NULL) != v)
 		snprintf(tmp, sizeof(tmp), "%.17g", v);
-	if (strpbrk(tmp, ".eEn") == NULL)
+	/* YAML 1.1 (PyYAML) reads a float only with a dot in the mantissa: 1.0e+84 */
+	e = strpbrk(tmp, "eE");
+	if (strchr(tmp, '.') == NULL && e != NULL)
+		return buf_printf(out, "%.*s.0%s", (int)(e - tmp), tmp, e);
+	if (strchr(tmp, '.') == NULL)
 		return buf_printf(out, "%s.0", tmp);
 	return buf_puts(out, tmp);
 }

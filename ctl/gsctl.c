@@ -254,7 +254,7 @@ static int load_config(struct ctl *x)
 	const char *path = x->args.config_file[0] != '\0' ? x->args.config_file : NULL;
 	struct cfg_diags *diags = calloc(1, sizeof(*diags));
 	char **env = NULL;
-	size_t envn = 0;
+	size_t envn = 0, base_n = 0;
 	int rc;
 
 	x->cfg = calloc(1, sizeof(*x->cfg));
@@ -293,6 +293,7 @@ static int load_config(struct ctl *x)
 		if (only_agent_keys) {
 			while (environ[envn] != NULL)
 				envn++;
+			base_n = envn;
 			env = calloc(envn + PLACEHOLDERS_N + 1, sizeof(*env));
 			if (env == NULL) {
 				free(diags);
@@ -300,7 +301,7 @@ static int load_config(struct ctl *x)
 				return CTL_EXIT_FAILED;
 			}
 			memcpy(env, environ, envn * sizeof(*env));
-			for (int i = 0; i < diags->count; i++) {
+			for (int i = 0; i < diags->count && envn < base_n + PLACEHOLDERS_N; i++) {
 				int p = placeholder_index(diags->items[i].key);
 				char *kv = NULL;
 
@@ -314,11 +315,7 @@ static int load_config(struct ctl *x)
 		}
 	}
 	if (env != NULL) {
-		size_t base = 0;
-
-		while (environ[base] != NULL)
-			base++;
-		for (size_t i = base; i < envn; i++)
+		for (size_t i = base_n; i < envn; i++)
 			free(env[i]);
 		free(env);
 	}
