@@ -85,7 +85,7 @@ struct opt_spec {
 
 static const struct opt_spec opt_specs[] = {
 	{ "format", 'f', true, OPT_FORMAT,
-	  CMD(CTL_CMD_LIST) | CMD(CTL_CMD_TOPOLOGY) | CMD(CTL_CMD_HISTORY) | CMD(CTL_CMD_REMOVE) },
+	  CMD(CTL_CMD_LIST) | CMD(CTL_CMD_HISTORY) | CMD(CTL_CMD_REMOVE) },
 	{ NULL, 'W', false, OPT_WATCH_REFRESH, CMD(CTL_CMD_LIST) | CMD(CTL_CMD_TOPOLOGY) },
 	{ "watch", 'w', true, OPT_WATCH, CMD(CTL_CMD_LIST) | CMD(CTL_CMD_TOPOLOGY) },
 	{ "extended", 'e', false, OPT_EXTENDED, CMD(CTL_CMD_LIST) | CMD(CTL_CMD_TOPOLOGY) },

@@ -416,6 +416,9 @@ static int read_cluster(struct ctl *x)
 			  x->endpoints, dcs_strerror(rc), msg);
 		return CTL_EXIT_DCS;
 	}
+	if (x->cluster->members_dropped > 0)
+		fprintf(stderr, "gsctl: warning: %d members beyond the first %d are not shown\n",
+			x->cluster->members_dropped, DCS_MEMBERS_MAX);
 	ctl_view_build(x->cluster, x->scope, x->view);
 	return 0;
 }

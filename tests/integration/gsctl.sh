@@ -334,6 +334,11 @@ RC=0
 env -u GSCTL_CONFIG_FILE -u PATRONICTL_CONFIG_FILE "$G" list </dev/null >"$C_DIR/out" 2>"$C_DIR/err" || RC=$?
 check "no configuration: exit 3" bash -c "[ $RC = 3 ] && grep -q 'no configuration file' '$C_DIR/err'"
 RC=0
+env -u GSCTL_CONFIG_FILE -u PATRONICTL_CONFIG_FILE "$G" -d "etcd3://${ETCD_URL#http://}" list "$S" -f json \
+	</dev/null >"$C_DIR/out" 2>&1 || RC=$?
+check "-d etcd3://HOST:PORT with the cluster name and no configuration file" \
+	bash -c "[ $RC = 0 ] && grep -q '\"Member\": \"node3\"' '$C_DIR/out'"
+RC=0
 GSCTL_CONFIG_FILE="$C_DIR/ctl.yml" "$G" list -f json </dev/null >"$C_DIR/out" 2>&1 || RC=$?
 check "GSCTL_CONFIG_FILE is read" bash -c "[ $RC = 0 ] && grep -q '\"Member\": \"node1\"' '$C_DIR/out'"
 RC=0

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+
 #include "ctl.h"
 
 /* ---- fixtures ------------------------------------------------------------------------------ */
@@ -493,6 +495,30 @@ static void test_yaml_round_trip_keeps_types(void **state)
 	buf_done(&j);
 }
 
+/* Found by fuzz.ctl_yaml: NEL (U+0085) inside a string and a float without a dot. */
+static void test_yaml_round_trip_keeps_line_separators_and_exponents(void **state)
+{
+	const char *json = "[1e+84,\"a\\u0085b\",\"c\\u2028d\",\"tab\\there\"]";
+	struct buf y, j;
+	char err[128];
+	cJSON *a, *b;
+
+	(void)state;
+	buf_init(&y, CTL_DOC_MAX);
+	buf_init(&j, CTL_DOC_MAX);
+	assert_int_equal(ctl_json_to_yaml(json, &y), 0);
+	assert_string_equal(y.data,
+			    "- 1.0e+84\n- \"a\\u0085b\"\n- \"c\\u2028d\"\n- \"tab\\there\"\n");
+	assert_int_equal(ctl_yaml_to_json(y.data, y.len, &j, err, sizeof(err)), 0);
+	a = cJSON_Parse(json);
+	b = cJSON_Parse(j.data);
+	assert_true(cJSON_Compare(a, b, true));
+	cJSON_Delete(a);
+	cJSON_Delete(b);
+	buf_done(&y);
+	buf_done(&j);
+}
+
 static void test_yaml_to_json_resolves_plain_scalars_and_reports_errors(void **state)
 {
 	const char *y = "ttl: 20\nflag: yes\nname: abc\nquoted: '20'\nneg: -3\nf: 2.5\nn: ~\n";
@@ -589,6 +615,7 @@ int main(void)
 		cmocka_unit_test(test_history_table_and_tsv),
 		cmocka_unit_test(test_json_to_yaml_quotes_what_would_change_type),
 		cmocka_unit_test(test_yaml_round_trip_keeps_types),
+		cmocka_unit_test(test_yaml_round_trip_keeps_line_separators_and_exponents),
 		cmocka_unit_test(test_yaml_to_json_resolves_plain_scalars_and_reports_errors),
 		cmocka_unit_test(test_config_set_creates_replaces_and_deletes),
 		cmocka_unit_test(test_config_merge_deep_with_null_delete),
