@@ -1375,6 +1375,14 @@ static int cmd_edit_config(struct ctl *x)
 			buf_puts(&next, tmp.data);
 		}
 	} else if (x->args.set_count == 0) {
+		const char *ed = getenv("EDITOR") != NULL ? getenv("EDITOR") : getenv("VISUAL");
+
+		if ((ed == NULL || ed[0] == '\0') && !isatty(STDIN_FILENO)) {
+			say_error("edit-config without --set, --pg, --apply or --replace opens an "
+				  "editor, but stdin is not a terminal and $EDITOR is not set");
+			result = CTL_EXIT_NO_TERMINAL;
+			goto out;
+		}
 		if (run_editor(old_yaml.data, &tmp) != 0)
 			goto out;
 		if (ctl_yaml_to_json(tmp.data, tmp.len, &next, err, sizeof(err)) != 0) {

@@ -191,6 +191,10 @@ python3 -c "import json,sys; c=json.loads(sys.argv[1]); assert c['maximum_lag_on
 gs edit-config --replace "$C_DIR/replace.yml" --force
 python3 -c "import json,sys; c=json.loads(sys.argv[1]); assert c['ttl']==6 and c['maximum_lag_on_failover']==2097152" \
 	"$(etcd_get config)" && t_pass "edit-config --replace: the whole document replaced" || t_fail "edit-config --replace"
+RC=0
+env -u EDITOR -u VISUAL "$G" -c "$C_DIR/ctl.yml" edit-config --force </dev/null >"$C_DIR/out" 2>"$C_DIR/err" || RC=$?
+check "edit-config with no terminal and no \$EDITOR: exit 7 rather than an editor without a terminal" \
+	bash -c "[ $RC = 7 ] && grep -q 'EDITOR is not set' '$C_DIR/err'"
 EDITOR="sed -i 's/^ttl: 6\$/ttl: 5/'" gs edit-config --force
 python3 -c "import json,sys; assert json.loads(sys.argv[1])['ttl']==5" "$(etcd_get config)" &&
 	t_pass "edit-config with \$EDITOR: the edited file is applied" || t_fail "edit-config \$EDITOR"
