@@ -1,0 +1,39 @@
+/*
+ * ctl_io.h - gsctl's thin I/O half: REST calls to the members' APIs through libcurl, with
+ * timeouts, Basic auth and TLS settings from the ctl/restapi sections.
+ */
+#ifndef GSHA_CTL_IO_H
+#define GSHA_CTL_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "ctl.h"
+
+#define CTL_SECRET_MAX 256	    /* REST password */
+#define CTL_HTTP_RESPONSE_MAX 65536 /* the largest REST reply read */
+
+/* How to reach members' REST APIs. */
+struct ctl_http {
+	char username[CTL_NAME_MAX]; /* Basic auth; "" sends none */
+	char password[CTL_SECRET_MAX];
+	bool insecure;		     /* skip certificate verification */
+	char cacert[CTL_PATH_MAX];   /* "" = system default */
+	char certfile[CTL_PATH_MAX]; /* client certificate; "" = none */
+	char keyfile[CTL_PATH_MAX];  /* its key */
+	char keyfile_password[CTL_SECRET_MAX];
+};
+
+/*
+ * Sends method url with body (JSON, may be NULL for none) and waits at most timeout_ms.
+ * On a reply writes its status into *status and its body into resp (appended) and returns 0;
+ * when no reply came (refused, timeout, TLS) returns -EHOSTUNREACH, -ETIMEDOUT or -EIO with a
+ * message in err.
+ */
+int ctl_http_call(const struct ctl_http *h, const char *method, const char *url, const char *body,
+		  int64_t timeout_ms, int *status, struct buf *resp, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+#endif
