@@ -106,6 +106,11 @@ struct agent {
 
 	pthread_mutex_t req_lock; /* guards the request flags set by REST action threads */
 	bool req_restart, req_reinit, req_reinit_from_leader;
+	uint64_t restarts_done;	  /* restarts carried out for REST requests */
+	bool last_restart_ok;	  /* how the last of them ended */
+	bool pub_pending_restart; /* the last observation, for the REST filters */
+	int pub_server_version;
+	bool pub_primary;
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -882,6 +887,10 @@ static void act(struct agent *a)
 		}
 		set_role(a, HA_ROLE_PRIMARY, "promotion finished");
 		a->need_rewind = false;
+		/* A replica's reported timeline can lag the one it replays; the row names the
+		 * timeline the promotion ended, which is the new one minus one. */
+		if (db_get_status(a->db, a->dbs) == 0 && a->dbs->timeline > 1)
+			old_tl = (int64_t)a->dbs->timeline - 1;
 		write_history(a, old_tl, lsn);
 		break;
 	}
@@ -983,6 +992,10 @@ static void serve_requests(struct agent *a)
 		if (rc != 0)
 			log_error("restart failed: %s", err);
 		a->acted = true;
+		pthread_mutex_lock(&a->req_lock);
+		a->last_restart_ok = rc == 0;
+		a->restarts_done++;
+		pthread_mutex_unlock(&a->req_lock);
 	}
 	if (reinit && a->busy == HA_ACT_NONE && !i_am_leader_in_view(a) && a->cluster->has_leader) {
 		const char *from = a->cluster->leader;
@@ -1318,6 +1331,11 @@ static void publish(struct agent *a)
 	}
 	if (c->has_config && buf_copy(sn->config_json, sizeof(sn->config_json), c->config) != 0)
 		sn->config_json[0] = '\0';
+	pthread_mutex_lock(&a->req_lock);
+	a->pub_pending_restart = s->pending_restart;
+	a->pub_server_version = s->server_version;
+	a->pub_primary = s->role == DB_ROLE_PRIMARY;
+	pthread_mutex_unlock(&a->req_lock);
 	if (rest_publish(a->rest, sn) != 0)
 		log_warning("could not publish the REST snapshot: out of memory");
 }
@@ -1462,9 +1480,10 @@ static int act_switchover(void *ctx, const struct rest_switchover_request *req,
 	struct agent *a = ctx;
 	const char *action = req->failover ? "Failover" : "Switchover";
 	struct dcs_cluster *c = calloc(1, sizeof(*c));
-	char msg[DCS_MSG_MAX];
+	char msg[DCS_MSG_MAX], old_leader[DCS_NAME_MAX];
 	struct buf json;
 	int64_t deadline;
+	bool key_seen = false;
 	int rc;
 
 	if (c == NULL)
@@ -1493,6 +1512,7 @@ static int act_switchover(void *ctx, const struct rest_switchover_request *req,
 		       "");
 		return 0;
 	}
+	buf_copy_or_clear(old_leader, sizeof(old_leader), c->has_leader ? c->leader : "");
 	buf_init(&json, DCS_DOC_MAX);
 	buf_puts(&json, "{");
 	if (req->leader[0] != '\0')
@@ -1524,8 +1544,7 @@ static int act_switchover(void *ctx, const struct rest_switchover_request *req,
 		clock_sleep_ms(100);
 		if (dcs_read_cluster(a->dcs, c, msg, sizeof(msg)) != 0)
 			continue;
-		if (c->has_leader && strcmp(c->leader, req->leader[0] ? req->leader : "") != 0 &&
-		    (req->leader[0] != '\0' || req->candidate[0] != '\0')) {
+		if (c->has_leader && strcmp(c->leader, old_leader) != 0) {
 			if (req->candidate[0] == '\0' || strcmp(c->leader, req->candidate) == 0)
 				snprintf(out->text, sizeof(out->text), "Successfully %s to \"%s\"",
 					 req->failover ? "failed over" : "switched over",
@@ -1539,9 +1558,15 @@ static int act_switchover(void *ctx, const struct rest_switchover_request *req,
 			free(c);
 			return 0;
 		}
-		if (c->has_failover && c->failover_leader[0] == '\0' &&
-		    c->failover_member[0] == '\0' && !c->has_leader)
-			continue;
+		/* The key cleared while the leader stayed: the leader refused (Patroni: failed). */
+		if (c->has_failover &&
+		    (c->failover_leader[0] != '\0' || c->failover_member[0] != '\0'))
+			key_seen = true;
+		else if (key_seen && c->has_leader && strcmp(c->leader, old_leader) == 0) {
+			free(c);
+			result(out, 503, "%s failed", action);
+			return 0;
+		}
 	}
 	free(c);
 	snprintf(out->text, sizeof(out->text),
@@ -1582,25 +1607,39 @@ static int act_restart(void *ctx, const struct rest_restart_request *req,
 		       struct rest_action_result *out)
 {
 	struct agent *a = ctx;
+	uint64_t before;
+	bool match;
 
 	if (req->scheduled) {
 		result(out, 503, "scheduled restarts are not supported yet%s", "");
 		return 0;
 	}
 	pthread_mutex_lock(&a->req_lock);
-	a->req_restart = true;
+	/* Patroni's filters: every one given must hold, else nothing happens. */
+	match = (!req->restart_pending || a->pub_pending_restart) &&
+		(req->postgres_version == 0 || a->pub_server_version < req->postgres_version) &&
+		(!req->has_role || (req->role == REST_ROLE_PRIMARY) == a->pub_primary);
+	before = a->restarts_done;
+	if (match)
+		a->req_restart = true;
 	pthread_mutex_unlock(&a->req_lock);
+	if (!match) {
+		result(out, 503, "restart conditions are not satisfied%s", "");
+		return 0;
+	}
 	dcs_wake(a->dcs);
-	/* The loop restarts at its next cycle; wait for it to take the request. */
-	for (int i = 0; i < 600; i++) {
-		bool pending;
+	/* Answer once the loop has restarted the database (or failed to), as Patroni does. */
+	for (int64_t waited = 0; waited < a->dyn.primary_start_timeout_ms + 60000; waited += 100) {
+		bool done, ok;
 
 		clock_sleep_ms(100);
 		pthread_mutex_lock(&a->req_lock);
-		pending = a->req_restart;
+		done = a->restarts_done != before;
+		ok = a->last_restart_ok;
 		pthread_mutex_unlock(&a->req_lock);
-		if (!pending) {
-			result(out, 200, "restarted successfully%s", "");
+		if (done) {
+			result(out, ok ? 200 : 503,
+			       ok ? "restarted successfully%s" : "restart failed%s", "");
 			return 0;
 		}
 	}

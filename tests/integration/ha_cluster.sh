@@ -114,6 +114,16 @@ c_psql "$new_leader" "insert into marks values ('after-rejoin')" >/dev/null
 t_wait_for 30 "the new row to reach node2" has_row node2 after-rejoin
 t_pass "node loss: the old primary rejoined as a replica of $new_leader and streams"
 
+# ---- manual failover to a named candidate, no leader named (POST /failover, as curl users do).
+code=$(curl -s -o "$C_DIR/failover.out" -w '%{http_code}' -m 40 -X POST \
+	-H 'Content-Type: application/json' -d '{"candidate":"node2"}' \
+	"http://127.0.0.1:${C_API_PORT[node2]}/failover" || true)
+t_assert_eq "200 Successfully failed over to \"node2\"" "$code $(cat "$C_DIR/failover.out")" \
+	"failover: POST /failover to node2 answers once node2 leads"
+t_assert_eq node2 "$(c_leader)" "failover: node2 holds the leader key"
+t_wait_for 30 "node2 to accept writes" writable node2
+new_leader=node2
+
 # ---- clean shutdown of the leader releases the key at once.
 c_kill "$new_leader" TERM
 t_assert_eq "" "$(c_leader | grep -x "$new_leader" || true)" \
