@@ -1169,10 +1169,10 @@ static void parse_config(const char *value, size_t len, struct dcs_cluster *c)
 	sm = cJSON_GetObjectItemCaseSensitive(root, "synchronous_mode");
 	if (cJSON_IsString(sm) && strcmp(sm->valuestring, "quorum") == 0)
 		buf_copy_or_clear(c->config_synchronous_mode, sizeof(c->config_synchronous_mode),
-			      "quorum");
+				  "quorum");
 	else
 		buf_copy_or_clear(c->config_synchronous_mode, sizeof(c->config_synchronous_mode),
-			      get_boolish(root, "synchronous_mode") ? "on" : "off");
+				  get_boolish(root, "synchronous_mode") ? "on" : "off");
 out_free_root:
 	cJSON_Delete(root);
 }
