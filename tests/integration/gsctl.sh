@@ -24,6 +24,7 @@ t_on_failure() {
 	done
 	echo "---- last gsctl output"
 	cat "$C_DIR/out" "$C_DIR/err" 2>/dev/null || true
+	c_dump_stacks
 }
 
 etcd_get() {

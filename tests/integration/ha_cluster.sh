@@ -16,6 +16,7 @@ t_on_failure() {
 		echo "---- $n.log (tail)"
 		tail -40 "$C_DIR/$n.log" 2>/dev/null
 	done
+	c_dump_stacks
 }
 
 leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }

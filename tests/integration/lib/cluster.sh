@@ -141,6 +141,20 @@ c_kill() {
 	C_PID[$name]=
 }
 
+# On failure: every live agent's thread stacks, to tell a hang from a slow cycle.
+c_dump_stacks() {
+	local n agent
+	command -v gdb >/dev/null || return 0
+	for n in "${!C_PID[@]}"; do
+		[ -n "${C_PID[$n]}" ] || continue
+		agent=$(pgrep -P "${C_PID[$n]}" -x gsha || true)
+		[ -n "$agent" ] || continue
+		echo "---- $n (pid $agent) thread stacks"
+		timeout 20 gdb -q -batch -p "$agent" -ex 'thread apply all bt 12' 2>/dev/null |
+			grep -E '^(Thread|#)' || true
+	done
+}
+
 c_postmaster_pid() {
 	head -1 "$C_DIR/$1/data/postmaster.pid" 2>/dev/null || true
 }

@@ -91,7 +91,11 @@ t_free_port() {
 # Port picks run in $(...) subshells, so the list above does not reach here; the files name
 # this shell's PID ($$ is the same in subshells).
 t_release_ports() {
-	grep -lx "$$" "$T_PORT_DIR"/* 2>/dev/null | xargs -r rm -f
+	local f
+	for f in "$T_PORT_DIR"/*; do
+		[ -f "$f" ] && [ "$(cat "$f" 2>/dev/null)" = "$$" ] && rm -f "$f"
+	done
+	return 0
 }
 
 t_as_postgres() { runuser -u postgres -- "$@"; }
