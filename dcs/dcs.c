@@ -1157,12 +1157,6 @@ static bool stopping(struct dcs_client *c)
 	return s;
 }
 
-static void deadline_ts(int64_t deadline_ms, struct timespec *ts)
-{
-	ts->tv_sec = deadline_ms / 1000;
-	ts->tv_nsec = (deadline_ms % 1000) * 1000000;
-}
-
 /* Sleeps up to ms unless stop is requested. Returns true when stopping. */
 static bool pause_unless_stopped(struct dcs_client *c, int64_t ms)
 {
@@ -1170,7 +1164,7 @@ static bool pause_unless_stopped(struct dcs_client *c, int64_t ms)
 	struct timespec ts;
 	bool s;
 
-	deadline_ts(deadline, &ts);
+	clock_cond_deadline(deadline, &ts);
 	pthread_mutex_lock(&c->watch_lock);
 	while (!c->stop && clock_mono_ms() < deadline)
 		if (pthread_cond_timedwait(&c->watch_cond, &c->watch_lock, &ts) == ETIMEDOUT)
@@ -1186,7 +1180,7 @@ int dcs_wait_for_change(struct dcs_client *c, int64_t timeout_ms, unsigned *chan
 	struct timespec ts;
 	unsigned bits;
 
-	deadline_ts(deadline, &ts);
+	clock_cond_deadline(deadline, &ts);
 	pthread_mutex_lock(&c->watch_lock);
 	while (c->pending == 0 && clock_mono_ms() < deadline)
 		if (pthread_cond_timedwait(&c->watch_cond, &c->watch_lock, &ts) == ETIMEDOUT)

@@ -26,6 +26,21 @@ int64_t clock_wall_ms(void)
 	return read_ms(CLOCK_REALTIME);
 }
 
+void clock_cond_deadline(int64_t deadline_ms, struct timespec *out)
+{
+	int64_t left = deadline_ms - clock_mono_ms();
+
+	if (left < 0)
+		left = 0;
+	clock_gettime(CLOCK_MONOTONIC, out);
+	out->tv_sec += left / 1000;
+	out->tv_nsec += (left % 1000) * 1000000;
+	if (out->tv_nsec >= 1000000000) {
+		out->tv_sec++;
+		out->tv_nsec -= 1000000000;
+	}
+}
+
 void clock_sleep_ms(int64_t ms)
 {
 	struct timespec ts;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 #include "num.h"
 
@@ -196,6 +197,32 @@ static void test_log_enabled_follows_threshold(void **state)
 	log_setup(LOG_LEVEL_INFO, LOG_FORMAT_TEXT, NULL);
 }
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_clock_cond_deadline_is_on_the_monotonic_clock(void **state)
+{
+	struct timespec ts;
+	int64_t at, now;
+
+	(void)state;
+	now = monotonic_ms();
+	clock_cond_deadline(clock_mono_ms() + 500, &ts);
+	at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	/* Half a second ahead on CLOCK_MONOTONIC, whatever CLOCK_BOOTTIME says. */
+	assert_true(at >= now + 450 && at <= now + 600);
+	assert_true(ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000);
+	/* A deadline in the past is "now", never a wait. */
+	clock_cond_deadline(clock_mono_ms() - 10000, &ts);
+	at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	assert_true(at >= now && at <= monotonic_ms() + 50);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_num_parse_bool_accepts_yaml_words),
 		cmocka_unit_test(test_log_level_parse_accepts_patroni_names),
 		cmocka_unit_test(test_log_enabled_follows_threshold),
+		cmocka_unit_test(test_clock_cond_deadline_is_on_the_monotonic_clock),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
