@@ -412,7 +412,7 @@ static const char *field(const PGresult *res, int row, int col)
 static int one_row(PGconn *conn, const char *sql, int cols, int64_t deadline, PGresult **out,
 		   char *err, size_t err_cap)
 {
-	PGresult *res;
+	PGresult *res = NULL;
 	int rc = db_sql_query(conn, sql, deadline, &res, err, err_cap);
 	if (rc < 0)
 		return rc;
@@ -457,7 +457,7 @@ static int query_standbys(PGconn *conn, int64_t deadline, struct db_status *st, 
 		" sync_state, sync_priority, sender_sent_location, receiver_write_location,"
 		" receiver_flush_location, receiver_replay_location"
 		" FROM pg_stat_replication ORDER BY application_name, pid";
-	PGresult *res;
+	PGresult *res = NULL;
 	int rc = db_sql_query(conn, sql, deadline, &res, err, err_cap);
 	if (rc < 0)
 		return rc;
@@ -502,7 +502,7 @@ static int query_standbys(PGconn *conn, int64_t deadline, struct db_status *st, 
 /* The upstream of a standby, from the walreceiver's channel (§2.7). */
 static void query_upstream(PGconn *conn, int64_t deadline, struct db_status *st)
 {
-	PGresult *res;
+	PGresult *res = NULL;
 	char why[DB_ERROR_MAX];
 	if (db_sql_query(conn, "SELECT channel FROM pg_stat_get_wal_receiver()", deadline, &res,
 			 why, sizeof(why)) < 0)
@@ -564,7 +564,7 @@ void db_opengauss_fill_role(const struct db_og_ha_state *ha, bool in_recovery, s
 static int query_pending(struct db *db, PGconn *conn, int64_t deadline, struct db_status *st,
 			 char *err, size_t err_cap)
 {
-	PGresult *res;
+	PGresult *res = NULL;
 	int rc = db_sql_query(conn,
 			      "SELECT name, setting, COALESCE(unit, '') FROM pg_settings"
 			      " WHERE context = 'postmaster'",
@@ -590,7 +590,7 @@ static int query_pending(struct db *db, PGconn *conn, int64_t deadline, struct d
 static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db_status *st,
 			char *err, size_t err_cap)
 {
-	PGresult *res;
+	PGresult *res = NULL;
 	char why[DB_ERROR_MAX];
 	/* §2.7 SQL 1: the role, as gs_ctl query's "HA state" block shows it. */
 	int rc = one_row(conn,

@@ -386,7 +386,7 @@ static int expect(struct run *r, char **tok, int n)
 	const char *what = tok[1], *want = n > 2 ? tok[2] : "";
 	char got[HA_MEMBERS_MAX * HA_NAME_MAX];
 	int64_t v;
-	bool b;
+	bool b = false;
 
 	if (n != 3)
 		return bad(r, "expect: needs exactly one value (quote text with spaces)");
