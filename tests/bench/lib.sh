@@ -17,6 +17,7 @@
 #   b_kill_node NAME             kill -9 the agent, the postmaster and its children at once;
 #                                prints the instant (microseconds, CLOCK_REALTIME) just before
 #   b_start_node NAME            (re)starts the node's agent
+#   b_first_ok_after LOG T_US OLD_PORT  first commit on another node after T_US
 #   b_wait SECONDS CMD...        polls CMD every 0.1 s; returns 1 on timeout (no exit)
 #   b_conninfo                   libpq multi-host conninfo of the three nodes, read-write target
 #   b_writer_start LOG SECONDS   starts bench-writer (one insert every B_WRITE_INTERVAL_MS ms)
@@ -33,6 +34,26 @@ B_WRITE_INTERVAL_MS=${B_WRITE_INTERVAL_MS:-20}
 declare -gA B_RUNUSER_PID
 B_SYSTEM=
 B_WRITER_PID=
+
+# Replaces common.sh's t_free_port for the benchmarks: that one draws from 20000-49999, which
+# overlaps the kernel's ephemeral range (32768-60999 here), and checks only listening sockets, so
+# a port held by an outgoing connection (hundreds of them on this busy machine) is handed out and
+# the agent then fails to bind it. Draw below the ephemeral range and check sockets in any state.
+t_free_port() {
+	local port lo hi
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+	[ "$lo" -gt 12000 ] || lo=32768
+	for _ in $(seq 200); do
+		port=$((10000 + RANDOM % (lo - 10000)))
+		case "$T_PORTS_GIVEN" in *" $port "*) continue ;; esac
+		if ! ss -Hatn "sport = :$port" | grep -q .; then
+			T_PORTS_GIVEN+="$port "
+			echo "$port"
+			return 0
+		fi
+	done
+	t_fail "no free port found"
+}
 
 b_log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
@@ -88,6 +109,21 @@ b_start_node() {
 	t_register_pid "$!"
 }
 
+# b_wait that gives up at once when NAME's agent has exited (a port taken, a bad config).
+b_wait_alive() { # SECONDS NAME CMD...
+	local seconds=$1 name=$2
+	shift 2
+	local deadline=$((SECONDS + seconds))
+	until "$@" >/dev/null 2>&1; do
+		if ! kill -0 "${B_RUNUSER_PID[$name]:-0}" 2>/dev/null; then
+			b_log "$B_SYSTEM: the agent of $name exited: $(tail -1 "$C_DIR/$name.log" 2>/dev/null | cut -c1-300)"
+			return 1
+		fi
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
 b_is_primary() { [ "$(c_rest "$1" /primary)" = 200 ]; }
 b_is_replica() { [ "$(c_rest "$1" /replica)" = 200 ]; }
 b_leader_is() { [ "$(c_leader)" = "$1" ]; }
@@ -103,14 +139,14 @@ b_cluster_up() {
 		fi
 	done
 	b_start_node node1
-	if ! b_wait 90 b_leader_is node1 || ! b_wait 60 b_is_primary node1; then
+	if ! b_wait_alive 90 node1 b_leader_is node1 || ! b_wait_alive 60 node1 b_is_primary node1; then
 		b_log "$system: node1 did not bootstrap as primary within 150 s"
 		return 1
 	fi
 	b_start_node node2
 	b_start_node node3
 	for n in node2 node3; do
-		if ! b_wait 120 b_is_replica "$n"; then
+		if ! b_wait_alive 120 "$n" b_is_replica "$n"; then
 			b_log "$system: $n did not come up as a replica within 120 s"
 			return 1
 		fi
@@ -174,8 +210,9 @@ b_kill_node() {
 	local name=$1 agent pm pids t0
 	agent=$(b_agent_pid "$name")
 	pm=$(b_postmaster_pid "$name")
-	pids="$agent $pm"
-	[ -n "$pm" ] && pids="$pids $(pgrep -P "$pm" | tr '\n' ' ')"
+	# the postmaster last, so no backend sees it die and answers its client first
+	pids=$agent
+	[ -n "$pm" ] && pids="$pids $(pgrep -P "$pm" | tr '\n' ' ') $pm"
 	t0=$(b_now_us)
 	# shellcheck disable=SC2086
 	kill -KILL $pids 2>/dev/null
@@ -208,9 +245,11 @@ b_writer_stop() {
 	return 0
 }
 
-# First acknowledged commit at or after T_US in a writer log: prints "ACK_US PORT".
-b_first_ok_after() {
-	awk -v t="$2" '$1 == "ok" && $4 >= t { print $4, $5; exit }' "$1"
+# First acknowledged commit at or after T_US in a writer log on a port other than OLD_PORT: prints
+# "ACK_US PORT". (The old primary can still acknowledge a commit in the few milliseconds between
+# the recorded instant and its processes receiving SIGKILL.)
+b_first_ok_after() { # LOG T_US OLD_PORT
+	awk -v t="$2" -v old="${3:-}" '$1 == "ok" && $4 >= t && $5 != old { print $4, $5; exit }' "$1"
 }
 
 b_median() { # values on stdin, one a line; "n/a" when none
