@@ -200,6 +200,9 @@ b_cluster_down() {
 	if [ -n "${BENCH_LOGS:-}" ]; then
 		mkdir -p "$BENCH_LOGS/$(basename "$C_DIR")"
 		cp "$C_DIR"/*.log "$C_DIR"/*.yml "$BENCH_LOGS/$(basename "$C_DIR")/" 2>/dev/null
+		for n in "${B_NODES[@]}"; do # gsha starts PostgreSQL with pg_ctl -l DATA/postmaster.log
+			cp "$C_DIR/$n/data/postmaster.log" "$BENCH_LOGS/$(basename "$C_DIR")/$n.postmaster.log" 2>/dev/null
+		done
 	fi
 	C_DIR=
 }
