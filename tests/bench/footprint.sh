@@ -69,6 +69,12 @@ run_system() {
 			"$(awk -v c="$cpu" -v p="$PERIOD" 'BEGIN { print c * 60 / p }')" "$ccpu"
 		echo "$system $n ok $rss $cpu $ccpu $anon" >>"$results"
 	done
+	# where the leader's agent memory is: resident kB per mapping (anonymous = heap, stacks)
+	pid=${agent[$(c_leader)]:-}
+	if [ -n "$pid" ] && [ -r "/proc/$pid/smaps" ]; then
+		echo "$system leader agent, resident kB by mapping (top 8): $(awk '/^[0-9a-f]+-[0-9a-f]+ / { f = ($6 == "") ? "[anon]" : $6; sub(/.*\//, "", f) }
+			/^Rss:/ { r[f] += $2 } END { for (k in r) print r[k], k }' "/proc/$pid/smaps" | sort -rn | head -8 | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')"
+	fi
 	b_cluster_down
 }
 
