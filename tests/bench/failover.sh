@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Benchmark, not a test: unplanned failover. For each system (gsha, then Patroni) and each run:
+# a fresh three-node cluster (same YAML for both: ttl 5, loop_wait 1, retry_timeout 1), a writer
+# inserting one row every 20 ms on whichever node accepts writes, then kill -9 of the leader's
+# agent AND its postmaster (and backends) at a recorded instant. Measures the time from that
+# instant to the first acknowledged commit on the new primary, the time until another node held
+# the leader key, and how many acknowledged rows are missing on the new primary.
+#
+#   GSHA_BUILD_DIR=/tmp/build-bench-rel tests/bench/failover.sh [RUNS] [async|sync]
+#
+# RUNS defaults to 3. sync sets synchronous_mode: true in bootstrap.dcs (both systems).
+# SYSTEMS="gsha" or "patroni" runs one side only.
+root=$(cd "$(dirname "$0")/../.." && pwd)
+export GSHA_BUILD_DIR=${GSHA_BUILD_DIR:-/tmp/build-bench-rel}
+RUNS=${1:-3}
+MODE=${2:-async}
+SYSTEMS=${SYSTEMS:-gsha patroni}
+source "$root/tests/integration/lib/common.sh"
+source "$root/tests/integration/lib/etcd.sh"
+source "$root/tests/integration/lib/cluster.sh"
+source "$root/tests/bench/lib.sh"
+set +e
+b_trap
+[[ "$RUNS" =~ ^[1-9][0-9]?$ ]] || t_fail "RUNS must be 1..99"
+[[ "$MODE" =~ ^(async|sync)$ ]] || t_fail "mode must be async or sync"
+
+echo "== failover benchmark: $RUNS run(s) per system, $MODE replication"
+b_build_info
+t_start_etcd
+results=$t_tmpdir/results
+: >"$results"
+
+show_logs() {
+	local n
+	for n in "${B_NODES[@]}"; do
+		echo "---- $n.log (tail)"
+		tail -15 "$C_DIR/$n.log" 2>/dev/null
+	done
+}
+
+run_one() { # SYSTEM RUN
+	local system=$1 run=$2 dir log leader t0 first key_us="" new lost unknown acked fo_s key_s late
+	dir=$t_tmpdir/$system-$run
+	log=$dir.writer.log
+	if ! b_cluster_up_retry "$system" "$dir" "fo-$system-$run-$$" "$MODE"; then
+		show_logs
+		b_cluster_down
+		echo "$system $run failed-to-start" >>"$results"
+		return
+	fi
+	c_psql node1 "create table bench_w(seq bigint primary key, t timestamptz default clock_timestamp())" >/dev/null
+	b_writer_start "$log" 90
+	b_wait 20 grep -q '^ok' "$log" || b_log "$system: the writer has no commit after 20 s"
+	sleep 3
+	leader=$(c_leader)
+	t0=$(b_kill_node "$leader")
+	b_log "$system run $run: killed $leader (agent, postmaster, backends) at $t0"
+	local deadline=$((SECONDS + 60))
+	first=""
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		if [ -z "$key_us" ]; then
+			new=$(c_leader)
+			[ -n "$new" ] && [ "$new" != "$leader" ] && key_us=$(b_now_us)
+		fi
+		first=$(b_first_ok_after "$log" "$t0" "${C_PG_PORT[$leader]}")
+		[ -n "$first" ] && [ -n "$key_us" ] && break
+		sleep 0.05
+	done
+	sleep 1
+	b_writer_stop
+	new=$(c_leader)
+	if [ -z "$first" ] || [ -z "$new" ]; then
+		b_log "$system run $run: no write on a new primary within 60 s"
+		show_logs
+		echo "$system $run no-new-primary" >>"$results"
+		b_cluster_down
+		return
+	fi
+	late=$(awk -v t="$t0" -v old="${C_PG_PORT[$leader]}" '$1 == "ok" && $4 >= t && $5 == old' "$log" | wc -l)
+	[ "$late" -gt 0 ] && b_log "$system run $run: $late commit(s) acknowledged by the old primary within ms of the kill instant (counted as acked)"
+	c_psql "$new" "select seq from bench_w" >"$dir.present"
+	acked=$(awk '$1 == "ok"' "$log" | wc -l)
+	unknown=$(awk '$1 == "unknown"' "$log" | wc -l)
+	lost=$(awk 'NR == FNR { have[$1] = 1; next } $1 == "ok" && !($2 in have)' "$dir.present" "$log" | wc -l)
+	fo_s=$(awk -v a="${first% *}" -v b="$t0" 'BEGIN { printf "%.3f", (a - b) / 1e6 }')
+	key_s=$(awk -v a="$key_us" -v b="$t0" 'BEGIN { printf "%.3f", (a - b) / 1e6 }')
+	printf '%-8s run %d: %s -> %s  first write on new primary %s s, leader key taken %s s (poll), acked %d, acked but lost %d, outcome unknown %d\n' \
+		"$system" "$run" "$leader" "$new" "$fo_s" "$key_s" "$acked" "$lost" "$unknown"
+	echo "$system $run ok $fo_s $key_s $lost $acked $unknown" >>"$results"
+	b_cluster_down
+}
+
+for system in $SYSTEMS; do
+	for run in $(seq "$RUNS"); do
+		run_one "$system" "$run"
+	done
+done
+
+echo "== failover summary ($MODE replication, kill -9 of leader agent + postmaster; ttl=$C_TTL loop_wait=$C_LOOP_WAIT retry_timeout=$C_RETRY)"
+declare -A med
+for system in $SYSTEMS; do
+	med[$system]=$(awk -v s="$system" '$1 == s && $3 == "ok" { print $4 }' "$results" | b_median)
+	keym=$(awk -v s="$system" '$1 == s && $3 == "ok" { print $5 }' "$results" | b_median)
+	lost=$(awk -v s="$system" '$1 == s && $3 == "ok" { l += $6; a += $7 } END { printf "%d of %d", l, a }' "$results")
+	okruns=$(awk -v s="$system" '$1 == s && $3 == "ok"' "$results" | wc -l)
+	printf '%-8s median write-to-write failover %s s (leader key %s s) over %d/%d runs; acknowledged rows lost: %s\n' \
+		"$system" "${med[$system]}" "$keym" "$okruns" "$RUNS" "$lost"
+done
+if [ -n "${med[gsha]:-}" ] && [ -n "${med[patroni]:-}" ]; then
+	echo "ratio patroni/gsha (failover time): $(b_ratio "${med[patroni]}" "${med[gsha]}")x"
+fi

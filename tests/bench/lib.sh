@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# Shared by the benchmarks (not tests): three-node clusters of gsha OR Patroni on loopback, built
+# from ONE generated YAML per node (tests/integration/lib/cluster.sh: c_config), so both systems
+# run the very same file; only the scope differs per run. Source common.sh first (temp dir, free
+# ports, cleanup by PID), then etcd.sh, cluster.sh and this file.
+#
+#   b_build_info                 prints the gsha build used (buildtype, sanitizers); warns on ASan
+#   b_cluster_up SYSTEM DIR SCOPE [sync]
+#                                gsha|patroni: etcd must run (t_start_etcd); writes node1..node3
+#                                configs, bootstraps node1, then node2/node3 as replicas. Returns
+#                                1 (with a message) when the cluster does not come up in time.
+#   b_cluster_down               stops every agent (TERM, then KILL) and every postmaster of
+#                                the current cluster, by PID
+#                                (BENCH_LOGS=DIR keeps a copy of the node logs and configs)
+#   b_agent_pid NAME             PID of the node's agent process (gsha, or Patroni's python)
+#   b_postmaster_pid NAME        PID of the node's postmaster, "" when not running
+#   b_kill_node NAME             kill -9 the agent, the postmaster and its children at once;
+#                                prints the instant (microseconds, CLOCK_REALTIME) just before
+#   b_start_node NAME            (re)starts the node's agent
+#   b_first_ok_after LOG T_US OLD_PORT  first commit on another node after T_US
+#   b_wait SECONDS CMD...        polls CMD every 0.1 s; returns 1 on timeout (no exit)
+#   b_conninfo                   libpq multi-host conninfo of the three nodes, read-write target
+#   b_writer_start LOG SECONDS   starts bench-writer (one insert every B_WRITE_INTERVAL_MS ms)
+#   b_writer_stop                stops it and waits for it
+#   b_median / b_ratio           arithmetic for the summaries
+B_NODES=(node1 node2 node3)
+# Patroni 3.0.2 with etcd3 cannot take the leader key with retry_timeout 1: attempt_to_acquire_leader
+# (patroni/dcs/etcd3.py) spends part of the retry deadline refreshing the lease, then raises
+# "attempt_to_acquire_leader timeout" whenever less than 1 s is left, so after a leader loss the
+# replicas log "Error communicating with DCS" for ever. 2 is the lowest retry_timeout it works
+# with; both systems run it (one YAML), BENCH_RETRY_TIMEOUT overrides.
+C_RETRY=${BENCH_RETRY_TIMEOUT:-2}
+B_WRITE_INTERVAL_MS=${B_WRITE_INTERVAL_MS:-20}
+declare -gA B_RUNUSER_PID
+B_SYSTEM=
+B_WRITER_PID=
+
+# Replaces common.sh's t_free_port for the benchmarks: that one draws from 20000-49999, which
+# overlaps the kernel's ephemeral range (32768-60999 here), and checks only listening sockets, so
+# a port held by an outgoing connection (hundreds of them on this busy machine) is handed out and
+# the agent then fails to bind it. Draw below the ephemeral range and check sockets in any state.
+t_free_port() {
+	local port lo hi
+	read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+	[ "$lo" -gt 12000 ] || lo=32768
+	for _ in $(seq 200); do
+		port=$((10000 + RANDOM % (lo - 10000)))
+		case "$T_PORTS_GIVEN" in *" $port "*) continue ;; esac
+		if ! ss -Hatn "sport = :$port" | grep -q .; then
+			T_PORTS_GIVEN+="$port "
+			echo "$port"
+			return 0
+		fi
+	done
+	t_fail "no free port found"
+}
+
+b_log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+
+b_now_us() { date +%s%6N; }
+
+b_wait() {
+	local seconds=$1
+	shift
+	local deadline=$((SECONDS + seconds))
+	until "$@" >/dev/null 2>&1; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+b_build_info() {
+	local opts buildtype sanitize
+	opts=$(meson introspect --buildoptions "$GSHA_BUILD_DIR" 2>/dev/null || echo '[]')
+	buildtype=$(echo "$opts" | python3 -c 'import json,sys; print(next((o["value"] for o in json.load(sys.stdin) if o["name"]=="buildtype"), "?"))')
+	sanitize=$(echo "$opts" | python3 -c 'import json,sys; print(next((o["value"] for o in json.load(sys.stdin) if o["name"]=="b_sanitize"), "?"))')
+	echo "gsha build: $GSHA_BUILD_DIR (buildtype=$buildtype, b_sanitize=$sanitize)"
+	if [ "$sanitize" != none ] || ldd "$GSHA_BUILD_DIR/gsha" 2>/dev/null | grep -q libasan; then
+		echo "WARNING: this gsha build uses sanitizers; its figures are not representative" >&2
+	fi
+	echo "Patroni: $(patroni --version 2>&1 | head -1); PostgreSQL: $("$PG_BIN/postgres" --version)"
+	echo "settings: ttl=$C_TTL loop_wait=$C_LOOP_WAIT retry_timeout=$C_RETRY (same YAML for both)"
+}
+
+b_agent_pid() {
+	local r=${B_RUNUSER_PID[$1]:-}
+	[ -n "$r" ] || return 0
+	pgrep -P "$r" | head -1
+}
+
+# The postmaster of NAME, only if the PID in postmaster.pid is a live postgres for that data dir.
+b_postmaster_pid() {
+	local pid data="$C_DIR/$1/data"
+	pid=$(head -1 "$data/postmaster.pid" 2>/dev/null || true)
+	[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 0
+	tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$data" && echo "$pid"
+	return 0
+}
+
+b_start_node() {
+	local name=$1 cmd
+	if [ "$B_SYSTEM" = gsha ]; then
+		cmd=("$GSHA_BUILD_DIR/gsha" "$C_DIR/$name.yml")
+	else
+		cmd=(patroni "$C_DIR/$name.yml")
+	fi
+	runuser -u postgres -- "${cmd[@]}" >>"$C_DIR/$name.log" 2>&1 &
+	B_RUNUSER_PID[$name]=$!
+	t_register_pid "$!"
+}
+
+# b_wait that gives up at once when NAME's agent has exited (a port taken, a bad config).
+b_wait_alive() { # SECONDS NAME CMD...
+	local seconds=$1 name=$2
+	shift 2
+	local deadline=$((SECONDS + seconds))
+	until "$@" >/dev/null 2>&1; do
+		if ! kill -0 "${B_RUNUSER_PID[$name]:-0}" 2>/dev/null; then
+			b_log "$B_SYSTEM: the agent of $name exited: $(tail -1 "$C_DIR/$name.log" 2>/dev/null | cut -c1-300)"
+			return 1
+		fi
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+b_is_primary() { [ "$(c_rest "$1" /primary)" = 200 ]; }
+b_is_replica() { [ "$(c_rest "$1" /replica)" = 200 ]; }
+b_leader_is() { [ "$(c_leader)" = "$1" ]; }
+
+b_cluster_up() {
+	local system=$1 dir=$2 scope=$3 mode=${4:-async} n
+	B_SYSTEM=$system
+	c_init "$dir" "$ETCD_URL" "$scope"
+	for n in "${B_NODES[@]}"; do
+		c_config "$n"
+		if [ "$mode" = sync ]; then
+			sed -i 's/^    retry_timeout: .*/&\n    synchronous_mode: true/' "$C_DIR/$n.yml"
+		fi
+	done
+	b_start_node node1
+	if ! b_wait_alive 90 node1 b_leader_is node1 || ! b_wait_alive 60 node1 b_is_primary node1; then
+		b_log "$system: node1 did not bootstrap as primary within 150 s"
+		return 1
+	fi
+	b_start_node node2
+	b_start_node node3
+	for n in node2 node3; do
+		if ! b_wait_alive 120 "$n" b_is_replica "$n"; then
+			b_log "$system: $n did not come up as a replica within 120 s"
+			return 1
+		fi
+	done
+	if [ "$mode" = sync ] && ! b_wait 60 b_has_sync; then
+		b_log "$system: no synchronous standby within 60 s"
+		return 1
+	fi
+	return 0
+}
+
+# b_cluster_up, retried once on a fresh directory and fresh ports: a free port can be taken by
+# another program between c_config choosing it and the node binding it (the range c_free_port
+# draws from overlaps the kernel's ephemeral ports).
+b_cluster_up_retry() {
+	b_cluster_up "$@" && return 0
+	b_cluster_down
+	b_log "$1: retrying the cluster start once in $2.retry"
+	b_cluster_up "$1" "$2.retry" "$3-r" "${4:-async}"
+}
+
+b_has_sync() { [ "$(c_rest node2 /sync)" = 200 ] || [ "$(c_rest node3 /sync)" = 200 ]; }
+
+b_stop_node() {
+	local name=$1 r agent pm
+	r=${B_RUNUSER_PID[$name]:-}
+	if [ -n "$r" ]; then
+		agent=$(b_agent_pid "$name")
+		[ -n "$agent" ] && kill -TERM "$agent" 2>/dev/null
+		b_wait 40 b_pid_gone "$r" || kill -KILL "$agent" "$r" 2>/dev/null
+		wait "$r" 2>/dev/null
+		B_RUNUSER_PID[$name]=
+	fi
+	pm=$(b_postmaster_pid "$name")
+	if [ -n "$pm" ]; then
+		kill -INT "$pm" 2>/dev/null
+		b_wait 20 b_pid_gone "$pm" || kill -KILL "$pm" $(pgrep -P "$pm") 2>/dev/null
+	fi
+	return 0
+}
+
+b_pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+b_cluster_down() {
+	local n
+	b_writer_stop
+	[ -n "${C_DIR:-}" ] || return 0
+	for n in "${B_NODES[@]}"; do
+		b_stop_node "$n"
+	done
+	if [ -n "${BENCH_LOGS:-}" ]; then
+		mkdir -p "$BENCH_LOGS/$(basename "$C_DIR")"
+		cp "$C_DIR"/*.log "$C_DIR"/*.yml "$BENCH_LOGS/$(basename "$C_DIR")/" 2>/dev/null
+		for n in "${B_NODES[@]}"; do # gsha starts PostgreSQL with pg_ctl -l DATA/postmaster.log
+			cp "$C_DIR/$n/data/postmaster.log" "$BENCH_LOGS/$(basename "$C_DIR")/$n.postmaster.log" 2>/dev/null
+		done
+	fi
+	C_DIR=
+}
+
+# kill -9 of the node's agent, its postmaster and the postmaster's children in one call (the
+# backends would otherwise outlive a dead postmaster and keep serving their sessions).
+b_kill_node() {
+	local name=$1 agent pm pids t0
+	agent=$(b_agent_pid "$name")
+	pm=$(b_postmaster_pid "$name")
+	# the postmaster last, so no backend sees it die and answers its client first
+	pids=$agent
+	[ -n "$pm" ] && pids="$pids $(pgrep -P "$pm" | tr '\n' ' ') $pm"
+	t0=$(b_now_us)
+	# shellcheck disable=SC2086
+	kill -KILL $pids 2>/dev/null
+	wait "${B_RUNUSER_PID[$name]}" 2>/dev/null
+	B_RUNUSER_PID[$name]=
+	echo "$t0"
+}
+
+b_conninfo() {
+	local hosts="" ports="" n
+	for n in "${B_NODES[@]}"; do
+		hosts+="${hosts:+,}127.0.0.1"
+		ports+="${ports:+,}${C_PG_PORT[$n]}"
+	done
+	echo "host=$hosts port=$ports user=postgres dbname=postgres connect_timeout=2 target_session_attrs=read-write"
+}
+
+b_writer_start() {
+	"$GSHA_BUILD_DIR/tests/bench/bench-writer" "$(b_conninfo)" "$2" "$B_WRITE_INTERVAL_MS" "$1" &
+	B_WRITER_PID=$!
+	t_register_pid "$B_WRITER_PID"
+}
+
+b_writer_stop() {
+	[ -n "${B_WRITER_PID:-}" ] || return 0
+	kill -TERM "$B_WRITER_PID" 2>/dev/null
+	b_wait 10 b_pid_gone "$B_WRITER_PID" || kill -KILL "$B_WRITER_PID" 2>/dev/null
+	wait "$B_WRITER_PID" 2>/dev/null
+	B_WRITER_PID=
+	return 0
+}
+
+# First acknowledged commit at or after T_US in a writer log on a port other than OLD_PORT: prints
+# "ACK_US PORT". (The old primary can still acknowledge a commit in the few milliseconds between
+# the recorded instant and its processes receiving SIGKILL.)
+b_first_ok_after() { # LOG T_US OLD_PORT
+	awk -v t="$2" -v old="${3:-}" '$1 == "ok" && $4 >= t && $5 != old { print $4, $5; exit }' "$1"
+}
+
+b_median() { # values on stdin, one a line; "n/a" when none
+	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+b_ratio() { # A B -> A/B
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.eE+-]+$/ && b ~ /^[0-9.eE+-]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+
+# Installs an EXIT trap that stops the cluster and the writer before common.sh's cleanup, keeping
+# the script's exit status.
+b_trap() {
+	trap 'b_rc=$?; set +e; b_cluster_down; (exit $b_rc); t_cleanup' EXIT
+}

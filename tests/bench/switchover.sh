@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Benchmark, not a test: planned switchover. For each system (gsha, then Patroni): one three-node
+# cluster (same YAML for both), a writer inserting one row every 20 ms on whichever node accepts
+# writes, then RUNS switchovers in a row, each a POST /switchover {"leader","candidate"} to the
+# leader's REST API (what patronictl switchover does), waiting between runs for the old leader
+# to rejoin as a replica. Per switchover: the longest gap between two acknowledged commits around
+# it (from the last commit before the request to the first on the candidate), the time from the
+# request to the first commit on the candidate, and acknowledged rows missing at the end.
+#
+#   GSHA_BUILD_DIR=/tmp/build-bench-rel tests/bench/switchover.sh [RUNS]
+#
+# RUNS defaults to 3. SYSTEMS="gsha" or "patroni" runs one side only.
+root=$(cd "$(dirname "$0")/../.." && pwd)
+export GSHA_BUILD_DIR=${GSHA_BUILD_DIR:-/tmp/build-bench-rel}
+RUNS=${1:-3}
+SYSTEMS=${SYSTEMS:-gsha patroni}
+source "$root/tests/integration/lib/common.sh"
+source "$root/tests/integration/lib/etcd.sh"
+source "$root/tests/integration/lib/cluster.sh"
+source "$root/tests/bench/lib.sh"
+set +e
+b_trap
+[[ "$RUNS" =~ ^[1-9][0-9]?$ ]] || t_fail "RUNS must be 1..99"
+
+echo "== switchover benchmark: $RUNS switchover(s) per system"
+b_build_info
+t_start_etcd
+results=$t_tmpdir/results
+: >"$results"
+
+show_logs() {
+	local n
+	for n in "${B_NODES[@]}"; do
+		echo "---- $n.log (tail)"
+		tail -15 "$C_DIR/$n.log" 2>/dev/null
+	done
+}
+
+healthy() { # LEADER
+	local n
+	b_is_primary "$1" || return 1
+	for n in "${B_NODES[@]}"; do
+		[ "$n" = "$1" ] || b_is_replica "$n" || return 1
+	done
+}
+
+# Longest gap between consecutive acknowledged commits that ends after T_REQ and starts no later
+# than FIRST (the first commit on the candidate): prints "GAP_MS PREV_US NEXT_US".
+longest_gap() { # LOG T_REQ FIRST
+	awk '$1 == "ok" { print $4 }' "$1" | sort -n |
+		awk -v t="$2" -v f="$3" 'NR > 1 && $1 >= t && prev <= f && $1 - prev > best { best = $1 - prev; a = prev; b = $1 }
+			{ prev = $1 } END { printf "%.1f %s %s\n", best / 1000, a, b }'
+}
+
+# First acknowledged commit at or after T_US on PORT: prints its ACK_US, fails when none.
+commit_on() { # LOG T_US PORT
+	awk -v t="$2" -v p="$3" '$1 == "ok" && $4 >= t && $5 == p { print $4; found = 1; exit } END { exit !found }' "$1"
+}
+
+run_system() {
+	local system=$1 dir log run leader cand n t_req code first gap lost acked unknown to_s
+	dir=$t_tmpdir/$system
+	log=$dir.writer.log
+	if ! b_cluster_up_retry "$system" "$dir" "so-$system-$$"; then
+		show_logs
+		b_cluster_down
+		echo "$system 0 failed-to-start" >>"$results"
+		return
+	fi
+	c_psql node1 "create table bench_w(seq bigint primary key, t timestamptz default clock_timestamp())" >/dev/null
+	b_writer_start "$log" $((RUNS * 200 + 30))
+	b_wait 20 grep -q '^ok' "$log" || b_log "$system: the writer has no commit after 20 s"
+	for run in $(seq "$RUNS"); do
+		leader=$(c_leader)
+		if [ -z "$leader" ] || ! b_wait 120 healthy "$leader"; then
+			b_log "$system run $run: cluster not healthy (leader '$leader') within 120 s"
+			show_logs
+			echo "$system $run not-healthy" >>"$results"
+			break
+		fi
+		sleep 2 # steady writes before the request
+		cand=
+		for n in "${B_NODES[@]}"; do
+			[ "$n" != "$leader" ] && cand=$n && break
+		done
+		t_req=$(b_now_us)
+		code=$(curl -s -o "$dir.so-$run.out" -w '%{http_code}' -m 60 -X POST \
+			-H 'Content-Type: application/json' -d "{\"leader\":\"$leader\",\"candidate\":\"$cand\"}" \
+			"http://127.0.0.1:${C_API_PORT[$leader]}/switchover")
+		b_log "$system run $run: POST /switchover $leader -> $cand: HTTP $code $(head -c 200 "$dir.so-$run.out")"
+		b_wait 60 commit_on "$log" "$t_req" "${C_PG_PORT[$cand]}"
+		first=$(commit_on "$log" "$t_req" "${C_PG_PORT[$cand]}")
+		if [ -z "$first" ]; then
+			b_log "$system run $run: no commit on $cand within 60 s of the request"
+			show_logs
+			echo "$system $run no-write-on-candidate" >>"$results"
+			break
+		fi
+		sleep 0.5
+		read -r gap _ _ < <(longest_gap "$log" "$t_req" "$first")
+		to_s=$(awk -v a="$first" -v b="$t_req" 'BEGIN { printf "%.3f", (a - b) / 1e6 }')
+		printf '%-8s switchover %d: %s -> %s (HTTP %s): longest write gap %s ms, request to first write on %s %s s\n' \
+			"$system" "$run" "$leader" "$cand" "$code" "$gap" "$cand" "$to_s"
+		echo "$system $run ok $gap $to_s" >>"$results"
+		# the old leader must rejoin before the next run (healthy() at the top of the loop)
+	done
+	b_writer_stop
+	leader=$(c_leader)
+	if [ -n "$leader" ]; then
+		c_psql "$leader" "select seq from bench_w" >"$dir.present"
+		acked=$(awk '$1 == "ok"' "$log" | wc -l)
+		unknown=$(awk '$1 == "unknown"' "$log" | wc -l)
+		lost=$(awk 'NR == FNR { have[$1] = 1; next } $1 == "ok" && !($2 in have)' "$dir.present" "$log" | wc -l)
+		echo "$system lost $lost $acked $unknown" >>"$results"
+		printf '%-8s acknowledged %d rows over all switchovers; acked but missing on %s: %d; outcome unknown: %d\n' \
+			"$system" "$acked" "$leader" "$lost" "$unknown"
+	fi
+	b_cluster_down
+}
+
+for system in $SYSTEMS; do
+	run_system "$system"
+done
+
+echo "== switchover summary (POST /switchover with candidate; ttl=$C_TTL loop_wait=$C_LOOP_WAIT retry_timeout=$C_RETRY)"
+declare -A med
+for system in $SYSTEMS; do
+	med[$system]=$(awk -v s="$system" '$1 == s && $3 == "ok" { print $4 }' "$results" | b_median)
+	tom=$(awk -v s="$system" '$1 == s && $3 == "ok" { print $5 }' "$results" | b_median)
+	okruns=$(awk -v s="$system" '$1 == s && $3 == "ok"' "$results" | wc -l)
+	lost=$(awk -v s="$system" '$1 == s && $2 == "lost" { printf "%d of %d", $3, $4 }' "$results")
+	printf '%-8s median longest write gap %s ms (request to first write on candidate %s s) over %d/%d switchovers; acknowledged rows lost: %s\n' \
+		"$system" "${med[$system]}" "$tom" "$okruns" "$RUNS" "${lost:-n/a}"
+done
+if [ -n "${med[gsha]:-}" ] && [ -n "${med[patroni]:-}" ]; then
+	echo "ratio patroni/gsha (longest write gap): $(b_ratio "${med[patroni]}" "${med[gsha]}")x"
+fi
