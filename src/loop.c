@@ -111,6 +111,8 @@ struct agent {
 	bool pub_pending_restart; /* the last observation, for the REST filters */
 	int pub_server_version;
 	bool pub_primary;
+	bool sched_restart; /* a restart is scheduled (POST /restart with "schedule") */
+	struct rest_restart_request sched_req; /* its schedule and filters */
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -970,6 +972,14 @@ static void act(struct agent *a)
 	}
 }
 
+/* Patroni's restart filters: every one given must hold. Call with req_lock held. */
+static bool restart_filters_hold(const struct agent *a, const struct rest_restart_request *req)
+{
+	return (!req->restart_pending || a->pub_pending_restart) &&
+	       (req->postgres_version == 0 || a->pub_server_version < req->postgres_version) &&
+	       (!req->has_role || (req->role == REST_ROLE_PRIMARY) == a->pub_primary);
+}
+
 /* Requests from REST action threads: restart and reinitialize. */
 static void serve_requests(struct agent *a)
 {
@@ -979,6 +989,17 @@ static void serve_requests(struct agent *a)
 	int rc;
 
 	pthread_mutex_lock(&a->req_lock);
+	if (a->sched_restart && clock_wall_ms() >= a->sched_req.schedule_wall_ms) {
+		/* Its time has come: the filters are judged now, as Patroni does. */
+		a->sched_restart = false;
+		if (restart_filters_hold(a, &a->sched_req)) {
+			a->req_restart = true;
+			log_notice("scheduled restart (\"%s\") is due", a->sched_req.schedule);
+		} else {
+			log_notice("scheduled restart (\"%s\") skipped: its conditions do not hold",
+				   a->sched_req.schedule);
+		}
+	}
 	restart = a->req_restart;
 	reinit = a->req_reinit;
 	from_leader = a->req_reinit_from_leader;
@@ -1332,6 +1353,10 @@ static void publish(struct agent *a)
 	if (c->has_config && buf_copy(sn->config_json, sizeof(sn->config_json), c->config) != 0)
 		sn->config_json[0] = '\0';
 	pthread_mutex_lock(&a->req_lock);
+	sn->has_scheduled_restart = a->sched_restart;
+	if (a->sched_restart)
+		buf_copy_or_clear(sn->scheduled_restart_at, sizeof(sn->scheduled_restart_at),
+				  a->sched_req.schedule);
 	a->pub_pending_restart = s->pending_restart;
 	a->pub_server_version = s->server_version;
 	a->pub_primary = s->role == DB_ROLE_PRIMARY;
@@ -1611,14 +1636,23 @@ static int act_restart(void *ctx, const struct rest_restart_request *req,
 	bool match;
 
 	if (req->scheduled) {
-		result(out, 503, "scheduled restarts are not supported yet%s", "");
+		/* Kept by the loop and carried out at its time (serve_requests); shown in
+		 * /patroni. The renderer already refused it in the paused state. */
+		pthread_mutex_lock(&a->req_lock);
+		match = !a->sched_restart;
+		if (match) {
+			a->sched_restart = true;
+			a->sched_req = *req;
+		}
+		pthread_mutex_unlock(&a->req_lock);
+		if (match)
+			result(out, 202, "Restart scheduled%s", "");
+		else
+			result(out, 409, "Another restart is already scheduled%s", "");
 		return 0;
 	}
 	pthread_mutex_lock(&a->req_lock);
-	/* Patroni's filters: every one given must hold, else nothing happens. */
-	match = (!req->restart_pending || a->pub_pending_restart) &&
-		(req->postgres_version == 0 || a->pub_server_version < req->postgres_version) &&
-		(!req->has_role || (req->role == REST_ROLE_PRIMARY) == a->pub_primary);
+	match = restart_filters_hold(a, req);
 	before = a->restarts_done;
 	if (match)
 		a->req_restart = true;
@@ -1644,6 +1678,22 @@ static int act_restart(void *ctx, const struct rest_restart_request *req,
 		}
 	}
 	result(out, 503, "restart failed%s", "");
+	return 0;
+}
+
+static int act_restart_cancel(void *ctx, struct rest_action_result *out)
+{
+	struct agent *a = ctx;
+	bool had;
+
+	pthread_mutex_lock(&a->req_lock);
+	had = a->sched_restart;
+	a->sched_restart = false;
+	pthread_mutex_unlock(&a->req_lock);
+	if (had)
+		result(out, 200, "scheduled restart deleted%s", "");
+	else
+		result(out, 404, "no restarts are scheduled%s", "");
 	return 0;
 }
 
@@ -1856,6 +1906,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		.switchover = act_switchover,
 		.switchover_cancel = act_switchover_cancel,
 		.restart = act_restart,
+		.restart_cancel = act_restart_cancel,
 		.reinitialize = act_reinitialize,
 		.reload = act_reload,
 		.config_patch = act_config_patch,

@@ -125,6 +125,32 @@ t_assert_eq node2 "$(c_leader)" "failover: node2 holds the leader key"
 t_wait_for 30 "node2 to accept writes" writable node2
 new_leader=node2
 
+# ---- scheduled restart through the REST API (POST /restart with "schedule", DELETE /restart).
+api2="http://127.0.0.1:${C_API_PORT[node2]}"
+post_restart() {
+	curl -s -o "$C_DIR/restart.out" -w '%{http_code}' -m 10 -X POST -H 'Content-Type: application/json' \
+		-d "{\"schedule\":\"$1\"}" "$api2/restart" || true
+}
+at=$(date -u -d '+60 seconds' +%Y-%m-%dT%H:%M:%S+00:00)
+t_assert_eq "202 Restart scheduled" "$(post_restart "$at") $(cat "$C_DIR/restart.out")" \
+	"scheduled restart: POST /restart with a schedule answers 202"
+t_assert_eq "409 Another restart is already scheduled" "$(post_restart "$at") $(cat "$C_DIR/restart.out")" \
+	"scheduled restart: a second schedule is refused with 409"
+scheduled_shown() { curl -s -m 2 "$api2/patroni" | grep -q '"scheduled_restart"'; }
+t_wait_for 10 "/patroni to show the scheduled restart" scheduled_shown
+t_pass "scheduled restart: /patroni shows it"
+t_assert_eq "200 scheduled restart deleted" \
+	"$(curl -s -o "$C_DIR/restart.out" -w '%{http_code}' -m 10 -X DELETE "$api2/restart") $(cat "$C_DIR/restart.out")" \
+	"scheduled restart: DELETE /restart removes it"
+t_assert_eq 404 "$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X DELETE "$api2/restart")" \
+	"scheduled restart: DELETE /restart with nothing scheduled is 404"
+pm_before=$(c_postmaster_pid node2)
+at=$(date -u -d '+3 seconds' +%Y-%m-%dT%H:%M:%S+00:00)
+t_assert_eq 202 "$(post_restart "$at")" "scheduled restart: scheduled 3 s ahead"
+restarted() { local p; p=$(c_postmaster_pid node2); [ -n "$p" ] && [ "$p" != "$pm_before" ] && writable node2; }
+t_wait_for 30 "node2's postmaster to be restarted at its time" restarted
+t_assert_eq node2 "$(c_leader)" "scheduled restart: node2 restarted at its time and kept the key"
+
 # ---- clean shutdown of the leader releases the key at once.
 c_kill "$new_leader" TERM
 t_assert_eq "" "$(c_leader | grep -x "$new_leader" || true)" \
