@@ -91,7 +91,10 @@ struct agent {
 	int64_t start_since_ms; /* first start attempt of the current start, 0 = none */
 	enum ha_action busy;	/* db task running for this action */
 	int64_t busy_since_ms;
-	bool need_rewind; /* a former primary that must rewind before following */
+	bool need_rewind;	 /* a former primary that must rewind before following */
+	int64_t demoted_ms;	 /* when it last stepped down as primary; 0 = never */
+	bool clone_failed;	 /* the data directory holds a failed clone: clone again */
+	char last_progress[256]; /* the last clone progress logged */
 	char task_target[HA_NAME_MAX];
 
 	char last_reason[HA_REASON_MAX];
@@ -439,18 +442,28 @@ static void observe_db(struct agent *a)
 
 		rc = db_task_poll(a->db, 0, err, sizeof(err));
 		if (rc == -EINPROGRESS) {
+			/* pg_basebackup's progress goes to the log when it moves (issue 4). */
 			if (db_task_progress(a->db, progress, sizeof(progress)) == 0 &&
-			    progress[0] != '\0')
-				log_debug("%s: %s", db_task_name(a->db), progress);
+			    progress[0] != '\0' && strcmp(progress, a->last_progress) != 0) {
+				log_info("%s: %s", db_task_name(a->db), progress);
+				buf_copy_or_clear(a->last_progress, sizeof(a->last_progress),
+						  progress);
+			}
 		} else if (rc == 0) {
 			log_info("%s finished", ha_action_name(a->busy));
 			if (a->busy == HA_ACT_REJOIN)
 				a->need_rewind = false;
 			if (a->busy == HA_ACT_BOOTSTRAP)
 				a->start_since_ms = 0;
+			if (a->busy == HA_ACT_CLONE)
+				a->clone_failed = false;
 			a->busy = HA_ACT_NONE;
 		} else {
 			log_error("%s failed: %s", ha_action_name(a->busy), err);
+			/* A half-copied data directory is no database: the next cycle clones
+			 * again (replacing it) instead of taking it for a crashed primary. */
+			if (a->busy == HA_ACT_CLONE)
+				a->clone_failed = true;
 			a->busy = HA_ACT_NONE;
 		}
 	} else if (a->busy != HA_ACT_NONE) {
@@ -538,7 +551,7 @@ static void build_input(struct agent *a)
 	}
 
 	/* The database. */
-	if (!s->initialized)
+	if (!s->initialized || a->clone_failed)
 		in->db.state = HA_DB_NO_DATA;
 	else if (s->role == DB_ROLE_CRASHED)
 		in->db.state = HA_DB_CRASHED;
@@ -702,6 +715,7 @@ static void demote(struct agent *a)
 	int rc;
 
 	set_role(a, HA_ROLE_DEMOTING, o->reason);
+	a->demoted_ms = clock_mono_ms();
 	/* Every mode stops accepting writes within retry_timeout (the fencing margin counts on
 	 * it); a graceful one first tries a fast stop with its shutdown checkpoint. */
 	rc = db_stop(a->db, graceful ? DB_STOP_FAST : DB_STOP_IMMEDIATE,
@@ -838,6 +852,14 @@ static void act(struct agent *a)
 		begin_task(a, HA_ACT_CLONE, rc, err);
 		break;
 	case HA_ACT_START_REPLICA:
+		/* A former primary waiting for a leader to rewind against is not started
+		 * read-only meanwhile: the rewind would then race the starting postmaster (seen
+		 * in the switchover benchmark). After a ttl with no leader it starts anyway. */
+		if (a->need_rewind && a->demoted_ms != 0 &&
+		    clock_mono_ms() - a->demoted_ms < a->dyn.ttl_ms) {
+			a->acted = false;
+			break;
+		}
 		rc = db_start(a->db, DB_START_REPLICA,
 			      peer_named(a, o->target, &peer) == 0 ? &peer : NULL, 0, 0, err,
 			      sizeof(err));
