@@ -750,6 +750,27 @@ static void demote(struct agent *a)
 	a->start_since_ms = clock_mono_ms();
 }
 
+/* A planned switchover may step down only while its target streams from this primary: a fast
+ * shutdown waits for connected walsenders to confirm the shutdown checkpoint, so a streaming
+ * candidate then has every acknowledged commit, while one still reconnecting (just rejoined)
+ * would lose what it missed (seen in the switchover benchmark). With no candidate named, any
+ * streaming replica will do: the race picks the most advanced. */
+static bool switchover_target_streams(struct agent *a)
+{
+	const char *want = a->cluster->failover_member;
+
+	for (int i = 0; i < a->dbs->standby_count; i++) {
+		const struct db_standby *st = &a->dbs->standbys[i];
+
+		if (strcmp(st->state, "streaming") == 0 &&
+		    (want[0] == '\0' || strcmp(st->application_name, want) == 0))
+			return true;
+	}
+	log_info("switchover: waiting for %s%s%s to stream from me before stepping down",
+		 want[0] ? "\"" : "a replica", want, want[0] ? "\"" : "");
+	return false;
+}
+
 static void begin_task(struct agent *a, enum ha_action action, int rc, const char *err)
 {
 	if (rc == 0) {
@@ -924,6 +945,10 @@ static void act(struct agent *a)
 			note_dcs_error(a, "could not rebind the leader key to my lease", rc, msg);
 		break;
 	case HA_ACT_DEMOTE:
+		if (o->demote_mode == HA_DEMOTE_GRACEFUL && !switchover_target_streams(a)) {
+			a->acted = false;
+			break;
+		}
 		demote(a);
 		break;
 	case HA_ACT_RESTART_PRIMARY:
@@ -1208,8 +1233,12 @@ static void maintain_as_leader(struct agent *a)
 	char err[DB_ERROR_MAX];
 	int n = 0;
 
-	if (!a->out.leader || a->dbs->role != DB_ROLE_PRIMARY)
+	if (!a->out.leader || a->dbs->role != DB_ROLE_PRIMARY) {
+		/* Slots do not survive pg_rewind or pg_basebackup: after the next promotion they
+		 * are made again, whatever this node made when it led before. */
+		a->slots_written[0] = '\0';
 		return;
+	}
 	write_status(a, a->dbs->flush_lsn);
 	if (!a->dyn.postgresql.use_slots)
 		return;
