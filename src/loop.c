@@ -304,11 +304,29 @@ static bool i_am_leader_in_view(const struct agent *a)
 	return a->cluster->has_leader && strcmp(a->cluster->leader, a->cfg->name) == 0;
 }
 
+/* A running primary that holds the key must decide by its fence deadline even when etcd is
+ * silent: every DCS call of the observe step ends by then (docs/timing.md, "Come back in time").
+ * Returns the deadline, or 0 when no cap applies (not a primary, paused, never renewed). */
+static int64_t fence_cap(const struct agent *a)
+{
+	struct ha_policy policy;
+	int64_t f;
+
+	if (a->dbs->role != DB_ROLE_PRIMARY || a->dyn.pause || a->lease_renewed_ms == 0 ||
+	    !i_am_leader_in_view(a))
+		return 0;
+	agent_ha_policy(a->cfg, &a->dyn, &policy);
+	f = ha_fence_deadline_ms(&policy, a->lease_renewed_ms, 0);
+	return f > clock_mono_ms() ? f : 0;
+}
+
 static void observe_dcs(struct agent *a)
 {
 	char msg[DCS_MSG_MAX] = "";
 	int64_t sent = clock_mono_ms();
 	int rc;
+
+	dcs_cap_calls(a->dcs, fence_cap(a));
 
 	if (dcs_lease_id(a->dcs) == 0) {
 		rc = dcs_lease_grant(a->dcs, msg, sizeof(msg));
@@ -324,10 +342,12 @@ static void observe_dcs(struct agent *a)
 		}
 	}
 	a->lease_ok = rc == 0;
-	if (rc == 0)
+	if (rc == 0) {
 		a->lease_renewed_ms = sent;
-	else
+		dcs_cap_calls(a->dcs, fence_cap(a));
+	} else {
 		note_dcs_error(a, "could not renew the lease", rc, msg);
+	}
 
 	rc = dcs_read_cluster(a->dcs, a->cluster, msg, sizeof(msg));
 	a->view_ok = rc == 0;
@@ -339,6 +359,7 @@ static void observe_dcs(struct agent *a)
 	} else {
 		note_dcs_error(a, "could not read the cluster from etcd", rc, msg);
 	}
+	dcs_cap_calls(a->dcs, 0);
 }
 
 /* Takes the dynamic configuration from the config key when it changed, and applies its
@@ -669,7 +690,8 @@ static void demote(struct agent *a)
 	if (o->demote_mode == HA_DEMOTE_GRACEFUL || o->demote_mode == HA_DEMOTE_IMMEDIATE) {
 		struct db_control control;
 
-		if (db_read_control(a->db, &control, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0)
+		if (db_read_control(a->db, &control, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
+		    0)
 			control.checkpoint_lsn = 0;
 		release_leader(a, control.checkpoint_lsn);
 	}
