@@ -134,4 +134,44 @@ c_psql "$new_leader" "insert into marks values ('after-heal')" >/dev/null
 t_wait_for 30 "the new row to reach node1" has_row node1 after-heal
 t_assert_eq "$new_leader" "$(c_leader)" "heal: $new_leader kept the leader key"
 t_pass "heal: node1 rejoined as a replica of $new_leader and streams"
+
+# ---- failsafe_mode: the same cut, but every member acknowledges the primary's POST /failsafe,
+# so it keeps running past the lease, no replica takes over, and it takes the key back after.
+patch_code=$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X PATCH -H 'Content-Type: application/json' \
+	-d '{"failsafe_mode": true}' "http://127.0.0.1:${C_API_PORT[$new_leader]}/config")
+t_assert_eq 200 "$patch_code" "failsafe: PATCH /config {\"failsafe_mode\": true} answers 200"
+failsafe_lists_all() {
+	local v
+	v=$(ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=2s get --print-value-only \
+		"/service/$C_SCOPE/failsafe" 2>/dev/null)
+	[[ "$v" == *'"node1"'* && "$v" == *'"node2"'* && "$v" == *'"node3"'* ]]
+}
+t_wait_for 30 "the leader to list all three members in the failsafe key" failsafe_lists_all
+t_pass "failsafe: $new_leader keeps the failsafe key with every member's api_url"
+fs_pid=$(c_postmaster_pid "$new_leader")
+CUT_PORT=${NODE_ETCD_PORT[$new_leader]}
+cut_rules -I "$CUT_PORT"
+t_cut=$(now_ms)
+failsafe_active() {
+	curl -s -m 2 "http://127.0.0.1:${C_API_PORT[$new_leader]}/patroni" | grep -q '"failsafe_mode_is_active": *true'
+}
+# Three lease lifetimes: the primary keeps accepting writes, nobody else takes the key.
+i=0
+while [ $(($(now_ms) - t_cut)) -lt $((ttl_ms * 3)) ]; do
+	i=$((i + 1))
+	write_one "$new_leader" "failsafe-$i" ||
+		t_fail "failsafe: $new_leader refused a write $(($(now_ms) - t_cut)) ms after the cut"
+	l=$(c_leader)
+	[ -z "$l" ] || [ "$l" = "$new_leader" ] || t_fail "failsafe: $l took the leader key"
+	sleep 0.2
+done
+t_pass "failsafe: cut off from etcd for $((ttl_ms * 3)) ms, $new_leader kept accepting writes ($i of them) and no other node took the key"
+t_wait_for 10 "/patroni on $new_leader to show failsafe_mode_is_active" failsafe_active
+t_pass "failsafe: /patroni on $new_leader shows failsafe_mode_is_active"
+cut_rules -D "$CUT_PORT"
+t_wait_for 30 "$new_leader to take the leader key back" leader_is_one_of "$new_leader"
+write_one "$new_leader" "failsafe-healed" || t_fail "failsafe: $new_leader refused a write after the heal"
+t_assert_eq primary "$(c_role "$new_leader")" "failsafe: after the heal $new_leader holds the key again and runs as primary"
+t_assert_eq "$fs_pid" "$(c_postmaster_pid "$new_leader")" \
+	"failsafe: $new_leader's postmaster ran throughout (never demoted or restarted)"
 t_done
