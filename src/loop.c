@@ -1246,8 +1246,8 @@ static void write_failsafe_key(struct agent *a)
 	rc = dcs_write_failsafe(a->dcs, json, msg, sizeof(msg));
 	if (rc != 0)
 		note_dcs_error(a, "could not write the failsafe key", rc, msg);
-	else
-		buf_copy_or_clear(a->cluster->failsafe, sizeof(a->cluster->failsafe), json);
+	else if (buf_copy(a->cluster->failsafe, sizeof(a->cluster->failsafe), json) == 0)
+		a->cluster->has_failsafe = true; /* usable at once if etcd goes away now */
 out:
 	free(json);
 	cJSON_Delete(doc);

@@ -48,7 +48,9 @@ CUT_PORT=
 ) &
 t_register_pid $!
 
+FROZEN_PID=
 t_on_failure() {
+	[ -z "$FROZEN_PID" ] || kill -CONT "$FROZEN_PID" 2>/dev/null || true
 	iptables -S OUTPUT | grep -- "$RULE_TAG" || true
 	for n in node1 node2 node3; do
 		echo "---- $n.log (tail)"
@@ -144,6 +146,9 @@ failsafe_lists_all() {
 	local v
 	v=$(ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=2s get --print-value-only \
 		"/service/$C_SCOPE/failsafe" 2>/dev/null)
+	[[ "$v" == *'"node1"'* && "$v" == *'"node2"'* && "$v" == *'"node3"'* ]] || return 1
+	# ... and the leader's own view of it (GET /failsafe), which its pings will use.
+	v=$(curl -s -m 2 "http://127.0.0.1:${C_API_PORT[$new_leader]}/failsafe")
 	[[ "$v" == *'"node1"'* && "$v" == *'"node2"'* && "$v" == *'"node3"'* ]]
 }
 t_wait_for 30 "the leader to list all three members in the failsafe key" failsafe_lists_all
@@ -174,4 +179,45 @@ write_one "$new_leader" "failsafe-healed" || t_fail "failsafe: $new_leader refus
 t_assert_eq primary "$(c_role "$new_leader")" "failsafe: after the heal $new_leader holds the key again and runs as primary"
 t_assert_eq "$fs_pid" "$(c_postmaster_pid "$new_leader")" \
 	"failsafe: $new_leader's postmaster ran throughout (never demoted or restarted)"
+
+# ---- failsafe with one member silent (its agent stopped with SIGSTOP, so it cannot answer
+# POST /failsafe): the primary has no proof and must stop accepting writes before its lease
+# could expire, exactly as without failsafe_mode.
+t_wait_for 30 "node1 to replicate again" has_row node1 failsafe-healed
+frozen=$(pgrep -P "${C_PID[node1]}" -x gsha || echo "${C_PID[node1]}")
+kill -STOP "$frozen"
+FROZEN_PID=$frozen
+CUT_PORT=${NODE_ETCD_PORT[$new_leader]}
+cut_rules -I "$CUT_PORT"
+t_cut=$(now_ms)
+last_ok=0 first_refused=0 i=0
+while [ $(($(now_ms) - t_cut)) -lt $((ttl_ms * 3)) ]; do
+	i=$((i + 1))
+	if write_one "$new_leader" "silent-$i"; then
+		last_ok=$(now_ms)
+		[ "$first_refused" = 0 ] || t_fail "$new_leader accepted a write after it had refused one"
+	elif [ "$first_refused" = 0 ]; then
+		first_refused=$(now_ms)
+		break
+	fi
+	sleep 0.05
+done
+t_log "failsafe, node1 silent: $new_leader's last accepted write at $((last_ok - t_cut)) ms after the cut"
+[ "$first_refused" != 0 ] || t_fail "failsafe: $new_leader kept accepting writes although node1 cannot acknowledge it"
+[ "$last_ok" != 0 ] || t_fail "failsafe: $new_leader refused writes at once (test is not measuring)"
+[ $((last_ok - t_cut)) -lt "$ttl_ms" ] ||
+	t_fail "failsafe: $new_leader accepted a write $((last_ok - t_cut)) ms after the cut, past ttl"
+t_pass "failsafe: with node1 silent, $new_leader stopped accepting writes before its lease could expire"
+kill -CONT "$frozen"
+FROZEN_PID=
+cut_rules -D "$CUT_PORT"
+t_wait_for 60 "a leader again" eval '[ -n "$(c_leader)" ]'
+lead=$(c_leader)
+until write_one "$lead" "after-silent"; do
+	[ $(($(now_ms) - t_cut)) -lt 90000 ] || t_fail "$lead never accepted a write"
+	sleep 0.1
+	lead=$(c_leader)
+	[ -n "$lead" ] || lead=$new_leader
+done
+t_pass "failsafe: after the heal $lead leads and accepts writes"
 t_done
