@@ -50,7 +50,7 @@ t_register_pid $!
 
 FROZEN_PID=
 t_on_failure() {
-	[ -z "$FROZEN_PID" ] || kill -CONT "$FROZEN_PID" 2>/dev/null || true
+	[ -z "$FROZEN_PID" ] || kill -CONT $FROZEN_PID 2>/dev/null || true
 	iptables -S OUTPUT | grep -- "$RULE_TAG" || true
 	for n in node1 node2 node3; do
 		echo "---- $n.log (tail)"
@@ -184,9 +184,10 @@ t_assert_eq "$fs_pid" "$(c_postmaster_pid "$new_leader")" \
 # POST /failsafe): the primary has no proof and must stop accepting writes before its lease
 # could expire, exactly as without failsafe_mode.
 t_wait_for 30 "node1 to replicate again" has_row node1 failsafe-healed
+# runuser stops itself when its child stops (util-linux su), so both are continued later.
 frozen=$(pgrep -P "${C_PID[node1]}" -x gsha || echo "${C_PID[node1]}")
 kill -STOP "$frozen"
-FROZEN_PID=$frozen
+FROZEN_PID="$frozen ${C_PID[node1]}"
 CUT_PORT=${NODE_ETCD_PORT[$new_leader]}
 cut_rules -I "$CUT_PORT"
 t_cut=$(now_ms)
@@ -208,7 +209,7 @@ t_log "failsafe, node1 silent: $new_leader's last accepted write at $((last_ok -
 [ $((last_ok - t_cut)) -lt "$ttl_ms" ] ||
 	t_fail "failsafe: $new_leader accepted a write $((last_ok - t_cut)) ms after the cut, past ttl"
 t_pass "failsafe: with node1 silent, $new_leader stopped accepting writes before its lease could expire"
-kill -CONT "$frozen"
+kill -CONT $FROZEN_PID
 FROZEN_PID=
 cut_rules -D "$CUT_PORT"
 t_wait_for 60 "a leader again" eval '[ -n "$(c_leader)" ]'
