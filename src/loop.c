@@ -475,11 +475,27 @@ static void observe_db(struct agent *a)
 
 /* ---- build the decision's input ---------------------------------------------------------- */
 
+/* tags.clonefrom of a member key (the dcs codec keeps the tags object as text). */
+static bool member_clonefrom(const struct dcs_member *m)
+{
+	cJSON *tags;
+	bool yes;
+
+	if (m->tags[0] == '\0')
+		return false;
+	tags = cJSON_Parse(m->tags);
+	yes = cJSON_IsObject(tags) &&
+	      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tags, "clonefrom"));
+	cJSON_Delete(tags);
+	return yes;
+}
+
 static void fill_tags_from_member(const struct dcs_member *m, struct ha_tags *t)
 {
 	*t = (struct ha_tags){ .nofailover = m->nofailover,
 			       .noloadbalance = m->noloadbalance,
 			       .nosync = m->nosync,
+			       .clonefrom = member_clonefrom(m),
 			       .failover_priority = 1 };
 	if (m->has_failover_priority) {
 		t->failover_priority =
@@ -1066,8 +1082,7 @@ static void serve_requests(struct agent *a)
 		for (int i = 0; !from_leader && i < a->cluster->member_count; i++) {
 			const struct dcs_member *m = &a->cluster->members[i];
 
-			if (strcmp(m->name, a->cfg->name) != 0 &&
-			    strstr(m->tags, "\"clonefrom\":true"))
+			if (strcmp(m->name, a->cfg->name) != 0 && member_clonefrom(m))
 				from = m->name;
 		}
 		if (peer_named(a, from, &source) == 0) {

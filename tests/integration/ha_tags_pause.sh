@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Issue 5, pause and tags on three nodes; node3 carries tags: nofailover: true.
+# Issue 5, pause and tags on three nodes; node2 carries clonefrom: true, node3 nofailover: true
+# and noloadbalance: true. clonefrom: node3 clones from node2, not from the leader.
+# noloadbalance: /replica answers 503 on node3 while it replicates.
 # Pause: PATCH /config {"pause": true}; every member key shows pause; the primary's database is
 # killed: it is not restarted and no replica is promoted while paused; resume: back to normal.
 # nofailover: when the primary dies the other replica takes over, never node3; with node3 the
@@ -11,9 +13,11 @@ source "$(dirname "$0")/lib/cluster.sh"
 t_start_etcd
 c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "tags$$"
 c_config node1
-c_config node2
+c_config node2 "tags:
+  clonefrom: true"
 c_config node3 "tags:
-  nofailover: true"
+  nofailover: true
+  noloadbalance: true"
 
 t_on_failure() {
 	for n in node1 node2 node3; do
@@ -43,14 +47,28 @@ c_start node1
 t_wait_for 60 "node1 to bootstrap and take the leader key" leader_is_one_of node1
 t_wait_for 30 "node1 to run as primary" role_is node1 primary
 c_start node2
+# /patroni says replica while the clone is still copying: wait for state running too.
+streaming_replica() {
+	role_is "$1" replica &&
+		curl -s -m 2 "http://127.0.0.1:${C_API_PORT[$1]}/patroni" | grep -q '"state": *"running"'
+}
+t_wait_for 90 "node2 to run as a replica" streaming_replica node2
 c_start node3
-t_wait_for 90 "node2 to run as a replica" role_is node2 replica
 t_wait_for 90 "node3 to run as a replica" role_is node3 replica
+if grep -q 'creating a replica from "node2"' "$C_DIR/node3.log"; then
+	t_pass "clonefrom: node3 cloned from node2 (tagged clonefrom), not from the leader"
+else
+	grep 'creating a replica' "$C_DIR/node3.log" || true
+	t_fail "clonefrom: node3 did not clone from node2"
+fi
 c_psql node1 "create table marks(v text primary key)" >/dev/null
 c_psql node1 "insert into marks values ('start')" >/dev/null
 t_wait_for 30 "the row to reach node2" has_row node2 start
 t_wait_for 30 "the row to reach node3" has_row node3 start
 t_pass "setup: node1 leads, node2 and node3 (nofailover) replicate"
+rest_is() { [ "$(c_rest "$1" "$2")" = "$3" ]; }
+t_wait_for 10 "/replica on node2 to answer 200" rest_is node2 /replica 200
+t_assert_eq 503 "$(c_rest node3 /replica)" "noloadbalance: /replica is 503 on node3 while it replicates"
 
 # ---- pause.
 t_assert_eq 200 "$(patch_config node1 '{"pause": true}')" "pause: PATCH /config {\"pause\": true} answers 200"
