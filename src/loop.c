@@ -22,6 +22,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <dirent.h>
 
 #include <cjson/cJSON.h>
 
@@ -42,6 +45,8 @@
 /* How long to wait after an action that changed the DCS or the database before observing
  * again: long enough for the change to be visible, short enough not to round detection up. */
 #define AFTER_ACTION_WAIT_MS 50
+/* Server processes a fencing kill looks for (max_connections plus auxiliary processes). */
+#define FENCE_KILL_MAX 4096
 /* Wait slice, so a signal is noticed promptly even while the watch is silent. */
 #define WAIT_SLICE_MS 100
 /* Changes of these keys cut the wait short (issue 5: leader gone, failover written). */
@@ -777,6 +782,61 @@ static int sync_from_names(const struct ha_names *names, bool placeholder, int n
 	return 0;
 }
 
+/* Parent pid of process pid from /proc/<pid>/stat, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], line[512];
+	const char *close;
+	FILE *f;
+	int ppid = -1;
+
+	if (buf_format(path, sizeof(path), "/proc/%d/stat", (int)pid) != 0)
+		return -1;
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		close = strrchr(line, ')'); /* the command name may hold spaces and parentheses */
+		if (close == NULL || sscanf(close + 1, " %*c %d", &ppid) != 1)
+			ppid = -1;
+	}
+	fclose(f);
+	return (pid_t)ppid;
+}
+
+/* Last resort of a fencing stop: no process of the server may accept a write any more. The
+ * postmaster is stopped first so it cannot fork, then its children (each PostgreSQL child is
+ * its own session leader, so a process group kill would miss them) and it are killed. */
+static void kill_postmaster(const struct agent *a)
+{
+	pid_t pid = (pid_t)a->dbs->postmaster_pid, children[FENCE_KILL_MAX];
+	int n = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if (pid <= 1)
+		return;
+	if (kill(pid, SIGSTOP) != 0) {
+		log_error("could not stop the postmaster (pid %d): %s", (int)pid, strerror(errno));
+		return;
+	}
+	d = opendir("/proc");
+	while (d != NULL && (e = readdir(d)) != NULL &&
+	       n < (int)(sizeof(children) / sizeof(children[0]))) {
+		int64_t child;
+
+		if (num_parse_i64(e->d_name, 2, INT32_MAX, &child) == 0 &&
+		    parent_of((pid_t)child) == pid)
+			children[n++] = (pid_t)child;
+	}
+	if (d != NULL)
+		closedir(d);
+	for (int i = 0; i < n; i++)
+		(void)kill(children[i], SIGKILL);
+	(void)kill(pid, SIGKILL);
+	log_warning("killed the postmaster (pid %d) and %d of its processes", (int)pid, n);
+}
+
 static void demote(struct agent *a)
 {
 	const struct ha_output *o = &a->out;
@@ -790,11 +850,14 @@ static void demote(struct agent *a)
 	 * it); a graceful one first tries a fast stop with its shutdown checkpoint. */
 	rc = db_stop(a->db, graceful ? DB_STOP_FAST : DB_STOP_IMMEDIATE,
 		     graceful ? a->dyn.ttl_ms / 2 : a->dyn.retry_timeout_ms, err, sizeof(err));
-	if (rc != 0) {
+	if (rc != 0 && graceful) {
 		log_warning("could not stop the database: %s; stopping it immediately", err);
 		rc = db_stop(a->db, DB_STOP_IMMEDIATE, a->dyn.retry_timeout_ms, err, sizeof(err));
-		if (rc != 0)
-			log_error("could not stop the database immediately: %s", err);
+	}
+	if (rc != 0) {
+		/* The budget is spent: writes must stop now (docs/timing.md). */
+		log_error("could not stop the database immediately: %s; killing it", err);
+		kill_postmaster(a);
 	}
 	if (o->demote_mode == HA_DEMOTE_GRACEFUL || o->demote_mode == HA_DEMOTE_IMMEDIATE) {
 		struct db_control control;
