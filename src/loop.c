@@ -315,13 +315,6 @@ static void set_role(struct agent *a, enum ha_role to, const char *reason)
 	}
 }
 
-/* ---- observe ---------------------------------------------------------------------------- */
-
-static bool i_am_leader_in_view(const struct agent *a)
-{
-	return a->cluster->has_leader && strcmp(a->cluster->leader, a->cfg->name) == 0;
-}
-
 /* POST /failsafe: Patroni's 2 s, within retry_timeout. */
 static int64_t failsafe_timeout_ms(const struct agent *a)
 {
@@ -337,7 +330,7 @@ static int64_t fence_cap(const struct agent *a)
 	int64_t f;
 
 	if (a->dbs->role != DB_ROLE_PRIMARY || a->dyn.pause || a->lease_renewed_ms == 0 ||
-	    !i_am_leader_in_view(a))
+	    !a->cluster->has_leader || strcmp(a->cluster->leader, a->cfg->name) != 0)
 		return 0;
 	agent_ha_policy(a->cfg, &a->dyn, &policy);
 	f = ha_fence_deadline_ms(&policy, a->lease_renewed_ms, 0);
@@ -352,13 +345,18 @@ static int64_t fence_cap(const struct agent *a)
 	return f > clock_mono_ms() ? f : 0;
 }
 
+/* ---- observe ---------------------------------------------------------------------------- */
+
+static bool i_am_leader_in_view(const struct agent *a)
+{
+	return a->cluster->has_leader && strcmp(a->cluster->leader, a->cfg->name) == 0;
+}
+
 static void observe_dcs(struct agent *a)
 {
 	char msg[DCS_MSG_MAX] = "";
 	int64_t sent = clock_mono_ms();
 	int rc;
-
-	dcs_cap_calls(a->dcs, fence_cap(a));
 
 	if (dcs_lease_id(a->dcs) == 0) {
 		rc = dcs_lease_grant(a->dcs, msg, sizeof(msg));
@@ -382,7 +380,6 @@ static void observe_dcs(struct agent *a)
 		if (dcs_error_is_transient(rc)) {
 			/* etcd is silent: a read would only spend another retry_timeout. */
 			a->view_ok = false;
-			dcs_cap_calls(a->dcs, 0);
 			return;
 		}
 	}
@@ -397,7 +394,6 @@ static void observe_dcs(struct agent *a)
 	} else {
 		note_dcs_error(a, "could not read the cluster from etcd", rc, msg);
 	}
-	dcs_cap_calls(a->dcs, 0);
 }
 
 /* Takes the dynamic configuration from the config key when it changed, and applies its
@@ -1599,7 +1595,10 @@ static enum ha_action cycle(struct agent *a)
 {
 	int64_t t0 = clock_mono_ms();
 
+	/* Observe with every etcd call bounded by the fence deadline (see fence_cap). */
+	dcs_cap_calls(a->dcs, fence_cap(a));
 	observe_dcs(a);
+	dcs_cap_calls(a->dcs, 0);
 	observe_config(a);
 	observe_db(a);
 	if (a->busy == HA_ACT_NONE && a->role.role == HA_ROLE_BOOTSTRAPPING && finish_bootstrap(a))

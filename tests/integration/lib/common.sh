@@ -57,19 +57,15 @@ t_cleanup() {
 trap t_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Ports handed out by this test, recorded in a file so that calls from $(...) subshells see
-# them too. Ports come from below the kernel's ephemeral range when it leaves room: a port an
-# outgoing connection happens to use is not listening, yet a server cannot bind it.
-T_PORTS_FILE=$t_tmpdir/.ports-given
+# Ports handed out in this process, so two calls never return the same one.
+T_PORTS_GIVEN=" "
 t_free_port() {
-	local port lo=20000 span=30000 eph=0
-	read -r eph _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
-	if [ "${eph:-0}" -gt $((lo + 2000)) ]; then span=$((eph - lo)); fi
+	local port
 	for _ in $(seq 200); do
-		port=$((lo + RANDOM % span))
-		grep -qx "$port" "$T_PORTS_FILE" 2>/dev/null && continue
+		port=$((20000 + RANDOM % 30000))
+		case "$T_PORTS_GIVEN" in *" $port "*) continue ;; esac
 		if ! ss -Hltn "sport = :$port" | grep -q .; then
-			echo "$port" >>"$T_PORTS_FILE"
+			T_PORTS_GIVEN+="$port "
 			echo "$port"
 			return 0
 		fi
