@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,7 @@ struct dcs_client {
 	char member_doc[DCS_DOC_MAX]; /* last member document written */
 	uint64_t member_lease;	      /* ... and the lease it was written with; 0: never written */
 	int64_t last_read_revision;
+	_Atomic int64_t call_cap_ms; /* dcs_cap_calls: no call runs past it; 0: no cap */
 
 	pthread_mutex_t token_lock;
 	char token[DCS_SECRET_MAX]; /* "" when none (no auth, or must fetch) */
@@ -541,8 +543,12 @@ struct op {
 
 static void op_begin(struct op *o, struct dcs_client *c, char *msg, size_t msglen)
 {
+	int64_t cap = atomic_load(&c->call_cap_ms);
+
 	o->c = c;
 	o->deadline_ms = clock_mono_ms() + c->opts.retry_timeout_ms;
+	if (cap > 0 && cap < o->deadline_ms)
+		o->deadline_ms = cap;
 	buf_init(&o->req, DCS_REQUEST_MAX);
 	buf_init(&o->resp, DCS_RESPONSE_MAX);
 	o->msg = msg;
@@ -1140,6 +1146,11 @@ static void notify(struct dcs_client *c, unsigned bits)
 	c->pending |= bits;
 	pthread_cond_broadcast(&c->watch_cond);
 	pthread_mutex_unlock(&c->watch_lock);
+}
+
+void dcs_cap_calls(struct dcs_client *c, int64_t deadline_ms)
+{
+	atomic_store(&c->call_cap_ms, deadline_ms > 0 ? deadline_ms : 0);
 }
 
 void dcs_wake(struct dcs_client *c)

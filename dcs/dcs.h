@@ -343,6 +343,11 @@ int dcs_watch_start(struct dcs_client *c, char *msg, size_t msglen)
  * Returns at once when changes are already pending. Without a running watch it just waits. */
 int dcs_wait_for_change(struct dcs_client *c, int64_t timeout_ms, unsigned *changed);
 
+/* Ends every call that starts while the cap is set no later than deadline_ms (monotonic), even
+ * when retry_timeout would allow more; 0 removes the cap. The HA loop caps its calls at a
+ * primary's fence deadline so a dead etcd cannot delay the fencing decision (docs/timing.md). */
+void dcs_cap_calls(struct dcs_client *c, int64_t deadline_ms);
+
 /* Wakes a dcs_wait_for_change waiter early with DCS_CHANGE_OTHER (e.g. from a REST request). */
 void dcs_wake(struct dcs_client *c);
 

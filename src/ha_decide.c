@@ -403,8 +403,12 @@ static void ctx_init(struct ctx *c, const struct ha_input *in, struct ha_output 
 						in->dcs.lease_ttl_ms);
 		c->lease_ok = in->now_ms < c->fence;
 	}
-	if (in->policy.failsafe_mode && !in->dcs.reachable && c->holder &&
-	    in->dcs.failsafe_present && in->failsafe.acked_ms > 0) {
+	/* Every failsafe member acked me: none of them races before ack + ttl. That proof holds
+	 * while etcd is gone (I held the key), and also once it is back and the key expired
+	 * meanwhile: then I may race for it again as Patroni does, rather than demote. */
+	if (in->policy.failsafe_mode && in->dcs.failsafe_present && in->failsafe.acked_ms > 0 &&
+	    (in->dcs.reachable ? !in->dcs.leader_present && names_has(&in->dcs.failsafe, c->me)
+			       : c->holder)) {
 		c->failsafe_fence = ha_fence_deadline_ms(&in->policy, in->failsafe.acked_ms, 0);
 		c->failsafe_ok = in->now_ms < c->failsafe_fence;
 	}

@@ -22,6 +22,11 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <dirent.h>
+
+#include <cjson/cJSON.h>
 
 #include "buf.h"
 #include "clock.h"
@@ -40,6 +45,8 @@
 /* How long to wait after an action that changed the DCS or the database before observing
  * again: long enough for the change to be visible, short enough not to round detection up. */
 #define AFTER_ACTION_WAIT_MS 50
+/* Server processes a fencing kill looks for (max_connections plus auxiliary processes). */
+#define FENCE_KILL_MAX 4096
 /* Wait slice, so a signal is noticed promptly even while the watch is silent. */
 #define WAIT_SLICE_MS 100
 /* Changes of these keys cut the wait short (issue 5: leader gone, failover written). */
@@ -107,6 +114,13 @@ struct agent {
 
 	struct rest_snapshot *snap;
 
+	/* Failsafe mode (patroni-compat.md 4.7): the failsafe key as last read, and the send time
+	 * of the latest POST /failsafe round that every other listed member acknowledged. */
+	struct agent_peer_target failsafe[HA_MEMBERS_MAX];
+	int failsafe_count;
+	int64_t failsafe_acked_ms;
+	bool failsafe_active; /* failsafe keeps this primary up, or a primary pinged me lately */
+
 	pthread_mutex_t req_lock; /* guards the request flags set by REST action threads */
 	bool req_restart, req_reinit, req_reinit_from_leader;
 	uint64_t restarts_done;	  /* restarts carried out for REST requests */
@@ -116,6 +130,10 @@ struct agent {
 	bool pub_primary;
 	bool sched_restart; /* a restart is scheduled (POST /restart with "schedule") */
 	struct rest_restart_request sched_req; /* its schedule and filters */
+	/* Also under req_lock, for the POST /failsafe handler: */
+	int64_t failsafe_seen_ms; /* when a primary last pinged me; 0 = never */
+	bool running_primary;	  /* this node runs as primary: refuse pings */
+	uint64_t wal_lsn;	  /* my WAL position, for the lsn header */
 };
 
 /* ---- small helpers ---------------------------------------------------------------------- */
@@ -307,6 +325,36 @@ static void set_role(struct agent *a, enum ha_role to, const char *reason)
 	}
 }
 
+/* POST /failsafe: Patroni's 2 s, within retry_timeout. */
+static int64_t failsafe_timeout_ms(const struct agent *a)
+{
+	return a->dyn.retry_timeout_ms < 2000 ? a->dyn.retry_timeout_ms : 2000;
+}
+
+/* A running primary that holds the key must decide by its fence deadline even when etcd is
+ * silent: every DCS call of the observe step ends by then (docs/timing.md, "Come back in time").
+ * Returns the deadline, or 0 when no cap applies (not a primary, paused, never renewed). */
+static int64_t fence_cap(const struct agent *a)
+{
+	struct ha_policy policy;
+	int64_t f;
+
+	if (a->dbs->role != DB_ROLE_PRIMARY || a->dyn.pause || a->lease_renewed_ms == 0 ||
+	    !a->cluster->has_leader || strcmp(a->cluster->leader, a->cfg->name) != 0)
+		return 0;
+	agent_ha_policy(a->cfg, &a->dyn, &policy);
+	f = ha_fence_deadline_ms(&policy, a->lease_renewed_ms, 0);
+	/* Failsafe acks extend the proof; leave time for the next round of pings. */
+	if (a->dyn.failsafe_mode && a->failsafe_acked_ms > 0) {
+		int64_t ff = ha_fence_deadline_ms(&policy, a->failsafe_acked_ms, 0) -
+			     failsafe_timeout_ms(a);
+
+		if (ff > f)
+			f = ff;
+	}
+	return f > clock_mono_ms() ? f : 0;
+}
+
 /* ---- observe ---------------------------------------------------------------------------- */
 
 static bool i_am_leader_in_view(const struct agent *a)
@@ -373,10 +421,17 @@ static void observe_dcs(struct agent *a)
 		}
 	}
 	a->lease_ok = rc == 0;
-	if (rc == 0)
+	if (rc == 0) {
 		a->lease_renewed_ms = sent;
-	else
+		dcs_cap_calls(a->dcs, fence_cap(a));
+	} else {
 		note_dcs_error(a, "could not renew the lease", rc, msg);
+		if (dcs_error_is_transient(rc)) {
+			/* etcd is silent: a read would only spend another retry_timeout. */
+			a->view_ok = false;
+			return;
+		}
+	}
 
 	rc = dcs_read_cluster(a->dcs, a->cluster, msg, sizeof(msg));
 	a->view_ok = rc == 0;
@@ -480,11 +535,27 @@ static void observe_db(struct agent *a)
 
 /* ---- build the decision's input ---------------------------------------------------------- */
 
+/* tags.clonefrom of a member key (the dcs codec keeps the tags object as text). */
+static bool member_clonefrom(const struct dcs_member *m)
+{
+	cJSON *tags;
+	bool yes;
+
+	if (m->tags[0] == '\0')
+		return false;
+	tags = cJSON_Parse(m->tags);
+	yes = cJSON_IsObject(tags) &&
+	      cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tags, "clonefrom"));
+	cJSON_Delete(tags);
+	return yes;
+}
+
 static void fill_tags_from_member(const struct dcs_member *m, struct ha_tags *t)
 {
 	*t = (struct ha_tags){ .nofailover = m->nofailover,
 			       .noloadbalance = m->noloadbalance,
 			       .nosync = m->nosync,
+			       .clonefrom = member_clonefrom(m),
 			       .failover_priority = 1 };
 	if (m->has_failover_priority) {
 		t->failover_priority =
@@ -509,6 +580,10 @@ static void build_input(struct agent *a)
 	in->self.shutdown_requested = stop_requested != 0;
 	in->self.busy = a->busy;
 	in->self.busy_since_ms = a->busy_since_ms;
+	pthread_mutex_lock(&a->req_lock);
+	in->self.failsafe_primary_seen_ms = a->failsafe_seen_ms;
+	pthread_mutex_unlock(&a->req_lock);
+	in->failsafe.acked_ms = a->failsafe_acked_ms;
 
 	/* The DCS view: current only when this cycle's read and keepalive both worked. */
 	in->dcs.reachable = a->view_ok && a->lease_ok;
@@ -536,6 +611,17 @@ static void build_input(struct agent *a)
 			buf_copy_or_clear(in->dcs.sync.leader, HA_NAME_MAX, c->sync_leader);
 			names_from_csv(c->sync_standby, &in->dcs.sync.standbys);
 		}
+		a->failsafe_count = 0;
+		if (c->has_failsafe && c->failsafe[0] != '\0') {
+			int n = agent_failsafe_parse(c->failsafe, strlen(c->failsafe), a->failsafe,
+						     HA_MEMBERS_MAX);
+
+			a->failsafe_count = n > 0 ? n : 0;
+		}
+		for (int i = 0; i < a->failsafe_count; i++)
+			buf_copy_or_clear(in->dcs.failsafe.name[in->dcs.failsafe.count++],
+					  HA_NAME_MAX, a->failsafe[i].name);
+		in->dcs.failsafe_present = in->dcs.failsafe.count > 0;
 		in->dcs.status_present = c->has_optime;
 		in->dcs.optime_lsn = c->optime_lsn > 0 ? (uint64_t)c->optime_lsn : 0;
 		for (int i = 0; i < c->member_count && i < HA_MEMBERS_MAX; i++) {
@@ -617,6 +703,51 @@ static void probe_peers(struct agent *a)
 	agent_probe_peers(targets, n, timeout < 200 ? 200 : timeout, a->in->probe.peers);
 	a->in->probe.count = n;
 	a->in->probe.done = true;
+}
+
+/* One failsafe round: POST /failsafe to every other member of the failsafe key. All acked
+ * (or no other member): the round's send time proves what a keepalive proves. */
+static void ping_failsafe(struct agent *a)
+{
+	struct agent_peer_target targets[HA_MEMBERS_MAX];
+	bool acked[HA_MEMBERS_MAX];
+	bool listed = false, all = true;
+	int64_t sent = clock_mono_ms();
+	cJSON *doc = cJSON_CreateObject();
+	char *body = NULL;
+	int n = 0;
+
+	a->in->failsafe.done = true;
+	for (int i = 0; i < a->failsafe_count; i++) {
+		if (strcmp(a->failsafe[i].name, a->cfg->name) == 0)
+			listed = true;
+		else
+			targets[n++] = a->failsafe[i];
+	}
+	if (doc != NULL && cJSON_AddStringToObject(doc, "name", a->cfg->name) != NULL &&
+	    cJSON_AddStringToObject(doc, "conn_url", a->conn_url) != NULL &&
+	    cJSON_AddStringToObject(doc, "api_url", a->api_url) != NULL &&
+	    cJSON_AddObjectToObject(doc, "slots") != NULL)
+		body = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	if (!listed || body == NULL) {
+		log_warning("failsafe: %s",
+			    listed ? "out of memory" : "I am not in the failsafe key");
+		free(body);
+		return;
+	}
+	agent_failsafe_post(targets, n, body, failsafe_timeout_ms(a), acked);
+	free(body);
+	for (int i = 0; i < n; i++) {
+		if (!acked[i]) {
+			log_info("failsafe: member \"%s\" did not acknowledge me", targets[i].name);
+			all = false;
+		}
+	}
+	if (all) {
+		a->failsafe_acked_ms = sent;
+		a->in->failsafe.acked_ms = sent;
+	}
 }
 
 /* ---- act ---------------------------------------------------------------------------------- */
@@ -706,6 +837,61 @@ static int sync_from_names(const struct ha_names *names, bool placeholder, int n
 	return 0;
 }
 
+/* Parent pid of process pid from /proc/<pid>/stat, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], line[512];
+	const char *close;
+	FILE *f;
+	int ppid = -1;
+
+	if (buf_format(path, sizeof(path), "/proc/%d/stat", (int)pid) != 0)
+		return -1;
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		close = strrchr(line, ')'); /* the command name may hold spaces and parentheses */
+		if (close == NULL || sscanf(close + 1, " %*c %d", &ppid) != 1)
+			ppid = -1;
+	}
+	fclose(f);
+	return (pid_t)ppid;
+}
+
+/* Last resort of a fencing stop: no process of the server may accept a write any more. The
+ * postmaster is stopped first so it cannot fork, then its children (each PostgreSQL child is
+ * its own session leader, so a process group kill would miss them) and it are killed. */
+static void kill_postmaster(const struct agent *a)
+{
+	pid_t pid = (pid_t)a->dbs->postmaster_pid, children[FENCE_KILL_MAX];
+	int n = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if (pid <= 1)
+		return;
+	if (kill(pid, SIGSTOP) != 0) {
+		log_error("could not stop the postmaster (pid %d): %s", (int)pid, strerror(errno));
+		return;
+	}
+	d = opendir("/proc");
+	while (d != NULL && (e = readdir(d)) != NULL &&
+	       n < (int)(sizeof(children) / sizeof(children[0]))) {
+		int64_t child;
+
+		if (num_parse_i64(e->d_name, 2, INT32_MAX, &child) == 0 &&
+		    parent_of((pid_t)child) == pid)
+			children[n++] = (pid_t)child;
+	}
+	if (d != NULL)
+		closedir(d);
+	for (int i = 0; i < n; i++)
+		(void)kill(children[i], SIGKILL);
+	(void)kill(pid, SIGKILL);
+	log_warning("killed the postmaster (pid %d) and %d of its processes", (int)pid, n);
+}
+
 static void demote(struct agent *a)
 {
 	const struct ha_output *o = &a->out;
@@ -720,11 +906,14 @@ static void demote(struct agent *a)
 	 * it); a graceful one first tries a fast stop with its shutdown checkpoint. */
 	rc = db_stop(a->db, graceful ? DB_STOP_FAST : DB_STOP_IMMEDIATE,
 		     graceful ? a->dyn.ttl_ms / 2 : a->dyn.retry_timeout_ms, err, sizeof(err));
-	if (rc != 0) {
+	if (rc != 0 && graceful) {
 		log_warning("could not stop the database: %s; stopping it immediately", err);
 		rc = db_stop(a->db, DB_STOP_IMMEDIATE, a->dyn.retry_timeout_ms, err, sizeof(err));
-		if (rc != 0)
-			log_error("could not stop the database immediately: %s", err);
+	}
+	if (rc != 0) {
+		/* The budget is spent: writes must stop now (docs/timing.md). */
+		log_error("could not stop the database immediately: %s; killing it", err);
+		kill_postmaster(a);
 	}
 	if (o->demote_mode == HA_DEMOTE_GRACEFUL || o->demote_mode == HA_DEMOTE_IMMEDIATE) {
 		struct db_control control;
@@ -1072,8 +1261,7 @@ static void serve_requests(struct agent *a)
 		for (int i = 0; !from_leader && i < a->cluster->member_count; i++) {
 			const struct dcs_member *m = &a->cluster->members[i];
 
-			if (strcmp(m->name, a->cfg->name) != 0 &&
-			    strstr(m->tags, "\"clonefrom\":true"))
+			if (strcmp(m->name, a->cfg->name) != 0 && member_clonefrom(m))
 				from = m->name;
 		}
 		if (peer_named(a, from, &source) == 0) {
@@ -1224,6 +1412,41 @@ static void touch_member(struct agent *a)
 	free(m);
 }
 
+/* Failsafe mode: the leader keeps the failsafe key = every member's api_url, itself included,
+ * so that without etcd it knows whom to ask (patroni-compat.md 4.7). */
+static void write_failsafe_key(struct agent *a)
+{
+	cJSON *doc = cJSON_CreateObject();
+	char *json = NULL, msg[DCS_MSG_MAX];
+	bool me = false;
+	int rc;
+
+	if (doc == NULL)
+		return;
+	for (int i = 0; i < a->cluster->member_count; i++) {
+		const struct dcs_member *m = &a->cluster->members[i];
+
+		if (m->api_url[0] == '\0')
+			continue;
+		me = me || strcmp(m->name, a->cfg->name) == 0;
+		if (cJSON_AddStringToObject(doc, m->name, m->api_url) == NULL)
+			goto out;
+	}
+	if (!me && cJSON_AddStringToObject(doc, a->cfg->name, a->api_url) == NULL)
+		goto out;
+	json = cJSON_PrintUnformatted(doc);
+	if (json == NULL || (a->cluster->has_failsafe && strcmp(json, a->cluster->failsafe) == 0))
+		goto out;
+	rc = dcs_write_failsafe(a->dcs, json, msg, sizeof(msg));
+	if (rc != 0)
+		note_dcs_error(a, "could not write the failsafe key", rc, msg);
+	else if (buf_copy(a->cluster->failsafe, sizeof(a->cluster->failsafe), json) == 0)
+		a->cluster->has_failsafe = true; /* usable at once if etcd goes away now */
+out:
+	free(json);
+	cJSON_Delete(doc);
+}
+
 /* Things only the leader keeps: its WAL position in status, slots for every member, the
  * config key when the cluster lacks one. */
 static void maintain_as_leader(struct agent *a)
@@ -1240,6 +1463,8 @@ static void maintain_as_leader(struct agent *a)
 		return;
 	}
 	write_status(a, a->dbs->flush_lsn);
+	if (a->dyn.failsafe_mode)
+		write_failsafe_key(a);
 	if (!a->dyn.postgresql.use_slots)
 		return;
 	for (int i = 0; i < a->cluster->member_count && n < HA_MEMBERS_MAX; i++) {
@@ -1364,6 +1589,15 @@ static void publish(struct agent *a)
 				sn->is_sync_standby = true;
 	}
 	sn->failsafe_mode_enabled = a->dyn.failsafe_mode;
+	sn->failsafe_active = a->failsafe_active;
+	sn->has_failsafe_key = a->failsafe_count > 0;
+	for (int i = 0; i < a->failsafe_count && sn->failsafe_count < REST_FAILSAFE_MAX; i++) {
+		struct rest_failsafe_entry *e = &sn->failsafe[sn->failsafe_count];
+
+		if (buf_copy(e->name, sizeof(e->name), a->failsafe[i].name) == 0 &&
+		    buf_copy(e->api_url, sizeof(e->api_url), a->failsafe[i].api_url) == 0)
+			sn->failsafe_count++;
+	}
 	sn->next_cycle_due_ms = clock_mono_ms() + a->dyn.loop_wait_ms + a->dyn.retry_timeout_ms;
 	sn->loop_duration_ms = a->loop_duration_ms;
 	sn->role_changes = a->role_changes;
@@ -1466,12 +1700,38 @@ static void settle_role(struct agent *a)
 							 : "task running");
 }
 
+/* What POST /failsafe and the REST snapshot need from this cycle. */
+static void note_failsafe_state(struct agent *a)
+{
+	int64_t now = clock_mono_ms();
+	struct ha_policy policy;
+	bool primary = a->dbs->role == DB_ROLE_PRIMARY;
+
+	agent_ha_policy(a->cfg, &a->dyn, &policy);
+	pthread_mutex_lock(&a->req_lock);
+	a->running_primary = primary;
+	a->wal_lsn = primary ? a->dbs->flush_lsn
+			     : (a->dbs->receive_lsn > a->dbs->replay_lsn ? a->dbs->receive_lsn
+									 : a->dbs->replay_lsn);
+	if (primary)
+		a->failsafe_active = a->dyn.failsafe_mode && a->out.leader &&
+				     !a->in->dcs.reachable && a->failsafe_acked_ms > 0 &&
+				     now < ha_fence_deadline_ms(&policy, a->failsafe_acked_ms, 0);
+	else
+		a->failsafe_active = a->dyn.failsafe_mode && a->failsafe_seen_ms > 0 &&
+				     now - a->failsafe_seen_ms < a->dyn.ttl_ms;
+	pthread_mutex_unlock(&a->req_lock);
+}
+
 /* One cycle. Returns the action carried out. */
 static enum ha_action cycle(struct agent *a)
 {
 	int64_t t0 = clock_mono_ms();
 
+	/* Observe with every etcd call bounded by the fence deadline (see fence_cap). */
+	dcs_cap_calls(a->dcs, fence_cap(a));
 	observe_dcs(a);
+	dcs_cap_calls(a->dcs, 0);
 	observe_config(a);
 	observe_db(a);
 	if (a->busy == HA_ACT_NONE && a->role.role == HA_ROLE_BOOTSTRAPPING && finish_bootstrap(a))
@@ -1490,10 +1750,7 @@ static enum ha_action cycle(struct agent *a)
 			continue;
 		}
 		if (a->out.action == HA_ACT_PING_FAILSAFE && !a->in->failsafe.done) {
-			/* Failsafe pings are not implemented yet: an unacked round, so the
-			 * primary demotes as it would without failsafe_mode. */
-			a->in->failsafe.done = true;
-			a->in->failsafe.acked_ms = 0;
+			ping_failsafe(a);
 			continue;
 		}
 		break;
@@ -1514,6 +1771,7 @@ static enum ha_action cycle(struct agent *a)
 			touch_member(a);
 	}
 	a->loop_duration_ms = clock_mono_ms() - t0;
+	note_failsafe_state(a);
 	publish(a);
 	return a->out.action;
 }
@@ -1775,6 +2033,31 @@ static int act_reinitialize(void *ctx, const struct rest_reinit_request *req,
 	return 0;
 }
 
+/* POST /failsafe: a primary without etcd asks me not to race for ttl; refused when I run as
+ * primary myself (Patroni's "Running as a leader"). */
+static int act_failsafe(void *ctx, const struct rest_failsafe_request *req,
+			struct rest_action_result *out)
+{
+	struct agent *a = ctx;
+	bool primary;
+	uint64_t lsn;
+
+	pthread_mutex_lock(&a->req_lock);
+	primary = a->running_primary;
+	if (!primary)
+		a->failsafe_seen_ms = clock_mono_ms();
+	lsn = a->wal_lsn;
+	pthread_mutex_unlock(&a->req_lock);
+	if (primary) {
+		result(out, 500, "Running as a leader%s", "");
+		return 0;
+	}
+	log_debug("failsafe: \"%s\" asked me not to race", req->name);
+	result(out, 200, "Accepted%s", "");
+	snprintf(out->lsn, sizeof(out->lsn), "%llu", (unsigned long long)lsn);
+	return 0;
+}
+
 static int act_reload(void *ctx)
 {
 	struct agent *a = ctx;
@@ -1960,6 +2243,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		.restart_cancel = act_restart_cancel,
 		.reinitialize = act_reinitialize,
 		.reload = act_reload,
+		.failsafe = act_failsafe,
 		.config_patch = act_config_patch,
 		.config_put = act_config_put,
 	};

@@ -152,3 +152,103 @@ void agent_probe_peers(const struct agent_peer_target *targets, int count, int64
 	}
 	curl_multi_cleanup(multi);
 }
+
+int agent_failsafe_parse(const char *json, size_t len, struct agent_peer_target *out, int cap)
+{
+	const cJSON *it;
+	cJSON *doc;
+	int n = 0;
+
+	if (json == NULL || len == 0 || len > AGENT_PEER_DOC_MAX)
+		return -EINVAL;
+	doc = cJSON_ParseWithLength(json, len);
+	if (!cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, doc)
+	{
+		if (n >= cap || !cJSON_IsString(it) || it->string == NULL ||
+		    buf_copy(out[n].name, sizeof(out[n].name), it->string) != 0 ||
+		    buf_copy(out[n].api_url, sizeof(out[n].api_url), it->valuestring) != 0) {
+			cJSON_Delete(doc);
+			return -EINVAL;
+		}
+		n++;
+	}
+	cJSON_Delete(doc);
+	return n;
+}
+
+/* <scheme://host:port>/failsafe from a member's api_url (".../patroni"). */
+static int failsafe_url(const char *api_url, char *out, size_t cap)
+{
+	const char *host = strstr(api_url, "://");
+	const char *path = host != NULL ? strchr(host + 3, '/') : NULL;
+	size_t n = path != NULL ? (size_t)(path - api_url) : strlen(api_url);
+
+	if (host == NULL || n + sizeof("/failsafe") > cap)
+		return -EINVAL;
+	memcpy(out, api_url, n);
+	memcpy(out + n, "/failsafe", sizeof("/failsafe"));
+	return 0;
+}
+
+void agent_failsafe_post(const struct agent_peer_target *targets, int count, const char *body,
+			 int64_t timeout_ms, bool *acked)
+{
+	struct probe posts[HA_MEMBERS_MAX];
+	struct curl_slist *headers;
+	char url[AGENT_URL_MAX + 16];
+	CURLM *multi;
+	int running = 0;
+
+	if (count > HA_MEMBERS_MAX)
+		count = HA_MEMBERS_MAX;
+	for (int i = 0; i < count; i++)
+		acked[i] = false;
+	multi = curl_multi_init();
+	if (multi == NULL)
+		return;
+	headers = curl_slist_append(NULL, "Content-Type: application/json");
+	for (int i = 0; i < count; i++) {
+		buf_init(&posts[i].body, AGENT_PEER_DOC_MAX);
+		posts[i].easy = NULL;
+		if (failsafe_url(targets[i].api_url, url, sizeof(url)) != 0)
+			continue;
+		posts[i].easy = curl_easy_init();
+		if (posts[i].easy == NULL)
+			continue;
+		curl_easy_setopt(posts[i].easy, CURLOPT_URL, url);
+		curl_easy_setopt(posts[i].easy, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(posts[i].easy, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(posts[i].easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+		curl_easy_setopt(posts[i].easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+		curl_easy_setopt(posts[i].easy, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(posts[i].easy, CURLOPT_WRITEFUNCTION, probe_write);
+		curl_easy_setopt(posts[i].easy, CURLOPT_WRITEDATA, &posts[i]);
+		curl_easy_setopt(posts[i].easy, CURLOPT_NOPROXY, "*");
+		curl_multi_add_handle(multi, posts[i].easy);
+	}
+	do {
+		int numfds;
+
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			break;
+		if (running > 0 && curl_multi_poll(multi, NULL, 0, 100, &numfds) != CURLM_OK)
+			break;
+	} while (running > 0);
+	for (int i = 0; i < count; i++) {
+		long code = 0;
+
+		if (posts[i].easy != NULL) {
+			curl_easy_getinfo(posts[i].easy, CURLINFO_RESPONSE_CODE, &code);
+			acked[i] = code == 200;
+			curl_multi_remove_handle(multi, posts[i].easy);
+			curl_easy_cleanup(posts[i].easy);
+		}
+		buf_done(&posts[i].body);
+	}
+	curl_slist_free_all(headers);
+	curl_multi_cleanup(multi);
+}

@@ -204,6 +204,55 @@ static void test_decide_failsafe_not_acked_demotes(void **state)
 	assert_mode("offline");
 }
 
+static void test_decide_failsafe_primary_races_when_dcs_returns_without_key(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.policy.failsafe_mode = true;
+	in.dcs.failsafe_present = true;
+	fix_names_add(&in.dcs.failsafe, "node1");
+	fix_names_add(&in.dcs.failsafe, "node2");
+	/* etcd is back, the key expired during the outage, every member acked me 200 ms ago. */
+	in.dcs.leader_present = false;
+	in.dcs.leader[0] = '\0';
+	in.dcs.leader_lease_mine = false;
+	in.failsafe.acked_ms = FIX_NOW_MS - 200;
+	decide();
+	assert_action("race");
+}
+
+static void test_decide_failsafe_acks_too_old_when_dcs_returns_demotes(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.policy.failsafe_mode = true;
+	in.dcs.failsafe_present = true;
+	fix_names_add(&in.dcs.failsafe, "node1");
+	fix_names_add(&in.dcs.failsafe, "node2");
+	in.dcs.leader_present = false;
+	in.dcs.leader[0] = '\0';
+	in.dcs.leader_lease_mine = false;
+	in.failsafe.acked_ms = FIX_NOW_MS - 20000;
+	decide();
+	assert_action("demote");
+}
+
+static void test_decide_failsafe_acks_do_not_cover_a_key_someone_else_holds(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.policy.failsafe_mode = true;
+	in.dcs.failsafe_present = true;
+	fix_names_add(&in.dcs.failsafe, "node1");
+	fix_names_add(&in.dcs.failsafe, "node2");
+	memcpy(in.dcs.leader, "node2", sizeof("node2"));
+	in.dcs.leader_lease_mine = false;
+	in.failsafe.acked_ms = FIX_NOW_MS - 200;
+	decide();
+	assert_action("demote");
+	assert_mode("immediate-nolock");
+}
+
 static void test_decide_replica_contacted_by_failsafe_primary_does_not_race(void **state)
 {
 	(void)state;
@@ -1110,6 +1159,9 @@ int main(void)
 		cmocka_unit_test(test_decide_failsafe_primary_without_dcs_asks_for_acks),
 		cmocka_unit_test(test_decide_failsafe_acked_keeps_primary_past_lease),
 		cmocka_unit_test(test_decide_failsafe_not_acked_demotes),
+		cmocka_unit_test(test_decide_failsafe_primary_races_when_dcs_returns_without_key),
+		cmocka_unit_test(test_decide_failsafe_acks_too_old_when_dcs_returns_demotes),
+		cmocka_unit_test(test_decide_failsafe_acks_do_not_cover_a_key_someone_else_holds),
 		cmocka_unit_test(test_decide_replica_contacted_by_failsafe_primary_does_not_race),
 		cmocka_unit_test(test_decide_stall_tilts),
 		cmocka_unit_test(test_decide_wall_clock_jump_tilts),

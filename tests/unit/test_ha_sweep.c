@@ -193,7 +193,14 @@ static bool invariants_hold(const struct ha_input *in, const struct ha_output *o
 		ha_fence_deadline_ms(&in->policy, in->dcs.lease_renewed_ms, in->dcs.lease_ttl_ms);
 	bool lease_ok = holder && in->dcs.leader_lease_mine && in->dcs.lease_renewed_ms > 0 &&
 			in->now_ms < fence;
-	bool failsafe_ok = in->policy.failsafe_mode && !in->dcs.reachable && holder &&
+	bool listed = false;
+
+	for (int i = 0; i < in->dcs.failsafe.count; i++)
+		listed = listed || is_name(in->dcs.failsafe.name[i], me);
+	/* Failsafe acks are proof while etcd is gone (I held the key), and once it is back with
+	 * the key expired (I may race for it again). */
+	bool failsafe_ok = in->policy.failsafe_mode &&
+			   (in->dcs.reachable ? !in->dcs.leader_present && listed : holder) &&
 			   in->dcs.failsafe_present && in->failsafe.acked_ms > 0 &&
 			   in->now_ms < ha_fence_deadline_ms(&in->policy, in->failsafe.acked_ms, 0);
 	bool primary_running = in->db.state == HA_DB_RUNNING && in->db.is_primary;

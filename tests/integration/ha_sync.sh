@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Issue 5, synchronous mode on three nodes: the leader maintains the sync key and
+# synchronous_standby_names; a writer records every row whose COMMIT returned; the primary (agent
+# and postmaster) is killed with -9 mid-stream; only the synchronous standby takes over and every
+# recorded row is on it. Then synchronous_mode_strict: with no standby left, writes block rather
+# than go unprotected, and resume once a standby is back.
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/etcd.sh"
+source "$(dirname "$0")/lib/cluster.sh"
+
+t_start_etcd
+c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "sync$$"
+for n in node1 node2 node3; do c_config "$n"; done
+
+WRITER_PID=
+t_on_failure() {
+	echo "---- sync key: $(sync_key)"
+	for n in node1 node2 node3; do
+		echo "---- $n.log (tail)"
+		tail -50 "$C_DIR/$n.log" 2>/dev/null
+	done
+}
+
+leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
+role_is() { [ "$(c_role "$1")" = "$2" ]; }
+sync_key() {
+	ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=2s get --print-value-only \
+		"/service/$C_SCOPE/sync" 2>/dev/null || true
+}
+# The standby the sync key names ("" when none), and that the key's leader is $1.
+sync_standby_of() {
+	local k
+	k=$(sync_key)
+	echo "$k" | grep -q "\"leader\": *\"$1\"" || return 0
+	echo "$k" | sed -n 's/.*"sync_standby": *"\([^"]*\)".*/\1/p'
+}
+# TCP, as root: what an application does (no runuser per row).
+tcp_psql() { # node, extra env via PGOPTIONS, sql
+	PGCONNECT_TIMEOUT=2 "$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "${C_PG_PORT[$1]}" \
+		-U postgres -d postgres -v ON_ERROR_STOP=1 -c "$2" 2>/dev/null
+}
+# $1's sync standby is listed in /sync, named in synchronous_standby_names and confirmed sync.
+sync_maintained() {
+	local s ssn
+	s=$(sync_standby_of "$1")
+	[ -n "$s" ] || return 1
+	ssn=$(tcp_psql "$1" "show synchronous_standby_names")
+	[[ "$ssn" == *"$s"* ]] || return 1
+	[ "$(tcp_psql "$1" "select sync_state from pg_stat_replication where application_name = '$s'")" = sync ]
+}
+patch_config() { # node, json
+	curl -s -o /dev/null -w '%{http_code}' -m 10 -X PATCH -H 'Content-Type: application/json' \
+		-d "$2" "http://127.0.0.1:${C_API_PORT[$1]}/config"
+}
+
+# ---- a healthy cluster, then synchronous_mode switched on through PATCH /config.
+c_start node1
+t_wait_for 60 "node1 to bootstrap and take the leader key" leader_is_one_of node1
+t_wait_for 30 "node1 to run as primary" role_is node1 primary
+c_start node2
+c_start node3
+t_wait_for 90 "node2 to run as a replica" role_is node2 replica
+t_wait_for 90 "node3 to run as a replica" role_is node3 replica
+tcp_psql node1 "create table acked(id int primary key)" >/dev/null
+t_assert_eq 200 "$(patch_config node1 '{"synchronous_mode": true}')" \
+	"PATCH /config {\"synchronous_mode\": true} on the leader answers 200"
+t_wait_for 60 "node1 to name a synchronous standby in /sync, synchronous_standby_names and pg_stat_replication" \
+	sync_maintained node1
+sync1=$(sync_standby_of node1)
+case "$sync1" in node2) async1=node3 ;; node3) async1=node2 ;; *) t_fail "unexpected sync standby \"$sync1\"" ;; esac
+t_pass "sync mode: /sync names $sync1, it is in synchronous_standby_names and replicates synchronously"
+members_flag() { curl -s -m 2 "http://127.0.0.1:${C_API_PORT[$1]}/cluster"; }
+if members_flag node1 | tr -d ' \n' | grep -q "\"name\":\"$sync1\"[^}]*\"role\":\"sync_standby\""; then
+	t_pass "REST /cluster shows $sync1 as sync_standby"
+else
+	members_flag node1
+	t_fail "REST /cluster does not show $sync1 as sync_standby"
+fi
+
+# ---- the writer: one row per transaction, recorded only after COMMIT returned.
+acked_file=$C_DIR/acked.txt
+: >"$acked_file"
+(
+	i=0
+	while [ ! -e "$C_DIR/writer.stop" ]; do
+		i=$((i + 1))
+		if PGCONNECT_TIMEOUT=2 timeout 5 "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "${C_PG_PORT[node1]}" \
+			-U postgres -d postgres -v ON_ERROR_STOP=1 -c "insert into acked values ($i)" \
+			>/dev/null 2>&1; then
+			echo "$i" >>"$acked_file"
+		fi
+	done
+) &
+WRITER_PID=$!
+t_register_pid "$WRITER_PID"
+enough_rows() { [ "$(wc -l <"$acked_file")" -ge "$1" ]; }
+t_wait_for 60 "the writer to get 30 commits acknowledged" enough_rows 30
+
+# ---- kill the primary mid-stream: agent and postmaster, -9.
+db_pid=$(c_postmaster_pid node1)
+c_kill node1 KILL
+kill -KILL "$db_pid" 2>/dev/null || true
+touch "$C_DIR/writer.stop"
+wait "$WRITER_PID" 2>/dev/null || true
+acked=$(wc -l <"$acked_file")
+t_log "the writer had $acked commits acknowledged when node1 was killed"
+t_wait_for 60 "a new leader" leader_is_one_of node2 node3
+new_leader=$(c_leader)
+t_assert_eq "$sync1" "$new_leader" "failover: the synchronous standby $sync1 took over (not $async1)"
+t_wait_for 30 "$new_leader to run as primary" role_is "$new_leader" primary
+missing=$(tcp_psql "$new_leader" "select count(*) from unnest(array[$(paste -sd, "$acked_file")]) as a(id)
+	where not exists (select 1 from acked where acked.id = a.id)")
+t_assert_eq 0 "$missing" "failover: all $acked acknowledged rows are on $new_leader"
+
+# ---- the new leader keeps the sync key and parameter, with the remaining replica.
+t_wait_for 60 "$new_leader to make $async1 its synchronous standby" sync_maintained "$new_leader"
+t_assert_eq "$async1" "$(sync_standby_of "$new_leader")" \
+	"sync mode: after the failover /sync names $new_leader and $async1"
+
+# ---- strict mode: with no standby left, writes block instead of going unprotected.
+t_assert_eq 200 "$(patch_config "$new_leader" '{"synchronous_mode_strict": true}')" \
+	"PATCH /config {\"synchronous_mode_strict\": true} answers 200"
+c_kill "$async1" TERM
+placeholder_set() { [[ "$(tcp_psql "$new_leader" "show synchronous_standby_names")" == *__patroni_strict_sync_replica_placeholder__* ]]; }
+t_wait_for 60 "$new_leader to put the strict placeholder into synchronous_standby_names" placeholder_set
+t_pass "strict: with no standby, $new_leader lists the placeholder in synchronous_standby_names"
+rc=0
+PGCONNECT_TIMEOUT=2 timeout 4 "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "${C_PG_PORT[$new_leader]}" \
+	-U postgres -d postgres -c "insert into acked values (-1)" >/dev/null 2>&1 || rc=$?
+t_assert_eq 124 "$rc" "strict: a commit on $new_leader blocks while no standby is synchronous"
+c_start "$async1"
+t_wait_for 90 "$async1 to come back as a replica" role_is "$async1" replica
+t_wait_for 60 "$new_leader to make $async1 synchronous again" sync_maintained "$new_leader"
+t_assert_eq "" "$(tcp_psql "$new_leader" "insert into acked values (-2)")" \
+	"strict: commits go through again once $async1 is synchronous"
+t_done
