@@ -25,6 +25,19 @@ c_init() {
 	C_DIR=$1 C_ETCD=$2 C_SCOPE=$3
 	mkdir -p "$C_DIR"
 	chown postgres:postgres "$C_DIR"
+	# A killed agent leaves its PostgreSQL running: stop every node's postmaster at exit.
+	if declare -p T_CLEANUP_HOOKS >/dev/null 2>&1; then
+		T_CLEANUP_HOOKS+=(c_stop_databases)
+	fi
+}
+
+c_stop_databases() {
+	local n pid
+	for n in "${!C_PG_PORT[@]}"; do
+		pid=$(c_postmaster_pid "$n")
+		[ -n "$pid" ] && kill -QUIT "$pid" 2>/dev/null
+	done
+	return 0
 }
 
 c_free_port() {

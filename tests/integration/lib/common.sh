@@ -17,6 +17,7 @@ set -euo pipefail
 T_NAME=$(basename "${BASH_SOURCE[1]:-$0}")
 T_PASSED=0
 T_PIDS=()
+T_CLEANUP_HOOKS=() # functions run at exit after the PIDs are stopped (lib/cluster.sh adds one)
 GSHA_BUILD_DIR=${GSHA_BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/build-test}
 GSHA_SOURCE_DIR=${GSHA_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -46,6 +47,11 @@ t_cleanup() {
 			sleep 0.1
 		done
 		kill -KILL "$pid" 2>/dev/null || true
+	done
+	# After the agents are gone, so none restarts what a hook stops.
+	local hook
+	for hook in "${T_CLEANUP_HOOKS[@]}"; do
+		"$hook" || true
 	done
 	t_release_ports
 	if [ "$rc" -ne 0 ] && [ -n "${T_KEEP_ON_FAILURE:-}" ]; then
