@@ -92,12 +92,51 @@ static size_t probe_write(char *data, size_t size, size_t nmemb, void *userdata)
 	return size * nmemb;
 }
 
+/* Prepares one request of a parallel round: peers are on the cluster network, so no proxy from
+ * the environment applies; the whole exchange, connect included, is bounded by timeout_ms.
+ * With a body it is a POST carrying headers. Returns the handle, added to multi, or NULL. */
+static CURL *probe_start(CURLM *multi, struct probe *pr, const char *url, int64_t timeout_ms,
+			 const char *body, struct curl_slist *headers)
+{
+	CURL *easy = curl_easy_init();
+
+	if (easy == NULL)
+		return NULL;
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, probe_write);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, pr);
+	curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
+	if (body != NULL) {
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+	}
+	curl_multi_add_handle(multi, easy);
+	return easy;
+}
+
+/* Runs every request added to multi until all are done (each bounded by its own timeout). */
+static void probe_run(CURLM *multi)
+{
+	int running = 0;
+
+	do {
+		int numfds;
+
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			break;
+		if (running > 0 && curl_multi_poll(multi, NULL, 0, 100, &numfds) != CURLM_OK)
+			break;
+	} while (running > 0);
+}
+
 void agent_probe_peers(const struct agent_peer_target *targets, int count, int64_t timeout_ms,
 		       struct ha_peer *out)
 {
 	struct probe probes[HA_MEMBERS_MAX];
 	CURLM *multi;
-	int running = 0;
 
 	if (count > HA_MEMBERS_MAX)
 		count = HA_MEMBERS_MAX;
@@ -110,28 +149,13 @@ void agent_probe_peers(const struct agent_peer_target *targets, int count, int64
 		return;
 	for (int i = 0; i < count; i++) {
 		buf_init(&probes[i].body, AGENT_PEER_DOC_MAX);
-		probes[i].easy = curl_easy_init();
-		if (probes[i].easy == NULL || targets[i].api_url[0] == '\0')
-			continue;
-		curl_easy_setopt(probes[i].easy, CURLOPT_URL, targets[i].api_url);
-		curl_easy_setopt(probes[i].easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-		curl_easy_setopt(probes[i].easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
-		curl_easy_setopt(probes[i].easy, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(probes[i].easy, CURLOPT_WRITEFUNCTION, probe_write);
-		curl_easy_setopt(probes[i].easy, CURLOPT_WRITEDATA, &probes[i]);
-		/* Peers are on the cluster network; a proxy from the environment must not apply. */
-		curl_easy_setopt(probes[i].easy, CURLOPT_NOPROXY, "*");
 		/* A peer's certificate is verified by the system CAs; no credentials are sent. */
-		curl_multi_add_handle(multi, probes[i].easy);
+		probes[i].easy = targets[i].api_url[0] == '\0'
+					 ? NULL
+					 : probe_start(multi, &probes[i], targets[i].api_url,
+						       timeout_ms, NULL, NULL);
 	}
-	do {
-		int numfds;
-
-		if (curl_multi_perform(multi, &running) != CURLM_OK)
-			break;
-		if (running > 0 && curl_multi_poll(multi, NULL, 0, 100, &numfds) != CURLM_OK)
-			break;
-	} while (running > 0);
+	probe_run(multi);
 	for (int i = 0; i < count; i++) {
 		long code = 0;
 		struct ha_peer parsed;
@@ -201,7 +225,6 @@ void agent_failsafe_post(const struct agent_peer_target *targets, int count, con
 	struct curl_slist *headers;
 	char url[AGENT_URL_MAX + 16];
 	CURLM *multi;
-	int running = 0;
 
 	if (count > HA_MEMBERS_MAX)
 		count = HA_MEMBERS_MAX;
@@ -216,28 +239,9 @@ void agent_failsafe_post(const struct agent_peer_target *targets, int count, con
 		posts[i].easy = NULL;
 		if (failsafe_url(targets[i].api_url, url, sizeof(url)) != 0)
 			continue;
-		posts[i].easy = curl_easy_init();
-		if (posts[i].easy == NULL)
-			continue;
-		curl_easy_setopt(posts[i].easy, CURLOPT_URL, url);
-		curl_easy_setopt(posts[i].easy, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(posts[i].easy, CURLOPT_HTTPHEADER, headers);
-		curl_easy_setopt(posts[i].easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-		curl_easy_setopt(posts[i].easy, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
-		curl_easy_setopt(posts[i].easy, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(posts[i].easy, CURLOPT_WRITEFUNCTION, probe_write);
-		curl_easy_setopt(posts[i].easy, CURLOPT_WRITEDATA, &posts[i]);
-		curl_easy_setopt(posts[i].easy, CURLOPT_NOPROXY, "*");
-		curl_multi_add_handle(multi, posts[i].easy);
+		posts[i].easy = probe_start(multi, &posts[i], url, timeout_ms, body, headers);
 	}
-	do {
-		int numfds;
-
-		if (curl_multi_perform(multi, &running) != CURLM_OK)
-			break;
-		if (running > 0 && curl_multi_poll(multi, NULL, 0, 100, &numfds) != CURLM_OK)
-			break;
-	} while (running > 0);
+	probe_run(multi);
 	for (int i = 0; i < count; i++) {
 		long code = 0;
 
