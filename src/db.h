@@ -249,6 +249,11 @@ struct db_status {
 	char pending[DB_PENDING_MAX][DB_PARAM_NAME_MAX];
 	char detail[DB_ERROR_MAX]; /* why the role is what it is when not plainly running:
 				    * the connection error, "postmaster.pid names dead pid 123" */
+	/* Added after the first commit (compatible): the upstream the replica is configured to
+	 * follow (PostgreSQL: host and port of primary_conninfo), known even while it is not
+	 * connected; "" and 0 on a primary or when none is configured. */
+	char following_host[DB_HOST_MAX];
+	int following_port;
 };
 
 /* pg_controldata (gs_controldata) of the data directory: readable while the server is down. */
@@ -294,6 +299,13 @@ const char *db_sync_state_name(enum db_sync_state state);
 
 /* Returns "smart", "fast", "immediate". */
 const char *db_stop_mode_name(enum db_stop_mode mode);
+
+/* Parses a synchronous_standby_names value into *out: "" (method OFF), "*", "a, b" (PostgreSQL's
+ * plain list: priority, num 1), "n (a,b)" and "FIRST n (...)" (priority), "ANY n (...)" (quorum).
+ * Double-quoted names lose their quotes ("" becomes "); unquoted ones keep their case (PostgreSQL
+ * compares them case-insensitively). Returns 0, or -EINVAL for anything else (more than
+ * DB_STANDBYS_MAX names, a name too long, trailing text); *out is written only on success. */
+int db_parse_sync_names(const char *s, struct db_sync *out) __attribute__((warn_unused_result));
 
 /* Patroni's slot name for a member: lower case, every character outside [a-z0-9_] becomes "_".
  * Returns 0, -EINVAL for an empty name, -ENAMETOOLONG when out_cap is too small. */

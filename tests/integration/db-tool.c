@@ -79,8 +79,9 @@ static void print_status(const struct db_status *st)
 	printf("write_lsn=%llu\nflush_lsn=%llu\nreceive_lsn=%llu\nreplay_lsn=%llu\n",
 	       (unsigned long long)st->write_lsn, (unsigned long long)st->flush_lsn,
 	       (unsigned long long)st->receive_lsn, (unsigned long long)st->replay_lsn);
-	printf("replication_state=%s\nupstream=%s:%d\n", db_repl_state_name(st->replication_state),
-	       st->upstream_host, st->upstream_port);
+	printf("replication_state=%s\nupstream=%s:%d\nfollowing=%s:%d\n",
+	       db_repl_state_name(st->replication_state), st->upstream_host, st->upstream_port,
+	       st->following_host, st->following_port);
 	printf("standbys=%d\n", st->standby_count);
 	for (int i = 0; i < st->standby_count; i++) {
 		const struct db_standby *s = &st->standbys[i];

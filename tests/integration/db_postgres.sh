@@ -109,6 +109,8 @@ node 2 slots n3 >/dev/null || t_fail "slots on replica n2" # for n3 cascading fr
 node 3 follow "$(peer 2)" >/dev/null || t_fail "n3 follow n2"
 t_wait_for 60 "n3 streaming from n2" streams_from 3 2
 t_pass "follow: n3 re-pointed to n2 with a reload"
+t_assert_eq "127.0.0.1:$P2" "$(st 3 following)" "status: n3 says whom it is configured to follow"
+t_assert_eq ":0" "$(st 1 following)" "status: a primary follows nobody"
 node 2 promote >/dev/null || t_fail "promote n2"
 t_assert_eq primary "$(st 2 role)" "promote: n2 is primary"
 t_assert_eq 2 "$(st 2 timeline)" "promote: n2 moved to timeline 2"
