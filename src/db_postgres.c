@@ -792,6 +792,17 @@ static int query_status(PGconn *conn, int64_t deadline, struct db_status *st, ch
 	return 0;
 }
 
+static int pg_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
+			   size_t err_cap);
+
+/* A cluster that last ran as a primary: following anyone else may need a rewind. */
+static bool state_was_primary(const char *cluster_state)
+{
+	return strcmp(cluster_state, "in production") == 0 ||
+	       strcmp(cluster_state, "shut down") == 0 ||
+	       strcmp(cluster_state, "in crash recovery") == 0;
+}
+
 static void pg_get_status(struct db *db, struct db_status *st)
 {
 	struct db_pg_probe probe;
@@ -827,6 +838,18 @@ static void pg_get_status(struct db *db, struct db_status *st)
 		clean.postmaster_pid = st->postmaster_pid;
 		memcpy(clean.detail, st->detail, sizeof(clean.detail));
 		*st = clean;
+	}
+	if (!st->running && st->initialized && probe.pidfile_rc != -EINVAL &&
+	    !db_task_running(db)) {
+		struct db_control c;
+		char why[DB_ERROR_MAX];
+		if (pg_read_control(db, &c, db->opts.connect_timeout_ms, why, sizeof(why)) == 0) {
+			memcpy(st->cluster_state, c.cluster_state, sizeof(st->cluster_state));
+			memcpy(st->system_identifier, c.system_identifier,
+			       sizeof(st->system_identifier));
+			st->timeline = c.timeline;
+			st->needs_rejoin = state_was_primary(c.cluster_state);
+		}
 	}
 }
 

@@ -96,7 +96,8 @@ static void print_status(const struct db_status *st)
 	printf("pending_restart=%d\npending=", st->pending_restart);
 	for (int i = 0; i < st->pending_count && i < DB_PENDING_MAX; i++)
 		printf("%s%s", i ? "," : "", st->pending[i]);
-	printf("\ndetail=%s\n", st->detail);
+	printf("\ndetail=%s\ncluster_state=%s\nneeds_rejoin=%d\n", st->detail, st->cluster_state,
+	       st->needs_rejoin);
 }
 
 static void run_task(struct db *db, const char *what, int rc, const char *err)
