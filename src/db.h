@@ -235,8 +235,11 @@ struct db_status {
 	enum db_repl_state replication_state; /* replica only */
 	char upstream_host[DB_HOST_MAX];      /* replica: the host it streams from, "" if none */
 	int upstream_port;		      /* replica: its port, 0 if none */
-	bool needs_rejoin;    /* the engine says this replica cannot follow without a rewind or
-			    * rebuild (openGauss: timeline/system id mismatch, WAL segment removed) */
+	bool needs_rejoin;    /* following another primary needs db_begin_rejoin first: the data may
+			    * have diverged. openGauss: the standby reports timeline/system id
+			    * mismatch or a removed WAL segment. PostgreSQL: the server is down
+			    * and pg_controldata says it last ran as a primary (it cannot be ruled
+			    * out cheaply; pg_rewind finds out, cheaply, whether to undo anything) */
 	int standby_count;    /* primary: entries used in standbys */
 	int standbys_omitted; /* primary: attached standbys that did not fit */
 	struct db_standby standbys[DB_STANDBYS_MAX];
@@ -249,6 +252,16 @@ struct db_status {
 	char pending[DB_PENDING_MAX][DB_PARAM_NAME_MAX];
 	char detail[DB_ERROR_MAX]; /* why the role is what it is when not plainly running:
 				    * the connection error, "postmaster.pid names dead pid 123" */
+	/* Added after the first commit (compatible): the upstream the replica is configured to
+	 * follow (PostgreSQL: host and port of primary_conninfo), known even while it is not
+	 * connected; "" and 0 on a primary or when none is configured. */
+	char following_host[DB_HOST_MAX];
+	int following_port;
+	/* Added after the first commit (compatible): pg_controldata's "Database cluster state" when
+	 * the server is down ("shut down", "shut down in recovery", "in production" after a crash,
+	 * "in archive recovery" after a crashed replica), "" while it runs or when unreadable.
+	 * timeline and system_identifier then come from pg_control too. */
+	char cluster_state[DB_STATE_MAX];
 };
 
 /* pg_controldata (gs_controldata) of the data directory: readable while the server is down. */
@@ -294,6 +307,13 @@ const char *db_sync_state_name(enum db_sync_state state);
 
 /* Returns "smart", "fast", "immediate". */
 const char *db_stop_mode_name(enum db_stop_mode mode);
+
+/* Parses a synchronous_standby_names value into *out: "" (method OFF), "*", "a, b" (PostgreSQL's
+ * plain list: priority, num 1), "n (a,b)" and "FIRST n (...)" (priority), "ANY n (...)" (quorum).
+ * Double-quoted names lose their quotes ("" becomes "); unquoted ones keep their case (PostgreSQL
+ * compares them case-insensitively). Returns 0, or -EINVAL for anything else (more than
+ * DB_STANDBYS_MAX names, a name too long, trailing text); *out is written only on success. */
+int db_parse_sync_names(const char *s, struct db_sync *out) __attribute__((warn_unused_result));
 
 /* Patroni's slot name for a member: lower case, every character outside [a-z0-9_] becomes "_".
  * Returns 0, -EINVAL for an empty name, -ENAMETOOLONG when out_cap is too small. */
@@ -408,7 +428,7 @@ int db_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size
  * a former primary (demoted, crashed or stopped) may have diverged, so the loop should bring it
  * back with db_begin_rejoin instead; on PostgreSQL pg_rewind itself finds out whether anything
  * must be undone ("no rewind required" costs one short run). PostgreSQL does not report a
- * diverged replica (needs_rejoin stays false). openGauss: a pending instance is notified to
+ * diverged running replica (needs_rejoin covers a server that is down). openGauss: a pending instance is notified to
  * standby. */
 int db_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, char *err,
 	      size_t err_cap) __attribute__((warn_unused_result));

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -319,6 +320,123 @@ int db_render_sync_names(const struct db_sync *sync, char *out, size_t out_cap)
 			  sync->method == DB_SYNC_METHOD_QUORUM ? "ANY" : "FIRST", num, list) == 0
 		       ? 0
 		       : -ENAMETOOLONG;
+}
+
+static const char *skip_blanks(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+/* One standby name of synchronous_standby_names: "quoted", * or an identifier as PostgreSQL's
+ * syncrep scanner reads it. */
+static int parse_sync_name(const char **pp, char *out, size_t cap)
+{
+	const char *p = *pp;
+	size_t n = 0;
+	if (*p == '"') {
+		for (p++;; p++) {
+			if (!*p)
+				return -EINVAL;
+			if (*p == '"') {
+				if (p[1] != '"')
+					break;
+				p++;
+			}
+			if (n + 1 >= cap)
+				return -EINVAL;
+			out[n++] = *p;
+		}
+		p++;
+		if (n == 0)
+			return -EINVAL;
+	} else if (*p == '*') {
+		out[n++] = *p++;
+	} else {
+		unsigned char c = (unsigned char)*p;
+		if (!(isalpha(c) || c == '_' || c >= 0x80))
+			return -EINVAL;
+		while ((c = (unsigned char)*p) != '\0' &&
+		       (isalnum(c) || c == '_' || c == '$' || c >= 0x80)) {
+			if (n + 1 >= cap)
+				return -EINVAL;
+			out[n++] = *p++;
+		}
+	}
+	out[n] = '\0';
+	*pp = p;
+	return 0;
+}
+
+/* True when p starts with keyword (any case) followed by blanks and a digit. */
+static bool sync_keyword(const char *p, const char *keyword)
+{
+	size_t n = strlen(keyword);
+	if (strncasecmp(p, keyword, n) != 0)
+		return false;
+	const char *q = skip_blanks(p + n);
+	return q != p + n && isdigit((unsigned char)*q);
+}
+
+int db_parse_sync_names(const char *s, struct db_sync *out)
+{
+	if (!s)
+		return -EINVAL;
+	struct db_sync r;
+	memset(&r, 0, sizeof(r));
+	const char *p = skip_blanks(s);
+	if (!*p) {
+		*out = r;
+		return 0;
+	}
+	r.method = DB_SYNC_METHOD_PRIORITY;
+	bool grouped = false;
+	if (sync_keyword(p, "FIRST")) {
+		p = skip_blanks(p + 5);
+	} else if (sync_keyword(p, "ANY")) {
+		r.method = DB_SYNC_METHOD_QUORUM;
+		p = skip_blanks(p + 3);
+	}
+	if (isdigit((unsigned char)*p)) {
+		char num[16];
+		size_t n = strspn(p, "0123456789");
+		if (n >= sizeof(num))
+			return -EINVAL;
+		memcpy(num, p, n);
+		num[n] = '\0';
+		if (num_parse_int(num, 1, INT_MAX, &r.num) < 0)
+			return -EINVAL;
+		p = skip_blanks(p + n);
+		if (*p != '(')
+			return -EINVAL;
+		p = skip_blanks(p + 1);
+		grouped = true;
+	} else if (r.method == DB_SYNC_METHOD_QUORUM) {
+		return -EINVAL;
+	} else {
+		r.num = 1;
+	}
+	for (;;) {
+		if (r.count >= DB_STANDBYS_MAX)
+			return -EINVAL;
+		if (parse_sync_name(&p, r.names[r.count], sizeof(r.names[0])) < 0)
+			return -EINVAL;
+		r.count++;
+		p = skip_blanks(p);
+		if (*p != ',')
+			break;
+		p = skip_blanks(p + 1);
+	}
+	if (grouped) {
+		if (*p != ')')
+			return -EINVAL;
+		p = skip_blanks(p + 1);
+	}
+	if (*p)
+		return -EINVAL;
+	*out = r;
+	return 0;
 }
 
 static bool valid_param_name(const char *s)

@@ -212,6 +212,56 @@ int db_pg_recovery_lines(const char *conf, char *out, size_t out_cap)
 	return 0;
 }
 
+/* Host and port of a primary_conninfo (the first of a multi-host list). Anything unparsable
+ * leaves them empty: a bad setting must not hide the rest of the status. */
+static void conninfo_target(const char *conninfo, char *host, size_t host_cap, int *port)
+{
+	host[0] = '\0';
+	*port = 0;
+	if (!conninfo || !*conninfo)
+		return;
+	char *msg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
+	if (!opts) {
+		PQfreemem(msg);
+		return;
+	}
+	const char *h = NULL;
+	const char *ha = NULL;
+	const char *pt = NULL;
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (!o->val || !*o->val)
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			h = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			ha = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			pt = o->val;
+	}
+	const char *use = h ? h : ha;
+	if (use) {
+		size_t n = strcspn(use, ",");
+		if (n < host_cap) {
+			memcpy(host, use, n);
+			host[n] = '\0';
+		}
+		char first[16] = "5432";
+		if (pt) {
+			size_t pn = strcspn(pt, ",");
+			if (pn > 0 && pn < sizeof(first)) {
+				memcpy(first, pt, pn);
+				first[pn] = '\0';
+			}
+		}
+		if (host[0] && num_parse_int(first, 1, 65535, port) < 0) {
+			host[0] = '\0';
+			*port = 0;
+		}
+	}
+	PQconninfoFree(opts);
+}
+
 static int parse_lsn_field(const char *v, uint64_t *out)
 {
 	if (!v || !*v) {
@@ -277,6 +327,8 @@ int db_pg_parse_status_row(const char *const v[DB_PG_STATUS_COLS], struct db_sta
 	s.term = 0;
 	s.upstream_host[0] = '\0';
 	s.upstream_port = 0;
+	s.following_host[0] = '\0';
+	s.following_port = 0;
 	s.replication_state = DB_REPL_NONE;
 	if (rec) {
 		const char *ws = v[DB_PG_COL_RECEIVER_STATUS];
@@ -293,6 +345,8 @@ int db_pg_parse_status_row(const char *const v[DB_PG_STATUS_COLS], struct db_sta
 		const char *sp = v[DB_PG_COL_SENDER_PORT];
 		if (sp && *sp && num_parse_int(sp, 0, 65535, &s.upstream_port) < 0)
 			return -EINVAL;
+		conninfo_target(v[DB_PG_COL_PRIMARY_CONNINFO], s.following_host,
+				sizeof(s.following_host), &s.following_port);
 		s.write_lsn = 0;
 		s.flush_lsn = 0;
 	} else {
@@ -635,7 +689,8 @@ static const char status_sql[] =
 	" CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL"
 	" ELSE ('x' || pg_catalog.substr(pg_catalog.pg_walfile_name("
 	"pg_catalog.pg_current_wal_lsn()), 1, 8))::bit(32)::int END,"
-	" pg_catalog.current_setting('synchronous_standby_names')"
+	" pg_catalog.current_setting('synchronous_standby_names'),"
+	" pg_catalog.current_setting('primary_conninfo')"
 	" FROM pg_catalog.pg_stat_get_wal_receiver() w";
 
 static const char standbys_sql[] =
@@ -737,6 +792,17 @@ static int query_status(PGconn *conn, int64_t deadline, struct db_status *st, ch
 	return 0;
 }
 
+static int pg_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
+			   size_t err_cap);
+
+/* A cluster that last ran as a primary: following anyone else may need a rewind. */
+static bool state_was_primary(const char *cluster_state)
+{
+	return strcmp(cluster_state, "in production") == 0 ||
+	       strcmp(cluster_state, "shut down") == 0 ||
+	       strcmp(cluster_state, "in crash recovery") == 0;
+}
+
 static void pg_get_status(struct db *db, struct db_status *st)
 {
 	struct db_pg_probe probe;
@@ -772,6 +838,18 @@ static void pg_get_status(struct db *db, struct db_status *st)
 		clean.postmaster_pid = st->postmaster_pid;
 		memcpy(clean.detail, st->detail, sizeof(clean.detail));
 		*st = clean;
+	}
+	if (!st->running && st->initialized && probe.pidfile_rc != -EINVAL &&
+	    !db_task_running(db)) {
+		struct db_control c;
+		char why[DB_ERROR_MAX];
+		if (pg_read_control(db, &c, db->opts.connect_timeout_ms, why, sizeof(why)) == 0) {
+			memcpy(st->cluster_state, c.cluster_state, sizeof(st->cluster_state));
+			memcpy(st->system_identifier, c.system_identifier,
+			       sizeof(st->system_identifier));
+			st->timeline = c.timeline;
+			st->needs_rejoin = state_was_primary(c.cluster_state);
+		}
 	}
 }
 

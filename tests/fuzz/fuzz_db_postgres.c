@@ -76,6 +76,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)db_conninfo_add(ci, sizeof(ci), "k", text);
 		char q[128];
 		(void)db_quote_ident(text, q, sizeof(q));
+		struct db_sync sync;
+		if (db_parse_sync_names(text, &sync) == 0) {
+			char again[DB_PARAM_VALUE_MAX];
+			(void)db_render_sync_names(&sync, again, sizeof(again));
+		}
 		break;
 	}
 	}

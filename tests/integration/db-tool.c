@@ -81,8 +81,9 @@ static void print_status(const struct db_status *st)
 	printf("write_lsn=%llu\nflush_lsn=%llu\nreceive_lsn=%llu\nreplay_lsn=%llu\n",
 	       (unsigned long long)st->write_lsn, (unsigned long long)st->flush_lsn,
 	       (unsigned long long)st->receive_lsn, (unsigned long long)st->replay_lsn);
-	printf("replication_state=%s\nupstream=%s:%d\n", db_repl_state_name(st->replication_state),
-	       st->upstream_host, st->upstream_port);
+	printf("replication_state=%s\nupstream=%s:%d\nfollowing=%s:%d\n",
+	       db_repl_state_name(st->replication_state), st->upstream_host, st->upstream_port,
+	       st->following_host, st->following_port);
 	printf("standbys=%d\n", st->standby_count);
 	for (int i = 0; i < st->standby_count; i++) {
 		const struct db_standby *s = &st->standbys[i];
@@ -97,7 +98,8 @@ static void print_status(const struct db_status *st)
 	printf("pending_restart=%d\npending=", st->pending_restart);
 	for (int i = 0; i < st->pending_count && i < DB_PENDING_MAX; i++)
 		printf("%s%s", i ? "," : "", st->pending[i]);
-	printf("\ndetail=%s\n", st->detail);
+	printf("\ndetail=%s\ncluster_state=%s\nneeds_rejoin=%d\n", st->detail, st->cluster_state,
+	       st->needs_rejoin);
 }
 
 static void run_task(struct db *db, const char *what, int rc, const char *err)

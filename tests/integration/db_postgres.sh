@@ -109,6 +109,8 @@ node 2 slots n3 >/dev/null || t_fail "slots on replica n2" # for n3 cascading fr
 node 3 follow "$(peer 2)" >/dev/null || t_fail "n3 follow n2"
 t_wait_for 60 "n3 streaming from n2" streams_from 3 2
 t_pass "follow: n3 re-pointed to n2 with a reload"
+t_assert_eq "127.0.0.1:$P2" "$(st 3 following)" "status: n3 says whom it is configured to follow"
+t_assert_eq ":0" "$(st 1 following)" "status: a primary follows nobody"
 node 2 promote >/dev/null || t_fail "promote n2"
 t_assert_eq primary "$(st 2 role)" "promote: n2 is primary"
 t_assert_eq 2 "$(st 2 timeline)" "promote: n2 moved to timeline 2"
@@ -129,6 +131,8 @@ kill -9 "$pm"
 t_wait_for 10 "postmaster $pm gone" sh -c "! kill -0 $pm"
 t_assert_eq crashed "$(st 1 role)" "kill -9: n1 status says crashed"
 t_assert_eq 0 "$(st 1 running)" "kill -9: n1 is not running"
+t_assert_eq "in production" "$(st 1 cluster_state)" "kill -9: pg_control says it ran as primary"
+t_assert_eq 1 "$(st 1 needs_rejoin)" "kill -9: a crashed primary needs a rejoin to follow"
 for c in $children; do # orphaned backends leave once they notice the postmaster is gone
 	t_wait_for 30 "n1 child $c gone" sh -c "! kill -0 $c"
 done
@@ -208,6 +212,8 @@ t_pass "hung: n3 answers again after SIGCONT"
 caught_up_on() { [ "$(st "$1" replay_lsn)" = "$(st 2 flush_lsn)" ]; }
 t_wait_for 30 "n1 replayed all of n2" caught_up_on 1
 node 2 stop fast >/dev/null || t_fail "stop n2"
+t_assert_eq "shut down" "$(st 2 cluster_state)" "switchover: n2 shut down cleanly"
+t_assert_eq 1 "$(st 2 needs_rejoin)" "switchover: a former primary is rejoined, not just started"
 node 1 promote >/dev/null || t_fail "promote n1"
 t_assert_eq 3 "$(st 1 timeline)" "switchover: n1 is primary on timeline 3"
 node 1 slots n1 n2 n3 >/dev/null || t_fail "slots on n1" # the loop's job after a promotion
@@ -236,6 +242,8 @@ for stop in 2:immediate 3:smart 1:fast; do
 done
 check "stop: an immediate stop left crash recovery to do" grep -q "in archive recovery" \
 	<(node 2 control)
+t_assert_eq 0 "$(st 2 needs_rejoin)" "stop: a crashed replica does not need a rejoin"
+t_assert_eq "shut down in recovery" "$(st 3 cluster_state)" "stop: n3 shut down as a replica"
 node 1 start primary >/dev/null || t_fail "start n1"
 register 1
 t_assert_eq primary "$(st 1 role)" "start: n1 starts as primary"

@@ -228,6 +228,83 @@ static void test_sync_names_star_and_bad_counts(void **state)
 	assert_int_equal(db_render_sync_names(&s, small, sizeof(small)), -ENAMETOOLONG);
 }
 
+static void test_sync_names_parse_every_form(void **state)
+{
+	(void)state;
+	struct db_sync s;
+	assert_int_equal(db_parse_sync_names("  ", &s), 0);
+	assert_int_equal(s.method, DB_SYNC_METHOD_OFF);
+	assert_int_equal(s.count, 0);
+	assert_int_equal(db_parse_sync_names("*", &s), 0);
+	assert_int_equal(s.method, DB_SYNC_METHOD_PRIORITY);
+	assert_int_equal(s.num, 1);
+	assert_string_equal(s.names[0], "*");
+	assert_int_equal(db_parse_sync_names("node_b, \"node-a\"", &s), 0);
+	assert_int_equal(s.method, DB_SYNC_METHOD_PRIORITY);
+	assert_int_equal(s.num, 1);
+	assert_int_equal(s.count, 2);
+	assert_string_equal(s.names[0], "node_b");
+	assert_string_equal(s.names[1], "node-a");
+	assert_int_equal(db_parse_sync_names("2 (a,b,c)", &s), 0);
+	assert_int_equal(s.method, DB_SYNC_METHOD_PRIORITY);
+	assert_int_equal(s.num, 2);
+	assert_int_equal(s.count, 3);
+	assert_int_equal(db_parse_sync_names("first 1 ( \"x\"\"y\" )", &s), 0);
+	assert_int_equal(s.num, 1);
+	assert_string_equal(s.names[0], "x\"y");
+	assert_int_equal(db_parse_sync_names("ANY 2 (n1, n2, n3)", &s), 0);
+	assert_int_equal(s.method, DB_SYNC_METHOD_QUORUM);
+	assert_int_equal(s.num, 2);
+	assert_int_equal(s.count, 3);
+	assert_string_equal(s.names[2], "n3");
+	/* A standby may be called "first" as long as no number follows. */
+	assert_int_equal(db_parse_sync_names("first, any", &s), 0);
+	assert_int_equal(s.count, 2);
+}
+
+static void test_sync_names_parse_round_trips_the_renderer(void **state)
+{
+	(void)state;
+	const char *names[] = { "node-2", "n3", "N4" };
+	for (int m = DB_SYNC_METHOD_PRIORITY; m <= DB_SYNC_METHOD_QUORUM; m++) {
+		for (int count = 1; count <= 3; count++) {
+			struct db_sync in = sync_of((enum db_sync_method)m, 1, count, names);
+			char text[256];
+			assert_int_equal(db_render_sync_names(&in, text, sizeof(text)), 0);
+			struct db_sync out;
+			assert_int_equal(db_parse_sync_names(text, &out), 0);
+			assert_int_equal(out.method, m);
+			assert_int_equal(out.num, 1);
+			assert_int_equal(out.count, count);
+		}
+	}
+}
+
+static void test_sync_names_parse_refuses_garbage(void **state)
+{
+	(void)state;
+	struct db_sync s;
+	s.count = 77;
+	const char *bad[] = {
+		"ANY (a)", "FIRST 0 (a)", "2 (a",	 "2 a, b",	    "a,",   ",a",    "\"\"",
+		"\"open",  "a b",	  "ANY 1 (a) x", "99999999999 (a)", "1 ()", "-1 (a)"
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (db_parse_sync_names(bad[i], &s) != -EINVAL)
+			fail_msg("accepted \"%s\"", bad[i]);
+	}
+	assert_int_equal(s.count, 77);
+	char many[DB_STANDBYS_MAX * 8 + 16] = "";
+	size_t len = 0;
+	for (int i = 0; i <= DB_STANDBYS_MAX; i++)
+		len += (size_t)snprintf(many + len, sizeof(many) - len, "%sn%d", i ? "," : "", i);
+	assert_int_equal(db_parse_sync_names(many, &s), -EINVAL);
+	char longname[DB_NAME_MAX + 8];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(db_parse_sync_names(longname, &s), -EINVAL);
+}
+
 /* --- postgresql.conf --------------------------------------------------------------------------- */
 
 static void test_conf_line_escapes_quotes_and_rejects_injection(void **state)
@@ -467,6 +544,27 @@ static void test_status_row_of_streaming_replica(void **state)
 	assert_int_equal(st.replication_state, DB_REPL_STREAMING);
 	assert_string_equal(st.upstream_host, "127.0.0.1");
 	assert_int_equal(st.upstream_port, 5433);
+	assert_string_equal(st.following_host, "");
+
+	v[DB_PG_COL_PRIMARY_CONNINFO] = "user=replicator host='10.0.0.9,10.0.0.8' port=6432 "
+					"application_name=n1";
+	assert_int_equal(db_pg_parse_status_row(v, &st), 0);
+	assert_string_equal(st.following_host, "10.0.0.9");
+	assert_int_equal(st.following_port, 6432);
+	v[DB_PG_COL_PRIMARY_CONNINFO] = "host=db1";
+	assert_int_equal(db_pg_parse_status_row(v, &st), 0);
+	assert_string_equal(st.following_host, "db1");
+	assert_int_equal(st.following_port, 5432);
+	/* A malformed setting leaves "following" empty but the rest of the status intact. */
+	const char *hostile[] = { "host='unterminated", "port=99999 host=a", "=x",
+				  "host=a port=x" };
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		v[DB_PG_COL_PRIMARY_CONNINFO] = hostile[i];
+		assert_int_equal(db_pg_parse_status_row(v, &st), 0);
+		assert_string_equal(st.following_host, "");
+		assert_int_equal(st.following_port, 0);
+		assert_int_equal(st.replication_state, DB_REPL_STREAMING);
+	}
 }
 
 static void test_status_row_of_replica_without_receiver(void **state)
@@ -1096,6 +1194,9 @@ int main(void)
 		cmocka_unit_test(test_sync_names_quorum_uses_any),
 		cmocka_unit_test(test_sync_names_off_or_empty_clear_it),
 		cmocka_unit_test(test_sync_names_star_and_bad_counts),
+		cmocka_unit_test(test_sync_names_parse_every_form),
+		cmocka_unit_test(test_sync_names_parse_round_trips_the_renderer),
+		cmocka_unit_test(test_sync_names_parse_refuses_garbage),
 		cmocka_unit_test(test_conf_line_escapes_quotes_and_rejects_injection),
 		cmocka_unit_test(test_conf_primary_includes_base_and_forces_own_settings),
 		cmocka_unit_test(test_conf_replica_follows_upstream_through_its_slot),
