@@ -248,45 +248,41 @@ static void names_from_csv(const char *csv, struct ha_names *out)
 	}
 }
 
-/* Reads synchronous_standby_names ("FIRST 1 (a,b)", "ANY 2 (a,b)", "a", "*") into a set. */
+/* Reads synchronous_standby_names into a set, with the driver's parser; Patroni's strict-mode
+ * placeholder is reported apart. An unparsable value counts as no names (the leader rewrites it). */
 static void names_from_ssn(const char *ssn, struct ha_names *out, bool *placeholder)
 {
-	const char *open = strchr(ssn, '(');
-	char inner[DB_PARAM_VALUE_MAX];
+	struct db_sync sync;
 
+	memset(out, 0, sizeof(*out));
 	*placeholder = false;
-	if (open != NULL) {
-		const char *close = strrchr(ssn, ')');
-		size_t n = close != NULL && close > open ? (size_t)(close - open - 1) : 0;
-
-		memcpy(inner, open + 1, n);
-		inner[n] = '\0';
-	} else if (buf_copy(inner, sizeof(inner), ssn) != 0) {
-		inner[0] = '\0';
-	}
-	names_from_csv(inner, out);
-	for (int i = 0; i < out->count; i++) {
-		if (strcmp(out->name[i], SYNC_PLACEHOLDER) == 0) {
+	if (db_parse_sync_names(ssn, &sync) != 0)
+		return;
+	for (int i = 0; i < sync.count && out->count < HA_MEMBERS_MAX; i++) {
+		if (strcmp(sync.names[i], SYNC_PLACEHOLDER) == 0)
 			*placeholder = true;
-			memmove(&out->name[i], &out->name[i + 1],
-				(size_t)(out->count - i - 1) * sizeof(out->name[0]));
-			out->count--;
-			i--;
-		}
+		else
+			buf_copy_or_clear(out->name[out->count++], HA_NAME_MAX, sync.names[i]);
 	}
 }
 
-/* Which member a replica's upstream host:port belongs to. */
+/* Which member the replica follows, by host:port. */
 static void following_member(const struct agent *a, char *out, size_t cap)
 {
+	/* Whom it is configured to follow, connected or not (a replica still connecting is
+	 * following already; re-pointing it again would only restart the attempt). */
+	const char *host =
+		a->dbs->following_host[0] ? a->dbs->following_host : a->dbs->upstream_host;
+	int port = a->dbs->following_host[0] ? a->dbs->following_port : a->dbs->upstream_port;
+
 	out[0] = '\0';
-	if (a->dbs->upstream_host[0] == '\0')
+	if (host[0] == '\0')
 		return;
 	for (int i = 0; i < a->cluster->member_count; i++) {
 		struct db_peer p;
 
 		if (peer_from_member(&a->cluster->members[i], &p) == 0 &&
-		    strcmp(p.host, a->dbs->upstream_host) == 0 && p.port == a->dbs->upstream_port) {
+		    strcmp(p.host, host) == 0 && p.port == port) {
 			if (buf_copy(out, cap, p.name) != 0)
 				out[0] = '\0';
 			return;
