@@ -359,7 +359,20 @@ static int perform(CURL *h, const char *url, const struct buf *req, const char *
 		return DCS_ERR_INVALID_RESPONSE;
 	}
 	if (cc != CURLE_OK) {
-		msgf(msg, msglen, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		curl_off_t tcp_us = 0, tls_us = 0;
+
+		/* etcd refusing a client certificate may just reset the connection, and curl then
+		 * speaks of sockets: say which step failed, and what to check. */
+		curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &tcp_us);
+		curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &tls_us);
+		if (strncmp(url, "https:", 6) == 0 && tcp_us > 0 && tls_us == 0)
+			msgf(msg, msglen,
+			     "%s: TLS handshake failed (check etcd3.cacert, etcd3.cert and "
+			     "etcd3.key): %s",
+			     url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		else
+			msgf(msg, msglen, "%s: %s", url,
+			     errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		return DCS_ERR_TRANSIENT;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http);

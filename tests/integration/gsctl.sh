@@ -31,7 +31,7 @@ etcd_get() {
 	ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=3s get --print-value-only \
 		"/service/$S/$1"
 }
-role_is() { [ "$(c_role "$1")" = "$2" ]; }
+role_is() { c_is "$1" "$2"; }
 # run gsctl with the good configuration, stdin from /dev/null: RC, out, err
 gs() {
 	RC=0

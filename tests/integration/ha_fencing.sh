@@ -59,7 +59,7 @@ t_on_failure() {
 }
 
 leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
-role_is() { [ "$(c_role "$1")" = "$2" ]; }
+role_is() { c_is "$1" "$2"; }
 has_row() { [ "$(c_psql "$1" "select count(*) from marks where v = '$2'")" = 1 ]; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # One write with short timeouts; succeeds only when COMMIT returned.

@@ -27,7 +27,7 @@ t_on_failure() {
 }
 
 leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
-role_is() { [ "$(c_role "$1")" = "$2" ]; }
+role_is() { c_is "$1" "$2"; }
 has_row() { [ "$(c_psql "$1" "select count(*) from marks where v = '$2'")" = 1 ]; }
 in_recovery() { [ "$(c_psql "$1" "select pg_is_in_recovery()")" = t ]; }
 writable() { c_psql "$1" "insert into marks values ('probe-$RANDOM$RANDOM')"; }

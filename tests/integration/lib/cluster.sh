@@ -12,6 +12,8 @@
 #   c_role NAME                    prints "primary", "replica" or "" from the node's /patroni
 #   c_running NAME ROLE            succeeds when the node's database runs in ROLE (primary or
 #                                  replica), judged by its /primary or /replica health check
+#   c_is NAME ROLE                 succeeds when /patroni says ROLE and state "running" (also
+#                                  for noloadbalance nodes, whose /replica is always 503)
 #   c_psql NAME SQL                runs SQL on the node's database, prints the result
 #   c_rest NAME PATH               prints the HTTP status of GET on the node's REST API
 # Ports are recorded in C_PG_PORT[NAME] and C_API_PORT[NAME].
@@ -186,6 +188,12 @@ c_leader() {
 c_role() {
 	curl -s -m 2 "http://127.0.0.1:${C_API_PORT[$1]}/patroni" 2>/dev/null |
 		sed -n 's/.*"role": *"\([a-z_]*\)".*/\1/p'
+}
+
+c_is() {
+	local doc
+	doc=$(curl -s -m 2 "http://127.0.0.1:${C_API_PORT[$1]}/patroni" 2>/dev/null) || return 1
+	[[ "$doc" == *"\"state\": \"running\""* && "$doc" == *"\"role\": \"$2\""* ]]
 }
 
 c_running() {
