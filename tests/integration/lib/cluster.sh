@@ -49,7 +49,7 @@ c_free_port() {
 	fi
 	local port
 	for _ in $(seq 200); do
-		port=$((20000 + RANDOM % 30000))
+		port=$((10000 + RANDOM % 22768)) # below the ephemeral range, as t_free_port
 		case " ${C_PORTS_GIVEN:-} " in *" $port "*) continue ;; esac
 		if ! ss -Hltn "sport = :$port" | grep -q .; then
 			C_PORTS_GIVEN="${C_PORTS_GIVEN:-} $port"
