@@ -1522,7 +1522,8 @@ static void maintain_as_leader(struct agent *a)
 	write_status(a, a->dbs->flush_lsn);
 	if (a->dyn.failsafe_mode)
 		write_failsafe_key(a);
-	if (!a->dyn.postgresql.use_slots)
+	/* openGauss replicates through replconninfo, without slots (opengauss.md 2.6). */
+	if (!a->dyn.postgresql.use_slots || is_opengauss(a))
 		return;
 	for (int i = 0; i < a->cluster->member_count && n < HA_MEMBERS_MAX; i++) {
 		const struct dcs_member *m = &a->cluster->members[i];
