@@ -997,6 +997,9 @@ int dcs_release_leader(struct dcs_client *c, char *msg, size_t msglen)
 }
 
 /* Writes prefix+suffix = value under a dcs_cas condition. */
+/* The term key's decimal text ("4294967295" and a NUL fit). */
+#define DCS_TERM_TEXT_MAX 16
+
 static int cas_put(struct dcs_client *c, const char *suffix, const char *value,
 		   int64_t mod_revision, int64_t *new_mod_revision, char *msg, size_t msglen)
 {
@@ -1071,6 +1074,19 @@ int dcs_cas_sync(struct dcs_client *c, const char *json, int64_t mod_revision,
 	int rc = checked_json("sync", json, true, msg, msglen);
 
 	return rc ? rc : cas_put(c, "sync", json, mod_revision, new_mod_revision, msg, msglen);
+}
+
+int dcs_cas_term(struct dcs_client *c, int64_t term, int64_t mod_revision,
+		 int64_t *new_mod_revision, char *msg, size_t msglen)
+{
+	char text[DCS_TERM_TEXT_MAX];
+
+	if (term < 1 || term > DCS_TERM_MAX ||
+	    buf_format(text, sizeof(text), "%" PRId64, term) != 0) {
+		msgf(msg, msglen, "term must be 1..%lld", DCS_TERM_MAX);
+		return DCS_ERR_INVALID_ARGUMENT;
+	}
+	return cas_put(c, "term", text, mod_revision, new_mod_revision, msg, msglen);
 }
 
 int dcs_write_failover(struct dcs_client *c, const char *json, int64_t mod_revision,

@@ -34,6 +34,8 @@
 #define DCS_TAGS_MAX 1024     /* a member's tags object as JSON */
 #define DCS_WORD_MAX 64	      /* role, state, version, replication_state, timestamps */
 #define DCS_MSG_MAX 512	      /* a good size for the caller's error message buffer */
+/* The largest openGauss term (gs_ctl -T takes a uint32). */
+#define DCS_TERM_MAX 4294967295LL
 /* The largest value this client writes (etcd's own limit is 1.5 MiB). */
 #define DCS_VALUE_MAX (1 << 20)
 #define DCS_RESPONSE_MAX (8 << 20) /* the largest etcd reply accepted, in bytes */
@@ -96,6 +98,7 @@ enum dcs_change {
 	DCS_CHANGE_OTHER = 1u << 9, /* any other key under the prefix */
 	/* The watch was rebuilt (compaction, a stall, a lost endpoint): re-read everything. */
 	DCS_CHANGE_RESYNC = 1u << 10,
+	DCS_CHANGE_TERM = 1u << 11, /* the openGauss cluster term (not a Patroni key) */
 };
 
 /* One members/<name> key. Fields absent from the document are zero / empty / false. */
@@ -199,6 +202,12 @@ struct dcs_cluster {
 	char failsafe[DCS_DOC_MAX]; /* JSON {member: api_url} as stored */
 	bool failsafe_oversized;
 	int64_t failsafe_mod_revision;
+
+	/* openGauss cluster term: decimal text 1..DCS_TERM_MAX (Patroni ignores the key). */
+	bool has_term;
+	bool term_valid; /* false: absent, or a value that is not such a number (term = 0) */
+	int64_t term;
+	int64_t term_mod_revision;
 };
 
 /* Returns the member named name in c, or NULL. */
@@ -312,6 +321,11 @@ int dcs_cas_sync(struct dcs_client *c, const char *json, int64_t mod_revision,
 		 int64_t *new_mod_revision, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 int dcs_delete_sync(struct dcs_client *c, int64_t mod_revision, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+/* Writes the openGauss term key (decimal text; term in 1..DCS_TERM_MAX, else
+ * DCS_ERR_INVALID_ARGUMENT) under the same conditions and with the same results as dcs_cas_sync. */
+int dcs_cas_term(struct dcs_client *c, int64_t term, int64_t mod_revision,
+		 int64_t *new_mod_revision, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 int dcs_write_failover(struct dcs_client *c, const char *json, int64_t mod_revision,
 		       int64_t *new_mod_revision, char *msg, size_t msglen)

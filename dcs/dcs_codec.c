@@ -173,7 +173,7 @@ unsigned dcs_key_kind(const char *suffix)
 		{ "failover", DCS_CHANGE_FAILOVER }, { "sync", DCS_CHANGE_SYNC },
 		{ "status", DCS_CHANGE_STATUS },     { "optime/leader", DCS_CHANGE_STATUS },
 		{ "history", DCS_CHANGE_HISTORY },   { "initialize", DCS_CHANGE_INITIALIZE },
-		{ "failsafe", DCS_CHANGE_FAILSAFE },
+		{ "failsafe", DCS_CHANGE_FAILSAFE }, { "term", DCS_CHANGE_TERM },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
@@ -1299,6 +1299,19 @@ static bool store_kv(struct dcs_cluster *c, const char *suffix, const char *valu
 		if (c->failsafe_oversized)
 			c->failsafe[0] = '\0';
 		break;
+	case DCS_CHANGE_TERM: {
+		int64_t v;
+		char text[DCS_INT_TEXT_MAX];
+		c->has_term = true;
+		c->term_mod_revision = mod_rev;
+		/* Plain digits only: no sign, no spaces. */
+		if (copy_text(text, sizeof(text), value, len) && isdigit((unsigned char)text[0]) &&
+		    num_parse_i64(text, 1, DCS_TERM_MAX, &v) == 0) {
+			c->term_valid = true;
+			c->term = v;
+		}
+		break;
+	}
 	case DCS_CHANGE_MEMBERS: {
 		struct dcs_member *m;
 		const char *name = suffix + strlen("members/");

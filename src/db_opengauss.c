@@ -341,6 +341,32 @@ out_free:
 	return rc;
 }
 
+/* Writes replconninfo1..8 alone and reloads (§2.6). */
+static int write_replconninfo(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	struct db_og_setting *s = calloc(DB_OG_REPLCONNINFO_MAX, sizeof(*s));
+	struct db_og_replconninfo *ri = malloc(sizeof(*ri));
+	int n = 0, rc = 0;
+	if (!s || !ri) {
+		rc = db_fail(err, err_cap, -ENOMEM, "out of memory");
+		goto out_free;
+	}
+	rc = render_replconninfo(db, NULL, ri, err, err_cap);
+	for (int i = 0; i < DB_OG_REPLCONNINFO_MAX && rc == 0; i++) {
+		char name[32];
+		if (buf_format(name, sizeof(name), "replconninfo%d", i + 1) != 0)
+			rc = db_fail(err, err_cap, -EINVAL, "replconninfo name");
+		else if (put_setting(s, &n, name, ri->entry[i]) != 0)
+			rc = db_fail(err, err_cap, -E2BIG, "replconninfo does not fit");
+	}
+	if (rc == 0)
+		rc = run_guc(db, true, s, n, timeout_ms, err, err_cap);
+out_free:
+	free(ri);
+	free(s);
+	return rc;
+}
+
 /* pg_hba lines of the options, with gs_guc -h (§2.6). */
 static int write_hba(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 {
@@ -378,7 +404,6 @@ static int write_initial_config(struct db *db, const struct db_peer *extra, char
 int db_opengauss_set_members(struct db *db, const struct db_peer *members, int count,
 			     int64_t timeout_ms, char *err, size_t err_cap)
 {
-	(void)timeout_ms;
 	if (!db || db->opts.engine != DB_ENGINE_OPENGAUSS || count < 0 || (count > 0 && !members))
 		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
 	if (count > DB_OPENGAUSS_MEMBERS_MAX)
@@ -396,7 +421,12 @@ int db_opengauss_set_members(struct db *db, const struct db_peer *members, int c
 		return db_fail(err, err_cap, -ENOMEM, "out of memory");
 	memcpy(p->members, members, sizeof(members[0]) * (size_t)count);
 	p->member_count = count;
-	return 0;
+	/* §2.6: replconninfoN are SIGHUP settings, so a running server takes the new list at once
+	 * (a running task writes the configuration itself). Only replconninfoN: the rest of the
+	 * configuration, synchronous_standby_names above all, stays as the last call wrote it. */
+	if (db_task_running(db) || !server_running(db))
+		return 0;
+	return write_replconninfo(db, timeout_ms, err, err_cap);
 }
 
 /* --- Status ----------------------------------------------------------------------------------- */
@@ -648,6 +678,18 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 		return db_fail(err, err_cap, -EIO, "malformed location in status");
 	st->write_lsn = current;
 	st->flush_lsn = current;
+
+	/* The system identifier, which the loop writes into the initialize key after bootstrap
+	 * (as Patroni does). pg_control_system() is not named by opengauss.md: when the server
+	 * has no such function the identifier stays empty and the status is still good. */
+	if (one_row(conn, "SELECT system_identifier FROM pg_control_system()", 1, deadline, &res,
+		    why, sizeof(why)) == 0) {
+		if (!field(res, 0, 0) ||
+		    buf_copy(st->system_identifier, sizeof(st->system_identifier),
+			     field(res, 0, 0)) != 0)
+			st->system_identifier[0] = '\0';
+		PQclear(res);
+	}
 
 	db_opengauss_fill_role(&ha, in_recovery, st);
 	if (st->role == DB_ROLE_REPLICA)

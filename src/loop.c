@@ -30,6 +30,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "db_opengauss.h"
 #include "dcs.h"
 #include "ha_role.h"
 #include "log.h"
@@ -108,6 +109,9 @@ struct agent {
 	int64_t last_reason_ms;
 	uint64_t status_optime_written;
 	char slots_written[HA_MEMBERS_MAX * HA_NAME_MAX];
+	/* openGauss: the member list last handed to the driver (replconninfoN). */
+	struct db_peer og_members[DB_OPENGAUSS_MEMBERS_MAX];
+	int og_member_count; /* -1: none handed over yet */
 	bool params_applied;
 	int64_t loop_duration_ms;
 	bool acted; /* this cycle changed the DCS or the database */
@@ -164,6 +168,37 @@ static int peer_from_member(const struct dcs_member *m, struct db_peer *out)
 	if (agent_split_host_port(hostport, 5432, out->host, sizeof(out->host), &out->port) != 0)
 		return -EINVAL;
 	return buf_copy(out->name, sizeof(out->name), m->name);
+}
+
+static bool is_opengauss(const struct agent *a)
+{
+	return a->cfg->postgresql.engine == CFG_ENGINE_OPENGAUSS;
+}
+
+/* openGauss lists every member in replconninfoN: hands the driver the members of the view when
+ * they changed since the last list it took. */
+static void set_opengauss_members(struct agent *a)
+{
+	struct db_peer peers[DB_OPENGAUSS_MEMBERS_MAX];
+	char err[DB_ERROR_MAX];
+	int n = 0;
+
+	if (!is_opengauss(a))
+		return;
+	for (int i = 0; i < a->cluster->member_count && n < DB_OPENGAUSS_MEMBERS_MAX; i++)
+		if (peer_from_member(&a->cluster->members[i], &peers[n]) == 0)
+			n++;
+	if (n == a->og_member_count && memcmp(peers, a->og_members, sizeof(peers[0]) * n) == 0)
+		return;
+	if (db_opengauss_set_members(a->db, peers, n, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
+	    0) {
+		log_warning("could not hand the member list to the openGauss driver: %s, retrying",
+			    err);
+		return;
+	}
+	memcpy(a->og_members, peers, sizeof(peers[0]) * n);
+	a->og_member_count = n;
+	log_info("openGauss member list: %d member(s)", n);
 }
 
 static int peer_named(const struct agent *a, const char *name, struct db_peer *out)
@@ -436,6 +471,7 @@ static void observe_dcs(struct agent *a)
 		a->view_wall_ms = clock_wall_ms();
 		if (a->lease_ok)
 			a->dcs_error[0] = '\0';
+		set_opengauss_members(a);
 	} else {
 		note_dcs_error(a, "could not read the cluster from etcd", rc, msg);
 	}
@@ -618,6 +654,7 @@ static void build_input(struct agent *a)
 			buf_copy_or_clear(in->dcs.failsafe.name[in->dcs.failsafe.count++],
 					  HA_NAME_MAX, a->failsafe[i].name);
 		in->dcs.failsafe_present = in->dcs.failsafe.count > 0;
+		in->dcs.term = c->has_term && c->term_valid ? c->term : 0;
 		in->dcs.status_present = c->has_optime;
 		in->dcs.optime_lsn = c->optime_lsn > 0 ? (uint64_t)c->optime_lsn : 0;
 		for (int i = 0; i < c->member_count && i < HA_MEMBERS_MAX; i++) {
@@ -1009,6 +1046,12 @@ static bool finish_bootstrap(struct agent *a)
 			note_dcs_error(a, "could not write the config key", rc, msg);
 	}
 	buf_done(&json);
+	if (is_opengauss(a)) {
+		/* The first term (db_begin_bootstrap ran with term 1). */
+		rc = dcs_cas_term(a->dcs, 1, DCS_CAS_ABSENT, NULL, msg, sizeof(msg));
+		if (rc != 0 && rc != DCS_ERR_CONFLICT)
+			note_dcs_error(a, "could not write the term key", rc, msg);
+	}
 	rc = dcs_write_initialize(a->dcs, a->dbs->system_identifier, msg, sizeof(msg));
 	if (rc != 0)
 		note_dcs_error(a, "could not write the initialize key", rc, msg);
@@ -1108,6 +1151,24 @@ static void act(struct agent *a)
 			    db_set_sync_standbys(a->db, &sync, a->dyn.retry_timeout_ms, err,
 						 sizeof(err)) != 0)
 				log_warning("could not set the synchronous standbys: %s", err);
+		}
+		if (is_opengauss(a)) {
+			/* Raise the cluster term first: a lost CAS means another promotion (or a
+			 * newer term) got there first, so this cycle does not promote. */
+			rc = dcs_cas_term(a->dcs, o->term,
+					  a->cluster->has_term ? a->cluster->term_mod_revision
+							       : DCS_CAS_ABSENT,
+					  NULL, msg, sizeof(msg));
+			if (rc != 0) {
+				note_dcs_error(
+					a,
+					rc == DCS_ERR_CONFLICT
+						? "not promoting: the term key changed"
+						: "not promoting: could not raise the term key",
+					rc, msg);
+				break;
+			}
+			log_notice("raised the cluster term to %lld", (long long)o->term);
 		}
 		set_role(a, HA_ROLE_PROMOTING, o->reason);
 		rc = db_promote(a->db, (uint64_t)o->term, a->dyn.ttl_ms, err, sizeof(err));
@@ -1461,7 +1522,8 @@ static void maintain_as_leader(struct agent *a)
 	write_status(a, a->dbs->flush_lsn);
 	if (a->dyn.failsafe_mode)
 		write_failsafe_key(a);
-	if (!a->dyn.postgresql.use_slots)
+	/* openGauss replicates through replconninfo, without slots (opengauss.md 2.6). */
+	if (!a->dyn.postgresql.use_slots || is_opengauss(a))
 		return;
 	for (int i = 0; i < a->cluster->member_count && n < HA_MEMBERS_MAX; i++) {
 		const struct dcs_member *m = &a->cluster->members[i];
@@ -2188,6 +2250,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 
 	if (a == NULL)
 		return -ENOMEM;
+	a->og_member_count = -1;
 	pthread_mutex_init(&a->req_lock, NULL);
 	a->cfg = c;
 	a->dyn = c->bootstrap.dcs;

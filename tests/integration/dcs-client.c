@@ -9,7 +9,7 @@
  * Commands: connect | read | take-leader | renew-leader | release-leader | touch-member JSON |
  *   hold SECONDS [JSON] | member SECONDS | cas-config JSON REV | write-failover JSON REV |
  *   clear-failover REV | write-status JSON | write-initialize SYSID | write-history JSON |
- *   watch-wake ROUNDS | watch-log SECONDS | delete-cluster
+ *   watch-wake ROUNDS | watch-log SECONDS | delete-cluster | cas-term TERM REV
  * --role=R sets the role in the member document take-leader and hold write (default replica).
  * REV is a number, "absent" or "any". Exit status: 0 on success, 10 + -dcs_error otherwise
  * (11 transient, 12 conflict, 13 lease not found, 14 permission, 15 auth, 16 invalid
@@ -142,6 +142,8 @@ static void print_cluster(const struct dcs_cluster *c)
 	       c->failover_scheduled_at);
 	printf("failover_mod_revision=%" PRId64 "\n", c->failover_mod_revision);
 	printf("optime=%" PRId64 "\n", c->optime_lsn);
+	printf("term=%" PRId64 " valid=%d\n", c->term, c->term_valid);
+	printf("term_mod_revision=%" PRId64 "\n", c->term_mod_revision);
 	printf("members=%d\n", c->member_count);
 	for (int i = 0; i < c->member_count; i++)
 		printf("member=%s role=%s state=%s api_url=%s lease=%" PRIu64 "\n",
@@ -385,6 +387,15 @@ int main(int argc, char **argv)
 			rc = dcs_cas_config(c, argv[i], rev, &new_rev, msg, sizeof(msg));
 		else
 			rc = dcs_write_failover(c, argv[i], rev, &new_rev, msg, sizeof(msg));
+		if (rc == DCS_OK)
+			printf("mod_revision=%" PRId64 "\n", new_rev);
+		status = result(cmd, rc, msg);
+	} else if (strcmp(cmd, "cas-term") == 0 && i + 1 < argc) {
+		int64_t term, new_rev = 0;
+		if (num_parse_i64(argv[i], 0, INT64_MAX, &term) < 0 ||
+		    parse_rev(argv[i + 1], &rev) < 0)
+			return usage("bad TERM or REV");
+		rc = dcs_cas_term(c, term, rev, &new_rev, msg, sizeof(msg));
 		if (rc == DCS_OK)
 			printf("mod_revision=%" PRId64 "\n", new_rev);
 		status = result(cmd, rc, msg);

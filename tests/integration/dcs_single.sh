@@ -96,6 +96,21 @@ dc clear-failover "$frev" 2>/dev/null || t_fail "clear failover on its revision"
 t_assert_eq '{}' "$(etcdctl --endpoints="$ETCD_URL" get --print-value-only /service/batman/failover)" \
 	"cleared failover key holds {} as Patroni writes it"
 
+# 3a. The openGauss term key: created only when absent, raised only on its current revision.
+trev=$(dc cas-term 1 absent 2>/dev/null | sed -n 's/^mod_revision=//p')
+[ -n "$trev" ] || t_fail "create the term key with CAS absent"
+t_assert_eq 1 "$(etcdctl --endpoints="$ETCD_URL" get --print-value-only /service/batman/term)" \
+	"the term key holds decimal text"
+rc=0
+dc cas-term 1 absent 2>/dev/null || rc=$?
+t_assert_eq 12 "$rc" "term create on an existing key is a conflict"
+trev2=$(dc cas-term 2 "$trev" 2>/dev/null | sed -n 's/^mod_revision=//p')
+[ -n "$trev2" ] && [ "$trev2" -gt "$trev" ] || t_fail "term CAS on the current mod_revision"
+rc=0
+dc cas-term 3 "$trev" 2>/dev/null || rc=$?
+t_assert_eq 12 "$rc" "term CAS on a stale mod_revision is a conflict"
+t_assert_eq "term=2 valid=1" "$(dc read 2>/dev/null | grep '^term=')" "the view reads the term of the last successful CAS"
+
 # 3b. A restarted agent whose name is still in the leader key adopts it on its new lease with
 # a renewal (VALUE==name); an agent with another name cannot.
 dc delete-cluster 2>/dev/null

@@ -143,6 +143,7 @@ static void test_key_kind_follows_patroni_layout(void **state)
 	assert_int_equal(dcs_key_kind("members/a/b"), DCS_CHANGE_OTHER);
 	assert_int_equal(dcs_key_kind("optime/leader"), DCS_CHANGE_STATUS);
 	assert_int_equal(dcs_key_kind("leaderx"), DCS_CHANGE_OTHER);
+	assert_int_equal(dcs_key_kind("term"), DCS_CHANGE_TERM);
 }
 
 /* ---- request bodies ---- */
@@ -556,6 +557,69 @@ static void test_value_with_nul_byte_is_not_text(void **state)
 	free(c);
 }
 
+/* ---- the openGauss term key ---- */
+
+static void parse_term(const char *value, struct dcs_cluster *c)
+{
+	char *kv = kv_json(PREFIX "term", value, "\"42\"");
+
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(parse_kvs(kv, c), DCS_OK);
+	free(kv);
+}
+
+static void test_term_key_valid_is_read_with_its_revision(void **state)
+{
+	struct dcs_cluster *c = calloc(1, sizeof(*c));
+
+	(void)state;
+	parse_term("7", c);
+	assert_true(c->has_term);
+	assert_true(c->term_valid);
+	assert_int_equal(c->term, 7);
+	assert_int_equal(c->term_mod_revision, 42);
+	parse_term("4294967295", c);
+	assert_true(c->term_valid);
+	assert_int_equal(c->term, DCS_TERM_MAX);
+	free(c);
+}
+
+static void test_term_key_absent_is_not_present(void **state)
+{
+	struct dcs_cluster *c = calloc(1, sizeof(*c));
+	char *kv = kv_json(PREFIX "leader", "node1", "\"3\"");
+
+	(void)state;
+	assert_int_equal(parse_kvs(kv, c), DCS_OK);
+	assert_true(c->has_leader);
+	assert_false(c->has_term);
+	assert_false(c->term_valid);
+	assert_int_equal(c->term, 0);
+	free(kv);
+	free(c);
+}
+
+static void test_term_key_garbage_or_out_of_range_is_invalid(void **state)
+{
+	static const char *const bad[] = {
+		"",    "abc",	       "7x",
+		" 7",  "+7",	       "-1",
+		"0",   "4294967296",   "99999999999999999999999",
+		"1.5", "{\"term\":3}", "0x10",
+	};
+	struct dcs_cluster *c = calloc(1, sizeof(*c));
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		parse_term(bad[i], c);
+		assert_true(c->has_term);
+		assert_false(c->term_valid);
+		assert_int_equal(c->term, 0);
+		assert_int_equal(c->term_mod_revision, 42);
+	}
+	free(c);
+}
+
 /* ---- unary replies ---- */
 
 static void expect_txn(const char *name, bool want)
@@ -941,6 +1005,10 @@ static void test_calls_with_bad_json_fail_before_any_request(void **state)
 	assert_int_equal(dcs_write_status(c, "7", msg, sizeof(msg)), DCS_ERR_INVALID_ARGUMENT);
 	assert_int_equal(dcs_cas_sync(c, "{}", -5, NULL, msg, sizeof(msg)),
 			 DCS_ERR_INVALID_ARGUMENT);
+	assert_int_equal(dcs_cas_term(c, 0, DCS_CAS_ABSENT, NULL, msg, sizeof(msg)),
+			 DCS_ERR_INVALID_ARGUMENT);
+	assert_int_equal(dcs_cas_term(c, DCS_TERM_MAX + 1, DCS_CAS_ABSENT, NULL, msg, sizeof(msg)),
+			 DCS_ERR_INVALID_ARGUMENT);
 	dcs_client_free(c);
 }
 
@@ -964,6 +1032,9 @@ int main(void)
 		cmocka_unit_test(test_oversized_values_are_flagged_not_cut),
 		cmocka_unit_test(test_mistyped_values_degrade_to_empty_fields),
 		cmocka_unit_test(test_value_with_nul_byte_is_not_text),
+		cmocka_unit_test(test_term_key_valid_is_read_with_its_revision),
+		cmocka_unit_test(test_term_key_absent_is_not_present),
+		cmocka_unit_test(test_term_key_garbage_or_out_of_range_is_invalid),
 		cmocka_unit_test(test_txn_replies_say_which_branch_ran),
 		cmocka_unit_test(test_hostile_txn_replies_are_invalid),
 		cmocka_unit_test(test_lease_replies),

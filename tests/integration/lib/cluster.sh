@@ -4,7 +4,10 @@
 #
 #   c_init DIR ETCD_URL SCOPE      where configs, data and logs live
 #   c_config NAME [EXTRA_YAML]     writes DIR/NAME.yml with free ports (ttl 5, loop_wait 1,
-#                                  retry_timeout 1 unless C_TTL/C_LOOP_WAIT/C_RETRY say else)
+#                                  retry_timeout 1 unless C_TTL/C_LOOP_WAIT/C_RETRY say else;
+#                                  C_BIN_DIR and C_ENGINE set postgresql.bin_dir and .engine;
+#                                  C_CHECKSUMS=off leaves data-checksums out of initdb;
+#                                  C_MAX_CONNECTIONS replaces max_connections 50)
 #   c_start NAME                   starts the agent in the background (log: DIR/NAME.log)
 #   c_kill NAME [SIGNAL]           signals the agent (default TERM) and waits for it to exit
 #   c_kill_db NAME                 kill -9 the node's postmaster
@@ -97,11 +100,11 @@ bootstrap:
         max_wal_senders: 10
         max_replication_slots: 10
         wal_keep_size: 128MB
-        max_connections: 50
+        max_connections: ${C_MAX_CONNECTIONS:-50}
         shared_buffers: 16MB
   initdb:
   - encoding: UTF8
-  - data-checksums
+$([ "${C_CHECKSUMS:-on}" = off ] || echo '  - data-checksums')
   pg_hba:
   - local all all trust
   - host replication replicator 127.0.0.1/32 trust
@@ -110,7 +113,8 @@ postgresql:
   listen: 127.0.0.1:$pg
   connect_address: 127.0.0.1:$pg
   data_dir: $C_DIR/$name/data
-  bin_dir: /usr/lib/postgresql/15/bin
+  bin_dir: ${C_BIN_DIR:-/usr/lib/postgresql/15/bin}
+${C_ENGINE:+  engine: $C_ENGINE}
   pgpass: $C_DIR/$name/pgpass
   authentication:
     superuser:

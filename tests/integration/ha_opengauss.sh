@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Issue 5 for openGauss, with the agent on the openGauss EMULATOR (tests/opengauss-emulator:
+# PostgreSQL 15 dressed as openGauss, NOT openGauss) and real etcd: three gsha nodes with
+# postgresql.engine opengauss. Bootstrap writes the cluster term key (1); two replicas are built
+# and stream; kill -9 of the primary's agent and server: another node takes the leader key,
+# raises the term key to 2 by compare-and-swap, promotes with gs_ctl failover -T 2, and the
+# remaining replica follows it.
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/etcd.sh"
+source "$(dirname "$0")/lib/cluster.sh"
+
+t_start_etcd
+c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "og$$"
+C_BIN_DIR="$GSHA_SOURCE_DIR/tests/opengauss-emulator"
+C_ENGINE=opengauss
+C_CHECKSUMS=off # the emulated gs_initdb takes no --data-checksums
+# The emulator's pending mode is a PostgreSQL hot standby, which refuses a max_connections below
+# the one gs_initdb recorded (100): an emulator artefact, not an openGauss rule.
+C_MAX_CONNECTIONS=100
+for n in node1 node2 node3; do c_config "$n"; done
+
+t_on_failure() {
+	for n in node1 node2 node3; do
+		echo "---- $n.log (tail)"
+		tail -40 "$C_DIR/$n.log" 2>/dev/null
+		echo "---- $n og_emulator.log (tail)"
+		tail -15 "$C_DIR/$n/data/og_emulator.log" 2>/dev/null
+	done
+	echo "---- term key: $(term_key)"
+	c_dump_stacks
+}
+
+term_key() {
+	ETCDCTL_API=3 etcdctl --endpoints="$C_ETCD" --command-timeout=2s get --print-value-only \
+		"/service/$C_SCOPE/term" 2>/dev/null || true
+}
+leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
+role_is() { c_running "$1" "$2"; }
+has_row() { [ "$(c_psql "$1" "select count(*) from marks where v = '$2'")" = 1 ]; }
+# The term as the emulated server reports it (term_file or WAL, opengauss.md 2.8).
+og_term() { c_psql "$1" "select og_emulator.term()"; }
+term_is() { [ "$(og_term "$1")" = "$2" ]; }
+key_is() { [ "$(term_key)" = "$1" ]; }
+
+# ---- bootstrap: node1 first, so it wins initialize; the others are built from it.
+c_start node1
+t_wait_for 60 "node1 to bootstrap and take the leader key" leader_is_one_of node1
+t_wait_for 30 "node1 to run as primary" role_is node1 primary
+t_wait_for 10 "the term key to be written" key_is 1
+t_pass "bootstrap: node1 leads and the term key in etcd is 1"
+t_assert_eq 1 "$(og_term node1)" "bootstrap: node1's openGauss term is 1"
+c_start node2
+c_start node3
+t_wait_for 90 "node2 to run as a replica" role_is node2 replica
+t_wait_for 90 "node3 to run as a replica" role_is node3 replica
+c_psql node1 "create table marks(v text primary key)" >/dev/null
+c_psql node1 "insert into marks values ('before-failover')" >/dev/null
+t_wait_for 30 "the row to reach node2" has_row node2 before-failover
+t_wait_for 30 "the row to reach node3" has_row node3 before-failover
+t_pass "bootstrap: node2 and node3 were built and stream from node1"
+
+# ---- node loss: the primary's agent and server die with -9.
+c_kill node1 KILL
+c_kill_db node1
+t_wait_for 60 "node2 or node3 to take the leader key" leader_is_one_of node2 node3
+new=$(c_leader)
+other=node2
+[ "$new" = node2 ] && other=node3
+t_wait_for 30 "$new to run as primary" role_is "$new" primary
+t_assert_eq 2 "$(term_key)" "failover: the term key in etcd was raised to 2"
+t_pass "failover: $new took the leader key and raised the term key to 2"
+t_wait_for 10 "$new's openGauss term to be 2" term_is "$new" 2
+t_pass "failover: $new was promoted with term 2 (gs_ctl failover -T 2)"
+c_psql "$new" "insert into marks values ('after-failover')" >/dev/null
+t_wait_for 60 "the new row to reach $other" has_row "$other" after-failover
+t_wait_for 30 "$other to run as a replica" role_is "$other" replica
+t_wait_for 30 "$other's openGauss term to be 2" term_is "$other" 2
+t_pass "failover: $other follows $new (the new row arrived, its term is 2)"
+t_done
