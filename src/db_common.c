@@ -598,6 +598,25 @@ int db_write_file_if_changed(const char *path, const char *content, int mode, bo
 	return rc;
 }
 
+bool db_server_running(const struct db *db)
+{
+	struct db_pidfile pf;
+	return db_pidfile_read(db->opts.data_dir, &pf) == 0 && db_pid_alive(pf.pid);
+}
+
+int db_prepare_clone_dir(struct db *db, char *err, size_t err_cap)
+{
+	if (db_server_running(db))
+		return db_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
+			       db->opts.data_dir);
+	if (db_dir_empty(db->opts.data_dir))
+		return 0;
+	if (!db->task.replace_existing)
+		return db_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
+			       db->opts.data_dir);
+	return db_clear_dir(db->opts.data_dir, err, err_cap);
+}
+
 bool db_dir_empty(const char *path)
 {
 	DIR *d = opendir(path);

@@ -188,6 +188,15 @@ int db_remove_tree(const char *path, char *err, size_t err_cap) __attribute__((w
  * or carry permissions someone set on purpose). 0 (also when path is missing) or -errno. */
 int db_clear_dir(const char *path, char *err, size_t err_cap) __attribute__((warn_unused_result));
 
+/* True when postmaster.pid of the data directory names a live process. */
+bool db_server_running(const struct db *db);
+
+/* Readies the data directory for a new replica (both engines): -EBUSY when a server runs in it,
+ * -EEXIST when it is not empty and task.replace_existing is false, else emptied. 0 or -errno
+ * with a message. */
+int db_prepare_clone_dir(struct db *db, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 /* Runs argv with the driver's environment (PGPASSFILE, LC_ALL=C) to its end or timeout_ms. When
  * output is not NULL it gets the captured output. Returns 0 when it exited with status 0,
  * -ETIMEDOUT, or -EIO with "<program> failed: <reason>: <last output line>" in err. */

@@ -98,12 +98,6 @@ static int spawn_argv(struct db *db, const struct db_og_argv *a, int64_t timeout
 	return db_task_spawn_timeout(db, ptrs, timeout_ms, err, err_cap);
 }
 
-static bool server_running(const struct db *db)
-{
-	struct db_pidfile pf;
-	return db_pidfile_read(db->opts.data_dir, &pf) == 0 && db_pid_alive(pf.pid);
-}
-
 static bool data_file_exists(const struct db *db, const char *name)
 {
 	char path[OG_FILE_PATH_MAX];
@@ -334,7 +328,7 @@ static int write_config(struct db *db, const struct db_peer *extra, int64_t time
 		rc = db_fail(err, err_cap, rc, "configuration does not fit");
 		goto out_free;
 	}
-	rc = run_guc(db, server_running(db), s, n, timeout_ms, err, err_cap);
+	rc = run_guc(db, db_server_running(db), s, n, timeout_ms, err, err_cap);
 out_free:
 	free(ri);
 	free(s);
@@ -424,7 +418,7 @@ int db_opengauss_set_members(struct db *db, const struct db_peer *members, int c
 	/* §2.6: replconninfoN are SIGHUP settings, so a running server takes the new list at once
 	 * (a running task writes the configuration itself). Only replconninfoN: the rest of the
 	 * configuration, synchronous_standby_names above all, stays as the last call wrote it. */
-	if (db_task_running(db) || !server_running(db))
+	if (db_task_running(db) || !db_server_running(db))
 		return 0;
 	return write_replconninfo(db, timeout_ms, err, err_cap);
 }
@@ -885,7 +879,7 @@ static int og_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, ch
 	/* §2.3: gs_ctl has no smart mode. */
 	if (mode == DB_STOP_SMART)
 		return db_fail(err, err_cap, -ENOTSUP, "openGauss has no smart shutdown");
-	if (!server_running(db))
+	if (!db_server_running(db))
 		return 0;
 	char prog[DB_PATH_MAX];
 	struct db_og_argv *a = malloc(sizeof(*a));
@@ -901,7 +895,7 @@ static int og_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, ch
 	else
 		rc = run_ctl(db, a, timeout_ms, "stop", err, err_cap);
 	free(a);
-	if (rc < 0 && !server_running(db))
+	if (rc < 0 && !db_server_running(db))
 		return 0; /* it went away after all */
 	if (rc < 0)
 		return db_fail(err, err_cap, -ETIMEDOUT, "server did not stop (%s)",
@@ -1041,7 +1035,7 @@ static int og_set_sync_standbys(struct db *db, int64_t timeout_ms, char *err, si
 	int rc = sync_settings(db, s, err, err_cap);
 	if (rc < 0)
 		return rc;
-	return run_guc(db, server_running(db), s, 3, timeout_ms, err, err_cap);
+	return run_guc(db, db_server_running(db), s, 3, timeout_ms, err, err_cap);
 }
 
 static int og_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count,
@@ -1168,7 +1162,7 @@ static int og_begin_bootstrap(struct db *db, char *err, size_t err_cap)
 	int rc = check_term(db->task.term, err, err_cap);
 	if (rc < 0)
 		return rc;
-	if (server_running(db))
+	if (db_server_running(db))
 		return db_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
 			       db->opts.data_dir);
 	if (!db_dir_empty(db->opts.data_dir))
@@ -1179,17 +1173,9 @@ static int og_begin_bootstrap(struct db *db, char *err, size_t err_cap)
 
 static int og_begin_create_replica(struct db *db, char *err, size_t err_cap)
 {
-	if (server_running(db))
-		return db_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
-			       db->opts.data_dir);
-	if (!db_dir_empty(db->opts.data_dir)) {
-		if (!db->task.replace_existing)
-			return db_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
-				       db->opts.data_dir);
-		int rc = db_clear_dir(db->opts.data_dir, err, err_cap);
-		if (rc < 0)
-			return rc;
-	}
+	int rc = db_prepare_clone_dir(db, err, err_cap);
+	if (rc < 0)
+		return rc;
 	/* §2.12 simpleInstall: gs_initdb the new directory for its configuration, set
 	 * replconninfo, then gs_ctl build -b full. */
 	return spawn_initdb(db, OG_STEP_CLONE_INITDB, err, err_cap);
@@ -1299,7 +1285,7 @@ static int og_task_step(struct db *db, char *err, size_t err_cap)
 	case OG_STEP_CLONE_BUILD:
 		rc = db_task_reap(db, err, err_cap);
 		if (rc < 0) {
-			if (!server_running(db) &&
+			if (!db_server_running(db) &&
 			    db_clear_dir(db->opts.data_dir, why, sizeof(why)) < 0)
 				log_debug("could not clean up after a failed build: %s", why);
 		}

@@ -1053,12 +1053,6 @@ static int pg_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_ca
 	return db_run(db, argv, timeout_ms > 0 ? timeout_ms : 1, NULL, 0, err, err_cap);
 }
 
-static bool server_running(struct db *db)
-{
-	struct db_pidfile pf;
-	return db_pidfile_read(db->opts.data_dir, &pf) == 0 && db_pid_alive(pf.pid);
-}
-
 /* Rewrites the configuration for the role on disk and reloads a running server. */
 static int rewrite_and_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 {
@@ -1067,7 +1061,7 @@ static int rewrite_and_reload(struct db *db, int64_t timeout_ms, char *err, size
 	int rc = write_config(db, replica, &changed, err, err_cap);
 	if (rc < 0)
 		return rc;
-	if (!changed || !server_running(db))
+	if (!changed || !db_server_running(db))
 		return 0;
 	return pg_reload(db, timeout_ms, err, err_cap);
 }
@@ -1286,7 +1280,7 @@ static int add_tool_options(char storage[][DB_TOOL_OPTION_MAX + 2], const char *
 
 static int pg_begin_bootstrap(struct db *db, char *err, size_t err_cap)
 {
-	if (server_running(db))
+	if (db_server_running(db))
 		return db_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
 			       db->opts.data_dir);
 	if (!db_dir_empty(db->opts.data_dir))
@@ -1417,17 +1411,9 @@ static int spawn_basebackup(struct db *db, const struct db_peer *source, char *e
 
 static int pg_begin_create_replica(struct db *db, char *err, size_t err_cap)
 {
-	if (server_running(db))
-		return db_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
-			       db->opts.data_dir);
-	if (!db_dir_empty(db->opts.data_dir)) {
-		if (!db->task.replace_existing)
-			return db_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
-				       db->opts.data_dir);
-		int rc = db_clear_dir(db->opts.data_dir, err, err_cap);
-		if (rc < 0)
-			return rc;
-	}
+	int rc = db_prepare_clone_dir(db, err, err_cap);
+	if (rc < 0)
+		return rc;
 	db->task.kind = PG_TASK_CLONE;
 	return spawn_basebackup(db, &db->task.source, err, err_cap);
 }
@@ -1495,7 +1481,7 @@ static int pg_begin_rejoin(struct db *db, char *err, size_t err_cap)
 			       "cannot rejoin: use_pg_rewind and "
 			       "remove_data_directory_on_diverged_timelines are both off");
 	db->task.kind = PG_TASK_REJOIN;
-	if (server_running(db)) {
+	if (db_server_running(db)) {
 		char prog[DB_PATH_MAX];
 		char secs[32];
 		if (db_bin_path(db, "pg_ctl", prog, sizeof(prog)) < 0 ||
