@@ -375,10 +375,12 @@ struct rest_actions {
 	 * "Running as a leader". */
 	int (*failsafe)(void *ctx, const struct rest_failsafe_request *req,
 			struct rest_action_result *out);
-	/* PATCH /config: read the config key, merge patch_json into it (rest_config_merge),
-	 * compare-and-swap it back when changed. On success set out->status 200 and write the
-	 * merged document (JSON) to merged_json; else status 503 (no config key) or 409 (CAS
-	 * failed) with html_error. */
+	/* PATCH /config: read the config key, merge patch_json into it, compare-and-swap it
+	 * back when changed. On success set out->status 200 and write the merged document (JSON)
+	 * to merged_json; else status 503 (no config key), 409 (CAS failed) with html_error, or
+	 * 400 when the merged document does not validate. The agent merges with
+	 * cfg_dynamic_merge_patch, which also validates; rest_config_merge (below) is the same
+	 * merge without validation, for callers that have no config module (the test harness). */
 	int (*config_patch)(void *ctx, const char *patch_json, char *merged_json, size_t merged_cap,
 			    struct rest_action_result *out);
 	/* PUT /config: write config_json (compact) unless equal to the stored one: 200, or 502
