@@ -283,6 +283,14 @@ static void names_from_csv(const char *csv, struct ha_names *out)
 	}
 }
 
+static bool names_contain(const struct ha_names *names, const char *name)
+{
+	for (int i = 0; i < names->count; i++)
+		if (strcmp(names->name[i], name) == 0)
+			return true;
+	return false;
+}
+
 /* Reads synchronous_standby_names into a set, with the driver's parser; Patroni's strict-mode
  * placeholder is reported apart. An unparsable value counts as no names (the leader rewrites it). */
 static void names_from_ssn(const char *ssn, struct ha_names *out, bool *placeholder)
@@ -1556,6 +1564,7 @@ static enum rest_db_state rest_state(const struct agent *a)
 
 static void publish(struct agent *a)
 {
+	const struct ha_names *sync_names;
 	struct rest_snapshot *sn = a->snap;
 	const struct db_status *s = a->dbs;
 	const struct dcs_cluster *c = a->cluster;
@@ -1638,14 +1647,10 @@ static void publish(struct agent *a)
 	sn->maximum_lag_on_failover_bytes = (uint64_t)a->dyn.maximum_lag_on_failover_bytes;
 	sn->paused = a->dyn.pause;
 	sn->sync_mode = a->dyn.synchronous_mode ? REST_SYNC_ON : REST_SYNC_OFF;
-	if (a->dyn.synchronous_mode && c->has_sync) {
-		struct ha_names names;
-
-		names_from_csv(c->sync_standby, &names);
-		for (int i = 0; i < names.count; i++)
-			if (strcmp(names.name[i], a->cfg->name) == 0)
-				sn->is_sync_standby = true;
-	}
+	/* The sync key as build_input parsed it this cycle. */
+	sync_names = a->dyn.synchronous_mode && a->in->dcs.sync.present ? &a->in->dcs.sync.standbys
+									: NULL;
+	sn->is_sync_standby = sync_names != NULL && names_contain(sync_names, a->cfg->name);
 	sn->failsafe_mode_enabled = a->dyn.failsafe_mode;
 	sn->failsafe_active = a->failsafe_active;
 	sn->has_failsafe_key = a->failsafe_count > 0;
@@ -1683,14 +1688,7 @@ static void publish(struct agent *a)
 		r->has_replay_lsn = m->has_replay_lsn;
 		r->replay_lsn_bytes = (uint64_t)m->replay_lsn;
 		r->pending_restart = m->pending_restart;
-		if (a->dyn.synchronous_mode && c->has_sync) {
-			struct ha_names names;
-
-			names_from_csv(c->sync_standby, &names);
-			for (int k = 0; k < names.count; k++)
-				if (strcmp(names.name[k], m->name) == 0)
-					r->is_sync_standby = true;
-		}
+		r->is_sync_standby = sync_names != NULL && names_contain(sync_names, m->name);
 		sn->member_count++;
 	}
 	if (c->has_config && buf_copy(sn->config_json, sizeof(sn->config_json), c->config) != 0)
