@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The openGauss driver (src/db_opengauss.c) against the openGauss EMULATOR in
+# The openGauss driver (src/db/db_opengauss.c) against the openGauss EMULATOR in
 # tests/opengauss-emulator/ (PostgreSQL 15 dressed as openGauss, NOT openGauss), driven through
 # db.h by the test tool gsha-db-tool with --engine opengauss, as user postgres. The PostgreSQL
 # driver's scenario list: bootstrap (pending + notify -T), clone two replicas (gs_ctl build -b

@@ -1,5 +1,5 @@
 /*
- * Unit tests for the openGauss driver's pure codec (src/db_opengauss_codec.c): gs_ctl query
+ * Unit tests for the openGauss driver's pure codec (src/db/db_opengauss_codec.c): gs_ctl query
  * output and SQL values from the fixtures in tests/unit/fixtures/opengauss/ (written from the
  * formats of /work/shared/opengauss.md §2.7), text locations, the (term, lsn) record,
  * replconninfo rendering, the synchronous settings and the gs_ctl / gs_guc command lines.
