@@ -1,0 +1,234 @@
+/*
+ * Unit tests for the ground floor's shared concepts: LSNs, ISO 8601 timestamps, base64, the JSON
+ * merge with Patroni's patch_config semantics, member names and error messages.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "base64.h"
+#include "err.h"
+#include "json_merge.h"
+#include "lsn.h"
+#include "name.h"
+#include "timefmt.h"
+
+static void test_lsn_parse_and_format_round_trip(void **state)
+{
+	uint64_t lsn = 0;
+	char text[LSN_TEXT_MAX];
+
+	(void)state;
+	assert_int_equal(lsn_parse("16/B374D848", &lsn), 0);
+	assert_true(lsn == ((uint64_t)0x16 << 32 | 0xB374D848));
+	lsn_format(lsn, text);
+	assert_string_equal(text, "16/B374D848");
+	assert_int_equal(lsn_parse("FFFFFFFF/FFFFFFFF", &lsn), 0);
+	assert_true(lsn == UINT64_MAX);
+	lsn_format(0, text);
+	assert_string_equal(text, "0/0");
+}
+
+static void test_lsn_parse_rejects_junk_and_leaves_output(void **state)
+{
+	const char *bad[] = { "",     "/",    "0/",   "/0",	     "16B374D848", "1/2/3",
+			      "-1/0", " 1/0", "1/0 ", "123456789/0", "g/0",	   "0x1/0" };
+	uint64_t lsn = 42;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(lsn_parse(bad[i], &lsn), -EINVAL);
+		assert_true(lsn == 42);
+	}
+	assert_int_equal(lsn_parse(NULL, &lsn), -EINVAL);
+}
+
+static void test_time_parse_iso_accepts_patroni_forms(void **state)
+{
+	int64_t ms = 0;
+	char norm[TIME_ISO_MAX];
+
+	(void)state;
+	assert_int_equal(time_parse_iso("2026-11-21T10:00:00+00:00", &ms, norm, sizeof(norm)),
+			 TIME_OK);
+	assert_true(ms == 1795255200000LL);
+	assert_string_equal(norm, "2026-11-21T10:00:00+00:00");
+	assert_int_equal(time_parse_iso("2026-11-21 12:00Z", &ms, NULL, 0), TIME_OK);
+	assert_true(ms == 1795262400000LL);
+	assert_int_equal(time_parse_iso("2026-11-21T12:00:00.5+0200", &ms, norm, sizeof(norm)),
+			 TIME_OK);
+	assert_true(ms == 1795255200500LL);
+	assert_string_equal(norm, "2026-11-21T12:00:00.500000+02:00");
+	assert_int_equal(time_parse_iso("2024-02-29T00:00:00-01:30", &ms, NULL, 0), TIME_OK);
+}
+
+static void test_time_parse_iso_is_strict(void **state)
+{
+	const char *bad[] = { "",
+			      "tomorrow",
+			      "2026-11-21",
+			      "2026-11-21T25:00:00Z",
+			      "2026-02-29T00:00:00Z",
+			      "2026-13-01T00:00:00Z",
+			      "2026-11-21T10:00:00+",
+			      "2026-11-21T10:00:00+00:0",
+			      "2026-11-21T10:00:00Zjunk",
+			      "2026-11-21T10:00:00+24:00",
+			      "2026-11-21T10:00:00.Z",
+			      "26-11-21T10:00Z" };
+	int64_t ms = 7;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(time_parse_iso(bad[i], &ms, NULL, 0), TIME_UNPARSABLE);
+	assert_int_equal(time_parse_iso("2026-11-21T10:00:00", &ms, NULL, 0), TIME_NO_ZONE);
+	assert_true(ms == 7);
+}
+
+static void test_time_format_iso_inverts_parse(void **state)
+{
+	char text[TIME_ISO_MAX];
+	int64_t ms = 0;
+
+	(void)state;
+	time_format_iso(1795255200123LL, text);
+	assert_string_equal(text, "2026-11-21T10:00:00.123+00:00");
+	assert_int_equal(time_parse_iso(text, &ms, NULL, 0), TIME_OK);
+	assert_true(ms == 1795255200123LL);
+	time_format_iso(0, text);
+	assert_string_equal(text, "1970-01-01T00:00:00.000+00:00");
+}
+
+static void test_base64_round_trip_and_rejects_junk(void **state)
+{
+	char enc[BASE64_ENCODED_CAP(5)], dec[8];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(base64_encode("a:b:c", 5, enc, sizeof(enc)), 0);
+	assert_string_equal(enc, "YTpiOmM=");
+	assert_int_equal(base64_decode(enc, strlen(enc), dec, sizeof(dec), &n), 0);
+	assert_int_equal(n, 5);
+	assert_memory_equal(dec, "a:b:c", 5);
+	assert_int_equal(base64_encode("a:b:c", 5, enc, sizeof(enc) - 1), -ENAMETOOLONG);
+	assert_int_equal(base64_decode("YTp", 3, dec, sizeof(dec), &n), -EINVAL);
+	assert_int_equal(base64_decode("Y=pi", 4, dec, sizeof(dec), &n), -EINVAL);
+	assert_int_equal(base64_decode("YT!i", 4, dec, sizeof(dec), &n), -EINVAL);
+	assert_int_equal(base64_decode("YTpiOmM=", 8, dec, 5, &n), -ENAMETOOLONG);
+}
+
+/* Patroni's patch_config: null deletes, objects merge, other values replace; a new subtree
+ * keeps its nulls. */
+static void test_json_merge_follows_patroni_patch_config(void **state)
+{
+	char out[512], err[128];
+	bool changed = false;
+
+	(void)state;
+	assert_int_equal(
+		json_merge_patch(
+			"{\"ttl\":30,\"postgresql\":{\"parameters\":{\"a\":1,\"b\":2}},\"x\":{"
+			"\"y\":1}}",
+			"{\"ttl\":null,\"postgresql\":{\"parameters\":{\"a\":null,\"c\":3}},"
+			"\"x\":5,\"new\":{\"k\":null}}",
+			out, sizeof(out), &changed, err, sizeof(err)),
+		0);
+	assert_true(changed);
+	assert_string_equal(out, "{\"postgresql\":{\"parameters\":{\"b\":2,\"c\":3}},\"x\":5,"
+				 "\"new\":{\"k\":null}}");
+}
+
+static void test_json_merge_reports_no_change(void **state)
+{
+	char out[128], err[128];
+	bool changed = true;
+
+	(void)state;
+	assert_int_equal(json_merge_patch("{\"a\":{\"b\":1}}", "{\"a\":{\"b\":1},\"gone\":null}",
+					  out, sizeof(out), &changed, err, sizeof(err)),
+			 0);
+	assert_false(changed);
+	assert_string_equal(out, "{\"a\":{\"b\":1}}");
+}
+
+static void test_json_merge_refuses_non_objects_and_trailing_garbage(void **state)
+{
+	char out[64] = "keep", err[128];
+	bool changed = false;
+
+	(void)state;
+	assert_int_equal(
+		json_merge_patch("{}", "[1]", out, sizeof(out), &changed, err, sizeof(err)),
+		-EINVAL);
+	assert_string_equal(err, "the patch is not a JSON object");
+	assert_int_equal(
+		json_merge_patch("{}", "{\"a\":1} x", out, sizeof(out), &changed, err, sizeof(err)),
+		-EINVAL);
+	assert_int_equal(
+		json_merge_patch("nope", "{\"a\":1}", out, sizeof(out), &changed, err, sizeof(err)),
+		-EINVAL);
+	assert_string_equal(err, "the document is not a JSON object");
+	assert_int_equal(json_merge_patch("{}",
+					  "{\"a\":\"0123456789012345678901234567890123456789"
+					  "012345678901234567890123\"}",
+					  out, sizeof(out), &changed, err, sizeof(err)),
+			 -ENAMETOOLONG);
+	assert_string_equal(out, "keep");
+}
+
+static void test_member_name_limit_is_63_bytes(void **state)
+{
+	char name[MEMBER_NAME_MAX] = "keep";
+	char long_name[80];
+
+	(void)state;
+	memset(long_name, 'n', sizeof(long_name));
+	long_name[MEMBER_NAME_LEN] = '\0';
+	assert_true(member_name_valid(long_name));
+	assert_int_equal(member_name_copy(name, long_name), 0);
+	assert_string_equal(name, long_name);
+	long_name[MEMBER_NAME_LEN] = 'n';
+	long_name[MEMBER_NAME_LEN + 1] = '\0';
+	assert_false(member_name_valid(long_name));
+	assert_int_equal(member_name_copy(name, long_name), -ENAMETOOLONG);
+	assert_int_equal(member_name_copy(name, ""), -EINVAL);
+	assert_int_equal(member_name_copy(name, "a\nb"), -EINVAL);
+	assert_false(member_name_valid(NULL));
+}
+
+static void test_err_fail_formats_and_returns_the_code(void **state)
+{
+	char err[16];
+
+	(void)state;
+	assert_int_equal(err_fail(err, sizeof(err), -EINVAL, "bad \"%s\"", "x"), -EINVAL);
+	assert_string_equal(err, "bad \"x\"");
+	assert_int_equal(err_fail(NULL, 0, -ENOENT, "ignored"), -ENOENT);
+	err_set(err, sizeof(err), "%s", "a message longer than sixteen bytes");
+	assert_int_equal(strlen(err), sizeof(err) - 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lsn_parse_and_format_round_trip),
+		cmocka_unit_test(test_lsn_parse_rejects_junk_and_leaves_output),
+		cmocka_unit_test(test_time_parse_iso_accepts_patroni_forms),
+		cmocka_unit_test(test_time_parse_iso_is_strict),
+		cmocka_unit_test(test_time_format_iso_inverts_parse),
+		cmocka_unit_test(test_base64_round_trip_and_rejects_junk),
+		cmocka_unit_test(test_json_merge_follows_patroni_patch_config),
+		cmocka_unit_test(test_json_merge_reports_no_change),
+		cmocka_unit_test(test_json_merge_refuses_non_objects_and_trailing_garbage),
+		cmocka_unit_test(test_member_name_limit_is_63_bytes),
+		cmocka_unit_test(test_err_fail_formats_and_returns_the_code),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
