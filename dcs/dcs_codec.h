@@ -1,5 +1,6 @@
 /*
- * dcs_codec.h - the pure half of the etcd client: request JSON, reply parsing, base64.
+ * dcs_codec.h - the pure half of the etcd client: request JSON and reply parsing (dcs_codec.c),
+ * and the values of Patroni's keys (dcs_docs.c).
  *
  * No I/O, no clock, no logging. Every reply is hostile: each parser checks types and sizes and
  * returns DCS_ERR_INVALID_RESPONSE rather than guess. Outputs are written only on success.
@@ -19,14 +20,6 @@
 #define DCS_REQUEST_MAX (2 * DCS_VALUE_MAX)
 /* The longest watch response line accepted. */
 #define DCS_WATCH_LINE_MAX DCS_RESPONSE_MAX
-
-/* Standard base64 with padding. encode: returns 0 or -ENAMETOOLONG when out (cap bytes, with
- * the NUL) is too small. decode: rejects bad characters and padding with -EINVAL, writes
- * *out_len bytes plus a NUL into out of cap bytes, -ENAMETOOLONG when it does not fit. */
-int dcs_b64_encode(const void *in, size_t n, char *out, size_t cap)
-	__attribute__((warn_unused_result));
-int dcs_b64_decode(const char *in, size_t n, char *out, size_t cap, size_t *out_len)
-	__attribute__((warn_unused_result));
 
 /* Writes the range end for a prefix (the last byte incremented) into out. Returns 0 or
  * -ENAMETOOLONG / -EINVAL (empty prefix, or all 0xff). */
@@ -126,6 +119,10 @@ int dcs_codec_parse_version(const char *body, size_t len, char *version, size_t 
 int dcs_codec_parse_range_latest(const char *body, size_t len, int64_t *revision,
 				 int64_t *latest_mod, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
+
+/* Stores one key of the prefix (suffix: the key without it) into the view c (dcs_docs.c). */
+void dcs_docs_store_kv(struct dcs_cluster *c, const char *suffix, const char *value, size_t len,
+		       int64_t create_rev, int64_t mod_rev, uint64_t lease);
 
 /* A range over the prefix into a cluster view. Keys outside prefix are rejected. */
 int dcs_codec_parse_cluster(const char *body, size_t len, const char *prefix,

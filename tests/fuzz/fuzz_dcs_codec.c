@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "dcs.h"
 #include "dcs_codec.h"
 
@@ -68,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 8: {
 		char out[DCS_VALUE_MAX / 64];
-		(void)dcs_b64_decode(body, n, out, sizeof(out), &n);
+		(void)base64_decode(body, n, out, sizeof(out), &n);
 		break;
 	}
 	default:

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "dcs.h"
 #include "dcs_codec.h"
@@ -91,12 +92,12 @@ static void test_b64_roundtrip_of_every_length(void **state)
 
 	(void)state;
 	for (size_t len = 0; len <= strlen(src); len++) {
-		assert_int_equal(dcs_b64_encode(src, len, enc, sizeof(enc)), 0);
-		assert_int_equal(dcs_b64_decode(enc, strlen(enc), dec, sizeof(dec), &n), 0);
+		assert_int_equal(base64_encode(src, len, enc, sizeof(enc)), 0);
+		assert_int_equal(base64_decode(enc, strlen(enc), dec, sizeof(dec), &n), 0);
 		assert_int_equal(n, len);
 		assert_memory_equal(dec, src, len);
 	}
-	assert_int_equal(dcs_b64_encode("node1", 5, enc, sizeof(enc)), 0);
+	assert_int_equal(base64_encode("node1", 5, enc, sizeof(enc)), 0);
 	assert_string_equal(enc, "bm9kZTE=");
 }
 
@@ -106,12 +107,12 @@ static void test_b64_bad_input_is_rejected(void **state)
 	size_t n;
 
 	(void)state;
-	assert_int_equal(dcs_b64_decode("bm9kZTE", 7, out, sizeof(out), &n), -EINVAL);
-	assert_int_equal(dcs_b64_decode("bm9k*TE=", 8, out, sizeof(out), &n), -EINVAL);
-	assert_int_equal(dcs_b64_decode("A===", 4, out, sizeof(out), &n), -EINVAL);
-	assert_int_equal(dcs_b64_decode("bm=kZTE=", 8, out, sizeof(out), &n), -EINVAL);
-	assert_int_equal(dcs_b64_decode("bm9kZTE=", 8, out, 3, &n), -ENAMETOOLONG);
-	assert_int_equal(dcs_b64_encode("node1", 5, out, 8), -ENAMETOOLONG);
+	assert_int_equal(base64_decode("bm9kZTE", 7, out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(base64_decode("bm9k*TE=", 8, out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(base64_decode("A===", 4, out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(base64_decode("bm=kZTE=", 8, out, sizeof(out), &n), -EINVAL);
+	assert_int_equal(base64_decode("bm9kZTE=", 8, out, 3, &n), -ENAMETOOLONG);
+	assert_int_equal(base64_encode("node1", 5, out, 8), -ENAMETOOLONG);
 }
 
 static void test_prefix_collapses_slashes_and_defaults_namespace(void **state)
@@ -351,8 +352,8 @@ static char *kv_json(const char *key, const char *value, const char *mod)
 	char k[1024], v[16384];
 	struct buf b;
 
-	assert_int_equal(dcs_b64_encode(key, strlen(key), k, sizeof(k)), 0);
-	assert_int_equal(dcs_b64_encode(value, strlen(value), v, sizeof(v)), 0);
+	assert_int_equal(base64_encode(key, strlen(key), k, sizeof(k)), 0);
+	assert_int_equal(base64_encode(value, strlen(value), v, sizeof(v)), 0);
 	buf_init(&b, sizeof(v) * 2);
 	assert_int_equal(
 		buf_printf(&b, "{\"key\":\"%s\",\"value\":\"%s\",\"mod_revision\":%s}", k, v, mod),

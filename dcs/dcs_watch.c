@@ -1,0 +1,413 @@
+/*
+ * dcs_watch.c - the watch thread: one prefix watch from the last read revision, kept honest by a
+ * periodic stall probe and rebuilt on errors, endpoint loss and compaction; it wakes
+ * dcs_wait_for_change with the kinds of keys that changed (see dcs.h).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "clock.h"
+#include "dcs_internal.h"
+#include "err.h"
+#include "log.h"
+
+/* ---- the watch ------------------------------------------------------------------------------- */
+
+static void notify(struct dcs_client *c, unsigned bits)
+{
+	pthread_mutex_lock(&c->watch_lock);
+	c->pending |= bits;
+	pthread_cond_broadcast(&c->watch_cond);
+	pthread_mutex_unlock(&c->watch_lock);
+}
+
+void dcs_cap_calls(struct dcs_client *c, int64_t deadline_ms)
+{
+	atomic_store(&c->call_cap_ms, deadline_ms > 0 ? deadline_ms : 0);
+}
+
+void dcs_wake(struct dcs_client *c)
+{
+	notify(c, DCS_CHANGE_OTHER);
+}
+
+static bool stopping(struct dcs_client *c)
+{
+	bool s;
+
+	pthread_mutex_lock(&c->watch_lock);
+	s = c->stop;
+	pthread_mutex_unlock(&c->watch_lock);
+	return s;
+}
+
+/* Sleeps up to ms unless stop is requested. Returns true when stopping. */
+static bool pause_unless_stopped(struct dcs_client *c, int64_t ms)
+{
+	int64_t deadline = clock_mono_ms() + ms;
+	struct timespec ts;
+	bool s;
+
+	clock_cond_deadline(deadline, &ts);
+	pthread_mutex_lock(&c->watch_lock);
+	while (!c->stop && clock_mono_ms() < deadline)
+		if (pthread_cond_timedwait(&c->watch_cond, &c->watch_lock, &ts) == ETIMEDOUT)
+			break;
+	s = c->stop;
+	pthread_mutex_unlock(&c->watch_lock);
+	return s;
+}
+
+int dcs_wait_for_change(struct dcs_client *c, int64_t timeout_ms, unsigned *changed)
+{
+	int64_t deadline = clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	struct timespec ts;
+	unsigned bits;
+
+	clock_cond_deadline(deadline, &ts);
+	pthread_mutex_lock(&c->watch_lock);
+	while (c->pending == 0 && clock_mono_ms() < deadline)
+		if (pthread_cond_timedwait(&c->watch_cond, &c->watch_lock, &ts) == ETIMEDOUT)
+			break;
+	bits = c->pending;
+	c->pending = 0;
+	pthread_mutex_unlock(&c->watch_lock);
+	if (bits == 0)
+		return 0;
+	if (changed)
+		*changed = bits;
+	return 1;
+}
+
+struct watch_state {
+	struct dcs_client *c;
+	struct dcs_conn probe; /* own handle: the request path's is the HA loop's */
+	CURL *stream;
+	struct buf line; /* bytes of the stream not yet split into lines */
+	int64_t rev;	 /* every change up to here has been seen */
+	int endpoint;
+	bool created;
+	int rc;			    /* why the stream ended */
+	char token[DCS_SECRET_MAX]; /* the token the stream was opened with */
+	char msg[DCS_MSG_MAX];
+};
+
+/* Handles the complete lines in ws->line. Returns false when the stream must be rebuilt. */
+static bool watch_lines(struct watch_state *ws)
+{
+	char *nl;
+
+	while (ws->line.len > 0 && (nl = memchr(ws->line.data, '\n', ws->line.len)) != NULL) {
+		size_t n = (size_t)(nl - ws->line.data);
+		struct dcs_watch_result r;
+		int rc = n == 0 ? DCS_OK
+				: dcs_codec_parse_watch(ws->line.data, n, ws->c->prefix, &r,
+							ws->msg, sizeof(ws->msg));
+
+		if (n > 0 && rc == DCS_OK) {
+			if (r.created)
+				ws->created = true;
+			if (r.events > 0 && r.max_mod_revision > ws->rev) {
+				notify(ws->c, r.changed);
+				ws->rev = r.max_mod_revision;
+			}
+			if (r.canceled) {
+				if (r.compact_revision > 0) {
+					rc = DCS_ERR_COMPACTED;
+					err_set(ws->msg, sizeof(ws->msg),
+						"watch canceled: compacted at %" PRId64,
+						r.compact_revision);
+				} else {
+					rc = DCS_ERR_TRANSIENT;
+					err_set(ws->msg, sizeof(ws->msg), "watch canceled: %s",
+						r.cancel_reason);
+				}
+			}
+		}
+		memmove(ws->line.data, nl + 1, ws->line.len - n - 1);
+		ws->line.len -= n + 1;
+		ws->line.data[ws->line.len] = '\0';
+		if (rc != DCS_OK) {
+			if (rc == DCS_ERR_AUTH)
+				dcs_token_drop(ws->c, ws->token);
+			ws->rc = rc;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The stall probe on the watch's endpoint: the newest mod_revision under the prefix. */
+static int watch_probe(struct watch_state *ws, int64_t *latest_mod)
+{
+	struct dcs_client *c = ws->c;
+	struct buf req, resp;
+	int64_t rev;
+	int rc;
+
+	buf_init(&req, DCS_REQUEST_MAX);
+	buf_init(&resp, DCS_RESPONSE_MAX);
+	rc = dcs_codec_range_latest(&req, c->prefix);
+	ws->probe.endpoint = ws->endpoint;
+	if (rc == DCS_OK)
+		rc = dcs_call(c, &ws->probe, "/v3/kv/range", &req, &resp,
+			      clock_mono_ms() + c->attempt_ms, CALL_PINNED, ws->msg,
+			      sizeof(ws->msg));
+	if (rc == DCS_OK)
+		rc = dcs_codec_parse_range_latest(resp.data, resp.len, &rev, latest_mod, ws->msg,
+						  sizeof(ws->msg));
+	buf_done(&req);
+	buf_done(&resp);
+	return rc;
+}
+
+/* Opens the stream from ws->rev + 1 and follows it until it breaks, stalls or stop is asked.
+ * Returns true when the reconnect must announce DCS_CHANGE_RESYNC. */
+static bool watch_follow(struct watch_state *ws)
+{
+	struct dcs_client *c = ws->c;
+	int64_t interval = c->opts.ttl_ms / 3;
+	char url[DCS_FULL_URL_MAX];
+	struct curl_slist *headers;
+	struct buf req;
+	int64_t next_probe, awaited = 0; /* a revision the probe saw and the stream owes us */
+	int probe_failures = 0, running = 1;
+	bool resync = false;
+
+	if (interval < DCS_PROBE_MIN_MS)
+		interval = DCS_PROBE_MIN_MS;
+	if (interval > DCS_PROBE_MAX_MS)
+		interval = DCS_PROBE_MAX_MS;
+	ws->rc = DCS_OK;
+	ws->created = false;
+	buf_reset(&ws->line);
+	buf_init(&req, DCS_REQUEST_MAX);
+	if (dcs_codec_watch_create(&req, c->prefix, ws->rev + 1) != DCS_OK ||
+	    buf_format(url, sizeof(url), "%s/v3/watch", c->urls[ws->endpoint]) < 0) {
+		ws->rc = DCS_ERR_INVALID_ARGUMENT;
+		buf_done(&req);
+		return true;
+	}
+	if (dcs_auth_wanted(c)) {
+		ws->probe.endpoint = ws->endpoint;
+		ws->rc = dcs_authenticate(c, &ws->probe, clock_mono_ms() + c->opts.retry_timeout_ms,
+					  ws->msg, sizeof(ws->msg));
+		if (ws->rc != DCS_OK) {
+			buf_done(&req);
+			return false;
+		}
+	}
+	dcs_token_get(c, ws->token, sizeof(ws->token));
+	headers = dcs_http_headers(ws->token);
+	if (headers == NULL) {
+		ws->rc = DCS_ERR_NO_MEMORY;
+		buf_done(&req);
+		return false;
+	}
+	curl_easy_reset(ws->stream);
+	dcs_conn_setup(c, ws->stream);
+	curl_easy_setopt(ws->stream, CURLOPT_URL, url);
+	curl_easy_setopt(ws->stream, CURLOPT_POSTFIELDS, req.data);
+	curl_easy_setopt(ws->stream, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len);
+	curl_easy_setopt(ws->stream, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(ws->stream, CURLOPT_CONNECTTIMEOUT_MS, (long)c->attempt_ms);
+	curl_easy_setopt(ws->stream, CURLOPT_WRITEFUNCTION, dcs_on_body);
+	curl_easy_setopt(ws->stream, CURLOPT_WRITEDATA, &ws->line);
+	curl_multi_add_handle(c->multi, ws->stream);
+	next_probe = clock_mono_ms() + interval;
+	while (!stopping(c)) {
+		struct CURLMsg *m;
+		int left;
+		bool done = false;
+
+		curl_multi_perform(c->multi, &running);
+		if (!watch_lines(ws)) {
+			resync = ws->rc == DCS_ERR_COMPACTED;
+			break;
+		}
+		while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+			if (m->msg == CURLMSG_DONE)
+				done = true;
+			if (done && m->data.result != CURLE_OK)
+				err_set(ws->msg, sizeof(ws->msg), "watch stream on %s: %s", url,
+					curl_easy_strerror(m->data.result));
+		}
+		if (done || running == 0) {
+			long http = 0;
+			struct dcs_status st;
+			if (ws->line.overflow) {
+				/* An event too large to take: skip past it (the watch restarts
+				 * from now) and have the caller re-read. */
+				err_set(ws->msg, sizeof(ws->msg),
+					"watch on %s: a message exceeded %d bytes", url,
+					DCS_WATCH_LINE_MAX);
+				ws->rc = DCS_ERR_INVALID_RESPONSE;
+				ws->rev = 0;
+				resync = true;
+				break;
+			}
+			curl_easy_getinfo(ws->stream, CURLINFO_RESPONSE_CODE, &http);
+			dcs_codec_status(http, ws->line.data, ws->line.len, &st);
+			if (st.rc != DCS_OK) {
+				err_set(ws->msg, sizeof(ws->msg), "watch on %s: %s", url,
+					st.message);
+				if (st.reauth)
+					dcs_token_drop(c, ws->token);
+			}
+			ws->rc = st.rc != DCS_OK ? st.rc : DCS_ERR_TRANSIENT;
+			break;
+		}
+		if (clock_mono_ms() >= next_probe) {
+			int64_t latest = 0;
+			int rc = watch_probe(ws, &latest);
+			next_probe = clock_mono_ms() + interval;
+			if (rc != DCS_OK) {
+				if (++probe_failures >= DCS_PROBE_FAILURES_MAX) {
+					ws->rc = rc;
+					resync = true;
+					break;
+				}
+			} else {
+				probe_failures = 0;
+				if (awaited != 0 && ws->rev < awaited) {
+					/* A change seen one probe ago never came down the
+					 * stream: it is stuck. */
+					ws->rc = DCS_ERR_TRANSIENT;
+					err_set(ws->msg, sizeof(ws->msg),
+						"watch on %s missed revision %" PRId64
+						", rebuilding",
+						url, awaited);
+					resync = true;
+					break;
+				}
+				/* A newer change may still be in flight: check it next time. */
+				awaited = latest > ws->rev ? latest : 0;
+			}
+		}
+		curl_multi_poll(c->multi, NULL, 0, DCS_WATCH_POLL_MS, NULL);
+	}
+	curl_multi_remove_handle(c->multi, ws->stream);
+	curl_easy_setopt(ws->stream, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	buf_done(&req);
+	return resync;
+}
+
+static void *watch_main(void *arg)
+{
+	struct watch_state ws = { .c = arg };
+	struct dcs_client *c = ws.c;
+	int64_t backoff = DCS_WATCH_BACKOFF_MIN_MS;
+	bool announce = false;
+
+	buf_init(&ws.line, DCS_WATCH_LINE_MAX);
+	ws.probe.curl = dcs_conn_handle(c);
+	ws.stream = curl_easy_init();
+	if (ws.probe.curl == NULL || ws.stream == NULL)
+		goto out_free;
+	pthread_mutex_lock(&c->lock);
+	ws.rev = c->last_read_revision;
+	ws.endpoint = c->conn.endpoint;
+	pthread_mutex_unlock(&c->lock);
+	while (!stopping(c)) {
+		if (ws.rev == 0) {
+			int64_t latest = 0, rev;
+			struct buf req, resp;
+			int rc;
+
+			/* Start from now: the caller re-reads on the RESYNC this announces. */
+			buf_init(&req, DCS_REQUEST_MAX);
+			buf_init(&resp, DCS_RESPONSE_MAX);
+			rc = dcs_codec_range_latest(&req, c->prefix);
+			ws.probe.endpoint = ws.endpoint;
+			if (rc == DCS_OK)
+				rc = dcs_call(c, &ws.probe, "/v3/kv/range", &req, &resp,
+					      clock_mono_ms() + c->opts.retry_timeout_ms, 0, ws.msg,
+					      sizeof(ws.msg));
+			if (rc == DCS_OK)
+				rc = dcs_codec_parse_range_latest(resp.data, resp.len, &rev,
+								  &latest, ws.msg, sizeof(ws.msg));
+			ws.endpoint = ws.probe.endpoint;
+			buf_done(&req);
+			buf_done(&resp);
+			if (rc != DCS_OK) {
+				log_debug("dcs watch: %s, retrying", ws.msg);
+				if (pause_unless_stopped(c, backoff))
+					break;
+				backoff = backoff * 2 > DCS_WATCH_BACKOFF_MAX_MS
+						  ? DCS_WATCH_BACKOFF_MAX_MS
+						  : backoff * 2;
+				continue;
+			}
+			ws.rev = rev;
+			announce = true;
+		}
+		if (announce) {
+			notify(c, DCS_CHANGE_RESYNC);
+			announce = false;
+		}
+		announce = watch_follow(&ws);
+		if (stopping(c))
+			break;
+		log_debug("dcs watch: %s (%s), reconnecting", ws.msg, dcs_error_name(ws.rc));
+		if (ws.rc == DCS_ERR_COMPACTED)
+			ws.rev = 0;
+		if (ws.created && !announce) {
+			/* A stream that worked and just ended: reconnect to the same endpoint. */
+			backoff = DCS_WATCH_BACKOFF_MIN_MS;
+			if (pause_unless_stopped(c, backoff))
+				break;
+		} else {
+			ws.endpoint = (ws.endpoint + 1) % c->n_urls;
+			if (pause_unless_stopped(c, backoff))
+				break;
+			backoff = backoff * 2 > DCS_WATCH_BACKOFF_MAX_MS ? DCS_WATCH_BACKOFF_MAX_MS
+									 : backoff * 2;
+		}
+	}
+out_free:
+	if (ws.stream)
+		curl_easy_cleanup(ws.stream);
+	if (ws.probe.curl)
+		curl_easy_cleanup(ws.probe.curl);
+	buf_done(&ws.line);
+	return NULL;
+}
+
+int dcs_watch_start(struct dcs_client *c, char *msg, size_t msglen)
+{
+	int err;
+
+	pthread_mutex_lock(&c->watch_lock);
+	if (c->watch_running) {
+		pthread_mutex_unlock(&c->watch_lock);
+		return DCS_OK;
+	}
+	c->stop = false;
+	err = pthread_create(&c->watch_thread, NULL, watch_main, c);
+	if (err == 0)
+		c->watch_running = true;
+	pthread_mutex_unlock(&c->watch_lock);
+	if (err != 0) {
+		err_set(msg, msglen, "could not start the watch thread: %s", strerror(err));
+		return DCS_ERR_NO_MEMORY;
+	}
+	return DCS_OK;
+}
+
+void dcs_watch_stop(struct dcs_client *c)
+{
+	bool running;
+
+	pthread_mutex_lock(&c->watch_lock);
+	running = c->watch_running;
+	c->stop = true;
+	pthread_cond_broadcast(&c->watch_cond);
+	pthread_mutex_unlock(&c->watch_lock);
+	if (!running)
+		return;
+	curl_multi_wakeup(c->multi);
+	pthread_join(c->watch_thread, NULL);
+	c->watch_running = false;
+}
