@@ -245,22 +245,23 @@ static int member_put_locked(struct dcs_op *o, const char *doc)
 
 int dcs_touch_member(struct dcs_client *c, const char *doc, char *msg, size_t msglen)
 {
+	char suffix[DCS_KEY_MAX];
 	struct dcs_op o;
+	int rc;
 
-	if (c->opts.name[0] == '\0' || strlen(doc) >= DCS_DOC_MAX ||
-	    !dcs_codec_json_ok(doc, true)) {
-		err_set(msg, msglen,
-			"member document must be a JSON object under %d bytes and the "
-			"member name must be set",
-			DCS_DOC_MAX);
-		return DCS_ERR_INVALID_ARGUMENT;
-	}
+	if (c->opts.name[0] == '\0')
+		return err_fail(msg, msglen, DCS_ERR_INVALID_ARGUMENT, "member name is not set");
+	if (buf_format(suffix, sizeof(suffix), "members/%s", c->opts.name) != 0)
+		return err_fail(msg, msglen, DCS_ERR_INVALID_ARGUMENT, "member key too long");
+	rc = dcs_docs_check(suffix, doc, msg, msglen);
+	if (rc != DCS_OK)
+		return rc;
 	dcs_op_begin(&o, c, msg, msglen);
 	/* Replicas renew their lease here (the leader does in dcs_renew_leader): Patroni too
 	 * refreshes in touch_member once the last refresh is old. A lost lease is re-granted and
 	 * the document rewritten on the new one. */
 	if (c->lease != 0 && clock_mono_ms() - c->lease_refreshed_ms >= c->opts.ttl_ms / 3) {
-		int rc = lease_keepalive_locked(&o);
+		rc = lease_keepalive_locked(&o);
 		if (rc != DCS_OK && rc != DCS_ERR_LEASE_NOT_FOUND)
 			return dcs_op_end(&o, rc);
 	}
@@ -269,10 +270,10 @@ int dcs_touch_member(struct dcs_client *c, const char *doc, char *msg, size_t ms
 	return dcs_op_end(&o, member_put_locked(&o, doc));
 }
 
-int dcs_member_doc_build(const struct dcs_client *c, const struct dcs_member *m, char *out,
-			 size_t cap)
+int dcs_member_doc_build(const struct dcs_client *c, const struct dcs_member_doc *m, char *out,
+			 size_t cap, char *msg, size_t msglen)
 {
-	return dcs_codec_member_doc(m, c->opts.legacy_master_role, out, cap);
+	return dcs_doc_member(m, c->opts.legacy_master_role, out, cap, msg, msglen);
 }
 
 static void leader_put_txn(struct dcs_client *c, const char *key, struct dcs_txn *t)
@@ -291,7 +292,7 @@ static void leader_put_txn(struct dcs_client *c, const char *key, struct dcs_txn
  * committed)? */
 static bool leader_is_mine_locked(struct dcs_op *o)
 {
-	char holder[DCS_NAME_MAX];
+	char holder[MEMBER_NAME_MAX];
 	uint64_t lease = 0;
 	bool found = false;
 
@@ -338,7 +339,7 @@ int dcs_take_leader(struct dcs_client *c, char *msg, size_t msglen)
 int dcs_renew_leader(struct dcs_client *c, char *msg, size_t msglen)
 {
 	char key[DCS_KEY_MAX];
-	char doc[DCS_DOC_MAX];
+	char doc[DCS_MEMBER_DOC_MAX + 1];
 	struct dcs_txn t;
 	bool ok = false;
 	int64_t rev;
@@ -416,9 +417,6 @@ int dcs_release_leader(struct dcs_client *c, char *msg, size_t msglen)
 }
 
 /* Writes prefix+suffix = value under a dcs_cas condition. */
-/* The term key's decimal text ("4294967295" and a NUL fit). */
-#define DCS_TERM_TEXT_MAX 16
-
 static int cas_put(struct dcs_client *c, const char *suffix, const char *value,
 		   int64_t mod_revision, int64_t *new_mod_revision, char *msg, size_t msglen)
 {
@@ -456,33 +454,28 @@ static int cas_put(struct dcs_client *c, const char *suffix, const char *value,
 	return dcs_op_end(&o, rc);
 }
 
-static int checked_json(const char *what, const char *json, bool object, char *msg, size_t msglen)
-{
-	if (dcs_codec_json_ok(json, object))
-		return DCS_OK;
-	err_set(msg, msglen, "%s must be a JSON %s under %d bytes", what,
-		object ? "object" : "value", DCS_VALUE_MAX);
-	return DCS_ERR_INVALID_ARGUMENT;
-}
-
 int dcs_take_initialize(struct dcs_client *c, const char *value, char *msg, size_t msglen)
 {
-	if (strlen(value) > DCS_VALUE_MAX)
-		return DCS_ERR_INVALID_ARGUMENT;
+	if (strlen(value) > DCS_INITIALIZE_MAX)
+		return err_fail(msg, msglen, DCS_ERR_INVALID_ARGUMENT,
+				"initialize: the value is longer than %d bytes",
+				DCS_INITIALIZE_MAX);
 	return cas_put(c, "initialize", value, DCS_CAS_ABSENT, NULL, msg, msglen);
 }
 
 int dcs_write_initialize(struct dcs_client *c, const char *sysid, char *msg, size_t msglen)
 {
-	if (strlen(sysid) >= DCS_WORD_MAX)
-		return DCS_ERR_INVALID_ARGUMENT;
+	if (strlen(sysid) > DCS_INITIALIZE_MAX)
+		return err_fail(msg, msglen, DCS_ERR_INVALID_ARGUMENT,
+				"initialize: the value is longer than %d bytes",
+				DCS_INITIALIZE_MAX);
 	return cas_put(c, "initialize", sysid, DCS_CAS_ANY, NULL, msg, msglen);
 }
 
 int dcs_cas_config(struct dcs_client *c, const char *json, int64_t mod_revision,
 		   int64_t *new_mod_revision, char *msg, size_t msglen)
 {
-	int rc = checked_json("config", json, true, msg, msglen);
+	int rc = dcs_docs_check("config", json, msg, msglen);
 
 	return rc ? rc : cas_put(c, "config", json, mod_revision, new_mod_revision, msg, msglen);
 }
@@ -490,7 +483,7 @@ int dcs_cas_config(struct dcs_client *c, const char *json, int64_t mod_revision,
 int dcs_cas_sync(struct dcs_client *c, const char *json, int64_t mod_revision,
 		 int64_t *new_mod_revision, char *msg, size_t msglen)
 {
-	int rc = checked_json("sync", json, true, msg, msglen);
+	int rc = dcs_docs_check("sync", json, msg, msglen);
 
 	return rc ? rc : cas_put(c, "sync", json, mod_revision, new_mod_revision, msg, msglen);
 }
@@ -511,7 +504,7 @@ int dcs_cas_term(struct dcs_client *c, int64_t term, int64_t mod_revision,
 int dcs_write_failover(struct dcs_client *c, const char *json, int64_t mod_revision,
 		       int64_t *new_mod_revision, char *msg, size_t msglen)
 {
-	int rc = checked_json("failover", json, true, msg, msglen);
+	int rc = dcs_docs_check("failover", json, msg, msglen);
 
 	return rc ? rc : cas_put(c, "failover", json, mod_revision, new_mod_revision, msg, msglen);
 }
@@ -554,21 +547,21 @@ int dcs_delete_sync(struct dcs_client *c, int64_t mod_revision, char *msg, size_
 
 int dcs_write_status(struct dcs_client *c, const char *json, char *msg, size_t msglen)
 {
-	int rc = checked_json("status", json, true, msg, msglen);
+	int rc = dcs_docs_check("status", json, msg, msglen);
 
 	return rc ? rc : cas_put(c, "status", json, DCS_CAS_ANY, NULL, msg, msglen);
 }
 
 int dcs_write_history(struct dcs_client *c, const char *json, char *msg, size_t msglen)
 {
-	int rc = checked_json("history", json, false, msg, msglen);
+	int rc = dcs_docs_check("history", json, msg, msglen);
 
 	return rc ? rc : cas_put(c, "history", json, DCS_CAS_ANY, NULL, msg, msglen);
 }
 
 int dcs_write_failsafe(struct dcs_client *c, const char *json, char *msg, size_t msglen)
 {
-	int rc = checked_json("failsafe", json, true, msg, msglen);
+	int rc = dcs_docs_check("failsafe", json, msg, msglen);
 
 	return rc ? rc : cas_put(c, "failsafe", json, DCS_CAS_ANY, NULL, msg, msglen);
 }

@@ -20,22 +20,54 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "name.h"
+
 /* Sizes. Values from etcd that do not fit are reported (the *_oversized flags), never cut. */
-#define DCS_ENDPOINTS_MAX 16  /* etcd3.hosts entries */
-#define DCS_URL_MAX 256	      /* an endpoint, api_url or conn_url */
-#define DCS_NAME_MAX 128      /* member name, scope, namespace, user name */
-#define DCS_SECRET_MAX 256    /* password, auth token */
-#define DCS_PATH_MAX 512      /* TLS file paths */
-#define DCS_KEY_MAX 512	      /* a full etcd key */
-#define DCS_MEMBERS_MAX 32    /* members kept in one cluster view */
-#define DCS_DOC_MAX 4096      /* a member document, status, failsafe, failover, sync value */
-#define DCS_CONFIG_MAX 16384  /* the dynamic configuration (postgresql parameters add up) */
-#define DCS_HISTORY_MAX 16384 /* the timeline history list */
-#define DCS_TAGS_MAX 1024     /* a member's tags object as JSON */
-#define DCS_WORD_MAX 64	      /* role, state, version, replication_state, timestamps */
-#define DCS_MSG_MAX 512	      /* a good size for the caller's error message buffer */
+#define DCS_ENDPOINTS_MAX 16 /* etcd3.hosts entries */
+#define DCS_URL_MAX 256	     /* an endpoint, api_url or conn_url */
+#define DCS_NAME_MAX 128     /* scope, namespace, user name (member names: MEMBER_NAME_MAX) */
+#define DCS_SECRET_MAX 256   /* password, auth token */
+#define DCS_PATH_MAX 512     /* TLS file paths */
+#define DCS_KEY_MAX 512	     /* a full etcd key */
+#define DCS_MEMBERS_MAX 32   /* members kept in one cluster view */
+#define DCS_DOC_MAX 4096     /* the small documents: member, sync, status (limits below) */
+#define DCS_TAGS_MAX 1024    /* a member's tags object as JSON */
+#define DCS_WORD_MAX 64	     /* role, state, version, replication_state, timestamps */
+#define DCS_MSG_MAX 512	     /* a good size for the caller's error message buffer */
 /* The largest openGauss term (gs_ctl -T takes a uint32). */
 #define DCS_TERM_MAX 4294967295LL
+/*
+ * Each key's value has its own limit, from what the document holds; a longer value is refused
+ * on write and flagged (not cut) on read. Sizes in bytes, without the terminator.
+ */
+/* members/<name>: two URLs, five words, three LSNs, the tags (DCS_TAGS_MAX) and some flags. */
+#define DCS_MEMBER_DOC_MAX DCS_DOC_MAX
+/* leader: a bare member name. */
+#define DCS_LEADER_VALUE_MAX MEMBER_NAME_LEN
+/* sync: the leader and up to DCS_MEMBERS_MAX comma-joined names of MEMBER_NAME_LEN bytes. */
+#define DCS_SYNC_DOC_MAX DCS_DOC_MAX
+/* failover: two member names and an ISO 8601 timestamp; the rest is room for Patroni's
+ * additions. */
+#define DCS_FAILOVER_DOC_MAX 1024
+/* status: the optime, and Patroni 4's slot positions (a name and an LSN per member). */
+#define DCS_STATUS_DOC_MAX DCS_DOC_MAX
+/* history: a row is about 120 bytes, so some 130 timeline switches. */
+#define DCS_HISTORY_MAX 16384
+/* failsafe: {name: api_url} for DCS_FAILSAFE_MEMBERS_MAX members. */
+#define DCS_FAILSAFE_MEMBERS_MAX (DCS_MEMBERS_MAX + 1) /* the view's members, and this one */
+#define DCS_FAILSAFE_DOC_MAX (DCS_FAILSAFE_MEMBERS_MAX * (MEMBER_NAME_MAX + DCS_URL_MAX + 8))
+/* initialize: a 64-bit system identifier in decimal ("" while bootstrapping). */
+#define DCS_INITIALIZE_MAX (DCS_WORD_MAX - 1)
+/* config: the dynamic configuration (postgresql parameters add up). Parsed by config/. */
+#define DCS_CONFIG_MAX 16384
+/* term (openGauss): decimal 1..DCS_TERM_MAX, with its terminator. */
+#define DCS_TERM_TEXT_MAX 16
+/* Tags in a member document: the configuration's built-in tags and its custom ones. */
+#define DCS_TAGS_COUNT_MAX 24
+#define DCS_TAG_NAME_MAX 64   /* a tag name, with its terminator (the configuration's key size) */
+#define DCS_TAG_VALUE_MAX 512 /* a tag value, with its terminator (the configuration's) */
+/* A history row's reason ("no recovery target specified"), with its terminator. */
+#define DCS_REASON_MAX 128
 /* The largest value this client writes (etcd's own limit is 1.5 MiB). */
 #define DCS_VALUE_MAX (1 << 20)
 #define DCS_RESPONSE_MAX (8 << 20) /* the largest etcd reply accepted, in bytes */
@@ -78,7 +110,7 @@ struct dcs_options {
 	char key[DCS_PATH_MAX];	       /* client key (PEM); empty: in cert or none */
 	char namespace[DCS_NAME_MAX];  /* Patroni "namespace"; empty means "/service" */
 	char scope[DCS_NAME_MAX];      /* cluster name; required */
-	char name[DCS_NAME_MAX];       /* this member's name; required for member/leader calls */
+	char name[MEMBER_NAME_MAX];    /* this member's name; required for member/leader calls */
 	int64_t ttl_ms;		  /* lease TTL, milliseconds (whole seconds on the wire, min 2 s) */
 	int64_t retry_timeout_ms; /* the most any one call may block, across all endpoints */
 	bool legacy_master_role;  /* dcs_member_doc_build writes "master" instead of "primary" */
@@ -101,12 +133,37 @@ enum dcs_change {
 	DCS_CHANGE_TERM = 1u << 11, /* the openGauss cluster term (not a Patroni key) */
 };
 
+/* A member's tags, in the order written. Each kind is written as its JSON type: a tag value is
+ * data, never JSON text (a quote in a value stays a quote). */
+enum dcs_tag_kind {
+	DCS_TAG_STRING, /* the value as a JSON string */
+	DCS_TAG_NUMBER, /* a number; text that is not a JSON number is written as a string */
+	DCS_TAG_BOOL,	/* true/false (also yes/no/on/off/1/0); anything else as a string */
+	DCS_TAG_NULL,	/* null; the value is ignored */
+};
+
+struct dcs_tag {
+	char name[DCS_TAG_NAME_MAX];
+	enum dcs_tag_kind kind;
+	char value[DCS_TAG_VALUE_MAX];
+};
+
+struct dcs_tags {
+	int count;
+	struct dcs_tag items[DCS_TAGS_COUNT_MAX];
+};
+
+/* Appends a tag. Returns 0, or DCS_ERR_INVALID_ARGUMENT when the list is full or the name
+ * (empty or over DCS_TAG_NAME_MAX - 1 bytes) or value does not fit: nothing is cut. */
+int dcs_tags_add(struct dcs_tags *t, const char *name, enum dcs_tag_kind kind, const char *value)
+	__attribute__((warn_unused_result));
+
 /* One members/<name> key. Fields absent from the document are zero / empty / false. */
 struct dcs_member {
-	char name[DCS_NAME_MAX];
-	char doc[DCS_DOC_MAX];	    /* the value as stored; empty when doc_oversized */
-	bool doc_oversized;	    /* the value exceeded DCS_DOC_MAX (parsed fields still set) */
-	bool doc_valid;		    /* the value was a JSON object (or Patroni's legacy URL form) */
+	char name[MEMBER_NAME_MAX];
+	char doc[DCS_MEMBER_DOC_MAX + 1]; /* the value as stored; empty when doc_oversized */
+	bool doc_oversized; /* the value exceeded DCS_MEMBER_DOC_MAX (nothing parsed from it) */
+	bool doc_valid;	    /* the value was one JSON object (or Patroni's legacy URL form) */
 	char role[DCS_WORD_MAX];    /* as written; "master" from Patroni 3.x */
 	bool is_primary;	    /* role is "primary" or "master" */
 	char state[DCS_WORD_MAX];   /* "running", "stopped", ... */
@@ -136,24 +193,36 @@ struct dcs_member {
 	uint64_t lease; /* 0 when the key has no lease */
 };
 
+/* One entry of the failsafe key. */
+struct dcs_failsafe_member {
+	char name[MEMBER_NAME_MAX];
+	char api_url[DCS_URL_MAX];
+};
+
 /* The whole of /<namespace>/<scope>/ as read at one revision. A plain value: copy it freely
  * (it is about 200 KiB: keep it on the heap or in struct agent, not on a thread's stack). */
 struct dcs_cluster {
 	int64_t revision; /* etcd revision of the read */
 
+	/* Values refused on read (a member name over MEMBER_NAME_LEN bytes, a value over its key's
+	 * limit, trailing garbage): how many, and what was wrong with the first, for the log. The
+	 * refused key reads as invalid, never as a cut or emptied value. */
+	int rejected_count;
+	char rejected[DCS_MSG_MAX];
+
 	bool has_initialize;
-	char initialize[DCS_WORD_MAX]; /* system identifier, "" while bootstrap runs */
+	char initialize[DCS_INITIALIZE_MAX + 1]; /* system identifier, "" while bootstrap runs */
 	int64_t initialize_mod_revision;
 
 	bool has_leader;
-	char leader[DCS_NAME_MAX]; /* the lock holder's member name */
-	bool leader_oversized;
+	char leader[MEMBER_NAME_MAX]; /* the lock holder's member name */
+	bool leader_oversized;	      /* longer than MEMBER_NAME_LEN: leader is "", see rejected */
 	int64_t leader_create_revision;
 	int64_t leader_mod_revision;
 	uint64_t leader_lease;
 
 	bool has_config;
-	char config[DCS_CONFIG_MAX]; /* dynamic configuration JSON as stored */
+	char config[DCS_CONFIG_MAX + 1]; /* dynamic configuration JSON as stored */
 	bool config_oversized;
 	bool config_valid; /* config was a JSON object; the fields below come from it */
 	int64_t config_mod_revision;
@@ -173,34 +242,43 @@ struct dcs_cluster {
 
 	bool has_sync;
 	bool sync_valid;
-	char sync_leader[DCS_NAME_MAX];
-	char sync_standby[DCS_DOC_MAX]; /* comma-joined names, "" for none (null) */
+	char sync_leader[MEMBER_NAME_MAX];
+	char sync_standby[DCS_SYNC_DOC_MAX + 1]; /* comma-joined names, "" for none (null) */
+	int sync_standby_count;			 /* the same names, split */
+	char sync_standbys[DCS_MEMBERS_MAX][MEMBER_NAME_MAX];
 	bool has_sync_quorum;
 	int64_t sync_quorum; /* 4.x only */
 	int64_t sync_mod_revision;
 
 	bool has_failover; /* the key exists; "{}" leaves the fields empty */
 	bool failover_valid;
-	char failover_leader[DCS_NAME_MAX];
-	char failover_member[DCS_NAME_MAX]; /* the candidate */
-	char failover_scheduled_at[DCS_WORD_MAX];
+	char failover_leader[MEMBER_NAME_MAX];
+	char failover_member[MEMBER_NAME_MAX];	  /* the candidate */
+	char failover_scheduled_at[DCS_WORD_MAX]; /* as written */
+	/* scheduled_at parsed strictly (time_parse_iso): false when absent or not a valid ISO
+	 * 8601 time with a zone (then failover_valid is false too). */
+	bool failover_has_schedule;
+	int64_t failover_scheduled_at_wall_ms;
 	int64_t failover_mod_revision;
 
 	bool has_status;
 	bool has_optime;
-	int64_t optime_lsn;	  /* status.optime, else legacy optime/leader */
-	char status[DCS_DOC_MAX]; /* status JSON as stored (slots, retain_slots) */
+	int64_t optime_lsn;		     /* status.optime, else legacy optime/leader */
+	char status[DCS_STATUS_DOC_MAX + 1]; /* status JSON as stored (slots, retain_slots) */
 	bool status_oversized;
 	int64_t status_mod_revision;
 
 	bool has_history;
-	char history[DCS_HISTORY_MAX]; /* JSON list as stored */
+	char history[DCS_HISTORY_MAX + 1]; /* JSON list as stored */
 	bool history_oversized;
 	int64_t history_mod_revision;
 
 	bool has_failsafe;
-	char failsafe[DCS_DOC_MAX]; /* JSON {member: api_url} as stored */
+	char failsafe[DCS_FAILSAFE_DOC_MAX + 1]; /* JSON {member: api_url} as stored */
 	bool failsafe_oversized;
+	bool failsafe_valid; /* an object of names (MEMBER_NAME_LEN) to URLs that fit, split below */
+	int failsafe_count;
+	struct dcs_failsafe_member failsafe_members[DCS_FAILSAFE_MEMBERS_MAX];
 	int64_t failsafe_mod_revision;
 
 	/* openGauss cluster term: decimal text 1..DCS_TERM_MAX (Patroni ignores the key). */
@@ -269,12 +347,31 @@ uint64_t dcs_lease_id(const struct dcs_client *c);
 int dcs_touch_member(struct dcs_client *c, const char *doc, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
-/* Builds a member document (compact JSON) from m's fields: conn_url, api_url, state, role
- * ("master" for a primary when opts.legacy_master_role), version, xlog_location, replay_lsn,
- * receive_lsn, replication_state, timeline, tags (raw JSON object), pause, pending_restart,
- * checkpoint_after_promote; absent fields are left out. Returns 0 or DCS_ERR_INVALID_ARGUMENT. */
-int dcs_member_doc_build(const struct dcs_client *c, const struct dcs_member *m, char *out,
-			 size_t cap) __attribute__((warn_unused_result));
+/* A member document as dcs_member_doc_build writes it (dcs_doc_member). */
+struct dcs_member_doc {
+	char conn_url[DCS_URL_MAX]; /* postgres://host:port/postgres */
+	char api_url[DCS_URL_MAX];  /* the REST /patroni URL */
+	char state[DCS_WORD_MAX];   /* "running", "stopped", ... */
+	char role[DCS_WORD_MAX];    /* "primary", "replica", ... */
+	char version[DCS_WORD_MAX];
+	bool has_xlog_location;
+	uint64_t xlog_location_lsn; /* bytes */
+	bool has_replay_lsn;
+	uint64_t replay_lsn; /* bytes */
+	bool has_receive_lsn;
+	uint64_t receive_lsn;		      /* bytes */
+	char replication_state[DCS_WORD_MAX]; /* "" leaves it out */
+	int64_t timeline;		      /* 0 leaves it out */
+	struct dcs_tags tags;		      /* none leaves "tags" out */
+	bool pause;
+	bool pending_restart;
+	bool has_checkpoint_after_promote;
+	bool checkpoint_after_promote;
+};
+
+/* Builds the member document for m with the client's role spelling (see dcs_doc_member). */
+int dcs_member_doc_build(const struct dcs_client *c, const struct dcs_member_doc *m, char *out,
+			 size_t cap, char *msg, size_t msglen) __attribute__((warn_unused_result));
 
 /* Tries to take the leader key: refreshes the lease (granting one if needed), then
  * txn CREATE(leader)==0 -> put(leader, name, lease). Returns 0 when this member now holds the
@@ -367,5 +464,60 @@ void dcs_wake(struct dcs_client *c);
 
 /* Classifies a key relative to the prefix ("leader" -> DCS_CHANGE_LEADER). */
 unsigned dcs_key_kind(const char *suffix);
+
+/*
+ * Documents: typed values in, compact JSON text out, as Patroni writes them (patroni-compat.md
+ * 2.1); built with cJSON, never printf. Each writes out (cap bytes) only on success and returns
+ * 0, or DCS_ERR_INVALID_ARGUMENT with msg set when a member name is empty or over
+ * MEMBER_NAME_LEN bytes, a timestamp is not ISO 8601 with a zone, or the text would exceed the
+ * key's limit or cap. Pass the text to the matching dcs_write_* / dcs_cas_* call.
+ */
+
+/* members/<name>: conn_url, api_url, state, role ("master" for "primary" with
+ * legacy_master_role, "primary" for "master" without), version, tags, the LSNs, replication_state,
+ * timeline, pause, pending_restart, checkpoint_after_promote; empty fields are left out. */
+int dcs_doc_member(const struct dcs_member_doc *m, bool legacy_master_role, char *out, size_t cap,
+		   char *msg, size_t msglen) __attribute__((warn_unused_result));
+
+/* sync: {"leader":..,"quorum":N,"sync_standby":"a,b"} (null when there are none). */
+struct dcs_sync_doc {
+	char leader[MEMBER_NAME_MAX];
+	int64_t quorum; /* Patroni 4's field; 0 outside quorum mode */
+	int standby_count;
+	char standbys[DCS_MEMBERS_MAX][MEMBER_NAME_MAX]; /* joined in this order */
+};
+int dcs_doc_sync(const struct dcs_sync_doc *d, char *out, size_t cap, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* failover: {"leader":..,"member":..,"scheduled_at":..}; empty fields are left out, so an empty
+ * document is Patroni's cleared "{}". */
+struct dcs_failover_doc {
+	char leader[MEMBER_NAME_MAX];	 /* the primary to move away from */
+	char member[MEMBER_NAME_MAX];	 /* the candidate */
+	char scheduled_at[DCS_WORD_MAX]; /* ISO 8601 with a zone */
+};
+int dcs_doc_failover(const struct dcs_failover_doc *d, char *out, size_t cap, char *msg,
+		     size_t msglen) __attribute__((warn_unused_result));
+
+/* status: {"optime":N} (N exact, in bytes). */
+int dcs_doc_status(uint64_t optime_lsn, char *out, size_t cap, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* failsafe: {name: api_url, ...} for count entries, in order. */
+int dcs_doc_failsafe(const struct dcs_failsafe_member *members, int count, char *out, size_t cap,
+		     char *msg, size_t msglen) __attribute__((warn_unused_result));
+
+/* history: the list history (the key as read; NULL, empty or not a JSON list starts a new one)
+ * with row appended as [timeline, lsn, reason, timestamp, leader]. */
+struct dcs_history_row {
+	int64_t timeline; /* the timeline the promotion ended */
+	uint64_t lsn;	  /* where it ended, bytes */
+	char reason[DCS_REASON_MAX];
+	char timestamp[DCS_WORD_MAX]; /* ISO 8601 with a zone */
+	char leader[MEMBER_NAME_MAX]; /* the new leader */
+};
+int dcs_doc_history_append(const char *history, const struct dcs_history_row *row, char *out,
+			   size_t cap, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
 
 #endif

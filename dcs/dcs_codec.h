@@ -130,13 +130,9 @@ int dcs_codec_parse_cluster(const char *body, size_t len, const char *prefix,
 	__attribute__((warn_unused_result));
 
 /* Parses one member value (JSON object or Patroni's legacy postgres:// form) into m's parsed
- * fields and doc; name and revisions are left alone. Never fails: bad documents leave
- * doc_valid false and the fields empty. */
+ * fields and doc; name and revisions are left alone. Never fails: bad documents (over
+ * DCS_MEMBER_DOC_MAX, trailing garbage) leave doc_valid false and the fields empty. */
 void dcs_codec_parse_member_doc(const char *value, size_t len, struct dcs_member *m);
-
-/* The member document for m (see dcs_member_doc_build in dcs.h). */
-int dcs_codec_member_doc(const struct dcs_member *m, bool legacy_master_role, char *out, size_t cap)
-	__attribute__((warn_unused_result));
 
 /* One line of the watch stream. */
 struct dcs_watch_result {
@@ -156,8 +152,11 @@ int dcs_codec_parse_watch(const char *line, size_t len, const char *prefix,
 			  struct dcs_watch_result *out, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
-/* Checks that json is one JSON value of the wanted kind (object: true; false = any) within
- * DCS_VALUE_MAX bytes. */
-bool dcs_codec_json_ok(const char *json, bool object);
+/* Checks a value before it is written to prefix + suffix: it must read back through the
+ * cluster-view parser without being refused (one JSON value of the key's kind within the key's
+ * limit, member names of at most MEMBER_NAME_LEN bytes). Returns 0, or DCS_ERR_INVALID_ARGUMENT
+ * with the reason in msg (DCS_ERR_NO_MEMORY). */
+int dcs_docs_check(const char *suffix, const char *value, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
 
 #endif

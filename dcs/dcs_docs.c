@@ -1,8 +1,9 @@
 /*
- * dcs_docs.c - the values of Patroni's keys under /<namespace>/<scope>/ (patroni-compat.md 2):
- * reading each key into the cluster view, and building every document gsha writes. All JSON
- * goes through cJSON: never printf. Each key's value is bounded by its own size limit (dcs.h)
- * and must be exactly one JSON value: trailing garbage is rejected.
+ * dcs_docs.c - reading the values of Patroni's keys under /<namespace>/<scope>/ into the cluster
+ * view (patroni-compat.md 2). Each key's value is bounded by its own limit (dcs.h) and must be
+ * exactly one JSON value (trailing garbage is refused); member names longer than
+ * MEMBER_NAME_LEN are refused, never cut. A refused value reads as invalid, and the view says
+ * why (rejected). Building the documents gsha writes is dcs_docs_build.c's job.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -18,9 +19,18 @@
 #include "err.h"
 #include "name.h"
 #include "num.h"
+#include "timefmt.h"
 
 /* A member's legacy "postgres://...?application_name=<api_url>" form. */
 #define DCS_LEGACY_APP_PARAM "application_name="
+
+/* Notes a refused value: the first reason is kept for the log, the others counted. */
+static void reject(struct dcs_cluster *c, const char *key, const char *why)
+{
+	if (c->rejected_count++ == 0)
+		err_set(c->rejected, sizeof(c->rejected), "key \"%.80s%s\" refused: %s", key,
+			strlen(key) > 80 ? "..." : "", why);
+}
 
 static void percent_decode(char *s)
 {
@@ -75,17 +85,17 @@ void dcs_codec_parse_member_doc(const char *value, size_t len, struct dcs_member
 	const cJSON *tags;
 
 	m->doc_valid = false;
-	m->doc_oversized = !dcs_copy_text(m->doc, sizeof(m->doc), value, len);
-	if (m->doc_oversized)
+	m->doc_oversized = len > DCS_MEMBER_DOC_MAX;
+	if (m->doc_oversized || !dcs_copy_text(m->doc, sizeof(m->doc), value, len)) {
 		m->doc[0] = '\0';
-	if (memchr(value, '\0', len) != NULL)
 		return;
+	}
 	if (strncmp(value, "postgres", 8) == 0) {
 		parse_legacy_member(value, m);
 		m->doc_valid = true;
 		return;
 	}
-	root = cJSON_ParseWithLength(value, len);
+	root = dcs_json_parse_value(m->doc, len, DCS_MEMBER_DOC_MAX);
 	if (!cJSON_IsObject(root))
 		goto out_free_root;
 	m->doc_valid = true;
@@ -151,7 +161,7 @@ static int64_t get_seconds_ms(const cJSON *obj, const char *name)
 
 static void parse_config(const char *value, size_t len, struct dcs_cluster *c)
 {
-	cJSON *root = cJSON_ParseWithLength(value, len);
+	cJSON *root = dcs_json_parse_value(value, len, DCS_CONFIG_MAX);
 	const cJSON *sm;
 
 	if (!cJSON_IsObject(root))
@@ -176,52 +186,184 @@ out_free_root:
 	cJSON_Delete(root);
 }
 
+/* Splits Patroni's comma-joined sync_standby ("a,b", spaces around names allowed). */
+static bool split_names(const char *csv, char out[][MEMBER_NAME_MAX], int cap, int *count)
+{
+	int n = 0;
+
+	for (const char *p = csv; *p != '\0';) {
+		const char *end = strchr(p, ',');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+		char name[MEMBER_NAME_MAX];
+
+		while (len > 0 && *p == ' ') {
+			p++;
+			len--;
+		}
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		if (len > MEMBER_NAME_LEN || n >= cap)
+			return false;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		if (len > 0) {
+			if (!member_name_valid(name))
+				return false;
+			memcpy(out[n++], name, len + 1);
+		}
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	*count = n;
+	return true;
+}
+
+/* A member name field: absent or null leaves dst "" (true); a name that is not a string, empty,
+ * or longer than MEMBER_NAME_LEN bytes is refused (false, dst ""). */
+static bool get_name(const cJSON *obj, const char *field, char dst[static MEMBER_NAME_MAX])
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, field);
+
+	dst[0] = '\0';
+	if (it == NULL || cJSON_IsNull(it))
+		return true;
+	return cJSON_IsString(it) && member_name_copy(dst, it->valuestring) == 0;
+}
+
 static void parse_sync(const char *value, size_t len, struct dcs_cluster *c)
 {
-	cJSON *root = cJSON_ParseWithLength(value, len);
+	cJSON *root = dcs_json_parse_value(value, len, DCS_SYNC_DOC_MAX);
+	const cJSON *standby;
 
-	if (!cJSON_IsObject(root))
+	if (!cJSON_IsObject(root)) {
+		reject(c, "sync",
+		       root == NULL ? "not one JSON value within its size limit"
+				    : "not a JSON object");
 		goto out_free_root;
-	c->sync_valid = true;
-	dcs_json_text(root, "leader", c->sync_leader, sizeof(c->sync_leader));
-	dcs_json_text(root, "sync_standby", c->sync_standby, sizeof(c->sync_standby));
+	}
+	if (!get_name(root, "leader", c->sync_leader)) {
+		reject(c, "sync", "\"leader\" is not a member name of 1 to 63 bytes");
+		goto out_free_root;
+	}
+	standby = cJSON_GetObjectItemCaseSensitive(root, "sync_standby");
+	if (cJSON_IsString(standby) &&
+	    (buf_copy(c->sync_standby, sizeof(c->sync_standby), standby->valuestring) < 0 ||
+	     !split_names(c->sync_standby, c->sync_standbys, DCS_MEMBERS_MAX,
+			  &c->sync_standby_count))) {
+		c->sync_standby[0] = '\0';
+		c->sync_leader[0] = '\0';
+		reject(c, "sync", "\"sync_standby\" names a member over 63 bytes or too many");
+		goto out_free_root;
+	}
 	dcs_json_count(root, "quorum", &c->has_sync_quorum, &c->sync_quorum);
+	c->sync_valid = true;
 out_free_root:
 	cJSON_Delete(root);
 }
 
 static void parse_failover(const char *value, size_t len, struct dcs_cluster *c)
 {
-	cJSON *root = cJSON_ParseWithLength(value, len);
+	cJSON *root = dcs_json_parse_value(value, len, DCS_FAILOVER_DOC_MAX);
 	const char *colon;
+	int64_t at;
 
 	if (cJSON_IsObject(root)) {
-		c->failover_valid = true;
-		dcs_json_text(root, "leader", c->failover_leader, sizeof(c->failover_leader));
-		dcs_json_text(root, "member", c->failover_member, sizeof(c->failover_member));
+		if (!get_name(root, "leader", c->failover_leader) ||
+		    !get_name(root, "member", c->failover_member)) {
+			c->failover_leader[0] = c->failover_member[0] = '\0';
+			reject(c, "failover", "a member name is not 1 to 63 bytes of text");
+			goto out_free_root;
+		}
 		dcs_json_text(root, "scheduled_at", c->failover_scheduled_at,
 			      sizeof(c->failover_scheduled_at));
-	} else if (root == NULL && memchr(value, '\0', len) == NULL &&
-		   (colon = strchr(value, ':')) != NULL) {
-		/* Legacy "leader:candidate". */
-		size_t n = (size_t)(colon - value);
-		if (n < sizeof(c->failover_leader) &&
-		    buf_copy(c->failover_member, sizeof(c->failover_member), colon + 1) == 0) {
-			memcpy(c->failover_leader, value, n);
-			c->failover_leader[n] = '\0';
-			c->failover_valid = true;
+		if (c->failover_scheduled_at[0] != '\0') {
+			if (time_parse_iso(c->failover_scheduled_at, &at, NULL, 0) != TIME_OK) {
+				reject(c, "failover",
+				       "\"scheduled_at\" is not an ISO 8601 time with a zone");
+				goto out_free_root;
+			}
+			c->failover_has_schedule = true;
+			c->failover_scheduled_at_wall_ms = at;
 		}
+		c->failover_valid = true;
+	} else if (root == NULL && len <= DCS_FAILOVER_DOC_MAX &&
+		   memchr(value, '\0', len) == NULL && value[0] != '{' &&
+		   (colon = strchr(value, ':')) != NULL) {
+		/* Legacy "leader:candidate" (not a broken JSON object). */
+		size_t n = (size_t)(colon - value);
+		char leader[MEMBER_NAME_MAX];
+
+		if (n > MEMBER_NAME_LEN || member_name_copy(c->failover_member, colon + 1) != 0) {
+			reject(c, "failover", "a member name is not 1 to 63 bytes of text");
+			goto out_free_root;
+		}
+		memcpy(leader, value, n);
+		leader[n] = '\0';
+		if (n > 0 && member_name_copy(c->failover_leader, leader) != 0) {
+			c->failover_member[0] = '\0';
+			reject(c, "failover", "a member name is not 1 to 63 bytes of text");
+			goto out_free_root;
+		}
+		c->failover_valid = true;
+	} else {
+		reject(c, "failover", "not one JSON object within its size limit");
 	}
+out_free_root:
 	cJSON_Delete(root);
 }
 
 static void parse_status(const char *value, size_t len, struct dcs_cluster *c)
 {
-	cJSON *root = cJSON_ParseWithLength(value, len);
+	cJSON *root = dcs_json_parse_value(value, len, DCS_STATUS_DOC_MAX);
 
 	if (cJSON_IsObject(root))
 		dcs_json_count(root, "optime", &c->has_optime, &c->optime_lsn);
+	else
+		reject(c, "status", "not one JSON object within its size limit");
 	cJSON_Delete(root);
+}
+
+static void parse_failsafe(const char *value, size_t len, struct dcs_cluster *c)
+{
+	cJSON *root = dcs_json_parse_value(value, len, DCS_FAILSAFE_DOC_MAX);
+	const cJSON *it;
+	int n = 0;
+
+	if (!cJSON_IsObject(root)) {
+		reject(c, "failsafe", "not one JSON object within its size limit");
+		goto out_free_root;
+	}
+	cJSON_ArrayForEach(it, root)
+	{
+		struct dcs_failsafe_member *f = &c->failsafe_members[n];
+
+		if (n >= DCS_FAILSAFE_MEMBERS_MAX || !cJSON_IsString(it) ||
+		    member_name_copy(f->name, it->string) != 0 ||
+		    buf_copy(f->api_url, sizeof(f->api_url), it->valuestring) != 0) {
+			memset(c->failsafe_members, 0, sizeof(c->failsafe_members));
+			reject(c, "failsafe",
+			       "an entry is not a member name of 1 to 63 bytes with a URL");
+			goto out_free_root;
+		}
+		n++;
+	}
+	c->failsafe_count = n;
+	c->failsafe_valid = true;
+out_free_root:
+	cJSON_Delete(root);
+}
+
+/* Copies a value kept as text (config, status, history, failsafe) when it is within limit;
+ * otherwise leaves dst empty and says so. Returns true when copied. */
+static bool keep_text(struct dcs_cluster *c, const char *key, char *dst, size_t cap, size_t limit,
+		      const char *value, size_t len)
+{
+	if (len <= limit && dcs_copy_text(dst, cap, value, len))
+		return true;
+	dst[0] = '\0';
+	reject(c, key, len > limit ? "longer than the key's limit" : "holds a NUL byte");
+	return false;
 }
 
 /* Stores one key of the prefix into the view (see dcs_codec.h). */
@@ -233,25 +375,27 @@ void dcs_docs_store_kv(struct dcs_cluster *c, const char *suffix, const char *va
 	switch (kind) {
 	case DCS_CHANGE_LEADER:
 		c->has_leader = true;
-		c->leader_oversized = !dcs_copy_text(c->leader, sizeof(c->leader), value, len);
-		if (c->leader_oversized)
+		c->leader_oversized = len > DCS_LEADER_VALUE_MAX ||
+				      !dcs_copy_text(c->leader, sizeof(c->leader), value, len);
+		if (c->leader_oversized) {
 			c->leader[0] = '\0';
+			reject(c, suffix, "not a member name of 1 to 63 bytes");
+		}
 		c->leader_create_revision = create_rev;
 		c->leader_mod_revision = mod_rev;
 		c->leader_lease = lease;
 		break;
 	case DCS_CHANGE_INITIALIZE:
 		c->has_initialize = true;
-		if (!dcs_copy_text(c->initialize, sizeof(c->initialize), value, len))
-			c->initialize[0] = '\0';
+		(void)keep_text(c, suffix, c->initialize, sizeof(c->initialize), DCS_INITIALIZE_MAX,
+				value, len);
 		c->initialize_mod_revision = mod_rev;
 		break;
 	case DCS_CHANGE_CONFIG:
 		c->has_config = true;
 		c->config_mod_revision = mod_rev;
-		c->config_oversized = !dcs_copy_text(c->config, sizeof(c->config), value, len);
-		if (c->config_oversized)
-			c->config[0] = '\0';
+		c->config_oversized = !keep_text(c, suffix, c->config, sizeof(c->config),
+						 DCS_CONFIG_MAX, value, len);
 		parse_config(value, len, c);
 		break;
 	case DCS_CHANGE_SYNC:
@@ -268,10 +412,8 @@ void dcs_docs_store_kv(struct dcs_cluster *c, const char *suffix, const char *va
 		if (strcmp(suffix, "status") == 0) {
 			c->has_status = true;
 			c->status_mod_revision = mod_rev;
-			c->status_oversized =
-				!dcs_copy_text(c->status, sizeof(c->status), value, len);
-			if (c->status_oversized)
-				c->status[0] = '\0';
+			c->status_oversized = !keep_text(c, suffix, c->status, sizeof(c->status),
+							 DCS_STATUS_DOC_MAX, value, len);
 			parse_status(value, len, c);
 		} else if (!c->has_optime) {
 			/* Legacy optime/leader: only when status gave none (keys come sorted,
@@ -288,17 +430,21 @@ void dcs_docs_store_kv(struct dcs_cluster *c, const char *suffix, const char *va
 	case DCS_CHANGE_HISTORY:
 		c->has_history = true;
 		c->history_mod_revision = mod_rev;
-		c->history_oversized = !dcs_copy_text(c->history, sizeof(c->history), value, len);
-		if (c->history_oversized)
-			c->history[0] = '\0';
+		c->history_oversized = !keep_text(c, suffix, c->history, sizeof(c->history),
+						  DCS_HISTORY_MAX, value, len);
+		if (!c->history_oversized) {
+			cJSON *list = dcs_json_parse_value(value, len, DCS_HISTORY_MAX);
+			if (!cJSON_IsArray(list))
+				reject(c, suffix, "not one JSON list");
+			cJSON_Delete(list);
+		}
 		break;
 	case DCS_CHANGE_FAILSAFE:
 		c->has_failsafe = true;
 		c->failsafe_mod_revision = mod_rev;
-		c->failsafe_oversized =
-			!dcs_copy_text(c->failsafe, sizeof(c->failsafe), value, len);
-		if (c->failsafe_oversized)
-			c->failsafe[0] = '\0';
+		c->failsafe_oversized = !keep_text(c, suffix, c->failsafe, sizeof(c->failsafe),
+						   DCS_FAILSAFE_DOC_MAX, value, len);
+		parse_failsafe(value, len, c);
 		break;
 	case DCS_CHANGE_TERM: {
 		int64_t v;
@@ -317,17 +463,26 @@ void dcs_docs_store_kv(struct dcs_cluster *c, const char *suffix, const char *va
 	case DCS_CHANGE_MEMBERS: {
 		struct dcs_member *m;
 		const char *name = suffix + strlen("members/");
-		if (c->member_count >= DCS_MEMBERS_MAX || strlen(name) >= DCS_NAME_MAX) {
+		if (!member_name_valid(name)) {
+			reject(c, suffix, "the member name is longer than 63 bytes or not text");
+			break;
+		}
+		if (c->member_count >= DCS_MEMBERS_MAX) {
 			c->members_dropped++;
 			break;
 		}
 		m = &c->members[c->member_count];
 		memset(m, 0, sizeof(*m));
-		buf_copy_or_clear(m->name, sizeof(m->name), name);
+		if (member_name_copy(m->name, name) != 0)
+			break;
 		m->create_revision = create_rev;
 		m->mod_revision = mod_rev;
 		m->lease = lease;
 		dcs_codec_parse_member_doc(value, len, m);
+		if (!m->doc_valid)
+			reject(c, suffix,
+			       m->doc_oversized ? "longer than the key's limit"
+						: "not one JSON object");
 		c->member_count++;
 		break;
 	}
@@ -336,83 +491,10 @@ void dcs_docs_store_kv(struct dcs_cluster *c, const char *suffix, const char *va
 	}
 }
 
-bool dcs_codec_json_ok(const char *json, bool object)
-{
-	size_t n = strlen(json);
-	cJSON *root;
-	bool ok;
-
-	if (n == 0 || n > DCS_VALUE_MAX)
-		return false;
-	root = cJSON_ParseWithLength(json, n);
-	ok = root != NULL && (!object || cJSON_IsObject(root));
-	cJSON_Delete(root);
-	return ok;
-}
-
 const struct dcs_member *dcs_cluster_member(const struct dcs_cluster *c, const char *name)
 {
 	for (int i = 0; i < c->member_count && i < DCS_MEMBERS_MAX; i++)
 		if (strcmp(c->members[i].name, name) == 0)
 			return &c->members[i];
 	return NULL;
-}
-
-static bool add_text(cJSON *o, const char *name, const char *v)
-{
-	return v[0] == '\0' || cJSON_AddStringToObject(o, name, v) != NULL;
-}
-
-static bool add_number(cJSON *o, const char *name, bool has, int64_t v)
-{
-	/* Patroni writes LSNs and timelines as JSON numbers; they stay exact below 2^53. */
-	return !has || cJSON_AddNumberToObject(o, name, (double)v) != NULL;
-}
-
-int dcs_codec_member_doc(const struct dcs_member *m, bool legacy_master_role, char *out, size_t cap)
-{
-	cJSON *o = cJSON_CreateObject();
-	const char *role = m->role;
-	char *text = NULL;
-	int rc = DCS_ERR_INVALID_ARGUMENT;
-	bool ok;
-
-	if (legacy_master_role && strcmp(role, "primary") == 0)
-		role = "master";
-	else if (!legacy_master_role && strcmp(role, "master") == 0)
-		role = "primary";
-	ok = o && add_text(o, "conn_url", m->conn_url) && add_text(o, "api_url", m->api_url) &&
-	     add_text(o, "state", m->state) && add_text(o, "role", role) &&
-	     add_text(o, "version", m->version);
-	if (ok && m->tags[0]) {
-		cJSON *tags = cJSON_Parse(m->tags);
-		ok = cJSON_IsObject(tags) && cJSON_AddItemToObject(o, "tags", tags);
-		if (!ok)
-			cJSON_Delete(tags);
-	}
-	ok = ok && add_number(o, "xlog_location", m->has_xlog_location, m->xlog_location_lsn) &&
-	     add_number(o, "replay_lsn", m->has_replay_lsn, m->replay_lsn) &&
-	     add_number(o, "receive_lsn", m->has_receive_lsn, m->receive_lsn) &&
-	     add_text(o, "replication_state", m->replication_state) &&
-	     add_number(o, "timeline", m->timeline > 0, m->timeline);
-	if (ok && m->pause)
-		ok = cJSON_AddTrueToObject(o, "pause") != NULL;
-	if (ok && m->pending_restart)
-		ok = cJSON_AddTrueToObject(o, "pending_restart") != NULL;
-	if (ok && m->has_checkpoint_after_promote)
-		ok = cJSON_AddBoolToObject(o, "checkpoint_after_promote",
-					   m->checkpoint_after_promote) != NULL;
-	if (!ok)
-		goto out_free_o;
-	text = cJSON_PrintUnformatted(o);
-	if (text == NULL) {
-		rc = DCS_ERR_NO_MEMORY;
-		goto out_free_o;
-	}
-	if (buf_copy(out, cap, text) == 0)
-		rc = DCS_OK;
-	free(text);
-out_free_o:
-	cJSON_Delete(o);
-	return rc;
 }

@@ -54,11 +54,11 @@ struct dcs_client {
 
 	pthread_mutex_t lock; /* the request path: conn, lease and leader state below */
 	struct dcs_conn conn;
-	uint64_t lease;		      /* 0: none held */
-	int64_t lease_refreshed_ms;   /* monotonic time of the last grant or keepalive */
-	uint64_t leader_lease;	      /* the lease the leader key was written with; 0: not held */
-	char member_doc[DCS_DOC_MAX]; /* last member document written */
-	uint64_t member_lease;	      /* ... and the lease it was written with; 0: never written */
+	uint64_t lease;		    /* 0: none held */
+	int64_t lease_refreshed_ms; /* monotonic time of the last grant or keepalive */
+	uint64_t leader_lease;	    /* the lease the leader key was written with; 0: not held */
+	char member_doc[DCS_MEMBER_DOC_MAX + 1]; /* last member document written */
+	uint64_t member_lease; /* ... and the lease it was written with; 0: never written */
 	int64_t last_read_revision;
 	_Atomic int64_t call_cap_ms; /* dcs_cap_calls: no call runs past it; 0: no cap */
 

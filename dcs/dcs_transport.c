@@ -112,6 +112,10 @@ struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, siz
 			opts->protocol);
 		return NULL;
 	}
+	if (opts->name[0] != '\0' && !member_name_valid(opts->name)) {
+		err_set(err, errlen, "member name \"%s\" has control characters", opts->name);
+		return NULL;
+	}
 	if (opts->scope[0] == '\0' || strchr(opts->name, '/')) {
 		err_set(err, errlen, "scope is required and the member name may not contain \"/\"");
 		return NULL;

@@ -1391,48 +1391,49 @@ static const char *role_word(const struct agent *a)
 	return "replica";
 }
 
-static void render_tags(const struct cfg *c, struct buf *out)
+/* The member document's tags: the non-default built-in ones, then the custom ones as typed. */
+static int member_tags(const struct cfg *c, struct dcs_tags *t)
 {
-	bool first = true;
+	static const enum dcs_tag_kind kinds[] = {
+		[CFG_VALUE_STRING] = DCS_TAG_STRING,
+		[CFG_VALUE_NUMBER] = DCS_TAG_NUMBER,
+		[CFG_VALUE_BOOL] = DCS_TAG_BOOL,
+		[CFG_VALUE_NONE] = DCS_TAG_NULL,
+	};
+	char priority[16];
+	int rc = 0;
 
-	buf_puts(out, "{");
-#define TAG_BOOL(field)                                                     \
-	if (c->tags.field) {                                                \
-		buf_printf(out, "%s\"" #field "\":true", first ? "" : ","); \
-		first = false;                                              \
-	}
-	TAG_BOOL(nofailover)
-	TAG_BOOL(noloadbalance)
-	TAG_BOOL(clonefrom)
-	TAG_BOOL(nosync)
-#undef TAG_BOOL
+	t->count = 0;
+	if (c->tags.nofailover)
+		rc = rc ? rc : dcs_tags_add(t, "nofailover", DCS_TAG_BOOL, "true");
+	if (c->tags.noloadbalance)
+		rc = rc ? rc : dcs_tags_add(t, "noloadbalance", DCS_TAG_BOOL, "true");
+	if (c->tags.clonefrom)
+		rc = rc ? rc : dcs_tags_add(t, "clonefrom", DCS_TAG_BOOL, "true");
+	if (c->tags.nosync)
+		rc = rc ? rc : dcs_tags_add(t, "nosync", DCS_TAG_BOOL, "true");
 	if (c->tags.failover_priority != 1) {
-		buf_printf(out, "%s\"failover_priority\":%d", first ? "" : ",",
-			   c->tags.failover_priority);
-		first = false;
+		snprintf(priority, sizeof(priority), "%d", c->tags.failover_priority);
+		rc = rc ? rc : dcs_tags_add(t, "failover_priority", DCS_TAG_NUMBER, priority);
 	}
-	if (c->tags.replicatefrom[0] != '\0') {
-		buf_printf(out, "%s\"replicatefrom\":\"%s\"", first ? "" : ",",
-			   c->tags.replicatefrom);
-		first = false;
-	}
+	if (c->tags.replicatefrom[0] != '\0')
+		rc = rc ? rc
+			: dcs_tags_add(t, "replicatefrom", DCS_TAG_STRING, c->tags.replicatefrom);
 	for (int i = 0; i < c->tags.custom.count; i++) {
 		const struct cfg_kv *kv = &c->tags.custom.items[i];
 
-		if (kv->kind == CFG_VALUE_STRING)
-			buf_printf(out, "%s\"%s\":\"%s\"", first ? "" : ",", kv->name, kv->value);
-		else
-			buf_printf(out, "%s\"%s\":%s", first ? "" : ",", kv->name,
-				   kv->value[0] ? kv->value : "null");
-		first = false;
+		rc = rc ? rc
+			: dcs_tags_add(t, kv->name,
+				       kv->kind <= CFG_VALUE_NONE ? kinds[kv->kind]
+								  : DCS_TAG_STRING,
+				       kv->value);
 	}
-	buf_puts(out, "}");
+	return rc;
 }
 
 static void touch_member(struct agent *a)
 {
-	struct dcs_member *m;
-	struct buf tags;
+	struct dcs_member_doc *m;
 	char doc[MEMBER_DOC_MAX], msg[DCS_MSG_MAX];
 	const struct db_status *s = a->dbs;
 	int rc;
@@ -1444,36 +1445,33 @@ static void touch_member(struct agent *a)
 	buf_copy_or_clear(m->api_url, sizeof(m->api_url), a->api_url);
 	buf_copy_or_clear(m->state, sizeof(m->state), state_word(a));
 	buf_copy_or_clear(m->role, sizeof(m->role), role_word(a));
-	m->is_primary = s->role == DB_ROLE_PRIMARY;
 	buf_copy_or_clear(m->version, sizeof(m->version), GSHA_VERSION);
 	if (s->role == DB_ROLE_PRIMARY) {
 		m->has_xlog_location = true;
-		m->xlog_location_lsn = (int64_t)s->flush_lsn;
+		m->xlog_location_lsn = s->flush_lsn;
 	} else if (s->role == DB_ROLE_REPLICA) {
 		m->has_xlog_location = true;
 		m->xlog_location_lsn =
-			(int64_t)(s->receive_lsn > s->replay_lsn ? s->receive_lsn : s->replay_lsn);
+			s->receive_lsn > s->replay_lsn ? s->receive_lsn : s->replay_lsn;
 		m->has_replay_lsn = true;
-		m->replay_lsn = (int64_t)s->replay_lsn;
+		m->replay_lsn = s->replay_lsn;
 		m->has_receive_lsn = true;
-		m->receive_lsn = (int64_t)s->receive_lsn;
+		m->receive_lsn = s->receive_lsn;
 		buf_copy_or_clear(m->replication_state, sizeof(m->replication_state),
 				  s->replication_state == DB_REPL_STREAMING
 					  ? "streaming"
 					  : "in archive recovery");
 	}
 	m->timeline = s->timeline;
-	buf_init_fixed(&tags, m->tags, sizeof(m->tags));
-	render_tags(a->cfg, &tags);
-	if (tags.overflow || strcmp(m->tags, "{}") == 0)
-		m->tags[0] = '\0';
+	if (member_tags(a->cfg, &m->tags) != 0)
+		log_warning("the tags do not fit a member document, writing what fits");
 	m->pause = a->dyn.pause;
 	m->pending_restart = s->pending_restart;
-	if (dcs_member_doc_build(a->dcs, m, doc, sizeof(doc)) == 0) {
+	rc = dcs_member_doc_build(a->dcs, m, doc, sizeof(doc), msg, sizeof(msg));
+	if (rc == 0)
 		rc = dcs_touch_member(a->dcs, doc, msg, sizeof(msg));
-		if (rc != 0)
-			note_dcs_error(a, "could not write the member key", rc, msg);
-	}
+	if (rc != 0)
+		note_dcs_error(a, "could not write the member key", rc, msg);
 	free(m);
 }
 

@@ -72,9 +72,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)base64_decode(body, n, out, sizeof(out), &n);
 		break;
 	}
-	default:
-		(void)dcs_codec_json_ok(body, data[0] & 0x10);
+	default: {
+		/* A value checked before a write, or a history list appended to. */
+		static const char *const keys[] = { "config",	  "sync",      "failover", "status",
+						    "history",	  "failsafe",  "leader",   "term",
+						    "initialize", "members/n1" };
+		static const struct dcs_history_row row = { 2, 100, "r", "2026-11-21T05:34:50Z",
+							    "n1" };
+		char *out = malloc(DCS_HISTORY_MAX + 1);
+
+		(void)dcs_docs_check(keys[(data[0] / 10) % 10], body, msg, sizeof(msg));
+		if (out != NULL)
+			(void)dcs_doc_history_append(body, &row, out, DCS_HISTORY_MAX + 1, msg,
+						     sizeof(msg));
+		free(out);
 		break;
+	}
 	}
 	free(copy);
 	return 0;

@@ -3,14 +3,15 @@
  *
  *   dcs-client [--endpoints=H1,H2] [--scope=S] [--namespace=N] [--name=M] [--ttl-ms=T]
  *              [--retry-ms=R] [--user=U] [--password=P] [--cacert=F] [--cert=F] [--key=F]
- *              [--protocol=http|https] [--role=R] [--debug=on]
+ *              [--protocol=http|https] [--role=R] [--tag=NAME=TEXT]... [--debug=on]
  *              COMMAND [ARGS]
  *
  * Commands: connect | read | take-leader | renew-leader | release-leader | touch-member JSON |
  *   hold SECONDS [JSON] | member SECONDS | cas-config JSON REV | write-failover JSON REV |
  *   clear-failover REV | write-status JSON | write-initialize SYSID | write-history JSON |
  *   watch-wake ROUNDS | watch-log SECONDS | delete-cluster | cas-term TERM REV
- * --role=R sets the role in the member document take-leader and hold write (default replica).
+ * --role=R sets the role in the member document take-leader and hold write (default replica);
+ * each --tag=NAME=TEXT adds a string tag to it (written through dcs_tags_add, as the agent's).
  * REV is a number, "absent" or "any". Exit status: 0 on success, 10 + -dcs_error otherwise
  * (11 transient, 12 conflict, 13 lease not found, 14 permission, 15 auth, 16 invalid
  * response), 2 on usage errors. Every command prints "elapsed_ms=N" on stderr.
@@ -37,6 +38,8 @@ static volatile sig_atomic_t stop_requested;
 
 /* The role --role= asked for ("replica" by default), for member documents. */
 static char doc_role[DCS_WORD_MAX] = "replica";
+/* The tags --tag= asked for. */
+static struct dcs_tags doc_tags;
 
 static void on_signal(int sig)
 {
@@ -116,6 +119,16 @@ static int set_opt(struct dcs_options *o, const char *arg)
 	}
 	if (strncmp(arg, "--role=", 7) == 0)
 		return buf_copy(doc_role, sizeof(doc_role), v);
+	if (strncmp(arg, "--tag=", 6) == 0) {
+		char name[DCS_TAG_NAME_MAX];
+		const char *eq = strchr(v, '=');
+		if (eq == NULL || (size_t)(eq - v) >= sizeof(name))
+			return -EINVAL;
+		memcpy(name, v, (size_t)(eq - v));
+		name[eq - v] = '\0';
+		return dcs_tags_add(&doc_tags, name, DCS_TAG_STRING, eq + 1) == DCS_OK ? 0
+										       : -EINVAL;
+	}
 	if (strncmp(arg, "--key=", 6) == 0)
 		return buf_copy(o->key, sizeof(o->key), v);
 	if (strncmp(arg, "--ttl-ms=", 9) == 0 && num_parse_i64(v, 1000, 3600000, &n) == 0) {
@@ -155,7 +168,8 @@ static void print_cluster(const struct dcs_cluster *c)
 static const char *default_doc(struct dcs_client *c, const struct dcs_options *o, char *out,
 			       size_t cap)
 {
-	struct dcs_member m = { .timeline = 1, .has_xlog_location = true };
+	static struct dcs_member_doc m = { .timeline = 1, .has_xlog_location = true };
+	char msg[DCS_MSG_MAX];
 
 	if (o->name[0] == '\0' ||
 	    buf_copy(m.conn_url, sizeof(m.conn_url), "postgres://127.0.0.1:5432/postgres") < 0 ||
@@ -163,8 +177,11 @@ static const char *default_doc(struct dcs_client *c, const struct dcs_options *o
 	    buf_copy(m.state, sizeof(m.state), "running") < 0 ||
 	    buf_copy(m.role, sizeof(m.role), doc_role) < 0 ||
 	    buf_copy(m.version, sizeof(m.version), GSHA_VERSION) < 0 ||
-	    dcs_member_doc_build(c, &m, out, cap) != DCS_OK)
+	    (m.tags = doc_tags, dcs_member_doc_build(c, &m, out, cap, msg, sizeof(msg))) !=
+		    DCS_OK) {
+		fprintf(stderr, "dcs-client: could not build the member document: %s\n", msg);
 		return NULL;
+	}
 	return out;
 }
 
@@ -325,7 +342,7 @@ int main(int argc, char **argv)
 	struct dcs_options o = { .endpoint_count = 0 };
 	struct dcs_client *c;
 	char msg[DCS_MSG_MAX] = "";
-	char doc[DCS_DOC_MAX];
+	char doc[DCS_MEMBER_DOC_MAX + 1];
 	const char *cmd;
 	int64_t start = clock_mono_ms(), rev = 0;
 	int i, rc = DCS_OK, status = 0;
