@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The keys dcs writes are the ones Patroni writes: after a client registers its member and takes
 # the lock, the real patronictl (Debian's patroni package) reading the same etcd and scope
-# lists it as the leader, and reads the config and history the client wrote.
+# lists it as the leader, and reads the config and history the client wrote. A tag value with
+# a quote and a backslash reaches patronictl as written (it was once pasted into JSON by printf).
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
 . "$(dirname "$0")/lib/dcs.sh"
@@ -27,9 +28,11 @@ dc write-history '[[1,67405800,"no recovery target specified","2026-11-21T05:32:
 dc --name=node2 touch-member \
 	'{"conn_url":"postgres://127.0.0.1:5433/postgres","api_url":"http://127.0.0.1:8009/patroni","state":"running","role":"replica","version":"0.1.0","xlog_location":50331744,"timeline":1,"tags":{"dc":"north"}}' \
 	2>/dev/null || t_fail "register node2"
-# node1: the agent's own document format (dcs_member_doc_build, role "primary"), then the lock.
+# node1: the agent's own document format (dcs_member_doc_build, role "primary", a tag with a
+# quote and a backslash), then the lock.
 "$GSHA_DCS_CLIENT" --endpoints="$ETCD_URL" --scope=gotham --namespace=/service/ --ttl-ms=30000 \
-	--name=node1 --role=primary hold 0 >"$out/hold.out" 2>"$out/hold.err" &
+	--name=node1 --role=primary --tag='dc=say "north" \ 1' hold 0 >"$out/hold.out" \
+	2>"$out/hold.err" &
 t_register_pid $!
 t_wait_for 10 "node1 takes the lock" grep -q '^holding' "$out/hold.out"
 
@@ -43,6 +46,11 @@ role_of() {
 }
 t_assert_eq "Leader/running/1" "$(role_of node1)" "patronictl lists node1 as the running leader on timeline 1"
 t_assert_eq "Replica/running/1" "$(role_of node2)" "patronictl lists node2 as a running replica"
+tags_of() {
+	python3 -c 'import json,sys; print(json.dumps([m.get("Tags") for m in json.load(open(sys.argv[1])) if m["Member"] == sys.argv[2]]))' "$out/list.json" "$1"
+}
+t_assert_eq '[{"dc": "say \"north\" \\ 1"}]' "$(tags_of node1)" \
+	"patronictl shows node1's tag with a quote and a backslash as written"
 grep -q '127.0.0.1:5432' "$out/list.txt" || t_fail "patronictl does not show node1's host from conn_url"
 t_pass "patronictl shows the host and port from the member's conn_url"
 
