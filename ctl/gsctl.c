@@ -786,14 +786,22 @@ static int cmd_switchover(struct ctl *x, bool failover)
 		rc = CTL_EXIT_FAILED;
 	} else {
 		/* No REST API answered: write the failover key, as patronictl does. */
-		char msg[DCS_MSG_MAX];
-		int drc;
+		struct dcs_failover_doc fo = { 0 };
+		char msg[DCS_MSG_MAX], doc[DCS_FAILOVER_DOC_MAX + 1];
+		int drc = DCS_ERR_INVALID_ARGUMENT;
 
 		fprintf(stderr,
 			"gsctl: could not reach the REST API of \"%s\" (%s): writing the failover "
 			"key in etcd instead\n",
 			target != NULL ? target->name : "?", r->err);
-		drc = dcs_write_failover(x->dcs, body.data, DCS_CAS_ANY, NULL, msg, sizeof(msg));
+		if (buf_copy(fo.leader, sizeof(fo.leader), x->view->leader) != 0 ||
+		    buf_copy(fo.member, sizeof(fo.member), candidate) != 0 ||
+		    buf_copy(fo.scheduled_at, sizeof(fo.scheduled_at), when) != 0)
+			snprintf(msg, sizeof(msg), "a member name or the time is too long");
+		else
+			drc = dcs_doc_failover(&fo, doc, sizeof(doc), msg, sizeof(msg));
+		if (drc == 0)
+			drc = dcs_write_failover(x->dcs, doc, DCS_CAS_ANY, NULL, msg, sizeof(msg));
 		if (drc != 0) {
 			say_error("could not write the failover key: %s: %s", dcs_strerror(drc),
 				  msg);

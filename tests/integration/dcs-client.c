@@ -3,15 +3,17 @@
  *
  *   dcs-client [--endpoints=H1,H2] [--scope=S] [--namespace=N] [--name=M] [--ttl-ms=T]
  *              [--retry-ms=R] [--user=U] [--password=P] [--cacert=F] [--cert=F] [--key=F]
- *              [--protocol=http|https] [--role=R] [--tag=NAME=TEXT]... [--debug=on]
+ *              [--protocol=http|https] [--role=R] [--tag=NAME=TEXT]... [--api-url=URL]
+ *              [--debug=on]
  *              COMMAND [ARGS]
  *
- * Commands: connect | read | take-leader | renew-leader | release-leader | touch-member JSON |
+ * Commands: connect | read | take-leader | renew-leader | release-leader | touch-member [JSON] |
  *   hold SECONDS [JSON] | member SECONDS | cas-config JSON REV | write-failover JSON REV |
  *   clear-failover REV | write-status JSON | write-initialize SYSID | write-history JSON |
  *   watch-wake ROUNDS | watch-log SECONDS | delete-cluster | cas-term TERM REV
  * --role=R sets the role in the member document take-leader and hold write (default replica);
- * each --tag=NAME=TEXT adds a string tag to it (written through dcs_tags_add, as the agent's).
+ * each --tag=NAME=TEXT adds a string tag to it (written through dcs_tags_add, as the agent's);
+ * --api-url=URL sets its api_url (default http://127.0.0.1:8008/patroni).
  * REV is a number, "absent" or "any". Exit status: 0 on success, 10 + -dcs_error otherwise
  * (11 transient, 12 conflict, 13 lease not found, 14 permission, 15 auth, 16 invalid
  * response), 2 on usage errors. Every command prints "elapsed_ms=N" on stderr.
@@ -38,6 +40,8 @@ static volatile sig_atomic_t stop_requested;
 
 /* The role --role= asked for ("replica" by default), for member documents. */
 static char doc_role[DCS_WORD_MAX] = "replica";
+/* The api_url --api-url= asked for. */
+static char doc_api_url[DCS_URL_MAX] = "http://127.0.0.1:8008/patroni";
 /* The tags --tag= asked for. */
 static struct dcs_tags doc_tags;
 
@@ -119,6 +123,8 @@ static int set_opt(struct dcs_options *o, const char *arg)
 	}
 	if (strncmp(arg, "--role=", 7) == 0)
 		return buf_copy(doc_role, sizeof(doc_role), v);
+	if (strncmp(arg, "--api-url=", 10) == 0)
+		return buf_copy(doc_api_url, sizeof(doc_api_url), v);
 	if (strncmp(arg, "--tag=", 6) == 0) {
 		char name[DCS_TAG_NAME_MAX];
 		const char *eq = strchr(v, '=');
@@ -157,6 +163,7 @@ static void print_cluster(const struct dcs_cluster *c)
 	printf("optime=%" PRId64 "\n", c->optime_lsn);
 	printf("term=%" PRId64 " valid=%d\n", c->term, c->term_valid);
 	printf("term_mod_revision=%" PRId64 "\n", c->term_mod_revision);
+	printf("rejected=%d %s\n", c->rejected_count, c->rejected);
 	printf("members=%d\n", c->member_count);
 	for (int i = 0; i < c->member_count; i++)
 		printf("member=%s role=%s state=%s api_url=%s lease=%" PRIu64 "\n",
@@ -173,7 +180,7 @@ static const char *default_doc(struct dcs_client *c, const struct dcs_options *o
 
 	if (o->name[0] == '\0' ||
 	    buf_copy(m.conn_url, sizeof(m.conn_url), "postgres://127.0.0.1:5432/postgres") < 0 ||
-	    buf_copy(m.api_url, sizeof(m.api_url), "http://127.0.0.1:8008/patroni") < 0 ||
+	    buf_copy(m.api_url, sizeof(m.api_url), doc_api_url) < 0 ||
 	    buf_copy(m.state, sizeof(m.state), "running") < 0 ||
 	    buf_copy(m.role, sizeof(m.role), doc_role) < 0 ||
 	    buf_copy(m.version, sizeof(m.version), GSHA_VERSION) < 0 ||
@@ -386,8 +393,10 @@ int main(int argc, char **argv)
 		status = result(cmd, dcs_renew_leader(c, msg, sizeof(msg)), msg);
 	} else if (strcmp(cmd, "release-leader") == 0) {
 		status = result(cmd, dcs_release_leader(c, msg, sizeof(msg)), msg);
-	} else if (strcmp(cmd, "touch-member") == 0 && i < argc) {
-		status = result(cmd, dcs_touch_member(c, argv[i], msg, sizeof(msg)), msg);
+	} else if (strcmp(cmd, "touch-member") == 0) {
+		const char *d = i < argc ? argv[i] : default_doc(c, &o, doc, sizeof(doc));
+		status = d == NULL ? usage("touch-member [JSON] needs --name")
+				   : result(cmd, dcs_touch_member(c, d, msg, sizeof(msg)), msg);
 	} else if (strcmp(cmd, "hold") == 0 && i < argc) {
 		int seconds;
 		const char *d = i + 1 < argc ? argv[i + 1] : default_doc(c, &o, doc, sizeof(doc));
