@@ -1,0 +1,193 @@
+/*
+ * leader.c - what only the leader keeps in etcd and the database: its WAL position in the status
+ * key, the history row after a promotion, the sync key, the failsafe key, replication slots;
+ * and releasing the leader key.
+ */
+#include "agent_state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "log.h"
+
+/* Writes the leader's WAL position into the status key (replicas judge their lag by it). */
+static void write_status(struct agent *a, uint64_t lsn)
+{
+	char json[DCS_STATUS_DOC_MAX + 1], msg[DCS_MSG_MAX];
+	int rc;
+
+	if (lsn == 0 || lsn == a->status_optime_written)
+		return;
+	rc = dcs_doc_status(lsn, json, sizeof(json), msg, sizeof(msg));
+	if (rc == 0)
+		rc = dcs_write_status(a->dcs, json, msg, sizeof(msg));
+	if (rc == 0)
+		a->status_optime_written = lsn;
+	else
+		note_dcs_error(a, "could not write the status key", rc, msg);
+}
+
+/* Releases the leader key (after writing the WAL position into status) and forgets it in the
+ * local view, so the next cycle's renewal does not take it again from a stale view. */
+void release_leader(struct agent *a, uint64_t lsn)
+{
+	char msg[DCS_MSG_MAX];
+	int rc;
+
+	write_status(a, lsn);
+	rc = dcs_release_leader(a->dcs, msg, sizeof(msg));
+	if (rc != 0 && rc != DCS_ERR_CONFLICT) {
+		note_dcs_error(a, "could not release the leader key", rc, msg);
+		return;
+	}
+	if (rc == 0)
+		log_notice("released the leader key");
+	a->cluster->has_leader = false;
+	a->cluster->leader[0] = '\0';
+}
+
+/* Appends a row to the history key after a promotion (Patroni's format). */
+void write_history(struct agent *a, int64_t old_timeline, uint64_t lsn)
+{
+	struct dcs_history_row row = { .timeline = old_timeline, .lsn = lsn };
+	char *json = malloc(DCS_HISTORY_MAX + 1), msg[DCS_MSG_MAX] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc = DCS_ERR_INVALID_ARGUMENT;
+
+	if (json == NULL)
+		return;
+	gmtime_r(&now, &tm);
+	strftime(row.timestamp, sizeof(row.timestamp), "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+	buf_copy_or_clear(row.reason, sizeof(row.reason), "no recovery target specified");
+	if (buf_copy(row.leader, sizeof(row.leader), a->cfg->name) == 0)
+		rc = dcs_doc_history_append(a->cluster->has_history ? a->cluster->history : NULL,
+					    &row, json, DCS_HISTORY_MAX + 1, msg, sizeof(msg));
+	else
+		snprintf(msg, sizeof(msg), "member name \"%s\" is longer than %d bytes",
+			 a->cfg->name, MEMBER_NAME_LEN);
+	if (rc == 0)
+		rc = dcs_write_history(a->dcs, json, msg, sizeof(msg));
+	if (rc != 0)
+		note_dcs_error(a, "could not write the history key", rc, msg);
+	free(json);
+}
+
+/* The sync key after a change of the synchronous standbys (Patroni's format). */
+void write_sync_key(struct agent *a)
+{
+	const struct ha_output *o = &a->out;
+	char msg[DCS_MSG_MAX] = "", json[DCS_SYNC_DOC_MAX + 1];
+	struct dcs_sync_doc d = { .standby_count = o->sync.count };
+	int rc = 0;
+
+	if (buf_copy(d.leader, sizeof(d.leader), a->cfg->name) != 0 ||
+	    o->sync.count > DCS_MEMBERS_MAX)
+		rc = DCS_ERR_INVALID_ARGUMENT;
+	for (int i = 0; rc == 0 && i < o->sync.count; i++)
+		if (buf_copy(d.standbys[i], sizeof(d.standbys[i]), o->sync.name[i]) != 0)
+			rc = DCS_ERR_INVALID_ARGUMENT;
+	if (rc != 0)
+		snprintf(msg, sizeof(msg), "a member name is longer than %d bytes",
+			 MEMBER_NAME_LEN);
+	else
+		rc = dcs_doc_sync(&d, json, sizeof(json), msg, sizeof(msg));
+	if (rc == 0)
+		rc = dcs_cas_sync(a->dcs, json,
+				  a->cluster->has_sync ? a->cluster->sync_mod_revision
+						       : DCS_CAS_ABSENT,
+				  NULL, msg, sizeof(msg));
+	if (rc != 0 && rc != DCS_ERR_CONFLICT)
+		note_dcs_error(a, "could not write the sync key", rc, msg);
+}
+
+/* Failsafe mode: the leader keeps the failsafe key = every member's api_url, itself included,
+ * so that without etcd it knows whom to ask (patroni-compat.md 4.7). */
+static void write_failsafe_key(struct agent *a)
+{
+	struct dcs_failsafe_member *f = calloc(DCS_FAILSAFE_MEMBERS_MAX, sizeof(*f));
+	char *json = malloc(DCS_FAILSAFE_DOC_MAX + 1), msg[DCS_MSG_MAX];
+	struct dcs_cluster *c = a->cluster;
+	bool me = false;
+	int n = 0, rc;
+
+	if (f == NULL || json == NULL)
+		goto out;
+	for (int i = 0; i < c->member_count && n < DCS_FAILSAFE_MEMBERS_MAX; i++) {
+		const struct dcs_member *m = &c->members[i];
+
+		if (m->api_url[0] == '\0')
+			continue;
+		me = me || strcmp(m->name, a->cfg->name) == 0;
+		memcpy(f[n].name, m->name, sizeof(m->name));
+		memcpy(f[n].api_url, m->api_url, sizeof(m->api_url));
+		n++;
+	}
+	if (!me && n < DCS_FAILSAFE_MEMBERS_MAX) {
+		if (buf_copy(f[n].name, sizeof(f[n].name), a->cfg->name) != 0 ||
+		    buf_copy(f[n].api_url, sizeof(f[n].api_url), a->api_url) != 0)
+			goto out;
+		n++;
+	}
+	rc = dcs_doc_failsafe(f, n, json, DCS_FAILSAFE_DOC_MAX + 1, msg, sizeof(msg));
+	if (rc == 0 && c->has_failsafe && strcmp(json, c->failsafe) == 0)
+		goto out;
+	if (rc == 0)
+		rc = dcs_write_failsafe(a->dcs, json, msg, sizeof(msg));
+	if (rc != 0) {
+		note_dcs_error(a, "could not write the failsafe key", rc, msg);
+	} else if (buf_copy(c->failsafe, sizeof(c->failsafe), json) == 0) {
+		/* Usable at once if etcd goes away now. */
+		c->has_failsafe = true;
+		c->failsafe_valid = true;
+		c->failsafe_count = n;
+		memcpy(c->failsafe_members, f, (size_t)n * sizeof(*f));
+	}
+out:
+	free(json);
+	free(f);
+}
+
+/* Things only the leader keeps: its WAL position in status, slots for every member, the
+ * config key when the cluster lacks one. */
+void maintain_as_leader(struct agent *a)
+{
+	char names[HA_MEMBERS_MAX][DB_NAME_MAX];
+	char signature[sizeof(a->slots_written)] = "";
+	char err[DB_ERROR_MAX];
+	int n = 0;
+
+	if (!a->out.leader || a->dbs->role != DB_ROLE_PRIMARY) {
+		/* Slots do not survive pg_rewind or pg_basebackup: after the next promotion they
+		 * are made again, whatever this node made when it led before. */
+		a->slots_written[0] = '\0';
+		return;
+	}
+	write_status(a, a->dbs->flush_lsn);
+	if (a->dyn.failsafe_mode)
+		write_failsafe_key(a);
+	/* openGauss replicates through replconninfo, without slots (opengauss.md 2.6). */
+	if (!a->dyn.postgresql.use_slots || is_opengauss(a))
+		return;
+	for (int i = 0; i < a->cluster->member_count && n < HA_MEMBERS_MAX; i++) {
+		const struct dcs_member *m = &a->cluster->members[i];
+
+		if (strcmp(m->name, a->cfg->name) == 0)
+			continue;
+		if (buf_copy(names[n], DB_NAME_MAX, m->name) != 0)
+			continue;
+		strncat(signature, m->name, sizeof(signature) - strlen(signature) - 2);
+		strncat(signature, ",", sizeof(signature) - strlen(signature) - 1);
+		n++;
+	}
+	if (strcmp(signature, a->slots_written) == 0)
+		return;
+	if (db_ensure_slots(a->db, (const char(*)[DB_NAME_MAX])names, n, a->dyn.retry_timeout_ms,
+			    err, sizeof(err)) == 0)
+		memcpy(a->slots_written, signature, sizeof(signature));
+	else
+		log_warning("could not manage replication slots: %s, retrying", err);
+}
