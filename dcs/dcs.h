@@ -343,7 +343,8 @@ uint64_t dcs_lease_id(const struct dcs_client *c);
  * replica keeps its lease alive (the leader's is renewed by dcs_renew_leader). The put is
  * skipped when doc and lease are unchanged since the last successful write and the last
  * dcs_read_cluster saw the key as written (Patroni does the same). A lost lease is re-granted
- * and the put retried once. Returns 0 or a dcs_error. */
+ * and the put retried once. doc (from dcs_member_doc_build) is checked as dcs_cas_config's
+ * values are. Returns 0 or a dcs_error. */
 int dcs_touch_member(struct dcs_client *c, const char *doc, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
@@ -407,9 +408,12 @@ int dcs_write_initialize(struct dcs_client *c, const char *sysid, char *msg, siz
 #define DCS_CAS_ANY (-1)
 #define DCS_CAS_ABSENT 0
 
-/* Writes config / sync / failover (JSON) under the condition above. On success writes the key's
- * new mod_revision into *new_mod_revision (may be NULL). Returns 0, DCS_ERR_CONFLICT when the
- * condition did not hold, or a dcs_error. dcs_clear_failover writes "{}" as Patroni does;
+/* Writes config / sync / failover (JSON: build sync and failover with dcs_doc_sync and
+ * dcs_doc_failover) under the condition above. Every value written is first checked to read
+ * back unrefused (one JSON value within the key's limit, member names of at most
+ * MEMBER_NAME_LEN bytes): DCS_ERR_INVALID_ARGUMENT with the reason, nothing sent. On success
+ * writes the key's new mod_revision into *new_mod_revision (may be NULL). Returns 0,
+ * DCS_ERR_CONFLICT when the condition did not hold, or a dcs_error. dcs_clear_failover writes "{}" as Patroni does;
  * dcs_delete_sync deletes the key (sync mode switched off). */
 int dcs_cas_config(struct dcs_client *c, const char *json, int64_t mod_revision,
 		   int64_t *new_mod_revision, char *msg, size_t msglen)
@@ -431,7 +435,8 @@ int dcs_clear_failover(struct dcs_client *c, int64_t mod_revision, char *msg, si
 	__attribute__((warn_unused_result));
 
 /* Unconditional puts of status ({"optime":..,"slots":..,"retain_slots":..}), history (JSON list)
- * and failsafe ({member: api_url}). The JSON is checked before it is sent. */
+ * and failsafe ({member: api_url}), built with dcs_doc_status, dcs_doc_history_append and
+ * dcs_doc_failsafe, and checked as dcs_cas_config's are before they are sent. */
 int dcs_write_status(struct dcs_client *c, const char *json, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 int dcs_write_history(struct dcs_client *c, const char *json, char *msg, size_t msglen)

@@ -120,7 +120,8 @@ int dcs_codec_parse_range_latest(const char *body, size_t len, int64_t *revision
 				 int64_t *latest_mod, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
-/* Stores one key of the prefix (suffix: the key without it) into the view c (dcs_docs.c). */
+/* Stores one key of the prefix (suffix: the key without it; value: len bytes followed by a NUL)
+ * into the view c, refusing what dcs.h's limits refuse (noted in c->rejected) (dcs_docs.c). */
 void dcs_docs_store_kv(struct dcs_cluster *c, const char *suffix, const char *value, size_t len,
 		       int64_t create_rev, int64_t mod_rev, uint64_t lease);
 
