@@ -255,8 +255,8 @@ struct dcs_cluster {
 	char failover_leader[MEMBER_NAME_MAX];
 	char failover_member[MEMBER_NAME_MAX];	  /* the candidate */
 	char failover_scheduled_at[DCS_WORD_MAX]; /* as written */
-	/* scheduled_at parsed strictly (time_parse_iso): false when absent or not a valid ISO
-	 * 8601 time with a zone (then failover_valid is false too). */
+	/* scheduled_at parsed strictly (time_parse_iso): false when absent or not an ISO 8601
+	 * time with a zone (the key stays valid: refusing such a schedule is the agent's call). */
 	bool failover_has_schedule;
 	int64_t failover_scheduled_at_wall_ms;
 	int64_t failover_mod_revision;

@@ -277,12 +277,10 @@ static void parse_failover(const char *value, size_t len, struct dcs_cluster *c)
 		}
 		dcs_json_text(root, "scheduled_at", c->failover_scheduled_at,
 			      sizeof(c->failover_scheduled_at));
-		if (c->failover_scheduled_at[0] != '\0') {
-			if (time_parse_iso(c->failover_scheduled_at, &at, NULL, 0) != TIME_OK) {
-				reject(c, "failover",
-				       "\"scheduled_at\" is not an ISO 8601 time with a zone");
-				goto out_free_root;
-			}
+		/* A schedule that does not parse is left for the agent to refuse (and say so):
+		 * the key stays valid, without failover_has_schedule. */
+		if (c->failover_scheduled_at[0] != '\0' &&
+		    time_parse_iso(c->failover_scheduled_at, &at, NULL, 0) == TIME_OK) {
 			c->failover_has_schedule = true;
 			c->failover_scheduled_at_wall_ms = at;
 		}

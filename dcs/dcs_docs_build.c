@@ -339,7 +339,8 @@ int dcs_docs_check(const char *suffix, const char *value, char *msg, size_t msgl
 		valid = c->sync_valid;
 		break;
 	case DCS_CHANGE_FAILOVER:
-		valid = c->failover_valid;
+		valid = c->failover_valid &&
+			(c->failover_scheduled_at[0] == '\0' || c->failover_has_schedule);
 		break;
 	case DCS_CHANGE_FAILSAFE:
 		valid = c->failsafe_valid;
@@ -354,7 +355,9 @@ int dcs_docs_check(const char *suffix, const char *value, char *msg, size_t msgl
 		rc = err_fail(msg, msglen, DCS_ERR_INVALID_ARGUMENT, "%s", c->rejected);
 	else if (!valid)
 		rc = err_fail(msg, msglen, DCS_ERR_INVALID_ARGUMENT,
-			      "\"%s\" must be one JSON object within %s's limit", suffix, suffix);
+			      "\"%s\" must be one JSON object within %s's limit%s", suffix, suffix,
+			      kind == DCS_CHANGE_FAILOVER ? ", scheduled_at ISO 8601 with a zone"
+							  : "");
 	free(c);
 	return rc;
 }

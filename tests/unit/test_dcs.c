@@ -1200,6 +1200,7 @@ static void test_failover_schedule_is_parsed_strictly(void **state)
 	char *kv =
 		kv_json(PREFIX "failover",
 			"{\"leader\":\"n1\",\"scheduled_at\":\"2026-11-21T06:32:48+01:00\"}", "1");
+	char msg[MSG_LEN];
 
 	(void)state;
 	assert_int_equal(parse_kvs(kv, c), DCS_OK);
@@ -1210,10 +1211,16 @@ static void test_failover_schedule_is_parsed_strictly(void **state)
 	memset(c, 0, sizeof(*c));
 	kv = kv_json(PREFIX "failover", "{\"leader\":\"n1\",\"scheduled_at\":\"tomorrow\"}", "1");
 	assert_int_equal(parse_kvs(kv, c), DCS_OK);
+	/* Read as written, without a schedule: the agent refuses it and says so. Never written. */
 	assert_true(c->has_failover);
-	assert_false(c->failover_valid);
+	assert_true(c->failover_valid);
 	assert_false(c->failover_has_schedule);
-	assert_non_null(strstr(c->rejected, "scheduled_at"));
+	assert_string_equal(c->failover_scheduled_at, "tomorrow");
+	assert_int_equal(dcs_docs_check("failover",
+					"{\"leader\":\"n1\",\"scheduled_at\":\"tomorrow\"}", msg,
+					sizeof(msg)),
+			 DCS_ERR_INVALID_ARGUMENT);
+	assert_non_null(strstr(msg, "scheduled_at"));
 	free(kv);
 	free(c);
 }
