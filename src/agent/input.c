@@ -194,11 +194,16 @@ void build_input(struct agent *a)
 			names_from_csv(c->sync_standby, &in->dcs.sync.standbys);
 		}
 		a->failsafe_count = 0;
-		if (c->has_failsafe && c->failsafe[0] != '\0') {
-			int n = agent_failsafe_parse(c->failsafe, strlen(c->failsafe), a->failsafe,
-						     HA_MEMBERS_MAX);
-
-			a->failsafe_count = n > 0 ? n : 0;
+		/* The failsafe key as dcs read it; more members than the loop keeps: none. */
+		if (c->has_failsafe && c->failsafe_valid && c->failsafe_count <= HA_MEMBERS_MAX) {
+			for (int i = 0; i < c->failsafe_count; i++)
+				if (buf_copy(a->failsafe[a->failsafe_count].name,
+					     sizeof(a->failsafe[0].name),
+					     c->failsafe_members[i].name) == 0 &&
+				    buf_copy(a->failsafe[a->failsafe_count].api_url,
+					     sizeof(a->failsafe[0].api_url),
+					     c->failsafe_members[i].api_url) == 0)
+					a->failsafe_count++;
 		}
 		for (int i = 0; i < a->failsafe_count; i++)
 			buf_copy_or_clear(in->dcs.failsafe.name[in->dcs.failsafe.count++],
