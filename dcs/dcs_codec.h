@@ -1,6 +1,7 @@
 /*
  * dcs_codec.h - the pure half of the etcd client: request JSON and reply parsing (dcs_codec.c),
- * and the values of Patroni's keys (dcs_docs.c).
+ * and the values of Patroni's keys: read (dcs_docs.c) and checked before a write
+ * (dcs_docs_build.c, which also builds them: see "Documents" in dcs.h).
  *
  * No I/O, no clock, no logging. Every reply is hostile: each parser checks types and sizes and
  * returns DCS_ERR_INVALID_RESPONSE rather than guess. Outputs are written only on success.

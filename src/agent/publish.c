@@ -68,7 +68,7 @@ static int member_tags(const struct cfg *c, struct dcs_tags *t)
 		[CFG_VALUE_BOOL] = DCS_TAG_BOOL,
 		[CFG_VALUE_NONE] = DCS_TAG_NULL,
 	};
-	char priority[16];
+	char priority[DCS_TAG_VALUE_MAX];
 	int rc = 0;
 
 	t->count = 0;
