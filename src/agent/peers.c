@@ -177,6 +177,33 @@ void agent_probe_peers(const struct agent_peer_target *targets, int count, int64
 	curl_multi_cleanup(multi);
 }
 
+int agent_failsafe_parse(const char *json, size_t len, struct agent_peer_target *out, int cap)
+{
+	const cJSON *it;
+	cJSON *doc;
+	int n = 0;
+
+	if (json == NULL || len == 0 || len > AGENT_PEER_DOC_MAX)
+		return -EINVAL;
+	doc = cJSON_ParseWithLength(json, len);
+	if (!cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		return -EINVAL;
+	}
+	cJSON_ArrayForEach(it, doc)
+	{
+		if (n >= cap || !cJSON_IsString(it) || it->string == NULL ||
+		    buf_copy(out[n].name, sizeof(out[n].name), it->string) != 0 ||
+		    buf_copy(out[n].api_url, sizeof(out[n].api_url), it->valuestring) != 0) {
+			cJSON_Delete(doc);
+			return -EINVAL;
+		}
+		n++;
+	}
+	cJSON_Delete(doc);
+	return n;
+}
+
 /* <scheme://host:port>/failsafe from a member's api_url (".../patroni"). */
 static int failsafe_url(const char *api_url, char *out, size_t cap)
 {
