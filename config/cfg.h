@@ -370,9 +370,9 @@ int cfg_dynamic_render(const struct cfg_dynamic *d, struct buf *out)
 	__attribute__((warn_unused_result));
 
 /*
- * Applies a JSON merge patch (RFC 7386, as Patroni's PATCH /config: null deletes a key, objects
- * merge, anything else replaces) to the JSON document doc and checks the result with
- * cfg_dynamic_parse. Keys gsha does not know are kept. Appends the merged document as compact
+ * Applies a JSON patch to the JSON document doc with json_merge.h's merge (Patroni's
+ * patch_config, as PATCH /config does: null deletes a key, objects merge, anything else replaces,
+ * a new subtree keeps its nulls) and checks the result with cfg_dynamic_parse. Keys gsha does not know are kept. Appends the merged document as compact
  * JSON to out and, when parsed is not NULL, writes the parsed result there.
  * Returns 0; -EINVAL with err set for bad JSON, a patch that is not an object, or a result that
  * does not validate; -ENOBUFS or -ENOMEM. Nothing is written on failure.

@@ -177,13 +177,16 @@ int ctl_yaml_to_json(const char *yaml, size_t len, struct buf *out, char *err, s
 	__attribute__((warn_unused_result));
 
 /* Applies "a.b.c=value" edits (value read as a YAML scalar; null deletes the key) to the JSON
- * object doc, appending the result (compact JSON, key order kept) to out. Returns 0 or -EINVAL
- * with a message in err. */
+ * object doc, appending the result (compact JSON, key order kept) to out. This is patronictl's
+ * set_path_value, not a merge: a null below an absent parent creates nothing. Returns 0, or
+ * -EINVAL or -ENOMEM with a message in err. */
 int ctl_config_set(const char *doc, const char (*sets)[CTL_SET_MAX], int count, struct buf *out,
 		   char *err, size_t errlen) __attribute__((warn_unused_result));
 
-/* Deep-merges the JSON object patch into the JSON object doc (null deletes, objects merge,
- * anything else replaces), compact JSON appended to out. Returns 0 or -EINVAL with err set. */
+/* Merges the JSON object patch into the JSON object doc with json_merge.h's merge (Patroni's
+ * patch_config, as edit-config --apply does: null deletes, objects merge, anything else replaces,
+ * a new subtree keeps its nulls), compact JSON appended to out. Returns 0, or -EINVAL or -ENOMEM
+ * with err set (out is then untouched). */
 int ctl_config_merge(const char *doc, const char *patch, struct buf *out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 

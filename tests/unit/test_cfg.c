@@ -1310,16 +1310,34 @@ static void test_merge_patch_null_deletes_and_objects_merge(void **state)
 		"{\"ttl\":30,\"postgresql\":{\"use_pg_rewind\":true,\"parameters\":{"
 		"\"max_connections\":100,\"shared_buffers\":\"1GB\"}},\"custom\":\"kept\","
 		"\"loop_wait\":5}");
-	/* A patch that adds a new object with nulls inside drops the nulls (RFC 7386). */
-	buf_reset(&out);
-	assert_int_equal(cfg_dynamic_merge_patch("{}", 2, "{\"x\":{\"a\":null,\"b\":1}}",
-						 strlen("{\"x\":{\"a\":null,\"b\":1}}"), &out, NULL,
-						 err, sizeof(err)),
-			 0);
-	assert_string_equal(out.data, "{\"x\":{\"b\":1}}");
 	assert_false(d.pause);
 	assert_int_equal(d.loop_wait_ms, 5000);
 	assert_int_equal(d.postgresql.parameters.count, 2);
+	assert_null(cfg_params_get(&d.postgresql.parameters, "work_mem"));
+	buf_done(&out);
+}
+
+/* Issue 10: the merge is Patroni's patch_config (json_merge.h), no longer RFC 7386. A patch that
+ * introduces a subtree keeps the nulls inside it, as Patroni stores them; before, they were
+ * dropped. A null for a key that already exists still deletes it. */
+static void test_merge_patch_new_subtree_keeps_nulls_as_patroni(void **state)
+{
+	const char patch[] = "{\"x\":{\"a\":null,\"b\":1},\"postgresql\":{\"parameters\":"
+			     "{\"work_mem\":null,\"wal_level\":\"logical\"}}}";
+	struct cfg_dynamic d;
+	struct buf out;
+	char err[256] = "";
+
+	(void)state;
+	buf_init(&out, 65536);
+	assert_int_equal(cfg_dynamic_merge_patch("{\"ttl\":30}", strlen("{\"ttl\":30}"), patch,
+						 strlen(patch), &out, &d, err, sizeof(err)),
+			 0);
+	assert_string_equal(out.data, "{\"ttl\":30,\"x\":{\"a\":null,\"b\":1},\"postgresql\":{"
+				      "\"parameters\":{\"work_mem\":null,\"wal_level\":"
+				      "\"logical\"}}}");
+	/* the kept null is no parameter: it reads as unset */
+	assert_int_equal(d.postgresql.parameters.count, 1);
 	assert_null(cfg_params_get(&d.postgresql.parameters, "work_mem"));
 	buf_done(&out);
 }
@@ -1458,6 +1476,7 @@ int main(void)
 		T(test_dynamic_deep_nesting_is_refused),
 		T(test_dynamic_render_round_trips),
 		T(test_merge_patch_null_deletes_and_objects_merge),
+		T(test_merge_patch_new_subtree_keeps_nulls_as_patroni),
 		T(test_merge_patch_rejects_bad_patches_and_results),
 		T(test_merge_patch_output_limit_is_reported),
 		T(test_dynamic_check_accepts_fast_settings),

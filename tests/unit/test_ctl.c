@@ -574,6 +574,136 @@ static void test_config_merge_deep_with_null_delete(void **state)
 	buf_done(&out);
 }
 
+/* Issue 10: --apply merges with json_merge.h (Patroni's patch_config): a patch that introduces a
+ * subtree keeps the nulls inside it (patronictl stores them so), a null for an existing key
+ * deletes it. */
+static void test_config_merge_new_subtree_keeps_nulls(void **state)
+{
+	struct buf out;
+	char err[128];
+
+	(void)state;
+	buf_init(&out, CTL_DOC_MAX);
+	assert_int_equal(ctl_config_merge("{\"ttl\":30,\"pause\":true}",
+					  "{\"pause\":null,\"postgresql\":{\"parameters\":{"
+					  "\"work_mem\":null,\"wal_level\":\"logical\"}}}",
+					  &out, err, sizeof(err)),
+			 0);
+	assert_string_equal(out.data, "{\"ttl\":30,\"postgresql\":{\"parameters\":{\"work_mem\":"
+				      "null,\"wal_level\":\"logical\"}}}");
+	buf_done(&out);
+}
+
+/* A cJSON allocator whose fail_at-th allocation (counting from 0) fails and no other: the code
+ * after the failure runs with memory again, as after a transient shortage. */
+static int alloc_count, alloc_fail_at = -1;
+
+static void *one_failing_malloc(size_t n)
+{
+	if (alloc_count++ == alloc_fail_at)
+		return NULL;
+	return malloc(n);
+}
+
+/* Issue 10: out of memory during the --apply merge was ignored (the patch was applied in part
+ * and the partial document written back). Now it is an error, at every allocation that fails. */
+static void test_config_merge_out_of_memory_is_an_error(void **state)
+{
+	const char *doc = "{\"a\":1,\"p\":{\"x\":1,\"y\":2}}";
+	const char *patch = "{\"a\":null,\"p\":{\"y\":3,\"z\":4},\"n\":{\"k\":[1,2],\"m\":\"v\"}}";
+	const char *want = "{\"p\":{\"x\":1,\"y\":3,\"z\":4},\"n\":{\"k\":[1,2],\"m\":\"v\"}}";
+	cJSON_Hooks hooks = { one_failing_malloc, free };
+	int failures = 0, budget;
+	struct buf out;
+
+	(void)state;
+	buf_init(&out, CTL_DOC_MAX);
+	for (budget = 0; budget < 1000; budget++) {
+		char err[128] = "";
+		int rc;
+
+		buf_reset(&out);
+		alloc_count = 0;
+		alloc_fail_at = budget;
+		cJSON_InitHooks(&hooks);
+		rc = ctl_config_merge(doc, patch, &out, err, sizeof(err));
+		cJSON_InitHooks(NULL);
+		alloc_fail_at = -1;
+		if (rc == 0 && alloc_count <= budget) {
+			assert_string_equal(out.data, want); /* no allocation failed */
+			break;
+		}
+		if (rc == 0)
+			fail_msg("allocation %d failed and the merge said 0: \"%s\"", budget,
+				 out.data);
+		assert_int_equal(out.len, 0);
+		assert_true(err[0] != '\0');
+		failures += rc == -ENOMEM;
+	}
+	assert_true(budget < 1000);
+	assert_true(failures > 0); /* the merge itself ran out, not only the parser */
+	buf_done(&out);
+}
+
+/* The same for --set edits: a failed allocation is an error, never a document with part of the
+ * edits in it. */
+static void test_config_set_out_of_memory_is_an_error(void **state)
+{
+	const char sets[3][CTL_SET_MAX] = { "ttl=20", "postgresql.parameters.work_mem=8MB",
+					    "tags={a: [1, 2], b: x}" };
+	const char *doc = "{\"ttl\":30,\"postgresql\":{\"use_slots\":true}}";
+	cJSON_Hooks hooks = { one_failing_malloc, free };
+	char want[256];
+	struct buf out;
+	int budget;
+
+	(void)state;
+	buf_init(&out, CTL_DOC_MAX);
+	assert_int_equal(ctl_config_set(doc, sets, 3, &out, want, sizeof(want)), 0);
+	assert_int_equal(buf_copy(want, sizeof(want), out.data), 0);
+	for (budget = 0; budget < 1000; budget++) {
+		char err[128] = "";
+		int rc;
+
+		buf_reset(&out);
+		alloc_count = 0;
+		alloc_fail_at = budget;
+		cJSON_InitHooks(&hooks);
+		rc = ctl_config_set(doc, sets, 3, &out, err, sizeof(err));
+		cJSON_InitHooks(NULL);
+		alloc_fail_at = -1;
+		if (rc == 0 && alloc_count <= budget) {
+			assert_string_equal(out.data, want);
+			break;
+		}
+		if (rc == 0)
+			fail_msg("allocation %d failed and --set said 0: \"%s\"", budget, out.data);
+		assert_int_equal(out.len, 0);
+	}
+	assert_true(budget < 1000);
+	buf_done(&out);
+}
+
+/* edit-config --set with a null: unchanged by issue 10, since --set is patronictl's
+ * set_path_value and not a merge. The null deletes the key, and below an absent parent it creates
+ * nothing (the merge would have stored {"absent":{"key":null}}). */
+static void test_config_set_null_deletes_and_creates_nothing(void **state)
+{
+	const char sets[3][CTL_SET_MAX] = { "postgresql.parameters.work_mem=null",
+					    "absent.key=null", "ttl=~" };
+	struct buf out;
+	char err[128];
+
+	(void)state;
+	buf_init(&out, CTL_DOC_MAX);
+	assert_int_equal(ctl_config_set("{\"ttl\":30,\"postgresql\":{\"parameters\":{\"work_mem\":"
+					"\"4MB\",\"a\":1}}}",
+					sets, 3, &out, err, sizeof(err)),
+			 0);
+	assert_string_equal(out.data, "{\"postgresql\":{\"parameters\":{\"a\":1}}}");
+	buf_done(&out);
+}
+
 static void test_diff_is_difflib_unified(void **state)
 {
 	const char *a = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\n";
@@ -619,6 +749,10 @@ int main(void)
 		cmocka_unit_test(test_yaml_to_json_resolves_plain_scalars_and_reports_errors),
 		cmocka_unit_test(test_config_set_creates_replaces_and_deletes),
 		cmocka_unit_test(test_config_merge_deep_with_null_delete),
+		cmocka_unit_test(test_config_merge_new_subtree_keeps_nulls),
+		cmocka_unit_test(test_config_merge_out_of_memory_is_an_error),
+		cmocka_unit_test(test_config_set_out_of_memory_is_an_error),
+		cmocka_unit_test(test_config_set_null_deletes_and_creates_nothing),
 		cmocka_unit_test(test_diff_is_difflib_unified),
 	};
 
