@@ -18,22 +18,23 @@
 
 /* What the key table knows how to read. */
 enum cfg_key_type {
-	CFG_KEY_SECTION,    /* a mapping of further keys */
-	CFG_KEY_STRING,	    /* char[size] */
-	CFG_KEY_ADDRESS,    /* char[size] holding host:port; the host may not be empty */
-	CFG_KEY_LISTEN,	    /* char[size] holding host[,host...]:port; the host may be empty */
-	CFG_KEY_BOOL,	    /* bool */
-	CFG_KEY_INT,	    /* int within [min, max] */
-	CFG_KEY_INT64,	    /* int64_t within [min, max] */
-	CFG_KEY_DURATION,   /* int64_t milliseconds within [min, max]; plain numbers are seconds */
-	CFG_KEY_ENUM,	    /* an enum (int) whose values are names[] */
-	CFG_KEY_LOG_LEVEL,  /* enum log_level */
-	CFG_KEY_LOG_FORMAT, /* enum log_format; Python format strings warn and keep text */
-	CFG_KEY_LIST,	    /* struct cfg_list: a sequence of scalars (or, with CFG_F_CSV, "a,b") */
-	CFG_KEY_PARAMS,	    /* struct cfg_params: a mapping of names to scalars */
-	CFG_KEY_OPTIONS,    /* struct cfg_params: a sequence of "switch" or {name: value} */
-	CFG_KEY_USERS,	    /* bootstrap.users: name -> {password, options} */
-	CFG_KEY_IGNORED,    /* Patroni knows it, gsha does not implement it yet: warn, skip */
+	CFG_KEY_SECTION,     /* a mapping of further keys */
+	CFG_KEY_STRING,	     /* char[size] */
+	CFG_KEY_MEMBER_NAME, /* char[MEMBER_NAME_MAX]: a member's name (name.h) */
+	CFG_KEY_ADDRESS,     /* char[size] holding host:port; the host may not be empty */
+	CFG_KEY_LISTEN,	     /* char[size] holding host[,host...]:port; the host may be empty */
+	CFG_KEY_BOOL,	     /* bool */
+	CFG_KEY_INT,	     /* int within [min, max] */
+	CFG_KEY_INT64,	     /* int64_t within [min, max] */
+	CFG_KEY_DURATION,    /* int64_t milliseconds within [min, max]; plain numbers are seconds */
+	CFG_KEY_ENUM,	     /* an enum (int) whose values are names[] */
+	CFG_KEY_LOG_LEVEL,   /* enum log_level */
+	CFG_KEY_LOG_FORMAT,  /* enum log_format; Python format strings warn and keep text */
+	CFG_KEY_LIST,	 /* struct cfg_list: a sequence of scalars (or, with CFG_F_CSV, "a,b") */
+	CFG_KEY_PARAMS,	 /* struct cfg_params: a mapping of names to scalars */
+	CFG_KEY_OPTIONS, /* struct cfg_params: a sequence of "switch" or {name: value} */
+	CFG_KEY_USERS,	 /* bootstrap.users: name -> {password, options} */
+	CFG_KEY_IGNORED, /* Patroni knows it, gsha does not implement it yet: warn, skip */
 };
 
 enum cfg_key_flag {

@@ -128,6 +128,7 @@ static int summary_table(const struct cfg_key *table, const char *prefix, const 
 			continue;
 		switch (k->type) {
 		case CFG_KEY_STRING:
+		case CFG_KEY_MEMBER_NAME:
 		case CFG_KEY_ADDRESS:
 		case CFG_KEY_LISTEN:
 			if (field[0] == '\0')

@@ -12,7 +12,9 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "err.h"
 #include "cfg_internal.h"
+#include "name.h"
 #include "num.h"
 
 /* Writes a duration the way a person reads it: "10 s", "500 ms", "1.5 s". */
@@ -36,31 +38,27 @@ int cfg_check_address(const char *text, bool listen, char *why, size_t cap, int 
 	int port;
 
 	if (colon == NULL) {
-		snprintf(why, cap, "\"%s\" has no port: write host:port", text);
-		return -EINVAL;
+		return err_fail(why, cap, -EINVAL, "\"%s\" has no port: write host:port", text);
 	}
 	if (num_parse_int(colon + 1, 1, 65535, &port) != 0) {
-		snprintf(why, cap, "\"%s\": the port must be a number from 1 to 65535", text);
-		return -EINVAL;
+		return err_fail(why, cap, -EINVAL,
+				"\"%s\": the port must be a number from 1 to 65535", text);
 	}
 	if ((size_t)(colon - text) >= sizeof(hosts)) {
-		snprintf(why, cap, "the host name is too long");
-		return -EINVAL;
+		return err_fail(why, cap, -EINVAL, "the host name is too long");
 	}
 	memcpy(hosts, text, (size_t)(colon - text));
 	hosts[colon - text] = '\0';
 	if (strpbrk(hosts, " \t/") != NULL) {
-		snprintf(why, cap, "\"%s\" is not host:port (a URL or spaces are not allowed here)",
-			 text);
-		return -EINVAL;
+		return err_fail(why, cap, -EINVAL,
+				"\"%s\" is not host:port (a URL or spaces are not allowed here)",
+				text);
 	}
 	if (!listen && hosts[0] == '\0') {
-		snprintf(why, cap, "\"%s\" has no host: write host:port", text);
-		return -EINVAL;
+		return err_fail(why, cap, -EINVAL, "\"%s\" has no host: write host:port", text);
 	}
 	if (!listen && strchr(hosts, ',') != NULL) {
-		snprintf(why, cap, "\"%s\": give one host here", text);
-		return -EINVAL;
+		return err_fail(why, cap, -EINVAL, "\"%s\": give one host here", text);
 	}
 	if (port_out)
 		*port_out = port;
@@ -253,6 +251,36 @@ int cfg_params_from_env(struct cfg_reader *r, struct cfg_kv_view p, const char *
 	return 0;
 }
 
+/* A member's name becomes its application_name and replication slot name, of which PostgreSQL
+ * keeps 63 bytes (name.h): refuse a longer one here, where it enters, with the reason. "" is left
+ * for the required-key check to report. */
+static int set_member_name(struct cfg_reader *r, char *field, size_t size, const char *text,
+			   int line, int col, const char *shown)
+{
+	int rc;
+
+	if (size != MEMBER_NAME_MAX) {
+		cfg_rec_error(r, line, col, shown, "is not sized for a member name (a bug)");
+		return -EINVAL;
+	}
+	if (text[0] == '\0') {
+		field[0] = '\0';
+		return 0;
+	}
+	rc = member_name_copy(field, text);
+	if (rc == -ENAMETOOLONG)
+		cfg_rec_error(r, line, col, shown,
+			      "\"%.20s...\" is %zu bytes long, more than the %d a member name may "
+			      "have: PostgreSQL keeps only %d bytes of application_name and of "
+			      "replication slot names, which are made from it; shorten it",
+			      text, strlen(text), MEMBER_NAME_LEN, MEMBER_NAME_LEN);
+	else if (rc != 0)
+		cfg_rec_error(r, line, col, shown,
+			      "contains a control character: a member name becomes an "
+			      "application_name and a replication slot name, write it without one");
+	return rc == 0 ? 0 : -EINVAL;
+}
+
 /* Sets one scalar-typed key from text. Records an error and returns -EINVAL when it does not
  * fit the key's type or range. */
 int cfg_set_scalar(struct cfg_reader *r, const struct cfg_key *k, void *base, const char *text,
@@ -270,6 +298,8 @@ int cfg_set_scalar(struct cfg_reader *r, const struct cfg_key *k, void *base, co
 			return -EINVAL;
 		}
 		return 0;
+	case CFG_KEY_MEMBER_NAME:
+		return set_member_name(r, field, k->size, text, line, col, shown);
 	case CFG_KEY_ADDRESS:
 	case CFG_KEY_LISTEN:
 		if (cfg_check_address(text, k->type == CFG_KEY_LISTEN, why, sizeof(why), NULL) !=

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "err.h"
 #include "ctl.h"
 #include "num.h"
 
@@ -137,8 +138,8 @@ static int copy_arg(char *dst, size_t cap, const char *value, const char *what, 
 		    size_t errlen)
 {
 	if (buf_copy(dst, cap, value) != 0) {
-		snprintf(err, errlen, "%s is too long (at most %zu bytes)", what, cap - 1);
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL, "%s is too long (at most %zu bytes)", what,
+				cap - 1);
 	}
 	return 0;
 }
@@ -156,9 +157,8 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 				return 0;
 			}
 		}
-		snprintf(err, errlen,
-			 "%s: unknown format \"%.64s\" (use pretty, tsv, json or yaml)", shown,
-			 value);
+		err_set(err, errlen, "%s: unknown format \"%.64s\" (use pretty, tsv, json or yaml)",
+			shown, value);
 		return -EINVAL;
 	case OPT_WATCH_REFRESH:
 		a->watch = true;
@@ -166,9 +166,9 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		return 0;
 	case OPT_WATCH:
 		if (num_parse_i64(value, 1, 3600, &n) != 0) {
-			snprintf(err, errlen, "%s: \"%.64s\" is not a number of seconds (1-3600)",
-				 shown, value);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL,
+					"%s: \"%.64s\" is not a number of seconds (1-3600)", shown,
+					value);
 		}
 		a->watch = true;
 		a->watch_interval_ms = n * 1000;
@@ -195,9 +195,9 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		if (strcmp(value, "leader") != 0 && strcmp(value, "primary") != 0 &&
 		    strcmp(value, "master") != 0 && strcmp(value, "replica") != 0 &&
 		    strcmp(value, "standby") != 0 && strcmp(value, "any") != 0) {
-			snprintf(err, errlen,
-				 "%s: unknown role \"%.64s\" (use leader, primary, replica or any)",
-				 shown, value);
+			err_set(err, errlen,
+				"%s: unknown role \"%.64s\" (use leader, primary, replica or any)",
+				shown, value);
 			return -EINVAL;
 		}
 		return copy_arg(a->role, sizeof(a->role), value, shown, err, errlen);
@@ -206,9 +206,9 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		return 0;
 	case OPT_TIMEOUT:
 		if (num_parse_i64(value, 1, 86400, &n) != 0) {
-			snprintf(err, errlen, "%s: \"%.64s\" is not a number of seconds (1-86400)",
-				 shown, value);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL,
+					"%s: \"%.64s\" is not a number of seconds (1-86400)", shown,
+					value);
 		}
 		a->timeout_ms = n * 1000;
 		return 0;
@@ -218,14 +218,13 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		int rc;
 
 		if (eq == NULL || eq == value) {
-			snprintf(err, errlen, "%s: \"%.64s\" is not of the form name=value", shown,
-				 value);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL,
+					"%s: \"%.64s\" is not of the form name=value", shown,
+					value);
 		}
 		if (a->set_count >= CTL_SETS_MAX) {
-			snprintf(err, errlen, "too many --set/--pg options (at most %d)",
-				 CTL_SETS_MAX);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL,
+					"too many --set/--pg options (at most %d)", CTL_SETS_MAX);
 		}
 		if (s->id == OPT_PG)
 			rc = buf_format(a->sets[a->set_count], CTL_SET_MAX,
@@ -233,9 +232,8 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		else
 			rc = buf_copy(a->sets[a->set_count], CTL_SET_MAX, value);
 		if (rc != 0) {
-			snprintf(err, errlen, "%s is too long (at most %d bytes)", shown,
-				 CTL_SET_MAX - 1);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL, "%s is too long (at most %d bytes)",
+					shown, CTL_SET_MAX - 1);
 		}
 		a->set_count++;
 		return 0;
@@ -289,8 +287,8 @@ static int parse_global(int argc, char **argv, struct ctl_args *a, char *err, si
 			target = a->dcs_url;
 			cap = sizeof(a->dcs_url);
 		} else {
-			snprintf(err, errlen,
-				 "unknown option \"%.64s\" (global options: -c, -d, -k)", o);
+			err_set(err, errlen,
+				"unknown option \"%.64s\" (global options: -c, -d, -k)", o);
 			return -EINVAL;
 		}
 		value = strchr(o, '=');
@@ -298,8 +296,8 @@ static int parse_global(int argc, char **argv, struct ctl_args *a, char *err, si
 			value++;
 		} else {
 			if (i + 1 >= argc) {
-				snprintf(err, errlen, "option %.64s needs a value", o);
-				return -EINVAL;
+				return err_fail(err, errlen, -EINVAL, "option %.64s needs a value",
+						o);
 			}
 			value = argv[++i];
 		}
@@ -326,8 +324,7 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
 		return 0;
 	}
 	if (i >= argc) {
-		snprintf(err, errlen, "no command given (try gsctl --help)");
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL, "no command given (try gsctl --help)");
 	}
 	a.command = CTL_CMD_NONE;
 	for (size_t c = CTL_CMD_HELP; c < sizeof(command_names) / sizeof(command_names[0]); c++) {
@@ -335,8 +332,8 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
 			a.command = (enum ctl_command)c;
 	}
 	if (a.command == CTL_CMD_NONE) {
-		snprintf(err, errlen, "unknown command \"%.64s\" (try gsctl --help)", argv[i]);
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL,
+				"unknown command \"%.64s\" (try gsctl --help)", argv[i]);
 	}
 	for (i++; i < argc; i++) {
 		const char *arg = argv[i];
@@ -359,9 +356,9 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
 					     err, errlen) != 0)
 					return -EINVAL;
 			} else if (a.member_count >= CTL_MEMBERS_MAX) {
-				snprintf(err, errlen, "too many member names (at most %d)",
-					 CTL_MEMBERS_MAX);
-				return -EINVAL;
+				return err_fail(err, errlen, -EINVAL,
+						"too many member names (at most %d)",
+						CTL_MEMBERS_MAX);
 			} else if (copy_arg(a.members[a.member_count++], CTL_NAME_MAX, arg,
 					    "a member name", err, errlen) != 0) {
 				return -EINVAL;
@@ -390,30 +387,27 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
 			snprintf(shown, sizeof(shown), "-%c", arg[1]);
 		}
 		if (s == NULL || !(s->commands & CMD(a.command))) {
-			snprintf(err, errlen, "%s: no such option \"%.64s\"",
-				 command_names[a.command], arg);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL, "%s: no such option \"%.64s\"",
+					command_names[a.command], arg);
 		}
 		if (s->takes_value && value == NULL) {
 			if (i + 1 >= argc) {
-				snprintf(err, errlen, "option %s needs a value", shown);
-				return -EINVAL;
+				return err_fail(err, errlen, -EINVAL, "option %s needs a value",
+						shown);
 			}
 			value = argv[++i];
 		} else if (!s->takes_value && value != NULL) {
-			snprintf(err, errlen, "option %s takes no value", shown);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL, "option %s takes no value", shown);
 		}
 		if (apply_opt(&a, s, shown, value, err, errlen) != 0)
 			return -EINVAL;
 	}
 	if (a.apply_file[0] != '\0' && a.replace_file[0] != '\0') {
-		snprintf(err, errlen, "edit-config: --apply and --replace exclude each other");
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL,
+				"edit-config: --apply and --replace exclude each other");
 	}
 	if (a.command == CTL_CMD_FAILOVER && a.scheduled[0] != '\0') {
-		snprintf(err, errlen, "failover: a failover cannot be scheduled");
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL, "failover: a failover cannot be scheduled");
 	}
 	*out = a;
 	return 0;

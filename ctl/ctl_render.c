@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "ctl_internal.h"
+#include "err.h"
 #include "num.h"
 
 int64_t ctl_lag_bytes(int64_t cluster_lsn, int64_t member_lsn)
@@ -180,22 +181,22 @@ const struct ctl_row *ctl_view_row(const struct ctl_view *v, const char *name)
 bool ctl_row_can_take_over(const struct ctl_view *v, const struct ctl_row *r, char *why, size_t cap)
 {
 	if (strcmp(r->name, v->leader) == 0) {
-		snprintf(why, cap, "it is the current leader");
+		err_set(why, cap, "it is the current leader");
 		return false;
 	}
 	if (r->nofailover) {
-		snprintf(why, cap, "it is tagged nofailover");
+		err_set(why, cap, "it is tagged nofailover");
 		return false;
 	}
 	const struct ctl_row *l = v->leader[0] != '\0' ? ctl_view_row(v, v->leader) : NULL;
 
 	if (l != NULL && l->has_timeline && (!r->has_timeline || r->timeline < l->timeline)) {
-		snprintf(why, cap, "it is on timeline %lld, behind the leader's %lld",
-			 (long long)r->timeline, (long long)l->timeline);
+		err_set(why, cap, "it is on timeline %lld, behind the leader's %lld",
+			(long long)r->timeline, (long long)l->timeline);
 		return false;
 	}
 	if (strcmp(r->state, "running") != 0 && strcmp(r->state, "streaming") != 0) {
-		snprintf(why, cap, "its state is \"%s\", not running or streaming", r->state);
+		err_set(why, cap, "its state is \"%s\", not running or streaming", r->state);
 		return false;
 	}
 	return true;
