@@ -4,12 +4,16 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
 #include "err.h"
 #include "ctl.h"
+#include "name.h"
 #include "num.h"
+#include "timefmt.h"
 
 static const char *const command_names[] = {
 	[CTL_CMD_NONE] = "",
@@ -144,6 +148,89 @@ static int copy_arg(char *dst, size_t cap, const char *value, const char *what, 
 	return 0;
 }
 
+int ctl_member_arg(char out[static MEMBER_NAME_MAX], const char *s, const char *what, char *err,
+		   size_t errlen)
+{
+	int rc = member_name_copy(out, s);
+
+	if (rc == -ENAMETOOLONG)
+		return err_fail(
+			err, errlen, -EINVAL,
+			"%s \"%.20s...\" is %zu bytes long: a member name has at most %d "
+			"bytes (PostgreSQL keeps %d bytes of application_name and slot names), "
+			"so no member is called that",
+			what, s, strlen(s), MEMBER_NAME_LEN, MEMBER_NAME_LEN);
+	if (rc != 0)
+		return err_fail(err, errlen, -EINVAL,
+				"%s \"%.64s\" is not a member name: it is empty or has a control "
+				"character",
+				what, s);
+	return 0;
+}
+
+/* The offset of the local time zone from UTC, in seconds, at the wall time whose fields read
+ * as UTC give utc_ms (a time written without a zone). */
+static long local_offset_s(int64_t utc_ms)
+{
+	time_t t = (time_t)(utc_ms / 1000);
+	struct tm tm;
+	long off;
+
+	if (localtime_r(&t, &tm) == NULL)
+		return 0;
+	off = tm.tm_gmtoff;
+	t = (time_t)(utc_ms / 1000 - off); /* the instant itself, for a DST change in between */
+	if (localtime_r(&t, &tm) == NULL)
+		return off;
+	return tm.tm_gmtoff;
+}
+
+int ctl_parse_scheduled(const char *s, char *out, size_t cap, char *err, size_t errlen)
+{
+	char norm[TIME_ISO_MAX], zoned[CTL_WORD_MAX + 8];
+	size_t n;
+	int64_t ms;
+	long off;
+	enum time_parse_result r;
+
+	while (*s == ' ')
+		s++;
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	if (n == 0 || (n == 3 && strncmp(s, "now", 3) == 0)) {
+		if (cap > 0)
+			out[0] = '\0';
+		return 0;
+	}
+	r = time_parse_iso(s, &ms, norm, sizeof(norm));
+	if (r == TIME_NO_ZONE && n < CTL_WORD_MAX) {
+		/* patronictl: a time without a zone is in the local time zone */
+		if (buf_format(zoned, sizeof(zoned), "%.*s+00:00", (int)n, s) != 0 ||
+		    time_parse_iso(zoned, &ms, NULL, 0) != TIME_OK)
+			r = TIME_UNPARSABLE;
+		else {
+			off = local_offset_s(ms);
+			if (buf_format(zoned, sizeof(zoned), "%.*s%c%02ld:%02ld", (int)n, s,
+				       off < 0 ? '-' : '+', labs(off) / 3600,
+				       labs(off) % 3600 / 60) != 0)
+				r = TIME_UNPARSABLE;
+			else
+				r = time_parse_iso(zoned, &ms, norm, sizeof(norm));
+		}
+	}
+	if (r != TIME_OK)
+		return err_fail(
+			err, errlen, -EINVAL,
+			"could not read the scheduled time \"%.64s\": write an ISO 8601 time "
+			"such as 2026-12-07T10:00+01:00 (without a zone it is local time), "
+			"or now",
+			s);
+	if (buf_copy(out, cap, norm) != 0)
+		return err_fail(err, errlen, -EINVAL, "the scheduled time is too long");
+	return 0;
+}
+
 static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *shown,
 		     const char *value, char *err, size_t errlen)
 {
@@ -177,11 +264,22 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		a->extended = true;
 		return 0;
 	case OPT_LEADER:
-		return copy_arg(a->leader, sizeof(a->leader), value, shown, err, errlen);
+		if (value[0] == '\0') /* "" is not given: gsctl asks or takes the leader */
+			return 0;
+		return ctl_member_arg(a->leader, value, shown, err, errlen);
 	case OPT_CANDIDATE:
-		return copy_arg(a->candidate, sizeof(a->candidate), value, shown, err, errlen);
+		if (value[0] == '\0')
+			return 0;
+		return ctl_member_arg(a->candidate, value, shown, err, errlen);
 	case OPT_SCHEDULED:
-		return copy_arg(a->scheduled, sizeof(a->scheduled), value, shown, err, errlen);
+		if (ctl_parse_scheduled(value, a->scheduled, sizeof(a->scheduled), err, errlen) !=
+		    0)
+			return -EINVAL;
+		/* "now" given is not "not given": gsctl does not ask when */
+		if (a->scheduled[0] == '\0')
+			return copy_arg(a->scheduled, sizeof(a->scheduled), "now", shown, err,
+					errlen);
+		return 0;
 	case OPT_FORCE:
 		a->force = true;
 		return 0;
@@ -359,8 +457,8 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
 				return err_fail(err, errlen, -EINVAL,
 						"too many member names (at most %d)",
 						CTL_MEMBERS_MAX);
-			} else if (copy_arg(a.members[a.member_count++], CTL_NAME_MAX, arg,
-					    "a member name", err, errlen) != 0) {
+			} else if (ctl_member_arg(a.members[a.member_count++], arg, "member", err,
+						  errlen) != 0) {
 				return -EINVAL;
 			}
 			continue;

@@ -607,7 +607,8 @@ static int wait_leader_change(struct ctl *x, const char *old, const char *candid
 static int cmd_switchover(struct ctl *x, bool failover)
 {
 	const char *action = failover ? "failover" : "switchover";
-	char leader[CTL_NAME_MAX] = "", candidate[CTL_NAME_MAX] = "", when[CTL_WORD_MAX] = "";
+	char leader[MEMBER_NAME_MAX] = "", candidate[MEMBER_NAME_MAX] = "";
+	char when[CTL_WORD_MAX] = "", typed[ANSWER_MAX] = "", err[512];
 	char q[1024], why[256], ts[64];
 	const struct ctl_row *cand = NULL, *target;
 	struct reply *r = NULL;
@@ -626,9 +627,14 @@ static int cmd_switchover(struct ctl *x, bool failover)
 	if (x->args.leader[0] != '\0') {
 		snprintf(leader, sizeof(leader), "%s", x->args.leader);
 	} else if (!failover && !x->args.force) {
-		rc = ask(x, "Primary", x->view->leader, leader, sizeof(leader));
+		rc = ask(x, "Primary", x->view->leader, typed, sizeof(typed));
 		if (rc != 0)
 			return rc;
+		if (typed[0] != '\0' &&
+		    ctl_member_arg(leader, typed, "Primary", err, sizeof(err)) != 0) {
+			say_error("%s", err);
+			return CTL_EXIT_BAD_MEMBER;
+		}
 	} else {
 		snprintf(leader, sizeof(leader), "%s", x->view->leader);
 	}
@@ -662,9 +668,14 @@ static int cmd_switchover(struct ctl *x, bool failover)
 				buf_printf(&names, "%s'%s'", n++ ? ", " : "",
 					   x->view->rows[i].name);
 		buf_puts(&names, "]");
-		rc = ask(x, list, "", candidate, sizeof(candidate));
+		rc = ask(x, list, "", typed, sizeof(typed));
 		if (rc != 0)
 			return rc;
+		if (typed[0] != '\0' &&
+		    ctl_member_arg(candidate, typed, "Candidate", err, sizeof(err)) != 0) {
+			say_error("%s", err);
+			return CTL_EXIT_BAD_MEMBER;
+		}
 	}
 	if (candidate[0] != '\0') {
 		rc = member_or_fail(x, candidate, &cand);
@@ -689,7 +700,7 @@ static int cmd_switchover(struct ctl *x, bool failover)
 	/* when */
 	if (!failover) {
 		if (x->args.scheduled[0] != '\0') {
-			snprintf(when, sizeof(when), "%s", x->args.scheduled);
+			snprintf(typed, sizeof(typed), "%s", x->args.scheduled);
 		} else if (!x->args.force) {
 			char example[32];
 			time_t t = time(NULL) + 3600;
@@ -699,19 +710,22 @@ static int cmd_switchover(struct ctl *x, bool failover)
 			strftime(example, sizeof(example), "%Y-%m-%dT%H:%M", &tm);
 			snprintf(q, sizeof(q), "When should the switchover take place (e.g. %s ) ",
 				 example);
-			rc = ask(x, q, "now", when, sizeof(when));
+			rc = ask(x, q, "now", typed, sizeof(typed));
 			if (rc != 0)
 				return rc;
 		}
-		if (strcmp(when, "now") == 0)
-			when[0] = '\0';
+		/* strict, as the agent reads scheduled_at; a local time gets its zone here */
+		if (ctl_parse_scheduled(typed, when, sizeof(when), err, sizeof(err)) != 0) {
+			say_error("%s", err);
+			return CTL_EXIT_USAGE;
+		}
 	}
 	printf("Current cluster topology\n");
 	rc = print_list(x, CTL_FORMAT_PRETTY, false);
 	if (rc != 0)
 		return rc;
 	{
-		char demote[CTL_NAME_MAX + 32] = "";
+		char demote[MEMBER_NAME_MAX + 32] = "";
 
 		if (x->view->leader[0] != '\0')
 			snprintf(demote, sizeof(demote), ", demoting current leader %s",
@@ -920,7 +934,7 @@ static int wait_running(const struct ctl *x, const struct ctl_row *m, const char
 static int cmd_restart_reload(struct ctl *x, bool restart)
 {
 	const struct ctl_row *sel[DCS_MEMBERS_MAX];
-	char names[2048], q[2200], when[CTL_WORD_MAX] = "";
+	char names[2048], q[2200], when[CTL_WORD_MAX] = "", typed[ANSWER_MAX] = "", err[512];
 	int n = 0, rc = read_cluster(x), result = 0;
 	int64_t loop_wait_s;
 
@@ -932,7 +946,7 @@ static int cmd_restart_reload(struct ctl *x, bool restart)
 	join_names(sel, n, names, sizeof(names));
 	if (restart) {
 		if (x->args.scheduled[0] != '\0') {
-			snprintf(when, sizeof(when), "%s", x->args.scheduled);
+			snprintf(typed, sizeof(typed), "%s", x->args.scheduled);
 		} else if (!x->args.force) {
 			char example[32], question[96];
 			time_t t = time(NULL) + 3600;
@@ -942,12 +956,14 @@ static int cmd_restart_reload(struct ctl *x, bool restart)
 			strftime(example, sizeof(example), "%Y-%m-%dT%H:%M", &tm);
 			snprintf(question, sizeof(question),
 				 "When should the restart take place (e.g. %s) ", example);
-			rc = ask(x, question, "now", when, sizeof(when));
+			rc = ask(x, question, "now", typed, sizeof(typed));
 			if (rc != 0)
 				return rc;
 		}
-		if (strcmp(when, "now") == 0)
-			when[0] = '\0';
+		if (ctl_parse_scheduled(typed, when, sizeof(when), err, sizeof(err)) != 0) {
+			say_error("%s", err);
+			return CTL_EXIT_USAGE;
+		}
 	}
 	print_list(x, CTL_FORMAT_PRETTY, false);
 	if (when[0] != '\0')
@@ -1047,7 +1063,7 @@ static int cmd_restart_reload(struct ctl *x, bool restart)
 static int cmd_reinit(struct ctl *x)
 {
 	const struct ctl_row *sel[DCS_MEMBERS_MAX];
-	char names[2048], q[2200], one[CTL_NAME_MAX];
+	char names[2048], q[2200], one[ANSWER_MAX], err[512];
 	int n = 0, rc = read_cluster(x), result = 0;
 
 	if (rc != 0)
@@ -1070,7 +1086,10 @@ static int cmd_reinit(struct ctl *x)
 		rc = ask(x, question, "", one, sizeof(one));
 		if (rc != 0)
 			return rc;
-		snprintf(x->args.members[0], CTL_NAME_MAX, "%s", one);
+		if (ctl_member_arg(x->args.members[0], one, "member", err, sizeof(err)) != 0) {
+			say_error("%s", err);
+			return CTL_EXIT_BAD_MEMBER;
+		}
 		x->args.member_count = 1;
 	}
 	rc = select_members(x, sel, &n);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -157,6 +158,96 @@ static void test_args_rejects_bad_input_with_message(void **state)
 				 -EINVAL);
 		assert_non_null(strstr(err, cases[i].needle));
 	}
+}
+
+/* Issue 10: --scheduled is read strictly with timefmt.h (what the agent accepts as scheduled_at):
+ * it was sent as typed, so "tomorrow" or a 30th of February reached the agent, whose lax parser
+ * ran the switchover at once. A time without a zone is local time, as patronictl takes it. */
+static void test_args_scheduled_is_strict_iso8601(void **state)
+{
+	static const struct {
+		const char *given, *want; /* want NULL: refused */
+	} cases[] = {
+		{ "2026-12-07T10:00+01:00", "2026-12-07T10:00:00+01:00" },
+		{ "2026-12-07 10:00:30.5Z", "2026-12-07T10:00:30.500000+00:00" },
+		{ "now", "now" },
+		{ "tomorrow", NULL },
+		{ "2026-02-30T10:00Z", NULL },
+		{ "2026-12-07", NULL },
+		{ "2026-12-07T10:00+01:00 please", NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = { "gsctl", "switchover", "--scheduled", (char *)cases[i].given,
+				 NULL };
+		struct ctl_args a;
+		char err[256] = "";
+		int rc = ctl_parse_args(4, argv, &a, err, sizeof(err));
+
+		if (cases[i].want == NULL) {
+			if (rc != -EINVAL || strstr(err, "ISO 8601") == NULL)
+				fail_msg("\"%s\": rc %d err \"%s\"", cases[i].given, rc, err);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("\"%s\": %s", cases[i].given, err);
+		assert_string_equal(a.scheduled, cases[i].want);
+	}
+}
+
+static void test_scheduled_without_zone_is_local_time(void **state)
+{
+	char out[CTL_WORD_MAX], err[256];
+	char *tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+
+	(void)state;
+	setenv("TZ", "<+02>-2", 1);
+	tzset();
+	assert_int_equal(
+		ctl_parse_scheduled("2026-12-07T10:00", out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "2026-12-07T10:00:00+02:00");
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	assert_int_equal(
+		ctl_parse_scheduled(" 2026-12-07 10:00:05 ", out, sizeof(out), err, sizeof(err)),
+		0);
+	assert_string_equal(out, "2026-12-07T10:00:05+00:00");
+	assert_int_equal(ctl_parse_scheduled("now", out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(ctl_parse_scheduled("", out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "");
+	if (tz != NULL)
+		setenv("TZ", tz, 1);
+	else
+		unsetenv("TZ");
+	free(tz);
+	tzset();
+}
+
+/* Issue 10: a member argument over MEMBER_NAME_LEN (63) bytes is refused clearly; it was taken
+ * up to 127 bytes and then could match no member (names hold 63 bytes everywhere else). */
+static void test_args_member_over_63_bytes_is_refused(void **state)
+{
+	char name[MEMBER_NAME_LEN + 2];
+	char *restart[] = { "gsctl", "restart", "batman", name, NULL };
+	char *cand[] = { "gsctl", "failover", "--candidate", name, NULL };
+	struct ctl_args a;
+	char err[256];
+
+	(void)state;
+	memset(name, 'm', MEMBER_NAME_LEN);
+	name[MEMBER_NAME_LEN] = '\0';
+	assert_int_equal(ctl_parse_args(4, restart, &a, err, sizeof(err)), 0);
+	assert_string_equal(a.members[0], name);
+	assert_int_equal(ctl_parse_args(4, cand, &a, err, sizeof(err)), 0);
+	assert_string_equal(a.candidate, name);
+	name[MEMBER_NAME_LEN] = 'm';
+	name[MEMBER_NAME_LEN + 1] = '\0';
+	assert_int_equal(ctl_parse_args(4, restart, &a, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is 64 bytes long: a member name has at most 63 bytes"));
+	assert_int_equal(ctl_parse_args(4, cand, &a, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "--candidate \"mmmmmmmmmmmmmmmmmmmm...\" is 64 bytes long"));
 }
 
 static void test_args_help_anywhere(void **state)
@@ -731,6 +822,9 @@ int main(void)
 		cmocka_unit_test(test_args_pg_becomes_parameters_path),
 		cmocka_unit_test(test_args_rejects_bad_input_with_message),
 		cmocka_unit_test(test_args_help_anywhere),
+		cmocka_unit_test(test_args_scheduled_is_strict_iso8601),
+		cmocka_unit_test(test_scheduled_without_zone_is_local_time),
+		cmocka_unit_test(test_args_member_over_63_bytes_is_refused),
 		cmocka_unit_test(test_lag_is_optime_minus_position_never_negative),
 		cmocka_unit_test(test_view_sorts_names_and_marks_leader_sync),
 		cmocka_unit_test(test_candidate_checks_leader_nofailover_state),
