@@ -62,6 +62,11 @@ int ctl_ask(const struct ctl *x, const char *question, const char *def, char *an
  * CTL_EXIT_NO_TERMINAL. */
 int ctl_confirm(const struct ctl *x, const char *question);
 
+/* When a scheduled switchover or restart (what) should happen: --scheduled, else (without
+ * --force) the answer to patronictl's question, read strictly by ctl_parse_scheduled into when
+ * ("" = now). Returns 0 or an exit code (message printed). */
+int ctl_ask_when(const struct ctl *x, const char *what, char *when, size_t cap);
+
 /* The set-up every command shares; each returns 0 or an exit code (message printed). */
 int ctl_load_config(struct ctl *x);
 int ctl_connect_dcs(struct ctl *x);

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -19,7 +18,7 @@
 int ctl_cmd_restart_reload(struct ctl *x, bool restart)
 {
 	const struct ctl_row *sel[DCS_MEMBERS_MAX];
-	char names[2048], q[2200], when[CTL_WORD_MAX] = "", typed[ANSWER_MAX] = "", err[512];
+	char names[2048], q[2200], when[CTL_WORD_MAX] = "";
 	int n = 0, rc = ctl_read_cluster(x), result = 0;
 	int64_t loop_wait_s;
 
@@ -30,25 +29,9 @@ int ctl_cmd_restart_reload(struct ctl *x, bool restart)
 		return rc;
 	ctl_join_names(sel, n, names, sizeof(names));
 	if (restart) {
-		if (x->args.scheduled[0] != '\0') {
-			snprintf(typed, sizeof(typed), "%s", x->args.scheduled);
-		} else if (!x->args.force) {
-			char example[32], question[96];
-			time_t t = time(NULL) + 3600;
-			struct tm tm;
-
-			localtime_r(&t, &tm);
-			strftime(example, sizeof(example), "%Y-%m-%dT%H:%M", &tm);
-			snprintf(question, sizeof(question),
-				 "When should the restart take place (e.g. %s) ", example);
-			rc = ctl_ask(x, question, "now", typed, sizeof(typed));
-			if (rc != 0)
-				return rc;
-		}
-		if (ctl_parse_scheduled(typed, when, sizeof(when), err, sizeof(err)) != 0) {
-			ctl_say_error("%s", err);
-			return CTL_EXIT_USAGE;
-		}
+		rc = ctl_ask_when(x, "restart", when, sizeof(when));
+		if (rc != 0)
+			return rc;
 	}
 	ctl_print_list(x, CTL_FORMAT_PRETTY, false);
 	if (when[0] != '\0')

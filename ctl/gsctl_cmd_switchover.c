@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -136,26 +135,9 @@ int ctl_cmd_switchover(struct ctl *x, bool failover)
 	}
 	/* when */
 	if (!failover) {
-		if (x->args.scheduled[0] != '\0') {
-			snprintf(typed, sizeof(typed), "%s", x->args.scheduled);
-		} else if (!x->args.force) {
-			char example[32];
-			time_t t = time(NULL) + 3600;
-			struct tm tm;
-
-			localtime_r(&t, &tm);
-			strftime(example, sizeof(example), "%Y-%m-%dT%H:%M", &tm);
-			snprintf(q, sizeof(q), "When should the switchover take place (e.g. %s ) ",
-				 example);
-			rc = ctl_ask(x, q, "now", typed, sizeof(typed));
-			if (rc != 0)
-				return rc;
-		}
-		/* strict, as the agent reads scheduled_at; a local time gets its zone here */
-		if (ctl_parse_scheduled(typed, when, sizeof(when), err, sizeof(err)) != 0) {
-			ctl_say_error("%s", err);
-			return CTL_EXIT_USAGE;
-		}
+		rc = ctl_ask_when(x, "switchover", when, sizeof(when));
+		if (rc != 0)
+			return rc;
 	}
 	printf("Current cluster topology\n");
 	rc = ctl_print_list(x, CTL_FORMAT_PRETTY, false);

@@ -97,6 +97,33 @@ int ctl_confirm(const struct ctl *x, const char *question)
 	return CTL_EXIT_FAILED;
 }
 
+int ctl_ask_when(const struct ctl *x, const char *what, char *when, size_t cap)
+{
+	char typed[ANSWER_MAX] = "", q[128], example[32], err[512];
+	time_t t = time(NULL) + 3600;
+	struct tm tm;
+	int rc;
+
+	if (x->args.scheduled[0] != '\0') {
+		snprintf(typed, sizeof(typed), "%s", x->args.scheduled);
+	} else if (!x->args.force) {
+		localtime_r(&t, &tm);
+		strftime(example, sizeof(example), "%Y-%m-%dT%H:%M", &tm);
+		/* patronictl's two questions differ by a space */
+		snprintf(q, sizeof(q), "When should the %s take place (e.g. %s%s) ", what, example,
+			 strcmp(what, "switchover") == 0 ? " " : "");
+		rc = ctl_ask(x, q, "now", typed, sizeof(typed));
+		if (rc != 0)
+			return rc;
+	}
+	/* strict, as the agent reads scheduled_at; a local time gets its zone here */
+	if (ctl_parse_scheduled(typed, when, cap, err, sizeof(err)) != 0) {
+		ctl_say_error("%s", err);
+		return CTL_EXIT_USAGE;
+	}
+	return 0;
+}
+
 /* ---- configuration and etcd ---------------------------------------------------------------- */
 
 /* Keys the agent requires that gsctl does not need: a patronictl-style file with only scope and
