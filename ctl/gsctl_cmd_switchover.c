@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "err.h"
 #include "gsctl.h"
 
 static int wait_leader_change(struct ctl *x, const char *old, const char *candidate,
@@ -202,7 +203,7 @@ int ctl_cmd_switchover(struct ctl *x, bool failover)
 			      timeout_ms + 5000, r);
 	} else {
 		rc = -EHOSTUNREACH;
-		snprintf(r->err, sizeof(r->err), "no member to ask");
+		err_set(r->err, sizeof(r->err), "no member to ask");
 	}
 	ctl_timestamp(ts, sizeof(ts));
 	if (rc == 0 && (r->status == 200 || r->status == 202)) {

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "err.h"
 #include "gsctl.h"
 
 /* Calls a member's REST API. Returns 0 with r->status set, or -errno (no reply, r->err). */
@@ -26,9 +27,9 @@ int ctl_rest(const struct ctl *x, const struct ctl_row *m, const char *method, c
 	memset(r, 0, sizeof(*r));
 	if (ctl_api_base(m->api_url, base, sizeof(base)) != 0 ||
 	    buf_format(url, sizeof(url), "%s%s", base, path) != 0) {
-		snprintf(r->err, sizeof(r->err), "member \"%s\" has no usable api_url (\"%s\")",
-			 m->name, m->api_url);
-		return -EINVAL;
+		return err_fail(r->err, sizeof(r->err), -EINVAL,
+				"member \"%s\" has no usable api_url (\"%s\")", m->name,
+				m->api_url);
 	}
 	buf_init(&b, CTL_HTTP_RESPONSE_MAX);
 	rc = ctl_http_call(&x->http, method, url, body, timeout_ms, &r->status, &b, r->err,
