@@ -3,7 +3,7 @@
  * json, yaml, tsv, topology), the history table, the dynamic configuration as YAML, --set
  * edits, YAML to JSON, and a unified diff. Nothing here does I/O; tests/unit/test_ctl.c
  * drives it on golden inputs. The I/O half (etcd through dcs.h, REST through libcurl) lives in
- * ctl_io.c and gsctl.c.
+ * ctl_io.c and gsctl*.c.
  */
 #ifndef GSHA_CTL_H
 #define GSHA_CTL_H
