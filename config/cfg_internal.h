@@ -155,6 +155,12 @@ int cfg_join_path(char *out, size_t cap, const char *prefix, const char *key);
 void cfg_suggest(const struct cfg_key *table, const char *prefix, const char *shown_prefix,
 		 const char *key, char *out, size_t cap);
 
+/* Records "unknown key" for the map child n: with the nearest known key (cfg_suggest), else
+ * with otherwise ("remove it"). */
+void cfg_rec_unknown(struct cfg_reader *r, const struct cfg_key *table, const char *prefix,
+		     const char *shown_prefix, const struct cfg_node *n, const char *shown,
+		     const char *otherwise);
+
 /* Remembers where a key was set; finds it again (line and col may be NULL). */
 void cfg_mark_seen(struct cfg_reader *r, const struct cfg_key *k, int line, int col);
 bool cfg_find_seen(const struct cfg_reader *r, const struct cfg_key *k, int *line, int *col);

@@ -483,16 +483,23 @@ void cfg_read_map(struct cfg_reader *r, const struct cfg_node *map, const struct
 		}
 		if (r->ignore_unknown)
 			continue;
-		char near[CFG_KEYPATH_MAX];
-
-		cfg_suggest(table, prefix, shown_prefix, n->key, near, sizeof(near));
-		if (near[0] != '\0')
-			cfg_rec_error(r, n->key_line, n->key_column, shown,
-				      "unknown key: did you mean \"%s\"?", near);
-		else
-			cfg_rec_error(r, n->key_line, n->key_column, shown,
-				      "unknown key: neither gsha nor Patroni knows it, remove it");
+		cfg_rec_unknown(r, table, prefix, shown_prefix, n, shown,
+				"neither gsha nor Patroni knows it, remove it");
 	}
+}
+
+void cfg_rec_unknown(struct cfg_reader *r, const struct cfg_key *table, const char *prefix,
+		     const char *shown_prefix, const struct cfg_node *n, const char *shown,
+		     const char *otherwise)
+{
+	char near[CFG_KEYPATH_MAX];
+
+	cfg_suggest(table, prefix, shown_prefix, n->key, near, sizeof(near));
+	if (near[0] != '\0')
+		cfg_rec_error(r, n->key_line, n->key_column, shown,
+			      "unknown key: did you mean \"%s\"?", near);
+	else
+		cfg_rec_error(r, n->key_line, n->key_column, shown, "unknown key: %s", otherwise);
 }
 
 int cfg_apply_defaults(const struct cfg_key *table, void *base)

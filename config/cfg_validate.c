@@ -182,7 +182,7 @@ void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 	for (int i = 0; i < r->pending_count; i++) {
 		const struct cfg_node *n = r->pending[i].node;
 		const char *prefix = r->pending[i].bootstrap ? "bootstrap" : "postgresql";
-		char near[CFG_KEYPATH_MAX], shown[CFG_KEYPATH_MAX];
+		char shown[CFG_KEYPATH_MAX];
 
 		if (buf_format(shown, sizeof(shown), "%s.%s", prefix, n->key) != 0)
 			continue;
@@ -198,16 +198,11 @@ void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 			cfg_read_replica_method(r, n, c, shown);
 			continue;
 		}
-		cfg_suggest(cfg_keys, prefix, prefix, n->key, near, sizeof(near));
-		if (near[0] != '\0')
-			cfg_rec_error(r, n->key_line, n->key_column, shown,
-				      "unknown key: did you mean \"%s\"?", near);
-		else
-			cfg_rec_error(r, n->key_line, n->key_column, shown,
-				      "unknown key: name it in %s or remove it",
-				      r->pending[i].bootstrap
-					      ? "bootstrap.method"
-					      : "postgresql.create_replica_methods");
+		cfg_rec_unknown(
+			r, cfg_keys, prefix, prefix, n, shown,
+			r->pending[i].bootstrap
+				? "name it in bootstrap.method or remove it"
+				: "name it in postgresql.create_replica_methods or remove it");
 	}
 	if (c->bootstrap.method[0] != '\0' && strcmp(c->bootstrap.method, "initdb") != 0) {
 		position_of(r, "bootstrap.method", &line, &col);
