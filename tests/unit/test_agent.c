@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "buf.h"
 
 /* A Patroni configuration as an operator writes it today. */
 static const char fixture_yaml[] = "scope: batman\n"
@@ -235,6 +236,44 @@ static void test_peer_parse_ignores_absurd_numbers(void **state)
 	assert_int_equal(p.tags.failover_priority, 1);
 }
 
+/* Patroni's request.py: a member talks to another with the ctl section's settings, each falling
+ * back to the restapi section's (credentials, client certificate and key; cacert to cafile). */
+static void test_client_options_take_ctl_then_restapi(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct rest_client_options o;
+
+	(void)state;
+	memset(&c->ctl, 0, sizeof(c->ctl));
+	assert_int_equal(buf_copy(c->restapi.username, sizeof(c->restapi.username), "api"), 0);
+	assert_int_equal(buf_copy(c->restapi.password, sizeof(c->restapi.password), "api-pw"), 0);
+	assert_int_equal(buf_copy(c->restapi.certfile, sizeof(c->restapi.certfile), "/s.crt"), 0);
+	assert_int_equal(buf_copy(c->restapi.keyfile, sizeof(c->restapi.keyfile), "/s.key"), 0);
+	assert_int_equal(buf_copy(c->restapi.cafile, sizeof(c->restapi.cafile), "/ca.crt"), 0);
+	agent_rest_client_options(c, &o);
+	assert_string_equal(o.username, "api");
+	assert_string_equal(o.password, "api-pw");
+	assert_string_equal(o.certfile, "/s.crt");
+	assert_string_equal(o.keyfile, "/s.key");
+	assert_string_equal(o.cafile, "/ca.crt");
+	assert_false(o.insecure);
+
+	assert_int_equal(buf_copy(c->ctl.username, sizeof(c->ctl.username), "ctl"), 0);
+	assert_int_equal(buf_copy(c->ctl.password, sizeof(c->ctl.password), "ctl-pw"), 0);
+	assert_int_equal(buf_copy(c->ctl.certfile, sizeof(c->ctl.certfile), "/c.crt"), 0);
+	assert_int_equal(buf_copy(c->ctl.keyfile, sizeof(c->ctl.keyfile), "/c.key"), 0);
+	assert_int_equal(buf_copy(c->ctl.cacert, sizeof(c->ctl.cacert), "/ctl-ca.crt"), 0);
+	c->ctl.insecure = true;
+	agent_rest_client_options(c, &o);
+	assert_string_equal(o.username, "ctl");
+	assert_string_equal(o.password, "ctl-pw");
+	assert_string_equal(o.certfile, "/c.crt");
+	assert_string_equal(o.keyfile, "/c.key");
+	assert_string_equal(o.cafile, "/ctl-ca.crt");
+	assert_true(o.insecure);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -244,6 +283,7 @@ int main(void)
 		cmocka_unit_test(test_rest_options_from_restapi),
 		cmocka_unit_test(test_rest_options_reject_host_name_in_allowlist),
 		cmocka_unit_test(test_policy_and_tags_follow_patroni_rules),
+		cmocka_unit_test(test_client_options_take_ctl_then_restapi),
 		cmocka_unit_test(test_peer_parse_replica_takes_max_of_received_and_replayed),
 		cmocka_unit_test(test_peer_parse_patroni3_master_is_primary),
 		cmocka_unit_test(test_peer_parse_rejects_hostile_documents),
