@@ -30,7 +30,7 @@ enum body_result {
 
 /* Patroni's _read_json_content: returns the parsed object in *doc (caller frees) or {} for an
  * optional absent body. */
-static enum body_result read_json(const struct rest_request *req, bool optional, cJSON **doc)
+static enum body_result parse_body(const struct rest_request *req, bool optional, cJSON **doc)
 {
 	int64_t len;
 	cJSON *d;
@@ -59,6 +59,20 @@ static enum body_result read_json(const struct rest_request *req, bool optional,
 	}
 	*doc = d;
 	return BODY_OK;
+}
+
+/* parse_body, answering a body that cannot be used: returns true with *doc (caller frees), or
+ * false with 411 (no Content-Length) or 400 (not a JSON object) answered into out and *rc set to
+ * that answer's result. */
+static bool read_json(const struct rest_request *req, bool optional, cJSON **doc,
+		      struct rest_response *out, int *rc)
+{
+	enum body_result r = parse_body(req, optional, doc);
+
+	if (r == BODY_OK)
+		return true;
+	*rc = rest_respond_error_page(out, r == BODY_MISSING_LENGTH ? 411 : 400);
+	return false;
 }
 
 /* A string member; absent, null, "" -> empty. Non-strings are refused. */
@@ -179,14 +193,8 @@ int rest_do_switchover(const struct rest_request *req, const struct rest_snapsho
 	int code = 0, rc;
 	const cJSON *sched;
 
-	switch (read_json(req, false, &doc)) {
-	case BODY_MISSING_LENGTH:
-		return rest_respond_error_page(out, 411);
-	case BODY_BAD:
-		return rest_respond_error_page(out, 400);
-	case BODY_OK:
-		break;
-	}
+	if (!read_json(req, false, &doc, out, &rc))
+		return rc;
 	memset(&r, 0, sizeof(r));
 	code = json_member_name(doc, "leader", r.leader, msg, sizeof(msg));
 	if (code == 0)
@@ -296,14 +304,8 @@ int rest_do_restart(const struct rest_request *req, const struct rest_snapshot *
 	char msg[REST_ACTION_TEXT_MAX] = "";
 	int code = 0, rc;
 
-	switch (read_json(req, true, &doc)) {
-	case BODY_MISSING_LENGTH:
-		return rest_respond_error_page(out, 411);
-	case BODY_BAD:
-		return rest_respond_error_page(out, 400);
-	case BODY_OK:
-		break;
-	}
+	if (!read_json(req, true, &doc, out, &rc))
+		return rc;
 	memset(&r, 0, sizeof(r));
 	if (s && s->paused && cJSON_GetObjectItemCaseSensitive(doc, "schedule")) {
 		cJSON_Delete(doc);
@@ -394,14 +396,8 @@ int rest_do_reinitialize(const struct rest_request *req, const struct rest_actio
 	struct rest_action_result res;
 	int rc;
 
-	switch (read_json(req, true, &doc)) {
-	case BODY_MISSING_LENGTH:
-		return rest_respond_error_page(out, 411);
-	case BODY_BAD:
-		return rest_respond_error_page(out, 400);
-	case BODY_OK:
-		break;
-	}
+	if (!read_json(req, true, &doc, out, &rc))
+		return rc;
 	r.force = json_bool(doc, "force");
 	r.from_leader = json_bool(doc, "from_leader");
 	cJSON_Delete(doc);
@@ -424,14 +420,8 @@ int rest_do_failsafe(const struct rest_request *req, const struct rest_snapshot 
 
 	if (!s || !s->failsafe_mode_enabled)
 		return rest_respond_error_page(out, 502);
-	switch (read_json(req, false, &doc)) {
-	case BODY_MISSING_LENGTH:
-		return rest_respond_error_page(out, 411);
-	case BODY_BAD:
-		return rest_respond_error_page(out, 400);
-	case BODY_OK:
-		break;
-	}
+	if (!read_json(req, false, &doc, out, &rc))
+		return rc;
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		cJSON_Delete(doc);
@@ -494,14 +484,8 @@ int rest_do_config_write(const struct rest_request *req, const struct rest_actio
 	struct rest_action_result res;
 	int rc;
 
-	switch (read_json(req, false, &doc)) {
-	case BODY_MISSING_LENGTH:
-		return rest_respond_error_page(out, 411);
-	case BODY_BAD:
-		return rest_respond_error_page(out, 400);
-	case BODY_OK:
-		break;
-	}
+	if (!read_json(req, false, &doc, out, &rc))
+		return rc;
 	if ((patch && !act->config_patch) || (!patch && !act->config_put)) {
 		cJSON_Delete(doc);
 		return rest_respond_unavailable(out, "config");
