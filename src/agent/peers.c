@@ -23,19 +23,30 @@ static uint64_t json_lsn(const cJSON *obj, const char *key)
 	return (uint64_t)v->valuedouble;
 }
 
+/* A peer's answer parsed as a JSON object of at most AGENT_PEER_DOC_MAX bytes, or NULL. */
+static cJSON *parse_object(const char *json, size_t len)
+{
+	cJSON *doc;
+
+	if (json == NULL || len == 0 || len > AGENT_PEER_DOC_MAX)
+		return NULL;
+	doc = cJSON_ParseWithLength(json, len);
+	if (!cJSON_IsObject(doc)) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 int agent_peer_parse(const char *json, size_t len, struct ha_peer *out)
 {
 	const cJSON *role, *xlog, *tags, *v;
 	struct ha_peer p = { 0 };
 	cJSON *doc;
 
-	if (json == NULL || len == 0 || len > AGENT_PEER_DOC_MAX)
+	doc = parse_object(json, len);
+	if (doc == NULL)
 		return -EINVAL;
-	doc = cJSON_ParseWithLength(json, len);
-	if (!cJSON_IsObject(doc)) {
-		cJSON_Delete(doc);
-		return -EINVAL;
-	}
 	role = cJSON_GetObjectItemCaseSensitive(doc, "role");
 	if (!cJSON_IsString(role)) {
 		cJSON_Delete(doc);
@@ -125,13 +136,9 @@ int agent_failsafe_parse(const char *json, size_t len, struct agent_peer_target 
 	cJSON *doc;
 	int n = 0;
 
-	if (json == NULL || len == 0 || len > AGENT_PEER_DOC_MAX)
+	doc = parse_object(json, len);
+	if (doc == NULL)
 		return -EINVAL;
-	doc = cJSON_ParseWithLength(json, len);
-	if (!cJSON_IsObject(doc)) {
-		cJSON_Delete(doc);
-		return -EINVAL;
-	}
 	cJSON_ArrayForEach(it, doc)
 	{
 		if (n >= cap || !cJSON_IsString(it) || it->string == NULL ||
