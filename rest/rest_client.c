@@ -6,6 +6,7 @@
 #include "rest_client.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -24,6 +25,16 @@ struct transfer {
 	struct curl_slist *headers;
 	char curl_err[CURL_ERROR_SIZE];
 };
+
+/* curl_global_init is not safe to race with other threads' first use of curl: once per process
+ * (the dcs module does the same for its own handles; a second call only counts up). */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc;
+
+static void curl_init(void)
+{
+	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 static size_t on_body(char *data, size_t size, size_t n, void *user)
 {
@@ -82,6 +93,11 @@ static int transfer_setup(const struct rest_client_options *o, struct transfer *
 					req->url != NULL ? req->url : "");
 	if (req->method == NULL || req->timeout_ms <= 0)
 		return r->rc = err_fail(r->err, sizeof(r->err), -EINVAL, "bad request");
+	pthread_once(&curl_once, curl_init);
+	if (curl_init_rc != CURLE_OK)
+		return r->rc = err_fail(r->err, sizeof(r->err), -ENOMEM,
+					"could not start libcurl: %s",
+					curl_easy_strerror(curl_init_rc));
 	c = t->easy = curl_easy_init();
 	if (c == NULL)
 		return r->rc = err_fail(r->err, sizeof(r->err), -ENOMEM,
@@ -145,6 +161,7 @@ static void transfer_finish(struct transfer *t, CURLcode cc)
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
 		r->status = (int)code;
 		r->rc = 0;
+		r->err[0] = '\0';
 		return;
 	}
 	err_set(r->err, sizeof(r->err), "%s",
@@ -186,7 +203,7 @@ static void reply_init(struct rest_client_reply *r, const struct rest_client_req
 {
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->body, req->response_max != 0 ? req->response_max : REST_CLIENT_RESPONSE_MAX);
-	r->rc = -EIO;
+	r->rc = err_fail(r->err, sizeof(r->err), -EIO, "no answer");
 }
 
 int rest_client_call(const struct rest_client_options *opts, const struct rest_client_request *req,
