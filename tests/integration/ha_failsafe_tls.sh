@@ -145,6 +145,13 @@ t_assert_eq 401 "$(code --cert "$pki/client.crt" --key "$pki/client.key" -u "$RE
 t_assert_eq 200 "$(api node2 GET /patroni | tail -1)" \
 	"accepted: GET /patroni with the CA and a client certificate answers 200"
 
+# gsctl talks to the members with the same client and the same settings (ctl, else restapi).
+G=$GSHA_BUILD_DIR/ctl/gsctl
+"$G" -c "$C_DIR/node1.yml" reload "$C_SCOPE" --force </dev/null >"$C_DIR/gsctl.out" 2>&1 ||
+	t_fail "gsctl reload over TLS failed: $(cat "$C_DIR/gsctl.out")"
+t_assert_eq 3 "$(grep -c '^Reload request received for member' "$C_DIR/gsctl.out")" \
+	"gsctl: reload --force reaches every member over TLS with the CA, its certificate and the credentials"
+
 # ---- the leader keeps the failsafe key with every member.
 failsafe_lists_all() {
 	local v
