@@ -75,12 +75,6 @@ void agent_probe_peers(const struct rest_client_options *client,
 		       const struct agent_peer_target *targets, int count, int64_t timeout_ms,
 		       struct ha_peer *out);
 
-/* Parses the failsafe key ({member: api_url}, len bytes) into at most cap targets. Returns the
- * number of entries, or -EINVAL for a value that is not such an object (or has more than cap
- * entries, or names or URLs too long). */
-int agent_failsafe_parse(const char *json, size_t len, struct agent_peer_target *out, int cap)
-	__attribute__((warn_unused_result));
-
 /* POSTs body (a JSON document) to /failsafe on the REST API of every target in parallel with
  * client's settings (the members demand the cluster's REST credentials), each within timeout_ms
  * (failsafe mode, patroni-compat.md 4.7), and sets acked[i] when targets[i] answered 200. */

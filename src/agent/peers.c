@@ -130,29 +130,6 @@ void agent_probe_peers(const struct rest_client_options *client,
 	}
 }
 
-int agent_failsafe_parse(const char *json, size_t len, struct agent_peer_target *out, int cap)
-{
-	const cJSON *it;
-	cJSON *doc;
-	int n = 0;
-
-	doc = parse_object(json, len);
-	if (doc == NULL)
-		return -EINVAL;
-	cJSON_ArrayForEach(it, doc)
-	{
-		if (n >= cap || !cJSON_IsString(it) || it->string == NULL ||
-		    buf_copy(out[n].name, sizeof(out[n].name), it->string) != 0 ||
-		    buf_copy(out[n].api_url, sizeof(out[n].api_url), it->valuestring) != 0) {
-			cJSON_Delete(doc);
-			return -EINVAL;
-		}
-		n++;
-	}
-	cJSON_Delete(doc);
-	return n;
-}
-
 void agent_failsafe_post(const struct rest_client_options *client,
 			 const struct agent_peer_target *targets, int count, const char *body,
 			 int64_t timeout_ms, bool *acked)
