@@ -584,3 +584,13 @@ int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *er
 		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
 	return db->driver->checkpoint(db, out_lsn, timeout_ms, err, err_cap);
 }
+
+int db_fence(struct db *db, char *err, size_t err_cap)
+{
+	if (!db)
+		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
+	if (!db->driver->fence)
+		return db_fail(err, err_cap, -ENOTSUP, "the %s driver cannot fence",
+			       db->driver->name);
+	return db->driver->fence(db, err, err_cap);
+}

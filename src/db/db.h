@@ -458,4 +458,17 @@ int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, i
 int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
+/* Fences the server: kills its postmaster and every child of it at once (SIGKILL; the
+ * postmaster is stopped first so it cannot fork meanwhile), so no process of this data
+ * directory accepts a write any more. The last resort when a stop did not finish in time; no
+ * shutdown checkpoint, crash recovery on the next start. The pid comes from postmaster.pid, and
+ * is signalled only after it proved to be the postmaster of this data directory (/proc/<pid>
+ * exists and its working directory or -D argument is the data directory): a pid that a stale
+ * postmaster.pid names and another process now uses is left alone. Allowed while a task runs.
+ * Returns 0 when it killed the server; -ESRCH when no postmaster of this data directory runs
+ * (no postmaster.pid, a dead pid, or a recycled one: the message says which), which leaves
+ * writes just as stopped; -EACCES when the process could not be identified, or another -errno,
+ * with a message. */
+int db_fence(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
 #endif

@@ -83,6 +83,8 @@ struct db_driver {
 			    int64_t timeout_ms, char *err, size_t err_cap);
 	int (*checkpoint)(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err,
 			  size_t err_cap);
+	/* db_fence: both drivers use db_fence_postmaster. */
+	int (*fence)(struct db *db, char *err, size_t err_cap);
 	/* Frees db->priv (may be NULL). */
 	void (*free_priv)(struct db *db);
 };
@@ -217,6 +219,19 @@ int db_task_reap(struct db *db, char *err, size_t err_cap) __attribute__((warn_u
 
 /* Writes the pgpass file (replication, rewind and superuser entries, mode 0600). */
 int db_write_pgpass(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* --- Fencing (db_fence.c) ------------------------------------------------------------------- */
+
+/* Whether pid is the postmaster of data_dir: its working directory (the postmaster's first act
+ * is chdir to it) or its -D/--pgdata argument names data_dir (symlinks resolved). Returns 1
+ * when it is, 0 when it is another process (a recycled pid; also our own pid and pids <= 1),
+ * -ESRCH when no such process exists, or -EACCES/-errno when neither can be read. */
+int db_pid_is_postmaster(int pid, const char *data_dir) __attribute__((warn_unused_result));
+
+/* The driver operation fence for engines that keep their postmaster's pid in postmaster.pid
+ * (both): see db_fence in db.h. */
+int db_fence_postmaster(struct db *db, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
 
 /* Formats a message into err (if err_cap > 0) and returns rc: `return db_fail(err, cap, -EIO,
  * "could not ...: %s", why);` */

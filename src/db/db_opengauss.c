@@ -1341,5 +1341,6 @@ const struct db_driver db_opengauss_driver = {
 	.set_sync_standbys = og_set_sync_standbys,
 	.ensure_slots = og_ensure_slots,
 	.checkpoint = og_checkpoint,
+	.fence = db_fence_postmaster,
 	.free_priv = og_free_priv,
 };

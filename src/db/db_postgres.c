@@ -1615,5 +1615,6 @@ const struct db_driver db_postgres_driver = {
 	.set_sync_standbys = pg_set_sync_standbys,
 	.ensure_slots = pg_ensure_slots,
 	.checkpoint = pg_checkpoint,
+	.fence = db_fence_postmaster,
 	.free_priv = NULL,
 };

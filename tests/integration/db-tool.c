@@ -14,7 +14,7 @@
  *   commands: bootstrap | clone PEER [PRIMARY] | reclone PEER | start primary|replica [PEER]
  *            | stop MODE | restart MODE | reload | promote | follow [PEER] | rejoin PEER
  *            | status | control | apply | sync off|priority|quorum NUM [NAME...]
- *            | slots [NAME...] | checkpoint
+ *            | slots [NAME...] | checkpoint | fence
  *   PEER is name@host:port.
  */
 #include "buf.h"
@@ -333,6 +333,17 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			die(cmd, rc, err);
 		printf("checkpoint_lsn=%llu\n", (unsigned long long)lsn);
+	} else if (strcmp(cmd, "fence") == 0) {
+		/* Exit status 3 with the message when nothing was killed (-ESRCH). */
+		rc = db_fence(db, err, sizeof(err));
+		if (rc == -ESRCH) {
+			printf("fence: nothing killed: %s\n", err);
+			db_free(db);
+			return 3;
+		}
+		if (rc < 0)
+			die(cmd, rc, err);
+		printf("fence: done\n");
 	} else {
 		usage();
 	}
