@@ -594,3 +594,21 @@ int db_fence(struct db *db, char *err, size_t err_cap)
 			       db->driver->name);
 	return db->driver->fence(db, err, err_cap);
 }
+
+int db_set_peers(struct db *db, const struct db_peer *peers, int count, int64_t timeout_ms,
+		 char *err, size_t err_cap)
+{
+	if (!db || count < 0 || (count > 0 && !peers) || timeout_ms < 0)
+		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
+	if (count > DB_PEERS_MAX)
+		return db_fail(err, err_cap, -E2BIG, "%d members exceed the %d a driver takes",
+			       count, DB_PEERS_MAX);
+	for (int i = 0; i < count; i++) {
+		if (!valid_peer(&peers[i]))
+			return db_fail(err, err_cap, -EINVAL, "member %d is invalid", i);
+	}
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!db->driver->set_peers)
+		return 0;
+	return db->driver->set_peers(db, peers, count, timeout_ms, err, err_cap);
+}

@@ -63,6 +63,9 @@
 #define DB_ERROR_MAX 512
 /* Short state words ("streaming", "in production", "Need repair"). */
 #define DB_STATE_MAX 64
+/* Members one db_set_peers call takes: openGauss lists the node itself plus at most eight
+ * others in replconninfo1..8 (opengauss.md §2.6). */
+#define DB_PEERS_MAX 9
 /* Timestamps rendered by the server, e.g. "2026-11-21 05:30:06.829330+00:00". */
 #define DB_TIME_MAX 64
 
@@ -470,5 +473,15 @@ int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *er
  * writes just as stopped; -EACCES when the process could not be identified, or another -errno,
  * with a message. */
 int db_fence(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Tells the driver the cluster's current members (this node may be among them; it is
+ * recognised by its name), at most DB_PEERS_MAX. PostgreSQL needs no member list: a no-op.
+ * openGauss lists every other member in replconninfo1..8 (§2.6): the list is copied, and a
+ * running server gets the new replconninfoN at once (gs_guc reload: SIGHUP settings), a stopped
+ * one at its next start. Allowed while a task runs (the task writes the configuration itself).
+ * Returns 0, -EINVAL for a bad peer, -E2BIG for too many, or the error of gs_guc with a
+ * message. */
+int db_set_peers(struct db *db, const struct db_peer *peers, int count, int64_t timeout_ms,
+		 char *err, size_t err_cap) __attribute__((warn_unused_result));
 
 #endif

@@ -85,6 +85,9 @@ struct db_driver {
 			  size_t err_cap);
 	/* db_fence: both drivers use db_fence_postmaster. */
 	int (*fence)(struct db *db, char *err, size_t err_cap);
+	/* db_set_peers: db.c has checked the list. NULL: the engine needs no member list. */
+	int (*set_peers)(struct db *db, const struct db_peer *peers, int count, int64_t timeout_ms,
+			 char *err, size_t err_cap);
 	/* Frees db->priv (may be NULL). */
 	void (*free_priv)(struct db *db);
 };

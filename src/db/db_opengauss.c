@@ -60,7 +60,7 @@ enum og_step {
 
 struct og_priv {
 	int member_count;
-	struct db_peer members[DB_OPENGAUSS_MEMBERS_MAX];
+	struct db_peer members[DB_PEERS_MAX];
 };
 
 static struct og_priv *priv_of(struct db *db)
@@ -395,21 +395,10 @@ static int write_initial_config(struct db *db, const struct db_peer *extra, char
 	return rc;
 }
 
-int db_opengauss_set_members(struct db *db, const struct db_peer *members, int count,
-			     int64_t timeout_ms, char *err, size_t err_cap)
+/* db_set_peers (db.c has checked the peers and their count). */
+static int og_set_peers(struct db *db, const struct db_peer *members, int count, int64_t timeout_ms,
+			char *err, size_t err_cap)
 {
-	if (!db || db->opts.engine != DB_ENGINE_OPENGAUSS || count < 0 || (count > 0 && !members))
-		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
-	if (count > DB_OPENGAUSS_MEMBERS_MAX)
-		return db_fail(err, err_cap, -E2BIG, "%d members exceed openGauss's %d", count,
-			       DB_OPENGAUSS_MEMBERS_MAX);
-	for (int i = 0; i < count; i++) {
-		const struct db_peer *p = &members[i];
-		if (!memchr(p->name, '\0', sizeof(p->name)) ||
-		    !memchr(p->host, '\0', sizeof(p->host)) || !p->host[0] || p->port <= 0 ||
-		    p->port > 65535)
-			return db_fail(err, err_cap, -EINVAL, "member %d is invalid", i);
-	}
 	struct og_priv *p = priv_of(db);
 	if (!p)
 		return db_fail(err, err_cap, -ENOMEM, "out of memory");
@@ -421,6 +410,14 @@ int db_opengauss_set_members(struct db *db, const struct db_peer *members, int c
 	if (db_task_running(db) || !db_server_running(db))
 		return 0;
 	return write_replconninfo(db, timeout_ms, err, err_cap);
+}
+
+int db_opengauss_set_members(struct db *db, const struct db_peer *members, int count,
+			     int64_t timeout_ms, char *err, size_t err_cap)
+{
+	if (!db || db->opts.engine != DB_ENGINE_OPENGAUSS)
+		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
+	return db_set_peers(db, members, count, timeout_ms, err, err_cap);
 }
 
 /* --- Status ----------------------------------------------------------------------------------- */
@@ -1342,5 +1339,6 @@ const struct db_driver db_opengauss_driver = {
 	.ensure_slots = og_ensure_slots,
 	.checkpoint = og_checkpoint,
 	.fence = db_fence_postmaster,
+	.set_peers = og_set_peers,
 	.free_priv = og_free_priv,
 };

@@ -1,9 +1,9 @@
 /*
  * db_opengauss.h - what the openGauss driver needs beyond db.h.
  *
- * openGauss lists every member in replconninfo1..8 (opengauss.md §2.6), so its driver needs the
- * whole member list, which db.h has no call for. Until db.h grows one, the caller hands the
- * list over here whenever it changes (the HA loop: after reading the members from the DCS).
+ * Internal to the db module and its tests. The member list openGauss needs for replconninfo1..8
+ * (opengauss.md §2.6) is handed over with db_set_peers (db.h) now; db_opengauss_set_members is
+ * its old name, kept only until the agent calls db_set_peers.
  */
 #ifndef GSHA_DB_OPENGAUSS_H
 #define GSHA_DB_OPENGAUSS_H
@@ -14,13 +14,9 @@
 #include <stdbool.h>
 
 /* Most members the openGauss driver keeps: the node itself plus 8 replconninfo peers (§2.6). */
-#define DB_OPENGAUSS_MEMBERS_MAX 9
+#define DB_OPENGAUSS_MEMBERS_MAX DB_PEERS_MAX
 
-/* Replaces the member list (this node may be in it; it is recognised by name) used to render
- * replconninfoN. The list is copied. When the server runs, the new entries are written and
- * reloaded at once (gs_guc reload, §2.6: SIGHUP settings); otherwise at the next start.
- * Returns 0, -EINVAL for a bad peer or a driver that is not openGauss, -E2BIG for more than 8
- * peers, or the error of gs_guc with a message. */
+/* db_set_peers for an openGauss driver (-EINVAL for any other). Deprecated: call db_set_peers. */
 int db_opengauss_set_members(struct db *db, const struct db_peer *members, int count,
 			     int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));

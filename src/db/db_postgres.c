@@ -1616,5 +1616,6 @@ const struct db_driver db_postgres_driver = {
 	.ensure_slots = pg_ensure_slots,
 	.checkpoint = pg_checkpoint,
 	.fence = db_fence_postmaster,
+	.set_peers = NULL, /* streaming needs only the primary, from follow/start */
 	.free_priv = NULL,
 };

@@ -10,7 +10,7 @@
  *            --local-host H --superuser U:PW --replication U:PW --rewind U:PW --param K=V
  *            --hba LINE --initdb-option O --basebackup-option O --use-slots --use-pg-rewind
  *            --remove-data-on-rewind-failure --timeout-ms MS --verbose
- *            --member PEER (openGauss, repeated: every member for replconninfo)
+ *            --member PEER (repeated: every member, db_set_peers; openGauss's replconninfo)
  *   commands: bootstrap | clone PEER [PRIMARY] | reclone PEER | start primary|replica [PEER]
  *            | stop MODE | restart MODE | reload | promote | follow [PEER] | rejoin PEER
  *            | status | control | apply | sync off|priority|quorum NUM [NAME...]
@@ -20,7 +20,6 @@
 #include "buf.h"
 #include "clock.h"
 #include "db.h"
-#include "db_opengauss.h"
 #include "log.h"
 #include "num.h"
 
@@ -130,7 +129,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.engine = DB_ENGINE_POSTGRES;
 	int64_t timeout_ms = 60000;
-	static struct db_peer members[DB_OPENGAUSS_MEMBERS_MAX];
+	static struct db_peer members[DB_PEERS_MAX];
 	int member_count = 0;
 	bool verbose = false;
 	int i = 1;
@@ -204,9 +203,8 @@ int main(int argc, char **argv)
 						DB_TOOL_OPTION_MAX, v)
 				     : -E2BIG;
 		} else if (strcmp(k, "--member") == 0) { /* openGauss: every member, repeated */
-			rc = member_count < DB_OPENGAUSS_MEMBERS_MAX
-				     ? parse_peer(v, &members[member_count++])
-				     : -E2BIG;
+			rc = member_count < DB_PEERS_MAX ? parse_peer(v, &members[member_count++])
+							 : -E2BIG;
 		} else if (strcmp(k, "--timeout-ms") == 0) {
 			rc = num_parse_i64(v, 0, 3600000, &timeout_ms);
 		} else {
@@ -228,8 +226,7 @@ int main(int argc, char **argv)
 		die("db_new", rc, err);
 
 	if (member_count > 0) {
-		rc = db_opengauss_set_members(db, members, member_count, timeout_ms, err,
-					      sizeof(err));
+		rc = db_set_peers(db, members, member_count, timeout_ms, err, sizeof(err));
 		if (rc < 0)
 			die("members", rc, err);
 	}

@@ -1040,6 +1040,36 @@ static void test_enum_names_cover_every_value(void **state)
 	assert_string_equal(db_og_role_name(DB_OG_ROLE_COUNT), "invalid");
 }
 
+/* db_set_peers: the member list for replconninfo ---------------------------------------- */
+
+static void test_set_peers_takes_at_most_nine_valid_members(void **state)
+{
+	struct db_options o;
+	struct db *db = NULL;
+	struct db_peer peers[DB_PEERS_MAX + 1];
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.engine = DB_ENGINE_OPENGAUSS;
+	snprintf(o.name, sizeof(o.name), "og-1");
+	snprintf(o.data_dir, sizeof(o.data_dir), "/nonexistent/gsha-og-data");
+	o.listen_port = 5432;
+	snprintf(o.superuser.username, sizeof(o.superuser.username), "omm");
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), 0);
+	memset(peers, 0, sizeof(peers));
+	for (int i = 0; i <= DB_PEERS_MAX; i++) {
+		snprintf(peers[i].name, sizeof(peers[i].name), "og-%d", i + 1);
+		snprintf(peers[i].host, sizeof(peers[i].host), "10.0.0.%d", i + 1);
+		peers[i].port = 5432;
+	}
+	/* The server is down: the list is kept for the next start, nothing runs now. */
+	assert_int_equal(db_set_peers(db, peers, DB_PEERS_MAX, 1000, err, sizeof(err)), 0);
+	assert_int_equal(db_set_peers(db, peers, DB_PEERS_MAX + 1, 1000, err, sizeof(err)), -E2BIG);
+	peers[2].host[0] = '\0';
+	assert_int_equal(db_set_peers(db, peers, 3, 1000, err, sizeof(err)), -EINVAL);
+	db_free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1092,6 +1122,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_argv_refuses_unsafe_requests),
 		cmocka_unit_test(test_ctl_argv_overlong_path_is_an_error),
 		cmocka_unit_test(test_enum_names_cover_every_value),
+		cmocka_unit_test(test_set_peers_takes_at_most_nine_valid_members),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1378,6 +1378,31 @@ static void test_fence_knows_a_postmaster_by_its_data_directory_argument(void **
 	rmdir(dir);
 }
 
+static void test_set_peers_checks_the_list_and_is_a_no_op_on_postgres(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	struct db *db = new_db(&o);
+	char err[ERR_CAP] = "";
+	struct db_peer peers[DB_PEERS_MAX + 1];
+	for (int i = 0; i <= DB_PEERS_MAX; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "node-%d", i);
+		peers[i] = peer(name, "10.0.0.1", 5432 + i);
+	}
+	assert_int_equal(db_set_peers(db, peers, DB_PEERS_MAX, 1000, err, sizeof(err)), 0);
+	assert_int_equal(db_set_peers(db, peers, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(db_set_peers(db, peers, DB_PEERS_MAX + 1, 1000, err, sizeof(err)), -E2BIG);
+	assert_int_equal(db_set_peers(db, NULL, 1, 1000, err, sizeof(err)), -EINVAL);
+	peers[1].port = 0;
+	assert_int_equal(db_set_peers(db, peers, 2, 1000, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "member 1"));
+	assert_int_equal(db_set_peers(NULL, peers, 0, 1000, err, sizeof(err)), -EINVAL);
+	assert_int_equal(db_fence(NULL, err, sizeof(err)), -EINVAL);
+	db_free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1429,6 +1454,7 @@ int main(void)
 			test_fence_kills_the_postmaster_of_this_data_directory_and_its_children),
 		cmocka_unit_test(test_fence_leaves_a_recycled_pid_alone),
 		cmocka_unit_test(test_fence_knows_a_postmaster_by_its_data_directory_argument),
+		cmocka_unit_test(test_set_peers_checks_the_list_and_is_a_no_op_on_postgres),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
