@@ -5,6 +5,7 @@
 #include "db_driver.h"
 
 #include "buf.h"
+#include "err.h"
 #include "clock.h"
 #include "log.h"
 #include "num.h"
@@ -16,7 +17,6 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,20 +31,6 @@
 #define DB_ENV_ENTRY_MAX (DB_PATH_MAX + 32)
 /* Open file descriptors nftw may use while removing a tree. */
 #define DB_REMOVE_FDS 16
-
-int db_fail(char *err, size_t err_cap, int rc, const char *fmt, ...)
-{
-	if (err && err_cap > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(err, err_cap, fmt, ap);
-		va_end(ap);
-		/* A message cut short is still better than none; mark it. */
-		if (n >= 0 && (size_t)n >= err_cap && err_cap > 4)
-			memcpy(err + err_cap - 4, "...", 4);
-	}
-	return rc;
-}
 
 /* --- postmaster.pid ------------------------------------------------------------------------- */
 
@@ -162,43 +148,6 @@ bool db_pid_alive(int pid)
 }
 
 /* --- LSNs, identifiers, conninfo, configuration lines -------------------------------------- */
-
-static int parse_hex32(const char *s, size_t len, uint32_t *out)
-{
-	if (len == 0 || len > 8)
-		return -EINVAL;
-	uint32_t v = 0;
-	for (size_t i = 0; i < len; i++) {
-		int d;
-		char c = s[i];
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -EINVAL;
-		v = v << 4 | (uint32_t)d;
-	}
-	*out = v;
-	return 0;
-}
-
-int db_lsn_parse(const char *s, uint64_t *out)
-{
-	if (!s)
-		return -EINVAL;
-	const char *slash = strchr(s, '/');
-	if (!slash)
-		return -EINVAL;
-	uint32_t hi, lo;
-	if (parse_hex32(s, (size_t)(slash - s), &hi) < 0 ||
-	    parse_hex32(slash + 1, strlen(slash + 1), &lo) < 0)
-		return -EINVAL;
-	*out = (uint64_t)hi << 32 | lo;
-	return 0;
-}
 
 int db_conninfo_add(char *dst, size_t cap, const char *key, const char *value)
 {
@@ -520,11 +469,11 @@ int db_write_file(const char *path, const char *content, int mode, char *err, si
 {
 	char tmp[DB_PATH_MAX + 16];
 	if (buf_format(tmp, sizeof(tmp), "%s.tmp", path) != 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "path \"%s\" is too long", path);
+		return err_fail(err, err_cap, -ENAMETOOLONG, "path \"%s\" is too long", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
-		return db_fail(err, err_cap, -errno, "could not create \"%s\": %s", tmp,
-			       strerror(errno));
+		return err_fail(err, err_cap, -errno, "could not create \"%s\": %s", tmp,
+				strerror(errno));
 	size_t len = strlen(content);
 	size_t off = 0;
 	while (off < len) {
@@ -535,8 +484,8 @@ int db_write_file(const char *path, const char *content, int mode, char *err, si
 			int e = errno;
 			close(fd);
 			unlink(tmp);
-			return db_fail(err, err_cap, -e, "could not write \"%s\": %s", tmp,
-				       strerror(e));
+			return err_fail(err, err_cap, -e, "could not write \"%s\": %s", tmp,
+					strerror(e));
 		}
 		off += (size_t)w;
 	}
@@ -544,13 +493,13 @@ int db_write_file(const char *path, const char *content, int mode, char *err, si
 		int e = errno;
 		close(fd);
 		unlink(tmp);
-		return db_fail(err, err_cap, -e, "could not sync \"%s\": %s", tmp, strerror(e));
+		return err_fail(err, err_cap, -e, "could not sync \"%s\": %s", tmp, strerror(e));
 	}
 	close(fd);
 	if (rename(tmp, path) != 0) {
 		int e = errno;
 		unlink(tmp);
-		return db_fail(err, err_cap, -e, "could not rename \"%s\": %s", tmp, strerror(e));
+		return err_fail(err, err_cap, -e, "could not rename \"%s\": %s", tmp, strerror(e));
 	}
 	return 0;
 }
@@ -607,13 +556,13 @@ bool db_server_running(const struct db *db)
 int db_prepare_clone_dir(struct db *db, char *err, size_t err_cap)
 {
 	if (db_server_running(db))
-		return db_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
-			       db->opts.data_dir);
+		return err_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
+				db->opts.data_dir);
 	if (db_dir_empty(db->opts.data_dir))
 		return 0;
 	if (!db->task.replace_existing)
-		return db_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
-			       db->opts.data_dir);
+		return err_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
+				db->opts.data_dir);
 	return db_clear_dir(db->opts.data_dir, err, err_cap);
 }
 
@@ -647,11 +596,11 @@ int db_remove_tree(const char *path, char *err, size_t err_cap)
 	struct stat st;
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0
-				       : db_fail(err, err_cap, -errno, "could not stat \"%s\": %s",
-						 path, strerror(errno));
+				       : err_fail(err, err_cap, -errno, "could not stat \"%s\": %s",
+						  path, strerror(errno));
 	if (nftw(path, remove_entry, DB_REMOVE_FDS, FTW_DEPTH | FTW_PHYS) != 0)
-		return db_fail(err, err_cap, errno ? -errno : -EIO, "could not remove \"%s\": %s",
-			       path, strerror(errno));
+		return err_fail(err, err_cap, errno ? -errno : -EIO, "could not remove \"%s\": %s",
+				path, strerror(errno));
 	return 0;
 }
 
@@ -667,13 +616,13 @@ int db_clear_dir(const char *path, char *err, size_t err_cap)
 	struct stat st;
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0
-				       : db_fail(err, err_cap, -errno, "could not stat \"%s\": %s",
-						 path, strerror(errno));
+				       : err_fail(err, err_cap, -errno, "could not stat \"%s\": %s",
+						  path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return db_fail(err, err_cap, -ENOTDIR, "\"%s\" is not a directory", path);
+		return err_fail(err, err_cap, -ENOTDIR, "\"%s\" is not a directory", path);
 	if (nftw(path, remove_below_root, DB_REMOVE_FDS, FTW_DEPTH | FTW_PHYS) != 0)
-		return db_fail(err, err_cap, errno ? -errno : -EIO, "could not empty \"%s\": %s",
-			       path, strerror(errno));
+		return err_fail(err, err_cap, errno ? -errno : -EIO, "could not empty \"%s\": %s",
+				path, strerror(errno));
 	return 0;
 }
 
@@ -699,8 +648,8 @@ static int make_env(struct db *db, struct db_env *env)
 static int command_error(const char *program, const struct proc_result *res, const char *last,
 			 char *err, size_t err_cap)
 {
-	return db_fail(err, err_cap, res->timed_out ? -ETIMEDOUT : -EIO, "%s failed: %s%s%s",
-		       program, res->reason, last && last[0] ? ": " : "", last ? last : "");
+	return err_fail(err, err_cap, res->timed_out ? -ETIMEDOUT : -EIO, "%s failed: %s%s%s",
+			program, res->reason, last && last[0] ? ": " : "", last ? last : "");
 }
 
 static const char *base_name(const char *path)
@@ -714,7 +663,7 @@ int db_run(struct db *db, const char *const argv[], int64_t timeout_ms, char *ou
 {
 	struct db_env env;
 	if (make_env(db, &env) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");
 	struct proc *p;
 	int rc = proc_start(&p, argv, env.list, timeout_ms > 0 ? timeout_ms : 1, err, err_cap);
 	if (rc < 0)
@@ -747,7 +696,7 @@ int db_task_spawn_timeout(struct db *db, const char *const argv[], int64_t timeo
 {
 	struct db_env env;
 	if (make_env(db, &env) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");
 	proc_free(db->task.proc);
 	db->task.proc = NULL;
 	int rc = proc_start(&db->task.proc, argv, env.list, timeout_ms, err, err_cap);
@@ -763,7 +712,7 @@ int db_task_reap(struct db *db, char *err, size_t err_cap)
 {
 	struct proc *p = db->task.proc;
 	if (!p)
-		return db_fail(err, err_cap, -EINVAL, "no command to reap");
+		return err_fail(err, err_cap, -EINVAL, "no command to reap");
 	int rc = 0;
 	if (!proc_ok(p))
 		rc = command_error(db->task.command, proc_get_result(p), proc_last_line(p), err,
@@ -800,9 +749,9 @@ int db_write_pgpass(struct db *db, char *err, size_t err_cap)
 		if (buf_puts(&b, "*:*:*:") < 0 || pgpass_field(&b, users[i]->username) < 0 ||
 		    buf_puts(&b, ":") < 0 || pgpass_field(&b, users[i]->password) < 0 ||
 		    buf_puts(&b, "\n") < 0) {
-			rc = db_fail(err, err_cap, -EINVAL,
-				     "could not render the pgpass entry of \"%s\"",
-				     users[i]->username);
+			rc = err_fail(err, err_cap, -EINVAL,
+				      "could not render the pgpass entry of \"%s\"",
+				      users[i]->username);
 			goto out_done;
 		}
 	}

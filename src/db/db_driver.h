@@ -134,10 +134,6 @@ int db_pidfile_read(const char *data_dir, struct db_pidfile *out)
 /* True when pid names a live process (kill(pid, 0) succeeds or fails with EPERM). */
 bool db_pid_alive(int pid);
 
-/* Parses an LSN "X/Y" (hex halves, as pg_lsn and openGauss text locations print it). Returns 0
- * or -EINVAL. */
-int db_lsn_parse(const char *s, uint64_t *out) __attribute__((warn_unused_result));
-
 /* Appends " key=value" to a conninfo string in buf (of cap bytes, NUL-terminated), quoting the
  * value with single quotes and backslash escapes when it is empty or holds a space, quote or
  * backslash. Returns 0 or -ENOBUFS (dst unchanged). */
@@ -235,10 +231,5 @@ int db_pid_is_postmaster(int pid, const char *data_dir) __attribute__((warn_unus
  * (both): see db_fence in db.h. */
 int db_fence_postmaster(struct db *db, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
-
-/* Formats a message into err (if err_cap > 0) and returns rc: `return db_fail(err, cap, -EIO,
- * "could not ...: %s", why);` */
-int db_fail(char *err, size_t err_cap, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
 
 #endif

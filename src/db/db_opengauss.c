@@ -18,12 +18,14 @@
 #include "db_opengauss.h"
 
 #include "buf.h"
+#include "err.h"
 #include "clock.h"
 #include "db_driver.h"
 #include "db_opengauss_codec.h"
 #include "db_postgres.h"
 #include "db_sql.h"
 #include "log.h"
+#include "lsn.h"
 #include "num.h"
 
 #include <errno.h>
@@ -109,9 +111,9 @@ static bool data_file_exists(const struct db *db, const char *name)
 static int check_term(uint64_t term, char *err, size_t err_cap)
 {
 	if (term == 0 || term > UINT32_MAX)
-		return db_fail(err, err_cap, -EINVAL,
-			       "openGauss needs a cluster term in 1..4294967295, got %llu",
-			       (unsigned long long)term);
+		return err_fail(err, err_cap, -EINVAL,
+				"openGauss needs a cluster term in 1..4294967295, got %llu",
+				(unsigned long long)term);
 	return 0;
 }
 
@@ -173,15 +175,15 @@ static int render_replconninfo(struct db *db, const struct db_peer *extra,
 	if (rc == 0 && extra)
 		rc = add_node(nodes, &n, extra, db->opts.name);
 	if (rc == -E2BIG)
-		return db_fail(err, err_cap, -E2BIG,
-			       "more than %d peers: openGauss has only replconninfo1..%d",
-			       DB_OG_REPLCONNINFO_MAX, DB_OG_REPLCONNINFO_MAX);
+		return err_fail(err, err_cap, -E2BIG,
+				"more than %d peers: openGauss has only replconninfo1..%d",
+				DB_OG_REPLCONNINFO_MAX, DB_OG_REPLCONNINFO_MAX);
 	if (rc < 0)
-		return db_fail(err, err_cap, rc, "member host too long");
+		return err_fail(err, err_cap, rc, "member host too long");
 	char why[DB_ERROR_MAX];
 	rc = db_og_render_replconninfo(nodes, n, 0, out, why, sizeof(why));
 	if (rc < 0)
-		return db_fail(err, err_cap, rc, "could not render replconninfo: %s", why);
+		return err_fail(err, err_cap, rc, "could not render replconninfo: %s", why);
 	return 0;
 }
 
@@ -230,12 +232,12 @@ static int sync_settings(struct db *db, struct db_og_setting out[3], char *err, 
 		bool star = s->count == 1 && strcmp(s->names[0], "*") == 0;
 		for (int i = 0; !star && i < s->count; i++) {
 			if (pol.n_names >= DB_OG_MEMBERS_MAX)
-				return db_fail(err, err_cap, -E2BIG,
-					       "too many synchronous standbys");
+				return err_fail(err, err_cap, -E2BIG,
+						"too many synchronous standbys");
 			if (buf_copy(pol.names[pol.n_names++], sizeof(pol.names[0]), s->names[i]) !=
 			    0)
-				return db_fail(err, err_cap, -ENAMETOOLONG,
-					       "standby name too long");
+				return err_fail(err, err_cap, -ENAMETOOLONG,
+						"standby name too long");
 		}
 		if (pol.n_names > 0 && pol.num_sync > pol.n_names)
 			pol.num_sync = pol.n_names;
@@ -243,7 +245,7 @@ static int sync_settings(struct db *db, struct db_og_setting out[3], char *err, 
 	char why[DB_ERROR_MAX];
 	int rc = db_og_sync_settings(&pol, out, why, sizeof(why));
 	if (rc < 0)
-		return db_fail(err, err_cap, rc, "synchronous settings: %s", why);
+		return err_fail(err, err_cap, rc, "synchronous settings: %s", why);
 	return 0;
 }
 
@@ -253,10 +255,10 @@ static int run_guc(struct db *db, bool reload, const struct db_og_setting *s, in
 {
 	char prog[DB_PATH_MAX];
 	if (ctl_path(db, "gs_guc", prog, sizeof(prog)) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
 	struct db_og_argv *a = malloc(sizeof(*a));
 	if (!a)
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	int rc = 0;
 	for (int i = 0; i < n && rc == 0; i += DB_OG_SETTINGS_MAX) {
 		int chunk = n - i < DB_OG_SETTINGS_MAX ? n - i : DB_OG_SETTINGS_MAX;
@@ -264,8 +266,8 @@ static int run_guc(struct db *db, bool reload, const struct db_og_setting *s, in
 		rc = db_og_guc_argv(a, prog, db->opts.data_dir, reload, s + i, chunk, why,
 				    sizeof(why));
 		if (rc < 0) {
-			rc = db_fail(err, err_cap, rc, "cannot write settings with gs_guc: %s",
-				     why);
+			rc = err_fail(err, err_cap, rc, "cannot write settings with gs_guc: %s",
+				      why);
 			break;
 		}
 		rc = run_argv(db, a, timeout_ms, NULL, 0, err, err_cap);
@@ -283,7 +285,7 @@ static int write_config(struct db *db, const struct db_peer *extra, int64_t time
 	struct db_og_replconninfo *ri = malloc(sizeof(*ri));
 	int n = 0, rc = 0;
 	if (!s || !ri) {
-		rc = db_fail(err, err_cap, -ENOMEM, "out of memory");
+		rc = err_fail(err, err_cap, -ENOMEM, "out of memory");
 		goto out_free;
 	}
 	rc = render_replconninfo(db, extra, ri, err, err_cap);
@@ -325,7 +327,7 @@ static int write_config(struct db *db, const struct db_peer *extra, int64_t time
 		rc = put_setting(s, &n, p->name, p->value);
 	}
 	if (rc < 0) {
-		rc = db_fail(err, err_cap, rc, "configuration does not fit");
+		rc = err_fail(err, err_cap, rc, "configuration does not fit");
 		goto out_free;
 	}
 	rc = run_guc(db, db_server_running(db), s, n, timeout_ms, err, err_cap);
@@ -342,16 +344,16 @@ static int write_replconninfo(struct db *db, int64_t timeout_ms, char *err, size
 	struct db_og_replconninfo *ri = malloc(sizeof(*ri));
 	int n = 0, rc = 0;
 	if (!s || !ri) {
-		rc = db_fail(err, err_cap, -ENOMEM, "out of memory");
+		rc = err_fail(err, err_cap, -ENOMEM, "out of memory");
 		goto out_free;
 	}
 	rc = render_replconninfo(db, NULL, ri, err, err_cap);
 	for (int i = 0; i < DB_OG_REPLCONNINFO_MAX && rc == 0; i++) {
 		char name[32];
 		if (buf_format(name, sizeof(name), "replconninfo%d", i + 1) != 0)
-			rc = db_fail(err, err_cap, -EINVAL, "replconninfo name");
+			rc = err_fail(err, err_cap, -EINVAL, "replconninfo name");
 		else if (put_setting(s, &n, name, ri->entry[i]) != 0)
-			rc = db_fail(err, err_cap, -E2BIG, "replconninfo does not fit");
+			rc = err_fail(err, err_cap, -E2BIG, "replconninfo does not fit");
 	}
 	if (rc == 0)
 		rc = run_guc(db, true, s, n, timeout_ms, err, err_cap);
@@ -366,7 +368,7 @@ static int write_hba(struct db *db, int64_t timeout_ms, char *err, size_t err_ca
 {
 	char prog[DB_PATH_MAX];
 	if (ctl_path(db, "gs_guc", prog, sizeof(prog)) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
 	for (int i = 0; i < db->opts.hba_count; i++) {
 		const char *argv[] = { prog, "set",	      "-D", db->opts.data_dir,
 				       "-h", db->opts.hba[i], NULL };
@@ -386,7 +388,7 @@ static int write_initial_config(struct db *db, const struct db_peer *extra, char
 	int rc = buf_copy(s.name, sizeof(s.name), "password_encryption_type") |
 		 buf_copy(s.value, sizeof(s.value), "1");
 	if (rc != 0)
-		return db_fail(err, err_cap, -EINVAL, "internal setting too long");
+		return err_fail(err, err_cap, -EINVAL, "internal setting too long");
 	rc = run_guc(db, false, &s, 1, db->opts.command_timeout_ms, err, err_cap);
 	if (rc == 0)
 		rc = write_hba(db, db->opts.command_timeout_ms, err, err_cap);
@@ -401,7 +403,7 @@ static int og_set_peers(struct db *db, const struct db_peer *members, int count,
 {
 	struct og_priv *p = priv_of(db);
 	if (!p)
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	memcpy(p->members, members, sizeof(members[0]) * (size_t)count);
 	p->member_count = count;
 	/* §2.6: replconninfoN are SIGHUP settings, so a running server takes the new list at once
@@ -416,7 +418,7 @@ int db_opengauss_set_members(struct db *db, const struct db_peer *members, int c
 			     int64_t timeout_ms, char *err, size_t err_cap)
 {
 	if (!db || db->opts.engine != DB_ENGINE_OPENGAUSS)
-		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
+		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
 	return db_set_peers(db, members, count, timeout_ms, err, err_cap);
 }
 
@@ -439,7 +441,7 @@ static int one_row(PGconn *conn, const char *sql, int cols, int64_t deadline, PG
 		return rc;
 	if (PQntuples(res) != 1 || PQnfields(res) != cols) {
 		PQclear(res);
-		return db_fail(err, err_cap, -EIO, "unexpected result shape for \"%.40s\"", sql);
+		return err_fail(err, err_cap, -EIO, "unexpected result shape for \"%.40s\"", sql);
 	}
 	*out = res;
 	return 0;
@@ -465,7 +467,7 @@ static int parse_lsn_or_zero(const char *v, uint64_t *out)
 		*out = 0;
 		return 0;
 	}
-	return db_og_parse_lsn(v, out);
+	return lsn_parse(v, out);
 }
 
 /* The standbys attached to a primary, from openGauss's pg_stat_replication, whose locations are
@@ -625,7 +627,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 				     field(res, 0, 3), &ha, why, sizeof(why));
 	PQclear(res);
 	if (rc < 0)
-		return db_fail(err, err_cap, -EIO, "stream replication state: %s", why);
+		return err_fail(err, err_cap, -EIO, "stream replication state: %s", why);
 
 	/* §2.8: (term, lsn) from the replay location record. */
 	rc = one_row(conn, "SELECT term, lsn FROM pg_last_xlog_replay_location()", 2, deadline,
@@ -636,7 +638,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 	rc = db_og_parse_term_lsn_fields(field(res, 0, 0), field(res, 0, 1), &tl, why, sizeof(why));
 	PQclear(res);
 	if (rc < 0)
-		return db_fail(err, err_cap, -EIO, "replay location: %s", why);
+		return err_fail(err, err_cap, -EIO, "replay location: %s", why);
 	st->term = tl.term;
 	st->replay_lsn = tl.lsn;
 
@@ -666,7 +668,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 		rc = -ENOBUFS;
 	PQclear(res);
 	if (rc < 0)
-		return db_fail(err, err_cap, -EIO, "malformed location in status");
+		return err_fail(err, err_cap, -EIO, "malformed location in status");
 	st->write_lsn = current;
 	st->flush_lsn = current;
 
@@ -736,9 +738,10 @@ static int og_read_control(struct db *db, struct db_control *out, int64_t timeou
 	(void)db;
 	(void)out;
 	(void)timeout_ms;
-	return db_fail(err, err_cap, -ENOTSUP,
-		       "the openGauss driver does not read the control file (opengauss.md names no "
-		       "tool for it)");
+	return err_fail(
+		err, err_cap, -ENOTSUP,
+		"the openGauss driver does not read the control file (opengauss.md names no "
+		"tool for it)");
 }
 
 /* Polls status until the role is want or the deadline passes. */
@@ -769,7 +772,7 @@ static int run_ctl(struct db *db, const struct db_og_argv *a, int64_t wait_ms, c
 	int rc = run_argv(db, a, secs_of(wait_ms) * 1000 + OG_CTL_MARGIN_MS, out, sizeof(out), why,
 			  sizeof(why));
 	if (rc < 0)
-		return db_fail(err, err_cap, rc, "gs_ctl %s failed: %s", what, why);
+		return err_fail(err, err_cap, rc, "gs_ctl %s failed: %s", what, why);
 	return 0;
 }
 
@@ -778,13 +781,13 @@ static int ctl_start(struct db *db, const char *mode, int64_t wait_ms, char *err
 	char prog[DB_PATH_MAX];
 	struct db_og_argv *a = malloc(sizeof(*a));
 	if (!a)
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	int rc = ctl_path(db, "gs_ctl", prog, sizeof(prog));
 	if (rc == 0)
 		rc = db_og_ctl_start(a, prog, db->opts.data_dir, mode, (int)secs_of(wait_ms), NULL,
 				     db->opts.log_file);
 	if (rc < 0)
-		rc = db_fail(err, err_cap, rc, "cannot build the gs_ctl start command");
+		rc = err_fail(err, err_cap, rc, "cannot build the gs_ctl start command");
 	else
 		rc = run_ctl(db, a, wait_ms, "start", err, err_cap);
 	free(a);
@@ -797,13 +800,13 @@ static int ctl_notify(struct db *db, bool primary, uint64_t term, int64_t wait_m
 	char prog[DB_PATH_MAX];
 	struct db_og_argv *a = malloc(sizeof(*a));
 	if (!a)
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	int rc = ctl_path(db, "gs_ctl", prog, sizeof(prog));
 	if (rc == 0)
 		rc = db_og_ctl_notify(a, prog, db->opts.data_dir, primary, (uint32_t)term,
 				      (int)secs_of(wait_ms));
 	if (rc < 0)
-		rc = db_fail(err, err_cap, rc, "cannot build the gs_ctl notify command");
+		rc = err_fail(err, err_cap, rc, "cannot build the gs_ctl notify command");
 	else
 		rc = run_ctl(db, a, wait_ms, "notify", err, err_cap);
 	free(a);
@@ -835,8 +838,8 @@ static int og_start(struct db *db, enum db_start_role role, const struct db_peer
 	memset(&st, 0, sizeof(st));
 	og_get_status(db, &st);
 	if (!st.initialized)
-		return db_fail(err, err_cap, -ENOENT, "data directory \"%s\" is not initialized",
-			       db->opts.data_dir);
+		return err_fail(err, err_cap, -ENOENT, "data directory \"%s\" is not initialized",
+				db->opts.data_dir);
 	if (role == DB_START_REPLICA) {
 		db->has_upstream = primary != NULL;
 		if (primary)
@@ -853,8 +856,8 @@ static int og_start(struct db *db, enum db_start_role role, const struct db_peer
 			return ctl_notify(db, role == DB_START_PRIMARY, term,
 					  timeout_ms > 0 ? timeout_ms : db->opts.command_timeout_ms,
 					  err, err_cap);
-		return db_fail(err, err_cap, -EALREADY, "server is already running as \"%s\"",
-			       db_role_name(st.role));
+		return err_fail(err, err_cap, -EALREADY, "server is already running as \"%s\"",
+				db_role_name(st.role));
 	}
 	int rc = write_config(db, role == DB_START_REPLICA ? primary : NULL,
 			      db->opts.command_timeout_ms, err, err_cap);
@@ -875,28 +878,28 @@ static int og_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, ch
 {
 	/* §2.3: gs_ctl has no smart mode. */
 	if (mode == DB_STOP_SMART)
-		return db_fail(err, err_cap, -ENOTSUP, "openGauss has no smart shutdown");
+		return err_fail(err, err_cap, -ENOTSUP, "openGauss has no smart shutdown");
 	if (!db_server_running(db))
 		return 0;
 	char prog[DB_PATH_MAX];
 	struct db_og_argv *a = malloc(sizeof(*a));
 	if (!a)
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	int rc = ctl_path(db, "gs_ctl", prog, sizeof(prog));
 	if (rc == 0)
 		rc = db_og_ctl_stop(a, prog, db->opts.data_dir,
 				    mode == DB_STOP_FAST ? DB_OG_STOP_FAST : DB_OG_STOP_IMMEDIATE,
 				    (int)secs_of(timeout_ms));
 	if (rc < 0)
-		rc = db_fail(err, err_cap, rc, "cannot build the gs_ctl stop command");
+		rc = err_fail(err, err_cap, rc, "cannot build the gs_ctl stop command");
 	else
 		rc = run_ctl(db, a, timeout_ms, "stop", err, err_cap);
 	free(a);
 	if (rc < 0 && !db_server_running(db))
 		return 0; /* it went away after all */
 	if (rc < 0)
-		return db_fail(err, err_cap, -ETIMEDOUT, "server did not stop (%s)",
-			       db_stop_mode_name(mode));
+		return err_fail(err, err_cap, -ETIMEDOUT, "server did not stop (%s)",
+				db_stop_mode_name(mode));
 	return 0;
 }
 
@@ -904,18 +907,18 @@ static int og_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms,
 		      size_t err_cap)
 {
 	if (mode == DB_STOP_SMART)
-		return db_fail(err, err_cap, -ENOTSUP, "openGauss has no smart shutdown");
+		return err_fail(err, err_cap, -ENOTSUP, "openGauss has no smart shutdown");
 	struct db_status st;
 	memset(&st, 0, sizeof(st));
 	og_get_status(db, &st);
 	if (!st.running)
-		return db_fail(err, err_cap, -ESRCH,
-			       "server is not running, so its role is unknown");
+		return err_fail(err, err_cap, -ESRCH,
+				"server is not running, so its role is unknown");
 	/* §2.12: gs_ctl restart -M <mode> -m fast|immediate keeps the role it is given. */
 	char prog[DB_PATH_MAX];
 	struct db_og_argv *a = malloc(sizeof(*a));
 	if (!a)
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	int rc = ctl_path(db, "gs_ctl", prog, sizeof(prog));
 	if (rc == 0)
 		rc = db_og_ctl_restart(a, prog, db->opts.data_dir, mode_for_role(st.role),
@@ -923,7 +926,7 @@ static int og_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms,
 							    : DB_OG_STOP_IMMEDIATE,
 				       (int)secs_of(timeout_ms), NULL, db->opts.log_file);
 	if (rc < 0)
-		rc = db_fail(err, err_cap, rc, "cannot build the gs_ctl restart command");
+		rc = err_fail(err, err_cap, rc, "cannot build the gs_ctl restart command");
 	else
 		rc = run_ctl(db, a, timeout_ms, "restart", err, err_cap);
 	free(a);
@@ -935,11 +938,11 @@ static int og_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_ca
 	(void)timeout_ms;
 	struct db_pidfile pf;
 	if (db_pidfile_read(db->opts.data_dir, &pf) != 0 || !db_pid_alive(pf.pid))
-		return db_fail(err, err_cap, -ESRCH, "server is not running");
+		return err_fail(err, err_cap, -ESRCH, "server is not running");
 	/* One gaussdb process per instance (§2.1): SIGHUP to it is what gs_guc reload sends. */
 	if (kill(pf.pid, SIGHUP) != 0)
-		return db_fail(err, err_cap, -errno, "could not signal pid %d: %s", pf.pid,
-			       strerror(errno));
+		return err_fail(err, err_cap, -errno, "could not signal pid %d: %s", pf.pid,
+				strerror(errno));
 	return 0;
 }
 
@@ -961,27 +964,27 @@ static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 		char prog[DB_PATH_MAX];
 		struct db_og_argv *a = malloc(sizeof(*a));
 		if (!a)
-			return db_fail(err, err_cap, -ENOMEM, "out of memory");
+			return err_fail(err, err_cap, -ENOMEM, "out of memory");
 		rc = ctl_path(db, "gs_ctl", prog, sizeof(prog));
 		if (rc == 0)
 			rc = db_og_ctl_failover(a, prog, db->opts.data_dir, (uint32_t)term,
 						(int)secs_of(timeout_ms));
 		if (rc < 0)
-			rc = db_fail(err, err_cap, rc, "cannot build the gs_ctl failover command");
+			rc = err_fail(err, err_cap, rc, "cannot build the gs_ctl failover command");
 		else
 			rc = run_ctl(db, a, timeout_ms, "failover", err, err_cap);
 		free(a);
 	} else {
-		return db_fail(err, err_cap, -ESRCH, "cannot promote: server is \"%s\"",
-			       db_role_name(st.role));
+		return err_fail(err, err_cap, -ESRCH, "cannot promote: server is \"%s\"",
+				db_role_name(st.role));
 	}
 	if (rc < 0)
 		return rc;
 	db->has_upstream = false;
 	db->upstream_known = true;
 	if (!wait_for_role(db, deadline, DB_ROLE_PRIMARY, &st))
-		return db_fail(err, err_cap, -ETIMEDOUT, "server is \"%s\" after promotion",
-			       db_role_name(st.role));
+		return err_fail(err, err_cap, -ETIMEDOUT, "server is \"%s\" after promotion",
+				db_role_name(st.role));
 	return 0;
 }
 
@@ -1008,13 +1011,13 @@ static int og_follow(struct db *db, const struct db_peer *primary, int64_t timeo
 	char prog[DB_PATH_MAX];
 	struct db_og_argv *a = malloc(sizeof(*a));
 	if (!a)
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	rc = ctl_path(db, "gs_ctl", prog, sizeof(prog));
 	if (rc == 0)
 		rc = db_og_ctl_restart(a, prog, db->opts.data_dir, "standby", DB_OG_STOP_FAST,
 				       (int)secs_of(timeout_ms), NULL, db->opts.log_file);
 	if (rc < 0)
-		rc = db_fail(err, err_cap, rc, "cannot build the gs_ctl restart command");
+		rc = err_fail(err, err_cap, rc, "cannot build the gs_ctl restart command");
 	else
 		rc = run_ctl(db, a, timeout_ms, "restart", err, err_cap);
 	free(a);
@@ -1042,9 +1045,9 @@ static int og_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int c
 	(void)names;
 	(void)count;
 	(void)timeout_ms;
-	return db_fail(err, err_cap, -ENOTSUP,
-		       "openGauss replicates through replconninfo, not "
-		       "replication slots");
+	return err_fail(err, err_cap, -ENOTSUP,
+			"openGauss replicates through replconninfo, not "
+			"replication slots");
 }
 
 static int og_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err,
@@ -1067,10 +1070,10 @@ static int og_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, c
 			     1, deadline, &res, err, err_cap);
 	if (rc == 0) {
 		uint64_t lsn;
-		if (db_og_parse_lsn(field(res, 0, 0), &lsn) == 0)
+		if (lsn_parse(field(res, 0, 0), &lsn) == 0)
 			*out_lsn = lsn;
 		else
-			rc = db_fail(err, err_cap, -EIO, "checkpoint location is malformed");
+			rc = err_fail(err, err_cap, -EIO, "checkpoint location is malformed");
 		PQclear(res);
 	}
 	PQfinish(conn);
@@ -1092,7 +1095,7 @@ static int spawn_initdb(struct db *db, enum og_step step, char *err, size_t err_
 	    pwfile_path(db, pw, sizeof(pw)) < 0 ||
 	    buf_format(pw_arg, sizeof(pw_arg), "--pwfile=%s", pw) != 0 ||
 	    buf_format(node_arg, sizeof(node_arg), "--nodename=%s", db->opts.name) != 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "path too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "path too long");
 	const char *argv[PROC_ARGV_MAX];
 	char storage[DB_TOOL_OPTIONS_MAX][DB_TOOL_OPTION_MAX + 2];
 	int n = 0;
@@ -1105,7 +1108,7 @@ static int spawn_initdb(struct db *db, enum og_step step, char *err, size_t err_
 	if (db->opts.superuser.password[0]) {
 		char content[DB_PASSWORD_MAX + 2];
 		if (buf_format(content, sizeof(content), "%s\n", db->opts.superuser.password) != 0)
-			return db_fail(err, err_cap, -ENAMETOOLONG, "password too long");
+			return err_fail(err, err_cap, -ENAMETOOLONG, "password too long");
 		int rc = db_write_file(pw, content, 0600, err, err_cap);
 		if (rc < 0)
 			return rc;
@@ -1116,7 +1119,7 @@ static int spawn_initdb(struct db *db, enum og_step step, char *err, size_t err_
 		while (*o == '-')
 			o++;
 		if (buf_format(storage[i], sizeof(storage[i]), "--%s", o) != 0)
-			return db_fail(err, err_cap, -ENAMETOOLONG, "initdb option too long");
+			return err_fail(err, err_cap, -ENAMETOOLONG, "initdb option too long");
 		argv[n++] = storage[i];
 	}
 	argv[n] = NULL;
@@ -1140,14 +1143,14 @@ static int spawn_build(struct db *db, enum db_og_build_mode mode, enum og_step s
 	char prog[DB_PATH_MAX];
 	struct db_og_argv *a = malloc(sizeof(*a));
 	if (!a)
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	int64_t secs = secs_of(db->opts.task_timeout_ms);
 	int rc = ctl_path(db, "gs_ctl", prog, sizeof(prog));
 	if (rc == 0)
 		rc = db_og_ctl_build(a, prog, db->opts.data_dir, mode, 0,
 				     (int)(secs < 86400 ? secs : 86400));
 	if (rc < 0)
-		rc = db_fail(err, err_cap, rc, "cannot build the gs_ctl build command");
+		rc = err_fail(err, err_cap, rc, "cannot build the gs_ctl build command");
 	else
 		rc = spawn_ctl(db, a, db->opts.task_timeout_ms, step, err, err_cap);
 	free(a);
@@ -1160,11 +1163,11 @@ static int og_begin_bootstrap(struct db *db, char *err, size_t err_cap)
 	if (rc < 0)
 		return rc;
 	if (db_server_running(db))
-		return db_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
-			       db->opts.data_dir);
+		return err_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
+				db->opts.data_dir);
 	if (!db_dir_empty(db->opts.data_dir))
-		return db_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
-			       db->opts.data_dir);
+		return err_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
+				db->opts.data_dir);
 	return spawn_initdb(db, OG_STEP_BOOT_INITDB, err, err_cap);
 }
 
@@ -1185,7 +1188,7 @@ static int rejoin_full_or_fail(struct db *db, int why_rc, const char *why, char 
 			       ? db->opts.remove_data_directory_on_rewind_failure
 			       : db->opts.remove_data_directory_on_diverged_timelines;
 	if (!allowed)
-		return db_fail(err, err_cap, why_rc, "%s", why);
+		return err_fail(err, err_cap, why_rc, "%s", why);
 	log_debug("rejoin: %s; rebuilding \"%s\" in full", why, db->opts.data_dir);
 	return spawn_build(db, DB_OG_BUILD_FULL, OG_STEP_REJOIN_FULL, err, err_cap);
 }
@@ -1193,12 +1196,12 @@ static int rejoin_full_or_fail(struct db *db, int why_rc, const char *why, char 
 static int og_begin_rejoin(struct db *db, char *err, size_t err_cap)
 {
 	if (!data_file_exists(db, "PG_VERSION"))
-		return db_fail(err, err_cap, -ENOENT, "data directory \"%s\" is not initialized",
-			       db->opts.data_dir);
+		return err_fail(err, err_cap, -ENOENT, "data directory \"%s\" is not initialized",
+				db->opts.data_dir);
 	if (!db->opts.use_pg_rewind && !db->opts.remove_data_directory_on_diverged_timelines)
-		return db_fail(err, err_cap, -ENOTSUP,
-			       "cannot rejoin: use_pg_rewind and "
-			       "remove_data_directory_on_diverged_timelines are both off");
+		return err_fail(err, err_cap, -ENOTSUP,
+				"cannot rejoin: use_pg_rewind and "
+				"remove_data_directory_on_diverged_timelines are both off");
 	db->upstream = db->task.primary;
 	db->has_upstream = true;
 	db->upstream_known = true;
@@ -1242,14 +1245,14 @@ static int og_task_step(struct db *db, char *err, size_t err_cap)
 		char prog[DB_PATH_MAX];
 		struct db_og_argv *a = malloc(sizeof(*a));
 		if (!a)
-			return db_fail(err, err_cap, -ENOMEM, "out of memory");
+			return err_fail(err, err_cap, -ENOMEM, "out of memory");
 		rc = ctl_path(db, "gs_ctl", prog, sizeof(prog));
 		if (rc == 0)
 			rc = db_og_ctl_start(a, prog, db->opts.data_dir, "pending",
 					     (int)secs_of(db->opts.command_timeout_ms), NULL,
 					     db->opts.log_file);
 		if (rc < 0)
-			rc = db_fail(err, err_cap, rc, "cannot build the gs_ctl start command");
+			rc = err_fail(err, err_cap, rc, "cannot build the gs_ctl start command");
 		else
 			rc = spawn_ctl(db, a, db->opts.command_timeout_ms, OG_STEP_BOOT_START, err,
 				       err_cap);
@@ -1263,14 +1266,14 @@ static int og_task_step(struct db *db, char *err, size_t err_cap)
 		char prog[DB_PATH_MAX];
 		struct db_og_argv *a = malloc(sizeof(*a));
 		if (!a)
-			return db_fail(err, err_cap, -ENOMEM, "out of memory");
+			return err_fail(err, err_cap, -ENOMEM, "out of memory");
 		rc = ctl_path(db, "gs_ctl", prog, sizeof(prog));
 		if (rc == 0)
 			rc = db_og_ctl_notify(a, prog, db->opts.data_dir, true,
 					      (uint32_t)db->task.term,
 					      (int)secs_of(db->opts.command_timeout_ms));
 		if (rc < 0)
-			rc = db_fail(err, err_cap, rc, "cannot build the gs_ctl notify command");
+			rc = err_fail(err, err_cap, rc, "cannot build the gs_ctl notify command");
 		else
 			rc = spawn_ctl(db, a, db->opts.command_timeout_ms, OG_STEP_BOOT_NOTIFY, err,
 				       err_cap);
@@ -1295,7 +1298,7 @@ static int og_task_step(struct db *db, char *err, size_t err_cap)
 	case OG_STEP_REJOIN_FULL:
 		return db_task_reap(db, err, err_cap);
 	default:
-		return db_fail(err, err_cap, -EINVAL, "unknown task step %d", db->task.step);
+		return err_fail(err, err_cap, -EINVAL, "unknown task step %d", db->task.step);
 	}
 }
 
@@ -1306,9 +1309,9 @@ static int og_check_options(const struct db_options *o, char *err, size_t err_ca
 		char path[DB_PATH_MAX + 16];
 		if (buf_format(path, sizeof(path), "%s/gs_ctl", o->bin_dir) != 0 ||
 		    access(path, X_OK) != 0)
-			return db_fail(err, err_cap, -EINVAL,
-				       "\"postgresql.bin_dir\": no executable gs_ctl in \"%s\"",
-				       o->bin_dir);
+			return err_fail(err, err_cap, -EINVAL,
+					"\"postgresql.bin_dir\": no executable gs_ctl in \"%s\"",
+					o->bin_dir);
 	}
 	return 0;
 }

@@ -15,28 +15,14 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "err.h"
+#include "lsn.h"
 #include "num.h"
 
 /* The separator between a padded column name and its value in gs_ctl query (§2.7). */
 #define QUERY_SEPARATOR " : "
-/* Largest LSN half: each side of "X/X" is a 32-bit hex number. */
-#define LSN_HALF_DIGITS_MAX 8
 /* Highest client port for which port + 5 (the heartbeat port, §2.1) is still a port. */
 #define PORT_MAX_WITH_OFFSETS (65535 - 5)
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
 
 /* Enum names ------------------------------------------------------------------------------ */
 
@@ -201,64 +187,17 @@ enum db_og_sync_state db_og_sync_state_parse(const char *text)
 
 /* Locations and terms ----------------------------------------------------------------------- */
 
-static int parse_hex32(const char *s, size_t n, uint32_t *out)
-{
-	uint32_t v = 0;
-	size_t i;
-
-	if (n == 0 || n > LSN_HALF_DIGITS_MAX)
-		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-		int d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -EINVAL;
-		v = (v << 4) | (uint32_t)d;
-	}
-	*out = v;
-	return 0;
-}
-
-int db_og_parse_lsn(const char *text, uint64_t *out)
-{
-	const char *slash;
-	uint32_t hi, lo;
-
-	if (text == NULL)
-		return -EINVAL;
-	slash = strchr(text, '/');
-	if (slash == NULL)
-		return -EINVAL;
-	if (parse_hex32(text, (size_t)(slash - text), &hi) < 0 ||
-	    parse_hex32(slash + 1, strlen(slash + 1), &lo) < 0)
-		return -EINVAL;
-	*out = ((uint64_t)hi << 32) | lo;
-	return 0;
-}
-
-int db_og_format_lsn(uint64_t lsn, char *out, size_t cap)
-{
-	return buf_format(out, cap, "%" PRIX32 "/%" PRIX32, (uint32_t)(lsn >> 32), (uint32_t)lsn);
-}
-
 int db_og_parse_term_lsn_fields(const char *term, const char *lsn, struct db_og_term_lsn *out,
 				char *err, size_t err_cap)
 {
 	uint64_t t, l;
 
 	if (term == NULL || num_parse_u64(term, 0, UINT32_MAX, &t) < 0) {
-		set_err(err, err_cap, "invalid term \"%s\"", term ? term : "(null)");
+		err_set(err, err_cap, "invalid term \"%s\"", term ? term : "(null)");
 		return -EINVAL;
 	}
-	if (lsn == NULL || db_og_parse_lsn(lsn, &l) < 0) {
-		set_err(err, err_cap, "invalid lsn \"%s\"", lsn ? lsn : "(null)");
+	if (lsn == NULL || lsn_parse(lsn, &l) < 0) {
+		err_set(err, err_cap, "invalid lsn \"%s\"", lsn ? lsn : "(null)");
 		return -EINVAL;
 	}
 	out->term = (uint32_t)t;
@@ -276,7 +215,7 @@ int db_og_parse_term_lsn_record(const char *text, struct db_og_term_lsn *out, ch
 	char *start, *end, *comma;
 
 	if (text == NULL || buf_copy(copy, sizeof(copy), text) < 0) {
-		set_err(err, err_cap, "replay location record missing or too long");
+		err_set(err, err_cap, "replay location record missing or too long");
 		return -EINVAL;
 	}
 	start = copy;
@@ -287,14 +226,14 @@ int db_og_parse_term_lsn_record(const char *text, struct db_og_term_lsn *out, ch
 		end--;
 	*end = '\0';
 	if (end - start < 2 || start[0] != '(' || end[-1] != ')') {
-		set_err(err, err_cap, "replay location record \"%s\" is not \"(term,lsn)\"", text);
+		err_set(err, err_cap, "replay location record \"%s\" is not \"(term,lsn)\"", text);
 		return -EINVAL;
 	}
 	end[-1] = '\0';
 	start++;
 	comma = strchr(start, ',');
 	if (comma == NULL || strchr(comma + 1, ',') != NULL) {
-		set_err(err, err_cap, "replay location record \"%s\" is not \"(term,lsn)\"", text);
+		err_set(err, err_cap, "replay location record \"%s\" is not \"(term,lsn)\"", text);
 		return -EINVAL;
 	}
 	*comma = '\0';
@@ -327,7 +266,7 @@ static int ha_state_set(struct db_og_ha_state *ha, const char *name, const char 
 	} else if (strcmp(name, "static_connections") == 0) {
 		if (num_parse_int(value, 0, DB_OG_REPLCONNINFO_MAX * 4, &ha->static_connections) <
 		    0) {
-			set_err(err, err_cap, "invalid static_connections \"%s\"", value);
+			err_set(err, err_cap, "invalid static_connections \"%s\"", value);
 			return -EINVAL;
 		}
 	} else if (strcmp(name, "db_state") == 0) {
@@ -352,7 +291,7 @@ int db_og_ha_state_from_row(const char *local_role, const char *static_connectio
 	int rc;
 
 	if (local_role == NULL || db_state == NULL) {
-		set_err(err, err_cap, "stream replication row lacks local_role or db_state");
+		err_set(err, err_cap, "stream replication row lacks local_role or db_state");
 		return -EINVAL;
 	}
 	ha_state_clear(&ha);
@@ -376,8 +315,8 @@ static int set_lsn(uint64_t *field, const char *name, const char *value, char *e
 		*field = 0;
 		return 0;
 	}
-	if (db_og_parse_lsn(value, field) < 0) {
-		set_err(err, cap, "invalid %s \"%s\"", name, value);
+	if (lsn_parse(value, field) < 0) {
+		err_set(err, cap, "invalid %s \"%s\"", name, value);
 		return -EINVAL;
 	}
 	return 0;
@@ -392,13 +331,13 @@ static int set_percent(int *field, const char *value, char *err, size_t cap)
 	if (n > 0 && value[n - 1] == '%')
 		n--;
 	if (n == 0 || n >= sizeof(digits)) {
-		set_err(err, cap, "invalid sync_percent \"%s\"", value ? value : "(null)");
+		err_set(err, cap, "invalid sync_percent \"%s\"", value ? value : "(null)");
 		return -EINVAL;
 	}
 	memcpy(digits, value, n);
 	digits[n] = '\0';
 	if (num_parse_int(digits, 0, 100, field) < 0) {
-		set_err(err, cap, "invalid sync_percent \"%s\"", value);
+		err_set(err, cap, "invalid sync_percent \"%s\"", value);
 		return -EINVAL;
 	}
 	return 0;
@@ -407,7 +346,7 @@ static int set_percent(int *field, const char *value, char *err, size_t cap)
 static int set_pid(int64_t *field, const char *value, char *err, size_t cap)
 {
 	if (num_parse_i64(value, 0, INT64_MAX, field) < 0) {
-		set_err(err, cap, "invalid pid \"%s\"", value);
+		err_set(err, cap, "invalid pid \"%s\"", value);
 		return -EINVAL;
 	}
 	return 0;
@@ -460,7 +399,7 @@ int db_og_sender_set(struct db_og_sender *s, const char *name, const char *value
 		s->sync_state = db_og_sync_state_parse(value);
 	else if (strcmp(name, "sync_priority") == 0) {
 		if (num_parse_int(value, 0, 1000000, &s->sync_priority) < 0) {
-			set_err(err, err_cap, "invalid sync_priority \"%s\"", value);
+			err_set(err, err_cap, "invalid sync_priority \"%s\"", value);
 			return -EINVAL;
 		}
 	} else if (strcmp(name, "sync_most_available") == 0)
@@ -546,7 +485,7 @@ static int query_row(struct query_parser *p, const char *name, const char *value
 		if (p->q.n_senders == 0 ||
 		    (strcmp(name, "sender_pid") == 0 && p->sender_fields > 0)) {
 			if (p->q.n_senders >= DB_OG_SENDERS_MAX) {
-				set_err(p->err, p->err_cap, "line %d: more than %d senders",
+				err_set(p->err, p->err_cap, "line %d: more than %d senders",
 					p->line_no, DB_OG_SENDERS_MAX);
 				return -EINVAL;
 			}
@@ -613,7 +552,7 @@ int db_og_parse_query(const char *text, size_t len, struct db_og_query *out, cha
 		len = 0;
 	}
 	if (len > DB_OG_QUERY_TEXT_MAX) {
-		set_err(err, err_cap, "query output of %zu bytes exceeds %d", len,
+		err_set(err, err_cap, "query output of %zu bytes exceeds %d", len,
 			DB_OG_QUERY_TEXT_MAX);
 		return -E2BIG;
 	}
@@ -627,14 +566,14 @@ int db_og_parse_query(const char *text, size_t len, struct db_og_query *out, cha
 
 		p.line_no++;
 		if (n >= sizeof(line)) {
-			set_err(err, err_cap, "line %d: longer than %d bytes", p.line_no,
+			err_set(err, err_cap, "line %d: longer than %d bytes", p.line_no,
 				DB_OG_LINE_MAX - 1);
 			return -EINVAL;
 		}
 		memcpy(line, text + pos, n);
 		line[n] = '\0';
 		if (memchr(line, '\0', n) != NULL) {
-			set_err(err, err_cap, "line %d: NUL byte in query output", p.line_no);
+			err_set(err, err_cap, "line %d: NUL byte in query output", p.line_no);
 			return -EINVAL;
 		}
 		rc = query_line(&p, line);
@@ -643,7 +582,7 @@ int db_og_parse_query(const char *text, size_t len, struct db_og_query *out, cha
 		pos += n + (nl ? 1 : 0);
 	}
 	if (!p.seen_ha || p.q.ha.local_role == DB_OG_ROLE_UNKNOWN) {
-		set_err(err, err_cap, "no \"HA state\" block with a known local_role");
+		err_set(err, err_cap, "no \"HA state\" block with a known local_role");
 		return -EINVAL;
 	}
 	*out = p.q;
@@ -737,11 +676,11 @@ int db_og_render_replconninfo(const struct db_og_node *members, int n, int self_
 	int i, rc;
 
 	if (n < 1 || self_index < 0 || self_index >= n) {
-		set_err(err, err_cap, "member index %d outside 0..%d", self_index, n - 1);
+		err_set(err, err_cap, "member index %d outside 0..%d", self_index, n - 1);
 		return -EINVAL;
 	}
 	if (n - 1 > DB_OG_REPLCONNINFO_MAX) {
-		set_err(err, err_cap, "%d peers exceed openGauss's %d replconninfo entries", n - 1,
+		err_set(err, err_cap, "%d peers exceed openGauss's %d replconninfo entries", n - 1,
 			DB_OG_REPLCONNINFO_MAX);
 		return -E2BIG;
 	}
@@ -751,13 +690,13 @@ int db_og_render_replconninfo(const struct db_og_node *members, int n, int self_
 			continue;
 		if (strcmp(members[i].host, members[self_index].host) == 0 &&
 		    members[i].port == members[self_index].port) {
-			set_err(err, err_cap, "member %d has the same address as this node", i);
+			err_set(err, err_cap, "member %d has the same address as this node", i);
 			return -EINVAL;
 		}
 		rc = db_og_render_replconninfo_entry(&members[self_index], &members[i],
 						     r.entry[r.count], sizeof(r.entry[r.count]));
 		if (rc < 0) {
-			set_err(err, err_cap, "member %d: invalid host or port", i);
+			err_set(err, err_cap, "member %d: invalid host or port", i);
 			return rc == -ENAMETOOLONG ? rc : -EINVAL;
 		}
 		r.count++;
@@ -801,13 +740,13 @@ int db_og_sync_settings(const struct db_og_sync_policy *policy, struct db_og_set
 		rc = buf_puts(&b, "");
 	} else {
 		if (policy->n_names < 0 || policy->n_names > DB_OG_MEMBERS_MAX) {
-			set_err(err, err_cap, "%d synchronous standby names", policy->n_names);
+			err_set(err, err_cap, "%d synchronous standby names", policy->n_names);
 			return -EINVAL;
 		}
 		if (policy->num_sync < 1 ||
 		    (policy->n_names > 0 && policy->num_sync > policy->n_names) ||
 		    policy->num_sync > DB_OG_REPLCONNINFO_MAX) {
-			set_err(err, err_cap, "synchronous standby count %d out of range",
+			err_set(err, err_cap, "synchronous standby count %d out of range",
 				policy->num_sync);
 			return -EINVAL;
 		}
@@ -817,7 +756,7 @@ int db_og_sync_settings(const struct db_og_sync_policy *policy, struct db_og_set
 		for (i = 0; i < policy->n_names && rc == 0; i++) {
 			if (memchr(policy->names[i], '\0', sizeof(policy->names[i])) == NULL ||
 			    !app_name_is_safe(policy->names[i])) {
-				set_err(err, err_cap, "unsafe synchronous standby name %d", i);
+				err_set(err, err_cap, "unsafe synchronous standby name %d", i);
 				return -EINVAL;
 			}
 			rc = buf_printf(&b, "%s%s", i ? "," : "", policy->names[i]);
@@ -826,7 +765,7 @@ int db_og_sync_settings(const struct db_og_sync_policy *policy, struct db_og_set
 			rc = buf_puts(&b, ")");
 	}
 	if (rc < 0) {
-		set_err(err, err_cap, "synchronous_standby_names too long");
+		err_set(err, err_cap, "synchronous_standby_names too long");
 		return -ENAMETOOLONG;
 	}
 	/* synchronous_commit on waits for the listed standbys; most_available_sync off is the
@@ -835,7 +774,7 @@ int db_og_sync_settings(const struct db_og_sync_policy *policy, struct db_og_set
 	    setting_put(&out[1], "synchronous_commit", "on") < 0 ||
 	    setting_put(&out[2], "most_available_sync",
 			policy->enabled && policy->strict ? "off" : "on") < 0) {
-		set_err(err, err_cap, "setting too long");
+		err_set(err, err_cap, "setting too long");
 		return -ENAMETOOLONG;
 	}
 	return 0;
@@ -990,11 +929,11 @@ int db_og_guc_argv(struct db_og_argv *out, const char *gs_guc, const char *datad
 	int i, rc;
 
 	if (n < 1 || n > DB_OG_SETTINGS_MAX) {
-		set_err(err, err_cap, "%d settings for one gs_guc call", n);
+		err_set(err, err_cap, "%d settings for one gs_guc call", n);
 		return -EINVAL;
 	}
 	if (gs_guc == NULL || datadir == NULL || datadir[0] == '\0') {
-		set_err(err, err_cap, "gs_guc path or data directory missing");
+		err_set(err, err_cap, "gs_guc path or data directory missing");
 		return -EINVAL;
 	}
 	a.argc = 0;
@@ -1009,7 +948,7 @@ int db_og_guc_argv(struct db_og_argv *out, const char *gs_guc, const char *datad
 		if (memchr(settings[i].name, '\0', sizeof(settings[i].name)) == NULL ||
 		    memchr(settings[i].value, '\0', sizeof(settings[i].value)) == NULL ||
 		    !guc_name_is_safe(settings[i].name) || !value_is_safe(settings[i].value)) {
-			set_err(err, err_cap, "setting %d: unsafe name or value", i);
+			err_set(err, err_cap, "setting %d: unsafe name or value", i);
 			return -EINVAL;
 		}
 		rc = argv_add(&a, "-c");
@@ -1017,7 +956,7 @@ int db_og_guc_argv(struct db_og_argv *out, const char *gs_guc, const char *datad
 			rc = argv_addf(&a, "%s = '%s'", settings[i].name, settings[i].value);
 	}
 	if (rc < 0) {
-		set_err(err, err_cap, "gs_guc command line too long");
+		err_set(err, err_cap, "gs_guc command line too long");
 		return rc;
 	}
 	*out = a;

@@ -9,9 +9,11 @@
 #include "db_postgres.h"
 
 #include "buf.h"
+#include "err.h"
 #include "clock.h"
 #include "db_sql.h"
 #include "log.h"
+#include "lsn.h"
 #include "num.h"
 
 #include <errno.h>
@@ -268,7 +270,7 @@ static int parse_lsn_field(const char *v, uint64_t *out)
 		*out = 0;
 		return 0;
 	}
-	return db_lsn_parse(v, out);
+	return lsn_parse(v, out);
 }
 
 static int parse_bool_field(const char *v, bool *out)
@@ -430,10 +432,10 @@ int db_pg_parse_controldata(const char *text, struct db_control *out)
 			   sizeof(c.system_identifier)))
 		return -EINVAL;
 	if (!control_value(text, "Latest checkpoint location", v, sizeof(v)) ||
-	    db_lsn_parse(v, &c.checkpoint_lsn) < 0)
+	    lsn_parse(v, &c.checkpoint_lsn) < 0)
 		return -EINVAL;
 	if (!control_value(text, "Latest checkpoint's REDO location", v, sizeof(v)) ||
-	    db_lsn_parse(v, &c.redo_lsn) < 0)
+	    lsn_parse(v, &c.redo_lsn) < 0)
 		return -EINVAL;
 	if (!control_value(text, "Latest checkpoint's TimeLineID", v, sizeof(v)) ||
 	    num_parse_int(v, 0, INT_MAX, &tli) < 0)
@@ -546,7 +548,7 @@ static int keep_base_conf(struct db *db, char *err, size_t err_cap)
 	char base[PG_FILE_PATH_MAX];
 	if (data_path(db, "postgresql.conf", conf, sizeof(conf)) < 0 ||
 	    data_path(db, DB_PG_BASE_CONF, base, sizeof(base)) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
 	if (access(base, F_OK) == 0)
 		return 0;
 	char *text = read_small_file(conf, DB_CONF_MAX);
@@ -554,8 +556,8 @@ static int keep_base_conf(struct db *db, char *err, size_t err_cap)
 	free(text);
 	if (access(conf, F_OK) == 0 && !ours) {
 		if (rename(conf, base) != 0)
-			return db_fail(err, err_cap, -errno, "could not rename \"%s\": %s", conf,
-				       strerror(errno));
+			return err_fail(err, err_cap, -errno, "could not rename \"%s\": %s", conf,
+					strerror(errno));
 		return 0;
 	}
 	return db_write_file(base, "# written by gsha: the original postgresql.conf was missing\n",
@@ -577,7 +579,7 @@ static int write_config(struct db *db, bool replica, bool *reload_needed, char *
 	char signal_path[PG_FILE_PATH_MAX];
 	if (data_path(db, "postgresql.conf", conf_path, sizeof(conf_path)) < 0 ||
 	    data_path(db, "standby.signal", signal_path, sizeof(signal_path)) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
 	char *preserved = NULL;
 	if (replica && !db->upstream_known) {
 		char *old = read_small_file(conf_path, DB_CONF_MAX);
@@ -592,15 +594,15 @@ static int write_config(struct db *db, bool replica, bool *reload_needed, char *
 	char *text = malloc(DB_CONF_MAX);
 	if (!text) {
 		free(preserved);
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	}
 	rc = db_pg_render_conf(db, replica, preserved, text, DB_CONF_MAX);
 	free(preserved);
 	if (rc < 0) {
 		free(text);
-		return db_fail(err, err_cap, rc, "could not render postgresql.conf: %s",
-			       rc == -EINVAL ? "a parameter name or value cannot be written"
-					     : "too large");
+		return err_fail(err, err_cap, rc, "could not render postgresql.conf: %s",
+				rc == -EINVAL ? "a parameter name or value cannot be written"
+					      : "too large");
 	}
 	rc = db_write_file_if_changed(conf_path, text, 0600, &conf_changed, err, err_cap);
 	free(text);
@@ -617,9 +619,9 @@ static int write_config(struct db *db, bool replica, bool *reload_needed, char *
 			rc = db_write_file_if_changed(hba_path, b.data, 0600, &hba_changed, err,
 						      err_cap);
 		else if (rc == 0)
-			rc = db_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
+			rc = err_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
 		else
-			rc = db_fail(err, err_cap, rc, "could not render pg_hba.conf");
+			rc = err_fail(err, err_cap, rc, "could not render pg_hba.conf");
 		buf_done(&b);
 		if (rc < 0)
 			return rc;
@@ -633,8 +635,8 @@ static int write_config(struct db *db, bool replica, bool *reload_needed, char *
 		if (access(signal_path, F_OK) != 0)
 			return db_write_file(signal_path, "", 0600, err, err_cap);
 	} else if (unlink(signal_path) != 0 && errno != ENOENT) {
-		return db_fail(err, err_cap, -errno, "could not remove \"%s\": %s", signal_path,
-			       strerror(errno));
+		return err_fail(err, err_cap, -errno, "could not remove \"%s\": %s", signal_path,
+				strerror(errno));
 	}
 	return 0;
 }
@@ -722,7 +724,7 @@ static int query_status(PGconn *conn, int64_t deadline, struct db_status *st, ch
 		return rc;
 	if (PQntuples(res) != 1 || PQnfields(res) != DB_PG_STATUS_COLS) {
 		PQclear(res);
-		return db_fail(err, err_cap, -EIO, "status query returned an unexpected shape");
+		return err_fail(err, err_cap, -EIO, "status query returned an unexpected shape");
 	}
 	const char *v[DB_PG_STATUS_COLS];
 	for (int i = 0; i < DB_PG_STATUS_COLS; i++)
@@ -730,7 +732,7 @@ static int query_status(PGconn *conn, int64_t deadline, struct db_status *st, ch
 	rc = db_pg_parse_status_row(v, st);
 	PQclear(res);
 	if (rc < 0)
-		return db_fail(err, err_cap, -EIO, "status query returned a malformed value");
+		return err_fail(err, err_cap, -EIO, "status query returned a malformed value");
 
 	if (st->role == DB_ROLE_PRIMARY) {
 		rc = db_sql_query(conn, standbys_sql, deadline, &res, err, err_cap);
@@ -858,16 +860,16 @@ static int pg_read_control(struct db *db, struct db_control *out, int64_t timeou
 {
 	char prog[DB_PATH_MAX];
 	if (db_bin_path(db, "pg_controldata", prog, sizeof(prog)) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
 	const char *argv[] = { prog, "-D", db->opts.data_dir, NULL };
 	char *text = malloc(PG_CONTROLDATA_MAX);
 	if (!text)
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	int rc = db_run(db, argv, timeout_ms, text, PG_CONTROLDATA_MAX, err, err_cap);
 	if (rc == 0) {
 		rc = db_pg_parse_controldata(text, out);
 		if (rc < 0)
-			db_fail(err, err_cap, -EIO, "could not parse pg_controldata output");
+			err_fail(err, err_cap, -EIO, "could not parse pg_controldata output");
 	}
 	free(text);
 	return rc;
@@ -918,7 +920,7 @@ static int run_pg_ctl_start(struct db *db, int64_t wait_ms, char *err, size_t er
 {
 	struct pg_start_cmd c;
 	if (pg_start_cmd(db, wait_ms, &c) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
 	int64_t limit = wait_ms > 0 ? secs_of(wait_ms) * 1000 + PG_CTL_MARGIN_MS
 				    : db->opts.command_timeout_ms;
 	char why[DB_ERROR_MAX];
@@ -927,12 +929,12 @@ static int run_pg_ctl_start(struct db *db, int64_t wait_ms, char *err, size_t er
 		return 0;
 	struct db_pidfile pf;
 	if (db_pidfile_read(db->opts.data_dir, &pf) == 0 && db_pid_alive(pf.pid))
-		return db_fail(err, err_cap, -ETIMEDOUT,
-			       "server did not accept connections within %lld s",
-			       (long long)secs_of(wait_ms));
+		return err_fail(err, err_cap, -ETIMEDOUT,
+				"server did not accept connections within %lld s",
+				(long long)secs_of(wait_ms));
 	char tail[PG_LOG_TAIL_MAX];
 	log_tail(db, tail, sizeof(tail));
-	return db_fail(err, err_cap, -EIO, "could not start the server: %s", tail[0] ? tail : why);
+	return err_fail(err, err_cap, -EIO, "could not start the server: %s", tail[0] ? tail : why);
 }
 
 /* Starts pg_ctl start -w as the task's command: pg_ctl waits for the server itself. */
@@ -940,7 +942,7 @@ static int spawn_pg_ctl_start(struct db *db, char *err, size_t err_cap)
 {
 	struct pg_start_cmd c;
 	if (pg_start_cmd(db, db->opts.command_timeout_ms, &c) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
 	return db_task_spawn_timeout(db, c.argv,
 				     secs_of(db->opts.command_timeout_ms) * 1000 + PG_CTL_MARGIN_MS,
 				     err, err_cap);
@@ -970,20 +972,20 @@ static int pg_start(struct db *db, enum db_start_role role, const struct db_peer
 {
 	(void)term;
 	if (role == DB_START_PENDING)
-		return db_fail(err, err_cap, -ENOTSUP, "PostgreSQL has no pending mode");
+		return err_fail(err, err_cap, -ENOTSUP, "PostgreSQL has no pending mode");
 	struct db_status st;
 	memset(&st, 0, sizeof(st));
 	pg_get_status(db, &st);
 	if (!st.initialized)
-		return db_fail(err, err_cap, -ENOENT, "data directory \"%s\" is not initialized",
-			       db->opts.data_dir);
+		return err_fail(err, err_cap, -ENOENT, "data directory \"%s\" is not initialized",
+				db->opts.data_dir);
 	bool replica = role == DB_START_REPLICA;
 	if (st.running) {
 		if ((replica && st.role == DB_ROLE_REPLICA) ||
 		    (!replica && st.role == DB_ROLE_PRIMARY))
 			return 0;
-		return db_fail(err, err_cap, -EALREADY, "server is already running as \"%s\"",
-			       db_role_name(st.role));
+		return err_fail(err, err_cap, -EALREADY, "server is already running as \"%s\"",
+				db_role_name(st.role));
 	}
 	if (replica) {
 		db->has_upstream = primary != NULL;
@@ -1013,7 +1015,7 @@ static int pg_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, ch
 	char secs[32];
 	if (db_bin_path(db, "pg_ctl", prog, sizeof(prog)) < 0 ||
 	    buf_format(secs, sizeof(secs), "%lld", (long long)secs_of(timeout_ms)) != 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
 	const char *argv[] = {
 		prog, "stop", "-D", db->opts.data_dir, "-m", pg_ctl_modes[mode], "-w",
 		"-t", secs,   NULL
@@ -1025,8 +1027,8 @@ static int pg_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, ch
 		return 0;
 	if (db_pidfile_read(db->opts.data_dir, &pf) != 0 || !db_pid_alive(pf.pid))
 		return 0; /* it went away after all (pg_ctl raced with the exit) */
-	return db_fail(err, err_cap, -ETIMEDOUT, "server did not stop (%s) within %lld s: %s",
-		       pg_ctl_modes[mode], (long long)secs_of(timeout_ms), why);
+	return err_fail(err, err_cap, -ETIMEDOUT, "server did not stop (%s) within %lld s: %s",
+			pg_ctl_modes[mode], (long long)secs_of(timeout_ms), why);
 }
 
 static int pg_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err,
@@ -1045,10 +1047,10 @@ static int pg_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_ca
 {
 	struct db_pidfile pf;
 	if (db_pidfile_read(db->opts.data_dir, &pf) != 0 || !db_pid_alive(pf.pid))
-		return db_fail(err, err_cap, -ESRCH, "server is not running");
+		return err_fail(err, err_cap, -ESRCH, "server is not running");
 	char prog[DB_PATH_MAX];
 	if (db_bin_path(db, "pg_ctl", prog, sizeof(prog)) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
 	const char *argv[] = { prog, "reload", "-D", db->opts.data_dir, NULL };
 	return db_run(db, argv, timeout_ms > 0 ? timeout_ms : 1, NULL, 0, err, err_cap);
 }
@@ -1080,11 +1082,11 @@ static int sql_checkpoint(struct db *db, uint64_t *out_lsn, int64_t deadline, ch
 				  deadline, &res, err, err_cap);
 	if (rc == 0) {
 		uint64_t lsn;
-		if (PQntuples(res) == 1 && db_lsn_parse(field(res, 0, 0), &lsn) == 0) {
+		if (PQntuples(res) == 1 && lsn_parse(field(res, 0, 0), &lsn) == 0) {
 			if (out_lsn)
 				*out_lsn = lsn;
 		} else {
-			rc = db_fail(err, err_cap, -EIO, "checkpoint location is malformed");
+			rc = err_fail(err, err_cap, -EIO, "checkpoint location is malformed");
 		}
 		PQclear(res);
 	}
@@ -1102,13 +1104,13 @@ static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	if (st.role == DB_ROLE_PRIMARY)
 		return 0;
 	if (st.role != DB_ROLE_REPLICA)
-		return db_fail(err, err_cap, -ESRCH, "cannot promote: server is \"%s\"",
-			       db_role_name(st.role));
+		return err_fail(err, err_cap, -ESRCH, "cannot promote: server is \"%s\"",
+				db_role_name(st.role));
 	char prog[DB_PATH_MAX];
 	char secs[32];
 	if (db_bin_path(db, "pg_ctl", prog, sizeof(prog)) < 0 ||
 	    buf_format(secs, sizeof(secs), "%lld", (long long)secs_of(timeout_ms)) != 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
 	const char *argv[] = { prog, "promote", "-D", db->opts.data_dir, "-w", "-t", secs, NULL };
 	int rc = db_run(db, argv, secs_of(timeout_ms) * 1000 + PG_CTL_MARGIN_MS, NULL, 0, err,
 			err_cap);
@@ -1121,8 +1123,8 @@ static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	if (rc < 0)
 		return rc;
 	if (!wait_for_role(db, deadline, true, false, &st))
-		return db_fail(err, err_cap, -ETIMEDOUT, "server is \"%s\" after promotion",
-			       db_role_name(st.role));
+		return err_fail(err, err_cap, -ETIMEDOUT, "server is \"%s\" after promotion",
+				db_role_name(st.role));
 	/* A checkpoint puts the new timeline into pg_control, which pg_rewind on the old primary
 	 * reads (Patroni's checkpoint_after_promote). Best effort: the promotion stands. */
 	char why[DB_ERROR_MAX];
@@ -1181,12 +1183,12 @@ static int pg_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int c
 	int nwant = 0;
 	char own[DB_NAME_MAX];
 	if (db_slot_name(db->opts.name, own, sizeof(own)) < 0)
-		return db_fail(err, err_cap, -EINVAL, "invalid member name");
+		return err_fail(err, err_cap, -EINVAL, "invalid member name");
 	for (int i = 0; i < count; i++) {
 		char s[DB_NAME_MAX];
 		if (db_slot_name(names[i], s, sizeof(s)) < 0)
-			return db_fail(err, err_cap, -EINVAL, "invalid member name \"%s\"",
-				       names[i]);
+			return err_fail(err, err_cap, -EINVAL, "invalid member name \"%s\"",
+					names[i]);
 		if (strcmp(s, own) == 0)
 			continue;
 		bool dup = false;
@@ -1219,12 +1221,12 @@ static int pg_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int c
 			continue;
 		char *lit = PQescapeLiteral(conn, name, strlen(name));
 		if (!lit) {
-			rc = db_fail(err, err_cap, -ENOMEM, "could not quote slot name");
+			rc = err_fail(err, err_cap, -ENOMEM, "could not quote slot name");
 			break;
 		}
 		if (buf_format(sql, sizeof(sql), "SELECT pg_catalog.pg_drop_replication_slot(%s)",
 			       lit) != 0)
-			rc = db_fail(err, err_cap, -ENAMETOOLONG, "slot name too long");
+			rc = err_fail(err, err_cap, -ENAMETOOLONG, "slot name too long");
 		PQfreemem(lit);
 		if (rc == 0)
 			rc = db_sql_exec(conn, sql, deadline, err, err_cap);
@@ -1237,7 +1239,7 @@ static int pg_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int c
 		if (buf_format(sql, sizeof(sql),
 			       "SELECT pg_catalog.pg_create_physical_replication_slot('%s', true)",
 			       want[j]) != 0) {
-			rc = db_fail(err, err_cap, -ENAMETOOLONG, "slot name too long");
+			rc = err_fail(err, err_cap, -ENAMETOOLONG, "slot name too long");
 			break;
 		}
 		rc = db_sql_exec(conn, sql, deadline, err, err_cap);
@@ -1281,11 +1283,11 @@ static int add_tool_options(char storage[][DB_TOOL_OPTION_MAX + 2], const char *
 static int pg_begin_bootstrap(struct db *db, char *err, size_t err_cap)
 {
 	if (db_server_running(db))
-		return db_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
-			       db->opts.data_dir);
+		return err_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
+				db->opts.data_dir);
 	if (!db_dir_empty(db->opts.data_dir))
-		return db_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
-			       db->opts.data_dir);
+		return err_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
+				db->opts.data_dir);
 	db->task.kind = PG_TASK_BOOTSTRAP;
 	db->task.step = PG_STEP_INITDB;
 	char pw[PG_FILE_PATH_MAX];
@@ -1297,7 +1299,7 @@ static int pg_begin_bootstrap(struct db *db, char *err, size_t err_cap)
 	    buf_format(pw_arg, sizeof(pw_arg), "--pwfile=%s", pw) != 0 ||
 	    buf_format(user_arg, sizeof(user_arg), "--username=%s", db->opts.superuser.username) !=
 		    0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "path too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "path too long");
 	const char *argv[PROC_ARGV_MAX];
 	int n = 0;
 	argv[n++] = prog;
@@ -1307,7 +1309,7 @@ static int pg_begin_bootstrap(struct db *db, char *err, size_t err_cap)
 	if (db->opts.superuser.password[0]) {
 		char content[DB_PASSWORD_MAX + 2];
 		if (buf_format(content, sizeof(content), "%s\n", db->opts.superuser.password) != 0)
-			return db_fail(err, err_cap, -ENAMETOOLONG, "password too long");
+			return err_fail(err, err_cap, -ENAMETOOLONG, "password too long");
 		int rc = db_write_file(pw, content, 0600, err, err_cap);
 		if (rc < 0)
 			return rc;
@@ -1318,7 +1320,7 @@ static int pg_begin_bootstrap(struct db *db, char *err, size_t err_cap)
 	if (add_tool_options(storage, argv, &n, PROC_ARGV_MAX, db->opts.initdb_options,
 			     db->opts.initdb_option_count) < 0) {
 		unlink(pw);
-		return db_fail(err, err_cap, -E2BIG, "bad initdb options");
+		return err_fail(err, err_cap, -E2BIG, "bad initdb options");
 	}
 	int rc = db_task_spawn(db, argv, err, err_cap);
 	if (rc != -EINPROGRESS)
@@ -1349,7 +1351,7 @@ static int create_users(struct db *db, char *err, size_t err_cap)
 		if (!ident || (u->password[0] && !pw) ||
 		    buf_format(sql, sizeof(sql), "CREATE ROLE %s WITH %s%s%s", ident, attrs[i],
 			       pw ? " PASSWORD " : "", pw ? pw : "") != 0)
-			rc = db_fail(err, err_cap, -ENOMEM, "could not render CREATE ROLE");
+			rc = err_fail(err, err_cap, -ENOMEM, "could not render CREATE ROLE");
 		if (rc == 0)
 			rc = db_sql_exec(conn, sql, deadline, err, err_cap);
 		static const char *const grants[] = {
@@ -1364,7 +1366,7 @@ static int create_users(struct db *db, char *err, size_t err_cap)
 		     g++) {
 			int n = snprintf(sql, sizeof(sql), grants[g], ident);
 			if (n < 0 || (size_t)n >= sizeof(sql))
-				rc = db_fail(err, err_cap, -ENAMETOOLONG, "user name too long");
+				rc = err_fail(err, err_cap, -ENAMETOOLONG, "user name too long");
 			else
 				rc = db_sql_exec(conn, sql, deadline, err, err_cap);
 		}
@@ -1381,9 +1383,9 @@ static int spawn_basebackup(struct db *db, const struct db_peer *source, char *e
 	char prog[DB_PATH_MAX];
 	char ci[DB_CONNINFO_MAX];
 	if (db_bin_path(db, "pg_basebackup", prog, sizeof(prog)) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
 	if (db_pg_conninfo(db, source, &db->opts.replication, NULL, ci, sizeof(ci)) < 0)
-		return db_fail(err, err_cap, -ENOBUFS, "clone source conninfo too long");
+		return err_fail(err, err_cap, -ENOBUFS, "clone source conninfo too long");
 	int rc = db_write_pgpass(db, err, err_cap);
 	if (rc < 0)
 		return rc;
@@ -1403,7 +1405,7 @@ static int spawn_basebackup(struct db *db, const struct db_peer *source, char *e
 	char storage[DB_TOOL_OPTIONS_MAX][DB_TOOL_OPTION_MAX + 2];
 	if (add_tool_options(storage, argv, &n, PROC_ARGV_MAX, db->opts.basebackup_options,
 			     db->opts.basebackup_option_count) < 0)
-		return db_fail(err, err_cap, -E2BIG, "bad basebackup options");
+		return err_fail(err, err_cap, -E2BIG, "bad basebackup options");
 	db->task.kind = db->task.kind ? db->task.kind : PG_TASK_CLONE;
 	db->task.step = PG_STEP_CLONE_COPY;
 	return db_task_spawn(db, argv, err, err_cap);
@@ -1424,11 +1426,11 @@ static int spawn_rewind(struct db *db, char *err, size_t err_cap)
 	char ci[DB_CONNINFO_MAX];
 	char arg[PG_ARG_MAX];
 	if (db_bin_path(db, "pg_rewind", prog, sizeof(prog)) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
 	if (db_pg_conninfo(db, &db->task.primary, &db->opts.rewind, "postgres", ci, sizeof(ci)) <
 		    0 ||
 	    buf_format(arg, sizeof(arg), "--source-server=%s", ci) != 0)
-		return db_fail(err, err_cap, -ENOBUFS, "rewind source conninfo too long");
+		return err_fail(err, err_cap, -ENOBUFS, "rewind source conninfo too long");
 	int rc = db_write_pgpass(db, err, err_cap);
 	if (rc < 0)
 		return rc;
@@ -1437,12 +1439,12 @@ static int spawn_rewind(struct db *db, char *err, size_t err_cap)
 	 * configure_and_start_replica, or below when the rewind fails. */
 	char signal_path[PG_FILE_PATH_MAX];
 	if (data_path(db, "standby.signal", signal_path, sizeof(signal_path)) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
+		return err_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
 	if (unlink(signal_path) == 0)
 		db->task.standby_signal_moved = true;
 	else if (errno != ENOENT)
-		return db_fail(err, err_cap, -errno, "could not remove \"%s\": %s", signal_path,
-			       strerror(errno));
+		return err_fail(err, err_cap, -errno, "could not remove \"%s\": %s", signal_path,
+				strerror(errno));
 	const char *argv[] = { prog, "-D", db->opts.data_dir, arg, "--progress", NULL };
 	db->task.step = PG_STEP_REJOIN_REWIND;
 	db->task.attempts++;
@@ -1456,7 +1458,7 @@ static int reclone_or_fail(struct db *db, int why_rc, const char *why, char *err
 			       ? db->opts.remove_data_directory_on_rewind_failure
 			       : db->opts.remove_data_directory_on_diverged_timelines;
 	if (!allowed)
-		return db_fail(err, err_cap, why_rc, "%s", why);
+		return err_fail(err, err_cap, why_rc, "%s", why);
 	log_debug("rejoin: %s; removing \"%s\" to clone it again", why, db->opts.data_dir);
 	int rc = db_clear_dir(db->opts.data_dir, err, err_cap);
 	if (rc < 0)
@@ -1474,12 +1476,12 @@ static int rejoin_after_stop(struct db *db, char *err, size_t err_cap)
 static int pg_begin_rejoin(struct db *db, char *err, size_t err_cap)
 {
 	if (!data_file_exists(db, "PG_VERSION"))
-		return db_fail(err, err_cap, -ENOENT, "data directory \"%s\" is not initialized",
-			       db->opts.data_dir);
+		return err_fail(err, err_cap, -ENOENT, "data directory \"%s\" is not initialized",
+				db->opts.data_dir);
 	if (!db->opts.use_pg_rewind && !db->opts.remove_data_directory_on_diverged_timelines)
-		return db_fail(err, err_cap, -ENOTSUP,
-			       "cannot rejoin: use_pg_rewind and "
-			       "remove_data_directory_on_diverged_timelines are both off");
+		return err_fail(err, err_cap, -ENOTSUP,
+				"cannot rejoin: use_pg_rewind and "
+				"remove_data_directory_on_diverged_timelines are both off");
 	db->task.kind = PG_TASK_REJOIN;
 	if (db_server_running(db)) {
 		char prog[DB_PATH_MAX];
@@ -1487,7 +1489,7 @@ static int pg_begin_rejoin(struct db *db, char *err, size_t err_cap)
 		if (db_bin_path(db, "pg_ctl", prog, sizeof(prog)) < 0 ||
 		    buf_format(secs, sizeof(secs), "%lld",
 			       (long long)secs_of(db->opts.command_timeout_ms)) != 0)
-			return db_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+			return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
 		const char *argv[] = { prog, "stop", "-D", db->opts.data_dir, "-m", "fast", "-w",
 				       "-t", secs,   NULL };
 		db->task.step = PG_STEP_REJOIN_STOP;
@@ -1535,8 +1537,8 @@ static int pg_task_step(struct db *db, char *err, size_t err_cap)
 		if (rc < 0) {
 			char tail[PG_LOG_TAIL_MAX];
 			log_tail(db, tail, sizeof(tail));
-			return db_fail(err, err_cap, rc, "new cluster did not start: %s",
-				       tail[0] ? tail : why);
+			return err_fail(err, err_cap, rc, "new cluster did not start: %s",
+					tail[0] ? tail : why);
 		}
 		return create_users(db, err, err_cap);
 	}
@@ -1574,7 +1576,7 @@ static int pg_task_step(struct db *db, char *err, size_t err_cap)
 		return configure_and_start_replica(db, err, err_cap);
 	}
 	default:
-		return db_fail(err, err_cap, -EINVAL, "unknown task step %d", db->task.step);
+		return err_fail(err, err_cap, -EINVAL, "unknown task step %d", db->task.step);
 	}
 }
 
@@ -1583,15 +1585,15 @@ static int pg_check_options(const struct db_options *o, char *err, size_t err_ca
 	/* Streaming, cloning and pg_basebackup all connect as this user (openGauss replicates as
 	 * its initial user instead, so the check lives here). */
 	if (!o->replication.username[0])
-		return db_fail(err, err_cap, -EINVAL,
-			       "\"postgresql.authentication.replication.username\" is required");
+		return err_fail(err, err_cap, -EINVAL,
+				"\"postgresql.authentication.replication.username\" is required");
 	if (o->bin_dir[0]) {
 		char path[DB_PATH_MAX + 16];
 		if (buf_format(path, sizeof(path), "%s/pg_ctl", o->bin_dir) != 0 ||
 		    access(path, X_OK) != 0)
-			return db_fail(err, err_cap, -EINVAL,
-				       "\"postgresql.bin_dir\": no executable pg_ctl in \"%s\"",
-				       o->bin_dir);
+			return err_fail(err, err_cap, -EINVAL,
+					"\"postgresql.bin_dir\": no executable pg_ctl in \"%s\"",
+					o->bin_dir);
 	}
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "db_sql.h"
 
 #include "buf.h"
+#include "err.h"
 #include "clock.h"
 #include "db_driver.h"
 
@@ -25,7 +26,7 @@
 static void first_line(const char *msg, char *err, size_t err_cap, const char *prefix)
 {
 	size_t len = strcspn(msg, "\n");
-	db_fail(err, err_cap, 0, "%s%.*s", prefix, (int)len, msg);
+	err_fail(err, err_cap, 0, "%s%.*s", prefix, (int)len, msg);
 }
 
 static int wait_socket(PGconn *conn, bool for_write, int64_t deadline_ms)
@@ -50,7 +51,7 @@ static int connect_params(const char *const *keys, const char *const *values, in
 {
 	PGconn *conn = PQconnectStartParams(keys, values, 1);
 	if (!conn)
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	if (PQstatus(conn) == CONNECTION_BAD) {
 		first_line(PQerrorMessage(conn), err, err_cap, "could not connect: ");
 		PQfinish(conn);
@@ -68,12 +69,12 @@ static int connect_params(const char *const *keys, const char *const *values, in
 		int rc = wait_socket(conn, st == PGRES_POLLING_WRITING, deadline_ms);
 		if (rc == -ETIMEDOUT) {
 			PQfinish(conn);
-			return db_fail(err, err_cap, -ETIMEDOUT,
-				       "could not connect: no answer before the deadline");
+			return err_fail(err, err_cap, -ETIMEDOUT,
+					"could not connect: no answer before the deadline");
 		}
 		if (rc < 0) {
 			PQfinish(conn);
-			return db_fail(err, err_cap, rc, "could not connect: %s", strerror(-rc));
+			return err_fail(err, err_cap, rc, "could not connect: %s", strerror(-rc));
 		}
 		st = PQconnectPoll(conn);
 	}
@@ -89,7 +90,7 @@ int db_sql_connect(struct db *db, const char *dbname, int64_t deadline_ms, PGcon
 	char options[DB_SQL_OPTIONS_MAX];
 	int64_t left = deadline_ms - clock_mono_ms();
 	if (left <= 0)
-		return db_fail(err, err_cap, -ETIMEDOUT, "no time left to connect");
+		return err_fail(err, err_cap, -ETIMEDOUT, "no time left to connect");
 	/* libpq's connect_timeout has a 2 s floor and whole seconds; our poll deadline is exact. */
 	int64_t secs = (left + 999) / 1000;
 	if (secs < 2)
@@ -98,7 +99,7 @@ int db_sql_connect(struct db *db, const char *dbname, int64_t deadline_ms, PGcon
 	    buf_format(timeout, sizeof(timeout), "%lld", (long long)secs) != 0 ||
 	    buf_format(options, sizeof(options), "-c statement_timeout=%lld",
 		       (long long)(left > 1000 ? left : 1000)) != 0)
-		return db_fail(err, err_cap, -EINVAL, "bad connection settings");
+		return err_fail(err, err_cap, -EINVAL, "bad connection settings");
 	const char *keys[] = { "host",
 			       "port",
 			       "user",
@@ -146,8 +147,8 @@ int db_sql_query(PGconn *conn, const char *sql, int64_t deadline_ms, PGresult **
 			int w = wait_socket(conn, false, deadline_ms);
 			if (w < 0) {
 				PQclear(keep);
-				return db_fail(err, err_cap, w == -ETIMEDOUT ? -ETIMEDOUT : w,
-					       "query did not finish before the deadline");
+				return err_fail(err, err_cap, w == -ETIMEDOUT ? -ETIMEDOUT : w,
+						"query did not finish before the deadline");
 			}
 			if (!PQconsumeInput(conn)) {
 				PQclear(keep);
@@ -175,7 +176,7 @@ int db_sql_query(PGconn *conn, const char *sql, int64_t deadline_ms, PGresult **
 	}
 	if (rc < 0 || !keep) {
 		PQclear(keep);
-		return rc < 0 ? rc : db_fail(err, err_cap, -EIO, "query returned no result");
+		return rc < 0 ? rc : err_fail(err, err_cap, -EIO, "query returned no result");
 	}
 	if (out)
 		*out = keep;

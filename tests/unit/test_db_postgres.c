@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "db_postgres.h"
+#include "lsn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -466,19 +467,19 @@ static void test_lsn_parse_accepts_pg_format_only(void **state)
 {
 	(void)state;
 	uint64_t v = 7;
-	assert_int_equal(db_lsn_parse("0/3000148", &v), 0);
+	assert_int_equal(lsn_parse("0/3000148", &v), 0);
 	assert_int_equal(v, 0x3000148);
-	assert_int_equal(db_lsn_parse("16/B374D848", &v), 0);
+	assert_int_equal(lsn_parse("16/B374D848", &v), 0);
 	assert_int_equal(v, (0x16ULL << 32) | 0xB374D848);
-	assert_int_equal(db_lsn_parse("FFFFFFFF/FFFFFFFF", &v), 0);
+	assert_int_equal(lsn_parse("FFFFFFFF/FFFFFFFF", &v), 0);
 	assert_int_equal(v, UINT64_MAX);
 	v = 7;
-	assert_int_equal(db_lsn_parse("0/", &v), -EINVAL);
-	assert_int_equal(db_lsn_parse("/1", &v), -EINVAL);
-	assert_int_equal(db_lsn_parse("1/2/3", &v), -EINVAL);
-	assert_int_equal(db_lsn_parse("100000000/0", &v), -EINVAL);
-	assert_int_equal(db_lsn_parse("0/-1", &v), -EINVAL);
-	assert_int_equal(db_lsn_parse("12345", &v), -EINVAL);
+	assert_int_equal(lsn_parse("0/", &v), -EINVAL);
+	assert_int_equal(lsn_parse("/1", &v), -EINVAL);
+	assert_int_equal(lsn_parse("1/2/3", &v), -EINVAL);
+	assert_int_equal(lsn_parse("100000000/0", &v), -EINVAL);
+	assert_int_equal(lsn_parse("0/-1", &v), -EINVAL);
+	assert_int_equal(lsn_parse("12345", &v), -EINVAL);
 	assert_int_equal(v, 7);
 }
 
