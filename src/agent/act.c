@@ -1,0 +1,482 @@
+/*
+ * act.c - the act phase: carries out the one action ha_decide() returned (bootstrap, clone,
+ * start, follow, rejoin, race, promote, demote, the sync and failover keys), each bounded by a
+ * timeout; long database work (initdb, clone, rewind) runs as a db task that later cycles poll,
+ * so the lease keeps being renewed. Also the one place the node's role changes.
+ */
+#include "agent_state.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dirent.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "log.h"
+#include "num.h"
+
+/* Server processes a fencing kill looks for (max_connections plus auxiliary processes). */
+#define FENCE_KILL_MAX 4096
+
+/* The one place the node's role changes (STYLE.md). */
+void set_role(struct agent *a, enum ha_role to, const char *reason)
+{
+	char line[HA_REASON_MAX + 128];
+	int r = ha_role_change(&a->role, to, clock_mono_ms(), reason, line, sizeof(line));
+
+	if (r == 0) {
+		a->role_changes++;
+		log_notice("%s", line);
+	} else if (r == -EPERM) {
+		/* The table refuses: observation wins (the database is what it is), but say so. */
+		log_warning("%s; following the observed state", line);
+		ha_role_init(&a->role, to, clock_mono_ms());
+		a->role_changes++;
+	}
+}
+
+static int sync_from_names(const struct ha_names *names, bool placeholder, int node_count,
+			   struct db_sync *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->method = DB_SYNC_METHOD_PRIORITY;
+	out->num = node_count;
+	for (int i = 0; i < names->count && out->count < DB_STANDBYS_MAX; i++)
+		if (buf_copy(out->names[out->count++], DB_NAME_MAX, names->name[i]) != 0)
+			return -ENAMETOOLONG;
+	if (placeholder && out->count < DB_STANDBYS_MAX)
+		memcpy(out->names[out->count++], SYNC_PLACEHOLDER, sizeof(SYNC_PLACEHOLDER));
+	if (out->count == 0)
+		out->method = DB_SYNC_METHOD_OFF;
+	return 0;
+}
+
+/* Parent pid of process pid from /proc/<pid>/stat, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+	char path[64], line[512];
+	const char *close;
+	FILE *f;
+	int ppid = -1;
+
+	if (buf_format(path, sizeof(path), "/proc/%d/stat", (int)pid) != 0)
+		return -1;
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		close = strrchr(line, ')'); /* the command name may hold spaces and parentheses */
+		if (close == NULL || sscanf(close + 1, " %*c %d", &ppid) != 1)
+			ppid = -1;
+	}
+	fclose(f);
+	return (pid_t)ppid;
+}
+
+/* Last resort of a fencing stop: no process of the server may accept a write any more. The
+ * postmaster is stopped first so it cannot fork, then its children (each PostgreSQL child is
+ * its own session leader, so a process group kill would miss them) and it are killed. */
+static void kill_postmaster(const struct agent *a)
+{
+	pid_t pid = (pid_t)a->dbs->postmaster_pid, children[FENCE_KILL_MAX];
+	int n = 0;
+	DIR *d;
+	struct dirent *e;
+
+	if (pid <= 1)
+		return;
+	if (kill(pid, SIGSTOP) != 0) {
+		log_error("could not stop the postmaster (pid %d): %s", (int)pid, strerror(errno));
+		return;
+	}
+	d = opendir("/proc");
+	while (d != NULL && (e = readdir(d)) != NULL &&
+	       n < (int)(sizeof(children) / sizeof(children[0]))) {
+		int64_t child;
+
+		if (num_parse_i64(e->d_name, 2, INT32_MAX, &child) == 0 &&
+		    parent_of((pid_t)child) == pid)
+			children[n++] = (pid_t)child;
+	}
+	if (d != NULL)
+		closedir(d);
+	for (int i = 0; i < n; i++)
+		(void)kill(children[i], SIGKILL);
+	(void)kill(pid, SIGKILL);
+	log_warning("killed the postmaster (pid %d) and %d of its processes", (int)pid, n);
+}
+
+static void demote(struct agent *a)
+{
+	const struct ha_output *o = &a->out;
+	char err[DB_ERROR_MAX];
+	struct db_peer leader, *upstream = NULL;
+	bool graceful = o->demote_mode == HA_DEMOTE_GRACEFUL;
+	int rc;
+
+	set_role(a, HA_ROLE_DEMOTING, o->reason);
+	a->demoted_ms = clock_mono_ms();
+	/* Every mode stops accepting writes within retry_timeout (the fencing margin counts on
+	 * it); a graceful one first tries a fast stop with its shutdown checkpoint. */
+	rc = db_stop(a->db, graceful ? DB_STOP_FAST : DB_STOP_IMMEDIATE,
+		     graceful ? a->dyn.ttl_ms / 2 : a->dyn.retry_timeout_ms, err, sizeof(err));
+	if (rc != 0 && graceful) {
+		log_warning("could not stop the database: %s; stopping it immediately", err);
+		rc = db_stop(a->db, DB_STOP_IMMEDIATE, a->dyn.retry_timeout_ms, err, sizeof(err));
+	}
+	if (rc != 0) {
+		/* The budget is spent: writes must stop now (docs/timing.md). */
+		log_error("could not stop the database immediately: %s; killing it", err);
+		kill_postmaster(a);
+	}
+	if (o->demote_mode == HA_DEMOTE_GRACEFUL || o->demote_mode == HA_DEMOTE_IMMEDIATE) {
+		struct db_control control;
+
+		if (db_read_control(a->db, &control, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
+		    0)
+			control.checkpoint_lsn = 0;
+		release_leader(a, control.checkpoint_lsn);
+	}
+	/* A former primary may have written WAL the new leader never saw: rewind first. */
+	a->need_rewind = true;
+	if (o->demote_mode != HA_DEMOTE_OFFLINE && peer_named(a, o->target, &leader) == 0)
+		upstream = &leader;
+	if (!(a->cfg->postgresql.use_pg_rewind_set ? a->cfg->postgresql.use_pg_rewind
+						   : a->dyn.postgresql.use_pg_rewind)) {
+		/* Without pg_rewind, a clean (graceful) shutdown checkpoint lets it follow as is. */
+		if (graceful)
+			a->need_rewind = false;
+		rc = db_start(a->db, DB_START_REPLICA, upstream, 0, 0, err, sizeof(err));
+		if (rc != 0)
+			log_warning("could not start the database as a replica: %s", err);
+	}
+	a->start_since_ms = clock_mono_ms();
+}
+
+/* A planned switchover may step down only while its target streams from this primary: a fast
+ * shutdown waits for connected walsenders to confirm the shutdown checkpoint, so a streaming
+ * candidate then has every acknowledged commit, while one still reconnecting (just rejoined)
+ * would lose what it missed (seen in the switchover benchmark). With no candidate named, any
+ * streaming replica will do: the race picks the most advanced. */
+static bool switchover_target_streams(struct agent *a)
+{
+	const char *want = a->cluster->failover_member;
+
+	for (int i = 0; i < a->dbs->standby_count; i++) {
+		const struct db_standby *st = &a->dbs->standbys[i];
+
+		if (strcmp(st->state, "streaming") == 0 &&
+		    (want[0] == '\0' || strcmp(st->application_name, want) == 0))
+			return true;
+	}
+	log_info("switchover: waiting for %s%s%s to stream from me before stepping down",
+		 want[0] ? "\"" : "a replica", want, want[0] ? "\"" : "");
+	return false;
+}
+
+void begin_task(struct agent *a, enum ha_action action, int rc, const char *err)
+{
+	if (rc == 0) {
+		a->busy = action;
+		a->busy_since_ms = clock_mono_ms();
+	} else {
+		log_error("could not start %s: %s", ha_action_name(action), err);
+	}
+}
+
+static void bootstrap(struct agent *a)
+{
+	char err[DB_ERROR_MAX], msg[DCS_MSG_MAX];
+	int rc = dcs_take_initialize(a->dcs, "", msg, sizeof(msg));
+
+	if (rc == DCS_ERR_CONFLICT) {
+		log_info("another member is bootstrapping the cluster");
+		return;
+	}
+	if (rc != 0) {
+		note_dcs_error(a, "could not take the initialize key", rc, msg);
+		return;
+	}
+	log_notice("won the initialize key: bootstrapping a new cluster");
+	set_role(a, HA_ROLE_BOOTSTRAPPING, "won the initialize race: initdb");
+	rc = db_begin_bootstrap(a->db, 1, err, sizeof(err));
+	begin_task(a, HA_ACT_BOOTSTRAP, rc, err);
+}
+
+/* After initdb: the cluster's identity, configuration and leader key. Returns true when it
+ * wrote them, so the cycle reads the cluster again before deciding on a stale view. */
+bool finish_bootstrap(struct agent *a)
+{
+	char msg[DCS_MSG_MAX];
+	struct buf json;
+	int rc;
+
+	if (a->dbs->role != DB_ROLE_PRIMARY || a->dbs->system_identifier[0] == '\0')
+		return false;
+	if (a->cluster->has_initialize && a->cluster->initialize[0] != '\0')
+		return false;
+	rc = dcs_take_leader(a->dcs, msg, sizeof(msg));
+	if (rc != 0) {
+		note_dcs_error(a, "could not take the leader key after bootstrap", rc, msg);
+		return false;
+	}
+	buf_init(&json, DCS_CONFIG_MAX);
+	if (!a->cluster->has_config && cfg_dynamic_render(&a->dyn, &json) == 0) {
+		rc = dcs_cas_config(a->dcs, json.data, DCS_CAS_ABSENT, NULL, msg, sizeof(msg));
+		if (rc != 0 && rc != DCS_ERR_CONFLICT)
+			note_dcs_error(a, "could not write the config key", rc, msg);
+	}
+	buf_done(&json);
+	if (is_opengauss(a)) {
+		/* The first term (db_begin_bootstrap ran with term 1). */
+		rc = dcs_cas_term(a->dcs, 1, DCS_CAS_ABSENT, NULL, msg, sizeof(msg));
+		if (rc != 0 && rc != DCS_ERR_CONFLICT)
+			note_dcs_error(a, "could not write the term key", rc, msg);
+	}
+	rc = dcs_write_initialize(a->dcs, a->dbs->system_identifier, msg, sizeof(msg));
+	if (rc != 0)
+		note_dcs_error(a, "could not write the initialize key", rc, msg);
+	else
+		log_notice("initialized a new cluster with system identifier \"%s\"",
+			   a->dbs->system_identifier);
+	a->acted = true;
+	return true;
+}
+
+void act(struct agent *a)
+{
+	const struct ha_output *o = &a->out;
+	char err[DB_ERROR_MAX] = "", msg[DCS_MSG_MAX] = "";
+	struct db_peer peer, source;
+	struct db_sync sync;
+	int rc;
+
+	a->acted = true;
+	switch (o->action) {
+	case HA_ACT_NONE:
+	case HA_ACT_TILT:
+	case HA_ACT_WAIT_FOR_BOOTSTRAP:
+	case HA_ACT_PROBE_PEERS:
+	case HA_ACT_PING_FAILSAFE:
+	case HA_ACT_COUNT_:
+		a->acted = false;
+		break;
+	case HA_ACT_BOOTSTRAP:
+		bootstrap(a);
+		break;
+	case HA_ACT_CLONE:
+		if (peer_named(a, o->target, &source) != 0) {
+			log_warning("cannot clone from \"%s\": no usable conn_url", o->target);
+			break;
+		}
+		set_role(a, HA_ROLE_CLONING, o->reason);
+		{
+			struct db_peer leader, *primary = NULL;
+
+			if (a->cluster->has_leader &&
+			    peer_named(a, a->cluster->leader, &leader) == 0)
+				primary = &leader;
+			rc = db_begin_create_replica(a->db, &source, primary, true, err,
+						     sizeof(err));
+		}
+		begin_task(a, HA_ACT_CLONE, rc, err);
+		break;
+	case HA_ACT_START_REPLICA:
+		/* A former primary waiting for a leader to rewind against is not started
+		 * read-only meanwhile: the rewind would then race the starting postmaster (seen
+		 * in the switchover benchmark). After a ttl with no leader it starts anyway. */
+		if (a->need_rewind && a->demoted_ms != 0 &&
+		    clock_mono_ms() - a->demoted_ms < a->dyn.ttl_ms) {
+			a->acted = false;
+			break;
+		}
+		rc = db_start(a->db, DB_START_REPLICA,
+			      peer_named(a, o->target, &peer) == 0 ? &peer : NULL, 0, 0, err,
+			      sizeof(err));
+		if (rc != 0 && rc != -EALREADY)
+			log_warning("could not start the database as a replica: %s, retrying", err);
+		if (a->start_since_ms == 0)
+			a->start_since_ms = clock_mono_ms();
+		break;
+	case HA_ACT_FOLLOW:
+		rc = db_follow(a->db, peer_named(a, o->target, &peer) == 0 ? &peer : NULL,
+			       a->dyn.retry_timeout_ms * 2, err, sizeof(err));
+		if (rc != 0)
+			log_warning("could not follow \"%s\": %s, retrying", o->target, err);
+		break;
+	case HA_ACT_REJOIN:
+		if (peer_named(a, o->target, &peer) != 0) {
+			log_warning("cannot rejoin \"%s\": no usable conn_url", o->target);
+			break;
+		}
+		set_role(a, HA_ROLE_REJOINING, o->reason);
+		rc = db_begin_rejoin(a->db, &peer, err, sizeof(err));
+		begin_task(a, HA_ACT_REJOIN, rc, err);
+		break;
+	case HA_ACT_RACE:
+		rc = dcs_take_leader(a->dcs, msg, sizeof(msg));
+		if (rc == 0)
+			log_notice("acquired the leader key");
+		else if (rc == DCS_ERR_CONFLICT)
+			log_info("another member took the leader key first");
+		else
+			note_dcs_error(a, "could not race for the leader key", rc, msg);
+		break;
+	case HA_ACT_PROMOTE: {
+		int64_t old_tl = a->dbs->timeline;
+		uint64_t lsn = a->dbs->replay_lsn;
+
+		if (a->dyn.synchronous_mode) {
+			if (sync_from_names(&o->sync, o->sync_placeholder,
+					    a->dyn.synchronous_node_count, &sync) == 0 &&
+			    db_set_sync_standbys(a->db, &sync, a->dyn.retry_timeout_ms, err,
+						 sizeof(err)) != 0)
+				log_warning("could not set the synchronous standbys: %s", err);
+		}
+		if (is_opengauss(a)) {
+			/* Raise the cluster term first: a lost CAS means another promotion (or a
+			 * newer term) got there first, so this cycle does not promote. */
+			rc = dcs_cas_term(a->dcs, o->term,
+					  a->cluster->has_term ? a->cluster->term_mod_revision
+							       : DCS_CAS_ABSENT,
+					  NULL, msg, sizeof(msg));
+			if (rc != 0) {
+				note_dcs_error(
+					a,
+					rc == DCS_ERR_CONFLICT
+						? "not promoting: the term key changed"
+						: "not promoting: could not raise the term key",
+					rc, msg);
+				break;
+			}
+			log_notice("raised the cluster term to %lld", (long long)o->term);
+		}
+		set_role(a, HA_ROLE_PROMOTING, o->reason);
+		rc = db_promote(a->db, (uint64_t)o->term, a->dyn.ttl_ms, err, sizeof(err));
+		if (rc != 0) {
+			log_error("could not promote: %s", err);
+			break;
+		}
+		set_role(a, HA_ROLE_PRIMARY, "promotion finished");
+		a->need_rewind = false;
+		/* A replica's reported timeline can lag the one it replays; the row names the
+		 * timeline the promotion ended, which is the new one minus one. */
+		if (db_get_status(a->db, a->dbs) == 0 && a->dbs->timeline > 1)
+			old_tl = (int64_t)a->dbs->timeline - 1;
+		write_history(a, old_tl, lsn);
+		break;
+	}
+	case HA_ACT_REBIND_LEADER_KEY:
+		rc = dcs_renew_leader(a->dcs, msg, sizeof(msg));
+		if (rc != 0)
+			note_dcs_error(a, "could not rebind the leader key to my lease", rc, msg);
+		break;
+	case HA_ACT_DEMOTE:
+		if (o->demote_mode == HA_DEMOTE_GRACEFUL && !switchover_target_streams(a)) {
+			a->acted = false;
+			break;
+		}
+		demote(a);
+		break;
+	case HA_ACT_RESTART_PRIMARY:
+		if (a->start_since_ms == 0)
+			a->start_since_ms = clock_mono_ms();
+		rc = db_start(a->db, DB_START_PRIMARY, NULL, (uint64_t)o->term, 0, err,
+			      sizeof(err));
+		if (rc != 0 && rc != -EALREADY)
+			log_warning("could not start the primary again: %s, retrying", err);
+		else
+			log_notice("starting the primary again after it stopped");
+		break;
+	case HA_ACT_RELEASE_LEADER:
+		release_leader(a, a->dbs->flush_lsn);
+		break;
+	case HA_ACT_CLEAR_FAILOVER:
+		rc = dcs_clear_failover(a->dcs, a->cluster->failover_mod_revision, msg,
+					sizeof(msg));
+		if (rc != 0 && rc != DCS_ERR_CONFLICT)
+			note_dcs_error(a, "could not clear the failover key", rc, msg);
+		break;
+	case HA_ACT_SET_SYNC_NAMES:
+		if (sync_from_names(&o->sync, o->sync_placeholder, a->dyn.synchronous_node_count,
+				    &sync) != 0 ||
+		    db_set_sync_standbys(a->db, &sync, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
+			    0)
+			log_warning("could not set synchronous_standby_names: %s, retrying", err);
+		break;
+	case HA_ACT_WRITE_SYNC_KEY:
+		write_sync_key(a);
+		break;
+	case HA_ACT_DELETE_SYNC_KEY:
+		rc = dcs_delete_sync(a->dcs, a->cluster->sync_mod_revision, msg, sizeof(msg));
+		if (rc != 0 && rc != DCS_ERR_CONFLICT)
+			note_dcs_error(a, "could not delete the sync key", rc, msg);
+		break;
+	case HA_ACT_WRITE_INITIALIZE:
+		rc = dcs_write_initialize(a->dcs, a->dbs->system_identifier, msg, sizeof(msg));
+		if (rc != 0)
+			note_dcs_error(a, "could not write the initialize key", rc, msg);
+		break;
+	case HA_ACT_SHUTDOWN:
+	case HA_ACT_HALT:
+		/* Carried out by agent_run, which then leaves the loop. */
+		break;
+	}
+}
+
+void apply_params(struct agent *a)
+{
+	struct db_params *params;
+	char err[DB_ERROR_MAX];
+
+	if (a->params_applied || !a->dbs->running || db_task_running(a->db))
+		return;
+	params = calloc(1, sizeof(*params));
+	if (params == NULL)
+		return;
+	if (agent_db_params(a->cfg, &a->dyn, params, err, sizeof(err)) != 0 ||
+	    db_apply_parameters(a->db, params, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0)
+		log_warning("could not apply the server parameters: %s, retrying", err);
+	else
+		a->params_applied = true;
+	free(params);
+}
+
+/* Keeps the role in step with what the database is (after tasks, restarts, crashes). */
+void settle_role(struct agent *a)
+{
+	enum ha_role want;
+
+	if (a->busy == HA_ACT_BOOTSTRAP)
+		want = HA_ROLE_BOOTSTRAPPING;
+	else if (a->busy == HA_ACT_CLONE)
+		want = HA_ROLE_CLONING;
+	else if (a->busy == HA_ACT_REJOIN)
+		want = HA_ROLE_REJOINING;
+	else if (a->dbs->role == DB_ROLE_PRIMARY)
+		want = HA_ROLE_PRIMARY;
+	else if (a->dbs->role == DB_ROLE_REPLICA)
+		want = HA_ROLE_REPLICA;
+	else if (!a->dbs->initialized)
+		want = HA_ROLE_UNINITIALIZED;
+	else if (!a->dbs->running)
+		want = HA_ROLE_STOPPED;
+	else
+		return; /* starting or stopping: keep the role until it settles */
+	if (want == a->role.role)
+		return;
+	if (a->role.role == HA_ROLE_UNINITIALIZED && want == HA_ROLE_PRIMARY &&
+	    !i_am_leader_in_view(a))
+		set_role(a, HA_ROLE_DEMOTING, "found a running primary without the leader key");
+	else
+		set_role(a, want,
+			 want == HA_ROLE_PRIMARY	 ? "running as primary"
+			 : want == HA_ROLE_REPLICA	 ? "running as a replica"
+			 : want == HA_ROLE_STOPPED	 ? "database not running"
+			 : want == HA_ROLE_UNINITIALIZED ? "no data directory"
+							 : "task running");
+}

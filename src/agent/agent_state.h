@@ -1,0 +1,186 @@
+/*
+ * agent_state.h - the HA loop's one shared state (struct agent) and what its phase files share;
+ * internal to the agent library (the public face is agent.h).
+ *
+ * The loop is split by the phases of docs/ha-loop-contract.md, each file one job:
+ *   observe.c       the lease, the cluster view, the dynamic configuration, the database status
+ *   input.c         the ha_decide() input built from them (and the peer probe and failsafe round
+ *                   the decision may ask for)
+ *   act.c           carrying out the decision's action: bootstrap, clone, promote, demote,
+ *                   follow, tasks; the one place the role changes
+ *   leader.c        what only the leader keeps: status, history, sync and failsafe keys, releasing
+ *   publish.c       the member key, the REST snapshot, the outcome line
+ *   rest_actions.c  the REST action callbacks (act_*) and the loop's side of their requests
+ *   view.c          questions about the cluster view every phase asks
+ *   run.c           start-up, the cycle, the wait between cycles, signals
+ *
+ * The loop owns all state (STYLE.md). REST action threads only read the immutable config and
+ * talk to etcd through the thread-safe dcs client; what they ask of the loop (restart, reinit,
+ * reload) goes through the request flags under req_lock.
+ */
+#ifndef GSHA_AGENT_STATE_H
+#define GSHA_AGENT_STATE_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent.h"
+#include "db_opengauss.h"
+#include "dcs.h"
+#include "ha_role.h"
+#include "rest.h"
+
+/* Patroni's placeholder in synchronous_standby_names when strict mode finds nobody eligible:
+ * commits then wait rather than go unprotected (patroni-compat.md 4.8). */
+#define SYNC_PLACEHOLDER "__patroni_strict_sync_replica_placeholder__"
+
+/* Set by the signal handlers (run.c), read by the phases. */
+extern volatile sig_atomic_t agent_stop_requested;
+extern volatile sig_atomic_t agent_reload_requested;
+
+struct agent {
+	const struct cfg *cfg;
+	struct cfg_dynamic dyn;	  /* effective dynamic configuration */
+	int64_t dyn_mod_revision; /* config key revision dyn came from; 0 = bootstrap.dcs */
+	struct dcs_client *dcs;
+	struct db *db;
+	struct rest_server *rest;
+	char api_url[AGENT_URL_MAX];
+	char conn_url[AGENT_URL_MAX];
+
+	struct dcs_cluster *cluster; /* last successful read */
+	bool view_ok;		     /* this cycle's read succeeded */
+	int64_t view_mono_ms;	     /* when the last successful read finished */
+	int64_t view_wall_ms;
+	bool lease_ok;		  /* this cycle's keepalive succeeded */
+	int64_t lease_renewed_ms; /* send time of the last successful keepalive */
+	char dcs_error[DCS_MSG_MAX];
+
+	struct db_status *dbs;
+	struct db_control control; /* read while the database is down */
+	bool control_ok;
+	struct ha_input *in;
+	struct ha_output out;
+	struct ha_role_state role;
+	uint64_t role_changes;
+	int64_t last_call_ms, last_call_wall_ms;
+	int64_t start_since_ms; /* first start attempt of the current start, 0 = none */
+	enum ha_action busy;	/* db task running for this action */
+	int64_t busy_since_ms;
+	bool need_rewind;	 /* a former primary that must rewind before following */
+	int64_t demoted_ms;	 /* when it last stepped down as primary; 0 = never */
+	bool clone_failed;	 /* the data directory holds a failed clone: clone again */
+	char last_progress[256]; /* the last clone progress logged */
+	char task_target[HA_NAME_MAX];
+
+	char last_reason[HA_REASON_MAX];
+	int64_t last_reason_ms;
+	uint64_t status_optime_written;
+	char slots_written[HA_MEMBERS_MAX * HA_NAME_MAX];
+	/* openGauss: the member list last handed to the driver (replconninfoN). */
+	struct db_peer og_members[DB_OPENGAUSS_MEMBERS_MAX];
+	int og_member_count; /* -1: none handed over yet */
+	bool params_applied;
+	int64_t loop_duration_ms;
+	bool acted; /* this cycle changed the DCS or the database */
+
+	struct rest_snapshot *snap;
+
+	/* Failsafe mode (patroni-compat.md 4.7): the failsafe key as last read, and the send time
+	 * of the latest POST /failsafe round that every other listed member acknowledged. */
+	struct agent_peer_target failsafe[HA_MEMBERS_MAX];
+	int failsafe_count;
+	int64_t failsafe_acked_ms;
+	bool failsafe_active; /* failsafe keeps this primary up, or a primary pinged me lately */
+
+	pthread_mutex_t req_lock; /* guards the request flags set by REST action threads */
+	bool req_restart, req_reinit, req_reinit_from_leader;
+	uint64_t restarts_done;	  /* restarts carried out for REST requests */
+	bool last_restart_ok;	  /* how the last of them ended */
+	bool pub_pending_restart; /* the last observation, for the REST filters */
+	int pub_server_version;
+	bool pub_primary;
+	bool sched_restart; /* a restart is scheduled (POST /restart with "schedule") */
+	struct rest_restart_request sched_req; /* its schedule and filters */
+	/* Also under req_lock, for the POST /failsafe handler: */
+	int64_t failsafe_seen_ms; /* when a primary last pinged me; 0 = never */
+	bool running_primary;	  /* this node runs as primary: refuse pings */
+	uint64_t wal_lsn;	  /* my WAL position, for the lsn header */
+};
+
+/* ---- view.c: questions about the cluster view ---- */
+
+/* Parses "postgres://host:port/..." into a driver peer. */
+int peer_from_member(const struct dcs_member *m, struct db_peer *out);
+bool is_opengauss(const struct agent *a);
+/* The driver peer of the member called name in the view: 0, or -ENOENT / -EINVAL. */
+int peer_named(const struct agent *a, const char *name, struct db_peer *out);
+bool i_am_leader_in_view(const struct agent *a);
+/* tags.clonefrom of a member key. */
+bool member_clonefrom(const struct dcs_member *m);
+/* POST /failsafe: Patroni's 2 s, within retry_timeout. */
+int64_t failsafe_timeout_ms(const struct agent *a);
+
+/* ---- observe.c ---- */
+
+/* Logs a DCS failure only when its text changes. */
+void note_dcs_error(struct agent *a, const char *what, int rc, const char *msg);
+/* The fence deadline that bounds every etcd call of the observe step, or 0 for none. */
+int64_t fence_cap(const struct agent *a);
+void observe_dcs(struct agent *a);
+void observe_config(struct agent *a);
+void observe_db(struct agent *a);
+
+/* ---- input.c ---- */
+
+int parse_iso_ms(const char *s, int64_t *out_ms);
+/* Fills a->in from this cycle's observations. */
+void build_input(struct agent *a);
+/* Fill a->in->probe / a->in->failsafe when ha_decide asks for them. */
+void probe_peers(struct agent *a);
+void ping_failsafe(struct agent *a);
+
+/* ---- act.c ---- */
+
+/* The one place the node's role changes (STYLE.md). */
+void set_role(struct agent *a, enum ha_role to, const char *reason);
+/* Marks a db task started for action (or logs why it did not start). */
+void begin_task(struct agent *a, enum ha_action action, int rc, const char *err);
+/* After initdb: writes the cluster's identity, configuration and leader key; true when it did. */
+bool finish_bootstrap(struct agent *a);
+/* Carries out a->out.action. */
+void act(struct agent *a);
+/* Applies the server parameters of the dynamic configuration once they changed. */
+void apply_params(struct agent *a);
+/* Keeps the role in step with what the database is. */
+void settle_role(struct agent *a);
+
+/* ---- leader.c ---- */
+
+/* Writes the status optime and releases the leader key. */
+void release_leader(struct agent *a, uint64_t lsn);
+/* Appends a row to the history key after a promotion. */
+void write_history(struct agent *a, int64_t old_timeline, uint64_t lsn);
+/* Writes the sync key naming a->out.sync. */
+void write_sync_key(struct agent *a);
+/* Status, failsafe key and slots, while this node leads. */
+void maintain_as_leader(struct agent *a);
+
+/* ---- publish.c ---- */
+
+void touch_member(struct agent *a);
+void publish(struct agent *a);
+void log_outcome(struct agent *a);
+void note_failsafe_state(struct agent *a);
+
+/* ---- rest_actions.c ---- */
+
+/* Carries out what REST action threads asked of the loop (restart, reinitialize). */
+void serve_requests(struct agent *a);
+/* The REST server's action callbacks, with a as their context. */
+void fill_rest_actions(struct agent *a, struct rest_actions *out);
+
+#endif

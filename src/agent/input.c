@@ -1,0 +1,334 @@
+/*
+ * input.c - the decide phase's input: ha_decide()'s struct ha_input built from this cycle's
+ * observations (docs/ha-loop-contract.md, "Who fills what"), and the peer probe and failsafe
+ * round that the decision may ask for before deciding again.
+ */
+#include "agent_state.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "log.h"
+
+/* Parses an ISO 8601 timestamp with a zone ("2026-11-21T10:00:00+00:00", "...Z") into wall ms. */
+int parse_iso_ms(const char *s, int64_t *out_ms)
+{
+	struct tm tm = { 0 };
+	int y, mo, d, h, mi, sec, consumed = 0, zh = 0, zm = 0;
+	double frac = 0;
+	const char *p;
+	int64_t t;
+
+	if (sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &consumed) !=
+		    6 ||
+	    consumed == 0)
+		return -EINVAL;
+	p = s + consumed;
+	if (*p == '.') {
+		char *end;
+
+		frac = strtod(p, &end);
+		p = end;
+	}
+	if (*p == 'Z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int sign = *p == '-' ? -1 : 1;
+
+		if (sscanf(p + 1, "%2d:%2d", &zh, &zm) != 2)
+			return -EINVAL;
+		zh *= sign;
+		zm *= sign;
+		p += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*p != '\0')
+		return -EINVAL;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (int64_t)timegm(&tm);
+	*out_ms = (t - zh * 3600 - zm * 60) * 1000 + (int64_t)(frac * 1000);
+	return 0;
+}
+
+/* Splits a comma-joined name list into a set (the sync key's sync_standby). */
+static void names_from_csv(const char *csv, struct ha_names *out)
+{
+	const char *p = csv;
+
+	memset(out, 0, sizeof(*out));
+	while (*p != '\0' && out->count < HA_MEMBERS_MAX) {
+		const char *end = strchr(p, ',');
+		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		while (n > 0 && (*p == ' ' || *p == '"')) {
+			p++;
+			n--;
+		}
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '"'))
+			n--;
+		if (n > 0 && n < HA_NAME_MAX) {
+			memcpy(out->name[out->count], p, n);
+			out->name[out->count][n] = '\0';
+			out->count++;
+		}
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+}
+
+/* Reads synchronous_standby_names into a set, with the driver's parser; Patroni's strict-mode
+ * placeholder is reported apart. An unparsable value counts as no names (the leader rewrites it). */
+static void names_from_ssn(const char *ssn, struct ha_names *out, bool *placeholder)
+{
+	struct db_sync sync;
+
+	memset(out, 0, sizeof(*out));
+	*placeholder = false;
+	if (db_parse_sync_names(ssn, &sync) != 0)
+		return;
+	for (int i = 0; i < sync.count && out->count < HA_MEMBERS_MAX; i++) {
+		if (strcmp(sync.names[i], SYNC_PLACEHOLDER) == 0)
+			*placeholder = true;
+		else
+			buf_copy_or_clear(out->name[out->count++], HA_NAME_MAX, sync.names[i]);
+	}
+}
+
+/* Which member the replica follows, by host:port. */
+static void following_member(const struct agent *a, char *out, size_t cap)
+{
+	/* Whom it is configured to follow, connected or not (a replica still connecting is
+	 * following already; re-pointing it again would only restart the attempt). */
+	const char *host =
+		a->dbs->following_host[0] ? a->dbs->following_host : a->dbs->upstream_host;
+	int port = a->dbs->following_host[0] ? a->dbs->following_port : a->dbs->upstream_port;
+
+	out[0] = '\0';
+	if (host[0] == '\0')
+		return;
+	for (int i = 0; i < a->cluster->member_count; i++) {
+		struct db_peer p;
+
+		if (peer_from_member(&a->cluster->members[i], &p) == 0 &&
+		    strcmp(p.host, host) == 0 && p.port == port) {
+			if (buf_copy(out, cap, p.name) != 0)
+				out[0] = '\0';
+			return;
+		}
+	}
+}
+
+static void fill_tags_from_member(const struct dcs_member *m, struct ha_tags *t)
+{
+	*t = (struct ha_tags){ .nofailover = m->nofailover,
+			       .noloadbalance = m->noloadbalance,
+			       .nosync = m->nosync,
+			       .clonefrom = member_clonefrom(m),
+			       .failover_priority = 1 };
+	if (m->has_failover_priority) {
+		t->failover_priority =
+			(int)(m->failover_priority > 1000000	? 1000000
+			      : m->failover_priority < -1000000 ? -1000000
+								: m->failover_priority);
+		if (t->failover_priority <= 0)
+			t->nofailover = true;
+	}
+}
+
+void build_input(struct agent *a)
+{
+	struct ha_input *in = a->in;
+	const struct dcs_cluster *c = a->cluster;
+	const struct db_status *s = a->dbs;
+
+	memset(in, 0, sizeof(*in));
+	agent_ha_policy(a->cfg, &a->dyn, &in->policy);
+	buf_copy_or_clear(in->self.name, sizeof(in->self.name), a->cfg->name);
+	agent_ha_tags(a->cfg, &in->self.tags);
+	in->self.shutdown_requested = agent_stop_requested != 0;
+	in->self.busy = a->busy;
+	in->self.busy_since_ms = a->busy_since_ms;
+	pthread_mutex_lock(&a->req_lock);
+	in->self.failsafe_primary_seen_ms = a->failsafe_seen_ms;
+	pthread_mutex_unlock(&a->req_lock);
+	in->failsafe.acked_ms = a->failsafe_acked_ms;
+
+	/* The DCS view: current only when this cycle's read and keepalive both worked. */
+	in->dcs.reachable = a->view_ok && a->lease_ok;
+	in->dcs.lease_renewed_ms = a->lease_renewed_ms;
+	if (a->view_mono_ms != 0) {
+		in->dcs.initialize_present = c->has_initialize;
+		buf_copy_or_clear(in->dcs.initialize, sizeof(in->dcs.initialize), c->initialize);
+		in->dcs.leader_present = c->has_leader;
+		buf_copy_or_clear(in->dcs.leader, sizeof(in->dcs.leader), c->leader);
+		in->dcs.leader_lease_mine = c->has_leader && c->leader_lease != 0 &&
+					    c->leader_lease == dcs_lease_id(a->dcs);
+		if (c->has_failover && c->failover_valid &&
+		    (c->failover_leader[0] != '\0' || c->failover_member[0] != '\0')) {
+			in->dcs.failover.present = true;
+			buf_copy_or_clear(in->dcs.failover.leader, HA_NAME_MAX, c->failover_leader);
+			buf_copy_or_clear(in->dcs.failover.candidate, HA_NAME_MAX,
+					  c->failover_member);
+			if (c->failover_scheduled_at[0] != '\0' &&
+			    parse_iso_ms(c->failover_scheduled_at,
+					 &in->dcs.failover.scheduled_at_wall_ms) != 0)
+				in->dcs.failover.scheduled_at_wall_ms = 0;
+		}
+		if (c->has_sync && c->sync_valid) {
+			in->dcs.sync.present = true;
+			buf_copy_or_clear(in->dcs.sync.leader, HA_NAME_MAX, c->sync_leader);
+			names_from_csv(c->sync_standby, &in->dcs.sync.standbys);
+		}
+		a->failsafe_count = 0;
+		if (c->has_failsafe && c->failsafe[0] != '\0') {
+			int n = agent_failsafe_parse(c->failsafe, strlen(c->failsafe), a->failsafe,
+						     HA_MEMBERS_MAX);
+
+			a->failsafe_count = n > 0 ? n : 0;
+		}
+		for (int i = 0; i < a->failsafe_count; i++)
+			buf_copy_or_clear(in->dcs.failsafe.name[in->dcs.failsafe.count++],
+					  HA_NAME_MAX, a->failsafe[i].name);
+		in->dcs.failsafe_present = in->dcs.failsafe.count > 0;
+		in->dcs.term = c->has_term && c->term_valid ? c->term : 0;
+		in->dcs.status_present = c->has_optime;
+		in->dcs.optime_lsn = c->optime_lsn > 0 ? (uint64_t)c->optime_lsn : 0;
+		for (int i = 0; i < c->member_count && i < HA_MEMBERS_MAX; i++) {
+			const struct dcs_member *m = &c->members[i];
+			struct ha_member *h = &in->dcs.members[in->dcs.member_count++];
+
+			buf_copy_or_clear(h->name, HA_NAME_MAX, m->name);
+			h->running = strcmp(m->state, "running") == 0;
+			h->is_primary = m->is_primary;
+			h->lsn = m->xlog_location_lsn > 0 ? (uint64_t)m->xlog_location_lsn : 0;
+			fill_tags_from_member(m, &h->tags);
+		}
+	}
+
+	/* The database. */
+	if (!s->initialized || a->clone_failed)
+		in->db.state = HA_DB_NO_DATA;
+	else if (s->role == DB_ROLE_CRASHED)
+		in->db.state = HA_DB_CRASHED;
+	else if (!s->running)
+		in->db.state = HA_DB_STOPPED;
+	else if (s->role == DB_ROLE_PRIMARY || s->role == DB_ROLE_REPLICA)
+		in->db.state = HA_DB_RUNNING;
+	else
+		in->db.state = HA_DB_STARTING;
+	/* A stopped database that was not shut down cleanly counts as crashed. */
+	if (in->db.state == HA_DB_STOPPED && a->control_ok &&
+	    strcmp(a->control.cluster_state, "shut down") != 0 &&
+	    strcmp(a->control.cluster_state, "shut down in recovery") != 0)
+		in->db.state = HA_DB_CRASHED;
+	if (s->running)
+		in->db.is_primary = s->role == DB_ROLE_PRIMARY;
+	else if (a->control_ok)
+		in->db.is_primary = strcmp(a->control.cluster_state, "in production") == 0 ||
+				    strcmp(a->control.cluster_state, "shut down") == 0;
+	buf_copy_or_clear(in->db.sysid, HA_SYSID_MAX,
+			  s->system_identifier[0] != '\0' ? s->system_identifier
+			  : a->control_ok		  ? a->control.system_identifier
+							  : "");
+	in->db.timeline = s->timeline != 0 ? s->timeline : a->control_ok ? a->control.timeline : 0;
+	in->db.term = (int64_t)s->term;
+	if (s->role == DB_ROLE_PRIMARY)
+		in->db.lsn = s->flush_lsn;
+	else if (s->running)
+		in->db.lsn = s->receive_lsn > s->replay_lsn ? s->receive_lsn : s->replay_lsn;
+	else if (a->control_ok)
+		in->db.lsn = a->control.checkpoint_lsn;
+	following_member(a, in->db.following, sizeof(in->db.following));
+	in->db.rejoin_needed = s->needs_rejoin || a->need_rewind;
+	in->db.start_since_ms = a->start_since_ms;
+	names_from_ssn(s->synchronous_standby_names, &in->db.sync_names, &in->db.sync_placeholder);
+	for (int i = 0; i < s->standby_count && i < HA_MEMBERS_MAX; i++) {
+		struct ha_replication *r = &in->db.replication[in->db.replication_count++];
+
+		buf_copy_or_clear(r->name, HA_NAME_MAX, s->standbys[i].application_name);
+		r->streaming = strcmp(s->standbys[i].state, "streaming") == 0;
+		r->sync = s->standbys[i].sync_state == DB_SYNC_SYNC ||
+			  s->standbys[i].sync_state == DB_SYNC_QUORUM;
+		r->flush_lsn = s->standbys[i].flush_lsn;
+	}
+}
+
+void probe_peers(struct agent *a)
+{
+	struct agent_peer_target targets[HA_MEMBERS_MAX];
+	int n = 0;
+	int64_t timeout = a->dyn.retry_timeout_ms < 2000 ? a->dyn.retry_timeout_ms : 2000;
+
+	for (int i = 0; i < a->cluster->member_count && n < HA_MEMBERS_MAX; i++) {
+		const struct dcs_member *m = &a->cluster->members[i];
+
+		if (strcmp(m->name, a->cfg->name) == 0 || m->api_url[0] == '\0')
+			continue;
+		memset(&targets[n], 0, sizeof(targets[n]));
+		buf_copy_or_clear(targets[n].name, HA_NAME_MAX, m->name);
+		buf_copy_or_clear(targets[n].api_url, AGENT_URL_MAX, m->api_url);
+		n++;
+	}
+	agent_probe_peers(targets, n, timeout < 200 ? 200 : timeout, a->in->probe.peers);
+	a->in->probe.count = n;
+	a->in->probe.done = true;
+}
+
+/* One failsafe round: POST /failsafe to every other member of the failsafe key. All acked
+ * (or no other member): the round's send time proves what a keepalive proves. */
+void ping_failsafe(struct agent *a)
+{
+	struct agent_peer_target targets[HA_MEMBERS_MAX];
+	bool acked[HA_MEMBERS_MAX];
+	bool listed = false, all = true;
+	int64_t sent = clock_mono_ms();
+	cJSON *doc = cJSON_CreateObject();
+	char *body = NULL;
+	int n = 0;
+
+	a->in->failsafe.done = true;
+	for (int i = 0; i < a->failsafe_count; i++) {
+		if (strcmp(a->failsafe[i].name, a->cfg->name) == 0)
+			listed = true;
+		else
+			targets[n++] = a->failsafe[i];
+	}
+	if (doc != NULL && cJSON_AddStringToObject(doc, "name", a->cfg->name) != NULL &&
+	    cJSON_AddStringToObject(doc, "conn_url", a->conn_url) != NULL &&
+	    cJSON_AddStringToObject(doc, "api_url", a->api_url) != NULL &&
+	    cJSON_AddObjectToObject(doc, "slots") != NULL)
+		body = cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	if (!listed || body == NULL) {
+		log_warning("failsafe: %s",
+			    listed ? "out of memory" : "I am not in the failsafe key");
+		free(body);
+		return;
+	}
+	agent_failsafe_post(targets, n, body, failsafe_timeout_ms(a), acked);
+	free(body);
+	for (int i = 0; i < n; i++) {
+		if (!acked[i]) {
+			log_info("failsafe: member \"%s\" did not acknowledge me", targets[i].name);
+			all = false;
+		}
+	}
+	if (all) {
+		a->failsafe_acked_ms = sent;
+		a->in->failsafe.acked_ms = sent;
+	}
+}

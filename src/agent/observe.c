@@ -1,0 +1,232 @@
+/*
+ * observe.c - the observe phase: one lease keepalive (the leader renews its lock with it), one
+ * read of the cluster view, the dynamic configuration from the config key, one database status
+ * (and the progress of a running db task). docs/ha-loop-contract.md, "One cycle".
+ */
+#include "agent_state.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "log.h"
+
+/* Logs a DCS failure only when its text changes (STYLE.md: not every second). */
+void note_dcs_error(struct agent *a, const char *what, int rc, const char *msg)
+{
+	char line[DCS_MSG_MAX];
+
+	if (buf_format(line, sizeof(line), "%s: %s", what,
+		       msg[0] != '\0' ? msg : dcs_strerror(rc)) != 0)
+		return;
+	if (strcmp(line, a->dcs_error) != 0) {
+		log_warning("%s, retrying", line);
+		memcpy(a->dcs_error, line, sizeof(line));
+	}
+}
+
+/* openGauss lists every member in replconninfoN: hands the driver the members of the view when
+ * they changed since the last list it took. */
+static void set_opengauss_members(struct agent *a)
+{
+	struct db_peer peers[DB_OPENGAUSS_MEMBERS_MAX];
+	char err[DB_ERROR_MAX];
+	int n = 0;
+
+	if (!is_opengauss(a))
+		return;
+	for (int i = 0; i < a->cluster->member_count && n < DB_OPENGAUSS_MEMBERS_MAX; i++)
+		if (peer_from_member(&a->cluster->members[i], &peers[n]) == 0)
+			n++;
+	if (n == a->og_member_count && memcmp(peers, a->og_members, sizeof(peers[0]) * n) == 0)
+		return;
+	if (db_opengauss_set_members(a->db, peers, n, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
+	    0) {
+		log_warning("could not hand the member list to the openGauss driver: %s, retrying",
+			    err);
+		return;
+	}
+	memcpy(a->og_members, peers, sizeof(peers[0]) * n);
+	a->og_member_count = n;
+	log_info("openGauss member list: %d member(s)", n);
+}
+
+/* A running primary that holds the key must decide by its fence deadline even when etcd is
+ * silent: every DCS call of the observe step ends by then (docs/timing.md, "Come back in time").
+ * Returns the deadline, or 0 when no cap applies (not a primary, paused, never renewed). */
+int64_t fence_cap(const struct agent *a)
+{
+	struct ha_policy policy;
+	int64_t f;
+
+	if (a->dbs->role != DB_ROLE_PRIMARY || a->dyn.pause || a->lease_renewed_ms == 0 ||
+	    !a->cluster->has_leader || strcmp(a->cluster->leader, a->cfg->name) != 0)
+		return 0;
+	agent_ha_policy(a->cfg, &a->dyn, &policy);
+	f = ha_fence_deadline_ms(&policy, a->lease_renewed_ms, 0);
+	/* Failsafe acks extend the proof; leave time for the next round of pings. */
+	if (a->dyn.failsafe_mode && a->failsafe_acked_ms > 0) {
+		int64_t ff = ha_fence_deadline_ms(&policy, a->failsafe_acked_ms, 0) -
+			     failsafe_timeout_ms(a);
+
+		if (ff > f)
+			f = ff;
+	}
+	return f > clock_mono_ms() ? f : 0;
+}
+
+/* After an agent restart the leader key (or the member key) may still ride on the lease the
+ * previous process kept alive: adopting it keeps a running primary's key without a demotion
+ * (patroni-compat.md 2.3; without it the key names us on a lease we do not renew). Returns 0 when
+ * a lease was adopted. */
+static int adopt_lease(struct agent *a)
+{
+	const struct dcs_member *me;
+	char msg[DCS_MSG_MAX];
+	uint64_t lease = 0;
+	bool leader = false;
+	int rc;
+
+	if (dcs_read_cluster(a->dcs, a->cluster, msg, sizeof(msg)) != 0)
+		return -EAGAIN;
+	if (i_am_leader_in_view(a) && a->cluster->leader_lease != 0) {
+		lease = a->cluster->leader_lease;
+		leader = true;
+	} else if ((me = dcs_cluster_member(a->cluster, a->cfg->name)) != NULL) {
+		lease = me->lease;
+	}
+	if (lease == 0)
+		return -ENOENT;
+	rc = dcs_lease_adopt(a->dcs, lease, leader, msg, sizeof(msg));
+	if (rc != 0)
+		return -EAGAIN;
+	log_notice("adopted lease %llu of the previous agent%s", (unsigned long long)lease,
+		   leader ? " (it holds the leader key)" : "");
+	return 0;
+}
+
+void observe_dcs(struct agent *a)
+{
+	char msg[DCS_MSG_MAX] = "";
+	int64_t sent = clock_mono_ms();
+	int rc;
+
+	/* Shutting down: decide on the last view rather than wait retry_timeout twice for an etcd
+	 * that may be gone; the shutdown itself still releases the key if it can. */
+	if (agent_stop_requested && a->view_mono_ms != 0) {
+		a->view_ok = false;
+		a->lease_ok = false;
+		return;
+	}
+	if (dcs_lease_id(a->dcs) == 0 && a->view_mono_ms == 0 && adopt_lease(a) == 0) {
+		rc = 0;
+	} else if (dcs_lease_id(a->dcs) == 0) {
+		rc = dcs_lease_grant(a->dcs, msg, sizeof(msg));
+	} else if (a->view_ok && i_am_leader_in_view(a)) {
+		rc = dcs_renew_leader(a->dcs, msg, sizeof(msg));
+		if (rc == DCS_ERR_CONFLICT)
+			rc = 0; /* the lease lives; the view shows who holds the key */
+	} else {
+		rc = dcs_lease_keepalive(a->dcs, msg, sizeof(msg));
+		if (rc == DCS_ERR_LEASE_NOT_FOUND) {
+			sent = clock_mono_ms();
+			rc = dcs_lease_grant(a->dcs, msg, sizeof(msg));
+		}
+	}
+	a->lease_ok = rc == 0;
+	if (rc == 0) {
+		a->lease_renewed_ms = sent;
+		dcs_cap_calls(a->dcs, fence_cap(a));
+	} else {
+		note_dcs_error(a, "could not renew the lease", rc, msg);
+		if (dcs_error_is_transient(rc)) {
+			/* etcd is silent: a read would only spend another retry_timeout. */
+			a->view_ok = false;
+			return;
+		}
+	}
+
+	rc = dcs_read_cluster(a->dcs, a->cluster, msg, sizeof(msg));
+	a->view_ok = rc == 0;
+	if (rc == 0) {
+		a->view_mono_ms = clock_mono_ms();
+		a->view_wall_ms = clock_wall_ms();
+		if (a->lease_ok)
+			a->dcs_error[0] = '\0';
+		set_opengauss_members(a);
+	} else {
+		note_dcs_error(a, "could not read the cluster from etcd", rc, msg);
+	}
+}
+
+/* Takes the dynamic configuration from the config key when it changed, and applies its
+ * server parameters. */
+void observe_config(struct agent *a)
+{
+	struct cfg_dynamic dyn;
+	char err[256];
+
+	if (!a->view_ok || !a->cluster->has_config ||
+	    a->cluster->config_mod_revision == a->dyn_mod_revision)
+		return;
+	if (cfg_dynamic_parse(a->cluster->config, strlen(a->cluster->config), &dyn, err,
+			      sizeof(err)) != 0) {
+		log_warning("ignoring the dynamic configuration in etcd: %s", err);
+		a->dyn_mod_revision = a->cluster->config_mod_revision;
+		return;
+	}
+	if (a->dyn_mod_revision != 0)
+		log_info("dynamic configuration changed (revision %lld)",
+			 (long long)a->cluster->config_mod_revision);
+	a->dyn = dyn;
+	a->dyn_mod_revision = a->cluster->config_mod_revision;
+	a->params_applied = false;
+}
+
+void observe_db(struct agent *a)
+{
+	char err[DB_ERROR_MAX] = "";
+	int rc;
+
+	if (a->busy != HA_ACT_NONE && db_task_running(a->db)) {
+		char progress[256];
+
+		rc = db_task_poll(a->db, 0, err, sizeof(err));
+		if (rc == -EINPROGRESS) {
+			/* pg_basebackup's progress goes to the log when it moves (issue 4). */
+			if (db_task_progress(a->db, progress, sizeof(progress)) == 0 &&
+			    progress[0] != '\0' && strcmp(progress, a->last_progress) != 0) {
+				log_info("%s: %s", db_task_name(a->db), progress);
+				buf_copy_or_clear(a->last_progress, sizeof(a->last_progress),
+						  progress);
+			}
+		} else if (rc == 0) {
+			log_info("%s finished", ha_action_name(a->busy));
+			if (a->busy == HA_ACT_REJOIN)
+				a->need_rewind = false;
+			if (a->busy == HA_ACT_BOOTSTRAP)
+				a->start_since_ms = 0;
+			if (a->busy == HA_ACT_CLONE)
+				a->clone_failed = false;
+			a->busy = HA_ACT_NONE;
+		} else {
+			log_error("%s failed: %s", ha_action_name(a->busy), err);
+			/* A half-copied data directory is no database: the next cycle clones
+			 * again (replacing it) instead of taking it for a crashed primary. */
+			if (a->busy == HA_ACT_CLONE)
+				a->clone_failed = true;
+			a->busy = HA_ACT_NONE;
+		}
+	} else if (a->busy != HA_ACT_NONE) {
+		a->busy = HA_ACT_NONE;
+	}
+	(void)db_get_status(a->db, a->dbs);
+	a->control_ok = false;
+	if (a->dbs->initialized && !a->dbs->running && !db_task_running(a->db))
+		a->control_ok = db_read_control(a->db, &a->control, a->dyn.retry_timeout_ms, err,
+						sizeof(err)) == 0;
+	if (a->dbs->running && a->dbs->accepting)
+		a->start_since_ms = 0;
+}

@@ -1,0 +1,343 @@
+/*
+ * publish.c - the publish phase: the member key for peers and patronictl, the REST snapshot
+ * for health checks, and the cycle's one outcome line.
+ */
+#include "agent_state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "log.h"
+
+/* The member document; Patroni's are a few hundred bytes. */
+#define MEMBER_DOC_MAX DCS_DOC_MAX
+/* An outcome line repeats at info at most this often while it stays the same (STYLE.md). */
+#define HEARTBEAT_MS 60000
+
+static const char *state_word(const struct agent *a)
+{
+	if (a->busy == HA_ACT_BOOTSTRAP)
+		return "initializing new cluster";
+	if (a->busy == HA_ACT_CLONE)
+		return "creating replica";
+	if (a->busy == HA_ACT_REJOIN)
+		return "stopped";
+	switch (a->dbs->role) {
+	case DB_ROLE_PRIMARY:
+	case DB_ROLE_REPLICA:
+		return "running";
+	case DB_ROLE_UNKNOWN:
+		return "unknown";
+	case DB_ROLE_PENDING:
+	case DB_ROLE_STARTING:
+		return "starting";
+	case DB_ROLE_STOPPING:
+		return "stopping";
+	case DB_ROLE_CRASHED:
+		return "crashed";
+	case DB_ROLE_STOPPED:
+		break;
+	}
+	return "stopped";
+}
+
+/* The role word of the member key and /patroni. */
+static const char *role_word(const struct agent *a)
+{
+	if (a->dbs->role == DB_ROLE_PRIMARY)
+		return "primary";
+	if (a->dbs->role == DB_ROLE_REPLICA)
+		return "replica";
+	if (a->role.role == HA_ROLE_DEMOTING)
+		return "demoted";
+	if (!a->dbs->initialized)
+		return "uninitialized";
+	return "replica";
+}
+
+static void render_tags(const struct cfg *c, struct buf *out)
+{
+	bool first = true;
+
+	buf_puts(out, "{");
+#define TAG_BOOL(field)                                                     \
+	if (c->tags.field) {                                                \
+		buf_printf(out, "%s\"" #field "\":true", first ? "" : ","); \
+		first = false;                                              \
+	}
+	TAG_BOOL(nofailover)
+	TAG_BOOL(noloadbalance)
+	TAG_BOOL(clonefrom)
+	TAG_BOOL(nosync)
+#undef TAG_BOOL
+	if (c->tags.failover_priority != 1) {
+		buf_printf(out, "%s\"failover_priority\":%d", first ? "" : ",",
+			   c->tags.failover_priority);
+		first = false;
+	}
+	if (c->tags.replicatefrom[0] != '\0') {
+		buf_printf(out, "%s\"replicatefrom\":\"%s\"", first ? "" : ",",
+			   c->tags.replicatefrom);
+		first = false;
+	}
+	for (int i = 0; i < c->tags.custom.count; i++) {
+		const struct cfg_kv *kv = &c->tags.custom.items[i];
+
+		if (kv->kind == CFG_VALUE_STRING)
+			buf_printf(out, "%s\"%s\":\"%s\"", first ? "" : ",", kv->name, kv->value);
+		else
+			buf_printf(out, "%s\"%s\":%s", first ? "" : ",", kv->name,
+				   kv->value[0] ? kv->value : "null");
+		first = false;
+	}
+	buf_puts(out, "}");
+}
+
+void touch_member(struct agent *a)
+{
+	struct dcs_member *m;
+	struct buf tags;
+	char doc[MEMBER_DOC_MAX], msg[DCS_MSG_MAX];
+	const struct db_status *s = a->dbs;
+	int rc;
+
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return;
+	buf_copy_or_clear(m->conn_url, sizeof(m->conn_url), a->conn_url);
+	buf_copy_or_clear(m->api_url, sizeof(m->api_url), a->api_url);
+	buf_copy_or_clear(m->state, sizeof(m->state), state_word(a));
+	buf_copy_or_clear(m->role, sizeof(m->role), role_word(a));
+	m->is_primary = s->role == DB_ROLE_PRIMARY;
+	buf_copy_or_clear(m->version, sizeof(m->version), GSHA_VERSION);
+	if (s->role == DB_ROLE_PRIMARY) {
+		m->has_xlog_location = true;
+		m->xlog_location_lsn = (int64_t)s->flush_lsn;
+	} else if (s->role == DB_ROLE_REPLICA) {
+		m->has_xlog_location = true;
+		m->xlog_location_lsn =
+			(int64_t)(s->receive_lsn > s->replay_lsn ? s->receive_lsn : s->replay_lsn);
+		m->has_replay_lsn = true;
+		m->replay_lsn = (int64_t)s->replay_lsn;
+		m->has_receive_lsn = true;
+		m->receive_lsn = (int64_t)s->receive_lsn;
+		buf_copy_or_clear(m->replication_state, sizeof(m->replication_state),
+				  s->replication_state == DB_REPL_STREAMING
+					  ? "streaming"
+					  : "in archive recovery");
+	}
+	m->timeline = s->timeline;
+	buf_init_fixed(&tags, m->tags, sizeof(m->tags));
+	render_tags(a->cfg, &tags);
+	if (tags.overflow || strcmp(m->tags, "{}") == 0)
+		m->tags[0] = '\0';
+	m->pause = a->dyn.pause;
+	m->pending_restart = s->pending_restart;
+	if (dcs_member_doc_build(a->dcs, m, doc, sizeof(doc)) == 0) {
+		rc = dcs_touch_member(a->dcs, doc, msg, sizeof(msg));
+		if (rc != 0)
+			note_dcs_error(a, "could not write the member key", rc, msg);
+	}
+	free(m);
+}
+
+static bool names_contain(const struct ha_names *names, const char *name)
+{
+	for (int i = 0; i < names->count; i++)
+		if (strcmp(names->name[i], name) == 0)
+			return true;
+	return false;
+}
+
+static enum rest_db_state rest_state(const struct agent *a)
+{
+	enum rest_db_state s;
+
+	if (rest_db_state_parse(state_word(a), &s) != 0)
+		s = REST_DB_UNKNOWN;
+	return s;
+}
+
+void publish(struct agent *a)
+{
+	const struct ha_names *sync_names;
+	struct rest_snapshot *sn = a->snap;
+	const struct db_status *s = a->dbs;
+	const struct dcs_cluster *c = a->cluster;
+
+	memset(sn, 0, sizeof(*sn));
+	buf_copy_or_clear(sn->name, sizeof(sn->name), a->cfg->name);
+	buf_copy_or_clear(sn->scope, sizeof(sn->scope), a->cfg->scope);
+	buf_copy_or_clear(sn->version, sizeof(sn->version), GSHA_VERSION);
+	sn->role = s->role == DB_ROLE_PRIMARY	      ? REST_ROLE_PRIMARY
+		   : s->role == DB_ROLE_REPLICA	      ? REST_ROLE_REPLICA
+		   : a->role.role == HA_ROLE_DEMOTING ? REST_ROLE_DEMOTED
+		   : s->initialized		      ? REST_ROLE_REPLICA
+						      : REST_ROLE_UNINITIALIZED;
+	sn->state = rest_state(a);
+	sn->pg_reachable = s->accepting;
+	if (s->postmaster_start_time[0] != '\0') {
+		int64_t ms;
+
+		if (parse_iso_ms(s->postmaster_start_time, &ms) == 0)
+			sn->postmaster_start_wall_us = ms * 1000;
+	}
+	sn->server_version = s->server_version;
+	sn->timeline = s->timeline;
+	sn->wal_location_bytes = s->flush_lsn;
+	sn->received_lsn_bytes = s->receive_lsn != 0 ? s->receive_lsn : s->replay_lsn;
+	sn->replayed_lsn_bytes = s->replay_lsn;
+	sn->replay_paused = s->replay_paused;
+	if (s->role == DB_ROLE_REPLICA)
+		sn->replication_state = s->replication_state == DB_REPL_STREAMING
+						? REST_REPLICATION_STREAMING
+						: REST_REPLICATION_ARCHIVE_RECOVERY;
+	for (int i = 0; i < s->standby_count && sn->walsender_count < REST_REPLICATION_MAX; i++) {
+		struct rest_walsender *w = &sn->walsenders[sn->walsender_count++];
+
+		buf_copy_or_clear(w->usename, sizeof(w->usename), s->standbys[i].usename);
+		buf_copy_or_clear(w->application_name, sizeof(w->application_name),
+				  s->standbys[i].application_name);
+		buf_copy_or_clear(w->client_addr, sizeof(w->client_addr),
+				  s->standbys[i].client_addr);
+		buf_copy_or_clear(w->state, sizeof(w->state), s->standbys[i].state);
+		buf_copy_or_clear(w->sync_state, sizeof(w->sync_state),
+				  db_sync_state_name(s->standbys[i].sync_state));
+		w->sync_priority = s->standbys[i].sync_priority;
+	}
+	buf_copy_or_clear(sn->system_identifier, sizeof(sn->system_identifier),
+			  s->system_identifier);
+	sn->pending_restart = s->pending_restart;
+	/* Tags as configured. */
+#define SNAP_TAG(field)                                            \
+	if (a->cfg->tags.field && sn->tag_count < REST_TAGS_MAX) { \
+		struct rest_tag *t = &sn->tags[sn->tag_count++];   \
+		memcpy(t->key, #field, sizeof(#field));            \
+		memcpy(t->value, "true", 5);                       \
+		t->type = REST_TAG_BOOL;                           \
+	}
+	SNAP_TAG(nofailover)
+	SNAP_TAG(noloadbalance)
+	SNAP_TAG(clonefrom)
+	SNAP_TAG(nosync)
+#undef SNAP_TAG
+	for (int i = 0; i < a->cfg->tags.custom.count && sn->tag_count < REST_TAGS_MAX; i++) {
+		const struct cfg_kv *kv = &a->cfg->tags.custom.items[i];
+		struct rest_tag *t = &sn->tags[sn->tag_count];
+
+		if (buf_copy(t->key, sizeof(t->key), kv->name) != 0 ||
+		    buf_copy(t->value, sizeof(t->value), kv->value) != 0)
+			continue;
+		t->type = kv->kind == CFG_VALUE_BOOL	 ? REST_TAG_BOOL
+			  : kv->kind == CFG_VALUE_NUMBER ? REST_TAG_NUMBER
+							 : REST_TAG_STRING;
+		sn->tag_count++;
+	}
+	sn->has_lock = a->out.leader;
+	sn->lease_deadline_ms = a->out.leader ? a->out.fence_deadline_ms : 0;
+	sn->dcs_last_seen_mono_ms = a->view_mono_ms;
+	sn->dcs_last_seen_wall_ms = a->view_wall_ms;
+	sn->ttl_ms = a->dyn.ttl_ms;
+	sn->cluster_unlocked = !c->has_leader || !a->view_ok;
+	sn->cluster_optime_bytes = c->has_optime && c->optime_lsn > 0 ? (uint64_t)c->optime_lsn : 0;
+	sn->maximum_lag_on_failover_bytes = (uint64_t)a->dyn.maximum_lag_on_failover_bytes;
+	sn->paused = a->dyn.pause;
+	sn->sync_mode = a->dyn.synchronous_mode ? REST_SYNC_ON : REST_SYNC_OFF;
+	/* The sync key as build_input parsed it this cycle. */
+	sync_names = a->dyn.synchronous_mode && a->in->dcs.sync.present ? &a->in->dcs.sync.standbys
+									: NULL;
+	sn->is_sync_standby = sync_names != NULL && names_contain(sync_names, a->cfg->name);
+	sn->failsafe_mode_enabled = a->dyn.failsafe_mode;
+	sn->failsafe_active = a->failsafe_active;
+	sn->has_failsafe_key = a->failsafe_count > 0;
+	for (int i = 0; i < a->failsafe_count && sn->failsafe_count < REST_FAILSAFE_MAX; i++) {
+		struct rest_failsafe_entry *e = &sn->failsafe[sn->failsafe_count];
+
+		if (buf_copy(e->name, sizeof(e->name), a->failsafe[i].name) == 0 &&
+		    buf_copy(e->api_url, sizeof(e->api_url), a->failsafe[i].api_url) == 0)
+			sn->failsafe_count++;
+	}
+	sn->next_cycle_due_ms = clock_mono_ms() + a->dyn.loop_wait_ms + a->dyn.retry_timeout_ms;
+	sn->loop_duration_ms = a->loop_duration_ms;
+	sn->role_changes = a->role_changes;
+	for (int i = 0; i < c->member_count && sn->member_count < REST_MEMBERS_MAX; i++) {
+		const struct dcs_member *m = &c->members[i];
+		struct rest_member *r = &sn->members[sn->member_count];
+		struct db_peer p;
+
+		if (buf_copy(r->name, sizeof(r->name), m->name) != 0)
+			continue;
+		r->is_leader = c->has_leader && strcmp(c->leader, m->name) == 0;
+		buf_copy_or_clear(r->state, sizeof(r->state), m->state);
+		buf_copy_or_clear(r->replication_state, sizeof(r->replication_state),
+				  m->replication_state);
+		buf_copy_or_clear(r->api_url, sizeof(r->api_url), m->api_url);
+		if (peer_from_member(m, &p) == 0) {
+			buf_copy_or_clear(r->host, sizeof(r->host), p.host);
+			r->port = p.port;
+		}
+		r->timeline = m->timeline;
+		r->has_lsn = m->has_xlog_location;
+		r->lsn_bytes = (uint64_t)m->xlog_location_lsn;
+		r->has_receive_lsn = m->has_receive_lsn;
+		r->receive_lsn_bytes = (uint64_t)m->receive_lsn;
+		r->has_replay_lsn = m->has_replay_lsn;
+		r->replay_lsn_bytes = (uint64_t)m->replay_lsn;
+		r->pending_restart = m->pending_restart;
+		r->is_sync_standby = sync_names != NULL && names_contain(sync_names, m->name);
+		sn->member_count++;
+	}
+	if (c->has_config && buf_copy(sn->config_json, sizeof(sn->config_json), c->config) != 0)
+		sn->config_json[0] = '\0';
+	pthread_mutex_lock(&a->req_lock);
+	sn->has_scheduled_restart = a->sched_restart;
+	if (a->sched_restart)
+		buf_copy_or_clear(sn->scheduled_restart_at, sizeof(sn->scheduled_restart_at),
+				  a->sched_req.schedule);
+	a->pub_pending_restart = s->pending_restart;
+	a->pub_server_version = s->server_version;
+	a->pub_primary = s->role == DB_ROLE_PRIMARY;
+	pthread_mutex_unlock(&a->req_lock);
+	if (rest_publish(a->rest, sn) != 0)
+		log_warning("could not publish the REST snapshot: out of memory");
+}
+
+/* Logs the cycle's outcome at info when it changes, else at most once a minute. */
+void log_outcome(struct agent *a)
+{
+	int64_t now = clock_mono_ms();
+	const char *prefix = a->dyn.pause ? "PAUSE: " : "";
+
+	if (strcmp(a->out.reason, a->last_reason) != 0 || now - a->last_reason_ms >= HEARTBEAT_MS) {
+		log_info("%s%s", prefix, a->out.reason);
+		memcpy(a->last_reason, a->out.reason, sizeof(a->last_reason));
+		a->last_reason_ms = now;
+	} else {
+		log_debug("%s%s", prefix, a->out.reason);
+	}
+}
+
+/* What POST /failsafe and the REST snapshot need from this cycle. */
+void note_failsafe_state(struct agent *a)
+{
+	int64_t now = clock_mono_ms();
+	struct ha_policy policy;
+	bool primary = a->dbs->role == DB_ROLE_PRIMARY;
+
+	agent_ha_policy(a->cfg, &a->dyn, &policy);
+	pthread_mutex_lock(&a->req_lock);
+	a->running_primary = primary;
+	a->wal_lsn = primary ? a->dbs->flush_lsn
+			     : (a->dbs->receive_lsn > a->dbs->replay_lsn ? a->dbs->receive_lsn
+									 : a->dbs->replay_lsn);
+	if (primary)
+		a->failsafe_active = a->dyn.failsafe_mode && a->out.leader &&
+				     !a->in->dcs.reachable && a->failsafe_acked_ms > 0 &&
+				     now < ha_fence_deadline_ms(&policy, a->failsafe_acked_ms, 0);
+	else
+		a->failsafe_active = a->dyn.failsafe_mode && a->failsafe_seen_ms > 0 &&
+				     now - a->failsafe_seen_ms < a->dyn.ttl_ms;
+	pthread_mutex_unlock(&a->req_lock);
+}
