@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "lsn.h"
 #include "clock.h"
 #include "db_driver.h"
 
@@ -208,4 +209,79 @@ bool db_sql_is_null(const PGresult *res, int row, int col)
 	if (row < 0 || col < 0 || row >= PQntuples(res) || col >= PQnfields(res))
 		return true;
 	return PQgetisnull(res, row, col);
+}
+
+const char *db_sql_value(const PGresult *res, int row, int col)
+{
+	if (db_sql_is_null(res, row, col))
+		return NULL;
+	return PQgetvalue(res, row, col);
+}
+
+int db_sql_one_row(PGconn *conn, const char *sql, int cols, int64_t deadline_ms, PGresult **out,
+		   char *err, size_t err_cap)
+{
+	PGresult *res = NULL;
+	int rc = db_sql_query(conn, sql, deadline_ms, &res, err, err_cap);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(res) != 1 || PQnfields(res) != cols) {
+		PQclear(res);
+		return err_fail(err, err_cap, -EIO, "unexpected result shape for \"%.40s\"", sql);
+	}
+	*out = res;
+	return 0;
+}
+
+int db_sql_checkpoint(struct db *db, const char *position_sql, int64_t deadline_ms,
+		      uint64_t *out_lsn, char *err, size_t err_cap)
+{
+	PGconn *conn;
+	PGresult *res = NULL;
+	uint64_t lsn;
+	int rc = db_sql_connect(db, NULL, deadline_ms, &conn, err, err_cap);
+	if (rc < 0)
+		return rc;
+	rc = db_sql_exec(conn, "CHECKPOINT", deadline_ms, err, err_cap);
+	if (rc == 0)
+		rc = db_sql_one_row(conn, position_sql, 1, deadline_ms, &res, err, err_cap);
+	if (rc == 0) {
+		if (lsn_parse(db_sql_value(res, 0, 0), &lsn) != 0)
+			rc = err_fail(err, err_cap, -EIO, "checkpoint location is malformed");
+		else if (out_lsn)
+			*out_lsn = lsn;
+		PQclear(res);
+	}
+	PQfinish(conn);
+	return rc;
+}
+
+void db_sql_observe(struct db *db, db_sql_status_fn query, struct db_probe *probe,
+		    struct db_status *st)
+{
+	struct db_status sql;
+	memset(&sql, 0, sizeof(sql));
+	db_probe_read(db, probe);
+	if (probe->pidfile_rc == 0 && probe->alive) {
+		PGconn *conn = NULL;
+		int64_t deadline = clock_mono_ms() + db->opts.connect_timeout_ms;
+		if (db_sql_connect(db, NULL, deadline, &conn, probe->conn_error,
+				   sizeof(probe->conn_error)) == 0) {
+			deadline = clock_mono_ms() + db->opts.connect_timeout_ms;
+			probe->connected = query(db, conn, deadline, &sql, probe->conn_error,
+						 sizeof(probe->conn_error)) == 0;
+			probe->in_recovery = sql.role == DB_ROLE_REPLICA;
+			PQfinish(conn);
+		}
+	}
+	memset(st, 0, sizeof(*st));
+	db_classify(probe, st);
+	if (probe->connected) {
+		/* The engine's own role words (openGauss: pending) win over the probe's. */
+		sql.initialized = st->initialized;
+		sql.running = st->running;
+		sql.accepting = st->accepting;
+		sql.postmaster_pid = st->postmaster_pid;
+		*st = sql;
+	}
 }

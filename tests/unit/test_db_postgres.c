@@ -807,9 +807,9 @@ static void test_pid_alive_sees_self_not_dead(void **state)
 
 /* --- the role decision ----------------------------------------------------------------------- */
 
-static struct db_pg_probe running_probe(void)
+static struct db_probe running_probe(void)
 {
-	struct db_pg_probe p;
+	struct db_probe p;
 	memset(&p, 0, sizeof(p));
 	p.initialized = true;
 	assert_int_equal(db_pidfile_parse(pidfile_fixture, &p.pf), 0);
@@ -818,17 +818,17 @@ static struct db_pg_probe running_probe(void)
 	return p;
 }
 
-static enum db_role classify(const struct db_pg_probe *p, struct db_status *st)
+static enum db_role classify(const struct db_probe *p, struct db_status *st)
 {
 	memset(st, 0, sizeof(*st));
-	db_pg_classify(p, st);
+	db_classify(p, st);
 	return st->role;
 }
 
 static void test_classify_no_pidfile_is_stopped(void **state)
 {
 	(void)state;
-	struct db_pg_probe p = running_probe();
+	struct db_probe p = running_probe();
 	p.pidfile_rc = -ENOENT;
 	struct db_status st;
 	assert_int_equal(classify(&p, &st), DB_ROLE_STOPPED);
@@ -841,7 +841,7 @@ static void test_classify_no_pidfile_is_stopped(void **state)
 static void test_classify_dead_pid_is_crashed(void **state)
 {
 	(void)state;
-	struct db_pg_probe p = running_probe();
+	struct db_probe p = running_probe();
 	p.alive = false;
 	p.connected = false;
 	struct db_status st;
@@ -854,7 +854,7 @@ static void test_classify_dead_pid_is_crashed(void **state)
 static void test_classify_connected_follows_recovery(void **state)
 {
 	(void)state;
-	struct db_pg_probe p = running_probe();
+	struct db_probe p = running_probe();
 	struct db_status st;
 	assert_int_equal(classify(&p, &st), DB_ROLE_PRIMARY);
 	assert_true(st.running);
@@ -866,7 +866,7 @@ static void test_classify_connected_follows_recovery(void **state)
 static void test_classify_alive_but_silent(void **state)
 {
 	(void)state;
-	struct db_pg_probe p = running_probe();
+	struct db_probe p = running_probe();
 	p.connected = false;
 	struct db_status st;
 	snprintf(p.conn_error, sizeof(p.conn_error),
@@ -890,7 +890,7 @@ static void test_classify_alive_but_silent(void **state)
 static void test_classify_unreadable_pidfile_is_unknown(void **state)
 {
 	(void)state;
-	struct db_pg_probe p = running_probe();
+	struct db_probe p = running_probe();
 	p.pidfile_rc = -EINVAL;
 	struct db_status st;
 	assert_int_equal(classify(&p, &st), DB_ROLE_UNKNOWN);
