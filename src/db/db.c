@@ -15,6 +15,9 @@
 #include <string.h>
 #include <strings.h>
 
+/* A slot name is a member name lower-cased, and must fit a PostgreSQL identifier. */
+_Static_assert(MEMBER_NAME_MAX <= DB_NAME_MAX, "slot names derive from member names");
+
 /* Defaults for the timeouts of db_options (see db.h). */
 #define DB_DEFAULT_COMMAND_TIMEOUT_MS (60 * 1000)
 #define DB_DEFAULT_TASK_TIMEOUT_MS (60 * 60 * 1000)
@@ -564,15 +567,15 @@ int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t time
 	return rc;
 }
 
-int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, int64_t timeout_ms,
-		    char *err, size_t err_cap)
+int db_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
+		    int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
 	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (count < 0 || count > DB_SLOTS_MAX || (count > 0 && !names))
 		return err_fail(err, err_cap, -EINVAL, "invalid slot list");
 	for (int i = 0; i < count; i++) {
-		if (!memchr(names[i], '\0', DB_NAME_MAX) || !names[i][0])
+		if (!memchr(names[i], '\0', MEMBER_NAME_MAX) || !names[i][0])
 			return err_fail(err, err_cap, -EINVAL, "invalid member name for a slot");
 	}
 	return db->driver->ensure_slots(db, names, count, timeout_ms, err, err_cap);

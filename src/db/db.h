@@ -26,12 +26,16 @@
 #ifndef GSHA_DB_H
 #define GSHA_DB_H
 
+#include "name.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* PostgreSQL identifiers (member names, user names, application_name, slot names) are at most
- * NAMEDATALEN - 1 = 63 bytes. */
+/* PostgreSQL identifiers other than member names (user names, slot names, the cluster name; and
+ * the system identifier) are at most NAMEDATALEN - 1 = 63 bytes. Member names, which become
+ * application_name and, lower-cased, slot names, use base name.h's MEMBER_NAME_MAX (the same
+ * 63 bytes, checked where names enter gsha). */
 #define DB_NAME_MAX 64
 /* Paths of the data, binary and config directories and of files in them. */
 #define DB_PATH_MAX 1024
@@ -144,17 +148,17 @@ struct db_params {
 
 /* Another member: where to clone from, whom to follow, whom to rewind against. */
 struct db_peer {
-	char name
-		[DB_NAME_MAX]; /* member name (its application_name and slot name derive from it) */
-	char host[DB_HOST_MAX]; /* from its conn_url */
-	int port;		/* from its conn_url */
+	char name[MEMBER_NAME_MAX]; /* member name (its application_name and slot name derive
+				     * from it) */
+	char host[DB_HOST_MAX];	    /* from its conn_url */
+	int port;		    /* from its conn_url */
 };
 
 /* Everything a driver needs, filled by the caller (from cfg) before db_new. Plain and fixed-size:
  * zero it, then set fields. Empty strings and 0 mean "default" where a default is stated. */
 struct db_options {
 	enum db_engine engine;
-	char name[DB_NAME_MAX];	       /* this member's name: application_name, own slot name */
+	char name[MEMBER_NAME_MAX];    /* this member's name: application_name, own slot name */
 	char scope[DB_NAME_MAX];       /* cluster name: becomes cluster_name */
 	char data_dir[DB_PATH_MAX];    /* postgresql.data_dir (required, absolute) */
 	char bin_dir[DB_PATH_MAX];     /* postgresql.bin_dir; empty: commands are found in PATH */
@@ -196,7 +200,7 @@ struct db_options {
 
 /* A standby attached to this (primary) server. */
 struct db_standby {
-	char application_name[DB_NAME_MAX];
+	char application_name[MEMBER_NAME_MAX]; /* the standby's member name */
 	char usename[DB_NAME_MAX];
 	char client_addr[DB_HOST_MAX]; /* "" for Unix socket connections */
 	char state[DB_STATE_MAX];      /* lower case: "streaming", "catchup", "startup", "backup" */
@@ -285,7 +289,7 @@ struct db_sync {
 	enum db_sync_method method;
 	int num;   /* standbys that must confirm (n of "FIRST n" / "ANY n"); 0: count */
 	int count; /* names used; a single "*" means any standby */
-	char names[DB_STANDBYS_MAX][DB_NAME_MAX]; /* member names (application_name) */
+	char names[DB_STANDBYS_MAX][MEMBER_NAME_MAX]; /* member names (application_name) */
 };
 
 /* A driver instance for one data directory. Opaque; owned by the caller of db_new. */
@@ -453,8 +457,9 @@ int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t time
  * in the list. count 0 drops them all. The primary keeps slots for every member; a replica keeps
  * them for the members that cascade from it (and so a promoted replica already has them).
  * openGauss: -ENOTSUP is not an error the loop needs to log (replconninfo replaces slots). */
-int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, int64_t timeout_ms,
-		    char *err, size_t err_cap) __attribute__((warn_unused_result));
+int db_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
+		    int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
 
 /* Runs CHECKPOINT on the running server and returns its redo LSN in *out_lsn (bytes): after a
  * promotion (Patroni's checkpoint_after_promote) and before a planned switchover. */

@@ -184,18 +184,18 @@ int db_render_sync_names(const struct db_sync *sync, char *out, size_t out_cap)
 	}
 	if (sync->method != DB_SYNC_METHOD_PRIORITY && sync->method != DB_SYNC_METHOD_QUORUM)
 		return -EINVAL;
-	char names[DB_STANDBYS_MAX][DB_NAME_MAX];
+	char names[DB_STANDBYS_MAX][MEMBER_NAME_MAX];
 	int n = 0;
 	for (int i = 0; i < sync->count; i++) {
-		if (!memchr(sync->names[i], '\0', DB_NAME_MAX) || !sync->names[i][0])
+		if (!memchr(sync->names[i], '\0', MEMBER_NAME_MAX) || !sync->names[i][0])
 			return -EINVAL;
-		memcpy(names[n++], sync->names[i], DB_NAME_MAX);
+		memcpy(names[n++], sync->names[i], MEMBER_NAME_MAX);
 	}
-	qsort(names, (size_t)n, DB_NAME_MAX, cmp_names);
+	qsort(names, (size_t)n, MEMBER_NAME_MAX, cmp_names);
 	int uniq = 0;
 	for (int i = 0; i < n; i++) {
 		if (uniq == 0 || strcmp(names[uniq - 1], names[i]) != 0)
-			memmove(names[uniq++], names[i], DB_NAME_MAX);
+			memmove(names[uniq++], names[i], MEMBER_NAME_MAX);
 	}
 	bool any = uniq == 1 && strcmp(names[0], "*") == 0;
 	int num = sync->num ? sync->num : uniq;
@@ -204,7 +204,7 @@ int db_render_sync_names(const struct db_sync *sync, char *out, size_t out_cap)
 	char list[DB_PARAM_VALUE_MAX] = "";
 	size_t len = 0;
 	for (int i = 0; i < uniq; i++) {
-		char q[DB_NAME_MAX * 2 + 3];
+		char q[MEMBER_NAME_MAX * 2 + 3];
 		if (strcmp(names[i], "*") == 0) {
 			if (uniq > 1)
 				return -EINVAL; /* "*" mixed with names means nothing useful */

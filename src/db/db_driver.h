@@ -84,7 +84,7 @@ struct db_driver {
 	/* db.c has already stored the new parameters / sync in db before calling these. */
 	int (*apply_parameters)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
 	int (*set_sync_standbys)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
-	int (*ensure_slots)(struct db *db, const char names[][DB_NAME_MAX], int count,
+	int (*ensure_slots)(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
 			    int64_t timeout_ms, char *err, size_t err_cap);
 	int (*checkpoint)(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err,
 			  size_t err_cap);

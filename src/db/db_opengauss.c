@@ -319,7 +319,7 @@ static int og_follow(struct db *db, const struct db_peer *primary, int64_t timeo
 	return ctl_restart(db, "standby", DB_OG_STOP_FAST, timeout_ms, err, err_cap);
 }
 
-static int og_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count,
+static int og_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
 			   int64_t timeout_ms, char *err, size_t err_cap)
 {
 	(void)db;

@@ -16,6 +16,8 @@
 #ifndef GSHA_DB_OPENGAUSS_CODEC_H
 #define GSHA_DB_OPENGAUSS_CODEC_H
 
+#include "name.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,8 +50,8 @@
 #define DB_OG_GUC_NAME_MAX 64
 /* A GUC value: a replconninfo entry or a synchronous_standby_names list is the longest. */
 #define DB_OG_GUC_VALUE_MAX 2048
-/* An application_name (PostgreSQL's NAMEDATALEN - 1). */
-#define DB_OG_APP_NAME_MAX 64
+/* An application_name: a member's name (base name.h). */
+#define DB_OG_APP_NAME_MAX MEMBER_NAME_MAX
 
 /* local_role of pg_stat_get_stream_replications() and gs_ctl query (§2.7). */
 enum db_og_role {

@@ -288,7 +288,7 @@ static int pg_set_sync_standbys(struct db *db, int64_t timeout_ms, char *err, si
 	return rewrite_and_reload(db, timeout_ms, err, err_cap);
 }
 
-static int pg_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count,
+static int pg_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
 			   int64_t timeout_ms, char *err, size_t err_cap)
 {
 	int64_t deadline = clock_mono_ms() + timeout_ms;

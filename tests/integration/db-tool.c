@@ -307,20 +307,20 @@ int main(int argc, char **argv)
 		    (i >= argc || num_parse_int(argv[i++], 0, DB_STANDBYS_MAX, &s.num) < 0))
 			usage();
 		for (; i < argc && s.count < DB_STANDBYS_MAX; i++) {
-			if (buf_copy(s.names[s.count++], DB_NAME_MAX, argv[i]) != 0)
+			if (buf_copy(s.names[s.count++], MEMBER_NAME_MAX, argv[i]) != 0)
 				usage();
 		}
 		rc = db_set_sync_standbys(db, &s, timeout_ms, err, sizeof(err));
 		if (rc < 0)
 			die(cmd, rc, err);
 	} else if (strcmp(cmd, "slots") == 0) {
-		static char names[DB_SLOTS_MAX][DB_NAME_MAX];
+		static char names[DB_SLOTS_MAX][MEMBER_NAME_MAX];
 		int n = 0;
 		for (; i < argc && n < DB_SLOTS_MAX; i++) {
-			if (buf_copy(names[n++], DB_NAME_MAX, argv[i]) != 0)
+			if (buf_copy(names[n++], MEMBER_NAME_MAX, argv[i]) != 0)
 				usage();
 		}
-		rc = db_ensure_slots(db, (const char(*)[DB_NAME_MAX])names, n, timeout_ms, err,
+		rc = db_ensure_slots(db, (const char(*)[MEMBER_NAME_MAX])names, n, timeout_ms, err,
 				     sizeof(err));
 		if (rc < 0)
 			die(cmd, rc, err);

@@ -301,7 +301,7 @@ static void test_sync_names_parse_refuses_garbage(void **state)
 	for (int i = 0; i <= DB_STANDBYS_MAX; i++)
 		len += (size_t)snprintf(many + len, sizeof(many) - len, "%sn%d", i ? "," : "", i);
 	assert_int_equal(db_parse_sync_names(many, &s), -EINVAL);
-	char longname[DB_NAME_MAX + 8];
+	char longname[MEMBER_NAME_MAX + 8];
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	assert_int_equal(db_parse_sync_names(longname, &s), -EINVAL);
