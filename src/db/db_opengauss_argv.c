@@ -286,6 +286,14 @@ static int argv_addf(struct db_og_argv *a, const char *fmt, ...)
 	return 0;
 }
 
+/* Appends the option opt and its value. */
+static int argv_opt(struct db_og_argv *a, const char *opt, const char *value)
+{
+	int rc = argv_add(a, opt);
+
+	return rc == 0 ? argv_add(a, value) : rc;
+}
+
 static bool value_is_safe(const char *v)
 {
 	const char *c;
@@ -369,9 +377,7 @@ static int ctl_head(struct db_og_argv *a, const char *gs_ctl, const char *cmd, c
 	if (rc == 0)
 		rc = argv_add(a, cmd);
 	if (rc == 0)
-		rc = argv_add(a, "-D");
-	if (rc == 0)
-		rc = argv_add(a, datadir);
+		rc = argv_opt(a, "-D", datadir);
 	return rc;
 }
 
@@ -393,88 +399,20 @@ static int ctl_opts(struct db_og_argv *a, const char *opts, const char *logfile)
 {
 	int rc = 0;
 
-	if (opts != NULL && opts[0] != '\0') {
-		rc = argv_add(a, "-o");
-		if (rc == 0)
-			rc = argv_add(a, opts);
-	}
-	if (rc == 0 && logfile != NULL && logfile[0] != '\0') {
-		rc = argv_add(a, "-l");
-		if (rc == 0)
-			rc = argv_add(a, logfile);
-	}
+	if (opts != NULL && opts[0] != '\0')
+		rc = argv_opt(a, "-o", opts);
+	if (rc == 0 && logfile != NULL && logfile[0] != '\0')
+		rc = argv_opt(a, "-l", logfile);
 	return rc;
 }
 
-int db_og_ctl_start(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
-		    const char *mode, int timeout_s, const char *opts, const char *logfile)
+/* Hands the built command line a to the caller when every step succeeded (rc 0): outputs are
+ * written only on success. */
+static int ctl_finish(struct db_og_argv *out, const struct db_og_argv *a, int rc)
 {
-	struct db_og_argv a;
-	int rc;
-
-	if (!mode_is_valid(mode))
-		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "start", datadir);
-	if (rc == 0)
-		rc = argv_add(&a, "-M");
-	if (rc == 0)
-		rc = argv_add(&a, mode);
-	if (rc == 0)
-		rc = ctl_wait(&a, timeout_s);
-	if (rc == 0)
-		rc = ctl_opts(&a, opts, logfile);
 	if (rc < 0)
 		return rc;
-	*out = a;
-	return 0;
-}
-
-int db_og_ctl_restart(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
-		      const char *mode, enum db_og_stop_mode stop, int timeout_s, const char *opts,
-		      const char *logfile)
-{
-	struct db_og_argv a;
-	int rc;
-
-	if (!mode_is_valid(mode) || (stop != DB_OG_STOP_FAST && stop != DB_OG_STOP_IMMEDIATE))
-		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "restart", datadir);
-	if (rc == 0)
-		rc = argv_add(&a, "-M");
-	if (rc == 0)
-		rc = argv_add(&a, mode);
-	if (rc == 0)
-		rc = argv_add(&a, "-m");
-	if (rc == 0)
-		rc = argv_add(&a, db_og_stop_mode_name(stop));
-	if (rc == 0)
-		rc = ctl_wait(&a, timeout_s);
-	if (rc == 0)
-		rc = ctl_opts(&a, opts, logfile);
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
-}
-
-int db_og_ctl_stop(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
-		   enum db_og_stop_mode stop, int timeout_s)
-{
-	struct db_og_argv a;
-	int rc;
-
-	if (stop != DB_OG_STOP_FAST && stop != DB_OG_STOP_IMMEDIATE)
-		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "stop", datadir);
-	if (rc == 0)
-		rc = argv_add(&a, "-m");
-	if (rc == 0)
-		rc = argv_add(&a, db_og_stop_mode_name(stop));
-	if (rc == 0)
-		rc = ctl_wait(&a, timeout_s);
-	if (rc < 0)
-		return rc;
-	*out = a;
+	*out = *a;
 	return 0;
 }
 
@@ -487,69 +425,108 @@ static int ctl_term(struct db_og_argv *a, uint32_t term)
 	return rc;
 }
 
-int db_og_ctl_notify(struct db_og_argv *out, const char *gs_ctl, const char *datadir, bool primary,
-		     uint32_t term, int timeout_s)
+static bool stop_is_valid(enum db_og_stop_mode stop)
+{
+	return stop == DB_OG_STOP_FAST || stop == DB_OG_STOP_IMMEDIATE;
+}
+
+int db_og_ctl_start(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
+		    const char *mode, int timeout_s, const char *opts, const char *logfile)
 {
 	struct db_og_argv a;
 	int rc;
 
-	if (primary && term == 0)
+	if (!mode_is_valid(mode))
 		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "notify", datadir);
+	rc = ctl_head(&a, gs_ctl, "start", datadir);
 	if (rc == 0)
-		rc = argv_add(&a, "-M");
+		rc = argv_opt(&a, "-M", mode);
 	if (rc == 0)
-		rc = argv_add(&a, primary ? "primary" : "standby");
+		rc = ctl_wait(&a, timeout_s);
+	if (rc == 0)
+		rc = ctl_opts(&a, opts, logfile);
+	return ctl_finish(out, &a, rc);
+}
+
+int db_og_ctl_restart(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
+		      const char *mode, enum db_og_stop_mode stop, int timeout_s, const char *opts,
+		      const char *logfile)
+{
+	struct db_og_argv a;
+	int rc;
+
+	if (!mode_is_valid(mode) || !stop_is_valid(stop))
+		return -EINVAL;
+	rc = ctl_head(&a, gs_ctl, "restart", datadir);
+	if (rc == 0)
+		rc = argv_opt(&a, "-M", mode);
+	if (rc == 0)
+		rc = argv_opt(&a, "-m", db_og_stop_mode_name(stop));
+	if (rc == 0)
+		rc = ctl_wait(&a, timeout_s);
+	if (rc == 0)
+		rc = ctl_opts(&a, opts, logfile);
+	return ctl_finish(out, &a, rc);
+}
+
+int db_og_ctl_stop(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
+		   enum db_og_stop_mode stop, int timeout_s)
+{
+	struct db_og_argv a;
+	int rc;
+
+	if (!stop_is_valid(stop))
+		return -EINVAL;
+	rc = ctl_head(&a, gs_ctl, "stop", datadir);
+	if (rc == 0)
+		rc = argv_opt(&a, "-m", db_og_stop_mode_name(stop));
+	if (rc == 0)
+		rc = ctl_wait(&a, timeout_s);
+	return ctl_finish(out, &a, rc);
+}
+
+/* gs_ctl <cmd> -D datadir [-M|-m mode] [-T term] -w -t timeout_s: the commands that carry the
+ * cluster term (§2.2, §2.4). */
+static int ctl_termed(struct db_og_argv *out, const char *gs_ctl, const char *cmd,
+		      const char *datadir, const char *opt, const char *mode, uint32_t term,
+		      int timeout_s)
+{
+	struct db_og_argv a;
+	int rc = ctl_head(&a, gs_ctl, cmd, datadir);
+
+	if (rc == 0 && opt != NULL)
+		rc = argv_opt(&a, opt, mode);
 	if (rc == 0 && term > 0)
 		rc = ctl_term(&a, term);
 	if (rc == 0)
 		rc = ctl_wait(&a, timeout_s);
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
+	return ctl_finish(out, &a, rc);
+}
+
+int db_og_ctl_notify(struct db_og_argv *out, const char *gs_ctl, const char *datadir, bool primary,
+		     uint32_t term, int timeout_s)
+{
+	if (primary && term == 0)
+		return -EINVAL;
+	return ctl_termed(out, gs_ctl, "notify", datadir, "-M", primary ? "primary" : "standby",
+			  term, timeout_s);
 }
 
 int db_og_ctl_failover(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
 		       uint32_t term, int timeout_s)
 {
-	struct db_og_argv a;
-	int rc;
-
 	if (term == 0)
 		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "failover", datadir);
-	if (rc == 0)
-		rc = ctl_term(&a, term);
-	if (rc == 0)
-		rc = ctl_wait(&a, timeout_s);
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
+	return ctl_termed(out, gs_ctl, "failover", datadir, NULL, NULL, term, timeout_s);
 }
 
 int db_og_ctl_switchover(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
 			 uint32_t term, int timeout_s)
 {
-	struct db_og_argv a;
-	int rc;
-
 	if (term == 0)
 		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "switchover", datadir);
-	if (rc == 0)
-		rc = argv_add(&a, "-m");
-	if (rc == 0)
-		rc = argv_add(&a, "fast"); /* smart and immediate are rejected (§2.4) */
-	if (rc == 0)
-		rc = ctl_term(&a, term);
-	if (rc == 0)
-		rc = ctl_wait(&a, timeout_s);
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
+	/* smart and immediate are rejected (§2.4) */
+	return ctl_termed(out, gs_ctl, "switchover", datadir, "-m", "fast", term, timeout_s);
 }
 
 int db_og_ctl_build(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
@@ -562,34 +539,23 @@ int db_og_ctl_build(struct db_og_argv *out, const char *gs_ctl, const char *data
 		return -EINVAL;
 	rc = ctl_head(&a, gs_ctl, "build", datadir);
 	if (rc == 0)
-		rc = argv_add(&a, "-b");
+		rc = argv_opt(&a, "-b", db_og_build_mode_name(mode));
 	if (rc == 0)
-		rc = argv_add(&a, db_og_build_mode_name(mode));
-	if (rc == 0)
-		rc = argv_add(&a, "-M");
-	if (rc == 0)
-		rc = argv_add(&a, "standby");
+		rc = argv_opt(&a, "-M", "standby");
 	if (rc == 0)
 		rc = argv_add(&a, "-r");
 	if (rc == 0)
 		rc = argv_addf(&a, "%d", recv_timeout_s);
 	if (rc == 0 && term > 0)
 		rc = ctl_term(&a, term);
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
+	return ctl_finish(out, &a, rc);
 }
 
 int db_og_ctl_query(struct db_og_argv *out, const char *gs_ctl, const char *datadir)
 {
 	struct db_og_argv a;
-	int rc = ctl_head(&a, gs_ctl, "query", datadir);
 
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
+	return ctl_finish(out, &a, ctl_head(&a, gs_ctl, "query", datadir));
 }
 
 void db_og_argv_ptrs(const struct db_og_argv *a, const char *ptrs[DB_OG_ARGV_MAX + 1])

@@ -121,6 +121,25 @@ static int put_setting(struct db_og_setting *s, int *n, const char *name, const 
 	return 0;
 }
 
+/* Appends replconninfo1..8 for this node (see render_replconninfo) to s at *n; an unused entry
+ * is "", which clears a stale one. */
+static int put_replconninfo(struct db *db, const struct db_peer *extra, struct db_og_setting *s,
+			    int *n, char *err, size_t err_cap)
+{
+	struct db_og_replconninfo *ri = malloc(sizeof(*ri));
+	if (!ri)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	int rc = render_replconninfo(db, extra, ri, err, err_cap);
+	for (int i = 0; i < DB_OG_REPLCONNINFO_MAX && rc == 0; i++) {
+		char name[32];
+		if (buf_format(name, sizeof(name), "replconninfo%d", i + 1) != 0 ||
+		    put_setting(s, n, name, ri->entry[i]) != 0)
+			rc = err_fail(err, err_cap, -E2BIG, "replconninfo does not fit");
+	}
+	free(ri);
+	return rc;
+}
+
 /* The three synchronous settings of §2.9 from db_set_sync_standbys' choice (asynchronous until
  * the loop says otherwise: that overrides the blocking '*' default). */
 static int sync_settings(struct db *db, struct db_og_setting out[3], char *err, size_t err_cap)
@@ -180,13 +199,10 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 		       size_t err_cap)
 {
 	struct db_og_setting *s = calloc(OG_SETTINGS_ALL_MAX, sizeof(*s));
-	struct db_og_replconninfo *ri = malloc(sizeof(*ri));
 	int n = 0, rc = 0;
-	if (!s || !ri) {
-		rc = err_fail(err, err_cap, -ENOMEM, "out of memory");
-		goto out_free;
-	}
-	rc = render_replconninfo(db, extra, ri, err, err_cap);
+	if (!s)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	rc = put_replconninfo(db, extra, s, &n, err, err_cap);
 	if (rc < 0)
 		goto out_free;
 	char port[16];
@@ -201,13 +217,6 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 		rc = put_setting(s, &n, "application_name", db->opts.name);
 	if (rc == 0)
 		rc = put_setting(s, &n, "hot_standby", "on");
-	for (int i = 0; i < DB_OG_REPLCONNINFO_MAX && rc == 0; i++) {
-		char name[32];
-		if (buf_format(name, sizeof(name), "replconninfo%d", i + 1) != 0)
-			rc = -EINVAL;
-		else
-			rc = put_setting(s, &n, name, ri->entry[i]); /* "" clears a stale entry */
-	}
 	if (rc == 0) {
 		if (n + 3 > OG_SETTINGS_ALL_MAX) {
 			rc = -E2BIG;
@@ -230,7 +239,6 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 	}
 	rc = run_guc(db, db_server_running(db), s, n, timeout_ms, err, err_cap);
 out_free:
-	free(ri);
 	free(s);
 	return rc;
 }
@@ -239,24 +247,12 @@ out_free:
 static int write_replconninfo(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	struct db_og_setting *s = calloc(DB_OG_REPLCONNINFO_MAX, sizeof(*s));
-	struct db_og_replconninfo *ri = malloc(sizeof(*ri));
-	int n = 0, rc = 0;
-	if (!s || !ri) {
-		rc = err_fail(err, err_cap, -ENOMEM, "out of memory");
-		goto out_free;
-	}
-	rc = render_replconninfo(db, NULL, ri, err, err_cap);
-	for (int i = 0; i < DB_OG_REPLCONNINFO_MAX && rc == 0; i++) {
-		char name[32];
-		if (buf_format(name, sizeof(name), "replconninfo%d", i + 1) != 0)
-			rc = err_fail(err, err_cap, -EINVAL, "replconninfo name");
-		else if (put_setting(s, &n, name, ri->entry[i]) != 0)
-			rc = err_fail(err, err_cap, -E2BIG, "replconninfo does not fit");
-	}
+	int n = 0;
+	if (!s)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	int rc = put_replconninfo(db, NULL, s, &n, err, err_cap);
 	if (rc == 0)
 		rc = run_guc(db, true, s, n, timeout_ms, err, err_cap);
-out_free:
-	free(ri);
 	free(s);
 	return rc;
 }
