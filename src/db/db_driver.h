@@ -305,7 +305,8 @@ int db_write_pgpass(struct db *db, char *err, size_t err_cap) __attribute__((war
 /* Whether pid is the postmaster of data_dir: its working directory (the postmaster's first act
  * is chdir to it) or its -D/--pgdata argument names data_dir (symlinks resolved). Returns 1
  * when it is, 0 when it is another process (a recycled pid; also our own pid and pids <= 1),
- * -ESRCH when no such process exists, or -EACCES/-errno when neither can be read. */
+ * -ESRCH when no such process runs (none, or a zombie), or -EACCES/-errno when neither can be
+ * read. */
 int db_pid_is_postmaster(int pid, const char *data_dir) __attribute__((warn_unused_result));
 
 /* The driver operation fence for engines that keep their postmaster's pid in postmaster.pid

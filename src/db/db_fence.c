@@ -64,17 +64,52 @@ static const char *cmdline_data_dir(const char *args, size_t len)
 	return NULL;
 }
 
+/* State letter and parent pid of process pid from /proc/<pid>/stat. 0, or -1 when unreadable. */
+static int stat_of(int pid, char *state, int *ppid)
+{
+	char path[FENCE_PROC_PATH_MAX], line[FENCE_STAT_MAX];
+	const char *close_paren;
+	FILE *f;
+	int rc = -1;
+
+	if (buf_format(path, sizeof(path), "/proc/%d/stat", pid) != 0)
+		return -1;
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		close_paren = strrchr(line, ')'); /* the command name may hold ')' and spaces */
+		if (close_paren != NULL && sscanf(close_paren + 1, " %c %d", state, ppid) == 2)
+			rc = 0;
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Parent pid of process pid, or -1. */
+static int parent_of(int pid)
+{
+	char state;
+	int ppid;
+
+	return stat_of(pid, &state, &ppid) == 0 ? ppid : -1;
+}
+
 int db_pid_is_postmaster(int pid, const char *data_dir)
 {
 	char path[FENCE_PROC_PATH_MAX], want[PATH_MAX], seen[PATH_MAX], link[PATH_MAX];
 	char *args;
 	bool known = false;
+	char state;
 	ssize_t n;
-	int fd;
+	int fd, ppid;
 
 	if (pid <= 1 || pid == (int)getpid())
 		return 0;
 	if (buf_format(path, sizeof(path), "/proc/%d", pid) != 0 || access(path, F_OK) != 0)
+		return -ESRCH;
+	/* A zombie has exited: it accepts nothing, and has neither cwd nor command line. */
+	if (stat_of(pid, &state, &ppid) == 0 && (state == 'Z' || state == 'X'))
 		return -ESRCH;
 	canonical(data_dir, want);
 	/* The postmaster's first act is chdir(DataDir). */
@@ -111,28 +146,6 @@ int db_pid_is_postmaster(int pid, const char *data_dir)
 	}
 	free(args);
 	return known ? 0 : -EACCES;
-}
-
-/* Parent pid of process pid from /proc/<pid>/stat, or -1. */
-static int parent_of(int pid)
-{
-	char path[FENCE_PROC_PATH_MAX], line[FENCE_STAT_MAX];
-	const char *close_paren;
-	FILE *f;
-	int ppid = -1;
-
-	if (buf_format(path, sizeof(path), "/proc/%d/stat", pid) != 0)
-		return -1;
-	f = fopen(path, "re");
-	if (f == NULL)
-		return -1;
-	if (fgets(line, sizeof(line), f) != NULL) {
-		close_paren = strrchr(line, ')'); /* the command name may hold ')' and spaces */
-		if (close_paren == NULL || sscanf(close_paren + 1, " %*c %d", &ppid) != 1)
-			ppid = -1;
-	}
-	fclose(f);
-	return ppid;
 }
 
 /* Kills every child of the stopped postmaster pid (each PostgreSQL child makes itself a
@@ -191,7 +204,7 @@ int db_fence_postmaster(struct db *db, char *err, size_t err_cap)
 				pf.pid, strerror(errno));
 	if (db_pid_is_postmaster(pf.pid, dir) != 1) {
 		(void)kill(pf.pid, SIGCONT);
-		return err_fail(err, err_cap, -ESRCH, "pid %d exited before it could be killed",
+		return err_fail(err, err_cap, -ESRCH, "pid %d changed before it could be killed",
 				pf.pid);
 	}
 	killed = kill_children(pf.pid);

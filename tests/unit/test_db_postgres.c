@@ -1379,6 +1379,35 @@ static void test_fence_knows_a_postmaster_by_its_data_directory_argument(void **
 	rmdir(dir);
 }
 
+static void test_fence_treats_an_exited_postmaster_as_not_running(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-fence.XXXXXX";
+	struct db_options o;
+	struct db *db;
+	fence_fixture(dir, &o, &db);
+	/* A postmaster that exited but was not reaped yet (a zombie) has no cwd to show. */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (chdir(dir) != 0)
+			_exit(1);
+		_exit(0);
+	}
+	usleep(100 * 1000);
+	assert_int_equal(db_pid_is_postmaster(pid, dir), -ESRCH);
+	write_pidfile(dir, pid);
+	char err[ERR_CAP] = "";
+	assert_int_equal(db_fence(db, err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "not running"));
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	db_free(db);
+	char path[DB_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_set_peers_checks_the_list_and_is_a_no_op_on_postgres(void **state)
 {
 	(void)state;
@@ -1455,6 +1484,7 @@ int main(void)
 			test_fence_kills_the_postmaster_of_this_data_directory_and_its_children),
 		cmocka_unit_test(test_fence_leaves_a_recycled_pid_alone),
 		cmocka_unit_test(test_fence_knows_a_postmaster_by_its_data_directory_argument),
+		cmocka_unit_test(test_fence_treats_an_exited_postmaster_as_not_running),
 		cmocka_unit_test(test_set_peers_checks_the_list_and_is_a_no_op_on_postgres),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
