@@ -31,19 +31,18 @@ void note_dcs_error(struct agent *a, const char *what, int rc, const char *msg)
  * they changed since the last list it took. */
 static void set_opengauss_members(struct agent *a)
 {
-	struct db_peer peers[DB_OPENGAUSS_MEMBERS_MAX];
+	struct db_peer peers[DB_PEERS_MAX];
 	char err[DB_ERROR_MAX];
 	int n = 0;
 
 	if (!is_opengauss(a))
 		return;
-	for (int i = 0; i < a->cluster->member_count && n < DB_OPENGAUSS_MEMBERS_MAX; i++)
+	for (int i = 0; i < a->cluster->member_count && n < DB_PEERS_MAX; i++)
 		if (peer_from_member(&a->cluster->members[i], &peers[n]) == 0)
 			n++;
 	if (n == a->og_member_count && memcmp(peers, a->og_members, sizeof(peers[0]) * n) == 0)
 		return;
-	if (db_opengauss_set_members(a->db, peers, n, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
-	    0) {
+	if (db_set_peers(a->db, peers, n, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0) {
 		log_warning("could not hand the member list to the openGauss driver: %s, retrying",
 			    err);
 		return;
