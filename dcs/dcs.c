@@ -300,6 +300,20 @@ static bool leader_is_mine_locked(struct dcs_op *o)
 	       found && strcmp(holder, o->c->opts.name) == 0 && lease == o->c->lease;
 }
 
+/* Begins a call on the leader key, which needs the member name. On 0 the call is begun (end it
+ * with dcs_op_end) and key (DCS_KEY_MAX bytes) holds the leader key; otherwise nothing is. */
+static int leader_op_begin(struct dcs_op *o, struct dcs_client *c, char *key, char *msg,
+			   size_t msglen)
+{
+	int rc;
+
+	if (c->opts.name[0] == '\0')
+		return err_fail(msg, msglen, DCS_ERR_INVALID_ARGUMENT, "member name is not set");
+	dcs_op_begin(o, c, msg, msglen);
+	rc = dcs_key_of(c, "leader", key, DCS_KEY_MAX);
+	return rc == DCS_OK ? DCS_OK : dcs_op_end(o, rc);
+}
+
 int dcs_take_leader(struct dcs_client *c, char *msg, size_t msglen)
 {
 	char key[DCS_KEY_MAX];
@@ -309,14 +323,10 @@ int dcs_take_leader(struct dcs_client *c, char *msg, size_t msglen)
 	struct dcs_op o;
 	int rc;
 
-	if (c->opts.name[0] == '\0') {
-		err_set(msg, msglen, "member name is not set");
-		return DCS_ERR_INVALID_ARGUMENT;
-	}
-	dcs_op_begin(&o, c, msg, msglen);
-	rc = dcs_key_of(c, "leader", key, sizeof(key));
-	if (rc == DCS_OK)
-		rc = lease_refresh_locked(&o);
+	rc = leader_op_begin(&o, c, key, msg, msglen);
+	if (rc != DCS_OK)
+		return rc;
+	rc = lease_refresh_locked(&o);
 	for (int attempt = 0; rc == DCS_OK && attempt < 2; attempt++) {
 		leader_put_txn(c, key, &t);
 		rc = txn_locked(&o, &t, &won, &rev);
@@ -346,14 +356,10 @@ int dcs_renew_leader(struct dcs_client *c, char *msg, size_t msglen)
 	struct dcs_op o;
 	int rc;
 
-	if (c->opts.name[0] == '\0') {
-		err_set(msg, msglen, "member name is not set");
-		return DCS_ERR_INVALID_ARGUMENT;
-	}
-	dcs_op_begin(&o, c, msg, msglen);
-	rc = dcs_key_of(c, "leader", key, sizeof(key));
-	if (rc == DCS_OK)
-		rc = lease_refresh_locked(&o);
+	rc = leader_op_begin(&o, c, key, msg, msglen);
+	if (rc != DCS_OK)
+		return rc;
+	rc = lease_refresh_locked(&o);
 	if (rc != DCS_OK || (c->leader_lease != 0 && c->leader_lease == c->lease))
 		return dcs_op_end(&o, rc);
 	/* The lease changed (or this process never wrote the key): re-put on the new lease if
@@ -392,20 +398,16 @@ int dcs_release_leader(struct dcs_client *c, char *msg, size_t msglen)
 	struct dcs_op o;
 	int rc;
 
-	if (c->opts.name[0] == '\0') {
-		err_set(msg, msglen, "member name is not set");
-		return DCS_ERR_INVALID_ARGUMENT;
-	}
-	dcs_op_begin(&o, c, msg, msglen);
-	rc = dcs_key_of(c, "leader", key, sizeof(key));
+	rc = leader_op_begin(&o, c, key, msg, msglen);
+	if (rc != DCS_OK)
+		return rc;
 	memset(&t, 0, sizeof(t));
 	t.compare.target = DCS_CMP_VALUE;
 	t.compare.key = key;
 	t.compare.value = c->opts.name;
 	t.success.kind = DCS_OP_DELETE;
 	t.success.key = key;
-	if (rc == DCS_OK)
-		rc = txn_locked(&o, &t, &ok, &rev);
+	rc = txn_locked(&o, &t, &ok, &rev);
 	if (rc == DCS_OK) {
 		c->leader_lease = 0;
 		if (!ok) {
