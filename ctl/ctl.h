@@ -155,7 +155,6 @@ struct ctl_view {
 	char scheduled_at[DCS_WORD_MAX];
 	char scheduled_from[MEMBER_NAME_MAX];
 	char scheduled_to[MEMBER_NAME_MAX];
-	int names_refused; /* names in etcd that are no member names (over 63 bytes): not shown */
 };
 
 /* The lag of a member behind the cluster's last known WAL position (status optime), in bytes:

@@ -107,15 +107,13 @@ static void tag_string(const char *tags, const char *key, char *out, size_t cap)
 	cJSON_Delete(doc);
 }
 
-/* A member name read from etcd into a MEMBER_NAME_MAX field: one that is no member name (over
- * 63 bytes, name.h) leaves "" and is counted, never cut. */
-static void copy_member_name(char out[static MEMBER_NAME_MAX], const char *name, int *refused)
-{
-	if (name[0] != '\0' && member_name_copy(out, name) != 0) {
-		out[0] = '\0';
-		(*refused)++;
-	}
-}
+/* The view's member names come from dcs, which refuses a document naming a member over
+ * MEMBER_NAME_LEN bytes (it is then absent from the cluster view and counted in
+ * dcs_cluster.rejected_count): the fields are the same size, so a copy never cuts. */
+_Static_assert(sizeof(((struct dcs_cluster *)0)->leader) == MEMBER_NAME_MAX,
+	       "dcs holds member names in MEMBER_NAME_MAX bytes");
+_Static_assert(sizeof(((struct dcs_member *)0)->name) == MEMBER_NAME_MAX,
+	       "dcs holds member names in MEMBER_NAME_MAX bytes");
 
 static int row_cmp(const void *a, const void *b)
 {
@@ -129,25 +127,22 @@ void ctl_view_build(const struct dcs_cluster *c, const char *cluster, struct ctl
 	out->initialized = c->has_initialize;
 	buf_copy_or_clear(out->sysid, sizeof(out->sysid), c->initialize);
 	if (c->has_leader)
-		copy_member_name(out->leader, c->leader, &out->names_refused);
+		buf_copy_or_clear(out->leader, sizeof(out->leader), c->leader);
 	out->paused = c->has_config && c->config_valid && c->config_pause;
 	if (c->has_failover && c->failover_valid && c->failover_scheduled_at[0] != '\0') {
 		out->has_scheduled_switchover = true;
 		buf_copy_or_clear(out->scheduled_at, sizeof(out->scheduled_at),
 				  c->failover_scheduled_at);
-		copy_member_name(out->scheduled_from, c->failover_leader, &out->names_refused);
-		copy_member_name(out->scheduled_to, c->failover_member, &out->names_refused);
+		buf_copy_or_clear(out->scheduled_from, sizeof(out->scheduled_from),
+				  c->failover_leader);
+		buf_copy_or_clear(out->scheduled_to, sizeof(out->scheduled_to), c->failover_member);
 	}
 	for (int i = 0; i < c->member_count && i < DCS_MEMBERS_MAX; i++) {
 		const struct dcs_member *m = &c->members[i];
 		struct ctl_row *r = &out->rows[out->count];
 		bool is_leader = c->has_leader && strcmp(c->leader, m->name) == 0;
 
-		if (member_name_copy(r->name, m->name) != 0) {
-			out->names_refused++; /* no row with an empty or cut name */
-			memset(r, 0, sizeof(*r));
-			continue;
-		}
+		buf_copy_or_clear(r->name, sizeof(r->name), m->name);
 		out->count++;
 
 		parse_conn_url(m->conn_url, r->host, sizeof(r->host), &r->port);

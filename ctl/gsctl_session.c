@@ -337,14 +337,10 @@ int ctl_read_cluster(struct ctl *x)
 		fprintf(stderr, "gsctl: warning: %d members beyond the first %d are not shown\n",
 			x->cluster->members_dropped, DCS_MEMBERS_MAX);
 	ctl_view_build(x->cluster, x->scope, x->view);
-	if (x->view->names_refused > 0)
+	if (x->cluster->rejected_count > 0)
 		fprintf(stderr,
-			"gsctl: warning: %d member names in etcd are no member names (longer than "
-			"%d "
-			"bytes, PostgreSQL keeps %d bytes of application_name and slot names, or "
-			"with "
-			"a control character): not shown\n",
-			x->view->names_refused, MEMBER_NAME_LEN, MEMBER_NAME_LEN);
+			"gsctl: warning: %d values in etcd were refused and are not shown: %s\n",
+			x->cluster->rejected_count, x->cluster->rejected);
 	return 0;
 }
 

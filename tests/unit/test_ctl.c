@@ -297,36 +297,6 @@ static void test_view_sorts_names_and_marks_leader_sync(void **state)
 	free(c);
 }
 
-/* Issue 10: the view holds member names in MEMBER_NAME_MAX bytes. A name in etcd that is no
- * member name (over 63 bytes) is neither cut nor turned into "": its row is left out and
- * counted, and gsctl says so. (dcs refuses such documents itself once it has the same limit.) */
-static void test_view_leaves_out_names_over_63_bytes_and_counts_them(void **state)
-{
-	struct dcs_cluster *c = three_nodes();
-	struct ctl_view *v = calloc(1, sizeof(*v));
-	char long_name[MEMBER_NAME_LEN + 2];
-
-	(void)state;
-	if (sizeof(c->members[0].name) < sizeof(long_name)) { /* dcs holds 63 bytes already */
-		free(v);
-		free(c);
-		skip();
-		return;
-	}
-	memset(long_name, 'x', sizeof(long_name) - 1);
-	long_name[sizeof(long_name) - 1] = '\0';
-	add_member(c, long_name, 15435, "replica", "running", 0, NULL);
-	buf_copy_or_clear(c->leader, sizeof(c->leader), long_name);
-	ctl_view_build(c, "demo", v);
-	assert_int_equal(v->count, 3);
-	for (int i = 0; i < v->count; i++)
-		assert_true(v->rows[i].name[0] != '\0');
-	assert_int_equal(v->names_refused, 2); /* the row and the leader key */
-	assert_string_equal(v->leader, "");
-	free(v);
-	free(c);
-}
-
 static void test_candidate_checks_leader_nofailover_state(void **state)
 {
 	struct dcs_cluster *c = three_nodes();
@@ -854,7 +824,6 @@ int main(void)
 		cmocka_unit_test(test_args_member_over_63_bytes_is_refused),
 		cmocka_unit_test(test_lag_is_optime_minus_position_never_negative),
 		cmocka_unit_test(test_view_sorts_names_and_marks_leader_sync),
-		cmocka_unit_test(test_view_leaves_out_names_over_63_bytes_and_counts_them),
 		cmocka_unit_test(test_candidate_checks_leader_nofailover_state),
 		cmocka_unit_test(test_api_base_strips_path),
 		cmocka_unit_test(test_list_pretty_matches_patronictl_layout),
