@@ -121,8 +121,6 @@ int peer_named(const struct agent *a, const char *name, struct db_peer *out);
 bool i_am_leader_in_view(const struct agent *a);
 /* tags.clonefrom of a member key. */
 bool member_clonefrom(const struct dcs_member *m);
-/* POST /failsafe: Patroni's 2 s, within retry_timeout. */
-int64_t failsafe_timeout_ms(const struct agent *a);
 
 /* ---- observe.c ---- */
 

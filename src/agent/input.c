@@ -319,7 +319,7 @@ void ping_failsafe(struct agent *a)
 		free(body);
 		return;
 	}
-	agent_failsafe_post(targets, n, body, failsafe_timeout_ms(a), acked);
+	agent_failsafe_post(targets, n, body, ha_failsafe_ping_timeout_ms(&a->in->policy), acked);
 	free(body);
 	for (int i = 0; i < n; i++) {
 		if (!acked[i]) {

@@ -53,27 +53,21 @@ static void set_opengauss_members(struct agent *a)
 	log_info("openGauss member list: %d member(s)", n);
 }
 
-/* A running primary that holds the key must decide by its fence deadline even when etcd is
- * silent: every DCS call of the observe step ends by then (docs/timing.md, "Come back in time").
- * Returns the deadline, or 0 when no cap applies (not a primary, paused, never renewed). */
+/* A running primary that holds the key must decide by its deadline even when etcd is silent:
+ * every DCS call of the observe step ends by then (docs/timing.md, "Come back in time"). The
+ * deadline is the core's (ha_leader_deadline_ms), from the same proofs ha_decide sees.
+ * Returns it, or 0 when no cap applies (not a primary, paused, never renewed, not the holder). */
 int64_t fence_cap(const struct agent *a)
 {
 	struct ha_policy policy;
 	int64_t f;
 
 	if (a->dbs->role != DB_ROLE_PRIMARY || a->dyn.pause || a->lease_renewed_ms == 0 ||
-	    !a->cluster->has_leader || strcmp(a->cluster->leader, a->cfg->name) != 0)
+	    !i_am_leader_in_view(a))
 		return 0;
 	agent_ha_policy(a->cfg, &a->dyn, &policy);
-	f = ha_fence_deadline_ms(&policy, a->lease_renewed_ms, 0);
-	/* Failsafe acks extend the proof; leave time for the next round of pings. */
-	if (a->dyn.failsafe_mode && a->failsafe_acked_ms > 0) {
-		int64_t ff = ha_fence_deadline_ms(&policy, a->failsafe_acked_ms, 0) -
-			     failsafe_timeout_ms(a);
-
-		if (ff > f)
-			f = ff;
-	}
+	/* Granted TTL 0, as in the decision's input (dcs.lease_ttl_ms). */
+	f = ha_leader_deadline_ms(&policy, a->lease_renewed_ms, 0, a->failsafe_acked_ms);
 	return f > clock_mono_ms() ? f : 0;
 }
 

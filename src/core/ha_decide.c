@@ -154,6 +154,29 @@ int64_t ha_fence_deadline_ms(const struct ha_policy *policy, int64_t renewed_ms,
 	return ssub(sadd(renewed_ms, ttl), ha_fence_margin_ms(policy, ttl));
 }
 
+int64_t ha_failsafe_ping_timeout_ms(const struct ha_policy *policy)
+{
+	return policy->retry_timeout_ms < HA_FAILSAFE_PING_MAX_MS ? policy->retry_timeout_ms
+								  : HA_FAILSAFE_PING_MAX_MS;
+}
+
+int64_t ha_leader_deadline_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
+			      int64_t lease_ttl_ms, int64_t failsafe_acked_ms)
+{
+	int64_t f = 0, ff;
+
+	if (lease_renewed_ms > 0)
+		f = ha_fence_deadline_ms(policy, lease_renewed_ms, lease_ttl_ms);
+	if (policy->failsafe_mode && failsafe_acked_ms > 0) {
+		/* Leave time for the next round of pings while the last one still proves. */
+		ff = ssub(ha_fence_deadline_ms(policy, failsafe_acked_ms, 0),
+			  ha_failsafe_ping_timeout_ms(policy));
+		if (ff > f)
+			f = ff;
+	}
+	return f;
+}
+
 int64_t ha_stall_limit_ms(const struct ha_policy *policy)
 {
 	int64_t cycle = sadd(policy->loop_wait_ms, policy->retry_timeout_ms);

@@ -13,6 +13,9 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "agent_state.h"
+#include "buf.h"
+#include "clock.h"
 
 /* A Patroni configuration as an operator writes it today. */
 static const char fixture_yaml[] = "scope: batman\n"
@@ -176,6 +179,137 @@ static void test_policy_and_tags_follow_patroni_rules(void **state)
 	free(c);
 }
 
+/* ---- the loop's fence cap (observe.c) is the core's deadline ---- */
+
+struct fence_world {
+	struct agent a;
+	struct dcs_cluster cluster;
+	struct db_status dbs;
+};
+
+/* The loop's state of a running primary that holds the key on a lease renewed 100 ms ago. */
+static void fence_world_init(struct fence_world *w, const struct cfg *c, int64_t ttl_ms,
+			     int64_t loop_wait_ms, int64_t retry_ms)
+{
+	memset(w, 0, sizeof(*w));
+	w->a.cfg = c;
+	w->a.cluster = &w->cluster;
+	w->a.dbs = &w->dbs;
+	w->a.dyn = c->bootstrap.dcs;
+	w->a.dyn.ttl_ms = ttl_ms;
+	w->a.dyn.loop_wait_ms = loop_wait_ms;
+	w->a.dyn.retry_timeout_ms = retry_ms;
+	w->a.lease_renewed_ms = clock_mono_ms() - 100;
+	w->dbs.role = DB_ROLE_PRIMARY;
+	w->dbs.running = true;
+	w->cluster.has_leader = true;
+	assert_int_equal(buf_copy(w->cluster.leader, sizeof(w->cluster.leader), c->name), 0);
+}
+
+/* What ha_decide sees in the same state: reachable etcd (or not), the key on my lease. */
+static void fence_world_decide(const struct fence_world *w, bool reachable, struct ha_output *out)
+{
+	struct ha_input *in = calloc(1, sizeof(*in));
+
+	assert_non_null(in);
+	agent_ha_policy(w->a.cfg, &w->a.dyn, &in->policy);
+	assert_int_equal(buf_copy(in->self.name, sizeof(in->self.name), w->a.cfg->name), 0);
+	in->now_ms = clock_mono_ms();
+	in->last_call_ms = in->now_ms - w->a.dyn.loop_wait_ms;
+	in->now_wall_ms = 1790000000000LL;
+	in->last_call_wall_ms = in->now_wall_ms - w->a.dyn.loop_wait_ms;
+	in->dcs.reachable = reachable;
+	in->dcs.initialize_present = true;
+	in->dcs.leader_present = true;
+	assert_int_equal(buf_copy(in->dcs.leader, sizeof(in->dcs.leader), w->a.cfg->name), 0);
+	in->dcs.leader_lease_mine = true;
+	in->dcs.lease_renewed_ms = w->a.lease_renewed_ms;
+	in->dcs.failsafe_present = w->a.dyn.failsafe_mode;
+	if (w->a.dyn.failsafe_mode)
+		assert_int_equal(buf_copy(in->dcs.failsafe.name[in->dcs.failsafe.count++],
+					  sizeof(in->dcs.failsafe.name[0]), w->a.cfg->name),
+				 0);
+	in->failsafe.done = true;
+	in->failsafe.acked_ms = w->a.failsafe_acked_ms;
+	in->db.state = HA_DB_RUNNING;
+	in->db.is_primary = true;
+	ha_decide(in, out);
+	free(in);
+}
+
+static void test_fence_cap_is_the_decisions_fence_deadline(void **state)
+{
+	static const int64_t timings[][3] = { { 5000, 1000, 1000 },
+					      { 30000, 10000, 10000 },
+					      { 10000, 2000, 3000 },
+					      { 60000, 10000, 20000 } };
+	struct cfg *c = load_fixture();
+	struct fence_world *w = calloc(1, sizeof(*w));
+	struct ha_output out;
+
+	(void)state;
+	assert_non_null(w);
+	for (size_t i = 0; i < sizeof(timings) / sizeof(timings[0]); i++) {
+		fence_world_init(w, c, timings[i][0], timings[i][1], timings[i][2]);
+		fence_world_decide(w, true, &out);
+		assert_true(out.leader);
+		assert_int_equal(fence_cap(&w->a), out.fence_deadline_ms);
+		assert_int_equal(fence_cap(&w->a), w->a.lease_renewed_ms + timings[i][0] -
+							   (timings[i][2] + timings[i][0] / 100));
+	}
+	free(w);
+	free(c);
+}
+
+static void test_fence_cap_in_failsafe_leaves_one_ping_before_the_deadline(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct fence_world *w = calloc(1, sizeof(*w));
+	struct ha_output out;
+	struct ha_policy policy;
+
+	(void)state;
+	assert_non_null(w);
+	/* Patroni's defaults: etcd silent since the renewal, a full failsafe round just now. */
+	fence_world_init(w, c, 30000, 10000, 10000);
+	w->a.dyn.failsafe_mode = true;
+	w->a.lease_renewed_ms = clock_mono_ms() - 15000;
+	w->a.failsafe_acked_ms = clock_mono_ms() - 10;
+	fence_world_decide(w, false, &out);
+	assert_true(out.leader);
+	agent_ha_policy(c, &w->a.dyn, &policy);
+	assert_int_equal(fence_cap(&w->a),
+			 out.fence_deadline_ms - ha_failsafe_ping_timeout_ms(&policy));
+	assert_int_equal(fence_cap(&w->a), ha_leader_deadline_ms(&policy, w->a.lease_renewed_ms, 0,
+								 w->a.failsafe_acked_ms));
+	free(w);
+	free(c);
+}
+
+static void test_fence_cap_only_for_the_running_primary_with_the_key(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct fence_world *w = calloc(1, sizeof(*w));
+
+	(void)state;
+	assert_non_null(w);
+	fence_world_init(w, c, 5000, 1000, 1000);
+	assert_true(fence_cap(&w->a) > 0);
+	w->dbs.role = DB_ROLE_REPLICA;
+	assert_int_equal(fence_cap(&w->a), 0);
+	fence_world_init(w, c, 5000, 1000, 1000);
+	w->a.dyn.pause = true;
+	assert_int_equal(fence_cap(&w->a), 0);
+	fence_world_init(w, c, 5000, 1000, 1000);
+	memcpy(w->cluster.leader, "other", 6);
+	assert_int_equal(fence_cap(&w->a), 0);
+	fence_world_init(w, c, 5000, 1000, 1000);
+	w->a.lease_renewed_ms = clock_mono_ms() - 4000; /* past renewed + 3950 */
+	assert_int_equal(fence_cap(&w->a), 0);
+	free(w);
+	free(c);
+}
+
 static void test_peer_parse_replica_takes_max_of_received_and_replayed(void **state)
 {
 	static const char doc[] =
@@ -244,6 +378,9 @@ int main(void)
 		cmocka_unit_test(test_rest_options_from_restapi),
 		cmocka_unit_test(test_rest_options_reject_host_name_in_allowlist),
 		cmocka_unit_test(test_policy_and_tags_follow_patroni_rules),
+		cmocka_unit_test(test_fence_cap_is_the_decisions_fence_deadline),
+		cmocka_unit_test(test_fence_cap_in_failsafe_leaves_one_ping_before_the_deadline),
+		cmocka_unit_test(test_fence_cap_only_for_the_running_primary_with_the_key),
 		cmocka_unit_test(test_peer_parse_replica_takes_max_of_received_and_replayed),
 		cmocka_unit_test(test_peer_parse_patroni3_master_is_primary),
 		cmocka_unit_test(test_peer_parse_rejects_hostile_documents),

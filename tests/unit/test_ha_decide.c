@@ -1052,6 +1052,30 @@ static void test_policy_check_accepts_fast_and_patroni_defaults(void **state)
 	assert_true(ha_fence_deadline_ms(&p, 0, 0) > 0);
 }
 
+static void test_leader_deadline_is_the_later_proof_less_one_ping(void **state)
+{
+	struct ha_policy p = { .ttl_ms = 30000, .loop_wait_ms = 10000, .retry_timeout_ms = 10000 };
+
+	(void)state;
+	assert_int_equal(ha_leader_deadline_ms(&p, 0, 0, 0), 0);
+	/* The lease alone: its fence deadline. */
+	assert_int_equal(ha_leader_deadline_ms(&p, 1000, 0, 5000),
+			 ha_fence_deadline_ms(&p, 1000, 0));
+	/* Failsafe acks count only in failsafe mode, less one ping (Patroni's 2 s). */
+	p.failsafe_mode = true;
+	assert_int_equal(ha_failsafe_ping_timeout_ms(&p), 2000);
+	assert_int_equal(ha_leader_deadline_ms(&p, 1000, 0, 5000),
+			 ha_fence_deadline_ms(&p, 5000, 0) - 2000);
+	assert_int_equal(ha_leader_deadline_ms(&p, 0, 0, 5000),
+			 ha_fence_deadline_ms(&p, 5000, 0) - 2000);
+	/* An older round than the lease's renewal proves nothing more. */
+	assert_int_equal(ha_leader_deadline_ms(&p, 5000, 0, 1000),
+			 ha_fence_deadline_ms(&p, 5000, 0));
+	/* The ping timeout stays within retry_timeout. */
+	p.retry_timeout_ms = 1000;
+	assert_int_equal(ha_failsafe_ping_timeout_ms(&p), 1000);
+}
+
 static void test_policy_check_rejects_ttl_below_patroni_rule(void **state)
 {
 	struct ha_policy p = { 0 };
@@ -1233,6 +1257,7 @@ int main(void)
 		cmocka_unit_test(test_decide_shutdown_paused_leaves_everything),
 		cmocka_unit_test(test_action_names_round_trip),
 		cmocka_unit_test(test_policy_check_accepts_fast_and_patroni_defaults),
+		cmocka_unit_test(test_leader_deadline_is_the_later_proof_less_one_ping),
 		cmocka_unit_test(test_policy_check_rejects_ttl_below_patroni_rule),
 		cmocka_unit_test(test_decide_empty_holder_on_foreign_lease_releases),
 		cmocka_unit_test(test_decide_primary_starting_without_key_is_stopped),
