@@ -428,6 +428,33 @@ void act(struct agent *a)
 	}
 }
 
+/* openGauss lists every member in replconninfoN: hands the driver the members of the view when
+ * they changed since the last list it took. Acting, not observing: it may run gs_guc, so it
+ * comes after the cycle's action rather than on the lease's path. */
+void set_opengauss_members(struct agent *a)
+{
+	struct db_peer peers[DB_OPENGAUSS_MEMBERS_MAX];
+	char err[DB_ERROR_MAX];
+	int n = 0;
+
+	if (!is_opengauss(a))
+		return;
+	for (int i = 0; i < a->cluster->member_count && n < DB_OPENGAUSS_MEMBERS_MAX; i++)
+		if (peer_from_member(&a->cluster->members[i], &peers[n]) == 0)
+			n++;
+	if (n == a->og_member_count && memcmp(peers, a->og_members, sizeof(peers[0]) * n) == 0)
+		return;
+	if (db_opengauss_set_members(a->db, peers, n, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
+	    0) {
+		log_warning("could not hand the member list to the openGauss driver: %s, retrying",
+			    err);
+		return;
+	}
+	memcpy(a->og_members, peers, sizeof(peers[0]) * n);
+	a->og_member_count = n;
+	log_info("openGauss member list: %d member(s)", n);
+}
+
 void apply_params(struct agent *a)
 {
 	struct db_params *params;

@@ -151,6 +151,8 @@ void begin_task(struct agent *a, enum ha_action action, int rc, const char *err)
 bool finish_bootstrap(struct agent *a);
 /* Carries out a->out.action. */
 void act(struct agent *a);
+/* openGauss: hands the driver the view's member list for replconninfo when it changed. */
+void set_opengauss_members(struct agent *a);
 /* Applies the server parameters of the dynamic configuration once they changed. */
 void apply_params(struct agent *a);
 /* Keeps the role in step with what the database is. */

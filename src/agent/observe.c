@@ -27,32 +27,6 @@ void note_dcs_error(struct agent *a, const char *what, int rc, const char *msg)
 	}
 }
 
-/* openGauss lists every member in replconninfoN: hands the driver the members of the view when
- * they changed since the last list it took. */
-static void set_opengauss_members(struct agent *a)
-{
-	struct db_peer peers[DB_OPENGAUSS_MEMBERS_MAX];
-	char err[DB_ERROR_MAX];
-	int n = 0;
-
-	if (!is_opengauss(a))
-		return;
-	for (int i = 0; i < a->cluster->member_count && n < DB_OPENGAUSS_MEMBERS_MAX; i++)
-		if (peer_from_member(&a->cluster->members[i], &peers[n]) == 0)
-			n++;
-	if (n == a->og_member_count && memcmp(peers, a->og_members, sizeof(peers[0]) * n) == 0)
-		return;
-	if (db_opengauss_set_members(a->db, peers, n, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
-	    0) {
-		log_warning("could not hand the member list to the openGauss driver: %s, retrying",
-			    err);
-		return;
-	}
-	memcpy(a->og_members, peers, sizeof(peers[0]) * n);
-	a->og_member_count = n;
-	log_info("openGauss member list: %d member(s)", n);
-}
-
 /* A running primary that holds the key must decide by its deadline even when etcd is silent:
  * every DCS call of the observe step ends by then (docs/timing.md, "Come back in time"). The
  * deadline is the core's (ha_leader_deadline_ms), from the same proofs ha_decide sees.
@@ -149,7 +123,6 @@ void observe_dcs(struct agent *a)
 		a->view_wall_ms = clock_wall_ms();
 		if (a->lease_ok)
 			a->dcs_error[0] = '\0';
-		set_opengauss_members(a);
 	} else {
 		note_dcs_error(a, "could not read the cluster from etcd", rc, msg);
 	}

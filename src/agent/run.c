@@ -80,6 +80,7 @@ static enum ha_action cycle(struct agent *a)
 		if (a->acted)
 			(void)db_get_status(a->db, a->dbs);
 		if (a->view_ok) {
+			set_opengauss_members(a);
 			apply_params(a);
 			maintain_as_leader(a);
 		}
