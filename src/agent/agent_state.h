@@ -76,6 +76,7 @@ struct agent {
 	char last_progress[256]; /* the last clone progress logged */
 	char task_target[HA_NAME_MAX];
 
+	char refused_scheduled_at[DCS_WORD_MAX]; /* the failover key's, last logged as refused */
 	char last_reason[HA_REASON_MAX];
 	int64_t last_reason_ms;
 	uint64_t status_optime_written;
@@ -134,7 +135,6 @@ void observe_db(struct agent *a);
 
 /* ---- input.c ---- */
 
-int parse_iso_ms(const char *s, int64_t *out_ms);
 /* Fills a->in from this cycle's observations. */
 void build_input(struct agent *a);
 /* Fill a->in->probe / a->in->failsafe when ha_decide asks for them. */

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
+#include "timefmt.h"
 
 /* The member document; Patroni's are a few hundred bytes. */
 #define MEMBER_DOC_MAX DCS_DOC_MAX
@@ -181,7 +182,7 @@ void publish(struct agent *a)
 	if (s->postmaster_start_time[0] != '\0') {
 		int64_t ms;
 
-		if (parse_iso_ms(s->postmaster_start_time, &ms) == 0)
+		if (time_parse_iso(s->postmaster_start_time, &ms, NULL, 0) == TIME_OK)
 			sn->postmaster_start_wall_us = ms * 1000;
 	}
 	sn->server_version = s->server_version;

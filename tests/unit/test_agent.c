@@ -179,22 +179,24 @@ static void test_policy_and_tags_follow_patroni_rules(void **state)
 	free(c);
 }
 
-/* ---- the loop's fence cap (observe.c) is the core's deadline ---- */
+/* ---- the loop (agent_state.h) on a state built by hand ---- */
 
-struct fence_world {
+struct loop_world {
 	struct agent a;
 	struct dcs_cluster cluster;
 	struct db_status dbs;
+	struct ha_input in;
 };
 
 /* The loop's state of a running primary that holds the key on a lease renewed 100 ms ago. */
-static void fence_world_init(struct fence_world *w, const struct cfg *c, int64_t ttl_ms,
-			     int64_t loop_wait_ms, int64_t retry_ms)
+static void loop_world_init(struct loop_world *w, const struct cfg *c, int64_t ttl_ms,
+			    int64_t loop_wait_ms, int64_t retry_ms)
 {
 	memset(w, 0, sizeof(*w));
 	w->a.cfg = c;
 	w->a.cluster = &w->cluster;
 	w->a.dbs = &w->dbs;
+	w->a.in = &w->in;
 	w->a.dyn = c->bootstrap.dcs;
 	w->a.dyn.ttl_ms = ttl_ms;
 	w->a.dyn.loop_wait_ms = loop_wait_ms;
@@ -207,7 +209,7 @@ static void fence_world_init(struct fence_world *w, const struct cfg *c, int64_t
 }
 
 /* What ha_decide sees in the same state: reachable etcd (or not), the key on my lease. */
-static void fence_world_decide(const struct fence_world *w, bool reachable, struct ha_output *out)
+static void loop_world_decide(const struct loop_world *w, bool reachable, struct ha_output *out)
 {
 	struct ha_input *in = calloc(1, sizeof(*in));
 
@@ -244,14 +246,14 @@ static void test_fence_cap_is_the_decisions_fence_deadline(void **state)
 					      { 10000, 2000, 3000 },
 					      { 60000, 10000, 20000 } };
 	struct cfg *c = load_fixture();
-	struct fence_world *w = calloc(1, sizeof(*w));
+	struct loop_world *w = calloc(1, sizeof(*w));
 	struct ha_output out;
 
 	(void)state;
 	assert_non_null(w);
 	for (size_t i = 0; i < sizeof(timings) / sizeof(timings[0]); i++) {
-		fence_world_init(w, c, timings[i][0], timings[i][1], timings[i][2]);
-		fence_world_decide(w, true, &out);
+		loop_world_init(w, c, timings[i][0], timings[i][1], timings[i][2]);
+		loop_world_decide(w, true, &out);
 		assert_true(out.leader);
 		assert_int_equal(fence_cap(&w->a), out.fence_deadline_ms);
 		assert_int_equal(fence_cap(&w->a), w->a.lease_renewed_ms + timings[i][0] -
@@ -264,18 +266,18 @@ static void test_fence_cap_is_the_decisions_fence_deadline(void **state)
 static void test_fence_cap_in_failsafe_leaves_one_ping_before_the_deadline(void **state)
 {
 	struct cfg *c = load_fixture();
-	struct fence_world *w = calloc(1, sizeof(*w));
+	struct loop_world *w = calloc(1, sizeof(*w));
 	struct ha_output out;
 	struct ha_policy policy;
 
 	(void)state;
 	assert_non_null(w);
 	/* Patroni's defaults: etcd silent since the renewal, a full failsafe round just now. */
-	fence_world_init(w, c, 30000, 10000, 10000);
+	loop_world_init(w, c, 30000, 10000, 10000);
 	w->a.dyn.failsafe_mode = true;
 	w->a.lease_renewed_ms = clock_mono_ms() - 15000;
 	w->a.failsafe_acked_ms = clock_mono_ms() - 10;
-	fence_world_decide(w, false, &out);
+	loop_world_decide(w, false, &out);
 	assert_true(out.leader);
 	agent_ha_policy(c, &w->a.dyn, &policy);
 	assert_int_equal(fence_cap(&w->a),
@@ -289,23 +291,71 @@ static void test_fence_cap_in_failsafe_leaves_one_ping_before_the_deadline(void 
 static void test_fence_cap_only_for_the_running_primary_with_the_key(void **state)
 {
 	struct cfg *c = load_fixture();
-	struct fence_world *w = calloc(1, sizeof(*w));
+	struct loop_world *w = calloc(1, sizeof(*w));
 
 	(void)state;
 	assert_non_null(w);
-	fence_world_init(w, c, 5000, 1000, 1000);
+	loop_world_init(w, c, 5000, 1000, 1000);
 	assert_true(fence_cap(&w->a) > 0);
 	w->dbs.role = DB_ROLE_REPLICA;
 	assert_int_equal(fence_cap(&w->a), 0);
-	fence_world_init(w, c, 5000, 1000, 1000);
+	loop_world_init(w, c, 5000, 1000, 1000);
 	w->a.dyn.pause = true;
 	assert_int_equal(fence_cap(&w->a), 0);
-	fence_world_init(w, c, 5000, 1000, 1000);
+	loop_world_init(w, c, 5000, 1000, 1000);
 	memcpy(w->cluster.leader, "other", 6);
 	assert_int_equal(fence_cap(&w->a), 0);
-	fence_world_init(w, c, 5000, 1000, 1000);
+	loop_world_init(w, c, 5000, 1000, 1000);
 	w->a.lease_renewed_ms = clock_mono_ms() - 4000; /* past renewed + 3950 */
 	assert_int_equal(fence_cap(&w->a), 0);
+	free(w);
+	free(c);
+}
+
+/* The failover key's scheduled_at: a strict ISO 8601 time with a zone schedules the switchover;
+ * anything else makes the loop ignore the key (it used to mean "at once"). */
+static void test_input_refuses_a_scheduled_at_that_does_not_parse(void **state)
+{
+	static const char *const refused[] = { "garbage", "2026-11-21T10:00:00",
+					       "2026-02-30T10:00:00+00:00",
+					       "2026-11-21T10:00:00+00:00x", "tomorrow at noon" };
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+
+	(void)state;
+	assert_non_null(w);
+	loop_world_init(w, c, 5000, 1000, 1000);
+	pthread_mutex_init(&w->a.req_lock, NULL);
+	w->a.view_ok = w->a.lease_ok = true;
+	w->a.view_mono_ms = clock_mono_ms();
+	w->cluster.has_failover = w->cluster.failover_valid = true;
+	memcpy(w->cluster.failover_leader, "node1", 6);
+	memcpy(w->cluster.failover_member, "node2", 6);
+
+	/* No schedule: a switchover now. */
+	build_input(&w->a);
+	assert_true(w->in.dcs.failover.present);
+	assert_int_equal(w->in.dcs.failover.scheduled_at_wall_ms, 0);
+	assert_string_equal(w->in.dcs.failover.candidate, "node2");
+
+	/* A valid schedule, in any zone. */
+	assert_int_equal(buf_copy(w->cluster.failover_scheduled_at,
+				  sizeof(w->cluster.failover_scheduled_at),
+				  "2026-11-21T12:00:00.250+02:00"),
+			 0);
+	build_input(&w->a);
+	assert_true(w->in.dcs.failover.present);
+	assert_int_equal(w->in.dcs.failover.scheduled_at_wall_ms, 1795255200250LL);
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(buf_copy(w->cluster.failover_scheduled_at,
+					  sizeof(w->cluster.failover_scheduled_at), refused[i]),
+				 0);
+		build_input(&w->a);
+		assert_false(w->in.dcs.failover.present);
+		assert_int_equal(w->in.dcs.failover.scheduled_at_wall_ms, 0);
+	}
+	pthread_mutex_destroy(&w->a.req_lock);
 	free(w);
 	free(c);
 }
@@ -381,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_fence_cap_is_the_decisions_fence_deadline),
 		cmocka_unit_test(test_fence_cap_in_failsafe_leaves_one_ping_before_the_deadline),
 		cmocka_unit_test(test_fence_cap_only_for_the_running_primary_with_the_key),
+		cmocka_unit_test(test_input_refuses_a_scheduled_at_that_does_not_parse),
 		cmocka_unit_test(test_peer_parse_replica_takes_max_of_received_and_replayed),
 		cmocka_unit_test(test_peer_parse_patroni3_master_is_primary),
 		cmocka_unit_test(test_peer_parse_rejects_hostile_documents),
