@@ -74,13 +74,12 @@ struct agent {
 	int64_t demoted_ms;	 /* when it last stepped down as primary; 0 = never */
 	bool clone_failed;	 /* the data directory holds a failed clone: clone again */
 	char last_progress[256]; /* the last clone progress logged */
-	char task_target[HA_NAME_MAX];
 
 	char refused_scheduled_at[DCS_WORD_MAX]; /* the failover key's, last logged as refused */
 	char last_reason[HA_REASON_MAX];
 	int64_t last_reason_ms;
 	uint64_t status_optime_written;
-	char slots_written[HA_MEMBERS_MAX * HA_NAME_MAX];
+	char slots_written[HA_MEMBERS_MAX * MEMBER_NAME_MAX];
 	/* openGauss: the member list last handed to the driver (replconninfoN). */
 	struct db_peer og_members[DB_OPENGAUSS_MEMBERS_MAX];
 	int og_member_count; /* -1: none handed over yet */

@@ -59,7 +59,7 @@ static void names_from_csv(const char *csv, struct ha_names *out)
 		}
 		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '"'))
 			n--;
-		if (n > 0 && n < HA_NAME_MAX) {
+		if (n > 0 && n < MEMBER_NAME_MAX) {
 			memcpy(out->name[out->count], p, n);
 			out->name[out->count][n] = '\0';
 			out->count++;
@@ -84,7 +84,7 @@ static void names_from_ssn(const char *ssn, struct ha_names *out, bool *placehol
 		if (strcmp(sync.names[i], SYNC_PLACEHOLDER) == 0)
 			*placeholder = true;
 		else
-			buf_copy_or_clear(out->name[out->count++], HA_NAME_MAX, sync.names[i]);
+			buf_copy_or_clear(out->name[out->count++], MEMBER_NAME_MAX, sync.names[i]);
 	}
 }
 
@@ -162,13 +162,14 @@ void build_input(struct agent *a)
 		    failover_schedule(a, c->failover_scheduled_at,
 				      &in->dcs.failover.scheduled_at_wall_ms) == 0) {
 			in->dcs.failover.present = true;
-			buf_copy_or_clear(in->dcs.failover.leader, HA_NAME_MAX, c->failover_leader);
-			buf_copy_or_clear(in->dcs.failover.candidate, HA_NAME_MAX,
+			buf_copy_or_clear(in->dcs.failover.leader, MEMBER_NAME_MAX,
+					  c->failover_leader);
+			buf_copy_or_clear(in->dcs.failover.candidate, MEMBER_NAME_MAX,
 					  c->failover_member);
 		}
 		if (c->has_sync && c->sync_valid) {
 			in->dcs.sync.present = true;
-			buf_copy_or_clear(in->dcs.sync.leader, HA_NAME_MAX, c->sync_leader);
+			buf_copy_or_clear(in->dcs.sync.leader, MEMBER_NAME_MAX, c->sync_leader);
 			names_from_csv(c->sync_standby, &in->dcs.sync.standbys);
 		}
 		a->failsafe_count = 0;
@@ -180,7 +181,7 @@ void build_input(struct agent *a)
 		}
 		for (int i = 0; i < a->failsafe_count; i++)
 			buf_copy_or_clear(in->dcs.failsafe.name[in->dcs.failsafe.count++],
-					  HA_NAME_MAX, a->failsafe[i].name);
+					  MEMBER_NAME_MAX, a->failsafe[i].name);
 		in->dcs.failsafe_present = in->dcs.failsafe.count > 0;
 		in->dcs.term = c->has_term && c->term_valid ? c->term : 0;
 		in->dcs.status_present = c->has_optime;
@@ -189,7 +190,7 @@ void build_input(struct agent *a)
 			const struct dcs_member *m = &c->members[i];
 			struct ha_member *h = &in->dcs.members[in->dcs.member_count++];
 
-			buf_copy_or_clear(h->name, HA_NAME_MAX, m->name);
+			buf_copy_or_clear(h->name, MEMBER_NAME_MAX, m->name);
 			h->running = strcmp(m->state, "running") == 0;
 			h->is_primary = m->is_primary;
 			h->lsn = m->xlog_location_lsn > 0 ? (uint64_t)m->xlog_location_lsn : 0;
@@ -237,7 +238,7 @@ void build_input(struct agent *a)
 	for (int i = 0; i < s->standby_count && i < HA_MEMBERS_MAX; i++) {
 		struct ha_replication *r = &in->db.replication[in->db.replication_count++];
 
-		buf_copy_or_clear(r->name, HA_NAME_MAX, s->standbys[i].application_name);
+		buf_copy_or_clear(r->name, MEMBER_NAME_MAX, s->standbys[i].application_name);
 		r->streaming = strcmp(s->standbys[i].state, "streaming") == 0;
 		r->sync = s->standbys[i].sync_state == DB_SYNC_SYNC ||
 			  s->standbys[i].sync_state == DB_SYNC_QUORUM;
@@ -257,7 +258,7 @@ void probe_peers(struct agent *a)
 		if (strcmp(m->name, a->cfg->name) == 0 || m->api_url[0] == '\0')
 			continue;
 		memset(&targets[n], 0, sizeof(targets[n]));
-		buf_copy_or_clear(targets[n].name, HA_NAME_MAX, m->name);
+		buf_copy_or_clear(targets[n].name, MEMBER_NAME_MAX, m->name);
 		buf_copy_or_clear(targets[n].api_url, AGENT_URL_MAX, m->api_url);
 		n++;
 	}

@@ -53,6 +53,23 @@ static bool start_timed_out(const struct ctx *c)
 	       ssub(in->now_ms, in->db.start_since_ms) >= in->policy.primary_start_timeout_ms;
 }
 
+/* A primary that did not start within primary_start_timeout gives up the key when another
+ * member could take over. Returns true when it decided so. */
+static bool give_up_primary_start(struct ctx *c)
+{
+	const struct ha_input *in = c->in;
+
+	if (!start_timed_out(c) ||
+	    !hd_failover_possible(c, in->dcs.optime_lsn, in->dcs.status_present))
+		return false;
+	hd_demote(c, HA_DEMOTE_IMMEDIATE, NULL);
+	hd_act(c, HA_ACT_DEMOTE,
+	       "primary did not start within primary_start_timeout (%lld ms): stopping it and "
+	       "releasing the leader key",
+	       (long long)in->policy.primary_start_timeout_ms);
+	return true;
+}
+
 static bool sysid_mismatch(const struct ctx *c)
 {
 	const struct ha_input *in = c->in;
@@ -192,16 +209,8 @@ static void decide_busy(struct ctx *c)
 			       "stopping the primary start because I lost the leader key");
 			return;
 		}
-		if (start_timed_out(c) &&
-		    hd_failover_possible(c, in->dcs.optime_lsn, in->dcs.status_present)) {
-			hd_demote(c, HA_DEMOTE_IMMEDIATE, NULL);
-			hd_act(c, HA_ACT_DEMOTE,
-			       "primary did not start within primary_start_timeout (%lld ms): "
-			       "stopping it "
-			       "and releasing the leader key",
-			       (long long)in->policy.primary_start_timeout_ms);
+		if (give_up_primary_start(c))
 			return;
-		}
 	}
 	if (must_fence(c) && busy != HA_ACT_DEMOTE && busy != HA_ACT_SHUTDOWN) {
 		decide_fence(c);
@@ -365,16 +374,8 @@ static void decide_starting(struct ctx *c)
 			       "leader key");
 			return;
 		}
-		if (start_timed_out(c) &&
-		    hd_failover_possible(c, in->dcs.optime_lsn, in->dcs.status_present)) {
-			hd_demote(c, HA_DEMOTE_IMMEDIATE, NULL);
-			hd_act(c, HA_ACT_DEMOTE,
-			       "primary did not start within primary_start_timeout (%lld ms): "
-			       "stopping it "
-			       "and releasing the leader key",
-			       (long long)in->policy.primary_start_timeout_ms);
+		if (give_up_primary_start(c))
 			return;
-		}
 	}
 	hd_act(c, HA_ACT_NONE, "waiting for postgres to start");
 }

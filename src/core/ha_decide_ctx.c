@@ -51,8 +51,8 @@ bool hd_names_has(const struct ha_names *set, const char *name)
 
 void hd_set_name(char *dst, const char *src)
 {
-	memcpy(dst, src, HA_NAME_MAX);
-	dst[HA_NAME_MAX - 1] = '\0';
+	memcpy(dst, src, MEMBER_NAME_MAX);
+	dst[MEMBER_NAME_MAX - 1] = '\0';
 }
 
 void hd_set_wake(struct ctx *c, int64_t at_ms)

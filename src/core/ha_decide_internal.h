@@ -23,7 +23,7 @@
 #include "ha_decide.h"
 
 /* Names are printed with a bounded precision, so a name that lost its NUL cannot overrun. */
-#define NP (HA_NAME_MAX - 1)
+#define NP (MEMBER_NAME_MAX - 1)
 
 /* What one call has worked out about its input, so the rules below read as sentences. */
 struct ctx {
@@ -73,7 +73,7 @@ static inline bool name_set(const char *a)
 
 static inline bool name_eq(const char *a, const char *b)
 {
-	return a[0] != '\0' && strncmp(a, b, HA_NAME_MAX) == 0;
+	return a[0] != '\0' && strncmp(a, b, MEMBER_NAME_MAX) == 0;
 }
 
 static inline int clamp_count(int n)
@@ -93,7 +93,7 @@ static inline uint64_t lag_behind(uint64_t ahead, uint64_t mine)
 /* Works out what the rules need to know about in (leader key holder, lease and failsafe proofs). */
 void hd_ctx_init(struct ctx *c, const struct ha_input *in, struct ha_output *out);
 bool hd_names_has(const struct ha_names *set, const char *name);
-/* Copies a name into a HA_NAME_MAX field, always terminated. */
+/* Copies a name into a MEMBER_NAME_MAX field, always terminated. */
 void hd_set_name(char *dst, const char *src);
 /* Asks to be called again no later than at_ms (the earliest request wins). */
 void hd_set_wake(struct ctx *c, int64_t at_ms);

@@ -36,8 +36,8 @@ static void names_add(struct ha_names *set, const char *name)
 
 	if (n >= HA_MEMBERS_MAX || hd_names_has(set, name))
 		return;
-	memcpy(set->name[n], name, HA_NAME_MAX);
-	set->name[n][HA_NAME_MAX - 1] = '\0';
+	memcpy(set->name[n], name, MEMBER_NAME_MAX);
+	set->name[n][MEMBER_NAME_MAX - 1] = '\0';
 	set->count = n + 1;
 }
 
