@@ -45,56 +45,64 @@ static const char *const db_state_names[] = {
 };
 #define DB_STATE_COUNT ((int)(sizeof(db_state_names) / sizeof(db_state_names[0])))
 
+/* The name of value in a table of count names; "?" for a value out of range or unnamed. */
+static const char *name_in(const char *const *names, int count, int value)
+{
+	if (value < 0 || value >= count || !names[value])
+		return "?";
+	return names[value];
+}
+
+/* The value whose name is name in a table of count names, or -EINVAL. */
+static int value_of(const char *const *names, int count, const char *name)
+{
+	for (int i = 0; i < count; i++)
+		if (names[i] && strcmp(names[i], name) == 0)
+			return i;
+	return -EINVAL;
+}
+
 const char *ha_action_name(enum ha_action action)
 {
-	if ((int)action < 0 || action >= HA_ACT_COUNT_ || !action_names[action])
-		return "?";
-	return action_names[action];
+	return name_in(action_names, HA_ACT_COUNT_, (int)action);
 }
 
 int ha_action_from_name(const char *name, enum ha_action *action)
 {
-	for (int i = 0; i < HA_ACT_COUNT_; i++) {
-		if (action_names[i] && strcmp(action_names[i], name) == 0) {
-			*action = (enum ha_action)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int v = value_of(action_names, HA_ACT_COUNT_, name);
+
+	if (v < 0)
+		return v;
+	*action = (enum ha_action)v;
+	return 0;
 }
 
 const char *ha_demote_mode_name(enum ha_demote_mode mode)
 {
-	if ((int)mode < 0 || mode >= HA_DEMOTE_COUNT_ || !demote_names[mode])
-		return "?";
-	return demote_names[mode];
+	return name_in(demote_names, HA_DEMOTE_COUNT_, (int)mode);
 }
 
 int ha_demote_mode_from_name(const char *name, enum ha_demote_mode *mode)
 {
-	for (int i = 0; i < HA_DEMOTE_COUNT_; i++) {
-		if (demote_names[i] && strcmp(demote_names[i], name) == 0) {
-			*mode = (enum ha_demote_mode)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int v = value_of(demote_names, HA_DEMOTE_COUNT_, name);
+
+	if (v < 0)
+		return v;
+	*mode = (enum ha_demote_mode)v;
+	return 0;
 }
 
 const char *ha_db_state_name(enum ha_db_state state)
 {
-	if ((int)state < 0 || (int)state >= DB_STATE_COUNT || !db_state_names[state])
-		return "?";
-	return db_state_names[state];
+	return name_in(db_state_names, DB_STATE_COUNT, (int)state);
 }
 
 int ha_db_state_from_name(const char *name, enum ha_db_state *state)
 {
-	for (int i = 0; i < DB_STATE_COUNT; i++) {
-		if (db_state_names[i] && strcmp(db_state_names[i], name) == 0) {
-			*state = (enum ha_db_state)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int v = value_of(db_state_names, DB_STATE_COUNT, name);
+
+	if (v < 0)
+		return v;
+	*state = (enum ha_db_state)v;
+	return 0;
 }
