@@ -16,9 +16,10 @@
 
 #include "buf.h"
 #include "log.h"
+#include "name.h"
 
 /* Sizes. Every limit is generous for real configurations; running into one is an error. */
-#define CFG_NAME_MAX 128      /* member name, scope, user names (PostgreSQL allows 63 bytes) */
+#define CFG_NAME_MAX 128      /* scope, namespace, user names; member names: MEMBER_NAME_MAX */
 #define CFG_PATH_MAX 1024     /* file system paths, URLs */
 #define CFG_ADDR_MAX 256      /* host:port, host names */
 #define CFG_SECRET_MAX 256    /* passwords */
@@ -169,7 +170,7 @@ struct cfg_dynamic {
 /* The whole local configuration. Strings are "" when not set. */
 struct cfg {
 	char source[CFG_PATH_MAX];     /* the file read, or "environment" */
-	char name[CFG_NAME_MAX];       /* this member's name, unique in the cluster */
+	char name[MEMBER_NAME_MAX];    /* this member's name, unique in the cluster */
 	char scope[CFG_NAME_MAX];      /* the cluster name */
 	char namespace_[CFG_NAME_MAX]; /* DCS key prefix; default "/service/" */
 
@@ -282,9 +283,9 @@ struct cfg {
 		bool noloadbalance;
 		bool clonefrom;
 		bool nosync;
-		int failover_priority; /* default 1; 0 behaves like nofailover */
-		char replicatefrom[CFG_NAME_MAX];
-		struct cfg_options custom; /* every other tag, in file order */
+		int failover_priority;		     /* default 1; 0 behaves like nofailover */
+		char replicatefrom[MEMBER_NAME_MAX]; /* a member's name */
+		struct cfg_options custom;	     /* every other tag, in file order */
 	} tags;
 
 	struct {
@@ -370,9 +371,9 @@ int cfg_dynamic_render(const struct cfg_dynamic *d, struct buf *out)
 	__attribute__((warn_unused_result));
 
 /*
- * Applies a JSON merge patch (RFC 7386, as Patroni's PATCH /config: null deletes a key, objects
- * merge, anything else replaces) to the JSON document doc and checks the result with
- * cfg_dynamic_parse. Keys gsha does not know are kept. Appends the merged document as compact
+ * Applies a JSON patch to the JSON document doc with json_merge.h's merge (Patroni's
+ * patch_config, as PATCH /config does: null deletes a key, objects merge, anything else replaces,
+ * a new subtree keeps its nulls) and checks the result with cfg_dynamic_parse. Keys gsha does not know are kept. Appends the merged document as compact
  * JSON to out and, when parsed is not NULL, writes the parsed result there.
  * Returns 0; -EINVAL with err set for bad JSON, a patch that is not an object, or a result that
  * does not validate; -ENOBUFS or -ENOMEM. Nothing is written on failure.

@@ -16,15 +16,11 @@
 
 #include "buf.h"
 #include "cfg_internal.h"
+#include "err.h"
+#include "json_merge.h"
 #include "num.h"
 
 #define JSON_DEPTH_MAX CFG_TREE_DEPTH_MAX
-
-static void set_err(char *err, size_t errlen, const char *msg)
-{
-	if (err != NULL && errlen > 0 && buf_copy(err, errlen, msg) != 0)
-		snprintf(err, errlen, "%.*s", (int)errlen - 1, msg);
-}
 
 /* Converts a cJSON value to a tree node. Returns 0, -EINVAL (too deep/large) or -ENOMEM. */
 static int json_to_node(const cJSON *j, int depth, int *nodes, struct cfg_node **out)
@@ -114,7 +110,7 @@ static int dynamic_from_json(const cJSON *root, struct cfg_dynamic *out, char *e
 	int rc;
 
 	if (!cJSON_IsObject(root)) {
-		set_err(err, errlen, "the dynamic configuration must be a JSON object");
+		err_set(err, errlen, "the dynamic configuration must be a JSON object");
 		return -EINVAL;
 	}
 	d = malloc(sizeof(*d));
@@ -127,7 +123,7 @@ static int dynamic_from_json(const cJSON *root, struct cfg_dynamic *out, char *e
 	rc = json_to_node(root, 0, &nodes, &tree);
 	if (rc != 0) {
 		if (rc == -EINVAL)
-			set_err(err, errlen, "the JSON document is nested too deeply or too large");
+			err_set(err, errlen, "the JSON document is nested too deeply or too large");
 		goto out_free;
 	}
 	cfg_dynamic_defaults(d);
@@ -144,14 +140,11 @@ static int dynamic_from_json(const cJSON *root, struct cfg_dynamic *out, char *e
 			cfg_diag_add(diags, CFG_SEVERITY_ERROR, "config", 0, 0, "ttl", "%s", why);
 	}
 	if (diags->errors > 0) {
-		char msg[CFG_DIAG_TEXT_MAX + CFG_KEYPATH_MAX + 8];
-
 		for (int i = 0; i < diags->count; i++) {
 			if (diags->items[i].severity != CFG_SEVERITY_ERROR)
 				continue;
-			snprintf(msg, sizeof(msg), "\"%s\": %s", diags->items[i].key,
-				 diags->items[i].message);
-			set_err(err, errlen, msg);
+			err_set(err, errlen, "\"%s\": %s", diags->items[i].key,
+				diags->items[i].message);
 			break;
 		}
 		rc = -EINVAL;
@@ -172,12 +165,12 @@ static cJSON *parse_json(const char *json, size_t len, char *err, size_t errlen)
 	cJSON *root;
 
 	if (json == NULL || len > CFG_FILE_MAX_BYTES) {
-		set_err(err, errlen, "the JSON document is missing or larger than 1 MiB");
+		err_set(err, errlen, "the JSON document is missing or larger than 1 MiB");
 		return NULL;
 	}
 	root = cJSON_ParseWithLength(json, len);
 	if (root == NULL)
-		set_err(err, errlen, "invalid JSON");
+		err_set(err, errlen, "invalid JSON");
 	return root;
 }
 
@@ -196,18 +189,16 @@ int cfg_dynamic_parse(const char *json, size_t len, struct cfg_dynamic *out, cha
 
 int cfg_dynamic_check(const struct cfg_dynamic *d, char *err, size_t errlen)
 {
-	char msg[CFG_DIAG_TEXT_MAX];
 	int64_t need = d->loop_wait_ms + 2 * d->retry_timeout_ms;
 
 	if (need <= d->ttl_ms)
 		return 0;
-	snprintf(msg, sizeof(msg),
-		 "loop_wait + 2 x retry_timeout (%lldms + 2 x %lldms = %lldms) must not exceed ttl "
-		 "(%lldms): raise ttl to at least %lldms or lower loop_wait or retry_timeout",
-		 (long long)d->loop_wait_ms, (long long)d->retry_timeout_ms, (long long)need,
-		 (long long)d->ttl_ms, (long long)need);
-	set_err(err, errlen, msg);
-	return -EINVAL;
+	return err_fail(
+		err, errlen, -EINVAL,
+		"loop_wait + 2 x retry_timeout (%lldms + 2 x %lldms = %lldms) must not exceed ttl "
+		"(%lldms): raise ttl to at least %lldms or lower loop_wait or retry_timeout",
+		(long long)d->loop_wait_ms, (long long)d->retry_timeout_ms, (long long)need,
+		(long long)d->ttl_ms, (long long)need);
 }
 
 /* A duration in Patroni's form: whole seconds as a number, else a "500ms" string. */
@@ -341,48 +332,12 @@ int cfg_dynamic_render(const struct cfg_dynamic *d, struct buf *out)
 	return rc;
 }
 
-/* RFC 7386 MergePatch applied in place to the object target, keeping the order of its keys.
- * Returns false when memory ran out (target is then partly patched; the caller drops it). */
-static bool merge_into(cJSON *target, const cJSON *patch)
-{
-	for (const cJSON *p = patch->child; p != NULL; p = p->next) {
-		cJSON *old = cJSON_GetObjectItemCaseSensitive(target, p->string);
-		cJSON *fresh;
-
-		if (cJSON_IsNull(p)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(target, p->string);
-			continue;
-		}
-		if (cJSON_IsObject(p) && cJSON_IsObject(old)) {
-			if (!merge_into(old, p))
-				return false;
-			continue;
-		}
-		if (cJSON_IsObject(p)) {
-			fresh = cJSON_CreateObject();
-			if (fresh != NULL && !merge_into(fresh, p)) {
-				cJSON_Delete(fresh);
-				return false;
-			}
-		} else {
-			fresh = cJSON_Duplicate(p, true);
-		}
-		if (fresh == NULL)
-			return false;
-		if (old != NULL ? !cJSON_ReplaceItemInObjectCaseSensitive(target, p->string, fresh)
-				: !cJSON_AddItemToObject(target, p->string, fresh)) {
-			cJSON_Delete(fresh);
-			return false;
-		}
-	}
-	return true;
-}
-
 int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, size_t patch_len,
 			    struct buf *out, struct cfg_dynamic *parsed, char *err, size_t errlen)
 {
 	struct cfg_dynamic *d = NULL;
 	cJSON *target, *p;
+	bool changed;
 	char *text;
 	int rc;
 
@@ -395,17 +350,19 @@ int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, 
 		return -EINVAL;
 	}
 	if (!cJSON_IsObject(p) || p->child == NULL) {
-		set_err(err, errlen, "the patch must be a non-empty JSON object");
+		err_set(err, errlen, "the patch must be a non-empty JSON object");
 		rc = -EINVAL;
 		goto out_patch;
 	}
 	if (!cJSON_IsObject(target)) {
-		set_err(err, errlen, "the stored dynamic configuration is not a JSON object");
+		err_set(err, errlen, "the stored dynamic configuration is not a JSON object");
 		rc = -EINVAL;
 		goto out_patch;
 	}
-	if (!merge_into(target, p)) {
-		rc = -ENOMEM;
+	/* Patroni's patch_config: a new subtree keeps its nulls (RFC 7386 would drop them). */
+	rc = json_merge_patch_tree(target, p, &changed);
+	if (rc != 0) {
+		err_set(err, errlen, "out of memory merging the patch");
 		goto out_patch;
 	}
 	d = malloc(sizeof(*d));

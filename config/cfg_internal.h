@@ -4,6 +4,7 @@
 #ifndef GSHA_CFG_INTERNAL_H
 #define GSHA_CFG_INTERNAL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,22 +18,23 @@
 
 /* What the key table knows how to read. */
 enum cfg_key_type {
-	CFG_KEY_SECTION,    /* a mapping of further keys */
-	CFG_KEY_STRING,	    /* char[size] */
-	CFG_KEY_ADDRESS,    /* char[size] holding host:port; the host may not be empty */
-	CFG_KEY_LISTEN,	    /* char[size] holding host[,host...]:port; the host may be empty */
-	CFG_KEY_BOOL,	    /* bool */
-	CFG_KEY_INT,	    /* int within [min, max] */
-	CFG_KEY_INT64,	    /* int64_t within [min, max] */
-	CFG_KEY_DURATION,   /* int64_t milliseconds within [min, max]; plain numbers are seconds */
-	CFG_KEY_ENUM,	    /* an enum (int) whose values are names[] */
-	CFG_KEY_LOG_LEVEL,  /* enum log_level */
-	CFG_KEY_LOG_FORMAT, /* enum log_format; Python format strings warn and keep text */
-	CFG_KEY_LIST,	    /* struct cfg_list: a sequence of scalars (or, with CFG_F_CSV, "a,b") */
-	CFG_KEY_PARAMS,	    /* struct cfg_params: a mapping of names to scalars */
-	CFG_KEY_OPTIONS,    /* struct cfg_params: a sequence of "switch" or {name: value} */
-	CFG_KEY_USERS,	    /* bootstrap.users: name -> {password, options} */
-	CFG_KEY_IGNORED,    /* Patroni knows it, gsha does not implement it yet: warn, skip */
+	CFG_KEY_SECTION,     /* a mapping of further keys */
+	CFG_KEY_STRING,	     /* char[size] */
+	CFG_KEY_MEMBER_NAME, /* char[MEMBER_NAME_MAX]: a member's name (name.h) */
+	CFG_KEY_ADDRESS,     /* char[size] holding host:port; the host may not be empty */
+	CFG_KEY_LISTEN,	     /* char[size] holding host[,host...]:port; the host may be empty */
+	CFG_KEY_BOOL,	     /* bool */
+	CFG_KEY_INT,	     /* int within [min, max] */
+	CFG_KEY_INT64,	     /* int64_t within [min, max] */
+	CFG_KEY_DURATION,    /* int64_t milliseconds within [min, max]; plain numbers are seconds */
+	CFG_KEY_ENUM,	     /* an enum (int) whose values are names[] */
+	CFG_KEY_LOG_LEVEL,   /* enum log_level */
+	CFG_KEY_LOG_FORMAT,  /* enum log_format; Python format strings warn and keep text */
+	CFG_KEY_LIST,	 /* struct cfg_list: a sequence of scalars (or, with CFG_F_CSV, "a,b") */
+	CFG_KEY_PARAMS,	 /* struct cfg_params: a mapping of names to scalars */
+	CFG_KEY_OPTIONS, /* struct cfg_params: a sequence of "switch" or {name: value} */
+	CFG_KEY_USERS,	 /* bootstrap.users: name -> {password, options} */
+	CFG_KEY_IGNORED, /* Patroni knows it, gsha does not implement it yet: warn, skip */
 };
 
 enum cfg_key_flag {
@@ -121,10 +123,93 @@ struct cfg_reader {
 	int pending_count;
 };
 
-/* Appends a diagnostic; fmt is printf-style. */
+/* Appends a diagnostic; fmt is printf-style (cfg_report.c). */
 void cfg_diag_add(struct cfg_diags *d, enum cfg_severity sev, const char *source, int line,
 		  int column, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
+void cfg_diag_addv(struct cfg_diags *d, enum cfg_severity sev, const char *source, int line,
+		   int column, const char *key, const char *fmt, va_list ap)
+	__attribute__((format(printf, 7, 0)));
+
+/* Records an error or (unless quiet_warnings) a warning at line:col of r's source. */
+void cfg_rec_error(struct cfg_reader *r, int line, int col, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+void cfg_rec_warning(struct cfg_reader *r, int line, int col, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+/* "a mapping", "a list", "empty" or "a single value": what a node is, for messages. */
+const char *cfg_type_noun(const struct cfg_node *n);
+
+/* --- the key table (cfg_read.c) --- */
+
+/* The field a row describes inside the struct at base. */
+#define CFG_FIELD(base, k) ((char *)(base) + (k)->offset)
+
+/* The row of path in table, or NULL. */
+const struct cfg_key *cfg_table_find(const struct cfg_key *table, const char *path);
+
+/* "prefix.key", or "key" when prefix is "". Returns 0 or -ENAMETOOLONG. */
+int cfg_join_path(char *out, size_t cap, const char *prefix, const char *key);
+
+/* The nearest known key to an unknown one under prefix (shown as under shown_prefix), or "". */
+void cfg_suggest(const struct cfg_key *table, const char *prefix, const char *shown_prefix,
+		 const char *key, char *out, size_t cap);
+
+/* Records "unknown key" for the map child n: with the nearest known key (cfg_suggest), else
+ * with otherwise ("remove it"). */
+void cfg_rec_unknown(struct cfg_reader *r, const struct cfg_key *table, const char *prefix,
+		     const char *shown_prefix, const struct cfg_node *n, const char *shown,
+		     const char *otherwise);
+
+/* Remembers where a key was set; finds it again (line and col may be NULL). */
+void cfg_mark_seen(struct cfg_reader *r, const struct cfg_key *k, int line, int col);
+bool cfg_find_seen(const struct cfg_reader *r, const struct cfg_key *k, int *line, int *col);
+
+/* Reads postgresql.<name> as a custom replica method, once it is known to be one. */
+void cfg_read_replica_method(struct cfg_reader *r, const struct cfg_node *n, struct cfg *c,
+			     const char *shown);
+
+/* --- typed values (cfg_value.c) --- */
+
+/* A name=value list of either size: struct cfg_params or struct cfg_options. */
+struct cfg_kv_view {
+	int *count;
+	struct cfg_kv *items;
+	int cap;
+};
+
+struct cfg_kv_view cfg_options_view(struct cfg_options *o);
+/* The view of a table field, told apart by its size. */
+struct cfg_kv_view cfg_field_kv_view(void *field, size_t size);
+
+/* Checks "host:port" (connect) or "host[,host...]:port" with an optional host (listen). Returns
+ * 0 (and the port, when port_out is not NULL) or -EINVAL with the reason in why. */
+int cfg_check_address(const char *text, bool listen, char *why, size_t cap, int *port_out);
+
+/* Each records an error at line:col under the key shown and returns -EINVAL when the value does
+ * not fit: append one list entry; add or replace a pair; split "a, b" or "[a, b]"; read
+ * "{name: value, ...}" from the environment; set a scalar-typed key from text. */
+int cfg_list_append(struct cfg_reader *r, struct cfg_list *l, const char *text, int line, int col,
+		    const char *shown);
+int cfg_params_put(struct cfg_reader *r, struct cfg_kv_view p, const char *name, const char *value,
+		   enum cfg_value_kind kind, int line, int col, const char *shown);
+int cfg_list_from_csv(struct cfg_reader *r, struct cfg_list *l, const char *text, int line, int col,
+		      const char *shown);
+int cfg_params_from_env(struct cfg_reader *r, struct cfg_kv_view p, const char *text,
+			const char *shown);
+int cfg_set_scalar(struct cfg_reader *r, const struct cfg_key *k, void *base, const char *text,
+		   enum cfg_value_kind kind, int line, int col, const char *shown);
+
+/* --- the sources and the checks across keys --- */
+
+/* The value of name in envp ("NAME=value" strings), or NULL (cfg_env.c). */
+const char *cfg_env_get(char *const *envp, const char *name);
+
+/* Applies the environment's overrides to c (cfg_env.c). */
+void cfg_env_apply(struct cfg_reader *r, char *const *envp, struct cfg *c);
+
+/* Checks across keys once everything is read; detects the engine (cfg_validate.c). */
+void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file);
 
 /* Reads the mapping node into base with table; shown_prefix is the path shown in messages. */
 void cfg_read_map(struct cfg_reader *r, const struct cfg_node *map, const struct cfg_key *table,

@@ -224,7 +224,7 @@ const struct cfg_key cfg_dynamic_keys[] = {
 /* The local configuration: the YAML file and the environment. */
 const struct cfg_key cfg_keys[] = {
 	{ .path = "name",
-	  .type = CFG_KEY_STRING,
+	  .type = CFG_KEY_MEMBER_NAME,
 	  .flags = CFG_F_REQUIRED,
 	  CF(name),
 	  .env = "NAME",
@@ -571,7 +571,7 @@ const struct cfg_key cfg_keys[] = {
 	  .min = 0,
 	  .max = 1000000,
 	  .def = "1" },
-	{ .path = "tags.replicatefrom", .type = CFG_KEY_STRING, CF(tags.replicatefrom) },
+	{ .path = "tags.replicatefrom", .type = CFG_KEY_MEMBER_NAME, CF(tags.replicatefrom) },
 
 	{ .path = "watchdog", .type = CFG_KEY_SECTION },
 	{ .path = "watchdog.mode",

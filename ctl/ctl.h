@@ -3,7 +3,7 @@
  * json, yaml, tsv, topology), the history table, the dynamic configuration as YAML, --set
  * edits, YAML to JSON, and a unified diff. Nothing here does I/O; tests/unit/test_ctl.c
  * drives it on golden inputs. The I/O half (etcd through dcs.h, REST through libcurl) lives in
- * ctl_io.c and gsctl.c.
+ * ctl_io.c and gsctl*.c.
  */
 #ifndef GSHA_CTL_H
 #define GSHA_CTL_H
@@ -14,8 +14,9 @@
 
 #include "buf.h"
 #include "dcs.h"
+#include "name.h"
 
-#define CTL_NAME_MAX 128	/* member or cluster name (DCS_NAME_MAX) */
+#define CTL_NAME_MAX 128	/* cluster name (scope) or user name; members: MEMBER_NAME_MAX */
 #define CTL_PATH_MAX 1024	/* a file name given on the command line */
 #define CTL_URL_MAX 256		/* a --dcs-url or REST base URL (DCS_URL_MAX) */
 #define CTL_WORD_MAX 64		/* role, state, a timestamp given with --scheduled */
@@ -83,13 +84,13 @@ struct ctl_args {
 	bool extended;			/* -e: every optional column */
 	int64_t watch_interval_ms;	/* -w SECONDS; 2 s with -W */
 	char cluster[CTL_NAME_MAX];	/* first positional argument; "" = the config's scope */
-	char members[CTL_MEMBERS_MAX][CTL_NAME_MAX]; /* the other positional arguments */
+	char members[CTL_MEMBERS_MAX][MEMBER_NAME_MAX]; /* the other positional arguments */
 	int member_count;
-	char leader[CTL_NAME_MAX];     /* switchover --leader / --primary */
-	char candidate[CTL_NAME_MAX];  /* switchover, failover --candidate */
-	char scheduled[CTL_WORD_MAX];  /* --scheduled TIMESTAMP or "now" */
-	char role[CTL_WORD_MAX];       /* restart/reload -r: leader, primary, replica, any */
-	char pg_version[CTL_WORD_MAX]; /* restart --pg-version: only members running older */
+	char leader[MEMBER_NAME_MAX];	 /* switchover --leader / --primary */
+	char candidate[MEMBER_NAME_MAX]; /* switchover, failover --candidate */
+	char scheduled[CTL_WORD_MAX];	 /* --scheduled, as ctl_parse_scheduled wrote it */
+	char role[CTL_WORD_MAX];	 /* restart/reload -r: leader, primary, replica, any */
+	char pg_version[CTL_WORD_MAX];	 /* restart --pg-version: only members running older */
 	bool force, wait, pending, from_leader, quiet;
 	int64_t timeout_ms; /* --timeout SECONDS for waits; 0 = the command's default */
 	char sets[CTL_SETS_MAX][CTL_SET_MAX]; /* --set path=value; --pg n=v as
@@ -106,9 +107,25 @@ struct ctl_args {
 int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/* Copies a member name given on the command line (or typed at a prompt; what names it in
+ * messages) into out. Returns 0, or -EINVAL with a message in err when it is empty, has a
+ * control character or is longer than MEMBER_NAME_LEN bytes (the limit of name.h: no member
+ * can have such a name). */
+int ctl_member_arg(char out[static MEMBER_NAME_MAX], const char *s, const char *what, char *err,
+		   size_t errlen) __attribute__((warn_unused_result));
+
+/* Reads a time for a scheduled switchover or restart as patronictl does, strictly (timefmt.h):
+ * "now" or "" give ""; an ISO 8601 time with a zone is written normalised
+ * ("2026-12-07T10:00:00+01:00"); one without a zone is taken in the local time zone, as
+ * patronictl does, and written with its offset. Returns 0, or -EINVAL with a message in err for
+ * anything else (a wrong date, a missing time, trailing words). out holds cap bytes
+ * (CTL_WORD_MAX suffice). */
+int ctl_parse_scheduled(const char *s, char *out, size_t cap, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 /* One member as gsctl shows it. */
 struct ctl_row {
-	char name[CTL_NAME_MAX];
+	char name[MEMBER_NAME_MAX];
 	char host[CTL_HOST_MAX]; /* from conn_url; "" when unknown */
 	int port;		 /* 0 when unknown */
 	char role[CTL_WORD_MAX]; /* "leader", "standby_leader", "sync_standby", "replica" */
@@ -120,7 +137,7 @@ struct ctl_row {
 	int64_t lag_bytes; /* cluster optime - member xlog_location, at least 0 */
 	bool pending_restart;
 	char tags[DCS_TAGS_MAX]; /* the tags object as JSON; "" for none */
-	char replicatefrom[CTL_NAME_MAX];
+	char replicatefrom[MEMBER_NAME_MAX];
 	char api_url[DCS_URL_MAX];
 	bool nofailover;
 };
@@ -128,16 +145,17 @@ struct ctl_row {
 /* The cluster as gsctl shows it: rows sorted by name. */
 struct ctl_view {
 	char cluster[CTL_NAME_MAX];
-	bool initialized;	   /* the initialize key exists */
-	char sysid[DCS_WORD_MAX];  /* its value ("" while bootstrapping) */
-	char leader[CTL_NAME_MAX]; /* "" without a leader */
+	bool initialized;	      /* the initialize key exists */
+	char sysid[DCS_WORD_MAX];     /* its value ("" while bootstrapping) */
+	char leader[MEMBER_NAME_MAX]; /* "" without a leader */
 	int count;
 	struct ctl_row rows[DCS_MEMBERS_MAX];
 	bool paused;
 	bool has_scheduled_switchover;
 	char scheduled_at[DCS_WORD_MAX];
-	char scheduled_from[CTL_NAME_MAX];
-	char scheduled_to[CTL_NAME_MAX];
+	char scheduled_from[MEMBER_NAME_MAX];
+	char scheduled_to[MEMBER_NAME_MAX];
+	int names_refused; /* names in etcd that are no member names (over 63 bytes): not shown */
 };
 
 /* The lag of a member behind the cluster's last known WAL position (status optime), in bytes:
@@ -177,13 +195,16 @@ int ctl_yaml_to_json(const char *yaml, size_t len, struct buf *out, char *err, s
 	__attribute__((warn_unused_result));
 
 /* Applies "a.b.c=value" edits (value read as a YAML scalar; null deletes the key) to the JSON
- * object doc, appending the result (compact JSON, key order kept) to out. Returns 0 or -EINVAL
- * with a message in err. */
+ * object doc, appending the result (compact JSON, key order kept) to out. This is patronictl's
+ * set_path_value, not a merge: a null below an absent parent creates nothing. Returns 0, or
+ * -EINVAL or -ENOMEM with a message in err. */
 int ctl_config_set(const char *doc, const char (*sets)[CTL_SET_MAX], int count, struct buf *out,
 		   char *err, size_t errlen) __attribute__((warn_unused_result));
 
-/* Deep-merges the JSON object patch into the JSON object doc (null deletes, objects merge,
- * anything else replaces), compact JSON appended to out. Returns 0 or -EINVAL with err set. */
+/* Merges the JSON object patch into the JSON object doc with json_merge.h's merge (Patroni's
+ * patch_config, as edit-config --apply does: null deletes, objects merge, anything else replaces,
+ * a new subtree keeps its nulls), compact JSON appended to out. Returns 0, or -EINVAL or -ENOMEM
+ * with err set (out is then untouched). */
 int ctl_config_merge(const char *doc, const char *patch, struct buf *out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 

@@ -4,11 +4,16 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "buf.h"
+#include "err.h"
 #include "ctl.h"
+#include "name.h"
 #include "num.h"
+#include "timefmt.h"
 
 static const char *const command_names[] = {
 	[CTL_CMD_NONE] = "",
@@ -137,9 +142,92 @@ static int copy_arg(char *dst, size_t cap, const char *value, const char *what, 
 		    size_t errlen)
 {
 	if (buf_copy(dst, cap, value) != 0) {
-		snprintf(err, errlen, "%s is too long (at most %zu bytes)", what, cap - 1);
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL, "%s is too long (at most %zu bytes)", what,
+				cap - 1);
 	}
+	return 0;
+}
+
+int ctl_member_arg(char out[static MEMBER_NAME_MAX], const char *s, const char *what, char *err,
+		   size_t errlen)
+{
+	int rc = member_name_copy(out, s);
+
+	if (rc == -ENAMETOOLONG)
+		return err_fail(
+			err, errlen, -EINVAL,
+			"%s \"%.20s...\" is %zu bytes long: a member name has at most %d "
+			"bytes (PostgreSQL keeps %d bytes of application_name and slot names), "
+			"so no member is called that",
+			what, s, strlen(s), MEMBER_NAME_LEN, MEMBER_NAME_LEN);
+	if (rc != 0)
+		return err_fail(err, errlen, -EINVAL,
+				"%s \"%.64s\" is not a member name: it is empty or has a control "
+				"character",
+				what, s);
+	return 0;
+}
+
+/* The offset of the local time zone from UTC, in seconds, at the wall time whose fields read
+ * as UTC give utc_ms (a time written without a zone). */
+static long local_offset_s(int64_t utc_ms)
+{
+	time_t t = (time_t)(utc_ms / 1000);
+	struct tm tm;
+	long off;
+
+	if (localtime_r(&t, &tm) == NULL)
+		return 0;
+	off = tm.tm_gmtoff;
+	t = (time_t)(utc_ms / 1000 - off); /* the instant itself, for a DST change in between */
+	if (localtime_r(&t, &tm) == NULL)
+		return off;
+	return tm.tm_gmtoff;
+}
+
+int ctl_parse_scheduled(const char *s, char *out, size_t cap, char *err, size_t errlen)
+{
+	char norm[TIME_ISO_MAX], zoned[CTL_WORD_MAX + 8];
+	size_t n;
+	int64_t ms;
+	long off;
+	enum time_parse_result r;
+
+	while (*s == ' ')
+		s++;
+	n = strlen(s);
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	if (n == 0 || (n == 3 && strncmp(s, "now", 3) == 0)) {
+		if (cap > 0)
+			out[0] = '\0';
+		return 0;
+	}
+	r = time_parse_iso(s, &ms, norm, sizeof(norm));
+	if (r == TIME_NO_ZONE && n < CTL_WORD_MAX) {
+		/* patronictl: a time without a zone is in the local time zone */
+		if (buf_format(zoned, sizeof(zoned), "%.*s+00:00", (int)n, s) != 0 ||
+		    time_parse_iso(zoned, &ms, NULL, 0) != TIME_OK)
+			r = TIME_UNPARSABLE;
+		else {
+			off = local_offset_s(ms);
+			if (buf_format(zoned, sizeof(zoned), "%.*s%c%02ld:%02ld", (int)n, s,
+				       off < 0 ? '-' : '+', labs(off) / 3600,
+				       labs(off) % 3600 / 60) != 0)
+				r = TIME_UNPARSABLE;
+			else
+				r = time_parse_iso(zoned, &ms, norm, sizeof(norm));
+		}
+	}
+	if (r != TIME_OK)
+		return err_fail(
+			err, errlen, -EINVAL,
+			"could not read the scheduled time \"%.64s\": write an ISO 8601 time "
+			"such as 2026-12-07T10:00+01:00 (without a zone it is local time), "
+			"or now",
+			s);
+	if (buf_copy(out, cap, norm) != 0)
+		return err_fail(err, errlen, -EINVAL, "the scheduled time is too long");
 	return 0;
 }
 
@@ -156,9 +244,8 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 				return 0;
 			}
 		}
-		snprintf(err, errlen,
-			 "%s: unknown format \"%.64s\" (use pretty, tsv, json or yaml)", shown,
-			 value);
+		err_set(err, errlen, "%s: unknown format \"%.64s\" (use pretty, tsv, json or yaml)",
+			shown, value);
 		return -EINVAL;
 	case OPT_WATCH_REFRESH:
 		a->watch = true;
@@ -166,9 +253,9 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		return 0;
 	case OPT_WATCH:
 		if (num_parse_i64(value, 1, 3600, &n) != 0) {
-			snprintf(err, errlen, "%s: \"%.64s\" is not a number of seconds (1-3600)",
-				 shown, value);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL,
+					"%s: \"%.64s\" is not a number of seconds (1-3600)", shown,
+					value);
 		}
 		a->watch = true;
 		a->watch_interval_ms = n * 1000;
@@ -177,11 +264,22 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		a->extended = true;
 		return 0;
 	case OPT_LEADER:
-		return copy_arg(a->leader, sizeof(a->leader), value, shown, err, errlen);
+		if (value[0] == '\0') /* "" is not given: gsctl asks or takes the leader */
+			return 0;
+		return ctl_member_arg(a->leader, value, shown, err, errlen);
 	case OPT_CANDIDATE:
-		return copy_arg(a->candidate, sizeof(a->candidate), value, shown, err, errlen);
+		if (value[0] == '\0')
+			return 0;
+		return ctl_member_arg(a->candidate, value, shown, err, errlen);
 	case OPT_SCHEDULED:
-		return copy_arg(a->scheduled, sizeof(a->scheduled), value, shown, err, errlen);
+		if (ctl_parse_scheduled(value, a->scheduled, sizeof(a->scheduled), err, errlen) !=
+		    0)
+			return -EINVAL;
+		/* "now" given is not "not given": gsctl does not ask when */
+		if (a->scheduled[0] == '\0')
+			return copy_arg(a->scheduled, sizeof(a->scheduled), "now", shown, err,
+					errlen);
+		return 0;
 	case OPT_FORCE:
 		a->force = true;
 		return 0;
@@ -195,9 +293,9 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		if (strcmp(value, "leader") != 0 && strcmp(value, "primary") != 0 &&
 		    strcmp(value, "master") != 0 && strcmp(value, "replica") != 0 &&
 		    strcmp(value, "standby") != 0 && strcmp(value, "any") != 0) {
-			snprintf(err, errlen,
-				 "%s: unknown role \"%.64s\" (use leader, primary, replica or any)",
-				 shown, value);
+			err_set(err, errlen,
+				"%s: unknown role \"%.64s\" (use leader, primary, replica or any)",
+				shown, value);
 			return -EINVAL;
 		}
 		return copy_arg(a->role, sizeof(a->role), value, shown, err, errlen);
@@ -206,9 +304,9 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		return 0;
 	case OPT_TIMEOUT:
 		if (num_parse_i64(value, 1, 86400, &n) != 0) {
-			snprintf(err, errlen, "%s: \"%.64s\" is not a number of seconds (1-86400)",
-				 shown, value);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL,
+					"%s: \"%.64s\" is not a number of seconds (1-86400)", shown,
+					value);
 		}
 		a->timeout_ms = n * 1000;
 		return 0;
@@ -218,14 +316,13 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		int rc;
 
 		if (eq == NULL || eq == value) {
-			snprintf(err, errlen, "%s: \"%.64s\" is not of the form name=value", shown,
-				 value);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL,
+					"%s: \"%.64s\" is not of the form name=value", shown,
+					value);
 		}
 		if (a->set_count >= CTL_SETS_MAX) {
-			snprintf(err, errlen, "too many --set/--pg options (at most %d)",
-				 CTL_SETS_MAX);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL,
+					"too many --set/--pg options (at most %d)", CTL_SETS_MAX);
 		}
 		if (s->id == OPT_PG)
 			rc = buf_format(a->sets[a->set_count], CTL_SET_MAX,
@@ -233,9 +330,8 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		else
 			rc = buf_copy(a->sets[a->set_count], CTL_SET_MAX, value);
 		if (rc != 0) {
-			snprintf(err, errlen, "%s is too long (at most %d bytes)", shown,
-				 CTL_SET_MAX - 1);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL, "%s is too long (at most %d bytes)",
+					shown, CTL_SET_MAX - 1);
 		}
 		a->set_count++;
 		return 0;
@@ -289,8 +385,8 @@ static int parse_global(int argc, char **argv, struct ctl_args *a, char *err, si
 			target = a->dcs_url;
 			cap = sizeof(a->dcs_url);
 		} else {
-			snprintf(err, errlen,
-				 "unknown option \"%.64s\" (global options: -c, -d, -k)", o);
+			err_set(err, errlen,
+				"unknown option \"%.64s\" (global options: -c, -d, -k)", o);
 			return -EINVAL;
 		}
 		value = strchr(o, '=');
@@ -298,8 +394,8 @@ static int parse_global(int argc, char **argv, struct ctl_args *a, char *err, si
 			value++;
 		} else {
 			if (i + 1 >= argc) {
-				snprintf(err, errlen, "option %.64s needs a value", o);
-				return -EINVAL;
+				return err_fail(err, errlen, -EINVAL, "option %.64s needs a value",
+						o);
 			}
 			value = argv[++i];
 		}
@@ -326,8 +422,7 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
 		return 0;
 	}
 	if (i >= argc) {
-		snprintf(err, errlen, "no command given (try gsctl --help)");
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL, "no command given (try gsctl --help)");
 	}
 	a.command = CTL_CMD_NONE;
 	for (size_t c = CTL_CMD_HELP; c < sizeof(command_names) / sizeof(command_names[0]); c++) {
@@ -335,8 +430,8 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
 			a.command = (enum ctl_command)c;
 	}
 	if (a.command == CTL_CMD_NONE) {
-		snprintf(err, errlen, "unknown command \"%.64s\" (try gsctl --help)", argv[i]);
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL,
+				"unknown command \"%.64s\" (try gsctl --help)", argv[i]);
 	}
 	for (i++; i < argc; i++) {
 		const char *arg = argv[i];
@@ -359,11 +454,11 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
 					     err, errlen) != 0)
 					return -EINVAL;
 			} else if (a.member_count >= CTL_MEMBERS_MAX) {
-				snprintf(err, errlen, "too many member names (at most %d)",
-					 CTL_MEMBERS_MAX);
-				return -EINVAL;
-			} else if (copy_arg(a.members[a.member_count++], CTL_NAME_MAX, arg,
-					    "a member name", err, errlen) != 0) {
+				return err_fail(err, errlen, -EINVAL,
+						"too many member names (at most %d)",
+						CTL_MEMBERS_MAX);
+			} else if (ctl_member_arg(a.members[a.member_count++], arg, "member", err,
+						  errlen) != 0) {
 				return -EINVAL;
 			}
 			continue;
@@ -390,30 +485,27 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
 			snprintf(shown, sizeof(shown), "-%c", arg[1]);
 		}
 		if (s == NULL || !(s->commands & CMD(a.command))) {
-			snprintf(err, errlen, "%s: no such option \"%.64s\"",
-				 command_names[a.command], arg);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL, "%s: no such option \"%.64s\"",
+					command_names[a.command], arg);
 		}
 		if (s->takes_value && value == NULL) {
 			if (i + 1 >= argc) {
-				snprintf(err, errlen, "option %s needs a value", shown);
-				return -EINVAL;
+				return err_fail(err, errlen, -EINVAL, "option %s needs a value",
+						shown);
 			}
 			value = argv[++i];
 		} else if (!s->takes_value && value != NULL) {
-			snprintf(err, errlen, "option %s takes no value", shown);
-			return -EINVAL;
+			return err_fail(err, errlen, -EINVAL, "option %s takes no value", shown);
 		}
 		if (apply_opt(&a, s, shown, value, err, errlen) != 0)
 			return -EINVAL;
 	}
 	if (a.apply_file[0] != '\0' && a.replace_file[0] != '\0') {
-		snprintf(err, errlen, "edit-config: --apply and --replace exclude each other");
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL,
+				"edit-config: --apply and --replace exclude each other");
 	}
 	if (a.command == CTL_CMD_FAILOVER && a.scheduled[0] != '\0') {
-		snprintf(err, errlen, "failover: a failover cannot be scheduled");
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL, "failover: a failover cannot be scheduled");
 	}
 	*out = a;
 	return 0;

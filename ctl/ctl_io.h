@@ -1,6 +1,7 @@
 /*
- * ctl_io.h - gsctl's thin I/O half: REST calls to the members' APIs through libcurl, with
- * timeouts, Basic auth and TLS settings from the ctl/restapi sections.
+ * ctl_io.h - gsctl's thin I/O half: REST calls to the members' APIs through the member client
+ * (rest_client.h, the one the agent uses), with timeouts, Basic auth and TLS settings from the
+ * ctl/restapi sections.
  */
 #ifndef GSHA_CTL_IO_H
 #define GSHA_CTL_IO_H

@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "ctl_internal.h"
+#include "err.h"
 #include "num.h"
 
 int64_t ctl_lag_bytes(int64_t cluster_lsn, int64_t member_lsn)
@@ -106,6 +107,16 @@ static void tag_string(const char *tags, const char *key, char *out, size_t cap)
 	cJSON_Delete(doc);
 }
 
+/* A member name read from etcd into a MEMBER_NAME_MAX field: one that is no member name (over
+ * 63 bytes, name.h) leaves "" and is counted, never cut. */
+static void copy_member_name(char out[static MEMBER_NAME_MAX], const char *name, int *refused)
+{
+	if (name[0] != '\0' && member_name_copy(out, name) != 0) {
+		out[0] = '\0';
+		(*refused)++;
+	}
+}
+
 static int row_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct ctl_row *)a)->name, ((const struct ctl_row *)b)->name);
@@ -118,22 +129,27 @@ void ctl_view_build(const struct dcs_cluster *c, const char *cluster, struct ctl
 	out->initialized = c->has_initialize;
 	buf_copy_or_clear(out->sysid, sizeof(out->sysid), c->initialize);
 	if (c->has_leader)
-		buf_copy_or_clear(out->leader, sizeof(out->leader), c->leader);
+		copy_member_name(out->leader, c->leader, &out->names_refused);
 	out->paused = c->has_config && c->config_valid && c->config_pause;
 	if (c->has_failover && c->failover_valid && c->failover_scheduled_at[0] != '\0') {
 		out->has_scheduled_switchover = true;
 		buf_copy_or_clear(out->scheduled_at, sizeof(out->scheduled_at),
 				  c->failover_scheduled_at);
-		buf_copy_or_clear(out->scheduled_from, sizeof(out->scheduled_from),
-				  c->failover_leader);
-		buf_copy_or_clear(out->scheduled_to, sizeof(out->scheduled_to), c->failover_member);
+		copy_member_name(out->scheduled_from, c->failover_leader, &out->names_refused);
+		copy_member_name(out->scheduled_to, c->failover_member, &out->names_refused);
 	}
 	for (int i = 0; i < c->member_count && i < DCS_MEMBERS_MAX; i++) {
 		const struct dcs_member *m = &c->members[i];
-		struct ctl_row *r = &out->rows[out->count++];
+		struct ctl_row *r = &out->rows[out->count];
 		bool is_leader = c->has_leader && strcmp(c->leader, m->name) == 0;
 
-		buf_copy_or_clear(r->name, sizeof(r->name), m->name);
+		if (member_name_copy(r->name, m->name) != 0) {
+			out->names_refused++; /* no row with an empty or cut name */
+			memset(r, 0, sizeof(*r));
+			continue;
+		}
+		out->count++;
+
 		parse_conn_url(m->conn_url, r->host, sizeof(r->host), &r->port);
 		if (is_leader)
 			buf_copy_or_clear(r->role, sizeof(r->role),
@@ -180,22 +196,22 @@ const struct ctl_row *ctl_view_row(const struct ctl_view *v, const char *name)
 bool ctl_row_can_take_over(const struct ctl_view *v, const struct ctl_row *r, char *why, size_t cap)
 {
 	if (strcmp(r->name, v->leader) == 0) {
-		snprintf(why, cap, "it is the current leader");
+		err_set(why, cap, "it is the current leader");
 		return false;
 	}
 	if (r->nofailover) {
-		snprintf(why, cap, "it is tagged nofailover");
+		err_set(why, cap, "it is tagged nofailover");
 		return false;
 	}
 	const struct ctl_row *l = v->leader[0] != '\0' ? ctl_view_row(v, v->leader) : NULL;
 
 	if (l != NULL && l->has_timeline && (!r->has_timeline || r->timeline < l->timeline)) {
-		snprintf(why, cap, "it is on timeline %lld, behind the leader's %lld",
-			 (long long)r->timeline, (long long)l->timeline);
+		err_set(why, cap, "it is on timeline %lld, behind the leader's %lld",
+			(long long)r->timeline, (long long)l->timeline);
 		return false;
 	}
 	if (strcmp(r->state, "running") != 0 && strcmp(r->state, "streaming") != 0) {
-		snprintf(why, cap, "its state is \"%s\", not running or streaming", r->state);
+		err_set(why, cap, "its state is \"%s\", not running or streaming", r->state);
 		return false;
 	}
 	return true;

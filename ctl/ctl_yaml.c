@@ -1,6 +1,6 @@
 /*
  * ctl_yaml.c - the dynamic configuration as an operator sees it: JSON <-> YAML in PyYAML's
- * layout, --set edits, a JSON merge, and a difflib-style unified diff. Pure.
+ * layout, --set edits, --apply merges (json_merge.h) and a difflib-style unified diff. Pure.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,6 +15,8 @@
 
 #include "ctl.h"
 #include "ctl_internal.h"
+#include "err.h"
+#include "json_merge.h"
 
 #define YAML_DEPTH_MAX 64 /* nesting accepted in a YAML document */
 
@@ -463,11 +465,11 @@ static cJSON *node_to_json(yaml_document_t *doc, yaml_node_t *node, int depth, c
 	cJSON *out = NULL;
 
 	if (node == NULL) {
-		snprintf(err, errlen, "broken YAML node");
+		err_set(err, errlen, "broken YAML node");
 		return NULL;
 	}
 	if (depth > YAML_DEPTH_MAX) {
-		snprintf(err, errlen, "YAML nested deeper than %d levels", YAML_DEPTH_MAX);
+		err_set(err, errlen, "YAML nested deeper than %d levels", YAML_DEPTH_MAX);
 		return NULL;
 	}
 	switch (node->type) {
@@ -486,7 +488,11 @@ static cJSON *node_to_json(yaml_document_t *doc, yaml_node_t *node, int depth, c
 				cJSON_Delete(out);
 				return NULL;
 			}
-			cJSON_AddItemToArray(out, c);
+			if (!cJSON_AddItemToArray(out, c)) {
+				cJSON_Delete(c);
+				cJSON_Delete(out);
+				out = NULL;
+			}
 		}
 		break;
 	case YAML_MAPPING_NODE:
@@ -497,7 +503,7 @@ static cJSON *node_to_json(yaml_document_t *doc, yaml_node_t *node, int depth, c
 			cJSON *c;
 
 			if (k == NULL || k->type != YAML_SCALAR_NODE) {
-				snprintf(err, errlen, "a mapping key is not a plain value");
+				err_set(err, errlen, "a mapping key is not a plain value");
 				cJSON_Delete(out);
 				return NULL;
 			}
@@ -509,14 +515,18 @@ static cJSON *node_to_json(yaml_document_t *doc, yaml_node_t *node, int depth, c
 			}
 			cJSON_DeleteItemFromObjectCaseSensitive(out,
 								(const char *)k->data.scalar.value);
-			cJSON_AddItemToObject(out, (const char *)k->data.scalar.value, c);
+			if (!cJSON_AddItemToObject(out, (const char *)k->data.scalar.value, c)) {
+				cJSON_Delete(c);
+				cJSON_Delete(out);
+				out = NULL;
+			}
 		}
 		break;
 	default:
 		break;
 	}
 	if (out == NULL && err[0] == '\0')
-		snprintf(err, errlen, "out of memory");
+		err_set(err, errlen, "out of memory");
 	return out;
 }
 
@@ -531,18 +541,18 @@ int ctl_yaml_to_json(const char *yaml, size_t len, struct buf *out, char *err, s
 
 	err[0] = '\0';
 	if (len > CTL_DOC_MAX) {
-		snprintf(err, errlen, "the document is larger than %d bytes", CTL_DOC_MAX);
+		err_set(err, errlen, "the document is larger than %d bytes", CTL_DOC_MAX);
 		return -EINVAL;
 	}
 	if (!yaml_parser_initialize(&parser)) {
-		snprintf(err, errlen, "out of memory");
+		err_set(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		snprintf(err, errlen, "line %zu, column %zu: %s", parser.problem_mark.line + 1,
-			 parser.problem_mark.column + 1,
-			 parser.problem != NULL ? parser.problem : "invalid YAML");
+		err_set(err, errlen, "line %zu, column %zu: %s", parser.problem_mark.line + 1,
+			parser.problem_mark.column + 1,
+			parser.problem != NULL ? parser.problem : "invalid YAML");
 		yaml_parser_delete(&parser);
 		return -EINVAL;
 	}
@@ -555,14 +565,14 @@ int ctl_yaml_to_json(const char *yaml, size_t len, struct buf *out, char *err, s
 	text = cJSON_PrintUnformatted(json);
 	cJSON_Delete(json);
 	if (text == NULL) {
-		snprintf(err, errlen, "out of memory");
+		err_set(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	if (buf_puts(out, text) != 0) {
-		snprintf(err, errlen, "the document is too large");
+		err_set(err, errlen, "the document is too large");
 		rc = -EINVAL;
 	}
-	free(text);
+	cJSON_free(text);
 	return rc;
 }
 
@@ -574,15 +584,30 @@ static int print_into(cJSON *doc, struct buf *out, char *err, size_t errlen)
 	int rc = 0;
 
 	if (text == NULL) {
-		snprintf(err, errlen, "out of memory");
+		err_set(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	if (buf_puts(out, text) != 0) {
-		snprintf(err, errlen, "the configuration is too large");
+		err_set(err, errlen, "the configuration is too large");
 		rc = -EINVAL;
 	}
-	free(text);
+	cJSON_free(text);
 	return rc;
+}
+
+/* Replaces obj's member key by value where it stands (key order is kept). Not
+ * cJSON_ReplaceItemInObject: cJSON 1.7.15 does not check the copy of the key it makes there. */
+static bool replace_in_place(cJSON *obj, const char *key, cJSON *value)
+{
+	size_t n = strlen(key) + 1;
+	char *copy = cJSON_malloc(n);
+
+	if (copy == NULL)
+		return false;
+	memcpy(copy, key, n);
+	cJSON_free(value->string);
+	value->string = copy;
+	return cJSON_ReplaceItemViaPointer(obj, cJSON_GetObjectItemCaseSensitive(obj, key), value);
 }
 
 int ctl_config_set(const char *doc, const char (*sets)[CTL_SET_MAX], int count, struct buf *out,
@@ -592,7 +617,7 @@ int ctl_config_set(const char *doc, const char (*sets)[CTL_SET_MAX], int count, 
 	int rc = 0;
 
 	if (root == NULL || !cJSON_IsObject(root)) {
-		snprintf(err, errlen, "the stored configuration is not a JSON object");
+		err_set(err, errlen, "the stored configuration is not a JSON object");
 		cJSON_Delete(root);
 		return -EINVAL;
 	}
@@ -604,7 +629,7 @@ int ctl_config_set(const char *doc, const char (*sets)[CTL_SET_MAX], int count, 
 		struct buf vj;
 
 		if (eq == NULL || eq == sets[i]) {
-			snprintf(err, errlen, "\"%.200s\" is not of the form path=value", sets[i]);
+			err_set(err, errlen, "\"%.200s\" is not of the form path=value", sets[i]);
 			rc = -EINVAL;
 			break;
 		}
@@ -616,7 +641,7 @@ int ctl_config_set(const char *doc, const char (*sets)[CTL_SET_MAX], int count, 
 		buf_done(&vj);
 		if (rc != 0 || value == NULL) {
 			if (rc == 0)
-				snprintf(err, errlen, "out of memory");
+				err_set(err, errlen, "out of memory");
 			rc = -EINVAL;
 			break;
 		}
@@ -633,13 +658,22 @@ int ctl_config_set(const char *doc, const char (*sets)[CTL_SET_MAX], int count, 
 					break; /* deleting below something absent: nothing to do */
 				next = cJSON_CreateObject();
 				cJSON_DeleteItemFromObjectCaseSensitive(node, seg);
-				cJSON_AddItemToObject(node, seg, next);
+				if (next == NULL || !cJSON_AddItemToObject(node, seg, next)) {
+					cJSON_Delete(next);
+					rc = -ENOMEM;
+					break;
+				}
 			}
 			node = next;
 			seg = dot + 1;
 		}
+		if (rc != 0) {
+			err_set(err, errlen, "out of memory");
+			cJSON_Delete(value);
+			break;
+		}
 		if (seg[0] == '\0') {
-			snprintf(err, errlen, "\"%.200s\": empty key in the path", sets[i]);
+			err_set(err, errlen, "\"%.200s\": empty key in the path", sets[i]);
 			cJSON_Delete(value);
 			rc = -EINVAL;
 			break;
@@ -651,10 +685,12 @@ int ctl_config_set(const char *doc, const char (*sets)[CTL_SET_MAX], int count, 
 		if (cJSON_IsNull(value)) {
 			cJSON_DeleteItemFromObjectCaseSensitive(node, seg);
 			cJSON_Delete(value);
-		} else if (cJSON_GetObjectItemCaseSensitive(node, seg) != NULL) {
-			cJSON_ReplaceItemInObjectCaseSensitive(node, seg, value);
-		} else {
-			cJSON_AddItemToObject(node, seg, value);
+		} else if (cJSON_GetObjectItemCaseSensitive(node, seg) != NULL
+				   ? !replace_in_place(node, seg, value)
+				   : !cJSON_AddItemToObject(node, seg, value)) {
+			cJSON_Delete(value);
+			rc = err_fail(err, errlen, -ENOMEM, "out of memory");
+			break;
 		}
 	}
 	if (rc == 0)
@@ -663,44 +699,20 @@ int ctl_config_set(const char *doc, const char (*sets)[CTL_SET_MAX], int count, 
 	return rc;
 }
 
-static void merge_into(cJSON *dst, const cJSON *patch)
-{
-	const cJSON *p;
-
-	cJSON_ArrayForEach(p, patch)
-	{
-		cJSON *cur = cJSON_GetObjectItemCaseSensitive(dst, p->string);
-
-		if (cJSON_IsNull(p)) {
-			cJSON_DeleteItemFromObjectCaseSensitive(dst, p->string);
-		} else if (cJSON_IsObject(p) && cJSON_IsObject(cur)) {
-			merge_into(cur, p);
-		} else {
-			cJSON *copy = cJSON_Duplicate(p, true);
-
-			if (copy == NULL)
-				continue;
-			if (cur != NULL)
-				cJSON_ReplaceItemInObjectCaseSensitive(dst, p->string, copy);
-			else
-				cJSON_AddItemToObject(dst, p->string, copy);
-		}
-	}
-}
-
 int ctl_config_merge(const char *doc, const char *patch, struct buf *out, char *err, size_t errlen)
 {
 	cJSON *d = cJSON_Parse(doc), *p = cJSON_Parse(patch);
+	bool changed;
 	int rc = -EINVAL;
 
 	if (!cJSON_IsObject(d))
-		snprintf(err, errlen, "the stored configuration is not a JSON object");
+		err_set(err, errlen, "the stored configuration is not a JSON object");
 	else if (!cJSON_IsObject(p))
-		snprintf(err, errlen, "the changes are not a mapping of keys to values");
-	else {
-		merge_into(d, p);
+		err_set(err, errlen, "the changes are not a mapping of keys to values");
+	else if ((rc = json_merge_patch_tree(d, p, &changed)) != 0)
+		err_set(err, errlen, "out of memory merging the changes");
+	else
 		rc = print_into(d, out, err, errlen);
-	}
 	cJSON_Delete(d);
 	cJSON_Delete(p);
 	return rc;

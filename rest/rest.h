@@ -21,8 +21,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Member names and scopes: Patroni uses host names; 64 covers a DNS label. */
-#define REST_NAME_MAX 64
+#include "name.h"
+
+/* Member names are held in MEMBER_NAME_MAX bytes (name.h): the one limit, checked where a name
+ * enters (a REST body naming a longer one is refused with 400). */
+/* Scopes: Patroni uses host-like names; 64 covers a DNS label. */
+#define REST_SCOPE_MAX 64
+/* PostgreSQL identifiers shown or received: user, slot and parameter names (NAMEDATALEN). */
+#define REST_IDENT_MAX 64
 /* URLs and host names (api_url, conn host). */
 #define REST_URL_MAX 256
 /* Timestamps rendered as text ("2026-11-21T05:32:51.863905+00:00" is 32 bytes). */
@@ -123,8 +129,8 @@ struct rest_tag {
 
 /* A walsender row of the primary ("replication" in /patroni). */
 struct rest_walsender {
-	char usename[REST_NAME_MAX];
-	char application_name[REST_NAME_MAX];
+	char usename[REST_IDENT_MAX];
+	char application_name[REST_IDENT_MAX];
 	char client_addr[REST_SHORT_MAX * 2]; /* empty renders null (unix socket) */
 	char state[REST_SHORT_MAX];
 	char sync_state[REST_SHORT_MAX];
@@ -133,14 +139,14 @@ struct rest_walsender {
 
 /* One pending_restart_reason entry. */
 struct rest_pending_param {
-	char name[REST_NAME_MAX];
+	char name[REST_IDENT_MAX];
 	char old_value[REST_PARAM_VALUE_MAX];
 	char new_value[REST_PARAM_VALUE_MAX];
 };
 
 /* A member as /cluster shows it, from its DCS member key. */
 struct rest_member {
-	char name[REST_NAME_MAX];
+	char name[MEMBER_NAME_MAX];
 	bool is_leader;				/* holds the leader key */
 	bool is_sync_standby;			/* listed in /sync while synchronous_mode is on */
 	char state[REST_SHORT_MAX];		/* member key "state" */
@@ -164,12 +170,12 @@ struct rest_history_row {
 	uint64_t lsn_bytes;
 	char reason[REST_HISTORY_REASON_MAX];
 	char timestamp[REST_TIMESTAMP_MAX]; /* empty: the row has 3 fields */
-	char new_leader[REST_NAME_MAX];	    /* empty: the row has at most 4 fields */
+	char new_leader[MEMBER_NAME_MAX];   /* empty: the row has at most 4 fields */
 };
 
 /* One entry of the DCS failsafe key. */
 struct rest_failsafe_entry {
-	char name[REST_NAME_MAX];
+	char name[MEMBER_NAME_MAX];
 	char api_url[REST_URL_MAX];
 };
 
@@ -181,8 +187,8 @@ struct rest_failsafe_entry {
  */
 struct rest_snapshot {
 	/* identity */
-	char name[REST_NAME_MAX];
-	char scope[REST_NAME_MAX];
+	char name[MEMBER_NAME_MAX];
+	char scope[REST_SCOPE_MAX];
 	char version[REST_SHORT_MAX]; /* Patroni-compatible version shown as patroni.version */
 
 	/* the database */
@@ -240,8 +246,8 @@ struct rest_snapshot {
 	char scheduled_restart_at[REST_TIMESTAMP_MAX]; /* ISO 8601 as stored */
 	bool has_scheduled_switchover;
 	char scheduled_switchover_at[REST_TIMESTAMP_MAX];
-	char scheduled_switchover_from[REST_NAME_MAX]; /* empty omits it */
-	char scheduled_switchover_to[REST_NAME_MAX];   /* empty omits it */
+	char scheduled_switchover_from[MEMBER_NAME_MAX]; /* empty omits it */
+	char scheduled_switchover_to[MEMBER_NAME_MAX];	 /* empty omits it */
 
 	/* /cluster, /history, /config, /failsafe */
 	int member_count;
@@ -310,9 +316,9 @@ struct rest_action_result {
 /* POST /switchover and /failover, validated. A failover that names a leader has already been
  * turned into a switchover (Patroni does the same). */
 struct rest_switchover_request {
-	bool failover;		       /* the action word: "failover" or "switchover" */
-	char leader[REST_NAME_MAX];    /* empty: none given (failover) */
-	char candidate[REST_NAME_MAX]; /* empty: any healthy member */
+	bool failover;			 /* the action word: "failover" or "switchover" */
+	char leader[MEMBER_NAME_MAX];	 /* empty: none given (failover); else a valid name */
+	char candidate[MEMBER_NAME_MAX]; /* empty: any healthy member; else a valid name */
 	bool scheduled;
 	int64_t scheduled_at_wall_ms;	       /* valid when scheduled; in the future */
 	char scheduled_at[REST_TIMESTAMP_MAX]; /* ISO 8601 with offset, for the failover key */
@@ -337,11 +343,11 @@ struct rest_reinit_request {
 
 /* POST /failsafe from the primary. */
 struct rest_failsafe_request {
-	char name[REST_NAME_MAX];
+	char name[MEMBER_NAME_MAX];
 	char conn_url[REST_URL_MAX];
 	char api_url[REST_URL_MAX];
 	int slot_count;
-	char slot_names[REST_SLOTS_MAX][REST_NAME_MAX];
+	char slot_names[REST_SLOTS_MAX][REST_IDENT_MAX];
 	uint64_t slot_lsn_bytes[REST_SLOTS_MAX];
 };
 
@@ -378,9 +384,9 @@ struct rest_actions {
 	/* PATCH /config: read the config key, merge patch_json into it, compare-and-swap it
 	 * back when changed. On success set out->status 200 and write the merged document (JSON)
 	 * to merged_json; else status 503 (no config key), 409 (CAS failed) with html_error, or
-	 * 400 when the merged document does not validate. The agent merges with
-	 * cfg_dynamic_merge_patch, which also validates; rest_config_merge (below) is the same
-	 * merge without validation, for callers that have no config module (the test harness). */
+	 * 400 when the merged document does not validate. The merge is Patroni's patch_config,
+	 * written once in base's json_merge.h (the agent reaches it through the config module,
+	 * which also validates the result). */
 	int (*config_patch)(void *ctx, const char *patch_json, char *merged_json, size_t merged_cap,
 			    struct rest_action_result *out);
 	/* PUT /config: write config_json (compact) unless equal to the stored one: 200, or 502
@@ -401,13 +407,6 @@ int rest_role_parse(const char *s, enum rest_role *out) __attribute__((warn_unus
 /* Parses one allow-list entry ("10.0.0.0/8", "192.168.1.5", "::1", "fd00::/8") into *out.
  * Host names are not resolved here (the config module resolves them). Returns 0 or -EINVAL. */
 int rest_cidr_parse(const char *s, struct rest_cidr *out) __attribute__((warn_unused_result));
-
-/* Deep-merges the JSON object patch_json into the JSON object stored_json the way Patroni's
- * patch_config does (null deletes a key, objects merge, other values replace) and writes the
- * result as compact JSON to out (cap bytes). *changed tells whether anything differs.
- * Returns 0, -EINVAL when either is not a JSON object, or -ENAMETOOLONG when out is short. */
-int rest_config_merge(const char *stored_json, const char *patch_json, char *out, size_t cap,
-		      bool *changed) __attribute__((warn_unused_result));
 
 /* ---- the renderer ---- */
 

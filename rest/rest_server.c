@@ -278,6 +278,20 @@ static enum MHD_Result queue_error(struct rest_server *s, struct MHD_Connection 
 	return ret;
 }
 
+/* A plain-text answer decided by the transport (text is a static string). */
+static enum MHD_Result queue_text(struct rest_server *s, struct MHD_Connection *conn, int status,
+				  const char *text)
+{
+	struct rest_response r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	r.content_type = "text/html";
+	r.body = (char *)text;
+	r.body_len = strlen(text);
+	return queue(s, conn, &r, NULL);
+}
+
 static char *dup_header(struct MHD_Connection *conn, const char *name)
 {
 	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
@@ -398,18 +412,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		c->tls = s->opts.certfile[0] != '\0';
 		if (c->tls && s->opts.verify_client != REST_VERIFY_NONE)
 			c->cert_valid = client_cert_valid(conn);
-		if (c->tls && s->opts.verify_client == REST_VERIFY_REQUIRED && !c->cert_valid) {
-			struct rest_response r;
-			enum MHD_Result ret;
-
-			memset(&r, 0, sizeof(r));
-			r.status = 403;
-			r.content_type = "text/html";
-			r.body = (char *)"client certificate required";
-			r.body_len = strlen(r.body);
-			ret = queue(s, conn, &r, NULL);
-			return ret;
-		}
+		if (c->tls && s->opts.verify_client == REST_VERIFY_REQUIRED && !c->cert_valid)
+			return queue_text(s, conn, 403, "client certificate required");
 		c->authorization = dup_header(conn, MHD_HTTP_HEADER_AUTHORIZATION);
 		c->content_length = dup_header(conn, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		c->unsafe = rest_request_is_unsafe(c->method, c->uri);
@@ -480,16 +484,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	if (rest_request_is_action(c->method, c->uri)) {
 		if (start_action(s, c))
 			return MHD_YES;
-		struct rest_response r;
-		enum MHD_Result ret;
-
-		memset(&r, 0, sizeof(r));
-		r.status = 503;
-		r.content_type = "text/html";
-		r.body = (char *)"too many actions in progress";
-		r.body_len = strlen(r.body);
-		ret = queue(s, conn, &r, NULL);
-		return ret;
+		return queue_text(s, conn, 503, "too many actions in progress");
 	}
 
 	/* health checks and monitoring: answer on this thread from the snapshot */

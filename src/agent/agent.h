@@ -16,6 +16,7 @@
 #include "db.h"
 #include "ha_decide.h"
 #include "rest.h"
+#include "rest_client.h"
 
 /* Splits "host:port", "[v6]:port" or "host1,host2:port" (PostgreSQL's listen) into host and port.
  * The host part may be empty (":8008"); default_port applies when no port is given (0: a port
@@ -62,9 +63,16 @@ struct agent_peer_target {
 int agent_peer_parse(const char *json, size_t len, struct ha_peer *out)
 	__attribute__((warn_unused_result));
 
-/* GETs every target's api_url in parallel, each within timeout_ms, and fills out[i] for
- * targets[i]: reachable false when it did not answer 200 with a valid document in time. */
-void agent_probe_peers(const struct agent_peer_target *targets, int count, int64_t timeout_ms,
+/* Fills the member client's options the way Patroni picks them (request.py): each of the ctl
+ * section's values, else the restapi section's (credentials, certificate, key and its password;
+ * ctl.cacert else restapi.cafile); ctl.insecure skips verifying the members' certificates. */
+void agent_rest_client_options(const struct cfg *c, struct rest_client_options *out);
+
+/* GETs every target's api_url in parallel with client's settings, each within timeout_ms, and
+ * fills out[i] for targets[i]: reachable false when it did not answer 200 with a valid document
+ * in time. */
+void agent_probe_peers(const struct rest_client_options *client,
+		       const struct agent_peer_target *targets, int count, int64_t timeout_ms,
 		       struct ha_peer *out);
 
 /* Parses the failsafe key ({member: api_url}, len bytes) into at most cap targets. Returns the
@@ -73,10 +81,11 @@ void agent_probe_peers(const struct agent_peer_target *targets, int count, int64
 int agent_failsafe_parse(const char *json, size_t len, struct agent_peer_target *out, int cap)
 	__attribute__((warn_unused_result));
 
-/* POSTs body (a JSON document) to /failsafe on the REST API of every target in parallel, each
- * within timeout_ms (failsafe mode, patroni-compat.md 4.7), and sets acked[i] when targets[i]
- * answered 200. */
-void agent_failsafe_post(const struct agent_peer_target *targets, int count, const char *body,
+/* POSTs body (a JSON document) to /failsafe on the REST API of every target in parallel with
+ * client's settings (the members demand the cluster's REST credentials), each within timeout_ms
+ * (failsafe mode, patroni-compat.md 4.7), and sets acked[i] when targets[i] answered 200. */
+void agent_failsafe_post(const struct rest_client_options *client,
+			 const struct agent_peer_target *targets, int count, const char *body,
 			 int64_t timeout_ms, bool *acked);
 
 /* Runs the agent until SIGTERM or SIGINT: returns the process exit code. */

@@ -249,6 +249,7 @@ void build_input(struct agent *a)
 void probe_peers(struct agent *a)
 {
 	struct agent_peer_target targets[HA_MEMBERS_MAX];
+	struct rest_client_options client;
 	int n = 0;
 	int64_t timeout = a->dyn.retry_timeout_ms < 2000 ? a->dyn.retry_timeout_ms : 2000;
 
@@ -262,7 +263,8 @@ void probe_peers(struct agent *a)
 		buf_copy_or_clear(targets[n].api_url, AGENT_URL_MAX, m->api_url);
 		n++;
 	}
-	agent_probe_peers(targets, n, timeout < 200 ? 200 : timeout, a->in->probe.peers);
+	agent_rest_client_options(a->cfg, &client);
+	agent_probe_peers(&client, targets, n, timeout < 200 ? 200 : timeout, a->in->probe.peers);
 	a->in->probe.count = n;
 	a->in->probe.done = true;
 }
@@ -272,6 +274,7 @@ void probe_peers(struct agent *a)
 void ping_failsafe(struct agent *a)
 {
 	struct agent_peer_target targets[HA_MEMBERS_MAX];
+	struct rest_client_options client;
 	bool acked[HA_MEMBERS_MAX];
 	bool listed = false, all = true;
 	int64_t sent = clock_mono_ms();
@@ -298,7 +301,9 @@ void ping_failsafe(struct agent *a)
 		free(body);
 		return;
 	}
-	agent_failsafe_post(targets, n, body, ha_failsafe_ping_timeout_ms(&a->in->policy), acked);
+	agent_rest_client_options(a->cfg, &client);
+	agent_failsafe_post(&client, targets, n, body, ha_failsafe_ping_timeout_ms(&a->in->policy),
+			    acked);
 	free(body);
 	for (int i = 0; i < n; i++) {
 		if (!acked[i]) {

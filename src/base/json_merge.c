@@ -35,7 +35,10 @@ static int merge_into(cJSON *dst, const cJSON *patch, bool *changed)
 			if (!copy)
 				return -ENOMEM;
 			if (cur) {
-				if (!cJSON_ReplaceItemInObjectCaseSensitive(dst, name, copy)) {
+				/* Not cJSON_ReplaceItemInObject: cJSON 1.7.15 does not check the copy
+				 * of the key it makes there and files the value under a NULL key when
+				 * that allocation fails. copy already carries p's key. */
+				if (!cJSON_ReplaceItemViaPointer(dst, cur, copy)) {
 					cJSON_Delete(copy);
 					return -ENOMEM;
 				}

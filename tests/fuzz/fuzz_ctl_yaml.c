@@ -1,7 +1,8 @@
 /*
  * fuzz_ctl_yaml.c - gsctl's hostile-input paths: a YAML document (an edited configuration, an
  * --apply file) to JSON, back to YAML and to JSON again, which must give the same JSON (what
- * show-config prints reads back as what is stored); and the same bytes as a history key.
+ * show-config prints reads back as what is stored), merged onto itself as --apply does; and the
+ * same bytes as a history key.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cJSON_Delete(a);
 		cJSON_Delete(b);
 		(void)ctl_diff(yaml.data, text, "", "", &out);
+		/* --apply of the document onto itself (json_merge.h): an object merges, and the
+		 * result is the object again */
+		buf_reset(&out);
+		if (json.data[0] == '{' &&
+		    ctl_config_merge(json.data, json.data, &out, err, sizeof(err)) == 0) {
+			cJSON *m = cJSON_Parse(out.data), *j = cJSON_Parse(json.data);
+
+			if (m == NULL || j == NULL)
+				abort();
+			cJSON_Delete(m);
+			cJSON_Delete(j);
+		}
+		buf_reset(&out);
 	}
 	buf_reset(&out);
 	(void)ctl_render_history(text, CTL_FORMAT_PRETTY, &out);

@@ -2,7 +2,7 @@
  * libFuzzer target over request handling: raw bytes are parsed the way the server hands a
  * request to the renderer (request line, Authorization and Content-Length headers, body) and
  * answered by rest_handle() against one of several node snapshots, with FAKE action callbacks.
- * Also feeds the body to rest_config_merge. Any crash, leak, UB or hang is a failure.
+ * Also feeds the body to json_merge_patch. Any crash, leak, UB or hang is a failure.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "json_merge.h"
 #include "rest.h"
 
 /* Bytes of input considered (the server caps bodies at REST_BODY_MAX). */
@@ -69,8 +70,8 @@ static int fake_patch(void *ctx, const char *patch, char *merged, size_t cap,
 	int rc;
 
 	(void)ctx;
-	rc = rest_config_merge("{\"ttl\":30,\"postgresql\":{\"parameters\":{\"a\":1}}}", patch,
-			       merged, cap, &changed);
+	rc = json_merge_patch("{\"ttl\":30,\"postgresql\":{\"parameters\":{\"a\":1}}}", patch,
+			      merged, cap, &changed, NULL, 0);
 	out->status = rc == 0 ? 200 : 409;
 	out->html_error = rc != 0;
 	return 0;
@@ -248,8 +249,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char merged[1024];
 		bool changed;
 
-		(void)!rest_config_merge("{\"a\":{\"b\":1}}", body, merged, sizeof(merged),
-					 &changed);
+		(void)!json_merge_patch("{\"a\":{\"b\":1}}", body, merged, sizeof(merged), &changed,
+					NULL, 0);
 	}
 	free(body);
 out:

@@ -263,6 +263,13 @@ gs list
 check "list: shows the scheduled switchover under the table" \
 	bash -c "grep -q '^ Switchover scheduled at: ' '$C_DIR/out' && grep -qE '^ +from: node1$' '$C_DIR/out' && grep -qE '^ +to: node2$' '$C_DIR/out'"
 t_assert_eq node1 "$(c_leader)" "switchover --scheduled: nothing happens before the time"
+gs switchover --candidate node2 --scheduled tomorrow --force
+check "switchover --scheduled tomorrow: refused before asking anyone (exit 2), says ISO 8601" \
+	bash -c "[ $RC = 2 ] && grep -q 'could not read the scheduled time \"tomorrow\".*ISO 8601' '$C_DIR/err'"
+long=$(printf 'm%.0s' $(seq 64))
+gs restart "$S" "$long" --force
+check "restart of a member name over 63 bytes: exit 2, says the limit" \
+	bash -c "[ $RC = 2 ] && grep -q 'is 64 bytes long: a member name has at most 63 bytes' '$C_DIR/err'"
 gs switchover --candidate nodeX --force
 check "switchover to an unknown member: exit 5" bash -c "[ $RC = 5 ] && grep -q 'does not exist' '$C_DIR/err'"
 gs switchover --candidate node3 --force

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "num.h"
+#include "json_merge.h"
 #include "rest.h"
 
 /* How often the simulated loop republishes. */
@@ -109,7 +110,8 @@ static int fake_config_patch(void *ctx, const char *patch, char *merged, size_t 
 	int rc;
 
 	(void)ctx;
-	rc = rest_config_merge("{\"ttl\":30,\"loop_wait\":10}", patch, merged, cap, &changed);
+	rc = json_merge_patch("{\"ttl\":30,\"loop_wait\":10}", patch, merged, cap, &changed, NULL,
+			      0);
 	if (rc)
 		return rc;
 	out->status = 200;
@@ -157,10 +159,10 @@ static void fill(struct rest_snapshot *s, const char *state, int64_t now, int64_
 	s->loop_duration_ms = 3;
 	set_tag(s, "dc", "east", REST_TAG_STRING);
 	s->member_count = 2;
-	if (buf_copy(s->members[0].name, REST_NAME_MAX, "node1") ||
+	if (buf_copy(s->members[0].name, MEMBER_NAME_MAX, "node1") ||
 	    buf_copy(s->members[0].state, REST_SHORT_MAX, "running") ||
 	    buf_copy(s->members[0].api_url, REST_URL_MAX, "http://127.0.0.1:8008/patroni") ||
-	    buf_copy(s->members[1].name, REST_NAME_MAX, "node2") ||
+	    buf_copy(s->members[1].name, MEMBER_NAME_MAX, "node2") ||
 	    buf_copy(s->members[1].state, REST_SHORT_MAX, "running") ||
 	    buf_copy(s->members[1].replication_state, REST_SHORT_MAX, "streaming") ||
 	    buf_copy(s->members[1].api_url, REST_URL_MAX, "http://127.0.0.1:8009/patroni"))

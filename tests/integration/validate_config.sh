@@ -92,6 +92,21 @@ t_assert_eq 1 "$rc" "a bad environment value is rejected"
 expect_line "environment variable PATRONI_RESTAPI_LISTEN: error: \"restapi.listen\": \"nowhere\" has no port: write host:port" \
 	"a bad environment value names the variable"
 
+# Member names: at most 63 bytes (PostgreSQL keeps 63 bytes of application_name and slot names).
+name63=$(printf 'n%.0s' $(seq 63))
+sed "s/^name: postgresql0/name: $name63/" "$examples/postgres0.yml" >"$dir/name63.yml"
+run --validate-config "$dir/name63.yml"
+t_assert_eq 0 "$rc" "a member name of 63 bytes is accepted"
+sed "s/^name: postgresql0/name: ${name63}x/" "$examples/postgres0.yml" >"$dir/name64.yml"
+run --validate-config "$dir/name64.yml"
+t_assert_eq 1 "$rc" "a member name of 64 bytes is rejected"
+expect_line "$dir/name64.yml:3:7: error: \"name\": \"nnnnnnnnnnnnnnnnnnnn...\" is 64 bytes long, more than the 63 a member name may have: PostgreSQL keeps only 63 bytes of application_name and of replication slot names" \
+	"a long member name is reported at its position with the limit and why"
+run PATRONI_NAME="${name63}x" --validate-config "$examples/postgres0.yml"
+t_assert_eq 1 "$rc" "a PATRONI_NAME of 64 bytes is rejected"
+expect_line "environment variable PATRONI_NAME: error: \"name\": \"nnnnnnnnnnnnnnnnnnnn...\" is 64 bytes long, more than the 63" \
+	"a long PATRONI_NAME names the variable"
+
 run --validate-config "$dir/missing.yml"
 t_assert_eq 1 "$rc" "a missing file is rejected"
 expect_line "$dir/missing.yml: error: could not open file: No such file or directory" \

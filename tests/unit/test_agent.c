@@ -1,6 +1,7 @@
 /*
- * Unit tests for the agent's glue: from a Patroni configuration to the modules' options, and
- * reading what a peer's /patroni says during a leader race.
+ * Unit tests for the agent's glue: from a Patroni configuration to the modules' options,
+ * reading what a peer's /patroni says during a leader race, and talking to a peer (a real REST
+ * server on 127.0.0.1) with the cluster's REST credentials.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -419,6 +420,109 @@ static void test_peer_parse_ignores_absurd_numbers(void **state)
 	assert_int_equal(p.tags.failover_priority, 1);
 }
 
+/* Patroni's request.py: a member talks to another with the ctl section's settings, each falling
+ * back to the restapi section's (credentials, client certificate and key; cacert to cafile). */
+static void test_client_options_take_ctl_then_restapi(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct rest_client_options o;
+
+	(void)state;
+	memset(&c->ctl, 0, sizeof(c->ctl));
+	assert_int_equal(buf_copy(c->restapi.username, sizeof(c->restapi.username), "api"), 0);
+	assert_int_equal(buf_copy(c->restapi.password, sizeof(c->restapi.password), "api-pw"), 0);
+	assert_int_equal(buf_copy(c->restapi.certfile, sizeof(c->restapi.certfile), "/s.crt"), 0);
+	assert_int_equal(buf_copy(c->restapi.keyfile, sizeof(c->restapi.keyfile), "/s.key"), 0);
+	assert_int_equal(buf_copy(c->restapi.cafile, sizeof(c->restapi.cafile), "/ca.crt"), 0);
+	agent_rest_client_options(c, &o);
+	assert_string_equal(o.username, "api");
+	assert_string_equal(o.password, "api-pw");
+	assert_string_equal(o.certfile, "/s.crt");
+	assert_string_equal(o.keyfile, "/s.key");
+	assert_string_equal(o.cafile, "/ca.crt");
+	assert_false(o.insecure);
+
+	assert_int_equal(buf_copy(c->ctl.username, sizeof(c->ctl.username), "ctl"), 0);
+	assert_int_equal(buf_copy(c->ctl.password, sizeof(c->ctl.password), "ctl-pw"), 0);
+	assert_int_equal(buf_copy(c->ctl.certfile, sizeof(c->ctl.certfile), "/c.crt"), 0);
+	assert_int_equal(buf_copy(c->ctl.keyfile, sizeof(c->ctl.keyfile), "/c.key"), 0);
+	assert_int_equal(buf_copy(c->ctl.cacert, sizeof(c->ctl.cacert), "/ctl-ca.crt"), 0);
+	c->ctl.insecure = true;
+	agent_rest_client_options(c, &o);
+	assert_string_equal(o.username, "ctl");
+	assert_string_equal(o.password, "ctl-pw");
+	assert_string_equal(o.certfile, "/c.crt");
+	assert_string_equal(o.keyfile, "/c.key");
+	assert_string_equal(o.cafile, "/ctl-ca.crt");
+	assert_true(o.insecure);
+	free(c);
+}
+
+/* A member that demands restapi.authentication, served by the real REST server. */
+static int peer_failsafe(void *ctx, const struct rest_failsafe_request *req,
+			 struct rest_action_result *out)
+{
+	(void)ctx;
+	(void)req;
+	out->status = 200;
+	return buf_copy(out->text, sizeof(out->text), "Accepted");
+}
+
+static struct rest_server *start_peer(struct agent_peer_target *t)
+{
+	struct rest_options o;
+	struct rest_actions act = { .failsafe = peer_failsafe };
+	struct rest_snapshot *snap = calloc(1, sizeof(*snap));
+	struct rest_server *srv;
+	char err[256] = "";
+
+	assert_non_null(snap);
+	rest_options_init(&o);
+	assert_int_equal(buf_copy(o.listen_host, sizeof(o.listen_host), "127.0.0.1"), 0);
+	o.listen_port = 0;
+	assert_int_equal(buf_copy(o.username, sizeof(o.username), "patroni"), 0);
+	assert_int_equal(buf_copy(o.password, sizeof(o.password), "pw"), 0);
+	srv = rest_server_new(&o, &act, err, sizeof(err));
+	if (srv == NULL)
+		fail_msg("rest_server_new: %s", err);
+	snap->role = REST_ROLE_REPLICA;
+	snap->state = REST_DB_RUNNING;
+	snap->failsafe_mode_enabled = true;
+	assert_int_equal(rest_publish(srv, snap), 0);
+	free(snap);
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(buf_copy(t->name, sizeof(t->name), "node2"), 0);
+	assert_int_equal(buf_format(t->api_url, sizeof(t->api_url), "http://127.0.0.1:%d/patroni",
+				    rest_server_port(srv)),
+			 0);
+	return srv;
+}
+
+/* The bug of issue 10: the agent's POST /failsafe carried no credentials, so a member with
+ * restapi.authentication never acknowledged it. With the cluster's credentials it does. */
+static void test_failsafe_post_carries_the_rest_credentials(void **state)
+{
+	struct agent_peer_target t;
+	struct rest_server *srv = start_peer(&t);
+	struct rest_client_options none = { 0 }, creds = { 0 };
+	struct ha_peer p;
+	bool acked = true;
+
+	(void)state;
+	agent_failsafe_post(&none, &t, 1, "{\"name\": \"node1\"}", 2000, &acked);
+	assert_false(acked);
+	assert_int_equal(buf_copy(creds.username, sizeof(creds.username), "patroni"), 0);
+	assert_int_equal(buf_copy(creds.password, sizeof(creds.password), "pw"), 0);
+	agent_failsafe_post(&creds, &t, 1, "{\"name\": \"node1\"}", 2000, &acked);
+	assert_true(acked);
+
+	agent_probe_peers(&creds, &t, 1, 2000, &p);
+	assert_true(p.reachable);
+	assert_false(p.is_primary);
+	assert_string_equal(p.name, "node2");
+	rest_server_free(srv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -432,6 +536,8 @@ int main(void)
 		cmocka_unit_test(test_fence_cap_in_failsafe_leaves_one_ping_before_the_deadline),
 		cmocka_unit_test(test_fence_cap_only_for_the_running_primary_with_the_key),
 		cmocka_unit_test(test_input_refuses_a_scheduled_at_that_does_not_parse),
+		cmocka_unit_test(test_client_options_take_ctl_then_restapi),
+		cmocka_unit_test(test_failsafe_post_carries_the_rest_credentials),
 		cmocka_unit_test(test_peer_parse_replica_takes_max_of_received_and_replayed),
 		cmocka_unit_test(test_peer_parse_patroni3_master_is_primary),
 		cmocka_unit_test(test_peer_parse_rejects_hostile_documents),

@@ -900,12 +900,74 @@ static void test_deep_nesting_is_refused(void **state)
 static void test_too_long_string_is_an_error(void **state)
 {
 	struct fixture *f = *state;
-	char name[300];
+	char scope[300];
 
-	memset(name, 'n', sizeof(name) - 1);
-	name[sizeof(name) - 1] = '\0';
+	/* the scope keeps its 127 bytes (issue 10 limits member names only) */
+	memset(scope, 's', 127);
+	scope[127] = '\0';
+	assert_loads(f, minimal_with(f, "batman", scope), NULL);
+	memset(scope, 's', sizeof(scope) - 1);
+	scope[sizeof(scope) - 1] = '\0';
+	assert_int_equal(load_yaml(f, minimal_with(f, "batman", scope), NULL), -EINVAL);
+	assert_diag(f, CFG_SEVERITY_ERROR, "scope", 1, "is longer than 127 bytes");
+}
+
+/* Issue 10: one member-name limit, MEMBER_NAME_LEN (63) bytes, where it was 127 here and 63 in the
+ * HA, REST and DB layers (a copy between them turned a long name into ""). The file refuses a
+ * longer name at its position and says why. */
+static void test_member_name_over_63_bytes_is_refused_with_the_reason(void **state)
+{
+	struct fixture *f = *state;
+	const struct cfg_diag *d;
+	char name[MEMBER_NAME_LEN + 2], line[1024];
+
+	memset(name, 'n', MEMBER_NAME_LEN);
+	name[MEMBER_NAME_LEN] = '\0';
+	assert_loads(f, minimal_with(f, "node1", name), NULL);
+	assert_string_equal(f->cfg.name, name);
+
+	name[MEMBER_NAME_LEN] = 'n'; /* 64 bytes */
+	name[MEMBER_NAME_LEN + 1] = '\0';
 	assert_int_equal(load_yaml(f, minimal_with(f, "node1", name), NULL), -EINVAL);
-	assert_diag(f, CFG_SEVERITY_ERROR, "name", 2, "is longer than 127 bytes");
+	d = find_diag(&f->diags, CFG_SEVERITY_ERROR, "name", 2, "more than the 63");
+	assert_non_null(d);
+	assert_int_equal(d->column, 7);
+	assert_int_equal(cfg_diag_format(d, true, line, sizeof(line)), 0);
+	assert_string_equal(line,
+			    "test.yml:2:7: error: \"name\": \"nnnnnnnnnnnnnnnnnnnn...\" is 64 "
+			    "bytes long, more than the 63 a member name may have: PostgreSQL "
+			    "keeps only 63 bytes of application_name and of replication slot "
+			    "names, which are made from it; shorten it");
+
+	/* tags.replicatefrom names a member too */
+	assert_int_equal(load_yaml(f, minimal_with(f, "", "tags:\n  replicatefrom: "), NULL), 0);
+	snprintf(f->text, sizeof(f->text), "%stags:\n  replicatefrom: %s\n", minimal_yaml, name);
+	assert_int_equal(load_yaml(f, f->text, NULL), -EINVAL);
+	assert_diag(f, CFG_SEVERITY_ERROR, "tags.replicatefrom", 20, "application_name");
+
+	/* a control character cannot be part of an application_name */
+	assert_int_equal(load_yaml(f, minimal_with(f, "node1", "\"node\\t1\""), NULL), -EINVAL);
+	assert_diag(f, CFG_SEVERITY_ERROR, "name", 2, "control character");
+}
+
+/* The same limit on PATRONI_NAME, reported against the variable. */
+static void test_patroni_name_over_63_bytes_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	char var[sizeof("PATRONI_NAME=") + MEMBER_NAME_LEN + 1];
+	char *const envp[] = { var, NULL };
+	const struct cfg_diag *d;
+
+	snprintf(var, sizeof(var), "PATRONI_NAME=");
+	memset(var + strlen(var), 'e', MEMBER_NAME_LEN + 1);
+	var[sizeof(var) - 1] = '\0';
+	assert_int_equal(load_yaml(f, minimal_yaml, envp), -EINVAL);
+	d = find_diag(&f->diags, CFG_SEVERITY_ERROR, "name", 0, "more than the 63");
+	assert_non_null(d);
+	assert_string_equal(d->source, "environment variable PATRONI_NAME");
+	var[sizeof(var) - 2] = '\0'; /* 63 bytes */
+	assert_loads(f, minimal_yaml, envp);
+	assert_int_equal(strlen(f->cfg.name), MEMBER_NAME_LEN);
 }
 
 static void test_list_with_too_many_entries_is_an_error(void **state)
@@ -1125,6 +1187,8 @@ static void test_every_table_row_is_well_formed(void **state)
 			/* Every stored key has a field; every alias and dotted key has a target. */
 			if (stored && k->size == 0)
 				fail_msg("%s has no field", k->path);
+			if (k->type == CFG_KEY_MEMBER_NAME && k->size != MEMBER_NAME_MAX)
+				fail_msg("%s holds a member name in %zu bytes", k->path, k->size);
 			if (k->type == CFG_KEY_ENUM && k->names == NULL)
 				fail_msg("%s has no names", k->path);
 			if ((k->flags & CFG_F_REQUIRED) && (k->hint == NULL || k->env == NULL))
@@ -1310,16 +1374,34 @@ static void test_merge_patch_null_deletes_and_objects_merge(void **state)
 		"{\"ttl\":30,\"postgresql\":{\"use_pg_rewind\":true,\"parameters\":{"
 		"\"max_connections\":100,\"shared_buffers\":\"1GB\"}},\"custom\":\"kept\","
 		"\"loop_wait\":5}");
-	/* A patch that adds a new object with nulls inside drops the nulls (RFC 7386). */
-	buf_reset(&out);
-	assert_int_equal(cfg_dynamic_merge_patch("{}", 2, "{\"x\":{\"a\":null,\"b\":1}}",
-						 strlen("{\"x\":{\"a\":null,\"b\":1}}"), &out, NULL,
-						 err, sizeof(err)),
-			 0);
-	assert_string_equal(out.data, "{\"x\":{\"b\":1}}");
 	assert_false(d.pause);
 	assert_int_equal(d.loop_wait_ms, 5000);
 	assert_int_equal(d.postgresql.parameters.count, 2);
+	assert_null(cfg_params_get(&d.postgresql.parameters, "work_mem"));
+	buf_done(&out);
+}
+
+/* Issue 10: the merge is Patroni's patch_config (json_merge.h), no longer RFC 7386. A patch that
+ * introduces a subtree keeps the nulls inside it, as Patroni stores them; before, they were
+ * dropped. A null for a key that already exists still deletes it. */
+static void test_merge_patch_new_subtree_keeps_nulls_as_patroni(void **state)
+{
+	const char patch[] = "{\"x\":{\"a\":null,\"b\":1},\"postgresql\":{\"parameters\":"
+			     "{\"work_mem\":null,\"wal_level\":\"logical\"}}}";
+	struct cfg_dynamic d;
+	struct buf out;
+	char err[256] = "";
+
+	(void)state;
+	buf_init(&out, 65536);
+	assert_int_equal(cfg_dynamic_merge_patch("{\"ttl\":30}", strlen("{\"ttl\":30}"), patch,
+						 strlen(patch), &out, &d, err, sizeof(err)),
+			 0);
+	assert_string_equal(out.data, "{\"ttl\":30,\"x\":{\"a\":null,\"b\":1},\"postgresql\":{"
+				      "\"parameters\":{\"work_mem\":null,\"wal_level\":"
+				      "\"logical\"}}}");
+	/* the kept null is no parameter: it reads as unset */
+	assert_int_equal(d.postgresql.parameters.count, 1);
 	assert_null(cfg_params_get(&d.postgresql.parameters, "work_mem"));
 	buf_done(&out);
 }
@@ -1437,6 +1519,8 @@ int main(void)
 		T(test_two_documents_are_an_error),
 		T(test_deep_nesting_is_refused),
 		T(test_too_long_string_is_an_error),
+		T(test_member_name_over_63_bytes_is_refused_with_the_reason),
+		T(test_patroni_name_over_63_bytes_is_refused),
 		T(test_list_with_too_many_entries_is_an_error),
 		T(test_too_many_custom_tags_is_an_error),
 		T(test_user_with_unknown_field_is_an_error),
@@ -1458,6 +1542,7 @@ int main(void)
 		T(test_dynamic_deep_nesting_is_refused),
 		T(test_dynamic_render_round_trips),
 		T(test_merge_patch_null_deletes_and_objects_merge),
+		T(test_merge_patch_new_subtree_keeps_nulls_as_patroni),
 		T(test_merge_patch_rejects_bad_patches_and_results),
 		T(test_merge_patch_output_limit_is_reported),
 		T(test_dynamic_check_accepts_fast_settings),

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -159,6 +160,96 @@ static void test_args_rejects_bad_input_with_message(void **state)
 	}
 }
 
+/* Issue 10: --scheduled is read strictly with timefmt.h (what the agent accepts as scheduled_at):
+ * it was sent as typed, so "tomorrow" or a 30th of February reached the agent, whose lax parser
+ * ran the switchover at once. A time without a zone is local time, as patronictl takes it. */
+static void test_args_scheduled_is_strict_iso8601(void **state)
+{
+	static const struct {
+		const char *given, *want; /* want NULL: refused */
+	} cases[] = {
+		{ "2026-12-07T10:00+01:00", "2026-12-07T10:00:00+01:00" },
+		{ "2026-12-07 10:00:30.5Z", "2026-12-07T10:00:30.500000+00:00" },
+		{ "now", "now" },
+		{ "tomorrow", NULL },
+		{ "2026-02-30T10:00Z", NULL },
+		{ "2026-12-07", NULL },
+		{ "2026-12-07T10:00+01:00 please", NULL },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *argv[] = { "gsctl", "switchover", "--scheduled", (char *)cases[i].given,
+				 NULL };
+		struct ctl_args a;
+		char err[256] = "";
+		int rc = ctl_parse_args(4, argv, &a, err, sizeof(err));
+
+		if (cases[i].want == NULL) {
+			if (rc != -EINVAL || strstr(err, "ISO 8601") == NULL)
+				fail_msg("\"%s\": rc %d err \"%s\"", cases[i].given, rc, err);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("\"%s\": %s", cases[i].given, err);
+		assert_string_equal(a.scheduled, cases[i].want);
+	}
+}
+
+static void test_scheduled_without_zone_is_local_time(void **state)
+{
+	char out[CTL_WORD_MAX], err[256];
+	char *tz = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+
+	(void)state;
+	setenv("TZ", "<+02>-2", 1);
+	tzset();
+	assert_int_equal(
+		ctl_parse_scheduled("2026-12-07T10:00", out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "2026-12-07T10:00:00+02:00");
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	assert_int_equal(
+		ctl_parse_scheduled(" 2026-12-07 10:00:05 ", out, sizeof(out), err, sizeof(err)),
+		0);
+	assert_string_equal(out, "2026-12-07T10:00:05+00:00");
+	assert_int_equal(ctl_parse_scheduled("now", out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(ctl_parse_scheduled("", out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "");
+	if (tz != NULL)
+		setenv("TZ", tz, 1);
+	else
+		unsetenv("TZ");
+	free(tz);
+	tzset();
+}
+
+/* Issue 10: a member argument over MEMBER_NAME_LEN (63) bytes is refused clearly; it was taken
+ * up to 127 bytes and then could match no member (names hold 63 bytes everywhere else). */
+static void test_args_member_over_63_bytes_is_refused(void **state)
+{
+	char name[MEMBER_NAME_LEN + 2];
+	char *restart[] = { "gsctl", "restart", "batman", name, NULL };
+	char *cand[] = { "gsctl", "failover", "--candidate", name, NULL };
+	struct ctl_args a;
+	char err[256];
+
+	(void)state;
+	memset(name, 'm', MEMBER_NAME_LEN);
+	name[MEMBER_NAME_LEN] = '\0';
+	assert_int_equal(ctl_parse_args(4, restart, &a, err, sizeof(err)), 0);
+	assert_string_equal(a.members[0], name);
+	assert_int_equal(ctl_parse_args(4, cand, &a, err, sizeof(err)), 0);
+	assert_string_equal(a.candidate, name);
+	name[MEMBER_NAME_LEN] = 'm';
+	name[MEMBER_NAME_LEN + 1] = '\0';
+	assert_int_equal(ctl_parse_args(4, restart, &a, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is 64 bytes long: a member name has at most 63 bytes"));
+	assert_int_equal(ctl_parse_args(4, cand, &a, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "--candidate \"mmmmmmmmmmmmmmmmmmmm...\" is 64 bytes long"));
+}
+
 static void test_args_help_anywhere(void **state)
 {
 	char *argv[] = { "gsctl", "switchover", "--help", NULL };
@@ -202,6 +293,35 @@ static void test_view_sorts_names_and_marks_leader_sync(void **state)
 	assert_true(v->rows[2].lag_unknown);
 	assert_string_equal(v->rows[1].host, "127.0.0.1");
 	assert_int_equal(v->rows[1].port, 15433);
+	free(v);
+	free(c);
+}
+
+/* Issue 10: the view holds member names in MEMBER_NAME_MAX bytes. A name in etcd that is no
+ * member name (over 63 bytes) is neither cut nor turned into "": its row is left out and
+ * counted, and gsctl says so. (dcs refuses such documents itself once it has the same limit.) */
+static void test_view_leaves_out_names_over_63_bytes_and_counts_them(void **state)
+{
+	struct dcs_cluster *c = three_nodes();
+	struct ctl_view *v = calloc(1, sizeof(*v));
+	char long_name[MEMBER_NAME_LEN + 2];
+
+	(void)state;
+	if (sizeof(c->members[0].name) < sizeof(long_name)) { /* dcs holds 63 bytes already */
+		free(v);
+		free(c);
+		skip();
+	}
+	memset(long_name, 'x', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	add_member(c, long_name, 15435, "replica", "running", 0, NULL);
+	snprintf(c->leader, sizeof(c->leader), "%s", long_name);
+	ctl_view_build(c, "demo", v);
+	assert_int_equal(v->count, 3);
+	for (int i = 0; i < v->count; i++)
+		assert_true(v->rows[i].name[0] != '\0');
+	assert_int_equal(v->names_refused, 2); /* the row and the leader key */
+	assert_string_equal(v->leader, "");
 	free(v);
 	free(c);
 }
@@ -574,6 +694,133 @@ static void test_config_merge_deep_with_null_delete(void **state)
 	buf_done(&out);
 }
 
+/* Issue 10: --apply merges with json_merge.h (Patroni's patch_config): a patch that introduces a
+ * subtree keeps the nulls inside it (patronictl stores them so), a null for an existing key
+ * deletes it. */
+static void test_config_merge_new_subtree_keeps_nulls(void **state)
+{
+	struct buf out;
+	char err[128];
+
+	(void)state;
+	buf_init(&out, CTL_DOC_MAX);
+	assert_int_equal(ctl_config_merge("{\"ttl\":30,\"pause\":true}",
+					  "{\"pause\":null,\"postgresql\":{\"parameters\":{"
+					  "\"work_mem\":null,\"wal_level\":\"logical\"}}}",
+					  &out, err, sizeof(err)),
+			 0);
+	assert_string_equal(out.data, "{\"ttl\":30,\"postgresql\":{\"parameters\":{\"work_mem\":"
+				      "null,\"wal_level\":\"logical\"}}}");
+	buf_done(&out);
+}
+
+/* A cJSON allocator whose fail_at-th allocation (counting from 0) fails and no other: the code
+ * after the failure runs with memory again, as after a transient shortage. */
+static int alloc_count, alloc_fail_at = -1;
+
+static void *one_failing_malloc(size_t n)
+{
+	if (alloc_count++ == alloc_fail_at)
+		return NULL;
+	return malloc(n);
+}
+
+/* Runs op once for each allocation it makes, with that one allocation failing: each run must
+ * fail with nothing in out and a message, or (once no allocation failed) give want. Returns
+ * how many runs failed with -ENOMEM. */
+static int fail_each_allocation(int (*op)(struct buf *out, char *err, size_t errlen),
+				const char *want)
+{
+	cJSON_Hooks hooks = { one_failing_malloc, free };
+	int failures = 0, budget;
+	struct buf out;
+
+	buf_init(&out, CTL_DOC_MAX);
+	for (budget = 0; budget < 1000; budget++) {
+		char err[128] = "";
+		int rc;
+
+		buf_reset(&out);
+		alloc_count = 0;
+		alloc_fail_at = budget;
+		cJSON_InitHooks(&hooks);
+		rc = op(&out, err, sizeof(err));
+		cJSON_InitHooks(NULL);
+		alloc_fail_at = -1;
+		if (rc == 0 && alloc_count <= budget) {
+			assert_string_equal(out.data, want); /* no allocation failed */
+			break;
+		}
+		if (rc == 0)
+			fail_msg("allocation %d failed and the call said 0: \"%s\"", budget,
+				 out.data);
+		assert_int_equal(out.len, 0);
+		assert_true(err[0] != '\0');
+		failures += rc == -ENOMEM;
+	}
+	assert_true(budget < 1000);
+	buf_done(&out);
+	return failures;
+}
+
+static int merge_op(struct buf *out, char *err, size_t errlen)
+{
+	return ctl_config_merge(
+		"{\"a\":1,\"p\":{\"x\":1,\"y\":2}}",
+		"{\"a\":null,\"p\":{\"y\":3,\"z\":4},\"n\":{\"k\":[1,2],\"m\":\"v\"}}", out, err,
+		errlen);
+}
+
+/* Issue 10: out of memory during the --apply merge was ignored (the patch was applied in part
+ * and the partial document written back). Now it is an error, at every allocation that fails. */
+static void test_config_merge_out_of_memory_is_an_error(void **state)
+{
+	(void)state;
+	/* > 0: the merge itself ran out, not only the parser */
+	assert_true(fail_each_allocation(merge_op, "{\"p\":{\"x\":1,\"y\":3,\"z\":4},\"n\":{\"k\":["
+						   "1,2],\"m\":\"v\"}}") > 0);
+}
+
+static int set_op(struct buf *out, char *err, size_t errlen)
+{
+	const char sets[3][CTL_SET_MAX] = { "ttl=20", "postgresql.parameters.work_mem=8MB",
+					    "tags={a: [1, 2], b: x}" };
+
+	return ctl_config_set("{\"ttl\":30,\"postgresql\":{\"use_slots\":true}}", sets, 3, out, err,
+			      errlen);
+}
+
+/* The same for --set edits: a failed allocation is an error, never a document with part of the
+ * edits in it. */
+static void test_config_set_out_of_memory_is_an_error(void **state)
+{
+	(void)state;
+	(void)fail_each_allocation(set_op,
+				   "{\"ttl\":20,\"postgresql\":{\"use_slots\":true,"
+				   "\"parameters\":{\"work_mem\":\"8MB\"}},\"tags\":{\"a\":[1,"
+				   "2],\"b\":\"x\"}}");
+}
+
+/* edit-config --set with a null: unchanged by issue 10, since --set is patronictl's
+ * set_path_value and not a merge. The null deletes the key, and below an absent parent it creates
+ * nothing (the merge would have stored {"absent":{"key":null}}). */
+static void test_config_set_null_deletes_and_creates_nothing(void **state)
+{
+	const char sets[3][CTL_SET_MAX] = { "postgresql.parameters.work_mem=null",
+					    "absent.key=null", "ttl=~" };
+	struct buf out;
+	char err[128];
+
+	(void)state;
+	buf_init(&out, CTL_DOC_MAX);
+	assert_int_equal(ctl_config_set("{\"ttl\":30,\"postgresql\":{\"parameters\":{\"work_mem\":"
+					"\"4MB\",\"a\":1}}}",
+					sets, 3, &out, err, sizeof(err)),
+			 0);
+	assert_string_equal(out.data, "{\"postgresql\":{\"parameters\":{\"a\":1}}}");
+	buf_done(&out);
+}
+
 static void test_diff_is_difflib_unified(void **state)
 {
 	const char *a = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk\n";
@@ -601,8 +848,12 @@ int main(void)
 		cmocka_unit_test(test_args_pg_becomes_parameters_path),
 		cmocka_unit_test(test_args_rejects_bad_input_with_message),
 		cmocka_unit_test(test_args_help_anywhere),
+		cmocka_unit_test(test_args_scheduled_is_strict_iso8601),
+		cmocka_unit_test(test_scheduled_without_zone_is_local_time),
+		cmocka_unit_test(test_args_member_over_63_bytes_is_refused),
 		cmocka_unit_test(test_lag_is_optime_minus_position_never_negative),
 		cmocka_unit_test(test_view_sorts_names_and_marks_leader_sync),
+		cmocka_unit_test(test_view_leaves_out_names_over_63_bytes_and_counts_them),
 		cmocka_unit_test(test_candidate_checks_leader_nofailover_state),
 		cmocka_unit_test(test_api_base_strips_path),
 		cmocka_unit_test(test_list_pretty_matches_patronictl_layout),
@@ -619,6 +870,10 @@ int main(void)
 		cmocka_unit_test(test_yaml_to_json_resolves_plain_scalars_and_reports_errors),
 		cmocka_unit_test(test_config_set_creates_replaces_and_deletes),
 		cmocka_unit_test(test_config_merge_deep_with_null_delete),
+		cmocka_unit_test(test_config_merge_new_subtree_keeps_nulls),
+		cmocka_unit_test(test_config_merge_out_of_memory_is_an_error),
+		cmocka_unit_test(test_config_set_out_of_memory_is_an_error),
+		cmocka_unit_test(test_config_set_null_deletes_and_creates_nothing),
 		cmocka_unit_test(test_diff_is_difflib_unified),
 	};
 

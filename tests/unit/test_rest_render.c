@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "json_merge.h"
 #include "rest.h"
 
 /* The fixed "now" of every test (monotonic ms) and the wall clock at that moment. */
@@ -200,8 +201,8 @@ static int fake_patch(void *ctx, const char *patch, char *merged, size_t cap,
 	(void)ctx;
 	calls.patch++;
 	assert_int_equal(buf_copy(calls.patch_json, sizeof(calls.patch_json), patch), 0);
-	assert_int_equal(rest_config_merge("{\"ttl\":30,\"postgresql\":{\"parameters\":{\"a\":1}}}",
-					   patch, merged, cap, &changed),
+	assert_int_equal(json_merge_patch("{\"ttl\":30,\"postgresql\":{\"parameters\":{\"a\":1}}}",
+					  patch, merged, cap, &changed, NULL, 0),
 			 0);
 	out->status = 200;
 	return 0;
@@ -669,7 +670,7 @@ static void test_cluster_sorts_members_and_computes_lag(void **state)
 	assert_int_equal(buf_copy(snap.scheduled_switchover_at, REST_TIMESTAMP_MAX,
 				  "2026-11-21T06:00:00+00:00"),
 			 0);
-	assert_int_equal(buf_copy(snap.scheduled_switchover_from, REST_NAME_MAX, "node1"), 0);
+	assert_int_equal(buf_copy(snap.scheduled_switchover_from, MEMBER_NAME_MAX, "node1"), 0);
 	assert_int_equal(req("GET", "/cluster", NULL), 200);
 	assert_string_equal(
 		body(),
@@ -696,7 +697,7 @@ static void test_history_rows_render_as_python_lists(void **state)
 	assert_int_equal(buf_copy(snap.history[0].timestamp, REST_TIMESTAMP_MAX,
 				  "2026-11-21T05:32:51.863905+00:00"),
 			 0);
-	assert_int_equal(buf_copy(snap.history[0].new_leader, REST_NAME_MAX, "node2"), 0);
+	assert_int_equal(buf_copy(snap.history[0].new_leader, MEMBER_NAME_MAX, "node2"), 0);
 	snap.history[1].timeline = 2;
 	snap.history[1].lsn_bytes = 100663512;
 	assert_int_equal(buf_copy(snap.history[1].reason, REST_HISTORY_REASON_MAX, "x"), 0);
@@ -727,7 +728,7 @@ static void test_failsafe_get_is_502_without_key(void **state)
 	assert_int_equal(req("GET", "/failsafe", NULL), 502);
 	snap.has_failsafe_key = true;
 	snap.failsafe_count = 1;
-	assert_int_equal(buf_copy(snap.failsafe[0].name, REST_NAME_MAX, "node1"), 0);
+	assert_int_equal(buf_copy(snap.failsafe[0].name, MEMBER_NAME_MAX, "node1"), 0);
 	assert_int_equal(buf_copy(snap.failsafe[0].api_url, REST_URL_MAX, "http://a/patroni"), 0);
 	assert_int_equal(req("GET", "/failsafe", NULL), 200);
 	assert_string_equal(body(), "{\"node1\": \"http://a/patroni\"}");
@@ -990,6 +991,93 @@ static void test_scheduled_switchover_passes_parsed_time(void **state)
 	assert_int_equal(calls.sw.scheduled_at_wall_ms, 1893546245500LL);
 }
 
+/* Member names enter through REST bodies too: one over MEMBER_NAME_LEN bytes is refused with a
+ * 400 that says why, never cut to fit (a cut name would name another member, or none). */
+static void test_member_names_over_63_bytes_are_400_never_cut(void **state)
+{
+	char name63[MEMBER_NAME_LEN + 1], name64[MEMBER_NAME_LEN + 2];
+	char json[512];
+
+	(void)state;
+	memset(name63, 'n', MEMBER_NAME_LEN);
+	name63[MEMBER_NAME_LEN] = '\0';
+	memset(name64, 'n', MEMBER_NAME_LEN + 1);
+	name64[MEMBER_NAME_LEN + 1] = '\0';
+
+	assert_int_equal(buf_format(json, sizeof(json), "{\"leader\": \"%s\"}", name64), 0);
+	assert_int_equal(post("/switchover", json), 400);
+	assert_string_equal(body(), "leader: a member name has at most 63 bytes, this one has 64");
+	assert_int_equal(buf_format(json, sizeof(json),
+				    "{\"leader\": \"node1\", \"candidate\": \"%s\"}", name64),
+			 0);
+	assert_int_equal(post("/switchover", json), 400);
+	assert_string_equal(body(),
+			    "candidate: a member name has at most 63 bytes, this one has 64");
+	assert_int_equal(buf_format(json, sizeof(json), "{\"member\": \"%s\"}", name64), 0);
+	assert_int_equal(post("/failover", json), 400);
+	assert_string_equal(body(), "member: a member name has at most 63 bytes, this one has 64");
+	assert_int_equal(post("/failover", "{\"candidate\": \"node\\u0001\"}"), 400);
+	assert_string_equal(body(), "candidate: not a valid member name");
+	assert_int_equal(calls.switchover, 0);
+
+	/* 63 bytes is a name, and it reaches the agent whole. */
+	assert_int_equal(buf_format(json, sizeof(json),
+				    "{\"leader\": \"node1\", \"candidate\": \"%s\"}", name63),
+			 0);
+	assert_int_equal(post("/switchover", json), 200);
+	assert_int_equal(calls.switchover, 1);
+	assert_string_equal(calls.sw.candidate, name63);
+
+	snap.failsafe_mode_enabled = true;
+	assert_int_equal(buf_format(json, sizeof(json), "{\"name\": \"%s\"}", name64), 0);
+	assert_int_equal(post("/failsafe", json), 400);
+	assert_string_equal(body(), "name: a member name has at most 63 bytes, this one has 64");
+}
+
+/* scheduled_at and schedule are read with base's strict ISO 8601 parser: what it refuses is 422
+ * (400 when only the zone is missing), never a switchover at once. */
+static void test_schedules_are_parsed_strictly(void **state)
+{
+	static const char *const unparsable[] = {
+		"2030-02-30T00:00Z",
+		"2030-01-01T24:00Z",
+		"2030-01-01T00:00Z junk",
+		"2030-01-01T00:00+2400",
+		"2030-1-01T00:00Z",
+		"2030-01-01T00:00:00.Z",
+		"2030-01-01",
+		"20300101T000000Z",
+		"",
+	};
+	char json[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(unparsable) / sizeof(unparsable[0]); i++) {
+		int got;
+
+		assert_int_equal(buf_format(json, sizeof(json),
+					    "{\"leader\": \"node1\", \"scheduled_at\": \"%s\"}",
+					    unparsable[i]),
+				 0);
+		got = post("/switchover", json);
+		/* "" means "not scheduled" (Patroni's own reading): the immediate path answers */
+		if (unparsable[i][0] == '\0')
+			continue;
+		if (got != 422)
+			fail_msg("scheduled_at \"%s\": want 422, got %d \"%s\"", unparsable[i], got,
+				 body());
+		assert_int_equal(
+			buf_format(json, sizeof(json), "{\"schedule\": \"%s\"}", unparsable[i]), 0);
+		got = post("/restart", json);
+		if (got != 422)
+			fail_msg("schedule \"%s\": want 422, got %d \"%s\"", unparsable[i], got,
+				 body());
+	}
+	assert_int_equal(calls.sw.scheduled, false);
+	assert_int_equal(post("/restart", "{\"schedule\": \"2030-01-01 00:00\"}"), 400);
+	assert_string_equal(body(), "Timezone information is mandatory for the scheduled restart");
+}
+
 static void test_restart_validation(void **state)
 {
 	static const struct {
@@ -1112,30 +1200,6 @@ static void test_missing_callback_answers_503(void **state)
 	assert_string_equal(body(), "reload is not available");
 }
 
-/* ---- config merge ---- */
-
-static void test_config_merge_follows_patch_config(void **state)
-{
-	char out[256];
-	bool changed = true;
-
-	(void)state;
-	assert_int_equal(rest_config_merge("{\"a\":1,\"b\":{\"c\":1,\"d\":2}}",
-					   "{\"a\":1,\"b\":{\"c\":null}}", out, sizeof(out),
-					   &changed),
-			 0);
-	assert_true(changed);
-	assert_string_equal(out, "{\"a\":1,\"b\":{\"d\":2}}");
-	assert_int_equal(
-		rest_config_merge("{\"a\":1}", "{\"a\":1,\"z\":null}", out, sizeof(out), &changed),
-		0);
-	assert_false(changed);
-	assert_int_equal(rest_config_merge("{\"a\":1}", "[1]", out, sizeof(out), &changed),
-			 -EINVAL);
-	assert_int_equal(rest_config_merge("{\"a\":1}", "{\"b\":\"0123456789\"}", out, 8, &changed),
-			 -ENAMETOOLONG);
-}
-
 static void test_enum_names_round_trip(void **state)
 {
 	(void)state;
@@ -1200,6 +1264,8 @@ int main(void)
 		T(test_switchover_valid_reaches_callback_with_plain_values),
 		T(test_failover_with_leader_becomes_switchover),
 		T(test_scheduled_switchover_passes_parsed_time),
+		T(test_member_names_over_63_bytes_are_400_never_cut),
+		T(test_schedules_are_parsed_strictly),
 		T(test_restart_validation),
 		T(test_restart_without_body_and_with_filters_reaches_callback),
 		T(test_restart_schedule_in_pause_is_500),
@@ -1209,7 +1275,6 @@ int main(void)
 		T(test_patch_config_answers_merged_document),
 		T(test_put_config_reports_callback_failure),
 		T(test_missing_callback_answers_503),
-		T(test_config_merge_follows_patch_config),
 		T(test_enum_names_round_trip),
 	};
 

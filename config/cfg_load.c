@@ -1,0 +1,148 @@
+/*
+ * cfg_load.c - loading the configuration as the agent starts: the file (or the YAML in
+ * PATRONI_CONFIGURATION), read through the key table over the defaults, then the environment on
+ * top, then validation. The result is written only when no error was found.
+ */
+#include "cfg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "cfg_internal.h"
+
+static int load(const char *source, const char *text, size_t len, char *const *envp,
+		struct cfg *out, struct cfg_diags *diags)
+{
+	struct cfg_reader *r;
+	struct cfg *c;
+	struct cfg_node *root = NULL;
+	int errors_before = diags->errors;
+	int rc = 0;
+
+	c = malloc(sizeof(*c));
+	r = calloc(1, sizeof(*r));
+	if (c == NULL || r == NULL) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	cfg_defaults(c);
+	r->diags = diags;
+	r->source = source;
+	r->cfg = c;
+	if (buf_copy(c->source, sizeof(c->source), source) != 0)
+		c->source[0] = '\0';
+
+	if (text != NULL) {
+		struct cfg_diag d;
+
+		memset(&d, 0, sizeof(d));
+		rc = cfg_yaml_parse(text, len, &root, &d);
+		if (rc == -ENOMEM)
+			goto out_free;
+		if (rc != 0) {
+			cfg_diag_add(diags, CFG_SEVERITY_ERROR, source, d.line, d.column, "", "%s",
+				     d.message);
+			rc = -EINVAL;
+			goto out_free;
+		}
+		if (root->type == CFG_NODE_MAP) {
+			cfg_read_map(r, root, cfg_keys, "", "", c);
+		} else if (root->type != CFG_NODE_NULL) {
+			cfg_diag_add(
+				diags, CFG_SEVERITY_ERROR, source, root->line, root->column, "",
+				"the file must be a mapping of keys (scope:, name:, ...), not %s",
+				cfg_type_noun(root));
+		}
+	}
+	cfg_env_apply(r, envp, c);
+	cfg_validate(r, c, text != NULL);
+
+	if (diags->errors > errors_before) {
+		rc = -EINVAL;
+		goto out_free;
+	}
+	memcpy(out, c, sizeof(*c));
+	rc = 0;
+out_free:
+	cfg_node_free(root);
+	free(r);
+	free(c);
+	return rc;
+}
+
+int cfg_load_text(const char *source, const char *text, size_t len, char *const *envp,
+		  struct cfg *out, struct cfg_diags *diags)
+{
+	if (text != NULL && len > CFG_FILE_MAX_BYTES) {
+		cfg_diag_add(diags, CFG_SEVERITY_ERROR, source, 0, 0, "",
+			     "is larger than %d bytes: this is not a configuration file",
+			     CFG_FILE_MAX_BYTES);
+		return -EFBIG;
+	}
+	return load(source, text, len, envp, out, diags);
+}
+
+int cfg_load(const char *path, char *const *envp, struct cfg *out, struct cfg_diags *diags)
+{
+	struct buf text;
+	char chunk[65536];
+	FILE *f;
+	int rc;
+
+	if (path == NULL) {
+		static const char *const names[] = { "GSHA_CONFIGURATION",
+						     "PATRONI_CONFIGURATION" };
+
+		for (size_t i = 0; i < 2; i++) {
+			const char *v = cfg_env_get(envp, names[i]);
+			char source[64];
+
+			if (v == NULL || v[0] == '\0')
+				continue;
+			if (buf_format(source, sizeof(source), "environment variable %s",
+				       names[i]) != 0)
+				return -ENAMETOOLONG;
+			return cfg_load_text(source, v, strlen(v), envp, out, diags);
+		}
+		return load("environment", NULL, 0, envp, out, diags);
+	}
+	f = fopen(path, "re");
+	if (f == NULL) {
+		rc = -errno;
+		cfg_diag_add(diags, CFG_SEVERITY_ERROR, path, 0, 0, "", "could not open file: %s",
+			     strerror(-rc));
+		return rc;
+	}
+	buf_init(&text, CFG_FILE_MAX_BYTES);
+	for (;;) {
+		size_t n = fread(chunk, 1, sizeof(chunk), f);
+
+		if (n > 0 && (rc = buf_append(&text, chunk, n)) != 0) {
+			if (rc == -ENOBUFS) {
+				cfg_diag_add(diags, CFG_SEVERITY_ERROR, path, 0, 0, "",
+					     "is larger than %d bytes: this is not a configuration "
+					     "file",
+					     CFG_FILE_MAX_BYTES);
+				rc = -EFBIG;
+			}
+			goto out_close;
+		}
+		if (n < sizeof(chunk)) {
+			if (ferror(f)) {
+				rc = -EIO;
+				cfg_diag_add(diags, CFG_SEVERITY_ERROR, path, 0, 0, "",
+					     "could not read file");
+				goto out_close;
+			}
+			break;
+		}
+	}
+	rc = cfg_load_text(path, text.data ? text.data : "", text.len, envp, out, diags);
+out_close:
+	buf_done(&text);
+	fclose(f);
+	return rc;
+}
