@@ -7,20 +7,12 @@
 #include "agent_state.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <dirent.h>
 
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
-#include "num.h"
-
-/* Server processes a fencing kill looks for (max_connections plus auxiliary processes). */
-#define FENCE_KILL_MAX 4096
 
 /* The one place the node's role changes (STYLE.md). */
 void set_role(struct agent *a, enum ha_role to, const char *reason)
@@ -55,61 +47,6 @@ static int sync_from_names(const struct ha_names *names, bool placeholder, int n
 	return 0;
 }
 
-/* Parent pid of process pid from /proc/<pid>/stat, or -1. */
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], line[512];
-	const char *close;
-	FILE *f;
-	int ppid = -1;
-
-	if (buf_format(path, sizeof(path), "/proc/%d/stat", (int)pid) != 0)
-		return -1;
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	if (fgets(line, sizeof(line), f) != NULL) {
-		close = strrchr(line, ')'); /* the command name may hold spaces and parentheses */
-		if (close == NULL || sscanf(close + 1, " %*c %d", &ppid) != 1)
-			ppid = -1;
-	}
-	fclose(f);
-	return (pid_t)ppid;
-}
-
-/* Last resort of a fencing stop: no process of the server may accept a write any more. The
- * postmaster is stopped first so it cannot fork, then its children (each PostgreSQL child is
- * its own session leader, so a process group kill would miss them) and it are killed. */
-static void kill_postmaster(const struct agent *a)
-{
-	pid_t pid = (pid_t)a->dbs->postmaster_pid, children[FENCE_KILL_MAX];
-	int n = 0;
-	DIR *d;
-	struct dirent *e;
-
-	if (pid <= 1)
-		return;
-	if (kill(pid, SIGSTOP) != 0) {
-		log_error("could not stop the postmaster (pid %d): %s", (int)pid, strerror(errno));
-		return;
-	}
-	d = opendir("/proc");
-	while (d != NULL && (e = readdir(d)) != NULL &&
-	       n < (int)(sizeof(children) / sizeof(children[0]))) {
-		int64_t child;
-
-		if (num_parse_i64(e->d_name, 2, INT32_MAX, &child) == 0 &&
-		    parent_of((pid_t)child) == pid)
-			children[n++] = (pid_t)child;
-	}
-	if (d != NULL)
-		closedir(d);
-	for (int i = 0; i < n; i++)
-		(void)kill(children[i], SIGKILL);
-	(void)kill(pid, SIGKILL);
-	log_warning("killed the postmaster (pid %d) and %d of its processes", (int)pid, n);
-}
-
 static void demote(struct agent *a)
 {
 	const struct ha_output *o = &a->out;
@@ -131,7 +68,13 @@ static void demote(struct agent *a)
 	if (rc != 0) {
 		/* The budget is spent: writes must stop now (docs/timing.md). */
 		log_error("could not stop the database immediately: %s; killing it", err);
-		kill_postmaster(a);
+		rc = db_fence(a->db, err, sizeof(err));
+		if (rc == 0)
+			log_warning("killed the database server (fenced)");
+		else if (rc == -ESRCH)
+			log_warning("did not kill the database server: %s", err);
+		else
+			log_error("could not kill the database server: %s", err);
 	}
 	if (o->demote_mode == HA_DEMOTE_GRACEFUL || o->demote_mode == HA_DEMOTE_IMMEDIATE) {
 		struct db_control control;
@@ -433,19 +376,18 @@ void act(struct agent *a)
  * comes after the cycle's action rather than on the lease's path. */
 void set_opengauss_members(struct agent *a)
 {
-	struct db_peer peers[DB_OPENGAUSS_MEMBERS_MAX];
+	struct db_peer peers[DB_PEERS_MAX];
 	char err[DB_ERROR_MAX];
 	int n = 0;
 
 	if (!is_opengauss(a))
 		return;
-	for (int i = 0; i < a->cluster->member_count && n < DB_OPENGAUSS_MEMBERS_MAX; i++)
+	for (int i = 0; i < a->cluster->member_count && n < DB_PEERS_MAX; i++)
 		if (peer_from_member(&a->cluster->members[i], &peers[n]) == 0)
 			n++;
 	if (n == a->og_member_count && memcmp(peers, a->og_members, sizeof(peers[0]) * n) == 0)
 		return;
-	if (db_opengauss_set_members(a->db, peers, n, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
-	    0) {
+	if (db_set_peers(a->db, peers, n, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0) {
 		log_warning("could not hand the member list to the openGauss driver: %s, retrying",
 			    err);
 		return;

@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #include "agent.h"
-#include "db_opengauss.h"
+#include "db.h"
 #include "dcs.h"
 #include "ha_role.h"
 #include "rest.h"
@@ -81,7 +81,7 @@ struct agent {
 	uint64_t status_optime_written;
 	char slots_written[HA_MEMBERS_MAX * MEMBER_NAME_MAX];
 	/* openGauss: the member list last handed to the driver (replconninfoN). */
-	struct db_peer og_members[DB_OPENGAUSS_MEMBERS_MAX];
+	struct db_peer og_members[DB_PEERS_MAX];
 	int og_member_count; /* -1: none handed over yet */
 	bool params_applied;
 	int64_t loop_duration_ms;

@@ -4,6 +4,7 @@
 #include "db.h"
 
 #include "buf.h"
+#include "err.h"
 #include "clock.h"
 #include "db_driver.h"
 
@@ -13,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+/* A slot name is a member name lower-cased, and must fit a PostgreSQL identifier. */
+_Static_assert(MEMBER_NAME_MAX <= DB_NAME_MAX, "slot names derive from member names");
 
 /* Defaults for the timeouts of db_options (see db.h). */
 #define DB_DEFAULT_COMMAND_TIMEOUT_MS (60 * 1000)
@@ -146,68 +150,69 @@ static int check_common_options(const struct db_options *o, char *err, size_t er
 	    !TERMINATED(o->superuser.password) || !TERMINATED(o->replication.username) ||
 	    !TERMINATED(o->replication.password) || !TERMINATED(o->rewind.username) ||
 	    !TERMINATED(o->rewind.password) || !TERMINATED(o->log_file))
-		return db_fail(err, err_cap, -EINVAL,
-			       "database options hold an unterminated string");
+		return err_fail(err, err_cap, -EINVAL,
+				"database options hold an unterminated string");
 	if (!o->name[0])
-		return db_fail(err, err_cap, -EINVAL, "\"name\" is required");
+		return err_fail(err, err_cap, -EINVAL, "\"name\" is required");
 	if (o->data_dir[0] != '/')
-		return db_fail(err, err_cap, -EINVAL,
-			       "\"postgresql.data_dir\" must be an absolute path, got \"%s\"",
-			       o->data_dir);
+		return err_fail(err, err_cap, -EINVAL,
+				"\"postgresql.data_dir\" must be an absolute path, got \"%s\"",
+				o->data_dir);
 	if (o->config_dir[0] && strcmp(o->config_dir, o->data_dir) != 0)
-		return db_fail(err, err_cap, -ENOTSUP,
-			       "\"postgresql.config_dir\" other than the data directory is not "
-			       "supported yet");
+		return err_fail(err, err_cap, -ENOTSUP,
+				"\"postgresql.config_dir\" other than the data directory is not "
+				"supported yet");
 	if (o->listen_port <= 0 || o->listen_port > 65535)
-		return db_fail(err, err_cap, -EINVAL, "\"postgresql.listen\" needs a port, got %d",
-			       o->listen_port);
+		return err_fail(err, err_cap, -EINVAL, "\"postgresql.listen\" needs a port, got %d",
+				o->listen_port);
 	if (o->connect_port < 0 || o->connect_port > 65535)
-		return db_fail(err, err_cap, -EINVAL, "invalid connect port %d", o->connect_port);
+		return err_fail(err, err_cap, -EINVAL, "invalid connect port %d", o->connect_port);
 	if (!o->superuser.username[0])
-		return db_fail(err, err_cap, -EINVAL,
-			       "\"postgresql.authentication.superuser.username\" is required");
+		return err_fail(err, err_cap, -EINVAL,
+				"\"postgresql.authentication.superuser.username\" is required");
 	if (o->parameters.count < 0 || o->parameters.count > DB_PARAMS_MAX || o->hba_count < 0 ||
 	    o->hba_count > DB_HBA_MAX || o->initdb_option_count < 0 ||
 	    o->initdb_option_count > DB_TOOL_OPTIONS_MAX || o->basebackup_option_count < 0 ||
 	    o->basebackup_option_count > DB_TOOL_OPTIONS_MAX)
-		return db_fail(err, err_cap, -EINVAL, "database options hold a bad count");
+		return err_fail(err, err_cap, -EINVAL, "database options hold a bad count");
 	for (int i = 0; i < o->parameters.count; i++) {
 		if (!TERMINATED(o->parameters.items[i].name) ||
 		    !TERMINATED(o->parameters.items[i].value))
-			return db_fail(err, err_cap, -EINVAL, "unterminated parameter");
+			return err_fail(err, err_cap, -EINVAL, "unterminated parameter");
 	}
 	for (int i = 0; i < o->hba_count; i++) {
 		if (!TERMINATED(o->hba[i]) || strpbrk(o->hba[i], "\n\r"))
-			return db_fail(err, err_cap, -EINVAL, "pg_hba line %d is invalid", i + 1);
+			return err_fail(err, err_cap, -EINVAL, "pg_hba line %d is invalid", i + 1);
 	}
 	for (int i = 0; i < o->initdb_option_count; i++) {
 		if (!TERMINATED(o->initdb_options[i]) || !o->initdb_options[i][0])
-			return db_fail(err, err_cap, -EINVAL, "initdb option %d is invalid", i + 1);
+			return err_fail(err, err_cap, -EINVAL, "initdb option %d is invalid",
+					i + 1);
 	}
 	for (int i = 0; i < o->basebackup_option_count; i++) {
 		if (!TERMINATED(o->basebackup_options[i]) || !o->basebackup_options[i][0])
-			return db_fail(err, err_cap, -EINVAL, "basebackup option %d is invalid",
-				       i + 1);
+			return err_fail(err, err_cap, -EINVAL, "basebackup option %d is invalid",
+					i + 1);
 	}
 	if (o->command_timeout_ms < 0 || o->task_timeout_ms < 0 || o->connect_timeout_ms < 0)
-		return db_fail(err, err_cap, -EINVAL, "negative timeout in database options");
+		return err_fail(err, err_cap, -EINVAL, "negative timeout in database options");
 	return 0;
 }
 
 int db_new(const struct db_options *opts, struct db **out, char *err, size_t err_cap)
 {
 	if (!opts || !out)
-		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
+		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
 	const struct db_driver *driver = driver_for(opts->engine);
 	if (!driver)
-		return db_fail(err, err_cap, -ENOTSUP, "database engine \"%s\" is not built in",
-			       db_engine_name(opts->engine));
+		return err_fail(err, err_cap, -ENOTSUP, "database engine \"%s\" is not built in",
+				db_engine_name(opts->engine));
 	int rc = check_common_options(opts, err, err_cap);
 	if (rc < 0)
 		return rc;
 	struct db *db = calloc(1, sizeof(*db));
 	if (!db)
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	db->opts = *opts;
 	struct db_options *o = &db->opts;
 	if (o->connect_port == 0)
@@ -279,8 +284,8 @@ int db_new(const struct db_options *opts, struct db **out, char *err, size_t err
 
 out_too_long:
 	free(db);
-	return db_fail(err, err_cap, -ENAMETOOLONG, "a path derived from \"%s\" is too long",
-		       opts->data_dir);
+	return err_fail(err, err_cap, -ENAMETOOLONG, "a path derived from \"%s\" is too long",
+			opts->data_dir);
 }
 
 void db_free(struct db *db)
@@ -314,7 +319,7 @@ int db_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, c
 		    size_t err_cap)
 {
 	if (!db || !out || timeout_ms <= 0)
-		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
+		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
 	return db->driver->read_control(db, out, timeout_ms, err, err_cap);
 }
 
@@ -324,8 +329,8 @@ static int begin_task(struct db *db, const char *name, int (*begin)(struct db *,
 		      char *err, size_t err_cap)
 {
 	if (!begin)
-		return db_fail(err, err_cap, -ENOTSUP, "%s is not supported by the %s driver", name,
-			       db->driver->name);
+		return err_fail(err, err_cap, -ENOTSUP, "%s is not supported by the %s driver",
+				name, db->driver->name);
 	db->task.active = true;
 	db->task.name = name;
 	db->task.started_ms = clock_mono_ms();
@@ -342,9 +347,9 @@ static int begin_task(struct db *db, const char *name, int (*begin)(struct db *,
 int db_begin_bootstrap(struct db *db, uint64_t term, char *err, size_t err_cap)
 {
 	if (!db)
-		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
+		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
 	if (db->task.active)
-		return db_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
+		return err_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
 	memset(&db->task, 0, sizeof(db->task));
 	db->task.term = term;
 	return begin_task(db, "initializing new cluster", db->driver->begin_bootstrap, err,
@@ -356,9 +361,9 @@ int db_begin_create_replica(struct db *db, const struct db_peer *source,
 			    size_t err_cap)
 {
 	if (!db || !valid_peer(source) || (primary && !valid_peer(primary)))
-		return db_fail(err, err_cap, -EINVAL, "invalid clone source");
+		return err_fail(err, err_cap, -EINVAL, "invalid clone source");
 	if (db->task.active)
-		return db_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
+		return err_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
 	memset(&db->task, 0, sizeof(db->task));
 	db->task.source = *source;
 	db->task.primary = primary ? *primary : *source;
@@ -370,9 +375,9 @@ int db_begin_create_replica(struct db *db, const struct db_peer *source,
 int db_begin_rejoin(struct db *db, const struct db_peer *primary, char *err, size_t err_cap)
 {
 	if (!db || !valid_peer(primary))
-		return db_fail(err, err_cap, -EINVAL, "invalid primary to rejoin");
+		return err_fail(err, err_cap, -EINVAL, "invalid primary to rejoin");
 	if (db->task.active)
-		return db_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
+		return err_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
 	memset(&db->task, 0, sizeof(db->task));
 	db->task.source = *primary;
 	db->task.primary = *primary;
@@ -391,7 +396,7 @@ int db_task_poll(struct db *db, int64_t wait_ms, char *err, size_t err_cap)
 	if (!db)
 		return -EINVAL;
 	if (!db->task.active)
-		return db_fail(err, err_cap, -ENOENT, "no task is running");
+		return err_fail(err, err_cap, -ENOENT, "no task is running");
 	int64_t until = clock_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
 	for (;;) {
 		if (db->task.proc && !proc_done(db->task.proc)) {
@@ -458,13 +463,13 @@ void db_task_cancel(struct db *db)
 			(timeout_ms) = (db)->opts.command_timeout_ms; \
 	} while (0)
 
-#define CHECK_SHORT(db, timeout_ms, err, err_cap)                                     \
-	do {                                                                          \
-		if (!(db) || (timeout_ms) < 0)                                        \
-			return db_fail(err, err_cap, -EINVAL, "invalid arguments");   \
-		if ((db)->task.active)                                                \
-			return db_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", \
-				       (db)->task.name);                              \
+#define CHECK_SHORT(db, timeout_ms, err, err_cap)                                      \
+	do {                                                                           \
+		if (!(db) || (timeout_ms) < 0)                                         \
+			return err_fail(err, err_cap, -EINVAL, "invalid arguments");   \
+		if ((db)->task.active)                                                 \
+			return err_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", \
+					(db)->task.name);                              \
 	} while (0)
 
 int db_start(struct db *db, enum db_start_role role, const struct db_peer *primary, uint64_t term,
@@ -472,9 +477,9 @@ int db_start(struct db *db, enum db_start_role role, const struct db_peer *prima
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
 	if (primary && !valid_peer(primary))
-		return db_fail(err, err_cap, -EINVAL, "invalid primary");
+		return err_fail(err, err_cap, -EINVAL, "invalid primary");
 	if (role != DB_START_PRIMARY && role != DB_START_REPLICA && role != DB_START_PENDING)
-		return db_fail(err, err_cap, -EINVAL, "invalid start role");
+		return err_fail(err, err_cap, -EINVAL, "invalid start role");
 	return db->driver->start(db, role, primary, term, timeout_ms, err, err_cap);
 }
 
@@ -483,7 +488,7 @@ int db_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
 	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (mode != DB_STOP_SMART && mode != DB_STOP_FAST && mode != DB_STOP_IMMEDIATE)
-		return db_fail(err, err_cap, -EINVAL, "invalid stop mode");
+		return err_fail(err, err_cap, -EINVAL, "invalid stop mode");
 	return db->driver->stop(db, mode, timeout_ms, err, err_cap);
 }
 
@@ -492,7 +497,7 @@ int db_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
 	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (mode != DB_STOP_SMART && mode != DB_STOP_FAST && mode != DB_STOP_IMMEDIATE)
-		return db_fail(err, err_cap, -EINVAL, "invalid stop mode");
+		return err_fail(err, err_cap, -EINVAL, "invalid stop mode");
 	return db->driver->restart(db, mode, timeout_ms, err, err_cap);
 }
 
@@ -516,7 +521,7 @@ int db_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, 
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
 	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (primary && !valid_peer(primary))
-		return db_fail(err, err_cap, -EINVAL, "invalid primary");
+		return err_fail(err, err_cap, -EINVAL, "invalid primary");
 	return db->driver->follow(db, primary, timeout_ms, err, err_cap);
 }
 
@@ -526,10 +531,10 @@ int db_apply_parameters(struct db *db, const struct db_params *params, int64_t t
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
 	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (!params || params->count < 0 || params->count > DB_PARAMS_MAX)
-		return db_fail(err, err_cap, -EINVAL, "invalid parameters");
+		return err_fail(err, err_cap, -EINVAL, "invalid parameters");
 	for (int i = 0; i < params->count; i++) {
 		if (!TERMINATED(params->items[i].name) || !TERMINATED(params->items[i].value))
-			return db_fail(err, err_cap, -EINVAL, "unterminated parameter");
+			return err_fail(err, err_cap, -EINVAL, "unterminated parameter");
 	}
 	struct db_params old = db->opts.parameters;
 	db->opts.parameters = *params;
@@ -545,11 +550,11 @@ int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t time
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
 	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (!sync || sync->count < 0 || sync->count > DB_STANDBYS_MAX)
-		return db_fail(err, err_cap, -EINVAL, "invalid synchronous standby list");
+		return err_fail(err, err_cap, -EINVAL, "invalid synchronous standby list");
 	char rendered[DB_PARAM_VALUE_MAX];
 	int rc = db_render_sync_names(sync, rendered, sizeof(rendered));
 	if (rc < 0)
-		return db_fail(err, err_cap, rc, "invalid synchronous standby list");
+		return err_fail(err, err_cap, rc, "invalid synchronous standby list");
 	struct db_sync old = db->sync;
 	bool old_managed = db->sync_managed;
 	db->sync = *sync;
@@ -562,16 +567,16 @@ int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t time
 	return rc;
 }
 
-int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, int64_t timeout_ms,
-		    char *err, size_t err_cap)
+int db_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
+		    int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
 	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (count < 0 || count > DB_SLOTS_MAX || (count > 0 && !names))
-		return db_fail(err, err_cap, -EINVAL, "invalid slot list");
+		return err_fail(err, err_cap, -EINVAL, "invalid slot list");
 	for (int i = 0; i < count; i++) {
-		if (!memchr(names[i], '\0', DB_NAME_MAX) || !names[i][0])
-			return db_fail(err, err_cap, -EINVAL, "invalid member name for a slot");
+		if (!memchr(names[i], '\0', MEMBER_NAME_MAX) || !names[i][0])
+			return err_fail(err, err_cap, -EINVAL, "invalid member name for a slot");
 	}
 	return db->driver->ensure_slots(db, names, count, timeout_ms, err, err_cap);
 }
@@ -581,6 +586,34 @@ int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *er
 	CHECK_SHORT(db, timeout_ms, err, err_cap);
 	DEFAULT_TIMEOUT(db, timeout_ms);
 	if (!out_lsn)
-		return db_fail(err, err_cap, -EINVAL, "invalid arguments");
+		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
 	return db->driver->checkpoint(db, out_lsn, timeout_ms, err, err_cap);
+}
+
+int db_fence(struct db *db, char *err, size_t err_cap)
+{
+	if (!db)
+		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
+	if (!db->driver->fence)
+		return err_fail(err, err_cap, -ENOTSUP, "the %s driver cannot fence",
+				db->driver->name);
+	return db->driver->fence(db, err, err_cap);
+}
+
+int db_set_peers(struct db *db, const struct db_peer *peers, int count, int64_t timeout_ms,
+		 char *err, size_t err_cap)
+{
+	if (!db || count < 0 || (count > 0 && !peers) || timeout_ms < 0)
+		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
+	if (count > DB_PEERS_MAX)
+		return err_fail(err, err_cap, -E2BIG, "%d members exceed the %d a driver takes",
+				count, DB_PEERS_MAX);
+	for (int i = 0; i < count; i++) {
+		if (!valid_peer(&peers[i]))
+			return err_fail(err, err_cap, -EINVAL, "member %d is invalid", i);
+	}
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!db->driver->set_peers)
+		return 0;
+	return db->driver->set_peers(db, peers, count, timeout_ms, err, err_cap);
 }

@@ -26,12 +26,16 @@
 #ifndef GSHA_DB_H
 #define GSHA_DB_H
 
+#include "name.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-/* PostgreSQL identifiers (member names, user names, application_name, slot names) are at most
- * NAMEDATALEN - 1 = 63 bytes. */
+/* PostgreSQL identifiers other than member names (user names, slot names, the cluster name; and
+ * the system identifier) are at most NAMEDATALEN - 1 = 63 bytes. Member names, which become
+ * application_name and, lower-cased, slot names, use base name.h's MEMBER_NAME_MAX (the same
+ * 63 bytes, checked where names enter gsha). */
 #define DB_NAME_MAX 64
 /* Paths of the data, binary and config directories and of files in them. */
 #define DB_PATH_MAX 1024
@@ -63,6 +67,9 @@
 #define DB_ERROR_MAX 512
 /* Short state words ("streaming", "in production", "Need repair"). */
 #define DB_STATE_MAX 64
+/* Members one db_set_peers call takes: openGauss lists the node itself plus at most eight
+ * others in replconninfo1..8 (opengauss.md §2.6). */
+#define DB_PEERS_MAX 9
 /* Timestamps rendered by the server, e.g. "2026-11-21 05:30:06.829330+00:00". */
 #define DB_TIME_MAX 64
 
@@ -141,17 +148,17 @@ struct db_params {
 
 /* Another member: where to clone from, whom to follow, whom to rewind against. */
 struct db_peer {
-	char name
-		[DB_NAME_MAX]; /* member name (its application_name and slot name derive from it) */
-	char host[DB_HOST_MAX]; /* from its conn_url */
-	int port;		/* from its conn_url */
+	char name[MEMBER_NAME_MAX]; /* member name (its application_name and slot name derive
+				     * from it) */
+	char host[DB_HOST_MAX];	    /* from its conn_url */
+	int port;		    /* from its conn_url */
 };
 
 /* Everything a driver needs, filled by the caller (from cfg) before db_new. Plain and fixed-size:
  * zero it, then set fields. Empty strings and 0 mean "default" where a default is stated. */
 struct db_options {
 	enum db_engine engine;
-	char name[DB_NAME_MAX];	       /* this member's name: application_name, own slot name */
+	char name[MEMBER_NAME_MAX];    /* this member's name: application_name, own slot name */
 	char scope[DB_NAME_MAX];       /* cluster name: becomes cluster_name */
 	char data_dir[DB_PATH_MAX];    /* postgresql.data_dir (required, absolute) */
 	char bin_dir[DB_PATH_MAX];     /* postgresql.bin_dir; empty: commands are found in PATH */
@@ -193,7 +200,7 @@ struct db_options {
 
 /* A standby attached to this (primary) server. */
 struct db_standby {
-	char application_name[DB_NAME_MAX];
+	char application_name[MEMBER_NAME_MAX]; /* the standby's member name */
 	char usename[DB_NAME_MAX];
 	char client_addr[DB_HOST_MAX]; /* "" for Unix socket connections */
 	char state[DB_STATE_MAX];      /* lower case: "streaming", "catchup", "startup", "backup" */
@@ -282,7 +289,7 @@ struct db_sync {
 	enum db_sync_method method;
 	int num;   /* standbys that must confirm (n of "FIRST n" / "ANY n"); 0: count */
 	int count; /* names used; a single "*" means any standby */
-	char names[DB_STANDBYS_MAX][DB_NAME_MAX]; /* member names (application_name) */
+	char names[DB_STANDBYS_MAX][MEMBER_NAME_MAX]; /* member names (application_name) */
 };
 
 /* A driver instance for one data directory. Opaque; owned by the caller of db_new. */
@@ -450,12 +457,36 @@ int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t time
  * in the list. count 0 drops them all. The primary keeps slots for every member; a replica keeps
  * them for the members that cascade from it (and so a promoted replica already has them).
  * openGauss: -ENOTSUP is not an error the loop needs to log (replconninfo replaces slots). */
-int db_ensure_slots(struct db *db, const char names[][DB_NAME_MAX], int count, int64_t timeout_ms,
-		    char *err, size_t err_cap) __attribute__((warn_unused_result));
+int db_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
+		    int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
 
 /* Runs CHECKPOINT on the running server and returns its redo LSN in *out_lsn (bytes): after a
  * promotion (Patroni's checkpoint_after_promote) and before a planned switchover. */
 int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
+
+/* Fences the server: kills its postmaster and every child of it at once (SIGKILL; the
+ * postmaster is stopped first so it cannot fork meanwhile), so no process of this data
+ * directory accepts a write any more. The last resort when a stop did not finish in time; no
+ * shutdown checkpoint, crash recovery on the next start. The pid comes from postmaster.pid, and
+ * is signalled only after it proved to be the postmaster of this data directory (/proc/<pid>
+ * exists and its working directory or -D argument is the data directory): a pid that a stale
+ * postmaster.pid names and another process now uses is left alone. Allowed while a task runs.
+ * Returns 0 when it killed the server; -ESRCH when no postmaster of this data directory runs
+ * (no postmaster.pid, a dead pid, or a recycled one: the message says which), which leaves
+ * writes just as stopped; -EACCES when the process could not be identified, or another -errno,
+ * with a message. */
+int db_fence(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Tells the driver the cluster's current members (this node may be among them; it is
+ * recognised by its name), at most DB_PEERS_MAX. PostgreSQL needs no member list: a no-op.
+ * openGauss lists every other member in replconninfo1..8 (§2.6): the list is copied, and a
+ * running server gets the new replconninfoN at once (gs_guc reload: SIGHUP settings), a stopped
+ * one at its next start. Allowed while a task runs (the task writes the configuration itself).
+ * Returns 0, -EINVAL for a bad peer, -E2BIG for too many, or the error of gs_guc with a
+ * message. */
+int db_set_peers(struct db *db, const struct db_peer *peers, int count, int64_t timeout_ms,
+		 char *err, size_t err_cap) __attribute__((warn_unused_result));
 
 #endif

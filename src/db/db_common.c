@@ -1,10 +1,12 @@
 /*
- * db_common.c - helpers both drivers share: pure renderers and parsers (unit-tested), and thin
- * file and command wrappers.
+ * db_common.c - the pure helpers both drivers share (unit-tested): postmaster.pid, conninfo and
+ * configuration lines, identifiers, synchronous_standby_names, parameter sets, and the role
+ * decision from what the process and SQL showed. The I/O helpers are in db_local.c.
  */
 #include "db_driver.h"
 
 #include "buf.h"
+#include "err.h"
 #include "clock.h"
 #include "log.h"
 #include "num.h"
@@ -16,7 +18,6 @@
 #include <ftw.h>
 #include <limits.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,24 +28,6 @@
 
 /* Longest single line of postmaster.pid we accept (a data directory path is the long one). */
 #define DB_PIDFILE_LINE_MAX DB_PATH_MAX
-/* Environment entries db_run adds, with room for their values. */
-#define DB_ENV_ENTRY_MAX (DB_PATH_MAX + 32)
-/* Open file descriptors nftw may use while removing a tree. */
-#define DB_REMOVE_FDS 16
-
-int db_fail(char *err, size_t err_cap, int rc, const char *fmt, ...)
-{
-	if (err && err_cap > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		int n = vsnprintf(err, err_cap, fmt, ap);
-		va_end(ap);
-		/* A message cut short is still better than none; mark it. */
-		if (n >= 0 && (size_t)n >= err_cap && err_cap > 4)
-			memcpy(err + err_cap - 4, "...", 4);
-	}
-	return rc;
-}
 
 /* --- postmaster.pid ------------------------------------------------------------------------- */
 
@@ -120,85 +103,7 @@ int db_pidfile_parse(const char *text, struct db_pidfile *out)
 	return 0;
 }
 
-int db_pidfile_read(const char *data_dir, struct db_pidfile *out)
-{
-	char path[DB_PATH_MAX + 32];
-	if (buf_format(path, sizeof(path), "%s/postmaster.pid", data_dir) != 0)
-		return -ENAMETOOLONG;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return -errno;
-	char text[DB_PIDFILE_MAX + 1];
-	size_t len = 0;
-	for (;;) {
-		ssize_t r = read(fd, text + len, sizeof(text) - 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len >= sizeof(text) - 1) {
-			close(fd);
-			return -EINVAL; /* larger than any real postmaster.pid */
-		}
-	}
-	close(fd);
-	text[len] = '\0';
-	if (strlen(text) != len)
-		return -EINVAL; /* a NUL inside */
-	return db_pidfile_parse(text, out);
-}
-
-bool db_pid_alive(int pid)
-{
-	if (pid <= 0)
-		return false;
-	return kill(pid, 0) == 0 || errno == EPERM;
-}
-
-/* --- LSNs, identifiers, conninfo, configuration lines -------------------------------------- */
-
-static int parse_hex32(const char *s, size_t len, uint32_t *out)
-{
-	if (len == 0 || len > 8)
-		return -EINVAL;
-	uint32_t v = 0;
-	for (size_t i = 0; i < len; i++) {
-		int d;
-		char c = s[i];
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -EINVAL;
-		v = v << 4 | (uint32_t)d;
-	}
-	*out = v;
-	return 0;
-}
-
-int db_lsn_parse(const char *s, uint64_t *out)
-{
-	if (!s)
-		return -EINVAL;
-	const char *slash = strchr(s, '/');
-	if (!slash)
-		return -EINVAL;
-	uint32_t hi, lo;
-	if (parse_hex32(s, (size_t)(slash - s), &hi) < 0 ||
-	    parse_hex32(slash + 1, strlen(slash + 1), &lo) < 0)
-		return -EINVAL;
-	*out = (uint64_t)hi << 32 | lo;
-	return 0;
-}
+/* --- Identifiers, conninfo, configuration lines -------------------------------------- */
 
 int db_conninfo_add(char *dst, size_t cap, const char *key, const char *value)
 {
@@ -279,18 +184,18 @@ int db_render_sync_names(const struct db_sync *sync, char *out, size_t out_cap)
 	}
 	if (sync->method != DB_SYNC_METHOD_PRIORITY && sync->method != DB_SYNC_METHOD_QUORUM)
 		return -EINVAL;
-	char names[DB_STANDBYS_MAX][DB_NAME_MAX];
+	char names[DB_STANDBYS_MAX][MEMBER_NAME_MAX];
 	int n = 0;
 	for (int i = 0; i < sync->count; i++) {
-		if (!memchr(sync->names[i], '\0', DB_NAME_MAX) || !sync->names[i][0])
+		if (!memchr(sync->names[i], '\0', MEMBER_NAME_MAX) || !sync->names[i][0])
 			return -EINVAL;
-		memcpy(names[n++], sync->names[i], DB_NAME_MAX);
+		memcpy(names[n++], sync->names[i], MEMBER_NAME_MAX);
 	}
-	qsort(names, (size_t)n, DB_NAME_MAX, cmp_names);
+	qsort(names, (size_t)n, MEMBER_NAME_MAX, cmp_names);
 	int uniq = 0;
 	for (int i = 0; i < n; i++) {
 		if (uniq == 0 || strcmp(names[uniq - 1], names[i]) != 0)
-			memmove(names[uniq++], names[i], DB_NAME_MAX);
+			memmove(names[uniq++], names[i], MEMBER_NAME_MAX);
 	}
 	bool any = uniq == 1 && strcmp(names[0], "*") == 0;
 	int num = sync->num ? sync->num : uniq;
@@ -299,7 +204,7 @@ int db_render_sync_names(const struct db_sync *sync, char *out, size_t out_cap)
 	char list[DB_PARAM_VALUE_MAX] = "";
 	size_t len = 0;
 	for (int i = 0; i < uniq; i++) {
-		char q[DB_NAME_MAX * 2 + 3];
+		char q[MEMBER_NAME_MAX * 2 + 3];
 		if (strcmp(names[i], "*") == 0) {
 			if (uniq > 1)
 				return -EINVAL; /* "*" mixed with names means nothing useful */
@@ -506,309 +411,54 @@ const char *db_params_get(const struct db_params *params, const char *name)
 	return NULL;
 }
 
-/* --- Files and commands --------------------------------------------------------------------- */
+/* --- The role decision ---------------------------------------------------------------------- */
 
-int db_bin_path(const struct db *db, const char *program, char *out, size_t out_cap)
+int64_t db_secs_of(int64_t ms)
 {
-	if (!db->opts.bin_dir[0])
-		return buf_copy(out, out_cap, program) == 0 ? 0 : -ENAMETOOLONG;
-	return buf_format(out, out_cap, "%s/%s", db->opts.bin_dir, program) == 0 ? 0
-										 : -ENAMETOOLONG;
+	int64_t s = (ms + 999) / 1000;
+	return s > 0 ? s : 1;
 }
 
-int db_write_file(const char *path, const char *content, int mode, char *err, size_t err_cap)
+void db_classify(const struct db_probe *probe, struct db_status *st)
 {
-	char tmp[DB_PATH_MAX + 16];
-	if (buf_format(tmp, sizeof(tmp), "%s.tmp", path) != 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "path \"%s\" is too long", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return db_fail(err, err_cap, -errno, "could not create \"%s\": %s", tmp,
-			       strerror(errno));
-	size_t len = strlen(content);
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, content + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			int e = errno;
-			close(fd);
-			unlink(tmp);
-			return db_fail(err, err_cap, -e, "could not write \"%s\": %s", tmp,
-				       strerror(e));
-		}
-		off += (size_t)w;
+	st->initialized = probe->initialized;
+	st->running = false;
+	st->accepting = false;
+	st->postmaster_pid = 0;
+	if (probe->pidfile_rc == -ENOENT) {
+		st->role = DB_ROLE_STOPPED;
+		if (!probe->initialized)
+			snprintf(st->detail, sizeof(st->detail),
+				 "data directory is not initialized");
+		return;
 	}
-	if (fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		return db_fail(err, err_cap, -e, "could not sync \"%s\": %s", tmp, strerror(e));
+	if (probe->pidfile_rc < 0) {
+		st->role = DB_ROLE_UNKNOWN;
+		snprintf(st->detail, sizeof(st->detail), "could not read postmaster.pid: %s",
+			 strerror(-probe->pidfile_rc));
+		return;
 	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
-		int e = errno;
-		unlink(tmp);
-		return db_fail(err, err_cap, -e, "could not rename \"%s\": %s", tmp, strerror(e));
+	st->postmaster_pid = probe->pf.pid;
+	if (!probe->alive) {
+		st->role = DB_ROLE_CRASHED;
+		snprintf(st->detail, sizeof(st->detail),
+			 "postmaster.pid names pid %d, which is not running", probe->pf.pid);
+		return;
 	}
-	return 0;
-}
-
-/* True when the file at path holds exactly len bytes equal to content. */
-static bool file_equals(const char *path, const char *content, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return false;
-	bool same = true;
-	size_t off = 0;
-	char chunk[4096];
-	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof(chunk));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			same = false;
-			break;
-		}
-		if (r == 0)
-			break;
-		if (off + (size_t)r > len || memcmp(chunk, content + off, (size_t)r) != 0) {
-			same = false;
-			break;
-		}
-		off += (size_t)r;
+	st->running = true;
+	if (probe->connected) {
+		st->accepting = true;
+		st->role = probe->in_recovery ? DB_ROLE_REPLICA : DB_ROLE_PRIMARY;
+		return;
 	}
-	close(fd);
-	return same && off == len;
-}
-
-int db_write_file_if_changed(const char *path, const char *content, int mode, bool *changed,
-			     char *err, size_t err_cap)
-{
-	if (file_equals(path, content, strlen(content))) {
-		if (changed)
-			*changed = false;
-		return 0;
-	}
-	int rc = db_write_file(path, content, mode, err, err_cap);
-	if (rc == 0 && changed)
-		*changed = true;
-	return rc;
-}
-
-bool db_server_running(const struct db *db)
-{
-	struct db_pidfile pf;
-	return db_pidfile_read(db->opts.data_dir, &pf) == 0 && db_pid_alive(pf.pid);
-}
-
-int db_prepare_clone_dir(struct db *db, char *err, size_t err_cap)
-{
-	if (db_server_running(db))
-		return db_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
-			       db->opts.data_dir);
-	if (db_dir_empty(db->opts.data_dir))
-		return 0;
-	if (!db->task.replace_existing)
-		return db_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
-			       db->opts.data_dir);
-	return db_clear_dir(db->opts.data_dir, err, err_cap);
-}
-
-bool db_dir_empty(const char *path)
-{
-	DIR *d = opendir(path);
-	if (!d)
-		return errno == ENOENT;
-	struct dirent *e;
-	bool empty = true;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-			empty = false;
-			break;
-		}
-	}
-	closedir(d);
-	return empty;
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)ftw;
-	int rc = flag == FTW_DP ? rmdir(path) : unlink(path);
-	return rc == 0 || errno == ENOENT ? 0 : -1;
-}
-
-int db_remove_tree(const char *path, char *err, size_t err_cap)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0
-				       : db_fail(err, err_cap, -errno, "could not stat \"%s\": %s",
-						 path, strerror(errno));
-	if (nftw(path, remove_entry, DB_REMOVE_FDS, FTW_DEPTH | FTW_PHYS) != 0)
-		return db_fail(err, err_cap, errno ? -errno : -EIO, "could not remove \"%s\": %s",
-			       path, strerror(errno));
-	return 0;
-}
-
-static int remove_below_root(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	if (ftw->level == 0)
-		return 0;
-	return remove_entry(path, sb, flag, ftw);
-}
-
-int db_clear_dir(const char *path, char *err, size_t err_cap)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0
-				       : db_fail(err, err_cap, -errno, "could not stat \"%s\": %s",
-						 path, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return db_fail(err, err_cap, -ENOTDIR, "\"%s\" is not a directory", path);
-	if (nftw(path, remove_below_root, DB_REMOVE_FDS, FTW_DEPTH | FTW_PHYS) != 0)
-		return db_fail(err, err_cap, errno ? -errno : -EIO, "could not empty \"%s\": %s",
-			       path, strerror(errno));
-	return 0;
-}
-
-/* The environment every command gets: our pgpass file, and C messages so output parses. */
-struct db_env {
-	char pgpass[DB_ENV_ENTRY_MAX];
-	const char *list[4];
-};
-
-static int make_env(struct db *db, struct db_env *env)
-{
-	if (buf_format(env->pgpass, sizeof(env->pgpass), "PGPASSFILE=%s", db->opts.pgpass_path) !=
-	    0)
-		return -ENAMETOOLONG;
-	env->list[0] = env->pgpass;
-	env->list[1] = "LC_ALL=C";
-	env->list[2] = "LANG=C";
-	env->list[3] = NULL;
-	return 0;
-}
-
-/* "pg_rewind failed: "pg_rewind" exited with status 1: could not connect ..." */
-static int command_error(const char *program, const struct proc_result *res, const char *last,
-			 char *err, size_t err_cap)
-{
-	return db_fail(err, err_cap, res->timed_out ? -ETIMEDOUT : -EIO, "%s failed: %s%s%s",
-		       program, res->reason, last && last[0] ? ": " : "", last ? last : "");
-}
-
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-	return s ? s + 1 : path;
-}
-
-int db_run(struct db *db, const char *const argv[], int64_t timeout_ms, char *output,
-	   size_t output_cap, char *err, size_t err_cap)
-{
-	struct db_env env;
-	if (make_env(db, &env) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");
-	struct proc *p;
-	int rc = proc_start(&p, argv, env.list, timeout_ms > 0 ? timeout_ms : 1, err, err_cap);
-	if (rc < 0)
-		return rc;
-	while (proc_poll(p, 1000) == -EINPROGRESS)
-		;
-	if (output && output_cap > 0) {
-		const char *o = proc_output(p);
-		size_t n = strlen(o);
-		if (n >= output_cap)
-			n = output_cap - 1;
-		memcpy(output, o, n);
-		output[n] = '\0';
-	}
-	rc = 0;
-	if (!proc_ok(p))
-		rc = command_error(base_name(argv[0]), proc_get_result(p), proc_last_line(p), err,
-				   err_cap);
-	proc_free(p);
-	return rc;
-}
-
-int db_task_spawn(struct db *db, const char *const argv[], char *err, size_t err_cap)
-{
-	return db_task_spawn_timeout(db, argv, db->opts.task_timeout_ms, err, err_cap);
-}
-
-int db_task_spawn_timeout(struct db *db, const char *const argv[], int64_t timeout_ms, char *err,
-			  size_t err_cap)
-{
-	struct db_env env;
-	if (make_env(db, &env) < 0)
-		return db_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");
-	proc_free(db->task.proc);
-	db->task.proc = NULL;
-	int rc = proc_start(&db->task.proc, argv, env.list, timeout_ms, err, err_cap);
-	if (rc < 0)
-		return rc;
-	if (buf_copy(db->task.command, sizeof(db->task.command), base_name(argv[0])) != 0)
-		db->task.command[0] = '\0';
-	db->task.step_started_ms = clock_mono_ms();
-	return -EINPROGRESS;
-}
-
-int db_task_reap(struct db *db, char *err, size_t err_cap)
-{
-	struct proc *p = db->task.proc;
-	if (!p)
-		return db_fail(err, err_cap, -EINVAL, "no command to reap");
-	int rc = 0;
-	if (!proc_ok(p))
-		rc = command_error(db->task.command, proc_get_result(p), proc_last_line(p), err,
-				   err_cap);
-	proc_free(p);
-	db->task.proc = NULL;
-	return rc;
-}
-
-/* Escapes ':' and '\' as the pgpass format wants. */
-static int pgpass_field(struct buf *b, const char *s)
-{
-	for (const char *c = s; *c; c++) {
-		if (*c == '\n' || *c == '\r')
-			return -EINVAL;
-		if ((*c == ':' || *c == '\\') && buf_puts(b, "\\") < 0)
-			return -ENOBUFS;
-		if (buf_append(b, c, 1) < 0)
-			return -ENOBUFS;
-	}
-	return 0;
-}
-
-int db_write_pgpass(struct db *db, char *err, size_t err_cap)
-{
-	const struct db_user *users[] = { &db->opts.replication, &db->opts.rewind,
-					  &db->opts.superuser };
-	struct buf b;
-	buf_init(&b, DB_CONNINFO_MAX * 4);
-	int rc = 0;
-	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
-		if (!users[i]->username[0] || !users[i]->password[0])
-			continue;
-		if (buf_puts(&b, "*:*:*:") < 0 || pgpass_field(&b, users[i]->username) < 0 ||
-		    buf_puts(&b, ":") < 0 || pgpass_field(&b, users[i]->password) < 0 ||
-		    buf_puts(&b, "\n") < 0) {
-			rc = db_fail(err, err_cap, -EINVAL,
-				     "could not render the pgpass entry of \"%s\"",
-				     users[i]->username);
-			goto out_done;
-		}
-	}
-	rc = db_write_file_if_changed(db->opts.pgpass_path, b.data ? b.data : "", 0600, NULL, err,
-				      err_cap);
-out_done:
-	buf_done(&b);
-	return rc;
+	const char *e = probe->conn_error;
+	const char *pm = probe->pf.status;
+	if (strcmp(pm, "stopping") == 0 || strstr(e, "shutting down"))
+		st->role = DB_ROLE_STOPPING;
+	else if (strcmp(pm, "starting") == 0 || pm[0] == '\0' || strstr(e, "starting up") ||
+		 strstr(e, "in recovery mode") || strstr(e, "not yet accepting"))
+		st->role = DB_ROLE_STARTING;
+	else
+		st->role = DB_ROLE_UNKNOWN; /* "ready" or "standby" yet no answer: hung */
+	snprintf(st->detail, sizeof(st->detail), "%s", e);
 }

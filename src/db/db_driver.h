@@ -1,7 +1,8 @@
 /*
  * db_driver.h - what a database driver implements, and the helpers drivers share.
  *
- * Internal to the db module (db.c, db_common.c, db_sql.c, db_postgres.c, db_opengauss.c and
+ * Internal to the db module (db.c, the shared helpers in db_common.c (pure), db_local.c (files
+ * and commands), db_fence.c and db_sql.c, the drivers db_postgres*.c and db_opengauss*.c, and
  * their unit tests); the rest of the agent includes db.h only. db.c checks arguments and the
  * "one task at a time" rule, then calls the driver through struct db_driver.
  *
@@ -25,6 +26,10 @@
 #define DB_CONNINFO_MAX 2048
 /* Longest configuration file the driver renders (DB_PARAMS_MAX values plus hba lines). */
 #define DB_CONF_MAX (256 * 1024)
+/* A path inside the data directory (or next to it: the pgpass and password files). */
+#define DB_DATA_PATH_MAX (DB_PATH_MAX + 64)
+/* One rendered tool option: "--" and the option of db_options. */
+#define DB_TOOL_OPTION_ARG_MAX (DB_TOOL_OPTION_MAX + 2)
 /* Longest postmaster.pid we read: 8 short lines in practice; anything longer is hostile. */
 #define DB_PIDFILE_MAX 4096
 
@@ -79,10 +84,15 @@ struct db_driver {
 	/* db.c has already stored the new parameters / sync in db before calling these. */
 	int (*apply_parameters)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
 	int (*set_sync_standbys)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
-	int (*ensure_slots)(struct db *db, const char names[][DB_NAME_MAX], int count,
+	int (*ensure_slots)(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
 			    int64_t timeout_ms, char *err, size_t err_cap);
 	int (*checkpoint)(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err,
 			  size_t err_cap);
+	/* db_fence: both drivers use db_fence_postmaster. */
+	int (*fence)(struct db *db, char *err, size_t err_cap);
+	/* db_set_peers: db.c has checked the list. NULL: the engine needs no member list. */
+	int (*set_peers)(struct db *db, const struct db_peer *peers, int count, int64_t timeout_ms,
+			 char *err, size_t err_cap);
 	/* Frees db->priv (may be NULL). */
 	void (*free_priv)(struct db *db);
 };
@@ -126,12 +136,25 @@ int db_pidfile_parse(const char *text, struct db_pidfile *out) __attribute__((wa
 int db_pidfile_read(const char *data_dir, struct db_pidfile *out)
 	__attribute__((warn_unused_result));
 
-/* True when pid names a live process (kill(pid, 0) succeeds or fails with EPERM). */
-bool db_pid_alive(int pid);
+/* What we know of the server without SQL, plus whether SQL answered: the role decision's
+ * input. PostgreSQL and openGauss alike (openGauss keeps one gaussdb pid in postmaster.pid). */
+struct db_probe {
+	bool initialized;	       /* PG_VERSION exists */
+	int pidfile_rc;		       /* db_pidfile_read's result: 0, -ENOENT, -EINVAL, ... */
+	struct db_pidfile pf;	       /* when pidfile_rc == 0 */
+	bool alive;		       /* pf.pid names a live process */
+	bool connected;		       /* SQL answered */
+	bool in_recovery;	       /* when connected */
+	char conn_error[DB_ERROR_MAX]; /* when not connected */
+};
 
-/* Parses an LSN "X/Y" (hex halves, as pg_lsn and openGauss text locations print it). Returns 0
- * or -EINVAL. */
-int db_lsn_parse(const char *s, uint64_t *out) __attribute__((warn_unused_result));
+/* Decides running, role, postmaster_pid and detail of st from a probe (pure): stopped without
+ * postmaster.pid, crashed with a dead pid, then by SQL, else by the pid file's status line and
+ * the connection error (starting, stopping, or unknown for a server that should answer). */
+void db_classify(const struct db_probe *probe, struct db_status *st);
+
+/* Whole seconds for a command's -t option: ms rounded up, at least 1. */
+int64_t db_secs_of(int64_t ms);
 
 /* Appends " key=value" to a conninfo string in buf (of cap bytes, NUL-terminated), quoting the
  * value with single quotes and backslash escapes when it is empty or holds a space, quote or
@@ -163,7 +186,66 @@ int db_params_set(struct db_params *params, const char *name, const char *value)
 /* Returns the value of name in params (the last one wins), or NULL. */
 const char *db_params_get(const struct db_params *params, const char *name);
 
-/* --- I/O helpers (db_common.c) -------------------------------------------------------------- */
+/* --- I/O helpers (db_local.c) --------------------------------------------------------------- */
+
+/* True when pid names a live process (kill(pid, 0) succeeds or fails with EPERM). */
+bool db_pid_alive(int pid);
+
+/* Fills the process part of a probe: PG_VERSION, postmaster.pid, whether its pid lives. */
+void db_probe_read(struct db *db, struct db_probe *probe);
+
+/* Polls the driver's get_status every 200 ms until the role is want (true) or the server is
+ * gone or the monotonic deadline passed (false). *st holds the last observation. */
+bool db_wait_for_role(struct db *db, int64_t deadline_ms, enum db_role want, struct db_status *st);
+
+/* Remembers primary (NULL: none) as the upstream a replica follows, known from now on. */
+void db_set_upstream(struct db *db, const struct db_peer *primary);
+
+/* <data_dir>/<name> into out. 0 or -ENAMETOOLONG. */
+int db_data_path(const struct db *db, const char *name, char *out, size_t out_cap)
+	__attribute__((warn_unused_result));
+
+/* True when <data_dir>/<name> exists. */
+bool db_data_file_exists(const struct db *db, const char *name);
+
+/* Writes the superuser's password (when one is configured) into a file for initdb's --pwfile,
+ * mode 0600, and the argument "--pwfile=<path>" into arg. Returns 1 when written, 0 when there
+ * is no password (arg ""), or -errno with a message. */
+int db_write_pwfile(struct db *db, char *arg, size_t arg_cap, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Removes the file of db_write_pwfile (once initdb ended or did not start). */
+void db_remove_pwfile(const struct db *db);
+
+/* Before a bootstrap: -EBUSY when a server runs in the data directory, -EEXIST when it is not
+ * empty, else 0. */
+int db_check_bootstrap_dir(const struct db *db, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* -ENOENT with a message when the data directory holds no cluster (no PG_VERSION), else 0. */
+int db_check_initialized(const struct db *db, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Before a rejoin: an initialized data directory, and some allowed way (rewind, or a new copy
+ * when remove_data_directory_on_diverged_timelines): -ENOENT / -ENOTSUP, else 0. */
+int db_check_rejoin(const struct db *db, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Whether a failed or impossible rewind may be replaced by a new copy: with use_pg_rewind,
+ * remove_data_directory_on_rewind_failure; without, remove_data_directory_on_diverged_timelines. */
+bool db_reclone_allowed(const struct db *db);
+
+/* For check_options: -EINVAL with a message when bin_dir is set and holds no executable
+ * program. */
+int db_check_bin(const struct db_options *o, const char *program, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Appends "--opt" for each "opt" (leading dashes dropped) of a tool option list to argv at *n,
+ * rendered into storage (count entries), and terminates argv. 0, -E2BIG (argv holds max
+ * entries with its NULL) or -ENAMETOOLONG. */
+int db_add_tool_options(char storage[][DB_TOOL_OPTION_ARG_MAX], const char **argv, int *n, int max,
+			const char opts[][DB_TOOL_OPTION_MAX], int count)
+	__attribute__((warn_unused_result));
 
 /* Writes <bin_dir>/<program> (or the bare name when bin_dir is empty) into out. */
 int db_bin_path(const struct db *db, const char *program, char *out, size_t out_cap)
@@ -218,9 +300,18 @@ int db_task_reap(struct db *db, char *err, size_t err_cap) __attribute__((warn_u
 /* Writes the pgpass file (replication, rewind and superuser entries, mode 0600). */
 int db_write_pgpass(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
 
-/* Formats a message into err (if err_cap > 0) and returns rc: `return db_fail(err, cap, -EIO,
- * "could not ...: %s", why);` */
-int db_fail(char *err, size_t err_cap, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+/* --- Fencing (db_fence.c) ------------------------------------------------------------------- */
+
+/* Whether pid is the postmaster of data_dir: its working directory (the postmaster's first act
+ * is chdir to it) or its -D/--pgdata argument names data_dir (symlinks resolved). Returns 1
+ * when it is, 0 when it is another process (a recycled pid; also our own pid and pids <= 1),
+ * -ESRCH when no such process runs (none, or a zombie), or -EACCES/-errno when neither can be
+ * read. */
+int db_pid_is_postmaster(int pid, const char *data_dir) __attribute__((warn_unused_result));
+
+/* The driver operation fence for engines that keep their postmaster's pid in postmaster.pid
+ * (both): see db_fence in db.h. */
+int db_fence_postmaster(struct db *db, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
 
 #endif

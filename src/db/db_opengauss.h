@@ -1,32 +1,99 @@
 /*
- * db_opengauss.h - what the openGauss driver needs beyond db.h.
+ * db_opengauss.h - the openGauss driver's own declarations: what its files share
+ * (db_opengauss.c: gs_ctl actions and the command runner, db_opengauss_conf.c: configuration,
+ * db_opengauss_status.c: status, db_opengauss_task.c: bootstrap, clone, rejoin), and the pure
+ * role mapping its unit tests check.
  *
- * openGauss lists every member in replconninfo1..8 (opengauss.md §2.6), so its driver needs the
- * whole member list, which db.h has no call for. Until db.h grows one, the caller hands the
- * list over here whenever it changes (the HA loop: after reading the members from the DCS).
+ * Internal to the db module: only the openGauss driver's files and tests include it. The rest
+ * of gsha reaches the driver through db.h (the member list it needs for replconninfo1..8,
+ * opengauss.md §2.6, through db_set_peers).
  */
 #ifndef GSHA_DB_OPENGAUSS_H
 #define GSHA_DB_OPENGAUSS_H
 
-#include "db.h"
+#include "db_driver.h"
 #include "db_opengauss_codec.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
-/* Most members the openGauss driver keeps: the node itself plus 8 replconninfo peers (§2.6). */
-#define DB_OPENGAUSS_MEMBERS_MAX 9
+/* The driver's own state (db->priv): the member list of the last db_set_peers. */
+struct db_og_priv {
+	int member_count;
+	struct db_peer members[DB_PEERS_MAX];
+};
 
-/* Replaces the member list (this node may be in it; it is recognised by name) used to render
- * replconninfoN. The list is copied. When the server runs, the new entries are written and
- * reloaded at once (gs_guc reload, §2.6: SIGHUP settings); otherwise at the next start.
- * Returns 0, -EINVAL for a bad peer or a driver that is not openGauss, -E2BIG for more than 8
- * peers, or the error of gs_guc with a message. */
-int db_opengauss_set_members(struct db *db, const struct db_peer *members, int count,
-			     int64_t timeout_ms, char *err, size_t err_cap)
+/* db->priv, allocated on first use; NULL when out of memory. */
+struct db_og_priv *db_og_priv_of(struct db *db);
+
+/* --- Commands (db_opengauss.c) ------------------------------------------------------------- */
+
+/* A gs_ctl or gs_guc command line being built: the program's path and the codec's argv. */
+struct db_og_cmd {
+	char prog[DB_PATH_MAX];
+	struct db_og_argv *argv; /* allocated: argv vectors are large */
+};
+
+/* Resolves program in bin_dir and allocates the argv to build into. 0 or -errno with a
+ * message; on success db_og_cmd_done (or db_og_cmd_ctl/spawn) must follow. */
+int db_og_cmd_begin(struct db *db, const char *program, struct db_og_cmd *c, char *err,
+		    size_t err_cap) __attribute__((warn_unused_result));
+
+/* Frees the argv (c->argv may be NULL). */
+void db_og_cmd_done(struct db_og_cmd *c);
+
+/* Runs the built command line to its end within timeout_ms. 0 or -errno with a message. */
+int db_og_cmd_exec(struct db *db, const struct db_og_cmd *c, int64_t timeout_ms, char *err,
+		   size_t err_cap) __attribute__((warn_unused_result));
+
+/* For a gs_ctl command built with result build_rc (the codec's, "cannot build the gs_ctl <what>
+ * command" when negative): runs it to its end, giving it wait_ms (its -t) plus a margin, then
+ * frees c. 0 or -errno with "gs_ctl <what> failed: ...". */
+int db_og_cmd_ctl(struct db *db, struct db_og_cmd *c, int build_rc, int64_t wait_ms,
+		  const char *what, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* As db_og_cmd_ctl, but starts it as the task's current command and sets the task's step.
+ * -EINPROGRESS, or -errno with a message. */
+int db_og_cmd_spawn(struct db *db, struct db_og_cmd *c, int build_rc, int64_t wait_ms, int step,
+		    const char *what, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
-/* Internal, pure, exported for the unit tests: maps an HA state row (§2.7) and
- * pg_is_in_recovery() onto role, replication_state, needs_rejoin and detail of st. */
+/* openGauss terms are uint32 and start at 1 (§2.8): -EINVAL with a message for 0 or more. */
+int db_og_check_term(uint64_t term, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* --- Configuration (db_opengauss_conf.c) --------------------------------------------------- */
+
+/* True for the parameters the driver writes itself (port, listen_addresses, application_name,
+ * the synchronous settings, hot_standby, replconninfoN): a user value for them is ignored. */
+bool db_og_driver_owned(const char *name);
+
+/* Writes the whole configuration the driver owns plus the user parameters with gs_guc (reload
+ * when the server runs, §2.6). extra is a peer to list in replconninfo besides the members
+ * (may be NULL). 0 or -errno with a message. */
+int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeout_ms, char *err,
+		       size_t err_cap) __attribute__((warn_unused_result));
+
+/* Settings written once into a new data directory (password_encryption_type, pg_hba lines),
+ * then db_og_write_config. */
+int db_og_write_initial_config(struct db *db, const struct db_peer *extra, char *err,
+			       size_t err_cap) __attribute__((warn_unused_result));
+
+/* --- The driver operations of the same name (db_driver.h) ---------------------------------- */
+
+void db_og_get_status(struct db *db, struct db_status *st);
+int db_og_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
+		       size_t err_cap);
+int db_og_begin_bootstrap(struct db *db, char *err, size_t err_cap);
+int db_og_begin_create_replica(struct db *db, char *err, size_t err_cap);
+int db_og_begin_rejoin(struct db *db, char *err, size_t err_cap);
+int db_og_task_step(struct db *db, char *err, size_t err_cap);
+int db_og_apply_parameters(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
+int db_og_set_sync_standbys(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
+int db_og_set_peers(struct db *db, const struct db_peer *peers, int count, int64_t timeout_ms,
+		    char *err, size_t err_cap);
+
+/* Pure, exported for the unit tests: maps an HA state row (§2.7) and pg_is_in_recovery() onto
+ * role, replication_state, needs_rejoin and detail of st. */
 void db_opengauss_fill_role(const struct db_og_ha_state *ha, bool in_recovery,
 			    struct db_status *st);
 

@@ -1,5 +1,7 @@
 /*
- * db_opengauss_codec.c - pure parsers and renderers for the openGauss driver.
+ * db_opengauss_codec.c - the pure parsers of the openGauss driver: enum names, the (term, lsn)
+ * record, HA state and sender/receiver rows, gs_ctl query output, the walreceiver's channel and
+ * whether a standby needs a build. The renderers are in db_opengauss_argv.c.
  *
  * Section numbers (§2.x) refer to /work/shared/opengauss.md, which says where each format was
  * read in the openGauss sources and tools.
@@ -8,35 +10,17 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "buf.h"
+#include "err.h"
+#include "lsn.h"
 #include "num.h"
 
 /* The separator between a padded column name and its value in gs_ctl query (§2.7). */
 #define QUERY_SEPARATOR " : "
-/* Largest LSN half: each side of "X/X" is a 32-bit hex number. */
-#define LSN_HALF_DIGITS_MAX 8
-/* Highest client port for which port + 5 (the heartbeat port, §2.1) is still a port. */
-#define PORT_MAX_WITH_OFFSETS (65535 - 5)
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t cap, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || cap == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, cap, fmt, ap);
-	va_end(ap);
-}
 
 /* Enum names ------------------------------------------------------------------------------ */
 
@@ -201,64 +185,17 @@ enum db_og_sync_state db_og_sync_state_parse(const char *text)
 
 /* Locations and terms ----------------------------------------------------------------------- */
 
-static int parse_hex32(const char *s, size_t n, uint32_t *out)
-{
-	uint32_t v = 0;
-	size_t i;
-
-	if (n == 0 || n > LSN_HALF_DIGITS_MAX)
-		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-		int d;
-
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return -EINVAL;
-		v = (v << 4) | (uint32_t)d;
-	}
-	*out = v;
-	return 0;
-}
-
-int db_og_parse_lsn(const char *text, uint64_t *out)
-{
-	const char *slash;
-	uint32_t hi, lo;
-
-	if (text == NULL)
-		return -EINVAL;
-	slash = strchr(text, '/');
-	if (slash == NULL)
-		return -EINVAL;
-	if (parse_hex32(text, (size_t)(slash - text), &hi) < 0 ||
-	    parse_hex32(slash + 1, strlen(slash + 1), &lo) < 0)
-		return -EINVAL;
-	*out = ((uint64_t)hi << 32) | lo;
-	return 0;
-}
-
-int db_og_format_lsn(uint64_t lsn, char *out, size_t cap)
-{
-	return buf_format(out, cap, "%" PRIX32 "/%" PRIX32, (uint32_t)(lsn >> 32), (uint32_t)lsn);
-}
-
 int db_og_parse_term_lsn_fields(const char *term, const char *lsn, struct db_og_term_lsn *out,
 				char *err, size_t err_cap)
 {
 	uint64_t t, l;
 
 	if (term == NULL || num_parse_u64(term, 0, UINT32_MAX, &t) < 0) {
-		set_err(err, err_cap, "invalid term \"%s\"", term ? term : "(null)");
+		err_set(err, err_cap, "invalid term \"%s\"", term ? term : "(null)");
 		return -EINVAL;
 	}
-	if (lsn == NULL || db_og_parse_lsn(lsn, &l) < 0) {
-		set_err(err, err_cap, "invalid lsn \"%s\"", lsn ? lsn : "(null)");
+	if (lsn == NULL || lsn_parse(lsn, &l) < 0) {
+		err_set(err, err_cap, "invalid lsn \"%s\"", lsn ? lsn : "(null)");
 		return -EINVAL;
 	}
 	out->term = (uint32_t)t;
@@ -276,7 +213,7 @@ int db_og_parse_term_lsn_record(const char *text, struct db_og_term_lsn *out, ch
 	char *start, *end, *comma;
 
 	if (text == NULL || buf_copy(copy, sizeof(copy), text) < 0) {
-		set_err(err, err_cap, "replay location record missing or too long");
+		err_set(err, err_cap, "replay location record missing or too long");
 		return -EINVAL;
 	}
 	start = copy;
@@ -287,14 +224,14 @@ int db_og_parse_term_lsn_record(const char *text, struct db_og_term_lsn *out, ch
 		end--;
 	*end = '\0';
 	if (end - start < 2 || start[0] != '(' || end[-1] != ')') {
-		set_err(err, err_cap, "replay location record \"%s\" is not \"(term,lsn)\"", text);
+		err_set(err, err_cap, "replay location record \"%s\" is not \"(term,lsn)\"", text);
 		return -EINVAL;
 	}
 	end[-1] = '\0';
 	start++;
 	comma = strchr(start, ',');
 	if (comma == NULL || strchr(comma + 1, ',') != NULL) {
-		set_err(err, err_cap, "replay location record \"%s\" is not \"(term,lsn)\"", text);
+		err_set(err, err_cap, "replay location record \"%s\" is not \"(term,lsn)\"", text);
 		return -EINVAL;
 	}
 	*comma = '\0';
@@ -327,7 +264,7 @@ static int ha_state_set(struct db_og_ha_state *ha, const char *name, const char 
 	} else if (strcmp(name, "static_connections") == 0) {
 		if (num_parse_int(value, 0, DB_OG_REPLCONNINFO_MAX * 4, &ha->static_connections) <
 		    0) {
-			set_err(err, err_cap, "invalid static_connections \"%s\"", value);
+			err_set(err, err_cap, "invalid static_connections \"%s\"", value);
 			return -EINVAL;
 		}
 	} else if (strcmp(name, "db_state") == 0) {
@@ -352,7 +289,7 @@ int db_og_ha_state_from_row(const char *local_role, const char *static_connectio
 	int rc;
 
 	if (local_role == NULL || db_state == NULL) {
-		set_err(err, err_cap, "stream replication row lacks local_role or db_state");
+		err_set(err, err_cap, "stream replication row lacks local_role or db_state");
 		return -EINVAL;
 	}
 	ha_state_clear(&ha);
@@ -376,8 +313,8 @@ static int set_lsn(uint64_t *field, const char *name, const char *value, char *e
 		*field = 0;
 		return 0;
 	}
-	if (db_og_parse_lsn(value, field) < 0) {
-		set_err(err, cap, "invalid %s \"%s\"", name, value);
+	if (lsn_parse(value, field) < 0) {
+		err_set(err, cap, "invalid %s \"%s\"", name, value);
 		return -EINVAL;
 	}
 	return 0;
@@ -392,13 +329,13 @@ static int set_percent(int *field, const char *value, char *err, size_t cap)
 	if (n > 0 && value[n - 1] == '%')
 		n--;
 	if (n == 0 || n >= sizeof(digits)) {
-		set_err(err, cap, "invalid sync_percent \"%s\"", value ? value : "(null)");
+		err_set(err, cap, "invalid sync_percent \"%s\"", value ? value : "(null)");
 		return -EINVAL;
 	}
 	memcpy(digits, value, n);
 	digits[n] = '\0';
 	if (num_parse_int(digits, 0, 100, field) < 0) {
-		set_err(err, cap, "invalid sync_percent \"%s\"", value);
+		err_set(err, cap, "invalid sync_percent \"%s\"", value);
 		return -EINVAL;
 	}
 	return 0;
@@ -407,7 +344,7 @@ static int set_percent(int *field, const char *value, char *err, size_t cap)
 static int set_pid(int64_t *field, const char *value, char *err, size_t cap)
 {
 	if (num_parse_i64(value, 0, INT64_MAX, field) < 0) {
-		set_err(err, cap, "invalid pid \"%s\"", value);
+		err_set(err, cap, "invalid pid \"%s\"", value);
 		return -EINVAL;
 	}
 	return 0;
@@ -460,7 +397,7 @@ int db_og_sender_set(struct db_og_sender *s, const char *name, const char *value
 		s->sync_state = db_og_sync_state_parse(value);
 	else if (strcmp(name, "sync_priority") == 0) {
 		if (num_parse_int(value, 0, 1000000, &s->sync_priority) < 0) {
-			set_err(err, err_cap, "invalid sync_priority \"%s\"", value);
+			err_set(err, err_cap, "invalid sync_priority \"%s\"", value);
 			return -EINVAL;
 		}
 	} else if (strcmp(name, "sync_most_available") == 0)
@@ -546,7 +483,7 @@ static int query_row(struct query_parser *p, const char *name, const char *value
 		if (p->q.n_senders == 0 ||
 		    (strcmp(name, "sender_pid") == 0 && p->sender_fields > 0)) {
 			if (p->q.n_senders >= DB_OG_SENDERS_MAX) {
-				set_err(p->err, p->err_cap, "line %d: more than %d senders",
+				err_set(p->err, p->err_cap, "line %d: more than %d senders",
 					p->line_no, DB_OG_SENDERS_MAX);
 				return -EINVAL;
 			}
@@ -613,7 +550,7 @@ int db_og_parse_query(const char *text, size_t len, struct db_og_query *out, cha
 		len = 0;
 	}
 	if (len > DB_OG_QUERY_TEXT_MAX) {
-		set_err(err, err_cap, "query output of %zu bytes exceeds %d", len,
+		err_set(err, err_cap, "query output of %zu bytes exceeds %d", len,
 			DB_OG_QUERY_TEXT_MAX);
 		return -E2BIG;
 	}
@@ -627,14 +564,14 @@ int db_og_parse_query(const char *text, size_t len, struct db_og_query *out, cha
 
 		p.line_no++;
 		if (n >= sizeof(line)) {
-			set_err(err, err_cap, "line %d: longer than %d bytes", p.line_no,
+			err_set(err, err_cap, "line %d: longer than %d bytes", p.line_no,
 				DB_OG_LINE_MAX - 1);
 			return -EINVAL;
 		}
 		memcpy(line, text + pos, n);
 		line[n] = '\0';
 		if (memchr(line, '\0', n) != NULL) {
-			set_err(err, err_cap, "line %d: NUL byte in query output", p.line_no);
+			err_set(err, err_cap, "line %d: NUL byte in query output", p.line_no);
 			return -EINVAL;
 		}
 		rc = query_line(&p, line);
@@ -643,7 +580,7 @@ int db_og_parse_query(const char *text, size_t len, struct db_og_query *out, cha
 		pos += n + (nl ? 1 : 0);
 	}
 	if (!p.seen_ha || p.q.ha.local_role == DB_OG_ROLE_UNKNOWN) {
-		set_err(err, err_cap, "no \"HA state\" block with a known local_role");
+		err_set(err, err_cap, "no \"HA state\" block with a known local_role");
 		return -EINVAL;
 	}
 	*out = p.q;
@@ -694,584 +631,4 @@ enum db_og_build_advice db_og_build_advice(const struct db_og_ha_state *ha)
 	if (ha->db_state == DB_OG_DB_STATE_NEED_REPAIR)
 		return DB_OG_ADVICE_BUILD;
 	return DB_OG_ADVICE_NONE;
-}
-
-/* replconninfo ------------------------------------------------------------------------------ */
-
-/* Host names go unquoted into a key=value list: letters, digits and . - _ : only. */
-static bool host_is_safe(const char *host)
-{
-	const char *c;
-
-	if (host[0] == '\0')
-		return false;
-	for (c = host; *c; c++)
-		if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != '_' && *c != ':')
-			return false;
-	return true;
-}
-
-static bool node_is_valid(const struct db_og_node *n)
-{
-	return memchr(n->host, '\0', sizeof(n->host)) != NULL && host_is_safe(n->host) &&
-	       n->port >= 1 && n->port <= PORT_MAX_WITH_OFFSETS;
-}
-
-int db_og_render_replconninfo_entry(const struct db_og_node *self, const struct db_og_node *peer,
-				    char *out, size_t cap)
-{
-	if (!node_is_valid(self) || !node_is_valid(peer))
-		return -EINVAL;
-	/* HA port + 1, service port + 4, heartbeat port + 5 (§2.1, §2.6). */
-	return buf_format(out, cap,
-			  "localhost=%s localport=%d localheartbeatport=%d localservice=%d "
-			  "remotehost=%s remoteport=%d remoteheartbeatport=%d remoteservice=%d",
-			  self->host, self->port + 1, self->port + 5, self->port + 4, peer->host,
-			  peer->port + 1, peer->port + 5, peer->port + 4);
-}
-
-int db_og_render_replconninfo(const struct db_og_node *members, int n, int self_index,
-			      struct db_og_replconninfo *out, char *err, size_t err_cap)
-{
-	struct db_og_replconninfo r;
-	int i, rc;
-
-	if (n < 1 || self_index < 0 || self_index >= n) {
-		set_err(err, err_cap, "member index %d outside 0..%d", self_index, n - 1);
-		return -EINVAL;
-	}
-	if (n - 1 > DB_OG_REPLCONNINFO_MAX) {
-		set_err(err, err_cap, "%d peers exceed openGauss's %d replconninfo entries", n - 1,
-			DB_OG_REPLCONNINFO_MAX);
-		return -E2BIG;
-	}
-	memset(&r, 0, sizeof(r));
-	for (i = 0; i < n; i++) {
-		if (i == self_index)
-			continue;
-		if (strcmp(members[i].host, members[self_index].host) == 0 &&
-		    members[i].port == members[self_index].port) {
-			set_err(err, err_cap, "member %d has the same address as this node", i);
-			return -EINVAL;
-		}
-		rc = db_og_render_replconninfo_entry(&members[self_index], &members[i],
-						     r.entry[r.count], sizeof(r.entry[r.count]));
-		if (rc < 0) {
-			set_err(err, err_cap, "member %d: invalid host or port", i);
-			return rc == -ENAMETOOLONG ? rc : -EINVAL;
-		}
-		r.count++;
-	}
-	*out = r;
-	return 0;
-}
-
-/* Settings and command lines ---------------------------------------------------------------- */
-
-static bool app_name_is_safe(const char *name)
-{
-	const char *c;
-
-	if (name[0] == '\0')
-		return false;
-	for (c = name; *c; c++)
-		if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-' && *c != '.')
-			return false;
-	return true;
-}
-
-static int setting_put(struct db_og_setting *s, const char *name, const char *value)
-{
-	if (buf_copy(s->name, sizeof(s->name), name) < 0 ||
-	    buf_copy(s->value, sizeof(s->value), value) < 0)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-int db_og_sync_settings(const struct db_og_sync_policy *policy, struct db_og_setting out[3],
-			char *err, size_t err_cap)
-{
-	char names[DB_OG_GUC_VALUE_MAX];
-	struct buf b;
-	int i, rc;
-
-	buf_init_fixed(&b, names, sizeof(names));
-	if (!policy->enabled) {
-		/* Asynchronous: an empty list overrides the '*' default that blocks commits. */
-		rc = buf_puts(&b, "");
-	} else {
-		if (policy->n_names < 0 || policy->n_names > DB_OG_MEMBERS_MAX) {
-			set_err(err, err_cap, "%d synchronous standby names", policy->n_names);
-			return -EINVAL;
-		}
-		if (policy->num_sync < 1 ||
-		    (policy->n_names > 0 && policy->num_sync > policy->n_names) ||
-		    policy->num_sync > DB_OG_REPLCONNINFO_MAX) {
-			set_err(err, err_cap, "synchronous standby count %d out of range",
-				policy->num_sync);
-			return -EINVAL;
-		}
-		rc = buf_printf(&b, "%s %d (", policy->quorum ? "ANY" : "FIRST", policy->num_sync);
-		if (policy->n_names == 0 && rc == 0)
-			rc = buf_puts(&b, "*");
-		for (i = 0; i < policy->n_names && rc == 0; i++) {
-			if (memchr(policy->names[i], '\0', sizeof(policy->names[i])) == NULL ||
-			    !app_name_is_safe(policy->names[i])) {
-				set_err(err, err_cap, "unsafe synchronous standby name %d", i);
-				return -EINVAL;
-			}
-			rc = buf_printf(&b, "%s%s", i ? "," : "", policy->names[i]);
-		}
-		if (rc == 0)
-			rc = buf_puts(&b, ")");
-	}
-	if (rc < 0) {
-		set_err(err, err_cap, "synchronous_standby_names too long");
-		return -ENAMETOOLONG;
-	}
-	/* synchronous_commit on waits for the listed standbys; most_available_sync off is the
-	 * strict mode that keeps blocking when they are gone (§2.9). */
-	if (setting_put(&out[0], "synchronous_standby_names", names) < 0 ||
-	    setting_put(&out[1], "synchronous_commit", "on") < 0 ||
-	    setting_put(&out[2], "most_available_sync",
-			policy->enabled && policy->strict ? "off" : "on") < 0) {
-		set_err(err, err_cap, "setting too long");
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
-/* Splits "16MB" into 16 and the multiplier of its unit in base units (bytes or ms); a bare
- * number has multiplier 0 (unknown unit). Returns false when it is not a number with a known
- * unit. */
-static bool split_quantity(const char *text, double *number, double *mult)
-{
-	static const struct {
-		const char *suffix;
-		double mult;
-	} units[] = {
-		{ "kB", 1024.0 },
-		{ "MB", 1024.0 * 1024 },
-		{ "GB", 1024.0 * 1024 * 1024 },
-		{ "TB", 1024.0 * 1024 * 1024 * 1024 },
-		{ "B", 1.0 },
-		{ "us", 0.001 },
-		{ "ms", 1.0 },
-		{ "s", 1000.0 },
-		{ "min", 60000.0 },
-		{ "h", 3600000.0 },
-		{ "d", 86400000.0 },
-	};
-	char digits[64];
-	size_t n = strlen(text), i, len;
-
-	for (len = 0; len < n && (isdigit((unsigned char)text[len]) || text[len] == '.' ||
-				  (len == 0 && text[len] == '-'));
-	     len++)
-		;
-	if (len == 0 || len >= sizeof(digits))
-		return false;
-	memcpy(digits, text, len);
-	digits[len] = '\0';
-	if (num_parse_double(digits, -1e18, 1e18, number) < 0)
-		return false;
-	while (text[len] == ' ')
-		len++;
-	if (text[len] == '\0') {
-		*mult = 0;
-		return true;
-	}
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(text + len, units[i].suffix) == 0) {
-			*mult = units[i].mult;
-			return true;
-		}
-	}
-	return false;
-}
-
-bool db_og_setting_differs(const char *configured, const char *setting, const char *unit)
-{
-	double cv, cm, sv, sm, um = 0, un;
-	bool cb, sb;
-
-	if (configured == NULL || setting == NULL)
-		return false;
-	if (strcasecmp(configured, setting) == 0)
-		return false;
-	if (num_parse_bool(configured, &cb) == 0 && num_parse_bool(setting, &sb) == 0)
-		return cb != sb;
-	if (!split_quantity(configured, &cv, &cm) || !split_quantity(setting, &sv, &sm))
-		return true;
-	/* The running value is in units of unit ("8kB": 8192 bytes); a bare configured number is
-	 * in those units too. */
-	if (unit != NULL && unit[0] != '\0') {
-		char unit1[32];
-
-		/* "8kB" carries its count; "kB" or "s" mean one of them. */
-		if (buf_format(unit1, sizeof(unit1), "%s%s",
-			       isdigit((unsigned char)unit[0]) ? "" : "1", unit) < 0 ||
-		    !split_quantity(unit1, &un, &um))
-			return true;
-		if (um == 0)
-			um = 1;
-		um *= un;
-	} else {
-		um = 1;
-	}
-	if (sm == 0)
-		sv *= um;
-	else
-		sv *= sm;
-	if (cm == 0)
-		cv *= um;
-	else
-		cv *= cm;
-	return cv != sv;
-}
-
-static int argv_add(struct db_og_argv *a, const char *s)
-{
-	if (s == NULL || a->argc >= DB_OG_ARGV_MAX)
-		return -E2BIG;
-	if (buf_copy(a->arg[a->argc], sizeof(a->arg[a->argc]), s) < 0)
-		return -ENAMETOOLONG;
-	a->argc++;
-	return 0;
-}
-
-static int argv_addf(struct db_og_argv *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static int argv_addf(struct db_og_argv *a, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (a->argc >= DB_OG_ARGV_MAX)
-		return -E2BIG;
-	va_start(ap, fmt);
-	n = vsnprintf(a->arg[a->argc], sizeof(a->arg[a->argc]), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(a->arg[a->argc])) {
-		a->arg[a->argc][0] = '\0';
-		return -ENAMETOOLONG;
-	}
-	a->argc++;
-	return 0;
-}
-
-static bool value_is_safe(const char *v)
-{
-	const char *c;
-
-	for (c = v; *c; c++)
-		if (*c == '\'' || *c == '\\' || iscntrl((unsigned char)*c))
-			return false;
-	return true;
-}
-
-static bool guc_name_is_safe(const char *n)
-{
-	const char *c;
-
-	if (n[0] == '\0')
-		return false;
-	for (c = n; *c; c++)
-		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_')
-			return false;
-	return true;
-}
-
-int db_og_guc_argv(struct db_og_argv *out, const char *gs_guc, const char *datadir, bool reload,
-		   const struct db_og_setting *settings, int n, char *err, size_t err_cap)
-{
-	struct db_og_argv a;
-	int i, rc;
-
-	if (n < 1 || n > DB_OG_SETTINGS_MAX) {
-		set_err(err, err_cap, "%d settings for one gs_guc call", n);
-		return -EINVAL;
-	}
-	if (gs_guc == NULL || datadir == NULL || datadir[0] == '\0') {
-		set_err(err, err_cap, "gs_guc path or data directory missing");
-		return -EINVAL;
-	}
-	a.argc = 0;
-	rc = argv_add(&a, gs_guc);
-	if (rc == 0)
-		rc = argv_add(&a, reload ? "reload" : "set");
-	if (rc == 0)
-		rc = argv_add(&a, "-D");
-	if (rc == 0)
-		rc = argv_add(&a, datadir);
-	for (i = 0; i < n && rc == 0; i++) {
-		if (memchr(settings[i].name, '\0', sizeof(settings[i].name)) == NULL ||
-		    memchr(settings[i].value, '\0', sizeof(settings[i].value)) == NULL ||
-		    !guc_name_is_safe(settings[i].name) || !value_is_safe(settings[i].value)) {
-			set_err(err, err_cap, "setting %d: unsafe name or value", i);
-			return -EINVAL;
-		}
-		rc = argv_add(&a, "-c");
-		if (rc == 0)
-			rc = argv_addf(&a, "%s = '%s'", settings[i].name, settings[i].value);
-	}
-	if (rc < 0) {
-		set_err(err, err_cap, "gs_guc command line too long");
-		return rc;
-	}
-	*out = a;
-	return 0;
-}
-
-static bool mode_is_valid(const char *mode)
-{
-	/* The modes gaussdb -M accepts that the agent uses (§2.2). */
-	return mode != NULL &&
-	       (strcmp(mode, "pending") == 0 || strcmp(mode, "primary") == 0 ||
-		strcmp(mode, "standby") == 0 || strcmp(mode, "cascade_standby") == 0);
-}
-
-/* Starts "gs_ctl <cmd> -D <dir>". */
-static int ctl_head(struct db_og_argv *a, const char *gs_ctl, const char *cmd, const char *datadir)
-{
-	int rc;
-
-	if (gs_ctl == NULL || gs_ctl[0] == '\0' || datadir == NULL || datadir[0] == '\0')
-		return -EINVAL;
-	a->argc = 0;
-	rc = argv_add(a, gs_ctl);
-	if (rc == 0)
-		rc = argv_add(a, cmd);
-	if (rc == 0)
-		rc = argv_add(a, "-D");
-	if (rc == 0)
-		rc = argv_add(a, datadir);
-	return rc;
-}
-
-static int ctl_wait(struct db_og_argv *a, int timeout_s)
-{
-	int rc;
-
-	if (timeout_s < 1)
-		return -EINVAL;
-	rc = argv_add(a, "-w");
-	if (rc == 0)
-		rc = argv_add(a, "-t");
-	if (rc == 0)
-		rc = argv_addf(a, "%d", timeout_s);
-	return rc;
-}
-
-static int ctl_opts(struct db_og_argv *a, const char *opts, const char *logfile)
-{
-	int rc = 0;
-
-	if (opts != NULL && opts[0] != '\0') {
-		rc = argv_add(a, "-o");
-		if (rc == 0)
-			rc = argv_add(a, opts);
-	}
-	if (rc == 0 && logfile != NULL && logfile[0] != '\0') {
-		rc = argv_add(a, "-l");
-		if (rc == 0)
-			rc = argv_add(a, logfile);
-	}
-	return rc;
-}
-
-int db_og_ctl_start(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
-		    const char *mode, int timeout_s, const char *opts, const char *logfile)
-{
-	struct db_og_argv a;
-	int rc;
-
-	if (!mode_is_valid(mode))
-		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "start", datadir);
-	if (rc == 0)
-		rc = argv_add(&a, "-M");
-	if (rc == 0)
-		rc = argv_add(&a, mode);
-	if (rc == 0)
-		rc = ctl_wait(&a, timeout_s);
-	if (rc == 0)
-		rc = ctl_opts(&a, opts, logfile);
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
-}
-
-int db_og_ctl_restart(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
-		      const char *mode, enum db_og_stop_mode stop, int timeout_s, const char *opts,
-		      const char *logfile)
-{
-	struct db_og_argv a;
-	int rc;
-
-	if (!mode_is_valid(mode) || (stop != DB_OG_STOP_FAST && stop != DB_OG_STOP_IMMEDIATE))
-		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "restart", datadir);
-	if (rc == 0)
-		rc = argv_add(&a, "-M");
-	if (rc == 0)
-		rc = argv_add(&a, mode);
-	if (rc == 0)
-		rc = argv_add(&a, "-m");
-	if (rc == 0)
-		rc = argv_add(&a, db_og_stop_mode_name(stop));
-	if (rc == 0)
-		rc = ctl_wait(&a, timeout_s);
-	if (rc == 0)
-		rc = ctl_opts(&a, opts, logfile);
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
-}
-
-int db_og_ctl_stop(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
-		   enum db_og_stop_mode stop, int timeout_s)
-{
-	struct db_og_argv a;
-	int rc;
-
-	if (stop != DB_OG_STOP_FAST && stop != DB_OG_STOP_IMMEDIATE)
-		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "stop", datadir);
-	if (rc == 0)
-		rc = argv_add(&a, "-m");
-	if (rc == 0)
-		rc = argv_add(&a, db_og_stop_mode_name(stop));
-	if (rc == 0)
-		rc = ctl_wait(&a, timeout_s);
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
-}
-
-static int ctl_term(struct db_og_argv *a, uint32_t term)
-{
-	int rc = argv_add(a, "-T");
-
-	if (rc == 0)
-		rc = argv_addf(a, "%" PRIu32, term);
-	return rc;
-}
-
-int db_og_ctl_notify(struct db_og_argv *out, const char *gs_ctl, const char *datadir, bool primary,
-		     uint32_t term, int timeout_s)
-{
-	struct db_og_argv a;
-	int rc;
-
-	if (primary && term == 0)
-		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "notify", datadir);
-	if (rc == 0)
-		rc = argv_add(&a, "-M");
-	if (rc == 0)
-		rc = argv_add(&a, primary ? "primary" : "standby");
-	if (rc == 0 && term > 0)
-		rc = ctl_term(&a, term);
-	if (rc == 0)
-		rc = ctl_wait(&a, timeout_s);
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
-}
-
-int db_og_ctl_failover(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
-		       uint32_t term, int timeout_s)
-{
-	struct db_og_argv a;
-	int rc;
-
-	if (term == 0)
-		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "failover", datadir);
-	if (rc == 0)
-		rc = ctl_term(&a, term);
-	if (rc == 0)
-		rc = ctl_wait(&a, timeout_s);
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
-}
-
-int db_og_ctl_switchover(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
-			 uint32_t term, int timeout_s)
-{
-	struct db_og_argv a;
-	int rc;
-
-	if (term == 0)
-		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "switchover", datadir);
-	if (rc == 0)
-		rc = argv_add(&a, "-m");
-	if (rc == 0)
-		rc = argv_add(&a, "fast"); /* smart and immediate are rejected (§2.4) */
-	if (rc == 0)
-		rc = ctl_term(&a, term);
-	if (rc == 0)
-		rc = ctl_wait(&a, timeout_s);
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
-}
-
-int db_og_ctl_build(struct db_og_argv *out, const char *gs_ctl, const char *datadir,
-		    enum db_og_build_mode mode, uint32_t term, int recv_timeout_s)
-{
-	struct db_og_argv a;
-	int rc;
-
-	if (mode < 0 || mode >= DB_OG_BUILD_COUNT || recv_timeout_s < 1)
-		return -EINVAL;
-	rc = ctl_head(&a, gs_ctl, "build", datadir);
-	if (rc == 0)
-		rc = argv_add(&a, "-b");
-	if (rc == 0)
-		rc = argv_add(&a, db_og_build_mode_name(mode));
-	if (rc == 0)
-		rc = argv_add(&a, "-M");
-	if (rc == 0)
-		rc = argv_add(&a, "standby");
-	if (rc == 0)
-		rc = argv_add(&a, "-r");
-	if (rc == 0)
-		rc = argv_addf(&a, "%d", recv_timeout_s);
-	if (rc == 0 && term > 0)
-		rc = ctl_term(&a, term);
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
-}
-
-int db_og_ctl_query(struct db_og_argv *out, const char *gs_ctl, const char *datadir)
-{
-	struct db_og_argv a;
-	int rc = ctl_head(&a, gs_ctl, "query", datadir);
-
-	if (rc < 0)
-		return rc;
-	*out = a;
-	return 0;
-}
-
-void db_og_argv_ptrs(const struct db_og_argv *a, const char *ptrs[DB_OG_ARGV_MAX + 1])
-{
-	int i;
-
-	for (i = 0; i < a->argc && i < DB_OG_ARGV_MAX; i++)
-		ptrs[i] = a->arg[i];
-	ptrs[i] = NULL;
 }

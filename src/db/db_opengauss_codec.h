@@ -4,7 +4,7 @@
  *
  * Everything here follows /work/shared/opengauss.md (cited as "§2.x"):
  *   - gs_ctl query output and pg_stat_get_stream_replications() values (§2.7);
- *   - text locations "X/X" and the (term, lsn) record of pg_last_xlog_replay_location() (§2.7, §2.8);
+ *   - the (term, lsn) record of pg_last_xlog_replay_location() (§2.7, §2.8);
  *   - replconninfoN entries generated from the member list, at most 8 (§2.6);
  *   - the synchronous-replication settings, always written explicitly (§2.9);
  *   - gs_ctl and gs_guc argument vectors (§2.2 - §2.6, §2.12, §2.13);
@@ -15,6 +15,8 @@
  */
 #ifndef GSHA_DB_OPENGAUSS_CODEC_H
 #define GSHA_DB_OPENGAUSS_CODEC_H
+
+#include "name.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,8 +50,8 @@
 #define DB_OG_GUC_NAME_MAX 64
 /* A GUC value: a replconninfo entry or a synchronous_standby_names list is the longest. */
 #define DB_OG_GUC_VALUE_MAX 2048
-/* An application_name (PostgreSQL's NAMEDATALEN - 1). */
-#define DB_OG_APP_NAME_MAX 64
+/* An application_name: a member's name (base name.h). */
+#define DB_OG_APP_NAME_MAX MEMBER_NAME_MAX
 
 /* local_role of pg_stat_get_stream_replications() and gs_ctl query (§2.7). */
 enum db_og_role {
@@ -246,14 +248,6 @@ const char *db_og_sync_state_name(enum db_og_sync_state state);
 const char *db_og_stop_mode_name(enum db_og_stop_mode mode);
 const char *db_og_build_mode_name(enum db_og_build_mode mode);
 const char *db_og_build_advice_name(enum db_og_build_advice advice);
-
-/* Parses a text location "X/X" (two hex numbers of at most 8 digits, §2.7) into a 64-bit LSN.
- * Returns 0 or -EINVAL; *out is written only on success. */
-int db_og_parse_lsn(const char *text, uint64_t *out) __attribute__((warn_unused_result));
-
-/* Renders an LSN as "X/X" in upper-case hex, the way the server prints it. Returns 0 or
- * -ENAMETOOLONG. */
-int db_og_format_lsn(uint64_t lsn, char *out, size_t cap) __attribute__((warn_unused_result));
 
 /* Parses the (term, lsn) pair from its two column texts, as `select term, lsn from
  * pg_last_xlog_replay_location()` returns them (§2.11). Returns 0 or -EINVAL. */

@@ -1,11 +1,15 @@
 /*
- * db_postgres.h - the pure parts of the PostgreSQL driver, exposed for its unit tests.
+ * db_postgres.h - the PostgreSQL driver's own declarations: its pure parts, exposed for its unit
+ * tests, and what its files (db_postgres.c: pg_ctl and SQL actions, db_postgres_conf.c: files,
+ * db_postgres_status.c: status, db_postgres_task.c: bootstrap, clone, rejoin) share.
  *
- * Internal to the db module. Configuration layout (Patroni's): the server reads
- * <data_dir>/postgresql.conf, which gsha owns and rewrites whole; it includes
- * postgresql.base.conf, the file initdb (or the clone) wrote, renamed once. Parameters from the
- * config file and the DCS follow the include, so they win; the driver's own settings come last
- * and win over everything. A replica additionally gets standby.signal.
+ * Internal to the db module: only the PostgreSQL driver's files and tests include it.
+ *
+ * Configuration layout (Patroni's): the server reads <data_dir>/postgresql.conf, which gsha
+ * owns and rewrites whole; it includes postgresql.base.conf, the file initdb (or the clone)
+ * wrote, renamed once. Parameters from the config file and the DCS follow the include, so they
+ * win; the driver's own settings come last and win over everything. A replica additionally
+ * gets standby.signal.
  */
 #ifndef GSHA_DB_POSTGRES_H
 #define GSHA_DB_POSTGRES_H
@@ -90,18 +94,41 @@ int db_pg_parse_standby_row(const char *const v[DB_PG_STANDBY_COLS], struct db_s
 int db_pg_parse_controldata(const char *text, struct db_control *out)
 	__attribute__((warn_unused_result));
 
-/* What we know without SQL, for the role decision. */
-struct db_pg_probe {
-	bool initialized;	       /* PG_VERSION exists */
-	int pidfile_rc;		       /* db_pidfile_read's result: 0, -ENOENT, -EINVAL, ... */
-	struct db_pidfile pf;	       /* when pidfile_rc == 0 */
-	bool alive;		       /* pf.pid names a live process */
-	bool connected;		       /* SQL answered */
-	bool in_recovery;	       /* when connected */
-	char conn_error[DB_ERROR_MAX]; /* when not connected */
-};
+/* --- Shared by the driver's files ------------------------------------------------------------ */
 
-/* Decides running, role and detail from a probe (pure). */
-void db_pg_classify(const struct db_pg_probe *probe, struct db_status *st);
+/* Longest SQL statement the driver builds (CREATE ROLE with an escaped password is the long
+ * one). */
+#define DB_PG_SQL_MAX 2048
+/* The tail of the server log quoted when a start fails. */
+#define DB_PG_LOG_TAIL_MAX 1024
+/* Where a checkpoint left the WAL: its redo location (what pg_rewind reads). */
+#define DB_PG_CHECKPOINT_SQL "SELECT redo_lsn FROM pg_catalog.pg_control_checkpoint()"
+
+/* The physical replication slots: name, active, restart_lsn (status and db_ensure_slots). */
+extern const char db_pg_slots_sql[];
+
+/* Writes postgresql.conf, pg_hba.conf (when configured), the pgpass file and standby.signal
+ * (created for a replica, removed for a primary). Files that already hold the right contents
+ * are left alone; *reload_needed (may be NULL) says whether postgresql.conf or pg_hba.conf
+ * changed. 0 or -errno with a message. */
+int db_pg_write_config(struct db *db, bool replica, bool *reload_needed, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* The driver operations of the same name (db_driver.h). */
+void db_pg_get_status(struct db *db, struct db_status *st);
+int db_pg_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
+		       size_t err_cap);
+int db_pg_begin_bootstrap(struct db *db, char *err, size_t err_cap);
+int db_pg_begin_create_replica(struct db *db, char *err, size_t err_cap);
+int db_pg_begin_rejoin(struct db *db, char *err, size_t err_cap);
+int db_pg_task_step(struct db *db, char *err, size_t err_cap);
+
+/* Starts "pg_ctl start -w" as the task's current command (pg_ctl waits for the server to accept
+ * connections, within command_timeout_ms). -EINPROGRESS, or -errno with a message. */
+int db_pg_spawn_start(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* The last non-empty line of the server log (db_options.log_file), for "could not start"
+ * messages; "" when there is none. */
+void db_pg_log_tail(const struct db *db, char *out, size_t cap);
 
 #endif

@@ -8,6 +8,8 @@
 #include "db_sql.h"
 
 #include "buf.h"
+#include "err.h"
+#include "lsn.h"
 #include "clock.h"
 #include "db_driver.h"
 
@@ -25,7 +27,7 @@
 static void first_line(const char *msg, char *err, size_t err_cap, const char *prefix)
 {
 	size_t len = strcspn(msg, "\n");
-	db_fail(err, err_cap, 0, "%s%.*s", prefix, (int)len, msg);
+	err_fail(err, err_cap, 0, "%s%.*s", prefix, (int)len, msg);
 }
 
 static int wait_socket(PGconn *conn, bool for_write, int64_t deadline_ms)
@@ -50,7 +52,7 @@ static int connect_params(const char *const *keys, const char *const *values, in
 {
 	PGconn *conn = PQconnectStartParams(keys, values, 1);
 	if (!conn)
-		return db_fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	if (PQstatus(conn) == CONNECTION_BAD) {
 		first_line(PQerrorMessage(conn), err, err_cap, "could not connect: ");
 		PQfinish(conn);
@@ -68,12 +70,12 @@ static int connect_params(const char *const *keys, const char *const *values, in
 		int rc = wait_socket(conn, st == PGRES_POLLING_WRITING, deadline_ms);
 		if (rc == -ETIMEDOUT) {
 			PQfinish(conn);
-			return db_fail(err, err_cap, -ETIMEDOUT,
-				       "could not connect: no answer before the deadline");
+			return err_fail(err, err_cap, -ETIMEDOUT,
+					"could not connect: no answer before the deadline");
 		}
 		if (rc < 0) {
 			PQfinish(conn);
-			return db_fail(err, err_cap, rc, "could not connect: %s", strerror(-rc));
+			return err_fail(err, err_cap, rc, "could not connect: %s", strerror(-rc));
 		}
 		st = PQconnectPoll(conn);
 	}
@@ -89,7 +91,7 @@ int db_sql_connect(struct db *db, const char *dbname, int64_t deadline_ms, PGcon
 	char options[DB_SQL_OPTIONS_MAX];
 	int64_t left = deadline_ms - clock_mono_ms();
 	if (left <= 0)
-		return db_fail(err, err_cap, -ETIMEDOUT, "no time left to connect");
+		return err_fail(err, err_cap, -ETIMEDOUT, "no time left to connect");
 	/* libpq's connect_timeout has a 2 s floor and whole seconds; our poll deadline is exact. */
 	int64_t secs = (left + 999) / 1000;
 	if (secs < 2)
@@ -98,7 +100,7 @@ int db_sql_connect(struct db *db, const char *dbname, int64_t deadline_ms, PGcon
 	    buf_format(timeout, sizeof(timeout), "%lld", (long long)secs) != 0 ||
 	    buf_format(options, sizeof(options), "-c statement_timeout=%lld",
 		       (long long)(left > 1000 ? left : 1000)) != 0)
-		return db_fail(err, err_cap, -EINVAL, "bad connection settings");
+		return err_fail(err, err_cap, -EINVAL, "bad connection settings");
 	const char *keys[] = { "host",
 			       "port",
 			       "user",
@@ -146,8 +148,8 @@ int db_sql_query(PGconn *conn, const char *sql, int64_t deadline_ms, PGresult **
 			int w = wait_socket(conn, false, deadline_ms);
 			if (w < 0) {
 				PQclear(keep);
-				return db_fail(err, err_cap, w == -ETIMEDOUT ? -ETIMEDOUT : w,
-					       "query did not finish before the deadline");
+				return err_fail(err, err_cap, w == -ETIMEDOUT ? -ETIMEDOUT : w,
+						"query did not finish before the deadline");
 			}
 			if (!PQconsumeInput(conn)) {
 				PQclear(keep);
@@ -175,7 +177,7 @@ int db_sql_query(PGconn *conn, const char *sql, int64_t deadline_ms, PGresult **
 	}
 	if (rc < 0 || !keep) {
 		PQclear(keep);
-		return rc < 0 ? rc : db_fail(err, err_cap, -EIO, "query returned no result");
+		return rc < 0 ? rc : err_fail(err, err_cap, -EIO, "query returned no result");
 	}
 	if (out)
 		*out = keep;
@@ -207,4 +209,79 @@ bool db_sql_is_null(const PGresult *res, int row, int col)
 	if (row < 0 || col < 0 || row >= PQntuples(res) || col >= PQnfields(res))
 		return true;
 	return PQgetisnull(res, row, col);
+}
+
+const char *db_sql_value(const PGresult *res, int row, int col)
+{
+	if (db_sql_is_null(res, row, col))
+		return NULL;
+	return PQgetvalue(res, row, col);
+}
+
+int db_sql_one_row(PGconn *conn, const char *sql, int cols, int64_t deadline_ms, PGresult **out,
+		   char *err, size_t err_cap)
+{
+	PGresult *res = NULL;
+	int rc = db_sql_query(conn, sql, deadline_ms, &res, err, err_cap);
+	if (rc < 0)
+		return rc;
+	if (PQntuples(res) != 1 || PQnfields(res) != cols) {
+		PQclear(res);
+		return err_fail(err, err_cap, -EIO, "unexpected result shape for \"%.40s\"", sql);
+	}
+	*out = res;
+	return 0;
+}
+
+int db_sql_checkpoint(struct db *db, const char *position_sql, int64_t deadline_ms,
+		      uint64_t *out_lsn, char *err, size_t err_cap)
+{
+	PGconn *conn;
+	PGresult *res = NULL;
+	uint64_t lsn;
+	int rc = db_sql_connect(db, NULL, deadline_ms, &conn, err, err_cap);
+	if (rc < 0)
+		return rc;
+	rc = db_sql_exec(conn, "CHECKPOINT", deadline_ms, err, err_cap);
+	if (rc == 0)
+		rc = db_sql_one_row(conn, position_sql, 1, deadline_ms, &res, err, err_cap);
+	if (rc == 0) {
+		if (lsn_parse(db_sql_value(res, 0, 0), &lsn) != 0)
+			rc = err_fail(err, err_cap, -EIO, "checkpoint location is malformed");
+		else if (out_lsn)
+			*out_lsn = lsn;
+		PQclear(res);
+	}
+	PQfinish(conn);
+	return rc;
+}
+
+void db_sql_observe(struct db *db, db_sql_status_fn query, struct db_probe *probe,
+		    struct db_status *st)
+{
+	struct db_status sql;
+	memset(&sql, 0, sizeof(sql));
+	db_probe_read(db, probe);
+	if (probe->pidfile_rc == 0 && probe->alive) {
+		PGconn *conn = NULL;
+		int64_t deadline = clock_mono_ms() + db->opts.connect_timeout_ms;
+		if (db_sql_connect(db, NULL, deadline, &conn, probe->conn_error,
+				   sizeof(probe->conn_error)) == 0) {
+			deadline = clock_mono_ms() + db->opts.connect_timeout_ms;
+			probe->connected = query(db, conn, deadline, &sql, probe->conn_error,
+						 sizeof(probe->conn_error)) == 0;
+			probe->in_recovery = sql.role == DB_ROLE_REPLICA;
+			PQfinish(conn);
+		}
+	}
+	memset(st, 0, sizeof(*st));
+	db_classify(probe, st);
+	if (probe->connected) {
+		/* The engine's own role words (openGauss: pending) win over the probe's. */
+		sql.initialized = st->initialized;
+		sql.running = st->running;
+		sql.accepting = st->accepting;
+		sql.postmaster_pid = st->postmaster_pid;
+		*st = sql;
+	}
 }

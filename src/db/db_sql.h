@@ -12,7 +12,7 @@
 #ifndef GSHA_DB_SQL_H
 #define GSHA_DB_SQL_H
 
-#include "db.h"
+#include "db_driver.h"
 
 #include <libpq-fe.h>
 #include <stdint.h>
@@ -46,5 +46,33 @@ int db_sql_get(const PGresult *res, int row, int col, char *out, size_t out_cap)
 
 /* True when field (row, col) is SQL NULL or missing. */
 bool db_sql_is_null(const PGresult *res, int row, int col);
+
+/* The text of field (row, col), or NULL when it is SQL NULL or missing. Owned by res. */
+const char *db_sql_value(const PGresult *res, int row, int col);
+
+/* As db_sql_query, but the result must be exactly one row of cols columns (-EIO otherwise). */
+int db_sql_one_row(PGconn *conn, const char *sql, int cols, int64_t deadline_ms, PGresult **out,
+		   char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* A driver's status queries: fill the SQL part of st (zeroed) over conn before deadline_ms.
+ * 0, or -errno with the reason in err (the server then counts as not answering). */
+typedef int (*db_sql_status_fn)(struct db *db, PGconn *conn, int64_t deadline_ms,
+				struct db_status *st, char *err, size_t err_cap);
+
+/* Observes the server the same way for both engines: the process part of probe
+ * (db_probe_read), then, when the postmaster lives, SQL through query within connect_timeout_ms
+ * for the connection and again for the queries, then the role decision (db_classify). st gets
+ * the SQL fields when SQL answered, else only what the process showed; probe says how it went
+ * (pidfile_rc, connected, conn_error). */
+void db_sql_observe(struct db *db, db_sql_status_fn query, struct db_probe *probe,
+		    struct db_status *st);
+
+/* Connects to the local server, runs CHECKPOINT, then position_sql (one row, one LSN column:
+ * the engine's way to say where the checkpoint left the WAL) and writes that position to
+ * *out_lsn (may be NULL). Returns 0, or the error of the connection or a statement, or -EIO for
+ * a malformed position, with a message. */
+int db_sql_checkpoint(struct db *db, const char *position_sql, int64_t deadline_ms,
+		      uint64_t *out_lsn, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
 
 #endif

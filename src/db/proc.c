@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "err.h"
 #include "log.h"
 
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,20 +69,6 @@ struct proc {
 	char last_line[PROC_LINE_MAX];
 	struct proc_result result;
 };
-
-static int fail(char *err, size_t err_cap, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t err_cap, int rc, const char *fmt, ...)
-{
-	if (err && err_cap > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, err_cap, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* Finds prog in PATH unless it holds a slash. */
 static int resolve_program(const char *prog, char *out, size_t cap)
@@ -154,33 +140,33 @@ int proc_start(struct proc **out, const char *const argv[], const char *const en
 	       int64_t timeout_ms, char *err, size_t err_cap)
 {
 	if (!out || !argv || !argv[0] || !argv[0][0] || timeout_ms < 0)
-		return fail(err, err_cap, -EINVAL, "invalid command");
+		return err_fail(err, err_cap, -EINVAL, "invalid command");
 	size_t argc = 0;
 	while (argv[argc]) {
 		if (++argc >= PROC_ARGV_MAX)
-			return fail(err, err_cap, -E2BIG, "command \"%s\" has too many arguments",
-				    argv[0]);
+			return err_fail(err, err_cap, -E2BIG,
+					"command \"%s\" has too many arguments", argv[0]);
 	}
 
 	const char **env = calloc(PROC_ENVIRON_MAX, sizeof(*env));
 	if (!env)
-		return fail(err, err_cap, -ENOMEM, "out of memory");
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	int rc = build_env(env_add, env, PROC_ENVIRON_MAX);
 	if (rc < 0) {
-		rc = fail(err, err_cap, rc, "invalid environment for \"%s\"", argv[0]);
+		rc = err_fail(err, err_cap, rc, "invalid environment for \"%s\"", argv[0]);
 		goto out_free_env;
 	}
 
 	char path[PROC_PATH_MAX];
 	rc = resolve_program(argv[0], path, sizeof(path));
 	if (rc < 0) {
-		rc = fail(err, err_cap, rc, "could not find program \"%s\"", argv[0]);
+		rc = err_fail(err, err_cap, rc, "could not find program \"%s\"", argv[0]);
 		goto out_free_env;
 	}
 
 	struct proc *p = calloc(1, sizeof(*p));
 	if (!p) {
-		rc = fail(err, err_cap, -ENOMEM, "out of memory");
+		rc = err_fail(err, err_cap, -ENOMEM, "out of memory");
 		goto out_free_env;
 	}
 	p->out_fd = -1;
@@ -192,16 +178,17 @@ int proc_start(struct proc **out, const char *const argv[], const char *const en
 	int out_pipe[2];
 	int err_pipe[2];
 	if (pipe2(out_pipe, O_CLOEXEC) != 0) {
-		rc = fail(err, err_cap, -errno, "could not create pipe: %s", strerror(errno));
+		rc = err_fail(err, err_cap, -errno, "could not create pipe: %s", strerror(errno));
 		goto out_free_proc;
 	}
 	if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-		rc = fail(err, err_cap, -errno, "could not create pipe: %s", strerror(errno));
+		rc = err_fail(err, err_cap, -errno, "could not create pipe: %s", strerror(errno));
 		goto out_close_out;
 	}
 	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull < 0) {
-		rc = fail(err, err_cap, -errno, "could not open /dev/null: %s", strerror(errno));
+		rc = err_fail(err, err_cap, -errno, "could not open /dev/null: %s",
+			      strerror(errno));
 		goto out_close_err;
 	}
 
@@ -247,8 +234,8 @@ int proc_start(struct proc **out, const char *const argv[], const char *const en
 	if (pid < 0) {
 		close(err_pipe[0]);
 		close(out_pipe[0]);
-		rc = fail(err, err_cap, -fork_errno, "could not fork for \"%s\": %s", p->name,
-			  strerror(fork_errno));
+		rc = err_fail(err, err_cap, -fork_errno, "could not fork for \"%s\": %s", p->name,
+			      strerror(fork_errno));
 		goto out_free_proc;
 	}
 	setpgid(pid, pid); /* also in the parent, so a kill right after start finds the group */
@@ -263,8 +250,8 @@ int proc_start(struct proc **out, const char *const argv[], const char *const en
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
 		close(out_pipe[0]);
-		rc = fail(err, err_cap, -child_errno, "could not execute \"%s\": %s", path,
-			  strerror(child_errno));
+		rc = err_fail(err, err_cap, -child_errno, "could not execute \"%s\": %s", path,
+			      strerror(child_errno));
 		goto out_free_proc;
 	}
 
@@ -535,7 +522,7 @@ int proc_run(const char *const argv[], const char *const env_add[], int64_t time
 	     struct proc_result *result, char *output, size_t output_cap, char *err, size_t err_cap)
 {
 	if (timeout_ms <= 0 || !result)
-		return fail(err, err_cap, -EINVAL, "a command needs a timeout");
+		return err_fail(err, err_cap, -EINVAL, "a command needs a timeout");
 	struct proc *p;
 	int rc = proc_start(&p, argv, env_add, timeout_ms, err, err_cap);
 	if (rc < 0)

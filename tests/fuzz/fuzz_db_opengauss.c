@@ -3,6 +3,7 @@
  * (opengauss.md §2.7), so arbitrary bytes must give an error, never a crash or a hang.
  */
 #include "db_opengauss_codec.h"
+#include "lsn.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t lsn;
 	struct db_og_term_lsn tl;
 	struct db_og_ha_state ha;
-	(void)db_og_parse_lsn(text, &lsn);
+	(void)lsn_parse(text, &lsn);
 	(void)db_og_parse_term_lsn_record(text, &tl, err, sizeof(err));
 	/* Split the text at its first two '|' into column values, like a SQL row. */
 	char *a = text, *b = strchr(a, '|'), *c = NULL;

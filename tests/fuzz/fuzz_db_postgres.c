@@ -4,6 +4,7 @@
  * them, and our own postgresql.conf read back from disk. The first byte picks the parser.
  */
 #include "db_postgres.h"
+#include "lsn.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 2: {
 		uint64_t lsn;
-		(void)db_lsn_parse(text, &lsn);
+		(void)lsn_parse(text, &lsn);
 		break;
 	}
 	case 3: {

@@ -10,17 +10,16 @@
  *            --local-host H --superuser U:PW --replication U:PW --rewind U:PW --param K=V
  *            --hba LINE --initdb-option O --basebackup-option O --use-slots --use-pg-rewind
  *            --remove-data-on-rewind-failure --timeout-ms MS --verbose
- *            --member PEER (openGauss, repeated: every member for replconninfo)
+ *            --member PEER (repeated: every member, db_set_peers; openGauss's replconninfo)
  *   commands: bootstrap | clone PEER [PRIMARY] | reclone PEER | start primary|replica [PEER]
  *            | stop MODE | restart MODE | reload | promote | follow [PEER] | rejoin PEER
  *            | status | control | apply | sync off|priority|quorum NUM [NAME...]
- *            | slots [NAME...] | checkpoint
+ *            | slots [NAME...] | checkpoint | fence
  *   PEER is name@host:port.
  */
 #include "buf.h"
 #include "clock.h"
 #include "db.h"
-#include "db_opengauss.h"
 #include "log.h"
 #include "num.h"
 
@@ -130,7 +129,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.engine = DB_ENGINE_POSTGRES;
 	int64_t timeout_ms = 60000;
-	static struct db_peer members[DB_OPENGAUSS_MEMBERS_MAX];
+	static struct db_peer members[DB_PEERS_MAX];
 	int member_count = 0;
 	bool verbose = false;
 	int i = 1;
@@ -204,9 +203,8 @@ int main(int argc, char **argv)
 						DB_TOOL_OPTION_MAX, v)
 				     : -E2BIG;
 		} else if (strcmp(k, "--member") == 0) { /* openGauss: every member, repeated */
-			rc = member_count < DB_OPENGAUSS_MEMBERS_MAX
-				     ? parse_peer(v, &members[member_count++])
-				     : -E2BIG;
+			rc = member_count < DB_PEERS_MAX ? parse_peer(v, &members[member_count++])
+							 : -E2BIG;
 		} else if (strcmp(k, "--timeout-ms") == 0) {
 			rc = num_parse_i64(v, 0, 3600000, &timeout_ms);
 		} else {
@@ -228,8 +226,7 @@ int main(int argc, char **argv)
 		die("db_new", rc, err);
 
 	if (member_count > 0) {
-		rc = db_opengauss_set_members(db, members, member_count, timeout_ms, err,
-					      sizeof(err));
+		rc = db_set_peers(db, members, member_count, timeout_ms, err, sizeof(err));
 		if (rc < 0)
 			die("members", rc, err);
 	}
@@ -310,20 +307,20 @@ int main(int argc, char **argv)
 		    (i >= argc || num_parse_int(argv[i++], 0, DB_STANDBYS_MAX, &s.num) < 0))
 			usage();
 		for (; i < argc && s.count < DB_STANDBYS_MAX; i++) {
-			if (buf_copy(s.names[s.count++], DB_NAME_MAX, argv[i]) != 0)
+			if (buf_copy(s.names[s.count++], MEMBER_NAME_MAX, argv[i]) != 0)
 				usage();
 		}
 		rc = db_set_sync_standbys(db, &s, timeout_ms, err, sizeof(err));
 		if (rc < 0)
 			die(cmd, rc, err);
 	} else if (strcmp(cmd, "slots") == 0) {
-		static char names[DB_SLOTS_MAX][DB_NAME_MAX];
+		static char names[DB_SLOTS_MAX][MEMBER_NAME_MAX];
 		int n = 0;
 		for (; i < argc && n < DB_SLOTS_MAX; i++) {
-			if (buf_copy(names[n++], DB_NAME_MAX, argv[i]) != 0)
+			if (buf_copy(names[n++], MEMBER_NAME_MAX, argv[i]) != 0)
 				usage();
 		}
-		rc = db_ensure_slots(db, (const char(*)[DB_NAME_MAX])names, n, timeout_ms, err,
+		rc = db_ensure_slots(db, (const char(*)[MEMBER_NAME_MAX])names, n, timeout_ms, err,
 				     sizeof(err));
 		if (rc < 0)
 			die(cmd, rc, err);
@@ -333,6 +330,17 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			die(cmd, rc, err);
 		printf("checkpoint_lsn=%llu\n", (unsigned long long)lsn);
+	} else if (strcmp(cmd, "fence") == 0) {
+		/* Exit status 3 with the message when nothing was killed (-ESRCH). */
+		rc = db_fence(db, err, sizeof(err));
+		if (rc == -ESRCH) {
+			printf("fence: nothing killed: %s\n", err);
+			db_free(db);
+			return 3;
+		}
+		if (rc < 0)
+			die(cmd, rc, err);
+		printf("fence: done\n");
 	} else {
 		usage();
 	}

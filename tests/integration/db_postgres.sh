@@ -2,7 +2,8 @@
 # The PostgreSQL driver against three real PostgreSQL 15 servers on loopback, driven through
 # db.h by the test tool gsha-db-tool (tests/integration/db-tool.c), as user postgres:
 # bootstrap, clone two replicas (with slots), promote one while the old primary still writes
-# (so it diverges), make the other follow, kill -9 the old primary and see "crashed", rewind it
+# (so it diverges), make the other follow, fence the old primary (db_fence) and see "crashed" (a
+# pid that a stale postmaster.pid names is not killed, at the end), rewind it
 # and see it stream from the new primary, then a restart-only parameter change shows up as a
 # pending restart until a restart applies it; synchronous_standby_names is managed on the way.
 source "$(dirname "$0")/lib/common.sh"
@@ -124,18 +125,20 @@ t_pass "follow: n3 follows the new primary n2 across the timeline switch"
 t_wait_for 30 "n3 on timeline 2" test_timeline 3 2
 t_pass "follow: n3 is on timeline 2"
 
-# --- kill -9 the old primary: crashed ------------------------------------------------------------
+# --- fence the old primary (db_fence: kill -9 of the postmaster and its children): crashed -------
 pm=$(head -1 "$TMP/n1/postmaster.pid")
 children=$(pgrep -P "$pm" | tr '\n' ' ')
-kill -9 "$pm"
+check "fence: n1's postmaster has children to kill" test -n "$children"
+check "fence: db_fence kills n1" grep -qx "fence: done" <(node 1 fence)
 t_wait_for 10 "postmaster $pm gone" sh -c "! kill -0 $pm"
+for c in $children; do # killed with it, not left to notice the postmaster's death
+	t_wait_for 5 "n1 child $c killed" sh -c "! kill -0 $c"
+done
+t_pass "fence: the postmaster and all its children are gone at once"
 t_assert_eq crashed "$(st 1 role)" "kill -9: n1 status says crashed"
 t_assert_eq 0 "$(st 1 running)" "kill -9: n1 is not running"
 t_assert_eq "in production" "$(st 1 cluster_state)" "kill -9: pg_control says it ran as primary"
 t_assert_eq 1 "$(st 1 needs_rejoin)" "kill -9: a crashed primary needs a rejoin to follow"
-for c in $children; do # orphaned backends leave once they notice the postmaster is gone
-	t_wait_for 30 "n1 child $c gone" sh -c "! kill -0 $c"
-done
 
 # --- rewind the old primary and see it stream again ----------------------------------------------
 node 1 --verbose rejoin "$(peer 2)" >/dev/null 2>"$TMP/rejoin.err" || {
@@ -261,6 +264,22 @@ register 3
 t_wait_for 60 "n3 streaming" streams_from 3 1
 t_pass "start: n3 starts as a replica and streams"
 node 3 stop fast >/dev/null || t_fail "stop n3"
+
+# --- fencing never kills a pid that a stale postmaster.pid names but another process now uses ---
+t_as_postgres sleep 300.5 &
+t_register_pid $!
+t_wait_for 10 "the foreign process runs" pgrep -u postgres -f -x "sleep 300.5"
+foreign_pid=$(pgrep -u postgres -f -x "sleep 300.5")
+printf '%s\n%s\n%s\n%s\n%s\n127.0.0.1\n  5432001         0\nready   \n' "$foreign_pid" \
+	"$TMP/n3" "$(date +%s)" "$P3" "$TMP" >"$TMP/n3/postmaster.pid"
+chown postgres "$TMP/n3/postmaster.pid"
+out=$(node 3 fence) && rc=0 || rc=$?
+t_assert_eq 3 "$rc" "fence: a recycled pid is reported as nothing to kill"
+check "fence: the message says the pid is not n3's postmaster" grep -q "recycled" <<<"$out"
+check "fence: the foreign process is still alive" kill -0 "$foreign_pid"
+rm -f "$TMP/n3/postmaster.pid"
+kill "$foreign_pid"
+
 node 2 stop fast >/dev/null || t_fail "stop n2"
 node 1 stop fast >/dev/null || t_fail "stop n1"
 t_done

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "lsn.h"
 #include "db_opengauss.h"
 #include "db_opengauss_codec.h"
 
@@ -581,18 +582,19 @@ static void test_receiver_columns_parse_locations(void **state)
 static void test_lsn_text_parses_both_halves(void **state)
 {
 	uint64_t lsn = 0;
-	char text[32];
+	char text[LSN_TEXT_MAX];
 
 	(void)state;
-	assert_int_equal(db_og_parse_lsn("0/0", &lsn), 0);
+	/* openGauss prints text locations as PostgreSQL does: the ground floor's parser reads them. */
+	assert_int_equal(lsn_parse("0/0", &lsn), 0);
 	assert_int_equal(lsn, 0);
-	assert_int_equal(db_og_parse_lsn("0/5000148", &lsn), 0);
+	assert_int_equal(lsn_parse("0/5000148", &lsn), 0);
 	assert_int_equal(lsn, 0x5000148);
-	assert_int_equal(db_og_parse_lsn("1A/ff", &lsn), 0);
+	assert_int_equal(lsn_parse("1A/ff", &lsn), 0);
 	assert_int_equal(lsn, 0x1A000000FFULL);
-	assert_int_equal(db_og_parse_lsn("FFFFFFFF/FFFFFFFF", &lsn), 0);
+	assert_int_equal(lsn_parse("FFFFFFFF/FFFFFFFF", &lsn), 0);
 	assert_int_equal(lsn, UINT64_MAX);
-	assert_int_equal(db_og_format_lsn(0x1A000000FFULL, text, sizeof(text)), 0);
+	lsn_format(0x1A000000FFULL, text);
 	assert_string_equal(text, "1A/FF");
 }
 
@@ -608,10 +610,10 @@ static void test_lsn_malformed_text_is_rejected_and_output_kept(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (db_og_parse_lsn(bad[i], &lsn) != -EINVAL)
+		if (lsn_parse(bad[i], &lsn) != -EINVAL)
 			fail_msg("accepted \"%s\"", bad[i]);
 	}
-	assert_int_equal(db_og_parse_lsn(NULL, &lsn), -EINVAL);
+	assert_int_equal(lsn_parse(NULL, &lsn), -EINVAL);
 	assert_int_equal(lsn, 42);
 }
 
@@ -1040,6 +1042,36 @@ static void test_enum_names_cover_every_value(void **state)
 	assert_string_equal(db_og_role_name(DB_OG_ROLE_COUNT), "invalid");
 }
 
+/* db_set_peers: the member list for replconninfo ---------------------------------------- */
+
+static void test_set_peers_takes_at_most_nine_valid_members(void **state)
+{
+	struct db_options o;
+	struct db *db = NULL;
+	struct db_peer peers[DB_PEERS_MAX + 1];
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.engine = DB_ENGINE_OPENGAUSS;
+	snprintf(o.name, sizeof(o.name), "og-1");
+	snprintf(o.data_dir, sizeof(o.data_dir), "/nonexistent/gsha-og-data");
+	o.listen_port = 5432;
+	snprintf(o.superuser.username, sizeof(o.superuser.username), "omm");
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), 0);
+	memset(peers, 0, sizeof(peers));
+	for (int i = 0; i <= DB_PEERS_MAX; i++) {
+		snprintf(peers[i].name, sizeof(peers[i].name), "og-%d", i + 1);
+		snprintf(peers[i].host, sizeof(peers[i].host), "10.0.0.%d", i + 1);
+		peers[i].port = 5432;
+	}
+	/* The server is down: the list is kept for the next start, nothing runs now. */
+	assert_int_equal(db_set_peers(db, peers, DB_PEERS_MAX, 1000, err, sizeof(err)), 0);
+	assert_int_equal(db_set_peers(db, peers, DB_PEERS_MAX + 1, 1000, err, sizeof(err)), -E2BIG);
+	peers[2].host[0] = '\0';
+	assert_int_equal(db_set_peers(db, peers, 3, 1000, err, sizeof(err)), -EINVAL);
+	db_free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1092,6 +1124,7 @@ int main(void)
 		cmocka_unit_test(test_ctl_argv_refuses_unsafe_requests),
 		cmocka_unit_test(test_ctl_argv_overlong_path_is_an_error),
 		cmocka_unit_test(test_enum_names_cover_every_value),
+		cmocka_unit_test(test_set_peers_takes_at_most_nine_valid_members),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

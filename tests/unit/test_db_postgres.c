@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "db_postgres.h"
+#include "lsn.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define ERR_CAP 512
@@ -299,7 +301,7 @@ static void test_sync_names_parse_refuses_garbage(void **state)
 	for (int i = 0; i <= DB_STANDBYS_MAX; i++)
 		len += (size_t)snprintf(many + len, sizeof(many) - len, "%sn%d", i ? "," : "", i);
 	assert_int_equal(db_parse_sync_names(many, &s), -EINVAL);
-	char longname[DB_NAME_MAX + 8];
+	char longname[MEMBER_NAME_MAX + 8];
 	memset(longname, 'a', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	assert_int_equal(db_parse_sync_names(longname, &s), -EINVAL);
@@ -465,19 +467,19 @@ static void test_lsn_parse_accepts_pg_format_only(void **state)
 {
 	(void)state;
 	uint64_t v = 7;
-	assert_int_equal(db_lsn_parse("0/3000148", &v), 0);
+	assert_int_equal(lsn_parse("0/3000148", &v), 0);
 	assert_int_equal(v, 0x3000148);
-	assert_int_equal(db_lsn_parse("16/B374D848", &v), 0);
+	assert_int_equal(lsn_parse("16/B374D848", &v), 0);
 	assert_int_equal(v, (0x16ULL << 32) | 0xB374D848);
-	assert_int_equal(db_lsn_parse("FFFFFFFF/FFFFFFFF", &v), 0);
+	assert_int_equal(lsn_parse("FFFFFFFF/FFFFFFFF", &v), 0);
 	assert_int_equal(v, UINT64_MAX);
 	v = 7;
-	assert_int_equal(db_lsn_parse("0/", &v), -EINVAL);
-	assert_int_equal(db_lsn_parse("/1", &v), -EINVAL);
-	assert_int_equal(db_lsn_parse("1/2/3", &v), -EINVAL);
-	assert_int_equal(db_lsn_parse("100000000/0", &v), -EINVAL);
-	assert_int_equal(db_lsn_parse("0/-1", &v), -EINVAL);
-	assert_int_equal(db_lsn_parse("12345", &v), -EINVAL);
+	assert_int_equal(lsn_parse("0/", &v), -EINVAL);
+	assert_int_equal(lsn_parse("/1", &v), -EINVAL);
+	assert_int_equal(lsn_parse("1/2/3", &v), -EINVAL);
+	assert_int_equal(lsn_parse("100000000/0", &v), -EINVAL);
+	assert_int_equal(lsn_parse("0/-1", &v), -EINVAL);
+	assert_int_equal(lsn_parse("12345", &v), -EINVAL);
 	assert_int_equal(v, 7);
 }
 
@@ -805,9 +807,9 @@ static void test_pid_alive_sees_self_not_dead(void **state)
 
 /* --- the role decision ----------------------------------------------------------------------- */
 
-static struct db_pg_probe running_probe(void)
+static struct db_probe running_probe(void)
 {
-	struct db_pg_probe p;
+	struct db_probe p;
 	memset(&p, 0, sizeof(p));
 	p.initialized = true;
 	assert_int_equal(db_pidfile_parse(pidfile_fixture, &p.pf), 0);
@@ -816,17 +818,17 @@ static struct db_pg_probe running_probe(void)
 	return p;
 }
 
-static enum db_role classify(const struct db_pg_probe *p, struct db_status *st)
+static enum db_role classify(const struct db_probe *p, struct db_status *st)
 {
 	memset(st, 0, sizeof(*st));
-	db_pg_classify(p, st);
+	db_classify(p, st);
 	return st->role;
 }
 
 static void test_classify_no_pidfile_is_stopped(void **state)
 {
 	(void)state;
-	struct db_pg_probe p = running_probe();
+	struct db_probe p = running_probe();
 	p.pidfile_rc = -ENOENT;
 	struct db_status st;
 	assert_int_equal(classify(&p, &st), DB_ROLE_STOPPED);
@@ -839,7 +841,7 @@ static void test_classify_no_pidfile_is_stopped(void **state)
 static void test_classify_dead_pid_is_crashed(void **state)
 {
 	(void)state;
-	struct db_pg_probe p = running_probe();
+	struct db_probe p = running_probe();
 	p.alive = false;
 	p.connected = false;
 	struct db_status st;
@@ -852,7 +854,7 @@ static void test_classify_dead_pid_is_crashed(void **state)
 static void test_classify_connected_follows_recovery(void **state)
 {
 	(void)state;
-	struct db_pg_probe p = running_probe();
+	struct db_probe p = running_probe();
 	struct db_status st;
 	assert_int_equal(classify(&p, &st), DB_ROLE_PRIMARY);
 	assert_true(st.running);
@@ -864,7 +866,7 @@ static void test_classify_connected_follows_recovery(void **state)
 static void test_classify_alive_but_silent(void **state)
 {
 	(void)state;
-	struct db_pg_probe p = running_probe();
+	struct db_probe p = running_probe();
 	p.connected = false;
 	struct db_status st;
 	snprintf(p.conn_error, sizeof(p.conn_error),
@@ -888,7 +890,7 @@ static void test_classify_alive_but_silent(void **state)
 static void test_classify_unreadable_pidfile_is_unknown(void **state)
 {
 	(void)state;
-	struct db_pg_probe p = running_probe();
+	struct db_probe p = running_probe();
 	p.pidfile_rc = -EINVAL;
 	struct db_status st;
 	assert_int_equal(classify(&p, &st), DB_ROLE_UNKNOWN);
@@ -1181,6 +1183,256 @@ static void test_task_cancel_kills_the_running_command(void **state)
 	db_free(db);
 }
 
+/* --- fencing ---------------------------------------------------------------------------------- */
+
+/* A data directory with a postmaster.pid naming pid. */
+static void fence_fixture(char *dir, struct db_options *o, struct db **db)
+{
+	assert_non_null(mkdtemp(dir));
+	base_options(o);
+	snprintf(o->data_dir, sizeof(o->data_dir), "%s", dir);
+	*db = new_db(o);
+}
+
+static void write_pidfile(const char *dir, int pid)
+{
+	char path[DB_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%d\n%s\n1700000000\n5432\n/tmp\n*\n  5432001         0\nready   \n", pid, dir);
+	fclose(f);
+}
+
+/* A test child must not hold the test's output open (meson waits for it to close). */
+static void quiet_child(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+	}
+}
+
+/* True when every holder of the write end of the pipe whose read end is fd has exited. */
+static bool pipe_closed_within(int fd, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		char c;
+		ssize_t n = read(fd, &c, 1);
+		if (n == 0)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+/* A process standing in for a postmaster: cwd in dir (as the postmaster chdirs to its data
+ * directory), one child of its own; both hold the write end of a pipe. */
+static pid_t fake_postmaster(const char *dir, int pipe_fds[2])
+{
+	assert_int_equal(pipe(pipe_fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(pipe_fds[0]);
+		quiet_child();
+		if (chdir(dir) != 0)
+			_exit(1);
+		setsid(); /* as pg_ctl starts it: its own group */
+		if (fork() == 0) {
+			setsid(); /* PostgreSQL's children lead their own sessions */
+			for (;;)
+				pause();
+		}
+		for (;;)
+			pause();
+	}
+	close(pipe_fds[1]);
+	assert_int_equal(fcntl(pipe_fds[0], F_SETFL, O_NONBLOCK), 0);
+	return pid;
+}
+
+static void test_fence_kills_the_postmaster_of_this_data_directory_and_its_children(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-fence.XXXXXX";
+	struct db_options o;
+	struct db *db;
+	fence_fixture(dir, &o, &db);
+	int fds[2];
+	pid_t pid = fake_postmaster(dir, fds);
+	usleep(100 * 1000); /* let it chdir and fork */
+	assert_int_equal(db_pid_is_postmaster(pid, dir), 1);
+	write_pidfile(dir, pid);
+	char err[ERR_CAP] = "";
+	assert_int_equal(db_fence(db, err, sizeof(err)), 0);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	assert_true(pipe_closed_within(fds[0], 5000)); /* the child is gone too */
+	close(fds[0]);
+	/* Now postmaster.pid names a dead pid: nothing to kill. */
+	assert_int_equal(db_fence(db, err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "not running"));
+	db_free(db);
+	char path[DB_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_fence_leaves_a_recycled_pid_alone(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-fence.XXXXXX";
+	struct db_options o;
+	struct db *db;
+	fence_fixture(dir, &o, &db);
+	char err[ERR_CAP] = "";
+	/* No postmaster.pid: no server. */
+	assert_int_equal(db_fence(db, err, sizeof(err)), -ESRCH);
+	/* postmaster.pid names a live process of someone else: a sleep in "/", and a shell whose
+	 * command line names another data directory. */
+	pid_t other = fork();
+	assert_true(other >= 0);
+	if (other == 0) {
+		if (chdir("/") != 0)
+			_exit(1);
+		quiet_child();
+		execlp("sleep", "sleep", "60", (char *)NULL);
+		_exit(1);
+	}
+	usleep(100 * 1000);
+	assert_int_equal(db_pid_is_postmaster(other, dir), 0);
+	write_pidfile(dir, other);
+	assert_int_equal(db_fence(db, err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "recycled"));
+	assert_int_equal(kill(other, 0), 0);
+	assert_int_equal(waitpid(other, NULL, WNOHANG), 0); /* still running */
+	kill(other, SIGKILL);
+	waitpid(other, NULL, 0);
+
+	pid_t sh = fork();
+	assert_true(sh >= 0);
+	if (sh == 0) {
+		if (chdir("/") != 0)
+			_exit(1);
+		setpgid(0, 0);
+		quiet_child();
+		execlp("sh", "sh", "-c", "sleep 60; :", "-D", "/var/lib/postgresql/other",
+		       (char *)NULL);
+		_exit(1);
+	}
+	usleep(100 * 1000);
+	write_pidfile(dir, sh);
+	assert_int_equal(db_fence(db, err, sizeof(err)), -ESRCH);
+	assert_int_equal(waitpid(sh, NULL, WNOHANG), 0);
+	kill(-sh, SIGKILL); /* and its sleep */
+	waitpid(sh, NULL, 0);
+
+	/* Our own pid and pid 1 are never the postmaster. */
+	assert_int_equal(db_pid_is_postmaster(getpid(), dir), 0);
+	assert_int_equal(db_pid_is_postmaster(1, dir), 0);
+	db_free(db);
+	char path[DB_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_fence_knows_a_postmaster_by_its_data_directory_argument(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-fence.XXXXXX";
+	struct db_options o;
+	struct db *db;
+	fence_fixture(dir, &o, &db);
+	/* Before its chdir a postmaster is known by -D (here through a symlink to it). */
+	char link[DB_PATH_MAX + 32];
+	snprintf(link, sizeof(link), "%s.link", dir);
+	assert_int_equal(symlink(dir, link), 0);
+	pid_t sh = fork();
+	assert_true(sh >= 0);
+	if (sh == 0) {
+		if (chdir("/") != 0)
+			_exit(1);
+		quiet_child();
+		execlp("sh", "sh", "-c", "sleep 60; :", "-D", link, (char *)NULL);
+		_exit(1);
+	}
+	usleep(100 * 1000);
+	assert_int_equal(db_pid_is_postmaster(sh, dir), 1);
+	write_pidfile(dir, sh);
+	char err[ERR_CAP] = "";
+	assert_int_equal(db_fence(db, err, sizeof(err)), 0);
+	int status;
+	assert_int_equal(waitpid(sh, &status, 0), sh);
+	assert_true(WIFSIGNALED(status));
+	db_free(db);
+	unlink(link);
+	char path[DB_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_fence_treats_an_exited_postmaster_as_not_running(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-fence.XXXXXX";
+	struct db_options o;
+	struct db *db;
+	fence_fixture(dir, &o, &db);
+	/* A postmaster that exited but was not reaped yet (a zombie) has no cwd to show. */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (chdir(dir) != 0)
+			_exit(1);
+		_exit(0);
+	}
+	usleep(100 * 1000);
+	assert_int_equal(db_pid_is_postmaster(pid, dir), -ESRCH);
+	write_pidfile(dir, pid);
+	char err[ERR_CAP] = "";
+	assert_int_equal(db_fence(db, err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "not running"));
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	db_free(db);
+	char path[DB_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_set_peers_checks_the_list_and_is_a_no_op_on_postgres(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	struct db *db = new_db(&o);
+	char err[ERR_CAP] = "";
+	struct db_peer peers[DB_PEERS_MAX + 1];
+	for (int i = 0; i <= DB_PEERS_MAX; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "node-%d", i);
+		peers[i] = peer(name, "10.0.0.1", 5432 + i);
+	}
+	assert_int_equal(db_set_peers(db, peers, DB_PEERS_MAX, 1000, err, sizeof(err)), 0);
+	assert_int_equal(db_set_peers(db, peers, 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(db_set_peers(db, peers, DB_PEERS_MAX + 1, 1000, err, sizeof(err)), -E2BIG);
+	assert_int_equal(db_set_peers(db, NULL, 1, 1000, err, sizeof(err)), -EINVAL);
+	peers[1].port = 0;
+	assert_int_equal(db_set_peers(db, peers, 2, 1000, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "member 1"));
+	assert_int_equal(db_set_peers(NULL, peers, 0, 1000, err, sizeof(err)), -EINVAL);
+	assert_int_equal(db_fence(NULL, err, sizeof(err)), -EINVAL);
+	db_free(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1228,6 +1480,12 @@ int main(void)
 		cmocka_unit_test(test_write_file_is_atomic_and_pgpass_escaped),
 		cmocka_unit_test(test_task_runner_sequences_commands_and_reports_failure),
 		cmocka_unit_test(test_task_cancel_kills_the_running_command),
+		cmocka_unit_test(
+			test_fence_kills_the_postmaster_of_this_data_directory_and_its_children),
+		cmocka_unit_test(test_fence_leaves_a_recycled_pid_alone),
+		cmocka_unit_test(test_fence_knows_a_postmaster_by_its_data_directory_argument),
+		cmocka_unit_test(test_fence_treats_an_exited_postmaster_as_not_running),
+		cmocka_unit_test(test_set_peers_checks_the_list_and_is_a_no_op_on_postgres),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,220 @@
+/*
+ * db_fence.c - fencing: making sure no process of this data directory's server accepts a write
+ * any more, by killing its postmaster and the postmaster's children.
+ *
+ * The last resort of a stop that did not finish in time (docs/timing.md). The pid comes from
+ * postmaster.pid, which outlives a crashed server: before any signal the process must prove it
+ * is the postmaster of this data directory (its working directory, which the postmaster sets to
+ * the data directory at start, or its -D argument), so a recycled pid is never killed. Shared
+ * by both drivers: PostgreSQL and openGauss keep one postmaster pid in postmaster.pid (§2.1).
+ */
+#include "db_driver.h"
+
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+#include "num.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* Children of the postmaster one fencing kills: max_connections plus background workers, with
+ * room to spare; PostgreSQL's own ceiling on backends is 2^18. */
+#define FENCE_KILL_MAX 4096
+/* /proc/<pid>/<file> */
+#define FENCE_PROC_PATH_MAX 64
+/* /proc/<pid>/stat is one line: pid, (comm of up to 16 bytes), then about 50 numbers. */
+#define FENCE_STAT_MAX 1024
+/* The postmaster's command line: the program, -D <data_dir> and a few options. */
+#define FENCE_CMDLINE_MAX (2 * DB_PATH_MAX + 1024)
+
+/* The canonical form of path (symlinks resolved), or path itself when it cannot be resolved. */
+static void canonical(const char *path, char out[PATH_MAX])
+{
+	char *r = realpath(path, out);
+
+	if (r == NULL && buf_copy(out, PATH_MAX, path) != 0)
+		out[0] = '\0';
+}
+
+/* The data directory a postmaster's command line names (-D dir, -Ddir, --pgdata=dir, --pgdata
+ * dir), or NULL. args holds len bytes of NUL-separated arguments. */
+static const char *cmdline_data_dir(const char *args, size_t len)
+{
+	const char *end = args + len;
+
+	for (const char *a = args; a < end; a += strlen(a) + 1) {
+		const char *next = a + strlen(a) + 1;
+
+		if (strcmp(a, "-D") == 0 || strcmp(a, "--pgdata") == 0)
+			return next < end ? next : NULL;
+		if (strncmp(a, "-D", 2) == 0)
+			return a + 2;
+		if (strncmp(a, "--pgdata=", 9) == 0)
+			return a + 9;
+	}
+	return NULL;
+}
+
+/* State letter and parent pid of process pid from /proc/<pid>/stat. 0, or -1 when unreadable. */
+static int stat_of(int pid, char *state, int *ppid)
+{
+	char path[FENCE_PROC_PATH_MAX], line[FENCE_STAT_MAX];
+	const char *close_paren;
+	FILE *f;
+	int rc = -1;
+
+	if (buf_format(path, sizeof(path), "/proc/%d/stat", pid) != 0)
+		return -1;
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		close_paren = strrchr(line, ')'); /* the command name may hold ')' and spaces */
+		if (close_paren != NULL && sscanf(close_paren + 1, " %c %d", state, ppid) == 2)
+			rc = 0;
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Parent pid of process pid, or -1. */
+static int parent_of(int pid)
+{
+	char state;
+	int ppid;
+
+	return stat_of(pid, &state, &ppid) == 0 ? ppid : -1;
+}
+
+int db_pid_is_postmaster(int pid, const char *data_dir)
+{
+	char path[FENCE_PROC_PATH_MAX], want[PATH_MAX], seen[PATH_MAX], link[PATH_MAX];
+	char *args;
+	bool known = false;
+	char state;
+	ssize_t n;
+	int fd, ppid;
+
+	if (pid <= 1 || pid == (int)getpid())
+		return 0;
+	if (buf_format(path, sizeof(path), "/proc/%d", pid) != 0 || access(path, F_OK) != 0)
+		return -ESRCH;
+	/* A zombie has exited: it accepts nothing, and has neither cwd nor command line. */
+	if (stat_of(pid, &state, &ppid) == 0 && (state == 'Z' || state == 'X'))
+		return -ESRCH;
+	canonical(data_dir, want);
+	/* The postmaster's first act is chdir(DataDir). */
+	if (buf_format(path, sizeof(path), "/proc/%d/cwd", pid) == 0 &&
+	    (n = readlink(path, link, sizeof(link) - 1)) > 0) {
+		link[n] = '\0';
+		known = true;
+		canonical(link, seen);
+		if (strcmp(seen, want) == 0)
+			return 1;
+	}
+	/* Before that chdir (or without the right to read cwd): its -D argument. */
+	if (buf_format(path, sizeof(path), "/proc/%d/cmdline", pid) != 0)
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return known ? 0 : -errno;
+	args = malloc(FENCE_CMDLINE_MAX + 1);
+	n = args != NULL ? read(fd, args, FENCE_CMDLINE_MAX) : -1;
+	close(fd);
+	if (n > 0) {
+		const char *dir;
+
+		args[n] = '\0';
+		known = true;
+		dir = cmdline_data_dir(args, (size_t)n);
+		if (dir != NULL) {
+			canonical(dir, seen);
+			if (strcmp(seen, want) == 0) {
+				free(args);
+				return 1;
+			}
+		}
+	}
+	free(args);
+	return known ? 0 : -EACCES;
+}
+
+/* Kills every child of the stopped postmaster pid (each PostgreSQL child makes itself a
+ * session leader, so a process group kill alone would miss them). Returns how many. */
+static int kill_children(int pid)
+{
+	int children[FENCE_KILL_MAX];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	d = opendir("/proc");
+	while (d != NULL && (e = readdir(d)) != NULL && n < FENCE_KILL_MAX) {
+		int64_t child;
+
+		if (num_parse_i64(e->d_name, 2, INT32_MAX, &child) == 0 &&
+		    parent_of((int)child) == pid)
+			children[n++] = (int)child;
+	}
+	if (d != NULL)
+		closedir(d);
+	for (int i = 0; i < n; i++)
+		(void)kill(children[i], SIGKILL);
+	return n;
+}
+
+int db_fence_postmaster(struct db *db, char *err, size_t err_cap)
+{
+	const char *dir = db->opts.data_dir;
+	struct db_pidfile pf;
+	int rc, killed;
+
+	rc = db_pidfile_read(dir, &pf);
+	if (rc == -ENOENT)
+		return err_fail(err, err_cap, -ESRCH, "no server is running in \"%s\"", dir);
+	if (rc < 0)
+		return err_fail(err, err_cap, rc, "could not read \"%s/postmaster.pid\": %s", dir,
+				strerror(-rc));
+	rc = db_pid_is_postmaster(pf.pid, dir);
+	if (rc == -ESRCH)
+		return err_fail(err, err_cap, -ESRCH,
+				"postmaster.pid names pid %d, which is not running", pf.pid);
+	if (rc == 0)
+		return err_fail(
+			err, err_cap, -ESRCH,
+			"postmaster.pid names pid %d, which is not the postmaster of \"%s\" "
+			"(a recycled pid): left alone",
+			pf.pid, dir);
+	if (rc < 0)
+		return err_fail(err, err_cap, rc,
+				"could not tell whether pid %d is the postmaster of \"%s\": %s",
+				pf.pid, dir, strerror(-rc));
+	/* Stopped, it can neither fork nor exit, so its pid stays its own while we look. */
+	if (kill(pf.pid, SIGSTOP) != 0)
+		return err_fail(err, err_cap, -errno, "could not stop the postmaster (pid %d): %s",
+				pf.pid, strerror(errno));
+	if (db_pid_is_postmaster(pf.pid, dir) != 1) {
+		(void)kill(pf.pid, SIGCONT);
+		return err_fail(err, err_cap, -ESRCH, "pid %d changed before it could be killed",
+				pf.pid);
+	}
+	killed = kill_children(pf.pid);
+	/* pg_ctl starts the postmaster as its own process group leader: take the group too. */
+	if (getpgid(pf.pid) == pf.pid)
+		(void)kill(-pf.pid, SIGKILL);
+	if (kill(pf.pid, SIGKILL) != 0 && errno != ESRCH)
+		return err_fail(err, err_cap, -errno, "could not kill the postmaster (pid %d): %s",
+				pf.pid, strerror(errno));
+	log_debug("fenced \"%s\": killed the postmaster (pid %d) and %d of its processes", dir,
+		  pf.pid, killed);
+	return 0;
+}

@@ -1,0 +1,522 @@
+/*
+ * db_local.c - the I/O helpers both drivers share: the data directory (postmaster.pid, files,
+ * emptying it, the checks before a task), commands run to their end or as the task's current
+ * step, and waiting for a role. The pure helpers are in db_common.c.
+ */
+#include "db_driver.h"
+
+#include "buf.h"
+#include "clock.h"
+#include "err.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* Environment entries db_run adds, with room for their values. */
+#define DB_ENV_ENTRY_MAX (DB_PATH_MAX + 32)
+/* Open file descriptors nftw may use while removing a tree. */
+#define DB_REMOVE_FDS 16
+/* How often db_wait_for_role looks again. */
+#define DB_ROLE_POLL_MS 200
+
+/* --- postmaster.pid and the process --------------------------------------------------------- */
+
+int db_pidfile_read(const char *data_dir, struct db_pidfile *out)
+{
+	char path[DB_PATH_MAX + 32];
+	if (buf_format(path, sizeof(path), "%s/postmaster.pid", data_dir) != 0)
+		return -ENAMETOOLONG;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	char text[DB_PIDFILE_MAX + 1];
+	size_t len = 0;
+	for (;;) {
+		ssize_t r = read(fd, text + len, sizeof(text) - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len >= sizeof(text) - 1) {
+			close(fd);
+			return -EINVAL; /* larger than any real postmaster.pid */
+		}
+	}
+	close(fd);
+	text[len] = '\0';
+	if (strlen(text) != len)
+		return -EINVAL; /* a NUL inside */
+	return db_pidfile_parse(text, out);
+}
+
+bool db_pid_alive(int pid)
+{
+	if (pid <= 0)
+		return false;
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+void db_probe_read(struct db *db, struct db_probe *probe)
+{
+	memset(probe, 0, sizeof(*probe));
+	probe->initialized = db_data_file_exists(db, "PG_VERSION");
+	probe->pidfile_rc = db_pidfile_read(db->opts.data_dir, &probe->pf);
+	if (probe->pidfile_rc == 0)
+		probe->alive = db_pid_alive(probe->pf.pid);
+}
+
+bool db_wait_for_role(struct db *db, int64_t deadline_ms, enum db_role want, struct db_status *st)
+{
+	for (;;) {
+		memset(st, 0, sizeof(*st));
+		db->driver->get_status(db, st);
+		if (st->role == want)
+			return true;
+		if (!st->running && st->role != DB_ROLE_UNKNOWN)
+			return false; /* gone: no point waiting */
+		int64_t left = deadline_ms - clock_mono_ms();
+		if (left <= 0)
+			return false;
+		clock_sleep_ms(left < DB_ROLE_POLL_MS ? left : DB_ROLE_POLL_MS);
+	}
+}
+
+void db_set_upstream(struct db *db, const struct db_peer *primary)
+{
+	db->has_upstream = primary != NULL;
+	if (primary)
+		db->upstream = *primary;
+	db->upstream_known = true;
+}
+
+/* --- Files and the data directory ----------------------------------------------------------- */
+
+int db_bin_path(const struct db *db, const char *program, char *out, size_t out_cap)
+{
+	if (!db->opts.bin_dir[0])
+		return buf_copy(out, out_cap, program) == 0 ? 0 : -ENAMETOOLONG;
+	return buf_format(out, out_cap, "%s/%s", db->opts.bin_dir, program) == 0 ? 0
+										 : -ENAMETOOLONG;
+}
+
+int db_write_file(const char *path, const char *content, int mode, char *err, size_t err_cap)
+{
+	char tmp[DB_PATH_MAX + 16];
+	if (buf_format(tmp, sizeof(tmp), "%s.tmp", path) != 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "path \"%s\" is too long", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return err_fail(err, err_cap, -errno, "could not create \"%s\": %s", tmp,
+				strerror(errno));
+	size_t len = strlen(content);
+	size_t off = 0;
+	while (off < len) {
+		ssize_t w = write(fd, content + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			int e = errno;
+			close(fd);
+			unlink(tmp);
+			return err_fail(err, err_cap, -e, "could not write \"%s\": %s", tmp,
+					strerror(e));
+		}
+		off += (size_t)w;
+	}
+	if (fchmod(fd, (mode_t)mode) != 0 || fsync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return err_fail(err, err_cap, -e, "could not sync \"%s\": %s", tmp, strerror(e));
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		return err_fail(err, err_cap, -e, "could not rename \"%s\": %s", tmp, strerror(e));
+	}
+	return 0;
+}
+
+/* True when the file at path holds exactly len bytes equal to content. */
+static bool file_equals(const char *path, const char *content, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	bool same = true;
+	size_t off = 0;
+	char chunk[4096];
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			same = false;
+			break;
+		}
+		if (r == 0)
+			break;
+		if (off + (size_t)r > len || memcmp(chunk, content + off, (size_t)r) != 0) {
+			same = false;
+			break;
+		}
+		off += (size_t)r;
+	}
+	close(fd);
+	return same && off == len;
+}
+
+int db_write_file_if_changed(const char *path, const char *content, int mode, bool *changed,
+			     char *err, size_t err_cap)
+{
+	if (file_equals(path, content, strlen(content))) {
+		if (changed)
+			*changed = false;
+		return 0;
+	}
+	int rc = db_write_file(path, content, mode, err, err_cap);
+	if (rc == 0 && changed)
+		*changed = true;
+	return rc;
+}
+
+bool db_server_running(const struct db *db)
+{
+	struct db_pidfile pf;
+	return db_pidfile_read(db->opts.data_dir, &pf) == 0 && db_pid_alive(pf.pid);
+}
+
+int db_prepare_clone_dir(struct db *db, char *err, size_t err_cap)
+{
+	if (db_server_running(db))
+		return err_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
+				db->opts.data_dir);
+	if (db_dir_empty(db->opts.data_dir))
+		return 0;
+	if (!db->task.replace_existing)
+		return err_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
+				db->opts.data_dir);
+	return db_clear_dir(db->opts.data_dir, err, err_cap);
+}
+
+int db_data_path(const struct db *db, const char *name, char *out, size_t out_cap)
+{
+	return buf_format(out, out_cap, "%s/%s", db->opts.data_dir, name) == 0 ? 0 : -ENAMETOOLONG;
+}
+
+bool db_data_file_exists(const struct db *db, const char *name)
+{
+	char path[DB_DATA_PATH_MAX];
+	return db_data_path(db, name, path, sizeof(path)) == 0 && access(path, F_OK) == 0;
+}
+
+/* The superuser's password file for initdb: next to the pgpass file, outside the data
+ * directory. */
+static int pwfile_path(const struct db *db, char *out, size_t cap)
+{
+	return buf_format(out, cap, "%s.pwfile", db->opts.pgpass_path) == 0 ? 0 : -ENAMETOOLONG;
+}
+
+int db_write_pwfile(struct db *db, char *arg, size_t arg_cap, char *err, size_t err_cap)
+{
+	char path[DB_DATA_PATH_MAX];
+	char content[DB_PASSWORD_MAX + 2];
+	arg[0] = '\0';
+	if (!db->opts.superuser.password[0])
+		return 0;
+	if (pwfile_path(db, path, sizeof(path)) < 0 ||
+	    buf_format(arg, arg_cap, "--pwfile=%s", path) != 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "path too long");
+	if (buf_format(content, sizeof(content), "%s\n", db->opts.superuser.password) != 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "password too long");
+	int rc = db_write_file(path, content, 0600, err, err_cap);
+	return rc < 0 ? rc : 1;
+}
+
+void db_remove_pwfile(const struct db *db)
+{
+	char path[DB_DATA_PATH_MAX];
+	if (pwfile_path(db, path, sizeof(path)) == 0)
+		unlink(path);
+}
+
+int db_check_bootstrap_dir(const struct db *db, char *err, size_t err_cap)
+{
+	if (db_server_running(db))
+		return err_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
+				db->opts.data_dir);
+	if (!db_dir_empty(db->opts.data_dir))
+		return err_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
+				db->opts.data_dir);
+	return 0;
+}
+
+int db_check_initialized(const struct db *db, char *err, size_t err_cap)
+{
+	if (!db_data_file_exists(db, "PG_VERSION"))
+		return err_fail(err, err_cap, -ENOENT, "data directory \"%s\" is not initialized",
+				db->opts.data_dir);
+	return 0;
+}
+
+int db_check_rejoin(const struct db *db, char *err, size_t err_cap)
+{
+	int rc = db_check_initialized(db, err, err_cap);
+	if (rc < 0)
+		return rc;
+	if (!db->opts.use_pg_rewind && !db->opts.remove_data_directory_on_diverged_timelines)
+		return err_fail(err, err_cap, -ENOTSUP,
+				"cannot rejoin: use_pg_rewind and "
+				"remove_data_directory_on_diverged_timelines are both off");
+	return 0;
+}
+
+bool db_reclone_allowed(const struct db *db)
+{
+	return db->opts.use_pg_rewind ? db->opts.remove_data_directory_on_rewind_failure
+				      : db->opts.remove_data_directory_on_diverged_timelines;
+}
+
+int db_check_bin(const struct db_options *o, const char *program, char *err, size_t err_cap)
+{
+	char path[DB_PATH_MAX + 16];
+	if (!o->bin_dir[0])
+		return 0;
+	if (buf_format(path, sizeof(path), "%s/%s", o->bin_dir, program) != 0 ||
+	    access(path, X_OK) != 0)
+		return err_fail(err, err_cap, -EINVAL,
+				"\"postgresql.bin_dir\": no executable %s in \"%s\"", program,
+				o->bin_dir);
+	return 0;
+}
+
+bool db_dir_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return errno == ENOENT;
+	struct dirent *e;
+	bool empty = true;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			empty = false;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	int rc = flag == FTW_DP ? rmdir(path) : unlink(path);
+	return rc == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int db_remove_tree(const char *path, char *err, size_t err_cap)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0
+				       : err_fail(err, err_cap, -errno, "could not stat \"%s\": %s",
+						  path, strerror(errno));
+	if (nftw(path, remove_entry, DB_REMOVE_FDS, FTW_DEPTH | FTW_PHYS) != 0)
+		return err_fail(err, err_cap, errno ? -errno : -EIO, "could not remove \"%s\": %s",
+				path, strerror(errno));
+	return 0;
+}
+
+static int remove_below_root(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	if (ftw->level == 0)
+		return 0;
+	return remove_entry(path, sb, flag, ftw);
+}
+
+int db_clear_dir(const char *path, char *err, size_t err_cap)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0
+				       : err_fail(err, err_cap, -errno, "could not stat \"%s\": %s",
+						  path, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return err_fail(err, err_cap, -ENOTDIR, "\"%s\" is not a directory", path);
+	if (nftw(path, remove_below_root, DB_REMOVE_FDS, FTW_DEPTH | FTW_PHYS) != 0)
+		return err_fail(err, err_cap, errno ? -errno : -EIO, "could not empty \"%s\": %s",
+				path, strerror(errno));
+	return 0;
+}
+
+/* --- Commands ------------------------------------------------------------------------------- */
+
+/* The environment every command gets: our pgpass file, and C messages so output parses. */
+struct db_env {
+	char pgpass[DB_ENV_ENTRY_MAX];
+	const char *list[4];
+};
+
+static int make_env(struct db *db, struct db_env *env)
+{
+	if (buf_format(env->pgpass, sizeof(env->pgpass), "PGPASSFILE=%s", db->opts.pgpass_path) !=
+	    0)
+		return -ENAMETOOLONG;
+	env->list[0] = env->pgpass;
+	env->list[1] = "LC_ALL=C";
+	env->list[2] = "LANG=C";
+	env->list[3] = NULL;
+	return 0;
+}
+
+/* "pg_rewind failed: "pg_rewind" exited with status 1: could not connect ..." */
+static int command_error(const char *program, const struct proc_result *res, const char *last,
+			 char *err, size_t err_cap)
+{
+	return err_fail(err, err_cap, res->timed_out ? -ETIMEDOUT : -EIO, "%s failed: %s%s%s",
+			program, res->reason, last && last[0] ? ": " : "", last ? last : "");
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+int db_run(struct db *db, const char *const argv[], int64_t timeout_ms, char *output,
+	   size_t output_cap, char *err, size_t err_cap)
+{
+	struct db_env env;
+	if (make_env(db, &env) < 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");
+	struct proc *p;
+	int rc = proc_start(&p, argv, env.list, timeout_ms > 0 ? timeout_ms : 1, err, err_cap);
+	if (rc < 0)
+		return rc;
+	while (proc_poll(p, 1000) == -EINPROGRESS)
+		;
+	if (output && output_cap > 0) {
+		const char *o = proc_output(p);
+		size_t n = strlen(o);
+		if (n >= output_cap)
+			n = output_cap - 1;
+		memcpy(output, o, n);
+		output[n] = '\0';
+	}
+	rc = 0;
+	if (!proc_ok(p))
+		rc = command_error(base_name(argv[0]), proc_get_result(p), proc_last_line(p), err,
+				   err_cap);
+	proc_free(p);
+	return rc;
+}
+
+int db_add_tool_options(char storage[][DB_TOOL_OPTION_ARG_MAX], const char **argv, int *n, int max,
+			const char opts[][DB_TOOL_OPTION_MAX], int count)
+{
+	for (int i = 0; i < count; i++) {
+		if (*n + 1 >= max)
+			return -E2BIG;
+		const char *o = opts[i];
+		while (*o == '-')
+			o++;
+		if (buf_format(storage[i], DB_TOOL_OPTION_ARG_MAX, "--%s", o) != 0)
+			return -ENAMETOOLONG;
+		argv[(*n)++] = storage[i];
+	}
+	argv[*n] = NULL;
+	return 0;
+}
+
+int db_task_spawn(struct db *db, const char *const argv[], char *err, size_t err_cap)
+{
+	return db_task_spawn_timeout(db, argv, db->opts.task_timeout_ms, err, err_cap);
+}
+
+int db_task_spawn_timeout(struct db *db, const char *const argv[], int64_t timeout_ms, char *err,
+			  size_t err_cap)
+{
+	struct db_env env;
+	if (make_env(db, &env) < 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");
+	proc_free(db->task.proc);
+	db->task.proc = NULL;
+	int rc = proc_start(&db->task.proc, argv, env.list, timeout_ms, err, err_cap);
+	if (rc < 0)
+		return rc;
+	if (buf_copy(db->task.command, sizeof(db->task.command), base_name(argv[0])) != 0)
+		db->task.command[0] = '\0';
+	db->task.step_started_ms = clock_mono_ms();
+	return -EINPROGRESS;
+}
+
+int db_task_reap(struct db *db, char *err, size_t err_cap)
+{
+	struct proc *p = db->task.proc;
+	if (!p)
+		return err_fail(err, err_cap, -EINVAL, "no command to reap");
+	int rc = 0;
+	if (!proc_ok(p))
+		rc = command_error(db->task.command, proc_get_result(p), proc_last_line(p), err,
+				   err_cap);
+	proc_free(p);
+	db->task.proc = NULL;
+	return rc;
+}
+
+/* Escapes ':' and '\' as the pgpass format wants. */
+static int pgpass_field(struct buf *b, const char *s)
+{
+	for (const char *c = s; *c; c++) {
+		if (*c == '\n' || *c == '\r')
+			return -EINVAL;
+		if ((*c == ':' || *c == '\\') && buf_puts(b, "\\") < 0)
+			return -ENOBUFS;
+		if (buf_append(b, c, 1) < 0)
+			return -ENOBUFS;
+	}
+	return 0;
+}
+
+int db_write_pgpass(struct db *db, char *err, size_t err_cap)
+{
+	const struct db_user *users[] = { &db->opts.replication, &db->opts.rewind,
+					  &db->opts.superuser };
+	struct buf b;
+	buf_init(&b, DB_CONNINFO_MAX * 4);
+	int rc = 0;
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		if (!users[i]->username[0] || !users[i]->password[0])
+			continue;
+		if (buf_puts(&b, "*:*:*:") < 0 || pgpass_field(&b, users[i]->username) < 0 ||
+		    buf_puts(&b, ":") < 0 || pgpass_field(&b, users[i]->password) < 0 ||
+		    buf_puts(&b, "\n") < 0) {
+			rc = err_fail(err, err_cap, -EINVAL,
+				      "could not render the pgpass entry of \"%s\"",
+				      users[i]->username);
+			goto out_done;
+		}
+	}
+	rc = db_write_file_if_changed(db->opts.pgpass_path, b.data ? b.data : "", 0600, NULL, err,
+				      err_cap);
+out_done:
+	buf_done(&b);
+	return rc;
+}

@@ -1,0 +1,322 @@
+/*
+ * db_opengauss_conf.c - the openGauss driver's configuration, all written with gs_guc (§2.6):
+ * replconninfo1..8 from the member list (db_set_peers), the synchronous settings always
+ * explicitly (§2.9), the driver's own settings, the user parameters, and pg_hba lines.
+ */
+#include "db_opengauss.h"
+
+#include "buf.h"
+#include "err.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Settings one configuration write may carry: the driver's own plus every user parameter. */
+#define OG_SETTINGS_ALL_MAX (DB_PARAMS_MAX + 16)
+
+struct db_og_priv *db_og_priv_of(struct db *db)
+{
+	if (!db->priv)
+		db->priv = calloc(1, sizeof(struct db_og_priv));
+	return db->priv;
+}
+
+static int node_of(const char *host, int port, struct db_og_node *out)
+{
+	if (buf_copy(out->host, sizeof(out->host), host) != 0)
+		return -ENAMETOOLONG;
+	out->port = port;
+	return 0;
+}
+
+static void self_node(const struct db *db, struct db_og_node *out)
+{
+	const char *host = db->opts.connect_host[0]  ? db->opts.connect_host
+			   : db->opts.listen_host[0] ? db->opts.listen_host
+						     : "127.0.0.1";
+	if (node_of(host, db->opts.connect_port, out) != 0)
+		out->host[0] = '\0'; /* rejected by the renderer */
+}
+
+static bool same_node(const struct db_og_node *a, const struct db_og_node *b)
+{
+	return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+/* Adds a peer unless it is this node or already listed. */
+static int add_node(struct db_og_node *nodes, int *n, const struct db_peer *p,
+		    const char *self_name)
+{
+	struct db_og_node node;
+	if (p->name[0] && strcmp(p->name, self_name) == 0)
+		return 0;
+	if (node_of(p->host, p->port, &node) != 0)
+		return -ENAMETOOLONG;
+	for (int i = 0; i < *n; i++)
+		if (same_node(&nodes[i], &node))
+			return 0;
+	if (*n >= DB_OG_MEMBERS_MAX)
+		return -E2BIG;
+	nodes[(*n)++] = node;
+	return 0;
+}
+
+/* The replconninfo entries for this node: every member, plus the peers we were told to follow
+ * or copy from (§2.6 "each node lists every other node"). */
+static int render_replconninfo(struct db *db, const struct db_peer *extra,
+			       struct db_og_replconninfo *out, char *err, size_t err_cap)
+{
+	struct db_og_node nodes[DB_OG_MEMBERS_MAX];
+	int n = 1, rc = 0;
+	self_node(db, &nodes[0]);
+	struct db_og_priv *p = db_og_priv_of(db);
+	for (int i = 0; p && i < p->member_count && rc == 0; i++)
+		rc = add_node(nodes, &n, &p->members[i], db->opts.name);
+	if (rc == 0 && db->has_upstream)
+		rc = add_node(nodes, &n, &db->upstream, db->opts.name);
+	if (rc == 0 && extra)
+		rc = add_node(nodes, &n, extra, db->opts.name);
+	if (rc == -E2BIG)
+		return err_fail(err, err_cap, -E2BIG,
+				"more than %d peers: openGauss has only replconninfo1..%d",
+				DB_OG_REPLCONNINFO_MAX, DB_OG_REPLCONNINFO_MAX);
+	if (rc < 0)
+		return err_fail(err, err_cap, rc, "member host too long");
+	char why[DB_ERROR_MAX];
+	rc = db_og_render_replconninfo(nodes, n, 0, out, why, sizeof(why));
+	if (rc < 0)
+		return err_fail(err, err_cap, rc, "could not render replconninfo: %s", why);
+	return 0;
+}
+
+/* Parameters the driver writes itself; a user value for them is ignored. */
+bool db_og_driver_owned(const char *name)
+{
+	static const char *const owned[] = {
+		"port",
+		"listen_addresses",
+		"application_name",
+		"synchronous_standby_names",
+		"synchronous_commit",
+		"most_available_sync",
+		"hot_standby",
+	};
+	if (strncmp(name, "replconninfo", 12) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+		if (strcmp(name, owned[i]) == 0)
+			return true;
+	return false;
+}
+
+static int put_setting(struct db_og_setting *s, int *n, const char *name, const char *value)
+{
+	if (*n >= OG_SETTINGS_ALL_MAX)
+		return -E2BIG;
+	if (buf_copy(s[*n].name, sizeof(s[*n].name), name) != 0 ||
+	    buf_copy(s[*n].value, sizeof(s[*n].value), value) != 0)
+		return -ENAMETOOLONG;
+	(*n)++;
+	return 0;
+}
+
+/* Appends replconninfo1..8 for this node (see render_replconninfo) to s at *n; an unused entry
+ * is "", which clears a stale one. */
+static int put_replconninfo(struct db *db, const struct db_peer *extra, struct db_og_setting *s,
+			    int *n, char *err, size_t err_cap)
+{
+	struct db_og_replconninfo *ri = malloc(sizeof(*ri));
+	if (!ri)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	int rc = render_replconninfo(db, extra, ri, err, err_cap);
+	for (int i = 0; i < DB_OG_REPLCONNINFO_MAX && rc == 0; i++) {
+		char name[32];
+		if (buf_format(name, sizeof(name), "replconninfo%d", i + 1) != 0 ||
+		    put_setting(s, n, name, ri->entry[i]) != 0)
+			rc = err_fail(err, err_cap, -E2BIG, "replconninfo does not fit");
+	}
+	free(ri);
+	return rc;
+}
+
+/* The three synchronous settings of §2.9 from db_set_sync_standbys' choice (asynchronous until
+ * the loop says otherwise: that overrides the blocking '*' default). */
+static int sync_settings(struct db *db, struct db_og_setting out[3], char *err, size_t err_cap)
+{
+	struct db_og_sync_policy pol;
+	memset(&pol, 0, sizeof(pol));
+	const struct db_sync *s = &db->sync;
+	if (db->sync_managed && s->method != DB_SYNC_METHOD_OFF && s->count > 0) {
+		pol.enabled = true;
+		pol.quorum = s->method == DB_SYNC_METHOD_QUORUM;
+		pol.num_sync = s->num > 0 ? s->num : 1;
+		bool star = s->count == 1 && strcmp(s->names[0], "*") == 0;
+		for (int i = 0; !star && i < s->count; i++) {
+			if (pol.n_names >= DB_OG_MEMBERS_MAX)
+				return err_fail(err, err_cap, -E2BIG,
+						"too many synchronous standbys");
+			if (buf_copy(pol.names[pol.n_names++], sizeof(pol.names[0]), s->names[i]) !=
+			    0)
+				return err_fail(err, err_cap, -ENAMETOOLONG,
+						"standby name too long");
+		}
+		if (pol.n_names > 0 && pol.num_sync > pol.n_names)
+			pol.num_sync = pol.n_names;
+	}
+	char why[DB_ERROR_MAX];
+	int rc = db_og_sync_settings(&pol, out, why, sizeof(why));
+	if (rc < 0)
+		return err_fail(err, err_cap, rc, "synchronous settings: %s", why);
+	return 0;
+}
+
+/* Runs gs_guc set|reload over settings, DB_OG_SETTINGS_MAX at a time. */
+static int run_guc(struct db *db, bool reload, const struct db_og_setting *s, int n,
+		   int64_t timeout_ms, char *err, size_t err_cap)
+{
+	struct db_og_cmd c;
+	int rc = db_og_cmd_begin(db, "gs_guc", &c, err, err_cap);
+	for (int i = 0; i < n && rc == 0; i += DB_OG_SETTINGS_MAX) {
+		int chunk = n - i < DB_OG_SETTINGS_MAX ? n - i : DB_OG_SETTINGS_MAX;
+		char why[DB_ERROR_MAX];
+		rc = db_og_guc_argv(c.argv, c.prog, db->opts.data_dir, reload, s + i, chunk, why,
+				    sizeof(why));
+		if (rc < 0) {
+			rc = err_fail(err, err_cap, rc, "cannot write settings with gs_guc: %s",
+				      why);
+			break;
+		}
+		rc = db_og_cmd_exec(db, &c, timeout_ms, err, err_cap);
+	}
+	db_og_cmd_done(&c);
+	return rc;
+}
+
+/* Writes the whole configuration the driver owns plus the user parameters with gs_guc (reload
+ * when the server runs, §2.6). extra is a peer to list in replconninfo besides the members. */
+int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeout_ms, char *err,
+		       size_t err_cap)
+{
+	struct db_og_setting *s = calloc(OG_SETTINGS_ALL_MAX, sizeof(*s));
+	int n = 0, rc = 0;
+	if (!s)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	rc = put_replconninfo(db, extra, s, &n, err, err_cap);
+	if (rc < 0)
+		goto out_free;
+	char port[16];
+	if (buf_format(port, sizeof(port), "%d", db->opts.listen_port) != 0)
+		rc = -EINVAL;
+	if (rc == 0)
+		rc = put_setting(s, &n, "port", port);
+	if (rc == 0 && db->opts.listen_host[0])
+		rc = put_setting(s, &n, "listen_addresses", db->opts.listen_host);
+	/* Standbys are named after their member in synchronous_standby_names (§2.9). */
+	if (rc == 0)
+		rc = put_setting(s, &n, "application_name", db->opts.name);
+	if (rc == 0)
+		rc = put_setting(s, &n, "hot_standby", "on");
+	if (rc == 0) {
+		if (n + 3 > OG_SETTINGS_ALL_MAX) {
+			rc = -E2BIG;
+		} else {
+			rc = sync_settings(db, &s[n], err, err_cap);
+			if (rc < 0)
+				goto out_free;
+			n += 3;
+		}
+	}
+	for (int i = 0; i < db->opts.parameters.count && rc == 0; i++) {
+		const struct db_param *p = &db->opts.parameters.items[i];
+		if (db_og_driver_owned(p->name))
+			continue;
+		rc = put_setting(s, &n, p->name, p->value);
+	}
+	if (rc < 0) {
+		rc = err_fail(err, err_cap, rc, "configuration does not fit");
+		goto out_free;
+	}
+	rc = run_guc(db, db_server_running(db), s, n, timeout_ms, err, err_cap);
+out_free:
+	free(s);
+	return rc;
+}
+
+/* Writes replconninfo1..8 alone and reloads (§2.6). */
+static int write_replconninfo(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	struct db_og_setting *s = calloc(DB_OG_REPLCONNINFO_MAX, sizeof(*s));
+	int n = 0;
+	if (!s)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	int rc = put_replconninfo(db, NULL, s, &n, err, err_cap);
+	if (rc == 0)
+		rc = run_guc(db, true, s, n, timeout_ms, err, err_cap);
+	free(s);
+	return rc;
+}
+
+/* pg_hba lines of the options, with gs_guc -h (§2.6). */
+static int write_hba(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	char prog[DB_PATH_MAX];
+	if (db_bin_path(db, "gs_guc", prog, sizeof(prog)) < 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+	for (int i = 0; i < db->opts.hba_count; i++) {
+		const char *argv[] = { prog, "set",	      "-D", db->opts.data_dir,
+				       "-h", db->opts.hba[i], NULL };
+		int rc = db_run(db, argv, timeout_ms, NULL, 0, err, err_cap);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Settings written once into a new data directory: stock libpq cannot answer sha256, so
+ * passwords are stored as md5 too (§2.10, password_encryption_type = 1). */
+int db_og_write_initial_config(struct db *db, const struct db_peer *extra, char *err,
+			       size_t err_cap)
+{
+	struct db_og_setting s;
+	int rc = buf_copy(s.name, sizeof(s.name), "password_encryption_type") |
+		 buf_copy(s.value, sizeof(s.value), "1");
+	if (rc != 0)
+		return err_fail(err, err_cap, -EINVAL, "internal setting too long");
+	rc = run_guc(db, false, &s, 1, db->opts.command_timeout_ms, err, err_cap);
+	if (rc == 0)
+		rc = write_hba(db, db->opts.command_timeout_ms, err, err_cap);
+	if (rc == 0)
+		rc = db_og_write_config(db, extra, db->opts.command_timeout_ms, err, err_cap);
+	return rc;
+}
+
+int db_og_set_peers(struct db *db, const struct db_peer *members, int count, int64_t timeout_ms,
+		    char *err, size_t err_cap)
+{
+	struct db_og_priv *p = db_og_priv_of(db);
+	if (!p)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	memcpy(p->members, members, sizeof(members[0]) * (size_t)count);
+	p->member_count = count;
+	/* §2.6: replconninfoN are SIGHUP settings, so a running server takes the new list at once
+	 * (a running task writes the configuration itself). Only replconninfoN: the rest of the
+	 * configuration, synchronous_standby_names above all, stays as the last call wrote it. */
+	if (db_task_running(db) || !db_server_running(db))
+		return 0;
+	return write_replconninfo(db, timeout_ms, err, err_cap);
+}
+
+int db_og_apply_parameters(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	return db_og_write_config(db, NULL, timeout_ms, err, err_cap);
+}
+
+int db_og_set_sync_standbys(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	struct db_og_setting s[3];
+	int rc = sync_settings(db, s, err, err_cap);
+	if (rc < 0)
+		return rc;
+	return run_guc(db, db_server_running(db), s, 3, timeout_ms, err, err_cap);
+}

@@ -1,0 +1,289 @@
+/*
+ * db_opengauss_status.c - what the openGauss driver observes (§2.7, §2.8): the HA state of
+ * pg_stat_get_stream_replications(), (term, lsn) of pg_last_xlog_replay_location(), the text
+ * locations, the attached standbys, the upstream, and parameters waiting for a restart.
+ */
+#include "db_opengauss.h"
+
+#include "buf.h"
+#include "db_sql.h"
+#include "err.h"
+#include "lsn.h"
+#include "num.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static enum db_sync_state sync_state_of(enum db_og_sync_state s)
+{
+	switch (s) {
+	case DB_OG_SYNC_SYNC:
+		return DB_SYNC_SYNC;
+	case DB_OG_SYNC_QUORUM:
+		return DB_SYNC_QUORUM;
+	case DB_OG_SYNC_POTENTIAL:
+		return DB_SYNC_POTENTIAL;
+	default:
+		return DB_SYNC_ASYNC;
+	}
+}
+
+static int parse_lsn_or_zero(const char *v, uint64_t *out)
+{
+	if (!v || !v[0]) {
+		*out = 0;
+		return 0;
+	}
+	return lsn_parse(v, out);
+}
+
+/* The standbys attached to a primary, from openGauss's pg_stat_replication, whose locations are
+ * text (§2.7). */
+static int query_standbys(PGconn *conn, int64_t deadline, struct db_status *st, char *err,
+			  size_t err_cap)
+{
+	static const char sql[] =
+		"SELECT application_name, usename, COALESCE(client_addr::text, ''), state,"
+		" sync_state, sync_priority, sender_sent_location, receiver_write_location,"
+		" receiver_flush_location, receiver_replay_location"
+		" FROM pg_stat_replication ORDER BY application_name, pid";
+	PGresult *res = NULL;
+	int rc = db_sql_query(conn, sql, deadline, &res, err, err_cap);
+	if (rc < 0)
+		return rc;
+	for (int r = 0; r < PQntuples(res) && PQnfields(res) == 10; r++) {
+		if (st->standby_count >= DB_STANDBYS_MAX) {
+			st->standbys_omitted++;
+			continue;
+		}
+		struct db_standby *s = &st->standbys[st->standby_count];
+		memset(s, 0, sizeof(*s));
+		int prio = 0;
+		const char *state = db_sql_value(res, r, 3);
+		bool ok = buf_copy(s->application_name, sizeof(s->application_name),
+				   db_sql_value(res, r, 0) ? db_sql_value(res, r, 0) : "") == 0 &&
+			  buf_copy(s->usename, sizeof(s->usename),
+				   db_sql_value(res, r, 1) ? db_sql_value(res, r, 1) : "") == 0 &&
+			  buf_copy(s->client_addr, sizeof(s->client_addr),
+				   db_sql_value(res, r, 2) ? db_sql_value(res, r, 2) : "") == 0 &&
+			  buf_copy(s->state, sizeof(s->state), state ? state : "") == 0 &&
+			  (!db_sql_value(res, r, 5) ||
+			   num_parse_int(db_sql_value(res, r, 5), 0, 1000000, &prio) == 0) &&
+			  parse_lsn_or_zero(db_sql_value(res, r, 6), &s->sent_lsn) == 0 &&
+			  parse_lsn_or_zero(db_sql_value(res, r, 7), &s->write_lsn) == 0 &&
+			  parse_lsn_or_zero(db_sql_value(res, r, 8), &s->flush_lsn) == 0 &&
+			  parse_lsn_or_zero(db_sql_value(res, r, 9), &s->replay_lsn) == 0;
+		if (!ok) {
+			memset(s, 0, sizeof(*s));
+			st->standbys_omitted++;
+			continue;
+		}
+		/* db.h wants pg_stat_replication's lower-case words. */
+		for (char *c = s->state; *c; c++)
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+		s->sync_state = sync_state_of(db_og_sync_state_parse(db_sql_value(res, r, 4)));
+		s->sync_priority = prio;
+		st->standby_count++;
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* The upstream of a standby, from the walreceiver's channel (§2.7). */
+static void query_upstream(PGconn *conn, int64_t deadline, struct db_status *st)
+{
+	PGresult *res = NULL;
+	char why[DB_ERROR_MAX];
+	if (db_sql_query(conn, "SELECT channel FROM pg_stat_get_wal_receiver()", deadline, &res,
+			 why, sizeof(why)) < 0)
+		return;
+	const char *ch =
+		PQntuples(res) == 1 && PQnfields(res) == 1 ? db_sql_value(res, 0, 0) : NULL;
+	int port;
+	if (db_og_parse_channel_upstream(ch, st->upstream_host, sizeof(st->upstream_host), &port) ==
+	    0)
+		st->upstream_port = port;
+	else
+		st->upstream_host[0] = '\0';
+	PQclear(res);
+}
+
+void db_opengauss_fill_role(const struct db_og_ha_state *ha, bool in_recovery, struct db_status *st)
+{
+	switch (ha->local_role) {
+	case DB_OG_ROLE_PRIMARY:
+	case DB_OG_ROLE_NORMAL:
+		/* Primary while still in recovery: a failover in flight. */
+		st->role = in_recovery ? DB_ROLE_STARTING : DB_ROLE_PRIMARY;
+		break;
+	case DB_OG_ROLE_STANDBY:
+	case DB_OG_ROLE_CASCADE_STANDBY:
+	case DB_OG_ROLE_MAIN_STANDBY:
+		st->role = DB_ROLE_REPLICA;
+		break;
+	case DB_OG_ROLE_PENDING:
+		st->role = DB_ROLE_PENDING;
+		break;
+	default:
+		st->role = DB_ROLE_UNKNOWN;
+		break;
+	}
+	st->replication_state = DB_REPL_NONE;
+	st->needs_rejoin = false;
+	if (st->role == DB_ROLE_REPLICA) {
+		if (ha->db_state == DB_OG_DB_STATE_NORMAL && ha->detail == DB_OG_DETAIL_NORMAL)
+			st->replication_state = DB_REPL_STREAMING;
+		else if (ha->detail == DB_OG_DETAIL_CONNECTING ||
+			 ha->db_state == DB_OG_DB_STATE_STARTING ||
+			 ha->db_state == DB_OG_DB_STATE_CATCHUP)
+			st->replication_state = DB_REPL_CONNECTING;
+		else
+			st->replication_state = DB_REPL_DISCONNECTED;
+		/* §2.7: system id, timeline or removed WAL mean a build. */
+		enum db_og_build_advice advice = db_og_build_advice(ha);
+		st->needs_rejoin =
+			advice == DB_OG_ADVICE_BUILD || advice == DB_OG_ADVICE_BUILD_FULL;
+	}
+	st->detail[0] = '\0';
+	if (ha->detail != DB_OG_DETAIL_NORMAL || ha->db_state != DB_OG_DB_STATE_NORMAL)
+		snprintf(st->detail, sizeof(st->detail), "%s: %s",
+			 db_og_db_state_name(ha->db_state), ha->detail_text);
+}
+
+/* Restart-only parameters whose configured value differs from the running one. openGauss's
+ * pg_settings has no pending_restart column, so the driver compares them itself. */
+static int query_pending(struct db *db, PGconn *conn, int64_t deadline, struct db_status *st,
+			 char *err, size_t err_cap)
+{
+	PGresult *res = NULL;
+	int rc = db_sql_query(conn,
+			      "SELECT name, setting, COALESCE(unit, '') FROM pg_settings"
+			      " WHERE context = 'postmaster'",
+			      deadline, &res, err, err_cap);
+	if (rc < 0)
+		return rc;
+	for (int r = 0; r < PQntuples(res) && PQnfields(res) == 3; r++) {
+		const char *name = db_sql_value(res, r, 0);
+		const char *v = name ? db_params_get(&db->opts.parameters, name) : NULL;
+		if (!v || db_og_driver_owned(name) ||
+		    !db_og_setting_differs(v, db_sql_value(res, r, 1), db_sql_value(res, r, 2)))
+			continue;
+		st->pending_restart = true;
+		if (st->pending_count < DB_PENDING_MAX &&
+		    buf_copy(st->pending[st->pending_count], sizeof(st->pending[0]), name) != 0)
+			st->pending[st->pending_count][0] = '\0';
+		st->pending_count++;
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db_status *st,
+			char *err, size_t err_cap)
+{
+	PGresult *res = NULL;
+	char why[DB_ERROR_MAX];
+	/* §2.7 SQL 1: the role, as gs_ctl query's "HA state" block shows it. */
+	int rc =
+		db_sql_one_row(conn,
+			       "SELECT local_role, static_connections, db_state, detail_information"
+			       " FROM pg_stat_get_stream_replications()",
+			       4, deadline, &res, err, err_cap);
+	if (rc < 0)
+		return rc;
+	struct db_og_ha_state ha;
+	rc = db_og_ha_state_from_row(db_sql_value(res, 0, 0), db_sql_value(res, 0, 1),
+				     db_sql_value(res, 0, 2), db_sql_value(res, 0, 3), &ha, why,
+				     sizeof(why));
+	PQclear(res);
+	if (rc < 0)
+		return err_fail(err, err_cap, -EIO, "stream replication state: %s", why);
+
+	/* §2.8: (term, lsn) from the replay location record. */
+	rc = db_sql_one_row(conn, "SELECT term, lsn FROM pg_last_xlog_replay_location()", 2,
+			    deadline, &res, err, err_cap);
+	if (rc < 0)
+		return rc;
+	struct db_og_term_lsn tl;
+	rc = db_og_parse_term_lsn_fields(db_sql_value(res, 0, 0), db_sql_value(res, 0, 1), &tl, why,
+					 sizeof(why));
+	PQclear(res);
+	if (rc < 0)
+		return err_fail(err, err_cap, -EIO, "replay location: %s", why);
+	st->term = tl.term;
+	st->replay_lsn = tl.lsn;
+
+	/* §2.7 location functions: PG 9.x names, text results. */
+	rc = db_sql_one_row(
+		conn,
+		"SELECT pg_is_in_recovery(), current_setting('server_version_num'),"
+		" to_char(pg_postmaster_start_time() AT TIME ZONE 'UTC',"
+		" 'YYYY-MM-DD HH24:MI:SS.US') || '+00:00',"
+		" CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_xlog_location() END,"
+		" pg_last_xlog_receive_location(), current_setting('synchronous_standby_names')",
+		6, deadline, &res, err, err_cap);
+	if (rc < 0)
+		return rc;
+	bool in_recovery = db_sql_value(res, 0, 0) && strcmp(db_sql_value(res, 0, 0), "t") == 0;
+	int version = 0;
+	if (db_sql_value(res, 0, 1) &&
+	    num_parse_int(db_sql_value(res, 0, 1), 0, 10000000, &version) == 0)
+		st->server_version = version;
+	snprintf(st->postmaster_start_time, sizeof(st->postmaster_start_time), "%s",
+		 db_sql_value(res, 0, 2) ? db_sql_value(res, 0, 2) : "");
+	uint64_t current = 0;
+	rc = parse_lsn_or_zero(db_sql_value(res, 0, 3), &current);
+	if (rc == 0)
+		rc = parse_lsn_or_zero(db_sql_value(res, 0, 4), &st->receive_lsn);
+	if (buf_copy(st->synchronous_standby_names, sizeof(st->synchronous_standby_names),
+		     db_sql_value(res, 0, 5) ? db_sql_value(res, 0, 5) : "") != 0)
+		rc = -ENOBUFS;
+	PQclear(res);
+	if (rc < 0)
+		return err_fail(err, err_cap, -EIO, "malformed location in status");
+	st->write_lsn = current;
+	st->flush_lsn = current;
+
+	/* The system identifier, which the loop writes into the initialize key after bootstrap
+	 * (as Patroni does). pg_control_system() is not named by opengauss.md: when the server
+	 * has no such function the identifier stays empty and the status is still good. */
+	if (db_sql_one_row(conn, "SELECT system_identifier FROM pg_control_system()", 1, deadline,
+			   &res, why, sizeof(why)) == 0) {
+		if (!db_sql_value(res, 0, 0) ||
+		    buf_copy(st->system_identifier, sizeof(st->system_identifier),
+			     db_sql_value(res, 0, 0)) != 0)
+			st->system_identifier[0] = '\0';
+		PQclear(res);
+	}
+
+	db_opengauss_fill_role(&ha, in_recovery, st);
+	if (st->role == DB_ROLE_REPLICA)
+		query_upstream(conn, deadline, st);
+	if (st->role == DB_ROLE_PRIMARY) {
+		rc = query_standbys(conn, deadline, st, err, err_cap);
+		if (rc < 0)
+			return rc;
+	}
+	return query_pending(db, conn, deadline, st, err, err_cap);
+}
+
+void db_og_get_status(struct db *db, struct db_status *st)
+{
+	struct db_probe probe;
+	/* The process-level picture (stopped, crashed, starting, ...) is the same as PostgreSQL's:
+	 * openGauss keeps one gaussdb pid in postmaster.pid (§2.1). */
+	db_sql_observe(db, query_status, &probe, st);
+}
+
+int db_og_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
+		       size_t err_cap)
+{
+	(void)db;
+	(void)out;
+	(void)timeout_ms;
+	return err_fail(
+		err, err_cap, -ENOTSUP,
+		"the openGauss driver does not read the control file (opengauss.md names no "
+		"tool for it)");
+}

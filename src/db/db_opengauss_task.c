@@ -1,0 +1,191 @@
+/*
+ * db_opengauss_task.c - the openGauss driver's long actions, run as background tasks (§2.5,
+ * §2.12, §2.13): bootstrap (gs_initdb, start pending, notify primary with the term), create
+ * replica (gs_initdb for a configuration, gs_ctl build -b full) and rejoin (gs_ctl build -b
+ * incremental, then -b full when allowed).
+ */
+#include "db_opengauss.h"
+
+#include "buf.h"
+#include "err.h"
+#include "log.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* An argument such as "--nodename=<name>" or "--pwfile=<path>". */
+#define OG_ARG_MAX (DB_DATA_PATH_MAX + 32)
+/* Longest gs_ctl build -t we pass: a day. */
+#define OG_BUILD_SECS_MAX 86400
+
+enum og_step {
+	OG_STEP_NONE,
+	OG_STEP_BOOT_INITDB,	    /* gs_initdb of a new cluster */
+	OG_STEP_BOOT_START,	    /* gs_ctl start -M pending */
+	OG_STEP_BOOT_NOTIFY,	    /* gs_ctl notify -M primary -T term */
+	OG_STEP_CLONE_INITDB,	    /* gs_initdb, for a configuration to build into */
+	OG_STEP_CLONE_BUILD,	    /* gs_ctl build -b full */
+	OG_STEP_REJOIN_INCREMENTAL, /* gs_ctl build -b incremental */
+	OG_STEP_REJOIN_FULL,	    /* gs_ctl build -b full after incremental failed */
+};
+
+/* gs_initdb -D dir --nodename=<name> -U <superuser> [--pwfile=...] [--<initdb option>...]. */
+static int spawn_initdb(struct db *db, enum og_step step, char *err, size_t err_cap)
+{
+	char prog[DB_PATH_MAX], pw_arg[OG_ARG_MAX], node_arg[OG_ARG_MAX];
+	if (db_bin_path(db, "gs_initdb", prog, sizeof(prog)) < 0 ||
+	    buf_format(node_arg, sizeof(node_arg), "--nodename=%s", db->opts.name) != 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "path too long");
+	const char *argv[PROC_ARGV_MAX];
+	char storage[DB_TOOL_OPTIONS_MAX][DB_TOOL_OPTION_ARG_MAX];
+	int n = 0;
+	argv[n++] = prog;
+	argv[n++] = "-D";
+	argv[n++] = db->opts.data_dir;
+	argv[n++] = node_arg;
+	argv[n++] = "-U";
+	argv[n++] = db->opts.superuser.username;
+	int rc = db_write_pwfile(db, pw_arg, sizeof(pw_arg), err, err_cap);
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		argv[n++] = pw_arg;
+	argv[n] = NULL;
+	if (db_add_tool_options(storage, argv, &n, PROC_ARGV_MAX, db->opts.initdb_options,
+				db->opts.initdb_option_count) < 0) {
+		db_remove_pwfile(db);
+		return err_fail(err, err_cap, -E2BIG, "bad initdb options");
+	}
+	db->task.step = step;
+	rc = db_task_spawn(db, argv, err, err_cap);
+	if (rc != -EINPROGRESS)
+		db_remove_pwfile(db);
+	return rc;
+}
+
+static int spawn_build(struct db *db, enum db_og_build_mode mode, enum og_step step, char *err,
+		       size_t err_cap)
+{
+	struct db_og_cmd c;
+	int64_t secs = db_secs_of(db->opts.task_timeout_ms);
+	int rc = db_og_cmd_begin(db, "gs_ctl", &c, err, err_cap);
+	if (rc < 0)
+		return rc;
+	rc = db_og_ctl_build(c.argv, c.prog, db->opts.data_dir, mode, 0,
+			     (int)(secs < OG_BUILD_SECS_MAX ? secs : OG_BUILD_SECS_MAX));
+	return db_og_cmd_spawn(db, &c, rc, db->opts.task_timeout_ms, step, "build", err, err_cap);
+}
+
+int db_og_begin_bootstrap(struct db *db, char *err, size_t err_cap)
+{
+	int rc = db_og_check_term(db->task.term, err, err_cap);
+	if (rc == 0)
+		rc = db_check_bootstrap_dir(db, err, err_cap);
+	if (rc < 0)
+		return rc;
+	return spawn_initdb(db, OG_STEP_BOOT_INITDB, err, err_cap);
+}
+
+int db_og_begin_create_replica(struct db *db, char *err, size_t err_cap)
+{
+	int rc = db_prepare_clone_dir(db, err, err_cap);
+	if (rc < 0)
+		return rc;
+	/* §2.12 simpleInstall: gs_initdb the new directory for its configuration, set
+	 * replconninfo, then gs_ctl build -b full. */
+	return spawn_initdb(db, OG_STEP_CLONE_INITDB, err, err_cap);
+}
+
+static int rejoin_full_or_fail(struct db *db, int why_rc, const char *why, char *err,
+			       size_t err_cap)
+{
+	if (!db_reclone_allowed(db))
+		return err_fail(err, err_cap, why_rc, "%s", why);
+	log_debug("rejoin: %s; rebuilding \"%s\" in full", why, db->opts.data_dir);
+	return spawn_build(db, DB_OG_BUILD_FULL, OG_STEP_REJOIN_FULL, err, err_cap);
+}
+
+int db_og_begin_rejoin(struct db *db, char *err, size_t err_cap)
+{
+	int rc = db_check_rejoin(db, err, err_cap);
+	if (rc < 0)
+		return rc;
+	db_set_upstream(db, &db->task.primary);
+	/* gs_ctl build finds the primary through replconninfo (§2.5) and stops the local
+	 * instance itself. */
+	rc = db_og_write_config(db, &db->task.primary, db->opts.command_timeout_ms, err, err_cap);
+	if (rc < 0)
+		return rc;
+	if (!db->opts.use_pg_rewind)
+		return rejoin_full_or_fail(db, -ENOTSUP, "use_pg_rewind is off", err, err_cap);
+	/* §2.13: a diverged old primary rejoins with an incremental build. */
+	return spawn_build(db, DB_OG_BUILD_INCREMENTAL, OG_STEP_REJOIN_INCREMENTAL, err, err_cap);
+}
+
+int db_og_task_step(struct db *db, char *err, size_t err_cap)
+{
+	int rc;
+	char why[DB_ERROR_MAX];
+	switch (db->task.step) {
+	case OG_STEP_BOOT_INITDB:
+	case OG_STEP_CLONE_INITDB: {
+		bool clone = db->task.step == OG_STEP_CLONE_INITDB;
+		rc = db_task_reap(db, err, err_cap);
+		db_remove_pwfile(db);
+		if (rc == 0)
+			rc = db_og_write_initial_config(db, clone ? &db->task.primary : NULL, err,
+							err_cap);
+		if (rc < 0) {
+			if (db_clear_dir(db->opts.data_dir, why, sizeof(why)) < 0)
+				log_debug("could not clean up after gs_initdb: %s", why);
+			return rc;
+		}
+		if (clone) {
+			db_set_upstream(db, &db->task.primary);
+			return spawn_build(db, DB_OG_BUILD_FULL, OG_STEP_CLONE_BUILD, err, err_cap);
+		}
+		struct db_og_cmd c;
+		rc = db_og_cmd_begin(db, "gs_ctl", &c, err, err_cap);
+		if (rc < 0)
+			return rc;
+		rc = db_og_ctl_start(c.argv, c.prog, db->opts.data_dir, "pending",
+				     (int)db_secs_of(db->opts.command_timeout_ms), NULL,
+				     db->opts.log_file);
+		return db_og_cmd_spawn(db, &c, rc, db->opts.command_timeout_ms, OG_STEP_BOOT_START,
+				       "start", err, err_cap);
+	}
+	case OG_STEP_BOOT_START: {
+		rc = db_task_reap(db, err, err_cap);
+		if (rc < 0)
+			return rc;
+		struct db_og_cmd c;
+		rc = db_og_cmd_begin(db, "gs_ctl", &c, err, err_cap);
+		if (rc < 0)
+			return rc;
+		rc = db_og_ctl_notify(c.argv, c.prog, db->opts.data_dir, true,
+				      (uint32_t)db->task.term,
+				      (int)db_secs_of(db->opts.command_timeout_ms));
+		return db_og_cmd_spawn(db, &c, rc, db->opts.command_timeout_ms, OG_STEP_BOOT_NOTIFY,
+				       "notify", err, err_cap);
+	}
+	case OG_STEP_BOOT_NOTIFY:
+		return db_task_reap(db, err, err_cap);
+	case OG_STEP_CLONE_BUILD:
+		rc = db_task_reap(db, err, err_cap);
+		if (rc < 0) {
+			if (!db_server_running(db) &&
+			    db_clear_dir(db->opts.data_dir, why, sizeof(why)) < 0)
+				log_debug("could not clean up after a failed build: %s", why);
+		}
+		return rc;
+	case OG_STEP_REJOIN_INCREMENTAL:
+		rc = db_task_reap(db, why, sizeof(why));
+		if (rc < 0)
+			return rejoin_full_or_fail(db, rc, why, err, err_cap);
+		return 0;
+	case OG_STEP_REJOIN_FULL:
+		return db_task_reap(db, err, err_cap);
+	default:
+		return err_fail(err, err_cap, -EINVAL, "unknown task step %d", db->task.step);
+	}
+}
