@@ -371,30 +371,29 @@ void act(struct agent *a)
 	}
 }
 
-/* openGauss lists every member in replconninfoN: hands the driver the members of the view when
- * they changed since the last list it took. Acting, not observing: it may run gs_guc, so it
- * comes after the cycle's action rather than on the lease's path. */
-void set_opengauss_members(struct agent *a)
+/* Hands the database driver the view's members when they changed since the last list it took
+ * (openGauss lists them in replconninfoN; PostgreSQL needs none). Acting, not observing: it may
+ * run gs_guc, so it comes after the cycle's action rather than on the lease's path. */
+void set_db_peers(struct agent *a)
 {
 	struct db_peer peers[DB_PEERS_MAX];
 	char err[DB_ERROR_MAX];
 	int n = 0;
 
-	if (!is_opengauss(a))
-		return;
 	for (int i = 0; i < a->cluster->member_count && n < DB_PEERS_MAX; i++)
 		if (peer_from_member(&a->cluster->members[i], &peers[n]) == 0)
 			n++;
-	if (n == a->og_member_count && memcmp(peers, a->og_members, sizeof(peers[0]) * n) == 0)
+	if (n == a->db_peer_count && memcmp(peers, a->db_peers, sizeof(peers[0]) * n) == 0)
 		return;
 	if (db_set_peers(a->db, peers, n, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0) {
-		log_warning("could not hand the member list to the openGauss driver: %s, retrying",
+		log_warning("could not hand the member list to the database driver: %s, retrying",
 			    err);
 		return;
 	}
-	memcpy(a->og_members, peers, sizeof(peers[0]) * n);
-	a->og_member_count = n;
-	log_info("openGauss member list: %d member(s)", n);
+	memcpy(a->db_peers, peers, sizeof(peers[0]) * n);
+	a->db_peer_count = n;
+	if (is_opengauss(a))
+		log_info("openGauss member list: %d member(s)", n);
 }
 
 void apply_params(struct agent *a)

@@ -80,9 +80,9 @@ struct agent {
 	int64_t last_reason_ms;
 	uint64_t status_optime_written;
 	char slots_written[HA_MEMBERS_MAX * MEMBER_NAME_MAX];
-	/* openGauss: the member list last handed to the driver (replconninfoN). */
-	struct db_peer og_members[DB_PEERS_MAX];
-	int og_member_count; /* -1: none handed over yet */
+	/* The member list last handed to the driver (db_set_peers; openGauss replconninfoN). */
+	struct db_peer db_peers[DB_PEERS_MAX];
+	int db_peer_count; /* -1: none handed over yet */
 	bool params_applied;
 	int64_t loop_duration_ms;
 	bool acted; /* this cycle changed the DCS or the database */
@@ -150,8 +150,8 @@ void begin_task(struct agent *a, enum ha_action action, int rc, const char *err)
 bool finish_bootstrap(struct agent *a);
 /* Carries out a->out.action. */
 void act(struct agent *a);
-/* openGauss: hands the driver the view's member list for replconninfo when it changed. */
-void set_opengauss_members(struct agent *a);
+/* Hands the database driver the view's member list when it changed (db_set_peers). */
+void set_db_peers(struct agent *a);
 /* Applies the server parameters of the dynamic configuration once they changed. */
 void apply_params(struct agent *a);
 /* Keeps the role in step with what the database is. */

@@ -81,7 +81,7 @@ static enum ha_action cycle(struct agent *a)
 		if (a->acted)
 			(void)db_get_status(a->db, a->dbs);
 		if (a->view_ok) {
-			set_opengauss_members(a);
+			set_db_peers(a);
 			apply_params(a);
 			maintain_as_leader(a);
 		}
@@ -176,7 +176,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 
 	if (a == NULL)
 		return -ENOMEM;
-	a->og_member_count = -1;
+	a->db_peer_count = -1;
 	pthread_mutex_init(&a->req_lock, NULL);
 	a->cfg = c;
 	a->dyn = c->bootstrap.dcs;
