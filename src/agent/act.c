@@ -7,15 +7,12 @@
 #include "agent_state.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
-#include "num.h"
 
 /* The one place the node's role changes (STYLE.md). */
 void set_role(struct agent *a, enum ha_role to, const char *reason)
@@ -372,6 +369,31 @@ void act(struct agent *a)
 		/* Carried out by agent_run, which then leaves the loop. */
 		break;
 	}
+}
+
+/* Hands the database driver the view's members when they changed since the last list it took
+ * (openGauss lists them in replconninfoN; PostgreSQL needs none). Acting, not observing: it may
+ * run gs_guc, so it comes after the cycle's action rather than on the lease's path. */
+void set_db_peers(struct agent *a)
+{
+	struct db_peer peers[DB_PEERS_MAX];
+	char err[DB_ERROR_MAX];
+	int n = 0;
+
+	for (int i = 0; i < a->cluster->member_count && n < DB_PEERS_MAX; i++)
+		if (peer_from_member(&a->cluster->members[i], &peers[n]) == 0)
+			n++;
+	if (n == a->db_peer_count && memcmp(peers, a->db_peers, sizeof(peers[0]) * n) == 0)
+		return;
+	if (db_set_peers(a->db, peers, n, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0) {
+		log_warning("could not hand the member list to the database driver: %s, retrying",
+			    err);
+		return;
+	}
+	memcpy(a->db_peers, peers, sizeof(peers[0]) * n);
+	a->db_peer_count = n;
+	if (is_opengauss(a))
+		log_info("openGauss member list: %d member(s)", n);
 }
 
 void apply_params(struct agent *a)

@@ -52,7 +52,7 @@ void agent_ha_tags(const struct cfg *c, struct ha_tags *out);
 
 /* A peer to probe: its name and the api_url of its member key. */
 struct agent_peer_target {
-	char name[HA_NAME_MAX];
+	char name[MEMBER_NAME_MAX];
 	char api_url[AGENT_URL_MAX];
 };
 

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "err.h"
 #include "num.h"
 
 int agent_split_host_port(const char *s, int default_port, char *host, size_t host_cap, int *port)
@@ -99,9 +100,10 @@ int agent_db_params(const struct cfg *c, const struct cfg_dynamic *dyn, struct d
 			int r = params_set(&p, kv->name, kv->value);
 
 			if (r != 0) {
-				snprintf(err, errlen, "parameter \"%s\" does not fit: %s", kv->name,
-					 r == -ENOBUFS ? "too many parameters" : "value too long");
-				return r;
+				return err_fail(err, errlen, r, "parameter \"%s\" does not fit: %s",
+						kv->name,
+						r == -ENOBUFS ? "too many parameters"
+							      : "value too long");
 			}
 		}
 	}
@@ -120,17 +122,16 @@ static int tool_options(const struct cfg_options *in, char out[][DB_TOOL_OPTION_
 		int r;
 
 		if (n >= DB_TOOL_OPTIONS_MAX) {
-			snprintf(err, errlen, "too many %s options (at most %d)", what,
-				 DB_TOOL_OPTIONS_MAX);
-			return -ENOBUFS;
+			return err_fail(err, errlen, -ENOBUFS, "too many %s options (at most %d)",
+					what, DB_TOOL_OPTIONS_MAX);
 		}
 		if (kv->kind == CFG_VALUE_NONE || kv->value[0] == '\0')
 			r = buf_format(out[n], DB_TOOL_OPTION_MAX, "%s", kv->name);
 		else
 			r = buf_format(out[n], DB_TOOL_OPTION_MAX, "%s=%s", kv->name, kv->value);
 		if (r != 0) {
-			snprintf(err, errlen, "%s option \"%s\" is too long", what, kv->name);
-			return r;
+			return err_fail(err, errlen, r, "%s option \"%s\" is too long", what,
+					kv->name);
 		}
 		n++;
 	}
@@ -165,14 +166,14 @@ int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 	    buf_copy(o->bin_dir, sizeof(o->bin_dir), c->postgresql.bin_dir) != 0 ||
 	    buf_copy(o->config_dir, sizeof(o->config_dir), c->postgresql.config_dir) != 0 ||
 	    buf_copy(o->pgpass_path, sizeof(o->pgpass_path), c->postgresql.pgpass) != 0) {
-		snprintf(err, errlen, "a name or path of the postgresql section is too long");
+		err_set(err, errlen, "a name or path of the postgresql section is too long");
 		goto out_free;
 	}
 	r = agent_split_host_port(c->postgresql.listen, 5432, o->listen_host,
 				  sizeof(o->listen_host), &o->listen_port);
 	if (r != 0) {
-		snprintf(err, errlen, "\"postgresql.listen\": \"%s\" is not host:port",
-			 c->postgresql.listen);
+		err_set(err, errlen, "\"postgresql.listen\": \"%s\" is not host:port",
+			c->postgresql.listen);
 		goto out_free;
 	}
 	if (c->postgresql.connect_address[0] != '\0') {
@@ -180,9 +181,9 @@ int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 					  o->connect_host, sizeof(o->connect_host),
 					  &o->connect_port);
 		if (r != 0) {
-			snprintf(err, errlen,
-				 "\"postgresql.connect_address\": \"%s\" is not host:port",
-				 c->postgresql.connect_address);
+			err_set(err, errlen,
+				"\"postgresql.connect_address\": \"%s\" is not host:port",
+				c->postgresql.connect_address);
 			goto out_free;
 		}
 	}
@@ -190,8 +191,8 @@ int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 	    copy_user(&c->postgresql.authentication.replication, &o->replication) != 0 ||
 	    copy_user(&c->postgresql.authentication.rewind, &o->rewind) != 0) {
 		r = -ENAMETOOLONG;
-		snprintf(err, errlen,
-			 "a user name or password of postgresql.authentication is too long");
+		err_set(err, errlen,
+			"a user name or password of postgresql.authentication is too long");
 		goto out_free;
 	}
 	r = agent_db_params(c, dyn, &o->parameters, err, errlen);
@@ -201,13 +202,13 @@ int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 	hba = c->postgresql.pg_hba.count > 0 ? &c->postgresql.pg_hba : &c->bootstrap.pg_hba;
 	if (hba->count > DB_HBA_MAX) {
 		r = -ENOBUFS;
-		snprintf(err, errlen, "too many pg_hba lines (at most %d)", DB_HBA_MAX);
+		err_set(err, errlen, "too many pg_hba lines (at most %d)", DB_HBA_MAX);
 		goto out_free;
 	}
 	for (int i = 0; i < hba->count; i++) {
 		if (buf_copy(o->hba[i], sizeof(o->hba[i]), hba->items[i]) != 0) {
 			r = -ENAMETOOLONG;
-			snprintf(err, errlen, "pg_hba line %d is too long", i + 1);
+			err_set(err, errlen, "pg_hba line %d is too long", i + 1);
 			goto out_free;
 		}
 	}
@@ -245,34 +246,32 @@ int agent_rest_options(const struct cfg *c, struct rest_options *out, char *err,
 	if (c->restapi.listen[0] != '\0' &&
 	    agent_split_host_port(c->restapi.listen, 8008, o.listen_host, sizeof(o.listen_host),
 				  &o.listen_port) != 0) {
-		snprintf(err, errlen, "\"restapi.listen\": \"%s\" is not host:port",
-			 c->restapi.listen);
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL, "\"restapi.listen\": \"%s\" is not host:port",
+				c->restapi.listen);
 	}
 	if (buf_copy(o.username, sizeof(o.username), c->restapi.username) != 0 ||
 	    buf_copy(o.password, sizeof(o.password), c->restapi.password) != 0 ||
 	    buf_copy(o.certfile, sizeof(o.certfile), c->restapi.certfile) != 0 ||
 	    buf_copy(o.keyfile, sizeof(o.keyfile), c->restapi.keyfile) != 0 ||
 	    buf_copy(o.cafile, sizeof(o.cafile), c->restapi.cafile) != 0) {
-		snprintf(err, errlen, "a value of the restapi section is too long");
-		return -ENAMETOOLONG;
+		return err_fail(err, errlen, -ENAMETOOLONG,
+				"a value of the restapi section is too long");
 	}
 	o.verify_client =
 		c->restapi.verify_client == CFG_VERIFY_CLIENT_REQUIRED	 ? REST_VERIFY_REQUIRED
 		: c->restapi.verify_client == CFG_VERIFY_CLIENT_OPTIONAL ? REST_VERIFY_OPTIONAL
 									 : REST_VERIFY_NONE;
 	if (c->restapi.allowlist.count > REST_ALLOWLIST_MAX) {
-		snprintf(err, errlen, "\"restapi.allowlist\": at most %d entries",
-			 REST_ALLOWLIST_MAX);
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL, "\"restapi.allowlist\": at most %d entries",
+				REST_ALLOWLIST_MAX);
 	}
 	for (int i = 0; i < c->restapi.allowlist.count; i++) {
 		if (rest_cidr_parse(c->restapi.allowlist.items[i], &o.allowlist[i]) != 0) {
-			snprintf(err, errlen,
-				 "\"restapi.allowlist\": \"%s\" is not an IP address or CIDR "
-				 "(host names are not resolved)",
-				 c->restapi.allowlist.items[i]);
-			return -EINVAL;
+			return err_fail(
+				err, errlen, -EINVAL,
+				"\"restapi.allowlist\": \"%s\" is not an IP address or CIDR "
+				"(host names are not resolved)",
+				c->restapi.allowlist.items[i]);
 		}
 	}
 	o.allowlist_count = c->restapi.allowlist.count;
@@ -285,18 +284,18 @@ int agent_rest_options(const struct cfg *c, struct rest_options *out, char *err,
 			struct rest_header *dst;
 
 			if (o.extra_header_count >= REST_EXTRA_HEADERS_MAX) {
-				snprintf(err, errlen, "at most %d extra HTTP headers",
-					 REST_EXTRA_HEADERS_MAX);
-				return -EINVAL;
+				return err_fail(err, errlen, -EINVAL,
+						"at most %d extra HTTP headers",
+						REST_EXTRA_HEADERS_MAX);
 			}
 			dst = &o.extra_headers[o.extra_header_count];
 			if (buf_copy(dst->name, sizeof(dst->name), headers[h]->items[i].name) !=
 				    0 ||
 			    buf_copy(dst->value, sizeof(dst->value), headers[h]->items[i].value) !=
 				    0) {
-				snprintf(err, errlen, "extra HTTP header \"%s\" is too long",
-					 headers[h]->items[i].name);
-				return -ENAMETOOLONG;
+				return err_fail(err, errlen, -ENAMETOOLONG,
+						"extra HTTP header \"%s\" is too long",
+						headers[h]->items[i].name);
 			}
 			o.extra_header_count++;
 		}

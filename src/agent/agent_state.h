@@ -74,15 +74,15 @@ struct agent {
 	int64_t demoted_ms;	 /* when it last stepped down as primary; 0 = never */
 	bool clone_failed;	 /* the data directory holds a failed clone: clone again */
 	char last_progress[256]; /* the last clone progress logged */
-	char task_target[HA_NAME_MAX];
 
+	char refused_scheduled_at[DCS_WORD_MAX]; /* the failover key's, last logged as refused */
 	char last_reason[HA_REASON_MAX];
 	int64_t last_reason_ms;
 	uint64_t status_optime_written;
-	char slots_written[HA_MEMBERS_MAX * HA_NAME_MAX];
-	/* openGauss: the member list last handed to the driver (replconninfoN). */
-	struct db_peer og_members[DB_PEERS_MAX];
-	int og_member_count; /* -1: none handed over yet */
+	char slots_written[HA_MEMBERS_MAX * MEMBER_NAME_MAX];
+	/* The member list last handed to the driver (db_set_peers; openGauss replconninfoN). */
+	struct db_peer db_peers[DB_PEERS_MAX];
+	int db_peer_count; /* -1: none handed over yet */
 	bool params_applied;
 	int64_t loop_duration_ms;
 	bool acted; /* this cycle changed the DCS or the database */
@@ -121,8 +121,6 @@ int peer_named(const struct agent *a, const char *name, struct db_peer *out);
 bool i_am_leader_in_view(const struct agent *a);
 /* tags.clonefrom of a member key. */
 bool member_clonefrom(const struct dcs_member *m);
-/* POST /failsafe: Patroni's 2 s, within retry_timeout. */
-int64_t failsafe_timeout_ms(const struct agent *a);
 
 /* ---- observe.c ---- */
 
@@ -136,7 +134,6 @@ void observe_db(struct agent *a);
 
 /* ---- input.c ---- */
 
-int parse_iso_ms(const char *s, int64_t *out_ms);
 /* Fills a->in from this cycle's observations. */
 void build_input(struct agent *a);
 /* Fill a->in->probe / a->in->failsafe when ha_decide asks for them. */
@@ -153,6 +150,8 @@ void begin_task(struct agent *a, enum ha_action action, int rc, const char *err)
 bool finish_bootstrap(struct agent *a);
 /* Carries out a->out.action. */
 void act(struct agent *a);
+/* Hands the database driver the view's member list when it changed (db_set_peers). */
+void set_db_peers(struct agent *a);
 /* Applies the server parameters of the dynamic configuration once they changed. */
 void apply_params(struct agent *a);
 /* Keeps the role in step with what the database is. */

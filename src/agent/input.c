@@ -6,61 +6,41 @@
 #include "agent_state.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
+#include "timefmt.h"
 
-/* Parses an ISO 8601 timestamp with a zone ("2026-11-21T10:00:00+00:00", "...Z") into wall ms. */
-int parse_iso_ms(const char *s, int64_t *out_ms)
+/* The failover key's scheduled_at as wall ms (0 when it has none). A value that is not a strict
+ * ISO 8601 time with a zone is refused, never taken for "now": returns -EINVAL, and the caller
+ * leaves the key alone (no switchover runs on it). Logged once per refused value. */
+static int failover_schedule(struct agent *a, const char *scheduled_at, int64_t *wall_ms)
 {
-	struct tm tm = { 0 };
-	int y, mo, d, h, mi, sec, consumed = 0, zh = 0, zm = 0;
-	double frac = 0;
-	const char *p;
-	int64_t t;
+	enum time_parse_result r;
 
-	if (sscanf(s, "%4d-%2d-%2d%*1[T ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &consumed) !=
-		    6 ||
-	    consumed == 0)
-		return -EINVAL;
-	p = s + consumed;
-	if (*p == '.') {
-		char *end;
-
-		frac = strtod(p, &end);
-		p = end;
+	*wall_ms = 0;
+	if (scheduled_at[0] == '\0')
+		return 0;
+	r = time_parse_iso(scheduled_at, wall_ms, NULL, 0);
+	if (r == TIME_OK) {
+		a->refused_scheduled_at[0] = '\0';
+		return 0;
 	}
-	if (*p == 'Z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		int sign = *p == '-' ? -1 : 1;
-
-		if (sscanf(p + 1, "%2d:%2d", &zh, &zm) != 2)
-			return -EINVAL;
-		zh *= sign;
-		zm *= sign;
-		p += 6;
-	} else {
-		return -EINVAL;
+	*wall_ms = 0;
+	if (strcmp(a->refused_scheduled_at, scheduled_at) != 0) {
+		log_warning("ignoring the failover key: \"scheduled_at\": \"%s\" is not %s",
+			    scheduled_at,
+			    r == TIME_NO_ZONE ? "a time with a zone"
+					      : "an ISO 8601 time (YYYY-MM-DDTHH:MM:SS+HH:MM)");
+		buf_copy_or_clear(a->refused_scheduled_at, sizeof(a->refused_scheduled_at),
+				  scheduled_at);
 	}
-	if (*p != '\0')
-		return -EINVAL;
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = (int64_t)timegm(&tm);
-	*out_ms = (t - zh * 3600 - zm * 60) * 1000 + (int64_t)(frac * 1000);
-	return 0;
+	return -EINVAL;
 }
 
 /* Splits a comma-joined name list into a set (the sync key's sync_standby). */
@@ -79,7 +59,7 @@ static void names_from_csv(const char *csv, struct ha_names *out)
 		}
 		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '"'))
 			n--;
-		if (n > 0 && n < HA_NAME_MAX) {
+		if (n > 0 && n < MEMBER_NAME_MAX) {
 			memcpy(out->name[out->count], p, n);
 			out->name[out->count][n] = '\0';
 			out->count++;
@@ -104,7 +84,7 @@ static void names_from_ssn(const char *ssn, struct ha_names *out, bool *placehol
 		if (strcmp(sync.names[i], SYNC_PLACEHOLDER) == 0)
 			*placeholder = true;
 		else
-			buf_copy_or_clear(out->name[out->count++], HA_NAME_MAX, sync.names[i]);
+			buf_copy_or_clear(out->name[out->count++], MEMBER_NAME_MAX, sync.names[i]);
 	}
 }
 
@@ -178,19 +158,18 @@ void build_input(struct agent *a)
 		in->dcs.leader_lease_mine = c->has_leader && c->leader_lease != 0 &&
 					    c->leader_lease == dcs_lease_id(a->dcs);
 		if (c->has_failover && c->failover_valid &&
-		    (c->failover_leader[0] != '\0' || c->failover_member[0] != '\0')) {
+		    (c->failover_leader[0] != '\0' || c->failover_member[0] != '\0') &&
+		    failover_schedule(a, c->failover_scheduled_at,
+				      &in->dcs.failover.scheduled_at_wall_ms) == 0) {
 			in->dcs.failover.present = true;
-			buf_copy_or_clear(in->dcs.failover.leader, HA_NAME_MAX, c->failover_leader);
-			buf_copy_or_clear(in->dcs.failover.candidate, HA_NAME_MAX,
+			buf_copy_or_clear(in->dcs.failover.leader, MEMBER_NAME_MAX,
+					  c->failover_leader);
+			buf_copy_or_clear(in->dcs.failover.candidate, MEMBER_NAME_MAX,
 					  c->failover_member);
-			if (c->failover_scheduled_at[0] != '\0' &&
-			    parse_iso_ms(c->failover_scheduled_at,
-					 &in->dcs.failover.scheduled_at_wall_ms) != 0)
-				in->dcs.failover.scheduled_at_wall_ms = 0;
 		}
 		if (c->has_sync && c->sync_valid) {
 			in->dcs.sync.present = true;
-			buf_copy_or_clear(in->dcs.sync.leader, HA_NAME_MAX, c->sync_leader);
+			buf_copy_or_clear(in->dcs.sync.leader, MEMBER_NAME_MAX, c->sync_leader);
 			names_from_csv(c->sync_standby, &in->dcs.sync.standbys);
 		}
 		a->failsafe_count = 0;
@@ -207,7 +186,7 @@ void build_input(struct agent *a)
 		}
 		for (int i = 0; i < a->failsafe_count; i++)
 			buf_copy_or_clear(in->dcs.failsafe.name[in->dcs.failsafe.count++],
-					  HA_NAME_MAX, a->failsafe[i].name);
+					  MEMBER_NAME_MAX, a->failsafe[i].name);
 		in->dcs.failsafe_present = in->dcs.failsafe.count > 0;
 		in->dcs.term = c->has_term && c->term_valid ? c->term : 0;
 		in->dcs.status_present = c->has_optime;
@@ -216,7 +195,7 @@ void build_input(struct agent *a)
 			const struct dcs_member *m = &c->members[i];
 			struct ha_member *h = &in->dcs.members[in->dcs.member_count++];
 
-			buf_copy_or_clear(h->name, HA_NAME_MAX, m->name);
+			buf_copy_or_clear(h->name, MEMBER_NAME_MAX, m->name);
 			h->running = strcmp(m->state, "running") == 0;
 			h->is_primary = m->is_primary;
 			h->lsn = m->xlog_location_lsn > 0 ? (uint64_t)m->xlog_location_lsn : 0;
@@ -264,7 +243,7 @@ void build_input(struct agent *a)
 	for (int i = 0; i < s->standby_count && i < HA_MEMBERS_MAX; i++) {
 		struct ha_replication *r = &in->db.replication[in->db.replication_count++];
 
-		buf_copy_or_clear(r->name, HA_NAME_MAX, s->standbys[i].application_name);
+		buf_copy_or_clear(r->name, MEMBER_NAME_MAX, s->standbys[i].application_name);
 		r->streaming = strcmp(s->standbys[i].state, "streaming") == 0;
 		r->sync = s->standbys[i].sync_state == DB_SYNC_SYNC ||
 			  s->standbys[i].sync_state == DB_SYNC_QUORUM;
@@ -285,7 +264,7 @@ void probe_peers(struct agent *a)
 		if (strcmp(m->name, a->cfg->name) == 0 || m->api_url[0] == '\0')
 			continue;
 		memset(&targets[n], 0, sizeof(targets[n]));
-		buf_copy_or_clear(targets[n].name, HA_NAME_MAX, m->name);
+		buf_copy_or_clear(targets[n].name, MEMBER_NAME_MAX, m->name);
 		buf_copy_or_clear(targets[n].api_url, AGENT_URL_MAX, m->api_url);
 		n++;
 	}
@@ -328,7 +307,8 @@ void ping_failsafe(struct agent *a)
 		return;
 	}
 	agent_rest_client_options(a->cfg, &client);
-	agent_failsafe_post(&client, targets, n, body, failsafe_timeout_ms(a), acked);
+	agent_failsafe_post(&client, targets, n, body, ha_failsafe_ping_timeout_ms(&a->in->policy),
+			    acked);
 	free(body);
 	for (int i = 0; i < n; i++) {
 		if (!acked[i]) {

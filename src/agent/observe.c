@@ -27,52 +27,21 @@ void note_dcs_error(struct agent *a, const char *what, int rc, const char *msg)
 	}
 }
 
-/* openGauss lists every member in replconninfoN: hands the driver the members of the view when
- * they changed since the last list it took. */
-static void set_opengauss_members(struct agent *a)
-{
-	struct db_peer peers[DB_PEERS_MAX];
-	char err[DB_ERROR_MAX];
-	int n = 0;
-
-	if (!is_opengauss(a))
-		return;
-	for (int i = 0; i < a->cluster->member_count && n < DB_PEERS_MAX; i++)
-		if (peer_from_member(&a->cluster->members[i], &peers[n]) == 0)
-			n++;
-	if (n == a->og_member_count && memcmp(peers, a->og_members, sizeof(peers[0]) * n) == 0)
-		return;
-	if (db_set_peers(a->db, peers, n, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0) {
-		log_warning("could not hand the member list to the openGauss driver: %s, retrying",
-			    err);
-		return;
-	}
-	memcpy(a->og_members, peers, sizeof(peers[0]) * n);
-	a->og_member_count = n;
-	log_info("openGauss member list: %d member(s)", n);
-}
-
-/* A running primary that holds the key must decide by its fence deadline even when etcd is
- * silent: every DCS call of the observe step ends by then (docs/timing.md, "Come back in time").
- * Returns the deadline, or 0 when no cap applies (not a primary, paused, never renewed). */
+/* A running primary that holds the key must decide by its deadline even when etcd is silent:
+ * every DCS call of the observe step ends by then (docs/timing.md, "Come back in time"). The
+ * deadline is the core's (ha_leader_deadline_ms), from the same proofs ha_decide sees.
+ * Returns it, or 0 when no cap applies (not a primary, paused, never renewed, not the holder). */
 int64_t fence_cap(const struct agent *a)
 {
 	struct ha_policy policy;
 	int64_t f;
 
 	if (a->dbs->role != DB_ROLE_PRIMARY || a->dyn.pause || a->lease_renewed_ms == 0 ||
-	    !a->cluster->has_leader || strcmp(a->cluster->leader, a->cfg->name) != 0)
+	    !i_am_leader_in_view(a))
 		return 0;
 	agent_ha_policy(a->cfg, &a->dyn, &policy);
-	f = ha_fence_deadline_ms(&policy, a->lease_renewed_ms, 0);
-	/* Failsafe acks extend the proof; leave time for the next round of pings. */
-	if (a->dyn.failsafe_mode && a->failsafe_acked_ms > 0) {
-		int64_t ff = ha_fence_deadline_ms(&policy, a->failsafe_acked_ms, 0) -
-			     failsafe_timeout_ms(a);
-
-		if (ff > f)
-			f = ff;
-	}
+	/* Granted TTL 0, as in the decision's input (dcs.lease_ttl_ms). */
+	f = ha_leader_deadline_ms(&policy, a->lease_renewed_ms, 0, a->failsafe_acked_ms);
 	return f > clock_mono_ms() ? f : 0;
 }
 
@@ -154,7 +123,6 @@ void observe_dcs(struct agent *a)
 		a->view_wall_ms = clock_wall_ms();
 		if (a->lease_ok)
 			a->dcs_error[0] = '\0';
-		set_opengauss_members(a);
 	} else {
 		note_dcs_error(a, "could not read the cluster from etcd", rc, msg);
 	}

@@ -11,51 +11,64 @@
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
+#include "timefmt.h"
 
 /* The member document; Patroni's are a few hundred bytes. */
 #define MEMBER_DOC_MAX (DCS_MEMBER_DOC_MAX + 1)
 /* An outcome line repeats at info at most this often while it stays the same (STYLE.md). */
 #define HEARTBEAT_MS 60000
 
-static const char *state_word(const struct agent *a)
+/* Patroni's state of this node's database, for the member key and the REST snapshot. */
+static enum rest_db_state db_state_of(const struct agent *a)
 {
 	if (a->busy == HA_ACT_BOOTSTRAP)
-		return "initializing new cluster";
+		return REST_DB_INITIALIZING;
 	if (a->busy == HA_ACT_CLONE)
-		return "creating replica";
+		return REST_DB_CREATING_REPLICA;
 	if (a->busy == HA_ACT_REJOIN)
-		return "stopped";
+		return REST_DB_STOPPED;
 	switch (a->dbs->role) {
 	case DB_ROLE_PRIMARY:
 	case DB_ROLE_REPLICA:
-		return "running";
+		return REST_DB_RUNNING;
 	case DB_ROLE_UNKNOWN:
-		return "unknown";
+		return REST_DB_UNKNOWN;
 	case DB_ROLE_PENDING:
 	case DB_ROLE_STARTING:
-		return "starting";
+		return REST_DB_STARTING;
 	case DB_ROLE_STOPPING:
-		return "stopping";
+		return REST_DB_STOPPING;
 	case DB_ROLE_CRASHED:
-		return "crashed";
+		return REST_DB_CRASHED;
 	case DB_ROLE_STOPPED:
 		break;
 	}
-	return "stopped";
+	return REST_DB_STOPPED;
 }
 
-/* The role word of the member key and /patroni. */
-static const char *role_word(const struct agent *a)
+/* Patroni's role of this node, for the member key and /patroni. */
+static enum rest_role role_of(const struct agent *a)
 {
 	if (a->dbs->role == DB_ROLE_PRIMARY)
-		return "primary";
+		return REST_ROLE_PRIMARY;
 	if (a->dbs->role == DB_ROLE_REPLICA)
-		return "replica";
+		return REST_ROLE_REPLICA;
 	if (a->role.role == HA_ROLE_DEMOTING)
-		return "demoted";
+		return REST_ROLE_DEMOTED;
 	if (!a->dbs->initialized)
-		return "uninitialized";
-	return "replica";
+		return REST_ROLE_UNINITIALIZED;
+	return REST_ROLE_REPLICA;
+}
+
+/* Their words, from the REST module's one table. */
+static const char *state_word(const struct agent *a)
+{
+	return rest_db_state_name(db_state_of(a));
+}
+
+static const char *role_word(const struct agent *a)
+{
+	return rest_role_name(role_of(a), NULL);
 }
 
 /* The member document's tags: the non-default built-in ones, then the custom ones as typed
@@ -151,15 +164,6 @@ static bool names_contain(const struct ha_names *names, const char *name)
 	return false;
 }
 
-static enum rest_db_state rest_state(const struct agent *a)
-{
-	enum rest_db_state s;
-
-	if (rest_db_state_parse(state_word(a), &s) != 0)
-		s = REST_DB_UNKNOWN;
-	return s;
-}
-
 void publish(struct agent *a)
 {
 	const struct ha_names *sync_names;
@@ -171,17 +175,13 @@ void publish(struct agent *a)
 	buf_copy_or_clear(sn->name, sizeof(sn->name), a->cfg->name);
 	buf_copy_or_clear(sn->scope, sizeof(sn->scope), a->cfg->scope);
 	buf_copy_or_clear(sn->version, sizeof(sn->version), GSHA_VERSION);
-	sn->role = s->role == DB_ROLE_PRIMARY	      ? REST_ROLE_PRIMARY
-		   : s->role == DB_ROLE_REPLICA	      ? REST_ROLE_REPLICA
-		   : a->role.role == HA_ROLE_DEMOTING ? REST_ROLE_DEMOTED
-		   : s->initialized		      ? REST_ROLE_REPLICA
-						      : REST_ROLE_UNINITIALIZED;
-	sn->state = rest_state(a);
+	sn->role = role_of(a);
+	sn->state = db_state_of(a);
 	sn->pg_reachable = s->accepting;
 	if (s->postmaster_start_time[0] != '\0') {
 		int64_t ms;
 
-		if (parse_iso_ms(s->postmaster_start_time, &ms) == 0)
+		if (time_parse_iso(s->postmaster_start_time, &ms, NULL, 0) == TIME_OK)
 			sn->postmaster_start_wall_us = ms * 1000;
 	}
 	sn->server_version = s->server_version;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "err.h"
 #include "clock.h"
 #include "log.h"
 
@@ -80,6 +81,7 @@ static enum ha_action cycle(struct agent *a)
 		if (a->acted)
 			(void)db_get_status(a->db, a->dbs);
 		if (a->view_ok) {
+			set_db_peers(a);
 			apply_params(a);
 			maintain_as_leader(a);
 		}
@@ -121,14 +123,12 @@ static int build_dcs_options(const struct cfg *c, const struct cfg_dynamic *dyn,
 {
 	memset(o, 0, sizeof(*o));
 	if (c->etcd3.hosts.count == 0 && c->etcd3.url[0] == '\0') {
-		snprintf(err, errlen,
-			 "no etcd endpoints: set etcd3.hosts (or PATRONI_ETCD3_HOSTS)");
-		return -EINVAL;
+		return err_fail(err, errlen, -EINVAL,
+				"no etcd endpoints: set etcd3.hosts (or PATRONI_ETCD3_HOSTS)");
 	}
 	if (c->etcd3.url[0] != '\0' &&
 	    buf_copy(o->endpoints[o->endpoint_count++], DCS_URL_MAX, c->etcd3.url) != 0) {
-		snprintf(err, errlen, "\"etcd3.url\" is too long");
-		return -ENAMETOOLONG;
+		return err_fail(err, errlen, -ENAMETOOLONG, "\"etcd3.url\" is too long");
 	}
 	for (int i = 0; i < c->etcd3.hosts.count && o->endpoint_count < DCS_ENDPOINTS_MAX; i++)
 		if (buf_copy(o->endpoints[o->endpoint_count], DCS_URL_MAX,
@@ -143,8 +143,8 @@ static int build_dcs_options(const struct cfg *c, const struct cfg_dynamic *dyn,
 	    buf_copy(o->namespace, sizeof(o->namespace), c->namespace_) != 0 ||
 	    buf_copy(o->scope, sizeof(o->scope), c->scope) != 0 ||
 	    buf_copy(o->name, sizeof(o->name), c->name) != 0) {
-		snprintf(err, errlen, "a value of the etcd3 section is too long");
-		return -ENAMETOOLONG;
+		return err_fail(err, errlen, -ENAMETOOLONG,
+				"a value of the etcd3 section is too long");
 	}
 	o->ttl_ms = dyn->ttl_ms;
 	o->retry_timeout_ms = dyn->retry_timeout_ms;
@@ -176,7 +176,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 
 	if (a == NULL)
 		return -ENOMEM;
-	a->og_member_count = -1;
+	a->db_peer_count = -1;
 	pthread_mutex_init(&a->req_lock, NULL);
 	a->cfg = c;
 	a->dyn = c->bootstrap.dcs;
@@ -188,7 +188,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	if (a->cluster == NULL || a->dbs == NULL || a->in == NULL || a->snap == NULL ||
 	    dbopts == NULL) {
 		r = -ENOMEM;
-		snprintf(err, sizeof(err), "out of memory");
+		err_set(err, sizeof(err), "out of memory");
 		goto out_fail;
 	}
 	ha_role_init(&a->role, HA_ROLE_UNINITIALIZED, clock_mono_ms());
@@ -200,7 +200,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		       c->postgresql.connect_address[0] ? c->postgresql.connect_address
 							: c->postgresql.listen) != 0) {
 		r = -ENAMETOOLONG;
-		snprintf(err, sizeof(err), "restapi or postgresql connect_address is too long");
+		err_set(err, sizeof(err), "restapi or postgresql connect_address is too long");
 		goto out_fail;
 	}
 

@@ -72,9 +72,3 @@ bool member_clonefrom(const struct dcs_member *m)
 	cJSON_Delete(tags);
 	return yes;
 }
-
-/* POST /failsafe: Patroni's 2 s, within retry_timeout. */
-int64_t failsafe_timeout_ms(const struct agent *a)
-{
-	return a->dyn.retry_timeout_ms < 2000 ? a->dyn.retry_timeout_ms : 2000;
-}

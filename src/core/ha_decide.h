@@ -43,9 +43,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Member names: etcd key components and application_name values; Patroni names are short, and
- * PostgreSQL truncates application_name at 63 bytes, so longer names could not be matched. */
-#define HA_NAME_MAX 64
+#include "name.h" /* MEMBER_NAME_MAX: every member name below fits it */
+
 /* System identifier as decimal text: a uint64 has at most 20 digits. */
 #define HA_SYSID_MAX 32
 /* Members, peers, sync standbys and replication connections per cluster. openGauss caps
@@ -56,6 +55,8 @@
 /* A monotonic/wall clock disagreement larger than this between two calls is a clock jump or a
  * suspend: TILT. NTP slews far slower than this; an NTP step or a resumed VM does not. */
 #define HA_CLOCK_JUMP_MS 1000
+/* Longest POST /failsafe round (Patroni's timeout), within retry_timeout. */
+#define HA_FAILSAFE_PING_MAX_MS 2000
 /* Clock rate allowance in the fencing margin: ttl / HA_DRIFT_DIVISOR (1 %, twenty times the
  * 500 ppm an NTP-disciplined clock may be off). */
 #define HA_DRIFT_DIVISOR 100
@@ -155,8 +156,8 @@ enum ha_demote_mode {
 
 /* A set of member names, in order. */
 struct ha_names {
-	int count;				/* entries used, 0..HA_MEMBERS_MAX */
-	char name[HA_MEMBERS_MAX][HA_NAME_MAX]; /* each NUL-terminated, non-empty */
+	int count;				    /* entries used, 0..HA_MEMBERS_MAX */
+	char name[HA_MEMBERS_MAX][MEMBER_NAME_MAX]; /* each NUL-terminated, non-empty */
 };
 
 /* Effective tags (the config module applies Patroni's rules: failover_priority <= 0 without an
@@ -187,7 +188,7 @@ struct ha_policy {
 
 /* This agent. */
 struct ha_self {
-	char name[HA_NAME_MAX]; /* member name */
+	char name[MEMBER_NAME_MAX]; /* member name */
 	struct ha_tags tags;
 	bool shutdown_requested;	  /* SIGTERM or SIGINT received */
 	enum ha_action busy;		  /* long action still running (async), or NONE */
@@ -197,22 +198,22 @@ struct ha_self {
 
 /* The failover key: {"leader", "member", "scheduled_at"}; "{}" or missing = not present. */
 struct ha_failover {
-	bool present;		      /* a non-empty failover key */
-	char leader[HA_NAME_MAX];     /* switchover from this leader; "" = failover */
-	char candidate[HA_NAME_MAX];  /* "member": the requested new leader; "" = any */
-	int64_t scheduled_at_wall_ms; /* wall clock; 0 = at once */
+	bool present;			 /* a non-empty failover key */
+	char leader[MEMBER_NAME_MAX];	 /* switchover from this leader; "" = failover */
+	char candidate[MEMBER_NAME_MAX]; /* "member": the requested new leader; "" = any */
+	int64_t scheduled_at_wall_ms;	 /* wall clock; 0 = at once */
 };
 
 /* The sync key: {"leader", "sync_standby"}. */
 struct ha_sync_key {
 	bool present;
-	char leader[HA_NAME_MAX];
+	char leader[MEMBER_NAME_MAX];
 	struct ha_names standbys;
 };
 
 /* A member as its DCS member key describes it. */
 struct ha_member {
-	char name[HA_NAME_MAX];
+	char name[MEMBER_NAME_MAX];
 	bool running;	 /* state "running" */
 	bool is_primary; /* role "primary" or "master" */
 	uint64_t lsn;	 /* xlog_location */
@@ -225,7 +226,7 @@ struct ha_dcs {
 	bool initialize_present;       /* the initialize key exists */
 	char initialize[HA_SYSID_MAX]; /* its value: "" while bootstrap runs, then the sysid */
 	bool leader_present;	       /* the leader key exists */
-	char leader[HA_NAME_MAX];      /* its value: the holder's name */
+	char leader[MEMBER_NAME_MAX];  /* its value: the holder's name */
 	bool leader_lease_mine;	       /* the leader key is bound to the lease I keep alive */
 	int64_t lease_renewed_ms; /* send time of my lease's last successful keepalive; 0 = never */
 	int64_t lease_ttl_ms;	  /* TTL etcd granted my lease; 0 = use policy ttl */
@@ -243,10 +244,10 @@ struct ha_dcs {
 
 /* A standby connected to the local primary (pg_stat_replication). */
 struct ha_replication {
-	char name[HA_NAME_MAX]; /* application_name = member name */
-	bool streaming;		/* state "streaming" */
-	bool sync;		/* sync_state "sync" or "quorum": confirmed synchronous */
-	uint64_t flush_lsn;	/* flushed position */
+	char name[MEMBER_NAME_MAX]; /* application_name = member name */
+	bool streaming;		    /* state "streaming" */
+	bool sync;		    /* sync_state "sync" or "quorum": confirmed synchronous */
+	uint64_t flush_lsn;	    /* flushed position */
 };
 
 /* The local database. */
@@ -257,8 +258,8 @@ struct ha_db {
 	int64_t timeline;	  /* current timeline */
 	int64_t term;		  /* openGauss term (term_file / WAL); 0 unknown */
 	uint64_t lsn;		  /* primary: flush position; replica: max(receive, replay) */
-	char following[HA_NAME_MAX]; /* member primary_conninfo points at; "" = none */
-	bool rejoin_needed;	     /* history diverged from the leader: rewind or build first */
+	char following[MEMBER_NAME_MAX]; /* member primary_conninfo points at; "" = none */
+	bool rejoin_needed; /* history diverged from the leader: rewind or build first */
 	/* first attempt of the current start; 0 = none; kept across retries until the database
 	 * runs */
 	int64_t start_since_ms;
@@ -270,7 +271,7 @@ struct ha_db {
 
 /* What another member said about itself (GET <api_url>, its /patroni document). */
 struct ha_peer {
-	char name[HA_NAME_MAX];
+	char name[MEMBER_NAME_MAX];
 	bool reachable;	 /* answered within the probe timeout */
 	bool is_primary; /* reports it is not in recovery */
 	uint64_t lsn;	 /* primary: xlog.location; replica: max(received, replayed) */
@@ -308,7 +309,7 @@ struct ha_input {
 
 struct ha_output {
 	enum ha_action action;
-	char target[HA_NAME_MAX];	 /* member the action points at ("" = none) */
+	char target[MEMBER_NAME_MAX];	 /* member the action points at ("" = none) */
 	enum ha_demote_mode demote_mode; /* HA_ACT_DEMOTE */
 	/* PROMOTE / RESTART_PRIMARY on openGauss: the -T value; for PROMOTE the DCS term must
 	 * first move dcs.term -> term */
@@ -355,6 +356,18 @@ int64_t ha_fence_margin_ms(const struct ha_policy *policy, int64_t ttl_ms);
  * must have stopped accepting writes. granted_ttl_ms 0 means the policy ttl. */
 int64_t ha_fence_deadline_ms(const struct ha_policy *policy, int64_t renewed_ms,
 			     int64_t granted_ttl_ms);
+
+/* Timeout of one POST /failsafe round: Patroni's 2 s, within retry_timeout. */
+int64_t ha_failsafe_ping_timeout_ms(const struct ha_policy *policy);
+
+/* The instant by which a primary that holds the leader key must have decided again, so every
+ * DCS call before that decision is bounded by it (docs/timing.md, "Come back in time"): the fence
+ * deadline of its lease (renewed at lease_renewed_ms, granted lease_ttl_ms, 0 = the policy ttl)
+ * or, in failsafe mode, when later, the fence deadline of the last failsafe round that every
+ * member acknowledged (sent at failsafe_acked_ms) less one round's timeout, so that the next round
+ * still goes out while that proof holds. 0 when neither proof exists (both times 0). */
+int64_t ha_leader_deadline_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
+			      int64_t lease_ttl_ms, int64_t failsafe_acked_ms);
 
 /* A cycle gap longer than this is a stall: 2 x (loop_wait + retry_timeout). */
 int64_t ha_stall_limit_ms(const struct ha_policy *policy);

@@ -167,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* each write: slot byte, length byte, value */
 	while (pos + 2 <= size) {
 		const struct slot *s = &slots[data[pos] % (sizeof(slots) / sizeof(slots[0]))];
-		size_t n = data[pos + 1] % (HA_NAME_MAX + 1);
+		size_t n = data[pos + 1] % (MEMBER_NAME_MAX + 1);
 
 		pos += 2;
 		if (n > size - pos)
@@ -184,7 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (out.action < HA_ACT_NONE || out.action >= HA_ACT_COUNT_)
 		abort();
 	if (out.action == HA_ACT_PROMOTE &&
-	    (!in.dcs.leader_present || strncmp(in.dcs.leader, in.self.name, HA_NAME_MAX) != 0 ||
+	    (!in.dcs.leader_present || strncmp(in.dcs.leader, in.self.name, MEMBER_NAME_MAX) != 0 ||
 	     !in.dcs.leader_lease_mine || !in.dcs.reachable || in.self.tags.nofailover))
 		abort();
 	if (out.action == HA_ACT_RACE &&

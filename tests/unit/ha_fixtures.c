@@ -22,7 +22,7 @@ void fix_names_add(struct ha_names *set, const char *name)
 {
 	if (set->count >= HA_MEMBERS_MAX)
 		abort();
-	fix_set(set->name[set->count], HA_NAME_MAX, name);
+	fix_set(set->name[set->count], MEMBER_NAME_MAX, name);
 	set->count++;
 }
 

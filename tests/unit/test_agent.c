@@ -14,7 +14,9 @@
 #include <cmocka.h>
 
 #include "agent.h"
+#include "agent_state.h"
 #include "buf.h"
+#include "clock.h"
 
 /* A Patroni configuration as an operator writes it today. */
 static const char fixture_yaml[] = "scope: batman\n"
@@ -175,6 +177,187 @@ static void test_policy_and_tags_follow_patroni_rules(void **state)
 	agent_ha_tags(c, &t);
 	/* failover_priority 0 without an explicit nofailover means nofailover (Patroni 3.2+). */
 	assert_true(t.nofailover);
+	free(c);
+}
+
+/* ---- the loop (agent_state.h) on a state built by hand ---- */
+
+struct loop_world {
+	struct agent a;
+	struct dcs_cluster cluster;
+	struct db_status dbs;
+	struct ha_input in;
+};
+
+/* The loop's state of a running primary that holds the key on a lease renewed 100 ms ago. */
+static void loop_world_init(struct loop_world *w, const struct cfg *c, int64_t ttl_ms,
+			    int64_t loop_wait_ms, int64_t retry_ms)
+{
+	memset(w, 0, sizeof(*w));
+	w->a.cfg = c;
+	w->a.cluster = &w->cluster;
+	w->a.dbs = &w->dbs;
+	w->a.in = &w->in;
+	w->a.dyn = c->bootstrap.dcs;
+	w->a.dyn.ttl_ms = ttl_ms;
+	w->a.dyn.loop_wait_ms = loop_wait_ms;
+	w->a.dyn.retry_timeout_ms = retry_ms;
+	w->a.lease_renewed_ms = clock_mono_ms() - 100;
+	w->dbs.role = DB_ROLE_PRIMARY;
+	w->dbs.running = true;
+	w->cluster.has_leader = true;
+	assert_int_equal(buf_copy(w->cluster.leader, sizeof(w->cluster.leader), c->name), 0);
+}
+
+/* What ha_decide sees in the same state: reachable etcd (or not), the key on my lease. */
+static void loop_world_decide(const struct loop_world *w, bool reachable, struct ha_output *out)
+{
+	struct ha_input *in = calloc(1, sizeof(*in));
+
+	assert_non_null(in);
+	agent_ha_policy(w->a.cfg, &w->a.dyn, &in->policy);
+	assert_int_equal(buf_copy(in->self.name, sizeof(in->self.name), w->a.cfg->name), 0);
+	in->now_ms = clock_mono_ms();
+	in->last_call_ms = in->now_ms - w->a.dyn.loop_wait_ms;
+	in->now_wall_ms = 1790000000000LL;
+	in->last_call_wall_ms = in->now_wall_ms - w->a.dyn.loop_wait_ms;
+	in->dcs.reachable = reachable;
+	in->dcs.initialize_present = true;
+	in->dcs.leader_present = true;
+	assert_int_equal(buf_copy(in->dcs.leader, sizeof(in->dcs.leader), w->a.cfg->name), 0);
+	in->dcs.leader_lease_mine = true;
+	in->dcs.lease_renewed_ms = w->a.lease_renewed_ms;
+	in->dcs.failsafe_present = w->a.dyn.failsafe_mode;
+	if (w->a.dyn.failsafe_mode)
+		assert_int_equal(buf_copy(in->dcs.failsafe.name[in->dcs.failsafe.count++],
+					  sizeof(in->dcs.failsafe.name[0]), w->a.cfg->name),
+				 0);
+	in->failsafe.done = true;
+	in->failsafe.acked_ms = w->a.failsafe_acked_ms;
+	in->db.state = HA_DB_RUNNING;
+	in->db.is_primary = true;
+	ha_decide(in, out);
+	free(in);
+}
+
+static void test_fence_cap_is_the_decisions_fence_deadline(void **state)
+{
+	static const int64_t timings[][3] = { { 5000, 1000, 1000 },
+					      { 30000, 10000, 10000 },
+					      { 10000, 2000, 3000 },
+					      { 60000, 10000, 20000 } };
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+	struct ha_output out;
+
+	(void)state;
+	assert_non_null(w);
+	for (size_t i = 0; i < sizeof(timings) / sizeof(timings[0]); i++) {
+		loop_world_init(w, c, timings[i][0], timings[i][1], timings[i][2]);
+		loop_world_decide(w, true, &out);
+		assert_true(out.leader);
+		assert_int_equal(fence_cap(&w->a), out.fence_deadline_ms);
+		assert_int_equal(fence_cap(&w->a), w->a.lease_renewed_ms + timings[i][0] -
+							   (timings[i][2] + timings[i][0] / 100));
+	}
+	free(w);
+	free(c);
+}
+
+static void test_fence_cap_in_failsafe_leaves_one_ping_before_the_deadline(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+	struct ha_output out;
+	struct ha_policy policy;
+
+	(void)state;
+	assert_non_null(w);
+	/* Patroni's defaults: etcd silent since the renewal, a full failsafe round just now. */
+	loop_world_init(w, c, 30000, 10000, 10000);
+	w->a.dyn.failsafe_mode = true;
+	w->a.lease_renewed_ms = clock_mono_ms() - 15000;
+	w->a.failsafe_acked_ms = clock_mono_ms() - 10;
+	loop_world_decide(w, false, &out);
+	assert_true(out.leader);
+	agent_ha_policy(c, &w->a.dyn, &policy);
+	assert_int_equal(fence_cap(&w->a),
+			 out.fence_deadline_ms - ha_failsafe_ping_timeout_ms(&policy));
+	assert_int_equal(fence_cap(&w->a), ha_leader_deadline_ms(&policy, w->a.lease_renewed_ms, 0,
+								 w->a.failsafe_acked_ms));
+	free(w);
+	free(c);
+}
+
+static void test_fence_cap_only_for_the_running_primary_with_the_key(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+
+	(void)state;
+	assert_non_null(w);
+	loop_world_init(w, c, 5000, 1000, 1000);
+	assert_true(fence_cap(&w->a) > 0);
+	w->dbs.role = DB_ROLE_REPLICA;
+	assert_int_equal(fence_cap(&w->a), 0);
+	loop_world_init(w, c, 5000, 1000, 1000);
+	w->a.dyn.pause = true;
+	assert_int_equal(fence_cap(&w->a), 0);
+	loop_world_init(w, c, 5000, 1000, 1000);
+	memcpy(w->cluster.leader, "other", 6);
+	assert_int_equal(fence_cap(&w->a), 0);
+	loop_world_init(w, c, 5000, 1000, 1000);
+	w->a.lease_renewed_ms = clock_mono_ms() - 4000; /* past renewed + 3950 */
+	assert_int_equal(fence_cap(&w->a), 0);
+	free(w);
+	free(c);
+}
+
+/* The failover key's scheduled_at: a strict ISO 8601 time with a zone schedules the switchover;
+ * anything else makes the loop ignore the key (it used to mean "at once"). */
+static void test_input_refuses_a_scheduled_at_that_does_not_parse(void **state)
+{
+	static const char *const refused[] = { "garbage", "2026-11-21T10:00:00",
+					       "2026-02-30T10:00:00+00:00",
+					       "2026-11-21T10:00:00+00:00x", "tomorrow at noon" };
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+
+	(void)state;
+	assert_non_null(w);
+	loop_world_init(w, c, 5000, 1000, 1000);
+	pthread_mutex_init(&w->a.req_lock, NULL);
+	w->a.view_ok = w->a.lease_ok = true;
+	w->a.view_mono_ms = clock_mono_ms();
+	w->cluster.has_failover = w->cluster.failover_valid = true;
+	memcpy(w->cluster.failover_leader, "node1", 6);
+	memcpy(w->cluster.failover_member, "node2", 6);
+
+	/* No schedule: a switchover now. */
+	build_input(&w->a);
+	assert_true(w->in.dcs.failover.present);
+	assert_int_equal(w->in.dcs.failover.scheduled_at_wall_ms, 0);
+	assert_string_equal(w->in.dcs.failover.candidate, "node2");
+
+	/* A valid schedule, in any zone. */
+	assert_int_equal(buf_copy(w->cluster.failover_scheduled_at,
+				  sizeof(w->cluster.failover_scheduled_at),
+				  "2026-11-21T12:00:00.250+02:00"),
+			 0);
+	build_input(&w->a);
+	assert_true(w->in.dcs.failover.present);
+	assert_int_equal(w->in.dcs.failover.scheduled_at_wall_ms, 1795255200250LL);
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		assert_int_equal(buf_copy(w->cluster.failover_scheduled_at,
+					  sizeof(w->cluster.failover_scheduled_at), refused[i]),
+				 0);
+		build_input(&w->a);
+		assert_false(w->in.dcs.failover.present);
+		assert_int_equal(w->in.dcs.failover.scheduled_at_wall_ms, 0);
+	}
+	pthread_mutex_destroy(&w->a.req_lock);
+	free(w);
 	free(c);
 }
 
@@ -349,6 +532,10 @@ int main(void)
 		cmocka_unit_test(test_rest_options_from_restapi),
 		cmocka_unit_test(test_rest_options_reject_host_name_in_allowlist),
 		cmocka_unit_test(test_policy_and_tags_follow_patroni_rules),
+		cmocka_unit_test(test_fence_cap_is_the_decisions_fence_deadline),
+		cmocka_unit_test(test_fence_cap_in_failsafe_leaves_one_ping_before_the_deadline),
+		cmocka_unit_test(test_fence_cap_only_for_the_running_primary_with_the_key),
+		cmocka_unit_test(test_input_refuses_a_scheduled_at_that_does_not_parse),
 		cmocka_unit_test(test_client_options_take_ctl_then_restapi),
 		cmocka_unit_test(test_failsafe_post_carries_the_rest_credentials),
 		cmocka_unit_test(test_peer_parse_replica_takes_max_of_received_and_replayed),

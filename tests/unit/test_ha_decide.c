@@ -457,7 +457,7 @@ static void test_decide_sync_mode_non_member_does_not_race(void **state)
 	fix_leaderless_probed(&in);
 	in.policy.synchronous_mode = true;
 	in.dcs.sync.present = true;
-	fix_set(in.dcs.sync.leader, HA_NAME_MAX, "node1");
+	fix_set(in.dcs.sync.leader, MEMBER_NAME_MAX, "node1");
 	fix_names_add(&in.dcs.sync.standbys, "node3");
 	decide();
 	assert_action("none");
@@ -470,7 +470,7 @@ static void test_decide_sync_mode_member_races_against_members_only(void **state
 	fix_leaderless_probed(&in);
 	in.policy.synchronous_mode = true;
 	in.dcs.sync.present = true;
-	fix_set(in.dcs.sync.leader, HA_NAME_MAX, "node1");
+	fix_set(in.dcs.sync.leader, MEMBER_NAME_MAX, "node1");
 	fix_names_add(&in.dcs.sync.standbys, "node2");
 	in.probe.peers[0].lsn = FIX_LSN + 100; /* node3 is ahead but asynchronous */
 	decide();
@@ -527,7 +527,7 @@ static void test_decide_failover_candidate_races_even_lagging(void **state)
 	(void)state;
 	fix_leaderless(&in);
 	in.dcs.failover.present = true;
-	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node2");
+	fix_set(in.dcs.failover.candidate, MEMBER_NAME_MAX, "node2");
 	in.db.lsn = 0;
 	decide();
 	assert_action("race");
@@ -539,7 +539,7 @@ static void test_decide_healthy_candidate_elsewhere_is_left_the_key(void **state
 	(void)state;
 	fix_leaderless_probed(&in);
 	in.dcs.failover.present = true;
-	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node3");
+	fix_set(in.dcs.failover.candidate, MEMBER_NAME_MAX, "node3");
 	decide();
 	assert_action("none");
 	assert_reason_has("candidate \"node3\" is healthy");
@@ -550,7 +550,7 @@ static void test_decide_unreachable_candidate_falls_back_to_race(void **state)
 	(void)state;
 	fix_leaderless_probed(&in);
 	in.dcs.failover.present = true;
-	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node3");
+	fix_set(in.dcs.failover.candidate, MEMBER_NAME_MAX, "node3");
 	in.probe.peers[0].reachable = false;
 	decide();
 	assert_action("race");
@@ -560,9 +560,9 @@ static void test_decide_former_leader_steps_aside_after_switchover(void **state)
 {
 	(void)state;
 	fix_leaderless_probed(&in);
-	fix_set(in.self.name, HA_NAME_MAX, "node1");
+	fix_set(in.self.name, MEMBER_NAME_MAX, "node1");
 	in.dcs.failover.present = true;
-	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
+	fix_set(in.dcs.failover.leader, MEMBER_NAME_MAX, "node1");
 	decide();
 	assert_action("none");
 	assert_reason_has("former leader");
@@ -698,7 +698,7 @@ static void test_decide_crashed_former_primary_rejoins_new_leader(void **state)
 {
 	(void)state;
 	fix_primary(&in);
-	fix_set(in.dcs.leader, HA_NAME_MAX, "node2");
+	fix_set(in.dcs.leader, MEMBER_NAME_MAX, "node2");
 	in.db.state = HA_DB_CRASHED;
 	decide();
 	assert_action("rejoin");
@@ -799,8 +799,8 @@ static void test_decide_switchover_demotes_gracefully(void **state)
 	(void)state;
 	fix_primary(&in);
 	in.dcs.failover.present = true;
-	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
-	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node2");
+	fix_set(in.dcs.failover.leader, MEMBER_NAME_MAX, "node1");
+	fix_set(in.dcs.failover.candidate, MEMBER_NAME_MAX, "node2");
 	decide();
 	assert_action("demote");
 	assert_mode("graceful");
@@ -812,8 +812,8 @@ static void test_decide_switchover_to_lagging_candidate_is_cleared(void **state)
 	(void)state;
 	fix_primary(&in);
 	in.dcs.failover.present = true;
-	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
-	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node2");
+	fix_set(in.dcs.failover.leader, MEMBER_NAME_MAX, "node1");
+	fix_set(in.dcs.failover.candidate, MEMBER_NAME_MAX, "node2");
 	in.db.lsn = FIX_LSN + in.policy.maximum_lag_on_failover_bytes + 1;
 	decide();
 	assert_action("clear-failover");
@@ -824,7 +824,7 @@ static void test_decide_failover_to_lagging_candidate_proceeds(void **state)
 	(void)state;
 	fix_primary(&in);
 	in.dcs.failover.present = true;
-	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node2");
+	fix_set(in.dcs.failover.candidate, MEMBER_NAME_MAX, "node2");
 	in.db.lsn = FIX_LSN + in.policy.maximum_lag_on_failover_bytes + 1;
 	decide();
 	assert_action("demote");
@@ -836,7 +836,7 @@ static void test_decide_switchover_for_another_leader_is_cleared(void **state)
 	(void)state;
 	fix_primary(&in);
 	in.dcs.failover.present = true;
-	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node3");
+	fix_set(in.dcs.failover.leader, MEMBER_NAME_MAX, "node3");
 	decide();
 	assert_action("clear-failover");
 }
@@ -846,7 +846,7 @@ static void test_decide_scheduled_switchover_waits_and_wakes_in_time(void **stat
 	(void)state;
 	fix_primary(&in);
 	in.dcs.failover.present = true;
-	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
+	fix_set(in.dcs.failover.leader, MEMBER_NAME_MAX, "node1");
 	in.dcs.failover.scheduled_at_wall_ms = FIX_WALL_MS + 600;
 	decide();
 	assert_action("none");
@@ -858,7 +858,7 @@ static void test_decide_scheduled_switchover_due_demotes(void **state)
 	(void)state;
 	fix_primary(&in);
 	in.dcs.failover.present = true;
-	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
+	fix_set(in.dcs.failover.leader, MEMBER_NAME_MAX, "node1");
 	in.dcs.failover.scheduled_at_wall_ms = FIX_WALL_MS - 100;
 	decide();
 	assert_action("demote");
@@ -870,7 +870,7 @@ static void test_decide_stale_scheduled_switchover_is_cleared(void **state)
 	(void)state;
 	fix_primary(&in);
 	in.dcs.failover.present = true;
-	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
+	fix_set(in.dcs.failover.leader, MEMBER_NAME_MAX, "node1");
 	in.dcs.failover.scheduled_at_wall_ms = FIX_WALL_MS - 1501;
 	decide();
 	assert_action("clear-failover");
@@ -880,11 +880,11 @@ static void test_decide_new_leader_clears_finished_switchover(void **state)
 {
 	(void)state;
 	fix_primary(&in);
-	fix_set(in.self.name, HA_NAME_MAX, "node2");
-	fix_set(in.dcs.leader, HA_NAME_MAX, "node2");
+	fix_set(in.self.name, MEMBER_NAME_MAX, "node2");
+	fix_set(in.dcs.leader, MEMBER_NAME_MAX, "node2");
 	in.dcs.failover.present = true;
-	fix_set(in.dcs.failover.leader, HA_NAME_MAX, "node1");
-	fix_set(in.dcs.failover.candidate, HA_NAME_MAX, "node2");
+	fix_set(in.dcs.failover.leader, MEMBER_NAME_MAX, "node1");
+	fix_set(in.dcs.failover.candidate, MEMBER_NAME_MAX, "node2");
 	decide();
 	assert_action("clear-failover");
 }
@@ -896,14 +896,14 @@ static void sync_primary(void)
 	fix_primary(&in);
 	in.policy.synchronous_mode = true;
 	in.dcs.sync.present = true;
-	fix_set(in.dcs.sync.leader, HA_NAME_MAX, "node1");
+	fix_set(in.dcs.sync.leader, MEMBER_NAME_MAX, "node1");
 }
 
 static void test_decide_sync_new_leader_takes_over_sync_key(void **state)
 {
 	(void)state;
 	sync_primary();
-	fix_set(in.dcs.sync.leader, HA_NAME_MAX, "node2");
+	fix_set(in.dcs.sync.leader, MEMBER_NAME_MAX, "node2");
 	fix_names_add(&in.dcs.sync.standbys, "node1");
 	decide();
 	assert_action("write-sync-key");
@@ -1050,6 +1050,30 @@ static void test_policy_check_accepts_fast_and_patroni_defaults(void **state)
 	p.retry_timeout_ms = 10000;
 	assert_int_equal(ha_policy_check(&p, err, sizeof(err)), 0);
 	assert_true(ha_fence_deadline_ms(&p, 0, 0) > 0);
+}
+
+static void test_leader_deadline_is_the_later_proof_less_one_ping(void **state)
+{
+	struct ha_policy p = { .ttl_ms = 30000, .loop_wait_ms = 10000, .retry_timeout_ms = 10000 };
+
+	(void)state;
+	assert_int_equal(ha_leader_deadline_ms(&p, 0, 0, 0), 0);
+	/* The lease alone: its fence deadline. */
+	assert_int_equal(ha_leader_deadline_ms(&p, 1000, 0, 5000),
+			 ha_fence_deadline_ms(&p, 1000, 0));
+	/* Failsafe acks count only in failsafe mode, less one ping (Patroni's 2 s). */
+	p.failsafe_mode = true;
+	assert_int_equal(ha_failsafe_ping_timeout_ms(&p), 2000);
+	assert_int_equal(ha_leader_deadline_ms(&p, 1000, 0, 5000),
+			 ha_fence_deadline_ms(&p, 5000, 0) - 2000);
+	assert_int_equal(ha_leader_deadline_ms(&p, 0, 0, 5000),
+			 ha_fence_deadline_ms(&p, 5000, 0) - 2000);
+	/* An older round than the lease's renewal proves nothing more. */
+	assert_int_equal(ha_leader_deadline_ms(&p, 5000, 0, 1000),
+			 ha_fence_deadline_ms(&p, 5000, 0));
+	/* The ping timeout stays within retry_timeout. */
+	p.retry_timeout_ms = 1000;
+	assert_int_equal(ha_failsafe_ping_timeout_ms(&p), 1000);
 }
 
 static void test_policy_check_rejects_ttl_below_patroni_rule(void **state)
@@ -1233,6 +1257,7 @@ int main(void)
 		cmocka_unit_test(test_decide_shutdown_paused_leaves_everything),
 		cmocka_unit_test(test_action_names_round_trip),
 		cmocka_unit_test(test_policy_check_accepts_fast_and_patroni_defaults),
+		cmocka_unit_test(test_leader_deadline_is_the_later_proof_less_one_ping),
 		cmocka_unit_test(test_policy_check_rejects_ttl_below_patroni_rule),
 		cmocka_unit_test(test_decide_empty_holder_on_foreign_lease_releases),
 		cmocka_unit_test(test_decide_primary_starting_without_key_is_stopped),

@@ -218,7 +218,7 @@ static int set_field(struct run *r, const char *name, const char *value)
 		rc = parse_bool(r, value, (bool *)(base + f->off));
 		break;
 	case F_NAME:
-		rc = copy_text(r, base + f->off, HA_NAME_MAX, value);
+		rc = copy_text(r, base + f->off, MEMBER_NAME_MAX, value);
 		break;
 	case F_SYSID:
 		rc = copy_text(r, base + f->off, HA_SYSID_MAX, value);
@@ -384,7 +384,7 @@ static int expect(struct run *r, char **tok, int n)
 {
 	const struct ha_output *o = &r->out;
 	const char *what = tok[1], *want = n > 2 ? tok[2] : "";
-	char got[HA_MEMBERS_MAX * HA_NAME_MAX];
+	char got[HA_MEMBERS_MAX * MEMBER_NAME_MAX];
 	int64_t v;
 	bool b = false;
 

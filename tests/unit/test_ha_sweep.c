@@ -78,12 +78,12 @@ static void build(struct ha_input *in, const int *v)
 	case 1:
 	case 2:
 		in->dcs.leader_present = true;
-		fix_set(in->dcs.leader, HA_NAME_MAX, "node2");
+		fix_set(in->dcs.leader, MEMBER_NAME_MAX, "node2");
 		in->dcs.leader_lease_mine = v[LEADER] == 1;
 		break;
 	default:
 		in->dcs.leader_present = true;
-		fix_set(in->dcs.leader, HA_NAME_MAX, "node1");
+		fix_set(in->dcs.leader, MEMBER_NAME_MAX, "node1");
 		break;
 	}
 
@@ -102,7 +102,7 @@ static void build(struct ha_input *in, const int *v)
 	in->db.lsn = FIX_LSN;
 	if (v[LAG])
 		in->db.lsn = FIX_LSN - in->policy.maximum_lag_on_failover_bytes - 1;
-	fix_set(in->db.following, HA_NAME_MAX, "node1");
+	fix_set(in->db.following, MEMBER_NAME_MAX, "node1");
 	if (in->db.is_primary && in->db.state == HA_DB_RUNNING) {
 		fix_replication(in, "node1", true, false, FIX_LSN);
 		fix_replication(in, "node3", true, false, FIX_LSN);
@@ -113,7 +113,7 @@ static void build(struct ha_input *in, const int *v)
 	if (v[SYNC]) {
 		in->policy.synchronous_mode = true;
 		in->dcs.sync.present = true;
-		fix_set(in->dcs.sync.leader, HA_NAME_MAX, "node1");
+		fix_set(in->dcs.sync.leader, MEMBER_NAME_MAX, "node1");
 		fix_names_add(&in->dcs.sync.standbys, v[SYNC] == 1 ? "node2" : "node3");
 	}
 	in->policy.paused = v[PAUSE];
@@ -125,9 +125,10 @@ static void build(struct ha_input *in, const int *v)
 
 	if (v[FKEY]) {
 		in->dcs.failover.present = true;
-		fix_set(in->dcs.failover.candidate, HA_NAME_MAX, v[FKEY] == 1 ? "node2" : "node3");
+		fix_set(in->dcs.failover.candidate, MEMBER_NAME_MAX,
+			v[FKEY] == 1 ? "node2" : "node3");
 		if (v[FKEY] == 3)
-			fix_set(in->dcs.failover.leader, HA_NAME_MAX, "node2");
+			fix_set(in->dcs.failover.leader, MEMBER_NAME_MAX, "node2");
 	}
 
 	if (v[PROBE]) {
@@ -180,7 +181,7 @@ static char failure[1024];
 
 static bool is_name(const char *a, const char *b)
 {
-	return strncmp(a, b, HA_NAME_MAX) == 0;
+	return strncmp(a, b, MEMBER_NAME_MAX) == 0;
 }
 
 /* The invariants. Returns false with `failure` describing the broken one. */
@@ -358,7 +359,7 @@ static void test_sweep_longest_names_fit_every_reason(void **state)
 {
 	static struct ha_input in;
 	static struct ha_output out;
-	char a[HA_NAME_MAX], b[HA_NAME_MAX];
+	char a[MEMBER_NAME_MAX], b[MEMBER_NAME_MAX];
 	int v[AXES] = { 0 };
 
 	(void)state;
@@ -369,11 +370,11 @@ static void test_sweep_longest_names_fit_every_reason(void **state)
 	for (;;) {
 		build(&in, v);
 		if (in.dcs.leader_present && !is_name(in.dcs.leader, in.self.name))
-			fix_set(in.dcs.leader, HA_NAME_MAX, a);
+			fix_set(in.dcs.leader, MEMBER_NAME_MAX, a);
 		if (in.dcs.failover.present && !is_name(in.dcs.failover.candidate, "node2"))
-			fix_set(in.dcs.failover.candidate, HA_NAME_MAX, b);
+			fix_set(in.dcs.failover.candidate, MEMBER_NAME_MAX, b);
 		if (in.probe.count > 0)
-			fix_set(in.probe.peers[0].name, HA_NAME_MAX, b);
+			fix_set(in.probe.peers[0].name, MEMBER_NAME_MAX, b);
 		ha_decide(&in, &out);
 		assert_true(out.reason[0] != '\0');
 		assert_true(strlen(out.reason) < sizeof(out.reason) - 1);
@@ -493,7 +494,7 @@ static void test_sync_steps_converge_and_never_overstate_the_sync_key(void **sta
 							in.dcs.sync.present = kl < 2;
 							if (kl < 2)
 								fix_set(in.dcs.sync.leader,
-									HA_NAME_MAX,
+									MEMBER_NAME_MAX,
 									kl == 0 ? "node1"
 										: "node3");
 							else
@@ -531,7 +532,7 @@ static void test_sync_steps_converge_and_never_overstate_the_sync_key(void **sta
 													 [i])));
 									in.dcs.sync.present = true;
 									fix_set(in.dcs.sync.leader,
-										HA_NAME_MAX,
+										MEMBER_NAME_MAX,
 										"node1");
 									in.dcs.sync.standbys =
 										out.sync;

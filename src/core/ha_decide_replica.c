@@ -1,0 +1,237 @@
+/*
+ * ha_decide_replica.c - the rules for a running replica: follow the leader (or rejoin it when
+ * diverged), and without a leader, the race for the key (Patroni's is_healthiest_node: lag,
+ * probed peers, failover priority, synchronous mode, a manual failover's candidate); promote once
+ * the key is mine.
+ */
+#include "ha_decide_internal.h"
+
+/* Is the peer further ahead than me? openGauss compares (term, lsn), PostgreSQL the LSN. */
+static int peer_cmp(const struct ctx *c, const struct ha_peer *p)
+{
+	if (c->opengauss && p->term != c->in->db.term)
+		return p->term > c->in->db.term ? 1 : -1;
+	if (p->lsn != c->in->db.lsn)
+		return p->lsn > c->in->db.lsn ? 1 : -1;
+	return 0;
+}
+
+static const struct ha_peer *find_peer(const struct ctx *c, const char *name)
+{
+	int n = clamp_count(c->in->probe.count);
+
+	for (int i = 0; i < n; i++)
+		if (name_eq(c->in->probe.peers[i].name, name))
+			return &c->in->probe.peers[i];
+	return NULL;
+}
+
+static int64_t promote_term(const struct ctx *c)
+{
+	if (!c->opengauss)
+		return 0;
+	return sadd(max64(c->in->dcs.term, c->in->db.term), 1);
+}
+
+/* No leader key: decide whether to race for it (Patroni's is_healthiest_node). */
+void hd_decide_race(struct ctx *c)
+{
+	const struct ha_input *in = c->in;
+	const struct ha_failover *fo = &in->dcs.failover;
+	bool candidate_me = fo->present && name_eq(fo->candidate, c->me);
+	bool former_leader = fo->present && name_eq(fo->leader, c->me);
+	uint64_t lag;
+	int n;
+
+	if (in->self.tags.nofailover) {
+		hd_act(c, HA_ACT_NONE, "no leader, but not racing because tagged nofailover");
+		return;
+	}
+	if (c->paused && !candidate_me) {
+		hd_act(c, HA_ACT_NONE, "no leader, but replicas do not race in pause");
+		return;
+	}
+	if (in->self.failsafe_primary_seen_ms > 0 &&
+	    ssub(in->now_ms, in->self.failsafe_primary_seen_ms) < in->policy.ttl_ms) {
+		hd_act(c, HA_ACT_NONE,
+		       "no leader, but not racing: a primary in failsafe mode contacted me %lld ms "
+		       "ago",
+		       (long long)ssub(in->now_ms, in->self.failsafe_primary_seen_ms));
+		return;
+	}
+	if (in->policy.failsafe_mode && in->dcs.failsafe_present &&
+	    !hd_names_has(&in->dcs.failsafe, c->me)) {
+		hd_act(c, HA_ACT_NONE,
+		       "no leader, but not racing: I am not listed in the failsafe key");
+		return;
+	}
+	if (candidate_me) {
+		hd_race(c, "racing for the leader key: I am the manual failover candidate");
+		return;
+	}
+	if (fo->present && name_set(fo->candidate)) {
+		const struct ha_peer *cand;
+
+		if (!in->probe.done) {
+			hd_act(c, HA_ACT_PROBE_PEERS,
+			       "no leader: checking manual failover candidate \"%.*s\"", NP,
+			       fo->candidate);
+			return;
+		}
+		cand = find_peer(c, fo->candidate);
+		if (cand && cand->reachable && !cand->tags.nofailover) {
+			hd_act(c, HA_ACT_NONE,
+			       "no leader: manual failover candidate \"%.*s\" is healthy, leaving "
+			       "the "
+			       "leader key to it",
+			       NP, fo->candidate);
+			return;
+		}
+	}
+	lag = lag_behind(in->dcs.optime_lsn, in->db.lsn);
+	if (in->dcs.status_present && lag > in->policy.maximum_lag_on_failover_bytes) {
+		hd_act(c, HA_ACT_NONE,
+		       "no leader, but not racing: %llu bytes behind the last leader position, "
+		       "maximum_lag_on_failover is %llu",
+		       (unsigned long long)lag,
+		       (unsigned long long)in->policy.maximum_lag_on_failover_bytes);
+		return;
+	}
+	if (in->policy.check_timeline && !c->opengauss && in->dcs.cluster_timeline > 0 &&
+	    in->db.timeline < in->dcs.cluster_timeline) {
+		hd_act(c, HA_ACT_NONE,
+		       "no leader, but not racing: my timeline %lld is behind the cluster's %lld",
+		       (long long)in->db.timeline, (long long)in->dcs.cluster_timeline);
+		return;
+	}
+	if (in->policy.check_timeline && c->opengauss && in->db.term < in->dcs.term) {
+		hd_act(c, HA_ACT_NONE,
+		       "no leader, but not racing: my term %lld is behind the cluster's %lld",
+		       (long long)in->db.term, (long long)in->dcs.term);
+		return;
+	}
+	if (hd_sync_active(c) && !hd_in_sync_set(c, c->me)) {
+		hd_act(c, HA_ACT_NONE,
+		       "no leader, but not racing: synchronous mode and I am not a synchronous "
+		       "standby");
+		return;
+	}
+	if (!in->probe.done) {
+		hd_act(c, HA_ACT_PROBE_PEERS, "no leader: asking the other members before racing");
+		return;
+	}
+	n = clamp_count(in->probe.count);
+	for (int i = 0; i < n; i++) {
+		const struct ha_peer *p = &in->probe.peers[i];
+		int cmp;
+
+		if (!p->reachable || name_eq(p->name, c->me))
+			continue;
+		if (p->is_primary) {
+			hd_act(c, HA_ACT_NONE, "not racing: primary \"%.*s\" is still alive", NP,
+			       p->name);
+			return;
+		}
+		if (p->tags.nofailover)
+			continue;
+		if (hd_sync_active(c) && !hd_in_sync_set(c, p->name))
+			continue;
+		/* A switchover's former leader steps aside; in sync mode the former leader may
+		 * hold WAL nobody acknowledged, which must not stop a synchronous standby. */
+		if (fo->present && name_eq(fo->leader, p->name))
+			continue;
+		if (hd_sync_active(c) && name_eq(in->dcs.sync.leader, p->name))
+			continue;
+		cmp = peer_cmp(c, p);
+		if (cmp > 0) {
+			hd_act(c, HA_ACT_NONE, "not racing: \"%.*s\" is further ahead", NP,
+			       p->name);
+			return;
+		}
+		if (cmp == 0 && p->tags.failover_priority > in->self.tags.failover_priority) {
+			hd_act(c, HA_ACT_NONE,
+			       "not racing: \"%.*s\" is as far ahead and has a higher "
+			       "failover_priority",
+			       NP, p->name);
+			return;
+		}
+	}
+	if (former_leader) {
+		for (int i = 0; i < n; i++) {
+			const struct ha_peer *p = &in->probe.peers[i];
+
+			if (p->reachable && !p->tags.nofailover && !name_eq(p->name, c->me) &&
+			    (!hd_sync_active(c) || hd_in_sync_set(c, p->name))) {
+				hd_act(c, HA_ACT_NONE,
+				       "not racing: I am the switchover's former leader and "
+				       "\"%.*s\" "
+				       "can "
+				       "take over",
+				       NP, p->name);
+				return;
+			}
+		}
+	}
+	hd_race(c, "racing for the leader key: I am the healthiest node");
+}
+
+void hd_decide_replica(struct ctx *c)
+{
+	const struct ha_input *in = c->in;
+	const struct ha_failover *fo = &in->dcs.failover;
+	bool candidate_me = fo->present && name_eq(fo->candidate, c->me);
+
+	if (c->holder) {
+		if (c->paused && !candidate_me) {
+			hd_act(c, HA_ACT_RELEASE_LEADER,
+			       "released the leader key because postgres is not running as "
+			       "primary");
+			return;
+		}
+		if (!c->holder_ok) {
+			hd_act(c, HA_ACT_NONE,
+			       "not promoting because failed to update leader lock in DCS");
+			return;
+		}
+		if (in->self.tags.nofailover) {
+			hd_act(c, HA_ACT_RELEASE_LEADER,
+			       "releasing the leader key because tagged nofailover");
+			return;
+		}
+		c->out->term = promote_term(c);
+		if (in->policy.synchronous_mode)
+			c->out->sync_placeholder = in->policy.synchronous_mode_strict;
+		if (c->opengauss)
+			hd_act(c, HA_ACT_PROMOTE,
+			       "promoted self to leader by acquiring session lock (term %lld -> "
+			       "%lld)",
+			       (long long)in->dcs.term, (long long)c->out->term);
+		else
+			hd_act(c, HA_ACT_PROMOTE,
+			       "promoted self to leader by acquiring session lock");
+		return;
+	}
+	if (in->dcs.leader_present) {
+		const char *leader = in->dcs.leader;
+
+		if (c->paused) {
+			hd_act(c, HA_ACT_NONE,
+			       "no action: I am a replica and \"%.*s\" is the leader", NP, leader);
+			return;
+		}
+		if (in->db.rejoin_needed) {
+			hd_rejoin(c, leader, "my history diverged from the leader's");
+			return;
+		}
+		if (!name_eq(in->db.following, leader)) {
+			hd_set_name(c->out->target, leader);
+			hd_act(c, HA_ACT_FOLLOW,
+			       "re-pointing replication to the new leader \"%.*s\"", NP, leader);
+			return;
+		}
+		hd_act(c, HA_ACT_NONE, "no action: I am a replica following leader \"%.*s\"", NP,
+		       leader);
+		return;
+	}
+	hd_decide_race(c);
+}

@@ -1,0 +1,81 @@
+/*
+ * ha_timing.c - the fencing and timing rules of docs/timing.md: the fence margin and deadline, the
+ * leader's deadline for its next decision, the stall limit, and Patroni's rule between ttl,
+ * loop_wait and retry_timeout.
+ */
+#include "ha_decide_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+int64_t ha_fence_margin_ms(const struct ha_policy *policy, int64_t ttl_ms)
+{
+	return sadd(policy->retry_timeout_ms,
+		    sadd(ttl_ms, HA_DRIFT_DIVISOR - 1) / HA_DRIFT_DIVISOR);
+}
+
+int64_t ha_fence_deadline_ms(const struct ha_policy *policy, int64_t renewed_ms,
+			     int64_t granted_ttl_ms)
+{
+	int64_t ttl = policy->ttl_ms;
+
+	/* etcd may grant more than we asked (its minimum TTL); never count on more than either. */
+	if (granted_ttl_ms > 0 && granted_ttl_ms < ttl)
+		ttl = granted_ttl_ms;
+	return ssub(sadd(renewed_ms, ttl), ha_fence_margin_ms(policy, ttl));
+}
+
+int64_t ha_failsafe_ping_timeout_ms(const struct ha_policy *policy)
+{
+	return policy->retry_timeout_ms < HA_FAILSAFE_PING_MAX_MS ? policy->retry_timeout_ms
+								  : HA_FAILSAFE_PING_MAX_MS;
+}
+
+int64_t ha_leader_deadline_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
+			      int64_t lease_ttl_ms, int64_t failsafe_acked_ms)
+{
+	int64_t f = 0, ff;
+
+	if (lease_renewed_ms > 0)
+		f = ha_fence_deadline_ms(policy, lease_renewed_ms, lease_ttl_ms);
+	if (policy->failsafe_mode && failsafe_acked_ms > 0) {
+		/* Leave time for the next round of pings while the last one still proves. */
+		ff = ssub(ha_fence_deadline_ms(policy, failsafe_acked_ms, 0),
+			  ha_failsafe_ping_timeout_ms(policy));
+		if (ff > f)
+			f = ff;
+	}
+	return f;
+}
+
+int64_t ha_stall_limit_ms(const struct ha_policy *policy)
+{
+	int64_t cycle = sadd(policy->loop_wait_ms, policy->retry_timeout_ms);
+
+	return sadd(cycle, cycle);
+}
+
+int ha_policy_check(const struct ha_policy *policy, char *err, size_t errlen)
+{
+	int64_t need;
+
+	if (policy->ttl_ms <= 0 || policy->loop_wait_ms <= 0 || policy->retry_timeout_ms <= 0) {
+		snprintf(err, errlen,
+			 "\"ttl\", \"loop_wait\" and \"retry_timeout\" must be positive");
+		return -EINVAL;
+	}
+	/* Patroni's rule: it lets a leader see one failed renewal and still fence in time. */
+	need = sadd(policy->loop_wait_ms, sadd(policy->retry_timeout_ms, policy->retry_timeout_ms));
+	if (policy->ttl_ms < need) {
+		snprintf(err, errlen,
+			 "\"ttl\": %lld ms is too short: it must be at least loop_wait + 2 x "
+			 "retry_timeout = %lld ms",
+			 (long long)policy->ttl_ms, (long long)need);
+		return -EINVAL;
+	}
+	if (policy->synchronous_mode && policy->synchronous_node_count < 1) {
+		snprintf(err, errlen, "\"synchronous_node_count\" must be at least 1");
+		return -EINVAL;
+	}
+	return 0;
+}
