@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cfg_internal.h"
+#include "enum_name.h"
 
 #define CF(m) .offset = offsetof(struct cfg, m), .size = sizeof(((struct cfg *)0)->m)
 #define DF(m) \
@@ -38,13 +39,6 @@ static const char *const kind_names[] = { [CFG_VALUE_STRING] = "string",
 					  [CFG_VALUE_BOOL] = "bool",
 					  [CFG_VALUE_NONE] = "none",
 					  NULL };
-
-static const char *enum_name(const char *const *names, size_t n, unsigned v)
-{
-	return v < n - 1 ? names[v] : "unknown";
-}
-
-#define ENUM_NAME(table, v) enum_name(table, sizeof(table) / sizeof(table[0]), (unsigned)(v))
 
 const char *cfg_engine_name(enum cfg_engine e)
 {

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "buf.h"
+#include "enum_name.h"
 #include "err.h"
 #include "num.h"
 #include "rest.h"
@@ -36,9 +37,7 @@ const char *rest_role_name(enum rest_role role, const char *primary_word)
 {
 	if (role == REST_ROLE_PRIMARY)
 		return primary_word ? primary_word : "primary";
-	if ((unsigned)role < sizeof(role_names) / sizeof(role_names[0]) && role_names[role])
-		return role_names[role];
-	return "unknown";
+	return ENUM_NAME(role_names, role);
 }
 
 int rest_role_parse(const char *s, enum rest_role *out)

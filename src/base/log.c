@@ -3,6 +3,8 @@
  */
 #include "log.h"
 
+#include "enum_name.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,9 +27,7 @@ static const char *const level_names[] = {
 
 const char *log_level_name(enum log_level level)
 {
-	if ((unsigned)level >= sizeof(level_names) / sizeof(level_names[0]))
-		return "unknown";
-	return level_names[level];
+	return ENUM_NAME(level_names, level);
 }
 
 int log_level_parse(const char *s, enum log_level *out)

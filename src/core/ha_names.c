@@ -4,6 +4,8 @@
  */
 #include "ha_decide_internal.h"
 
+#include "enum_name.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -43,33 +45,15 @@ static const char *const db_state_names[] = {
 	[HA_DB_NO_DATA] = "no-data",   [HA_DB_STOPPED] = "stopped", [HA_DB_CRASHED] = "crashed",
 	[HA_DB_STARTING] = "starting", [HA_DB_RUNNING] = "running",
 };
-#define DB_STATE_COUNT ((int)(sizeof(db_state_names) / sizeof(db_state_names[0])))
-
-/* The name of value in a table of count names; "?" for a value out of range or unnamed. */
-static const char *name_in(const char *const *names, int count, int value)
-{
-	if (value < 0 || value >= count || !names[value])
-		return "?";
-	return names[value];
-}
-
-/* The value whose name is name in a table of count names, or -EINVAL. */
-static int value_of(const char *const *names, int count, const char *name)
-{
-	for (int i = 0; i < count; i++)
-		if (names[i] && strcmp(names[i], name) == 0)
-			return i;
-	return -EINVAL;
-}
 
 const char *ha_action_name(enum ha_action action)
 {
-	return name_in(action_names, HA_ACT_COUNT_, (int)action);
+	return ENUM_NAME(action_names, action);
 }
 
 int ha_action_from_name(const char *name, enum ha_action *action)
 {
-	int v = value_of(action_names, HA_ACT_COUNT_, name);
+	int v = (int)ENUM_VALUE(action_names, name);
 
 	if (v < 0)
 		return v;
@@ -79,12 +63,12 @@ int ha_action_from_name(const char *name, enum ha_action *action)
 
 const char *ha_demote_mode_name(enum ha_demote_mode mode)
 {
-	return name_in(demote_names, HA_DEMOTE_COUNT_, (int)mode);
+	return ENUM_NAME(demote_names, mode);
 }
 
 int ha_demote_mode_from_name(const char *name, enum ha_demote_mode *mode)
 {
-	int v = value_of(demote_names, HA_DEMOTE_COUNT_, name);
+	int v = (int)ENUM_VALUE(demote_names, name);
 
 	if (v < 0)
 		return v;
@@ -94,12 +78,12 @@ int ha_demote_mode_from_name(const char *name, enum ha_demote_mode *mode)
 
 const char *ha_db_state_name(enum ha_db_state state)
 {
-	return name_in(db_state_names, DB_STATE_COUNT, (int)state);
+	return ENUM_NAME(db_state_names, state);
 }
 
 int ha_db_state_from_name(const char *name, enum ha_db_state *state)
 {
-	int v = value_of(db_state_names, DB_STATE_COUNT, name);
+	int v = (int)ENUM_VALUE(db_state_names, name);
 
 	if (v < 0)
 		return v;

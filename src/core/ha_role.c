@@ -3,6 +3,8 @@
  */
 #include "ha_role.h"
 
+#include "enum_name.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -95,20 +97,17 @@ static bool role_valid(enum ha_role role)
 
 const char *ha_role_name(enum ha_role role)
 {
-	if (!role_valid(role) || !role_names[role])
-		return "?";
-	return role_names[role];
+	return ENUM_NAME(role_names, role);
 }
 
 int ha_role_from_name(const char *name, enum ha_role *role)
 {
-	for (int i = 0; i < HA_ROLE_COUNT_; i++) {
-		if (role_names[i] && strcmp(role_names[i], name) == 0) {
-			*role = (enum ha_role)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	long v = ENUM_VALUE(role_names, name);
+
+	if (v < 0)
+		return -EINVAL;
+	*role = (enum ha_role)v;
+	return 0;
 }
 
 void ha_role_init(struct ha_role_state *st, enum ha_role role, int64_t now_ms)

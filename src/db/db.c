@@ -4,6 +4,7 @@
 #include "db.h"
 
 #include "buf.h"
+#include "enum_name.h"
 #include "err.h"
 #include "clock.h"
 #include "db_driver.h"
@@ -58,32 +59,29 @@ static const char *const stop_mode_names[] = {
 	[DB_STOP_IMMEDIATE] = "immediate",
 };
 
-#define NAME_OF(table, value) \
-	((unsigned)(value) < sizeof(table) / sizeof(table[0]) && table[value] ? table[value] : "?")
-
 const char *db_engine_name(enum db_engine engine)
 {
-	return NAME_OF(engine_names, engine);
+	return ENUM_NAME(engine_names, engine);
 }
 
 const char *db_role_name(enum db_role role)
 {
-	return NAME_OF(role_names, role);
+	return ENUM_NAME(role_names, role);
 }
 
 const char *db_repl_state_name(enum db_repl_state state)
 {
-	return NAME_OF(repl_state_names, state);
+	return ENUM_NAME(repl_state_names, state);
 }
 
 const char *db_sync_state_name(enum db_sync_state state)
 {
-	return NAME_OF(sync_state_names, state);
+	return ENUM_NAME(sync_state_names, state);
 }
 
 const char *db_stop_mode_name(enum db_stop_mode mode)
 {
-	return NAME_OF(stop_mode_names, mode);
+	return ENUM_NAME(stop_mode_names, mode);
 }
 
 int db_engine_parse(const char *s, enum db_engine *out)

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "enum_name.h"
 #include "err.h"
 #include "lsn.h"
 #include "num.h"
@@ -91,51 +92,44 @@ static const char *const advice_names[DB_OG_ADVICE_COUNT] = {
 	[DB_OG_ADVICE_REFUSE] = "refuse",
 };
 
-static const char *name_of(const char *const *table, int count, int value)
-{
-	if (value < 0 || value >= count || table[value] == NULL)
-		return "invalid";
-	return table[value];
-}
-
 const char *db_og_role_name(enum db_og_role role)
 {
-	return name_of(role_names, DB_OG_ROLE_COUNT, (int)role);
+	return ENUM_NAME(role_names, role);
 }
 
 const char *db_og_db_state_name(enum db_og_db_state state)
 {
-	return name_of(db_state_names, DB_OG_DB_STATE_COUNT, (int)state);
+	return ENUM_NAME(db_state_names, state);
 }
 
 const char *db_og_detail_name(enum db_og_detail detail)
 {
-	return name_of(detail_names, DB_OG_DETAIL_COUNT, (int)detail);
+	return ENUM_NAME(detail_names, detail);
 }
 
 const char *db_og_sender_state_name(enum db_og_sender_state state)
 {
-	return name_of(sender_state_names, DB_OG_SENDER_COUNT, (int)state);
+	return ENUM_NAME(sender_state_names, state);
 }
 
 const char *db_og_sync_state_name(enum db_og_sync_state state)
 {
-	return name_of(sync_state_names, DB_OG_SYNC_COUNT, (int)state);
+	return ENUM_NAME(sync_state_names, state);
 }
 
 const char *db_og_stop_mode_name(enum db_og_stop_mode mode)
 {
-	return name_of(stop_mode_names, DB_OG_STOP_COUNT, (int)mode);
+	return ENUM_NAME(stop_mode_names, mode);
 }
 
 const char *db_og_build_mode_name(enum db_og_build_mode mode)
 {
-	return name_of(build_mode_names, DB_OG_BUILD_COUNT, (int)mode);
+	return ENUM_NAME(build_mode_names, mode);
 }
 
 const char *db_og_build_advice_name(enum db_og_build_advice advice)
 {
-	return name_of(advice_names, DB_OG_ADVICE_COUNT, (int)advice);
+	return ENUM_NAME(advice_names, advice);
 }
 
 /* Finds text in a name table, ignoring case; returns fallback when it is not there. */
