@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "member_auth.h"
 #include "name.h"
 
 /* Sizes. Every limit is generous for real configurations; running into one is an error. */
@@ -386,5 +387,11 @@ int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, 
  * message in err that says what to change. */
 int cfg_dynamic_check(const struct cfg_dynamic *d, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+
+/* Fills how this node (or gsctl) authenticates to the members' REST APIs the way Patroni picks
+ * it (request.py): each of the ctl section's values, else the restapi section's (credentials,
+ * certificate, key and its password; ctl.cacert else restapi.cafile); ctl.insecure skips
+ * verifying the members' certificates. */
+void cfg_member_auth(const struct cfg *c, struct member_auth *out);
 
 #endif

@@ -10,24 +10,11 @@
 #include "err.h"
 #include "rest_client.h"
 
-/* The client's options from gsctl's settings (already resolved from the ctl and restapi
- * sections by gsctl.c); every field fits, as the sizes are the configuration's. */
-static void client_options(const struct ctl_http *h, struct rest_client_options *o)
+int ctl_http_call(const struct member_auth *auth, const char *method, const char *url,
+		  const char *body, int64_t timeout_ms, int *status, struct buf *resp, char *err,
+		  size_t errlen)
 {
-	memset(o, 0, sizeof(*o));
-	buf_copy_or_clear(o->username, sizeof(o->username), h->username);
-	buf_copy_or_clear(o->password, sizeof(o->password), h->password);
-	buf_copy_or_clear(o->cafile, sizeof(o->cafile), h->cacert);
-	buf_copy_or_clear(o->certfile, sizeof(o->certfile), h->certfile);
-	buf_copy_or_clear(o->keyfile, sizeof(o->keyfile), h->keyfile);
-	buf_copy_or_clear(o->keyfile_password, sizeof(o->keyfile_password), h->keyfile_password);
-	o->insecure = h->insecure;
-}
-
-int ctl_http_call(const struct ctl_http *h, const char *method, const char *url, const char *body,
-		  int64_t timeout_ms, int *status, struct buf *resp, char *err, size_t errlen)
-{
-	struct rest_client_options opts;
+	struct rest_client_options opts = { .auth = *auth };
 	struct rest_client_request req = { .method = method,
 					   .url = url,
 					   .body = body,
@@ -36,7 +23,6 @@ int ctl_http_call(const struct ctl_http *h, const char *method, const char *url,
 	struct rest_client_reply reply;
 	int rc;
 
-	client_options(h, &opts);
 	rc = rest_client_call(&opts, &req, &reply);
 	if (rc == 0) {
 		rc = buf_append(resp, reply.body.data != NULL ? reply.body.data : "",

@@ -12,29 +12,18 @@
 
 #include "buf.h"
 #include "ctl.h"
+#include "member_auth.h"
 
-#define CTL_SECRET_MAX 256	    /* REST password */
 #define CTL_HTTP_RESPONSE_MAX 65536 /* the largest REST reply read */
 
-/* How to reach members' REST APIs. */
-struct ctl_http {
-	char username[CTL_NAME_MAX]; /* Basic auth; "" sends none */
-	char password[CTL_SECRET_MAX];
-	bool insecure;		     /* skip certificate verification */
-	char cacert[CTL_PATH_MAX];   /* "" = system default */
-	char certfile[CTL_PATH_MAX]; /* client certificate; "" = none */
-	char keyfile[CTL_PATH_MAX];  /* its key */
-	char keyfile_password[CTL_SECRET_MAX];
-};
-
 /*
- * Sends method url with body (JSON, may be NULL for none) and waits at most timeout_ms.
+ * Sends method url with body, authenticated as auth says (cfg_member_auth), (JSON, may be NULL for none) and waits at most timeout_ms.
  * On a reply writes its status into *status and its body into resp (appended) and returns 0;
  * when no reply came (refused, timeout, TLS) returns -EHOSTUNREACH, -ETIMEDOUT or -EIO with a
  * message in err.
  */
-int ctl_http_call(const struct ctl_http *h, const char *method, const char *url, const char *body,
-		  int64_t timeout_ms, int *status, struct buf *resp, char *err, size_t errlen)
-	__attribute__((warn_unused_result));
+int ctl_http_call(const struct member_auth *auth, const char *method, const char *url,
+		  const char *body, int64_t timeout_ms, int *status, struct buf *resp, char *err,
+		  size_t errlen) __attribute__((warn_unused_result));
 
 #endif

@@ -34,7 +34,7 @@ struct ctl {
 	struct dcs_client *dcs;
 	struct dcs_cluster *cluster; /* the last read */
 	struct ctl_view *view;	     /* built from it */
-	struct ctl_http http;
+	struct member_auth http;     /* how gsctl authenticates to the members */
 	char scope[CTL_NAME_MAX];
 	char endpoints[DCS_URL_MAX * 2]; /* for messages */
 };

@@ -346,19 +346,8 @@ int ctl_read_cluster(struct ctl *x)
 
 void ctl_setup_http(struct ctl *x)
 {
-	const struct cfg *c = x->cfg;
-	struct ctl_http *h = &x->http;
-	bool ctl_auth = c->ctl.username[0] != '\0';
-
-	buf_copy_or_clear(h->username, sizeof(h->username),
-			  ctl_auth ? c->ctl.username : c->restapi.username);
-	buf_copy_or_clear(h->password, sizeof(h->password),
-			  ctl_auth ? c->ctl.password : c->restapi.password);
-	h->insecure = x->args.insecure || c->ctl.insecure;
-	buf_copy_or_clear(h->cacert, sizeof(h->cacert),
-			  c->ctl.cacert[0] ? c->ctl.cacert : c->restapi.cafile);
-	buf_copy_or_clear(h->certfile, sizeof(h->certfile), c->ctl.certfile);
-	buf_copy_or_clear(h->keyfile, sizeof(h->keyfile), c->ctl.keyfile);
-	buf_copy_or_clear(h->keyfile_password, sizeof(h->keyfile_password),
-			  c->ctl.keyfile_password);
+	/* Patroni's rule (request.py), as the agent applies it; --insecure adds to ctl.insecure. */
+	cfg_member_auth(x->cfg, &x->http);
+	if (x->args.insecure)
+		x->http.insecure = true;
 }

@@ -130,23 +130,23 @@ static int transfer_setup(const struct rest_client_options *o, struct transfer *
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
 	}
-	if (o->username[0] != '\0') {
+	if (o->auth.username[0] != '\0') {
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, o->username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, o->password);
+		curl_easy_setopt(c, CURLOPT_USERNAME, o->auth.username);
+		curl_easy_setopt(c, CURLOPT_PASSWORD, o->auth.password);
 	}
-	if (o->insecure) {
+	if (o->auth.insecure) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if (o->cafile[0] != '\0')
-		curl_easy_setopt(c, CURLOPT_CAINFO, o->cafile);
-	if (o->certfile[0] != '\0') {
-		curl_easy_setopt(c, CURLOPT_SSLCERT, o->certfile);
-		if (o->keyfile[0] != '\0')
-			curl_easy_setopt(c, CURLOPT_SSLKEY, o->keyfile);
-		if (o->keyfile_password[0] != '\0')
-			curl_easy_setopt(c, CURLOPT_KEYPASSWD, o->keyfile_password);
+	if (o->auth.cafile[0] != '\0')
+		curl_easy_setopt(c, CURLOPT_CAINFO, o->auth.cafile);
+	if (o->auth.certfile[0] != '\0') {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, o->auth.certfile);
+		if (o->auth.keyfile[0] != '\0')
+			curl_easy_setopt(c, CURLOPT_SSLKEY, o->auth.keyfile);
+		if (o->auth.keyfile_password[0] != '\0')
+			curl_easy_setopt(c, CURLOPT_KEYPASSWD, o->auth.keyfile_password);
 	}
 	return 0;
 }

@@ -12,7 +12,7 @@
  * Which settings a member uses (Patroni's request.py, patroni-compat.md 1.2): the ctl section,
  * each value falling back to the restapi section's (ctl.authentication or
  * restapi.authentication; ctl.certfile/keyfile/keyfile_password or restapi's; ctl.cacert or
- * restapi.cafile). The caller applies that rule and fills struct rest_client_options.
+ * restapi.cafile). config/ applies that rule (cfg_member_auth) and fills struct member_auth.
  */
 #ifndef GSHA_REST_CLIENT_H
 #define GSHA_REST_CLIENT_H
@@ -22,11 +22,8 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "member_auth.h"
 
-/* User names and passwords of the Basic credentials (as the configuration allows). */
-#define REST_CLIENT_SECRET_MAX 256
-/* Paths of the CA, certificate and key files (as the configuration allows). */
-#define REST_CLIENT_PATH_MAX 1024
 /* Default cap of an answer: member documents and action texts are a few hundred bytes, /cluster
  * and /config a few kilobytes. */
 #define REST_CLIENT_RESPONSE_MAX 65536
@@ -37,16 +34,9 @@
 /* Requests one rest_client_call_all may run at once. */
 #define REST_CLIENT_PARALLEL_MAX 64
 
-/* How to reach the members. Zeroed memory is valid: no credentials, system CAs, no client
- * certificate, peer certificates verified. */
+/* How to reach the members (the settings cfg_member_auth() resolves). Zeroed memory is valid. */
 struct rest_client_options {
-	char username[REST_CLIENT_SECRET_MAX]; /* Basic authentication; "" sends none */
-	char password[REST_CLIENT_SECRET_MAX];
-	char cafile[REST_CLIENT_PATH_MAX];   /* trust for the members' certificates; "" = system */
-	char certfile[REST_CLIENT_PATH_MAX]; /* client certificate (verify_client); "" = none */
-	char keyfile[REST_CLIENT_PATH_MAX];  /* its key; "" = inside certfile */
-	char keyfile_password[REST_CLIENT_SECRET_MAX];
-	bool insecure; /* do not verify the members' certificates (ctl.insecure) */
+	struct member_auth auth;
 };
 
 /* One request. Strings are the caller's and must live until the call returns. */

@@ -63,11 +63,6 @@ struct agent_peer_target {
 int agent_peer_parse(const char *json, size_t len, struct ha_peer *out)
 	__attribute__((warn_unused_result));
 
-/* Fills the member client's options the way Patroni picks them (request.py): each of the ctl
- * section's values, else the restapi section's (credentials, certificate, key and its password;
- * ctl.cacert else restapi.cafile); ctl.insecure skips verifying the members' certificates. */
-void agent_rest_client_options(const struct cfg *c, struct rest_client_options *out);
-
 /* GETs every target's api_url in parallel with client's settings, each within timeout_ms, and
  * fills out[i] for targets[i]: reachable false when it did not answer 200 with a valid document
  * in time. */

@@ -339,30 +339,3 @@ void agent_ha_policy(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 								       : HA_ENGINE_POSTGRES,
 	};
 }
-
-/* Patroni's request.py: a ctl value, else the restapi one. */
-static const char *ctl_or_restapi(const char *ctl, const char *restapi)
-{
-	return ctl[0] != '\0' ? ctl : restapi;
-}
-
-void agent_rest_client_options(const struct cfg *c, struct rest_client_options *out)
-{
-	bool ctl_auth = c->ctl.username[0] != '\0';
-
-	memset(out, 0, sizeof(*out));
-	/* Every field is at least as large as its cfg source: nothing is cut. */
-	buf_copy_or_clear(out->username, sizeof(out->username),
-			  ctl_auth ? c->ctl.username : c->restapi.username);
-	buf_copy_or_clear(out->password, sizeof(out->password),
-			  ctl_auth ? c->ctl.password : c->restapi.password);
-	buf_copy_or_clear(out->cafile, sizeof(out->cafile),
-			  ctl_or_restapi(c->ctl.cacert, c->restapi.cafile));
-	buf_copy_or_clear(out->certfile, sizeof(out->certfile),
-			  ctl_or_restapi(c->ctl.certfile, c->restapi.certfile));
-	buf_copy_or_clear(out->keyfile, sizeof(out->keyfile),
-			  ctl_or_restapi(c->ctl.keyfile, c->restapi.keyfile));
-	buf_copy_or_clear(out->keyfile_password, sizeof(out->keyfile_password),
-			  ctl_or_restapi(c->ctl.keyfile_password, c->restapi.keyfile_password));
-	out->insecure = c->ctl.insecure;
-}

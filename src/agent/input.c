@@ -268,7 +268,7 @@ void probe_peers(struct agent *a)
 		buf_copy_or_clear(targets[n].api_url, AGENT_URL_MAX, m->api_url);
 		n++;
 	}
-	agent_rest_client_options(a->cfg, &client);
+	cfg_member_auth(a->cfg, &client.auth);
 	agent_probe_peers(&client, targets, n, timeout < 200 ? 200 : timeout, a->in->probe.peers);
 	a->in->probe.count = n;
 	a->in->probe.done = true;
@@ -306,7 +306,7 @@ void ping_failsafe(struct agent *a)
 		free(body);
 		return;
 	}
-	agent_rest_client_options(a->cfg, &client);
+	cfg_member_auth(a->cfg, &client.auth);
 	agent_failsafe_post(&client, targets, n, body, ha_failsafe_ping_timeout_ms(&a->in->policy),
 			    acked);
 	free(body);

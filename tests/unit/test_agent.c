@@ -434,13 +434,13 @@ static void test_client_options_take_ctl_then_restapi(void **state)
 	assert_int_equal(buf_copy(c->restapi.certfile, sizeof(c->restapi.certfile), "/s.crt"), 0);
 	assert_int_equal(buf_copy(c->restapi.keyfile, sizeof(c->restapi.keyfile), "/s.key"), 0);
 	assert_int_equal(buf_copy(c->restapi.cafile, sizeof(c->restapi.cafile), "/ca.crt"), 0);
-	agent_rest_client_options(c, &o);
-	assert_string_equal(o.username, "api");
-	assert_string_equal(o.password, "api-pw");
-	assert_string_equal(o.certfile, "/s.crt");
-	assert_string_equal(o.keyfile, "/s.key");
-	assert_string_equal(o.cafile, "/ca.crt");
-	assert_false(o.insecure);
+	cfg_member_auth(c, &o.auth);
+	assert_string_equal(o.auth.username, "api");
+	assert_string_equal(o.auth.password, "api-pw");
+	assert_string_equal(o.auth.certfile, "/s.crt");
+	assert_string_equal(o.auth.keyfile, "/s.key");
+	assert_string_equal(o.auth.cafile, "/ca.crt");
+	assert_false(o.auth.insecure);
 
 	assert_int_equal(buf_copy(c->ctl.username, sizeof(c->ctl.username), "ctl"), 0);
 	assert_int_equal(buf_copy(c->ctl.password, sizeof(c->ctl.password), "ctl-pw"), 0);
@@ -448,13 +448,13 @@ static void test_client_options_take_ctl_then_restapi(void **state)
 	assert_int_equal(buf_copy(c->ctl.keyfile, sizeof(c->ctl.keyfile), "/c.key"), 0);
 	assert_int_equal(buf_copy(c->ctl.cacert, sizeof(c->ctl.cacert), "/ctl-ca.crt"), 0);
 	c->ctl.insecure = true;
-	agent_rest_client_options(c, &o);
-	assert_string_equal(o.username, "ctl");
-	assert_string_equal(o.password, "ctl-pw");
-	assert_string_equal(o.certfile, "/c.crt");
-	assert_string_equal(o.keyfile, "/c.key");
-	assert_string_equal(o.cafile, "/ctl-ca.crt");
-	assert_true(o.insecure);
+	cfg_member_auth(c, &o.auth);
+	assert_string_equal(o.auth.username, "ctl");
+	assert_string_equal(o.auth.password, "ctl-pw");
+	assert_string_equal(o.auth.certfile, "/c.crt");
+	assert_string_equal(o.auth.keyfile, "/c.key");
+	assert_string_equal(o.auth.cafile, "/ctl-ca.crt");
+	assert_true(o.auth.insecure);
 	free(c);
 }
 
@@ -511,8 +511,8 @@ static void test_failsafe_post_carries_the_rest_credentials(void **state)
 	(void)state;
 	agent_failsafe_post(&none, &t, 1, "{\"name\": \"node1\"}", 2000, &acked);
 	assert_false(acked);
-	assert_int_equal(buf_copy(creds.username, sizeof(creds.username), "patroni"), 0);
-	assert_int_equal(buf_copy(creds.password, sizeof(creds.password), "pw"), 0);
+	assert_int_equal(buf_copy(creds.auth.username, sizeof(creds.auth.username), "patroni"), 0);
+	assert_int_equal(buf_copy(creds.auth.password, sizeof(creds.auth.password), "pw"), 0);
 	agent_failsafe_post(&creds, &t, 1, "{\"name\": \"node1\"}", 2000, &acked);
 	assert_true(acked);
 

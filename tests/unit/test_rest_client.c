@@ -108,8 +108,8 @@ static void test_failsafe_post_with_credentials_is_acknowledged(void **state)
 	struct rest_client_reply r;
 
 	(void)state;
-	assert_int_equal(buf_copy(o.username, sizeof(o.username), "member"), 0);
-	assert_int_equal(buf_copy(o.password, sizeof(o.password), "s3cret:x"), 0);
+	assert_int_equal(buf_copy(o.auth.username, sizeof(o.auth.username), "member"), 0);
+	assert_int_equal(buf_copy(o.auth.password, sizeof(o.auth.password), "s3cret:x"), 0);
 	url(u, "/failsafe");
 	assert_int_equal(rest_client_call(&o, &req, &r), 0);
 	assert_int_equal(r.status, 200);
@@ -118,7 +118,7 @@ static void test_failsafe_post_with_credentials_is_acknowledged(void **state)
 	rest_client_reply_done(&r);
 	assert_int_equal(failsafe_calls, 1);
 
-	assert_int_equal(buf_copy(o.password, sizeof(o.password), "wrong"), 0);
+	assert_int_equal(buf_copy(o.auth.password, sizeof(o.auth.password), "wrong"), 0);
 	assert_int_equal(rest_client_call(&o, &req, &r), 0);
 	assert_int_equal(r.status, 401);
 	rest_client_reply_done(&r);
