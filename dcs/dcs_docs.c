@@ -186,7 +186,8 @@ out_free_root:
 	cJSON_Delete(root);
 }
 
-/* Splits Patroni's comma-joined sync_standby ("a,b", spaces around names allowed). */
+/* Splits Patroni's comma-joined sync_standby ("a,b"; spaces and double quotes around names, as
+ * synchronous_standby_names quotes them, are dropped). */
 static bool split_names(const char *csv, char out[][MEMBER_NAME_MAX], int cap, int *count)
 {
 	int n = 0;
@@ -196,11 +197,11 @@ static bool split_names(const char *csv, char out[][MEMBER_NAME_MAX], int cap, i
 		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
 		char name[MEMBER_NAME_MAX];
 
-		while (len > 0 && *p == ' ') {
+		while (len > 0 && (*p == ' ' || *p == '"')) {
 			p++;
 			len--;
 		}
-		while (len > 0 && p[len - 1] == ' ')
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '"'))
 			len--;
 		if (len > MEMBER_NAME_LEN || n >= cap)
 			return false;

@@ -58,6 +58,7 @@ struct agent {
 	bool lease_ok;		  /* this cycle's keepalive succeeded */
 	int64_t lease_renewed_ms; /* send time of the last successful keepalive */
 	char dcs_error[DCS_MSG_MAX];
+	char dcs_rejected[DCS_MSG_MAX]; /* the view's refused values, as last logged */
 
 	struct db_status *dbs;
 	struct db_control control; /* read while the database is down */

@@ -43,33 +43,6 @@ static int failover_schedule(struct agent *a, const char *scheduled_at, int64_t 
 	return -EINVAL;
 }
 
-/* Splits a comma-joined name list into a set (the sync key's sync_standby). */
-static void names_from_csv(const char *csv, struct ha_names *out)
-{
-	const char *p = csv;
-
-	memset(out, 0, sizeof(*out));
-	while (*p != '\0' && out->count < HA_MEMBERS_MAX) {
-		const char *end = strchr(p, ',');
-		size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
-
-		while (n > 0 && (*p == ' ' || *p == '"')) {
-			p++;
-			n--;
-		}
-		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '"'))
-			n--;
-		if (n > 0 && n < MEMBER_NAME_MAX) {
-			memcpy(out->name[out->count], p, n);
-			out->name[out->count][n] = '\0';
-			out->count++;
-		}
-		if (end == NULL)
-			break;
-		p = end + 1;
-	}
-}
-
 /* Reads synchronous_standby_names into a set, with the driver's parser; Patroni's strict-mode
  * placeholder is reported apart. An unparsable value counts as no names (the leader rewrites it). */
 static void names_from_ssn(const char *ssn, struct ha_names *out, bool *placeholder)
@@ -170,7 +143,13 @@ void build_input(struct agent *a)
 		if (c->has_sync && c->sync_valid) {
 			in->dcs.sync.present = true;
 			buf_copy_or_clear(in->dcs.sync.leader, MEMBER_NAME_MAX, c->sync_leader);
-			names_from_csv(c->sync_standby, &in->dcs.sync.standbys);
+			/* dcs split the names; the view holds as many as the decision does */
+			for (int i = 0; i < c->sync_standby_count && i < HA_MEMBERS_MAX; i++)
+				buf_copy_or_clear(in->dcs.sync.standbys.name[i], MEMBER_NAME_MAX,
+						  c->sync_standbys[i]);
+			in->dcs.sync.standbys.count = c->sync_standby_count < HA_MEMBERS_MAX
+							      ? c->sync_standby_count
+							      : HA_MEMBERS_MAX;
 		}
 		a->failsafe_count = 0;
 		/* The failsafe key as dcs read it; more members than the loop keeps: none. */

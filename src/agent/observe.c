@@ -27,6 +27,26 @@ void note_dcs_error(struct agent *a, const char *what, int rc, const char *msg)
 	}
 }
 
+/* Says which values in etcd the view refused (a member name over 63 bytes, a value over its
+ * key's limit, trailing garbage): they read as absent, so an operator must hear why. Logged when
+ * it changes, not every cycle. */
+static void note_rejected(struct agent *a)
+{
+	const struct dcs_cluster *c = a->cluster;
+
+	if (c->rejected_count == 0) {
+		if (a->dcs_rejected[0] != '\0')
+			log_notice("etcd holds no refused values any more");
+		a->dcs_rejected[0] = '\0';
+		return;
+	}
+	if (strcmp(c->rejected, a->dcs_rejected) != 0) {
+		log_warning("%d values in etcd refused and read as absent, the first: %s, ignoring",
+			    c->rejected_count, c->rejected);
+		memcpy(a->dcs_rejected, c->rejected, sizeof(a->dcs_rejected));
+	}
+}
+
 /* A running primary that holds the key must decide by its deadline even when etcd is silent:
  * every DCS call of the observe step ends by then (docs/timing.md, "Come back in time"). The
  * deadline is the core's (ha_leader_deadline_ms), from the same proofs ha_decide sees.
@@ -123,6 +143,7 @@ void observe_dcs(struct agent *a)
 		a->view_wall_ms = clock_wall_ms();
 		if (a->lease_ok)
 			a->dcs_error[0] = '\0';
+		note_rejected(a);
 	} else {
 		note_dcs_error(a, "could not read the cluster from etcd", rc, msg);
 	}

@@ -1126,6 +1126,28 @@ static void test_member_names_over_63_bytes_are_refused_on_read(void **state)
 	free(c);
 }
 
+/* The agent takes the sync standbys as dcs split them: spaces and the double quotes of
+ * synchronous_standby_names around a name are dropped, empty entries skipped. */
+static void test_sync_standbys_are_split_once_here(void **state)
+{
+	struct dcs_cluster *c = calloc(1, sizeof(*c));
+	char *kv =
+		kv_json(PREFIX "sync",
+			"{\"leader\":\"node1\",\"sync_standby\":\" \\\"node2\\\", node3,,\"}", "5");
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(parse_kvs(kv, c), DCS_OK);
+	assert_true(c->sync_valid);
+	assert_string_equal(c->sync_leader, "node1");
+	assert_int_equal(c->sync_standby_count, 2);
+	assert_string_equal(c->sync_standbys[0], "node2");
+	assert_string_equal(c->sync_standbys[1], "node3");
+	assert_int_equal(c->rejected_count, 0);
+	free(kv);
+	free(c);
+}
+
 static void test_member_names_over_63_bytes_are_refused_on_write(void **state)
 {
 	char name64[65], doc[512], msg[MSG_LEN];
@@ -1374,6 +1396,7 @@ int main(void)
 		cmocka_unit_test(test_history_doc_appends_a_row_to_what_was_read),
 		cmocka_unit_test(test_member_names_over_63_bytes_are_refused_on_read),
 		cmocka_unit_test(test_member_names_over_63_bytes_are_refused_on_write),
+		cmocka_unit_test(test_sync_standbys_are_split_once_here),
 		cmocka_unit_test(test_values_with_trailing_garbage_are_refused),
 		cmocka_unit_test(test_failover_schedule_is_parsed_strictly),
 		cmocka_unit_test(test_error_names_cover_every_code),
