@@ -176,9 +176,10 @@ const struct ctl_row *ctl_view_row(const struct ctl_view *v, const char *name);
 int ctl_render_list(const struct ctl_view *v, enum ctl_format f, bool topology, bool extended,
 		    struct buf *out) __attribute__((warn_unused_result));
 
-/* Renders the history key (a JSON list of [tl, lsn, reason, timestamp, leader]) as patronictl's
- * history table in the given format. Returns 0, -EINVAL when history is not such a list, or
- * a buffer error. */
+/* Renders the history key (a JSON list of [tl, lsn, reason, timestamp, leader], read by
+ * dcs_history_parse) as patronictl's history table in the given format, a short row padded with
+ * "" as patronictl does. Returns 0, -EINVAL when the key is not such a list, -E2BIG for more rows
+ * than a table holds, or a buffer error. */
 int ctl_render_history(const char *history_json, enum ctl_format f, struct buf *out)
 	__attribute__((warn_unused_result));
 

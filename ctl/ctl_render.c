@@ -724,66 +724,54 @@ int ctl_render_list(const struct ctl_view *v, enum ctl_format f, bool topology, 
 int ctl_render_history(const char *history_json, enum ctl_format f, struct buf *out)
 {
 	static const char *const cols[] = { "TL", "LSN", "Reason", "Timestamp", "New Leader" };
-	cJSON *doc = cJSON_Parse(history_json != NULL ? history_json : "[]");
-	cJSON *rows = NULL;
-	struct ctl_table *t = NULL;
-	const cJSON *e;
-	int rc = 0, r = 0;
+	struct dcs_history_row *h = calloc(CTL_TABLE_ROWS_MAX, sizeof(*h));
+	cJSON *rows = cJSON_CreateArray();
+	struct ctl_table *t = calloc(1, sizeof(*t));
+	char msg[DCS_MSG_MAX];
+	int rc, n = 0, total = 0;
 
-	if (doc == NULL || !cJSON_IsArray(doc)) {
-		cJSON_Delete(doc);
-		return -EINVAL;
-	}
-	rows = cJSON_CreateArray();
-	t = calloc(1, sizeof(*t));
-	if (rows == NULL || t == NULL) {
+	if (h == NULL || rows == NULL || t == NULL) {
 		rc = -ENOMEM;
-		goto out;
+		goto out_free;
+	}
+	/* The key is read by the dcs codec, as every etcd document is; patronictl pads a short row
+	 * with "" in every format. */
+	if (dcs_history_parse(history_json, h, CTL_TABLE_ROWS_MAX, &n, &total, msg, sizeof(msg)) !=
+	    0) {
+		rc = -EINVAL;
+		goto out_free;
+	}
+	if (total > n) {
+		rc = -E2BIG;
+		goto out_free;
 	}
 	ctl_table_init(t);
+	rc = 0;
 	for (int c = 0; c < 5; c++)
 		rc |= ctl_table_col(t, cols[c], c < 2);
-	cJSON_ArrayForEach(e, doc)
-	{
-		cJSON *o;
-		int c = 0;
-		const cJSON *item;
+	for (int r = 0; r < n && rc == 0; r++) {
+		cJSON *o = cJSON_CreateObject();
+		char tl[24], lsn[24]; /* a 64-bit number in decimal */
+		const char *cells[5] = { tl, lsn, h[r].reason, h[r].timestamp, h[r].leader };
 
-		if (!cJSON_IsArray(e)) {
-			rc = -EINVAL;
-			goto out;
-		}
-		o = cJSON_CreateObject();
-		if (o == NULL) {
+		if (o == NULL || !cJSON_AddItemToArray(rows, o)) {
+			cJSON_Delete(o);
 			rc = -ENOMEM;
-			goto out;
+			break;
 		}
-		cJSON_AddItemToArray(rows, o);
-		cJSON_ArrayForEach(item, e)
-		{
-			char cell[DCS_DOC_MAX];
-			struct buf b;
-
-			if (c >= 5)
-				break;
-			buf_init_fixed(&b, cell, sizeof(cell));
-			if (!cJSON_IsNull(item))
-				rc |= ctl_yaml_flow(item, &b);
-			rc |= b.overflow ? -ENOBUFS : 0;
-			rc |= ctl_table_cell(t, r, c, cell);
-			cJSON_AddItemToObject(o, cols[c], cJSON_Duplicate(item, true));
-			c++;
-		}
-		for (; c < 5; c++)
-			rc |= ctl_table_cell(t, r, c, "");
-		r++;
-		if (r >= CTL_TABLE_ROWS_MAX) {
-			rc = -E2BIG;
-			goto out;
-		}
+		rc |= buf_format(tl, sizeof(tl), "%" PRId64, h[r].timeline);
+		rc |= buf_format(lsn, sizeof(lsn), "%" PRIu64, h[r].lsn);
+		for (int c = 0; c < 5; c++)
+			rc |= ctl_table_cell(t, r, c, cells[c]);
+		if (cJSON_AddNumberToObject(o, cols[0], (double)h[r].timeline) == NULL ||
+		    cJSON_AddNumberToObject(o, cols[1], (double)h[r].lsn) == NULL ||
+		    cJSON_AddStringToObject(o, cols[2], h[r].reason) == NULL ||
+		    cJSON_AddStringToObject(o, cols[3], h[r].timestamp) == NULL ||
+		    cJSON_AddStringToObject(o, cols[4], h[r].leader) == NULL)
+			rc = -ENOMEM;
 	}
 	if (rc != 0)
-		goto out;
+		goto out_done;
 	switch (f) {
 	case CTL_FORMAT_PRETTY:
 		rc = ctl_table_render(t, NULL, out);
@@ -806,14 +794,13 @@ int ctl_render_history(const char *history_json, enum ctl_format f, struct buf *
 						 t->cells[i][c] ? t->cells[i][c] : "");
 			rc |= buf_puts(out, "\n");
 		}
-		rc = rc != 0 ? -ENOBUFS : 0;
 		break;
 	}
-out:
-	if (t != NULL)
-		ctl_table_done(t);
+out_done:
+	ctl_table_done(t);
+out_free:
 	free(t);
 	cJSON_Delete(rows);
-	cJSON_Delete(doc);
+	free(h);
 	return rc < 0 ? rc : (rc != 0 ? -ENOBUFS : 0);
 }

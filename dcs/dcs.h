@@ -520,9 +520,18 @@ struct dcs_history_row {
 	char reason[DCS_REASON_MAX];
 	char timestamp[DCS_WORD_MAX]; /* ISO 8601 with a zone */
 	char leader[MEMBER_NAME_MAX]; /* the new leader */
+	int fields;		      /* read: how many of the five the row had (2..5) */
 };
 int dcs_doc_history_append(const char *history, const struct dcs_history_row *row, char *out,
 			   size_t cap, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
+
+/* Reads the history key (NULL or "" is an empty history) into its rows, oldest first: the
+ * newest cap rows are kept when there are more, *total says how many there were. A row has a
+ * timeline and an LSN (whole numbers) and may have a reason, a timestamp and the new leader
+ * (strings or null); anything else refuses the whole key (DCS_ERR_INVALID_RESPONSE, message in
+ * msg), as does a value over DCS_HISTORY_MAX or with trailing garbage. */
+int dcs_history_parse(const char *history, struct dcs_history_row *rows, int cap, int *count,
+		      int *total, char *msg, size_t msglen) __attribute__((warn_unused_result));
 
 #endif

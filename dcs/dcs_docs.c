@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "buf.h"
 #include "dcs_codec.h"
 #include "dcs_json.h"
 #include "err.h"
@@ -496,4 +497,79 @@ const struct dcs_member *dcs_cluster_member(const struct dcs_cluster *c, const c
 		if (strcmp(c->members[i].name, name) == 0)
 			return &c->members[i];
 	return NULL;
+}
+
+/* ---- history, read ---------------------------------------------------------------------------- */
+
+/* A whole number that fits a double exactly (cJSON's numbers are doubles). */
+static bool exact_number(const cJSON *v, double max, double *out)
+{
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+	    v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 || v->valuedouble > max)
+		return false;
+	*out = v->valuedouble;
+	return true;
+}
+
+/* A text cell of a history row: a string that fits, or null / absent as "". */
+static bool history_text(const cJSON *row, int i, char *out, size_t cap)
+{
+	const cJSON *v = cJSON_GetArrayItem(row, i);
+
+	out[0] = '\0';
+	if (v == NULL || cJSON_IsNull(v))
+		return true;
+	return cJSON_IsString(v) && buf_copy(out, cap, v->valuestring) == 0;
+}
+
+int dcs_history_parse(const char *history, struct dcs_history_row *rows, int cap, int *count,
+		      int *total, char *msg, size_t msglen)
+{
+	cJSON *list = NULL;
+	const cJSON *row;
+	int n = 0, all, skip, i = 0, rc = DCS_OK;
+
+	if (history == NULL || history[0] == '\0') {
+		*count = 0;
+		*total = 0;
+		return DCS_OK;
+	}
+	list = dcs_json_parse_value(history, strlen(history), DCS_HISTORY_MAX);
+	if (!cJSON_IsArray(list)) {
+		rc = err_fail(msg, msglen, DCS_ERR_INVALID_RESPONSE,
+			      "history: not one JSON list within %d bytes", DCS_HISTORY_MAX);
+		goto out_free;
+	}
+	all = cJSON_GetArraySize(list);
+	skip = all > cap ? all - cap : 0;
+	cJSON_ArrayForEach(row, list)
+	{
+		struct dcs_history_row r = { 0 };
+		double tl, lsn;
+		int fields = cJSON_GetArraySize(row);
+
+		if (!cJSON_IsArray(row) || fields < 2 ||
+		    !exact_number(cJSON_GetArrayItem(row, 0), DCS_JSON_INT_MAX, &tl) ||
+		    !exact_number(cJSON_GetArrayItem(row, 1), DCS_JSON_INT_MAX, &lsn) ||
+		    !history_text(row, 2, r.reason, sizeof(r.reason)) ||
+		    !history_text(row, 3, r.timestamp, sizeof(r.timestamp)) ||
+		    !history_text(row, 4, r.leader, sizeof(r.leader)) ||
+		    (r.leader[0] != '\0' && !member_name_valid(r.leader))) {
+			rc = err_fail(msg, msglen, DCS_ERR_INVALID_RESPONSE,
+				      "history: row %d is not [timeline, lsn, reason, timestamp, "
+				      "leader]",
+				      i + 1);
+			goto out_free;
+		}
+		r.timeline = (int64_t)tl;
+		r.lsn = (uint64_t)lsn;
+		r.fields = fields > 5 ? 5 : fields;
+		if (i++ >= skip)
+			rows[n++] = r;
+	}
+	*count = n;
+	*total = i;
+out_free:
+	cJSON_Delete(list);
+	return rc;
 }

@@ -9,7 +9,6 @@
 #include "num.h"
 
 /* The largest integer a JSON number (a double) carries exactly. */
-#define DCS_JSON_INT_MAX 9007199254740992.0
 
 /* Reads an optional 64-bit integer field: a decimal string (the gateway's form) or an integral
  * JSON number within the exact range of a double. Absent = 0. False on a wrong type or range. */

@@ -13,6 +13,8 @@
 
 /* A decimal 64-bit number as text, with room for the sign and the NUL. */
 #define DCS_INT_TEXT_MAX 24
+/* The largest whole number a JSON number (a double, in cJSON) holds exactly: 2^53. */
+#define DCS_JSON_INT_MAX 9007199254740992.0
 
 /* An optional 64-bit integer field: a decimal string (the gateway's form) or an integral JSON
  * number within the exact range of a double. Absent = 0. False on a wrong type or range. */

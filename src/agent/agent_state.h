@@ -94,6 +94,11 @@ struct agent {
 	 * of the latest POST /failsafe round that every other listed member acknowledged. */
 	struct agent_peer_target failsafe[HA_MEMBERS_MAX];
 	int failsafe_count;
+	/* The history key's newest rows as dcs read them, for GET /history; parsed again only when
+	 * the key's revision changes. */
+	struct dcs_history_row history[REST_HISTORY_MAX];
+	int history_count;
+	int64_t history_rev;
 	int64_t failsafe_acked_ms;
 	bool failsafe_active; /* failsafe keeps this primary up, or a primary pinged me lately */
 

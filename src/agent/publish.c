@@ -71,6 +71,32 @@ static const char *role_word(const struct agent *a)
 	return rest_role_name(role_of(a), NULL);
 }
 
+/* Reads the history key again when it changed (GET /history serves its newest rows). A key that
+ * does not read as a history keeps the rows last read, and is logged once. */
+static void update_history(struct agent *a)
+{
+	const struct dcs_cluster *c = a->cluster;
+	char msg[DCS_MSG_MAX];
+	int n = 0, total = 0;
+
+	if (!a->view_ok)
+		return;
+	if (!c->has_history || c->history_oversized) {
+		a->history_count = 0;
+		a->history_rev = 0;
+		return;
+	}
+	if (c->history_mod_revision == a->history_rev)
+		return;
+	a->history_rev = c->history_mod_revision;
+	if (dcs_history_parse(c->history, a->history, REST_HISTORY_MAX, &n, &total, msg,
+			      sizeof(msg)) != 0) {
+		log_warning("could not read the history key: %s, ignoring", msg);
+		return;
+	}
+	a->history_count = n;
+}
+
 /* The member document's tags: the non-default built-in ones, then the custom ones as typed
  * (dcs builds the JSON, so a quote in a value stays a quote). */
 static int member_tags(const struct cfg *c, struct dcs_tags *t)
@@ -258,6 +284,20 @@ void publish(struct agent *a)
 		if (buf_copy(e->name, sizeof(e->name), a->failsafe[i].name) == 0 &&
 		    buf_copy(e->api_url, sizeof(e->api_url), a->failsafe[i].api_url) == 0)
 			sn->failsafe_count++;
+	}
+	update_history(a);
+	for (int i = 0; i < a->history_count && i < REST_HISTORY_MAX; i++) {
+		const struct dcs_history_row *h = &a->history[i];
+		struct rest_history_row *r = &sn->history[sn->history_count++];
+
+		r->timeline = h->timeline;
+		r->lsn_bytes = h->lsn;
+		buf_copy_or_clear(r->reason, sizeof(r->reason), h->reason);
+		/* rest_o_history prints a timestamp only when set, and a leader only after one */
+		buf_copy_or_clear(r->timestamp, sizeof(r->timestamp),
+				  h->fields >= 4 ? h->timestamp : "");
+		buf_copy_or_clear(r->new_leader, sizeof(r->new_leader),
+				  h->fields >= 5 ? h->leader : "");
 	}
 	sn->next_cycle_due_ms = clock_mono_ms() + a->dyn.loop_wait_ms + a->dyn.retry_timeout_ms;
 	sn->loop_duration_ms = a->loop_duration_ms;

@@ -76,6 +76,14 @@ t_wait_for 30 "the new row to reach node1" has_row node1 after-switchover
 t_pass "switchover: node2 leads, node1 follows it, nothing committed was lost"
 t_assert_eq 1 "$(c_psql node2 "select count(*) from marks where v = 'before-switchover'")" \
 	"switchover: the row from before the switchover is on the new primary"
+# GET /history serves the history key's rows (Patroni's [timeline, lsn, reason, timestamp,
+# new leader]); the switchover wrote one naming node2.
+history_names_node2() {
+	curl -s -m 5 "http://127.0.0.1:${C_API_PORT[$1]}/history" |
+		python3 -c 'import json,sys; rows=json.load(sys.stdin); sys.exit(0 if rows and rows[-1][0] == 1 and rows[-1][4] == "node2" else 1)'
+}
+t_wait_for 15 "GET /history on node3 to show timeline 1 ending with node2" history_names_node2 node3
+t_pass "history: GET /history shows the switchover's row on every member"
 
 # ---- agent-only crash on the primary: the database keeps running, no failover.
 pm_before=$(c_postmaster_pid node2)

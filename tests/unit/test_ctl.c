@@ -533,6 +533,17 @@ static void test_history_table_and_tsv(void **state)
 	buf_reset(&out);
 	assert_int_equal(ctl_render_history("{\"not\":\"a list\"}", CTL_FORMAT_PRETTY, &out),
 			 -EINVAL);
+	/* patronictl pads a short row with "" in JSON too */
+	buf_reset(&out);
+	assert_int_equal(ctl_render_history("[[2,100663512,\"x\"]]", CTL_FORMAT_JSON, &out), 0);
+	assert_string_equal(out.data, "[{\"TL\": 2, \"LSN\": 100663512, \"Reason\": \"x\", "
+				      "\"Timestamp\": \"\", \"New Leader\": \"\"}]\n");
+	/* a row that is no history row refuses the key instead of printing half of it */
+	buf_reset(&out);
+	assert_int_equal(ctl_render_history("[[1,2,\"a\"],[\"x\",1]]", CTL_FORMAT_PRETTY, &out),
+			 -EINVAL);
+	assert_int_equal(ctl_render_history("[[1,2,\"a\"]] trailing", CTL_FORMAT_PRETTY, &out),
+			 -EINVAL);
 	buf_done(&out);
 }
 
