@@ -14,6 +14,7 @@
 #include "ctl.h"
 #include "ctl_internal.h"
 #include "err.h"
+#include "hostport.h"
 #include "num.h"
 
 int64_t ctl_lag_bytes(int64_t cluster_lsn, int64_t member_lsn)
@@ -27,68 +28,13 @@ int64_t ctl_lag_mb(int64_t lag_bytes)
 	return (int64_t)nearbyint((double)lag_bytes / 1048576.0);
 }
 
-/* "postgres://host:port/db" -> host, port. Leaves host "" when the URL has no host. */
-static void parse_conn_url(const char *url, char *host, size_t cap, int *port)
-{
-	const char *p = strstr(url, "://");
-	const char *end, *colon = NULL;
-	size_t len;
-
-	host[0] = '\0';
-	*port = 0;
-	if (p == NULL)
-		return;
-	p += 3;
-	if (strchr(p, '@') != NULL && strchr(p, '@') < p + strcspn(p, "/?"))
-		p = strchr(p, '@') + 1;
-	if (*p == '[') {
-		end = strchr(p, ']');
-		if (end == NULL)
-			return;
-		len = (size_t)(end - p + 1);
-		if (end[1] == ':')
-			colon = end + 1;
-	} else {
-		len = strcspn(p, ":/?");
-		if (p[len] == ':')
-			colon = p + len;
-	}
-	if (len == 0 || len >= cap)
-		return;
-	memcpy(host, p, len);
-	host[len] = '\0';
-	if (colon != NULL) {
-		char digits[8];
-		size_t n = strspn(colon + 1, "0123456789");
-		int v;
-
-		if (n > 0 && n < sizeof(digits)) {
-			memcpy(digits, colon + 1, n);
-			digits[n] = '\0';
-			if (num_parse_int(digits, 1, 65535, &v) == 0)
-				*port = v;
-		}
-	} else {
-		*port = 5432;
-	}
-}
-
 static bool sync_has(const struct dcs_cluster *c, const char *name)
 {
-	const char *p = c->sync_standby;
-	size_t n = strlen(name);
-
 	if (!c->has_sync || !c->sync_valid)
 		return false;
-	while (*p != '\0') {
-		size_t len = strcspn(p, ",");
-
-		if (len == n && strncmp(p, name, n) == 0)
+	for (int i = 0; i < c->sync_standby_count; i++) /* as dcs split them */
+		if (strcmp(c->sync_standbys[i], name) == 0)
 			return true;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
 	return false;
 }
 
@@ -145,7 +91,11 @@ void ctl_view_build(const struct dcs_cluster *c, const char *cluster, struct ctl
 		buf_copy_or_clear(r->name, sizeof(r->name), m->name);
 		out->count++;
 
-		parse_conn_url(m->conn_url, r->host, sizeof(r->host), &r->port);
+		if (hostport_from_url(m->conn_url, 5432, r->host, sizeof(r->host), &r->port) != 0) {
+			r->host[0] =
+				'\0'; /* shown empty, as patronictl shows a member without one */
+			r->port = 0;
+		}
 		if (is_leader)
 			buf_copy_or_clear(r->role, sizeof(r->role),
 					  strcmp(m->role, "standby_leader") == 0 ? "standby_leader"

@@ -18,12 +18,6 @@
 #include "rest.h"
 #include "rest_client.h"
 
-/* Splits "host:port", "[v6]:port" or "host1,host2:port" (PostgreSQL's listen) into host and port.
- * The host part may be empty (":8008"); default_port applies when no port is given (0: a port
- * is required). Returns 0, or -EINVAL / -ENAMETOOLONG with nothing written. */
-int agent_split_host_port(const char *s, int default_port, char *host, size_t host_cap, int *port)
-	__attribute__((warn_unused_result));
-
 /* Fills the database driver's options from the configuration (local postgresql.parameters win
  * over the dynamic ones in dyn). Returns 0, or -EINVAL / -ENAMETOOLONG with a message. */
 int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct db_options *out,

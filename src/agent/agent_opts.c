@@ -10,58 +10,9 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "hostport.h"
 #include "err.h"
 #include "num.h"
-
-int agent_split_host_port(const char *s, int default_port, char *host, size_t host_cap, int *port)
-{
-	const char *colon, *host_end;
-	char hostbuf[DB_HOST_MAX];
-	int p = default_port;
-	size_t n;
-
-	if (s == NULL)
-		return -EINVAL;
-	if (s[0] == '[') {
-		/* [v6]:port */
-		const char *close = strchr(s, ']');
-
-		if (close == NULL)
-			return -EINVAL;
-		n = (size_t)(close - s - 1);
-		if (n >= sizeof(hostbuf))
-			return -ENAMETOOLONG;
-		memcpy(hostbuf, s + 1, n);
-		hostbuf[n] = '\0';
-		colon = close[1] == ':' ? close + 1 : NULL;
-		if (close[1] != '\0' && colon == NULL)
-			return -EINVAL;
-	} else {
-		colon = strrchr(s, ':');
-		host_end = colon != NULL ? colon : s + strlen(s);
-		/* Two colons and no brackets: a bare IPv6 address without a port. */
-		if (colon != NULL && memchr(s, ':', (size_t)(colon - s)) != NULL) {
-			colon = NULL;
-			host_end = s + strlen(s);
-		}
-		n = (size_t)(host_end - s);
-		if (n >= sizeof(hostbuf))
-			return -ENAMETOOLONG;
-		memcpy(hostbuf, s, n);
-		hostbuf[n] = '\0';
-	}
-	if (colon != NULL) {
-		if (num_parse_int(colon + 1, 0, 65535, &p) != 0)
-			return -EINVAL;
-	} else if (default_port == 0) {
-		return -EINVAL;
-	}
-	if (strlen(hostbuf) >= host_cap)
-		return -ENAMETOOLONG;
-	memcpy(host, hostbuf, strlen(hostbuf) + 1);
-	*port = p;
-	return 0;
-}
 
 /* Adds or replaces one parameter. */
 static int params_set(struct db_params *p, const char *name, const char *value)
@@ -169,17 +120,16 @@ int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 		err_set(err, errlen, "a name or path of the postgresql section is too long");
 		goto out_free;
 	}
-	r = agent_split_host_port(c->postgresql.listen, 5432, o->listen_host,
-				  sizeof(o->listen_host), &o->listen_port);
+	r = hostport_split(c->postgresql.listen, 5432, o->listen_host, sizeof(o->listen_host),
+			   &o->listen_port);
 	if (r != 0) {
 		err_set(err, errlen, "\"postgresql.listen\": \"%s\" is not host:port",
 			c->postgresql.listen);
 		goto out_free;
 	}
 	if (c->postgresql.connect_address[0] != '\0') {
-		r = agent_split_host_port(c->postgresql.connect_address, o->listen_port,
-					  o->connect_host, sizeof(o->connect_host),
-					  &o->connect_port);
+		r = hostport_split(c->postgresql.connect_address, o->listen_port, o->connect_host,
+				   sizeof(o->connect_host), &o->connect_port);
 		if (r != 0) {
 			err_set(err, errlen,
 				"\"postgresql.connect_address\": \"%s\" is not host:port",
@@ -244,8 +194,8 @@ int agent_rest_options(const struct cfg *c, struct rest_options *out, char *err,
 
 	rest_options_init(&o);
 	if (c->restapi.listen[0] != '\0' &&
-	    agent_split_host_port(c->restapi.listen, 8008, o.listen_host, sizeof(o.listen_host),
-				  &o.listen_port) != 0) {
+	    hostport_split(c->restapi.listen, 8008, o.listen_host, sizeof(o.listen_host),
+			   &o.listen_port) != 0) {
 		return err_fail(err, errlen, -EINVAL, "\"restapi.listen\": \"%s\" is not host:port",
 				c->restapi.listen);
 	}

@@ -10,31 +10,16 @@
 #include <cjson/cJSON.h>
 
 #include "buf.h"
+#include "hostport.h"
 
 /* Parses "postgres://host:port/..." into a driver peer. */
 int peer_from_member(const struct dcs_member *m, struct db_peer *out)
 {
-	const char *p = m->conn_url, *end;
-	char hostport[DB_HOST_MAX + 8];
-	size_t n;
-
 	memset(out, 0, sizeof(*out));
-	if (strncmp(p, "postgres://", 11) == 0)
-		p += 11;
-	else if (strncmp(p, "postgresql://", 13) == 0)
-		p += 13;
-	else
+	if (strncmp(m->conn_url, "postgres://", 11) != 0 &&
+	    strncmp(m->conn_url, "postgresql://", 13) != 0)
 		return -EINVAL;
-	/* Credentials are never written into conn_url, but skip them if a peer did. */
-	if (strchr(p, '@') != NULL && strchr(p, '@') < strchr(p, '/'))
-		p = strchr(p, '@') + 1;
-	end = strchr(p, '/');
-	n = end != NULL ? (size_t)(end - p) : strlen(p);
-	if (n == 0 || n >= sizeof(hostport))
-		return -EINVAL;
-	memcpy(hostport, p, n);
-	hostport[n] = '\0';
-	if (agent_split_host_port(hostport, 5432, out->host, sizeof(out->host), &out->port) != 0)
+	if (hostport_from_url(m->conn_url, 5432, out->host, sizeof(out->host), &out->port) != 0)
 		return -EINVAL;
 	return buf_copy(out->name, sizeof(out->name), m->name);
 }

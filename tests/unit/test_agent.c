@@ -17,6 +17,7 @@
 #include "agent_state.h"
 #include "buf.h"
 #include "clock.h"
+#include "hostport.h"
 
 /* A Patroni configuration as an operator writes it today. */
 static const char fixture_yaml[] = "scope: batman\n"
@@ -77,15 +78,15 @@ static void test_split_host_port_forms(void **state)
 	int port = 0;
 
 	(void)state;
-	assert_int_equal(agent_split_host_port("10.0.0.1:5432", 0, host, sizeof(host), &port), 0);
+	assert_int_equal(hostport_split("10.0.0.1:5432", 0, host, sizeof(host), &port), 0);
 	assert_string_equal(host, "10.0.0.1");
 	assert_int_equal(port, 5432);
-	assert_int_equal(agent_split_host_port("[::1]:8008", 0, host, sizeof(host), &port), 0);
+	assert_int_equal(hostport_split("[::1]:8008", 0, host, sizeof(host), &port), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 8008);
-	assert_int_equal(agent_split_host_port("0.0.0.0,::", 5432, host, sizeof(host), &port), 0);
+	assert_int_equal(hostport_split("0.0.0.0,::", 5432, host, sizeof(host), &port), 0);
 	assert_int_equal(port, 5432);
-	assert_int_equal(agent_split_host_port(":8008", 0, host, sizeof(host), &port), 0);
+	assert_int_equal(hostport_split(":8008", 0, host, sizeof(host), &port), 0);
 	assert_string_equal(host, "");
 }
 
@@ -95,13 +96,12 @@ static void test_split_host_port_rejects_bad_ports(void **state)
 	int port = 7;
 
 	(void)state;
-	assert_int_equal(agent_split_host_port("h:70000", 0, host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(agent_split_host_port("h:x", 0, host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(agent_split_host_port("h", 0, host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(agent_split_host_port("[::1", 0, host, sizeof(host), &port), -EINVAL);
-	assert_int_equal(
-		agent_split_host_port("a-very-long-host-name:1", 0, host, sizeof(host), &port),
-		-ENAMETOOLONG);
+	assert_int_equal(hostport_split("h:70000", 0, host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(hostport_split("h:x", 0, host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(hostport_split("h", 0, host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(hostport_split("[::1", 0, host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(hostport_split("a-very-long-host-name:1", 0, host, sizeof(host), &port),
+			 -ENAMETOOLONG);
 	assert_string_equal(host, "keep");
 	assert_int_equal(port, 7);
 }

@@ -14,6 +14,7 @@
 
 #include "base64.h"
 #include "err.h"
+#include "hostport.h"
 #include "json_merge.h"
 #include "lsn.h"
 #include "name.h"
@@ -214,6 +215,35 @@ static void test_err_fail_formats_and_returns_the_code(void **state)
 	assert_int_equal(strlen(err), sizeof(err) - 1);
 }
 
+static void test_hostport_from_url_reads_member_urls(void **state)
+{
+	char host[HOSTPORT_HOST_MAX] = "keep";
+	int port = 0;
+
+	(void)state;
+	assert_int_equal(hostport_from_url("postgres://10.0.0.2:5433/postgres", 5432, host,
+					   sizeof(host), &port),
+			 0);
+	assert_string_equal(host, "10.0.0.2");
+	assert_int_equal(port, 5433);
+	assert_int_equal(hostport_from_url("postgresql://rep@[::1]/postgres?sslmode=require", 5432,
+					   host, sizeof(host), &port),
+			 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 5432);
+	assert_int_equal(
+		hostport_from_url("http://node1:8008/patroni", 0, host, sizeof(host), &port), 0);
+	assert_string_equal(host, "node1");
+	assert_int_equal(port, 8008);
+	assert_int_equal(hostport_from_url("node1:5432", 5432, host, sizeof(host), &port), -EINVAL);
+	assert_int_equal(hostport_from_url("postgres:///db", 5432, host, sizeof(host), &port),
+			 -EINVAL);
+	assert_int_equal(
+		hostport_from_url("postgres://h:99999/db", 5432, host, sizeof(host), &port),
+		-EINVAL);
+	assert_string_equal(host, "node1");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_json_merge_refuses_non_objects_and_trailing_garbage),
 		cmocka_unit_test(test_member_name_limit_is_63_bytes),
 		cmocka_unit_test(test_err_fail_formats_and_returns_the_code),
+		cmocka_unit_test(test_hostport_from_url_reads_member_urls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -282,6 +282,8 @@ static void test_view_sorts_names_and_marks_leader_sync(void **state)
 	(void)state;
 	c->has_sync = c->sync_valid = true;
 	snprintf(c->sync_standby, sizeof(c->sync_standby), "node3");
+	snprintf(c->sync_standbys[0], sizeof(c->sync_standbys[0]), "node3");
+	c->sync_standby_count = 1;
 	ctl_view_build(c, "demo", v);
 	assert_int_equal(v->count, 3);
 	assert_string_equal(v->rows[0].name, "node1");
