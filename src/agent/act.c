@@ -126,6 +126,7 @@ void begin_task(struct agent *a, enum ha_action action, int rc, const char *err)
 	if (rc == 0) {
 		a->busy = action;
 		a->busy_since_ms = clock_mono_ms();
+		a->task_ended = false;
 	} else {
 		log_error("could not start %s: %s", ha_action_name(action), err);
 	}

@@ -454,11 +454,26 @@ int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t time
 
 /* On a running server: creates a physical replication slot for each member in names (Patroni's
  * slot names, see db_slot_name; own name skipped) and drops inactive physical slots that are not
- * in the list. count 0 drops them all. The primary keeps slots for every member; a replica keeps
- * them for the members that cascade from it (and so a promoted replica already has them).
+ * in the list. count 0 drops them all. The primary keeps slots for every member, and so does a
+ * replica that may be promoted (Patroni 4's member slots: a promoted replica already has them).
  * openGauss: -ENOTSUP is not an error the loop needs to log (replconninfo replaces slots). */
 int db_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
 		    int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* A slot and the position db_advance_slots moves it to. */
+struct db_slot_target {
+	char name[DB_NAME_MAX]; /* the slot's name (db_slot_name of a member) */
+	uint64_t lsn;		/* bytes */
+};
+
+/* On a running server: moves each physical slot in targets forward to its lsn
+ * (pg_replication_slot_advance; a replica stops at its own replay position), so a member slot a
+ * replica keeps for its next promotion retains no WAL that member already has. A slot that is
+ * gone, in use or already there is left alone. Returns 0, or a negative errno with a message;
+ * -ENOTSUP when the engine has no slots (openGauss). */
+int db_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
+		     int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
 /* Runs CHECKPOINT on the running server and returns its redo LSN in *out_lsn (bytes): after a
