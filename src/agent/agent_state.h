@@ -72,10 +72,11 @@ struct agent {
 	int64_t start_since_ms; /* first start attempt of the current start, 0 = none */
 	enum ha_action busy;	/* db task running for this action */
 	int64_t busy_since_ms;
-	bool need_rewind;	 /* a former primary that must rewind before following */
-	int64_t demoted_ms;	 /* when it last stepped down as primary; 0 = never */
-	bool clone_failed;	 /* the data directory holds a failed clone: clone again */
-	char last_progress[256]; /* the last clone progress logged */
+	bool need_rewind;	      /* a former primary that must rewind before following */
+	int64_t rejoin_wait_since_ms; /* waiting for the leader's promotion to rejoin; 0 = not */
+	int64_t demoted_ms;	      /* when it last stepped down as primary; 0 = never */
+	bool clone_failed;	      /* the data directory holds a failed clone: clone again */
+	char last_progress[256];      /* the last clone progress logged */
 
 	char refused_scheduled_at[DCS_WORD_MAX]; /* the failover key's, last logged as refused */
 	char last_reason[HA_REASON_MAX];

@@ -25,9 +25,9 @@
  * whether its replication moved (started streaming, switched timeline), so the member key says
  * so at once rather than a loop_wait later (issue 13: GET /cluster, monitoring). For ttl at most:
  * a few status queries a second, only around a change. */
-#define SETTLE_POLL_MS 250
+#define SETTLE_POLL_MS 100
 /* Member keys changed by others are read again (for GET /cluster) at most this often. */
-#define MEMBERS_REFRESH_MS 250
+#define MEMBERS_REFRESH_MS 100
 /* Changes of these keys cut the wait short (issue 5: leader gone, failover written). */
 #define WAKE_CHANGES                                                                           \
 	(DCS_CHANGE_LEADER | DCS_CHANGE_FAILOVER | DCS_CHANGE_CONFIG | DCS_CHANGE_INITIALIZE | \
@@ -134,21 +134,23 @@ static bool replication_moved(struct agent *a)
 	       now->timeline != was->timeline;
 }
 
-/* Advances a running database task between cycles, so one of several steps (pg_rewind, then
- * the start) follows the last at once rather than at the next cycle; an ended task's outcome is
- * kept for observe_db. Returns true when it ended. */
-static bool task_ended(struct agent *a)
+/* Advances a running rejoin between cycles, so its steps (stop, pg_rewind, start) follow one
+ * another at once rather than a loop_wait apart; the outcome is kept for observe_db. Returns
+ * true when it succeeded (a failure waits for the next cycle, which paces the retries).
+ * Bootstrap and clone keep their per-cycle pace: a bootstrap's primary must not meet a cycle
+ * between its start and the leader key. */
+static bool rejoin_done(struct agent *a)
 {
 	int rc;
 
-	if (a->busy == HA_ACT_NONE || a->task_ended || !db_task_running(a->db))
+	if (a->busy != HA_ACT_REJOIN || a->task_ended || !db_task_running(a->db))
 		return false;
 	rc = db_task_poll(a->db, 0, a->task_err, sizeof(a->task_err));
 	if (rc == -EINPROGRESS)
 		return false;
 	a->task_ended = true;
 	a->task_rc = rc;
-	return true;
+	return rc == 0;
 }
 
 /* Reads the member keys again after others changed theirs, so GET /cluster shows what they
@@ -169,7 +171,7 @@ static void refresh_members(struct agent *a)
 }
 
 /* Waits for the next cycle: loop_wait, cut short by a watch event on the leader, failover or
- * config key, by a REST request, by a signal, by a database task ending, or in the settle window
+ * config key, by a REST request, by a signal, by a rejoin ending, or in the settle window
  * by the replica's replication moving. Member key changes refresh the REST snapshot's members meanwhile. */
 static void wait_next(struct agent *a, int64_t cycle_start_ms)
 {
@@ -189,7 +191,7 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 			return;
 		if (now >= next_probe) {
 			next_probe = now + SETTLE_POLL_MS;
-			if (task_ended(a) || replication_moved(a))
+			if (rejoin_done(a) || replication_moved(a))
 				return;
 		}
 		if (members_pending && now - a->members_refreshed_ms >= MEMBERS_REFRESH_MS) {
