@@ -154,8 +154,8 @@ static bool rejoin_done(struct agent *a)
 }
 
 /* Reads the member keys again after others changed theirs, so GET /cluster shows what they
- * wrote now rather than at this node's next cycle. Only the members are taken: the cycle's
- * decision stands on the view it read. */
+ * wrote now rather than at this node's next cycle, and the member slots follow the members.
+ * Only the members are taken: the cycle's decision stands on the view it read. */
 static void refresh_members(struct agent *a)
 {
 	char msg[DCS_MSG_MAX];
@@ -167,6 +167,9 @@ static void refresh_members(struct agent *a)
 	a->cluster->member_count = c->member_count;
 	a->cluster->members_dropped = c->members_dropped;
 	memcpy(a->cluster->members, c->members, sizeof(c->members[0]) * (size_t)c->member_count);
+	/* A member that comes back (a rejoin after its key expired) finds its slot made before its
+	 * database connects, not at this node's next cycle. */
+	maintain_slots(a);
 	publish(a);
 }
 
