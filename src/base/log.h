@@ -29,6 +29,26 @@ enum log_format {
 /* Sets the level below which messages are dropped, the format and the node name shown. */
 void log_setup(enum log_level level, enum log_format format, const char *name);
 
+/* Patroni's JSON log layout (log.format as a list, log.static_fields). */
+#define LOG_FIELDS_MAX 16     /* fields named in log.format's list */
+#define LOG_STATIC_MAX 16     /* log.static_fields entries */
+#define LOG_FIELD_NAME_MAX 64 /* a field's name in the output, or a record attribute */
+#define LOG_STATIC_VALUE_MAX 256
+
+/* True when attr is a Python LogRecord attribute gsha can write: asctime, created, levelname,
+ * levelno, message, msg, name, process, processName, thread, threadName. */
+bool log_field_known(const char *attr);
+
+/* Sets the JSON layout: each of the n_fields attributes (log_field_known) is written under the
+ * matching keys[i] (or its own name when keys[i] is NULL or ""), in order, instead of gsha's
+ * default fields; n_fields 0 keeps the default (time, level, name, message). The n_static
+ * name/value pairs follow as strings. Copies everything. Returns 0, or -EINVAL when a count is
+ * over its limit, a name is too long or an attribute is unknown (nothing is changed then).
+ * Call before threads start. */
+int log_set_json_layout(const char *const *attrs, const char *const *keys, int n_fields,
+			const char *const *static_names, const char *const *static_values,
+			int n_static) __attribute__((warn_unused_result));
+
 /* Writes one message at level; fmt is printf-style. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
