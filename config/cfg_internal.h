@@ -47,6 +47,9 @@ enum cfg_key_flag {
 	/* Patroni acts on it, gsha reads it but does not yet: a value other than the default
 	 * (which is what gsha does) is warned about once, naming the key; hint says why. */
 	CFG_F_TODO = 1 << 6,
+	/* a command: one string (split as a shell would), or Patroni's list of words, which is
+	 * kept as one string with each word single-quoted */
+	CFG_F_ARGV = 1 << 7,
 };
 
 /* One row of the key table: everything gsha knows about one key. */

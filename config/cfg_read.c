@@ -456,12 +456,47 @@ static void read_log_fields(struct cfg_reader *r, const struct cfg_node *n, cons
 				"names no attribute gsha writes: the default JSON fields are used");
 }
 
+/* A command given as a list of words: each word single-quoted, so splitting the string as a
+ * shell would gives the words back unchanged. */
+static void read_argv(struct cfg_reader *r, const struct cfg_node *n, char *out, size_t cap,
+		      const char *shown)
+{
+	struct buf b;
+
+	buf_init_fixed(&b, out, cap);
+	for (const struct cfg_node *c = n->child; c != NULL; c = c->next) {
+		if (c->type != CFG_NODE_SCALAR) {
+			cfg_rec_error(r, c->line, c->column, shown,
+				      "each word of the command must be a single value, not %s",
+				      cfg_type_noun(c));
+			out[0] = '\0';
+			return;
+		}
+		/* appends past the limit are refused and set b.overflow, checked below */
+		if (c != n->child)
+			(void)buf_puts(&b, " ");
+		(void)buf_puts(&b, "'");
+		for (const char *p = c->text; *p != '\0'; p++)
+			(void)(*p == '\'' ? buf_puts(&b, "'\\''") : buf_append(&b, p, 1));
+		(void)buf_puts(&b, "'");
+	}
+	if (b.overflow) {
+		cfg_rec_error(r, n->line, n->column, shown, "the command is longer than %zu bytes",
+			      cap - 1);
+		out[0] = '\0';
+	}
+}
+
 /* Reads one key's value by its type (CFG_F_TODO and ignored keys are handled by the caller). */
 static void k_read_value(struct cfg_reader *r, const struct cfg_key *table, const struct cfg_key *k,
 			 const struct cfg_node *n, void *base, const char *shown)
 {
 	void *field = CFG_FIELD(base, k);
 
+	if ((k->flags & CFG_F_ARGV) && n->type == CFG_NODE_SEQ) {
+		read_argv(r, n, field, k->size, shown);
+		return;
+	}
 	if (k->type == CFG_KEY_LOG_FORMAT && n->type == CFG_NODE_SEQ &&
 	    strcmp(k->path, "log.format") == 0) {
 		read_log_fields(r, n, shown);

@@ -18,6 +18,7 @@
 void set_role(struct agent *a, enum ha_role to, const char *reason)
 {
 	char line[HA_REASON_MAX + 128];
+	enum ha_role from = a->role.role;
 	int r = ha_role_change(&a->role, to, clock_mono_ms(), reason, line, sizeof(line));
 
 	if (r == 0) {
@@ -29,6 +30,8 @@ void set_role(struct agent *a, enum ha_role to, const char *reason)
 		ha_role_init(&a->role, to, clock_mono_ms());
 		a->role_changes++;
 	}
+	if (r == 0 || r == -EPERM)
+		callbacks_role_changed(a->callbacks, from, to);
 }
 
 static int sync_from_names(const struct ha_names *names, bool placeholder, int node_count,
