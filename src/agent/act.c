@@ -264,6 +264,11 @@ void act(struct agent *a)
 		begin_task(a, HA_ACT_REJOIN, rc, err);
 		break;
 	case HA_ACT_RACE:
+		if (callbacks_race_backoff(a->callbacks)) {
+			log_info("not racing for the leader key: backing off after pre_promote "
+				 "vetoed");
+			break;
+		}
 		rc = dcs_take_leader(a->dcs, msg, sizeof(msg));
 		if (rc == 0)
 			log_notice("acquired the leader key");
@@ -276,6 +281,16 @@ void act(struct agent *a)
 		int64_t old_tl = a->dbs->timeline;
 		uint64_t lsn = a->dbs->replay_lsn;
 
+		/* The fencing script may veto; the key goes so another member can lead. */
+		if (callbacks_pre_promote(a->callbacks, a->dyn.ttl_ms / 2, a->dyn.ttl_ms) != 0) {
+			/* As Patroni, which clears a manual failover once it holds the lock. */
+			if (strcmp(a->cluster->failover_member, a->cfg->name) == 0 &&
+			    dcs_clear_failover(a->dcs, a->cluster->failover_mod_revision, msg,
+					       sizeof(msg)) != 0)
+				log_warning("could not clear the failover key: %s", msg);
+			release_leader(a, lsn);
+			break;
+		}
 		if (a->dyn.synchronous_mode) {
 			if (sync_from_names(&o->sync, o->sync_placeholder,
 					    a->dyn.synchronous_node_count, &sync) == 0 &&

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "enum_name.h"
 #include "log.h"
 #include "proc.h"
@@ -42,7 +43,9 @@ struct callbacks {
 	char scope[CFG_NAME_MAX];
 	char primary_word[ROLE_WORD_MAX];
 	char announced[ROLE_WORD_MAX]; /* the role last told to a callback; "" = none yet */
-	struct cb_slot slots[2];       /* [0] everything but on_reload, [1] on_reload */
+	char pre_promote[CFG_LINE_MAX];
+	int64_t backoff_until_ms; /* monotonic; no leader race before it after a veto */
+	struct cb_slot slots[2];  /* [0] everything but on_reload, [1] on_reload */
 };
 
 struct callbacks *callbacks_new(const struct cfg *c, const char *primary_word)
@@ -61,6 +64,7 @@ struct callbacks *callbacks_new(const struct cfg *c, const char *primary_word)
 		    0 ||
 	    buf_copy(cb->commands[CB_ON_ROLE_CHANGE], CFG_LINE_MAX,
 		     c->postgresql.callbacks.on_role_change) != 0 ||
+	    buf_copy(cb->pre_promote, CFG_LINE_MAX, c->postgresql.pre_promote) != 0 ||
 	    buf_copy(cb->scope, sizeof(cb->scope), c->scope) != 0 ||
 	    buf_copy(cb->primary_word, sizeof(cb->primary_word), primary_word) != 0) {
 		free(cb); /* the configuration's limits are the same sizes: cannot happen */
@@ -196,6 +200,44 @@ void callbacks_free(struct callbacks *cb)
 		proc_free(s->p);
 	}
 	free(cb);
+}
+
+int callbacks_pre_promote(struct callbacks *cb, int64_t timeout_ms, int64_t backoff_ms)
+{
+	char store[CFG_LINE_MAX];
+	const char *argv[PROC_ARGV_MAX];
+	char err[PROC_REASON_MAX];
+	struct proc_result res;
+	int n;
+
+	if (cb == NULL || cb->pre_promote[0] == '\0')
+		return 0;
+	n = callbacks_split(cb->pre_promote, store, sizeof(store), argv, PROC_ARGV_MAX);
+	if (n <= 0) {
+		log_error("pre_promote: could not split \"%s\" into words: not promoting",
+			  cb->pre_promote);
+		goto out_veto;
+	}
+	log_info("pre_promote: running %s", cb->pre_promote);
+	if (proc_run(argv, NULL, timeout_ms > 0 ? timeout_ms : 1000, &res, NULL, 0, err,
+		     sizeof(err)) != 0) {
+		log_error("pre_promote: could not run \"%s\": %s; not promoting", argv[0], err);
+		goto out_veto;
+	}
+	if (res.exited && res.exit_code == 0) {
+		log_info("pre_promote script \"%s\" exited with 0", cb->pre_promote);
+		return 0;
+	}
+	log_error("pre_promote script \"%s\" vetoed the promotion: %s; releasing the leader key",
+		  cb->pre_promote, res.reason);
+out_veto:
+	cb->backoff_until_ms = clock_mono_ms() + backoff_ms;
+	return -EPERM;
+}
+
+bool callbacks_race_backoff(const struct callbacks *cb)
+{
+	return cb != NULL && cb->backoff_until_ms != 0 && clock_mono_ms() < cb->backoff_until_ms;
 }
 
 /* Appends one byte to the word being built. */

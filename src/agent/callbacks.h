@@ -57,6 +57,16 @@ void callbacks_role_changed(struct callbacks *cb, enum ha_role from, enum ha_rol
 /* Reaps finished callbacks and logs how each ended. Call once a cycle. */
 void callbacks_poll(struct callbacks *cb);
 
+/* Runs postgresql.pre_promote (no arguments, as Patroni) and waits for it, at most timeout_ms
+ * (the caller holds the leader key: keep it under the lease). Returns 0 when no script is
+ * configured or it exited 0; -EPERM when it vetoes the promotion (a non-zero exit, a signal,
+ * the deadline, or it could not start), which also starts a backoff of backoff_ms during which
+ * callbacks_race_backoff() is true (Patroni skips the leader race for ttl). */
+int callbacks_pre_promote(struct callbacks *cb, int64_t timeout_ms, int64_t backoff_ms);
+
+/* True while the backoff after a vetoed promotion lasts: the node does not race. */
+bool callbacks_race_backoff(const struct callbacks *cb);
+
 /* Splits a command line as Python's shlex.split does in POSIX mode (whitespace, '...', "..."
  * with \" \\ \$ \` escapes, backslash outside quotes) into words stored in store (each
  * NUL-terminated, one after the other), pointers in argv (NULL-terminated). Returns the number

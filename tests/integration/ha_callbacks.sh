@@ -5,7 +5,7 @@
 # blocked the HA loop would show as a slow or failed switchover. Checks: on_start at start;
 # after a switchover and after a failover, on_role_change ran on the old primary (replica) and
 # on the new one (primary) with Patroni's arguments; POST /restart runs on_restart, POST /reload
-# on_reload; a hung callback is ended by the next one.
+# on_reload; pre_promote: /bin/false on the only candidate keeps the old leader.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -119,6 +119,26 @@ t_pass "on_restart and on_reload ran with the replica's role"
 grep -q 'callback on_role_change (role "primary") finished' "$C_DIR/$new_leader.log" ||
 	t_fail "the agent does not log how a callback ended"
 t_pass "the agent logs each callback's end"
+# ---- pre_promote: /bin/false on the only candidate keeps the old leader.
+c_kill "$other" TERM
+echo "  pre_promote: /bin/false" >>"$C_DIR/$other.yml"
+c_start "$other"
+t_wait_for 60 "$other to run as a replica again" c_running "$other" replica
+code=$(curl -s -o "$C_DIR/switchover2.out" -w '%{http_code}' -m 40 -X POST \
+	-H 'Content-Type: application/json' -d "{\"leader\":\"$new_leader\",\"candidate\":\"$other\"}" \
+	"$(api "$new_leader")/switchover" || true)
+t_log "switchover to a vetoing candidate answered $code $(cat "$C_DIR/switchover2.out")"
+vetoed() { grep -q 'pre_promote script "/bin/false" vetoed the promotion' "$C_DIR/$other.log"; }
+t_wait_for 30 "$other's pre_promote to veto" vetoed
+back() { leader_is "$new_leader" && c_running "$new_leader" primary; }
+t_wait_for 60 "$new_leader to lead again" back
+t_pass "pre_promote: the vetoing candidate released the key and $new_leader leads again"
+if grep -q "role \"promoting\" -> \"primary\"" <(sed -n '/pre_promote: running/,$p' "$C_DIR/$other.log"); then
+	t_fail "$other was promoted although pre_promote vetoed"
+fi
+t_assert_eq "" "$(c_psql "$other" "select 1 where not pg_is_in_recovery()")" \
+	"pre_promote: $other never became a primary"
+
 for n in node1 node2 node3; do
 	t_log "$n.calls: $(tr '\n' ';' <"$C_DIR/$n.calls")"
 done

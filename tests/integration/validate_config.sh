@@ -130,7 +130,7 @@ sed -e 's/^  connect_address: 127.0.0.1:5432/  connect_address: 127.0.0.1:5432\n
 	"$dir/p4_postgres0.yml" >"$dir/p4_commented.yml"
 run --validate-config "$dir/p4_commented.yml"
 t_assert_eq 0 "$rc" "Patroni 4.1's commented keys are accepted"
-for key in postgresql.pre_promote postgresql.proxy_address \
+for key in postgresql.proxy_address \
 	postgresql.recovery_conf bootstrap.post_init tags.nostream tags.sync_priority tags.replicatefrom; do
 	expect_line "warning: \"$key\": Patroni setting that gsha does not implement yet" \
 		"$key is warned about"

@@ -1494,6 +1494,7 @@ static const struct {
 	{ "postgresql.callbacks.on_restart", "POST /restart (integration.ha_callbacks)" },
 	{ "postgresql.callbacks.on_reload", "SIGHUP and POST /reload (integration.ha_callbacks)" },
 	{ "postgresql.callbacks.on_role_change", "integration.ha_callbacks, unit.callbacks" },
+	{ "postgresql.pre_promote", "act.c before db_promote (integration.ha_callbacks)" },
 	{ "restapi.listen", "REST server (integration.ha_cluster)" },
 	{ "restapi.connect_address", "member key api_url (integration.ha_failsafe_tls)" },
 	{ "restapi.authentication.username", "Basic auth (integration.gsctl, ha_failsafe_tls)" },
