@@ -183,6 +183,9 @@ struct cfg {
 		 * CFG_VALUE_NONE: its own name); empty = gsha's default JSON fields */
 		struct cfg_options fields;
 		struct cfg_options static_fields; /* log.static_fields: added to JSON lines */
+		char dir[CFG_PATH_MAX];		  /* "" = stderr; else dir/patroni.log */
+		int64_t file_size_bytes;	  /* rotate past this; default 25000000 */
+		int file_num;			  /* rotated files kept; default 4 */
 	} log;
 
 	struct {
@@ -353,9 +356,10 @@ int cfg_load(const char *path, char *const *envp, struct cfg *out, struct cfg_di
 int cfg_load_text(const char *source, const char *text, size_t len, char *const *envp,
 		  struct cfg *out, struct cfg_diags *diags) __attribute__((warn_unused_result));
 
-/* Applies the log section to the process's logging (log.h): level, format, member name, and
- * Patroni's JSON layout (log.format as a list, log.static_fields). Returns 0, or -EINVAL when the
- * layout does not fit log.h's limits (level and format are applied all the same). */
+/* Applies the log section to the process's logging (log.h): level, format, member name, the
+ * log file (log.dir, file_size, file_num) and Patroni's JSON layout (log.format as a list,
+ * log.static_fields). Returns 0; or a negative errno when the log file cannot be opened (logged;
+ * stderr stays) or -EINVAL when the layout does not fit log.h's limits (the rest is applied). */
 int cfg_log_setup(const struct cfg *c) __attribute__((warn_unused_result));
 
 /* Appends the effective configuration, one "key = value" per line, passwords masked, to out.

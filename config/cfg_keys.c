@@ -65,6 +65,18 @@ const char *cfg_value_kind_name(enum cfg_value_kind k)
 	return ENUM_NAME(kind_names, k);
 }
 
+/* Patroni 4.1's per-role parameters, pg_hba and pg_ident, in the file and in bootstrap.dcs. */
+#define PER_ROLE_ROW(what, role)                                               \
+	{                                                                      \
+		.path = "postgresql." #what "_" #role, .type = CFG_KEY_IGNORED \
+	}
+#define PER_ROLE_ROWS                                                                    \
+	PER_ROLE_ROW(parameters, primary), PER_ROLE_ROW(parameters, replica),            \
+		PER_ROLE_ROW(parameters, standby_leader), PER_ROLE_ROW(pg_hba, primary), \
+		PER_ROLE_ROW(pg_hba, replica), PER_ROLE_ROW(pg_hba, standby_leader),     \
+		PER_ROLE_ROW(pg_ident, primary), PER_ROLE_ROW(pg_ident, replica),        \
+		PER_ROLE_ROW(pg_ident, standby_leader)
+
 /* The dynamic configuration: bootstrap.dcs in the file, the "config" key in etcd. */
 const struct cfg_key cfg_dynamic_keys[] = {
 	{ .path = "ttl",
@@ -175,15 +187,7 @@ const struct cfg_key cfg_dynamic_keys[] = {
 	{ .path = "postgresql.pg_ctl_timeout",
 	  .type = CFG_KEY_IGNORED,
 	  .hint = "set it under postgresql in the file" },
-	{ .path = "postgresql.parameters_primary", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.parameters_replica", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.parameters_standby_leader", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.pg_hba_primary", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.pg_hba_replica", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.pg_hba_standby_leader", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.pg_ident_primary", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.pg_ident_replica", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.pg_ident_standby_leader", .type = CFG_KEY_IGNORED },
+	PER_ROLE_ROWS,
 	{ .path = "postgresql.bin_name", .type = CFG_KEY_IGNORED },
 	{ .path = "standby_cluster", .type = CFG_KEY_IGNORED },
 	{ .path = "slots", .type = CFG_KEY_IGNORED },
@@ -318,10 +322,7 @@ const struct cfg_key cfg_keys[] = {
 	  CF(log.static_fields),
 	  .env = "LOG_STATIC_FIELDS" },
 	{ .path = "log.mode", .type = CFG_KEY_IGNORED, .env = "LOG_MODE" },
-	{ .path = "log.dir",
-	  .type = CFG_KEY_IGNORED,
-	  .env = "LOG_DIR",
-	  .hint = "gsha logs to stderr; let systemd or the container runtime keep the file" },
+	{ .path = "log.dir", .type = CFG_KEY_STRING, CF(log.dir), .env = "LOG_DIR" },
 	{ .path = "log.deduplicate_heartbeat_logs", .type = CFG_KEY_IGNORED },
 	{ .path = "log.traceback_level", .type = CFG_KEY_IGNORED, .env = "LOG_TRACEBACK_LEVEL" },
 	{ .path = "log.dateformat",
@@ -329,8 +330,20 @@ const struct cfg_key cfg_keys[] = {
 	  .env = "LOG_DATEFORMAT",
 	  .env_alias = "LOG_DATEFMT" },
 	{ .path = "log.max_queue_size", .type = CFG_KEY_IGNORED, .env = "LOG_MAX_QUEUE_SIZE" },
-	{ .path = "log.file_num", .type = CFG_KEY_IGNORED, .env = "LOG_FILE_NUM" },
-	{ .path = "log.file_size", .type = CFG_KEY_IGNORED, .env = "LOG_FILE_SIZE" },
+	{ .path = "log.file_num",
+	  .type = CFG_KEY_INT,
+	  CF(log.file_num),
+	  .min = 0,
+	  .max = 1000,
+	  .def = "4",
+	  .env = "LOG_FILE_NUM" },
+	{ .path = "log.file_size",
+	  .type = CFG_KEY_INT64,
+	  CF(log.file_size_bytes),
+	  .min = 0,
+	  .max = INT64_MAX,
+	  .def = "25000000",
+	  .env = "LOG_FILE_SIZE" },
 	{ .path = "log.loggers", .type = CFG_KEY_IGNORED, .env = "LOG_LOGGERS" },
 
 	{ .path = "restapi", .type = CFG_KEY_SECTION },
@@ -672,15 +685,7 @@ const struct cfg_key cfg_keys[] = {
 	{ .path = "postgresql.rewind",
 	  .type = CFG_KEY_IGNORED,
 	  .hint = "gsha runs pg_rewind with its own options" },
-	{ .path = "postgresql.parameters_primary", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.parameters_replica", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.parameters_standby_leader", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.pg_hba_primary", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.pg_hba_replica", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.pg_hba_standby_leader", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.pg_ident_primary", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.pg_ident_replica", .type = CFG_KEY_IGNORED },
-	{ .path = "postgresql.pg_ident_standby_leader", .type = CFG_KEY_IGNORED },
+	PER_ROLE_ROWS,
 	{ .path = "postgresql.use_slots", .type = CFG_KEY_IGNORED },
 
 	{ .path = "tags", .type = CFG_KEY_SECTION, .flags = CFG_F_TAGS },

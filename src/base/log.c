@@ -6,10 +6,13 @@
 #include "enum_name.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +33,13 @@ static struct {
 	char value[LOG_STATIC_VALUE_MAX];
 } log_static[LOG_STATIC_MAX];
 static int log_nstatic;
+/* log.dir: the open file, its size, and the rotation limits; the mutex orders writes and
+ * rotations across threads. fd -1 = stderr. */
+static pthread_mutex_t log_file_lock = PTHREAD_MUTEX_INITIALIZER;
+static int log_file_fd = -1;
+static long long log_file_size, log_file_limit;
+static int log_file_num;
+static char log_file_path[LOG_DIR_MAX + sizeof(LOG_FILE_NAME) + 1];
 
 static const char *const field_names[] = {
 	"asctime", "created", "levelname",   "levelno", "message",    "msg",
@@ -134,6 +144,96 @@ int log_set_json_layout(const char *const *attrs, const char *const *keys, int n
 	}
 	log_nstatic = n_static;
 	return 0;
+}
+
+int log_set_file(const char *dir, long long file_size_bytes, int file_num, char *err, size_t errlen)
+{
+	char path[sizeof(log_file_path)];
+	struct stat st;
+	int fd;
+
+	if (dir == NULL) {
+		pthread_mutex_lock(&log_file_lock);
+		if (log_file_fd >= 0)
+			close(log_file_fd);
+		log_file_fd = -1;
+		pthread_mutex_unlock(&log_file_lock);
+		return 0;
+	}
+	if (dir[0] == '\0' || strlen(dir) > LOG_DIR_MAX || file_size_bytes < 0 || file_num < 0) {
+		snprintf(err, errlen, "log.dir, file_size or file_num out of range");
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, LOG_FILE_NAME);
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "could not open log file \"%s\": %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	pthread_mutex_lock(&log_file_lock);
+	if (log_file_fd >= 0)
+		close(log_file_fd);
+	log_file_fd = fd;
+	log_file_size = st.st_size;
+	log_file_limit = file_size_bytes;
+	log_file_num = file_num;
+	memcpy(log_file_path, path, sizeof(path));
+	pthread_mutex_unlock(&log_file_lock);
+	return 0;
+}
+
+/* Renames patroni.log.(n-1) to .n down to patroni.log to .1 and opens a new file; called with
+ * the lock held. With file_num 0 the file is emptied instead (Python does the same). A failure
+ * keeps writing to the old file. */
+static void rotate_locked(void)
+{
+	char from[sizeof(log_file_path) + 16], to[sizeof(log_file_path) + 16];
+	int fd;
+
+	if (log_file_num > 0) {
+		for (int i = log_file_num - 1; i >= 1; i--) {
+			snprintf(from, sizeof(from), "%s.%d", log_file_path, i);
+			snprintf(to, sizeof(to), "%s.%d", log_file_path, i + 1);
+			(void)rename(from, to); /* a missing older file is fine */
+		}
+		snprintf(to, sizeof(to), "%s.1", log_file_path);
+		if (rename(log_file_path, to) != 0)
+			return;
+		fd = open(log_file_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	} else {
+		fd = open(log_file_path, O_WRONLY | O_TRUNC | O_CREAT | O_CLOEXEC, 0644);
+	}
+	if (fd < 0)
+		return;
+	close(log_file_fd);
+	log_file_fd = fd;
+	log_file_size = 0;
+}
+
+/* Writes one finished line to the log file or stderr. */
+static void write_line(const char *data, size_t len)
+{
+	ssize_t written;
+
+	pthread_mutex_lock(&log_file_lock);
+	if (log_file_fd < 0) {
+		pthread_mutex_unlock(&log_file_lock);
+		/* One write per line; a short write to stderr is not worth a retry loop. */
+		written = write(STDERR_FILENO, data, len);
+		(void)written;
+		return;
+	}
+	if (log_file_limit > 0 && log_file_size > 0 &&
+	    log_file_size + (long long)len > log_file_limit)
+		rotate_locked();
+	written = write(log_file_fd, data, len);
+	if (written > 0)
+		log_file_size += written;
+	pthread_mutex_unlock(&log_file_lock);
 }
 
 bool log_enabled(enum log_level level)
@@ -264,7 +364,5 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		buf_printf(&line, "%s %s: %s\n", stamp, log_level_name(level), message);
 	}
 
-	/* One write per line; a short write to stderr is not worth a retry loop here. */
-	ssize_t written = write(STDERR_FILENO, line.data, line.len);
-	(void)written;
+	write_line(line.data, line.len);
 }

@@ -9,6 +9,7 @@
 #define GSHA_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum log_level {
 	LOG_LEVEL_ERROR,
@@ -48,6 +49,20 @@ bool log_field_known(const char *attr);
 int log_set_json_layout(const char *const *attrs, const char *const *keys, int n_fields,
 			const char *const *static_names, const char *const *static_values,
 			int n_static) __attribute__((warn_unused_result));
+
+/* Patroni's log.dir: the file's name in the directory, and Patroni's rotation defaults. */
+#define LOG_FILE_NAME "patroni.log"
+#define LOG_FILE_SIZE_DEFAULT 25000000 /* bytes of patroni.log that trigger a rotation */
+#define LOG_FILE_NUM_DEFAULT 4	       /* rotated files kept: patroni.log.1 .. .4 */
+#define LOG_DIR_MAX 1024
+
+/* Sends every line to dir/patroni.log instead of stderr, as Patroni's RotatingFileHandler: a
+ * line that would take the file past file_size_bytes first renames patroni.log to .1 (.1 to .2,
+ * ... up to file_num; the oldest goes). Safe from every thread. dir NULL goes back to stderr.
+ * Returns 0, or a negative errno with a message in err when the file cannot be opened (the
+ * current destination stays then). */
+int log_set_file(const char *dir, long long file_size_bytes, int file_num, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* Writes one message at level; fmt is printf-style. */
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

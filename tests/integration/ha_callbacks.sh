@@ -45,6 +45,10 @@ t_on_failure() {
 leader_is() { [ "$(c_leader)" = "$1" ]; }
 called() { grep -qxF "$2" "$C_DIR/$1.calls"; } # called NODE "action role scope"
 api() { echo "http://127.0.0.1:${C_API_PORT[$1]}"; }
+post() { # post NODE PATH JSON OUTFILE: prints the HTTP status
+	curl -s -o "$4" -w '%{http_code}' -m 40 -X POST -H 'Content-Type: application/json' \
+		-d "$3" "$(api "$1")/$2" || true
+}
 
 for n in node1 node2 node3; do
 	"$GSHA_BUILD_DIR/gsha" --validate-config "$C_DIR/$n.yml" >"$C_DIR/validate.out" 2>&1 ||
@@ -72,9 +76,7 @@ t_pass "on_start ran once on each node with its role and the scope"
 
 # ---- switchover node1 -> node2
 t0=$(date +%s)
-code=$(curl -s -o "$C_DIR/switchover.out" -w '%{http_code}' -m 40 -X POST \
-	-H 'Content-Type: application/json' -d '{"leader":"node1","candidate":"node2"}' \
-	"$(api node1)/switchover" || true)
+code=$(post node1 switchover '{"leader":"node1","candidate":"node2"}' "$C_DIR/switchover.out")
 t_assert_eq 200 "$code" "switchover: POST /switchover answers 200 ($(cat "$C_DIR/switchover.out"))"
 t_wait_for 30 "node2 to lead" leader_is node2
 t_wait_for 30 "the new primary's on_role_change" called node2 "on_role_change primary $scope"
@@ -87,9 +89,7 @@ t_assert_eq 0 "$(grep -c '^on_role_change' "$C_DIR/node3.calls" || true)" \
 # ---- failover to node3 with no leader named (POST /failover): node2 steps down.
 t_wait_for 60 "node1 to run as a replica" c_running node1 replica
 t_wait_for 60 "node3 to stream" c_running node3 replica
-code=$(curl -s -o "$C_DIR/failover.out" -w '%{http_code}' -m 40 -X POST \
-	-H 'Content-Type: application/json' -d '{"candidate":"node3"}' \
-	"$(api node2)/failover" || true)
+code=$(post node2 failover '{"candidate":"node3"}' "$C_DIR/failover.out")
 t_assert_eq 200 "$code" "failover: POST /failover answers 200 ($(cat "$C_DIR/failover.out"))"
 t_wait_for 30 "node3 to lead" leader_is node3
 t_wait_for 30 "the new primary's on_role_change" called node3 "on_role_change primary $scope"
@@ -124,9 +124,8 @@ c_kill "$other" TERM
 echo "  pre_promote: /bin/false" >>"$C_DIR/$other.yml"
 c_start "$other"
 t_wait_for 60 "$other to run as a replica again" c_running "$other" replica
-code=$(curl -s -o "$C_DIR/switchover2.out" -w '%{http_code}' -m 40 -X POST \
-	-H 'Content-Type: application/json' -d "{\"leader\":\"$new_leader\",\"candidate\":\"$other\"}" \
-	"$(api "$new_leader")/switchover" || true)
+code=$(post "$new_leader" switchover "{\"leader\":\"$new_leader\",\"candidate\":\"$other\"}" \
+	"$C_DIR/switchover2.out")
 t_log "switchover to a vetoing candidate answered $code $(cat "$C_DIR/switchover2.out")"
 vetoed() { grep -q 'pre_promote script "/bin/false" vetoed the promotion' "$C_DIR/$other.log"; }
 t_wait_for 30 "$other's pre_promote to veto" vetoed

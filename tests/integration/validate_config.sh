@@ -260,6 +260,28 @@ if grep -v '^{"time":"' <<<"$out" | grep -q .; then
 fi
 t_pass "every log line is a JSON object"
 
+# log.dir (here PATRONI_LOG_DIR): the lines go to DIR/patroni.log, not to stderr.
+mkdir -p "$dir/logs"
+chown postgres:postgres "$dir/logs"
+env -i PATH="$PATH" PATRONI_NAME=envnode PATRONI_SCOPE=envscope \
+	PATRONI_RESTAPI_LISTEN=127.0.0.1:$api_port PATRONI_RESTAPI_CONNECT_ADDRESS=127.0.0.1:$api_port \
+	PATRONI_ETCD3_HOSTS=127.0.0.1:$etcd_port PATRONI_POSTGRESQL_LISTEN=127.0.0.1:$pg_port \
+	PATRONI_POSTGRESQL_CONNECT_ADDRESS=127.0.0.1:$pg_port \
+	PATRONI_POSTGRESQL_DATA_DIR="$dir/envnode/data" PATRONI_POSTGRESQL_BIN_DIR="$PG_BIN" \
+	PATRONI_SUPERUSER_USERNAME=postgres PATRONI_REPLICATION_USERNAME=replicator \
+	PATRONI_LOG_DIR="$dir/logs" GSHA_TTL=5 GSHA_LOOP_WAIT=1 GSHA_RETRY_TIMEOUT=1 \
+	runuser -u postgres -- "$gsha" >"$dir/logdir.stderr" 2>&1 &
+agent=$!
+t_register_pid "$agent"
+in_file() { grep -qF 'starting gsha' "$dir/logs/patroni.log" 2>/dev/null; }
+t_wait_for 20 "the agent to log its start into log.dir" in_file
+kill -TERM "$(pgrep -P "$agent" -x gsha || echo "$agent")" 2>/dev/null || true
+t_wait_for 20 "the agent to stop on SIGTERM" stopped
+if grep -q 'starting gsha' "$dir/logdir.stderr"; then
+	t_fail "with log.dir the start line still went to stderr"
+fi
+t_pass "log.dir: the agent logs into DIR/patroni.log instead of stderr"
+
 run PATRONI_NAME=x
 t_assert_eq 1 "$rc" "an incomplete environment is rejected"
 expect_line 'error: environment: "scope": is required' "the missing scope is named"

@@ -408,12 +408,12 @@ static void test_patroni_only_keys_warn_once_and_load(void **state)
 		f,
 		minimal_with(f, "",
 			     "citus:\n  database: citus\n  group: 0\n"
-			     "log:\n  dir: /var/log/patroni\n  format: '%(asctime)s %(message)s'\n"
+			     "log:\n  max_queue_size: 1000\n  format: '%(asctime)s %(message)s'\n"
 			     "bootstrap:\n  dcs:\n    standby_cluster:\n      host: 1.2.3.4\n"),
 		NULL);
 	assert_int_equal(f->diags.warnings, 4);
 	assert_diag(f, CFG_SEVERITY_WARNING, "citus", 19, "does not implement yet, ignoring");
-	assert_diag(f, CFG_SEVERITY_WARNING, "log.dir", 23, "ignoring");
+	assert_diag(f, CFG_SEVERITY_WARNING, "log.max_queue_size", 23, "ignoring");
 	assert_diag(f, CFG_SEVERITY_WARNING, "log.format", 24, "Python log format");
 	assert_diag(f, CFG_SEVERITY_WARNING, "bootstrap.dcs.standby_cluster", 27, "ignoring");
 	assert_int_equal(f->cfg.log.format, LOG_FORMAT_TEXT);
@@ -1495,6 +1495,9 @@ static const struct {
 	{ "postgresql.callbacks.on_reload", "SIGHUP and POST /reload (integration.ha_callbacks)" },
 	{ "postgresql.callbacks.on_role_change", "integration.ha_callbacks, unit.callbacks" },
 	{ "postgresql.pre_promote", "act.c before db_promote (integration.ha_callbacks)" },
+	{ "log.dir", "test_log_dir_rotates_as_patroni" },
+	{ "log.file_size", "test_log_dir_rotates_as_patroni" },
+	{ "log.file_num", "test_log_dir_rotates_as_patroni" },
 	{ "restapi.listen", "REST server (integration.ha_cluster)" },
 	{ "restapi.connect_address", "member key api_url (integration.ha_failsafe_tls)" },
 	{ "restapi.authentication.username", "Basic auth (integration.gsctl, ha_failsafe_tls)" },
@@ -1839,6 +1842,38 @@ static void test_log_json_layout_from_the_file(void **state)
 	assert_diag(f, CFG_SEVERITY_WARNING, "log.format", 0, "applies to JSON logs only");
 }
 
+static void test_log_dir_rotates_as_patroni(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/gsha-logdir-XXXXXX", path[128], yaml[256];
+	struct stat st;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(yaml, sizeof(yaml), "log:\n  dir: %s\n  file_size: 300\n  file_num: 2\n", dir);
+	assert_loads(f, minimal_with(f, "", yaml), NULL);
+	assert_int_equal(f->diags.warnings, 0);
+	assert_int_equal(cfg_log_setup(&f->cfg), 0);
+	for (int i = 0; i < 40; i++)
+		log_info("line %d of the rotation test, long enough to fill files", i);
+	/* patroni.log and two rotated files, each within file_size; nothing older kept */
+	for (int i = 0; i <= 3; i++) {
+		if (i == 0)
+			snprintf(path, sizeof(path), "%s/patroni.log", dir);
+		else
+			snprintf(path, sizeof(path), "%s/patroni.log.%d", dir, i);
+		if (i == 3) {
+			assert_int_not_equal(stat(path, &st), 0);
+			break;
+		}
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(st.st_size > 0 && st.st_size <= 300);
+		unlink(path);
+	}
+	/* back to stderr for the other tests */
+	assert_int_equal(log_set_file(NULL, 0, 0, path, sizeof(path)), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1852,6 +1887,7 @@ int main(void)
 		T(test_watchdog_required_is_refused_and_automatic_warned),
 		T(test_todo_key_at_its_default_is_not_warned),
 		T(test_log_json_layout_from_the_file),
+		T(test_log_dir_rotates_as_patroni),
 		T(test_bootstrap_method_named_in_method_key_warns),
 		T(test_environment_alone_is_a_complete_configuration),
 		T(test_environment_overrides_file_and_gsha_prefix_wins),
