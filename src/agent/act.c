@@ -60,6 +60,8 @@ static void demote(struct agent *a)
 
 	set_role(a, HA_ROLE_DEMOTING, o->reason);
 	a->demoted_ms = clock_mono_ms();
+	if (graceful) /* a planned stop; bounded so the fencing margin holds (docs/timing.md) */
+		callbacks_before_stop(a->callbacks, a->dyn.retry_timeout_ms);
 	/* Every mode stops accepting writes within retry_timeout (the fencing margin counts on
 	 * it); a graceful one first tries a fast stop with its shutdown checkpoint. */
 	rc = db_stop(a->db, graceful ? DB_STOP_FAST : DB_STOP_IMMEDIATE,

@@ -44,6 +44,7 @@ struct callbacks {
 	char primary_word[ROLE_WORD_MAX];
 	char announced[ROLE_WORD_MAX]; /* the role last told to a callback; "" = none yet */
 	char pre_promote[CFG_LINE_MAX];
+	char before_stop[CFG_LINE_MAX];
 	int64_t backoff_until_ms; /* monotonic; no leader race before it after a veto */
 	struct cb_slot slots[2];  /* [0] everything but on_reload, [1] on_reload */
 };
@@ -65,6 +66,7 @@ struct callbacks *callbacks_new(const struct cfg *c, const char *primary_word)
 	    buf_copy(cb->commands[CB_ON_ROLE_CHANGE], CFG_LINE_MAX,
 		     c->postgresql.callbacks.on_role_change) != 0 ||
 	    buf_copy(cb->pre_promote, CFG_LINE_MAX, c->postgresql.pre_promote) != 0 ||
+	    buf_copy(cb->before_stop, CFG_LINE_MAX, c->postgresql.before_stop) != 0 ||
 	    buf_copy(cb->scope, sizeof(cb->scope), c->scope) != 0 ||
 	    buf_copy(cb->primary_word, sizeof(cb->primary_word), primary_word) != 0) {
 		free(cb); /* the configuration's limits are the same sizes: cannot happen */
@@ -202,37 +204,51 @@ void callbacks_free(struct callbacks *cb)
 	free(cb);
 }
 
-int callbacks_pre_promote(struct callbacks *cb, int64_t timeout_ms, int64_t backoff_ms)
+/* Runs a script of the postgresql section (what: its key) to its end or timeout_ms. Returns
+ * 0 when it exited 0, else -1; the outcome is logged. */
+static int run_script(const char *cmd, const char *what, int64_t timeout_ms)
 {
 	char store[CFG_LINE_MAX];
 	const char *argv[PROC_ARGV_MAX];
 	char err[PROC_REASON_MAX];
 	struct proc_result res;
-	int n;
+	int n = callbacks_split(cmd, store, sizeof(store), argv, PROC_ARGV_MAX);
 
-	if (cb == NULL || cb->pre_promote[0] == '\0')
-		return 0;
-	n = callbacks_split(cb->pre_promote, store, sizeof(store), argv, PROC_ARGV_MAX);
 	if (n <= 0) {
-		log_error("pre_promote: could not split \"%s\" into words: not promoting",
-			  cb->pre_promote);
-		goto out_veto;
+		log_error("%s: could not split \"%s\" into words", what, cmd);
+		return -1;
 	}
-	log_info("pre_promote: running %s", cb->pre_promote);
+	log_info("%s: running %s", what, cmd);
 	if (proc_run(argv, NULL, timeout_ms > 0 ? timeout_ms : 1000, &res, NULL, 0, err,
 		     sizeof(err)) != 0) {
-		log_error("pre_promote: could not run \"%s\": %s; not promoting", argv[0], err);
-		goto out_veto;
+		log_error("%s: could not run \"%s\": %s", what, argv[0], err);
+		return -1;
 	}
 	if (res.exited && res.exit_code == 0) {
-		log_info("pre_promote script \"%s\" exited with 0", cb->pre_promote);
+		log_info("%s script \"%s\" exited with 0", what, cmd);
 		return 0;
 	}
-	log_error("pre_promote script \"%s\" vetoed the promotion: %s; releasing the leader key",
-		  cb->pre_promote, res.reason);
-out_veto:
+	log_warning("%s script \"%s\" failed: %s", what, cmd, res.reason);
+	return -1;
+}
+
+int callbacks_pre_promote(struct callbacks *cb, int64_t timeout_ms, int64_t backoff_ms)
+{
+	if (cb == NULL || cb->pre_promote[0] == '\0')
+		return 0;
+	if (run_script(cb->pre_promote, "pre_promote", timeout_ms) == 0)
+		return 0;
+	log_error("pre_promote script \"%s\" vetoed the promotion: not promoting, releasing "
+		  "the leader key",
+		  cb->pre_promote);
 	cb->backoff_until_ms = clock_mono_ms() + backoff_ms;
 	return -EPERM;
+}
+
+void callbacks_before_stop(struct callbacks *cb, int64_t timeout_ms)
+{
+	if (cb != NULL && cb->before_stop[0] != '\0')
+		(void)run_script(cb->before_stop, "before_stop", timeout_ms);
 }
 
 bool callbacks_race_backoff(const struct callbacks *cb)

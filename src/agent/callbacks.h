@@ -64,6 +64,10 @@ void callbacks_poll(struct callbacks *cb);
  * callbacks_race_backoff() is true (Patroni skips the leader race for ttl). */
 int callbacks_pre_promote(struct callbacks *cb, int64_t timeout_ms, int64_t backoff_ms);
 
+/* Runs postgresql.before_stop (no arguments, as Patroni) and waits for it, at most timeout_ms,
+ * before a planned stop of PostgreSQL; how it ended is only logged, as in Patroni. */
+void callbacks_before_stop(struct callbacks *cb, int64_t timeout_ms);
+
 /* True while the backoff after a vetoed promotion lasts: the node does not race. */
 bool callbacks_race_backoff(const struct callbacks *cb);
 

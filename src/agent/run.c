@@ -267,6 +267,8 @@ int agent_run(const struct cfg *c)
 		if (done == HA_ACT_SHUTDOWN) {
 			char err[DB_ERROR_MAX];
 
+			if (a->out.stop_db)
+				callbacks_before_stop(a->callbacks, a->dyn.retry_timeout_ms);
 			if (a->out.stop_db &&
 			    db_stop(a->db, DB_STOP_FAST, a->dyn.ttl_ms, err, sizeof(err)) != 0)
 				log_warning("could not stop the database: %s", err);

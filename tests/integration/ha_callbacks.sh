@@ -30,7 +30,8 @@ for n in node1 node2 node3; do
     on_start: $C_DIR/record.sh $C_DIR/$n.calls
     on_restart: $C_DIR/record.sh $C_DIR/$n.calls
     on_reload: $C_DIR/record.sh $C_DIR/$n.calls
-    on_role_change: [$C_DIR/record.sh, $C_DIR/$n.calls]"
+    on_role_change: [$C_DIR/record.sh, $C_DIR/$n.calls]
+  before_stop: sh -c 'echo before_stop >>$C_DIR/$n.calls'"
 done
 
 t_on_failure() {
@@ -83,6 +84,8 @@ t_wait_for 30 "the new primary's on_role_change" called node2 "on_role_change pr
 t_wait_for 60 "the old primary's on_role_change" called node1 "on_role_change replica $scope"
 t_log "switchover and both callbacks took $(($(date +%s) - t0)) s"
 t_pass "switchover: on_role_change ran on node2 (primary) and on node1 (replica) with Patroni's arguments"
+t_assert_eq "before_stop" "$(grep -m1 -x -e before_stop -e "on_role_change replica $scope" "$C_DIR/node1.calls")" \
+	"switchover: before_stop ran on node1 before it stopped as primary"
 t_assert_eq 0 "$(grep -c '^on_role_change' "$C_DIR/node3.calls" || true)" \
 	"switchover: node3, a replica throughout, ran no on_role_change"
 

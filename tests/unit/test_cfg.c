@@ -1498,6 +1498,7 @@ static const struct {
 	{ "log.dir", "test_log_dir_rotates_as_patroni" },
 	{ "log.file_size", "test_log_dir_rotates_as_patroni" },
 	{ "log.file_num", "test_log_dir_rotates_as_patroni" },
+	{ "postgresql.before_stop", "demote and shutdown (integration.ha_callbacks)" },
 	{ "restapi.listen", "REST server (integration.ha_cluster)" },
 	{ "restapi.connect_address", "member key api_url (integration.ha_failsafe_tls)" },
 	{ "restapi.authentication.username", "Basic auth (integration.gsctl, ha_failsafe_tls)" },
