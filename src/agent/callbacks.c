@@ -53,8 +53,10 @@ struct callbacks *callbacks_new(const struct cfg *c, const char *primary_word)
 {
 	struct callbacks *cb = calloc(1, sizeof(*cb));
 
-	if (cb == NULL)
+	if (cb == NULL) {
+		log_error("out of memory: callbacks, pre_promote and before_stop will not run");
 		return NULL;
+	}
 	if (buf_copy(cb->commands[CB_ON_START], CFG_LINE_MAX, c->postgresql.callbacks.on_start) !=
 		    0 ||
 	    buf_copy(cb->commands[CB_ON_STOP], CFG_LINE_MAX, c->postgresql.callbacks.on_stop) !=
