@@ -40,22 +40,6 @@ t_start_etcd
 results=$t_tmpdir/results
 : >"$results"
 
-show_logs() {
-	local n
-	for n in "${B_NODES[@]}"; do
-		echo "---- $n.log (tail)"
-		tail -20 "$C_DIR/$n.log" 2>/dev/null
-	done
-}
-
-healthy() { # LEADER: primary plus two replicas
-	local n
-	b_is_primary "$1" || return 1
-	for n in "${B_NODES[@]}"; do
-		[ "$n" = "$1" ] || b_is_replica "$n" || return 1
-	done
-}
-
 timeline_of() { # NAME: the timeline of the node's WAL
 	c_psql "$1" "select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int"
 }
@@ -87,15 +71,15 @@ run_system() {
 	local system=$1 dir run leader cand other n tl code curl_pid t_kill
 	dir=$t_tmpdir/$system
 	if ! b_cluster_up_retry "$system" "$dir" "ha-$system-$$"; then
-		show_logs
+		b_show_logs
 		b_cluster_down
 		return
 	fi
 	for run in $(seq "$RUNS"); do
 		leader=$(c_leader)
-		if [ -z "$leader" ] || ! b_wait 120 healthy "$leader"; then
+		if [ -z "$leader" ] || ! b_wait 120 b_healthy "$leader"; then
 			b_log "$system run $run: cluster not healthy (leader '$leader') within 120 s"
-			show_logs
+			b_show_logs
 			break
 		fi
 		sleep 3 # let every member key settle
@@ -112,11 +96,11 @@ run_system() {
 		curl_pid=$!
 		# shellcheck disable=SC2046
 		measure "$system" switchover "$run" --want "$cand" --old-tl "$tl" \
-			$(member_args "${B_NODES[@]}") || show_logs
+			$(member_args "${B_NODES[@]}") || b_show_logs
 		wait "$curl_pid"
-		if ! b_wait 60 healthy "$cand"; then
+		if ! b_wait 60 b_healthy "$cand"; then
 			b_log "$system run $run: not healthy after the switchover within 60 s"
-			show_logs
+			b_show_logs
 			break
 		fi
 		sleep 3
@@ -127,14 +111,14 @@ run_system() {
 		b_log "$system run $run: killed $leader at $t_kill"
 		# shellcheck disable=SC2046
 		measure "$system" node-loss "$run" --not "$leader" --old-tl "$tl" \
-			$(member_args $(printf '%s\n' "${B_NODES[@]}" | grep -vx "$leader")) || show_logs
+			$(member_args $(printf '%s\n' "${B_NODES[@]}" | grep -vx "$leader")) || b_show_logs
 		# ---- rejoin of the killed node
 		n=$(c_leader)
 		tl=$(timeline_of "$n")
 		b_start_node "$leader"
 		# shellcheck disable=SC2046
 		measure "$system" rejoin "$run" --rejoin "$leader" --old-tl $((tl - 1)) \
-			$(member_args "${B_NODES[@]}") || show_logs
+			$(member_args "${B_NODES[@]}") || b_show_logs
 	done
 	b_cluster_down
 }
