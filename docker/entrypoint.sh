@@ -39,7 +39,12 @@ if [ -n "$data_dir" ]; then
 			exit 1
 		fi
 		if [ "$mode" != 700 ]; then
-			chmod 0700 "$data_dir"
+			# 00700: GNU chmod keeps a directory's setgid bit unless the mode has 5 digits.
+			chmod 00700 "$data_dir"
+			if [ "$(stat -c %a "$data_dir")" != 700 ]; then
+				say "$data_dir has mode $mode and cannot be set to 0700"
+				exit 1
+			fi
 			say "$data_dir had mode $mode; set it to 0700 as PostgreSQL requires"
 		fi
 	fi
