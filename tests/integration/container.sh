@@ -7,7 +7,8 @@
 # HAProxy, gsctl inside a container from its environment alone, a killed postmaster restarted in
 # place (and reaped), PGDATA's mode set back to 0700 at start, `podman kill` of the primary ->
 # failover, `podman stop` with the manifest's grace period -> a replica leads, nothing written is
-# lost, the old primary exits cleanly in time, also with etcd unreachable.
+# lost, the old primary exits cleanly in time, also with etcd unreachable; the manifest's preStop
+# hook (run as the kubelet would, then SIGTERM) switches over to a replica before the stop.
 # Cold (no cached image) it takes about 4 minutes more for debootstrap and the builds.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/container.sh"
@@ -55,6 +56,10 @@ ct_run etcd etcd "$CT_TOOLS" etcd --name e0 --data-dir /tmp/etcd \
 	--initial-cluster e0=http://127.0.0.1:2380
 ct_run client client "$CT_TOOLS" sleep infinity
 t_wait_for 30 "etcd to answer" ct_exec etcd etcdctl --endpoints=http://127.0.0.1:2379 endpoint health
+# etcd by address: podman's DNS server (aardvark-dns) sometimes took over 500 ms to answer while
+# containers came and went, longer than the agent's and gsctl's connect timeout (half an etcd
+# attempt) allows. The members and HAProxy still find each other by the StatefulSet's names.
+CT_ETCD_HOSTS=$(ct_ip etcd):2379
 for n in 0 1 2; do ct_gsha "$n"; done
 # docker/haproxy.cfg's maxconn 1000 needs about 2,050 descriptors; HAProxy refuses to start in 1024.
 CT_NOFILE=4096 ct_run haproxy haproxy -v "$GSHA_SOURCE_DIR/docker/haproxy.cfg:/etc/haproxy/haproxy.cfg:ro,Z" \
@@ -176,7 +181,39 @@ t_assert_eq 3 "$(ct_psql haproxy 5000 -c 'select count(*) from t where id in (1,
 ct_podman start "$CT_ID-$old" >/dev/null
 t_wait_for 90 "$old to rejoin as a replica" member_streams "${old#gsha-}"
 
-# ---- the same with etcd unreachable: gsha must still exit within the grace period -----------
+# ---- the manifest's preStop hook, then SIGTERM, as the kubelet runs them --------------------
+ct_psql haproxy 5000 -c "insert into t values (6, 'before prestop')" >/dev/null
+old=$leader
+t0=$(date +%s%N)
+ct_exec "$old" gsha-prestop
+prestop_ms=$((($(date +%s%N) - t0) / 1000000))
+leader=$(ct_leader)
+[ -n "$leader" ] && [ "$leader" != "$old" ] ||
+	t_fail "after the preStop hook ($prestop_ms ms), the leader is \"$leader\", not a replica"
+hook_logged() { ct_podman logs "$CT_ID-$old" 2>&1 | grep -q 'gsha-prestop: switched over'; }
+t_wait_for 5 "the preStop hook's lines on the container's output" hook_logged
+t_wait_for 30 "$old to run as a streaming replica before SIGTERM" member_streams "${old#gsha-}"
+left=$((grace - ($(date +%s%N) - t0) / 1000000000))
+ct_podman stop -t "$left" "$CT_ID-$old" >/dev/null
+code=$(ct_podman inspect --format '{{.State.ExitCode}}' "$CT_ID-$old")
+[ "$code" = 0 ] || t_fail "podman stop of $old after its preStop hook: exit $code"
+t_wait_for 30 "writes through HAProxy on $leader" \
+	ct_psql haproxy 5000 -c "insert into t values (7, 'after prestop')"
+t_assert_eq 5 "$(ct_psql haproxy 5000 -c 'select count(*) from t where id in (1, 2, 4, 5, 6)')" \
+	"preStop hook on primary $old: switched over to $leader in $prestop_ms ms, before SIGTERM; then exit 0, nothing lost"
+ct_podman start "$CT_ID-$old" >/dev/null
+t_wait_for 90 "$old to rejoin as a replica" member_streams "${old#gsha-}"
+
+# ---- with etcd unreachable, gsha must still exit within the grace period -------------------
+# With the image's own timing (docker/gsha.yml: ttl 30, loop_wait 10, retry_timeout 10, which
+# the manifest's pods run with), since the etcd calls' bounds follow retry_timeout.
+ct_exec client curl -s -m 5 -X PATCH -d '{"ttl": 30, "loop_wait": 10, "retry_timeout": 10}' \
+	"http://$leader.gsha:8008/config" >/dev/null
+config_applied() {
+	ct_exec client curl -s -m 2 "http://$leader.gsha:8008/config" | grep -q '"retry_timeout": *10'
+}
+t_wait_for 10 "the timing change in the cluster's configuration" config_applied
+sleep 3 # members read the configuration at their next cycle: loop_wait was 2 s
 old=$leader
 ct_podman pause "$CT_ID-etcd" >/dev/null
 t0=$(date +%s%N)

@@ -11,6 +11,7 @@
 #   ct_run NAME ALIAS IMAGE ARGS.. start a container of the test on its network with ALIAS
 #                                  (CT_NOFILE=N ct_run ...: another limit of descriptors)
 #   ct_gsha N                      start member gsha-N as the StatefulSet's pod would run
+#   ct_ip NAME                     its address on the test's network
 #   ct_exec NAME CMD...            podman exec in one of the test's containers
 #   ct_leader                      the leader key's value, read from etcd
 #   ct_member_json N               GET /patroni of gsha-N, from inside the network
@@ -25,6 +26,7 @@ CT_TOOLS=localhost/gsha-test-tools:latest
 CT_SCOPE=demo
 CT_LIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=1000:1000)
 CT_NOFILE=1024
+CT_ETCD_HOSTS=etcd:2379 # ct_gsha's PATRONI_ETCD3_HOSTS
 CT_CONTAINERS=() # names this test created, removed at exit
 CT_VOLUMES=()
 CT_NET_MADE=""
@@ -106,10 +108,16 @@ ct_gsha() {
 	ct_run "gsha-$n" "gsha-$n.gsha" --hostname "gsha-$n" --user "$CT_UID:$CT_UID" \
 		-v "$CT_ID-pgdata-$n:/home/postgres/pgdata" \
 		-e POD_NAME="gsha-$n" -e PATRONI_SCOPE="$CT_SCOPE" -e PATRONI_NAMESPACE=/service/ \
-		-e PATRONI_ETCD3_HOSTS=etcd:2379 -e PATRONI_LOG_FORMAT=text \
+		-e PATRONI_ETCD3_HOSTS="$CT_ETCD_HOSTS" -e PATRONI_LOG_FORMAT=text \
 		-e PATRONI_SUPERUSER_PASSWORD=su-secret -e PATRONI_REPLICATION_PASSWORD=repl-secret \
 		-e GSHA_TTL=10 -e GSHA_LOOP_WAIT=2 -e GSHA_RETRY_TIMEOUT=3 \
 		"$CT_IMAGE"
+}
+
+# A container's address on the test's network.
+ct_ip() {
+	ct_podman inspect --format "{{(index .NetworkSettings.Networks \"$CT_NET\").IPAddress}}" \
+		"$CT_ID-$1"
 }
 
 ct_exec() {
