@@ -207,7 +207,7 @@ t_wait_for 90 "$old to rejoin as a replica" member_streams "${old#gsha-}"
 # ---- with etcd unreachable, gsha must still exit within the grace period -------------------
 # With the image's own timing (docker/gsha.yml: ttl 30, loop_wait 10, retry_timeout 10, which
 # the manifest's pods run with), since the etcd calls' bounds follow retry_timeout.
-ct_exec client curl -s -m 5 -X PATCH -d '{"ttl": 30, "loop_wait": 10, "retry_timeout": 10}' \
+ct_exec client curl -s -m 5 -u gsha:rest-secret -X PATCH -d '{"ttl": 30, "loop_wait": 10, "retry_timeout": 10}' \
 	"http://$leader.gsha:8008/config" >/dev/null
 config_applied() {
 	ct_exec client curl -s -m 2 "http://$leader.gsha:8008/config" | grep -q '"retry_timeout": *10'
