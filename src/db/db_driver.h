@@ -251,12 +251,13 @@ int db_add_tool_options(char storage[][DB_TOOL_OPTION_ARG_MAX], const char **arg
 int db_bin_path(const struct db *db, const char *program, char *out, size_t out_cap)
 	__attribute__((warn_unused_result));
 
-/* Writes content to path atomically (a temporary file, fsync, rename) with mode. */
+/* Writes content to path atomically with mode: a temporary file with a fresh name next to path,
+ * created exclusively and made private before the first byte, then fsync and rename. */
 int db_write_file(const char *path, const char *content, int mode, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
-/* As db_write_file, but leaves the file alone when it already holds exactly content; *changed
- * (may be NULL) says whether it wrote. */
+/* As db_write_file, but leaves the file alone when it already holds exactly content and is a
+ * regular file of this user with exactly mode; *changed (may be NULL) says whether it wrote. */
 int db_write_file_if_changed(const char *path, const char *content, int mode, bool *changed,
 			     char *err, size_t err_cap) __attribute__((warn_unused_result));
 

@@ -114,15 +114,28 @@ int db_bin_path(const struct db *db, const char *program, char *out, size_t out_
 										 : -ENAMETOOLONG;
 }
 
+/* The suffix of db_write_file's temporary file: mkostemp fills in the X's. */
+#define DB_TMP_SUFFIX ".tmp.XXXXXX"
+
 int db_write_file(const char *path, const char *content, int mode, char *err, size_t err_cap)
 {
-	char tmp[DB_PATH_MAX + 16];
-	if (buf_format(tmp, sizeof(tmp), "%s.tmp", path) != 0)
+	/* A fresh name, created exclusively with mode 0600 before a byte is written: a file a
+	 * local user planted (or linked) at a predictable "<path>.tmp" in a shared directory
+	 * can neither receive the secrets nor be opened beforehand to read them later. */
+	char tmp[DB_PATH_MAX + sizeof(DB_TMP_SUFFIX)];
+	if (buf_format(tmp, sizeof(tmp), "%s" DB_TMP_SUFFIX, path) != 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "path \"%s\" is too long", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return err_fail(err, err_cap, -errno, "could not create \"%s\": %s", tmp,
 				strerror(errno));
+	if (fchmod(fd, (mode_t)mode & 0600) != 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return err_fail(err, err_cap, -e, "could not set the mode of \"%s\": %s", tmp,
+				strerror(e));
+	}
 	size_t len = strlen(content);
 	size_t off = 0;
 	while (off < len) {
@@ -148,9 +161,35 @@ int db_write_file(const char *path, const char *content, int mode, char *err, si
 	if (rename(tmp, path) != 0) {
 		int e = errno;
 		unlink(tmp);
-		return err_fail(err, err_cap, -e, "could not rename \"%s\": %s", tmp, strerror(e));
+		return err_fail(err, err_cap, -e, "could not rename \"%s\" to \"%s\": %s", tmp,
+				path, strerror(e));
 	}
 	return 0;
+}
+
+int db_check_private_dir(const char *path, char *err, size_t err_cap)
+{
+	char dir[DB_PATH_MAX];
+	if (buf_copy(dir, sizeof(dir), path) != 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "path \"%s\" is too long", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		memcpy(dir, ".", 2);
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	struct stat sb;
+	if (stat(dir, &sb) != 0)
+		return err_fail(err, err_cap, -errno, "could not stat \"%s\": %s", dir,
+				strerror(errno));
+	if (!(sb.st_mode & (S_IWGRP | S_IWOTH)))
+		return 0;
+	return err_fail(err, err_cap, 1,
+			"directory \"%s\" of \"%s\" is writable by %s: other users can see which "
+			"files appear there and plant their own; use a directory only this user "
+			"can write",
+			dir, path, (sb.st_mode & S_IWOTH) ? "every user" : "its group");
 }
 
 /* True when the file at path holds exactly len bytes equal to content. */
@@ -182,10 +221,19 @@ static bool file_equals(const char *path, const char *content, size_t len)
 	return same && off == len;
 }
 
+/* True when the file at path is this user's and no one else may write it: only then may its
+ * content be trusted as what this process wrote. */
+static bool file_is_mine(const char *path, int mode)
+{
+	struct stat sb;
+	return lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
+	       (sb.st_mode & 07777) == (mode_t)mode;
+}
+
 int db_write_file_if_changed(const char *path, const char *content, int mode, bool *changed,
 			     char *err, size_t err_cap)
 {
-	if (file_equals(path, content, strlen(content))) {
+	if (file_is_mine(path, mode) && file_equals(path, content, strlen(content))) {
 		if (changed)
 			*changed = false;
 		return 0;

@@ -1093,6 +1093,58 @@ static void test_write_file_is_atomic_and_pgpass_escaped(void **state)
 	assert_int_equal(db_remove_tree(dir, err, sizeof(err)), 0);
 }
 
+/* A local user pre-creates "<pgpass>.tmp" in a shared directory, readable by all, and keeps it
+ * open: the passwords must not reach that file (they did while the temporary file had a
+ * predictable name and was opened without O_EXCL). */
+static void test_write_pgpass_ignores_a_planted_temporary_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-db-plant.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 01777), 0);
+	struct db_options o;
+	base_options(&o);
+	snprintf(o.data_dir, sizeof(o.data_dir), "%s/data", dir);
+	snprintf(o.pgpass_path, sizeof(o.pgpass_path), "%s/pgpass", dir);
+	snprintf(o.replication.password, sizeof(o.replication.password), "s3cret");
+	struct db *db = new_db(&o);
+	char planted[DB_PATH_MAX + 32];
+	snprintf(planted, sizeof(planted), "%s/pgpass.tmp", dir);
+	int attacker = open(planted, O_RDWR | O_CREAT | O_EXCL, 0666);
+	assert_true(attacker >= 0);
+	assert_int_equal(fchmod(attacker, 0666), 0);
+	char err[ERR_CAP];
+	assert_int_equal(db_write_pgpass(db, err, sizeof(err)), 0);
+	char got[256];
+	ssize_t n = pread(attacker, got, sizeof(got) - 1, 0);
+	assert_int_equal(n, 0); /* nothing reached the planted file */
+	close(attacker);
+	struct stat sb;
+	assert_int_equal(stat(o.pgpass_path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(sb.st_uid, geteuid());
+	/* The pgpass file itself, replaced by a world-writable copy with the same content, is
+	 * written again rather than trusted. */
+	FILE *fp = fopen(o.pgpass_path, "r");
+	assert_non_null(fp);
+	char line[256] = "";
+	assert_non_null(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	assert_string_equal(line, "*:*:*:replicator:s3cret\n");
+	assert_int_equal(chmod(o.pgpass_path, 0666), 0);
+	assert_int_equal(db_write_pgpass(db, err, sizeof(err)), 0);
+	assert_int_equal(stat(o.pgpass_path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	/* The shared directory is reported; a private one is not. */
+	assert_int_equal(db_check_private_dir(o.pgpass_path, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "writable by every user"));
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(db_check_private_dir(o.pgpass_path, err, sizeof(err)), 0);
+	assert_int_equal(unlink(planted), 0);
+	db_free(db);
+	assert_int_equal(db_remove_tree(dir, err, sizeof(err)), 0);
+}
+
 /* --- the task runner, driven by a FAKE driver (named so): real child processes, no server --- */
 
 static int fake_begin(struct db *db, char *err, size_t err_cap)
@@ -1478,6 +1530,7 @@ int main(void)
 		cmocka_unit_test(test_options_errors_say_what_to_fix),
 		cmocka_unit_test(test_tasks_check_arguments_and_data_directory),
 		cmocka_unit_test(test_write_file_is_atomic_and_pgpass_escaped),
+		cmocka_unit_test(test_write_pgpass_ignores_a_planted_temporary_file),
 		cmocka_unit_test(test_task_runner_sequences_commands_and_reports_failure),
 		cmocka_unit_test(test_task_cancel_kills_the_running_command),
 		cmocka_unit_test(
