@@ -408,6 +408,11 @@ int rest_role_parse(const char *s, enum rest_role *out) __attribute__((warn_unus
  * Host names are not resolved here (the config module resolves them). Returns 0 or -EINVAL. */
 int rest_cidr_parse(const char *s, struct rest_cidr *out) __attribute__((warn_unused_result));
 
+/* True when the options let anyone who can reach the port change the cluster: the API listens
+ * beyond loopback with no credentials, no allow-list and no client certificates (Patroni's
+ * default; PATCH /config then POST /restart runs archive_command as postgres). The agent warns. */
+bool rest_options_unprotected(const struct rest_options *opts);
+
 /* ---- the renderer ---- */
 
 /* Largest request body accepted (PATCH /config carries the whole dynamic configuration). */

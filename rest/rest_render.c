@@ -77,6 +77,19 @@ int rest_cidr_parse(const char *s, struct rest_cidr *out)
 	return 0;
 }
 
+bool rest_options_unprotected(const struct rest_options *opts)
+{
+	unsigned char addr[16];
+	const char *h = opts->listen_host;
+
+	if (opts->username[0] || opts->allowlist_count > 0 || opts->allowlist_include_members ||
+	    (opts->certfile[0] && opts->verify_client != REST_VERIFY_NONE))
+		return false;
+	if (strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0)
+		return false;
+	return !(inet_pton(AF_INET, h, addr) == 1 && addr[0] == 127);
+}
+
 /* Parses a client address; IPv4-mapped IPv6 addresses count as IPv4. */
 static bool parse_ip(const char *ip, int *family, unsigned char *addr)
 {
@@ -135,7 +148,9 @@ static int check_access(const struct rest_options *opts, const struct rest_reque
 			struct rest_response *out, bool *refused)
 {
 	*refused = false;
-	if (opts->allowlist_count > 0 || opts->allowlist_include_members) {
+	/* Patroni skips the members for POST /failsafe (its callers are the members, which may
+	 * not be in etcd's member list when etcd is down), so include_members alone admits all. */
+	if (opts->allowlist_count > 0 || (opts->allowlist_include_members && !skip_members)) {
 		unsigned char addr[16] = { 0 };
 		int family = 0;
 		bool ok = false;

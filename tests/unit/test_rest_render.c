@@ -835,6 +835,54 @@ static void test_allowlist_includes_member_api_hosts(void **state)
 	assert_int_equal(call_full(&c, &snap), 202);
 }
 
+/* Patroni checks no member list for POST /failsafe: with allowlist_include_members alone, any
+ * address gets through to authentication (gsha answered 403, so failsafe never worked). */
+static void test_allowlist_include_members_alone_admits_failsafe(void **state)
+{
+	struct call c = { .method = "POST", .path = "/failsafe", .ip = "10.0.0.9" };
+
+	(void)state;
+	opts.allowlist_include_members = true;
+	assert_int_not_equal(call_full(&c, &snap), 403);
+	assert_int_equal(buf_copy(opts.username, sizeof(opts.username), "admin"), 0);
+	assert_int_equal(call_full(&c, &snap), 401);
+	/* with an allow-list too, the list still applies to failsafe */
+	assert_int_equal(rest_cidr_parse("127.0.0.0/8", &opts.allowlist[0]), 0);
+	opts.allowlist_count = 1;
+	assert_int_equal(call_full(&c, &snap), 403);
+	/* and other unsafe requests still need a member address */
+	opts.allowlist_count = 0;
+	c.path = "/reload";
+	assert_int_equal(call_full(&c, &snap), 403);
+}
+
+static void test_unprotected_options_are_those_open_beyond_loopback(void **state)
+{
+	struct rest_options o;
+
+	(void)state;
+	rest_options_init(&o);
+	assert_true(rest_options_unprotected(&o)); /* all interfaces, nothing set */
+	assert_int_equal(buf_copy(o.listen_host, sizeof(o.listen_host), "10.0.0.1"), 0);
+	assert_true(rest_options_unprotected(&o));
+	assert_int_equal(buf_copy(o.listen_host, sizeof(o.listen_host), "127.0.0.1"), 0);
+	assert_false(rest_options_unprotected(&o));
+	assert_int_equal(buf_copy(o.listen_host, sizeof(o.listen_host), "localhost"), 0);
+	assert_false(rest_options_unprotected(&o));
+	assert_int_equal(buf_copy(o.listen_host, sizeof(o.listen_host), "0.0.0.0"), 0);
+	assert_int_equal(buf_copy(o.username, sizeof(o.username), "admin"), 0);
+	assert_false(rest_options_unprotected(&o));
+	o.username[0] = '\0';
+	assert_int_equal(rest_cidr_parse("10.0.0.0/8", &o.allowlist[0]), 0);
+	o.allowlist_count = 1;
+	assert_false(rest_options_unprotected(&o));
+	o.allowlist_count = 0;
+	assert_int_equal(buf_copy(o.certfile, sizeof(o.certfile), "/x.pem"), 0);
+	assert_true(rest_options_unprotected(&o)); /* TLS alone authenticates no one */
+	o.verify_client = REST_VERIFY_OPTIONAL;
+	assert_false(rest_options_unprotected(&o));
+}
+
 static void test_client_certificate_required_after_allowlist_before_auth(void **state)
 {
 	struct call c = { .method = "POST", .path = "/reload", .tls = true };
@@ -1253,6 +1301,8 @@ int main(void)
 		T(test_allowlist_refuses_before_auth),
 		T(test_check_access_alone_refuses_unsafe_and_passes_safe),
 		T(test_allowlist_includes_member_api_hosts),
+		T(test_allowlist_include_members_alone_admits_failsafe),
+		T(test_unprotected_options_are_those_open_beyond_loopback),
 		T(test_client_certificate_required_after_allowlist_before_auth),
 		T(test_cidr_parse_rejects_garbage),
 		T(test_action_routing_ignores_query_string),
