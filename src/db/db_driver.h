@@ -108,9 +108,10 @@ struct db {
 	bool sync_managed;	 /* db_set_sync_standbys was called at least once */
 	struct db_peer upstream; /* the primary last configured to follow */
 	bool has_upstream;
-	bool upstream_known; /* upstream was set in this process (start/follow/task);
+	bool upstream_known;	/* upstream was set in this process (start/follow/task);
 				       * until then a rewrite keeps the recovery lines on disk */
-	void *priv;	     /* the driver's own state */
+	void *priv;		/* the driver's own state */
+	char conf_skipped[512]; /* the parameters last warned about as unwritable, for the log */
 };
 
 /* --- Pure helpers (db_common.c), unit-tested ---------------------------------------------- */

@@ -423,16 +423,52 @@ static void test_conf_sync_names_managed_by_agent_win(void **state)
 	db_free(db);
 }
 
-static void test_conf_refuses_unwritable_parameter_and_overflow(void **state)
+/* PostgreSQL's parameter names ignore case: INCLUDE_IF_EXISTS, DATA_DIRECTORY, HBA_FILE and
+ * PRIMARY_CONNINFO from the dynamic configuration must be dropped like their lower-case names,
+ * and a later "Work_Mem" replaces "work_mem". */
+static void test_conf_drops_forbidden_parameters_in_any_case(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	assert_int_equal(db_params_set(&o.parameters, "INCLUDE_IF_EXISTS", "/tmp/evil.conf"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "Data_Directory", "/tmp/x"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "HBA_FILE", "/tmp/hba"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "PRIMARY_CONNINFO", "host=evil"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "work_mem", "1MB"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "Work_Mem", "2MB"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "WAL_LEVEL", "logical"), 0);
+	struct db *db = new_db(&o);
+	char *conf = malloc(CONF_CAP);
+	assert_int_equal(db_pg_render_conf(db, true, NULL, conf, CONF_CAP), 0);
+	assert_null(strcasestr(conf, "include_if_exists"));
+	assert_null(strcasestr(conf, "data_directory"));
+	assert_null(strcasestr(conf, "hba_file"));
+	assert_null(strstr(conf, "evil"));
+	assert_null(strstr(conf, "1MB"));
+	assert_non_null(strstr(conf, "work_mem = '2MB'"));
+	assert_null(strstr(conf, "wal_level = 'replica'")); /* WAL_LEVEL counts as set */
+	free(conf);
+	db_free(db);
+}
+
+/* One entry with a line break (PATCH /config stored it once) must not block every later change:
+ * it is left out, and the others are written. */
+static void test_conf_skips_unwritable_parameter_and_refuses_overflow(void **state)
 {
 	(void)state;
 	struct db_options o;
 	base_options(&o);
 	assert_int_equal(db_params_set(&o.parameters, "work_mem", "1MB\nfsync = off"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "bad name", "1"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "shared_buffers", "64MB"), 0);
 	struct db *db = new_db(&o);
 	char *conf = malloc(CONF_CAP);
-	assert_int_equal(db_pg_render_conf(db, false, NULL, conf, CONF_CAP), -EINVAL);
-	assert_string_equal(conf, "");
+	assert_int_equal(db_pg_render_conf(db, false, NULL, conf, CONF_CAP), 0);
+	assert_null(strstr(conf, "fsync"));
+	assert_null(strstr(conf, "work_mem"));
+	assert_null(strstr(conf, "bad name"));
+	assert_non_null(strstr(conf, "\nshared_buffers = '64MB'\n"));
 	db->opts.parameters.count = 0;
 	assert_int_equal(db_pg_render_conf(db, false, NULL, conf, 64), -ENOBUFS);
 	free(conf);
@@ -1506,7 +1542,8 @@ int main(void)
 		cmocka_unit_test(test_conf_replica_follows_upstream_through_its_slot),
 		cmocka_unit_test(test_conf_replica_keeps_recovery_lines_until_upstream_known),
 		cmocka_unit_test(test_conf_sync_names_managed_by_agent_win),
-		cmocka_unit_test(test_conf_refuses_unwritable_parameter_and_overflow),
+		cmocka_unit_test(test_conf_skips_unwritable_parameter_and_refuses_overflow),
+		cmocka_unit_test(test_conf_drops_forbidden_parameters_in_any_case),
 		cmocka_unit_test(test_params_set_replaces_and_bounds),
 		cmocka_unit_test(test_lsn_parse_accepts_pg_format_only),
 		cmocka_unit_test(test_status_row_of_primary),
