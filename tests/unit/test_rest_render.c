@@ -1225,6 +1225,39 @@ static void test_patch_config_answers_merged_document(void **state)
 	assert_int_equal(call_full(&c, &snap), 400);
 }
 
+/* A newline in a parameter name or value, or max_connections "-5", stored in etcd once, blocked
+ * every node's configuration; such a body is answered with 400 before anything is stored. */
+static void test_config_write_refuses_bad_parameters_with_400(void **state)
+{
+	static const char *const bad[] = {
+		"{\"postgresql\": {\"parameters\": {\"work_mem\": \"1MB\\nfsync = off\"}}}",
+		"{\"postgresql\": {\"parameters\": {\"work_mem\\nfsync\": \"1MB\"}}}",
+		"{\"postgresql\": {\"parameters\": {\"max_connections\": \"-5\"}}}",
+		"{\"postgresql\": {\"parameters\": {\"MAX_CONNECTIONS\": -5}}}",
+		"{\"postgresql\": {\"parameters\": {\"max_wal_senders\": \"ten\"}}}",
+		"{\"postgresql\": {\"parameters\": {\"a\": {\"b\": 1}}}}",
+		"{\"postgresql\": {\"parameters\": {\"\": 1}}}",
+		"{\"postgresql\": {\"parameters\": [1]}}",
+	};
+	struct call c = { .method = "PATCH", .path = "/config" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c.body = bad[i];
+		c.method = "PATCH";
+		assert_int_equal(call_full(&c, &snap), 400);
+		assert_non_null(strstr(body(), "postgresql.parameters"));
+		c.method = "PUT";
+		assert_int_equal(call_full(&c, &snap), 400);
+	}
+	assert_int_equal(calls.put, 0);
+	assert_string_equal(calls.patch_json, "");
+	c.method = "PATCH";
+	c.body = "{\"postgresql\": {\"parameters\": {\"max_connections\": 200, "
+		 "\"work_mem\": \"4MB\", \"hot_standby\": true, \"wal_keep_size\": null}}}";
+	assert_int_equal(call_full(&c, &snap), 200);
+}
+
 static void test_put_config_reports_callback_failure(void **state)
 {
 	struct call c = { .method = "PUT", .path = "/config", .body = "{\"ttl\": 20}" };
@@ -1323,6 +1356,7 @@ int main(void)
 		T(test_delete_restart_and_switchover_use_callbacks),
 		T(test_failsafe_post_needs_failsafe_mode),
 		T(test_patch_config_answers_merged_document),
+		T(test_config_write_refuses_bad_parameters_with_400),
 		T(test_put_config_reports_callback_failure),
 		T(test_missing_callback_answers_503),
 		T(test_enum_names_round_trip),
