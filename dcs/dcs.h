@@ -167,7 +167,9 @@ struct dcs_member {
 	char role[DCS_WORD_MAX];    /* as written; "master" from Patroni 3.x */
 	bool is_primary;	    /* role is "primary" or "master" */
 	char state[DCS_WORD_MAX];   /* "running", "stopped", ... */
-	char api_url[DCS_URL_MAX];  /* REST /patroni URL peers query during elections */
+	char api_url[DCS_URL_MAX];  /* REST /patroni URL peers query during elections; only
+				     * http:// or https://, else empty and api_url_refused */
+	bool api_url_refused;	    /* the document's api_url had another scheme or no host */
 	char conn_url[DCS_URL_MAX]; /* postgres://host:port/postgres */
 	char version[DCS_WORD_MAX]; /* Patroni (or gsha) version string */
 	char replication_state[DCS_WORD_MAX];

@@ -1126,6 +1126,55 @@ static void test_member_names_over_63_bytes_are_refused_on_read(void **state)
 	free(c);
 }
 
+/* A member that publishes a gopher:// or dict:// api_url would make every agent send raw bytes
+ * to an internal service during a leader race: only http and https are taken, in the member
+ * document (JSON and Patroni's legacy form) and in the failsafe key. */
+static void test_member_api_url_other_than_http_is_refused_on_read(void **state)
+{
+	struct dcs_cluster *c = calloc(1, sizeof(*c));
+	char *kv[5];
+	struct buf kvs;
+
+	(void)state;
+	assert_non_null(c);
+	kv[0] = kv_json(PREFIX "members/n1",
+			"{\"role\":\"replica\",\"api_url\":\"gopher://127.0.0.1:6379/_FLUSHALL\"}",
+			"1");
+	kv[1] = kv_json(PREFIX "members/n2",
+			"postgres://10.0.0.2:5432/"
+			"postgres?application_name=dict%3A%2F%2F10.0.0.9%3A11211%2F",
+			"2");
+	kv[2] = kv_json(PREFIX "members/n3",
+			"{\"role\":\"replica\",\"api_url\":\"HTTPS://10.0.0.3:8008/patroni\"}",
+			"3");
+	kv[3] = kv_json(PREFIX "members/n4", "{\"role\":\"replica\",\"api_url\":\"http://\"}", "4");
+	kv[4] = kv_json(PREFIX "failsafe", "{\"n1\":\"file:///etc/passwd\"}", "5");
+	buf_init(&kvs, DCS_RESPONSE_MAX);
+	assert_int_equal(buf_printf(&kvs, "%s,%s,%s,%s,%s", kv[0], kv[1], kv[2], kv[3], kv[4]), 0);
+	assert_int_equal(parse_kvs(kvs.data, c), DCS_OK);
+	assert_int_equal(c->member_count, 4);
+	for (int i = 0; i < c->member_count; i++) {
+		const struct dcs_member *m = &c->members[i];
+
+		if (strcmp(m->name, "n3") == 0) {
+			assert_string_equal(m->api_url, "HTTPS://10.0.0.3:8008/patroni");
+			assert_false(m->api_url_refused);
+		} else {
+			assert_string_equal(m->api_url, "");
+			assert_true(m->api_url_refused);
+			assert_true(m->doc_valid); /* still a member, with no API to call */
+		}
+	}
+	assert_false(c->failsafe_valid);
+	assert_int_equal(c->failsafe_count, 0);
+	assert_int_equal(c->rejected_count, 4);
+	assert_non_null(strstr(c->rejected, "http://"));
+	buf_done(&kvs);
+	for (int i = 0; i < 5; i++)
+		free(kv[i]);
+	free(c);
+}
+
 /* The agent takes the sync standbys as dcs split them: spaces and the double quotes of
  * synchronous_standby_names around a name are dropped, empty entries skipped. */
 static void test_sync_standbys_are_split_once_here(void **state)
@@ -1396,6 +1445,7 @@ int main(void)
 		cmocka_unit_test(test_history_doc_appends_a_row_to_what_was_read),
 		cmocka_unit_test(test_member_names_over_63_bytes_are_refused_on_read),
 		cmocka_unit_test(test_member_names_over_63_bytes_are_refused_on_write),
+		cmocka_unit_test(test_member_api_url_other_than_http_is_refused_on_read),
 		cmocka_unit_test(test_sync_standbys_are_split_once_here),
 		cmocka_unit_test(test_values_with_trailing_garbage_are_refused),
 		cmocka_unit_test(test_failover_schedule_is_parsed_strictly),
