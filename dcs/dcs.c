@@ -147,8 +147,7 @@ int dcs_read_cluster(struct dcs_client *c, struct dcs_cluster *out, char *msg, s
 	int rc;
 
 	dcs_op_begin(&o, c, msg, msglen);
-	rc = dcs_op_call(&o, "/v3/kv/range",
-			 dcs_codec_range(&o.req, c->prefix, true, false, false));
+	rc = dcs_op_call(&o, "/v3/kv/txn", dcs_codec_read_cluster(&o.req, c->prefix));
 	if (rc == DCS_OK)
 		rc = dcs_codec_parse_cluster(o.resp.data, o.resp.len, c->prefix, out, msg, msglen);
 	if (rc == DCS_OK) {

@@ -157,6 +157,38 @@ int dcs_codec_range(struct buf *out, const char *key, bool prefix, bool serializ
 	return emit(out, o, ok);
 }
 
+int dcs_codec_read_cluster(struct buf *out, const char *prefix)
+{
+	/* Every key dcs_key_kind knows, one exact range each, and the members' directory: junk
+	 * elsewhere under the prefix is never transferred. */
+	static const char *const keys[] = { "config",	"leader",	 "initialize", "status",
+					    "failover", "history",	 "sync",       "failsafe",
+					    "term",	"optime/leader", "members/" };
+	cJSON *o = cJSON_CreateObject();
+	cJSON *succ = o ? cJSON_AddArrayToObject(o, "success") : NULL;
+	bool ok = succ != NULL && cJSON_AddArrayToObject(o, "compare") != NULL;
+
+	for (size_t i = 0; ok && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char key[DCS_KEY_MAX];
+		cJSON *op = cJSON_CreateObject();
+		cJSON *range = cJSON_CreateObject();
+		bool members = strcmp(keys[i], "members/") == 0;
+
+		ok = op && range && buf_format(key, sizeof(key), "%s%s", prefix, keys[i]) == 0 &&
+		     add_b64(range, "key", key) && (!members || add_prefix_end(range, key));
+		if (ok && cJSON_AddItemToObject(op, "request_range", range))
+			range = NULL;
+		else
+			ok = false;
+		cJSON_Delete(range);
+		if (ok && !cJSON_AddItemToArray(succ, op))
+			ok = false;
+		if (!ok)
+			cJSON_Delete(op);
+	}
+	return emit(out, o, ok);
+}
+
 int dcs_codec_range_latest(struct buf *out, const char *prefix)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -768,13 +800,63 @@ int dcs_codec_parse_range_latest(const char *body, size_t len, int64_t *revision
 	return DCS_OK;
 }
 
+/* Stores every key-value of a range reply's "kvs" in c. Returns true, or false with msg. */
+static bool store_kvs(const cJSON *range, const char *prefix, struct dcs_cluster *c, char *msg,
+		      size_t msglen)
+{
+	const cJSON *kvs, *kv;
+	size_t plen = strlen(prefix);
+	bool ok = true;
+
+	kvs = dcs_json_array(range, "kvs", &ok);
+	if (!ok) {
+		err_set(msg, msglen, "range reply \"kvs\" is not a list");
+		return false;
+	}
+	cJSON_ArrayForEach(kv, kvs)
+	{
+		int64_t create_rev, mod_rev;
+		uint64_t lease;
+		size_t klen, vlen;
+		char *key, *value;
+
+		if (!cJSON_IsObject(kv) ||
+		    !dcs_json_i64(kv, "create_revision", 0, INT64_MAX, &create_rev) ||
+		    !dcs_json_i64(kv, "mod_revision", 0, INT64_MAX, &mod_rev) ||
+		    !dcs_json_u64(kv, "lease", &lease)) {
+			err_set(msg, msglen, "range reply has a mistyped key-value");
+			return false;
+		}
+		key = get_b64(kv, "key", &klen);
+		if (key == NULL) {
+			err_set(msg, msglen, "range reply has a key that is not base64");
+			return false;
+		}
+		if (klen <= plen || klen >= DCS_KEY_MAX || memchr(key, '\0', klen) ||
+		    strncmp(key, prefix, plen) != 0) {
+			err_set(msg, msglen, "range reply has a key outside \"%s\"", prefix);
+			free(key);
+			return false;
+		}
+		value = get_b64(kv, "value", &vlen);
+		if (value == NULL) {
+			err_set(msg, msglen, "range reply has a value that is not base64");
+			free(key);
+			return false;
+		}
+		dcs_docs_store_kv(c, key + plen, value, vlen, create_rev, mod_rev, lease);
+		free(value);
+		free(key);
+	}
+	return true;
+}
+
 int dcs_codec_parse_cluster(const char *body, size_t len, const char *prefix,
 			    struct dcs_cluster *out, char *msg, size_t msglen)
 {
 	cJSON *root = parse_body(body, len, msg, msglen);
 	struct dcs_cluster *c;
-	const cJSON *kvs, *kv;
-	size_t plen = strlen(prefix);
+	const cJSON *responses, *it;
 	int rc = DCS_ERR_INVALID_RESPONSE;
 	bool ok = true;
 
@@ -789,45 +871,32 @@ int dcs_codec_parse_cluster(const char *body, size_t len, const char *prefix,
 		err_set(msg, msglen, "range reply header is mistyped");
 		goto out_free_c;
 	}
-	kvs = dcs_json_array(root, "kvs", &ok);
+	responses = dcs_json_array(root, "responses", &ok);
 	if (!ok) {
-		err_set(msg, msglen, "range reply \"kvs\" is not a list");
+		err_set(msg, msglen, "txn reply \"responses\" is not a list");
 		goto out_free_c;
 	}
-	cJSON_ArrayForEach(kv, kvs)
-	{
-		int64_t create_rev, mod_rev;
-		uint64_t lease;
-		size_t klen, vlen;
-		char *key, *value;
+	if (responses == NULL) {
+		/* one range reply */
+		if (!store_kvs(root, prefix, c, msg, msglen))
+			goto out_free_c;
+	} else {
+		/* dcs_codec_read_cluster's txn: one range reply per response */
+		cJSON_ArrayForEach(it, responses)
+		{
+			const cJSON *range =
+				cJSON_IsObject(it)
+					? cJSON_GetObjectItemCaseSensitive(it, "response_range")
+					: NULL;
 
-		if (!cJSON_IsObject(kv) ||
-		    !dcs_json_i64(kv, "create_revision", 0, INT64_MAX, &create_rev) ||
-		    !dcs_json_i64(kv, "mod_revision", 0, INT64_MAX, &mod_rev) ||
-		    !dcs_json_u64(kv, "lease", &lease)) {
-			err_set(msg, msglen, "range reply has a mistyped key-value");
-			goto out_free_c;
+			if (!cJSON_IsObject(range)) {
+				err_set(msg, msglen,
+					"txn reply has a response that is not a range");
+				goto out_free_c;
+			}
+			if (!store_kvs(range, prefix, c, msg, msglen))
+				goto out_free_c;
 		}
-		key = get_b64(kv, "key", &klen);
-		if (key == NULL) {
-			err_set(msg, msglen, "range reply has a key that is not base64");
-			goto out_free_c;
-		}
-		if (klen <= plen || klen >= DCS_KEY_MAX || memchr(key, '\0', klen) ||
-		    strncmp(key, prefix, plen) != 0) {
-			err_set(msg, msglen, "range reply has a key outside \"%s\"", prefix);
-			free(key);
-			goto out_free_c;
-		}
-		value = get_b64(kv, "value", &vlen);
-		if (value == NULL) {
-			err_set(msg, msglen, "range reply has a value that is not base64");
-			free(key);
-			goto out_free_c;
-		}
-		dcs_docs_store_kv(c, key + plen, value, vlen, create_rev, mod_rev, lease);
-		free(value);
-		free(key);
 	}
 	*out = *c;
 	rc = DCS_OK;

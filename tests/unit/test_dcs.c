@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+
 #include "base64.h"
 #include "buf.h"
 #include "dcs.h"
@@ -369,6 +371,78 @@ static int parse_kvs(const char *kvs, struct dcs_cluster *c)
 
 	free(body);
 	return rc;
+}
+
+/* The cluster read asks etcd for the keys gsha uses (one exact range each) and the members'
+ * directory, in one txn; its reply (one range per response) fills the view like a range. */
+static void test_cluster_read_asks_for_known_keys_only(void **state)
+{
+	struct dcs_cluster *c = calloc(1, sizeof(*c));
+	char *leader = kv_json(PREFIX "leader", "node1", "3");
+	char *member = kv_json(PREFIX "members/node1", "{\"role\":\"primary\"}", "4");
+	char msg[MSG_LEN];
+	struct buf b;
+	cJSON *req, *ops, *op;
+	int n = 0;
+	bool members_prefix = false;
+
+	(void)state;
+	assert_non_null(c);
+	buf_init(&b, DCS_REQUEST_MAX);
+	assert_int_equal(dcs_codec_read_cluster(&b, PREFIX), DCS_OK);
+	req = cJSON_Parse(b.data);
+	ops = cJSON_GetObjectItemCaseSensitive(req, "success");
+	cJSON_ArrayForEach(op, ops)
+	{
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(op, "request_range");
+		const cJSON *end = cJSON_GetObjectItemCaseSensitive(r, "range_end");
+		const cJSON *key = cJSON_GetObjectItemCaseSensitive(r, "key");
+		char k[DCS_KEY_MAX];
+		size_t klen;
+
+		assert_true(cJSON_IsString(key));
+		assert_int_equal(base64_decode(key->valuestring, strlen(key->valuestring), k,
+					       sizeof(k) - 1, &klen),
+				 0);
+		k[klen] = '\0';
+		assert_int_equal(strncmp(k, PREFIX, strlen(PREFIX)), 0);
+		if (end != NULL) { /* only the members' directory is a range */
+			assert_string_equal(k, PREFIX "members/");
+			members_prefix = true;
+		} else {
+			assert_true(dcs_key_kind(k + strlen(PREFIX)) != DCS_CHANGE_OTHER);
+		}
+		n++;
+	}
+	assert_true(members_prefix);
+	assert_int_equal(n, 11);
+	cJSON_Delete(req);
+	buf_reset(&b);
+	assert_int_equal(
+		buf_printf(&b,
+			   "{\"header\":{\"revision\":\"9\"},\"succeeded\":true,\"responses\":["
+			   "{\"response_range\":{\"kvs\":[%s]}},{\"response_range\":{}},"
+			   "{\"response_range\":{\"kvs\":[%s]}}]}",
+			   leader, member),
+		0);
+	assert_int_equal(dcs_codec_parse_cluster(b.data, b.len, PREFIX, c, msg, sizeof(msg)),
+			 DCS_OK);
+	assert_true(c->has_leader);
+	assert_string_equal(c->leader, "node1");
+	assert_int_equal(c->member_count, 1);
+	assert_int_equal(c->revision, 9);
+	buf_reset(&b);
+	assert_int_equal(buf_puts(&b, "{\"header\":{\"revision\":\"9\"},\"responses\":[1]}"), 0);
+	assert_int_equal(dcs_codec_parse_cluster(b.data, b.len, PREFIX, c, msg, sizeof(msg)),
+			 DCS_ERR_INVALID_RESPONSE);
+	buf_reset(&b);
+	assert_int_equal(buf_puts(&b, "{\"header\":{\"revision\":\"9\"},\"responses\":{}}"), 0);
+	assert_int_equal(dcs_codec_parse_cluster(b.data, b.len, PREFIX, c, msg, sizeof(msg)),
+			 DCS_ERR_INVALID_RESPONSE);
+	buf_done(&b);
+	free(leader);
+	free(member);
+	free(c);
 }
 
 static void test_hostile_range_shapes_are_invalid(void **state)
@@ -1417,6 +1491,7 @@ int main(void)
 		cmocka_unit_test(test_body_over_limit_is_an_error),
 		cmocka_unit_test(test_cluster_from_real_range_has_every_key),
 		cmocka_unit_test(test_cluster_from_empty_range_is_empty),
+		cmocka_unit_test(test_cluster_read_asks_for_known_keys_only),
 		cmocka_unit_test(test_hostile_range_shapes_are_invalid),
 		cmocka_unit_test(test_truncated_real_range_never_crashes),
 		cmocka_unit_test(test_more_members_than_the_cap_are_counted_as_dropped),
