@@ -192,6 +192,10 @@ const char *db_params_get(const struct db_params *params, const char *name);
 /* True when pid names a live process (kill(pid, 0) succeeds or fails with EPERM). */
 bool db_pid_alive(int pid);
 
+/* True when pid (from data_dir's postmaster.pid) is alive and this data directory's postmaster,
+ * or alive and impossible to identify; false for a dead pid or one another process recycled. */
+bool db_postmaster_alive(int pid, const char *data_dir);
+
 /* Fills the process part of a probe: PG_VERSION, postmaster.pid, whether its pid lives. */
 void db_probe_read(struct db *db, struct db_probe *probe);
 

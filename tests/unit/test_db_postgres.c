@@ -1467,6 +1467,55 @@ static void test_fence_knows_a_postmaster_by_its_data_directory_argument(void **
 	rmdir(dir);
 }
 
+/* A stale postmaster.pid that names a pid another process took since (here: a shell elsewhere)
+ * is not a running server; the same pid in a process of the data directory is. */
+static void test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-stale.XXXXXX";
+	struct db_options o;
+	struct db *db;
+	fence_fixture(dir, &o, &db);
+	pid_t other = fork();
+	assert_true(other >= 0);
+	if (other == 0) {
+		if (chdir("/") != 0)
+			_exit(1);
+		quiet_child();
+		execlp("sh", "sh", "-c", "sleep 60; :", (char *)NULL);
+		_exit(1);
+	}
+	usleep(100 * 1000);
+	write_pidfile(dir, other);
+	assert_true(db_pid_alive(other));
+	assert_false(db_server_running(db));
+	struct db_status st;
+	assert_int_equal(db_get_status(db, &st), 0);
+	assert_false(st.running);
+	kill(other, SIGKILL);
+	int status;
+	assert_int_equal(waitpid(other, &status, 0), other);
+	pid_t mine = fork();
+	assert_true(mine >= 0);
+	if (mine == 0) {
+		if (chdir(dir) != 0)
+			_exit(1);
+		quiet_child();
+		execlp("sh", "sh", "-c", "sleep 60; :", (char *)NULL);
+		_exit(1);
+	}
+	usleep(100 * 1000);
+	write_pidfile(dir, mine);
+	assert_true(db_server_running(db));
+	kill(mine, SIGKILL);
+	assert_int_equal(waitpid(mine, &status, 0), mine);
+	db_free(db);
+	char path[DB_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_fence_treats_an_exited_postmaster_as_not_running(void **state)
 {
 	(void)state;
@@ -1575,6 +1624,7 @@ int main(void)
 		cmocka_unit_test(test_fence_leaves_a_recycled_pid_alone),
 		cmocka_unit_test(test_fence_knows_a_postmaster_by_its_data_directory_argument),
 		cmocka_unit_test(test_fence_treats_an_exited_postmaster_as_not_running),
+		cmocka_unit_test(test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server),
 		cmocka_unit_test(test_set_peers_checks_the_list_and_is_a_no_op_on_postgres),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
