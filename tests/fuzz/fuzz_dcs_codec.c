@@ -83,8 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		(void)dcs_docs_check(keys[(data[0] / 10) % 10], body, msg, sizeof(msg));
 		if (out != NULL)
-			(void)dcs_doc_history_append(body, &row, out, DCS_HISTORY_MAX + 1, msg,
-						     sizeof(msg));
+			(void)dcs_doc_history_append(body, &row, data[0] % 4, out,
+						     DCS_HISTORY_MAX + 1, msg, sizeof(msg));
 		free(out);
 		break;
 	}

@@ -1124,24 +1124,70 @@ static void test_history_doc_appends_a_row_to_what_was_read(void **state)
 	assert_int_equal(
 		buf_copy(row.timestamp, sizeof(row.timestamp), "2026-11-21T05:34:50+00:00"), 0);
 	assert_int_equal(buf_copy(row.leader, sizeof(row.leader), "node1"), 0);
-	assert_int_equal(dcs_doc_history_append(old, &row, out, sizeof(out), msg, sizeof(msg)),
+	assert_int_equal(dcs_doc_history_append(old, &row, 0, out, sizeof(out), msg, sizeof(msg)),
 			 DCS_OK);
 	assert_string_equal(out, "[[1,67405800,\"no recovery target specified\","
 				 "\"2026-11-21T05:32:51.863905+00:00\",\"node2\"],[2,100663512,"
 				 "\"no recovery target specified\",\"2026-11-21T05:34:50+00:00\","
 				 "\"node1\"]]");
 	assert_int_equal(dcs_docs_check("history", out, msg, sizeof(msg)), DCS_OK);
-	/* Nothing, or something that is not a list, starts a new list. */
-	assert_int_equal(dcs_doc_history_append(NULL, &row, out, sizeof(out), msg, sizeof(msg)),
+	/* No key starts a new list. */
+	assert_int_equal(dcs_doc_history_append(NULL, &row, 0, out, sizeof(out), msg, sizeof(msg)),
 			 DCS_OK);
 	assert_string_equal(out, "[[2,100663512,\"no recovery target specified\","
 				 "\"2026-11-21T05:34:50+00:00\",\"node1\"]]");
+	/* A history that could not be read (garbage, or the "" of a key over the limit) is left
+	 * alone: rewriting it would erase what another writer kept (Patroni's longer lists). */
 	assert_int_equal(
-		dcs_doc_history_append("[[1,2]] x", &row, out, sizeof(out), msg, sizeof(msg)),
-		DCS_OK);
-	assert_non_null(strstr(out, "[[2,"));
-	assert_int_equal(dcs_doc_history_append(old, &row, out, 40, msg, sizeof(msg)),
+		dcs_doc_history_append("[[1,2]] x", &row, 0, out, sizeof(out), msg, sizeof(msg)),
+		DCS_ERR_INVALID_ARGUMENT);
+	assert_non_null(strstr(msg, "not rewritten"));
+	assert_int_equal(dcs_doc_history_append("", &row, 0, out, sizeof(out), msg, sizeof(msg)),
 			 DCS_ERR_INVALID_ARGUMENT);
+	assert_int_equal(dcs_doc_history_append(old, &row, 0, out, 40, msg, sizeof(msg)),
+			 DCS_ERR_INVALID_ARGUMENT);
+	/* max_timelines_history keeps the newest rows. */
+	assert_int_equal(dcs_doc_history_append(old, &row, 1, out, sizeof(out), msg, sizeof(msg)),
+			 DCS_OK);
+	assert_string_equal(out, "[[2,100663512,\"no recovery target specified\","
+				 "\"2026-11-21T05:34:50+00:00\",\"node1\"]]");
+}
+
+/* A history at the reader's limit keeps growing: the oldest rows make room for the new one,
+ * and the result is one the reader takes (it stopped at 16 KiB before, each promotion failing). */
+static void test_history_at_the_limit_drops_its_oldest_rows(void **state)
+{
+	struct dcs_history_row row = { .timeline = 100000, .lsn = 1 };
+	char *out = malloc(DCS_HISTORY_MAX + 1), msg[MSG_LEN];
+	struct buf h;
+	int tl = 0;
+
+	(void)state;
+	assert_non_null(out);
+	memset(row.reason, 'r', 100); /* longer than the room left below */
+	row.reason[100] = '\0';
+	assert_int_equal(buf_copy(row.timestamp, sizeof(row.timestamp), "2026-11-21T05:34:50Z"), 0);
+	assert_int_equal(buf_copy(row.leader, sizeof(row.leader), "node1"), 0);
+	buf_init(&h, DCS_HISTORY_MAX + 1);
+	assert_int_equal(buf_puts(&h, "["), 0);
+	while (h.len + 100 < DCS_HISTORY_MAX) {
+		assert_int_equal(buf_printf(&h,
+					    "%s[%d,100,\"no recovery target specified\","
+					    "\"2026-11-21T05:32:51.863905+00:00\",\"node2\"]",
+					    tl ? "," : "", tl + 1),
+				 0);
+		tl++;
+	}
+	assert_int_equal(buf_puts(&h, "]"), 0);
+	assert_int_equal(
+		dcs_doc_history_append(h.data, &row, 0, out, DCS_HISTORY_MAX + 1, msg, sizeof(msg)),
+		DCS_OK);
+	assert_true(strlen(out) <= DCS_HISTORY_MAX);
+	assert_null(strstr(out, "[1,100,"));	    /* the oldest went */
+	assert_non_null(strstr(out, "[100000,1,")); /* the new one is there */
+	assert_int_equal(dcs_docs_check("history", out, msg, sizeof(msg)), DCS_OK);
+	buf_done(&h);
+	free(out);
 }
 
 /* ---- member names: one limit, 63 bytes, refused with a reason, never cut ---- */
@@ -1518,6 +1564,7 @@ int main(void)
 		cmocka_unit_test(test_status_doc_keeps_a_large_lsn_exact),
 		cmocka_unit_test(test_failsafe_doc_maps_names_to_urls),
 		cmocka_unit_test(test_history_doc_appends_a_row_to_what_was_read),
+		cmocka_unit_test(test_history_at_the_limit_drops_its_oldest_rows),
 		cmocka_unit_test(test_member_names_over_63_bytes_are_refused_on_read),
 		cmocka_unit_test(test_member_names_over_63_bytes_are_refused_on_write),
 		cmocka_unit_test(test_member_api_url_other_than_http_is_refused_on_read),
