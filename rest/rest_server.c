@@ -578,6 +578,42 @@ static int listen_addr(const struct rest_options *o, struct sockaddr_storage *ss
 	return 0;
 }
 
+int rest_allowlist_add(struct rest_options *o, const char *entry)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
+	struct addrinfo *res = NULL;
+	int rc;
+
+	if (o->allowlist_count >= REST_ALLOWLIST_MAX)
+		return -E2BIG;
+	if (rest_cidr_parse(entry, &o->allowlist[o->allowlist_count]) == 0) {
+		o->allowlist_count++;
+		return 0;
+	}
+	/* Not an address: a host name, resolved now as Patroni does when it loads the list. */
+	if (entry == NULL || entry[0] == '\0' || strchr(entry, '/') != NULL ||
+	    getaddrinfo(entry, NULL, &hints, &res) != 0)
+		return -EINVAL;
+	rc = 0;
+	for (struct addrinfo *ai = res; ai != NULL && rc == 0; ai = ai->ai_next) {
+		char ip[INET6_ADDRSTRLEN];
+		const void *a =
+			ai->ai_family == AF_INET
+				? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+				: (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    inet_ntop(ai->ai_family, a, ip, sizeof(ip)) == NULL)
+			continue;
+		if (o->allowlist_count >= REST_ALLOWLIST_MAX)
+			rc = -E2BIG;
+		else if (rest_cidr_parse(ip, &o->allowlist[o->allowlist_count]) == 0)
+			o->allowlist_count++;
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
 struct rest_server *rest_server_new(const struct rest_options *opts,
 				    const struct rest_actions *actions, char *err, size_t errlen)
 {

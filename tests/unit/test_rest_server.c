@@ -200,6 +200,31 @@ static void test_server_bad_listen_host_fails_with_message(void **state)
 	assert_non_null(strstr(err, "could not resolve listen address"));
 }
 
+/* restapi.allowlist takes host names, resolved when the list is loaded (Patroni does the same);
+ * gsha refused them at start. */
+static void test_allowlist_takes_host_names_resolved_at_load(void **state)
+{
+	struct rest_options o;
+	bool has_v4_loopback = false;
+
+	(void)state;
+	rest_options_init(&o);
+	assert_int_equal(rest_allowlist_add(&o, "10.0.0.0/8"), 0);
+	assert_int_equal(o.allowlist_count, 1);
+	assert_int_equal(rest_allowlist_add(&o, "localhost"), 0);
+	assert_true(o.allowlist_count >= 2);
+	for (int i = 1; i < o.allowlist_count; i++)
+		if (o.allowlist[i].family == AF_INET && o.allowlist[i].addr[0] == 127 &&
+		    o.allowlist[i].prefix_len == 32)
+			has_v4_loopback = true;
+	assert_true(has_v4_loopback);
+	assert_int_equal(rest_allowlist_add(&o, "localhost/24"), -EINVAL);
+	assert_int_equal(rest_allowlist_add(&o, ""), -EINVAL);
+	while (o.allowlist_count < REST_ALLOWLIST_MAX)
+		assert_int_equal(rest_allowlist_add(&o, "10.1.0.0/16"), 0);
+	assert_int_equal(rest_allowlist_add(&o, "10.2.0.0/16"), -E2BIG);
+}
+
 static void test_server_free_accepts_null(void **state)
 {
 	(void)state;
@@ -210,6 +235,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_server_publish_races_safely_with_readers, setup),
+		cmocka_unit_test(test_allowlist_takes_host_names_resolved_at_load),
 		cmocka_unit_test_setup(test_server_without_snapshot_answers_503, setup),
 		cmocka_unit_test_setup(test_server_port_in_use_fails_with_message, setup),
 		cmocka_unit_test_setup(test_server_missing_certificate_fails_with_message, setup),
