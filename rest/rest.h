@@ -442,6 +442,10 @@ struct rest_request {
 	bool tls;
 	int64_t now_mono_ms; /* clock_mono_ms() at arrival */
 	int64_t now_wall_ms; /* clock_wall_ms() at arrival */
+	/* allowlist_include_members: the addresses the members' api_url host names resolve to,
+	 * as the server looked them up (literal addresses are matched from the snapshot) */
+	const struct rest_cidr *member_addrs; /* may be NULL */
+	int member_addr_count;
 };
 
 /* What the renderer decided. */

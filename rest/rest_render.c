@@ -168,6 +168,12 @@ static int check_access(const struct rest_options *opts, const struct rest_reque
 							     addr))
 						ok = true;
 			}
+			if (!ok && opts->allowlist_include_members && !skip_members &&
+			    req->member_addrs) {
+				for (int i = 0; i < req->member_addr_count; i++)
+					if (cidr_contains(&req->member_addrs[i], family, addr))
+						ok = true;
+			}
 		}
 		if (!ok) {
 			*refused = true;

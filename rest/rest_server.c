@@ -30,6 +30,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "hostport.h"
 #include "num.h"
 #include "rest.h"
 
@@ -61,6 +62,17 @@
 /* The Server header value. */
 #define REST_SERVER_HEADER_MAX 96
 
+/* allowlist_include_members: the most addresses the members' api_url host names give, and how
+ * long one lookup of them serves. Patroni resolves them on every unsafe request; the cache
+ * bounds the DNS traffic a stranger's requests can cause to one round per interval. */
+#define REST_MEMBER_ADDRS_MAX 64
+#define REST_MEMBER_DNS_CACHE_MS 10000
+
+struct member_addrs {
+	int count;
+	struct rest_cidr addrs[REST_MEMBER_ADDRS_MAX];
+};
+
 struct snap_ref {
 	atomic_int refs;
 	struct rest_snapshot snap;
@@ -80,6 +92,10 @@ struct rest_server {
 	char *tls_key;
 	char *tls_cert;
 	char *tls_trust;
+	pthread_mutex_t dns_lock; /* guards dns, dns_at_ms, dns_valid; held across a lookup */
+	struct member_addrs dns;
+	int64_t dns_at_ms;
+	bool dns_valid;
 };
 
 /* One request's state, from the URI log callback to the completion notice. */
@@ -106,6 +122,7 @@ struct req_ctx {
 	bool cert_valid;
 	bool tls;
 	int64_t now_mono_ms, now_wall_ms;
+	struct member_addrs members; /* allowlist_include_members: host names resolved */
 };
 
 static struct snap_ref *snap_get(struct rest_server *s)
@@ -322,6 +339,61 @@ static void fill_request(struct req_ctx *c, struct rest_request *rq, char *path_
 	rq->tls = c->tls;
 	rq->now_mono_ms = c->now_mono_ms;
 	rq->now_wall_ms = c->now_wall_ms;
+	rq->member_addrs = c->members.addrs;
+	rq->member_addr_count = c->members.count;
+}
+
+/* The addresses of the members' api_url hosts that are names (literal addresses the renderer
+ * reads from the snapshot), as Patroni resolves them for allowlist_include_members; from a
+ * cache at most REST_MEMBER_DNS_CACHE_MS old. Only unsafe requests wait for a lookup. */
+static void member_addrs_get(struct rest_server *s, const struct rest_snapshot *snap,
+			     struct member_addrs *out)
+{
+	int64_t now = clock_mono_ms();
+
+	pthread_mutex_lock(&s->dns_lock);
+	if (!s->dns_valid || now - s->dns_at_ms >= REST_MEMBER_DNS_CACHE_MS) {
+		struct member_addrs fresh = { 0 };
+		int n = snap->member_count < REST_MEMBERS_MAX ? snap->member_count
+							      : REST_MEMBERS_MAX;
+
+		for (int i = 0; i < n; i++) {
+			struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+			struct addrinfo *res = NULL;
+			char host[HOSTPORT_HOST_MAX];
+			unsigned char lit[16];
+			int port;
+
+			if (hostport_from_url(snap->members[i].api_url, 80, host, sizeof(host),
+					      &port) != 0 ||
+			    host[0] == '\0' || inet_pton(AF_INET, host, lit) == 1 ||
+			    inet_pton(AF_INET6, host, lit) == 1 ||
+			    getaddrinfo(host, NULL, &hints, &res) != 0)
+				continue;
+			for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+				char ip[INET6_ADDRSTRLEN];
+				const void *a =
+					ai->ai_family == AF_INET
+						? (const void *)&((struct sockaddr_in *)ai->ai_addr)
+							  ->sin_addr
+						: (const void *)&(
+							  (struct sockaddr_in6 *)ai->ai_addr)
+							  ->sin6_addr;
+
+				if (fresh.count < REST_MEMBER_ADDRS_MAX &&
+				    (ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
+				    inet_ntop(ai->ai_family, a, ip, sizeof(ip)) != NULL &&
+				    rest_cidr_parse(ip, &fresh.addrs[fresh.count]) == 0)
+					fresh.count++;
+			}
+			freeaddrinfo(res);
+		}
+		s->dns = fresh;
+		s->dns_at_ms = clock_mono_ms();
+		s->dns_valid = true;
+	}
+	*out = s->dns;
+	pthread_mutex_unlock(&s->dns_lock);
 }
 
 static void *action_thread(void *arg)
@@ -428,6 +500,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 			bool refused = false;
 			enum MHD_Result ret = MHD_YES;
 
+			if (s->opts.allowlist_include_members && ref)
+				member_addrs_get(s, &ref->snap, &c->members);
 			fill_request(c, &rq, path);
 			if (rest_check_access(&s->opts, &rq, ref ? &ref->snap : NULL, &r,
 					      &refused) != 0) {
@@ -633,6 +707,7 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 	if (actions)
 		s->actions = *actions;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->dns_lock, NULL);
 	pthread_cond_init(&s->actions_done, NULL);
 	atomic_init(&s->body_bytes, 0);
 	if (listen_addr(opts, &ss, &v6, err, errlen) != 0)
@@ -701,6 +776,7 @@ out_free:
 	free(s->tls_trust);
 	pthread_cond_destroy(&s->actions_done);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->dns_lock);
 	free(s);
 	return NULL;
 }
@@ -723,5 +799,6 @@ void rest_server_free(struct rest_server *server)
 	free(server->tls_trust);
 	pthread_cond_destroy(&server->actions_done);
 	pthread_mutex_destroy(&server->lock);
+	pthread_mutex_destroy(&server->dns_lock);
 	free(server);
 }

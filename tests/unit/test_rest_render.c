@@ -239,6 +239,8 @@ struct call {
 	const char *ip;
 	int64_t now;
 	bool tls, cert;
+	const struct rest_cidr *member_addrs; /* what the server resolved member names to */
+	int member_addr_count;
 };
 
 static struct rest_response resp;
@@ -258,6 +260,8 @@ static int call_full(const struct call *c, const struct rest_snapshot *s)
 	rq.now_wall_ms = NOW_WALL_MS;
 	rq.tls = c->tls;
 	rq.client_cert_valid = c->cert;
+	rq.member_addrs = c->member_addrs;
+	rq.member_addr_count = c->member_addr_count;
 	if (c->body) {
 		assert_int_equal(buf_format(len, sizeof(len), "%zu", strlen(c->body)), 0);
 		rq.content_length = len;
@@ -883,6 +887,28 @@ static void test_unprotected_options_are_those_open_beyond_loopback(void **state
 	assert_false(rest_options_unprotected(&o));
 }
 
+/* A member whose api_url names a host (not an address) is admitted by what the server resolved
+ * that name to, as Patroni resolves members' hosts; before, only literal addresses matched. */
+static void test_allowlist_includes_member_host_names_as_resolved(void **state)
+{
+	struct rest_cidr resolved;
+	struct call c = { .method = "POST", .path = "/reload", .ip = "10.0.0.7" };
+
+	(void)state;
+	opts.allowlist_include_members = true;
+	snap.member_count = 1;
+	assert_int_equal(buf_copy(snap.members[0].api_url, REST_URL_MAX,
+				  "http://node2.example:8008/patroni"),
+			 0);
+	assert_int_equal(call_full(&c, &snap), 403);
+	assert_int_equal(rest_cidr_parse("10.0.0.7", &resolved), 0);
+	c.member_addrs = &resolved;
+	c.member_addr_count = 1;
+	assert_int_equal(call_full(&c, &snap), 202);
+	c.ip = "10.0.0.8";
+	assert_int_equal(call_full(&c, &snap), 403);
+}
+
 static void test_client_certificate_required_after_allowlist_before_auth(void **state)
 {
 	struct call c = { .method = "POST", .path = "/reload", .tls = true };
@@ -1336,6 +1362,7 @@ int main(void)
 		T(test_allowlist_includes_member_api_hosts),
 		T(test_allowlist_include_members_alone_admits_failsafe),
 		T(test_unprotected_options_are_those_open_beyond_loopback),
+		T(test_allowlist_includes_member_host_names_as_resolved),
 		T(test_client_certificate_required_after_allowlist_before_auth),
 		T(test_cidr_parse_rejects_garbage),
 		T(test_action_routing_ignores_query_string),

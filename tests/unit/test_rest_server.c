@@ -42,8 +42,16 @@ static int setup(void **state)
 	return 0;
 }
 
-/* Sends one HTTP/1.0 request and reads the whole answer into out; returns bytes or -1. */
+static int http_request(int port, const char *method, const char *path, char *out, size_t cap);
+
+/* Sends one HTTP/1.0 GET and reads the whole answer into out; returns bytes or -1. */
 static int http_get(int port, const char *path, char *out, size_t cap)
+{
+	return http_request(port, "GET", path, out, cap);
+}
+
+/* Sends one HTTP/1.0 request without a body and reads the whole answer; returns bytes or -1. */
+static int http_request(int port, const char *method, const char *path, char *out, size_t cap)
 {
 	struct sockaddr_in a = { 0 };
 	struct timeval tv = { .tv_sec = 10 };
@@ -58,7 +66,8 @@ static int http_get(int port, const char *path, char *out, size_t cap)
 	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    buf_format(reqbuf, sizeof(reqbuf), "GET %s HTTP/1.0\r\n\r\n", path) != 0 ||
+	    buf_format(reqbuf, sizeof(reqbuf), "%s %s HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+		       method, path) != 0 ||
 	    write(fd, reqbuf, strlen(reqbuf)) != (ssize_t)strlen(reqbuf)) {
 		close(fd);
 		return -1;
@@ -225,6 +234,46 @@ static void test_allowlist_takes_host_names_resolved_at_load(void **state)
 	assert_int_equal(rest_allowlist_add(&o, "10.2.0.0/16"), -E2BIG);
 }
 
+/* allowlist_include_members with a member whose api_url is "localhost": the server resolves the
+ * name, so a request from 127.0.0.1 passes the allowlist (and, with no action wired, gets 503
+ * rather than 403); a member list without it still refuses. */
+static void test_server_resolves_member_host_names_for_the_allowlist(void **state)
+{
+	struct rest_snapshot *snap = calloc(1, sizeof(*snap));
+	char err[ERR_MAX];
+	char *buf = malloc(RESPONSE_MAX);
+	struct rest_server *s;
+
+	(void)state;
+	assert_non_null(snap);
+	assert_non_null(buf);
+	opts.allowlist_include_members = true;
+	s = rest_server_new(&opts, NULL, err, sizeof(err));
+	assert_non_null(s);
+	fill(snap, 1);
+	snap->member_count = 1;
+	assert_int_equal(buf_copy(snap->members[0].name, sizeof(snap->members[0].name), "n2"), 0);
+	assert_int_equal(
+		buf_copy(snap->members[0].api_url, REST_URL_MAX, "http://localhost:8008/patroni"),
+		0);
+	assert_int_equal(rest_publish(s, snap), 0);
+	assert_true(http_request(rest_server_port(s), "POST", "/reload", buf, RESPONSE_MAX) > 0);
+	assert_null(strstr(buf, " 403 "));
+	rest_server_free(s);
+
+	s = rest_server_new(&opts, NULL, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(
+		buf_copy(snap->members[0].api_url, REST_URL_MAX, "http://10.9.9.9:8008/patroni"),
+		0);
+	assert_int_equal(rest_publish(s, snap), 0);
+	assert_true(http_request(rest_server_port(s), "POST", "/reload", buf, RESPONSE_MAX) > 0);
+	assert_non_null(strstr(buf, " 403 "));
+	rest_server_free(s);
+	free(buf);
+	free(snap);
+}
+
 static void test_server_free_accepts_null(void **state)
 {
 	(void)state;
@@ -236,6 +285,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_server_publish_races_safely_with_readers, setup),
 		cmocka_unit_test(test_allowlist_takes_host_names_resolved_at_load),
+		cmocka_unit_test_setup(test_server_resolves_member_host_names_for_the_allowlist,
+				       setup),
 		cmocka_unit_test_setup(test_server_without_snapshot_answers_503, setup),
 		cmocka_unit_test_setup(test_server_port_in_use_fails_with_message, setup),
 		cmocka_unit_test_setup(test_server_missing_certificate_fails_with_message, setup),
