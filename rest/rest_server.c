@@ -33,12 +33,14 @@
 #include "hostport.h"
 #include "num.h"
 #include "rest.h"
+#include "rest_internal.h"
 
 /* Threads that serve requests; health checks never block, so a few cover many clients. */
 #define REST_POOL_THREADS 4
 /* Simultaneous connections in total: idle or slow clients beyond this are refused. */
 #define REST_CONNECTION_LIMIT 4000
-/* Simultaneous connections from one address (HAProxy, peers and monitors need a few each). */
+/* Simultaneous connections from one address (HAProxy, peers and monitors need a few each);
+ * addresses in restapi.allowlist and (allowlist_include_members) members' are exempt. */
 #define REST_PER_IP_LIMIT 64
 /* Seconds a connection may stay idle before it is closed (peers use 2 s timeouts). */
 #define REST_IDLE_TIMEOUT_S 10
@@ -68,6 +70,13 @@
 #define REST_MEMBER_ADDRS_MAX 64
 #define REST_MEMBER_DNS_CACHE_MS 10000
 
+/* Connections counted per client address: one slot per address with open connections. */
+struct ip_count {
+	int family;
+	unsigned char addr[16];
+	int count;
+};
+
 struct member_addrs {
 	int count;
 	struct rest_cidr addrs[REST_MEMBER_ADDRS_MAX];
@@ -92,6 +101,8 @@ struct rest_server {
 	char *tls_key;
 	char *tls_cert;
 	char *tls_trust;
+	pthread_mutex_t ip_lock;  /* guards ips */
+	struct ip_count *ips;	  /* REST_CONNECTION_LIMIT slots; count 0 is free */
 	pthread_mutex_t dns_lock; /* guards dns, dns_at_ms, dns_valid; held across a lookup */
 	struct member_addrs dns;
 	int64_t dns_at_ms;
@@ -197,6 +208,104 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	free(c->content_length);
 	free(c);
 	*con_cls = NULL;
+}
+
+/* The family and raw bytes of a socket address; false for other families. */
+static bool sockaddr_bytes(const struct sockaddr *sa, int *family, unsigned char addr[16])
+{
+	memset(addr, 0, 16);
+	if (sa && sa->sa_family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		*family = AF_INET;
+		return true;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		memcpy(addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		*family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+/* The slot of an address, or a free one when add (NULL when none). Caller holds ip_lock. */
+static struct ip_count *ip_slot(struct rest_server *s, int family, const unsigned char *addr,
+				bool add)
+{
+	struct ip_count *free_slot = NULL;
+
+	for (int i = 0; i < REST_CONNECTION_LIMIT; i++) {
+		struct ip_count *e = &s->ips[i];
+
+		if (e->count > 0 && e->family == family && memcmp(e->addr, addr, 16) == 0)
+			return e;
+		if (e->count == 0 && !free_slot)
+			free_slot = e;
+	}
+	if (add && free_slot) {
+		free_slot->family = family;
+		memcpy(free_slot->addr, addr, 16);
+	}
+	return add ? free_slot : NULL;
+}
+
+/* Counts connections per client address (MHD's per-address limit cannot exempt anyone). */
+static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			      enum MHD_ConnectionNotificationCode code)
+{
+	struct rest_server *s = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	unsigned char addr[16];
+	int family;
+	struct ip_count *e;
+
+	(void)socket_context;
+	if (!ci || !sockaddr_bytes(ci->client_addr, &family, addr))
+		return;
+	pthread_mutex_lock(&s->ip_lock);
+	e = ip_slot(s, family, addr, code == MHD_CONNECTION_NOTIFY_STARTED);
+	if (e && code == MHD_CONNECTION_NOTIFY_STARTED)
+		e->count++;
+	else if (e && code == MHD_CONNECTION_NOTIFY_CLOSED && e->count > 0)
+		e->count--;
+	pthread_mutex_unlock(&s->ip_lock);
+}
+
+/* Refuses a new connection from an address that holds REST_PER_IP_LIMIT already, unless the
+ * address is trusted: in restapi.allowlist, or (allowlist_include_members) a member's. A
+ * health checker behind NAT, or the members themselves, are not locked out by strangers' idle
+ * sockets from elsewhere, nor by their own. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	struct rest_server *s = cls;
+	unsigned char addr[16];
+	char ip[INET6_ADDRSTRLEN];
+	int family, count = 0;
+	struct ip_count *e;
+	struct snap_ref *ref;
+	struct member_addrs known;
+	bool trusted;
+
+	(void)len;
+	if (!sockaddr_bytes(sa, &family, addr))
+		return MHD_YES;
+	pthread_mutex_lock(&s->ip_lock);
+	e = ip_slot(s, family, addr, false);
+	if (e)
+		count = e->count;
+	pthread_mutex_unlock(&s->ip_lock);
+	if (count < REST_PER_IP_LIMIT)
+		return MHD_YES;
+	if (!inet_ntop(family, addr, ip, sizeof(ip)))
+		return MHD_NO;
+	pthread_mutex_lock(&s->dns_lock); /* the names looked up last; never a lookup here */
+	known = s->dns;
+	pthread_mutex_unlock(&s->dns_lock);
+	ref = snap_get(s);
+	trusted = rest_addr_admitted(&s->opts, ref ? &ref->snap : NULL, known.addrs, known.count,
+				     ip, true);
+	snap_put(ref);
+	return trusted ? MHD_YES : MHD_NO;
 }
 
 static void client_ip(struct MHD_Connection *conn, char *out, size_t cap)
@@ -708,6 +817,7 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 		s->actions = *actions;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->dns_lock, NULL);
+	pthread_mutex_init(&s->ip_lock, NULL);
 	pthread_cond_init(&s->actions_done, NULL);
 	atomic_init(&s->body_bytes, 0);
 	if (listen_addr(opts, &ss, &v6, err, errlen) != 0)
@@ -748,12 +858,17 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 	}
 	tls_opts[ntls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
+	s->ips = calloc(REST_CONNECTION_LIMIT, sizeof(*s->ips));
+	if (!s->ips) {
+		(void)!buf_format(err, errlen, "out of memory");
+		goto out_free;
+	}
 	s->daemon = MHD_start_daemon(
-		flags, (uint16_t)opts->listen_port, NULL, NULL, access_handler, s,
+		flags, (uint16_t)opts->listen_port, accept_policy, s, access_handler, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
 		(unsigned int)REST_POOL_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)REST_CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned int)REST_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)REST_CONNECTION_LIMIT, MHD_OPTION_NOTIFY_CONNECTION,
+		notify_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)REST_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)REST_CONNECTION_MEMORY_BYTES, MHD_OPTION_LISTEN_BACKLOG_SIZE,
 		(unsigned int)REST_LISTEN_BACKLOG, MHD_OPTION_URI_LOG_CALLBACK, uri_log, s,
@@ -777,6 +892,8 @@ out_free:
 	pthread_cond_destroy(&s->actions_done);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->dns_lock);
+	pthread_mutex_destroy(&s->ip_lock);
+	free(s->ips);
 	free(s);
 	return NULL;
 }
@@ -800,5 +917,7 @@ void rest_server_free(struct rest_server *server)
 	pthread_cond_destroy(&server->actions_done);
 	pthread_mutex_destroy(&server->lock);
 	pthread_mutex_destroy(&server->dns_lock);
+	pthread_mutex_destroy(&server->ip_lock);
+	free(server->ips);
 	free(server);
 }

@@ -274,6 +274,57 @@ static void test_server_resolves_member_host_names_for_the_allowlist(void **stat
 	free(snap);
 }
 
+/* Opens n idle connections to port from 127.0.0.1 into fds. */
+static void open_idle(int port, int *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
+	}
+	usleep(200 * 1000); /* the server counts them as it accepts them */
+}
+
+/* 64 idle sockets from one address lock that address out (HAProxy behind NAT); an address in
+ * restapi.allowlist is exempt, so its health checks still answer. */
+static void test_server_per_address_limit_exempts_allowlisted_addresses(void **state)
+{
+	struct rest_snapshot *snap = calloc(1, sizeof(*snap));
+	char err[ERR_MAX];
+	char *buf = malloc(RESPONSE_MAX);
+	int fds[64];
+
+	(void)state;
+	assert_non_null(snap);
+	assert_non_null(buf);
+	fill(snap, 1);
+	for (int round = 0; round < 2; round++) {
+		struct rest_server *s;
+
+		if (round == 1) {
+			assert_int_equal(rest_cidr_parse("127.0.0.0/8", &opts.allowlist[0]), 0);
+			opts.allowlist_count = 1;
+		}
+		s = rest_server_new(&opts, NULL, err, sizeof(err));
+		assert_non_null(s);
+		assert_int_equal(rest_publish(s, snap), 0);
+		open_idle(rest_server_port(s), fds, 64);
+		int got = http_get(rest_server_port(s), "/patroni", buf, RESPONSE_MAX);
+		if (round == 0)
+			assert_true(got <= 0 || strncmp(buf, "HTTP/1.0 200", 12) != 0);
+		else
+			assert_true(got > 0 && strncmp(buf, "HTTP/1.0 200", 12) == 0);
+		for (int i = 0; i < 64; i++)
+			close(fds[i]);
+		rest_server_free(s);
+	}
+	free(buf);
+	free(snap);
+}
+
 static void test_server_free_accepts_null(void **state)
 {
 	(void)state;
@@ -285,6 +336,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_server_publish_races_safely_with_readers, setup),
 		cmocka_unit_test(test_allowlist_takes_host_names_resolved_at_load),
+		cmocka_unit_test_setup(test_server_per_address_limit_exempts_allowlisted_addresses,
+				       setup),
 		cmocka_unit_test_setup(test_server_resolves_member_host_names_for_the_allowlist,
 				       setup),
 		cmocka_unit_test_setup(test_server_without_snapshot_answers_503, setup),
