@@ -227,6 +227,33 @@ static bool sockaddr_bytes(const struct sockaddr *sa, int *family, unsigned char
 	return false;
 }
 
+/* Appends the addresses host resolves to (each a /32 or /128) to out[*count..cap). Returns 0,
+ * -EINVAL when it does not resolve, or -E2BIG when some did not fit (those that fit are kept).
+ * Blocks on DNS. */
+static int resolve_host(const char *host, struct rest_cidr *out, int cap, int *count)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
+	struct addrinfo *res = NULL;
+	int rc = 0;
+
+	if (host == NULL || host[0] == '\0' || getaddrinfo(host, NULL, &hints, &res) != 0)
+		return -EINVAL;
+	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+		struct rest_cidr c = { 0 };
+
+		if (!sockaddr_bytes(ai->ai_addr, &c.family, c.addr))
+			continue;
+		c.prefix_len = c.family == AF_INET ? 32 : 128;
+		if (*count >= cap) {
+			rc = -E2BIG;
+			break;
+		}
+		out[(*count)++] = c;
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
 /* The slot of an address, or a free one when add (NULL when none). Caller holds ip_lock. */
 static struct ip_count *ip_slot(struct rest_server *s, int family, const unsigned char *addr,
 				bool add)
@@ -467,35 +494,16 @@ static void member_addrs_get(struct rest_server *s, const struct rest_snapshot *
 							      : REST_MEMBERS_MAX;
 
 		for (int i = 0; i < n; i++) {
-			struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
-			struct addrinfo *res = NULL;
 			char host[HOSTPORT_HOST_MAX];
 			unsigned char lit[16];
 			int port;
 
 			if (hostport_from_url(snap->members[i].api_url, 80, host, sizeof(host),
-					      &port) != 0 ||
-			    host[0] == '\0' || inet_pton(AF_INET, host, lit) == 1 ||
-			    inet_pton(AF_INET6, host, lit) == 1 ||
-			    getaddrinfo(host, NULL, &hints, &res) != 0)
-				continue;
-			for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
-				char ip[INET6_ADDRSTRLEN];
-				const void *a =
-					ai->ai_family == AF_INET
-						? (const void *)&((struct sockaddr_in *)ai->ai_addr)
-							  ->sin_addr
-						: (const void *)&(
-							  (struct sockaddr_in6 *)ai->ai_addr)
-							  ->sin6_addr;
-
-				if (fresh.count < REST_MEMBER_ADDRS_MAX &&
-				    (ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
-				    inet_ntop(ai->ai_family, a, ip, sizeof(ip)) != NULL &&
-				    rest_cidr_parse(ip, &fresh.addrs[fresh.count]) == 0)
-					fresh.count++;
-			}
-			freeaddrinfo(res);
+					      &port) == 0 &&
+			    inet_pton(AF_INET, host, lit) != 1 &&
+			    inet_pton(AF_INET6, host, lit) != 1)
+				(void)resolve_host(host, fresh.addrs, REST_MEMBER_ADDRS_MAX,
+						   &fresh.count);
 		}
 		s->dns = fresh;
 		s->dns_at_ms = clock_mono_ms();
@@ -763,10 +771,6 @@ static int listen_addr(const struct rest_options *o, struct sockaddr_storage *ss
 
 int rest_allowlist_add(struct rest_options *o, const char *entry)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
-	struct addrinfo *res = NULL;
-	int rc;
-
 	if (o->allowlist_count >= REST_ALLOWLIST_MAX)
 		return -E2BIG;
 	if (rest_cidr_parse(entry, &o->allowlist[o->allowlist_count]) == 0) {
@@ -774,27 +778,9 @@ int rest_allowlist_add(struct rest_options *o, const char *entry)
 		return 0;
 	}
 	/* Not an address: a host name, resolved now as Patroni does when it loads the list. */
-	if (entry == NULL || entry[0] == '\0' || strchr(entry, '/') != NULL ||
-	    getaddrinfo(entry, NULL, &hints, &res) != 0)
+	if (entry == NULL || strchr(entry, '/') != NULL)
 		return -EINVAL;
-	rc = 0;
-	for (struct addrinfo *ai = res; ai != NULL && rc == 0; ai = ai->ai_next) {
-		char ip[INET6_ADDRSTRLEN];
-		const void *a =
-			ai->ai_family == AF_INET
-				? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-				: (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
-
-		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
-		    inet_ntop(ai->ai_family, a, ip, sizeof(ip)) == NULL)
-			continue;
-		if (o->allowlist_count >= REST_ALLOWLIST_MAX)
-			rc = -E2BIG;
-		else if (rest_cidr_parse(ip, &o->allowlist[o->allowlist_count]) == 0)
-			o->allowlist_count++;
-	}
-	freeaddrinfo(res);
-	return rc;
+	return resolve_host(entry, o->allowlist, REST_ALLOWLIST_MAX, &o->allowlist_count);
 }
 
 struct rest_server *rest_server_new(const struct rest_options *opts,
