@@ -176,11 +176,11 @@ int db_write_file(const char *path, const char *content, int mode, char *err, si
 	return 0;
 }
 
-int db_check_private_dir(const char *path, char *err, size_t err_cap)
+/* The directory part of path ("." for a bare name, "/" for a file at the root) into dir. */
+static int dir_of(const char *path, char dir[static DB_PATH_MAX])
 {
-	char dir[DB_PATH_MAX];
-	if (buf_copy(dir, sizeof(dir), path) != 0)
-		return err_fail(err, err_cap, -ENAMETOOLONG, "path \"%s\" is too long", path);
+	if (buf_copy(dir, DB_PATH_MAX, path) != 0)
+		return -ENAMETOOLONG;
 	char *slash = strrchr(dir, '/');
 	if (!slash)
 		memcpy(dir, ".", 2);
@@ -188,6 +188,27 @@ int db_check_private_dir(const char *path, char *err, size_t err_cap)
 		dir[1] = '\0';
 	else
 		*slash = '\0';
+	return 0;
+}
+
+/* Creates the directory of a secret file (the pgpass file, say "data/pgpass0" before initdb
+ * made "data") private to this user when it is missing; one level, like Patroni's paths. */
+static int make_secret_dir(const char *path, char *err, size_t err_cap)
+{
+	char dir[DB_PATH_MAX];
+	if (dir_of(path, dir) != 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "path \"%s\" is too long", path);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return err_fail(err, err_cap, -errno, "could not create directory \"%s\": %s", dir,
+				strerror(errno));
+	return 0;
+}
+
+int db_check_private_dir(const char *path, char *err, size_t err_cap)
+{
+	char dir[DB_PATH_MAX];
+	if (dir_of(path, dir) != 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "path \"%s\" is too long", path);
 	struct stat sb;
 	if (stat(dir, &sb) != 0)
 		return err_fail(err, err_cap, -errno, "could not stat \"%s\": %s", dir,
@@ -303,7 +324,9 @@ int db_write_pwfile(struct db *db, char *arg, size_t arg_cap, char *err, size_t 
 		return err_fail(err, err_cap, -ENAMETOOLONG, "path too long");
 	if (buf_format(content, sizeof(content), "%s\n", db->opts.superuser.password) != 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "password too long");
-	int rc = db_write_file(path, content, 0600, err, err_cap);
+	int rc = make_secret_dir(path, err, err_cap);
+	if (rc == 0)
+		rc = db_write_file(path, content, 0600, err, err_cap);
 	return rc < 0 ? rc : 1;
 }
 
@@ -572,8 +595,10 @@ int db_write_pgpass(struct db *db, char *err, size_t err_cap)
 			goto out_done;
 		}
 	}
-	rc = db_write_file_if_changed(db->opts.pgpass_path, b.data ? b.data : "", 0600, NULL, err,
-				      err_cap);
+	rc = make_secret_dir(db->opts.pgpass_path, err, err_cap);
+	if (rc == 0)
+		rc = db_write_file_if_changed(db->opts.pgpass_path, b.data ? b.data : "", 0600,
+					      NULL, err, err_cap);
 out_done:
 	buf_done(&b);
 	return rc;

@@ -1176,6 +1176,15 @@ static void test_write_pgpass_ignores_a_planted_temporary_file(void **state)
 	assert_non_null(strstr(err, "writable by every user"));
 	assert_int_equal(chmod(dir, 0700), 0);
 	assert_int_equal(db_check_private_dir(o.pgpass_path, err, sizeof(err)), 0);
+	/* A pgpass in a directory that does not exist yet ("data/pgpass0" before initdb made
+	 * "data") gets that directory, private. */
+	snprintf(db->opts.pgpass_path, sizeof(db->opts.pgpass_path), "%s/private/pgpass", dir);
+	assert_int_equal(db_write_pgpass(db, err, sizeof(err)), 0);
+	char sub[DB_PATH_MAX + 32];
+	snprintf(sub, sizeof(sub), "%s/private", dir);
+	assert_int_equal(stat(sub, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(db_check_private_dir(db->opts.pgpass_path, err, sizeof(err)), 0);
 	assert_int_equal(unlink(planted), 0);
 	db_free(db);
 	assert_int_equal(db_remove_tree(dir, err, sizeof(err)), 0);
