@@ -77,4 +77,17 @@ t_dcs_client --endpoints="$ETCD_URL" --retry-ms=$RETRY_MS read >"$out/read" 2>"$
 	t_fail "read with 8.4 MB of junk under the prefix: $(cat "$out/err")"
 grep -qx "leader=node1" "$out/read" || t_fail "junk past 8 MiB: leader not seen"
 t_pass "8.4 MB of junk keys (past the reply cap): the cluster is still read"
+# Junk inside the members' directory itself: past the reply cap, the member keys are listed and
+# read one by one; the junk is refused as oversized, the real member is seen.
+for i in 1 2 3 4 5 6; do
+	etcdctl --endpoints="$ETCD_URL" put "/service/batman/members/junk$i" <"$junk" >/dev/null ||
+		t_fail "could not write junk member key $i"
+done
+t_dcs_client --endpoints="$ETCD_URL" --retry-ms=$RETRY_MS read >"$out/read" 2>"$out/err" ||
+	t_fail "read with 8.4 MB of junk under members/: $(cat "$out/err")"
+grep -qx "leader=node1" "$out/read" || t_fail "junk in members/: leader not seen"
+grep -q "^member=node1 role=primary" "$out/read" || t_fail "junk in members/: node1 not seen"
+grep -q "^rejected=[1-9].*members/junk" "$out/read" ||
+	t_fail "junk in members/: not reported: $(grep '^rejected=' "$out/read")"
+t_pass "8.4 MB of junk under members/: read key by key, node1 seen, the junk refused and reported"
 t_done

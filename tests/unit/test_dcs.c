@@ -389,7 +389,7 @@ static void test_cluster_read_asks_for_known_keys_only(void **state)
 	(void)state;
 	assert_non_null(c);
 	buf_init(&b, DCS_REQUEST_MAX);
-	assert_int_equal(dcs_codec_read_cluster(&b, PREFIX), DCS_OK);
+	assert_int_equal(dcs_codec_read_cluster(&b, PREFIX, true), DCS_OK);
 	req = cJSON_Parse(b.data);
 	ops = cJSON_GetObjectItemCaseSensitive(req, "success");
 	cJSON_ArrayForEach(op, ops)
@@ -443,6 +443,48 @@ static void test_cluster_read_asks_for_known_keys_only(void **state)
 	free(leader);
 	free(member);
 	free(c);
+}
+
+/* When the members' directory does not fit one reply, its keys are listed (no values) and read
+ * one by one: the listing asks for keys only, and its reply gives the suffixes. */
+static void test_member_keys_listing_takes_keys_only(void **state)
+{
+	char keys[4][DCS_KEY_MAX], msg[MSG_LEN];
+	char k1[128], k2[128];
+	struct buf b;
+	int n = 0;
+
+	(void)state;
+	buf_init(&b, DCS_REQUEST_MAX);
+	assert_int_equal(dcs_codec_range_keys(&b, PREFIX "members/", 64), DCS_OK);
+	assert_non_null(strstr(b.data, "\"keys_only\":true"));
+	assert_non_null(strstr(b.data, "\"limit\":\"64\""));
+	assert_non_null(strstr(b.data, "\"range_end\""));
+	assert_int_equal(
+		base64_encode(PREFIX "members/n1", strlen(PREFIX "members/n1"), k1, sizeof(k1)), 0);
+	assert_int_equal(
+		base64_encode(PREFIX "members/junk", strlen(PREFIX "members/junk"), k2, sizeof(k2)),
+		0);
+	buf_reset(&b);
+	assert_int_equal(buf_printf(&b,
+				    "{\"header\":{\"revision\":\"9\"},\"kvs\":[{\"key\":\"%s\"},"
+				    "{\"key\":\"%s\"}]}",
+				    k1, k2),
+			 0);
+	assert_int_equal(dcs_codec_parse_keys(b.data, b.len, PREFIX, keys, 4, &n, msg, sizeof(msg)),
+			 DCS_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(keys[0], "members/n1");
+	assert_string_equal(keys[1], "members/junk");
+	assert_int_equal(dcs_codec_parse_keys(b.data, b.len, PREFIX, keys, 1, &n, msg, sizeof(msg)),
+			 DCS_OK);
+	assert_int_equal(n, 1);
+	buf_reset(&b);
+	assert_int_equal(buf_puts(&b, "{\"header\":{\"revision\":\"9\"},\"kvs\":[{\"key\":1}]}"),
+			 0);
+	assert_int_equal(dcs_codec_parse_keys(b.data, b.len, PREFIX, keys, 4, &n, msg, sizeof(msg)),
+			 DCS_ERR_INVALID_RESPONSE);
+	buf_done(&b);
 }
 
 static void test_hostile_range_shapes_are_invalid(void **state)
@@ -1538,6 +1580,7 @@ int main(void)
 		cmocka_unit_test(test_cluster_from_real_range_has_every_key),
 		cmocka_unit_test(test_cluster_from_empty_range_is_empty),
 		cmocka_unit_test(test_cluster_read_asks_for_known_keys_only),
+		cmocka_unit_test(test_member_keys_listing_takes_keys_only),
 		cmocka_unit_test(test_hostile_range_shapes_are_invalid),
 		cmocka_unit_test(test_truncated_real_range_never_crashes),
 		cmocka_unit_test(test_more_members_than_the_cap_are_counted_as_dropped),
