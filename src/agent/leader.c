@@ -65,7 +65,8 @@ void write_history(struct agent *a, int64_t old_timeline, uint64_t lsn)
 	buf_copy_or_clear(row.reason, sizeof(row.reason), "no recovery target specified");
 	if (buf_copy(row.leader, sizeof(row.leader), a->cfg->name) == 0)
 		rc = dcs_doc_history_append(a->cluster->has_history ? a->cluster->history : NULL,
-					    &row, json, DCS_HISTORY_MAX + 1, msg, sizeof(msg));
+					    &row, a->dyn.max_timelines_history, json,
+					    DCS_HISTORY_MAX + 1, msg, sizeof(msg));
 	else
 		snprintf(msg, sizeof(msg), "member name \"%s\" is longer than %d bytes",
 			 a->cfg->name, MEMBER_NAME_LEN);

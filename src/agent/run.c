@@ -324,6 +324,13 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		r = -EINVAL;
 		goto out_fail;
 	}
+	if (rest_options_unprotected(&ropts))
+		log_warning(
+			"the REST API on \"%s\" accepts changes from anyone who reaches it: set "
+			"restapi.authentication or restapi.allowlist (docs/security.md)",
+			c->restapi.listen);
+	if (db_check_private_dir(dbopts->pgpass_path, err, sizeof(err)) != 0)
+		log_warning("postgresql.pgpass: %s", err);
 	free(dbopts);
 	*out = a;
 	return 0;

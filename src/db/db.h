@@ -494,6 +494,13 @@ int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *er
  * with a message. */
 int db_fence(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
 
+/* Checks the directory that will hold path (the pgpass file, initdb's password file): returns
+ * 0 when only its owner may write it, 1 with a message saying so when its group or every user
+ * may (the agent warns: files there are created exclusively with mode 0600, but other users see
+ * them come and go, and where the directory is not sticky may replace them), or -errno. */
+int db_check_private_dir(const char *path, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 /* Tells the driver the cluster's current members (this node may be among them; it is
  * recognised by its name), at most DB_PEERS_MAX. PostgreSQL needs no member list: a no-op.
  * openGauss lists every other member in replconninfo1..8 (§2.6): the list is copied, and a
