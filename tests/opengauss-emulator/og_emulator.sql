@@ -84,7 +84,11 @@ BEGIN
 	db_state := 'Normal';
 	detail_information := 'Normal';
 	IF mode = 'pending' THEN
-		local_role := 'Pending';                       -- §2.2 pending mode
+		-- §2.7 Corrected: Pending always shows Need repair, its walreceiver not running
+		-- (postmaster.cpp:10221-10232, 13351-13388).
+		local_role := 'Pending';
+		db_state := 'Need repair';
+		detail_information := 'Connecting...';
 	ELSIF mode = 'primary' THEN
 		IF in_recovery THEN
 			local_role := 'Standby';               -- §2.7 db_state Promoting: failover in flight
@@ -98,21 +102,23 @@ BEGIN
 		local_role := CASE mode WHEN 'standby' THEN 'Standby' ELSE 'Cascade Standby' END;
 		SELECT status INTO receiver_status FROM pg_catalog.pg_stat_wal_receiver LIMIT 1;
 		IF receiver_status IS NULL OR receiver_status <> 'streaming' THEN
-			-- §2.7 detail_information on a standby; a mismatch the emulated walreceiver
-			-- saw in the server log wins over the plain connection state.
+			-- §2.7 Corrected: Need repair while the walreceiver is not running or a rebuild
+			-- reason is set; Starting while it runs but is not online. A rebuild reason the
+			-- emulated walreceiver saw in the server log, or "Disconnected" (no usable
+			-- entry), wins over "Connecting..." (walreceiver not running).
 			IF detail <> '' THEN
 				db_state := 'Need repair';
 				detail_information := detail;
 			ELSIF receiver_status IS NULL THEN
 				db_state := 'Need repair';
-				detail_information := 'Disconnected';
+				detail_information := 'Connecting...';
 			ELSE
 				db_state := 'Starting';
 				detail_information := 'Connecting...';
 			END IF;
 		END IF;
 	ELSE
-		local_role := 'Normal';                        -- §2.2 started without -M
+		local_role := 'Normal';                        -- §2.2 started without -M, or reset to Normal
 	END IF;
 END
 $$;
