@@ -615,3 +615,13 @@ int db_set_peers(struct db *db, const struct db_peer *peers, int count, int64_t 
 		return 0;
 	return db->driver->set_peers(db, peers, count, timeout_ms, err, err_cap);
 }
+
+int db_set_term(struct db *db, uint64_t term, char *err, size_t err_cap)
+{
+	if (!db || term == 0 || term > DB_TERM_MAX)
+		return err_fail(err, err_cap, -EINVAL, "term %llu outside 1..%u",
+				(unsigned long long)term, DB_TERM_MAX);
+	if (!db->driver->set_term)
+		return 0; /* PostgreSQL: timelines fence, the term is not used */
+	return db->driver->set_term(db, term, err, err_cap);
+}

@@ -566,3 +566,90 @@ void db_og_argv_ptrs(const struct db_og_argv *a, const char *ptrs[DB_OG_ARGV_MAX
 		ptrs[i] = a->arg[i];
 	ptrs[i] = NULL;
 }
+
+/* gs_initdb's input rules ------------------------------------------------------------------- */
+
+#define OG_NODE_NAME_MAX 64
+#define OG_PASSWORD_MIN 8
+#define OG_PASSWORD_MAX 32
+
+int db_og_check_node_name(const char *name, char *err, size_t err_cap)
+{
+	size_t n = name ? strlen(name) : 0;
+	bool ok = n >= 1 && n <= OG_NODE_NAME_MAX &&
+		  (islower((unsigned char)name[0]) || name[0] == '_');
+
+	for (size_t i = 1; ok && i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		ok = islower(c) || isdigit(c) || c == '_' || c == '#' || c == '$';
+	}
+	if (ok)
+		return 0;
+	err_set(err, err_cap,
+		"openGauss node name \"%.80s\" is invalid: gs_initdb --nodename takes "
+		"[a-z_][a-z0-9_#$]*, at most %d characters (e.g. \"node_1\", not \"node-1\" or "
+		"\"Node1\")",
+		name ? name : "", OG_NODE_NAME_MAX);
+	return -EINVAL;
+}
+
+/* name equals password, or its reverse, ignoring case. */
+static bool same_or_reversed(const char *name, const char *pw)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n != strlen(pw))
+		return false;
+	if (strcasecmp(name, pw) == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (tolower((unsigned char)name[n - 1 - i]) != tolower((unsigned char)pw[i]))
+			return false;
+	return true;
+}
+
+int db_og_check_password(const char *user, const char *password, char *err, size_t err_cap)
+{
+	static const char specials[] = "~!@#$%^&*()-_=+\\|[{}];:,<.>/?";
+	bool lower = false, upper = false, digit = false, special = false;
+	size_t n = password ? strlen(password) : 0;
+
+	if (n < OG_PASSWORD_MIN || n > OG_PASSWORD_MAX) {
+		err_set(err, err_cap,
+			"the openGauss superuser password must have %d to %d characters",
+			OG_PASSWORD_MIN, OG_PASSWORD_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)password[i];
+
+		if (islower(c))
+			lower = true;
+		else if (isupper(c))
+			upper = true;
+		else if (isdigit(c))
+			digit = true;
+		else if (c != '\0' && strchr(specials, c))
+			special = true;
+		else {
+			err_set(err, err_cap,
+				"the openGauss superuser password may hold only letters, digits "
+				"and "
+				"%s",
+				specials);
+			return -EINVAL;
+		}
+	}
+	if ((int)lower + (int)upper + (int)digit + (int)special < 3) {
+		err_set(err, err_cap,
+			"the openGauss superuser password needs at least three of: lower-case, "
+			"upper-case, digits, special characters");
+		return -EINVAL;
+	}
+	if (user && same_or_reversed(user, password)) {
+		err_set(err, err_cap,
+			"the openGauss superuser password may not be the user name or its reverse");
+		return -EINVAL;
+	}
+	return 0;
+}

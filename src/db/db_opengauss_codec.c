@@ -604,16 +604,19 @@ enum db_og_build_advice db_og_build_advice(const struct db_og_ha_state *ha)
 {
 	if (ha->local_role != DB_OG_ROLE_STANDBY && ha->local_role != DB_OG_ROLE_CASCADE_STANDBY)
 		return DB_OG_ADVICE_NONE;
+	/* §2.7 Corrected: act on detail_information as CM does, never on Need repair alone
+	 * (CM:src/cm_server/cms_arbitrate_datanode_pms.cpp:289-330, 1844-1862). */
 	switch (ha->detail) {
 	case DB_OG_DETAIL_SYSID_NOT_MATCHED:
 		/* Another cluster's data directory: nothing to rewind from. */
 		return DB_OG_ADVICE_BUILD_FULL;
 	case DB_OG_DETAIL_TIMELINE_NOT_MATCHED:
-	case DB_OG_DETAIL_WAL_REMOVED:
+	case DB_OG_DETAIL_WAL_REMOVED: /* also a CRC mismatch: a diverged old primary */
+	case DB_OG_DETAIL_VERSION_NOT_MATCHED:
 	case DB_OG_DETAIL_DCF_LOG_LOSS:
 		return DB_OG_ADVICE_BUILD;
-	case DB_OG_DETAIL_VERSION_NOT_MATCHED:
 	case DB_OG_DETAIL_MODE_NOT_MATCHED:
+		/* A build cannot fix a mode mismatch; CM does not build either. */
 		return DB_OG_ADVICE_REFUSE;
 	case DB_OG_DETAIL_CONNECTING:
 	case DB_OG_DETAIL_DISCONNECTED:
@@ -621,8 +624,5 @@ enum db_og_build_advice db_og_build_advice(const struct db_og_ha_state *ha)
 	default:
 		break;
 	}
-	/* The in-tree tests treat "Need repair" as unhealthy (§2.7). */
-	if (ha->db_state == DB_OG_DB_STATE_NEED_REPAIR)
-		return DB_OG_ADVICE_BUILD;
 	return DB_OG_ADVICE_NONE;
 }

@@ -6,7 +6,9 @@
 #include "db_opengauss.h"
 
 #include "buf.h"
+#include "clock.h"
 #include "err.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -101,6 +103,7 @@ bool db_og_driver_owned(const char *name)
 		"synchronous_commit",
 		"most_available_sync",
 		"hot_standby",
+		"wal_level",
 	};
 	if (strncmp(name, "replconninfo", 12) == 0)
 		return true;
@@ -217,6 +220,10 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 		rc = put_setting(s, &n, "application_name", db->opts.name);
 	if (rc == 0)
 		rc = put_setting(s, &n, "hot_standby", "on");
+	/* §2.2: notify -M primary is ignored unless wal_level is exactly hot_standby (openGauss
+	 * has no "replica"; "logical" is refused there too). */
+	if (rc == 0)
+		rc = put_setting(s, &n, "wal_level", "hot_standby");
 	if (rc == 0) {
 		if (n + 3 > OG_SETTINGS_ALL_MAX) {
 			rc = -E2BIG;
@@ -229,8 +236,15 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 	}
 	for (int i = 0; i < db->opts.parameters.count && rc == 0; i++) {
 		const struct db_param *p = &db->opts.parameters.items[i];
-		if (db_og_driver_owned(p->name))
+		if (db_og_driver_owned(p->name)) {
+			if (strcmp(p->name, "wal_level") == 0 &&
+			    strcmp(p->value, "hot_standby") != 0)
+				log_warning(
+					"wal_level \"%s\" ignored: openGauss needs hot_standby for "
+					"notify -M primary (opengauss.md 2.2)",
+					p->value);
 			continue;
+		}
 		rc = put_setting(s, &n, p->name, p->value);
 	}
 	if (rc < 0) {
@@ -304,7 +318,24 @@ int db_og_set_peers(struct db *db, const struct db_peer *members, int count, int
 	 * configuration, synchronous_standby_names above all, stays as the last call wrote it. */
 	if (db_task_running(db) || !db_server_running(db))
 		return 0;
-	return write_replconninfo(db, timeout_ms, err, err_cap);
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	int rc = write_replconninfo(db, timeout_ms, err, err_cap);
+	if (rc < 0)
+		return rc;
+	/* §2.2: a Normal primary stays Normal when entries are added (it opens no replication
+	 * listener for them); notify -M primary -T term makes it a Primary that serves them. */
+	struct db_status st;
+	memset(&st, 0, sizeof(st));
+	p->has_ha = false;
+	db_og_get_status(db, &st);
+	if (!p->has_ha || p->ha.local_role != DB_OG_ROLE_NORMAL)
+		return 0;
+	uint64_t term = db_og_note_term(db, st.term);
+	if (term == 0)
+		term = 1;
+	log_notice("members joined a Normal primary: notify -M primary -T %llu (opengauss.md 2.2)",
+		   (unsigned long long)term);
+	return db_og_settle_primary(db, term, deadline, err, err_cap);
 }
 
 int db_og_apply_parameters(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)

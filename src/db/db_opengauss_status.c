@@ -146,7 +146,13 @@ void db_opengauss_fill_role(const struct db_og_ha_state *ha, bool in_recovery, s
 			advice == DB_OG_ADVICE_BUILD || advice == DB_OG_ADVICE_BUILD_FULL;
 	}
 	st->detail[0] = '\0';
-	if (ha->detail != DB_OG_DETAIL_NORMAL || ha->db_state != DB_OG_DB_STATE_NORMAL)
+	if (ha->local_role == DB_OG_ROLE_NORMAL)
+		/* §2.2: writable, but it opens no replication listener for new entries and never
+		 * waits for a sync standby. */
+		snprintf(st->detail, sizeof(st->detail),
+			 "Normal: a primary that serves no standby (%d replconninfo entries)",
+			 ha->static_connections);
+	else if (ha->detail != DB_OG_DETAIL_NORMAL || ha->db_state != DB_OG_DB_STATE_NORMAL)
 		snprintf(st->detail, sizeof(st->detail), "%s: %s",
 			 db_og_db_state_name(ha->db_state), ha->detail_text);
 }
@@ -199,6 +205,11 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 	PQclear(res);
 	if (rc < 0)
 		return err_fail(err, err_cap, -EIO, "stream replication state: %s", why);
+	struct db_og_priv *priv = db_og_priv_of(db);
+	if (priv) {
+		priv->ha = ha;
+		priv->has_ha = true;
+	}
 
 	/* §2.8: (term, lsn) from the replay location record. */
 	rc = db_sql_one_row(conn, "SELECT term, lsn FROM pg_last_xlog_replay_location()", 2,
@@ -213,6 +224,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 		return err_fail(err, err_cap, -EIO, "replay location: %s", why);
 	st->term = tl.term;
 	st->replay_lsn = tl.lsn;
+	db_og_note_term(db, tl.term);
 
 	/* §2.7 location functions: PG 9.x names, text results. */
 	rc = db_sql_one_row(

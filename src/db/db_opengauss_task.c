@@ -7,6 +7,7 @@
 #include "db_opengauss.h"
 
 #include "buf.h"
+#include "clock.h"
 #include "err.h"
 #include "log.h"
 
@@ -71,7 +72,10 @@ static int spawn_build(struct db *db, enum db_og_build_mode mode, enum og_step s
 	int rc = db_og_cmd_begin(db, "gs_ctl", &c, err, err_cap);
 	if (rc < 0)
 		return rc;
-	rc = db_og_ctl_build(c.argv, c.prog, db->opts.data_dir, mode, 0,
+	/* §2.5: -T <cluster term>, so that a stale old primary listed first in replconninfo,
+	 * with a lower term, is never the source (CM passes it too, §2.12). */
+	rc = db_og_ctl_build(c.argv, c.prog, db->opts.data_dir, mode,
+			     (uint32_t)db_og_note_term(db, 0),
 			     (int)(secs < OG_BUILD_SECS_MAX ? secs : OG_BUILD_SECS_MAX));
 	return db_og_cmd_spawn(db, &c, rc, db->opts.task_timeout_ms, step, "build", err, err_cap);
 }
@@ -81,6 +85,8 @@ int db_og_begin_bootstrap(struct db *db, char *err, size_t err_cap)
 	int rc = db_og_check_term(db->task.term, err, err_cap);
 	if (rc == 0)
 		rc = db_check_bootstrap_dir(db, err, err_cap);
+	if (rc == 0)
+		db_og_note_term(db, db->task.term);
 	if (rc < 0)
 		return rc;
 	return spawn_initdb(db, OG_STEP_BOOT_INITDB, err, err_cap);
@@ -105,14 +111,46 @@ static int rejoin_full_or_fail(struct db *db, int why_rc, const char *why, char 
 	return spawn_build(db, DB_OG_BUILD_FULL, OG_STEP_REJOIN_FULL, err, err_cap);
 }
 
+/* Stops the server unless it runs as a standby (§2.5), fast, then immediate. */
+static int stop_unless_standby(struct db *db, char *err, size_t err_cap)
+{
+	struct db_og_priv *p = db_og_priv_of(db);
+	struct db_status st;
+	memset(&st, 0, sizeof(st));
+	if (p)
+		p->has_ha = false;
+	db_og_get_status(db, &st);
+	if (!st.running || (p && p->has_ha && (DB_OG_WANT_STANDBY & DB_OG_WANT(p->ha.local_role))))
+		return 0;
+	log_info("rejoin: stopping the server, which runs as %s, before gs_ctl build (opengauss.md "
+		 "2.5)",
+		 p && p->has_ha ? db_og_role_name(p->ha.local_role) : db_role_name(st.role));
+	int rc = db->driver->stop(db, DB_STOP_FAST, db->opts.command_timeout_ms, err, err_cap);
+	if (rc < 0)
+		rc = db->driver->stop(db, DB_STOP_IMMEDIATE, db->opts.command_timeout_ms, err,
+				      err_cap);
+	return rc;
+}
+
+/* After a build (which starts the instance itself as a standby, §2.5): the role read back. */
+static int built_standby(struct db *db, char *err, size_t err_cap)
+{
+	return db_og_read_back(db, "build", DB_OG_WANT_STANDBY,
+			       clock_mono_ms() + db->opts.command_timeout_ms, NULL, err, err_cap);
+}
+
 int db_og_begin_rejoin(struct db *db, char *err, size_t err_cap)
 {
 	int rc = db_check_rejoin(db, err, err_cap);
 	if (rc < 0)
 		return rc;
 	db_set_upstream(db, &db->task.primary);
-	/* gs_ctl build finds the primary through replconninfo (§2.5) and stops the local
-	 * instance itself. */
+	/* §2.5: gs_ctl build stops a running Standby itself but refuses any other running
+	 * instance ("The local server run as Primary,build cannot be executed."): stop it first. */
+	rc = stop_unless_standby(db, err, err_cap);
+	if (rc < 0)
+		return rc;
+	/* gs_ctl build finds the primary through replconninfo (§2.5). */
 	rc = db_og_write_config(db, &db->task.primary, db->opts.command_timeout_ms, err, err_cap);
 	if (rc < 0)
 		return rc;
@@ -158,6 +196,12 @@ int db_og_task_step(struct db *db, char *err, size_t err_cap)
 		rc = db_task_reap(db, err, err_cap);
 		if (rc < 0)
 			return rc;
+		/* §2.4: start exits 0 without proving the role. */
+		rc = db_og_read_back(db, "start", DB_OG_WANT(DB_OG_ROLE_PENDING),
+				     clock_mono_ms() + db->opts.command_timeout_ms, NULL, err,
+				     err_cap);
+		if (rc < 0)
+			return rc;
 		struct db_og_cmd c;
 		rc = db_og_cmd_begin(db, "gs_ctl", &c, err, err_cap);
 		if (rc < 0)
@@ -169,22 +213,31 @@ int db_og_task_step(struct db *db, char *err, size_t err_cap)
 				       "notify", err, err_cap);
 	}
 	case OG_STEP_BOOT_NOTIFY:
-		return db_task_reap(db, err, err_cap);
+		/* §2.2: notify -M primary -w exits 1 when the new primary, without replconninfo
+		 * entries, turns Normal: the role read back decides. */
+		rc = db_task_reap(db, why, sizeof(why));
+		if (rc < 0)
+			log_info("%s; reading the role back", why);
+		return db_og_settle_primary(db, db->task.term,
+					    clock_mono_ms() + db->opts.command_timeout_ms, err,
+					    err_cap);
 	case OG_STEP_CLONE_BUILD:
 		rc = db_task_reap(db, err, err_cap);
 		if (rc < 0) {
 			if (!db_server_running(db) &&
 			    db_clear_dir(db->opts.data_dir, why, sizeof(why)) < 0)
 				log_debug("could not clean up after a failed build: %s", why);
+			return rc;
 		}
-		return rc;
+		return built_standby(db, err, err_cap);
 	case OG_STEP_REJOIN_INCREMENTAL:
 		rc = db_task_reap(db, why, sizeof(why));
 		if (rc < 0)
 			return rejoin_full_or_fail(db, rc, why, err, err_cap);
-		return 0;
+		return built_standby(db, err, err_cap);
 	case OG_STEP_REJOIN_FULL:
-		return db_task_reap(db, err, err_cap);
+		rc = db_task_reap(db, err, err_cap);
+		return rc < 0 ? rc : built_standby(db, err, err_cap);
 	default:
 		return err_fail(err, err_cap, -EINVAL, "unknown task step %d", db->task.step);
 	}

@@ -19,7 +19,7 @@ conninfo() {
 		"remotehost=127.0.0.1 remoteport=$((P[$2] + 1)) remoteheartbeatport=$((P[$2] + 5))"
 }
 stop_all() { for i in 1 2 3 4; do og gs_ctl stop -D "$R/d$i" -m immediate >/dev/null 2>&1 || true; done; }
-trap 'rc=$?; stop_all; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; stop_all; set +e; (exit "$rc"); t_cleanup' EXIT
 
 for i in 1 2 3; do
 	og gs_initdb -D "$R/d$i" --nodename="n$i" >/dev/null 2>&1
