@@ -199,16 +199,18 @@ static int ctl_start(struct db *db, const char *mode, int64_t wait_ms, char *err
 	return db_og_cmd_ctl(db, &c, rc, wait_ms, "start", err, err_cap);
 }
 
-static int ctl_notify(struct db *db, bool primary, uint64_t term, int64_t wait_ms, char *err,
-		      size_t err_cap)
+/* gs_ctl notify -M primary|standby -T term -w -t 1, as CM runs it (§2.12): its exit code proves
+ * nothing (-w polls for exactly the role, and a node without replconninfo ends Normal, §2.2), so
+ * the callers read the role back with their own deadline instead of waiting -t out. */
+static int ctl_notify(struct db *db, bool primary, uint64_t term, char *err, size_t err_cap)
 {
 	struct db_og_cmd c;
 	int rc = db_og_cmd_begin(db, "gs_ctl", &c, err, err_cap);
 	if (rc < 0)
 		return rc;
 	rc = db_og_ctl_notify(c.argv, c.prog, db->opts.data_dir, primary, (uint32_t)term,
-			      (int)db_secs_of(wait_ms));
-	return db_og_cmd_ctl(db, &c, rc, wait_ms, "notify", err, err_cap);
+			      (int)db_secs_of(DB_OG_NOTIFY_WAIT_MS));
+	return db_og_cmd_ctl(db, &c, rc, DB_OG_NOTIFY_WAIT_MS, "notify", err, err_cap);
 }
 
 int db_og_settle_primary(struct db *db, uint64_t term, int64_t deadline_ms, char *err,
@@ -226,8 +228,7 @@ int db_og_settle_primary(struct db *db, uint64_t term, int64_t deadline_ms, char
 		return 0;
 	}
 	/* §2.2: only notify -M primary leaves Normal, and only with an entry. */
-	int64_t left = deadline_ms - clock_mono_ms();
-	rc = ctl_notify(db, true, term, left > 1000 ? left : 1000, err, err_cap);
+	rc = ctl_notify(db, true, term, err, err_cap);
 	if (rc < 0)
 		log_info("%s", err);
 	return db_og_read_back(db, "notify", DB_OG_WANT(DB_OG_ROLE_PRIMARY), deadline_ms, NULL, err,
@@ -285,8 +286,7 @@ static int og_start(struct db *db, enum db_start_role role, const struct db_peer
 			return 0;
 		/* A pending instance takes its role without a restart (§2.2). */
 		if (st.role == DB_ROLE_PENDING && role != DB_START_PENDING) {
-			int rc = ctl_notify(db, role == DB_START_PRIMARY, term, wait_ms, err,
-					    err_cap);
+			int rc = ctl_notify(db, role == DB_START_PRIMARY, term, err, err_cap);
 			if (rc < 0)
 				log_info("%s; reading the role back", err);
 			if (role == DB_START_PRIMARY)
@@ -317,8 +317,7 @@ static int og_start(struct db *db, enum db_start_role role, const struct db_peer
 			     deadline, NULL, err, err_cap);
 	if (rc < 0 || role != DB_START_PRIMARY)
 		return rc;
-	int64_t left = deadline - clock_mono_ms();
-	rc = ctl_notify(db, true, term, left > 1000 ? left : 1000, err, err_cap);
+	rc = ctl_notify(db, true, term, err, err_cap);
 	if (rc < 0) /* notify -w exits 1 on Normal (§2.2): the role read back decides */
 		log_info("%s; reading the role back", err);
 	return db_og_settle_primary(db, term, deadline, err, err_cap);
@@ -412,7 +411,7 @@ static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	if (st.role == DB_ROLE_PRIMARY)
 		return db_og_settle_primary(db, term, deadline, err, err_cap);
 	if (st.role == DB_ROLE_PENDING) {
-		rc = ctl_notify(db, true, term, timeout_ms, err, err_cap);
+		rc = ctl_notify(db, true, term, err, err_cap);
 	} else if (st.role == DB_ROLE_REPLICA) {
 		/* §2.4: failover onto self with the cluster term, idempotent when Primary. */
 		struct db_og_cmd c;
@@ -453,7 +452,7 @@ static int og_follow(struct db *db, const struct db_peer *primary, int64_t timeo
 	if (rc < 0)
 		return rc;
 	if (st.role == DB_ROLE_PENDING) {
-		rc = ctl_notify(db, false, 0, timeout_ms, err, err_cap);
+		rc = ctl_notify(db, false, 0, err, err_cap);
 		if (rc < 0)
 			log_info("%s; reading the role back", err);
 	} else if (st.role == DB_ROLE_PRIMARY) {

@@ -32,6 +32,9 @@ struct db_og_priv {
  * PANICs the next WAL insert and peers read terms as signed 32-bit numbers (§2.8). */
 #define DB_OG_TERM_MAX DB_TERM_MAX
 
+/* gs_ctl notify's own wait (-w -t 1, as CM passes it, §2.12); the role is read back after. */
+#define DB_OG_NOTIFY_WAIT_MS 1000
+
 /* A set of openGauss roles (enum db_og_role) for db_og_read_back. */
 #define DB_OG_WANT(role) (1u << (role))
 #define DB_OG_WANT_STANDBY                                                         \

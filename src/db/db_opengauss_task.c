@@ -206,10 +206,11 @@ int db_og_task_step(struct db *db, char *err, size_t err_cap)
 		rc = db_og_cmd_begin(db, "gs_ctl", &c, err, err_cap);
 		if (rc < 0)
 			return rc;
+		/* -w -t 1 as CM: the role read back after it decides (§2.2, §2.12). */
 		rc = db_og_ctl_notify(c.argv, c.prog, db->opts.data_dir, true,
 				      (uint32_t)db->task.term,
-				      (int)db_secs_of(db->opts.command_timeout_ms));
-		return db_og_cmd_spawn(db, &c, rc, db->opts.command_timeout_ms, OG_STEP_BOOT_NOTIFY,
+				      (int)db_secs_of(DB_OG_NOTIFY_WAIT_MS));
+		return db_og_cmd_spawn(db, &c, rc, DB_OG_NOTIFY_WAIT_MS, OG_STEP_BOOT_NOTIFY,
 				       "notify", err, err_cap);
 	}
 	case OG_STEP_BOOT_NOTIFY:
