@@ -154,12 +154,14 @@ int db_og_sync_settings(const struct db_og_sync_policy *policy, struct db_og_set
 		err_set(err, err_cap, "synchronous_standby_names too long");
 		return -ENAMETOOLONG;
 	}
-	/* synchronous_commit on waits for the listed standbys; most_available_sync off is the
-	 * strict mode that keeps blocking when they are gone (§2.9). */
+	/* synchronous_commit on waits for the listed standbys. most_available_sync stays off in
+	 * every mode: on, the primary stops waiting for a departed standby without asking anyone,
+	 * before /sync drops it, so a standby still named there can miss acknowledged commits
+	 * (§2.9). A non-strict mode degrades through the agent instead: /sync first, then
+	 * synchronous_standby_names. */
 	if (setting_put(&out[0], "synchronous_standby_names", names) < 0 ||
 	    setting_put(&out[1], "synchronous_commit", "on") < 0 ||
-	    setting_put(&out[2], "most_available_sync",
-			policy->enabled && policy->strict ? "off" : "on") < 0) {
+	    setting_put(&out[2], "most_available_sync", "off") < 0) {
 		err_set(err, err_cap, "setting too long");
 		return -ENAMETOOLONG;
 	}

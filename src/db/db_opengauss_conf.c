@@ -92,6 +92,9 @@ static int render_replconninfo(struct db *db, const struct db_peer *extra,
 	return 0;
 }
 
+/* wal_level given by the user was warned about (once a process). */
+static bool warned_wal_level;
+
 /* Parameters the driver writes itself; a user value for them is ignored. */
 bool db_og_driver_owned(const char *name)
 {
@@ -238,11 +241,12 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 		const struct db_param *p = &db->opts.parameters.items[i];
 		if (db_og_driver_owned(p->name)) {
 			if (strcmp(p->name, "wal_level") == 0 &&
-			    strcmp(p->value, "hot_standby") != 0)
-				log_warning(
-					"wal_level \"%s\" ignored: openGauss needs hot_standby for "
-					"notify -M primary (opengauss.md 2.2)",
-					p->value);
+			    strcmp(p->value, "hot_standby") != 0 && !warned_wal_level) {
+				warned_wal_level = true;
+				log_warning("wal_level \"%s\" ignored: openGauss needs hot_standby "
+					    "for notify -M primary (opengauss.md 2.2)",
+					    p->value);
+			}
 			continue;
 		}
 		rc = put_setting(s, &n, p->name, p->value);

@@ -807,10 +807,11 @@ static void test_sync_settings_async_clears_the_star_default(void **state)
 	assert_string_equal(s[1].name, "synchronous_commit");
 	assert_string_equal(s[1].value, "on");
 	assert_string_equal(s[2].name, "most_available_sync");
-	assert_string_equal(s[2].value, "on");
+	/* §2.9: kept off in every mode; the agent degrades, /sync first. */
+	assert_string_equal(s[2].value, "off");
 }
 
-static void test_sync_settings_named_non_strict_uses_first_n_and_most_available(void **state)
+static void test_sync_settings_named_non_strict_uses_first_n_without_most_available(void **state)
 {
 	struct db_og_sync_policy p = {
 		.enabled = true, .strict = false, .num_sync = 1, .n_names = 2
@@ -822,7 +823,7 @@ static void test_sync_settings_named_non_strict_uses_first_n_and_most_available(
 	assert_int_equal(buf_copy(p.names[1], sizeof(p.names[1]), "node3"), 0);
 	assert_int_equal(db_og_sync_settings(&p, s, err, sizeof(err)), 0);
 	assert_string_equal(s[0].value, "FIRST 1 (node2,node3)");
-	assert_string_equal(s[2].value, "on");
+	assert_string_equal(s[2].value, "off");
 }
 
 static void test_sync_settings_strict_turns_most_available_off(void **state)
@@ -1250,7 +1251,7 @@ int main(void)
 		cmocka_unit_test(test_replconninfo_bad_members_are_rejected),
 		cmocka_unit_test(test_sync_settings_async_clears_the_star_default),
 		cmocka_unit_test(
-			test_sync_settings_named_non_strict_uses_first_n_and_most_available),
+			test_sync_settings_named_non_strict_uses_first_n_without_most_available),
 		cmocka_unit_test(test_sync_settings_strict_turns_most_available_off),
 		cmocka_unit_test(test_sync_settings_quorum_uses_any),
 		cmocka_unit_test(test_setting_differs_compares_units_booleans_and_text),
