@@ -26,13 +26,13 @@
 #include "log.h"
 
 #include <errno.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* How often, and at least how long, db_og_read_back looks at the role again. */
+/* How often db_og_read_back looks at the role again. */
 #define OG_READ_BACK_EVERY_MS 200
-#define OG_READ_BACK_MIN_MS 3000
 /* Extra time a gs_ctl -w -t N command gets beyond its N seconds before we kill it. */
 #define OG_CTL_MARGIN_MS 10000
 /* gs_ctl output we keep for an error message. */
@@ -149,39 +149,43 @@ static void describe_ha(const struct db_og_ha_state *ha, char *out, size_t cap)
 		 ha->static_connections);
 }
 
-int db_og_read_back(struct db *db, const char *what, unsigned want, int64_t deadline_ms,
-		    struct db_og_ha_state *out, char *err, size_t err_cap)
+int db_og_read_back_once(struct db *db, const char *what, unsigned want, struct db_og_ha_state *out,
+			 char *err, size_t err_cap)
 {
 	struct db_og_priv *p = db_og_priv_of(db);
 	if (!p)
 		return err_fail(err, err_cap, -ENOMEM, "out of memory");
-	int64_t floor = clock_mono_ms() + OG_READ_BACK_MIN_MS;
-	if (deadline_ms < floor)
-		deadline_ms = floor;
 	struct db_status st;
 	char found[DB_ERROR_MAX];
-	for (;;) {
-		p->has_ha = false;
-		memset(&st, 0, sizeof(st));
-		db_og_get_status(db, &st);
-		if (p->has_ha) {
-			describe_ha(&p->ha, found, sizeof(found));
-			if (out)
-				*out = p->ha;
-			if (want & DB_OG_WANT(p->ha.local_role)) {
-				log_info("gs_ctl %s: the server reports %s", what, found);
-				return 0;
-			}
-		} else {
-			snprintf(found, sizeof(found), "%s (%.300s)", db_role_name(st.role),
-				 st.detail[0] ? st.detail : "no HA state");
+	p->has_ha = false;
+	memset(&st, 0, sizeof(st));
+	db_og_get_status(db, &st);
+	if (p->has_ha) {
+		describe_ha(&p->ha, found, sizeof(found));
+		if (out)
+			*out = p->ha;
+		if (want & DB_OG_WANT(p->ha.local_role)) {
+			log_info("gs_ctl %s: the server reports %s", what, found);
+			return 0;
 		}
-		if (!st.running)
-			return err_fail(err, err_cap, -EIO, "gs_ctl %s: no server runs (%s)", what,
-					found);
+	} else {
+		snprintf(found, sizeof(found), "%s (%.300s)", db_role_name(st.role),
+			 st.detail[0] ? st.detail : "no HA state");
+	}
+	if (!st.running)
+		return err_fail(err, err_cap, -EIO, "gs_ctl %s: no server runs (%s)", what, found);
+	return err_fail(err, err_cap, -EINPROGRESS, "gs_ctl %s: the server is %s", what, found);
+}
+
+int db_og_read_back(struct db *db, const char *what, unsigned want, int64_t deadline_ms,
+		    struct db_og_ha_state *out, char *err, size_t err_cap)
+{
+	for (;;) {
+		int rc = db_og_read_back_once(db, what, want, out, err, err_cap);
+		if (rc != -EINPROGRESS)
+			return rc;
 		if (clock_mono_ms() >= deadline_ms)
-			return err_fail(err, err_cap, -ETIMEDOUT, "gs_ctl %s: the server is %s",
-					what, found);
+			return -ETIMEDOUT; /* err says what was seen */
 		clock_sleep_ms(OG_READ_BACK_EVERY_MS);
 	}
 }
@@ -438,6 +442,32 @@ static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	return 0;
 }
 
+/* §2.6, §2.11 lock2: pins the walreceiver to primary (an entry's remotehost and its remoteport,
+ * the HA port) with disable_conn('specify_connection'), so that it cannot attach to a returning
+ * old primary whose term it has not yet outgrown (§2.8); NULL: back to polling the entries. */
+static int pin_upstream(struct db *db, const struct db_peer *primary, int64_t deadline, char *err,
+			size_t err_cap)
+{
+	PGconn *conn;
+	int rc = db_sql_connect(db, NULL, deadline, &conn, err, err_cap);
+	if (rc < 0)
+		return rc;
+	char sql[DB_HOST_MAX * 2 + 128];
+	char *host = primary ? PQescapeLiteral(conn, primary->host, strlen(primary->host)) : NULL;
+	if (primary && !host)
+		rc = err_fail(err, err_cap, -ENOMEM, "out of memory");
+	else if (buf_format(sql, sizeof(sql), "SELECT disable_conn(%s, %s, %d)",
+			    primary ? "'specify_connection'" : "'polling_connection'",
+			    host ? host : "''", primary ? primary->port + 1 : 0) != 0)
+		rc = err_fail(err, err_cap, -ENAMETOOLONG, "host too long");
+	else
+		rc = db_sql_exec(conn, sql, deadline, err, err_cap);
+	if (host)
+		PQfreemem(host);
+	PQfinish(conn);
+	return rc;
+}
+
 static int og_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, char *err,
 		     size_t err_cap)
 {
@@ -460,11 +490,19 @@ static int og_follow(struct db *db, const struct db_peer *primary, int64_t timeo
 		rc = ctl_restart(db, "standby", DB_OG_STOP_FAST, timeout_ms, err, err_cap);
 		if (rc < 0)
 			return rc;
-	} else {
+	} else if (st.role != DB_ROLE_REPLICA) {
 		return 0;
 	}
-	return db_og_read_back(db, st.role == DB_ROLE_PENDING ? "notify" : "restart",
-			       DB_OG_WANT_STANDBY, deadline, NULL, err, err_cap);
+	if (st.role != DB_ROLE_REPLICA) {
+		rc = db_og_read_back(db, st.role == DB_ROLE_PENDING ? "notify" : "restart",
+				     DB_OG_WANT_STANDBY, deadline, NULL, err, err_cap);
+		if (rc < 0)
+			return rc;
+	}
+	char why[DB_ERROR_MAX];
+	if (pin_upstream(db, primary, deadline, why, sizeof(why)) < 0)
+		log_warning("could not pin the standby to its primary with disable_conn: %s", why);
+	return 0;
 }
 
 static int og_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int count,

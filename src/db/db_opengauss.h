@@ -92,6 +92,11 @@ int db_og_read_back(struct db *db, const char *what, unsigned want, int64_t dead
 		    struct db_og_ha_state *out, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
+/* One look of db_og_read_back, for the task steps, which must not block the loop: 0 (logged),
+ * -EINPROGRESS while the server runs in another role (err says which), -EIO when none runs. */
+int db_og_read_back_once(struct db *db, const char *what, unsigned want, struct db_og_ha_state *out,
+			 char *err, size_t err_cap) __attribute__((warn_unused_result));
+
 /* After a primary start, notify or failover: accepts Primary, and Normal without replconninfo
  * (a degraded primary, §2.2); turns Normal with entries into Primary with notify -M primary -T
  * term. 0 or -errno with a message. */

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How long db_og_set_peers waits for a Normal primary to read back as Primary after notify. */
+#define OG_SETTLE_MS 3000
 /* Settings one configuration write may carry: the driver's own plus every user parameter. */
 #define OG_SETTINGS_ALL_MAX (DB_PARAMS_MAX + 16)
 
@@ -322,7 +324,10 @@ int db_og_set_peers(struct db *db, const struct db_peer *members, int count, int
 	 * configuration, synchronous_standby_names above all, stays as the last call wrote it. */
 	if (db_task_running(db) || !db_server_running(db))
 		return 0;
-	int64_t deadline = clock_mono_ms() + timeout_ms;
+	/* Short: this runs in the agent's loop; an error makes the agent hand the list again
+	 * next cycle. */
+	int64_t deadline =
+		clock_mono_ms() + (timeout_ms < OG_SETTLE_MS ? timeout_ms : OG_SETTLE_MS);
 	int rc = write_replconninfo(db, timeout_ms, err, err_cap);
 	if (rc < 0)
 		return rc;

@@ -23,11 +23,13 @@ enum og_step {
 	OG_STEP_NONE,
 	OG_STEP_BOOT_INITDB,	    /* gs_initdb of a new cluster */
 	OG_STEP_BOOT_START,	    /* gs_ctl start -M pending */
-	OG_STEP_BOOT_NOTIFY,	    /* gs_ctl notify -M primary -T term */
 	OG_STEP_CLONE_INITDB,	    /* gs_initdb, for a configuration to build into */
 	OG_STEP_CLONE_BUILD,	    /* gs_ctl build -b full */
 	OG_STEP_REJOIN_INCREMENTAL, /* gs_ctl build -b incremental */
 	OG_STEP_REJOIN_FULL,	    /* gs_ctl build -b full after incremental failed */
+	/* Reading the role back (§2.4), one look per poll so the loop never blocks on it: */
+	OG_STEP_BOOT_PENDING, /* after start: Pending, then notify and Primary (or Normal) */
+	OG_STEP_BUILT,	      /* after a build: the Standby it started (§2.5) */
 };
 
 /* gs_initdb -D dir --nodename=<name> -U <superuser> [--pwfile=...] [--<initdb option>...]. */
@@ -132,11 +134,43 @@ static int stop_unless_standby(struct db *db, char *err, size_t err_cap)
 	return rc;
 }
 
-/* After a build (which starts the instance itself as a standby, §2.5): the role read back. */
-static int built_standby(struct db *db, char *err, size_t err_cap)
+/* Enters a step that reads the role back (no command runs meanwhile); -EINPROGRESS. */
+static int check_step(struct db *db, enum og_step step)
 {
-	return db_og_read_back(db, "build", DB_OG_WANT_STANDBY,
-			       clock_mono_ms() + db->opts.command_timeout_ms, NULL, err, err_cap);
+	db->task.step = step;
+	db->task.step_started_ms = clock_mono_ms();
+	return -EINPROGRESS;
+}
+
+/* One look at the role for a check step: -EINPROGRESS until want is seen or the command timeout
+ * since the step began has passed. */
+static int check_role(struct db *db, const char *what, unsigned want, struct db_og_ha_state *ha,
+		      char *err, size_t err_cap)
+{
+	int rc = db_og_read_back_once(db, what, want, ha, err, err_cap);
+	if (rc == -EINPROGRESS &&
+	    clock_mono_ms() - db->task.step_started_ms >= db->opts.command_timeout_ms)
+		return -ETIMEDOUT; /* err says what was seen */
+	return rc;
+}
+
+/* notify -M primary -T term, then the role read back, in one step: the server turns primary
+ * only inside the poll that ends the task, as on PostgreSQL, so the loop never sees a primary
+ * while "initializing new cluster" runs. A node without replconninfo ends Normal (§2.2). */
+static int notify_primary(struct db *db, char *err, size_t err_cap)
+{
+	struct db_og_cmd c;
+	char why[DB_ERROR_MAX];
+	int rc = db_og_cmd_begin(db, "gs_ctl", &c, err, err_cap);
+	if (rc < 0)
+		return rc;
+	/* -w -t 1 as CM: the role read back after it decides (§2.2, §2.12). */
+	rc = db_og_ctl_notify(c.argv, c.prog, db->opts.data_dir, true, (uint32_t)db->task.term,
+			      (int)db_secs_of(DB_OG_NOTIFY_WAIT_MS));
+	if (db_og_cmd_ctl(db, &c, rc, DB_OG_NOTIFY_WAIT_MS, "notify", why, sizeof(why)) < 0)
+		log_info("%s; reading the role back", why);
+	return db_og_settle_primary(db, db->task.term,
+				    clock_mono_ms() + db->opts.command_timeout_ms, err, err_cap);
 }
 
 int db_og_begin_rejoin(struct db *db, char *err, size_t err_cap)
@@ -192,36 +226,13 @@ int db_og_task_step(struct db *db, char *err, size_t err_cap)
 		return db_og_cmd_spawn(db, &c, rc, db->opts.command_timeout_ms, OG_STEP_BOOT_START,
 				       "start", err, err_cap);
 	}
-	case OG_STEP_BOOT_START: {
+	case OG_STEP_BOOT_START:
 		rc = db_task_reap(db, err, err_cap);
-		if (rc < 0)
-			return rc;
 		/* §2.4: start exits 0 without proving the role. */
-		rc = db_og_read_back(db, "start", DB_OG_WANT(DB_OG_ROLE_PENDING),
-				     clock_mono_ms() + db->opts.command_timeout_ms, NULL, err,
-				     err_cap);
-		if (rc < 0)
-			return rc;
-		struct db_og_cmd c;
-		rc = db_og_cmd_begin(db, "gs_ctl", &c, err, err_cap);
-		if (rc < 0)
-			return rc;
-		/* -w -t 1 as CM: the role read back after it decides (§2.2, §2.12). */
-		rc = db_og_ctl_notify(c.argv, c.prog, db->opts.data_dir, true,
-				      (uint32_t)db->task.term,
-				      (int)db_secs_of(DB_OG_NOTIFY_WAIT_MS));
-		return db_og_cmd_spawn(db, &c, rc, DB_OG_NOTIFY_WAIT_MS, OG_STEP_BOOT_NOTIFY,
-				       "notify", err, err_cap);
-	}
-	case OG_STEP_BOOT_NOTIFY:
-		/* §2.2: notify -M primary -w exits 1 when the new primary, without replconninfo
-		 * entries, turns Normal: the role read back decides. */
-		rc = db_task_reap(db, why, sizeof(why));
-		if (rc < 0)
-			log_info("%s; reading the role back", why);
-		return db_og_settle_primary(db, db->task.term,
-					    clock_mono_ms() + db->opts.command_timeout_ms, err,
-					    err_cap);
+		return rc < 0 ? rc : check_step(db, OG_STEP_BOOT_PENDING);
+	case OG_STEP_BOOT_PENDING:
+		rc = check_role(db, "start", DB_OG_WANT(DB_OG_ROLE_PENDING), NULL, err, err_cap);
+		return rc < 0 ? rc : notify_primary(db, err, err_cap);
 	case OG_STEP_CLONE_BUILD:
 		rc = db_task_reap(db, err, err_cap);
 		if (rc < 0) {
@@ -230,15 +241,18 @@ int db_og_task_step(struct db *db, char *err, size_t err_cap)
 				log_debug("could not clean up after a failed build: %s", why);
 			return rc;
 		}
-		return built_standby(db, err, err_cap);
+		return check_step(db, OG_STEP_BUILT);
 	case OG_STEP_REJOIN_INCREMENTAL:
 		rc = db_task_reap(db, why, sizeof(why));
 		if (rc < 0)
 			return rejoin_full_or_fail(db, rc, why, err, err_cap);
-		return built_standby(db, err, err_cap);
+		return check_step(db, OG_STEP_BUILT);
 	case OG_STEP_REJOIN_FULL:
 		rc = db_task_reap(db, err, err_cap);
-		return rc < 0 ? rc : built_standby(db, err, err_cap);
+		return rc < 0 ? rc : check_step(db, OG_STEP_BUILT);
+	case OG_STEP_BUILT:
+		/* §2.5: build starts the instance itself as a standby; see that it did. */
+		return check_role(db, "build", DB_OG_WANT_STANDBY, NULL, err, err_cap);
 	default:
 		return err_fail(err, err_cap, -EINVAL, "unknown task step %d", db->task.step);
 	}

@@ -138,6 +138,8 @@ node 3 start replica "$(peer 2)" >/dev/null || t_fail "start n3"
 node 3 follow "$(peer 2)" >/dev/null || t_fail "n3 follow n2"
 t_wait_for 60 "n3 streaming from n2" streams_from 3 2
 t_pass "follow: n3 streams from the new primary n2"
+t_assert_eq "specify_connection|127.0.0.1|$((P2 + 1))" "$(sql 3 'SELECT * FROM read_disable_conn_file()')" \
+	"follow: n3 is pinned to n2's HA port with disable_conn (2.6, CM's lock2)"
 t_wait_for 30 "n3 has rows 1,3" has_rows 3 "1,3"
 t_wait_for 30 "n3 term 2" test "$(st 3 term)" = 2
 t_pass "follow: n3 raised its term to 2 from the new primary's WAL"

@@ -119,6 +119,20 @@ t_wait_for 30 "the fenced standby logs its refusal" grep -q "refusing primary" "
 if sees 3 3; then t_fail "a standby with a higher term followed a lower-term primary"; fi
 t_pass "a standby with term 3 refuses the term-2 primary (2.8)"
 
+# 2.6: disable_conn freezes a standby (prohibit_connection) and pins it (specify_connection).
+streaming() { [ "$(sql "$1" 'select count(*) from pg_stat_get_wal_receiver()')" = "$2" ]; }
+sql 1 "select disable_conn('prohibit_connection', '', 0)" >/dev/null
+t_wait_for 20 "d1 to stop streaming" streaming 1 0
+sql 2 "insert into t values (4)" >/dev/null
+sleep 3
+if sees 1 4; then t_fail "a prohibited standby received a new row"; fi
+t_pass "disable_conn('prohibit_connection') stops the standby following anyone (2.6)"
+sql 1 "select disable_conn('specify_connection', '127.0.0.1', $((P[2] + 1)))" >/dev/null
+t_wait_for 30 "the pinned d1 to receive row 4" sees 1 4
+t_assert_eq "specify_connection|127.0.0.1|$((P[2] + 1))" "$(sql 1 'select * from read_disable_conn_file()')" \
+	"disable_conn('specify_connection') pins the standby to the given HA port (2.6)"
+sql 1 "select disable_conn('polling_connection', '', 0)" >/dev/null
+
 # 2.2: a primary without replconninfo turns Normal; notify -w then exits 1, failover refuses
 # it, and it leaves Normal once an entry exists and notify -M primary is sent.
 og gs_initdb -D "$R/d4" --nodename=n4 -U postgres -w 'Gauss@123' >/dev/null 2>&1 ||
