@@ -150,6 +150,7 @@ struct cfg_dynamic {
 	int64_t retry_timeout_ms;	       /* DCS and database retry budget; default 10 s */
 	int64_t maximum_lag_on_failover_bytes; /* default 1048576 */
 	int64_t maximum_lag_on_syncnode_bytes; /* -1 (the default) disables the check */
+	int64_t primary_race_backoff_ms;       /* Patroni 4; 0 (the default) = race at once */
 	int max_timelines_history;	       /* 0 keeps all */
 	int64_t primary_start_timeout_ms;      /* default 300 s */
 	int64_t primary_stop_timeout_ms;       /* 0 waits forever (Patroni's default) */
@@ -178,6 +179,13 @@ struct cfg {
 	struct {
 		enum log_level level;	/* default info */
 		enum log_format format; /* text, or json */
+		/* log.format as Patroni 4's list: record attribute = name shown (kind
+		 * CFG_VALUE_NONE: its own name); empty = gsha's default JSON fields */
+		struct cfg_options fields;
+		struct cfg_options static_fields; /* log.static_fields: added to JSON lines */
+		char dir[CFG_PATH_MAX];		  /* "" = stderr; else dir/patroni.log */
+		int64_t file_size_bytes;	  /* rotate past this; default 25000000 */
+		int file_num;			  /* rotated files kept; default 4 */
 	} log;
 
 	struct {
@@ -286,6 +294,8 @@ struct cfg {
 		bool nosync;
 		int failover_priority;		     /* default 1; 0 behaves like nofailover */
 		char replicatefrom[MEMBER_NAME_MAX]; /* a member's name */
+		bool nostream;			     /* Patroni 4: not implemented */
+		int sync_priority;		     /* Patroni 4: not implemented; default 1 */
 		struct cfg_options custom;	     /* every other tag, in file order */
 	} tags;
 
@@ -345,6 +355,12 @@ int cfg_load(const char *path, char *const *envp, struct cfg *out, struct cfg_di
 /* As cfg_load, from YAML text of len bytes; source names it in diagnostics. */
 int cfg_load_text(const char *source, const char *text, size_t len, char *const *envp,
 		  struct cfg *out, struct cfg_diags *diags) __attribute__((warn_unused_result));
+
+/* Applies the log section to the process's logging (log.h): level, format, member name, the
+ * log file (log.dir, file_size, file_num) and Patroni's JSON layout (log.format as a list,
+ * log.static_fields). Returns 0; or a negative errno when the log file cannot be opened (logged;
+ * stderr stays) or -EINVAL when the layout does not fit log.h's limits (the rest is applied). */
+int cfg_log_setup(const struct cfg *c) __attribute__((warn_unused_result));
 
 /* Appends the effective configuration, one "key = value" per line, passwords masked, to out.
  * Returns 0 or the buf error. */

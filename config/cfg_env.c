@@ -66,9 +66,7 @@ static void apply_env_table(struct cfg_reader *r, char *const *envp, const struc
 		r->source = source;
 		cfg_mark_seen(r, k, 0, 0);
 		if (k->type == CFG_KEY_IGNORED) {
-			cfg_rec_warning(
-				r, 0, 0, shown,
-				"Patroni setting that gsha does not implement yet, ignoring");
+			cfg_rec_warning(r, 0, 0, shown, CFG_TODO_TEXT);
 		} else if (k->type == CFG_KEY_LIST) {
 			(void)cfg_list_from_csv(r, (struct cfg_list *)(void *)CFG_FIELD(base, k),
 						value, 0, 0, shown);
@@ -80,6 +78,7 @@ static void apply_env_table(struct cfg_reader *r, char *const *envp, const struc
 				kind = CFG_VALUE_STRING;
 			(void)cfg_set_scalar(r, k, base, value, kind, 0, 0, shown);
 		}
+		cfg_warn_todo(r, k, base, 0, 0, shown);
 		r->source = saved;
 	}
 }

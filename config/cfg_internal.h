@@ -44,6 +44,12 @@ enum cfg_key_flag {
 	CFG_F_TAGS = 1 << 3,	    /* a section whose unknown keys are custom tags */
 	CFG_F_METHODS = 1 << 4,	    /* a section whose unknown mappings may be replica methods */
 	CFG_F_BOOT_METHOD = 1 << 5, /* a section whose unknown mappings may be bootstrap methods */
+	/* Patroni acts on it, gsha reads it but does not yet: a value other than the default
+	 * (which is what gsha does) is warned about once, naming the key; hint says why. */
+	CFG_F_TODO = 1 << 6,
+	/* a command: one string (split as a shell would), or Patroni's list of words, which is
+	 * kept as one string with each word single-quoted */
+	CFG_F_ARGV = 1 << 7,
 };
 
 /* One row of the key table: everything gsha knows about one key. */
@@ -168,6 +174,13 @@ bool cfg_find_seen(const struct cfg_reader *r, const struct cfg_key *k, int *lin
 /* Reads postgresql.<name> as a custom replica method, once it is known to be one. */
 void cfg_read_replica_method(struct cfg_reader *r, const struct cfg_node *n, struct cfg *c,
 			     const char *shown);
+
+/* Records the warning of a CFG_F_TODO key whose field in base is not its default. */
+void cfg_warn_todo(struct cfg_reader *r, const struct cfg_key *k, const void *base, int line,
+		   int col, const char *shown);
+
+/* The text of the not-yet-implemented warning, shared with the guard test. */
+#define CFG_TODO_TEXT "Patroni setting that gsha does not implement yet, ignoring"
 
 /* --- typed values (cfg_value.c) --- */
 

@@ -65,6 +65,18 @@ const char *cfg_value_kind_name(enum cfg_value_kind k)
 	return ENUM_NAME(kind_names, k);
 }
 
+/* Patroni 4.1's per-role parameters, pg_hba and pg_ident, in the file and in bootstrap.dcs. */
+#define PER_ROLE_ROW(what, role)                                               \
+	{                                                                      \
+		.path = "postgresql." #what "_" #role, .type = CFG_KEY_IGNORED \
+	}
+#define PER_ROLE_ROWS                                                                    \
+	PER_ROLE_ROW(parameters, primary), PER_ROLE_ROW(parameters, replica),            \
+		PER_ROLE_ROW(parameters, standby_leader), PER_ROLE_ROW(pg_hba, primary), \
+		PER_ROLE_ROW(pg_hba, replica), PER_ROLE_ROW(pg_hba, standby_leader),     \
+		PER_ROLE_ROW(pg_ident, primary), PER_ROLE_ROW(pg_ident, replica),        \
+		PER_ROLE_ROW(pg_ident, standby_leader)
+
 /* The dynamic configuration: bootstrap.dcs in the file, the "config" key in etcd. */
 const struct cfg_key cfg_dynamic_keys[] = {
 	{ .path = "ttl",
@@ -105,13 +117,24 @@ const struct cfg_key cfg_dynamic_keys[] = {
 	  .min = -1,
 	  .max = INT64_MAX,
 	  .def = "-1",
-	  .hint = "give a number of bytes, or -1 to disable the check" },
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha does not swap a lagging synchronous standby for a healthy one yet" },
+	{ .path = "primary_race_backoff",
+	  .type = CFG_KEY_DURATION,
+	  DF(primary_race_backoff_ms),
+	  .min = 0,
+	  .max = 3600 * SEC,
+	  .def = "0",
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha starts the leader race at once, as with 0" },
 	{ .path = "max_timelines_history",
 	  .type = CFG_KEY_INT,
 	  DF(max_timelines_history),
 	  .min = 0,
 	  .max = 1000000,
-	  .def = "0" },
+	  .def = "0",
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha keeps the whole history, as with 0" },
 	{ .path = "primary_start_timeout",
 	  .type = CFG_KEY_DURATION,
 	  DF(primary_start_timeout_ms),
@@ -124,7 +147,9 @@ const struct cfg_key cfg_dynamic_keys[] = {
 	  DF(primary_stop_timeout_ms),
 	  .min = 0,
 	  .max = DAY_MS,
-	  .def = "0" },
+	  .def = "0",
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha waits for the stop up to postgresql.pg_ctl_timeout" },
 	{ .path = "master_stop_timeout", .alias_of = "primary_stop_timeout" },
 	{ .path = "synchronous_mode",
 	  .type = CFG_KEY_BOOL,
@@ -148,8 +173,21 @@ const struct cfg_key cfg_dynamic_keys[] = {
 	  .def = "true" },
 	{ .path = "postgresql.parameters", .type = CFG_KEY_PARAMS, DF(postgresql.parameters) },
 	{ .path = "postgresql.pg_hba", .type = CFG_KEY_LIST, DF(postgresql.pg_hba) },
-	{ .path = "postgresql.pg_ident", .type = CFG_KEY_LIST, DF(postgresql.pg_ident) },
+	{ .path = "postgresql.pg_ident",
+	  .type = CFG_KEY_LIST,
+	  .flags = CFG_F_TODO,
+	  DF(postgresql.pg_ident),
+	  .hint = "gsha leaves pg_ident.conf as it is" },
 	{ .path = "postgresql.recovery_conf", .type = CFG_KEY_IGNORED },
+	/* Patroni reads these local keys from the dynamic configuration too. */
+	{ .path = "postgresql.rewind", .type = CFG_KEY_IGNORED },
+	{ .path = "postgresql.basebackup",
+	  .type = CFG_KEY_IGNORED,
+	  .hint = "set it under postgresql in the file" },
+	{ .path = "postgresql.pg_ctl_timeout",
+	  .type = CFG_KEY_IGNORED,
+	  .hint = "set it under postgresql in the file" },
+	PER_ROLE_ROWS,
 	{ .path = "postgresql.bin_name", .type = CFG_KEY_IGNORED },
 	{ .path = "standby_cluster", .type = CFG_KEY_IGNORED },
 	{ .path = "slots", .type = CFG_KEY_IGNORED },
@@ -163,6 +201,7 @@ const struct cfg_key cfg_dynamic_keys[] = {
 #define REQ_replication CFG_F_REQUIRED
 #define REQ_rewind 0
 
+#define AUTH_TODO "gsha connects with user name and password only"
 #define AUTH_ROWS(role, ENV)                                                                \
 	{ .path = "postgresql.authentication." #role, .type = CFG_KEY_SECTION },            \
 		{ .path = "postgresql.authentication." #role ".username",                   \
@@ -179,40 +218,59 @@ const struct cfg_key cfg_dynamic_keys[] = {
 		{ .path = "postgresql.authentication." #role ".sslmode",                    \
 		  .type = CFG_KEY_STRING,                                                   \
 		  CF(postgresql.authentication.role.sslmode),                               \
+		  .flags = CFG_F_TODO | 0,                                                  \
+		  .hint = AUTH_TODO,                                                        \
 		  .env = ENV "_SSLMODE" },                                                  \
 		{ .path = "postgresql.authentication." #role ".sslcert",                    \
 		  .type = CFG_KEY_STRING,                                                   \
 		  CF(postgresql.authentication.role.sslcert),                               \
+		  .flags = CFG_F_TODO | 0,                                                  \
+		  .hint = AUTH_TODO,                                                        \
 		  .env = ENV "_SSLCERT" },                                                  \
 		{ .path = "postgresql.authentication." #role ".sslkey",                     \
 		  .type = CFG_KEY_STRING,                                                   \
 		  CF(postgresql.authentication.role.sslkey),                                \
+		  .flags = CFG_F_TODO | 0,                                                  \
+		  .hint = AUTH_TODO,                                                        \
 		  .env = ENV "_SSLKEY" },                                                   \
 		{ .path = "postgresql.authentication." #role ".sslpassword",                \
 		  .type = CFG_KEY_STRING,                                                   \
-		  .flags = CFG_F_SECRET,                                                    \
 		  CF(postgresql.authentication.role.sslpassword),                           \
+		  .flags = CFG_F_TODO | CFG_F_SECRET,                                       \
+		  .hint = AUTH_TODO,                                                        \
 		  .env = ENV "_SSLPASSWORD" },                                              \
 		{ .path = "postgresql.authentication." #role ".sslrootcert",                \
 		  .type = CFG_KEY_STRING,                                                   \
 		  CF(postgresql.authentication.role.sslrootcert),                           \
+		  .flags = CFG_F_TODO | 0,                                                  \
+		  .hint = AUTH_TODO,                                                        \
 		  .env = ENV "_SSLROOTCERT" },                                              \
 		{ .path = "postgresql.authentication." #role ".sslcrl",                     \
 		  .type = CFG_KEY_STRING,                                                   \
 		  CF(postgresql.authentication.role.sslcrl),                                \
+		  .flags = CFG_F_TODO | 0,                                                  \
+		  .hint = AUTH_TODO,                                                        \
 		  .env = ENV "_SSLCRL" },                                                   \
 		{ .path = "postgresql.authentication." #role ".sslcrldir",                  \
 		  .type = CFG_KEY_STRING,                                                   \
 		  CF(postgresql.authentication.role.sslcrldir),                             \
+		  .flags = CFG_F_TODO | 0,                                                  \
+		  .hint = AUTH_TODO,                                                        \
 		  .env = ENV "_SSLCRLDIR" },                                                \
 		{ .path = "postgresql.authentication." #role ".gssencmode",                 \
 		  .type = CFG_KEY_STRING,                                                   \
 		  CF(postgresql.authentication.role.gssencmode),                            \
+		  .flags = CFG_F_TODO | 0,                                                  \
+		  .hint = AUTH_TODO,                                                        \
 		  .env = ENV "_GSSENCMODE" },                                               \
+		{ .path = "postgresql.authentication." #role ".sslnegotiation",             \
+		  .type = CFG_KEY_IGNORED,                                                  \
+		  .env = ENV "_SSLNEGOTIATION",                                             \
+		  .hint = AUTH_TODO },                                                      \
 	{                                                                                   \
 		.path = "postgresql.authentication." #role ".channel_binding",              \
 		.type = CFG_KEY_STRING, CF(postgresql.authentication.role.channel_binding), \
-		.env = ENV "_CHANNEL_BINDING"                                               \
+		.env = ENV "_CHANNEL_BINDING", .flags = CFG_F_TODO, .hint = AUTH_TODO       \
 	}
 
 /* The local configuration: the YAML file and the environment. */
@@ -235,6 +293,16 @@ const struct cfg_key cfg_keys[] = {
 	  .def = "/service/",
 	  .env = "NAMESPACE" },
 
+	/* Patroni 4: Python thread settings. */
+	{ .path = "thread_pool_size",
+	  .type = CFG_KEY_IGNORED,
+	  .env = "THREAD_POOL_SIZE",
+	  .hint = "gsha is not a Python program" },
+	{ .path = "thread_stack_size",
+	  .type = CFG_KEY_IGNORED,
+	  .env = "THREAD_STACK_SIZE",
+	  .hint = "gsha is not a Python program" },
+
 	{ .path = "log", .type = CFG_KEY_SECTION },
 	{ .path = "log.level",
 	  .type = CFG_KEY_LOG_LEVEL,
@@ -249,10 +317,12 @@ const struct cfg_key cfg_keys[] = {
 	  .env = "LOG_FORMAT",
 	  .env_alias = "LOGFORMAT" },
 	{ .path = "log.type", .type = CFG_KEY_LOG_FORMAT, CF(log.format), .env = "LOG_TYPE" },
-	{ .path = "log.dir",
-	  .type = CFG_KEY_IGNORED,
-	  .env = "LOG_DIR",
-	  .hint = "gsha logs to stderr; let systemd or the container runtime keep the file" },
+	{ .path = "log.static_fields",
+	  .type = CFG_KEY_PARAMS,
+	  CF(log.static_fields),
+	  .env = "LOG_STATIC_FIELDS" },
+	{ .path = "log.mode", .type = CFG_KEY_IGNORED, .env = "LOG_MODE" },
+	{ .path = "log.dir", .type = CFG_KEY_STRING, CF(log.dir), .env = "LOG_DIR" },
 	{ .path = "log.deduplicate_heartbeat_logs", .type = CFG_KEY_IGNORED },
 	{ .path = "log.traceback_level", .type = CFG_KEY_IGNORED, .env = "LOG_TRACEBACK_LEVEL" },
 	{ .path = "log.dateformat",
@@ -260,8 +330,20 @@ const struct cfg_key cfg_keys[] = {
 	  .env = "LOG_DATEFORMAT",
 	  .env_alias = "LOG_DATEFMT" },
 	{ .path = "log.max_queue_size", .type = CFG_KEY_IGNORED, .env = "LOG_MAX_QUEUE_SIZE" },
-	{ .path = "log.file_num", .type = CFG_KEY_IGNORED, .env = "LOG_FILE_NUM" },
-	{ .path = "log.file_size", .type = CFG_KEY_IGNORED, .env = "LOG_FILE_SIZE" },
+	{ .path = "log.file_num",
+	  .type = CFG_KEY_INT,
+	  CF(log.file_num),
+	  .min = 0,
+	  .max = 1000,
+	  .def = "4",
+	  .env = "LOG_FILE_NUM" },
+	{ .path = "log.file_size",
+	  .type = CFG_KEY_INT64,
+	  CF(log.file_size_bytes),
+	  .min = 0,
+	  .max = INT64_MAX,
+	  .def = "25000000",
+	  .env = "LOG_FILE_SIZE" },
 	{ .path = "log.loggers", .type = CFG_KEY_IGNORED, .env = "LOG_LOGGERS" },
 
 	{ .path = "restapi", .type = CFG_KEY_SECTION },
@@ -307,7 +389,9 @@ const struct cfg_key cfg_keys[] = {
 	{ .path = "restapi.ciphers",
 	  .type = CFG_KEY_STRING,
 	  CF(restapi.ciphers),
-	  .env = "RESTAPI_CIPHERS" },
+	  .env = "RESTAPI_CIPHERS",
+	  .flags = CFG_F_TODO,
+	  .hint = "the REST server uses the TLS library's default ciphers" },
 	{ .path = "restapi.verify_client",
 	  .type = CFG_KEY_ENUM,
 	  CF(restapi.verify_client),
@@ -331,13 +415,22 @@ const struct cfg_key cfg_keys[] = {
 	  .type = CFG_KEY_PARAMS,
 	  CF(restapi.https_extra_headers),
 	  .env = "RESTAPI_HTTPS_EXTRA_HEADERS" },
-	{ .path = "restapi.server_tokens", .type = CFG_KEY_IGNORED },
+	{ .path = "restapi.server_tokens",
+	  .type = CFG_KEY_IGNORED,
+	  .env = "RESTAPI_SERVER_TOKENS" },
 	{ .path = "restapi.request_queue_size",
 	  .type = CFG_KEY_INT,
 	  CF(restapi.request_queue_size),
-	  .min = 1,
-	  .max = 65535,
-	  .def = "5" },
+	  .min = 0,
+	  .max = 4096,
+	  .def = "5",
+	  .env = "RESTAPI_REQUEST_QUEUE_SIZE",
+	  .flags = CFG_F_TODO,
+	  .hint = "the REST server keeps its own listen backlog" },
+	{ .path = "restapi.thread_pool_size",
+	  .type = CFG_KEY_IGNORED,
+	  .env = "RESTAPI_THREAD_POOL_SIZE",
+	  .hint = "the REST server sizes its own threads" },
 
 	{ .path = "ctl", .type = CFG_KEY_SECTION },
 	{ .path = "ctl.authentication", .type = CFG_KEY_SECTION },
@@ -394,12 +487,16 @@ const struct cfg_key cfg_keys[] = {
 	  .type = CFG_KEY_STRING,
 	  CF(etcd3.proxy),
 	  .env = "ETCD3_PROXY",
-	  .env_alias = "ETCD_PROXY" },
+	  .env_alias = "ETCD_PROXY",
+	  .flags = CFG_F_TODO,
+	  .hint = "list the etcd endpoints in etcd3.hosts" },
 	{ .path = "etcd3.use_proxies",
 	  .type = CFG_KEY_BOOL,
 	  CF(etcd3.use_proxies),
 	  .env = "ETCD3_USE_PROXIES",
-	  .env_alias = "ETCD_USE_PROXIES" },
+	  .env_alias = "ETCD_USE_PROXIES",
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha talks to the endpoints listed, as with false" },
 	{ .path = "etcd3.username",
 	  .type = CFG_KEY_STRING,
 	  CF(etcd3.username),
@@ -451,10 +548,16 @@ const struct cfg_key cfg_keys[] = {
 	  .sub_offset = offsetof(struct cfg, bootstrap.dcs) },
 	{ .path = "bootstrap.initdb", .type = CFG_KEY_OPTIONS, CF(bootstrap.initdb) },
 	{ .path = "bootstrap.pg_hba", .type = CFG_KEY_LIST, CF(bootstrap.pg_hba) },
-	{ .path = "bootstrap.users", .type = CFG_KEY_USERS, CF(bootstrap.users) },
+	{ .path = "bootstrap.users",
+	  .type = CFG_KEY_USERS,
+	  CF(bootstrap.users),
+	  .flags = CFG_F_TODO,
+	  .hint = "create the users by hand (Patroni 4 dropped this key)" },
 	{ .path = "bootstrap.post_bootstrap",
 	  .type = CFG_KEY_STRING,
-	  CF(bootstrap.post_bootstrap) },
+	  CF(bootstrap.post_bootstrap),
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha runs no script after initdb" },
 	{ .path = "bootstrap.post_init", .alias_of = "bootstrap.post_bootstrap" },
 	{ .path = "bootstrap.method", .type = CFG_KEY_STRING, CF(bootstrap.method) },
 
@@ -479,7 +582,9 @@ const struct cfg_key cfg_keys[] = {
 	{ .path = "postgresql.proxy_address",
 	  .type = CFG_KEY_ADDRESS,
 	  CF(postgresql.proxy_address),
-	  .env = "POSTGRESQL_PROXY_ADDRESS" },
+	  .env = "POSTGRESQL_PROXY_ADDRESS",
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha does not publish it in the member key yet" },
 	{ .path = "postgresql.data_dir",
 	  .type = CFG_KEY_STRING,
 	  .flags = CFG_F_REQUIRED,
@@ -504,30 +609,43 @@ const struct cfg_key cfg_keys[] = {
 	AUTH_ROWS(rewind, "REWIND"),
 	{ .path = "postgresql.parameters", .type = CFG_KEY_PARAMS, CF(postgresql.parameters) },
 	{ .path = "postgresql.pg_hba", .type = CFG_KEY_LIST, CF(postgresql.pg_hba) },
-	{ .path = "postgresql.pg_ident", .type = CFG_KEY_LIST, CF(postgresql.pg_ident) },
+	{ .path = "postgresql.pg_ident",
+	  .type = CFG_KEY_LIST,
+	  CF(postgresql.pg_ident),
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha leaves pg_ident.conf as it is" },
 	{ .path = "postgresql.recovery_conf",
 	  .type = CFG_KEY_PARAMS,
-	  CF(postgresql.recovery_conf) },
+	  CF(postgresql.recovery_conf),
+	  .flags = CFG_F_TODO,
+	  .hint = "replicas get primary_conninfo only; no restore_command" },
 	{ .path = "postgresql.create_replica_methods",
 	  .type = CFG_KEY_LIST,
-	  CF(postgresql.create_replica_methods) },
+	  CF(postgresql.create_replica_methods),
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha clones replicas with pg_basebackup" },
 	{ .path = "postgresql.basebackup", .type = CFG_KEY_OPTIONS, CF(postgresql.basebackup) },
 	{ .path = "postgresql.callbacks", .type = CFG_KEY_SECTION },
 	{ .path = "postgresql.callbacks.on_start",
 	  .type = CFG_KEY_STRING,
-	  CF(postgresql.callbacks.on_start) },
+	  CF(postgresql.callbacks.on_start),
+	  .flags = CFG_F_ARGV },
 	{ .path = "postgresql.callbacks.on_stop",
 	  .type = CFG_KEY_STRING,
-	  CF(postgresql.callbacks.on_stop) },
+	  CF(postgresql.callbacks.on_stop),
+	  .flags = CFG_F_ARGV },
 	{ .path = "postgresql.callbacks.on_restart",
 	  .type = CFG_KEY_STRING,
-	  CF(postgresql.callbacks.on_restart) },
+	  CF(postgresql.callbacks.on_restart),
+	  .flags = CFG_F_ARGV },
 	{ .path = "postgresql.callbacks.on_reload",
 	  .type = CFG_KEY_STRING,
-	  CF(postgresql.callbacks.on_reload) },
+	  CF(postgresql.callbacks.on_reload),
+	  .flags = CFG_F_ARGV },
 	{ .path = "postgresql.callbacks.on_role_change",
 	  .type = CFG_KEY_STRING,
-	  CF(postgresql.callbacks.on_role_change) },
+	  CF(postgresql.callbacks.on_role_change),
+	  .flags = CFG_F_ARGV },
 	{ .path = "postgresql.pre_promote", .type = CFG_KEY_STRING, CF(postgresql.pre_promote) },
 	{ .path = "postgresql.before_stop", .type = CFG_KEY_STRING, CF(postgresql.before_stop) },
 	{ .path = "postgresql.pg_ctl_timeout",
@@ -538,10 +656,14 @@ const struct cfg_key cfg_keys[] = {
 	  .def = "60" },
 	{ .path = "postgresql.use_unix_socket",
 	  .type = CFG_KEY_BOOL,
-	  CF(postgresql.use_unix_socket) },
+	  CF(postgresql.use_unix_socket),
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha connects over TCP" },
 	{ .path = "postgresql.use_unix_socket_repl",
 	  .type = CFG_KEY_BOOL,
-	  CF(postgresql.use_unix_socket_repl) },
+	  CF(postgresql.use_unix_socket_repl),
+	  .flags = CFG_F_TODO,
+	  .hint = "replicas connect over TCP" },
 	{ .path = "postgresql.use_pg_rewind", .type = CFG_KEY_BOOL, CF(postgresql.use_pg_rewind) },
 	{ .path = "postgresql.remove_data_directory_on_rewind_failure",
 	  .type = CFG_KEY_BOOL,
@@ -549,9 +671,17 @@ const struct cfg_key cfg_keys[] = {
 	{ .path = "postgresql.remove_data_directory_on_diverged_timelines",
 	  .type = CFG_KEY_BOOL,
 	  CF(postgresql.remove_data_directory_on_diverged_timelines) },
-	{ .path = "postgresql.custom_conf", .type = CFG_KEY_STRING, CF(postgresql.custom_conf) },
+	{ .path = "postgresql.custom_conf",
+	  .type = CFG_KEY_STRING,
+	  CF(postgresql.custom_conf),
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha writes its own postgresql.conf" },
 	{ .path = "postgresql.bin_name", .type = CFG_KEY_IGNORED },
 	{ .path = "postgresql.krbsrvname", .type = CFG_KEY_IGNORED },
+	{ .path = "postgresql.rewind",
+	  .type = CFG_KEY_IGNORED,
+	  .hint = "gsha runs pg_rewind with its own options" },
+	PER_ROLE_ROWS,
 	{ .path = "postgresql.use_slots", .type = CFG_KEY_IGNORED },
 
 	{ .path = "tags", .type = CFG_KEY_SECTION, .flags = CFG_F_TAGS },
@@ -565,7 +695,24 @@ const struct cfg_key cfg_keys[] = {
 	  .min = 0,
 	  .max = 1000000,
 	  .def = "1" },
-	{ .path = "tags.replicatefrom", .type = CFG_KEY_MEMBER_NAME, CF(tags.replicatefrom) },
+	{ .path = "tags.nostream",
+	  .type = CFG_KEY_BOOL,
+	  CF(tags.nostream),
+	  .flags = CFG_F_TODO,
+	  .hint = "replicas always stream from the leader" },
+	{ .path = "tags.sync_priority",
+	  .type = CFG_KEY_INT,
+	  CF(tags.sync_priority),
+	  .min = 0,
+	  .max = 1000000,
+	  .def = "1",
+	  .flags = CFG_F_TODO,
+	  .hint = "synchronous standbys are chosen by WAL position (use nosync to exclude one)" },
+	{ .path = "tags.replicatefrom",
+	  .type = CFG_KEY_MEMBER_NAME,
+	  CF(tags.replicatefrom),
+	  .flags = CFG_F_TODO,
+	  .hint = "published for patronictl, but replicas stream from the leader" },
 
 	{ .path = "watchdog", .type = CFG_KEY_SECTION },
 	{ .path = "watchdog.mode",
@@ -576,13 +723,16 @@ const struct cfg_key cfg_keys[] = {
 	{ .path = "watchdog.device",
 	  .type = CFG_KEY_STRING,
 	  CF(watchdog.device),
-	  .def = "/dev/watchdog" },
+	  .def = "/dev/watchdog",
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha uses no watchdog device yet" },
 	{ .path = "watchdog.safety_margin",
 	  .type = CFG_KEY_DURATION,
 	  CF(watchdog.safety_margin_ms),
 	  .min = -1,
 	  .max = 3600 * SEC,
 	  .def = "5",
-	  .hint = "give seconds, or -1 for half the ttl" },
+	  .flags = CFG_F_TODO,
+	  .hint = "gsha uses no watchdog device yet" },
 	{ .path = NULL },
 };

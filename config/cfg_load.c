@@ -146,3 +146,33 @@ out_close:
 	fclose(f);
 	return rc;
 }
+
+int cfg_log_setup(const struct cfg *c)
+{
+	const char *attrs[LOG_FIELDS_MAX], *keys[LOG_FIELDS_MAX];
+	const char *names[LOG_STATIC_MAX], *values[LOG_STATIC_MAX];
+	int nf = c->log.fields.count, ns = c->log.static_fields.count;
+
+	log_setup(c->log.level, c->log.format, c->name);
+	if (c->log.dir[0] != '\0') {
+		char err[256 + CFG_PATH_MAX];
+		int rc = log_set_file(c->log.dir, (long long)c->log.file_size_bytes,
+				      c->log.file_num, err, sizeof(err));
+
+		if (rc != 0) {
+			log_error("%s: logging to stderr", err);
+			return rc;
+		}
+	}
+	if (nf > LOG_FIELDS_MAX || ns > LOG_STATIC_MAX)
+		return -EINVAL;
+	for (int i = 0; i < nf; i++) {
+		attrs[i] = c->log.fields.items[i].name;
+		keys[i] = c->log.fields.items[i].value;
+	}
+	for (int i = 0; i < ns; i++) {
+		names[i] = c->log.static_fields.items[i].name;
+		values[i] = c->log.static_fields.items[i].value;
+	}
+	return log_set_json_layout(attrs, keys, nf, names, values, ns);
+}

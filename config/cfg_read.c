@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "cfg_internal.h"
+#include "log.h"
 
 /* --- the table --- */
 
@@ -349,22 +350,158 @@ void cfg_read_replica_method(struct cfg_reader *r, const struct cfg_node *n, str
 			      "a replica method needs a command: give the script to run");
 }
 
+static void k_read_value(struct cfg_reader *r, const struct cfg_key *table, const struct cfg_key *k,
+			 const struct cfg_node *n, void *base, const char *shown);
+
+/* Whether a key's field holds what its default gives (zero when it has none). */
+static bool field_is_default(const struct cfg_key *k, const void *base)
+{
+	struct cfg_key row = *k;
+	struct cfg_diags *scratch_diags;
+	struct cfg_reader *scratch;
+	char *def;
+	bool same = false;
+
+	def = calloc(1, k->size);
+	scratch_diags = calloc(1, sizeof(*scratch_diags));
+	scratch = calloc(1, sizeof(*scratch));
+	if (def == NULL || scratch_diags == NULL || scratch == NULL)
+		goto out_free;
+	row.offset = 0;
+	cfg_diags_init(scratch_diags);
+	scratch->diags = scratch_diags;
+	scratch->source = "the key table";
+	scratch->quiet_warnings = true;
+	if (k->def != NULL)
+		(void)cfg_set_scalar(scratch, &row, def, k->def, CFG_VALUE_STRING, 0, 0, k->path);
+	same = memcmp(def, (const char *)base + k->offset, k->size) == 0;
+out_free:
+	free(scratch);
+	free(scratch_diags);
+	free(def);
+	return same;
+}
+
+void cfg_warn_todo(struct cfg_reader *r, const struct cfg_key *k, const void *base, int line,
+		   int col, const char *shown)
+{
+	if (!(k->flags & CFG_F_TODO) || field_is_default(k, base))
+		return;
+	cfg_rec_warning(r, line, col, shown, CFG_TODO_TEXT "%s%s", k->hint ? ": " : "",
+			k->hint ? k->hint : "");
+}
+
 static void read_value(struct cfg_reader *r, const struct cfg_key *table, const struct cfg_key *k,
 		       const struct cfg_node *n, void *base, const char *shown)
 {
-	void *field = CFG_FIELD(base, k);
 	int kline = n->key_line ? n->key_line : n->line;
 	int kcol = n->key_line ? n->key_column : n->column;
 
 	cfg_mark_seen(r, k, kline, kcol);
 	if (k->type == CFG_KEY_IGNORED) {
-		cfg_rec_warning(r, kline, kcol, shown,
-				"Patroni setting that gsha does not implement yet, ignoring%s%s",
-				k->hint ? ": " : "", k->hint ? k->hint : "");
+		cfg_rec_warning(r, kline, kcol, shown, CFG_TODO_TEXT "%s%s", k->hint ? ": " : "",
+				k->hint ? k->hint : "");
 		return;
 	}
 	if (n->type == CFG_NODE_NULL)
 		return; /* an empty value leaves the default, as in Patroni */
+	if (k->flags & CFG_F_TODO) {
+		k_read_value(r, table, k, n, base, shown);
+		cfg_warn_todo(r, k, base, kline, kcol, shown);
+		return;
+	}
+	k_read_value(r, table, k, n, base, shown);
+}
+
+/* Patroni 4's log.format list: "- attr" or "- attr: shown_name" entries. */
+static void read_log_fields(struct cfg_reader *r, const struct cfg_node *n, const char *shown)
+{
+	struct cfg_kv_view v;
+
+	if (r->cfg == NULL)
+		return;
+	v = cfg_options_view(&r->cfg->log.fields);
+	*v.count = 0;
+	for (const struct cfg_node *c = n->child; c != NULL; c = c->next) {
+		const struct cfg_node *e = c;
+		const char *attr, *value = "";
+		enum cfg_value_kind kind = CFG_VALUE_NONE;
+
+		if (c->type == CFG_NODE_MAP && c->child != NULL && c->child->next == NULL &&
+		    c->child->type == CFG_NODE_SCALAR) {
+			e = c->child;
+			attr = e->key;
+			value = e->text;
+			kind = CFG_VALUE_STRING;
+		} else if (c->type == CFG_NODE_SCALAR) {
+			attr = c->text;
+		} else {
+			cfg_rec_error(r, c->line, c->column, shown,
+				      "each entry must be a record attribute (message) or one "
+				      "attribute: name pair (levelname: level)");
+			continue;
+		}
+		if (!log_field_known(attr)) {
+			cfg_rec_warning(r, c->line, c->column, shown,
+					"\"%s\": gsha does not write this log record attribute "
+					"(it writes asctime, created, levelname, levelno, message, "
+					"name, process, thread), ignoring it",
+					attr);
+			continue;
+		}
+		(void)cfg_params_put(r, v, attr, value, kind, c->line, c->column, shown);
+	}
+	if (*v.count == 0)
+		cfg_rec_warning(r, n->line, n->column, shown,
+				"names no attribute gsha writes: the default JSON fields are used");
+}
+
+/* A command given as a list of words: each word single-quoted, so splitting the string as a
+ * shell would gives the words back unchanged. */
+static void read_argv(struct cfg_reader *r, const struct cfg_node *n, char *out, size_t cap,
+		      const char *shown)
+{
+	struct buf b;
+
+	buf_init_fixed(&b, out, cap);
+	for (const struct cfg_node *c = n->child; c != NULL; c = c->next) {
+		if (c->type != CFG_NODE_SCALAR) {
+			cfg_rec_error(r, c->line, c->column, shown,
+				      "each word of the command must be a single value, not %s",
+				      cfg_type_noun(c));
+			out[0] = '\0';
+			return;
+		}
+		/* appends past the limit are refused and set b.overflow, checked below */
+		if (c != n->child)
+			(void)buf_puts(&b, " ");
+		(void)buf_puts(&b, "'");
+		for (const char *p = c->text; *p != '\0'; p++)
+			(void)(*p == '\'' ? buf_puts(&b, "'\\''") : buf_append(&b, p, 1));
+		(void)buf_puts(&b, "'");
+	}
+	if (b.overflow) {
+		cfg_rec_error(r, n->line, n->column, shown, "the command is longer than %zu bytes",
+			      cap - 1);
+		out[0] = '\0';
+	}
+}
+
+/* Reads one key's value by its type (CFG_F_TODO and ignored keys are handled by the caller). */
+static void k_read_value(struct cfg_reader *r, const struct cfg_key *table, const struct cfg_key *k,
+			 const struct cfg_node *n, void *base, const char *shown)
+{
+	void *field = CFG_FIELD(base, k);
+
+	if ((k->flags & CFG_F_ARGV) && n->type == CFG_NODE_SEQ) {
+		read_argv(r, n, field, k->size, shown);
+		return;
+	}
+	if (k->type == CFG_KEY_LOG_FORMAT && n->type == CFG_NODE_SEQ &&
+	    strcmp(k->path, "log.format") == 0) {
+		read_log_fields(r, n, shown);
+		return;
+	}
 	switch (k->type) {
 	case CFG_KEY_SECTION:
 		if (n->type != CFG_NODE_MAP) {

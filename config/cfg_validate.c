@@ -196,6 +196,10 @@ void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 		if (!r->pending[i].bootstrap &&
 		    list_has(&c->postgresql.create_replica_methods, n->key)) {
 			cfg_read_replica_method(r, n, c, shown);
+			cfg_rec_warning(r, n->key_line, n->key_column, shown,
+					CFG_TODO_TEXT
+					": custom replica methods do not run yet, gsha clones "
+					"replicas with pg_basebackup");
 			continue;
 		}
 		cfg_rec_unknown(
@@ -210,6 +214,30 @@ void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 			r, line, col, "bootstrap.method",
 			"custom bootstrap methods are not implemented yet: gsha runs initdb, "
 			"ignoring");
+	}
+
+	if ((c->log.fields.count > 0 || c->log.static_fields.count > 0) &&
+	    c->log.format != LOG_FORMAT_JSON) {
+		const char *key = c->log.fields.count > 0 ? "log.format" : "log.static_fields";
+
+		position_of(r, key, &line, &col);
+		cfg_rec_warning(
+			r, line, col, key,
+			"applies to JSON logs only (log.type: json), ignoring for text logs");
+	}
+
+	/* gsha has no watchdog yet: "required" cannot be honoured, "automatic" runs without one,
+	 * as Patroni does when the device is missing, and says so. */
+	if (cfg_find_seen(r, cfg_table_find(cfg_keys, "watchdog.mode"), &line, &col)) {
+		if (c->watchdog.mode == CFG_WATCHDOG_REQUIRED)
+			cfg_rec_error(r, line, col, "watchdog.mode",
+				      "\"required\" cannot be honoured: gsha does not use a "
+				      "watchdog device yet; set mode: off (or automatic) to run "
+				      "without one");
+		else if (c->watchdog.mode == CFG_WATCHDOG_AUTOMATIC)
+			cfg_rec_warning(r, line, col, "watchdog.mode",
+					"gsha does not use a watchdog device yet, running without "
+					"one as Patroni does when none is available");
 	}
 
 	c->postgresql.use_pg_rewind_set =

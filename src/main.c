@@ -186,8 +186,8 @@ int main(int argc, char **argv)
 	}
 	cfg_diags_init(diags);
 	rc = cfg_load(path, environ, c, diags);
-	if (rc == 0) /* warnings already follow the configured log format */
-		log_setup(c->log.level, c->log.format, c->name);
+	if (rc == 0 && cfg_log_setup(c) != 0) /* warnings follow the configured log format */
+		log_warning("the log section could not be applied in full, see above");
 	report_diags(diags, false);
 	free(diags);
 	if (rc != 0) {

@@ -18,6 +18,7 @@
 void set_role(struct agent *a, enum ha_role to, const char *reason)
 {
 	char line[HA_REASON_MAX + 128];
+	enum ha_role from = a->role.role;
 	int r = ha_role_change(&a->role, to, clock_mono_ms(), reason, line, sizeof(line));
 
 	if (r == 0) {
@@ -29,6 +30,8 @@ void set_role(struct agent *a, enum ha_role to, const char *reason)
 		ha_role_init(&a->role, to, clock_mono_ms());
 		a->role_changes++;
 	}
+	if (r == 0 || r == -EPERM)
+		callbacks_role_changed(a->callbacks, from, to);
 }
 
 static int sync_from_names(const struct ha_names *names, bool placeholder, int node_count,
@@ -57,6 +60,8 @@ static void demote(struct agent *a)
 
 	set_role(a, HA_ROLE_DEMOTING, o->reason);
 	a->demoted_ms = clock_mono_ms();
+	if (graceful) /* a planned stop; bounded so the fencing margin holds (docs/timing.md) */
+		callbacks_before_stop(a->callbacks, a->dyn.retry_timeout_ms);
 	/* Every mode stops accepting writes within retry_timeout (the fencing margin counts on
 	 * it); a graceful one first tries a fast stop with its shutdown checkpoint. */
 	rc = db_stop(a->db, graceful ? DB_STOP_FAST : DB_STOP_IMMEDIATE,
@@ -261,6 +266,11 @@ void act(struct agent *a)
 		begin_task(a, HA_ACT_REJOIN, rc, err);
 		break;
 	case HA_ACT_RACE:
+		if (callbacks_race_backoff(a->callbacks)) {
+			log_info("not racing for the leader key: backing off after pre_promote "
+				 "vetoed");
+			break;
+		}
 		rc = dcs_take_leader(a->dcs, msg, sizeof(msg));
 		if (rc == 0)
 			log_notice("acquired the leader key");
@@ -273,6 +283,16 @@ void act(struct agent *a)
 		int64_t old_tl = a->dbs->timeline;
 		uint64_t lsn = a->dbs->replay_lsn;
 
+		/* The fencing script may veto; the key goes so another member can lead. */
+		if (callbacks_pre_promote(a->callbacks, a->dyn.ttl_ms / 2, a->dyn.ttl_ms) != 0) {
+			/* As Patroni, which clears a manual failover once it holds the lock. */
+			if (strcmp(a->cluster->failover_member, a->cfg->name) == 0 &&
+			    dcs_clear_failover(a->dcs, a->cluster->failover_mod_revision, msg,
+					       sizeof(msg)) != 0)
+				log_warning("could not clear the failover key: %s", msg);
+			release_leader(a, lsn);
+			break;
+		}
 		if (a->dyn.synchronous_mode) {
 			if (sync_from_names(&o->sync, o->sync_placeholder,
 					    a->dyn.synchronous_node_count, &sync) == 0 &&

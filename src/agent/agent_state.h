@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "agent.h"
+#include "callbacks.h"
 #include "db.h"
 #include "dcs.h"
 #include "ha_role.h"
@@ -48,6 +49,7 @@ struct agent {
 	struct dcs_client *dcs;
 	struct db *db;
 	struct rest_server *rest;
+	struct callbacks *callbacks; /* postgresql.callbacks (callbacks.h) */
 	char api_url[AGENT_URL_MAX];
 	char conn_url[AGENT_URL_MAX];
 

@@ -55,6 +55,8 @@ void serve_requests(struct agent *a)
 				sizeof(err));
 		if (rc != 0)
 			log_error("restart failed: %s", err);
+		else
+			callbacks_fire(a->callbacks, CB_ON_RESTART, NULL);
 		a->acted = true;
 		pthread_mutex_lock(&a->req_lock);
 		a->last_restart_ok = rc == 0;

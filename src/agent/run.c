@@ -153,6 +153,7 @@ static int build_dcs_options(const struct cfg *c, const struct cfg_dynamic *dyn,
 
 static void agent_free(struct agent *a)
 {
+	callbacks_free(a->callbacks);
 	rest_server_free(a->rest);
 	db_free(a->db);
 	dcs_client_free(a->dcs);
@@ -192,6 +193,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		goto out_fail;
 	}
 	ha_role_init(&a->role, HA_ROLE_UNINITIALIZED, clock_mono_ms());
+	a->callbacks = callbacks_new(c, "primary");
 	if (buf_format(a->api_url, sizeof(a->api_url), "%s://%s/patroni",
 		       c->restapi.certfile[0] ? "https" : "http",
 		       c->restapi.connect_address[0] ? c->restapi.connect_address
@@ -265,9 +267,13 @@ int agent_run(const struct cfg *c)
 		if (done == HA_ACT_SHUTDOWN) {
 			char err[DB_ERROR_MAX];
 
+			if (a->out.stop_db)
+				callbacks_before_stop(a->callbacks, a->dyn.retry_timeout_ms);
 			if (a->out.stop_db &&
 			    db_stop(a->db, DB_STOP_FAST, a->dyn.ttl_ms, err, sizeof(err)) != 0)
 				log_warning("could not stop the database: %s", err);
+			else if (a->out.stop_db)
+				callbacks_fire(a->callbacks, CB_ON_STOP, NULL);
 			if (a->out.release_leader) {
 				struct db_control control;
 
@@ -292,7 +298,9 @@ int agent_run(const struct cfg *c)
 			log_notice("reload requested: the configuration file is re-read at restart "
 				   "in this version; reloading the server's parameters");
 			a->params_applied = false;
+			callbacks_fire(a->callbacks, CB_ON_RELOAD, NULL);
 		}
+		callbacks_poll(a->callbacks);
 		wait_next(a, start);
 	}
 	agent_free(a);

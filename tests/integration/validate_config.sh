@@ -31,12 +31,120 @@ expect_line() { # expect_line FIXED_STRING DESCRIPTION
 	fi
 }
 
-# Patroni 3.0.2's example files, unchanged.
+# Patroni 3.0.2's example files, unchanged: accepted, and each key gsha does not act on is named
+# (bootstrap.users creates an admin user; postgres2 replicates from postgresql1).
 for f in "$examples"/postgres0.yml "$examples"/postgres1.yml "$examples"/postgres2.yml; do
 	run --validate-config "$f"
 	t_assert_eq 0 "$rc" "Patroni's $(basename "$f") is accepted"
-	expect_line "$f: configuration is valid (0 warnings)" "$(basename "$f") has no warnings"
+	expect_line ": warning: \"bootstrap.users\": Patroni setting that gsha does not implement yet" \
+		"$(basename "$f"): bootstrap.users is warned about"
 done
+expect_line "$examples/postgres2.yml:125:5: warning: \"tags.replicatefrom\": Patroni setting that gsha does not implement yet" \
+	"postgres2.yml: tags.replicatefrom is warned about at its position"
+expect_line "$examples/postgres2.yml: configuration is valid (2 warnings)" "postgres2.yml: two warnings"
+
+# Patroni 4.1's example files (postgres0/1/2.yml): the same keys, written here without their
+# comments (the test carries its own copies; Patroni's files are not part of gsha).
+p4_file() { # p4_file N REST_PORT PG_PORT EXTRA_POSTGRESQL EXTRA_RESTAPI TAGS
+	cat <<-EOF
+		scope: batman
+		name: postgresql$1
+		restapi:
+		  listen: 127.0.0.1:$2
+		  connect_address: 127.0.0.1:$2
+		$5
+		etcd:
+		  host: 127.0.0.1:2379
+		bootstrap:
+		  dcs:
+		    ttl: 30
+		    loop_wait: 10
+		    retry_timeout: 10
+		    maximum_lag_on_failover: 1048576
+		    postgresql:
+		      use_pg_rewind: true
+		      pg_hba:
+		      - host replication replicator 127.0.0.1/32 md5
+		      - host all all 0.0.0.0/0 md5
+		  initdb:
+		  - encoding: UTF8
+		  - data-checksums
+		postgresql:
+		  listen: 127.0.0.1:$3
+		  connect_address: 127.0.0.1:$3
+		  data_dir: data/postgresql$1
+		  pgpass: /tmp/pgpass$1
+		  authentication:
+		    replication:
+		      username: replicator
+		      password: rep-pass
+		    superuser:
+		      username: postgres
+		      password: patroni
+		    rewind:
+		      username: rewind_user
+		      password: rewind_password
+		  parameters:
+		    unix_socket_directories: '..'
+		$4
+		tags:
+		    noloadbalance: false
+		    clonefrom: false
+		$6
+	EOF
+}
+p4_file 0 8008 5432 "" "" "    nostream: false" >"$dir/p4_postgres0.yml"
+p4_file 1 8009 5433 "  basebackup:
+      - verbose
+      - max-rate: 100M" "" "" >"$dir/p4_postgres1.yml"
+p4_file 2 8010 5434 "" "  authentication:
+    username: username
+    password: password" "" >"$dir/p4_postgres2.yml"
+for n in 0 1 2; do
+	run --validate-config "$dir/p4_postgres$n.yml"
+	t_assert_eq 0 "$rc" "Patroni 4.1's postgres$n.yml is accepted"
+	expect_line "$dir/p4_postgres$n.yml: configuration is valid (0 warnings)" \
+		"Patroni 4.1's postgres$n.yml has no warnings"
+done
+
+# Patroni 4 keys: the JSON log layout works; the rest are named once each and ignored.
+sed -e 's/^name: postgresql0/name: postgresql0\nthread_pool_size: 5\nlog:\n  type: json\n  format:\n  - message\n  - asctime: "@timestamp"\n  - levelname: level\n  static_fields:\n    app: patroni/' \
+	-e 's/^  connect_address: 127.0.0.1:8008/  connect_address: 127.0.0.1:8008\n  thread_pool_size: 10/' \
+	-e 's/^    ttl: 30/    ttl: 30\n    primary_race_backoff: 5/' "$dir/p4_postgres0.yml" >"$dir/p4_keys.yml"
+run --validate-config "$dir/p4_keys.yml"
+t_assert_eq 0 "$rc" "a configuration with Patroni 4 keys is accepted"
+expect_line "$dir/p4_keys.yml:3:1: warning: \"thread_pool_size\": Patroni setting that gsha does not implement yet" \
+	"thread_pool_size is warned about at its position"
+expect_line "warning: \"restapi.thread_pool_size\": Patroni setting that gsha does not implement yet" \
+	"restapi.thread_pool_size is warned about"
+expect_line "warning: \"bootstrap.dcs.primary_race_backoff\": Patroni setting that gsha does not implement yet" \
+	"primary_race_backoff is warned about"
+expect_line "$dir/p4_keys.yml: configuration is valid (3 warnings)" \
+	"log.format as a list and log.static_fields raise no warning"
+
+# Keys Patroni's examples leave commented out: each one gsha cannot act on is named, and a
+# watchdog it cannot honour is refused.
+sed -e 's/^  connect_address: 127.0.0.1:5432/  connect_address: 127.0.0.1:5432\n  pre_promote: \/path\/to\/pre_promote.sh\n  proxy_address: 127.0.0.1:5433\n  callbacks:\n    on_role_change: \/bin\/true\n  recovery_conf:\n    restore_command: cp ..\/wal_archive\/%f %p/' \
+	-e 's/^  initdb:/  post_init: \/usr\/local\/bin\/setup_cluster.sh\n  initdb:/' \
+	-e 's/^    nostream: false/    nostream: true\n    sync_priority: 0\n    replicatefrom: postgresql1/' \
+	"$dir/p4_postgres0.yml" >"$dir/p4_commented.yml"
+run --validate-config "$dir/p4_commented.yml"
+t_assert_eq 0 "$rc" "Patroni 4.1's commented keys are accepted"
+for key in postgresql.proxy_address \
+	postgresql.recovery_conf bootstrap.post_init tags.nostream tags.sync_priority tags.replicatefrom; do
+	expect_line "warning: \"$key\": Patroni setting that gsha does not implement yet" \
+		"$key is warned about"
+done
+if grep -qF '"postgresql.callbacks.on_role_change"' <<<"$out"; then
+	echo "$out" >&2
+	t_fail "a callback is reported although gsha runs it"
+fi
+t_pass "callbacks are accepted without a warning: gsha runs them"
+printf 'watchdog:\n  mode: required\n  device: /dev/watchdog\n' | cat "$dir/p4_postgres0.yml" - >"$dir/p4_watchdog.yml"
+run --validate-config "$dir/p4_watchdog.yml"
+t_assert_eq 1 "$rc" "watchdog mode required is refused"
+expect_line "error: \"watchdog.mode\": \"required\" cannot be honoured: gsha does not use a watchdog device yet" \
+	"the refused watchdog says why"
 
 run --validate-config "$GSHA_SOURCE_DIR/config/gsha.example.yml"
 t_assert_eq 0 "$rc" "gsha.example.yml is accepted"
@@ -151,6 +259,28 @@ if grep -v '^{"time":"' <<<"$out" | grep -q .; then
 	t_fail "every log line is a JSON object"
 fi
 t_pass "every log line is a JSON object"
+
+# log.dir (here PATRONI_LOG_DIR): the lines go to DIR/patroni.log, not to stderr.
+mkdir -p "$dir/logs"
+chown postgres:postgres "$dir/logs"
+env -i PATH="$PATH" PATRONI_NAME=envnode PATRONI_SCOPE=envscope \
+	PATRONI_RESTAPI_LISTEN=127.0.0.1:$api_port PATRONI_RESTAPI_CONNECT_ADDRESS=127.0.0.1:$api_port \
+	PATRONI_ETCD3_HOSTS=127.0.0.1:$etcd_port PATRONI_POSTGRESQL_LISTEN=127.0.0.1:$pg_port \
+	PATRONI_POSTGRESQL_CONNECT_ADDRESS=127.0.0.1:$pg_port \
+	PATRONI_POSTGRESQL_DATA_DIR="$dir/envnode/data" PATRONI_POSTGRESQL_BIN_DIR="$PG_BIN" \
+	PATRONI_SUPERUSER_USERNAME=postgres PATRONI_REPLICATION_USERNAME=replicator \
+	PATRONI_LOG_DIR="$dir/logs" GSHA_TTL=5 GSHA_LOOP_WAIT=1 GSHA_RETRY_TIMEOUT=1 \
+	runuser -u postgres -- "$gsha" >"$dir/logdir.stderr" 2>&1 &
+agent=$!
+t_register_pid "$agent"
+in_file() { grep -qF 'starting gsha' "$dir/logs/patroni.log" 2>/dev/null; }
+t_wait_for 20 "the agent to log its start into log.dir" in_file
+kill -TERM "$(pgrep -P "$agent" -x gsha || echo "$agent")" 2>/dev/null || true
+t_wait_for 20 "the agent to stop on SIGTERM" stopped
+if grep -q 'starting gsha' "$dir/logdir.stderr"; then
+	t_fail "with log.dir the start line still went to stderr"
+fi
+t_pass "log.dir: the agent logs into DIR/patroni.log instead of stderr"
 
 run PATRONI_NAME=x
 t_assert_eq 1 "$rc" "an incomplete environment is rejected"

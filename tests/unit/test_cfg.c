@@ -151,7 +151,7 @@ static const char full_yaml[] = "scope: prod\n"
 				"  use_pg_rewind: true\n"
 				"  remove_data_directory_on_rewind_failure: true\n"
 				"watchdog:\n"
-				"  mode: required\n"
+				"  mode: off\n"
 				"  device: /dev/watchdog1\n"
 				"  safety_margin: -1\n"
 				"tags:\n"
@@ -376,7 +376,7 @@ static void test_full_config_fills_every_section(void **state)
 	assert_true(c->postgresql.use_pg_rewind_set);
 	assert_true(c->postgresql.remove_data_directory_on_rewind_failure);
 
-	assert_int_equal(c->watchdog.mode, CFG_WATCHDOG_REQUIRED);
+	assert_int_equal(c->watchdog.mode, CFG_WATCHDOG_OFF);
 	assert_int_equal(c->watchdog.safety_margin_ms, -1);
 	assert_true(c->tags.noloadbalance);
 	assert_true(c->tags.clonefrom);
@@ -408,12 +408,12 @@ static void test_patroni_only_keys_warn_once_and_load(void **state)
 		f,
 		minimal_with(f, "",
 			     "citus:\n  database: citus\n  group: 0\n"
-			     "log:\n  dir: /var/log/patroni\n  format: '%(asctime)s %(message)s'\n"
+			     "log:\n  max_queue_size: 1000\n  format: '%(asctime)s %(message)s'\n"
 			     "bootstrap:\n  dcs:\n    standby_cluster:\n      host: 1.2.3.4\n"),
 		NULL);
 	assert_int_equal(f->diags.warnings, 4);
 	assert_diag(f, CFG_SEVERITY_WARNING, "citus", 19, "does not implement yet, ignoring");
-	assert_diag(f, CFG_SEVERITY_WARNING, "log.dir", 23, "ignoring");
+	assert_diag(f, CFG_SEVERITY_WARNING, "log.max_queue_size", 23, "ignoring");
 	assert_diag(f, CFG_SEVERITY_WARNING, "log.format", 24, "Python log format");
 	assert_diag(f, CFG_SEVERITY_WARNING, "bootstrap.dcs.standby_cluster", 27, "ignoring");
 	assert_int_equal(f->cfg.log.format, LOG_FORMAT_TEXT);
@@ -1474,6 +1474,407 @@ static void test_dynamic_check_accepts_fast_settings(void **state)
 	assert_non_null(strstr(err, "raise ttl to at least 5001ms"));
 }
 
+/* --- the guard: no key is accepted in silence --- */
+
+/* Keys gsha acts on, each with where it is exercised. Every other key of the tables must warn
+ * (or be refused) when set to something other than its default; the guard below checks it. */
+static const struct {
+	const char *path;
+	const char *where;
+} implemented_keys[] = {
+	{ "name", "member key and REST (integration.ha_cluster, dcs_patronictl)" },
+	{ "scope", "etcd prefix (integration.ha_cluster, dcs_patronictl)" },
+	{ "namespace", "etcd prefix (integration.dcs_patronictl)" },
+	{ "log.level", "log_setup (integration.ha_cluster via lib/cluster.sh)" },
+	{ "log.format", "text/json and the list form: test_log_json_layout_from_the_file" },
+	{ "log.type", "same field as log.format (integration.rest-endpoints)" },
+	{ "log.static_fields", "test_log_json_layout_from_the_file" },
+	{ "postgresql.callbacks.on_start", "integration.ha_callbacks, unit.callbacks" },
+	{ "postgresql.callbacks.on_stop", "run.c shutdown (integration.ha_callbacks)" },
+	{ "postgresql.callbacks.on_restart", "POST /restart (integration.ha_callbacks)" },
+	{ "postgresql.callbacks.on_reload", "SIGHUP and POST /reload (integration.ha_callbacks)" },
+	{ "postgresql.callbacks.on_role_change", "integration.ha_callbacks, unit.callbacks" },
+	{ "postgresql.pre_promote", "act.c before db_promote (integration.ha_callbacks)" },
+	{ "log.dir", "test_log_dir_rotates_as_patroni" },
+	{ "log.file_size", "test_log_dir_rotates_as_patroni" },
+	{ "log.file_num", "test_log_dir_rotates_as_patroni" },
+	{ "postgresql.before_stop", "demote and shutdown (integration.ha_callbacks)" },
+	{ "restapi.listen", "REST server (integration.ha_cluster)" },
+	{ "restapi.connect_address", "member key api_url (integration.ha_failsafe_tls)" },
+	{ "restapi.authentication.username", "Basic auth (integration.gsctl, ha_failsafe_tls)" },
+	{ "restapi.authentication.password", "Basic auth (integration.gsctl, dcs_auth)" },
+	{ "restapi.certfile", "HTTPS (integration.rest-tls, ha_failsafe_tls)" },
+	{ "restapi.keyfile", "HTTPS (integration.rest-tls, ha_failsafe_tls)" },
+	{ "restapi.keyfile_password", "HTTPS key (rest server options, agent_opts.c)" },
+	{ "restapi.cafile", "client certificates (integration.rest-tls)" },
+	{ "restapi.verify_client", "client certificates (integration.rest-tls)" },
+	{ "restapi.allowlist", "access check (unit.rest_render)" },
+	{ "restapi.allowlist_include_members", "access check (unit.rest_render)" },
+	{ "restapi.http_extra_headers", "response headers (unit.rest_render)" },
+	{ "restapi.https_extra_headers", "response headers (unit.rest_render)" },
+	{ "ctl.authentication.username", "gsctl and member calls (integration.gsctl)" },
+	{ "ctl.authentication.password", "gsctl and member calls (integration.gsctl)" },
+	{ "ctl.insecure", "cfg_member_auth (unit.cfg member auth tests)" },
+	{ "ctl.cacert", "cfg_member_auth (integration.ha_failsafe_tls)" },
+	{ "ctl.certfile", "cfg_member_auth (integration.ha_failsafe_tls)" },
+	{ "ctl.keyfile", "cfg_member_auth (integration.ha_failsafe_tls)" },
+	{ "ctl.keyfile_password", "cfg_member_auth (rest client options)" },
+	{ "etcd3.hosts", "etcd endpoints (integration.ha_cluster)" },
+	{ "etcd3.host", "etcd endpoints (integration.validate_config)" },
+	{ "etcd3.port", "etcd endpoints (unit.cfg)" },
+	{ "etcd3.protocol", "etcd endpoints (integration.dcs_tls)" },
+	{ "etcd3.url", "etcd endpoints (integration.ha_fencing)" },
+	{ "etcd3.username", "etcd auth (integration.dcs_auth)" },
+	{ "etcd3.password", "etcd auth (integration.dcs_auth)" },
+	{ "etcd3.cacert", "etcd TLS (integration.dcs_tls)" },
+	{ "etcd3.cert", "etcd TLS (integration.dcs_tls)" },
+	{ "etcd3.key", "etcd TLS (integration.dcs_tls)" },
+	{ "bootstrap.initdb", "initdb options (integration.ha_cluster via lib/cluster.sh)" },
+	{ "bootstrap.pg_hba", "pg_hba.conf (integration.ha_cluster via lib/cluster.sh)" },
+	{ "postgresql.engine", "driver choice (integration.ha_opengauss)" },
+	{ "postgresql.listen", "postgresql.conf (integration.ha_cluster)" },
+	{ "postgresql.connect_address", "member key conn_url (integration.ha_cluster)" },
+	{ "postgresql.data_dir", "db driver (integration.ha_cluster)" },
+	{ "postgresql.config_dir", "db driver options (agent_opts.c)" },
+	{ "postgresql.bin_dir", "db driver (integration.ha_opengauss)" },
+	{ "postgresql.pgpass", "db driver (integration.ha_cluster)" },
+	{ "postgresql.authentication.superuser.username", "db driver (integration.ha_cluster)" },
+	{ "postgresql.authentication.superuser.password", "db driver (integration.ha_cluster)" },
+	{ "postgresql.authentication.replication.username",
+	  "replication (integration.ha_cluster)" },
+	{ "postgresql.authentication.replication.password",
+	  "replication (integration.ha_cluster)" },
+	{ "postgresql.authentication.rewind.username", "pg_rewind user (db_postgres_task.c)" },
+	{ "postgresql.authentication.rewind.password", "pg_rewind user (db_postgres_task.c)" },
+	{ "postgresql.parameters", "postgresql.conf (integration.db_postgres)" },
+	{ "postgresql.pg_hba", "pg_hba.conf (agent_db_options)" },
+	{ "postgresql.basebackup", "pg_basebackup options (db drivers)" },
+	{ "postgresql.pg_ctl_timeout", "pg_ctl waits (agent_opts.c)" },
+	{ "postgresql.use_pg_rewind", "rewind (integration.ha_cluster via lib/cluster.sh)" },
+	{ "postgresql.remove_data_directory_on_rewind_failure", "rewind failure (db drivers)" },
+	{ "postgresql.remove_data_directory_on_diverged_timelines", "rewind (db drivers)" },
+	{ "tags.nofailover", "leader race (integration.ha_tags_pause)" },
+	{ "tags.noloadbalance", "/replica health check (integration.ha_tags_pause)" },
+	{ "tags.clonefrom", "clone source (integration.ha_tags_pause)" },
+	{ "tags.nosync", "synchronous standby choice (unit.ha_decide)" },
+	{ "tags.failover_priority", "leader race (unit.ha_decide, integration.gsctl)" },
+	{ "watchdog.mode", "off accepted, automatic warned, required refused: "
+			   "test_watchdog_required_is_refused_and_automatic_warned" },
+	{ "bootstrap.dcs.ttl", "leader lease (integration.ha_cluster)" },
+	{ "bootstrap.dcs.loop_wait", "HA loop (integration.ha_cluster)" },
+	{ "bootstrap.dcs.retry_timeout",
+	  "etcd and database retries (integration.ha_failsafe_tls)" },
+	{ "bootstrap.dcs.maximum_lag_on_failover", "leader race (unit.ha_decide)" },
+	{ "bootstrap.dcs.primary_start_timeout", "crashed primary (unit.ha_decide)" },
+	{ "bootstrap.dcs.synchronous_mode", "synchronous replication (integration.ha_sync)" },
+	{ "bootstrap.dcs.synchronous_mode_strict",
+	  "synchronous replication (integration.ha_sync)" },
+	{ "bootstrap.dcs.synchronous_node_count", "synchronous replication (unit.ha_decide)" },
+	{ "bootstrap.dcs.failsafe_mode", "failsafe (integration.ha_failsafe_tls)" },
+	{ "bootstrap.dcs.check_timeline", "leader race (unit.ha_decide)" },
+	{ "bootstrap.dcs.pause", "maintenance mode (integration.ha_tags_pause)" },
+	{ "bootstrap.dcs.postgresql.use_pg_rewind", "rewind (integration.ha_cluster)" },
+	{ "bootstrap.dcs.postgresql.use_slots", "replication slots (integration.ha_cluster)" },
+	{ "bootstrap.dcs.postgresql.parameters", "postgresql.conf (integration.db_postgres)" },
+	{ "bootstrap.dcs.postgresql.pg_hba", "pg_hba.conf (integration.ha_cluster)" },
+};
+
+static const char *implemented_where(const char *path)
+{
+	for (size_t i = 0; i < sizeof(implemented_keys) / sizeof(implemented_keys[0]); i++) {
+		if (strcmp(implemented_keys[i].path, path) == 0)
+			return implemented_keys[i].where;
+	}
+	return NULL;
+}
+
+/* A value of k's type that differs from its default, as YAML text. */
+static void non_default_value(const struct cfg_key *k, char *out, size_t cap)
+{
+	switch (k->type) {
+	case CFG_KEY_BOOL:
+		snprintf(out, cap, "%s", k->def && strcmp(k->def, "true") == 0 ? "false" : "true");
+		return;
+	case CFG_KEY_INT:
+	case CFG_KEY_INT64: {
+		long long v = (long long)k->min;
+
+		if (k->def != NULL && strtoll(k->def, NULL, 10) == v)
+			v++;
+		snprintf(out, cap, "%lld", v);
+		return;
+	}
+	case CFG_KEY_DURATION: {
+		long long ms = (long long)k->min;
+
+		if (k->def != NULL && strtoll(k->def, NULL, 10) * 1000 == ms)
+			ms += 1000;
+		if (ms < 0)
+			ms = 1000;
+		snprintf(out, cap, "%lldms", ms);
+		return;
+	}
+	case CFG_KEY_ENUM:
+		snprintf(out, cap, "%s",
+			 k->def && strcmp(k->def, k->names[0]) == 0 ? k->names[1] : k->names[0]);
+		return;
+	case CFG_KEY_ADDRESS:
+	case CFG_KEY_LISTEN:
+		snprintf(out, cap, "127.0.0.1:1");
+		return;
+	case CFG_KEY_LIST:
+	case CFG_KEY_OPTIONS:
+		snprintf(out, cap, "[x]");
+		return;
+	case CFG_KEY_PARAMS:
+		snprintf(out, cap, "{a: b}");
+		return;
+	case CFG_KEY_USERS:
+		snprintf(out, cap, "{u: {password: p}}");
+		return;
+	default:
+		snprintf(out, cap, "x");
+		return;
+	}
+}
+
+/* The minimal configuration as dotted paths, to which the guard adds one key. */
+static const char *const minimal_pairs[][2] = {
+	{ "scope", "batman" },
+	{ "name", "node1" },
+	{ "restapi.listen", "0.0.0.0:8008" },
+	{ "restapi.connect_address", "10.0.0.1:8008" },
+	{ "etcd3.hosts", "10.0.0.1:2379" },
+	{ "postgresql.listen", "0.0.0.0:5432" },
+	{ "postgresql.connect_address", "10.0.0.1:5432" },
+	{ "postgresql.data_dir", "/var/lib/postgresql/15/main" },
+	{ "postgresql.authentication.superuser.username", "postgres" },
+	{ "postgresql.authentication.replication.username", "replicator" },
+};
+
+/* Writes the pairs as nested YAML; paths sharing a prefix must be adjacent and in order. */
+static void pairs_to_yaml(const char *const (*pairs)[2], int n, char *out, size_t cap)
+{
+	size_t len = 0;
+	char prev[CFG_KEYPATH_MAX] = "";
+
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		const char *path = pairs[i][0];
+		int depth = 0;
+		size_t common = 0;
+
+		/* the components shared with the previous path are already written */
+		for (size_t j = 0; path[j] && prev[j] && path[j] == prev[j]; j++) {
+			if (path[j] == '.')
+				common = j + 1;
+		}
+		for (size_t j = 0; j < common; j++)
+			depth += path[j] == '.';
+		for (const char *c = path + common;;) {
+			const char *dot = strchr(c, '.');
+			int w = dot ? (int)(dot - c) : (int)strlen(c);
+
+			len += (size_t)snprintf(out + len, cap - len, "%*s%.*s:%s%s\n", depth * 2,
+						"", w, c, dot ? "" : " ", dot ? "" : pairs[i][1]);
+			if (dot == NULL)
+				break;
+			depth++;
+			c = dot + 1;
+		}
+		snprintf(prev, sizeof(prev), "%s", path);
+	}
+}
+
+/* Sorts by path with '.' before every other byte, so each section's keys are adjacent. */
+static int pair_cmp(const void *a, const void *b)
+{
+	const char *x = ((const char *const *)a)[0], *y = ((const char *const *)b)[0];
+
+	for (; *x && *x == *y; x++, y++)
+		;
+	if (*x == '.' && *y)
+		return -1;
+	if (*y == '.' && *x)
+		return 1;
+	return (unsigned char)*x - (unsigned char)*y;
+}
+
+/* Loads the minimal configuration with path set to value; true when a warning or error names
+ * the key (shown). */
+static bool key_is_reported(struct fixture *f, const char *path, const char *value)
+{
+	const char *pairs[16][2];
+	int n = 0;
+	static char yaml[8192];
+
+	for (size_t i = 0; i < sizeof(minimal_pairs) / sizeof(minimal_pairs[0]); i++) {
+		if (strcmp(minimal_pairs[i][0], path) == 0)
+			continue;
+		pairs[n][0] = minimal_pairs[i][0];
+		pairs[n][1] = minimal_pairs[i][1];
+		n++;
+	}
+	pairs[n][0] = path;
+	pairs[n][1] = value;
+	n++;
+	qsort(pairs, (size_t)n, sizeof(pairs[0]), pair_cmp);
+	pairs_to_yaml((const char *const(*)[2])pairs, n, yaml, sizeof(yaml));
+	(void)load_yaml(f, yaml, NULL);
+	for (int i = 0; i < f->diags.count; i++) {
+		if (strcmp(f->diags.items[i].key, path) == 0)
+			return true;
+	}
+	print_diags(&f->diags);
+	printf("%s", yaml);
+	return false;
+}
+
+static void test_every_key_is_implemented_warned_or_refused(void **state)
+{
+	struct fixture *f = *state;
+	const struct cfg_key *tables[] = { cfg_keys, cfg_dynamic_keys };
+	const char *prefixes[] = { "", "bootstrap.dcs." };
+	int silent = 0, warned = 0, implemented = 0;
+
+	for (int t = 0; t < 2; t++) {
+		for (const struct cfg_key *k = tables[t]; k->path != NULL; k++) {
+			char path[CFG_KEYPATH_MAX], value[128];
+
+			if (k->alias_of != NULL || k->type == CFG_KEY_SECTION)
+				continue; /* aliases read their target's row; sections hold keys */
+			snprintf(path, sizeof(path), "%s%s", prefixes[t], k->path);
+			if (implemented_where(path) != NULL) {
+				assert_false(k->type == CFG_KEY_IGNORED || (k->flags & CFG_F_TODO));
+				implemented++;
+				continue;
+			}
+			non_default_value(k, value, sizeof(value));
+			if (key_is_reported(f, path, value)) {
+				warned++;
+				continue;
+			}
+			printf("\"%s\" (set to %s) is accepted in silence: implement it and name "
+			       "where it is exercised in implemented_keys, or warn about it\n",
+			       path, value);
+			silent++;
+		}
+	}
+	printf("keys: %d implemented, %d warned about or refused, %d silent\n", implemented, warned,
+	       silent);
+	assert_int_equal(silent, 0);
+	/* every entry of implemented_keys names a real row */
+	for (size_t i = 0; i < sizeof(implemented_keys) / sizeof(implemented_keys[0]); i++) {
+		const char *p = implemented_keys[i].path;
+		bool dyn = strncmp(p, "bootstrap.dcs.", 14) == 0;
+
+		if (cfg_table_find(dyn ? cfg_dynamic_keys : cfg_keys, dyn ? p + 14 : p) == NULL)
+			fail_msg("implemented_keys names \"%s\", which the key table lacks", p);
+	}
+}
+
+static void test_watchdog_required_is_refused_and_automatic_warned(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_yaml(f, minimal_with(f, "", "watchdog:\n  mode: required\n"), NULL),
+			 -EINVAL);
+	assert_diag(f, CFG_SEVERITY_ERROR, "watchdog.mode", 20, "cannot be honoured");
+	assert_loads(f, minimal_with(f, "", "watchdog:\n  mode: automatic\n"), NULL);
+	assert_diag(f, CFG_SEVERITY_WARNING, "watchdog.mode", 20, "running without one");
+	assert_loads(f, minimal_with(f, "", "watchdog:\n  mode: off\n"), NULL);
+	assert_int_equal(f->diags.warnings, 0);
+}
+
+static void test_todo_key_at_its_default_is_not_warned(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Patroni 4.1's postgres0.yml writes nostream: false, which is what gsha does. */
+	assert_loads(f, minimal_with(f, "", "tags:\n  nostream: false\n  sync_priority: 1\n"),
+		     NULL);
+	assert_int_equal(f->diags.warnings, 0);
+	assert_loads(f, minimal_with(f, "", "tags:\n  nostream: true\n"), NULL);
+	assert_diag(f, CFG_SEVERITY_WARNING, "tags.nostream", 20, "does not implement yet");
+	assert_int_equal(f->diags.warnings, 1);
+}
+
+static void test_log_json_layout_from_the_file(void **state)
+{
+	struct fixture *f = *state;
+	char out[1024] = "";
+	int saved, fds[2];
+	ssize_t n;
+
+	assert_loads(f,
+		     minimal_with(f, "",
+				  "log:\n  type: json\n  format:\n  - message\n"
+				  "  - asctime: '@timestamp'\n  - levelname: level\n"
+				  "  static_fields:\n    app: patroni\n"),
+		     NULL);
+	assert_int_equal(f->diags.warnings, 0);
+	assert_int_equal(f->cfg.log.fields.count, 3);
+	assert_int_equal(pipe(fds), 0);
+	saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fds[1], STDERR_FILENO) >= 0);
+	assert_int_equal(cfg_log_setup(&f->cfg), 0);
+	log_notice("role \"replica\" -> \"primary\"");
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	close(fds[1]);
+	n = read(fds[0], out, sizeof(out) - 1);
+	close(fds[0]);
+	assert_true(n > 0);
+	out[n] = '\0';
+	/* back to gsha's defaults for the other tests */
+	log_setup(LOG_LEVEL_INFO, LOG_FORMAT_TEXT, NULL);
+	assert_int_equal(log_set_json_layout(NULL, NULL, 0, NULL, NULL, 0), 0);
+	assert_true(strncmp(out,
+			    "{\"message\":\"role \\\"replica\\\" -> \\\"primary\\\"\","
+			    "\"@timestamp\":\"",
+			    strlen("{\"message\":\"role \\\"replica\\\" -> \\\"primary\\\"\","
+				   "\"@timestamp\":\"")) == 0);
+	assert_non_null(strstr(out, "\",\"level\":\"notice\",\"app\":\"patroni\"}\n"));
+
+	/* an attribute gsha cannot write is named, and text logs say the layout is unused */
+	assert_loads(f, minimal_with(f, "", "log:\n  format:\n  - message\n  - funcName\n"), NULL);
+	assert_diag(f, CFG_SEVERITY_WARNING, "log.format", 22, "\"funcName\"");
+	assert_diag(f, CFG_SEVERITY_WARNING, "log.format", 0, "applies to JSON logs only");
+}
+
+static void test_log_dir_rotates_as_patroni(void **state)
+{
+	struct fixture *f = *state;
+	char dir[] = "/tmp/gsha-logdir-XXXXXX", path[128], yaml[256];
+	struct stat st;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(yaml, sizeof(yaml), "log:\n  dir: %s\n  file_size: 300\n  file_num: 2\n", dir);
+	assert_loads(f, minimal_with(f, "", yaml), NULL);
+	assert_int_equal(f->diags.warnings, 0);
+	assert_int_equal(cfg_log_setup(&f->cfg), 0);
+	for (int i = 0; i < 40; i++)
+		log_info("line %d of the rotation test, long enough to fill files", i);
+	/* patroni.log and two rotated files, each within file_size; nothing older kept */
+	for (int i = 0; i <= 3; i++) {
+		if (i == 0)
+			snprintf(path, sizeof(path), "%s/patroni.log", dir);
+		else
+			snprintf(path, sizeof(path), "%s/patroni.log.%d", dir, i);
+		if (i == 3) {
+			assert_int_not_equal(stat(path, &st), 0);
+			break;
+		}
+		assert_int_equal(stat(path, &st), 0);
+		assert_true(st.st_size > 0 && st.st_size <= 300);
+		unlink(path);
+	}
+	/* back to stderr for the other tests */
+	assert_int_equal(log_set_file(NULL, 0, 0, path, sizeof(path)), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1483,6 +1884,11 @@ int main(void)
 		T(test_full_config_fills_every_section),
 		T(test_patroni_etcd_section_is_read_as_etcd3),
 		T(test_patroni_only_keys_warn_once_and_load),
+		T(test_every_key_is_implemented_warned_or_refused),
+		T(test_watchdog_required_is_refused_and_automatic_warned),
+		T(test_todo_key_at_its_default_is_not_warned),
+		T(test_log_json_layout_from_the_file),
+		T(test_log_dir_rotates_as_patroni),
 		T(test_bootstrap_method_named_in_method_key_warns),
 		T(test_environment_alone_is_a_complete_configuration),
 		T(test_environment_overrides_file_and_gsha_prefix_wins),
