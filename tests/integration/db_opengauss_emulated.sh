@@ -197,8 +197,21 @@ t_assert_eq "FIRST 1 (n3)" "$(st 2 synchronous_standby_names)" "sync: FIRST 1 (n
 sync_is() { node 2 status | grep -q "^standby.n3=streaming,sync,"; }
 t_wait_for 30 "n3 becomes sync standby" sync_is
 t_pass "sync: n3 is the synchronous standby"
+t_assert_eq off "$(sql 2 "SELECT og_emulator.setting('most_available_sync')")" \
+	"sync: most_available_sync is kept off, the server never degrades by itself (2.9)"
+# The synchronous standby departs: commits wait for it until the agent's choice (here the tool's
+# sync off, as the agent writes it after /sync) lets them go.
+node 3 stop fast >/dev/null || t_fail "stop n3"
+if timeout 5 runuser -u postgres -- "$PG_BIN/psql" -h "$TMP" -p "$P2" -U postgres -d postgres \
+	-XAtq -c "INSERT INTO t VALUES (40)" >/dev/null 2>&1; then
+	t_fail "a commit returned although the synchronous standby was gone"
+fi
+t_pass "sync: with the synchronous standby gone, a commit waits (strict until gsha degrades)"
 node 2 sync off >/dev/null || t_fail "sync off on n2"
 t_assert_eq "" "$(st 2 synchronous_standby_names)" "sync: off clears the setting"
+check "sync: after degrading, a commit returns" timeout 20 runuser -u postgres -- \
+	"$PG_BIN/psql" -h "$TMP" -p "$P2" -U postgres -d postgres -XAtq -c "INSERT INTO t VALUES (41)"
+node 3 start replica "$(peer 2)" >/dev/null || t_fail "start n3 again"
 
 for n in 1 3 2; do
 	node "$n" stop fast >/dev/null || t_fail "stop n$n"
