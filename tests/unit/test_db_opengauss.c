@@ -1065,6 +1065,17 @@ static void test_enum_names_cover_every_value(void **state)
 
 /* db_set_peers: the member list for replconninfo ---------------------------------------- */
 
+/* Options of an openGauss node whose data directory does not exist. */
+static void og_options(struct db_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->engine = DB_ENGINE_OPENGAUSS;
+	snprintf(o->name, sizeof(o->name), "og_1");
+	snprintf(o->data_dir, sizeof(o->data_dir), "/nonexistent/gsha-og-data");
+	o->listen_port = 5432;
+	snprintf(o->superuser.username, sizeof(o->superuser.username), "omm");
+}
+
 static void test_set_peers_takes_at_most_nine_valid_members(void **state)
 {
 	struct db_options o;
@@ -1072,12 +1083,7 @@ static void test_set_peers_takes_at_most_nine_valid_members(void **state)
 	struct db_peer peers[DB_PEERS_MAX + 1];
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	o.engine = DB_ENGINE_OPENGAUSS;
-	snprintf(o.name, sizeof(o.name), "og_1");
-	snprintf(o.data_dir, sizeof(o.data_dir), "/nonexistent/gsha-og-data");
-	o.listen_port = 5432;
-	snprintf(o.superuser.username, sizeof(o.superuser.username), "omm");
+	og_options(&o);
 	assert_int_equal(db_new(&o, &db, err, sizeof(err)), 0);
 	memset(peers, 0, sizeof(peers));
 	for (int i = 0; i <= DB_PEERS_MAX; i++) {
@@ -1105,12 +1111,7 @@ static void test_term_limits_and_kept_term(void **state)
 	assert_int_equal(db_og_check_term(2147483648u, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "2147483647"));
 	assert_int_equal(db_og_check_term(0, err, sizeof(err)), -EINVAL);
-	memset(&o, 0, sizeof(o));
-	o.engine = DB_ENGINE_OPENGAUSS;
-	snprintf(o.name, sizeof(o.name), "og_1");
-	snprintf(o.data_dir, sizeof(o.data_dir), "/nonexistent/gsha-og-data");
-	o.listen_port = 5432;
-	snprintf(o.superuser.username, sizeof(o.superuser.username), "omm");
+	og_options(&o);
 	assert_int_equal(db_new(&o, &db, err, sizeof(err)), 0);
 	assert_int_equal(db_og_note_term(db, 0), 0);
 	assert_int_equal(db_set_term(db, 2147483648u, err, sizeof(err)), -EINVAL);
@@ -1174,11 +1175,7 @@ static void test_initdb_input_rules(void **state)
 	assert_int_equal(db_og_check_password("321@ssuaG", "Gauss@123", err, sizeof(err)), -EINVAL);
 	assert_null(strstr(err, "Gauss@123"));
 
-	memset(&o, 0, sizeof(o));
-	o.engine = DB_ENGINE_OPENGAUSS;
-	snprintf(o.data_dir, sizeof(o.data_dir), "/nonexistent/gsha-og-data");
-	o.listen_port = 5432;
-	snprintf(o.superuser.username, sizeof(o.superuser.username), "omm");
+	og_options(&o);
 	snprintf(o.name, sizeof(o.name), "node-1");
 	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "node-1"));
