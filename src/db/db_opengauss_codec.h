@@ -384,6 +384,18 @@ int db_og_ctl_query(struct db_og_argv *out, const char *gs_ctl, const char *data
  * for DB_OG_ARGV_MAX + 1 entries. The pointers live as long as *a. */
 void db_og_argv_ptrs(const struct db_og_argv *a, const char *ptrs[DB_OG_ARGV_MAX + 1]);
 
+/* pg_controldata [<dir>] (§2.7 "Added"): readable while the server is down; no term. */
+struct db_og_control {
+	char cluster_state[64]; /* "Database cluster state": "shut down", "in production", ... */
+	char system_identifier[32]; /* "Database system identifier", decimal */
+	uint64_t checkpoint_lsn;    /* "Latest checkpoint location" */
+};
+
+/* Parses pg_controldata's text (NUL-terminated). 0, or -EINVAL with a message when the system
+ * identifier or the cluster state is missing or malformed. */
+int db_og_parse_controldata(const char *text, struct db_og_control *out, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 /* gs_initdb's input rules (§2.1, initdb.cpp:2351-2383, 4369-4381, 5376-5485) ---------------- */
 
 /* The node name gs_initdb --nodename takes: [a-z_][a-z0-9_#$]*, at most 64 characters. 0, or

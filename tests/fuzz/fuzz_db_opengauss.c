@@ -45,5 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* gs_initdb's input rules (opengauss.md 2.1) on arbitrary names and passwords. */
 	(void)db_og_check_node_name(a, err, sizeof(err));
 	(void)db_og_check_password(b ? b : "", a, err, sizeof(err));
+	struct db_og_control ctl;
+	(void)db_og_parse_controldata((const char *)text, &ctl, err, sizeof(err));
 	return 0;
 }

@@ -217,4 +217,9 @@ for n in 1 3 2; do
 	node "$n" stop fast >/dev/null || t_fail "stop n$n"
 	t_assert_eq stopped "$(st "$n" role)" "stop: n$n stopped"
 done
+# pg_controldata while the servers are down (2.7 "Added").
+t_assert_eq "shut down" "$(node 2 control | sed -n 's/^cluster_state=//p')" \
+	"control: pg_controldata says the old primary n2 shut down"
+t_assert_eq "shut down in recovery" "$(st 1 cluster_state)" \
+	"control: status of the stopped standby n1 carries its cluster state"
 t_done

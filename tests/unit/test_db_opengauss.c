@@ -1194,6 +1194,32 @@ static void test_initdb_input_rules(void **state)
 	db_free(db);
 }
 
+/* §2.7: pg_controldata while the server is down; a text without the fields is refused. */
+static void test_controldata_parses_the_documented_fields(void **state)
+{
+	struct db_og_control c;
+
+	(void)state;
+	load("controldata_shut_down.txt");
+	assert_int_equal(db_og_parse_controldata(fixture_text, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.system_identifier, "7716386663860135075");
+	assert_string_equal(c.cluster_state, "shut down");
+	assert_int_equal(c.checkpoint_lsn, 0x4000028);
+	assert_int_equal(db_og_parse_controldata("Database cluster state: shut down\n", &c, err,
+						 sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_controldata("Database system identifier: 12x\n"
+						 "Database cluster state: shut down\n",
+						 &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_controldata("Database system identifier: 1\n"
+						 "Database cluster state: in production\n"
+						 "Latest checkpoint location: zz\n",
+						 &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_controldata(NULL, &c, err, sizeof(err)), -EINVAL);
+}
+
 /* §2.2: Normal is reported as a primary that serves no standby. */
 static void test_normal_is_a_degraded_primary(void **state)
 {
@@ -1265,6 +1291,7 @@ int main(void)
 		cmocka_unit_test(test_build_passes_the_term),
 		cmocka_unit_test(test_initdb_input_rules),
 		cmocka_unit_test(test_normal_is_a_degraded_primary),
+		cmocka_unit_test(test_controldata_parses_the_documented_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
