@@ -298,12 +298,17 @@ static int write_hba(struct db *db, int64_t timeout_ms, char *err, size_t err_ca
 int db_og_write_initial_config(struct db *db, const struct db_peer *extra, char *err,
 			       size_t err_cap)
 {
-	struct db_og_setting s;
-	int rc = buf_copy(s.name, sizeof(s.name), "password_encryption_type") |
-		 buf_copy(s.value, sizeof(s.value), "1");
+	/* password_reuse_time 0: the bootstrap sets the superuser's password again, hashed under
+	 * type 1; within the default 60 days the same password is refused (§2.10). A user value in
+	 * the parameters, written after these, wins. */
+	struct db_og_setting s[2];
+	int rc = buf_copy(s[0].name, sizeof(s[0].name), "password_encryption_type") |
+		 buf_copy(s[0].value, sizeof(s[0].value), "1") |
+		 buf_copy(s[1].name, sizeof(s[1].name), "password_reuse_time") |
+		 buf_copy(s[1].value, sizeof(s[1].value), "0");
 	if (rc != 0)
 		return err_fail(err, err_cap, -EINVAL, "internal setting too long");
-	rc = run_guc(db, false, &s, 1, db->opts.command_timeout_ms, err, err_cap);
+	rc = run_guc(db, false, s, 2, db->opts.command_timeout_ms, err, err_cap);
 	if (rc == 0)
 		rc = write_hba(db, db->opts.command_timeout_ms, err, err_cap);
 	if (rc == 0)

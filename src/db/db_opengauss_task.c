@@ -1,6 +1,7 @@
 /*
  * db_opengauss_task.c - the openGauss driver's long actions, run as background tasks (§2.5,
- * §2.12, §2.13): bootstrap (gs_initdb, start pending, notify primary with the term), create
+ * §2.12, §2.13): bootstrap (gs_initdb, start pending, notify primary with the term, the
+ * superuser password set again, §2.10), create
  * replica (gs_initdb for a configuration, gs_ctl build -b full) and rejoin (gs_ctl build -b
  * incremental, then -b full when allowed).
  */
@@ -8,10 +9,12 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "db_sql.h"
 #include "err.h"
 #include "log.h"
 
 #include <errno.h>
+#include <libpq-fe.h>
 #include <string.h>
 
 /* An argument such as "--nodename=<name>" or "--pwfile=<path>". */
@@ -154,6 +157,37 @@ static int check_role(struct db *db, const char *what, unsigned want, struct db_
 	return rc;
 }
 
+/* §2.10: gs_initdb hashed the superuser's password under password_encryption_type 2 (sha256
+ * only), which stock libpq cannot answer; set it again now that type 1 stores md5 too. The
+ * initial user changes its own password without REPLACE; password_reuse_time 0 (initial
+ * configuration) lets the same password through. */
+static int reset_superuser_password(struct db *db, char *err, size_t err_cap)
+{
+	const struct db_user *u = &db->opts.superuser;
+	if (!u->password[0])
+		return 0;
+	int64_t deadline = clock_mono_ms() + db->opts.command_timeout_ms;
+	PGconn *conn;
+	int rc = db_sql_connect(db, NULL, deadline, &conn, err, err_cap);
+	if (rc < 0)
+		return rc;
+	char *ident = PQescapeIdentifier(conn, u->username, strlen(u->username));
+	char *pw = PQescapeLiteral(conn, u->password, strlen(u->password));
+	char sql[DB_NAME_MAX + DB_PASSWORD_MAX * 2 + 64];
+	if (!ident || !pw ||
+	    buf_format(sql, sizeof(sql), "ALTER ROLE %s PASSWORD %s", ident, pw) != 0)
+		rc = err_fail(err, err_cap, -ENOMEM, "could not render ALTER ROLE");
+	else
+		rc = db_sql_exec(conn, sql, deadline, err, err_cap);
+	PQfreemem(ident);
+	PQfreemem(pw);
+	PQfinish(conn);
+	if (rc == 0)
+		log_info("set the superuser's password again under password_encryption_type 1 "
+			 "(opengauss.md 2.10)");
+	return rc;
+}
+
 /* notify -M primary -T term, then the role read back, in one step: the server turns primary
  * only inside the poll that ends the task, as on PostgreSQL, so the loop never sees a primary
  * while "initializing new cluster" runs. A node without replconninfo ends Normal (§2.2). */
@@ -169,8 +203,9 @@ static int notify_primary(struct db *db, char *err, size_t err_cap)
 			      (int)db_secs_of(DB_OG_NOTIFY_WAIT_MS));
 	if (db_og_cmd_ctl(db, &c, rc, DB_OG_NOTIFY_WAIT_MS, "notify", why, sizeof(why)) < 0)
 		log_info("%s; reading the role back", why);
-	return db_og_settle_primary(db, db->task.term,
-				    clock_mono_ms() + db->opts.command_timeout_ms, err, err_cap);
+	rc = db_og_settle_primary(db, db->task.term, clock_mono_ms() + db->opts.command_timeout_ms,
+				  err, err_cap);
+	return rc < 0 ? rc : reset_superuser_password(db, err, err_cap);
 }
 
 int db_og_begin_rejoin(struct db *db, char *err, size_t err_cap)

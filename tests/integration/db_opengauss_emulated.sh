@@ -74,7 +74,8 @@ og_role() { sql "$1" "SELECT local_role FROM pg_stat_get_stream_replications()";
 # Without other members n1 has no replconninfo entry and turns Normal (2.2): notify -w exits 1,
 # and the driver accepts what it reads back.
 MEMBERS=(--member "$(peer 1)")
-node 1 bootstrap >/dev/null 2>"$TMP/boot.err" || { cat "$TMP/boot.err" >&2; t_fail "bootstrap n1"; }
+node 1 --superuser 'postgres:Gsha@2024x' --verbose bootstrap >/dev/null 2>"$TMP/boot.err" ||
+	{ cat "$TMP/boot.err" >&2; t_fail "bootstrap n1"; }
 t_assert_eq primary "$(st 1 role)" "bootstrap alone: n1 runs as primary"
 t_assert_eq Normal "$(og_role 1)" "bootstrap alone: the server reports Normal (2.2)"
 check "bootstrap alone: status says Normal serves no standby" \
@@ -83,6 +84,10 @@ check "bootstrap: the emulator log shows pending, then notify" \
 	grep -q 'notify primary: promoting pending instance' "$TMP/n1/og_emulator.log"
 check "bootstrap: notify carried -T 1" grep -q 'gs_ctl notify -D .* -M primary -T 1 ' \
 	"$TMP/n1/og_emulator.log"
+check "bootstrap: the superuser's password was set again under type 1 (2.10)" \
+	grep -q "set the superuser's password again under password_encryption_type 1" "$TMP/boot.err"
+check "bootstrap: password_reuse_time 0 lets the same password through (2.10)" \
+	grep -q "gs_guc set: password_reuse_time = '0'" "$TMP/n1/og_emulator.log"
 
 # --- the members join: replconninfo is written and Normal becomes Primary (notify -T 1) ----------
 MEMBERS=(--member "$(peer 1)" --member "$(peer 2)" --member "$(peer 3)")
