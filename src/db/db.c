@@ -249,6 +249,8 @@ int db_new(const struct db_options *opts, struct db **out, char *err, size_t err
 		/* Patroni's choice: the first socket directory when one is configured, else the
 		 * first listen address, with the wildcards mapped to loopback. */
 		const char *dirs = db_params_get(&o->parameters, "unix_socket_directories");
+		if (!dirs) /* openGauss's name: one directory (opengauss.md 2.1) */
+			dirs = db_params_get(&o->parameters, "unix_socket_directory");
 		if (dirs)
 			dirs += strspn(dirs, ", ");
 		size_t len = dirs ? strcspn(dirs, ", ") : 0;

@@ -129,6 +129,28 @@ static int put_setting(struct db_og_setting *s, int *n, const char *name, const 
 	return 0;
 }
 
+/* §2.1: openGauss has unix_socket_directory, one directory; PostgreSQL's
+ * unix_socket_directories (as Patroni configurations carry it) is written under that name, its
+ * first directory only. */
+static int put_socket_directory(struct db_og_setting *s, int *n, const char *dirs)
+{
+	static bool warned;
+	char first[DB_OG_GUC_VALUE_MAX];
+	dirs += strspn(dirs, ", ");
+	size_t len = strcspn(dirs, ",");
+	while (len > 0 && dirs[len - 1] == ' ')
+		len--;
+	if (buf_format(first, sizeof(first), "%.*s", (int)len, dirs) != 0)
+		return -ENAMETOOLONG;
+	if (dirs[strcspn(dirs, ",")] != '\0' && !warned) {
+		warned = true;
+		log_warning("unix_socket_directories \"%s\": openGauss takes one directory "
+			    "(unix_socket_directory), using \"%s\" (opengauss.md 2.1)",
+			    dirs, first);
+	}
+	return put_setting(s, n, "unix_socket_directory", first);
+}
+
 /* Appends replconninfo1..8 for this node (see render_replconninfo) to s at *n; an unused entry
  * is "", which clears a stale one. */
 static int put_replconninfo(struct db *db, const struct db_peer *extra, struct db_og_setting *s,
@@ -249,6 +271,10 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 					    "for notify -M primary (opengauss.md 2.2)",
 					    p->value);
 			}
+			continue;
+		}
+		if (strcmp(p->name, "unix_socket_directories") == 0) {
+			rc = put_socket_directory(s, &n, p->value);
 			continue;
 		}
 		rc = put_setting(s, &n, p->name, p->value);

@@ -1,9 +1,8 @@
 /*
  * db_opengauss_task.c - the openGauss driver's long actions, run as background tasks (§2.5,
  * §2.12, §2.13): bootstrap (gs_initdb, start pending, notify primary with the term, the
- * superuser password set again, §2.10), create
- * replica (gs_initdb for a configuration, gs_ctl build -b full) and rejoin (gs_ctl build -b
- * incremental, then -b full when allowed).
+ * superuser password set again, §2.10), create replica (gs_initdb for a configuration, gs_ctl
+ * build -b full) and rejoin (gs_ctl build -b incremental, then -b full when allowed).
  */
 #include "db_opengauss.h"
 

@@ -23,7 +23,7 @@ trap 'rc=$?; stop_all; set +e; (exit "$rc"); t_cleanup' EXIT
 
 for i in 1 2 3; do
 	og gs_initdb -D "$R/d$i" --nodename="n$i" >/dev/null 2>&1
-	args=(-c "port = ${P[$i]}" -c "listen_addresses = '127.0.0.1'" -c "unix_socket_directories = '$R'"
+	args=(-c "port = ${P[$i]}" -c "listen_addresses = '127.0.0.1'" -c "unix_socket_directory = '$R'"
 		-c "application_name = 'n$i'" -c "synchronous_standby_names = ''" -c "most_available_sync = on")
 	k=1
 	for j in 1 2 3; do
@@ -34,6 +34,11 @@ for i in 1 2 3; do
 	og gs_guc set -D "$R/d$i" "${args[@]}" >/dev/null 2>&1
 done
 t_pass "gs_initdb and gs_guc prepared three emulated instances"
+
+if og gs_guc set -D "$R/d1" -c "unix_socket_directories = '$R'" >/dev/null 2>&1; then
+	t_fail "gs_guc accepted unix_socket_directories"
+fi
+t_pass "unix_socket_directories does not exist, unix_socket_directory does (2.1)"
 
 # 2.1: gs_initdb's node name and password rules.
 if og gs_initdb -D "$R/bad1" --nodename=node-1 >/dev/null 2>&1; then t_fail "node name node-1 accepted"; fi
@@ -138,7 +143,7 @@ sql 1 "select disable_conn('polling_connection', '', 0)" >/dev/null
 og gs_initdb -D "$R/d4" --nodename=n4 -U postgres -w 'Gauss@123' >/dev/null 2>&1 ||
 	t_fail "gs_initdb with a valid password"
 og gs_guc set -D "$R/d4" -c "port = ${P[4]}" -c "listen_addresses = '127.0.0.1'" \
-	-c "unix_socket_directories = '$R'" -c "synchronous_standby_names = ''" >/dev/null 2>&1
+	-c "unix_socket_directory = '$R'" -c "synchronous_standby_names = ''" >/dev/null 2>&1
 og gs_ctl start -D "$R/d4" -M primary -l "$R/d4.log" 2>/dev/null
 normal4() { [ "$(sql 4 'select local_role from pg_stat_get_stream_replications()')" = Normal ]; }
 t_wait_for 10 "d4 reports Normal" normal4
