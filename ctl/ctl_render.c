@@ -203,13 +203,40 @@ int ctl_table_col(struct ctl_table *t, const char *header, bool right)
 	return 0;
 }
 
+/* Appends s with the bytes a terminal would act on written as \xNN: C0 controls (except a
+ * newline when keep_newline: multi-line cells), DEL, and the UTF-8 form of the C1 controls
+ * (U+0080..U+009F, among them CSI). Text from etcd is anyone's: a member state holding ESC [ 2 J
+ * must not clear the operator's screen. The JSON and YAML output escape these already. */
+static int put_escaped(struct buf *out, const char *s, bool keep_newline)
+{
+	int rc = 0;
+
+	for (const unsigned char *c = (const unsigned char *)s; *c != '\0'; c++) {
+		if ((*c < 0x20 && !(keep_newline && *c == '\n')) || *c == 0x7f) {
+			rc |= buf_printf(out, "\\x%02x", *c);
+		} else if (*c == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f) {
+			rc |= buf_printf(out, "\\u%04x", c[1]);
+			c++;
+		} else {
+			rc |= buf_append(out, c, 1);
+		}
+	}
+	return rc != 0 ? -ENOBUFS : 0;
+}
+
 int ctl_table_cell(struct ctl_table *t, int row, int col, const char *text)
 {
+	struct buf esc;
 	char *copy;
 
 	if (row >= CTL_TABLE_ROWS_MAX || col >= t->cols)
 		return -ENOBUFS;
-	copy = strdup(text);
+	buf_init(&esc, CTL_DOC_MAX);
+	if (put_escaped(&esc, text, true) != 0) {
+		buf_done(&esc);
+		return -ENOBUFS;
+	}
+	copy = buf_steal(&esc);
 	if (copy == NULL)
 		return -ENOMEM;
 	free(t->cells[row][col]);
@@ -536,7 +563,7 @@ static int render_tsv(const struct ctl_view *v, bool pending_col, bool tags_col,
 			if (c)
 				rc |= buf_puts(out, "\t");
 			if (cJSON_IsString(val))
-				rc |= buf_puts(out, val->valuestring);
+				rc |= put_escaped(out, val->valuestring, false);
 			else if (val != NULL)
 				rc |= ctl_yaml_flow(val, out);
 		}

@@ -165,6 +165,21 @@ static void print_diags(const struct cfg_diags *d)
 	}
 }
 
+/* True when the environment gives the agent's configuration a cluster name. */
+static bool env_names_cluster(void)
+{
+	static const char *const names[] = { "PATRONI_CONFIGURATION", "PATRONI_SCOPE",
+					     "GSHA_SCOPE" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *v = getenv(names[i]);
+
+		if (v != NULL && v[0] != '\0')
+			return true;
+	}
+	return false;
+}
+
 int ctl_load_config(struct ctl *x)
 {
 	const char *path = x->args.config_file[0] != '\0' ? x->args.config_file : NULL;
@@ -183,12 +198,15 @@ int ctl_load_config(struct ctl *x)
 		path = getenv("GSCTL_CONFIG_FILE");
 	if (path == NULL && getenv("PATRONICTL_CONFIG_FILE") != NULL)
 		path = getenv("PATRONICTL_CONFIG_FILE");
-	if (path == NULL) {
+	/* No file: patronictl then reads Patroni's environment (PATRONI_CONFIGURATION, else the
+	 * PATRONI_* variables), as in a container whose agent is configured that way. */
+	if (path == NULL && (x->args.dcs_url[0] != '\0' || !env_names_cluster())) {
 		free(diags);
 		if (x->args.dcs_url[0] == '\0') {
 			ctl_say_error(
 				"no configuration file: give -c FILE, or set GSCTL_CONFIG_FILE or "
-				"PATRONICTL_CONFIG_FILE (or give -d etcd3://HOST:PORT and the "
+				"PATRONICTL_CONFIG_FILE, or the agent's PATRONI_SCOPE and "
+				"PATRONI_ETCD3_HOSTS (or give -d etcd3://HOST:PORT and the "
 				"cluster name)");
 			return CTL_EXIT_CONFIG;
 		}
@@ -239,8 +257,9 @@ int ctl_load_config(struct ctl *x)
 		if (rc == -EINVAL)
 			print_diags(diags);
 		else
-			ctl_say_error("could not read the configuration file \"%s\": %s", path,
-				      strerror(-rc));
+			ctl_say_error("could not read the configuration %s%s%s: %s",
+				      path ? "file \"" : "from the environment", path ? path : "",
+				      path ? "\"" : "", strerror(-rc));
 		free(diags);
 		return CTL_EXIT_CONFIG;
 	}

@@ -141,16 +141,84 @@ int dcs_connect(struct dcs_client *c, char *version, size_t version_cap, char *m
 	return dcs_op_end(&o, rc);
 }
 
+/* Member keys listed when the members' directory is read key by key: the view's members, and
+ * as many again that may be refused on the way (oversized, or not member documents). */
+#define DCS_MEMBER_KEYS_MAX (2 * DCS_MEMBERS_MAX)
+
+/* The cluster read when the members' directory does not fit one reply (junk under members/):
+ * the other keys in one txn, then the member keys listed and read one by one, each within the
+ * reply limit and refused by the codec when over its own. */
+static int read_cluster_by_member(struct dcs_op *o, struct dcs_cluster *out)
+{
+	const char *prefix = o->c->prefix;
+	char(*keys)[DCS_KEY_MAX] = calloc(DCS_MEMBER_KEYS_MAX, DCS_KEY_MAX);
+	struct dcs_cluster *one = malloc(sizeof(*one));
+	char dir[DCS_KEY_MAX];
+	int n = 0, rc;
+
+	rc = keys && one ? DCS_OK : DCS_ERR_NO_MEMORY;
+	if (rc == DCS_OK)
+		rc = dcs_op_call(o, "/v3/kv/txn", dcs_codec_read_cluster(&o->req, prefix, false));
+	if (rc == DCS_OK)
+		rc = dcs_codec_parse_cluster(o->resp.data, o->resp.len, prefix, out, o->msg,
+					     o->msglen);
+	if (rc == DCS_OK)
+		rc = dcs_key_of(o->c, "members/", dir, sizeof(dir));
+	if (rc == DCS_OK)
+		rc = dcs_op_call(o, "/v3/kv/range",
+				 dcs_codec_range_keys(&o->req, dir, DCS_MEMBER_KEYS_MAX));
+	if (rc == DCS_OK)
+		rc = dcs_codec_parse_keys(o->resp.data, o->resp.len, prefix, keys,
+					  DCS_MEMBER_KEYS_MAX, &n, o->msg, o->msglen);
+	for (int i = 0; rc == DCS_OK && i < n; i++) {
+		char key[DCS_KEY_MAX];
+		int r;
+
+		if (dcs_key_kind(keys[i]) != DCS_CHANGE_MEMBERS ||
+		    dcs_key_of(o->c, keys[i], key, sizeof(key)) != DCS_OK)
+			continue;
+		r = dcs_op_call(o, "/v3/kv/range",
+				dcs_codec_range(&o->req, key, false, false, false));
+		if (r == DCS_OK)
+			r = dcs_codec_parse_cluster(o->resp.data, o->resp.len, prefix, one, o->msg,
+						    o->msglen);
+		if (r != DCS_OK) {
+			if (r != DCS_ERR_INVALID_RESPONSE)
+				rc = r; /* etcd went away: the read fails as any other */
+			else if (out->rejected_count++ == 0)
+				err_set(out->rejected, sizeof(out->rejected),
+					"key \"%.80s\" refused: larger than a reply may be",
+					keys[i]);
+			continue;
+		}
+		if (one->rejected_count > 0 && out->rejected_count++ == 0)
+			memcpy(out->rejected, one->rejected, sizeof(out->rejected));
+		if (one->member_count != 1)
+			continue;
+		if (out->member_count < DCS_MEMBERS_MAX)
+			out->members[out->member_count++] = one->members[0];
+		else
+			out->members_dropped++;
+	}
+	if (rc == DCS_OK && out->rejected_count++ == 0)
+		err_set(out->rejected, sizeof(out->rejected),
+			"the members' directory is larger than one reply may be: read key by key");
+	free(one);
+	free(keys);
+	return rc;
+}
+
 int dcs_read_cluster(struct dcs_client *c, struct dcs_cluster *out, char *msg, size_t msglen)
 {
 	struct dcs_op o;
 	int rc;
 
 	dcs_op_begin(&o, c, msg, msglen);
-	rc = dcs_op_call(&o, "/v3/kv/range",
-			 dcs_codec_range(&o.req, c->prefix, true, false, false));
+	rc = dcs_op_call(&o, "/v3/kv/txn", dcs_codec_read_cluster(&o.req, c->prefix, true));
 	if (rc == DCS_OK)
 		rc = dcs_codec_parse_cluster(o.resp.data, o.resp.len, c->prefix, out, msg, msglen);
+	else if (rc == DCS_ERR_INVALID_RESPONSE && o.resp.overflow)
+		rc = read_cluster_by_member(&o, out);
 	if (rc == DCS_OK) {
 		const struct dcs_member *me = dcs_cluster_member(out, c->opts.name);
 		c->last_read_revision = out->revision;

@@ -51,8 +51,9 @@
 #define DCS_FAILOVER_DOC_MAX 1024
 /* status: the optime, and Patroni 4's slot positions (a name and an LSN per member). */
 #define DCS_STATUS_DOC_MAX DCS_DOC_MAX
-/* history: a row is about 120 bytes, so some 130 timeline switches. */
-#define DCS_HISTORY_MAX 16384
+/* history: a row is about 120 bytes, so some 540 timeline switches (older rows are dropped on
+ * append past this; Patroni keeps them all unless max_timelines_history says otherwise). */
+#define DCS_HISTORY_MAX 65536
 /* failsafe: {name: api_url} for DCS_FAILSAFE_MEMBERS_MAX members. */
 #define DCS_FAILSAFE_MEMBERS_MAX (DCS_MEMBERS_MAX + 1) /* the view's members, and this one */
 #define DCS_FAILSAFE_DOC_MAX (DCS_FAILSAFE_MEMBERS_MAX * (MEMBER_NAME_MAX + DCS_URL_MAX + 8))
@@ -167,7 +168,9 @@ struct dcs_member {
 	char role[DCS_WORD_MAX];    /* as written; "master" from Patroni 3.x */
 	bool is_primary;	    /* role is "primary" or "master" */
 	char state[DCS_WORD_MAX];   /* "running", "stopped", ... */
-	char api_url[DCS_URL_MAX];  /* REST /patroni URL peers query during elections */
+	char api_url[DCS_URL_MAX];  /* REST /patroni URL peers query during elections; only
+				     * http:// or https://, else empty and api_url_refused */
+	bool api_url_refused;	    /* the document's api_url had another scheme or no host */
 	char conn_url[DCS_URL_MAX]; /* postgres://host:port/postgres */
 	char version[DCS_WORD_MAX]; /* Patroni (or gsha) version string */
 	char replication_state[DCS_WORD_MAX];
@@ -512,8 +515,11 @@ int dcs_doc_status(uint64_t optime_lsn, char *out, size_t cap, char *msg, size_t
 int dcs_doc_failsafe(const struct dcs_failsafe_member *members, int count, char *out, size_t cap,
 		     char *msg, size_t msglen) __attribute__((warn_unused_result));
 
-/* history: the list history (the key as read; NULL, empty or not a JSON list starts a new one)
- * with row appended as [timeline, lsn, reason, timestamp, leader]. */
+/* history: the list history (the key as read; NULL when there is no key) with row appended as
+ * [timeline, lsn, reason, timestamp, leader], keeping the newest max_rows rows (0: all; Patroni's
+ * max_timelines_history) and dropping the oldest past DCS_HISTORY_MAX. A history that is present
+ * but could not be read (over the limit, not a JSON list: pass "" for a key the view refused) is
+ * never rewritten: DCS_ERR_INVALID_ARGUMENT with a message. */
 struct dcs_history_row {
 	int64_t timeline; /* the timeline the promotion ended */
 	uint64_t lsn;	  /* where it ended, bytes */
@@ -522,8 +528,8 @@ struct dcs_history_row {
 	char leader[MEMBER_NAME_MAX]; /* the new leader */
 	int fields;		      /* read: how many of the five the row had (2..5) */
 };
-int dcs_doc_history_append(const char *history, const struct dcs_history_row *row, char *out,
-			   size_t cap, char *msg, size_t msglen)
+int dcs_doc_history_append(const char *history, const struct dcs_history_row *row, int max_rows,
+			   char *out, size_t cap, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
 /* Reads the history key (NULL or "" is an empty history) into its rows, oldest first: the

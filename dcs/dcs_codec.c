@@ -1,6 +1,7 @@
 /*
  * dcs_codec.c - the etcd v3 gateway's JSON: request bodies, reply parsing, the watch stream,
- * error classification (see dcs_codec.h). The values of Patroni's keys are dcs_docs.c's job.
+ * (see dcs_codec.h). Keys and error names are in dcs_keys.c; the values of Patroni's keys are
+ * dcs_docs.c's job.
  *
  * The gateway's encoding (patroni-compat.md 3.2): bytes fields are base64, 64-bit integers are
  * strings, zero values are left out. Every field is optional with a zero default, and every field
@@ -18,66 +19,6 @@
 #include "dcs_json.h"
 #include "err.h"
 #include "num.h"
-
-/* ---- keys ------------------------------------------------------------------------------------ */
-
-int dcs_prefix_end(const char *prefix, char *out, size_t cap)
-{
-	size_t n = strlen(prefix);
-
-	if (n == 0)
-		return -EINVAL;
-	if (n + 1 > cap)
-		return -ENAMETOOLONG;
-	memcpy(out, prefix, n + 1);
-	while (n > 0 && (unsigned char)out[n - 1] == 0xff)
-		out[--n] = '\0';
-	if (n == 0)
-		return -EINVAL;
-	out[n - 1] = (char)((unsigned char)out[n - 1] + 1);
-	return 0;
-}
-
-int dcs_make_prefix(const char *ns, const char *scope, char *out, size_t cap)
-{
-	char raw[DCS_KEY_MAX];
-	size_t o = 0;
-
-	if (scope[0] == '\0')
-		return -EINVAL;
-	if (buf_format(raw, sizeof(raw), "/%s/%s/", ns[0] ? ns : "service", scope) < 0)
-		return -ENAMETOOLONG;
-	for (size_t i = 0; raw[i]; i++) {
-		if (raw[i] == '/' && o > 0 && out[o - 1] == '/')
-			continue;
-		if (o + 1 >= cap)
-			return -ENAMETOOLONG;
-		out[o++] = raw[i];
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-unsigned dcs_key_kind(const char *suffix)
-{
-	static const struct {
-		const char *name;
-		unsigned kind;
-	} table[] = {
-		{ "leader", DCS_CHANGE_LEADER },     { "config", DCS_CHANGE_CONFIG },
-		{ "failover", DCS_CHANGE_FAILOVER }, { "sync", DCS_CHANGE_SYNC },
-		{ "status", DCS_CHANGE_STATUS },     { "optime/leader", DCS_CHANGE_STATUS },
-		{ "history", DCS_CHANGE_HISTORY },   { "initialize", DCS_CHANGE_INITIALIZE },
-		{ "failsafe", DCS_CHANGE_FAILSAFE }, { "term", DCS_CHANGE_TERM },
-	};
-
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (strcmp(suffix, table[i].name) == 0)
-			return table[i].kind;
-	if (strncmp(suffix, "members/", 8) == 0 && suffix[8] != '\0' && !strchr(suffix + 8, '/'))
-		return DCS_CHANGE_MEMBERS;
-	return DCS_CHANGE_OTHER;
-}
 
 /* ---- request builders ------------------------------------------------------------------------ */
 
@@ -154,6 +95,50 @@ int dcs_codec_range(struct buf *out, const char *key, bool prefix, bool serializ
 		ok = cJSON_AddTrueToObject(o, "serializable") != NULL;
 	if (ok && count_only)
 		ok = cJSON_AddTrueToObject(o, "count_only") != NULL;
+	return emit(out, o, ok);
+}
+
+int dcs_codec_read_cluster(struct buf *out, const char *prefix, bool members)
+{
+	/* Every key dcs_key_kind knows, one exact range each, and the members' directory: junk
+	 * elsewhere under the prefix is never transferred. */
+	static const char *const keys[] = { "config",	"leader",	 "initialize", "status",
+					    "failover", "history",	 "sync",       "failsafe",
+					    "term",	"optime/leader", "members/" };
+	cJSON *o = cJSON_CreateObject();
+	cJSON *succ = o ? cJSON_AddArrayToObject(o, "success") : NULL;
+	bool ok = succ != NULL && cJSON_AddArrayToObject(o, "compare") != NULL;
+
+	for (size_t i = 0; ok && i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char key[DCS_KEY_MAX];
+		cJSON *op, *range;
+		bool dir = strcmp(keys[i], "members/") == 0;
+
+		if (dir && !members)
+			continue;
+		op = cJSON_CreateObject();
+		range = cJSON_CreateObject();
+		ok = op && range && buf_format(key, sizeof(key), "%s%s", prefix, keys[i]) == 0 &&
+		     add_b64(range, "key", key) && (!dir || add_prefix_end(range, key));
+		if (ok && cJSON_AddItemToObject(op, "request_range", range))
+			range = NULL;
+		else
+			ok = false;
+		cJSON_Delete(range);
+		if (ok && !cJSON_AddItemToArray(succ, op))
+			ok = false;
+		if (!ok)
+			cJSON_Delete(op);
+	}
+	return emit(out, o, ok);
+}
+
+int dcs_codec_range_keys(struct buf *out, const char *dir, int64_t limit)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && add_b64(o, "key", dir) && add_prefix_end(o, dir) &&
+		  add_int(o, "limit", limit) && cJSON_AddTrueToObject(o, "keys_only");
+
 	return emit(out, o, ok);
 }
 
@@ -736,6 +721,45 @@ out_free_root:
 	return rc;
 }
 
+int dcs_codec_parse_keys(const char *body, size_t len, const char *prefix,
+			 char (*suffixes)[DCS_KEY_MAX], int cap, int *count, char *msg,
+			 size_t msglen)
+{
+	cJSON *root = parse_body(body, len, msg, msglen);
+	const cJSON *kvs, *kv;
+	size_t plen = strlen(prefix);
+	int64_t rev;
+	bool ok;
+	int n = 0;
+
+	if (root == NULL)
+		return DCS_ERR_INVALID_RESPONSE;
+	ok = parse_header_obj(root, &rev);
+	kvs = ok ? dcs_json_array(root, "kvs", &ok) : NULL;
+	cJSON_ArrayForEach(kv, kvs)
+	{
+		size_t klen;
+		char *key = cJSON_IsObject(kv) ? get_b64(kv, "key", &klen) : NULL;
+
+		if (key == NULL || klen <= plen || klen - plen >= DCS_KEY_MAX ||
+		    memchr(key, '\0', klen) || strncmp(key, prefix, plen) != 0) {
+			free(key);
+			ok = false;
+			break;
+		}
+		if (n < cap)
+			memcpy(suffixes[n++], key + plen, klen - plen + 1);
+		free(key);
+	}
+	cJSON_Delete(root);
+	if (!ok) {
+		err_set(msg, msglen, "keys reply is mistyped");
+		return DCS_ERR_INVALID_RESPONSE;
+	}
+	*count = n;
+	return DCS_OK;
+}
+
 int dcs_codec_parse_range_latest(const char *body, size_t len, int64_t *revision,
 				 int64_t *latest_mod, char *msg, size_t msglen)
 {
@@ -768,13 +792,63 @@ int dcs_codec_parse_range_latest(const char *body, size_t len, int64_t *revision
 	return DCS_OK;
 }
 
+/* Stores every key-value of a range reply's "kvs" in c. Returns true, or false with msg. */
+static bool store_kvs(const cJSON *range, const char *prefix, struct dcs_cluster *c, char *msg,
+		      size_t msglen)
+{
+	const cJSON *kvs, *kv;
+	size_t plen = strlen(prefix);
+	bool ok = true;
+
+	kvs = dcs_json_array(range, "kvs", &ok);
+	if (!ok) {
+		err_set(msg, msglen, "range reply \"kvs\" is not a list");
+		return false;
+	}
+	cJSON_ArrayForEach(kv, kvs)
+	{
+		int64_t create_rev, mod_rev;
+		uint64_t lease;
+		size_t klen, vlen;
+		char *key, *value;
+
+		if (!cJSON_IsObject(kv) ||
+		    !dcs_json_i64(kv, "create_revision", 0, INT64_MAX, &create_rev) ||
+		    !dcs_json_i64(kv, "mod_revision", 0, INT64_MAX, &mod_rev) ||
+		    !dcs_json_u64(kv, "lease", &lease)) {
+			err_set(msg, msglen, "range reply has a mistyped key-value");
+			return false;
+		}
+		key = get_b64(kv, "key", &klen);
+		if (key == NULL) {
+			err_set(msg, msglen, "range reply has a key that is not base64");
+			return false;
+		}
+		if (klen <= plen || klen >= DCS_KEY_MAX || memchr(key, '\0', klen) ||
+		    strncmp(key, prefix, plen) != 0) {
+			err_set(msg, msglen, "range reply has a key outside \"%s\"", prefix);
+			free(key);
+			return false;
+		}
+		value = get_b64(kv, "value", &vlen);
+		if (value == NULL) {
+			err_set(msg, msglen, "range reply has a value that is not base64");
+			free(key);
+			return false;
+		}
+		dcs_docs_store_kv(c, key + plen, value, vlen, create_rev, mod_rev, lease);
+		free(value);
+		free(key);
+	}
+	return true;
+}
+
 int dcs_codec_parse_cluster(const char *body, size_t len, const char *prefix,
 			    struct dcs_cluster *out, char *msg, size_t msglen)
 {
 	cJSON *root = parse_body(body, len, msg, msglen);
 	struct dcs_cluster *c;
-	const cJSON *kvs, *kv;
-	size_t plen = strlen(prefix);
+	const cJSON *responses, *it;
 	int rc = DCS_ERR_INVALID_RESPONSE;
 	bool ok = true;
 
@@ -789,45 +863,32 @@ int dcs_codec_parse_cluster(const char *body, size_t len, const char *prefix,
 		err_set(msg, msglen, "range reply header is mistyped");
 		goto out_free_c;
 	}
-	kvs = dcs_json_array(root, "kvs", &ok);
+	responses = dcs_json_array(root, "responses", &ok);
 	if (!ok) {
-		err_set(msg, msglen, "range reply \"kvs\" is not a list");
+		err_set(msg, msglen, "txn reply \"responses\" is not a list");
 		goto out_free_c;
 	}
-	cJSON_ArrayForEach(kv, kvs)
-	{
-		int64_t create_rev, mod_rev;
-		uint64_t lease;
-		size_t klen, vlen;
-		char *key, *value;
+	if (responses == NULL) {
+		/* one range reply */
+		if (!store_kvs(root, prefix, c, msg, msglen))
+			goto out_free_c;
+	} else {
+		/* dcs_codec_read_cluster's txn: one range reply per response */
+		cJSON_ArrayForEach(it, responses)
+		{
+			const cJSON *range =
+				cJSON_IsObject(it)
+					? cJSON_GetObjectItemCaseSensitive(it, "response_range")
+					: NULL;
 
-		if (!cJSON_IsObject(kv) ||
-		    !dcs_json_i64(kv, "create_revision", 0, INT64_MAX, &create_rev) ||
-		    !dcs_json_i64(kv, "mod_revision", 0, INT64_MAX, &mod_rev) ||
-		    !dcs_json_u64(kv, "lease", &lease)) {
-			err_set(msg, msglen, "range reply has a mistyped key-value");
-			goto out_free_c;
+			if (!cJSON_IsObject(range)) {
+				err_set(msg, msglen,
+					"txn reply has a response that is not a range");
+				goto out_free_c;
+			}
+			if (!store_kvs(range, prefix, c, msg, msglen))
+				goto out_free_c;
 		}
-		key = get_b64(kv, "key", &klen);
-		if (key == NULL) {
-			err_set(msg, msglen, "range reply has a key that is not base64");
-			goto out_free_c;
-		}
-		if (klen <= plen || klen >= DCS_KEY_MAX || memchr(key, '\0', klen) ||
-		    strncmp(key, prefix, plen) != 0) {
-			err_set(msg, msglen, "range reply has a key outside \"%s\"", prefix);
-			free(key);
-			goto out_free_c;
-		}
-		value = get_b64(kv, "value", &vlen);
-		if (value == NULL) {
-			err_set(msg, msglen, "range reply has a value that is not base64");
-			free(key);
-			goto out_free_c;
-		}
-		dcs_docs_store_kv(c, key + plen, value, vlen, create_rev, mod_rev, lease);
-		free(value);
-		free(key);
 	}
 	*out = *c;
 	rc = DCS_OK;
@@ -909,55 +970,4 @@ int dcs_codec_parse_watch(const char *line, size_t len, const char *prefix,
 out_free_root:
 	cJSON_Delete(root);
 	return rc;
-}
-
-/* ---- names and small helpers shared with the transport --------------------------------------- */
-
-static const char *const dcs_error_names[] = {
-	[0] = "DCS_OK",
-	[-DCS_ERR_TRANSIENT] = "DCS_ERR_TRANSIENT",
-	[-DCS_ERR_CONFLICT] = "DCS_ERR_CONFLICT",
-	[-DCS_ERR_LEASE_NOT_FOUND] = "DCS_ERR_LEASE_NOT_FOUND",
-	[-DCS_ERR_PERMISSION] = "DCS_ERR_PERMISSION",
-	[-DCS_ERR_AUTH] = "DCS_ERR_AUTH",
-	[-DCS_ERR_INVALID_RESPONSE] = "DCS_ERR_INVALID_RESPONSE",
-	[-DCS_ERR_COMPACTED] = "DCS_ERR_COMPACTED",
-	[-DCS_ERR_REQUEST] = "DCS_ERR_REQUEST",
-	[-DCS_ERR_INVALID_ARGUMENT] = "DCS_ERR_INVALID_ARGUMENT",
-	[-DCS_ERR_NO_MEMORY] = "DCS_ERR_NO_MEMORY",
-};
-
-static const char *const dcs_error_texts[] = {
-	[0] = "success",
-	[-DCS_ERR_TRANSIENT] = "etcd is not reachable right now",
-	[-DCS_ERR_CONFLICT] = "compare failed",
-	[-DCS_ERR_LEASE_NOT_FOUND] = "lease not found",
-	[-DCS_ERR_PERMISSION] = "permission denied",
-	[-DCS_ERR_AUTH] = "authentication failed",
-	[-DCS_ERR_INVALID_RESPONSE] = "invalid response from etcd",
-	[-DCS_ERR_COMPACTED] = "revision compacted",
-	[-DCS_ERR_REQUEST] = "request rejected by etcd",
-	[-DCS_ERR_INVALID_ARGUMENT] = "invalid argument",
-	[-DCS_ERR_NO_MEMORY] = "out of memory",
-};
-
-#define DCS_ERROR_COUNT (sizeof(dcs_error_names) / sizeof(dcs_error_names[0]))
-
-const char *dcs_error_name(int rc)
-{
-	if (rc > 0 || (size_t)-rc >= DCS_ERROR_COUNT)
-		return "DCS_ERR_UNKNOWN";
-	return dcs_error_names[-rc];
-}
-
-const char *dcs_strerror(int rc)
-{
-	if (rc > 0 || (size_t)-rc >= DCS_ERROR_COUNT)
-		return "unknown error";
-	return dcs_error_texts[-rc];
-}
-
-bool dcs_error_is_transient(int rc)
-{
-	return rc == DCS_ERR_TRANSIENT || rc == DCS_ERR_INVALID_RESPONSE || rc == DCS_ERR_COMPACTED;
 }

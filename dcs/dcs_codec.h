@@ -67,6 +67,20 @@ struct dcs_txn {
 
 int dcs_codec_range(struct buf *out, const char *key, bool prefix, bool serializable,
 		    bool count_only) __attribute__((warn_unused_result));
+/* The cluster read: one txn with an exact range for each key gsha reads and (members) one over
+ * members/, so keys it does not use are never transferred (junk under the prefix cannot push
+ * the reply past DCS_RESPONSE_MAX). dcs_codec_parse_cluster reads the reply. */
+int dcs_codec_read_cluster(struct buf *out, const char *prefix, bool members)
+	__attribute__((warn_unused_result));
+/* The keys (no values) under dir, at most limit of them: the member keys, when the members'
+ * directory holds more than one reply may. */
+int dcs_codec_range_keys(struct buf *out, const char *dir, int64_t limit)
+	__attribute__((warn_unused_result));
+/* The keys of a keys-only range reply, without prefix, into suffixes (at most cap; more are
+ * left out). Returns DCS_OK or DCS_ERR_INVALID_RESPONSE with msg. */
+int dcs_codec_parse_keys(const char *body, size_t len, const char *prefix,
+			 char (*suffixes)[DCS_KEY_MAX], int cap, int *count, char *msg,
+			 size_t msglen) __attribute__((warn_unused_result));
 /* The stall probe: keys_only, the most recently modified key under the prefix. */
 int dcs_codec_range_latest(struct buf *out, const char *prefix) __attribute__((warn_unused_result));
 int dcs_codec_put(struct buf *out, const char *key, const char *value, uint64_t lease)
@@ -126,7 +140,8 @@ int dcs_codec_parse_range_latest(const char *body, size_t len, int64_t *revision
 void dcs_docs_store_kv(struct dcs_cluster *c, const char *suffix, const char *value, size_t len,
 		       int64_t create_rev, int64_t mod_rev, uint64_t lease);
 
-/* A range over the prefix into a cluster view. Keys outside prefix are rejected. */
+/* A range reply over the prefix, or the txn reply of dcs_codec_read_cluster (one range reply per
+ * response), into a cluster view. Keys outside prefix are rejected. */
 int dcs_codec_parse_cluster(const char *body, size_t len, const char *prefix,
 			    struct dcs_cluster *out, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -18,6 +19,7 @@
 #include "dcs_codec.h"
 #include "dcs_json.h"
 #include "err.h"
+#include "hostport.h"
 #include "name.h"
 #include "num.h"
 #include "timefmt.h"
@@ -53,6 +55,30 @@ static void percent_decode(char *s)
 	*o = '\0';
 }
 
+/* True for an api_url a member may be called at: empty (none given), or http:// or https://
+ * with a host. A member that publishes gopher:// or dict:// would make every agent send raw
+ * bytes to an internal service during a leader race. */
+static bool api_url_allowed(const char *url)
+{
+	char host[HOSTPORT_HOST_MAX];
+	int port;
+
+	if (url[0] == '\0')
+		return true;
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
+		return false;
+	return hostport_from_url(url, 80, host, sizeof(host), &port) == 0 && host[0] != '\0';
+}
+
+/* Clears an api_url that api_url_allowed refuses, and notes it for the caller to report. */
+static void check_api_url(struct dcs_member *m)
+{
+	if (!api_url_allowed(m->api_url)) {
+		m->api_url[0] = '\0';
+		m->api_url_refused = true;
+	}
+}
+
 /* Patroni's legacy member value: "postgres://...?application_name=<api_url>". */
 static void parse_legacy_member(const char *value, struct dcs_member *m)
 {
@@ -78,6 +104,7 @@ static void parse_legacy_member(const char *value, struct dcs_member *m)
 	percent_decode(api);
 	if (buf_copy(m->api_url, sizeof(m->api_url), api) < 0)
 		m->api_url[0] = '\0';
+	check_api_url(m);
 }
 
 void dcs_codec_parse_member_doc(const char *value, size_t len, struct dcs_member *m)
@@ -104,6 +131,7 @@ void dcs_codec_parse_member_doc(const char *value, size_t len, struct dcs_member
 	m->is_primary = strcmp(m->role, "primary") == 0 || strcmp(m->role, "master") == 0;
 	dcs_json_text(root, "state", m->state, sizeof(m->state));
 	dcs_json_text(root, "api_url", m->api_url, sizeof(m->api_url));
+	check_api_url(m);
 	dcs_json_text(root, "conn_url", m->conn_url, sizeof(m->conn_url));
 	dcs_json_text(root, "version", m->version, sizeof(m->version));
 	dcs_json_text(root, "replication_state", m->replication_state,
@@ -340,10 +368,12 @@ static void parse_failsafe(const char *value, size_t len, struct dcs_cluster *c)
 
 		if (n >= DCS_FAILSAFE_MEMBERS_MAX || !cJSON_IsString(it) ||
 		    member_name_copy(f->name, it->string) != 0 ||
-		    buf_copy(f->api_url, sizeof(f->api_url), it->valuestring) != 0) {
+		    buf_copy(f->api_url, sizeof(f->api_url), it->valuestring) != 0 ||
+		    !api_url_allowed(f->api_url) || f->api_url[0] == '\0') {
 			memset(c->failsafe_members, 0, sizeof(c->failsafe_members));
 			reject(c, "failsafe",
-			       "an entry is not a member name of 1 to 63 bytes with a URL");
+			       "an entry is not a member name of 1 to 63 bytes with an http:// or "
+			       "https:// URL");
 			goto out_free_root;
 		}
 		n++;
@@ -483,6 +513,8 @@ void dcs_docs_store_kv(struct dcs_cluster *c, const char *suffix, const char *va
 			reject(c, suffix,
 			       m->doc_oversized ? "longer than the key's limit"
 						: "not one JSON object");
+		else if (m->api_url_refused)
+			reject(c, suffix, "api_url is not an http:// or https:// URL");
 		c->member_count++;
 		break;
 	}

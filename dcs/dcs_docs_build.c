@@ -282,12 +282,13 @@ int dcs_doc_failsafe(const struct dcs_failsafe_member *members, int count, char 
 	return emit(o, ok, "failsafe", DCS_FAILSAFE_DOC_MAX, out, cap, msg, msglen);
 }
 
-int dcs_doc_history_append(const char *history, const struct dcs_history_row *row, char *out,
-			   size_t cap, char *msg, size_t msglen)
+int dcs_doc_history_append(const char *history, const struct dcs_history_row *row, int max_rows,
+			   char *out, size_t cap, char *msg, size_t msglen)
 {
 	cJSON *list = NULL, *r;
 	int64_t at;
 	bool ok;
+	int rc;
 
 	if (check_name("history", "leader", row->leader, msg, msglen) != 0)
 		return DCS_ERR_INVALID_ARGUMENT;
@@ -295,11 +296,18 @@ int dcs_doc_history_append(const char *history, const struct dcs_history_row *ro
 		return err_fail(msg, msglen, DCS_ERR_INVALID_ARGUMENT,
 				"history: the timestamp \"%s\" is not an ISO 8601 time with a zone",
 				row->timestamp);
-	if (history != NULL)
+	if (history != NULL) {
 		list = dcs_json_parse_value(history, strlen(history), DCS_HISTORY_MAX);
-	if (!cJSON_IsArray(list)) {
-		/* Absent or unreadable: Patroni too starts a new list. */
-		cJSON_Delete(list);
+		if (!cJSON_IsArray(list)) {
+			/* Patroni starts a new list here; that would erase a history someone
+			 * else wrote (a longer one, say): it is left as it is. */
+			cJSON_Delete(list);
+			return err_fail(msg, msglen, DCS_ERR_INVALID_ARGUMENT,
+					"history: the key is not a JSON list of at most %d bytes "
+					"that could be read; not rewritten",
+					DCS_HISTORY_MAX);
+		}
+	} else {
 		list = cJSON_CreateArray();
 	}
 	r = cJSON_CreateArray();
@@ -311,7 +319,22 @@ int dcs_doc_history_append(const char *history, const struct dcs_history_row *ro
 	     cJSON_AddItemToArray(r, cJSON_CreateString(row->reason)) &&
 	     cJSON_AddItemToArray(r, cJSON_CreateString(row->timestamp)) &&
 	     cJSON_AddItemToArray(r, cJSON_CreateString(row->leader));
-	return emit(list, ok, "history", DCS_HISTORY_MAX, out, cap, msg, msglen);
+	/* max_timelines_history keeps the newest rows (Patroni's history[-max:]). */
+	while (ok && max_rows > 0 && cJSON_GetArraySize(list) > max_rows)
+		cJSON_DeleteItemFromArray(list, 0);
+	/* Past what a reader takes, the oldest rows go too: a longer key would be refused by
+	 * every agent's reader, and the history would stop growing. */
+	for (;;) {
+		char *text = ok ? cJSON_PrintUnformatted(list) : NULL;
+		bool fits = text != NULL && strlen(text) <= DCS_HISTORY_MAX;
+
+		free(text);
+		if (!ok || fits || cJSON_GetArraySize(list) <= 1)
+			break;
+		cJSON_DeleteItemFromArray(list, 0);
+	}
+	rc = emit(list, ok, "history", DCS_HISTORY_MAX, out, cap, msg, msglen);
+	return rc;
 }
 
 /* ---- the check before a write ---------------------------------------------------------------- */

@@ -405,8 +405,20 @@ int rest_db_state_parse(const char *s, enum rest_db_state *out) __attribute__((w
 int rest_role_parse(const char *s, enum rest_role *out) __attribute__((warn_unused_result));
 
 /* Parses one allow-list entry ("10.0.0.0/8", "192.168.1.5", "::1", "fd00::/8") into *out.
- * Host names are not resolved here (the config module resolves them). Returns 0 or -EINVAL. */
+ * Host names are not resolved here (rest_allowlist_add resolves them). Returns 0 or -EINVAL. */
 int rest_cidr_parse(const char *s, struct rest_cidr *out) __attribute__((warn_unused_result));
+
+/* True when the options let anyone who can reach the port change the cluster: the API listens
+ * beyond loopback with no credentials, no allow-list and no client certificates (Patroni's
+ * default; PATCH /config then POST /restart runs archive_command as postgres). The agent warns. */
+bool rest_options_unprotected(const struct rest_options *opts);
+
+/* Adds one restapi.allowlist entry to o: an address or CIDR, or a host name resolved now to
+ * each of its addresses (Patroni resolves the list when it loads it; a later DNS change needs a
+ * reload). Returns 0, -EINVAL (neither an address nor a name that resolves) or -E2BIG (more
+ * than REST_ALLOWLIST_MAX addresses in all). May block on DNS: call at start or reload. */
+int rest_allowlist_add(struct rest_options *o, const char *entry)
+	__attribute__((warn_unused_result));
 
 /* ---- the renderer ---- */
 
@@ -430,6 +442,10 @@ struct rest_request {
 	bool tls;
 	int64_t now_mono_ms; /* clock_mono_ms() at arrival */
 	int64_t now_wall_ms; /* clock_wall_ms() at arrival */
+	/* allowlist_include_members: the addresses the members' api_url host names resolve to,
+	 * as the server looked them up (literal addresses are matched from the snapshot) */
+	const struct rest_cidr *member_addrs; /* may be NULL */
+	int member_addr_count;
 };
 
 /* What the renderer decided. */

@@ -8,7 +8,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -475,6 +477,89 @@ int rest_respond_json_doc(struct rest_response *out, int status, const cJSON *do
 	return rest_finish(&o, out, status, "application/json", false);
 }
 
+/* Server parameters that take a whole number, with PostgreSQL's range (Patroni's validator):
+ * the ones a node passes on the command line, where a bad value stops the server from starting. */
+static const struct {
+	const char *name;
+	int min, max;
+} int_params[] = {
+	{ "max_connections", 1, 262143 },	    { "max_locks_per_transaction", 10, INT32_MAX },
+	{ "max_prepared_transactions", 0, 262143 }, { "max_replication_slots", 0, 262143 },
+	{ "max_wal_senders", 0, 262143 },	    { "max_worker_processes", 0, 262143 },
+	{ "wal_keep_segments", 0, INT32_MAX },
+};
+
+/* Checks one postgresql.parameters entry of a configuration body. Returns 0, or 400 with the
+ * reason in msg. null deletes the entry (PATCH) and is fine. */
+static int check_parameter(const cJSON *v, char *msg, size_t msgcap)
+{
+	const char *name = v->string ? v->string : "";
+	char text[64];
+	const char *value;
+	int n;
+
+	if (!name[0] || strlen(name) >= REST_IDENT_MAX ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") !=
+		    strlen(name))
+		return err_fail(msg, msgcap, 400,
+				"postgresql.parameters: \"%.*s\" is not a parameter name", 64,
+				name);
+	if (cJSON_IsNull(v))
+		return 0;
+	if (cJSON_IsString(v) && v->valuestring) {
+		value = v->valuestring;
+		for (const char *c = value; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return err_fail(
+					msg, msgcap, 400,
+					"postgresql.parameters: the value of \"%s\" holds a "
+					"control character",
+					name);
+	} else if (cJSON_IsNumber(v)) {
+		if (buf_format(text, sizeof(text), "%.17g", v->valuedouble) != 0)
+			return err_fail(msg, msgcap, 400, "postgresql.parameters: bad number");
+		value = text;
+	} else if (cJSON_IsBool(v)) {
+		value = cJSON_IsTrue(v) ? "on" : "off";
+	} else {
+		return err_fail(
+			msg, msgcap, 400,
+			"postgresql.parameters: the value of \"%s\" is not a string, number "
+			"or boolean",
+			name);
+	}
+	for (size_t i = 0; i < sizeof(int_params) / sizeof(int_params[0]); i++)
+		if (strcasecmp(name, int_params[i].name) == 0 &&
+		    num_parse_int(value, int_params[i].min, int_params[i].max, &n) != 0)
+			return err_fail(msg, msgcap, 400,
+					"postgresql.parameters: \"%s\" must be a whole number "
+					"from %d to %d, not \"%.*s\"",
+					name, int_params[i].min, int_params[i].max, 64, value);
+	return 0;
+}
+
+/* Checks the postgresql.parameters of a PATCH or PUT /config body before anything is stored: a
+ * bad entry stored in etcd reaches every node. Returns 0, or 400 with the reason in msg. */
+static int check_config_body(const cJSON *doc, char *msg, size_t msgcap)
+{
+	const cJSON *pg = cJSON_GetObjectItemCaseSensitive(doc, "postgresql");
+	const cJSON *params = pg ? cJSON_GetObjectItemCaseSensitive(pg, "parameters") : NULL;
+	const cJSON *v;
+	int rc;
+
+	if (!params || cJSON_IsNull(params))
+		return 0;
+	if (!cJSON_IsObject(params))
+		return err_fail(msg, msgcap, 400, "postgresql.parameters must be an object");
+	cJSON_ArrayForEach(v, params)
+	{
+		rc = check_parameter(v, msg, msgcap);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 int rest_do_config_write(const struct rest_request *req, const struct rest_actions *act, bool patch,
 			 struct rest_response *out)
 {
@@ -486,6 +571,11 @@ int rest_do_config_write(const struct rest_request *req, const struct rest_actio
 
 	if (!read_json(req, false, &doc, out, &rc))
 		return rc;
+	rc = check_config_body(doc, res.text, sizeof(res.text));
+	if (rc != 0) {
+		cJSON_Delete(doc);
+		return rest_respond_text(out, 400, res.text);
+	}
 	if ((patch && !act->config_patch) || (!patch && !act->config_put)) {
 		cJSON_Delete(doc);
 		return rest_respond_unavailable(out, "config");

@@ -143,6 +143,13 @@ int rest_do_reinitialize(const struct rest_request *req, const struct rest_actio
 int rest_do_failsafe(const struct rest_request *req, const struct rest_snapshot *s,
 		     const struct rest_actions *act, struct rest_response *out);
 
+/* True when ip (numeric text) is in opts' allowlist or, when members is set and
+ * allowlist_include_members is on, is the host of a member's api_url (a literal in snap, or one
+ * of member_addrs, the names the server resolved). snap and member_addrs may be NULL. */
+bool rest_addr_admitted(const struct rest_options *opts, const struct rest_snapshot *snap,
+			const struct rest_cidr *member_addrs, int member_addr_count, const char *ip,
+			bool members);
+
 /* A JSON document in Python json.dumps style. */
 int rest_respond_json_doc(struct rest_response *out, int status, const cJSON *doc);
 

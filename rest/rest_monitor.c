@@ -30,15 +30,34 @@ static const int state_metric[] = {
 
 /* ---- monitoring bodies ---- */
 
+/* A label value in the Prometheus text format: quoted, with exactly three escapes (\\, \",
+ * \n); every other byte as it is. JSON's escapes (\t, \r, \u00XX) would not parse there. */
+static void o_label(struct out *o, const char *v)
+{
+	rest_o_put(o, "\"");
+	for (const char *p = v; *p != '\0' && !o->err; p++) {
+		char one[2] = { *p, '\0' };
+
+		rest_o_put(o, *p == '\\' ? "\\\\" : *p == '"' ? "\\\"" : *p == '\n' ? "\\n" : one);
+	}
+	rest_o_put(o, "\"");
+}
+
+static void o_labels(struct out *o, const struct rest_snapshot *s)
+{
+	rest_o_put(o, "{scope=");
+	o_label(o, s->scope);
+	rest_o_put(o, ",name=");
+	o_label(o, s->name);
+	rest_o_put(o, "}");
+}
+
 static void o_metric(struct out *o, const struct rest_snapshot *s, const char *name,
 		     const char *type, const char *help)
 {
 	rest_o_printf(o, "# HELP %s %s\n# TYPE %s %s\n%s", name, help, name, type, name);
-	rest_o_put(o, "{scope=");
-	rest_o_str(o, s->scope);
-	rest_o_put(o, ",name=");
-	rest_o_str(o, s->name);
-	rest_o_put(o, "} ");
+	o_labels(o, s);
+	rest_o_put(o, " ");
 }
 
 void rest_o_metrics(struct out *o, const struct rest_options *opts, const struct rest_snapshot *s,
@@ -166,11 +185,9 @@ void rest_o_metrics(struct out *o, const struct rest_options *opts, const struct
 		"4=creating_replica, 5=running, 6=starting, 7=bootstrap_starting, 8=start_failed, "
 		"9=restarting, 10=restart_failed, 11=stopping, 12=stopped, 13=stop_failed, "
 		"14=crashed\n");
-	rest_o_printf(o, "# TYPE patroni_postgres_state gauge\npatroni_postgres_state{scope=");
-	rest_o_str(o, s->scope);
-	rest_o_put(o, ",name=");
-	rest_o_str(o, s->name);
-	rest_o_printf(o, "} %d\n",
+	rest_o_printf(o, "# TYPE patroni_postgres_state gauge\npatroni_postgres_state");
+	o_labels(o, s);
+	rest_o_printf(o, " %d\n",
 		      (unsigned)s->state < sizeof(state_metric) / sizeof(state_metric[0])
 			      ? state_metric[s->state]
 			      : -1);

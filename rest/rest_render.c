@@ -77,6 +77,19 @@ int rest_cidr_parse(const char *s, struct rest_cidr *out)
 	return 0;
 }
 
+bool rest_options_unprotected(const struct rest_options *opts)
+{
+	unsigned char addr[16];
+	const char *h = opts->listen_host;
+
+	if (opts->username[0] || opts->allowlist_count > 0 || opts->allowlist_include_members ||
+	    (opts->certfile[0] && opts->verify_client != REST_VERIFY_NONE))
+		return false;
+	if (strcmp(h, "localhost") == 0 || strcmp(h, "::1") == 0)
+		return false;
+	return !(inet_pton(AF_INET, h, addr) == 1 && addr[0] == 127);
+}
+
 /* Parses a client address; IPv4-mapped IPv6 addresses count as IPv4. */
 static bool parse_ip(const char *ip, int *family, unsigned char *addr)
 {
@@ -129,31 +142,42 @@ static bool url_host_matches(const char *url, int family, const unsigned char *a
 	return fam == family && memcmp(a, addr, family == AF_INET ? 4 : 16) == 0;
 }
 
+bool rest_addr_admitted(const struct rest_options *opts, const struct rest_snapshot *snap,
+			const struct rest_cidr *member_addrs, int member_addr_count, const char *ip,
+			bool members)
+{
+	unsigned char addr[16] = { 0 };
+	int family = 0;
+
+	if (!parse_ip(ip, &family, addr))
+		return false;
+	for (int i = 0; i < rest_clamp_count(opts->allowlist_count, REST_ALLOWLIST_MAX); i++)
+		if (cidr_contains(&opts->allowlist[i], family, addr))
+			return true;
+	if (!members || !opts->allowlist_include_members)
+		return false;
+	for (int i = 0; snap && i < rest_clamp_count(snap->member_count, REST_MEMBERS_MAX); i++)
+		if (url_host_matches(snap->members[i].api_url, family, addr))
+			return true;
+	for (int i = 0; member_addrs && i < member_addr_count; i++)
+		if (cidr_contains(&member_addrs[i], family, addr))
+			return true;
+	return false;
+}
+
 /* Returns 0 when allowed, else fills *out with Patroni's refusal. */
 static int check_access(const struct rest_options *opts, const struct rest_request *req,
 			const struct rest_snapshot *snap, bool skip_members,
 			struct rest_response *out, bool *refused)
 {
 	*refused = false;
-	if (opts->allowlist_count > 0 || opts->allowlist_include_members) {
-		unsigned char addr[16] = { 0 };
-		int family = 0;
-		bool ok = false;
+	/* Patroni skips the members for POST /failsafe (its callers are the members, which may
+	 * not be in etcd's member list when etcd is down), so include_members alone admits all. */
+	if (opts->allowlist_count > 0 || (opts->allowlist_include_members && !skip_members)) {
+		bool ok;
 
-		if (parse_ip(req->client_ip, &family, addr)) {
-			for (int i = 0;
-			     i < rest_clamp_count(opts->allowlist_count, REST_ALLOWLIST_MAX); i++)
-				if (cidr_contains(&opts->allowlist[i], family, addr))
-					ok = true;
-			if (!ok && opts->allowlist_include_members && !skip_members && snap) {
-				for (int i = 0;
-				     i < rest_clamp_count(snap->member_count, REST_MEMBERS_MAX);
-				     i++)
-					if (url_host_matches(snap->members[i].api_url, family,
-							     addr))
-						ok = true;
-			}
-		}
+		ok = rest_addr_admitted(opts, snap, req->member_addrs, req->member_addr_count,
+					req->client_ip, !skip_members);
 		if (!ok) {
 			*refused = true;
 			return rest_respond_text(out, 403, "Access is denied");

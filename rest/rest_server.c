@@ -30,14 +30,17 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "hostport.h"
 #include "num.h"
 #include "rest.h"
+#include "rest_internal.h"
 
 /* Threads that serve requests; health checks never block, so a few cover many clients. */
 #define REST_POOL_THREADS 4
 /* Simultaneous connections in total: idle or slow clients beyond this are refused. */
 #define REST_CONNECTION_LIMIT 4000
-/* Simultaneous connections from one address (HAProxy, peers and monitors need a few each). */
+/* Simultaneous connections from one address (HAProxy, peers and monitors need a few each);
+ * addresses in restapi.allowlist and (allowlist_include_members) members' are exempt. */
 #define REST_PER_IP_LIMIT 64
 /* Seconds a connection may stay idle before it is closed (peers use 2 s timeouts). */
 #define REST_IDLE_TIMEOUT_S 10
@@ -61,6 +64,24 @@
 /* The Server header value. */
 #define REST_SERVER_HEADER_MAX 96
 
+/* allowlist_include_members: the most addresses the members' api_url host names give, and how
+ * long one lookup of them serves. Patroni resolves them on every unsafe request; the cache
+ * bounds the DNS traffic a stranger's requests can cause to one round per interval. */
+#define REST_MEMBER_ADDRS_MAX 64
+#define REST_MEMBER_DNS_CACHE_MS 10000
+
+/* Connections counted per client address: one slot per address with open connections. */
+struct ip_count {
+	int family;
+	unsigned char addr[16];
+	int count;
+};
+
+struct member_addrs {
+	int count;
+	struct rest_cidr addrs[REST_MEMBER_ADDRS_MAX];
+};
+
 struct snap_ref {
 	atomic_int refs;
 	struct rest_snapshot snap;
@@ -80,6 +101,12 @@ struct rest_server {
 	char *tls_key;
 	char *tls_cert;
 	char *tls_trust;
+	pthread_mutex_t ip_lock;  /* guards ips */
+	struct ip_count *ips;	  /* REST_CONNECTION_LIMIT slots; count 0 is free */
+	pthread_mutex_t dns_lock; /* guards dns, dns_at_ms, dns_valid; held across a lookup */
+	struct member_addrs dns;
+	int64_t dns_at_ms;
+	bool dns_valid;
 };
 
 /* One request's state, from the URI log callback to the completion notice. */
@@ -106,6 +133,7 @@ struct req_ctx {
 	bool cert_valid;
 	bool tls;
 	int64_t now_mono_ms, now_wall_ms;
+	struct member_addrs members; /* allowlist_include_members: host names resolved */
 };
 
 static struct snap_ref *snap_get(struct rest_server *s)
@@ -180,6 +208,131 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 	free(c->content_length);
 	free(c);
 	*con_cls = NULL;
+}
+
+/* The family and raw bytes of a socket address; false for other families. */
+static bool sockaddr_bytes(const struct sockaddr *sa, int *family, unsigned char addr[16])
+{
+	memset(addr, 0, 16);
+	if (sa && sa->sa_family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		*family = AF_INET;
+		return true;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		memcpy(addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		*family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+/* Appends the addresses host resolves to (each a /32 or /128) to out[*count..cap). Returns 0,
+ * -EINVAL when it does not resolve, or -E2BIG when some did not fit (those that fit are kept).
+ * Blocks on DNS. */
+static int resolve_host(const char *host, struct rest_cidr *out, int cap, int *count)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
+	struct addrinfo *res = NULL;
+	int rc = 0;
+
+	if (host == NULL || host[0] == '\0' || getaddrinfo(host, NULL, &hints, &res) != 0)
+		return -EINVAL;
+	for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+		struct rest_cidr c = { 0 };
+
+		if (!sockaddr_bytes(ai->ai_addr, &c.family, c.addr))
+			continue;
+		c.prefix_len = c.family == AF_INET ? 32 : 128;
+		if (*count >= cap) {
+			rc = -E2BIG;
+			break;
+		}
+		out[(*count)++] = c;
+	}
+	freeaddrinfo(res);
+	return rc;
+}
+
+/* The slot of an address, or a free one when add (NULL when none). Caller holds ip_lock. */
+static struct ip_count *ip_slot(struct rest_server *s, int family, const unsigned char *addr,
+				bool add)
+{
+	struct ip_count *free_slot = NULL;
+
+	for (int i = 0; i < REST_CONNECTION_LIMIT; i++) {
+		struct ip_count *e = &s->ips[i];
+
+		if (e->count > 0 && e->family == family && memcmp(e->addr, addr, 16) == 0)
+			return e;
+		if (e->count == 0 && !free_slot)
+			free_slot = e;
+	}
+	if (add && free_slot) {
+		free_slot->family = family;
+		memcpy(free_slot->addr, addr, 16);
+	}
+	return add ? free_slot : NULL;
+}
+
+/* Counts connections per client address (MHD's per-address limit cannot exempt anyone). */
+static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			      enum MHD_ConnectionNotificationCode code)
+{
+	struct rest_server *s = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	unsigned char addr[16];
+	int family;
+	struct ip_count *e;
+
+	(void)socket_context;
+	if (!ci || !sockaddr_bytes(ci->client_addr, &family, addr))
+		return;
+	pthread_mutex_lock(&s->ip_lock);
+	e = ip_slot(s, family, addr, code == MHD_CONNECTION_NOTIFY_STARTED);
+	if (e && code == MHD_CONNECTION_NOTIFY_STARTED)
+		e->count++;
+	else if (e && code == MHD_CONNECTION_NOTIFY_CLOSED && e->count > 0)
+		e->count--;
+	pthread_mutex_unlock(&s->ip_lock);
+}
+
+/* Refuses a new connection from an address that holds REST_PER_IP_LIMIT already, unless the
+ * address is trusted: in restapi.allowlist, or (allowlist_include_members) a member's. A
+ * health checker behind NAT, or the members themselves, are not locked out by strangers' idle
+ * sockets from elsewhere, nor by their own. */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, socklen_t len)
+{
+	struct rest_server *s = cls;
+	unsigned char addr[16];
+	char ip[INET6_ADDRSTRLEN];
+	int family, count = 0;
+	struct ip_count *e;
+	struct snap_ref *ref;
+	struct member_addrs known;
+	bool trusted;
+
+	(void)len;
+	if (!sockaddr_bytes(sa, &family, addr))
+		return MHD_YES;
+	pthread_mutex_lock(&s->ip_lock);
+	e = ip_slot(s, family, addr, false);
+	if (e)
+		count = e->count;
+	pthread_mutex_unlock(&s->ip_lock);
+	if (count < REST_PER_IP_LIMIT)
+		return MHD_YES;
+	if (!inet_ntop(family, addr, ip, sizeof(ip)))
+		return MHD_NO;
+	pthread_mutex_lock(&s->dns_lock); /* the names looked up last; never a lookup here */
+	known = s->dns;
+	pthread_mutex_unlock(&s->dns_lock);
+	ref = snap_get(s);
+	trusted = rest_addr_admitted(&s->opts, ref ? &ref->snap : NULL, known.addrs, known.count,
+				     ip, true);
+	snap_put(ref);
+	return trusted ? MHD_YES : MHD_NO;
 }
 
 static void client_ip(struct MHD_Connection *conn, char *out, size_t cap)
@@ -322,6 +475,42 @@ static void fill_request(struct req_ctx *c, struct rest_request *rq, char *path_
 	rq->tls = c->tls;
 	rq->now_mono_ms = c->now_mono_ms;
 	rq->now_wall_ms = c->now_wall_ms;
+	rq->member_addrs = c->members.addrs;
+	rq->member_addr_count = c->members.count;
+}
+
+/* The addresses of the members' api_url hosts that are names (literal addresses the renderer
+ * reads from the snapshot), as Patroni resolves them for allowlist_include_members; from a
+ * cache at most REST_MEMBER_DNS_CACHE_MS old. Only unsafe requests wait for a lookup. */
+static void member_addrs_get(struct rest_server *s, const struct rest_snapshot *snap,
+			     struct member_addrs *out)
+{
+	int64_t now = clock_mono_ms();
+
+	pthread_mutex_lock(&s->dns_lock);
+	if (!s->dns_valid || now - s->dns_at_ms >= REST_MEMBER_DNS_CACHE_MS) {
+		struct member_addrs fresh = { 0 };
+		int n = snap->member_count < REST_MEMBERS_MAX ? snap->member_count
+							      : REST_MEMBERS_MAX;
+
+		for (int i = 0; i < n; i++) {
+			char host[HOSTPORT_HOST_MAX];
+			unsigned char lit[16];
+			int port;
+
+			if (hostport_from_url(snap->members[i].api_url, 80, host, sizeof(host),
+					      &port) == 0 &&
+			    inet_pton(AF_INET, host, lit) != 1 &&
+			    inet_pton(AF_INET6, host, lit) != 1)
+				(void)resolve_host(host, fresh.addrs, REST_MEMBER_ADDRS_MAX,
+						   &fresh.count);
+		}
+		s->dns = fresh;
+		s->dns_at_ms = clock_mono_ms();
+		s->dns_valid = true;
+	}
+	*out = s->dns;
+	pthread_mutex_unlock(&s->dns_lock);
 }
 
 static void *action_thread(void *arg)
@@ -428,6 +617,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 			bool refused = false;
 			enum MHD_Result ret = MHD_YES;
 
+			if (s->opts.allowlist_include_members && ref)
+				member_addrs_get(s, &ref->snap, &c->members);
 			fill_request(c, &rq, path);
 			if (rest_check_access(&s->opts, &rq, ref ? &ref->snap : NULL, &r,
 					      &refused) != 0) {
@@ -578,6 +769,20 @@ static int listen_addr(const struct rest_options *o, struct sockaddr_storage *ss
 	return 0;
 }
 
+int rest_allowlist_add(struct rest_options *o, const char *entry)
+{
+	if (o->allowlist_count >= REST_ALLOWLIST_MAX)
+		return -E2BIG;
+	if (rest_cidr_parse(entry, &o->allowlist[o->allowlist_count]) == 0) {
+		o->allowlist_count++;
+		return 0;
+	}
+	/* Not an address: a host name, resolved now as Patroni does when it loads the list. */
+	if (entry == NULL || strchr(entry, '/') != NULL)
+		return -EINVAL;
+	return resolve_host(entry, o->allowlist, REST_ALLOWLIST_MAX, &o->allowlist_count);
+}
+
 struct rest_server *rest_server_new(const struct rest_options *opts,
 				    const struct rest_actions *actions, char *err, size_t errlen)
 {
@@ -597,6 +802,8 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 	if (actions)
 		s->actions = *actions;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->dns_lock, NULL);
+	pthread_mutex_init(&s->ip_lock, NULL);
 	pthread_cond_init(&s->actions_done, NULL);
 	atomic_init(&s->body_bytes, 0);
 	if (listen_addr(opts, &ss, &v6, err, errlen) != 0)
@@ -637,12 +844,17 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 	}
 	tls_opts[ntls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
+	s->ips = calloc(REST_CONNECTION_LIMIT, sizeof(*s->ips));
+	if (!s->ips) {
+		(void)!buf_format(err, errlen, "out of memory");
+		goto out_free;
+	}
 	s->daemon = MHD_start_daemon(
-		flags, (uint16_t)opts->listen_port, NULL, NULL, access_handler, s,
+		flags, (uint16_t)opts->listen_port, accept_policy, s, access_handler, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
 		(unsigned int)REST_POOL_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)REST_CONNECTION_LIMIT, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		(unsigned int)REST_PER_IP_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)REST_CONNECTION_LIMIT, MHD_OPTION_NOTIFY_CONNECTION,
+		notify_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)REST_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)REST_CONNECTION_MEMORY_BYTES, MHD_OPTION_LISTEN_BACKLOG_SIZE,
 		(unsigned int)REST_LISTEN_BACKLOG, MHD_OPTION_URI_LOG_CALLBACK, uri_log, s,
@@ -665,6 +877,9 @@ out_free:
 	free(s->tls_trust);
 	pthread_cond_destroy(&s->actions_done);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->dns_lock);
+	pthread_mutex_destroy(&s->ip_lock);
+	free(s->ips);
 	free(s);
 	return NULL;
 }
@@ -687,5 +902,8 @@ void rest_server_free(struct rest_server *server)
 	free(server->tls_trust);
 	pthread_cond_destroy(&server->actions_done);
 	pthread_mutex_destroy(&server->lock);
+	pthread_mutex_destroy(&server->dns_lock);
+	pthread_mutex_destroy(&server->ip_lock);
+	free(server->ips);
 	free(server);
 }

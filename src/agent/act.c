@@ -126,11 +126,38 @@ static bool switchover_target_streams(struct agent *a)
 	return false;
 }
 
+/* While the leader's promotion runs, how often a member waiting to rewind against it looks. */
+#define PROMOTION_POLL_MS 100
+
+/* pg_rewind takes the source's timeline from its pg_control, which a promotion updates only with
+ * its checkpoint: run against a leader still promoting, it compares with the old timeline and
+ * rewinds from a checkpoint before the previous timeline switch (copying most of the data
+ * directory: 4 s and more here) where none was needed. Patroni waits for the leader's checkpoint
+ * after promote too. The leader's member key shows it as primary on a timeline other than mine
+ * once its promotion, checkpoint included (db_promote), finished. A key without a timeline
+ * cannot tell; the wait ends after ttl whatever the key says. */
+static bool leader_promoting(struct agent *a, const char *leader)
+{
+	const struct dcs_member *m = dcs_cluster_member(a->cluster, leader);
+	int64_t now = clock_mono_ms();
+
+	if (is_opengauss(a) || m == NULL || m->timeline <= 0 || a->dbs->timeline == 0 ||
+	    (m->is_primary && m->timeline != (int64_t)a->dbs->timeline))
+		return false;
+	if (a->rejoin_wait_since_ms == 0) {
+		a->rejoin_wait_since_ms = now;
+		log_info("waiting for \"%s\" to finish its promotion before rewinding against it",
+			 leader);
+	}
+	return now - a->rejoin_wait_since_ms < a->dyn.ttl_ms;
+}
+
 void begin_task(struct agent *a, enum ha_action action, int rc, const char *err)
 {
 	if (rc == 0) {
 		a->busy = action;
 		a->busy_since_ms = clock_mono_ms();
+		a->task_ended = false;
 	} else {
 		log_error("could not start %s: %s", ha_action_name(action), err);
 	}
@@ -204,6 +231,8 @@ void act(struct agent *a)
 	int rc;
 
 	a->acted = true;
+	if (o->action != HA_ACT_REJOIN)
+		a->rejoin_wait_since_ms = 0;
 	switch (o->action) {
 	case HA_ACT_NONE:
 	case HA_ACT_TILT:
@@ -257,6 +286,12 @@ void act(struct agent *a)
 			log_warning("could not follow \"%s\": %s, retrying", o->target, err);
 		break;
 	case HA_ACT_REJOIN:
+		if (leader_promoting(a, o->target)) {
+			a->acted = false;
+			a->out.wake_by_ms = clock_mono_ms() + PROMOTION_POLL_MS;
+			break;
+		}
+		a->rejoin_wait_since_ms = 0;
 		if (peer_named(a, o->target, &peer) != 0) {
 			log_warning("cannot rejoin \"%s\": no usable conn_url", o->target);
 			break;

@@ -211,20 +211,19 @@ int agent_rest_options(const struct cfg *c, struct rest_options *out, char *err,
 		c->restapi.verify_client == CFG_VERIFY_CLIENT_REQUIRED	 ? REST_VERIFY_REQUIRED
 		: c->restapi.verify_client == CFG_VERIFY_CLIENT_OPTIONAL ? REST_VERIFY_OPTIONAL
 									 : REST_VERIFY_NONE;
-	if (c->restapi.allowlist.count > REST_ALLOWLIST_MAX) {
-		return err_fail(err, errlen, -EINVAL, "\"restapi.allowlist\": at most %d entries",
-				REST_ALLOWLIST_MAX);
-	}
 	for (int i = 0; i < c->restapi.allowlist.count; i++) {
-		if (rest_cidr_parse(c->restapi.allowlist.items[i], &o.allowlist[i]) != 0) {
-			return err_fail(
-				err, errlen, -EINVAL,
-				"\"restapi.allowlist\": \"%s\" is not an IP address or CIDR "
-				"(host names are not resolved)",
-				c->restapi.allowlist.items[i]);
-		}
+		int r = rest_allowlist_add(&o, c->restapi.allowlist.items[i]);
+
+		if (r == -E2BIG)
+			return err_fail(err, errlen, -EINVAL,
+					"\"restapi.allowlist\": at most %d addresses in all",
+					REST_ALLOWLIST_MAX);
+		if (r != 0)
+			return err_fail(err, errlen, -EINVAL,
+					"\"restapi.allowlist\": \"%s\" is neither an IP address, a "
+					"CIDR nor a host name that resolves",
+					c->restapi.allowlist.items[i]);
 	}
-	o.allowlist_count = c->restapi.allowlist.count;
 	o.allowlist_include_members = c->restapi.allowlist_include_members;
 	for (int h = 0; h < 2; h++) {
 		/* https_extra_headers only apply with TLS (Patroni). */

@@ -9,6 +9,7 @@
  *   act.c           carrying out the decision's action: bootstrap, clone, promote, demote,
  *                   follow, tasks; the one place the role changes
  *   leader.c        what only the leader keeps: status, history, sync and failsafe keys, releasing
+ *   slots.c         the members' replication slots (on the leader and on replicas)
  *   publish.c       the member key, the REST snapshot, the outcome line
  *   rest_actions.c  the REST action callbacks (act_*) and the loop's side of their requests
  *   view.c          questions about the cluster view every phase asks
@@ -73,16 +74,16 @@ struct agent {
 	int64_t start_since_ms; /* first start attempt of the current start, 0 = none */
 	enum ha_action busy;	/* db task running for this action */
 	int64_t busy_since_ms;
-	bool need_rewind;	 /* a former primary that must rewind before following */
-	int64_t demoted_ms;	 /* when it last stepped down as primary; 0 = never */
-	bool clone_failed;	 /* the data directory holds a failed clone: clone again */
-	char last_progress[256]; /* the last clone progress logged */
+	bool need_rewind;	      /* a former primary that must rewind before following */
+	int64_t rejoin_wait_since_ms; /* waiting for the leader's promotion to rejoin; 0 = not */
+	int64_t demoted_ms;	      /* when it last stepped down as primary; 0 = never */
+	bool clone_failed;	      /* the data directory holds a failed clone: clone again */
+	char last_progress[256];      /* the last clone progress logged */
 
 	char refused_scheduled_at[DCS_WORD_MAX]; /* the failover key's, last logged as refused */
 	char last_reason[HA_REASON_MAX];
 	int64_t last_reason_ms;
 	uint64_t status_optime_written;
-	char slots_written[HA_MEMBERS_MAX * MEMBER_NAME_MAX];
 	/* The member list last handed to the driver (db_set_peers; openGauss replconninfoN). */
 	struct db_peer db_peers[DB_PEERS_MAX];
 	int db_peer_count; /* -1: none handed over yet */
@@ -91,6 +92,19 @@ struct agent {
 	bool acted; /* this cycle changed the DCS or the database */
 
 	struct rest_snapshot *snap;
+
+	/* Around a leader change (run.c, wait_next): until when the wait polls the replica's
+	 * replication, the leader it last saw, and the status buffer it polls into. */
+	int64_t settle_until_ms;
+	char settle_leader[MEMBER_NAME_MAX];
+	struct db_status *settle_dbs;
+	/* A database task that ended while the loop waited (run.c): its db_task_poll result. */
+	bool task_ended;
+	int task_rc;
+	char task_err[DB_ERROR_MAX];
+	/* The view member keys are read into between cycles, and when that last happened. */
+	struct dcs_cluster *refresh_view;
+	int64_t members_refreshed_ms;
 
 	/* Failsafe mode (patroni-compat.md 4.7): the failsafe key as last read, and the send time
 	 * of the latest POST /failsafe round that every other listed member acknowledged. */
@@ -173,8 +187,23 @@ void release_leader(struct agent *a, uint64_t lsn);
 void write_history(struct agent *a, int64_t old_timeline, uint64_t lsn);
 /* Writes the sync key naming a->out.sync. */
 void write_sync_key(struct agent *a);
-/* Status, failsafe key and slots, while this node leads. */
+/* Status and failsafe key, while this node leads. */
 void maintain_as_leader(struct agent *a);
+
+/* ---- slots.c ---- */
+
+/* What this cycle does about the member slots (slot_plan_build is pure, for the unit tests). */
+struct slot_plan {
+	bool manage;				  /* this node keeps member slots now */
+	char keep[DB_SLOTS_MAX][MEMBER_NAME_MAX]; /* members whose slots it keeps */
+	int keep_count;
+	bool ensure;				     /* a slot is missing or one is extra */
+	struct db_slot_target advance[DB_SLOTS_MAX]; /* replica: slots to move forward */
+	int advance_count;
+};
+void slot_plan_build(const struct agent *a, struct slot_plan *p);
+/* Creates, drops and advances the member slots by the plan. */
+void maintain_slots(struct agent *a);
 
 /* ---- publish.c ---- */
 

@@ -1,7 +1,7 @@
 /*
  * leader.c - what only the leader keeps in etcd and the database: its WAL position in the status
- * key, the history row after a promotion, the sync key, the failsafe key, replication slots;
- * and releasing the leader key.
+ * key, the history row after a promotion, the sync key, the failsafe key; and releasing the
+ * leader key.
  */
 #include "agent_state.h"
 
@@ -65,7 +65,8 @@ void write_history(struct agent *a, int64_t old_timeline, uint64_t lsn)
 	buf_copy_or_clear(row.reason, sizeof(row.reason), "no recovery target specified");
 	if (buf_copy(row.leader, sizeof(row.leader), a->cfg->name) == 0)
 		rc = dcs_doc_history_append(a->cluster->has_history ? a->cluster->history : NULL,
-					    &row, json, DCS_HISTORY_MAX + 1, msg, sizeof(msg));
+					    &row, a->dyn.max_timelines_history, json,
+					    DCS_HISTORY_MAX + 1, msg, sizeof(msg));
 	else
 		snprintf(msg, sizeof(msg), "member name \"%s\" is longer than %d bytes",
 			 a->cfg->name, MEMBER_NAME_LEN);
@@ -151,43 +152,13 @@ out:
 	free(f);
 }
 
-/* Things only the leader keeps: its WAL position in status, slots for every member, the
- * config key when the cluster lacks one. */
+/* Things only the leader keeps: its WAL position in status, the failsafe key. (Its slots:
+ * slots.c.) */
 void maintain_as_leader(struct agent *a)
 {
-	char names[HA_MEMBERS_MAX][DB_NAME_MAX];
-	char signature[sizeof(a->slots_written)] = "";
-	char err[DB_ERROR_MAX];
-	int n = 0;
-
-	if (!a->out.leader || a->dbs->role != DB_ROLE_PRIMARY) {
-		/* Slots do not survive pg_rewind or pg_basebackup: after the next promotion they
-		 * are made again, whatever this node made when it led before. */
-		a->slots_written[0] = '\0';
+	if (!a->out.leader || a->dbs->role != DB_ROLE_PRIMARY)
 		return;
-	}
 	write_status(a, a->dbs->flush_lsn);
 	if (a->dyn.failsafe_mode)
 		write_failsafe_key(a);
-	/* openGauss replicates through replconninfo, without slots (opengauss.md 2.6). */
-	if (!a->dyn.postgresql.use_slots || is_opengauss(a))
-		return;
-	for (int i = 0; i < a->cluster->member_count && n < HA_MEMBERS_MAX; i++) {
-		const struct dcs_member *m = &a->cluster->members[i];
-
-		if (strcmp(m->name, a->cfg->name) == 0)
-			continue;
-		if (buf_copy(names[n], DB_NAME_MAX, m->name) != 0)
-			continue;
-		strncat(signature, m->name, sizeof(signature) - strlen(signature) - 2);
-		strncat(signature, ",", sizeof(signature) - strlen(signature) - 1);
-		n++;
-	}
-	if (strcmp(signature, a->slots_written) == 0)
-		return;
-	if (db_ensure_slots(a->db, (const char(*)[DB_NAME_MAX])names, n, a->dyn.retry_timeout_ms,
-			    err, sizeof(err)) == 0)
-		memcpy(a->slots_written, signature, sizeof(signature));
-	else
-		log_warning("could not manage replication slots: %s, retrying", err);
 }

@@ -178,10 +178,17 @@ void observe_db(struct agent *a)
 	char err[DB_ERROR_MAX] = "";
 	int rc;
 
-	if (a->busy != HA_ACT_NONE && db_task_running(a->db)) {
+	if (a->busy != HA_ACT_NONE && (a->task_ended || db_task_running(a->db))) {
 		char progress[256];
 
-		rc = db_task_poll(a->db, 0, err, sizeof(err));
+		if (a->task_ended) {
+			/* It ended while the loop waited (run.c polls it then). */
+			rc = a->task_rc;
+			memcpy(err, a->task_err, sizeof(err));
+			a->task_ended = false;
+		} else {
+			rc = db_task_poll(a->db, 0, err, sizeof(err));
+		}
 		if (rc == -EINPROGRESS) {
 			/* pg_basebackup's progress goes to the log when it moves (issue 4). */
 			if (db_task_progress(a->db, progress, sizeof(progress)) == 0 &&

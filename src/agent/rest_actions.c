@@ -119,8 +119,9 @@ static int act_switchover(void *ctx, const struct rest_switchover_request *req,
 		result(out, 503, "failed to read the cluster from DCS: %.400s", msg);
 		return 0;
 	}
-	if (!req->scheduled && req->leader[0] != '\0' &&
-	    (!c->has_leader || strcmp(c->leader, req->leader) != 0)) {
+	/* Scheduled or not, as Patroni's is_failover_possible: a scheduled request naming the
+	 * wrong leader would otherwise sit in the failover key and demote whoever leads then. */
+	if (req->leader[0] != '\0' && (!c->has_leader || strcmp(c->leader, req->leader) != 0)) {
 		free(c);
 		result(out, 412, "leader name does not match%s", "");
 		return 0;

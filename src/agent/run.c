@@ -21,6 +21,13 @@
 #define AFTER_ACTION_WAIT_MS 50
 /* Wait slice, so a signal is noticed promptly even while the watch is silent. */
 #define WAIT_SLICE_MS 100
+/* After a leader change or a (re)start as a replica, how often the wait asks the database
+ * whether its replication moved (started streaming, switched timeline), so the member key says
+ * so at once rather than a loop_wait later (issue 13: GET /cluster, monitoring). For ttl at most:
+ * a few status queries a second, only around a change. */
+#define SETTLE_POLL_MS 100
+/* Member keys changed by others are read again (for GET /cluster) at most this often. */
+#define MEMBERS_REFRESH_MS 100
 /* Changes of these keys cut the wait short (issue 5: leader gone, failover written). */
 #define WAKE_CHANGES                                                                           \
 	(DCS_CHANGE_LEADER | DCS_CHANGE_FAILOVER | DCS_CHANGE_CONFIG | DCS_CHANGE_INITIALIZE | \
@@ -41,10 +48,25 @@ static void on_hup(int sig)
 	agent_reload_requested = 1;
 }
 
+/* Opens (or extends) the settle window after this cycle re-pointed, started or rejoined the
+ * replica, finished a database task, or saw another leader. */
+static void note_settling(struct agent *a, bool task_finished)
+{
+	enum ha_action done = a->acted ? a->out.action : HA_ACT_NONE;
+	const char *leader = a->view_ok && a->cluster->has_leader ? a->cluster->leader : "";
+
+	if (task_finished || done == HA_ACT_FOLLOW || done == HA_ACT_START_REPLICA ||
+	    done == HA_ACT_REJOIN || done == HA_ACT_DEMOTE || strcmp(leader, a->settle_leader) != 0)
+		a->settle_until_ms = clock_mono_ms() + a->dyn.ttl_ms;
+	if (a->view_ok)
+		buf_copy_or_clear(a->settle_leader, sizeof(a->settle_leader), leader);
+}
+
 /* One cycle. Returns the action carried out. */
 static enum ha_action cycle(struct agent *a)
 {
 	int64_t t0 = clock_mono_ms();
+	bool had_task = a->busy != HA_ACT_NONE;
 
 	/* Observe with every etcd call bounded by the fence deadline (see fence_cap). */
 	dcs_cap_calls(a->dcs, fence_cap(a));
@@ -84,37 +106,107 @@ static enum ha_action cycle(struct agent *a)
 			set_db_peers(a);
 			apply_params(a);
 			maintain_as_leader(a);
+			maintain_slots(a);
 		}
 		settle_role(a);
 		if (a->lease_ok)
 			touch_member(a);
 	}
+	note_settling(a, had_task && a->busy == HA_ACT_NONE);
 	a->loop_duration_ms = clock_mono_ms() - t0;
 	note_failsafe_state(a);
 	publish(a);
 	return a->out.action;
 }
 
+/* In the settle window: whether the running replica's replication changed since the cycle
+ * observed it (state, timeline, role), which is worth a cycle now. */
+static bool replication_moved(struct agent *a)
+{
+	const struct db_status *was = a->dbs;
+	struct db_status *now = a->settle_dbs;
+
+	if (clock_mono_ms() >= a->settle_until_ms || was->role != DB_ROLE_REPLICA ||
+	    db_task_running(a->db))
+		return false;
+	(void)db_get_status(a->db, now);
+	return now->role != was->role || now->replication_state != was->replication_state ||
+	       now->timeline != was->timeline;
+}
+
+/* Advances a running rejoin between cycles, so its steps (stop, pg_rewind, start) follow one
+ * another at once rather than a loop_wait apart; the outcome is kept for observe_db. Returns
+ * true when it succeeded (a failure waits for the next cycle, which paces the retries).
+ * Bootstrap and clone keep their per-cycle pace: a bootstrap's primary must not meet a cycle
+ * between its start and the leader key. */
+static bool rejoin_done(struct agent *a)
+{
+	int rc;
+
+	if (a->busy != HA_ACT_REJOIN || a->task_ended || !db_task_running(a->db))
+		return false;
+	rc = db_task_poll(a->db, 0, a->task_err, sizeof(a->task_err));
+	if (rc == -EINPROGRESS)
+		return false;
+	a->task_ended = true;
+	a->task_rc = rc;
+	return rc == 0;
+}
+
+/* Reads the member keys again after others changed theirs, so GET /cluster shows what they
+ * wrote now rather than at this node's next cycle, and the member slots follow the members.
+ * Only the members are taken: the cycle's decision stands on the view it read. */
+static void refresh_members(struct agent *a)
+{
+	char msg[DCS_MSG_MAX];
+	struct dcs_cluster *c = a->refresh_view;
+
+	a->members_refreshed_ms = clock_mono_ms();
+	if (!a->view_ok || dcs_read_cluster(a->dcs, c, msg, sizeof(msg)) != 0)
+		return;
+	a->cluster->member_count = c->member_count;
+	a->cluster->members_dropped = c->members_dropped;
+	memcpy(a->cluster->members, c->members, sizeof(c->members[0]) * (size_t)c->member_count);
+	/* A member that comes back (a rejoin after its key expired) finds its slot made before its
+	 * database connects, not at this node's next cycle. */
+	maintain_slots(a);
+	publish(a);
+}
+
 /* Waits for the next cycle: loop_wait, cut short by a watch event on the leader, failover or
- * config key, by a REST request, or by a signal. */
+ * config key, by a REST request, by a signal, by a rejoin ending, or in the settle window
+ * by the replica's replication moving. Member key changes refresh the REST snapshot's members meanwhile. */
 static void wait_next(struct agent *a, int64_t cycle_start_ms)
 {
 	int64_t due = cycle_start_ms + a->dyn.loop_wait_ms;
+	int64_t next_probe = clock_mono_ms() + SETTLE_POLL_MS;
+	bool members_pending = false;
 
 	if (a->out.wake_by_ms != 0 && a->out.wake_by_ms < due)
 		due = a->out.wake_by_ms;
 	if (a->acted)
 		due = clock_mono_ms() + AFTER_ACTION_WAIT_MS;
 	while (!agent_stop_requested) {
-		int64_t left = due - clock_mono_ms();
+		int64_t now = clock_mono_ms(), left = due - now;
 		unsigned changed = 0;
 
 		if (left <= 0)
 			return;
+		if (now >= next_probe) {
+			next_probe = now + SETTLE_POLL_MS;
+			if (rejoin_done(a) || replication_moved(a))
+				return;
+		}
+		if (members_pending && now - a->members_refreshed_ms >= MEMBERS_REFRESH_MS) {
+			members_pending = false;
+			refresh_members(a);
+		}
 		if (dcs_wait_for_change(a->dcs, left < WAIT_SLICE_MS ? left : WAIT_SLICE_MS,
-					&changed) == 1 &&
-		    (changed & WAKE_CHANGES) != 0)
-			return;
+					&changed) == 1) {
+			if ((changed & WAKE_CHANGES) != 0)
+				return;
+			members_pending = members_pending || (changed & DCS_CHANGE_MEMBERS) != 0;
+		}
 	}
 }
 
@@ -161,6 +253,8 @@ static void agent_free(struct agent *a)
 	free(a->dbs);
 	free(a->in);
 	free(a->snap);
+	free(a->settle_dbs);
+	free(a->refresh_view);
 	pthread_mutex_destroy(&a->req_lock);
 	free(a);
 }
@@ -185,9 +279,11 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	a->dbs = calloc(1, sizeof(*a->dbs));
 	a->in = calloc(1, sizeof(*a->in));
 	a->snap = calloc(1, sizeof(*a->snap));
+	a->settle_dbs = calloc(1, sizeof(*a->settle_dbs));
+	a->refresh_view = calloc(1, sizeof(*a->refresh_view));
 	dbopts = calloc(1, sizeof(*dbopts));
 	if (a->cluster == NULL || a->dbs == NULL || a->in == NULL || a->snap == NULL ||
-	    dbopts == NULL) {
+	    a->settle_dbs == NULL || a->refresh_view == NULL || dbopts == NULL) {
 		r = -ENOMEM;
 		err_set(err, sizeof(err), "out of memory");
 		goto out_fail;
@@ -228,6 +324,13 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		r = -EINVAL;
 		goto out_fail;
 	}
+	if (rest_options_unprotected(&ropts))
+		log_warning(
+			"the REST API on \"%s\" accepts changes from anyone who reaches it: set "
+			"restapi.authentication or restapi.allowlist (docs/security.md)",
+			c->restapi.listen);
+	if (db_check_private_dir(dbopts->pgpass_path, err, sizeof(err)) != 0)
+		log_warning("postgresql.pgpass: %s", err);
 	free(dbopts);
 	*out = a;
 	return 0;

@@ -581,6 +581,23 @@ int db_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int coun
 	return db->driver->ensure_slots(db, names, count, timeout_ms, err, err_cap);
 }
 
+int db_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
+		     int64_t timeout_ms, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (count < 0 || count > DB_SLOTS_MAX || (count > 0 && !targets))
+		return err_fail(err, err_cap, -EINVAL, "invalid slot list");
+	for (int i = 0; i < count; i++) {
+		if (!memchr(targets[i].name, '\0', DB_NAME_MAX) || !targets[i].name[0])
+			return err_fail(err, err_cap, -EINVAL, "invalid slot name");
+	}
+	if (!db->driver->advance_slots)
+		return err_fail(err, err_cap, -ENOTSUP, "%s has no replication slots",
+				db->driver->name);
+	return db->driver->advance_slots(db, targets, count, timeout_ms, err, err_cap);
+}
+
 int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);

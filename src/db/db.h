@@ -456,11 +456,26 @@ int db_set_sync_standbys(struct db *db, const struct db_sync *sync, int64_t time
 
 /* On a running server: creates a physical replication slot for each member in names (Patroni's
  * slot names, see db_slot_name; own name skipped) and drops inactive physical slots that are not
- * in the list. count 0 drops them all. The primary keeps slots for every member; a replica keeps
- * them for the members that cascade from it (and so a promoted replica already has them).
+ * in the list. count 0 drops them all. The primary keeps slots for every member, and so does a
+ * replica that may be promoted (Patroni 4's member slots: a promoted replica already has them).
  * openGauss: -ENOTSUP is not an error the loop needs to log (replconninfo replaces slots). */
 int db_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
 		    int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* A slot and the position db_advance_slots moves it to. */
+struct db_slot_target {
+	char name[DB_NAME_MAX]; /* the slot's name (db_slot_name of a member) */
+	uint64_t lsn;		/* bytes */
+};
+
+/* On a running server: moves each physical slot in targets forward to its lsn
+ * (pg_replication_slot_advance; a replica stops at its own replay position), so a member slot a
+ * replica keeps for its next promotion retains no WAL that member already has. A slot that is
+ * gone, in use or already there is left alone. Returns 0, or a negative errno with a message;
+ * -ENOTSUP when the engine has no slots (openGauss). */
+int db_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
+		     int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
 /* Runs CHECKPOINT on the running server and returns its redo LSN in *out_lsn (bytes): after a
@@ -480,6 +495,13 @@ int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *er
  * writes just as stopped; -EACCES when the process could not be identified, or another -errno,
  * with a message. */
 int db_fence(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Checks the directory that will hold path (the pgpass file, initdb's password file): returns
+ * 0 when only its owner may write it, 1 with a message saying so when its group or every user
+ * may (the agent warns: files there are created exclusively with mode 0600, but other users see
+ * them come and go, and where the directory is not sticky may replace them), or -errno. */
+int db_check_private_dir(const char *path, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
 
 /* Tells the driver the cluster's current members (this node may be among them; it is
  * recognised by its name), at most DB_PEERS_MAX. PostgreSQL needs no member list: a no-op.

@@ -389,7 +389,7 @@ int db_params_set(struct db_params *params, const char *name, const char *value)
 	if (strlen(name) >= DB_PARAM_NAME_MAX || strlen(value) >= DB_PARAM_VALUE_MAX)
 		return -ENAMETOOLONG;
 	for (int i = params->count - 1; i >= 0; i--) {
-		if (strcmp(params->items[i].name, name) == 0) {
+		if (strcasecmp(params->items[i].name, name) == 0) { /* as PostgreSQL compares */
 			memcpy(params->items[i].value, value, strlen(value) + 1);
 			return 0;
 		}
@@ -405,7 +405,7 @@ int db_params_set(struct db_params *params, const char *name, const char *value)
 const char *db_params_get(const struct db_params *params, const char *name)
 {
 	for (int i = params->count - 1; i >= 0; i--) {
-		if (strcmp(params->items[i].name, name) == 0)
+		if (strcasecmp(params->items[i].name, name) == 0)
 			return params->items[i].value;
 	}
 	return NULL;

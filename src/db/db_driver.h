@@ -86,6 +86,9 @@ struct db_driver {
 	int (*set_sync_standbys)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
 	int (*ensure_slots)(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
 			    int64_t timeout_ms, char *err, size_t err_cap);
+	/* db_advance_slots: db.c has checked the list. NULL: the engine has no slots. */
+	int (*advance_slots)(struct db *db, const struct db_slot_target *targets, int count,
+			     int64_t timeout_ms, char *err, size_t err_cap);
 	int (*checkpoint)(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err,
 			  size_t err_cap);
 	/* db_fence: both drivers use db_fence_postmaster. */
@@ -110,9 +113,10 @@ struct db {
 	bool sync_managed;	 /* db_set_sync_standbys was called at least once */
 	struct db_peer upstream; /* the primary last configured to follow */
 	bool has_upstream;
-	bool upstream_known; /* upstream was set in this process (start/follow/task);
+	bool upstream_known;	/* upstream was set in this process (start/follow/task);
 				       * until then a rewrite keeps the recovery lines on disk */
-	void *priv;	     /* the driver's own state */
+	void *priv;		/* the driver's own state */
+	char conf_skipped[512]; /* the parameters last warned about as unwritable, for the log */
 };
 
 /* --- Pure helpers (db_common.c), unit-tested ---------------------------------------------- */
@@ -193,6 +197,10 @@ const char *db_params_get(const struct db_params *params, const char *name);
 /* True when pid names a live process (kill(pid, 0) succeeds or fails with EPERM). */
 bool db_pid_alive(int pid);
 
+/* True when pid (from data_dir's postmaster.pid) is alive and this data directory's postmaster,
+ * or alive and impossible to identify; false for a dead pid or one another process recycled. */
+bool db_postmaster_alive(int pid, const char *data_dir);
+
 /* Fills the process part of a probe: PG_VERSION, postmaster.pid, whether its pid lives. */
 void db_probe_read(struct db *db, struct db_probe *probe);
 
@@ -253,12 +261,13 @@ int db_add_tool_options(char storage[][DB_TOOL_OPTION_ARG_MAX], const char **arg
 int db_bin_path(const struct db *db, const char *program, char *out, size_t out_cap)
 	__attribute__((warn_unused_result));
 
-/* Writes content to path atomically (a temporary file, fsync, rename) with mode. */
+/* Writes content to path atomically with mode: a temporary file with a fresh name next to path,
+ * created exclusively and made private before the first byte, then fsync and rename. */
 int db_write_file(const char *path, const char *content, int mode, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
-/* As db_write_file, but leaves the file alone when it already holds exactly content; *changed
- * (may be NULL) says whether it wrote. */
+/* As db_write_file, but leaves the file alone when it already holds exactly content and is a
+ * regular file of this user with exactly mode; *changed (may be NULL) says whether it wrote. */
 int db_write_file_if_changed(const char *path, const char *content, int mode, bool *changed,
 			     char *err, size_t err_cap) __attribute__((warn_unused_result));
 

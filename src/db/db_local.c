@@ -71,13 +71,22 @@ bool db_pid_alive(int pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
+bool db_postmaster_alive(int pid, const char *data_dir)
+{
+	/* A stale postmaster.pid (a crash, a reboot) may name a pid another process has taken
+	 * since: alive only when the process proves to be this data directory's postmaster, or
+	 * cannot be identified at all (then it is not taken for dead: nothing is started over it). */
+	int rc = db_pid_is_postmaster(pid, data_dir);
+	return rc == 1 || rc == -EACCES;
+}
+
 void db_probe_read(struct db *db, struct db_probe *probe)
 {
 	memset(probe, 0, sizeof(*probe));
 	probe->initialized = db_data_file_exists(db, "PG_VERSION");
 	probe->pidfile_rc = db_pidfile_read(db->opts.data_dir, &probe->pf);
 	if (probe->pidfile_rc == 0)
-		probe->alive = db_pid_alive(probe->pf.pid);
+		probe->alive = db_postmaster_alive(probe->pf.pid, db->opts.data_dir);
 }
 
 bool db_wait_for_role(struct db *db, int64_t deadline_ms, enum db_role want, struct db_status *st)
@@ -114,15 +123,28 @@ int db_bin_path(const struct db *db, const char *program, char *out, size_t out_
 										 : -ENAMETOOLONG;
 }
 
+/* The suffix of db_write_file's temporary file: mkostemp fills in the X's. */
+#define DB_TMP_SUFFIX ".tmp.XXXXXX"
+
 int db_write_file(const char *path, const char *content, int mode, char *err, size_t err_cap)
 {
-	char tmp[DB_PATH_MAX + 16];
-	if (buf_format(tmp, sizeof(tmp), "%s.tmp", path) != 0)
+	/* A fresh name, created exclusively with mode 0600 before a byte is written: a file a
+	 * local user planted (or linked) at a predictable "<path>.tmp" in a shared directory
+	 * can neither receive the secrets nor be opened beforehand to read them later. */
+	char tmp[DB_PATH_MAX + sizeof(DB_TMP_SUFFIX)];
+	if (buf_format(tmp, sizeof(tmp), "%s" DB_TMP_SUFFIX, path) != 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "path \"%s\" is too long", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return err_fail(err, err_cap, -errno, "could not create \"%s\": %s", tmp,
 				strerror(errno));
+	if (fchmod(fd, (mode_t)mode & 0600) != 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return err_fail(err, err_cap, -e, "could not set the mode of \"%s\": %s", tmp,
+				strerror(e));
+	}
 	size_t len = strlen(content);
 	size_t off = 0;
 	while (off < len) {
@@ -148,9 +170,56 @@ int db_write_file(const char *path, const char *content, int mode, char *err, si
 	if (rename(tmp, path) != 0) {
 		int e = errno;
 		unlink(tmp);
-		return err_fail(err, err_cap, -e, "could not rename \"%s\": %s", tmp, strerror(e));
+		return err_fail(err, err_cap, -e, "could not rename \"%s\" to \"%s\": %s", tmp,
+				path, strerror(e));
 	}
 	return 0;
+}
+
+/* The directory part of path ("." for a bare name, "/" for a file at the root) into dir. */
+static int dir_of(const char *path, char dir[static DB_PATH_MAX])
+{
+	if (buf_copy(dir, DB_PATH_MAX, path) != 0)
+		return -ENAMETOOLONG;
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		memcpy(dir, ".", 2);
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	return 0;
+}
+
+/* Creates the directory of a secret file (the pgpass file, say "data/pgpass0" before initdb
+ * made "data") private to this user when it is missing; one level, like Patroni's paths. */
+static int make_secret_dir(const char *path, char *err, size_t err_cap)
+{
+	char dir[DB_PATH_MAX];
+	if (dir_of(path, dir) != 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "path \"%s\" is too long", path);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return err_fail(err, err_cap, -errno, "could not create directory \"%s\": %s", dir,
+				strerror(errno));
+	return 0;
+}
+
+int db_check_private_dir(const char *path, char *err, size_t err_cap)
+{
+	char dir[DB_PATH_MAX];
+	if (dir_of(path, dir) != 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "path \"%s\" is too long", path);
+	struct stat sb;
+	if (stat(dir, &sb) != 0)
+		return err_fail(err, err_cap, -errno, "could not stat \"%s\": %s", dir,
+				strerror(errno));
+	if (!(sb.st_mode & (S_IWGRP | S_IWOTH)))
+		return 0;
+	return err_fail(err, err_cap, 1,
+			"directory \"%s\" of \"%s\" is writable by %s: other users can see which "
+			"files appear there and plant their own; use a directory only this user "
+			"can write",
+			dir, path, (sb.st_mode & S_IWOTH) ? "every user" : "its group");
 }
 
 /* True when the file at path holds exactly len bytes equal to content. */
@@ -182,10 +251,19 @@ static bool file_equals(const char *path, const char *content, size_t len)
 	return same && off == len;
 }
 
+/* True when the file at path is this user's and no one else may write it: only then may its
+ * content be trusted as what this process wrote. */
+static bool file_is_mine(const char *path, int mode)
+{
+	struct stat sb;
+	return lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() &&
+	       (sb.st_mode & 07777) == (mode_t)mode;
+}
+
 int db_write_file_if_changed(const char *path, const char *content, int mode, bool *changed,
 			     char *err, size_t err_cap)
 {
-	if (file_equals(path, content, strlen(content))) {
+	if (file_is_mine(path, mode) && file_equals(path, content, strlen(content))) {
 		if (changed)
 			*changed = false;
 		return 0;
@@ -199,7 +277,8 @@ int db_write_file_if_changed(const char *path, const char *content, int mode, bo
 bool db_server_running(const struct db *db)
 {
 	struct db_pidfile pf;
-	return db_pidfile_read(db->opts.data_dir, &pf) == 0 && db_pid_alive(pf.pid);
+	return db_pidfile_read(db->opts.data_dir, &pf) == 0 &&
+	       db_postmaster_alive(pf.pid, db->opts.data_dir);
 }
 
 int db_prepare_clone_dir(struct db *db, char *err, size_t err_cap)
@@ -245,7 +324,9 @@ int db_write_pwfile(struct db *db, char *arg, size_t arg_cap, char *err, size_t 
 		return err_fail(err, err_cap, -ENAMETOOLONG, "path too long");
 	if (buf_format(content, sizeof(content), "%s\n", db->opts.superuser.password) != 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "password too long");
-	int rc = db_write_file(path, content, 0600, err, err_cap);
+	int rc = make_secret_dir(path, err, err_cap);
+	if (rc == 0)
+		rc = db_write_file(path, content, 0600, err, err_cap);
 	return rc < 0 ? rc : 1;
 }
 
@@ -514,8 +595,10 @@ int db_write_pgpass(struct db *db, char *err, size_t err_cap)
 			goto out_done;
 		}
 	}
-	rc = db_write_file_if_changed(db->opts.pgpass_path, b.data ? b.data : "", 0600, NULL, err,
-				      err_cap);
+	rc = make_secret_dir(db->opts.pgpass_path, err, err_cap);
+	if (rc == 0)
+		rc = db_write_file_if_changed(db->opts.pgpass_path, b.data ? b.data : "", 0600,
+					      NULL, err, err_cap);
 out_done:
 	buf_done(&b);
 	return rc;

@@ -12,6 +12,7 @@
 #include "clock.h"
 #include "db_sql.h"
 #include "err.h"
+#include "lsn.h"
 #include "log.h"
 
 #include <errno.h>
@@ -362,6 +363,41 @@ out_finish:
 	return rc;
 }
 
+/* One statement per slot, each a no-op unless the slot exists, is idle and is behind. */
+static int pg_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
+			    int64_t timeout_ms, char *err, size_t err_cap)
+{
+	if (count == 0)
+		return 0;
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	PGconn *conn;
+	int rc = db_sql_connect(db, NULL, deadline, &conn, err, err_cap);
+	if (rc < 0)
+		return rc;
+	char sql[DB_PG_SQL_MAX];
+	for (int i = 0; i < count && rc == 0; i++) {
+		char lsn[LSN_TEXT_MAX];
+		lsn_format(targets[i].lsn, lsn);
+		char *name = PQescapeLiteral(conn, targets[i].name, strlen(targets[i].name));
+		if (!name) {
+			rc = err_fail(err, err_cap, -ENOMEM, "could not quote slot name");
+			break;
+		}
+		if (buf_format(sql, sizeof(sql),
+			       "SELECT pg_catalog.pg_replication_slot_advance(slot_name, '%s')"
+			       " FROM pg_catalog.pg_replication_slots WHERE slot_name = %s"
+			       " AND slot_type = 'physical' AND NOT active"
+			       " AND restart_lsn < '%s'::pg_catalog.pg_lsn",
+			       lsn, name, lsn) != 0)
+			rc = err_fail(err, err_cap, -ENAMETOOLONG, "slot name too long");
+		PQfreemem(name);
+		if (rc == 0)
+			rc = db_sql_exec(conn, sql, deadline, err, err_cap);
+	}
+	PQfinish(conn);
+	return rc;
+}
+
 static int pg_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *err,
 			 size_t err_cap)
 {
@@ -397,6 +433,7 @@ const struct db_driver db_postgres_driver = {
 	.apply_parameters = pg_apply_parameters,
 	.set_sync_standbys = pg_set_sync_standbys,
 	.ensure_slots = pg_ensure_slots,
+	.advance_slots = pg_advance_slots,
 	.checkpoint = pg_checkpoint,
 	.fence = db_fence_postmaster,
 	.set_peers = NULL, /* streaming needs only the primary, from follow/start */

@@ -71,9 +71,15 @@ int db_pg_conninfo(const struct db *db, const struct db_peer *peer, const struct
 /* Renders the whole postgresql.conf. replica adds recovery settings: primary_conninfo and
  * primary_slot_name for db->upstream when db->has_upstream, else the raw lines in preserved (the
  * recovery lines of the file on disk, when the upstream is not known yet; may be NULL).
- * Returns 0, -EINVAL (a parameter name or value that cannot be written safely) or -ENOBUFS. */
+ * Parameters that are not db_pg_param_writable are left out, the others still apply.
+ * Returns 0 or -ENOBUFS. */
 int db_pg_render_conf(const struct db *db, bool replica, const char *preserved, char *out,
 		      size_t out_cap) __attribute__((warn_unused_result));
+
+/* True when a configured parameter can go into postgresql.conf: a name PostgreSQL accepts, a
+ * value without line breaks, and not a setting gsha owns (data_directory, hba_file, include...,
+ * the recovery settings), compared without regard to case as PostgreSQL does. */
+bool db_pg_param_writable(const char *name, const char *value);
 
 /* Copies the primary_conninfo and primary_slot_name lines of a conf text into out (possibly
  * empty). Returns 0 or -ENOBUFS. */

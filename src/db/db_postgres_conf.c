@@ -9,12 +9,14 @@
 
 #include "buf.h"
 #include "err.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 int db_pg_conninfo(const struct db *db, const struct db_peer *peer, const struct db_user *user,
@@ -44,10 +46,20 @@ static bool forbidden_param(const char *name)
 					     "ident_file",	 "include",	"include_dir",
 					     "include_if_exists" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(name, names[i]) == 0)
+		if (strcasecmp(name, names[i]) == 0) /* PostgreSQL's names ignore case */
 			return true;
 	}
 	return false;
+}
+
+bool db_pg_param_writable(const char *name, const char *value)
+{
+	/* db_conf_add is the one judge of what can be written: try it on a scratch line. */
+	char line[DB_PARAM_NAME_MAX + 2 * DB_PARAM_VALUE_MAX + 8];
+	line[0] = '\0';
+	return !forbidden_param(name) && strcasecmp(name, "primary_conninfo") != 0 &&
+	       strcasecmp(name, "primary_slot_name") != 0 &&
+	       db_conf_add(line, sizeof(line), name, value) == 0;
 }
 
 int db_pg_render_conf(const struct db *db, bool replica, const char *preserved, char *out,
@@ -63,8 +75,8 @@ int db_pg_render_conf(const struct db *db, bool replica, const char *preserved, 
 	char num[32];
 	for (int i = 0; i < o->parameters.count && rc == 0; i++) {
 		const struct db_param *pp = &o->parameters.items[i];
-		if (forbidden_param(pp->name))
-			continue;
+		if (!db_pg_param_writable(pp->name, pp->value))
+			continue; /* db_pg_write_config warns; the others still apply */
 		rc = db_params_set(p, pp->name, pp->value);
 	}
 	if (rc == 0 && !db_params_get(p, "wal_level"))
@@ -91,8 +103,8 @@ int db_pg_render_conf(const struct db *db, bool replica, const char *preserved, 
 	}
 	/* Recovery settings belong to the driver alone. */
 	for (int i = 0; i < p->count; i++) {
-		if (strcmp(p->items[i].name, "primary_conninfo") == 0 ||
-		    strcmp(p->items[i].name, "primary_slot_name") == 0) {
+		if (strcasecmp(p->items[i].name, "primary_conninfo") == 0 ||
+		    strcasecmp(p->items[i].name, "primary_slot_name") == 0) {
 			p->items[i] = p->items[--p->count];
 			i--;
 		}
@@ -232,6 +244,34 @@ static int keep_base_conf(struct db *db, char *err, size_t err_cap)
 			     0600, err, err_cap);
 }
 
+/* Logs the parameters db_pg_render_conf leaves out, once for each new set of them. A warning
+ * from the database layer, against the leaf rule: the entry came from etcd (PATCH /config refuses
+ * such values), and without it a setting would vanish in silence. */
+static void warn_unwritable_params(struct db *db)
+{
+	char names[sizeof(db->conf_skipped)];
+	size_t len = 0;
+	names[0] = '\0';
+	for (int i = 0; i < db->opts.parameters.count; i++) {
+		const struct db_param *pp = &db->opts.parameters.items[i];
+		if (db_pg_param_writable(pp->name, pp->value))
+			continue;
+		int n = snprintf(names + len, sizeof(names) - len, "%s\"%.*s\"", len ? ", " : "",
+				 40, pp->name);
+		if (n < 0 || (size_t)n >= sizeof(names) - len)
+			break; /* the list is for the log: its start is enough */
+		len += (size_t)n;
+	}
+	if (strcmp(names, db->conf_skipped) == 0)
+		return;
+	memcpy(db->conf_skipped, names, len + 1);
+	if (names[0])
+		log_warning(
+			"postgresql.parameters: ignoring %s: a name PostgreSQL does not accept, a "
+			"value with a line break, or a setting gsha owns; the others apply",
+			names);
+}
+
 int db_pg_write_config(struct db *db, bool replica, bool *reload_needed, char *err, size_t err_cap)
 {
 	bool conf_changed = false;
@@ -260,6 +300,7 @@ int db_pg_write_config(struct db *db, bool replica, bool *reload_needed, char *e
 		free(preserved);
 		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	}
+	warn_unwritable_params(db);
 	rc = db_pg_render_conf(db, replica, preserved, text, DB_CONF_MAX);
 	free(preserved);
 	if (rc < 0) {

@@ -91,8 +91,14 @@ static int create_users(struct db *db, char *err, size_t err_cap)
 		if (i == 1 && strcmp(u->username, db->opts.replication.username) == 0)
 			continue;
 		char *ident = PQescapeIdentifier(conn, u->username, strlen(u->username));
-		char *pw = u->password[0] ? PQescapeLiteral(conn, u->password, strlen(u->password))
-					  : NULL;
+		/* The server gets the password hashed as its password_encryption says (SCRAM or
+		 * MD5), never in clear: log_statement = ddl would log it, and so would an error. */
+		char *hashed = u->password[0]
+				       ? PQencryptPasswordConn(conn, u->password, u->username, NULL)
+				       : NULL;
+		char *pw = hashed ? PQescapeLiteral(conn, hashed, strlen(hashed)) : NULL;
+		if (hashed)
+			PQfreemem(hashed);
 		char sql[DB_PG_SQL_MAX];
 		if (!ident || (u->password[0] && !pw) ||
 		    buf_format(sql, sizeof(sql), "CREATE ROLE %s WITH %s%s%s", ident, attrs[i],

@@ -100,7 +100,16 @@ static size_t name_len(const char *entry)
 	return eq ? (size_t)(eq - entry) : strlen(entry);
 }
 
-/* environ with env_add entries overriding same-named ones, into envp (NULL-terminated). */
+/* True for the agent's own settings in its environment (Patroni's PATRONI_* and gsha's GSHA_*):
+ * they carry the superuser, replication and REST passwords, and a child (the postmaster, and
+ * through it every backend and archive_command) has no use for them. Patroni strips them too. */
+static bool agent_secret(const char *entry)
+{
+	return strncmp(entry, "PATRONI_", 8) == 0 || strncmp(entry, "GSHA_", 5) == 0;
+}
+
+/* environ without the agent's settings, with env_add entries overriding same-named ones, into
+ * envp (NULL-terminated). */
 static int build_env(const char *const env_add[], const char **envp, size_t cap)
 {
 	size_t n = 0;
@@ -121,7 +130,7 @@ static int build_env(const char *const env_add[], const char **envp, size_t cap)
 			if (name_len(*e) == l && strncmp(*e, env_add[i], l) == 0)
 				overridden = true;
 		}
-		if (overridden)
+		if (overridden || agent_secret(*e))
 			continue;
 		if (n + 1 >= cap)
 			return -E2BIG;

@@ -49,7 +49,8 @@ struct proc_result {
 struct proc;
 
 /* Starts argv[0] (a path, or a name looked up in PATH) with arguments argv[1..] (NULL-terminated)
- * and the agent's environment plus env_add ("NAME=value" strings, NULL-terminated; may be NULL).
+ * and the agent's environment without its settings (PATRONI_*, GSHA_*: they hold passwords) plus
+ * env_add ("NAME=value" strings, NULL-terminated; may be NULL).
  * timeout_ms > 0 is the deadline after which the child's process group is killed; 0 means none
  * (the caller then must cancel it). On success *out owns the handle (release with proc_free).
  * Returns 0, -EINVAL (bad arguments), -E2BIG (too many), or the errno of pipe/fork/exec; err gets

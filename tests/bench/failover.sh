@@ -30,20 +30,12 @@ t_start_etcd
 results=$t_tmpdir/results
 : >"$results"
 
-show_logs() {
-	local n
-	for n in "${B_NODES[@]}"; do
-		echo "---- $n.log (tail)"
-		tail -15 "$C_DIR/$n.log" 2>/dev/null
-	done
-}
-
 run_one() { # SYSTEM RUN
 	local system=$1 run=$2 dir log leader t0 first key_us="" new lost unknown acked fo_s key_s late
 	dir=$t_tmpdir/$system-$run
 	log=$dir.writer.log
 	if ! b_cluster_up_retry "$system" "$dir" "fo-$system-$run-$$" "$MODE"; then
-		show_logs
+		b_show_logs
 		b_cluster_down
 		echo "$system $run failed-to-start" >>"$results"
 		return
@@ -71,7 +63,7 @@ run_one() { # SYSTEM RUN
 	new=$(c_leader)
 	if [ -z "$first" ] || [ -z "$new" ]; then
 		b_log "$system run $run: no write on a new primary within 60 s"
-		show_logs
+		b_show_logs
 		echo "$system $run no-new-primary" >>"$results"
 		b_cluster_down
 		return

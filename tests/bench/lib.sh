@@ -23,6 +23,8 @@
 #   b_writer_start LOG SECONDS   starts bench-writer (one insert every B_WRITE_INTERVAL_MS ms)
 #   b_writer_stop                stops it and waits for it
 #   b_median / b_ratio           arithmetic for the summaries
+#   b_show_logs [LINES]          the tail of every node's log (default 15 lines)
+#   b_healthy LEADER             LEADER answers /primary and every other node /replica
 B_NODES=(node1 node2 node3)
 # Patroni 3.0.2 with etcd3 cannot take the leader key with retry_timeout 1: attempt_to_acquire_leader
 # (patroni/dcs/etcd3.py) spends part of the retry deadline refreshing the lease, then raises
@@ -125,6 +127,22 @@ b_wait_alive() { # SECONDS NAME CMD...
 }
 
 b_is_primary() { [ "$(c_rest "$1" /primary)" = 200 ]; }
+
+b_healthy() {
+	local n
+	b_is_primary "$1" || return 1
+	for n in "${B_NODES[@]}"; do
+		[ "$n" = "$1" ] || b_is_replica "$n" || return 1
+	done
+}
+
+b_show_logs() {
+	local n
+	for n in "${B_NODES[@]}"; do
+		echo "---- $n.log (tail)"
+		tail -"${1:-15}" "$C_DIR/$n.log" 2>/dev/null
+	done
+}
 b_is_replica() { [ "$(c_rest "$1" /replica)" = 200 ]; }
 b_leader_is() { [ "$(c_leader)" = "$1" ]; }
 

@@ -28,22 +28,6 @@ t_start_etcd
 results=$t_tmpdir/results
 : >"$results"
 
-show_logs() {
-	local n
-	for n in "${B_NODES[@]}"; do
-		echo "---- $n.log (tail)"
-		tail -15 "$C_DIR/$n.log" 2>/dev/null
-	done
-}
-
-healthy() { # LEADER
-	local n
-	b_is_primary "$1" || return 1
-	for n in "${B_NODES[@]}"; do
-		[ "$n" = "$1" ] || b_is_replica "$n" || return 1
-	done
-}
-
 # Longest gap between consecutive acknowledged commits that ends after T_REQ and starts no later
 # than FIRST (the first commit on the candidate): prints "GAP_MS PREV_US NEXT_US".
 longest_gap() { # LOG T_REQ FIRST
@@ -62,7 +46,7 @@ run_system() {
 	dir=$t_tmpdir/$system
 	log=$dir.writer.log
 	if ! b_cluster_up_retry "$system" "$dir" "so-$system-$$"; then
-		show_logs
+		b_show_logs
 		b_cluster_down
 		echo "$system 0 failed-to-start" >>"$results"
 		return
@@ -72,9 +56,9 @@ run_system() {
 	b_wait 20 grep -q '^ok' "$log" || b_log "$system: the writer has no commit after 20 s"
 	for run in $(seq "$RUNS"); do
 		leader=$(c_leader)
-		if [ -z "$leader" ] || ! b_wait 120 healthy "$leader"; then
+		if [ -z "$leader" ] || ! b_wait 120 b_healthy "$leader"; then
 			b_log "$system run $run: cluster not healthy (leader '$leader') within 120 s"
-			show_logs
+			b_show_logs
 			echo "$system $run not-healthy" >>"$results"
 			break
 		fi
@@ -92,7 +76,7 @@ run_system() {
 		first=$(commit_on "$log" "$t_req" "${C_PG_PORT[$cand]}")
 		if [ -z "$first" ]; then
 			b_log "$system run $run: no commit on $cand within 60 s of the request"
-			show_logs
+			b_show_logs
 			echo "$system $run no-write-on-candidate" >>"$results"
 			break
 		fi
@@ -102,7 +86,7 @@ run_system() {
 		printf '%-8s switchover %d: %s -> %s (HTTP %s): longest write gap %s ms, request to first write on %s %s s\n' \
 			"$system" "$run" "$leader" "$cand" "$code" "$gap" "$cand" "$to_s"
 		echo "$system $run ok $gap $to_s" >>"$results"
-		# the old leader must rejoin before the next run (healthy() at the top of the loop)
+		# the old leader must rejoin before the next run (b_healthy at the top of the loop)
 	done
 	b_writer_stop
 	leader=$(c_leader)

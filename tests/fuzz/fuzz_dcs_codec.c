@@ -1,5 +1,7 @@
 /*
- * libFuzzer target for the dcs codec: every parser of etcd replies gets arbitrary bytes.
+ * libFuzzer target for the dcs codec: every parser of etcd replies gets arbitrary bytes, and so
+ * every etcd document gsha reads (through the range and txn replies of the cluster read, the
+ * member document parser, the history reader and the checks before a write).
  * The first byte picks the parser; the rest is the reply. Run: tests/fuzz/run (see meson).
  */
 #include <stdint.h>
@@ -80,11 +82,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		static const struct dcs_history_row row = { 2, 100, "r", "2026-11-21T05:34:50Z",
 							    "n1" };
 		char *out = malloc(DCS_HISTORY_MAX + 1);
+		struct dcs_history_row rows[8];
+		int count, total;
 
 		(void)dcs_docs_check(keys[(data[0] / 10) % 10], body, msg, sizeof(msg));
+		/* the history as gsctl history and GET /history read it */
+		(void)dcs_history_parse(body, rows, 1 + data[0] % 8, &count, &total, msg,
+					sizeof(msg));
 		if (out != NULL)
-			(void)dcs_doc_history_append(body, &row, out, DCS_HISTORY_MAX + 1, msg,
-						     sizeof(msg));
+			(void)dcs_doc_history_append(body, &row, data[0] % 4, out,
+						     DCS_HISTORY_MAX + 1, msg, sizeof(msg));
 		free(out);
 		break;
 	}

@@ -49,7 +49,8 @@ streams_from() { # node, upstream node
 has_rows() { [ "$(sql "$1" 'SELECT string_agg(x::text, $$,$$ ORDER BY x) FROM t')" = "$2" ]; }
 
 # --- bootstrap ---------------------------------------------------------------------------------
-node 1 bootstrap >/dev/null || t_fail "bootstrap n1"
+# log_statement=ddl: CREATE ROLE is logged, and must carry the passwords hashed, never in clear.
+node 1 --param log_statement=ddl bootstrap >/dev/null || t_fail "bootstrap n1"
 register 1
 t_assert_eq primary "$(st 1 role)" "bootstrap: n1 runs as primary"
 t_assert_eq 1 "$(st 1 timeline)" "bootstrap: n1 is on timeline 1"
@@ -65,6 +66,12 @@ check "bootstrap: initdb's file is kept as postgresql.base.conf" \
 t_assert_eq "replicator rewinder" \
 	"$(sql 1 "SELECT string_agg(rolname, ' ' ORDER BY rolname) FROM pg_roles
 		WHERE rolname IN ('replicator', 'rewinder')")" "bootstrap: users created"
+check "bootstrap: the server logged CREATE ROLE" grep -q "CREATE ROLE" "$TMP/n1/postmaster.log"
+check "bootstrap: no password in clear in the server log" \
+	eval '! grep -qE "repl-secret|rewind-secret" "$TMP/n1/postmaster.log"'
+t_assert_eq "SCRAM-SHA-256 SCRAM-SHA-256" \
+	"$(sql 1 "SELECT string_agg(split_part(rolpassword, '\$', 1), ' ') FROM pg_authid
+		WHERE rolname IN ('replicator', 'rewinder')")" "bootstrap: passwords stored hashed"
 t_assert_eq on "$(sql 1 'SHOW wal_log_hints')" "bootstrap: wal_log_hints on for pg_rewind"
 node 1 slots n1 n2 n3 >/dev/null || t_fail "slots on n1"
 t_assert_eq "n2,n3" "$(st 1 slots)" "slots: n1 has one slot per other member"

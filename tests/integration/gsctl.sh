@@ -263,6 +263,15 @@ gs list
 check "list: shows the scheduled switchover under the table" \
 	bash -c "grep -q '^ Switchover scheduled at: ' '$C_DIR/out' && grep -qE '^ +from: node1$' '$C_DIR/out' && grep -qE '^ +to: node2$' '$C_DIR/out'"
 t_assert_eq node1 "$(c_leader)" "switchover --scheduled: nothing happens before the time"
+# Patroni checks the leader of a scheduled switchover too: one naming a member that does not lead
+# is refused (412) and the failover key keeps the earlier request.
+code=$(curl -s -o "$C_DIR/sched" -w "%{http_code}" -m 5 -u admin:s3cret -X POST \
+	-d "{\"leader\": \"node3\", \"candidate\": \"node2\", \"scheduled_at\": \"$at\"}" \
+	"http://127.0.0.1:${C_API_PORT[node1]}/switchover")
+t_assert_eq 412 "$code" "scheduled switchover from a member that is not the leader: 412 ($(cat "$C_DIR/sched"))"
+gs list
+check "list: the earlier scheduled switchover is still the one shown" \
+	bash -c "grep -qE '^ +from: node1$' '$C_DIR/out'"
 gs switchover --candidate node2 --scheduled tomorrow --force
 check "switchover --scheduled tomorrow: refused before asking anyone (exit 2), says ISO 8601" \
 	bash -c "[ $RC = 2 ] && grep -q 'could not read the scheduled time \"tomorrow\".*ISO 8601' '$C_DIR/err'"

@@ -3,6 +3,8 @@
 # retry_timeout 1. Bootstrap; replication; switchover to a named candidate; node loss (agent and
 # database killed with -9) with takeover and rejoin; a database-only crash on the primary
 # restarted in place; an agent-only crash without a failover; patronictl reads the cluster.
+# After the switchover, the node loss, the rejoin and the manual failover every surviving replica
+# streams on the leader's timeline (GET /cluster) within two loop_waits (issue 13).
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -23,6 +25,21 @@ leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "
 role_is() { c_running "$1" "$2"; }
 writable() { c_psql "$1" "create table if not exists probe(x int); insert into probe values (1)"; }
 has_row() { [ "$(c_psql "$1" "select count(*) from marks where v = '$2'")" = 1 ]; }
+
+# Issue 13: from the instant the new leader holds the key (or, for a rejoin, the rejoining
+# database runs in recovery) until GET /cluster on the leader shows it on its new timeline and
+# every surviving replica "streaming" on that timeline: at most two loop_waits.
+bound_ms=$((2 * C_LOOP_WAIT * 1000))
+assert_streams_in_time() { # WHAT T0_NS LEADER OLD_TL SURVIVOR...
+	local what=$1 t0=$2 leader=$3 ms
+	shift 2
+	if ms=$(c_streams_after "$t0" "$@") && [ "$ms" -le "$bound_ms" ]; then
+		t_pass "$what: ${*:3} stream on $leader's timeline after $ms ms (bound 2 x loop_wait = $bound_ms ms)"
+	else
+		curl -s -m 2 "http://127.0.0.1:${C_API_PORT[$leader]}/cluster" || true
+		t_fail "$what: ${*:3} streamed on $leader's timeline after $ms ms, not within 2 x loop_wait = $bound_ms ms"
+	fi
+}
 
 # ---- bootstrap: node1 first, so it wins initialize; the others clone from it.
 c_start node1
@@ -64,11 +81,16 @@ else
 fi
 
 # ---- switchover to a named candidate through the REST API, as patronictl does.
-code=$(curl -s -o "$C_DIR/switchover.out" -w '%{http_code}' -m 40 -X POST \
+old_tl=$(c_timeline node1)
+curl -s -o "$C_DIR/switchover.out" -w '%{http_code}' -m 40 -X POST \
 	-H 'Content-Type: application/json' -d '{"leader":"node1","candidate":"node2"}' \
-	"http://127.0.0.1:${C_API_PORT[node1]}/switchover" || true)
-t_assert_eq 200 "$code" "switchover: POST /switchover answers 200 ($(cat "$C_DIR/switchover.out"))"
-t_wait_for 30 "node2 to hold the leader key" leader_is_one_of node2
+	"http://127.0.0.1:${C_API_PORT[node1]}/switchover" >"$C_DIR/switchover.code" 2>/dev/null &
+request=$!
+t_key=$(c_key_instant 30 node2) || t_fail "switchover: node2 did not take the leader key within 30 s"
+assert_streams_in_time "switchover" "$t_key" node2 "$old_tl" node1 node3
+wait "$request" || true
+t_assert_eq 200 "$(cat "$C_DIR/switchover.code")" \
+	"switchover: POST /switchover answers 200 ($(cat "$C_DIR/switchover.out"))"
 t_wait_for 30 "node2 to run as primary" role_is node2 primary
 t_wait_for 60 "node1 to rejoin as a replica" role_is node1 replica
 c_psql node2 "insert into marks values ('after-switchover')" >/dev/null
@@ -109,25 +131,38 @@ c_psql node2 "insert into marks values ('before-node-loss')" >/dev/null
 t_wait_for 30 "the row to reach node1" has_row node1 before-node-loss
 t_wait_for 30 "the row to reach node3" has_row node3 before-node-loss
 db_pid=$(c_postmaster_pid node2)
+old_tl=$(c_timeline node2)
 c_kill node2 KILL
 kill -KILL "$db_pid" 2>/dev/null || true
-t_wait_for 60 "node1 or node3 to take the leader key" leader_is_one_of node1 node3
+t_key=$(c_key_instant 60 '!node2') || t_fail "node loss: nobody took the leader key within 60 s"
 new_leader=$(c_leader)
+survivor=node1
+[ "$new_leader" != node1 ] || survivor=node3
+assert_streams_in_time "node loss" "$t_key" "$new_leader" "$old_tl" "$survivor"
 t_wait_for 30 "$new_leader to accept writes" writable "$new_leader"
 t_pass "node loss: $new_leader took over and accepts writes"
 t_assert_eq 1 "$(c_psql "$new_leader" "select count(*) from marks where v = 'before-node-loss'")" \
 	"node loss: the row replicated before the loss is on the new primary"
+old_tl=$(($(c_timeline "$new_leader") - 1))
 c_start node2
+t_rec=$(c_recovery_instant 90 node2) || t_fail "rejoin: node2's database did not run in recovery within 90 s"
+assert_streams_in_time "rejoin" "$t_rec" "$new_leader" "$old_tl" node2 "$survivor"
 t_wait_for 90 "node2 to rejoin as a replica" role_is node2 replica
 c_psql "$new_leader" "insert into marks values ('after-rejoin')" >/dev/null
 t_wait_for 30 "the new row to reach node2" has_row node2 after-rejoin
 t_pass "node loss: the old primary rejoined as a replica of $new_leader and streams"
 
 # ---- manual failover to a named candidate, no leader named (POST /failover, as curl users do).
-code=$(curl -s -o "$C_DIR/failover.out" -w '%{http_code}' -m 40 -X POST \
+old_tl=$(c_timeline "$new_leader")
+curl -s -o "$C_DIR/failover.out" -w '%{http_code}' -m 40 -X POST \
 	-H 'Content-Type: application/json' -d '{"candidate":"node2"}' \
-	"http://127.0.0.1:${C_API_PORT[node2]}/failover" || true)
-t_assert_eq "200 Successfully failed over to \"node2\"" "$code $(cat "$C_DIR/failover.out")" \
+	"http://127.0.0.1:${C_API_PORT[node2]}/failover" >"$C_DIR/failover.code" 2>/dev/null &
+request=$!
+t_key=$(c_key_instant 40 node2) || t_fail "failover: node2 did not take the leader key within 40 s"
+assert_streams_in_time "failover" "$t_key" node2 "$old_tl" "$new_leader" "$survivor"
+wait "$request" || true
+t_assert_eq "200 Successfully failed over to \"node2\"" \
+	"$(cat "$C_DIR/failover.code") $(cat "$C_DIR/failover.out")" \
 	"failover: POST /failover to node2 answers once node2 leads"
 t_assert_eq node2 "$(c_leader)" "failover: node2 holds the leader key"
 t_wait_for 30 "node2 to accept writes" writable node2

@@ -313,6 +313,140 @@ static void test_fence_cap_only_for_the_running_primary_with_the_key(void **stat
 	free(c);
 }
 
+/* A replica of the loop world that may be promoted: node1 follows "node2"; node3 is the other
+ * replica. Each member reports its position in its key (node2 the leader's flush, node3 a
+ * little behind). */
+static void slot_world_init(struct loop_world *w, struct cfg *c)
+{
+	static const char *const names[] = { "node1", "node2", "node3" };
+	static const int64_t lsns[] = { 0x3000000, 0x5000000, 0x4000000 };
+
+	c->tags.failover_priority = 1; /* the fixture's 0 means nofailover */
+	loop_world_init(w, c, 10000, 2000, 3000);
+	w->a.view_ok = true;
+	w->a.dyn.postgresql.use_slots = true;
+	w->dbs.role = DB_ROLE_REPLICA;
+	w->dbs.replay_lsn = 0x4800000;
+	memcpy(w->cluster.leader, "node2", 6);
+	for (int i = 0; i < 3; i++) {
+		struct dcs_member *m = &w->cluster.members[w->cluster.member_count++];
+
+		memcpy(m->name, names[i], 6);
+		m->has_xlog_location = true;
+		m->xlog_location_lsn = lsns[i];
+	}
+}
+
+static void add_slot(struct db_status *s, const char *name, bool active, uint64_t restart_lsn)
+{
+	struct db_slot *slot = &s->slots[s->slot_count++];
+
+	assert_int_equal(buf_copy(slot->name, sizeof(slot->name), name), 0);
+	slot->active = active;
+	slot->restart_lsn = restart_lsn;
+}
+
+/* Patroni 4's member slots: a replica that may be promoted keeps a slot for every other member,
+ * the leader included, so whoever is promoted next already has them (issue 13). */
+static void test_slots_replica_keeps_one_for_every_other_member(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+	struct slot_plan plan;
+
+	(void)state;
+	assert_non_null(w);
+	slot_world_init(w, c);
+	slot_plan_build(&w->a, &plan);
+	assert_true(plan.manage);
+	assert_true(plan.ensure);
+	assert_int_equal(plan.keep_count, 2);
+	assert_string_equal(plan.keep[0], "node2");
+	assert_string_equal(plan.keep[1], "node3");
+	assert_int_equal(plan.advance_count, 0);
+	/* Once both exist, nothing to create; an idle slot nobody owns is dropped. */
+	add_slot(&w->dbs, "node2", false, 0x4800000);
+	add_slot(&w->dbs, "node3", false, 0x4000000);
+	slot_plan_build(&w->a, &plan);
+	assert_false(plan.ensure);
+	add_slot(&w->dbs, "gone", false, 0x1000000);
+	slot_plan_build(&w->a, &plan);
+	assert_true(plan.ensure);
+	free(w);
+	free(c);
+}
+
+/* The slots a replica keeps move up to what each member reports, never past the replica's own
+ * replay position; a slot in use, unreserved or already there is left alone. */
+static void test_slots_replica_advances_them_to_the_members_positions(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+	struct slot_plan plan;
+
+	(void)state;
+	assert_non_null(w);
+	slot_world_init(w, c);
+	add_slot(&w->dbs, "node2", false, 0x3000000);
+	add_slot(&w->dbs, "node3", false, 0x3000000);
+	slot_plan_build(&w->a, &plan);
+	assert_false(plan.ensure);
+	assert_int_equal(plan.advance_count, 2);
+	assert_string_equal(plan.advance[0].name, "node2");
+	assert_int_equal(plan.advance[0].lsn, 0x4800000); /* capped at my replay */
+	assert_string_equal(plan.advance[1].name, "node3");
+	assert_int_equal(plan.advance[1].lsn, 0x4000000);
+	w->dbs.slots[0].active = true;
+	w->dbs.slots[1].restart_lsn = 0x4000000;
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.advance_count, 0);
+	free(w);
+	free(c);
+}
+
+/* The leader keeps them too, but never advances them (walsenders move them); a replica tagged
+ * nofailover keeps none; nothing is managed without use_slots or a running database. */
+static void test_slots_leader_nofailover_and_off(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+	struct slot_plan plan;
+
+	(void)state;
+	assert_non_null(w);
+	slot_world_init(w, c);
+	w->dbs.role = DB_ROLE_PRIMARY;
+	w->a.out.leader = true;
+	add_slot(&w->dbs, "node2", false, 0x3000000);
+	add_slot(&w->dbs, "node3", false, 0x3000000);
+	slot_plan_build(&w->a, &plan);
+	assert_true(plan.manage);
+	assert_int_equal(plan.keep_count, 2);
+	assert_false(plan.ensure);
+	assert_int_equal(plan.advance_count, 0);
+
+	slot_world_init(w, c);
+	w->a.out.leader = false;
+	c->tags.nofailover = true;
+	add_slot(&w->dbs, "node2", false, 0x3000000);
+	slot_plan_build(&w->a, &plan);
+	assert_true(plan.manage);
+	assert_int_equal(plan.keep_count, 0);
+	assert_true(plan.ensure); /* drops the idle one */
+	c->tags.nofailover = false;
+
+	slot_world_init(w, c);
+	w->a.dyn.postgresql.use_slots = false;
+	slot_plan_build(&w->a, &plan);
+	assert_false(plan.manage);
+	slot_world_init(w, c);
+	w->dbs.running = false;
+	slot_plan_build(&w->a, &plan);
+	assert_false(plan.manage);
+	free(w);
+	free(c);
+}
+
 /* The failover key's scheduled_at: a strict ISO 8601 time with a zone schedules the switchover;
  * anything else makes the loop ignore the key (it used to mean "at once"). */
 static void test_input_refuses_a_scheduled_at_that_does_not_parse(void **state)
@@ -542,6 +676,9 @@ int main(void)
 		cmocka_unit_test(test_peer_parse_patroni3_master_is_primary),
 		cmocka_unit_test(test_peer_parse_rejects_hostile_documents),
 		cmocka_unit_test(test_peer_parse_ignores_absurd_numbers),
+		cmocka_unit_test(test_slots_replica_keeps_one_for_every_other_member),
+		cmocka_unit_test(test_slots_replica_advances_them_to_the_members_positions),
+		cmocka_unit_test(test_slots_leader_nofailover_and_off),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

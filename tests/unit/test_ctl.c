@@ -72,6 +72,30 @@ static char *render(const struct dcs_cluster *c, enum ctl_format f, bool topolog
 	return s;
 }
 
+/* A member state from etcd holding terminal controls (clear the screen, set the title, CSI as
+ * one C1 byte) is shown escaped in the table and the TSV, never sent raw to the terminal. */
+static void test_list_escapes_control_characters_from_etcd(void **state)
+{
+	struct dcs_cluster *c = three_nodes();
+	const enum ctl_format formats[] = { CTL_FORMAT_PRETTY, CTL_FORMAT_TSV };
+
+	(void)state;
+	snprintf(c->members[0].state, sizeof(c->members[0].state),
+		 "run\x1b[2J\x1b]0;pwned\x07ning\r\xc2\x9b"
+		 "31m\tx\ny");
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		char *s = render(c, formats[i], false);
+
+		assert_null(strchr(s, 0x1b));
+		assert_null(strchr(s, 0x07));
+		assert_null(strchr(s, '\r'));
+		assert_null(strstr(s, "\xc2\x9b"));
+		assert_non_null(strstr(s, "run\\x1b[2J\\x1b]0;pwned\\x07ning\\x0d\\u009b31m"));
+		free(s);
+	}
+	free(c);
+}
+
 /* ---- arguments ----------------------------------------------------------------------------- */
 
 static void test_args_global_and_command_options_parse(void **state)
@@ -826,6 +850,7 @@ static void test_diff_is_difflib_unified(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_list_escapes_control_characters_from_etcd),
 		cmocka_unit_test(test_args_global_and_command_options_parse),
 		cmocka_unit_test(test_args_switchover_takes_leader_candidate_force),
 		cmocka_unit_test(test_args_restart_positional_cluster_then_members),

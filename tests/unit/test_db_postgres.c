@@ -423,16 +423,52 @@ static void test_conf_sync_names_managed_by_agent_win(void **state)
 	db_free(db);
 }
 
-static void test_conf_refuses_unwritable_parameter_and_overflow(void **state)
+/* PostgreSQL's parameter names ignore case: INCLUDE_IF_EXISTS, DATA_DIRECTORY, HBA_FILE and
+ * PRIMARY_CONNINFO from the dynamic configuration must be dropped like their lower-case names,
+ * and a later "Work_Mem" replaces "work_mem". */
+static void test_conf_drops_forbidden_parameters_in_any_case(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	assert_int_equal(db_params_set(&o.parameters, "INCLUDE_IF_EXISTS", "/tmp/evil.conf"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "Data_Directory", "/tmp/x"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "HBA_FILE", "/tmp/hba"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "PRIMARY_CONNINFO", "host=evil"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "work_mem", "1MB"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "Work_Mem", "2MB"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "WAL_LEVEL", "logical"), 0);
+	struct db *db = new_db(&o);
+	char *conf = malloc(CONF_CAP);
+	assert_int_equal(db_pg_render_conf(db, true, NULL, conf, CONF_CAP), 0);
+	assert_null(strcasestr(conf, "include_if_exists"));
+	assert_null(strcasestr(conf, "data_directory"));
+	assert_null(strcasestr(conf, "hba_file"));
+	assert_null(strstr(conf, "evil"));
+	assert_null(strstr(conf, "1MB"));
+	assert_non_null(strstr(conf, "work_mem = '2MB'"));
+	assert_null(strstr(conf, "wal_level = 'replica'")); /* WAL_LEVEL counts as set */
+	free(conf);
+	db_free(db);
+}
+
+/* One entry with a line break (PATCH /config stored it once) must not block every later change:
+ * it is left out, and the others are written. */
+static void test_conf_skips_unwritable_parameter_and_refuses_overflow(void **state)
 {
 	(void)state;
 	struct db_options o;
 	base_options(&o);
 	assert_int_equal(db_params_set(&o.parameters, "work_mem", "1MB\nfsync = off"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "bad name", "1"), 0);
+	assert_int_equal(db_params_set(&o.parameters, "shared_buffers", "64MB"), 0);
 	struct db *db = new_db(&o);
 	char *conf = malloc(CONF_CAP);
-	assert_int_equal(db_pg_render_conf(db, false, NULL, conf, CONF_CAP), -EINVAL);
-	assert_string_equal(conf, "");
+	assert_int_equal(db_pg_render_conf(db, false, NULL, conf, CONF_CAP), 0);
+	assert_null(strstr(conf, "fsync"));
+	assert_null(strstr(conf, "work_mem"));
+	assert_null(strstr(conf, "bad name"));
+	assert_non_null(strstr(conf, "\nshared_buffers = '64MB'\n"));
 	db->opts.parameters.count = 0;
 	assert_int_equal(db_pg_render_conf(db, false, NULL, conf, 64), -ENOBUFS);
 	free(conf);
@@ -1095,6 +1131,67 @@ static void test_write_file_is_atomic_and_pgpass_escaped(void **state)
 	assert_int_equal(db_remove_tree(dir, err, sizeof(err)), 0);
 }
 
+/* A local user pre-creates "<pgpass>.tmp" in a shared directory, readable by all, and keeps it
+ * open: the passwords must not reach that file (they did while the temporary file had a
+ * predictable name and was opened without O_EXCL). */
+static void test_write_pgpass_ignores_a_planted_temporary_file(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-db-plant.XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chmod(dir, 01777), 0);
+	struct db_options o;
+	base_options(&o);
+	snprintf(o.data_dir, sizeof(o.data_dir), "%s/data", dir);
+	snprintf(o.pgpass_path, sizeof(o.pgpass_path), "%s/pgpass", dir);
+	snprintf(o.replication.password, sizeof(o.replication.password), "s3cret");
+	struct db *db = new_db(&o);
+	char planted[DB_PATH_MAX + 32];
+	snprintf(planted, sizeof(planted), "%s/pgpass.tmp", dir);
+	int attacker = open(planted, O_RDWR | O_CREAT | O_EXCL, 0666);
+	assert_true(attacker >= 0);
+	assert_int_equal(fchmod(attacker, 0666), 0);
+	char err[ERR_CAP];
+	assert_int_equal(db_write_pgpass(db, err, sizeof(err)), 0);
+	char got[256];
+	ssize_t n = pread(attacker, got, sizeof(got) - 1, 0);
+	assert_int_equal(n, 0); /* nothing reached the planted file */
+	close(attacker);
+	struct stat sb;
+	assert_int_equal(stat(o.pgpass_path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_int_equal(sb.st_uid, geteuid());
+	/* The pgpass file itself, replaced by a world-writable copy with the same content, is
+	 * written again rather than trusted. */
+	FILE *fp = fopen(o.pgpass_path, "r");
+	assert_non_null(fp);
+	char line[256] = "";
+	assert_non_null(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	assert_string_equal(line, "*:*:*:replicator:s3cret\n");
+	assert_int_equal(chmod(o.pgpass_path, 0666), 0);
+	assert_int_equal(db_write_pgpass(db, err, sizeof(err)), 0);
+	assert_int_equal(stat(o.pgpass_path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	/* The shared directory is reported; a private one is not. */
+	assert_int_equal(db_check_private_dir(o.pgpass_path, err, sizeof(err)), 1);
+	assert_non_null(strstr(err, "writable by every user"));
+	assert_int_equal(chmod(dir, 0700), 0);
+	assert_int_equal(db_check_private_dir(o.pgpass_path, err, sizeof(err)), 0);
+	/* A pgpass in a directory that does not exist yet ("data/pgpass0" before initdb made
+	 * "data") gets that directory, private. */
+	snprintf(db->opts.pgpass_path, sizeof(db->opts.pgpass_path), "%s/private/pgpass", dir);
+	assert_int_equal(db_write_pgpass(db, err, sizeof(err)), 0);
+	char sub[DB_PATH_MAX + 32];
+	snprintf(sub, sizeof(sub), "%s/private", dir);
+	assert_int_equal(stat(sub, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0700);
+	assert_int_equal(db_check_private_dir(db->opts.pgpass_path, err, sizeof(err)), 0);
+	assert_int_equal(unlink(planted), 0);
+	db_free(db);
+	assert_int_equal(db_remove_tree(dir, err, sizeof(err)), 0);
+}
+
 /* --- the task runner, driven by a FAKE driver (named so): real child processes, no server --- */
 
 static int fake_begin(struct db *db, char *err, size_t err_cap)
@@ -1381,6 +1478,55 @@ static void test_fence_knows_a_postmaster_by_its_data_directory_argument(void **
 	rmdir(dir);
 }
 
+/* A stale postmaster.pid that names a pid another process took since (here: a shell elsewhere)
+ * is not a running server; the same pid in a process of the data directory is. */
+static void test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-stale.XXXXXX";
+	struct db_options o;
+	struct db *db;
+	fence_fixture(dir, &o, &db);
+	pid_t other = fork();
+	assert_true(other >= 0);
+	if (other == 0) {
+		if (chdir("/") != 0)
+			_exit(1);
+		quiet_child();
+		execlp("sh", "sh", "-c", "sleep 60; :", (char *)NULL);
+		_exit(1);
+	}
+	usleep(100 * 1000);
+	write_pidfile(dir, other);
+	assert_true(db_pid_alive(other));
+	assert_false(db_server_running(db));
+	struct db_status st;
+	assert_int_equal(db_get_status(db, &st), 0);
+	assert_false(st.running);
+	kill(other, SIGKILL);
+	int status;
+	assert_int_equal(waitpid(other, &status, 0), other);
+	pid_t mine = fork();
+	assert_true(mine >= 0);
+	if (mine == 0) {
+		if (chdir(dir) != 0)
+			_exit(1);
+		quiet_child();
+		execlp("sh", "sh", "-c", "sleep 60; :", (char *)NULL);
+		_exit(1);
+	}
+	usleep(100 * 1000);
+	write_pidfile(dir, mine);
+	assert_true(db_server_running(db));
+	kill(mine, SIGKILL);
+	assert_int_equal(waitpid(mine, &status, 0), mine);
+	db_free(db);
+	char path[DB_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_fence_treats_an_exited_postmaster_as_not_running(void **state)
 {
 	(void)state;
@@ -1456,7 +1602,8 @@ int main(void)
 		cmocka_unit_test(test_conf_replica_follows_upstream_through_its_slot),
 		cmocka_unit_test(test_conf_replica_keeps_recovery_lines_until_upstream_known),
 		cmocka_unit_test(test_conf_sync_names_managed_by_agent_win),
-		cmocka_unit_test(test_conf_refuses_unwritable_parameter_and_overflow),
+		cmocka_unit_test(test_conf_skips_unwritable_parameter_and_refuses_overflow),
+		cmocka_unit_test(test_conf_drops_forbidden_parameters_in_any_case),
 		cmocka_unit_test(test_params_set_replaces_and_bounds),
 		cmocka_unit_test(test_lsn_parse_accepts_pg_format_only),
 		cmocka_unit_test(test_status_row_of_primary),
@@ -1480,6 +1627,7 @@ int main(void)
 		cmocka_unit_test(test_options_errors_say_what_to_fix),
 		cmocka_unit_test(test_tasks_check_arguments_and_data_directory),
 		cmocka_unit_test(test_write_file_is_atomic_and_pgpass_escaped),
+		cmocka_unit_test(test_write_pgpass_ignores_a_planted_temporary_file),
 		cmocka_unit_test(test_task_runner_sequences_commands_and_reports_failure),
 		cmocka_unit_test(test_task_cancel_kills_the_running_command),
 		cmocka_unit_test(
@@ -1487,6 +1635,7 @@ int main(void)
 		cmocka_unit_test(test_fence_leaves_a_recycled_pid_alone),
 		cmocka_unit_test(test_fence_knows_a_postmaster_by_its_data_directory_argument),
 		cmocka_unit_test(test_fence_treats_an_exited_postmaster_as_not_running),
+		cmocka_unit_test(test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server),
 		cmocka_unit_test(test_set_peers_checks_the_list_and_is_a_no_op_on_postgres),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

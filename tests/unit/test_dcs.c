@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
+
 #include "base64.h"
 #include "buf.h"
 #include "dcs.h"
@@ -369,6 +371,120 @@ static int parse_kvs(const char *kvs, struct dcs_cluster *c)
 
 	free(body);
 	return rc;
+}
+
+/* The cluster read asks etcd for the keys gsha uses (one exact range each) and the members'
+ * directory, in one txn; its reply (one range per response) fills the view like a range. */
+static void test_cluster_read_asks_for_known_keys_only(void **state)
+{
+	struct dcs_cluster *c = calloc(1, sizeof(*c));
+	char *leader = kv_json(PREFIX "leader", "node1", "3");
+	char *member = kv_json(PREFIX "members/node1", "{\"role\":\"primary\"}", "4");
+	char msg[MSG_LEN];
+	struct buf b;
+	cJSON *req, *ops, *op;
+	int n = 0;
+	bool members_prefix = false;
+
+	(void)state;
+	assert_non_null(c);
+	buf_init(&b, DCS_REQUEST_MAX);
+	assert_int_equal(dcs_codec_read_cluster(&b, PREFIX, true), DCS_OK);
+	req = cJSON_Parse(b.data);
+	ops = cJSON_GetObjectItemCaseSensitive(req, "success");
+	cJSON_ArrayForEach(op, ops)
+	{
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(op, "request_range");
+		const cJSON *end = cJSON_GetObjectItemCaseSensitive(r, "range_end");
+		const cJSON *key = cJSON_GetObjectItemCaseSensitive(r, "key");
+		char k[DCS_KEY_MAX];
+		size_t klen;
+
+		assert_true(cJSON_IsString(key));
+		assert_int_equal(base64_decode(key->valuestring, strlen(key->valuestring), k,
+					       sizeof(k) - 1, &klen),
+				 0);
+		k[klen] = '\0';
+		assert_int_equal(strncmp(k, PREFIX, strlen(PREFIX)), 0);
+		if (end != NULL) { /* only the members' directory is a range */
+			assert_string_equal(k, PREFIX "members/");
+			members_prefix = true;
+		} else {
+			assert_true(dcs_key_kind(k + strlen(PREFIX)) != DCS_CHANGE_OTHER);
+		}
+		n++;
+	}
+	assert_true(members_prefix);
+	assert_int_equal(n, 11);
+	cJSON_Delete(req);
+	buf_reset(&b);
+	assert_int_equal(
+		buf_printf(&b,
+			   "{\"header\":{\"revision\":\"9\"},\"succeeded\":true,\"responses\":["
+			   "{\"response_range\":{\"kvs\":[%s]}},{\"response_range\":{}},"
+			   "{\"response_range\":{\"kvs\":[%s]}}]}",
+			   leader, member),
+		0);
+	assert_int_equal(dcs_codec_parse_cluster(b.data, b.len, PREFIX, c, msg, sizeof(msg)),
+			 DCS_OK);
+	assert_true(c->has_leader);
+	assert_string_equal(c->leader, "node1");
+	assert_int_equal(c->member_count, 1);
+	assert_int_equal(c->revision, 9);
+	buf_reset(&b);
+	assert_int_equal(buf_puts(&b, "{\"header\":{\"revision\":\"9\"},\"responses\":[1]}"), 0);
+	assert_int_equal(dcs_codec_parse_cluster(b.data, b.len, PREFIX, c, msg, sizeof(msg)),
+			 DCS_ERR_INVALID_RESPONSE);
+	buf_reset(&b);
+	assert_int_equal(buf_puts(&b, "{\"header\":{\"revision\":\"9\"},\"responses\":{}}"), 0);
+	assert_int_equal(dcs_codec_parse_cluster(b.data, b.len, PREFIX, c, msg, sizeof(msg)),
+			 DCS_ERR_INVALID_RESPONSE);
+	buf_done(&b);
+	free(leader);
+	free(member);
+	free(c);
+}
+
+/* When the members' directory does not fit one reply, its keys are listed (no values) and read
+ * one by one: the listing asks for keys only, and its reply gives the suffixes. */
+static void test_member_keys_listing_takes_keys_only(void **state)
+{
+	char keys[4][DCS_KEY_MAX], msg[MSG_LEN];
+	char k1[128], k2[128];
+	struct buf b;
+	int n = 0;
+
+	(void)state;
+	buf_init(&b, DCS_REQUEST_MAX);
+	assert_int_equal(dcs_codec_range_keys(&b, PREFIX "members/", 64), DCS_OK);
+	assert_non_null(strstr(b.data, "\"keys_only\":true"));
+	assert_non_null(strstr(b.data, "\"limit\":\"64\""));
+	assert_non_null(strstr(b.data, "\"range_end\""));
+	assert_int_equal(
+		base64_encode(PREFIX "members/n1", strlen(PREFIX "members/n1"), k1, sizeof(k1)), 0);
+	assert_int_equal(
+		base64_encode(PREFIX "members/junk", strlen(PREFIX "members/junk"), k2, sizeof(k2)),
+		0);
+	buf_reset(&b);
+	assert_int_equal(buf_printf(&b,
+				    "{\"header\":{\"revision\":\"9\"},\"kvs\":[{\"key\":\"%s\"},"
+				    "{\"key\":\"%s\"}]}",
+				    k1, k2),
+			 0);
+	assert_int_equal(dcs_codec_parse_keys(b.data, b.len, PREFIX, keys, 4, &n, msg, sizeof(msg)),
+			 DCS_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(keys[0], "members/n1");
+	assert_string_equal(keys[1], "members/junk");
+	assert_int_equal(dcs_codec_parse_keys(b.data, b.len, PREFIX, keys, 1, &n, msg, sizeof(msg)),
+			 DCS_OK);
+	assert_int_equal(n, 1);
+	buf_reset(&b);
+	assert_int_equal(buf_puts(&b, "{\"header\":{\"revision\":\"9\"},\"kvs\":[{\"key\":1}]}"),
+			 0);
+	assert_int_equal(dcs_codec_parse_keys(b.data, b.len, PREFIX, keys, 4, &n, msg, sizeof(msg)),
+			 DCS_ERR_INVALID_RESPONSE);
+	buf_done(&b);
 }
 
 static void test_hostile_range_shapes_are_invalid(void **state)
@@ -1050,24 +1166,70 @@ static void test_history_doc_appends_a_row_to_what_was_read(void **state)
 	assert_int_equal(
 		buf_copy(row.timestamp, sizeof(row.timestamp), "2026-11-21T05:34:50+00:00"), 0);
 	assert_int_equal(buf_copy(row.leader, sizeof(row.leader), "node1"), 0);
-	assert_int_equal(dcs_doc_history_append(old, &row, out, sizeof(out), msg, sizeof(msg)),
+	assert_int_equal(dcs_doc_history_append(old, &row, 0, out, sizeof(out), msg, sizeof(msg)),
 			 DCS_OK);
 	assert_string_equal(out, "[[1,67405800,\"no recovery target specified\","
 				 "\"2026-11-21T05:32:51.863905+00:00\",\"node2\"],[2,100663512,"
 				 "\"no recovery target specified\",\"2026-11-21T05:34:50+00:00\","
 				 "\"node1\"]]");
 	assert_int_equal(dcs_docs_check("history", out, msg, sizeof(msg)), DCS_OK);
-	/* Nothing, or something that is not a list, starts a new list. */
-	assert_int_equal(dcs_doc_history_append(NULL, &row, out, sizeof(out), msg, sizeof(msg)),
+	/* No key starts a new list. */
+	assert_int_equal(dcs_doc_history_append(NULL, &row, 0, out, sizeof(out), msg, sizeof(msg)),
 			 DCS_OK);
 	assert_string_equal(out, "[[2,100663512,\"no recovery target specified\","
 				 "\"2026-11-21T05:34:50+00:00\",\"node1\"]]");
+	/* A history that could not be read (garbage, or the "" of a key over the limit) is left
+	 * alone: rewriting it would erase what another writer kept (Patroni's longer lists). */
 	assert_int_equal(
-		dcs_doc_history_append("[[1,2]] x", &row, out, sizeof(out), msg, sizeof(msg)),
-		DCS_OK);
-	assert_non_null(strstr(out, "[[2,"));
-	assert_int_equal(dcs_doc_history_append(old, &row, out, 40, msg, sizeof(msg)),
+		dcs_doc_history_append("[[1,2]] x", &row, 0, out, sizeof(out), msg, sizeof(msg)),
+		DCS_ERR_INVALID_ARGUMENT);
+	assert_non_null(strstr(msg, "not rewritten"));
+	assert_int_equal(dcs_doc_history_append("", &row, 0, out, sizeof(out), msg, sizeof(msg)),
 			 DCS_ERR_INVALID_ARGUMENT);
+	assert_int_equal(dcs_doc_history_append(old, &row, 0, out, 40, msg, sizeof(msg)),
+			 DCS_ERR_INVALID_ARGUMENT);
+	/* max_timelines_history keeps the newest rows. */
+	assert_int_equal(dcs_doc_history_append(old, &row, 1, out, sizeof(out), msg, sizeof(msg)),
+			 DCS_OK);
+	assert_string_equal(out, "[[2,100663512,\"no recovery target specified\","
+				 "\"2026-11-21T05:34:50+00:00\",\"node1\"]]");
+}
+
+/* A history at the reader's limit keeps growing: the oldest rows make room for the new one,
+ * and the result is one the reader takes (it stopped at 16 KiB before, each promotion failing). */
+static void test_history_at_the_limit_drops_its_oldest_rows(void **state)
+{
+	struct dcs_history_row row = { .timeline = 100000, .lsn = 1 };
+	char *out = malloc(DCS_HISTORY_MAX + 1), msg[MSG_LEN];
+	struct buf h;
+	int tl = 0;
+
+	(void)state;
+	assert_non_null(out);
+	memset(row.reason, 'r', 100); /* longer than the room left below */
+	row.reason[100] = '\0';
+	assert_int_equal(buf_copy(row.timestamp, sizeof(row.timestamp), "2026-11-21T05:34:50Z"), 0);
+	assert_int_equal(buf_copy(row.leader, sizeof(row.leader), "node1"), 0);
+	buf_init(&h, DCS_HISTORY_MAX + 1);
+	assert_int_equal(buf_puts(&h, "["), 0);
+	while (h.len + 100 < DCS_HISTORY_MAX) {
+		assert_int_equal(buf_printf(&h,
+					    "%s[%d,100,\"no recovery target specified\","
+					    "\"2026-11-21T05:32:51.863905+00:00\",\"node2\"]",
+					    tl ? "," : "", tl + 1),
+				 0);
+		tl++;
+	}
+	assert_int_equal(buf_puts(&h, "]"), 0);
+	assert_int_equal(
+		dcs_doc_history_append(h.data, &row, 0, out, DCS_HISTORY_MAX + 1, msg, sizeof(msg)),
+		DCS_OK);
+	assert_true(strlen(out) <= DCS_HISTORY_MAX);
+	assert_null(strstr(out, "[1,100,"));	    /* the oldest went */
+	assert_non_null(strstr(out, "[100000,1,")); /* the new one is there */
+	assert_int_equal(dcs_docs_check("history", out, msg, sizeof(msg)), DCS_OK);
+	buf_done(&h);
+	free(out);
 }
 
 /* ---- member names: one limit, 63 bytes, refused with a reason, never cut ---- */
@@ -1122,6 +1284,55 @@ static void test_member_names_over_63_bytes_are_refused_on_read(void **state)
 	assert_true(c->has_optime);
 	buf_done(&kvs);
 	for (int i = 0; i < 6; i++)
+		free(kv[i]);
+	free(c);
+}
+
+/* A member that publishes a gopher:// or dict:// api_url would make every agent send raw bytes
+ * to an internal service during a leader race: only http and https are taken, in the member
+ * document (JSON and Patroni's legacy form) and in the failsafe key. */
+static void test_member_api_url_other_than_http_is_refused_on_read(void **state)
+{
+	struct dcs_cluster *c = calloc(1, sizeof(*c));
+	char *kv[5];
+	struct buf kvs;
+
+	(void)state;
+	assert_non_null(c);
+	kv[0] = kv_json(PREFIX "members/n1",
+			"{\"role\":\"replica\",\"api_url\":\"gopher://127.0.0.1:6379/_FLUSHALL\"}",
+			"1");
+	kv[1] = kv_json(PREFIX "members/n2",
+			"postgres://10.0.0.2:5432/"
+			"postgres?application_name=dict%3A%2F%2F10.0.0.9%3A11211%2F",
+			"2");
+	kv[2] = kv_json(PREFIX "members/n3",
+			"{\"role\":\"replica\",\"api_url\":\"HTTPS://10.0.0.3:8008/patroni\"}",
+			"3");
+	kv[3] = kv_json(PREFIX "members/n4", "{\"role\":\"replica\",\"api_url\":\"http://\"}", "4");
+	kv[4] = kv_json(PREFIX "failsafe", "{\"n1\":\"file:///etc/passwd\"}", "5");
+	buf_init(&kvs, DCS_RESPONSE_MAX);
+	assert_int_equal(buf_printf(&kvs, "%s,%s,%s,%s,%s", kv[0], kv[1], kv[2], kv[3], kv[4]), 0);
+	assert_int_equal(parse_kvs(kvs.data, c), DCS_OK);
+	assert_int_equal(c->member_count, 4);
+	for (int i = 0; i < c->member_count; i++) {
+		const struct dcs_member *m = &c->members[i];
+
+		if (strcmp(m->name, "n3") == 0) {
+			assert_string_equal(m->api_url, "HTTPS://10.0.0.3:8008/patroni");
+			assert_false(m->api_url_refused);
+		} else {
+			assert_string_equal(m->api_url, "");
+			assert_true(m->api_url_refused);
+			assert_true(m->doc_valid); /* still a member, with no API to call */
+		}
+	}
+	assert_false(c->failsafe_valid);
+	assert_int_equal(c->failsafe_count, 0);
+	assert_int_equal(c->rejected_count, 4);
+	assert_non_null(strstr(c->rejected, "http://"));
+	buf_done(&kvs);
+	for (int i = 0; i < 5; i++)
 		free(kv[i]);
 	free(c);
 }
@@ -1368,6 +1579,8 @@ int main(void)
 		cmocka_unit_test(test_body_over_limit_is_an_error),
 		cmocka_unit_test(test_cluster_from_real_range_has_every_key),
 		cmocka_unit_test(test_cluster_from_empty_range_is_empty),
+		cmocka_unit_test(test_cluster_read_asks_for_known_keys_only),
+		cmocka_unit_test(test_member_keys_listing_takes_keys_only),
 		cmocka_unit_test(test_hostile_range_shapes_are_invalid),
 		cmocka_unit_test(test_truncated_real_range_never_crashes),
 		cmocka_unit_test(test_more_members_than_the_cap_are_counted_as_dropped),
@@ -1394,8 +1607,10 @@ int main(void)
 		cmocka_unit_test(test_status_doc_keeps_a_large_lsn_exact),
 		cmocka_unit_test(test_failsafe_doc_maps_names_to_urls),
 		cmocka_unit_test(test_history_doc_appends_a_row_to_what_was_read),
+		cmocka_unit_test(test_history_at_the_limit_drops_its_oldest_rows),
 		cmocka_unit_test(test_member_names_over_63_bytes_are_refused_on_read),
 		cmocka_unit_test(test_member_names_over_63_bytes_are_refused_on_write),
+		cmocka_unit_test(test_member_api_url_other_than_http_is_refused_on_read),
 		cmocka_unit_test(test_sync_standbys_are_split_once_here),
 		cmocka_unit_test(test_values_with_trailing_garbage_are_refused),
 		cmocka_unit_test(test_failover_schedule_is_parsed_strictly),

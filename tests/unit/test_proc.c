@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -91,6 +92,33 @@ static void test_proc_env_additions_override(void **state)
 	const char *bad_env[] = { "NOEQUALS", NULL };
 	assert_int_equal(proc_run(argv, bad_env, 5000, &res, out, sizeof(out), err, sizeof(err)),
 			 -EINVAL);
+}
+
+/* The agent's settings hold passwords; a child (the postmaster, its backends, archive_command)
+ * must not find them in its environment (/proc/<pid>/environ). */
+static void test_proc_child_environment_has_no_agent_secrets(void **state)
+{
+	(void)state;
+	struct proc_result res;
+	char out[OUT_CAP];
+	char err[ERR_CAP];
+	assert_int_equal(setenv("PATRONI_SUPERUSER_PASSWORD", "leaked1", 1), 0);
+	assert_int_equal(setenv("GSHA_RESTAPI_PASSWORD", "leaked2", 1), 0);
+	assert_int_equal(setenv("GSHA_TEST_KEEP_PATH", "kept", 1), 0);
+	assert_int_equal(setenv("PGTZ_GSHA_TEST", "kept", 1), 0);
+	const char *argv[] = { "/bin/sh", "-c", "env | grep -E '^(PATRONI_|GSHA_|PGTZ_GSHA)'",
+			       NULL };
+	const char *add[] = { "GSHA_T1=explicit", NULL };
+	assert_int_equal(proc_run(argv, add, 5000, &res, out, sizeof(out), err, sizeof(err)), 0);
+	assert_null(strstr(out, "leaked1"));
+	assert_null(strstr(out, "leaked2"));
+	assert_null(strstr(out, "GSHA_TEST_KEEP_PATH"));
+	assert_non_null(strstr(out, "PGTZ_GSHA_TEST=kept\n"));
+	assert_non_null(strstr(out, "GSHA_T1=explicit\n")); /* what the caller adds is passed */
+	unsetenv("PATRONI_SUPERUSER_PASSWORD");
+	unsetenv("GSHA_RESTAPI_PASSWORD");
+	unsetenv("GSHA_TEST_KEEP_PATH");
+	unsetenv("PGTZ_GSHA_TEST");
 }
 
 static void test_proc_deadline_kills_whole_group(void **state)
@@ -224,6 +252,7 @@ int main(void)
 		cmocka_unit_test(test_proc_missing_program_fails_to_start),
 		cmocka_unit_test(test_proc_captures_stdout_and_stderr),
 		cmocka_unit_test(test_proc_env_additions_override),
+		cmocka_unit_test(test_proc_child_environment_has_no_agent_secrets),
 		cmocka_unit_test(test_proc_deadline_kills_whole_group),
 		cmocka_unit_test(test_proc_term_ignoring_child_gets_killed),
 		cmocka_unit_test(test_proc_signal_death_is_reported),

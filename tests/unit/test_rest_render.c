@@ -239,6 +239,8 @@ struct call {
 	const char *ip;
 	int64_t now;
 	bool tls, cert;
+	const struct rest_cidr *member_addrs; /* what the server resolved member names to */
+	int member_addr_count;
 };
 
 static struct rest_response resp;
@@ -258,6 +260,8 @@ static int call_full(const struct call *c, const struct rest_snapshot *s)
 	rq.now_wall_ms = NOW_WALL_MS;
 	rq.tls = c->tls;
 	rq.client_cert_valid = c->cert;
+	rq.member_addrs = c->member_addrs;
+	rq.member_addr_count = c->member_addr_count;
 	if (c->body) {
 		assert_int_equal(buf_format(len, sizeof(len), "%zu", strlen(c->body)), 0);
 		rq.content_length = len;
@@ -835,6 +839,76 @@ static void test_allowlist_includes_member_api_hosts(void **state)
 	assert_int_equal(call_full(&c, &snap), 202);
 }
 
+/* Patroni checks no member list for POST /failsafe: with allowlist_include_members alone, any
+ * address gets through to authentication (gsha answered 403, so failsafe never worked). */
+static void test_allowlist_include_members_alone_admits_failsafe(void **state)
+{
+	struct call c = { .method = "POST", .path = "/failsafe", .ip = "10.0.0.9" };
+
+	(void)state;
+	opts.allowlist_include_members = true;
+	assert_int_not_equal(call_full(&c, &snap), 403);
+	assert_int_equal(buf_copy(opts.username, sizeof(opts.username), "admin"), 0);
+	assert_int_equal(call_full(&c, &snap), 401);
+	/* with an allow-list too, the list still applies to failsafe */
+	assert_int_equal(rest_cidr_parse("127.0.0.0/8", &opts.allowlist[0]), 0);
+	opts.allowlist_count = 1;
+	assert_int_equal(call_full(&c, &snap), 403);
+	/* and other unsafe requests still need a member address */
+	opts.allowlist_count = 0;
+	c.path = "/reload";
+	assert_int_equal(call_full(&c, &snap), 403);
+}
+
+static void test_unprotected_options_are_those_open_beyond_loopback(void **state)
+{
+	struct rest_options o;
+
+	(void)state;
+	rest_options_init(&o);
+	assert_true(rest_options_unprotected(&o)); /* all interfaces, nothing set */
+	assert_int_equal(buf_copy(o.listen_host, sizeof(o.listen_host), "10.0.0.1"), 0);
+	assert_true(rest_options_unprotected(&o));
+	assert_int_equal(buf_copy(o.listen_host, sizeof(o.listen_host), "127.0.0.1"), 0);
+	assert_false(rest_options_unprotected(&o));
+	assert_int_equal(buf_copy(o.listen_host, sizeof(o.listen_host), "localhost"), 0);
+	assert_false(rest_options_unprotected(&o));
+	assert_int_equal(buf_copy(o.listen_host, sizeof(o.listen_host), "0.0.0.0"), 0);
+	assert_int_equal(buf_copy(o.username, sizeof(o.username), "admin"), 0);
+	assert_false(rest_options_unprotected(&o));
+	o.username[0] = '\0';
+	assert_int_equal(rest_cidr_parse("10.0.0.0/8", &o.allowlist[0]), 0);
+	o.allowlist_count = 1;
+	assert_false(rest_options_unprotected(&o));
+	o.allowlist_count = 0;
+	assert_int_equal(buf_copy(o.certfile, sizeof(o.certfile), "/x.pem"), 0);
+	assert_true(rest_options_unprotected(&o)); /* TLS alone authenticates no one */
+	o.verify_client = REST_VERIFY_OPTIONAL;
+	assert_false(rest_options_unprotected(&o));
+}
+
+/* A member whose api_url names a host (not an address) is admitted by what the server resolved
+ * that name to, as Patroni resolves members' hosts; before, only literal addresses matched. */
+static void test_allowlist_includes_member_host_names_as_resolved(void **state)
+{
+	struct rest_cidr resolved;
+	struct call c = { .method = "POST", .path = "/reload", .ip = "10.0.0.7" };
+
+	(void)state;
+	opts.allowlist_include_members = true;
+	snap.member_count = 1;
+	assert_int_equal(buf_copy(snap.members[0].api_url, REST_URL_MAX,
+				  "http://node2.example:8008/patroni"),
+			 0);
+	assert_int_equal(call_full(&c, &snap), 403);
+	assert_int_equal(rest_cidr_parse("10.0.0.7", &resolved), 0);
+	c.member_addrs = &resolved;
+	c.member_addr_count = 1;
+	assert_int_equal(call_full(&c, &snap), 202);
+	c.ip = "10.0.0.8";
+	assert_int_equal(call_full(&c, &snap), 403);
+}
+
 static void test_client_certificate_required_after_allowlist_before_auth(void **state)
 {
 	struct call c = { .method = "POST", .path = "/reload", .tls = true };
@@ -1177,6 +1251,39 @@ static void test_patch_config_answers_merged_document(void **state)
 	assert_int_equal(call_full(&c, &snap), 400);
 }
 
+/* A newline in a parameter name or value, or max_connections "-5", stored in etcd once, blocked
+ * every node's configuration; such a body is answered with 400 before anything is stored. */
+static void test_config_write_refuses_bad_parameters_with_400(void **state)
+{
+	static const char *const bad[] = {
+		"{\"postgresql\": {\"parameters\": {\"work_mem\": \"1MB\\nfsync = off\"}}}",
+		"{\"postgresql\": {\"parameters\": {\"work_mem\\nfsync\": \"1MB\"}}}",
+		"{\"postgresql\": {\"parameters\": {\"max_connections\": \"-5\"}}}",
+		"{\"postgresql\": {\"parameters\": {\"MAX_CONNECTIONS\": -5}}}",
+		"{\"postgresql\": {\"parameters\": {\"max_wal_senders\": \"ten\"}}}",
+		"{\"postgresql\": {\"parameters\": {\"a\": {\"b\": 1}}}}",
+		"{\"postgresql\": {\"parameters\": {\"\": 1}}}",
+		"{\"postgresql\": {\"parameters\": [1]}}",
+	};
+	struct call c = { .method = "PATCH", .path = "/config" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c.body = bad[i];
+		c.method = "PATCH";
+		assert_int_equal(call_full(&c, &snap), 400);
+		assert_non_null(strstr(body(), "postgresql.parameters"));
+		c.method = "PUT";
+		assert_int_equal(call_full(&c, &snap), 400);
+	}
+	assert_int_equal(calls.put, 0);
+	assert_string_equal(calls.patch_json, "");
+	c.method = "PATCH";
+	c.body = "{\"postgresql\": {\"parameters\": {\"max_connections\": 200, "
+		 "\"work_mem\": \"4MB\", \"hot_standby\": true, \"wal_keep_size\": null}}}";
+	assert_int_equal(call_full(&c, &snap), 200);
+}
+
 static void test_put_config_reports_callback_failure(void **state)
 {
 	struct call c = { .method = "PUT", .path = "/config", .body = "{\"ttl\": 20}" };
@@ -1253,6 +1360,9 @@ int main(void)
 		T(test_allowlist_refuses_before_auth),
 		T(test_check_access_alone_refuses_unsafe_and_passes_safe),
 		T(test_allowlist_includes_member_api_hosts),
+		T(test_allowlist_include_members_alone_admits_failsafe),
+		T(test_unprotected_options_are_those_open_beyond_loopback),
+		T(test_allowlist_includes_member_host_names_as_resolved),
 		T(test_client_certificate_required_after_allowlist_before_auth),
 		T(test_cidr_parse_rejects_garbage),
 		T(test_action_routing_ignores_query_string),
@@ -1273,6 +1383,7 @@ int main(void)
 		T(test_delete_restart_and_switchover_use_callbacks),
 		T(test_failsafe_post_needs_failsafe_mode),
 		T(test_patch_config_answers_merged_document),
+		T(test_config_write_refuses_bad_parameters_with_400),
 		T(test_put_config_reports_callback_failure),
 		T(test_missing_callback_answers_503),
 		T(test_enum_names_round_trip),

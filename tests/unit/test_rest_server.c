@@ -42,8 +42,16 @@ static int setup(void **state)
 	return 0;
 }
 
-/* Sends one HTTP/1.0 request and reads the whole answer into out; returns bytes or -1. */
+static int http_request(int port, const char *method, const char *path, char *out, size_t cap);
+
+/* Sends one HTTP/1.0 GET and reads the whole answer into out; returns bytes or -1. */
 static int http_get(int port, const char *path, char *out, size_t cap)
+{
+	return http_request(port, "GET", path, out, cap);
+}
+
+/* Sends one HTTP/1.0 request without a body and reads the whole answer; returns bytes or -1. */
+static int http_request(int port, const char *method, const char *path, char *out, size_t cap)
 {
 	struct sockaddr_in a = { 0 };
 	struct timeval tv = { .tv_sec = 10 };
@@ -58,7 +66,8 @@ static int http_get(int port, const char *path, char *out, size_t cap)
 	a.sin_port = htons((uint16_t)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    buf_format(reqbuf, sizeof(reqbuf), "GET %s HTTP/1.0\r\n\r\n", path) != 0 ||
+	    buf_format(reqbuf, sizeof(reqbuf), "%s %s HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+		       method, path) != 0 ||
 	    write(fd, reqbuf, strlen(reqbuf)) != (ssize_t)strlen(reqbuf)) {
 		close(fd);
 		return -1;
@@ -200,6 +209,122 @@ static void test_server_bad_listen_host_fails_with_message(void **state)
 	assert_non_null(strstr(err, "could not resolve listen address"));
 }
 
+/* restapi.allowlist takes host names, resolved when the list is loaded (Patroni does the same);
+ * gsha refused them at start. */
+static void test_allowlist_takes_host_names_resolved_at_load(void **state)
+{
+	struct rest_options o;
+	bool has_v4_loopback = false;
+
+	(void)state;
+	rest_options_init(&o);
+	assert_int_equal(rest_allowlist_add(&o, "10.0.0.0/8"), 0);
+	assert_int_equal(o.allowlist_count, 1);
+	assert_int_equal(rest_allowlist_add(&o, "localhost"), 0);
+	assert_true(o.allowlist_count >= 2);
+	for (int i = 1; i < o.allowlist_count; i++)
+		if (o.allowlist[i].family == AF_INET && o.allowlist[i].addr[0] == 127 &&
+		    o.allowlist[i].prefix_len == 32)
+			has_v4_loopback = true;
+	assert_true(has_v4_loopback);
+	assert_int_equal(rest_allowlist_add(&o, "localhost/24"), -EINVAL);
+	assert_int_equal(rest_allowlist_add(&o, ""), -EINVAL);
+	while (o.allowlist_count < REST_ALLOWLIST_MAX)
+		assert_int_equal(rest_allowlist_add(&o, "10.1.0.0/16"), 0);
+	assert_int_equal(rest_allowlist_add(&o, "10.2.0.0/16"), -E2BIG);
+}
+
+/* allowlist_include_members with a member whose api_url is "localhost": the server resolves the
+ * name, so a request from 127.0.0.1 passes the allowlist (and, with no action wired, gets 503
+ * rather than 403); a member list without it still refuses. */
+static void test_server_resolves_member_host_names_for_the_allowlist(void **state)
+{
+	struct rest_snapshot *snap = calloc(1, sizeof(*snap));
+	char err[ERR_MAX];
+	char *buf = malloc(RESPONSE_MAX);
+	struct rest_server *s;
+
+	(void)state;
+	assert_non_null(snap);
+	assert_non_null(buf);
+	opts.allowlist_include_members = true;
+	s = rest_server_new(&opts, NULL, err, sizeof(err));
+	assert_non_null(s);
+	fill(snap, 1);
+	snap->member_count = 1;
+	assert_int_equal(buf_copy(snap->members[0].name, sizeof(snap->members[0].name), "n2"), 0);
+	assert_int_equal(
+		buf_copy(snap->members[0].api_url, REST_URL_MAX, "http://localhost:8008/patroni"),
+		0);
+	assert_int_equal(rest_publish(s, snap), 0);
+	assert_true(http_request(rest_server_port(s), "POST", "/reload", buf, RESPONSE_MAX) > 0);
+	assert_null(strstr(buf, " 403 "));
+	rest_server_free(s);
+
+	s = rest_server_new(&opts, NULL, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(
+		buf_copy(snap->members[0].api_url, REST_URL_MAX, "http://10.9.9.9:8008/patroni"),
+		0);
+	assert_int_equal(rest_publish(s, snap), 0);
+	assert_true(http_request(rest_server_port(s), "POST", "/reload", buf, RESPONSE_MAX) > 0);
+	assert_non_null(strstr(buf, " 403 "));
+	rest_server_free(s);
+	free(buf);
+	free(snap);
+}
+
+/* Opens n idle connections to port from 127.0.0.1 into fds. */
+static void open_idle(int port, int *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_true(fds[i] >= 0);
+		assert_int_equal(connect(fds[i], (struct sockaddr *)&a, sizeof(a)), 0);
+	}
+	usleep(200 * 1000); /* the server counts them as it accepts them */
+}
+
+/* 64 idle sockets from one address lock that address out (HAProxy behind NAT); an address in
+ * restapi.allowlist is exempt, so its health checks still answer. */
+static void test_server_per_address_limit_exempts_allowlisted_addresses(void **state)
+{
+	struct rest_snapshot *snap = calloc(1, sizeof(*snap));
+	char err[ERR_MAX];
+	char *buf = malloc(RESPONSE_MAX);
+	int fds[64];
+
+	(void)state;
+	assert_non_null(snap);
+	assert_non_null(buf);
+	fill(snap, 1);
+	for (int round = 0; round < 2; round++) {
+		struct rest_server *s;
+
+		if (round == 1) {
+			assert_int_equal(rest_cidr_parse("127.0.0.0/8", &opts.allowlist[0]), 0);
+			opts.allowlist_count = 1;
+		}
+		s = rest_server_new(&opts, NULL, err, sizeof(err));
+		assert_non_null(s);
+		assert_int_equal(rest_publish(s, snap), 0);
+		open_idle(rest_server_port(s), fds, 64);
+		int got = http_get(rest_server_port(s), "/patroni", buf, RESPONSE_MAX);
+		if (round == 0)
+			assert_true(got <= 0 || strncmp(buf, "HTTP/1.0 200", 12) != 0);
+		else
+			assert_true(got > 0 && strncmp(buf, "HTTP/1.0 200", 12) == 0);
+		for (int i = 0; i < 64; i++)
+			close(fds[i]);
+		rest_server_free(s);
+	}
+	free(buf);
+	free(snap);
+}
+
 static void test_server_free_accepts_null(void **state)
 {
 	(void)state;
@@ -210,6 +335,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_server_publish_races_safely_with_readers, setup),
+		cmocka_unit_test(test_allowlist_takes_host_names_resolved_at_load),
+		cmocka_unit_test_setup(test_server_per_address_limit_exempts_allowlisted_addresses,
+				       setup),
+		cmocka_unit_test_setup(test_server_resolves_member_host_names_for_the_allowlist,
+				       setup),
 		cmocka_unit_test_setup(test_server_without_snapshot_answers_503, setup),
 		cmocka_unit_test_setup(test_server_port_in_use_fails_with_message, setup),
 		cmocka_unit_test_setup(test_server_missing_certificate_fails_with_message, setup),

@@ -19,6 +19,17 @@
 #                                  for noloadbalance nodes, whose /replica is always 503)
 #   c_psql NAME SQL                runs SQL on the node's database, prints the result
 #   c_rest NAME PATH               prints the HTTP status of GET on the node's REST API
+#   c_timeline NAME                prints the timeline of a primary's WAL
+#   c_key_instant SECONDS WANT     waits (50 ms polls) until the leader key names WANT, or for
+#                                  "!NAME" any member but NAME; prints when it first saw that
+#                                  (date +%s%N), fails after SECONDS
+#   c_recovery_instant SECONDS NAME  the same for NAME's database first running in recovery
+#   c_cluster_streams LEADER OLD_TL SURVIVOR...
+#                                  GET /cluster on LEADER shows it on a timeline above OLD_TL and
+#                                  every SURVIVOR "streaming" on that same timeline
+#   c_streams_after T0_NS LEADER OLD_TL SURVIVOR...
+#                                  waits (60 s at most) for c_cluster_streams and prints the
+#                                  milliseconds since T0_NS; fails with "never" after 60 s
 # Ports are recorded in C_PG_PORT[NAME] and C_API_PORT[NAME].
 
 declare -gA C_PG_PORT C_API_PORT C_PID
@@ -213,4 +224,62 @@ c_psql() {
 	shift
 	runuser -u postgres -- /usr/lib/postgresql/15/bin/psql -X -q -A -t -h "$C_DIR/$name" \
 		-p "${C_PG_PORT[$name]}" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$*" 2>/dev/null
+}
+
+c_timeline() {
+	c_psql "$1" "select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int"
+}
+
+c_key_instant() {
+	local deadline=$((SECONDS + $1)) want=$2 l
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		l=$(c_leader)
+		if [ -n "$l" ] && { [ "$l" = "$want" ] || { [ "${want#!}" != "$want" ] && [ "$l" != "${want#!}" ]; }; }; then
+			date +%s%N
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+c_recovery_instant() {
+	local deadline=$((SECONDS + $1))
+	while [ "$SECONDS" -lt "$deadline" ]; do
+		if [ "$(c_psql "$2" "select pg_is_in_recovery()")" = t ]; then
+			date +%s%N
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+c_cluster_streams() {
+	local leader=$1
+	curl -s -m 2 "http://127.0.0.1:${C_API_PORT[$leader]}/cluster" 2>/dev/null | python3 -c '
+import json, sys
+leader, old, survivors = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+try:
+    by = {m.get("name"): m for m in json.load(sys.stdin).get("members", [])}
+except ValueError:
+    sys.exit(1)
+tl = by.get(leader, {}).get("timeline")
+ok = isinstance(tl, int) and tl > old and all(
+    by.get(s, {}).get("state") == "streaming" and by.get(s, {}).get("timeline") == tl
+    for s in survivors)
+sys.exit(0 if ok else 1)' "$@"
+}
+
+c_streams_after() {
+	local t0=$1 deadline=$((SECONDS + 60))
+	shift
+	until c_cluster_streams "$@"; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			echo never
+			return 1
+		fi
+		sleep 0.05
+	done
+	echo $((($(date +%s%N) - t0) / 1000000))
 }
