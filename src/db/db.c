@@ -635,6 +635,17 @@ int db_set_peers(struct db *db, const struct db_peer *peers, int count, int64_t 
 	return db->driver->set_peers(db, peers, count, timeout_ms, err, err_cap);
 }
 
+int db_check_options(const struct db_options *opts, char *err, size_t err_cap)
+{
+	if (!opts)
+		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
+	const struct db_driver *driver = driver_for(opts->engine);
+	if (!driver)
+		return err_fail(err, err_cap, -ENOTSUP, "engine \"%s\" is not built in",
+				db_engine_name(opts->engine));
+	return driver->check_options ? driver->check_options(opts, err, err_cap) : 0;
+}
+
 int db_set_term(struct db *db, uint64_t term, char *err, size_t err_cap)
 {
 	if (!db || term == 0 || term > DB_TERM_MAX)

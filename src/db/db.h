@@ -513,6 +513,14 @@ int db_check_private_dir(const char *path, char *err, size_t err_cap)
 int db_set_peers(struct db *db, const struct db_peer *peers, int count, int64_t timeout_ms,
 		 char *err, size_t err_cap) __attribute__((warn_unused_result));
 
+/* Runs the engine's own checks of the options, as db_new does, without creating anything: for
+ * configuration validation. openGauss: the member name must be a name gs_initdb --nodename
+ * takes and a superuser password one gs_initdb -w takes (opengauss.md 2.1), gs_ctl in bin_dir.
+ * PostgreSQL: pg_ctl in bin_dir, a replication user. 0, or -errno with a message naming the
+ * rule; -ENOTSUP for an engine this build lacks. */
+int db_check_options(const struct db_options *opts, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 /* Tells the driver the cluster term the DCS holds (the term key). PostgreSQL fences with
  * timelines and ignores it: a documented no-op. openGauss keeps the highest term it was given or
  * saw and passes it as -T to gs_ctl build, so that a stale old primary listed first in

@@ -1177,12 +1177,15 @@ static void test_initdb_input_rules(void **state)
 
 	og_options(&o);
 	snprintf(o.name, sizeof(o.name), "node-1");
+	assert_int_equal(db_check_options(&o, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "node-1"));
 	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "node-1"));
 	snprintf(o.name, sizeof(o.name), "node_1");
 	snprintf(o.superuser.password, sizeof(o.superuser.password), "omm12345");
 	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -EINVAL);
 	snprintf(o.superuser.password, sizeof(o.superuser.password), "Gauss@123");
+	assert_int_equal(db_check_options(&o, err, sizeof(err)), 0);
 	assert_int_equal(db_new(&o, &db, err, sizeof(err)), 0);
 	db_free(db);
 	/* PostgreSQL has no such rules. */
