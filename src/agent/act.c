@@ -435,6 +435,11 @@ void set_db_peers(struct agent *a)
 	char err[DB_ERROR_MAX];
 	int n = 0;
 
+	/* The cluster term, for openGauss's gs_ctl build -T (PostgreSQL ignores it). */
+	if (a->cluster->has_term && a->cluster->term_valid && a->cluster->term > 0 &&
+	    a->cluster->term <= (int64_t)DB_TERM_MAX &&
+	    db_set_term(a->db, (uint64_t)a->cluster->term, err, sizeof(err)) != 0)
+		log_debug("could not hand the term to the database driver: %s", err);
 	for (int i = 0; i < a->cluster->member_count && n < DB_PEERS_MAX; i++)
 		if (peer_from_member(&a->cluster->members[i], &peers[n]) == 0)
 			n++;

@@ -249,6 +249,8 @@ int db_new(const struct db_options *opts, struct db **out, char *err, size_t err
 		/* Patroni's choice: the first socket directory when one is configured, else the
 		 * first listen address, with the wildcards mapped to loopback. */
 		const char *dirs = db_params_get(&o->parameters, "unix_socket_directories");
+		if (!dirs) /* openGauss's name: one directory (opengauss.md 2.1) */
+			dirs = db_params_get(&o->parameters, "unix_socket_directory");
 		if (dirs)
 			dirs += strspn(dirs, ", ");
 		size_t len = dirs ? strcspn(dirs, ", ") : 0;
@@ -631,4 +633,25 @@ int db_set_peers(struct db *db, const struct db_peer *peers, int count, int64_t 
 	if (!db->driver->set_peers)
 		return 0;
 	return db->driver->set_peers(db, peers, count, timeout_ms, err, err_cap);
+}
+
+int db_check_options(const struct db_options *opts, char *err, size_t err_cap)
+{
+	if (!opts)
+		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
+	const struct db_driver *driver = driver_for(opts->engine);
+	if (!driver)
+		return err_fail(err, err_cap, -ENOTSUP, "engine \"%s\" is not built in",
+				db_engine_name(opts->engine));
+	return driver->check_options ? driver->check_options(opts, err, err_cap) : 0;
+}
+
+int db_set_term(struct db *db, uint64_t term, char *err, size_t err_cap)
+{
+	if (!db || term == 0 || term > DB_TERM_MAX)
+		return err_fail(err, err_cap, -EINVAL, "term %llu outside 1..%u",
+				(unsigned long long)term, DB_TERM_MAX);
+	if (!db->driver->set_term)
+		return 0; /* PostgreSQL: timelines fence, the term is not used */
+	return db->driver->set_term(db, term, err, err_cap);
 }

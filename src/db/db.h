@@ -70,6 +70,8 @@
 /* Members one db_set_peers call takes: openGauss lists the node itself plus at most eight
  * others in replconninfo1..8 (opengauss.md §2.6). */
 #define DB_PEERS_MAX 9
+/* The highest cluster term (db_set_term): openGauss's limit (§2.8). */
+#define DB_TERM_MAX 2147483647u
 /* Timestamps rendered by the server, e.g. "2026-11-21 05:30:06.829330+00:00". */
 #define DB_TIME_MAX 64
 
@@ -510,5 +512,22 @@ int db_check_private_dir(const char *path, char *err, size_t err_cap)
  * message. */
 int db_set_peers(struct db *db, const struct db_peer *peers, int count, int64_t timeout_ms,
 		 char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Runs the engine's own checks of the options, as db_new does, without creating anything: for
+ * configuration validation. openGauss: the member name must be a name gs_initdb --nodename
+ * takes and a superuser password one gs_initdb -w takes (opengauss.md 2.1), gs_ctl in bin_dir.
+ * PostgreSQL: pg_ctl in bin_dir, a replication user. 0, or -errno with a message naming the
+ * rule; -ENOTSUP for an engine this build lacks. */
+int db_check_options(const struct db_options *opts, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Tells the driver the cluster term the DCS holds (the term key). PostgreSQL fences with
+ * timelines and ignores it: a documented no-op. openGauss keeps the highest term it was given or
+ * saw and passes it as -T to gs_ctl build, so that a stale old primary listed first in
+ * replconninfo is never the source (§2.5), and to the notify that turns a Normal primary into
+ * one serving joining members (§2.2). Does no I/O. Returns 0, or -EINVAL for a term outside
+ * 1..2147483647 (§2.8: a larger one PANICs openGauss on its next WAL write). */
+int db_set_term(struct db *db, uint64_t term, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -98,6 +98,8 @@ struct db_driver {
 			 char *err, size_t err_cap);
 	/* Frees db->priv (may be NULL). */
 	void (*free_priv)(struct db *db);
+	/* db_set_term: db.c has checked 1..DB_TERM_MAX. NULL: the engine uses no term. */
+	int (*set_term)(struct db *db, uint64_t term, char *err, size_t err_cap);
 };
 
 extern const struct db_driver db_postgres_driver;

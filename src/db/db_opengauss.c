@@ -23,12 +23,16 @@
 #include "clock.h"
 #include "db_sql.h"
 #include "err.h"
+#include "log.h"
 
 #include <errno.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* How often db_og_read_back looks at the role again. */
+#define OG_READ_BACK_EVERY_MS 200
 /* Extra time a gs_ctl -w -t N command gets beyond its N seconds before we kill it. */
 #define OG_CTL_MARGIN_MS 10000
 /* gs_ctl output we keep for an error message. */
@@ -107,14 +111,83 @@ int db_og_cmd_spawn(struct db *db, struct db_og_cmd *c, int build_rc, int64_t wa
 	return rc;
 }
 
-/* openGauss terms are uint32 and start at 1 (§2.8); 0 would lose the fencing. */
+/* openGauss terms start at 1 (§2.8; 0 would lose the fencing) and end at 2147483647: a larger
+ * one PANICs the server on its next WAL write and peers read it as a negative number. */
 int db_og_check_term(uint64_t term, char *err, size_t err_cap)
 {
-	if (term == 0 || term > UINT32_MAX)
+	if (term == 0 || term > DB_OG_TERM_MAX)
 		return err_fail(err, err_cap, -EINVAL,
-				"openGauss needs a cluster term in 1..4294967295, got %llu",
+				"openGauss needs a cluster term in 1..%u, got %llu", DB_OG_TERM_MAX,
 				(unsigned long long)term);
 	return 0;
+}
+
+int db_og_set_term(struct db *db, uint64_t term, char *err, size_t err_cap)
+{
+	if (!db_og_priv_of(db))
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	db_og_note_term(db, term);
+	return 0;
+}
+
+uint64_t db_og_note_term(struct db *db, uint64_t term)
+{
+	struct db_og_priv *p = db_og_priv_of(db);
+	if (!p)
+		return term <= DB_OG_TERM_MAX ? term : 0;
+	if (term > p->term && term <= DB_OG_TERM_MAX)
+		p->term = term;
+	return p->term;
+}
+
+/* "Standby, Need repair: Connecting..." for the log and for errors. */
+static void describe_ha(const struct db_og_ha_state *ha, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s, %s: %s (%d replconninfo entries)", db_og_role_name(ha->local_role),
+		 db_og_db_state_name(ha->db_state),
+		 ha->detail_text[0] ? ha->detail_text : db_og_detail_name(ha->detail),
+		 ha->static_connections);
+}
+
+int db_og_read_back_once(struct db *db, const char *what, unsigned want, struct db_og_ha_state *out,
+			 char *err, size_t err_cap)
+{
+	struct db_og_priv *p = db_og_priv_of(db);
+	if (!p)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	struct db_status st;
+	char found[DB_ERROR_MAX];
+	p->has_ha = false;
+	memset(&st, 0, sizeof(st));
+	db_og_get_status(db, &st);
+	if (p->has_ha) {
+		describe_ha(&p->ha, found, sizeof(found));
+		if (out)
+			*out = p->ha;
+		if (want & DB_OG_WANT(p->ha.local_role)) {
+			log_info("gs_ctl %s: the server reports %s", what, found);
+			return 0;
+		}
+	} else {
+		snprintf(found, sizeof(found), "%s (%.300s)", db_role_name(st.role),
+			 st.detail[0] ? st.detail : "no HA state");
+	}
+	if (!st.running)
+		return err_fail(err, err_cap, -EIO, "gs_ctl %s: no server runs (%s)", what, found);
+	return err_fail(err, err_cap, -EINPROGRESS, "gs_ctl %s: the server is %s", what, found);
+}
+
+int db_og_read_back(struct db *db, const char *what, unsigned want, int64_t deadline_ms,
+		    struct db_og_ha_state *out, char *err, size_t err_cap)
+{
+	for (;;) {
+		int rc = db_og_read_back_once(db, what, want, out, err, err_cap);
+		if (rc != -EINPROGRESS)
+			return rc;
+		if (clock_mono_ms() >= deadline_ms)
+			return -ETIMEDOUT; /* err says what was seen */
+		clock_sleep_ms(OG_READ_BACK_EVERY_MS);
+	}
 }
 
 /* --- gs_ctl ------------------------------------------------------------------------------------ */
@@ -130,16 +203,40 @@ static int ctl_start(struct db *db, const char *mode, int64_t wait_ms, char *err
 	return db_og_cmd_ctl(db, &c, rc, wait_ms, "start", err, err_cap);
 }
 
-static int ctl_notify(struct db *db, bool primary, uint64_t term, int64_t wait_ms, char *err,
-		      size_t err_cap)
+/* gs_ctl notify -M primary|standby -T term -w -t 1, as CM runs it (§2.12): its exit code proves
+ * nothing (-w polls for exactly the role, and a node without replconninfo ends Normal, §2.2), so
+ * the callers read the role back with their own deadline instead of waiting -t out. */
+static int ctl_notify(struct db *db, bool primary, uint64_t term, char *err, size_t err_cap)
 {
 	struct db_og_cmd c;
 	int rc = db_og_cmd_begin(db, "gs_ctl", &c, err, err_cap);
 	if (rc < 0)
 		return rc;
 	rc = db_og_ctl_notify(c.argv, c.prog, db->opts.data_dir, primary, (uint32_t)term,
-			      (int)db_secs_of(wait_ms));
-	return db_og_cmd_ctl(db, &c, rc, wait_ms, "notify", err, err_cap);
+			      (int)db_secs_of(DB_OG_NOTIFY_WAIT_MS));
+	return db_og_cmd_ctl(db, &c, rc, DB_OG_NOTIFY_WAIT_MS, "notify", err, err_cap);
+}
+
+int db_og_settle_primary(struct db *db, uint64_t term, int64_t deadline_ms, char *err,
+			 size_t err_cap)
+{
+	struct db_og_ha_state ha;
+	int rc = db_og_read_back(db, "notify", DB_OG_WANT_PRIMARY, deadline_ms, &ha, err, err_cap);
+	if (rc < 0 || ha.local_role == DB_OG_ROLE_PRIMARY)
+		return rc;
+	if (ha.static_connections <= 0) {
+		/* §2.2: writable, but it serves no standby and never waits for a sync one; it
+		 * becomes Primary once members appear (db_og_set_peers). */
+		log_notice("openGauss runs as Normal, a primary without replconninfo entries: no "
+			   "standby can attach until a member joins");
+		return 0;
+	}
+	/* §2.2: only notify -M primary leaves Normal, and only with an entry. */
+	rc = ctl_notify(db, true, term, err, err_cap);
+	if (rc < 0)
+		log_info("%s", err);
+	return db_og_read_back(db, "notify", DB_OG_WANT(DB_OG_ROLE_PRIMARY), deadline_ms, NULL, err,
+			       err_cap);
 }
 
 /* gs_ctl restart -M mode -m stop: keeps (or sets) the role it is given (§2.12). */
@@ -170,11 +267,13 @@ static const char *mode_for_role(enum db_role role)
 static int og_start(struct db *db, enum db_start_role role, const struct db_peer *primary,
 		    uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
 {
-	int64_t deadline = clock_mono_ms() + timeout_ms;
+	int64_t wait_ms = timeout_ms > 0 ? timeout_ms : db->opts.command_timeout_ms;
+	int64_t deadline = clock_mono_ms() + wait_ms;
 	if (role == DB_START_PRIMARY) {
 		int rc = db_og_check_term(term, err, err_cap);
 		if (rc < 0)
 			return rc;
+		db_og_note_term(db, term);
 	}
 	struct db_status st;
 	memset(&st, 0, sizeof(st));
@@ -184,15 +283,21 @@ static int og_start(struct db *db, enum db_start_role role, const struct db_peer
 	if (role == DB_START_REPLICA)
 		db_set_upstream(db, primary);
 	if (st.running) {
-		if ((role == DB_START_PRIMARY && st.role == DB_ROLE_PRIMARY) ||
-		    (role == DB_START_REPLICA && st.role == DB_ROLE_REPLICA) ||
+		if (role == DB_START_PRIMARY && st.role == DB_ROLE_PRIMARY)
+			return db_og_settle_primary(db, term, deadline, err, err_cap);
+		if ((role == DB_START_REPLICA && st.role == DB_ROLE_REPLICA) ||
 		    (role == DB_START_PENDING && st.role == DB_ROLE_PENDING))
 			return 0;
 		/* A pending instance takes its role without a restart (§2.2). */
-		if (st.role == DB_ROLE_PENDING && role != DB_START_PENDING)
-			return ctl_notify(db, role == DB_START_PRIMARY, term,
-					  timeout_ms > 0 ? timeout_ms : db->opts.command_timeout_ms,
-					  err, err_cap);
+		if (st.role == DB_ROLE_PENDING && role != DB_START_PENDING) {
+			int rc = ctl_notify(db, role == DB_START_PRIMARY, term, err, err_cap);
+			if (rc < 0)
+				log_info("%s; reading the role back", err);
+			if (role == DB_START_PRIMARY)
+				return db_og_settle_primary(db, term, deadline, err, err_cap);
+			return db_og_read_back(db, "notify", DB_OG_WANT_STANDBY, deadline, NULL,
+					       err, err_cap);
+		}
 		return err_fail(err, err_cap, -EALREADY, "server is already running as \"%s\"",
 				db_role_name(st.role));
 	}
@@ -202,12 +307,24 @@ static int og_start(struct db *db, enum db_start_role role, const struct db_peer
 		return rc;
 	/* §2.13: a leader boots pending and is notified with the term; a replica starts standby.
 	 * notify needs a running server, so a primary start always waits for pending. */
-	int64_t wait_ms = timeout_ms > 0 ? timeout_ms : db->opts.command_timeout_ms;
-	rc = ctl_start(db, role == DB_START_REPLICA ? "standby" : "pending", wait_ms, err, err_cap);
+	const char *mode = role == DB_START_REPLICA ? "standby" : "pending";
+	rc = ctl_start(db, mode, wait_ms, err, err_cap);
+	if (rc < 0)
+		return rc;
+	/* §2.4: start exits 0 although another server runs there or the wait ran out: read the
+	 * role back. timeout_ms 0 asks only for the launch. */
+	if (timeout_ms <= 0 && role != DB_START_PRIMARY)
+		return 0;
+	rc = db_og_read_back(db, "start",
+			     role == DB_START_REPLICA ? DB_OG_WANT_STANDBY
+						      : DB_OG_WANT(DB_OG_ROLE_PENDING),
+			     deadline, NULL, err, err_cap);
 	if (rc < 0 || role != DB_START_PRIMARY)
 		return rc;
-	int64_t left = deadline - clock_mono_ms();
-	return ctl_notify(db, true, term, left > 1000 ? left : 1000, err, err_cap);
+	rc = ctl_notify(db, true, term, err, err_cap);
+	if (rc < 0) /* notify -w exits 1 on Normal (§2.2): the role read back decides */
+		log_info("%s; reading the role back", err);
+	return db_og_settle_primary(db, term, deadline, err, err_cap);
 }
 
 static int og_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err,
@@ -234,11 +351,24 @@ static int og_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, ch
 	return 0;
 }
 
+static unsigned want_for_role(enum db_role role)
+{
+	switch (role) {
+	case DB_ROLE_PRIMARY:
+		return DB_OG_WANT_PRIMARY;
+	case DB_ROLE_REPLICA:
+		return DB_OG_WANT_STANDBY;
+	default:
+		return DB_OG_WANT(DB_OG_ROLE_PENDING);
+	}
+}
+
 static int og_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err,
 		      size_t err_cap)
 {
 	if (mode == DB_STOP_SMART)
 		return err_fail(err, err_cap, -ENOTSUP, "openGauss has no smart shutdown");
+	int64_t deadline = clock_mono_ms() + timeout_ms;
 	struct db_status st;
 	memset(&st, 0, sizeof(st));
 	db_og_get_status(db, &st);
@@ -246,9 +376,17 @@ static int og_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms,
 		return err_fail(err, err_cap, -ESRCH,
 				"server is not running, so its role is unknown");
 	/* §2.12: gs_ctl restart -M <mode> -m fast|immediate keeps the role it is given. */
-	return ctl_restart(db, mode_for_role(st.role),
-			   mode == DB_STOP_FAST ? DB_OG_STOP_FAST : DB_OG_STOP_IMMEDIATE,
-			   timeout_ms, err, err_cap);
+	int rc = ctl_restart(db, mode_for_role(st.role),
+			     mode == DB_STOP_FAST ? DB_OG_STOP_FAST : DB_OG_STOP_IMMEDIATE,
+			     timeout_ms, err, err_cap);
+	if (rc < 0)
+		return rc;
+	/* §2.4: restart exits 0 while another gs_ctl holds pg_ctl.lock. A primary restarted with
+	 * -M primary may come back Normal (§2.2). */
+	if (st.role == DB_ROLE_PRIMARY)
+		return db_og_settle_primary(db, db_og_note_term(db, st.term), deadline, err,
+					    err_cap);
+	return db_og_read_back(db, "restart", want_for_role(st.role), deadline, NULL, err, err_cap);
 }
 
 static int og_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
@@ -269,14 +407,15 @@ static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	int rc = db_og_check_term(term, err, err_cap);
 	if (rc < 0)
 		return rc;
+	db_og_note_term(db, term);
 	int64_t deadline = clock_mono_ms() + timeout_ms;
 	struct db_status st;
 	memset(&st, 0, sizeof(st));
 	db_og_get_status(db, &st);
 	if (st.role == DB_ROLE_PRIMARY)
-		return 0;
+		return db_og_settle_primary(db, term, deadline, err, err_cap);
 	if (st.role == DB_ROLE_PENDING) {
-		rc = ctl_notify(db, true, term, timeout_ms, err, err_cap);
+		rc = ctl_notify(db, true, term, err, err_cap);
 	} else if (st.role == DB_ROLE_REPLICA) {
 		/* §2.4: failover onto self with the cluster term, idempotent when Primary. */
 		struct db_og_cmd c;
@@ -291,6 +430,10 @@ static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 				db_role_name(st.role));
 	}
 	if (rc < 0)
+		log_info("%s; reading the role back", err);
+	/* §2.4: the role read back, not the exit code, says whether it was promoted. */
+	rc = db_og_settle_primary(db, term, deadline, err, err_cap);
+	if (rc < 0)
 		return rc;
 	db_set_upstream(db, NULL);
 	if (!db_wait_for_role(db, deadline, DB_ROLE_PRIMARY, &st))
@@ -299,9 +442,36 @@ static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	return 0;
 }
 
+/* §2.6, §2.11 lock2: pins the walreceiver to primary (an entry's remotehost and its remoteport,
+ * the HA port) with disable_conn('specify_connection'), so that it cannot attach to a returning
+ * old primary whose term it has not yet outgrown (§2.8); NULL: back to polling the entries. */
+static int pin_upstream(struct db *db, const struct db_peer *primary, int64_t deadline, char *err,
+			size_t err_cap)
+{
+	PGconn *conn;
+	int rc = db_sql_connect(db, NULL, deadline, &conn, err, err_cap);
+	if (rc < 0)
+		return rc;
+	char sql[DB_HOST_MAX * 2 + 128];
+	char *host = primary ? PQescapeLiteral(conn, primary->host, strlen(primary->host)) : NULL;
+	if (primary && !host)
+		rc = err_fail(err, err_cap, -ENOMEM, "out of memory");
+	else if (buf_format(sql, sizeof(sql), "SELECT disable_conn(%s, %s, %d)",
+			    primary ? "'specify_connection'" : "'polling_connection'",
+			    host ? host : "''", primary ? primary->port + 1 : 0) != 0)
+		rc = err_fail(err, err_cap, -ENAMETOOLONG, "host too long");
+	else
+		rc = db_sql_exec(conn, sql, deadline, err, err_cap);
+	if (host)
+		PQfreemem(host);
+	PQfinish(conn);
+	return rc;
+}
+
 static int og_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, char *err,
 		     size_t err_cap)
 {
+	int64_t deadline = clock_mono_ms() + timeout_ms;
 	db_set_upstream(db, primary);
 	struct db_status st;
 	memset(&st, 0, sizeof(st));
@@ -311,12 +481,28 @@ static int og_follow(struct db *db, const struct db_peer *primary, int64_t timeo
 	int rc = db_og_write_config(db, primary, timeout_ms, err, err_cap);
 	if (rc < 0)
 		return rc;
-	if (st.role == DB_ROLE_PENDING)
-		return ctl_notify(db, false, 0, timeout_ms, err, err_cap);
-	if (st.role != DB_ROLE_PRIMARY)
+	if (st.role == DB_ROLE_PENDING) {
+		rc = ctl_notify(db, false, 0, err, err_cap);
+		if (rc < 0)
+			log_info("%s; reading the role back", err);
+	} else if (st.role == DB_ROLE_PRIMARY) {
+		/* §2.13 "demote self": there is no in-place demotion; restart as a standby. */
+		rc = ctl_restart(db, "standby", DB_OG_STOP_FAST, timeout_ms, err, err_cap);
+		if (rc < 0)
+			return rc;
+	} else if (st.role != DB_ROLE_REPLICA) {
 		return 0;
-	/* §2.13 "demote self": there is no in-place demotion; restart as a standby. */
-	return ctl_restart(db, "standby", DB_OG_STOP_FAST, timeout_ms, err, err_cap);
+	}
+	if (st.role != DB_ROLE_REPLICA) {
+		rc = db_og_read_back(db, st.role == DB_ROLE_PENDING ? "notify" : "restart",
+				     DB_OG_WANT_STANDBY, deadline, NULL, err, err_cap);
+		if (rc < 0)
+			return rc;
+	}
+	char why[DB_ERROR_MAX];
+	if (pin_upstream(db, primary, deadline, why, sizeof(why)) < 0)
+		log_warning("could not pin the standby to its primary with disable_conn: %s", why);
+	return 0;
 }
 
 static int og_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
@@ -341,7 +527,15 @@ static int og_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, c
 static int og_check_options(const struct db_options *o, char *err, size_t err_cap)
 {
 	/* openGauss replicates as its initial user (§2.6), so no replication user is needed. */
-	return db_check_bin(o, "gs_ctl", err, err_cap);
+	int rc = db_check_bin(o, "gs_ctl", err, err_cap);
+	/* §2.1: the member name is gs_initdb's --nodename, the superuser password its -w: refuse
+	 * now what gs_initdb would refuse at bootstrap. */
+	if (rc == 0)
+		rc = db_og_check_node_name(o->name, err, err_cap);
+	if (rc == 0 && o->superuser.password[0])
+		rc = db_og_check_password(o->superuser.username, o->superuser.password, err,
+					  err_cap);
+	return rc;
 }
 
 static void og_free_priv(struct db *db)
@@ -372,4 +566,5 @@ const struct db_driver db_opengauss_driver = {
 	.fence = db_fence_postmaster,
 	.set_peers = db_og_set_peers,
 	.free_priv = og_free_priv,
+	.set_term = db_og_set_term,
 };

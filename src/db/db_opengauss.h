@@ -17,11 +17,30 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The driver's own state (db->priv): the member list of the last db_set_peers. */
+/* The driver's own state (db->priv): the member list of the last db_set_peers, the HA state
+ * row the last status read, and the highest term it was given or saw. */
 struct db_og_priv {
 	int member_count;
 	struct db_peer members[DB_PEERS_MAX];
+	bool has_ha;		  /* ha is from the last db_og_get_status */
+	struct db_og_ha_state ha; /* pg_stat_get_stream_replications() as last read (§2.7) */
+	uint64_t term;		  /* highest cluster term given (start, promote, bootstrap,
+				    * db_set_term) or reported by the server (§2.8) */
 };
+
+/* The highest term openGauss accepts: the top bit of xl_term flags CSN data, a larger term
+ * PANICs the next WAL insert and peers read terms as signed 32-bit numbers (§2.8). */
+#define DB_OG_TERM_MAX DB_TERM_MAX
+
+/* gs_ctl notify's own wait (-w -t 1, as CM passes it, §2.12); the role is read back after. */
+#define DB_OG_NOTIFY_WAIT_MS 1000
+
+/* A set of openGauss roles (enum db_og_role) for db_og_read_back. */
+#define DB_OG_WANT(role) (1u << (role))
+#define DB_OG_WANT_STANDBY                                                         \
+	(DB_OG_WANT(DB_OG_ROLE_STANDBY) | DB_OG_WANT(DB_OG_ROLE_CASCADE_STANDBY) | \
+	 DB_OG_WANT(DB_OG_ROLE_MAIN_STANDBY))
+#define DB_OG_WANT_PRIMARY (DB_OG_WANT(DB_OG_ROLE_PRIMARY) | DB_OG_WANT(DB_OG_ROLE_NORMAL))
 
 /* db->priv, allocated on first use; NULL when out of memory. */
 struct db_og_priv *db_og_priv_of(struct db *db);
@@ -58,8 +77,31 @@ int db_og_cmd_spawn(struct db *db, struct db_og_cmd *c, int build_rc, int64_t wa
 		    const char *what, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
-/* openGauss terms are uint32 and start at 1 (§2.8): -EINVAL with a message for 0 or more. */
+/* openGauss terms are 1..2147483647 (§2.8): -EINVAL with a message outside. */
 int db_og_check_term(uint64_t term, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Remembers term as the cluster term when it is higher than the one kept; returns the kept one
+ * (0 when none is known). */
+uint64_t db_og_note_term(struct db *db, uint64_t term);
+
+/* §2.4: gs_ctl's exit code does not prove the role. Reads the role and state back (after what,
+ * a gs_ctl command name) until the server reports one of want (DB_OG_WANT bits) or deadline_ms
+ * (monotonic) passes, logging what it found; *out (may be NULL) gets the last HA state row.
+ * 0, or -EIO/-ETIMEDOUT with "gs_ctl <what>: the server is ..." */
+int db_og_read_back(struct db *db, const char *what, unsigned want, int64_t deadline_ms,
+		    struct db_og_ha_state *out, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* One look of db_og_read_back, for the task steps, which must not block the loop: 0 (logged),
+ * -EINPROGRESS while the server runs in another role (err says which), -EIO when none runs. */
+int db_og_read_back_once(struct db *db, const char *what, unsigned want, struct db_og_ha_state *out,
+			 char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* After a primary start, notify or failover: accepts Primary, and Normal without replconninfo
+ * (a degraded primary, §2.2); turns Normal with entries into Primary with notify -M primary -T
+ * term. 0 or -errno with a message. */
+int db_og_settle_primary(struct db *db, uint64_t term, int64_t deadline_ms, char *err,
+			 size_t err_cap) __attribute__((warn_unused_result));
 
 /* --- Configuration (db_opengauss_conf.c) --------------------------------------------------- */
 
@@ -89,6 +131,7 @@ int db_og_begin_rejoin(struct db *db, char *err, size_t err_cap);
 int db_og_task_step(struct db *db, char *err, size_t err_cap);
 int db_og_apply_parameters(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
 int db_og_set_sync_standbys(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
+int db_og_set_term(struct db *db, uint64_t term, char *err, size_t err_cap);
 int db_og_set_peers(struct db *db, const struct db_peer *peers, int count, int64_t timeout_ms,
 		    char *err, size_t err_cap);
 

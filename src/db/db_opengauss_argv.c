@@ -154,12 +154,14 @@ int db_og_sync_settings(const struct db_og_sync_policy *policy, struct db_og_set
 		err_set(err, err_cap, "synchronous_standby_names too long");
 		return -ENAMETOOLONG;
 	}
-	/* synchronous_commit on waits for the listed standbys; most_available_sync off is the
-	 * strict mode that keeps blocking when they are gone (§2.9). */
+	/* synchronous_commit on waits for the listed standbys. most_available_sync stays off in
+	 * every mode: on, the primary stops waiting for a departed standby without asking anyone,
+	 * before /sync drops it, so a standby still named there can miss acknowledged commits
+	 * (§2.9). A non-strict mode degrades through the agent instead: /sync first, then
+	 * synchronous_standby_names. */
 	if (setting_put(&out[0], "synchronous_standby_names", names) < 0 ||
 	    setting_put(&out[1], "synchronous_commit", "on") < 0 ||
-	    setting_put(&out[2], "most_available_sync",
-			policy->enabled && policy->strict ? "off" : "on") < 0) {
+	    setting_put(&out[2], "most_available_sync", "off") < 0) {
 		err_set(err, err_cap, "setting too long");
 		return -ENAMETOOLONG;
 	}
@@ -565,4 +567,91 @@ void db_og_argv_ptrs(const struct db_og_argv *a, const char *ptrs[DB_OG_ARGV_MAX
 	for (i = 0; i < a->argc && i < DB_OG_ARGV_MAX; i++)
 		ptrs[i] = a->arg[i];
 	ptrs[i] = NULL;
+}
+
+/* gs_initdb's input rules ------------------------------------------------------------------- */
+
+#define OG_NODE_NAME_MAX 64
+#define OG_PASSWORD_MIN 8
+#define OG_PASSWORD_MAX 32
+
+int db_og_check_node_name(const char *name, char *err, size_t err_cap)
+{
+	size_t n = name ? strlen(name) : 0;
+	bool ok = n >= 1 && n <= OG_NODE_NAME_MAX &&
+		  (islower((unsigned char)name[0]) || name[0] == '_');
+
+	for (size_t i = 1; ok && i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		ok = islower(c) || isdigit(c) || c == '_' || c == '#' || c == '$';
+	}
+	if (ok)
+		return 0;
+	err_set(err, err_cap,
+		"openGauss node name \"%.80s\" is invalid: gs_initdb --nodename takes "
+		"[a-z_][a-z0-9_#$]*, at most %d characters (e.g. \"node_1\", not \"node-1\" or "
+		"\"Node1\")",
+		name ? name : "", OG_NODE_NAME_MAX);
+	return -EINVAL;
+}
+
+/* name equals password, or its reverse, ignoring case. */
+static bool same_or_reversed(const char *name, const char *pw)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n != strlen(pw))
+		return false;
+	if (strcasecmp(name, pw) == 0)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (tolower((unsigned char)name[n - 1 - i]) != tolower((unsigned char)pw[i]))
+			return false;
+	return true;
+}
+
+int db_og_check_password(const char *user, const char *password, char *err, size_t err_cap)
+{
+	static const char specials[] = "~!@#$%^&*()-_=+\\|[{}];:,<.>/?";
+	bool lower = false, upper = false, digit = false, special = false;
+	size_t n = password ? strlen(password) : 0;
+
+	if (n < OG_PASSWORD_MIN || n > OG_PASSWORD_MAX) {
+		err_set(err, err_cap,
+			"the openGauss superuser password must have %d to %d characters",
+			OG_PASSWORD_MIN, OG_PASSWORD_MAX);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)password[i];
+
+		if (islower(c))
+			lower = true;
+		else if (isupper(c))
+			upper = true;
+		else if (isdigit(c))
+			digit = true;
+		else if (c != '\0' && strchr(specials, c))
+			special = true;
+		else {
+			err_set(err, err_cap,
+				"the openGauss superuser password may hold only letters, digits "
+				"and "
+				"%s",
+				specials);
+			return -EINVAL;
+		}
+	}
+	if ((int)lower + (int)upper + (int)digit + (int)special < 3) {
+		err_set(err, err_cap,
+			"the openGauss superuser password needs at least three of: lower-case, "
+			"upper-case, digits, special characters");
+		return -EINVAL;
+	}
+	if (user && same_or_reversed(user, password)) {
+		err_set(err, err_cap,
+			"the openGauss superuser password may not be the user name or its reverse");
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -604,16 +604,19 @@ enum db_og_build_advice db_og_build_advice(const struct db_og_ha_state *ha)
 {
 	if (ha->local_role != DB_OG_ROLE_STANDBY && ha->local_role != DB_OG_ROLE_CASCADE_STANDBY)
 		return DB_OG_ADVICE_NONE;
+	/* §2.7 Corrected: act on detail_information as CM does, never on Need repair alone
+	 * (CM:src/cm_server/cms_arbitrate_datanode_pms.cpp:289-330, 1844-1862). */
 	switch (ha->detail) {
 	case DB_OG_DETAIL_SYSID_NOT_MATCHED:
 		/* Another cluster's data directory: nothing to rewind from. */
 		return DB_OG_ADVICE_BUILD_FULL;
 	case DB_OG_DETAIL_TIMELINE_NOT_MATCHED:
-	case DB_OG_DETAIL_WAL_REMOVED:
+	case DB_OG_DETAIL_WAL_REMOVED: /* also a CRC mismatch: a diverged old primary */
+	case DB_OG_DETAIL_VERSION_NOT_MATCHED:
 	case DB_OG_DETAIL_DCF_LOG_LOSS:
 		return DB_OG_ADVICE_BUILD;
-	case DB_OG_DETAIL_VERSION_NOT_MATCHED:
 	case DB_OG_DETAIL_MODE_NOT_MATCHED:
+		/* A build cannot fix a mode mismatch; CM does not build either. */
 		return DB_OG_ADVICE_REFUSE;
 	case DB_OG_DETAIL_CONNECTING:
 	case DB_OG_DETAIL_DISCONNECTED:
@@ -621,8 +624,55 @@ enum db_og_build_advice db_og_build_advice(const struct db_og_ha_state *ha)
 	default:
 		break;
 	}
-	/* The in-tree tests treat "Need repair" as unhealthy (§2.7). */
-	if (ha->db_state == DB_OG_DB_STATE_NEED_REPAIR)
-		return DB_OG_ADVICE_BUILD;
 	return DB_OG_ADVICE_NONE;
+}
+
+/* pg_controldata ---------------------------------------------------------------------------- */
+
+/* The value of "<label>:   <value>" in text, trimmed, into out; false when absent or too long. */
+static bool controldata_value(const char *text, const char *label, char *out, size_t cap)
+{
+	size_t n = strlen(label);
+
+	for (const char *line = text; line && *line;
+	     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		if (strncmp(line, label, n) != 0 || line[n] != ':')
+			continue;
+		const char *v = line + n + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		size_t len = strcspn(v, "\r\n");
+		while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+			len--;
+		if (len == 0 || len >= cap)
+			return false;
+		memcpy(out, v, len);
+		out[len] = '\0';
+		return true;
+	}
+	return false;
+}
+
+int db_og_parse_controldata(const char *text, struct db_og_control *out, char *err, size_t err_cap)
+{
+	struct db_og_control c;
+	char lsn[64];
+
+	memset(&c, 0, sizeof(c));
+	if (text == NULL ||
+	    !controldata_value(text, "Database system identifier", c.system_identifier,
+			       sizeof(c.system_identifier)) ||
+	    strspn(c.system_identifier, "0123456789") != strlen(c.system_identifier) ||
+	    !controldata_value(text, "Database cluster state", c.cluster_state,
+			       sizeof(c.cluster_state))) {
+		err_set(err, err_cap, "pg_controldata: no system identifier or cluster state");
+		return -EINVAL;
+	}
+	if (controldata_value(text, "Latest checkpoint location", lsn, sizeof(lsn)) &&
+	    lsn_parse(lsn, &c.checkpoint_lsn) < 0) {
+		err_set(err, err_cap, "pg_controldata: malformed checkpoint location");
+		return -EINVAL;
+	}
+	*out = c;
+	return 0;
 }

@@ -138,7 +138,7 @@ enum db_og_build_advice {
 	DB_OG_ADVICE_WAIT,	 /* connecting or disconnected: wait, then consider a build */
 	DB_OG_ADVICE_BUILD,	 /* diverged or fell behind: gs_ctl build (auto, then full) */
 	DB_OG_ADVICE_BUILD_FULL, /* another cluster's data: only a full build can fix it */
-	DB_OG_ADVICE_REFUSE, /* version or mode mismatch: a build cannot fix it; needs a human */
+	DB_OG_ADVICE_REFUSE,	 /* mode mismatch: a build cannot fix it; needs a human */
 	DB_OG_ADVICE_COUNT
 };
 
@@ -383,5 +383,30 @@ int db_og_ctl_query(struct db_og_argv *out, const char *gs_ctl, const char *data
 /* Points ptrs[0..argc) at the arguments of a and sets ptrs[argc] = NULL; ptrs must have room
  * for DB_OG_ARGV_MAX + 1 entries. The pointers live as long as *a. */
 void db_og_argv_ptrs(const struct db_og_argv *a, const char *ptrs[DB_OG_ARGV_MAX + 1]);
+
+/* pg_controldata [<dir>] (§2.7 "Added"): readable while the server is down; no term. */
+struct db_og_control {
+	char cluster_state[64]; /* "Database cluster state": "shut down", "in production", ... */
+	char system_identifier[32]; /* "Database system identifier", decimal */
+	uint64_t checkpoint_lsn;    /* "Latest checkpoint location" */
+};
+
+/* Parses pg_controldata's text (NUL-terminated). 0, or -EINVAL with a message when the system
+ * identifier or the cluster state is missing or malformed. */
+int db_og_parse_controldata(const char *text, struct db_og_control *out, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* gs_initdb's input rules (§2.1, initdb.cpp:2351-2383, 4369-4381, 5376-5485) ---------------- */
+
+/* The node name gs_initdb --nodename takes: [a-z_][a-z0-9_#$]*, at most 64 characters. 0, or
+ * -EINVAL with a message naming the rule. */
+int db_og_check_node_name(const char *name, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* The initial user's password gs_initdb takes: 8-32 characters, letters, digits and
+ * ~!@#$%^&*()-_=+\|[{}];:,<.>/? only, at least three of the four classes, neither the user name
+ * nor its reverse (ignoring case). 0, or -EINVAL with a message (never the password). */
+int db_og_check_password(const char *user, const char *password, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -6,12 +6,16 @@
 #include "db_opengauss.h"
 
 #include "buf.h"
+#include "clock.h"
 #include "err.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* How long db_og_set_peers waits for a Normal primary to read back as Primary after notify. */
+#define OG_SETTLE_MS 3000
 /* Settings one configuration write may carry: the driver's own plus every user parameter. */
 #define OG_SETTINGS_ALL_MAX (DB_PARAMS_MAX + 16)
 
@@ -90,6 +94,9 @@ static int render_replconninfo(struct db *db, const struct db_peer *extra,
 	return 0;
 }
 
+/* wal_level given by the user was warned about (once a process). */
+static bool warned_wal_level;
+
 /* Parameters the driver writes itself; a user value for them is ignored. */
 bool db_og_driver_owned(const char *name)
 {
@@ -101,6 +108,7 @@ bool db_og_driver_owned(const char *name)
 		"synchronous_commit",
 		"most_available_sync",
 		"hot_standby",
+		"wal_level",
 	};
 	if (strncmp(name, "replconninfo", 12) == 0)
 		return true;
@@ -119,6 +127,28 @@ static int put_setting(struct db_og_setting *s, int *n, const char *name, const 
 		return -ENAMETOOLONG;
 	(*n)++;
 	return 0;
+}
+
+/* §2.1: openGauss has unix_socket_directory, one directory; PostgreSQL's
+ * unix_socket_directories (as Patroni configurations carry it) is written under that name, its
+ * first directory only. */
+static int put_socket_directory(struct db_og_setting *s, int *n, const char *dirs)
+{
+	static bool warned;
+	char first[DB_OG_GUC_VALUE_MAX];
+	dirs += strspn(dirs, ", ");
+	size_t len = strcspn(dirs, ",");
+	while (len > 0 && dirs[len - 1] == ' ')
+		len--;
+	if (buf_format(first, sizeof(first), "%.*s", (int)len, dirs) != 0)
+		return -ENAMETOOLONG;
+	if (dirs[strcspn(dirs, ",")] != '\0' && !warned) {
+		warned = true;
+		log_warning("unix_socket_directories \"%s\": openGauss takes one directory "
+			    "(unix_socket_directory), using \"%s\" (opengauss.md 2.1)",
+			    dirs, first);
+	}
+	return put_setting(s, n, "unix_socket_directory", first);
 }
 
 /* Appends replconninfo1..8 for this node (see render_replconninfo) to s at *n; an unused entry
@@ -217,6 +247,10 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 		rc = put_setting(s, &n, "application_name", db->opts.name);
 	if (rc == 0)
 		rc = put_setting(s, &n, "hot_standby", "on");
+	/* §2.2: notify -M primary is ignored unless wal_level is exactly hot_standby (openGauss
+	 * has no "replica"; "logical" is refused there too). */
+	if (rc == 0)
+		rc = put_setting(s, &n, "wal_level", "hot_standby");
 	if (rc == 0) {
 		if (n + 3 > OG_SETTINGS_ALL_MAX) {
 			rc = -E2BIG;
@@ -229,8 +263,20 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 	}
 	for (int i = 0; i < db->opts.parameters.count && rc == 0; i++) {
 		const struct db_param *p = &db->opts.parameters.items[i];
-		if (db_og_driver_owned(p->name))
+		if (db_og_driver_owned(p->name)) {
+			if (strcmp(p->name, "wal_level") == 0 &&
+			    strcmp(p->value, "hot_standby") != 0 && !warned_wal_level) {
+				warned_wal_level = true;
+				log_warning("wal_level \"%s\" ignored: openGauss needs hot_standby "
+					    "for notify -M primary (opengauss.md 2.2)",
+					    p->value);
+			}
 			continue;
+		}
+		if (strcmp(p->name, "unix_socket_directories") == 0) {
+			rc = put_socket_directory(s, &n, p->value);
+			continue;
+		}
 		rc = put_setting(s, &n, p->name, p->value);
 	}
 	if (rc < 0) {
@@ -278,12 +324,17 @@ static int write_hba(struct db *db, int64_t timeout_ms, char *err, size_t err_ca
 int db_og_write_initial_config(struct db *db, const struct db_peer *extra, char *err,
 			       size_t err_cap)
 {
-	struct db_og_setting s;
-	int rc = buf_copy(s.name, sizeof(s.name), "password_encryption_type") |
-		 buf_copy(s.value, sizeof(s.value), "1");
+	/* password_reuse_time 0: the bootstrap sets the superuser's password again, hashed under
+	 * type 1; within the default 60 days the same password is refused (§2.10). A user value in
+	 * the parameters, written after these, wins. */
+	struct db_og_setting s[2];
+	int rc = buf_copy(s[0].name, sizeof(s[0].name), "password_encryption_type") |
+		 buf_copy(s[0].value, sizeof(s[0].value), "1") |
+		 buf_copy(s[1].name, sizeof(s[1].name), "password_reuse_time") |
+		 buf_copy(s[1].value, sizeof(s[1].value), "0");
 	if (rc != 0)
 		return err_fail(err, err_cap, -EINVAL, "internal setting too long");
-	rc = run_guc(db, false, &s, 1, db->opts.command_timeout_ms, err, err_cap);
+	rc = run_guc(db, false, s, 2, db->opts.command_timeout_ms, err, err_cap);
 	if (rc == 0)
 		rc = write_hba(db, db->opts.command_timeout_ms, err, err_cap);
 	if (rc == 0)
@@ -304,7 +355,27 @@ int db_og_set_peers(struct db *db, const struct db_peer *members, int count, int
 	 * configuration, synchronous_standby_names above all, stays as the last call wrote it. */
 	if (db_task_running(db) || !db_server_running(db))
 		return 0;
-	return write_replconninfo(db, timeout_ms, err, err_cap);
+	/* Short: this runs in the agent's loop; an error makes the agent hand the list again
+	 * next cycle. */
+	int64_t deadline =
+		clock_mono_ms() + (timeout_ms < OG_SETTLE_MS ? timeout_ms : OG_SETTLE_MS);
+	int rc = write_replconninfo(db, timeout_ms, err, err_cap);
+	if (rc < 0)
+		return rc;
+	/* §2.2: a Normal primary stays Normal when entries are added (it opens no replication
+	 * listener for them); notify -M primary -T term makes it a Primary that serves them. */
+	struct db_status st;
+	memset(&st, 0, sizeof(st));
+	p->has_ha = false;
+	db_og_get_status(db, &st);
+	if (!p->has_ha || p->ha.local_role != DB_OG_ROLE_NORMAL)
+		return 0;
+	uint64_t term = db_og_note_term(db, st.term);
+	if (term == 0)
+		term = 1;
+	log_notice("members joined a Normal primary: notify -M primary -T %llu (opengauss.md 2.2)",
+		   (unsigned long long)term);
+	return db_og_settle_primary(db, term, deadline, err, err_cap);
 }
 
 int db_og_apply_parameters(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)

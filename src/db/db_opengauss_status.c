@@ -1,7 +1,8 @@
 /*
  * db_opengauss_status.c - what the openGauss driver observes (§2.7, §2.8): the HA state of
  * pg_stat_get_stream_replications(), (term, lsn) of pg_last_xlog_replay_location(), the text
- * locations, the attached standbys, the upstream, and parameters waiting for a restart.
+ * locations, the attached standbys, the upstream, parameters waiting for a restart, and
+ * pg_controldata while the server is down.
  */
 #include "db_opengauss.h"
 
@@ -13,6 +14,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static enum db_sync_state sync_state_of(enum db_og_sync_state s)
@@ -146,7 +148,13 @@ void db_opengauss_fill_role(const struct db_og_ha_state *ha, bool in_recovery, s
 			advice == DB_OG_ADVICE_BUILD || advice == DB_OG_ADVICE_BUILD_FULL;
 	}
 	st->detail[0] = '\0';
-	if (ha->detail != DB_OG_DETAIL_NORMAL || ha->db_state != DB_OG_DB_STATE_NORMAL)
+	if (ha->local_role == DB_OG_ROLE_NORMAL)
+		/* §2.2: writable, but it opens no replication listener for new entries and never
+		 * waits for a sync standby. */
+		snprintf(st->detail, sizeof(st->detail),
+			 "Normal: a primary that serves no standby (%d replconninfo entries)",
+			 ha->static_connections);
+	else if (ha->detail != DB_OG_DETAIL_NORMAL || ha->db_state != DB_OG_DB_STATE_NORMAL)
 		snprintf(st->detail, sizeof(st->detail), "%s: %s",
 			 db_og_db_state_name(ha->db_state), ha->detail_text);
 }
@@ -199,6 +207,11 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 	PQclear(res);
 	if (rc < 0)
 		return err_fail(err, err_cap, -EIO, "stream replication state: %s", why);
+	struct db_og_priv *priv = db_og_priv_of(db);
+	if (priv) {
+		priv->ha = ha;
+		priv->has_ha = true;
+	}
 
 	/* §2.8: (term, lsn) from the replay location record. */
 	rc = db_sql_one_row(conn, "SELECT term, lsn FROM pg_last_xlog_replay_location()", 2,
@@ -213,6 +226,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 		return err_fail(err, err_cap, -EIO, "replay location: %s", why);
 	st->term = tl.term;
 	st->replay_lsn = tl.lsn;
+	db_og_note_term(db, tl.term);
 
 	/* §2.7 location functions: PG 9.x names, text results. */
 	rc = db_sql_one_row(
@@ -268,22 +282,54 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 	return query_pending(db, conn, deadline, st, err, err_cap);
 }
 
+/* pg_controldata prints a few kB. */
+#define OG_CONTROLDATA_MAX 8192
+
 void db_og_get_status(struct db *db, struct db_status *st)
 {
 	struct db_probe probe;
 	/* The process-level picture (stopped, crashed, starting, ...) is the same as PostgreSQL's:
 	 * openGauss keeps one gaussdb pid in postmaster.pid (§2.1). */
 	db_sql_observe(db, query_status, &probe, st);
+	/* §2.7: a server that is down still tells its cluster state and system identifier. */
+	if (!st->running && st->initialized && probe.pidfile_rc != -EINVAL &&
+	    !db_task_running(db)) {
+		struct db_control c;
+		char why[DB_ERROR_MAX];
+		if (db_og_read_control(db, &c, db->opts.connect_timeout_ms, why, sizeof(why)) ==
+		    0) {
+			memcpy(st->cluster_state, c.cluster_state, sizeof(st->cluster_state));
+			memcpy(st->system_identifier, c.system_identifier,
+			       sizeof(st->system_identifier));
+		}
+	}
 }
 
+/* §2.7 "Added": pg_controldata [<dir>] ships with openGauss and works while it is stopped. It
+ * names no term and no timeline: those stay 0. */
 int db_og_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
 		       size_t err_cap)
 {
-	(void)db;
-	(void)out;
-	(void)timeout_ms;
-	return err_fail(
-		err, err_cap, -ENOTSUP,
-		"the openGauss driver does not read the control file (opengauss.md names no "
-		"tool for it)");
+	char prog[DB_PATH_MAX];
+	if (db_bin_path(db, "pg_controldata", prog, sizeof(prog)) < 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+	const char *argv[] = { prog, db->opts.data_dir, NULL };
+	char *text = malloc(OG_CONTROLDATA_MAX);
+	if (!text)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	struct db_og_control c;
+	char why[DB_ERROR_MAX];
+	int rc = db_run(db, argv, timeout_ms, text, OG_CONTROLDATA_MAX, err, err_cap);
+	if (rc == 0 && db_og_parse_controldata(text, &c, why, sizeof(why)) < 0)
+		rc = err_fail(err, err_cap, -EIO, "%s", why);
+	free(text);
+	if (rc < 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	if (buf_copy(out->cluster_state, sizeof(out->cluster_state), c.cluster_state) != 0 ||
+	    buf_copy(out->system_identifier, sizeof(out->system_identifier), c.system_identifier) !=
+		    0)
+		return err_fail(err, err_cap, -EIO, "pg_controldata value too long");
+	out->checkpoint_lsn = c.checkpoint_lsn;
+	return 0;
 }

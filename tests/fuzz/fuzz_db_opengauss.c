@@ -42,5 +42,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (db_og_ha_state_from_row(a, b, "Normal", c, &ha, err, sizeof(err)) == 0)
 		(void)db_og_build_advice(&ha);
 	(void)db_og_setting_differs(a, b ? b : "", c ? c : "");
+	/* gs_initdb's input rules (opengauss.md 2.1) on arbitrary names and passwords. */
+	(void)db_og_check_node_name(a, err, sizeof(err));
+	(void)db_og_check_password(b ? b : "", a, err, sizeof(err));
+	struct db_og_control ctl;
+	(void)db_og_parse_controldata((const char *)text, &ctl, err, sizeof(err));
 	return 0;
 }

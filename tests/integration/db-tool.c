@@ -11,6 +11,8 @@
  *            --hba LINE --initdb-option O --basebackup-option O --use-slots --use-pg-rewind
  *            --remove-data-on-rewind-failure --timeout-ms MS --verbose
  *            --member PEER (repeated: every member, db_set_peers; openGauss's replconninfo)
+ *            --term N (db_set_term, and the term of bootstrap, start primary and promote;
+ *            without it 1, 1 and 2)
  *   commands: bootstrap | clone PEER [PRIMARY] | reclone PEER | start primary|replica [PEER]
  *            | stop MODE | restart MODE | reload | promote | follow [PEER] | rejoin PEER
  *            | status | control | apply | sync off|priority|quorum NUM [NAME...]
@@ -129,6 +131,7 @@ int main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.engine = DB_ENGINE_POSTGRES;
 	int64_t timeout_ms = 60000;
+	int64_t term = 0; /* --term: 0 when not given */
 	static struct db_peer members[DB_PEERS_MAX];
 	int member_count = 0;
 	bool verbose = false;
@@ -205,6 +208,8 @@ int main(int argc, char **argv)
 		} else if (strcmp(k, "--member") == 0) { /* openGauss: every member, repeated */
 			rc = member_count < DB_PEERS_MAX ? parse_peer(v, &members[member_count++])
 							 : -E2BIG;
+		} else if (strcmp(k, "--term") == 0) {
+			rc = num_parse_i64(v, 1, 2147483647, &term);
 		} else if (strcmp(k, "--timeout-ms") == 0) {
 			rc = num_parse_i64(v, 0, 3600000, &timeout_ms);
 		} else {
@@ -230,6 +235,11 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			die("members", rc, err);
 	}
+	if (term > 0) {
+		rc = db_set_term(db, (uint64_t)term, err, sizeof(err));
+		if (rc < 0)
+			die("term", rc, err);
+	}
 	struct db_peer peer, peer2;
 	if (strcmp(cmd, "status") == 0) {
 		struct db_status st;
@@ -246,7 +256,9 @@ int main(int argc, char **argv)
 		       c.cluster_state, c.timeline, (unsigned long long)c.checkpoint_lsn,
 		       c.wal_log_hints);
 	} else if (strcmp(cmd, "bootstrap") == 0) {
-		run_task(db, cmd, db_begin_bootstrap(db, 1, err, sizeof(err)), err);
+		run_task(db, cmd,
+			 db_begin_bootstrap(db, term > 0 ? (uint64_t)term : 1, err, sizeof(err)),
+			 err);
 	} else if (strcmp(cmd, "clone") == 0 || strcmp(cmd, "reclone") == 0) {
 		if (i >= argc || parse_peer(argv[i], &peer) < 0)
 			usage();
@@ -265,7 +277,8 @@ int main(int argc, char **argv)
 		bool replica = strcmp(argv[i], "replica") == 0;
 		bool has_peer = i + 1 < argc && parse_peer(argv[i + 1], &peer) == 0;
 		rc = db_start(db, replica ? DB_START_REPLICA : DB_START_PRIMARY,
-			      has_peer ? &peer : NULL, 1, timeout_ms, err, sizeof(err));
+			      has_peer ? &peer : NULL, term > 0 ? (uint64_t)term : 1, timeout_ms,
+			      err, sizeof(err));
 		if (rc < 0)
 			die(cmd, rc, err);
 	} else if (strcmp(cmd, "stop") == 0 || strcmp(cmd, "restart") == 0) {
@@ -283,7 +296,7 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			die(cmd, rc, err);
 	} else if (strcmp(cmd, "promote") == 0) {
-		rc = db_promote(db, 2, timeout_ms, err, sizeof(err));
+		rc = db_promote(db, term > 0 ? (uint64_t)term : 2, timeout_ms, err, sizeof(err));
 		if (rc < 0)
 			die(cmd, rc, err);
 	} else if (strcmp(cmd, "follow") == 0) {

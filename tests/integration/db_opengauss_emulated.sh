@@ -2,11 +2,14 @@
 # The openGauss driver (src/db/db_opengauss.c) against the openGauss EMULATOR in
 # tests/opengauss-emulator/ (PostgreSQL 15 dressed as openGauss, NOT openGauss), driven through
 # db.h by the test tool gsha-db-tool with --engine opengauss, as user postgres. The PostgreSQL
-# driver's scenario list: bootstrap (pending + notify -T), clone two replicas (gs_ctl build -b
-# full), promote one (gs_ctl failover -T 2) while the old primary still writes (so it diverges),
-# kill -9 the old primary and see "crashed", make the other replica follow the new primary,
-# rewind the old primary (gs_ctl build -b incremental) and see it stream again, then a
-# restart-only parameter change shows up as a pending restart until a restart applies it.
+# driver's scenario list: bootstrap of one node alone (pending + notify -T; it ends Normal, which
+# the driver accepts, opengauss.md 2.2), the members joining (Normal becomes Primary with
+# notify -T), clone two replicas (gs_ctl build -b full -T), promote one (gs_ctl failover -T 2)
+# while the old primary still writes (so it diverges), kill -9 the old primary and see
+# "crashed", make the other replica follow the new primary, bring the old primary back as a
+# stale primary with term 1, rewind it (stopped first, then gs_ctl build -b incremental -T 2) and
+# see it stream again, then a restart-only parameter change shows up as a pending restart until
+# a restart applies it.
 source "$(dirname "$0")/lib/common.sh"
 
 TOOL="$GSHA_BUILD_DIR/tests/integration/gsha-db-tool"
@@ -20,13 +23,13 @@ port_of() { case $1 in 1) echo "$P1" ;; 2) echo "$P2" ;; 3) echo "$P3" ;; esac; 
 peer() { echo "n$1@127.0.0.1:$(port_of "$1")"; }
 
 EXTRA=()
+MEMBERS=(--member "$(peer 1)" --member "$(peer 2)" --member "$(peer 3)")
 node() {
 	local n=$1
 	shift
 	t_as_postgres "$TOOL" --engine opengauss --name "n$n" --scope ogtest \
 		--data-dir "$TMP/n$n" --bin-dir "$EMU" --listen-host 127.0.0.1 \
-		--port "$(port_of "$n")" --superuser postgres \
-		--member "$(peer 1)" --member "$(peer 2)" --member "$(peer 3)" \
+		--port "$(port_of "$n")" --superuser postgres "${MEMBERS[@]}" \
 		--param "unix_socket_directories=$TMP" --param shared_buffers=16MB \
 		--param fsync=off \
 		--hba "host all all 127.0.0.1/32 trust" \
@@ -42,7 +45,16 @@ stop_all() {
 		t_as_postgres "$EMU/gs_ctl" stop -D "$TMP/n$n" -m immediate >/dev/null 2>&1 || true
 	done
 }
-trap 'rc=$?; stop_all; (exit $rc); t_cleanup' EXIT
+trap 'rc=$?; stop_all; set +e; (exit "$rc"); t_cleanup' EXIT
+t_on_failure() {
+	for f in boot clone2 rejoin; do
+		[ -f "$TMP/$f.err" ] && { echo "---- $f.err (tail)"; tail -25 "$TMP/$f.err"; }
+	done
+	for n in 1 2 3; do
+		echo "---- n$n og_emulator.log (tail)"
+		tail -15 "$TMP/n$n/og_emulator.log" 2>/dev/null
+	done
+}
 check() {
 	local desc=$1
 	shift
@@ -58,15 +70,32 @@ streams_from() { # node, upstream node
 has_rows() { [ "$(sql "$1" 'SELECT string_agg(x::text, $$,$$ ORDER BY x) FROM t')" = "$2" ]; }
 og_role() { sql "$1" "SELECT local_role FROM pg_stat_get_stream_replications()"; }
 
-# --- bootstrap: gs_initdb, start -M pending, notify -M primary -T 1 --------------------------------
-node 1 bootstrap >/dev/null || t_fail "bootstrap n1"
-t_assert_eq primary "$(st 1 role)" "bootstrap: n1 runs as primary"
-t_assert_eq 1 "$(st 1 term)" "bootstrap: n1 has term 1 (notify -T 1)"
-t_assert_eq Primary "$(og_role 1)" "bootstrap: pg_stat_get_stream_replications() says Primary"
+# --- bootstrap of one node alone: gs_initdb, start -M pending, notify -M primary -T 1 ------------
+# Without other members n1 has no replconninfo entry and turns Normal (2.2): notify -w exits 1,
+# and the driver accepts what it reads back.
+MEMBERS=(--member "$(peer 1)")
+node 1 --superuser 'postgres:Gsha@2024x' --verbose bootstrap >/dev/null 2>"$TMP/boot.err" ||
+	{ cat "$TMP/boot.err" >&2; t_fail "bootstrap n1"; }
+t_assert_eq primary "$(st 1 role)" "bootstrap alone: n1 runs as primary"
+t_assert_eq Normal "$(og_role 1)" "bootstrap alone: the server reports Normal (2.2)"
+check "bootstrap alone: status says Normal serves no standby" \
+	grep -q "^detail=Normal: a primary that serves no standby" <(node 1 status)
 check "bootstrap: the emulator log shows pending, then notify" \
 	grep -q 'notify primary: promoting pending instance' "$TMP/n1/og_emulator.log"
+check "bootstrap: notify carried -T 1" grep -q 'gs_ctl notify -D .* -M primary -T 1 ' \
+	"$TMP/n1/og_emulator.log"
+check "bootstrap: the superuser's password was set again under type 1 (2.10)" \
+	grep -q "set the superuser's password again under password_encryption_type 1" "$TMP/boot.err"
+check "bootstrap: password_reuse_time 0 lets the same password through (2.10)" \
+	grep -q "gs_guc set: password_reuse_time = '0'" "$TMP/n1/og_emulator.log"
+
+# --- the members join: replconninfo is written and Normal becomes Primary (notify -T 1) ----------
+MEMBERS=(--member "$(peer 1)" --member "$(peer 2)" --member "$(peer 3)")
+node 1 status >/dev/null
+t_assert_eq Primary "$(og_role 1)" "members joined: n1 is a Primary that serves standbys (2.2)"
+t_assert_eq 1 "$(st 1 term)" "members joined: n1 keeps term 1"
 t_assert_eq 2 "$(sql 1 'SELECT static_connections FROM pg_stat_get_stream_replications()')" \
-	"bootstrap: replconninfo lists the two other members"
+	"members joined: replconninfo lists the two other members"
 t_assert_eq "" "$(sql 1 'SHOW synchronous_standby_names')" \
 	"bootstrap: the blocking '*' default is overwritten (2.9)"
 check "bootstrap: a commit does not block without standbys" \
@@ -75,7 +104,7 @@ check "bootstrap: a commit does not block without standbys" \
 
 # --- clone two replicas: gs_initdb + gs_ctl build -b full ---------------------------------------
 for n in 2 3; do
-	node "$n" --verbose clone "$(peer 1)" >/dev/null 2>"$TMP/clone$n.err" || {
+	node "$n" --term 1 --verbose clone "$(peer 1)" >/dev/null 2>"$TMP/clone$n.err" || {
 		cat "$TMP/clone$n.err" >&2
 		t_fail "clone n$n"
 	}
@@ -84,6 +113,8 @@ for n in 2 3; do
 done
 check "clone: the driver ran gs_ctl build -b full" grep -q "gs_ctl build: full build" \
 	"$TMP/clone2.err"
+check "clone: the build carried -T 1 (2.5)" grep -q "gs_ctl build -D .* -b full .*-T 1" \
+	"$TMP/n2/og_emulator.log"
 t_wait_for 30 "n1 sees two standbys" test "$(st 1 standbys)" = 2
 t_pass "status: n1 lists two attached standbys from openGauss's pg_stat_replication"
 t_wait_for 30 "row 1 on n3" has_rows 3 1
@@ -94,7 +125,7 @@ t_pass "status: standby rows carry application_name, state and sync state"
 caught_up() { [ "$(st 2 replay_lsn)" = "$(st 1 flush_lsn)" ]; }
 t_wait_for 30 "n2 replayed all of n1" caught_up
 node 3 stop fast >/dev/null || t_fail "stop n3" # keeps n3 from taking n1's diverging row
-node 2 promote >/dev/null || t_fail "promote n2"
+node 2 --term 2 promote >/dev/null || t_fail "promote n2"
 t_assert_eq primary "$(st 2 role)" "promote: n2 is primary"
 t_assert_eq 2 "$(st 2 term)" "promote: gs_ctl failover -T 2 raised n2's term to 2"
 sql 1 "INSERT INTO t VALUES (2)" # only on the old primary: the divergence the build must undo
@@ -112,12 +143,23 @@ node 3 start replica "$(peer 2)" >/dev/null || t_fail "start n3"
 node 3 follow "$(peer 2)" >/dev/null || t_fail "n3 follow n2"
 t_wait_for 60 "n3 streaming from n2" streams_from 3 2
 t_pass "follow: n3 streams from the new primary n2"
+t_assert_eq "specify_connection|127.0.0.1|$((P2 + 1))" "$(sql 3 'SELECT * FROM read_disable_conn_file()')" \
+	"follow: n3 is pinned to n2's HA port with disable_conn (2.6, CM's lock2)"
 t_wait_for 30 "n3 has rows 1,3" has_rows 3 "1,3"
 t_wait_for 30 "n3 term 2" test "$(st 3 term)" = 2
 t_pass "follow: n3 raised its term to 2 from the new primary's WAL"
 
-# --- rewind the old primary (gs_ctl build -b incremental) and see it stream again -----------------
-node 1 --verbose rejoin "$(peer 2)" >/dev/null 2>"$TMP/rejoin.err" || {
+# --- the old primary comes back as a stale primary with term 1 ----------------------------------------
+# Restarted with gs_ctl start -M primary, as an operator or a script would (not through the
+# driver: the emulator's pending + notify is a PostgreSQL promotion, whose new timeline would hide
+# the divergence from pg_rewind, an emulator artefact).
+t_as_postgres "$EMU/gs_ctl" start -D "$TMP/n1" -M primary >/dev/null 2>&1 || t_fail "start n1 as a stale primary"
+t_assert_eq "Primary" "$(og_role 1)" "stale: n1 runs as Primary again"
+t_assert_eq 1 "$(st 1 term)" "stale: n1 still has term 1"
+
+# --- rewind the old primary: stopped first (build refuses a running Primary, 2.5), then gs_ctl
+# build -b incremental -T 2, and see it stream again ---------------------------------------------------
+node 1 --term 2 --verbose rejoin "$(peer 2)" >/dev/null 2>"$TMP/rejoin.err" || {
 	cat "$TMP/rejoin.err" >&2
 	t_fail "rejoin n1"
 }
@@ -126,6 +168,12 @@ check "rejoin: the driver ran gs_ctl build -b incremental" \
 check "rejoin: the incremental build found the divergence" \
 	grep -q "servers diverged at WAL location" "$TMP/rejoin.err"
 check "rejoin: n1 was not rebuilt in full" test "$(grep -c 'full build' "$TMP/rejoin.err")" = 0
+check "rejoin: the running Primary was stopped before the build" \
+	grep -q "stopping the server, which runs as Primary, before gs_ctl build" "$TMP/rejoin.err"
+check "rejoin: the build carried -T 2 (2.5)" \
+	grep -q "gs_ctl build -D .* -b incremental .*-T 2" "$TMP/n1/og_emulator.log"
+check "rejoin: the driver read the role back after the build" \
+	grep -q "gs_ctl build: the server reports Standby" "$TMP/rejoin.err"
 t_wait_for 60 "n1 streaming from n2" streams_from 1 2
 t_pass "rejoin: n1 streams from n2"
 t_wait_for 30 "n1 has rows 1,3" has_rows 1 "1,3"
@@ -154,11 +202,29 @@ t_assert_eq "FIRST 1 (n3)" "$(st 2 synchronous_standby_names)" "sync: FIRST 1 (n
 sync_is() { node 2 status | grep -q "^standby.n3=streaming,sync,"; }
 t_wait_for 30 "n3 becomes sync standby" sync_is
 t_pass "sync: n3 is the synchronous standby"
+t_assert_eq off "$(sql 2 "SELECT og_emulator.setting('most_available_sync')")" \
+	"sync: most_available_sync is kept off, the server never degrades by itself (2.9)"
+# The synchronous standby departs: commits wait for it until the agent's choice (here the tool's
+# sync off, as the agent writes it after /sync) lets them go.
+node 3 stop fast >/dev/null || t_fail "stop n3"
+if timeout 5 runuser -u postgres -- "$PG_BIN/psql" -h "$TMP" -p "$P2" -U postgres -d postgres \
+	-XAtq -c "INSERT INTO t VALUES (40)" >/dev/null 2>&1; then
+	t_fail "a commit returned although the synchronous standby was gone"
+fi
+t_pass "sync: with the synchronous standby gone, a commit waits (strict until gsha degrades)"
 node 2 sync off >/dev/null || t_fail "sync off on n2"
 t_assert_eq "" "$(st 2 synchronous_standby_names)" "sync: off clears the setting"
+check "sync: after degrading, a commit returns" timeout 20 runuser -u postgres -- \
+	"$PG_BIN/psql" -h "$TMP" -p "$P2" -U postgres -d postgres -XAtq -c "INSERT INTO t VALUES (41)"
+node 3 start replica "$(peer 2)" >/dev/null || t_fail "start n3 again"
 
 for n in 1 3 2; do
 	node "$n" stop fast >/dev/null || t_fail "stop n$n"
 	t_assert_eq stopped "$(st "$n" role)" "stop: n$n stopped"
 done
+# pg_controldata while the servers are down (2.7 "Added").
+t_assert_eq "shut down" "$(node 2 control | sed -n 's/^cluster_state=//p')" \
+	"control: pg_controldata says the old primary n2 shut down"
+t_assert_eq "shut down in recovery" "$(st 1 cluster_state)" \
+	"control: status of the stopped standby n1 carries its cluster state"
 t_done

@@ -4,7 +4,9 @@
 # postgresql.engine opengauss. Bootstrap writes the cluster term key (1); two replicas are built
 # and stream; kill -9 of the primary's agent and server: another node takes the leader key,
 # raises the term key to 2 by compare-and-swap, promotes with gs_ctl failover -T 2, and the
-# remaining replica follows it.
+# remaining replica follows it; the old primary, started again, is rebuilt from the new one with
+# gs_ctl build -T 2 and streams. Bootstrap runs on node1 alone, so it ends Normal (opengauss.md
+# 2.2) and becomes a Primary serving standbys when node2 and node3 join.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -17,7 +19,11 @@ C_CHECKSUMS=off # the emulated gs_initdb takes no --data-checksums
 # The emulator's pending mode is a PostgreSQL hot standby, which refuses a max_connections below
 # the one gs_initdb recorded (100): an emulator artefact, not an openGauss rule.
 C_MAX_CONNECTIONS=100
-for n in node1 node2 node3; do c_config "$n"; done
+for n in node1 node2 node3; do
+	c_config "$n"
+	# gs_initdb refuses a superuser password equal to the user name (opengauss.md 2.1).
+	sed -i 's/^      password: postgres$/      password: Gsha@2024x/' "$C_DIR/$n.yml"
+done
 
 t_on_failure() {
 	for n in node1 node2 node3; do
@@ -49,6 +55,8 @@ t_wait_for 30 "node1 to run as primary" role_is node1 primary
 t_wait_for 10 "the term key to be written" key_is 1
 t_pass "bootstrap: node1 leads and the term key in etcd is 1"
 t_assert_eq 1 "$(og_term node1)" "bootstrap: node1's openGauss term is 1"
+og_role() { c_psql "$1" "select local_role from pg_stat_get_stream_replications()"; }
+t_assert_eq Normal "$(og_role node1)" "bootstrap alone: node1 runs Normal, without replconninfo (2.2)"
 c_start node2
 c_start node3
 t_wait_for 90 "node2 to run as a replica" role_is node2 replica
@@ -58,6 +66,7 @@ c_psql node1 "insert into marks values ('before-failover')" >/dev/null
 t_wait_for 30 "the row to reach node2" has_row node2 before-failover
 t_wait_for 30 "the row to reach node3" has_row node3 before-failover
 t_pass "bootstrap: node2 and node3 were built and stream from node1"
+t_assert_eq Primary "$(og_role node1)" "members joined: node1 became a Primary serving standbys (2.2)"
 
 # ---- node loss: the primary's agent and server die with -9.
 c_kill node1 KILL
@@ -76,4 +85,24 @@ t_wait_for 60 "the new row to reach $other" has_row "$other" after-failover
 t_wait_for 30 "$other to run as a replica" role_is "$other" replica
 t_wait_for 30 "$other's openGauss term to be 2" term_is "$other" 2
 t_pass "failover: $other follows $new (the new row arrived, its term is 2)"
+
+# ---- the old primary returns: first its server alone, started by hand as a stale primary with
+# term 1 that takes a write the cluster never sees (it diverges), then its agent, which must
+# rebuild it from the new primary with gs_ctl build -T 2 (opengauss.md 2.5).
+t_as_postgres "$C_BIN_DIR/gs_ctl" start -D "$C_DIR/node1/data" -M primary >/dev/null 2>&1 ||
+	t_fail "could not start node1's server as a stale primary"
+t_wait_for 30 "node1's server to accept a write" \
+	c_psql node1 "insert into marks values ('stale-write')"
+t_assert_eq 1 "$(og_term node1)" "return: the stale primary still has term 1"
+has_row "$other" stale-write && t_fail "the stale primary's write reached $other"
+t_pass "return: $other did not follow the stale term-1 primary (2.8)"
+t_as_postgres "$C_BIN_DIR/gs_ctl" stop -D "$C_DIR/node1/data" -m fast >/dev/null 2>&1
+c_start node1
+t_wait_for 120 "node1 to run as a replica" role_is node1 replica
+t_wait_for 60 "the new row to reach node1" has_row node1 after-failover
+t_wait_for 30 "node1's openGauss term to be 2" term_is node1 2
+has_row node1 stale-write && t_fail "the stale write survived the rebuild"
+grep -q "gs_ctl build -D .* -T 2" "$C_DIR/node1/data/og_emulator.log" ||
+	t_fail "node1 was not rebuilt with gs_ctl build -T 2"
+t_pass "return: the old primary was rebuilt with gs_ctl build -T 2 and streams from $new"
 t_done

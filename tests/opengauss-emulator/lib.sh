@@ -20,10 +20,10 @@ OG_EMU_TAG="[openGauss emulator]"
 
 # Parameters openGauss has and PostgreSQL 15 lacks: kept in og_emulator.conf so PostgreSQL starts.
 # (§2.6 replconninfoN, §2.9 most_available_sync / keep_sync_window / enable_save_confirmed_lsn,
-# §2.10 password_encryption_type, §2.6 remote_read_mode)
+# §2.10 password_encryption_type and password_reuse_time, §2.6 remote_read_mode)
 OG_EMU_ONLY_PARAMS=" replconninfo1 replconninfo2 replconninfo3 replconninfo4 replconninfo5
  replconninfo6 replconninfo7 replconninfo8 most_available_sync keep_sync_window
- enable_save_confirmed_lsn password_encryption_type remote_read_mode "
+ enable_save_confirmed_lsn password_encryption_type password_reuse_time remote_read_mode "
 
 og_emu_is_og_only() { case "$OG_EMU_ONLY_PARAMS" in *[[:space:]]"$1"[[:space:]]*) return 0 ;; esac; return 1; }
 

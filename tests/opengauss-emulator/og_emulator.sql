@@ -84,7 +84,11 @@ BEGIN
 	db_state := 'Normal';
 	detail_information := 'Normal';
 	IF mode = 'pending' THEN
-		local_role := 'Pending';                       -- §2.2 pending mode
+		-- §2.7 Corrected: Pending always shows Need repair, its walreceiver not running
+		-- (postmaster.cpp:10221-10232, 13351-13388).
+		local_role := 'Pending';
+		db_state := 'Need repair';
+		detail_information := 'Connecting...';
 	ELSIF mode = 'primary' THEN
 		IF in_recovery THEN
 			local_role := 'Standby';               -- §2.7 db_state Promoting: failover in flight
@@ -98,22 +102,65 @@ BEGIN
 		local_role := CASE mode WHEN 'standby' THEN 'Standby' ELSE 'Cascade Standby' END;
 		SELECT status INTO receiver_status FROM pg_catalog.pg_stat_wal_receiver LIMIT 1;
 		IF receiver_status IS NULL OR receiver_status <> 'streaming' THEN
-			-- §2.7 detail_information on a standby; a mismatch the emulated walreceiver
-			-- saw in the server log wins over the plain connection state.
+			-- §2.7 Corrected: Need repair while the walreceiver is not running or a rebuild
+			-- reason is set; Starting while it runs but is not online. A rebuild reason the
+			-- emulated walreceiver saw in the server log, or "Disconnected" (no usable
+			-- entry), wins over "Connecting..." (walreceiver not running).
 			IF detail <> '' THEN
 				db_state := 'Need repair';
 				detail_information := detail;
 			ELSIF receiver_status IS NULL THEN
 				db_state := 'Need repair';
-				detail_information := 'Disconnected';
+				detail_information := 'Connecting...';
 			ELSE
 				db_state := 'Starting';
 				detail_information := 'Connecting...';
 			END IF;
 		END IF;
 	ELSE
-		local_role := 'Normal';                        -- §2.2 started without -M
+		local_role := 'Normal';                        -- §2.2 started without -M, or reset to Normal
 	END IF;
+END
+$$;
+
+-- §2.6 disable_conn(mode, host, port): prohibit_connection (follow no primary),
+-- specify_connection (only host:port, an entry's remotehost and its remoteport, the HA port),
+-- polling_connection (back to walking the entries). Kept in disable_conn_file, which survives
+-- restarts; the emulated walreceiver (og_emulator_ha) obeys it. NOT EMULATED: the sysadmin check
+-- and prohibit_connection's ERROR until local redo is done.
+CREATE FUNCTION og_emulator.disable_conn(disconn_mode text, disconn_host text, disconn_port integer)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+	IF disconn_mode NOT IN ('prohibit_connection', 'specify_connection', 'polling_connection') THEN
+		RAISE EXCEPTION 'Invalid disconn_mode "%" (openGauss emulator, opengauss.md 2.6)', disconn_mode;
+	END IF;
+	IF disconn_mode = 'specify_connection' AND (coalesce(disconn_host, '') = '' OR disconn_port IS NULL) THEN
+		RAISE EXCEPTION 'specify_connection needs a host and a port (openGauss emulator, opengauss.md 2.6)';
+	END IF;
+	EXECUTE pg_catalog.format('COPY (SELECT %L) TO %L',
+		disconn_mode || ' ' || coalesce(nullif(disconn_host, ''), '-') || ' ' || coalesce(disconn_port, 0),
+		pg_catalog.current_setting('data_directory') || '/disable_conn_file');
+END
+$$;
+
+-- §2.6 read_disable_conn_file(): the current setting (the emulator returns mode, host and port).
+CREATE FUNCTION og_emulator.read_disable_conn_file(OUT disconn_mode text, OUT disconn_host text,
+	OUT disconn_port text)
+RETURNS record LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+	t text := pg_catalog.pg_read_file('disable_conn_file', 0, 1024, true);
+	f text[];
+BEGIN
+	IF t IS NULL THEN
+		disconn_mode := 'polling_connection';
+		disconn_host := '';
+		disconn_port := '0';
+		RETURN;
+	END IF;
+	f := pg_catalog.string_to_array(pg_catalog.btrim(t, E' \n'), ' ');
+	disconn_mode := f[1];
+	disconn_host := CASE WHEN f[2] = '-' THEN '' ELSE f[2] END;
+	disconn_port := f[3];
 END
 $$;
 

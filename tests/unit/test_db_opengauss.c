@@ -170,12 +170,26 @@ static const struct state_case state_cases[] = {
 	  DB_OG_DETAIL_SYSID_NOT_MATCHED, DB_OG_ADVICE_BUILD_FULL },
 	{ "query_standby_timeline.txt", DB_OG_ROLE_STANDBY, DB_OG_DB_STATE_NEED_REPAIR,
 	  DB_OG_DETAIL_TIMELINE_NOT_MATCHED, DB_OG_ADVICE_BUILD },
+	/* §2.7 Corrected: CM builds on Version not matched and DCF log loss, never on Mode not
+	 * matched or Unknown, and never on the bare Need repair. */
 	{ "query_standby_version.txt", DB_OG_ROLE_STANDBY, DB_OG_DB_STATE_NEED_REPAIR,
-	  DB_OG_DETAIL_VERSION_NOT_MATCHED, DB_OG_ADVICE_REFUSE },
+	  DB_OG_DETAIL_VERSION_NOT_MATCHED, DB_OG_ADVICE_BUILD },
+	{ "query_standby_dcf_log_loss.txt", DB_OG_ROLE_STANDBY, DB_OG_DB_STATE_NEED_REPAIR,
+	  DB_OG_DETAIL_DCF_LOG_LOSS, DB_OG_ADVICE_BUILD },
+	{ "query_standby_mode.txt", DB_OG_ROLE_STANDBY, DB_OG_DB_STATE_NEED_REPAIR,
+	  DB_OG_DETAIL_MODE_NOT_MATCHED, DB_OG_ADVICE_REFUSE },
+	{ "query_standby_need_repair_unknown.txt", DB_OG_ROLE_STANDBY, DB_OG_DB_STATE_NEED_REPAIR,
+	  DB_OG_DETAIL_UNKNOWN, DB_OG_ADVICE_NONE },
+	{ "query_standby_need_repair_connecting.txt", DB_OG_ROLE_STANDBY,
+	  DB_OG_DB_STATE_NEED_REPAIR, DB_OG_DETAIL_CONNECTING, DB_OG_ADVICE_WAIT },
 	{ "query_standby_building.txt", DB_OG_ROLE_STANDBY, DB_OG_DB_STATE_BUILDING,
 	  DB_OG_DETAIL_NORMAL, DB_OG_ADVICE_NONE },
-	{ "query_pending.txt", DB_OG_ROLE_PENDING, DB_OG_DB_STATE_NORMAL, DB_OG_DETAIL_NORMAL,
-	  DB_OG_ADVICE_NONE },
+	/* §2.7 Corrected: a Pending node always shows Need repair. */
+	{ "query_pending.txt", DB_OG_ROLE_PENDING, DB_OG_DB_STATE_NEED_REPAIR,
+	  DB_OG_DETAIL_CONNECTING, DB_OG_ADVICE_NONE },
+	/* The operator's published sample (opengauss.md 2.7), leading tabs as spaces. */
+	{ "query_operator_sample.txt", DB_OG_ROLE_PRIMARY, DB_OG_DB_STATE_NORMAL,
+	  DB_OG_DETAIL_NORMAL, DB_OG_ADVICE_NONE },
 	{ "query_normal.txt", DB_OG_ROLE_NORMAL, DB_OG_DB_STATE_NORMAL, DB_OG_DETAIL_NORMAL,
 	  DB_OG_ADVICE_NONE },
 	{ "query_wait_promoting.txt", DB_OG_ROLE_STANDBY, DB_OG_DB_STATE_WAIT_PROMOTING,
@@ -224,7 +238,14 @@ static const struct role_case role_cases[] = {
 	{ "query_standby_wal_removed.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, true },
 	{ "query_standby_system_id.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, true },
 	{ "query_standby_timeline.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, true },
-	{ "query_standby_version.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, false },
+	/* §2.7: a build reason, as CM acts on it; the bare Need repair is no reason. */
+	{ "query_standby_version.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, true },
+	{ "query_standby_dcf_log_loss.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, true },
+	{ "query_standby_mode.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, false },
+	{ "query_standby_need_repair_unknown.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED,
+	  false },
+	{ "query_standby_need_repair_connecting.txt", true, DB_ROLE_REPLICA, DB_REPL_CONNECTING,
+	  false },
 	{ "query_standby_building.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, false },
 	{ "query_promoting.txt", true, DB_ROLE_REPLICA, DB_REPL_DISCONNECTED, false },
 	{ "query_demoting.txt", false, DB_ROLE_PRIMARY, DB_REPL_NONE, false },
@@ -786,10 +807,11 @@ static void test_sync_settings_async_clears_the_star_default(void **state)
 	assert_string_equal(s[1].name, "synchronous_commit");
 	assert_string_equal(s[1].value, "on");
 	assert_string_equal(s[2].name, "most_available_sync");
-	assert_string_equal(s[2].value, "on");
+	/* §2.9: kept off in every mode; the agent degrades, /sync first. */
+	assert_string_equal(s[2].value, "off");
 }
 
-static void test_sync_settings_named_non_strict_uses_first_n_and_most_available(void **state)
+static void test_sync_settings_named_non_strict_uses_first_n_without_most_available(void **state)
 {
 	struct db_og_sync_policy p = {
 		.enabled = true, .strict = false, .num_sync = 1, .n_names = 2
@@ -801,7 +823,7 @@ static void test_sync_settings_named_non_strict_uses_first_n_and_most_available(
 	assert_int_equal(buf_copy(p.names[1], sizeof(p.names[1]), "node3"), 0);
 	assert_int_equal(db_og_sync_settings(&p, s, err, sizeof(err)), 0);
 	assert_string_equal(s[0].value, "FIRST 1 (node2,node3)");
-	assert_string_equal(s[2].value, "on");
+	assert_string_equal(s[2].value, "off");
 }
 
 static void test_sync_settings_strict_turns_most_available_off(void **state)
@@ -1043,6 +1065,17 @@ static void test_enum_names_cover_every_value(void **state)
 
 /* db_set_peers: the member list for replconninfo ---------------------------------------- */
 
+/* Options of an openGauss node whose data directory does not exist. */
+static void og_options(struct db_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->engine = DB_ENGINE_OPENGAUSS;
+	snprintf(o->name, sizeof(o->name), "og_1");
+	snprintf(o->data_dir, sizeof(o->data_dir), "/nonexistent/gsha-og-data");
+	o->listen_port = 5432;
+	snprintf(o->superuser.username, sizeof(o->superuser.username), "omm");
+}
+
 static void test_set_peers_takes_at_most_nine_valid_members(void **state)
 {
 	struct db_options o;
@@ -1050,12 +1083,7 @@ static void test_set_peers_takes_at_most_nine_valid_members(void **state)
 	struct db_peer peers[DB_PEERS_MAX + 1];
 
 	(void)state;
-	memset(&o, 0, sizeof(o));
-	o.engine = DB_ENGINE_OPENGAUSS;
-	snprintf(o.name, sizeof(o.name), "og-1");
-	snprintf(o.data_dir, sizeof(o.data_dir), "/nonexistent/gsha-og-data");
-	o.listen_port = 5432;
-	snprintf(o.superuser.username, sizeof(o.superuser.username), "omm");
+	og_options(&o);
 	assert_int_equal(db_new(&o, &db, err, sizeof(err)), 0);
 	memset(peers, 0, sizeof(peers));
 	for (int i = 0; i <= DB_PEERS_MAX; i++) {
@@ -1069,6 +1097,144 @@ static void test_set_peers_takes_at_most_nine_valid_members(void **state)
 	peers[2].host[0] = '\0';
 	assert_int_equal(db_set_peers(db, peers, 3, 1000, err, sizeof(err)), -EINVAL);
 	db_free(db);
+}
+
+/* §2.8: terms are 1..2147483647; the driver keeps the highest it was given or saw. */
+static void test_term_limits_and_kept_term(void **state)
+{
+	struct db_options o;
+	struct db *db = NULL;
+
+	(void)state;
+	assert_int_equal(db_og_check_term(1, err, sizeof(err)), 0);
+	assert_int_equal(db_og_check_term(2147483647u, err, sizeof(err)), 0);
+	assert_int_equal(db_og_check_term(2147483648u, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "2147483647"));
+	assert_int_equal(db_og_check_term(0, err, sizeof(err)), -EINVAL);
+	og_options(&o);
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), 0);
+	assert_int_equal(db_og_note_term(db, 0), 0);
+	assert_int_equal(db_set_term(db, 2147483648u, err, sizeof(err)), -EINVAL);
+	assert_int_equal(db_set_term(db, 0, err, sizeof(err)), -EINVAL);
+	assert_int_equal(db_set_term(db, 7, err, sizeof(err)), 0);
+	assert_int_equal(db_og_note_term(db, 3), 7); /* a lower term never lowers it */
+	assert_int_equal(db_og_note_term(db, 9), 9);
+	db_free(db);
+}
+
+/* §2.5: gs_ctl build carries -T <term>. */
+static void test_build_passes_the_term(void **state)
+{
+	struct db_og_argv a;
+	char line[1024] = "";
+	size_t used = 0;
+
+	(void)state;
+	assert_int_equal(db_og_ctl_build(&a, "gs_ctl", "/d", DB_OG_BUILD_INCREMENTAL, 5, 60), 0);
+	for (int i = 0; i < a.argc; i++)
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s ", a.arg[i]);
+	assert_string_equal(line, "gs_ctl build -D /d -b incremental -M standby -r 60 -T 5 ");
+}
+
+/* §2.1: what gs_initdb refuses is refused when the options are checked (db_new). */
+static void test_initdb_input_rules(void **state)
+{
+	static const char *const good_names[] = {
+		"n1", "node_1", "_x", "a#$9",
+		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl"
+	};
+	static const char *const bad_names[] = {
+		"",
+		"node-1",
+		"Node1",
+		"1node",
+		"n.1",
+		"n 1",
+		"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklm"
+	};
+	struct db_options o;
+	struct db *db = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good_names) / sizeof(good_names[0]); i++)
+		assert_int_equal(db_og_check_node_name(good_names[i], err, sizeof(err)), 0);
+	for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+		assert_int_equal(db_og_check_node_name(bad_names[i], err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "[a-z_][a-z0-9_#$]*"));
+	}
+	assert_int_equal(db_og_check_password("omm", "Gauss@123", err, sizeof(err)), 0);
+	assert_int_equal(db_og_check_password("omm", "gauss1234X", err, sizeof(err)), 0);
+	assert_int_equal(db_og_check_password("omm", "a\\|[{}];:", err, sizeof(err)), -EINVAL);
+	assert_int_equal(db_og_check_password("omm", "Ab1~", err, sizeof(err)), -EINVAL);
+	assert_int_equal(db_og_check_password("omm", "abcdefgh1", err, sizeof(err)), -EINVAL);
+	assert_int_equal(db_og_check_password("omm", "Abc 12345", err, sizeof(err)), -EINVAL);
+	assert_int_equal(
+		db_og_check_password("omm", "Abcdefgh1234567890Abcdefgh1234567", err, sizeof(err)),
+		-EINVAL);
+	assert_int_equal(db_og_check_password("Gauss@123", "gAUSS@123", err, sizeof(err)), -EINVAL);
+	assert_int_equal(db_og_check_password("321@ssuaG", "Gauss@123", err, sizeof(err)), -EINVAL);
+	assert_null(strstr(err, "Gauss@123"));
+
+	og_options(&o);
+	snprintf(o.name, sizeof(o.name), "node-1");
+	assert_int_equal(db_check_options(&o, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "node-1"));
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "node-1"));
+	snprintf(o.name, sizeof(o.name), "node_1");
+	snprintf(o.superuser.password, sizeof(o.superuser.password), "omm12345");
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), -EINVAL);
+	snprintf(o.superuser.password, sizeof(o.superuser.password), "Gauss@123");
+	assert_int_equal(db_check_options(&o, err, sizeof(err)), 0);
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), 0);
+	db_free(db);
+	/* PostgreSQL has no such rules. */
+	o.engine = DB_ENGINE_POSTGRES;
+	snprintf(o.replication.username, sizeof(o.replication.username), "replicator");
+	snprintf(o.name, sizeof(o.name), "node-1");
+	snprintf(o.superuser.password, sizeof(o.superuser.password), "x");
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), 0);
+	db_free(db);
+}
+
+/* §2.7: pg_controldata while the server is down; a text without the fields is refused. */
+static void test_controldata_parses_the_documented_fields(void **state)
+{
+	struct db_og_control c;
+
+	(void)state;
+	load("controldata_shut_down.txt");
+	assert_int_equal(db_og_parse_controldata(fixture_text, &c, err, sizeof(err)), 0);
+	assert_string_equal(c.system_identifier, "7716386663860135075");
+	assert_string_equal(c.cluster_state, "shut down");
+	assert_int_equal(c.checkpoint_lsn, 0x4000028);
+	assert_int_equal(db_og_parse_controldata("Database cluster state: shut down\n", &c, err,
+						 sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_controldata("Database system identifier: 12x\n"
+						 "Database cluster state: shut down\n",
+						 &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_controldata("Database system identifier: 1\n"
+						 "Database cluster state: in production\n"
+						 "Latest checkpoint location: zz\n",
+						 &c, err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(db_og_parse_controldata(NULL, &c, err, sizeof(err)), -EINVAL);
+}
+
+/* §2.2: Normal is reported as a primary that serves no standby. */
+static void test_normal_is_a_degraded_primary(void **state)
+{
+	struct db_status st;
+
+	(void)state;
+	if (parse_fixture("query_normal.txt") != 0)
+		fail_msg("%s", err);
+	memset(&st, 0, sizeof(st));
+	db_opengauss_fill_role(&query.ha, false, &st);
+	assert_int_equal(st.role, DB_ROLE_PRIMARY);
+	assert_non_null(strstr(st.detail, "Normal: a primary that serves no standby"));
 }
 
 int main(void)
@@ -1111,7 +1277,7 @@ int main(void)
 		cmocka_unit_test(test_replconninfo_bad_members_are_rejected),
 		cmocka_unit_test(test_sync_settings_async_clears_the_star_default),
 		cmocka_unit_test(
-			test_sync_settings_named_non_strict_uses_first_n_and_most_available),
+			test_sync_settings_named_non_strict_uses_first_n_without_most_available),
 		cmocka_unit_test(test_sync_settings_strict_turns_most_available_off),
 		cmocka_unit_test(test_sync_settings_quorum_uses_any),
 		cmocka_unit_test(test_setting_differs_compares_units_booleans_and_text),
@@ -1124,6 +1290,11 @@ int main(void)
 		cmocka_unit_test(test_ctl_argv_overlong_path_is_an_error),
 		cmocka_unit_test(test_enum_names_cover_every_value),
 		cmocka_unit_test(test_set_peers_takes_at_most_nine_valid_members),
+		cmocka_unit_test(test_term_limits_and_kept_term),
+		cmocka_unit_test(test_build_passes_the_term),
+		cmocka_unit_test(test_initdb_input_rules),
+		cmocka_unit_test(test_normal_is_a_degraded_primary),
+		cmocka_unit_test(test_controldata_parses_the_documented_fields),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1013,6 +1013,8 @@ static void test_options_errors_say_what_to_fix(void **state)
 	assert_non_null(strstr(err, "pg_ctl"));
 	base_options(&o);
 	o.engine = DB_ENGINE_OPENGAUSS;
+	snprintf(o.name, sizeof(o.name),
+		 "node_1"); /* gs_initdb refuses "node-1" (opengauss.md 2.1) */
 	int rc = db_new(&o, &db, err, sizeof(err));
 	if (rc == 0)
 		db_free(db); /* built with the openGauss driver */
