@@ -295,10 +295,20 @@ static int perform(CURL *h, const char *url, const struct buf *req, const char *
 		 * speaks of sockets: say which step failed, and what to check. */
 		curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &tcp_us);
 		curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &tls_us);
+		long answered = 0;
+
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &answered);
 		if (strncmp(url, "https:", 6) == 0 && tcp_us > 0 && tls_us == 0)
 			err_set(msg, msglen,
 				"%s: TLS handshake failed (check etcd3.cacert, etcd3.cert and "
 				"etcd3.key): %s",
+				url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		else if (strncmp(url, "https:", 6) == 0 && tls_us > 0 && answered == 0)
+			/* TLS 1.3: the server checks the client certificate after the client's side
+			 * of the handshake is done, and refuses it by closing the connection. */
+			err_set(msg, msglen,
+				"%s: the TLS connection was closed before any answer (a client "
+				"certificate etcd refused? check etcd3.cert and etcd3.key): %s",
 				url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
 		else
 			err_set(msg, msglen, "%s: %s", url,
