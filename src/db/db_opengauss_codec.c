@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "enum_name.h"
 #include "err.h"
+#include "kvtext.h"
 #include "lsn.h"
 #include "num.h"
 
@@ -629,30 +630,6 @@ enum db_og_build_advice db_og_build_advice(const struct db_og_ha_state *ha)
 
 /* pg_controldata ---------------------------------------------------------------------------- */
 
-/* The value of "<label>:   <value>" in text, trimmed, into out; false when absent or too long. */
-static bool controldata_value(const char *text, const char *label, char *out, size_t cap)
-{
-	size_t n = strlen(label);
-
-	for (const char *line = text; line && *line;
-	     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
-		if (strncmp(line, label, n) != 0 || line[n] != ':')
-			continue;
-		const char *v = line + n + 1;
-		while (*v == ' ' || *v == '\t')
-			v++;
-		size_t len = strcspn(v, "\r\n");
-		while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-			len--;
-		if (len == 0 || len >= cap)
-			return false;
-		memcpy(out, v, len);
-		out[len] = '\0';
-		return true;
-	}
-	return false;
-}
-
 int db_og_parse_controldata(const char *text, struct db_og_control *out, char *err, size_t err_cap)
 {
 	struct db_og_control c;
@@ -660,15 +637,15 @@ int db_og_parse_controldata(const char *text, struct db_og_control *out, char *e
 
 	memset(&c, 0, sizeof(c));
 	if (text == NULL ||
-	    !controldata_value(text, "Database system identifier", c.system_identifier,
-			       sizeof(c.system_identifier)) ||
+	    !kvtext_value(text, "Database system identifier", c.system_identifier,
+			  sizeof(c.system_identifier)) ||
 	    strspn(c.system_identifier, "0123456789") != strlen(c.system_identifier) ||
-	    !controldata_value(text, "Database cluster state", c.cluster_state,
-			       sizeof(c.cluster_state))) {
+	    !kvtext_value(text, "Database cluster state", c.cluster_state,
+			  sizeof(c.cluster_state))) {
 		err_set(err, err_cap, "pg_controldata: no system identifier or cluster state");
 		return -EINVAL;
 	}
-	if (controldata_value(text, "Latest checkpoint location", lsn, sizeof(lsn)) &&
+	if (kvtext_value(text, "Latest checkpoint location", lsn, sizeof(lsn)) &&
 	    lsn_parse(lsn, &c.checkpoint_lsn) < 0) {
 		err_set(err, err_cap, "pg_controldata: malformed checkpoint location");
 		return -EINVAL;

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "err.h"
+#include "kvtext.h"
 #include "lsn.h"
 #include "num.h"
 
@@ -204,59 +205,33 @@ int db_pg_parse_standby_row(const char *const v[DB_PG_STANDBY_COLS], struct db_s
 	return 0;
 }
 
-/* Finds "key:" at the start of a line and returns its value, trimmed, in out. */
-static bool control_value(const char *text, const char *key, char *out, size_t out_cap)
-{
-	size_t klen = strlen(key);
-	const char *p = text;
-	while (p && *p) {
-		if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
-			const char *v = p + klen + 1;
-			while (*v == ' ' || *v == '\t')
-				v++;
-			size_t n = strcspn(v, "\n");
-			while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\r'))
-				n--;
-			if (n + 1 > out_cap)
-				return false;
-			memcpy(out, v, n);
-			out[n] = '\0';
-			return true;
-		}
-		p = strchr(p, '\n');
-		if (p)
-			p++;
-	}
-	return false;
-}
-
 int db_pg_parse_controldata(const char *text, struct db_control *out)
 {
 	struct db_control c;
 	memset(&c, 0, sizeof(c));
 	char v[DB_STATE_MAX];
 	int tli;
-	if (!control_value(text, "Database cluster state", c.cluster_state,
-			   sizeof(c.cluster_state)) ||
-	    !control_value(text, "Database system identifier", c.system_identifier,
-			   sizeof(c.system_identifier)))
+	if (!kvtext_value(text, "Database cluster state", c.cluster_state,
+			  sizeof(c.cluster_state)) ||
+	    !kvtext_value(text, "Database system identifier", c.system_identifier,
+			  sizeof(c.system_identifier)))
 		return -EINVAL;
-	if (!control_value(text, "Latest checkpoint location", v, sizeof(v)) ||
+	if (!kvtext_value(text, "Latest checkpoint location", v, sizeof(v)) ||
 	    lsn_parse(v, &c.checkpoint_lsn) < 0)
 		return -EINVAL;
-	if (!control_value(text, "Latest checkpoint's REDO location", v, sizeof(v)) ||
+	if (!kvtext_value(text, "Latest checkpoint's REDO location", v, sizeof(v)) ||
 	    lsn_parse(v, &c.redo_lsn) < 0)
 		return -EINVAL;
-	if (!control_value(text, "Latest checkpoint's TimeLineID", v, sizeof(v)) ||
+	if (!kvtext_value(text, "Latest checkpoint's TimeLineID", v, sizeof(v)) ||
 	    num_parse_int(v, 0, INT_MAX, &tli) < 0)
 		return -EINVAL;
 	c.timeline = (uint32_t)tli;
-	if (control_value(text, "Min recovery ending loc's timeline", v, sizeof(v)) &&
+	if (kvtext_value(text, "Min recovery ending loc's timeline", v, sizeof(v)) &&
 	    num_parse_int(v, 0, INT_MAX, &tli) == 0)
 		c.min_recovery_timeline = (uint32_t)tli;
-	if (control_value(text, "wal_log_hints setting", v, sizeof(v)))
+	if (kvtext_value(text, "wal_log_hints setting", v, sizeof(v)))
 		c.wal_log_hints = strcmp(v, "on") == 0;
-	if (control_value(text, "Data page checksum version", v, sizeof(v)))
+	if (kvtext_value(text, "Data page checksum version", v, sizeof(v)))
 		c.data_checksums = strcmp(v, "0") != 0;
 	*out = c;
 	return 0;

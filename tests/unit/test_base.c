@@ -16,6 +16,7 @@
 #include "err.h"
 #include "hostport.h"
 #include "json_merge.h"
+#include "kvtext.h"
 #include "lsn.h"
 #include "name.h"
 #include "timefmt.h"
@@ -244,6 +245,24 @@ static void test_hostport_from_url_reads_member_urls(void **state)
 	assert_string_equal(host, "node1");
 }
 
+static void test_kvtext_value_reads_controldata_lines(void **state)
+{
+	const char *text = "pg_control version number:            1300\r\n"
+			   "Database cluster state:               in production  \n"
+			   "Empty:\n";
+	char out[32] = "keep";
+
+	(void)state;
+	assert_true(kvtext_value(text, "Database cluster state", out, sizeof(out)));
+	assert_string_equal(out, "in production");
+	assert_true(kvtext_value(text, "pg_control version number", out, sizeof(out)));
+	assert_string_equal(out, "1300");
+	assert_false(kvtext_value(text, "Empty", out, sizeof(out)));
+	assert_false(kvtext_value(text, "Database cluster", out, sizeof(out)));
+	assert_false(kvtext_value(text, "Database cluster state", out, 5));
+	assert_string_equal(out, "1300");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_member_name_limit_is_63_bytes),
 		cmocka_unit_test(test_err_fail_formats_and_returns_the_code),
 		cmocka_unit_test(test_hostport_from_url_reads_member_urls),
+		cmocka_unit_test(test_kvtext_value_reads_controldata_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
