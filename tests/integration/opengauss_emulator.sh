@@ -127,7 +127,12 @@ t_pass "a standby with term 3 refuses the term-2 primary (2.8)"
 # 2.6: disable_conn freezes a standby (prohibit_connection) and pins it (specify_connection).
 streaming() { [ "$(sql "$1" 'select count(*) from pg_stat_get_wal_receiver()')" = "$2" ]; }
 sql 1 "select disable_conn('prohibit_connection', '', 0)" >/dev/null
-t_wait_for 20 "d1 to stop streaming" streaming 1 0
+# Stopped streaming, and not only between two attempts: the emulator has taken the upstream away
+# (its walreceiver file names none), so PostgreSQL's retry cannot reconnect to d2.
+prohibited() {
+	streaming 1 0 && ! grep -q '^primary_conninfo' "$R/d1/og_emulator_walreceiver.conf" 2>/dev/null
+}
+t_wait_for 20 "d1 to stop streaming and follow no one" prohibited
 sql 2 "insert into t values (4)" >/dev/null
 sleep 3
 if sees 1 4; then t_fail "a prohibited standby received a new row"; fi
