@@ -312,8 +312,17 @@ int db_pg_task_step(struct db *db, char *err, size_t err_cap)
 			return configure_and_start_replica(db, NULL, err, err_cap);
 		return configure_and_start_replica(db, &db->task.primary, err, err_cap);
 	}
-	case PG_STEP_CLONE_START:
-		return db_task_reap(db, err, err_cap);
+	case PG_STEP_CLONE_START: {
+		char why[DB_ERROR_MAX];
+		rc = db_task_reap(db, why, sizeof(why));
+		if (rc < 0) {
+			char tail[DB_PG_LOG_TAIL_MAX];
+			db_pg_log_tail(db, tail, sizeof(tail));
+			return err_fail(err, err_cap, rc, "the new replica did not start: %s",
+					tail[0] ? tail : why);
+		}
+		return 0;
+	}
 	case PG_STEP_REJOIN_STOP:
 		rc = db_task_reap(db, err, err_cap);
 		if (rc < 0)
