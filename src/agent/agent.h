@@ -82,7 +82,9 @@ void agent_failsafe_post(const struct rest_client_options *client,
 			 const struct agent_peer_target *targets, int count, const char *body,
 			 int64_t timeout_ms, bool *acked);
 
-/* Runs the agent until SIGTERM or SIGINT: returns the process exit code. */
-int agent_run(const struct cfg *c);
+/* Runs the agent until SIGTERM or SIGINT: returns the process exit code. c is copied. On SIGHUP
+ * and POST /reload, reload (may be NULL) reads the configuration again into out as at start,
+ * reporting its diagnostics, and returns 0 or a negative errno (the old configuration stays). */
+int agent_run(const struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *reload_ctx);
 
 #endif

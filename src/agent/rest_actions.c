@@ -311,7 +311,7 @@ static int act_reinitialize(void *ctx, const struct rest_reinit_request *req,
 		result(out, 503, "%s", msg);
 	} else if (!c->has_leader) {
 		result(out, 503, "Cluster has no leader, can not reinitialize%s", "");
-	} else if (strcmp(c->leader, a->cfg->name) == 0) {
+	} else if (strcmp(c->leader, a->name) == 0) {
 		result(out, 503, "I am the leader, can not reinitialize%s", "");
 	} else {
 		pthread_mutex_lock(&a->req_lock);

@@ -274,6 +274,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	a->db_peer_count = -1;
 	pthread_mutex_init(&a->req_lock, NULL);
 	a->cfg = c;
+	buf_copy_or_clear(a->name, sizeof(a->name), c->name); /* both MEMBER_NAME_MAX */
 	a->dyn = c->bootstrap.dcs;
 	a->cluster = calloc(1, sizeof(*a->cluster));
 	a->dbs = calloc(1, sizeof(*a->dbs));
@@ -341,12 +342,19 @@ out_fail:
 	return r;
 }
 
-int agent_run(const struct cfg *c)
+int agent_run(const struct cfg *given, int (*reload)(void *ctx, struct cfg *out), void *reload_ctx)
 {
 	struct sigaction sa = { 0 };
 	struct agent *a;
 	int exit_code = 0;
 	char msg[DCS_MSG_MAX];
+	struct cfg *c = malloc(sizeof(*c));
+
+	if (c == NULL) {
+		log_error("could not start: out of memory");
+		return 1;
+	}
+	*c = *given;
 
 	sa.sa_handler = on_stop_signal;
 	sigemptyset(&sa.sa_mask);
@@ -356,8 +364,13 @@ int agent_run(const struct cfg *c)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (agent_start(c, &a) != 0)
+	if (agent_start(c, &a) != 0) {
+		free(c);
 		return 1;
+	}
+	a->cfg_live = c;
+	a->reload = reload;
+	a->reload_ctx = reload_ctx;
 	if (dcs_watch_start(a->dcs, msg, sizeof(msg)) != 0)
 		log_warning("could not start the etcd watch: %s; polling every loop_wait", msg);
 	log_notice("gsha %s starting: member \"%s\" of cluster \"%s\", REST API on port %d",
@@ -398,14 +411,12 @@ int agent_run(const struct cfg *c)
 		}
 		if (agent_reload_requested) {
 			agent_reload_requested = 0;
-			log_notice("reload requested: the configuration file is re-read at restart "
-				   "in this version; reloading the server's parameters");
-			a->params_applied = false;
-			callbacks_fire(a->callbacks, CB_ON_RELOAD, NULL);
+			agent_reload(a);
 		}
 		callbacks_poll(a->callbacks);
 		wait_next(a, start);
 	}
 	agent_free(a);
+	free(c);
 	return exit_code;
 }
