@@ -137,6 +137,13 @@ struct agent {
 	uint64_t wal_lsn;	  /* my WAL position, for the lsn header */
 };
 
+/* ---- unique_name.c ---- */
+
+/* Before the REST API starts: 0 when no live agent uses c->name, -EEXIST (logged) when one
+ * answers on the api_url of the member key of that name (Patroni's ensure_unique_name), -EINTR
+ * when a stop signal came while etcd did not answer. */
+int agent_ensure_unique_name(const struct cfg *c, struct dcs_client *dcs);
+
 /* ---- reload.c: SIGHUP and POST /reload ---- */
 
 /* Reads the configuration again and applies what can change at run time (see reload.c). */

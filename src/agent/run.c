@@ -311,6 +311,11 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		r = -EINVAL;
 		goto out_fail;
 	}
+	r = agent_ensure_unique_name(c, a->dcs);
+	if (r != 0) {
+		err_set(err, sizeof(err), "member name \"%s\" is in use", c->name);
+		goto out_fail;
+	}
 	r = agent_db_options(c, &a->dyn, dbopts, err, sizeof(err));
 	if (r == 0)
 		r = db_new(dbopts, &a->db, err, sizeof(err));
