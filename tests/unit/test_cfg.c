@@ -569,6 +569,20 @@ static void test_environment_defines_bootstrap_users(void **state)
 	assert_int_equal(f->cfg.bootstrap.users[0].options.count, 2);
 	assert_string_equal(f->cfg.bootstrap.users[0].options.items[1], "createdb");
 	assert_string_equal(f->cfg.postgresql.authentication.superuser.password, "not-a-user");
+	/* gsha creates no such user: the variable is named, as bootstrap.users in a file is. */
+	assert_int_equal(f->diags.warnings, 1);
+	assert_diag(f, CFG_SEVERITY_WARNING, "bootstrap.users.admin", 0, "by hand");
+}
+
+static void test_environment_other_dcs_is_named_once(void **state)
+{
+	struct fixture *f = *state;
+	char *const envp[] = { "PATRONI_KUBERNETES_POD_IP=10.1.0.5",
+			       "PATRONI_KUBERNETES_LABELS={application: patroni}", NULL };
+
+	assert_loads(f, minimal_yaml, envp);
+	assert_int_equal(f->diags.warnings, 1);
+	assert_diag(f, CFG_SEVERITY_WARNING, "kubernetes", 0, "etcd only");
 }
 
 static void test_environment_sets_extra_headers_and_warns_on_unsupported(void **state)
@@ -1936,6 +1950,7 @@ int main(void)
 		T(test_environment_bad_value_names_the_variable),
 		T(test_patroni_configuration_variable_holds_the_yaml),
 		T(test_environment_defines_bootstrap_users),
+		T(test_environment_other_dcs_is_named_once),
 		T(test_patroni4_log_type_plain_and_json),
 		T(test_environment_sets_extra_headers_and_warns_on_unsupported),
 		T(test_both_etcd_sections_warn),
