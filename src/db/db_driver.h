@@ -54,9 +54,11 @@ struct db_task {
 				    * crash recovery, to be put back if the rewind fails */
 	/* Added for issue 12: create replica tries these in turn (a copy of the caller's list). */
 	struct db_replica_methods methods;
-	int method;	  /* the index in methods running now */
-	bool has_source;  /* source is set (false: only no_leader methods run) */
-	bool custom_boot; /* bootstrap: bootstrap_method runs instead of initdb */
+	int method;		 /* the index in methods running now */
+	bool has_source;	 /* source is set (false: only no_leader methods run) */
+	bool custom_boot;	 /* bootstrap: bootstrap_method runs instead of initdb */
+	int basebackup_failures; /* of the current basebackup method: Patroni tries twice */
+	int64_t retry_at_ms;	 /* monotonic: when the second pg_basebackup starts */
 };
 
 struct db_driver {

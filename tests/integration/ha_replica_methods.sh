@@ -8,7 +8,9 @@
 # by "custom" (marker present, pg_basebackup's "basebackup" not used), with postgresql.
 # recovery_conf's restore_command in effect. node3 lists [picky, basebackup] with picky's
 # no_params and keep_data: it gets only its own option, its file survives the failed attempt
-# until basebackup (which always empties the directory) makes the replica.
+# until basebackup (which always empties the directory) makes the replica. node4 lists
+# [basebackup, custom] with a pg_basebackup option that fails: basebackup is tried twice, 5 s
+# apart, as Patroni does, then custom makes the replica.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -69,6 +71,11 @@ c_config node2 "  create_replica_methods:
   recovery_conf:
     restore_command: 'cp $C_DIR/archive/%f %p'
     recovery_target_time: '2000-01-01 00:00:00'"
+c_config node4 "  create_replica_methods: [basebackup, custom]
+  basebackup:
+  - checkpoint: bogus
+  custom:
+    command: $C_DIR/custom.sh"
 c_config node3 "  create_replica_methods: [picky, basebackup]
   picky:
     command: $C_DIR/picky.sh
@@ -77,7 +84,7 @@ c_config node3 "  create_replica_methods: [picky, basebackup]
     stanza: main"
 
 t_on_failure() {
-	for n in node1 node2 node3; do
+	for n in node1 node2 node3 node4; do
 		echo "---- $n.log (tail)"
 		tail -40 "$C_DIR/$n.log" 2>/dev/null
 		echo "---- $n postmaster.log (tail)"
@@ -152,5 +159,17 @@ grep -q 'replica has been created using basebackup' "$C_DIR/node3.log" ||
 	t_fail "node3 was not made by basebackup"
 [ ! -e "$C_DIR/node3/data/keepme" ] || t_fail "basebackup left an old file behind"
 t_pass "a failing keep_data method falls back to basebackup, which starts from an empty directory"
+
+# ---- node4: basebackup fails twice, 5 s apart (Patroni's two tries), then custom makes it
+c_start node4
+t_wait_for 120 "node4 to run as a replica" c_running node4 replica
+t_assert_eq 1 "$(grep -c 'trying again in 5 seconds' "$C_DIR/node4.log")" \
+	"pg_basebackup was tried a second time after 5 s"
+grep -q 'replica method "basebackup" failed' "$C_DIR/node4.log" ||
+	t_fail "basebackup's failure was not logged"
+grep -q 'replica has been created using custom' "$C_DIR/node4.log" ||
+	t_fail "node4 was not made by custom"
+[ -f "$C_DIR/node4/data/custom_marker" ] || t_fail "node4 has no marker of custom.sh"
+t_pass "basebackup fails over to the next method after its second try"
 
 t_done
