@@ -249,6 +249,14 @@ void act(struct agent *a)
 		bootstrap(a);
 		break;
 	case HA_ACT_CLONE:
+		if (o->target[0] == '\0') {
+			/* "bootstrap (without leader)": the no_leader methods, from nobody. */
+			set_role(a, HA_ROLE_CLONING, o->reason);
+			rc = db_begin_create_replica_with(a->db, NULL, NULL, NULL, true, err,
+							  sizeof(err));
+			begin_task(a, HA_ACT_CLONE, rc, err);
+			break;
+		}
 		if (peer_named(a, o->target, &source) != 0) {
 			log_warning("cannot clone from \"%s\": no usable conn_url", o->target);
 			break;

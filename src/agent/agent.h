@@ -30,6 +30,9 @@ int agent_replica_methods(const struct cfg *c, const struct cfg_list *names,
 			  struct db_replica_methods *out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/* True when a listed replica method of c has no_leader (HA policy clone_without_leader). */
+bool agent_leaderless_methods(const struct cfg *c);
+
 /* Fills o's replica methods, recovery_conf, bootstrap method and post_bootstrap from c. */
 int agent_method_options(const struct cfg *c, struct db_options *o, char *err, size_t errlen)
 	__attribute__((warn_unused_result));

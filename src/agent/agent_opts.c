@@ -289,5 +289,6 @@ void agent_ha_policy(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 								 : dyn->postgresql.use_pg_rewind,
 		.engine = c->postgresql.engine == CFG_ENGINE_OPENGAUSS ? HA_ENGINE_OPENGAUSS
 								       : HA_ENGINE_POSTGRES,
+		.clone_without_leader = agent_leaderless_methods(c),
 	};
 }

@@ -286,6 +286,14 @@ static void decide_no_data(struct ctx *c)
 		hd_act(c, HA_ACT_BOOTSTRAP, "no cluster in the DCS: racing to bootstrap it");
 		return;
 	}
+	/* Patroni: a no_leader method (a restore from backup) needs no member to copy from, once
+	 * the cluster was initialized and nobody is bootstrapping it. */
+	if (name_set(in->dcs.initialize) && in->policy.clone_without_leader &&
+	    !in->dcs.leader_present) {
+		c->out->target[0] = '\0';
+		hd_act(c, HA_ACT_CLONE, "bootstrap (without leader)");
+		return;
+	}
 	if (name_set(in->dcs.initialize))
 		hd_act(c, HA_ACT_WAIT_FOR_BOOTSTRAP, "waiting for a leader to clone from");
 	else

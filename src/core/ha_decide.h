@@ -184,6 +184,10 @@ struct ha_policy {
 	bool paused;			  /* maintenance mode: no automatic action */
 	bool use_pg_rewind;		  /* PostgreSQL: rejoin with pg_rewind (else stop) */
 	enum ha_engine engine;
+	bool clone_without_leader; /* a replica method has no_leader: an empty node of an
+				    * initialized cluster without a leader makes itself a replica
+				    * from it (CLONE with target "": Patroni's "bootstrap (without
+				    * leader)") instead of waiting */
 };
 
 /* This agent. */
