@@ -49,6 +49,12 @@ struct agent {
 	char name[MEMBER_NAME_MAX]; /* this member's name, for the REST threads (never reloaded) */
 	int (*reload)(void *ctx, struct cfg *out); /* reads the configuration again; NULL: none */
 	void *reload_ctx;
+	/* reload.c: REST switchovers and restarts in flight (__atomic), which wait for the loop;
+	 * a reloaded restapi section waits in rest_deferred until none is, since rebuilding the
+	 * server waits for them. rest_inner: the REST actions those counters wrap. */
+	int long_actions;
+	struct cfg *rest_deferred;
+	struct rest_actions rest_inner;
 	struct cfg_dynamic dyn;	  /* effective dynamic configuration */
 	int64_t dyn_mod_revision; /* config key revision dyn came from; 0 = bootstrap.dcs */
 	struct dcs_client *dcs;
@@ -148,6 +154,12 @@ int agent_ensure_unique_name(const struct cfg *c, struct dcs_client *dcs);
 
 /* Reads the configuration again and applies what can change at run time (see reload.c). */
 void agent_reload(struct agent *a);
+
+/* Once per cycle: applies a deferred restapi section when no switchover or restart runs. */
+void agent_reload_poll(struct agent *a);
+
+/* The REST actions the server gets: fill_rest_actions' with switchover and restart counted. */
+void agent_rest_actions(struct agent *a, struct rest_actions *out);
 
 /* ---- view.c: questions about the cluster view ---- */
 

@@ -255,6 +255,7 @@ static void agent_free(struct agent *a)
 	free(a->snap);
 	free(a->settle_dbs);
 	free(a->refresh_view);
+	free(a->rest_deferred);
 	pthread_mutex_destroy(&a->req_lock);
 	free(a);
 }
@@ -324,7 +325,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	r = agent_rest_options(c, &ropts, err, sizeof(err));
 	if (r != 0)
 		goto out_fail;
-	fill_rest_actions(a, &actions);
+	agent_rest_actions(a, &actions);
 	a->rest = rest_server_new(&ropts, &actions, err, sizeof(err));
 	if (a->rest == NULL) {
 		r = -EINVAL;
@@ -418,6 +419,7 @@ int agent_run(const struct cfg *given, int (*reload)(void *ctx, struct cfg *out)
 			agent_reload_requested = 0;
 			agent_reload(a);
 		}
+		agent_reload_poll(a);
 		callbacks_poll(a->callbacks);
 		wait_next(a, start);
 	}
