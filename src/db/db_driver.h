@@ -59,6 +59,7 @@ struct db_task {
 	bool custom_boot;	 /* bootstrap: bootstrap_method runs instead of initdb */
 	int basebackup_failures; /* of the current basebackup method: Patroni tries twice */
 	int64_t retry_at_ms;	 /* monotonic: when the second pg_basebackup starts */
+	bool seen_running;	 /* custom bootstrap: the restored copy's postmaster was seen */
 };
 
 struct db_driver {

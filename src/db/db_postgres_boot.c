@@ -319,6 +319,13 @@ static int recover_step(struct db *db, char *err, size_t err_cap)
 	}
 	memset(&st, 0, sizeof(st));
 	db_pg_get_status(db, &st);
+	/* pg_ctl -W returns before the postmaster writes postmaster.pid: until it has been seen
+	 * running, "not running" is a start still under way (for pg_ctl_timeout at most). */
+	if (!st.running && !db->task.seen_running &&
+	    clock_mono_ms() - db->task.step_started_ms < db->opts.command_timeout_ms)
+		return -EINPROGRESS;
+	if (st.running)
+		db->task.seen_running = true;
 	if (!st.running) {
 		db_pg_log_tail(db, tail, sizeof(tail));
 		return err_fail(err, err_cap, -EIO, "the restored copy stopped during recovery: %s",
