@@ -59,8 +59,9 @@ for f in "$examples"/postgres0.yml "$examples"/postgres1.yml "$examples"/postgre
 	t_assert_eq 0 "$rc" "gsha's example $(basename "$f") is accepted"
 done
 
-# Patroni 4.1's example files (postgres0/1/2.yml): the same keys, written here without their
-# comments (the test carries its own copies; Patroni's files are not part of gsha).
+# Files with the keys of Patroni 4.1's examples (postgres0/1/2.yml), written here: gsha carries
+# no copy of Patroni's files, and CI cannot fetch them. The real files are checked from a
+# Patroni checkout by scripts/validate-patroni-examples.
 p4_file() { # p4_file N REST_PORT PG_PORT EXTRA_POSTGRESQL EXTRA_RESTAPI TAGS
 	cat <<-EOF
 		scope: batman
@@ -118,9 +119,9 @@ p4_file 2 8010 5434 "" "  authentication:
     password: password" "" >"$dir/p4_postgres2.yml"
 for n in 0 1 2; do
 	run --validate-config "$dir/p4_postgres$n.yml"
-	t_assert_eq 0 "$rc" "Patroni 4.1's postgres$n.yml is accepted"
+	t_assert_eq 0 "$rc" "the keys of Patroni 4.1's postgres$n.yml are accepted"
 	expect_line "$dir/p4_postgres$n.yml: configuration is valid (0 warnings)" \
-		"Patroni 4.1's postgres$n.yml has no warnings"
+		"the keys of Patroni 4.1's postgres$n.yml raise no warning"
 done
 
 # Patroni 4 keys: the JSON log layout works; the rest are named once each and ignored.
