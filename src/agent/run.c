@@ -17,7 +17,8 @@
 #include "log.h"
 
 /* How long to wait after an action that changed the DCS or the database before observing
- * again: long enough for the change to be visible, short enough not to round detection up. */
+ * again: long enough for the change to be visible, short enough not to round detection up.
+ * An action that keeps failing backs off from here to loop_wait (ha_retry_wait_ms). */
 #define AFTER_ACTION_WAIT_MS 50
 /* Wait slice, so a signal is noticed promptly even while the watch is silent. */
 #define WAIT_SLICE_MS 100
@@ -185,7 +186,8 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 	if (a->out.wake_by_ms != 0 && a->out.wake_by_ms < due)
 		due = a->out.wake_by_ms;
 	if (a->acted)
-		due = clock_mono_ms() + AFTER_ACTION_WAIT_MS;
+		due = clock_mono_ms() +
+		      ha_retry_wait_ms(&a->retry, AFTER_ACTION_WAIT_MS, a->dyn.loop_wait_ms);
 	while (!agent_stop_requested) {
 		int64_t now = clock_mono_ms(), left = due - now;
 		unsigned changed = 0;
