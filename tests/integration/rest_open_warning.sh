@@ -2,7 +2,8 @@
 # Issue 11 (High): the control API is open by default, as in Patroni, so the agent must say so
 # at start when it listens beyond loopback with neither credentials, an allowlist nor client
 # certificates ("accepts changes from anyone who reaches it"), and stay quiet once any of them is
-# set or it listens on loopback only.
+# set or it listens on loopback only. Also the README's claim that restapi.listen is required
+# (as in Patroni) rather than defaulted to 0.0.0.0:8008.
 #
 # Each agent runs in a network namespace of its own (unshare -n, only its loopback up), so
 # 0.0.0.0 reaches nothing outside it and nothing outside reaches it. No etcd is reachable there:
@@ -81,4 +82,17 @@ for n in auth allow loop; do
 	fi
 done
 t_pass "no warning with restapi.authentication, with an allowlist, or on loopback only"
+
+# The README says restapi.listen is required (as in Patroni), not defaulted to 0.0.0.0:8008.
+config nolisten "  connect_address: 127.0.0.1:8008"
+set +e
+out=$("$GSHA_BUILD_DIR/gsha" --validate-config "$dir/nolisten.yml" 2>&1)
+rc=$?
+set -e
+t_assert_eq 1 "$rc" "a configuration without restapi.listen is refused"
+grep -q '"restapi.listen": is required' <<<"$out" || {
+	echo "$out" >&2
+	t_fail "the refusal does not name restapi.listen"
+}
+t_pass "the refusal names restapi.listen: no REST API listens on a default address"
 t_done
