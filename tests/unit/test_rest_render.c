@@ -978,6 +978,36 @@ static void test_switchover_bad_json_or_empty_object_is_400(void **state)
 	assert_int_equal(calls.switchover, 0);
 }
 
+/* Issue 11: a body is one JSON document; anything after it is refused with 400, as Patroni's
+ * json.loads does, for every action that reads a body (200 before: cJSON stopped reading after
+ * the first document and the rest was ignored). */
+static void test_bodies_with_trailing_garbage_are_400(void **state)
+{
+	static const char *const paths[] = { "/switchover", "/failover", "/restart",
+					     "/reinitialize" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		assert_int_equal(post(paths[i], "{\"leader\": \"node1\", \"candidate\": "
+						"\"node2\"} {\"x\": 1}"),
+				 400);
+		assert_int_equal(post(paths[i], "{\"leader\": \"node1\"} x"), 400);
+	}
+	for (int m = 0; m < 2; m++) {
+		struct call c = { .method = m ? "PUT" : "PATCH",
+				  .path = "/config",
+				  .body = "{\"ttl\": 30} {\"postgresql\": {\"parameters\": "
+					  "{\"archive_command\": \"x\"}}}" };
+
+		assert_int_equal(call_full(&c, &snap), 400);
+	}
+	assert_int_equal(calls.switchover, 0);
+	/* whitespace after the document is not garbage */
+	assert_int_equal(
+		post("/switchover", "{\"leader\": \"node1\", \"candidate\": \"node2\"}\r\n \t"),
+		200);
+}
+
 static void test_switchover_validation_texts(void **state)
 {
 	static const struct {
@@ -1369,6 +1399,7 @@ int main(void)
 		T(test_unknown_method_or_path_is_501),
 		T(test_switchover_without_content_length_is_411),
 		T(test_switchover_bad_json_or_empty_object_is_400),
+		T(test_bodies_with_trailing_garbage_are_400),
 		T(test_switchover_validation_texts),
 		T(test_switchover_in_pause_needs_candidate_and_no_schedule),
 		T(test_switchover_valid_reaches_callback_with_plain_values),
