@@ -95,4 +95,18 @@ grep -q '"restapi.listen": is required' <<<"$out" || {
 	t_fail "the refusal does not name restapi.listen"
 }
 t_pass "the refusal names restapi.listen: no REST API listens on a default address"
+
+# The shipped examples, copied as they are, must not leave the API open or the passwords in a
+# shared directory (issue 11: they had neither credentials nor a private pgpass directory).
+for f in "$GSHA_SOURCE_DIR"/config/gsha.example.yml "$GSHA_SOURCE_DIR"/config/examples/*.yml; do
+	python3 - "$f" <<'PY' || t_fail "$(basename "$f"): the example is not locked down"
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+auth = (c.get("restapi") or {}).get("authentication") or {}
+assert auth.get("username") and auth.get("password"), "no restapi.authentication"
+pgpass = (c.get("postgresql") or {}).get("pgpass", "")
+assert pgpass and not pgpass.startswith(("/tmp/", "/var/tmp/", "/dev/shm/")), "pgpass in " + pgpass
+PY
+done
+t_pass "every example configuration sets REST credentials and keeps pgpass out of shared directories"
 t_done
