@@ -327,8 +327,9 @@ int db_pidfile_owner(const struct db_pidfile *pf, const char *data_dir)
 	__attribute__((warn_unused_result));
 
 /* Sends sig to this data directory's postmaster once db_pidfile_owner proves postmaster.pid
- * names it; never to a stale file's recycled pid. Returns 0, -ESRCH (no proven postmaster, with
- * the reason in err) or -errno from kill. */
+ * names it; never to a stale file's recycled pid. Returns 0, -ESRCH (no server, a dead or
+ * recycled pid), another negative errno (postmaster.pid unreadable, the process impossible to
+ * identify) or -errno from kill, with the reason in err. */
 int db_signal_postmaster(struct db *db, int sig, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 

@@ -210,23 +210,43 @@ int db_pidfile_owner(const struct db_pidfile *pf, const char *data_dir)
 	return rc;
 }
 
-int db_signal_postmaster(struct db *db, int sig, char *err, size_t err_cap)
+/* Reads postmaster.pid into *pf and checks that its pid is the postmaster that wrote it
+ * (db_pidfile_owner). Returns 0, or -ESRCH (no file, a dead or recycled pid) or another negative
+ * errno (unreadable file, identity unknown) with the reason in err. */
+static int proven_postmaster(struct db *db, struct db_pidfile *pf, char *err, size_t err_cap)
 {
 	const char *dir = db->opts.data_dir;
-	struct db_pidfile pf;
-	int rc = db_pidfile_read(dir, &pf);
+	int rc = db_pidfile_read(dir, pf);
 
+	if (rc == -ENOENT)
+		return err_fail(err, err_cap, -ESRCH, "no server is running in \"%s\"", dir);
 	if (rc < 0)
-		return err_fail(err, err_cap, -ESRCH, "server is not running");
-	rc = db_pidfile_owner(&pf, dir);
+		return err_fail(err, err_cap, rc, "could not read \"%s/postmaster.pid\": %s", dir,
+				strerror(-rc));
+	rc = db_pidfile_owner(pf, dir);
+	if (rc == -ESRCH)
+		return err_fail(err, err_cap, -ESRCH,
+				"postmaster.pid names pid %d, which is not running", pf->pid);
 	if (rc == 0)
 		return err_fail(
 			err, err_cap, -ESRCH,
 			"postmaster.pid names pid %d, which is not the postmaster of \"%s\" "
 			"(a recycled pid): left alone",
-			pf.pid, dir);
-	if (rc != 1)
-		return err_fail(err, err_cap, -ESRCH, "server is not running");
+			pf->pid, dir);
+	if (rc < 0)
+		return err_fail(err, err_cap, rc,
+				"could not tell whether pid %d is the postmaster of \"%s\": %s",
+				pf->pid, dir, strerror(-rc));
+	return 0;
+}
+
+int db_signal_postmaster(struct db *db, int sig, char *err, size_t err_cap)
+{
+	struct db_pidfile pf;
+	int rc = proven_postmaster(db, &pf, err, err_cap);
+
+	if (rc < 0)
+		return rc;
 	if (kill(pf.pid, sig) != 0)
 		return err_fail(err, err_cap, -errno, "could not signal pid %d: %s", pf.pid,
 				strerror(errno));
@@ -263,26 +283,9 @@ int db_fence_postmaster(struct db *db, char *err, size_t err_cap)
 	struct db_pidfile pf;
 	int rc, killed;
 
-	rc = db_pidfile_read(dir, &pf);
-	if (rc == -ENOENT)
-		return err_fail(err, err_cap, -ESRCH, "no server is running in \"%s\"", dir);
+	rc = proven_postmaster(db, &pf, err, err_cap);
 	if (rc < 0)
-		return err_fail(err, err_cap, rc, "could not read \"%s/postmaster.pid\": %s", dir,
-				strerror(-rc));
-	rc = db_pidfile_owner(&pf, dir);
-	if (rc == -ESRCH)
-		return err_fail(err, err_cap, -ESRCH,
-				"postmaster.pid names pid %d, which is not running", pf.pid);
-	if (rc == 0)
-		return err_fail(
-			err, err_cap, -ESRCH,
-			"postmaster.pid names pid %d, which is not the postmaster of \"%s\" "
-			"(a recycled pid): left alone",
-			pf.pid, dir);
-	if (rc < 0)
-		return err_fail(err, err_cap, rc,
-				"could not tell whether pid %d is the postmaster of \"%s\": %s",
-				pf.pid, dir, strerror(-rc));
+		return rc;
 	/* Stopped, it can neither fork nor exit, so its pid stays its own while we look. */
 	if (kill(pf.pid, SIGSTOP) != 0)
 		return err_fail(err, err_cap, -errno, "could not stop the postmaster (pid %d): %s",

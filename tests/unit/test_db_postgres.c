@@ -1322,6 +1322,23 @@ static void quiet_child(void)
 	}
 }
 
+/* A shell that sleeps a minute with cwd as its working directory (a process that may hold a
+ * stale postmaster.pid's pid); the caller kills and reaps it. */
+static pid_t spawn_sleeper(const char *cwd)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (chdir(cwd) != 0)
+			_exit(1);
+		quiet_child();
+		execlp("sh", "sh", "-c", "sleep 60; :", (char *)NULL);
+		_exit(1);
+	}
+	usleep(100 * 1000);
+	return pid;
+}
+
 /* True when every holder of the write end of the pipe whose read end is fd has exited. */
 static bool pipe_closed_within(int fd, int ms)
 {
@@ -1499,16 +1516,7 @@ static void test_stale_pidfile_pid_started_later_is_neither_trusted_nor_killed(v
 	struct db_options o;
 	struct db *db;
 	fence_fixture(dir, &o, &db);
-	pid_t other = fork();
-	assert_true(other >= 0);
-	if (other == 0) {
-		if (chdir(dir) != 0)
-			_exit(1);
-		quiet_child();
-		execlp("sh", "sh", "-c", "sleep 60; :", (char *)NULL);
-		_exit(1);
-	}
-	usleep(100 * 1000);
+	pid_t other = spawn_sleeper(dir);
 	/* The file's postmaster started an hour before this process. */
 	write_pidfile_started(dir, other, (long long)time(NULL) - 3600);
 	assert_int_equal(db_pid_is_postmaster(other, dir), 1); /* its identity alone passes */
@@ -1537,16 +1545,7 @@ static void test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server(void 
 	struct db_options o;
 	struct db *db;
 	fence_fixture(dir, &o, &db);
-	pid_t other = fork();
-	assert_true(other >= 0);
-	if (other == 0) {
-		if (chdir("/") != 0)
-			_exit(1);
-		quiet_child();
-		execlp("sh", "sh", "-c", "sleep 60; :", (char *)NULL);
-		_exit(1);
-	}
-	usleep(100 * 1000);
+	pid_t other = spawn_sleeper("/");
 	write_pidfile(dir, other);
 	assert_true(db_pid_alive(other));
 	assert_false(db_server_running(db));
@@ -1556,16 +1555,7 @@ static void test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server(void 
 	kill(other, SIGKILL);
 	int status;
 	assert_int_equal(waitpid(other, &status, 0), other);
-	pid_t mine = fork();
-	assert_true(mine >= 0);
-	if (mine == 0) {
-		if (chdir(dir) != 0)
-			_exit(1);
-		quiet_child();
-		execlp("sh", "sh", "-c", "sleep 60; :", (char *)NULL);
-		_exit(1);
-	}
-	usleep(100 * 1000);
+	pid_t mine = spawn_sleeper(dir);
 	write_pidfile(dir, mine);
 	assert_true(db_server_running(db));
 	kill(mine, SIGKILL);
