@@ -74,9 +74,10 @@ static void demote(struct agent *a)
 		/* The budget is spent: writes must stop now (docs/timing.md). */
 		log_error("could not stop the database immediately: %s; killing it", err);
 		rc = db_fence(a->db, err, sizeof(err));
-		if (rc == 0)
+		if (rc == 0) {
 			log_warning("killed the database server (fenced)");
-		else if (rc == -ESRCH)
+			a->counters.fences++;
+		} else if (rc == -ESRCH)
 			log_warning("did not kill the database server: %s", err);
 		else
 			log_error("could not kill the database server: %s", err);
@@ -276,6 +277,8 @@ void act(struct agent *a)
 			      sizeof(err));
 		if (rc != 0 && rc != -EALREADY)
 			log_warning("could not start the database as a replica: %s, retrying", err);
+		else if (rc == 0 && a->db_ran)
+			a->counters.restarts++;
 		if (a->start_since_ms == 0)
 			a->start_since_ms = clock_mono_ms();
 		break;
@@ -360,6 +363,11 @@ void act(struct agent *a)
 			break;
 		}
 		set_role(a, HA_ROLE_PRIMARY, "promotion finished");
+		if (a->cluster->has_failover && a->cluster->failover_leader[0] != '\0')
+			a->counters
+				.switchovers++; /* the failover key names the leader it relieves */
+		else
+			a->counters.failovers++;
 		a->need_rewind = false;
 		/* A replica's reported timeline can lag the one it replays; the row names the
 		 * timeline the promotion ended, which is the new one minus one. */
@@ -389,6 +397,8 @@ void act(struct agent *a)
 			log_warning("could not start the primary again: %s, retrying", err);
 		else
 			log_notice("starting the primary again after it stopped");
+		if (rc == 0)
+			a->counters.restarts++;
 		break;
 	case HA_ACT_RELEASE_LEADER:
 		release_leader(a, a->dbs->flush_lsn);
@@ -495,6 +505,7 @@ void settle_role(struct agent *a)
 		want = HA_ROLE_STOPPED;
 	else
 		return; /* starting or stopping: keep the role until it settles */
+	a->db_ran = a->db_ran || want == HA_ROLE_PRIMARY || want == HA_ROLE_REPLICA;
 	if (want == a->role.role)
 		return;
 	if (a->role.role == HA_ROLE_UNINITIALIZED && want == HA_ROLE_PRIMARY &&
