@@ -277,8 +277,6 @@ void act(struct agent *a)
 			      sizeof(err));
 		if (rc != 0 && rc != -EALREADY)
 			log_warning("could not start the database as a replica: %s, retrying", err);
-		else if (rc == 0 && a->db_ran)
-			a->counters.restarts++;
 		if (a->start_since_ms == 0)
 			a->start_since_ms = clock_mono_ms();
 		break;
@@ -397,8 +395,6 @@ void act(struct agent *a)
 			log_warning("could not start the primary again: %s, retrying", err);
 		else
 			log_notice("starting the primary again after it stopped");
-		if (rc == 0)
-			a->counters.restarts++;
 		break;
 	case HA_ACT_RELEASE_LEADER:
 		release_leader(a, a->dbs->flush_lsn);
@@ -505,6 +501,10 @@ void settle_role(struct agent *a)
 		want = HA_ROLE_STOPPED;
 	else
 		return; /* starting or stopping: keep the role until it settles */
+	/* It ran under this agent, stopped (a crash, a kill, a fence) and runs again in place. */
+	if (a->db_ran && a->role.role == HA_ROLE_STOPPED &&
+	    (want == HA_ROLE_PRIMARY || want == HA_ROLE_REPLICA))
+		a->counters.restarts++;
 	a->db_ran = a->db_ran || want == HA_ROLE_PRIMARY || want == HA_ROLE_REPLICA;
 	if (want == a->role.role)
 		return;
