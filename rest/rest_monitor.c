@@ -49,12 +49,18 @@ static void o_label(struct out *o, const char *v)
 	rest_o_put(o, "\"");
 }
 
-static void o_labels(struct out *o, const struct rest_snapshot *s)
+/* "{scope=...,name=..." : the node's labels, left open for more. */
+static void o_labels_open(struct out *o, const struct rest_snapshot *s)
 {
 	rest_o_put(o, "{scope=");
 	o_label(o, s->scope);
 	rest_o_put(o, ",name=");
 	o_label(o, s->name);
+}
+
+static void o_labels(struct out *o, const struct rest_snapshot *s)
+{
+	o_labels_open(o, s);
 	rest_o_put(o, "}");
 }
 
@@ -75,10 +81,8 @@ static void o_header(struct out *o, const char *name, const char *type, const ch
 static void o_sample(struct out *o, const struct rest_snapshot *s, const char *name,
 		     const char *suffix, const char *key, const char *value)
 {
-	rest_o_printf(o, "%s%s{scope=", name, suffix);
-	o_label(o, s->scope);
-	rest_o_put(o, ",name=");
-	o_label(o, s->name);
+	rest_o_printf(o, "%s%s", name, suffix);
+	o_labels_open(o, s);
 	if (key) {
 		rest_o_printf(o, ",%s=", key);
 		o_label(o, value);
@@ -157,10 +161,8 @@ static void o_replica_lag(struct out *o, const struct rest_snapshot *s)
 					w->replay_lsn_bytes };
 
 		for (int k = 0; k < 3; k++) {
-			rest_o_put(o, "gsha_replica_lag_bytes{scope=");
-			o_label(o, s->scope);
-			rest_o_put(o, ",name=");
-			o_label(o, s->name);
+			rest_o_put(o, "gsha_replica_lag_bytes");
+			o_labels_open(o, s);
 			rest_o_put(o, ",replica=");
 			o_label(o, w->application_name);
 			rest_o_printf(o, ",stage=\"%s\"} %" PRIu64 "\n", stage[k],
