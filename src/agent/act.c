@@ -361,9 +361,9 @@ void act(struct agent *a)
 			break;
 		}
 		set_role(a, HA_ROLE_PRIMARY, "promotion finished");
+		/* A switchover's failover key names the leader it relieves. */
 		if (a->cluster->has_failover && a->cluster->failover_leader[0] != '\0')
-			a->counters
-				.switchovers++; /* the failover key names the leader it relieves */
+			a->counters.switchovers++;
 		else
 			a->counters.failovers++;
 		a->need_rewind = false;
