@@ -100,6 +100,8 @@ struct agent {
 	struct ha_retry retry;
 
 	struct rest_snapshot *snap;
+	struct rest_counters counters; /* for /metrics; dcs fills its own part at publish */
+	bool db_ran; /* the database has run under this agent: a start now is a restart */
 
 	/* Around a leader change (run.c, wait_next): until when the wait polls the replica's
 	 * replication, the leader it last saw, and the status buffer it polls into. */

@@ -115,6 +115,7 @@ static enum ha_action cycle(struct agent *a)
 	}
 	note_settling(a, had_task && a->busy == HA_ACT_NONE);
 	a->loop_duration_ms = clock_mono_ms() - t0;
+	histogram_observe_us(&a->counters.loop, a->loop_duration_ms * 1000);
 	note_failsafe_state(a);
 	publish(a);
 	return a->out.action;
