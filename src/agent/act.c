@@ -276,7 +276,10 @@ static void bootstrap(struct agent *a)
 		return;
 	}
 	log_notice("won the initialize key: bootstrapping a new cluster");
-	set_role(a, HA_ROLE_BOOTSTRAPPING, "won the initialize race: initdb");
+	set_role(a, HA_ROLE_BOOTSTRAPPING,
+		 db_get_options(a->db)->bootstrap_method.method.argc > 0
+			 ? "won the initialize race: custom bootstrap method"
+			 : "won the initialize race: initdb");
 	rc = db_begin_bootstrap(a->db, 1, err, sizeof(err));
 	act_begin_task(a, HA_ACT_BOOTSTRAP, rc, err);
 }

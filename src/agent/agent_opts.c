@@ -171,6 +171,9 @@ int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 			 &o->basebackup_option_count, "postgresql.basebackup", err, errlen);
 	if (r != 0)
 		goto out_free;
+	r = agent_method_options(c, o, err, errlen);
+	if (r != 0)
+		goto out_free;
 	o->use_slots = dyn->postgresql.use_slots;
 	o->use_pg_rewind = c->postgresql.use_pg_rewind_set ? c->postgresql.use_pg_rewind
 							   : dyn->postgresql.use_pg_rewind;
