@@ -121,9 +121,10 @@ static void demote(struct agent *a)
 		/* The budget is spent: writes must stop now (docs/timing.md). */
 		log_error("could not stop the database immediately: %s; killing it", err);
 		rc = db_fence(a->db, err, sizeof(err));
-		if (rc == 0)
+		if (rc == 0) {
 			log_warning("killed the database server (fenced)");
-		else if (rc == -ESRCH)
+			a->counters.fences++;
+		} else if (rc == -ESRCH)
 			log_warning("did not kill the database server: %s", err);
 		else
 			log_error("could not kill the database server: %s", err);
@@ -275,7 +276,10 @@ static void bootstrap(struct agent *a)
 		return;
 	}
 	log_notice("won the initialize key: bootstrapping a new cluster");
-	set_role(a, HA_ROLE_BOOTSTRAPPING, "won the initialize race: initdb");
+	set_role(a, HA_ROLE_BOOTSTRAPPING,
+		 db_get_options(a->db)->bootstrap_method.method.argc > 0
+			 ? "won the initialize race: custom bootstrap method"
+			 : "won the initialize race: initdb");
 	rc = db_begin_bootstrap(a->db, 1, err, sizeof(err));
 	act_begin_task(a, HA_ACT_BOOTSTRAP, rc, err);
 }
@@ -468,6 +472,11 @@ void act(struct agent *a)
 			break;
 		}
 		set_role(a, HA_ROLE_PRIMARY, "promotion finished");
+		/* A switchover's failover key names the leader it relieves. */
+		if (a->cluster->has_failover && a->cluster->failover_leader[0] != '\0')
+			a->counters.switchovers++;
+		else
+			a->counters.failovers++;
 		a->need_rewind = false;
 		/* A replica's reported timeline can lag the one it replays; the row names the
 		 * timeline the promotion ended, which is the new one minus one. */
@@ -605,6 +614,11 @@ void settle_role(struct agent *a)
 		want = HA_ROLE_STOPPED;
 	else
 		return; /* starting or stopping: keep the role until it settles */
+	/* It ran under this agent, stopped (a crash, a kill, a fence) and runs again in place. */
+	if (a->db_ran && a->role.role == HA_ROLE_STOPPED &&
+	    (want == HA_ROLE_PRIMARY || want == HA_ROLE_REPLICA))
+		a->counters.restarts++;
+	a->db_ran = a->db_ran || want == HA_ROLE_PRIMARY || want == HA_ROLE_REPLICA;
 	if (want == a->role.role)
 		return;
 	if (a->role.role == HA_ROLE_UNINITIALIZED && want == HA_ROLE_PRIMARY &&

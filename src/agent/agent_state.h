@@ -45,7 +45,11 @@ extern volatile sig_atomic_t agent_stop_requested;
 extern volatile sig_atomic_t agent_reload_requested;
 
 struct agent {
-	const struct cfg *cfg;
+	const struct cfg *cfg; /* the configuration in effect: cfg_live, read by the loop only */
+	struct cfg *cfg_live;  /* owned; reload.c replaces its reloadable sections */
+	char name[MEMBER_NAME_MAX]; /* this member's name, for the REST threads (never reloaded) */
+	int (*reload)(void *ctx, struct cfg *out); /* reads the configuration again; NULL: none */
+	void *reload_ctx;
 	struct cfg_dynamic dyn;	  /* effective dynamic configuration */
 	int64_t dyn_mod_revision; /* config key revision dyn came from; 0 = bootstrap.dcs */
 	struct dcs_client *dcs;
@@ -100,6 +104,8 @@ struct agent {
 	struct ha_retry retry;
 
 	struct rest_snapshot *snap;
+	struct rest_counters counters; /* for /metrics; dcs fills its own part at publish */
+	bool db_ran; /* the database has run under this agent: a start now is a restart */
 
 	/* Around a leader change (run.c, wait_next): until when the wait polls the replica's
 	 * replication, the leader it last saw, and the status buffer it polls into. */
@@ -140,6 +146,18 @@ struct agent {
 	bool running_primary;	  /* this node runs as primary: refuse pings */
 	uint64_t wal_lsn;	  /* my WAL position, for the lsn header */
 };
+
+/* ---- unique_name.c ---- */
+
+/* Before the REST API starts: 0 when no live agent uses c->name, -EEXIST (logged) when one
+ * answers on the api_url of the member key of that name (Patroni's ensure_unique_name), -EINTR
+ * when a stop signal came while etcd did not answer. */
+int agent_ensure_unique_name(const struct cfg *c, struct dcs_client *dcs);
+
+/* ---- reload.c: SIGHUP and POST /reload ---- */
+
+/* Reads the configuration again and applies what can change at run time (see reload.c). */
+void agent_reload(struct agent *a);
 
 /* ---- view.c: questions about the cluster view ---- */
 

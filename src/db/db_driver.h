@@ -52,6 +52,11 @@ struct db_task {
 	int attempts;		   /* rejoin: rewind tried, then clone */
 	bool standby_signal_moved; /* rejoin: standby.signal set aside for pg_rewind's single-user
 				    * crash recovery, to be put back if the rewind fails */
+	/* Added for issue 12: create replica tries these in turn (a copy of the caller's list). */
+	struct db_replica_methods methods;
+	int method;	  /* the index in methods running now */
+	bool has_source;  /* source is set (false: only no_leader methods run) */
+	bool custom_boot; /* bootstrap: bootstrap_method runs instead of initdb */
 };
 
 struct db_driver {
@@ -113,10 +118,15 @@ struct db {
 	bool sync_managed;	 /* db_set_sync_standbys was called at least once */
 	struct db_peer upstream; /* the primary last configured to follow */
 	bool has_upstream;
-	bool upstream_known;	/* upstream was set in this process (start/follow/task);
+	bool upstream_known;	   /* upstream was set in this process (start/follow/task);
 				       * until then a rewrite keeps the recovery lines on disk */
-	void *priv;		/* the driver's own state */
-	char conf_skipped[512]; /* the parameters last warned about as unwritable, for the log */
+	void *priv;		   /* the driver's own state */
+	char conf_skipped[512];	   /* the parameters last warned about as unwritable, for the log */
+	bool boot_recovery;	   /* a custom bootstrap recovers to its target: postgresql.conf
+				 * carries bootstrap_method.recovery_conf (issue 12) */
+	bool boot_keep_recovery;   /* a custom bootstrap keeps the recovery files and settings its
+				  * command left (keep_existing_recovery_conf) */
+	bool boot_hot_standby_off; /* ... and recovers with hot_standby off, as Patroni does */
 };
 
 /* --- Pure helpers (db_common.c), unit-tested ---------------------------------------------- */
@@ -191,6 +201,39 @@ int db_params_set(struct db_params *params, const char *name, const char *value)
 
 /* Returns the value of name in params (the last one wins), or NULL. */
 const char *db_params_get(const struct db_params *params, const char *name);
+
+/* --- Custom methods (db_method.c), pure, unit-tested ------------------------------------- */
+
+/* Renders the command line of a custom replica method into argv (argv_cap pointers, the last
+ * NULL; pointers into m and into store of cap bytes) as Patroni does: the command's words, then
+ * --key=value for each option, where unless no_params --scope, --role=replica, --datadir and
+ * --connstring take the place of options of the same name or follow them; with no_params the
+ * options but no_params, no_leader and keep_data. Returns the number of words or -E2BIG /
+ * -EINVAL. */
+int db_method_replica_argv(const struct db_method *m, const char *scope, const char *datadir,
+			   const char *connstring, char *store, size_t cap, const char **argv,
+			   int argv_cap) __attribute__((warn_unused_result));
+
+/* As db_method_replica_argv for a custom bootstrap method: the words, then --scope and
+ * --datadir unless no_params, then the options but command, no_params,
+ * keep_existing_recovery_conf, recovery_conf, scope and datadir. */
+int db_method_bootstrap_argv(const struct db_method *m, const char *scope, const char *datadir,
+			     char *store, size_t cap, const char **argv, int argv_cap)
+	__attribute__((warn_unused_result));
+
+/* True for the built-in method "basebackup". */
+bool db_method_is_basebackup(const struct db_method *m);
+
+/* The index of the first method at or after from that can run (without a source only custom
+ * no_leader methods), or -1 when none is left. */
+int db_method_next(const struct db_replica_methods *ms, int from, bool have_source);
+
+/* Checks a method (name, command words, options) or a list of them: 0 or -EINVAL with a
+ * message. */
+int db_method_check(const struct db_method *m, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+int db_methods_check(const struct db_replica_methods *ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
 
 /* --- I/O helpers (db_local.c) --------------------------------------------------------------- */
 
@@ -303,6 +346,11 @@ int db_task_spawn(struct db *db, const char *const argv[], char *err, size_t err
 /* As db_task_spawn with an explicit deadline (a pg_ctl -w that must end before we kill it). */
 int db_task_spawn_timeout(struct db *db, const char *const argv[], int64_t timeout_ms, char *err,
 			  size_t err_cap) __attribute__((warn_unused_result));
+
+/* As db_task_spawn_timeout with one more "NAME=value" in the environment (may be NULL). */
+int db_task_spawn_env(struct db *db, const char *const argv[], const char *extra_env,
+		      int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
 
 /* Consumes the task's finished command: 0 when it exited with status 0, else -EIO/-ETIMEDOUT
  * with a message; frees db->task.proc either way. */

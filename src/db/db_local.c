@@ -452,7 +452,7 @@ int db_clear_dir(const char *path, char *err, size_t err_cap)
 /* The environment every command gets: our pgpass file, and C messages so output parses. */
 struct db_env {
 	char pgpass[DB_ENV_ENTRY_MAX];
-	const char *list[4];
+	const char *list[5];
 };
 
 static int make_env(struct db *db, struct db_env *env)
@@ -534,9 +534,17 @@ int db_task_spawn(struct db *db, const char *const argv[], char *err, size_t err
 int db_task_spawn_timeout(struct db *db, const char *const argv[], int64_t timeout_ms, char *err,
 			  size_t err_cap)
 {
+	return db_task_spawn_env(db, argv, NULL, timeout_ms, err, err_cap);
+}
+
+int db_task_spawn_env(struct db *db, const char *const argv[], const char *extra_env,
+		      int64_t timeout_ms, char *err, size_t err_cap)
+{
 	struct db_env env;
 	if (make_env(db, &env) < 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");
+	env.list[3] = extra_env;
+	env.list[4] = NULL;
 	proc_free(db->task.proc);
 	db->task.proc = NULL;
 	int rc = proc_start(&db->task.proc, argv, env.list, timeout_ms, err, err_cap);

@@ -379,6 +379,35 @@ static void test_conf_replica_follows_upstream_through_its_slot(void **state)
 	db_free(db);
 }
 
+static void test_conf_replica_gets_recovery_conf_but_no_targets(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	const char *set[][2] = { { "restore_command", "cp /arch/%f %p" },
+				 { "recovery_target_time", "2026-01-01" },
+				 { "primary_conninfo", "host=evil" },
+				 { "recovery_min_apply_delay", "5s" } };
+	for (int i = 0; i < 4; i++) {
+		snprintf(o.recovery_conf[i].name, sizeof(o.recovery_conf[i].name), "%s", set[i][0]);
+		snprintf(o.recovery_conf[i].value, sizeof(o.recovery_conf[i].value), "%s",
+			 set[i][1]);
+	}
+	o.recovery_conf_count = 4;
+	struct db *db = new_db(&o);
+	char *conf = malloc(CONF_CAP);
+	assert_int_equal(db_pg_render_conf(db, true, NULL, conf, CONF_CAP), 0);
+	assert_non_null(strstr(conf, "\nrestore_command = 'cp /arch/%f %p'\n"));
+	assert_non_null(strstr(conf, "\nrecovery_min_apply_delay = '5s'\n"));
+	assert_null(strstr(conf, "recovery_target_time"));
+	assert_null(strstr(conf, "evil"));
+	/* A primary gets none of it. */
+	assert_int_equal(db_pg_render_conf(db, false, NULL, conf, CONF_CAP), 0);
+	assert_null(strstr(conf, "restore_command"));
+	free(conf);
+	db_free(db);
+}
+
 static void test_conf_replica_keeps_recovery_lines_until_upstream_known(void **state)
 {
 	(void)state;
@@ -1640,6 +1669,7 @@ int main(void)
 		cmocka_unit_test(test_conf_line_escapes_quotes_and_rejects_injection),
 		cmocka_unit_test(test_conf_primary_includes_base_and_forces_own_settings),
 		cmocka_unit_test(test_conf_replica_follows_upstream_through_its_slot),
+		cmocka_unit_test(test_conf_replica_gets_recovery_conf_but_no_targets),
 		cmocka_unit_test(test_conf_replica_keeps_recovery_lines_until_upstream_known),
 		cmocka_unit_test(test_conf_sync_names_managed_by_agent_win),
 		cmocka_unit_test(test_conf_skips_unwritable_parameter_and_refuses_overflow),

@@ -622,12 +622,16 @@ static void test_metrics_carry_patroni_and_gsha_names(void **state)
 		"gsha_leader_lease_remaining_seconds{scope=\"batman\",name=\"node1\"} 20\n",
 		"gsha_role_changes_total{scope=\"batman\",name=\"node1\"} 3\n",
 		"gsha_dcs_last_contact_age_seconds{scope=\"batman\",name=\"node1\"} 1\n",
-		"gsha_loop_duration_seconds{scope=\"batman\",name=\"node1\"} 0.25\n",
+		"gsha_loop_duration_seconds_bucket{scope=\"batman\",name=\"node1\",le=\"0.25\"} "
+		"1\n",
+		"gsha_loop_duration_seconds_bucket{scope=\"batman\",name=\"node1\",le=\"0.1\"} 0\n",
+		"gsha_loop_duration_seconds_sum{scope=\"batman\",name=\"node1\"} 0.25\n",
+		"gsha_loop_duration_seconds_count{scope=\"batman\",name=\"node1\"} 1\n",
 	};
 
 	(void)state;
 	snap.role_changes = 3;
-	snap.loop_duration_ms = 250;
+	histogram_observe_us(&snap.counters.loop, 250000);
 	assert_int_equal(req("GET", "/metrics", NULL), 200);
 	assert_string_equal(resp.content_type, "text/plain");
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
