@@ -202,7 +202,9 @@ int agent_rest_options(const struct cfg *c, struct rest_options *out, char *err,
 		return err_fail(err, errlen, -EINVAL, "\"restapi.listen\": \"%s\" is not host:port",
 				c->restapi.listen);
 	}
-	if (buf_copy(o.username, sizeof(o.username), c->restapi.username) != 0 ||
+	if (buf_copy(o.scope, sizeof(o.scope), c->scope) != 0 ||
+	    buf_copy(o.name, sizeof(o.name), c->name) != 0 ||
+	    buf_copy(o.username, sizeof(o.username), c->restapi.username) != 0 ||
 	    buf_copy(o.password, sizeof(o.password), c->restapi.password) != 0 ||
 	    buf_copy(o.certfile, sizeof(o.certfile), c->restapi.certfile) != 0 ||
 	    buf_copy(o.keyfile, sizeof(o.keyfile), c->restapi.keyfile) != 0 ||

@@ -62,6 +62,8 @@ void serve_requests(struct agent *a)
 		a->last_restart_ok = rc == 0;
 		a->restarts_done++;
 		pthread_mutex_unlock(&a->req_lock);
+		if (rc == 0)
+			a->counters.restarts++;
 	}
 	if (reinit && a->busy == HA_ACT_NONE && !i_am_leader_in_view(a) && a->cluster->has_leader) {
 		const char *from = a->cluster->leader;

@@ -17,7 +17,8 @@
 #include "log.h"
 
 /* How long to wait after an action that changed the DCS or the database before observing
- * again: long enough for the change to be visible, short enough not to round detection up. */
+ * again: long enough for the change to be visible, short enough not to round detection up.
+ * An action that keeps failing backs off from here to loop_wait (ha_retry_wait_ms). */
 #define AFTER_ACTION_WAIT_MS 50
 /* Wait slice, so a signal is noticed promptly even while the watch is silent. */
 #define WAIT_SLICE_MS 100
@@ -114,6 +115,7 @@ static enum ha_action cycle(struct agent *a)
 	}
 	note_settling(a, had_task && a->busy == HA_ACT_NONE);
 	a->loop_duration_ms = clock_mono_ms() - t0;
+	histogram_observe_us(&a->counters.loop, a->loop_duration_ms * 1000);
 	note_failsafe_state(a);
 	publish(a);
 	return a->out.action;
@@ -185,7 +187,8 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 	if (a->out.wake_by_ms != 0 && a->out.wake_by_ms < due)
 		due = a->out.wake_by_ms;
 	if (a->acted)
-		due = clock_mono_ms() + AFTER_ACTION_WAIT_MS;
+		due = clock_mono_ms() +
+		      ha_retry_wait_ms(&a->retry, AFTER_ACTION_WAIT_MS, a->dyn.loop_wait_ms);
 	while (!agent_stop_requested) {
 		int64_t now = clock_mono_ms(), left = due - now;
 		unsigned changed = 0;
@@ -312,17 +315,31 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		r = -EINVAL;
 		goto out_fail;
 	}
-	r = agent_ensure_unique_name(c, a->dcs);
-	if (r != 0) {
-		err_set(err, sizeof(err), "member name \"%s\" is in use", c->name);
+	r = agent_rest_options(c, &ropts, err, sizeof(err));
+	if (r != 0)
 		goto out_fail;
-	}
+	if (rest_options_unprotected(&ropts))
+		log_warning(
+			"the REST API on \"%s\" accepts changes from anyone who reaches it: set "
+			"restapi.authentication or restapi.allowlist (docs/security.md)",
+			c->restapi.listen);
+	/* Before this agent's REST API answers (it would answer its own check) and before the
+	 * database layer writes anything. */
+	r = agent_ensure_unique_name(c, a->dcs);
+	if (r == -EEXIST)
+		err_set(err, sizeof(err), "member name \"%s\" is in use", c->name);
+	else if (r == -EINTR)
+		err_set(err, sizeof(err),
+			"stopped while waiting for etcd to check that member name \"%s\" is free",
+			c->name);
+	else if (r != 0)
+		err_set(err, sizeof(err), "could not check that member name \"%s\" is free: %s",
+			c->name, strerror(-r));
+	if (r != 0)
+		goto out_fail;
 	r = agent_db_options(c, &a->dyn, dbopts, err, sizeof(err));
 	if (r == 0)
 		r = db_new(dbopts, &a->db, err, sizeof(err));
-	if (r != 0)
-		goto out_fail;
-	r = agent_rest_options(c, &ropts, err, sizeof(err));
 	if (r != 0)
 		goto out_fail;
 	agent_rest_actions(a, &actions);
@@ -331,11 +348,6 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		r = -EINVAL;
 		goto out_fail;
 	}
-	if (rest_options_unprotected(&ropts))
-		log_warning(
-			"the REST API on \"%s\" accepts changes from anyone who reaches it: set "
-			"restapi.authentication or restapi.allowlist (docs/security.md)",
-			c->restapi.listen);
 	if (db_check_private_dir(dbopts->pgpass_path, err, sizeof(err)) != 0)
 		log_warning("postgresql.pgpass: %s", err);
 	free(dbopts);

@@ -243,9 +243,9 @@ int db_methods_check(const struct db_replica_methods *ms, char *err, size_t err_
 /* True when pid names a live process (kill(pid, 0) succeeds or fails with EPERM). */
 bool db_pid_alive(int pid);
 
-/* True when pid (from data_dir's postmaster.pid) is alive and this data directory's postmaster,
- * or alive and impossible to identify; false for a dead pid or one another process recycled. */
-bool db_postmaster_alive(int pid, const char *data_dir);
+/* True when pf's pid is alive and the postmaster that wrote pf (db_pidfile_owner), or alive
+ * and impossible to identify; false for a dead pid or one another process recycled. */
+bool db_postmaster_alive(const struct db_pidfile *pf, const char *data_dir);
 
 /* Fills the process part of a probe: PG_VERSION, postmaster.pid, whether its pid lives. */
 void db_probe_read(struct db *db, struct db_probe *probe);
@@ -370,6 +370,19 @@ int db_write_pgpass(struct db *db, char *err, size_t err_cap) __attribute__((war
  * -ESRCH when no such process runs (none, or a zombie), or -EACCES/-errno when neither can be
  * read. */
 int db_pid_is_postmaster(int pid, const char *data_dir) __attribute__((warn_unused_result));
+
+/* Whether pf's pid is the postmaster that wrote pf: db_pid_is_postmaster, and started no later
+ * than pf's start time (with a minute's slack for wall-clock steps). Same returns; a process
+ * that started later is another one (0), even when its identity could not be read. */
+int db_pidfile_owner(const struct db_pidfile *pf, const char *data_dir)
+	__attribute__((warn_unused_result));
+
+/* Sends sig to this data directory's postmaster once db_pidfile_owner proves postmaster.pid
+ * names it; never to a stale file's recycled pid. Returns 0, -ESRCH (no server, a dead or
+ * recycled pid), another negative errno (postmaster.pid unreadable, the process impossible to
+ * identify) or -errno from kill, with the reason in err. */
+int db_signal_postmaster(struct db *db, int sig, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
 
 /* The driver operation fence for engines that keep their postmaster's pid in postmaster.pid
  * (both): see db_fence in db.h. */
