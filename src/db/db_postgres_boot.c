@@ -274,7 +274,8 @@ static int configure_restored(struct db *db, char *err, size_t err_cap)
 		db->boot_recovery = true;
 		/* Patroni: a recovery that ends in a promotion runs with hot_standby off, so a
 		 * max_connections lower than the backup's cannot stop it. */
-		db->boot_hot_standby_off = strcasecmp(action, "promote") == 0;
+		db->boot_hot_standby_off =
+			b->keep_existing_recovery_conf || strcasecmp(action, "promote") == 0;
 		rc = db_pg_write_config(db, false, NULL, err, err_cap);
 		if (rc == 0 && db_data_path(db, "recovery.signal", path, sizeof(path)) == 0)
 			rc = db_write_file(path, "", 0600, err, err_cap);
