@@ -294,7 +294,7 @@ struct cfg {
 		bool nosync;
 		int failover_priority;		     /* default 1; 0 behaves like nofailover */
 		char replicatefrom[MEMBER_NAME_MAX]; /* a member's name */
-		bool nostream;			     /* Patroni 4: not implemented */
+		bool nostream;			     /* Patroni 4: WAL from the archive only */
 		int sync_priority;		     /* Patroni 4: not implemented; default 1 */
 		struct cfg_options custom;	     /* every other tag, in file order */
 	} tags;

@@ -185,6 +185,8 @@ struct dcs_member {
 	bool nofailover;	 /* tags.nofailover */
 	bool noloadbalance;	 /* tags.noloadbalance */
 	bool nosync;		 /* tags.nosync */
+	bool nostream;		 /* tags.nostream (Patroni 4) */
+	char replicatefrom[MEMBER_NAME_MAX]; /* tags.replicatefrom, "" when absent or too long */
 	bool has_failover_priority;
 	int64_t failover_priority; /* tags.failover_priority */
 	bool pause;		   /* the member saw the cluster paused */

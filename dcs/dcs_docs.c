@@ -152,6 +152,8 @@ void dcs_codec_parse_member_doc(const char *value, size_t len, struct dcs_member
 		m->nofailover = dcs_json_boolish(tags, "nofailover");
 		m->noloadbalance = dcs_json_boolish(tags, "noloadbalance");
 		m->nosync = dcs_json_boolish(tags, "nosync");
+		m->nostream = dcs_json_boolish(tags, "nostream");
+		dcs_json_text(tags, "replicatefrom", m->replicatefrom, sizeof(m->replicatefrom));
 		if (cJSON_GetObjectItemCaseSensitive(tags, "failover_priority")) {
 			int64_t v;
 			if (dcs_json_i64(tags, "failover_priority", INT32_MIN, INT32_MAX, &v)) {

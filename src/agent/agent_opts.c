@@ -261,7 +261,9 @@ void agent_ha_tags(const struct cfg *c, struct ha_tags *out)
 		.nosync = c->tags.nosync,
 		.clonefrom = c->tags.clonefrom,
 		.failover_priority = c->tags.failover_priority,
+		.nostream = c->tags.nostream,
 	};
+	memcpy(out->replicatefrom, c->tags.replicatefrom, sizeof(out->replicatefrom));
 }
 
 void agent_ha_policy(const struct cfg *c, const struct cfg_dynamic *dyn, struct ha_policy *out)

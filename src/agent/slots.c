@@ -5,7 +5,8 @@
  * once; without it the first connection fails ("replication slot does not exist") and
  * PostgreSQL waits wal_retrieve_retry_interval (5 s by default) before trying again (issue 13).
  * A replica moves the slots it keeps forward to the position each member reports in its member
- * key, so they hold back no WAL that member already has (its own replay position caps them).
+ * key, so they hold back no WAL that member already has (its own replay position caps them);
+ * the leader does the same for a member that streams from another member (replicatefrom).
  */
 #include "agent_state.h"
 
@@ -55,8 +56,11 @@ void slot_plan_build(const struct agent *a, struct slot_plan *p)
 		const struct db_slot *have;
 		char slot[DB_NAME_MAX];
 
-		/* A replica that is never promoted keeps none (and drops the idle ones it has). */
-		if (strcmp(m->name, a->cfg->name) == 0 || (k == KEEP_AS_REPLICA && tags.nofailover))
+		/* A member tagged nostream streams from nobody: no slot anywhere. A replica that
+		 * is never promoted keeps slots only for the members that cascade from it. */
+		if (strcmp(m->name, a->cfg->name) == 0 || m->nostream ||
+		    (k == KEEP_AS_REPLICA && tags.nofailover &&
+		     strcmp(m->replicatefrom, a->cfg->name) != 0))
 			continue;
 		if (p->keep_count >= DB_SLOTS_MAX || db_slot_name(m->name, slot, sizeof(slot)) != 0)
 			continue;
@@ -66,13 +70,15 @@ void slot_plan_build(const struct agent *a, struct slot_plan *p)
 			p->ensure = true;
 			continue;
 		}
-		if (k != KEEP_AS_REPLICA || have->active || have->restart_lsn == 0 ||
-		    !m->has_xlog_location || m->xlog_location_lsn <= 0)
+		/* The leader's slot for a member that cascades from another is idle: it moves
+		 * with the position that member reports, as in Patroni 4. */
+		if ((k != KEEP_AS_REPLICA && m->replicatefrom[0] == '\0') || have->active ||
+		    have->restart_lsn == 0 || !m->has_xlog_location || m->xlog_location_lsn <= 0)
 			continue;
 		/* The server stops at its replay position anyway; asking for less spares a call
 		 * every cycle while this replica lags the member. */
 		uint64_t to = (uint64_t)m->xlog_location_lsn;
-		if (s->replay_lsn != 0 && to > s->replay_lsn)
+		if (k == KEEP_AS_REPLICA && s->replay_lsn != 0 && to > s->replay_lsn)
 			to = s->replay_lsn;
 		if (to > have->restart_lsn && p->advance_count < DB_SLOTS_MAX) {
 			memcpy(p->advance[p->advance_count].name, slot, sizeof(slot));

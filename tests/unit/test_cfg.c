@@ -1557,6 +1557,8 @@ static const struct {
 	{ "tags.noloadbalance", "/replica health check (integration.ha_tags_pause)" },
 	{ "tags.clonefrom", "clone source (integration.ha_tags_pause)" },
 	{ "tags.nosync", "synchronous standby choice (unit.ha_decide)" },
+	{ "tags.nostream", "no primary_conninfo (unit.ha_decide, integration.ha_cascade)" },
+	{ "tags.replicatefrom", "upstream choice (unit.ha_decide, integration.ha_cascade)" },
 	{ "tags.failover_priority", "leader race (unit.ha_decide, integration.gsctl)" },
 	{ "watchdog.mode", "off accepted, automatic warned, required refused: "
 			   "test_watchdog_required_is_refused_and_automatic_warned" },
@@ -1790,12 +1792,14 @@ static void test_todo_key_at_its_default_is_not_warned(void **state)
 {
 	struct fixture *f = *state;
 
-	/* Patroni 4.1's postgres0.yml writes nostream: false, which is what gsha does. */
-	assert_loads(f, minimal_with(f, "", "tags:\n  nostream: false\n  sync_priority: 1\n"),
+	/* use_unix_socket: false is what gsha does; true is not done yet. */
+	assert_loads(f, minimal_with(f, "postgresql:\n", "postgresql:\n  use_unix_socket: false\n"),
 		     NULL);
 	assert_int_equal(f->diags.warnings, 0);
-	assert_loads(f, minimal_with(f, "", "tags:\n  nostream: true\n"), NULL);
-	assert_diag(f, CFG_SEVERITY_WARNING, "tags.nostream", 20, "does not implement yet");
+	assert_loads(f, minimal_with(f, "postgresql:\n", "postgresql:\n  use_unix_socket: true\n"),
+		     NULL);
+	assert_diag(f, CFG_SEVERITY_WARNING, "postgresql.use_unix_socket", 0,
+		    "does not implement yet");
 	assert_int_equal(f->diags.warnings, 1);
 }
 
