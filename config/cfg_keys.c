@@ -190,9 +190,14 @@ const struct cfg_key cfg_dynamic_keys[] = {
 	PER_ROLE_ROWS,
 	{ .path = "postgresql.bin_name", .type = CFG_KEY_IGNORED },
 	{ .path = "standby_cluster", .type = CFG_KEY_IGNORED },
-	{ .path = "slots", .type = CFG_KEY_IGNORED },
-	{ .path = "ignore_slots", .type = CFG_KEY_IGNORED },
-	{ .path = "member_slots_ttl", .type = CFG_KEY_IGNORED },
+	{ .path = "slots", .type = CFG_KEY_SLOTS, DF(slots) },
+	{ .path = "ignore_slots", .type = CFG_KEY_IGNORE_SLOTS, DF(ignore_slots) },
+	{ .path = "member_slots_ttl",
+	  .type = CFG_KEY_DURATION,
+	  DF(member_slots_ttl_ms),
+	  .min = 0,
+	  .max = 365 * DAY_MS,
+	  .def = "1800" },
 	{ .path = NULL },
 };
 

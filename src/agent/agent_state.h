@@ -84,6 +84,14 @@ struct agent {
 	char last_reason[HA_REASON_MAX];
 	int64_t last_reason_ms;
 	uint64_t status_optime_written;
+	char status_written[DCS_STATUS_DOC_MAX + 1]; /* the status key as last written */
+	/* slots.c: member slots the leader retains (names and when last seen, monotonic) */
+	struct {
+		char name[DB_NAME_MAX];
+		int64_t seen_ms;
+	} retain[DB_SLOTS_MAX];
+	int retain_count;
+	bool retain_seeded; /* seeded from the status key since this node became the leader */
 	/* The member list last handed to the driver (db_set_peers; openGauss replconninfoN). */
 	struct db_peer db_peers[DB_PEERS_MAX];
 	int db_peer_count; /* -1: none handed over yet */
@@ -192,17 +200,27 @@ void maintain_as_leader(struct agent *a);
 
 /* ---- slots.c ---- */
 
-/* What this cycle does about the member slots (slot_plan_build is pure, for the unit tests). */
+/* What this cycle does about the replication slots (slot_plan_build is pure, for the unit
+ * tests): Patroni 4's member slots, retained ones, permanent ones, and ignore_slots. */
 struct slot_plan {
-	bool manage;				  /* this node keeps member slots now */
-	char keep[DB_SLOTS_MAX][MEMBER_NAME_MAX]; /* members whose slots it keeps */
-	int keep_count;
-	bool ensure;				     /* a slot is missing or one is extra */
-	struct db_slot_target advance[DB_SLOTS_MAX]; /* replica: slots to move forward */
+	bool manage;				/* this node keeps slots now */
+	struct db_slot_spec want[DB_SLOTS_MAX]; /* every slot it keeps */
+	int want_count;
+	struct db_slot_spec create[DB_SLOTS_MAX]; /* ... of which these are missing */
+	int create_count;
+	char drop[DB_SLOTS_MAX][DB_NAME_MAX]; /* idle slots nobody keeps, not in ignore_slots */
+	int drop_count;
+	struct db_slot_target advance[DB_SLOTS_MAX]; /* idle slots to move forward */
 	int advance_count;
 };
 void slot_plan_build(const struct agent *a, struct slot_plan *p);
-/* Creates, drops and advances the member slots by the plan. */
+/* The leader's record of member slots to retain after a member's key went away (Patroni's
+ * retain_slots): refreshed from the view and the slots at now_ms, expired after
+ * member_slots_ttl; seeded from the status key when this node becomes the leader. */
+void slot_retention_update(struct agent *a, int64_t now_ms);
+/* The status key's slot positions and retained slots, from the last plan (leader.c writes). */
+void slot_status(const struct agent *a, struct dcs_status_doc *st);
+/* Creates, drops and advances the slots by the plan. */
 void maintain_slots(struct agent *a);
 
 /* ---- publish.c ---- */

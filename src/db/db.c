@@ -581,6 +581,48 @@ int db_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int coun
 	return db->driver->ensure_slots(db, names, count, timeout_ms, err, err_cap);
 }
 
+static bool slot_name_ok(const char *name)
+{
+	size_t n = strnlen(name, DB_NAME_MAX);
+
+	if (n == 0 || n == DB_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		      name[i] == '_'))
+			return false;
+	return true;
+}
+
+int db_apply_slots(struct db *db, const struct db_slot_spec *create, int create_count,
+		   const char (*drop)[DB_NAME_MAX], int drop_count, int64_t timeout_ms, char *err,
+		   size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (create_count < 0 || create_count > DB_SLOTS_MAX || (create_count > 0 && !create) ||
+	    drop_count < 0 || drop_count > DB_SLOTS_MAX || (drop_count > 0 && !drop))
+		return err_fail(err, err_cap, -EINVAL, "invalid slot list");
+	for (int i = 0; i < create_count; i++) {
+		const struct db_slot_spec *s = &create[i];
+
+		if (!slot_name_ok(s->name) ||
+		    (s->logical && (!memchr(s->database, '\0', DB_NAME_MAX) || !s->database[0] ||
+				    !memchr(s->plugin, '\0', DB_NAME_MAX) || !s->plugin[0])))
+			return err_fail(err, err_cap, -EINVAL, "invalid slot to create");
+	}
+	for (int i = 0; i < drop_count; i++)
+		if (!memchr(drop[i], '\0', DB_NAME_MAX) || !drop[i][0])
+			return err_fail(err, err_cap, -EINVAL, "invalid slot name to drop");
+	if (!db->driver->apply_slots)
+		return err_fail(err, err_cap, -ENOTSUP, "%s has no replication slots",
+				db->driver->name);
+	if (create_count == 0 && drop_count == 0)
+		return 0;
+	return db->driver->apply_slots(db, create, create_count, drop, drop_count, timeout_ms, err,
+				       err_cap);
+}
+
 int db_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
 		     int64_t timeout_ms, char *err, size_t err_cap)
 {

@@ -214,11 +214,16 @@ struct db_standby {
 	uint64_t replay_lsn; /* bytes */
 };
 
-/* A physical replication slot on this server. */
+/* A replication slot on this server (not a temporary one). */
 struct db_slot {
 	char name[DB_NAME_MAX];
-	bool active;	      /* a walreceiver is using it */
+	bool active;	      /* a walreceiver (or a logical consumer) is using it */
 	uint64_t restart_lsn; /* bytes; 0 when not yet reserved */
+	/* Added after the first commit (compatible): logical slots. */
+	bool logical;		      /* slot_type 'logical' (else physical) */
+	char database[DB_NAME_MAX];   /* logical: its database */
+	char plugin[DB_NAME_MAX];     /* logical: its output plugin */
+	uint64_t confirmed_flush_lsn; /* logical: bytes the consumer confirmed; 0 unknown */
 };
 
 /* One observation of the server. Plain and fixed-size: copy and compare freely. Fields the
@@ -252,7 +257,7 @@ struct db_status {
 	int standby_count;    /* primary: entries used in standbys */
 	int standbys_omitted; /* primary: attached standbys that did not fit */
 	struct db_standby standbys[DB_STANDBYS_MAX];
-	int slot_count; /* physical replication slots on this server */
+	int slot_count; /* replication slots on this server, physical and logical */
 	int slots_omitted;
 	struct db_slot slots[DB_SLOTS_MAX];
 	char synchronous_standby_names[DB_PARAM_VALUE_MAX]; /* the value in effect */
@@ -477,6 +482,24 @@ struct db_slot_target {
 int db_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
 		     int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
+
+/* A slot db_apply_slots creates. */
+struct db_slot_spec {
+	char name[DB_NAME_MAX];	    /* [a-z0-9_], at most 63 bytes */
+	bool logical;		    /* else physical (reserved at once) */
+	char database[DB_NAME_MAX]; /* logical: the database it decodes */
+	char plugin[DB_NAME_MAX];   /* logical: the output plugin */
+};
+
+/* On a running server: drops each slot named in drop unless it is in use (a slot in use or gone
+ * is left alone), then creates each slot in create that does not exist yet. Logical slots are
+ * created in their database, on a primary only (a replica gets them otherwise). The caller
+ * decides which slots these are (the agent's slot plan: member slots, Patroni's permanent slots,
+ * ignore_slots). Returns 0, or the first error with a message after trying the rest; -ENOTSUP
+ * when the engine has no slots (openGauss). */
+int db_apply_slots(struct db *db, const struct db_slot_spec *create, int create_count,
+		   const char (*drop)[DB_NAME_MAX], int drop_count, int64_t timeout_ms, char *err,
+		   size_t err_cap) __attribute__((warn_unused_result));
 
 /* Runs CHECKPOINT on the running server and returns its redo LSN in *out_lsn (bytes): after a
  * promotion (Patroni's checkpoint_after_promote) and before a planned switchover. */
