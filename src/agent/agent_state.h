@@ -212,6 +212,8 @@ struct slot_plan {
 	int drop_count;
 	struct db_slot_target advance[DB_SLOTS_MAX]; /* idle slots to move forward */
 	int advance_count;
+	char copy[DB_SLOTS_MAX][DB_NAME_MAX]; /* replica: logical slots to copy from the leader */
+	int copy_count;
 };
 void slot_plan_build(const struct agent *a, struct slot_plan *p);
 /* The leader's record of member slots to retain after a member's key went away (Patroni's

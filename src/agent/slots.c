@@ -167,6 +167,10 @@ static void plan_wanted(const struct agent *a, enum slot_keeper k, struct slot_p
 				want_physical(p, c->name);
 			continue;
 		}
+		/* A replica that streams nothing sends no feedback to the primary: a logical slot
+		 * there could not be trusted (Patroni keeps none). */
+		if (tags.nostream)
+			continue;
 		/* A member's slot takes the name first (Patroni logs the conflict). */
 		if (wanted(p, c->name) != NULL)
 			continue;
@@ -214,9 +218,14 @@ void slot_plan_build(const struct agent *a, struct slot_plan *p)
 		const struct db_slot *have = slot_in(s, w->name);
 
 		if (have == NULL) {
-			/* A replica gets logical slots only by copying them from the primary. */
-			if ((!w->logical || k == KEEP_AS_LEADER) && p->create_count < DB_SLOTS_MAX)
+			/* A replica gets a logical slot by copying it from the primary, once the
+			 * leader published its position (Patroni copies only those). */
+			if (w->logical && k == KEEP_AS_REPLICA) {
+				if (status_lsn(a, w->name) != 0 && p->copy_count < DB_SLOTS_MAX)
+					memcpy(p->copy[p->copy_count++], w->name, sizeof(w->name));
+			} else if (p->create_count < DB_SLOTS_MAX) {
 				p->create[p->create_count++] = *w;
+			}
 			continue;
 		}
 		if (have->logical != w->logical ||
@@ -227,16 +236,22 @@ void slot_plan_build(const struct agent *a, struct slot_plan *p)
 				memcpy(p->drop[p->drop_count++], have->name, sizeof(have->name));
 			continue;
 		}
-		if (w->logical || have->active || have->restart_lsn == 0)
+		if (have->active || (!w->logical && have->restart_lsn == 0) ||
+		    (w->logical && k != KEEP_AS_REPLICA))
 			continue;
 		uint64_t to = advance_target(a, k, w->name);
+		uint64_t at = w->logical ? have->confirmed_flush_lsn : have->restart_lsn;
 		/* The server stops at its replay position anyway; asking for less spares a call
 		 * every cycle while this replica lags. */
 		if (k == KEEP_AS_REPLICA && s->replay_lsn != 0 && to > s->replay_lsn)
 			to = s->replay_lsn;
-		if (to > have->restart_lsn && p->advance_count < DB_SLOTS_MAX) {
-			memcpy(p->advance[p->advance_count].name, w->name, sizeof(w->name));
-			p->advance[p->advance_count++].lsn = to;
+		if (to > at && p->advance_count < DB_SLOTS_MAX) {
+			struct db_slot_target *t = &p->advance[p->advance_count++];
+
+			memcpy(t->name, w->name, sizeof(w->name));
+			t->lsn = to;
+			memcpy(t->database, w->logical ? w->database : "",
+			       w->logical ? sizeof(w->database) : 1);
 		}
 	}
 	for (int i = 0; i < s->slot_count; i++) {
@@ -330,6 +345,30 @@ void slot_status(const struct agent *a, struct dcs_status_doc *st)
 	}
 }
 
+/* Logical slot failover (Patroni 4, db_copy_logical_slots): copies the leader's logical slots
+ * this replica lacks, which restarts it. Bounded by half the ttl, so the member key outlives
+ * it. */
+static void copy_logical_slots(struct agent *a, const struct slot_plan *plan)
+{
+	char err[DB_ERROR_MAX];
+	struct db_peer leader;
+	int copied = 0;
+	int64_t timeout = a->dyn.ttl_ms / 2 > 2000 ? a->dyn.ttl_ms / 2 : 2000;
+
+	if (peer_named(a, a->cluster->leader, &leader) != 0)
+		return;
+	log_notice("copying %d logical replication slot(s) from the leader \"%s\" (first \"%s\"): "
+		   "postgres restarts to load them",
+		   plan->copy_count, leader.name, plan->copy[0]);
+	if (db_copy_logical_slots(a->db, &leader, (const char(*)[DB_NAME_MAX])plan->copy,
+				  plan->copy_count, timeout, &copied, err, sizeof(err)) != 0)
+		log_warning("could not copy the logical slots from \"%s\": %s, retrying",
+			    leader.name, err);
+	else if (copied > 0)
+		log_notice("copied %d logical replication slot(s) from \"%s\"", copied,
+			   leader.name);
+}
+
 void maintain_slots(struct agent *a)
 {
 	struct slot_plan plan;
@@ -348,6 +387,8 @@ void maintain_slots(struct agent *a)
 			   (const char(*)[DB_NAME_MAX])plan.drop, plan.drop_count,
 			   a->dyn.retry_timeout_ms, err, sizeof(err)) != 0)
 		log_warning("could not manage replication slots: %s, retrying", err);
+	if (plan.copy_count > 0)
+		copy_logical_slots(a, &plan);
 	if (plan.advance_count > 0 &&
 	    db_advance_slots(a->db, plan.advance, plan.advance_count, a->dyn.retry_timeout_ms, err,
 			     sizeof(err)) != 0)

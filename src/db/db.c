@@ -623,6 +623,26 @@ int db_apply_slots(struct db *db, const struct db_slot_spec *create, int create_
 				       err_cap);
 }
 
+int db_copy_logical_slots(struct db *db, const struct db_peer *primary,
+			  const char (*names)[DB_NAME_MAX], int count, int64_t timeout_ms,
+			  int *copied, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!copied || !primary || !valid_peer(primary) || count < 1 || count > DB_SLOTS_MAX ||
+	    !names)
+		return err_fail(err, err_cap, -EINVAL, "invalid slot list or primary");
+	*copied = 0;
+	for (int i = 0; i < count; i++)
+		if (!slot_name_ok(names[i]))
+			return err_fail(err, err_cap, -EINVAL, "invalid slot name");
+	if (!db->driver->copy_logical_slots)
+		return err_fail(err, err_cap, -ENOTSUP, "%s has no logical slot failover",
+				db->driver->name);
+	return db->driver->copy_logical_slots(db, primary, names, count, timeout_ms, copied, err,
+					      err_cap);
+}
+
 int db_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
 		     int64_t timeout_ms, char *err, size_t err_cap)
 {
@@ -631,7 +651,8 @@ int db_advance_slots(struct db *db, const struct db_slot_target *targets, int co
 	if (count < 0 || count > DB_SLOTS_MAX || (count > 0 && !targets))
 		return err_fail(err, err_cap, -EINVAL, "invalid slot list");
 	for (int i = 0; i < count; i++) {
-		if (!memchr(targets[i].name, '\0', DB_NAME_MAX) || !targets[i].name[0])
+		if (!memchr(targets[i].name, '\0', DB_NAME_MAX) || !targets[i].name[0] ||
+		    !memchr(targets[i].database, '\0', DB_NAME_MAX))
 			return err_fail(err, err_cap, -EINVAL, "invalid slot name");
 	}
 	if (!db->driver->advance_slots)

@@ -472,9 +472,24 @@ int db_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int coun
 struct db_slot_target {
 	char name[DB_NAME_MAX]; /* the slot's name (db_slot_name of a member) */
 	uint64_t lsn;		/* bytes */
+	/* Added after the first commit (compatible): a logical slot's database ("" for a physical
+	 * slot); its confirmed_flush_lsn moves, through a connection to that database. */
+	char database[DB_NAME_MAX];
 };
 
-/* On a running server: moves each physical slot in targets forward to its lsn
+/* On a running replica: logical slot failover (Patroni 4, PostgreSQL 11 to 16). Reads the state
+ * of each logical slot named from primary (as the rewind user: pg_read_binary_file), and when
+ * the primary has any of them, stops this server (fast), installs the slots in its pg_replslot
+ * and starts it again in the same role; db_advance_slots then keeps them where the primary's
+ * consumers confirmed. *copied says how many were installed (0: nothing was done, the server
+ * was not restarted). Returns 0, or a negative errno with a message (the server is started
+ * again whatever happened after it stopped); -ENOTSUP on openGauss. */
+int db_copy_logical_slots(struct db *db, const struct db_peer *primary,
+			  const char (*names)[DB_NAME_MAX], int count, int64_t timeout_ms,
+			  int *copied, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* On a running server: moves each slot in targets forward to its lsn
  * (pg_replication_slot_advance; a replica stops at its own replay position), so a member slot a
  * replica keeps for its next promotion retains no WAL that member already has. A slot that is
  * gone, in use or already there is left alone. Returns 0, or a negative errno with a message;

@@ -90,6 +90,10 @@ struct db_driver {
 	int (*apply_slots)(struct db *db, const struct db_slot_spec *create, int create_count,
 			   const char (*drop)[DB_NAME_MAX], int drop_count, int64_t timeout_ms,
 			   char *err, size_t err_cap);
+	/* db_copy_logical_slots: db.c has checked the list. NULL: not supported. */
+	int (*copy_logical_slots)(struct db *db, const struct db_peer *primary,
+				  const char (*names)[DB_NAME_MAX], int count, int64_t timeout_ms,
+				  int *copied, char *err, size_t err_cap);
 	/* db_advance_slots: db.c has checked the list. NULL: the engine has no slots. */
 	int (*advance_slots)(struct db *db, const struct db_slot_target *targets, int count,
 			     int64_t timeout_ms, char *err, size_t err_cap);

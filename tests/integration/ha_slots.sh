@@ -5,6 +5,9 @@
 # leader like a backup tool's, survives; keep_wal is on every node, cdc on the leader; the status
 # key carries the slots' positions and retain_slots in Patroni 4's form; a member whose key
 # expired keeps its slot on the leader (member_slots_ttl) and is listed in retain_slots.
+# Logical slot failover: the replicas copy cdc from the leader and keep it where the leader's
+# consumer confirmed; the leader dies, and the consumer (pg_logical_slot_get_changes on the new
+# leader) gets exactly the changes it had not consumed, none lost, none repeated.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -106,4 +109,38 @@ t_pass "member_slots_ttl: node3's slot stays on node1 and node2, listed in retai
 c_start node3
 t_wait_for 120 "node3 to stream again" eval '[ "$(c_psql node1 "select count(*) from pg_stat_replication where application_name = '"'node3'"' and state = '"'streaming'"'")" = 1 ]'
 t_pass "node3 is back and streams through its kept slot"
+
+# ---- logical slot failover.
+for n in node2 node3; do
+	t_wait_for 60 "cdc to be copied to $n" has_slot "$n" cdc logical
+done
+t_pass "logical slot failover: cdc was copied to node2 and node3"
+inserts() { # node: the ids of the INSERTs the consumer gets from cdc, space-separated
+	c_psql "$1" "select string_agg(substring(data from 'id\[integer\]:([0-9]+)'), ' ' order by lsn)
+		from pg_logical_slot_get_changes('cdc', null, null) where data like 'table public.lf: INSERT%'"
+}
+c_psql node1 "create table lf(id int primary key)" >/dev/null
+c_psql node1 "insert into lf select generate_series(1, 10)" >/dev/null
+t_assert_eq "1 2 3 4 5 6 7 8 9 10" "$(inserts node1)" "the consumer reads rows 1 to 10 on node1"
+c_psql node1 "insert into lf select generate_series(11, 20)" >/dev/null
+pos=$(c_psql node1 "select confirmed_flush_lsn from pg_replication_slots where slot_name = 'cdc'")
+copy_at_least() { # node
+	[ "$(c_psql "$1" "select count(*) from lf")" = 20 ] &&
+		[ "$(c_psql "$1" "select confirmed_flush_lsn >= '$pos' from pg_replication_slots
+			where slot_name = 'cdc'")" = t ]
+}
+for n in node2 node3; do
+	t_wait_for 30 "$n to replay row 20 and its cdc to reach $pos" copy_at_least "$n"
+done
+t_pass "logical slot failover: the copies on node2 and node3 reached the consumer's position $pos"
+db_pid=$(c_postmaster_pid node1)
+c_kill node1 KILL
+kill -KILL "$db_pid" 2>/dev/null || true
+t_wait_for 60 "node2 or node3 to take the leader key" eval 'l=$(c_leader); [ "$l" = node2 ] || [ "$l" = node3 ]'
+lead=$(c_leader)
+t_wait_for 30 "$lead to run as primary" c_is "$lead" primary
+t_assert_eq "11 12 13 14 15 16 17 18 19 20" "$(inserts "$lead")" \
+	"logical slot failover: on $lead the consumer gets rows 11 to 20, none lost, none repeated"
+c_psql "$lead" "insert into lf select generate_series(21, 25)" >/dev/null
+t_assert_eq "21 22 23 24 25" "$(inserts "$lead")" "the consumer goes on with the new leader's rows"
 t_done

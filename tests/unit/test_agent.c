@@ -524,22 +524,34 @@ static void test_slots_permanent_physical_and_logical(void **state)
 	assert_int_equal(plan.want_count, 4);
 	assert_int_equal(plan.create_count, 1);
 	assert_string_equal(plan.create[0].name, "keep_wal");
+	assert_int_equal(plan.copy_count, 0); /* the leader has not published cdc yet */
 	add_slot(&w->dbs, "keep_wal", false, 0x1000000);
-	add_logical_slot(&w->dbs, "cdc", "app", "test_decoding", 0x1000000);
-	w->cluster.status_slots.slot_count = 1;
+	w->cluster.status_slots.slot_count = 2;
 	memcpy(w->cluster.status_slots.slots[0].name, "keep_wal", 9);
 	w->cluster.status_slots.slots[0].lsn = 0x2000000;
+	memcpy(w->cluster.status_slots.slots[1].name, "cdc", 4);
+	w->cluster.status_slots.slots[1].lsn = 0x5000000;
 	slot_plan_build(&w->a, &plan);
-	assert_int_equal(plan.create_count + plan.drop_count, 0);
-	assert_int_equal(plan.advance_count, 1);
+	assert_int_equal(plan.copy_count, 1); /* logical slot failover: copied from the leader */
+	assert_string_equal(plan.copy[0], "cdc");
+	add_logical_slot(&w->dbs, "cdc", "app", "test_decoding", 0x1000000);
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.create_count + plan.drop_count + plan.copy_count, 0);
+	assert_int_equal(plan.advance_count, 2);
 	assert_string_equal(plan.advance[0].name, "keep_wal");
 	assert_int_equal(plan.advance[0].lsn, 0x2000000);
+	assert_string_equal(plan.advance[0].database, "");
+	/* the copy follows the leader's consumer, up to my replay position */
+	assert_string_equal(plan.advance[1].name, "cdc");
+	assert_string_equal(plan.advance[1].database, "app");
+	assert_int_equal(plan.advance[1].lsn, 0x4800000);
 
 	/* The leader creates the logical one, and replaces one in another database. */
 	w->dbs.role = DB_ROLE_PRIMARY;
 	w->a.out.leader = true;
 	w->dbs.slot_count = 3; /* node2, node3, keep_wal */
 	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.copy_count, 0);
 	assert_int_equal(plan.create_count, 1);
 	assert_string_equal(plan.create[0].name, "cdc");
 	assert_true(plan.create[0].logical);
