@@ -126,7 +126,7 @@ void hd_demote(struct ctx *c, enum ha_demote_mode mode, const char *target)
 		hd_set_name(c->out->target, target);
 }
 
-static const struct ha_member *member_named(const struct ctx *c, const char *name)
+const struct ha_member *hd_member_named(const struct ctx *c, const char *name)
 {
 	int n = clamp_count(c->in->dcs.member_count);
 
@@ -145,7 +145,7 @@ const char *hd_upstream(const struct ctx *c, const char *leader)
 		return "";
 	if (!name_set(t->replicatefrom) || name_eq(t->replicatefrom, c->me))
 		return leader;
-	m = member_named(c, t->replicatefrom);
+	m = hd_member_named(c, t->replicatefrom);
 	/* Patroni follows the member whatever its state; a member that is down, or a replica
 	 * that streams from nobody, would only pass on the WAL it already has, so until it runs
 	 * and streams again this replica takes the leader's. Two members naming each other would

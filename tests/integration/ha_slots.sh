@@ -28,10 +28,7 @@ t_on_failure() {
 	status_doc
 }
 
-status_doc() {
-	ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=2s get --print-value-only \
-		"/service/$C_SCOPE/status" 2>/dev/null || true
-}
+status_doc() { c_key status; }
 patch_config() { # node, json
 	curl -s -o /dev/null -w '%{http_code}' -m 10 -X PATCH -H 'Content-Type: application/json' \
 		-d "$2" "http://127.0.0.1:${C_API_PORT[$1]}/config"
@@ -96,10 +93,7 @@ t_pass "status: cdc's position moves with its consumer"
 db_pid=$(c_postmaster_pid node3)
 c_kill node3 KILL
 kill -KILL "$db_pid" 2>/dev/null || true
-members_gone() {
-	! ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=2s get --keys-only \
-		"/service/$C_SCOPE/members/node3" 2>/dev/null | grep -q node3
-}
+members_gone() { [ -z "$(c_key members/node3)" ]; }
 t_wait_for $((3 * C_TTL)) "node3's member key to expire" members_gone
 sleep $((3 * C_LOOP_WAIT + 2))
 has_slot node1 node3 || t_fail "member_slots_ttl: node1 dropped node3's slot"
