@@ -92,6 +92,18 @@ struct agent {
 	} retain[DB_SLOTS_MAX];
 	int retain_count;
 	bool retain_seeded; /* seeded from the status key since this node became the leader */
+	/* slots.c: logical slots on this replica not yet proven safe to use after a promotion
+	 * (Patroni's _logical_slots_processing_queue), with the primary's catalog_xmin of each
+	 * once read */
+	struct {
+		char name[DB_NAME_MAX];
+		bool known;
+		uint64_t primary_xmin;
+	} pending[DB_SLOTS_MAX];
+	int pending_count;
+	bool pending_seeded;		  /* every logical slot found at start was queued */
+	char readiness_err[DB_ERROR_MAX]; /* the last failure of that check, as last logged */
+	int64_t copied_observed_ms;	  /* db status time of the last slot copy */
 	/* The member list last handed to the driver (db_set_peers; openGauss replconninfoN). */
 	struct db_peer db_peers[DB_PEERS_MAX];
 	int db_peer_count; /* -1: none handed over yet */
@@ -222,6 +234,14 @@ void slot_plan_build(const struct agent *a, struct slot_plan *p);
 void slot_retention_update(struct agent *a, int64_t now_ms);
 /* The status key's slot positions and retained slots, from the last plan (leader.c writes). */
 void slot_status(const struct agent *a, struct dcs_status_doc *st);
+/* Patroni's check that a logical slot copied to this replica is safe to use after a promotion
+ * (slots.py check_logical_slots_readiness): the primary's physical slot for this replica must
+ * hold a catalog_xmin, not older than the primary's logical slot's, nor newer than the copy's.
+ * primary_xmins[i] is the primary's catalog_xmin of pending slot i (found[i] false: unknown),
+ * physical_xmin the physical slot's (0: null). Pure; removes the slots found safe, names them
+ * in safe (at most DB_SLOTS_MAX), returns how many. */
+int slot_readiness(struct agent *a, const bool *found, const uint64_t *primary_xmins,
+		   uint64_t physical_xmin, char (*safe)[DB_NAME_MAX]);
 /* Creates, drops and advances the slots by the plan. */
 void maintain_slots(struct agent *a);
 

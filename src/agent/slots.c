@@ -23,6 +23,8 @@
  */
 #include "agent_state.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -345,6 +347,101 @@ void slot_status(const struct agent *a, struct dcs_status_doc *st)
 	}
 }
 
+static void pending_add(struct agent *a, const char *name)
+{
+	for (int i = 0; i < a->pending_count; i++)
+		if (strcmp(a->pending[i].name, name) == 0)
+			return;
+	if (a->pending_count >= DB_SLOTS_MAX)
+		return;
+	memset(&a->pending[a->pending_count], 0, sizeof(a->pending[0]));
+	if (buf_copy(a->pending[a->pending_count].name, DB_NAME_MAX, name) == 0)
+		a->pending_count++;
+}
+
+int slot_readiness(struct agent *a, const bool *found, const uint64_t *primary_xmins,
+		   uint64_t physical_xmin, char (*safe)[DB_NAME_MAX])
+{
+	int n = 0, kept = 0;
+
+	for (int i = 0; i < a->pending_count; i++) {
+		if (!a->pending[i].known && found[i]) {
+			a->pending[i].known = true;
+			a->pending[i].primary_xmin = primary_xmins[i];
+		}
+	}
+	for (int i = 0; i < a->pending_count; i++) {
+		const struct db_slot *mine = slot_in(a->dbs, a->pending[i].name);
+		bool ready = mine == NULL || (a->pending[i].known && physical_xmin != 0 &&
+					      a->pending[i].primary_xmin <= physical_xmin &&
+					      physical_xmin <= mine->catalog_xmin);
+
+		if (ready && mine != NULL && n < DB_SLOTS_MAX)
+			memcpy(safe[n++], a->pending[i].name, DB_NAME_MAX);
+		if (!ready)
+			a->pending[kept++] = a->pending[i];
+	}
+	a->pending_count = kept;
+	return n;
+}
+
+/* The name of the slot this replica's WAL comes through on the primary: its own, or, in a
+ * cascade, that of the member at the top of its chain (Patroni's get_slot_name_on_primary). */
+static int slot_on_primary(const struct agent *a, char *out)
+{
+	const char *name = a->cfg->name, *from = a->cfg->tags.replicatefrom;
+	bool nostream = a->cfg->tags.nostream;
+
+	for (int hops = 0; hops <= a->cluster->member_count; hops++) {
+		const struct dcs_member *m =
+			from[0] && strcmp(from, name) != 0 ? member_named(a, from) : NULL;
+
+		if (nostream)
+			return -ENOENT;
+		if (m == NULL)
+			return db_slot_name(name, out, DB_NAME_MAX);
+		name = m->name;
+		from = m->replicatefrom;
+		nostream = m->nostream;
+	}
+	return -ELOOP; /* members naming each other */
+}
+
+/* Reads what slot_readiness needs from the leader, at most once per cycle while slots wait. */
+static void check_readiness(struct agent *a)
+{
+	char names[DB_SLOTS_MAX + 1][DB_NAME_MAX], safe[DB_SLOTS_MAX][DB_NAME_MAX];
+	bool found[DB_SLOTS_MAX + 1];
+	uint64_t xmins[DB_SLOTS_MAX + 1];
+	char err[DB_ERROR_MAX];
+	struct db_peer leader;
+	int n = a->pending_count;
+
+	if (n == 0 || peer_named(a, a->cluster->leader, &leader) != 0 ||
+	    slot_on_primary(a, names[n]) != 0)
+		return;
+	for (int i = 0; i < n; i++)
+		memcpy(names[i], a->pending[i].name, DB_NAME_MAX);
+	if (db_peer_slot_xmins(a->db, &leader, (const char(*)[DB_NAME_MAX])names, n + 1, found,
+			       xmins, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0) {
+		if (strcmp(err, a->readiness_err) != 0)
+			log_warning(
+				"could not read the slots' catalog_xmin on \"%s\": %s, retrying",
+				leader.name, err);
+		memcpy(a->readiness_err, err, sizeof(err));
+		return;
+	}
+	a->readiness_err[0] = '\0';
+	if (!found[n])
+		log_debug("slot \"%s\" is not on the leader \"%s\"", names[n], leader.name);
+	/* No catalog_xmin on my physical slot there: not streaming yet, or no
+	 * hot_standby_feedback. */
+	int safe_count = slot_readiness(a, found, xmins, found[n] ? xmins[n] : 0, safe);
+	for (int i = 0; i < safe_count; i++)
+		log_info("logical replication slot \"%s\" is safe to use after a failover",
+			 safe[i]);
+}
+
 /* Logical slot failover (Patroni 4, db_copy_logical_slots): copies the leader's logical slots
  * this replica lacks, which restarts it. Bounded by half the ttl, so the member key outlives
  * it. */
@@ -355,8 +452,11 @@ static void copy_logical_slots(struct agent *a, const struct slot_plan *plan)
 	int copied = 0;
 	int64_t timeout = a->dyn.ttl_ms / 2 > 2000 ? a->dyn.ttl_ms / 2 : 2000;
 
-	if (peer_named(a, a->cluster->leader, &leader) != 0)
+	/* The status this plan came from predates a copy made since (between cycles). */
+	if (peer_named(a, a->cluster->leader, &leader) != 0 ||
+	    (a->copied_observed_ms != 0 && a->dbs->observed_ms <= a->copied_observed_ms))
 		return;
+	a->copied_observed_ms = clock_mono_ms();
 	log_notice("copying %d logical replication slot(s) from the leader \"%s\" (first \"%s\"): "
 		   "postgres restarts to load them",
 		   plan->copy_count, leader.name, plan->copy[0]);
@@ -364,9 +464,50 @@ static void copy_logical_slots(struct agent *a, const struct slot_plan *plan)
 				  plan->copy_count, timeout, &copied, err, sizeof(err)) != 0)
 		log_warning("could not copy the logical slots from \"%s\": %s, retrying",
 			    leader.name, err);
-	else if (copied > 0)
+	else if (copied > 0) {
 		log_notice("copied %d logical replication slot(s) from \"%s\"", copied,
 			   leader.name);
+		for (int i = 0; i < plan->copy_count; i++)
+			pending_add(a, plan->copy[i]);
+	}
+}
+
+/* Replica: queues the logical slots found at start (their safety is unknown), then checks the
+ * queue. Leader: warns about the slots still queued when it was promoted, as Patroni does. */
+static void logical_readiness(struct agent *a, const struct slot_plan *plan)
+{
+	enum slot_keeper k = keeper_of(a);
+
+	if (k == KEEP_AS_LEADER && a->pending_count > 0) {
+		char list[DB_SLOTS_MAX * (DB_NAME_MAX + 2)];
+		size_t len = 0;
+
+		list[0] = '\0';
+		for (int i = 0; i < a->pending_count; i++) {
+			int w = snprintf(list + len, sizeof(list) - len, "%s\"%s\"", i ? ", " : "",
+					 a->pending[i].name);
+			if (w > 0 && (size_t)w < sizeof(list) - len)
+				len += (size_t)w;
+		}
+		log_warning("logical replication slots that might be unsafe to use after the "
+			    "promotion: %s",
+			    list);
+		a->pending_count = 0;
+	}
+	if (k != KEEP_AS_REPLICA) {
+		a->pending_seeded = false;
+		return;
+	}
+	/* A copy made since this status was observed is not in it yet. */
+	if (a->copied_observed_ms != 0 && a->dbs->observed_ms <= a->copied_observed_ms)
+		return;
+	if (!a->pending_seeded) {
+		for (int i = 0; i < plan->want_count; i++)
+			if (plan->want[i].logical && slot_in(a->dbs, plan->want[i].name) != NULL)
+				pending_add(a, plan->want[i].name);
+		a->pending_seeded = true;
+	}
+	check_readiness(a);
 }
 
 void maintain_slots(struct agent *a)
@@ -389,6 +530,7 @@ void maintain_slots(struct agent *a)
 		log_warning("could not manage replication slots: %s, retrying", err);
 	if (plan.copy_count > 0)
 		copy_logical_slots(a, &plan);
+	logical_readiness(a, &plan);
 	if (plan.advance_count > 0 &&
 	    db_advance_slots(a->db, plan.advance, plan.advance_count, a->dyn.retry_timeout_ms, err,
 			     sizeof(err)) != 0)

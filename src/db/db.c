@@ -643,6 +643,24 @@ int db_copy_logical_slots(struct db *db, const struct db_peer *primary,
 					      err_cap);
 }
 
+int db_peer_slot_xmins(struct db *db, const struct db_peer *primary,
+		       const char (*names)[DB_NAME_MAX], int count, bool *found, uint64_t *xmin,
+		       int64_t timeout_ms, char *err, size_t err_cap)
+{
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!primary || !valid_peer(primary) || count < 1 || count > DB_SLOTS_MAX || !names ||
+	    !found || !xmin)
+		return err_fail(err, err_cap, -EINVAL, "invalid slot list or primary");
+	for (int i = 0; i < count; i++)
+		if (!slot_name_ok(names[i]))
+			return err_fail(err, err_cap, -EINVAL, "invalid slot name");
+	if (!db->driver->peer_slot_xmins)
+		return err_fail(err, err_cap, -ENOTSUP, "%s has no logical slot failover",
+				db->driver->name);
+	return db->driver->peer_slot_xmins(db, primary, names, count, found, xmin, timeout_ms, err,
+					   err_cap);
+}
+
 int db_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
 		     int64_t timeout_ms, char *err, size_t err_cap)
 {

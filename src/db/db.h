@@ -224,6 +224,7 @@ struct db_slot {
 	char database[DB_NAME_MAX];   /* logical: its database */
 	char plugin[DB_NAME_MAX];     /* logical: its output plugin */
 	uint64_t confirmed_flush_lsn; /* logical: bytes the consumer confirmed; 0 unknown */
+	uint64_t catalog_xmin;	      /* the oldest catalog xid it needs; 0 when null */
 };
 
 /* One observation of the server. Plain and fixed-size: copy and compare freely. Fields the
@@ -487,6 +488,15 @@ struct db_slot_target {
 int db_copy_logical_slots(struct db *db, const struct db_peer *primary,
 			  const char (*names)[DB_NAME_MAX], int count, int64_t timeout_ms,
 			  int *copied, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* The catalog_xmin of slots on another member (the primary), for Patroni's check that a copied
+ * logical slot is safe to use after a promotion. Reads, as the rewind user, the slots named in
+ * names from primary while it is not in recovery; found[i] says whether names[i] exists there,
+ * xmin[i] its catalog_xmin (0 when null). Returns 0, or a negative errno with a message. */
+int db_peer_slot_xmins(struct db *db, const struct db_peer *primary,
+		       const char (*names)[DB_NAME_MAX], int count, bool *found, uint64_t *xmin,
+		       int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
 /* On a running server: moves each slot in targets forward to its lsn

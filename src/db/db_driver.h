@@ -94,6 +94,10 @@ struct db_driver {
 	int (*copy_logical_slots)(struct db *db, const struct db_peer *primary,
 				  const char (*names)[DB_NAME_MAX], int count, int64_t timeout_ms,
 				  int *copied, char *err, size_t err_cap);
+	/* db_peer_slot_xmins: db.c has checked the list. NULL: not supported. */
+	int (*peer_slot_xmins)(struct db *db, const struct db_peer *primary,
+			       const char (*names)[DB_NAME_MAX], int count, bool *found,
+			       uint64_t *xmin, int64_t timeout_ms, char *err, size_t err_cap);
 	/* db_advance_slots: db.c has checked the list. NULL: the engine has no slots. */
 	int (*advance_slots)(struct db *db, const struct db_slot_target *targets, int count,
 			     int64_t timeout_ms, char *err, size_t err_cap);

@@ -570,6 +570,7 @@ const struct db_driver db_postgres_driver = {
 	.ensure_slots = pg_ensure_slots,
 	.apply_slots = pg_apply_slots,
 	.copy_logical_slots = pg_copy_logical_slots,
+	.peer_slot_xmins = db_pg_peer_slot_xmins,
 	.advance_slots = pg_advance_slots,
 	.checkpoint = pg_checkpoint,
 	.fence = db_fence_postmaster,

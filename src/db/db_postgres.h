@@ -106,6 +106,14 @@ int db_pg_parse_controldata(const char *text, struct db_control *out)
  * one). */
 #define DB_PG_SQL_MAX 2048
 
+/* An xid column (catalog_xmin) as text: "" (null) is 0. Returns 0 or -EINVAL. */
+int db_pg_parse_xid(const char *v, uint64_t *out) __attribute__((warn_unused_result));
+/* The catalog_xmin of the slots named on primary (db_peer_slot_xmins). */
+int db_pg_peer_slot_xmins(struct db *db, const struct db_peer *primary,
+			  const char (*names)[DB_NAME_MAX], int count, bool *found, uint64_t *xmin,
+			  int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 /* A logical slot's state file as read from the primary (db_postgres_slots.c). The file is a
  * ReplicationSlotOnDisk, a few hundred bytes; this leaves room for later versions. */
 #define DB_PG_SLOT_STATE_MAX 4096

@@ -75,6 +75,15 @@ static void conninfo_target(const char *conninfo, char *host, size_t host_cap, i
 	PQconninfoFree(opts);
 }
 
+int db_pg_parse_xid(const char *v, uint64_t *out)
+{
+	if (!v || !*v) {
+		*out = 0;
+		return 0;
+	}
+	return num_parse_u64(v, 0, UINT32_MAX, out);
+}
+
 static int parse_lsn_field(const char *v, uint64_t *out)
 {
 	if (!v || !*v) {
@@ -271,7 +280,8 @@ static const char standbys_sql[] =
 
 const char db_pg_slots_sql[] =
 	"SELECT slot_name, active, restart_lsn, slot_type = 'logical',"
-	" COALESCE(database::text, ''), COALESCE(plugin::text, ''), confirmed_flush_lsn"
+	" COALESCE(database::text, ''), COALESCE(plugin::text, ''), confirmed_flush_lsn,"
+	" COALESCE(catalog_xmin::text, '')"
 	" FROM pg_catalog.pg_replication_slots WHERE NOT temporary ORDER BY slot_name";
 
 static const char pending_sql[] =
@@ -320,7 +330,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 	rc = db_sql_query(conn, db_pg_slots_sql, deadline, &res, err, err_cap);
 	if (rc < 0)
 		return rc;
-	for (int r = 0; r < PQntuples(res) && PQnfields(res) == 7; r++) {
+	for (int r = 0; r < PQntuples(res) && PQnfields(res) == 8; r++) {
 		if (st->slot_count >= DB_SLOTS_MAX) {
 			st->slots_omitted++;
 			continue;
@@ -333,7 +343,8 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 		    parse_bool_field(db_sql_value(res, r, 3), &s->logical) < 0 ||
 		    copy_field(db_sql_value(res, r, 4), s->database, sizeof(s->database)) < 0 ||
 		    copy_field(db_sql_value(res, r, 5), s->plugin, sizeof(s->plugin)) < 0 ||
-		    parse_lsn_field(db_sql_value(res, r, 6), &s->confirmed_flush_lsn) < 0) {
+		    parse_lsn_field(db_sql_value(res, r, 6), &s->confirmed_flush_lsn) < 0 ||
+		    db_pg_parse_xid(db_sql_value(res, r, 7), &s->catalog_xmin) < 0) {
 			memset(s, 0, sizeof(*s));
 			st->slots_omitted++;
 			continue;

@@ -26,6 +26,11 @@ t_on_failure() {
 	done
 	echo "---- status key"
 	status_doc
+	for n in node1 node2 node3; do
+		echo "---- $n slots"
+		c_psql "$n" "select slot_name, slot_type, active, xmin, catalog_xmin, restart_lsn,
+			confirmed_flush_lsn from pg_replication_slots order by 1"
+	done
 }
 
 status_doc() { c_key status; }
@@ -109,6 +114,10 @@ for n in node2 node3; do
 	t_wait_for 60 "cdc to be copied to $n" has_slot "$n" cdc logical
 done
 t_pass "logical slot failover: cdc was copied to node2 and node3"
+for n in node2 node3; do
+	t_wait_for 60 "cdc on $n to be found safe" grep -q 'slot "cdc" is safe to use after a failover' "$C_DIR/$n.log"
+done
+t_pass "logical slot failover: the primary holds the catalog rows cdc needs on node2 and node3 (catalog_xmin check)"
 inserts() { # node: the ids of the INSERTs the consumer gets from cdc, space-separated
 	c_psql "$1" "select string_agg(substring(data from 'id\[integer\]:([0-9]+)'), ' ' order by lsn)
 		from pg_logical_slot_get_changes('cdc', null, null) where data like 'table public.lf: INSERT%'"

@@ -653,6 +653,47 @@ static void test_slots_retained_for_member_slots_ttl(void **state)
 	free(c);
 }
 
+/* Patroni's readiness check of a copied logical slot: safe once the primary's physical slot for
+ * this replica holds a catalog_xmin between the primary's logical slot's and the copy's. */
+static void test_slots_copied_logical_slot_is_safe_once_catalog_xmin_is_held(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+	char safe[DB_SLOTS_MAX][DB_NAME_MAX];
+	bool found[2] = { true, false };
+	uint64_t xmins[2] = { 740, 0 };
+
+	(void)state;
+	assert_non_null(w);
+	slot_world_init(w, c);
+	add_logical_slot(&w->dbs, "cdc", "app", "test_decoding", 0x1000000);
+	add_logical_slot(&w->dbs, "other", "app", "test_decoding", 0x1000000);
+	w->dbs.slots[0].catalog_xmin = 745;
+	w->dbs.slots[1].catalog_xmin = 745;
+	w->a.pending_count = 2;
+	memcpy(w->a.pending[0].name, "cdc", 4);
+	memcpy(w->a.pending[1].name, "other", 6);
+	/* No catalog_xmin on the physical slot yet (no feedback): nothing is safe. */
+	assert_int_equal(slot_readiness(&w->a, found, xmins, 0, safe), 0);
+	assert_int_equal(w->a.pending_count, 2);
+	assert_true(w->a.pending[0].known);
+	/* The physical slot's catalog_xmin behind the primary's logical one: not yet. */
+	assert_int_equal(slot_readiness(&w->a, found, xmins, 730, safe), 0);
+	/* Past the copy's own catalog_xmin: not yet either. */
+	assert_int_equal(slot_readiness(&w->a, found, xmins, 750, safe), 0);
+	/* Between the two: cdc is safe; "other" stays (its primary catalog_xmin is unknown). */
+	assert_int_equal(slot_readiness(&w->a, found, xmins, 742, safe), 1);
+	assert_string_equal(safe[0], "cdc");
+	assert_int_equal(w->a.pending_count, 1);
+	assert_string_equal(w->a.pending[0].name, "other");
+	/* A queued slot that is gone here needs no check. */
+	w->dbs.slot_count = 0;
+	assert_int_equal(slot_readiness(&w->a, found, xmins, 0, safe), 0);
+	assert_int_equal(w->a.pending_count, 0);
+	free(w);
+	free(c);
+}
+
 /* The failover key's scheduled_at: a strict ISO 8601 time with a zone schedules the switchover;
  * anything else makes the loop ignore the key (it used to mean "at once"). */
 static void test_input_refuses_a_scheduled_at_that_does_not_parse(void **state)
@@ -889,6 +930,7 @@ int main(void)
 		cmocka_unit_test(test_slots_permanent_physical_and_logical),
 		cmocka_unit_test(test_slots_cascade_nostream_and_no_retention),
 		cmocka_unit_test(test_slots_retained_for_member_slots_ttl),
+		cmocka_unit_test(test_slots_copied_logical_slot_is_safe_once_catalog_xmin_is_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
