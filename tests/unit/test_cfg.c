@@ -1671,6 +1671,9 @@ static const struct {
 	{ "bootstrap.dcs.synchronous_node_count", "synchronous replication (unit.ha_decide)" },
 	{ "bootstrap.dcs.failsafe_mode", "failsafe (integration.ha_failsafe_tls)" },
 	{ "bootstrap.dcs.check_timeline", "leader race (unit.ha_decide)" },
+	{ "bootstrap.dcs.max_timelines_history",
+	  "the history key keeps the newest rows (unit.dcs "
+	  "test_history_doc_appends_a_row_to_what_was_read)" },
 	{ "bootstrap.dcs.slots", "permanent slots (unit.agent, integration.ha_slots)" },
 	{ "bootstrap.dcs.ignore_slots", "slots never dropped (unit.agent, integration.ha_slots)" },
 	{ "bootstrap.dcs.member_slots_ttl",
