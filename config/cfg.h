@@ -161,6 +161,8 @@ struct cfg_slot {
 struct cfg_slots {
 	int count;
 	struct cfg_slot items[CFG_SLOTS_MAX];
+	int skipped; /* entries left out as not understood (Patroni logs them too) */
+	char skipped_why[CFG_LINE_MAX]; /* what was wrong with the first, for the agent's log */
 };
 
 /*

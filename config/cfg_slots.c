@@ -9,6 +9,8 @@
  */
 #include "cfg_internal.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -26,9 +28,28 @@ static bool valid_slot_name(const char *s)
 	return true;
 }
 
+/* Reports an entry left out: a warning at its place, and the count and first reason in out (the
+ * DCS "config" key is read without recording warnings; the agent logs these). */
+__attribute__((format(printf, 5, 6))) static void skip(struct cfg_reader *r, struct cfg_slots *out,
+						       const struct cfg_node *n, const char *shown,
+						       const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	cfg_rec_warning(r, n->line, n->column, shown, "%s", why);
+	/* Both fit: why is under 256 bytes, and a key path is shown up to 200 (the full text went
+	 * to the diagnostics). */
+	if (out->skipped++ == 0)
+		snprintf(out->skipped_why, sizeof(out->skipped_why), "%.200s: %.255s", shown, why);
+}
+
 /* Reads the fields of one entry; false (with a warning) when one is not understood. */
-static bool read_fields(struct cfg_reader *r, const struct cfg_node *m, struct cfg_slot *s,
-			bool ignore, const char *shown)
+static bool read_fields(struct cfg_reader *r, struct cfg_slots *out, const struct cfg_node *m,
+			struct cfg_slot *s, bool ignore, const char *shown)
 {
 	for (const struct cfg_node *f = m->child; f != NULL; f = f->next) {
 		char *dst = NULL;
@@ -53,16 +74,14 @@ static bool read_fields(struct cfg_reader *r, const struct cfg_node *m, struct c
 		if (f->type == CFG_NODE_NULL)
 			continue;
 		if (f->type != CFG_NODE_SCALAR || buf_copy(dst, cap, f->text) != 0) {
-			cfg_rec_warning(r, f->line, f->column, shown,
-					"\"%s\" must be a short single value: entry skipped",
-					f->key);
+			skip(r, out, f, shown, "\"%s\" must be a short single value: entry skipped",
+			     f->key);
 			return false;
 		}
 	}
 	if (s->type[0] && strcmp(s->type, "physical") != 0 && strcmp(s->type, "logical") != 0) {
-		cfg_rec_warning(r, m->line, m->column, shown,
-				"type \"%s\" is neither physical nor logical: entry skipped",
-				s->type);
+		skip(r, out, m, shown, "type \"%s\" is neither physical nor logical: entry skipped",
+		     s->type);
 		return false;
 	}
 	return true;
@@ -75,31 +94,29 @@ static void read_permanent(struct cfg_reader *r, const struct cfg_node *e, struc
 
 	memset(&s, 0, sizeof(s));
 	if (!valid_slot_name(e->key) || buf_copy(s.name, sizeof(s.name), e->key) != 0) {
-		cfg_rec_warning(r, e->line, e->column, shown,
-				"slot name \"%.64s\" may only contain lower case letters, numbers "
-				"and \"_\" (at most 63): slot skipped",
-				e->key);
+		skip(r, out, e, shown,
+		     "slot name \"%.64s\" may only contain lower case letters, numbers and \"_\" "
+		     "(at most 63): slot skipped",
+		     e->key);
 		return;
 	}
 	if (e->type == CFG_NODE_MAP) {
-		if (!read_fields(r, e, &s, false, shown))
+		if (!read_fields(r, out, e, &s, false, shown))
 			return;
 	} else if (e->type != CFG_NODE_NULL) {
-		cfg_rec_warning(r, e->line, e->column, shown,
-				"must be a mapping with type (and database, plugin): slot skipped");
+		skip(r, out, e, shown,
+		     "must be a mapping with type (and database, plugin): slot skipped");
 		return;
 	}
 	if (s.type[0] == '\0')
 		memcpy(s.type, s.database[0] && s.plugin[0] ? "logical" : "physical",
 		       s.database[0] && s.plugin[0] ? sizeof("logical") : sizeof("physical"));
 	if (strcmp(s.type, "logical") == 0 && (s.database[0] == '\0' || s.plugin[0] == '\0')) {
-		cfg_rec_warning(r, e->line, e->column, shown,
-				"a logical slot needs database and plugin: slot skipped");
+		skip(r, out, e, shown, "a logical slot needs database and plugin: slot skipped");
 		return;
 	}
 	if (out->count >= CFG_SLOTS_MAX) {
-		cfg_rec_warning(r, e->line, e->column, shown,
-				"more than %d slots: the rest are skipped", CFG_SLOTS_MAX);
+		skip(r, out, e, shown, "more than %d slots: the rest are skipped", CFG_SLOTS_MAX);
 		return;
 	}
 	out->items[out->count++] = s;
@@ -112,9 +129,8 @@ void cfg_read_slots(struct cfg_reader *r, const struct cfg_node *n, struct cfg_s
 	if (n->type == CFG_NODE_NULL)
 		return;
 	if (n->type != (ignore ? CFG_NODE_SEQ : CFG_NODE_MAP)) {
-		cfg_rec_warning(r, n->line, n->column, shown, "must be %s, not %s: ignored",
-				ignore ? "a list of mappings" : "a mapping of slot names",
-				cfg_type_noun(n));
+		skip(r, out, n, shown, "must be %s, not %s: ignored",
+		     ignore ? "a list of mappings" : "a mapping of slot names", cfg_type_noun(n));
 		return;
 	}
 	for (const struct cfg_node *e = n->child; e != NULL; e = e->next) {
@@ -126,18 +142,16 @@ void cfg_read_slots(struct cfg_reader *r, const struct cfg_node *n, struct cfg_s
 		}
 		memset(&s, 0, sizeof(s));
 		if (e->type != CFG_NODE_MAP) {
-			cfg_rec_warning(
-				r, e->line, e->column, shown,
-				"an entry must be a mapping (name, type, database, plugin): "
-				"entry skipped");
+			skip(r, out, e, shown,
+			     "an entry must be a mapping (name, type, database, plugin): entry "
+			     "skipped");
 			continue;
 		}
-		if (!read_fields(r, e, &s, true, shown))
+		if (!read_fields(r, out, e, &s, true, shown))
 			continue;
 		if (out->count >= CFG_SLOTS_MAX) {
-			cfg_rec_warning(r, e->line, e->column, shown,
-					"more than %d entries: the rest are skipped",
-					CFG_SLOTS_MAX);
+			skip(r, out, e, shown, "more than %d entries: the rest are skipped",
+			     CFG_SLOTS_MAX);
 			return;
 		}
 		out->items[out->count++] = s;

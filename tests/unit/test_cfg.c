@@ -1535,7 +1535,10 @@ static void test_dynamic_slots_and_ignore_slots(void **state)
 	assert_string_equal(d.slots.items[1].type, "logical");
 	assert_string_equal(d.slots.items[1].plugin, "pgoutput");
 	assert_string_equal(d.slots.items[2].name, "phys");
+	assert_int_equal(d.slots.skipped, 3);
+	assert_non_null(strstr(d.slots.skipped_why, "Bad-Name"));
 	assert_int_equal(d.ignore_slots.count, 2);
+	assert_int_equal(d.ignore_slots.skipped, 1);
 	assert_string_equal(d.ignore_slots.items[0].name, "barman");
 	assert_string_equal(d.ignore_slots.items[1].type, "logical");
 	assert_string_equal(d.ignore_slots.items[1].name, "");
