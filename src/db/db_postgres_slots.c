@@ -54,49 +54,57 @@ static int unhex(const char *text, unsigned char *out, size_t cap, size_t *len)
 	return 0;
 }
 
-/* "'a','b'" for an IN list; names are [a-z0-9_] (db.c checked): no quoting issue. */
-static int name_list(const char (*names)[DB_NAME_MAX], int count, char *out, size_t cap)
+/* Runs "SELECT slot_name, <column> FROM pg_get_replication_slots() WHERE <filter> NOT
+ * pg_is_in_recovery() AND slot_name IN (names)" on primary as the rewind user. Names are [a-z0-9_] (db.c
+ * checked): no quoting issue. On 0, *res is the result (PQclear it). */
+static int query_primary_slots(struct db *db, const struct db_peer *primary, const char *column,
+			       const char *filter, const char (*names)[DB_NAME_MAX], int count,
+			       int64_t deadline, PGresult **res, char *err, size_t err_cap)
 {
-	size_t len = 0;
+	char ci[DB_CONNINFO_MAX], sql[DB_PG_SQL_MAX];
+	struct buf b;
+	PGconn *conn;
+	int rc;
 
-	out[0] = '\0';
-	for (int i = 0; i < count; i++) {
-		int n = snprintf(out + len, cap - len, "%s'%s'", i ? "," : "", names[i]);
-
-		if (n < 0 || (size_t)n >= cap - len)
-			return -ENOBUFS;
-		len += (size_t)n;
+	buf_init_fixed(&b, sql, sizeof(sql));
+	(void)buf_printf(&b,
+			 "SELECT slot_name, %s FROM pg_catalog.pg_get_replication_slots()"
+			 " WHERE %s NOT pg_catalog.pg_is_in_recovery() AND slot_name IN (",
+			 column, filter);
+	for (int i = 0; i < count; i++)
+		(void)buf_printf(&b, "%s'%s'", i ? "," : "", names[i]);
+	(void)buf_puts(&b, ")");
+	if (b.overflow ||
+	    db_pg_conninfo(db, primary, &db->opts.rewind, "postgres", ci, sizeof(ci)) < 0)
+		return err_fail(err, err_cap, -ENOBUFS, "conninfo or slot list too long");
+	rc = db_sql_connect_conninfo(ci, deadline, &conn, err, err_cap);
+	if (rc < 0)
+		return rc;
+	rc = db_sql_query(conn, sql, deadline, res, err, err_cap);
+	PQfinish(conn);
+	if (rc == 0 && PQnfields(*res) != 2) {
+		PQclear(*res);
+		rc = err_fail(err, err_cap, -EIO, "unexpected answer from the primary");
 	}
-	return 0;
+	return rc;
 }
 
 int db_pg_peer_slot_xmins(struct db *db, const struct db_peer *primary,
 			  const char (*names)[DB_NAME_MAX], int count, bool *found, uint64_t *xmin,
 			  int64_t timeout_ms, char *err, size_t err_cap)
 {
-	int64_t deadline = clock_mono_ms() + timeout_ms;
-	char ci[DB_CONNINFO_MAX], sql[DB_PG_SQL_MAX], list[DB_PG_SQL_MAX / 2];
-	PGresult *res = NULL;
-	PGconn *conn;
+	PGresult *res;
 	int rc;
 
 	for (int i = 0; i < count; i++) {
 		found[i] = false;
 		xmin[i] = 0;
 	}
-	if (db_pg_conninfo(db, primary, &db->opts.rewind, "postgres", ci, sizeof(ci)) < 0 ||
-	    name_list(names, count, list, sizeof(list)) < 0 ||
-	    buf_format(sql, sizeof(sql),
-		       "SELECT slot_name, COALESCE(catalog_xmin::text, '')"
-		       " FROM pg_catalog.pg_get_replication_slots()"
-		       " WHERE NOT pg_catalog.pg_is_in_recovery() AND slot_name IN (%s)",
-		       list) != 0)
-		return err_fail(err, err_cap, -ENOBUFS, "conninfo or slot list too long");
-	rc = db_sql_connect_conninfo(ci, deadline, &conn, err, err_cap);
+	rc = query_primary_slots(db, primary, "COALESCE(catalog_xmin::text, '')", "", names, count,
+				 clock_mono_ms() + timeout_ms, &res, err, err_cap);
 	if (rc < 0)
 		return rc;
-	rc = db_sql_query(conn, sql, deadline, &res, err, err_cap);
-	for (int r = 0; rc == 0 && r < PQntuples(res) && PQnfields(res) == 2; r++) {
+	for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
 		for (int i = 0; i < count; i++) {
 			if (strcmp(names[i], PQgetvalue(res, r, 0)) != 0)
 				continue;
@@ -107,7 +115,6 @@ int db_pg_peer_slot_xmins(struct db *db, const struct db_peer *primary,
 		}
 	}
 	PQclear(res);
-	PQfinish(conn);
 	return rc;
 }
 
@@ -115,26 +122,18 @@ int db_pg_fetch_slot_states(struct db *db, const struct db_peer *primary,
 			    const char (*names)[DB_NAME_MAX], int count, int64_t deadline,
 			    struct db_pg_slot_state *out, int *n, char *err, size_t err_cap)
 {
-	char ci[DB_CONNINFO_MAX], sql[DB_PG_SQL_MAX], list[DB_PG_SQL_MAX / 2];
-	PGresult *res = NULL;
-	PGconn *conn;
+	PGresult *res;
 	int rc;
 
 	*n = 0;
-	if (db_pg_conninfo(db, primary, &db->opts.rewind, "postgres", ci, sizeof(ci)) < 0 ||
-	    name_list(names, count, list, sizeof(list)) < 0 ||
-	    buf_format(sql, sizeof(sql),
-		       "SELECT slot_name, pg_catalog.pg_read_binary_file("
-		       "'pg_replslot/' || slot_name || '/state')"
-		       " FROM pg_catalog.pg_replication_slots WHERE slot_type = 'logical'"
-		       " AND NOT pg_catalog.pg_is_in_recovery() AND slot_name IN (%s)",
-		       list) != 0)
-		return err_fail(err, err_cap, -ENOBUFS, "conninfo or slot list too long");
-	rc = db_sql_connect_conninfo(ci, deadline, &conn, err, err_cap);
+	rc = query_primary_slots(db, primary,
+				 "pg_catalog.pg_read_binary_file('pg_replslot/' || slot_name || "
+				 "'/state')",
+				 "slot_type = 'logical' AND", names, count, deadline, &res, err,
+				 err_cap);
 	if (rc < 0)
 		return rc;
-	rc = db_sql_query(conn, sql, deadline, &res, err, err_cap);
-	for (int r = 0; rc == 0 && r < PQntuples(res) && PQnfields(res) == 2 && *n < count; r++) {
+	for (int r = 0; rc == 0 && r < PQntuples(res) && *n < count; r++) {
 		struct db_pg_slot_state *s = &out[*n];
 
 		if (buf_copy(s->name, sizeof(s->name), PQgetvalue(res, r, 0)) != 0 ||
@@ -148,7 +147,6 @@ int db_pg_fetch_slot_states(struct db *db, const struct db_peer *primary,
 			(*n)++;
 	}
 	PQclear(res);
-	PQfinish(conn);
 	return rc;
 }
 
