@@ -230,6 +230,10 @@ void act(struct agent *a)
 	struct db_sync sync;
 	int rc;
 
+	if (handover_hold(a)) {
+		a->acted = false;
+		return;
+	}
 	a->acted = true;
 	if (o->action != HA_ACT_REJOIN)
 		a->rejoin_wait_since_ms = 0;
@@ -378,6 +382,8 @@ void act(struct agent *a)
 			a->acted = false;
 			break;
 		}
+		if (o->demote_mode == HA_DEMOTE_GRACEFUL && hand_over(a))
+			break;
 		demote(a);
 		break;
 	case HA_ACT_RESTART_PRIMARY:

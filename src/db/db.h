@@ -427,7 +427,9 @@ int db_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 
 /* Promotes this replica to primary and waits up to timeout_ms until it accepts writes.
  * PostgreSQL: pg_ctl promote; the standby configuration is removed. openGauss: gs_ctl failover
- * -T term (a pending instance: notify -M primary -T term). 0 at once if already primary. */
+ * -T term, or gs_ctl switchover -T term while the replica streams from a running primary (the
+ * old primary then turns standby, §2.4; a pending instance: notify -M primary -T term). 0 at
+ * once if already primary. */
 int db_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
@@ -528,6 +530,21 @@ int db_check_options(const struct db_options *opts, char *err, size_t err_cap)
  * one serving joining members (§2.2). Does no I/O. Returns 0, or -EINVAL for a term outside
  * 1..2147483647 (§2.8: a larger one PANICs openGauss on its next WAL write). */
 int db_set_term(struct db *db, uint64_t term, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Prepares a native switchover to the standby named candidate (its application_name) on a
+ * running primary, for the engines that have one: openGauss stops new writes
+ * (default_transaction_read_only, reloaded into every session), then waits until candidate has
+ * flushed the primary's current WAL location; the candidate then runs gs_ctl switchover (§2.4,
+ * db_promote) while this server keeps running. Writes come back with the next db_start,
+ * db_follow or db_apply_parameters, or db_hand_over_abort. Returns 0, -ENOTSUP for an engine
+ * without a native switchover (PostgreSQL: stop the primary instead), -ETIMEDOUT when the
+ * candidate did not catch up (writes are allowed again), or another -errno with a message. */
+int db_hand_over(struct db *db, const char *candidate, int64_t timeout_ms, char *err,
+		 size_t err_cap) __attribute__((warn_unused_result));
+
+/* Allows writes again after db_hand_over when the switchover did not happen. 0 or -errno. */
+int db_hand_over_abort(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
 #endif

@@ -24,6 +24,7 @@
 #include "db_sql.h"
 #include "err.h"
 #include "log.h"
+#include "lsn.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -417,14 +418,29 @@ static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	if (st.role == DB_ROLE_PENDING) {
 		rc = ctl_notify(db, true, term, err, err_cap);
 	} else if (st.role == DB_ROLE_REPLICA) {
-		/* §2.4: failover onto self with the cluster term, idempotent when Primary. */
+		/* §2.4: a replica streaming from a running primary (the walreceiver attaches only to
+		 * one, §2.6) switches over with it: the primary ships everything and turns standby.
+		 * Otherwise failover onto self. Both carry the cluster term and are idempotent when
+		 * Primary; a switchover that timed out exits 0 (read back below). */
+		bool native = st.upstream_host[0] != '\0';
 		struct db_og_cmd c;
+		char why[DB_ERROR_MAX];
+		if (db_og_set_read_only(db, false, timeout_ms, why, sizeof(why)) < 0)
+			log_warning("could not reset default_transaction_read_only: %s", why);
 		rc = db_og_cmd_begin(db, "gs_ctl", &c, err, err_cap);
 		if (rc < 0)
 			return rc;
-		rc = db_og_ctl_failover(c.argv, c.prog, db->opts.data_dir, (uint32_t)term,
-					(int)db_secs_of(timeout_ms));
-		rc = db_og_cmd_ctl(db, &c, rc, timeout_ms, "failover", err, err_cap);
+		if (native) {
+			log_info("gs_ctl switchover with the primary at %s:%d, term %llu",
+				 st.upstream_host, st.upstream_port, (unsigned long long)term);
+			rc = db_og_ctl_switchover(c.argv, c.prog, db->opts.data_dir, (uint32_t)term,
+						  (int)db_secs_of(timeout_ms));
+		} else {
+			rc = db_og_ctl_failover(c.argv, c.prog, db->opts.data_dir, (uint32_t)term,
+						(int)db_secs_of(timeout_ms));
+		}
+		rc = db_og_cmd_ctl(db, &c, rc, timeout_ms, native ? "switchover" : "failover", err,
+				   err_cap);
 	} else {
 		return err_fail(err, err_cap, -ESRCH, "cannot promote: server is \"%s\"",
 				db_role_name(st.role));
@@ -538,6 +554,68 @@ static int og_check_options(const struct db_options *o, char *err, size_t err_ca
 	return rc;
 }
 
+/* §2.4 native switchover, the primary's part (db_hand_over): new transactions are read-only,
+ * then a checkpoint fixes the position candidate must have flushed before its gs_ctl
+ * switchover; the server keeps running, and the switchover itself demotes it. */
+static int og_hand_over(struct db *db, const char *candidate, int64_t timeout_ms, char *err,
+			size_t err_cap)
+{
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	struct db_status *st = calloc(1, sizeof(*st));
+	if (!st)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	uint64_t target = 0;
+	int rc = 0;
+	char why[DB_ERROR_MAX];
+	db_og_get_status(db, st);
+	if (st->role != DB_ROLE_PRIMARY) {
+		rc = err_fail(err, err_cap, -ESRCH, "not a running primary (%s)",
+			      db_role_name(st->role));
+		goto out;
+	}
+	rc = db_og_set_read_only(db, true, timeout_ms, err, err_cap);
+	if (rc < 0)
+		goto out;
+	rc = og_checkpoint(db, &target, deadline - clock_mono_ms(), err, err_cap);
+	while (rc == 0) {
+		const struct db_standby *sb = NULL;
+		db_og_get_status(db, st);
+		for (int i = 0; i < st->standby_count && !sb; i++)
+			if (strcmp(st->standbys[i].application_name, candidate) == 0)
+				sb = &st->standbys[i];
+		if (sb && strcmp(sb->state, "streaming") == 0 && sb->flush_lsn >= target)
+			break;
+		if (clock_mono_ms() >= deadline) {
+			char want[LSN_TEXT_MAX], has[LSN_TEXT_MAX];
+			lsn_format(target, want);
+			lsn_format(sb ? sb->flush_lsn : 0, has);
+			rc = err_fail(err, err_cap, -ETIMEDOUT, "\"%s\" has %s %s, not %s",
+				      candidate, sb ? "flushed" : "not attached, at", has, want);
+			break;
+		}
+		clock_sleep_ms(OG_READ_BACK_EVERY_MS);
+	}
+	if (rc < 0 &&
+	    db_og_set_read_only(db, false, db->opts.command_timeout_ms, why, sizeof(why)) < 0)
+		log_warning("could not allow writes again: %s", why);
+	if (rc == 0) {
+		char at[LSN_TEXT_MAX];
+		lsn_format(target, at);
+		log_notice("writes stopped; \"%s\" has flushed %s: ready for its gs_ctl switchover",
+			   candidate, at);
+	}
+out:
+	free(st);
+	return rc;
+}
+
+static int og_hand_over_abort(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	if (!db_server_running(db))
+		return 0;
+	return db_og_set_read_only(db, false, timeout_ms, err, err_cap);
+}
+
 static void og_free_priv(struct db *db)
 {
 	free(db->priv);
@@ -567,4 +645,6 @@ const struct db_driver db_opengauss_driver = {
 	.set_peers = db_og_set_peers,
 	.free_priv = og_free_priv,
 	.set_term = db_og_set_term,
+	.hand_over = og_hand_over,
+	.hand_over_abort = og_hand_over_abort,
 };

@@ -109,6 +109,11 @@ int db_og_settle_primary(struct db *db, uint64_t term, int64_t deadline_ms, char
  * the synchronous settings, hot_standby, replconninfoN): a user value for them is ignored. */
 bool db_og_driver_owned(const char *name);
 
+/* gs_guc reload of default_transaction_read_only: "on" to stop new writes (db_hand_over),
+ * else the user's value ("off" by default). 0 or -errno with a message. */
+int db_og_set_read_only(struct db *db, bool stop_writes, int64_t timeout_ms, char *err,
+			size_t err_cap) __attribute__((warn_unused_result));
+
 /* Writes the whole configuration the driver owns plus the user parameters with gs_guc (reload
  * when the server runs, §2.6). extra is a peer to list in replconninfo besides the members
  * (may be NULL). 0 or -errno with a message. */

@@ -97,6 +97,16 @@ static int render_replconninfo(struct db *db, const struct db_peer *extra,
 /* wal_level given by the user was warned about (once a process). */
 static bool warned_wal_level;
 
+/* sync_config_strategy given by the user was warned about (once a process). */
+static bool warned_sync_config;
+
+/* default_transaction_read_only as the user configured it, "off" when not. */
+static const char *user_read_only(const struct db *db)
+{
+	const char *v = db_params_get(&db->opts.parameters, "default_transaction_read_only");
+	return v ? v : "off";
+}
+
 /* Parameters the driver writes itself; a user value for them is ignored. */
 bool db_og_driver_owned(const char *name)
 {
@@ -109,6 +119,8 @@ bool db_og_driver_owned(const char *name)
 		"most_available_sync",
 		"hot_standby",
 		"wal_level",
+		"default_transaction_read_only",
+		"sync_config_strategy",
 	};
 	if (strncmp(name, "replconninfo", 12) == 0)
 		return true;
@@ -223,6 +235,17 @@ static int run_guc(struct db *db, bool reload, const struct db_og_setting *s, in
 	return rc;
 }
 
+int db_og_set_read_only(struct db *db, bool stop_writes, int64_t timeout_ms, char *err,
+			size_t err_cap)
+{
+	struct db_og_setting s;
+	memset(&s, 0, sizeof(s));
+	if (buf_copy(s.name, sizeof(s.name), "default_transaction_read_only") != 0 ||
+	    buf_copy(s.value, sizeof(s.value), stop_writes ? "on" : user_read_only(db)) != 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "setting too long");
+	return run_guc(db, true, &s, 1, timeout_ms, err, err_cap);
+}
+
 /* Writes the whole configuration the driver owns plus the user parameters with gs_guc (reload
  * when the server runs, §2.6). extra is a peer to list in replconninfo besides the members. */
 int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeout_ms, char *err,
@@ -251,6 +274,13 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 	 * has no "replica"; "logical" is refused there too). */
 	if (rc == 0)
 		rc = put_setting(s, &n, "wal_level", "hot_standby");
+	/* db_hand_over stops writes with it; any other write of the configuration ends that. */
+	if (rc == 0)
+		rc = put_setting(s, &n, "default_transaction_read_only", user_read_only(db));
+	/* §2.6: with all_node (the default) a standby takes the primary's postgresql.conf, the
+	 * driver's per-node settings and a handed-over primary's read-only switch included. */
+	if (rc == 0)
+		rc = put_setting(s, &n, "sync_config_strategy", "none_node");
 	if (rc == 0) {
 		if (n + 3 > OG_SETTINGS_ALL_MAX) {
 			rc = -E2BIG;
@@ -264,6 +294,14 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 	for (int i = 0; i < db->opts.parameters.count && rc == 0; i++) {
 		const struct db_param *p = &db->opts.parameters.items[i];
 		if (db_og_driver_owned(p->name)) {
+			if (strcmp(p->name, "sync_config_strategy") == 0 &&
+			    strcmp(p->value, "none_node") != 0 && !warned_sync_config) {
+				warned_sync_config = true;
+				log_warning("sync_config_strategy \"%s\" ignored: gsha writes each "
+					    "node's settings itself and keeps none_node "
+					    "(opengauss.md 2.6)",
+					    p->value);
+			}
 			if (strcmp(p->name, "wal_level") == 0 &&
 			    strcmp(p->value, "hot_standby") != 0 && !warned_wal_level) {
 				warned_wal_level = true;

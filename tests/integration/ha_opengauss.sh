@@ -6,7 +6,9 @@
 # raises the term key to 2 by compare-and-swap, promotes with gs_ctl failover -T 2, and the
 # remaining replica follows it; the old primary, started again, is rebuilt from the new one with
 # gs_ctl build -T 2 and streams. Bootstrap runs on node1 alone, so it ends Normal (opengauss.md
-# 2.2) and becomes a Primary serving standbys when node2 and node3 join.
+# 2.2) and becomes a Primary serving standbys when node2 and node3 join. Last, a native
+# switchover (gs_ctl switchover -T 3, 2.4) under a writer: no acknowledged commit is lost and the
+# old primary becomes a standby without a rebuild.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -105,4 +107,66 @@ has_row node1 stale-write && t_fail "the stale write survived the rebuild"
 grep -q "gs_ctl build -D .* -T 2" "$C_DIR/node1/data/og_emulator.log" ||
 	t_fail "node1 was not rebuilt with gs_ctl build -T 2"
 t_pass "return: the old primary was rebuilt with gs_ctl build -T 2 and streams from $new"
+
+# ---- native switchover from $new to $other through the REST API, as patronictl does, while a
+# writer commits one row per transaction on whichever node takes it and records each row whose
+# COMMIT returned (opengauss.md 2.4: $new stops writes, $other has flushed its position, $new
+# releases the leader key with its server running, $other takes it, raises the term to 3 and
+# runs gs_ctl switchover -T 3, which turns $new into its standby).
+c_psql "$new" "create table acked(id int primary key)" >/dev/null
+t_wait_for 30 "the acked table to reach $other" c_psql "$other" "select 1 from acked limit 1 offset 0"
+acked_file=$C_DIR/acked.txt
+: >"$acked_file"
+(
+	i=0
+	while [ ! -e "$C_DIR/writer.stop" ]; do
+		i=$((i + 1))
+		for n in "$new" "$other" node1; do
+			if timeout 5 runuser -u postgres -- env PGCONNECT_TIMEOUT=2 "$PG_BIN/psql" -X -q \
+				-h "$C_DIR/$n" -p "${C_PG_PORT[$n]}" -U postgres -d postgres \
+				-v ON_ERROR_STOP=1 -c "insert into acked values ($i)" >/dev/null 2>&1; then
+				echo "$i" >>"$acked_file"
+				break
+			fi
+		done
+	done
+) &
+WRITER_PID=$!
+t_register_pid "$WRITER_PID"
+enough_rows() { [ "$(wc -l <"$acked_file")" -ge "$1" ]; }
+t_wait_for 60 "the writer to get 20 commits acknowledged" enough_rows 20
+before=$(wc -l <"$acked_file")
+builds_of() { grep -c "gs_ctl build" "$C_DIR/$1/data/og_emulator.log"; }
+builds_before=$(builds_of "$new")
+curl -s -o "$C_DIR/switchover.out" -w '%{http_code}' -m 60 -X POST \
+	-H 'Content-Type: application/json' -d "{\"leader\":\"$new\",\"candidate\":\"$other\"}" \
+	"http://127.0.0.1:${C_API_PORT[$new]}/switchover" >"$C_DIR/switchover.code" 2>/dev/null &
+request=$!
+t_register_pid "$request"
+t_wait_for 60 "$other to take the leader key" leader_is_one_of "$other"
+t_wait_for 60 "$other to run as primary" role_is "$other" primary
+t_wait_for 60 "$new to run as a replica" role_is "$new" replica
+wait "$request" || true
+t_assert_eq 200 "$(cat "$C_DIR/switchover.code")" \
+	"switchover: POST /switchover answers 200 ($(cat "$C_DIR/switchover.out"))"
+t_wait_for 60 "the writer to commit on $other" enough_rows $((before + 20))
+touch "$C_DIR/writer.stop"
+wait "$WRITER_PID" 2>/dev/null || true
+acked=$(wc -l <"$acked_file")
+t_assert_eq 3 "$(term_key)" "switchover: the term key in etcd was raised to 3"
+t_wait_for 10 "$other's openGauss term to be 3" term_is "$other" 3
+grep -q "gs_ctl switchover -D .* -T 3" "$C_DIR/$other/data/og_emulator.log" ||
+	t_fail "$other was not promoted with gs_ctl switchover -T 3"
+grep -q "handed the leader key to \"$other\"" "$C_DIR/$new.log" ||
+	t_fail "$new did not hand the leader key over for a native switchover"
+t_pass "switchover: $new stopped writes and handed the key over; $other ran gs_ctl switchover -T 3"
+missing=$(c_psql "$other" "select count(*) from unnest(array[$(paste -sd, "$acked_file")]) as a(id)
+	where not exists (select 1 from acked where acked.id = a.id)")
+t_assert_eq 0 "$missing" "switchover: all $acked acknowledged commits are on $other"
+[ "$(builds_of "$new")" = "$builds_before" ] || t_fail "the switchover's old primary was rebuilt"
+c_psql "$other" "insert into marks values ('after-switchover')" >/dev/null
+t_wait_for 60 "the new row to reach $new" has_row "$new" after-switchover
+t_wait_for 60 "the new row to reach node1" has_row node1 after-switchover
+t_wait_for 30 "$new's openGauss term to be 3" term_is "$new" 3
+t_pass "switchover: the old primary $new is a standby of $other without a rebuild, and node1 follows"
 t_done
