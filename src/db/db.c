@@ -677,3 +677,13 @@ int db_hand_over_abort(struct db *db, int64_t timeout_ms, char *err, size_t err_
 		return 0;
 	return db->driver->hand_over_abort(db, timeout_ms, err, err_cap);
 }
+
+int db_freeze_upstream(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!db->driver->freeze_upstream)
+		return err_fail(err, err_cap, -ENOTSUP, "%s cannot freeze a replica",
+				db->driver->name);
+	return db->driver->freeze_upstream(db, timeout_ms, err, err_cap);
+}

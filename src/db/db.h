@@ -543,6 +543,15 @@ int db_set_term(struct db *db, uint64_t term, char *err, size_t err_cap)
 int db_hand_over(struct db *db, const char *candidate, int64_t timeout_ms, char *err,
 		 size_t err_cap) __attribute__((warn_unused_result));
 
+/* Before an election (no leader key): stops a running replica from receiving WAL from anyone,
+ * so the (term, LSN) it reports stays put while the candidates are compared; db_follow lifts it
+ * by pinning the replica to the new primary. openGauss: disable_conn('prohibit_connection'),
+ * retried while the server refuses it until its local redo is done (§2.6, §2.11 lock1); it
+ * survives restarts. Returns 0, -ENOTSUP for an engine without it (PostgreSQL), -ETIMEDOUT, or
+ * another -errno with a message. */
+int db_freeze_upstream(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 /* Allows writes again after db_hand_over when the switchover did not happen. 0 or -errno. */
 int db_hand_over_abort(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));

@@ -104,6 +104,8 @@ struct db_driver {
 	int (*hand_over)(struct db *db, const char *candidate, int64_t timeout_ms, char *err,
 			 size_t err_cap);
 	int (*hand_over_abort)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
+	/* db_freeze_upstream. NULL: the engine cannot freeze a replica's WAL receipt. */
+	int (*freeze_upstream)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
 };
 
 extern const struct db_driver db_postgres_driver;

@@ -4,7 +4,8 @@
 # postgresql.engine opengauss. Bootstrap writes the cluster term key (1); two replicas are built
 # and stream; kill -9 of the primary's agent and server: another node takes the leader key,
 # raises the term key to 2 by compare-and-swap, promotes with gs_ctl failover -T 2, and the
-# remaining replica follows it; the old primary, started again, is rebuilt from the new one with
+# remaining replica follows it, having frozen its WAL receipt before the election and been pinned
+# to the winner after it (2.11); the old primary, started again, is rebuilt from the new one with
 # gs_ctl build -T 2 and streams. Bootstrap runs on node1 alone, so it ends Normal (opengauss.md
 # 2.2) and becomes a Primary serving standbys when node2 and node3 join. Last, a native
 # switchover (gs_ctl switchover -T 3, 2.4) under a writer: no acknowledged commit is lost and the
@@ -87,6 +88,15 @@ t_wait_for 60 "the new row to reach $other" has_row "$other" after-failover
 t_wait_for 30 "$other to run as a replica" role_is "$other" replica
 t_wait_for 30 "$other's openGauss term to be 2" term_is "$other" 2
 t_pass "failover: $other follows $new (the new row arrived, its term is 2)"
+for n in "$new" "$other"; do
+	grep -q "no leader: froze my WAL receipt" "$C_DIR/$n.log" ||
+		t_fail "$n did not freeze its WAL receipt before the election"
+done
+t_pass "election: $new and $other froze their WAL receipt (disable_conn) before comparing (term, LSN) (2.11 lock1)"
+pin=$(c_psql "$other" "select * from read_disable_conn_file()")
+[[ "$pin" == "specify_connection|"*"|$((C_PG_PORT[$new] + 1))" ]] ||
+	t_fail "$other is not pinned to $new's HA port: \"$pin\""
+t_pass "election: $other is pinned to the winner $new (disable_conn specify_connection, 2.11 lock2)"
 
 # ---- the old primary returns: first its server alone, started by hand as a stale primary with
 # term 1 that takes a write the cluster never sees (it diverges), then its agent, which must
