@@ -484,6 +484,27 @@ static int pin_upstream(struct db *db, const struct db_peer *primary, int64_t de
 	return rc;
 }
 
+/* §2.11 lock1: disable_conn('prohibit_connection') ERRORs until local redo is done and two
+ * reads of the replay LSN agree (§2.6); CM resends it, so do we, until the deadline. */
+static int og_freeze_upstream(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	for (;;) {
+		PGconn *conn;
+		int rc = db_sql_connect(db, NULL, deadline, &conn, err, err_cap);
+		if (rc == 0) {
+			rc = db_sql_exec(conn, "SELECT disable_conn('prohibit_connection', '', 0)",
+					 deadline, err, err_cap);
+			PQfinish(conn);
+		}
+		if (rc == 0)
+			return 0;
+		if (clock_mono_ms() >= deadline)
+			return rc;
+		clock_sleep_ms(OG_READ_BACK_EVERY_MS);
+	}
+}
+
 static int og_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, char *err,
 		     size_t err_cap)
 {
@@ -544,6 +565,12 @@ static int og_check_options(const struct db_options *o, char *err, size_t err_ca
 {
 	/* openGauss replicates as its initial user (§2.6), so no replication user is needed. */
 	int rc = db_check_bin(o, "gs_ctl", err, err_cap);
+	/* §2.1: the server opens port + 1 itself (the HA port gs_ctl and the standbys use). */
+	if (rc == 0 && o->listen_port >= 65535)
+		rc = err_fail(err, err_cap, -EINVAL,
+			      "port %d leaves no room for openGauss's HA port (port + 1, "
+			      "opengauss.md 2.1)",
+			      o->listen_port);
 	/* §2.1: the member name is gs_initdb's --nodename, the superuser password its -w: refuse
 	 * now what gs_initdb would refuse at bootstrap. */
 	if (rc == 0)
@@ -647,4 +674,5 @@ const struct db_driver db_opengauss_driver = {
 	.set_term = db_og_set_term,
 	.hand_over = og_hand_over,
 	.hand_over_abort = og_hand_over_abort,
+	.freeze_upstream = og_freeze_upstream,
 };

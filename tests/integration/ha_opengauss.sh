@@ -28,6 +28,20 @@ for n in node1 node2 node3; do
 	sed -i 's/^      password: postgres$/      password: Gsha@2024x/' "$C_DIR/$n.yml"
 done
 
+# --validate-config refuses what gs_initdb or the server would refuse (opengauss.md 2.1): a
+# node name gs_initdb rejects, and a REST port on the HA port (postgresql port + 1).
+validate() { "$GSHA_BUILD_DIR/gsha" --validate-config "$1" 2>&1; }
+out=$(validate "$C_DIR/node1.yml") || t_fail "node1.yml is refused: $out"
+sed 's/^name: node1$/name: node-1/' "$C_DIR/node1.yml" >"$C_DIR/bad_name.yml"
+out=$(validate "$C_DIR/bad_name.yml") && t_fail "--validate-config accepted the node name node-1"
+grep -q "node-1" <<<"$out" || t_fail "the refusal does not name node-1: $out"
+api_bad=$((C_PG_PORT[node1] + 1))
+sed -E "s/^(  (listen|connect_address): 127.0.0.1:)${C_API_PORT[node1]}$/\1$api_bad/" \
+	"$C_DIR/node1.yml" >"$C_DIR/bad_port.yml"
+out=$(validate "$C_DIR/bad_port.yml") && t_fail "--validate-config accepted the REST API on the HA port"
+grep -q "HA port" <<<"$out" || t_fail "the refusal does not name the HA port: $out"
+t_pass "--validate-config refuses a node name gs_initdb rejects and a REST port on the HA port (2.1)"
+
 t_on_failure() {
 	for n in node1 node2 node3; do
 		echo "---- $n.log (tail)"
