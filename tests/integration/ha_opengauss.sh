@@ -193,4 +193,46 @@ t_wait_for 60 "the new row to reach $new" has_row "$new" after-switchover
 t_wait_for 60 "the new row to reach node1" has_row node1 after-switchover
 t_wait_for 30 "$new's openGauss term to be 3" term_is "$new" 3
 t_pass "switchover: the old primary $new is a standby of $other without a rebuild, and node1 follows"
+
+# ---- synchronous mode, then the synchronous standby departs (opengauss.md 2.9): gsha keeps
+# most_available_sync off, so the primary waits for the standby until gsha itself degrades,
+# removing it from /sync before it leaves synchronous_standby_names.
+sync_key() {
+	ETCDCTL_API=3 etcdctl --endpoints="$C_ETCD" --command-timeout=2s get --print-value-only \
+		"/service/$C_SCOPE/sync" 2>/dev/null || true
+}
+sync_standby() { sync_key | sed -n 's/.*"sync_standby": *"\([^"]*\)".*/\1/p'; }
+sync_named() {
+	local s
+	s=$(sync_standby)
+	[ -n "$s" ] && [[ "$(c_psql "$other" "show synchronous_standby_names")" == *"$s"* ]]
+}
+# One row per call; true when its COMMIT returned within 10 s.
+commit_returns() {
+	timeout 10 runuser -u postgres -- "$PG_BIN/psql" -X -q -h "$C_DIR/$other" -p "${C_PG_PORT[$other]}" \
+		-U postgres -d postgres -v ON_ERROR_STOP=1 -c "insert into marks values ('sync-' || clock_timestamp())" \
+		>/dev/null 2>&1
+}
+t_assert_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X PATCH \
+	-H 'Content-Type: application/json' -d '{"synchronous_mode": true}' \
+	"http://127.0.0.1:${C_API_PORT[$other]}/config")" "sync: PATCH /config {\"synchronous_mode\": true} answers 200"
+t_wait_for 60 "a synchronous standby in /sync and synchronous_standby_names" sync_named
+s1=$(sync_standby)
+grep -Eq "^most_available_sync = '?off'?" "$C_DIR/$other/data/og_emulator.conf" ||
+	t_fail "most_available_sync is not off on $other"
+commit_returns || t_fail "a synchronous commit did not return"
+t_pass "sync: $s1 is synchronous (/sync and synchronous_standby_names), most_available_sync is off"
+c_kill "$s1" KILL
+c_kill_db "$s1"
+t_log "the synchronous standby $s1 departed (agent and server killed)"
+dropped() { [ "$(sync_standby)" != "$s1" ]; }
+t_wait_for 60 "/sync to drop $s1" dropped
+t_wait_for 60 "a commit on $other to return without $s1" commit_returns
+[[ "$(c_psql "$other" "show synchronous_standby_names")" != *"$s1"* ]] ||
+	t_fail "$s1 is still in synchronous_standby_names"
+key_line=$(grep -n "removing standbys that are no longer synchronous from the sync key" "$C_DIR/$other.log" | tail -1 | cut -d: -f1)
+names_line=$(grep -n "synchronous_standby_names" "$C_DIR/$other.log" | tail -1 | cut -d: -f1)
+[ -n "$key_line" ] && [ -n "$names_line" ] && [ "$key_line" -lt "$names_line" ] ||
+	t_fail "$other did not drop $s1 from /sync (line ${key_line:-none}) before synchronous_standby_names (line ${names_line:-none})"
+t_pass "sync: $s1 departed; $other dropped it from /sync, then from synchronous_standby_names, and commits return"
 t_done
