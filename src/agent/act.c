@@ -485,6 +485,8 @@ void settle_role(struct agent *a)
 {
 	enum ha_role want;
 
+	if (a->handover_until_ms != 0)
+		return; /* demoting: a native switchover turns the primary into a standby */
 	if (a->busy == HA_ACT_BOOTSTRAP)
 		want = HA_ROLE_BOOTSTRAPPING;
 	else if (a->busy == HA_ACT_CLONE)

@@ -537,7 +537,10 @@ static int og_follow(struct db *db, const struct db_peer *primary, int64_t timeo
 			return rc;
 	}
 	char why[DB_ERROR_MAX];
-	if (pin_upstream(db, primary, deadline, why, sizeof(why)) < 0)
+	/* The pin gets at least a connection's time, even when the configuration took it all. */
+	int64_t pin_deadline = clock_mono_ms() + db->opts.connect_timeout_ms;
+	if (pin_upstream(db, primary, deadline > pin_deadline ? deadline : pin_deadline, why,
+			 sizeof(why)) < 0)
 		log_warning("could not pin the standby to its primary with disable_conn: %s", why);
 	return 0;
 }

@@ -19,6 +19,9 @@
 
 /* The driver's own state (db->priv): the member list of the last db_set_peers, the HA state
  * row the last status read, and the highest term it was given or saw. */
+/* Addresses kept for one resolved upstream host name. */
+#define DB_OG_RESOLVED_MAX 4
+
 struct db_og_priv {
 	int member_count;
 	struct db_peer members[DB_PEERS_MAX];
@@ -26,6 +29,11 @@ struct db_og_priv {
 	struct db_og_ha_state ha; /* pg_stat_get_stream_replications() as last read (§2.7) */
 	uint64_t term;		  /* highest cluster term given (start, promote, bootstrap,
 				    * db_set_term) or reported by the server (§2.8) */
+	/* The upstream's host name resolved, for comparing it with the channel (§2.7). */
+	char resolved_for[DB_HOST_MAX];
+	char resolved[DB_OG_RESOLVED_MAX][DB_HOST_MAX];
+	int resolved_count;
+	int64_t resolved_ms;
 };
 
 /* The highest term openGauss accepts: the top bit of xl_term flags CSN data, a larger term

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* How long db_og_set_peers waits for a Normal primary to read back as Primary after notify. */
 #define OG_SETTLE_MS 3000
@@ -184,8 +185,28 @@ static int put_replconninfo(struct db *db, const struct db_peer *extra, struct d
 
 /* The three synchronous settings of §2.9 from db_set_sync_standbys' choice (asynchronous until
  * the loop says otherwise: that overrides the blocking '*' default). */
+/* §2.6: on a host installed by openGauss's OM tools ($GAUSSHOME/bin/cluster_static_config),
+ * gs_guc rewrites synchronous_standby_names (one digit as n, no ANY/FIRST n(*), only the AZ or
+ * data-node names of its static configuration) and drops a value it refuses: say so once. */
+static void warn_om_host(void)
+{
+	static bool warned;
+	const char *home = getenv("GAUSSHOME");
+	char path[DB_PATH_MAX + 64];
+	if (warned || !home || !home[0] ||
+	    buf_format(path, sizeof(path), "%s/bin/cluster_static_config", home) != 0 ||
+	    access(path, F_OK) != 0)
+		return;
+	warned = true;
+	log_warning("%s exists: on hosts installed by openGauss's OM tools gs_guc rewrites or "
+		    "refuses synchronous_standby_names, so synchronous mode may not take effect; "
+		    "unset GAUSSHOME in gsha's environment (opengauss.md 2.6)",
+		    path);
+}
+
 static int sync_settings(struct db *db, struct db_og_setting out[3], char *err, size_t err_cap)
 {
+	warn_om_host();
 	struct db_og_sync_policy pol;
 	memset(&pol, 0, sizeof(pol));
 	const struct db_sync *s = &db->sync;

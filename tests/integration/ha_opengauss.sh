@@ -26,6 +26,10 @@ for n in node1 node2 node3; do
 	c_config "$n"
 	# gs_initdb refuses a superuser password equal to the user name (opengauss.md 2.1).
 	sed -i 's/^      password: postgres$/      password: Gsha@2024x/' "$C_DIR/$n.yml"
+	# Members named by host name: the walreceiver's channel shows addresses only (2.7), so
+	# the driver compares upstreams by address.
+	sed -i "s/^  connect_address: 127.0.0.1:${C_PG_PORT[$n]}\$/  connect_address: localhost:${C_PG_PORT[$n]}/" "$C_DIR/$n.yml"
+	grep -q "connect_address: localhost:${C_PG_PORT[$n]}" "$C_DIR/$n.yml" || t_fail "$n.yml: no localhost"
 done
 
 # --validate-config refuses what gs_initdb or the server would refuse (opengauss.md 2.1): a
@@ -193,6 +197,11 @@ t_wait_for 60 "the new row to reach $new" has_row "$new" after-switchover
 t_wait_for 60 "the new row to reach node1" has_row node1 after-switchover
 t_wait_for 30 "$new's openGauss term to be 3" term_is "$new" 3
 t_pass "switchover: the old primary $new is a standby of $other without a rebuild, and node1 follows"
+# $other led nobody before the switchover, so any such line came after it.
+settled() { grep -q "no action: I am a replica following leader \"$other\"" "$C_DIR/$1.log"; }
+t_wait_for 30 "$new to settle as a replica of $other" settled "$new"
+t_wait_for 30 "node1 to settle as a replica of $other" settled node1
+t_pass "upstreams compared by address: the replicas of \"localhost\" members see the numeric channel as their leader and settle (2.7)"
 
 # ---- synchronous mode, then the synchronous standby departs (opengauss.md 2.9): gsha keeps
 # most_available_sync off, so the primary waits for the standby until gsha itself degrades,
