@@ -358,7 +358,13 @@ void act(struct agent *a)
 			log_notice("raised the cluster term to %lld", (long long)o->term);
 		}
 		set_role(a, HA_ROLE_PROMOTING, o->reason);
-		rc = db_promote(a->db, (uint64_t)o->term, a->dyn.ttl_ms, err, sizeof(err));
+		/* A switchover's leader may have handed over with its server running (handover.c). */
+		if (a->cluster->has_failover && a->cluster->failover_leader[0] != '\0' &&
+		    strcmp(a->cluster->failover_member, a->cfg->name) == 0)
+			rc = db_promote_planned(a->db, (uint64_t)o->term, a->dyn.ttl_ms, err,
+						sizeof(err));
+		else
+			rc = db_promote(a->db, (uint64_t)o->term, a->dyn.ttl_ms, err, sizeof(err));
 		if (rc != 0) {
 			log_error("could not promote: %s", err);
 			break;

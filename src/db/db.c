@@ -687,3 +687,12 @@ int db_freeze_upstream(struct db *db, int64_t timeout_ms, char *err, size_t err_
 				db->driver->name);
 	return db->driver->freeze_upstream(db, timeout_ms, err, err_cap);
 }
+
+int db_promote_planned(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!db->driver->promote_planned)
+		return db->driver->promote(db, term, timeout_ms, err, err_cap);
+	return db->driver->promote_planned(db, term, timeout_ms, err, err_cap);
+}

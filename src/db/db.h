@@ -427,9 +427,7 @@ int db_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 
 /* Promotes this replica to primary and waits up to timeout_ms until it accepts writes.
  * PostgreSQL: pg_ctl promote; the standby configuration is removed. openGauss: gs_ctl failover
- * -T term, or gs_ctl switchover -T term while the replica streams from a running primary (the
- * old primary then turns standby, §2.4; a pending instance: notify -M primary -T term). 0 at
- * once if already primary. */
+ * -T term (a pending instance: notify -M primary -T term). 0 at once if already primary. */
 int db_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
@@ -532,11 +530,18 @@ int db_check_options(const struct db_options *opts, char *err, size_t err_cap)
 int db_set_term(struct db *db, uint64_t term, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
+/* db_promote as the candidate of a planned switchover whose leader handed over with
+ * db_hand_over: openGauss runs gs_ctl switchover -T term while the replica streams from a
+ * running primary (which then turns standby, §2.4), else as db_promote; other engines: as
+ * db_promote. */
+int db_promote_planned(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 /* Prepares a native switchover to the standby named candidate (its application_name) on a
  * running primary, for the engines that have one: openGauss stops new writes
  * (default_transaction_read_only, reloaded into every session), then waits until candidate has
  * flushed the primary's current WAL location; the candidate then runs gs_ctl switchover (§2.4,
- * db_promote) while this server keeps running. Writes come back with the next db_start,
+ * db_promote_planned) while this server keeps running. Writes come back with the next db_start,
  * db_follow or db_apply_parameters, or db_hand_over_abort. Returns 0, -ENOTSUP for an engine
  * without a native switchover (PostgreSQL: stop the primary instead), -ETIMEDOUT when the
  * candidate did not catch up (writes are allowed again), or another -errno with a message. */

@@ -403,7 +403,8 @@ static int og_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_ca
 	return 0;
 }
 
-static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
+static int promote(struct db *db, uint64_t term, int64_t timeout_ms, bool planned, char *err,
+		   size_t err_cap)
 {
 	int rc = db_og_check_term(term, err, err_cap);
 	if (rc < 0)
@@ -418,11 +419,11 @@ static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	if (st.role == DB_ROLE_PENDING) {
 		rc = ctl_notify(db, true, term, err, err_cap);
 	} else if (st.role == DB_ROLE_REPLICA) {
-		/* §2.4: a replica streaming from a running primary (the walreceiver attaches only to
-		 * one, §2.6) switches over with it: the primary ships everything and turns standby.
-		 * Otherwise failover onto self. Both carry the cluster term and are idempotent when
+		/* §2.4: in a planned switchover, a replica streaming from a running primary (the
+		 * walreceiver attaches only to one, §2.6) switches over with it: the primary ships
+		 * everything and turns standby. Otherwise failover onto self. Both carry the cluster term and are idempotent when
 		 * Primary; a switchover that timed out exits 0 (read back below). */
-		bool native = st.upstream_host[0] != '\0';
+		bool native = planned && st.upstream_host[0] != '\0';
 		struct db_og_cmd c;
 		char why[DB_ERROR_MAX];
 		if (db_og_set_read_only(db, false, timeout_ms, why, sizeof(why)) < 0)
@@ -456,6 +457,17 @@ static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 		return err_fail(err, err_cap, -ETIMEDOUT, "server is \"%s\" after promotion",
 				db_role_name(st.role));
 	return 0;
+}
+
+static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	return promote(db, term, timeout_ms, false, err, err_cap);
+}
+
+static int og_promote_planned(struct db *db, uint64_t term, int64_t timeout_ms, char *err,
+			      size_t err_cap)
+{
+	return promote(db, term, timeout_ms, true, err, err_cap);
 }
 
 /* §2.6, §2.11 lock2: pins the walreceiver to primary (an entry's remotehost and its remoteport,
@@ -666,6 +678,7 @@ const struct db_driver db_opengauss_driver = {
 	.restart = og_restart,
 	.reload = og_reload,
 	.promote = og_promote,
+	.promote_planned = og_promote_planned,
 	.follow = og_follow,
 	.apply_parameters = db_og_apply_parameters,
 	.set_sync_standbys = db_og_set_sync_standbys,
