@@ -34,6 +34,7 @@ struct db_og_priv {
 	char resolved[DB_OG_RESOLVED_MAX][DB_HOST_MAX];
 	int resolved_count;
 	int64_t resolved_ms;
+	char collision_warned[MEMBER_NAME_MAX]; /* last member warned about for its port (§2.1) */
 };
 
 /* The highest term openGauss accepts: the top bit of xl_term flags CSN data, a larger term

@@ -401,6 +401,27 @@ int db_og_write_initial_config(struct db *db, const struct db_peer *extra, char 
 	return rc;
 }
 
+/* §2.1: every instance also listens on its port + 1 (the HA port): another member on the same
+ * host whose client or HA port is one of mine cannot start, or takes mine. Said once a peer. */
+static void warn_port_collisions(struct db *db, const struct db_peer *members, int count)
+{
+	struct db_og_priv *p = db_og_priv_of(db);
+	const char *me = db->opts.connect_host[0] ? db->opts.connect_host : db->opts.listen_host;
+	int port = db->opts.connect_port ? db->opts.connect_port : db->opts.listen_port;
+	for (int i = 0; p && i < count; i++) {
+		const struct db_peer *m = &members[i];
+		if (strcmp(m->name, db->opts.name) == 0 || strcmp(m->host, me) != 0 ||
+		    (m->port != port + 1 && m->port + 1 != port && m->port != port) ||
+		    strcmp(p->collision_warned, m->name) == 0)
+			continue;
+		buf_copy_or_clear(p->collision_warned, sizeof(p->collision_warned), m->name);
+		log_warning("member \"%s\" at %s:%d collides with my port %d or its HA port %d "
+			    "on the same host: openGauss listens on port + 1 too, so ports of "
+			    "instances on one host must differ by at least 2 (opengauss.md 2.1)",
+			    m->name, m->host, m->port, port, port + 1);
+	}
+}
+
 int db_og_set_peers(struct db *db, const struct db_peer *members, int count, int64_t timeout_ms,
 		    char *err, size_t err_cap)
 {
@@ -409,6 +430,7 @@ int db_og_set_peers(struct db *db, const struct db_peer *members, int count, int
 		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	memcpy(p->members, members, sizeof(members[0]) * (size_t)count);
 	p->member_count = count;
+	warn_port_collisions(db, members, count);
 	/* §2.6: replconninfoN are SIGHUP settings, so a running server takes the new list at once
 	 * (a running task writes the configuration itself). Only replconninfoN: the rest of the
 	 * configuration, synchronous_standby_names above all, stays as the last call wrote it. */

@@ -234,4 +234,9 @@ t_assert_eq "shut down" "$(node 2 control | sed -n 's/^cluster_state=//p')" \
 	"control: pg_controldata says the old primary n2 shut down"
 t_assert_eq "shut down in recovery" "$(st 1 cluster_state)" \
 	"control: status of the stopped standby n1 carries its cluster state"
+# 2.1: a member on the same host at n1's port + 1 collides with n1's HA port (servers stopped:
+# the list is only taken).
+out=$(MEMBERS=(--member "$(peer 1)" --member "nx@127.0.0.1:$((P1 + 1))"); node 1 status 2>&1 >/dev/null)
+grep -q 'member "nx" at 127.0.0.1:'"$((P1 + 1))"' collides' <<<"$out" || t_fail "no port collision warning: $out"
+t_pass "members: a member on the same host at port + 1 is warned about (HA port, 2.1)"
 t_done
