@@ -166,6 +166,7 @@ t_wait_for 60 "the writer to get 20 commits acknowledged" enough_rows 20
 before=$(wc -l <"$acked_file")
 builds_of() { grep -c "gs_ctl build" "$C_DIR/$1/data/og_emulator.log"; }
 builds_before=$(builds_of "$new")
+t_switch=$(date +%s.%N)
 curl -s -o "$C_DIR/switchover.out" -w '%{http_code}' -m 60 -X POST \
 	-H 'Content-Type: application/json' -d "{\"leader\":\"$new\",\"candidate\":\"$other\"}" \
 	"http://127.0.0.1:${C_API_PORT[$new]}/switchover" >"$C_DIR/switchover.code" 2>/dev/null &
@@ -173,6 +174,7 @@ request=$!
 t_register_pid "$request"
 t_wait_for 60 "$other to take the leader key" leader_is_one_of "$other"
 t_wait_for 60 "$other to run as primary" role_is "$other" primary
+t_log "switchover: $other answered /primary $(awk -v a="$t_switch" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s after the request"
 t_wait_for 60 "$new to run as a replica" role_is "$new" replica
 wait "$request" || true
 t_assert_eq 200 "$(cat "$C_DIR/switchover.code")" \
