@@ -3,9 +3,9 @@
  * switchover on the candidate, opengauss.md 2.4), in the leader key's usual order: the leader
  * stops writes and waits for the candidate to flush its position (db_hand_over), then releases
  * the key with its database still running; the candidate takes the key and raises the term as
- * after any switchover, and its promotion (db_promote_planned) runs the native switchover, which turns
- * this primary into a standby of the candidate. Meanwhile this member holds back the actions
- * that would stop its database, for at most a ttl; then it steps down as usual.
+ * after any switchover, and its promotion (db_promote_planned) runs the native switchover,
+ * which turns this primary into a standby of the candidate. Meanwhile this member holds back
+ * the actions that would stop its database, for at most a ttl; then it steps down as usual.
  */
 #include "agent_state.h"
 
