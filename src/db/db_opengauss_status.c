@@ -132,17 +132,28 @@ static bool same_address(struct db *db, const char *host, const char *ip)
 	return false;
 }
 
-/* Whether disable_conn('prohibit_connection') is in force (§2.6). */
-static bool prohibited(PGconn *conn, int64_t deadline)
+/* Whether disable_conn lets the walreceiver reach peer (§2.6): polling, or specify_connection
+ * naming the peer's host and HA port; not prohibit_connection nor a pin to another peer. */
+static bool conn_allows(PGconn *conn, int64_t deadline, const struct db_peer *peer)
 {
 	PGresult *res = NULL;
 	char why[DB_ERROR_MAX];
 	if (db_sql_query(conn, "SELECT * FROM read_disable_conn_file()", deadline, &res, why,
 			 sizeof(why)) < 0)
-		return false;
-	const char *mode =
-		PQntuples(res) >= 1 && PQnfields(res) >= 1 ? db_sql_value(res, 0, 0) : NULL;
-	bool yes = mode && strcmp(mode, "prohibit_connection") == 0;
+		return true;
+	bool yes = true;
+	if (PQntuples(res) >= 1 && PQnfields(res) >= 3 && db_sql_value(res, 0, 0)) {
+		const char *mode = db_sql_value(res, 0, 0);
+		const char *host = db_sql_value(res, 0, 1);
+		const char *port = db_sql_value(res, 0, 2);
+		char want[16];
+		if (strcmp(mode, "prohibit_connection") == 0)
+			yes = false;
+		else if (strcmp(mode, "specify_connection") == 0)
+			yes = host && port && strcmp(host, peer->host) == 0 &&
+			      buf_format(want, sizeof(want), "%d", peer->port + 1) == 0 &&
+			      strcmp(port, want) == 0;
+	}
 	PQclear(res);
 	return yes;
 }
@@ -169,10 +180,10 @@ static void query_upstream(struct db *db, PGconn *conn, int64_t deadline, struct
 					  db->upstream.host);
 	} else {
 		/* Not streaming: it follows what it was told to, still connecting, unless
-		 * disable_conn forbids any connection (§2.6: the mode survives restarts, so a
-		 * replica frozen for an election keeps it until it is pinned again). */
+		 * disable_conn keeps it from that peer (§2.6: the mode survives restarts, so a
+		 * replica frozen for an election, or whose pin failed, is pinned again). */
 		st->upstream_host[0] = '\0';
-		if (db->has_upstream && !prohibited(conn, deadline)) {
+		if (db->has_upstream && conn_allows(conn, deadline, &db->upstream)) {
 			buf_copy_or_clear(st->following_host, sizeof(st->following_host),
 					  db->upstream.host);
 			st->following_port = db->upstream.port;
