@@ -16,6 +16,11 @@ source "$(dirname "$0")/lib/cluster.sh"
 
 t_start_etcd
 c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "og$$"
+# The emulated tools are shell scripts: on a loaded machine a gs_guc reload of every setting
+# takes more than the default retry_timeout of 1 s, and etcd answers late enough to cost a
+# leader its lease. Wider margins keep the scenario about openGauss.
+C_TTL=10
+C_RETRY=2
 C_BIN_DIR="$GSHA_SOURCE_DIR/tests/opengauss-emulator"
 C_ENGINE=opengauss
 C_CHECKSUMS=off # the emulated gs_initdb takes no --data-checksums
