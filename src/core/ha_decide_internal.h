@@ -111,6 +111,11 @@ bool hd_member_can_take_over(const struct ctx *c, const struct ha_member *m, boo
 bool hd_failover_possible(const struct ctx *c, uint64_t ref_lsn, bool check_lag);
 /* Sets the demotion mode (and the member to follow afterwards, or NULL). */
 void hd_demote(struct ctx *c, enum ha_demote_mode mode, const char *target);
+/* The member key of that name in the view, or NULL. */
+const struct ha_member *hd_member_named(const struct ctx *c, const char *name);
+/* Whom a replica streams from (Patroni's _get_node_to_follow): "" under nostream; the
+ * replicatefrom member while it runs and streams (or leads); else the leader. */
+const char *hd_upstream(const struct ctx *c, const char *leader);
 /* Races for the leader key with the reason given. */
 void hd_race(struct ctx *c, const char *fmt_reason);
 /* Rejoins leader (rewind or rebuild) with the reason given. */

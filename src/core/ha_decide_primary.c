@@ -7,16 +7,6 @@
 
 #include <string.h>
 
-static const struct ha_member *find_member(const struct ctx *c, const char *name)
-{
-	int n = clamp_count(c->in->dcs.member_count);
-
-	for (int i = 0; i < n; i++)
-		if (name_eq(c->in->dcs.members[i].name, name))
-			return &c->in->dcs.members[i];
-	return NULL;
-}
-
 /* Same members, order ignored. */
 static bool names_same(const struct ha_names *a, const struct ha_names *b)
 {
@@ -97,7 +87,7 @@ static bool leader_failover(struct ctx *c)
 	}
 	switchover = name_set(fo->leader);
 	if (name_set(fo->candidate)) {
-		const struct ha_member *m = find_member(c, fo->candidate);
+		const struct ha_member *m = hd_member_named(c, fo->candidate);
 
 		/* A failover may pick a lagging or asynchronous node; a switchover may not. */
 		if (!m || !hd_member_can_take_over(c, m, switchover, in->db.lsn, switchover)) {
@@ -139,7 +129,7 @@ static void sync_desired(const struct ctx *c, struct ha_names *want)
 			const struct ha_replication *r = &in->db.replication[i];
 			const struct ha_replication *b =
 				best >= 0 ? &in->db.replication[best] : NULL;
-			const struct ha_member *m = find_member(c, r->name);
+			const struct ha_member *m = hd_member_named(c, r->name);
 
 			if (taken[i] || !r->streaming || !m || m->tags.nosync ||
 			    name_eq(r->name, c->me) || hd_names_has(want, r->name))
