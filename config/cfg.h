@@ -59,6 +59,13 @@ enum cfg_watchdog_mode {
 	CFG_WATCHDOG_REQUIRED,
 };
 
+/* synchronous_mode: Patroni's booleans, plus Patroni 4's "quorum" (ANY n). */
+enum cfg_sync_mode {
+	CFG_SYNC_OFF,
+	CFG_SYNC_ON,
+	CFG_SYNC_QUORUM,
+};
+
 enum cfg_protocol {
 	CFG_PROTOCOL_HTTP,
 	CFG_PROTOCOL_HTTPS,
@@ -78,6 +85,7 @@ const char *cfg_engine_name(enum cfg_engine e);
 const char *cfg_verify_client_name(enum cfg_verify_client v);
 const char *cfg_watchdog_mode_name(enum cfg_watchdog_mode m);
 const char *cfg_protocol_name(enum cfg_protocol p);
+const char *cfg_sync_mode_name(enum cfg_sync_mode m);
 const char *cfg_value_kind_name(enum cfg_value_kind k);
 
 /* One name = value pair: a PostgreSQL parameter, a custom tag, an initdb option. */
@@ -154,7 +162,7 @@ struct cfg_dynamic {
 	int max_timelines_history;	       /* 0 keeps all */
 	int64_t primary_start_timeout_ms;      /* default 300 s */
 	int64_t primary_stop_timeout_ms;       /* 0 waits forever (Patroni's default) */
-	bool synchronous_mode;
+	enum cfg_sync_mode synchronous_mode;   /* true/false as on/off, or "quorum" */
 	bool synchronous_mode_strict;
 	int synchronous_node_count; /* default 1 */
 	bool failsafe_mode;
@@ -295,8 +303,8 @@ struct cfg {
 		int failover_priority;		     /* default 1; 0 behaves like nofailover */
 		char replicatefrom[MEMBER_NAME_MAX]; /* a member's name */
 		bool nostream;			     /* Patroni 4: not implemented */
-		int sync_priority;		     /* Patroni 4: not implemented; default 1 */
-		struct cfg_options custom;	     /* every other tag, in file order */
+		int sync_priority;	   /* Patroni 4; default 1; 0 behaves like nosync */
+		struct cfg_options custom; /* every other tag, in file order */
 	} tags;
 
 	struct {
@@ -381,6 +389,18 @@ void cfg_dynamic_defaults(struct cfg_dynamic *d);
  */
 int cfg_dynamic_parse(const char *json, size_t len, struct cfg_dynamic *out, char *err,
 		      size_t errlen) __attribute__((warn_unused_result));
+
+/*
+ * Parses the "config" key as the agent applies it: a value gsha cannot use (an unknown
+ * synchronous_mode, a ttl that is not a number, a broken timing rule) does not void the rest.
+ * That key keeps its value in *prev, the configuration in effect (the three timing keys go back
+ * together), and bad lists what was skipped ("\"key\": why", joined by "; "; "" when nothing
+ * was). Returns 0 and writes *out, or -EINVAL (bad says why, *out untouched) when the document
+ * is not a JSON object or cannot be repaired; -ENOMEM.
+ */
+int cfg_dynamic_parse_lenient(const char *json, size_t len, const struct cfg_dynamic *prev,
+			      struct cfg_dynamic *out, char *bad, size_t badlen)
+	__attribute__((warn_unused_result));
 
 /* Renders d as compact JSON (Patroni's layout: durations in whole seconds where they are whole,
  * else as "500ms" strings) appended to out. Returns 0, -ENOBUFS or -ENOMEM. */

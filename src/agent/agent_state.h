@@ -37,6 +37,8 @@
 
 /* Patroni's placeholder in synchronous_standby_names when strict mode finds nobody eligible:
  * commits then wait rather than go unprotected (patroni-compat.md 4.8). */
+/* What a reading of the config key skipped: a few "key": reason pairs, cut beyond that. */
+#define DYN_BAD_MAX 1024
 #define SYNC_PLACEHOLDER "__patroni_strict_sync_replica_placeholder__"
 
 /* Set by the signal handlers (run.c), read by the phases. */
@@ -45,8 +47,9 @@ extern volatile sig_atomic_t agent_reload_requested;
 
 struct agent {
 	const struct cfg *cfg;
-	struct cfg_dynamic dyn;	  /* effective dynamic configuration */
-	int64_t dyn_mod_revision; /* config key revision dyn came from; 0 = bootstrap.dcs */
+	struct cfg_dynamic dyn;	   /* effective dynamic configuration */
+	int64_t dyn_mod_revision;  /* config key revision dyn came from; 0 = bootstrap.dcs */
+	char dyn_bad[DYN_BAD_MAX]; /* what the config key's last reading skipped, as reported */
 	struct dcs_client *dcs;
 	struct db *db;
 	struct rest_server *rest;

@@ -45,14 +45,17 @@ static int failover_schedule(struct agent *a, const char *scheduled_at, int64_t 
 
 /* Reads synchronous_standby_names into a set, with the driver's parser; Patroni's strict-mode
  * placeholder is reported apart. An unparsable value counts as no names (the leader rewrites it). */
-static void names_from_ssn(const char *ssn, struct ha_names *out, bool *placeholder)
+static void names_from_ssn(const char *ssn, struct ha_names *out, bool *placeholder, int *num)
 {
 	struct db_sync sync;
 
 	memset(out, 0, sizeof(*out));
 	*placeholder = false;
+	*num = 0;
 	if (db_parse_sync_names(ssn, &sync) != 0)
 		return;
+	if (sync.method != DB_SYNC_METHOD_OFF)
+		*num = sync.num;
 	for (int i = 0; i < sync.count && out->count < HA_MEMBERS_MAX; i++) {
 		if (strcmp(sync.names[i], SYNC_PLACEHOLDER) == 0)
 			*placeholder = true;
@@ -91,7 +94,8 @@ static void fill_tags_from_member(const struct dcs_member *m, struct ha_tags *t)
 			       .noloadbalance = m->noloadbalance,
 			       .nosync = m->nosync,
 			       .clonefrom = member_clonefrom(m),
-			       .failover_priority = 1 };
+			       .failover_priority = 1,
+			       .sync_priority = 1 };
 	if (m->has_failover_priority) {
 		t->failover_priority =
 			(int)(m->failover_priority > 1000000	? 1000000
@@ -100,6 +104,15 @@ static void fill_tags_from_member(const struct dcs_member *m, struct ha_tags *t)
 		if (t->failover_priority <= 0)
 			t->nofailover = true;
 	}
+	/* Patroni 4's Tags: nosync wins; sync_priority <= 0 means nosync. */
+	if (m->has_sync_priority)
+		t->sync_priority = (int)(m->sync_priority > 1000000    ? 1000000
+					 : m->sync_priority < -1000000 ? -1000000
+								       : m->sync_priority);
+	if (t->sync_priority <= 0)
+		t->nosync = true;
+	if (t->nosync)
+		t->sync_priority = 0;
 }
 
 void build_input(struct agent *a)
@@ -218,7 +231,8 @@ void build_input(struct agent *a)
 	following_member(a, in->db.following, sizeof(in->db.following));
 	in->db.rejoin_needed = s->needs_rejoin || a->need_rewind;
 	in->db.start_since_ms = a->start_since_ms;
-	names_from_ssn(s->synchronous_standby_names, &in->db.sync_names, &in->db.sync_placeholder);
+	names_from_ssn(s->synchronous_standby_names, &in->db.sync_names, &in->db.sync_placeholder,
+		       &in->db.sync_num);
 	for (int i = 0; i < s->standby_count && i < HA_MEMBERS_MAX; i++) {
 		struct ha_replication *r = &in->db.replication[in->db.replication_count++];
 

@@ -119,6 +119,10 @@ static int member_tags(const struct cfg *c, struct dcs_tags *t)
 		rc = rc ? rc : dcs_tags_add(t, "clonefrom", DCS_TAG_BOOL, "true");
 	if (c->tags.nosync)
 		rc = rc ? rc : dcs_tags_add(t, "nosync", DCS_TAG_BOOL, "true");
+	if (c->tags.sync_priority != 1) {
+		snprintf(priority, sizeof(priority), "%d", c->tags.sync_priority);
+		rc = rc ? rc : dcs_tags_add(t, "sync_priority", DCS_TAG_NUMBER, priority);
+	}
 	if (c->tags.failover_priority != 1) {
 		snprintf(priority, sizeof(priority), "%d", c->tags.failover_priority);
 		rc = rc ? rc : dcs_tags_add(t, "failover_priority", DCS_TAG_NUMBER, priority);

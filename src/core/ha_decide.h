@@ -118,8 +118,8 @@ enum ha_action {
 	HA_ACT_RELEASE_LEADER,
 	/* CAS (mod_revision) write {} into the failover key. */
 	HA_ACT_CLEAR_FAILOVER,
-	/* synchronous_standby_names := FIRST <count> (out.sync), or the strict placeholder when
-	 * out.sync_placeholder; reload. Empty and no placeholder: asynchronous. */
+	/* synchronous_standby_names := FIRST out.sync_num (out.sync), or the strict placeholder
+	 * when out.sync_placeholder; reload. Empty and no placeholder: asynchronous. */
 	HA_ACT_SET_SYNC_NAMES,
 	/* CAS write sync = {"leader": me, "sync_standby": out.sync joined by commas, or null}. */
 	HA_ACT_WRITE_SYNC_KEY,
@@ -166,6 +166,7 @@ struct ha_tags {
 	bool nofailover;       /* never becomes primary automatically */
 	bool noloadbalance;    /* REST only; ha_decide ignores it */
 	bool nosync;	       /* never chosen as a synchronous standby */
+	int sync_priority;     /* Patroni 4: higher is chosen first (default 1; 0 = nosync) */
 	bool clonefrom;	       /* preferred source for new replicas */
 	int failover_priority; /* higher wins a race between equally advanced nodes (default 1) */
 };
@@ -179,10 +180,13 @@ struct ha_policy {
 	bool synchronous_mode;		  /* only /sync members may race; maintain /sync */
 	bool synchronous_mode_strict;	  /* no eligible standby -> block writes */
 	int synchronous_node_count;	  /* standbys to keep synchronous (>= 1) */
-	bool failsafe_mode;		  /* keep a primary without DCS if all members ack */
-	bool check_timeline;		  /* race only with a timeline (term) not behind */
-	bool paused;			  /* maintenance mode: no automatic action */
-	bool use_pg_rewind;		  /* PostgreSQL: rejoin with pg_rewind (else stop) */
+	/* a standby further than this behind the most advanced one (or, alone, behind the
+	 * primary) is not chosen as synchronous; 0 = no limit */
+	uint64_t maximum_lag_on_syncnode_bytes;
+	bool failsafe_mode;  /* keep a primary without DCS if all members ack */
+	bool check_timeline; /* race only with a timeline (term) not behind */
+	bool paused;	     /* maintenance mode: no automatic action */
+	bool use_pg_rewind;  /* PostgreSQL: rejoin with pg_rewind (else stop) */
 	enum ha_engine engine;
 };
 
@@ -265,6 +269,7 @@ struct ha_db {
 	int64_t start_since_ms;
 	struct ha_names sync_names; /* members in synchronous_standby_names now */
 	bool sync_placeholder;	    /* synchronous_standby_names holds the strict placeholder */
+	int sync_num; /* its number of standbys to wait for (FIRST/ANY n); 0 = as many as listed */
 	int replication_count;
 	struct ha_replication replication[HA_MEMBERS_MAX];
 };
@@ -315,6 +320,7 @@ struct ha_output {
 	 * first move dcs.term -> term */
 	int64_t term;
 	struct ha_names sync; /* SET_SYNC_NAMES, WRITE_SYNC_KEY, PROMOTE in sync mode */
+	int sync_num; /* SET_SYNC_NAMES/PROMOTE: standbys to wait for; 0 = as many as listed */
 	/* SET_SYNC_NAMES/PROMOTE: strict mode, nobody eligible: list the placeholder so writes
 	 * block */
 	bool sync_placeholder;

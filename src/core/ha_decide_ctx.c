@@ -49,6 +49,16 @@ bool hd_names_has(const struct ha_names *set, const char *name)
 	return false;
 }
 
+const struct ha_member *hd_find_member(const struct ctx *c, const char *name)
+{
+	int n = clamp_count(c->in->dcs.member_count);
+
+	for (int i = 0; i < n; i++)
+		if (name_eq(c->in->dcs.members[i].name, name))
+			return &c->in->dcs.members[i];
+	return NULL;
+}
+
 void hd_set_name(char *dst, const char *src)
 {
 	memcpy(dst, src, MEMBER_NAME_MAX);
