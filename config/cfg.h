@@ -410,10 +410,13 @@ int cfg_dynamic_render(const struct cfg_dynamic *d, struct buf *out)
 /*
  * Applies a JSON patch to the JSON document doc with json_merge.h's merge (Patroni's
  * patch_config, as PATCH /config does: null deletes a key, objects merge, anything else replaces,
- * a new subtree keeps its nulls) and checks the result with cfg_dynamic_parse. Keys gsha does not know are kept. Appends the merged document as compact
- * JSON to out and, when parsed is not NULL, writes the parsed result there.
- * Returns 0; -EINVAL with err set for bad JSON, a patch that is not an object, or a result that
- * does not validate; -ENOBUFS or -ENOMEM. Nothing is written on failure.
+ * a new subtree keeps its nulls) and checks the result with cfg_dynamic_parse. Keys gsha does
+ * not know are kept. A value the patch sets must validate; a bad value already stored that the
+ * patch leaves alone does not block it (the agents skip that value, cfg_dynamic_parse_lenient).
+ * Appends the merged document as compact JSON to out and, when parsed is not NULL, writes the
+ * parsed result there (bad stored values at their defaults).
+ * Returns 0; -EINVAL with err set for bad JSON, a patch that is not an object, or a patch that
+ * sets a value that does not validate; -ENOBUFS or -ENOMEM. Nothing is written on failure.
  */
 int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, size_t patch_len,
 			    struct buf *out, struct cfg_dynamic *parsed, char *err, size_t errlen)

@@ -458,10 +458,39 @@ int cfg_dynamic_render(const struct cfg_dynamic *d, struct buf *out)
 	return rc;
 }
 
+/* Does the patch set a key that the merged document has an error at (the timing rule: any of
+ * its three keys)? If so err names the first such error. */
+static bool patch_touches_errors(cJSON *patch, const struct cfg_diags *diags, char *err,
+				 size_t errlen)
+{
+	static const char *const timing[] = { "ttl", "loop_wait", "retry_timeout" };
+
+	for (int i = 0; i < diags->count; i++) {
+		const struct cfg_diag *d = &diags->items[i];
+		cJSON *parent = NULL;
+		bool touched = path_item(patch, d->key, &parent) != NULL;
+
+		if (d->severity != CFG_SEVERITY_ERROR)
+			continue;
+		for (size_t t = 0; strstr(d->message, "must not exceed ttl") != NULL &&
+				   t < sizeof(timing) / sizeof(timing[0]);
+		     t++)
+			touched = touched || path_item(patch, timing[t], &parent) != NULL;
+		/* an error without a key of its own, or one at a key the patch sets */
+		if (touched || d->key[0] == '\0') {
+			err_set(err, errlen, "\"%s\": %s", d->key, d->message);
+			return true;
+		}
+	}
+	return false;
+}
+
 int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, size_t patch_len,
 			    struct buf *out, struct cfg_dynamic *parsed, char *err, size_t errlen)
 {
 	struct cfg_dynamic *d = NULL;
+	struct cfg_diags *diags = NULL;
+	bool stored_bad = false;
 	cJSON *target, *p;
 	bool changed;
 	char *text;
@@ -492,11 +521,18 @@ int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, 
 		goto out_patch;
 	}
 	d = malloc(sizeof(*d));
-	if (d == NULL) {
+	diags = malloc(sizeof(*diags));
+	if (d == NULL || diags == NULL) {
 		rc = -ENOMEM;
 		goto out_patch;
 	}
-	rc = dynamic_from_json(target, d, err, errlen, NULL);
+	rc = dynamic_from_json(target, d, err, errlen, diags);
+	if (rc == -EINVAL && !patch_touches_errors(p, diags, err, errlen)) {
+		/* Only values already stored are bad: they stay as they were (the agents keep
+		 * skipping them), and the patch applies. */
+		rc = 0;
+		stored_bad = true;
+	}
 	if (rc != 0)
 		goto out_patch;
 	text = cJSON_PrintUnformatted(target);
@@ -505,10 +541,23 @@ int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, 
 		goto out_patch;
 	}
 	rc = buf_puts(out, text);
+	if (rc == 0 && parsed != NULL && stored_bad) {
+		struct cfg_dynamic *defaults = malloc(sizeof(*defaults));
+		char bad[256];
+
+		rc = defaults == NULL ? -ENOMEM : 0;
+		if (rc == 0) {
+			cfg_dynamic_defaults(defaults);
+			rc = cfg_dynamic_parse_lenient(text, strlen(text), defaults, d, bad,
+						       sizeof(bad));
+		}
+		free(defaults);
+	}
 	cJSON_free(text);
 	if (rc == 0 && parsed != NULL)
 		memcpy(parsed, d, sizeof(*d));
 out_patch:
+	free(diags);
 	free(d);
 	cJSON_Delete(p);
 	cJSON_Delete(target);

@@ -77,6 +77,11 @@ void write_history(struct agent *a, int64_t old_timeline, uint64_t lsn)
 	free(json);
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 /* The sync key after a change of the synchronous standbys (Patroni's format). */
 void write_sync_key(struct agent *a)
 {
@@ -91,11 +96,14 @@ void write_sync_key(struct agent *a)
 	for (int i = 0; rc == 0 && i < o->sync.count; i++)
 		if (buf_copy(d.standbys[i], sizeof(d.standbys[i]), o->sync.name[i]) != 0)
 			rc = DCS_ERR_INVALID_ARGUMENT;
-	if (rc != 0)
+	if (rc != 0) {
 		snprintf(msg, sizeof(msg), "a member name is longer than %d bytes",
 			 MEMBER_NAME_LEN);
-	else
+	} else {
+		/* Patroni writes the names sorted ("sync_standby": "a,b") */
+		qsort(d.standbys, (size_t)d.standby_count, sizeof(d.standbys[0]), name_cmp);
 		rc = dcs_doc_sync(&d, json, sizeof(json), msg, sizeof(msg));
+	}
 	if (rc == 0)
 		rc = dcs_cas_sync(a->dcs, json,
 				  a->cluster->has_sync ? a->cluster->sync_mod_revision

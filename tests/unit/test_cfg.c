@@ -1548,6 +1548,34 @@ static void test_merge_patch_output_limit_is_reported(void **state)
 	buf_done(&out);
 }
 
+/* A bad value already stored does not block a patch that leaves it alone; one the patch sets
+ * does. */
+static void test_merge_patch_stored_bad_value_does_not_block_other_keys(void **state)
+{
+	const char doc[] = "{\"ttl\":30,\"synchronous_mode\":\"sometimes\"}";
+	struct cfg_dynamic d;
+	struct buf out;
+	char err[256] = "";
+
+	(void)state;
+	buf_init(&out, 65536);
+	assert_int_equal(cfg_dynamic_merge_patch(doc, strlen(doc), "{\"pause\":true}", 14, &out, &d,
+						 err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(out.data, "\"synchronous_mode\":\"sometimes\""));
+	assert_true(d.pause);
+	assert_int_equal(d.synchronous_mode, CFG_SYNC_OFF);
+	buf_done(&out);
+	buf_init(&out, 65536);
+	assert_int_equal(cfg_dynamic_merge_patch(doc, strlen(doc),
+						 "{\"synchronous_mode\":\"often\"}",
+						 strlen("{\"synchronous_mode\":\"often\"}"), &out,
+						 NULL, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "\"synchronous_mode\": \"often\" is not allowed"));
+	buf_done(&out);
+}
+
 static void test_dynamic_check_accepts_fast_settings(void **state)
 {
 	struct cfg_dynamic d;
@@ -2050,6 +2078,7 @@ int main(void)
 		T(test_merge_patch_new_subtree_keeps_nulls_as_patroni),
 		T(test_merge_patch_rejects_bad_patches_and_results),
 		T(test_merge_patch_output_limit_is_reported),
+		T(test_merge_patch_stored_bad_value_does_not_block_other_keys),
 		T(test_dynamic_check_accepts_fast_settings),
 	};
 
