@@ -3,7 +3,8 @@
 # synchronous_standby_names; a writer records every row whose COMMIT returned; the primary (agent
 # and postmaster) is killed with -9 mid-stream; only the synchronous standby takes over and every
 # recorded row is on it. Then synchronous_mode_strict: with no standby left, writes block rather
-# than go unprotected, and resume once a standby is back.
+# than go unprotected (the leader keeps naming the standby the sync key names, as Patroni does),
+# and resume once a standby is back.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -119,9 +120,15 @@ t_assert_eq "$async1" "$(sync_standby_of "$new_leader")" \
 t_assert_eq 200 "$(patch_config "$new_leader" '{"synchronous_mode_strict": true}')" \
 	"PATCH /config {\"synchronous_mode_strict\": true} answers 200"
 c_kill "$async1" TERM
-placeholder_set() { [[ "$(tcp_psql "$new_leader" "show synchronous_standby_names")" == *__patroni_strict_sync_replica_placeholder__* ]]; }
-t_wait_for 60 "$new_leader to put the strict placeholder into synchronous_standby_names" placeholder_set
-t_pass "strict: with no standby, $new_leader lists the placeholder in synchronous_standby_names"
+# As Patroni (replication_modes.rst, "Last known sync nodes"): the standby the sync key names is
+# the last known to hold every commit, so the leader keeps waiting for it rather than for the
+# placeholder (which it uses only when the key names nobody).
+async1_gone() { [ -z "$(tcp_psql "$new_leader" "select 1 from pg_stat_replication where application_name = '$async1'")" ]; }
+t_wait_for 60 "$async1's walsender on $new_leader to go" async1_gone
+sleep 3 # a few leader cycles with nobody to name
+t_assert_eq "$async1" "$(tcp_psql "$new_leader" "show synchronous_standby_names")" \
+	"strict: with no standby, $new_leader keeps naming $async1, the standby the sync key names"
+t_assert_eq "$async1" "$(sync_standby_of "$new_leader")" "strict: the sync key keeps $async1"
 rc=0
 PGCONNECT_TIMEOUT=2 timeout 4 "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "${C_PG_PORT[$new_leader]}" \
 	-U postgres -d postgres -c "insert into acked values (-1)" >/dev/null 2>&1 || rc=$?
