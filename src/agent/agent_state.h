@@ -50,6 +50,7 @@ struct agent {
 	struct cfg_dynamic dyn;	   /* effective dynamic configuration */
 	int64_t dyn_mod_revision;  /* config key revision dyn came from; 0 = bootstrap.dcs */
 	char dyn_bad[DYN_BAD_MAX]; /* what the config key's last reading skipped, as reported */
+	bool quorum_warned;	   /* said that synchronous_mode quorum runs as on */
 	struct dcs_client *dcs;
 	struct db *db;
 	struct rest_server *rest;
