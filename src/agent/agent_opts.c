@@ -277,6 +277,7 @@ void agent_ha_policy(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 				: (uint64_t)dyn->maximum_lag_on_failover_bytes,
 		.primary_start_timeout_ms = dyn->primary_start_timeout_ms,
 		.synchronous_mode = dyn->synchronous_mode != CFG_SYNC_OFF,
+		.synchronous_quorum = dyn->synchronous_mode == CFG_SYNC_QUORUM,
 		.synchronous_mode_strict = dyn->synchronous_mode_strict,
 		.maximum_lag_on_syncnode_bytes =
 			dyn->maximum_lag_on_syncnode_bytes <= 0

@@ -50,7 +50,10 @@ struct agent {
 	struct cfg_dynamic dyn;	   /* effective dynamic configuration */
 	int64_t dyn_mod_revision;  /* config key revision dyn came from; 0 = bootstrap.dcs */
 	char dyn_bad[DYN_BAD_MAX]; /* what the config key's last reading skipped, as reported */
-	bool quorum_warned;	   /* said that synchronous_mode quorum runs as on */
+	/* synchronous_standby_names as last seen, and the primary's flush position then: a
+	 * standby is confirmed synchronous once it has reached it (Patroni's SyncHandler) */
+	char ssn_seen[DB_PARAM_VALUE_MAX];
+	uint64_t ssn_ready_lsn;
 	struct dcs_client *dcs;
 	struct db *db;
 	struct rest_server *rest;
@@ -189,6 +192,9 @@ void settle_role(struct agent *a);
 void release_leader(struct agent *a, uint64_t lsn);
 /* Appends a row to the history key after a promotion. */
 void write_history(struct agent *a, int64_t old_timeline, uint64_t lsn);
+/* Is name in the set? */
+bool names_contain(const struct ha_names *names, const char *name);
+
 /* Writes the sync key naming a->out.sync. */
 void write_sync_key(struct agent *a);
 /* Status and failsafe key, while this node leads. */

@@ -87,7 +87,7 @@ void write_sync_key(struct agent *a)
 {
 	const struct ha_output *o = &a->out;
 	char msg[DCS_MSG_MAX] = "", json[DCS_SYNC_DOC_MAX + 1];
-	struct dcs_sync_doc d = { .standby_count = o->sync.count };
+	struct dcs_sync_doc d = { .standby_count = o->sync.count, .quorum = o->sync_quorum };
 	int rc = 0;
 
 	if (buf_copy(d.leader, sizeof(d.leader), a->cfg->name) != 0 ||

@@ -184,14 +184,6 @@ void observe_config(struct agent *a)
 			 (long long)a->cluster->config_mod_revision);
 	a->dyn = dyn;
 	a->params_applied = false;
-	/* Quorum commit needs its own failover rule (a quorum of voters agreeing on the most
-	 * advanced one); until gsha has it, FIRST n is the safe reading of the request. */
-	if (dyn.synchronous_mode == CFG_SYNC_QUORUM && !a->quorum_warned)
-		log_warning(
-			"synchronous_mode \"quorum\" is run as \"on\": gsha names the "
-			"synchronous standbys with FIRST n, not ANY n, and writes quorum 0 into "
-			"the sync key (quorum commit is not implemented yet)");
-	a->quorum_warned = dyn.synchronous_mode == CFG_SYNC_QUORUM;
 }
 
 void observe_db(struct agent *a)

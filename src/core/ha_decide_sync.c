@@ -7,10 +7,16 @@
  * The invariant: a name is in the sync key only while it is in synchronous_standby_names and
  * confirmed synchronous. So names leave the key before they leave the server's list, and enter
  * the key only after the server confirms them. One step per call; the loop calls again at once.
+ *
+ * synchronous_mode "quorum" (Patroni 4's _process_quorum_replication) names every healthy
+ * candidate with ANY n and keeps the key's quorum so that any set of standbys able to confirm a
+ * commit overlaps any set able to elect a new leader; ha_quorum.c works out the steps.
  */
 #include "ha_decide_internal.h"
 
 #include <string.h>
+
+#include "ha_quorum.h"
 
 /* Same members, order ignored. */
 static bool names_same(const struct ha_names *a, const struct ha_names *b)
@@ -79,7 +85,9 @@ static bool better(const struct ctx *c, const struct ha_replication *a,
 	return a->flush_lsn > b->flush_lsn;
 }
 
-static void current_state(const struct ctx *c, struct sync_state *st)
+/* quorum: Patroni's quorum commit variant: every healthy candidate is active (nofailover ones
+ * only while fewer than the count are), none is cut at the count. */
+static void current_state(const struct ctx *c, struct sync_state *st, bool quorum)
 {
 	const struct ha_input *in = c->in;
 	int n = clamp_count(in->db.replication_count), count = 0, limit;
@@ -105,10 +113,13 @@ static void current_state(const struct ctx *c, struct sync_state *st)
 	if (count == 1)
 		max_lsn = in->db.lsn;
 	limit = in->policy.synchronous_node_count < 1 ? 1 : in->policy.synchronous_node_count;
-	for (int i = 0; i < count && st->active.count < limit; i++) {
+	for (int i = 0; i < count && (quorum || st->active.count < limit); i++) {
 		uint64_t maxlag = in->policy.maximum_lag_on_syncnode_bytes;
+		const struct ha_member *m = hd_find_member(c, cand[i]->name);
 
 		if (maxlag > 0 && lag_behind(max_lsn, cand[i]->flush_lsn) > maxlag)
+			continue;
+		if (quorum && m->tags.nofailover && st->active.count >= limit)
 			continue;
 		names_add(&st->active, cand[i]->name);
 		if (cand[i]->sync && hd_names_has(&in->db.sync_names, cand[i]->name))
@@ -138,8 +149,114 @@ static bool names_in_effect(const struct ctx *c, const struct ha_names *want, bo
 
 	if (placeholder && want->count == 0)
 		return db->sync_placeholder && db->sync_names.count == 0;
-	return !db->sync_placeholder && names_same(want, &db->sync_names) &&
+	return !db->sync_placeholder && !db->sync_any && names_same(want, &db->sync_names) &&
 	       (db->sync_num == 0 || db->sync_num == want->count);
+}
+
+/* Asks for synchronous_standby_names := ANY num (names); the placeholder when num >= 1 and
+ * names is empty (Patroni's set_synchronous_standby_names in quorum mode). */
+static void set_any(struct ctx *c, const struct ha_names *names, int num)
+{
+	c->out->sync = *names;
+	c->out->sync_num = num;
+	c->out->sync_any = true;
+	c->out->sync_placeholder = num >= 1 && names->count == 0;
+}
+
+static int db_numsync(const struct ctx *c)
+{
+	const struct ha_db *db = &c->in->db;
+
+	return db->sync_num > 0 ? db->sync_num : db->sync_names.count;
+}
+
+/* Quorum commit, one step per call. */
+static bool leader_quorum(struct ctx *c)
+{
+	const struct ha_input *in = c->in;
+	const struct ha_sync_key *key = &in->dcs.sync;
+	struct ha_quorum_step steps[HA_QUORUM_STEPS_MAX];
+	struct ha_quorum_state qs;
+	struct sync_state st;
+	char err[160];
+	int n, numsync = db_numsync(c);
+
+	if (!key->present || !name_set(key->leader)) {
+		struct ha_names none;
+
+		memset(&none, 0, sizeof(none));
+		write_key(c, &none, "enabling quorum commit: writing the sync key");
+		return true;
+	}
+	current_state(c, &st, true);
+	if (name_eq(key->leader, c->me) && in->policy.synchronous_mode_strict &&
+	    st.active.count == 0) {
+		/* nobody streams: wait for the voters, those the key says hold every commit */
+		int want = key->standbys.count - key->quorum;
+
+		want = want < 1 ? 1 : want;
+		if (names_same(&key->standbys, &in->db.sync_names) && numsync == want &&
+		    in->db.sync_any && in->db.sync_placeholder == (key->standbys.count == 0))
+			return false;
+		set_any(c, &key->standbys, want);
+		hd_act(c, HA_ACT_SET_SYNC_NAMES,
+		       "no standby streams: waiting for %d of the %d voters the sync key names "
+		       "(synchronous_mode_strict)",
+		       want, key->standbys.count);
+		return true;
+	}
+	if (!in->policy.synchronous_mode_strict && st.active.count == 0 &&
+	    key->standbys.count == 0 && (in->db.sync_names.count > 0 || in->db.sync_placeholder)) {
+		struct ha_names none;
+
+		memset(&none, 0, sizeof(none));
+		set_any(c, &none, 0);
+		hd_act(c, HA_ACT_SET_SYNC_NAMES,
+		       "no standby can be synchronous: clearing synchronous_standby_names");
+		return true;
+	}
+	memset(&qs, 0, sizeof(qs));
+	memcpy(qs.leader, key->leader, MEMBER_NAME_MAX);
+	qs.quorum = key->quorum;
+	qs.voters = key->standbys;
+	qs.numsync = numsync;
+	qs.sync = in->db.sync_names;
+	qs.numsync_confirmed = st.confirmed.count;
+	qs.active = st.active;
+	qs.sync_wanted =
+		in->policy.synchronous_node_count < 1 ? 1 : in->policy.synchronous_node_count;
+	hd_set_name(qs.leader_wanted, c->me);
+	if (ha_quorum_resolve(&qs, steps, HA_QUORUM_STEPS_MAX, &n, err, sizeof(err)) != 0) {
+		hd_act(c, HA_ACT_NONE, "quorum commit: %s, leaving the state as it is", err);
+		return true;
+	}
+	if (n == 0) {
+		if (in->db.sync_any || in->db.sync_names.count == 0)
+			return false;
+		set_any(c, &in->db.sync_names, numsync);
+		hd_act(c, HA_ACT_SET_SYNC_NAMES,
+		       "quorum commit: turning FIRST %d into ANY %d in synchronous_standby_names",
+		       numsync, numsync);
+		return true;
+	}
+	switch (steps[0].type) {
+	case HA_QUORUM_SYNC:
+		set_any(c, &steps[0].names, steps[0].num);
+		hd_act(c, HA_ACT_SET_SYNC_NAMES,
+		       "quorum commit: synchronous_standby_names to ANY %d of %d standby(s)",
+		       steps[0].num, steps[0].names.count);
+		return true;
+	case HA_QUORUM_KEY:
+		c->out->sync_quorum = steps[0].num;
+		write_key(c, &steps[0].names, "quorum commit: writing the sync key");
+		return true;
+	case HA_QUORUM_RESTART:
+	default:
+		hd_set_wake(c, sadd(in->now_ms, 1000));
+		hd_act(c, HA_ACT_NONE,
+		       "quorum commit: waiting for the newly named standbys to catch up");
+		return true;
+	}
 }
 
 bool hd_leader_sync(struct ctx *c)
@@ -164,12 +281,14 @@ bool hd_leader_sync(struct ctx *c)
 		}
 		return false;
 	}
+	if (in->policy.synchronous_quorum)
+		return leader_quorum(c);
 	if (!key->present || !name_eq(key->leader, c->me)) {
 		write_key(c, &none, "taking over the sync key as the new leader");
 		return true;
 	}
 	voters = key->standbys;
-	current_state(c, &st);
+	current_state(c, &st, false);
 	if (names_same(&st.active, &voters) && !names_same(&voters, &st.confirmed)) {
 		write_key(c, &st.confirmed,
 			  "the sync key names standbys the server does not confirm as synchronous: "
