@@ -84,6 +84,12 @@ static inline int clamp_count(int n)
 	return n > HA_MEMBERS_MAX ? HA_MEMBERS_MAX : n;
 }
 
+/* The sync key's quorum, within what a set of members can need. */
+static inline int key_quorum(const struct ha_sync_key *key)
+{
+	return key->quorum < 0 ? 0 : key->quorum > HA_MEMBERS_MAX ? HA_MEMBERS_MAX : key->quorum;
+}
+
 static inline uint64_t lag_behind(uint64_t ahead, uint64_t mine)
 {
 	return ahead > mine ? ahead - mine : 0;

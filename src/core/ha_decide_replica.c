@@ -41,7 +41,7 @@ static void quorum_prepromote(struct ctx *c)
 {
 	const struct ha_sync_key *key = &c->in->dcs.sync;
 	bool active = key->present && name_set(key->leader);
-	int quorum = active ? key->quorum : 0, numsync;
+	int quorum = active ? key_quorum(key) : 0, numsync;
 	struct ha_names sync;
 
 	memset(&sync, 0, sizeof(sync));
@@ -52,7 +52,7 @@ static void quorum_prepromote(struct ctx *c)
 		    !hd_names_has(&sync, key->standbys.name[i]))
 			hd_set_name(sync.name[sync.count++], key->standbys.name[i]);
 	/* len(leader + voters) - quorum - 1, one more when I was not among them */
-	numsync = (active ? 1 + key->standbys.count : 0) - quorum - 1;
+	numsync = (active ? 1 + clamp_count(key->standbys.count) : 0) - quorum - 1;
 	if (!(active && (name_eq(key->leader, c->me) || hd_names_has(&key->standbys, c->me))))
 		numsync++;
 	if (numsync < (c->in->policy.synchronous_mode_strict ? 1 : 0))

@@ -132,13 +132,15 @@ static void current_state(const struct ctx *c, struct sync_state *st, bool quoru
 static void set_names(struct ctx *c, const struct ha_names *names, bool placeholder)
 {
 	c->out->sync = *names;
-	c->out->sync_num = placeholder && names->count == 0 ? 1 : names->count;
+	c->out->sync.count = clamp_count(names->count);
+	c->out->sync_num = placeholder && names->count == 0 ? 1 : c->out->sync.count;
 	c->out->sync_placeholder = placeholder && names->count == 0;
 }
 
 static void write_key(struct ctx *c, const struct ha_names *names, const char *why)
 {
 	c->out->sync = *names;
+	c->out->sync.count = clamp_count(names->count);
 	hd_act(c, HA_ACT_WRITE_SYNC_KEY, "%s", why);
 }
 
@@ -158,6 +160,7 @@ static bool names_in_effect(const struct ctx *c, const struct ha_names *want, bo
 static void set_any(struct ctx *c, const struct ha_names *names, int num)
 {
 	c->out->sync = *names;
+	c->out->sync.count = clamp_count(names->count);
 	c->out->sync_num = num;
 	c->out->sync_any = true;
 	c->out->sync_placeholder = num >= 1 && names->count == 0;
@@ -192,7 +195,7 @@ static bool leader_quorum(struct ctx *c)
 	if (name_eq(key->leader, c->me) && in->policy.synchronous_mode_strict &&
 	    st.active.count == 0) {
 		/* nobody streams: wait for the voters, those the key says hold every commit */
-		int want = key->standbys.count - key->quorum;
+		int want = clamp_count(key->standbys.count) - key_quorum(key);
 
 		want = want < 1 ? 1 : want;
 		if (names_same(&key->standbys, &in->db.sync_names) && numsync == want &&
@@ -217,7 +220,7 @@ static bool leader_quorum(struct ctx *c)
 	}
 	memset(&qs, 0, sizeof(qs));
 	memcpy(qs.leader, key->leader, MEMBER_NAME_MAX);
-	qs.quorum = key->quorum;
+	qs.quorum = key_quorum(key);
 	qs.voters = key->standbys;
 	qs.numsync = numsync;
 	qs.sync = in->db.sync_names;

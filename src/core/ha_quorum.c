@@ -435,6 +435,14 @@ static void generate_transitions(struct resolver *q)
 	handle_replication_factor_change(q);
 }
 
+/* A set as the caller filled it, made safe to walk: count in range, names terminated. */
+static void sanitize(struct ha_names *a)
+{
+	a->count = a->count < 0 ? 0 : a->count > HA_MEMBERS_MAX ? HA_MEMBERS_MAX : a->count;
+	for (int i = 0; i < a->count; i++)
+		a->name[i][MEMBER_NAME_MAX - 1] = '\0';
+}
+
 int ha_quorum_resolve(const struct ha_quorum_state *st, struct ha_quorum_step *steps, int cap,
 		      int *count, char *err, size_t errlen)
 {
@@ -446,6 +454,9 @@ int ha_quorum_resolve(const struct ha_quorum_state *st, struct ha_quorum_step *s
 	q.s = *st;
 	q.s.leader[MEMBER_NAME_MAX - 1] = '\0';
 	q.s.leader_wanted[MEMBER_NAME_MAX - 1] = '\0';
+	sanitize(&q.s.voters);
+	sanitize(&q.s.sync);
+	sanitize(&q.s.active);
 	/* numsync can't be bigger than the number of listed synchronous nodes */
 	q.s.numsync = min_int(q.s.numsync, q.s.sync.count);
 	generate_transitions(&q);
