@@ -141,11 +141,19 @@ struct cfg_user {
 	struct cfg_words options; /* CREATE ROLE options: "createrole", "createdb" */
 };
 
-/* A custom replica creation method: postgresql.<name>: {command: ..., other: params}. */
+/* A custom replica creation method, postgresql.<name>: {command: ..., other: params}, or a
+ * custom bootstrap method, bootstrap.<name> (Patroni's replica_bootstrap.rst). */
 struct cfg_replica_method {
 	char name[CFG_KEY_MAX];
-	char command[CFG_LINE_MAX];
-	struct cfg_options params; /* every other key, passed to the command as --key=value */
+	char command[CFG_LINE_MAX]; /* "" = the method's name, as Patroni runs it */
+	struct cfg_options params;  /* every other scalar key in file order (keep_data, no_params,
+				     * no_leader among them), passed as --key=value */
+	bool keep_data;		    /* Python's truth of each switch, as Patroni reads it */
+	bool no_params;
+	bool no_leader;
+	bool keep_existing_recovery_conf; /* bootstrap methods */
+	bool has_recovery_conf;		  /* bootstrap methods: recovery_conf was given */
+	struct cfg_options recovery_conf;
 };
 
 /*
@@ -248,8 +256,10 @@ struct cfg {
 		struct cfg_list pg_hba; /* lines added to pg_hba.conf after initdb */
 		struct cfg_user users[CFG_USERS_MAX];
 		int users_count;
-		char post_bootstrap[CFG_LINE_MAX]; /* post_init is the same key */
-		char method[CFG_KEY_MAX];	   /* custom bootstrap method: not implemented */
+		char post_bootstrap[CFG_LINE_MAX];    /* post_init is the same key */
+		char method[CFG_KEY_MAX];	      /* "" or "initdb": initdb */
+		struct cfg_replica_method method_def; /* bootstrap.<method>, when given */
+		bool has_method_def;
 	} bootstrap;
 
 	struct {

@@ -142,6 +142,11 @@ static void apply_env_users(struct cfg_reader *r, char *const *envp, struct cfg 
 				r->source = saved;
 				continue;
 			}
+			/* As bootstrap.users in the file: gsha creates no such user; say so. */
+			cfg_rec_warning(r, 0, 0, shown,
+					CFG_TODO_TEXT
+					": create the users by hand (Patroni 4 dropped "
+					"this key)");
 			u = &c->bootstrap.users[c->bootstrap.users_count++];
 			memset(u, 0, sizeof(*u));
 			memcpy(u->name, user, ulen);
@@ -172,8 +177,45 @@ static void apply_env_users(struct cfg_reader *r, char *const *envp, struct cfg 
 	}
 }
 
+/* Patroni's other DCS sections from the environment (PATRONI_KUBERNETES_POD_IP, ...): named
+ * once each, as the same sections in a file are. */
+static void warn_env_other_dcs(struct cfg_reader *r, char *const *envp)
+{
+	static const char *const sections[] = { "KUBERNETES", "CONSUL", "ZOOKEEPER", "EXHIBITOR",
+						"RAFT" };
+
+	for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
+		char prefix[32], source[160], key[16];
+		size_t plen;
+
+		if (buf_format(prefix, sizeof(prefix), "PATRONI_%s_", sections[s]) != 0)
+			continue;
+		plen = strlen(prefix);
+		for (char *const *e = envp; e != NULL && *e != NULL; e++) {
+			const char *eq = strchr(*e, '=');
+			const char *saved = r->source;
+
+			if (strncmp(*e, prefix, plen) != 0 || eq == NULL ||
+			    buf_format(source, sizeof(source), "environment variable %.*s",
+				       (int)(eq - *e), *e) != 0)
+				continue;
+			for (size_t i = 0; i <= strlen(sections[s]) && i < sizeof(key); i++)
+				key[i] = (char)(sections[s][i] >= 'A' && sections[s][i] <= 'Z'
+							? sections[s][i] - 'A' + 'a'
+							: sections[s][i]);
+			r->source = source;
+			cfg_rec_warning(r, 0, 0, key,
+					CFG_TODO_TEXT
+					": gsha keeps the cluster's state in etcd only");
+			r->source = saved;
+			break;
+		}
+	}
+}
+
 void cfg_env_apply(struct cfg_reader *r, char *const *envp, struct cfg *c)
 {
+	warn_env_other_dcs(r, envp);
 	apply_env_table(r, envp, cfg_keys, "", c);
 	apply_env_table(r, envp, cfg_dynamic_keys, "bootstrap.dcs", &c->bootstrap.dcs);
 	apply_env_users(r, envp, c);

@@ -174,6 +174,9 @@ bool cfg_find_seen(const struct cfg_reader *r, const struct cfg_key *k, int *lin
 /* Reads postgresql.<name> as a custom replica method, once it is known to be one. */
 void cfg_read_replica_method(struct cfg_reader *r, const struct cfg_node *n, struct cfg *c,
 			     const char *shown);
+/* Reads bootstrap.<name> as the custom bootstrap method (bootstrap.method names it). */
+void cfg_read_bootstrap_method(struct cfg_reader *r, const struct cfg_node *n, struct cfg *c,
+			       const char *shown);
 
 /* Records the warning of a CFG_F_TODO key whose field in base is not its default. */
 void cfg_warn_todo(struct cfg_reader *r, const struct cfg_key *k, const void *base, int line,

@@ -309,28 +309,48 @@ static void read_custom_tag(struct cfg_reader *r, const struct cfg_node *n, stru
 			     n->line, n->column, shown);
 }
 
-void cfg_read_replica_method(struct cfg_reader *r, const struct cfg_node *n, struct cfg *c,
-			     const char *shown)
+/* Python's truth of a YAML scalar, as Patroni tests a method's switches. */
+static bool python_truth(const struct cfg_node *f)
 {
-	struct cfg_replica_method *m;
+	if (f->kind == CFG_VALUE_BOOL)
+		return strcasecmp(f->text, "true") == 0 || strcasecmp(f->text, "yes") == 0 ||
+		       strcasecmp(f->text, "on") == 0 || strcasecmp(f->text, "y") == 0;
+	if (f->kind == CFG_VALUE_NUMBER)
+		return strspn(f->text, "+-0._") != strlen(f->text) || strchr(f->text, 'x');
+	return f->type != CFG_NODE_NULL && f->text[0] != '\0';
+}
 
-	if (c->postgresql.replica_methods_count >= CFG_METHODS_MAX) {
-		cfg_rec_error(r, n->line, n->column, shown, "more than %d replica methods",
-			      CFG_METHODS_MAX);
-		return;
-	}
-	m = &c->postgresql.replica_methods[c->postgresql.replica_methods_count];
+static void read_method(struct cfg_reader *r, const struct cfg_node *n,
+			struct cfg_replica_method *m, const char *shown, bool bootstrap)
+{
 	memset(m, 0, sizeof(*m));
 	if (buf_copy(m->name, sizeof(m->name), n->key) != 0) {
 		cfg_rec_error(r, n->line, n->column, shown, "the name is too long");
 		return;
 	}
-	c->postgresql.replica_methods_count++;
 	for (const struct cfg_node *f = n->child; f != NULL; f = f->next) {
 		char fpath[CFG_KEYPATH_MAX];
 
 		if (cfg_join_path(fpath, sizeof(fpath), shown, f->key) != 0)
 			continue;
+		if (bootstrap && strcmp(f->key, "recovery_conf") == 0 &&
+		    (f->type == CFG_NODE_MAP || f->type == CFG_NODE_NULL)) {
+			m->has_recovery_conf = true;
+			for (const struct cfg_node *g = f->child; g != NULL; g = g->next) {
+				char gpath[CFG_KEYPATH_MAX];
+
+				if (cfg_join_path(gpath, sizeof(gpath), fpath, g->key) != 0)
+					continue;
+				if (g->type != CFG_NODE_SCALAR)
+					cfg_rec_error(r, g->line, g->column, gpath,
+						      "must be a single value");
+				else
+					(void)cfg_params_put(r, cfg_options_view(&m->recovery_conf),
+							     g->key, g->text, g->kind, g->line,
+							     g->column, gpath);
+			}
+			continue;
+		}
 		if (f->type != CFG_NODE_SCALAR) {
 			if (f->type != CFG_NODE_NULL)
 				cfg_rec_error(r, f->line, f->column, fpath,
@@ -340,14 +360,48 @@ void cfg_read_replica_method(struct cfg_reader *r, const struct cfg_node *n, str
 		if (strcmp(f->key, "command") == 0) {
 			if (buf_copy(m->command, sizeof(m->command), f->text) != 0)
 				cfg_rec_error(r, f->line, f->column, fpath, "is too long");
-		} else {
-			(void)cfg_params_put(r, cfg_options_view(&m->params), f->key, f->text,
-					     f->kind, f->line, f->column, fpath);
+			continue;
 		}
+		if (strcmp(f->key, "keep_data") == 0)
+			m->keep_data = python_truth(f);
+		else if (strcmp(f->key, "no_params") == 0)
+			m->no_params = python_truth(f);
+		else if (strcmp(f->key, "no_leader") == 0)
+			m->no_leader = python_truth(f);
+		else if (strcmp(f->key, "keep_existing_recovery_conf") == 0)
+			m->keep_existing_recovery_conf = python_truth(f);
+		else if (strcmp(f->key, "no_master") == 0 && !bootstrap)
+			cfg_rec_warning(r, f->line, f->column, fpath,
+					"Patroni 4 reads no_leader, not no_master: it is passed "
+					"as --no_master=%s and the method still needs a leader",
+					f->text);
+		(void)cfg_params_put(r, cfg_options_view(&m->params), f->key, f->text, f->kind,
+				     f->line, f->column, fpath);
 	}
-	if (m->command[0] == '\0')
+	/* Patroni runs the method's name when it has no command (bootstrap methods need one). */
+	if (m->command[0] == '\0' && bootstrap)
 		cfg_rec_error(r, n->line, n->column, shown,
-			      "a replica method needs a command: give the script to run");
+			      "a bootstrap method needs a command: give the script to run");
+}
+
+void cfg_read_replica_method(struct cfg_reader *r, const struct cfg_node *n, struct cfg *c,
+			     const char *shown)
+{
+	if (c->postgresql.replica_methods_count >= CFG_METHODS_MAX) {
+		cfg_rec_error(r, n->line, n->column, shown, "more than %d replica methods",
+			      CFG_METHODS_MAX);
+		return;
+	}
+	read_method(r, n, &c->postgresql.replica_methods[c->postgresql.replica_methods_count],
+		    shown, false);
+	c->postgresql.replica_methods_count++;
+}
+
+void cfg_read_bootstrap_method(struct cfg_reader *r, const struct cfg_node *n, struct cfg *c,
+			       const char *shown)
+{
+	read_method(r, n, &c->bootstrap.method_def, shown, true);
+	c->bootstrap.has_method_def = true;
 }
 
 static void k_read_value(struct cfg_reader *r, const struct cfg_key *table, const struct cfg_key *k,

@@ -187,19 +187,12 @@ void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 		if (buf_format(shown, sizeof(shown), "%s.%s", prefix, n->key) != 0)
 			continue;
 		if (r->pending[i].bootstrap && strcmp(n->key, c->bootstrap.method) == 0) {
-			cfg_rec_warning(
-				r, n->key_line, n->key_column, shown,
-				"custom bootstrap methods are a Patroni setting that gsha does "
-				"not implement yet, ignoring");
+			cfg_read_bootstrap_method(r, n, c, shown);
 			continue;
 		}
 		if (!r->pending[i].bootstrap &&
 		    list_has(&c->postgresql.create_replica_methods, n->key)) {
 			cfg_read_replica_method(r, n, c, shown);
-			cfg_rec_warning(r, n->key_line, n->key_column, shown,
-					CFG_TODO_TEXT
-					": custom replica methods do not run yet, gsha clones "
-					"replicas with pg_basebackup");
 			continue;
 		}
 		cfg_rec_unknown(
@@ -208,12 +201,14 @@ void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 				? "name it in bootstrap.method or remove it"
 				: "name it in postgresql.create_replica_methods or remove it");
 	}
-	if (c->bootstrap.method[0] != '\0' && strcmp(c->bootstrap.method, "initdb") != 0) {
+	/* Patroni runs initdb when the method has no section with a command: say so. */
+	if (c->bootstrap.method[0] != '\0' && strcmp(c->bootstrap.method, "initdb") != 0 &&
+	    !c->bootstrap.has_method_def) {
 		position_of(r, "bootstrap.method", &line, &col);
-		cfg_rec_warning(
-			r, line, col, "bootstrap.method",
-			"custom bootstrap methods are not implemented yet: gsha runs initdb, "
-			"ignoring");
+		cfg_rec_warning(r, line, col, "bootstrap.method",
+				"there is no bootstrap.%s section with a command, so a new cluster "
+				"is made with initdb (as Patroni does)",
+				c->bootstrap.method);
 	}
 
 	if ((c->log.fields.count > 0 || c->log.static_fields.count > 0) &&

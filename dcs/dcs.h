@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "histogram.h"
 #include "name.h"
 
 /* Sizes. Values from etcd that do not fit are reported (the *_oversized flags), never cut. */
@@ -306,6 +307,17 @@ struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, siz
  * connections and frees the client. Accepts NULL. Does not revoke the lease (Patroni lets it
  * expire; call dcs_release_leader first when leaving as leader). */
 void dcs_client_free(struct dcs_client *c);
+
+/* What the client's requests to etcd took, for /metrics: every request (all attempts across the
+ * endpoints until an answer or the deadline; the watch's long poll is not one), and how many
+ * ended without a usable answer (no endpoint answered, or etcd refused the request). */
+struct dcs_stats {
+	struct histogram latency;
+	uint64_t errors;
+};
+
+/* Copies the counts so far into *out. Thread-safe. */
+void dcs_get_stats(struct dcs_client *c, struct dcs_stats *out);
 
 /* The key prefix, "/service/<scope>/". */
 const char *dcs_client_prefix(const struct dcs_client *c);

@@ -62,6 +62,9 @@ struct dcs_client {
 	int64_t last_read_revision;
 	_Atomic int64_t call_cap_ms; /* dcs_cap_calls: no call runs past it; 0: no cap */
 
+	pthread_mutex_t stats_lock; /* guards stats: requests run on the loop and REST threads */
+	struct dcs_stats stats;
+
 	pthread_mutex_t token_lock;
 	char token[DCS_SECRET_MAX]; /* "" when none (no auth, or must fetch) */
 	bool auth_disabled;	    /* etcd said authentication is not enabled */

@@ -155,6 +155,7 @@ struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, siz
 	}
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->token_lock, NULL);
+	pthread_mutex_init(&c->stats_lock, NULL);
 	pthread_mutex_init(&c->watch_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -180,6 +181,7 @@ void dcs_client_free(struct dcs_client *c)
 	curl_easy_cleanup(c->conn.curl);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->token_lock);
+	pthread_mutex_destroy(&c->stats_lock);
 	pthread_mutex_destroy(&c->watch_lock);
 	pthread_cond_destroy(&c->watch_cond);
 	/* The password is in opts: do not leave it in freed memory. */
@@ -333,10 +335,38 @@ bool dcs_auth_wanted(struct dcs_client *c)
 	return wanted;
 }
 
+void dcs_get_stats(struct dcs_client *c, struct dcs_stats *out)
+{
+	pthread_mutex_lock(&c->stats_lock);
+	*out = c->stats;
+	pthread_mutex_unlock(&c->stats_lock);
+}
+
+static int call_endpoints(struct dcs_client *c, struct dcs_conn *k, const char *path,
+			  const struct buf *req, struct buf *resp, int64_t deadline_ms, int flags,
+			  char *msg, size_t msglen);
+
 /* Runs path (e.g. "/v3/kv/range") with body req (NULL: GET) until it gets an answer that is not
- * transient or the deadline passes. On DCS_OK, resp holds a 2xx body. */
+ * transient or the deadline passes. On DCS_OK, resp holds a 2xx body. Counted in the stats. */
 int dcs_call(struct dcs_client *c, struct dcs_conn *k, const char *path, const struct buf *req,
 	     struct buf *resp, int64_t deadline_ms, int flags, char *msg, size_t msglen)
+{
+	int64_t t0 = clock_mono_us();
+	int rc = call_endpoints(c, k, path, req, resp, deadline_ms, flags, msg, msglen);
+	int64_t took = clock_mono_us() - t0;
+
+	pthread_mutex_lock(&c->stats_lock);
+	histogram_observe_us(&c->stats.latency, took);
+	/* A failed compare is an answer the caller asked for, not an error. */
+	if (rc != DCS_OK && rc != DCS_ERR_CONFLICT)
+		c->stats.errors++;
+	pthread_mutex_unlock(&c->stats_lock);
+	return rc;
+}
+
+static int call_endpoints(struct dcs_client *c, struct dcs_conn *k, const char *path,
+			  const struct buf *req, struct buf *resp, int64_t deadline_ms, int flags,
+			  char *msg, size_t msglen)
 {
 	char last[DCS_MSG_MAX] = "deadline passed before any endpoint was tried";
 	char first[DCS_MSG_MAX] = ""; /* the first failure often says the most (a TLS alert) */

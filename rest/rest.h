@@ -21,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "histogram.h"
 #include "name.h"
 
 /* Member names are held in MEMBER_NAME_MAX bytes (name.h): the one limit, checked where a name
@@ -135,6 +136,10 @@ struct rest_walsender {
 	char state[REST_SHORT_MAX];
 	char sync_state[REST_SHORT_MAX];
 	int sync_priority;
+	/* pg_stat_replication's positions, bytes: the replica's lag on this primary (/metrics) */
+	uint64_t write_lsn_bytes;
+	uint64_t flush_lsn_bytes;
+	uint64_t replay_lsn_bytes;
 };
 
 /* One pending_restart_reason entry. */
@@ -185,6 +190,29 @@ struct rest_failsafe_entry {
  * come from clock_mono_ms(); wall stamps (*_wall_ms, *_wall_us) from the Unix epoch.
  * Zeroed memory is a valid "nothing known yet" snapshot (uninitialized, unknown state).
  */
+/* What the agent counts for /metrics (Prometheus counters and histograms: only ever growing,
+ * from 0 at the agent's start). The agent increments them where each thing happens. */
+struct rest_counters {
+	uint64_t failovers;   /* promotions of this node that no planned switchover asked for */
+	uint64_t switchovers; /* promotions of this node that completed a planned switchover */
+	uint64_t fences;      /* database servers this node killed (db_fence) when a stop failed */
+	uint64_t restarts; /* PostgreSQL started again in place: on request, or after it stopped */
+	struct histogram loop;	      /* how long each HA cycle took */
+	struct histogram dcs_latency; /* every request to etcd (dcs_get_stats) */
+	uint64_t dcs_errors;	      /* ... that ended without a usable answer */
+};
+
+/* The agent process, read by the server when /metrics is asked (rest_process_read). */
+struct rest_process {
+	double cpu_seconds;	   /* user + system CPU time */
+	uint64_t resident_bytes;   /* RSS */
+	uint64_t virtual_bytes;	   /* VSZ */
+	int64_t open_fds;	   /* entries of /proc/self/fd */
+	int64_t max_fds;	   /* RLIMIT_NOFILE's soft limit */
+	double start_time_seconds; /* epoch seconds the process started */
+	int64_t threads;	   /* threads of the process */
+};
+
 struct rest_snapshot {
 	/* identity */
 	char name[MEMBER_NAME_MAX];
@@ -240,6 +268,7 @@ struct rest_snapshot {
 	int64_t next_cycle_due_ms; /* when the loop expects its next cycle (monotonic) */
 	int64_t loop_duration_ms;  /* how long the last cycle took */
 	uint64_t role_changes;	   /* role transitions since start */
+	struct rest_counters counters;
 
 	/* scheduled actions */
 	bool has_scheduled_restart;
@@ -288,6 +317,9 @@ struct rest_header {
 
 /* The restapi section, already validated by the config module. */
 struct rest_options {
+	/* the node's identity, for /metrics' labels before the loop's first snapshot */
+	char scope[REST_SCOPE_MAX];
+	char name[MEMBER_NAME_MAX];
 	char listen_host[REST_URL_MAX];	    /* "" or "*" or "0.0.0.0": all IPv4 interfaces */
 	int listen_port;		    /* default 8008 */
 	char username[REST_CREDENTIAL_MAX]; /* empty: no Basic authentication */
@@ -446,6 +478,8 @@ struct rest_request {
 	 * as the server looked them up (literal addresses are matched from the snapshot) */
 	const struct rest_cidr *member_addrs; /* may be NULL */
 	int member_addr_count;
+	/* GET /metrics: the process's own figures as the server read them; NULL omits them */
+	const struct rest_process *process;
 };
 
 /* What the renderer decided. */
@@ -509,6 +543,11 @@ struct rest_server;
 
 /* Sets defaults: listen 0.0.0.0:8008, no auth, no TLS, server_tokens Original. */
 void rest_options_init(struct rest_options *opts);
+
+/* Reads this process's CPU time, memory, descriptors, threads and start time from /proc into
+ * *out (for GET /metrics). Returns 0, or a negative errno when /proc could not be read (then
+ * *out is untouched). */
+int rest_process_read(struct rest_process *out) __attribute__((warn_unused_result));
 
 /*
  * Starts serving on opts->listen_host:listen_port with its own threads. Both structs are

@@ -34,6 +34,7 @@ enum body_result {
  * optional absent body. */
 static enum body_result parse_body(const struct rest_request *req, bool optional, cJSON **doc)
 {
+	const char *end = NULL;
 	int64_t len;
 	cJSON *d;
 
@@ -52,9 +53,16 @@ static enum body_result parse_body(const struct rest_request *req, bool optional
 	}
 	if (!req->body || req->body_len == 0)
 		return BODY_BAD;
-	d = cJSON_ParseWithLength(req->body, req->body_len);
+	d = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, false);
 	if (!d)
 		return BODY_BAD;
+	/* One document: anything but whitespace after it is 400, as Patroni's json.loads. */
+	while (end != NULL && end < req->body + req->body_len && strchr(" \t\r\n", *end) && *end)
+		end++;
+	if (end == NULL || end != req->body + req->body_len) {
+		cJSON_Delete(d);
+		return BODY_BAD;
+	}
 	if (!cJSON_IsObject(d) || (!optional && !d->child)) {
 		cJSON_Delete(d);
 		return BODY_BAD;

@@ -115,7 +115,7 @@ int rest_readiness_status(const struct rest_snapshot *s, const char *query, int6
 /* ---- rest_monitor.c: the bodies of /metrics, /cluster, /history and /failsafe ---- */
 
 void rest_o_metrics(struct out *o, const struct rest_options *opts, const struct rest_snapshot *s,
-		    int64_t now_ms);
+		    const struct rest_process *proc, int64_t now_ms);
 
 void rest_o_cluster(struct out *o, const struct rest_options *opts, const struct rest_snapshot *s);
 

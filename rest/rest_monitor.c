@@ -1,6 +1,12 @@
 /*
  * rest_monitor.c - the monitoring pages built from the snapshot: /metrics (Prometheus text),
  * /cluster, /history and /failsafe (patroni-compat.md 1.5).
+ *
+ * /metrics carries Patroni 4.1's series as Patroni renders them, then gsha's own: the process
+ * (Prometheus' process_* names), a build-info series, the leader lease, per-replica lag on the
+ * primary, etcd request latency and errors, the HA cycle's duration, and counters of failovers,
+ * switchovers, fences and restarts. Every series has HELP and TYPE lines, counters end in
+ * _total, durations are in seconds (docs: README "Monitoring").
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -43,12 +49,18 @@ static void o_label(struct out *o, const char *v)
 	rest_o_put(o, "\"");
 }
 
-static void o_labels(struct out *o, const struct rest_snapshot *s)
+/* "{scope=...,name=..." : the node's labels, left open for more. */
+static void o_labels_open(struct out *o, const struct rest_snapshot *s)
 {
 	rest_o_put(o, "{scope=");
 	o_label(o, s->scope);
 	rest_o_put(o, ",name=");
 	o_label(o, s->name);
+}
+
+static void o_labels(struct out *o, const struct rest_snapshot *s)
+{
+	o_labels_open(o, s);
 	rest_o_put(o, "}");
 }
 
@@ -60,8 +72,108 @@ static void o_metric(struct out *o, const struct rest_snapshot *s, const char *n
 	rest_o_put(o, " ");
 }
 
+static void o_header(struct out *o, const char *name, const char *type, const char *help)
+{
+	rest_o_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample line's name and labels: the node's, then key=value when key is not NULL. */
+static void o_sample(struct out *o, const struct rest_snapshot *s, const char *name,
+		     const char *suffix, const char *key, const char *value)
+{
+	rest_o_printf(o, "%s%s", name, suffix);
+	o_labels_open(o, s);
+	if (key) {
+		rest_o_printf(o, ",%s=", key);
+		o_label(o, value);
+	}
+	rest_o_put(o, "} ");
+}
+
+static void o_histogram(struct out *o, const struct rest_snapshot *s, const char *name,
+			const char *help, const struct histogram *h)
+{
+	o_header(o, name, "histogram", help);
+	for (int i = 0; i < HISTOGRAM_BUCKETS; i++) {
+		char le[REST_SHORT_MAX];
+
+		if (buf_format(le, sizeof(le), "%g", (double)histogram_bounds_us[i] / 1e6) != 0)
+			continue;
+		o_sample(o, s, name, "_bucket", "le", le);
+		rest_o_printf(o, "%" PRIu64 "\n", histogram_cumulative(h, i));
+	}
+	o_sample(o, s, name, "_bucket", "le", "+Inf");
+	rest_o_printf(o, "%" PRIu64 "\n", h->count);
+	o_sample(o, s, name, "_sum", NULL, NULL);
+	rest_o_double(o, (double)h->sum_us / 1e6);
+	rest_o_put(o, "\n");
+	o_sample(o, s, name, "_count", NULL, NULL);
+	rest_o_printf(o, "%" PRIu64 "\n", h->count);
+}
+
+static void o_counter(struct out *o, const struct rest_snapshot *s, const char *name,
+		      const char *help, uint64_t v)
+{
+	o_header(o, name, "counter", help);
+	o_sample(o, s, name, "", NULL, NULL);
+	rest_o_printf(o, "%" PRIu64 "\n", v);
+}
+
+/* Prometheus' process_* series (the names its client libraries use). */
+static void o_process(struct out *o, const struct rest_snapshot *s, const struct rest_process *p)
+{
+	o_header(o, "process_cpu_seconds_total", "counter",
+		 "Total user and system CPU time spent in seconds.");
+	o_sample(o, s, "process_cpu_seconds_total", "", NULL, NULL);
+	rest_o_double(o, p->cpu_seconds);
+	rest_o_put(o, "\n");
+	o_metric(o, s, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+	rest_o_printf(o, "%" PRIu64 "\n", p->resident_bytes);
+	o_metric(o, s, "process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.");
+	rest_o_printf(o, "%" PRIu64 "\n", p->virtual_bytes);
+	o_metric(o, s, "process_open_fds", "gauge", "Number of open file descriptors.");
+	rest_o_printf(o, "%" PRId64 "\n", p->open_fds);
+	o_metric(o, s, "process_max_fds", "gauge",
+		 "Maximum number of open file descriptors, -1 if unlimited.");
+	rest_o_printf(o, "%" PRId64 "\n", p->max_fds);
+	o_metric(o, s, "process_threads", "gauge", "Number of OS threads in the process.");
+	rest_o_printf(o, "%" PRId64 "\n", p->threads);
+	o_metric(o, s, "process_start_time_seconds", "gauge",
+		 "Start time of the process since unix epoch in seconds.");
+	rest_o_double(o, p->start_time_seconds);
+	rest_o_put(o, "\n");
+}
+
+/* Each replica's distance behind this primary, from pg_stat_replication. */
+static void o_replica_lag(struct out *o, const struct rest_snapshot *s)
+{
+	static const char *const stage[] = { "write", "flush", "replay" };
+	int n = rest_clamp_count(s->walsender_count, REST_REPLICATION_MAX);
+
+	o_header(o, "gsha_replica_lag_bytes", "gauge",
+		 "Bytes of WAL a replica has not yet written, flushed or replayed, as this "
+		 "primary sees it (pg_stat_replication); only on the primary.");
+	if (!s->pg_reachable || s->role != REST_ROLE_PRIMARY)
+		return;
+	for (int i = 0; i < n; i++) {
+		const struct rest_walsender *w = &s->walsenders[i];
+		const uint64_t at[] = { w->write_lsn_bytes, w->flush_lsn_bytes,
+					w->replay_lsn_bytes };
+
+		for (int k = 0; k < 3; k++) {
+			rest_o_put(o, "gsha_replica_lag_bytes");
+			o_labels_open(o, s);
+			rest_o_put(o, ",replica=");
+			o_label(o, w->application_name);
+			rest_o_printf(o, ",stage=\"%s\"} %" PRIu64 "\n", stage[k],
+				      s->wal_location_bytes > at[k] ? s->wal_location_bytes - at[k]
+								    : 0);
+		}
+	}
+}
+
 void rest_o_metrics(struct out *o, const struct rest_options *opts, const struct rest_snapshot *s,
-		    int64_t now_ms)
+		    const struct rest_process *proc, int64_t now_ms)
 {
 	bool pg = s->pg_reachable;
 	bool primary = s->role == REST_ROLE_PRIMARY;
@@ -226,9 +338,33 @@ void rest_o_metrics(struct out *o, const struct rest_options *opts, const struct
 	else
 		rest_o_put(o, "-1");
 	rest_o_put(o, "\n");
-	o_metric(o, s, "gsha_loop_duration_seconds", "gauge", "Duration of the last HA cycle.");
-	rest_o_double(o, (double)s->loop_duration_ms / 1000.0);
-	rest_o_put(o, "\n");
+	o_histogram(o, s, "gsha_loop_duration_seconds", "How long each HA cycle took.",
+		    &s->counters.loop);
+	o_histogram(o, s, "gsha_dcs_request_duration_seconds",
+		    "How long each request to etcd took, all endpoints and retries included.",
+		    &s->counters.dcs_latency);
+	o_counter(o, s, "gsha_dcs_request_errors_total",
+		  "Requests to etcd that ended without a usable answer.", s->counters.dcs_errors);
+	o_counter(o, s, "gsha_failovers_total",
+		  "Promotions of this node that no planned switchover asked for.",
+		  s->counters.failovers);
+	o_counter(o, s, "gsha_switchovers_total",
+		  "Promotions of this node that completed a planned switchover.",
+		  s->counters.switchovers);
+	o_counter(o, s, "gsha_fences_total",
+		  "Database servers this node killed because they did not stop in time.",
+		  s->counters.fences);
+	o_counter(o, s, "gsha_postgres_restarts_total",
+		  "Times the agent started PostgreSQL again in place: on request, or after it "
+		  "stopped or crashed.",
+		  s->counters.restarts);
+	o_replica_lag(o, s);
+	o_header(o, "gsha_build_info", "gauge",
+		 "Always 1; the version label says which gsha this is.");
+	o_sample(o, s, "gsha_build_info", "", "version", GSHA_VERSION);
+	rest_o_put(o, "1\n");
+	if (proc)
+		o_process(o, s, proc);
 }
 
 /* "0/3042800" */

@@ -275,6 +275,25 @@ static int handle_get(const struct rest_options *opts, const struct rest_request
 	if (strcmp(seg, "readiness") == 0)
 		return rest_respond_bare(out, rest_readiness_status(s, req->query, now));
 	buf_init(&o.b, REST_RESPONSE_MAX);
+	if (!s && strcmp(seg, "metrics") == 0) {
+		/* Before the first HA cycle a scrape still gets every series: the identity from the
+		 * options, nothing known of the database or etcd yet (cluster_unlocked 1, as
+		 * Patroni says while it has no view), the process and the build. */
+		struct rest_snapshot *first = calloc(1, sizeof(*first));
+
+		if (!first) {
+			buf_done(&o.b);
+			return -ENOMEM;
+		}
+		memcpy(first->scope, opts->scope, sizeof(first->scope));
+		memcpy(first->name, opts->name, sizeof(first->name));
+		buf_copy_or_clear(first->version, sizeof(first->version), GSHA_VERSION);
+		first->role = REST_ROLE_UNINITIALIZED;
+		first->state = REST_DB_UNKNOWN;
+		rest_o_metrics(&o, opts, first, req->process, now);
+		free(first);
+		return rest_finish(&o, out, 200, "text/plain", false);
+	}
 	if (!s) {
 		/* Nothing published yet: every page says so. */
 		if (strcmp(seg, "metrics") == 0 || strcmp(seg, "patroni") == 0 ||
@@ -291,7 +310,7 @@ static int handle_get(const struct rest_options *opts, const struct rest_request
 		return rest_finish(&o, out, 200, "application/json", false);
 	}
 	if (strcmp(seg, "metrics") == 0) {
-		rest_o_metrics(&o, opts, s, now);
+		rest_o_metrics(&o, opts, s, req->process, now);
 		return rest_finish(&o, out, 200, "text/plain", false);
 	}
 	if (strcmp(seg, "cluster") == 0) {

@@ -683,10 +683,13 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		struct snap_ref *ref = snap_get(s);
 		struct rest_request rq;
 		struct rest_response r;
+		struct rest_process proc;
 		char path[REST_URI_MAX];
 		enum MHD_Result ret;
 
 		fill_request(c, &rq, path);
+		if (strncmp(rq.path, "/metrics", 8) == 0 && rest_process_read(&proc) == 0)
+			rq.process = &proc;
 		if (rest_handle(&s->opts, &s->actions, &rq, ref ? &ref->snap : NULL, &r) != 0) {
 			snap_put(ref);
 			return queue_error(s, conn, 503);

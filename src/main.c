@@ -115,6 +115,22 @@ static int validate_config(const char *path)
 	return rc == 0 ? 0 : 1;
 }
 
+/* SIGHUP and POST /reload: loads the configuration again the way the agent started (ctx is
+ * the file's path, or NULL for the environment), logging what the loader found. */
+static int reload_config(void *ctx, struct cfg *out)
+{
+	struct cfg_diags *diags = malloc(sizeof(*diags));
+	int rc;
+
+	if (diags == NULL)
+		return -ENOMEM;
+	cfg_diags_init(diags);
+	rc = cfg_load(ctx, environ, out, diags);
+	report_diags(diags, false);
+	free(diags);
+	return rc;
+}
+
 /* Says what the agent starts with; the effective configuration at debug, one key per line
  * (passwords masked). */
 static void log_start(const struct cfg *c)
@@ -197,7 +213,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_start(c);
-	rc = agent_run(c);
+	rc = agent_run(c, reload_config, (void *)path);
 	free(c);
 	return rc;
 }

@@ -7,12 +7,59 @@
 #include "agent_state.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
+
+/* Marks this cycle's action failed with what failed and why; act_report() logs it when it
+ * changes rather than on every retry, and the wait backs off (ha_retry.h). */
+static void act_fail(struct agent *a, bool is_error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void act_fail(struct agent *a, bool is_error, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	/* A log line: a longer one is cut, as log_msg cuts it. */
+	(void)vsnprintf(a->act_failure, sizeof(a->act_failure), fmt, ap);
+	va_end(ap);
+	a->act_failure_is_error = is_error;
+}
+
+/* After the action: feeds its outcome to the retry policy and logs what the policy says. DCS
+ * failures were logged by note_dcs_error when their text changed; they only set the pace. */
+static void act_report(struct agent *a)
+{
+	const char *failure = a->act_failure[0] != '\0' ? a->act_failure
+			      : a->act_dcs_failed	? (a->dcs_error[0] ? a->dcs_error : "etcd")
+							: NULL;
+	enum log_level level = a->act_failure_is_error ? LOG_LEVEL_ERROR : LOG_LEVEL_WARNING;
+
+	if (!a->acted)
+		return;
+	switch (ha_retry_note(&a->retry, failure, clock_mono_ms())) {
+	case HA_RETRY_REPORT:
+		if (a->act_failure[0] != '\0')
+			log_msg(level, "%s, retrying", a->act_failure);
+		break;
+	case HA_RETRY_REMIND:
+		if (a->act_failure[0] != '\0')
+			log_msg(level, "%s, still retrying (%lld times in a row)", a->act_failure,
+				(long long)a->retry.same);
+		break;
+	case HA_RETRY_RECOVERED:
+		log_info("no longer failing: %s", a->retry.cleared);
+		break;
+	case HA_RETRY_SILENT:
+		log_debug("%s, retrying", failure != NULL ? failure : "");
+		break;
+	}
+}
 
 /* The one place the node's role changes (STYLE.md). */
 void set_role(struct agent *a, enum ha_role to, const char *reason)
@@ -75,9 +122,10 @@ static void demote(struct agent *a)
 		/* The budget is spent: writes must stop now (docs/timing.md). */
 		log_error("could not stop the database immediately: %s; killing it", err);
 		rc = db_fence(a->db, err, sizeof(err));
-		if (rc == 0)
+		if (rc == 0) {
 			log_warning("killed the database server (fenced)");
-		else if (rc == -ESRCH)
+			a->counters.fences++;
+		} else if (rc == -ESRCH)
 			log_warning("did not kill the database server: %s", err);
 		else
 			log_error("could not kill the database server: %s", err);
@@ -102,6 +150,8 @@ static void demote(struct agent *a)
 		rc = db_start(a->db, DB_START_REPLICA, upstream, 0, 0, err, sizeof(err));
 		if (rc != 0)
 			log_warning("could not start the database as a replica: %s", err);
+		else
+			a->start_launched_ms = clock_mono_ms();
 	}
 	a->start_since_ms = clock_mono_ms();
 }
@@ -125,6 +175,46 @@ static bool switchover_target_streams(struct agent *a)
 	log_info("switchover: waiting for %s%s%s to stream from me before stepping down",
 		 want[0] ? "\"" : "a replica", want, want[0] ? "\"" : "");
 	return false;
+}
+
+/* A start is launched without waiting (pg_ctl -W): for this long after, a server that is not
+ * running yet may still be coming up, so no second start is launched; after it, a server that is
+ * not running means the start failed (a bad setting, a taken port), which paces and reports as
+ * a failed action instead of a start launched again every cycle (issue 11). */
+#define START_SETTLE_MS 1000
+
+/* For a start action: true when the last launch is too recent to judge (the cycle waits); sets
+ * *failed when the last launch left the server down. */
+static bool start_settling(struct agent *a, bool *failed)
+{
+	int64_t now = clock_mono_ms();
+
+	*failed = false;
+	if (a->start_launched_ms == 0)
+		return false;
+	if (now - a->start_launched_ms < START_SETTLE_MS) {
+		a->acted = false;
+		a->out.wake_by_ms = a->start_launched_ms + START_SETTLE_MS;
+		return true;
+	}
+	*failed = true;
+	return false;
+}
+
+/* After a start: a launch to judge next time, or the failure of this one or the last. */
+static void start_outcome(struct agent *a, const char *what, int rc, const char *err,
+			  bool last_failed)
+{
+	if (rc == 0)
+		a->start_launched_ms = clock_mono_ms();
+	if (rc != 0 && rc != -EALREADY)
+		act_fail(a, false, "could not start %s: %s", what, err);
+	else if (rc == 0 && last_failed)
+		act_fail(
+			a, false,
+			"could not start %s: the server was \"%s\" again after its last start (the "
+			"server log says why)",
+			what, db_role_name(a->dbs->role));
 }
 
 /* While the leader's promotion runs, how often a member waiting to rewind against it looks. */
@@ -164,6 +254,15 @@ void begin_task(struct agent *a, enum ha_action action, int rc, const char *err)
 	}
 }
 
+/* begin_task for the cycle's action: a failure paces and reports as the action's (act_fail). */
+static void act_begin_task(struct agent *a, enum ha_action action, int rc, const char *err)
+{
+	if (rc == 0)
+		begin_task(a, action, rc, err);
+	else
+		act_fail(a, true, "could not start %s: %s", ha_action_name(action), err);
+}
+
 static void bootstrap(struct agent *a)
 {
 	char err[DB_ERROR_MAX], msg[DCS_MSG_MAX];
@@ -178,9 +277,12 @@ static void bootstrap(struct agent *a)
 		return;
 	}
 	log_notice("won the initialize key: bootstrapping a new cluster");
-	set_role(a, HA_ROLE_BOOTSTRAPPING, "won the initialize race: initdb");
+	set_role(a, HA_ROLE_BOOTSTRAPPING,
+		 db_get_options(a->db)->bootstrap_method.method.argc > 0
+			 ? "won the initialize race: custom bootstrap method"
+			 : "won the initialize race: initdb");
 	rc = db_begin_bootstrap(a->db, 1, err, sizeof(err));
-	begin_task(a, HA_ACT_BOOTSTRAP, rc, err);
+	act_begin_task(a, HA_ACT_BOOTSTRAP, rc, err);
 }
 
 /* After initdb: the cluster's identity, configuration and leader key. Returns true when it
@@ -229,9 +331,18 @@ void act(struct agent *a)
 	char err[DB_ERROR_MAX] = "", msg[DCS_MSG_MAX] = "";
 	struct db_peer peer, source;
 	struct db_sync sync;
+	bool last_failed;
 	int rc;
 
 	a->acted = true;
+	a->act_failure[0] = '\0';
+	a->act_dcs_failed = false;
+	if (a->dbs->running && a->start_launched_ms != 0) {
+		/* The last start worked: a run of failed starts ends here, not with an action. */
+		a->start_launched_ms = 0;
+		if (ha_retry_note(&a->retry, NULL, clock_mono_ms()) == HA_RETRY_RECOVERED)
+			log_info("no longer failing: %s", a->retry.cleared);
+	}
 	if (o->action != HA_ACT_REJOIN)
 		a->rejoin_wait_since_ms = 0;
 	switch (o->action) {
@@ -248,7 +359,8 @@ void act(struct agent *a)
 		break;
 	case HA_ACT_CLONE:
 		if (peer_named(a, o->target, &source) != 0) {
-			log_warning("cannot clone from \"%s\": no usable conn_url", o->target);
+			act_fail(a, false, "cannot clone from \"%s\": no usable conn_url",
+				 o->target);
 			break;
 		}
 		set_role(a, HA_ROLE_CLONING, o->reason);
@@ -261,22 +373,22 @@ void act(struct agent *a)
 			rc = db_begin_create_replica(a->db, &source, primary, true, err,
 						     sizeof(err));
 		}
-		begin_task(a, HA_ACT_CLONE, rc, err);
+		act_begin_task(a, HA_ACT_CLONE, rc, err);
 		break;
 	case HA_ACT_START_REPLICA:
 		/* A former primary waiting for a leader to rewind against is not started
 		 * read-only meanwhile: the rewind would then race the starting postmaster (seen
 		 * in the switchover benchmark). After a ttl with no leader it starts anyway. */
-		if (a->need_rewind && a->demoted_ms != 0 &&
-		    clock_mono_ms() - a->demoted_ms < a->dyn.ttl_ms) {
+		if ((a->need_rewind && a->demoted_ms != 0 &&
+		     clock_mono_ms() - a->demoted_ms < a->dyn.ttl_ms) ||
+		    start_settling(a, &last_failed)) {
 			a->acted = false;
 			break;
 		}
 		rc = db_start(a->db, DB_START_REPLICA,
 			      peer_named(a, o->target, &peer) == 0 ? &peer : NULL, 0, 0, err,
 			      sizeof(err));
-		if (rc != 0 && rc != -EALREADY)
-			log_warning("could not start the database as a replica: %s, retrying", err);
+		start_outcome(a, "the database as a replica", rc, err, last_failed);
 		if (a->start_since_ms == 0)
 			a->start_since_ms = clock_mono_ms();
 		break;
@@ -284,7 +396,7 @@ void act(struct agent *a)
 		rc = db_follow(a->db, peer_named(a, o->target, &peer) == 0 ? &peer : NULL,
 			       a->dyn.retry_timeout_ms * 2, err, sizeof(err));
 		if (rc != 0)
-			log_warning("could not follow \"%s\": %s, retrying", o->target, err);
+			act_fail(a, false, "could not follow \"%s\": %s", o->target, err);
 		break;
 	case HA_ACT_REJOIN:
 		if (leader_promoting(a, o->target)) {
@@ -294,12 +406,12 @@ void act(struct agent *a)
 		}
 		a->rejoin_wait_since_ms = 0;
 		if (peer_named(a, o->target, &peer) != 0) {
-			log_warning("cannot rejoin \"%s\": no usable conn_url", o->target);
+			act_fail(a, false, "cannot rejoin \"%s\": no usable conn_url", o->target);
 			break;
 		}
 		set_role(a, HA_ROLE_REJOINING, o->reason);
 		rc = db_begin_rejoin(a->db, &peer, err, sizeof(err));
-		begin_task(a, HA_ACT_REJOIN, rc, err);
+		act_begin_task(a, HA_ACT_REJOIN, rc, err);
 		break;
 	case HA_ACT_RACE:
 		if (callbacks_race_backoff(a->callbacks)) {
@@ -357,10 +469,15 @@ void act(struct agent *a)
 		set_role(a, HA_ROLE_PROMOTING, o->reason);
 		rc = db_promote(a->db, (uint64_t)o->term, a->dyn.ttl_ms, err, sizeof(err));
 		if (rc != 0) {
-			log_error("could not promote: %s", err);
+			act_fail(a, true, "could not promote: %s", err);
 			break;
 		}
 		set_role(a, HA_ROLE_PRIMARY, "promotion finished");
+		/* A switchover's failover key names the leader it relieves. */
+		if (a->cluster->has_failover && a->cluster->failover_leader[0] != '\0')
+			a->counters.switchovers++;
+		else
+			a->counters.failovers++;
 		a->need_rewind = false;
 		/* A replica's reported timeline can lag the one it replays; the row names the
 		 * timeline the promotion ended, which is the new one minus one. */
@@ -382,13 +499,14 @@ void act(struct agent *a)
 		demote(a);
 		break;
 	case HA_ACT_RESTART_PRIMARY:
+		if (start_settling(a, &last_failed))
+			break;
 		if (a->start_since_ms == 0)
 			a->start_since_ms = clock_mono_ms();
 		rc = db_start(a->db, DB_START_PRIMARY, NULL, (uint64_t)o->term, 0, err,
 			      sizeof(err));
-		if (rc != 0 && rc != -EALREADY)
-			log_warning("could not start the primary again: %s, retrying", err);
-		else
+		start_outcome(a, "the primary again", rc, err, last_failed);
+		if (rc == 0 && !last_failed)
 			log_notice("starting the primary again after it stopped");
 		break;
 	case HA_ACT_RELEASE_LEADER:
@@ -405,7 +523,7 @@ void act(struct agent *a)
 				    &sync) != 0 ||
 		    db_set_sync_standbys(a->db, &sync, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
 			    0)
-			log_warning("could not set synchronous_standby_names: %s, retrying", err);
+			act_fail(a, false, "could not set synchronous_standby_names: %s", err);
 		break;
 	case HA_ACT_WRITE_SYNC_KEY:
 		write_sync_key(a);
@@ -425,6 +543,7 @@ void act(struct agent *a)
 		/* Carried out by agent_run, which then leaves the loop. */
 		break;
 	}
+	act_report(a);
 }
 
 /* Hands the database driver the view's members when they changed since the last list it took
@@ -496,6 +615,11 @@ void settle_role(struct agent *a)
 		want = HA_ROLE_STOPPED;
 	else
 		return; /* starting or stopping: keep the role until it settles */
+	/* It ran under this agent, stopped (a crash, a kill, a fence) and runs again in place. */
+	if (a->db_ran && a->role.role == HA_ROLE_STOPPED &&
+	    (want == HA_ROLE_PRIMARY || want == HA_ROLE_REPLICA))
+		a->counters.restarts++;
+	a->db_ran = a->db_ran || want == HA_ROLE_PRIMARY || want == HA_ROLE_REPLICA;
 	if (want == a->role.role)
 		return;
 	if (a->role.role == HA_ROLE_UNINITIALIZED && want == HA_ROLE_PRIMARY &&

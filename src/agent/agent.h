@@ -23,6 +23,17 @@
 int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct db_options *out,
 		     char *err, size_t errlen) __attribute__((warn_unused_result));
 
+/* Fills a replica method list from the method names in names (postgresql.create_replica_methods,
+ * or standby_cluster's) and the postgresql.<name> sections of c (agent_methods.c): commands split
+ * as shlex.split, options rendered as Patroni passes them. Returns 0 or -errno with a message. */
+int agent_replica_methods(const struct cfg *c, const struct cfg_list *names,
+			  struct db_replica_methods *out, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
+/* Fills o's replica methods, recovery_conf, bootstrap method and post_bootstrap from c. */
+int agent_method_options(const struct cfg *c, struct db_options *o, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 /* Fills the merged server parameters (dynamic first, then local overrides) for
  * db_apply_parameters. Returns 0 or -ENOBUFS / -ENAMETOOLONG with a message. */
 int agent_db_params(const struct cfg *c, const struct cfg_dynamic *dyn, struct db_params *out,
@@ -71,7 +82,9 @@ void agent_failsafe_post(const struct rest_client_options *client,
 			 const struct agent_peer_target *targets, int count, const char *body,
 			 int64_t timeout_ms, bool *acked);
 
-/* Runs the agent until SIGTERM or SIGINT: returns the process exit code. */
-int agent_run(const struct cfg *c);
+/* Runs the agent until SIGTERM or SIGINT: returns the process exit code. c is copied. On SIGHUP
+ * and POST /reload, reload (may be NULL) reads the configuration again into out as at start,
+ * reporting its diagnostics, and returns 0 or a negative errno (the old configuration stays). */
+int agent_run(const struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *reload_ctx);
 
 #endif

@@ -171,6 +171,9 @@ int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 			 &o->basebackup_option_count, "postgresql.basebackup", err, errlen);
 	if (r != 0)
 		goto out_free;
+	r = agent_method_options(c, o, err, errlen);
+	if (r != 0)
+		goto out_free;
 	o->use_slots = dyn->postgresql.use_slots;
 	o->use_pg_rewind = c->postgresql.use_pg_rewind_set ? c->postgresql.use_pg_rewind
 							   : dyn->postgresql.use_pg_rewind;
@@ -199,7 +202,9 @@ int agent_rest_options(const struct cfg *c, struct rest_options *out, char *err,
 		return err_fail(err, errlen, -EINVAL, "\"restapi.listen\": \"%s\" is not host:port",
 				c->restapi.listen);
 	}
-	if (buf_copy(o.username, sizeof(o.username), c->restapi.username) != 0 ||
+	if (buf_copy(o.scope, sizeof(o.scope), c->scope) != 0 ||
+	    buf_copy(o.name, sizeof(o.name), c->name) != 0 ||
+	    buf_copy(o.username, sizeof(o.username), c->restapi.username) != 0 ||
 	    buf_copy(o.password, sizeof(o.password), c->restapi.password) != 0 ||
 	    buf_copy(o.certfile, sizeof(o.certfile), c->restapi.certfile) != 0 ||
 	    buf_copy(o.keyfile, sizeof(o.keyfile), c->restapi.keyfile) != 0 ||

@@ -32,6 +32,7 @@
 #include "callbacks.h"
 #include "db.h"
 #include "dcs.h"
+#include "ha_retry.h"
 #include "ha_role.h"
 #include "rest.h"
 
@@ -46,7 +47,11 @@ extern volatile sig_atomic_t agent_stop_requested;
 extern volatile sig_atomic_t agent_reload_requested;
 
 struct agent {
-	const struct cfg *cfg;
+	const struct cfg *cfg; /* the configuration in effect: cfg_live, read by the loop only */
+	struct cfg *cfg_live;  /* owned; reload.c replaces its reloadable sections */
+	char name[MEMBER_NAME_MAX]; /* this member's name, for the REST threads (never reloaded) */
+	int (*reload)(void *ctx, struct cfg *out); /* reads the configuration again; NULL: none */
+	void *reload_ctx;
 	struct cfg_dynamic dyn;	   /* effective dynamic configuration */
 	int64_t dyn_mod_revision;  /* config key revision dyn came from; 0 = bootstrap.dcs */
 	char dyn_bad[DYN_BAD_MAX]; /* what the config key's last reading skipped, as reported */
@@ -78,8 +83,9 @@ struct agent {
 	struct ha_role_state role;
 	uint64_t role_changes;
 	int64_t last_call_ms, last_call_wall_ms;
-	int64_t start_since_ms; /* first start attempt of the current start, 0 = none */
-	enum ha_action busy;	/* db task running for this action */
+	int64_t start_since_ms;	   /* first start attempt of the current start, 0 = none */
+	int64_t start_launched_ms; /* the last start launched, until the server runs; 0 = none */
+	enum ha_action busy;	   /* db task running for this action */
 	int64_t busy_since_ms;
 	bool need_rewind;	      /* a former primary that must rewind before following */
 	int64_t rejoin_wait_since_ms; /* waiting for the leader's promotion to rejoin; 0 = not */
@@ -97,8 +103,16 @@ struct agent {
 	bool params_applied;
 	int64_t loop_duration_ms;
 	bool acted; /* this cycle changed the DCS or the database */
+	/* This cycle's action failed (act.c, act_fail): its line and level, or a DCS failure that
+	 * note_dcs_error already logged; and the pace and voice of failures in a row (ha_retry.h). */
+	char act_failure[HA_RETRY_TEXT_MAX];
+	bool act_failure_is_error;
+	bool act_dcs_failed;
+	struct ha_retry retry;
 
 	struct rest_snapshot *snap;
+	struct rest_counters counters; /* for /metrics; dcs fills its own part at publish */
+	bool db_ran; /* the database has run under this agent: a start now is a restart */
 
 	/* Around a leader change (run.c, wait_next): until when the wait polls the replica's
 	 * replication, the leader it last saw, and the status buffer it polls into. */
@@ -140,6 +154,18 @@ struct agent {
 	uint64_t wal_lsn;	  /* my WAL position, for the lsn header */
 };
 
+/* ---- unique_name.c ---- */
+
+/* Before the REST API starts: 0 when no live agent uses c->name, -EEXIST (logged) when one
+ * answers on the api_url of the member key of that name (Patroni's ensure_unique_name), -EINTR
+ * when a stop signal came while etcd did not answer. */
+int agent_ensure_unique_name(const struct cfg *c, struct dcs_client *dcs);
+
+/* ---- reload.c: SIGHUP and POST /reload ---- */
+
+/* Reads the configuration again and applies what can change at run time (see reload.c). */
+void agent_reload(struct agent *a);
+
 /* ---- view.c: questions about the cluster view ---- */
 
 /* Parses "postgres://host:port/..." into a driver peer. */
@@ -153,7 +179,7 @@ bool member_clonefrom(const struct dcs_member *m);
 
 /* ---- observe.c ---- */
 
-/* Logs a DCS failure only when its text changes. */
+/* Logs a DCS failure only when its text changes; one during act() marks the action failed. */
 void note_dcs_error(struct agent *a, const char *what, int rc, const char *msg);
 /* The fence deadline that bounds every etcd call of the observe step, or 0 for none. */
 int64_t fence_cap(const struct agent *a);

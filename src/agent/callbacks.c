@@ -77,6 +77,23 @@ struct callbacks *callbacks_new(const struct cfg *c, const char *primary_word)
 	return cb;
 }
 
+void callbacks_reconfigure(struct callbacks *cb, const struct cfg *c)
+{
+	struct callbacks *fresh;
+
+	if (cb == NULL)
+		return;
+	fresh = callbacks_new(c, cb->primary_word);
+	if (fresh == NULL)
+		return;
+	/* The commands change; the running callbacks, the role last announced and the veto's
+	 * backoff stay. */
+	memcpy(cb->commands, fresh->commands, sizeof(cb->commands));
+	memcpy(cb->pre_promote, fresh->pre_promote, sizeof(cb->pre_promote));
+	memcpy(cb->before_stop, fresh->before_stop, sizeof(cb->before_stop));
+	free(fresh);
+}
+
 /* Logs how a finished callback ended and frees it. */
 static void reap(struct cb_slot *s)
 {

@@ -44,6 +44,10 @@ struct callbacks *callbacks_new(const struct cfg *c, const char *primary_word);
  * Accepts NULL. */
 void callbacks_free(struct callbacks *cb);
 
+/* Takes the commands of c (a reloaded configuration): running callbacks go on, the next ones
+ * run the new commands. */
+void callbacks_reconfigure(struct callbacks *cb, const struct cfg *c);
+
 /* Starts the command of action (if one is configured) with action, role and scope as its last
  * three arguments, first killing the running callback (an on_reload only kills an older
  * on_reload). Never waits for the command. role NULL = the role last announced. */

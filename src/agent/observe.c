@@ -18,6 +18,7 @@ void note_dcs_error(struct agent *a, const char *what, int rc, const char *msg)
 {
 	char line[DCS_MSG_MAX];
 
+	a->act_dcs_failed = true;
 	if (buf_format(line, sizeof(line), "%s: %s", what,
 		       msg[0] != '\0' ? msg : dcs_strerror(rc)) != 0)
 		return;

@@ -236,6 +236,9 @@ void publish(struct agent *a)
 		buf_copy_or_clear(w->sync_state, sizeof(w->sync_state),
 				  db_sync_state_name(s->standbys[i].sync_state));
 		w->sync_priority = s->standbys[i].sync_priority;
+		w->write_lsn_bytes = s->standbys[i].write_lsn;
+		w->flush_lsn_bytes = s->standbys[i].flush_lsn;
+		w->replay_lsn_bytes = s->standbys[i].replay_lsn;
 	}
 	buf_copy_or_clear(sn->system_identifier, sizeof(sn->system_identifier),
 			  s->system_identifier);
@@ -309,6 +312,14 @@ void publish(struct agent *a)
 	sn->next_cycle_due_ms = clock_mono_ms() + a->dyn.loop_wait_ms + a->dyn.retry_timeout_ms;
 	sn->loop_duration_ms = a->loop_duration_ms;
 	sn->role_changes = a->role_changes;
+	sn->counters = a->counters;
+	{
+		struct dcs_stats st;
+
+		dcs_get_stats(a->dcs, &st);
+		sn->counters.dcs_latency = st.latency;
+		sn->counters.dcs_errors = st.errors;
+	}
 	for (int i = 0; i < c->member_count && sn->member_count < REST_MEMBERS_MAX; i++) {
 		const struct dcs_member *m = &c->members[i];
 		struct rest_member *r = &sn->members[sn->member_count];

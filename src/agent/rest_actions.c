@@ -62,6 +62,8 @@ void serve_requests(struct agent *a)
 		a->last_restart_ok = rc == 0;
 		a->restarts_done++;
 		pthread_mutex_unlock(&a->req_lock);
+		if (rc == 0)
+			a->counters.restarts++;
 	}
 	if (reinit && a->busy == HA_ACT_NONE && !i_am_leader_in_view(a) && a->cluster->has_leader) {
 		const char *from = a->cluster->leader;
@@ -81,8 +83,13 @@ void serve_requests(struct agent *a)
 				     sizeof(err));
 			if (rc == 0 && peer_named(a, a->cluster->leader, &leader) == 0) {
 				set_role(a, HA_ROLE_CLONING, "reinitializing on request");
-				rc = db_begin_create_replica(a->db, &source, &leader, true, err,
-							     sizeof(err));
+				/* Patroni: --from-leader always uses basebackup. */
+				static const struct db_replica_methods basebackup_only = {
+					.count = 1, .items = { { .name = "basebackup" } }
+				};
+				rc = db_begin_create_replica_with(
+					a->db, from_leader ? &basebackup_only : NULL, &source,
+					&leader, true, err, sizeof(err));
 				begin_task(a, HA_ACT_CLONE, rc, err);
 			} else if (rc != 0) {
 				log_error("reinitialize failed: %s", err);
@@ -306,7 +313,7 @@ static int act_reinitialize(void *ctx, const struct rest_reinit_request *req,
 		result(out, 503, "%s", msg);
 	} else if (!c->has_leader) {
 		result(out, 503, "Cluster has no leader, can not reinitialize%s", "");
-	} else if (strcmp(c->leader, a->cfg->name) == 0) {
+	} else if (strcmp(c->leader, a->name) == 0) {
 		result(out, 503, "I am the leader, can not reinitialize%s", "");
 	} else {
 		pthread_mutex_lock(&a->req_lock);

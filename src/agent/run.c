@@ -17,7 +17,8 @@
 #include "log.h"
 
 /* How long to wait after an action that changed the DCS or the database before observing
- * again: long enough for the change to be visible, short enough not to round detection up. */
+ * again: long enough for the change to be visible, short enough not to round detection up.
+ * An action that keeps failing backs off from here to loop_wait (ha_retry_wait_ms). */
 #define AFTER_ACTION_WAIT_MS 50
 /* Wait slice, so a signal is noticed promptly even while the watch is silent. */
 #define WAIT_SLICE_MS 100
@@ -114,6 +115,7 @@ static enum ha_action cycle(struct agent *a)
 	}
 	note_settling(a, had_task && a->busy == HA_ACT_NONE);
 	a->loop_duration_ms = clock_mono_ms() - t0;
+	histogram_observe_us(&a->counters.loop, a->loop_duration_ms * 1000);
 	note_failsafe_state(a);
 	publish(a);
 	return a->out.action;
@@ -185,7 +187,8 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 	if (a->out.wake_by_ms != 0 && a->out.wake_by_ms < due)
 		due = a->out.wake_by_ms;
 	if (a->acted)
-		due = clock_mono_ms() + AFTER_ACTION_WAIT_MS;
+		due = clock_mono_ms() +
+		      ha_retry_wait_ms(&a->retry, AFTER_ACTION_WAIT_MS, a->dyn.loop_wait_ms);
 	while (!agent_stop_requested) {
 		int64_t now = clock_mono_ms(), left = due - now;
 		unsigned changed = 0;
@@ -274,6 +277,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	a->db_peer_count = -1;
 	pthread_mutex_init(&a->req_lock, NULL);
 	a->cfg = c;
+	buf_copy_or_clear(a->name, sizeof(a->name), c->name); /* both MEMBER_NAME_MAX */
 	a->dyn = c->bootstrap.dcs;
 	a->cluster = calloc(1, sizeof(*a->cluster));
 	a->dbs = calloc(1, sizeof(*a->dbs));
@@ -310,6 +314,11 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		r = -EINVAL;
 		goto out_fail;
 	}
+	r = agent_ensure_unique_name(c, a->dcs);
+	if (r != 0) {
+		err_set(err, sizeof(err), "member name \"%s\" is in use", c->name);
+		goto out_fail;
+	}
 	r = agent_db_options(c, &a->dyn, dbopts, err, sizeof(err));
 	if (r == 0)
 		r = db_new(dbopts, &a->db, err, sizeof(err));
@@ -341,12 +350,19 @@ out_fail:
 	return r;
 }
 
-int agent_run(const struct cfg *c)
+int agent_run(const struct cfg *given, int (*reload)(void *ctx, struct cfg *out), void *reload_ctx)
 {
 	struct sigaction sa = { 0 };
 	struct agent *a;
 	int exit_code = 0;
 	char msg[DCS_MSG_MAX];
+	struct cfg *c = malloc(sizeof(*c));
+
+	if (c == NULL) {
+		log_error("could not start: out of memory");
+		return 1;
+	}
+	*c = *given;
 
 	sa.sa_handler = on_stop_signal;
 	sigemptyset(&sa.sa_mask);
@@ -356,8 +372,13 @@ int agent_run(const struct cfg *c)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (agent_start(c, &a) != 0)
+	if (agent_start(c, &a) != 0) {
+		free(c);
 		return 1;
+	}
+	a->cfg_live = c;
+	a->reload = reload;
+	a->reload_ctx = reload_ctx;
 	if (dcs_watch_start(a->dcs, msg, sizeof(msg)) != 0)
 		log_warning("could not start the etcd watch: %s; polling every loop_wait", msg);
 	log_notice("gsha %s starting: member \"%s\" of cluster \"%s\", REST API on port %d",
@@ -398,14 +419,12 @@ int agent_run(const struct cfg *c)
 		}
 		if (agent_reload_requested) {
 			agent_reload_requested = 0;
-			log_notice("reload requested: the configuration file is re-read at restart "
-				   "in this version; reloading the server's parameters");
-			a->params_applied = false;
-			callbacks_fire(a->callbacks, CB_ON_RELOAD, NULL);
+			agent_reload(a);
 		}
 		callbacks_poll(a->callbacks);
 		wait_next(a, start);
 	}
 	agent_free(a);
+	free(c);
 	return exit_code;
 }

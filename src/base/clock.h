@@ -11,6 +11,9 @@
  * running in etcd while this host sleeps). Use for every *_ms deadline. */
 int64_t clock_mono_ms(void);
 
+/* Microseconds on the same clock, for measuring short durations (etcd round trips). */
+int64_t clock_mono_us(void);
+
 /* Milliseconds since the Unix epoch on CLOCK_REALTIME: for timestamps people read. */
 int64_t clock_wall_ms(void);
 

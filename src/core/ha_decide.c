@@ -212,7 +212,11 @@ static void decide_busy(struct ctx *c)
 		if (give_up_primary_start(c))
 			return;
 	}
-	if (must_fence(c) && busy != HA_ACT_DEMOTE && busy != HA_ACT_SHUTDOWN) {
+	/* A bootstrap's own new primary runs before the leader key is taken (custom bootstrap and
+	 * post_bootstrap take a while): the initialize key keeps every other node waiting, as in
+	 * Patroni, which does not fence while bootstrapping. */
+	if (must_fence(c) && busy != HA_ACT_DEMOTE && busy != HA_ACT_SHUTDOWN &&
+	    busy != HA_ACT_BOOTSTRAP) {
 		decide_fence(c);
 		return;
 	}

@@ -139,6 +139,54 @@ static bool valid_peer(const struct db_peer *p)
 /* Every string field of the options must be NUL-terminated within its array. */
 #define TERMINATED(field) (memchr((field), '\0', sizeof(field)) != NULL)
 
+static int check_recovery_conf(const struct db_param *items, int count, char *err, size_t err_cap)
+{
+	if (count < 0 || count > DB_RECOVERY_CONF_MAX)
+		return err_fail(err, err_cap, -EINVAL, "bad count of recovery_conf settings");
+	for (int i = 0; i < count; i++) {
+		if (!TERMINATED(items[i].name) || !TERMINATED(items[i].value) ||
+		    !items[i].name[0] || strpbrk(items[i].value, "\n\r"))
+			return err_fail(err, err_cap, -EINVAL,
+					"recovery_conf setting %d is invalid", i + 1);
+	}
+	return 0;
+}
+
+/* Custom replica and bootstrap methods, recovery_conf (issue 12). */
+static int check_method_options(const struct db_options *o, char *err, size_t err_cap)
+{
+	const struct db_bootstrap_method *b = &o->bootstrap_method;
+	int rc = db_methods_check(&o->replica_methods, err, err_cap);
+
+	if (rc == 0)
+		rc = check_recovery_conf(o->recovery_conf, o->recovery_conf_count, err, err_cap);
+	if (rc == 0)
+		rc = check_recovery_conf(b->recovery_conf, b->recovery_conf_count, err, err_cap);
+	if (rc == 0 && b->method.name[0] && strcmp(b->method.name, "initdb") != 0)
+		rc = db_method_check(&b->method, err, err_cap);
+	if (rc == 0 && (b->post_bootstrap_argc < 0 ||
+			(b->post_bootstrap_argc > 0 &&
+			 !memchr(b->post_bootstrap, '\0', sizeof(b->post_bootstrap)))))
+		rc = err_fail(err, err_cap, -EINVAL, "bad post_bootstrap command");
+	if (rc < 0 || o->engine != DB_ENGINE_OPENGAUSS)
+		return rc;
+	/* The openGauss driver builds with gs_ctl build alone: refuse what it would not run. */
+	for (int i = 0; i < o->replica_methods.count; i++) {
+		if (!db_method_is_basebackup(&o->replica_methods.items[i]))
+			return err_fail(err, err_cap, -ENOTSUP,
+					"replica method \"%s\": custom replica methods are "
+					"implemented for PostgreSQL only",
+					o->replica_methods.items[i].name);
+	}
+	if ((b->method.name[0] && strcmp(b->method.name, "initdb") != 0) ||
+	    b->post_bootstrap_argc > 0 || o->recovery_conf_count > 0)
+		return err_fail(
+			err, err_cap, -ENOTSUP,
+			"custom bootstrap, post_bootstrap and recovery_conf are implemented "
+			"for PostgreSQL only");
+	return 0;
+}
+
 static int check_common_options(const struct db_options *o, char *err, size_t err_cap)
 {
 	if (!TERMINATED(o->name) || !TERMINATED(o->scope) || !TERMINATED(o->data_dir) ||
@@ -194,7 +242,7 @@ static int check_common_options(const struct db_options *o, char *err, size_t er
 	}
 	if (o->command_timeout_ms < 0 || o->task_timeout_ms < 0 || o->connect_timeout_ms < 0)
 		return err_fail(err, err_cap, -EINVAL, "negative timeout in database options");
-	return 0;
+	return check_method_options(o, err, err_cap);
 }
 
 int db_new(const struct db_options *opts, struct db **out, char *err, size_t err_cap)
@@ -360,16 +408,46 @@ int db_begin_create_replica(struct db *db, const struct db_peer *source,
 			    const struct db_peer *primary, bool replace_existing, char *err,
 			    size_t err_cap)
 {
-	if (!db || !valid_peer(source) || (primary && !valid_peer(primary)))
+	if (!source)
 		return err_fail(err, err_cap, -EINVAL, "invalid clone source");
+	return db_begin_create_replica_with(db, NULL, source, primary, replace_existing, err,
+					    err_cap);
+}
+
+int db_begin_create_replica_with(struct db *db, const struct db_replica_methods *methods,
+				 const struct db_peer *source, const struct db_peer *primary,
+				 bool replace_existing, char *err, size_t err_cap)
+{
+	if (!db || (source && !valid_peer(source)) || (primary && !valid_peer(primary)))
+		return err_fail(err, err_cap, -EINVAL, "invalid clone source");
+	if (methods && db_methods_check(methods, err, err_cap) < 0)
+		return -EINVAL;
 	if (db->task.active)
 		return err_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
 	memset(&db->task, 0, sizeof(db->task));
-	db->task.source = *source;
-	db->task.primary = primary ? *primary : *source;
-	db->task.has_primary = true;
+	db->task.methods = methods ? *methods : db->opts.replica_methods;
+	if (db->task.methods.count == 0) {
+		db->task.methods.count = 1;
+		memcpy(db->task.methods.items[0].name, "basebackup", sizeof("basebackup"));
+	}
+	if (db_method_next(&db->task.methods, 0, source != NULL) < 0)
+		return err_fail(err, err_cap, -ENOENT,
+				"no replica method can run without a member to copy from");
+	if (source)
+		db->task.source = *source;
+	db->task.has_source = source != NULL;
+	if (primary || source)
+		db->task.primary = primary ? *primary : *source;
+	db->task.has_primary = primary || source;
 	db->task.replace_existing = replace_existing;
 	return begin_task(db, "creating replica", db->driver->begin_create_replica, err, err_cap);
+}
+
+bool db_replica_methods_leaderless(const struct db *db, const struct db_replica_methods *methods)
+{
+	if (!db)
+		return false;
+	return db_method_next(methods ? methods : &db->opts.replica_methods, 0, false) >= 0;
 }
 
 int db_begin_rejoin(struct db *db, const struct db_peer *primary, char *err, size_t err_cap)

@@ -156,6 +156,54 @@ struct db_peer {
 	int port;		    /* from its conn_url */
 };
 
+/* postgresql.create_replica_methods entries, bootstrap.<method> and replica method options. */
+#define DB_METHODS_MAX 8
+/* A method's command split into words (each NUL-terminated, one after the other). */
+#define DB_METHOD_WORDS_MAX 1024
+/* A method's own options ("key=value"), passed as --key=value. */
+#define DB_METHOD_OPTIONS_MAX 16
+/* postgresql.recovery_conf and bootstrap.<method>.recovery_conf entries. */
+#define DB_RECOVERY_CONF_MAX 16
+
+/*
+ * A user's command that fills the data directory (Patroni's replica_bootstrap.rst): a custom
+ * replica creation method, or a custom bootstrap method. The caller splits the command line
+ * into words (as shlex.split); the options are the method's other keys in file order, each
+ * "key=value" (booleans as Python writes them, "True"/"False", because Patroni passes
+ * str(value)), including keep_data, no_params and no_leader themselves.
+ */
+struct db_method {
+	char name[DB_NAME_MAX]; /* "basebackup": the engine's own copy (no command) */
+	int argc;		/* words in words; 0 only for basebackup */
+	char words[DB_METHOD_WORDS_MAX];
+	bool keep_data; /* the data directory is not emptied before (or after a failure) */
+	bool no_params; /* only the method's options: no --scope, --role, --datadir, --connstring
+			 * (and keep_data, no_leader, no_params are not passed either) */
+	bool no_leader; /* may run without a member to copy from (connstring "") */
+	int option_count;
+	char options[DB_METHOD_OPTIONS_MAX][DB_TOOL_OPTION_MAX];
+};
+
+/* An ordered list of methods, tried in turn until one exits 0. */
+struct db_replica_methods {
+	int count; /* 0: basebackup alone */
+	struct db_method items[DB_METHODS_MAX];
+};
+
+/* bootstrap.method when it is not initdb: its command runs instead of initdb with --scope and
+ * --datadir (unless no_params) and the method's options; then recovery_conf is written (a
+ * point-in-time recovery that ends in a promotion), or, unless keep_existing_recovery_conf,
+ * the recovery files the command left are removed. */
+struct db_bootstrap_method {
+	struct db_method method; /* name "" (or "initdb"): initdb */
+	bool keep_existing_recovery_conf;
+	bool has_recovery_conf; /* recovery_conf was given (possibly empty) */
+	int recovery_conf_count;
+	struct db_param recovery_conf[DB_RECOVERY_CONF_MAX];
+	int post_bootstrap_argc; /* bootstrap.post_bootstrap (post_init) split; 0: none */
+	char post_bootstrap[DB_METHOD_WORDS_MAX];
+};
+
 /* Everything a driver needs, filled by the caller (from cfg) before db_new. Plain and fixed-size:
  * zero it, then set fields. Empty strings and 0 mean "default" where a default is stated. */
 struct db_options {
@@ -198,6 +246,12 @@ struct db_options {
 	/* Where the server's own output goes until its logging collector takes over (pg_ctl -l);
 	 * empty: <data_dir>/postmaster.log. Added after the first commit of this header. */
 	char log_file[DB_PATH_MAX];
+	/* Added for issue 12 (compatible): postgresql.create_replica_methods in order (count 0:
+	 * basebackup alone), postgresql.recovery_conf for replicas, and bootstrap.method. */
+	struct db_replica_methods replica_methods;
+	int recovery_conf_count;
+	struct db_param recovery_conf[DB_RECOVERY_CONF_MAX]; /* restore_command, ... */
+	struct db_bootstrap_method bootstrap_method;
 };
 
 /* A standby attached to this (primary) server. */
@@ -372,6 +426,25 @@ int db_begin_bootstrap(struct db *db, uint64_t term, char *err, size_t err_cap)
 int db_begin_create_replica(struct db *db, const struct db_peer *source,
 			    const struct db_peer *primary, bool replace_existing, char *err,
 			    size_t err_cap) __attribute__((warn_unused_result));
+
+/* As db_begin_create_replica, trying methods in order (NULL: opts.replica_methods) until one
+ * succeeds (Patroni's create_replica): "basebackup" is the engine's own copy; a custom method
+ * runs its command with the method's options and, unless no_params, --scope, --role=replica,
+ * --datadir and --connstring (the source's replication conninfo without the password; the
+ * password is in the PGPASSFILE the command gets). The data directory is emptied before a
+ * method unless it has keep_data, and after a failed one likewise. source NULL (no member to
+ * copy from) runs only the no_leader custom methods, with an empty connstring, and primary NULL
+ * leaves the replica without an upstream. A method that fails is logged with its error and the
+ * next one runs; the task fails with the last error when none is left. openGauss: custom
+ * methods are refused by db_new (-ENOTSUP). */
+int db_begin_create_replica_with(struct db *db, const struct db_replica_methods *methods,
+				 const struct db_peer *source, const struct db_peer *primary,
+				 bool replace_existing, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* True when some custom method in methods (NULL: opts.replica_methods) has no_leader: a replica
+ * can then be made without a member to copy from (Patroni's "bootstrap (without leader)"). */
+bool db_replica_methods_leaderless(const struct db *db, const struct db_replica_methods *methods);
 
 /* Rejoins a diverged old primary (or a replica that cannot follow) to primary: stops the server if
  * it runs, pg_rewind against primary when use_pg_rewind (openGauss: gs_ctl build -b

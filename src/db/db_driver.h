@@ -52,6 +52,11 @@ struct db_task {
 	int attempts;		   /* rejoin: rewind tried, then clone */
 	bool standby_signal_moved; /* rejoin: standby.signal set aside for pg_rewind's single-user
 				    * crash recovery, to be put back if the rewind fails */
+	/* Added for issue 12: create replica tries these in turn (a copy of the caller's list). */
+	struct db_replica_methods methods;
+	int method;	  /* the index in methods running now */
+	bool has_source;  /* source is set (false: only no_leader methods run) */
+	bool custom_boot; /* bootstrap: bootstrap_method runs instead of initdb */
 };
 
 struct db_driver {
@@ -113,10 +118,15 @@ struct db {
 	bool sync_managed;	 /* db_set_sync_standbys was called at least once */
 	struct db_peer upstream; /* the primary last configured to follow */
 	bool has_upstream;
-	bool upstream_known;	/* upstream was set in this process (start/follow/task);
+	bool upstream_known;	   /* upstream was set in this process (start/follow/task);
 				       * until then a rewrite keeps the recovery lines on disk */
-	void *priv;		/* the driver's own state */
-	char conf_skipped[512]; /* the parameters last warned about as unwritable, for the log */
+	void *priv;		   /* the driver's own state */
+	char conf_skipped[512];	   /* the parameters last warned about as unwritable, for the log */
+	bool boot_recovery;	   /* a custom bootstrap recovers to its target: postgresql.conf
+				 * carries bootstrap_method.recovery_conf (issue 12) */
+	bool boot_keep_recovery;   /* a custom bootstrap keeps the recovery files and settings its
+				  * command left (keep_existing_recovery_conf) */
+	bool boot_hot_standby_off; /* ... and recovers with hot_standby off, as Patroni does */
 };
 
 /* --- Pure helpers (db_common.c), unit-tested ---------------------------------------------- */
@@ -192,14 +202,47 @@ int db_params_set(struct db_params *params, const char *name, const char *value)
 /* Returns the value of name in params (the last one wins), or NULL. */
 const char *db_params_get(const struct db_params *params, const char *name);
 
+/* --- Custom methods (db_method.c), pure, unit-tested ------------------------------------- */
+
+/* Renders the command line of a custom replica method into argv (argv_cap pointers, the last
+ * NULL; pointers into m and into store of cap bytes) as Patroni does: the command's words, then
+ * --key=value for each option, where unless no_params --scope, --role=replica, --datadir and
+ * --connstring take the place of options of the same name or follow them; with no_params the
+ * options but no_params, no_leader and keep_data. Returns the number of words or -E2BIG /
+ * -EINVAL. */
+int db_method_replica_argv(const struct db_method *m, const char *scope, const char *datadir,
+			   const char *connstring, char *store, size_t cap, const char **argv,
+			   int argv_cap) __attribute__((warn_unused_result));
+
+/* As db_method_replica_argv for a custom bootstrap method: the words, then --scope and
+ * --datadir unless no_params, then the options but command, no_params,
+ * keep_existing_recovery_conf, recovery_conf, scope and datadir. */
+int db_method_bootstrap_argv(const struct db_method *m, const char *scope, const char *datadir,
+			     char *store, size_t cap, const char **argv, int argv_cap)
+	__attribute__((warn_unused_result));
+
+/* True for the built-in method "basebackup". */
+bool db_method_is_basebackup(const struct db_method *m);
+
+/* The index of the first method at or after from that can run (without a source only custom
+ * no_leader methods), or -1 when none is left. */
+int db_method_next(const struct db_replica_methods *ms, int from, bool have_source);
+
+/* Checks a method (name, command words, options) or a list of them: 0 or -EINVAL with a
+ * message. */
+int db_method_check(const struct db_method *m, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+int db_methods_check(const struct db_replica_methods *ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 /* --- I/O helpers (db_local.c) --------------------------------------------------------------- */
 
 /* True when pid names a live process (kill(pid, 0) succeeds or fails with EPERM). */
 bool db_pid_alive(int pid);
 
-/* True when pid (from data_dir's postmaster.pid) is alive and this data directory's postmaster,
- * or alive and impossible to identify; false for a dead pid or one another process recycled. */
-bool db_postmaster_alive(int pid, const char *data_dir);
+/* True when pf's pid is alive and the postmaster that wrote pf (db_pidfile_owner), or alive
+ * and impossible to identify; false for a dead pid or one another process recycled. */
+bool db_postmaster_alive(const struct db_pidfile *pf, const char *data_dir);
 
 /* Fills the process part of a probe: PG_VERSION, postmaster.pid, whether its pid lives. */
 void db_probe_read(struct db *db, struct db_probe *probe);
@@ -304,6 +347,11 @@ int db_task_spawn(struct db *db, const char *const argv[], char *err, size_t err
 int db_task_spawn_timeout(struct db *db, const char *const argv[], int64_t timeout_ms, char *err,
 			  size_t err_cap) __attribute__((warn_unused_result));
 
+/* As db_task_spawn_timeout with one more "NAME=value" in the environment (may be NULL). */
+int db_task_spawn_env(struct db *db, const char *const argv[], const char *extra_env,
+		      int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 /* Consumes the task's finished command: 0 when it exited with status 0, else -EIO/-ETIMEDOUT
  * with a message; frees db->task.proc either way. */
 int db_task_reap(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
@@ -319,6 +367,19 @@ int db_write_pgpass(struct db *db, char *err, size_t err_cap) __attribute__((war
  * -ESRCH when no such process runs (none, or a zombie), or -EACCES/-errno when neither can be
  * read. */
 int db_pid_is_postmaster(int pid, const char *data_dir) __attribute__((warn_unused_result));
+
+/* Whether pf's pid is the postmaster that wrote pf: db_pid_is_postmaster, and started no later
+ * than pf's start time (with a minute's slack for wall-clock steps). Same returns; a process
+ * that started later is another one (0), even when its identity could not be read. */
+int db_pidfile_owner(const struct db_pidfile *pf, const char *data_dir)
+	__attribute__((warn_unused_result));
+
+/* Sends sig to this data directory's postmaster once db_pidfile_owner proves postmaster.pid
+ * names it; never to a stale file's recycled pid. Returns 0, -ESRCH (no server, a dead or
+ * recycled pid), another negative errno (postmaster.pid unreadable, the process impossible to
+ * identify) or -errno from kill, with the reason in err. */
+int db_signal_postmaster(struct db *db, int sig, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
 
 /* The driver operation fence for engines that keep their postmaster's pid in postmaster.pid
  * (both): see db_fence in db.h. */

@@ -5,8 +5,11 @@
  * The last resort of a stop that did not finish in time (docs/timing.md). The pid comes from
  * postmaster.pid, which outlives a crashed server: before any signal the process must prove it
  * is the postmaster of this data directory (its working directory, which the postmaster sets to
- * the data directory at start, or its -D argument), so a recycled pid is never killed. Shared
- * by both drivers: PostgreSQL and openGauss keep one postmaster pid in postmaster.pid (§2.1).
+ * the data directory at start, or its -D argument) and must have started no later than the file
+ * says its postmaster did, so a recycled pid is never killed. Shared by both drivers: PostgreSQL
+ * and openGauss keep one postmaster pid in postmaster.pid (§2.1). The same check decides
+ * whether a postmaster.pid is trusted at all (db_postmaster_alive) and guards every other signal
+ * a driver sends its postmaster (db_signal_postmaster).
  */
 #include "db_driver.h"
 
@@ -35,6 +38,13 @@
 #define FENCE_STAT_MAX 1024
 /* The postmaster's command line: the program, -D <data_dir> and a few options. */
 #define FENCE_CMDLINE_MAX (2 * DB_PATH_MAX + 1024)
+/* A process that started more than this after the start time its postmaster.pid records is not
+ * the postmaster that wrote it. The postmaster writes the file in its first moments; the slack
+ * covers that, both clocks' rounding to seconds, and wall-clock steps of up to a minute since it
+ * started (process start times count from the boot time, which moves with the wall clock). */
+#define FENCE_START_SLACK_S 60
+/* A line of /proc/stat before the one sought ("btime"): the per-CPU lines are short. */
+#define FENCE_PROC_STAT_LINE_MAX 4096
 
 /* The canonical form of path (symlinks resolved), or path itself when it cannot be resolved. */
 static void canonical(const char *path, char out[PATH_MAX])
@@ -84,6 +94,45 @@ static int stat_of(int pid, char *state, int *ppid)
 	}
 	fclose(f);
 	return rc;
+}
+
+/* When process pid started, in epoch seconds: its start in clock ticks after boot (field 22
+ * of /proc/<pid>/stat) plus the boot time (btime of /proc/stat). 0, or -1 when unreadable. */
+static int start_epoch_of(int pid, int64_t *out)
+{
+	char path[FENCE_PROC_PATH_MAX], line[FENCE_PROC_STAT_LINE_MAX];
+	const char *close_paren;
+	unsigned long long ticks = 0;
+	long long btime = -1;
+	long hz = sysconf(_SC_CLK_TCK);
+	bool got = false;
+	FILE *f;
+
+	if (hz <= 0 || buf_format(path, sizeof(path), "/proc/%d/stat", pid) != 0)
+		return -1;
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		close_paren = strrchr(line, ')');
+		/* after the name: state (3) ... itrealvalue (21), then starttime (22) */
+		got = close_paren != NULL &&
+		      sscanf(close_paren + 1,
+			     " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+			     "%*d %*d %llu",
+			     &ticks) == 1;
+	}
+	fclose(f);
+	f = got ? fopen("/proc/stat", "re") : NULL;
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "btime %lld", &btime) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	if (!got || btime < 0)
+		return -1;
+	*out = (int64_t)btime + (int64_t)(ticks / (unsigned long long)hz);
+	return 0;
 }
 
 /* Parent pid of process pid, or -1. */
@@ -148,6 +197,62 @@ int db_pid_is_postmaster(int pid, const char *data_dir)
 	return known ? 0 : -EACCES;
 }
 
+int db_pidfile_owner(const struct db_pidfile *pf, const char *data_dir)
+{
+	int rc = db_pid_is_postmaster(pf->pid, data_dir);
+	int64_t started;
+
+	/* Also when the identity could not be read: the start time is readable by anyone. */
+	if (rc != -ESRCH && rc != 0 && pf->start_time > 0 &&
+	    start_epoch_of(pf->pid, &started) == 0 &&
+	    started > pf->start_time + FENCE_START_SLACK_S)
+		return 0;
+	return rc;
+}
+
+/* Reads postmaster.pid into *pf and checks that its pid is the postmaster that wrote it
+ * (db_pidfile_owner). Returns 0, or -ESRCH (no file, a dead or recycled pid) or another negative
+ * errno (unreadable file, identity unknown) with the reason in err. */
+static int proven_postmaster(struct db *db, struct db_pidfile *pf, char *err, size_t err_cap)
+{
+	const char *dir = db->opts.data_dir;
+	int rc = db_pidfile_read(dir, pf);
+
+	if (rc == -ENOENT)
+		return err_fail(err, err_cap, -ESRCH, "no server is running in \"%s\"", dir);
+	if (rc < 0)
+		return err_fail(err, err_cap, rc, "could not read \"%s/postmaster.pid\": %s", dir,
+				strerror(-rc));
+	rc = db_pidfile_owner(pf, dir);
+	if (rc == -ESRCH)
+		return err_fail(err, err_cap, -ESRCH,
+				"postmaster.pid names pid %d, which is not running", pf->pid);
+	if (rc == 0)
+		return err_fail(
+			err, err_cap, -ESRCH,
+			"postmaster.pid names pid %d, which is not the postmaster of \"%s\" "
+			"(a recycled pid): left alone",
+			pf->pid, dir);
+	if (rc < 0)
+		return err_fail(err, err_cap, rc,
+				"could not tell whether pid %d is the postmaster of \"%s\": %s",
+				pf->pid, dir, strerror(-rc));
+	return 0;
+}
+
+int db_signal_postmaster(struct db *db, int sig, char *err, size_t err_cap)
+{
+	struct db_pidfile pf;
+	int rc = proven_postmaster(db, &pf, err, err_cap);
+
+	if (rc < 0)
+		return rc;
+	if (kill(pf.pid, sig) != 0)
+		return err_fail(err, err_cap, -errno, "could not signal pid %d: %s", pf.pid,
+				strerror(errno));
+	return 0;
+}
+
 /* Kills every child of the stopped postmaster pid (each PostgreSQL child makes itself a
  * session leader, so a process group kill alone would miss them). Returns how many. */
 static int kill_children(int pid)
@@ -178,31 +283,14 @@ int db_fence_postmaster(struct db *db, char *err, size_t err_cap)
 	struct db_pidfile pf;
 	int rc, killed;
 
-	rc = db_pidfile_read(dir, &pf);
-	if (rc == -ENOENT)
-		return err_fail(err, err_cap, -ESRCH, "no server is running in \"%s\"", dir);
+	rc = proven_postmaster(db, &pf, err, err_cap);
 	if (rc < 0)
-		return err_fail(err, err_cap, rc, "could not read \"%s/postmaster.pid\": %s", dir,
-				strerror(-rc));
-	rc = db_pid_is_postmaster(pf.pid, dir);
-	if (rc == -ESRCH)
-		return err_fail(err, err_cap, -ESRCH,
-				"postmaster.pid names pid %d, which is not running", pf.pid);
-	if (rc == 0)
-		return err_fail(
-			err, err_cap, -ESRCH,
-			"postmaster.pid names pid %d, which is not the postmaster of \"%s\" "
-			"(a recycled pid): left alone",
-			pf.pid, dir);
-	if (rc < 0)
-		return err_fail(err, err_cap, rc,
-				"could not tell whether pid %d is the postmaster of \"%s\": %s",
-				pf.pid, dir, strerror(-rc));
+		return rc;
 	/* Stopped, it can neither fork nor exit, so its pid stays its own while we look. */
 	if (kill(pf.pid, SIGSTOP) != 0)
 		return err_fail(err, err_cap, -errno, "could not stop the postmaster (pid %d): %s",
 				pf.pid, strerror(errno));
-	if (db_pid_is_postmaster(pf.pid, dir) != 1) {
+	if (db_pidfile_owner(&pf, dir) != 1) {
 		(void)kill(pf.pid, SIGCONT);
 		return err_fail(err, err_cap, -ESRCH, "pid %d changed before it could be killed",
 				pf.pid);

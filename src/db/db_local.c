@@ -71,12 +71,12 @@ bool db_pid_alive(int pid)
 	return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-bool db_postmaster_alive(int pid, const char *data_dir)
+bool db_postmaster_alive(const struct db_pidfile *pf, const char *data_dir)
 {
 	/* A stale postmaster.pid (a crash, a reboot) may name a pid another process has taken
 	 * since: alive only when the process proves to be this data directory's postmaster, or
 	 * cannot be identified at all (then it is not taken for dead: nothing is started over it). */
-	int rc = db_pid_is_postmaster(pid, data_dir);
+	int rc = db_pidfile_owner(pf, data_dir);
 	return rc == 1 || rc == -EACCES;
 }
 
@@ -86,7 +86,7 @@ void db_probe_read(struct db *db, struct db_probe *probe)
 	probe->initialized = db_data_file_exists(db, "PG_VERSION");
 	probe->pidfile_rc = db_pidfile_read(db->opts.data_dir, &probe->pf);
 	if (probe->pidfile_rc == 0)
-		probe->alive = db_postmaster_alive(probe->pf.pid, db->opts.data_dir);
+		probe->alive = db_postmaster_alive(&probe->pf, db->opts.data_dir);
 }
 
 bool db_wait_for_role(struct db *db, int64_t deadline_ms, enum db_role want, struct db_status *st)
@@ -278,7 +278,7 @@ bool db_server_running(const struct db *db)
 {
 	struct db_pidfile pf;
 	return db_pidfile_read(db->opts.data_dir, &pf) == 0 &&
-	       db_postmaster_alive(pf.pid, db->opts.data_dir);
+	       db_postmaster_alive(&pf, db->opts.data_dir);
 }
 
 int db_prepare_clone_dir(struct db *db, char *err, size_t err_cap)
@@ -452,7 +452,7 @@ int db_clear_dir(const char *path, char *err, size_t err_cap)
 /* The environment every command gets: our pgpass file, and C messages so output parses. */
 struct db_env {
 	char pgpass[DB_ENV_ENTRY_MAX];
-	const char *list[4];
+	const char *list[5];
 };
 
 static int make_env(struct db *db, struct db_env *env)
@@ -534,9 +534,17 @@ int db_task_spawn(struct db *db, const char *const argv[], char *err, size_t err
 int db_task_spawn_timeout(struct db *db, const char *const argv[], int64_t timeout_ms, char *err,
 			  size_t err_cap)
 {
+	return db_task_spawn_env(db, argv, NULL, timeout_ms, err, err_cap);
+}
+
+int db_task_spawn_env(struct db *db, const char *const argv[], const char *extra_env,
+		      int64_t timeout_ms, char *err, size_t err_cap)
+{
 	struct db_env env;
 	if (make_env(db, &env) < 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");
+	env.list[3] = extra_env;
+	env.list[4] = NULL;
 	proc_free(db->task.proc);
 	db->task.proc = NULL;
 	int rc = proc_start(&db->task.proc, argv, env.list, timeout_ms, err, err_cap);

@@ -392,14 +392,9 @@ static int og_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms,
 static int og_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	(void)timeout_ms;
-	struct db_pidfile pf;
-	if (db_pidfile_read(db->opts.data_dir, &pf) != 0 || !db_pid_alive(pf.pid))
-		return err_fail(err, err_cap, -ESRCH, "server is not running");
-	/* One gaussdb process per instance (§2.1): SIGHUP to it is what gs_guc reload sends. */
-	if (kill(pf.pid, SIGHUP) != 0)
-		return err_fail(err, err_cap, -errno, "could not signal pid %d: %s", pf.pid,
-				strerror(errno));
-	return 0;
+	/* One gaussdb process per instance (§2.1): SIGHUP to it is what gs_guc reload sends; only
+	 * once it proves to be this data directory's (never a stale file's recycled pid). */
+	return db_signal_postmaster(db, SIGHUP, err, err_cap);
 }
 
 static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)

@@ -120,6 +120,12 @@ extern const char db_pg_slots_sql[];
 int db_pg_write_config(struct db *db, bool replica, bool *reload_needed, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
+/* Drops the recovery settings (recovery_target*, restore_command, primary_conninfo, ...) from
+ * postgresql.auto.conf, as Patroni's _sanitize_auto_conf after a custom bootstrap. 0 or -errno
+ * with a message. */
+int db_pg_sanitize_auto_conf(struct db *db, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 /* The driver operations of the same name (db_driver.h). */
 void db_pg_get_status(struct db *db, struct db_status *st);
 int db_pg_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
@@ -128,6 +134,11 @@ int db_pg_begin_bootstrap(struct db *db, char *err, size_t err_cap);
 int db_pg_begin_create_replica(struct db *db, char *err, size_t err_cap);
 int db_pg_begin_rejoin(struct db *db, char *err, size_t err_cap);
 int db_pg_task_step(struct db *db, char *err, size_t err_cap);
+
+/* The bootstrap task's kind (db->task.kind); its steps are db_postgres_boot.c's own, and
+ * db_pg_task_step hands them to db_pg_boot_step. */
+#define DB_PG_TASK_BOOTSTRAP 1
+int db_pg_boot_step(struct db *db, char *err, size_t err_cap);
 
 /* Starts "pg_ctl start -w" as the task's current command (pg_ctl waits for the server to accept
  * connections, within command_timeout_ms). -EINPROGRESS, or -errno with a message. */

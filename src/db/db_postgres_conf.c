@@ -92,7 +92,7 @@ int db_pg_render_conf(const struct db *db, bool replica, const char *preserved, 
 	if (rc == 0 && o->scope[0])
 		rc = db_params_set(p, "cluster_name", o->scope);
 	if (rc == 0)
-		rc = db_params_set(p, "hot_standby", "on");
+		rc = db_params_set(p, "hot_standby", db->boot_hot_standby_off ? "off" : "on");
 	if (rc == 0 && o->use_pg_rewind)
 		rc = db_params_set(p, "wal_log_hints", "on");
 	if (rc == 0 && db->sync_managed) {
@@ -149,6 +149,33 @@ int db_pg_render_conf(const struct db *db, bool replica, const char *preserved, 
 				goto out_free;
 			}
 			memcpy(out + len, preserved, strlen(preserved) + 1);
+		}
+		/* postgresql.recovery_conf as Patroni's build_recovery_params: every setting but
+		 * the recovery targets and what the driver writes itself. */
+		for (int i = 0; i < o->recovery_conf_count; i++) {
+			const struct db_param *r = &o->recovery_conf[i];
+			if (strncasecmp(r->name, "recovery_target", 15) == 0 ||
+			    strcasecmp(r->name, "primary_conninfo") == 0 ||
+			    strcasecmp(r->name, "primary_slot_name") == 0 ||
+			    strcasecmp(r->name, "standby_mode") == 0)
+				continue;
+			if (db_conf_add(out, out_cap, r->name, r->value) < 0) {
+				rc = -ENOBUFS;
+				goto out_free;
+			}
+		}
+	} else if (db->boot_recovery) {
+		/* A custom bootstrap's recovery_conf (Patroni's write_recovery_conf without
+		 * standby_mode): a point-in-time recovery that ends as the new primary. */
+		const struct db_bootstrap_method *b = &o->bootstrap_method;
+		for (int i = 0; i < b->recovery_conf_count; i++) {
+			const struct db_param *r = &b->recovery_conf[i];
+			if (strcasecmp(r->name, "standby_mode") == 0)
+				continue;
+			if (db_conf_add(out, out_cap, r->name, r->value) < 0) {
+				rc = -ENOBUFS;
+				goto out_free;
+			}
 		}
 	}
 	rc = 0;
@@ -339,9 +366,75 @@ int db_pg_write_config(struct db *db, bool replica, bool *reload_needed, char *e
 	if (replica) {
 		if (access(signal_path, F_OK) != 0)
 			return db_write_file(signal_path, "", 0600, err, err_cap);
-	} else if (unlink(signal_path) != 0 && errno != ENOENT) {
+	} else if (!db->boot_keep_recovery && unlink(signal_path) != 0 && errno != ENOENT) {
 		return err_fail(err, err_cap, -errno, "could not remove \"%s\": %s", signal_path,
 				strerror(errno));
 	}
 	return 0;
+}
+
+/* Patroni's recovery parameters (patroni/postgresql/available_parameters): what a recovery acts
+ * on, compared without regard to case. */
+static bool recovery_param(const char *name, size_t len)
+{
+	static const char *const names[] = {
+		"archive_cleanup_command",
+		"pause_at_recovery_target",
+		"primary_conninfo",
+		"primary_slot_name",
+		"promote_trigger_file",
+		"recovery_end_command",
+		"recovery_min_apply_delay",
+		"restore_command",
+		"standby_mode",
+		"trigger_file",
+	};
+	if (len >= 15 && strncasecmp(name, "recovery_target", 15) == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strlen(names[i]) == len && strncasecmp(name, names[i], len) == 0)
+			return true;
+	}
+	return false;
+}
+
+int db_pg_sanitize_auto_conf(struct db *db, char *err, size_t err_cap)
+{
+	char path[DB_DATA_PATH_MAX];
+	if (db_data_path(db, "postgresql.auto.conf", path, sizeof(path)) < 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
+	char *text = read_small_file(path, DB_CONF_MAX);
+	if (!text)
+		return 0; /* none, or unreadable: PostgreSQL will say so itself */
+	char *out = malloc(strlen(text) + 1);
+	if (!out) {
+		free(text);
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	}
+	size_t len = 0;
+	bool dropped = false;
+	for (char *p = text; *p;) {
+		char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		const char *k = p;
+		while (k < p + n && (*k == ' ' || *k == '\t'))
+			k++;
+		size_t klen = 0;
+		while (k + klen < p + n &&
+		       (k[klen] == '_' || k[klen] == '.' || (k[klen] >= 'a' && k[klen] <= 'z') ||
+			(k[klen] >= 'A' && k[klen] <= 'Z') || (k[klen] >= '0' && k[klen] <= '9')))
+			klen++;
+		if (klen > 0 && recovery_param(k, klen)) {
+			dropped = true;
+		} else {
+			memcpy(out + len, p, n);
+			len += n;
+		}
+		p += n;
+	}
+	out[len] = '\0';
+	int rc = dropped ? db_write_file(path, out, 0600, err, err_cap) : 0;
+	free(out);
+	free(text);
+	return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * db_postgres_task.c - the PostgreSQL driver's long actions, run as background tasks of child
- * processes (db.c polls them): bootstrap (initdb, start, the users), create replica
- * (pg_basebackup, configure, start) and rejoin (stop, pg_rewind or a new copy, start).
+ * processes (db.c polls them): create replica (the replica methods in turn: pg_basebackup or a
+ * custom command; configure, start) and rejoin (stop, pg_rewind or a new copy, start). The
+ * bootstrap is db_postgres_boot.c's.
  */
 #include "db_postgres.h"
 
@@ -20,115 +21,20 @@
 #define PG_ARG_MAX (DB_CONNINFO_MAX + 32)
 
 enum pg_task_kind {
-	PG_TASK_BOOTSTRAP = 1,
-	PG_TASK_CLONE,
+	PG_TASK_CLONE = DB_PG_TASK_BOOTSTRAP + 1,
 	PG_TASK_REJOIN,
 };
 
+/* The bootstrap's steps are db_postgres_boot.c's own. */
 enum pg_step {
-	PG_STEP_INITDB = 0,    /* bootstrap: initdb is running */
-	PG_STEP_BOOT_START,    /* bootstrap: pg_ctl start -w is running; then the users */
-	PG_STEP_CLONE_COPY,    /* clone: pg_basebackup is running */
-	PG_STEP_CLONE_START,   /* clone/rejoin: pg_ctl start is running */
-	PG_STEP_REJOIN_STOP,   /* rejoin: pg_ctl stop is running */
-	PG_STEP_REJOIN_REWIND, /* rejoin: pg_rewind is running */
+	PG_STEP_CLONE_COPY = 0, /* clone: pg_basebackup is running */
+	PG_STEP_CLONE_START,	/* clone/rejoin: pg_ctl start is running */
+	PG_STEP_REJOIN_STOP,	/* rejoin: pg_ctl stop is running */
+	PG_STEP_REJOIN_REWIND,	/* rejoin: pg_rewind is running */
+	PG_STEP_CLONE_METHOD,	/* clone: a custom replica method's command is running */
 };
 
 /* --- Bootstrap, clone, rejoin ------------------------------------------------------------------ */
-
-int db_pg_begin_bootstrap(struct db *db, char *err, size_t err_cap)
-{
-	int rc = db_check_bootstrap_dir(db, err, err_cap);
-	if (rc < 0)
-		return rc;
-	db->task.kind = PG_TASK_BOOTSTRAP;
-	db->task.step = PG_STEP_INITDB;
-	char pw_arg[DB_DATA_PATH_MAX + 16];
-	char prog[DB_PATH_MAX];
-	char user_arg[DB_NAME_MAX + 16];
-	if (db_bin_path(db, "initdb", prog, sizeof(prog)) < 0 ||
-	    buf_format(user_arg, sizeof(user_arg), "--username=%s", db->opts.superuser.username) !=
-		    0)
-		return err_fail(err, err_cap, -ENAMETOOLONG, "path too long");
-	const char *argv[PROC_ARGV_MAX];
-	int n = 0;
-	argv[n++] = prog;
-	argv[n++] = "-D";
-	argv[n++] = db->opts.data_dir;
-	argv[n++] = user_arg;
-	rc = db_write_pwfile(db, pw_arg, sizeof(pw_arg), err, err_cap);
-	if (rc < 0)
-		return rc;
-	if (rc == 1)
-		argv[n++] = pw_arg;
-	argv[n] = NULL;
-	char storage[DB_TOOL_OPTIONS_MAX][DB_TOOL_OPTION_ARG_MAX];
-	if (db_add_tool_options(storage, argv, &n, PROC_ARGV_MAX, db->opts.initdb_options,
-				db->opts.initdb_option_count) < 0) {
-		db_remove_pwfile(db);
-		return err_fail(err, err_cap, -E2BIG, "bad initdb options");
-	}
-	rc = db_task_spawn(db, argv, err, err_cap);
-	if (rc != -EINPROGRESS)
-		db_remove_pwfile(db);
-	return rc;
-}
-
-/* Creates the replication and rewind users and the rewind grants pg_rewind needs. */
-static int create_users(struct db *db, char *err, size_t err_cap)
-{
-	int64_t deadline = clock_mono_ms() + db->opts.command_timeout_ms;
-	PGconn *conn;
-	int rc = db_sql_connect(db, NULL, deadline, &conn, err, err_cap);
-	if (rc < 0)
-		return rc;
-	const struct db_user *users[] = { &db->opts.replication, &db->opts.rewind };
-	const char *attrs[] = { "REPLICATION LOGIN", "LOGIN" };
-	for (int i = 0; i < 2 && rc == 0; i++) {
-		const struct db_user *u = users[i];
-		if (strcmp(u->username, db->opts.superuser.username) == 0)
-			continue;
-		if (i == 1 && strcmp(u->username, db->opts.replication.username) == 0)
-			continue;
-		char *ident = PQescapeIdentifier(conn, u->username, strlen(u->username));
-		/* The server gets the password hashed as its password_encryption says (SCRAM or
-		 * MD5), never in clear: log_statement = ddl would log it, and so would an error. */
-		char *hashed = u->password[0]
-				       ? PQencryptPasswordConn(conn, u->password, u->username, NULL)
-				       : NULL;
-		char *pw = hashed ? PQescapeLiteral(conn, hashed, strlen(hashed)) : NULL;
-		if (hashed)
-			PQfreemem(hashed);
-		char sql[DB_PG_SQL_MAX];
-		if (!ident || (u->password[0] && !pw) ||
-		    buf_format(sql, sizeof(sql), "CREATE ROLE %s WITH %s%s%s", ident, attrs[i],
-			       pw ? " PASSWORD " : "", pw ? pw : "") != 0)
-			rc = err_fail(err, err_cap, -ENOMEM, "could not render CREATE ROLE");
-		if (rc == 0)
-			rc = db_sql_exec(conn, sql, deadline, err, err_cap);
-		static const char *const grants[] = {
-			"GRANT EXECUTE ON function pg_catalog.pg_ls_dir(text, boolean, boolean) TO "
-			"%s",
-			"GRANT EXECUTE ON function pg_catalog.pg_stat_file(text, boolean) TO %s",
-			"GRANT EXECUTE ON function pg_catalog.pg_read_binary_file(text) TO %s",
-			"GRANT EXECUTE ON function pg_catalog.pg_read_binary_file(text, bigint, "
-			"bigint, boolean) TO %s",
-		};
-		for (size_t g = 0; i == 1 && rc == 0 && g < sizeof(grants) / sizeof(grants[0]);
-		     g++) {
-			int n = snprintf(sql, sizeof(sql), grants[g], ident);
-			if (n < 0 || (size_t)n >= sizeof(sql))
-				rc = err_fail(err, err_cap, -ENAMETOOLONG, "user name too long");
-			else
-				rc = db_sql_exec(conn, sql, deadline, err, err_cap);
-		}
-		PQfreemem(ident);
-		if (pw)
-			PQfreemem(pw);
-	}
-	PQfinish(conn);
-	return rc;
-}
 
 static int spawn_basebackup(struct db *db, const struct db_peer *source, char *err, size_t err_cap)
 {
@@ -163,13 +69,129 @@ static int spawn_basebackup(struct db *db, const struct db_peer *source, char *e
 	return db_task_spawn(db, argv, err, err_cap);
 }
 
-int db_pg_begin_create_replica(struct db *db, char *err, size_t err_cap)
+/* Patroni's --connstring: the source's replication conninfo without the password (format_dsn
+ * of conn_kwargs: dbname, user, host, port; values with a quote, backslash or space escaped with
+ * a backslash). */
+static int method_connstring(const struct db *db, char *out, size_t cap)
 {
-	int rc = db_prepare_clone_dir(db, err, err_cap);
+	char port[16];
+	const char *keys[] = { "dbname", "user", "host", "port" };
+	const char *values[] = { "postgres", db->opts.replication.username, db->task.source.host,
+				 port };
+	size_t len = 0;
+
+	if (buf_format(port, sizeof(port), "%d", db->task.source.port) != 0 || cap == 0)
+		return -ENOBUFS;
+	out[0] = '\0';
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		if (!values[k][0])
+			continue;
+		int n = snprintf(out + len, cap - len, "%s%s=", len ? " " : "", keys[k]);
+		if (n < 0 || (size_t)n >= cap - len)
+			return -ENOBUFS;
+		len += (size_t)n;
+		for (const char *c = values[k]; *c; c++) {
+			if (len + 3 >= cap)
+				return -ENOBUFS;
+			if (*c == '\'' || *c == '\\' || *c == ' ')
+				out[len++] = '\\';
+			out[len++] = *c;
+		}
+		out[len] = '\0';
+	}
+	return 0;
+}
+
+/* Empties the data directory before a method, unless it keeps the data. */
+static int clear_for_method(struct db *db, const struct db_method *m, char *err, size_t err_cap)
+{
+	if (m->keep_data && !db_method_is_basebackup(m))
+		return 0;
+	if (db_dir_empty(db->opts.data_dir))
+		return 0;
+	return db_clear_dir(db->opts.data_dir, err, err_cap);
+}
+
+/* Starts a custom replica method's command (Patroni's create_replica for a method other than
+ * basebackup). */
+static int spawn_custom_method(struct db *db, const struct db_method *m, char *err, size_t err_cap)
+{
+	char connstring[DB_CONNINFO_MAX];
+	char store[DB_CONNINFO_MAX + DB_METHOD_OPTIONS_MAX * (DB_TOOL_OPTION_MAX + 2) + 256 +
+		   DB_PATH_MAX];
+	const char *argv[PROC_ARGV_MAX];
+
+	connstring[0] = '\0';
+	if (db->task.has_source && method_connstring(db, connstring, sizeof(connstring)) < 0)
+		return err_fail(err, err_cap, -ENOBUFS, "clone source conninfo too long");
+	int rc = db_write_pgpass(db, err, err_cap);
 	if (rc < 0)
 		return rc;
+	if (db_method_replica_argv(m, db->opts.scope, db->opts.data_dir, connstring, store,
+				   sizeof(store), argv, PROC_ARGV_MAX) < 0)
+		return err_fail(err, err_cap, -E2BIG, "replica method \"%s\": too many arguments",
+				m->name);
+	log_debug("replica method \"%s\": running %s", m->name, argv[0]);
+	db->task.step = PG_STEP_CLONE_METHOD;
+	return db_task_spawn(db, argv, err, err_cap);
+}
+
+/* Starts the first method at or after from that can run; one that cannot even start counts as
+ * failed and the next one is tried. Returns -EINPROGRESS, or the last failure when no method
+ * is left (why_rc/why: the failure that led here, when there was one). */
+static int try_methods(struct db *db, int from, int why_rc, const char *why, char *err,
+		       size_t err_cap)
+{
+	char last[DB_ERROR_MAX];
+	int last_rc = why_rc;
+
+	buf_copy_or_clear(last, sizeof(last), why ? why : "");
+	for (int i = db_method_next(&db->task.methods, from, db->task.has_source); i >= 0;
+	     i = db_method_next(&db->task.methods, i + 1, db->task.has_source)) {
+		const struct db_method *m = &db->task.methods.items[i];
+		int rc;
+
+		db->task.method = i;
+		rc = clear_for_method(db, m, last, sizeof(last));
+		if (rc == 0)
+			rc = db_method_is_basebackup(m)
+				     ? spawn_basebackup(db, &db->task.source, last, sizeof(last))
+				     : spawn_custom_method(db, m, last, sizeof(last));
+		if (rc == -EINPROGRESS)
+			return rc;
+		last_rc = rc;
+		/* A warning from the leaf, as warn_unwritable_params: Patroni logs every failed
+		 * method, and without it a fallback would hide why the first one failed. */
+		log_warning("replica method \"%s\" failed: %s", m->name, last);
+	}
+	if (last_rc == 0)
+		return err_fail(err, err_cap, -ENOENT, "no replica method can run");
+	return err_fail(err, err_cap, last_rc, "%s", last);
+}
+
+/* The running method failed with rc and why: clean up after it and try the next one. */
+static int method_failed(struct db *db, int rc, const char *why, char *err, size_t err_cap)
+{
+	const struct db_method *m = &db->task.methods.items[db->task.method];
+	char clean[DB_ERROR_MAX];
+
+	if (clear_for_method(db, m, clean, sizeof(clean)) < 0)
+		log_debug("could not clean up after replica method \"%s\": %s", m->name, clean);
+	if (db_method_next(&db->task.methods, db->task.method + 1, db->task.has_source) >= 0)
+		log_warning("replica method \"%s\" failed: %s; trying the next one", m->name, why);
+	return try_methods(db, db->task.method + 1, rc, why, err, err_cap);
+}
+
+int db_pg_begin_create_replica(struct db *db, char *err, size_t err_cap)
+{
+	if (db_server_running(db))
+		return err_fail(err, err_cap, -EBUSY, "a server is running in \"%s\"",
+				db->opts.data_dir);
+	if (!db->task.replace_existing && !db_dir_empty(db->opts.data_dir))
+		return err_fail(err, err_cap, -EEXIST, "data directory \"%s\" is not empty",
+				db->opts.data_dir);
 	db->task.kind = PG_TASK_CLONE;
-	return spawn_basebackup(db, &db->task.source, err, err_cap);
+	return try_methods(db, 0, 0, NULL, err, err_cap);
 }
 
 static int spawn_rewind(struct db *db, char *err, size_t err_cap)
@@ -212,7 +234,16 @@ static int reclone_or_fail(struct db *db, int why_rc, const char *why, char *err
 	int rc = db_clear_dir(db->opts.data_dir, err, err_cap);
 	if (rc < 0)
 		return rc;
-	return spawn_basebackup(db, &db->task.primary, err, err_cap);
+	/* A new copy is made as a new replica is: by the configured methods, from the primary. */
+	db->task.methods = db->opts.replica_methods;
+	if (db->task.methods.count == 0) {
+		db->task.methods.count = 1;
+		buf_copy_or_clear(db->task.methods.items[0].name,
+				  sizeof(db->task.methods.items[0].name), "basebackup");
+	}
+	db->task.source = db->task.primary;
+	db->task.has_source = true;
+	return try_methods(db, 0, 0, NULL, err, err_cap);
 }
 
 static int rejoin_after_stop(struct db *db, char *err, size_t err_cap)
@@ -243,10 +274,16 @@ int db_pg_begin_rejoin(struct db *db, char *err, size_t err_cap)
 	return rejoin_after_stop(db, err, err_cap);
 }
 
-/* Configures the fresh copy as a replica of the task's primary and launches it. */
-static int configure_and_start_replica(struct db *db, char *err, size_t err_cap)
+/* Configures the fresh copy as a replica of primary (NULL: none yet) and launches it. */
+static int configure_and_start_replica(struct db *db, const struct db_peer *primary, char *err,
+				       size_t err_cap)
 {
-	db_set_upstream(db, &db->task.primary);
+	/* Patroni's _post_restore: a promote trigger file restored with the data would promote
+	 * the new replica at once. */
+	char trigger[DB_DATA_PATH_MAX];
+	if (db_data_path(db, "promote", trigger, sizeof(trigger)) == 0)
+		(void)unlink(trigger);
+	db_set_upstream(db, primary);
 	int rc = db_pg_write_config(db, true, NULL, err, err_cap);
 	if (rc < 0)
 		return rc;
@@ -257,43 +294,35 @@ static int configure_and_start_replica(struct db *db, char *err, size_t err_cap)
 int db_pg_task_step(struct db *db, char *err, size_t err_cap)
 {
 	int rc;
+	if (db->task.kind == DB_PG_TASK_BOOTSTRAP)
+		return db_pg_boot_step(db, err, err_cap);
 	switch (db->task.step) {
-	case PG_STEP_INITDB:
-		rc = db_task_reap(db, err, err_cap);
-		db_remove_pwfile(db);
-		if (rc < 0) {
-			char why[DB_ERROR_MAX];
-			if (db_clear_dir(db->opts.data_dir, why, sizeof(why)) < 0)
-				log_debug("could not clean up after initdb: %s", why);
-			return rc;
-		}
-		rc = db_pg_write_config(db, false, NULL, err, err_cap);
+	case PG_STEP_CLONE_COPY:
+	case PG_STEP_CLONE_METHOD: {
+		char why[DB_ERROR_MAX];
+		const char *name = db->task.methods.items[db->task.method].name;
+		rc = db_task_reap(db, why, sizeof(why));
 		if (rc < 0)
-			return rc;
-		db->task.step = PG_STEP_BOOT_START;
-		return db_pg_spawn_start(db, err, err_cap);
-	case PG_STEP_BOOT_START: {
+			return method_failed(db, rc, why, err, err_cap);
+		if (!db_data_file_exists(db, "PG_VERSION"))
+			return method_failed(db, -EIO, "it exited 0 but left no PG_VERSION", err,
+					     err_cap);
+		log_info("replica has been created using %s", name);
+		if (!db->task.has_primary)
+			return configure_and_start_replica(db, NULL, err, err_cap);
+		return configure_and_start_replica(db, &db->task.primary, err, err_cap);
+	}
+	case PG_STEP_CLONE_START: {
 		char why[DB_ERROR_MAX];
 		rc = db_task_reap(db, why, sizeof(why));
 		if (rc < 0) {
 			char tail[DB_PG_LOG_TAIL_MAX];
 			db_pg_log_tail(db, tail, sizeof(tail));
-			return err_fail(err, err_cap, rc, "new cluster did not start: %s",
+			return err_fail(err, err_cap, rc, "the new replica did not start: %s",
 					tail[0] ? tail : why);
 		}
-		return create_users(db, err, err_cap);
+		return 0;
 	}
-	case PG_STEP_CLONE_COPY:
-		rc = db_task_reap(db, err, err_cap);
-		if (rc < 0) {
-			char why[DB_ERROR_MAX];
-			if (db_clear_dir(db->opts.data_dir, why, sizeof(why)) < 0)
-				log_debug("could not clean up after a failed clone: %s", why);
-			return rc;
-		}
-		return configure_and_start_replica(db, err, err_cap);
-	case PG_STEP_CLONE_START:
-		return db_task_reap(db, err, err_cap);
 	case PG_STEP_REJOIN_STOP:
 		rc = db_task_reap(db, err, err_cap);
 		if (rc < 0)
@@ -314,7 +343,7 @@ int db_pg_task_step(struct db *db, char *err, size_t err_cap)
 			}
 			return reclone_or_fail(db, rc, why, err, err_cap);
 		}
-		return configure_and_start_replica(db, err, err_cap);
+		return configure_and_start_replica(db, &db->task.primary, err, err_cap);
 	}
 	default:
 		return err_fail(err, err_cap, -EINVAL, "unknown task step %d", db->task.step);

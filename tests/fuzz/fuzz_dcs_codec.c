@@ -3,6 +3,12 @@
  * every etcd document gsha reads (through the range and txn replies of the cluster read, the
  * member document parser, the history reader and the checks before a write).
  * The first byte picks the parser; the rest is the reply. Run: tests/fuzz/run (see meson).
+ *
+ * The documents, each reached directly by a first byte of 10 x k + 9 (k: the index in keys[]
+ * below; tests/fuzz/corpus/dcs_codec/doc_* hold one seed each), which feeds the value to
+ * dcs_docs_store_kv() as the cluster read does: config, sync, failover, status, history,
+ * failsafe, leader, term, initialize, members/<name>, optime/leader. The config key is also
+ * read by config/ (fuzz.cfg_dynamic) and gsctl (fuzz.ctl_yaml).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -65,10 +71,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&m, 0, sizeof(m));
 		dcs_codec_parse_member_doc(body, n, &m);
 		break;
-	case 7:
+	case 7: {
+		static char keys[4][DCS_KEY_MAX];
+		int count;
+
 		(void)dcs_codec_parse_range_latest(body, n, &a, &b, msg, sizeof(msg));
 		(void)dcs_codec_parse_header(body, n, &a, msg, sizeof(msg));
+		/* the member keys listed one by one when members/ holds more than one reply */
+		(void)dcs_codec_parse_keys(body, n, PREFIX, keys, 4, &count, msg, sizeof(msg));
 		break;
+	}
 	case 8: {
 		char out[DCS_VALUE_MAX / 64];
 		(void)base64_decode(body, n, out, sizeof(out), &n);
@@ -76,16 +88,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	default: {
 		/* A value checked before a write, or a history list appended to. */
-		static const char *const keys[] = { "config",	  "sync",      "failover", "status",
-						    "history",	  "failsafe",  "leader",   "term",
-						    "initialize", "members/n1" };
+		static const char *const keys[] = { "config",	  "sync",	  "failover",
+						    "status",	  "history",	  "failsafe",
+						    "leader",	  "term",	  "initialize",
+						    "members/n1", "optime/leader" };
 		static const struct dcs_history_row row = { 2, 100, "r", "2026-11-21T05:34:50Z",
 							    "n1" };
 		char *out = malloc(DCS_HISTORY_MAX + 1);
 		struct dcs_history_row rows[8];
 		int count, total;
 
-		(void)dcs_docs_check(keys[(data[0] / 10) % 10], body, msg, sizeof(msg));
+		(void)dcs_docs_check(keys[(data[0] / 10) % 11], body, msg, sizeof(msg));
 		/* the history as gsctl history and GET /history read it */
 		(void)dcs_history_parse(body, rows, 1 + data[0] % 8, &count, &total, msg,
 					sizeof(msg));

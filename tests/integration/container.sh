@@ -218,6 +218,10 @@ t_wait_for 90 "$old to rejoin as a replica" member_streams "${old#gsha-}"
 # ---- with etcd unreachable, gsha must still exit within the grace period -------------------
 # With the image's own timing (docker/gsha.yml: ttl 30, loop_wait 10, retry_timeout 10, which
 # the manifest's pods run with), since the etcd calls' bounds follow retry_timeout.
+# The REST credentials the pods get (the manifest's gsha-restapi Secret) are enforced:
+code=$(ct_exec client curl -s -o /dev/null -w '%{http_code}' -m 5 -X PATCH -d '{"ttl": 30}' \
+	"http://$leader.gsha:8008/config" || true)
+t_assert_eq 401 "$code" "PATCH /config without the REST credentials of the pods' Secret is refused"
 ct_exec client curl -s -m 5 -u gsha:rest-secret -X PATCH -d '{"ttl": 30, "loop_wait": 10, "retry_timeout": 10}' \
 	"http://$leader.gsha:8008/config" >/dev/null
 config_applied() {

@@ -107,7 +107,7 @@ EOF
 t_pass "GET /patroni on a replica: HTTP/1.0, Server header, the fields peers read"
 metrics=$(curl -s "http://127.0.0.1:$PORT/metrics")
 for m in patroni_replica patroni_postgres_running gsha_leader_lease_valid gsha_role_changes_total \
-	gsha_dcs_last_contact_age_seconds gsha_loop_duration_seconds; do
+	gsha_dcs_last_contact_age_seconds gsha_loop_duration_seconds_count; do
 	grep -q "^$m{scope=\"batman\",name=\"node2\"} " <<<"$metrics" || t_fail "metric $m missing"
 done
 t_pass "GET /metrics carries Patroni's and gsha's metric names"

@@ -31,17 +31,33 @@ expect_line() { # expect_line FIXED_STRING DESCRIPTION
 	fi
 }
 
-# Patroni 3.0.2's example files, unchanged: accepted, and each key gsha does not act on is named
-# (bootstrap.users creates an admin user; postgres2 replicates from postgresql1).
-for f in "$examples"/postgres0.yml "$examples"/postgres1.yml "$examples"/postgres2.yml; do
+# Patroni's own example files, the real ones, unchanged: those of the Debian package patroni
+# (3.0.2, installed by scripts/install-deps; gsha does not carry Patroni's files). Accepted, and
+# each key gsha does not act on is named (bootstrap.users creates an admin user; postgres2
+# replicates from postgresql1). Patroni 4.1's files: scripts/validate-patroni-examples.
+debian=/usr/share/doc/patroni/examples
+for n in 0 1 2; do
+	if [ -f "$debian/postgres$n.yml.gz" ]; then
+		zcat "$debian/postgres$n.yml.gz" >"$dir/postgres$n.yml"
+	else
+		cp "$debian/postgres$n.yml" "$dir/postgres$n.yml" ||
+			t_fail "the patroni package's examples are missing: run scripts/install-deps"
+	fi
+done
+for f in "$dir"/postgres0.yml "$dir"/postgres1.yml "$dir"/postgres2.yml; do
 	run --validate-config "$f"
 	t_assert_eq 0 "$rc" "Patroni's $(basename "$f") is accepted"
 	expect_line ": warning: \"bootstrap.users\": Patroni setting that gsha does not implement yet" \
 		"$(basename "$f"): bootstrap.users is warned about"
 done
-expect_line "$examples/postgres2.yml:125:5: warning: \"tags.replicatefrom\": Patroni setting that gsha does not implement yet" \
+expect_line "$dir/postgres2.yml:125:5: warning: \"tags.replicatefrom\": Patroni setting that gsha does not implement yet" \
 	"postgres2.yml: tags.replicatefrom is warned about at its position"
-expect_line "$examples/postgres2.yml: configuration is valid (2 warnings)" "postgres2.yml: two warnings"
+expect_line "$dir/postgres2.yml: configuration is valid (2 warnings)" "postgres2.yml: two warnings"
+# gsha's own examples, derived from them.
+for f in "$examples"/postgres0.yml "$examples"/postgres1.yml "$examples"/postgres2.yml; do
+	run --validate-config "$f"
+	t_assert_eq 0 "$rc" "gsha's example $(basename "$f") is accepted"
+done
 
 # Patroni 4.1's example files (postgres0/1/2.yml): the same keys, written here without their
 # comments (the test carries its own copies; Patroni's files are not part of gsha).
@@ -130,16 +146,17 @@ sed -e 's/^  connect_address: 127.0.0.1:5432/  connect_address: 127.0.0.1:5432\n
 	"$dir/p4_postgres0.yml" >"$dir/p4_commented.yml"
 run --validate-config "$dir/p4_commented.yml"
 t_assert_eq 0 "$rc" "Patroni 4.1's commented keys are accepted"
-for key in postgresql.proxy_address \
-	postgresql.recovery_conf bootstrap.post_init tags.nostream tags.sync_priority tags.replicatefrom; do
+for key in postgresql.proxy_address tags.nostream tags.sync_priority tags.replicatefrom; do
 	expect_line "warning: \"$key\": Patroni setting that gsha does not implement yet" \
 		"$key is warned about"
 done
-if grep -qF '"postgresql.callbacks.on_role_change"' <<<"$out"; then
-	echo "$out" >&2
-	t_fail "a callback is reported although gsha runs it"
-fi
-t_pass "callbacks are accepted without a warning: gsha runs them"
+for key in postgresql.callbacks.on_role_change postgresql.recovery_conf bootstrap.post_init; do
+	if grep -qF "\"$key\"" <<<"$out"; then
+		echo "$out" >&2
+		t_fail "$key is reported although gsha acts on it"
+	fi
+done
+t_pass "callbacks, recovery_conf and post_init are accepted without a warning: gsha acts on them"
 printf 'watchdog:\n  mode: required\n  device: /dev/watchdog\n' | cat "$dir/p4_postgres0.yml" - >"$dir/p4_watchdog.yml"
 run --validate-config "$dir/p4_watchdog.yml"
 t_assert_eq 1 "$rc" "watchdog mode required is refused"

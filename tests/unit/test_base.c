@@ -14,6 +14,7 @@
 
 #include "base64.h"
 #include "err.h"
+#include "histogram.h"
 #include "hostport.h"
 #include "json_merge.h"
 #include "kvtext.h"
@@ -263,6 +264,26 @@ static void test_kvtext_value_reads_controldata_lines(void **state)
 	assert_string_equal(out, "1300");
 }
 
+static void test_histogram_counts_each_value_in_its_bucket_and_cumulates(void **state)
+{
+	struct histogram h = { 0 };
+
+	(void)state;
+	histogram_observe_us(&h, -5);	    /* counts as 0: the first bucket */
+	histogram_observe_us(&h, 1000);	    /* on the 1 ms bound: still the first bucket */
+	histogram_observe_us(&h, 1001);	    /* 2.5 ms bucket */
+	histogram_observe_us(&h, 60000000); /* past 10 s: only +Inf */
+	assert_int_equal(h.count, 4);
+	assert_int_equal(h.counts[0], 2);
+	assert_int_equal(h.counts[1], 1);
+	assert_int_equal(histogram_cumulative(&h, 0), 2);
+	assert_int_equal(histogram_cumulative(&h, 1), 3);
+	assert_int_equal(histogram_cumulative(&h, HISTOGRAM_BUCKETS - 1), 3);
+	assert_true(h.sum_us == 1000 + 1001 + 60000000);
+	for (int i = 1; i < HISTOGRAM_BUCKETS; i++)
+		assert_true(histogram_bounds_us[i - 1] < histogram_bounds_us[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_err_fail_formats_and_returns_the_code),
 		cmocka_unit_test(test_hostport_from_url_reads_member_urls),
 		cmocka_unit_test(test_kvtext_value_reads_controldata_lines),
+		cmocka_unit_test(test_histogram_counts_each_value_in_its_bucket_and_cumulates),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -419,17 +419,35 @@ static void test_patroni_only_keys_warn_once_and_load(void **state)
 	assert_int_equal(f->cfg.log.format, LOG_FORMAT_TEXT);
 }
 
-static void test_bootstrap_method_named_in_method_key_warns(void **state)
+static void test_bootstrap_method_named_in_method_key_is_read(void **state)
+{
+	struct fixture *f = *state;
+	const struct cfg_replica_method *m = &f->cfg.bootstrap.method_def;
+
+	assert_loads(f,
+		     minimal_with(f, "",
+				  "bootstrap:\n  wale:\n    command: /bin/restore --x\n"
+				  "    keep_existing_recovery_conf: false\n    target: db1\n"
+				  "    recovery_conf:\n      recovery_target_action: promote\n"
+				  "      restore_command: cp /a/%f %p\n  method: wale\n"),
+		     NULL);
+	assert_int_equal(f->diags.warnings, 0);
+	assert_true(f->cfg.bootstrap.has_method_def);
+	assert_string_equal(m->name, "wale");
+	assert_string_equal(m->command, "/bin/restore --x");
+	assert_false(m->keep_existing_recovery_conf);
+	assert_true(m->has_recovery_conf);
+	assert_int_equal(m->recovery_conf.count, 2);
+	assert_string_equal(m->recovery_conf.items[1].value, "cp /a/%f %p");
+	assert_int_equal(m->params.count, 2); /* keep_existing_recovery_conf, target */
+}
+
+static void test_bootstrap_method_without_section_warns_initdb(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_loads(
-		f,
-		minimal_with(f, "",
-			     "bootstrap:\n  wale:\n    command: /bin/restore\n  method: wale\n"),
-		NULL);
-	assert_diag(f, CFG_SEVERITY_WARNING, "bootstrap.wale", 20, "ignoring");
-	assert_diag(f, CFG_SEVERITY_WARNING, "bootstrap.method", 0, "ignoring");
+	assert_loads(f, minimal_with(f, "", "bootstrap:\n  method: wale\n"), NULL);
+	assert_diag(f, CFG_SEVERITY_WARNING, "bootstrap.method", 0, "initdb");
 }
 
 /* --- environment --- */
@@ -551,6 +569,20 @@ static void test_environment_defines_bootstrap_users(void **state)
 	assert_int_equal(f->cfg.bootstrap.users[0].options.count, 2);
 	assert_string_equal(f->cfg.bootstrap.users[0].options.items[1], "createdb");
 	assert_string_equal(f->cfg.postgresql.authentication.superuser.password, "not-a-user");
+	/* gsha creates no such user: the variable is named, as bootstrap.users in a file is. */
+	assert_int_equal(f->diags.warnings, 1);
+	assert_diag(f, CFG_SEVERITY_WARNING, "bootstrap.users.admin", 0, "by hand");
+}
+
+static void test_environment_other_dcs_is_named_once(void **state)
+{
+	struct fixture *f = *state;
+	char *const envp[] = { "PATRONI_KUBERNETES_POD_IP=10.1.0.5",
+			       "PATRONI_KUBERNETES_LABELS={application: patroni}", NULL };
+
+	assert_loads(f, minimal_yaml, envp);
+	assert_int_equal(f->diags.warnings, 1);
+	assert_diag(f, CFG_SEVERITY_WARNING, "kubernetes", 0, "etcd only");
 }
 
 static void test_environment_sets_extra_headers_and_warns_on_unsupported(void **state)
@@ -685,17 +717,34 @@ static void test_replica_method_not_listed_is_unknown(void **state)
 		    "postgresql.create_replica_methods");
 }
 
-static void test_replica_method_without_command_is_an_error(void **state)
+static void test_replica_method_without_command_runs_its_name(void **state)
+{
+	struct fixture *f = *state;
+	const struct cfg_replica_method *m = &f->cfg.postgresql.replica_methods[0];
+
+	assert_loads(f,
+		     minimal_with(f, "",
+				  "  create_replica_methods: [wal_g]\n  wal_g:\n"
+				  "    no_leader: 1\n    keep_data: yes\n    no_params: ''\n"),
+		     NULL);
+	assert_string_equal(m->command, "");
+	assert_true(m->no_leader);
+	assert_true(m->keep_data);
+	assert_false(m->no_params); /* Python's truth: an empty string is false */
+	assert_int_equal(m->params.count, 3);
+}
+
+static void test_replica_method_no_master_is_warned(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(load_yaml(f,
-				   minimal_with(f, "",
-						"  create_replica_methods: [wal_g]\n  wal_g:\n"
-						"    no_master: 1\n"),
-				   NULL),
-			 -EINVAL);
-	assert_diag(f, CFG_SEVERITY_ERROR, "postgresql.wal_g", 0, "needs a command");
+	assert_loads(f,
+		     minimal_with(f, "",
+				  "  create_replica_methods: [wal_g]\n  wal_g:\n"
+				  "    command: /bin/x\n    no_master: 1\n"),
+		     NULL);
+	assert_diag(f, CFG_SEVERITY_WARNING, "postgresql.wal_g.no_master", 0, "no_leader");
+	assert_false(f->cfg.postgresql.replica_methods[0].no_leader);
 }
 
 static void test_bad_port_is_an_error_at_the_value(void **state)
@@ -1613,6 +1662,11 @@ static const struct {
 	{ "postgresql.callbacks.on_reload", "SIGHUP and POST /reload (integration.ha_callbacks)" },
 	{ "postgresql.callbacks.on_role_change", "integration.ha_callbacks, unit.callbacks" },
 	{ "postgresql.pre_promote", "act.c before db_promote (integration.ha_callbacks)" },
+	{ "postgresql.create_replica_methods",
+	  "db_begin_create_replica_with (integration.ha_replica_methods, unit.db_method)" },
+	{ "postgresql.recovery_conf",
+	  "replica postgresql.conf (integration.ha_replica_methods, unit.db_postgres)" },
+	{ "bootstrap.post_bootstrap", "bootstrap task (integration.ha_bootstrap_pitr)" },
 	{ "log.dir", "test_log_dir_rotates_as_patroni" },
 	{ "log.file_size", "test_log_dir_rotates_as_patroni" },
 	{ "log.file_num", "test_log_dir_rotates_as_patroni" },
@@ -2012,12 +2066,14 @@ int main(void)
 		T(test_todo_key_at_its_default_is_not_warned),
 		T(test_log_json_layout_from_the_file),
 		T(test_log_dir_rotates_as_patroni),
-		T(test_bootstrap_method_named_in_method_key_warns),
+		T(test_bootstrap_method_named_in_method_key_is_read),
+		T(test_bootstrap_method_without_section_warns_initdb),
 		T(test_environment_alone_is_a_complete_configuration),
 		T(test_environment_overrides_file_and_gsha_prefix_wins),
 		T(test_environment_bad_value_names_the_variable),
 		T(test_patroni_configuration_variable_holds_the_yaml),
 		T(test_environment_defines_bootstrap_users),
+		T(test_environment_other_dcs_is_named_once),
 		T(test_patroni4_log_type_plain_and_json),
 		T(test_environment_sets_extra_headers_and_warns_on_unsupported),
 		T(test_both_etcd_sections_warn),
@@ -2028,7 +2084,8 @@ int main(void)
 		T(test_unknown_key_far_from_any_says_remove_it),
 		T(test_misspelled_section_under_postgresql_is_unknown),
 		T(test_replica_method_not_listed_is_unknown),
-		T(test_replica_method_without_command_is_an_error),
+		T(test_replica_method_without_command_runs_its_name),
+		T(test_replica_method_no_master_is_warned),
 		T(test_bad_port_is_an_error_at_the_value),
 		T(test_connect_address_without_host_is_an_error),
 		T(test_etcd_host_without_port_gets_etcd_port),

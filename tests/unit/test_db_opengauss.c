@@ -5,13 +5,18 @@
  * replconninfo rendering, the synchronous settings and the gs_ctl / gs_guc command lines.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -1122,6 +1127,52 @@ static void test_term_limits_and_kept_term(void **state)
 	db_free(db);
 }
 
+/* Issue 11: a stale postmaster.pid whose pid another process took since (here a shell outside
+ * the data directory, which SIGHUP would end) is not signalled by a reload. Before, the driver
+ * checked only that the pid lived, and sent it SIGHUP. */
+static void test_reload_leaves_a_recycled_pid_alone(void **state)
+{
+	char dir[] = "/tmp/gsha-test-og-stale.XXXXXX", path[DB_PATH_MAX + 32];
+	struct db_options o;
+	struct db *db = NULL;
+	int status;
+	FILE *f;
+	pid_t other;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	og_options(&o);
+	snprintf(o.data_dir, sizeof(o.data_dir), "%s", dir);
+	assert_int_equal(db_new(&o, &db, err, sizeof(err)), 0);
+	other = fork();
+	assert_true(other >= 0);
+	if (other == 0) {
+		int fd = open("/dev/null", O_RDWR); /* meson waits for the test's output to close */
+
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || chdir("/") != 0)
+			_exit(1);
+		execlp("sh", "sh", "-c", "sleep 60; :", (char *)NULL);
+		_exit(1);
+	}
+	usleep(100 * 1000);
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%d\n%s\n%lld\n5432\n/tmp\n*\n  5432001         0\nready   \n", (int)other, dir,
+		(long long)time(NULL));
+	fclose(f);
+	assert_int_equal(db_reload(db, 1000, err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "recycled"));
+	usleep(100 * 1000);
+	assert_int_equal(waitpid(other, &status, WNOHANG), 0); /* not ended by a SIGHUP */
+	kill(other, SIGKILL);
+	assert_int_equal(waitpid(other, &status, 0), other);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	db_free(db);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* §2.5: gs_ctl build carries -T <term>. */
 static void test_build_passes_the_term(void **state)
 {
@@ -1291,6 +1342,7 @@ int main(void)
 		cmocka_unit_test(test_enum_names_cover_every_value),
 		cmocka_unit_test(test_set_peers_takes_at_most_nine_valid_members),
 		cmocka_unit_test(test_term_limits_and_kept_term),
+		cmocka_unit_test(test_reload_leaves_a_recycled_pid_alone),
 		cmocka_unit_test(test_build_passes_the_term),
 		cmocka_unit_test(test_initdb_input_rules),
 		cmocka_unit_test(test_normal_is_a_degraded_primary),

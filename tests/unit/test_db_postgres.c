@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ERR_CAP 512
@@ -374,6 +375,35 @@ static void test_conf_replica_follows_upstream_through_its_slot(void **state)
 	db->opts.use_slots = false;
 	assert_int_equal(db_pg_render_conf(db, true, NULL, conf, CONF_CAP), 0);
 	assert_null(strstr(conf, "primary_slot_name"));
+	free(conf);
+	db_free(db);
+}
+
+static void test_conf_replica_gets_recovery_conf_but_no_targets(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	const char *set[][2] = { { "restore_command", "cp /arch/%f %p" },
+				 { "recovery_target_time", "2026-01-01" },
+				 { "primary_conninfo", "host=evil" },
+				 { "recovery_min_apply_delay", "5s" } };
+	for (int i = 0; i < 4; i++) {
+		snprintf(o.recovery_conf[i].name, sizeof(o.recovery_conf[i].name), "%s", set[i][0]);
+		snprintf(o.recovery_conf[i].value, sizeof(o.recovery_conf[i].value), "%s",
+			 set[i][1]);
+	}
+	o.recovery_conf_count = 4;
+	struct db *db = new_db(&o);
+	char *conf = malloc(CONF_CAP);
+	assert_int_equal(db_pg_render_conf(db, true, NULL, conf, CONF_CAP), 0);
+	assert_non_null(strstr(conf, "\nrestore_command = 'cp /arch/%f %p'\n"));
+	assert_non_null(strstr(conf, "\nrecovery_min_apply_delay = '5s'\n"));
+	assert_null(strstr(conf, "recovery_target_time"));
+	assert_null(strstr(conf, "evil"));
+	/* A primary gets none of it. */
+	assert_int_equal(db_pg_render_conf(db, false, NULL, conf, CONF_CAP), 0);
+	assert_null(strstr(conf, "restore_command"));
 	free(conf);
 	db_free(db);
 }
@@ -1293,14 +1323,21 @@ static void fence_fixture(char *dir, struct db_options *o, struct db **db)
 	*db = new_db(o);
 }
 
-static void write_pidfile(const char *dir, int pid)
+/* A postmaster.pid naming pid, which it says started at start (epoch seconds). */
+static void write_pidfile_started(const char *dir, int pid, long long start)
 {
 	char path[DB_PATH_MAX + 32];
 	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
-	fprintf(f, "%d\n%s\n1700000000\n5432\n/tmp\n*\n  5432001         0\nready   \n", pid, dir);
+	fprintf(f, "%d\n%s\n%lld\n5432\n/tmp\n*\n  5432001         0\nready   \n", pid, dir, start);
 	fclose(f);
+}
+
+/* As the postmaster writes it: with the time it started, which is now for a test child. */
+static void write_pidfile(const char *dir, int pid)
+{
+	write_pidfile_started(dir, pid, (long long)time(NULL));
 }
 
 /* A test child must not hold the test's output open (meson waits for it to close). */
@@ -1312,6 +1349,23 @@ static void quiet_child(void)
 		dup2(fd, 2);
 		close(fd);
 	}
+}
+
+/* A shell that sleeps a minute with cwd as its working directory (a process that may hold a
+ * stale postmaster.pid's pid); the caller kills and reaps it. */
+static pid_t spawn_sleeper(const char *cwd)
+{
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (chdir(cwd) != 0)
+			_exit(1);
+		quiet_child();
+		execlp("sh", "sh", "-c", "sleep 60; :", (char *)NULL);
+		_exit(1);
+	}
+	usleep(100 * 1000);
+	return pid;
 }
 
 /* True when every holder of the write end of the pipe whose read end is fd has exited. */
@@ -1480,6 +1534,39 @@ static void test_fence_knows_a_postmaster_by_its_data_directory_argument(void **
 
 /* A stale postmaster.pid that names a pid another process took since (here: a shell elsewhere)
  * is not a running server; the same pid in a process of the data directory is. */
+/* Issue 11: a recycled pid can also land on a process of the data directory (a shell or a backup
+ * tool whose working directory it is). It started after the postmaster the file names: it is
+ * not a running server, and fencing leaves it alone. Before, identity alone counted: such a
+ * process was taken for the server and killed. */
+static void test_stale_pidfile_pid_started_later_is_neither_trusted_nor_killed(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-started.XXXXXX", err[DB_ERROR_MAX];
+	struct db_options o;
+	struct db *db;
+	fence_fixture(dir, &o, &db);
+	pid_t other = spawn_sleeper(dir);
+	/* The file's postmaster started an hour before this process. */
+	write_pidfile_started(dir, other, (long long)time(NULL) - 3600);
+	assert_int_equal(db_pid_is_postmaster(other, dir), 1); /* its identity alone passes */
+	assert_false(db_server_running(db));
+	struct db_status st;
+	assert_int_equal(db_get_status(db, &st), 0);
+	assert_false(st.running);
+	assert_int_equal(db_fence(db, err, sizeof(err)), -ESRCH);
+	assert_non_null(strstr(err, "recycled"));
+	assert_true(db_pid_alive(other));
+	kill(other, SIGKILL);
+	int status;
+	assert_int_equal(waitpid(other, &status, 0), other);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	db_free(db);
+	char path[DB_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server(void **state)
 {
 	(void)state;
@@ -1487,16 +1574,7 @@ static void test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server(void 
 	struct db_options o;
 	struct db *db;
 	fence_fixture(dir, &o, &db);
-	pid_t other = fork();
-	assert_true(other >= 0);
-	if (other == 0) {
-		if (chdir("/") != 0)
-			_exit(1);
-		quiet_child();
-		execlp("sh", "sh", "-c", "sleep 60; :", (char *)NULL);
-		_exit(1);
-	}
-	usleep(100 * 1000);
+	pid_t other = spawn_sleeper("/");
 	write_pidfile(dir, other);
 	assert_true(db_pid_alive(other));
 	assert_false(db_server_running(db));
@@ -1506,16 +1584,7 @@ static void test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server(void 
 	kill(other, SIGKILL);
 	int status;
 	assert_int_equal(waitpid(other, &status, 0), other);
-	pid_t mine = fork();
-	assert_true(mine >= 0);
-	if (mine == 0) {
-		if (chdir(dir) != 0)
-			_exit(1);
-		quiet_child();
-		execlp("sh", "sh", "-c", "sleep 60; :", (char *)NULL);
-		_exit(1);
-	}
-	usleep(100 * 1000);
+	pid_t mine = spawn_sleeper(dir);
 	write_pidfile(dir, mine);
 	assert_true(db_server_running(db));
 	kill(mine, SIGKILL);
@@ -1600,6 +1669,7 @@ int main(void)
 		cmocka_unit_test(test_conf_line_escapes_quotes_and_rejects_injection),
 		cmocka_unit_test(test_conf_primary_includes_base_and_forces_own_settings),
 		cmocka_unit_test(test_conf_replica_follows_upstream_through_its_slot),
+		cmocka_unit_test(test_conf_replica_gets_recovery_conf_but_no_targets),
 		cmocka_unit_test(test_conf_replica_keeps_recovery_lines_until_upstream_known),
 		cmocka_unit_test(test_conf_sync_names_managed_by_agent_win),
 		cmocka_unit_test(test_conf_skips_unwritable_parameter_and_refuses_overflow),
@@ -1636,6 +1706,8 @@ int main(void)
 		cmocka_unit_test(test_fence_knows_a_postmaster_by_its_data_directory_argument),
 		cmocka_unit_test(test_fence_treats_an_exited_postmaster_as_not_running),
 		cmocka_unit_test(test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server),
+		cmocka_unit_test(
+			test_stale_pidfile_pid_started_later_is_neither_trusted_nor_killed),
 		cmocka_unit_test(test_set_peers_checks_the_list_and_is_a_no_op_on_postgres),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1099,6 +1099,35 @@ static void test_sync_doc_joins_names_or_writes_null(void **state)
 			 DCS_ERR_INVALID_ARGUMENT);
 }
 
+/* Issue 11: POST /switchover with a quote in "leader" and a scheduled_at in 2099 once became a
+ * failover key with an immediate schedule and a candidate of the caller's choosing (the key was
+ * built with printf). Built with cJSON, the quote stays inside the leader's name, the schedule
+ * stays 2099, and the key reads back exactly as it was given. */
+static void test_failover_doc_with_a_quote_in_a_name_cannot_inject_fields(void **state)
+{
+	static const char leader[] = "node1\",\"scheduled_at\":\"2000-01-01T00:00:00+00:00";
+	struct dcs_failover_doc d = { 0 };
+	struct dcs_cluster *c = calloc(1, sizeof(*c));
+	char out[DCS_FAILOVER_DOC_MAX + 1], msg[MSG_LEN], *kv;
+
+	(void)state;
+	assert_non_null(c);
+	assert_int_equal(buf_copy(d.leader, sizeof(d.leader), leader), 0);
+	assert_int_equal(buf_copy(d.member, sizeof(d.member), "node2\",\"member\":\"evil"), 0);
+	assert_int_equal(
+		buf_copy(d.scheduled_at, sizeof(d.scheduled_at), "2099-01-01T00:00:00+00:00"), 0);
+	assert_int_equal(dcs_doc_failover(&d, out, sizeof(out), msg, sizeof(msg)), DCS_OK);
+	kv = kv_json(PREFIX "failover", out, "7");
+	assert_int_equal(parse_kvs(kv, c), DCS_OK);
+	assert_true(c->failover_valid);
+	assert_string_equal(c->failover_leader, leader);
+	assert_string_equal(c->failover_member, "node2\",\"member\":\"evil");
+	assert_string_equal(c->failover_scheduled_at, "2099-01-01T00:00:00+00:00");
+	assert_int_equal(c->rejected_count, 0);
+	free(kv);
+	free(c);
+}
+
 static void test_failover_doc_leaves_out_empty_fields_and_checks_the_time(void **state)
 {
 	struct dcs_failover_doc d = { 0 };
@@ -1604,6 +1633,7 @@ int main(void)
 		cmocka_unit_test(test_tags_that_do_not_fit_are_refused_not_cut),
 		cmocka_unit_test(test_sync_doc_joins_names_or_writes_null),
 		cmocka_unit_test(test_failover_doc_leaves_out_empty_fields_and_checks_the_time),
+		cmocka_unit_test(test_failover_doc_with_a_quote_in_a_name_cannot_inject_fields),
 		cmocka_unit_test(test_status_doc_keeps_a_large_lsn_exact),
 		cmocka_unit_test(test_failsafe_doc_maps_names_to_urls),
 		cmocka_unit_test(test_history_doc_appends_a_row_to_what_was_read),

@@ -1,6 +1,7 @@
 /*
  * Unit tests for the role table: allowed changes stamp the time and produce the one log line,
- * refused ones change nothing and say why.
+ * refused ones change nothing and say why. Also the pace and voice of a failing action
+ * (ha_retry.h), the other small pure policy of the core.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "ha_retry.h"
 #include "ha_role.h"
 
 static void test_role_change_allowed_stamps_and_logs(void **state)
@@ -161,6 +163,92 @@ static void test_role_names_round_trip(void **state)
 	assert_int_equal(ha_role_from_name("master", &(enum ha_role){ 0 }), -EINVAL);
 }
 
+/* Issue 11: a start that cannot succeed was retried every 50 ms with a warning each time. */
+static void test_retry_same_failure_backs_off_to_loop_wait_and_reports_once(void **state)
+{
+	struct ha_retry r = { 0 };
+	int64_t now = 1000, waited = 0;
+	int reports = 0;
+
+	(void)state;
+	assert_int_equal(ha_retry_wait_ms(&r, 50, 1000), 50); /* after an action that worked */
+	for (int i = 0; i < 20; i++) {
+		enum ha_retry_say say = ha_retry_note(&r, "could not start: no such file", now);
+		int64_t w = ha_retry_wait_ms(&r, 50, 1000);
+
+		reports += say == HA_RETRY_REPORT;
+		assert_true(say == HA_RETRY_REPORT || say == HA_RETRY_SILENT);
+		assert_true(w >= waited && w <= 1000);
+		waited = w;
+		now += w;
+	}
+	assert_int_equal(reports, 1);
+	assert_int_equal(waited, 1000);
+	assert_int_equal(r.count, 20);
+	/* 20 retries spread over more than 10 s instead of 1 s */
+	assert_true(now - 1000 > 10000);
+}
+
+static void test_retry_changed_failure_is_reported_and_the_end_is_said(void **state)
+{
+	struct ha_retry r = { 0 };
+
+	(void)state;
+	assert_int_equal(ha_retry_note(&r, NULL, 0), HA_RETRY_SILENT);
+	assert_int_equal(ha_retry_note(&r, "", 0), HA_RETRY_SILENT);
+	assert_int_equal(ha_retry_note(&r, "could not follow: a", 10), HA_RETRY_REPORT);
+	assert_int_equal(ha_retry_note(&r, "could not follow: a", 20), HA_RETRY_SILENT);
+	assert_int_equal(ha_retry_note(&r, "could not follow: b", 30), HA_RETRY_REPORT);
+	assert_int_equal(r.count, 3);
+	assert_int_equal(r.same, 1);
+	assert_int_equal(ha_retry_note(&r, NULL, 40), HA_RETRY_RECOVERED);
+	assert_string_equal(r.cleared, "could not follow: b");
+	assert_int_equal(r.count, 0);
+	assert_int_equal(ha_retry_wait_ms(&r, 50, 1000), 50);
+	/* the same text after a success is new again */
+	assert_int_equal(ha_retry_note(&r, "could not follow: b", 50), HA_RETRY_REPORT);
+	assert_int_equal(ha_retry_note(&r, NULL, 60), HA_RETRY_RECOVERED);
+	assert_int_equal(ha_retry_note(&r, NULL, 70), HA_RETRY_SILENT);
+}
+
+static void test_retry_lasting_failure_is_reminded_once_a_minute(void **state)
+{
+	struct ha_retry r = { 0 };
+	int reminders = 0;
+
+	(void)state;
+	assert_int_equal(ha_retry_note(&r, "x", 0), HA_RETRY_REPORT);
+	for (int64_t t = 1000; t <= 3 * HA_RETRY_REMIND_MS; t += 1000)
+		reminders += ha_retry_note(&r, "x", t) == HA_RETRY_REMIND;
+	assert_int_equal(reminders, 3);
+	assert_int_equal(r.same, 1 + 3 * HA_RETRY_REMIND_MS / 1000);
+}
+
+static void test_retry_wait_never_exceeds_loop_wait_nor_overflows(void **state)
+{
+	struct ha_retry r = { .count = INT64_MAX };
+
+	(void)state;
+	assert_int_equal(ha_retry_wait_ms(&r, 50, 10000), 10000);
+	r.count = 2;
+	assert_int_equal(ha_retry_wait_ms(&r, 50, 10000), 100);
+	r.count = 1;
+	assert_int_equal(ha_retry_wait_ms(&r, 50, 10000), 50);
+	assert_int_equal(ha_retry_wait_ms(&r, 50, 20), 20);
+}
+
+static void test_retry_long_failure_text_is_kept_by_its_start(void **state)
+{
+	static char text[3 * HA_RETRY_TEXT_MAX];
+	struct ha_retry r = { 0 };
+
+	(void)state;
+	memset(text, 'e', sizeof(text) - 1);
+	assert_int_equal(ha_retry_note(&r, text, 0), HA_RETRY_REPORT);
+	assert_int_equal(strlen(r.last), HA_RETRY_TEXT_MAX - 1);
+	assert_int_equal(ha_retry_note(&r, text, 1), HA_RETRY_SILENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +261,11 @@ int main(void)
 		cmocka_unit_test(test_role_bad_arguments_are_rejected),
 		cmocka_unit_test(test_role_table_covers_the_lifecycles),
 		cmocka_unit_test(test_role_names_round_trip),
+		cmocka_unit_test(test_retry_same_failure_backs_off_to_loop_wait_and_reports_once),
+		cmocka_unit_test(test_retry_changed_failure_is_reported_and_the_end_is_said),
+		cmocka_unit_test(test_retry_lasting_failure_is_reminded_once_a_minute),
+		cmocka_unit_test(test_retry_wait_never_exceeds_loop_wait_nor_overflows),
+		cmocka_unit_test(test_retry_long_failure_text_is_kept_by_its_start),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

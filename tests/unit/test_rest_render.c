@@ -622,12 +622,16 @@ static void test_metrics_carry_patroni_and_gsha_names(void **state)
 		"gsha_leader_lease_remaining_seconds{scope=\"batman\",name=\"node1\"} 20\n",
 		"gsha_role_changes_total{scope=\"batman\",name=\"node1\"} 3\n",
 		"gsha_dcs_last_contact_age_seconds{scope=\"batman\",name=\"node1\"} 1\n",
-		"gsha_loop_duration_seconds{scope=\"batman\",name=\"node1\"} 0.25\n",
+		"gsha_loop_duration_seconds_bucket{scope=\"batman\",name=\"node1\",le=\"0.25\"} "
+		"1\n",
+		"gsha_loop_duration_seconds_bucket{scope=\"batman\",name=\"node1\",le=\"0.1\"} 0\n",
+		"gsha_loop_duration_seconds_sum{scope=\"batman\",name=\"node1\"} 0.25\n",
+		"gsha_loop_duration_seconds_count{scope=\"batman\",name=\"node1\"} 1\n",
 	};
 
 	(void)state;
 	snap.role_changes = 3;
-	snap.loop_duration_ms = 250;
+	histogram_observe_us(&snap.counters.loop, 250000);
 	assert_int_equal(req("GET", "/metrics", NULL), 200);
 	assert_string_equal(resp.content_type, "text/plain");
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)
@@ -976,6 +980,36 @@ static void test_switchover_bad_json_or_empty_object_is_400(void **state)
 	assert_int_equal(post("/switchover", "[1]"), 400);
 	assert_int_equal(post("/switchover", "{\"leader\": 5}"), 400);
 	assert_int_equal(calls.switchover, 0);
+}
+
+/* Issue 11: a body is one JSON document; anything after it is refused with 400, as Patroni's
+ * json.loads does, for every action that reads a body (200 before: cJSON stopped reading after
+ * the first document and the rest was ignored). */
+static void test_bodies_with_trailing_garbage_are_400(void **state)
+{
+	static const char *const paths[] = { "/switchover", "/failover", "/restart",
+					     "/reinitialize" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		assert_int_equal(post(paths[i], "{\"leader\": \"node1\", \"candidate\": "
+						"\"node2\"} {\"x\": 1}"),
+				 400);
+		assert_int_equal(post(paths[i], "{\"leader\": \"node1\"} x"), 400);
+	}
+	for (int m = 0; m < 2; m++) {
+		struct call c = { .method = m ? "PUT" : "PATCH",
+				  .path = "/config",
+				  .body = "{\"ttl\": 30} {\"postgresql\": {\"parameters\": "
+					  "{\"archive_command\": \"x\"}}}" };
+
+		assert_int_equal(call_full(&c, &snap), 400);
+	}
+	assert_int_equal(calls.switchover, 0);
+	/* whitespace after the document is not garbage */
+	assert_int_equal(
+		post("/switchover", "{\"leader\": \"node1\", \"candidate\": \"node2\"}\r\n \t"),
+		200);
 }
 
 static void test_switchover_validation_texts(void **state)
@@ -1369,6 +1403,7 @@ int main(void)
 		T(test_unknown_method_or_path_is_501),
 		T(test_switchover_without_content_length_is_411),
 		T(test_switchover_bad_json_or_empty_object_is_400),
+		T(test_bodies_with_trailing_garbage_are_400),
 		T(test_switchover_validation_texts),
 		T(test_switchover_in_pause_needs_candidate_and_no_schedule),
 		T(test_switchover_valid_reaches_callback_with_plain_values),

@@ -1,7 +1,8 @@
 /*
  * Tests for the REST transport (rest_server.c) on 127.0.0.1: start-up errors are reported
  * with a message, publishing races safely with readers (a publisher swaps snapshots as fast as
- * it can while client threads read /patroni), and the server stops cleanly.
+ * it can while client threads read /patroni), /metrics answers with the process's figures before
+ * any snapshot, and the server stops cleanly.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -170,6 +171,39 @@ static void test_server_without_snapshot_answers_503(void **state)
 	assert_true(http_get(rest_server_port(srv), "/replica", buf, sizeof(buf)) > 0);
 	assert_memory_equal(buf, "HTTP/1.0 503", 12);
 	rest_server_free(srv);
+}
+
+/* Before the loop's first snapshot, /metrics still answers, with the process's own figures. */
+static void test_server_metrics_before_the_first_snapshot(void **state)
+{
+	char err[ERR_MAX] = "";
+	char *buf = malloc(64 * 1024);
+	struct rest_server *srv = rest_server_new(&opts, NULL, err, sizeof(err));
+	struct rest_process p;
+	const char *line;
+	double started;
+
+	(void)state;
+	assert_non_null(buf);
+	assert_non_null(srv);
+	assert_true(http_get(rest_server_port(srv), "/metrics", buf, 64 * 1024) > 0);
+	assert_memory_equal(buf, "HTTP/1.0 200", 12);
+	assert_non_null(strstr(buf, "\npatroni_cluster_unlocked{"));
+	line = strstr(buf, "\nprocess_start_time_seconds{");
+	assert_non_null(line);
+	line = strchr(line, '}');
+	assert_non_null(line);
+	started = strtod(line + 1, NULL);
+	assert_true(started > (double)clock_wall_ms() / 1000.0 - 3600.0);
+	assert_true(started <= (double)clock_wall_ms() / 1000.0 + 1.0);
+	/* the reader itself: figures a running process must have */
+	assert_int_equal(rest_process_read(&p), 0);
+	assert_true(p.resident_bytes > 0 && p.virtual_bytes >= p.resident_bytes);
+	assert_true(p.open_fds >= 3 && (p.max_fds < 0 || p.open_fds <= p.max_fds));
+	assert_true(p.threads >= 2); /* the server's own threads */
+	assert_true(p.cpu_seconds >= 0.0);
+	rest_server_free(srv);
+	free(buf);
 }
 
 static void test_server_port_in_use_fails_with_message(void **state)
@@ -341,6 +375,7 @@ int main(void)
 		cmocka_unit_test_setup(test_server_resolves_member_host_names_for_the_allowlist,
 				       setup),
 		cmocka_unit_test_setup(test_server_without_snapshot_answers_503, setup),
+		cmocka_unit_test_setup(test_server_metrics_before_the_first_snapshot, setup),
 		cmocka_unit_test_setup(test_server_port_in_use_fails_with_message, setup),
 		cmocka_unit_test_setup(test_server_missing_certificate_fails_with_message, setup),
 		cmocka_unit_test_setup(test_server_bad_listen_host_fails_with_message, setup),
