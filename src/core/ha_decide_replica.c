@@ -47,7 +47,8 @@ static void quorum_prepromote(struct ctx *c)
 	memset(&sync, 0, sizeof(sync));
 	if (active && !name_eq(key->leader, c->me))
 		hd_set_name(sync.name[sync.count++], key->leader);
-	for (int i = 0; active && i < clamp_count(key->standbys.count); i++)
+	for (int i = 0;
+	     active && i < clamp_count(key->standbys.count) && sync.count < HA_MEMBERS_MAX; i++)
 		if (!name_eq(key->standbys.name[i], c->me) &&
 		    !hd_names_has(&sync, key->standbys.name[i]))
 			hd_set_name(sync.name[sync.count++], key->standbys.name[i]);
@@ -55,6 +56,8 @@ static void quorum_prepromote(struct ctx *c)
 	numsync = (active ? 1 + clamp_count(key->standbys.count) : 0) - quorum - 1;
 	if (!(active && (name_eq(key->leader, c->me) || hd_names_has(&key->standbys, c->me))))
 		numsync++;
+	if (numsync > sync.count) /* a key naming a member twice, or me among more than fit */
+		numsync = sync.count;
 	if (numsync < (c->in->policy.synchronous_mode_strict ? 1 : 0))
 		numsync = c->in->policy.synchronous_mode_strict ? 1 : 0;
 	c->out->sync = sync;
