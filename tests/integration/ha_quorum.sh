@@ -53,6 +53,11 @@ t_wait_for 60 "the sync key to name both voters with quorum 1" \
 	key_is '{"leader":"node1","quorum":1,"sync_standby":"node2,node3"}'
 t_pass "quorum: synchronous_standby_names \"$(ssn node1)\", sync key $(sync_key)"
 
+# Debian's patronictl (Patroni 3.0.2, which predates quorum commit) reads the key as it reads
+# any sync key; Patroni 4.1.4's, run by hand from its tree, lists both as "Quorum Standby".
+listed=$(patronictl -c "$C_DIR/node1.yml" list 2>/dev/null | grep -c 'node[23] .*Sync Standby' || true)
+t_assert_eq 2 "$listed" "patronictl list shows node2 and node3 as synchronous standbys"
+
 # ---- Patroni 4's health checks in quorum mode (patroni-compat.md section 1).
 t_wait_for 10 "node2 to answer /quorum 200" eval '[ "$(c_rest node2 /quorum)" = 200 ]'
 for n in node2 node3; do
