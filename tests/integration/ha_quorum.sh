@@ -7,13 +7,13 @@
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
+source "$(dirname "$0")/lib/sync.sh"
 
 t_start_etcd
 c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "quorum$$"
 NODES="node1 node2 node3"
 for n in $NODES; do c_config "$n"; done
 
-WRITER_PID=
 t_on_failure() {
 	echo "---- sync key: $(sync_key)"
 	for n in $NODES; do
@@ -23,20 +23,7 @@ t_on_failure() {
 	done
 }
 
-sync_key() {
-	ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=2s get --print-value-only \
-		"/service/$C_SCOPE/sync" 2>/dev/null || true
-}
 leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
-tcp_psql() { # node, sql
-	PGCONNECT_TIMEOUT=2 timeout 5 "$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 \
-		-p "${C_PG_PORT[$1]}" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$2" 2>/dev/null
-}
-patch_config() { # node, json
-	curl -s -o /dev/null -w '%{http_code}' -m 10 -X PATCH -H 'Content-Type: application/json' \
-		-d "$2" "http://127.0.0.1:${C_API_PORT[$1]}/config"
-}
-ssn() { tcp_psql "$1" "show synchronous_standby_names"; }
 key_is() { [ "$(sync_key | tr -d ' ')" = "$1" ]; }
 
 c_start node1
@@ -70,29 +57,13 @@ t_assert_eq 503 "$(c_rest node1 /quorum)" "GET /quorum on the primary answers 50
 t_assert_eq 200 "$(c_rest node1 /read-only-quorum)" "GET /read-only-quorum on the primary answers 200"
 
 # ---- the writer, then the primary killed with -9.
-acked_file=$C_DIR/acked.txt
-: >"$acked_file"
-(
-	i=0
-	while [ ! -e "$C_DIR/writer.stop" ]; do
-		i=$((i + 1))
-		if PGCONNECT_TIMEOUT=2 timeout 3 "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "${C_PG_PORT[node1]}" \
-			-U postgres -d postgres -v ON_ERROR_STOP=1 -c "insert into acked values ($i)" \
-			>/dev/null 2>&1; then
-			echo "$i" >>"$acked_file"
-		fi
-	done
-) &
-WRITER_PID=$!
-t_register_pid "$WRITER_PID"
-acked_past() { [ "$(wc -l <"$acked_file")" -ge "$1" ]; }
+writer_start node1
 t_wait_for 60 "the writer to get 40 commits acknowledged" acked_past 40
 db_pid=$(c_postmaster_pid node1)
 c_kill node1 KILL
 kill -KILL "$db_pid" 2>/dev/null || true
-touch "$C_DIR/writer.stop"
-wait "$WRITER_PID" 2>/dev/null || true
-total=$(wc -l <"$acked_file")
+writer_stop
+total=$(acked_count)
 t_log "the writer had $total commits acknowledged when node1 was killed"
 t_wait_for 60 "node2 or node3 to take the leader key" leader_is_one_of node2 node3
 new_leader=$(c_leader)
@@ -102,8 +73,7 @@ grep -q "racing for the leader key" "$C_DIR/$new_leader.log" ||
 	t_fail "$new_leader took the key without the race rule"
 t_pass "failover: $new_leader took the leader key"
 t_wait_for 60 "$new_leader to run as primary" c_is "$new_leader" primary
-missing=$(tcp_psql "$new_leader" "select count(*) from unnest(array[$(paste -sd, "$acked_file")]) as a(id)
-	where not exists (select 1 from acked where acked.id = a.id)")
+missing=$(acked_missing "$new_leader")
 t_assert_eq 0 "$missing" "failover: all $total acknowledged rows are on $new_leader"
 
 # ---- the new leader takes the key over and settles on the surviving standby.

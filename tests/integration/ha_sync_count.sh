@@ -14,6 +14,7 @@
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
+source "$(dirname "$0")/lib/sync.sh"
 
 t_start_etcd
 c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "count$$"
@@ -22,7 +23,6 @@ c_config node4 "tags:
   nosync: true"
 NODES="node1 node2 node3 node4"
 
-WRITER_PID=
 t_on_failure() {
 	echo "---- sync key: $(sync_key)"
 	for n in $NODES; do
@@ -38,17 +38,7 @@ etcd_get() {
 	ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=2s get --print-value-only \
 		"/service/$C_SCOPE/$1" 2>/dev/null || true
 }
-sync_key() { etcd_get sync; }
 leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
-tcp_psql() { # node, sql
-	PGCONNECT_TIMEOUT=2 timeout 5 "$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 \
-		-p "${C_PG_PORT[$1]}" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$2" 2>/dev/null
-}
-patch_config() { # node, json
-	curl -s -o /dev/null -w '%{http_code}' -m 10 -X PATCH -H 'Content-Type: application/json' \
-		-d "$2" "http://127.0.0.1:${C_API_PORT[$1]}/config"
-}
-ssn() { tcp_psql "$1" "show synchronous_standby_names"; }
 # The sync key of leader $1 lists exactly the names given (sorted, comma-joined).
 key_lists() {
 	local want=$2 k
@@ -93,38 +83,13 @@ t_pass "count 2: synchronous_standby_names \"$(ssn node1)\", sync key $(sync_key
 [[ "$(ssn node1)" != *node4* ]] || t_fail "node4 (nosync) is named in synchronous_standby_names"
 t_pass "nosync: node4 is never named"
 
-# ---- the writer: one row per transaction, recorded only after COMMIT returned.
-acked_file=$C_DIR/acked.txt
-: >"$acked_file"
-start_writer() { # node
-	rm -f "$C_DIR/writer.stop"
-	(
-		i=${2:-0}
-		while [ ! -e "$C_DIR/writer.stop" ]; do
-			i=$((i + 1))
-			if PGCONNECT_TIMEOUT=2 timeout 3 "$PG_BIN/psql" -X -q -h 127.0.0.1 \
-				-p "${C_PG_PORT[$1]}" -U postgres -d postgres -v ON_ERROR_STOP=1 \
-				-c "insert into acked values ($i)" >/dev/null 2>&1; then
-				echo "$i" >>"$acked_file"
-			fi
-		done
-	) &
-	WRITER_PID=$!
-	t_register_pid "$WRITER_PID"
-}
-stop_writer() {
-	touch "$C_DIR/writer.stop"
-	wait "$WRITER_PID" 2>/dev/null || true
-}
-acked() { wc -l <"$acked_file"; }
-acked_past() { [ "$(acked)" -ge "$1" ]; }
-start_writer node1
+writer_start node1
 t_wait_for 60 "the writer to get 20 commits acknowledged" acked_past 20
 
 # ---- non-strict: one sync standby killed; the list shrinks and writes go on.
 kill_node node3
 t0=$SECONDS
-base=$(acked)
+base=$(acked_count)
 t_wait_for 60 "node1 to drop node3 from the key" key_lists node1 node2
 t_wait_for 60 "node1 to name node2 alone" eval '[ "$(ssn node1)" = node2 ]'
 t_wait_for 60 "writes to go on after node3 died (20 more acknowledged)" acked_past $((base + 20))
@@ -136,9 +101,9 @@ t_assert_eq 200 "$(patch_config node1 '{"synchronous_mode_strict": true}')" \
 sleep 2
 kill_node node2
 sleep 4 # a few cycles of the leader with nobody to name
-base=$(acked)
+base=$(acked_count)
 sleep 6
-t_assert_eq "$base" "$(acked)" "strict: with node2 and node3 dead no commit is acknowledged in 6 s"
+t_assert_eq "$base" "$(acked_count)" "strict: with node2 and node3 dead no commit is acknowledged in 6 s"
 t_assert_eq node2 "$(ssn node1)" \
 	"strict: synchronous_standby_names keeps naming node2, the standby the key names"
 key_lists node1 node2 || t_fail "strict: the sync key no longer names node2: $(sync_key)"
@@ -153,15 +118,14 @@ t_pass "strict: writes resume once the standbys are back, FIRST 2 again"
 
 # ---- the primary killed mid-stream: nothing acknowledged is lost.
 kill_node node1
-stop_writer
-total=$(acked)
+writer_stop
+total=$(acked_count)
 t_log "the writer had $total commits acknowledged when node1 was killed"
 t_wait_for 60 "node2 or node3 to take the leader key" leader_is_one_of node2 node3
 new_leader=$(c_leader)
 t_pass "failover: $new_leader (a synchronous standby, never nosync node4) took over"
 t_wait_for 60 "$new_leader to run as primary" c_is "$new_leader" primary
-missing=$(tcp_psql "$new_leader" "select count(*) from unnest(array[$(paste -sd, "$acked_file")]) as a(id)
-	where not exists (select 1 from acked where acked.id = a.id)")
+missing=$(acked_missing "$new_leader")
 t_assert_eq 0 "$missing" "failover: all $total acknowledged rows are on $new_leader"
 
 # ---- a synchronous_mode gsha does not know: reported once, later changes still apply.
