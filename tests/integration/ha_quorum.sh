@@ -44,6 +44,8 @@ t_pass "quorum: synchronous_standby_names \"$(ssn node1)\", sync key $(sync_key)
 # any sync key; Patroni 4.1.4's, run by hand from its tree, lists both as "Quorum Standby".
 listed=$(patronictl -c "$C_DIR/node1.yml" list 2>/dev/null | grep -c 'node[23] .*Sync Standby' || true)
 t_assert_eq 2 "$listed" "patronictl list shows node2 and node3 as synchronous standbys"
+listed=$("$GSHA_BUILD_DIR/ctl/gsctl" -c "$C_DIR/node1.yml" list 2>/dev/null | grep -c 'node[23] .*Quorum Standby' || true)
+t_assert_eq 2 "$listed" "gsctl list shows node2 and node3 as quorum standbys (as Patroni 4.1.4's patronictl does)"
 
 # ---- Patroni 4's health checks in quorum mode (patroni-compat.md section 1).
 t_wait_for 10 "node2 to answer /quorum 200" eval '[ "$(c_rest node2 /quorum)" = 200 ]'
