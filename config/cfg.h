@@ -35,6 +35,7 @@
 #define CFG_WORDS_MAX 16      /* entries in a list of words (CREATE ROLE options) */
 #define CFG_USERS_MAX 8	      /* bootstrap.users entries */
 #define CFG_METHODS_MAX 4     /* custom replica creation methods */
+#define CFG_SLOTS_MAX 32      /* entries of slots and of ignore_slots (as db.h's DB_SLOTS_MAX) */
 
 /* Diagnostics. */
 #define CFG_DIAGS_MAX 64	   /* kept diagnostics; more are counted in dropped */
@@ -156,6 +157,22 @@ struct cfg_replica_method {
 	struct cfg_options recovery_conf;
 };
 
+/* A replication slot of the dynamic configuration: a permanent slot (the "slots" key), or a
+ * rule of "ignore_slots", where an empty field matches any value. */
+struct cfg_slot {
+	char name[CFG_KEY_MAX];	    /* [a-z0-9_]{1,63}, as Patroni requires */
+	char type[CFG_WORD_MAX];    /* "physical" or "logical"; "" (ignore_slots) any */
+	char database[CFG_KEY_MAX]; /* logical slots */
+	char plugin[CFG_KEY_MAX];   /* logical slots: the output plugin */
+};
+
+struct cfg_slots {
+	int count;
+	struct cfg_slot items[CFG_SLOTS_MAX];
+	int skipped; /* entries left out as not understood (Patroni logs them too) */
+	char skipped_why[CFG_LINE_MAX]; /* what was wrong with the first, for the agent's log */
+};
+
 /*
  * The dynamic configuration: what Patroni keeps as JSON in the etcd key "config" and what
  * bootstrap.dcs seeds it with. Durations are milliseconds (Patroni writes seconds).
@@ -175,7 +192,10 @@ struct cfg_dynamic {
 	int synchronous_node_count; /* default 1 */
 	bool failsafe_mode;
 	bool check_timeline;
-	bool pause; /* maintenance mode, set by "patronictl pause" */
+	bool pause;		       /* maintenance mode, set by "patronictl pause" */
+	struct cfg_slots slots;	       /* permanent slots (Patroni's "slots") */
+	struct cfg_slots ignore_slots; /* slots gsha never drops */
+	int64_t member_slots_ttl_ms;   /* keep a gone member's slot this long; default 30 min */
 	struct {
 		bool use_pg_rewind;
 		bool use_slots; /* default true */
@@ -312,7 +332,7 @@ struct cfg {
 		bool nosync;
 		int failover_priority;		     /* default 1; 0 behaves like nofailover */
 		char replicatefrom[MEMBER_NAME_MAX]; /* a member's name */
-		bool nostream;			     /* Patroni 4: not implemented */
+		bool nostream;			     /* Patroni 4: WAL from the archive only */
 		int sync_priority;	   /* Patroni 4; default 1; 0 behaves like nosync */
 		struct cfg_options custom; /* every other tag, in file order */
 	} tags;

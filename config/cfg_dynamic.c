@@ -363,6 +363,37 @@ static bool add(cJSON *obj, const char *name, cJSON *item)
 	return true;
 }
 
+/* "slots" as {name: {type, database, plugin}}, "ignore_slots" as [{name, type, ...}], each only
+ * when it has entries; empty fields are left out. */
+static bool add_slots(cJSON *root, const struct cfg_slots *slots, bool ignore)
+{
+	cJSON *all;
+
+	if (slots->count == 0)
+		return true;
+	all = ignore ? cJSON_CreateArray() : cJSON_CreateObject();
+	for (int i = 0; all != NULL && i < slots->count; i++) {
+		const struct cfg_slot *s = &slots->items[i];
+		const char *names[] = { "name", "type", "database", "plugin" };
+		const char *values[] = { ignore ? s->name : "", s->type, s->database, s->plugin };
+		cJSON *one = cJSON_CreateObject();
+		bool ok = one != NULL;
+
+		for (int f = 0; ok && f < 4; f++)
+			if (values[f][0] != '\0')
+				ok = add(one, names[f], cJSON_CreateString(values[f]));
+		if (ok)
+			ok = ignore ? cJSON_AddItemToArray(all, one)
+				    : cJSON_AddItemToObject(all, s->name, one);
+		if (!ok) {
+			cJSON_Delete(one);
+			cJSON_Delete(all);
+			all = NULL;
+		}
+	}
+	return add(root, ignore ? "ignore_slots" : "slots", all);
+}
+
 static cJSON *dynamic_to_json(const struct cfg_dynamic *d)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -392,6 +423,9 @@ static cJSON *dynamic_to_json(const struct cfg_dynamic *d)
 	ok = ok && add(root, "check_timeline", cJSON_CreateBool(d->check_timeline));
 	if (ok && d->pause)
 		ok = add(root, "pause", cJSON_CreateBool(true));
+	ok = ok && add(root, "member_slots_ttl", duration_json(d->member_slots_ttl_ms));
+	ok = ok && add_slots(root, &d->slots, false);
+	ok = ok && add_slots(root, &d->ignore_slots, true);
 	ok = ok && add(pg, "use_pg_rewind", cJSON_CreateBool(d->postgresql.use_pg_rewind));
 	ok = ok && add(pg, "use_slots", cJSON_CreateBool(d->postgresql.use_slots));
 	for (int i = 0; ok && i < d->postgresql.parameters.count; i++)

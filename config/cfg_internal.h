@@ -34,7 +34,9 @@ enum cfg_key_type {
 	CFG_KEY_PARAMS,	 /* struct cfg_params: a mapping of names to scalars */
 	CFG_KEY_OPTIONS, /* struct cfg_params: a sequence of "switch" or {name: value} */
 	CFG_KEY_USERS,	 /* bootstrap.users: name -> {password, options} */
-	CFG_KEY_IGNORED, /* Patroni knows it, gsha does not implement it yet: warn, skip */
+	CFG_KEY_SLOTS,	 /* struct cfg_slots from Patroni's "slots": name -> {type, ...} */
+	CFG_KEY_IGNORE_SLOTS, /* struct cfg_slots from "ignore_slots": [{name, type, ...}] */
+	CFG_KEY_IGNORED,      /* Patroni knows it, gsha does not implement it yet: warn, skip */
 };
 
 enum cfg_key_flag {
@@ -142,6 +144,11 @@ void cfg_rec_error(struct cfg_reader *r, int line, int col, const char *key, con
 	__attribute__((format(printf, 5, 6)));
 void cfg_rec_warning(struct cfg_reader *r, int line, int col, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+
+/* cfg_slots.c: reads "slots" (ignore false) or "ignore_slots" (ignore true) into out. A bad
+ * entry is warned about and skipped, as Patroni does: it never voids the document. */
+void cfg_read_slots(struct cfg_reader *r, const struct cfg_node *n, struct cfg_slots *out,
+		    bool ignore, const char *shown);
 
 /* "a mapping", "a list", "empty" or "a single value": what a node is, for messages. */
 const char *cfg_type_noun(const struct cfg_node *n);

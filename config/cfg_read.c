@@ -585,6 +585,10 @@ static void k_read_value(struct cfg_reader *r, const struct cfg_key *table, cons
 		}
 		read_options(r, n, cfg_field_kv_view(field, k->size), shown);
 		return;
+	case CFG_KEY_SLOTS:
+	case CFG_KEY_IGNORE_SLOTS:
+		cfg_read_slots(r, n, field, k->type == CFG_KEY_IGNORE_SLOTS, shown);
+		return;
 	case CFG_KEY_USERS:
 		if (n->type != CFG_NODE_MAP || r->cfg == NULL) {
 			cfg_rec_error(r, n->line, n->column, shown,

@@ -190,6 +190,8 @@ static int summary_table(const struct cfg_key *table, const char *prefix, const 
 		}
 		case CFG_KEY_SECTION:
 		case CFG_KEY_USERS:
+		case CFG_KEY_SLOTS:
+		case CFG_KEY_IGNORE_SLOTS:
 		case CFG_KEY_IGNORED:
 			break;
 		}

@@ -449,6 +449,8 @@ int cfg_set_scalar(struct cfg_reader *r, const struct cfg_key *k, void *base, co
 	case CFG_KEY_PARAMS:
 	case CFG_KEY_OPTIONS:
 	case CFG_KEY_USERS:
+	case CFG_KEY_SLOTS:
+	case CFG_KEY_IGNORE_SLOTS:
 	case CFG_KEY_IGNORED:
 		break;
 	}

@@ -50,8 +50,10 @@
 /* failover: two member names and an ISO 8601 timestamp; the rest is room for Patroni's
  * additions. */
 #define DCS_FAILOVER_DOC_MAX 1024
-/* status: the optime, and Patroni 4's slot positions (a name and an LSN per member). */
-#define DCS_STATUS_DOC_MAX DCS_DOC_MAX
+/* status: the optime, and Patroni 4's slot positions and retained member slots: at most
+ * DCS_STATUS_SLOTS_MAX of each, a name of 63 bytes and an LSN of 20 digits apiece. */
+#define DCS_STATUS_SLOTS_MAX 32
+#define DCS_STATUS_DOC_MAX (2 * DCS_DOC_MAX)
 /* history: a row is about 120 bytes, so some 540 timeline switches (older rows are dropped on
  * append past this; Patroni keeps them all unless max_timelines_history says otherwise). */
 #define DCS_HISTORY_MAX 65536
@@ -186,6 +188,8 @@ struct dcs_member {
 	bool nofailover;	 /* tags.nofailover */
 	bool noloadbalance;	 /* tags.noloadbalance */
 	bool nosync;		 /* tags.nosync */
+	bool nostream;		 /* tags.nostream (Patroni 4) */
+	char replicatefrom[MEMBER_NAME_MAX]; /* tags.replicatefrom, "" when absent or too long */
 	bool has_failover_priority;
 	int64_t failover_priority; /* tags.failover_priority */
 	bool has_sync_priority;
@@ -197,6 +201,21 @@ struct dcs_member {
 	int64_t create_revision;
 	int64_t mod_revision;
 	uint64_t lease; /* 0 when the key has no lease */
+};
+
+/* Patroni 4's status document beyond the optime: the positions of the slots on the leader
+ * ("slots": {name: lsn}) and the member slots it retains ("retain_slots": [name]). Names are
+ * slot names (db_slot_name of a member, or a permanent slot's). */
+struct dcs_status_slot {
+	char name[MEMBER_NAME_MAX];
+	uint64_t lsn; /* bytes: restart_lsn, or confirmed_flush_lsn of a logical slot */
+};
+struct dcs_status_doc {
+	uint64_t optime_lsn; /* bytes */
+	int slot_count;	     /* -1 when the document has no "slots" object */
+	struct dcs_status_slot slots[DCS_STATUS_SLOTS_MAX];
+	int retain_count;
+	char retain[DCS_STATUS_SLOTS_MAX][MEMBER_NAME_MAX];
 };
 
 /* One entry of the failsafe key. */
@@ -271,6 +290,7 @@ struct dcs_cluster {
 	bool has_optime;
 	int64_t optime_lsn;		     /* status.optime, else legacy optime/leader */
 	char status[DCS_STATUS_DOC_MAX + 1]; /* status JSON as stored (slots, retain_slots) */
+	struct dcs_status_doc status_slots;  /* its slots and retain_slots, parsed */
 	bool status_oversized;
 	int64_t status_mod_revision;
 
@@ -524,6 +544,11 @@ int dcs_doc_failover(const struct dcs_failover_doc *d, char *out, size_t cap, ch
 /* status: {"optime":N} (N exact, in bytes). */
 int dcs_doc_status(uint64_t optime_lsn, char *out, size_t cap, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
+
+/* status in Patroni 4's form: {"optime":N,"slots":{name:N},"retain_slots":[name]}, "slots"
+ * left out when slot_count <= 0 and "retain_slots" when retain_count is 0. */
+int dcs_doc_status_slots(const struct dcs_status_doc *st, char *out, size_t cap, char *msg,
+			 size_t msglen) __attribute__((warn_unused_result));
 
 /* failsafe: {name: api_url, ...} for count entries, in order. */
 int dcs_doc_failsafe(const struct dcs_failsafe_member *members, int count, char *out, size_t cap,

@@ -152,6 +152,8 @@ void dcs_codec_parse_member_doc(const char *value, size_t len, struct dcs_member
 		m->nofailover = dcs_json_boolish(tags, "nofailover");
 		m->noloadbalance = dcs_json_boolish(tags, "noloadbalance");
 		m->nosync = dcs_json_boolish(tags, "nosync");
+		m->nostream = dcs_json_boolish(tags, "nostream");
+		dcs_json_text(tags, "replicatefrom", m->replicatefrom, sizeof(m->replicatefrom));
 		if (cJSON_GetObjectItemCaseSensitive(tags, "failover_priority")) {
 			int64_t v;
 			if (dcs_json_i64(tags, "failover_priority", INT32_MIN, INT32_MAX, &v)) {
@@ -352,10 +354,43 @@ static void parse_status(const char *value, size_t len, struct dcs_cluster *c)
 {
 	cJSON *root = dcs_json_parse_value(value, len, DCS_STATUS_DOC_MAX);
 
-	if (cJSON_IsObject(root))
-		dcs_json_count(root, "optime", &c->has_optime, &c->optime_lsn);
-	else
+	struct dcs_status_doc *st = &c->status_slots;
+	const cJSON *slots, *retain, *it;
+
+	st->slot_count = -1;
+	if (!cJSON_IsObject(root)) {
 		reject(c, "status", "not one JSON object within its size limit");
+		goto out_free_root;
+	}
+	dcs_json_count(root, "optime", &c->has_optime, &c->optime_lsn);
+	/* As Patroni's Status.from_node: a "slots" that is not an object is none, a bad entry
+	 * is left out, and so is a "retain_slots" entry that is not a slot name. */
+	slots = cJSON_GetObjectItemCaseSensitive(root, "slots");
+	if (cJSON_IsObject(slots)) {
+		st->slot_count = 0;
+		cJSON_ArrayForEach(it, slots)
+		{
+			struct dcs_status_slot *s = &st->slots[st->slot_count];
+			int64_t v;
+
+			if (st->slot_count < DCS_STATUS_SLOTS_MAX &&
+			    dcs_json_i64(slots, it->string, 0, INT64_MAX, &v) &&
+			    member_name_copy(s->name, it->string) == 0) {
+				s->lsn = (uint64_t)v;
+				st->slot_count++;
+			}
+		}
+	}
+	retain = cJSON_GetObjectItemCaseSensitive(root, "retain_slots");
+	if (!cJSON_IsArray(retain))
+		retain = NULL;
+	cJSON_ArrayForEach(it, retain)
+	{
+		if (st->retain_count < DCS_STATUS_SLOTS_MAX && cJSON_IsString(it) &&
+		    member_name_copy(st->retain[st->retain_count], it->valuestring) == 0)
+			st->retain_count++;
+	}
+out_free_root:
 	cJSON_Delete(root);
 }
 

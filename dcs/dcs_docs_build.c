@@ -257,6 +257,44 @@ int dcs_doc_status(uint64_t optime_lsn, char *out, size_t cap, char *msg, size_t
 	return emit(o, ok, "status", DCS_STATUS_DOC_MAX, out, cap, msg, msglen);
 }
 
+int dcs_doc_status_slots(const struct dcs_status_doc *st, char *out, size_t cap, char *msg,
+			 size_t msglen)
+{
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o && add_item(o, "optime", exact_u64(st->optime_lsn));
+
+	if (st->slot_count > DCS_STATUS_SLOTS_MAX || st->retain_count < 0 ||
+	    st->retain_count > DCS_STATUS_SLOTS_MAX) {
+		cJSON_Delete(o);
+		return err_fail(msg, msglen, DCS_ERR_INVALID_ARGUMENT, "status: more than %d slots",
+				DCS_STATUS_SLOTS_MAX);
+	}
+	if (ok && st->slot_count > 0) {
+		cJSON *slots = cJSON_CreateObject();
+
+		ok = add_item(o, "slots", slots);
+		for (int i = 0; ok && i < st->slot_count; i++)
+			ok = memchr(st->slots[i].name, '\0', MEMBER_NAME_MAX) != NULL &&
+			     st->slots[i].name[0] != '\0' &&
+			     add_item(slots, st->slots[i].name, exact_u64(st->slots[i].lsn));
+	}
+	if (ok && st->retain_count > 0) {
+		cJSON *retain = cJSON_CreateArray();
+
+		ok = add_item(o, "retain_slots", retain);
+		for (int i = 0; ok && i < st->retain_count; i++) {
+			cJSON *name = memchr(st->retain[i], '\0', MEMBER_NAME_MAX) != NULL
+					      ? cJSON_CreateString(st->retain[i])
+					      : NULL;
+
+			ok = name != NULL && cJSON_AddItemToArray(retain, name);
+			if (!ok)
+				cJSON_Delete(name);
+		}
+	}
+	return emit(o, ok, "status", DCS_STATUS_DOC_MAX, out, cap, msg, msglen);
+}
+
 int dcs_doc_failsafe(const struct dcs_failsafe_member *members, int count, char *out, size_t cap,
 		     char *msg, size_t msglen)
 {

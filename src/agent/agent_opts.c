@@ -58,6 +58,17 @@ int agent_db_params(const struct cfg *c, const struct cfg_dynamic *dyn, struct d
 			}
 		}
 	}
+	/* Patroni forces hot_standby_feedback where permanent logical slots are kept: a replica's
+	 * copy of a logical slot is safe to use after a promotion only when the primary kept the
+	 * catalog rows it needs (its physical slot's catalog_xmin, fed back from here). */
+	for (int i = 0; dyn->postgresql.use_slots && !c->tags.nofailover && i < dyn->slots.count;
+	     i++) {
+		if (strcmp(dyn->slots.items[i].type, "logical") == 0) {
+			if (params_set(&p, "hot_standby_feedback", "on") != 0)
+				return err_fail(err, errlen, -ENOBUFS, "too many parameters");
+			break;
+		}
+	}
 	*out = p;
 	return 0;
 }
@@ -267,7 +278,9 @@ void agent_ha_tags(const struct cfg *c, struct ha_tags *out)
 		.sync_priority = c->tags.nosync ? 0 : c->tags.sync_priority,
 		.clonefrom = c->tags.clonefrom,
 		.failover_priority = c->tags.failover_priority,
+		.nostream = c->tags.nostream,
 	};
+	memcpy(out->replicatefrom, c->tags.replicatefrom, sizeof(out->replicatefrom));
 }
 
 void agent_ha_policy(const struct cfg *c, const struct cfg_dynamic *dyn, struct ha_policy *out)

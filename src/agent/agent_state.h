@@ -97,6 +97,26 @@ struct agent {
 	char last_reason[HA_REASON_MAX];
 	int64_t last_reason_ms;
 	uint64_t status_optime_written;
+	char status_written[DCS_STATUS_DOC_MAX + 1]; /* the status key as last written */
+	/* slots.c: member slots the leader retains (names and when last seen, monotonic) */
+	struct {
+		char name[DB_NAME_MAX];
+		int64_t seen_ms;
+	} retain[DB_SLOTS_MAX];
+	int retain_count;
+	bool retain_seeded; /* seeded from the status key since this node became the leader */
+	/* slots.c: logical slots on this replica not yet proven safe to use after a promotion
+	 * (Patroni's _logical_slots_processing_queue), with the primary's catalog_xmin of each
+	 * once read */
+	struct {
+		char name[DB_NAME_MAX];
+		bool known;
+		uint64_t primary_xmin;
+	} pending[DB_SLOTS_MAX];
+	int pending_count;
+	bool pending_seeded;		  /* every logical slot found at start was queued */
+	char readiness_err[DB_ERROR_MAX]; /* the last failure of that check, as last logged */
+	int64_t copied_observed_ms;	  /* db status time of the last slot copy */
 	/* The member list last handed to the driver (db_set_peers; openGauss replconninfoN). */
 	struct db_peer db_peers[DB_PEERS_MAX];
 	int db_peer_count; /* -1: none handed over yet */
@@ -228,17 +248,37 @@ void maintain_as_leader(struct agent *a);
 
 /* ---- slots.c ---- */
 
-/* What this cycle does about the member slots (slot_plan_build is pure, for the unit tests). */
+/* What this cycle does about the replication slots (slot_plan_build is pure, for the unit
+ * tests): Patroni 4's member slots, retained ones, permanent ones, and ignore_slots. */
 struct slot_plan {
-	bool manage;				  /* this node keeps member slots now */
-	char keep[DB_SLOTS_MAX][MEMBER_NAME_MAX]; /* members whose slots it keeps */
-	int keep_count;
-	bool ensure;				     /* a slot is missing or one is extra */
-	struct db_slot_target advance[DB_SLOTS_MAX]; /* replica: slots to move forward */
+	bool manage;				/* this node keeps slots now */
+	struct db_slot_spec want[DB_SLOTS_MAX]; /* every slot it keeps */
+	int want_count;
+	struct db_slot_spec create[DB_SLOTS_MAX]; /* ... of which these are missing */
+	int create_count;
+	char drop[DB_SLOTS_MAX][DB_NAME_MAX]; /* idle slots nobody keeps, not in ignore_slots */
+	int drop_count;
+	struct db_slot_target advance[DB_SLOTS_MAX]; /* idle slots to move forward */
 	int advance_count;
+	char copy[DB_SLOTS_MAX][DB_NAME_MAX]; /* replica: logical slots to copy from the leader */
+	int copy_count;
 };
 void slot_plan_build(const struct agent *a, struct slot_plan *p);
-/* Creates, drops and advances the member slots by the plan. */
+/* The leader's record of member slots to retain after a member's key went away (Patroni's
+ * retain_slots): refreshed from the view and the slots at now_ms, expired after
+ * member_slots_ttl; seeded from the status key when this node becomes the leader. */
+void slot_retention_update(struct agent *a, int64_t now_ms);
+/* The status key's slot positions and retained slots, from the last plan (leader.c writes). */
+void slot_status(const struct agent *a, struct dcs_status_doc *st);
+/* Patroni's check that a logical slot copied to this replica is safe to use after a promotion
+ * (slots.py check_logical_slots_readiness): the primary's physical slot for this replica must
+ * hold a catalog_xmin, not older than the primary's logical slot's, nor newer than the copy's.
+ * primary_xmins[i] is the primary's catalog_xmin of pending slot i (found[i] false: unknown),
+ * physical_xmin the physical slot's (0: null). Pure; removes the slots found safe, names them
+ * in safe (at most DB_SLOTS_MAX), returns how many. */
+int slot_readiness(struct agent *a, const bool *found, const uint64_t *primary_xmins,
+		   uint64_t physical_xmin, char (*safe)[DB_NAME_MAX]);
+/* Creates, drops and advances the slots by the plan. */
 void maintain_slots(struct agent *a);
 
 /* ---- publish.c ---- */

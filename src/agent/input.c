@@ -98,7 +98,9 @@ static void fill_tags_from_member(const struct dcs_member *m, struct ha_tags *t)
 			       .nosync = m->nosync,
 			       .clonefrom = member_clonefrom(m),
 			       .failover_priority = 1,
-			       .sync_priority = 1 };
+			       .sync_priority = 1,
+			       .nostream = m->nostream };
+	memcpy(t->replicatefrom, m->replicatefrom, sizeof(t->replicatefrom));
 	if (m->has_failover_priority) {
 		t->failover_priority =
 			(int)(m->failover_priority > 1000000	? 1000000
@@ -199,6 +201,8 @@ void build_input(struct agent *a)
 			h->running = strcmp(m->state, "running") == 0;
 			h->is_primary = m->is_primary;
 			h->lsn = m->xlog_location_lsn > 0 ? (uint64_t)m->xlog_location_lsn : 0;
+			h->streaming = m->replication_state[0] == '\0' ||
+				       strcmp(m->replication_state, "streaming") == 0;
 			fill_tags_from_member(m, &h->tags);
 		}
 	}
@@ -237,6 +241,7 @@ void build_input(struct agent *a)
 	else if (a->control_ok)
 		in->db.lsn = a->control.checkpoint_lsn;
 	following_member(a, in->db.following, sizeof(in->db.following));
+	in->db.has_upstream = s->following_host[0] != '\0' || s->upstream_host[0] != '\0';
 	in->db.rejoin_needed = s->needs_rejoin || a->need_rewind;
 	in->db.start_since_ms = a->start_since_ms;
 	names_from_ssn(s->synchronous_standby_names, &in->db.sync_names, &in->db.sync_placeholder,

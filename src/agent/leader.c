@@ -13,21 +13,31 @@
 #include "buf.h"
 #include "log.h"
 
-/* Writes the leader's WAL position into the status key (replicas judge their lag by it). */
+/* Writes the leader's WAL position into the status key (replicas judge their lag by it), with
+ * its slots' positions and the member slots it retains, in Patroni 4's form (slots.c). */
 static void write_status(struct agent *a, uint64_t lsn)
 {
+	struct dcs_status_doc *st = malloc(sizeof(*st));
 	char json[DCS_STATUS_DOC_MAX + 1], msg[DCS_MSG_MAX];
 	int rc;
 
-	if (lsn == 0 || lsn == a->status_optime_written)
-		return;
-	rc = dcs_doc_status(lsn, json, sizeof(json), msg, sizeof(msg));
+	if (lsn == 0 || st == NULL)
+		goto out_free;
+	st->optime_lsn = lsn;
+	slot_status(a, st);
+	rc = dcs_doc_status_slots(st, json, sizeof(json), msg, sizeof(msg));
+	if (rc == 0 && strcmp(json, a->status_written) == 0)
+		goto out_free;
 	if (rc == 0)
 		rc = dcs_write_status(a->dcs, json, msg, sizeof(msg));
-	if (rc == 0)
+	if (rc == 0) {
 		a->status_optime_written = lsn;
-	else
+		memcpy(a->status_written, json, sizeof(json));
+	} else {
 		note_dcs_error(a, "could not write the status key", rc, msg);
+	}
+out_free:
+	free(st);
 }
 
 /* Releases the leader key (after writing the WAL position into status) and forgets it in the

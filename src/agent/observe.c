@@ -183,6 +183,14 @@ void observe_config(struct agent *a)
 	if (before != 0)
 		log_info("dynamic configuration changed (revision %lld)",
 			 (long long)a->cluster->config_mod_revision);
+	/* Patroni skips a slot entry it does not understand and says so; so does gsha. */
+	if (dyn.slots.skipped > 0)
+		log_warning("dynamic configuration: %d entries of \"slots\" skipped, first %s",
+			    dyn.slots.skipped, dyn.slots.skipped_why);
+	if (dyn.ignore_slots.skipped > 0)
+		log_warning(
+			"dynamic configuration: %d entries of \"ignore_slots\" skipped, first %s",
+			dyn.ignore_slots.skipped, dyn.ignore_slots.skipped_why);
 	a->dyn = dyn;
 	a->params_applied = false;
 }

@@ -127,6 +127,8 @@ static int member_tags(const struct cfg *c, struct dcs_tags *t)
 		snprintf(priority, sizeof(priority), "%d", c->tags.failover_priority);
 		rc = rc ? rc : dcs_tags_add(t, "failover_priority", DCS_TAG_NUMBER, priority);
 	}
+	if (c->tags.nostream)
+		rc = rc ? rc : dcs_tags_add(t, "nostream", DCS_TAG_BOOL, "true");
 	if (c->tags.replicatefrom[0] != '\0')
 		rc = rc ? rc
 			: dcs_tags_add(t, "replicatefrom", DCS_TAG_STRING, c->tags.replicatefrom);
@@ -255,7 +257,13 @@ void publish(struct agent *a)
 	SNAP_TAG(noloadbalance)
 	SNAP_TAG(clonefrom)
 	SNAP_TAG(nosync)
+	SNAP_TAG(nostream)
 #undef SNAP_TAG
+	if (a->cfg->tags.replicatefrom[0] != '\0' && sn->tag_count < REST_TAGS_MAX &&
+	    buf_copy(sn->tags[sn->tag_count].key, sizeof(sn->tags[0].key), "replicatefrom") == 0 &&
+	    buf_copy(sn->tags[sn->tag_count].value, sizeof(sn->tags[0].value),
+		     a->cfg->tags.replicatefrom) == 0)
+		sn->tags[sn->tag_count++].type = REST_TAG_STRING;
 	for (int i = 0; i < a->cfg->tags.custom.count && sn->tag_count < REST_TAGS_MAX; i++) {
 		const struct cfg_kv *kv = &a->cfg->tags.custom.items[i];
 		struct rest_tag *t = &sn->tags[sn->tag_count];

@@ -314,17 +314,31 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		r = -EINVAL;
 		goto out_fail;
 	}
-	r = agent_ensure_unique_name(c, a->dcs);
-	if (r != 0) {
-		err_set(err, sizeof(err), "member name \"%s\" is in use", c->name);
+	r = agent_rest_options(c, &ropts, err, sizeof(err));
+	if (r != 0)
 		goto out_fail;
-	}
+	if (rest_options_unprotected(&ropts))
+		log_warning(
+			"the REST API on \"%s\" accepts changes from anyone who reaches it: set "
+			"restapi.authentication or restapi.allowlist (docs/security.md)",
+			c->restapi.listen);
+	/* Before this agent's REST API answers (it would answer its own check) and before the
+	 * database layer writes anything. */
+	r = agent_ensure_unique_name(c, a->dcs);
+	if (r == -EEXIST)
+		err_set(err, sizeof(err), "member name \"%s\" is in use", c->name);
+	else if (r == -EINTR)
+		err_set(err, sizeof(err),
+			"stopped while waiting for etcd to check that member name \"%s\" is free",
+			c->name);
+	else if (r != 0)
+		err_set(err, sizeof(err), "could not check that member name \"%s\" is free: %s",
+			c->name, strerror(-r));
+	if (r != 0)
+		goto out_fail;
 	r = agent_db_options(c, &a->dyn, dbopts, err, sizeof(err));
 	if (r == 0)
 		r = db_new(dbopts, &a->db, err, sizeof(err));
-	if (r != 0)
-		goto out_fail;
-	r = agent_rest_options(c, &ropts, err, sizeof(err));
 	if (r != 0)
 		goto out_fail;
 	fill_rest_actions(a, &actions);
@@ -333,11 +347,6 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		r = -EINVAL;
 		goto out_fail;
 	}
-	if (rest_options_unprotected(&ropts))
-		log_warning(
-			"the REST API on \"%s\" accepts changes from anyone who reaches it: set "
-			"restapi.authentication or restapi.allowlist (docs/security.md)",
-			c->restapi.listen);
 	if (db_check_private_dir(dbopts->pgpass_path, err, sizeof(err)) != 0)
 		log_warning("postgresql.pgpass: %s", err);
 	free(dbopts);

@@ -357,9 +357,18 @@ static void decide_down(struct ctx *c)
 			hd_rejoin(c, in->dcs.leader, "my history diverged from the leader's");
 			return;
 		}
-		hd_set_name(c->out->target, in->dcs.leader);
-		hd_act(c, HA_ACT_START_REPLICA, "starting as a replica of \"%.*s\"", NP,
-		       in->dcs.leader);
+		const char *up = hd_upstream(c, in->dcs.leader);
+
+		if (name_set(up)) {
+			hd_set_name(c->out->target, up);
+			hd_act(c, HA_ACT_START_REPLICA, "starting as a replica of \"%.*s\"", NP,
+			       up);
+		} else {
+			hd_act(c, HA_ACT_START_REPLICA,
+			       "starting as a replica of \"%.*s\" restoring WAL from the archive "
+			       "(nostream)",
+			       NP, in->dcs.leader);
+		}
 		return;
 	}
 	hd_act(c, HA_ACT_START_REPLICA, "no leader: starting read-only without an upstream");

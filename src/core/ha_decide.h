@@ -170,6 +170,8 @@ struct ha_tags {
 	int sync_priority;     /* Patroni 4: higher is chosen first (default 1; 0 = nosync) */
 	bool clonefrom;	       /* preferred source for new replicas */
 	int failover_priority; /* higher wins a race between equally advanced nodes (default 1) */
+	bool nostream;	       /* Patroni 4: no streaming at all, WAL from the archive only */
+	char replicatefrom[MEMBER_NAME_MAX]; /* cascade: stream from this member ("" = leader) */
 };
 
 struct ha_policy {
@@ -224,6 +226,9 @@ struct ha_member {
 	bool running;	 /* state "running" */
 	bool is_primary; /* role "primary" or "master" */
 	uint64_t lsn;	 /* xlog_location */
+	/* replication_state "streaming", or none published (Patroni 3 publishes none): a running
+	 * replica that may serve a cascade */
+	bool streaming;
 	struct ha_tags tags;
 };
 
@@ -266,6 +271,7 @@ struct ha_db {
 	int64_t term;		  /* openGauss term (term_file / WAL); 0 unknown */
 	uint64_t lsn;		  /* primary: flush position; replica: max(receive, replay) */
 	char following[MEMBER_NAME_MAX]; /* member primary_conninfo points at; "" = none */
+	bool has_upstream;		 /* primary_conninfo names an upstream, a member or not */
 	bool rejoin_needed; /* history diverged from the leader: rewind or build first */
 	/* first attempt of the current start; 0 = none; kept across retries until the database
 	 * runs */

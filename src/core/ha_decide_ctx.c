@@ -49,16 +49,6 @@ bool hd_names_has(const struct ha_names *set, const char *name)
 	return false;
 }
 
-const struct ha_member *hd_find_member(const struct ctx *c, const char *name)
-{
-	int n = clamp_count(c->in->dcs.member_count);
-
-	for (int i = 0; i < n; i++)
-		if (name_eq(c->in->dcs.members[i].name, name))
-			return &c->in->dcs.members[i];
-	return NULL;
-}
-
 void hd_set_name(char *dst, const char *src)
 {
 	memcpy(dst, src, MEMBER_NAME_MAX);
@@ -140,6 +130,36 @@ void hd_demote(struct ctx *c, enum ha_demote_mode mode, const char *target)
 	c->out->demote_mode = mode;
 	if (target)
 		hd_set_name(c->out->target, target);
+}
+
+const struct ha_member *hd_member_named(const struct ctx *c, const char *name)
+{
+	int n = clamp_count(c->in->dcs.member_count);
+
+	for (int i = 0; i < n; i++)
+		if (name_eq(c->in->dcs.members[i].name, name))
+			return &c->in->dcs.members[i];
+	return NULL;
+}
+
+const char *hd_upstream(const struct ctx *c, const char *leader)
+{
+	const struct ha_tags *t = &c->in->self.tags;
+	const struct ha_member *m;
+
+	if (t->nostream)
+		return "";
+	if (!name_set(t->replicatefrom) || name_eq(t->replicatefrom, c->me))
+		return leader;
+	m = hd_member_named(c, t->replicatefrom);
+	/* Patroni follows the member whatever its state; a member that is down, or a replica
+	 * that streams from nobody, would only pass on the WAL it already has, so until it runs
+	 * and streams again this replica takes the leader's. Two members naming each other would
+	 * each wait for the other: both follow the leader. */
+	if (m == NULL || !m->running || (!name_eq(m->name, leader) && !m->streaming) ||
+	    m->tags.nostream || name_eq(m->tags.replicatefrom, c->me))
+		return leader;
+	return m->name;
 }
 
 void hd_race(struct ctx *c, const char *fmt_reason)

@@ -100,8 +100,6 @@ static inline uint64_t lag_behind(uint64_t ahead, uint64_t mine)
 /* Works out what the rules need to know about in (leader key holder, lease and failsafe proofs). */
 void hd_ctx_init(struct ctx *c, const struct ha_input *in, struct ha_output *out);
 bool hd_names_has(const struct ha_names *set, const char *name);
-/* The member key of that name; NULL when there is none. */
-const struct ha_member *hd_find_member(const struct ctx *c, const char *name);
 /* Copies a name into a MEMBER_NAME_MAX field, always terminated. */
 void hd_set_name(char *dst, const char *src);
 /* Asks to be called again no later than at_ms (the earliest request wins). */
@@ -123,6 +121,11 @@ bool hd_member_can_take_over(const struct ctx *c, const struct ha_member *m, boo
 bool hd_failover_possible(const struct ctx *c, uint64_t ref_lsn, bool check_lag);
 /* Sets the demotion mode (and the member to follow afterwards, or NULL). */
 void hd_demote(struct ctx *c, enum ha_demote_mode mode, const char *target);
+/* The member key of that name in the view, or NULL. */
+const struct ha_member *hd_member_named(const struct ctx *c, const char *name);
+/* Whom a replica streams from (Patroni's _get_node_to_follow): "" under nostream; the
+ * replicatefrom member while it runs and streams (or leads); else the leader. */
+const char *hd_upstream(const struct ctx *c, const char *leader);
 /* Races for the leader key with the reason given. */
 void hd_race(struct ctx *c, const char *fmt_reason);
 /* Rejoins leader (rewind or rebuild) with the reason given. */

@@ -63,7 +63,7 @@ static bool leader_failover(struct ctx *c)
 	}
 	switchover = name_set(fo->leader);
 	if (name_set(fo->candidate)) {
-		const struct ha_member *m = hd_find_member(c, fo->candidate);
+		const struct ha_member *m = hd_member_named(c, fo->candidate);
 
 		/* A failover may pick a lagging or asynchronous node; a switchover may not. */
 		if (!m || !hd_member_can_take_over(c, m, switchover, in->db.lsn, switchover)) {

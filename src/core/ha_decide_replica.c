@@ -233,6 +233,52 @@ void hd_decide_race(struct ctx *c)
 	hd_race(c, "racing for the leader key: I am the healthiest node");
 }
 
+/* A running replica with a leader: streams from its upstream (hd_upstream), re-pointed when
+ * that changes; under nostream it has none and restores WAL from the archive. */
+static void follow_upstream(struct ctx *c, const char *leader)
+{
+	const struct ha_input *in = c->in;
+	const char *up = hd_upstream(c, leader);
+
+	if (!name_set(up)) {
+		if (in->db.has_upstream) {
+			hd_act(c, HA_ACT_FOLLOW,
+			       "tagged nostream: removing the replication connection, WAL comes "
+			       "from the archive only");
+			return;
+		}
+		hd_act(c, HA_ACT_NONE,
+		       "no action: I am a replica restoring WAL from the archive (nostream), "
+		       "leader \"%.*s\"",
+		       NP, leader);
+		return;
+	}
+	if (name_eq(in->db.following, up)) {
+		if (name_eq(up, leader))
+			hd_act(c, HA_ACT_NONE,
+			       "no action: I am a replica following leader \"%.*s\"", NP, leader);
+		else
+			hd_act(c, HA_ACT_NONE,
+			       "no action: I am a replica streaming from \"%.*s\" (replicatefrom), "
+			       "leader \"%.*s\"",
+			       NP, up, NP, leader);
+		return;
+	}
+	hd_set_name(c->out->target, up);
+	if (!name_eq(up, leader))
+		hd_act(c, HA_ACT_FOLLOW, "re-pointing replication to \"%.*s\" (replicatefrom)", NP,
+		       up);
+	else if (name_set(in->self.tags.replicatefrom) &&
+		 !name_eq(in->self.tags.replicatefrom, c->me))
+		hd_act(c, HA_ACT_FOLLOW,
+		       "re-pointing replication to the leader \"%.*s\": replicatefrom member "
+		       "\"%.*s\" is not running and streaming",
+		       NP, leader, NP, in->self.tags.replicatefrom);
+	else
+		hd_act(c, HA_ACT_FOLLOW, "re-pointing replication to the new leader \"%.*s\"", NP,
+		       leader);
+}
+
 void hd_decide_replica(struct ctx *c)
 {
 	const struct ha_input *in = c->in;
@@ -283,14 +329,7 @@ void hd_decide_replica(struct ctx *c)
 			hd_rejoin(c, leader, "my history diverged from the leader's");
 			return;
 		}
-		if (!name_eq(in->db.following, leader)) {
-			hd_set_name(c->out->target, leader);
-			hd_act(c, HA_ACT_FOLLOW,
-			       "re-pointing replication to the new leader \"%.*s\"", NP, leader);
-			return;
-		}
-		hd_act(c, HA_ACT_NONE, "no action: I am a replica following leader \"%.*s\"", NP,
-		       leader);
+		follow_upstream(c, leader);
 		return;
 	}
 	hd_decide_race(c);

@@ -62,7 +62,7 @@ struct sync_state {
 /* Is replication row r a candidate: streaming, a running member that accepts the role? */
 static bool candidate(const struct ctx *c, const struct ha_replication *r)
 {
-	const struct ha_member *m = hd_find_member(c, r->name);
+	const struct ha_member *m = hd_member_named(c, r->name);
 
 	return r->streaming && m != NULL && m->running && !m->tags.nosync &&
 	       !name_eq(r->name, c->me);
@@ -74,7 +74,7 @@ static bool candidate(const struct ctx *c, const struct ha_replication *r)
 static bool better(const struct ctx *c, const struct ha_replication *a,
 		   const struct ha_replication *b)
 {
-	const struct ha_member *ma = hd_find_member(c, a->name), *mb = hd_find_member(c, b->name);
+	const struct ha_member *ma = hd_member_named(c, a->name), *mb = hd_member_named(c, b->name);
 
 	if (ma->tags.nofailover != mb->tags.nofailover)
 		return !ma->tags.nofailover;
@@ -115,7 +115,7 @@ static void current_state(const struct ctx *c, struct sync_state *st, bool quoru
 	limit = in->policy.synchronous_node_count < 1 ? 1 : in->policy.synchronous_node_count;
 	for (int i = 0; i < count && (quorum || st->active.count < limit); i++) {
 		uint64_t maxlag = in->policy.maximum_lag_on_syncnode_bytes;
-		const struct ha_member *m = hd_find_member(c, cand[i]->name);
+		const struct ha_member *m = hd_member_named(c, cand[i]->name);
 
 		if (maxlag > 0 && lag_behind(max_lsn, cand[i]->flush_lsn) > maxlag)
 			continue;

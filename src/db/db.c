@@ -659,6 +659,86 @@ int db_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int coun
 	return db->driver->ensure_slots(db, names, count, timeout_ms, err, err_cap);
 }
 
+static bool slot_name_ok(const char *name)
+{
+	size_t n = strnlen(name, DB_NAME_MAX);
+
+	if (n == 0 || n == DB_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		      name[i] == '_'))
+			return false;
+	return true;
+}
+
+int db_apply_slots(struct db *db, const struct db_slot_spec *create, int create_count,
+		   const char (*drop)[DB_NAME_MAX], int drop_count, int64_t timeout_ms, char *err,
+		   size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (create_count < 0 || create_count > DB_SLOTS_MAX || (create_count > 0 && !create) ||
+	    drop_count < 0 || drop_count > DB_SLOTS_MAX || (drop_count > 0 && !drop))
+		return err_fail(err, err_cap, -EINVAL, "invalid slot list");
+	for (int i = 0; i < create_count; i++) {
+		const struct db_slot_spec *s = &create[i];
+
+		if (!slot_name_ok(s->name) ||
+		    (s->logical && (!memchr(s->database, '\0', DB_NAME_MAX) || !s->database[0] ||
+				    !memchr(s->plugin, '\0', DB_NAME_MAX) || !s->plugin[0])))
+			return err_fail(err, err_cap, -EINVAL, "invalid slot to create");
+	}
+	for (int i = 0; i < drop_count; i++)
+		if (!memchr(drop[i], '\0', DB_NAME_MAX) || !drop[i][0])
+			return err_fail(err, err_cap, -EINVAL, "invalid slot name to drop");
+	if (!db->driver->apply_slots)
+		return err_fail(err, err_cap, -ENOTSUP, "%s has no replication slots",
+				db->driver->name);
+	if (create_count == 0 && drop_count == 0)
+		return 0;
+	return db->driver->apply_slots(db, create, create_count, drop, drop_count, timeout_ms, err,
+				       err_cap);
+}
+
+int db_copy_logical_slots(struct db *db, const struct db_peer *primary,
+			  const char (*names)[DB_NAME_MAX], int count, int64_t timeout_ms,
+			  int *copied, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!copied || !primary || !valid_peer(primary) || count < 1 || count > DB_SLOTS_MAX ||
+	    !names)
+		return err_fail(err, err_cap, -EINVAL, "invalid slot list or primary");
+	*copied = 0;
+	for (int i = 0; i < count; i++)
+		if (!slot_name_ok(names[i]))
+			return err_fail(err, err_cap, -EINVAL, "invalid slot name");
+	if (!db->driver->copy_logical_slots)
+		return err_fail(err, err_cap, -ENOTSUP, "%s has no logical slot failover",
+				db->driver->name);
+	return db->driver->copy_logical_slots(db, primary, names, count, timeout_ms, copied, err,
+					      err_cap);
+}
+
+int db_peer_slot_xmins(struct db *db, const struct db_peer *primary,
+		       const char (*names)[DB_NAME_MAX], int count, bool *found, uint64_t *xmin,
+		       int64_t timeout_ms, char *err, size_t err_cap)
+{
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!primary || !valid_peer(primary) || count < 1 || count > DB_SLOTS_MAX || !names ||
+	    !found || !xmin)
+		return err_fail(err, err_cap, -EINVAL, "invalid slot list or primary");
+	for (int i = 0; i < count; i++)
+		if (!slot_name_ok(names[i]))
+			return err_fail(err, err_cap, -EINVAL, "invalid slot name");
+	if (!db->driver->peer_slot_xmins)
+		return err_fail(err, err_cap, -ENOTSUP, "%s has no logical slot failover",
+				db->driver->name);
+	return db->driver->peer_slot_xmins(db, primary, names, count, found, xmin, timeout_ms, err,
+					   err_cap);
+}
+
 int db_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
 		     int64_t timeout_ms, char *err, size_t err_cap)
 {
@@ -667,7 +747,8 @@ int db_advance_slots(struct db *db, const struct db_slot_target *targets, int co
 	if (count < 0 || count > DB_SLOTS_MAX || (count > 0 && !targets))
 		return err_fail(err, err_cap, -EINVAL, "invalid slot list");
 	for (int i = 0; i < count; i++) {
-		if (!memchr(targets[i].name, '\0', DB_NAME_MAX) || !targets[i].name[0])
+		if (!memchr(targets[i].name, '\0', DB_NAME_MAX) || !targets[i].name[0] ||
+		    !memchr(targets[i].database, '\0', DB_NAME_MAX))
 			return err_fail(err, err_cap, -EINVAL, "invalid slot name");
 	}
 	if (!db->driver->advance_slots)

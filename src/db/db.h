@@ -268,11 +268,17 @@ struct db_standby {
 	uint64_t replay_lsn; /* bytes */
 };
 
-/* A physical replication slot on this server. */
+/* A replication slot on this server (not a temporary one). */
 struct db_slot {
 	char name[DB_NAME_MAX];
-	bool active;	      /* a walreceiver is using it */
+	bool active;	      /* a walreceiver (or a logical consumer) is using it */
 	uint64_t restart_lsn; /* bytes; 0 when not yet reserved */
+	/* Added after the first commit (compatible): logical slots. */
+	bool logical;		      /* slot_type 'logical' (else physical) */
+	char database[DB_NAME_MAX];   /* logical: its database */
+	char plugin[DB_NAME_MAX];     /* logical: its output plugin */
+	uint64_t confirmed_flush_lsn; /* logical: bytes the consumer confirmed; 0 unknown */
+	uint64_t catalog_xmin;	      /* the oldest catalog xid it needs; 0 when null */
 };
 
 /* One observation of the server. Plain and fixed-size: copy and compare freely. Fields the
@@ -306,7 +312,7 @@ struct db_status {
 	int standby_count;    /* primary: entries used in standbys */
 	int standbys_omitted; /* primary: attached standbys that did not fit */
 	struct db_standby standbys[DB_STANDBYS_MAX];
-	int slot_count; /* physical replication slots on this server */
+	int slot_count; /* replication slots on this server, physical and logical */
 	int slots_omitted;
 	struct db_slot slots[DB_SLOTS_MAX];
 	char synchronous_standby_names[DB_PARAM_VALUE_MAX]; /* the value in effect */
@@ -540,9 +546,33 @@ int db_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], int coun
 struct db_slot_target {
 	char name[DB_NAME_MAX]; /* the slot's name (db_slot_name of a member) */
 	uint64_t lsn;		/* bytes */
+	/* Added after the first commit (compatible): a logical slot's database ("" for a physical
+	 * slot); its confirmed_flush_lsn moves, through a connection to that database. */
+	char database[DB_NAME_MAX];
 };
 
-/* On a running server: moves each physical slot in targets forward to its lsn
+/* On a running replica: logical slot failover (Patroni 4, PostgreSQL 11 to 16). Reads the state
+ * of each logical slot named from primary (as the rewind user: pg_read_binary_file), and when
+ * the primary has any of them, stops this server (fast), installs the slots in its pg_replslot
+ * and starts it again in the same role; db_advance_slots then keeps them where the primary's
+ * consumers confirmed. *copied says how many were installed (0: nothing was done, the server
+ * was not restarted). Returns 0, or a negative errno with a message (the server is started
+ * again whatever happened after it stopped); -ENOTSUP on openGauss. */
+int db_copy_logical_slots(struct db *db, const struct db_peer *primary,
+			  const char (*names)[DB_NAME_MAX], int count, int64_t timeout_ms,
+			  int *copied, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* The catalog_xmin of slots on another member (the primary), for Patroni's check that a copied
+ * logical slot is safe to use after a promotion. Reads, as the rewind user, the slots named in
+ * names from primary while it is not in recovery; found[i] says whether names[i] exists there,
+ * xmin[i] its catalog_xmin (0 when null). Returns 0, or a negative errno with a message. */
+int db_peer_slot_xmins(struct db *db, const struct db_peer *primary,
+		       const char (*names)[DB_NAME_MAX], int count, bool *found, uint64_t *xmin,
+		       int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* On a running server: moves each slot in targets forward to its lsn
  * (pg_replication_slot_advance; a replica stops at its own replay position), so a member slot a
  * replica keeps for its next promotion retains no WAL that member already has. A slot that is
  * gone, in use or already there is left alone. Returns 0, or a negative errno with a message;
@@ -550,6 +580,24 @@ struct db_slot_target {
 int db_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
 		     int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
+
+/* A slot db_apply_slots creates. */
+struct db_slot_spec {
+	char name[DB_NAME_MAX];	    /* [a-z0-9_], at most 63 bytes */
+	bool logical;		    /* else physical (reserved at once) */
+	char database[DB_NAME_MAX]; /* logical: the database it decodes */
+	char plugin[DB_NAME_MAX];   /* logical: the output plugin */
+};
+
+/* On a running server: drops each slot named in drop unless it is in use (a slot in use or gone
+ * is left alone), then creates each slot in create that does not exist yet. Logical slots are
+ * created in their database, on a primary only (a replica gets them otherwise). The caller
+ * decides which slots these are (the agent's slot plan: member slots, Patroni's permanent slots,
+ * ignore_slots). Returns 0, or the first error with a message after trying the rest; -ENOTSUP
+ * when the engine has no slots (openGauss). */
+int db_apply_slots(struct db *db, const struct db_slot_spec *create, int create_count,
+		   const char (*drop)[DB_NAME_MAX], int drop_count, int64_t timeout_ms, char *err,
+		   size_t err_cap) __attribute__((warn_unused_result));
 
 /* Runs CHECKPOINT on the running server and returns its redo LSN in *out_lsn (bytes): after a
  * promotion (Patroni's checkpoint_after_promote) and before a planned switchover. */

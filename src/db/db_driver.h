@@ -91,6 +91,18 @@ struct db_driver {
 	int (*set_sync_standbys)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
 	int (*ensure_slots)(struct db *db, const char names[][MEMBER_NAME_MAX], int count,
 			    int64_t timeout_ms, char *err, size_t err_cap);
+	/* db_apply_slots: db.c has checked the lists. NULL: the engine has no slots. */
+	int (*apply_slots)(struct db *db, const struct db_slot_spec *create, int create_count,
+			   const char (*drop)[DB_NAME_MAX], int drop_count, int64_t timeout_ms,
+			   char *err, size_t err_cap);
+	/* db_copy_logical_slots: db.c has checked the list. NULL: not supported. */
+	int (*copy_logical_slots)(struct db *db, const struct db_peer *primary,
+				  const char (*names)[DB_NAME_MAX], int count, int64_t timeout_ms,
+				  int *copied, char *err, size_t err_cap);
+	/* db_peer_slot_xmins: db.c has checked the list. NULL: not supported. */
+	int (*peer_slot_xmins)(struct db *db, const struct db_peer *primary,
+			       const char (*names)[DB_NAME_MAX], int count, bool *found,
+			       uint64_t *xmin, int64_t timeout_ms, char *err, size_t err_cap);
 	/* db_advance_slots: db.c has checked the list. NULL: the engine has no slots. */
 	int (*advance_slots)(struct db *db, const struct db_slot_target *targets, int count,
 			     int64_t timeout_ms, char *err, size_t err_cap);

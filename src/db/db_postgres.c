@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -324,7 +325,8 @@ static int pg_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], i
 	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
 		const char *name = PQgetvalue(res, r, 0);
 		bool active = strcmp(PQgetvalue(res, r, 1), "t") == 0;
-		bool wanted = false;
+		bool logical = strcmp(PQgetvalue(res, r, 3), "t") == 0;
+		bool wanted = logical; /* physical slots only */
 		for (int j = 0; j < nwant; j++) {
 			if (strcmp(want[j], name) == 0) {
 				have[j] = true;
@@ -363,38 +365,171 @@ out_finish:
 	return rc;
 }
 
-/* One statement per slot, each a no-op unless the slot exists, is idle and is behind. */
+/* Creates a logical slot in its database (a connection of its own). */
+static int create_logical_slot(struct db *db, const struct db_slot_spec *s, int64_t deadline,
+			       char *err, size_t err_cap)
+{
+	char sql[DB_PG_SQL_MAX];
+	PGconn *conn;
+	int rc = db_sql_connect(db, s->database, deadline, &conn, err, err_cap);
+
+	if (rc < 0)
+		return rc;
+	char *plugin = PQescapeLiteral(conn, s->plugin, strlen(s->plugin));
+	if (!plugin) {
+		rc = err_fail(err, err_cap, -ENOMEM, "could not quote plugin name");
+		goto out_finish;
+	}
+	/* Slot names are [a-z0-9_] (db.c checked): no quoting issue. */
+	if (buf_format(sql, sizeof(sql),
+		       "SELECT pg_catalog.pg_create_logical_replication_slot('%s', %s)"
+		       " WHERE NOT pg_catalog.pg_is_in_recovery() AND NOT EXISTS (SELECT 1"
+		       " FROM pg_catalog.pg_replication_slots WHERE slot_name = '%s')",
+		       s->name, plugin, s->name) != 0)
+		rc = err_fail(err, err_cap, -ENAMETOOLONG, "slot name too long");
+	PQfreemem(plugin);
+	if (rc == 0)
+		rc = db_sql_exec(conn, sql, deadline, err, err_cap);
+out_finish:
+	PQfinish(conn);
+	return rc;
+}
+
+static int pg_apply_slots(struct db *db, const struct db_slot_spec *create, int create_count,
+			  const char (*drop)[DB_NAME_MAX], int drop_count, int64_t timeout_ms,
+			  char *err, size_t err_cap)
+{
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	char sql[DB_PG_SQL_MAX];
+	int first = 0;
+	PGconn *conn;
+	int rc = db_sql_connect(db, NULL, deadline, &conn, err, err_cap);
+
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < drop_count; i++) {
+		char *lit = PQescapeLiteral(conn, drop[i], strlen(drop[i]));
+
+		char *e = first ? NULL : err;
+		size_t e_cap = first ? 0 : err_cap;
+
+		if (!lit) {
+			rc = err_fail(e, e_cap, -ENOMEM, "could not quote slot name");
+		} else {
+			rc = buf_format(sql, sizeof(sql),
+					"SELECT pg_catalog.pg_drop_replication_slot(slot_name)"
+					" FROM pg_catalog.pg_replication_slots"
+					" WHERE slot_name = %s AND NOT active",
+					lit) != 0
+				     ? err_fail(e, e_cap, -ENAMETOOLONG, "slot name too long")
+				     : db_sql_exec(conn, sql, deadline, e, e_cap);
+			PQfreemem(lit);
+		}
+		first = first ? first : rc;
+	}
+	for (int i = 0; i < create_count; i++) {
+		if (create[i].logical) {
+			rc = create_logical_slot(db, &create[i], deadline, first ? NULL : err,
+						 first ? 0 : err_cap);
+		} else {
+			rc = buf_format(
+				     sql, sizeof(sql),
+				     "SELECT pg_catalog.pg_create_physical_replication_slot('%s', "
+				     "true) WHERE NOT EXISTS (SELECT 1 FROM "
+				     "pg_catalog.pg_replication_slots WHERE slot_name = '%s')",
+				     create[i].name, create[i].name) != 0
+				     ? err_fail(first ? NULL : err, first ? 0 : err_cap,
+						-ENAMETOOLONG, "slot name too long")
+				     : db_sql_exec(conn, sql, deadline, first ? NULL : err,
+						   first ? 0 : err_cap);
+		}
+		first = first ? first : rc;
+	}
+	PQfinish(conn);
+	return first;
+}
+
+/* One statement per slot, each a no-op unless the slot exists, is idle and is behind. A logical
+ * slot moves through a connection to its own database. */
 static int pg_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
 			    int64_t timeout_ms, char *err, size_t err_cap)
 {
 	if (count == 0)
 		return 0;
 	int64_t deadline = clock_mono_ms() + timeout_ms;
-	PGconn *conn;
-	int rc = db_sql_connect(db, NULL, deadline, &conn, err, err_cap);
-	if (rc < 0)
-		return rc;
+	PGconn *conn = NULL;
+	int rc = 0;
 	char sql[DB_PG_SQL_MAX];
+	const char *connected = NULL; /* the database conn is connected to ("" the default) */
 	for (int i = 0; i < count && rc == 0; i++) {
+		const struct db_slot_target *t = &targets[i];
+		bool logical = t->database[0] != '\0';
+		if (!conn || strcmp(connected, t->database) != 0) {
+			if (conn)
+				PQfinish(conn);
+			conn = NULL;
+			rc = db_sql_connect(db, logical ? t->database : NULL, deadline, &conn, err,
+					    err_cap);
+			if (rc < 0)
+				break;
+			connected = t->database;
+		}
 		char lsn[LSN_TEXT_MAX];
-		lsn_format(targets[i].lsn, lsn);
-		char *name = PQescapeLiteral(conn, targets[i].name, strlen(targets[i].name));
+		lsn_format(t->lsn, lsn);
+		char *name = PQescapeLiteral(conn, t->name, strlen(t->name));
 		if (!name) {
 			rc = err_fail(err, err_cap, -ENOMEM, "could not quote slot name");
 			break;
 		}
-		if (buf_format(sql, sizeof(sql),
-			       "SELECT pg_catalog.pg_replication_slot_advance(slot_name, '%s')"
-			       " FROM pg_catalog.pg_replication_slots WHERE slot_name = %s"
-			       " AND slot_type = 'physical' AND NOT active"
-			       " AND restart_lsn < '%s'::pg_catalog.pg_lsn",
-			       lsn, name, lsn) != 0)
+		if (buf_format(
+			    sql, sizeof(sql),
+			    "SELECT pg_catalog.pg_replication_slot_advance(slot_name, '%s')"
+			    " FROM pg_catalog.pg_replication_slots WHERE slot_name = %s"
+			    " AND slot_type = '%s' AND NOT active AND %s < '%s'::pg_catalog.pg_lsn",
+			    lsn, name, logical ? "logical" : "physical",
+			    logical ? "confirmed_flush_lsn" : "restart_lsn", lsn) != 0)
 			rc = err_fail(err, err_cap, -ENAMETOOLONG, "slot name too long");
 		PQfreemem(name);
 		if (rc == 0)
 			rc = db_sql_exec(conn, sql, deadline, err, err_cap);
 	}
-	PQfinish(conn);
+	if (conn)
+		PQfinish(conn);
+	return rc;
+}
+
+static int pg_copy_logical_slots(struct db *db, const struct db_peer *primary,
+				 const char (*names)[DB_NAME_MAX], int count, int64_t timeout_ms,
+				 int *copied, char *err, size_t err_cap)
+{
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	struct db_pg_slot_state *states = calloc((size_t)count, sizeof(*states));
+	int n = 0, rc;
+
+	if (!states)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	if (!db_server_running(db)) {
+		rc = err_fail(err, err_cap, -ESRCH, "server is not running");
+		goto out_free;
+	}
+	rc = db_pg_fetch_slot_states(db, primary, names, count, deadline, states, &n, err, err_cap);
+	if (rc < 0 || n == 0)
+		goto out_free;
+	int64_t left = deadline - clock_mono_ms();
+	rc = pg_stop(db, DB_STOP_FAST, left > 1000 ? left : 1000, err, err_cap);
+	if (rc < 0)
+		goto out_free;
+	rc = db_pg_install_slot_states(db, states, n, err, err_cap);
+	/* Started again whatever happened: the configuration on disk is current. */
+	left = deadline - clock_mono_ms();
+	int start_rc = run_pg_ctl_start(db, left > 1000 ? left : 1000, rc < 0 ? NULL : err,
+					rc < 0 ? 0 : err_cap);
+	if (rc == 0)
+		rc = start_rc;
+	if (rc == 0)
+		*copied = n;
+out_free:
+	free(states);
 	return rc;
 }
 
@@ -433,6 +568,9 @@ const struct db_driver db_postgres_driver = {
 	.apply_parameters = pg_apply_parameters,
 	.set_sync_standbys = pg_set_sync_standbys,
 	.ensure_slots = pg_ensure_slots,
+	.apply_slots = pg_apply_slots,
+	.copy_logical_slots = pg_copy_logical_slots,
+	.peer_slot_xmins = db_pg_peer_slot_xmins,
 	.advance_slots = pg_advance_slots,
 	.checkpoint = pg_checkpoint,
 	.fence = db_fence_postmaster,

@@ -105,6 +105,33 @@ int db_pg_parse_controldata(const char *text, struct db_control *out)
 /* Longest SQL statement the driver builds (CREATE ROLE with an escaped password is the long
  * one). */
 #define DB_PG_SQL_MAX 2048
+
+/* An xid column (catalog_xmin) as text: "" (null) is 0. Returns 0 or -EINVAL. */
+int db_pg_parse_xid(const char *v, uint64_t *out) __attribute__((warn_unused_result));
+/* The catalog_xmin of the slots named on primary (db_peer_slot_xmins). */
+int db_pg_peer_slot_xmins(struct db *db, const struct db_peer *primary,
+			  const char (*names)[DB_NAME_MAX], int count, bool *found, uint64_t *xmin,
+			  int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* A logical slot's state file as read from the primary (db_postgres_slots.c). The file is a
+ * ReplicationSlotOnDisk, a few hundred bytes; this leaves room for later versions. */
+#define DB_PG_SLOT_STATE_MAX 4096
+struct db_pg_slot_state {
+	char name[DB_NAME_MAX];
+	size_t len;
+	unsigned char data[DB_PG_SLOT_STATE_MAX];
+};
+/* Reads the state files of the logical slots named (1 to DB_SLOTS_MAX) from primary, as the
+ * rewind user; a slot the primary lacks is left out. Fills out[0..*n). */
+int db_pg_fetch_slot_states(struct db *db, const struct db_peer *primary,
+			    const char (*names)[DB_NAME_MAX], int count, int64_t deadline,
+			    struct db_pg_slot_state *out, int *n, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+/* Installs them in <data_dir>/pg_replslot (the server must be stopped), each synced and renamed
+ * into place. */
+int db_pg_install_slot_states(struct db *db, const struct db_pg_slot_state *states, int n,
+			      char *err, size_t err_cap) __attribute__((warn_unused_result));
 /* The tail of the server log quoted when a start fails. */
 #define DB_PG_LOG_TAIL_MAX 1024
 /* Where a checkpoint left the WAL: its redo location (what pg_rewind reads). */

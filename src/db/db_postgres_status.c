@@ -75,6 +75,15 @@ static void conninfo_target(const char *conninfo, char *host, size_t host_cap, i
 	PQconninfoFree(opts);
 }
 
+int db_pg_parse_xid(const char *v, uint64_t *out)
+{
+	if (!v || !*v) {
+		*out = 0;
+		return 0;
+	}
+	return num_parse_u64(v, 0, UINT32_MAX, out);
+}
+
 static int parse_lsn_field(const char *v, uint64_t *out)
 {
 	if (!v || !*v) {
@@ -269,9 +278,11 @@ static const char standbys_sql[] =
 	" sync_priority, sent_lsn, write_lsn, flush_lsn, replay_lsn"
 	" FROM pg_catalog.pg_stat_replication ORDER BY application_name, pid";
 
-const char db_pg_slots_sql[] = "SELECT slot_name, active, restart_lsn"
-			       " FROM pg_catalog.pg_replication_slots"
-			       " WHERE slot_type = 'physical' ORDER BY slot_name";
+const char db_pg_slots_sql[] =
+	"SELECT slot_name, active, restart_lsn, slot_type = 'logical',"
+	" COALESCE(database::text, ''), COALESCE(plugin::text, ''), confirmed_flush_lsn,"
+	" COALESCE(catalog_xmin::text, '')"
+	" FROM pg_catalog.pg_replication_slots WHERE NOT temporary ORDER BY slot_name";
 
 static const char pending_sql[] =
 	"SELECT name FROM pg_catalog.pg_settings WHERE pending_restart ORDER BY name";
@@ -319,7 +330,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 	rc = db_sql_query(conn, db_pg_slots_sql, deadline, &res, err, err_cap);
 	if (rc < 0)
 		return rc;
-	for (int r = 0; r < PQntuples(res) && PQnfields(res) == 3; r++) {
+	for (int r = 0; r < PQntuples(res) && PQnfields(res) == 8; r++) {
 		if (st->slot_count >= DB_SLOTS_MAX) {
 			st->slots_omitted++;
 			continue;
@@ -328,7 +339,12 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 		const char *lsn = db_sql_value(res, r, 2);
 		if (copy_field(db_sql_value(res, r, 0), s->name, sizeof(s->name)) < 0 ||
 		    parse_bool_field(db_sql_value(res, r, 1), &s->active) < 0 ||
-		    parse_lsn_field(lsn, &s->restart_lsn) < 0) {
+		    parse_lsn_field(lsn, &s->restart_lsn) < 0 ||
+		    parse_bool_field(db_sql_value(res, r, 3), &s->logical) < 0 ||
+		    copy_field(db_sql_value(res, r, 4), s->database, sizeof(s->database)) < 0 ||
+		    copy_field(db_sql_value(res, r, 5), s->plugin, sizeof(s->plugin)) < 0 ||
+		    parse_lsn_field(db_sql_value(res, r, 6), &s->confirmed_flush_lsn) < 0 ||
+		    db_pg_parse_xid(db_sql_value(res, r, 7), &s->catalog_xmin) < 0) {
 			memset(s, 0, sizeof(*s));
 			st->slots_omitted++;
 			continue;

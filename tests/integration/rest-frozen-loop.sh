@@ -30,7 +30,8 @@ for p in / /primary /master /read-write /leader; do
 done
 t_assert_eq 503 "$(code OPTIONS /)" "after the deadline: OPTIONS / (HAProxy's default check)"
 t_assert_eq 200 "$(code GET /health)" "after the deadline: /health still 200"
-curl -s "http://127.0.0.1:$PORT/metrics" | grep -q '^gsha_leader_lease_valid{scope="batman",name="node1"} 0$' ||
+metrics=$(curl -s -m 5 "http://127.0.0.1:$PORT/metrics" || true)
+grep -q '^gsha_leader_lease_valid{scope="batman",name="node1"} 0$' <<<"$metrics" ||
 	t_fail "metrics do not show the lease as invalid"
 t_pass "metrics show gsha_leader_lease_valid 0"
 t_done

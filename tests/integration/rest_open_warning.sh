@@ -5,10 +5,9 @@
 # set or it listens on loopback only. Also the README's claim that restapi.listen is required
 # (as in Patroni) rather than defaulted to 0.0.0.0:8008.
 #
-# Each agent runs in a network namespace of its own (unshare -n, only its loopback up), so
-# 0.0.0.0 reaches nothing outside it and nothing outside reaches it. No etcd is reachable there:
-# the warning is part of start-up, before the first cycle; each run is stopped after a few
-# seconds.
+# Each agent runs in a network namespace of its own (unshare -n, only its loopback up) with an
+# etcd of its own, so 0.0.0.0 reaches nothing outside it and nothing outside reaches it; each run
+# is stopped after a few seconds.
 source "$(dirname "$0")/lib/common.sh"
 
 command -v unshare >/dev/null || t_fail "unshare (util-linux) is needed for a private network namespace"
@@ -43,11 +42,25 @@ YAML
 	chown -R postgres:postgres "$dir/$1" "$dir/$1.yml"
 }
 
-# Runs the agent of config name for 3 s in a private network namespace (then kills it: with no
-# etcd its orderly shutdown would wait out retry_timeout); its log in $dir/name.log.
+# Runs the agent of config name for 4 s in a private network namespace with an etcd of its own
+# (the agent waits for the DCS before its REST API starts, as Patroni does), then kills both. The
+# cluster's initialize key is written first, so the agent never bootstraps a database there.
+# Every process in the namespace is bounded by timeout, whatever happens to this script.
 run_agent() {
-	unshare -n sh -c 'ip link set lo up && exec runuser -u postgres -- timeout -s KILL 3 "$0" "$1"' \
-		"$GSHA_BUILD_DIR/gsha" "$dir/$1.yml" >"$dir/$1.log" 2>&1 || true
+	unshare -n sh -c '
+		ip link set lo up || exit 1
+		timeout -s KILL 20 etcd --name "$1" --data-dir "$2/etcd-$1" \
+			--listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
+			--listen-peer-urls http://127.0.0.1:2380 >"$2/etcd-$1.log" 2>&1 &
+		e=$!
+		trap "kill -TERM $e 2>/dev/null; wait $e" EXIT INT TERM
+		for _ in $(seq 100); do
+			ETCDCTL_API=3 timeout 2 etcdctl --endpoints=http://127.0.0.1:2379 \
+				put "/service/$3/initialize" 1 >/dev/null 2>&1 && break
+			sleep 0.1
+		done
+		runuser -u postgres -- timeout -s KILL 4 "$0" "$2/$1.yml"
+	' "$GSHA_BUILD_DIR/gsha" "$1" "$dir" "warn$$" >"$dir/$1.log" 2>&1 || true
 	grep -q 'starting: member' "$dir/$1.log" || {
 		cat "$dir/$1.log" >&2
 		t_fail "$1: the agent did not start"

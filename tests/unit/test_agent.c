@@ -325,6 +325,7 @@ static void slot_world_init(struct loop_world *w, struct cfg *c)
 	loop_world_init(w, c, 10000, 2000, 3000);
 	w->a.view_ok = true;
 	w->a.dyn.postgresql.use_slots = true;
+	w->a.dyn.member_slots_ttl_ms = 1800000;
 	w->dbs.role = DB_ROLE_REPLICA;
 	w->dbs.replay_lsn = 0x4800000;
 	memcpy(w->cluster.leader, "node2", 6);
@@ -359,19 +360,22 @@ static void test_slots_replica_keeps_one_for_every_other_member(void **state)
 	slot_world_init(w, c);
 	slot_plan_build(&w->a, &plan);
 	assert_true(plan.manage);
-	assert_true(plan.ensure);
-	assert_int_equal(plan.keep_count, 2);
-	assert_string_equal(plan.keep[0], "node2");
-	assert_string_equal(plan.keep[1], "node3");
+	assert_int_equal(plan.want_count, 2);
+	assert_int_equal(plan.create_count, 2);
+	assert_string_equal(plan.create[0].name, "node2");
+	assert_string_equal(plan.create[1].name, "node3");
+	assert_false(plan.create[0].logical);
 	assert_int_equal(plan.advance_count, 0);
 	/* Once both exist, nothing to create; an idle slot nobody owns is dropped. */
 	add_slot(&w->dbs, "node2", false, 0x4800000);
 	add_slot(&w->dbs, "node3", false, 0x4000000);
 	slot_plan_build(&w->a, &plan);
-	assert_false(plan.ensure);
+	assert_int_equal(plan.create_count + plan.drop_count, 0);
 	add_slot(&w->dbs, "gone", false, 0x1000000);
 	slot_plan_build(&w->a, &plan);
-	assert_true(plan.ensure);
+	assert_int_equal(plan.create_count, 0);
+	assert_int_equal(plan.drop_count, 1);
+	assert_string_equal(plan.drop[0], "gone");
 	free(w);
 	free(c);
 }
@@ -390,7 +394,7 @@ static void test_slots_replica_advances_them_to_the_members_positions(void **sta
 	add_slot(&w->dbs, "node2", false, 0x3000000);
 	add_slot(&w->dbs, "node3", false, 0x3000000);
 	slot_plan_build(&w->a, &plan);
-	assert_false(plan.ensure);
+	assert_int_equal(plan.create_count + plan.drop_count, 0);
 	assert_int_equal(plan.advance_count, 2);
 	assert_string_equal(plan.advance[0].name, "node2");
 	assert_int_equal(plan.advance[0].lsn, 0x4800000); /* capped at my replay */
@@ -421,8 +425,8 @@ static void test_slots_leader_nofailover_and_off(void **state)
 	add_slot(&w->dbs, "node3", false, 0x3000000);
 	slot_plan_build(&w->a, &plan);
 	assert_true(plan.manage);
-	assert_int_equal(plan.keep_count, 2);
-	assert_false(plan.ensure);
+	assert_int_equal(plan.want_count, 2);
+	assert_int_equal(plan.create_count + plan.drop_count, 0);
 	assert_int_equal(plan.advance_count, 0);
 
 	slot_world_init(w, c);
@@ -431,8 +435,8 @@ static void test_slots_leader_nofailover_and_off(void **state)
 	add_slot(&w->dbs, "node2", false, 0x3000000);
 	slot_plan_build(&w->a, &plan);
 	assert_true(plan.manage);
-	assert_int_equal(plan.keep_count, 0);
-	assert_true(plan.ensure); /* drops the idle one */
+	assert_int_equal(plan.want_count, 0);
+	assert_int_equal(plan.drop_count, 1); /* drops the idle one */
 	c->tags.nofailover = false;
 
 	slot_world_init(w, c);
@@ -443,6 +447,249 @@ static void test_slots_leader_nofailover_and_off(void **state)
 	w->dbs.running = false;
 	slot_plan_build(&w->a, &plan);
 	assert_false(plan.manage);
+	free(w);
+	free(c);
+}
+
+static void add_logical_slot(struct db_status *s, const char *name, const char *database,
+			     const char *plugin, uint64_t confirmed)
+{
+	add_slot(s, name, false, confirmed);
+	s->slots[s->slot_count - 1].logical = true;
+	assert_int_equal(buf_copy(s->slots[s->slot_count - 1].database, DB_NAME_MAX, database), 0);
+	assert_int_equal(buf_copy(s->slots[s->slot_count - 1].plugin, DB_NAME_MAX, plugin), 0);
+	s->slots[s->slot_count - 1].confirmed_flush_lsn = confirmed;
+}
+
+static void add_cfg_slot(struct cfg_slots *slots, const char *name, const char *type,
+			 const char *database, const char *plugin)
+{
+	struct cfg_slot *s = &slots->items[slots->count++];
+
+	memset(s, 0, sizeof(*s));
+	assert_int_equal(buf_copy(s->name, sizeof(s->name), name), 0);
+	assert_int_equal(buf_copy(s->type, sizeof(s->type), type), 0);
+	assert_int_equal(buf_copy(s->database, sizeof(s->database), database), 0);
+	assert_int_equal(buf_copy(s->plugin, sizeof(s->plugin), plugin), 0);
+}
+
+/* ignore_slots: an idle slot a rule matches (a backup tool's) is never dropped; one the rule
+ * does not match (another type, another name) still is. */
+static void test_slots_ignore_slots_are_never_dropped(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+	struct slot_plan plan;
+
+	(void)state;
+	assert_non_null(w);
+	slot_world_init(w, c);
+	add_slot(&w->dbs, "node2", false, 0x4800000);
+	add_slot(&w->dbs, "node3", false, 0x4000000);
+	add_slot(&w->dbs, "barman", false, 0x1000000);
+	add_logical_slot(&w->dbs, "cdc", "app", "pgoutput", 0x1000000);
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.drop_count, 2);
+	add_cfg_slot(&w->a.dyn.ignore_slots, "barman", "", "", "");
+	add_cfg_slot(&w->a.dyn.ignore_slots, "", "logical", "app", "");
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.drop_count, 0);
+	/* A rule for physical slots only does not cover the logical one. */
+	memcpy(w->a.dyn.ignore_slots.items[1].type, "physical", 9);
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.drop_count, 1);
+	assert_string_equal(plan.drop[0], "cdc");
+	free(w);
+	free(c);
+}
+
+/* Permanent slots: physical ones on every node that may become leader, logical ones created on
+ * the leader only; a logical slot of the name in another database is dropped to be made again;
+ * a replica keeps (never creates) the logical one and moves the physical one to the leader's
+ * published position. */
+static void test_slots_permanent_physical_and_logical(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+	struct slot_plan plan;
+
+	(void)state;
+	assert_non_null(w);
+	slot_world_init(w, c);
+	add_cfg_slot(&w->a.dyn.slots, "keep_wal", "physical", "", "");
+	add_cfg_slot(&w->a.dyn.slots, "cdc", "logical", "app", "test_decoding");
+	add_slot(&w->dbs, "node2", false, 0x4800000);
+	add_slot(&w->dbs, "node3", false, 0x4000000);
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.want_count, 4);
+	assert_int_equal(plan.create_count, 1);
+	assert_string_equal(plan.create[0].name, "keep_wal");
+	assert_int_equal(plan.copy_count, 0); /* the leader has not published cdc yet */
+	add_slot(&w->dbs, "keep_wal", false, 0x1000000);
+	w->cluster.status_slots.slot_count = 2;
+	memcpy(w->cluster.status_slots.slots[0].name, "keep_wal", 9);
+	w->cluster.status_slots.slots[0].lsn = 0x2000000;
+	memcpy(w->cluster.status_slots.slots[1].name, "cdc", 4);
+	w->cluster.status_slots.slots[1].lsn = 0x5000000;
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.copy_count, 1); /* logical slot failover: copied from the leader */
+	assert_string_equal(plan.copy[0], "cdc");
+	add_logical_slot(&w->dbs, "cdc", "app", "test_decoding", 0x1000000);
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.create_count + plan.drop_count + plan.copy_count, 0);
+	assert_int_equal(plan.advance_count, 2);
+	assert_string_equal(plan.advance[0].name, "keep_wal");
+	assert_int_equal(plan.advance[0].lsn, 0x2000000);
+	assert_string_equal(plan.advance[0].database, "");
+	/* the copy follows the leader's consumer, up to my replay position */
+	assert_string_equal(plan.advance[1].name, "cdc");
+	assert_string_equal(plan.advance[1].database, "app");
+	assert_int_equal(plan.advance[1].lsn, 0x4800000);
+
+	/* The leader creates the logical one, and replaces one in another database. */
+	w->dbs.role = DB_ROLE_PRIMARY;
+	w->a.out.leader = true;
+	w->dbs.slot_count = 3; /* node2, node3, keep_wal */
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.copy_count, 0);
+	assert_int_equal(plan.create_count, 1);
+	assert_string_equal(plan.create[0].name, "cdc");
+	assert_true(plan.create[0].logical);
+	assert_string_equal(plan.create[0].database, "app");
+	assert_string_equal(plan.create[0].plugin, "test_decoding");
+	add_logical_slot(&w->dbs, "cdc", "postgres", "test_decoding", 0x1000000);
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.create_count, 0);
+	assert_int_equal(plan.drop_count, 1);
+	assert_string_equal(plan.drop[0], "cdc");
+
+	/* nofailover: no permanent slots at all. */
+	slot_world_init(w, c);
+	c->tags.nofailover = true;
+	add_cfg_slot(&w->a.dyn.slots, "keep_wal", "physical", "", "");
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.want_count, 0);
+	c->tags.nofailover = false;
+	free(w);
+	free(c);
+}
+
+/* Cascades and nostream: no slot for a nostream member anywhere; with member_slots_ttl 0 a
+ * replica keeps only the slots of the members that stream from it, and a nofailover replica
+ * keeps those too. */
+static void test_slots_cascade_nostream_and_no_retention(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+	struct slot_plan plan;
+
+	(void)state;
+	assert_non_null(w);
+	slot_world_init(w, c);
+	w->cluster.members[2].nostream = true; /* node3 */
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.want_count, 1);
+	assert_string_equal(plan.want[0].name, "node2");
+	w->cluster.members[2].nostream = false;
+	memcpy(w->cluster.members[2].replicatefrom, "node1", 6); /* node3 cascades from me */
+	w->a.dyn.member_slots_ttl_ms = 0;
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.want_count, 1);
+	assert_string_equal(plan.want[0].name, "node3");
+	w->a.dyn.member_slots_ttl_ms = 1800000;
+	c->tags.nofailover = true;
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.want_count, 1);
+	assert_string_equal(plan.want[0].name, "node3");
+	c->tags.nofailover = false;
+	free(w);
+	free(c);
+}
+
+/* member_slots_ttl: the leader keeps the slot of a member whose key went away, lists it in the
+ * status key's retain_slots, and drops it once member_slots_ttl passed; a replica keeps what
+ * the status key lists. */
+static void test_slots_retained_for_member_slots_ttl(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+	struct slot_plan plan;
+	struct dcs_status_doc st;
+
+	(void)state;
+	assert_non_null(w);
+	slot_world_init(w, c);
+	w->dbs.role = DB_ROLE_PRIMARY;
+	w->a.out.leader = true;
+	add_slot(&w->dbs, "node2", false, 0x4800000);
+	add_slot(&w->dbs, "node3", false, 0x4000000);
+	slot_retention_update(&w->a, 1000);
+	slot_status(&w->a, &st);
+	assert_int_equal(st.retain_count, 2);
+	assert_string_equal(st.retain[0], "node2");
+	assert_int_equal(st.slot_count, 2);
+	assert_int_equal(st.slots[1].lsn, 0x4000000);
+	w->cluster.member_count = 2; /* node3's key expired */
+	slot_retention_update(&w->a, 1000 + 1799000);
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.drop_count, 0);
+	slot_retention_update(&w->a, 1000 + 1800000);
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.drop_count, 1);
+	assert_string_equal(plan.drop[0], "node3");
+
+	/* A replica keeps what the leader retains. */
+	slot_world_init(w, c);
+	w->cluster.member_count = 2;
+	add_slot(&w->dbs, "node2", false, 0x4800000);
+	add_slot(&w->dbs, "node3", false, 0x4000000);
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.drop_count, 1);
+	w->cluster.status_slots.retain_count = 1;
+	memcpy(w->cluster.status_slots.retain[0], "node3", 6);
+	slot_plan_build(&w->a, &plan);
+	assert_int_equal(plan.drop_count, 0);
+	free(w);
+	free(c);
+}
+
+/* Patroni's readiness check of a copied logical slot: safe once the primary's physical slot for
+ * this replica holds a catalog_xmin between the primary's logical slot's and the copy's. */
+static void test_slots_copied_logical_slot_is_safe_once_catalog_xmin_is_held(void **state)
+{
+	struct cfg *c = load_fixture();
+	struct loop_world *w = calloc(1, sizeof(*w));
+	char safe[DB_SLOTS_MAX][DB_NAME_MAX];
+	bool found[2] = { true, false };
+	uint64_t xmins[2] = { 740, 0 };
+
+	(void)state;
+	assert_non_null(w);
+	slot_world_init(w, c);
+	add_logical_slot(&w->dbs, "cdc", "app", "test_decoding", 0x1000000);
+	add_logical_slot(&w->dbs, "other", "app", "test_decoding", 0x1000000);
+	w->dbs.slots[0].catalog_xmin = 745;
+	w->dbs.slots[1].catalog_xmin = 745;
+	w->a.pending_count = 2;
+	memcpy(w->a.pending[0].name, "cdc", 4);
+	memcpy(w->a.pending[1].name, "other", 6);
+	/* No catalog_xmin on the physical slot yet (no feedback): nothing is safe. */
+	assert_int_equal(slot_readiness(&w->a, found, xmins, 0, safe), 0);
+	assert_int_equal(w->a.pending_count, 2);
+	assert_true(w->a.pending[0].known);
+	/* The physical slot's catalog_xmin behind the primary's logical one: not yet. */
+	assert_int_equal(slot_readiness(&w->a, found, xmins, 730, safe), 0);
+	/* Past the copy's own catalog_xmin: not yet either. */
+	assert_int_equal(slot_readiness(&w->a, found, xmins, 750, safe), 0);
+	/* Between the two: cdc is safe; "other" stays (its primary catalog_xmin is unknown). */
+	assert_int_equal(slot_readiness(&w->a, found, xmins, 742, safe), 1);
+	assert_string_equal(safe[0], "cdc");
+	assert_int_equal(w->a.pending_count, 1);
+	assert_string_equal(w->a.pending[0].name, "other");
+	/* A queued slot that is gone here needs no check. */
+	w->dbs.slot_count = 0;
+	assert_int_equal(slot_readiness(&w->a, found, xmins, 0, safe), 0);
+	assert_int_equal(w->a.pending_count, 0);
 	free(w);
 	free(c);
 }
@@ -679,6 +926,11 @@ int main(void)
 		cmocka_unit_test(test_slots_replica_keeps_one_for_every_other_member),
 		cmocka_unit_test(test_slots_replica_advances_them_to_the_members_positions),
 		cmocka_unit_test(test_slots_leader_nofailover_and_off),
+		cmocka_unit_test(test_slots_ignore_slots_are_never_dropped),
+		cmocka_unit_test(test_slots_permanent_physical_and_logical),
+		cmocka_unit_test(test_slots_cascade_nostream_and_no_retention),
+		cmocka_unit_test(test_slots_retained_for_member_slots_ttl),
+		cmocka_unit_test(test_slots_copied_logical_slot_is_safe_once_catalog_xmin_is_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1625,6 +1625,52 @@ static void test_merge_patch_stored_bad_value_does_not_block_other_keys(void **s
 	buf_done(&out);
 }
 
+/* slots and ignore_slots as Patroni reads them: a bad entry is skipped, never voids the rest;
+ * the type of a permanent slot follows from database and plugin when not given. */
+static void test_dynamic_slots_and_ignore_slots(void **state)
+{
+	static const char json[] =
+		"{\"ttl\":30,\"member_slots_ttl\":\"10min\","
+		"\"slots\":{\"keep_wal\":null,\"cdc\":{\"database\":\"app\",\"plugin\":"
+		"\"pgoutput\"},"
+		"\"Bad-Name\":{\"type\":\"physical\"},\"half\":{\"type\":\"logical\"},"
+		"\"odd\":{\"type\":\"other\"},\"phys\":{\"type\":\"physical\"}},"
+		"\"ignore_slots\":[{\"name\":\"barman\"},{\"type\":\"logical\",\"plugin\":"
+		"\"wal2json\"},"
+		"\"junk\"],\"loop_wait\":3}";
+	struct cfg_dynamic d;
+	struct buf out;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(cfg_dynamic_parse(json, strlen(json), &d, err, sizeof(err)), 0);
+	assert_int_equal(d.loop_wait_ms, 3000);
+	assert_int_equal(d.member_slots_ttl_ms, 600000);
+	assert_int_equal(d.slots.count, 3);
+	assert_string_equal(d.slots.items[0].name, "keep_wal");
+	assert_string_equal(d.slots.items[0].type, "physical");
+	assert_string_equal(d.slots.items[1].name, "cdc");
+	assert_string_equal(d.slots.items[1].type, "logical");
+	assert_string_equal(d.slots.items[1].plugin, "pgoutput");
+	assert_string_equal(d.slots.items[2].name, "phys");
+	assert_int_equal(d.slots.skipped, 3);
+	assert_non_null(strstr(d.slots.skipped_why, "Bad-Name"));
+	assert_int_equal(d.ignore_slots.count, 2);
+	assert_int_equal(d.ignore_slots.skipped, 1);
+	assert_string_equal(d.ignore_slots.items[0].name, "barman");
+	assert_string_equal(d.ignore_slots.items[1].type, "logical");
+	assert_string_equal(d.ignore_slots.items[1].name, "");
+	/* Written back into the config key as Patroni spells them. */
+	buf_init(&out, 65536);
+	assert_int_equal(cfg_dynamic_render(&d, &out), 0);
+	assert_non_null(strstr(out.data, "\"member_slots_ttl\":600"));
+	assert_non_null(strstr(out.data, "\"cdc\":{\"type\":\"logical\",\"database\":\"app\""));
+	assert_non_null(strstr(out.data, "\"ignore_slots\":[{\"name\":\"barman\"}"));
+	buf_done(&out);
+	cfg_dynamic_defaults(&d);
+	assert_int_equal(d.member_slots_ttl_ms, 1800000);
+}
+
 static void test_dynamic_check_accepts_fast_settings(void **state)
 {
 	struct cfg_dynamic d;
@@ -1729,6 +1775,8 @@ static const struct {
 	{ "tags.noloadbalance", "/replica health check (integration.ha_tags_pause)" },
 	{ "tags.clonefrom", "clone source (integration.ha_tags_pause)" },
 	{ "tags.nosync", "synchronous standby choice (unit.ha_decide)" },
+	{ "tags.nostream", "no primary_conninfo (unit.ha_decide, integration.ha_cascade)" },
+	{ "tags.replicatefrom", "upstream choice (unit.ha_decide, integration.ha_cascade)" },
 	{ "tags.failover_priority", "leader race (unit.ha_decide, integration.gsctl)" },
 	{ "tags.sync_priority",
 	  "synchronous standby choice (test_decide_sync_priority_wins_over_position)" },
@@ -1749,6 +1797,13 @@ static const struct {
 	  "synchronous standby choice (test_decide_sync_lagging_standby_is_not_chosen)" },
 	{ "bootstrap.dcs.failsafe_mode", "failsafe (integration.ha_failsafe_tls)" },
 	{ "bootstrap.dcs.check_timeline", "leader race (unit.ha_decide)" },
+	{ "bootstrap.dcs.max_timelines_history",
+	  "the history key keeps the newest rows (unit.dcs "
+	  "test_history_doc_appends_a_row_to_what_was_read)" },
+	{ "bootstrap.dcs.slots", "permanent slots (unit.agent, integration.ha_slots)" },
+	{ "bootstrap.dcs.ignore_slots", "slots never dropped (unit.agent, integration.ha_slots)" },
+	{ "bootstrap.dcs.member_slots_ttl",
+	  "retained member slots (unit.agent, integration.ha_slots)" },
 	{ "bootstrap.dcs.pause", "maintenance mode (integration.ha_tags_pause)" },
 	{ "bootstrap.dcs.postgresql.use_pg_rewind", "rewind (integration.ha_cluster)" },
 	{ "bootstrap.dcs.postgresql.use_slots", "replication slots (integration.ha_cluster)" },
@@ -1808,6 +1863,12 @@ static void non_default_value(const struct cfg_key *k, char *out, size_t cap)
 		return;
 	case CFG_KEY_USERS:
 		snprintf(out, cap, "{u: {password: p}}");
+		return;
+	case CFG_KEY_SLOTS:
+		snprintf(out, cap, "{s1: {type: physical}}");
+		return;
+	case CFG_KEY_IGNORE_SLOTS:
+		snprintf(out, cap, "[{name: s1}]");
 		return;
 	default:
 		snprintf(out, cap, "x");
@@ -1967,12 +2028,14 @@ static void test_todo_key_at_its_default_is_not_warned(void **state)
 {
 	struct fixture *f = *state;
 
-	/* Patroni 4.1's postgres0.yml writes nostream: false, which is what gsha does. */
-	assert_loads(f, minimal_with(f, "", "tags:\n  nostream: false\n  sync_priority: 1\n"),
+	/* use_unix_socket: false is what gsha does; true is not done yet. */
+	assert_loads(f, minimal_with(f, "postgresql:\n", "postgresql:\n  use_unix_socket: false\n"),
 		     NULL);
 	assert_int_equal(f->diags.warnings, 0);
-	assert_loads(f, minimal_with(f, "", "tags:\n  nostream: true\n"), NULL);
-	assert_diag(f, CFG_SEVERITY_WARNING, "tags.nostream", 20, "does not implement yet");
+	assert_loads(f, minimal_with(f, "postgresql:\n", "postgresql:\n  use_unix_socket: true\n"),
+		     NULL);
+	assert_diag(f, CFG_SEVERITY_WARNING, "postgresql.use_unix_socket", 0,
+		    "does not implement yet");
 	assert_int_equal(f->diags.warnings, 1);
 }
 
@@ -2137,6 +2200,7 @@ int main(void)
 		T(test_merge_patch_output_limit_is_reported),
 		T(test_merge_patch_stored_bad_value_does_not_block_other_keys),
 		T(test_dynamic_check_accepts_fast_settings),
+		T(test_dynamic_slots_and_ignore_slots),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1166,6 +1166,50 @@ static void test_status_doc_keeps_a_large_lsn_exact(void **state)
 	assert_string_equal(out, "{\"optime\":1152921504606846977}");
 }
 
+/* Patroni 4's status: {"optime":N,"slots":{name:N},"retain_slots":[...]}, read back as written;
+ * entries Patroni would not take (a negative position, a long name) are left out. */
+static void test_status_doc_with_slots_round_trips(void **state)
+{
+	struct dcs_status_doc st = { .optime_lsn = 67405904, .slot_count = 2, .retain_count = 2 };
+	struct dcs_cluster *c = calloc(1, sizeof(*c));
+	char out[DCS_STATUS_DOC_MAX + 1], msg[MSG_LEN];
+	struct buf kvs;
+	char *kv;
+
+	(void)state;
+	assert_non_null(c);
+	memcpy(st.slots[0].name, "cdc", 4);
+	st.slots[0].lsn = UINT64_C(1152921504606846977);
+	memcpy(st.slots[1].name, "node2", 6);
+	st.slots[1].lsn = 67405000;
+	memcpy(st.retain[0], "node2", 6);
+	memcpy(st.retain[1], "node3", 6);
+	assert_int_equal(dcs_doc_status_slots(&st, out, sizeof(out), msg, sizeof(msg)), DCS_OK);
+	assert_string_equal(out, "{\"optime\":67405904,\"slots\":{\"cdc\":1152921504606846977,"
+				 "\"node2\":67405000},\"retain_slots\":[\"node2\",\"node3\"]}");
+	st.slot_count = 0;
+	st.retain_count = 0;
+	assert_int_equal(dcs_doc_status_slots(&st, out, sizeof(out), msg, sizeof(msg)), DCS_OK);
+	assert_string_equal(out, "{\"optime\":67405904}");
+
+	kv = kv_json(PREFIX "status",
+		     "{\"optime\":5,\"slots\":{\"a\":7,\"bad\":-1,\"b\":\"x\"},"
+		     "\"retain_slots\":[\"node2\",7,\"node3\"]}",
+		     "5");
+	buf_init(&kvs, DCS_RESPONSE_MAX);
+	assert_int_equal(buf_printf(&kvs, "%s", kv), 0);
+	assert_int_equal(parse_kvs(kvs.data, c), DCS_OK);
+	assert_int_equal(c->optime_lsn, 5);
+	assert_int_equal(c->status_slots.slot_count, 1);
+	assert_string_equal(c->status_slots.slots[0].name, "a");
+	assert_int_equal(c->status_slots.slots[0].lsn, 7);
+	assert_int_equal(c->status_slots.retain_count, 2);
+	assert_string_equal(c->status_slots.retain[1], "node3");
+	buf_done(&kvs);
+	free(kv);
+	free(c);
+}
+
 static void test_failsafe_doc_maps_names_to_urls(void **state)
 {
 	struct dcs_failsafe_member f[2] = { { "node1", "http://127.0.0.1:8008/patroni" },
@@ -1635,6 +1679,7 @@ int main(void)
 		cmocka_unit_test(test_failover_doc_leaves_out_empty_fields_and_checks_the_time),
 		cmocka_unit_test(test_failover_doc_with_a_quote_in_a_name_cannot_inject_fields),
 		cmocka_unit_test(test_status_doc_keeps_a_large_lsn_exact),
+		cmocka_unit_test(test_status_doc_with_slots_round_trips),
 		cmocka_unit_test(test_failsafe_doc_maps_names_to_urls),
 		cmocka_unit_test(test_history_doc_appends_a_row_to_what_was_read),
 		cmocka_unit_test(test_history_at_the_limit_drops_its_oldest_rows),

@@ -71,6 +71,8 @@ static const struct field fields[] = {
 	FLD(self.tags.nosync, F_BOOL),
 	FLD(self.tags.clonefrom, F_BOOL),
 	FLD(self.tags.failover_priority, F_INT),
+	FLD(self.tags.nostream, F_BOOL),
+	FLD(self.tags.replicatefrom, F_NAME),
 	FLD(self.shutdown_requested, F_BOOL),
 	FLD(self.busy, F_ACTION),
 	FLD(self.busy_since_ms, F_I64),
@@ -101,6 +103,7 @@ static const struct field fields[] = {
 	FLD(db.term, F_I64),
 	FLD(db.lsn, F_U64),
 	FLD(db.following, F_NAME),
+	FLD(db.has_upstream, F_BOOL),
 	FLD(db.rejoin_needed, F_BOOL),
 	FLD(db.start_since_ms, F_I64),
 	FLD(db.sync_placeholder, F_BOOL),
@@ -275,9 +278,10 @@ static int given_entity(struct run *r, char **tok, int n)
 		tags = &m->tags;
 		lsn = &m->lsn;
 		for (int i = 3; i < n; i++) {
-			flag = strcmp(tok[i], "running") == 0	? &m->running
-			       : strcmp(tok[i], "primary") == 0 ? &m->is_primary
-								: NULL;
+			flag = strcmp(tok[i], "running") == 0	  ? &m->running
+			       : strcmp(tok[i], "primary") == 0	  ? &m->is_primary
+			       : strcmp(tok[i], "streaming") == 0 ? &m->streaming
+								  : NULL;
 			if (flag)
 				*flag = true;
 		}
@@ -321,6 +325,12 @@ static int given_entity(struct run *r, char **tok, int n)
 			tags->nosync = true;
 		} else if (tags && strcmp(tok[i], "clonefrom") == 0) {
 			tags->clonefrom = true;
+		} else if (tags && strcmp(tok[i], "nostream") == 0) {
+			tags->nostream = true;
+		} else if (tags && strncmp(tok[i], "replicatefrom=", 14) == 0) {
+			if (strlen(tok[i] + 14) >= sizeof(tags->replicatefrom))
+				return bad(r, "given %s: replicatefrom too long", kind);
+			memcpy(tags->replicatefrom, tok[i] + 14, strlen(tok[i] + 14) + 1);
 		} else if (tags && strncmp(tok[i], "priority=", 9) == 0) {
 			if (parse_i64(r, tok[i] + 9, &v))
 				return -EINVAL;

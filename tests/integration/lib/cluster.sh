@@ -12,6 +12,8 @@
 #   c_kill NAME [SIGNAL]           signals the agent (default TERM) and waits for it to exit
 #   c_kill_db NAME                 kill -9 the node's postmaster
 #   c_leader                       prints the leader key's value ("" when none)
+#   c_key KEY                      prints the value of the cluster's key KEY ("status",
+#                                  "members/node1"; "" when none)
 #   c_role NAME                    prints "primary", "replica" or "" from the node's /patroni
 #   c_running NAME ROLE            succeeds when the node's database runs in ROLE (primary or
 #                                  replica), judged by its /primary or /replica health check
@@ -198,6 +200,11 @@ c_kill_db() {
 c_leader() {
 	ETCDCTL_API=3 etcdctl --endpoints="$C_ETCD" --command-timeout=2s get --print-value-only \
 		"/service/$C_SCOPE/leader" 2>/dev/null || true
+}
+
+c_key() {
+	ETCDCTL_API=3 etcdctl --endpoints="$C_ETCD" --command-timeout=2s get --print-value-only \
+		"/service/$C_SCOPE/$1" 2>/dev/null || true
 }
 
 c_role() {
