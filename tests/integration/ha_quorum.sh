@@ -23,7 +23,6 @@ t_on_failure() {
 	done
 }
 
-leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
 key_is() { [ "$(sync_key | tr -d ' ')" = "$1" ]; }
 
 c_start node1
@@ -61,12 +60,8 @@ t_assert_eq 200 "$(c_rest node1 /read-only-quorum)" "GET /read-only-quorum on th
 # ---- the writer, then the primary killed with -9.
 writer_start node1
 t_wait_for 60 "the writer to get 40 commits acknowledged" acked_past 40
-db_pid=$(c_postmaster_pid node1)
-c_kill node1 KILL
-kill -KILL "$db_pid" 2>/dev/null || true
-writer_stop
-total=$(acked_count)
-t_log "the writer had $total commits acknowledged when node1 was killed"
+kill_primary_under_writer node1
+total=$ACKED_TOTAL
 t_wait_for 60 "node2 or node3 to take the leader key" leader_is_one_of node2 node3
 new_leader=$(c_leader)
 other=node2

@@ -22,7 +22,6 @@ t_on_failure() {
 	done
 }
 
-leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
 role_is() { c_is "$1" "$2"; }
 # The standby the sync key names ("" when none), and that the key's leader is $1.
 sync_standby_of() {
@@ -68,12 +67,8 @@ writer_start node1
 t_wait_for 60 "the writer to get 30 commits acknowledged" acked_past 30
 
 # ---- kill the primary mid-stream: agent and postmaster, -9.
-db_pid=$(c_postmaster_pid node1)
-c_kill node1 KILL
-kill -KILL "$db_pid" 2>/dev/null || true
-writer_stop
-acked=$(acked_count)
-t_log "the writer had $acked commits acknowledged when node1 was killed"
+kill_primary_under_writer node1
+acked=$ACKED_TOTAL
 t_wait_for 60 "a new leader" leader_is_one_of node2 node3
 new_leader=$(c_leader)
 t_assert_eq "$sync1" "$new_leader" "failover: the synchronous standby $sync1 took over (not $async1)"

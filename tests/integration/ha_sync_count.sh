@@ -38,7 +38,6 @@ etcd_get() {
 	ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=2s get --print-value-only \
 		"/service/$C_SCOPE/$1" 2>/dev/null || true
 }
-leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
 # The sync key of leader $1 lists exactly the names given (sorted, comma-joined).
 key_lists() {
 	local want=$2 k
@@ -59,13 +58,6 @@ two_synchronous() {
 	[[ "$(ssn "$1")" =~ ^(FIRST\ )?2\ \((node2,\ ?node3|node3,\ ?node2)\)$ ]] || return 1
 	[[ "$(sync_states "$1")" == *"node2:sync"*"node3:sync"* ]] || return 1
 	key_lists "$1" "node2,node3"
-}
-kill_node() { # agent and postmaster, -9
-	local pid
-	pid=$(c_postmaster_pid "$1")
-	c_kill "$1" KILL
-	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
-	return 0
 }
 
 # ---- four nodes, then synchronous_mode with synchronous_node_count 2.
@@ -117,10 +109,8 @@ t_wait_for 60 "writes to resume (20 more acknowledged)" acked_past $((base + 20)
 t_pass "strict: writes resume once the standbys are back, FIRST 2 again"
 
 # ---- the primary killed mid-stream: nothing acknowledged is lost.
-kill_node node1
-writer_stop
-total=$(acked_count)
-t_log "the writer had $total commits acknowledged when node1 was killed"
+kill_primary_under_writer node1
+total=$ACKED_TOTAL
 t_wait_for 60 "node2 or node3 to take the leader key" leader_is_one_of node2 node3
 new_leader=$(c_leader)
 t_pass "failover: $new_leader (a synchronous standby, never nosync node4) took over"

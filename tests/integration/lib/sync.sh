@@ -15,6 +15,12 @@
 #   acked_count              how many ids were acknowledged
 #   acked_past N             succeeds once more than N-1 ids were acknowledged
 #   acked_missing NODE       how many acknowledged ids NODE's table acked lacks
+#   kill_node NODE           kill -9 the node's agent and postmaster
+#   kill_primary_under_writer NODE
+#                            kills NODE (the writer's target) with -9, stops the writer, and sets
+#                            ACKED_TOTAL to how many commits were acknowledged (not in a $(...):
+#                            the writer and the agents are this shell's children)
+#   leader_is_one_of NAME... succeeds when the leader key names one of them
 
 sync_key() {
 	ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=2s get --print-value-only \
@@ -64,4 +70,25 @@ acked_past() { [ "$(acked_count)" -ge "$1" ]; }
 acked_missing() {
 	tcp_psql "$1" "select count(*) from unnest(array[$(paste -sd, "$C_DIR/acked.txt")]::int[])
 		as a(id) where not exists (select 1 from acked where acked.id = a.id)"
+}
+
+kill_node() {
+	local pid
+	pid=$(c_postmaster_pid "$1")
+	c_kill "$1" KILL
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+	return 0
+}
+
+kill_primary_under_writer() {
+	kill_node "$1"
+	writer_stop
+	ACKED_TOTAL=$(acked_count)
+	t_log "the writer had $ACKED_TOTAL commits acknowledged when $1 was killed"
+}
+
+leader_is_one_of() {
+	local l
+	l=$(c_leader)
+	[ -n "$l" ] && [[ " $* " == *" $l "* ]]
 }
