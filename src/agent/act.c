@@ -334,6 +334,10 @@ void act(struct agent *a)
 	bool last_failed;
 	int rc;
 
+	if (handover_hold(a)) {
+		a->acted = false;
+		return;
+	}
 	a->acted = true;
 	a->act_failure[0] = '\0';
 	a->act_dcs_failed = false;
@@ -467,7 +471,13 @@ void act(struct agent *a)
 			log_notice("raised the cluster term to %lld", (long long)o->term);
 		}
 		set_role(a, HA_ROLE_PROMOTING, o->reason);
-		rc = db_promote(a->db, (uint64_t)o->term, a->dyn.ttl_ms, err, sizeof(err));
+		/* A switchover's leader may have handed over with its server running (handover.c). */
+		if (a->cluster->has_failover && a->cluster->failover_leader[0] != '\0' &&
+		    strcmp(a->cluster->failover_member, a->cfg->name) == 0)
+			rc = db_promote_planned(a->db, (uint64_t)o->term, a->dyn.ttl_ms, err,
+						sizeof(err));
+		else
+			rc = db_promote(a->db, (uint64_t)o->term, a->dyn.ttl_ms, err, sizeof(err));
 		if (rc != 0) {
 			act_fail(a, true, "could not promote: %s", err);
 			break;
@@ -496,6 +506,8 @@ void act(struct agent *a)
 			a->acted = false;
 			break;
 		}
+		if (o->demote_mode == HA_DEMOTE_GRACEFUL && hand_over(a))
+			break;
 		demote(a);
 		break;
 	case HA_ACT_RESTART_PRIMARY:
@@ -599,6 +611,8 @@ void settle_role(struct agent *a)
 {
 	enum ha_role want;
 
+	if (a->handover_until_ms != 0)
+		return; /* demoting: a native switchover turns the primary into a standby */
 	if (a->busy == HA_ACT_BOOTSTRAP)
 		want = HA_ROLE_BOOTSTRAPPING;
 	else if (a->busy == HA_ACT_CLONE)

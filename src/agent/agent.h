@@ -82,6 +82,12 @@ void agent_failsafe_post(const struct rest_client_options *client,
 			 const struct agent_peer_target *targets, int count, const char *body,
 			 int64_t timeout_ms, bool *acked);
 
+/* The checks only the database driver knows, for --validate-config (openGauss:
+ * gs_initdb's node name and password rules, the HA port, opengauss.md 2.1). 0, or a negative
+ * errno with the reason in err. */
+int agent_check_config(const struct cfg *c, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+
 /* Runs the agent until SIGTERM or SIGINT: returns the process exit code. c is copied. On SIGHUP
  * and POST /reload, reload (may be NULL) reads the configuration again into out as at start,
  * reporting its diagnostics, and returns 0 or a negative errno (the old configuration stays). */

@@ -91,7 +91,10 @@ struct agent {
 	int64_t rejoin_wait_since_ms; /* waiting for the leader's promotion to rejoin; 0 = not */
 	int64_t demoted_ms;	      /* when it last stepped down as primary; 0 = never */
 	bool clone_failed;	      /* the data directory holds a failed clone: clone again */
-	char last_progress[256];      /* the last clone progress logged */
+	int64_t handover_until_ms;    /* native switchover: hold back until then; 0 = none */
+	char handover_to[MEMBER_NAME_MAX]; /* its candidate */
+	bool frozen;			   /* WAL receipt frozen for an election (election.c) */
+	char last_progress[256];	   /* the last clone progress logged */
 
 	char refused_scheduled_at[DCS_WORD_MAX]; /* the failover key's, last logged as refused */
 	char last_reason[HA_REASON_MAX];
@@ -236,6 +239,14 @@ void settle_role(struct agent *a);
 
 /* Writes the status optime and releases the leader key. */
 void release_leader(struct agent *a, uint64_t lsn);
+/* handover.c: a native switchover's leader side (hand_over: true when it handed the key over)
+ * and the hold while the candidate runs it (handover_hold: true to skip this cycle's action). */
+bool hand_over(struct agent *a);
+bool handover_hold(struct agent *a);
+/* election.c: election_freeze (true: froze instead of this cycle's probe or race) and
+ * election_thaw (after the action: pin a frozen replica to the new leader). */
+bool election_freeze(struct agent *a);
+void election_thaw(struct agent *a);
 /* Appends a row to the history key after a promotion. */
 void write_history(struct agent *a, int64_t old_timeline, uint64_t lsn);
 /* Is name in the set? */

@@ -86,6 +86,8 @@ static enum ha_action cycle(struct agent *a)
 		ha_decide(a->in, &a->out);
 		a->last_call_ms = a->in->now_ms;
 		a->last_call_wall_ms = a->in->now_wall_ms;
+		if (election_freeze(a))
+			break;
 		if (a->out.action == HA_ACT_PROBE_PEERS && !a->in->probe.done) {
 			probe_peers(a);
 			continue;
@@ -98,6 +100,7 @@ static enum ha_action cycle(struct agent *a)
 	}
 	log_outcome(a);
 	act(a);
+	election_thaw(a);
 	if (a->out.action != HA_ACT_SHUTDOWN && a->out.action != HA_ACT_HALT) {
 		serve_requests(a);
 		/* What is published must be what the database is now, not before the action. */

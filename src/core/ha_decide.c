@@ -296,7 +296,8 @@ static int64_t current_term(const struct ctx *c)
 {
 	if (!c->opengauss)
 		return 0;
-	return max64(max64(c->in->dcs.term, c->in->db.term), 1);
+	int64_t t = max64(max64(c->in->dcs.term, c->in->db.term), 1);
+	return t > HA_TERM_MAX ? HA_TERM_MAX : t;
 }
 
 static void decide_down(struct ctx *c)

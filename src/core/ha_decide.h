@@ -61,6 +61,10 @@
  * 500 ppm an NTP-disciplined clock may be off). */
 #define HA_DRIFT_DIVISOR 100
 
+/* The highest openGauss term: a larger one PANICs the server on its next WAL write, and peers
+ * read terms as signed 32-bit numbers (opengauss.md 2.8). */
+#define HA_TERM_MAX 2147483647LL
+
 enum ha_engine {
 	HA_ENGINE_POSTGRES = 0,
 	HA_ENGINE_OPENGAUSS, /* keeps a cluster term in the DCS, passed to gs_ctl -T */

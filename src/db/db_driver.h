@@ -117,6 +117,15 @@ struct db_driver {
 	void (*free_priv)(struct db *db);
 	/* db_set_term: db.c has checked 1..DB_TERM_MAX. NULL: the engine uses no term. */
 	int (*set_term)(struct db *db, uint64_t term, char *err, size_t err_cap);
+	/* db_promote_planned. NULL: as promote. */
+	int (*promote_planned)(struct db *db, uint64_t term, int64_t timeout_ms, char *err,
+			       size_t err_cap);
+	/* db_hand_over, db_hand_over_abort. NULL: the engine has no native switchover. */
+	int (*hand_over)(struct db *db, const char *candidate, int64_t timeout_ms, char *err,
+			 size_t err_cap);
+	int (*hand_over_abort)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
+	/* db_freeze_upstream. NULL: the engine cannot freeze a replica's WAL receipt. */
+	int (*freeze_upstream)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
 };
 
 extern const struct db_driver db_postgres_driver;
