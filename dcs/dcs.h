@@ -192,7 +192,9 @@ struct dcs_member {
 	char replicatefrom[MEMBER_NAME_MAX]; /* tags.replicatefrom, "" when absent or too long */
 	bool has_failover_priority;
 	int64_t failover_priority; /* tags.failover_priority */
-	bool pause;		   /* the member saw the cluster paused */
+	bool has_sync_priority;
+	int64_t sync_priority; /* tags.sync_priority (Patroni 4) */
+	bool pause;	       /* the member saw the cluster paused */
 	bool pending_restart;
 	bool has_checkpoint_after_promote;
 	bool checkpoint_after_promote;

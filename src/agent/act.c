@@ -81,12 +81,13 @@ void set_role(struct agent *a, enum ha_role to, const char *reason)
 		callbacks_role_changed(a->callbacks, from, to);
 }
 
-static int sync_from_names(const struct ha_names *names, bool placeholder, int node_count,
+/* synchronous_standby_names from the decision: names, waiting for num of them (0 = all). */
+static int sync_from_names(const struct ha_names *names, bool placeholder, int num, bool any,
 			   struct db_sync *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->method = DB_SYNC_METHOD_PRIORITY;
-	out->num = node_count;
+	out->method = any ? DB_SYNC_METHOD_QUORUM : DB_SYNC_METHOD_PRIORITY;
+	out->num = num;
 	for (int i = 0; i < names->count && out->count < DB_STANDBYS_MAX; i++)
 		if (buf_copy(out->names[out->count++], DB_NAME_MAX, names->name[i]) != 0)
 			return -ENAMETOOLONG;
@@ -453,8 +454,8 @@ void act(struct agent *a)
 			break;
 		}
 		if (a->dyn.synchronous_mode) {
-			if (sync_from_names(&o->sync, o->sync_placeholder,
-					    a->dyn.synchronous_node_count, &sync) == 0 &&
+			if (sync_from_names(&o->sync, o->sync_placeholder, o->sync_num, o->sync_any,
+					    &sync) == 0 &&
 			    db_set_sync_standbys(a->db, &sync, a->dyn.retry_timeout_ms, err,
 						 sizeof(err)) != 0)
 				log_warning("could not set the synchronous standbys: %s", err);
@@ -538,7 +539,7 @@ void act(struct agent *a)
 			note_dcs_error(a, "could not clear the failover key", rc, msg);
 		break;
 	case HA_ACT_SET_SYNC_NAMES:
-		if (sync_from_names(&o->sync, o->sync_placeholder, a->dyn.synchronous_node_count,
+		if (sync_from_names(&o->sync, o->sync_placeholder, o->sync_num, o->sync_any,
 				    &sync) != 0 ||
 		    db_set_sync_standbys(a->db, &sync, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
 			    0)

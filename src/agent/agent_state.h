@@ -38,6 +38,8 @@
 
 /* Patroni's placeholder in synchronous_standby_names when strict mode finds nobody eligible:
  * commits then wait rather than go unprotected (patroni-compat.md 4.8). */
+/* What a reading of the config key skipped: a few "key": reason pairs, cut beyond that. */
+#define DYN_BAD_MAX 1024
 #define SYNC_PLACEHOLDER "__patroni_strict_sync_replica_placeholder__"
 
 /* Set by the signal handlers (run.c), read by the phases. */
@@ -56,8 +58,13 @@ struct agent {
 	int long_actions;
 	struct cfg *rest_deferred;
 	struct rest_actions rest_inner;
-	struct cfg_dynamic dyn;	  /* effective dynamic configuration */
-	int64_t dyn_mod_revision; /* config key revision dyn came from; 0 = bootstrap.dcs */
+	struct cfg_dynamic dyn;	   /* effective dynamic configuration */
+	int64_t dyn_mod_revision;  /* config key revision dyn came from; 0 = bootstrap.dcs */
+	char dyn_bad[DYN_BAD_MAX]; /* what the config key's last reading skipped, as reported */
+	/* synchronous_standby_names as last seen, and the primary's flush position then: a
+	 * standby is confirmed synchronous once it has reached it (Patroni's SyncHandler) */
+	char ssn_seen[DB_PARAM_VALUE_MAX];
+	uint64_t ssn_ready_lsn;
 	struct dcs_client *dcs;
 	struct db *db;
 	struct rest_server *rest;
@@ -254,6 +261,9 @@ bool election_freeze(struct agent *a);
 void election_thaw(struct agent *a);
 /* Appends a row to the history key after a promotion. */
 void write_history(struct agent *a, int64_t old_timeline, uint64_t lsn);
+/* Is name in the set? */
+bool names_contain(const struct ha_names *names, const char *name);
+
 /* Writes the sync key naming a->out.sync. */
 void write_sync_key(struct agent *a);
 /* Status and failsafe key, while this node leads. */

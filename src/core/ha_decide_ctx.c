@@ -111,12 +111,18 @@ bool hd_member_can_take_over(const struct ctx *c, const struct ha_member *m, boo
 /* Is there a member that could be promoted if I stepped down? */
 bool hd_failover_possible(const struct ctx *c, uint64_t ref_lsn, bool check_lag)
 {
-	int n = clamp_count(c->in->dcs.member_count);
+	int n = clamp_count(c->in->dcs.member_count), healthy = 0;
+	const struct ha_failover *fo = &c->in->dcs.failover;
 
 	for (int i = 0; i < n; i++)
 		if (hd_member_can_take_over(c, &c->in->dcs.members[i], check_lag, ref_lsn, true))
-			return true;
-	return false;
+			healthy++;
+	/* Quorum commit: a new leader needs the votes of quorum voters, so quorum + 1 of them
+	 * must be healthy (unless a manual failover names its candidate). */
+	if (c->in->policy.synchronous_quorum && hd_sync_active(c) &&
+	    !(fo->present && name_set(fo->candidate)))
+		return healthy > c->in->dcs.sync.quorum;
+	return healthy > 0;
 }
 
 void hd_demote(struct ctx *c, enum ha_demote_mode mode, const char *target)
