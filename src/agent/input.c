@@ -223,8 +223,15 @@ void build_input(struct agent *a)
 	    strcmp(a->control.cluster_state, "shut down") != 0 &&
 	    strcmp(a->control.cluster_state, "shut down in recovery") != 0)
 		in->db.state = HA_DB_CRASHED;
-	if (s->running)
+	if (s->running && (s->role == DB_ROLE_PRIMARY || s->role == DB_ROLE_REPLICA))
 		in->db.is_primary = s->role == DB_ROLE_PRIMARY;
+	else if (s->running)
+		/* Up but not answering (hung, frozen, starting): what this node last ran as. A
+		 * primary that stops answering may still commit on the connections it has, so it
+		 * stays a primary for fencing until it is proven stopped. */
+		in->db.is_primary = a->role.role == HA_ROLE_PRIMARY ||
+				    a->role.role == HA_ROLE_PROMOTING ||
+				    a->role.role == HA_ROLE_DEMOTING;
 	else if (a->control_ok)
 		in->db.is_primary = strcmp(a->control.cluster_state, "in production") == 0 ||
 				    strcmp(a->control.cluster_state, "shut down") == 0;

@@ -21,6 +21,8 @@ void hd_ctx_init(struct ctx *c, const struct ha_input *in, struct ha_output *out
 	c->opengauss = in->policy.engine == HA_ENGINE_OPENGAUSS;
 	c->holder = in->dcs.leader_present && name_eq(in->dcs.leader, c->me);
 	c->primary_running = in->db.state == HA_DB_RUNNING && in->db.is_primary;
+	c->primary_up = (in->db.state == HA_DB_RUNNING || in->db.state == HA_DB_STARTING) &&
+			in->db.is_primary;
 	if (c->holder && in->dcs.leader_lease_mine && in->dcs.lease_renewed_ms > 0) {
 		c->fence = ha_fence_deadline_ms(&in->policy, in->dcs.lease_renewed_ms,
 						in->dcs.lease_ttl_ms);

@@ -37,6 +37,9 @@ struct ctx {
 	bool failsafe_ok;     /* DCS gone, but every failsafe member acked me recently */
 	bool keep_primary;    /* lease_ok || failsafe_ok */
 	bool primary_running; /* the database runs as a primary */
+	/* the server process is up as a primary, answering or not (a hung or frozen primary may
+	 * still commit on the connections it has): fenced like a running one */
+	bool primary_up;
 	bool paused;
 	bool opengauss;
 	int64_t fence;		/* deadline from the lease; 0 = none */
