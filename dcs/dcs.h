@@ -436,6 +436,12 @@ int dcs_release_leader(struct dcs_client *c, char *msg, size_t msglen)
 int dcs_take_initialize(struct dcs_client *c, const char *value, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
+/* After a failed bootstrap (Patroni's cancel_initialization): txn VALUE(initialize)=="" ->
+ * delete, so another member may bootstrap; a key that already holds a system identifier is
+ * left alone. Returns 0, DCS_ERR_CONFLICT when the key holds something else, or a dcs_error. */
+int dcs_cancel_initialize(struct dcs_client *c, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
 /* Unconditional put of initialize (the system identifier after initdb). */
 int dcs_write_initialize(struct dcs_client *c, const char *sysid, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));

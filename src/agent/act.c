@@ -325,6 +325,24 @@ bool finish_bootstrap(struct agent *a)
 	return true;
 }
 
+void cancel_bootstrap(struct agent *a)
+{
+	char err[DB_ERROR_MAX], msg[DCS_MSG_MAX];
+	int rc;
+
+	log_notice("removing the initialize key after the failed attempt to bootstrap the cluster");
+	rc = dcs_cancel_initialize(a->dcs, msg, sizeof(msg));
+	if (rc != 0)
+		log_error("could not remove the initialize key: %s", msg);
+	if (db_stop(a->db, DB_STOP_IMMEDIATE, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0)
+		log_warning("could not stop the database: %s", err);
+	if (db_move_data_aside(a->db, err, sizeof(err)) != 0)
+		log_error("could not move the data directory aside: %s", err);
+	else
+		log_notice("moved the failed bootstrap's data directory to \"%s.failed\"",
+			   db_get_options(a->db)->data_dir);
+}
+
 void act(struct agent *a)
 {
 	const struct ha_output *o = &a->out;

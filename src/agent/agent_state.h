@@ -97,7 +97,8 @@ struct agent {
 	int64_t rejoin_wait_since_ms; /* waiting for the leader's promotion to rejoin; 0 = not */
 	int64_t demoted_ms;	      /* when it last stepped down as primary; 0 = never */
 	bool clone_failed;	      /* the data directory holds a failed clone: clone again */
-	int64_t handover_until_ms;    /* native switchover: hold back until then; 0 = none */
+	bool bootstrap_failed;	   /* this node's bootstrap failed: cancel it and exit (Patroni) */
+	int64_t handover_until_ms; /* native switchover: hold back until then; 0 = none */
 	char handover_to[MEMBER_NAME_MAX]; /* its candidate */
 	bool frozen;			   /* WAL receipt frozen for an election (election.c) */
 	char last_progress[256];	   /* the last clone progress logged */
@@ -238,6 +239,10 @@ void set_role(struct agent *a, enum ha_role to, const char *reason);
 void begin_task(struct agent *a, enum ha_action action, int rc, const char *err);
 /* After initdb: writes the cluster's identity, configuration and leader key; true when it did. */
 bool finish_bootstrap(struct agent *a);
+/* After a failed bootstrap, as Patroni's cancel_initialization: removes the initialize key (while
+ * it is still ""), stops the server at once and moves the data directory aside. The caller then
+ * exits with an error ("Failed to bootstrap cluster"). */
+void cancel_bootstrap(struct agent *a);
 /* Carries out a->out.action. */
 void act(struct agent *a);
 /* Hands the database driver the view's member list when it changed (db_set_peers). */

@@ -234,6 +234,8 @@ void observe_db(struct agent *a)
 			 * again (replacing it) instead of taking it for a crashed primary. */
 			if (a->busy == HA_ACT_CLONE)
 				a->clone_failed = true;
+			if (a->busy == HA_ACT_BOOTSTRAP)
+				a->bootstrap_failed = true;
 			a->busy = HA_ACT_NONE;
 		}
 	} else if (a->busy != HA_ACT_NONE) {
