@@ -197,6 +197,7 @@ int main(int argc, char **argv)
 	if (argc == 2)
 		path = argv[1];
 
+	agent_split_if_pid1();
 	log_setup_from_env();
 	diags = malloc(sizeof(*diags));
 	c = malloc(sizeof(*c));

@@ -18,6 +18,11 @@
 #include "rest.h"
 #include "rest_client.h"
 
+/* When this process is PID 1, splits in two (pid1.c): this call returns only in the child, which
+ * runs the agent, while PID 1 reaps every orphan and forwards signals until the agent exits,
+ * then exits with its status. Elsewhere it returns at once. Call it before any thread starts. */
+void agent_split_if_pid1(void);
+
 /* Fills the database driver's options from the configuration (local postgresql.parameters win
  * over the dynamic ones in dyn). Returns 0, or -EINVAL / -ENAMETOOLONG with a message. */
 int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct db_options *out,

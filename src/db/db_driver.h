@@ -261,7 +261,8 @@ int db_methods_check(const struct db_replica_methods *ms, char *err, size_t err_
 
 /* --- I/O helpers (db_local.c) --------------------------------------------------------------- */
 
-/* True when pid names a live process (kill(pid, 0) succeeds or fails with EPERM). */
+/* True when pid names a live process (kill(pid, 0) succeeds or fails with EPERM) that is not a
+ * zombie (exited, not yet reaped: dead, though kill() still finds it). */
 bool db_pid_alive(int pid);
 
 /* True when pf's pid is alive and the postmaster that wrote pf (db_pidfile_owner), or alive

@@ -66,9 +66,29 @@ int db_pidfile_read(const char *data_dir, struct db_pidfile *out)
 
 bool db_pid_alive(int pid)
 {
+	char path[64], stat[512];
+	const char *end;
+	ssize_t n;
+	int fd;
+
 	if (pid <= 0)
 		return false;
-	return kill(pid, 0) == 0 || errno == EPERM;
+	if (kill(pid, 0) != 0 && errno != EPERM)
+		return false;
+	/* A zombie (exited, not yet reaped by its parent) is dead: its state in /proc/<pid>/stat,
+	 * the field after the parenthesised command name, is Z. */
+	if (snprintf(path, sizeof(path), "/proc/%d/stat", pid) >= (int)sizeof(path))
+		return true;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno != ENOENT;
+	n = read(fd, stat, sizeof(stat) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	stat[n] = '\0';
+	end = strrchr(stat, ')');
+	return end == NULL || end[1] != ' ' || (end[2] != 'Z' && end[2] != 'X');
 }
 
 bool db_postmaster_alive(const struct db_pidfile *pf, const char *data_dir)
