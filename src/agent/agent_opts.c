@@ -304,5 +304,8 @@ void agent_ha_policy(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 								 : dyn->postgresql.use_pg_rewind,
 		.engine = c->postgresql.engine == CFG_ENGINE_OPENGAUSS ? HA_ENGINE_OPENGAUSS
 								       : HA_ENGINE_POSTGRES,
+		/* openGauss has no standby clusters in gsha: refused where the config is read */
+		.standby_cluster =
+			cfg_standby_cluster(dyn) && c->postgresql.engine != CFG_ENGINE_OPENGAUSS,
 	};
 }

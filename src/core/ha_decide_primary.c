@@ -259,6 +259,15 @@ void hd_decide_primary(struct ctx *c)
 		hd_act(c, HA_ACT_NONE, "no action: I am the leader with the lock");
 		return;
 	}
+	if (in->policy.standby_cluster) {
+		/* Patroni restarts such a primary as a standby leader (demote-cluster); gsha does
+		 * not yet, and says so rather than ignoring the setting. */
+		hd_act(c, HA_ACT_NONE,
+		       "standby_cluster is set but I am a running primary: gsha does not turn a "
+		       "primary into a standby leader yet; remove standby_cluster or rebuild this "
+		       "cluster as a standby");
+		return;
+	}
 	if (leader_sync(c))
 		return;
 	hd_act(c, HA_ACT_NONE, "no action: I am the leader with the lock");
