@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Issue 13, topology: a standby cluster (Patroni's standby_cluster). A primary cluster (scope
+# A, one node p1, a permanent slot for the standby cluster) and a standby cluster (scope B, nodes
+# s1 and s2, bootstrap.dcs.standby_cluster pointing at p1 with primary_slot_name).
+# s1 bootstraps by cloning p1 and holds B's leader key as standby leader (member key and
+# /patroni role "standby_leader", /standby-leader 200, /primary 503, GET /cluster role
+# "standby_leader"), streaming from p1 through the slot; s2 clones s1 and streams from it (a
+# cascade); a row written on p1 reaches s1 and s2; then PATCH /config removes standby_cluster
+# (Patroni 4's promote-cluster edits the same key) and s1 becomes a writable primary that s2
+# follows.
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/etcd.sh"
+source "$(dirname "$0")/lib/cluster.sh"
+
+t_start_etcd
+c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "primary$$"
+SCOPE_A="primary$$" SCOPE_B="standby$$"
+
+c_config p1 "slots:
+  standby_b:
+    type: physical"
+# slots is a dynamic key: move it from the end of the file into bootstrap.dcs.
+python3 - "$C_DIR/p1.yml" <<'PY'
+import sys
+p = sys.argv[1]
+text = open(p).read()
+head, tail = text.split("slots:\n  standby_b:\n    type: physical\n")
+head = head.replace("  dcs:\n", "  dcs:\n    slots:\n      standby_b:\n        type: physical\n", 1)
+open(p, "w").write(head + tail)
+PY
+
+C_SCOPE=$SCOPE_B
+for n in s1 s2; do
+	c_config "$n"
+	python3 - "$C_DIR/$n.yml" "${C_PG_PORT[p1]}" <<'PY'
+import sys
+p, port = sys.argv[1], sys.argv[2]
+text = open(p).read()
+block = ("  dcs:\n    standby_cluster:\n      host: 127.0.0.1\n      port: %s\n"
+         "      primary_slot_name: standby_b\n      create_replica_methods:\n"
+         "      - basebackup\n" % port)
+open(p, "w").write(text.replace("  dcs:\n", block, 1))
+PY
+	chown postgres:postgres "$C_DIR/$n.yml"
+done
+chown postgres:postgres "$C_DIR/p1.yml"
+
+t_on_failure() {
+	for n in p1 s1 s2; do
+		echo "---- $n.log (tail)"
+		tail -40 "$C_DIR/$n.log" 2>/dev/null
+	done
+}
+
+key_b() { C_SCOPE=$SCOPE_B c_key "$1"; }
+leader_b() { C_SCOPE=$SCOPE_B c_leader; }
+has_row() { [ "$(c_psql "$1" "select count(*) from marks where v = '$2'")" = 1 ]; }
+member_role() { key_b "members/$1" | sed -n 's/.*"role": *"\([a-z_]*\)".*/\1/p'; }
+streams_from() { # node port: the node's walreceiver streams from that port
+	[ "$(c_psql "$1" "select count(*) from pg_stat_wal_receiver where status = 'streaming'
+		and conninfo like '%port=$2 %'")" = 1 ]
+}
+
+# ---- the primary cluster.
+C_SCOPE=$SCOPE_A c_start p1
+t_wait_for 60 "p1 to bootstrap and take the leader key" \
+	eval '[ "$(C_SCOPE=$SCOPE_A c_leader)" = p1 ]'
+t_wait_for 30 "p1 to run as primary" c_is p1 primary
+t_wait_for 30 "p1 to create the permanent slot standby_b" eval \
+	'[ "$(c_psql p1 "select count(*) from pg_replication_slots where slot_name = '\''standby_b'\''")" = 1 ]'
+c_psql p1 "create table marks(v text primary key)" >/dev/null
+c_psql p1 "insert into marks values ('before')" >/dev/null
+t_pass "primary cluster: p1 leads scope A and keeps the permanent slot standby_b"
+
+# ---- the standby cluster bootstraps from p1.
+c_start s1
+t_wait_for 120 "s1 to take scope B's leader key" eval '[ "$(leader_b)" = s1 ]'
+t_wait_for 60 "s1 to publish role standby_leader" eval '[ "$(member_role s1)" = standby_leader ]'
+t_wait_for 30 "s1's /patroni to say standby_leader, running" c_is s1 standby_leader
+t_pass "standby cluster: s1 cloned p1 and holds scope B's leader key as standby_leader"
+[ -n "$(key_b initialize)" ] || t_fail "scope B has no initialize key"
+t_assert_eq "$(C_SCOPE=$SCOPE_A c_key initialize)" "$(key_b initialize)" \
+	"scope B's initialize key is p1's system identifier"
+t_assert_eq t "$(c_psql s1 "select pg_is_in_recovery()")" "s1 runs in recovery"
+t_wait_for 30 "s1 to stream from p1" streams_from s1 "${C_PG_PORT[p1]}"
+t_assert_eq standby_b "$(c_psql s1 "show primary_slot_name")" "s1 uses primary_slot_name standby_b"
+t_wait_for 30 "p1's slot standby_b to be active" eval \
+	'[ "$(c_psql p1 "select active from pg_replication_slots where slot_name = '\''standby_b'\''")" = t ]'
+t_pass "standby leader: s1 streams from p1 through the slot standby_b"
+
+t_assert_eq 200 "$(c_rest s1 /standby-leader)" "s1: GET /standby-leader"
+t_assert_eq 200 "$(c_rest s1 /standby_leader)" "s1: GET /standby_leader"
+t_assert_eq 503 "$(c_rest s1 /primary)" "s1: GET /primary"
+t_assert_eq 200 "$(c_rest s1 /leader)" "s1: GET /leader"
+t_assert_eq 503 "$(c_rest p1 /standby-leader)" "p1: GET /standby-leader"
+cluster=$(curl -s -m 2 "http://127.0.0.1:${C_API_PORT[s1]}/cluster")
+[[ "$cluster" == *'"role": "standby_leader"'* ]] || t_fail "GET /cluster on s1: no standby_leader: $cluster"
+t_pass "REST: s1 answers /standby-leader 200, /primary 503, GET /cluster lists it as standby_leader"
+
+c_start s2
+t_wait_for 120 "s2 to run as a replica" c_is s2 replica
+t_wait_for 60 "s2 to stream from s1" streams_from s2 "${C_PG_PORT[s1]}"
+t_pass "standby cluster: s2 cloned s1 and streams from it"
+
+c_psql p1 "insert into marks values ('replicated')" >/dev/null
+t_wait_for 30 "the row to reach s1" has_row s1 replicated
+t_wait_for 30 "the row to reach s2" has_row s2 replicated
+t_pass "a row written on p1 reached both standby-cluster nodes"
+if c_psql s1 "insert into marks values ('refused')" >/dev/null; then
+	t_fail "the standby leader accepted a write"
+fi
+t_pass "the standby leader refuses writes"
+
+# ---- promote-cluster: remove standby_cluster from scope B's configuration.
+code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -X PATCH -d '{"standby_cluster": null}' \
+	"http://127.0.0.1:${C_API_PORT[s1]}/config")
+t_assert_eq 200 "$code" "PATCH /config {\"standby_cluster\": null} on s1"
+t0=$SECONDS
+t_wait_for 60 "s1 to run as primary" c_is s1 primary
+t_pass "promote-cluster: s1 is a primary $((SECONDS - t0)) s after the PATCH"
+t_assert_eq s1 "$(leader_b)" "s1 still holds scope B's leader key"
+t_wait_for 30 "s1 to accept writes" eval 'c_psql s1 "insert into marks values ('\''promoted'\'')" >/dev/null'
+t_wait_for 60 "s2 to get the row written on s1" has_row s2 promoted
+t_assert_eq 503 "$(c_rest s1 /standby-leader)" "s1: GET /standby-leader after promotion"
+t_assert_eq 200 "$(c_rest s1 /primary)" "s1: GET /primary after promotion"
+t_pass "promote-cluster: s1 is a writable primary, s2 replicates from it"
+t_done
