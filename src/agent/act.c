@@ -103,7 +103,8 @@ static void demote(struct agent *a)
 	const struct ha_output *o = &a->out;
 	char err[DB_ERROR_MAX];
 	struct db_peer leader, *upstream = NULL;
-	bool graceful = o->demote_mode == HA_DEMOTE_GRACEFUL;
+	bool cluster = o->demote_mode == HA_DEMOTE_CLUSTER;
+	bool graceful = o->demote_mode == HA_DEMOTE_GRACEFUL || cluster;
 	int rc;
 
 	set_role(a, HA_ROLE_DEMOTING, o->reason);
@@ -137,6 +138,20 @@ static void demote(struct agent *a)
 		    0)
 			control.checkpoint_lsn = 0;
 		release_leader(a, control.checkpoint_lsn);
+	}
+	if (cluster) {
+		/* demote-cluster: the key stays; the clean shutdown checkpoint lets the server
+		 * follow the remote primary as the standby leader at once. */
+		a->need_rewind = false;
+		rc = db_start(a->db, DB_START_REPLICA,
+			      remote_peer(a, &leader) == 0 ? &leader : NULL, 0, 0, err,
+			      sizeof(err));
+		if (rc != 0)
+			log_warning("could not start the database as the standby leader: %s", err);
+		else
+			a->start_launched_ms = clock_mono_ms();
+		a->start_since_ms = clock_mono_ms();
+		return;
 	}
 	/* A former primary may have written WAL the new leader never saw: rewind first. */
 	a->need_rewind = true;

@@ -151,6 +151,10 @@ enum ha_demote_mode {
 	/* The DCS is unreachable: immediate stop, restart read-only with no upstream; the key is
 	 * left to expire with the lease. */
 	HA_DEMOTE_OFFLINE,
+	/* standby_cluster was set on a primary cluster (demote-cluster): fast stop with its
+	 * shutdown checkpoint, keep the key, restart as the standby leader following the remote
+	 * primary. Added for issue 13. */
+	HA_DEMOTE_CLUSTER,
 	HA_DEMOTE_COUNT_,
 };
 

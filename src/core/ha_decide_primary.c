@@ -260,12 +260,10 @@ void hd_decide_primary(struct ctx *c)
 		return;
 	}
 	if (in->policy.standby_cluster) {
-		/* Patroni restarts such a primary as a standby leader (demote-cluster); gsha does
-		 * not yet, and says so rather than ignoring the setting. */
-		hd_act(c, HA_ACT_NONE,
-		       "standby_cluster is set but I am a running primary: gsha does not turn a "
-		       "primary into a standby leader yet; remove standby_cluster or rebuild this "
-		       "cluster as a standby");
+		/* Patroni's demote-cluster: the primary restarts as the standby leader. */
+		hd_demote(c, HA_DEMOTE_CLUSTER, NULL);
+		hd_act(c, HA_ACT_DEMOTE,
+		       "demoting to a standby cluster: standby_cluster is set (demote-cluster)");
 		return;
 	}
 	if (leader_sync(c))

@@ -5,9 +5,10 @@
 # s1 bootstraps by cloning p1 and holds B's leader key as standby leader (member key and
 # /patroni role "standby_leader", /standby-leader 200, /primary 503, GET /cluster role
 # "standby_leader"), streaming from p1 through the slot; s2 clones s1 and streams from it (a
-# cascade); a row written on p1 reaches s1 and s2; then PATCH /config removes standby_cluster
-# (Patroni 4's promote-cluster edits the same key) and s1 becomes a writable primary that s2
-# follows.
+# cascade); a row written on p1 reaches s1 and s2. Then the clusters swap roles as Patroni 4.1
+# does it: gsctl demote-cluster makes p1 scope A's standby leader following s1, and gsctl
+# promote-cluster (PATCH /config {"standby_cluster": null}) makes s1 a writable primary that s2
+# and p1 follow.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -111,17 +112,42 @@ if c_psql s1 "insert into marks values ('refused')" >/dev/null; then
 fi
 t_pass "the standby leader refuses writes"
 
-# ---- promote-cluster: remove standby_cluster from scope B's configuration.
-code=$(curl -s -o /dev/null -w '%{http_code}' -m 5 -X PATCH -d '{"standby_cluster": null}' \
-	"http://127.0.0.1:${C_API_PORT[s1]}/config")
-t_assert_eq 200 "$code" "PATCH /config {\"standby_cluster\": null} on s1"
+# ---- gsctl demote-cluster on scope A: p1 becomes a standby leader following s1 (Patroni 4.1's
+# way to swap the roles of two clusters: demote the primary cluster first, then promote the
+# standby cluster, whose leader has the demoted primary's shutdown checkpoint).
+G=$GSHA_BUILD_DIR/ctl/gsctl
+c_psql p1 "insert into marks values ('last-on-p1')" >/dev/null
+t_wait_for 30 "the last row of p1 to reach s1" has_row s1 last-on-p1
+"$G" -c "$C_DIR/p1.yml" demote-cluster "$SCOPE_A" --host 127.0.0.1 --port "${C_PG_PORT[s1]}" \
+	--force --timeout 120 </dev/null >"$C_DIR/demote.out" 2>&1 ||
+	t_fail "gsctl demote-cluster failed: $(cat "$C_DIR/demote.out")"
+grep -q "cluster is successfully demoted" "$C_DIR/demote.out" ||
+	t_fail "gsctl demote-cluster did not report success: $(cat "$C_DIR/demote.out")"
+t_assert_eq p1 "$(C_SCOPE=$SCOPE_A c_leader)" "p1 kept scope A's leader key"
+t_wait_for 30 "p1's /patroni to say standby_leader" c_is p1 standby_leader
+t_wait_for 30 "p1 to stream from s1" streams_from p1 "${C_PG_PORT[s1]}"
+t_assert_eq 200 "$(c_rest p1 /standby-leader)" "p1: GET /standby-leader after demote-cluster"
+t_assert_eq 503 "$(c_rest p1 /primary)" "p1: GET /primary after demote-cluster"
+t_pass "gsctl demote-cluster: p1 is scope A's standby leader and streams from s1"
+"$G" -c "$C_DIR/p1.yml" demote-cluster "$SCOPE_A" --host 127.0.0.1 --force </dev/null \
+	>"$C_DIR/demote2.out" 2>&1 && t_fail "a second demote-cluster succeeded"
+grep -q "already in the required state" "$C_DIR/demote2.out" ||
+	t_fail "a second demote-cluster: $(cat "$C_DIR/demote2.out")"
+t_pass "gsctl demote-cluster on a standby cluster: 'Cluster is already in the required state'"
+
+# ---- gsctl promote-cluster on scope B (PATCH /config {"standby_cluster": null}).
 t0=$SECONDS
+"$G" -c "$C_DIR/s1.yml" promote-cluster "$SCOPE_B" --force --timeout 120 </dev/null \
+	>"$C_DIR/promote.out" 2>&1 || t_fail "gsctl promote-cluster failed: $(cat "$C_DIR/promote.out")"
+grep -q "cluster is successfully promoted" "$C_DIR/promote.out" ||
+	t_fail "gsctl promote-cluster did not report success: $(cat "$C_DIR/promote.out")"
 t_wait_for 60 "s1 to run as primary" c_is s1 primary
-t_pass "promote-cluster: s1 is a primary $((SECONDS - t0)) s after the PATCH"
+t_pass "gsctl promote-cluster: s1 is a primary $((SECONDS - t0)) s after the command"
 t_assert_eq s1 "$(leader_b)" "s1 still holds scope B's leader key"
 t_wait_for 30 "s1 to accept writes" eval 'c_psql s1 "insert into marks values ('\''promoted'\'')" >/dev/null'
 t_wait_for 60 "s2 to get the row written on s1" has_row s2 promoted
+t_wait_for 60 "p1 (scope A's standby leader) to get the row written on s1" has_row p1 promoted
 t_assert_eq 503 "$(c_rest s1 /standby-leader)" "s1: GET /standby-leader after promotion"
 t_assert_eq 200 "$(c_rest s1 /primary)" "s1: GET /primary after promotion"
-t_pass "promote-cluster: s1 is a writable primary, s2 replicates from it"
+t_pass "promote-cluster: s1 is a writable primary; s2 and scope A's standby leader p1 replicate from it"
 t_done
