@@ -258,6 +258,34 @@ void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 				"engine is %s but \"%s\" has no %s: check postgresql.bin_dir",
 				cfg_engine_name(c->postgresql.engine), c->postgresql.bin_dir, want);
 	}
+	/* The openGauss driver copies with gs_ctl build alone (db_new refuses the rest too). */
+	if (c->postgresql.engine == CFG_ENGINE_OPENGAUSS) {
+		for (int i = 0; i < c->postgresql.create_replica_methods.count; i++) {
+			if (strcmp(c->postgresql.create_replica_methods.items[i], "basebackup") ==
+			    0)
+				continue;
+			position_of(r, "postgresql.create_replica_methods", &line, &col);
+			cfg_rec_error(r, line, col, "postgresql.create_replica_methods",
+				      "custom replica methods are implemented for PostgreSQL only; "
+				      "openGauss replicas are built with gs_ctl build");
+			break;
+		}
+		if (c->bootstrap.has_method_def && strcmp(c->bootstrap.method, "initdb") != 0) {
+			position_of(r, "bootstrap.method", &line, &col);
+			cfg_rec_error(
+				r, line, col, "bootstrap.method",
+				"custom bootstrap methods are implemented for PostgreSQL only");
+		}
+		if (c->bootstrap.post_bootstrap[0] != '\0' ||
+		    c->postgresql.recovery_conf.count > 0) {
+			const char *key = c->bootstrap.post_bootstrap[0] != '\0'
+						  ? "bootstrap.post_bootstrap"
+						  : "postgresql.recovery_conf";
+
+			position_of(r, key, &line, &col);
+			cfg_rec_error(r, line, col, key, "implemented for PostgreSQL only");
+		}
+	}
 	if (c->postgresql.listen[0] != '\0') {
 		char why[CFG_DIAG_TEXT_MAX];
 

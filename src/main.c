@@ -93,6 +93,7 @@ static int validate_config(const char *path)
 {
 	struct cfg_diags *diags = malloc(sizeof(*diags));
 	struct cfg *c = malloc(sizeof(*c));
+	char why[512];
 	int rc;
 
 	if (diags == NULL || c == NULL) {
@@ -104,6 +105,11 @@ static int validate_config(const char *path)
 	cfg_diags_init(diags);
 	rc = cfg_load(path, environ, c, diags);
 	report_diags(diags, true);
+	if (rc == 0 && agent_check_config(c, why, sizeof(why)) != 0) {
+		fprintf(stderr, "error: %s\n", why);
+		diags->errors++;
+		rc = -1;
+	}
 	if (rc == 0)
 		fprintf(stderr, "%s: configuration is valid (%d warning%s)\n", path,
 			diags->warnings, diags->warnings == 1 ? "" : "s");

@@ -390,6 +390,10 @@ void act(struct agent *a)
 	bool last_failed;
 	int rc;
 
+	if (handover_hold(a)) {
+		a->acted = false;
+		return;
+	}
 	a->acted = true;
 	a->act_failure[0] = '\0';
 	a->act_dcs_failed = false;
@@ -414,6 +418,14 @@ void act(struct agent *a)
 		bootstrap(a);
 		break;
 	case HA_ACT_CLONE:
+		if (o->target[0] == '\0') {
+			/* "bootstrap (without leader)": the no_leader methods, from nobody. */
+			set_role(a, HA_ROLE_CLONING, o->reason);
+			rc = db_begin_create_replica_with(a->db, NULL, NULL, NULL, true, err,
+							  sizeof(err));
+			begin_task(a, HA_ACT_CLONE, rc, err);
+			break;
+		}
 		if (peer_named(a, o->target, &source) != 0) {
 			act_fail(a, false, "cannot clone from \"%s\": no usable conn_url",
 				 o->target);
@@ -523,7 +535,13 @@ void act(struct agent *a)
 			log_notice("raised the cluster term to %lld", (long long)o->term);
 		}
 		set_role(a, HA_ROLE_PROMOTING, o->reason);
-		rc = db_promote(a->db, (uint64_t)o->term, a->dyn.ttl_ms, err, sizeof(err));
+		/* A switchover's leader may have handed over with its server running (handover.c). */
+		if (a->cluster->has_failover && a->cluster->failover_leader[0] != '\0' &&
+		    strcmp(a->cluster->failover_member, a->cfg->name) == 0)
+			rc = db_promote_planned(a->db, (uint64_t)o->term, a->dyn.ttl_ms, err,
+						sizeof(err));
+		else
+			rc = db_promote(a->db, (uint64_t)o->term, a->dyn.ttl_ms, err, sizeof(err));
 		if (rc != 0) {
 			act_fail(a, true, "could not promote: %s", err);
 			break;
@@ -552,6 +570,8 @@ void act(struct agent *a)
 			a->acted = false;
 			break;
 		}
+		if (o->demote_mode == HA_DEMOTE_GRACEFUL && hand_over(a))
+			break;
 		demote(a);
 		break;
 	case HA_ACT_RESTART_PRIMARY:
@@ -655,6 +675,8 @@ void settle_role(struct agent *a)
 {
 	enum ha_role want;
 
+	if (a->handover_until_ms != 0)
+		return; /* demoting: a native switchover turns the primary into a standby */
 	if (a->busy == HA_ACT_BOOTSTRAP)
 		want = HA_ROLE_BOOTSTRAPPING;
 	else if (a->busy == HA_ACT_CLONE)

@@ -30,6 +30,9 @@ int agent_replica_methods(const struct cfg *c, const struct cfg_list *names,
 			  struct db_replica_methods *out, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/* True when a listed replica method of c has no_leader (HA policy clone_without_leader). */
+bool agent_leaderless_methods(const struct cfg *c);
+
 /* Fills o's replica methods, recovery_conf, bootstrap method and post_bootstrap from c. */
 int agent_method_options(const struct cfg *c, struct db_options *o, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
@@ -81,6 +84,12 @@ void agent_probe_peers(const struct rest_client_options *client,
 void agent_failsafe_post(const struct rest_client_options *client,
 			 const struct agent_peer_target *targets, int count, const char *body,
 			 int64_t timeout_ms, bool *acked);
+
+/* The checks only the database driver knows, for --validate-config (openGauss:
+ * gs_initdb's node name and password rules, the HA port, opengauss.md 2.1). 0, or a negative
+ * errno with the reason in err. */
+int agent_check_config(const struct cfg *c, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 
 /* Runs the agent until SIGTERM or SIGINT: returns the process exit code. c is copied. On SIGHUP
  * and POST /reload, reload (may be NULL) reads the configuration again into out as at start,

@@ -164,3 +164,19 @@ int agent_method_options(const struct cfg *c, struct db_options *o, char *err, s
 				 &b->post_bootstrap_argc, err, errlen);
 	return rc;
 }
+
+bool agent_leaderless_methods(const struct cfg *c)
+{
+	const struct cfg_list *names = &c->postgresql.create_replica_methods;
+
+	for (int i = 0; i < names->count; i++) {
+		for (int d = 0; d < c->postgresql.replica_methods_count; d++) {
+			const struct cfg_replica_method *m = &c->postgresql.replica_methods[d];
+
+			if (strcmp(m->name, names->items[i]) == 0 && m->no_leader &&
+			    strcmp(m->name, "basebackup") != 0)
+				return true;
+		}
+	}
+	return false;
+}

@@ -304,8 +304,36 @@ void agent_ha_policy(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 								 : dyn->postgresql.use_pg_rewind,
 		.engine = c->postgresql.engine == CFG_ENGINE_OPENGAUSS ? HA_ENGINE_OPENGAUSS
 								       : HA_ENGINE_POSTGRES,
-		/* openGauss has no standby clusters in gsha: refused where the config is read */
+		.clone_without_leader = agent_leaderless_methods(c),
+		/* openGauss has no standby clusters in gsha */
 		.standby_cluster =
 			cfg_standby_cluster(dyn) && c->postgresql.engine != CFG_ENGINE_OPENGAUSS,
 	};
+}
+
+int agent_check_config(const struct cfg *c, char *err, size_t errlen)
+{
+	struct db_options *o = calloc(1, sizeof(*o));
+	struct rest_options *ro = calloc(1, sizeof(*ro));
+	int r = o && ro ? 0 : -ENOMEM;
+
+	if (r != 0)
+		err_set(err, errlen, "out of memory");
+	if (r == 0)
+		r = agent_db_options(c, &c->bootstrap.dcs, o, err, errlen);
+	/* The configuration, not this host: the programs are looked for when the agent starts. */
+	if (r == 0)
+		o->bin_dir[0] = '\0';
+	if (r == 0)
+		r = db_check_options(o, err, errlen);
+	/* §2.1: openGauss opens its HA port, the client port + 1, itself. */
+	if (r == 0 && o->engine == DB_ENGINE_OPENGAUSS &&
+	    agent_rest_options(c, ro, err, errlen) == 0 && ro->listen_port == o->listen_port + 1)
+		r = err_fail(err, errlen, -EINVAL,
+			     "\"restapi.listen\" port %d is openGauss's HA port (postgresql.listen "
+			     "port + 1), which the server opens itself (opengauss.md 2.1)",
+			     ro->listen_port);
+	free(o);
+	free(ro);
+	return r;
 }

@@ -50,6 +50,12 @@ struct agent {
 	char name[MEMBER_NAME_MAX]; /* this member's name, for the REST threads (never reloaded) */
 	int (*reload)(void *ctx, struct cfg *out); /* reads the configuration again; NULL: none */
 	void *reload_ctx;
+	/* reload.c: REST switchovers and restarts in flight (__atomic), which wait for the loop;
+	 * a reloaded restapi section waits in rest_deferred until none is, since rebuilding the
+	 * server waits for them. rest_inner: the REST actions those counters wrap. */
+	int long_actions;
+	struct cfg *rest_deferred;
+	struct rest_actions rest_inner;
 	struct cfg_dynamic dyn;	  /* effective dynamic configuration */
 	int64_t dyn_mod_revision; /* config key revision dyn came from; 0 = bootstrap.dcs */
 	struct dcs_client *dcs;
@@ -84,7 +90,10 @@ struct agent {
 	int64_t rejoin_wait_since_ms; /* waiting for the leader's promotion to rejoin; 0 = not */
 	int64_t demoted_ms;	      /* when it last stepped down as primary; 0 = never */
 	bool clone_failed;	      /* the data directory holds a failed clone: clone again */
-	char last_progress[256];      /* the last clone progress logged */
+	int64_t handover_until_ms;    /* native switchover: hold back until then; 0 = none */
+	char handover_to[MEMBER_NAME_MAX]; /* its candidate */
+	bool frozen;			   /* WAL receipt frozen for an election (election.c) */
+	char last_progress[256];	   /* the last clone progress logged */
 
 	char refused_scheduled_at[DCS_WORD_MAX]; /* the failover key's, last logged as refused */
 	char last_reason[HA_REASON_MAX];
@@ -179,6 +188,12 @@ int agent_ensure_unique_name(const struct cfg *c, struct dcs_client *dcs);
 /* Reads the configuration again and applies what can change at run time (see reload.c). */
 void agent_reload(struct agent *a);
 
+/* Once per cycle: applies a deferred restapi section when no switchover or restart runs. */
+void agent_reload_poll(struct agent *a);
+
+/* The REST actions the server gets: fill_rest_actions' with switchover and restart counted. */
+void agent_rest_actions(struct agent *a, struct rest_actions *out);
+
 /* ---- view.c: questions about the cluster view ---- */
 
 /* Parses "postgres://host:port/..." into a driver peer. */
@@ -236,6 +251,14 @@ void settle_role(struct agent *a);
 
 /* Writes the status optime and releases the leader key. */
 void release_leader(struct agent *a, uint64_t lsn);
+/* handover.c: a native switchover's leader side (hand_over: true when it handed the key over)
+ * and the hold while the candidate runs it (handover_hold: true to skip this cycle's action). */
+bool hand_over(struct agent *a);
+bool handover_hold(struct agent *a);
+/* election.c: election_freeze (true: froze instead of this cycle's probe or race) and
+ * election_thaw (after the action: pin a frozen replica to the new leader). */
+bool election_freeze(struct agent *a);
+void election_thaw(struct agent *a);
 /* Appends a row to the history key after a promotion. */
 void write_history(struct agent *a, int64_t old_timeline, uint64_t lsn);
 /* Writes the sync key naming a->out.sync. */

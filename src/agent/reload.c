@@ -73,12 +73,26 @@ static void rebuild_rest(struct agent *a, const struct cfg *next)
 	struct rest_actions actions;
 	char err[DB_ERROR_MAX];
 
+	if (__atomic_load_n(&a->long_actions, __ATOMIC_SEQ_CST) > 0) {
+		/* Stopping the server would wait for them, and they wait for this loop. */
+		if (a->rest_deferred == NULL) {
+			a->rest_deferred = malloc(sizeof(*a->rest_deferred));
+			if (a->rest_deferred == NULL) {
+				log_error("reload: out of memory, the REST API keeps its settings");
+				return;
+			}
+		}
+		*a->rest_deferred = *next;
+		log_notice("reload: the REST API restarts with the new restapi settings once the "
+			   "running switchover or restart ends");
+		return;
+	}
 	if (agent_rest_options(next, &ropts, err, sizeof(err)) != 0 ||
 	    agent_rest_options(a->cfg, &old_opts, err, sizeof(err)) != 0) {
 		log_warning("reload: restapi: %s; keeping the REST API as it is", err);
 		return;
 	}
-	fill_rest_actions(a, &actions);
+	agent_rest_actions(a, &actions);
 	rest_server_free(a->rest);
 	a->rest = rest_server_new(&ropts, &actions, err, sizeof(err));
 	if (a->rest == NULL) {
@@ -175,4 +189,47 @@ void agent_reload(struct agent *a)
 		   live->source, applied, applied == 1 ? "" : "s");
 	a->params_applied = false; /* the next cycle writes the parameters and reloads the server */
 	callbacks_fire(a->callbacks, CB_ON_RELOAD, NULL);
+}
+
+void agent_reload_poll(struct agent *a)
+{
+	struct cfg *next = a->rest_deferred;
+
+	if (next == NULL || __atomic_load_n(&a->long_actions, __ATOMIC_SEQ_CST) > 0)
+		return;
+	a->rest_deferred = NULL;
+	rebuild_rest(a, next);
+	free(next);
+}
+
+static int counted_switchover(void *ctx, const struct rest_switchover_request *req,
+			      struct rest_action_result *out)
+{
+	struct agent *a = ctx;
+	int rc;
+
+	__atomic_add_fetch(&a->long_actions, 1, __ATOMIC_SEQ_CST);
+	rc = a->rest_inner.switchover(ctx, req, out);
+	__atomic_sub_fetch(&a->long_actions, 1, __ATOMIC_SEQ_CST);
+	return rc;
+}
+
+static int counted_restart(void *ctx, const struct rest_restart_request *req,
+			   struct rest_action_result *out)
+{
+	struct agent *a = ctx;
+	int rc;
+
+	__atomic_add_fetch(&a->long_actions, 1, __ATOMIC_SEQ_CST);
+	rc = a->rest_inner.restart(ctx, req, out);
+	__atomic_sub_fetch(&a->long_actions, 1, __ATOMIC_SEQ_CST);
+	return rc;
+}
+
+void agent_rest_actions(struct agent *a, struct rest_actions *out)
+{
+	fill_rest_actions(a, &a->rest_inner);
+	*out = a->rest_inner;
+	out->switchover = counted_switchover;
+	out->restart = counted_restart;
 }

@@ -86,6 +86,8 @@ static enum ha_action cycle(struct agent *a)
 		ha_decide(a->in, &a->out);
 		a->last_call_ms = a->in->now_ms;
 		a->last_call_wall_ms = a->in->now_wall_ms;
+		if (election_freeze(a))
+			break;
 		if (a->out.action == HA_ACT_PROBE_PEERS && !a->in->probe.done) {
 			probe_peers(a);
 			continue;
@@ -98,6 +100,7 @@ static enum ha_action cycle(struct agent *a)
 	}
 	log_outcome(a);
 	act(a);
+	election_thaw(a);
 	if (a->out.action != HA_ACT_SHUTDOWN && a->out.action != HA_ACT_HALT) {
 		serve_requests(a);
 		/* What is published must be what the database is now, not before the action. */
@@ -258,6 +261,7 @@ static void agent_free(struct agent *a)
 	free(a->snap);
 	free(a->settle_dbs);
 	free(a->refresh_view);
+	free(a->rest_deferred);
 	pthread_mutex_destroy(&a->req_lock);
 	free(a);
 }
@@ -341,7 +345,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 		r = db_new(dbopts, &a->db, err, sizeof(err));
 	if (r != 0)
 		goto out_fail;
-	fill_rest_actions(a, &actions);
+	agent_rest_actions(a, &actions);
 	a->rest = rest_server_new(&ropts, &actions, err, sizeof(err));
 	if (a->rest == NULL) {
 		r = -EINVAL;
@@ -430,6 +434,7 @@ int agent_run(const struct cfg *given, int (*reload)(void *ctx, struct cfg *out)
 			agent_reload_requested = 0;
 			agent_reload(a);
 		}
+		agent_reload_poll(a);
 		callbacks_poll(a->callbacks);
 		wait_next(a, start);
 	}

@@ -286,6 +286,14 @@ static void decide_no_data(struct ctx *c)
 		hd_act(c, HA_ACT_BOOTSTRAP, "no cluster in the DCS: racing to bootstrap it");
 		return;
 	}
+	/* Patroni: a no_leader method (a restore from backup) needs no member to copy from, once
+	 * the cluster was initialized and nobody is bootstrapping it. */
+	if (name_set(in->dcs.initialize) && in->policy.clone_without_leader &&
+	    !in->dcs.leader_present) {
+		c->out->target[0] = '\0';
+		hd_act(c, HA_ACT_CLONE, "bootstrap (without leader)");
+		return;
+	}
 	if (name_set(in->dcs.initialize))
 		hd_act(c, HA_ACT_WAIT_FOR_BOOTSTRAP, "waiting for a leader to clone from");
 	else
@@ -296,7 +304,8 @@ static int64_t current_term(const struct ctx *c)
 {
 	if (!c->opengauss)
 		return 0;
-	return max64(max64(c->in->dcs.term, c->in->db.term), 1);
+	int64_t t = max64(max64(c->in->dcs.term, c->in->db.term), 1);
+	return t > HA_TERM_MAX ? HA_TERM_MAX : t;
 }
 
 static void decide_down(struct ctx *c)

@@ -61,6 +61,10 @@
  * 500 ppm an NTP-disciplined clock may be off). */
 #define HA_DRIFT_DIVISOR 100
 
+/* The highest openGauss term: a larger one PANICs the server on its next WAL write, and peers
+ * read terms as signed 32-bit numbers (opengauss.md 2.8). */
+#define HA_TERM_MAX 2147483647LL
+
 enum ha_engine {
 	HA_ENGINE_POSTGRES = 0,
 	HA_ENGINE_OPENGAUSS, /* keeps a cluster term in the DCS, passed to gs_ctl -T */
@@ -190,6 +194,10 @@ struct ha_policy {
 	bool paused;			  /* maintenance mode: no automatic action */
 	bool use_pg_rewind;		  /* PostgreSQL: rejoin with pg_rewind (else stop) */
 	enum ha_engine engine;
+	bool clone_without_leader; /* a replica method has no_leader: an empty node of an
+				    * initialized cluster without a leader makes itself a replica
+				    * from it (CLONE with target "": Patroni's "bootstrap (without
+				    * leader)") instead of waiting */
 	/* standby_cluster is set: the leader is a standby leader that follows the remote primary
 	 * (out.remote) instead of promoting */
 	bool standby_cluster;

@@ -257,6 +257,14 @@ void hd_decide_replica(struct ctx *c)
 			return;
 		}
 		c->out->term = promote_term(c);
+		if (c->out->term > HA_TERM_MAX) {
+			c->out->term = 0;
+			hd_act(c, HA_ACT_NONE,
+			       "not promoting: the next term would exceed openGauss's limit %lld "
+			       "(cluster term %lld, mine %lld; opengauss.md 2.8)",
+			       HA_TERM_MAX, (long long)in->dcs.term, (long long)in->db.term);
+			return;
+		}
 		if (in->policy.synchronous_mode)
 			c->out->sync_placeholder = in->policy.synchronous_mode_strict;
 		if (c->opengauss)

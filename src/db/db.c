@@ -814,3 +814,44 @@ int db_set_term(struct db *db, uint64_t term, char *err, size_t err_cap)
 		return 0; /* PostgreSQL: timelines fence, the term is not used */
 	return db->driver->set_term(db, term, err, err_cap);
 }
+
+int db_hand_over(struct db *db, const char *candidate, int64_t timeout_ms, char *err,
+		 size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!candidate || !candidate[0] || strlen(candidate) >= DB_NAME_MAX)
+		return err_fail(err, err_cap, -EINVAL, "invalid candidate");
+	if (!db->driver->hand_over)
+		return err_fail(err, err_cap, -ENOTSUP, "%s has no native switchover",
+				db->driver->name);
+	return db->driver->hand_over(db, candidate, timeout_ms, err, err_cap);
+}
+
+int db_hand_over_abort(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!db->driver->hand_over_abort)
+		return 0;
+	return db->driver->hand_over_abort(db, timeout_ms, err, err_cap);
+}
+
+int db_freeze_upstream(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!db->driver->freeze_upstream)
+		return err_fail(err, err_cap, -ENOTSUP, "%s cannot freeze a replica",
+				db->driver->name);
+	return db->driver->freeze_upstream(db, timeout_ms, err, err_cap);
+}
+
+int db_promote_planned(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	CHECK_SHORT(db, timeout_ms, err, err_cap);
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!db->driver->promote_planned)
+		return db->driver->promote(db, term, timeout_ms, err, err_cap);
+	return db->driver->promote_planned(db, term, timeout_ms, err, err_cap);
+}

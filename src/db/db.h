@@ -660,4 +660,35 @@ int db_check_options(const struct db_options *opts, char *err, size_t err_cap)
 int db_set_term(struct db *db, uint64_t term, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
+/* db_promote as the candidate of a planned switchover whose leader handed over with
+ * db_hand_over: openGauss runs gs_ctl switchover -T term while the replica streams from a
+ * running primary (which then turns standby, §2.4), else as db_promote; other engines: as
+ * db_promote. */
+int db_promote_planned(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Prepares a native switchover to the standby named candidate (its application_name) on a
+ * running primary, for the engines that have one: openGauss stops new writes
+ * (default_transaction_read_only, reloaded into every session), then waits until candidate has
+ * flushed the primary's current WAL location; the candidate then runs gs_ctl switchover (§2.4,
+ * db_promote_planned) while this server keeps running. Writes come back with the next db_start,
+ * db_follow or db_apply_parameters, or db_hand_over_abort. Returns 0, -ENOTSUP for an engine
+ * without a native switchover (PostgreSQL: stop the primary instead), -ETIMEDOUT when the
+ * candidate did not catch up (writes are allowed again), or another -errno with a message. */
+int db_hand_over(struct db *db, const char *candidate, int64_t timeout_ms, char *err,
+		 size_t err_cap) __attribute__((warn_unused_result));
+
+/* Before an election (no leader key): stops a running replica from receiving WAL from anyone,
+ * so the (term, LSN) it reports stays put while the candidates are compared; db_follow lifts it
+ * by pinning the replica to the new primary. openGauss: disable_conn('prohibit_connection'),
+ * retried while the server refuses it until its local redo is done (§2.6, §2.11 lock1); it
+ * survives restarts. Returns 0, -ENOTSUP for an engine without it (PostgreSQL), -ETIMEDOUT, or
+ * another -errno with a message. */
+int db_freeze_upstream(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
+/* Allows writes again after db_hand_over when the switchover did not happen. 0 or -errno. */
+int db_hand_over_abort(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 #endif

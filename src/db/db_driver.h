@@ -54,9 +54,12 @@ struct db_task {
 				    * crash recovery, to be put back if the rewind fails */
 	/* Added for issue 12: create replica tries these in turn (a copy of the caller's list). */
 	struct db_replica_methods methods;
-	int method;	  /* the index in methods running now */
-	bool has_source;  /* source is set (false: only no_leader methods run) */
-	bool custom_boot; /* bootstrap: bootstrap_method runs instead of initdb */
+	int method;		 /* the index in methods running now */
+	bool has_source;	 /* source is set (false: only no_leader methods run) */
+	bool custom_boot;	 /* bootstrap: bootstrap_method runs instead of initdb */
+	int basebackup_failures; /* of the current basebackup method: Patroni tries twice */
+	int64_t retry_at_ms;	 /* monotonic: when the second pg_basebackup starts */
+	bool seen_running;	 /* custom bootstrap: the restored copy's postmaster was seen */
 };
 
 struct db_driver {
@@ -117,6 +120,15 @@ struct db_driver {
 	void (*free_priv)(struct db *db);
 	/* db_set_term: db.c has checked 1..DB_TERM_MAX. NULL: the engine uses no term. */
 	int (*set_term)(struct db *db, uint64_t term, char *err, size_t err_cap);
+	/* db_promote_planned. NULL: as promote. */
+	int (*promote_planned)(struct db *db, uint64_t term, int64_t timeout_ms, char *err,
+			       size_t err_cap);
+	/* db_hand_over, db_hand_over_abort. NULL: the engine has no native switchover. */
+	int (*hand_over)(struct db *db, const char *candidate, int64_t timeout_ms, char *err,
+			 size_t err_cap);
+	int (*hand_over_abort)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
+	/* db_freeze_upstream. NULL: the engine cannot freeze a replica's WAL receipt. */
+	int (*freeze_upstream)(struct db *db, int64_t timeout_ms, char *err, size_t err_cap);
 };
 
 extern const struct db_driver db_postgres_driver;

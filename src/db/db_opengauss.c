@@ -24,6 +24,7 @@
 #include "db_sql.h"
 #include "err.h"
 #include "log.h"
+#include "lsn.h"
 
 #include <errno.h>
 #include <libpq-fe.h>
@@ -397,7 +398,8 @@ static int og_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_ca
 	return db_signal_postmaster(db, SIGHUP, err, err_cap);
 }
 
-static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
+static int promote(struct db *db, uint64_t term, int64_t timeout_ms, bool planned, char *err,
+		   size_t err_cap)
 {
 	int rc = db_og_check_term(term, err, err_cap);
 	if (rc < 0)
@@ -412,14 +414,29 @@ static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	if (st.role == DB_ROLE_PENDING) {
 		rc = ctl_notify(db, true, term, err, err_cap);
 	} else if (st.role == DB_ROLE_REPLICA) {
-		/* §2.4: failover onto self with the cluster term, idempotent when Primary. */
+		/* §2.4: in a planned switchover, a replica streaming from a running primary (the
+		 * walreceiver attaches only to one, §2.6) switches over with it: the primary ships
+		 * everything and turns standby. Otherwise failover onto self. Both carry the cluster term and are idempotent when
+		 * Primary; a switchover that timed out exits 0 (read back below). */
+		bool native = planned && st.upstream_host[0] != '\0';
 		struct db_og_cmd c;
+		char why[DB_ERROR_MAX];
+		if (db_og_set_read_only(db, false, timeout_ms, why, sizeof(why)) < 0)
+			log_warning("could not reset default_transaction_read_only: %s", why);
 		rc = db_og_cmd_begin(db, "gs_ctl", &c, err, err_cap);
 		if (rc < 0)
 			return rc;
-		rc = db_og_ctl_failover(c.argv, c.prog, db->opts.data_dir, (uint32_t)term,
-					(int)db_secs_of(timeout_ms));
-		rc = db_og_cmd_ctl(db, &c, rc, timeout_ms, "failover", err, err_cap);
+		if (native) {
+			log_info("gs_ctl switchover with the primary at %s:%d, term %llu",
+				 st.upstream_host, st.upstream_port, (unsigned long long)term);
+			rc = db_og_ctl_switchover(c.argv, c.prog, db->opts.data_dir, (uint32_t)term,
+						  (int)db_secs_of(timeout_ms));
+		} else {
+			rc = db_og_ctl_failover(c.argv, c.prog, db->opts.data_dir, (uint32_t)term,
+						(int)db_secs_of(timeout_ms));
+		}
+		rc = db_og_cmd_ctl(db, &c, rc, timeout_ms, native ? "switchover" : "failover", err,
+				   err_cap);
 	} else {
 		return err_fail(err, err_cap, -ESRCH, "cannot promote: server is \"%s\"",
 				db_role_name(st.role));
@@ -435,6 +452,17 @@ static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 		return err_fail(err, err_cap, -ETIMEDOUT, "server is \"%s\" after promotion",
 				db_role_name(st.role));
 	return 0;
+}
+
+static int og_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	return promote(db, term, timeout_ms, false, err, err_cap);
+}
+
+static int og_promote_planned(struct db *db, uint64_t term, int64_t timeout_ms, char *err,
+			      size_t err_cap)
+{
+	return promote(db, term, timeout_ms, true, err, err_cap);
 }
 
 /* §2.6, §2.11 lock2: pins the walreceiver to primary (an entry's remotehost and its remoteport,
@@ -461,6 +489,27 @@ static int pin_upstream(struct db *db, const struct db_peer *primary, int64_t de
 		PQfreemem(host);
 	PQfinish(conn);
 	return rc;
+}
+
+/* §2.11 lock1: disable_conn('prohibit_connection') ERRORs until local redo is done and two
+ * reads of the replay LSN agree (§2.6); CM resends it, so do we, until the deadline. */
+static int og_freeze_upstream(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	for (;;) {
+		PGconn *conn;
+		int rc = db_sql_connect(db, NULL, deadline, &conn, err, err_cap);
+		if (rc == 0) {
+			rc = db_sql_exec(conn, "SELECT disable_conn('prohibit_connection', '', 0)",
+					 deadline, err, err_cap);
+			PQfinish(conn);
+		}
+		if (rc == 0)
+			return 0;
+		if (clock_mono_ms() >= deadline)
+			return rc;
+		clock_sleep_ms(OG_READ_BACK_EVERY_MS);
+	}
 }
 
 static int og_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, char *err,
@@ -495,7 +544,10 @@ static int og_follow(struct db *db, const struct db_peer *primary, int64_t timeo
 			return rc;
 	}
 	char why[DB_ERROR_MAX];
-	if (pin_upstream(db, primary, deadline, why, sizeof(why)) < 0)
+	/* The pin gets at least a connection's time, even when the configuration took it all. */
+	int64_t pin_deadline = clock_mono_ms() + db->opts.connect_timeout_ms;
+	if (pin_upstream(db, primary, deadline > pin_deadline ? deadline : pin_deadline, why,
+			 sizeof(why)) < 0)
 		log_warning("could not pin the standby to its primary with disable_conn: %s", why);
 	return 0;
 }
@@ -523,6 +575,12 @@ static int og_check_options(const struct db_options *o, char *err, size_t err_ca
 {
 	/* openGauss replicates as its initial user (§2.6), so no replication user is needed. */
 	int rc = db_check_bin(o, "gs_ctl", err, err_cap);
+	/* §2.1: the server opens port + 1 itself (the HA port gs_ctl and the standbys use). */
+	if (rc == 0 && o->listen_port >= 65535)
+		rc = err_fail(err, err_cap, -EINVAL,
+			      "port %d leaves no room for openGauss's HA port (port + 1, "
+			      "opengauss.md 2.1)",
+			      o->listen_port);
 	/* §2.1: the member name is gs_initdb's --nodename, the superuser password its -w: refuse
 	 * now what gs_initdb would refuse at bootstrap. */
 	if (rc == 0)
@@ -531,6 +589,68 @@ static int og_check_options(const struct db_options *o, char *err, size_t err_ca
 		rc = db_og_check_password(o->superuser.username, o->superuser.password, err,
 					  err_cap);
 	return rc;
+}
+
+/* §2.4 native switchover, the primary's part (db_hand_over): new transactions are read-only,
+ * then a checkpoint fixes the position candidate must have flushed before its gs_ctl
+ * switchover; the server keeps running, and the switchover itself demotes it. */
+static int og_hand_over(struct db *db, const char *candidate, int64_t timeout_ms, char *err,
+			size_t err_cap)
+{
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	struct db_status *st = calloc(1, sizeof(*st));
+	if (!st)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	uint64_t target = 0;
+	int rc = 0;
+	char why[DB_ERROR_MAX];
+	db_og_get_status(db, st);
+	if (st->role != DB_ROLE_PRIMARY) {
+		rc = err_fail(err, err_cap, -ESRCH, "not a running primary (%s)",
+			      db_role_name(st->role));
+		goto out;
+	}
+	rc = db_og_set_read_only(db, true, timeout_ms, err, err_cap);
+	if (rc < 0)
+		goto out;
+	rc = og_checkpoint(db, &target, deadline - clock_mono_ms(), err, err_cap);
+	while (rc == 0) {
+		const struct db_standby *sb = NULL;
+		db_og_get_status(db, st);
+		for (int i = 0; i < st->standby_count && !sb; i++)
+			if (strcmp(st->standbys[i].application_name, candidate) == 0)
+				sb = &st->standbys[i];
+		if (sb && strcmp(sb->state, "streaming") == 0 && sb->flush_lsn >= target)
+			break;
+		if (clock_mono_ms() >= deadline) {
+			char want[LSN_TEXT_MAX], has[LSN_TEXT_MAX];
+			lsn_format(target, want);
+			lsn_format(sb ? sb->flush_lsn : 0, has);
+			rc = err_fail(err, err_cap, -ETIMEDOUT, "\"%s\" has %s %s, not %s",
+				      candidate, sb ? "flushed" : "not attached, at", has, want);
+			break;
+		}
+		clock_sleep_ms(OG_READ_BACK_EVERY_MS);
+	}
+	if (rc < 0 &&
+	    db_og_set_read_only(db, false, db->opts.command_timeout_ms, why, sizeof(why)) < 0)
+		log_warning("could not allow writes again: %s", why);
+	if (rc == 0) {
+		char at[LSN_TEXT_MAX];
+		lsn_format(target, at);
+		log_notice("writes stopped; \"%s\" has flushed %s: ready for its gs_ctl switchover",
+			   candidate, at);
+	}
+out:
+	free(st);
+	return rc;
+}
+
+static int og_hand_over_abort(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
+{
+	if (!db_server_running(db))
+		return 0;
+	return db_og_set_read_only(db, false, timeout_ms, err, err_cap);
 }
 
 static void og_free_priv(struct db *db)
@@ -553,6 +673,7 @@ const struct db_driver db_opengauss_driver = {
 	.restart = og_restart,
 	.reload = og_reload,
 	.promote = og_promote,
+	.promote_planned = og_promote_planned,
 	.follow = og_follow,
 	.apply_parameters = db_og_apply_parameters,
 	.set_sync_standbys = db_og_set_sync_standbys,
@@ -562,4 +683,7 @@ const struct db_driver db_opengauss_driver = {
 	.set_peers = db_og_set_peers,
 	.free_priv = og_free_priv,
 	.set_term = db_og_set_term,
+	.hand_over = og_hand_over,
+	.hand_over_abort = og_hand_over_abort,
+	.freeze_upstream = og_freeze_upstream,
 };

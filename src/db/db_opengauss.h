@@ -19,6 +19,9 @@
 
 /* The driver's own state (db->priv): the member list of the last db_set_peers, the HA state
  * row the last status read, and the highest term it was given or saw. */
+/* Addresses kept for one resolved upstream host name. */
+#define DB_OG_RESOLVED_MAX 4
+
 struct db_og_priv {
 	int member_count;
 	struct db_peer members[DB_PEERS_MAX];
@@ -26,6 +29,12 @@ struct db_og_priv {
 	struct db_og_ha_state ha; /* pg_stat_get_stream_replications() as last read (§2.7) */
 	uint64_t term;		  /* highest cluster term given (start, promote, bootstrap,
 				    * db_set_term) or reported by the server (§2.8) */
+	/* The upstream's host name resolved, for comparing it with the channel (§2.7). */
+	char resolved_for[DB_HOST_MAX];
+	char resolved[DB_OG_RESOLVED_MAX][DB_HOST_MAX];
+	int resolved_count;
+	int64_t resolved_ms;
+	char collision_warned[MEMBER_NAME_MAX]; /* last member warned about for its port (§2.1) */
 };
 
 /* The highest term openGauss accepts: the top bit of xl_term flags CSN data, a larger term
@@ -108,6 +117,11 @@ int db_og_settle_primary(struct db *db, uint64_t term, int64_t deadline_ms, char
 /* True for the parameters the driver writes itself (port, listen_addresses, application_name,
  * the synchronous settings, hot_standby, replconninfoN): a user value for them is ignored. */
 bool db_og_driver_owned(const char *name);
+
+/* gs_guc reload of default_transaction_read_only: "on" to stop new writes (db_hand_over),
+ * else the user's value ("off" by default). 0 or -errno with a message. */
+int db_og_set_read_only(struct db *db, bool stop_writes, int64_t timeout_ms, char *err,
+			size_t err_cap) __attribute__((warn_unused_result));
 
 /* Writes the whole configuration the driver owns plus the user parameters with gs_guc (reload
  * when the server runs, §2.6). extra is a peer to list in replconninfo besides the members

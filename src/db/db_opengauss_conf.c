@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* How long db_og_set_peers waits for a Normal primary to read back as Primary after notify. */
 #define OG_SETTLE_MS 3000
@@ -97,6 +98,16 @@ static int render_replconninfo(struct db *db, const struct db_peer *extra,
 /* wal_level given by the user was warned about (once a process). */
 static bool warned_wal_level;
 
+/* sync_config_strategy given by the user was warned about (once a process). */
+static bool warned_sync_config;
+
+/* default_transaction_read_only as the user configured it, "off" when not. */
+static const char *user_read_only(const struct db *db)
+{
+	const char *v = db_params_get(&db->opts.parameters, "default_transaction_read_only");
+	return v ? v : "off";
+}
+
 /* Parameters the driver writes itself; a user value for them is ignored. */
 bool db_og_driver_owned(const char *name)
 {
@@ -109,6 +120,8 @@ bool db_og_driver_owned(const char *name)
 		"most_available_sync",
 		"hot_standby",
 		"wal_level",
+		"default_transaction_read_only",
+		"sync_config_strategy",
 	};
 	if (strncmp(name, "replconninfo", 12) == 0)
 		return true;
@@ -172,8 +185,28 @@ static int put_replconninfo(struct db *db, const struct db_peer *extra, struct d
 
 /* The three synchronous settings of §2.9 from db_set_sync_standbys' choice (asynchronous until
  * the loop says otherwise: that overrides the blocking '*' default). */
+/* §2.6: on a host installed by openGauss's OM tools ($GAUSSHOME/bin/cluster_static_config),
+ * gs_guc rewrites synchronous_standby_names (one digit as n, no ANY/FIRST n(*), only the AZ or
+ * data-node names of its static configuration) and drops a value it refuses: say so once. */
+static void warn_om_host(void)
+{
+	static bool warned;
+	const char *home = getenv("GAUSSHOME");
+	char path[DB_PATH_MAX + 64];
+	if (warned || !home || !home[0] ||
+	    buf_format(path, sizeof(path), "%s/bin/cluster_static_config", home) != 0 ||
+	    access(path, F_OK) != 0)
+		return;
+	warned = true;
+	log_warning("%s exists: on hosts installed by openGauss's OM tools gs_guc rewrites or "
+		    "refuses synchronous_standby_names, so synchronous mode may not take effect; "
+		    "unset GAUSSHOME in gsha's environment (opengauss.md 2.6)",
+		    path);
+}
+
 static int sync_settings(struct db *db, struct db_og_setting out[3], char *err, size_t err_cap)
 {
+	warn_om_host();
 	struct db_og_sync_policy pol;
 	memset(&pol, 0, sizeof(pol));
 	const struct db_sync *s = &db->sync;
@@ -223,6 +256,17 @@ static int run_guc(struct db *db, bool reload, const struct db_og_setting *s, in
 	return rc;
 }
 
+int db_og_set_read_only(struct db *db, bool stop_writes, int64_t timeout_ms, char *err,
+			size_t err_cap)
+{
+	struct db_og_setting s;
+	memset(&s, 0, sizeof(s));
+	if (buf_copy(s.name, sizeof(s.name), "default_transaction_read_only") != 0 ||
+	    buf_copy(s.value, sizeof(s.value), stop_writes ? "on" : user_read_only(db)) != 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "setting too long");
+	return run_guc(db, true, &s, 1, timeout_ms, err, err_cap);
+}
+
 /* Writes the whole configuration the driver owns plus the user parameters with gs_guc (reload
  * when the server runs, §2.6). extra is a peer to list in replconninfo besides the members. */
 int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeout_ms, char *err,
@@ -251,6 +295,13 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 	 * has no "replica"; "logical" is refused there too). */
 	if (rc == 0)
 		rc = put_setting(s, &n, "wal_level", "hot_standby");
+	/* db_hand_over stops writes with it; any other write of the configuration ends that. */
+	if (rc == 0)
+		rc = put_setting(s, &n, "default_transaction_read_only", user_read_only(db));
+	/* §2.6: with all_node (the default) a standby takes the primary's postgresql.conf, the
+	 * driver's per-node settings and a handed-over primary's read-only switch included. */
+	if (rc == 0)
+		rc = put_setting(s, &n, "sync_config_strategy", "none_node");
 	if (rc == 0) {
 		if (n + 3 > OG_SETTINGS_ALL_MAX) {
 			rc = -E2BIG;
@@ -264,6 +315,14 @@ int db_og_write_config(struct db *db, const struct db_peer *extra, int64_t timeo
 	for (int i = 0; i < db->opts.parameters.count && rc == 0; i++) {
 		const struct db_param *p = &db->opts.parameters.items[i];
 		if (db_og_driver_owned(p->name)) {
+			if (strcmp(p->name, "sync_config_strategy") == 0 &&
+			    strcmp(p->value, "none_node") != 0 && !warned_sync_config) {
+				warned_sync_config = true;
+				log_warning("sync_config_strategy \"%s\" ignored: gsha writes each "
+					    "node's settings itself and keeps none_node "
+					    "(opengauss.md 2.6)",
+					    p->value);
+			}
 			if (strcmp(p->name, "wal_level") == 0 &&
 			    strcmp(p->value, "hot_standby") != 0 && !warned_wal_level) {
 				warned_wal_level = true;
@@ -342,6 +401,27 @@ int db_og_write_initial_config(struct db *db, const struct db_peer *extra, char 
 	return rc;
 }
 
+/* §2.1: every instance also listens on its port + 1 (the HA port): another member on the same
+ * host whose client or HA port is one of mine cannot start, or takes mine. Said once a peer. */
+static void warn_port_collisions(struct db *db, const struct db_peer *members, int count)
+{
+	struct db_og_priv *p = db_og_priv_of(db);
+	const char *me = db->opts.connect_host[0] ? db->opts.connect_host : db->opts.listen_host;
+	int port = db->opts.connect_port ? db->opts.connect_port : db->opts.listen_port;
+	for (int i = 0; p && i < count; i++) {
+		const struct db_peer *m = &members[i];
+		if (strcmp(m->name, db->opts.name) == 0 || strcmp(m->host, me) != 0 ||
+		    (m->port != port + 1 && m->port + 1 != port && m->port != port) ||
+		    strcmp(p->collision_warned, m->name) == 0)
+			continue;
+		buf_copy_or_clear(p->collision_warned, sizeof(p->collision_warned), m->name);
+		log_warning("member \"%s\" at %s:%d collides with my port %d or its HA port %d "
+			    "on the same host: openGauss listens on port + 1 too, so ports of "
+			    "instances on one host must differ by at least 2 (opengauss.md 2.1)",
+			    m->name, m->host, m->port, port, port + 1);
+	}
+}
+
 int db_og_set_peers(struct db *db, const struct db_peer *members, int count, int64_t timeout_ms,
 		    char *err, size_t err_cap)
 {
@@ -350,6 +430,7 @@ int db_og_set_peers(struct db *db, const struct db_peer *members, int count, int
 		return err_fail(err, err_cap, -ENOMEM, "out of memory");
 	memcpy(p->members, members, sizeof(members[0]) * (size_t)count);
 	p->member_count = count;
+	warn_port_collisions(db, members, count);
 	/* §2.6: replconninfoN are SIGHUP settings, so a running server takes the new list at once
 	 * (a running task writes the configuration itself). Only replconninfoN: the rest of the
 	 * configuration, synchronous_standby_names above all, stays as the last call wrote it. */

@@ -7,12 +7,15 @@
 #include "db_opengauss.h"
 
 #include "buf.h"
+#include "clock.h"
 #include "db_sql.h"
 #include "err.h"
 #include "lsn.h"
 #include "num.h"
 
 #include <errno.h>
+#include <netdb.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,8 +95,73 @@ static int query_standbys(PGconn *conn, int64_t deadline, struct db_status *st, 
 	return 0;
 }
 
-/* The upstream of a standby, from the walreceiver's channel (§2.7). */
-static void query_upstream(PGconn *conn, int64_t deadline, struct db_status *st)
+/* How long a resolved upstream host name is trusted. */
+#define OG_RESOLVE_TTL_MS 60000
+
+/* Whether host (as the member list names it) has the numeric address ip: the channel shows
+ * addresses only (§2.7). A name is resolved at most once a minute (the status path must not
+ * wait on DNS each poll). */
+static bool same_address(struct db *db, const char *host, const char *ip)
+{
+	if (strcmp(host, ip) == 0)
+		return true;
+	struct db_og_priv *p = db_og_priv_of(db);
+	if (!p)
+		return false;
+	int64_t now = clock_mono_ms();
+	if (strcmp(p->resolved_for, host) != 0 || now - p->resolved_ms >= OG_RESOLVE_TTL_MS) {
+		struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+		struct addrinfo *res = NULL;
+		p->resolved_count = 0;
+		p->resolved_ms = now;
+		buf_copy_or_clear(p->resolved_for, sizeof(p->resolved_for), host);
+		if (getaddrinfo(host, NULL, &hints, &res) == 0) {
+			for (struct addrinfo *ai = res;
+			     ai && p->resolved_count < DB_OG_RESOLVED_MAX; ai = ai->ai_next)
+				if (getnameinfo(ai->ai_addr, ai->ai_addrlen,
+						p->resolved[p->resolved_count],
+						sizeof(p->resolved[0]), NULL, 0,
+						NI_NUMERICHOST) == 0)
+					p->resolved_count++;
+			freeaddrinfo(res);
+		}
+	}
+	for (int i = 0; i < p->resolved_count; i++)
+		if (strcmp(p->resolved[i], ip) == 0)
+			return true;
+	return false;
+}
+
+/* Whether disable_conn lets the walreceiver reach peer (§2.6): polling, or specify_connection
+ * naming the peer's host and HA port; not prohibit_connection nor a pin to another peer. */
+static bool conn_allows(PGconn *conn, int64_t deadline, const struct db_peer *peer)
+{
+	PGresult *res = NULL;
+	char why[DB_ERROR_MAX];
+	if (db_sql_query(conn, "SELECT * FROM read_disable_conn_file()", deadline, &res, why,
+			 sizeof(why)) < 0)
+		return true;
+	bool yes = true;
+	if (PQntuples(res) >= 1 && PQnfields(res) >= 3 && db_sql_value(res, 0, 0)) {
+		const char *mode = db_sql_value(res, 0, 0);
+		const char *host = db_sql_value(res, 0, 1);
+		const char *port = db_sql_value(res, 0, 2);
+		char want[16];
+		if (strcmp(mode, "prohibit_connection") == 0)
+			yes = false;
+		else if (strcmp(mode, "specify_connection") == 0)
+			yes = host && port && strcmp(host, peer->host) == 0 &&
+			      buf_format(want, sizeof(want), "%d", peer->port + 1) == 0 &&
+			      strcmp(port, want) == 0;
+	}
+	PQclear(res);
+	return yes;
+}
+
+/* The upstream of a standby, from the walreceiver's channel (§2.7): a numeric address and the
+ * HA port. When that is the peer it was told to follow, compared by address, the status names
+ * it as the member list does; while not streaming, following_* names that peer. */
+static void query_upstream(struct db *db, PGconn *conn, int64_t deadline, struct db_status *st)
 {
 	PGresult *res = NULL;
 	char why[DB_ERROR_MAX];
@@ -104,10 +172,23 @@ static void query_upstream(PGconn *conn, int64_t deadline, struct db_status *st)
 		PQntuples(res) == 1 && PQnfields(res) == 1 ? db_sql_value(res, 0, 0) : NULL;
 	int port;
 	if (db_og_parse_channel_upstream(ch, st->upstream_host, sizeof(st->upstream_host), &port) ==
-	    0)
+	    0) {
 		st->upstream_port = port;
-	else
+		if (db->has_upstream && db->upstream.port == port &&
+		    same_address(db, db->upstream.host, st->upstream_host))
+			buf_copy_or_clear(st->upstream_host, sizeof(st->upstream_host),
+					  db->upstream.host);
+	} else {
+		/* Not streaming: it follows what it was told to, still connecting, unless
+		 * disable_conn keeps it from that peer (§2.6: the mode survives restarts, so a
+		 * replica frozen for an election, or whose pin failed, is pinned again). */
 		st->upstream_host[0] = '\0';
+		if (db->has_upstream && conn_allows(conn, deadline, &db->upstream)) {
+			buf_copy_or_clear(st->following_host, sizeof(st->following_host),
+					  db->upstream.host);
+			st->following_port = db->upstream.port;
+		}
+	}
 	PQclear(res);
 }
 
@@ -273,7 +354,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 
 	db_opengauss_fill_role(&ha, in_recovery, st);
 	if (st->role == DB_ROLE_REPLICA)
-		query_upstream(conn, deadline, st);
+		query_upstream(db, conn, deadline, st);
 	if (st->role == DB_ROLE_PRIMARY) {
 		rc = query_standbys(conn, deadline, st, err, err_cap);
 		if (rc < 0)

@@ -274,7 +274,8 @@ static int configure_restored(struct db *db, char *err, size_t err_cap)
 		db->boot_recovery = true;
 		/* Patroni: a recovery that ends in a promotion runs with hot_standby off, so a
 		 * max_connections lower than the backup's cannot stop it. */
-		db->boot_hot_standby_off = strcasecmp(action, "promote") == 0;
+		db->boot_hot_standby_off =
+			b->keep_existing_recovery_conf || strcasecmp(action, "promote") == 0;
 		rc = db_pg_write_config(db, false, NULL, err, err_cap);
 		if (rc == 0 && db_data_path(db, "recovery.signal", path, sizeof(path)) == 0)
 			rc = db_write_file(path, "", 0600, err, err_cap);
@@ -319,6 +320,13 @@ static int recover_step(struct db *db, char *err, size_t err_cap)
 	}
 	memset(&st, 0, sizeof(st));
 	db_pg_get_status(db, &st);
+	/* pg_ctl -W returns before the postmaster writes postmaster.pid: until it has been seen
+	 * running, "not running" is a start still under way (for pg_ctl_timeout at most). */
+	if (!st.running && !db->task.seen_running &&
+	    clock_mono_ms() - db->task.step_started_ms < db->opts.command_timeout_ms)
+		return -EINPROGRESS;
+	if (st.running)
+		db->task.seen_running = true;
 	if (!st.running) {
 		db_pg_log_tail(db, tail, sizeof(tail));
 		return err_fail(err, err_cap, -EIO, "the restored copy stopped during recovery: %s",

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Between Patroni's two pg_basebackup attempts. */
+#define PG_BASEBACKUP_RETRY_MS 5000
 /* Longest argument we render for a command line (--source-server=...). */
 #define PG_ARG_MAX (DB_CONNINFO_MAX + 32)
 
@@ -32,6 +34,7 @@ enum pg_step {
 	PG_STEP_REJOIN_STOP,	/* rejoin: pg_ctl stop is running */
 	PG_STEP_REJOIN_REWIND,	/* rejoin: pg_rewind is running */
 	PG_STEP_CLONE_METHOD,	/* clone: a custom replica method's command is running */
+	PG_STEP_CLONE_RETRY,	/* clone: waiting to run pg_basebackup a second time */
 };
 
 /* --- Bootstrap, clone, rejoin ------------------------------------------------------------------ */
@@ -152,6 +155,7 @@ static int try_methods(struct db *db, int from, int why_rc, const char *why, cha
 		int rc;
 
 		db->task.method = i;
+		db->task.basebackup_failures = 0;
 		rc = clear_for_method(db, m, last, sizeof(last));
 		if (rc == 0)
 			rc = db_method_is_basebackup(m)
@@ -175,6 +179,14 @@ static int method_failed(struct db *db, int rc, const char *why, char *err, size
 	const struct db_method *m = &db->task.methods.items[db->task.method];
 	char clean[DB_ERROR_MAX];
 
+	/* Patroni runs pg_basebackup twice, 5 s apart, before it gives the method up. */
+	if (db_method_is_basebackup(m) && db->task.basebackup_failures++ == 0) {
+		log_warning("%s; trying again in %d seconds", why, PG_BASEBACKUP_RETRY_MS / 1000);
+		db->task.retry_at_ms = clock_mono_ms() + PG_BASEBACKUP_RETRY_MS;
+		db->task.step = PG_STEP_CLONE_RETRY;
+		return -EINPROGRESS;
+	}
+	db->task.basebackup_failures = 0;
 	if (clear_for_method(db, m, clean, sizeof(clean)) < 0)
 		log_debug("could not clean up after replica method \"%s\": %s", m->name, clean);
 	if (db_method_next(&db->task.methods, db->task.method + 1, db->task.has_source) >= 0)
@@ -311,6 +323,18 @@ int db_pg_task_step(struct db *db, char *err, size_t err_cap)
 		if (!db->task.has_primary)
 			return configure_and_start_replica(db, NULL, err, err_cap);
 		return configure_and_start_replica(db, &db->task.primary, err, err_cap);
+	}
+	case PG_STEP_CLONE_RETRY: {
+		const struct db_method *m = &db->task.methods.items[db->task.method];
+		char why[DB_ERROR_MAX];
+		if (clock_mono_ms() < db->task.retry_at_ms)
+			return -EINPROGRESS;
+		rc = clear_for_method(db, m, why, sizeof(why));
+		if (rc == 0)
+			rc = spawn_basebackup(db, &db->task.source, why, sizeof(why));
+		if (rc == -EINPROGRESS)
+			return rc;
+		return method_failed(db, rc, why, err, err_cap);
 	}
 	case PG_STEP_CLONE_START: {
 		char why[DB_ERROR_MAX];

@@ -202,6 +202,13 @@ t_assert_eq "FIRST 1 (n3)" "$(st 2 synchronous_standby_names)" "sync: FIRST 1 (n
 sync_is() { node 2 status | grep -q "^standby.n3=streaming,sync,"; }
 t_wait_for 30 "n3 becomes sync standby" sync_is
 t_pass "sync: n3 is the synchronous standby"
+# 2.6: on a host installed by openGauss's OM tools gs_guc rewrites or refuses
+# synchronous_standby_names; the emulated gs_guc does not, so only the driver's warning shows.
+mkdir -p "$TMP/omhome/bin"
+: >"$TMP/omhome/bin/cluster_static_config"
+out=$(GAUSSHOME="$TMP/omhome" node 2 sync priority 1 n3 2>&1 >/dev/null) || t_fail "sync on n2 with GAUSSHOME: $out"
+grep -q "cluster_static_config exists" <<<"$out" || t_fail "no warning about the OM host: $out"
+t_pass "sync: with \$GAUSSHOME/bin/cluster_static_config the driver warns that gs_guc rewrites synchronous_standby_names (2.6)"
 t_assert_eq off "$(sql 2 "SELECT og_emulator.setting('most_available_sync')")" \
 	"sync: most_available_sync is kept off, the server never degrades by itself (2.9)"
 # The synchronous standby departs: commits wait for it until the agent's choice (here the tool's
@@ -227,4 +234,9 @@ t_assert_eq "shut down" "$(node 2 control | sed -n 's/^cluster_state=//p')" \
 	"control: pg_controldata says the old primary n2 shut down"
 t_assert_eq "shut down in recovery" "$(st 1 cluster_state)" \
 	"control: status of the stopped standby n1 carries its cluster state"
+# 2.1: a member on the same host at n1's port + 1 collides with n1's HA port (servers stopped:
+# the list is only taken).
+out=$(MEMBERS=(--member "$(peer 1)" --member "nx@127.0.0.1:$((P1 + 1))"); node 1 status 2>&1 >/dev/null)
+grep -q 'member "nx" at 127.0.0.1:'"$((P1 + 1))"' collides' <<<"$out" || t_fail "no port collision warning: $out"
+t_pass "members: a member on the same host at port + 1 is warned about (HA port, 2.1)"
 t_done

@@ -4,15 +4,23 @@
 # postgresql.engine opengauss. Bootstrap writes the cluster term key (1); two replicas are built
 # and stream; kill -9 of the primary's agent and server: another node takes the leader key,
 # raises the term key to 2 by compare-and-swap, promotes with gs_ctl failover -T 2, and the
-# remaining replica follows it; the old primary, started again, is rebuilt from the new one with
+# remaining replica follows it, having frozen its WAL receipt before the election and been pinned
+# to the winner after it (2.11); the old primary, started again, is rebuilt from the new one with
 # gs_ctl build -T 2 and streams. Bootstrap runs on node1 alone, so it ends Normal (opengauss.md
-# 2.2) and becomes a Primary serving standbys when node2 and node3 join.
+# 2.2) and becomes a Primary serving standbys when node2 and node3 join. Last, a native
+# switchover (gs_ctl switchover -T 3, 2.4) under a writer: no acknowledged commit is lost and the
+# old primary becomes a standby without a rebuild.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
 
 t_start_etcd
 c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "og$$"
+# The emulated tools are shell scripts: on a loaded machine a gs_guc reload of every setting
+# takes more than the default retry_timeout of 1 s, and etcd answers late enough to cost a
+# leader its lease. Wider margins keep the scenario about openGauss.
+C_TTL=10
+C_RETRY=2
 C_BIN_DIR="$GSHA_SOURCE_DIR/tests/opengauss-emulator"
 C_ENGINE=opengauss
 C_CHECKSUMS=off # the emulated gs_initdb takes no --data-checksums
@@ -23,7 +31,25 @@ for n in node1 node2 node3; do
 	c_config "$n"
 	# gs_initdb refuses a superuser password equal to the user name (opengauss.md 2.1).
 	sed -i 's/^      password: postgres$/      password: Gsha@2024x/' "$C_DIR/$n.yml"
+	# Members named by host name: the walreceiver's channel shows addresses only (2.7), so
+	# the driver compares upstreams by address.
+	sed -i "s/^  connect_address: 127.0.0.1:${C_PG_PORT[$n]}\$/  connect_address: localhost:${C_PG_PORT[$n]}/" "$C_DIR/$n.yml"
+	grep -q "connect_address: localhost:${C_PG_PORT[$n]}" "$C_DIR/$n.yml" || t_fail "$n.yml: no localhost"
 done
+
+# --validate-config refuses what gs_initdb or the server would refuse (opengauss.md 2.1): a
+# node name gs_initdb rejects, and a REST port on the HA port (postgresql port + 1).
+validate() { "$GSHA_BUILD_DIR/gsha" --validate-config "$1" 2>&1; }
+out=$(validate "$C_DIR/node1.yml") || t_fail "node1.yml is refused: $out"
+sed 's/^name: node1$/name: node-1/' "$C_DIR/node1.yml" >"$C_DIR/bad_name.yml"
+out=$(validate "$C_DIR/bad_name.yml") && t_fail "--validate-config accepted the node name node-1"
+grep -q "node-1" <<<"$out" || t_fail "the refusal does not name node-1: $out"
+api_bad=$((C_PG_PORT[node1] + 1))
+sed -E "s/^(  (listen|connect_address): 127.0.0.1:)${C_API_PORT[node1]}$/\1$api_bad/" \
+	"$C_DIR/node1.yml" >"$C_DIR/bad_port.yml"
+out=$(validate "$C_DIR/bad_port.yml") && t_fail "--validate-config accepted the REST API on the HA port"
+grep -q "HA port" <<<"$out" || t_fail "the refusal does not name the HA port: $out"
+t_pass "--validate-config refuses a node name gs_initdb rejects and a REST port on the HA port (2.1)"
 
 t_on_failure() {
 	for n in node1 node2 node3; do
@@ -85,6 +111,15 @@ t_wait_for 60 "the new row to reach $other" has_row "$other" after-failover
 t_wait_for 30 "$other to run as a replica" role_is "$other" replica
 t_wait_for 30 "$other's openGauss term to be 2" term_is "$other" 2
 t_pass "failover: $other follows $new (the new row arrived, its term is 2)"
+for n in "$new" "$other"; do
+	grep -q "no leader: froze my WAL receipt" "$C_DIR/$n.log" ||
+		t_fail "$n did not freeze its WAL receipt before the election"
+done
+t_pass "election: $new and $other froze their WAL receipt (disable_conn) before comparing (term, LSN) (2.11 lock1)"
+pin=$(c_psql "$other" "select * from read_disable_conn_file()")
+[[ "$pin" == "specify_connection|"*"|$((C_PG_PORT[$new] + 1))" ]] ||
+	t_fail "$other is not pinned to $new's HA port: \"$pin\""
+t_pass "election: $other is pinned to the winner $new (disable_conn specify_connection, 2.11 lock2)"
 
 # ---- the old primary returns: first its server alone, started by hand as a stale primary with
 # term 1 that takes a write the cluster never sees (it diverges), then its agent, which must
@@ -105,4 +140,115 @@ has_row node1 stale-write && t_fail "the stale write survived the rebuild"
 grep -q "gs_ctl build -D .* -T 2" "$C_DIR/node1/data/og_emulator.log" ||
 	t_fail "node1 was not rebuilt with gs_ctl build -T 2"
 t_pass "return: the old primary was rebuilt with gs_ctl build -T 2 and streams from $new"
+
+# ---- native switchover from $new to $other through the REST API, as patronictl does, while a
+# writer commits one row per transaction on whichever node takes it and records each row whose
+# COMMIT returned (opengauss.md 2.4: $new stops writes, $other has flushed its position, $new
+# releases the leader key with its server running, $other takes it, raises the term to 3 and
+# runs gs_ctl switchover -T 3, which turns $new into its standby).
+c_psql "$new" "create table acked(id int primary key)" >/dev/null
+t_wait_for 30 "the acked table to reach $other" c_psql "$other" "select 1 from acked limit 1 offset 0"
+acked_file=$C_DIR/acked.txt
+: >"$acked_file"
+(
+	i=0
+	while [ ! -e "$C_DIR/writer.stop" ]; do
+		i=$((i + 1))
+		for n in "$new" "$other" node1; do
+			if timeout 5 runuser -u postgres -- env PGCONNECT_TIMEOUT=2 "$PG_BIN/psql" -X -q \
+				-h "$C_DIR/$n" -p "${C_PG_PORT[$n]}" -U postgres -d postgres \
+				-v ON_ERROR_STOP=1 -c "insert into acked values ($i)" >/dev/null 2>&1; then
+				echo "$i" >>"$acked_file"
+				break
+			fi
+		done
+	done
+) &
+WRITER_PID=$!
+t_register_pid "$WRITER_PID"
+enough_rows() { [ "$(wc -l <"$acked_file")" -ge "$1" ]; }
+t_wait_for 60 "the writer to get 20 commits acknowledged" enough_rows 20
+before=$(wc -l <"$acked_file")
+builds_of() { grep -c "gs_ctl build" "$C_DIR/$1/data/og_emulator.log"; }
+builds_before=$(builds_of "$new")
+t_switch=$(date +%s.%N)
+curl -s -o "$C_DIR/switchover.out" -w '%{http_code}' -m 60 -X POST \
+	-H 'Content-Type: application/json' -d "{\"leader\":\"$new\",\"candidate\":\"$other\"}" \
+	"http://127.0.0.1:${C_API_PORT[$new]}/switchover" >"$C_DIR/switchover.code" 2>/dev/null &
+request=$!
+t_register_pid "$request"
+t_wait_for 60 "$other to take the leader key" leader_is_one_of "$other"
+t_wait_for 60 "$other to run as primary" role_is "$other" primary
+t_log "switchover: $other answered /primary $(awk -v a="$t_switch" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s after the request"
+t_wait_for 60 "$new to run as a replica" role_is "$new" replica
+wait "$request" || true
+t_assert_eq 200 "$(cat "$C_DIR/switchover.code")" \
+	"switchover: POST /switchover answers 200 ($(cat "$C_DIR/switchover.out"))"
+t_wait_for 60 "the writer to commit on $other" enough_rows $((before + 20))
+touch "$C_DIR/writer.stop"
+wait "$WRITER_PID" 2>/dev/null || true
+acked=$(wc -l <"$acked_file")
+t_assert_eq 3 "$(term_key)" "switchover: the term key in etcd was raised to 3"
+t_wait_for 10 "$other's openGauss term to be 3" term_is "$other" 3
+grep -q "gs_ctl switchover -D .* -T 3" "$C_DIR/$other/data/og_emulator.log" ||
+	t_fail "$other was not promoted with gs_ctl switchover -T 3"
+grep -q "handed the leader key to \"$other\"" "$C_DIR/$new.log" ||
+	t_fail "$new did not hand the leader key over for a native switchover"
+t_pass "switchover: $new stopped writes and handed the key over; $other ran gs_ctl switchover -T 3"
+missing=$(c_psql "$other" "select count(*) from unnest(array[$(paste -sd, "$acked_file")]) as a(id)
+	where not exists (select 1 from acked where acked.id = a.id)")
+t_assert_eq 0 "$missing" "switchover: all $acked acknowledged commits are on $other"
+[ "$(builds_of "$new")" = "$builds_before" ] || t_fail "the switchover's old primary was rebuilt"
+c_psql "$other" "insert into marks values ('after-switchover')" >/dev/null
+t_wait_for 60 "the new row to reach $new" has_row "$new" after-switchover
+t_wait_for 60 "the new row to reach node1" has_row node1 after-switchover
+t_wait_for 30 "$new's openGauss term to be 3" term_is "$new" 3
+t_pass "switchover: the old primary $new is a standby of $other without a rebuild, and node1 follows"
+# $other led nobody before the switchover, so any such line came after it.
+settled() { grep -q "no action: I am a replica following leader \"$other\"" "$C_DIR/$1.log"; }
+t_wait_for 30 "$new to settle as a replica of $other" settled "$new"
+t_wait_for 30 "node1 to settle as a replica of $other" settled node1
+t_pass "upstreams compared by address: the replicas of \"localhost\" members see the numeric channel as their leader and settle (2.7)"
+
+# ---- synchronous mode, then the synchronous standby departs (opengauss.md 2.9): gsha keeps
+# most_available_sync off, so the primary waits for the standby until gsha itself degrades,
+# removing it from /sync before it leaves synchronous_standby_names.
+sync_key() {
+	ETCDCTL_API=3 etcdctl --endpoints="$C_ETCD" --command-timeout=2s get --print-value-only \
+		"/service/$C_SCOPE/sync" 2>/dev/null || true
+}
+sync_standby() { sync_key | sed -n 's/.*"sync_standby": *"\([^"]*\)".*/\1/p'; }
+sync_named() {
+	local s
+	s=$(sync_standby)
+	[ -n "$s" ] && [[ "$(c_psql "$other" "show synchronous_standby_names")" == *"$s"* ]]
+}
+# One row per call; true when its COMMIT returned within 10 s.
+commit_returns() {
+	timeout 10 runuser -u postgres -- "$PG_BIN/psql" -X -q -h "$C_DIR/$other" -p "${C_PG_PORT[$other]}" \
+		-U postgres -d postgres -v ON_ERROR_STOP=1 -c "insert into marks values ('sync-' || clock_timestamp())" \
+		>/dev/null 2>&1
+}
+t_assert_eq 200 "$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X PATCH \
+	-H 'Content-Type: application/json' -d '{"synchronous_mode": true}' \
+	"http://127.0.0.1:${C_API_PORT[$other]}/config")" "sync: PATCH /config {\"synchronous_mode\": true} answers 200"
+t_wait_for 60 "a synchronous standby in /sync and synchronous_standby_names" sync_named
+s1=$(sync_standby)
+grep -Eq "^most_available_sync = '?off'?" "$C_DIR/$other/data/og_emulator.conf" ||
+	t_fail "most_available_sync is not off on $other"
+commit_returns || t_fail "a synchronous commit did not return"
+t_pass "sync: $s1 is synchronous (/sync and synchronous_standby_names), most_available_sync is off"
+c_kill "$s1" KILL
+c_kill_db "$s1"
+t_log "the synchronous standby $s1 departed (agent and server killed)"
+dropped() { [ "$(sync_standby)" != "$s1" ]; }
+t_wait_for 60 "/sync to drop $s1" dropped
+t_wait_for 60 "a commit on $other to return without $s1" commit_returns
+[[ "$(c_psql "$other" "show synchronous_standby_names")" != *"$s1"* ]] ||
+	t_fail "$s1 is still in synchronous_standby_names"
+key_line=$(grep -n "removing standbys that are no longer synchronous from the sync key" "$C_DIR/$other.log" | tail -1 | cut -d: -f1)
+names_line=$(grep -n "synchronous_standby_names" "$C_DIR/$other.log" | tail -1 | cut -d: -f1)
+[ -n "$key_line" ] && [ -n "$names_line" ] && [ "$key_line" -lt "$names_line" ] ||
+	t_fail "$other did not drop $s1 from /sync (line ${key_line:-none}) before synchronous_standby_names (line ${names_line:-none})"
+t_pass "sync: $s1 departed; $other dropped it from /sync, then from synchronous_standby_names, and commits return"
 t_done

@@ -8,7 +8,11 @@
 # by "custom" (marker present, pg_basebackup's "basebackup" not used), with postgresql.
 # recovery_conf's restore_command in effect. node3 lists [picky, basebackup] with picky's
 # no_params and keep_data: it gets only its own option, its file survives the failed attempt
-# until basebackup (which always empties the directory) makes the replica.
+# until basebackup (which always empties the directory) makes the replica. node4 lists
+# [basebackup, custom] with a pg_basebackup option that fails: basebackup is tried twice, 5 s
+# apart, as Patroni does, then custom makes the replica. Last, with every agent stopped and no
+# leader, node5's no_leader method "restore" copies a backup (Patroni's "bootstrap (without
+# leader)", with an empty --connstring) and node5 takes over as the leader.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -47,8 +51,17 @@ cat >"$C_DIR/picky.sh" <<'SH'
 echo "$*" >>"$(dirname "$0")/picky.args"
 exit 1
 SH
+cat >"$C_DIR/restore.sh" <<'SH'
+#!/bin/sh
+# A no_leader method: restores the backup in $(dirname $0)/backup into --datadir.
+echo "$*" >>"$(dirname "$0")/restore.args"
+for a in "$@"; do
+	case "$a" in --datadir=*) datadir=${a#--datadir=} ;; esac
+done
+mkdir -p -m 700 "$datadir" && cp -a "$(dirname "$0")/backup/." "$datadir/"
+SH
 chmod 755 "$C_DIR"/*.sh
-for f in broken custom picky; do
+for f in broken custom picky restore; do
 	touch "$C_DIR/$f.args"
 	chown postgres:postgres "$C_DIR/$f.args"
 done
@@ -69,6 +82,15 @@ c_config node2 "  create_replica_methods:
   recovery_conf:
     restore_command: 'cp $C_DIR/archive/%f %p'
     recovery_target_time: '2000-01-01 00:00:00'"
+c_config node4 "  create_replica_methods: [basebackup, custom]
+  basebackup:
+  - checkpoint: bogus
+  custom:
+    command: $C_DIR/custom.sh"
+c_config node5 "  create_replica_methods: [basebackup, restore]
+  restore:
+    command: $C_DIR/restore.sh
+    no_leader: true"
 c_config node3 "  create_replica_methods: [picky, basebackup]
   picky:
     command: $C_DIR/picky.sh
@@ -77,13 +99,13 @@ c_config node3 "  create_replica_methods: [picky, basebackup]
     stanza: main"
 
 t_on_failure() {
-	for n in node1 node2 node3; do
+	for n in node1 node2 node3 node4 node5; do
 		echo "---- $n.log (tail)"
 		tail -40 "$C_DIR/$n.log" 2>/dev/null
 		echo "---- $n postmaster.log (tail)"
 		tail -15 "$C_DIR/$n/data/postmaster.log" 2>/dev/null
 	done
-	for f in broken custom picky; do
+	for f in broken custom picky restore; do
 		echo "---- $f.args"
 		cat "$C_DIR/$f.args"
 	done
@@ -152,5 +174,36 @@ grep -q 'replica has been created using basebackup' "$C_DIR/node3.log" ||
 	t_fail "node3 was not made by basebackup"
 [ ! -e "$C_DIR/node3/data/keepme" ] || t_fail "basebackup left an old file behind"
 t_pass "a failing keep_data method falls back to basebackup, which starts from an empty directory"
+
+# ---- node4: basebackup fails twice, 5 s apart (Patroni's two tries), then custom makes it
+c_start node4
+t_wait_for 120 "node4 to run as a replica" c_running node4 replica
+t_assert_eq 1 "$(grep -c 'trying again in 5 seconds' "$C_DIR/node4.log")" \
+	"pg_basebackup was tried a second time after 5 s"
+grep -q 'replica method "basebackup" failed' "$C_DIR/node4.log" ||
+	t_fail "basebackup's failure was not logged"
+grep -q 'replica has been created using custom' "$C_DIR/node4.log" ||
+	t_fail "node4 was not made by custom"
+[ -f "$C_DIR/node4/data/custom_marker" ] || t_fail "node4 has no marker of custom.sh"
+t_pass "basebackup fails over to the next method after its second try"
+
+# ---- node5: no leader at all, a no_leader method restores a backup (Patroni's "bootstrap
+# (without leader)"), and the restored node takes over as the leader
+t_as_postgres "$PG_BIN/pg_basebackup" -D "$C_DIR/backup" -h 127.0.0.1 -p "${C_PG_PORT[node1]}" \
+	-U replicator -X stream >/dev/null 2>&1 || t_fail "could not back node1 up"
+for n in node4 node3 node2 node1; do
+	c_kill "$n"
+done
+c_stop_databases
+t_wait_for 30 "the leader key to go" sh -c "[ -z \"\$(ETCDCTL_API=3 etcdctl --endpoints=$C_ETCD \
+	get --print-value-only /service/$scope/leader)\" ]"
+c_start node5
+t_wait_for 120 "node5 to lead" leader_is node5
+t_wait_for 60 "node5 to run as primary" c_running node5 primary
+t_assert_eq "--no_leader=True --scope=$scope --role=replica --datadir=$C_DIR/node5/data --connstring=" \
+	"$(head -1 "$C_DIR/restore.args")" "the no_leader method ran with an empty --connstring"
+grep -q 'bootstrap (without leader)' "$C_DIR/node5.log" || t_fail "node5 did not say why it cloned"
+t_assert_eq 2 "$(c_psql node5 "select count(*) from t")" "node5 holds the restored rows"
+t_pass "without a leader, a no_leader method restores the cluster and the node takes over"
 
 t_done

@@ -74,10 +74,16 @@ if out=$(og gs_ctl build -D "$R/d1" -b full 2>&1); then t_fail "build of a runni
 grep -q "The local server run as Primary,build cannot be executed." <<<"$out" ||
 	t_fail "build refusal message: $out"
 t_pass "gs_ctl build refuses a running Primary (2.5)"
+# A standby that streams from no one cannot send the switchover request: gs_ctl times out.
+streaming() { [ "$(sql "$1" 'select count(*) from pg_stat_get_wal_receiver()')" = "$2" ]; }
+sql 2 "select disable_conn('prohibit_connection', '', 0)" >/dev/null
+t_wait_for 20 "d2 to stop streaming" streaming 2 0
 out=$(og gs_ctl switchover -D "$R/d2" -T 1 -w -t 2 2>&1) || t_fail "switchover timeout exited non-zero: $out"
 grep -q "switchover timeout" <<<"$out" || t_fail "switchover output: $out"
 t_assert_eq Standby "$(sql 2 'select local_role from pg_stat_get_stream_replications()')" \
 	"gs_ctl switchover that times out exits 0, the role unchanged (2.4)"
+sql 2 "select disable_conn('polling_connection', '', 0)" >/dev/null
+t_wait_for 30 "d2 to stream again" streaming 2 1
 out=$(og gs_ctl query -D "$R/d1" 2>&1 >/dev/null)
 grep -q "sync_percent                   : 100%" <<<"$out" || t_fail "gs_ctl query lacks a sender row: $out"
 t_pass "gs_ctl query prints the three blocks on stderr (2.7)"
@@ -125,7 +131,6 @@ if sees 3 3; then t_fail "a standby with a higher term followed a lower-term pri
 t_pass "a standby with term 3 refuses the term-2 primary (2.8)"
 
 # 2.6: disable_conn freezes a standby (prohibit_connection) and pins it (specify_connection).
-streaming() { [ "$(sql "$1" 'select count(*) from pg_stat_get_wal_receiver()')" = "$2" ]; }
 sql 1 "select disable_conn('prohibit_connection', '', 0)" >/dev/null
 # Stopped streaming, and not only between two attempts: the emulator has taken the upstream away
 # (its walreceiver file names none), so PostgreSQL's retry cannot reconnect to d2.
@@ -142,6 +147,22 @@ t_wait_for 30 "the pinned d1 to receive row 4" sees 1 4
 t_assert_eq "specify_connection|127.0.0.1|$((P[2] + 1))" "$(sql 1 'select * from read_disable_conn_file()')" \
 	"disable_conn('specify_connection') pins the standby to the given HA port (2.6)"
 sql 1 "select disable_conn('polling_connection', '', 0)" >/dev/null
+
+# 2.4: gs_ctl switchover on the standby d1: the primary d2 ends its sessions, ships every record
+# and comes back as a Standby; d1 promotes with the term given. A row committed on d2 just
+# before is on d1.
+sql 2 "insert into t values (5)" >/dev/null
+og gs_ctl switchover -D "$R/d1" -T 3 -w -t 60 2>/dev/null || t_fail "gs_ctl switchover exited non-zero"
+t_assert_eq "Primary|3" "$(sql 1 'select s.local_role || $$|$$ || t.term
+	from pg_stat_get_stream_replications() s, pg_last_xlog_replay_location() t')" \
+	"gs_ctl switchover -T 3 on a streaming standby makes it Primary with term 3 (2.4)"
+sees 1 5 || t_fail "the row committed on the old primary before the switchover is missing"
+t_pass "the row committed on the old primary just before the switchover is on the new one (2.4)"
+old_is_standby() { [ "$(sql 2 'select local_role from pg_stat_get_stream_replications()' 2>/dev/null)" = Standby ]; }
+t_wait_for 60 "the old primary d2 to come back as a Standby" old_is_standby
+sql 1 "insert into t values (6)" >/dev/null
+t_wait_for 60 "the old primary to stream from the new one" sees 2 6
+t_pass "the old primary is a Standby of the new one after the switchover (2.4)"
 
 # 2.2: a primary without replconninfo turns Normal; notify -w then exits 1, failover refuses
 # it, and it leaves Normal once an entry exists and notify -M primary is sent.

@@ -3,8 +3,9 @@
 # with its own configuration and data directory) scrapes a live three-node cluster every second,
 # and every check below asks Prometheus's HTTP API, not the agents.
 #
-#   - /metrics answers before the agent's first HA cycle has ended (an agent whose etcd never
-#     answers: gsha_loop_duration_seconds_count is 0 in what Prometheus stored);
+#   - /metrics answers before the agent's first HA cycle has ended (an agent whose etcd stops
+#     answering after its start-up check: gsha_loop_duration_seconds_count is 0 in what
+#     Prometheus stored);
 #   - promtool finds nothing to lint in gsha's own series (Patroni's names are the contract);
 #   - every series family of /metrics is in Prometheus for all three nodes, with label values
 #     escaped per the text format (the scope holds a quote and a backslash);
@@ -32,14 +33,47 @@ for n in node1 node2 node3; do
 	c_config "$n"
 done
 
-# ---- an agent whose etcd accepts connections and never answers: its first cycle waits
+# ---- an agent whose first HA cycle cannot end: it reaches etcd through a test proxy (a fake in
+# front of the real etcd) that forwards requests until the first read of the cluster has been
+# answered (the start-up check that the member name is free, before the REST API starts), then
+# holds every later request unanswered, so the first cycle waits on etcd.
 early_etcd=$(t_free_port)
-python3 -c 'import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(64)
-time.sleep(900)' "$early_etcd" &
+python3 - "$early_etcd" "$ETCD_URL" "$C_DIR/early-proxy.log" <<'PY' &
+import http.client, http.server, sys, threading, time, urllib.parse
+port, target, logfile = int(sys.argv[1]), urllib.parse.urlsplit(sys.argv[2]), sys.argv[3]
+state = {"read_answered": False}
+lock = threading.Lock()
+def log(line):
+    with open(logfile, "a") as f:
+        f.write(line + "\n")
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with lock:
+            hold = state["read_answered"]
+        if hold:
+            log("held " + self.path)
+            time.sleep(900)
+            return
+        c = http.client.HTTPConnection(target.hostname, target.port, timeout=10)
+        c.request("POST", self.path, body, {"Content-Type": "application/json"})
+        r = c.getresponse()
+        data = r.read()
+        self.send_response(r.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        log("forwarded %s %d" % (self.path, r.status))
+        if self.path == "/v3/kv/txn":
+            with lock:
+                state["read_answered"] = True
+    do_GET = do_POST
+    def log_message(self, *args):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), Proxy).serve_forever()
+PY
 t_register_pid $!
 early_api=$(t_free_port)
 mkdir -p "$C_DIR/early"
@@ -100,6 +134,8 @@ t_on_failure() {
 		curl -s -m 2 "http://127.0.0.1:${C_API_PORT[$n]}/metrics" 2>/dev/null |
 			grep -E '^gsha_[a-z_]*_total|^patroni_cluster_unlocked' || true
 	done
+	echo "---- early-proxy.log"
+	cat "$C_DIR/early-proxy.log" 2>/dev/null
 	echo "---- prometheus.log (tail)"
 	tail -20 "$C_DIR/prometheus.log" 2>/dev/null
 }
@@ -134,7 +170,7 @@ t_pass "GET /metrics answers 200 while the agent's first HA cycle is still waiti
 t_wait_for 30 "Prometheus to store the early agent's series" \
 	prom_is "gsha_loop_duration_seconds_count{name=\"early\"}" 0
 t_assert_eq 1 "$(prom_value "patroni_cluster_unlocked{name=\"early\"}")" \
-	"before any view of etcd, patroni_cluster_unlocked is 1 (Patroni: no cluster)"
+	"before the loop's first view of etcd, patroni_cluster_unlocked is 1 (Patroni: no cluster)"
 t_assert_eq 1 "$(prom_value "up{instance=\"127.0.0.1:$early_api\"}")" \
 	"Prometheus scraped the early agent successfully (up 1) before its first cycle"
 c_kill early TERM

@@ -23,7 +23,8 @@ OG_EMU_TAG="[openGauss emulator]"
 # §2.10 password_encryption_type and password_reuse_time, §2.6 remote_read_mode)
 OG_EMU_ONLY_PARAMS=" replconninfo1 replconninfo2 replconninfo3 replconninfo4 replconninfo5
  replconninfo6 replconninfo7 replconninfo8 most_available_sync keep_sync_window
- enable_save_confirmed_lsn password_encryption_type password_reuse_time remote_read_mode "
+ enable_save_confirmed_lsn password_encryption_type password_reuse_time remote_read_mode
+ sync_config_strategy "
 
 og_emu_is_og_only() { case "$OG_EMU_ONLY_PARAMS" in *[[:space:]]"$1"[[:space:]]*) return 0 ;; esac; return 1; }
 

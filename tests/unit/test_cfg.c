@@ -108,7 +108,7 @@ static const char full_yaml[] = "scope: prod\n"
 				"        - createdb\n"
 				"  post_init: /usr/local/bin/setup_cluster.sh\n"
 				"postgresql:\n"
-				"  engine: opengauss\n"
+				"  engine: postgresql\n"
 				"  listen: 10.1.0.1,127.0.0.1:5432\n"
 				"  connect_address: 10.1.0.1:5432\n"
 				"  proxy_address: 10.1.0.1:6432\n"
@@ -351,7 +351,7 @@ static void test_full_config_fills_every_section(void **state)
 	assert_string_equal(c->bootstrap.users[0].options.items[1], "createdb");
 	assert_string_equal(c->bootstrap.post_bootstrap, "/usr/local/bin/setup_cluster.sh");
 
-	assert_int_equal(c->postgresql.engine, CFG_ENGINE_OPENGAUSS);
+	assert_int_equal(c->postgresql.engine, CFG_ENGINE_POSTGRESQL);
 	assert_true(c->postgresql.engine_explicit);
 	assert_string_equal(c->postgresql.listen, "10.1.0.1,127.0.0.1:5432");
 	assert_int_equal(c->postgresql.port, 5432);
@@ -734,6 +734,21 @@ static void test_replica_method_without_command_runs_its_name(void **state)
 	assert_true(m->keep_data);
 	assert_false(m->no_params); /* Python's truth: an empty string is false */
 	assert_int_equal(m->params.count, 3);
+}
+
+static void test_custom_methods_on_opengauss_are_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_yaml(f,
+				   minimal_with(f, "",
+						"  engine: opengauss\n"
+						"  create_replica_methods: [wal_g, basebackup]\n"
+						"  wal_g:\n    command: /bin/x\n"),
+				   NULL),
+			 -EINVAL);
+	assert_diag(f, CFG_SEVERITY_ERROR, "postgresql.create_replica_methods", 0,
+		    "PostgreSQL only");
 }
 
 static void test_replica_method_no_master_is_warned(void **state)
@@ -2085,6 +2100,7 @@ int main(void)
 		T(test_replica_method_not_listed_is_unknown),
 		T(test_replica_method_without_command_runs_its_name),
 		T(test_replica_method_no_master_is_warned),
+		T(test_custom_methods_on_opengauss_are_refused),
 		T(test_bad_port_is_an_error_at_the_value),
 		T(test_connect_address_without_host_is_an_error),
 		T(test_etcd_host_without_port_gets_etcd_port),

@@ -594,6 +594,28 @@ static void test_decide_opengauss_promotion_raises_term(void **state)
 	assert_reason_has("term 4 -> 5");
 }
 
+/* opengauss.md 2.8: terms stay within 1..2147483647; the term key may hold up to 2^32-1. */
+static void test_decide_opengauss_term_capped(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.db.is_primary = false;
+	in.policy.engine = HA_ENGINE_OPENGAUSS;
+	in.dcs.term = HA_TERM_MAX - 1;
+	in.db.term = 3;
+	decide();
+	assert_action("promote");
+	assert_int_equal(out.term, HA_TERM_MAX);
+	in.dcs.term = HA_TERM_MAX;
+	decide();
+	assert_action("none");
+	assert_int_equal(out.term, 0);
+	assert_reason_has("exceed openGauss's limit 2147483647");
+	in.dcs.term = 4294967295LL;
+	decide();
+	assert_action("none");
+}
+
 static void test_decide_holder_replica_without_provable_lease_does_not_promote(void **state)
 {
 	(void)state;
@@ -1217,6 +1239,7 @@ int main(void)
 		cmocka_unit_test(test_decide_former_leader_steps_aside_after_switchover),
 		cmocka_unit_test(test_decide_holder_replica_promotes),
 		cmocka_unit_test(test_decide_opengauss_promotion_raises_term),
+		cmocka_unit_test(test_decide_opengauss_term_capped),
 		cmocka_unit_test(
 			test_decide_holder_replica_without_provable_lease_does_not_promote),
 		cmocka_unit_test(test_decide_strict_sync_promotion_blocks_writes),

@@ -65,6 +65,7 @@ static const struct field fields[] = {
 	FLD(policy.check_timeline, F_BOOL),
 	FLD(policy.paused, F_BOOL),
 	FLD(policy.use_pg_rewind, F_BOOL),
+	FLD(policy.clone_without_leader, F_BOOL),
 	FLD(policy.engine, F_ENGINE),
 	FLD(policy.standby_cluster, F_BOOL),
 	FLD(self.name, F_NAME),

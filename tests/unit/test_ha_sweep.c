@@ -284,7 +284,10 @@ static bool invariants_hold(const struct ha_input *in, const struct ha_output *o
 	if (a == HA_ACT_RESTART_PRIMARY)
 		CHECK(lease_ok && in->db.is_primary, "restart as primary without a provable lease");
 	if (a == HA_ACT_CLONE || a == HA_ACT_FOLLOW || a == HA_ACT_REJOIN) {
-		CHECK(out->target[0] != '\0', "%s without a target", ha_action_name(a));
+		CHECK(out->target[0] != '\0' ||
+			      (a == HA_ACT_CLONE && in->policy.clone_without_leader &&
+			       !in->dcs.leader_present),
+		      "%s without a target", ha_action_name(a));
 		CHECK(!is_name(out->target, me), "%s targets myself", ha_action_name(a));
 	}
 	if (a == HA_ACT_BOOTSTRAP)
