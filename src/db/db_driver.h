@@ -294,6 +294,12 @@ int db_write_pwfile(struct db *db, char *arg, size_t arg_cap, char *err, size_t 
 /* Removes the file of db_write_pwfile (once initdb ended or did not start). */
 void db_remove_pwfile(const struct db *db);
 
+/* Ends an initdb-like command line argv[0..n) (gs_initdb too) with --pwfile (when a superuser
+ * password is configured) and the configured initdb options, and spawns it as the task at step.
+ * The password file is removed again unless the task started. -EINPROGRESS when started, else
+ * -errno with a message. */
+int db_spawn_initdb(struct db *db, const char **argv, int n, int step, char *err, size_t err_cap);
+
 /* Before a bootstrap: -EBUSY when a server runs in the data directory, -EEXIST when it is not
  * empty, else 0. */
 int db_check_bootstrap_dir(const struct db *db, char *err, size_t err_cap)

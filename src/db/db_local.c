@@ -337,6 +337,29 @@ void db_remove_pwfile(const struct db *db)
 		unlink(path);
 }
 
+int db_spawn_initdb(struct db *db, const char **argv, int n, int step, char *err, size_t err_cap)
+{
+	char pw_arg[DB_DATA_PATH_MAX + 16];
+	char storage[DB_TOOL_OPTIONS_MAX][DB_TOOL_OPTION_ARG_MAX];
+	int rc = db_write_pwfile(db, pw_arg, sizeof(pw_arg), err, err_cap);
+
+	if (rc < 0)
+		return rc;
+	if (rc == 1)
+		argv[n++] = pw_arg;
+	argv[n] = NULL;
+	if (db_add_tool_options(storage, argv, &n, PROC_ARGV_MAX, db->opts.initdb_options,
+				db->opts.initdb_option_count) < 0) {
+		db_remove_pwfile(db);
+		return err_fail(err, err_cap, -E2BIG, "bad initdb options");
+	}
+	db->task.step = step;
+	rc = db_task_spawn(db, argv, err, err_cap);
+	if (rc != -EINPROGRESS)
+		db_remove_pwfile(db);
+	return rc;
+}
+
 int db_check_bootstrap_dir(const struct db *db, char *err, size_t err_cap)
 {
 	if (db_server_running(db))

@@ -37,12 +37,11 @@ enum og_step {
 /* gs_initdb -D dir --nodename=<name> -U <superuser> [--pwfile=...] [--<initdb option>...]. */
 static int spawn_initdb(struct db *db, enum og_step step, char *err, size_t err_cap)
 {
-	char prog[DB_PATH_MAX], pw_arg[OG_ARG_MAX], node_arg[OG_ARG_MAX];
+	char prog[DB_PATH_MAX], node_arg[OG_ARG_MAX];
 	if (db_bin_path(db, "gs_initdb", prog, sizeof(prog)) < 0 ||
 	    buf_format(node_arg, sizeof(node_arg), "--nodename=%s", db->opts.name) != 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "path too long");
 	const char *argv[PROC_ARGV_MAX];
-	char storage[DB_TOOL_OPTIONS_MAX][DB_TOOL_OPTION_ARG_MAX];
 	int n = 0;
 	argv[n++] = prog;
 	argv[n++] = "-D";
@@ -50,22 +49,7 @@ static int spawn_initdb(struct db *db, enum og_step step, char *err, size_t err_
 	argv[n++] = node_arg;
 	argv[n++] = "-U";
 	argv[n++] = db->opts.superuser.username;
-	int rc = db_write_pwfile(db, pw_arg, sizeof(pw_arg), err, err_cap);
-	if (rc < 0)
-		return rc;
-	if (rc == 1)
-		argv[n++] = pw_arg;
-	argv[n] = NULL;
-	if (db_add_tool_options(storage, argv, &n, PROC_ARGV_MAX, db->opts.initdb_options,
-				db->opts.initdb_option_count) < 0) {
-		db_remove_pwfile(db);
-		return err_fail(err, err_cap, -E2BIG, "bad initdb options");
-	}
-	db->task.step = step;
-	rc = db_task_spawn(db, argv, err, err_cap);
-	if (rc != -EINPROGRESS)
-		db_remove_pwfile(db);
-	return rc;
+	return db_spawn_initdb(db, argv, n, (int)step, err, err_cap);
 }
 
 static int spawn_build(struct db *db, enum db_og_build_mode mode, enum og_step step, char *err,

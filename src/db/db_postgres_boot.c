@@ -34,7 +34,6 @@ static bool custom_method(const struct db *db)
 
 static int spawn_initdb(struct db *db, char *err, size_t err_cap)
 {
-	char pw_arg[DB_DATA_PATH_MAX + 16];
 	char prog[DB_PATH_MAX];
 	char user_arg[DB_NAME_MAX + 16];
 	if (db_bin_path(db, "initdb", prog, sizeof(prog)) < 0 ||
@@ -47,23 +46,7 @@ static int spawn_initdb(struct db *db, char *err, size_t err_cap)
 	argv[n++] = "-D";
 	argv[n++] = db->opts.data_dir;
 	argv[n++] = user_arg;
-	int rc = db_write_pwfile(db, pw_arg, sizeof(pw_arg), err, err_cap);
-	if (rc < 0)
-		return rc;
-	if (rc == 1)
-		argv[n++] = pw_arg;
-	argv[n] = NULL;
-	char storage[DB_TOOL_OPTIONS_MAX][DB_TOOL_OPTION_ARG_MAX];
-	if (db_add_tool_options(storage, argv, &n, PROC_ARGV_MAX, db->opts.initdb_options,
-				db->opts.initdb_option_count) < 0) {
-		db_remove_pwfile(db);
-		return err_fail(err, err_cap, -E2BIG, "bad initdb options");
-	}
-	db->task.step = BOOT_INITDB;
-	rc = db_task_spawn(db, argv, err, err_cap);
-	if (rc != -EINPROGRESS)
-		db_remove_pwfile(db);
-	return rc;
+	return db_spawn_initdb(db, argv, n, BOOT_INITDB, err, err_cap);
 }
 
 static int spawn_custom(struct db *db, char *err, size_t err_cap)
