@@ -285,6 +285,11 @@ void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 			position_of(r, key, &line, &col);
 			cfg_rec_error(r, line, col, key, "implemented for PostgreSQL only");
 		}
+		if (cfg_standby_cluster(&c->bootstrap.dcs)) {
+			position_of(r, "bootstrap.dcs.standby_cluster", &line, &col);
+			cfg_rec_error(r, line, col, "bootstrap.dcs.standby_cluster",
+				      "standby clusters are implemented for PostgreSQL only");
+		}
 	}
 	if (c->postgresql.listen[0] != '\0') {
 		char why[CFG_DIAG_TEXT_MAX];

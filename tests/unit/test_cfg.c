@@ -751,6 +751,21 @@ static void test_custom_methods_on_opengauss_are_refused(void **state)
 		    "PostgreSQL only");
 }
 
+/* gsha's standby cluster is PostgreSQL's: openGauss refuses it rather than ignoring it. */
+static void test_standby_cluster_on_opengauss_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_yaml(f,
+				   minimal_with(f, "",
+						"  engine: opengauss\n"
+						"bootstrap:\n  dcs:\n    standby_cluster:\n"
+						"      host: 10.0.0.5\n"),
+				   NULL),
+			 -EINVAL);
+	assert_diag(f, CFG_SEVERITY_ERROR, "bootstrap.dcs.standby_cluster", 0, "PostgreSQL only");
+}
+
 static void test_replica_method_no_master_is_warned(void **state)
 {
 	struct fixture *f = *state;
@@ -2099,6 +2114,7 @@ int main(void)
 		T(test_misspelled_section_under_postgresql_is_unknown),
 		T(test_replica_method_not_listed_is_unknown),
 		T(test_replica_method_without_command_runs_its_name),
+		T(test_standby_cluster_on_opengauss_is_refused),
 		T(test_replica_method_no_master_is_warned),
 		T(test_custom_methods_on_opengauss_are_refused),
 		T(test_bad_port_is_an_error_at_the_value),
