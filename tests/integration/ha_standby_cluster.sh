@@ -8,7 +8,9 @@
 # cascade); a row written on p1 reaches s1 and s2. Then the clusters swap roles as Patroni 4.1
 # does it: gsctl demote-cluster makes p1 scope A's standby leader following s1, and gsctl
 # promote-cluster (PATCH /config {"standby_cluster": null}) makes s1 a writable primary that s2
-# and p1 follow.
+# and p1 follow. In between, the standby leader s1 is killed: s2 takes the key and follows p1
+# (still no promotion), and s1 returns as s2's replica; the swap then runs with s2 as the
+# standby leader.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -112,23 +114,41 @@ if c_psql s1 "insert into marks values ('refused')" >/dev/null; then
 fi
 t_pass "the standby leader refuses writes"
 
-# ---- gsctl demote-cluster on scope A: p1 becomes a standby leader following s1 (Patroni 4.1's
+# ---- the standby leader is lost: s2 takes scope B's key and follows p1 itself.
+db_pid=$(c_postmaster_pid s1)
+c_kill s1 KILL
+kill -KILL "$db_pid" 2>/dev/null || true
+t0=$SECONDS
+t_wait_for $((3 * C_TTL + 30)) "s2 to take scope B's leader key" eval '[ "$(leader_b)" = s2 ]'
+t_wait_for 30 "s2 to publish role standby_leader" eval '[ "$(member_role s2)" = standby_leader ]'
+t_wait_for 30 "s2 to stream from p1" streams_from s2 "${C_PG_PORT[p1]}"
+t_pass "standby leader lost: s2 is the standby leader streaming from p1 $((SECONDS - t0)) s after s1 died"
+t_assert_eq t "$(c_psql s2 "select pg_is_in_recovery()")" "s2 stays in recovery (no promotion)"
+c_psql p1 "insert into marks values ('after-s1-died')" >/dev/null
+t_wait_for 30 "the row to reach s2" has_row s2 after-s1-died
+c_start s1
+t_wait_for 90 "s1 to run as a replica" c_is s1 replica
+t_wait_for 60 "s1 to stream from s2" streams_from s1 "${C_PG_PORT[s2]}"
+t_wait_for 30 "the row to reach s1" has_row s1 after-s1-died
+t_pass "s1 came back as a replica of the standby leader s2"
+
+# ---- gsctl demote-cluster on scope A: p1 becomes a standby leader following s2 (Patroni 4.1's
 # way to swap the roles of two clusters: demote the primary cluster first, then promote the
 # standby cluster, whose leader has the demoted primary's shutdown checkpoint).
 G=$GSHA_BUILD_DIR/ctl/gsctl
 c_psql p1 "insert into marks values ('last-on-p1')" >/dev/null
-t_wait_for 30 "the last row of p1 to reach s1" has_row s1 last-on-p1
-"$G" -c "$C_DIR/p1.yml" demote-cluster "$SCOPE_A" --host 127.0.0.1 --port "${C_PG_PORT[s1]}" \
+t_wait_for 30 "the last row of p1 to reach s2" has_row s2 last-on-p1
+"$G" -c "$C_DIR/p1.yml" demote-cluster "$SCOPE_A" --host 127.0.0.1 --port "${C_PG_PORT[s2]}" \
 	--force --timeout 120 </dev/null >"$C_DIR/demote.out" 2>&1 ||
 	t_fail "gsctl demote-cluster failed: $(cat "$C_DIR/demote.out")"
 grep -q "cluster is successfully demoted" "$C_DIR/demote.out" ||
 	t_fail "gsctl demote-cluster did not report success: $(cat "$C_DIR/demote.out")"
 t_assert_eq p1 "$(C_SCOPE=$SCOPE_A c_leader)" "p1 kept scope A's leader key"
 t_wait_for 30 "p1's /patroni to say standby_leader" c_is p1 standby_leader
-t_wait_for 30 "p1 to stream from s1" streams_from p1 "${C_PG_PORT[s1]}"
+t_wait_for 30 "p1 to stream from s2" streams_from p1 "${C_PG_PORT[s2]}"
 t_assert_eq 200 "$(c_rest p1 /standby-leader)" "p1: GET /standby-leader after demote-cluster"
 t_assert_eq 503 "$(c_rest p1 /primary)" "p1: GET /primary after demote-cluster"
-t_pass "gsctl demote-cluster: p1 is scope A's standby leader and streams from s1"
+t_pass "gsctl demote-cluster: p1 is scope A's standby leader and streams from s2"
 "$G" -c "$C_DIR/p1.yml" demote-cluster "$SCOPE_A" --host 127.0.0.1 --force </dev/null \
 	>"$C_DIR/demote2.out" 2>&1 && t_fail "a second demote-cluster succeeded"
 grep -q "already in the required state" "$C_DIR/demote2.out" ||
@@ -137,17 +157,17 @@ t_pass "gsctl demote-cluster on a standby cluster: 'Cluster is already in the re
 
 # ---- gsctl promote-cluster on scope B (PATCH /config {"standby_cluster": null}).
 t0=$SECONDS
-"$G" -c "$C_DIR/s1.yml" promote-cluster "$SCOPE_B" --force --timeout 120 </dev/null \
+"$G" -c "$C_DIR/s2.yml" promote-cluster "$SCOPE_B" --force --timeout 120 </dev/null \
 	>"$C_DIR/promote.out" 2>&1 || t_fail "gsctl promote-cluster failed: $(cat "$C_DIR/promote.out")"
 grep -q "cluster is successfully promoted" "$C_DIR/promote.out" ||
 	t_fail "gsctl promote-cluster did not report success: $(cat "$C_DIR/promote.out")"
-t_wait_for 60 "s1 to run as primary" c_is s1 primary
-t_pass "gsctl promote-cluster: s1 is a primary $((SECONDS - t0)) s after the command"
-t_assert_eq s1 "$(leader_b)" "s1 still holds scope B's leader key"
-t_wait_for 30 "s1 to accept writes" eval 'c_psql s1 "insert into marks values ('\''promoted'\'')" >/dev/null'
-t_wait_for 60 "s2 to get the row written on s1" has_row s2 promoted
-t_wait_for 60 "p1 (scope A's standby leader) to get the row written on s1" has_row p1 promoted
-t_assert_eq 503 "$(c_rest s1 /standby-leader)" "s1: GET /standby-leader after promotion"
-t_assert_eq 200 "$(c_rest s1 /primary)" "s1: GET /primary after promotion"
-t_pass "promote-cluster: s1 is a writable primary; s2 and scope A's standby leader p1 replicate from it"
+t_wait_for 60 "s2 to run as primary" c_is s2 primary
+t_pass "gsctl promote-cluster: s2 is a primary $((SECONDS - t0)) s after the command"
+t_assert_eq s2 "$(leader_b)" "s2 still holds scope B's leader key"
+t_wait_for 30 "s2 to accept writes" eval 'c_psql s2 "insert into marks values ('\''promoted'\'')" >/dev/null'
+t_wait_for 60 "s1 to get the row written on s2" has_row s1 promoted
+t_wait_for 60 "p1 (scope A's standby leader) to get the row written on s2" has_row p1 promoted
+t_assert_eq 503 "$(c_rest s2 /standby-leader)" "s2: GET /standby-leader after promotion"
+t_assert_eq 200 "$(c_rest s2 /primary)" "s2: GET /primary after promotion"
+t_pass "promote-cluster: s2 is a writable primary; s1 and scope A's standby leader p1 replicate from it"
 t_done
