@@ -99,6 +99,20 @@ t_assert_eq 503 "$(c_rest p1 /standby-leader)" "p1: GET /standby-leader"
 cluster=$(curl -s -m 2 "http://127.0.0.1:${C_API_PORT[s1]}/cluster")
 [[ "$cluster" == *'"role": "standby_leader"'* ]] || t_fail "GET /cluster on s1: no standby_leader: $cluster"
 t_pass "REST: s1 answers /standby-leader 200, /primary 503, GET /cluster lists it as standby_leader"
+# Patroni's own patronictl (3.0.2 here) and gsctl read the member keys: "Standby Leader".
+cat >"$C_DIR/patronictl.yml" <<YAML
+scope: $SCOPE_B
+namespace: /service/
+etcd3:
+  hosts: ${ETCD_URL#http://}
+YAML
+out=$(patronictl -c "$C_DIR/patronictl.yml" list 2>&1 || true)
+echo "$out" | grep -E '\bs1\b' | grep -q 'Standby Leader' ||
+	t_fail "patronictl list does not show s1 as Standby Leader: $out"
+out=$("$GSHA_BUILD_DIR/ctl/gsctl" -c "$C_DIR/s1.yml" list 2>&1 || true)
+echo "$out" | grep -E '\bs1\b' | grep -q 'Standby Leader' ||
+	t_fail "gsctl list does not show s1 as Standby Leader: $out"
+t_pass "patronictl list and gsctl list show s1 as Standby Leader"
 
 c_start s2
 t_wait_for 120 "s2 to run as a replica" c_is s2 replica
