@@ -32,16 +32,36 @@ head = head.replace("  dcs:\n", "  dcs:\n    slots:\n      standby_b:\n        t
 open(p, "w").write(head + tail)
 PY
 
+# standby_cluster.create_replica_methods names postgresql's method sections: s1's first clone
+# runs standby_copy (pg_basebackup run by a script, which leaves a marker) against p1.
+cat >"$C_DIR/standby_copy.sh" <<'SH'
+#!/bin/sh
+echo "$*" >>"$(dirname "$0")/standby_copy.args"
+for a in "$@"; do
+	case "$a" in
+	--datadir=*) datadir=${a#--datadir=} ;;
+	--connstring=*) connstring=${a#--connstring=} ;;
+	esac
+done
+/usr/lib/postgresql/15/bin/pg_basebackup -D "$datadir" -d "$connstring" -X stream || exit 2
+echo "made by standby_copy.sh" >"$datadir/standby_copy_marker"
+SH
+chmod 755 "$C_DIR/standby_copy.sh"
+chmod o+rx "$(t_tmpdir)"
+touch "$C_DIR/standby_copy.args"
+chown postgres:postgres "$C_DIR/standby_copy.args"
+
 C_SCOPE=$SCOPE_B
 for n in s1 s2; do
-	c_config "$n"
+	c_config "$n" "  standby_copy:
+    command: $C_DIR/standby_copy.sh"
 	python3 - "$C_DIR/$n.yml" "${C_PG_PORT[p1]}" <<'PY'
 import sys
 p, port = sys.argv[1], sys.argv[2]
 text = open(p).read()
 block = ("  dcs:\n    standby_cluster:\n      host: 127.0.0.1\n      port: %s\n"
          "      primary_slot_name: standby_b\n      create_replica_methods:\n"
-         "      - basebackup\n" % port)
+         "      - standby_copy\n      - basebackup\n" % port)
 open(p, "w").write(text.replace("  dcs:\n", block, 1))
 PY
 	chown postgres:postgres "$C_DIR/$n.yml"
@@ -81,6 +101,13 @@ t_wait_for 120 "s1 to take scope B's leader key" eval '[ "$(leader_b)" = s1 ]'
 t_wait_for 60 "s1 to publish role standby_leader" eval '[ "$(member_role s1)" = standby_leader ]'
 t_wait_for 30 "s1's /patroni to say standby_leader, running" c_is s1 standby_leader
 t_pass "standby cluster: s1 cloned p1 and holds scope B's leader key as standby_leader"
+[ -f "$C_DIR/s1/data/standby_copy_marker" ] ||
+	t_fail "s1 was not made by standby_cluster's create_replica_methods (no marker)"
+grep -q -- "--connstring=.*port=${C_PG_PORT[p1]}" "$C_DIR/standby_copy.args" ||
+	t_fail "standby_copy.sh did not get p1's connection string: $(cat "$C_DIR/standby_copy.args")"
+grep -q -- "--role=replica" "$C_DIR/standby_copy.args" ||
+	t_fail "standby_copy.sh did not get --role=replica: $(cat "$C_DIR/standby_copy.args")"
+t_pass "standby cluster bootstrap: standby_cluster's create_replica_methods (standby_copy) cloned p1"
 [ -n "$(key_b initialize)" ] || t_fail "scope B has no initialize key"
 t_assert_eq "$(C_SCOPE=$SCOPE_A c_key initialize)" "$(key_b initialize)" \
 	"scope B's initialize key is p1's system identifier"

@@ -751,6 +751,23 @@ static void test_custom_methods_on_opengauss_are_refused(void **state)
 		    "PostgreSQL only");
 }
 
+/* A method section named only by standby_cluster's create_replica_methods is a method, not an
+ * unknown key (Patroni looks standby_cluster's names up under postgresql too). */
+static void test_standby_cluster_methods_name_postgresql_sections(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_loads(f,
+		     minimal_with(f, "",
+				  "  wal_g:\n    command: /bin/true\n"
+				  "bootstrap:\n  dcs:\n    standby_cluster:\n      host: 10.0.0.5\n"
+				  "      create_replica_methods: [wal_g, basebackup]\n"),
+		     NULL);
+	assert_int_equal(f->cfg.bootstrap.dcs.standby_cluster.create_replica_methods.count, 2);
+	assert_string_equal(f->cfg.postgresql.replica_methods[0].name, "wal_g");
+	assert_string_equal(f->cfg.postgresql.replica_methods[0].command, "/bin/true");
+}
+
 /* gsha's standby cluster is PostgreSQL's: openGauss refuses it rather than ignoring it. */
 static void test_standby_cluster_on_opengauss_is_refused(void **state)
 {
@@ -2115,6 +2132,7 @@ int main(void)
 		T(test_replica_method_not_listed_is_unknown),
 		T(test_replica_method_without_command_runs_its_name),
 		T(test_standby_cluster_on_opengauss_is_refused),
+		T(test_standby_cluster_methods_name_postgresql_sections),
 		T(test_replica_method_no_master_is_warned),
 		T(test_custom_methods_on_opengauss_are_refused),
 		T(test_bad_port_is_an_error_at_the_value),
