@@ -60,6 +60,13 @@ enum cfg_watchdog_mode {
 	CFG_WATCHDOG_REQUIRED,
 };
 
+/* synchronous_mode: Patroni's booleans, plus Patroni 4's "quorum" (ANY n). */
+enum cfg_sync_mode {
+	CFG_SYNC_OFF,
+	CFG_SYNC_ON,
+	CFG_SYNC_QUORUM,
+};
+
 enum cfg_protocol {
 	CFG_PROTOCOL_HTTP,
 	CFG_PROTOCOL_HTTPS,
@@ -79,6 +86,7 @@ const char *cfg_engine_name(enum cfg_engine e);
 const char *cfg_verify_client_name(enum cfg_verify_client v);
 const char *cfg_watchdog_mode_name(enum cfg_watchdog_mode m);
 const char *cfg_protocol_name(enum cfg_protocol p);
+const char *cfg_sync_mode_name(enum cfg_sync_mode m);
 const char *cfg_value_kind_name(enum cfg_value_kind k);
 
 /* One name = value pair: a PostgreSQL parameter, a custom tag, an initdb option. */
@@ -179,7 +187,7 @@ struct cfg_dynamic {
 	int max_timelines_history;	       /* 0 keeps all */
 	int64_t primary_start_timeout_ms;      /* default 300 s */
 	int64_t primary_stop_timeout_ms;       /* 0 waits forever (Patroni's default) */
-	bool synchronous_mode;
+	enum cfg_sync_mode synchronous_mode;   /* true/false as on/off, or "quorum" */
 	bool synchronous_mode_strict;
 	int synchronous_node_count; /* default 1 */
 	bool failsafe_mode;
@@ -341,8 +349,8 @@ struct cfg {
 		int failover_priority;		     /* default 1; 0 behaves like nofailover */
 		char replicatefrom[MEMBER_NAME_MAX]; /* a member's name */
 		bool nostream;			     /* Patroni 4: WAL from the archive only */
-		int sync_priority;		     /* Patroni 4: not implemented; default 1 */
-		struct cfg_options custom;	     /* every other tag, in file order */
+		int sync_priority;	   /* Patroni 4; default 1; 0 behaves like nosync */
+		struct cfg_options custom; /* every other tag, in file order */
 	} tags;
 
 	struct {
@@ -428,6 +436,18 @@ void cfg_dynamic_defaults(struct cfg_dynamic *d);
 int cfg_dynamic_parse(const char *json, size_t len, struct cfg_dynamic *out, char *err,
 		      size_t errlen) __attribute__((warn_unused_result));
 
+/*
+ * Parses the "config" key as the agent applies it: a value gsha cannot use (an unknown
+ * synchronous_mode, a ttl that is not a number, a broken timing rule) does not void the rest.
+ * That key keeps its value in *prev, the configuration in effect (the three timing keys go back
+ * together), and bad lists what was skipped ("\"key\": why", joined by "; "; "" when nothing
+ * was). Returns 0 and writes *out, or -EINVAL (bad says why, *out untouched) when the document
+ * is not a JSON object or cannot be repaired; -ENOMEM.
+ */
+int cfg_dynamic_parse_lenient(const char *json, size_t len, const struct cfg_dynamic *prev,
+			      struct cfg_dynamic *out, char *bad, size_t badlen)
+	__attribute__((warn_unused_result));
+
 /* Renders d as compact JSON (Patroni's layout: durations in whole seconds where they are whole,
  * else as "500ms" strings) appended to out. Returns 0, -ENOBUFS or -ENOMEM. */
 int cfg_dynamic_render(const struct cfg_dynamic *d, struct buf *out)
@@ -436,10 +456,13 @@ int cfg_dynamic_render(const struct cfg_dynamic *d, struct buf *out)
 /*
  * Applies a JSON patch to the JSON document doc with json_merge.h's merge (Patroni's
  * patch_config, as PATCH /config does: null deletes a key, objects merge, anything else replaces,
- * a new subtree keeps its nulls) and checks the result with cfg_dynamic_parse. Keys gsha does not know are kept. Appends the merged document as compact
- * JSON to out and, when parsed is not NULL, writes the parsed result there.
- * Returns 0; -EINVAL with err set for bad JSON, a patch that is not an object, or a result that
- * does not validate; -ENOBUFS or -ENOMEM. Nothing is written on failure.
+ * a new subtree keeps its nulls) and checks the result with cfg_dynamic_parse. Keys gsha does
+ * not know are kept. A value the patch sets must validate; a bad value already stored that the
+ * patch leaves alone does not block it (the agents skip that value, cfg_dynamic_parse_lenient).
+ * Appends the merged document as compact JSON to out and, when parsed is not NULL, writes the
+ * parsed result there (bad stored values at their defaults).
+ * Returns 0; -EINVAL with err set for bad JSON, a patch that is not an object, or a patch that
+ * sets a value that does not validate; -ENOBUFS or -ENOMEM. Nothing is written on failure.
  */
 int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, size_t patch_len,
 			    struct buf *out, struct cfg_dynamic *parsed, char *err, size_t errlen)

@@ -99,8 +99,10 @@ static int json_to_node(const cJSON *j, int depth, int *nodes, struct cfg_node *
 	return 0;
 }
 
-/* Reads a parsed JSON object into d (from the defaults). */
-static int dynamic_from_json(const cJSON *root, struct cfg_dynamic *out, char *err, size_t errlen)
+/* Reads a parsed JSON object into d (from the defaults). On -EINVAL, when bad is not NULL, it
+ * receives every error diagnostic (the key and why). */
+static int dynamic_from_json(const cJSON *root, struct cfg_dynamic *out, char *err, size_t errlen,
+			     struct cfg_diags *bad)
 {
 	struct cfg_dynamic *d;
 	struct cfg_reader *r;
@@ -147,6 +149,8 @@ static int dynamic_from_json(const cJSON *root, struct cfg_dynamic *out, char *e
 				diags->items[i].message);
 			break;
 		}
+		if (bad != NULL)
+			memcpy(bad, diags, sizeof(*diags));
 		rc = -EINVAL;
 		goto out_free;
 	}
@@ -182,7 +186,126 @@ int cfg_dynamic_parse(const char *json, size_t len, struct cfg_dynamic *out, cha
 
 	if (root == NULL)
 		return -EINVAL;
-	rc = dynamic_from_json(root, out, err, errlen);
+	rc = dynamic_from_json(root, out, err, errlen, NULL);
+	cJSON_Delete(root);
+	return rc;
+}
+
+/* The item at a dotted path under obj, and its parent object. Keys may hold dots themselves
+ * (a parameter such as "auto_explain.log_min_duration"), so each level matches a whole key. */
+static cJSON *path_item(cJSON *obj, const char *path, cJSON **parent)
+{
+	for (cJSON *c = cJSON_IsObject(obj) ? obj->child : NULL; c != NULL; c = c->next) {
+		size_t n = c->string ? strlen(c->string) : 0;
+
+		if (n == 0 || strncmp(path, c->string, n) != 0)
+			continue;
+		if (path[n] == '\0') {
+			*parent = obj;
+			return c;
+		}
+		if (path[n] == '.' && cJSON_IsObject(c)) {
+			cJSON *found = path_item(c, path + n + 1, parent);
+
+			if (found != NULL)
+				return found;
+		}
+	}
+	return NULL;
+}
+
+/* Puts back at path in target what prev (the configuration in effect, rendered) holds there, or
+ * removes the item when prev has none. Returns 0, -ENOENT (no such item in target) or -ENOMEM. */
+static int restore_path(cJSON *target, const cJSON *prev, const char *path)
+{
+	cJSON *parent = NULL, *item = path_item(target, path, &parent);
+	cJSON *pparent = NULL, *was = path_item((cJSON *)prev, path, &pparent);
+	cJSON *copy;
+
+	if (item == NULL)
+		return -ENOENT;
+	if (was == NULL) {
+		cJSON_DeleteItemFromObjectCaseSensitive(parent, item->string);
+		return 0;
+	}
+	copy = cJSON_Duplicate(was, true);
+	if (copy == NULL)
+		return -ENOMEM;
+	if (!cJSON_ReplaceItemViaPointer(parent, item, copy)) {
+		cJSON_Delete(copy);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Rounds of repair: each round puts back at least one key, so a document cannot loop. */
+#define LENIENT_ROUNDS_MAX 32
+
+int cfg_dynamic_parse_lenient(const char *json, size_t len, const struct cfg_dynamic *prev,
+			      struct cfg_dynamic *out, char *bad, size_t badlen)
+{
+	static const char *const timing[] = { "ttl", "loop_wait", "retry_timeout" };
+	char err[CFG_DIAG_TEXT_MAX + CFG_KEYPATH_MAX] = "";
+	struct cfg_diags *diags = NULL;
+	struct buf prev_text;
+	cJSON *root, *was = NULL;
+	size_t used = 0;
+	int rc;
+
+	if (badlen > 0)
+		bad[0] = '\0';
+	root = parse_json(json, len, bad, badlen);
+	if (root == NULL)
+		return -EINVAL;
+	if (!cJSON_IsObject(root)) {
+		err_set(bad, badlen, "the dynamic configuration must be a JSON object");
+		rc = -EINVAL;
+		goto out_root;
+	}
+	buf_init(&prev_text, CFG_FILE_MAX_BYTES);
+	diags = malloc(sizeof(*diags));
+	if (diags == NULL || cfg_dynamic_render(prev, &prev_text) != 0 ||
+	    (was = cJSON_ParseWithLength(prev_text.data, prev_text.len)) == NULL) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	for (int round = 0;; round++) {
+		bool repaired = false;
+
+		rc = dynamic_from_json(root, out, err, sizeof(err), diags);
+		if (rc != -EINVAL || round == LENIENT_ROUNDS_MAX)
+			break;
+		for (int i = 0; i < diags->count; i++) {
+			const struct cfg_diag *d = &diags->items[i];
+			bool rule = strstr(d->message, "must not exceed ttl") != NULL,
+			     fixed = false;
+			int n;
+
+			if (d->severity != CFG_SEVERITY_ERROR)
+				continue;
+			/* The timing rule binds three keys: all three go back together. */
+			for (size_t t = 0; rule && t < sizeof(timing) / sizeof(timing[0]); t++)
+				fixed = restore_path(root, was, timing[t]) == 0 || fixed;
+			if (!rule)
+				fixed = restore_path(root, was, d->key) == 0;
+			repaired = repaired || fixed;
+			if (!fixed)
+				continue;
+			n = snprintf(bad + used, badlen > used ? badlen - used : 0, "%s\"%s\": %s",
+				     used ? "; " : "", d->key, d->message);
+			if (n > 0 && used + (size_t)n < badlen)
+				used += (size_t)n;
+		}
+		if (!repaired)
+			break;
+	}
+	if (rc != 0 && used == 0)
+		err_set(bad, badlen, "%s", err);
+out_free:
+	cJSON_Delete(was);
+	buf_done(&prev_text);
+	free(diags);
+out_root:
 	cJSON_Delete(root);
 	return rc;
 }
@@ -330,7 +453,10 @@ static cJSON *dynamic_to_json(const struct cfg_dynamic *d)
 	ok = ok && add(root, "max_timelines_history", cJSON_CreateNumber(d->max_timelines_history));
 	ok = ok && add(root, "primary_start_timeout", duration_json(d->primary_start_timeout_ms));
 	ok = ok && add(root, "primary_stop_timeout", duration_json(d->primary_stop_timeout_ms));
-	ok = ok && add(root, "synchronous_mode", cJSON_CreateBool(d->synchronous_mode));
+	ok = ok && add(root, "synchronous_mode",
+		       d->synchronous_mode == CFG_SYNC_QUORUM
+			       ? cJSON_CreateString("quorum")
+			       : cJSON_CreateBool(d->synchronous_mode == CFG_SYNC_ON));
 	ok = ok &&
 	     add(root, "synchronous_mode_strict", cJSON_CreateBool(d->synchronous_mode_strict));
 	ok = ok &&
@@ -410,10 +536,39 @@ int cfg_dynamic_render(const struct cfg_dynamic *d, struct buf *out)
 	return rc;
 }
 
+/* Does the patch set a key that the merged document has an error at (the timing rule: any of
+ * its three keys)? If so err names the first such error. */
+static bool patch_touches_errors(cJSON *patch, const struct cfg_diags *diags, char *err,
+				 size_t errlen)
+{
+	static const char *const timing[] = { "ttl", "loop_wait", "retry_timeout" };
+
+	for (int i = 0; i < diags->count; i++) {
+		const struct cfg_diag *d = &diags->items[i];
+		cJSON *parent = NULL;
+		bool touched = path_item(patch, d->key, &parent) != NULL;
+
+		if (d->severity != CFG_SEVERITY_ERROR)
+			continue;
+		for (size_t t = 0; strstr(d->message, "must not exceed ttl") != NULL &&
+				   t < sizeof(timing) / sizeof(timing[0]);
+		     t++)
+			touched = touched || path_item(patch, timing[t], &parent) != NULL;
+		/* an error without a key of its own, or one at a key the patch sets */
+		if (touched || d->key[0] == '\0') {
+			err_set(err, errlen, "\"%s\": %s", d->key, d->message);
+			return true;
+		}
+	}
+	return false;
+}
+
 int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, size_t patch_len,
 			    struct buf *out, struct cfg_dynamic *parsed, char *err, size_t errlen)
 {
 	struct cfg_dynamic *d = NULL;
+	struct cfg_diags *diags = NULL;
+	bool stored_bad = false;
 	cJSON *target, *p;
 	bool changed;
 	char *text;
@@ -444,11 +599,18 @@ int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, 
 		goto out_patch;
 	}
 	d = malloc(sizeof(*d));
-	if (d == NULL) {
+	diags = malloc(sizeof(*diags));
+	if (d == NULL || diags == NULL) {
 		rc = -ENOMEM;
 		goto out_patch;
 	}
-	rc = dynamic_from_json(target, d, err, errlen);
+	rc = dynamic_from_json(target, d, err, errlen, diags);
+	if (rc == -EINVAL && !patch_touches_errors(p, diags, err, errlen)) {
+		/* Only values already stored are bad: they stay as they were (the agents keep
+		 * skipping them), and the patch applies. */
+		rc = 0;
+		stored_bad = true;
+	}
 	if (rc != 0)
 		goto out_patch;
 	text = cJSON_PrintUnformatted(target);
@@ -457,10 +619,23 @@ int cfg_dynamic_merge_patch(const char *doc, size_t doc_len, const char *patch, 
 		goto out_patch;
 	}
 	rc = buf_puts(out, text);
+	if (rc == 0 && parsed != NULL && stored_bad) {
+		struct cfg_dynamic *defaults = malloc(sizeof(*defaults));
+		char bad[256];
+
+		rc = defaults == NULL ? -ENOMEM : 0;
+		if (rc == 0) {
+			cfg_dynamic_defaults(defaults);
+			rc = cfg_dynamic_parse_lenient(text, strlen(text), defaults, d, bad,
+						       sizeof(bad));
+		}
+		free(defaults);
+	}
 	cJSON_free(text);
 	if (rc == 0 && parsed != NULL)
 		memcpy(parsed, d, sizeof(*d));
 out_patch:
+	free(diags);
 	free(d);
 	cJSON_Delete(p);
 	cJSON_Delete(target);

@@ -31,6 +31,9 @@ static const char *const watchdog_names[] = { [CFG_WATCHDOG_OFF] = "off",
 					      [CFG_WATCHDOG_AUTOMATIC] = "automatic",
 					      [CFG_WATCHDOG_REQUIRED] = "required",
 					      NULL };
+static const char *const sync_mode_names[] = {
+	[CFG_SYNC_OFF] = "off", [CFG_SYNC_ON] = "on", [CFG_SYNC_QUORUM] = "quorum", NULL
+};
 static const char *const protocol_names[] = {
 	[CFG_PROTOCOL_HTTP] = "http", [CFG_PROTOCOL_HTTPS] = "https", NULL
 };
@@ -53,6 +56,11 @@ const char *cfg_verify_client_name(enum cfg_verify_client v)
 const char *cfg_watchdog_mode_name(enum cfg_watchdog_mode m)
 {
 	return ENUM_NAME(watchdog_names, m);
+}
+
+const char *cfg_sync_mode_name(enum cfg_sync_mode m)
+{
+	return ENUM_NAME(sync_mode_names, m);
 }
 
 const char *cfg_protocol_name(enum cfg_protocol p)
@@ -116,9 +124,7 @@ const struct cfg_key cfg_dynamic_keys[] = {
 	  DF(maximum_lag_on_syncnode_bytes),
 	  .min = -1,
 	  .max = INT64_MAX,
-	  .def = "-1",
-	  .flags = CFG_F_TODO,
-	  .hint = "gsha does not swap a lagging synchronous standby for a healthy one yet" },
+	  .def = "-1" },
 	{ .path = "primary_race_backoff",
 	  .type = CFG_KEY_DURATION,
 	  DF(primary_race_backoff_ms),
@@ -150,8 +156,9 @@ const struct cfg_key cfg_dynamic_keys[] = {
 	  .hint = "gsha waits for the stop up to postgresql.pg_ctl_timeout" },
 	{ .path = "master_stop_timeout", .alias_of = "primary_stop_timeout" },
 	{ .path = "synchronous_mode",
-	  .type = CFG_KEY_BOOL,
+	  .type = CFG_KEY_ENUM,
 	  DF(synchronous_mode),
+	  .names = sync_mode_names,
 	  .env = "SYNCHRONOUS_MODE" },
 	{ .path = "synchronous_mode_strict", .type = CFG_KEY_BOOL, DF(synchronous_mode_strict) },
 	{ .path = "synchronous_node_count",
@@ -719,9 +726,7 @@ const struct cfg_key cfg_keys[] = {
 	  CF(tags.sync_priority),
 	  .min = 0,
 	  .max = 1000000,
-	  .def = "1",
-	  .flags = CFG_F_TODO,
-	  .hint = "synchronous standbys are chosen by WAL position (use nosync to exclude one)" },
+	  .def = "1" },
 	{ .path = "tags.replicatefrom", .type = CFG_KEY_MEMBER_NAME, CF(tags.replicatefrom) },
 
 	{ .path = "watchdog", .type = CFG_KEY_SECTION },

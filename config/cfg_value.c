@@ -383,13 +383,18 @@ int cfg_set_scalar(struct cfg_reader *r, const struct cfg_key *k, void *base, co
 	case CFG_KEY_ENUM: {
 		char allowed[256] = "";
 
-		/* YAML 1.1 reads "off" as false: Patroni's watchdog.mode accepts that too. */
-		for (int i = 0; k->names[i] != NULL; i++) {
-			bool b;
+		bool has_on = false, b = false, is_bool;
 
+		for (int i = 0; k->names[i] != NULL; i++)
+			has_on = has_on || strcmp(k->names[i], "on") == 0;
+		/* YAML 1.1 reads "off" as false: Patroni's watchdog.mode accepts that too. An
+		 * enum with "on" and "off" (synchronous_mode) is a boolean that grew a third value:
+		 * every spelling of true and false parse_bool takes, from YAML, JSON or the
+		 * environment, is "on" or "off". */
+		is_bool = (kind == CFG_VALUE_BOOL || has_on) && num_parse_bool(text, &b) == 0;
+		for (int i = 0; k->names[i] != NULL; i++) {
 			if (strcasecmp(text, k->names[i]) == 0 ||
-			    (strcmp(k->names[i], "off") == 0 && kind == CFG_VALUE_BOOL &&
-			     num_parse_bool(text, &b) == 0 && !b)) {
+			    (is_bool && strcmp(k->names[i], b ? "on" : "off") == 0)) {
 				*(int *)(void *)field = i;
 				return 0;
 			}

@@ -28,6 +28,15 @@ int64_t ctl_lag_mb(int64_t lag_bytes)
 	return (int64_t)nearbyint((double)lag_bytes / 1048576.0);
 }
 
+/* The config key's synchronous_mode as Patroni reads it: a true boolean, or "quorum". */
+static bool sync_mode_on(const struct dcs_cluster *c)
+{
+	bool on = false;
+
+	return strcmp(c->config_synchronous_mode, "quorum") == 0 ||
+	       (num_parse_bool(c->config_synchronous_mode, &on) == 0 && on);
+}
+
 static bool sync_has(const struct dcs_cluster *c, const char *name)
 {
 	if (!c->has_sync || !c->sync_valid)
@@ -100,8 +109,12 @@ void ctl_view_build(const struct dcs_cluster *c, const char *cluster, struct ctl
 			buf_copy_or_clear(r->role, sizeof(r->role),
 					  strcmp(m->role, "standby_leader") == 0 ? "standby_leader"
 										 : "leader");
-		else if (sync_has(c, m->name))
-			buf_copy_or_clear(r->role, sizeof(r->role), "sync_standby");
+		else if (sync_has(c, m->name) && sync_mode_on(c))
+			/* as Patroni 4's cluster_as_json: only in synchronous mode */
+			buf_copy_or_clear(r->role, sizeof(r->role),
+					  strcmp(c->config_synchronous_mode, "quorum") == 0
+						  ? "quorum_standby"
+						  : "sync_standby");
 		else
 			buf_copy_or_clear(r->role, sizeof(r->role), "replica");
 		buf_copy_or_clear(r->state, sizeof(r->state),

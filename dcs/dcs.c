@@ -486,6 +486,33 @@ int dcs_release_leader(struct dcs_client *c, char *msg, size_t msglen)
 	return dcs_op_end(&o, rc);
 }
 
+int dcs_cancel_initialize(struct dcs_client *c, char *msg, size_t msglen)
+{
+	char key[DCS_KEY_MAX];
+	struct dcs_txn t;
+	bool ok = false;
+	int64_t rev;
+	struct dcs_op o;
+	int rc;
+
+	dcs_op_begin(&o, c, msg, msglen);
+	rc = dcs_key_of(c, "initialize", key, sizeof(key));
+	if (rc == DCS_OK) {
+		memset(&t, 0, sizeof(t));
+		t.compare.target = DCS_CMP_VALUE;
+		t.compare.key = key;
+		t.compare.value = "";
+		t.success.kind = DCS_OP_DELETE;
+		t.success.key = key;
+		rc = txn_locked(&o, &t, &ok, &rev);
+		if (rc == DCS_OK && !ok) {
+			err_set(msg, msglen, "\"initialize\" holds a system identifier");
+			rc = DCS_ERR_CONFLICT;
+		}
+	}
+	return dcs_op_end(&o, rc);
+}
+
 /* Writes prefix+suffix = value under a dcs_cas condition. */
 static int cas_put(struct dcs_client *c, const char *suffix, const char *value,
 		   int64_t mod_revision, int64_t *new_mod_revision, char *msg, size_t msglen)

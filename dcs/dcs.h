@@ -192,7 +192,9 @@ struct dcs_member {
 	char replicatefrom[MEMBER_NAME_MAX]; /* tags.replicatefrom, "" when absent or too long */
 	bool has_failover_priority;
 	int64_t failover_priority; /* tags.failover_priority */
-	bool pause;		   /* the member saw the cluster paused */
+	bool has_sync_priority;
+	int64_t sync_priority; /* tags.sync_priority (Patroni 4) */
+	bool pause;	       /* the member saw the cluster paused */
 	bool pending_restart;
 	bool has_checkpoint_after_promote;
 	bool checkpoint_after_promote;
@@ -432,6 +434,12 @@ int dcs_release_leader(struct dcs_client *c, char *msg, size_t msglen)
 /* Bootstrap race: txn CREATE(initialize)==0 -> put(initialize, value) (value "" while
  * bootstrapping). Returns 0 when this member won, DCS_ERR_CONFLICT when the key exists. */
 int dcs_take_initialize(struct dcs_client *c, const char *value, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* After a failed bootstrap (Patroni's cancel_initialization): txn VALUE(initialize)=="" ->
+ * delete, so another member may bootstrap; a key that already holds a system identifier is
+ * left alone. Returns 0, DCS_ERR_CONFLICT when the key holds something else, or a dcs_error. */
+int dcs_cancel_initialize(struct dcs_client *c, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
 /* Unconditional put of initialize (the system identifier after initdb). */

@@ -161,6 +161,13 @@ void dcs_codec_parse_member_doc(const char *value, size_t len, struct dcs_member
 				m->failover_priority = v;
 			}
 		}
+		if (cJSON_GetObjectItemCaseSensitive(tags, "sync_priority")) {
+			int64_t v;
+			if (dcs_json_i64(tags, "sync_priority", INT32_MIN, INT32_MAX, &v)) {
+				m->has_sync_priority = true;
+				m->sync_priority = v;
+			}
+		}
 	}
 	m->pause = dcs_json_boolish(root, "pause");
 	m->pending_restart = dcs_json_boolish(root, "pending_restart");

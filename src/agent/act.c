@@ -82,12 +82,13 @@ void set_role(struct agent *a, enum ha_role to, const char *reason)
 		callbacks_role_changed(a->callbacks, from, to);
 }
 
-static int sync_from_names(const struct ha_names *names, bool placeholder, int node_count,
+/* synchronous_standby_names from the decision: names, waiting for num of them (0 = all). */
+static int sync_from_names(const struct ha_names *names, bool placeholder, int num, bool any,
 			   struct db_sync *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->method = DB_SYNC_METHOD_PRIORITY;
-	out->num = node_count;
+	out->method = any ? DB_SYNC_METHOD_QUORUM : DB_SYNC_METHOD_PRIORITY;
+	out->num = num;
 	for (int i = 0; i < names->count && out->count < DB_STANDBYS_MAX; i++)
 		if (buf_copy(out->names[out->count++], DB_NAME_MAX, names->name[i]) != 0)
 			return -ENAMETOOLONG;
@@ -381,6 +382,24 @@ bool finish_bootstrap(struct agent *a)
 	return true;
 }
 
+void cancel_bootstrap(struct agent *a)
+{
+	char err[DB_ERROR_MAX], msg[DCS_MSG_MAX];
+	int rc;
+
+	log_notice("removing the initialize key after the failed attempt to bootstrap the cluster");
+	rc = dcs_cancel_initialize(a->dcs, msg, sizeof(msg));
+	if (rc != 0)
+		log_error("could not remove the initialize key: %s", msg);
+	if (db_stop(a->db, DB_STOP_IMMEDIATE, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0)
+		log_warning("could not stop the database: %s", err);
+	if (db_move_data_aside(a->db, err, sizeof(err)) != 0)
+		log_error("could not move the data directory aside: %s", err);
+	else
+		log_notice("moved the failed bootstrap's data directory to \"%s.failed\"",
+			   db_get_options(a->db)->data_dir);
+}
+
 void act(struct agent *a)
 {
 	const struct ha_output *o = &a->out;
@@ -510,8 +529,8 @@ void act(struct agent *a)
 			break;
 		}
 		if (a->dyn.synchronous_mode) {
-			if (sync_from_names(&o->sync, o->sync_placeholder,
-					    a->dyn.synchronous_node_count, &sync) == 0 &&
+			if (sync_from_names(&o->sync, o->sync_placeholder, o->sync_num, o->sync_any,
+					    &sync) == 0 &&
 			    db_set_sync_standbys(a->db, &sync, a->dyn.retry_timeout_ms, err,
 						 sizeof(err)) != 0)
 				log_warning("could not set the synchronous standbys: %s", err);
@@ -595,7 +614,7 @@ void act(struct agent *a)
 			note_dcs_error(a, "could not clear the failover key", rc, msg);
 		break;
 	case HA_ACT_SET_SYNC_NAMES:
-		if (sync_from_names(&o->sync, o->sync_placeholder, a->dyn.synchronous_node_count,
+		if (sync_from_names(&o->sync, o->sync_placeholder, o->sync_num, o->sync_any,
 				    &sync) != 0 ||
 		    db_set_sync_standbys(a->db, &sync, a->dyn.retry_timeout_ms, err, sizeof(err)) !=
 			    0)

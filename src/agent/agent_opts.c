@@ -274,7 +274,8 @@ void agent_ha_tags(const struct cfg *c, struct ha_tags *out)
 	*out = (struct ha_tags){
 		.nofailover = c->tags.nofailover || c->tags.failover_priority <= 0,
 		.noloadbalance = c->tags.noloadbalance,
-		.nosync = c->tags.nosync,
+		.nosync = c->tags.nosync || c->tags.sync_priority <= 0,
+		.sync_priority = c->tags.nosync ? 0 : c->tags.sync_priority,
 		.clonefrom = c->tags.clonefrom,
 		.failover_priority = c->tags.failover_priority,
 		.nostream = c->tags.nostream,
@@ -293,8 +294,13 @@ void agent_ha_policy(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 				? 0
 				: (uint64_t)dyn->maximum_lag_on_failover_bytes,
 		.primary_start_timeout_ms = dyn->primary_start_timeout_ms,
-		.synchronous_mode = dyn->synchronous_mode,
+		.synchronous_mode = dyn->synchronous_mode != CFG_SYNC_OFF,
+		.synchronous_quorum = dyn->synchronous_mode == CFG_SYNC_QUORUM,
 		.synchronous_mode_strict = dyn->synchronous_mode_strict,
+		.maximum_lag_on_syncnode_bytes =
+			dyn->maximum_lag_on_syncnode_bytes <= 0
+				? 0
+				: (uint64_t)dyn->maximum_lag_on_syncnode_bytes,
 		.synchronous_node_count =
 			dyn->synchronous_node_count < 1 ? 1 : dyn->synchronous_node_count,
 		.failsafe_mode = dyn->failsafe_mode,

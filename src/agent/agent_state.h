@@ -38,6 +38,8 @@
 
 /* Patroni's placeholder in synchronous_standby_names when strict mode finds nobody eligible:
  * commits then wait rather than go unprotected (patroni-compat.md 4.8). */
+/* What a reading of the config key skipped: a few "key": reason pairs, cut beyond that. */
+#define DYN_BAD_MAX 1024
 #define SYNC_PLACEHOLDER "__patroni_strict_sync_replica_placeholder__"
 
 /* Set by the signal handlers (run.c), read by the phases. */
@@ -56,8 +58,13 @@ struct agent {
 	int long_actions;
 	struct cfg *rest_deferred;
 	struct rest_actions rest_inner;
-	struct cfg_dynamic dyn;	  /* effective dynamic configuration */
-	int64_t dyn_mod_revision; /* config key revision dyn came from; 0 = bootstrap.dcs */
+	struct cfg_dynamic dyn;	   /* effective dynamic configuration */
+	int64_t dyn_mod_revision;  /* config key revision dyn came from; 0 = bootstrap.dcs */
+	char dyn_bad[DYN_BAD_MAX]; /* what the config key's last reading skipped, as reported */
+	/* synchronous_standby_names as last seen, and the primary's flush position then: a
+	 * standby is confirmed synchronous once it has reached it (Patroni's SyncHandler) */
+	char ssn_seen[DB_PARAM_VALUE_MAX];
+	uint64_t ssn_ready_lsn;
 	struct dcs_client *dcs;
 	struct db *db;
 	struct rest_server *rest;
@@ -90,7 +97,8 @@ struct agent {
 	int64_t rejoin_wait_since_ms; /* waiting for the leader's promotion to rejoin; 0 = not */
 	int64_t demoted_ms;	      /* when it last stepped down as primary; 0 = never */
 	bool clone_failed;	      /* the data directory holds a failed clone: clone again */
-	int64_t handover_until_ms;    /* native switchover: hold back until then; 0 = none */
+	bool bootstrap_failed;	   /* this node's bootstrap failed: cancel it and exit (Patroni) */
+	int64_t handover_until_ms; /* native switchover: hold back until then; 0 = none */
 	char handover_to[MEMBER_NAME_MAX]; /* its candidate */
 	bool frozen;			   /* WAL receipt frozen for an election (election.c) */
 	char last_progress[256];	   /* the last clone progress logged */
@@ -238,6 +246,10 @@ void set_role(struct agent *a, enum ha_role to, const char *reason);
 void begin_task(struct agent *a, enum ha_action action, int rc, const char *err);
 /* After initdb: writes the cluster's identity, configuration and leader key; true when it did. */
 bool finish_bootstrap(struct agent *a);
+/* After a failed bootstrap, as Patroni's cancel_initialization: removes the initialize key (while
+ * it is still ""), stops the server at once and moves the data directory aside. The caller then
+ * exits with an error ("Failed to bootstrap cluster"). */
+void cancel_bootstrap(struct agent *a);
 /* Carries out a->out.action. */
 void act(struct agent *a);
 /* Hands the database driver the view's member list when it changed (db_set_peers). */
@@ -261,6 +273,9 @@ bool election_freeze(struct agent *a);
 void election_thaw(struct agent *a);
 /* Appends a row to the history key after a promotion. */
 void write_history(struct agent *a, int64_t old_timeline, uint64_t lsn);
+/* Is name in the set? */
+bool names_contain(const struct ha_names *names, const char *name);
+
 /* Writes the sync key naming a->out.sync. */
 void write_sync_key(struct agent *a);
 /* Status and failsafe key, while this node leads. */

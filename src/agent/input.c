@@ -45,14 +45,20 @@ static int failover_schedule(struct agent *a, const char *scheduled_at, int64_t 
 
 /* Reads synchronous_standby_names into a set, with the driver's parser; Patroni's strict-mode
  * placeholder is reported apart. An unparsable value counts as no names (the leader rewrites it). */
-static void names_from_ssn(const char *ssn, struct ha_names *out, bool *placeholder)
+static void names_from_ssn(const char *ssn, struct ha_names *out, bool *placeholder, int *num,
+			   bool *any)
 {
 	struct db_sync sync;
 
 	memset(out, 0, sizeof(*out));
 	*placeholder = false;
+	*num = 0;
+	*any = false;
 	if (db_parse_sync_names(ssn, &sync) != 0)
 		return;
+	if (sync.method != DB_SYNC_METHOD_OFF)
+		*num = sync.num;
+	*any = sync.method == DB_SYNC_METHOD_QUORUM;
 	for (int i = 0; i < sync.count && out->count < HA_MEMBERS_MAX; i++) {
 		if (strcmp(sync.names[i], SYNC_PLACEHOLDER) == 0)
 			*placeholder = true;
@@ -108,6 +114,7 @@ static void fill_tags_from_member(const struct dcs_member *m, struct ha_tags *t)
 			       .nosync = m->nosync,
 			       .clonefrom = member_clonefrom(m),
 			       .failover_priority = 1,
+			       .sync_priority = 1,
 			       .nostream = m->nostream };
 	memcpy(t->replicatefrom, m->replicatefrom, sizeof(t->replicatefrom));
 	if (m->has_failover_priority) {
@@ -118,6 +125,15 @@ static void fill_tags_from_member(const struct dcs_member *m, struct ha_tags *t)
 		if (t->failover_priority <= 0)
 			t->nofailover = true;
 	}
+	/* Patroni 4's Tags: nosync wins; sync_priority <= 0 means nosync. */
+	if (m->has_sync_priority)
+		t->sync_priority = (int)(m->sync_priority > 1000000    ? 1000000
+					 : m->sync_priority < -1000000 ? -1000000
+								       : m->sync_priority);
+	if (t->sync_priority <= 0)
+		t->nosync = true;
+	if (t->nosync)
+		t->sync_priority = 0;
 }
 
 void build_input(struct agent *a)
@@ -161,6 +177,11 @@ void build_input(struct agent *a)
 		if (c->has_sync && c->sync_valid) {
 			in->dcs.sync.present = true;
 			buf_copy_or_clear(in->dcs.sync.leader, MEMBER_NAME_MAX, c->sync_leader);
+			/* Patroni's SyncState: the quorum counts only with a leader */
+			if (c->has_sync_quorum && c->sync_leader[0] != '\0' && c->sync_quorum > 0)
+				in->dcs.sync.quorum = c->sync_quorum > HA_MEMBERS_MAX
+							      ? HA_MEMBERS_MAX
+							      : (int)c->sync_quorum;
 			/* dcs split the names; the view holds as many as the decision does */
 			for (int i = 0; i < c->sync_standby_count && i < HA_MEMBERS_MAX; i++)
 				buf_copy_or_clear(in->dcs.sync.standbys.name[i], MEMBER_NAME_MAX,
@@ -218,8 +239,15 @@ void build_input(struct agent *a)
 	    strcmp(a->control.cluster_state, "shut down") != 0 &&
 	    strcmp(a->control.cluster_state, "shut down in recovery") != 0)
 		in->db.state = HA_DB_CRASHED;
-	if (s->running)
+	if (s->running && (s->role == DB_ROLE_PRIMARY || s->role == DB_ROLE_REPLICA))
 		in->db.is_primary = s->role == DB_ROLE_PRIMARY;
+	else if (s->running)
+		/* Up but not answering (hung, frozen, starting): what this node last ran as. A
+		 * primary that stops answering may still commit on the connections it has, so it
+		 * stays a primary for fencing until it is proven stopped. */
+		in->db.is_primary = a->role.role == HA_ROLE_PRIMARY ||
+				    a->role.role == HA_ROLE_PROMOTING ||
+				    a->role.role == HA_ROLE_DEMOTING;
 	else if (a->control_ok)
 		in->db.is_primary = strcmp(a->control.cluster_state, "in production") == 0 ||
 				    strcmp(a->control.cluster_state, "shut down") == 0;
@@ -240,14 +268,25 @@ void build_input(struct agent *a)
 	in->db.has_upstream = s->following_host[0] != '\0' || s->upstream_host[0] != '\0';
 	in->db.rejoin_needed = s->needs_rejoin || a->need_rewind;
 	in->db.start_since_ms = a->start_since_ms;
-	names_from_ssn(s->synchronous_standby_names, &in->db.sync_names, &in->db.sync_placeholder);
+	names_from_ssn(s->synchronous_standby_names, &in->db.sync_names, &in->db.sync_placeholder,
+		       &in->db.sync_num, &in->db.sync_any);
+	/* As Patroni's SyncHandler: when synchronous_standby_names changes, a standby counts as
+	 * synchronous only once it has reached the primary's position at that moment. */
+	if (s->role == DB_ROLE_PRIMARY && strcmp(s->synchronous_standby_names, a->ssn_seen) != 0) {
+		buf_copy_or_clear(a->ssn_seen, sizeof(a->ssn_seen), s->synchronous_standby_names);
+		a->ssn_ready_lsn = s->flush_lsn;
+	}
 	for (int i = 0; i < s->standby_count && i < HA_MEMBERS_MAX; i++) {
 		struct ha_replication *r = &in->db.replication[in->db.replication_count++];
 
 		buf_copy_or_clear(r->name, MEMBER_NAME_MAX, s->standbys[i].application_name);
 		r->streaming = strcmp(s->standbys[i].state, "streaming") == 0;
-		r->sync = s->standbys[i].sync_state == DB_SYNC_SYNC ||
-			  s->standbys[i].sync_state == DB_SYNC_QUORUM;
+		/* Priority mode also trusts a standby the sync key names, as Patroni does. */
+		r->sync = (s->standbys[i].sync_state == DB_SYNC_SYNC ||
+			   s->standbys[i].sync_state == DB_SYNC_QUORUM) &&
+			  (s->standbys[i].flush_lsn >= a->ssn_ready_lsn ||
+			   (!in->policy.synchronous_quorum && in->dcs.sync.present &&
+			    names_contain(&in->dcs.sync.standbys, r->name)));
 		r->flush_lsn = s->standbys[i].flush_lsn;
 	}
 }

@@ -87,12 +87,17 @@ void write_history(struct agent *a, int64_t old_timeline, uint64_t lsn)
 	free(json);
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 /* The sync key after a change of the synchronous standbys (Patroni's format). */
 void write_sync_key(struct agent *a)
 {
 	const struct ha_output *o = &a->out;
 	char msg[DCS_MSG_MAX] = "", json[DCS_SYNC_DOC_MAX + 1];
-	struct dcs_sync_doc d = { .standby_count = o->sync.count };
+	struct dcs_sync_doc d = { .standby_count = o->sync.count, .quorum = o->sync_quorum };
 	int rc = 0;
 
 	if (buf_copy(d.leader, sizeof(d.leader), a->cfg->name) != 0 ||
@@ -101,11 +106,14 @@ void write_sync_key(struct agent *a)
 	for (int i = 0; rc == 0 && i < o->sync.count; i++)
 		if (buf_copy(d.standbys[i], sizeof(d.standbys[i]), o->sync.name[i]) != 0)
 			rc = DCS_ERR_INVALID_ARGUMENT;
-	if (rc != 0)
+	if (rc != 0) {
 		snprintf(msg, sizeof(msg), "a member name is longer than %d bytes",
 			 MEMBER_NAME_LEN);
-	else
+	} else {
+		/* Patroni writes the names sorted ("sync_standby": "a,b") */
+		qsort(d.standbys, (size_t)d.standby_count, sizeof(d.standbys[0]), name_cmp);
 		rc = dcs_doc_sync(&d, json, sizeof(json), msg, sizeof(msg));
+	}
 	if (rc == 0)
 		rc = dcs_cas_sync(a->dcs, json,
 				  a->cluster->has_sync ? a->cluster->sync_mod_revision

@@ -151,22 +151,36 @@ void observe_dcs(struct agent *a)
 }
 
 /* Takes the dynamic configuration from the config key when it changed, and applies its
- * server parameters. */
+ * server parameters. A value gsha cannot use keeps the value in effect and is reported once,
+ * when what is skipped changes; it never voids the rest of the document. */
 void observe_config(struct agent *a)
 {
 	struct cfg_dynamic dyn;
-	char err[256];
+	char bad[DYN_BAD_MAX];
+	int64_t before = a->dyn_mod_revision;
+	int rc;
 
 	if (!a->view_ok || !a->cluster->has_config ||
 	    a->cluster->config_mod_revision == a->dyn_mod_revision)
 		return;
-	if (cfg_dynamic_parse(a->cluster->config, strlen(a->cluster->config), &dyn, err,
-			      sizeof(err)) != 0) {
-		log_warning("ignoring the dynamic configuration in etcd: %s", err);
-		a->dyn_mod_revision = a->cluster->config_mod_revision;
-		return;
+	rc = cfg_dynamic_parse_lenient(a->cluster->config, strlen(a->cluster->config), &a->dyn,
+				       &dyn, bad, sizeof(bad));
+	if (strcmp(bad, a->dyn_bad) != 0) {
+		if (bad[0] == '\0')
+			log_info("the dynamic configuration in etcd is valid again");
+		else if (rc != 0)
+			log_warning("ignoring the dynamic configuration in etcd: %s", bad);
+		else
+			log_warning(
+				"dynamic configuration in etcd: keeping the values in effect for "
+				"%s",
+				bad);
+		memcpy(a->dyn_bad, bad, sizeof(bad));
 	}
-	if (a->dyn_mod_revision != 0)
+	a->dyn_mod_revision = a->cluster->config_mod_revision;
+	if (rc != 0)
+		return;
+	if (before != 0)
 		log_info("dynamic configuration changed (revision %lld)",
 			 (long long)a->cluster->config_mod_revision);
 	/* Patroni skips a slot entry it does not understand and says so; so does gsha. */
@@ -178,7 +192,6 @@ void observe_config(struct agent *a)
 			"dynamic configuration: %d entries of \"ignore_slots\" skipped, first %s",
 			dyn.ignore_slots.skipped, dyn.ignore_slots.skipped_why);
 	a->dyn = dyn;
-	a->dyn_mod_revision = a->cluster->config_mod_revision;
 	a->params_applied = false;
 }
 
@@ -221,6 +234,8 @@ void observe_db(struct agent *a)
 			 * again (replacing it) instead of taking it for a crashed primary. */
 			if (a->busy == HA_ACT_CLONE)
 				a->clone_failed = true;
+			if (a->busy == HA_ACT_BOOTSTRAP)
+				a->bootstrap_failed = true;
 			a->busy = HA_ACT_NONE;
 		}
 	} else if (a->busy != HA_ACT_NONE) {

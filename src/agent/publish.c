@@ -120,6 +120,10 @@ static int member_tags(const struct cfg *c, struct dcs_tags *t)
 		rc = rc ? rc : dcs_tags_add(t, "clonefrom", DCS_TAG_BOOL, "true");
 	if (c->tags.nosync)
 		rc = rc ? rc : dcs_tags_add(t, "nosync", DCS_TAG_BOOL, "true");
+	if (c->tags.sync_priority != 1) {
+		snprintf(priority, sizeof(priority), "%d", c->tags.sync_priority);
+		rc = rc ? rc : dcs_tags_add(t, "sync_priority", DCS_TAG_NUMBER, priority);
+	}
 	if (c->tags.failover_priority != 1) {
 		snprintf(priority, sizeof(priority), "%d", c->tags.failover_priority);
 		rc = rc ? rc : dcs_tags_add(t, "failover_priority", DCS_TAG_NUMBER, priority);
@@ -185,7 +189,7 @@ void touch_member(struct agent *a)
 	free(m);
 }
 
-static bool names_contain(const struct ha_names *names, const char *name)
+bool names_contain(const struct ha_names *names, const char *name)
 {
 	for (int i = 0; i < names->count; i++)
 		if (strcmp(names->name[i], name) == 0)
@@ -283,11 +287,14 @@ void publish(struct agent *a)
 	sn->cluster_optime_bytes = c->has_optime && c->optime_lsn > 0 ? (uint64_t)c->optime_lsn : 0;
 	sn->maximum_lag_on_failover_bytes = (uint64_t)a->dyn.maximum_lag_on_failover_bytes;
 	sn->paused = a->dyn.pause;
-	sn->sync_mode = a->dyn.synchronous_mode ? REST_SYNC_ON : REST_SYNC_OFF;
+	sn->sync_mode = a->dyn.synchronous_mode == CFG_SYNC_QUORUM ? REST_SYNC_QUORUM
+			: a->dyn.synchronous_mode == CFG_SYNC_ON   ? REST_SYNC_ON
+								   : REST_SYNC_OFF;
 	/* The sync key as build_input parsed it this cycle. */
 	sync_names = a->dyn.synchronous_mode && a->in->dcs.sync.present ? &a->in->dcs.sync.standbys
 									: NULL;
 	sn->is_sync_standby = sync_names != NULL && names_contain(sync_names, a->cfg->name);
+	sn->is_quorum_standby = sn->is_sync_standby; /* the renderer reads the one its mode uses */
 	sn->failsafe_mode_enabled = a->dyn.failsafe_mode;
 	sn->failsafe_active = a->failsafe_active;
 	sn->has_failsafe_key = a->failsafe_count > 0;

@@ -425,6 +425,12 @@ int agent_run(const struct cfg *given, int (*reload)(void *ctx, struct cfg *out)
 			log_notice("shut down: %s", a->out.reason);
 			break;
 		}
+		if (a->bootstrap_failed) {
+			cancel_bootstrap(a);
+			log_error("failed to bootstrap the cluster: exiting");
+			exit_code = 1;
+			break;
+		}
 		if (done == HA_ACT_HALT) {
 			log_error("%s", a->out.reason);
 			exit_code = 1;

@@ -82,7 +82,7 @@ static bool sysid_mismatch(const struct ctx *c)
 /* A primary that cannot prove it is the only one must stop accepting writes now. */
 static bool must_fence(const struct ctx *c)
 {
-	return c->primary_running && !c->paused && !c->keep_primary;
+	return c->primary_up && !c->paused && !c->keep_primary;
 }
 
 static void decide_fence(struct ctx *c)
@@ -230,7 +230,7 @@ static void decide_no_dcs(struct ctx *c)
 {
 	const struct ha_input *in = c->in;
 
-	if (!c->primary_running) {
+	if (!c->primary_up) {
 		hd_act(c, HA_ACT_NONE, "DCS is not accessible");
 		return;
 	}
@@ -495,6 +495,6 @@ void ha_decide(const struct ha_input *in, struct ha_output *out)
 		out->fence_deadline_ms = c.fence;
 	decide(&c);
 	/* A leader must be asked again before its proof runs out, whatever the loop_wait. */
-	if (c.primary_running || c.holder)
+	if (c.primary_up || c.holder)
 		hd_set_wake(&c, out->fence_deadline_ms);
 }

@@ -122,10 +122,11 @@ enum ha_action {
 	HA_ACT_RELEASE_LEADER,
 	/* CAS (mod_revision) write {} into the failover key. */
 	HA_ACT_CLEAR_FAILOVER,
-	/* synchronous_standby_names := FIRST <count> (out.sync), or the strict placeholder when
-	 * out.sync_placeholder; reload. Empty and no placeholder: asynchronous. */
+	/* synchronous_standby_names := FIRST out.sync_num (out.sync), or the strict placeholder
+	 * when out.sync_placeholder; reload. Empty and no placeholder: asynchronous. */
 	HA_ACT_SET_SYNC_NAMES,
-	/* CAS write sync = {"leader": me, "sync_standby": out.sync joined by commas, or null}. */
+	/* CAS write sync = {"leader": me, "quorum": out.sync_quorum, "sync_standby": out.sync
+	 * joined by commas, or null}. */
 	HA_ACT_WRITE_SYNC_KEY,
 	/* CAS delete the sync key: synchronous mode was switched off. */
 	HA_ACT_DELETE_SYNC_KEY,
@@ -174,6 +175,7 @@ struct ha_tags {
 	bool nofailover;       /* never becomes primary automatically */
 	bool noloadbalance;    /* REST only; ha_decide ignores it */
 	bool nosync;	       /* never chosen as a synchronous standby */
+	int sync_priority;     /* Patroni 4: higher is chosen first (default 1; 0 = nosync) */
 	bool clonefrom;	       /* preferred source for new replicas */
 	int failover_priority; /* higher wins a race between equally advanced nodes (default 1) */
 	bool nostream;	       /* Patroni 4: no streaming at all, WAL from the archive only */
@@ -188,11 +190,15 @@ struct ha_policy {
 	int64_t primary_start_timeout_ms; /* crashed primary: restart this long, then fail over */
 	bool synchronous_mode;		  /* only /sync members may race; maintain /sync */
 	bool synchronous_mode_strict;	  /* no eligible standby -> block writes */
+	bool synchronous_quorum;	  /* synchronous_mode "quorum": ANY n, quorum in /sync */
 	int synchronous_node_count;	  /* standbys to keep synchronous (>= 1) */
-	bool failsafe_mode;		  /* keep a primary without DCS if all members ack */
-	bool check_timeline;		  /* race only with a timeline (term) not behind */
-	bool paused;			  /* maintenance mode: no automatic action */
-	bool use_pg_rewind;		  /* PostgreSQL: rejoin with pg_rewind (else stop) */
+	/* a standby further than this behind the most advanced one (or, alone, behind the
+	 * primary) is not chosen as synchronous; 0 = no limit */
+	uint64_t maximum_lag_on_syncnode_bytes;
+	bool failsafe_mode;  /* keep a primary without DCS if all members ack */
+	bool check_timeline; /* race only with a timeline (term) not behind */
+	bool paused;	     /* maintenance mode: no automatic action */
+	bool use_pg_rewind;  /* PostgreSQL: rejoin with pg_rewind (else stop) */
 	enum ha_engine engine;
 	bool clone_without_leader; /* a replica method has no_leader: an empty node of an
 				    * initialized cluster without a leader makes itself a replica
@@ -221,10 +227,11 @@ struct ha_failover {
 	int64_t scheduled_at_wall_ms;	 /* wall clock; 0 = at once */
 };
 
-/* The sync key: {"leader", "sync_standby"}. */
+/* The sync key: {"leader", "quorum", "sync_standby"}. */
 struct ha_sync_key {
 	bool present;
 	char leader[MEMBER_NAME_MAX];
+	int quorum; /* Patroni 4: voters a leader race must hear from; 0 outside quorum mode */
 	struct ha_names standbys;
 };
 
@@ -287,6 +294,8 @@ struct ha_db {
 	int64_t start_since_ms;
 	struct ha_names sync_names; /* members in synchronous_standby_names now */
 	bool sync_placeholder;	    /* synchronous_standby_names holds the strict placeholder */
+	int sync_num;  /* its number of standbys to wait for (FIRST/ANY n); 0 = as many as listed */
+	bool sync_any; /* it says ANY n (quorum commit), not FIRST n */
 	int replication_count;
 	struct ha_replication replication[HA_MEMBERS_MAX];
 };
@@ -340,6 +349,9 @@ struct ha_output {
 	 * first move dcs.term -> term */
 	int64_t term;
 	struct ha_names sync; /* SET_SYNC_NAMES, WRITE_SYNC_KEY, PROMOTE in sync mode */
+	int sync_num;	 /* SET_SYNC_NAMES/PROMOTE: standbys to wait for; 0 = as many as listed */
+	bool sync_any;	 /* SET_SYNC_NAMES/PROMOTE: ANY sync_num (...), not FIRST */
+	int sync_quorum; /* WRITE_SYNC_KEY: the key's quorum field */
 	/* SET_SYNC_NAMES/PROMOTE: strict mode, nobody eligible: list the placeholder so writes
 	 * block */
 	bool sync_placeholder;

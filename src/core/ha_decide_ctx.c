@@ -21,6 +21,8 @@ void hd_ctx_init(struct ctx *c, const struct ha_input *in, struct ha_output *out
 	c->opengauss = in->policy.engine == HA_ENGINE_OPENGAUSS;
 	c->holder = in->dcs.leader_present && name_eq(in->dcs.leader, c->me);
 	c->primary_running = in->db.state == HA_DB_RUNNING && in->db.is_primary;
+	c->primary_up = (in->db.state == HA_DB_RUNNING || in->db.state == HA_DB_STARTING) &&
+			in->db.is_primary;
 	if (c->holder && in->dcs.leader_lease_mine && in->dcs.lease_renewed_ms > 0) {
 		c->fence = ha_fence_deadline_ms(&in->policy, in->dcs.lease_renewed_ms,
 						in->dcs.lease_ttl_ms);
@@ -111,12 +113,18 @@ bool hd_member_can_take_over(const struct ctx *c, const struct ha_member *m, boo
 /* Is there a member that could be promoted if I stepped down? */
 bool hd_failover_possible(const struct ctx *c, uint64_t ref_lsn, bool check_lag)
 {
-	int n = clamp_count(c->in->dcs.member_count);
+	int n = clamp_count(c->in->dcs.member_count), healthy = 0;
+	const struct ha_failover *fo = &c->in->dcs.failover;
 
 	for (int i = 0; i < n; i++)
 		if (hd_member_can_take_over(c, &c->in->dcs.members[i], check_lag, ref_lsn, true))
-			return true;
-	return false;
+			healthy++;
+	/* Quorum commit: a new leader needs the votes of quorum voters, so quorum + 1 of them
+	 * must be healthy (unless a manual failover names its candidate). */
+	if (c->in->policy.synchronous_quorum && hd_sync_active(c) &&
+	    !(fo->present && name_set(fo->candidate)))
+		return healthy > c->in->dcs.sync.quorum;
+	return healthy > 0;
 }
 
 void hd_demote(struct ctx *c, enum ha_demote_mode mode, const char *target)

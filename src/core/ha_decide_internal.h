@@ -6,7 +6,8 @@
  *   ha_decide.c          ha_decide(): the order of precedence, and the rules every node follows
  *                        (fencing, shutdown, TILT, busy, no DCS, no data, down, starting)
  *   ha_decide_replica.c  a running replica: follow, rejoin, race for the key, promote
- *   ha_decide_primary.c  a running primary: manual failover, synchronous replication
+ *   ha_decide_primary.c  a running primary: manual failover, the initialize key
+ *   ha_decide_sync.c     a running primary: synchronous replication (the sync key, the names)
  *   ha_decide_ctx.c      the context built from the input, and the helpers the rules share
  *   ha_timing.c          the fencing and timing rules (ha_fence_deadline_ms, ha_policy_check)
  *   ha_names.c           the names of the decision's enums
@@ -36,6 +37,9 @@ struct ctx {
 	bool failsafe_ok;     /* DCS gone, but every failsafe member acked me recently */
 	bool keep_primary;    /* lease_ok || failsafe_ok */
 	bool primary_running; /* the database runs as a primary */
+	/* the server process is up as a primary, answering or not (a hung or frozen primary may
+	 * still commit on the connections it has): fenced like a running one */
+	bool primary_up;
 	bool paused;
 	bool opengauss;
 	int64_t fence;		/* deadline from the lease; 0 = none */
@@ -83,6 +87,12 @@ static inline int clamp_count(int n)
 	return n > HA_MEMBERS_MAX ? HA_MEMBERS_MAX : n;
 }
 
+/* The sync key's quorum, within what a set of members can need. */
+static inline int key_quorum(const struct ha_sync_key *key)
+{
+	return key->quorum < 0 ? 0 : key->quorum > HA_MEMBERS_MAX ? HA_MEMBERS_MAX : key->quorum;
+}
+
 static inline uint64_t lag_behind(uint64_t ahead, uint64_t mine)
 {
 	return ahead > mine ? ahead - mine : 0;
@@ -101,6 +111,9 @@ void hd_set_wake(struct ctx *c, int64_t at_ms);
 __attribute__((format(printf, 3, 4))) void hd_act(struct ctx *c, enum ha_action action,
 						  const char *fmt, ...);
 bool hd_sync_active(const struct ctx *c);
+/* The leader's synchronous replication, one step per cycle (ha_decide_sync.c). Returns true
+ * when it chose an action. */
+bool hd_leader_sync(struct ctx *c);
 /* In synchronous mode only the last sync leader and its listed standbys hold every commit. */
 bool hd_in_sync_set(const struct ctx *c, const char *name);
 /* Could member m take over from me? (lag against ref_lsn when check_lag, sync set when

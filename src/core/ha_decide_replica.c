@@ -34,12 +34,47 @@ static int64_t promote_term(const struct ctx *c)
 }
 
 /* No leader key: decide whether to race for it (Patroni's is_healthiest_node). */
+/* Quorum commit, before promoting (Patroni's _process_quorum_prepromote): name the sync key's
+ * members (the former leader and the voters) but me, waiting for as many as keep the key's
+ * invariant; the leader's quorum steps take it from there. */
+static void quorum_prepromote(struct ctx *c)
+{
+	const struct ha_sync_key *key = &c->in->dcs.sync;
+	bool active = key->present && name_set(key->leader);
+	int quorum = active ? key_quorum(key) : 0, numsync;
+	struct ha_names sync;
+
+	memset(&sync, 0, sizeof(sync));
+	if (active && !name_eq(key->leader, c->me))
+		hd_set_name(sync.name[sync.count++], key->leader);
+	for (int i = 0;
+	     active && i < clamp_count(key->standbys.count) && sync.count < HA_MEMBERS_MAX; i++)
+		if (!name_eq(key->standbys.name[i], c->me) &&
+		    !hd_names_has(&sync, key->standbys.name[i]))
+			hd_set_name(sync.name[sync.count++], key->standbys.name[i]);
+	/* len(leader + voters) - quorum - 1, one more when I was not among them */
+	numsync = (active ? 1 + clamp_count(key->standbys.count) : 0) - quorum - 1;
+	if (!(active && (name_eq(key->leader, c->me) || hd_names_has(&key->standbys, c->me))))
+		numsync++;
+	if (numsync > sync.count) /* a key naming a member twice, or me among more than fit */
+		numsync = sync.count;
+	if (numsync < (c->in->policy.synchronous_mode_strict ? 1 : 0))
+		numsync = c->in->policy.synchronous_mode_strict ? 1 : 0;
+	c->out->sync = sync;
+	c->out->sync_num = numsync;
+	c->out->sync_any = true;
+	c->out->sync_placeholder = numsync >= 1 && sync.count == 0;
+}
+
 void hd_decide_race(struct ctx *c)
 {
 	const struct ha_input *in = c->in;
 	const struct ha_failover *fo = &in->dcs.failover;
 	bool candidate_me = fo->present && name_eq(fo->candidate, c->me);
 	bool former_leader = fo->present && name_eq(fo->leader, c->me);
+	/* Patroni's quorum_commit_mode_is_active(): quorum mode and a sync key with a leader */
+	bool quorum = in->policy.synchronous_quorum && hd_sync_active(c);
+	int votes = quorum && hd_in_sync_set(c, c->me) ? 0 : -1, ahead = 0;
 	uint64_t lag;
 	int n;
 
@@ -110,7 +145,8 @@ void hd_decide_race(struct ctx *c)
 		       (long long)in->db.term, (long long)in->dcs.term);
 		return;
 	}
-	if (hd_sync_active(c) && !hd_in_sync_set(c, c->me)) {
+	/* Quorum commit lets any node race: it needs the voters' votes instead. */
+	if (hd_sync_active(c) && !quorum && !hd_in_sync_set(c, c->me)) {
 		hd_act(c, HA_ACT_NONE,
 		       "no leader, but not racing: synchronous mode and I am not a synchronous "
 		       "standby");
@@ -132,22 +168,33 @@ void hd_decide_race(struct ctx *c)
 			       p->name);
 			return;
 		}
-		if (p->tags.nofailover)
+		/* a nofailover voter cannot lead, but its vote counts (quorum commit) */
+		if (p->tags.nofailover && !(quorum && hd_in_sync_set(c, p->name)))
 			continue;
 		if (hd_sync_active(c) && !hd_in_sync_set(c, p->name))
 			continue;
-		/* A switchover's former leader steps aside; in sync mode the former leader may
-		 * hold WAL nobody acknowledged, which must not stop a synchronous standby. */
+		/* A switchover's former leader steps aside. */
 		if (fo->present && name_eq(fo->leader, p->name))
-			continue;
-		if (hd_sync_active(c) && name_eq(in->dcs.sync.leader, p->name))
 			continue;
 		cmp = peer_cmp(c, p);
 		if (cmp > 0) {
+			/* In sync mode the former leader may hold WAL nobody acknowledged, which
+			 * must not stop a synchronous standby. */
+			ahead++;
+			if (hd_sync_active(c) && name_eq(in->dcs.sync.leader, p->name))
+				continue;
 			hd_act(c, HA_ACT_NONE, "not racing: \"%.*s\" is further ahead", NP,
 			       p->name);
 			return;
 		}
+		if (p->lsn == 0)
+			continue; /* votes only from nodes with a running database */
+		if (quorum && hd_in_sync_set(c, p->name))
+			votes++;
+		if (hd_sync_active(c) && name_eq(in->dcs.sync.leader, p->name))
+			continue; /* its failover_priority does not hold a standby back */
+		if (quorum && !hd_in_sync_set(c, p->name))
+			continue;
 		if (cmp == 0 && p->tags.failover_priority > in->self.tags.failover_priority) {
 			hd_act(c, HA_ACT_NONE,
 			       "not racing: \"%.*s\" is as far ahead and has a higher "
@@ -171,6 +218,17 @@ void hd_decide_race(struct ctx *c)
 				return;
 			}
 		}
+	}
+	/* At least one in any quorum of voters holds the latest commit: votes from that many
+	 * voters not ahead of me prove I hold it. The former leader needs none when nobody is
+	 * ahead of it. */
+	if (quorum && votes < in->dcs.sync.quorum &&
+	    !(ahead == 0 && name_eq(in->dcs.sync.leader, c->me))) {
+		hd_act(c, HA_ACT_NONE,
+		       "not racing: %d of the %d voters the sync key's quorum needs are not ahead "
+		       "of me",
+		       votes < 0 ? 0 : votes, in->dcs.sync.quorum);
+		return;
 	}
 	hd_race(c, "racing for the leader key: I am the healthiest node");
 }
@@ -265,7 +323,9 @@ void hd_decide_replica(struct ctx *c)
 			       HA_TERM_MAX, (long long)in->dcs.term, (long long)in->db.term);
 			return;
 		}
-		if (in->policy.synchronous_mode)
+		if (in->policy.synchronous_quorum)
+			quorum_prepromote(c);
+		else if (in->policy.synchronous_mode)
 			c->out->sync_placeholder = in->policy.synchronous_mode_strict;
 		if (c->opengauss)
 			hd_act(c, HA_ACT_PROMOTE,

@@ -500,6 +500,14 @@ void db_task_cancel(struct db *db);
 int db_start(struct db *db, enum db_start_role role, const struct db_peer *primary, uint64_t term,
 	     int64_t timeout_ms, char *err, size_t err_cap) __attribute__((warn_unused_result));
 
+/* After a failed bootstrap (Patroni's move_data_directory): renames the data directory to
+ * "<data_dir>.failed" (replacing an older one), and a pg_wal that is a symlink has its target
+ * renamed to "<target>.failed" too, so that a later bootstrap starts from empty directories and
+ * the failed attempt is kept for a look. The server must not run. 0 (also when there is no data
+ * directory) or -errno with a message. */
+int db_move_data_aside(struct db *db, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 /* Stops the server in mode, waiting up to timeout_ms. Returns 0 (also when already stopped). On
  * -ETIMEDOUT the caller may repeat with DB_STOP_IMMEDIATE. */
 int db_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err, size_t err_cap)

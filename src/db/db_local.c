@@ -435,6 +435,52 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 	return rc == 0 || errno == ENOENT ? 0 : -1;
 }
 
+/* Renames path to "<path>.failed", removing an older one first. */
+static int move_to_failed(const char *path, char *err, size_t err_cap)
+{
+	char aside[DB_DATA_PATH_MAX + 8];
+	int rc;
+
+	if (buf_format(aside, sizeof(aside), "%s.failed", path) != 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "path too long: \"%s\"", path);
+	rc = db_remove_tree(aside, err, err_cap);
+	if (rc < 0)
+		return rc;
+	if (rename(path, aside) != 0)
+		return err_fail(err, err_cap, -errno, "could not rename \"%s\" to \"%s\": %s", path,
+				aside, strerror(errno));
+	return 0;
+}
+
+int db_move_data_aside(struct db *db, char *err, size_t err_cap)
+{
+	char wal[DB_DATA_PATH_MAX], target[DB_DATA_PATH_MAX], aside[DB_DATA_PATH_MAX + 8];
+	struct stat st;
+	ssize_t n;
+	int rc;
+
+	if (db_server_running(db))
+		return err_fail(err, err_cap, -EBUSY, "the server still runs in \"%s\"",
+				db->opts.data_dir);
+	if (lstat(db->opts.data_dir, &st) != 0)
+		return errno == ENOENT ? 0
+				       : err_fail(err, err_cap, -errno, "could not stat \"%s\": %s",
+						  db->opts.data_dir, strerror(errno));
+	/* pg_wal elsewhere (initdb --waldir): move its target too and point the link at it. */
+	if (db_data_path(db, "pg_wal", wal, sizeof(wal)) == 0 &&
+	    (n = readlink(wal, target, sizeof(target) - 1)) > 0 &&
+	    (target[n] = '\0', target[0] == '/')) {
+		rc = move_to_failed(target, err, err_cap);
+		if (rc < 0)
+			return rc;
+		if (buf_format(aside, sizeof(aside), "%s.failed", target) != 0 ||
+		    unlink(wal) != 0 || symlink(aside, wal) != 0)
+			return err_fail(err, err_cap, -EIO,
+					"could not point \"%s\" at \"%s.failed\"", wal, target);
+	}
+	return move_to_failed(db->opts.data_dir, err, err_cap);
+}
+
 int db_remove_tree(const char *path, char *err, size_t err_cap)
 {
 	struct stat st;

@@ -221,4 +221,48 @@ until write_one "$lead" "after-silent"; do
 	[ -n "$lead" ] || lead=$new_leader
 done
 t_pass "failsafe: after the heal $lead leads and accepts writes"
+
+# ---- a hung primary: its postmaster frozen (SIGSTOP), so the agent's status reads time out,
+# while a session it already has keeps committing. Cut from etcd, the agent must count it as a
+# primary and fence it (the postmaster's process group killed) before its lease could expire.
+# Before, a server that did not answer counted as "starting", not as a primary: never fenced.
+patch_code=$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X PATCH -H 'Content-Type: application/json' \
+	-d '{"failsafe_mode": null}' "http://127.0.0.1:${C_API_PORT[$lead]}/config")
+t_assert_eq 200 "$patch_code" "hung primary: failsafe_mode switched off again"
+for n in node1 node2 node3; do
+	[ "$n" = "$lead" ] || t_wait_for 60 "$n to stream from $lead" has_row "$n" after-silent
+done
+hung_pid=$(c_postmaster_pid "$lead")
+# One session, opened before the freeze, commits a row every 100 ms and prints the time of each.
+hung_out="$C_DIR/hung-session.out"
+echo "insert into marks select 'hung-' || (extract(epoch from clock_timestamp()) * 1000)::bigint returning (extract(epoch from clock_timestamp()) * 1000)::bigint \\watch 0.1" |
+	runuser -u postgres -- "$PG_BIN/psql" -X -q -A -t -h "$C_DIR/$lead" -p "${C_PG_PORT[$lead]}" \
+		-U postgres -d postgres >"$hung_out" 2>&1 &
+t_register_pid $!
+t_wait_for 10 "the session to commit" test -s "$hung_out"
+kill -STOP "$hung_pid"
+FROZEN_PID=$hung_pid
+CUT_PORT=${NODE_ETCD_PORT[$lead]}
+cut_rules -I "$CUT_PORT"
+t_cut=$(now_ms)
+gone() { [ ! -e "/proc/$hung_pid" ] || grep -q '^State:.*Z' "/proc/$hung_pid/status" 2>/dev/null; }
+until gone; do
+	[ $(($(now_ms) - t_cut)) -lt $((ttl_ms * 4)) ] ||
+		t_fail "hung primary: its postmaster $hung_pid still exists $((ttl_ms * 4)) ms after the cut"
+	sleep 0.05
+done
+t_gone=$(now_ms)
+FROZEN_PID=
+last_commit=$(grep -E '^[0-9]+$' "$hung_out" | tail -1)
+t_log "hung primary: postmaster gone $((t_gone - t_cut)) ms after the cut; the held session's last commit $((last_commit - t_cut)) ms after it"
+[ $((t_gone - t_cut)) -lt "$ttl_ms" ] ||
+	t_fail "hung primary: fenced $((t_gone - t_cut)) ms after the cut, past ttl $ttl_ms ms"
+[ $((last_commit - t_cut)) -lt "$ttl_ms" ] ||
+	t_fail "hung primary: the held session committed $((last_commit - t_cut)) ms after the cut, past ttl"
+[ $((last_commit - t_cut)) -gt 0 ] ||
+	t_fail "hung primary: the held session never committed after the cut (test is not measuring)"
+t_pass "hung primary: $lead's frozen postmaster was fenced $((t_gone - t_cut)) ms after the cut, before its lease could expire"
+cut_rules -D "$CUT_PORT"
+t_wait_for 90 "a new leader" eval '[ -n "$(c_leader)" ] && [ "$(c_leader)" != "$lead" ]'
+t_pass "hung primary: $(c_leader) took over"
 t_done

@@ -3,16 +3,17 @@
 # synchronous_standby_names; a writer records every row whose COMMIT returned; the primary (agent
 # and postmaster) is killed with -9 mid-stream; only the synchronous standby takes over and every
 # recorded row is on it. Then synchronous_mode_strict: with no standby left, writes block rather
-# than go unprotected, and resume once a standby is back.
+# than go unprotected (the leader keeps naming the standby the sync key names, as Patroni does),
+# and resume once a standby is back.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
+source "$(dirname "$0")/lib/sync.sh"
 
 t_start_etcd
 c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "sync$$"
 for n in node1 node2 node3; do c_config "$n"; done
 
-WRITER_PID=
 t_on_failure() {
 	echo "---- sync key: $(sync_key)"
 	for n in node1 node2 node3; do
@@ -21,23 +22,13 @@ t_on_failure() {
 	done
 }
 
-leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
 role_is() { c_is "$1" "$2"; }
-sync_key() {
-	ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=2s get --print-value-only \
-		"/service/$C_SCOPE/sync" 2>/dev/null || true
-}
 # The standby the sync key names ("" when none), and that the key's leader is $1.
 sync_standby_of() {
 	local k
 	k=$(sync_key)
 	echo "$k" | grep -q "\"leader\": *\"$1\"" || return 0
 	echo "$k" | sed -n 's/.*"sync_standby": *"\([^"]*\)".*/\1/p'
-}
-# TCP, as root: what an application does (no runuser per row).
-tcp_psql() { # node, extra env via PGOPTIONS, sql
-	PGCONNECT_TIMEOUT=2 "$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p "${C_PG_PORT[$1]}" \
-		-U postgres -d postgres -v ON_ERROR_STOP=1 -c "$2" 2>/dev/null
 }
 # $1's sync standby is listed in /sync, named in synchronous_standby_names and confirmed sync.
 sync_maintained() {
@@ -47,10 +38,6 @@ sync_maintained() {
 	ssn=$(tcp_psql "$1" "show synchronous_standby_names")
 	[[ "$ssn" == *"$s"* ]] || return 1
 	[ "$(tcp_psql "$1" "select sync_state from pg_stat_replication where application_name = '$s'")" = sync ]
-}
-patch_config() { # node, json
-	curl -s -o /dev/null -w '%{http_code}' -m 10 -X PATCH -H 'Content-Type: application/json' \
-		-d "$2" "http://127.0.0.1:${C_API_PORT[$1]}/config"
 }
 
 # ---- a healthy cluster, then synchronous_mode switched on through PATCH /config.
@@ -76,38 +63,17 @@ t_wait_for 10 "REST /cluster to show $sync1 as sync_standby" cluster_shows_sync
 t_pass "REST /cluster shows $sync1 as sync_standby"
 
 # ---- the writer: one row per transaction, recorded only after COMMIT returned.
-acked_file=$C_DIR/acked.txt
-: >"$acked_file"
-(
-	i=0
-	while [ ! -e "$C_DIR/writer.stop" ]; do
-		i=$((i + 1))
-		if PGCONNECT_TIMEOUT=2 timeout 5 "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "${C_PG_PORT[node1]}" \
-			-U postgres -d postgres -v ON_ERROR_STOP=1 -c "insert into acked values ($i)" \
-			>/dev/null 2>&1; then
-			echo "$i" >>"$acked_file"
-		fi
-	done
-) &
-WRITER_PID=$!
-t_register_pid "$WRITER_PID"
-enough_rows() { [ "$(wc -l <"$acked_file")" -ge "$1" ]; }
-t_wait_for 60 "the writer to get 30 commits acknowledged" enough_rows 30
+writer_start node1
+t_wait_for 60 "the writer to get 30 commits acknowledged" acked_past 30
 
 # ---- kill the primary mid-stream: agent and postmaster, -9.
-db_pid=$(c_postmaster_pid node1)
-c_kill node1 KILL
-kill -KILL "$db_pid" 2>/dev/null || true
-touch "$C_DIR/writer.stop"
-wait "$WRITER_PID" 2>/dev/null || true
-acked=$(wc -l <"$acked_file")
-t_log "the writer had $acked commits acknowledged when node1 was killed"
+kill_primary_under_writer node1
+acked=$ACKED_TOTAL
 t_wait_for 60 "a new leader" leader_is_one_of node2 node3
 new_leader=$(c_leader)
 t_assert_eq "$sync1" "$new_leader" "failover: the synchronous standby $sync1 took over (not $async1)"
 t_wait_for 30 "$new_leader to run as primary" role_is "$new_leader" primary
-missing=$(tcp_psql "$new_leader" "select count(*) from unnest(array[$(paste -sd, "$acked_file")]) as a(id)
-	where not exists (select 1 from acked where acked.id = a.id)")
+missing=$(acked_missing "$new_leader")
 t_assert_eq 0 "$missing" "failover: all $acked acknowledged rows are on $new_leader"
 
 # ---- the new leader keeps the sync key and parameter, with the remaining replica.
@@ -119,9 +85,15 @@ t_assert_eq "$async1" "$(sync_standby_of "$new_leader")" \
 t_assert_eq 200 "$(patch_config "$new_leader" '{"synchronous_mode_strict": true}')" \
 	"PATCH /config {\"synchronous_mode_strict\": true} answers 200"
 c_kill "$async1" TERM
-placeholder_set() { [[ "$(tcp_psql "$new_leader" "show synchronous_standby_names")" == *__patroni_strict_sync_replica_placeholder__* ]]; }
-t_wait_for 60 "$new_leader to put the strict placeholder into synchronous_standby_names" placeholder_set
-t_pass "strict: with no standby, $new_leader lists the placeholder in synchronous_standby_names"
+# As Patroni (replication_modes.rst, "Last known sync nodes"): the standby the sync key names is
+# the last known to hold every commit, so the leader keeps waiting for it rather than for the
+# placeholder (which it uses only when the key names nobody).
+async1_gone() { [ -z "$(tcp_psql "$new_leader" "select 1 from pg_stat_replication where application_name = '$async1'")" ]; }
+t_wait_for 60 "$async1's walsender on $new_leader to go" async1_gone
+sleep 3 # a few leader cycles with nobody to name
+t_assert_eq "$async1" "$(tcp_psql "$new_leader" "show synchronous_standby_names")" \
+	"strict: with no standby, $new_leader keeps naming $async1, the standby the sync key names"
+t_assert_eq "$async1" "$(sync_standby_of "$new_leader")" "strict: the sync key keeps $async1"
 rc=0
 PGCONNECT_TIMEOUT=2 timeout 4 "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "${C_PG_PORT[$new_leader]}" \
 	-U postgres -d postgres -c "insert into acked values (-1)" >/dev/null 2>&1 || rc=$?

@@ -147,18 +147,18 @@ sed -e 's/^  connect_address: 127.0.0.1:5432/  connect_address: 127.0.0.1:5432\n
 	"$dir/p4_postgres0.yml" >"$dir/p4_commented.yml"
 run --validate-config "$dir/p4_commented.yml"
 t_assert_eq 0 "$rc" "Patroni 4.1's commented keys are accepted"
-for key in postgresql.proxy_address tags.sync_priority; do
+for key in postgresql.proxy_address; do
 	expect_line "warning: \"$key\": Patroni setting that gsha does not implement yet" \
 		"$key is warned about"
 done
 for key in postgresql.callbacks.on_role_change postgresql.recovery_conf bootstrap.post_init \
-	tags.nostream tags.replicatefrom; do
+	tags.nostream tags.replicatefrom tags.sync_priority; do
 	if grep -qF "\"$key\"" <<<"$out"; then
 		echo "$out" >&2
 		t_fail "$key is reported although gsha acts on it"
 	fi
 done
-t_pass "callbacks, recovery_conf, post_init, nostream and replicatefrom are accepted without a warning: gsha acts on them"
+t_pass "callbacks, recovery_conf, post_init, nostream, replicatefrom and sync_priority are accepted without a warning: gsha acts on them"
 printf 'watchdog:\n  mode: required\n  device: /dev/watchdog\n' | cat "$dir/p4_postgres0.yml" - >"$dir/p4_watchdog.yml"
 run --validate-config "$dir/p4_watchdog.yml"
 t_assert_eq 1 "$rc" "watchdog mode required is refused"

@@ -45,6 +45,7 @@ struct ha_member *fix_member(struct ha_input *in, const char *name, bool running
 	m->is_primary = primary;
 	m->lsn = lsn;
 	m->tags.failover_priority = 1;
+	m->tags.sync_priority = 1;
 	return m;
 }
 
@@ -184,4 +185,24 @@ void fix_empty(struct ha_input *in)
 	in->dcs.cluster_timeline = 0;
 	in->dcs.member_count = 0;
 	memset(in->dcs.members, 0, sizeof(in->dcs.members));
+}
+
+bool fix_names_has(const struct ha_names *set, const char *name)
+{
+	for (int i = 0; i < set->count; i++)
+		if (strcmp(set->name[i], name) == 0)
+			return true;
+	return false;
+}
+
+void fix_names_remove(struct ha_names *set, const char *name)
+{
+	for (int i = 0; i < set->count; i++) {
+		if (strcmp(set->name[i], name) != 0)
+			continue;
+		memmove(set->name[i], set->name[i + 1],
+			(size_t)(set->count - i - 1) * sizeof(set->name[0]));
+		set->count--;
+		return;
+	}
 }

@@ -51,6 +51,10 @@ struct ha_replication *fix_replication(struct ha_input *in, const char *name, bo
 
 /* Adds name to a name set. */
 void fix_names_add(struct ha_names *set, const char *name);
+/* Is name in set? */
+bool fix_names_has(const struct ha_names *set, const char *name);
+/* Takes name out of set, keeping the order of the rest. */
+void fix_names_remove(struct ha_names *set, const char *name);
 
 /* Copies a name into a fixed field, failing the test when it does not fit. */
 void fix_set(char *dst, size_t len, const char *src);

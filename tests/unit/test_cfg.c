@@ -1372,7 +1372,7 @@ static void test_dynamic_hostile_inputs_are_clear_errors(void **state)
 		{ "{\"loop_wait\":-5}", "\"loop_wait\":" },
 		{ "{\"postgresql\":[]}", "\"postgresql\": must be a mapping" },
 		{ "{\"postgresql\":{\"parameters\":{\"a\":{\"b\":1}}}}", "must be a single value" },
-		{ "{\"synchronous_mode\":\"quorum\"}", "not a boolean" },
+		{ "{\"synchronous_mode\":\"quorm\"}", "use one of off, on, quorum" },
 		{ "{\"ttl\":10,\"loop_wait\":10,\"retry_timeout\":10}", "must not exceed ttl" },
 		{ "{\"maximum_lag_on_failover\":null,\"ttl\":{}}",
 		  "\"ttl\": must be a single value" },
@@ -1389,6 +1389,95 @@ static void test_dynamic_hostile_inputs_are_clear_errors(void **state)
 			fail_msg("case %zu (%s): rc %d, err \"%s\", want \"%s\"", i, cases[i].json,
 				 rc, err, cases[i].needle);
 	}
+}
+
+static void test_dynamic_synchronous_mode_takes_booleans_and_quorum(void **state)
+{
+	static const struct {
+		const char *json;
+		enum cfg_sync_mode want;
+	} cases[] = {
+		{ "{\"synchronous_mode\":true}", CFG_SYNC_ON },
+		{ "{\"synchronous_mode\":false}", CFG_SYNC_OFF },
+		{ "{\"synchronous_mode\":\"on\"}", CFG_SYNC_ON },
+		{ "{\"synchronous_mode\":\"true\"}", CFG_SYNC_ON },
+		{ "{\"synchronous_mode\":\"off\"}", CFG_SYNC_OFF },
+		{ "{\"synchronous_mode\":\"quorum\"}", CFG_SYNC_QUORUM },
+		{ "{\"synchronous_mode\":\"Quorum\"}", CFG_SYNC_QUORUM },
+	};
+	struct cfg_dynamic d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[256] = "";
+
+		if (cfg_dynamic_parse(cases[i].json, strlen(cases[i].json), &d, err, sizeof(err)) !=
+			    0 ||
+		    d.synchronous_mode != cases[i].want)
+			fail_msg("case %zu (%s): err \"%s\", mode %d", i, cases[i].json, err,
+				 (int)d.synchronous_mode);
+	}
+}
+
+/* A value gsha cannot use keeps the value in effect; every other key still applies. */
+static void test_dynamic_lenient_bad_value_keeps_the_rest(void **state)
+{
+	const char json[] = "{\"synchronous_mode\":\"sometimes\",\"synchronous_node_count\":2,"
+			    "\"loop_wait\":2,\"ttl\":\"soon\",\"maximum_lag_on_failover\":7,"
+			    "\"postgresql\":{\"parameters\":{\"max_connections\":{\"x\":1},"
+			    "\"work_mem\":\"8MB\"}}}";
+	struct cfg_dynamic prev, d;
+	char bad[1024];
+
+	(void)state;
+	cfg_dynamic_defaults(&prev);
+	prev.synchronous_mode = CFG_SYNC_ON;
+	prev.ttl_ms = 40000;
+	assert_int_equal(cfg_dynamic_parse_lenient(json, strlen(json), &prev, &d, bad, sizeof(bad)),
+			 0);
+	assert_int_equal(d.synchronous_mode, CFG_SYNC_ON); /* kept */
+	assert_int_equal(d.ttl_ms, 40000);		   /* kept */
+	assert_int_equal(d.synchronous_node_count, 2);	   /* applied */
+	assert_int_equal(d.loop_wait_ms, 2000);
+	assert_int_equal(d.maximum_lag_on_failover_bytes, 7);
+	assert_null(cfg_params_get(&d.postgresql.parameters, "max_connections"));
+	assert_non_null(cfg_params_get(&d.postgresql.parameters, "work_mem"));
+	assert_non_null(strstr(bad, "\"synchronous_mode\": \"sometimes\" is not allowed"));
+	assert_non_null(strstr(bad, "\"ttl\""));
+	assert_non_null(strstr(bad, "postgresql.parameters.max_connections"));
+}
+
+static void test_dynamic_lenient_broken_timing_rule_keeps_all_three(void **state)
+{
+	const char json[] = "{\"ttl\":10,\"loop_wait\":10,\"retry_timeout\":10,\"pause\":true}";
+	struct cfg_dynamic prev, d;
+	char bad[1024];
+
+	(void)state;
+	cfg_dynamic_defaults(&prev);
+	assert_int_equal(cfg_dynamic_parse_lenient(json, strlen(json), &prev, &d, bad, sizeof(bad)),
+			 0);
+	assert_int_equal(d.ttl_ms, prev.ttl_ms);
+	assert_int_equal(d.loop_wait_ms, prev.loop_wait_ms);
+	assert_int_equal(d.retry_timeout_ms, prev.retry_timeout_ms);
+	assert_true(d.pause);
+	assert_non_null(strstr(bad, "must not exceed ttl"));
+}
+
+static void test_dynamic_lenient_valid_document_reports_nothing(void **state)
+{
+	const char json[] = "{\"synchronous_mode\":\"quorum\",\"ttl\":40}";
+	struct cfg_dynamic prev, d;
+	char bad[1024] = "x";
+
+	(void)state;
+	cfg_dynamic_defaults(&prev);
+	assert_int_equal(cfg_dynamic_parse_lenient(json, strlen(json), &prev, &d, bad, sizeof(bad)),
+			 0);
+	assert_string_equal(bad, "");
+	assert_int_equal(d.synchronous_mode, CFG_SYNC_QUORUM);
+	assert_int_equal(cfg_dynamic_parse_lenient("[1]", 3, &prev, &d, bad, sizeof(bad)), -EINVAL);
+	assert_non_null(strstr(bad, "JSON object"));
 }
 
 static void test_dynamic_deep_nesting_is_refused(void **state)
@@ -1428,7 +1517,7 @@ static void test_dynamic_render_round_trips(void **state)
 	d.loop_wait_ms = 500;
 	d.retry_timeout_ms = 1000;
 	d.pause = true;
-	d.synchronous_mode = true;
+	d.synchronous_mode = CFG_SYNC_QUORUM;
 	d.postgresql.parameters.count = 2;
 	snprintf(d.postgresql.parameters.items[0].name, CFG_KEY_MAX, "max_connections");
 	snprintf(d.postgresql.parameters.items[0].value, CFG_VALUE_MAX, "100");
@@ -1440,13 +1529,14 @@ static void test_dynamic_render_round_trips(void **state)
 	assert_int_equal(cfg_dynamic_render(&d, &b), 0);
 	assert_non_null(strstr(b.data, "\"ttl\":5,\"loop_wait\":\"500ms\",\"retry_timeout\":1,"));
 	assert_non_null(strstr(b.data, "\"pause\":true"));
+	assert_non_null(strstr(b.data, "\"synchronous_mode\":\"quorum\""));
 	assert_non_null(strstr(b.data, "\"parameters\":{\"max_connections\":100,"
 				       "\"wal_log_hints\":true}"));
 	assert_int_equal(cfg_dynamic_parse(b.data, b.len, &back, err, sizeof(err)), 0);
 	assert_int_equal(back.ttl_ms, 5000);
 	assert_int_equal(back.loop_wait_ms, 500);
 	assert_true(back.pause);
-	assert_true(back.synchronous_mode);
+	assert_int_equal(back.synchronous_mode, CFG_SYNC_QUORUM);
 	assert_int_equal(back.postgresql.parameters.count, 2);
 	buf_done(&b);
 }
@@ -1553,6 +1643,34 @@ static void test_merge_patch_output_limit_is_reported(void **state)
 	assert_int_equal(cfg_dynamic_merge_patch(doc, strlen(doc), patch, strlen(patch), &out, NULL,
 						 err, sizeof(err)),
 			 -ENOBUFS);
+	buf_done(&out);
+}
+
+/* A bad value already stored does not block a patch that leaves it alone; one the patch sets
+ * does. */
+static void test_merge_patch_stored_bad_value_does_not_block_other_keys(void **state)
+{
+	const char doc[] = "{\"ttl\":30,\"synchronous_mode\":\"sometimes\"}";
+	struct cfg_dynamic d;
+	struct buf out;
+	char err[256] = "";
+
+	(void)state;
+	buf_init(&out, 65536);
+	assert_int_equal(cfg_dynamic_merge_patch(doc, strlen(doc), "{\"pause\":true}", 14, &out, &d,
+						 err, sizeof(err)),
+			 0);
+	assert_non_null(strstr(out.data, "\"synchronous_mode\":\"sometimes\""));
+	assert_true(d.pause);
+	assert_int_equal(d.synchronous_mode, CFG_SYNC_OFF);
+	buf_done(&out);
+	buf_init(&out, 65536);
+	assert_int_equal(cfg_dynamic_merge_patch(doc, strlen(doc),
+						 "{\"synchronous_mode\":\"often\"}",
+						 strlen("{\"synchronous_mode\":\"often\"}"), &out,
+						 NULL, err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "\"synchronous_mode\": \"often\" is not allowed"));
 	buf_done(&out);
 }
 
@@ -1752,6 +1870,8 @@ static const struct {
 	{ "tags.nostream", "no primary_conninfo (unit.ha_decide, integration.ha_cascade)" },
 	{ "tags.replicatefrom", "upstream choice (unit.ha_decide, integration.ha_cascade)" },
 	{ "tags.failover_priority", "leader race (unit.ha_decide, integration.gsctl)" },
+	{ "tags.sync_priority",
+	  "synchronous standby choice (test_decide_sync_priority_wins_over_position)" },
 	{ "watchdog.mode", "off accepted, automatic warned, required refused: "
 			   "test_watchdog_required_is_refused_and_automatic_warned" },
 	{ "bootstrap.dcs.ttl", "leader lease (integration.ha_cluster)" },
@@ -1763,7 +1883,10 @@ static const struct {
 	{ "bootstrap.dcs.synchronous_mode", "synchronous replication (integration.ha_sync)" },
 	{ "bootstrap.dcs.synchronous_mode_strict",
 	  "synchronous replication (integration.ha_sync)" },
-	{ "bootstrap.dcs.synchronous_node_count", "synchronous replication (unit.ha_decide)" },
+	{ "bootstrap.dcs.synchronous_node_count",
+	  "synchronous replication (unit.ha_decide, integration.ha_sync_count)" },
+	{ "bootstrap.dcs.maximum_lag_on_syncnode",
+	  "synchronous standby choice (test_decide_sync_lagging_standby_is_not_chosen)" },
 	{ "bootstrap.dcs.failsafe_mode", "failsafe (integration.ha_failsafe_tls)" },
 	{ "bootstrap.dcs.check_timeline", "leader race (unit.ha_decide)" },
 	{ "bootstrap.dcs.max_timelines_history",
@@ -2174,12 +2297,17 @@ int main(void)
 		T(test_edit_distance),
 		T(test_dynamic_parses_patroni_config_key),
 		T(test_dynamic_hostile_inputs_are_clear_errors),
+		T(test_dynamic_synchronous_mode_takes_booleans_and_quorum),
+		T(test_dynamic_lenient_bad_value_keeps_the_rest),
+		T(test_dynamic_lenient_broken_timing_rule_keeps_all_three),
+		T(test_dynamic_lenient_valid_document_reports_nothing),
 		T(test_dynamic_deep_nesting_is_refused),
 		T(test_dynamic_render_round_trips),
 		T(test_merge_patch_null_deletes_and_objects_merge),
 		T(test_merge_patch_new_subtree_keeps_nulls_as_patroni),
 		T(test_merge_patch_rejects_bad_patches_and_results),
 		T(test_merge_patch_output_limit_is_reported),
+		T(test_merge_patch_stored_bad_value_does_not_block_other_keys),
 		T(test_dynamic_check_accepts_fast_settings),
 		T(test_dynamic_slots_and_ignore_slots),
 		T(test_dynamic_standby_cluster),

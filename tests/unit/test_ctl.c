@@ -343,6 +343,7 @@ static void test_view_sorts_names_and_marks_leader_sync(void **state)
 	snprintf(c->sync_standby, sizeof(c->sync_standby), "node3");
 	snprintf(c->sync_standbys[0], sizeof(c->sync_standbys[0]), "node3");
 	c->sync_standby_count = 1;
+	snprintf(c->config_synchronous_mode, sizeof(c->config_synchronous_mode), "on");
 	ctl_view_build(c, "demo", v);
 	assert_int_equal(v->count, 3);
 	assert_string_equal(v->rows[0].name, "node1");
@@ -352,6 +353,12 @@ static void test_view_sorts_names_and_marks_leader_sync(void **state)
 	assert_int_equal(v->rows[1].lag_bytes, 3 * 1048576);
 	assert_string_equal(v->rows[2].role, "sync_standby");
 	assert_true(v->rows[2].lag_unknown);
+	snprintf(c->config_synchronous_mode, sizeof(c->config_synchronous_mode), "quorum");
+	ctl_view_build(c, "demo", v);
+	assert_string_equal(v->rows[2].role, "quorum_standby");
+	snprintf(c->config_synchronous_mode, sizeof(c->config_synchronous_mode), "off");
+	ctl_view_build(c, "demo", v);
+	assert_string_equal(v->rows[2].role, "replica");
 	assert_string_equal(v->rows[1].host, "127.0.0.1");
 	assert_int_equal(v->rows[1].port, 15433);
 	free(v);

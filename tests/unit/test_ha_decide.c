@@ -999,6 +999,264 @@ static void test_decide_sync_nosync_member_is_never_chosen(void **state)
 	assert_string_equal(out.sync.name[0], "node3");
 }
 
+/* Four nodes, synchronous_node_count 2: node4 joins the two replicas of the fixture. */
+static void sync_four(void)
+{
+	sync_primary();
+	in.policy.synchronous_node_count = 2;
+	fix_member(&in, "node4", true, false, FIX_LSN);
+	fix_replication(&in, "node4", true, false, FIX_LSN - 100);
+}
+
+static void test_decide_sync_count_two_names_the_two_best_and_waits_for_both(void **state)
+{
+	(void)state;
+	sync_four();
+	decide();
+	assert_action("set-sync-names");
+	assert_int_equal(out.sync.count, 2);
+	assert_int_equal(out.sync_num, 2);
+	assert_false(out.sync_placeholder);
+	assert_false(fix_names_has(&out.sync, "node4")); /* the furthest behind */
+}
+
+static void test_decide_sync_count_above_candidates_names_those_there_are(void **state)
+{
+	(void)state;
+	sync_primary();
+	in.policy.synchronous_node_count = 3; /* two replicas stream */
+	decide();
+	assert_action("set-sync-names");
+	assert_int_equal(out.sync.count, 2);
+	assert_int_equal(out.sync_num, 2);
+}
+
+/* FIRST 2 (node2,node3) in effect, both in the key; node3 dies. */
+static void sync_two_in_effect_one_dies(void)
+{
+	sync_primary();
+	in.policy.synchronous_node_count = 2;
+	fix_names_add(&in.db.sync_names, "node2");
+	fix_names_add(&in.db.sync_names, "node3");
+	in.db.sync_num = 2;
+	fix_names_add(&in.dcs.sync.standbys, "node2");
+	fix_names_add(&in.dcs.sync.standbys, "node3");
+	in.db.replication[0].sync = true;
+	in.db.replication_count = 1; /* node3's walsender is gone */
+}
+
+static void test_decide_sync_count_two_steady_does_nothing(void **state)
+{
+	(void)state;
+	sync_two_in_effect_one_dies();
+	in.db.replication_count = 2;
+	in.db.replication[1].sync = true;
+	decide();
+	assert_action("none");
+}
+
+static void test_decide_sync_count_two_dead_standby_leaves_key_first(void **state)
+{
+	(void)state;
+	sync_two_in_effect_one_dies();
+	decide();
+	assert_action("write-sync-key");
+	assert_int_equal(out.sync.count, 1);
+	assert_string_equal(out.sync.name[0], "node2");
+}
+
+static void test_decide_sync_count_two_then_shrinks_to_one(void **state)
+{
+	(void)state;
+	sync_two_in_effect_one_dies();
+	in.dcs.sync.standbys.count = 1; /* the key already shrank */
+	decide();
+	assert_action("set-sync-names");
+	assert_int_equal(out.sync.count, 1);
+	assert_string_equal(out.sync.name[0], "node2");
+	assert_int_equal(out.sync_num, 1);
+}
+
+static void test_decide_sync_count_two_swaps_in_a_third_replica(void **state)
+{
+	(void)state;
+	sync_two_in_effect_one_dies();
+	fix_member(&in, "node4", true, false, FIX_LSN);
+	fix_replication(&in, "node4", true, false, FIX_LSN);
+	in.dcs.sync.standbys.count = 1;
+	decide();
+	assert_action("set-sync-names");
+	assert_int_equal(out.sync_num, 2);
+	assert_true(fix_names_has(&out.sync, "node2") && fix_names_has(&out.sync, "node4"));
+}
+
+static void test_decide_sync_strict_keeps_waiting_for_the_key_standbys(void **state)
+{
+	(void)state;
+	sync_two_in_effect_one_dies();
+	in.policy.synchronous_mode_strict = true;
+	fix_names_remove(&in.db.sync_names, "node3");
+	in.db.sync_num = 1;
+	fix_names_remove(&in.dcs.sync.standbys, "node3");
+	in.db.replication_count = 0; /* node2 is gone too */
+	decide();
+	assert_action("none"); /* "node2" stays named: writes wait for it */
+}
+
+static void test_decide_sync_strict_names_the_key_standbys_not_the_placeholder(void **state)
+{
+	(void)state;
+	sync_primary();
+	in.policy.synchronous_mode_strict = true;
+	fix_names_add(&in.dcs.sync.standbys, "node2");
+	in.db.replication_count = 0;
+	decide();
+	assert_action("set-sync-names");
+	assert_false(out.sync_placeholder);
+	assert_int_equal(out.sync.count, 1);
+	assert_string_equal(out.sync.name[0], "node2");
+}
+
+static void test_decide_sync_priority_wins_over_position(void **state)
+{
+	(void)state;
+	sync_primary();
+	in.dcs.members[2].tags.sync_priority = 5; /* node3 */
+	in.dcs.members[1].tags.sync_priority = 1;
+	in.db.replication[1].flush_lsn = FIX_LSN - 1000;
+	decide();
+	assert_action("set-sync-names");
+	assert_string_equal(out.sync.name[0], "node3");
+}
+
+static void test_decide_sync_lagging_standby_is_not_chosen(void **state)
+{
+	(void)state;
+	sync_primary();
+	in.policy.maximum_lag_on_syncnode_bytes = 1000;
+	in.db.replication[0].flush_lsn = FIX_LSN - 5000; /* node2 */
+	in.db.replication[0].sync = true;
+	decide();
+	assert_action("set-sync-names");
+	assert_int_equal(out.sync.count, 1);
+	assert_string_equal(out.sync.name[0], "node3");
+}
+
+static void test_decide_sync_nofailover_standby_is_chosen_last(void **state)
+{
+	(void)state;
+	sync_primary();
+	in.dcs.members[1].tags.nofailover = true; /* node2, further ahead */
+	in.db.replication[1].flush_lsn = FIX_LSN - 1000;
+	decide();
+	assert_action("set-sync-names");
+	assert_string_equal(out.sync.name[0], "node3");
+}
+
+/* ---- quorum commit (synchronous_mode: quorum) ---- */
+
+static void test_decide_quorum_enables_the_sync_key(void **state)
+{
+	(void)state;
+	sync_primary();
+	in.policy.synchronous_quorum = true;
+	in.dcs.sync.present = false;
+	decide();
+	assert_action("write-sync-key");
+	assert_int_equal(out.sync.count, 0);
+	assert_int_equal(out.sync_quorum, 0);
+}
+
+static void test_decide_quorum_names_all_candidates_with_any(void **state)
+{
+	(void)state;
+	sync_primary();
+	in.policy.synchronous_quorum = true;
+	decide();
+	assert_action("set-sync-names");
+	assert_true(out.sync_any);
+	assert_int_equal(out.sync_num, 1);
+	assert_int_equal(out.sync.count, 2); /* both, though synchronous_node_count is 1 */
+}
+
+static void test_decide_quorum_confirmed_standbys_enter_key_with_quorum(void **state)
+{
+	(void)state;
+	sync_primary();
+	in.policy.synchronous_quorum = true;
+	fix_names_add(&in.db.sync_names, "node2");
+	fix_names_add(&in.db.sync_names, "node3");
+	in.db.sync_num = 1;
+	in.db.sync_any = true;
+	in.db.replication[0].sync = true;
+	in.db.replication[1].sync = true;
+	decide();
+	assert_action("write-sync-key");
+	assert_int_equal(out.sync.count, 2);
+	assert_int_equal(out.sync_quorum, 1); /* ANY 1 of 2: a race must hear from 1 voter */
+}
+
+/* node1 (the leader) is gone; the key: voters node2, node3, quorum 1. */
+static void quorum_leaderless(void)
+{
+	fix_leaderless_probed(&in);
+	in.policy.synchronous_mode = true;
+	in.policy.synchronous_quorum = true;
+	in.dcs.sync.present = true;
+	fix_set(in.dcs.sync.leader, MEMBER_NAME_MAX, "node1");
+	fix_names_add(&in.dcs.sync.standbys, "node2");
+	fix_names_add(&in.dcs.sync.standbys, "node3");
+	in.dcs.sync.quorum = 1;
+}
+
+static void test_decide_quorum_voter_races_with_a_vote(void **state)
+{
+	(void)state;
+	quorum_leaderless();
+	decide();
+	assert_action("race");
+}
+
+static void test_decide_quorum_voter_without_votes_does_not_race(void **state)
+{
+	(void)state;
+	quorum_leaderless();
+	in.probe.peers[0].reachable = false; /* node3 does not answer */
+	decide();
+	assert_action("none");
+	assert_reason_has("voters");
+}
+
+static void test_decide_quorum_non_voter_needs_quorum_plus_one(void **state)
+{
+	(void)state;
+	quorum_leaderless();
+	fix_names_remove(&in.dcs.sync.standbys, "node2"); /* node2 is no voter: only node3 */
+	in.dcs.sync.quorum = 0;
+	fix_names_add(&in.dcs.sync.standbys, "node4");
+	fix_member(&in, "node4", true, false, FIX_LSN);
+	in.dcs.sync.quorum = 1;
+	decide();
+	assert_action("none"); /* one vote (node3) of the two a non-voter needs */
+	fix_peer(&in, "node4", true, false, FIX_LSN);
+	decide();
+	assert_action("race");
+}
+
+static void test_decide_quorum_promote_names_former_leader_and_voters(void **state)
+{
+	(void)state;
+	quorum_leaderless();
+	in.dcs.leader_present = true;
+	fix_set(in.dcs.leader, sizeof(in.dcs.leader), "node2");
+	in.dcs.leader_lease_mine = true;
+	decide();
+	assert_action("promote");
+	assert_true(out.sync_any);
+	assert_true(fix_names_has(&out.sync, "node1") && fix_names_has(&out.sync, "node3"));
+	assert_int_equal(out.sync_num, 1); /* 3 members - quorum 1 - 1 */
+}
+
 static void test_decide_sync_off_deletes_key(void **state)
 {
 	(void)state;
@@ -1276,6 +1534,25 @@ int main(void)
 		cmocka_unit_test(test_decide_sync_strict_without_standbys_blocks_writes),
 		cmocka_unit_test(test_decide_sync_nosync_member_is_never_chosen),
 		cmocka_unit_test(test_decide_sync_off_deletes_key),
+		cmocka_unit_test(test_decide_quorum_enables_the_sync_key),
+		cmocka_unit_test(test_decide_quorum_names_all_candidates_with_any),
+		cmocka_unit_test(test_decide_quorum_confirmed_standbys_enter_key_with_quorum),
+		cmocka_unit_test(test_decide_quorum_voter_races_with_a_vote),
+		cmocka_unit_test(test_decide_quorum_voter_without_votes_does_not_race),
+		cmocka_unit_test(test_decide_quorum_non_voter_needs_quorum_plus_one),
+		cmocka_unit_test(test_decide_quorum_promote_names_former_leader_and_voters),
+		cmocka_unit_test(test_decide_sync_count_two_names_the_two_best_and_waits_for_both),
+		cmocka_unit_test(test_decide_sync_count_above_candidates_names_those_there_are),
+		cmocka_unit_test(test_decide_sync_count_two_steady_does_nothing),
+		cmocka_unit_test(test_decide_sync_count_two_dead_standby_leaves_key_first),
+		cmocka_unit_test(test_decide_sync_count_two_then_shrinks_to_one),
+		cmocka_unit_test(test_decide_sync_count_two_swaps_in_a_third_replica),
+		cmocka_unit_test(test_decide_sync_strict_keeps_waiting_for_the_key_standbys),
+		cmocka_unit_test(
+			test_decide_sync_strict_names_the_key_standbys_not_the_placeholder),
+		cmocka_unit_test(test_decide_sync_priority_wins_over_position),
+		cmocka_unit_test(test_decide_sync_lagging_standby_is_not_chosen),
+		cmocka_unit_test(test_decide_sync_nofailover_standby_is_chosen_last),
 		cmocka_unit_test(test_decide_shutdown_leader_stops_and_releases),
 		cmocka_unit_test(test_decide_shutdown_paused_leaves_everything),
 		cmocka_unit_test(test_action_names_round_trip),
