@@ -196,6 +196,18 @@ struct cfg_dynamic {
 	struct cfg_slots slots;	       /* permanent slots (Patroni's "slots") */
 	struct cfg_slots ignore_slots; /* slots gsha never drops */
 	int64_t member_slots_ttl_ms;   /* keep a gone member's slot this long; default 30 min */
+	/* standby_cluster: this cluster replicates from a remote primary, its leader is a standby
+	 * leader (Patroni's standby cluster). In effect when cfg_standby_cluster() says so. */
+	struct cfg_standby_cluster {
+		char host[CFG_ADDR_MAX]; /* the remote primary; "" = none (archive only) */
+		int port;		 /* 0 = not set (PostgreSQL's 5432 when host is set) */
+		char primary_slot_name[CFG_NAME_MAX]; /* "" = stream without a slot */
+		char restore_command[CFG_VALUE_MAX];
+		char archive_cleanup_command[CFG_VALUE_MAX];
+		char recovery_min_apply_delay[CFG_WORD_MAX]; /* as PostgreSQL reads it: "5min" */
+		/* names of postgresql's replica methods for the first clone; empty = basebackup */
+		struct cfg_list create_replica_methods;
+	} standby_cluster;
 	struct {
 		bool use_pg_rewind;
 		bool use_slots; /* default true */
@@ -204,6 +216,10 @@ struct cfg_dynamic {
 		struct cfg_list pg_ident;
 	} postgresql;
 };
+
+/* True when d describes a standby cluster: standby_cluster with a host, port or restore_command,
+ * as Patroni's is_standby_cluster(). */
+bool cfg_standby_cluster(const struct cfg_dynamic *d);
 
 /* The whole local configuration. Strings are "" when not set. */
 struct cfg {

@@ -394,6 +394,48 @@ static bool add_slots(cJSON *root, const struct cfg_slots *slots, bool ignore)
 	return add(root, ignore ? "ignore_slots" : "slots", all);
 }
 
+bool cfg_standby_cluster(const struct cfg_dynamic *d)
+{
+	return d->standby_cluster.host[0] != '\0' || d->standby_cluster.port != 0 ||
+	       d->standby_cluster.restore_command[0] != '\0';
+}
+
+/* "standby_cluster" with the keys that are set, when it is in effect. */
+static bool add_standby_cluster(cJSON *root, const struct cfg_standby_cluster *sc)
+{
+	const char *names[] = { "host", "primary_slot_name", "restore_command",
+				"archive_cleanup_command", "recovery_min_apply_delay" };
+	const char *values[] = { sc->host, sc->primary_slot_name, sc->restore_command,
+				 sc->archive_cleanup_command, sc->recovery_min_apply_delay };
+	cJSON *o = cJSON_CreateObject();
+	bool ok = o != NULL;
+
+	for (size_t i = 0; ok && i < sizeof(names) / sizeof(names[0]); i++)
+		if (values[i][0] != '\0')
+			ok = add(o, names[i], cJSON_CreateString(values[i]));
+	if (ok && sc->port != 0)
+		ok = add(o, "port", cJSON_CreateNumber(sc->port));
+	if (ok && sc->create_replica_methods.count > 0) {
+		cJSON *arr = cJSON_CreateArray();
+
+		for (int i = 0; arr != NULL && i < sc->create_replica_methods.count; i++) {
+			cJSON *m = cJSON_CreateString(sc->create_replica_methods.items[i]);
+
+			if (m == NULL || !cJSON_AddItemToArray(arr, m)) {
+				cJSON_Delete(m);
+				cJSON_Delete(arr);
+				arr = NULL;
+			}
+		}
+		ok = add(o, "create_replica_methods", arr);
+	}
+	if (!ok) {
+		cJSON_Delete(o);
+		return false;
+	}
+	return add(root, "standby_cluster", o);
+}
+
 static cJSON *dynamic_to_json(const struct cfg_dynamic *d)
 {
 	cJSON *root = cJSON_CreateObject();
@@ -426,6 +468,8 @@ static cJSON *dynamic_to_json(const struct cfg_dynamic *d)
 	ok = ok && add(root, "member_slots_ttl", duration_json(d->member_slots_ttl_ms));
 	ok = ok && add_slots(root, &d->slots, false);
 	ok = ok && add_slots(root, &d->ignore_slots, true);
+	if (ok && cfg_standby_cluster(d))
+		ok = add_standby_cluster(root, &d->standby_cluster);
 	ok = ok && add(pg, "use_pg_rewind", cJSON_CreateBool(d->postgresql.use_pg_rewind));
 	ok = ok && add(pg, "use_slots", cJSON_CreateBool(d->postgresql.use_slots));
 	for (int i = 0; ok && i < d->postgresql.parameters.count; i++)

@@ -177,7 +177,8 @@ void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 			"one of them",
 			c->tags.failover_priority);
 
-	/* postgresql.<name> must be named in create_replica_methods, bootstrap.<name> in
+	/* postgresql.<name> must be named in create_replica_methods (postgresql's or
+	 * standby_cluster's), bootstrap.<name> in
 	 * bootstrap.method; anything else is a typo of a known key. */
 	for (int i = 0; i < r->pending_count; i++) {
 		const struct cfg_node *n = r->pending[i].node;
@@ -190,8 +191,10 @@ void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 			cfg_read_bootstrap_method(r, n, c, shown);
 			continue;
 		}
+		/* standby_cluster's create_replica_methods names sections of postgresql too */
 		if (!r->pending[i].bootstrap &&
-		    list_has(&c->postgresql.create_replica_methods, n->key)) {
+		    (list_has(&c->postgresql.create_replica_methods, n->key) ||
+		     list_has(&c->bootstrap.dcs.standby_cluster.create_replica_methods, n->key))) {
 			cfg_read_replica_method(r, n, c, shown);
 			continue;
 		}
@@ -284,6 +287,11 @@ void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 
 			position_of(r, key, &line, &col);
 			cfg_rec_error(r, line, col, key, "implemented for PostgreSQL only");
+		}
+		if (cfg_standby_cluster(&c->bootstrap.dcs)) {
+			position_of(r, "bootstrap.dcs.standby_cluster", &line, &col);
+			cfg_rec_error(r, line, col, "bootstrap.dcs.standby_cluster",
+				      "standby clusters are implemented for PostgreSQL only");
 		}
 	}
 	if (c->postgresql.listen[0] != '\0') {

@@ -58,6 +58,8 @@ enum ctl_command {
 	CTL_CMD_HISTORY,
 	CTL_CMD_REMOVE,
 	CTL_CMD_VERSION,
+	CTL_CMD_DEMOTE_CLUSTER,	 /* Patroni 4.1: set standby_cluster */
+	CTL_CMD_PROMOTE_CLUSTER, /* Patroni 4.1: remove standby_cluster */
 };
 
 enum ctl_format {
@@ -98,6 +100,11 @@ struct ctl_args {
 	int set_count;
 	char apply_file[CTL_PATH_MAX];	 /* --apply FILE or "-" */
 	char replace_file[CTL_PATH_MAX]; /* --replace FILE or "-" */
+	/* demote-cluster: the standby_cluster keys (each "" / 0 = not given) */
+	char host[CTL_HOST_MAX];
+	int port;
+	char restore_command[CTL_PATH_MAX];
+	char primary_slot_name[CTL_NAME_MAX];
 };
 
 /* Parses argv (argv[0] is the program). Global options come before the command, command options

@@ -32,6 +32,8 @@ static const char *const command_names[] = {
 	[CTL_CMD_HISTORY] = "history",
 	[CTL_CMD_REMOVE] = "remove",
 	[CTL_CMD_VERSION] = "version",
+	[CTL_CMD_DEMOTE_CLUSTER] = "demote-cluster",
+	[CTL_CMD_PROMOTE_CLUSTER] = "promote-cluster",
 };
 
 static const char *const format_names[] = {
@@ -78,6 +80,10 @@ enum opt_id {
 	OPT_REPLACE,
 	OPT_QUIET,
 	OPT_PG_VERSION,
+	OPT_HOST,
+	OPT_PORT,
+	OPT_RESTORE_COMMAND,
+	OPT_PRIMARY_SLOT_NAME,
 };
 
 struct opt_spec {
@@ -102,7 +108,8 @@ static const struct opt_spec opt_specs[] = {
 	{ "force", 0, false, OPT_FORCE,
 	  CMD(CTL_CMD_SWITCHOVER) | CMD(CTL_CMD_FAILOVER) | CMD(CTL_CMD_REINIT) |
 		  CMD(CTL_CMD_RESTART) | CMD(CTL_CMD_RELOAD) | CMD(CTL_CMD_EDIT_CONFIG) |
-		  CMD(CTL_CMD_REMOVE) },
+		  CMD(CTL_CMD_REMOVE) | CMD(CTL_CMD_DEMOTE_CLUSTER) |
+		  CMD(CTL_CMD_PROMOTE_CLUSTER) },
 	{ "wait", 0, false, OPT_WAIT,
 	  CMD(CTL_CMD_REINIT) | CMD(CTL_CMD_RESTART) | CMD(CTL_CMD_PAUSE) | CMD(CTL_CMD_RESUME) },
 	{ "from-leader", 0, false, OPT_FROM_LEADER, CMD(CTL_CMD_REINIT) },
@@ -110,13 +117,18 @@ static const struct opt_spec opt_specs[] = {
 	{ "pending", 0, false, OPT_PENDING, CMD(CTL_CMD_RESTART) },
 	{ "timeout", 0, true, OPT_TIMEOUT,
 	  CMD(CTL_CMD_REINIT) | CMD(CTL_CMD_RESTART) | CMD(CTL_CMD_PAUSE) | CMD(CTL_CMD_RESUME) |
-		  CMD(CTL_CMD_SWITCHOVER) | CMD(CTL_CMD_FAILOVER) },
+		  CMD(CTL_CMD_SWITCHOVER) | CMD(CTL_CMD_FAILOVER) | CMD(CTL_CMD_DEMOTE_CLUSTER) |
+		  CMD(CTL_CMD_PROMOTE_CLUSTER) },
 	{ "set", 's', true, OPT_SET, CMD(CTL_CMD_EDIT_CONFIG) },
 	{ "pg", 'p', true, OPT_PG, CMD(CTL_CMD_EDIT_CONFIG) },
 	{ "apply", 0, true, OPT_APPLY, CMD(CTL_CMD_EDIT_CONFIG) },
 	{ "replace", 0, true, OPT_REPLACE, CMD(CTL_CMD_EDIT_CONFIG) },
 	{ "quiet", 'q', false, OPT_QUIET, CMD(CTL_CMD_EDIT_CONFIG) },
 	{ "pg-version", 0, true, OPT_PG_VERSION, CMD(CTL_CMD_RESTART) },
+	{ "host", 0, true, OPT_HOST, CMD(CTL_CMD_DEMOTE_CLUSTER) },
+	{ "port", 0, true, OPT_PORT, CMD(CTL_CMD_DEMOTE_CLUSTER) },
+	{ "restore-command", 0, true, OPT_RESTORE_COMMAND, CMD(CTL_CMD_DEMOTE_CLUSTER) },
+	{ "primary-slot-name", 0, true, OPT_PRIMARY_SLOT_NAME, CMD(CTL_CMD_DEMOTE_CLUSTER) },
 };
 
 static const struct opt_spec *find_long(const char *name, size_t len)
@@ -346,6 +358,21 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 		return 0;
 	case OPT_PG_VERSION:
 		return copy_arg(a->pg_version, sizeof(a->pg_version), value, shown, err, errlen);
+	case OPT_HOST:
+		return copy_arg(a->host, sizeof(a->host), value, shown, err, errlen);
+	case OPT_PORT:
+		if (num_parse_i64(value, 1, 65535, &n) != 0)
+			return err_fail(err, errlen, -EINVAL,
+					"%s: \"%.64s\" is not a port number (1-65535)", shown,
+					value);
+		a->port = (int)n;
+		return 0;
+	case OPT_RESTORE_COMMAND:
+		return copy_arg(a->restore_command, sizeof(a->restore_command), value, shown, err,
+				errlen);
+	case OPT_PRIMARY_SLOT_NAME:
+		return copy_arg(a->primary_slot_name, sizeof(a->primary_slot_name), value, shown,
+				err, errlen);
 	}
 	return -EINVAL;
 }

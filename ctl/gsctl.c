@@ -60,6 +60,13 @@ static void usage(FILE *out)
 		"                  make members re-read their configuration\n"
 		"  pause [CLUSTER] [--wait], resume [CLUSTER] [--wait]\n"
 		"                  stop or restart automatic failover (maintenance mode)\n"
+		"  demote-cluster [CLUSTER] [--host H] [--port P] [--restore-command C]\n"
+		"          [--primary-slot-name S] [--force] [--timeout S]\n"
+		"                  make the cluster a standby cluster of that primary (sets\n"
+		"                  standby_cluster); waits until its leader is the standby leader\n"
+		"  promote-cluster [CLUSTER] [--force] [--timeout S]\n"
+		"                  make a standby cluster a primary cluster (removes "
+		"standby_cluster)\n"
 		"  show-config [CLUSTER]\n"
 		"                  print the dynamic configuration as YAML\n"
 		"  edit-config [CLUSTER] [-s PATH=VALUE]... [-p NAME=VALUE]... [--apply FILE|-]\n"
@@ -186,6 +193,12 @@ int main(int argc, char **argv)
 		break;
 	case CTL_CMD_VERSION:
 		rc = ctl_cmd_version(&x, true);
+		break;
+	case CTL_CMD_DEMOTE_CLUSTER:
+		rc = ctl_cmd_cluster_role(&x, true);
+		break;
+	case CTL_CMD_PROMOTE_CLUSTER:
+		rc = ctl_cmd_cluster_role(&x, false);
 		break;
 	default:
 		usage(stderr);

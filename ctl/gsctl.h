@@ -121,6 +121,8 @@ int ctl_cmd_switchover(struct ctl *x, bool failover);	 /* switchover, failover *
 int ctl_cmd_restart_reload(struct ctl *x, bool restart); /* restart, reload */
 int ctl_cmd_reinit(struct ctl *x);
 int ctl_cmd_pause(struct ctl *x, bool pause); /* pause, resume */
+/* demote-cluster (demote true), promote-cluster: Patroni 4.1's change_cluster_role */
+int ctl_cmd_cluster_role(struct ctl *x, bool demote);
 int ctl_cmd_remove(struct ctl *x);
 int ctl_cmd_show_config(struct ctl *x);
 int ctl_cmd_edit_config(struct ctl *x);

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "err.h"
 #include "log.h"
 
 /* Marks this cycle's action failed with what failed and why; act_report() logs it when it
@@ -103,7 +104,8 @@ static void demote(struct agent *a)
 	const struct ha_output *o = &a->out;
 	char err[DB_ERROR_MAX];
 	struct db_peer leader, *upstream = NULL;
-	bool graceful = o->demote_mode == HA_DEMOTE_GRACEFUL;
+	bool cluster = o->demote_mode == HA_DEMOTE_CLUSTER;
+	bool graceful = o->demote_mode == HA_DEMOTE_GRACEFUL || cluster;
 	int rc;
 
 	set_role(a, HA_ROLE_DEMOTING, o->reason);
@@ -137,6 +139,20 @@ static void demote(struct agent *a)
 		    0)
 			control.checkpoint_lsn = 0;
 		release_leader(a, control.checkpoint_lsn);
+	}
+	if (cluster) {
+		/* demote-cluster: the key stays; the clean shutdown checkpoint lets the server
+		 * follow the remote primary as the standby leader at once. */
+		a->need_rewind = false;
+		rc = db_start(a->db, DB_START_REPLICA,
+			      remote_peer(a, &leader) == 0 ? &leader : NULL, 0, 0, err,
+			      sizeof(err));
+		if (rc != 0)
+			log_warning("could not start the database as the standby leader: %s", err);
+		else
+			a->start_launched_ms = clock_mono_ms();
+		a->start_since_ms = clock_mono_ms();
+		return;
 	}
 	/* A former primary may have written WAL the new leader never saw: rewind first. */
 	a->need_rewind = true;
@@ -263,6 +279,39 @@ static void act_begin_task(struct agent *a, enum ha_action action, int rc, const
 		act_fail(a, true, "could not start %s: %s", ha_action_name(action), err);
 }
 
+/* The upstream of START_REPLICA and FOLLOW: standby_cluster's remote primary, the target
+ * member, or none. */
+static const struct db_peer *upstream_of(const struct agent *a, const struct ha_output *o,
+					 struct db_peer *peer)
+{
+	if (o->remote)
+		return remote_peer(a, peer) == 0 ? peer : NULL;
+	return peer_named(a, o->target, peer) == 0 ? peer : NULL;
+}
+
+/* Patroni's bootstrap_standby_leader: the first member of a standby cluster clones the remote
+ * primary with standby_cluster's create_replica_methods (basebackup when none) and starts as its
+ * replica; finish_bootstrap then takes the leader key. */
+static int bootstrap_standby(struct agent *a, char *err, size_t errlen)
+{
+	struct db_replica_methods methods;
+	struct db_peer remote;
+	const struct cfg_list *names = &a->dyn.standby_cluster.create_replica_methods;
+	int rc = remote_peer(a, &remote);
+
+	if (rc != 0)
+		return err_fail(err, errlen, rc, "standby_cluster does not fit a peer");
+	rc = agent_replica_methods(a->cfg, names, &methods, err, errlen);
+	if (rc != 0)
+		return rc;
+	log_notice("won the initialize key: bootstrapping a standby cluster from %s:%d",
+		   remote.host[0] ? remote.host : "(archive)", remote.port);
+	set_role(a, HA_ROLE_BOOTSTRAPPING,
+		 "won the initialize race: cloning the standby cluster's remote primary");
+	return db_begin_create_replica_with(a->db, &methods, remote.host[0] ? &remote : NULL,
+					    &remote, false, err, errlen);
+}
+
 static void bootstrap(struct agent *a)
 {
 	char err[DB_ERROR_MAX], msg[DCS_MSG_MAX];
@@ -274,6 +323,11 @@ static void bootstrap(struct agent *a)
 	}
 	if (rc != 0) {
 		note_dcs_error(a, "could not take the initialize key", rc, msg);
+		return;
+	}
+	if (in_standby_cluster(a)) {
+		rc = bootstrap_standby(a, err, sizeof(err));
+		act_begin_task(a, HA_ACT_BOOTSTRAP, rc, err);
 		return;
 	}
 	log_notice("won the initialize key: bootstrapping a new cluster");
@@ -293,7 +347,10 @@ bool finish_bootstrap(struct agent *a)
 	struct buf json;
 	int rc;
 
-	if (a->dbs->role != DB_ROLE_PRIMARY || a->dbs->system_identifier[0] == '\0')
+	bool standby = in_standby_cluster(a);
+
+	if (a->dbs->role != (standby ? DB_ROLE_REPLICA : DB_ROLE_PRIMARY) ||
+	    a->dbs->system_identifier[0] == '\0')
 		return false;
 	if (a->cluster->has_initialize && a->cluster->initialize[0] != '\0')
 		return false;
@@ -415,18 +472,18 @@ void act(struct agent *a)
 			a->acted = false;
 			break;
 		}
-		rc = db_start(a->db, DB_START_REPLICA,
-			      peer_named(a, o->target, &peer) == 0 ? &peer : NULL, 0, 0, err,
+		rc = db_start(a->db, DB_START_REPLICA, upstream_of(a, o, &peer), 0, 0, err,
 			      sizeof(err));
 		start_outcome(a, "the database as a replica", rc, err, last_failed);
 		if (a->start_since_ms == 0)
 			a->start_since_ms = clock_mono_ms();
 		break;
 	case HA_ACT_FOLLOW:
-		rc = db_follow(a->db, peer_named(a, o->target, &peer) == 0 ? &peer : NULL,
-			       a->dyn.retry_timeout_ms * 2, err, sizeof(err));
+		rc = db_follow(a->db, upstream_of(a, o, &peer), a->dyn.retry_timeout_ms * 2, err,
+			       sizeof(err));
 		if (rc != 0)
-			act_fail(a, false, "could not follow \"%s\": %s", o->target, err);
+			act_fail(a, false, "could not follow \"%s\": %s",
+				 o->remote ? "the remote primary" : o->target, err);
 		break;
 	case HA_ACT_REJOIN:
 		if (leader_promoting(a, o->target)) {

@@ -311,6 +311,9 @@ void agent_ha_policy(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 		.engine = c->postgresql.engine == CFG_ENGINE_OPENGAUSS ? HA_ENGINE_OPENGAUSS
 								       : HA_ENGINE_POSTGRES,
 		.clone_without_leader = agent_leaderless_methods(c),
+		/* openGauss has no standby clusters in gsha */
+		.standby_cluster =
+			cfg_standby_cluster(dyn) && c->postgresql.engine != CFG_ENGINE_OPENGAUSS,
 	};
 }
 

@@ -209,6 +209,13 @@ int peer_from_member(const struct dcs_member *m, struct db_peer *out);
 bool is_opengauss(const struct agent *a);
 /* The driver peer of the member called name in the view: 0, or -ENOENT / -EINVAL. */
 int peer_named(const struct agent *a, const char *name, struct db_peer *out);
+/* standby_cluster's remote primary as a driver peer (Patroni's RemoteMember): host, port
+ * (5432 when unset), primary_slot_name and the recovery commands. -ENOENT when the dynamic
+ * configuration has no standby cluster, -ENAMETOOLONG when a value does not fit. */
+int remote_peer(const struct agent *a, struct db_peer *out);
+
+/* The dynamic configuration makes this a standby cluster, and the engine supports one. */
+bool in_standby_cluster(const struct agent *a);
 bool i_am_leader_in_view(const struct agent *a);
 /* tags.clonefrom of a member key. */
 bool member_clonefrom(const struct dcs_member *m);

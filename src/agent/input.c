@@ -91,6 +91,22 @@ static void following_member(const struct agent *a, char *out, size_t cap)
 	}
 }
 
+/* Whether the replica follows standby_cluster's remote primary: configured with its host and
+ * port, and that is no member's address. */
+static bool following_remote(const struct agent *a, const char *member)
+{
+	const char *host =
+		a->dbs->following_host[0] ? a->dbs->following_host : a->dbs->upstream_host;
+	int port = a->dbs->following_host[0] ? a->dbs->following_port : a->dbs->upstream_port;
+	struct db_peer r;
+
+	if (member[0] != '\0' || remote_peer(a, &r) != 0)
+		return false;
+	if (r.host[0] == '\0') /* archive only: nothing to stream from */
+		return host[0] == '\0';
+	return strcmp(r.host, host) == 0 && r.port == port;
+}
+
 static void fill_tags_from_member(const struct dcs_member *m, struct ha_tags *t)
 {
 	*t = (struct ha_tags){ .nofailover = m->nofailover,
@@ -248,6 +264,7 @@ void build_input(struct agent *a)
 	else if (a->control_ok)
 		in->db.lsn = a->control.checkpoint_lsn;
 	following_member(a, in->db.following, sizeof(in->db.following));
+	in->db.following_remote = following_remote(a, in->db.following);
 	in->db.has_upstream = s->following_host[0] != '\0' || s->upstream_host[0] != '\0';
 	in->db.rejoin_needed = s->needs_rejoin || a->need_rewind;
 	in->db.start_since_ms = a->start_since_ms;

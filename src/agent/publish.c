@@ -52,7 +52,8 @@ static enum rest_role role_of(const struct agent *a)
 	if (a->dbs->role == DB_ROLE_PRIMARY)
 		return REST_ROLE_PRIMARY;
 	if (a->dbs->role == DB_ROLE_REPLICA)
-		return REST_ROLE_REPLICA;
+		return in_standby_cluster(a) && i_am_leader_in_view(a) ? REST_ROLE_STANDBY_LEADER
+								       : REST_ROLE_REPLICA;
 	if (a->role.role == HA_ROLE_DEMOTING)
 		return REST_ROLE_DEMOTED;
 	if (!a->dbs->initialized)
@@ -209,6 +210,7 @@ void publish(struct agent *a)
 	buf_copy_or_clear(sn->version, sizeof(sn->version), GSHA_VERSION);
 	sn->role = role_of(a);
 	sn->state = db_state_of(a);
+	sn->standby_cluster = in_standby_cluster(a);
 	sn->pg_reachable = s->accepting;
 	if (s->postmaster_start_time[0] != '\0') {
 		int64_t ms;

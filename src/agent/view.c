@@ -38,6 +38,32 @@ int peer_named(const struct agent *a, const char *name, struct db_peer *out)
 	return peer_from_member(m, out);
 }
 
+bool in_standby_cluster(const struct agent *a)
+{
+	return cfg_standby_cluster(&a->dyn) && !is_opengauss(a);
+}
+
+int remote_peer(const struct agent *a, struct db_peer *out)
+{
+	const struct cfg_standby_cluster *sc = &a->dyn.standby_cluster;
+
+	memset(out, 0, sizeof(*out));
+	if (!cfg_standby_cluster(&a->dyn))
+		return -ENOENT;
+	out->remote = true;
+	out->port = sc->port != 0 ? sc->port : 5432;
+	if (buf_copy(out->host, sizeof(out->host), sc->host) != 0 ||
+	    buf_copy(out->slot, sizeof(out->slot), sc->primary_slot_name) != 0 ||
+	    buf_copy(out->restore_command, sizeof(out->restore_command), sc->restore_command) !=
+		    0 ||
+	    buf_copy(out->archive_cleanup_command, sizeof(out->archive_cleanup_command),
+		     sc->archive_cleanup_command) != 0 ||
+	    buf_copy(out->recovery_min_apply_delay, sizeof(out->recovery_min_apply_delay),
+		     sc->recovery_min_apply_delay) != 0)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 bool i_am_leader_in_view(const struct agent *a)
 {
 	return a->cluster->has_leader && strcmp(a->cluster->leader, a->cfg->name) == 0;

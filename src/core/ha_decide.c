@@ -329,6 +329,12 @@ static void decide_down(struct ctx *c)
 			       "lease");
 			return;
 		}
+		if (in->policy.standby_cluster && !in->self.tags.nofailover) {
+			c->out->remote = true;
+			hd_act(c, HA_ACT_START_REPLICA,
+			       "starting as the standby leader: following the remote primary");
+			return;
+		}
 		if (in->db.is_primary) {
 			if (start_timed_out(c) &&
 			    hd_failover_possible(c, in->dcs.optime_lsn, in->dcs.status_present)) {

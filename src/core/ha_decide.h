@@ -156,6 +156,10 @@ enum ha_demote_mode {
 	/* The DCS is unreachable: immediate stop, restart read-only with no upstream; the key is
 	 * left to expire with the lease. */
 	HA_DEMOTE_OFFLINE,
+	/* standby_cluster was set on a primary cluster (demote-cluster): fast stop with its
+	 * shutdown checkpoint, keep the key, restart as the standby leader following the remote
+	 * primary. Added for issue 13. */
+	HA_DEMOTE_CLUSTER,
 	HA_DEMOTE_COUNT_,
 };
 
@@ -200,6 +204,9 @@ struct ha_policy {
 				    * initialized cluster without a leader makes itself a replica
 				    * from it (CLONE with target "": Patroni's "bootstrap (without
 				    * leader)") instead of waiting */
+	/* standby_cluster is set: the leader is a standby leader that follows the remote primary
+	 * (out.remote) instead of promoting */
+	bool standby_cluster;
 };
 
 /* This agent. */
@@ -280,7 +287,8 @@ struct ha_db {
 	uint64_t lsn;		  /* primary: flush position; replica: max(receive, replay) */
 	char following[MEMBER_NAME_MAX]; /* member primary_conninfo points at; "" = none */
 	bool has_upstream;		 /* primary_conninfo names an upstream, a member or not */
-	bool rejoin_needed; /* history diverged from the leader: rewind or build first */
+	bool following_remote; /* primary_conninfo names standby_cluster's host and port */
+	bool rejoin_needed;    /* history diverged from the leader: rewind or build first */
 	/* first attempt of the current start; 0 = none; kept across retries until the database
 	 * runs */
 	int64_t start_since_ms;
@@ -332,7 +340,10 @@ struct ha_input {
 
 struct ha_output {
 	enum ha_action action;
-	char target[MEMBER_NAME_MAX];	 /* member the action points at ("" = none) */
+	char target[MEMBER_NAME_MAX]; /* member the action points at ("" = none) */
+	/* START_REPLICA / FOLLOW: the upstream is standby_cluster's remote primary, not a member
+	 * (target is ""). */
+	bool remote;
 	enum ha_demote_mode demote_mode; /* HA_ACT_DEMOTE */
 	/* PROMOTE / RESTART_PRIMARY on openGauss: the -T value; for PROMOTE the DCS term must
 	 * first move dcs.term -> term */

@@ -123,6 +123,13 @@ void hd_decide_primary(struct ctx *c)
 		hd_act(c, HA_ACT_NONE, "no action: I am the leader with the lock");
 		return;
 	}
+	if (in->policy.standby_cluster) {
+		/* Patroni's demote-cluster: the primary restarts as the standby leader. */
+		hd_demote(c, HA_DEMOTE_CLUSTER, NULL);
+		hd_act(c, HA_ACT_DEMOTE,
+		       "demoting to a standby cluster: standby_cluster is set (demote-cluster)");
+		return;
+	}
 	if (hd_leader_sync(c))
 		return;
 	hd_act(c, HA_ACT_NONE, "no action: I am the leader with the lock");

@@ -302,6 +302,18 @@ void hd_decide_replica(struct ctx *c)
 			       "releasing the leader key because tagged nofailover");
 			return;
 		}
+		if (in->policy.standby_cluster) {
+			if (in->db.following_remote) {
+				hd_act(c, HA_ACT_NONE,
+				       "no action: I am the standby leader with the lock");
+				return;
+			}
+			c->out->remote = true;
+			hd_act(c, HA_ACT_FOLLOW,
+			       "promoted self to a standby leader by acquiring session lock: "
+			       "following the remote primary");
+			return;
+		}
 		c->out->term = promote_term(c);
 		if (c->out->term > HA_TERM_MAX) {
 			c->out->term = 0;

@@ -38,7 +38,7 @@ static const char *const action_names[HA_ACT_COUNT_] = {
 static const char *const demote_names[HA_DEMOTE_COUNT_] = {
 	[HA_DEMOTE_NONE] = "none",	     [HA_DEMOTE_GRACEFUL] = "graceful",
 	[HA_DEMOTE_IMMEDIATE] = "immediate", [HA_DEMOTE_IMMEDIATE_NOLOCK] = "immediate-nolock",
-	[HA_DEMOTE_OFFLINE] = "offline",
+	[HA_DEMOTE_OFFLINE] = "offline",     [HA_DEMOTE_CLUSTER] = "demote-cluster",
 };
 
 static const char *const db_state_names[] = {

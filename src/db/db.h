@@ -154,6 +154,15 @@ struct db_peer {
 				     * from it) */
 	char host[DB_HOST_MAX];	    /* from its conn_url */
 	int port;		    /* from its conn_url */
+	/* Added for issue 13 (compatible): a standby cluster's remote primary (Patroni's
+	 * RemoteMember) rather than a member: the replica uses slot ("" = none) instead of its own
+	 * slot name, no primary_conninfo when host is "", and these recovery settings (each "" =
+	 * not written) over postgresql.recovery_conf's. */
+	bool remote;
+	char slot[DB_NAME_MAX];
+	char restore_command[DB_PARAM_VALUE_MAX];
+	char archive_cleanup_command[DB_PARAM_VALUE_MAX];
+	char recovery_min_apply_delay[DB_NAME_MAX];
 };
 
 /* postgresql.create_replica_methods entries, bootstrap.<method> and replica method options. */

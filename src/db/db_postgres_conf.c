@@ -39,6 +39,55 @@ int db_pg_conninfo(const struct db *db, const struct db_peer *peer, const struct
 	return 0;
 }
 
+/* The recovery settings a standby cluster's remote primary brings (Patroni's RemoteMember). */
+static const char *remote_setting(const struct db_peer *up, int i, const char **name)
+{
+	static const char *const names[] = { "restore_command", "archive_cleanup_command",
+					     "recovery_min_apply_delay" };
+	const char *values[] = { up->restore_command, up->archive_cleanup_command,
+				 up->recovery_min_apply_delay };
+
+	if (i < 0 || i >= 3)
+		return NULL;
+	*name = names[i];
+	return values[i];
+}
+
+/* True when the remote primary sets name itself, over postgresql.recovery_conf. */
+static bool remote_sets(const struct db_peer *up, const char *name)
+{
+	const char *n, *v;
+
+	for (int i = 0; (v = remote_setting(up, i, &n)) != NULL; i++)
+		if (v[0] != '\0' && strcasecmp(n, name) == 0)
+			return true;
+	return false;
+}
+
+/* A standby leader's recovery settings: primary_conninfo to the remote host (none without
+ * one), standby_cluster's primary_slot_name (none without one: Patroni's no_replication_slot),
+ * and the remote's restore_command, archive_cleanup_command and recovery_min_apply_delay. */
+static int remote_recovery_conf(const struct db *db, const struct db_peer *up, char *out,
+				size_t out_cap)
+{
+	const char *n, *v;
+
+	if (up->host[0] != '\0') {
+		char ci[DB_CONNINFO_MAX];
+
+		if (db_pg_conninfo(db, up, &db->opts.replication, NULL, ci, sizeof(ci)) < 0 ||
+		    db_conf_add(out, out_cap, "primary_conninfo", ci) < 0)
+			return -ENOBUFS;
+		if (up->slot[0] != '\0' &&
+		    db_conf_add(out, out_cap, "primary_slot_name", up->slot) < 0)
+			return -ENOBUFS;
+	}
+	for (int i = 0; (v = remote_setting(up, i, &n)) != NULL; i++)
+		if (v[0] != '\0' && db_conf_add(out, out_cap, n, v) < 0)
+			return -ENOBUFS;
+	return 0;
+}
+
 /* Parameters a configuration must never set: they would move the data or the file we write. */
 static bool forbidden_param(const char *name)
 {
@@ -127,7 +176,13 @@ int db_pg_render_conf(const struct db *db, bool replica, const char *preserved, 
 	if (replica) {
 		/* recovery_target_timeline is left at its default, 'latest' since PostgreSQL 12:
 		 * writing it only for replicas would make every promotion a pending restart. */
-		if (db->has_upstream) {
+		const struct db_peer *up = &db->upstream;
+
+		if (db->has_upstream && up->remote) {
+			rc = remote_recovery_conf(db, up, out, out_cap);
+			if (rc < 0)
+				goto out_free;
+		} else if (db->has_upstream) {
 			char ci[DB_CONNINFO_MAX];
 			char slot[DB_NAME_MAX];
 			if (db_pg_conninfo(db, &db->upstream, &o->replication, NULL, ci,
@@ -154,6 +209,8 @@ int db_pg_render_conf(const struct db *db, bool replica, const char *preserved, 
 		 * the recovery targets and what the driver writes itself. */
 		for (int i = 0; i < o->recovery_conf_count; i++) {
 			const struct db_param *r = &o->recovery_conf[i];
+			if (db->has_upstream && up->remote && remote_sets(up, r->name))
+				continue;
 			if (strncasecmp(r->name, "recovery_target", 15) == 0 ||
 			    strcasecmp(r->name, "primary_conninfo") == 0 ||
 			    strcasecmp(r->name, "primary_slot_name") == 0 ||

@@ -411,11 +411,13 @@ static void test_patroni_only_keys_warn_once_and_load(void **state)
 			     "log:\n  max_queue_size: 1000\n  format: '%(asctime)s %(message)s'\n"
 			     "bootstrap:\n  dcs:\n    standby_cluster:\n      host: 1.2.3.4\n"),
 		NULL);
-	assert_int_equal(f->diags.warnings, 4);
+	assert_int_equal(f->diags.warnings, 3);
 	assert_diag(f, CFG_SEVERITY_WARNING, "citus", 19, "does not implement yet, ignoring");
 	assert_diag(f, CFG_SEVERITY_WARNING, "log.max_queue_size", 23, "ignoring");
 	assert_diag(f, CFG_SEVERITY_WARNING, "log.format", 24, "Python log format");
-	assert_diag(f, CFG_SEVERITY_WARNING, "bootstrap.dcs.standby_cluster", 27, "ignoring");
+	/* standby_cluster is implemented (issue 13): read, not warned about */
+	assert_string_equal(f->cfg.bootstrap.dcs.standby_cluster.host, "1.2.3.4");
+	assert_true(cfg_standby_cluster(&f->cfg.bootstrap.dcs));
 	assert_int_equal(f->cfg.log.format, LOG_FORMAT_TEXT);
 }
 
@@ -747,6 +749,38 @@ static void test_custom_methods_on_opengauss_are_refused(void **state)
 			 -EINVAL);
 	assert_diag(f, CFG_SEVERITY_ERROR, "postgresql.create_replica_methods", 0,
 		    "PostgreSQL only");
+}
+
+/* A method section named only by standby_cluster's create_replica_methods is a method, not an
+ * unknown key (Patroni looks standby_cluster's names up under postgresql too). */
+static void test_standby_cluster_methods_name_postgresql_sections(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_loads(f,
+		     minimal_with(f, "",
+				  "  wal_g:\n    command: /bin/true\n"
+				  "bootstrap:\n  dcs:\n    standby_cluster:\n      host: 10.0.0.5\n"
+				  "      create_replica_methods: [wal_g, basebackup]\n"),
+		     NULL);
+	assert_int_equal(f->cfg.bootstrap.dcs.standby_cluster.create_replica_methods.count, 2);
+	assert_string_equal(f->cfg.postgresql.replica_methods[0].name, "wal_g");
+	assert_string_equal(f->cfg.postgresql.replica_methods[0].command, "/bin/true");
+}
+
+/* gsha's standby cluster is PostgreSQL's: openGauss refuses it rather than ignoring it. */
+static void test_standby_cluster_on_opengauss_is_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(load_yaml(f,
+				   minimal_with(f, "",
+						"  engine: opengauss\n"
+						"bootstrap:\n  dcs:\n    standby_cluster:\n"
+						"      host: 10.0.0.5\n"),
+				   NULL),
+			 -EINVAL);
+	assert_diag(f, CFG_SEVERITY_ERROR, "bootstrap.dcs.standby_cluster", 0, "PostgreSQL only");
 }
 
 static void test_replica_method_no_master_is_warned(void **state)
@@ -1686,6 +1720,49 @@ static void test_dynamic_slots_and_ignore_slots(void **state)
 	assert_int_equal(d.member_slots_ttl_ms, 1800000);
 }
 
+/* standby_cluster (issue 13) as Patroni reads it: in effect with a host, port or restore_command,
+ * written back with the keys that are set, and removed by a PATCH setting it to null. */
+static void test_dynamic_standby_cluster(void **state)
+{
+	static const char json[] =
+		"{\"standby_cluster\":{\"host\":\"10.0.0.5\",\"port\":5433,"
+		"\"primary_slot_name\":\"standby_a\",\"restore_command\":\"cp /a/%f %p\","
+		"\"recovery_min_apply_delay\":\"5min\",\"create_replica_methods\":[\"basebackup\"]}"
+		"}";
+	static const char patch[] = "{\"standby_cluster\":null}";
+	static const char empty[] = "{\"standby_cluster\":{\"primary_slot_name\":\"x\"}}";
+	struct cfg_dynamic d;
+	struct buf out, merged;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(cfg_dynamic_parse(json, strlen(json), &d, err, sizeof(err)), 0);
+	assert_true(cfg_standby_cluster(&d));
+	assert_string_equal(d.standby_cluster.host, "10.0.0.5");
+	assert_int_equal(d.standby_cluster.port, 5433);
+	assert_string_equal(d.standby_cluster.primary_slot_name, "standby_a");
+	assert_string_equal(d.standby_cluster.restore_command, "cp /a/%f %p");
+	assert_string_equal(d.standby_cluster.recovery_min_apply_delay, "5min");
+	assert_int_equal(d.standby_cluster.create_replica_methods.count, 1);
+	buf_init(&out, 65536);
+	assert_int_equal(cfg_dynamic_render(&d, &out), 0);
+	assert_non_null(strstr(out.data, "\"standby_cluster\":{\"host\":\"10.0.0.5\""));
+	assert_non_null(strstr(out.data, "\"port\":5433"));
+	assert_non_null(strstr(out.data, "\"create_replica_methods\":[\"basebackup\"]"));
+	/* promote-cluster: the key set to null is gone, and so is the standby cluster */
+	buf_init(&merged, 65536);
+	assert_int_equal(cfg_dynamic_merge_patch(out.data, out.len, patch, strlen(patch), &merged,
+						 &d, err, sizeof(err)),
+			 0);
+	assert_false(cfg_standby_cluster(&d));
+	assert_null(strstr(merged.data, "standby_cluster"));
+	buf_done(&merged);
+	buf_done(&out);
+	/* a slot name alone does not make a standby cluster (Patroni's is_standby_cluster) */
+	assert_int_equal(cfg_dynamic_parse(empty, strlen(empty), &d, err, sizeof(err)), 0);
+	assert_false(cfg_standby_cluster(&d));
+}
+
 static void test_dynamic_check_accepts_fast_settings(void **state)
 {
 	struct cfg_dynamic d;
@@ -1816,6 +1893,20 @@ static const struct {
 	  "the history key keeps the newest rows (unit.dcs "
 	  "test_history_doc_appends_a_row_to_what_was_read)" },
 	{ "bootstrap.dcs.slots", "permanent slots (unit.agent, integration.ha_slots)" },
+	{ "bootstrap.dcs.standby_cluster.host",
+	  "standby leader's upstream (integration.ha_standby_cluster)" },
+	{ "bootstrap.dcs.standby_cluster.port",
+	  "standby leader's upstream (integration.ha_standby_cluster)" },
+	{ "bootstrap.dcs.standby_cluster.primary_slot_name",
+	  "standby leader's slot (integration.ha_standby_cluster)" },
+	{ "bootstrap.dcs.standby_cluster.restore_command",
+	  "standby leader's recovery settings (unit.db_postgres: standby leader conf)" },
+	{ "bootstrap.dcs.standby_cluster.archive_cleanup_command",
+	  "standby leader's recovery settings (unit.db_postgres: standby leader conf)" },
+	{ "bootstrap.dcs.standby_cluster.recovery_min_apply_delay",
+	  "standby leader's recovery settings (unit.db_postgres: standby leader conf)" },
+	{ "bootstrap.dcs.standby_cluster.create_replica_methods",
+	  "standby cluster bootstrap (integration.ha_standby_cluster)" },
 	{ "bootstrap.dcs.ignore_slots", "slots never dropped (unit.agent, integration.ha_slots)" },
 	{ "bootstrap.dcs.member_slots_ttl",
 	  "retained member slots (unit.agent, integration.ha_slots)" },
@@ -2163,6 +2254,8 @@ int main(void)
 		T(test_misspelled_section_under_postgresql_is_unknown),
 		T(test_replica_method_not_listed_is_unknown),
 		T(test_replica_method_without_command_runs_its_name),
+		T(test_standby_cluster_on_opengauss_is_refused),
+		T(test_standby_cluster_methods_name_postgresql_sections),
 		T(test_replica_method_no_master_is_warned),
 		T(test_custom_methods_on_opengauss_are_refused),
 		T(test_bad_port_is_an_error_at_the_value),
@@ -2217,6 +2310,7 @@ int main(void)
 		T(test_merge_patch_stored_bad_value_does_not_block_other_keys),
 		T(test_dynamic_check_accepts_fast_settings),
 		T(test_dynamic_slots_and_ignore_slots),
+		T(test_dynamic_standby_cluster),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

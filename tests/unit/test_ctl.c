@@ -129,6 +129,41 @@ static void test_args_switchover_takes_leader_candidate_force(void **state)
 	assert_true(a.force);
 }
 
+/* Patroni 4.1's demote-cluster and promote-cluster options; --port is a port, and the
+ * standby_cluster options belong to demote-cluster alone. */
+static void test_args_demote_and_promote_cluster(void **state)
+{
+	char *demote[] = { "gsctl",	  "demote-cluster",
+			   "c1",	  "--host",
+			   "10.0.0.5",	  "--port",
+			   "5433",	  "--primary-slot-name",
+			   "sb",	  "--restore-command",
+			   "cp /a/%f %p", "--force",
+			   "--timeout",	  "60" };
+	char *bad_port[] = { "gsctl", "demote-cluster", "--port", "70000", NULL };
+	char *promote_host[] = { "gsctl", "promote-cluster", "--host", "h", NULL };
+	char *promote[] = { "gsctl", "promote-cluster", "c1", "--force", NULL };
+	struct ctl_args a;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(ctl_parse_args(14, demote, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.command, CTL_CMD_DEMOTE_CLUSTER);
+	assert_string_equal(a.cluster, "c1");
+	assert_string_equal(a.host, "10.0.0.5");
+	assert_int_equal(a.port, 5433);
+	assert_string_equal(a.primary_slot_name, "sb");
+	assert_string_equal(a.restore_command, "cp /a/%f %p");
+	assert_true(a.force);
+	assert_int_equal(a.timeout_ms, 60000);
+	assert_int_equal(ctl_parse_args(4, bad_port, &a, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "port"));
+	assert_int_equal(ctl_parse_args(4, promote_host, &a, err, sizeof(err)), -EINVAL);
+	assert_int_equal(ctl_parse_args(4, promote, &a, err, sizeof(err)), 0);
+	assert_int_equal(a.command, CTL_CMD_PROMOTE_CLUSTER);
+	assert_true(a.force);
+}
+
 static void test_args_restart_positional_cluster_then_members(void **state)
 {
 	char *argv[] = { "gsctl", "restart", "demo", "node2", "node3", "--pending", NULL };
@@ -860,6 +895,7 @@ int main(void)
 		cmocka_unit_test(test_list_escapes_control_characters_from_etcd),
 		cmocka_unit_test(test_args_global_and_command_options_parse),
 		cmocka_unit_test(test_args_switchover_takes_leader_candidate_force),
+		cmocka_unit_test(test_args_demote_and_promote_cluster),
 		cmocka_unit_test(test_args_restart_positional_cluster_then_members),
 		cmocka_unit_test(test_args_pg_becomes_parameters_path),
 		cmocka_unit_test(test_args_rejects_bad_input_with_message),

@@ -408,6 +408,54 @@ static void test_conf_replica_gets_recovery_conf_but_no_targets(void **state)
 	db_free(db);
 }
 
+/* A standby leader (issue 13): primary_conninfo to standby_cluster's host, its
+ * primary_slot_name (none without one, never the member's own), and the remote's recovery
+ * commands over postgresql.recovery_conf's. */
+static void test_conf_standby_leader_follows_the_remote_primary(void **state)
+{
+	(void)state;
+	struct db_options o;
+	base_options(&o);
+	snprintf(o.recovery_conf[0].name, sizeof(o.recovery_conf[0].name), "restore_command");
+	snprintf(o.recovery_conf[0].value, sizeof(o.recovery_conf[0].value), "local-restore");
+	snprintf(o.recovery_conf[1].name, sizeof(o.recovery_conf[1].name), "archive_timeout");
+	snprintf(o.recovery_conf[1].value, sizeof(o.recovery_conf[1].value), "60");
+	o.recovery_conf_count = 2;
+	struct db *db = new_db(&o);
+	db->upstream = peer("", "10.1.0.1", 5433);
+	db->upstream.remote = true;
+	snprintf(db->upstream.slot, sizeof(db->upstream.slot), "standby_b");
+	snprintf(db->upstream.restore_command, sizeof(db->upstream.restore_command),
+		 "cp /remote/%%f %%p");
+	snprintf(db->upstream.archive_cleanup_command, sizeof(db->upstream.archive_cleanup_command),
+		 "pg_archivecleanup /remote %%r");
+	snprintf(db->upstream.recovery_min_apply_delay,
+		 sizeof(db->upstream.recovery_min_apply_delay), "5min");
+	db->has_upstream = true;
+	db->upstream_known = true;
+	char *conf = malloc(CONF_CAP);
+	assert_int_equal(db_pg_render_conf(db, true, NULL, conf, CONF_CAP), 0);
+	assert_non_null(strstr(conf, " host=10.1.0.1 port=5433 application_name=node-1 "));
+	assert_non_null(strstr(conf, "\nprimary_slot_name = 'standby_b'\n"));
+	assert_non_null(strstr(conf, "\nrestore_command = 'cp /remote/%f %p'\n"));
+	assert_non_null(
+		strstr(conf, "\narchive_cleanup_command = 'pg_archivecleanup /remote %r'\n"));
+	assert_non_null(strstr(conf, "\nrecovery_min_apply_delay = '5min'\n"));
+	assert_null(strstr(conf, "local-restore"));
+	assert_non_null(strstr(conf, "\narchive_timeout = '60'\n"));
+	/* no primary_slot_name in standby_cluster: no slot (Patroni's no_replication_slot) */
+	db->upstream.slot[0] = '\0';
+	assert_int_equal(db_pg_render_conf(db, true, NULL, conf, CONF_CAP), 0);
+	assert_null(strstr(conf, "primary_slot_name"));
+	/* no host (WAL from restore_command only): no primary_conninfo */
+	db->upstream.host[0] = '\0';
+	assert_int_equal(db_pg_render_conf(db, true, NULL, conf, CONF_CAP), 0);
+	assert_null(strstr(conf, "primary_conninfo"));
+	assert_non_null(strstr(conf, "\nrestore_command = 'cp /remote/%f %p'\n"));
+	free(conf);
+	db_free(db);
+}
+
 static void test_conf_replica_keeps_recovery_lines_until_upstream_known(void **state)
 {
 	(void)state;
@@ -1670,6 +1718,7 @@ int main(void)
 		cmocka_unit_test(test_conf_primary_includes_base_and_forces_own_settings),
 		cmocka_unit_test(test_conf_replica_follows_upstream_through_its_slot),
 		cmocka_unit_test(test_conf_replica_gets_recovery_conf_but_no_targets),
+		cmocka_unit_test(test_conf_standby_leader_follows_the_remote_primary),
 		cmocka_unit_test(test_conf_replica_keeps_recovery_lines_until_upstream_known),
 		cmocka_unit_test(test_conf_sync_names_managed_by_agent_win),
 		cmocka_unit_test(test_conf_skips_unwritable_parameter_and_refuses_overflow),

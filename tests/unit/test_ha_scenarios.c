@@ -67,6 +67,7 @@ static const struct field fields[] = {
 	FLD(policy.use_pg_rewind, F_BOOL),
 	FLD(policy.clone_without_leader, F_BOOL),
 	FLD(policy.engine, F_ENGINE),
+	FLD(policy.standby_cluster, F_BOOL),
 	FLD(self.name, F_NAME),
 	FLD(self.tags.nofailover, F_BOOL),
 	FLD(self.tags.nosync, F_BOOL),
@@ -105,6 +106,7 @@ static const struct field fields[] = {
 	FLD(db.lsn, F_U64),
 	FLD(db.following, F_NAME),
 	FLD(db.has_upstream, F_BOOL),
+	FLD(db.following_remote, F_BOOL),
 	FLD(db.rejoin_needed, F_BOOL),
 	FLD(db.start_since_ms, F_I64),
 	FLD(db.sync_placeholder, F_BOOL),
@@ -448,6 +450,7 @@ static int expect(struct run *r, char **tok, int n)
 				   : strcmp(what, "stop-db") == 0	 ? &o->stop_db
 				   : strcmp(what, "release-leader") == 0 ? &o->release_leader
 				   : strcmp(what, "placeholder") == 0	 ? &o->sync_placeholder
+				   : strcmp(what, "remote") == 0	 ? &o->remote
 									 : NULL;
 
 		if (!flag)
