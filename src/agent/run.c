@@ -20,7 +20,8 @@
  * again: long enough for the change to be visible, short enough not to round detection up.
  * An action that keeps failing backs off from here to loop_wait (ha_retry_wait_ms). */
 #define AFTER_ACTION_WAIT_MS 50
-/* Wait slice, so a signal is noticed promptly even while the watch is silent. */
+/* Wait slice, so a signal or the postmaster's exit is noticed promptly even while the watch is
+ * silent. */
 #define WAIT_SLICE_MS 100
 /* After a leader change or a (re)start as a replica, how often the wait asks the database
  * whether its replication moved (started streaming, switched timeline), so the member key says
@@ -179,8 +180,9 @@ static void refresh_members(struct agent *a)
 }
 
 /* Waits for the next cycle: loop_wait, cut short by a watch event on the leader, failover or
- * config key, by a REST request, by a signal, by a rejoin ending, or in the settle window
- * by the replica's replication moving. Member key changes refresh the REST snapshot's members meanwhile. */
+ * config key, by a REST request, by a signal, by a rejoin ending, by the postmaster's exit
+ * (issue 14: a crash restarts within a slice, not at the next status poll), or in the settle
+ * window by the replica's replication moving. Member key changes refresh the REST snapshot's members meanwhile. */
 static void wait_next(struct agent *a, int64_t cycle_start_ms)
 {
 	int64_t due = cycle_start_ms + a->dyn.loop_wait_ms;
@@ -198,6 +200,11 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 
 		if (left <= 0)
 			return;
+		if (db_postmaster_exited(a->db)) {
+			log_info("the postmaster (pid %d) exited: observing at once",
+				 a->dbs->postmaster_pid);
+			return;
+		}
 		if (now >= next_probe) {
 			next_probe = now + SETTLE_POLL_MS;
 			if (rejoin_done(a) || replication_moved(a))

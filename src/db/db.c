@@ -320,6 +320,7 @@ int db_new(const struct db_options *opts, struct db **out, char *err, size_t err
 			goto out_too_long;
 	}
 	db->driver = driver;
+	db->pm_watch_fd = -1;
 	if (driver->check_options) {
 		rc = driver->check_options(o, err, err_cap);
 		if (rc < 0) {
@@ -341,6 +342,7 @@ void db_free(struct db *db)
 	if (!db)
 		return;
 	db_task_cancel(db);
+	db_pm_watch_close(db);
 	if (db->driver->free_priv)
 		db->driver->free_priv(db);
 	free(db);
@@ -359,8 +361,14 @@ int db_get_status(struct db *db, struct db_status *out)
 	memset(&st, 0, sizeof(st));
 	db->driver->get_status(db, &st);
 	st.observed_ms = clock_mono_ms();
+	db_pm_watch_update(db, &st);
 	*out = st;
 	return 0;
+}
+
+bool db_postmaster_exited(struct db *db)
+{
+	return db != NULL && db_pm_watch_exited(db);
 }
 
 int db_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,

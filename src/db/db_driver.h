@@ -151,6 +151,9 @@ struct db {
 	bool boot_keep_recovery;   /* a custom bootstrap keeps the recovery files and settings its
 				  * command left (keep_existing_recovery_conf) */
 	bool boot_hot_standby_off; /* ... and recovers with hot_standby off, as Patroni does */
+	int pm_watch_pid;	   /* the postmaster the last db_get_status saw running, 0: none */
+	int pm_watch_fd;	   /* a pidfd on it (pidfd_open), -1 where none could be opened */
+	int pm_exited_pid; /* the last one db_pm_watch_exited reported: never watched again */
 };
 
 /* --- Pure helpers (db_common.c), unit-tested ---------------------------------------------- */
@@ -268,6 +271,17 @@ bool db_pid_alive(int pid);
 /* True when pf's pid is alive and the postmaster that wrote pf (db_pidfile_owner), or alive
  * and impossible to identify; false for a dead pid or one another process recycled. */
 bool db_postmaster_alive(const struct db_pidfile *pf, const char *data_dir);
+
+/* Follows the postmaster a status names (db_get_status calls it): a new running pid gets a
+ * pidfd (Linux 5.3+; without one, db_pm_watch_exited falls back to db_pid_alive), a server
+ * seen down drops the watch. */
+void db_pm_watch_update(struct db *db, const struct db_status *st);
+
+/* True once when the watched postmaster has exited since (then the watch is dropped). */
+bool db_pm_watch_exited(struct db *db);
+
+/* Closes the pidfd, if any. */
+void db_pm_watch_close(struct db *db);
 
 /* Fills the process part of a probe: PG_VERSION, postmaster.pid, whether its pid lives. */
 void db_probe_read(struct db *db, struct db_probe *probe);

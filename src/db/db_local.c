@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -98,6 +100,69 @@ bool db_postmaster_alive(const struct db_pidfile *pf, const char *data_dir)
 	 * cannot be identified at all (then it is not taken for dead: nothing is started over it). */
 	int rc = db_pidfile_owner(pf, data_dir);
 	return rc == 1 || rc == -EACCES;
+}
+
+void db_pm_watch_close(struct db *db)
+{
+	if (db->pm_watch_fd >= 0)
+		close(db->pm_watch_fd);
+	db->pm_watch_fd = -1;
+	db->pm_watch_pid = 0;
+}
+
+/* A pidfd on pid, or -1 (a kernel before 5.3, a seccomp filter, the process gone already). */
+static int open_pidfd(int pid)
+{
+#ifdef SYS_pidfd_open
+	long fd = syscall(SYS_pidfd_open, (pid_t)pid, 0u);
+
+	if (fd >= 0) {
+		/* pidfd_open sets O_CLOEXEC itself (pidfd_open(2)); no child inherits it. */
+		return (int)fd;
+	}
+#else
+	(void)pid;
+#endif
+	return -1;
+}
+
+void db_pm_watch_update(struct db *db, const struct db_status *st)
+{
+	int pid = st->running ? st->postmaster_pid : 0;
+
+	if (pid == db->pm_watch_pid)
+		return;
+	db_pm_watch_close(db);
+	/* A pid reported gone that a status still calls running (one it could not identify)
+	 * would wake the loop on every look: it is left to the status polls. */
+	if (pid <= 0 || pid == db->pm_exited_pid)
+		return;
+	/* The status proved pid to be this data directory's postmaster a moment ago; should it
+	 * have died and been recycled since, the watch only misses one wake-up, and the next
+	 * status poll sees the crash as before. */
+	db->pm_watch_pid = pid;
+	db->pm_watch_fd = open_pidfd(pid);
+}
+
+bool db_pm_watch_exited(struct db *db)
+{
+	bool exited;
+
+	if (db->pm_watch_pid <= 0)
+		return false;
+	if (db->pm_watch_fd >= 0) {
+		struct pollfd pfd = { .fd = db->pm_watch_fd, .events = POLLIN };
+
+		/* Readable once the process has exited, reaped or not. */
+		exited = poll(&pfd, 1, 0) > 0;
+	} else {
+		exited = !db_pid_alive(db->pm_watch_pid);
+	}
+	if (exited) {
+		db->pm_exited_pid = db->pm_watch_pid;
+		db_pm_watch_close(db);
+	}
+	return exited;
 }
 
 void db_probe_read(struct db *db, struct db_probe *probe)

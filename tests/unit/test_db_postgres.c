@@ -1673,6 +1673,58 @@ static void test_fence_treats_an_exited_postmaster_as_not_running(void **state)
 	rmdir(dir);
 }
 
+/* True when db_postmaster_exited says so within ms (the kill is asynchronous). */
+static bool exit_seen_within(struct db *db, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		if (db_postmaster_exited(db))
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+static void test_postmaster_exit_is_reported_once_even_unreaped(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-pmwatch.XXXXXX";
+	struct db_options o;
+	struct db *db;
+	fence_fixture(dir, &o, &db);
+	/* Nothing seen running yet: nothing to report. */
+	assert_false(db_postmaster_exited(db));
+	pid_t pm = spawn_sleeper(dir);
+	write_pidfile(dir, pm);
+	struct db_status st;
+	assert_int_equal(db_get_status(db, &st), 0);
+	assert_true(st.running);
+	assert_false(db_postmaster_exited(db));
+	kill(pm, SIGKILL);
+	/* Not reaped: a zombie, which kill(pid, 0) still finds, is an exit all the same. */
+	assert_true(exit_seen_within(db, 5000));
+	assert_false(db_postmaster_exited(db));
+	/* The same pid is not watched again, so a status that still names it cannot make the
+	 * loop wake on every look. */
+	assert_int_equal(db_get_status(db, &st), 0);
+	assert_false(st.running);
+	assert_false(db_postmaster_exited(db));
+	int status;
+	assert_int_equal(waitpid(pm, &status, 0), pm);
+	/* A new postmaster is watched afresh. */
+	pid_t next = spawn_sleeper(dir);
+	write_pidfile(dir, next);
+	assert_int_equal(db_get_status(db, &st), 0);
+	assert_true(st.running);
+	kill(next, SIGKILL);
+	assert_int_equal(waitpid(next, &status, 0), next);
+	assert_true(exit_seen_within(db, 5000));
+	db_free(db);
+	char path[DB_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void test_set_peers_checks_the_list_and_is_a_no_op_on_postgres(void **state)
 {
 	(void)state;
@@ -1757,6 +1809,7 @@ int main(void)
 		cmocka_unit_test(test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server),
 		cmocka_unit_test(
 			test_stale_pidfile_pid_started_later_is_neither_trusted_nor_killed),
+		cmocka_unit_test(test_postmaster_exit_is_reported_once_even_unreaped),
 		cmocka_unit_test(test_set_peers_checks_the_list_and_is_a_no_op_on_postgres),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
