@@ -201,7 +201,7 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 		if (left <= 0)
 			return;
 		if (db_postmaster_exited(a->db)) {
-			log_info("the postmaster (pid %d) exited: observing at once",
+			log_info("the postmaster (pid %d) exited and was reaped: observing at once",
 				 a->dbs->postmaster_pid);
 			return;
 		}

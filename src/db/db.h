@@ -415,11 +415,13 @@ const struct db_options *db_get_options(const struct db *db);
  * (twice at most: connect, then the queries). Allowed while a task runs. */
 int db_get_status(struct db *db, struct db_status *out);
 
-/* True, once, when the postmaster the last db_get_status saw running has exited since: the
- * HA loop asks between cycles, so a crash is acted on at once rather than at the next status
- * poll (issue 14). Linux 5.3+ watches it through a pidfd (poll(2), no /proc read, a zombie
- * counts as exited); elsewhere kill(pid, 0) plus the zombie check. No other I/O, never
- * blocks; false when no running postmaster was seen. */
+/* True, once, when the postmaster the last db_get_status saw running has exited since and its
+ * pid has been reaped (by init or whoever its parent is): the first moment a restart can succeed,
+ * since PostgreSQL refuses to start while the pid in postmaster.pid exists, zombie or not. The HA
+ * loop asks between cycles, so a crash is acted on at once rather than at the next status poll
+ * (issue 14). Linux 5.3+ watches it through a pidfd (pidfd_open), elsewhere kill(pid, 0) plus
+ * the zombie check; never blocks; false when no running postmaster was seen, and for a zombie
+ * nobody reaps (db_get_status still reports it crashed). */
 bool db_postmaster_exited(struct db *db);
 
 /* Reads pg_controldata of the data directory (the server may be down). Returns 0, -EIO or

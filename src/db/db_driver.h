@@ -277,7 +277,8 @@ bool db_postmaster_alive(const struct db_pidfile *pf, const char *data_dir);
  * seen down drops the watch. */
 void db_pm_watch_update(struct db *db, const struct db_status *st);
 
-/* True once when the watched postmaster has exited since (then the watch is dropped). */
+/* True once when the watched postmaster has exited since and its pid has been reaped (then the
+ * watch is dropped). */
 bool db_pm_watch_exited(struct db *db);
 
 /* Closes the pidfd, if any. */

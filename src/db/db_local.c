@@ -144,6 +144,13 @@ void db_pm_watch_update(struct db *db, const struct db_status *st)
 	db->pm_watch_fd = open_pidfd(pid);
 }
 
+/* True once the pid is gone altogether: reaped by its parent (or by init, which an orphaned
+ * postmaster has), no longer a zombie. */
+static bool pid_reaped(int pid)
+{
+	return kill(pid, 0) != 0 && errno == ESRCH;
+}
+
 bool db_pm_watch_exited(struct db *db)
 {
 	bool exited;
@@ -158,11 +165,16 @@ bool db_pm_watch_exited(struct db *db)
 	} else {
 		exited = !db_pid_alive(db->pm_watch_pid);
 	}
-	if (exited) {
-		db->pm_exited_pid = db->pm_watch_pid;
-		db_pm_watch_close(db);
-	}
-	return exited;
+	/* PostgreSQL refuses to start while the pid its postmaster.pid names still exists, and a
+	 * zombie does ("lock file ... already exists"): a restart launched before the reap fails
+	 * and is judged only a start settle later. So the exit is reported once the pid is reaped,
+	 * the first moment a start can succeed; a zombie nobody reaps is left to the status
+	 * polls, as before (it is crashed to db_get_status all the same). */
+	if (!exited || !pid_reaped(db->pm_watch_pid))
+		return false;
+	db->pm_exited_pid = db->pm_watch_pid;
+	db_pm_watch_close(db);
+	return true;
 }
 
 void db_probe_read(struct db *db, struct db_probe *probe)
