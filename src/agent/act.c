@@ -600,6 +600,13 @@ void act(struct agent *a)
 			a->start_since_ms = clock_mono_ms();
 		rc = db_start(a->db, DB_START_PRIMARY, NULL, (uint64_t)o->term, 0, err,
 			      sizeof(err));
+		if (rc == -EAGAIN) {
+			/* The crashed postmaster is a zombie yet: the wait ends at its reap
+			 * (db_postmaster_exited), or at loop_wait where none is watched. */
+			log_info("waiting to start the primary again: %s", err);
+			a->acted = false;
+			break;
+		}
 		start_outcome(a, "the primary again", rc, err, last_failed);
 		if (rc == 0 && !last_failed)
 			log_notice("starting the primary again after it stopped");

@@ -566,6 +566,11 @@ int db_start(struct db *db, enum db_start_role role, const struct db_peer *prima
 		return err_fail(err, err_cap, -EINVAL, "invalid primary");
 	if (role != DB_START_PRIMARY && role != DB_START_REPLICA && role != DB_START_PENDING)
 		return err_fail(err, err_cap, -EINVAL, "invalid start role");
+	struct db_pidfile pf;
+	if (db_pidfile_read(db->opts.data_dir, &pf) == 0 && db_pid_unreaped(pf.pid))
+		return err_fail(err, err_cap, -EAGAIN,
+				"the last postmaster (pid %d) has exited but is not reaped yet",
+				pf.pid);
 	return db->driver->start(db, role, primary, term, timeout_ms, err, err_cap);
 }
 

@@ -268,6 +268,10 @@ int db_methods_check(const struct db_replica_methods *ms, char *err, size_t err_
  * zombie (exited, not yet reaped: dead, though kill() still finds it). */
 bool db_pid_alive(int pid);
 
+/* True when pid is a zombie: exited, not yet reaped. PostgreSQL's lock file check still finds
+ * it, so a start over its postmaster.pid would fail ("lock file ... already exists"). */
+bool db_pid_unreaped(int pid);
+
 /* True when pf's pid is alive and the postmaster that wrote pf (db_pidfile_owner), or alive
  * and impossible to identify; false for a dead pid or one another process recycled. */
 bool db_postmaster_alive(const struct db_pidfile *pf, const char *data_dir);
@@ -278,7 +282,7 @@ bool db_postmaster_alive(const struct db_pidfile *pf, const char *data_dir);
 void db_pm_watch_update(struct db *db, const struct db_status *st);
 
 /* True once when the watched postmaster has exited since and its pid has been reaped (then the
- * watch is dropped). */
+ * watch is dropped). A status that still names the pid, crashed, keeps the watch. */
 bool db_pm_watch_exited(struct db *db);
 
 /* Closes the pidfd, if any. */

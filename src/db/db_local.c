@@ -93,6 +93,11 @@ bool db_pid_alive(int pid)
 	return end == NULL || end[1] != ' ' || (end[2] != 'Z' && end[2] != 'X');
 }
 
+bool db_pid_unreaped(int pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) && !db_pid_alive(pid);
+}
+
 bool db_postmaster_alive(const struct db_pidfile *pf, const char *data_dir)
 {
 	/* A stale postmaster.pid (a crash, a reboot) may name a pid another process has taken
@@ -130,7 +135,9 @@ void db_pm_watch_update(struct db *db, const struct db_status *st)
 {
 	int pid = st->running ? st->postmaster_pid : 0;
 
-	if (pid == db->pm_watch_pid)
+	/* Seen crashed, the watched pid stays watched until its reap is reported: the restart
+	 * waits for that (db_start). */
+	if (pid == db->pm_watch_pid || (pid == 0 && st->postmaster_pid == db->pm_watch_pid))
 		return;
 	db_pm_watch_close(db);
 	/* A pid reported gone that a status still calls running (one it could not identify)

@@ -1704,6 +1704,10 @@ static void test_postmaster_exit_is_reported_once_when_reaped(void **state)
 	 * a restart could not succeed yet: not reported. */
 	usleep(200 * 1000);
 	assert_false(db_postmaster_exited(db));
+	/* Nor is a start launched over it, which PostgreSQL would refuse. */
+	char err[DB_ERROR_MAX];
+	assert_int_equal(db_start(db, DB_START_PRIMARY, NULL, 0, 0, err, sizeof(err)), -EAGAIN);
+	assert_non_null(strstr(err, "not reaped yet"));
 	int status;
 	assert_int_equal(waitpid(pm, &status, 0), pm);
 	assert_true(exit_seen_within(db, 5000));
