@@ -242,7 +242,8 @@ struct ctl_haproxy_timing {
 	int64_t check_timeout_ms; /* a check without an answer by then failed */
 	int rise, fall;		  /* checks in a row to mark a server up, down */
 	int64_t up_worst_ms;	  /* from the first 200 to the server taking traffic */
-	int64_t down_worst_ms;	  /* from the first 503 (or silence) to the server dropped */
+	int64_t down_worst_ms;	  /* from the first 503 to the server dropped */
+	int64_t silent_worst_ms;  /* from no more answers to the server dropped */
 };
 
 /* Chooses the check timing from loop_wait (0 = absent: Patroni's 10 s): at least five checks

@@ -32,10 +32,12 @@ void ctl_haproxy_timing(int64_t loop_wait_ms, struct ctl_haproxy_timing *t)
 	t->check_timeout_ms = p;
 	t->rise = 2;
 	t->fall = 3;
-	/* a check that fails just after the previous one succeeded, then fall - 1 more at
-	 * fastinter; the first success on a down server, then rise - 1 more */
-	t->down_worst_ms = t->inter_ms + (t->fall - 1) * t->fastinter_ms + t->check_timeout_ms;
+	/* the first 200 on a down server comes at most downinter after the change, then rise - 1
+	 * more at fastinter; the first 503 at most inter after, then fall - 1 more. A server
+	 * that falls silent fails each of its fall checks only after timeout check. */
 	t->up_worst_ms = t->downinter_ms + (t->rise - 1) * t->fastinter_ms;
+	t->down_worst_ms = t->inter_ms + (t->fall - 1) * t->fastinter_ms;
+	t->silent_worst_ms = t->down_worst_ms + t->fall * t->check_timeout_ms;
 }
 
 /* HAProxy reads a server or proxy name of letters, digits and "-_.:"; anything else (a space, a
@@ -177,8 +179,9 @@ int ctl_render_haproxy(const struct ctl_view *v, const struct ctl_haproxy_opts *
 		"within %" PRId64 " ms\n"
 		"# of answering 200 on /primary, an old one dropped within %" PRId64
 		" ms of answering\n"
-		"# 503 or falling silent (docs/timing.md, \"HAProxy\"). Run it again after "
-		"members change.\n"
+		"# 503 (%" PRId64 " ms of falling silent); docs/timing.md, \"HAProxy\". Run it "
+		"again after\n"
+		"# members change.\n"
 		"global\n"
 		"\tmaxconn 1000\n"
 		"\ndefaults\n"
@@ -189,7 +192,8 @@ int ctl_render_haproxy(const struct ctl_view *v, const struct ctl_haproxy_opts *
 		"\ttimeout server 30m\n"
 		"\ttimeout check %" PRId64 "ms\n",
 		v->cluster, o->loop_wait_ms > 0 ? o->loop_wait_ms : (int64_t)LOOP_WAIT_DEFAULT_MS,
-		t.inter_ms, t.fastinter_ms, t.up_worst_ms, t.down_worst_ms, t.check_timeout_ms);
+		t.inter_ms, t.fastinter_ms, t.up_worst_ms, t.down_worst_ms, t.silent_worst_ms,
+		t.check_timeout_ms);
 	if (rc == 0)
 		rc = listener(v, o, &t, true, out, warn, warn_cap, &servers);
 	if (rc == 0 && o->replica_port > 0) {

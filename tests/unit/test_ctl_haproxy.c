@@ -79,7 +79,8 @@ static int count(const char *hay, const char *needle)
 
 /* ---- timing -------------------------------------------------------------------------------- */
 
-/* loop_wait 1 s: every 200 ms, 100 ms while changing state; up in 300 ms, down in 600 ms. */
+/* loop_wait 1 s: every 200 ms, 100 ms while changing state; up in 300 ms, down in 400 ms
+ * after a 503, in 1 s when the member falls silent. */
 static void test_timing_loop_wait_1s_sees_a_role_change_in_few_hundred_ms(void **state)
 {
 	struct ctl_haproxy_timing t;
@@ -92,7 +93,8 @@ static void test_timing_loop_wait_1s_sees_a_role_change_in_few_hundred_ms(void *
 	assert_int_equal(t.rise, 2);
 	assert_int_equal(t.fall, 3);
 	assert_int_equal(t.up_worst_ms, 300);
-	assert_int_equal(t.down_worst_ms, 200 + 2 * 100 + 200);
+	assert_int_equal(t.down_worst_ms, 200 + 2 * 100);
+	assert_int_equal(t.silent_worst_ms, 200 + 2 * 100 + 3 * 200);
 }
 
 /* The fast profile checks every 100 ms; Patroni's default (or no loop_wait) is capped at 200. */
@@ -113,7 +115,8 @@ static void test_timing_is_bounded_at_both_ends(void **state)
 	for (int64_t lw = 0; lw <= 3600000; lw += 250) {
 		ctl_haproxy_timing(lw, &t);
 		assert_true(t.up_worst_ms <= 300);
-		assert_true(t.down_worst_ms <= 600);
+		assert_true(t.down_worst_ms <= 400);
+		assert_true(t.silent_worst_ms <= 1000);
 		assert_true(t.fastinter_ms > 0);
 	}
 }
