@@ -24,6 +24,8 @@ t_on_failure() {
 	tail -30 "$C_DIR/haproxy.log" 2>/dev/null
 	echo "---- psql errors"
 	tail -10 "$C_DIR/psql.err" 2>/dev/null
+	echo "---- write attempts (ms since the switchover began)"
+	tail -40 "$C_DIR/writes.log" 2>/dev/null
 }
 role_is() { c_running "$1" "$2"; }
 
@@ -55,6 +57,10 @@ t_pass "haproxy -c accepts the generated configuration"
 "$G" -c "$C_DIR/node1.yml" -d "etcd3://127.0.0.1:1" haproxy-config >/dev/null 2>"$C_DIR/gsctl.err" && rc=0 || rc=$?
 t_assert_eq 4 "$rc" "haproxy-config: etcd unreachable exits 4"
 
+# A stats listener (the test's own addition) to see when HAProxy changes a server's state.
+stats_port=$(t_free_port)
+printf '\nlisten stats\n\tmode http\n\tbind 127.0.0.1:%s\n\tstats enable\n\tstats uri /\n' \
+	"$stats_port" >>"$C_DIR/haproxy.cfg"
 haproxy -db -f "$C_DIR/haproxy.cfg" >"$C_DIR/haproxy.log" 2>&1 &
 t_register_pid $!
 
@@ -82,6 +88,30 @@ done
 t_assert_eq 2 "$(echo $seen | wc -w)" "generated config: reads are balanced over both replicas (ports:$seen)"
 
 # ---- a planned switchover: writes must follow to node2
+# When node2's /primary first answers 200 (50 ms polls, 60 s at most), to tell HAProxy's share
+# of the gap from the switchover's own.
+(
+	for _ in $(seq 1200); do
+		if [ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://127.0.0.1:${C_API_PORT[node2]}/primary")" = 200 ]; then
+			date +%s%N >"$C_DIR/node2-primary-200"
+			exit 0
+		fi
+		sleep 0.05
+	done
+) &
+t_register_pid $!
+# When HAProxy first shows node2 UP and node1 DOWN in the primary listener (50 ms polls).
+(
+	for _ in $(seq 1200); do
+		csv=$(curl -s -m 1 "http://127.0.0.1:$stats_port/;csv" || true)
+		now=$(date +%s%N)
+		[ -s "$C_DIR/hap-node2-up" ] || ! grep -q '^primary,node2,.*,UP' <<<"$csv" || echo "$now" >"$C_DIR/hap-node2-up"
+		[ -s "$C_DIR/hap-node1-down" ] || ! grep -q '^primary,node1,.*,DOWN' <<<"$csv" || echo "$now" >"$C_DIR/hap-node1-down"
+		[ -s "$C_DIR/hap-node2-up" ] && [ -s "$C_DIR/hap-node1-down" ] && exit 0
+		sleep 0.05
+	done
+) &
+t_register_pid $!
 "$G" -c "$C_DIR/node1.yml" switchover --leader node1 --candidate node2 --force \
 	>"$C_DIR/switchover.out" 2>>"$C_DIR/gsctl.err" &
 sw_pid=$!
@@ -94,6 +124,7 @@ deadline=$((SECONDS + 60))
 i=0
 while [ "$SECONDS" -lt "$deadline" ]; do
 	i=$((i + 1))
+	echo "$((($(date +%s%N) - t0) / 1000000)) try $i" >>"$C_DIR/writes.log"
 	if got=$(via "$write_port" "insert into hg values ($i, current_setting('port')) returning at_port"); then
 		now=$(date +%s%N)
 		[ $(((now - last_ok) / 1000000)) -gt "$gap_ms" ] && gap_ms=$(((now - last_ok) / 1000000))
@@ -109,6 +140,9 @@ wait "$sw_pid" || t_fail "gsctl switchover failed: $(cat "$C_DIR/switchover.out"
 [ -n "$first_new" ] || t_fail "generated config: no write reached node2 within 60 s of the switchover"
 t_pass "generated config: after the switchover, a write commits on the new primary node2"
 t_log "switchover through the generated HAProxy config: first commit on node2 after ${first_new} ms, longest gap between commits ${gap_ms} ms"
+t_wait_for 5 "node2's /primary poller to record its first 200" test -s "$C_DIR/node2-primary-200"
+ms_since() { echo $((($(cat "$1" 2>/dev/null || echo "$t0") - t0) / 1000000)); }
+t_log "after the switchover began (ms, 50 ms polls): node2's /primary 200 at $(ms_since "$C_DIR/node2-primary-200"), HAProxy shows node1 DOWN at $(ms_since "$C_DIR/hap-node1-down"), node2 UP at $(ms_since "$C_DIR/hap-node2-up"), first commit on node2 at $first_new"
 t_wait_for 20 "the write port to reach node2 only" writes_reach node2
 t_pass "generated config: every write goes to node2"
 t_assert_eq 0 "$(via "$write_port" "select count(*) from hg where at_port = '${C_PG_PORT[node1]}' and v > (select min(v) from hg where at_port = '${C_PG_PORT[node2]}')")" \
