@@ -40,30 +40,23 @@ void ctl_haproxy_timing(int64_t loop_wait_ms, struct ctl_haproxy_timing *t)
 	t->silent_worst_ms = t->down_worst_ms + t->fall * t->check_timeout_ms;
 }
 
-/* HAProxy reads a server or proxy name of letters, digits and "-_.:"; anything else (a space, a
- * newline from a hostile member key) would break or extend the configuration. */
-static bool haproxy_name_ok(const char *s)
+/* True when s is a non-empty word of letters, digits and the characters in extra. HAProxy reads
+ * a server name with extra "-_.:" and a host (an IPv6 address with a %zone) with "-_.:%";
+ * anything else (a space, a newline from a hostile member key) would break or extend the
+ * configuration. */
+static bool haproxy_word_ok(const char *s, const char *extra)
 {
 	if (s[0] == '\0')
 		return false;
 	for (; *s != '\0'; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("-_.:", *s) != NULL))
+		      (*s >= '0' && *s <= '9') || strchr(extra, *s) != NULL))
 			return false;
 	return true;
 }
 
-/* A host name or an IP address (IPv6 with an optional %zone). */
-static bool haproxy_host_ok(const char *s)
-{
-	if (s[0] == '\0')
-		return false;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || strchr("-_.:%", *s) != NULL))
-			return false;
-	return true;
-}
+#define NAME_CHARS "-_.:"
+#define HOST_CHARS "-_.:%"
 
 /* "[v6]" or "host", as HAProxy reads an address before ":port" or after "addr". */
 static int host_word(const char *host, char *out, size_t cap)
@@ -94,7 +87,7 @@ static int server_line(const struct ctl_row *r, char *line, size_t cap, char *wa
 	const char *fmt = "member \"%s\" left out: %s\n";
 
 	line[0] = '\0';
-	if (!haproxy_name_ok(r->name))
+	if (!haproxy_word_ok(r->name, NAME_CHARS))
 		return warn_add(warn, warn_cap, fmt, r->name,
 				"its name is not one HAProxy accepts (letters, digits, -_.:)");
 	if (r->api_url[0] == '\0')
@@ -103,10 +96,10 @@ static int server_line(const struct ctl_row *r, char *line, size_t cap, char *wa
 	if ((strncmp(r->api_url, "http://", 7) != 0 && !tls) ||
 	    hostport_from_url(r->api_url, tls ? 443 : 80, api_host, sizeof(api_host), &api_port) !=
 		    0 ||
-	    !haproxy_host_ok(api_host))
+	    !haproxy_word_ok(api_host, HOST_CHARS))
 		return warn_add(warn, warn_cap, fmt, r->name,
 				"its api_url is not http(s)://host:port");
-	if (r->host[0] == '\0' || r->port <= 0 || !haproxy_host_ok(r->host))
+	if (r->host[0] == '\0' || r->port <= 0 || !haproxy_word_ok(r->host, HOST_CHARS))
 		return warn_add(warn, warn_cap, fmt, r->name,
 				"no usable host and port in its conn_url");
 	if (host_word(r->host, pg_word, sizeof(pg_word)) != 0 ||
@@ -167,7 +160,8 @@ int ctl_render_haproxy(const struct ctl_view *v, const struct ctl_haproxy_opts *
 
 	if (warn_cap > 0)
 		warn[0] = '\0';
-	if (o->bind[0] != '\0' && strcmp(o->bind, "*") != 0 && !haproxy_host_ok(o->bind))
+	if (o->bind[0] != '\0' && strcmp(o->bind, "*") != 0 &&
+	    !haproxy_word_ok(o->bind, HOST_CHARS))
 		return -EINVAL;
 	ctl_haproxy_timing(o->loop_wait_ms, &t);
 	rc = buf_printf(
