@@ -180,7 +180,8 @@ static void refresh_members(struct agent *a)
 }
 
 /* Waits for the next cycle: loop_wait, cut short by a watch event on the leader, failover or
- * config key, by a REST request, by a signal, by a rejoin ending, by the postmaster's exit
+ * config key, by a REST request, by a signal, by a rejoin ending, by a task's command ending,
+ * by the postmaster's exit
  * (issue 14: a crash restarts within a slice, not at the next status poll), or in the settle
  * window by the replica's replication moving. Member key changes refresh the REST snapshot's members meanwhile. */
 static void wait_next(struct agent *a, int64_t cycle_start_ms)
@@ -200,6 +201,8 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 
 		if (left <= 0)
 			return;
+		if (a->busy != HA_ACT_NONE && db_task_command_ended(a->db))
+			return; /* the cycle's db_task_poll takes the task's next step */
 		if (db_postmaster_exited(a->db)) {
 			log_info("the postmaster (pid %d) exited and was reaped: observing at once",
 				 a->dbs->postmaster_pid);

@@ -505,6 +505,16 @@ int db_task_poll(struct db *db, int64_t wait_ms, char *err, size_t err_cap)
 	}
 }
 
+bool db_task_command_ended(struct db *db)
+{
+	if (!db || !db->task.active || !db->task.proc || db->task.end_reported)
+		return false;
+	if (!proc_done(db->task.proc) && proc_poll(db->task.proc, 0) == -EINPROGRESS)
+		return false;
+	db->task.end_reported = true;
+	return true;
+}
+
 bool db_task_running(const struct db *db)
 {
 	return db && db->task.active;

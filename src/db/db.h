@@ -483,6 +483,12 @@ int db_begin_rejoin(struct db *db, const struct db_peer *primary, char *err, siz
  * failed; after 0 or an error the task is gone. Returns -ENOENT when no task runs. */
 int db_task_poll(struct db *db, int64_t wait_ms, char *err, size_t err_cap);
 
+/* True, once per command, when the running task's current command (initdb, pg_basebackup,
+ * pg_rewind, pg_ctl, ...) has ended: the caller's next db_task_poll takes the next step. Looks
+ * without waiting and advances nothing, so the HA loop can cut its wait short when a task can
+ * move (issue 14) and still take every step in a cycle. */
+bool db_task_command_ended(struct db *db);
+
 /* True while a task runs. */
 bool db_task_running(const struct db *db);
 

@@ -60,6 +60,7 @@ struct db_task {
 	int basebackup_failures; /* of the current basebackup method: Patroni tries twice */
 	int64_t retry_at_ms;	 /* monotonic: when the second pg_basebackup starts */
 	bool seen_running;	 /* custom bootstrap: the restored copy's postmaster was seen */
+	bool end_reported;	 /* db_task_command_ended reported the current command's end */
 };
 
 struct db_driver {

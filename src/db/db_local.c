@@ -720,6 +720,7 @@ int db_task_spawn_env(struct db *db, const char *const argv[], const char *extra
 	env.list[4] = NULL;
 	proc_free(db->task.proc);
 	db->task.proc = NULL;
+	db->task.end_reported = false;
 	int rc = proc_start(&db->task.proc, argv, env.list, timeout_ms, err, err_cap);
 	if (rc < 0)
 		return rc;

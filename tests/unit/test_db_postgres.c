@@ -1321,6 +1321,15 @@ static void test_task_runner_sequences_commands_and_reports_failure(void **state
 	assert_int_equal(db_begin_bootstrap(db, 1, err, sizeof(err)), -EBUSY);
 	assert_int_equal(db_reload(db, 1000, err, sizeof(err)), -EBUSY);
 	assert_int_equal(db_task_poll(db, 0, err, sizeof(err)), -EINPROGRESS);
+	/* The first command's end is reported once, without taking the next step. */
+	assert_false(db_task_command_ended(db));
+	int ended_polls = 0;
+	while (!db_task_command_ended(db)) {
+		assert_true(++ended_polls < 500); /* bounded: about 5 s at most */
+		usleep(10 * 1000);
+	}
+	assert_false(db_task_command_ended(db));
+	assert_string_equal(db_task_name(db), "initializing new cluster");
 	char progress[256];
 	assert_int_equal(db_task_progress(db, progress, sizeof(progress)), 0);
 	assert_non_null(strstr(progress, "running \"sh\""));
