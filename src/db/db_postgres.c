@@ -154,6 +154,8 @@ static const char *const pg_ctl_modes[] = {
 static int pg_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err,
 		   size_t err_cap)
 {
+	/* Our own status connection would hold a smart shutdown; the next read opens a new one. */
+	db_pg_close_status_conn(db);
 	if (!db_server_running(db))
 		return 0;
 	char prog[DB_PATH_MAX];
@@ -575,5 +577,5 @@ const struct db_driver db_postgres_driver = {
 	.checkpoint = pg_checkpoint,
 	.fence = db_fence_postmaster,
 	.set_peers = NULL, /* streaming needs only the primary, from follow/start */
-	.free_priv = NULL,
+	.free_priv = db_pg_free_priv,
 };
