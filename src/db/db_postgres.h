@@ -156,6 +156,9 @@ int db_pg_sanitize_auto_conf(struct db *db, char *err, size_t err_cap)
 /* Closes the status connection that db_pg_get_status keeps between reads (before a stop). */
 void db_pg_close_status_conn(struct db *db);
 
+/* The status connection db_pg_get_status keeps (db_sql.h), NULL without memory for it. */
+struct db_sql_kept *db_pg_status_conn(struct db *db);
+
 /* The driver operations of the same name (db_driver.h). */
 void db_pg_get_status(struct db *db, struct db_status *st);
 void db_pg_free_priv(struct db *db);

@@ -379,7 +379,7 @@ static bool state_was_primary(const char *cluster_state)
 
 /* The driver's state (db->priv): the kept status connection, allocated on the first read. Without
  * memory for it, status reads open a connection each, as before. */
-static struct db_sql_kept *status_conn(struct db *db)
+struct db_sql_kept *db_pg_status_conn(struct db *db)
 {
 	if (!db->priv)
 		db->priv = calloc(1, sizeof(struct db_sql_kept));
@@ -401,7 +401,7 @@ void db_pg_free_priv(struct db *db)
 void db_pg_get_status(struct db *db, struct db_status *st)
 {
 	struct db_probe probe;
-	db_sql_observe_kept(db, query_status, status_conn(db), &probe, st);
+	db_sql_observe_kept(db, query_status, db_pg_status_conn(db), &probe, st);
 	if (!st->running && st->initialized && probe.pidfile_rc != -EINVAL &&
 	    !db_task_running(db)) {
 		struct db_control c;

@@ -265,6 +265,30 @@ void db_sql_kept_close(struct db_sql_kept *kept)
 	kept->postmaster_pid = 0;
 }
 
+PGconn *db_sql_kept_take(struct db_sql_kept *kept)
+{
+	if (!kept || !kept->conn || PQstatus(kept->conn) != CONNECTION_OK ||
+	    PQtransactionStatus(kept->conn) != PQTRANS_IDLE)
+		return NULL;
+	PGconn *conn = kept->conn;
+	kept->conn = NULL; /* postmaster_pid stays: the connection comes back to the same server */
+	return conn;
+}
+
+void db_sql_kept_give(struct db_sql_kept *kept, PGconn *conn, bool ok)
+{
+	if (!conn)
+		return;
+	if (ok && kept && !kept->conn && PQstatus(conn) == CONNECTION_OK &&
+	    PQtransactionStatus(conn) == PQTRANS_IDLE) {
+		kept->conn = conn;
+		return;
+	}
+	PQfinish(conn);
+	if (kept && !kept->conn)
+		kept->postmaster_pid = 0;
+}
+
 /* Whether kept's connection can serve this observation: open, idle (no statement left running by
  * a timeout) and to the postmaster that runs now. */
 static bool kept_usable(const struct db_sql_kept *kept, const struct db_probe *probe)

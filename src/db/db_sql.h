@@ -87,6 +87,14 @@ void db_sql_observe_kept(struct db *db, db_sql_status_fn query, struct db_sql_ke
 /* Closes kept's connection, if open (NULL is fine). */
 void db_sql_kept_close(struct db_sql_kept *kept);
 
+/* Lends kept's connection for other statements on the local server in its default database
+ * (the caller owns it until db_sql_kept_give): NULL when there is none or it is not idle. */
+PGconn *db_sql_kept_take(struct db_sql_kept *kept);
+
+/* Gives conn back after db_sql_kept_take: kept again when ok (its statements succeeded), else
+ * closed, so the next status read opens a fresh one. */
+void db_sql_kept_give(struct db_sql_kept *kept, PGconn *conn, bool ok);
+
 /* Connects to the local server, runs CHECKPOINT, then position_sql (one row, one LSN column:
  * the engine's way to say where the checkpoint left the WAL) and writes that position to
  * *out_lsn (may be NULL). Returns 0, or the error of the connection or a statement, or -EIO for
