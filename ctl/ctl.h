@@ -60,6 +60,7 @@ enum ctl_command {
 	CTL_CMD_VERSION,
 	CTL_CMD_DEMOTE_CLUSTER,	 /* Patroni 4.1: set standby_cluster */
 	CTL_CMD_PROMOTE_CLUSTER, /* Patroni 4.1: remove standby_cluster */
+	CTL_CMD_HAPROXY_CONFIG,	 /* print an HAProxy configuration for the cluster */
 };
 
 enum ctl_format {
@@ -105,6 +106,9 @@ struct ctl_args {
 	int port;
 	char restore_command[CTL_PATH_MAX];
 	char primary_slot_name[CTL_NAME_MAX];
+	/* haproxy-config: the listeners (0 / "" = not given: 5000, 5001, all addresses) */
+	int primary_port, replica_port;
+	char bind[CTL_HOST_MAX];
 };
 
 /* Parses argv (argv[0] is the program). Global options come before the command, command options
@@ -229,5 +233,37 @@ int ctl_api_base(const char *api_url, char *base, size_t cap) __attribute__((war
  * leader's timeline (when both are known), running or streaming. When false, writes the reason (lower case) into why. */
 bool ctl_row_can_take_over(const struct ctl_view *v, const struct ctl_row *r, char *why,
 			   size_t cap);
+
+/* HAProxy's check settings for a cluster (gsctl haproxy-config, docs/timing.md "HAProxy"). */
+struct ctl_haproxy_timing {
+	int64_t inter_ms;	  /* between checks of a server in a steady state */
+	int64_t fastinter_ms;	  /* between checks while a server changes state */
+	int64_t downinter_ms;	  /* between checks of a server marked down */
+	int64_t check_timeout_ms; /* a check without an answer by then failed */
+	int rise, fall;		  /* checks in a row to mark a server up, down */
+	int64_t up_worst_ms;	  /* from the first 200 to the server taking traffic */
+	int64_t down_worst_ms;	  /* from the first 503 to the server dropped */
+	int64_t silent_worst_ms;  /* from no more answers to the server dropped */
+};
+
+/* Chooses the check timing from loop_wait (0 = absent: Patroni's 10 s): at least five checks
+ * per loop_wait, never more often than every 100 ms nor less than every 200 ms. */
+void ctl_haproxy_timing(int64_t loop_wait_ms, struct ctl_haproxy_timing *t);
+
+/* What haproxy-config renders: the listeners and the dynamic configuration's loop_wait. */
+struct ctl_haproxy_opts {
+	char bind[CTL_HOST_MAX]; /* listen address; "" or "*" = all */
+	int primary_port;	 /* writes: members answering 200 on /primary */
+	int replica_port;	 /* reads: members answering 200 on /replica; 0 = no listener */
+	int64_t loop_wait_ms;	 /* 0 when the config key has none */
+};
+
+/* Appends to out an HAProxy configuration for the members of v: each member's database
+ * (conn_url) checked on its REST API (api_url host and port). A member that cannot be checked
+ * (no api_url, no conn_url, a name or host HAProxy cannot read) is left out with a line in warn
+ * (caller-owned, cap bytes, "" when all is well), as is a cluster without a leader. Returns 0,
+ * -ENOENT when no member can be checked, -EINVAL for a bad bind address, or a buffer error. */
+int ctl_render_haproxy(const struct ctl_view *v, const struct ctl_haproxy_opts *o, struct buf *out,
+		       char *warn, size_t cap) __attribute__((warn_unused_result));
 
 #endif

@@ -34,6 +34,7 @@ static const char *const command_names[] = {
 	[CTL_CMD_VERSION] = "version",
 	[CTL_CMD_DEMOTE_CLUSTER] = "demote-cluster",
 	[CTL_CMD_PROMOTE_CLUSTER] = "promote-cluster",
+	[CTL_CMD_HAPROXY_CONFIG] = "haproxy-config",
 };
 
 static const char *const format_names[] = {
@@ -84,6 +85,9 @@ enum opt_id {
 	OPT_PORT,
 	OPT_RESTORE_COMMAND,
 	OPT_PRIMARY_SLOT_NAME,
+	OPT_PRIMARY_PORT,
+	OPT_REPLICA_PORT,
+	OPT_BIND,
 };
 
 struct opt_spec {
@@ -129,6 +133,9 @@ static const struct opt_spec opt_specs[] = {
 	{ "port", 0, true, OPT_PORT, CMD(CTL_CMD_DEMOTE_CLUSTER) },
 	{ "restore-command", 0, true, OPT_RESTORE_COMMAND, CMD(CTL_CMD_DEMOTE_CLUSTER) },
 	{ "primary-slot-name", 0, true, OPT_PRIMARY_SLOT_NAME, CMD(CTL_CMD_DEMOTE_CLUSTER) },
+	{ "primary-port", 0, true, OPT_PRIMARY_PORT, CMD(CTL_CMD_HAPROXY_CONFIG) },
+	{ "replica-port", 0, true, OPT_REPLICA_PORT, CMD(CTL_CMD_HAPROXY_CONFIG) },
+	{ "bind", 0, true, OPT_BIND, CMD(CTL_CMD_HAPROXY_CONFIG) },
 };
 
 static const struct opt_spec *find_long(const char *name, size_t len)
@@ -361,12 +368,21 @@ static int apply_opt(struct ctl_args *a, const struct opt_spec *s, const char *s
 	case OPT_HOST:
 		return copy_arg(a->host, sizeof(a->host), value, shown, err, errlen);
 	case OPT_PORT:
+	case OPT_PRIMARY_PORT:
+	case OPT_REPLICA_PORT:
 		if (num_parse_i64(value, 1, 65535, &n) != 0)
 			return err_fail(err, errlen, -EINVAL,
 					"%s: \"%.64s\" is not a port number (1-65535)", shown,
 					value);
-		a->port = (int)n;
+		if (s->id == OPT_PORT)
+			a->port = (int)n;
+		else if (s->id == OPT_PRIMARY_PORT)
+			a->primary_port = (int)n;
+		else
+			a->replica_port = (int)n;
 		return 0;
+	case OPT_BIND:
+		return copy_arg(a->bind, sizeof(a->bind), value, shown, err, errlen);
 	case OPT_RESTORE_COMMAND:
 		return copy_arg(a->restore_command, sizeof(a->restore_command), value, shown, err,
 				errlen);
@@ -530,6 +546,10 @@ int ctl_parse_args(int argc, char **argv, struct ctl_args *out, char *err, size_
 	if (a.apply_file[0] != '\0' && a.replace_file[0] != '\0') {
 		return err_fail(err, errlen, -EINVAL,
 				"edit-config: --apply and --replace exclude each other");
+	}
+	if (a.primary_port != 0 && a.primary_port == a.replica_port) {
+		return err_fail(err, errlen, -EINVAL,
+				"haproxy-config: --primary-port and --replica-port must differ");
 	}
 	if (a.command == CTL_CMD_FAILOVER && a.scheduled[0] != '\0') {
 		return err_fail(err, errlen, -EINVAL, "failover: a failover cannot be scheduled");

@@ -83,6 +83,10 @@ static void usage(FILE *out)
 		"                  aware\" and the leader's name)\n"
 		"  version [CLUSTER [MEMBER...]]\n"
 		"                  gsctl's version and the members' versions\n"
+		"  haproxy-config [CLUSTER] [--primary-port P] [--replica-port P] [--bind ADDR]\n"
+		"                  print an HAProxy configuration for the members (writes on "
+		"5000,\n"
+		"                  reads on 5001), its checks timed from loop_wait\n"
 		"\n"
 		"Options:\n"
 		"  -c, --config-file FILE   configuration file\n"
@@ -199,6 +203,9 @@ int main(int argc, char **argv)
 		break;
 	case CTL_CMD_PROMOTE_CLUSTER:
 		rc = ctl_cmd_cluster_role(&x, false);
+		break;
+	case CTL_CMD_HAPROXY_CONFIG:
+		rc = ctl_cmd_haproxy_config(&x);
 		break;
 	default:
 		usage(stderr);

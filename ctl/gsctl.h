@@ -126,5 +126,6 @@ int ctl_cmd_cluster_role(struct ctl *x, bool demote);
 int ctl_cmd_remove(struct ctl *x);
 int ctl_cmd_show_config(struct ctl *x);
 int ctl_cmd_edit_config(struct ctl *x);
+int ctl_cmd_haproxy_config(struct ctl *x);
 
 #endif

@@ -486,30 +486,39 @@ int dcs_release_leader(struct dcs_client *c, char *msg, size_t msglen)
 	return dcs_op_end(&o, rc);
 }
 
-int dcs_cancel_initialize(struct dcs_client *c, char *msg, size_t msglen)
+/* txn compare -> delete key; a failed compare is DCS_ERR_CONFLICT with conflict as message. */
+static int delete_if(struct dcs_op *o, const char *key, const struct dcs_txn_compare *compare,
+		     const char *conflict)
 {
-	char key[DCS_KEY_MAX];
 	struct dcs_txn t;
 	bool ok = false;
 	int64_t rev;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.compare = *compare;
+	t.compare.key = key;
+	t.success.kind = DCS_OP_DELETE;
+	t.success.key = key;
+	rc = txn_locked(o, &t, &ok, &rev);
+	if (rc == DCS_OK && !ok) {
+		err_set(o->msg, o->msglen, "%s", conflict);
+		rc = DCS_ERR_CONFLICT;
+	}
+	return rc;
+}
+
+int dcs_cancel_initialize(struct dcs_client *c, char *msg, size_t msglen)
+{
+	const struct dcs_txn_compare empty = { .target = DCS_CMP_VALUE, .value = "" };
+	char key[DCS_KEY_MAX];
 	struct dcs_op o;
 	int rc;
 
 	dcs_op_begin(&o, c, msg, msglen);
 	rc = dcs_key_of(c, "initialize", key, sizeof(key));
-	if (rc == DCS_OK) {
-		memset(&t, 0, sizeof(t));
-		t.compare.target = DCS_CMP_VALUE;
-		t.compare.key = key;
-		t.compare.value = "";
-		t.success.kind = DCS_OP_DELETE;
-		t.success.key = key;
-		rc = txn_locked(&o, &t, &ok, &rev);
-		if (rc == DCS_OK && !ok) {
-			err_set(msg, msglen, "\"initialize\" holds a system identifier");
-			rc = DCS_ERR_CONFLICT;
-		}
-	}
+	if (rc == DCS_OK)
+		rc = delete_if(&o, key, &empty, "\"initialize\" holds a system identifier");
 	return dcs_op_end(&o, rc);
 }
 
@@ -614,8 +623,6 @@ int dcs_clear_failover(struct dcs_client *c, int64_t mod_revision, char *msg, si
 int dcs_delete_sync(struct dcs_client *c, int64_t mod_revision, char *msg, size_t msglen)
 {
 	char key[DCS_KEY_MAX];
-	struct dcs_txn t;
-	bool ok = true;
 	int64_t rev;
 	struct dcs_op o;
 	int rc;
@@ -627,17 +634,10 @@ int dcs_delete_sync(struct dcs_client *c, int64_t mod_revision, char *msg, size_
 		if (rc == DCS_OK)
 			rc = dcs_codec_parse_header(o.resp.data, o.resp.len, &rev, msg, msglen);
 	} else if (rc == DCS_OK) {
-		memset(&t, 0, sizeof(t));
-		t.compare.target = DCS_CMP_MOD;
-		t.compare.key = key;
-		t.compare.revision = mod_revision;
-		t.success.kind = DCS_OP_DELETE;
-		t.success.key = key;
-		rc = txn_locked(&o, &t, &ok, &rev);
-		if (rc == DCS_OK && !ok) {
-			err_set(msg, msglen, "\"sync\" was changed by someone else");
-			rc = DCS_ERR_CONFLICT;
-		}
+		const struct dcs_txn_compare same = { .target = DCS_CMP_MOD,
+						      .revision = mod_revision };
+
+		rc = delete_if(&o, key, &same, "\"sync\" was changed by someone else");
 	}
 	return dcs_op_end(&o, rc);
 }
