@@ -154,6 +154,8 @@ static const char *const pg_ctl_modes[] = {
 static int pg_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err,
 		   size_t err_cap)
 {
+	/* Our own status connection would hold a smart shutdown; the next read opens a new one. */
+	db_pg_close_status_conn(db);
 	if (!db_server_running(db))
 		return 0;
 	char prog[DB_PATH_MAX];
@@ -449,29 +451,44 @@ static int pg_apply_slots(struct db *db, const struct db_slot_spec *create, int 
 	return first;
 }
 
-/* One statement per slot, each a no-op unless the slot exists, is idle and is behind. A logical
- * slot moves through a connection to its own database. */
-static int pg_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
-			    int64_t timeout_ms, char *err, size_t err_cap)
+/* Gives a connection of advance_all back: to the kept status connection when it came from it. */
+static void release_conn(struct db *db, PGconn *conn, bool borrowed, bool ok)
 {
-	if (count == 0)
-		return 0;
-	int64_t deadline = clock_mono_ms() + timeout_ms;
+	if (borrowed)
+		db_sql_kept_give(db_pg_status_conn(db), conn, ok);
+	else if (conn)
+		PQfinish(conn);
+}
+
+/* pg_advance_slots' statements; physical slots through the kept status connection when
+ * use_kept and it is there (no connection a cycle on a replica). *used_kept says it was. */
+static int advance_all(struct db *db, const struct db_slot_target *targets, int count,
+		       int64_t deadline, bool use_kept, bool *used_kept, char *err, size_t err_cap)
+{
 	PGconn *conn = NULL;
+	bool borrowed = false;
 	int rc = 0;
 	char sql[DB_PG_SQL_MAX];
 	const char *connected = NULL; /* the database conn is connected to ("" the default) */
+	*used_kept = false;
 	for (int i = 0; i < count && rc == 0; i++) {
 		const struct db_slot_target *t = &targets[i];
 		bool logical = t->database[0] != '\0';
 		if (!conn || strcmp(connected, t->database) != 0) {
-			if (conn)
-				PQfinish(conn);
+			release_conn(db, conn, borrowed, true);
 			conn = NULL;
-			rc = db_sql_connect(db, logical ? t->database : NULL, deadline, &conn, err,
-					    err_cap);
-			if (rc < 0)
-				break;
+			borrowed = false;
+			if (!logical && use_kept)
+				conn = db_sql_kept_take(db_pg_status_conn(db));
+			if (conn) {
+				borrowed = true;
+				*used_kept = true;
+			} else {
+				rc = db_sql_connect(db, logical ? t->database : NULL, deadline,
+						    &conn, err, err_cap);
+				if (rc < 0)
+					break;
+			}
 			connected = t->database;
 		}
 		char lsn[LSN_TEXT_MAX];
@@ -493,8 +510,24 @@ static int pg_advance_slots(struct db *db, const struct db_slot_target *targets,
 		if (rc == 0)
 			rc = db_sql_exec(conn, sql, deadline, err, err_cap);
 	}
-	if (conn)
-		PQfinish(conn);
+	release_conn(db, conn, borrowed, rc == 0);
+	return rc;
+}
+
+/* One statement per slot, each a no-op unless the slot exists, is idle and is behind. A logical
+ * slot moves through a connection to its own database. Physical slots use the kept status
+ * connection; when that fails (a server restarted since the last status read), they are tried
+ * once more over a fresh connection: the statements are idempotent. A timeout is not retried. */
+static int pg_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
+			    int64_t timeout_ms, char *err, size_t err_cap)
+{
+	if (count == 0)
+		return 0;
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	bool used_kept;
+	int rc = advance_all(db, targets, count, deadline, true, &used_kept, err, err_cap);
+	if (rc < 0 && rc != -ETIMEDOUT && used_kept)
+		rc = advance_all(db, targets, count, deadline, false, &used_kept, err, err_cap);
 	return rc;
 }
 
@@ -575,5 +608,5 @@ const struct db_driver db_postgres_driver = {
 	.checkpoint = pg_checkpoint,
 	.fence = db_fence_postmaster,
 	.set_peers = NULL, /* streaming needs only the primary, from follow/start */
-	.free_priv = NULL,
+	.free_priv = db_pg_free_priv,
 };

@@ -153,8 +153,15 @@ int db_pg_write_config(struct db *db, bool replica, bool *reload_needed, char *e
 int db_pg_sanitize_auto_conf(struct db *db, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
+/* Closes the status connection that db_pg_get_status keeps between reads (before a stop). */
+void db_pg_close_status_conn(struct db *db);
+
+/* The status connection db_pg_get_status keeps (db_sql.h), NULL without memory for it. */
+struct db_sql_kept *db_pg_status_conn(struct db *db);
+
 /* The driver operations of the same name (db_driver.h). */
 void db_pg_get_status(struct db *db, struct db_status *st);
+void db_pg_free_priv(struct db *db);
 int db_pg_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
 		       size_t err_cap);
 int db_pg_begin_bootstrap(struct db *db, char *err, size_t err_cap);

@@ -377,10 +377,31 @@ static bool state_was_primary(const char *cluster_state)
 	       strcmp(cluster_state, "in crash recovery") == 0;
 }
 
+/* The driver's state (db->priv): the kept status connection, allocated on the first read. Without
+ * memory for it, status reads open a connection each, as before. */
+struct db_sql_kept *db_pg_status_conn(struct db *db)
+{
+	if (!db->priv)
+		db->priv = calloc(1, sizeof(struct db_sql_kept));
+	return db->priv;
+}
+
+void db_pg_close_status_conn(struct db *db)
+{
+	db_sql_kept_close(db->priv);
+}
+
+void db_pg_free_priv(struct db *db)
+{
+	db_sql_kept_close(db->priv);
+	free(db->priv);
+	db->priv = NULL;
+}
+
 void db_pg_get_status(struct db *db, struct db_status *st)
 {
 	struct db_probe probe;
-	db_sql_observe(db, query_status, &probe, st);
+	db_sql_observe_kept(db, query_status, db_pg_status_conn(db), &probe, st);
 	if (!st->running && st->initialized && probe.pidfile_rc != -EINVAL &&
 	    !db_task_running(db)) {
 		struct db_control c;

@@ -256,21 +256,101 @@ int db_sql_checkpoint(struct db *db, const char *position_sql, int64_t deadline_
 	return rc;
 }
 
-void db_sql_observe(struct db *db, db_sql_status_fn query, struct db_probe *probe,
-		    struct db_status *st)
+void db_sql_kept_close(struct db_sql_kept *kept)
+{
+	if (!kept || !kept->conn)
+		return;
+	PQfinish(kept->conn);
+	kept->conn = NULL;
+	kept->postmaster_pid = 0;
+}
+
+PGconn *db_sql_kept_take(struct db_sql_kept *kept)
+{
+	if (!kept || !kept->conn || PQstatus(kept->conn) != CONNECTION_OK ||
+	    PQtransactionStatus(kept->conn) != PQTRANS_IDLE)
+		return NULL;
+	PGconn *conn = kept->conn;
+	kept->conn = NULL; /* postmaster_pid stays: the connection comes back to the same server */
+	return conn;
+}
+
+void db_sql_kept_give(struct db_sql_kept *kept, PGconn *conn, bool ok)
+{
+	if (!conn)
+		return;
+	if (ok && kept && !kept->conn && PQstatus(conn) == CONNECTION_OK &&
+	    PQtransactionStatus(conn) == PQTRANS_IDLE) {
+		kept->conn = conn;
+		return;
+	}
+	PQfinish(conn);
+	if (kept && !kept->conn)
+		kept->postmaster_pid = 0;
+}
+
+/* Whether kept's connection can serve this observation: open, idle (no statement left running by
+ * a timeout) and to the postmaster that runs now. */
+static bool kept_usable(const struct db_sql_kept *kept, const struct db_probe *probe)
+{
+	return kept && kept->conn && PQstatus(kept->conn) == CONNECTION_OK &&
+	       PQtransactionStatus(kept->conn) == PQTRANS_IDLE && probe->pidfile_rc == 0 &&
+	       probe->alive && probe->pf.pid == kept->postmaster_pid;
+}
+
+/* Connects, then runs query within a fresh connect_timeout_ms; *conn is left open on success. */
+static int connect_and_query(struct db *db, db_sql_status_fn query, PGconn **conn,
+			     struct db_status *sql, struct db_probe *probe)
+{
+	int64_t deadline = clock_mono_ms() + db->opts.connect_timeout_ms;
+	int rc = db_sql_connect(db, NULL, deadline, conn, probe->conn_error,
+				sizeof(probe->conn_error));
+	if (rc < 0)
+		return rc;
+	deadline = clock_mono_ms() + db->opts.connect_timeout_ms;
+	memset(sql, 0, sizeof(*sql));
+	rc = query(db, *conn, deadline, sql, probe->conn_error, sizeof(probe->conn_error));
+	if (rc < 0) {
+		PQfinish(*conn);
+		*conn = NULL;
+	}
+	return rc;
+}
+
+void db_sql_observe_kept(struct db *db, db_sql_status_fn query, struct db_sql_kept *kept,
+			 struct db_probe *probe, struct db_status *st)
 {
 	struct db_status sql;
 	memset(&sql, 0, sizeof(sql));
 	db_probe_read(db, probe);
+	if (!kept_usable(kept, probe))
+		db_sql_kept_close(kept);
 	if (probe->pidfile_rc == 0 && probe->alive) {
+		int rc = -ENOTCONN;
 		PGconn *conn = NULL;
-		int64_t deadline = clock_mono_ms() + db->opts.connect_timeout_ms;
-		if (db_sql_connect(db, NULL, deadline, &conn, probe->conn_error,
-				   sizeof(probe->conn_error)) == 0) {
-			deadline = clock_mono_ms() + db->opts.connect_timeout_ms;
-			probe->connected = query(db, conn, deadline, &sql, probe->conn_error,
-						 sizeof(probe->conn_error)) == 0;
-			probe->in_recovery = sql.role == DB_ROLE_REPLICA;
+		if (kept && kept->conn) {
+			conn = kept->conn;
+			kept->conn = NULL;
+			int64_t deadline = clock_mono_ms() + db->opts.connect_timeout_ms;
+			rc = query(db, conn, deadline, &sql, probe->conn_error,
+				   sizeof(probe->conn_error));
+			if (rc < 0) {
+				PQfinish(conn);
+				conn = NULL;
+			}
+		}
+		/* A reused connection that timed out means a hung server: do not wait for it twice. */
+		if (rc < 0 && rc != -ETIMEDOUT) {
+			rc = connect_and_query(db, query, &conn, &sql, probe);
+			if (rc == 0 && kept)
+				kept->opened++;
+		}
+		probe->connected = rc == 0;
+		probe->in_recovery = probe->connected && sql.role == DB_ROLE_REPLICA;
+		if (conn && kept) {
+			kept->conn = conn;
+			kept->postmaster_pid = probe->pf.pid;
+		} else if (conn) {
 			PQfinish(conn);
 		}
 	}
@@ -284,4 +364,10 @@ void db_sql_observe(struct db *db, db_sql_status_fn query, struct db_probe *prob
 		sql.postmaster_pid = st->postmaster_pid;
 		*st = sql;
 	}
+}
+
+void db_sql_observe(struct db *db, db_sql_status_fn query, struct db_probe *probe,
+		    struct db_status *st)
+{
+	db_sql_observe_kept(db, query, NULL, probe, st);
 }

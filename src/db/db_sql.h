@@ -67,6 +67,34 @@ typedef int (*db_sql_status_fn)(struct db *db, PGconn *conn, int64_t deadline_ms
 void db_sql_observe(struct db *db, db_sql_status_fn query, struct db_probe *probe,
 		    struct db_status *st);
 
+/* A status connection kept from one observation to the next, so an idle agent does not open a
+ * connection (a backend fork, authentication) every cycle. Closed on any failure, when the
+ * postmaster it was opened to is gone or another one runs, and by the driver before it stops
+ * the server (a smart shutdown would otherwise wait for it). Embedded and zeroed by its owner. */
+struct db_sql_kept {
+	PGconn *conn;	    /* NULL while closed */
+	int postmaster_pid; /* the postmaster conn was opened to */
+	uint64_t opened;    /* connections opened so far (for logs and tests) */
+};
+
+/* db_sql_observe over kept's connection, opened when needed. A reused connection that fails at
+ * once (closed by the server, restarted postmaster) is replaced by a fresh one within the same
+ * observation, as a per-read connection would have been; one that times out is not retried, so a
+ * hung server blocks no longer than with a connection per read. kept may be NULL (per read). */
+void db_sql_observe_kept(struct db *db, db_sql_status_fn query, struct db_sql_kept *kept,
+			 struct db_probe *probe, struct db_status *st);
+
+/* Closes kept's connection, if open (NULL is fine). */
+void db_sql_kept_close(struct db_sql_kept *kept);
+
+/* Lends kept's connection for other statements on the local server in its default database
+ * (the caller owns it until db_sql_kept_give): NULL when there is none or it is not idle. */
+PGconn *db_sql_kept_take(struct db_sql_kept *kept);
+
+/* Gives conn back after db_sql_kept_take: kept again when ok (its statements succeeded), else
+ * closed, so the next status read opens a fresh one. */
+void db_sql_kept_give(struct db_sql_kept *kept, PGconn *conn, bool ok);
+
 /* Connects to the local server, runs CHECKPOINT, then position_sql (one row, one LSN column:
  * the engine's way to say where the checkpoint left the WAL) and writes that position to
  * *out_lsn (may be NULL). Returns 0, or the error of the connection or a statement, or -EIO for

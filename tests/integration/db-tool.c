@@ -16,6 +16,8 @@
  *   commands: bootstrap | clone PEER [PRIMARY] | reclone PEER | start primary|replica [PEER]
  *            | stop MODE | restart MODE | reload | promote | follow [PEER] | rejoin PEER
  *            | status | control | apply | sync off|priority|quorum NUM [NAME...]
+ *            | watch COUNT MS [stop MODE] (COUNT status reads MS apart in this one process,
+ *              as the agent reads, then the last status; then optionally a stop)
  *            | slots [NAME...] | checkpoint | fence
  *   PEER is name@host:port.
  */
@@ -247,6 +249,30 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			die(cmd, rc, "");
 		print_status(&st);
+	} else if (strcmp(cmd, "watch") == 0) {
+		int count, pause_ms;
+		if (i + 1 >= argc || num_parse_int(argv[i], 1, 1000, &count) < 0 ||
+		    num_parse_int(argv[i + 1], 0, 10000, &pause_ms) < 0)
+			usage();
+		i += 2;
+		struct db_status st;
+		for (int k = 0; k < count; k++) {
+			if (k > 0)
+				clock_sleep_ms(pause_ms);
+			rc = db_get_status(db, &st);
+			if (rc < 0)
+				die(cmd, rc, "");
+		}
+		print_status(&st);
+		if (i + 1 < argc && strcmp(argv[i], "stop") == 0) {
+			enum db_stop_mode m = strcmp(argv[i + 1], "smart") == 0 ? DB_STOP_SMART
+					      : strcmp(argv[i + 1], "fast") == 0
+						      ? DB_STOP_FAST
+						      : DB_STOP_IMMEDIATE;
+			rc = db_stop(db, m, timeout_ms, err, sizeof(err));
+			if (rc < 0)
+				die("stop", rc, err);
+		}
 	} else if (strcmp(cmd, "control") == 0) {
 		struct db_control c;
 		rc = db_read_control(db, &c, timeout_ms, err, sizeof(err));

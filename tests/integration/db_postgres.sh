@@ -243,11 +243,29 @@ sql 1 "INSERT INTO t VALUES (4)"
 t_wait_for 30 "n2 has rows 1,3,4" has_rows 2 "1,3,4"
 t_pass "switchover: writes on n1 reach the old primary"
 
+# --- one status connection for many reads (issue 15) ----------------------------------------------
+# Ten reads in one process, as the agent reads every loop_wait, open one connection, not ten.
+authorized() { grep -c "connection authorized: .*application_name=gsha" "$TMP/n1/postmaster.log" || true; }
+sql 1 "ALTER SYSTEM SET log_connections = on" >/dev/null && sql 1 "SELECT pg_reload_conf()" >/dev/null ||
+	t_fail "log_connections on n1"
+sleep 1
+before=$(authorized)
+t_assert_eq primary "$(node 1 watch 10 100 | sed -n 's/^role=//p')" "kept: ten reads see the primary"
+t_assert_eq 1 "$(($(authorized) - before))" "kept: ten status reads opened one connection"
+sql 1 "ALTER SYSTEM RESET log_connections" >/dev/null && sql 1 "SELECT pg_reload_conf()" >/dev/null ||
+	t_fail "log_connections off on n1"
+
 # --- stop everything -----------------------------------------------------------------------------
-# Each stop mode once: a replica immediately, a replica smartly, the primary fast.
+# Each stop mode once: a replica immediately, a replica smartly, the primary fast. The smart stop
+# follows status reads in the same process: the driver closes its kept connection first, or the
+# shutdown would wait for it until the timeout.
 for stop in 2:immediate 3:smart 1:fast; do
 	n=${stop%%:*} mode=${stop#*:}
-	node "$n" stop "$mode" >/dev/null || t_fail "stop n$n ($mode)"
+	if [ "$mode" = smart ]; then
+		node "$n" --timeout-ms 20000 watch 3 100 stop smart >/dev/null || t_fail "stop n$n ($mode)"
+	else
+		node "$n" stop "$mode" >/dev/null || t_fail "stop n$n ($mode)"
+	fi
 	t_assert_eq stopped "$(st "$n" role)" "stop: n$n stopped ($mode)"
 done
 check "stop: an immediate stop left crash recovery to do" grep -q "in archive recovery" \

@@ -108,6 +108,16 @@ t_pass "member_slots_ttl: node3's slot stays on node1 and node2, listed in retai
 c_start node3
 t_wait_for 120 "node3 to stream again" eval '[ "$(c_psql node1 "select count(*) from pg_stat_replication where application_name = '"'node3'"' and state = '"'streaming'"'")" = 1 ]'
 t_pass "node3 is back and streams through its kept slot"
+# A replica moves its copy of a member slot forward (pg_advance_slots, over the status
+# connection the driver keeps): node2's slot for node3 follows what node3 has received.
+c_psql node1 "create table slot_advance_probe (x int)" >/dev/null || t_fail "write on node1"
+lsn=$(c_psql node1 "select pg_current_wal_lsn()")
+slot_reached() {
+	[ "$(c_psql node2 "select restart_lsn >= '$lsn' from pg_replication_slots
+		where slot_name = 'node3'")" = t ]
+}
+t_wait_for 60 "node2's slot for node3 to reach $lsn" slot_reached
+t_pass "a replica advances its member slot for node3 past $lsn"
 
 # ---- logical slot failover.
 for n in node2 node3; do
