@@ -333,7 +333,7 @@ gs reinit "$S" node1 --force
 check "reinit of the leader: refused by the member (exit 1)" bash -c "[ $RC = 1 ] && grep -q 'I am the leader' '$C_DIR/out'"
 gs reinit "$S" node3 --force --wait
 check "reinit --force --wait: shows what it waits for and returns once rebuilt" \
-	bash -c "[ $RC = 0 ] && grep -q 'Success: reinitialize for member node3' '$C_DIR/out' && grep -q 'Reinitialize is completed on: node3' '$C_DIR/out' && grep -q 'creating replica' '$C_DIR/err'"
+	bash -c "[ $RC = 0 ] && grep -q 'Success: reinitialize for member node3' '$C_DIR/out' && grep -q 'Reinitialize is completed on: node3' '$C_DIR/out' && grep -q 'Waiting for Reinitialize to complete on: node3' '$C_DIR/err'"
 t_wait_for 60 "node3 to stream after the rebuild" node3_streams
 
 # ---- errors: REST credentials, etcd unreachable, bad command line, no configuration
