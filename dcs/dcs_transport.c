@@ -14,18 +14,11 @@
 #include <string.h>
 
 #include "clock.h"
+#include "curl_init.h"
 #include "dcs_internal.h"
 #include "err.h"
 #include "log.h"
 #include "name.h"
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* ---- construction ---------------------------------------------------------------------------- */
 
@@ -84,11 +77,8 @@ struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, siz
 	pthread_condattr_t ca;
 	int n;
 
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK) {
-		err_set(err, errlen, "could not initialize libcurl");
+	if (curl_init_once(err, errlen) != 0)
 		return NULL;
-	}
 	if (opts->endpoint_count < 1 || opts->endpoint_count > DCS_ENDPOINTS_MAX) {
 		err_set(err, errlen, "etcd3: between 1 and %d hosts are required",
 			DCS_ENDPOINTS_MAX);
