@@ -54,8 +54,13 @@ void dcs_conn_setup(const struct dcs_client *c, CURL *h)
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-	if (c->opts.cacert[0])
+	if (c->opts.cacert[0]) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->opts.cacert);
+		/* etcd3.cacert is the one CA to trust, as in Patroni (Python's ssl loads the system
+		 * store only when no CA is given). Debian's libcurl would also load every certificate
+		 * in /etc/ssl/certs for each connection: about 5 MB per handle on GnuTLS. */
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	}
 	if (c->opts.cert[0])
 		curl_easy_setopt(h, CURLOPT_SSLCERT, c->opts.cert);
 	if (c->opts.key[0])

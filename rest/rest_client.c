@@ -127,8 +127,11 @@ static int transfer_setup(const struct rest_client_options *o, struct transfer *
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if (o->auth.cafile[0] != '\0')
+	if (o->auth.cafile[0] != '\0') {
+		/* the one CA to trust, as with etcd3.cacert (dcs_transport.c): not the system's too */
 		curl_easy_setopt(c, CURLOPT_CAINFO, o->auth.cafile);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
 	if (o->auth.certfile[0] != '\0') {
 		curl_easy_setopt(c, CURLOPT_SSLCERT, o->auth.certfile);
 		if (o->auth.keyfile[0] != '\0')
