@@ -236,7 +236,5 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_start(c);
-	rc = agent_run(c, reload_config, (void *)path);
-	free(c);
-	return rc;
+	return agent_run(c, reload_config, (void *)path); /* takes c */
 }

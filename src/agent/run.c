@@ -373,19 +373,12 @@ out_fail:
 	return r;
 }
 
-int agent_run(const struct cfg *given, int (*reload)(void *ctx, struct cfg *out), void *reload_ctx)
+int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *reload_ctx)
 {
 	struct sigaction sa = { 0 };
 	struct agent *a;
 	int exit_code = 0;
 	char msg[DCS_MSG_MAX];
-	struct cfg *c = malloc(sizeof(*c));
-
-	if (c == NULL) {
-		log_error("could not start: out of memory");
-		return 1;
-	}
-	*c = *given;
 
 	sa.sa_handler = on_stop_signal;
 	sigemptyset(&sa.sa_mask);
