@@ -149,7 +149,7 @@ static int parse_bytes(const char *s, uint64_t *out)
 				bytes = 0;
 			if (bytes >= 1.8e19)
 				return -EINVAL;
-			*out = (uint64_t)llround(bytes);
+			*out = (uint64_t)num_round(bytes);
 			return 0;
 		}
 	}
