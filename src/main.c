@@ -199,6 +199,7 @@ int main(int argc, char **argv)
 
 	agent_split_if_pid1();
 	log_setup_from_env();
+	agent_become_subreaper();
 	diags = malloc(sizeof(*diags));
 	c = malloc(sizeof(*c));
 	if (diags == NULL || c == NULL) {

@@ -217,12 +217,28 @@ static bool start_settling(struct agent *a, bool *failed)
 	return false;
 }
 
+/* While db_start declines (-EAGAIN) over the last postmaster's remains (a zombie, backends
+ * still holding its shared memory): no failed start to report and back off from, a wait. The
+ * postmaster's reap wakes the loop (db_postmaster_exited); backends' exits do not, so it looks
+ * again every START_WAIT_POLL_MS. */
+#define START_WAIT_POLL_MS 50
+
+static void start_wait(struct agent *a, const char *what, const char *why)
+{
+	if (strcmp(a->start_wait_reason, why) != 0)
+		log_info("waiting to start %s: %s", what, why);
+	buf_copy_or_clear(a->start_wait_reason, sizeof(a->start_wait_reason), why);
+	a->acted = false;
+	a->out.wake_by_ms = clock_mono_ms() + START_WAIT_POLL_MS;
+}
+
 /* After a start: a launch to judge next time, or the failure of this one or the last. */
 static void start_outcome(struct agent *a, const char *what, int rc, const char *err,
 			  bool last_failed)
 {
 	if (rc == 0)
 		a->start_launched_ms = clock_mono_ms();
+	a->start_wait_reason[0] = '\0';
 	if (rc != 0 && rc != -EALREADY)
 		act_fail(a, false, "could not start %s: %s", what, err);
 	else if (rc == 0 && last_failed)
@@ -474,6 +490,10 @@ void act(struct agent *a)
 		}
 		rc = db_start(a->db, DB_START_REPLICA, upstream_of(a, o, &peer), 0, 0, err,
 			      sizeof(err));
+		if (rc == -EAGAIN) {
+			start_wait(a, "a replica", err);
+			break;
+		}
 		start_outcome(a, "the database as a replica", rc, err, last_failed);
 		if (a->start_since_ms == 0)
 			a->start_since_ms = clock_mono_ms();
@@ -601,10 +621,7 @@ void act(struct agent *a)
 		rc = db_start(a->db, DB_START_PRIMARY, NULL, (uint64_t)o->term, 0, err,
 			      sizeof(err));
 		if (rc == -EAGAIN) {
-			/* The crashed postmaster is a zombie yet: the wait ends at its reap
-			 * (db_postmaster_exited), or at loop_wait where none is watched. */
-			log_info("waiting to start the primary again: %s", err);
-			a->acted = false;
+			start_wait(a, "the primary again", err);
 			break;
 		}
 		start_outcome(a, "the primary again", rc, err, last_failed);

@@ -511,7 +511,10 @@ void db_task_cancel(struct db *db);
  * (NULL: a replica with no upstream yet). openGauss: DB_START_PRIMARY uses term. Waits up to
  * timeout_ms for connections to be accepted; on -ETIMEDOUT the server keeps starting (status
  * says starting). timeout_ms 0 returns as soon as the server process is launched. Returns 0 at
- * once if it already runs in that role; -EALREADY if it runs in another role. */
+ * once if it already runs in that role; -EALREADY if it runs in another role; -EAGAIN (nothing
+ * launched) while the last postmaster is an unreaped zombie or its orphaned backends still hold
+ * its shared memory, as PostgreSQL would refuse to start: try again shortly. Reaps the agent's
+ * orphaned children first. */
 int db_start(struct db *db, enum db_start_role role, const struct db_peer *primary, uint64_t term,
 	     int64_t timeout_ms, char *err, size_t err_cap) __attribute__((warn_unused_result));
 

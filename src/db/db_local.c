@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -98,6 +99,17 @@ bool db_pid_unreaped(int pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) && !db_pid_alive(pid);
 }
 
+bool db_shm_in_use(const struct db_pidfile *pf, int *attached)
+{
+	struct shmid_ds ds;
+
+	*attached = 0;
+	if (pf->shm_id < 0 || shmctl(pf->shm_id, IPC_STAT, &ds) != 0 || ds.shm_cpid != pf->pid)
+		return false;
+	*attached = (int)ds.shm_nattch;
+	return ds.shm_nattch > 0;
+}
+
 bool db_postmaster_alive(const struct db_pidfile *pf, const char *data_dir)
 {
 	/* A stale postmaster.pid (a crash, a reboot) may name a pid another process has taken
@@ -164,6 +176,9 @@ bool db_pm_watch_exited(struct db *db)
 
 	if (db->pm_watch_pid <= 0)
 		return false;
+	/* The agent is a child subreaper: the postmaster and, once it died, its backends are
+	 * reparented to it, and only it reaps them. */
+	proc_reap_orphans();
 	if (db->pm_watch_fd >= 0) {
 		struct pollfd pfd = { .fd = db->pm_watch_fd, .events = POLLIN };
 
