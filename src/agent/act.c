@@ -110,8 +110,19 @@ static void demote(struct agent *a)
 
 	set_role(a, HA_ROLE_DEMOTING, o->reason);
 	a->demoted_ms = clock_mono_ms();
-	if (graceful) /* a planned stop; bounded so the fencing margin holds (docs/timing.md) */
+	if (graceful) { /* a planned stop; bounded so the fencing margin holds (docs/timing.md) */
+		uint64_t redo;
+
 		callbacks_before_stop(a->callbacks, a->dyn.retry_timeout_ms);
+		/* A checkpoint while the server still takes writes leaves its shutdown checkpoint
+		 * little to write, so writes stop for less time (Patroni does the same). */
+		if (a->dbs->role == DB_ROLE_PRIMARY &&
+		    db_checkpoint(a->db, &redo, a->dyn.retry_timeout_ms / 2, err, sizeof(err)) != 0)
+			log_info("no checkpoint before stopping: %s", err);
+	}
+	/* From here /primary answers 503 (publish.c), before the server stops accepting: a load
+	 * balancer checking it takes this node out and sends clients to the next primary. */
+	publish(a);
 	/* Every mode stops accepting writes within retry_timeout (the fencing margin counts on
 	 * it); a graceful one first tries a fast stop with its shutdown checkpoint. */
 	rc = db_stop(a->db, graceful ? DB_STOP_FAST : DB_STOP_IMMEDIATE,
@@ -596,6 +607,20 @@ void act(struct agent *a)
 		 * timeline the promotion ended, which is the new one minus one. */
 		if (db_get_status(a->db, a->dbs) == 0 && a->dbs->timeline > 1)
 			old_tl = (int64_t)a->dbs->timeline - 1;
+		/* Clients first: /primary answers 200 from here (a load balancer's next check), the
+		 * checkpoint comes after. The member key still shows the old state until this
+		 * cycle ends, so a former primary rewinds against a pg_control that has the new
+		 * timeline (leader_promoting; Patroni's checkpoint_after_promote). */
+		publish(a);
+		if (!is_opengauss(a)) {
+			uint64_t redo;
+
+			if (db_checkpoint(a->db, &redo, a->dyn.ttl_ms, err, sizeof(err)) != 0)
+				log_warning(
+					"checkpoint after promotion failed: %s; a former primary "
+					"may rewind more than it needs",
+					err);
+		}
 		write_history(a, old_tl, lsn);
 		break;
 	}

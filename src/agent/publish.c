@@ -279,7 +279,10 @@ void publish(struct agent *a)
 		sn->tag_count++;
 	}
 	sn->has_lock = a->out.leader;
-	sn->lease_deadline_ms = a->out.leader ? a->out.fence_deadline_ms : 0;
+	/* A demoting leader still holds the key, but is about to stop taking writes: no longer a
+	 * primary to send clients to (the switchover's load balancer hand-off, docs/timing.md). */
+	sn->lease_deadline_ms =
+		a->out.leader && a->role.role != HA_ROLE_DEMOTING ? a->out.fence_deadline_ms : 0;
 	sn->dcs_last_seen_mono_ms = a->view_mono_ms;
 	sn->dcs_last_seen_wall_ms = a->view_wall_ms;
 	sn->ttl_ms = a->dyn.ttl_ms;

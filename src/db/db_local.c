@@ -30,6 +30,9 @@
 #define DB_REMOVE_FDS 16
 /* How often db_wait_for_role looks again. */
 #define DB_ROLE_POLL_MS 200
+/* How often a stop or a promotion in a switchover looks at postmaster.pid: a file read, cheap,
+ * and each look's delay is part of the clients' write gap. */
+#define DB_FAST_POLL_MS 10
 
 /* --- postmaster.pid and the process --------------------------------------------------------- */
 
@@ -221,6 +224,35 @@ bool db_wait_for_role(struct db *db, int64_t deadline_ms, enum db_role want, str
 		if (left <= 0)
 			return false;
 		clock_sleep_ms(left < DB_ROLE_POLL_MS ? left : DB_ROLE_POLL_MS);
+	}
+}
+
+bool db_wait_stopped(struct db *db, int64_t deadline_ms)
+{
+	for (;;) {
+		proc_reap_orphans(); /* the postmaster is the agent's child (a subreaper) */
+		if (!db_server_running(db))
+			return true;
+		int64_t left = deadline_ms - clock_mono_ms();
+		if (left <= 0)
+			return false;
+		clock_sleep_ms(left < DB_FAST_POLL_MS ? left : DB_FAST_POLL_MS);
+	}
+}
+
+bool db_wait_pidfile_status_leaves(struct db *db, int64_t deadline_ms, const char *status)
+{
+	for (;;) {
+		struct db_pidfile pf;
+
+		/* PostgreSQL pads the word to eight characters ("standby ", "ready   "). */
+		if (db_pidfile_read(db->opts.data_dir, &pf) != 0 ||
+		    strncmp(pf.status, status, strlen(status)) != 0)
+			return true;
+		int64_t left = deadline_ms - clock_mono_ms();
+		if (left <= 0)
+			return false;
+		clock_sleep_ms(left < DB_FAST_POLL_MS ? left : DB_FAST_POLL_MS);
 	}
 }
 
