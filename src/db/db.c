@@ -368,6 +368,8 @@ int db_get_status(struct db *db, struct db_status *out)
 
 bool db_postmaster_exited(struct db *db)
 {
+	/* Whatever the watch: orphans of callbacks and tasks are the subreaper's to reap too. */
+	proc_reap_orphans();
 	return db != NULL && db_pm_watch_exited(db);
 }
 

@@ -416,7 +416,8 @@ const struct db_options *db_get_options(const struct db *db);
 int db_get_status(struct db *db, struct db_status *out);
 
 /* True, once, when the postmaster the last db_get_status saw running has exited since and its
- * pid has been reaped (by init or whoever its parent is): the first moment a restart can succeed,
+ * pid has been reaped (the agent, a child subreaper, reaps its orphans here first, the postmaster
+ * among them; init or whoever else its parent is otherwise): the first moment a restart can succeed,
  * since PostgreSQL refuses to start while the pid in postmaster.pid exists, zombie or not. The HA
  * loop asks between cycles, so a crash is acted on at once rather than at the next status poll
  * (issue 14). Linux 5.3+ watches it through a pidfd (pidfd_open), elsewhere kill(pid, 0) plus
