@@ -275,11 +275,6 @@ bool db_pid_alive(int pid);
  * the agent's orphans meanwhile, looking every few ms; false at deadline_ms. */
 bool db_wait_stopped(struct db *db, int64_t deadline_ms);
 
-/* Waits while postmaster.pid's status line (line 8) reads status (a promoting standby's
- * "standby" turns "ready" the moment writes are allowed), looking every few ms; true once it
- * reads anything else or the file is gone or unreadable, false at deadline_ms. */
-bool db_wait_pidfile_status_leaves(struct db *db, int64_t deadline_ms, const char *status);
-
 /* True when pid is a zombie: exited, not yet reaped. PostgreSQL's lock file check still finds
  * it, so a start over its postmaster.pid would fail ("lock file ... already exists"). */
 bool db_pid_unreaped(int pid);

@@ -240,22 +240,6 @@ bool db_wait_stopped(struct db *db, int64_t deadline_ms)
 	}
 }
 
-bool db_wait_pidfile_status_leaves(struct db *db, int64_t deadline_ms, const char *status)
-{
-	for (;;) {
-		struct db_pidfile pf;
-
-		/* PostgreSQL pads the word to eight characters ("standby ", "ready   "). */
-		if (db_pidfile_read(db->opts.data_dir, &pf) != 0 ||
-		    strncmp(pf.status, status, strlen(status)) != 0)
-			return true;
-		int64_t left = deadline_ms - clock_mono_ms();
-		if (left <= 0)
-			return false;
-		clock_sleep_ms(left < DB_FAST_POLL_MS ? left : DB_FAST_POLL_MS);
-	}
-}
-
 void db_set_upstream(struct db *db, const struct db_peer *primary)
 {
 	db->has_upstream = primary != NULL;

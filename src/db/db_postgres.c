@@ -215,6 +215,43 @@ static int rewrite_and_reload(struct db *db, int64_t timeout_ms, char *err, size
 	return pg_reload(db, timeout_ms, err, err_cap);
 }
 
+/* pg_control's fields up to the cluster state have kept their place since PostgreSQL 8
+ * (system_identifier, pg_control_version, catalog_version_no, state), and DB_IN_PRODUCTION is
+ * 6: what pg_ctl promote -w waits for. The startup process sets it as it allows writes, after it
+ * has removed standby.signal. */
+#define PG_CONTROL_STATE_OFFSET 16
+#define PG_DB_IN_PRODUCTION 6
+#define PG_PROMOTE_POLL_MS 10
+
+/* Waits until pg_control says "in production", looking every PG_PROMOTE_POLL_MS; false at
+ * deadline_ms or when the server is gone (the caller then asks by SQL). */
+static bool pg_wait_in_production(struct db *db, int64_t deadline_ms)
+{
+	char path[DB_PATH_MAX + 32];
+
+	if (buf_format(path, sizeof(path), "%s/global/pg_control", db->opts.data_dir) != 0)
+		return false;
+	for (;;) {
+		int32_t state = -1;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			if (pread(fd, &state, sizeof(state), PG_CONTROL_STATE_OFFSET) !=
+			    (ssize_t)sizeof(state))
+				state = -1;
+			close(fd);
+		}
+		if (state == PG_DB_IN_PRODUCTION)
+			return true;
+		if (!db_server_running(db))
+			return false; /* gone: the caller's SQL look says what it is */
+		int64_t left = deadline_ms - clock_mono_ms();
+		if (left <= 0)
+			return false;
+		clock_sleep_ms(left < PG_PROMOTE_POLL_MS ? left : PG_PROMOTE_POLL_MS);
+	}
+}
+
 static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	(void)term;
@@ -230,16 +267,14 @@ static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	char prog[DB_PATH_MAX];
 	if (db_bin_path(db, "pg_ctl", prog, sizeof(prog)) < 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
-	/* pg_ctl -W only signals; its own wait (-w) looks every 100 ms, a tenth of a second of
-	 * every switchover's write gap. The postmaster marks postmaster.pid "ready" the moment
-	 * recovery has ended and writes are allowed: db_wait_pidfile_status_leaves looks every few
-	 * ms, then the role is confirmed by SQL. */
+	/* pg_ctl -W only signals; its own wait (-w) looks at pg_control every 100 ms, a tenth of
+	 * a second of every switchover's write gap: pg_wait_in_production looks every few ms. */
 	const char *argv[] = { prog, "promote", "-D", db->opts.data_dir, "-W", NULL };
 	int rc = db_run(db, argv, PG_CTL_MARGIN_MS, NULL, 0, err, err_cap);
 	if (rc < 0)
 		return rc;
-	(void)db_wait_pidfile_status_leaves(db, deadline, "standby");
-	if (!db_wait_for_role(db, deadline, DB_ROLE_PRIMARY, &st))
+	bool ready = pg_wait_in_production(db, deadline);
+	if (!ready && !db_wait_for_role(db, deadline, DB_ROLE_PRIMARY, &st))
 		return err_fail(err, err_cap, -ETIMEDOUT, "server is \"%s\" after promotion",
 				db_role_name(st.role));
 	/* The startup process removed standby.signal as it ended recovery (doing it first would
