@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -831,6 +832,45 @@ static void test_pidfile_fixture_parses(void **state)
 	assert_string_equal(pf.socket_dir, "/var/run/postgresql");
 	assert_string_equal(pf.listen_addr, "127.0.0.1");
 	assert_string_equal(pf.status, "ready");
+	assert_int_equal(pf.shm_id, 0); /* line 7: "  5432001         0" */
+}
+
+/* Line 7's shared memory id is a hint for db_shm_in_use: read when there, -1 when absent or not
+ * a number (openGauss may write something else), never a reason to reject the file. */
+static void test_pidfile_shm_id_is_a_hint(void **state)
+{
+	(void)state;
+	struct db_pidfile pf;
+	assert_int_equal(
+		db_pidfile_parse("7\n/d\n1\n5432\n\n\n  5432001    327691\nready   \n", &pf), 0);
+	assert_int_equal(pf.shm_id, 327691);
+	assert_int_equal(db_pidfile_parse("7\n/d\n1\n5432\n\n\n  5432001\n", &pf), 0);
+	assert_int_equal(pf.shm_id, -1);
+	assert_int_equal(db_pidfile_parse("7\n/d\n1\n5432\n\n\nkey x\n", &pf), 0);
+	assert_int_equal(pf.shm_id, -1);
+}
+
+/* PostgreSQL refuses to start while processes still have the last server's interlock segment
+ * attached: so does db_start (db_shm_in_use), for that server's segment only. */
+static void test_shm_in_use_counts_only_the_servers_own_segment(void **state)
+{
+	(void)state;
+	struct db_pidfile pf = { .pid = (int)getpid(), .shm_id = -1 };
+	int attached = -1;
+	assert_false(db_shm_in_use(&pf, &attached));
+	pf.shm_id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	assert_true(pf.shm_id >= 0);
+	void *at = shmat(pf.shm_id, NULL, 0);
+	assert_true(at != (void *)-1);
+	assert_true(db_shm_in_use(&pf, &attached));
+	assert_int_equal(attached, 1);
+	pf.pid = (int)getppid(); /* a segment some other process created: not the server's */
+	assert_false(db_shm_in_use(&pf, &attached));
+	pf.pid = (int)getpid();
+	assert_int_equal(shmdt(at), 0);
+	assert_false(db_shm_in_use(&pf, &attached));
+	assert_int_equal(attached, 0);
+	assert_int_equal(shmctl(pf.shm_id, IPC_RMID, NULL), 0);
 }
 
 static void test_pidfile_early_startup_has_no_status(void **state)
@@ -839,6 +879,7 @@ static void test_pidfile_early_startup_has_no_status(void **state)
 	struct db_pidfile pf;
 	assert_int_equal(db_pidfile_parse("777\n/data\n", &pf), 0);
 	assert_int_equal(pf.pid, 777);
+	assert_int_equal(pf.shm_id, -1);
 	assert_string_equal(pf.status, "");
 	assert_int_equal(db_pidfile_parse("778", &pf), 0);
 	assert_int_equal(pf.pid, 778);
@@ -1852,6 +1893,8 @@ int main(void)
 		cmocka_unit_test(test_controldata_fixture_parses),
 		cmocka_unit_test(test_controldata_missing_or_bad_line_fails),
 		cmocka_unit_test(test_pidfile_fixture_parses),
+		cmocka_unit_test(test_pidfile_shm_id_is_a_hint),
+		cmocka_unit_test(test_shm_in_use_counts_only_the_servers_own_segment),
 		cmocka_unit_test(test_pidfile_early_startup_has_no_status),
 		cmocka_unit_test(test_pidfile_hostile_contents_are_rejected),
 		cmocka_unit_test(test_pidfile_read_refuses_huge_nul_and_missing),
