@@ -126,8 +126,6 @@ b_build_info() {
 	fi
 	echo "Patroni: $(patroni --version 2>&1 | head -1); PostgreSQL: $("$PG_BIN/postgres" --version)"
 	echo "settings: B_PROFILE=$B_PROFILE ttl=$C_TTL loop_wait=$C_LOOP_WAIT retry_timeout=$C_RETRY (same YAML for both$([ "$B_PROFILE" = fast ] && echo "; Patroni at ttl=5 loop_wait=1 retry_timeout=2, its tightest working setting"))"
-	b_haproxy_timing
-	echo "client: bench-writer through HAProxy $(haproxy -v 2>/dev/null | head -1 | awk '{print $3}') checking /primary with inter ${B_HC_INTER}ms fastinter ${B_HC_FAST}ms downinter ${B_HC_DOWN}ms rise $B_HC_RISE fall $B_HC_FALL, timeout connect ${B_HC_CONNECT}ms$([ "${B_AT_DB:-0}" = 1 ] && echo "; B_AT_DB=1: a second writer at the databases")"
 }
 
 b_agent_pid() {
@@ -295,6 +293,8 @@ b_preamble() { # TITLE RUNS
 	[[ "$RUNS" =~ ^[1-9][0-9]?$ ]] || t_fail "RUNS must be 1..99"
 	echo "== $1: $RUNS run(s) per system ($SYSTEMS)"
 	b_build_info
+	b_haproxy_timing
+	echo "client: bench-writer through HAProxy $(haproxy -v 2>/dev/null | head -1 | awk '{print $3}') checking /primary with inter ${B_HC_INTER}ms fastinter ${B_HC_FAST}ms downinter ${B_HC_DOWN}ms rise $B_HC_RISE fall $B_HC_FALL, timeout connect ${B_HC_CONNECT}ms$([ "${B_AT_DB:-0}" = 1 ] && echo "; B_AT_DB=1: a second writer at the databases")"
 	t_start_etcd
 	results=$t_tmpdir/results
 	: >"$results"
