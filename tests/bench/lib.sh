@@ -44,6 +44,7 @@
 # HAProxy (b_haproxy_start) checks with the settings gsctl haproxy-config and docker/haproxy.cfg
 # document for the profile's loop_wait (docs/timing.md, "HAProxy"); the writer connects through
 # it, as a client would. B_AT_DB=1 adds the figure at the databases, around the load balancer.
+# B_PG_PARAM="name: value" adds one PostgreSQL parameter to both systems' bootstrap.dcs.
 B_PROFILE=${B_PROFILE:-ttl5}
 case "$B_PROFILE" in
 ttl5) B_P_TTL=5 B_P_LOOP=1 B_P_RETRY=2 B_LOOP_WAIT_MS=1000 ;;
@@ -199,6 +200,9 @@ b_cluster_up() {
 		if [ "$system" = patroni ] && [ "$B_PROFILE" = fast ]; then
 			sed -i -e 's/^    ttl: .*/    ttl: 5/' -e 's/^    loop_wait: .*/    loop_wait: 1/' \
 				-e 's/^    retry_timeout: .*/    retry_timeout: 2/' "$C_DIR/$n.yml"
+		fi
+		if [ -n "${B_PG_PARAM:-}" ]; then # one "name: value" for postgresql.parameters, both systems
+			sed -i "s/^        shared_buffers: 16MB\$/&\n        $B_PG_PARAM/" "$C_DIR/$n.yml"
 		fi
 		if [ "$mode" = sync ]; then
 			sed -i 's/^    retry_timeout: .*/&\n    synchronous_mode: true/' "$C_DIR/$n.yml"
