@@ -215,6 +215,7 @@ int main(int argc, char **argv)
 	agent_split_if_pid1();
 	heap_setup();
 	log_setup_from_env();
+	agent_become_subreaper();
 	diags = malloc(sizeof(*diags));
 	c = malloc(sizeof(*c));
 	if (diags == NULL || c == NULL) {

@@ -23,6 +23,12 @@
  * then exits with its status. Elsewhere it returns at once. Call it before any thread starts. */
 void agent_split_if_pid1(void);
 
+/* Makes the agent a child subreaper (prctl PR_SET_CHILD_SUBREAPER): orphans among its
+ * descendants (the postmaster pg_ctl daemonizes, a crashed postmaster's backends) become its
+ * children, which the db layer reaps (proc_reap_orphans), so a crashed postmaster is gone, and can
+ * be started again, without waiting for a slow init. Logs a warning when the kernel refuses. */
+void agent_become_subreaper(void);
+
 /* Fills the database driver's options from the configuration (local postgresql.parameters win
  * over the dynamic ones in dyn). Returns 0, or -EINVAL / -ENAMETOOLONG with a message. */
 int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct db_options *out,

@@ -416,7 +416,8 @@ const struct db_options *db_get_options(const struct db *db);
 int db_get_status(struct db *db, struct db_status *out);
 
 /* True, once, when the postmaster the last db_get_status saw running has exited since and its
- * pid has been reaped (by init or whoever its parent is): the first moment a restart can succeed,
+ * pid has been reaped (the agent, a child subreaper, reaps its orphans here first, the postmaster
+ * among them; init or whoever else its parent is otherwise): the first moment a restart can succeed,
  * since PostgreSQL refuses to start while the pid in postmaster.pid exists, zombie or not. The HA
  * loop asks between cycles, so a crash is acted on at once rather than at the next status poll
  * (issue 14). Linux 5.3+ watches it through a pidfd (pidfd_open), elsewhere kill(pid, 0) plus
@@ -511,7 +512,10 @@ void db_task_cancel(struct db *db);
  * (NULL: a replica with no upstream yet). openGauss: DB_START_PRIMARY uses term. Waits up to
  * timeout_ms for connections to be accepted; on -ETIMEDOUT the server keeps starting (status
  * says starting). timeout_ms 0 returns as soon as the server process is launched. Returns 0 at
- * once if it already runs in that role; -EALREADY if it runs in another role. */
+ * once if it already runs in that role; -EALREADY if it runs in another role; -EAGAIN (nothing
+ * launched) while the last postmaster is an unreaped zombie or its orphaned backends still hold
+ * its shared memory, as PostgreSQL would refuse to start: try again shortly. Reaps the agent's
+ * orphaned children first. */
 int db_start(struct db *db, enum db_start_role role, const struct db_peer *primary, uint64_t term,
 	     int64_t timeout_ms, char *err, size_t err_cap) __attribute__((warn_unused_result));
 
