@@ -1,9 +1,11 @@
 /*
  * rest_server.c - the thin libmicrohttpd transport around rest_handle().
  *
- * Threading: MHD runs an epoll thread pool (REST_POOL_THREADS). Health checks and monitoring
- * are answered right there from the published snapshot: no lock is held while rendering, and
- * nothing waits on etcd or the database. Action requests (POST /switchover, PATCH /config, ...)
+ * Threading: MHD runs an epoll thread pool, one thread per online CPU (REST_POOL_MIN..MAX).
+ * Health checks and monitoring are answered right there from the published snapshot: no lock
+ * is held while rendering, and nothing waits on etcd or the database. The plain health checks
+ * (GET/HEAD/OPTIONS /primary, /replica, ... without a query) are rendered once per snapshot
+ * and the same response is queued for every later request (rest_cache.c). Action requests (POST /switchover, PATCH /config, ...)
  * may block in the HA loop's callbacks for many seconds, so their connection is suspended and
  * the work moves to a detached action thread (at most REST_ACTION_THREADS at once); the pool
  * threads keep serving health checks meanwhile.
@@ -22,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #ifdef REST_HAVE_GNUTLS
@@ -33,10 +36,15 @@
 #include "hostport.h"
 #include "num.h"
 #include "rest.h"
+#include "rest_cache.h"
 #include "rest_internal.h"
 
-/* Threads that serve requests; health checks never block, so a few cover many clients. */
-#define REST_POOL_THREADS 4
+/* Threads that serve requests: one per online CPU, since health checks never block (more
+ * threads than cores only add wake-ups and context switches: each thread's epoll set holds
+ * the listening socket). At least 2, so that one thread busy with a slow /metrics read or a
+ * DNS lookup for allowlist_include_members does not hold up health checks. */
+#define REST_POOL_MIN 2
+#define REST_POOL_MAX 16
 /* Simultaneous connections in total: idle or slow clients beyond this are refused. */
 #define REST_CONNECTION_LIMIT 4000
 /* Simultaneous connections from one address (HAProxy, peers and monitors need a few each);
@@ -46,8 +54,9 @@
 #define REST_IDLE_TIMEOUT_S 10
 /* Per-connection memory pool: request line and headers must fit in it (larger -> 431/414). */
 #define REST_CONNECTION_MEMORY_BYTES (32 * 1024)
-/* Pending connections in the kernel's accept queue. */
-#define REST_LISTEN_BACKLOG 128
+/* Pending connections in the kernel's accept queue (capped by net.core.somaxconn): a burst of
+ * health checkers connecting at once waits here instead of getting a reset. */
+#define REST_LISTEN_BACKLOG 1024
 /* Action requests running at once; more get 503 (actions are rare and serialised by etcd). */
 #define REST_ACTION_THREADS 4
 /* Stack of each action thread (callbacks talk to etcd; 1 MiB is plenty). */
@@ -57,12 +66,12 @@
 #define REST_BODY_BUDGET_BYTES (4 * 1024 * 1024)
 /* Raw request target kept for routing (longer targets get 414 from the memory pool first). */
 #define REST_URI_MAX 8192
+/* Targets up to this length are kept inside the request context; longer ones are allocated. */
+#define REST_URI_INLINE 256
 /* TLS key/certificate/CA files read into memory. */
 #define REST_PEM_MAX (1024 * 1024)
 /* Text of a numeric client address. */
 #define REST_IP_MAX INET6_ADDRSTRLEN
-/* The Server header value. */
-#define REST_SERVER_HEADER_MAX 96
 
 /* allowlist_include_members: the most addresses the members' api_url host names give, and how
  * long one lookup of them serves. Patroni resolves them on every unsafe request; the cache
@@ -84,6 +93,7 @@ struct member_addrs {
 
 struct snap_ref {
 	atomic_int refs;
+	struct rest_cache cache; /* health answers rendered from snap */
 	struct rest_snapshot snap;
 };
 
@@ -113,7 +123,8 @@ struct rest_server {
 struct req_ctx {
 	struct rest_server *server;
 	struct MHD_Connection *conn;
-	char uri[REST_URI_MAX];
+	char *uri; /* uri_inline, or allocated when longer */
+	char uri_inline[REST_URI_INLINE];
 	bool uri_too_long;
 	struct buf body;
 	bool body_too_big;
@@ -133,7 +144,7 @@ struct req_ctx {
 	bool cert_valid;
 	bool tls;
 	int64_t now_mono_ms, now_wall_ms;
-	struct member_addrs members; /* allowlist_include_members: host names resolved */
+	struct member_addrs *members; /* allowlist_include_members: host names resolved */
 };
 
 static struct snap_ref *snap_get(struct rest_server *s)
@@ -150,8 +161,10 @@ static struct snap_ref *snap_get(struct rest_server *s)
 
 static void snap_put(struct snap_ref *r)
 {
-	if (r && atomic_fetch_sub(&r->refs, 1) == 1)
+	if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
+		rest_cache_done(&r->cache);
 		free(r);
+	}
 }
 
 int rest_publish(struct rest_server *server, const struct rest_snapshot *snap)
@@ -162,6 +175,7 @@ int rest_publish(struct rest_server *server, const struct rest_snapshot *snap)
 	if (!r)
 		return -ENOMEM;
 	atomic_init(&r->refs, 1);
+	memset(&r->cache, 0, sizeof(r->cache));
 	r->snap = *snap;
 	pthread_mutex_lock(&server->lock);
 	old = server->current;
@@ -179,13 +193,28 @@ int rest_server_port(const struct rest_server *server)
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct req_ctx *c = calloc(1, sizeof(*c));
+	size_t len;
 
 	if (!c)
 		return NULL;
 	c->server = cls;
 	c->conn = conn;
-	if (buf_copy(c->uri, sizeof(c->uri), uri ? uri : "/") != 0)
+	c->uri = c->uri_inline;
+	if (!uri)
+		uri = "/";
+	len = strnlen(uri, REST_URI_MAX);
+	if (len >= REST_URI_MAX) {
 		c->uri_too_long = true;
+		c->uri_inline[0] = '\0';
+	} else if (len >= sizeof(c->uri_inline)) {
+		c->uri = malloc(len + 1);
+		if (!c->uri) {
+			free(c);
+			return NULL;
+		}
+	}
+	if (!c->uri_too_long)
+		memcpy(c->uri, uri, len + 1);
 	buf_init(&c->body, REST_BODY_MAX);
 	return c;
 }
@@ -204,6 +233,9 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 		atomic_fetch_sub(&c->server->body_bytes, c->body_reserved);
 	buf_done(&c->body);
 	rest_response_done(&c->resp);
+	if (c->uri != c->uri_inline)
+		free(c->uri);
+	free(c->members);
 	free(c->authorization);
 	free(c->content_length);
 	free(c);
@@ -382,38 +414,11 @@ static bool client_cert_valid(struct MHD_Connection *conn)
 static enum MHD_Result queue(struct rest_server *s, struct MHD_Connection *conn,
 			     const struct rest_response *r, const struct rest_snapshot *snap)
 {
-	struct MHD_Response *resp;
+	struct MHD_Response *resp = rest_mhd_response(&s->opts, r, snap);
 	enum MHD_Result ret;
-	char server_hdr[REST_SERVER_HEADER_MAX];
 
-	if (r->bare) {
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	} else {
-		resp = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
-						       MHD_RESPMEM_MUST_COPY);
-	}
 	if (!resp)
 		return MHD_NO;
-	/* HTTP/1.0 and close after one response, as Patroni's BaseHTTPRequestHandler does. */
-	(void)MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
-	if (!r->bare) {
-		(void)MHD_add_response_header(
-			resp, MHD_HTTP_HEADER_SERVER,
-			rest_server_header(&s->opts, snap, server_hdr, sizeof(server_hdr)));
-		if (r->content_type)
-			(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-						      r->content_type);
-		if (r->html_error)
-			(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-		if (r->www_authenticate)
-			(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-						      "Basic realm=\"Patroni\"");
-		if (r->lsn_header[0])
-			(void)MHD_add_response_header(resp, "lsn", r->lsn_header);
-		for (int i = 0; i < s->opts.extra_header_count && i < REST_EXTRA_HEADERS_MAX; i++)
-			(void)MHD_add_response_header(resp, s->opts.extra_headers[i].name,
-						      s->opts.extra_headers[i].value);
-	}
 	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -457,7 +462,7 @@ static void fill_request(struct req_ctx *c, struct rest_request *rq, char *path_
 {
 	char *q;
 
-	memcpy(path_buf, c->uri, sizeof(c->uri));
+	memcpy(path_buf, c->uri, strlen(c->uri) + 1); /* shorter than REST_URI_MAX */
 	q = strchr(path_buf, '?');
 	if (q)
 		*q++ = '\0';
@@ -475,8 +480,8 @@ static void fill_request(struct req_ctx *c, struct rest_request *rq, char *path_
 	rq->tls = c->tls;
 	rq->now_mono_ms = c->now_mono_ms;
 	rq->now_wall_ms = c->now_wall_ms;
-	rq->member_addrs = c->members.addrs;
-	rq->member_addr_count = c->members.count;
+	rq->member_addrs = c->members ? c->members->addrs : NULL;
+	rq->member_addr_count = c->members ? c->members->count : 0;
 }
 
 /* The addresses of the members' api_url hosts that are names (literal addresses the renderer
@@ -617,8 +622,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 			bool refused = false;
 			enum MHD_Result ret = MHD_YES;
 
-			if (s->opts.allowlist_include_members && ref)
-				member_addrs_get(s, &ref->snap, &c->members);
+			if (s->opts.allowlist_include_members && ref) {
+				c->members = calloc(1, sizeof(*c->members));
+				if (c->members)
+					member_addrs_get(s, &ref->snap, c->members);
+			}
 			fill_request(c, &rq, path);
 			if (rest_check_access(&s->opts, &rq, ref ? &ref->snap : NULL, &r,
 					      &refused) != 0) {
@@ -681,12 +689,23 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 	/* health checks and monitoring: answer on this thread from the snapshot */
 	{
 		struct snap_ref *ref = snap_get(s);
+		int slot = ref ? rest_cache_slot(c->method, c->uri) : -1;
 		struct rest_request rq;
 		struct rest_response r;
 		struct rest_process proc;
 		char path[REST_URI_MAX];
 		enum MHD_Result ret;
 
+		if (slot >= 0) {
+			const struct rest_cache_entry *e = rest_cache_get(
+				&ref->cache, slot, &s->opts, &ref->snap, c->now_mono_ms);
+
+			if (e) {
+				ret = MHD_queue_response(conn, e->status, e->resp);
+				snap_put(ref);
+				return ret;
+			}
+		}
 		fill_request(c, &rq, path);
 		if (strncmp(rq.path, "/metrics", 8) == 0 && rest_process_read(&proc) == 0)
 			rq.process = &proc;
@@ -786,6 +805,16 @@ int rest_allowlist_add(struct rest_options *o, const char *entry)
 	return resolve_host(entry, o->allowlist, REST_ALLOWLIST_MAX, &o->allowlist_count);
 }
 
+/* REST_POOL_MIN..REST_POOL_MAX threads, one per online CPU. */
+static unsigned int pool_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < REST_POOL_MIN)
+		return REST_POOL_MIN;
+	return n > REST_POOL_MAX ? REST_POOL_MAX : (unsigned int)n;
+}
+
 struct rest_server *rest_server_new(const struct rest_options *opts,
 				    const struct rest_actions *actions, char *err, size_t errlen)
 {
@@ -813,6 +842,9 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 		goto out_free;
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES) /* Linux: say it outright */
+		flags = (flags & ~(unsigned int)MHD_USE_AUTO_INTERNAL_THREAD) |
+			MHD_USE_EPOLL_INTERNAL_THREAD;
 	memset(tls_opts, 0, sizeof(tls_opts));
 	if (opts->certfile[0]) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -855,9 +887,8 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 	s->daemon = MHD_start_daemon(
 		flags, (uint16_t)opts->listen_port, accept_policy, s, access_handler, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned int)REST_POOL_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)REST_CONNECTION_LIMIT, MHD_OPTION_NOTIFY_CONNECTION,
-		notify_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
+		pool_threads(), MHD_OPTION_CONNECTION_LIMIT, (unsigned int)REST_CONNECTION_LIMIT,
+		MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)REST_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)REST_CONNECTION_MEMORY_BYTES, MHD_OPTION_LISTEN_BACKLOG_SIZE,
 		(unsigned int)REST_LISTEN_BACKLOG, MHD_OPTION_URI_LOG_CALLBACK, uri_log, s,
