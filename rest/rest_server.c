@@ -38,6 +38,7 @@
 #include "rest.h"
 #include "rest_cache.h"
 #include "rest_internal.h"
+#include "rest_iptable.h"
 
 /* Threads that serve requests: one per online CPU, since health checks never block (more
  * threads than cores only add wake-ups and context switches: each thread's epoll set holds
@@ -79,13 +80,6 @@
 #define REST_MEMBER_ADDRS_MAX 64
 #define REST_MEMBER_DNS_CACHE_MS 10000
 
-/* Connections counted per client address: one slot per address with open connections. */
-struct ip_count {
-	int family;
-	unsigned char addr[16];
-	int count;
-};
-
 struct member_addrs {
 	int count;
 	struct rest_cidr addrs[REST_MEMBER_ADDRS_MAX];
@@ -112,7 +106,7 @@ struct rest_server {
 	char *tls_cert;
 	char *tls_trust;
 	pthread_mutex_t ip_lock;  /* guards ips */
-	struct ip_count *ips;	  /* REST_CONNECTION_LIMIT slots; count 0 is free */
+	struct rest_iptable ips;  /* open connections per client address */
 	pthread_mutex_t dns_lock; /* guards dns, dns_at_ms, dns_valid; held across a lookup */
 	struct member_addrs dns;
 	int64_t dns_at_ms;
@@ -286,27 +280,6 @@ static int resolve_host(const char *host, struct rest_cidr *out, int cap, int *c
 	return rc;
 }
 
-/* The slot of an address, or a free one when add (NULL when none). Caller holds ip_lock. */
-static struct ip_count *ip_slot(struct rest_server *s, int family, const unsigned char *addr,
-				bool add)
-{
-	struct ip_count *free_slot = NULL;
-
-	for (int i = 0; i < REST_CONNECTION_LIMIT; i++) {
-		struct ip_count *e = &s->ips[i];
-
-		if (e->count > 0 && e->family == family && memcmp(e->addr, addr, 16) == 0)
-			return e;
-		if (e->count == 0 && !free_slot)
-			free_slot = e;
-	}
-	if (add && free_slot) {
-		free_slot->family = family;
-		memcpy(free_slot->addr, addr, 16);
-	}
-	return add ? free_slot : NULL;
-}
-
 /* Counts connections per client address (MHD's per-address limit cannot exempt anyone). */
 static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			      enum MHD_ConnectionNotificationCode code)
@@ -316,17 +289,15 @@ static void notify_connection(void *cls, struct MHD_Connection *conn, void **soc
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	unsigned char addr[16];
 	int family;
-	struct ip_count *e;
 
 	(void)socket_context;
 	if (!ci || !sockaddr_bytes(ci->client_addr, &family, addr))
 		return;
 	pthread_mutex_lock(&s->ip_lock);
-	e = ip_slot(s, family, addr, code == MHD_CONNECTION_NOTIFY_STARTED);
-	if (e && code == MHD_CONNECTION_NOTIFY_STARTED)
-		e->count++;
-	else if (e && code == MHD_CONNECTION_NOTIFY_CLOSED && e->count > 0)
-		e->count--;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		(void)rest_iptable_add(&s->ips, family, addr); /* full: MHD's limit holds first */
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		rest_iptable_remove(&s->ips, family, addr);
 	pthread_mutex_unlock(&s->ip_lock);
 }
 
@@ -339,8 +310,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, sockl
 	struct rest_server *s = cls;
 	unsigned char addr[16];
 	char ip[INET6_ADDRSTRLEN];
-	int family, count = 0;
-	struct ip_count *e;
+	int family, count;
 	struct snap_ref *ref;
 	struct member_addrs known;
 	bool trusted;
@@ -349,9 +319,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, sockl
 	if (!sockaddr_bytes(sa, &family, addr))
 		return MHD_YES;
 	pthread_mutex_lock(&s->ip_lock);
-	e = ip_slot(s, family, addr, false);
-	if (e)
-		count = e->count;
+	count = rest_iptable_count(&s->ips, family, addr);
 	pthread_mutex_unlock(&s->ip_lock);
 	if (count < REST_PER_IP_LIMIT)
 		return MHD_YES;
@@ -879,8 +847,7 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 	}
 	tls_opts[ntls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
-	s->ips = calloc(REST_CONNECTION_LIMIT, sizeof(*s->ips));
-	if (!s->ips) {
+	if (rest_iptable_init(&s->ips, REST_CONNECTION_LIMIT) != 0) {
 		(void)!buf_format(err, errlen, "out of memory");
 		goto out_free;
 	}
@@ -913,7 +880,7 @@ out_free:
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->dns_lock);
 	pthread_mutex_destroy(&s->ip_lock);
-	free(s->ips);
+	rest_iptable_done(&s->ips);
 	free(s);
 	return NULL;
 }
@@ -938,6 +905,6 @@ void rest_server_free(struct rest_server *server)
 	pthread_mutex_destroy(&server->lock);
 	pthread_mutex_destroy(&server->dns_lock);
 	pthread_mutex_destroy(&server->ip_lock);
-	free(server->ips);
+	rest_iptable_done(&server->ips);
 	free(server);
 }
