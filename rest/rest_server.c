@@ -39,6 +39,7 @@
 #include "rest_cache.h"
 #include "rest_internal.h"
 #include "rest_iptable.h"
+#include "rest_snaps.h"
 
 /* Threads that serve requests: one per online CPU, since health checks never block (more
  * threads than cores only add wake-ups and context switches: each thread's epoll set holds
@@ -46,6 +47,7 @@
  * DNS lookup for allowlist_include_members does not hold up health checks. */
 #define REST_POOL_MIN 2
 #define REST_POOL_MAX 16
+_Static_assert(REST_POOL_MAX <= REST_SNAPS_WORKERS_MAX, "each pool thread borrows snapshots");
 /* Simultaneous connections in total: idle or slow clients beyond this are refused. */
 #define REST_CONNECTION_LIMIT 4000
 /* Simultaneous connections from one address (HAProxy, peers and monitors need a few each);
@@ -85,19 +87,13 @@ struct member_addrs {
 	struct rest_cidr addrs[REST_MEMBER_ADDRS_MAX];
 };
 
-struct snap_ref {
-	atomic_int refs;
-	struct rest_cache cache; /* health answers rendered from snap */
-	struct rest_snapshot snap;
-};
-
 struct rest_server {
 	struct MHD_Daemon *daemon;
 	struct rest_options opts;
 	struct rest_actions actions;
-	pthread_mutex_t lock; /* guards current, actions_running, stopping */
+	pthread_mutex_t lock; /* guards actions_running, stopping */
 	pthread_cond_t actions_done;
-	struct snap_ref *current;
+	struct rest_snaps snaps; /* the published snapshot */
 	int actions_running;
 	bool stopping;
 	atomic_size_t body_bytes; /* buffered request bodies, against REST_BODY_BUDGET_BYTES */
@@ -141,42 +137,14 @@ struct req_ctx {
 	struct member_addrs *members; /* allowlist_include_members: host names resolved */
 };
 
-static struct snap_ref *snap_get(struct rest_server *s)
-{
-	struct snap_ref *r;
-
-	pthread_mutex_lock(&s->lock);
-	r = s->current;
-	if (r)
-		atomic_fetch_add(&r->refs, 1);
-	pthread_mutex_unlock(&s->lock);
-	return r;
-}
-
-static void snap_put(struct snap_ref *r)
-{
-	if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
-		rest_cache_done(&r->cache);
-		free(r);
-	}
-}
-
 int rest_publish(struct rest_server *server, const struct rest_snapshot *snap)
 {
-	struct snap_ref *r = malloc(sizeof(*r));
-	struct snap_ref *old;
+	return rest_snaps_publish(&server->snaps, snap);
+}
 
-	if (!r)
-		return -ENOMEM;
-	atomic_init(&r->refs, 1);
-	memset(&r->cache, 0, sizeof(r->cache));
-	r->snap = *snap;
-	pthread_mutex_lock(&server->lock);
-	old = server->current;
-	server->current = r;
-	pthread_mutex_unlock(&server->lock);
-	snap_put(old);
-	return 0;
+static struct snap_ref *snap_get(struct rest_server *s)
+{
+	return rest_snaps_get(&s->snaps);
 }
 
 int rest_server_port(const struct rest_server *server)
@@ -331,7 +299,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, sockl
 	ref = snap_get(s);
 	trusted = rest_addr_admitted(&s->opts, ref ? &ref->snap : NULL, known.addrs, known.count,
 				     ip, true);
-	snap_put(ref);
+	rest_snap_put(ref);
 	return trusted ? MHD_YES : MHD_NO;
 }
 
@@ -500,7 +468,7 @@ static void *action_thread(void *arg)
 		rc = rest_handle(&s->opts, &s->actions, &rq, ref ? &ref->snap : NULL, &c->resp);
 		free(path);
 	}
-	snap_put(ref);
+	rest_snap_put(ref);
 	if (rc != 0)
 		rc = rest_response_error_page(&c->resp, 503);
 	c->has_resp = rc == 0;
@@ -603,7 +571,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 				ret = queue(s, conn, &r, ref ? &ref->snap : NULL);
 				rest_response_done(&r);
 			}
-			snap_put(ref);
+			rest_snap_put(ref);
 			if (ret != MHD_YES || refused)
 				return ret;
 		}
@@ -638,7 +606,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 			struct snap_ref *ref = snap_get(s);
 
 			ret = queue(s, conn, &c->resp, ref ? &ref->snap : NULL);
-			snap_put(ref);
+			rest_snap_put(ref);
 		}
 		return ret;
 	}
@@ -656,7 +624,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 
 	/* health checks and monitoring: answer on this thread from the snapshot */
 	{
-		struct snap_ref *ref = snap_get(s);
+		bool owned;
+		struct snap_ref *ref = rest_snaps_borrow(&s->snaps, &owned);
 		int slot = ref ? rest_cache_slot(c->method, c->uri) : -1;
 		struct rest_request rq;
 		struct rest_response r;
@@ -670,7 +639,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 
 			if (e) {
 				ret = MHD_queue_response(conn, e->status, e->resp);
-				snap_put(ref);
+				if (owned)
+					rest_snap_put(ref);
 				return ret;
 			}
 		}
@@ -678,11 +648,13 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 		if (strncmp(rq.path, "/metrics", 8) == 0 && rest_process_read(&proc) == 0)
 			rq.process = &proc;
 		if (rest_handle(&s->opts, &s->actions, &rq, ref ? &ref->snap : NULL, &r) != 0) {
-			snap_put(ref);
+			if (owned)
+				rest_snap_put(ref);
 			return queue_error(s, conn, 503);
 		}
 		ret = queue(s, conn, &r, ref ? &ref->snap : NULL);
-		snap_put(ref);
+		if (owned)
+			rest_snap_put(ref);
 		rest_response_done(&r);
 		return ret;
 	}
@@ -806,6 +778,7 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 	pthread_mutex_init(&s->ip_lock, NULL);
 	pthread_cond_init(&s->actions_done, NULL);
 	atomic_init(&s->body_bytes, 0);
+	rest_snaps_init(&s->snaps);
 	if (listen_addr(opts, &ss, &v6, err, errlen) != 0)
 		goto out_free;
 	if (v6)
@@ -881,6 +854,7 @@ out_free:
 	pthread_mutex_destroy(&s->dns_lock);
 	pthread_mutex_destroy(&s->ip_lock);
 	rest_iptable_done(&s->ips);
+	rest_snaps_done(&s->snaps);
 	free(s);
 	return NULL;
 }
@@ -896,8 +870,8 @@ void rest_server_free(struct rest_server *server)
 	while (server->actions_running > 0)
 		pthread_cond_wait(&server->actions_done, &server->lock);
 	pthread_mutex_unlock(&server->lock);
-	MHD_stop_daemon(server->daemon);
-	snap_put(server->current);
+	MHD_stop_daemon(server->daemon); /* joins the pool threads before their references go */
+	rest_snaps_done(&server->snaps);
 	free(server->tls_cert);
 	free(server->tls_key);
 	free(server->tls_trust);
