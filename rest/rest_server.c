@@ -2,13 +2,18 @@
  * rest_server.c - the thin libmicrohttpd transport around rest_handle().
  *
  * Threading: MHD runs an epoll thread pool, one thread per online CPU (REST_POOL_MIN..MAX).
- * Health checks and monitoring are answered right there from the published snapshot: no lock
- * is held while rendering, and nothing waits on etcd or the database. The plain health checks
- * (GET/HEAD/OPTIONS /primary, /replica, ... without a query) are rendered once per snapshot
- * and the same response is queued for every later request (rest_cache.c). Action requests (POST /switchover, PATCH /config, ...)
- * may block in the HA loop's callbacks for many seconds, so their connection is suspended and
- * the work moves to a detached action thread (at most REST_ACTION_THREADS at once); the pool
- * threads keep serving health checks meanwhile.
+ * Health checks and monitoring are answered right there from the published snapshot, which a
+ * pool thread borrows without a lock (rest_snaps.c); nothing waits on etcd, the database or the
+ * HA loop. The plain health checks (GET/HEAD/OPTIONS /primary, /replica, ... without a query)
+ * are rendered once per snapshot and the same response is queued for every later request
+ * (rest_cache.c). Action requests (POST /switchover, PATCH /config, ...) may block in the HA
+ * loop's callbacks for many seconds, so their connection is suspended and the work moves to a
+ * detached action thread (at most REST_ACTION_THREADS at once); the pool threads keep serving
+ * health checks meanwhile.
+ *
+ * Connections: HTTP/1.0 answers, closed after one response as Patroni does, unless the client
+ * sends Connection: keep-alive. MHD sets TCP_NODELAY itself. No TCP Fast Open: health checkers
+ * do not use it, and it lets a SYN carry a request before the handshake proves the address.
  *
  * Hostile clients are bounded by MHD's limits: total and per-IP connection counts, an idle
  * timeout, a per-connection memory pool (which caps the request line and headers), and our own
