@@ -15,7 +15,8 @@
 #    and Kubernetes probes do), and "keep-alive" (Connection: keep-alive: monitoring clients
 #    that keep their connection). Right before each, the same wrk against the static reference
 #    server in the same mode, so every ratio compares runs made a few seconds apart on this
-#    shared machine: req/s, p50, p99, ratio to the static server.
+#    shared machine: req/s, p50, p99, ratio to the static server, and the server's CPU time per
+#    request (the agent process; nginx's master and workers), steadier than req/s here.
 # 2. steady load: tests/bench/rest-paced at PACED_RATE (default 1000) req/s for PACED_SECONDS
 #    (default SECONDS) on GET /primary, one connection per request, latency from each request's
 #    due time (wrk cannot pace); the static server the same.
@@ -138,25 +139,53 @@ run_wrk() {
 	wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --timeout 10s --latency -H "Connection: $hdr" "$3" >"$1" 2>&1
 }
 
-# saturate SYSTEM PORT PATH MODE: the static server, then SYSTEM's server on PORT, same wrk.
+# CPU clock ticks (user + system, all threads) of the given PIDs.
+cpu_ticks() {
+	local pid t=0 v
+	for pid in "$@"; do
+		v=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) && t=$((t + v))
+	done
+	echo "$t"
+}
+# The static server's processes: nginx's master and its workers.
+static_pids() { [ -n "$STATIC_PID" ] && echo "$STATIC_PID $(pgrep -P "$STATIC_PID" | tr '\n' ' ')"; }
+# Microseconds of server CPU per answered request: TICKS REQUESTS_FILE (wrk output).
+cpu_per_req() {
+	awk -v t="$1" -v hz="$(getconf CLK_TCK)" '/requests in/ { n = $1 }
+		END { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "n/a" }' "$2"
+}
+
+# saturate SYSTEM PORT PATH MODE [PID...]: the static server, then SYSTEM's server on PORT, same
+# wrk; with PIDs, the server's CPU time per request as well (the agent process: its HA loop's
+# few milliseconds a second included).
 saturate() {
-	local system=$1 port=$2 path=$3 mode=$4 f s=
+	local system=$1 port=$2 path=$3 mode=$4 f s= c0 c1 cpu=n/a scpu=n/a
+	shift 4
 	f=$t_tmpdir/wrk-$system-${path#/}-$mode.txt
 	if [ -n "$STATIC_URL" ]; then
 		s=$t_tmpdir/wrk-static-$system-${path#/}-$mode.txt
+		c0=$(cpu_ticks $(static_pids))
 		run_wrk "$s" "$mode" "$STATIC_URL"
+		c1=$(cpu_ticks $(static_pids))
+		[ -n "$STATIC_PID" ] && scpu=$(cpu_per_req $((c1 - c0)) "$s")
 	fi
+	c0=$(cpu_ticks "$@")
 	run_wrk "$f" "$mode" "http://127.0.0.1:$port$path"
-	printf '%-8s GET %-8s %-10s %9s req/s  p50 %8s ms  p99 %8s ms  (%s)' "$system" "$path" "$mode" \
-		"$(wrk_rps "$f")" "$(wrk_pct "$f" 50%)" "$(wrk_pct "$f" 99%)" "$(wrk_errors "$f")"
+	c1=$(cpu_ticks "$@")
+	[ $# -gt 0 ] && cpu=$(cpu_per_req $((c1 - c0)) "$f")
+	printf '%-8s GET %-8s %-10s %9s req/s  p50 %8s ms  p99 %8s ms  cpu %s us/req  (%s)' "$system" \
+		"$path" "$mode" "$(wrk_rps "$f")" "$(wrk_pct "$f" 50%)" "$(wrk_pct "$f" 99%)" "$cpu" \
+		"$(wrk_errors "$f")"
 	if [ -n "$s" ]; then
-		printf ' | static %9s req/s p99 %8s ms: ratio %s, p99 %s of static' "$(wrk_rps "$s")" \
-			"$(wrk_pct "$s" 99%)" "$(b_ratio "$(wrk_rps "$f")" "$(wrk_rps "$s")")" \
+		printf ' | static %9s req/s p99 %8s ms cpu %s us/req: ratio %s, p99 %s of static' \
+			"$(wrk_rps "$s")" "$(wrk_pct "$s" 99%)" "$scpu" \
+			"$(b_ratio "$(wrk_rps "$f")" "$(wrk_rps "$s")")" \
 			"$(b_ratio "$(wrk_pct "$f" 99%)" "$(wrk_pct "$s" 99%)")"
 	fi
 	echo
 	echo "sat $system $path $mode $(wrk_rps "$f") $(wrk_pct "$f" 50%) $(wrk_pct "$f" 99%)" \
 		"${s:+$(wrk_rps "$s") $(wrk_pct "$s" 99%)}" >>"$RES"
+	echo "cpu $system $path $mode $cpu $scpu" >>"$RES"
 }
 
 # paced LABEL TAG PORT PATH: rest-paced at PACED_RATE; prints and records p50/p99/max.
@@ -213,11 +242,12 @@ if [ -n "${HARNESS:-}" ]; then
 	# The REST server alone: rest-harness serves a canned primary snapshot, no HA loop.
 	hport=$(t_free_port)
 	"$GSHA_BUILD_DIR/tests/integration/rest-harness" --port "$hport" --state primary >"$t_tmpdir/harness.log" 2>&1 &
-	t_register_pid $!
+	hpid=$!
+	t_register_pid "$hpid"
 	if b_wait 10 curl -sf -o /dev/null "http://127.0.0.1:$hport/primary"; then
 		echo "== gsha-harness: rest-harness on $hport"
 		for mode in close keep-alive; do
-			saturate gsha-harness "$hport" /primary "$mode"
+			saturate gsha-harness "$hport" /primary "$mode" "$hpid"
 		done
 	else
 		b_log "rest-harness did not answer on $hport"
@@ -242,8 +272,8 @@ for system in $SYSTEMS; do
 	fi
 	echo "== $system: leader $leader, replica $replica"
 	for mode in close keep-alive; do
-		saturate "$system" "${C_API_PORT[$leader]}" /primary "$mode"
-		saturate "$system" "${C_API_PORT[$replica]}" /replica "$mode"
+		saturate "$system" "${C_API_PORT[$leader]}" /primary "$mode" "$(b_agent_pid "$leader")"
+		saturate "$system" "${C_API_PORT[$replica]}" /replica "$mode" "$(b_agent_pid "$replica")"
 	done
 	if [ -n "$STATIC_URL" ]; then
 		paced static "static-$system" "$(static_port)" "$(static_path)"
@@ -257,6 +287,7 @@ echo "== REST summary ($CONNS connections, ${SECONDS_RUN}s per wrk run; static =
 awk '$1 == "sat" { printf "%-12s GET %-8s %-10s %9s req/s p50 %7s ms p99 %8s ms", $2, $3, $4, $5, $6, $7
 		if (NF >= 9) printf " | static %9s req/s p99 %8s ms | throughput %.0f %% of static, p99 %s static", $8, $9, 100 * $5 / ($8 > 0 ? $8 : 1), ($7 <= $9 ? "<=" : ">")
 		printf "\n" }' "$RES"
+awk '$1 == "cpu" { printf "%-12s GET %-8s %-10s server CPU %s us/request (static server %s)\n", $2, $3, $4, $5, $6 }' "$RES"
 awk -v r="$PACED_RATE" '$1 == "paced" { printf "%-8s paced %s req/s GET %-8s p50 %s ms p99 %s ms max %s ms\n", $2, r, $3, $4, $5, $6 }' "$RES"
 awk '$1 == "sw" { printf "%-8s during switchover: %s req/s p99 %s ms max %s ms (wrk on the old leader); max %s ms at 200 req/s on the candidate\n", $2, $5, $7, $9, $11 }' "$RES"
 g=$(awk '$1 == "sat" && $2 == "gsha" && $3 == "/primary" && $4 == "close" { print $5 }' "$RES")
