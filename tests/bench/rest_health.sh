@@ -203,8 +203,9 @@ paced() {
 switchover_under_load() {
 	local system=$1 leader cand n f p code t0 t1 wrk_pid paced_pid
 	leader=$(c_leader)
+	# the paced run may have left a slow server with a backlog: wait for it to answer again
 	for n in "${B_NODES[@]}"; do
-		[ "$n" != "$leader" ] && b_is_replica "$n" && cand=$n && break
+		[ "$n" != "$leader" ] && b_wait 30 b_is_replica "$n" && cand=$n && break
 	done
 	if [ -z "$leader" ] || [ -z "$cand" ]; then
 		b_log "$system: no leader and replica for the switchover run"
