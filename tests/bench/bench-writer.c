@@ -12,6 +12,12 @@
  *
  *   bench-writer CONNINFO SECONDS INTERVAL_MS OUTFILE
  *
+ * Environment (for one writer per node, tests/integration/ha_guardian.sh, tests/bench/
+ * frozen_agent.sh): BENCH_WRITER_SEQ_BASE, the first SEQ less one (default 0), so writers on
+ * different nodes never insert the same key; BENCH_WRITER_RETRY_MS, the pause after a failed
+ * connection or insert (default WRITER_RETRY_SLEEP_MS), so a writer aimed at a replica does not
+ * open a connection every few milliseconds.
+ *
  * Every wait is bounded: connection attempts by connect_timeout in CONNINFO, each insert by
  * WRITER_QUERY_TIMEOUT_MS (after which the connection is dropped, never cancelled: a cancelled
  * wait for a synchronous standby would still report success), the whole run by SECONDS.
@@ -118,7 +124,8 @@ static int writer_wait_result(PGconn *conn)
 
 int main(int argc, char **argv)
 {
-	long seconds, interval;
+	long seconds, interval, seq_base = 0, retry_ms = WRITER_RETRY_SLEEP_MS;
+	const char *env;
 	FILE *out;
 	PGconn *conn = NULL;
 	int64_t end_ms, next_ms;
@@ -130,6 +137,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench-writer CONNINFO SECONDS INTERVAL_MS OUTFILE\n");
 		return 2;
 	}
+	env = getenv("BENCH_WRITER_SEQ_BASE");
+	if (env != NULL && writer_parse_long(env, 0, 1000000000000L, &seq_base) != 0) {
+		fprintf(stderr, "bench-writer: BENCH_WRITER_SEQ_BASE: not a number\n");
+		return 2;
+	}
+	env = getenv("BENCH_WRITER_RETRY_MS");
+	if (env != NULL && writer_parse_long(env, 1, WRITER_MAX_INTERVAL_MS, &retry_ms) != 0) {
+		fprintf(stderr, "bench-writer: BENCH_WRITER_RETRY_MS: not a number\n");
+		return 2;
+	}
+	seq = seq_base;
 	out = fopen(argv[4], "w");
 	if (out == NULL) {
 		fprintf(stderr, "bench-writer: cannot open %s: %s\n", argv[4], strerror(errno));
@@ -152,7 +170,7 @@ int main(int argc, char **argv)
 				fprintf(out, "noconn - - %" PRId64 " -\n", writer_wall_us());
 				PQfinish(conn);
 				conn = NULL;
-				writer_sleep_ms(WRITER_RETRY_SLEEP_MS);
+				writer_sleep_ms(retry_ms);
 				continue;
 			}
 			PQsetNoticeProcessor(conn, writer_ignore_notice, NULL);
@@ -173,7 +191,7 @@ int main(int argc, char **argv)
 		if (outcome != 1) {
 			PQfinish(conn);
 			conn = NULL;
-			writer_sleep_ms(WRITER_RETRY_SLEEP_MS);
+			writer_sleep_ms(retry_ms);
 			continue;
 		}
 		next_ms += interval;

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Issue 14 item 2, the guardian: a frozen or dead leader's agent no longer leaves its PostgreSQL
+# acknowledging commits beside a new primary. Three nodes, real etcd and PostgreSQL 15, a writer
+# per node (lib/writers.sh) so a second writable primary cannot go unseen.
+#
+#   async: SIGSTOP of the primary's agent for 2 x ttl: the old primary acknowledges its last
+#          commit before the new primary acknowledges its first, and its guardian says so
+#   kill -9 of the primary's agent: its guardian fences PostgreSQL at once, a failover follows
+#   pause: kill -9 of the primary's agent: nothing is fenced, PostgreSQL keeps running
+#   SIGTERM of the primary's agent: the agent's own shutdown (fast stop, key released), no fence
+#   sync:  the SIGSTOP case again with synchronous_mode, and no acknowledged commit lost
+source "$(dirname "$0")/lib/common.sh"
+source "$(dirname "$0")/lib/etcd.sh"
+source "$(dirname "$0")/lib/cluster.sh"
+source "$(dirname "$0")/lib/writers.sh"
+
+t_start_etcd
+c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "guard$$"
+for n in node1 node2 node3; do
+	c_config "$n"
+done
+
+FROZEN=
+t_on_failure() {
+	[ -z "$FROZEN" ] || kill -CONT $FROZEN 2>/dev/null || true
+	w_stop
+	for n in node1 node2 node3; do
+		echo "---- $n.log (tail)"
+		tail -40 "$C_DIR/$n.log" 2>/dev/null
+	done
+}
+
+leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
+role_is() { c_is "$1" "$2"; }
+now_us() { date +%s%6N; }
+agent_pid() { pgrep -P "${C_PID[$1]}" -x gsha || true; }
+guardian_pid() { local a; a=$(agent_pid "$1"); [ -z "$a" ] || pgrep -P "$a" -x gsha-guardian || true; }
+pid_gone() { [ ! -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+patch_config() { # node, json
+	curl -s -o /dev/null -w '%{http_code}' -m 10 -X PATCH -H 'Content-Type: application/json' \
+		-d "$2" "http://127.0.0.1:${C_API_PORT[$1]}/config"
+}
+paused_everywhere() {
+	[ "$(ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=2s get --print-value-only \
+		--prefix "/service/$C_SCOPE/members/" 2>/dev/null | grep -c '"pause": *true')" = 3 ]
+}
+others_replicas() { # every node but $1 runs as a replica
+	local n
+	for n in node1 node2 node3; do
+		[ "$n" = "$1" ] || role_is "$n" replica || return 1
+	done
+}
+fence_lines() { grep -c 'guardian: .*fenced PostgreSQL' "$C_DIR/$1.log" || true; }
+
+c_start node1
+t_wait_for 60 "node1 to bootstrap and take the leader key" leader_is_one_of node1
+t_wait_for 30 "node1 to run as primary" role_is node1 primary
+c_start node2
+c_start node3
+t_wait_for 90 "node2 and node3 to run as replicas" others_replicas node1
+c_psql node1 "create table bench_w(seq bigint primary key, t timestamptz default clock_timestamp())" >/dev/null
+[ -n "$(guardian_pid node1)" ] || t_fail "node1's agent runs no guardian process"
+t_pass "setup: node1 leads three nodes; its agent runs a guardian (pid $(guardian_pid node1))"
+
+# ---- SIGSTOP of the primary's agent for 2 x ttl, writers on every node.
+frozen_case() { # mode
+	local mode=$1 old agent t0 run fenced_before res old_acks old_last new new_first after overlap lost
+	old=$(c_leader)
+	agent=$(agent_pid "$old")
+	fenced_before=$(fence_lines "$old")
+	run=$(t_tmpdir)/frozen-$mode
+	mkdir -p "$run"
+	w_start "$run" $((C_TTL * 2 + 60))
+	t_wait_for 20 "the writer to commit on $old" grep -q '^ok ' "$run/w-$old.log"
+	# runuser stops itself when its child stops (util-linux su): both are continued after.
+	t0=$(now_us)
+	kill -STOP "$agent"
+	FROZEN="$agent ${C_PID[$old]}"
+	sleep $((C_TTL * 2))
+	kill -CONT $FROZEN
+	FROZEN=
+	t_wait_for 60 "another node to take the leader key" eval '[ -n "$(c_leader)" ] && [ "$(c_leader)" != "$old" ]'
+	new=$(c_leader)
+	t_wait_for 60 "the writer to commit on $new" grep -q '^ok ' "$run/w-$new.log"
+	t_wait_for 120 "$old to rejoin as a replica" role_is "$old" replica
+	w_stop
+	read -r old_acks old_last new new_first after overlap <<<"$(w_analyse "$run" "$old" "$t0")"
+	t_log "$mode: $old's agent frozen at 0; $old acknowledged $old_acks commits after, the last at" \
+		"$(((old_last - t0) / 1000)) ms; $new's first commit at $(((new_first - t0) / 1000)) ms"
+	[ "$old_acks" -gt 0 ] || t_fail "$mode: $old acknowledged nothing after its agent froze (not measuring)"
+	[ "$new_first" -gt 0 ] || t_fail "$mode: no other node acknowledged a commit"
+	[ "$after" = 0 ] || t_fail "$mode: $old acknowledged $after commits after $new's first ($overlap ms with two writable primaries)"
+	[ "$old_last" -lt "$new_first" ] || t_fail "$mode: $old's last commit is not before $new's first"
+	t_pass "$mode: $old stopped acknowledging $(((new_first - old_last) / 1000)) ms before $new's first commit; never two writable primaries"
+	[ "$(fence_lines "$old")" -gt "$fenced_before" ] || t_fail "$mode: $old's log has no guardian fence line"
+	t_pass "$mode: $old's guardian logged: $(grep 'guardian: .*fenced PostgreSQL' "$C_DIR/$old.log" | tail -1 | cut -c1-220)"
+	lost=$(w_lost "$run" "$new")
+	t_log "$mode: acknowledged commits missing on $new: $lost"
+	if [ "$mode" = sync ]; then
+		t_assert_eq 0 "$lost" "sync: no acknowledged commit lost"
+	fi
+}
+frozen_case async
+
+# ---- kill -9 of the primary's agent: the guardian fences at once, a failover follows.
+old=$(c_leader)
+pm=$(c_postmaster_pid "$old")
+gpid=$(guardian_pid "$old")
+[ -n "$pm" ] && [ -n "$gpid" ] || t_fail "kill -9: $old has no postmaster ($pm) or no guardian ($gpid)"
+t0=$(now_us)
+c_kill "$old" KILL
+t_wait_for 30 "$old's postmaster $pm to be fenced" pid_gone "$pm"
+t_log "kill -9: $old's postmaster gone $((($(now_us) - t0) / 1000)) ms after its agent was killed (polled)"
+t_wait_for 30 "$old's guardian $gpid to exit" pid_gone "$gpid"
+grep -q "guardian: the agent (pid [0-9]*) died while it held the leader key: fenced PostgreSQL" "$C_DIR/$old.log" ||
+	t_fail "kill -9: no guardian line in $old's log"
+t_pass "kill -9: $old's guardian fenced PostgreSQL and exited"
+t_wait_for 60 "another node to take the leader key" eval '[ -n "$(c_leader)" ] && [ "$(c_leader)" != "$old" ]'
+new=$(c_leader)
+t_wait_for 30 "$new to run as primary" role_is "$new" primary
+t_pass "kill -9: failover to $new"
+c_start "$old"
+t_wait_for 120 "$old to rejoin as a replica" role_is "$old" replica
+
+# ---- pause: kill -9 of the primary's agent fences nothing.
+lead=$(c_leader)
+t_assert_eq 200 "$(patch_config "$lead" '{"pause": true}')" "pause: PATCH /config {\"pause\": true} answers 200"
+t_wait_for 30 "every member key to show pause" paused_everywhere
+pm=$(c_postmaster_pid "$lead")
+gpid=$(guardian_pid "$lead")
+fenced_before=$(fence_lines "$lead")
+c_kill "$lead" KILL
+t_wait_for 30 "$lead's guardian $gpid to exit" pid_gone "$gpid"
+pid_gone "$pm" && t_fail "pause: $lead's postmaster was stopped although the cluster is paused"
+c_psql "$lead" "insert into bench_w(seq) values (1)" >/dev/null ||
+	t_fail "pause: $lead's database does not accept writes after its agent died"
+t_assert_eq "$fenced_before" "$(fence_lines "$lead")" "pause: the guardian exited without fencing; $lead's PostgreSQL runs on (pid $pm)"
+c_start "$lead"
+t_wait_for 60 "$lead's agent to publish it as primary again" role_is "$lead" primary
+t_assert_eq "$pm" "$(c_postmaster_pid "$lead")" "pause: the restarted agent adopted the running postmaster"
+t_assert_eq 200 "$(patch_config "$lead" '{"pause": false}')" "resume: PATCH /config {\"pause\": false} answers 200"
+t_wait_for 30 "the member keys to drop pause" eval '! paused_everywhere'
+
+# ---- SIGTERM of the primary's agent: its own shutdown, no fence.
+lead=$(c_leader)
+gpid=$(guardian_pid "$lead")
+fenced_before=$(fence_lines "$lead")
+fast_count() { grep -c "fast shutdown request" "$C_DIR/$lead/data/postmaster.log" 2>/dev/null || true; }
+fast_before=$(fast_count)
+c_kill "$lead" TERM
+pid_gone "$gpid" || t_fail "SIGTERM: the guardian $gpid outlived its agent"
+grep -q "shut down" "$C_DIR/$lead.log" || t_fail "SIGTERM: $lead's agent did not log its shutdown"
+t_assert_eq "$fenced_before" "$(fence_lines "$lead")" "SIGTERM: the guardian fenced nothing"
+[ "$(fast_count)" -gt "${fast_before:-0}" ] ||
+	t_fail "SIGTERM: PostgreSQL on $lead was not stopped by a fast shutdown"
+t_pass "SIGTERM: $lead's agent stopped PostgreSQL itself (fast shutdown) and its guardian exited with it"
+t_wait_for 60 "another node to take the leader key" eval '[ -n "$(c_leader)" ] && [ "$(c_leader)" != "$lead" ]'
+c_start "$lead"
+t_wait_for 120 "$lead to rejoin as a replica" role_is "$lead" replica
+
+# ---- synchronous mode: the SIGSTOP case again.
+lead=$(c_leader)
+t_assert_eq 200 "$(patch_config "$lead" '{"synchronous_mode": true}')" "sync: PATCH /config {\"synchronous_mode\": true} answers 200"
+has_sync() { local n; for n in node1 node2 node3; do [ "$(c_rest "$n" /sync)" = 200 ] && return 0; done; return 1; }
+t_wait_for 60 "a synchronous standby" has_sync
+frozen_case sync
+t_done
