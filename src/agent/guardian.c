@@ -36,6 +36,9 @@
 #define GUARDIAN_STOP_WAIT_MS (GUARDIAN_QUIT_WAIT_MS + 2000)
 /* The reap loop's step in guardian_stop. */
 #define GUARDIAN_REAP_STEP_MS 10
+/* Attempts to fence after the agent died before the guardian gives up and exits (a fence fails
+ * only when the postmaster cannot be identified or signalled): ten slices. */
+#define GUARDIAN_GONE_TRIES 10
 /* Bytes one read drains from the pipe (the agent writes nothing; this only empties it). */
 #define GUARDIAN_PIPE_READ 64
 
@@ -164,7 +167,11 @@ static void guardian_main(struct guardian_page *page, int fd, const char *data_d
 			snprintf(why, sizeof(why),
 				 "the agent (pid %d) died while it held the leader key",
 				 (int)agent);
-			(void)fence(page, &target, why, false);
+			for (int i = 0; i < GUARDIAN_GONE_TRIES; i++) {
+				if (fence(page, &target, why, i > 0))
+					break;
+				(void)agent_gone(fd, GUARDIAN_SLICE_MS); /* a pause, EOF again */
+			}
 			return;
 		case GUARDIAN_EXIT:
 			return;

@@ -94,8 +94,9 @@ struct fake_pm {
 	pid_t pid;
 };
 
-/* Starts a stand-in postmaster in a new temporary data directory. */
-static void fake_pm_start(struct fake_pm *pm)
+/* Starts a stand-in postmaster in a new temporary data directory; deaf_to_quit: it ignores
+ * SIGQUIT (an ignored disposition survives exec), as a postmaster stuck in its shutdown would. */
+static void fake_pm_start_as(struct fake_pm *pm, bool deaf_to_quit)
 {
 	char path[128], text[256];
 	FILE *f;
@@ -105,6 +106,8 @@ static void fake_pm_start(struct fake_pm *pm)
 	pm->pid = fork();
 	assert_true(pm->pid >= 0);
 	if (pm->pid == 0) {
+		if (deaf_to_quit)
+			signal(SIGQUIT, SIG_IGN);
 		if (chdir(pm->dir) == 0)
 			execl("/bin/sleep", "sleep", "120", (char *)NULL);
 		_exit(127);
@@ -130,6 +133,11 @@ static void fake_pm_start(struct fake_pm *pm)
 			break;
 		clock_sleep_ms(10);
 	}
+}
+
+static void fake_pm_start(struct fake_pm *pm)
+{
+	fake_pm_start_as(pm, false);
 }
 
 /* Waits (bounded) for pid to end; returns its wait status, or -1 when it did not end. */
@@ -176,6 +184,26 @@ static void test_fences_when_the_deadline_passes(void **state)
 	/* The immediate shutdown: SIGQUIT (sleep dies of it; a postmaster shuts down). */
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(SIGQUIT, WTERMSIG(status));
+	pm.pid = 0;
+	guardian_stop(g);
+	fake_pm_done(&pm);
+}
+
+static void test_kills_a_postmaster_that_ignores_the_immediate_shutdown(void **state)
+{
+	struct fake_pm pm;
+	struct guardian *g;
+	int status;
+
+	(void)state;
+	fake_pm_start_as(&pm, true);
+	g = guardian_start(pm.dir);
+	assert_non_null(g);
+	guardian_set_deadline(g, clock_mono_ms() - 1);
+	status = wait_end(pm.pid);
+	assert_true(status != -1);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(SIGKILL, WTERMSIG(status));
 	pm.pid = 0;
 	guardian_stop(g);
 	fake_pm_done(&pm);
@@ -260,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_moved_deadline_does_not_fence),
 		cmocka_unit_test(test_agent_gone),
 		cmocka_unit_test(test_fences_when_the_deadline_passes),
+		cmocka_unit_test(test_kills_a_postmaster_that_ignores_the_immediate_shutdown),
 		cmocka_unit_test(test_fences_when_an_armed_agent_dies),
 		cmocka_unit_test(test_disarmed_agent_death_fences_nothing),
 	};
