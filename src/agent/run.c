@@ -67,13 +67,17 @@ static void note_settling(struct agent *a, bool task_finished)
 
 /* Arms the guardian with the leader's fence deadline, before the action: it fences PostgreSQL
  * when the agent does not move the deadline forward in time. Disarmed when this node is not
- * the leader (a demotion or release included: it is decided before it is carried out), in
- * pause mode (no fencing in maintenance, as Patroni), and for a planned shutdown. */
+ * the leader, when it is about to demote or release the key (decided before it is carried out,
+ * so a slow planned stop is never cut short), in pause mode (no fencing in maintenance, as
+ * Patroni), and for a planned shutdown. */
 static void guard(struct agent *a)
 {
+	enum ha_action act = a->out.action;
+	bool planned = act == HA_ACT_DEMOTE || act == HA_ACT_RELEASE_LEADER ||
+		       act == HA_ACT_SHUTDOWN || act == HA_ACT_HALT;
+
 	guardian_poll(a->guardian);
-	if (a->out.leader && !a->dyn.pause && a->out.action != HA_ACT_SHUTDOWN &&
-	    a->out.action != HA_ACT_HALT)
+	if (a->out.leader && !a->dyn.pause && !planned)
 		guardian_set_deadline(a->guardian, a->out.fence_deadline_ms);
 	else
 		guardian_disarm(a->guardian);
