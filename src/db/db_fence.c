@@ -9,7 +9,8 @@
  * says its postmaster did, so a recycled pid is never killed. Shared by both drivers: PostgreSQL
  * and openGauss keep one postmaster pid in postmaster.pid (§2.1). The same check decides
  * whether a postmaster.pid is trusted at all (db_postmaster_alive) and guards every other signal
- * a driver sends its postmaster (db_signal_postmaster).
+ * a driver sends its postmaster (db_signal_postmaster). db_fence_target is the same fence, led by
+ * an immediate shutdown, for a process that holds no driver: the agent's guardian.
  */
 #include "db_driver.h"
 

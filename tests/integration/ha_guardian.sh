@@ -9,6 +9,8 @@
 #   pause: kill -9 of the primary's agent: nothing is fenced, PostgreSQL keeps running
 #   SIGTERM of the primary's agent: the agent's own shutdown (fast stop, key released), no fence
 #   sync:  the SIGSTOP case again with synchronous_mode, and no acknowledged commit lost
+#   PID 1: one node with the agent as PID 1 of a PID namespace: SIGSTOP of the agent fences,
+#          kill -9 of the agent ends PostgreSQL with the namespace
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -164,4 +166,54 @@ t_assert_eq 200 "$(patch_config "$lead" '{"synchronous_mode": true}')" "sync: PA
 has_sync() { local n; for n in node1 node2 node3; do [ "$(c_rest "$n" /sync)" = 200 ] && return 0; done; return 1; }
 t_wait_for 60 "a synchronous standby" has_sync
 frozen_case sync
+
+# ---- the agent as PID 1 of a PID namespace (a container without an init; src/agent/pid1.c):
+# PID 1 is the minimal init, the agent its child, the guardian the agent's child.
+for n in node1 node2 node3; do
+	c_kill "$n" TERM
+done
+c_init "$(t_tmpdir)/pid1" "$ETCD_URL" "guard1$$"
+c_config solo
+unshare --pid --fork --kill-child=TERM --mount-proc \
+	setpriv --reuid postgres --regid postgres --init-groups \
+	"$GSHA_BUILD_DIR/gsha" "$C_DIR/solo.yml" >"$C_DIR/solo.log" 2>&1 &
+unshare_pid=$!
+t_register_pid $unshare_pid
+child_of() { # PID: its first child's PID (by the parent field of /proc/*/stat)
+	local f s
+	for f in /proc/[0-9]*/stat; do
+		s=$(cat "$f" 2>/dev/null) || continue
+		s=${s##*) }
+		set -- $s # state, parent, ...
+		if [ "$2" = "$1" ]; then
+			f=${f#/proc/}
+			echo "${f%/stat}"
+			return 0
+		fi
+	done 2>/dev/null
+	return 1
+}
+t_wait_for 10 "the namespace's PID 1" child_of "$unshare_pid"
+init=$(child_of "$unshare_pid")
+t_register_pid "$init" # setpriv clears unshare's --kill-child signal
+t_wait_for 90 "solo to lead" eval '[ "$(c_leader)" = solo ]'
+t_wait_for 60 "solo to run as primary" c_running solo primary
+agent=$(pgrep -P "$init" -x gsha || true)
+gpid=$([ -z "$agent" ] || pgrep -P "$agent" -x gsha-guardian || true)
+[ -n "$agent" ] && [ -n "$gpid" ] || t_fail "PID 1: no agent ($agent) under PID 1 $init or no guardian ($gpid) under it"
+t_pass "PID 1: init $init, agent $agent, guardian $gpid"
+pm=$(c_postmaster_pid solo)
+kill -STOP "$agent"
+FROZEN=$agent
+t_wait_for $((C_TTL * 2)) "solo's postmaster $pm to be fenced while its agent is frozen" pid_gone "$pm"
+kill -CONT "$agent"
+FROZEN=
+t_wait_for 10 "the guardian's line in solo's log" grep -q 'guardian: .*did not renew.*fenced PostgreSQL' "$C_DIR/solo.log"
+t_pass "PID 1: the frozen agent's guardian fenced PostgreSQL (pid $pm)"
+t_wait_for 60 "solo to run as primary again" c_running solo primary
+pm=$(c_postmaster_pid solo)
+kill -KILL "$agent"
+t_wait_for 30 "solo's postmaster $pm to be gone after its agent was killed" pid_gone "$pm"
+t_wait_for 30 "the namespace to end" pid_gone "$init"
+t_pass "PID 1: kill -9 of the agent ends the namespace and its PostgreSQL (pid $pm)"
 t_done
