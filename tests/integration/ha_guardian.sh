@@ -27,6 +27,12 @@ t_on_failure() {
 	[ -z "$FROZEN" ] || kill -CONT $FROZEN 2>/dev/null || true
 	w_stop
 	for n in node1 node2 node3; do
+		echo "---- $n: /sync $(c_rest "$n" /sync), role $(c_role "$n"), replication:" \
+			"$(c_psql "$n" "select application_name, state, sync_state from pg_stat_replication" | tr '\n' ' ')"
+	done
+	tail -3 "$(t_tmpdir)"/frozen-*/w-*.log 2>/dev/null
+	for n in node1 node2 node3 solo; do
+		[ -e "$C_DIR/$n.log" ] || continue
 		echo "---- $n.log (tail)"
 		tail -40 "$C_DIR/$n.log" 2>/dev/null
 	done
@@ -180,12 +186,12 @@ unshare --pid --fork --kill-child=TERM --mount-proc \
 unshare_pid=$!
 t_register_pid $unshare_pid
 child_of() { # PID: its first child's PID (by the parent field of /proc/*/stat)
-	local f s
+	local parent=$1 f s
 	for f in /proc/[0-9]*/stat; do
 		s=$(cat "$f" 2>/dev/null) || continue
 		s=${s##*) }
 		set -- $s # state, parent, ...
-		if [ "$2" = "$1" ]; then
+		if [ "$2" = "$parent" ]; then
 			f=${f#/proc/}
 			echo "${f%/stat}"
 			return 0
@@ -202,18 +208,34 @@ agent=$(pgrep -P "$init" -x gsha || true)
 gpid=$([ -z "$agent" ] || pgrep -P "$agent" -x gsha-guardian || true)
 [ -n "$agent" ] && [ -n "$gpid" ] || t_fail "PID 1: no agent ($agent) under PID 1 $init or no guardian ($gpid) under it"
 t_pass "PID 1: init $init, agent $agent, guardian $gpid"
+# postmaster.pid holds the namespace's pid: look it up in there.
+in_ns() { nsenter --target "$init" --pid --mount "$@"; }
+ns_pid_gone() { ! in_ns sh -c "[ -e /proc/$1 ] && ! grep -q '^State:.*Z' /proc/$1/status"; }
 pm=$(c_postmaster_pid solo)
+[ -n "$pm" ] && ! ns_pid_gone "$pm" || t_fail "PID 1: no running postmaster ($pm) in the namespace"
 kill -STOP "$agent"
 FROZEN=$agent
-t_wait_for $((C_TTL * 2)) "solo's postmaster $pm to be fenced while its agent is frozen" pid_gone "$pm"
+t_wait_for $((C_TTL * 2)) "solo's postmaster $pm to be fenced while its agent is frozen" ns_pid_gone "$pm"
 kill -CONT "$agent"
 FROZEN=
 t_wait_for 10 "the guardian's line in solo's log" grep -q 'guardian: .*did not renew.*fenced PostgreSQL' "$C_DIR/solo.log"
 t_pass "PID 1: the frozen agent's guardian fenced PostgreSQL (pid $pm)"
-t_wait_for 60 "solo to run as primary again" c_running solo primary
-pm=$(c_postmaster_pid solo)
+writable_again() { [ "$(c_psql solo "select not pg_is_in_recovery()")" = t ] && [ "$(c_postmaster_pid solo)" != "$pm" ]; }
+t_wait_for 60 "solo's PostgreSQL to run as primary again" writable_again
+# Outside the namespace, PostgreSQL's processes are those whose working directory is solo's
+# data directory (the postmaster and every backend chdir there).
+in_data_dir() {
+	local f
+	for f in /proc/[0-9]*/cwd; do
+		[ "$(readlink "$f" 2>/dev/null)" = "$C_DIR/solo/data" ] && echo "${f//[^0-9]/}"
+	done
+	return 0
+}
+pg_gone() { [ -z "$(in_data_dir)" ]; }
+pg_pids=$(in_data_dir | tr '\n' ' ')
+[ -n "$pg_pids" ] || t_fail "PID 1: no process found in solo's data directory (not measuring)"
 kill -KILL "$agent"
-t_wait_for 30 "solo's postmaster $pm to be gone after its agent was killed" pid_gone "$pm"
 t_wait_for 30 "the namespace to end" pid_gone "$init"
-t_pass "PID 1: kill -9 of the agent ends the namespace and its PostgreSQL (pid $pm)"
+t_wait_for 30 "solo's PostgreSQL (pids $pg_pids) to be gone after its agent was killed" pg_gone
+t_pass "PID 1: kill -9 of the agent ends the namespace and its PostgreSQL (pids $pg_pids)"
 t_done

@@ -5,7 +5,8 @@
 # show up as two logs with acknowledged commits at the same time. Source cluster.sh first.
 #
 #   w_start DIR SECONDS          starts a writer per node (one insert every W_INTERVAL_MS, 25 by
-#                                default), logs in DIR/w-NAME.log; needs table bench_w(seq)
+#                                default), logs in DIR/w-NAME.log; needs table bench_w(seq);
+#                                keys never repeat across calls (at most 90 per process)
 #   w_stop                       stops them (TERM, then KILL) by PID and waits for them
 #   w_analyse DIR OLD T0_US      after a freeze of OLD's agent at T0_US (CLOCK_REALTIME us):
 #                                prints "OLD_ACKS OLD_LAST_US NEW_NAME NEW_FIRST_US AFTER OVERLAP_MS"
@@ -17,13 +18,15 @@
 #   w_lost DIR NAME              acknowledged rows (of every writer) missing on NAME's database
 W_NODES=(node1 node2 node3)
 W_INTERVAL_MS=${W_INTERVAL_MS:-25}
+W_ROUND=0 # each w_start takes new keys: rows of an earlier round are still in bench_w
 declare -gA W_PID
 
 w_start() {
 	local dir=$1 seconds=$2 i=0 n
+	W_ROUND=$((W_ROUND + 1))
 	for n in "${W_NODES[@]}"; do
 		i=$((i + 1))
-		BENCH_WRITER_SEQ_BASE=$((i * 1000000000)) BENCH_WRITER_RETRY_MS=50 \
+		BENCH_WRITER_SEQ_BASE=$(((W_ROUND * 10 + i) * 1000000000)) BENCH_WRITER_RETRY_MS=50 \
 			"$GSHA_BUILD_DIR/tests/bench/bench-writer" \
 			"host=127.0.0.1 port=${C_PG_PORT[$n]} user=postgres dbname=postgres connect_timeout=1 target_session_attrs=read-write" \
 			"$seconds" "$W_INTERVAL_MS" "$dir/w-$n.log" &
