@@ -11,14 +11,16 @@
  * - armed with the leader's fence deadline, it fences PostgreSQL (immediate shutdown, then a
  *   kill of the postmaster and its children, db_fence_target) once the deadline plus
  *   GUARDIAN_GRACE_MS passed without the agent moving it forward;
- * - it learns of the agent's death at once (EOF on a pipe whose only writer is the agent) and
- *   then fences when it was armed, and exits either way;
+ * - it learns of the agent's death at once (EOF on a pipe whose only writer is the agent); when
+ *   it was armed, it fences at the dead agent's deadline unless an agent restarted meanwhile took
+ *   the page over (the page is a file per data directory, GUARDIAN_PAGE_DIR), then exits;
  * - disarmed (not the leader, pause mode, a planned shutdown or release), it does nothing.
  */
 #ifndef GSHA_GUARDIAN_H
 #define GSHA_GUARDIAN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* After the fence deadline, how long the guardian leaves the agent to act on it itself: a live
@@ -36,7 +38,8 @@
 
 struct guardian;
 
-/* Forks the guardian for the server in data_dir. Call before any thread starts. Returns NULL,
+/* Forks the guardian for the server in data_dir, taking the data directory's page over from a
+ * dead predecessor's guardian (which then exits). Call before any thread starts. Returns NULL,
  * with a warning logged, when it could not (the agent runs on without it). */
 struct guardian *guardian_start(const char *data_dir);
 
@@ -51,10 +54,13 @@ void guardian_disarm(struct guardian *g);
  * frozen) or that it is gone. g may be NULL. */
 void guardian_poll(struct guardian *g);
 
+/* The path of data_dir's shared page file (GUARDIAN_PAGE_DIR). 0 or -ENAMETOOLONG. */
+int guardian_page_path(const char *data_dir, char *out, size_t cap);
+
 /* The guardian's pid, 0 once it is gone. */
 int guardian_pid(const struct guardian *g);
 
-/* Disarms the guardian, closes the pipe (the guardian exits) and reaps it within a bound.
+/* Disarms the guardian (unless a newer agent owns the page), closes the pipe (the guardian exits) and reaps it within a bound.
  * Accepts NULL. */
 void guardian_stop(struct guardian *g);
 
@@ -63,7 +69,7 @@ void guardian_stop(struct guardian *g);
 enum guardian_verdict {
 	GUARDIAN_WAIT,		   /* sleep (at most *sleep_ms) and look again */
 	GUARDIAN_FENCE_DEADLINE,   /* the deadline passed unmoved: fence, then keep watching */
-	GUARDIAN_FENCE_AGENT_GONE, /* the agent died while armed: fence, then exit */
+	GUARDIAN_FENCE_AGENT_GONE, /* the agent died armed and its deadline passed: fence, exit */
 	GUARDIAN_EXIT,		   /* the agent is gone and there is nothing (more) to fence */
 };
 
@@ -71,8 +77,12 @@ const char *guardian_verdict_name(enum guardian_verdict v);
 
 /* What the guardian does now. deadline_ms: the shared fence deadline, 0 = disarmed.
  * fenced_for_ms: the deadline it last fenced for (0 = none), so one missed deadline fences
- * once. agent_gone: the pipe reported EOF. *sleep_ms is set for GUARDIAN_WAIT. */
+ * once. agent_gone: the pipe reported EOF. superseded: a new agent (after this one died) owns
+ * the shared page. A dead agent's deadline still holds: the guardian fences when it passes
+ * (GUARDIAN_FENCE_AGENT_GONE, then exits), unless a new agent took over first, as a restarted
+ * Patroni takes over its predecessor's watchdog; nothing else could take over before it.
+ * *sleep_ms is set for GUARDIAN_WAIT. */
 enum guardian_verdict guardian_decide(int64_t deadline_ms, int64_t fenced_for_ms, bool agent_gone,
-				      int64_t now_ms, int64_t *sleep_ms);
+				      bool superseded, int64_t now_ms, int64_t *sleep_ms);
 
 #endif

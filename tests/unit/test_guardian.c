@@ -32,7 +32,7 @@ static void test_disarmed_waits_a_slice(void **state)
 	int64_t sleep_ms = -1;
 
 	(void)state;
-	assert_int_equal(GUARDIAN_WAIT, guardian_decide(0, 0, false, 1000, &sleep_ms));
+	assert_int_equal(GUARDIAN_WAIT, guardian_decide(0, 0, false, false, 1000, &sleep_ms));
 	assert_int_equal(GUARDIAN_SLICE_MS, sleep_ms);
 }
 
@@ -42,24 +42,26 @@ static void test_deadline_fences_after_the_grace_once(void **state)
 
 	(void)state;
 	/* Far ahead: a full slice; near: up to the fire time, not beyond it. */
-	assert_int_equal(GUARDIAN_WAIT, guardian_decide(10000, 0, false, 1000, &sleep_ms));
+	assert_int_equal(GUARDIAN_WAIT, guardian_decide(10000, 0, false, false, 1000, &sleep_ms));
 	assert_int_equal(GUARDIAN_SLICE_MS, sleep_ms);
-	assert_int_equal(GUARDIAN_WAIT, guardian_decide(10000, 0, false, 10000, &sleep_ms));
+	assert_int_equal(GUARDIAN_WAIT, guardian_decide(10000, 0, false, false, 10000, &sleep_ms));
 	assert_int_equal(GUARDIAN_GRACE_MS < GUARDIAN_SLICE_MS ? GUARDIAN_GRACE_MS
 							       : GUARDIAN_SLICE_MS,
 			 sleep_ms);
-	assert_int_equal(GUARDIAN_WAIT, guardian_decide(10000, 0, false,
+	assert_int_equal(GUARDIAN_WAIT, guardian_decide(10000, 0, false, false,
 							10000 + GUARDIAN_GRACE_MS - 1, &sleep_ms));
 	assert_int_equal(1, sleep_ms);
-	assert_int_equal(GUARDIAN_FENCE_DEADLINE,
-			 guardian_decide(10000, 0, false, 10000 + GUARDIAN_GRACE_MS, &sleep_ms));
+	assert_int_equal(
+		GUARDIAN_FENCE_DEADLINE,
+		guardian_decide(10000, 0, false, false, 10000 + GUARDIAN_GRACE_MS, &sleep_ms));
 	/* Fenced for that deadline: not again, while it stays unmoved. */
-	assert_int_equal(GUARDIAN_WAIT, guardian_decide(10000, 10000, false, 50000, &sleep_ms));
+	assert_int_equal(GUARDIAN_WAIT,
+			 guardian_decide(10000, 10000, false, false, 50000, &sleep_ms));
 	assert_int_equal(GUARDIAN_SLICE_MS, sleep_ms);
 	/* The agent came back and leads again: the new deadline counts. */
 	assert_int_equal(
 		GUARDIAN_FENCE_DEADLINE,
-		guardian_decide(60000, 10000, false, 60000 + GUARDIAN_GRACE_MS, &sleep_ms));
+		guardian_decide(60000, 10000, false, false, 60000 + GUARDIAN_GRACE_MS, &sleep_ms));
 }
 
 static void test_moved_deadline_does_not_fence(void **state)
@@ -68,8 +70,8 @@ static void test_moved_deadline_does_not_fence(void **state)
 
 	(void)state;
 	/* The agent moved it forward before it passed: nothing happens at the old one. */
-	assert_int_equal(GUARDIAN_WAIT,
-			 guardian_decide(20000, 0, false, 10000 + GUARDIAN_GRACE_MS, &sleep_ms));
+	assert_int_equal(GUARDIAN_WAIT, guardian_decide(20000, 0, false, false,
+							10000 + GUARDIAN_GRACE_MS, &sleep_ms));
 }
 
 static void test_agent_gone(void **state)
@@ -77,13 +79,19 @@ static void test_agent_gone(void **state)
 	int64_t sleep_ms;
 
 	(void)state;
-	/* Armed, even long before the deadline: fence. */
-	assert_int_equal(GUARDIAN_FENCE_AGENT_GONE,
-			 guardian_decide(90000, 0, true, 1000, &sleep_ms));
+	/* Armed: its deadline still holds; the guardian waits for it, then fences. */
+	assert_int_equal(GUARDIAN_WAIT, guardian_decide(90000, 0, true, false, 1000, &sleep_ms));
+	assert_int_equal(GUARDIAN_SLICE_MS, sleep_ms);
+	assert_int_equal(
+		GUARDIAN_FENCE_AGENT_GONE,
+		guardian_decide(90000, 0, true, false, 90000 + GUARDIAN_GRACE_MS, &sleep_ms));
+	/* A restarted agent took the page over before: nothing to do. */
+	assert_int_equal(GUARDIAN_EXIT, guardian_decide(90000, 0, true, true, 1000, &sleep_ms));
+	assert_int_equal(GUARDIAN_EXIT, guardian_decide(90000, 0, true, true, 95000, &sleep_ms));
 	/* Disarmed (not leader, paused, planned shutdown): just exit. */
-	assert_int_equal(GUARDIAN_EXIT, guardian_decide(0, 0, true, 1000, &sleep_ms));
+	assert_int_equal(GUARDIAN_EXIT, guardian_decide(0, 0, true, false, 1000, &sleep_ms));
 	/* Already fenced for this deadline: nothing more to fence. */
-	assert_int_equal(GUARDIAN_EXIT, guardian_decide(9000, 9000, true, 1000, &sleep_ms));
+	assert_int_equal(GUARDIAN_EXIT, guardian_decide(9000, 9000, true, false, 1000, &sleep_ms));
 	assert_string_equal("fence: agent gone", guardian_verdict_name(GUARDIAN_FENCE_AGENT_GONE));
 }
 
@@ -165,6 +173,9 @@ static void fake_pm_done(struct fake_pm *pm)
 	}
 	assert_int_equal(0, buf_format(path, sizeof(path), "%s/postmaster.pid", pm->dir));
 	unlink(path);
+	/* A page a test's dead agent left behind (a clean stop removes its own). */
+	if (guardian_page_path(pm->dir, path, sizeof(path)) == 0)
+		unlink(path);
 	rmdir(pm->dir);
 }
 
@@ -209,9 +220,9 @@ static void test_kills_a_postmaster_that_ignores_the_immediate_shutdown(void **s
 	fake_pm_done(&pm);
 }
 
-/* A child that plays the agent: starts a guardian, arms it (or not), reports the guardian's pid
+/* A child that plays the agent: starts a guardian, arms it for armed_for_ms (0: not), reports the guardian's pid
  * on fd and waits to be killed. */
-static pid_t fake_agent(const char *dir, bool armed, pid_t *guardian)
+static pid_t fake_agent(const char *dir, int64_t armed_for_ms, pid_t *guardian)
 {
 	int fds[2];
 	pid_t pid;
@@ -225,8 +236,8 @@ static pid_t fake_agent(const char *dir, bool armed, pid_t *guardian)
 
 		close(fds[0]);
 		gpid = guardian_pid(g);
-		if (armed)
-			guardian_set_deadline(g, clock_mono_ms() + 3600 * 1000);
+		if (armed_for_ms > 0)
+			guardian_set_deadline(g, clock_mono_ms() + armed_for_ms);
 		if (write(fds[1], &gpid, sizeof(gpid)) != (ssize_t)sizeof(gpid))
 			_exit(1);
 		for (;;)
@@ -248,11 +259,10 @@ static void test_fences_when_an_armed_agent_dies(void **state)
 
 	(void)state;
 	fake_pm_start(&pm);
-	agent = fake_agent(pm.dir, true, &guardian);
-	/* Alive and armed far ahead: the postmaster stays. */
-	assert_int_equal(0, waitpid(pm.pid, NULL, WNOHANG));
+	agent = fake_agent(pm.dir, 300, &guardian);
 	kill(agent, SIGKILL);
 	assert_true(wait_end(agent) != -1);
+	/* No agent takes over: fenced at the dead agent's deadline. */
 	status = wait_end(pm.pid);
 	assert_true(status != -1);
 	assert_true(WIFSIGNALED(status));
@@ -263,6 +273,29 @@ static void test_fences_when_an_armed_agent_dies(void **state)
 	fake_pm_done(&pm);
 }
 
+static void test_restarted_agent_takes_over_from_a_dead_one(void **state)
+{
+	struct fake_pm pm;
+	struct guardian *g;
+	pid_t agent, guardian;
+
+	(void)state;
+	fake_pm_start(&pm);
+	/* Far enough ahead that the takeover comes first even on a loaded machine. */
+	agent = fake_agent(pm.dir, 60000, &guardian);
+	kill(agent, SIGKILL);
+	assert_true(wait_end(agent) != -1);
+	/* This process plays the restarted agent: its guardian takes the page over ... */
+	g = guardian_start(pm.dir);
+	assert_non_null(g);
+	/* ... and the dead agent's guardian exits without fencing. */
+	assert_true(wait_end(guardian) != -1);
+	assert_int_equal(0, waitpid(pm.pid, NULL, WNOHANG));
+	guardian_stop(g);
+	assert_int_equal(0, waitpid(pm.pid, NULL, WNOHANG));
+	fake_pm_done(&pm);
+}
+
 static void test_disarmed_agent_death_fences_nothing(void **state)
 {
 	struct fake_pm pm;
@@ -270,7 +303,7 @@ static void test_disarmed_agent_death_fences_nothing(void **state)
 
 	(void)state;
 	fake_pm_start(&pm);
-	agent = fake_agent(pm.dir, false, &guardian);
+	agent = fake_agent(pm.dir, 0, &guardian);
 	kill(agent, SIGKILL);
 	assert_true(wait_end(agent) != -1);
 	/* The guardian exits on the EOF ... */
@@ -290,6 +323,7 @@ int main(void)
 		cmocka_unit_test(test_fences_when_the_deadline_passes),
 		cmocka_unit_test(test_kills_a_postmaster_that_ignores_the_immediate_shutdown),
 		cmocka_unit_test(test_fences_when_an_armed_agent_dies),
+		cmocka_unit_test(test_restarted_agent_takes_over_from_a_dead_one),
 		cmocka_unit_test(test_disarmed_agent_death_fences_nothing),
 	};
 
