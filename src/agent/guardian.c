@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -237,12 +236,10 @@ static uint64_t fnv1a(const char *s)
 
 int guardian_page_path(const char *data_dir, char *out, size_t cap)
 {
-	char canon[PATH_MAX];
-
-	if (realpath(data_dir, canon) == NULL && buf_copy(canon, sizeof(canon), data_dir) != 0)
-		return -ENAMETOOLONG;
+	/* The path as configured, not resolved: it is the same for every agent started from the
+	 * same configuration, also before initdb has created the directory. */
 	if (buf_format(out, cap, GUARDIAN_PAGE_DIR "/gsha-guardian-%016llx",
-		       (unsigned long long)fnv1a(canon)) != 0)
+		       (unsigned long long)fnv1a(data_dir)) != 0)
 		return -ENAMETOOLONG;
 	return 0;
 }

@@ -54,7 +54,8 @@ void guardian_disarm(struct guardian *g);
  * frozen) or that it is gone. g may be NULL. */
 void guardian_poll(struct guardian *g);
 
-/* The path of data_dir's shared page file (GUARDIAN_PAGE_DIR). 0 or -ENAMETOOLONG. */
+/* The path of data_dir's shared page file (GUARDIAN_PAGE_DIR), named after data_dir as given.
+ * 0 or -ENAMETOOLONG. */
 int guardian_page_path(const char *data_dir, char *out, size_t cap);
 
 /* The guardian's pid, 0 once it is gone. */

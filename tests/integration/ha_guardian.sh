@@ -21,6 +21,7 @@ t_start_etcd
 c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "guard$$"
 for n in node1 node2 node3; do
 	c_config "$n"
+	PAGE_FILES+=("$(page_file "$C_DIR/$n/data")")
 done
 
 FROZEN=
@@ -38,6 +39,19 @@ t_on_failure() {
 		tail -40 "$C_DIR/$n.log" 2>/dev/null
 	done
 }
+
+# The guardian's page file of a data directory (src/agent/guardian.c: FNV-1a of its path);
+# an agent killed for good leaves it behind: removed at exit.
+page_file() {
+	python3 -c 'import os, sys
+h = 14695981039346656037
+for b in sys.argv[1].encode():
+    h = ((h ^ b) * 1099511628211) % 2**64
+print("/dev/shm/gsha-guardian-%016x" % h)' "$1"
+}
+PAGE_FILES=()
+remove_page_files() { rm -f "${PAGE_FILES[@]}"; }
+T_CLEANUP_HOOKS+=(remove_page_files)
 
 leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
 role_is() { c_is "$1" "$2"; }
@@ -183,6 +197,7 @@ for n in node1 node2 node3; do
 done
 c_init "$(t_tmpdir)/pid1" "$ETCD_URL" "guard1$$"
 c_config solo
+PAGE_FILES+=("$(page_file "$C_DIR/solo/data")")
 unshare --pid --fork --kill-child=TERM --mount-proc \
 	setpriv --reuid postgres --regid postgres --init-groups \
 	"$GSHA_BUILD_DIR/gsha" "$C_DIR/solo.yml" >"$C_DIR/solo.log" 2>&1 &
