@@ -17,6 +17,19 @@ source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
 source "$(dirname "$0")/lib/writers.sh"
 
+# The guardian's page file of a data directory (src/agent/guardian.c: FNV-1a of its path);
+# an agent killed for good leaves it behind: removed at exit.
+page_file() {
+	python3 -c 'import os, sys
+h = 14695981039346656037
+for b in sys.argv[1].encode():
+    h = ((h ^ b) * 1099511628211) % 2**64
+print("/dev/shm/gsha-guardian-%016x" % h)' "$1"
+}
+PAGE_FILES=()
+remove_page_files() { rm -f "${PAGE_FILES[@]}"; }
+T_CLEANUP_HOOKS+=(remove_page_files)
+
 t_start_etcd
 c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "guard$$"
 for n in node1 node2 node3; do
@@ -40,18 +53,6 @@ t_on_failure() {
 	done
 }
 
-# The guardian's page file of a data directory (src/agent/guardian.c: FNV-1a of its path);
-# an agent killed for good leaves it behind: removed at exit.
-page_file() {
-	python3 -c 'import os, sys
-h = 14695981039346656037
-for b in sys.argv[1].encode():
-    h = ((h ^ b) * 1099511628211) % 2**64
-print("/dev/shm/gsha-guardian-%016x" % h)' "$1"
-}
-PAGE_FILES=()
-remove_page_files() { rm -f "${PAGE_FILES[@]}"; }
-T_CLEANUP_HOOKS+=(remove_page_files)
 
 leader_is_one_of() { local l; l=$(c_leader); [ -n "$l" ] && [[ " $* " == *" $l "* ]]; }
 role_is() { c_is "$1" "$2"; }
