@@ -69,6 +69,7 @@ struct agent {
 	struct db *db;
 	struct rest_server *rest;
 	struct callbacks *callbacks; /* postgresql.callbacks (callbacks.h) */
+	struct guardian *guardian;   /* fences a frozen or dead leader's PostgreSQL (guardian.h) */
 	char api_url[AGENT_URL_MAX];
 	char conn_url[AGENT_URL_MAX];
 

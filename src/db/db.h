@@ -653,6 +653,32 @@ int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *er
  * with a message. */
 int db_fence(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
 
+/* What a process that holds no driver (the agent's guardian, src/agent/guardian.c) needs to
+ * fence this data directory's server: the data directory, and the postmaster's pid and start
+ * time (epoch seconds, from postmaster.pid) as last proven, for the identity check when the
+ * file is gone by the time of the fence. */
+struct db_fence_target {
+	char data_dir[DB_PATH_MAX];
+	int pid;
+	int64_t start_time;
+};
+
+/* Fills *out from data_dir's postmaster.pid once its pid proved to be the postmaster that
+ * wrote it (the identity and start time checks of db_fence). Returns 0, -ESRCH when no such
+ * postmaster runs (no file, a dead or recycled pid), or another negative errno. */
+int db_fence_target_read(const char *data_dir, struct db_fence_target *out)
+	__attribute__((warn_unused_result));
+
+/* Fences target's server without a driver handle: an immediate shutdown (SIGQUIT to the
+ * postmaster, whose backends then quit at once), and when the postmaster is still there after
+ * quit_wait_ms, db_fence's kill of the postmaster, its process group and its children. The
+ * postmaster is the one postmaster.pid names now if it proves to be this data directory's,
+ * else target's pid if that still proves to be. Blocks at most quit_wait_ms plus the kill.
+ * Returns 0 when it fenced a server (err says how), -ESRCH when none runs, or another negative
+ * errno, with a message. */
+int db_fence_target(const struct db_fence_target *target, int64_t quit_wait_ms, char *err,
+		    size_t err_cap) __attribute__((warn_unused_result));
+
 /* Checks the directory that will hold path (the pgpass file, initdb's password file): returns
  * 0 when only its owner may write it, 1 with a message saying so when its group or every user
  * may (the agent warns: files there are created exclusively with mode 0600, but other users see

@@ -16,6 +16,12 @@
  * connects through HAProxy still says which node acknowledged. TABLE (default bench_w, a plain
  * lower-case identifier) lets a second writer run beside the first.
  *
+ * Environment (for one writer per node, tests/integration/ha_guardian.sh, tests/bench/
+ * frozen_agent.sh): BENCH_WRITER_SEQ_BASE, the first SEQ less one (default 0), so writers on
+ * different nodes never insert the same key; BENCH_WRITER_RETRY_MS, the pause after a failed
+ * connection or insert (default WRITER_RETRY_SLEEP_MS), so a writer aimed at a replica does not
+ * open a connection every few milliseconds.
+ *
  * Every wait is bounded: connection attempts by connect_timeout in CONNINFO, each insert by
  * WRITER_QUERY_TIMEOUT_MS (after which the connection is dropped, never cancelled: a cancelled
  * wait for a synchronous standby would still report success), the whole run by SECONDS.
@@ -149,7 +155,8 @@ static int writer_wait_result(PGconn *conn)
 
 int main(int argc, char **argv)
 {
-	long seconds, interval;
+	long seconds, interval, seq_base = 0, retry_ms = WRITER_RETRY_SLEEP_MS;
+	const char *env;
 	FILE *out;
 	PGconn *conn = NULL;
 	int64_t end_ms, next_ms;
@@ -164,6 +171,17 @@ int main(int argc, char **argv)
 			"usage: bench-writer CONNINFO SECONDS INTERVAL_MS OUTFILE [TABLE]\n");
 		return 2;
 	}
+	env = getenv("BENCH_WRITER_SEQ_BASE");
+	if (env != NULL && writer_parse_long(env, 0, 1000000000000L, &seq_base) != 0) {
+		fprintf(stderr, "bench-writer: BENCH_WRITER_SEQ_BASE: not a number\n");
+		return 2;
+	}
+	env = getenv("BENCH_WRITER_RETRY_MS");
+	if (env != NULL && writer_parse_long(env, 1, WRITER_MAX_INTERVAL_MS, &retry_ms) != 0) {
+		fprintf(stderr, "bench-writer: BENCH_WRITER_RETRY_MS: not a number\n");
+		return 2;
+	}
+	seq = seq_base;
 	snprintf(sql, sizeof(sql), "insert into %s(seq) values ($1::bigint)", table);
 	out = fopen(argv[4], "w");
 	if (out == NULL) {
@@ -187,7 +205,7 @@ int main(int argc, char **argv)
 				fprintf(out, "noconn - - %" PRId64 " -\n", writer_wall_us());
 				PQfinish(conn);
 				conn = NULL;
-				writer_sleep_ms(WRITER_RETRY_SLEEP_MS);
+				writer_sleep_ms(retry_ms);
 				continue;
 			}
 			PQsetNoticeProcessor(conn, writer_ignore_notice, NULL);
@@ -208,7 +226,7 @@ int main(int argc, char **argv)
 		if (outcome != 1) {
 			PQfinish(conn);
 			conn = NULL;
-			writer_sleep_ms(WRITER_RETRY_SLEEP_MS);
+			writer_sleep_ms(retry_ms);
 			continue;
 		}
 		next_ms += interval;
