@@ -114,8 +114,9 @@ static void fake_pm_start_as(struct fake_pm *pm, bool deaf_to_quit)
 	pm->pid = fork();
 	assert_true(pm->pid >= 0);
 	if (pm->pid == 0) {
-		if (deaf_to_quit)
-			signal(SIGQUIT, SIG_IGN);
+		/* Set either way: a shell's background job (CI runs under one) starts with SIGQUIT
+		 * ignored, and the stand-in would inherit that through exec. */
+		signal(SIGQUIT, deaf_to_quit ? SIG_IGN : SIG_DFL);
 		if (chdir(pm->dir) == 0)
 			execl("/bin/sleep", "sleep", "120", (char *)NULL);
 		_exit(127);
