@@ -67,6 +67,11 @@ struct dcs_client {
 	uint64_t member_lease; /* ... and the lease it was written with; 0: never written */
 	int64_t last_read_revision;
 	_Atomic int64_t call_cap_ms; /* dcs_cap_calls: no call runs past it; 0: no cap */
+	/* The store revision in the header of the latest 2xx reply of any call (a keepalive, a
+	 * read, a write), and when it came (monotonic ms): the watch skips its stall probe while
+	 * etcd's revision has not moved past what the view is known complete at. */
+	_Atomic int64_t seen_revision;
+	_Atomic int64_t seen_ms;
 
 	pthread_mutex_t stats_lock; /* guards stats: requests run on the loop and REST threads */
 	struct dcs_stats stats;

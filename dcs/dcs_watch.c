@@ -153,6 +153,7 @@ struct watch_state {
 	int endpoint;
 	bool created;
 	bool reload;		    /* the view was refused an event: read it again */
+	int64_t loaded_at;	    /* the store revision of the last load; 0: none */
 	int rc;			    /* why the stream ended */
 	char token[DCS_SECRET_MAX]; /* the token the stream was opened with */
 	char msg[DCS_MSG_MAX];
@@ -223,7 +224,7 @@ static bool watch_lines(struct watch_state *ws)
 /* The stall probe on the watch's endpoint. With a view: a keys-only listing of the prefix,
  * compared with the view (*behind: the view misses a change etcd has, a delete included).
  * Without: the newest mod_revision under the prefix into *latest_mod. */
-static int watch_probe(struct watch_state *ws, int64_t *latest_mod, bool *behind)
+static int watch_probe(struct watch_state *ws, int64_t *latest_mod, bool *behind, int64_t *at)
 {
 	struct dcs_client *c = ws->c;
 	struct buf req, resp;
@@ -244,6 +245,9 @@ static int watch_probe(struct watch_state *ws, int64_t *latest_mod, bool *behind
 		rc = dcs_call(c, &ws->probe, "/v3/kv/range", &req, &resp,
 			      clock_mono_ms() + c->attempt_ms, CALL_PINNED, ws->msg,
 			      sizeof(ws->msg));
+	*at = 0;
+	if (rc == DCS_OK && view)
+		rc = dcs_codec_parse_header(resp.data, resp.len, at, ws->msg, sizeof(ws->msg));
 	if (rc == DCS_OK && view) {
 		pthread_mutex_lock(&c->view_lock);
 		rc = c->view.loaded
@@ -261,6 +265,23 @@ static int watch_probe(struct watch_state *ws, int64_t *latest_mod, bool *behind
 	return rc;
 }
 
+/* Whether the stall probe may be skipped: the view is loaded and a reply to any call, newer
+ * than the last probe, carried the store revision the view is known complete at (so no key
+ * anywhere changed since). A stale member answers with an older revision: no skip. */
+static bool quiet_since(struct watch_state *ws, int64_t known_at, int64_t probed_ms)
+{
+	struct dcs_client *c = ws->c;
+	bool loaded;
+
+	if (known_at == 0 || atomic_load(&c->seen_ms) <= probed_ms ||
+	    atomic_load(&c->seen_revision) != known_at)
+		return false;
+	pthread_mutex_lock(&c->view_lock);
+	loaded = c->view.loaded && c->view_live;
+	pthread_mutex_unlock(&c->view_lock);
+	return loaded;
+}
+
 /* Opens the stream from ws->rev + 1 and follows it until it breaks, stalls or stop is asked.
  * Returns true when the reconnect must announce DCS_CHANGE_RESYNC. */
 static bool watch_follow(struct watch_state *ws)
@@ -273,6 +294,9 @@ static bool watch_follow(struct watch_state *ws)
 	int64_t next_probe, awaited = 0; /* a revision the probe saw and the stream owes us */
 	int probe_failures = 0, running = 1;
 	bool resync = false, was_behind = false;
+	/* The store revision the view is known complete at (the load's, or a clean probe's; 0:
+	 * none) and when the last probe ran. */
+	int64_t known_at = ws->loaded_at, probed_ms = clock_mono_ms();
 
 	if (interval < DCS_PROBE_MIN_MS)
 		interval = DCS_PROBE_MIN_MS;
@@ -360,11 +384,17 @@ static bool watch_follow(struct watch_state *ws)
 			ws->rc = st.rc != DCS_OK ? st.rc : DCS_ERR_TRANSIENT;
 			break;
 		}
-		if (clock_mono_ms() >= next_probe) {
-			int64_t latest = 0;
-			bool behind = false;
-			int rc = watch_probe(ws, &latest, &behind);
+		if (clock_mono_ms() >= next_probe && quiet_since(ws, known_at, probed_ms)) {
+			/* etcd answered another call since the last probe at the very revision the
+			 * view is known complete at: nothing changed anywhere, no probe needed. */
 			next_probe = clock_mono_ms() + interval;
+		} else if (clock_mono_ms() >= next_probe) {
+			int64_t latest = 0, at = 0;
+			bool behind = false;
+			int rc = watch_probe(ws, &latest, &behind, &at);
+			probed_ms = clock_mono_ms();
+			next_probe = probed_ms + interval;
+			known_at = rc == DCS_OK && !behind ? at : 0;
 			if (rc != DCS_OK) {
 				if (++probe_failures >= DCS_PROBE_FAILURES_MAX) {
 					ws->rc = rc;
@@ -429,6 +459,7 @@ static int watch_load(struct watch_state *ws)
 	struct dcs_client *c = ws->c;
 	struct buf req, resp;
 	int64_t latest = 0, rev = 0;
+	bool loaded = false;
 	int rc;
 
 	buf_init(&req, DCS_REQUEST_MAX);
@@ -445,6 +476,7 @@ static int watch_load(struct watch_state *ws)
 		rc = dcs_view_load(&c->view, resp.data, resp.len, c->prefix, ws->msg,
 				   sizeof(ws->msg));
 		rev = c->view.revision;
+		loaded = rc == DCS_OK;
 	} else {
 		dcs_view_clear(&c->view);
 	}
@@ -469,6 +501,7 @@ static int watch_load(struct watch_state *ws)
 	buf_done(&resp);
 	if (rc == DCS_OK)
 		ws->rev = rev;
+	ws->loaded_at = rc == DCS_OK && loaded ? rev : 0;
 	return rc;
 }
 

@@ -344,6 +344,11 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 				changed = dcs_take_changes(a->dcs);
 				if ((changed & WAKE_CHANGES) != 0)
 					return;
+				/* Without a leader, what the others write about themselves (a primary
+				 * that stepped down, a member gone) can decide the race: at once. */
+				if ((changed & DCS_CHANGE_MEMBERS) != 0 && a->view_ok &&
+				    !a->cluster->has_leader)
+					return;
 				members_pending =
 					members_pending || (changed & DCS_CHANGE_MEMBERS) != 0;
 			} else if (fds[i].fd == db_postmaster_fd(a->db) && fds[i].fd != tfd) {
