@@ -419,6 +419,8 @@ static int call_endpoints(struct dcs_client *c, struct dcs_conn *k, const char *
 				 * this endpoint is not a sane etcd: try the next one. */
 				rc = dcs_codec_parse_header(resp->data, resp->len, &rev, st.message,
 							    sizeof(st.message));
+				if (rc == DCS_OK && rev == 0)
+					rev = dcs_view_reply_revision(resp->data, resp->len);
 				if (rc == DCS_OK && rev > 0) {
 					atomic_store(&c->seen_revision, rev);
 					atomic_store(&c->seen_ms, clock_mono_ms());

@@ -409,3 +409,18 @@ out_free_root:
 	cJSON_Delete(root);
 	return rc;
 }
+
+int64_t dcs_view_reply_revision(const char *body, size_t len)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	const cJSON *res, *header;
+	int64_t rev = 0;
+	bool ok = true;
+
+	res = cJSON_IsObject(root) ? dcs_json_object(root, "result", &ok) : NULL;
+	header = ok && res != NULL ? dcs_json_object(res, "header", &ok) : NULL;
+	if (!ok || header == NULL || !dcs_json_i64(header, "revision", 0, INT64_MAX, &rev))
+		rev = 0;
+	cJSON_Delete(root);
+	return rev;
+}

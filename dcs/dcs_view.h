@@ -66,6 +66,10 @@ int dcs_view_compare_keys(const struct dcs_view *v, const char *body, size_t len
 			  const char *prefix, bool *behind, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
+/* The store revision of a reply whose header sits under "result" (a lease keepalive through the
+ * gateway), 0 when there is none. */
+int64_t dcs_view_reply_revision(const char *body, size_t len);
+
 /* Builds the cluster view from the keys (out->revision = v->revision). */
 void dcs_view_build(const struct dcs_view *v, struct dcs_cluster *out);
 

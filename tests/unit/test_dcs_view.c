@@ -449,6 +449,24 @@ static void test_view_unloaded_takes_no_events(void **st)
 	assert_int_equal(s->v.count, 0);
 }
 
+/* The stall probe is skipped on the revision of any reply: a keepalive's sits under "result". */
+static void test_view_keepalive_reply_revision(void **st)
+{
+	struct fixture f = load("lease_keepalive.json");
+	static const char *const none[] = {
+		"{\"result\":{}}",
+		"[1]",
+		"{\"result\":{\"header\":{\"revision\":\"-3\"}}}",
+		"{\"header\":{\"revision\":\"5\"}}",
+	};
+
+	(void)st;
+	assert_int_equal(dcs_view_reply_revision(f.data, f.len), 12);
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		assert_int_equal(dcs_view_reply_revision(none[i], strlen(none[i])), 0);
+	free(f.data);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_loaded, teardown)
@@ -469,6 +487,7 @@ int main(void)
 		T(test_view_probe_sees_a_missed_delete),
 		T(test_view_probe_sees_a_missed_put),
 		T(test_view_unloaded_takes_no_events),
+		T(test_view_keepalive_reply_revision),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
