@@ -327,8 +327,8 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 			fds[nfds++] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 		else if (a->busy != HA_ACT_NONE && timeout > WAIT_SLICE_MS)
 			timeout = WAIT_SLICE_MS;
-		if (dcs_at < 0 && timeout > WAIT_SLICE_MS)
-			timeout = WAIT_SLICE_MS; /* no wake fd: look for changes on a timer */
+		if ((dcs_at < 0 || a->signal_fd < 0) && timeout > WAIT_SLICE_MS)
+			timeout = WAIT_SLICE_MS; /* no wake fd: look on a timer */
 		if (poll(fds, (nfds_t)nfds, timeout < 1 ? 1 : (int)timeout) <= 0)
 			continue;
 		for (int i = 0; i < nfds; i++) {
