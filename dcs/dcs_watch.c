@@ -265,21 +265,25 @@ static int watch_probe(struct watch_state *ws, int64_t *latest_mod, bool *behind
 	return rc;
 }
 
-/* Whether the stall probe may be skipped: the view is loaded and a reply to any call, newer
- * than the last probe, carried the store revision the view is known complete at (so no key
- * anywhere changed since). A stale member answers with an older revision: no skip. */
+/* Whether the stall probe may be skipped: the view is live and a reply to any call, newer than
+ * the last probe, carried a store revision the view is known complete at (the load's or a clean
+ * probe's, or the last change the stream brought), so no key anywhere changed since. A stale
+ * member answers with an older revision: no skip. */
 static bool quiet_since(struct watch_state *ws, int64_t known_at, int64_t probed_ms)
 {
 	struct dcs_client *c = ws->c;
-	bool loaded;
+	int64_t seen = atomic_load(&c->seen_revision);
+	bool quiet;
 
-	if (known_at == 0 || atomic_load(&c->seen_ms) <= probed_ms ||
-	    atomic_load(&c->seen_revision) != known_at)
+	if (atomic_load(&c->seen_ms) <= probed_ms)
 		return false;
 	pthread_mutex_lock(&c->view_lock);
-	loaded = c->view.loaded && c->view_live;
+	/* The stream brings every change in order: a live view is also complete up to the last
+	 * change it brought, so the prefix's own writes (the usual ones) need no probe either. */
+	quiet = c->view.loaded && c->view_live && (seen == known_at || seen == c->view.revision) &&
+		seen != 0;
 	pthread_mutex_unlock(&c->view_lock);
-	return loaded;
+	return quiet;
 }
 
 /* Opens the stream from ws->rev + 1 and follows it until it breaks, stalls or stop is asked.

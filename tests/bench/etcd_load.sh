@@ -34,7 +34,8 @@ b_trap
 TCK=$(getconf CLK_TCK)
 
 echo "== etcd load benchmark: idle 3-node cluster, ${PERIOD}s measured after ${SETTLE}s settling"
-b_build_info
+b_build_info | grep -v '^settings:'
+echo "settings: per run, ttl/loop_wait/retry_timeout $TIMINGS (same YAML for both systems)"
 t_start_etcd
 echo "etcd: $(etcd --version 2>/dev/null | head -1)"
 results=$t_tmpdir/results
