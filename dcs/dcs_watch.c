@@ -286,6 +286,20 @@ static bool quiet_since(struct watch_state *ws, int64_t known_at, int64_t probed
 	return quiet;
 }
 
+/* Whether the latest reply to any call carried an older store revision than the newest change
+ * the live stream brought (the reply came before that change). */
+static bool reply_predates_view(struct watch_state *ws)
+{
+	struct dcs_client *c = ws->c;
+	int64_t seen = atomic_load(&c->seen_revision);
+	bool older;
+
+	pthread_mutex_lock(&c->view_lock);
+	older = c->view.loaded && c->view_live && seen != 0 && seen < c->view.revision;
+	pthread_mutex_unlock(&c->view_lock);
+	return older;
+}
+
 /* Opens the stream from ws->rev + 1 and follows it until it breaks, stalls or stop is asked.
  * Returns true when the reconnect must announce DCS_CHANGE_RESYNC. */
 static bool watch_follow(struct watch_state *ws)
@@ -301,6 +315,7 @@ static bool watch_follow(struct watch_state *ws)
 	/* The store revision the view is known complete at (the load's, or a clean probe's; 0:
 	 * none) and when the last probe ran. */
 	int64_t known_at = ws->loaded_at, probed_ms = clock_mono_ms();
+	bool deferred = false; /* this interval's probe was put off once already */
 
 	if (interval < DCS_PROBE_MIN_MS)
 		interval = DCS_PROBE_MIN_MS;
@@ -392,7 +407,15 @@ static bool watch_follow(struct watch_state *ws)
 			/* etcd answered another call since the last probe at the very revision the
 			 * view is known complete at: nothing changed anywhere, no probe needed. */
 			next_probe = clock_mono_ms() + interval;
+			deferred = false;
+		} else if (clock_mono_ms() >= next_probe && !deferred && reply_predates_view(ws)) {
+			/* The stream brought changes after the last reply to any call: that reply
+			 * can neither clear nor blame it. Once per probe interval, wait half of
+			 * it for a newer reply (the keepalives come every loop_wait). */
+			next_probe = clock_mono_ms() + interval / 2;
+			deferred = true;
 		} else if (clock_mono_ms() >= next_probe) {
+			deferred = false;
 			int64_t latest = 0, at = 0;
 			bool behind = false;
 			int rc = watch_probe(ws, &latest, &behind, &at);
