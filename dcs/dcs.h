@@ -502,6 +502,25 @@ int dcs_watch_start(struct dcs_client *c, char *msg, size_t msglen)
  * Returns at once when changes are already pending. Without a running watch it just waits. */
 int dcs_wait_for_change(struct dcs_client *c, int64_t timeout_ms, unsigned *changed);
 
+/* A file descriptor that polls readable while changes are pending (a watch event, dcs_wake), for
+ * a caller that waits on several sources at once (poll(2) for POLLIN); the caller then takes the
+ * bits with dcs_take_changes, which makes it unreadable again. -1 when none could be made: the
+ * caller waits on its deadline alone. Owned by the client: do not close or read it. */
+int dcs_wake_fd(const struct dcs_client *c);
+
+/* The pending dcs_change bits, cleared (0 when none). */
+unsigned dcs_take_changes(struct dcs_client *c);
+
+/* The watch-fed view: the keys of the prefix as the last read and every watch event since made
+ * them, built as dcs_read_cluster builds a read (out->revision: the newest change in it, which
+ * is not etcd's revision at the time). Writes *out and returns true only while the watch stream
+ * follows on without a gap from the view's revision; false (nothing written) before the first
+ * load, while the stream is being rebuilt, or when the prefix does not fit the view (then read
+ * with dcs_read_cluster). It is at most as old as the watch's delivery: a decision that writes
+ * a key depending on it reads linearizably first (docs/ha-loop-contract.md). Like
+ * dcs_read_cluster, it notes whether this member's key is still as last written. */
+bool dcs_cached_cluster(struct dcs_client *c, struct dcs_cluster *out);
+
 /* Ends every call that starts while the cap is set no later than deadline_ms (monotonic), even
  * when retry_timeout would allow more; 0 removes the cap. The HA loop caps its calls at a
  * primary's fence deadline so a dead etcd cannot delay the fencing decision (docs/timing.md). */

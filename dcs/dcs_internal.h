@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "dcs.h"
 #include "dcs_codec.h"
+#include "dcs_view.h"
 
 /* Per-attempt budget: retry_timeout split as Patroni does (three tries, or one per endpoint). */
 #define DCS_ATTEMPTS_MIN 3
@@ -25,11 +26,16 @@
 #define DCS_ROUND_PAUSE_MS 100
 /* The smallest lease etcd grants by default; shorter TTLs are raised to it. */
 #define DCS_LEASE_MIN_S 2
-/* The watch: how often the stall probe runs (a third of the TTL, within these bounds). */
-#define DCS_PROBE_MIN_MS 500
-#define DCS_PROBE_MAX_MS 5000
-/* The watch loop's poll step: bounds how late a stop request is noticed. */
-#define DCS_WATCH_POLL_MS 100
+/* The watch: how often the stall probe runs (once a TTL, within these bounds: the HA loop reads
+ * from the watch-fed view, so a stuck stream is found within a TTL of a missed change, and the
+ * probe costs etcd one small request per TTL; docs/ha-loop-contract.md). */
+#define DCS_PROBE_MIN_MS 1000
+#define DCS_PROBE_MAX_MS 30000
+/* After a probe saw the view behind etcd: how long the stream has to deliver before it counts as
+ * stuck (events arrive within milliseconds of their commit). */
+#define DCS_PROBE_GRACE_MS 1000
+/* Keys a stall probe lists (keys only) to compare with the view; more: compared by revision. */
+#define DCS_PROBE_KEYS_MAX 1024
 /* Pause before the watch reconnects after a failure (doubling up to the max). */
 #define DCS_WATCH_BACKOFF_MIN_MS 100
 #define DCS_WATCH_BACKOFF_MAX_MS 2000
@@ -61,6 +67,11 @@ struct dcs_client {
 	uint64_t member_lease; /* ... and the lease it was written with; 0: never written */
 	int64_t last_read_revision;
 	_Atomic int64_t call_cap_ms; /* dcs_cap_calls: no call runs past it; 0: no cap */
+	/* The store revision in the header of the latest 2xx reply of any call (a keepalive, a
+	 * read, a write), and when it came (monotonic ms): the watch skips its stall probe while
+	 * etcd's revision has not moved past what the view is known complete at. */
+	_Atomic int64_t seen_revision;
+	_Atomic int64_t seen_ms;
 
 	pthread_mutex_t stats_lock; /* guards stats: requests run on the loop and REST threads */
 	struct dcs_stats stats;
@@ -76,6 +87,11 @@ struct dcs_client {
 	bool watch_running;
 	pthread_t watch_thread;
 	CURLM *multi;
+	int wake_fd; /* eventfd, readable while pending != 0 (dcs_wake_fd); -1: none */
+
+	pthread_mutex_t view_lock; /* the watch-fed view: written by the watch thread only */
+	struct dcs_view view;
+	bool view_live; /* the stream follows on from view.revision: the view is current */
 };
 
 /* Applies the client's TLS settings and safe defaults (no redirects, http and https only). */

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "curl_init.h"
@@ -152,6 +154,10 @@ struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, siz
 	pthread_mutex_init(&c->token_lock, NULL);
 	pthread_mutex_init(&c->stats_lock, NULL);
 	pthread_mutex_init(&c->watch_lock, NULL);
+	pthread_mutex_init(&c->view_lock, NULL);
+	dcs_view_init(&c->view);
+	/* Without an eventfd the HA loop still wakes on its deadline; dcs_wake_fd says -1. */
+	c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->watch_cond, &ca);
@@ -179,6 +185,10 @@ void dcs_client_free(struct dcs_client *c)
 	pthread_mutex_destroy(&c->stats_lock);
 	pthread_mutex_destroy(&c->watch_lock);
 	pthread_cond_destroy(&c->watch_cond);
+	pthread_mutex_destroy(&c->view_lock);
+	dcs_view_done(&c->view);
+	if (c->wake_fd >= 0)
+		close(c->wake_fd);
 	/* The password is in opts: do not leave it in freed memory. */
 	explicit_bzero(c, sizeof(*c));
 	free(c);
@@ -404,6 +414,12 @@ static int call_endpoints(struct dcs_client *c, struct dcs_conn *k, const char *
 				 * this endpoint is not a sane etcd: try the next one. */
 				rc = dcs_codec_parse_header(resp->data, resp->len, &rev, st.message,
 							    sizeof(st.message));
+				if (rc == DCS_OK && rev == 0)
+					rev = dcs_view_reply_revision(resp->data, resp->len);
+				if (rc == DCS_OK && rev > 0) {
+					atomic_store(&c->seen_revision, rev);
+					atomic_store(&c->seen_ms, clock_mono_ms());
+				}
 				if (rc == DCS_OK)
 					return DCS_OK;
 				st.rc = rc;

@@ -5,7 +5,10 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "dcs_internal.h"
@@ -18,8 +21,70 @@ static void notify(struct dcs_client *c, unsigned bits)
 {
 	pthread_mutex_lock(&c->watch_lock);
 	c->pending |= bits;
+	if (c->wake_fd >= 0) {
+		uint64_t one = 1;
+		ssize_t w = write(c->wake_fd, &one, sizeof(one));
+		(void)w; /* EAGAIN: the counter is already non-zero, the fd readable */
+	}
 	pthread_cond_broadcast(&c->watch_cond);
 	pthread_mutex_unlock(&c->watch_lock);
+}
+
+int dcs_wake_fd(const struct dcs_client *c)
+{
+	return c->wake_fd;
+}
+
+/* Hands out and clears the pending bits; the eventfd is drained under the same lock, so it is
+ * readable exactly while bits are pending. */
+static unsigned take_pending(struct dcs_client *c)
+{
+	unsigned bits;
+
+	pthread_mutex_lock(&c->watch_lock);
+	bits = c->pending;
+	c->pending = 0;
+	if (c->wake_fd >= 0) {
+		uint64_t n;
+		ssize_t r = read(c->wake_fd, &n, sizeof(n));
+		(void)r; /* EAGAIN: nothing was written */
+	}
+	pthread_mutex_unlock(&c->watch_lock);
+	return bits;
+}
+
+unsigned dcs_take_changes(struct dcs_client *c)
+{
+	return take_pending(c);
+}
+
+bool dcs_cached_cluster(struct dcs_client *c, struct dcs_cluster *out)
+{
+	const struct dcs_member *me;
+	bool live;
+
+	pthread_mutex_lock(&c->view_lock);
+	live = c->view_live && c->view.loaded;
+	if (live)
+		dcs_view_build(&c->view, out);
+	pthread_mutex_unlock(&c->view_lock);
+	if (!live)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	/* As dcs_read_cluster: our key gone or changed makes the next dcs_touch_member write. */
+	me = dcs_cluster_member(out, c->opts.name);
+	if (c->opts.name[0] &&
+	    (me == NULL || me->lease != c->lease || strcmp(me->doc, c->member_doc) != 0))
+		c->member_lease = 0;
+	pthread_mutex_unlock(&c->lock);
+	return true;
+}
+
+static void set_live(struct dcs_client *c, bool live)
+{
+	pthread_mutex_lock(&c->view_lock);
+	c->view_live = live && c->view.loaded;
+	pthread_mutex_unlock(&c->view_lock);
 }
 
 void dcs_cap_calls(struct dcs_client *c, int64_t deadline_ms)
@@ -70,9 +135,8 @@ int dcs_wait_for_change(struct dcs_client *c, int64_t timeout_ms, unsigned *chan
 	while (c->pending == 0 && clock_mono_ms() < deadline)
 		if (pthread_cond_timedwait(&c->watch_cond, &c->watch_lock, &ts) == ETIMEDOUT)
 			break;
-	bits = c->pending;
-	c->pending = 0;
 	pthread_mutex_unlock(&c->watch_lock);
+	bits = take_pending(c);
 	if (bits == 0)
 		return 0;
 	if (changed)
@@ -88,6 +152,8 @@ struct watch_state {
 	int64_t rev;	 /* every change up to here has been seen */
 	int endpoint;
 	bool created;
+	bool reload;		    /* the view was refused an event: read it again */
+	int64_t loaded_at;	    /* the store revision of the last load; 0: none */
 	int rc;			    /* why the stream ended */
 	char token[DCS_SECRET_MAX]; /* the token the stream was opened with */
 	char msg[DCS_MSG_MAX];
@@ -105,9 +171,26 @@ static bool watch_lines(struct watch_state *ws)
 				: dcs_codec_parse_watch(ws->line.data, n, ws->c->prefix, &r,
 							ws->msg, sizeof(ws->msg));
 
+		if (n > 0 && rc == DCS_OK && r.events > 0) {
+			struct dcs_client *c = ws->c;
+
+			pthread_mutex_lock(&c->view_lock);
+			if (c->view.loaded) {
+				rc = dcs_view_apply_watch(&c->view, ws->line.data, n, c->prefix,
+							  NULL, ws->msg, sizeof(ws->msg));
+				if (rc != DCS_OK) {
+					c->view_live = false;
+					ws->reload = true;
+				}
+			}
+			pthread_mutex_unlock(&c->view_lock);
+		}
 		if (n > 0 && rc == DCS_OK) {
-			if (r.created)
+			if (r.created) {
 				ws->created = true;
+				/* The stream starts right after the view's revision: no gap. */
+				set_live(ws->c, true);
+			}
 			if (r.events > 0 && r.max_mod_revision > ws->rev) {
 				notify(ws->c, r.changed);
 				ws->rev = r.max_mod_revision;
@@ -138,28 +221,83 @@ static bool watch_lines(struct watch_state *ws)
 	return true;
 }
 
-/* The stall probe on the watch's endpoint: the newest mod_revision under the prefix. */
-static int watch_probe(struct watch_state *ws, int64_t *latest_mod)
+/* The stall probe on the watch's endpoint. With a view: a keys-only listing of the prefix,
+ * compared with the view (*behind: the view misses a change etcd has, a delete included).
+ * Without: the newest mod_revision under the prefix into *latest_mod. */
+static int watch_probe(struct watch_state *ws, int64_t *latest_mod, bool *behind, int64_t *at)
 {
 	struct dcs_client *c = ws->c;
 	struct buf req, resp;
 	int64_t rev;
+	bool view;
 	int rc;
 
+	pthread_mutex_lock(&c->view_lock);
+	view = c->view.loaded;
+	pthread_mutex_unlock(&c->view_lock);
+	*behind = false;
 	buf_init(&req, DCS_REQUEST_MAX);
 	buf_init(&resp, DCS_RESPONSE_MAX);
-	rc = dcs_codec_range_latest(&req, c->prefix);
+	rc = view ? dcs_codec_range_keys(&req, c->prefix, DCS_PROBE_KEYS_MAX)
+		  : dcs_codec_range_latest(&req, c->prefix);
 	ws->probe.endpoint = ws->endpoint;
 	if (rc == DCS_OK)
 		rc = dcs_call(c, &ws->probe, "/v3/kv/range", &req, &resp,
 			      clock_mono_ms() + c->attempt_ms, CALL_PINNED, ws->msg,
 			      sizeof(ws->msg));
-	if (rc == DCS_OK)
+	*at = 0;
+	if (rc == DCS_OK && view)
+		rc = dcs_codec_parse_header(resp.data, resp.len, at, ws->msg, sizeof(ws->msg));
+	if (rc == DCS_OK && view) {
+		pthread_mutex_lock(&c->view_lock);
+		rc = c->view.loaded
+			     ? dcs_view_compare_keys(&c->view, resp.data, resp.len, c->prefix,
+						     behind, ws->msg, sizeof(ws->msg))
+			     : DCS_OK;
+		pthread_mutex_unlock(&c->view_lock);
+		*latest_mod = 0;
+	} else if (rc == DCS_OK) {
 		rc = dcs_codec_parse_range_latest(resp.data, resp.len, &rev, latest_mod, ws->msg,
 						  sizeof(ws->msg));
+	}
 	buf_done(&req);
 	buf_done(&resp);
 	return rc;
+}
+
+/* Whether the stall probe may be skipped: the view is live and a reply to any call, newer than
+ * the last probe, carried a store revision the view is known complete at (the load's or a clean
+ * probe's, or the last change the stream brought), so no key anywhere changed since. A stale
+ * member answers with an older revision: no skip. */
+static bool quiet_since(struct watch_state *ws, int64_t known_at, int64_t probed_ms)
+{
+	struct dcs_client *c = ws->c;
+	int64_t seen = atomic_load(&c->seen_revision);
+	bool quiet;
+
+	if (atomic_load(&c->seen_ms) <= probed_ms)
+		return false;
+	pthread_mutex_lock(&c->view_lock);
+	/* The stream brings every change in order: a live view is also complete up to the last
+	 * change it brought, so the prefix's own writes (the usual ones) need no probe either. */
+	quiet = c->view.loaded && c->view_live && (seen == known_at || seen == c->view.revision) &&
+		seen != 0;
+	pthread_mutex_unlock(&c->view_lock);
+	return quiet;
+}
+
+/* Whether the latest reply to any call carried an older store revision than the newest change
+ * the live stream brought (the reply came before that change). */
+static bool reply_predates_view(struct watch_state *ws)
+{
+	struct dcs_client *c = ws->c;
+	int64_t seen = atomic_load(&c->seen_revision);
+	bool older;
+
+	pthread_mutex_lock(&c->view_lock);
+	older = c->view.loaded && c->view_live && seen != 0 && seen < c->view.revision;
+	pthread_mutex_unlock(&c->view_lock);
+	return older;
 }
 
 /* Opens the stream from ws->rev + 1 and follows it until it breaks, stalls or stop is asked.
@@ -167,13 +305,17 @@ static int watch_probe(struct watch_state *ws, int64_t *latest_mod)
 static bool watch_follow(struct watch_state *ws)
 {
 	struct dcs_client *c = ws->c;
-	int64_t interval = c->opts.ttl_ms / 3;
+	int64_t interval = c->opts.ttl_ms;
 	char url[DCS_FULL_URL_MAX];
 	struct curl_slist *headers;
 	struct buf req;
 	int64_t next_probe, awaited = 0; /* a revision the probe saw and the stream owes us */
 	int probe_failures = 0, running = 1;
-	bool resync = false;
+	bool resync = false, was_behind = false;
+	/* The store revision the view is known complete at (the load's, or a clean probe's; 0:
+	 * none) and when the last probe ran. */
+	int64_t known_at = ws->loaded_at, probed_ms = clock_mono_ms();
+	bool deferred = false; /* this interval's probe was put off once already */
 
 	if (interval < DCS_PROBE_MIN_MS)
 		interval = DCS_PROBE_MIN_MS;
@@ -181,6 +323,7 @@ static bool watch_follow(struct watch_state *ws)
 		interval = DCS_PROBE_MAX_MS;
 	ws->rc = DCS_OK;
 	ws->created = false;
+	ws->reload = false;
 	buf_reset(&ws->line);
 	buf_init(&req, DCS_REQUEST_MAX);
 	if (dcs_codec_watch_create(&req, c->prefix, ws->rev + 1) != DCS_OK ||
@@ -223,7 +366,9 @@ static bool watch_follow(struct watch_state *ws)
 
 		curl_multi_perform(c->multi, &running);
 		if (!watch_lines(ws)) {
-			resync = ws->rc == DCS_ERR_COMPACTED;
+			resync = ws->rc == DCS_ERR_COMPACTED || ws->reload;
+			if (ws->reload)
+				ws->rev = 0;
 			break;
 		}
 		while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
@@ -258,18 +403,46 @@ static bool watch_follow(struct watch_state *ws)
 			ws->rc = st.rc != DCS_OK ? st.rc : DCS_ERR_TRANSIENT;
 			break;
 		}
-		if (clock_mono_ms() >= next_probe) {
-			int64_t latest = 0;
-			int rc = watch_probe(ws, &latest);
+		if (clock_mono_ms() >= next_probe && quiet_since(ws, known_at, probed_ms)) {
+			/* etcd answered another call since the last probe at the very revision the
+			 * view is known complete at: nothing changed anywhere, no probe needed. */
 			next_probe = clock_mono_ms() + interval;
+			deferred = false;
+		} else if (clock_mono_ms() >= next_probe && !deferred && reply_predates_view(ws)) {
+			/* The stream brought changes after the last reply to any call: that reply
+			 * can neither clear nor blame it. Once per probe interval, wait half of
+			 * it for a newer reply (the keepalives come every loop_wait). */
+			next_probe = clock_mono_ms() + interval / 2;
+			deferred = true;
+		} else if (clock_mono_ms() >= next_probe) {
+			deferred = false;
+			int64_t latest = 0, at = 0;
+			bool behind = false;
+			int rc = watch_probe(ws, &latest, &behind, &at);
+			probed_ms = clock_mono_ms();
+			next_probe = probed_ms + interval;
+			known_at = rc == DCS_OK && !behind ? at : 0;
 			if (rc != DCS_OK) {
 				if (++probe_failures >= DCS_PROBE_FAILURES_MAX) {
 					ws->rc = rc;
 					resync = true;
 					break;
 				}
+			} else if (behind && was_behind) {
+				/* Behind twice, a grace apart: the stream is stuck. */
+				ws->rc = DCS_ERR_TRANSIENT;
+				err_set(ws->msg, sizeof(ws->msg),
+					"watch on %s missed a change, rebuilding", url);
+				ws->rev = 0;
+				resync = true;
+				break;
+			} else if (behind) {
+				probe_failures = 0;
+				was_behind = true;
+				next_probe = clock_mono_ms() + DCS_PROBE_GRACE_MS;
 			} else {
 				probe_failures = 0;
+				was_behind = false;
 				if (awaited != 0 && ws->rev < awaited) {
 					/* A change seen one probe ago never came down the
 					 * stream: it is stuck. */
@@ -281,17 +454,82 @@ static bool watch_follow(struct watch_state *ws)
 					resync = true;
 					break;
 				}
-				/* A newer change may still be in flight: check it next time. */
+				/* A newer change may still be in flight: check it soon. */
 				awaited = latest > ws->rev ? latest : 0;
+				if (awaited != 0)
+					next_probe = clock_mono_ms() + DCS_PROBE_GRACE_MS;
 			}
 		}
-		curl_multi_poll(c->multi, NULL, 0, DCS_WATCH_POLL_MS, NULL);
+		{
+			/* Sleep until the stream has data, the next probe, libcurl's own timers
+			 * (curl_multi_poll takes the earlier) or dcs_watch_stop's wakeup: nothing
+			 * else wakes an idle watch. */
+			int64_t wait = next_probe - clock_mono_ms();
+			curl_multi_poll(c->multi, NULL, 0, wait < 1 ? 1 : (int)wait, NULL);
+		}
 	}
+	set_live(c, false);
 	curl_multi_remove_handle(c->multi, ws->stream);
 	curl_easy_setopt(ws->stream, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
 	buf_done(&req);
 	return resync;
+}
+
+/* (Re)loads the view with one read of the prefix (the keys dcs_codec_read_cluster reads) and
+ * sets ws->rev to its revision, so the stream follows on from it. A prefix the view cannot hold
+ * (a reply over DCS_RESPONSE_MAX, too many keys) leaves the view unloaded: the watch then only
+ * announces changes from the prefix's current revision, and the HA loop reads for itself.
+ * Returns 0 or the read's dcs_error with ws->msg set. */
+static int watch_load(struct watch_state *ws)
+{
+	struct dcs_client *c = ws->c;
+	struct buf req, resp;
+	int64_t latest = 0, rev = 0;
+	bool loaded = false;
+	int rc;
+
+	buf_init(&req, DCS_REQUEST_MAX);
+	buf_init(&resp, DCS_RESPONSE_MAX);
+	rc = dcs_codec_read_cluster(&req, c->prefix, true);
+	ws->probe.endpoint = ws->endpoint;
+	if (rc == DCS_OK)
+		rc = dcs_call(c, &ws->probe, "/v3/kv/txn", &req, &resp,
+			      clock_mono_ms() + c->opts.retry_timeout_ms, 0, ws->msg,
+			      sizeof(ws->msg));
+	pthread_mutex_lock(&c->view_lock);
+	c->view_live = false;
+	if (rc == DCS_OK) {
+		rc = dcs_view_load(&c->view, resp.data, resp.len, c->prefix, ws->msg,
+				   sizeof(ws->msg));
+		rev = c->view.revision;
+		loaded = rc == DCS_OK;
+	} else {
+		dcs_view_clear(&c->view);
+	}
+	pthread_mutex_unlock(&c->view_lock);
+	if (rc == DCS_ERR_INVALID_RESPONSE) {
+		log_debug(
+			"dcs watch: the view cannot hold the prefix (%s): announcing changes only",
+			ws->msg);
+		buf_reset(&req);
+		buf_reset(&resp);
+		rc = dcs_codec_range_latest(&req, c->prefix);
+		if (rc == DCS_OK)
+			rc = dcs_call(c, &ws->probe, "/v3/kv/range", &req, &resp,
+				      clock_mono_ms() + c->opts.retry_timeout_ms, 0, ws->msg,
+				      sizeof(ws->msg));
+		if (rc == DCS_OK)
+			rc = dcs_codec_parse_range_latest(resp.data, resp.len, &rev, &latest,
+							  ws->msg, sizeof(ws->msg));
+	}
+	ws->endpoint = ws->probe.endpoint;
+	buf_done(&req);
+	buf_done(&resp);
+	if (rc == DCS_OK)
+		ws->rev = rev;
+	ws->loaded_at = rc == DCS_OK && loaded ? rev : 0;
+	return rc;
 }
 
 static void *watch_main(void *arg)
@@ -307,30 +545,12 @@ static void *watch_main(void *arg)
 	if (ws.probe.curl == NULL || ws.stream == NULL)
 		goto out_free;
 	pthread_mutex_lock(&c->lock);
-	ws.rev = c->last_read_revision;
 	ws.endpoint = c->conn.endpoint;
 	pthread_mutex_unlock(&c->lock);
 	while (!stopping(c)) {
 		if (ws.rev == 0) {
-			int64_t latest = 0, rev;
-			struct buf req, resp;
-			int rc;
+			int rc = watch_load(&ws);
 
-			/* Start from now: the caller re-reads on the RESYNC this announces. */
-			buf_init(&req, DCS_REQUEST_MAX);
-			buf_init(&resp, DCS_RESPONSE_MAX);
-			rc = dcs_codec_range_latest(&req, c->prefix);
-			ws.probe.endpoint = ws.endpoint;
-			if (rc == DCS_OK)
-				rc = dcs_call(c, &ws.probe, "/v3/kv/range", &req, &resp,
-					      clock_mono_ms() + c->opts.retry_timeout_ms, 0, ws.msg,
-					      sizeof(ws.msg));
-			if (rc == DCS_OK)
-				rc = dcs_codec_parse_range_latest(resp.data, resp.len, &rev,
-								  &latest, ws.msg, sizeof(ws.msg));
-			ws.endpoint = ws.probe.endpoint;
-			buf_done(&req);
-			buf_done(&resp);
 			if (rc != DCS_OK) {
 				log_debug("dcs watch: %s, retrying", ws.msg);
 				if (pause_unless_stopped(c, backoff))
@@ -340,7 +560,6 @@ static void *watch_main(void *arg)
 						  : backoff * 2;
 				continue;
 			}
-			ws.rev = rev;
 			announce = true;
 		}
 		if (announce) {

@@ -75,6 +75,8 @@ struct agent {
 
 	struct dcs_cluster *cluster; /* last successful read */
 	bool view_ok;		     /* this cycle's read succeeded */
+	bool view_cached;	     /* ... and came from the watch-fed view, not a read */
+	bool read_next;		     /* the next observe reads linearizably (after an action) */
 	int64_t view_mono_ms;	     /* when the last successful read finished */
 	int64_t view_wall_ms;
 	bool lease_ok;		  /* this cycle's keepalive succeeded */
@@ -159,6 +161,11 @@ struct agent {
 	/* The view member keys are read into between cycles, and when that last happened. */
 	struct dcs_cluster *refresh_view;
 	int64_t members_refreshed_ms;
+	/* The wait's file descriptors (run.c): the signal handlers' self-pipe (read end; -1: none)
+	 * and a pidfd on the running task's current command (-1: none) with the pid it is for. */
+	int signal_fd;
+	int task_pidfd;
+	int task_pidfd_pid;
 
 	/* Failsafe mode (patroni-compat.md 4.7): the failsafe key as last read, and the send time
 	 * of the latest POST /failsafe round that every other listed member acknowledged. */
@@ -230,6 +237,9 @@ void note_dcs_error(struct agent *a, const char *what, int rc, const char *msg);
 /* The fence deadline that bounds every etcd call of the observe step, or 0 for none. */
 int64_t fence_cap(const struct agent *a);
 void observe_dcs(struct agent *a);
+/* Reads the cluster linearizably into the view, whatever the watch-fed view says: the proof a
+ * decision that writes takes first (docs/ha-loop-contract.md, "Which view"). */
+void observe_dcs_proof(struct agent *a);
 void observe_config(struct agent *a);
 void observe_db(struct agent *a);
 

@@ -1,6 +1,7 @@
 /*
- * observe.c - the observe phase: one lease keepalive (the leader renews its lock with it), one
- * read of the cluster view, the dynamic configuration from the config key, one database status
+ * observe.c - the observe phase: one lease keepalive (the leader renews its lock with it), the
+ * cluster view (watch-fed, or one linearizable read where a decision needs proof), the dynamic
+ * configuration from the config key, one database status
  * (and the progress of a running db task). docs/ha-loop-contract.md, "One cycle".
  */
 #include "agent_state.h"
@@ -96,6 +97,29 @@ static int adopt_lease(struct agent *a)
 	return 0;
 }
 
+/* The cluster view of this cycle: the watch-fed one while the watch follows without a gap and
+ * no proof is asked, else one linearizable read (docs/ha-loop-contract.md, "Which view"). */
+static void observe_view(struct agent *a, bool proof)
+{
+	char msg[DCS_MSG_MAX] = "";
+	int rc = 0;
+
+	a->read_next = false;
+	a->view_cached = !proof && a->view_mono_ms != 0 && dcs_cached_cluster(a->dcs, a->cluster);
+	if (!a->view_cached)
+		rc = dcs_read_cluster(a->dcs, a->cluster, msg, sizeof(msg));
+	a->view_ok = rc == 0;
+	if (rc == 0) {
+		a->view_mono_ms = clock_mono_ms();
+		a->view_wall_ms = clock_wall_ms();
+		if (a->lease_ok)
+			a->dcs_error[0] = '\0';
+		note_rejected(a);
+	} else {
+		note_dcs_error(a, "could not read the cluster from etcd", rc, msg);
+	}
+}
+
 void observe_dcs(struct agent *a)
 {
 	char msg[DCS_MSG_MAX] = "";
@@ -137,17 +161,12 @@ void observe_dcs(struct agent *a)
 		}
 	}
 
-	rc = dcs_read_cluster(a->dcs, a->cluster, msg, sizeof(msg));
-	a->view_ok = rc == 0;
-	if (rc == 0) {
-		a->view_mono_ms = clock_mono_ms();
-		a->view_wall_ms = clock_wall_ms();
-		if (a->lease_ok)
-			a->dcs_error[0] = '\0';
-		note_rejected(a);
-	} else {
-		note_dcs_error(a, "could not read the cluster from etcd", rc, msg);
-	}
+	observe_view(a, a->read_next);
+}
+
+void observe_dcs_proof(struct agent *a)
+{
+	observe_view(a, true);
 }
 
 /* Takes the dynamic configuration from the config key when it changed, and applies its

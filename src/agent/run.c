@@ -6,10 +6,14 @@
 #include "agent_state.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "err.h"
@@ -21,8 +25,9 @@
  * again: long enough for the change to be visible, short enough not to round detection up.
  * An action that keeps failing backs off from here to loop_wait (ha_retry_wait_ms). */
 #define AFTER_ACTION_WAIT_MS 50
-/* Wait slice, so a signal or the postmaster's exit is noticed promptly even while the watch is
- * silent. */
+/* How often the wait looks at what it has no file descriptor for: a running task's command
+ * when no pidfd could be opened on it, a postmaster that exited but is not reaped yet. Only
+ * while such a thing is there: an idle loop sleeps until an fd or its deadline. */
 #define WAIT_SLICE_MS 100
 /* After a leader change or a (re)start as a replica, how often the wait asks the database
  * whether its replication moved (started streaming, switched timeline), so the member key says
@@ -38,17 +43,32 @@
 
 volatile sig_atomic_t agent_stop_requested;
 volatile sig_atomic_t agent_reload_requested;
+/* The write end of the self-pipe that wakes the wait on a signal; -1 before it exists. */
+static volatile sig_atomic_t signal_pipe_write = -1;
+
+static void wake_from_signal(void)
+{
+	int saved = errno, fd = signal_pipe_write;
+
+	if (fd >= 0) {
+		ssize_t w = write(fd, "s", 1);
+		(void)w; /* a full pipe already wakes the wait */
+	}
+	errno = saved;
+}
 
 static void on_stop_signal(int sig)
 {
 	(void)sig;
 	agent_stop_requested = 1;
+	wake_from_signal();
 }
 
 static void on_hup(int sig)
 {
 	(void)sig;
 	agent_reload_requested = 1;
+	wake_from_signal();
 }
 
 /* Opens (or extends) the settle window after this cycle re-pointed, started or rejoined the
@@ -83,6 +103,25 @@ static void guard(struct agent *a)
 		guardian_disarm(a->guardian);
 }
 
+/* Whether a decision taken on the watch-fed view must be taken again on a linearizable read
+ * before it is carried out: every action that writes to etcd or changes the database, and the
+ * peer probes and failsafe pings that precede a race. Waiting, TILT, and a shutdown or halt
+ * (which act on this node's own state and release the key only by compare-and-delete) do not.
+ * docs/ha-loop-contract.md, "Which view". */
+static bool needs_proof(enum ha_action action)
+{
+	switch (action) {
+	case HA_ACT_NONE:
+	case HA_ACT_TILT:
+	case HA_ACT_WAIT_FOR_BOOTSTRAP:
+	case HA_ACT_SHUTDOWN:
+	case HA_ACT_HALT:
+		return false;
+	default:
+		return true;
+	}
+}
+
 /* One cycle. Returns the action carried out. */
 static enum ha_action cycle(struct agent *a)
 {
@@ -95,8 +134,11 @@ static enum ha_action cycle(struct agent *a)
 	dcs_cap_calls(a->dcs, 0);
 	observe_config(a);
 	observe_db(a);
-	if (a->busy == HA_ACT_NONE && a->role.role == HA_ROLE_BOOTSTRAPPING && finish_bootstrap(a))
+	if (a->busy == HA_ACT_NONE && a->role.role == HA_ROLE_BOOTSTRAPPING &&
+	    finish_bootstrap(a)) {
+		a->read_next = true; /* what the bootstrap wrote, before the watch brings it */
 		observe_dcs(a);
+	}
 	build_input(a);
 	for (int call = 0; call < 3; call++) {
 		a->in->now_ms = clock_mono_ms();
@@ -106,6 +148,14 @@ static enum ha_action cycle(struct agent *a)
 		ha_decide(a->in, &a->out);
 		a->last_call_ms = a->in->now_ms;
 		a->last_call_wall_ms = a->in->now_wall_ms;
+		if (a->view_ok && a->view_cached && needs_proof(a->out.action)) {
+			/* Decided on the watch-fed view: read it for sure, then decide again. */
+			observe_dcs_proof(a);
+			observe_config(a);
+			build_input(a);
+			call--;
+			continue;
+		}
 		if (election_freeze(a))
 			break;
 		if (a->out.action == HA_ACT_PROBE_PEERS && !a->in->probe.done) {
@@ -137,6 +187,10 @@ static enum ha_action cycle(struct agent *a)
 		if (a->lease_ok)
 			touch_member(a);
 	}
+	/* This node's own writes are decided on next from a read, not from a watch that may not
+	 * have brought them yet. */
+	if (a->acted)
+		a->read_next = true;
 	note_settling(a, had_task && a->busy == HA_ACT_NONE);
 	a->loop_duration_ms = clock_mono_ms() - t0;
 	histogram_observe_us(&a->counters.loop, a->loop_duration_ms * 1000);
@@ -179,16 +233,16 @@ static bool rejoin_done(struct agent *a)
 	return rc == 0;
 }
 
-/* Reads the member keys again after others changed theirs, so GET /cluster shows what they
- * wrote now rather than at this node's next cycle, and the member slots follow the members.
- * Only the members are taken: the cycle's decision stands on the view it read. */
+/* Takes the member keys from the watch-fed view after others changed theirs, so GET /cluster
+ * shows what they wrote now rather than at this node's next cycle, and the member slots follow
+ * the members. No request: while the view is not current (the watch rebuilding) this waits for
+ * the next cycle. Only the members are taken: the cycle's decision stands on its own view. */
 static void refresh_members(struct agent *a)
 {
-	char msg[DCS_MSG_MAX];
 	struct dcs_cluster *c = a->refresh_view;
 
 	a->members_refreshed_ms = clock_mono_ms();
-	if (!a->view_ok || dcs_read_cluster(a->dcs, c, msg, sizeof(msg)) != 0)
+	if (!a->view_ok || !dcs_cached_cluster(a->dcs, c))
 		return;
 	a->cluster->member_count = c->member_count;
 	a->cluster->members_dropped = c->members_dropped;
@@ -199,16 +253,45 @@ static void refresh_members(struct agent *a)
 	publish(a);
 }
 
+/* A pidfd on the running task's current command, kept while that command runs; -1 when there is
+ * none or none could be opened (the wait then looks every WAIT_SLICE_MS). */
+static int task_pidfd(struct agent *a)
+{
+	int pid = a->busy != HA_ACT_NONE ? db_task_command_pid(a->db) : 0;
+
+	if (pid == a->task_pidfd_pid)
+		return a->task_pidfd;
+	if (a->task_pidfd >= 0)
+		close(a->task_pidfd);
+	a->task_pidfd = -1;
+	a->task_pidfd_pid = pid;
+#ifdef SYS_pidfd_open
+	if (pid > 0)
+		a->task_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0u);
+#endif
+	return a->task_pidfd;
+}
+
+static void drain(int fd)
+{
+	char junk[64];
+
+	while (read(fd, junk, sizeof(junk)) > 0)
+		;
+}
+
 /* Waits for the next cycle: loop_wait, cut short by a watch event on the leader, failover or
- * config key, by a REST request, by a signal, by a rejoin ending, by a task's command ending,
- * by the postmaster's exit
- * (issue 14: a crash restarts within a slice, not at the next status poll), or in the settle
- * window by the replica's replication moving. Member key changes refresh the REST snapshot's members meanwhile. */
+ * config key, by a REST request (dcs_wake), by a signal, by a rejoin ending, by a task's command
+ * ending, by the postmaster's exit (issue 14), or in the settle window by the replica's
+ * replication moving. Member key changes refresh the REST snapshot's members meanwhile.
+ * It sleeps in poll(2) on the watch's wake fd, the signal self-pipe, the postmaster's pidfd and
+ * the task command's pidfd, until the earliest of its deadlines: an idle agent wakes only for
+ * those (issue 15); only the settle window and a task without a pidfd poll on a timer. */
 static void wait_next(struct agent *a, int64_t cycle_start_ms)
 {
 	int64_t due = cycle_start_ms + a->dyn.loop_wait_ms;
 	int64_t next_probe = clock_mono_ms() + SETTLE_POLL_MS;
-	bool members_pending = false;
+	bool members_pending = false, pm_zombie = false;
 
 	if (a->out.wake_by_ms != 0 && a->out.wake_by_ms < due)
 		due = a->out.wake_by_ms;
@@ -216,8 +299,10 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 		due = clock_mono_ms() +
 		      ha_retry_wait_ms(&a->retry, AFTER_ACTION_WAIT_MS, a->dyn.loop_wait_ms);
 	while (!agent_stop_requested) {
-		int64_t now = clock_mono_ms(), left = due - now;
-		unsigned changed = 0;
+		struct pollfd fds[4];
+		int64_t now = clock_mono_ms(), left = due - now, timeout;
+		int nfds = 0, dcs_at = -1, tfd;
+		bool settling;
 
 		if (left <= 0)
 			return;
@@ -228,7 +313,9 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 				 a->dbs->postmaster_pid);
 			return;
 		}
-		if (now >= next_probe) {
+		settling = (a->busy == HA_ACT_REJOIN && !a->task_ended) ||
+			   (now < a->settle_until_ms && a->dbs->role == DB_ROLE_REPLICA);
+		if (settling && now >= next_probe) {
 			next_probe = now + SETTLE_POLL_MS;
 			if (rejoin_done(a) || replication_moved(a))
 				return;
@@ -237,11 +324,64 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 			members_pending = false;
 			refresh_members(a);
 		}
-		if (dcs_wait_for_change(a->dcs, left < WAIT_SLICE_MS ? left : WAIT_SLICE_MS,
-					&changed) == 1) {
-			if ((changed & WAKE_CHANGES) != 0)
-				return;
-			members_pending = members_pending || (changed & DCS_CHANGE_MEMBERS) != 0;
+
+		timeout = left;
+		if (settling && next_probe - now < timeout)
+			timeout = next_probe - now;
+		if (members_pending && a->members_refreshed_ms + MEMBERS_REFRESH_MS - now < timeout)
+			timeout = a->members_refreshed_ms + MEMBERS_REFRESH_MS - now;
+		if (dcs_wake_fd(a->dcs) >= 0) {
+			dcs_at = nfds;
+			fds[nfds++] =
+				(struct pollfd){ .fd = dcs_wake_fd(a->dcs), .events = POLLIN };
+		}
+		if (a->signal_fd >= 0)
+			fds[nfds++] = (struct pollfd){ .fd = a->signal_fd, .events = POLLIN };
+		if (!pm_zombie && db_postmaster_fd(a->db) >= 0)
+			fds[nfds++] =
+				(struct pollfd){ .fd = db_postmaster_fd(a->db), .events = POLLIN };
+		else if (pm_zombie && timeout > WAIT_SLICE_MS)
+			timeout = WAIT_SLICE_MS;
+		tfd = task_pidfd(a);
+		if (tfd >= 0)
+			fds[nfds++] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+		else if (a->busy != HA_ACT_NONE && timeout > WAIT_SLICE_MS)
+			timeout = WAIT_SLICE_MS;
+		if ((dcs_at < 0 || a->signal_fd < 0) && timeout > WAIT_SLICE_MS)
+			timeout = WAIT_SLICE_MS; /* no wake fd: look on a timer */
+		if (poll(fds, (nfds_t)nfds, timeout < 1 ? 1 : (int)timeout) <= 0)
+			continue;
+		for (int i = 0; i < nfds; i++) {
+			unsigned changed;
+
+			if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+				continue;
+			if (fds[i].fd == a->signal_fd) {
+				drain(a->signal_fd);
+				if (agent_reload_requested)
+					return; /* the loop reloads before its next cycle */
+			} else if (i == dcs_at) {
+				changed = dcs_take_changes(a->dcs);
+				if ((changed & WAKE_CHANGES) != 0)
+					return;
+				/* Without a leader, what the others write about themselves (a primary
+				 * that stepped down, a member gone) can decide the race: at once. */
+				if ((changed & DCS_CHANGE_MEMBERS) != 0 && a->view_ok &&
+				    !a->cluster->has_leader)
+					return;
+				members_pending =
+					members_pending || (changed & DCS_CHANGE_MEMBERS) != 0;
+			} else if (fds[i].fd == db_postmaster_fd(a->db) && fds[i].fd != tfd) {
+				/* Exited; reported once reaped (the check at the top), until then the
+				 * fd stays readable and is looked at on a timer instead. */
+				pm_zombie = !db_postmaster_exited(a->db);
+				if (!pm_zombie) {
+					log_info("the postmaster (pid %d) exited and was reaped: "
+						 "observing at once",
+						 a->dbs->postmaster_pid);
+					return;
+				}
+			}
 		}
 	}
 }
@@ -292,6 +432,15 @@ static void agent_free(struct agent *a)
 	free(a->settle_dbs);
 	free(a->refresh_view);
 	free(a->rest_deferred);
+	if (a->task_pidfd >= 0)
+		close(a->task_pidfd);
+	if (a->signal_fd >= 0) {
+		int w = signal_pipe_write;
+
+		signal_pipe_write = -1;
+		close(w);
+		close(a->signal_fd);
+	}
 	pthread_mutex_destroy(&a->req_lock);
 	free(a);
 }
@@ -309,6 +458,8 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	if (a == NULL)
 		return -ENOMEM;
 	a->db_peer_count = -1;
+	a->signal_fd = -1;
+	a->task_pidfd = -1;
 	pthread_mutex_init(&a->req_lock, NULL);
 	a->cfg = c;
 	buf_copy_or_clear(a->name, sizeof(a->name), c->name); /* both MEMBER_NAME_MAX */
@@ -418,6 +569,18 @@ int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *re
 	}
 	a->guardian = guardian;
 	a->cfg_live = c;
+	{
+		int p[2];
+
+		/* Without the pipe a signal is still seen, at the wait's next deadline. */
+		if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0) {
+			a->signal_fd = p[0];
+			signal_pipe_write = p[1];
+		} else {
+			log_warning("could not create the signal pipe: %s, ignoring",
+				    strerror(errno));
+		}
+	}
 	a->reload = reload;
 	a->reload_ctx = reload_ctx;
 	if (dcs_watch_start(a->dcs, msg, sizeof(msg)) != 0)

@@ -373,6 +373,11 @@ bool db_postmaster_exited(struct db *db)
 	return db != NULL && db_pm_watch_exited(db);
 }
 
+int db_postmaster_fd(const struct db *db)
+{
+	return db != NULL && db->pm_watch_pid > 0 ? db->pm_watch_fd : -1;
+}
+
 int db_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
 		    size_t err_cap)
 {
@@ -515,6 +520,14 @@ bool db_task_command_ended(struct db *db)
 		return false;
 	db->task.end_reported = true;
 	return true;
+}
+
+int db_task_command_pid(const struct db *db)
+{
+	if (!db || !db->task.active || !db->task.proc || db->task.end_reported ||
+	    proc_done(db->task.proc))
+		return 0;
+	return proc_pid(db->task.proc);
 }
 
 bool db_task_running(const struct db *db)

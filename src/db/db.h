@@ -425,6 +425,12 @@ int db_get_status(struct db *db, struct db_status *out);
  * nobody reaps (db_get_status still reports it crashed). */
 bool db_postmaster_exited(struct db *db);
 
+/* For a caller that sleeps on file descriptors (the HA loop's poll): a pidfd that polls readable
+ * once the watched postmaster has exited, -1 when none is watched. Owned by db (do not close or
+ * read it); it may change at every db_get_status. Readable means "ask db_postmaster_exited",
+ * which may still say false for a zombie nobody reaps: such a caller stops polling the fd. */
+int db_postmaster_fd(const struct db *db);
+
 /* Reads pg_controldata of the data directory (the server may be down). Returns 0, -EIO or
  * -ETIMEDOUT with a message. */
 int db_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, char *err,
@@ -489,6 +495,10 @@ int db_task_poll(struct db *db, int64_t wait_ms, char *err, size_t err_cap);
  * without waiting and advances nothing, so the HA loop can cut its wait short when a task can
  * move (issue 14) and still take every step in a cycle. */
 bool db_task_command_ended(struct db *db);
+
+/* The pid of the running task's current command whose end db_task_command_ended has not yet
+ * reported, or 0: a caller that sleeps on file descriptors opens a pidfd on it. */
+int db_task_command_pid(const struct db *db);
 
 /* True while a task runs. */
 bool db_task_running(const struct db *db);
