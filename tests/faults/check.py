@@ -97,7 +97,7 @@ def main():
             for ea in ep[a]:
                 for eb in ep[b]:
                     if ea[0] <= eb[1] and eb[0] <= ea[1]:
-                        split.append("%s [%d, %d] and %s [%d, %d] ms" % (
+                        split.append("%s [%d, %d] ms and %s [%d, %d] ms" % (
                             a, (ea[0] - inject) // 1000, (ea[1] - inject) // 1000,
                             b, (eb[0] - inject) // 1000, (eb[1] - inject) // 1000))
     for outcome, seq, _sent, end, ip in writer:

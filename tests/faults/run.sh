@@ -73,6 +73,7 @@ FAULTS_OUT=${FAULTS_OUT:-/tmp/gsha-faults-$(date -u +%Y%m%d-%H%M%S)-$$}
 mkdir -p "$FAULTS_OUT"
 chmod 755 "$FAULTS_OUT"
 RESULTS=$FAULTS_OUT/results.tsv
+: >"$RESULTS"
 T_CLEANUP_HOOKS+=(f_down)
 f_log "$SYSTEM, $MODE, $TIMING timing (ttl $F_TTL, loop_wait $F_LOOP_WAIT, retry_timeout $F_RETRY);" \
 	"${#SCENARIOS[@]} scenario(s); logs in $FAULTS_OUT"
@@ -82,6 +83,7 @@ run_one() {
 	local name=$1 seed=$2 idx=$3 fn=sc_${1//-/_} out rc=0 t_heal healthy json primary
 	RANDOM=$seed
 	F_DIR=$FAULTS_OUT/$(printf '%03d' "$idx")-$name
+	rm -rf "$F_DIR"
 	mkdir -p "$F_DIR"
 	chmod 755 "$F_DIR"
 	chown postgres:postgres "$F_DIR"
@@ -98,6 +100,9 @@ run_one() {
 	fi
 	SC_PRIMARY=$(f_primary)
 	f_writer_start
+	if ! "$fn" ready >>"$F_DIR/run.log" 2>&1; then
+		f_log "$name: the precondition was not met in time (run.log)"
+	fi
 	# Writes flow for a while, then the fault lands at a seeded moment of the HA cycle.
 	sleep 3
 	sleep "$(awk -v ms=$((RANDOM % (F_LOOP_WAIT * 1000))) 'BEGIN { printf "%.3f", ms / 1000 }')"

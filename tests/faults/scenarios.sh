@@ -2,6 +2,7 @@
 # The fault scenarios of run.sh. Each is one function called with a phase:
 #   setup   before the cluster is built: sets SC_EXPECT (no|may|yes: must the leader key move?)
 #           and F_FAILSAFE
+#   ready   after the cluster is up and the writer runs: waits for the scenario's precondition
 #   inject  the fault, on SC_PRIMARY (the primary when the fault lands)
 #   hold    how long it lasts
 #   heal    undo it (restart what was killed, remove the rules)
@@ -153,9 +154,17 @@ sc_quorum_loss() {
 	esac
 }
 
+# Failsafe protects only once the leader has published the members that may acknowledge it.
+sc_failsafe_lists_all() {
+	local v
+	v=$(f_etcdctl get --print-value-only "/service/$C_SCOPE/failsafe" 2>/dev/null)
+	[[ "$v" == *'"node1"'* && "$v" == *'"node2"'* && "$v" == *'"node3"'* ]]
+}
+
 sc_quorum_loss_failsafe() {
 	case $1 in
 	setup) SC_EXPECT=no F_FAILSAFE=1 ;;
+	ready) f_wait 30 sc_failsafe_lists_all ;;
 	*) sc_quorum_loss "$1" ;;
 	esac
 }
