@@ -50,7 +50,7 @@ f_ns() {
 	esac
 }
 f_ip() { echo "$F_NET.${F_IPS[$1]}"; }
-fx() { ip netns exec "$(f_ns cl)" "$@"; }
+fx() { nsenter --net="/run/netns/$(f_ns cl)" "$@"; }
 f_etcd_endpoints() { echo "http://$(f_ip e1):2379,http://$(f_ip e2):2379,http://$(f_ip e3):2379"; }
 f_etcdctl() { fx env ETCDCTL_API=3 etcdctl --endpoints="$(f_etcd_endpoints)" --command-timeout=2s "$@"; }
 
@@ -113,13 +113,13 @@ f_start_etcd() {
 		cluster+="${cluster:+,}$e=http://$(f_ip "$e"):2380"
 	done
 	mkdir -p "$F_DIR/etcd"
-	ip netns exec "$(f_ns "$m")" etcd --name "$m" --data-dir "$F_DIR/etcd/$m" \
+	nsenter --net="/run/netns/$(f_ns "$m")" etcd --name "$m" --data-dir "$F_DIR/etcd/$m" \
 		--listen-client-urls "http://$(f_ip "$m"):2379,http://127.0.0.1:2379" \
 		--advertise-client-urls "http://$(f_ip "$m"):2379" \
 		--listen-peer-urls "http://$(f_ip "$m"):2380" \
 		--initial-advertise-peer-urls "http://$(f_ip "$m"):2380" \
 		--initial-cluster "$cluster" --initial-cluster-token "$F_PREFIX" \
-		--initial-cluster-state new >>"$F_DIR/etcd/$m.log" 2>&1 &
+		--initial-cluster-state new >>"$F_DIR/etcd-$m.log" 2>&1 &
 	F_PID[$m]=$!
 }
 
@@ -129,6 +129,47 @@ f_kill_etcd() {
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	F_PID[$1]=
+	return 0
+}
+
+# etcd's data on its own file system (ext4 on a loop device over a file), so a scenario can slow
+# just that disk with the blkio controller's throttle (cgroup v1 here; no dm-delay).
+F_LOOPDEV=
+F_BLKIO=
+f_etcd_disk_up() {
+	mkdir -p "$F_DIR/etcd"
+	fallocate -l 768M "$F_DIR/etcd.img" || return 1
+	F_LOOPDEV=$(losetup --find --show "$F_DIR/etcd.img") || return 1
+	mkfs.ext4 -q "$F_LOOPDEV" || return 1
+	mount "$F_LOOPDEV" "$F_DIR/etcd" || return 1
+}
+
+# Throttles the writes of every etcd member to IOPS per second on their loop device (0: none).
+f_etcd_disk_throttle() {
+	local iops=$1 dev e
+	dev=$(lsblk -dno MAJ:MIN "$F_LOOPDEV" | tr -d ' ')
+	F_BLKIO=/sys/fs/cgroup/blkio/${F_PREFIX}-etcd
+	mkdir -p "$F_BLKIO"
+	for e in "${F_ETCDS[@]}"; do
+		[ -n "${F_PID[$e]:-}" ] && echo "${F_PID[$e]}" >"$F_BLKIO/cgroup.procs"
+	done
+	echo "$dev $iops" >"$F_BLKIO/blkio.throttle.write_iops_device"
+}
+
+f_etcd_disk_down() {
+	local pid
+	if [ -n "$F_BLKIO" ] && [ -d "$F_BLKIO" ]; then
+		while read -r pid; do
+			echo "$pid" >/sys/fs/cgroup/blkio/cgroup.procs 2>/dev/null
+		done <"$F_BLKIO/cgroup.procs"
+		rmdir "$F_BLKIO" 2>/dev/null
+	fi
+	F_BLKIO=
+	[ -n "$F_LOOPDEV" ] || return 0
+	umount "$F_DIR/etcd" 2>/dev/null || umount -l "$F_DIR/etcd" 2>/dev/null
+	losetup -d "$F_LOOPDEV" 2>/dev/null
+	rm -f "$F_DIR/etcd.img"
+	F_LOOPDEV=
 	return 0
 }
 
@@ -187,7 +228,7 @@ f_start_node() {
 	else
 		cmd=(patroni "$C_DIR/$n.yml")
 	fi
-	ip netns exec "$(f_ns "$n")" runuser -u postgres -- "${cmd[@]}" >>"$C_DIR/$n.log" 2>&1 &
+	nsenter --net="/run/netns/$(f_ns "$n")" runuser -u postgres -- "${cmd[@]}" >>"$C_DIR/$n.log" 2>&1 &
 	F_PID[$n]=$!
 }
 
@@ -287,7 +328,7 @@ CFG
 			echo "	server $n $(f_ip "$n"):5432 maxconn 100 check port 8008"
 		done
 	} >"$cfg"
-	ip netns exec "$(f_ns cl)" haproxy -db -f "$cfg" >"$F_DIR/haproxy.log" 2>&1 &
+	nsenter --net="/run/netns/$(f_ns cl)" haproxy -db -f "$cfg" >"$F_DIR/haproxy.log" 2>&1 &
 	F_EXTRA_PIDS+=($!)
 }
 
@@ -295,7 +336,7 @@ CFG
 f_probes_start() {
 	local n
 	for n in "${F_NODES[@]}"; do
-		ip netns exec "$(f_ns "$n")" "$F_CLIENT" probe \
+		nsenter --net="/run/netns/$(f_ns "$n")" "$F_CLIENT" probe \
 			"host=$C_DIR/$n port=5432 user=postgres dbname=postgres connect_timeout=1" \
 			100 "$F_DIR/probe-$n.log" &
 		F_EXTRA_PIDS+=($!)
@@ -303,7 +344,7 @@ f_probes_start() {
 }
 
 f_writer_start() {
-	ip netns exec "$(f_ns cl)" "$F_CLIENT" write \
+	nsenter --net="/run/netns/$(f_ns cl)" "$F_CLIENT" write \
 		"host=127.0.0.1 port=5000 user=postgres dbname=postgres connect_timeout=2" \
 		86400 "${F_WRITE_INTERVAL_MS:-50}" "$F_DIR/writer.log" &
 	F_WRITER_PID=$!
@@ -322,7 +363,9 @@ f_up() {
 	F_SYSTEM=$1 F_MODE=$2
 	local n e
 	F_MOUNTS=()
+	C_DIR=
 	f_net_up
+	[ "${F_ETCD_DISK:-}" != loop ] || f_etcd_disk_up || { f_log "no loop device for etcd"; return 1; }
 	for e in "${F_ETCDS[@]}"; do f_start_etcd "$e"; done
 	f_wait 30 f_etcd_healthy || { f_log "etcd did not become healthy in 30 s"; return 1; }
 	c_init "$F_DIR/cluster" "" "faults-$F_PREFIX"
@@ -397,12 +440,16 @@ f_down() {
 	for pid in "${F_EXTRA_PIDS[@]}"; do f_stop_pid "$pid"; done
 	F_EXTRA_PIDS=()
 	F_WRITER_PID=
-	for n in "${F_NODES[@]}"; do f_stop_node "$n"; done
+	if [ -n "${C_DIR:-}" ]; then
+		for n in "${F_NODES[@]}"; do f_stop_node "$n"; done
+	fi
 	for e in "${F_ETCDS[@]}"; do f_stop_pid "${F_PID[$e]:-}"; F_PID[$e]=; done
 	for n in "${F_NODES[@]}"; do # the server logs live on the node's tmpfs
+		[ -n "${C_DIR:-}" ] || break
 		cp "$C_DIR/$n/data/postmaster.log" "$C_DIR/$n.postmaster.log" 2>/dev/null
 		cp -r "$C_DIR/$n/data/log" "$C_DIR/$n.pglog" 2>/dev/null
 	done
+	f_etcd_disk_down
 	for m in "${F_MOUNTS[@]}"; do
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 	done

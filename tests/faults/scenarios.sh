@@ -9,7 +9,7 @@
 # RANDOM is seeded per scenario, so every choice below replays from the seed.
 SC_ALL=(node-loss etcd-cut isolate postmaster-kill primary-freeze replica-freeze etcd-leader-kill
 	quorum-loss quorum-loss-failsafe etcd-latency asym-partition flapping disk-full
-	switchover-node-loss)
+	switchover-node-loss etcd-disk-slow)
 
 sc_list() {
 	cat <<'LIST'
@@ -29,11 +29,13 @@ asym-partition        the primary reaches etcd and the client but not the replic
 flapping              the primary's interface down 1 s, up 1 s, for 3 x ttl
 disk-full             fill the primary's data file system (a tmpfs) for 2 x ttl
 switchover-node-loss  ask for a switchover to a replica, kill -9 that replica 0-1 s later
+etcd-disk-slow        every etcd member's disk (ext4 on a loop device) throttled to 50 write
+                      IOPS for 3 x ttl; no failover expected
 LIST
 }
 
 sc_ms() { awk -v ms="$1" 'BEGIN { printf "%.3f", ms / 1000 }'; } # ms -> seconds for sleep
-sc_ipt() { ip netns exec "$(f_ns "$SC_PRIMARY")" iptables "$@"; }
+sc_ipt() { nsenter --net="/run/netns/$(f_ns "$SC_PRIMARY")" iptables "$@"; }
 sc_flush() { sc_ipt -F INPUT; sc_ipt -F OUTPUT; }
 
 sc_node_loss() {
@@ -175,7 +177,7 @@ sc_etcd_latency() {
 	case $1 in
 	setup) SC_EXPECT=no ;;
 	inject)
-		ip netns exec "$(f_ns "$SC_PRIMARY")" "$GSHA_BUILD_DIR/tests/faults/nfq-delay" 7 150 &
+		nsenter --net="/run/netns/$(f_ns "$SC_PRIMARY")" "$GSHA_BUILD_DIR/tests/faults/nfq-delay" 7 150 &
 		SC_DELAYER=$!
 		F_EXTRA_PIDS+=("$SC_DELAYER")
 		sleep 0.5
@@ -260,5 +262,14 @@ sc_switchover_node_loss() {
 		;;
 	hold) sleep $((3 * F_TTL)) ;;
 	heal) f_start_node "$SC_CANDIDATE" ;;
+	esac
+}
+
+sc_etcd_disk_slow() {
+	case $1 in
+	setup) SC_EXPECT=no F_ETCD_DISK=loop ;;
+	inject) f_etcd_disk_throttle 50 ;;
+	hold) sleep $((3 * F_TTL)) ;;
+	heal) f_etcd_disk_throttle 0 ;;
 	esac
 }
