@@ -437,6 +437,8 @@ while True:
 f_down() {
 	local n e pid m
 	[ "$F_UP" = 1 ] || return 0
+	# Also runs from the EXIT trap, where errexit is on: every step must run whatever fails.
+	set +e
 	for pid in "${F_EXTRA_PIDS[@]}"; do f_stop_pid "$pid"; done
 	F_EXTRA_PIDS=()
 	F_WRITER_PID=
