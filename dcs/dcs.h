@@ -9,8 +9,9 @@
  * (dcs_error_is_transient); DCS_ERR_CONFLICT, DCS_ERR_LEASE_NOT_FOUND, DCS_ERR_PERMISSION and
  * DCS_ERR_AUTH are definite answers.
  *
- * Threads: the HA loop makes the calls; dcs_wait_for_change may be called from one other thread.
- * Requests are serialized internally. The watch runs in a thread owned by the client.
+ * Threads: the HA loop makes the calls; dcs_wait_for_change may be called from one other thread,
+ * and dcs_lease_keepalive_side from one more (the lease thread). Requests are serialized
+ * internally. The watch runs in a thread owned by the client.
  * Nothing in this header exposes libcurl or cJSON.
  */
 #ifndef GSHA_DCS_H
@@ -363,6 +364,17 @@ int dcs_lease_grant(struct dcs_client *c, char *msg, size_t msglen)
 int dcs_lease_keepalive(struct dcs_client *c, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 int dcs_lease_revoke(struct dcs_client *c, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* The lease thread's keepalive (src/agent/lease.c): renews lease (the id dcs_lease_id gave) on
+ * the client's second connection, under its own lock, so it never waits behind the request
+ * path's calls (a cluster read, a write). Bounded by deadline_ms and by retry_timeout from now,
+ * whichever comes first (deadline_ms <= 0: retry_timeout). On success writes the TTL etcd says
+ * is left (ms) into *ttl_ms (may be NULL). Returns 0, DCS_ERR_LEASE_NOT_FOUND (the client then
+ * forgets the lease if it still holds that one, so the next call grants a new one), or another
+ * dcs_error. Safe from any one thread beside the HA loop. */
+int dcs_lease_keepalive_side(struct dcs_client *c, uint64_t lease, int64_t deadline_ms,
+			     int64_t *ttl_ms, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
 /* Adopts a lease this member already had: after an agent restart, the lease its leader key (or

@@ -199,6 +199,7 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 		int64_t now = clock_mono_ms(), left = due - now;
 		unsigned changed = 0;
 
+		lease_heartbeat(a->lease); /* waiting is progress: the lease thread renews on */
 		if (left <= 0)
 			return;
 		if (a->busy != HA_ACT_NONE && db_task_command_ended(a->db))
@@ -264,6 +265,7 @@ static void agent_free(struct agent *a)
 	callbacks_free(a->callbacks);
 	rest_server_free(a->rest);
 	db_free(a->db);
+	lease_keeper_free(a->lease); /* before the client its keepalives use */
 	dcs_client_free(a->dcs);
 	free(a->cluster);
 	free(a->dbs);
@@ -280,6 +282,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 {
 	struct agent *a = calloc(1, sizeof(*a));
 	struct dcs_options dopts;
+	struct ha_policy policy;
 	struct db_options *dbopts = NULL;
 	struct rest_options ropts;
 	struct rest_actions actions;
@@ -326,6 +329,13 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	a->dcs = dcs_client_new(&dopts, err, sizeof(err));
 	if (a->dcs == NULL) {
 		r = -EINVAL;
+		goto out_fail;
+	}
+	agent_ha_policy(c, &a->dyn, &policy);
+	a->lease = lease_keeper_new(a->dcs, &policy);
+	if (a->lease == NULL) {
+		r = -ENOMEM;
+		err_set(err, sizeof(err), "out of memory");
 		goto out_fail;
 	}
 	r = agent_rest_options(c, &ropts, err, sizeof(err));
@@ -404,6 +414,12 @@ int agent_run(const struct cfg *given, int (*reload)(void *ctx, struct cfg *out)
 	a->reload_ctx = reload_ctx;
 	if (dcs_watch_start(a->dcs, msg, sizeof(msg)) != 0)
 		log_warning("could not start the etcd watch: %s; polling every loop_wait", msg);
+	if (lease_keeper_start(a->lease) != 0) {
+		log_error("could not start the lease thread");
+		agent_free(a);
+		free(c);
+		return 1;
+	}
 	log_notice("gsha %s starting: member \"%s\" of cluster \"%s\", REST API on port %d",
 		   GSHA_VERSION, c->name, c->scope, rest_server_port(a->rest));
 
