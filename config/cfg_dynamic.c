@@ -342,15 +342,15 @@ int cfg_dynamic_check(const struct cfg_dynamic *d, char *err, size_t errlen)
 		(long long)d->ttl_ms, (long long)need);
 }
 
-/* A duration in Patroni's form: whole seconds as a number, else a "500ms" string. */
+/* A duration in Patroni's form: seconds as a JSON number, a fraction below whole seconds
+ * (0.5). Patroni's code does arithmetic with these (patronictl pause --wait polls for
+ * loop_wait + 1 s): a "500ms" string there fails (docs/timing.md). cJSON prints the shortest
+ * text that reads back as the same double, and the reader rounds to whole milliseconds. */
 static cJSON *duration_json(int64_t ms)
 {
-	char text[32];
-
 	if (ms % 1000 == 0)
 		return cJSON_CreateNumber((double)(ms / 1000));
-	snprintf(text, sizeof(text), "%lldms", (long long)ms);
-	return cJSON_CreateString(text);
+	return cJSON_CreateNumber((double)ms / 1000.0);
 }
 
 static cJSON *kv_json(const struct cfg_kv *kv)

@@ -1592,7 +1592,7 @@ static void test_dynamic_render_round_trips(void **state)
 	d.postgresql.parameters.items[1].kind = CFG_VALUE_BOOL;
 	buf_init(&b, 65536);
 	assert_int_equal(cfg_dynamic_render(&d, &b), 0);
-	assert_non_null(strstr(b.data, "\"ttl\":5,\"loop_wait\":\"500ms\",\"retry_timeout\":1,"));
+	assert_non_null(strstr(b.data, "\"ttl\":5,\"loop_wait\":0.5,\"retry_timeout\":1,"));
 	assert_non_null(strstr(b.data, "\"pause\":true"));
 	assert_non_null(strstr(b.data, "\"synchronous_mode\":\"quorum\""));
 	assert_non_null(strstr(b.data, "\"parameters\":{\"max_connections\":100,"
