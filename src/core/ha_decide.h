@@ -17,8 +17,9 @@
  * start of every cycle. So a cycle calls ha_decide() at most three times.
  *
  * What else the loop owes this function:
- *   - Renew its lease in observe, every cycle, before calling; dcs.lease_renewed_ms is the send
- *     time of the last keepalive that succeeded. At start-up, adopt the lease that the leader
+ *   - Keep its lease renewed (the agent's lease thread does, every ha_keepalive_interval_ms,
+ *     while the loop shows progress); dcs.lease_renewed_ms is the send time of the last
+ *     keepalive that succeeded. At start-up, adopt the lease that the leader
  *     key or members/<me> is still bound to (keepalive on that id) instead of granting a new
  *     one: then an agent restart within ttl keeps the key provable and causes no failover.
  *   - Run long actions (bootstrap, clone, rejoin, promote, demote, restarts) asynchronously and
