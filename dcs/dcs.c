@@ -305,6 +305,11 @@ int dcs_lease_keepalive_side(struct dcs_client *c, uint64_t lease, int64_t deadl
 	return rc;
 }
 
+void dcs_lease_thread_keeps(struct dcs_client *c)
+{
+	atomic_store(&c->lease_thread, true);
+}
+
 int dcs_lease_revoke(struct dcs_client *c, char *msg, size_t msglen)
 {
 	int64_t rev;
@@ -367,7 +372,8 @@ int dcs_touch_member(struct dcs_client *c, const char *doc, char *msg, size_t ms
 	/* Replicas renew their lease here (the leader does in dcs_renew_leader): Patroni too
 	 * refreshes in touch_member once the last refresh is old. A lost lease is re-granted and
 	 * the document rewritten on the new one. */
-	if (c->lease != 0 && clock_mono_ms() - c->lease_refreshed_ms >= c->opts.ttl_ms / 3) {
+	if (c->lease != 0 && !atomic_load(&c->lease_thread) &&
+	    clock_mono_ms() - c->lease_refreshed_ms >= c->opts.ttl_ms / 3) {
 		rc = lease_keepalive_locked(&o);
 		if (rc != DCS_OK && rc != DCS_ERR_LEASE_NOT_FOUND)
 			return dcs_op_end(&o, rc);

@@ -70,6 +70,7 @@ struct dcs_client {
 	 * run on their own connection under their own lock, never behind the request path. */
 	pthread_mutex_t side_lock;
 	struct dcs_conn side_conn;
+	_Atomic bool lease_thread; /* dcs_lease_thread_keeps: touch_member sends no keepalive */
 
 	pthread_mutex_t stats_lock; /* guards stats: requests run on the loop and REST threads */
 	struct dcs_stats stats;

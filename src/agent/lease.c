@@ -81,9 +81,9 @@ static void renew(struct lease_keeper *k, uint64_t id)
 	ended = clock_mono_ms();
 	pthread_mutex_lock(&k->lock);
 	if (k->st.lease != id) {
-		/* The loop granted or adopted another lease meanwhile: this answer is about the
-		 * old one. */
-		if (rc != DCS_OK)
+		/* A lease the thread had not renewed yet (the request path granted it): from now
+		 * on the thread's, unless the client moved on again meanwhile. */
+		if (id != dcs_lease_id(k->dcs))
 			return;
 		k->st.lease = id;
 		k->st.renewed_ms = 0;
@@ -181,6 +181,8 @@ int lease_keeper_start(struct lease_keeper *k)
 	lease_heartbeat(k);
 	pthread_mutex_lock(&k->lock);
 	rc = k->running ? 0 : -pthread_create(&k->thread, NULL, lease_main, k);
+	if (rc == 0 && !k->running)
+		dcs_lease_thread_keeps(k->dcs);
 	if (rc == 0)
 		k->running = true;
 	pthread_mutex_unlock(&k->lock);

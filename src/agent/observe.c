@@ -97,23 +97,41 @@ static int adopt_lease(struct agent *a)
 	return 0;
 }
 
-/* The lease as the lease thread keeps it: lease_ok when the last keepalive of the lease the
- * client holds succeeded and still proves it; a failure is logged (when its text changes). */
-static void take_lease_state(struct agent *a)
+/* Slack on top of a keepalive's interval and bound before its answer counts as overdue. */
+#define KEEPALIVE_LATE_MS 100
+
+/* The lease as the lease thread keeps it. lease_ok: its last keepalive of the lease the client
+ * holds succeeded and the next is not overdue (due an interval later, bounded by retry_timeout);
+ * so a keepalive that hangs in etcd's silence counts as failed before it times out, as it did
+ * when the loop sent it. A failure is logged when its text changes. Returns true when etcd looks
+ * silent (a transient failure, or an overdue answer): the cluster read would only spend another
+ * retry_timeout. */
+static bool take_lease_state(struct agent *a)
 {
+	struct ha_policy policy;
 	struct lease_state st;
 	uint64_t id = dcs_lease_id(a->dcs);
+	int64_t age;
+	bool overdue;
 
 	lease_get(a->lease, &st);
 	if (id == 0 || st.lease != id) {
 		a->lease_ok = false;
 		a->lease_renewed_ms = 0;
-		return;
+		return false;
 	}
+	agent_ha_policy(a->cfg, &a->dyn, &policy);
+	age = clock_mono_ms() - st.renewed_ms;
+	overdue = st.renewed_ms <= 0 || age > ha_keepalive_interval_ms(&policy) +
+							policy.retry_timeout_ms + KEEPALIVE_LATE_MS;
 	a->lease_renewed_ms = st.renewed_ms;
-	a->lease_ok = st.ok && st.renewed_ms > 0 && clock_mono_ms() - st.renewed_ms < a->dyn.ttl_ms;
+	a->lease_ok = st.ok && !overdue;
 	if (!st.ok && st.error[0] != '\0')
 		note_dcs_error(a, "could not renew the lease", st.last_rc, st.error);
+	else if (st.ok && overdue && st.renewed_ms > 0)
+		note_dcs_error(a, "could not renew the lease", DCS_ERR_TRANSIENT,
+			       "no keepalive answered in time");
+	return (!st.ok && dcs_error_is_transient(st.last_rc)) || (st.ok && overdue);
 }
 
 void observe_dcs(struct agent *a)
@@ -150,7 +168,12 @@ void observe_dcs(struct agent *a)
 	}
 	if (rc != 0)
 		note_dcs_error(a, "could not renew the lease", rc, msg);
-	take_lease_state(a);
+	if (take_lease_state(a) || (rc != 0 && dcs_error_is_transient(rc))) {
+		/* etcd is silent: decide now on the fence deadline, not a retry_timeout later. */
+		a->view_ok = false;
+		(void)fence_cap(a);
+		return;
+	}
 	if (a->lease_ok)
 		dcs_cap_calls(a->dcs, fence_cap(a));
 
