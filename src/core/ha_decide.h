@@ -413,7 +413,8 @@ int64_t ha_stall_limit_ms(const struct ha_policy *policy);
 /*
  * The lease thread's schedule (src/agent/lease.c, docs/timing.md "The lease thread"). A renewal
  * proves the lease for the fence window, ttl - fence margin, counted from its send time. The
- * thread renews every ha_keepalive_interval_ms: ttl / 4, but short enough that a keepalive that
+ * thread renews every ha_keepalive_interval_ms: ttl / 4 or loop_wait, whichever is shorter (never
+ * less often than a loop that renews once a cycle, as Patroni's), but short enough that a keepalive that
  * fails after a whole retry_timeout is still retried before the window of the last success ends:
  * interval <= (ttl - 2 x retry_timeout - ttl / 100) / 2. Never below HA_KEEPALIVE_MIN_MS.
  */

@@ -67,6 +67,9 @@ int64_t ha_keepalive_interval_ms(const struct ha_policy *policy)
 {
 	int64_t interval = policy->ttl_ms / 4, fit = keepalive_slack_ms(policy) / 2;
 
+	/* Never less often than the loop used to renew (Patroni renews every loop_wait). */
+	if (policy->loop_wait_ms > 0 && policy->loop_wait_ms < interval)
+		interval = policy->loop_wait_ms;
 	if (fit < interval)
 		interval = fit;
 	return interval < HA_KEEPALIVE_MIN_MS ? HA_KEEPALIVE_MIN_MS : interval;

@@ -1342,8 +1342,10 @@ static void test_keepalive_schedule_fits_the_fence_window(void **state)
 	} cases[] = {
 		/* fast profile: min(500, (2000 - 1000 - 20) / 2 = 490) */
 		{ 2000, 500, 500, 490, 4000 },
-		/* the tests' ttl 5 / loop_wait 1 / retry 1: min(1250, 1475) */
-		{ 5000, 1000, 1000, 1250, 10000 },
+		/* the tests' ttl 5 / loop_wait 1 / retry 1: min(1250, loop_wait 1000, 1475) */
+		{ 5000, 1000, 1000, 1000, 10000 },
+		/* ttl 4 / 1 / 1 (ha_lease_thread): min(1000, 1000, (4000 - 2000 - 40) / 2) */
+		{ 4000, 1000, 1000, 980, 8000 },
 		/* Patroni's defaults: min(7500, (30000 - 20000 - 300) / 2 = 4850); bound 60 s */
 		{ 30000, 10000, 10000, 4850, 60000 },
 		/* stall limit 2 x (3 + 3) = 12 s beats 2 x ttl = 10 s */
