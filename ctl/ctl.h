@@ -240,6 +240,8 @@ struct ctl_haproxy_timing {
 	int64_t fastinter_ms;	  /* between checks while a server changes state */
 	int64_t downinter_ms;	  /* between checks of a server marked down */
 	int64_t check_timeout_ms; /* a check without an answer by then failed */
+	int64_t connect_ms;	  /* timeout connect: also HAProxy's pause before retrying a
+				   * refused connection while one server is up */
 	int rise, fall;		  /* checks in a row to mark a server up, down */
 	int64_t up_worst_ms;	  /* from the first 200 to the server taking traffic */
 	int64_t down_worst_ms;	  /* from the first 503 to the server dropped */
@@ -247,7 +249,8 @@ struct ctl_haproxy_timing {
 };
 
 /* Chooses the check timing from loop_wait (0 = absent: Patroni's 10 s): at least five checks
- * per loop_wait, never more often than every 100 ms nor less than every 200 ms. */
+ * per loop_wait, never more often than every 100 ms nor less than every 200 ms; a server marked
+ * down is checked twice as often and taken back at its first 200 (docs/timing.md, "HAProxy"). */
 void ctl_haproxy_timing(int64_t loop_wait_ms, struct ctl_haproxy_timing *t);
 
 /* What haproxy-config renders: the listeners and the dynamic configuration's loop_wait. */

@@ -18,6 +18,11 @@
 #define CHECKS_PER_LOOP 5	   /* at least five checks per loop_wait */
 #define LOOP_WAIT_DEFAULT_MS 10000 /* Patroni's loop_wait when the config key has none */
 
+/* HAProxy waits min(timeout connect, 1 s) before it retries a connection the server refused
+ * while the backend has one server up, which the primary listener always has: an old primary
+ * that has just stopped would hold each client for a second. Connects on a LAN take a few ms. */
+#define CONNECT_TIMEOUT_MS 100
+
 void ctl_haproxy_timing(int64_t loop_wait_ms, struct ctl_haproxy_timing *t)
 {
 	int64_t p = (loop_wait_ms > 0 ? loop_wait_ms : LOOP_WAIT_DEFAULT_MS) / CHECKS_PER_LOOP;
@@ -27,10 +32,17 @@ void ctl_haproxy_timing(int64_t loop_wait_ms, struct ctl_haproxy_timing *t)
 	if (p > CHECK_MAX_MS)
 		p = CHECK_MAX_MS;
 	t->inter_ms = p;
-	t->downinter_ms = p;
+	/* A server marked down (a replica on the primary listener, the next primary in a
+	 * switchover) is looked at twice as often, and its first 200 brings it in: a 200 on
+	 * /primary needs the leader key and a running primary (rest_health.c), so one answer is
+	 * proof enough, and the switchover's write gap does not wait for a second one. */
+	t->downinter_ms = p / 2;
 	t->fastinter_ms = p / 2;
 	t->check_timeout_ms = p;
-	t->rise = 2;
+	t->connect_ms = CONNECT_TIMEOUT_MS;
+	t->rise = 1;
+	/* Dropping the primary cuts every session (on-marked-down shutdown-sessions): never on
+	 * one slow or lost answer. */
 	t->fall = 3;
 	/* the first 200 on a down server comes at most downinter after the change, then rise - 1
 	 * more at fastinter; the first 503 at most inter after, then fall - 1 more. A server
@@ -169,8 +181,8 @@ int ctl_render_haproxy(const struct ctl_view *v, const struct ctl_haproxy_opts *
 		"# HAProxy for the gsha cluster \"%s\", written by gsctl haproxy-config from\n"
 		"# its members in etcd and loop_wait %" PRId64
 		" ms: a server is checked every %" PRId64 " ms\n"
-		"# (%" PRId64 " ms while it changes state); a new primary is routed to "
-		"within %" PRId64 " ms\n"
+		"# (%" PRId64 " ms while it changes state or is down); a new primary is routed "
+		"to within %" PRId64 " ms\n"
 		"# of answering 200 on /primary, an old one dropped within %" PRId64
 		" ms of answering\n"
 		"# 503 (%" PRId64 " ms of falling silent); docs/timing.md, \"HAProxy\". Run it "
@@ -181,13 +193,13 @@ int ctl_render_haproxy(const struct ctl_view *v, const struct ctl_haproxy_opts *
 		"\ndefaults\n"
 		"\tmode tcp\n"
 		"\tretries 2\n"
-		"\ttimeout connect 4s\n"
+		"\ttimeout connect %" PRId64 "ms\n"
 		"\ttimeout client 30m\n"
 		"\ttimeout server 30m\n"
 		"\ttimeout check %" PRId64 "ms\n",
 		v->cluster, o->loop_wait_ms > 0 ? o->loop_wait_ms : (int64_t)LOOP_WAIT_DEFAULT_MS,
 		t.inter_ms, t.fastinter_ms, t.up_worst_ms, t.down_worst_ms, t.silent_worst_ms,
-		t.check_timeout_ms);
+		t.connect_ms, t.check_timeout_ms);
 	if (rc == 0)
 		rc = listener(v, o, &t, true, out, warn, warn_cap, &servers);
 	if (rc == 0 && o->replica_port > 0) {

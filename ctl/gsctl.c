@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "curl_init.h"
 #include "gsctl.h"
 
 volatile sig_atomic_t ctl_interrupted;
@@ -132,7 +133,10 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (curl_init_once(err, sizeof(err)) != 0) {
+		ctl_say_error("%s", err);
+		return CTL_EXIT_FAILED;
+	}
 	rc = ctl_load_config(&x);
 	if (rc != 0)
 		goto out;

@@ -14,18 +14,11 @@
 #include <string.h>
 
 #include "clock.h"
+#include "curl_init.h"
 #include "dcs_internal.h"
 #include "err.h"
 #include "log.h"
 #include "name.h"
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* ---- construction ---------------------------------------------------------------------------- */
 
@@ -61,8 +54,13 @@ void dcs_conn_setup(const struct dcs_client *c, CURL *h)
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-	if (c->opts.cacert[0])
+	if (c->opts.cacert[0]) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, c->opts.cacert);
+		/* etcd3.cacert is the one CA to trust, as in Patroni (Python's ssl loads the system
+		 * store only when no CA is given). Debian's libcurl would also load every certificate
+		 * in /etc/ssl/certs for each connection: about 5 MB per handle on GnuTLS. */
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+	}
 	if (c->opts.cert[0])
 		curl_easy_setopt(h, CURLOPT_SSLCERT, c->opts.cert);
 	if (c->opts.key[0])
@@ -84,11 +82,8 @@ struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, siz
 	pthread_condattr_t ca;
 	int n;
 
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK) {
-		err_set(err, errlen, "could not initialize libcurl");
+	if (curl_init_once(err, errlen) != 0)
 		return NULL;
-	}
 	if (opts->endpoint_count < 1 || opts->endpoint_count > DCS_ENDPOINTS_MAX) {
 		err_set(err, errlen, "etcd3: between 1 and %d hosts are required",
 			DCS_ENDPOINTS_MAX);

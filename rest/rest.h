@@ -494,6 +494,15 @@ struct rest_response {
 	size_t body_len;
 };
 
+/*
+ * The instant (monotonic ms) until which every health answer about snap stays what it is at
+ * now_ms: the status and body of GET/HEAD/OPTIONS health checks, /liveness and /readiness.
+ * Without a new snapshot they change only when a deadline passes (the lease, the DCS view's
+ * ttl, the HA loop's liveness threshold); this returns the first one after now_ms, or
+ * INT64_MAX when none lies ahead. The server keeps a rendered answer until then.
+ */
+int64_t rest_health_stable_until(const struct rest_snapshot *snap, int64_t now_ms);
+
 /* Which request kinds need an action thread (they call struct rest_actions callbacks and may
  * block). Health checks and monitoring never do. */
 bool rest_request_is_action(const char *method, const char *path);

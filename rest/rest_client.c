@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "curl_init.h"
 #include "err.h"
 
 /* The connection itself is given at most this long, whatever the request's timeout. */
@@ -25,16 +26,6 @@ struct transfer {
 	struct curl_slist *headers;
 	char curl_err[CURL_ERROR_SIZE];
 };
-
-/* curl_global_init is not safe to race with other threads' first use of curl: once per process
- * (the dcs module does the same for its own handles; a second call only counts up). */
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 static size_t on_body(char *data, size_t size, size_t n, void *user)
 {
@@ -93,11 +84,8 @@ static int transfer_setup(const struct rest_client_options *o, struct transfer *
 					req->url != NULL ? req->url : "");
 	if (req->method == NULL || req->timeout_ms <= 0)
 		return r->rc = err_fail(r->err, sizeof(r->err), -EINVAL, "bad request");
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
-		return r->rc = err_fail(r->err, sizeof(r->err), -ENOMEM,
-					"could not start libcurl: %s",
-					curl_easy_strerror(curl_init_rc));
+	if (curl_init_once(r->err, sizeof(r->err)) != 0)
+		return r->rc = -ENOMEM;
 	c = t->easy = curl_easy_init();
 	if (c == NULL)
 		return r->rc = err_fail(r->err, sizeof(r->err), -ENOMEM,
@@ -139,8 +127,11 @@ static int transfer_setup(const struct rest_client_options *o, struct transfer *
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
-	if (o->auth.cafile[0] != '\0')
+	if (o->auth.cafile[0] != '\0') {
+		/* the one CA to trust, as with etcd3.cacert (dcs_transport.c): not the system's too */
 		curl_easy_setopt(c, CURLOPT_CAINFO, o->auth.cafile);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
 	if (o->auth.certfile[0] != '\0') {
 		curl_easy_setopt(c, CURLOPT_SSLCERT, o->auth.certfile);
 		if (o->auth.keyfile[0] != '\0')

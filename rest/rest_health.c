@@ -149,7 +149,7 @@ static int parse_bytes(const char *s, uint64_t *out)
 				bytes = 0;
 			if (bytes >= 1.8e19)
 				return -EINVAL;
-			*out = (uint64_t)llround(bytes);
+			*out = (uint64_t)num_round(bytes);
 			return 0;
 		}
 	}
@@ -456,18 +456,24 @@ int rest_health_status(const struct rest_snapshot *s, const char *path, const ch
 	return code;
 }
 
+/* The instant the HA loop counts as late: its next cycle's due time plus ttl (twice ttl unless
+ * it runs a healthy primary). */
+static int64_t liveness_deadline_ms(const struct rest_snapshot *s)
+{
+	int64_t threshold = s->ttl_ms;
+
+	if (!(s->role == REST_ROLE_PRIMARY && s->state == REST_DB_RUNNING))
+		threshold *= 2;
+	return s->next_cycle_due_ms + threshold;
+}
+
 int rest_liveness_status(const struct rest_snapshot *s, int64_t now_ms)
 {
-	int64_t threshold;
-
 	if (!s)
 		return 503;
 	if (s->paused)
 		return 200;
-	threshold = s->ttl_ms;
-	if (!(s->role == REST_ROLE_PRIMARY && s->state == REST_DB_RUNNING))
-		threshold *= 2;
-	return s->next_cycle_due_ms + threshold > now_ms ? 200 : 503;
+	return liveness_deadline_ms(s) > now_ms ? 200 : 503;
 }
 
 int rest_readiness_status(const struct rest_snapshot *s, const char *query, int64_t now_ms)
@@ -497,4 +503,25 @@ int rest_readiness_status(const struct rest_snapshot *s, const char *query, int6
 	if (max_lag && s->cluster_optime_bytes > pos && s->cluster_optime_bytes - pos > max_lag)
 		return 503;
 	return 200;
+}
+
+/* The first deadline after now_ms; the comparisons above change exactly there. */
+static int64_t first_after(int64_t best, int64_t deadline_ms, int64_t now_ms)
+{
+	return deadline_ms > now_ms && deadline_ms < best ? deadline_ms : best;
+}
+
+int64_t rest_health_stable_until(const struct rest_snapshot *s, int64_t now_ms)
+{
+	int64_t until = INT64_MAX;
+
+	if (!s)
+		return until;
+	if (s->has_lock) /* rest_lease_valid: now < lease_deadline_ms */
+		until = first_after(until, s->lease_deadline_ms, now_ms);
+	if (s->dcs_last_seen_mono_ms > 0) /* rest_dcs_ok: now < last seen + ttl */
+		until = first_after(until, s->dcs_last_seen_mono_ms + s->ttl_ms, now_ms);
+	if (!s->paused) /* rest_liveness_status: now < liveness_deadline_ms */
+		until = first_after(until, liveness_deadline_ms(s), now_ms);
+	return until;
 }

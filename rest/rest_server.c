@@ -1,12 +1,19 @@
 /*
  * rest_server.c - the thin libmicrohttpd transport around rest_handle().
  *
- * Threading: MHD runs an epoll thread pool (REST_POOL_THREADS). Health checks and monitoring
- * are answered right there from the published snapshot: no lock is held while rendering, and
- * nothing waits on etcd or the database. Action requests (POST /switchover, PATCH /config, ...)
- * may block in the HA loop's callbacks for many seconds, so their connection is suspended and
- * the work moves to a detached action thread (at most REST_ACTION_THREADS at once); the pool
- * threads keep serving health checks meanwhile.
+ * Threading: MHD runs an epoll thread pool, one thread per online CPU (REST_POOL_MIN..MAX).
+ * Health checks and monitoring are answered right there from the published snapshot, which a
+ * pool thread borrows without a lock (rest_snaps.c); nothing waits on etcd, the database or the
+ * HA loop. The plain health checks (GET/HEAD/OPTIONS /primary, /replica, ... without a query)
+ * are rendered once per snapshot and the same response is queued for every later request
+ * (rest_cache.c). Action requests (POST /switchover, PATCH /config, ...) may block in the HA
+ * loop's callbacks for many seconds, so their connection is suspended and the work moves to a
+ * detached action thread (at most REST_ACTION_THREADS at once); the pool threads keep serving
+ * health checks meanwhile.
+ *
+ * Connections: HTTP/1.0 answers, closed after one response as Patroni does, unless the client
+ * sends Connection: keep-alive. MHD sets TCP_NODELAY itself. No TCP Fast Open: health checkers
+ * do not use it, and it lets a SYN carry a request before the handshake proves the address.
  *
  * Hostile clients are bounded by MHD's limits: total and per-IP connection counts, an idle
  * timeout, a per-connection memory pool (which caps the request line and headers), and our own
@@ -22,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #ifdef REST_HAVE_GNUTLS
@@ -33,10 +41,18 @@
 #include "hostport.h"
 #include "num.h"
 #include "rest.h"
+#include "rest_cache.h"
 #include "rest_internal.h"
+#include "rest_iptable.h"
+#include "rest_snaps.h"
 
-/* Threads that serve requests; health checks never block, so a few cover many clients. */
-#define REST_POOL_THREADS 4
+/* Threads that serve requests: one per online CPU, since health checks never block (more
+ * threads than cores only add wake-ups and context switches: each thread's epoll set holds
+ * the listening socket). At least 2, so that one thread busy with a slow /metrics read or a
+ * DNS lookup for allowlist_include_members does not hold up health checks. */
+#define REST_POOL_MIN 2
+#define REST_POOL_MAX 16
+_Static_assert(REST_POOL_MAX <= REST_SNAPS_WORKERS_MAX, "each pool thread borrows snapshots");
 /* Simultaneous connections in total: idle or slow clients beyond this are refused. */
 #define REST_CONNECTION_LIMIT 4000
 /* Simultaneous connections from one address (HAProxy, peers and monitors need a few each);
@@ -46,8 +62,9 @@
 #define REST_IDLE_TIMEOUT_S 10
 /* Per-connection memory pool: request line and headers must fit in it (larger -> 431/414). */
 #define REST_CONNECTION_MEMORY_BYTES (32 * 1024)
-/* Pending connections in the kernel's accept queue. */
-#define REST_LISTEN_BACKLOG 128
+/* Pending connections in the kernel's accept queue (capped by net.core.somaxconn): a burst of
+ * health checkers connecting at once waits here instead of getting a reset. */
+#define REST_LISTEN_BACKLOG 1024
 /* Action requests running at once; more get 503 (actions are rare and serialised by etcd). */
 #define REST_ACTION_THREADS 4
 /* Stack of each action thread (callbacks talk to etcd; 1 MiB is plenty). */
@@ -57,12 +74,12 @@
 #define REST_BODY_BUDGET_BYTES (4 * 1024 * 1024)
 /* Raw request target kept for routing (longer targets get 414 from the memory pool first). */
 #define REST_URI_MAX 8192
+/* Targets up to this length are kept inside the request context; longer ones are allocated. */
+#define REST_URI_INLINE 256
 /* TLS key/certificate/CA files read into memory. */
 #define REST_PEM_MAX (1024 * 1024)
 /* Text of a numeric client address. */
 #define REST_IP_MAX INET6_ADDRSTRLEN
-/* The Server header value. */
-#define REST_SERVER_HEADER_MAX 96
 
 /* allowlist_include_members: the most addresses the members' api_url host names give, and how
  * long one lookup of them serves. Patroni resolves them on every unsafe request; the cache
@@ -70,30 +87,18 @@
 #define REST_MEMBER_ADDRS_MAX 64
 #define REST_MEMBER_DNS_CACHE_MS 10000
 
-/* Connections counted per client address: one slot per address with open connections. */
-struct ip_count {
-	int family;
-	unsigned char addr[16];
-	int count;
-};
-
 struct member_addrs {
 	int count;
 	struct rest_cidr addrs[REST_MEMBER_ADDRS_MAX];
-};
-
-struct snap_ref {
-	atomic_int refs;
-	struct rest_snapshot snap;
 };
 
 struct rest_server {
 	struct MHD_Daemon *daemon;
 	struct rest_options opts;
 	struct rest_actions actions;
-	pthread_mutex_t lock; /* guards current, actions_running, stopping */
+	pthread_mutex_t lock; /* guards actions_running, stopping */
 	pthread_cond_t actions_done;
-	struct snap_ref *current;
+	struct rest_snaps snaps; /* the published snapshot */
 	int actions_running;
 	bool stopping;
 	atomic_size_t body_bytes; /* buffered request bodies, against REST_BODY_BUDGET_BYTES */
@@ -102,7 +107,7 @@ struct rest_server {
 	char *tls_cert;
 	char *tls_trust;
 	pthread_mutex_t ip_lock;  /* guards ips */
-	struct ip_count *ips;	  /* REST_CONNECTION_LIMIT slots; count 0 is free */
+	struct rest_iptable ips;  /* open connections per client address */
 	pthread_mutex_t dns_lock; /* guards dns, dns_at_ms, dns_valid; held across a lookup */
 	struct member_addrs dns;
 	int64_t dns_at_ms;
@@ -113,7 +118,8 @@ struct rest_server {
 struct req_ctx {
 	struct rest_server *server;
 	struct MHD_Connection *conn;
-	char uri[REST_URI_MAX];
+	char *uri; /* uri_inline, or allocated when longer */
+	char uri_inline[REST_URI_INLINE];
 	bool uri_too_long;
 	struct buf body;
 	bool body_too_big;
@@ -133,42 +139,17 @@ struct req_ctx {
 	bool cert_valid;
 	bool tls;
 	int64_t now_mono_ms, now_wall_ms;
-	struct member_addrs members; /* allowlist_include_members: host names resolved */
+	struct member_addrs *members; /* allowlist_include_members: host names resolved */
 };
-
-static struct snap_ref *snap_get(struct rest_server *s)
-{
-	struct snap_ref *r;
-
-	pthread_mutex_lock(&s->lock);
-	r = s->current;
-	if (r)
-		atomic_fetch_add(&r->refs, 1);
-	pthread_mutex_unlock(&s->lock);
-	return r;
-}
-
-static void snap_put(struct snap_ref *r)
-{
-	if (r && atomic_fetch_sub(&r->refs, 1) == 1)
-		free(r);
-}
 
 int rest_publish(struct rest_server *server, const struct rest_snapshot *snap)
 {
-	struct snap_ref *r = malloc(sizeof(*r));
-	struct snap_ref *old;
+	return rest_snaps_publish(&server->snaps, snap);
+}
 
-	if (!r)
-		return -ENOMEM;
-	atomic_init(&r->refs, 1);
-	r->snap = *snap;
-	pthread_mutex_lock(&server->lock);
-	old = server->current;
-	server->current = r;
-	pthread_mutex_unlock(&server->lock);
-	snap_put(old);
-	return 0;
+static struct snap_ref *snap_get(struct rest_server *s)
+{
+	return rest_snaps_get(&s->snaps);
 }
 
 int rest_server_port(const struct rest_server *server)
@@ -179,13 +160,28 @@ int rest_server_port(const struct rest_server *server)
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	struct req_ctx *c = calloc(1, sizeof(*c));
+	size_t len;
 
 	if (!c)
 		return NULL;
 	c->server = cls;
 	c->conn = conn;
-	if (buf_copy(c->uri, sizeof(c->uri), uri ? uri : "/") != 0)
+	c->uri = c->uri_inline;
+	if (!uri)
+		uri = "/";
+	len = strnlen(uri, REST_URI_MAX);
+	if (len >= REST_URI_MAX) {
 		c->uri_too_long = true;
+		c->uri_inline[0] = '\0';
+	} else if (len >= sizeof(c->uri_inline)) {
+		c->uri = malloc(len + 1);
+		if (!c->uri) {
+			free(c);
+			return NULL;
+		}
+	}
+	if (!c->uri_too_long)
+		memcpy(c->uri, uri, len + 1);
 	buf_init(&c->body, REST_BODY_MAX);
 	return c;
 }
@@ -204,6 +200,9 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 		atomic_fetch_sub(&c->server->body_bytes, c->body_reserved);
 	buf_done(&c->body);
 	rest_response_done(&c->resp);
+	if (c->uri != c->uri_inline)
+		free(c->uri);
+	free(c->members);
 	free(c->authorization);
 	free(c->content_length);
 	free(c);
@@ -254,27 +253,6 @@ static int resolve_host(const char *host, struct rest_cidr *out, int cap, int *c
 	return rc;
 }
 
-/* The slot of an address, or a free one when add (NULL when none). Caller holds ip_lock. */
-static struct ip_count *ip_slot(struct rest_server *s, int family, const unsigned char *addr,
-				bool add)
-{
-	struct ip_count *free_slot = NULL;
-
-	for (int i = 0; i < REST_CONNECTION_LIMIT; i++) {
-		struct ip_count *e = &s->ips[i];
-
-		if (e->count > 0 && e->family == family && memcmp(e->addr, addr, 16) == 0)
-			return e;
-		if (e->count == 0 && !free_slot)
-			free_slot = e;
-	}
-	if (add && free_slot) {
-		free_slot->family = family;
-		memcpy(free_slot->addr, addr, 16);
-	}
-	return add ? free_slot : NULL;
-}
-
 /* Counts connections per client address (MHD's per-address limit cannot exempt anyone). */
 static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			      enum MHD_ConnectionNotificationCode code)
@@ -284,17 +262,15 @@ static void notify_connection(void *cls, struct MHD_Connection *conn, void **soc
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	unsigned char addr[16];
 	int family;
-	struct ip_count *e;
 
 	(void)socket_context;
 	if (!ci || !sockaddr_bytes(ci->client_addr, &family, addr))
 		return;
 	pthread_mutex_lock(&s->ip_lock);
-	e = ip_slot(s, family, addr, code == MHD_CONNECTION_NOTIFY_STARTED);
-	if (e && code == MHD_CONNECTION_NOTIFY_STARTED)
-		e->count++;
-	else if (e && code == MHD_CONNECTION_NOTIFY_CLOSED && e->count > 0)
-		e->count--;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		(void)rest_iptable_add(&s->ips, family, addr); /* full: MHD's limit holds first */
+	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+		rest_iptable_remove(&s->ips, family, addr);
 	pthread_mutex_unlock(&s->ip_lock);
 }
 
@@ -307,8 +283,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, sockl
 	struct rest_server *s = cls;
 	unsigned char addr[16];
 	char ip[INET6_ADDRSTRLEN];
-	int family, count = 0;
-	struct ip_count *e;
+	int family, count;
 	struct snap_ref *ref;
 	struct member_addrs known;
 	bool trusted;
@@ -317,9 +292,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, sockl
 	if (!sockaddr_bytes(sa, &family, addr))
 		return MHD_YES;
 	pthread_mutex_lock(&s->ip_lock);
-	e = ip_slot(s, family, addr, false);
-	if (e)
-		count = e->count;
+	count = rest_iptable_count(&s->ips, family, addr);
 	pthread_mutex_unlock(&s->ip_lock);
 	if (count < REST_PER_IP_LIMIT)
 		return MHD_YES;
@@ -331,7 +304,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, sockl
 	ref = snap_get(s);
 	trusted = rest_addr_admitted(&s->opts, ref ? &ref->snap : NULL, known.addrs, known.count,
 				     ip, true);
-	snap_put(ref);
+	rest_snap_put(ref);
 	return trusted ? MHD_YES : MHD_NO;
 }
 
@@ -382,38 +355,11 @@ static bool client_cert_valid(struct MHD_Connection *conn)
 static enum MHD_Result queue(struct rest_server *s, struct MHD_Connection *conn,
 			     const struct rest_response *r, const struct rest_snapshot *snap)
 {
-	struct MHD_Response *resp;
+	struct MHD_Response *resp = rest_mhd_response(&s->opts, r, snap);
 	enum MHD_Result ret;
-	char server_hdr[REST_SERVER_HEADER_MAX];
 
-	if (r->bare) {
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	} else {
-		resp = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
-						       MHD_RESPMEM_MUST_COPY);
-	}
 	if (!resp)
 		return MHD_NO;
-	/* HTTP/1.0 and close after one response, as Patroni's BaseHTTPRequestHandler does. */
-	(void)MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
-	if (!r->bare) {
-		(void)MHD_add_response_header(
-			resp, MHD_HTTP_HEADER_SERVER,
-			rest_server_header(&s->opts, snap, server_hdr, sizeof(server_hdr)));
-		if (r->content_type)
-			(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-						      r->content_type);
-		if (r->html_error)
-			(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-		if (r->www_authenticate)
-			(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-						      "Basic realm=\"Patroni\"");
-		if (r->lsn_header[0])
-			(void)MHD_add_response_header(resp, "lsn", r->lsn_header);
-		for (int i = 0; i < s->opts.extra_header_count && i < REST_EXTRA_HEADERS_MAX; i++)
-			(void)MHD_add_response_header(resp, s->opts.extra_headers[i].name,
-						      s->opts.extra_headers[i].value);
-	}
 	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -457,7 +403,7 @@ static void fill_request(struct req_ctx *c, struct rest_request *rq, char *path_
 {
 	char *q;
 
-	memcpy(path_buf, c->uri, sizeof(c->uri));
+	memcpy(path_buf, c->uri, strlen(c->uri) + 1); /* shorter than REST_URI_MAX */
 	q = strchr(path_buf, '?');
 	if (q)
 		*q++ = '\0';
@@ -475,8 +421,8 @@ static void fill_request(struct req_ctx *c, struct rest_request *rq, char *path_
 	rq->tls = c->tls;
 	rq->now_mono_ms = c->now_mono_ms;
 	rq->now_wall_ms = c->now_wall_ms;
-	rq->member_addrs = c->members.addrs;
-	rq->member_addr_count = c->members.count;
+	rq->member_addrs = c->members ? c->members->addrs : NULL;
+	rq->member_addr_count = c->members ? c->members->count : 0;
 }
 
 /* The addresses of the members' api_url hosts that are names (literal addresses the renderer
@@ -527,7 +473,7 @@ static void *action_thread(void *arg)
 		rc = rest_handle(&s->opts, &s->actions, &rq, ref ? &ref->snap : NULL, &c->resp);
 		free(path);
 	}
-	snap_put(ref);
+	rest_snap_put(ref);
 	if (rc != 0)
 		rc = rest_response_error_page(&c->resp, 503);
 	c->has_resp = rc == 0;
@@ -617,8 +563,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 			bool refused = false;
 			enum MHD_Result ret = MHD_YES;
 
-			if (s->opts.allowlist_include_members && ref)
-				member_addrs_get(s, &ref->snap, &c->members);
+			if (s->opts.allowlist_include_members && ref) {
+				c->members = calloc(1, sizeof(*c->members));
+				if (c->members)
+					member_addrs_get(s, &ref->snap, c->members);
+			}
 			fill_request(c, &rq, path);
 			if (rest_check_access(&s->opts, &rq, ref ? &ref->snap : NULL, &r,
 					      &refused) != 0) {
@@ -627,7 +576,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 				ret = queue(s, conn, &r, ref ? &ref->snap : NULL);
 				rest_response_done(&r);
 			}
-			snap_put(ref);
+			rest_snap_put(ref);
 			if (ret != MHD_YES || refused)
 				return ret;
 		}
@@ -662,7 +611,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 			struct snap_ref *ref = snap_get(s);
 
 			ret = queue(s, conn, &c->resp, ref ? &ref->snap : NULL);
-			snap_put(ref);
+			rest_snap_put(ref);
 		}
 		return ret;
 	}
@@ -680,22 +629,37 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 
 	/* health checks and monitoring: answer on this thread from the snapshot */
 	{
-		struct snap_ref *ref = snap_get(s);
+		bool owned;
+		struct snap_ref *ref = rest_snaps_borrow(&s->snaps, &owned);
+		int slot = ref ? rest_cache_slot(c->method, c->uri) : -1;
 		struct rest_request rq;
 		struct rest_response r;
 		struct rest_process proc;
 		char path[REST_URI_MAX];
 		enum MHD_Result ret;
 
+		if (slot >= 0) {
+			const struct rest_cache_entry *e = rest_cache_get(
+				&ref->cache, slot, &s->opts, &ref->snap, c->now_mono_ms);
+
+			if (e) {
+				ret = MHD_queue_response(conn, e->status, e->resp);
+				if (owned)
+					rest_snap_put(ref);
+				return ret;
+			}
+		}
 		fill_request(c, &rq, path);
 		if (strncmp(rq.path, "/metrics", 8) == 0 && rest_process_read(&proc) == 0)
 			rq.process = &proc;
 		if (rest_handle(&s->opts, &s->actions, &rq, ref ? &ref->snap : NULL, &r) != 0) {
-			snap_put(ref);
+			if (owned)
+				rest_snap_put(ref);
 			return queue_error(s, conn, 503);
 		}
 		ret = queue(s, conn, &r, ref ? &ref->snap : NULL);
-		snap_put(ref);
+		if (owned)
+			rest_snap_put(ref);
 		rest_response_done(&r);
 		return ret;
 	}
@@ -786,6 +750,16 @@ int rest_allowlist_add(struct rest_options *o, const char *entry)
 	return resolve_host(entry, o->allowlist, REST_ALLOWLIST_MAX, &o->allowlist_count);
 }
 
+/* REST_POOL_MIN..REST_POOL_MAX threads, one per online CPU. */
+static unsigned int pool_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < REST_POOL_MIN)
+		return REST_POOL_MIN;
+	return n > REST_POOL_MAX ? REST_POOL_MAX : (unsigned int)n;
+}
+
 struct rest_server *rest_server_new(const struct rest_options *opts,
 				    const struct rest_actions *actions, char *err, size_t errlen)
 {
@@ -809,10 +783,14 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 	pthread_mutex_init(&s->ip_lock, NULL);
 	pthread_cond_init(&s->actions_done, NULL);
 	atomic_init(&s->body_bytes, 0);
+	rest_snaps_init(&s->snaps);
 	if (listen_addr(opts, &ss, &v6, err, errlen) != 0)
 		goto out_free;
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES) /* Linux: say it outright */
+		flags = (flags & ~(unsigned int)MHD_USE_AUTO_INTERNAL_THREAD) |
+			MHD_USE_EPOLL_INTERNAL_THREAD;
 	memset(tls_opts, 0, sizeof(tls_opts));
 	if (opts->certfile[0]) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -847,17 +825,15 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 	}
 	tls_opts[ntls] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
-	s->ips = calloc(REST_CONNECTION_LIMIT, sizeof(*s->ips));
-	if (!s->ips) {
+	if (rest_iptable_init(&s->ips, REST_CONNECTION_LIMIT) != 0) {
 		(void)!buf_format(err, errlen, "out of memory");
 		goto out_free;
 	}
 	s->daemon = MHD_start_daemon(
 		flags, (uint16_t)opts->listen_port, accept_policy, s, access_handler, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned int)REST_POOL_THREADS, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned int)REST_CONNECTION_LIMIT, MHD_OPTION_NOTIFY_CONNECTION,
-		notify_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
+		pool_threads(), MHD_OPTION_CONNECTION_LIMIT, (unsigned int)REST_CONNECTION_LIMIT,
+		MHD_OPTION_NOTIFY_CONNECTION, notify_connection, s, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)REST_IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)REST_CONNECTION_MEMORY_BYTES, MHD_OPTION_LISTEN_BACKLOG_SIZE,
 		(unsigned int)REST_LISTEN_BACKLOG, MHD_OPTION_URI_LOG_CALLBACK, uri_log, s,
@@ -882,7 +858,8 @@ out_free:
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->dns_lock);
 	pthread_mutex_destroy(&s->ip_lock);
-	free(s->ips);
+	rest_iptable_done(&s->ips);
+	rest_snaps_done(&s->snaps);
 	free(s);
 	return NULL;
 }
@@ -898,8 +875,8 @@ void rest_server_free(struct rest_server *server)
 	while (server->actions_running > 0)
 		pthread_cond_wait(&server->actions_done, &server->lock);
 	pthread_mutex_unlock(&server->lock);
-	MHD_stop_daemon(server->daemon);
-	snap_put(server->current);
+	MHD_stop_daemon(server->daemon); /* joins the pool threads before their references go */
+	rest_snaps_done(&server->snaps);
 	free(server->tls_cert);
 	free(server->tls_key);
 	free(server->tls_trust);
@@ -907,6 +884,6 @@ void rest_server_free(struct rest_server *server)
 	pthread_mutex_destroy(&server->lock);
 	pthread_mutex_destroy(&server->dns_lock);
 	pthread_mutex_destroy(&server->ip_lock);
-	free(server->ips);
+	rest_iptable_done(&server->ips);
 	free(server);
 }

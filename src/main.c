@@ -5,6 +5,7 @@
  * configuration or a start-up failure, 2 a usage error.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,20 @@ static void log_start(const struct cfg *c)
 	buf_done(&summary);
 }
 
+/* The agent's heap (docs/architecture.md, "Footprint"). glibc gives each thread that allocates
+ * its own arena (up to 8 per core), each keeping what it once held; the agent's threads (the
+ * loop, the etcd watch, the REST server's) allocate little, so two arenas serve them. A fixed
+ * mmap threshold keeps the configuration's and the cluster view's worst-case structs (hundreds
+ * of kB, mostly untouched) out of the heap, so freeing one returns it to the system at once; by
+ * default glibc raises the threshold after the first such free and the heap keeps them. A fixed
+ * trim threshold returns the heap's free top instead of holding up to 32 MB of it. */
+static void heap_setup(void)
+{
+	(void)mallopt(M_ARENA_MAX, 2);
+	(void)mallopt(M_MMAP_THRESHOLD, 64 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+}
+
 int main(int argc, char **argv)
 {
 	struct cfg_diags *diags;
@@ -198,7 +213,9 @@ int main(int argc, char **argv)
 		path = argv[1];
 
 	agent_split_if_pid1();
+	heap_setup();
 	log_setup_from_env();
+	agent_become_subreaper();
 	diags = malloc(sizeof(*diags));
 	c = malloc(sizeof(*c));
 	if (diags == NULL || c == NULL) {
@@ -220,7 +237,5 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_start(c);
-	rc = agent_run(c, reload_config, (void *)path);
-	free(c);
-	return rc;
+	return agent_run(c, reload_config, (void *)path); /* takes c */
 }

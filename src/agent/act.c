@@ -110,8 +110,19 @@ static void demote(struct agent *a)
 
 	set_role(a, HA_ROLE_DEMOTING, o->reason);
 	a->demoted_ms = clock_mono_ms();
-	if (graceful) /* a planned stop; bounded so the fencing margin holds (docs/timing.md) */
+	if (graceful) { /* a planned stop; bounded so the fencing margin holds (docs/timing.md) */
+		uint64_t redo;
+
 		callbacks_before_stop(a->callbacks, a->dyn.retry_timeout_ms);
+		/* A checkpoint while the server still takes writes leaves its shutdown checkpoint
+		 * little to write, so writes stop for less time (Patroni does the same). */
+		if (a->dbs->role == DB_ROLE_PRIMARY &&
+		    db_checkpoint(a->db, &redo, a->dyn.retry_timeout_ms / 2, err, sizeof(err)) != 0)
+			log_info("no checkpoint before stopping: %s", err);
+	}
+	/* From here /primary answers 503 (publish.c), before the server stops accepting: a load
+	 * balancer checking it takes this node out and sends clients to the next primary. */
+	publish(a);
 	/* Every mode stops accepting writes within retry_timeout (the fencing margin counts on
 	 * it); a graceful one first tries a fast stop with its shutdown checkpoint. */
 	rc = db_stop(a->db, graceful ? DB_STOP_FAST : DB_STOP_IMMEDIATE,
@@ -217,12 +228,28 @@ static bool start_settling(struct agent *a, bool *failed)
 	return false;
 }
 
+/* While db_start declines (-EAGAIN) over the last postmaster's remains (a zombie, backends
+ * still holding its shared memory): no failed start to report and back off from, a wait. The
+ * postmaster's reap wakes the loop (db_postmaster_exited); backends' exits do not, so it looks
+ * again every START_WAIT_POLL_MS. */
+#define START_WAIT_POLL_MS 50
+
+static void start_wait(struct agent *a, const char *what, const char *why)
+{
+	if (strcmp(a->start_wait_reason, why) != 0)
+		log_info("waiting to start %s: %s", what, why);
+	buf_copy_or_clear(a->start_wait_reason, sizeof(a->start_wait_reason), why);
+	a->acted = false;
+	a->out.wake_by_ms = clock_mono_ms() + START_WAIT_POLL_MS;
+}
+
 /* After a start: a launch to judge next time, or the failure of this one or the last. */
 static void start_outcome(struct agent *a, const char *what, int rc, const char *err,
 			  bool last_failed)
 {
 	if (rc == 0)
 		a->start_launched_ms = clock_mono_ms();
+	a->start_wait_reason[0] = '\0';
 	if (rc != 0 && rc != -EALREADY)
 		act_fail(a, false, "could not start %s: %s", what, err);
 	else if (rc == 0 && last_failed)
@@ -474,6 +501,10 @@ void act(struct agent *a)
 		}
 		rc = db_start(a->db, DB_START_REPLICA, upstream_of(a, o, &peer), 0, 0, err,
 			      sizeof(err));
+		if (rc == -EAGAIN) {
+			start_wait(a, "a replica", err);
+			break;
+		}
 		start_outcome(a, "the database as a replica", rc, err, last_failed);
 		if (a->start_since_ms == 0)
 			a->start_since_ms = clock_mono_ms();
@@ -576,6 +607,20 @@ void act(struct agent *a)
 		 * timeline the promotion ended, which is the new one minus one. */
 		if (db_get_status(a->db, a->dbs) == 0 && a->dbs->timeline > 1)
 			old_tl = (int64_t)a->dbs->timeline - 1;
+		/* Clients first: /primary answers 200 from here (a load balancer's next check), the
+		 * checkpoint comes after. The member key still shows the old state until this
+		 * cycle ends, so a former primary rewinds against a pg_control that has the new
+		 * timeline (leader_promoting; Patroni's checkpoint_after_promote). */
+		publish(a);
+		if (!is_opengauss(a)) {
+			uint64_t redo;
+
+			if (db_checkpoint(a->db, &redo, a->dyn.ttl_ms, err, sizeof(err)) != 0)
+				log_warning(
+					"checkpoint after promotion failed: %s; a former primary "
+					"may rewind more than it needs",
+					err);
+		}
 		write_history(a, old_tl, lsn);
 		break;
 	}
@@ -601,10 +646,7 @@ void act(struct agent *a)
 		rc = db_start(a->db, DB_START_PRIMARY, NULL, (uint64_t)o->term, 0, err,
 			      sizeof(err));
 		if (rc == -EAGAIN) {
-			/* The crashed postmaster is a zombie yet: the wait ends at its reap
-			 * (db_postmaster_exited), or at loop_wait where none is watched. */
-			log_info("waiting to start the primary again: %s", err);
-			a->acted = false;
+			start_wait(a, "the primary again", err);
 			break;
 		}
 		start_outcome(a, "the primary again", rc, err, last_failed);

@@ -23,6 +23,12 @@
  * then exits with its status. Elsewhere it returns at once. Call it before any thread starts. */
 void agent_split_if_pid1(void);
 
+/* Makes the agent a child subreaper (prctl PR_SET_CHILD_SUBREAPER): orphans among its
+ * descendants (the postmaster pg_ctl daemonizes, a crashed postmaster's backends) become its
+ * children, which the db layer reaps (proc_reap_orphans), so a crashed postmaster is gone, and can
+ * be started again, without waiting for a slow init. Logs a warning when the kernel refuses. */
+void agent_become_subreaper(void);
+
 /* Fills the database driver's options from the configuration (local postgresql.parameters win
  * over the dynamic ones in dyn). Returns 0, or -EINVAL / -ENAMETOOLONG with a message. */
 int agent_db_options(const struct cfg *c, const struct cfg_dynamic *dyn, struct db_options *out,
@@ -96,9 +102,11 @@ void agent_failsafe_post(const struct rest_client_options *client,
 int agent_check_config(const struct cfg *c, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
-/* Runs the agent until SIGTERM or SIGINT: returns the process exit code. c is copied. On SIGHUP
- * and POST /reload, reload (may be NULL) reads the configuration again into out as at start,
- * reporting its diagnostics, and returns 0 or a negative errno (the old configuration stays). */
-int agent_run(const struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *reload_ctx);
+/* Runs the agent until SIGTERM or SIGINT: returns the process exit code. It takes c (allocated
+ * with malloc) and frees it: a copy would keep a second struct cfg (half a megabyte, written
+ * whole) resident for the agent's life. On SIGHUP and POST /reload, reload (may be NULL) reads
+ * the configuration again into out as at start, reporting its diagnostics, and returns 0 or a
+ * negative errno (the old configuration stays). */
+int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *reload_ctx);
 
 #endif

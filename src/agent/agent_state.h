@@ -71,6 +71,7 @@ struct agent {
 	struct db *db;
 	struct rest_server *rest;
 	struct callbacks *callbacks; /* postgresql.callbacks (callbacks.h) */
+	struct guardian *guardian;   /* fences a frozen or dead leader's PostgreSQL (guardian.h) */
 	char api_url[AGENT_URL_MAX];
 	char conn_url[AGENT_URL_MAX];
 
@@ -94,7 +95,9 @@ struct agent {
 	int64_t last_call_ms, last_call_wall_ms;
 	int64_t start_since_ms;	   /* first start attempt of the current start, 0 = none */
 	int64_t start_launched_ms; /* the last start launched, until the server runs; 0 = none */
-	enum ha_action busy;	   /* db task running for this action */
+	char start_wait_reason
+		[DB_ERROR_MAX]; /* why db_start last declined (-EAGAIN), logged once */
+	enum ha_action busy;	/* db task running for this action */
 	int64_t busy_since_ms;
 	bool need_rewind;	      /* a former primary that must rewind before following */
 	int64_t rejoin_wait_since_ms; /* waiting for the leader's promotion to rejoin; 0 = not */

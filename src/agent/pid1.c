@@ -5,12 +5,16 @@
  * child. Reaping in a separate process keeps the agent's own waitpid() on the children it spawns
  * (tasks, callbacks) from racing a reaper for their exit statuses; and a killed postmaster is
  * reaped at once instead of staying a zombie that kill(pid, 0) counts as alive.
+ * Wherever it runs, the agent is also a child subreaper (agent_become_subreaper), so the
+ * postmaster it starts and what a crashed one leaves behind are its own children to reap.
  */
 #include "agent.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,4 +72,17 @@ void agent_split_if_pid1(void)
 		return;
 	}
 	init_loop(agent, &all);
+}
+
+void agent_become_subreaper(void)
+{
+	/* pg_ctl start forks the postmaster and exits, so the postmaster would be reparented to
+	 * init, and so would the backends of a postmaster that crashed. An init that reaps them
+	 * late (about once a second on some hosts) keeps a dead postmaster a zombie, which
+	 * PostgreSQL's lock file check takes for alive: the restart waits for it. As a subreaper the
+	 * agent inherits them and reaps them itself at once (db_postmaster_exited, db_start). */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L) != 0)
+		log_warning("could not become a child subreaper (%s): a crashed postmaster is "
+			    "restarted only once this process's init reaps it",
+			    strerror(errno));
 }

@@ -279,7 +279,14 @@ void publish(struct agent *a)
 		sn->tag_count++;
 	}
 	sn->has_lock = a->out.leader;
-	sn->lease_deadline_ms = a->out.leader ? a->out.fence_deadline_ms : 0;
+	/* A demoting leader still holds the key, but is about to stop taking writes, and one that
+	 * released the key this cycle (release_leader clears the view's leader) holds nothing: no
+	 * longer a primary to send clients to (the switchover's load balancer hand-off,
+	 * docs/timing.md). With rise 1, one stale 200 would bring a stopped primary back. */
+	sn->lease_deadline_ms =
+		a->out.leader && a->role.role != HA_ROLE_DEMOTING && i_am_leader_in_view(a)
+			? a->out.fence_deadline_ms
+			: 0;
 	sn->dcs_last_seen_mono_ms = a->view_mono_ms;
 	sn->dcs_last_seen_wall_ms = a->view_wall_ms;
 	sn->ttl_ms = a->dyn.ttl_ms;

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "err.h"
 #include "clock.h"
+#include "guardian.h"
 #include "log.h"
 
 /* How long to wait after an action that changed the DCS or the database before observing
@@ -64,6 +65,24 @@ static void note_settling(struct agent *a, bool task_finished)
 		buf_copy_or_clear(a->settle_leader, sizeof(a->settle_leader), leader);
 }
 
+/* Arms the guardian with the leader's fence deadline, before the action: it fences PostgreSQL
+ * when the agent does not move the deadline forward in time. Disarmed when this node is not
+ * the leader, when it is about to demote or release the key (decided before it is carried out,
+ * so a slow planned stop is never cut short), in pause mode (no fencing in maintenance, as
+ * Patroni), and for a planned shutdown. */
+static void guard(struct agent *a)
+{
+	enum ha_action act = a->out.action;
+	bool planned = act == HA_ACT_DEMOTE || act == HA_ACT_RELEASE_LEADER ||
+		       act == HA_ACT_SHUTDOWN || act == HA_ACT_HALT;
+
+	guardian_poll(a->guardian);
+	if (a->out.leader && !a->dyn.pause && !planned)
+		guardian_set_deadline(a->guardian, a->out.fence_deadline_ms);
+	else
+		guardian_disarm(a->guardian);
+}
+
 /* One cycle. Returns the action carried out. */
 static enum ha_action cycle(struct agent *a)
 {
@@ -100,6 +119,7 @@ static enum ha_action cycle(struct agent *a)
 		break;
 	}
 	log_outcome(a);
+	guard(a);
 	act(a);
 	election_thaw(a);
 	if (a->out.action != HA_ACT_SHUTDOWN && a->out.action != HA_ACT_HALT) {
@@ -383,19 +403,13 @@ out_fail:
 	return r;
 }
 
-int agent_run(const struct cfg *given, int (*reload)(void *ctx, struct cfg *out), void *reload_ctx)
+int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *reload_ctx)
 {
 	struct sigaction sa = { 0 };
 	struct agent *a;
 	int exit_code = 0;
 	char msg[DCS_MSG_MAX];
-	struct cfg *c = malloc(sizeof(*c));
-
-	if (c == NULL) {
-		log_error("could not start: out of memory");
-		return 1;
-	}
-	*c = *given;
+	struct guardian *guardian;
 
 	sa.sa_handler = on_stop_signal;
 	sigemptyset(&sa.sa_mask);
@@ -405,10 +419,14 @@ int agent_run(const struct cfg *given, int (*reload)(void *ctx, struct cfg *out)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before any thread starts (the REST server's, libcurl's resolver): a plain fork. */
+	guardian = guardian_start(c->postgresql.data_dir);
 	if (agent_start(c, &a) != 0) {
+		guardian_stop(guardian);
 		free(c);
 		return 1;
 	}
+	a->guardian = guardian;
 	a->cfg_live = c;
 	a->reload = reload;
 	a->reload_ctx = reload_ctx;
@@ -470,6 +488,7 @@ int agent_run(const struct cfg *given, int (*reload)(void *ctx, struct cfg *out)
 		callbacks_poll(a->callbacks);
 		wait_next(a, start);
 	}
+	guardian_stop(a->guardian);
 	agent_free(a);
 	free(c);
 	return exit_code;

@@ -113,11 +113,26 @@ int num_parse_duration_ms(const char *s, int64_t min_ms, int64_t max_ms, int64_t
 	r = num_parse_double(number, 0.0, 1e15, &v);
 	if (r != 0)
 		return r;
-	v = round(v * scale);
+	v = num_round(v * scale);
 	if (v < (double)min_ms || v > (double)max_ms)
 		return -ERANGE;
 	*out_ms = (int64_t)v;
 	return 0;
+}
+
+double num_round(double v)
+{
+	double whole, frac;
+
+	if (!(v > -4503599627370496.0 && v < 4503599627370496.0)) /* 2^52, or NaN */
+		return v;
+	whole = (double)(int64_t)v; /* truncation toward zero, exact in this range */
+	frac = v - whole;	    /* exact too */
+	if (frac >= 0.5)
+		whole += 1.0;
+	else if (frac <= -0.5)
+		whole -= 1.0;
+	return whole;
 }
 
 int num_parse_bool(const char *s, bool *out)

@@ -31,6 +31,11 @@ int num_parse_double(const char *s, double min, double max, double *out)
 int num_parse_duration_ms(const char *s, int64_t min_ms, int64_t max_ms, int64_t *out_ms)
 	__attribute__((warn_unused_result));
 
+/* round() without libm (docs/architecture.md, "Footprint": the agent maps no library it needs
+ * for two functions): the nearest whole number, halves away from zero; whole numbers, values
+ * beyond 2^52 (all whole) and NaN come back as they are. */
+double num_round(double v);
+
 /* Parses a boolean the way YAML and Patroni's environment variables do: true/false, yes/no,
  * on/off, 1/0, any case. Returns 0 or -EINVAL; *out is written only on success. */
 int num_parse_bool(const char *s, bool *out) __attribute__((warn_unused_result));

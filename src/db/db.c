@@ -368,6 +368,8 @@ int db_get_status(struct db *db, struct db_status *out)
 
 bool db_postmaster_exited(struct db *db)
 {
+	/* Whatever the watch: orphans of callbacks and tasks are the subreaper's to reap too. */
+	proc_reap_orphans();
 	return db != NULL && db_pm_watch_exited(db);
 }
 
@@ -577,10 +579,20 @@ int db_start(struct db *db, enum db_start_role role, const struct db_peer *prima
 	if (role != DB_START_PRIMARY && role != DB_START_REPLICA && role != DB_START_PENDING)
 		return err_fail(err, err_cap, -EINVAL, "invalid start role");
 	struct db_pidfile pf;
+	int attached;
+	/* The agent is a child subreaper: a crashed postmaster and its backends are its to reap. */
+	proc_reap_orphans();
 	if (db_pidfile_read(db->opts.data_dir, &pf) == 0 && db_pid_unreaped(pf.pid))
 		return err_fail(err, err_cap, -EAGAIN,
 				"the last postmaster (pid %d) has exited but is not reaped yet",
 				pf.pid);
+	if (db_pidfile_read(db->opts.data_dir, &pf) == 0 && !db_pid_alive(pf.pid) &&
+	    db_shm_in_use(&pf, &attached))
+		return err_fail(
+			err, err_cap, -EAGAIN,
+			"%d process(es) of the last postmaster (pid %d) still hold its shared "
+			"memory",
+			attached, pf.pid);
 	return db->driver->start(db, role, primary, term, timeout_ms, err, err_cap);
 }
 

@@ -416,7 +416,8 @@ const struct db_options *db_get_options(const struct db *db);
 int db_get_status(struct db *db, struct db_status *out);
 
 /* True, once, when the postmaster the last db_get_status saw running has exited since and its
- * pid has been reaped (by init or whoever its parent is): the first moment a restart can succeed,
+ * pid has been reaped (the agent, a child subreaper, reaps its orphans here first, the postmaster
+ * among them; init or whoever else its parent is otherwise): the first moment a restart can succeed,
  * since PostgreSQL refuses to start while the pid in postmaster.pid exists, zombie or not. The HA
  * loop asks between cycles, so a crash is acted on at once rather than at the next status poll
  * (issue 14). Linux 5.3+ watches it through a pidfd (pidfd_open), elsewhere kill(pid, 0) plus
@@ -511,7 +512,10 @@ void db_task_cancel(struct db *db);
  * (NULL: a replica with no upstream yet). openGauss: DB_START_PRIMARY uses term. Waits up to
  * timeout_ms for connections to be accepted; on -ETIMEDOUT the server keeps starting (status
  * says starting). timeout_ms 0 returns as soon as the server process is launched. Returns 0 at
- * once if it already runs in that role; -EALREADY if it runs in another role. */
+ * once if it already runs in that role; -EALREADY if it runs in another role; -EAGAIN (nothing
+ * launched) while the last postmaster is an unreaped zombie or its orphaned backends still hold
+ * its shared memory, as PostgreSQL would refuse to start: try again shortly. Reaps the agent's
+ * orphaned children first. */
 int db_start(struct db *db, enum db_start_role role, const struct db_peer *primary, uint64_t term,
 	     int64_t timeout_ms, char *err, size_t err_cap) __attribute__((warn_unused_result));
 
@@ -648,6 +652,32 @@ int db_checkpoint(struct db *db, uint64_t *out_lsn, int64_t timeout_ms, char *er
  * writes just as stopped; -EACCES when the process could not be identified, or another -errno,
  * with a message. */
 int db_fence(struct db *db, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* What a process that holds no driver (the agent's guardian, src/agent/guardian.c) needs to
+ * fence this data directory's server: the data directory, and the postmaster's pid and start
+ * time (epoch seconds, from postmaster.pid) as last proven, for the identity check when the
+ * file is gone by the time of the fence. */
+struct db_fence_target {
+	char data_dir[DB_PATH_MAX];
+	int pid;
+	int64_t start_time;
+};
+
+/* Fills *out from data_dir's postmaster.pid once its pid proved to be the postmaster that
+ * wrote it (the identity and start time checks of db_fence). Returns 0, -ESRCH when no such
+ * postmaster runs (no file, a dead or recycled pid), or another negative errno. */
+int db_fence_target_read(const char *data_dir, struct db_fence_target *out)
+	__attribute__((warn_unused_result));
+
+/* Fences target's server without a driver handle: an immediate shutdown (SIGQUIT to the
+ * postmaster, whose backends then quit at once), and when the postmaster is still there after
+ * quit_wait_ms, db_fence's kill of the postmaster, its process group and its children. The
+ * postmaster is the one postmaster.pid names now if it proves to be this data directory's,
+ * else target's pid if that still proves to be. Blocks at most quit_wait_ms plus the kill.
+ * Returns 0 when it fenced a server (err says how), -ESRCH when none runs, or another negative
+ * errno, with a message. */
+int db_fence_target(const struct db_fence_target *target, int64_t quit_wait_ms, char *err,
+		    size_t err_cap) __attribute__((warn_unused_result));
 
 /* Checks the directory that will hold path (the pgpass file, initdb's password file): returns
  * 0 when only its owner may write it, 1 with a message saying so when its group or every user

@@ -50,6 +50,7 @@ int db_pidfile_parse(const char *text, struct db_pidfile *out)
 		return -EINVAL;
 	struct db_pidfile pf;
 	memset(&pf, 0, sizeof(pf));
+	pf.shm_id = -1;
 	const char *p = text;
 	char line[DB_PIDFILE_LINE_MAX];
 	for (int no = 1; *p && no <= 8; no++) {
@@ -86,6 +87,18 @@ int db_pidfile_parse(const char *text, struct db_pidfile *out)
 			if (buf_copy(pf.listen_addr, sizeof(pf.listen_addr), line) != 0)
 				return -EINVAL;
 			break;
+		case 7: {
+			/* "%9lu %9lu": the key, then the id (a space when the server has none) */
+			char *id = line + strspn(line, " ");
+
+			id += strcspn(id, " ");
+			id += strspn(id, " ");
+			/* only a hint (db_shm_in_use): an engine writing something else is not
+			 * an error */
+			if (id[0] == '\0' || num_parse_int(id, 0, INT_MAX, &pf.shm_id) < 0)
+				pf.shm_id = -1;
+			break;
+		}
 		case 8:
 			if (buf_copy(pf.status, sizeof(pf.status), line) != 0)
 				return -EINVAL;

@@ -167,6 +167,8 @@ struct db_pidfile {
 	int port;		       /* line 4 */
 	char socket_dir[DB_HOST_MAX];  /* line 5, may be empty */
 	char listen_addr[DB_HOST_MAX]; /* line 6, may be empty */
+	int shm_id;		       /* line 7's second field: the SysV shared memory id of the
+					* server's interlock segment; -1 when absent */
 	char status[DB_STATE_MAX];     /* line 8 (PG 10+): "starting", "stopping", "ready",
 					* "standby"; "" when absent */
 };
@@ -269,9 +271,19 @@ int db_methods_check(const struct db_replica_methods *ms, char *err, size_t err_
  * zombie (exited, not yet reaped: dead, though kill() still finds it). */
 bool db_pid_alive(int pid);
 
+/* Waits until the server no longer runs (postmaster.pid gone or its postmaster dead), reaping
+ * the agent's orphans meanwhile, looking every few ms; false at deadline_ms. */
+bool db_wait_stopped(struct db *db, int64_t deadline_ms);
+
 /* True when pid is a zombie: exited, not yet reaped. PostgreSQL's lock file check still finds
  * it, so a start over its postmaster.pid would fail ("lock file ... already exists"). */
 bool db_pid_unreaped(int pid);
+
+/* True while processes of the server that wrote pf (its backends, orphaned after a postmaster
+ * crash) still have its shared memory interlock segment attached: PostgreSQL refuses to start
+ * then ("pre-existing shared memory block ... is still in use"). *attached gets their number.
+ * Only a segment the pidfile's postmaster created counts, so a recycled id never blocks. */
+bool db_shm_in_use(const struct db_pidfile *pf, int *attached);
 
 /* True when pf's pid is alive and the postmaster that wrote pf (db_pidfile_owner), or alive
  * and impossible to identify; false for a dead pid or one another process recycled. */

@@ -9,7 +9,8 @@
  * says its postmaster did, so a recycled pid is never killed. Shared by both drivers: PostgreSQL
  * and openGauss keep one postmaster pid in postmaster.pid (§2.1). The same check decides
  * whether a postmaster.pid is trusted at all (db_postmaster_alive) and guards every other signal
- * a driver sends its postmaster (db_signal_postmaster).
+ * a driver sends its postmaster (db_signal_postmaster). db_fence_target is the same fence, led by
+ * an immediate shutdown, for a process that holds no driver: the agent's guardian.
  */
 #include "db_driver.h"
 
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Children of the postmaster one fencing kills: max_connections plus background workers, with
@@ -45,6 +47,8 @@
 #define FENCE_START_SLACK_S 60
 /* A line of /proc/stat before the one sought ("btime"): the per-CPU lines are short. */
 #define FENCE_PROC_STAT_LINE_MAX 4096
+/* How often db_fence_target looks whether the postmaster ended its immediate shutdown. */
+#define DB_FENCE_POLL_MS 10
 
 /* The canonical form of path (symlinks resolved), or path itself when it cannot be resolved. */
 static void canonical(const char *path, char out[PATH_MAX])
@@ -277,32 +281,118 @@ static int kill_children(int pid)
 	return n;
 }
 
+/* Kills the proven postmaster pf names and every child of it: SIGSTOP first, so it can neither
+ * fork nor exit while its children are looked up, then the identity once more. */
+static int kill_proven(const struct db_pidfile *pf, const char *dir, int *killed, char *err,
+		       size_t err_cap)
+{
+	if (kill(pf->pid, SIGSTOP) != 0)
+		return err_fail(err, err_cap, -errno, "could not stop the postmaster (pid %d): %s",
+				pf->pid, strerror(errno));
+	if (db_pidfile_owner(pf, dir) != 1) {
+		(void)kill(pf->pid, SIGCONT);
+		return err_fail(err, err_cap, -ESRCH, "pid %d changed before it could be killed",
+				pf->pid);
+	}
+	*killed = kill_children(pf->pid);
+	/* pg_ctl starts the postmaster as its own process group leader: take the group too. */
+	if (getpgid(pf->pid) == pf->pid)
+		(void)kill(-pf->pid, SIGKILL);
+	if (kill(pf->pid, SIGKILL) != 0 && errno != ESRCH)
+		return err_fail(err, err_cap, -errno, "could not kill the postmaster (pid %d): %s",
+				pf->pid, strerror(errno));
+	return 0;
+}
+
 int db_fence_postmaster(struct db *db, char *err, size_t err_cap)
 {
 	const char *dir = db->opts.data_dir;
 	struct db_pidfile pf;
-	int rc, killed;
+	int rc, killed = 0;
 
 	rc = proven_postmaster(db, &pf, err, err_cap);
 	if (rc < 0)
 		return rc;
-	/* Stopped, it can neither fork nor exit, so its pid stays its own while we look. */
-	if (kill(pf.pid, SIGSTOP) != 0)
-		return err_fail(err, err_cap, -errno, "could not stop the postmaster (pid %d): %s",
-				pf.pid, strerror(errno));
-	if (db_pidfile_owner(&pf, dir) != 1) {
-		(void)kill(pf.pid, SIGCONT);
-		return err_fail(err, err_cap, -ESRCH, "pid %d changed before it could be killed",
-				pf.pid);
-	}
-	killed = kill_children(pf.pid);
-	/* pg_ctl starts the postmaster as its own process group leader: take the group too. */
-	if (getpgid(pf.pid) == pf.pid)
-		(void)kill(-pf.pid, SIGKILL);
-	if (kill(pf.pid, SIGKILL) != 0 && errno != ESRCH)
-		return err_fail(err, err_cap, -errno, "could not kill the postmaster (pid %d): %s",
-				pf.pid, strerror(errno));
+	rc = kill_proven(&pf, dir, &killed, err, err_cap);
+	if (rc < 0)
+		return rc;
 	log_debug("fenced \"%s\": killed the postmaster (pid %d) and %d of its processes", dir,
 		  pf.pid, killed);
 	return 0;
+}
+
+int db_fence_target_read(const char *data_dir, struct db_fence_target *out)
+{
+	struct db_pidfile pf;
+	int rc = db_pidfile_read(data_dir, &pf);
+
+	if (rc == -ENOENT)
+		return -ESRCH;
+	if (rc < 0)
+		return rc;
+	rc = db_pidfile_owner(&pf, data_dir);
+	if (rc == 0)
+		return -ESRCH;
+	if (rc < 0)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	if (buf_copy(out->data_dir, sizeof(out->data_dir), data_dir) != 0)
+		return -ENAMETOOLONG;
+	out->pid = pf.pid;
+	out->start_time = pf.start_time;
+	return 0;
+}
+
+/* Whether the proven postmaster pf names is gone (exited, reaped or a zombie, or its pid taken
+ * by another process). */
+static bool postmaster_gone(const struct db_pidfile *pf, const char *dir)
+{
+	int rc = db_pidfile_owner(pf, dir);
+
+	return rc == 0 || rc == -ESRCH;
+}
+
+int db_fence_target(const struct db_fence_target *known, int64_t quit_wait_ms, char *err,
+		    size_t err_cap)
+{
+	const char *dir = known->data_dir;
+	struct db_pidfile pf;
+	struct timespec tick = { 0, DB_FENCE_POLL_MS * 1000000L };
+	int64_t waited_ms = 0;
+	int rc, killed = 0;
+
+	/* The postmaster that runs now, if its file is still there; else the one last seen. */
+	memset(&pf, 0, sizeof(pf));
+	if (db_pidfile_read(dir, &pf) != 0 || db_pidfile_owner(&pf, dir) != 1) {
+		pf.pid = known->pid;
+		pf.start_time = known->start_time;
+	}
+	rc = pf.pid > 0 ? db_pidfile_owner(&pf, dir) : -ESRCH;
+	if (rc == 0 || rc == -ESRCH)
+		return err_fail(err, err_cap, -ESRCH, "no postmaster of \"%s\" is running", dir);
+	if (rc < 0)
+		return err_fail(err, err_cap, rc,
+				"could not tell whether pid %d is the postmaster of \"%s\": %s",
+				pf.pid, dir, strerror(-rc));
+	/* Immediate shutdown: the postmaster sends SIGQUIT to every backend, which exits at once
+	 * without acknowledging anything more. */
+	if (kill(pf.pid, SIGQUIT) != 0 && errno != ESRCH)
+		return err_fail(err, err_cap, -errno,
+				"could not signal the postmaster (pid %d): %s", pf.pid,
+				strerror(errno));
+	while (!postmaster_gone(&pf, dir) && waited_ms < quit_wait_ms) {
+		nanosleep(&tick, NULL);
+		waited_ms += DB_FENCE_POLL_MS;
+	}
+	if (postmaster_gone(&pf, dir))
+		return err_fail(err, err_cap, 0,
+				"immediate shutdown of the postmaster (pid %d) took %lld ms",
+				pf.pid, (long long)waited_ms);
+	rc = kill_proven(&pf, dir, &killed, err, err_cap);
+	if (rc < 0)
+		return rc;
+	return err_fail(err, err_cap, 0,
+			"the postmaster (pid %d) ignored an immediate shutdown for %lld ms: killed "
+			"it and %d of its processes",
+			pf.pid, (long long)waited_ms, killed);
 }

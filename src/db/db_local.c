@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -29,6 +30,9 @@
 #define DB_REMOVE_FDS 16
 /* How often db_wait_for_role looks again. */
 #define DB_ROLE_POLL_MS 200
+/* How often a stop or a promotion in a switchover looks at postmaster.pid: a file read, cheap,
+ * and each look's delay is part of the clients' write gap. */
+#define DB_FAST_POLL_MS 10
 
 /* --- postmaster.pid and the process --------------------------------------------------------- */
 
@@ -98,6 +102,17 @@ bool db_pid_unreaped(int pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) && !db_pid_alive(pid);
 }
 
+bool db_shm_in_use(const struct db_pidfile *pf, int *attached)
+{
+	struct shmid_ds ds;
+
+	*attached = 0;
+	if (pf->shm_id < 0 || shmctl(pf->shm_id, IPC_STAT, &ds) != 0 || ds.shm_cpid != pf->pid)
+		return false;
+	*attached = (int)ds.shm_nattch;
+	return ds.shm_nattch > 0;
+}
+
 bool db_postmaster_alive(const struct db_pidfile *pf, const char *data_dir)
 {
 	/* A stale postmaster.pid (a crash, a reboot) may name a pid another process has taken
@@ -164,6 +179,9 @@ bool db_pm_watch_exited(struct db *db)
 
 	if (db->pm_watch_pid <= 0)
 		return false;
+	/* The agent is a child subreaper: the postmaster and, once it died, its backends are
+	 * reparented to it, and only it reaps them. */
+	proc_reap_orphans();
 	if (db->pm_watch_fd >= 0) {
 		struct pollfd pfd = { .fd = db->pm_watch_fd, .events = POLLIN };
 
@@ -206,6 +224,19 @@ bool db_wait_for_role(struct db *db, int64_t deadline_ms, enum db_role want, str
 		if (left <= 0)
 			return false;
 		clock_sleep_ms(left < DB_ROLE_POLL_MS ? left : DB_ROLE_POLL_MS);
+	}
+}
+
+bool db_wait_stopped(struct db *db, int64_t deadline_ms)
+{
+	for (;;) {
+		proc_reap_orphans(); /* the postmaster is the agent's child (a subreaper) */
+		if (!db_server_running(db))
+			return true;
+		int64_t left = deadline_ms - clock_mono_ms();
+		if (left <= 0)
+			return false;
+		clock_sleep_ms(left < DB_FAST_POLL_MS ? left : DB_FAST_POLL_MS);
 	}
 }
 

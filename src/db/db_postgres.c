@@ -159,23 +159,24 @@ static int pg_stop(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, ch
 	if (!db_server_running(db))
 		return 0;
 	char prog[DB_PATH_MAX];
-	char secs[32];
-	if (db_bin_path(db, "pg_ctl", prog, sizeof(prog)) < 0 ||
-	    buf_format(secs, sizeof(secs), "%lld", (long long)db_secs_of(timeout_ms)) != 0)
+	if (db_bin_path(db, "pg_ctl", prog, sizeof(prog)) < 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
-	const char *argv[] = {
-		prog, "stop", "-D", db->opts.data_dir, "-m", pg_ctl_modes[mode], "-w",
-		"-t", secs,   NULL
-	};
+	/* pg_ctl -W only signals; its own wait (-w) looks every 100 ms. The server is gone the
+	 * moment its postmaster exits (it removes postmaster.pid then): db_wait_stopped looks
+	 * every few ms, so in a switchover the leader key is released, and the next primary
+	 * promoted, that much sooner. */
+	const char *argv[] = { prog, "stop", "-D", db->opts.data_dir, "-m", pg_ctl_modes[mode],
+			       "-W", NULL };
 	char why[DB_ERROR_MAX];
-	int rc = db_run(db, argv, db_secs_of(timeout_ms) * 1000 + PG_CTL_MARGIN_MS, NULL, 0, why,
-			sizeof(why));
-	if (rc == 0)
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	int rc = db_run(db, argv, PG_CTL_MARGIN_MS, NULL, 0, why, sizeof(why));
+	if (rc == 0 && db_wait_stopped(db, deadline))
 		return 0;
 	if (!db_server_running(db))
 		return 0; /* it went away after all (pg_ctl raced with the exit) */
-	return err_fail(err, err_cap, -ETIMEDOUT, "server did not stop (%s) within %lld s: %s",
-			pg_ctl_modes[mode], (long long)db_secs_of(timeout_ms), why);
+	return err_fail(err, err_cap, -ETIMEDOUT, "server did not stop (%s) within %lld s%s%s",
+			pg_ctl_modes[mode], (long long)db_secs_of(timeout_ms), rc == 0 ? "" : ": ",
+			rc == 0 ? "" : why);
 }
 
 static int pg_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms, char *err,
@@ -214,6 +215,43 @@ static int rewrite_and_reload(struct db *db, int64_t timeout_ms, char *err, size
 	return pg_reload(db, timeout_ms, err, err_cap);
 }
 
+/* pg_control's fields up to the cluster state have kept their place since PostgreSQL 8
+ * (system_identifier, pg_control_version, catalog_version_no, state), and DB_IN_PRODUCTION is
+ * 6: what pg_ctl promote -w waits for. The startup process sets it as it allows writes, after it
+ * has removed standby.signal. */
+#define PG_CONTROL_STATE_OFFSET 16
+#define PG_DB_IN_PRODUCTION 6
+#define PG_PROMOTE_POLL_MS 10
+
+/* Waits until pg_control says "in production", looking every PG_PROMOTE_POLL_MS; false at
+ * deadline_ms or when the server is gone (the caller then asks by SQL). */
+static bool pg_wait_in_production(struct db *db, int64_t deadline_ms)
+{
+	char path[DB_PATH_MAX + 32];
+
+	if (buf_format(path, sizeof(path), "%s/global/pg_control", db->opts.data_dir) != 0)
+		return false;
+	for (;;) {
+		int32_t state = -1;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			if (pread(fd, &state, sizeof(state), PG_CONTROL_STATE_OFFSET) !=
+			    (ssize_t)sizeof(state))
+				state = -1;
+			close(fd);
+		}
+		if (state == PG_DB_IN_PRODUCTION)
+			return true;
+		if (!db_server_running(db))
+			return false; /* gone: the caller's SQL look says what it is */
+		int64_t left = deadline_ms - clock_mono_ms();
+		if (left <= 0)
+			return false;
+		clock_sleep_ms(left < PG_PROMOTE_POLL_MS ? left : PG_PROMOTE_POLL_MS);
+	}
+}
+
 static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	(void)term;
@@ -227,32 +265,28 @@ static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 		return err_fail(err, err_cap, -ESRCH, "cannot promote: server is \"%s\"",
 				db_role_name(st.role));
 	char prog[DB_PATH_MAX];
-	char secs[32];
-	if (db_bin_path(db, "pg_ctl", prog, sizeof(prog)) < 0 ||
-	    buf_format(secs, sizeof(secs), "%lld", (long long)db_secs_of(timeout_ms)) != 0)
+	if (db_bin_path(db, "pg_ctl", prog, sizeof(prog)) < 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
-	const char *argv[] = { prog, "promote", "-D", db->opts.data_dir, "-w", "-t", secs, NULL };
-	int rc = db_run(db, argv, db_secs_of(timeout_ms) * 1000 + PG_CTL_MARGIN_MS, NULL, 0, err,
-			err_cap);
+	/* pg_ctl -W only signals; its own wait (-w) looks at pg_control every 100 ms, a tenth of
+	 * a second of every switchover's write gap: pg_wait_in_production looks every few ms. */
+	const char *argv[] = { prog, "promote", "-D", db->opts.data_dir, "-W", NULL };
+	int rc = db_run(db, argv, PG_CTL_MARGIN_MS, NULL, 0, err, err_cap);
 	if (rc < 0)
 		return rc;
-	/* standby.signal is gone now; the next start must not follow anyone. */
+	bool ready = pg_wait_in_production(db, deadline);
+	if (!ready && !db_wait_for_role(db, deadline, DB_ROLE_PRIMARY, &st))
+		return err_fail(err, err_cap, -ETIMEDOUT, "server is \"%s\" after promotion",
+				db_role_name(st.role));
+	/* The startup process removed standby.signal as it ended recovery (doing it first would
+	 * make that removal fail, and the startup process with it); the next start must not
+	 * follow anyone. */
 	db->has_upstream = false;
 	db->upstream_known = true;
 	rc = db_pg_write_config(db, false, NULL, err, err_cap);
 	if (rc < 0)
 		return rc;
-	if (!db_wait_for_role(db, deadline, DB_ROLE_PRIMARY, &st))
-		return err_fail(err, err_cap, -ETIMEDOUT, "server is \"%s\" after promotion",
-				db_role_name(st.role));
-	/* A checkpoint puts the new timeline into pg_control, which pg_rewind on the old primary
-	 * reads (Patroni's checkpoint_after_promote). Best effort: the promotion stands. */
-	char why[DB_ERROR_MAX];
-	int64_t cp_deadline = deadline > clock_mono_ms() + db->opts.connect_timeout_ms
-				      ? deadline
-				      : clock_mono_ms() + db->opts.connect_timeout_ms;
-	if (db_sql_checkpoint(db, DB_PG_CHECKPOINT_SQL, cp_deadline, NULL, why, sizeof(why)) < 0)
-		log_debug("checkpoint after promotion failed: %s", why);
+	/* The checkpoint that puts the new timeline into pg_control (Patroni's
+	 * checkpoint_after_promote) is the caller's, after it has told clients (db.h). */
 	return 0;
 }
 

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Size of the small numbers we render into connection keywords. */
@@ -83,6 +84,19 @@ static int connect_params(const char *const *keys, const char *const *values, in
 	return 0;
 }
 
+/* The agent's own connections go to its local server. libpq's defaults (sslmode and gssencmode
+ * "prefer") set up OpenSSL and Kerberos before the first packet, even when the server then says
+ * no: about 2 MB of resident memory for encryption a loopback or socket connection does not need.
+ * "allow" tries plain first and SSL only when the server refuses plain (a hostssl-only pg_hba
+ * still works); GSS encryption is not tried (GSS authentication still is). The environment's
+ * PGSSLMODE and PGGSSENCMODE, when set, win: a NULL value leaves the keyword to libpq. */
+static const char *local_mode(const char *env, const char *dflt)
+{
+	const char *v = getenv(env);
+
+	return v != NULL && v[0] != '\0' ? NULL : dflt;
+}
+
 int db_sql_connect(struct db *db, const char *dbname, int64_t deadline_ms, PGconn **out, char *err,
 		   size_t err_cap)
 {
@@ -110,6 +124,8 @@ int db_sql_connect(struct db *db, const char *dbname, int64_t deadline_ms, PGcon
 			       "password",
 			       "application_name",
 			       "passfile",
+			       "sslmode",
+			       "gssencmode",
 			       NULL };
 	const char *values[] = { db->opts.local_host,
 				 port,
@@ -121,6 +137,8 @@ int db_sql_connect(struct db *db, const char *dbname, int64_t deadline_ms, PGcon
 								: NULL,
 				 "gsha",
 				 db->opts.pgpass_path,
+				 local_mode("PGSSLMODE", "allow"),
+				 local_mode("PGGSSENCMODE", "disable"),
 				 NULL };
 	/* libpq skips keywords whose value is NULL or empty (no password: pgpass or trust). */
 	return connect_params(keys, values, deadline_ms, out, err, err_cap);

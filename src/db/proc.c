@@ -46,6 +46,39 @@ extern char **environ;
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+/* The agent is a child subreaper (agent_become_subreaper): what the processes it starts leave
+ * behind (the postmaster pg_ctl daemonizes, a crashed postmaster's backends) becomes its child,
+ * and proc_reap_orphans() reaps those with waitpid(-1). That call may take the exit status of a
+ * child proc_start spawned before the owner's waitpid(pid) does; such a status is kept in this
+ * table until try_reap collects it. A child table belongs to the process (as signal dispositions
+ * do), hence file-scope state under a lock, not a field of one struct proc. */
+#define PROC_TRACKED_MAX 128
+struct tracked {
+	pid_t pid;   /* 0: free slot */
+	bool reaped; /* proc_reap_orphans took its status */
+	int wstatus;
+};
+static struct tracked tracked[PROC_TRACKED_MAX];
+static pthread_mutex_t tracked_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* With tracked_lock held. */
+static struct tracked *tracked_find(pid_t pid)
+{
+	for (int i = 0; i < PROC_TRACKED_MAX; i++)
+		if (tracked[i].pid == pid)
+			return &tracked[i];
+	return NULL;
+}
+
+/* With tracked_lock held; forgets pid (no-op when untracked). */
+static void tracked_forget(pid_t pid)
+{
+	struct tracked *t = pid > 0 ? tracked_find(pid) : NULL;
+
+	if (t != NULL)
+		memset(t, 0, sizeof(*t));
+}
+
 struct proc {
 	pid_t pid;   /* child and process group id; 0 once reaped */
 	int out_fd;  /* read end of the output pipe, -1 once closed */
@@ -211,6 +244,18 @@ int proc_start(struct proc **out, const char *const argv[], const char *const en
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* Tracked before any proc_reap_orphans can see it exit (the child never touches the lock). */
+	pthread_mutex_lock(&tracked_lock);
+	struct tracked *slot = tracked_find(0);
+	if (!slot) {
+		pthread_mutex_unlock(&tracked_lock);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		close(devnull);
+		rc = err_fail(err, err_cap, -EAGAIN,
+			      "could not start \"%s\": %d child processes are running already",
+			      p->name, PROC_TRACKED_MAX);
+		goto out_close_err;
+	}
 	pid_t pid = fork();
 	if (pid == 0) {
 		/* Child: async-signal-safe calls only. */
@@ -236,6 +281,11 @@ int proc_start(struct proc **out, const char *const argv[], const char *const en
 		_exit(127);
 	}
 	int fork_errno = errno;
+	if (pid > 0) {
+		slot->pid = pid;
+		slot->reaped = false;
+	}
+	pthread_mutex_unlock(&tracked_lock);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close(devnull);
 	close(out_pipe[1]);
@@ -258,6 +308,9 @@ int proc_start(struct proc **out, const char *const argv[], const char *const en
 	if (r == (ssize_t)sizeof(child_errno)) {
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
+		pthread_mutex_lock(&tracked_lock);
+		tracked_forget(pid);
+		pthread_mutex_unlock(&tracked_lock);
 		close(out_pipe[0]);
 		rc = err_fail(err, err_cap, -child_errno, "could not execute \"%s\": %s", path,
 			      strerror(child_errno));
@@ -401,14 +454,24 @@ static void try_reap(struct proc *p)
 {
 	if (p->reaped)
 		return;
-	int st;
+	int st = 0;
 	pid_t r;
+	pthread_mutex_lock(&tracked_lock);
 	do {
 		r = waitpid(p->pid, &st, WNOHANG);
 	} while (r < 0 && errno == EINTR);
+	if (r < 0 && errno == ECHILD) {
+		/* proc_reap_orphans took it first: its status waits in the table. */
+		const struct tracked *t = tracked_find(p->pid);
+
+		st = t != NULL && t->reaped ? t->wstatus : 0;
+	}
+	if (r == p->pid || (r < 0 && errno == ECHILD))
+		tracked_forget(p->pid);
+	pthread_mutex_unlock(&tracked_lock);
 	if (r == p->pid || (r < 0 && errno == ECHILD)) {
 		p->reaped = true;
-		p->wstatus = r == p->pid ? st : 0;
+		p->wstatus = st;
 		/* The group may hold grandchildren (a postmaster started by pg_ctl keeps running
 		 * on purpose); after a timeout or cancel, they go too. */
 		if (p->timed_out || p->cancelled)
@@ -507,6 +570,9 @@ void proc_cancel(struct proc *p)
 				close(p->out_fd);
 				p->out_fd = -1;
 			}
+			pthread_mutex_lock(&tracked_lock);
+			tracked_forget(p->pid); /* its zombie is an orphan's from now on */
+			pthread_mutex_unlock(&tracked_lock);
 			p->wstatus = SIGKILL; /* reported as killed by signal 9 */
 			p->reaped = true;
 			fill_result(p);
@@ -546,4 +612,30 @@ int proc_run(const char *const argv[], const char *const env_add[], int64_t time
 	}
 	proc_free(p);
 	return 0;
+}
+
+int proc_reap_orphans(void)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&tracked_lock);
+	for (;;) {
+		int st;
+		pid_t r = waitpid(-1, &st, WNOHANG);
+		struct tracked *t;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break; /* none exited (0) or no children at all (ECHILD) */
+		t = tracked_find(r);
+		if (t != NULL) {
+			t->reaped = true;
+			t->wstatus = st;
+		} else {
+			n++;
+		}
+	}
+	pthread_mutex_unlock(&tracked_lock);
+	return n;
 }

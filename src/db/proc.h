@@ -88,6 +88,11 @@ void proc_cancel(struct proc *p);
 /* Cancels the child if it still runs, then frees the handle. Accepts NULL. */
 void proc_free(struct proc *p);
 
+/* Reaps every child that has exited and was not started by proc_start (the agent is a child
+ * subreaper: an orphaned postmaster or backend is its child); a proc_start child it meets keeps
+ * its status for its owner's proc_poll. Never blocks. Returns how many orphans it reaped. */
+int proc_reap_orphans(void);
+
 /* Runs a command to its end or its deadline (timeout_ms > 0 required) and reports how it ended.
  * When output is not NULL it receives a copy of the captured output (up to output_cap - 1 bytes,
  * the tail is cut; output_cap may be 0). Returns 0 when the command ran (whatever its exit status:

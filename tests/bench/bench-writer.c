@@ -10,7 +10,17 @@
  *                                   after sending: the row may or may not be committed
  *   noconn - - END_US -             no server accepted a read-write connection
  *
- *   bench-writer CONNINFO SECONDS INTERVAL_MS OUTFILE
+ *   bench-writer CONNINFO SECONDS INTERVAL_MS OUTFILE [TABLE]
+ *
+ * PORT is the server's own port (`show port`, asked once per connection), so a writer that
+ * connects through HAProxy still says which node acknowledged. TABLE (default bench_w, a plain
+ * lower-case identifier) lets a second writer run beside the first.
+ *
+ * Environment (for one writer per node, tests/integration/ha_guardian.sh, tests/bench/
+ * frozen_agent.sh): BENCH_WRITER_SEQ_BASE, the first SEQ less one (default 0), so writers on
+ * different nodes never insert the same key; BENCH_WRITER_RETRY_MS, the pause after a failed
+ * connection or insert (default WRITER_RETRY_SLEEP_MS), so a writer aimed at a replica does not
+ * open a connection every few milliseconds.
  *
  * Every wait is bounded: connection attempts by connect_timeout in CONNINFO, each insert by
  * WRITER_QUERY_TIMEOUT_MS (after which the connection is dropped, never cancelled: a cancelled
@@ -21,6 +31,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +43,32 @@
 #define WRITER_SEQ_TEXT 32
 #define WRITER_MAX_SECONDS 86400
 #define WRITER_MAX_INTERVAL_MS 60000
+#define WRITER_SQL_MAX 160 /* the insert statement with a table name of up to 63 characters */
+#define WRITER_PORT_MAX 16
+
+/* The server's port as it reports it, or "?" when it does not answer. */
+static void writer_server_port(PGconn *conn, char *out, size_t cap)
+{
+	PGresult *res = PQexec(conn, "show port");
+
+	snprintf(out, cap, "%s",
+		 PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1
+			 ? PQgetvalue(res, 0, 0)
+			 : "?");
+	PQclear(res);
+}
+
+static bool writer_table_ok(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (n == 0 || n > 63)
+		return false;
+	for (; *t != '\0'; t++)
+		if (!((*t >= 'a' && *t <= 'z') || (*t >= '0' && *t <= '9') || *t == '_'))
+			return false;
+	return true;
+}
 
 static volatile sig_atomic_t writer_stop;
 
@@ -118,18 +155,34 @@ static int writer_wait_result(PGconn *conn)
 
 int main(int argc, char **argv)
 {
-	long seconds, interval;
+	long seconds, interval, seq_base = 0, retry_ms = WRITER_RETRY_SLEEP_MS;
+	const char *env;
 	FILE *out;
 	PGconn *conn = NULL;
 	int64_t end_ms, next_ms;
 	long long seq = 0;
-	char seqtext[WRITER_SEQ_TEXT];
+	char seqtext[WRITER_SEQ_TEXT], sql[WRITER_SQL_MAX], port[WRITER_PORT_MAX] = "?";
+	const char *table = argc == 6 ? argv[5] : "bench_w";
 
-	if (argc != 5 || writer_parse_long(argv[2], 1, WRITER_MAX_SECONDS, &seconds) != 0 ||
+	if ((argc != 5 && argc != 6) || !writer_table_ok(table) ||
+	    writer_parse_long(argv[2], 1, WRITER_MAX_SECONDS, &seconds) != 0 ||
 	    writer_parse_long(argv[3], 1, WRITER_MAX_INTERVAL_MS, &interval) != 0) {
-		fprintf(stderr, "usage: bench-writer CONNINFO SECONDS INTERVAL_MS OUTFILE\n");
+		fprintf(stderr,
+			"usage: bench-writer CONNINFO SECONDS INTERVAL_MS OUTFILE [TABLE]\n");
 		return 2;
 	}
+	env = getenv("BENCH_WRITER_SEQ_BASE");
+	if (env != NULL && writer_parse_long(env, 0, 1000000000000L, &seq_base) != 0) {
+		fprintf(stderr, "bench-writer: BENCH_WRITER_SEQ_BASE: not a number\n");
+		return 2;
+	}
+	env = getenv("BENCH_WRITER_RETRY_MS");
+	if (env != NULL && writer_parse_long(env, 1, WRITER_MAX_INTERVAL_MS, &retry_ms) != 0) {
+		fprintf(stderr, "bench-writer: BENCH_WRITER_RETRY_MS: not a number\n");
+		return 2;
+	}
+	seq = seq_base;
+	snprintf(sql, sizeof(sql), "insert into %s(seq) values ($1::bigint)", table);
 	out = fopen(argv[4], "w");
 	if (out == NULL) {
 		fprintf(stderr, "bench-writer: cannot open %s: %s\n", argv[4], strerror(errno));
@@ -152,28 +205,28 @@ int main(int argc, char **argv)
 				fprintf(out, "noconn - - %" PRId64 " -\n", writer_wall_us());
 				PQfinish(conn);
 				conn = NULL;
-				writer_sleep_ms(WRITER_RETRY_SLEEP_MS);
+				writer_sleep_ms(retry_ms);
 				continue;
 			}
 			PQsetNoticeProcessor(conn, writer_ignore_notice, NULL);
+			writer_server_port(conn, port, sizeof(port));
 		}
 		seq++;
 		if (snprintf(seqtext, sizeof(seqtext), "%lld", seq) >= (int)sizeof(seqtext))
 			return 2;
 		params[0] = seqtext;
 		sent = writer_wall_us();
-		if (!PQsendQueryParams(conn, "insert into bench_w(seq) values ($1::bigint)", 1,
-				       NULL, params, NULL, NULL, 0))
+		if (!PQsendQueryParams(conn, sql, 1, NULL, params, NULL, NULL, 0))
 			outcome = -1;
 		else
 			outcome = writer_wait_result(conn);
 		fprintf(out, "%s %lld %" PRId64 " %" PRId64 " %s\n",
 			outcome == 1 ? "ok" : (outcome == 0 ? "fail" : "unknown"), seq, sent,
-			writer_wall_us(), PQport(conn));
+			writer_wall_us(), port);
 		if (outcome != 1) {
 			PQfinish(conn);
 			conn = NULL;
-			writer_sleep_ms(WRITER_RETRY_SLEEP_MS);
+			writer_sleep_ms(retry_ms);
 			continue;
 		}
 		next_ms += interval;

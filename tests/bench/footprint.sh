@@ -9,8 +9,12 @@
 # processes that map them), the connections its node's PostgreSQL saw opened per minute
 # (pg_stat_database.sessions, summed over databases, minus the one psql session of the first
 # reading; this counts every client, and an idle cluster has no other than the agents), and for
-# the leader's agent the mappings that hold most of its RSS (Rss and Pss summed per file).
+# the leader's agent and one replica's the mappings that hold most of its RSS (Rss, Pss and
+# Anonymous summed per file; B_MAPS sets how many, default 14, the rest summed on one line).
 # C_TTL, C_LOOP_WAIT and BENCH_RETRY_TIMEOUT set the timing (default ttl 5, loop_wait 1).
+# MODES="plain tls" (the default) runs each system twice: a plain-HTTP cluster, then one with TLS
+# configured the same way for both (etcd3 over https with the CA and a client certificate, the
+# REST API over https), to show what TLS adds. MODES=plain or MODES=tls runs one.
 #
 #   GSHA_BUILD_DIR=/tmp/build-bench-rel tests/bench/footprint.sh [PERIOD_SECONDS] [SETTLE_SECONDS]
 #
@@ -32,9 +36,65 @@ TCK=$(getconf CLK_TCK)
 
 echo "== footprint benchmark: idle 3-node cluster, ${PERIOD}s measured after ${SETTLE}s settling"
 b_build_info
+MODES=${MODES:-plain tls}
 t_start_etcd
+PLAIN_ETCD_URL=$ETCD_URL
 results=$t_tmpdir/results
 : >"$results"
+
+# ---- TLS mode: a private CA, one certificate for 127.0.0.1 (server and client), and a second
+# etcd that serves https with client certificates required (the agents) and plain http (this
+# script's etcdctl and its own reads of the leader key).
+pki=$t_tmpdir/pki
+TLS_ETCD_URL= TLS_ETCD_HOST=
+tls_setup() {
+	local peer port dir
+	[ -n "$TLS_ETCD_URL" ] && return 0
+	command -v openssl >/dev/null || t_fail "openssl is needed for MODES=tls"
+	mkdir -p "$pki"
+	(cd "$pki" &&
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 \
+			-subj /CN=gsha-footprint-ca &&
+		openssl req -newkey rsa:2048 -nodes -keyout node.key -out node.csr -subj /CN=127.0.0.1 &&
+		printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >node.ext &&
+		openssl x509 -req -in node.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+			-extfile node.ext -out node.crt) >/dev/null 2>&1 || t_fail "could not make the test CA"
+	chown -R postgres:postgres "$pki"
+	chmod 600 "$pki"/*.key
+	port=$(t_free_port)
+	peer=$(t_free_port)
+	TLS_ETCD_HOST=127.0.0.1:$port
+	TLS_ETCD_URL=http://127.0.0.1:$(t_free_port)
+	dir=$t_tmpdir/etcd-tls
+	etcd --name tls --data-dir "$dir" \
+		--listen-client-urls "https://$TLS_ETCD_HOST,$TLS_ETCD_URL" \
+		--advertise-client-urls "https://$TLS_ETCD_HOST" \
+		--listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+		--initial-cluster "tls=http://127.0.0.1:$peer" --cert-file "$pki/node.crt" \
+		--key-file "$pki/node.key" --trusted-ca-file "$pki/ca.crt" --client-cert-auth \
+		>"$dir.log" 2>&1 &
+	t_register_pid $!
+	t_wait_for 20 "etcd on $TLS_ETCD_URL" curl -sf "$TLS_ETCD_URL/health"
+	curl -sf --cacert "$pki/ca.crt" --cert "$pki/node.crt" --key "$pki/node.key" \
+		"https://$TLS_ETCD_HOST/health" >/dev/null || t_fail "etcd does not answer over https"
+}
+
+# c_config's YAML, and in TLS mode its etcd3 and restapi sections switched to https.
+eval "plain_c_config() $(declare -f c_config | tail -n +2)"
+c_config() {
+	plain_c_config "$@"
+	[ "$MODE" = tls ] || return 0
+	local yml=$C_DIR/$1.yml
+	sed -i -e "s|^  hosts: .*|  hosts: $TLS_ETCD_HOST\n  protocol: https\n  cacert: $pki/ca.crt\n  cert: $pki/node.crt\n  key: $pki/node.key|" \
+		-e "s|^  connect_address: 127.0.0.1:${C_API_PORT[$1]}\$|&\n  certfile: $pki/node.crt\n  keyfile: $pki/node.key|" "$yml"
+}
+# The REST checks the bench helpers make, over https in TLS mode (the test CA).
+c_rest() {
+	local scheme=http
+	[ "$MODE" = tls ] && scheme=https
+	curl -s -o /dev/null -w '%{http_code}' -m 2 --cacert "$pki/ca.crt" \
+		"$scheme://127.0.0.1:${C_API_PORT[$1]}$2" 2>/dev/null || true
+}
 
 # PID -> "RSS_KB TICKS CHILD_TICKS THREADS ANON_KB PSS_KB"; stat fields are read after the
 # command name, which may hold spaces.
@@ -56,7 +116,8 @@ sessions() {
 run_system() {
 	local system=$1 n pid role s0 s1 rss cpu ccpu thr anon pss conn
 	declare -A before agent sess
-	if ! b_cluster_up_retry "$system" "$t_tmpdir/$system" "fp-$system-$$"; then
+	# the label is "gsha" or "gsha/tls"; the bench library starts the system its name says
+	if ! b_cluster_up_retry "${system%/tls}" "$t_tmpdir/${system%/tls}-$MODE" "fp-${system%/tls}-$MODE-$$"; then
 		b_cluster_down
 		echo "$system - failed-to-start" >>"$results"
 		return
@@ -85,26 +146,50 @@ run_system() {
 			"$(awk -v c="$cpu" -v p="$PERIOD" 'BEGIN { print c * 60 / p }')" "$ccpu" "$conn"
 		echo "$system $n ok $rss $cpu $ccpu $anon $pss $conn" >>"$results"
 	done
-	# where the leader's agent memory is: resident and proportional kB per mapped file, summed
-	# over its mappings (anonymous = heap, stacks, thread arenas), largest RSS first
-	pid=${agent[$(c_leader)]:-}
-	if [ -n "$pid" ] && [ -r "/proc/$pid/smaps" ]; then
-		echo "$system leader agent (pid $pid), kB per mapping, Rss (Pss), top 12:"
+	# where the agent's memory is, for the leader and for one replica (a bootstrapping leader
+	# also initialised libcrypto to hash the users' passwords): resident, proportional and
+	# anonymous (written: heap, stacks, thread arenas, relocated data) kB per mapped file,
+	# summed over its mappings, largest RSS first, with the total of the rest
+	for n in "$(c_leader)" $(for m in "${B_NODES[@]}"; do [ "$m" != "$(c_leader)" ] && echo "$m"; done | head -1); do
+		pid=${agent[$n]:-}
+		[ -n "$pid" ] && [ -r "/proc/$pid/smaps" ] || continue
+		role=replica
+		[ "$(c_leader)" = "$n" ] && role=leader
+		echo "$system $role agent $n (pid $pid), kB per mapping: Rss (Pss, Anonymous), top ${B_MAPS:-14}:"
 		awk '/^[0-9a-f]+-[0-9a-f]+ / { f = ($6 == "") ? "[anon]" : $6; sub(/.*\//, "", f) }
-			/^Rss:/ { r[f] += $2 } /^Pss:/ { p[f] += $2 }
-			END { for (k in r) print r[k], p[k], k }' "/proc/$pid/smaps" | sort -rn | head -12 |
-			awk '{ printf "    %6d (%6d) %s\n", $1, $2, $3 }'
-	fi
+			/^Rss:/ { r[f] += $2 } /^Pss:/ { p[f] += $2 } /^Anonymous:/ { a[f] += $2 }
+			END { for (k in r) print r[k], p[k], a[k], k }' "/proc/$pid/smaps" | sort -rn |
+			awk -v top="${B_MAPS:-14}" 'NR <= top { printf "    %6d (%6d, %6d) %s\n", $1, $2, $3, $4; next }
+				{ r += $1; p += $2; a += $3; n++ }
+				END { if (n) printf "    %6d (%6d, %6d) the other %d mappings\n", r, p, a, n }'
+	done
 	b_cluster_down
 }
 
-for system in $SYSTEMS; do
-	run_system "$system"
+for MODE in $MODES; do
+	ETCD_URL=$PLAIN_ETCD_URL
+	if [ "$MODE" = tls ]; then
+		tls_setup
+		ETCD_URL=$TLS_ETCD_URL
+	elif [ "$MODE" != plain ]; then
+		t_fail "MODES: plain and/or tls, not \"$MODE\""
+	fi
+	for s in $SYSTEMS; do
+		system=$s
+		[ "$MODE" = tls ] && system=$s/tls
+		run_system "$system"
+	done
 done
 
 echo "== footprint summary (idle, ${PERIOD}s; per agent, mean of the three nodes)"
 declare -A rss cpm
-for system in $SYSTEMS; do
+systems=
+for MODE in $MODES; do
+	for s in $SYSTEMS; do
+		if [ "$MODE" = tls ]; then systems+=" $s/tls"; else systems+=" $s"; fi
+	done
+done
+for system in $systems; do
 	rss[$system]=$(awk -v s="$system" '$1 == s && $3 == "ok" { r += $4; n++ } END { if (n) printf "%.2f", r / n / 1024; else print "n/a" }' "$results")
 	cpm[$system]=$(awk -v s="$system" -v p="$PERIOD" '$1 == s && $3 == "ok" { c += $5; n++ } END { if (n) printf "%.4f", c / n * 60 / p; else print "n/a" }' "$results")
 	ccpm=$(awk -v s="$system" -v p="$PERIOD" '$1 == s && $3 == "ok" { c += $6; n++ } END { if (n) printf "%.4f", c / n * 60 / p; else print "n/a" }' "$results")
@@ -114,6 +199,8 @@ for system in $SYSTEMS; do
 	printf '%-8s RSS %s MB per agent (anonymous %s MB, PSS %s MB); CPU %s s per minute per agent (+ %s s/min in reaped children); PostgreSQL connections opened %s/min per node\n' \
 		"$system" "${rss[$system]}" "$anon" "$pss" "${cpm[$system]}" "$ccpm" "$conn"
 done
-if [ -n "${rss[gsha]:-}" ] && [ -n "${rss[patroni]:-}" ]; then
-	echo "ratio patroni/gsha: RSS $(b_ratio "${rss[patroni]}" "${rss[gsha]}")x, idle CPU $(b_ratio "${cpm[patroni]}" "${cpm[gsha]}")x (CPU resolution: 1/$TCK s per agent)"
-fi
+for sfx in "" /tls; do
+	if [ -n "${rss[gsha$sfx]:-}" ] && [ -n "${rss[patroni$sfx]:-}" ]; then
+		echo "ratio patroni$sfx/gsha$sfx: RSS $(b_ratio "${rss[patroni$sfx]}" "${rss[gsha$sfx]}")x, idle CPU $(b_ratio "${cpm[patroni$sfx]}" "${cpm[gsha$sfx]}")x (CPU resolution: 1/$TCK s per agent)"
+	fi
+done

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Shared by the benchmarks (not tests): three-node clusters of gsha OR Patroni on loopback, built
 # from ONE generated YAML per node (tests/integration/lib/cluster.sh: c_config), so both systems
-# run the very same file; only the scope differs per run. Source common.sh first (temp dir, free
-# ports, cleanup by PID), then etcd.sh, cluster.sh and this file.
+# run the very same file; only the scope differs per run. Sources common.sh (temp dir, free
+# ports, cleanup by PID), etcd.sh and cluster.sh itself unless the script did.
 #
+#   b_preamble TITLE RUNS        the scripts' common start: checks RUNS (1..99), installs the
+#                                exit trap, prints the build and settings, starts etcd, sets
+#                                $results (an empty file for "SYSTEM RUN ok FIGURE ..." rows)
 #   b_build_info                 prints the gsha build used (buildtype, sanitizers); warns on ASan
 #   b_cluster_up SYSTEM DIR SCOPE [sync]
 #                                gsha|patroni: etcd must run (t_start_etcd); writes node1..node3
-#                                configs, bootstraps node1, then node2/node3 as replicas. Returns
+#                                configs, bootstraps node1, then node2/node3 as replicas, then
+#                                starts HAProxy in front of them (b_haproxy_start). Returns
 #                                1 (with a message) when the cluster does not come up in time.
-#   b_cluster_down               stops every agent (TERM, then KILL) and every postmaster of
-#                                the current cluster, by PID
+#   b_cluster_down               stops the writers, HAProxy, every agent (TERM, then KILL) and
+#                                every postmaster of the current cluster, by PID
 #                                (BENCH_LOGS=DIR keeps a copy of the node logs and configs)
 #   b_agent_pid NAME             PID of the node's agent process (gsha, or Patroni's python)
 #   b_postmaster_pid NAME        PID of the node's postmaster, "" when not running
@@ -19,23 +23,64 @@
 #   b_start_node NAME            (re)starts the node's agent
 #   b_first_ok_after LOG T_US OLD_PORT  first commit on another node after T_US
 #   b_wait SECONDS CMD...        polls CMD every 0.1 s; returns 1 on timeout (no exit)
-#   b_conninfo                   libpq multi-host conninfo of the three nodes, read-write target
-#   b_writer_start LOG SECONDS   starts bench-writer (one insert every B_WRITE_INTERVAL_MS ms)
-#   b_writer_stop                stops it and waits for it
+#   b_conninfo [db]              the client's conninfo: HAProxy's write port; "db": the
+#                                libpq multi-host conninfo of the three nodes (read-write target)
+#   b_writer_start LOG SECONDS   starts bench-writer through HAProxy (one insert every
+#                                B_WRITE_INTERVAL_MS ms); with B_AT_DB=1 a second writer on
+#                                the nodes directly (LOG.db, table bench_w_db)
+#   b_writer_stop                stops them and waits for them
+#   b_create_tables NODE         creates bench_w (and bench_w_db) on NODE
 #   b_median / b_ratio           arithmetic for the summaries
 #   b_show_logs [LINES]          the tail of every node's log (default 15 lines)
 #   b_healthy LEADER             LEADER answers /primary and every other node /replica
+#
+# Timing (B_PROFILE, printed by b_build_info; C_TTL/C_LOOP_WAIT/BENCH_RETRY_TIMEOUT override):
+#   ttl5 (default)  ttl 5, loop_wait 1, retry_timeout 2 for both systems
+#   default         Patroni's defaults: ttl 30, loop_wait 10, retry_timeout 10, for both
+#   fast            gsha's fast profile: ttl 2, loop_wait 500ms, retry_timeout 500ms (issue 14;
+#                   needs the lease work that accepts them); Patroni 3.0.2 takes neither a
+#                   fraction of a second nor a ttl that low, so it runs at its tightest working
+#                   setting, the ttl5 profile, and the summary says so
+# HAProxy (b_haproxy_start) checks with the settings gsctl haproxy-config and docker/haproxy.cfg
+# document for the profile's loop_wait (docs/timing.md, "HAProxy"); the writer connects through
+# it, as a client would. B_AT_DB=1 adds the figure at the databases, around the load balancer.
+# B_PG_PARAM="name: value" adds one PostgreSQL parameter to both systems' bootstrap.dcs.
+B_PROFILE=${B_PROFILE:-ttl5}
+case "$B_PROFILE" in
+ttl5) B_P_TTL=5 B_P_LOOP=1 B_P_RETRY=2 B_LOOP_WAIT_MS=1000 ;;
+default) B_P_TTL=30 B_P_LOOP=10 B_P_RETRY=10 B_LOOP_WAIT_MS=10000 ;;
+fast) B_P_TTL=2 B_P_LOOP=500ms B_P_RETRY=500ms B_LOOP_WAIT_MS=500 ;;
+*)
+	echo "B_PROFILE must be fast, ttl5 or default" >&2
+	exit 2
+	;;
+esac
+[ -n "${C_LOOP_WAIT:-}" ] && B_LOOP_WAIT_MS=$((${C_LOOP_WAIT%ms} * 1000))
+[[ "${C_LOOP_WAIT:-}" == *ms ]] && B_LOOP_WAIT_MS=${C_LOOP_WAIT%ms}
+C_TTL=${C_TTL:-$B_P_TTL}
+C_LOOP_WAIT=${C_LOOP_WAIT:-$B_P_LOOP}
+export GSHA_BUILD_DIR=${GSHA_BUILD_DIR:-/tmp/build-bench-rel}
+SYSTEMS=${SYSTEMS:-gsha patroni}
+B_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+declare -F t_start_etcd >/dev/null || {
+	source "$B_LIB_DIR/../integration/lib/common.sh"
+	source "$B_LIB_DIR/../integration/lib/etcd.sh"
+}
+declare -F c_config >/dev/null || source "$B_LIB_DIR/../integration/lib/cluster.sh"
 B_NODES=(node1 node2 node3)
 # Patroni 3.0.2 with etcd3 cannot take the leader key with retry_timeout 1: attempt_to_acquire_leader
 # (patroni/dcs/etcd3.py) spends part of the retry deadline refreshing the lease, then raises
 # "attempt_to_acquire_leader timeout" whenever less than 1 s is left, so after a leader loss the
 # replicas log "Error communicating with DCS" for ever. 2 is the lowest retry_timeout it works
 # with; both systems run it (one YAML), BENCH_RETRY_TIMEOUT overrides.
-C_RETRY=${BENCH_RETRY_TIMEOUT:-2}
+C_RETRY=${BENCH_RETRY_TIMEOUT:-$B_P_RETRY}
 B_WRITE_INTERVAL_MS=${B_WRITE_INTERVAL_MS:-20}
 declare -gA B_RUNUSER_PID
 B_SYSTEM=
 B_WRITER_PID=
+B_WRITER_DB_PID=
+B_HAPROXY_PID=
+B_HAPROXY_PORT=
 
 # Replaces common.sh's t_free_port for the benchmarks: that one draws from 20000-49999, which
 # overlaps the kernel's ephemeral range (32768-60999 here), and checks only listening sockets, so
@@ -81,7 +126,7 @@ b_build_info() {
 		echo "WARNING: this gsha build uses sanitizers; its figures are not representative" >&2
 	fi
 	echo "Patroni: $(patroni --version 2>&1 | head -1); PostgreSQL: $("$PG_BIN/postgres" --version)"
-	echo "settings: ttl=$C_TTL loop_wait=$C_LOOP_WAIT retry_timeout=$C_RETRY (same YAML for both)"
+	echo "settings: B_PROFILE=$B_PROFILE ttl=$C_TTL loop_wait=$C_LOOP_WAIT retry_timeout=$C_RETRY (same YAML for both$([ "$B_PROFILE" = fast ] && echo "; Patroni at ttl=5 loop_wait=1 retry_timeout=2, its tightest working setting"))"
 }
 
 b_agent_pid() {
@@ -152,6 +197,13 @@ b_cluster_up() {
 	c_init "$dir" "$ETCD_URL" "$scope"
 	for n in "${B_NODES[@]}"; do
 		c_config "$n"
+		if [ "$system" = patroni ] && [ "$B_PROFILE" = fast ]; then
+			sed -i -e 's/^    ttl: .*/    ttl: 5/' -e 's/^    loop_wait: .*/    loop_wait: 1/' \
+				-e 's/^    retry_timeout: .*/    retry_timeout: 2/' "$C_DIR/$n.yml"
+		fi
+		if [ -n "${B_PG_PARAM:-}" ]; then # one "name: value" for postgresql.parameters, both systems
+			sed -i "s/^        shared_buffers: 16MB\$/&\n        $B_PG_PARAM/" "$C_DIR/$n.yml"
+		fi
 		if [ "$mode" = sync ]; then
 			sed -i 's/^    retry_timeout: .*/&\n    synchronous_mode: true/' "$C_DIR/$n.yml"
 		fi
@@ -173,7 +225,83 @@ b_cluster_up() {
 		b_log "$system: no synchronous standby within 60 s"
 		return 1
 	fi
+	b_haproxy_start || return 1
 	return 0
+}
+
+# HAProxy's check timing for loop_wait, as ctl_haproxy_timing (ctl/ctl_haproxy.c) chooses it:
+# p = loop_wait / 5 within 100..200 ms. B_HC="inter fastinter downinter rise fall connect"
+# overrides (connect: timeout connect, which is also HAProxy's pause before a retry).
+b_haproxy_timing() {
+	local p=$((B_LOOP_WAIT_MS / 5))
+	[ "$p" -ge 100 ] || p=100
+	[ "$p" -le 200 ] || p=200
+	read -r B_HC_INTER B_HC_FAST B_HC_DOWN B_HC_RISE B_HC_FALL B_HC_CONNECT <<<"${B_HC:-$p $((p / 2)) $((p / 2)) 1 3 100}"
+}
+
+b_haproxy_up() { [ "$(curl -s -m 2 "http://127.0.0.1:$B_HAPROXY_STATS/;csv" | awk -F, '$1 == "primary" && $18 == "UP"' | wc -l)" -ge 1 ]; }
+
+# HAProxy in front of the current cluster, configured as docker/haproxy.cfg (tcp, /primary
+# checked on each agent's REST port, on-marked-down shutdown-sessions); its write port is
+# B_HAPROXY_PORT. Waits until it routes to a primary.
+b_haproxy_start() {
+	local n cfg=$C_DIR/haproxy.cfg
+	b_haproxy_timing
+	B_HAPROXY_PORT=$(t_free_port)
+	B_HAPROXY_STATS=$(t_free_port)
+	{
+		printf 'global\n\tmaxconn 200\ndefaults\n\tmode tcp\n\tretries 2\n\ttimeout connect %sms\n' "$B_HC_CONNECT"
+		printf '\ttimeout client 30m\n\ttimeout server 30m\n\ttimeout check %sms\n' "$((B_HC_INTER))"
+		printf 'listen stats\n\tmode http\n\tbind 127.0.0.1:%s\n\tstats enable\n\tstats uri /\n' "$B_HAPROXY_STATS"
+		printf 'listen primary\n\tbind 127.0.0.1:%s\n\toption httpchk OPTIONS /primary\n' "$B_HAPROXY_PORT"
+		printf '\thttp-check expect status 200\n'
+		printf '\tdefault-server inter %sms fastinter %sms downinter %sms rise %s fall %s on-marked-down shutdown-sessions\n' \
+			"$B_HC_INTER" "$B_HC_FAST" "$B_HC_DOWN" "$B_HC_RISE" "$B_HC_FALL"
+		for n in "${B_NODES[@]}"; do
+			printf '\tserver %s 127.0.0.1:%s maxconn 100 check port %s\n' "$n" "${C_PG_PORT[$n]}" "${C_API_PORT[$n]}"
+		done
+	} >"$cfg"
+	if ! haproxy -c -q -f "$cfg"; then
+		b_log "haproxy rejects $cfg"
+		return 1
+	fi
+	haproxy -db -f "$cfg" >"$C_DIR/haproxy.log" 2>&1 &
+	B_HAPROXY_PID=$!
+	t_register_pid "$B_HAPROXY_PID"
+	if ! b_wait 20 b_haproxy_up; then
+		b_log "HAProxy routes to no primary within 20 s"
+		return 1
+	fi
+}
+
+b_haproxy_stop() {
+	[ -n "${B_HAPROXY_PID:-}" ] || return 0
+	kill -TERM "$B_HAPROXY_PID" 2>/dev/null
+	b_wait 10 b_pid_gone "$B_HAPROXY_PID" || kill -KILL "$B_HAPROXY_PID" 2>/dev/null
+	wait "$B_HAPROXY_PID" 2>/dev/null
+	B_HAPROXY_PID=
+	return 0
+}
+
+b_create_tables() { # NODE
+	c_psql "$1" "create table bench_w(seq bigint primary key, t timestamptz default clock_timestamp())" >/dev/null
+	c_psql "$1" "create table bench_w_db(seq bigint primary key, t timestamptz default clock_timestamp())" >/dev/null
+}
+
+# The scripts' common start (after sourcing this file): RUNS checked, trap, build and settings,
+# etcd, an empty $results.
+b_preamble() { # TITLE RUNS
+	set +e
+	b_trap
+	RUNS=$2
+	[[ "$RUNS" =~ ^[1-9][0-9]?$ ]] || t_fail "RUNS must be 1..99"
+	echo "== $1: $RUNS run(s) per system ($SYSTEMS)"
+	b_build_info
+	b_haproxy_timing
+	echo "client: bench-writer through HAProxy $(haproxy -v 2>/dev/null | head -1 | awk '{print $3}') checking /primary with inter ${B_HC_INTER}ms fastinter ${B_HC_FAST}ms downinter ${B_HC_DOWN}ms rise $B_HC_RISE fall $B_HC_FALL, timeout connect ${B_HC_CONNECT}ms$([ "${B_AT_DB:-0}" = 1 ] && echo "; B_AT_DB=1: a second writer at the databases")"
+	t_start_etcd
+	results=$t_tmpdir/results
+	: >"$results"
 }
 
 # b_cluster_up, retried once on a fresh directory and fresh ports: a free port can be taken by
@@ -211,13 +339,14 @@ b_pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 b_cluster_down() {
 	local n
 	b_writer_stop
+	b_haproxy_stop
 	[ -n "${C_DIR:-}" ] || return 0
 	for n in "${B_NODES[@]}"; do
 		b_stop_node "$n"
 	done
 	if [ -n "${BENCH_LOGS:-}" ]; then
 		mkdir -p "$BENCH_LOGS/$(basename "$C_DIR")"
-		cp "$C_DIR"/*.log "$C_DIR"/*.yml "$BENCH_LOGS/$(basename "$C_DIR")/" 2>/dev/null
+		cp "$C_DIR"/*.log "$C_DIR"/*.yml "$C_DIR"/*.cfg "$BENCH_LOGS/$(basename "$C_DIR")/" 2>/dev/null
 		for n in "${B_NODES[@]}"; do # gsha starts PostgreSQL with pg_ctl -l DATA/postmaster.log
 			cp "$C_DIR/$n/data/postmaster.log" "$BENCH_LOGS/$(basename "$C_DIR")/$n.postmaster.log" 2>/dev/null
 		done
@@ -244,6 +373,10 @@ b_kill_node() {
 
 b_conninfo() {
 	local hosts="" ports="" n
+	if [ "${1:-}" != db ]; then
+		echo "host=127.0.0.1 port=$B_HAPROXY_PORT user=postgres dbname=postgres connect_timeout=2 target_session_attrs=read-write"
+		return
+	fi
 	for n in "${B_NODES[@]}"; do
 		hosts+="${hosts:+,}127.0.0.1"
 		ports+="${ports:+,}${C_PG_PORT[$n]}"
@@ -255,14 +388,23 @@ b_writer_start() {
 	"$GSHA_BUILD_DIR/tests/bench/bench-writer" "$(b_conninfo)" "$2" "$B_WRITE_INTERVAL_MS" "$1" &
 	B_WRITER_PID=$!
 	t_register_pid "$B_WRITER_PID"
+	if [ "${B_AT_DB:-0}" = 1 ]; then
+		"$GSHA_BUILD_DIR/tests/bench/bench-writer" "$(b_conninfo db)" "$2" "$B_WRITE_INTERVAL_MS" "$1.db" bench_w_db &
+		B_WRITER_DB_PID=$!
+		t_register_pid "$B_WRITER_DB_PID"
+	fi
 }
 
 b_writer_stop() {
-	[ -n "${B_WRITER_PID:-}" ] || return 0
-	kill -TERM "$B_WRITER_PID" 2>/dev/null
-	b_wait 10 b_pid_gone "$B_WRITER_PID" || kill -KILL "$B_WRITER_PID" 2>/dev/null
-	wait "$B_WRITER_PID" 2>/dev/null
+	local p
+	for p in "${B_WRITER_PID:-}" "${B_WRITER_DB_PID:-}"; do
+		[ -n "$p" ] || continue
+		kill -TERM "$p" 2>/dev/null
+		b_wait 10 b_pid_gone "$p" || kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
 	B_WRITER_PID=
+	B_WRITER_DB_PID=
 	return 0
 }
 

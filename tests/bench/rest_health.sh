@@ -1,22 +1,45 @@
 #!/usr/bin/env bash
 # Benchmark, not a test (not registered in meson): health-check throughput and tail latency of
-# the agents' REST servers with many concurrent clients, gsha beside Patroni in the same run.
+# the agents' REST servers, gsha beside Patroni and beside a static HTTP server, in one run.
 #
 #   tests/bench/rest_health.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]
 #
-# BUILD_DIR defaults to $GSHA_BUILD_DIR, else /tmp/build-bench-rel (use an optimized build without
-# sanitizers: the script prints which build it used). SECONDS defaults to 10, CONNECTIONS to 32.
-# Each system runs as a real three-node cluster (tests/bench/lib.sh: the same YAML for gsha and
-# Patroni, ttl 5, loop_wait 1) and wrk hits GET /primary on the leader, the check HAProxy makes,
-# while the cluster's HA loops run. HARNESS=1 adds a run against rest-harness (the real REST
-# server serving a canned primary snapshot, no HA loop) for comparison. SYSTEMS="gsha" or
-# "patroni" runs one side only. Both servers close the connection after each response
-# (HTTP/1.0), so every request includes a TCP connect, as HAProxy's checks do.
+# BUILD_DIR defaults to $GSHA_BUILD_DIR, else /tmp/build-bench-rel (an optimized build without
+# sanitizers, with the targets gsha and tests/bench/rest-paced: the script prints which build it
+# used). SECONDS (default 10) is the length of each wrk run, CONNECTIONS (default 32) wrk's
+# connections. Each system runs as a real three-node cluster (tests/bench/lib.sh: the same YAML
+# for gsha and Patroni, ttl 5, loop_wait 1), HA loops running. Per system:
+#
+# 1. saturation: wrk -t2 -cCONNECTIONS on GET /primary of the leader and GET /replica of a
+#    replica, in two client modes: "close", one request per connection (what HAProxy's checks
+#    and Kubernetes probes do), and "keep-alive" (Connection: keep-alive: monitoring clients
+#    that keep their connection). Right before each, the same wrk against the static reference
+#    server in the same mode, so every ratio compares runs made a few seconds apart on this
+#    shared machine: req/s, p50, p99, ratio to the static server, and the server's CPU time per
+#    request (the agent process; nginx's master and workers), steadier than req/s here.
+# 2. steady load: tests/bench/rest-paced at PACED_RATE (default 1000) req/s for PACED_SECONDS
+#    (default SECONDS) on GET /primary, one connection per request, latency from each request's
+#    due time (wrk cannot pace); the static server the same.
+# 3. switchover: wrk (close mode) on the leader's /primary for SWITCHOVER_SECONDS (default 15)
+#    with POST /switchover {"leader","candidate"} sent 3 s in, and rest-paced at 200 req/s on
+#    the candidate's /primary in 500 ms windows: req/s, max latency, errors while the roles
+#    change, and the windows around it (a stall shows as a window's max latency).
+#
+# The static reference is Debian's nginx (installed here with apt-get if missing: nginx-light)
+# answering a fixed 200 from a minimal configuration on a free port, one worker per CPU, started
+# and stopped by PID. STATIC_URL=http://127.0.0.1:PORT/path uses another static server instead.
+# SYSTEMS="gsha" or "patroni" runs one side only; HARNESS=1 adds rest-harness (gsha's REST
+# server alone, canned primary snapshot, no HA loop) in both modes. Patroni 3.0.2 closes every connection
+# (HTTP/1.0, as its compat contract; gsha answers the same way unless the client asks for
+# keep-alive), so its keep-alive figures are close figures.
 root=$(cd "$(dirname "$0")/../.." && pwd)
 export GSHA_BUILD_DIR=${1:-${GSHA_BUILD_DIR:-/tmp/build-bench-rel}}
 SECONDS_RUN=${2:-10}
 CONNS=${3:-32}
 SYSTEMS=${SYSTEMS:-gsha patroni}
+PACED_RATE=${PACED_RATE:-1000}
+PACED_SECONDS=${PACED_SECONDS:-$SECONDS_RUN}
+SWITCHOVER_SECONDS=${SWITCHOVER_SECONDS:-15}
 source "$root/tests/integration/lib/common.sh"
 source "$root/tests/integration/lib/etcd.sh"
 source "$root/tests/integration/lib/cluster.sh"
@@ -26,30 +49,209 @@ b_trap
 command -v wrk >/dev/null || t_fail "wrk is not installed"
 [[ "$SECONDS_RUN" =~ ^[1-9][0-9]{0,3}$ ]] || t_fail "SECONDS must be 1..9999"
 [[ "$CONNS" =~ ^[1-9][0-9]{0,3}$ ]] || t_fail "CONNECTIONS must be 1..9999"
+[[ "$PACED_RATE" =~ ^[1-9][0-9]{0,5}$ ]] || t_fail "PACED_RATE must be 1..999999"
+[[ "$PACED_SECONDS" =~ ^[1-9][0-9]{0,3}$ ]] || t_fail "PACED_SECONDS must be 1..9999"
+[[ "$SWITCHOVER_SECONDS" =~ ^[1-9][0-9]{0,3}$ ]] && [ "$SWITCHOVER_SECONDS" -ge 8 ] ||
+	t_fail "SWITCHOVER_SECONDS must be 8..9999"
+PACED=$GSHA_BUILD_DIR/tests/bench/rest-paced
+[ -x "$PACED" ] || t_fail "$PACED is missing: ninja -C $GSHA_BUILD_DIR tests/bench/rest-paced"
+RES=$t_tmpdir/results # lines: KIND SYSTEM PATH MODE RPS P50_MS P99_MS [STATIC_RPS STATIC_P99_MS]
+: >"$RES"
 
-echo "== REST health-check benchmark: wrk -t2 -c$CONNS -d${SECONDS_RUN}s GET /primary on the leader"
+echo "== REST health-check benchmark: wrk -t2 -c$CONNS -d${SECONDS_RUN}s; paced $PACED_RATE req/s for ${PACED_SECONDS}s; switchover under load (${SWITCHOVER_SECONDS}s)"
 b_build_info
+echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
-run_wrk() { # LABEL URL
-	echo "== $1: wrk -t2 -c$CONNS -d${SECONDS_RUN}s --latency $2"
-	wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --timeout 10s --latency "$2" | tee "$t_tmpdir/wrk-$1.txt" |
-		grep -E 'Requests/sec|Latency |^ +(50|75|90|99)%|Non-2xx|Socket errors|requests in'
+# ---- the static reference server ----
+STATIC_PID=
+start_static() {
+	local port conf dir=$t_tmpdir/nginx
+	if [ -n "${STATIC_URL:-}" ]; then
+		echo "static reference: $STATIC_URL (STATIC_URL)"
+		return 0
+	fi
+	if ! [ -x /usr/sbin/nginx ]; then
+		b_log "nginx is missing: apt-get install nginx-light (Debian's static server, for the reference)"
+		if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light \
+				>"$t_tmpdir/apt.log" 2>&1 || tail -5 "$t_tmpdir/apt.log" >&2
+		fi
+	fi
+	if ! [ -x /usr/sbin/nginx ]; then
+		b_log "no static reference server (nginx could not be installed): ratios are left out"
+		return 1
+	fi
+	port=$(t_free_port)
+	mkdir -p "$dir"
+	conf=$dir/nginx.conf
+	cat >"$conf" <<-EOF
+		worker_processes auto;
+		daemon off;
+		pid $dir/nginx.pid;
+		error_log $dir/error.log;
+		events { worker_connections 4096; }
+		http {
+		    access_log off;
+		    client_body_temp_path $dir/body;
+		    proxy_temp_path $dir/proxy;
+		    fastcgi_temp_path $dir/fastcgi;
+		    uwsgi_temp_path $dir/uwsgi;
+		    scgi_temp_path $dir/scgi;
+		    server {
+		        listen 127.0.0.1:$port backlog=1024;
+		        location / { default_type text/plain; return 200 "ok\n"; }
+		    }
+		}
+	EOF
+	/usr/sbin/nginx -e "$dir/error.log" -p "$dir" -c "$conf" >"$dir/stdout.log" 2>&1 &
+	STATIC_PID=$!
+	t_register_pid "$STATIC_PID"
+	STATIC_URL=http://127.0.0.1:$port/
+	if ! b_wait 10 curl -sf -o /dev/null "$STATIC_URL"; then
+		b_log "nginx did not answer on $port: $(tail -3 "$dir/error.log" 2>/dev/null)"
+		STATIC_URL=
+		return 1
+	fi
+	echo "static reference: $(/usr/sbin/nginx -v 2>&1), $(nproc) workers, fixed 200 on $STATIC_URL (pid $STATIC_PID)"
 }
-rps() { awk '/Requests\/sec/ { print $2 }' "$t_tmpdir/wrk-$1.txt" 2>/dev/null; }
-p99_ms() { # wrk prints 99% with a unit: us, ms, s, m
-	awk '$1 == "99%" { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
+static_port() { sed -E 's|^http://[^:]+:([0-9]+).*|\1|' <<<"$STATIC_URL"; }
+static_path() { sed -E 's|^http://[^/]+(/.*)?$|\1|' <<<"$STATIC_URL" | sed 's|^$|/|'; }
+
+# ---- wrk and rest-paced, their figures ----
+# wrk prints latencies with a unit: us, ms, s, m. Prints milliseconds.
+to_ms() {
+	awk -v v="$1" 'BEGIN { u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v)
 		f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1
-		if (f > 0) printf "%.3f", v * f; else print "n/a" }' "$t_tmpdir/wrk-$1.txt" 2>/dev/null
+		if (f > 0 && v != "") printf "%.3f", v * f; else print "n/a" }'
 }
+wrk_rps() { awk '/Requests\/sec/ { print $2 }' "$1"; }
+wrk_pct() { to_ms "$(awk -v p="$2" '$1 == p { print $2 }' "$1")"; }
+wrk_max() { to_ms "$(awk '$1 == "Latency" && NF >= 4 { print $4 }' "$1")"; }
+wrk_errors() { # connect/read/write/timeout errors and non-2xx/3xx answers
+	awk '/Socket errors/ { gsub(/,/, ""); e = $4 + $6 + $8 + $10 } /Non-2xx/ { n = $NF }
+		END { printf "socket errors %d, non-2xx/3xx %d", e, n }' "$1"
+}
+
+# run_wrk FILE MODE URL: wrk in client mode close or keep-alive.
+run_wrk() {
+	local hdr=close
+	[ "$2" = keep-alive ] && hdr=keep-alive
+	wrk -t2 -c"$CONNS" -d"${SECONDS_RUN}s" --timeout 10s --latency -H "Connection: $hdr" "$3" >"$1" 2>&1
+}
+
+# CPU clock ticks (user + system, all threads) of the given PIDs.
+cpu_ticks() {
+	local pid t=0 v
+	for pid in "$@"; do
+		v=$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) && t=$((t + v))
+	done
+	echo "$t"
+}
+# The static server's processes: nginx's master and its workers.
+static_pids() { [ -n "$STATIC_PID" ] && echo "$STATIC_PID $(pgrep -P "$STATIC_PID" | tr '\n' ' ')"; }
+# Microseconds of server CPU per answered request: TICKS REQUESTS_FILE (wrk output).
+cpu_per_req() {
+	awk -v t="$1" -v hz="$(getconf CLK_TCK)" '/requests in/ { n = $1 }
+		END { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "n/a" }' "$2"
+}
+
+# saturate SYSTEM PORT PATH MODE [PID...]: the static server, then SYSTEM's server on PORT, same
+# wrk; with PIDs, the server's CPU time per request as well (the agent process: its HA loop's
+# few milliseconds a second included).
+saturate() {
+	local system=$1 port=$2 path=$3 mode=$4 f s= c0 c1 cpu=n/a scpu=n/a
+	shift 4
+	f=$t_tmpdir/wrk-$system-${path#/}-$mode.txt
+	if [ -n "$STATIC_URL" ]; then
+		s=$t_tmpdir/wrk-static-$system-${path#/}-$mode.txt
+		c0=$(cpu_ticks $(static_pids))
+		run_wrk "$s" "$mode" "$STATIC_URL"
+		c1=$(cpu_ticks $(static_pids))
+		[ -n "$STATIC_PID" ] && scpu=$(cpu_per_req $((c1 - c0)) "$s")
+	fi
+	c0=$(cpu_ticks "$@")
+	run_wrk "$f" "$mode" "http://127.0.0.1:$port$path"
+	c1=$(cpu_ticks "$@")
+	[ $# -gt 0 ] && cpu=$(cpu_per_req $((c1 - c0)) "$f")
+	printf '%-8s GET %-8s %-10s %9s req/s  p50 %8s ms  p99 %8s ms  cpu %s us/req  (%s)' "$system" \
+		"$path" "$mode" "$(wrk_rps "$f")" "$(wrk_pct "$f" 50%)" "$(wrk_pct "$f" 99%)" "$cpu" \
+		"$(wrk_errors "$f")"
+	if [ -n "$s" ]; then
+		printf ' | static %9s req/s p99 %8s ms cpu %s us/req: ratio %s, p99 %s of static' \
+			"$(wrk_rps "$s")" "$(wrk_pct "$s" 99%)" "$scpu" \
+			"$(b_ratio "$(wrk_rps "$f")" "$(wrk_rps "$s")")" \
+			"$(b_ratio "$(wrk_pct "$f" 99%)" "$(wrk_pct "$s" 99%)")"
+	fi
+	echo
+	echo "sat $system $path $mode $(wrk_rps "$f") $(wrk_pct "$f" 50%) $(wrk_pct "$f" 99%)" \
+		"${s:+$(wrk_rps "$s") $(wrk_pct "$s" 99%)}" >>"$RES"
+	echo "cpu $system $path $mode $cpu $scpu" >>"$RES"
+}
+
+# paced LABEL TAG PORT PATH: rest-paced at PACED_RATE; prints and records p50/p99/max.
+paced() {
+	local label=$1 out=$t_tmpdir/paced-$2.txt
+	shift
+	"$PACED" "$2" "$3" "$PACED_RATE" "$PACED_SECONDS" 64 >"$out" 2>&1
+	printf '%-8s paced %s req/s GET %s: %s\n' "$label" "$PACED_RATE" "$3" \
+		"$(grep -E '^(paced|latency)' "$out" | sed 's/^paced [0-9]* req\/s for [0-9]* s on [0-9]* connections: //' | paste -sd';' | sed 's/;/; /')"
+	echo "paced $label $3 $(awk '/^latency/ { print $6, $12, $18 }' "$out")" >>"$RES"
+}
+
+# switchover_under_load SYSTEM: wrk on the leader's /primary, POST /switchover 3 s in, rest-paced
+# on the candidate's /primary in windows.
+switchover_under_load() {
+	local system=$1 leader cand n f p code t0 t1 wrk_pid paced_pid
+	leader=$(c_leader)
+	# the paced run may have left a slow server with a backlog: wait for it to answer again
+	for n in "${B_NODES[@]}"; do
+		[ "$n" != "$leader" ] && b_wait 30 b_is_replica "$n" && cand=$n && break
+	done
+	if [ -z "$leader" ] || [ -z "$cand" ]; then
+		b_log "$system: no leader and replica for the switchover run"
+		return 1
+	fi
+	f=$t_tmpdir/wrk-$system-switchover.txt
+	p=$t_tmpdir/paced-$system-switchover.txt
+	wrk -t2 -c"$CONNS" -d"${SWITCHOVER_SECONDS}s" --timeout 10s --latency -H 'Connection: close' \
+		"http://127.0.0.1:${C_API_PORT[$leader]}/primary" >"$f" 2>&1 &
+	wrk_pid=$!
+	t_register_pid "$wrk_pid"
+	"$PACED" "${C_API_PORT[$cand]}" /primary 200 "$SWITCHOVER_SECONDS" 64 --window-ms 500 >"$p" 2>&1 &
+	paced_pid=$!
+	t_register_pid "$paced_pid"
+	sleep 3
+	t0=$(b_now_us)
+	code=$(curl -s -o "$t_tmpdir/so-$system.out" -w '%{http_code}' -m 60 -X POST \
+		-H 'Content-Type: application/json' -d "{\"leader\":\"$leader\",\"candidate\":\"$cand\"}" \
+		"http://127.0.0.1:${C_API_PORT[$leader]}/switchover")
+	t1=$(b_now_us)
+	wait "$wrk_pid"
+	wait "$paced_pid"
+	echo "$system switchover $leader -> $cand under load: POST /switchover HTTP $code after $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e6 }') s ($(head -c 120 "$t_tmpdir/so-$system.out" | tr '\n' ' '))"
+	echo "  wrk on $leader /primary (${SWITCHOVER_SECONDS}s, close): $(wrk_rps "$f") req/s, p50 $(wrk_pct "$f" 50%) ms, p99 $(wrk_pct "$f" 99%) ms, max $(wrk_max "$f") ms, $(wrk_errors "$f") (503 once demoted is expected)"
+	echo "  paced 200 req/s on $cand /primary: $(grep -E '^latency' "$p")"
+	awk '/^window/ { printf "    %s\n", $0 }' "$p" | awk -v t="$(((3000 / 500 - 2) * 500))" '
+		{ ms = $2 + 0 } ms >= t { print }' | head -24
+	echo "sw $system /primary close $(wrk_rps "$f") $(wrk_pct "$f" 50%) $(wrk_pct "$f" 99%) max $(wrk_max "$f") paced-max $(awk '/^latency/ { print $18 }' "$p")" >>"$RES"
+	b_wait 60 b_is_primary "$cand" || b_log "$system: $cand is not primary 60 s after the switchover"
+}
+
+start_static
 
 if [ -n "${HARNESS:-}" ]; then
-	GPORT=$(t_free_port)
-	"$GSHA_BUILD_DIR/tests/integration/rest-harness" --port "$GPORT" --state primary >"$t_tmpdir/harness.log" 2>&1 &
-	t_register_pid $!
-	if b_wait 10 curl -sf -o /dev/null "http://127.0.0.1:$GPORT/primary"; then
-		run_wrk gsha-harness "http://127.0.0.1:$GPORT/primary"
+	# The REST server alone: rest-harness serves a canned primary snapshot, no HA loop.
+	hport=$(t_free_port)
+	"$GSHA_BUILD_DIR/tests/integration/rest-harness" --port "$hport" --state primary >"$t_tmpdir/harness.log" 2>&1 &
+	hpid=$!
+	t_register_pid "$hpid"
+	if b_wait 10 curl -sf -o /dev/null "http://127.0.0.1:$hport/primary"; then
+		echo "== gsha-harness: rest-harness on $hport"
+		for mode in close keep-alive; do
+			saturate gsha-harness "$hport" /primary "$mode" "$hpid"
+		done
 	else
-		b_log "rest-harness did not answer on $GPORT"
+		b_log "rest-harness did not answer on $hport"
 	fi
 fi
 
@@ -60,20 +262,37 @@ for system in $SYSTEMS; do
 		continue
 	fi
 	leader=$(c_leader)
-	if [ -n "$leader" ] && b_wait 30 b_is_primary "$leader"; then
-		run_wrk "$system" "http://127.0.0.1:${C_API_PORT[$leader]}/primary"
-		echo "   leader after the run: $(c_leader) (was $leader); /primary on it: $(c_rest "$leader" /primary)"
-	else
-		b_log "$system: no leader answering /primary"
+	replica=
+	for n in "${B_NODES[@]}"; do
+		[ "$n" != "$leader" ] && replica=$n && break
+	done
+	if [ -z "$leader" ] || ! b_wait 30 b_is_primary "$leader" || ! b_wait 30 b_is_replica "$replica"; then
+		b_log "$system: no leader answering /primary and replica answering /replica"
+		b_cluster_down
+		continue
 	fi
+	echo "== $system: leader $leader, replica $replica"
+	for mode in close keep-alive; do
+		saturate "$system" "${C_API_PORT[$leader]}" /primary "$mode" "$(b_agent_pid "$leader")"
+		saturate "$system" "${C_API_PORT[$replica]}" /replica "$mode" "$(b_agent_pid "$replica")"
+	done
+	if [ -n "$STATIC_URL" ]; then
+		paced static "static-$system" "$(static_port)" "$(static_path)"
+	fi
+	paced "$system" "$system" "${C_API_PORT[$leader]}" /primary
+	switchover_under_load "$system"
 	b_cluster_down
 done
 
-echo "== REST summary (GET /primary on the cluster leader, $CONNS connections, ${SECONDS_RUN}s)"
-for system in ${HARNESS:+gsha-harness} $SYSTEMS; do
-	printf '%-13s %s req/s, p99 %s ms\n' "$system" "$(rps "$system")" "$(p99_ms "$system")"
-done
-g=$(rps gsha) p=$(rps patroni)
+echo "== REST summary ($CONNS connections, ${SECONDS_RUN}s per wrk run; static = the reference run just before)"
+awk '$1 == "sat" { printf "%-12s GET %-8s %-10s %9s req/s p50 %7s ms p99 %8s ms", $2, $3, $4, $5, $6, $7
+		if (NF >= 9) printf " | static %9s req/s p99 %8s ms | throughput %.0f %% of static, p99 %s static", $8, $9, 100 * $5 / ($8 > 0 ? $8 : 1), ($7 <= $9 ? "<=" : ">")
+		printf "\n" }' "$RES"
+awk '$1 == "cpu" { printf "%-12s GET %-8s %-10s server CPU %s us/request (static server %s)\n", $2, $3, $4, $5, $6 }' "$RES"
+awk -v r="$PACED_RATE" '$1 == "paced" { printf "%-8s paced %s req/s GET %-8s p50 %s ms p99 %s ms max %s ms\n", $2, r, $3, $4, $5, $6 }' "$RES"
+awk '$1 == "sw" { printf "%-8s during switchover: %s req/s p99 %s ms max %s ms (wrk on the old leader); max %s ms at 200 req/s on the candidate\n", $2, $5, $7, $9, $11 }' "$RES"
+g=$(awk '$1 == "sat" && $2 == "gsha" && $3 == "/primary" && $4 == "close" { print $5 }' "$RES")
+p=$(awk '$1 == "sat" && $2 == "patroni" && $3 == "/primary" && $4 == "close" { print $5 }' "$RES")
 if [ -n "$g" ] && [ -n "$p" ]; then
-	echo "ratio gsha/patroni throughput: $(b_ratio "$g" "$p")x; patroni/gsha p99: $(b_ratio "$(p99_ms patroni)" "$(p99_ms gsha)")x"
+	echo "ratio gsha/patroni GET /primary throughput (close): $(b_ratio "$g" "$p")x"
 fi

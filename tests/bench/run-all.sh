@@ -21,7 +21,7 @@ mkdir -p "$BENCH_OUT" || exit 1
 if [ ! -x "$GSHA_BUILD_DIR/gsha" ]; then
 	meson setup "$GSHA_BUILD_DIR" "$root" -Dbuildtype=release || exit 1
 fi
-ninja -C "$GSHA_BUILD_DIR" gsha tests/bench/bench-writer tests/integration/rest-harness || exit 1
+ninja -C "$GSHA_BUILD_DIR" gsha tests/bench/bench-writer tests/bench/rest-paced tests/integration/rest-harness || exit 1
 
 run() { # NAME SCRIPT ARGS...
 	local name=$1

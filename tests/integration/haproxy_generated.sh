@@ -43,8 +43,8 @@ read_port=$(t_free_port)
 	--replica-port "$read_port" >"$C_DIR/haproxy.cfg" 2>"$C_DIR/gsctl.err" ||
 	t_fail "gsctl haproxy-config failed: $(cat "$C_DIR/gsctl.err")"
 t_assert_eq "" "$(cat "$C_DIR/gsctl.err")" "haproxy-config: no warning for a healthy cluster"
-# loop_wait 1 (lib/cluster.sh): checks every 200 ms, 100 ms while a server changes state
-t_assert_eq 2 "$(grep -c 'default-server inter 200ms fastinter 100ms downinter 200ms rise 2 fall 3 on-marked-down shutdown-sessions' "$C_DIR/haproxy.cfg")" \
+# loop_wait 1 (lib/cluster.sh): checks every 200 ms, 100 ms while a server changes state or is down
+t_assert_eq 2 "$(grep -c 'default-server inter 200ms fastinter 100ms downinter 100ms rise 1 fall 3 on-marked-down shutdown-sessions' "$C_DIR/haproxy.cfg")" \
 	"haproxy-config: both listeners check at the timing chosen from loop_wait 1 s"
 for n in node1 node2 node3; do
 	t_assert_eq 2 "$(grep -c "server $n 127.0.0.1:${C_PG_PORT[$n]} maxconn 100 check port ${C_API_PORT[$n]}\$" "$C_DIR/haproxy.cfg")" \

@@ -79,8 +79,9 @@ static int count(const char *hay, const char *needle)
 
 /* ---- timing -------------------------------------------------------------------------------- */
 
-/* loop_wait 1 s: every 200 ms, 100 ms while changing state; up in 300 ms, down in 400 ms
- * after a 503, in 1 s when the member falls silent. */
+/* loop_wait 1 s: every 200 ms, 100 ms while changing state or down; up at the first 200
+ * (within 100 ms), down in 400 ms after a 503, in 1 s when the member falls silent; a refused
+ * connection is retried after 100 ms, not HAProxy's second. */
 static void test_timing_loop_wait_1s_sees_a_role_change_in_few_hundred_ms(void **state)
 {
 	struct ctl_haproxy_timing t;
@@ -89,10 +90,11 @@ static void test_timing_loop_wait_1s_sees_a_role_change_in_few_hundred_ms(void *
 	ctl_haproxy_timing(1000, &t);
 	assert_int_equal(t.inter_ms, 200);
 	assert_int_equal(t.fastinter_ms, 100);
-	assert_int_equal(t.downinter_ms, 200);
-	assert_int_equal(t.rise, 2);
+	assert_int_equal(t.downinter_ms, 100);
+	assert_int_equal(t.rise, 1);
 	assert_int_equal(t.fall, 3);
-	assert_int_equal(t.up_worst_ms, 300);
+	assert_int_equal(t.connect_ms, 100);
+	assert_int_equal(t.up_worst_ms, 100);
 	assert_int_equal(t.down_worst_ms, 200 + 2 * 100);
 	assert_int_equal(t.silent_worst_ms, 200 + 2 * 100 + 3 * 200);
 }
@@ -114,7 +116,7 @@ static void test_timing_is_bounded_at_both_ends(void **state)
 	assert_int_equal(t.inter_ms, 200);
 	for (int64_t lw = 0; lw <= 3600000; lw += 250) {
 		ctl_haproxy_timing(lw, &t);
-		assert_true(t.up_worst_ms <= 300);
+		assert_true(t.up_worst_ms <= 100);
 		assert_true(t.down_worst_ms <= 400);
 		assert_true(t.silent_worst_ms <= 1000);
 		assert_true(t.fastinter_ms > 0);
@@ -138,10 +140,11 @@ static void test_render_three_members_two_listeners_rest_ports(void **state)
 	assert_non_null(strstr(s, "option httpchk OPTIONS /primary\n"));
 	assert_non_null(strstr(s, "option httpchk OPTIONS /replica\n"));
 	assert_int_equal(count(s, "http-check expect status 200\n"), 2);
-	assert_int_equal(count(s, "\tdefault-server inter 200ms fastinter 100ms downinter 200ms "
-				  "rise 2 fall 3 on-marked-down shutdown-sessions\n"),
+	assert_int_equal(count(s, "\tdefault-server inter 200ms fastinter 100ms downinter 100ms "
+				  "rise 1 fall 3 on-marked-down shutdown-sessions\n"),
 			 2);
 	assert_non_null(strstr(s, "\ttimeout check 200ms\n"));
+	assert_non_null(strstr(s, "\ttimeout connect 100ms\n"));
 	assert_int_equal(count(s, "\tserver node1 127.0.0.1:15432 maxconn 100 check port 16432\n"),
 			 2);
 	assert_int_equal(count(s, "\tserver node3 127.0.0.1:15434 maxconn 100 check port 16434\n"),

@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -830,6 +832,45 @@ static void test_pidfile_fixture_parses(void **state)
 	assert_string_equal(pf.socket_dir, "/var/run/postgresql");
 	assert_string_equal(pf.listen_addr, "127.0.0.1");
 	assert_string_equal(pf.status, "ready");
+	assert_int_equal(pf.shm_id, 0); /* line 7: "  5432001         0" */
+}
+
+/* Line 7's shared memory id is a hint for db_shm_in_use: read when there, -1 when absent or not
+ * a number (openGauss may write something else), never a reason to reject the file. */
+static void test_pidfile_shm_id_is_a_hint(void **state)
+{
+	(void)state;
+	struct db_pidfile pf;
+	assert_int_equal(
+		db_pidfile_parse("7\n/d\n1\n5432\n\n\n  5432001    327691\nready   \n", &pf), 0);
+	assert_int_equal(pf.shm_id, 327691);
+	assert_int_equal(db_pidfile_parse("7\n/d\n1\n5432\n\n\n  5432001\n", &pf), 0);
+	assert_int_equal(pf.shm_id, -1);
+	assert_int_equal(db_pidfile_parse("7\n/d\n1\n5432\n\n\nkey x\n", &pf), 0);
+	assert_int_equal(pf.shm_id, -1);
+}
+
+/* PostgreSQL refuses to start while processes still have the last server's interlock segment
+ * attached: so does db_start (db_shm_in_use), for that server's segment only. */
+static void test_shm_in_use_counts_only_the_servers_own_segment(void **state)
+{
+	(void)state;
+	struct db_pidfile pf = { .pid = (int)getpid(), .shm_id = -1 };
+	int attached = -1;
+	assert_false(db_shm_in_use(&pf, &attached));
+	pf.shm_id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	assert_true(pf.shm_id >= 0);
+	void *at = shmat(pf.shm_id, NULL, 0);
+	assert_true(at != (void *)-1);
+	assert_true(db_shm_in_use(&pf, &attached));
+	assert_int_equal(attached, 1);
+	pf.pid = (int)getppid(); /* a segment some other process created: not the server's */
+	assert_false(db_shm_in_use(&pf, &attached));
+	pf.pid = (int)getpid();
+	assert_int_equal(shmdt(at), 0);
+	assert_false(db_shm_in_use(&pf, &attached));
+	assert_int_equal(attached, 0);
+	assert_int_equal(shmctl(pf.shm_id, IPC_RMID, NULL), 0);
 }
 
 static void test_pidfile_early_startup_has_no_status(void **state)
@@ -838,6 +879,7 @@ static void test_pidfile_early_startup_has_no_status(void **state)
 	struct db_pidfile pf;
 	assert_int_equal(db_pidfile_parse("777\n/data\n", &pf), 0);
 	assert_int_equal(pf.pid, 777);
+	assert_int_equal(pf.shm_id, -1);
 	assert_string_equal(pf.status, "");
 	assert_int_equal(db_pidfile_parse("778", &pf), 0);
 	assert_int_equal(pf.pid, 778);
@@ -1709,17 +1751,11 @@ static void test_postmaster_exit_is_reported_once_when_reaped(void **state)
 	assert_true(st.running);
 	assert_false(db_postmaster_exited(db));
 	kill(pm, SIGKILL);
-	/* Exited but not reaped: a zombie, whose pid PostgreSQL's lock file check still finds, so
-	 * a restart could not succeed yet: not reported. */
-	usleep(200 * 1000);
-	assert_false(db_postmaster_exited(db));
-	/* Nor is a start launched over it, which PostgreSQL would refuse. */
-	char err[DB_ERROR_MAX];
-	assert_int_equal(db_start(db, DB_START_PRIMARY, NULL, 0, 0, err, sizeof(err)), -EAGAIN);
-	assert_non_null(strstr(err, "not reaped yet"));
-	int status;
-	assert_int_equal(waitpid(pm, &status, 0), pm);
+	/* The agent is a child subreaper, so the postmaster pg_ctl left behind is its child, as pm
+	 * is this test's: db_postmaster_exited reaps it itself and reports its exit once. */
 	assert_true(exit_seen_within(db, 5000));
+	int status;
+	assert_int_equal(waitpid(pm, &status, WNOHANG), -1);
 	assert_false(db_postmaster_exited(db));
 	/* The same pid is not watched again, so a status that still names it cannot make the
 	 * loop wake on every look. */
@@ -1732,10 +1768,66 @@ static void test_postmaster_exit_is_reported_once_when_reaped(void **state)
 	assert_int_equal(db_get_status(db, &st), 0);
 	assert_true(st.running);
 	kill(next, SIGKILL);
-	assert_int_equal(waitpid(next, &status, 0), next);
 	assert_true(exit_seen_within(db, 5000));
 	db_free(db);
 	char path[DB_PATH_MAX + 32];
+	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+/* A postmaster whose parent is some other process that does not reap it (a slow init): a zombie
+ * PostgreSQL's lock file check still finds, so no start is launched over it and its exit is not
+ * reported until that parent goes and it is reparented to this (subreaper) process. */
+static void test_start_waits_for_a_zombie_it_cannot_reap(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-pmzombie.XXXXXX";
+	char path[DB_PATH_MAX + 32], text[32] = "";
+	struct db_options o;
+	struct db *db;
+	fence_fixture(dir, &o, &db);
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1L, 0L, 0L, 0L), 0);
+	snprintf(path, sizeof(path), "%s/bg.pid", dir);
+	/* sh runs "sleep" in the background, then becomes a sleep that never waits for it. */
+	pid_t parent = fork();
+	assert_true(parent >= 0);
+	if (parent == 0) {
+		if (chdir(dir) != 0)
+			_exit(1);
+		quiet_child();
+		execlp("sh", "sh", "-c", "sleep 60 & echo $! >bg.pid; exec sleep 61", (char *)NULL);
+		_exit(1);
+	}
+	for (int i = 0; i < 100 && text[0] == '\0'; i++) {
+		FILE *f = fopen(path, "r");
+		usleep(20 * 1000);
+		if (f != NULL) {
+			if (fgets(text, sizeof(text), f) == NULL || strchr(text, '\n') == NULL)
+				text[0] = '\0';
+			fclose(f);
+		}
+	}
+	int pm = (int)strtol(text, NULL, 10);
+	assert_true(pm > 0);
+	write_pidfile(dir, pm);
+	struct db_status st;
+	assert_int_equal(db_get_status(db, &st), 0);
+	assert_true(st.running);
+	kill(pm, SIGKILL);
+	usleep(200 * 1000);
+	assert_true(db_pid_unreaped(pm));
+	assert_false(db_postmaster_exited(db));
+	char err[DB_ERROR_MAX];
+	assert_int_equal(db_start(db, DB_START_PRIMARY, NULL, 0, 0, err, sizeof(err)), -EAGAIN);
+	assert_non_null(strstr(err, "not reaped yet"));
+	/* Its parent goes: the zombie is reparented here and reaped by the next look. */
+	kill(parent, SIGKILL);
+	assert_true(exit_seen_within(db, 5000));
+	assert_false(db_pid_alive(pm));
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0L, 0L, 0L, 0L), 0);
+	db_free(db);
+	unlink(path);
 	snprintf(path, sizeof(path), "%s/postmaster.pid", dir);
 	unlink(path);
 	rmdir(dir);
@@ -1801,6 +1893,8 @@ int main(void)
 		cmocka_unit_test(test_controldata_fixture_parses),
 		cmocka_unit_test(test_controldata_missing_or_bad_line_fails),
 		cmocka_unit_test(test_pidfile_fixture_parses),
+		cmocka_unit_test(test_pidfile_shm_id_is_a_hint),
+		cmocka_unit_test(test_shm_in_use_counts_only_the_servers_own_segment),
 		cmocka_unit_test(test_pidfile_early_startup_has_no_status),
 		cmocka_unit_test(test_pidfile_hostile_contents_are_rejected),
 		cmocka_unit_test(test_pidfile_read_refuses_huge_nul_and_missing),
@@ -1826,6 +1920,7 @@ int main(void)
 		cmocka_unit_test(
 			test_stale_pidfile_pid_started_later_is_neither_trusted_nor_killed),
 		cmocka_unit_test(test_postmaster_exit_is_reported_once_when_reaped),
+		cmocka_unit_test(test_start_waits_for_a_zombie_it_cannot_reap),
 		cmocka_unit_test(test_set_peers_checks_the_list_and_is_a_no_op_on_postgres),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define OUT_CAP 8192
@@ -216,6 +217,35 @@ static void test_proc_progress_lines_split_on_carriage_return(void **state)
 	proc_free(p);
 }
 
+/* The subreaper's reaping of orphans (waitpid(-1)) may come before the owner's poll: the exit
+ * status of a proc_start child is kept for it, while an orphan's is only counted. */
+static void test_proc_reap_orphans_keeps_the_status_of_started_children(void **state)
+{
+	(void)state;
+	const char *argv[] = { "sh", "-c", "exit 3", NULL };
+	struct proc *p;
+	char err[256];
+	assert_int_equal(proc_start(&p, argv, NULL, 10000, err, sizeof(err)), 0);
+	pid_t orphan = fork();
+	assert_true(orphan >= 0);
+	if (orphan == 0)
+		_exit(0);
+	int reaped = 0;
+	usleep(300 * 1000); /* sh has exited too, usually: then this call takes its status */
+	for (int i = 0; i < 500 && reaped == 0; i++) {
+		usleep(10 * 1000);
+		reaped = proc_reap_orphans();
+	}
+	assert_int_equal(reaped, 1);
+	assert_int_equal(waitpid(orphan, NULL, WNOHANG), -1);
+	/* sh exited too by now (or soon): its status still reaches its owner. */
+	while (proc_poll(p, 1000) == -EINPROGRESS)
+		;
+	assert_true(proc_get_result(p)->exited);
+	assert_int_equal(proc_get_result(p)->exit_code, 3);
+	proc_free(p);
+}
+
 static void test_proc_free_accepts_null_and_rejects_bad_args(void **state)
 {
 	(void)state;
@@ -258,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_proc_signal_death_is_reported),
 		cmocka_unit_test(test_proc_large_output_is_bounded),
 		cmocka_unit_test(test_proc_poll_does_not_block_past_wait),
+		cmocka_unit_test(test_proc_reap_orphans_keeps_the_status_of_started_children),
 		cmocka_unit_test(test_proc_progress_lines_split_on_carriage_return),
 		cmocka_unit_test(test_proc_free_accepts_null_and_rejects_bad_args),
 		cmocka_unit_test(test_proc_child_does_not_inherit_descriptors),

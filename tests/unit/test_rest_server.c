@@ -160,6 +160,75 @@ static void test_server_publish_races_safely_with_readers(void **state)
 	free(snap);
 }
 
+/* The status code of one request, or -1. */
+static int http_status(int port, const char *method, const char *path)
+{
+	char buf[RESPONSE_MAX];
+	int code = -1;
+
+	if (http_request(port, method, path, buf, sizeof(buf)) > 12 &&
+	    strncmp(buf, "HTTP/1.0 ", 9) == 0)
+		code = (int)strtol(buf + 9, NULL, 10);
+	return code;
+}
+
+/* Health answers are rendered once per snapshot (rest_cache.c): repeated requests get the same
+ * answer, the lease deadline still turns /primary to 503 without a new snapshot (as for a frozen
+ * HA loop), a new snapshot is answered at once, and a query string is rendered per request. */
+static void test_server_cached_health_answers_follow_deadlines_and_snapshots(void **state)
+{
+	struct rest_snapshot *snap = calloc(1, sizeof(*snap));
+	char err[ERR_MAX] = "";
+	char a[RESPONSE_MAX], b[RESPONSE_MAX];
+	struct rest_server *srv;
+	int port;
+	int64_t deadline;
+
+	(void)state;
+	assert_non_null(snap);
+	srv = rest_server_new(&opts, NULL, err, sizeof(err));
+	assert_non_null(srv);
+	port = rest_server_port(srv);
+	fill(snap, 1);
+	snap->role = REST_ROLE_PRIMARY;
+	snap->has_lock = true;
+	snap->dcs_last_seen_mono_ms = clock_mono_ms();
+	snap->next_cycle_due_ms = clock_mono_ms() + 1000;
+	deadline = clock_mono_ms() + 700;
+	snap->lease_deadline_ms = deadline;
+	assert_int_equal(rest_publish(srv, snap), 0);
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(http_status(port, "GET", "/primary"), 200);
+		assert_int_equal(http_status(port, "OPTIONS", "/"), 200);
+		assert_int_equal(http_status(port, "GET", "/replica"), 503);
+	}
+	/* the Date header aside, the same bytes each time */
+	assert_true(http_get(port, "/primary", a, sizeof(a)) > 0);
+	assert_true(http_get(port, "/primary", b, sizeof(b)) > 0);
+	assert_non_null(strstr(a, "\r\n\r\n{\"state\": \"running\""));
+	assert_string_equal(strstr(a, "\r\n\r\n"), strstr(b, "\r\n\r\n"));
+	while (clock_mono_ms() <= deadline)
+		usleep(20 * 1000);
+	assert_int_equal(http_status(port, "GET", "/primary"), 503);
+	assert_int_equal(http_status(port, "OPTIONS", "/"), 503);
+	assert_int_equal(http_status(port, "GET", "/health"), 200);
+	/* the loop publishes again: the next request sees it */
+	snap->lease_deadline_ms = clock_mono_ms() + 60000;
+	assert_int_equal(rest_publish(srv, snap), 0);
+	assert_int_equal(http_status(port, "GET", "/primary"), 200);
+	snap->role = REST_ROLE_REPLICA;
+	snap->has_lock = false;
+	snap->replication_state = REST_REPLICATION_STREAMING;
+	snap->pg_reachable = true;
+	assert_int_equal(rest_publish(srv, snap), 0);
+	assert_int_equal(http_status(port, "GET", "/primary"), 503);
+	assert_int_equal(http_status(port, "GET", "/replica"), 200);
+	/* with a query: rendered for the request (a tag filter that does not match) */
+	assert_int_equal(http_status(port, "GET", "/replica?tag_dc=west"), 503);
+	rest_server_free(srv);
+	free(snap);
+}
+
 static void test_server_without_snapshot_answers_503(void **state)
 {
 	char err[ERR_MAX] = "";
@@ -374,6 +443,8 @@ int main(void)
 				       setup),
 		cmocka_unit_test_setup(test_server_resolves_member_host_names_for_the_allowlist,
 				       setup),
+		cmocka_unit_test_setup(
+			test_server_cached_health_answers_follow_deadlines_and_snapshots, setup),
 		cmocka_unit_test_setup(test_server_without_snapshot_answers_503, setup),
 		cmocka_unit_test_setup(test_server_metrics_before_the_first_snapshot, setup),
 		cmocka_unit_test_setup(test_server_port_in_use_fails_with_message, setup),

@@ -2,6 +2,7 @@
  * Unit tests for the util layer: bounded buffers, number and duration parsing, log settings.
  */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -146,6 +147,22 @@ static void test_num_parse_duration_plain_seconds_and_units(void **state)
 	assert_int_equal(ms, 3600000);
 }
 
+static void test_num_round_halves_away_from_zero(void **state)
+{
+	(void)state;
+	assert_true(num_round(2.5) == 3.0);
+	assert_true(num_round(-2.5) == -3.0);
+	assert_true(num_round(2.4999) == 2.0);
+	assert_true(num_round(-2.4999) == -2.0);
+	assert_true(num_round(0.5) == 1.0);
+	assert_true(num_round(0.49999999999999994) == 0.0); /* x + 0.5 would give 1 */
+	assert_true(num_round(7.0) == 7.0);
+	assert_true(num_round(1e19) == 1e19); /* beyond int64: whole, unchanged */
+	assert_true(num_round(-1e300) == -1e300);
+	assert_true(num_round(4503599627370495.5) == 4503599627370496.0);
+	assert_true(isnan(num_round(NAN)));
+}
+
 static void test_num_parse_duration_rejects_bad_units_and_range(void **state)
 {
 	int64_t ms = 1;
@@ -236,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_num_parse_i64_rejects_junk_and_range),
 		cmocka_unit_test(test_num_parse_u64_rejects_signs),
 		cmocka_unit_test(test_num_parse_duration_plain_seconds_and_units),
+		cmocka_unit_test(test_num_round_halves_away_from_zero),
 		cmocka_unit_test(test_num_parse_duration_rejects_bad_units_and_range),
 		cmocka_unit_test(test_num_parse_bool_accepts_yaml_words),
 		cmocka_unit_test(test_log_level_parse_accepts_patroni_names),

@@ -1,0 +1,89 @@
+/*
+ * guardian.h - a separate process that fences PostgreSQL when the agent cannot (issue 14 item 2).
+ *
+ * The agent's own fencing (docs/timing.md) runs in the agent's loop: a frozen agent (SIGSTOP, a
+ * hung call, a VM pause of the process) or a dead one never gets there, and its PostgreSQL keeps
+ * acknowledging commits after the lease it no longer renews lets another node promote. The
+ * guardian is forked by the agent before any thread starts and holds nothing but a deadline
+ * (in a MAP_SHARED page: CLOCK_MONOTONIC is the same clock in both processes), the data
+ * directory, and the postmaster's pid and start time for the identity check. It never waits for
+ * the agent to answer:
+ * - armed with the leader's fence deadline, it fences PostgreSQL (immediate shutdown, then a
+ *   kill of the postmaster and its children, db_fence_target) once the deadline plus
+ *   GUARDIAN_GRACE_MS passed without the agent moving it forward;
+ * - it learns of the agent's death at once (EOF on a pipe whose only writer is the agent); when
+ *   it was armed, it fences at the dead agent's deadline unless an agent restarted meanwhile took
+ *   the page over (the page is a file per data directory, GUARDIAN_PAGE_DIR), then exits;
+ * - disarmed (not the leader, pause mode, a planned shutdown or release), it does nothing.
+ */
+#ifndef GSHA_GUARDIAN_H
+#define GSHA_GUARDIAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* After the fence deadline, how long the guardian leaves the agent to act on it itself: a live
+ * agent wakes at its deadline and, unable to renew, disarms the guardian before it demotes.
+ * Far inside the fence margin (retry_timeout + ttl / 100, at least 1 s), which is what is
+ * left before another node may take over. */
+#define GUARDIAN_GRACE_MS 100
+/* How long an immediate shutdown may take before the postmaster and its children are killed. */
+#define GUARDIAN_QUIT_WAIT_MS 500
+/* The longest the guardian sleeps: it reads the shared deadline at least this often, so a new
+ * arming is seen within it (deadlines lie at least a second ahead). */
+#define GUARDIAN_SLICE_MS 100
+/* How often, while armed, the guardian reads postmaster.pid again to follow a restarted server. */
+#define GUARDIAN_TARGET_REFRESH_MS 1000
+
+struct guardian;
+
+/* Forks the guardian for the server in data_dir, taking the data directory's page over from a
+ * dead predecessor's guardian (which then exits). Call before any thread starts. Returns NULL,
+ * with a warning logged, when it could not (the agent runs on without it). */
+struct guardian *guardian_start(const char *data_dir);
+
+/* Arms the guardian with the leader's fence deadline (monotonic ms): it fences PostgreSQL
+ * GUARDIAN_GRACE_MS after it, and when the agent dies. 0 disarms. g may be NULL. */
+void guardian_set_deadline(struct guardian *g, int64_t fence_deadline_ms);
+
+/* Disarms the guardian: it fences nothing, and exits quietly when the agent exits. */
+void guardian_disarm(struct guardian *g);
+
+/* Called by the agent once a cycle: logs, once, that the guardian fenced (while the agent was
+ * frozen) or that it is gone. g may be NULL. */
+void guardian_poll(struct guardian *g);
+
+/* The path of data_dir's shared page file (GUARDIAN_PAGE_DIR), named after data_dir as given.
+ * 0 or -ENAMETOOLONG. */
+int guardian_page_path(const char *data_dir, char *out, size_t cap);
+
+/* The guardian's pid, 0 once it is gone. */
+int guardian_pid(const struct guardian *g);
+
+/* Disarms the guardian (unless a newer agent owns the page), closes the pipe (the guardian exits) and reaps it within a bound.
+ * Accepts NULL. */
+void guardian_stop(struct guardian *g);
+
+/* --- The pure deadline logic (unit-tested) ------------------------------------------------- */
+
+enum guardian_verdict {
+	GUARDIAN_WAIT,		   /* sleep (at most *sleep_ms) and look again */
+	GUARDIAN_FENCE_DEADLINE,   /* the deadline passed unmoved: fence, then keep watching */
+	GUARDIAN_FENCE_AGENT_GONE, /* the agent died armed and its deadline passed: fence, exit */
+	GUARDIAN_EXIT,		   /* the agent is gone and there is nothing (more) to fence */
+};
+
+const char *guardian_verdict_name(enum guardian_verdict v);
+
+/* What the guardian does now. deadline_ms: the shared fence deadline, 0 = disarmed.
+ * fenced_for_ms: the deadline it last fenced for (0 = none), so one missed deadline fences
+ * once. agent_gone: the pipe reported EOF. superseded: a new agent (after this one died) owns
+ * the shared page. A dead agent's deadline still holds: the guardian fences when it passes
+ * (GUARDIAN_FENCE_AGENT_GONE, then exits), unless a new agent took over first, as a restarted
+ * Patroni takes over its predecessor's watchdog; nothing else could take over before it.
+ * *sleep_ms is set for GUARDIAN_WAIT. */
+enum guardian_verdict guardian_decide(int64_t deadline_ms, int64_t fenced_for_ms, bool agent_gone,
+				      bool superseded, int64_t now_ms, int64_t *sleep_ms);
+
+#endif
