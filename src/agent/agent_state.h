@@ -247,6 +247,10 @@ void lease_keeper_free(struct lease_keeper *k);
 /* The HA loop shows progress: stamped each cycle and in every slice of its waits. The thread
  * renews only while the last stamp is at most ha_heartbeat_bound_ms old. Lock-free. */
 void lease_heartbeat(struct lease_keeper *k);
+/* The loop enters a synchronous wait bounded by wait_ms (a shutdown's stop of the database): a
+ * heartbeat stamped wait_ms ahead, so the lease is renewed through the wait and for the bound
+ * after it, while a wait that overruns its bound still counts as a hang. Lock-free. */
+void lease_heartbeat_ahead(struct lease_keeper *k, int64_t wait_ms);
 /* The timing in effect (ttl, loop_wait, retry_timeout, failsafe_mode) after a config change. */
 void lease_set_policy(struct lease_keeper *k, const struct ha_policy *policy);
 /* Whether this node is a primary whose fence deadline counts (running as primary, holding the
@@ -261,9 +265,14 @@ void lease_get(struct lease_keeper *k, struct lease_state *out);
  * lease_set_leading says this node leads; 0 otherwise. Thread-safe. Every user (fence_cap, the
  * guardian) takes it from here. */
 int64_t lease_fence_deadline_ms(struct lease_keeper *k);
+/* Whether the guardian holds this node to its fence deadline (the loop decides: a leader not
+ * paused and not stopping on purpose), with the failsafe round of this cycle. Hands the hook the
+ * deadline (armed) or 0 at once. */
+void lease_arm_guardian(struct lease_keeper *k, bool armed, int64_t failsafe_acked_ms);
 /* Calls hook(ctx, deadline) whenever that deadline may have moved: after every renewal and
- * every change of lease_set_leading (from the lease thread or the loop; 0 = no fencing now). The
- * hook runs under the keeper's lock and must not block (the guardian's pipe write). */
+ * every change of lease_set_leading or lease_arm_guardian (from the lease thread or the loop;
+ * 0 = no fencing now, also while not armed). The hook runs under the keeper's lock and must not
+ * block (the guardian's deadline is a store to its shared page). */
 void lease_set_deadline_hook(struct lease_keeper *k, void (*hook)(void *ctx, int64_t deadline_ms),
 			     void *ctx);
 

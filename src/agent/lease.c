@@ -36,6 +36,7 @@ struct lease_keeper {
 	int64_t failed_end_ms; /* end of the last failed keepalive since a success; 0 = none */
 	bool hung;	       /* the loop's heartbeat is older than the bound (logged once) */
 	bool leading;	       /* lease_set_leading: a primary whose fence deadline counts */
+	bool armed;	       /* lease_arm_guardian: the hook gets the deadline, else 0 */
 	int64_t failsafe_acked_ms;
 	void (*hook)(void *ctx, int64_t deadline_ms);
 	void *hook_ctx;
@@ -51,11 +52,14 @@ static int64_t deadline_locked(const struct lease_keeper *k)
 	return ha_leader_deadline_ms(&k->policy, k->st.renewed_ms, 0, k->failsafe_acked_ms);
 }
 
-/* Hands the guardian hook the deadline (called with k->lock held; the hook must not block). */
+/* Hands the guardian hook the deadline, or 0 while the loop has not armed it (called with
+ * k->lock held; the hook must not block). So the guardian's deadline moves with every keepalive
+ * that succeeds, while the loop is busy too, and stops moving when the heartbeat gate stops the
+ * keepalives. */
 static void announce_locked(struct lease_keeper *k)
 {
 	if (k->hook != NULL)
-		k->hook(k->hook_ctx, deadline_locked(k));
+		k->hook(k->hook_ctx, k->armed ? deadline_locked(k) : 0);
 }
 
 int64_t lease_fence_deadline_ms(struct lease_keeper *k)
@@ -212,6 +216,11 @@ void lease_heartbeat(struct lease_keeper *k)
 	atomic_store(&k->heartbeat_ms, clock_mono_ms());
 }
 
+void lease_heartbeat_ahead(struct lease_keeper *k, int64_t wait_ms)
+{
+	atomic_store(&k->heartbeat_ms, clock_mono_ms() + (wait_ms > 0 ? wait_ms : 0));
+}
+
 void lease_set_policy(struct lease_keeper *k, const struct ha_policy *policy)
 {
 	pthread_mutex_lock(&k->lock);
@@ -233,6 +242,15 @@ void lease_set_leading(struct lease_keeper *k, bool leading, int64_t failsafe_ac
 		k->failsafe_acked_ms = failsafe_acked_ms;
 		announce_locked(k);
 	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+void lease_arm_guardian(struct lease_keeper *k, bool armed, int64_t failsafe_acked_ms)
+{
+	pthread_mutex_lock(&k->lock);
+	k->armed = armed;
+	k->failsafe_acked_ms = failsafe_acked_ms;
+	announce_locked(k);
 	pthread_mutex_unlock(&k->lock);
 }
 

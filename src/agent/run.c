@@ -65,10 +65,12 @@ static void note_settling(struct agent *a, bool task_finished)
 		buf_copy_or_clear(a->settle_leader, sizeof(a->settle_leader), leader);
 }
 
-/* Arms the guardian with the leader's fence deadline, before the action: it fences PostgreSQL
- * when the agent does not move the deadline forward in time. Disarmed when this node is not
- * the leader, when it is about to demote or release the key (decided before it is carried out,
- * so a slow planned stop is never cut short), in pause mode (no fencing in maintenance, as
+/* Arms the guardian: from here the lease thread hands it the leader's fence deadline after every
+ * keepalive that succeeds (lease.c, the one place the deadline is computed), so it moves while
+ * this loop is busy in a bounded call and stops when the heartbeat gate stops the keepalives; the
+ * guardian fences PostgreSQL when it passes. Armed before the action. Disarmed when this node is
+ * not the leader, when it is about to demote or release the key (decided before it is carried
+ * out, so a slow planned stop is never cut short), in pause mode (no fencing in maintenance, as
  * Patroni), and for a planned shutdown. */
 static void guard(struct agent *a)
 {
@@ -77,10 +79,14 @@ static void guard(struct agent *a)
 		       act == HA_ACT_SHUTDOWN || act == HA_ACT_HALT;
 
 	guardian_poll(a->guardian);
-	if (a->out.leader && !a->dyn.pause && !planned)
-		guardian_set_deadline(a->guardian, a->out.fence_deadline_ms);
-	else
-		guardian_disarm(a->guardian);
+	lease_arm_guardian(a->lease, a->out.leader && !a->dyn.pause && !planned,
+			   a->failsafe_acked_ms);
+}
+
+/* The lease thread's hook: the guardian's deadline is a store to its shared page. */
+static void guardian_deadline_hook(void *ctx, int64_t deadline_ms)
+{
+	guardian_set_deadline(ctx, deadline_ms);
 }
 
 /* One cycle. Returns the action carried out. */
@@ -120,6 +126,7 @@ static enum ha_action cycle(struct agent *a)
 	}
 	log_outcome(a);
 	guard(a);
+	lease_heartbeat(a->lease); /* the action's waits are bounded each; count from here */
 	act(a);
 	election_thaw(a);
 	if (a->out.action != HA_ACT_SHUTDOWN && a->out.action != HA_ACT_HALT) {
@@ -427,6 +434,7 @@ int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *re
 		return 1;
 	}
 	a->guardian = guardian;
+	lease_set_deadline_hook(a->lease, guardian_deadline_hook, guardian);
 	a->cfg_live = c;
 	a->reload = reload;
 	a->reload_ctx = reload_ctx;
@@ -448,8 +456,11 @@ int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *re
 		if (done == HA_ACT_SHUTDOWN) {
 			char err[DB_ERROR_MAX];
 
+			/* Each step is a bounded wait: the lease lives through it (lease.c). */
+			lease_heartbeat_ahead(a->lease, a->dyn.retry_timeout_ms);
 			if (a->out.stop_db)
 				callbacks_before_stop(a->callbacks, a->dyn.retry_timeout_ms);
+			lease_heartbeat_ahead(a->lease, a->dyn.ttl_ms);
 			if (a->out.stop_db &&
 			    db_stop(a->db, DB_STOP_FAST, a->dyn.ttl_ms, err, sizeof(err)) != 0)
 				log_warning("could not stop the database: %s", err);
@@ -458,6 +469,7 @@ int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *re
 			if (a->out.release_leader) {
 				struct db_control control;
 
+				lease_heartbeat_ahead(a->lease, a->dyn.retry_timeout_ms * 2);
 				release_leader(a, db_read_control(a->db, &control,
 								  a->dyn.retry_timeout_ms, err,
 								  sizeof(err)) == 0
@@ -488,6 +500,7 @@ int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *re
 		callbacks_poll(a->callbacks);
 		wait_next(a, start);
 	}
+	lease_set_deadline_hook(a->lease, NULL, NULL); /* before the guardian goes */
 	guardian_stop(a->guardian);
 	agent_free(a);
 	free(c);

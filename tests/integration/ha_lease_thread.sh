@@ -6,14 +6,19 @@
 # HA loop hangs while the lease thread runs on:
 #   - for 6 s (longer than ttl, within the 8 s bound): no failover; the leader key keeps its
 #     value, its create revision and its lease, which could only outlive 6 s by being renewed;
-#   - for 25 s (longer than the bound): the lease thread stops renewing, the lease lapses and
-#     another node takes the leader key; thawed, the old primary steps down and rejoins.
+#     The guardian's deadline is the one the lease thread moves with each keepalive, so it does
+#     not fence: the postmaster runs on throughout;
+#   - for 25 s (longer than the bound): the lease thread stops renewing, so the guardian's
+#     deadline stops moving and it fences node1's PostgreSQL; the lease lapses and another node
+#     takes the leader key. With a writer on every node: node1's last acknowledged commit comes
+#     before the new primary's first. Thawed, the old primary steps down and rejoins.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 C_TTL=4
 C_LOOP_WAIT=1
 C_RETRY=1
 source "$(dirname "$0")/lib/cluster.sh"
+source "$(dirname "$0")/lib/writers.sh"
 
 FREEZE=${GSHA_THREAD_FREEZE:?the thread-freeze test tool (meson sets GSHA_THREAD_FREEZE)}
 BOUND_S=8 # ha_heartbeat_bound_ms at ttl 4 / loop_wait 1 / retry_timeout 1
@@ -25,6 +30,7 @@ for n in node1 node2 node3; do c_config "$n"; done
 FREEZER=
 t_on_failure() {
 	[ -z "$FREEZER" ] || kill "$FREEZER" 2>/dev/null || true
+	w_stop
 	for n in node1 node2 node3; do
 		echo "---- $n.log (tail)"
 		tail -40 "$C_DIR/$n.log" 2>/dev/null
@@ -48,7 +54,9 @@ c_start node2
 c_start node3
 t_wait_for 90 "node2 to run as a replica" c_running node2 replica
 t_wait_for 90 "node3 to run as a replica" c_running node3 replica
+c_psql node1 "create table bench_w(seq bigint primary key, t timestamptz default clock_timestamp())" >/dev/null
 t_pass "three nodes up: node1 primary, node2 and node3 replicas"
+fence_lines() { grep -c 'guardian: .*fenced PostgreSQL' "$C_DIR/$1.log" || true; }
 
 pid=$(agent_pid node1) || t_fail "no agent process for node1"
 tasks=$(ls "/proc/$pid/task" | wc -l)
@@ -56,6 +64,8 @@ tasks=$(ls "/proc/$pid/task" | wc -l)
 
 # ---- a hang within the bound: 6 s > ttl 4 s, < 8 s.
 before=$(leader_identity)
+pm=$(c_postmaster_pid node1)
+fenced_before=$(fence_lines node1)
 "$FREEZE" "$pid" 6 >"$C_DIR/freeze1.out" 2>&1 &
 FREEZER=$!
 t_wait_for 5 "the freeze to begin" grep -q frozen "$C_DIR/freeze1.out"
@@ -80,8 +90,15 @@ for n in node2 node3; do
 done
 t_wait_for 20 "node1 to accept writes after the thaw" writable node1
 t_pass "hang of 6 s: no failover, node1 still primary and writable"
+t_assert_eq "$fenced_before $pm" "$(fence_lines node1) $(c_postmaster_pid node1)" \
+	"hang of 6 s: the guardian's deadline moved with the lease thread's keepalives: nothing fenced, the postmaster ran throughout"
 
-# ---- a hang past the bound: 25 s > 8 s bound + 4 s ttl.
+# ---- a hang past the bound: 25 s > 8 s bound + 4 s ttl, a writer on every node.
+run=$(t_tmpdir)/frozen
+mkdir -p "$run"
+w_start "$run" 90
+t_wait_for 20 "the writer to commit on node1" grep -q '^ok ' "$run/w-node1.log"
+fenced_before=$(fence_lines node1)
 "$FREEZE" "$pid" 25 >"$C_DIR/freeze2.out" 2>&1 &
 FREEZER=$!
 t_wait_for 5 "the second freeze to begin" grep -q frozen "$C_DIR/freeze2.out"
@@ -98,6 +115,17 @@ new_leader=$(c_leader)
 wait "$FREEZER" || t_fail "thread-freeze failed: $(cat "$C_DIR/freeze2.out")"
 FREEZER=
 t_wait_for 30 "$new_leader to accept writes" writable "$new_leader"
+t_wait_for 60 "the writer to commit on $new_leader" grep -q '^ok ' "$run/w-$new_leader.log"
 t_wait_for 90 "node1 to step down and rejoin as a replica" c_running node1 replica
+w_stop
+read -r old_acks old_last new new_first after overlap <<<"$(w_analyse "$run" node1 $((t0 / 1000)))"
+t_log "node1's main thread frozen at 0: node1 acknowledged $old_acks commits after, the last at" \
+	"$(((old_last - t0 / 1000) / 1000)) ms; $new's first commit at $(((new_first - t0 / 1000) / 1000)) ms"
+[ "$old_acks" -gt 0 ] || t_fail "node1 acknowledged nothing after its main thread froze (not measuring)"
+[ "$new_first" -gt 0 ] || t_fail "no other node acknowledged a commit"
+[ "$after" = 0 ] || t_fail "node1 acknowledged $after commits after $new's first ($overlap ms with two writable primaries)"
+[ "$old_last" -lt "$new_first" ] || t_fail "node1's last commit is not before $new's first"
+[ "$(fence_lines node1)" -gt "$fenced_before" ] || t_fail "node1's log has no guardian fence line"
+t_pass "hang past the bound: node1's guardian fenced PostgreSQL $(((new_first - old_last) / 1000)) ms before $new's first commit: $(grep 'guardian: .*fenced PostgreSQL' "$C_DIR/node1.log" | tail -1 | cut -c1-200)"
 t_pass "after the thaw: node1 stepped down and follows $new_leader"
 t_done

@@ -342,7 +342,8 @@ static void record_deadline(void *ctx, int64_t deadline_ms)
 }
 
 /* The one fence deadline (lease.c): from the newest successful renewal of the current lease,
- * only while the loop says this node leads, handed to the guardian's hook as it moves. */
+ * only while the loop says this node leads, handed to the guardian's hook as it moves while the
+ * loop has armed the guardian (0 otherwise). */
 static void test_lease_fence_deadline_follows_renewals_and_leading(void **state)
 {
 	struct ha_policy p = { .ttl_ms = 2000, .loop_wait_ms = 500, .retry_timeout_ms = 500 };
@@ -359,6 +360,8 @@ static void test_lease_fence_deadline_follows_renewals_and_leading(void **state)
 	lease_set_leading(k, true, 0);
 	/* 10000 + 2000 - (500 + 20) */
 	assert_int_equal(lease_fence_deadline_ms(k), 11480);
+	assert_int_equal(seen, 0); /* the loop has not armed the guardian yet */
+	lease_arm_guardian(k, true, 0);
 	assert_int_equal(seen, 11480);
 	lease_noted(k, 7, 10400);
 	assert_int_equal(seen, 11880);
@@ -370,6 +373,14 @@ static void test_lease_fence_deadline_follows_renewals_and_leading(void **state)
 	assert_int_equal(st.lease, 8);
 	assert_int_equal(st.renewed_ms, 9000);
 	assert_true(st.ok);
+	/* Disarmed (a planned stop): renewals go on, the guardian holds nothing. */
+	lease_arm_guardian(k, false, 0);
+	assert_int_equal(seen, 0);
+	lease_noted(k, 8, 9500);
+	assert_int_equal(seen, 0);
+	assert_int_equal(lease_fence_deadline_ms(k), 10980);
+	lease_arm_guardian(k, true, 0);
+	assert_int_equal(seen, 10980);
 	lease_set_leading(k, false, 0);
 	assert_int_equal(seen, 0);
 	lease_keeper_free(k);
