@@ -56,6 +56,7 @@ void serve_requests(struct agent *a)
 		lease_heartbeat_ahead(a->lease, 2 * a->dyn.primary_start_timeout_ms);
 		rc = db_restart(a->db, DB_STOP_FAST, a->dyn.primary_start_timeout_ms, err,
 				sizeof(err));
+		lease_heartbeat(a->lease); /* back from the wait: a hang counts from now */
 		if (rc != 0)
 			log_error("restart failed: %s", err);
 		else
