@@ -267,7 +267,8 @@ void lease_get(struct lease_keeper *k, struct lease_state *out);
 int64_t lease_fence_deadline_ms(struct lease_keeper *k);
 /* Whether the guardian holds this node to its fence deadline (the loop decides: a leader not
  * paused and not stopping on purpose), with the failsafe round of this cycle. Hands the hook the
- * deadline (armed) or 0 at once. */
+ * deadline (armed; the same formula as lease_fence_deadline_ms, whatever lease_set_leading says)
+ * or 0 at once. */
 void lease_arm_guardian(struct lease_keeper *k, bool armed, int64_t failsafe_acked_ms);
 /* Calls hook(ctx, deadline) whenever that deadline may have moved: after every renewal and
  * every change of lease_set_leading or lease_arm_guardian (from the lease thread or the loop;

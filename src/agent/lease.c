@@ -43,23 +43,28 @@ struct lease_keeper {
 	_Atomic int64_t heartbeat_ms; /* the loop's last sign of progress (monotonic) */
 };
 
-/* The leader's fence deadline from the state under k->lock. */
-static int64_t deadline_locked(const struct lease_keeper *k)
+/* The fence deadline from the state under k->lock: the one formula, whoever asks. */
+static int64_t proven_until_locked(const struct lease_keeper *k)
 {
-	if (!k->leading)
-		return 0;
 	/* Granted TTL 0: the policy ttl, as in the decision's input (dcs.lease_ttl_ms). */
 	return ha_leader_deadline_ms(&k->policy, k->st.renewed_ms, 0, k->failsafe_acked_ms);
 }
 
-/* Hands the guardian hook the deadline, or 0 while the loop has not armed it (called with
- * k->lock held; the hook must not block). So the guardian's deadline moves with every keepalive
- * that succeeds, while the loop is busy too, and stops moving when the heartbeat gate stops the
- * keepalives. */
+/* The leader's fence deadline for the loop's etcd calls (fence_cap): 0 unless leading. */
+static int64_t deadline_locked(const struct lease_keeper *k)
+{
+	return k->leading ? proven_until_locked(k) : 0;
+}
+
+/* Hands the guardian hook the deadline while the loop has armed it, else 0 (called with k->lock
+ * held; the hook must not block). So the guardian's deadline moves with every keepalive that
+ * succeeds, while the loop is busy too, and stops moving when the heartbeat gate stops the
+ * keepalives. Armed is the loop's word alone: a leader about to promote is guarded from the
+ * action on, before its database runs as a primary (which "leading" waits for). */
 static void announce_locked(struct lease_keeper *k)
 {
 	if (k->hook != NULL)
-		k->hook(k->hook_ctx, k->armed ? deadline_locked(k) : 0);
+		k->hook(k->hook_ctx, k->armed ? proven_until_locked(k) : 0);
 }
 
 int64_t lease_fence_deadline_ms(struct lease_keeper *k)

@@ -381,7 +381,12 @@ static void test_lease_fence_deadline_follows_renewals_and_leading(void **state)
 	assert_int_equal(lease_fence_deadline_ms(k), 10980);
 	lease_arm_guardian(k, true, 0);
 	assert_int_equal(seen, 10980);
+	/* Armed, the guardian keeps the deadline whatever the cap's "leading" says (a promotion
+	 * is guarded before the database runs as a primary). */
 	lease_set_leading(k, false, 0);
+	assert_int_equal(lease_fence_deadline_ms(k), 0);
+	assert_int_equal(seen, 10980);
+	lease_arm_guardian(k, false, 0);
 	assert_int_equal(seen, 0);
 	lease_keeper_free(k);
 }
