@@ -310,12 +310,30 @@ out_root:
 	return rc;
 }
 
+/* The lease thread's room (src/core/ha_timing.c, ha_policy_check; docs/timing.md): a keepalive
+ * that fails after a whole retry_timeout is retried before the fence deadline of the last one that
+ * succeeded, ttl - retry_timeout - ttl/100 after it, with two keepalive intervals of at least
+ * 50 ms (HA_KEEPALIVE_MIN_MS) to spare. */
+#define KEEPALIVE_SPARE_MS 100
+
 int cfg_dynamic_check(const struct cfg_dynamic *d, char *err, size_t errlen)
 {
 	int64_t need = d->loop_wait_ms + 2 * d->retry_timeout_ms;
+	int64_t drift = (d->ttl_ms + 99) / 100;
+	int64_t fence = 2 * d->retry_timeout_ms + drift + KEEPALIVE_SPARE_MS;
 
-	if (need <= d->ttl_ms)
+	if (need <= d->ttl_ms && fence <= d->ttl_ms)
 		return 0;
+	if (need <= d->ttl_ms)
+		return err_fail(
+			err, errlen, -EINVAL,
+			"2 x retry_timeout + ttl/100 + %dms (2 x %lldms + %lldms + %dms = "
+			"%lldms) must not exceed ttl (%lldms), or a keepalive that fails "
+			"cannot be retried before the fence deadline: lower retry_timeout to "
+			"at most %lldms or raise ttl",
+			KEEPALIVE_SPARE_MS, (long long)d->retry_timeout_ms, (long long)drift,
+			KEEPALIVE_SPARE_MS, (long long)fence, (long long)d->ttl_ms,
+			(long long)((d->ttl_ms - drift - KEEPALIVE_SPARE_MS) / 2));
 	return err_fail(
 		err, errlen, -EINVAL,
 		"loop_wait + 2 x retry_timeout (%lldms + 2 x %lldms = %lldms) must not exceed ttl "
@@ -324,15 +342,15 @@ int cfg_dynamic_check(const struct cfg_dynamic *d, char *err, size_t errlen)
 		(long long)d->ttl_ms, (long long)need);
 }
 
-/* A duration in Patroni's form: whole seconds as a number, else a "500ms" string. */
+/* A duration in Patroni's form: seconds as a JSON number, a fraction below whole seconds
+ * (0.5). Patroni's code does arithmetic with these (patronictl pause --wait polls for
+ * loop_wait + 1 s): a "500ms" string there fails (docs/timing.md). cJSON prints the shortest
+ * text that reads back as the same double, and the reader rounds to whole milliseconds. */
 static cJSON *duration_json(int64_t ms)
 {
-	char text[32];
-
 	if (ms % 1000 == 0)
 		return cJSON_CreateNumber((double)(ms / 1000));
-	snprintf(text, sizeof(text), "%lldms", (long long)ms);
-	return cJSON_CreateString(text);
+	return cJSON_CreateNumber((double)ms / 1000.0);
 }
 
 static cJSON *kv_json(const struct cfg_kv *kv)

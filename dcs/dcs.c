@@ -266,6 +266,50 @@ int dcs_lease_keepalive(struct dcs_client *c, char *msg, size_t msglen)
 	return dcs_op_end(&o, lease_keepalive_locked(&o));
 }
 
+int dcs_lease_keepalive_side(struct dcs_client *c, uint64_t lease, int64_t deadline_ms,
+			     int64_t *ttl_ms, char *msg, size_t msglen)
+{
+	int64_t latest = clock_mono_ms() + c->opts.retry_timeout_ms, ttl = 0;
+	struct buf req, resp;
+	uint64_t id = 0, expected = lease;
+	int rc;
+
+	if (lease == 0)
+		return err_fail(msg, msglen, DCS_ERR_INVALID_ARGUMENT, "no lease to renew");
+	if (deadline_ms <= 0 || deadline_ms > latest)
+		deadline_ms = latest;
+	buf_init(&req, DCS_REQUEST_MAX);
+	buf_init(&resp, DCS_RESPONSE_MAX);
+	pthread_mutex_lock(&c->side_lock);
+	rc = dcs_codec_lease_id(&req, lease);
+	if (rc == DCS_OK)
+		rc = dcs_call(c, &c->side_conn, "/v3/lease/keepalive", &req, &resp, deadline_ms, 0,
+			      msg, msglen);
+	pthread_mutex_unlock(&c->side_lock);
+	if (rc == DCS_OK)
+		rc = dcs_codec_parse_keepalive(resp.data, resp.len, &id, &ttl, msg, msglen);
+	if (rc == DCS_OK && (id != lease || ttl <= 0)) {
+		err_set(msg, msglen, "lease %" PRIu64 " has expired", lease);
+		rc = DCS_ERR_LEASE_NOT_FOUND;
+	}
+	if (rc == DCS_OK) {
+		atomic_store(&c->lease_refreshed_ms, clock_mono_ms());
+		if (ttl_ms)
+			*ttl_ms = ttl * 1000;
+	}
+	/* Forget it only if it is still the client's: the request path may have replaced it. */
+	if (rc == DCS_ERR_LEASE_NOT_FOUND)
+		(void)atomic_compare_exchange_strong(&c->lease, &expected, 0);
+	buf_done(&resp);
+	buf_done(&req);
+	return rc;
+}
+
+void dcs_lease_thread_keeps(struct dcs_client *c)
+{
+	atomic_store(&c->lease_thread, true);
+}
+
 int dcs_lease_revoke(struct dcs_client *c, char *msg, size_t msglen)
 {
 	int64_t rev;
@@ -328,7 +372,8 @@ int dcs_touch_member(struct dcs_client *c, const char *doc, char *msg, size_t ms
 	/* Replicas renew their lease here (the leader does in dcs_renew_leader): Patroni too
 	 * refreshes in touch_member once the last refresh is old. A lost lease is re-granted and
 	 * the document rewritten on the new one. */
-	if (c->lease != 0 && clock_mono_ms() - c->lease_refreshed_ms >= c->opts.ttl_ms / 3) {
+	if (c->lease != 0 && !atomic_load(&c->lease_thread) &&
+	    clock_mono_ms() - c->lease_refreshed_ms >= c->opts.ttl_ms / 3) {
 		rc = lease_keepalive_locked(&o);
 		if (rc != DCS_OK && rc != DCS_ERR_LEASE_NOT_FOUND)
 			return dcs_op_end(&o, rc);

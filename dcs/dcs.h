@@ -9,8 +9,9 @@
  * (dcs_error_is_transient); DCS_ERR_CONFLICT, DCS_ERR_LEASE_NOT_FOUND, DCS_ERR_PERMISSION and
  * DCS_ERR_AUTH are definite answers.
  *
- * Threads: the HA loop makes the calls; dcs_wait_for_change may be called from one other thread.
- * Requests are serialized internally. The watch runs in a thread owned by the client.
+ * Threads: the HA loop makes the calls; dcs_wait_for_change may be called from one other thread,
+ * and dcs_lease_keepalive_side from one more (the lease thread). Requests are serialized
+ * internally. The watch runs in a thread owned by the client.
  * Nothing in this header exposes libcurl or cJSON.
  */
 #ifndef GSHA_DCS_H
@@ -365,6 +366,21 @@ int dcs_lease_keepalive(struct dcs_client *c, char *msg, size_t msglen)
 int dcs_lease_revoke(struct dcs_client *c, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
+/* The lease thread's keepalive (src/agent/lease.c): renews lease (the id dcs_lease_id gave) on
+ * the client's second connection, under its own lock, so it never waits behind the request
+ * path's calls (a cluster read, a write). Bounded by deadline_ms and by retry_timeout from now,
+ * whichever comes first (deadline_ms <= 0: retry_timeout). On success writes the TTL etcd says
+ * is left (ms) into *ttl_ms (may be NULL). Returns 0, DCS_ERR_LEASE_NOT_FOUND (the client then
+ * forgets the lease if it still holds that one, so the next call grants a new one), or another
+ * dcs_error. Safe from any one thread beside the HA loop. */
+int dcs_lease_keepalive_side(struct dcs_client *c, uint64_t lease, int64_t deadline_ms,
+			     int64_t *ttl_ms, char *msg, size_t msglen)
+	__attribute__((warn_unused_result));
+
+/* Says that a lease thread keeps the lease alive (dcs_lease_keepalive_side): from then on
+ * dcs_touch_member sends no keepalive of its own, so the request path never blocks on one. */
+void dcs_lease_thread_keeps(struct dcs_client *c);
+
 /* Adopts a lease this member already had: after an agent restart, the lease its leader key (or
  * member key) is still bound to, so a running primary keeps its key without a demotion. Sends a
  * keepalive on it; on success the client holds that lease (and, with leader_on_it, treats the
@@ -376,8 +392,9 @@ int dcs_lease_adopt(struct dcs_client *c, uint64_t lease, bool leader_on_it, cha
 uint64_t dcs_lease_id(const struct dcs_client *c);
 
 /* Writes members/<name> = doc (JSON object, under DCS_DOC_MAX bytes) on the lease, granting one
- * if needed. First renews the lease when its last renewal is older than ttl/3: this is how a
- * replica keeps its lease alive (the leader's is renewed by dcs_renew_leader). The put is
+ * if needed. First renews the lease when its last renewal is older than ttl/3, unless a lease
+ * thread keeps it (dcs_lease_thread_keeps): without one, this is how a replica keeps its lease
+ * alive (the leader's is renewed by dcs_renew_leader). The put is
  * skipped when doc and lease are unchanged since the last successful write and the last
  * dcs_read_cluster saw the key as written (Patroni does the same). A lost lease is re-granted
  * and the put retried once. doc (from dcs_member_doc_build) is checked as dcs_cas_config's

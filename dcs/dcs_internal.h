@@ -24,6 +24,8 @@
 #define DCS_ATTEMPT_MIN_MS 300
 /* Pause after every endpoint failed fast (refused), so a down cluster is not hammered. */
 #define DCS_ROUND_PAUSE_MS 100
+/* The shortest retry_timeout the client takes: one attempt needs a connect and a reply. */
+#define DCS_RETRY_TIMEOUT_MIN_MS 100
 /* The smallest lease etcd grants by default; shorter TTLs are raised to it. */
 #define DCS_LEASE_MIN_S 2
 /* The watch: how often the stall probe runs (once a TTL, within these bounds: the HA loop reads
@@ -60,9 +62,11 @@ struct dcs_client {
 
 	pthread_mutex_t lock; /* the request path: conn, lease and leader state below */
 	struct dcs_conn conn;
-	uint64_t lease;		    /* 0: none held */
-	int64_t lease_refreshed_ms; /* monotonic time of the last grant or keepalive */
-	uint64_t leader_lease;	    /* the lease the leader key was written with; 0: not held */
+	/* The lease id (0: none held) and when it was last granted or renewed (monotonic). Atomic:
+	 * the lease thread's keepalive (side_conn) renews and forgets it without c->lock. */
+	_Atomic uint64_t lease;
+	_Atomic int64_t lease_refreshed_ms;
+	uint64_t leader_lease; /* the lease the leader key was written with; 0: not held */
 	char member_doc[DCS_MEMBER_DOC_MAX + 1]; /* last member document written */
 	uint64_t member_lease; /* ... and the lease it was written with; 0: never written */
 	int64_t last_read_revision;
@@ -72,6 +76,12 @@ struct dcs_client {
 	 * etcd's revision has not moved past what the view is known complete at. */
 	_Atomic int64_t seen_revision;
 	_Atomic int64_t seen_ms;
+
+	/* The second transport handle: the lease thread's keepalives (dcs_lease_keepalive_side)
+	 * run on their own connection under their own lock, never behind the request path. */
+	pthread_mutex_t side_lock;
+	struct dcs_conn side_conn;
+	_Atomic bool lease_thread; /* dcs_lease_thread_keeps: touch_member sends no keepalive */
 
 	pthread_mutex_t stats_lock; /* guards stats: requests run on the loop and REST threads */
 	struct dcs_stats stats;

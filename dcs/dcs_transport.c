@@ -117,8 +117,11 @@ struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, siz
 		err_set(err, errlen, "scope is required and the member name may not contain \"/\"");
 		return NULL;
 	}
-	if (opts->ttl_ms < 1000 || opts->retry_timeout_ms < 1000) {
-		err_set(err, errlen, "ttl and retry_timeout must be at least 1 s");
+	/* The config module holds ttl to etcd's minimum lease (2 s) and retry_timeout to 100 ms;
+	 * these are the client's own floors (docs/timing.md, "The fast profile"). */
+	if (opts->ttl_ms < 1000 || opts->retry_timeout_ms < DCS_RETRY_TIMEOUT_MIN_MS) {
+		err_set(err, errlen, "ttl must be at least 1 s and retry_timeout at least %d ms",
+			DCS_RETRY_TIMEOUT_MIN_MS);
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
@@ -145,12 +148,14 @@ struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, siz
 	if (c->attempt_ms < DCS_ATTEMPT_MIN_MS)
 		c->attempt_ms = DCS_ATTEMPT_MIN_MS;
 	c->conn.curl = dcs_conn_handle(c);
+	c->side_conn.curl = dcs_conn_handle(c);
 	c->multi = curl_multi_init();
-	if (c->conn.curl == NULL || c->multi == NULL) {
+	if (c->conn.curl == NULL || c->side_conn.curl == NULL || c->multi == NULL) {
 		err_set(err, errlen, "could not create a libcurl handle");
 		goto out_free_curl;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->side_lock, NULL);
 	pthread_mutex_init(&c->token_lock, NULL);
 	pthread_mutex_init(&c->stats_lock, NULL);
 	pthread_mutex_init(&c->watch_lock, NULL);
@@ -168,6 +173,8 @@ out_free_curl:
 		curl_multi_cleanup(c->multi);
 	if (c->conn.curl)
 		curl_easy_cleanup(c->conn.curl);
+	if (c->side_conn.curl)
+		curl_easy_cleanup(c->side_conn.curl);
 out_free_c:
 	free(c);
 	return NULL;
@@ -180,7 +187,9 @@ void dcs_client_free(struct dcs_client *c)
 	dcs_watch_stop(c);
 	curl_multi_cleanup(c->multi);
 	curl_easy_cleanup(c->conn.curl);
+	curl_easy_cleanup(c->side_conn.curl);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->side_lock);
 	pthread_mutex_destroy(&c->token_lock);
 	pthread_mutex_destroy(&c->stats_lock);
 	pthread_mutex_destroy(&c->watch_lock);

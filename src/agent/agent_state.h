@@ -4,6 +4,7 @@
  *
  * The loop is split by the phases of docs/ha-loop-contract.md, each file one job:
  *   observe.c       the lease, the cluster view, the dynamic configuration, the database status
+ *   lease.c         the lease thread: keepalives on their own connection, the fence deadline
  *   input.c         the ha_decide() input built from them (and the peer probe and failsafe round
  *                   the decision may ask for)
  *   act.c           carrying out the decision's action: bootstrap, clone, promote, demote,
@@ -32,6 +33,7 @@
 #include "callbacks.h"
 #include "db.h"
 #include "dcs.h"
+#include "ha_decide.h"
 #include "ha_retry.h"
 #include "ha_role.h"
 #include "rest.h"
@@ -79,8 +81,9 @@ struct agent {
 	bool read_next;		     /* the next observe reads linearizably (after an action) */
 	int64_t view_mono_ms;	     /* when the last successful read finished */
 	int64_t view_wall_ms;
-	bool lease_ok;		  /* this cycle's keepalive succeeded */
-	int64_t lease_renewed_ms; /* send time of the last successful keepalive */
+	struct lease_keeper *lease; /* the lease thread (lease.c) */
+	bool lease_ok;		    /* the lease thread's last keepalive of my lease succeeded */
+	int64_t lease_renewed_ms;   /* send time of the last successful keepalive of my lease */
 	char dcs_error[DCS_MSG_MAX];
 	char dcs_rejected[DCS_MSG_MAX]; /* the view's refused values, as last logged */
 
@@ -229,6 +232,57 @@ bool in_standby_cluster(const struct agent *a);
 bool i_am_leader_in_view(const struct agent *a);
 /* tags.clonefrom of a member key. */
 bool member_clonefrom(const struct dcs_member *m);
+
+/* ---- lease.c: the lease thread ---- */
+
+/* What the lease thread knows, as lease_get copies it. */
+struct lease_state {
+	uint64_t lease;		 /* the lease it renews (or the loop noted); 0 = none yet */
+	int64_t renewed_ms;	 /* send time of its last successful renewal; 0 = none */
+	bool ok;		 /* the last attempt on it succeeded */
+	uint64_t failures;	 /* failed keepalives since the last success */
+	uint64_t errors_total;	 /* failed keepalives since start */
+	int last_rc;		 /* the last failure's dcs_error, 0 after a success */
+	char error[DCS_MSG_MAX]; /* ... and its text */
+};
+
+/* Created stopped with the policy in effect; lease_keeper_start starts the thread (0 or a
+ * negative errno); lease_keeper_free stops and joins it (NULL is fine). */
+struct lease_keeper *lease_keeper_new(struct dcs_client *dcs, const struct ha_policy *policy);
+int lease_keeper_start(struct lease_keeper *k);
+void lease_keeper_free(struct lease_keeper *k);
+/* The HA loop shows progress: stamped each cycle and in every slice of its waits. The thread
+ * renews only while the last stamp is at most ha_heartbeat_bound_ms old. Lock-free. */
+void lease_heartbeat(struct lease_keeper *k);
+/* The loop enters a synchronous wait bounded by wait_ms (a shutdown's stop of the database): a
+ * heartbeat stamped wait_ms ahead, so the lease is renewed through the wait and for the bound
+ * after it, while a wait that overruns its bound still counts as a hang. Lock-free. */
+void lease_heartbeat_ahead(struct lease_keeper *k, int64_t wait_ms);
+/* The timing in effect (ttl, loop_wait, retry_timeout, failsafe_mode) after a config change. */
+void lease_set_policy(struct lease_keeper *k, const struct ha_policy *policy);
+/* Whether this node is a primary whose fence deadline counts (running as primary, holding the
+ * leader key, not paused), and the send time of its last acknowledged failsafe round. */
+void lease_set_leading(struct lease_keeper *k, bool leading, int64_t failsafe_acked_ms);
+/* The loop renewed lease on the request path (a grant, an adoption, a rebind) with a request
+ * sent at sent_ms. */
+void lease_noted(struct lease_keeper *k, uint64_t lease, int64_t sent_ms);
+void lease_get(struct lease_keeper *k, struct lease_state *out);
+/* THE leader's current fence deadline (monotonic ms): ha_leader_deadline_ms over the send time
+ * of the last keepalive of the current lease that succeeded and the last failsafe round, while
+ * lease_set_leading says this node leads; 0 otherwise. Thread-safe. Every user (fence_cap, the
+ * guardian) takes it from here. */
+int64_t lease_fence_deadline_ms(struct lease_keeper *k);
+/* Whether the guardian holds this node to its fence deadline (the loop decides: a leader not
+ * paused and not stopping on purpose), with the failsafe round of this cycle. Hands the hook the
+ * deadline (armed; the same formula as lease_fence_deadline_ms, whatever lease_set_leading says)
+ * or 0 at once. */
+void lease_arm_guardian(struct lease_keeper *k, bool armed, int64_t failsafe_acked_ms);
+/* Calls hook(ctx, deadline) whenever that deadline may have moved: after every renewal and
+ * every change of lease_set_leading or lease_arm_guardian (from the lease thread or the loop;
+ * 0 = no fencing now, also while not armed). The hook runs under the keeper's lock and must not
+ * block (the guardian's deadline is a store to its shared page). */
+void lease_set_deadline_hook(struct lease_keeper *k, void (*hook)(void *ctx, int64_t deadline_ms),
+			     void *ctx);
 
 /* ---- observe.c ---- */
 

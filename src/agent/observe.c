@@ -1,7 +1,7 @@
 /*
- * observe.c - the observe phase: one lease keepalive (the leader renews its lock with it), the
- * cluster view (watch-fed, or one linearizable read where a decision needs proof), the dynamic
- * configuration from the config key, one database status
+ * observe.c - the observe phase: the lease as the lease thread keeps it (lease.c; a grant,
+ * adoption or rebind when the loop must), the cluster view (watch-fed, or one linearizable read
+ * where a decision needs proof), the dynamic configuration from the config key, one database status
  * (and the progress of a running db task). docs/ha-loop-contract.md, "One cycle".
  */
 #include "agent_state.h"
@@ -51,19 +51,20 @@ static void note_rejected(struct agent *a)
 
 /* A running primary that holds the key must decide by its deadline even when etcd is silent:
  * every DCS call of the observe step ends by then (docs/timing.md, "Come back in time"). The
- * deadline is the core's (ha_leader_deadline_ms), from the same proofs ha_decide sees.
+ * deadline is lease_fence_deadline_ms (lease.c), the one place it is computed; this tells the lease
+ * thread the timing in effect and whether this node leads now, so the deadline it hands on (the
+ * guardian) is current.
  * Returns it, or 0 when no cap applies (not a primary, paused, never renewed, not the holder). */
 int64_t fence_cap(const struct agent *a)
 {
+	bool leading = a->dbs->role == DB_ROLE_PRIMARY && !a->dyn.pause && i_am_leader_in_view(a);
 	struct ha_policy policy;
 	int64_t f;
 
-	if (a->dbs->role != DB_ROLE_PRIMARY || a->dyn.pause || a->lease_renewed_ms == 0 ||
-	    !i_am_leader_in_view(a))
-		return 0;
 	agent_ha_policy(a->cfg, &a->dyn, &policy);
-	/* Granted TTL 0, as in the decision's input (dcs.lease_ttl_ms). */
-	f = ha_leader_deadline_ms(&policy, a->lease_renewed_ms, 0, a->failsafe_acked_ms);
+	lease_set_policy(a->lease, &policy);
+	lease_set_leading(a->lease, leading, a->failsafe_acked_ms);
+	f = lease_fence_deadline_ms(a->lease);
 	return f > clock_mono_ms() ? f : 0;
 }
 
@@ -97,6 +98,42 @@ static int adopt_lease(struct agent *a)
 	return 0;
 }
 
+/* Slack on top of a keepalive's interval and bound before its answer counts as overdue. */
+#define KEEPALIVE_LATE_MS 100
+
+/* The lease as the lease thread keeps it. lease_ok: its last keepalive of the lease the client
+ * holds succeeded and the next is not overdue (due an interval later, bounded by retry_timeout);
+ * so a keepalive that hangs in etcd's silence counts as failed before it times out, as it did
+ * when the loop sent it. A failure is logged when its text changes. Returns true when etcd looks
+ * silent (a transient failure, or an overdue answer): the cluster read would only spend another
+ * retry_timeout. */
+static bool take_lease_state(struct agent *a)
+{
+	struct ha_policy policy;
+	struct lease_state st;
+	uint64_t id = dcs_lease_id(a->dcs);
+	int64_t age;
+	bool overdue;
+
+	lease_get(a->lease, &st);
+	if (id == 0 || st.lease != id) {
+		a->lease_ok = false;
+		a->lease_renewed_ms = 0;
+		return false;
+	}
+	agent_ha_policy(a->cfg, &a->dyn, &policy);
+	age = clock_mono_ms() - st.renewed_ms;
+	overdue = st.renewed_ms <= 0 || age > ha_keepalive_interval_ms(&policy) +
+							policy.retry_timeout_ms + KEEPALIVE_LATE_MS;
+	a->lease_renewed_ms = st.renewed_ms;
+	a->lease_ok = st.ok && !overdue;
+	if (!st.ok && st.error[0] != '\0')
+		note_dcs_error(a, "could not renew the lease", st.last_rc, st.error);
+	else if (st.ok && overdue && st.renewed_ms > 0)
+		note_dcs_error(a, "could not renew the lease", DCS_ERR_TRANSIENT,
+			       "no keepalive answered in time");
+	return (!st.ok && dcs_error_is_transient(st.last_rc)) || (st.ok && overdue);
+
 /* The cluster view of this cycle: the watch-fed one while the watch follows without a gap and
  * no proof is asked, else one linearizable read (docs/ha-loop-contract.md, "Which view"). */
 static void observe_view(struct agent *a, bool proof)
@@ -124,8 +161,10 @@ void observe_dcs(struct agent *a)
 {
 	char msg[DCS_MSG_MAX] = "";
 	int64_t sent = clock_mono_ms();
-	int rc;
+	int rc = 0;
 
+	lease_heartbeat(a->lease);
+	(void)fence_cap(a); /* the timing in effect, and whether I lead, for the lease thread */
 	/* Shutting down: decide on the last view rather than wait retry_timeout twice for an etcd
 	 * that may be gone; the shutdown itself still releases the key if it can. */
 	if (agent_stop_requested && a->view_mono_ms != 0) {
@@ -133,40 +172,43 @@ void observe_dcs(struct agent *a)
 		a->lease_ok = false;
 		return;
 	}
+	/* The lease thread keeps the lease alive; the loop grants one when there is none (at
+	 * start, or after the thread found it gone), adopts the previous agent's at start, and
+	 * rebinds the leader key when it rides on another lease. */
 	if (dcs_lease_id(a->dcs) == 0 && a->view_mono_ms == 0 && adopt_lease(a) == 0) {
-		rc = 0;
+		lease_noted(a->lease, dcs_lease_id(a->dcs), sent);
 	} else if (dcs_lease_id(a->dcs) == 0) {
 		rc = dcs_lease_grant(a->dcs, msg, sizeof(msg));
-	} else if (a->view_ok && i_am_leader_in_view(a)) {
+		if (rc == 0)
+			lease_noted(a->lease, dcs_lease_id(a->dcs), sent);
+	} else if (a->view_ok && i_am_leader_in_view(a) &&
+		   a->cluster->leader_lease != dcs_lease_id(a->dcs)) {
 		rc = dcs_renew_leader(a->dcs, msg, sizeof(msg));
 		if (rc == DCS_ERR_CONFLICT)
 			rc = 0; /* the lease lives; the view shows who holds the key */
-	} else {
-		rc = dcs_lease_keepalive(a->dcs, msg, sizeof(msg));
-		if (rc == DCS_ERR_LEASE_NOT_FOUND) {
-			sent = clock_mono_ms();
-			rc = dcs_lease_grant(a->dcs, msg, sizeof(msg));
-		}
+		if (rc == 0)
+			lease_noted(a->lease, dcs_lease_id(a->dcs), sent);
 	}
-	a->lease_ok = rc == 0;
-	if (rc == 0) {
-		a->lease_renewed_ms = sent;
-		dcs_cap_calls(a->dcs, fence_cap(a));
-	} else {
+	if (rc != 0)
 		note_dcs_error(a, "could not renew the lease", rc, msg);
-		if (dcs_error_is_transient(rc)) {
-			/* etcd is silent: a read would only spend another retry_timeout. */
-			a->view_ok = false;
-			return;
-		}
+	if (take_lease_state(a) || (rc != 0 && dcs_error_is_transient(rc))) {
+		/* etcd is silent: decide now on the fence deadline, not a retry_timeout later. */
+		a->view_ok = false;
+		(void)fence_cap(a);
+		return;
 	}
+	if (a->lease_ok)
+		dcs_cap_calls(a->dcs, fence_cap(a));
 
 	observe_view(a, a->read_next);
+	/* The view may have changed who leads: tell the lease thread (and the guardian). */
+	(void)fence_cap(a);
 }
 
 void observe_dcs_proof(struct agent *a)
 {
 	observe_view(a, true);
+	(void)fence_cap(a);
 }
 
 /* Takes the dynamic configuration from the config key when it changed, and applies its

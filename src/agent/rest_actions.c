@@ -51,8 +51,12 @@ void serve_requests(struct agent *a)
 
 	if (restart && a->busy == HA_ACT_NONE) {
 		log_notice("restarting the database on request");
+		/* A bounded wait (a stop, then a start, each within the timeout): the lease lives
+		 * through it rather than lapse under a planned restart. */
+		lease_heartbeat_ahead(a->lease, 2 * a->dyn.primary_start_timeout_ms);
 		rc = db_restart(a->db, DB_STOP_FAST, a->dyn.primary_start_timeout_ms, err,
 				sizeof(err));
+		lease_heartbeat(a->lease); /* back from the wait: a hang counts from now */
 		if (rc != 0)
 			log_error("restart failed: %s", err);
 		else

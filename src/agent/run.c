@@ -85,10 +85,12 @@ static void note_settling(struct agent *a, bool task_finished)
 		buf_copy_or_clear(a->settle_leader, sizeof(a->settle_leader), leader);
 }
 
-/* Arms the guardian with the leader's fence deadline, before the action: it fences PostgreSQL
- * when the agent does not move the deadline forward in time. Disarmed when this node is not
- * the leader, when it is about to demote or release the key (decided before it is carried out,
- * so a slow planned stop is never cut short), in pause mode (no fencing in maintenance, as
+/* Arms the guardian: from here the lease thread hands it the leader's fence deadline after every
+ * keepalive that succeeds (lease.c, the one place the deadline is computed), so it moves while
+ * this loop is busy in a bounded call and stops when the heartbeat gate stops the keepalives; the
+ * guardian fences PostgreSQL when it passes. Armed before the action. Disarmed when this node is
+ * not the leader, when it is about to demote or release the key (decided before it is carried
+ * out, so a slow planned stop is never cut short), in pause mode (no fencing in maintenance, as
  * Patroni), and for a planned shutdown. */
 static void guard(struct agent *a)
 {
@@ -97,10 +99,14 @@ static void guard(struct agent *a)
 		       act == HA_ACT_SHUTDOWN || act == HA_ACT_HALT;
 
 	guardian_poll(a->guardian);
-	if (a->out.leader && !a->dyn.pause && !planned)
-		guardian_set_deadline(a->guardian, a->out.fence_deadline_ms);
-	else
-		guardian_disarm(a->guardian);
+	lease_arm_guardian(a->lease, a->out.leader && !a->dyn.pause && !planned,
+			   a->failsafe_acked_ms);
+}
+
+/* The lease thread's hook: the guardian's deadline is a store to its shared page. */
+static void guardian_deadline_hook(void *ctx, int64_t deadline_ms)
+{
+	guardian_set_deadline(ctx, deadline_ms);
 }
 
 /* Whether a decision taken on the watch-fed view must be taken again on a linearizable read
@@ -170,6 +176,7 @@ static enum ha_action cycle(struct agent *a)
 	}
 	log_outcome(a);
 	guard(a);
+	lease_heartbeat(a->lease); /* the action's waits are bounded each; count from here */
 	act(a);
 	election_thaw(a);
 	if (a->out.action != HA_ACT_SHUTDOWN && a->out.action != HA_ACT_HALT) {
@@ -304,6 +311,7 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 		int nfds = 0, dcs_at = -1, tfd;
 		bool settling;
 
+		lease_heartbeat(a->lease); /* waiting is progress: the lease thread renews on */
 		if (left <= 0)
 			return;
 		if (a->busy != HA_ACT_NONE && db_task_command_ended(a->db))
@@ -424,6 +432,7 @@ static void agent_free(struct agent *a)
 	callbacks_free(a->callbacks);
 	rest_server_free(a->rest);
 	db_free(a->db);
+	lease_keeper_free(a->lease); /* before the client its keepalives use */
 	dcs_client_free(a->dcs);
 	free(a->cluster);
 	free(a->dbs);
@@ -449,6 +458,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 {
 	struct agent *a = calloc(1, sizeof(*a));
 	struct dcs_options dopts;
+	struct ha_policy policy;
 	struct db_options *dbopts = NULL;
 	struct rest_options ropts;
 	struct rest_actions actions;
@@ -497,6 +507,13 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	a->dcs = dcs_client_new(&dopts, err, sizeof(err));
 	if (a->dcs == NULL) {
 		r = -EINVAL;
+		goto out_fail;
+	}
+	agent_ha_policy(c, &a->dyn, &policy);
+	a->lease = lease_keeper_new(a->dcs, &policy);
+	if (a->lease == NULL) {
+		r = -ENOMEM;
+		err_set(err, sizeof(err), "out of memory");
 		goto out_fail;
 	}
 	r = agent_rest_options(c, &ropts, err, sizeof(err));
@@ -568,6 +585,7 @@ int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *re
 		return 1;
 	}
 	a->guardian = guardian;
+	lease_set_deadline_hook(a->lease, guardian_deadline_hook, guardian);
 	a->cfg_live = c;
 	{
 		int p[2];
@@ -585,6 +603,12 @@ int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *re
 	a->reload_ctx = reload_ctx;
 	if (dcs_watch_start(a->dcs, msg, sizeof(msg)) != 0)
 		log_warning("could not start the etcd watch: %s; polling every loop_wait", msg);
+	if (lease_keeper_start(a->lease) != 0) {
+		log_error("could not start the lease thread");
+		agent_free(a);
+		free(c);
+		return 1;
+	}
 	log_notice("gsha %s starting: member \"%s\" of cluster \"%s\", REST API on port %d",
 		   GSHA_VERSION, c->name, c->scope, rest_server_port(a->rest));
 
@@ -595,8 +619,11 @@ int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *re
 		if (done == HA_ACT_SHUTDOWN) {
 			char err[DB_ERROR_MAX];
 
+			/* Each step is a bounded wait: the lease lives through it (lease.c). */
+			lease_heartbeat_ahead(a->lease, a->dyn.retry_timeout_ms);
 			if (a->out.stop_db)
 				callbacks_before_stop(a->callbacks, a->dyn.retry_timeout_ms);
+			lease_heartbeat_ahead(a->lease, a->dyn.ttl_ms);
 			if (a->out.stop_db &&
 			    db_stop(a->db, DB_STOP_FAST, a->dyn.ttl_ms, err, sizeof(err)) != 0)
 				log_warning("could not stop the database: %s", err);
@@ -605,6 +632,7 @@ int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *re
 			if (a->out.release_leader) {
 				struct db_control control;
 
+				lease_heartbeat_ahead(a->lease, a->dyn.retry_timeout_ms * 2);
 				release_leader(a, db_read_control(a->db, &control,
 								  a->dyn.retry_timeout_ms, err,
 								  sizeof(err)) == 0
@@ -635,6 +663,7 @@ int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *re
 		callbacks_poll(a->callbacks);
 		wait_next(a, start);
 	}
+	lease_set_deadline_hook(a->lease, NULL, NULL); /* before the guardian goes */
 	guardian_stop(a->guardian);
 	agent_free(a);
 	free(c);

@@ -17,8 +17,9 @@
  * start of every cycle. So a cycle calls ha_decide() at most three times.
  *
  * What else the loop owes this function:
- *   - Renew its lease in observe, every cycle, before calling; dcs.lease_renewed_ms is the send
- *     time of the last keepalive that succeeded. At start-up, adopt the lease that the leader
+ *   - Keep its lease renewed (the agent's lease thread does, every ha_keepalive_interval_ms,
+ *     while the loop shows progress); dcs.lease_renewed_ms is the send time of the last
+ *     keepalive that succeeded. At start-up, adopt the lease that the leader
  *     key or members/<me> is still bound to (keepalive on that id) instead of granting a new
  *     one: then an agent restart within ttl keeps the key provable and causes no failover.
  *   - Run long actions (bootstrap, clone, rejoin, promote, demote, restarts) asynchronously and
@@ -409,8 +410,36 @@ int64_t ha_leader_deadline_ms(const struct ha_policy *policy, int64_t lease_rene
 /* A cycle gap longer than this is a stall: 2 x (loop_wait + retry_timeout). */
 int64_t ha_stall_limit_ms(const struct ha_policy *policy);
 
+/*
+ * The lease thread's schedule (src/agent/lease.c, docs/timing.md "The lease thread"). A renewal
+ * proves the lease for the fence window, ttl - fence margin, counted from its send time. The
+ * thread renews every ha_keepalive_interval_ms: ttl / 4 or loop_wait, whichever is shorter (never
+ * less often than a loop that renews once a cycle, as Patroni's), but short enough that a keepalive that
+ * fails after a whole retry_timeout is still retried before the window of the last success ends:
+ * interval <= (ttl - 2 x retry_timeout - ttl / 100) / 2. Never below HA_KEEPALIVE_MIN_MS.
+ */
+#define HA_KEEPALIVE_MIN_MS 50
+/* After a failed keepalive (which already spent up to retry_timeout across the endpoints), the
+ * next one goes out this soon. */
+#define HA_KEEPALIVE_RETRY_MS 50
+int64_t ha_keepalive_interval_ms(const struct ha_policy *policy);
+
+/* When the next keepalive is due: last_ok_sent_ms + interval after a success (0: never renewed:
+ * now), or HA_KEEPALIVE_RETRY_MS after the end of a failed one (failed_end_ms, 0: none since the
+ * last success). */
+int64_t ha_keepalive_due_ms(const struct ha_policy *policy, int64_t last_ok_sent_ms,
+			    int64_t failed_end_ms);
+
+/* How long the lease thread goes on renewing without a heartbeat of the HA loop: a loop that
+ * has not stamped one for longer is hung, and its lease is left to lapse. max(2 x ttl, the stall
+ * limit): a freeze of a whole ttl more than the lease itself would allow costs no failover,
+ * while a hung loop holds the key for at most this plus the fence window (docs/timing.md). */
+int64_t ha_heartbeat_bound_ms(const struct ha_policy *policy);
+
 /* Checks that the timing settings leave a leader time to renew and to fence itself: Patroni's
- * rule ttl >= loop_wait + 2 x retry_timeout (docs/timing.md). Returns 0, or -EINVAL with a message in err (caller-owned, errlen bytes). */
+ * rule ttl >= loop_wait + 2 x retry_timeout, and room in the fence window for a failed keepalive
+ * and its retry: ttl - 2 x retry_timeout - ttl / 100 >= 2 x HA_KEEPALIVE_MIN_MS (docs/timing.md).
+ * Returns 0, or -EINVAL with a message in err (caller-owned, errlen bytes). */
 int ha_policy_check(const struct ha_policy *policy, char *err, size_t errlen);
 
 #endif

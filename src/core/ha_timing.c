@@ -1,7 +1,7 @@
 /*
  * ha_timing.c - the fencing and timing rules of docs/timing.md: the fence margin and deadline, the
- * leader's deadline for its next decision, the stall limit, and Patroni's rule between ttl,
- * loop_wait and retry_timeout.
+ * leader's deadline for its next decision, the stall limit, the lease thread's schedule and
+ * heartbeat bound, and Patroni's rule between ttl, loop_wait and retry_timeout.
  */
 #include "ha_decide_internal.h"
 
@@ -55,6 +55,43 @@ int64_t ha_stall_limit_ms(const struct ha_policy *policy)
 	return sadd(cycle, cycle);
 }
 
+/* What the fence window leaves beside two retry_timeouts: twice the longest keepalive interval
+ * that still retries a failed keepalive in time. */
+static int64_t keepalive_slack_ms(const struct ha_policy *policy)
+{
+	return ssub(ssub(policy->ttl_ms, sadd(policy->retry_timeout_ms, policy->retry_timeout_ms)),
+		    sadd(policy->ttl_ms, HA_DRIFT_DIVISOR - 1) / HA_DRIFT_DIVISOR);
+}
+
+int64_t ha_keepalive_interval_ms(const struct ha_policy *policy)
+{
+	int64_t interval = policy->ttl_ms / 4, fit = keepalive_slack_ms(policy) / 2;
+
+	/* Never less often than the loop used to renew (Patroni renews every loop_wait). */
+	if (policy->loop_wait_ms > 0 && policy->loop_wait_ms < interval)
+		interval = policy->loop_wait_ms;
+	if (fit < interval)
+		interval = fit;
+	return interval < HA_KEEPALIVE_MIN_MS ? HA_KEEPALIVE_MIN_MS : interval;
+}
+
+int64_t ha_keepalive_due_ms(const struct ha_policy *policy, int64_t last_ok_sent_ms,
+			    int64_t failed_end_ms)
+{
+	if (failed_end_ms > 0)
+		return sadd(failed_end_ms, HA_KEEPALIVE_RETRY_MS);
+	if (last_ok_sent_ms <= 0)
+		return 0;
+	return sadd(last_ok_sent_ms, ha_keepalive_interval_ms(policy));
+}
+
+int64_t ha_heartbeat_bound_ms(const struct ha_policy *policy)
+{
+	int64_t twice_ttl = sadd(policy->ttl_ms, policy->ttl_ms), stall = ha_stall_limit_ms(policy);
+
+	return twice_ttl > stall ? twice_ttl : stall;
+}
+
 int ha_policy_check(const struct ha_policy *policy, char *err, size_t errlen)
 {
 	int64_t need;
@@ -71,6 +108,15 @@ int ha_policy_check(const struct ha_policy *policy, char *err, size_t errlen)
 			 "\"ttl\": %lld ms is too short: it must be at least loop_wait + 2 x "
 			 "retry_timeout = %lld ms",
 			 (long long)policy->ttl_ms, (long long)need);
+		return -EINVAL;
+	}
+	if (keepalive_slack_ms(policy) < 2 * HA_KEEPALIVE_MIN_MS) {
+		snprintf(
+			err, errlen,
+			"\"retry_timeout\": %lld ms is too long for ttl %lld ms: a keepalive that "
+			"fails after retry_timeout must still be retried before the fence deadline "
+			"(ttl - retry_timeout - ttl/100); lower retry_timeout or raise ttl",
+			(long long)policy->retry_timeout_ms, (long long)policy->ttl_ms);
 		return -EINVAL;
 	}
 	if (policy->synchronous_mode && policy->synchronous_node_count < 1) {

@@ -189,10 +189,29 @@ struct loop_world {
 	struct ha_input in;
 };
 
+/* A keepalive of a new lease sent at sent_ms, as the loop sees it (observe.c) and as the lease
+ * thread keeps it (lease.c). */
+static void world_renewed(struct loop_world *w, int64_t sent_ms)
+{
+	static uint64_t lease;
+
+	lease_noted(w->a.lease, ++lease, sent_ms);
+	w->a.lease_renewed_ms = sent_ms;
+}
+
+static void loop_world_free(struct loop_world *w)
+{
+	lease_keeper_free(w->a.lease);
+	free(w);
+}
+
 /* The loop's state of a running primary that holds the key on a lease renewed 100 ms ago. */
 static void loop_world_init(struct loop_world *w, const struct cfg *c, int64_t ttl_ms,
 			    int64_t loop_wait_ms, int64_t retry_ms)
 {
+	struct ha_policy policy;
+
+	lease_keeper_free(w->a.lease);
 	memset(w, 0, sizeof(*w));
 	w->a.cfg = c;
 	w->a.cluster = &w->cluster;
@@ -202,7 +221,11 @@ static void loop_world_init(struct loop_world *w, const struct cfg *c, int64_t t
 	w->a.dyn.ttl_ms = ttl_ms;
 	w->a.dyn.loop_wait_ms = loop_wait_ms;
 	w->a.dyn.retry_timeout_ms = retry_ms;
-	w->a.lease_renewed_ms = clock_mono_ms() - 100;
+	agent_ha_policy(c, &w->a.dyn, &policy);
+	/* The lease thread's state, not its thread: lease 1 renewed 100 ms ago. */
+	w->a.lease = lease_keeper_new(NULL, &policy);
+	assert_non_null(w->a.lease);
+	world_renewed(w, clock_mono_ms() - 100);
 	w->dbs.role = DB_ROLE_PRIMARY;
 	w->dbs.running = true;
 	w->cluster.has_leader = true;
@@ -260,7 +283,7 @@ static void test_fence_cap_is_the_decisions_fence_deadline(void **state)
 		assert_int_equal(fence_cap(&w->a), w->a.lease_renewed_ms + timings[i][0] -
 							   (timings[i][2] + timings[i][0] / 100));
 	}
-	free(w);
+	loop_world_free(w);
 	free(c);
 }
 
@@ -276,7 +299,7 @@ static void test_fence_cap_in_failsafe_leaves_one_ping_before_the_deadline(void 
 	/* Patroni's defaults: etcd silent since the renewal, a full failsafe round just now. */
 	loop_world_init(w, c, 30000, 10000, 10000);
 	w->a.dyn.failsafe_mode = true;
-	w->a.lease_renewed_ms = clock_mono_ms() - 15000;
+	world_renewed(w, clock_mono_ms() - 15000);
 	w->a.failsafe_acked_ms = clock_mono_ms() - 10;
 	loop_world_decide(w, false, &out);
 	assert_true(out.leader);
@@ -285,7 +308,7 @@ static void test_fence_cap_in_failsafe_leaves_one_ping_before_the_deadline(void 
 			 out.fence_deadline_ms - ha_failsafe_ping_timeout_ms(&policy));
 	assert_int_equal(fence_cap(&w->a), ha_leader_deadline_ms(&policy, w->a.lease_renewed_ms, 0,
 								 w->a.failsafe_acked_ms));
-	free(w);
+	loop_world_free(w);
 	free(c);
 }
 
@@ -307,10 +330,65 @@ static void test_fence_cap_only_for_the_running_primary_with_the_key(void **stat
 	memcpy(w->cluster.leader, "other", 6);
 	assert_int_equal(fence_cap(&w->a), 0);
 	loop_world_init(w, c, 5000, 1000, 1000);
-	w->a.lease_renewed_ms = clock_mono_ms() - 4000; /* past renewed + 3950 */
+	world_renewed(w, clock_mono_ms() - 4000); /* past renewed + 3950 */
 	assert_int_equal(fence_cap(&w->a), 0);
-	free(w);
+	loop_world_free(w);
 	free(c);
+}
+
+static void record_deadline(void *ctx, int64_t deadline_ms)
+{
+	*(int64_t *)ctx = deadline_ms;
+}
+
+/* The one fence deadline (lease.c): from the newest successful renewal of the current lease,
+ * only while the loop says this node leads, handed to the guardian's hook as it moves while the
+ * loop has armed the guardian (0 otherwise). */
+static void test_lease_fence_deadline_follows_renewals_and_leading(void **state)
+{
+	struct ha_policy p = { .ttl_ms = 2000, .loop_wait_ms = 500, .retry_timeout_ms = 500 };
+	struct lease_keeper *k = lease_keeper_new(NULL, &p);
+	struct lease_state st;
+	int64_t seen = -1;
+
+	(void)state;
+	assert_non_null(k);
+	lease_set_deadline_hook(k, record_deadline, &seen);
+	lease_noted(k, 7, 10000);
+	assert_int_equal(lease_fence_deadline_ms(k), 0); /* not leading */
+	assert_int_equal(seen, 0);
+	lease_set_leading(k, true, 0);
+	/* 10000 + 2000 - (500 + 20) */
+	assert_int_equal(lease_fence_deadline_ms(k), 11480);
+	assert_int_equal(seen, 0); /* the loop has not armed the guardian yet */
+	lease_arm_guardian(k, true, 0);
+	assert_int_equal(seen, 11480);
+	lease_noted(k, 7, 10400);
+	assert_int_equal(seen, 11880);
+	lease_noted(k, 7, 10200); /* an older answer never moves it back */
+	assert_int_equal(lease_fence_deadline_ms(k), 11880);
+	lease_noted(k, 8, 9000); /* a new lease starts over */
+	assert_int_equal(lease_fence_deadline_ms(k), 10480);
+	lease_get(k, &st);
+	assert_int_equal(st.lease, 8);
+	assert_int_equal(st.renewed_ms, 9000);
+	assert_true(st.ok);
+	/* Disarmed (a planned stop): renewals go on, the guardian holds nothing. */
+	lease_arm_guardian(k, false, 0);
+	assert_int_equal(seen, 0);
+	lease_noted(k, 8, 9500);
+	assert_int_equal(seen, 0);
+	assert_int_equal(lease_fence_deadline_ms(k), 10980);
+	lease_arm_guardian(k, true, 0);
+	assert_int_equal(seen, 10980);
+	/* Armed, the guardian keeps the deadline whatever the cap's "leading" says (a promotion
+	 * is guarded before the database runs as a primary). */
+	lease_set_leading(k, false, 0);
+	assert_int_equal(lease_fence_deadline_ms(k), 0);
+	assert_int_equal(seen, 10980);
+	lease_arm_guardian(k, false, 0);
+	assert_int_equal(seen, 0);
+	lease_keeper_free(k);
 }
 
 /* A replica of the loop world that may be promoted: node1 follows "node2"; node3 is the other
@@ -376,7 +454,7 @@ static void test_slots_replica_keeps_one_for_every_other_member(void **state)
 	assert_int_equal(plan.create_count, 0);
 	assert_int_equal(plan.drop_count, 1);
 	assert_string_equal(plan.drop[0], "gone");
-	free(w);
+	loop_world_free(w);
 	free(c);
 }
 
@@ -404,7 +482,7 @@ static void test_slots_replica_advances_them_to_the_members_positions(void **sta
 	w->dbs.slots[1].restart_lsn = 0x4000000;
 	slot_plan_build(&w->a, &plan);
 	assert_int_equal(plan.advance_count, 0);
-	free(w);
+	loop_world_free(w);
 	free(c);
 }
 
@@ -447,7 +525,7 @@ static void test_slots_leader_nofailover_and_off(void **state)
 	w->dbs.running = false;
 	slot_plan_build(&w->a, &plan);
 	assert_false(plan.manage);
-	free(w);
+	loop_world_free(w);
 	free(c);
 }
 
@@ -499,7 +577,7 @@ static void test_slots_ignore_slots_are_never_dropped(void **state)
 	slot_plan_build(&w->a, &plan);
 	assert_int_equal(plan.drop_count, 1);
 	assert_string_equal(plan.drop[0], "cdc");
-	free(w);
+	loop_world_free(w);
 	free(c);
 }
 
@@ -570,7 +648,7 @@ static void test_slots_permanent_physical_and_logical(void **state)
 	slot_plan_build(&w->a, &plan);
 	assert_int_equal(plan.want_count, 0);
 	c->tags.nofailover = false;
-	free(w);
+	loop_world_free(w);
 	free(c);
 }
 
@@ -602,7 +680,7 @@ static void test_slots_cascade_nostream_and_no_retention(void **state)
 	assert_int_equal(plan.want_count, 1);
 	assert_string_equal(plan.want[0].name, "node3");
 	c->tags.nofailover = false;
-	free(w);
+	loop_world_free(w);
 	free(c);
 }
 
@@ -649,7 +727,7 @@ static void test_slots_retained_for_member_slots_ttl(void **state)
 	memcpy(w->cluster.status_slots.retain[0], "node3", 6);
 	slot_plan_build(&w->a, &plan);
 	assert_int_equal(plan.drop_count, 0);
-	free(w);
+	loop_world_free(w);
 	free(c);
 }
 
@@ -690,7 +768,7 @@ static void test_slots_copied_logical_slot_is_safe_once_catalog_xmin_is_held(voi
 	w->dbs.slot_count = 0;
 	assert_int_equal(slot_readiness(&w->a, found, xmins, 0, safe), 0);
 	assert_int_equal(w->a.pending_count, 0);
-	free(w);
+	loop_world_free(w);
 	free(c);
 }
 
@@ -738,7 +816,7 @@ static void test_input_refuses_a_scheduled_at_that_does_not_parse(void **state)
 		assert_int_equal(w->in.dcs.failover.scheduled_at_wall_ms, 0);
 	}
 	pthread_mutex_destroy(&w->a.req_lock);
-	free(w);
+	loop_world_free(w);
 	free(c);
 }
 
@@ -916,6 +994,7 @@ int main(void)
 		cmocka_unit_test(test_fence_cap_is_the_decisions_fence_deadline),
 		cmocka_unit_test(test_fence_cap_in_failsafe_leaves_one_ping_before_the_deadline),
 		cmocka_unit_test(test_fence_cap_only_for_the_running_primary_with_the_key),
+		cmocka_unit_test(test_lease_fence_deadline_follows_renewals_and_leading),
 		cmocka_unit_test(test_input_refuses_a_scheduled_at_that_does_not_parse),
 		cmocka_unit_test(test_client_options_take_ctl_then_restapi),
 		cmocka_unit_test(test_failsafe_post_carries_the_rest_credentials),

@@ -871,6 +871,71 @@ static void test_timing_rule_is_an_error_at_ttl(void **state)
 		    "exceed ttl (25000ms)");
 }
 
+/* The fast profile (docs/timing.md, issue 14): sub-second timing in every form a Patroni user
+ * writes it, from the file and from the config key, ttl down to etcd's 2 s lease. */
+static void test_fast_profile_sub_second_forms_accepted(void **state)
+{
+	static const char *const yaml[] = {
+		"bootstrap:\n  dcs:\n    ttl: 2\n    loop_wait: 500ms\n    retry_timeout: 500ms\n",
+		"bootstrap:\n  dcs:\n    ttl: 2\n    loop_wait: 0.5\n    retry_timeout: 0.5\n",
+		"bootstrap:\n  dcs:\n    ttl: 2s\n    loop_wait: '0.5'\n    retry_timeout: 0.5s\n",
+	};
+	static const char *const json[] = {
+		"{\"ttl\":2,\"loop_wait\":\"500ms\",\"retry_timeout\":\"500ms\"}",
+		"{\"ttl\":2,\"loop_wait\":0.5,\"retry_timeout\":0.5}",
+		"{\"ttl\":\"2\",\"loop_wait\":\"0.5\",\"retry_timeout\":\"0.5s\"}",
+	};
+	struct fixture *f = *state;
+	struct cfg_dynamic d;
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(yaml) / sizeof(yaml[0]); i++) {
+		if (load_yaml(f, minimal_with(f, "", yaml[i]), NULL) != 0)
+			fail_msg("case %zu refused: %s", i,
+				 f->diags.count ? f->diags.items[0].message : "?");
+		assert_int_equal(f->cfg.bootstrap.dcs.ttl_ms, 2000);
+		assert_int_equal(f->cfg.bootstrap.dcs.loop_wait_ms, 500);
+		assert_int_equal(f->cfg.bootstrap.dcs.retry_timeout_ms, 500);
+	}
+	for (size_t i = 0; i < sizeof(json) / sizeof(json[0]); i++) {
+		if (cfg_dynamic_parse(json[i], strlen(json[i]), &d, err, sizeof(err)) != 0)
+			fail_msg("json case %zu refused: %s", i, err);
+		assert_int_equal(d.ttl_ms, 2000);
+		assert_int_equal(d.loop_wait_ms, 500);
+		assert_int_equal(d.retry_timeout_ms, 500);
+	}
+}
+
+/* What cannot fence in time is refused with what to change: below etcd's lease, Patroni's rule,
+ * and a retry_timeout that leaves a failed keepalive no retry before the fence deadline. */
+static void test_fast_profile_refuses_what_cannot_fence(void **state)
+{
+	static const struct {
+		const char *json, *needle;
+	} cases[] = {
+		{ "{\"ttl\":1.5,\"loop_wait\":0.2,\"retry_timeout\":0.2}", "use 2 s to" },
+		{ "{\"ttl\":2,\"loop_wait\":0.5,\"retry_timeout\":0.8}",
+		  "raise ttl to at least 2100ms" },
+		/* Patroni's rule holds (0.1 + 2 x 0.95 = 2.0) but a keepalive failing after 0.95 s
+		 * cannot be retried within the 1.03 s the last one proved. */
+		{ "{\"ttl\":2,\"loop_wait\":0.1,\"retry_timeout\":0.95}",
+		  "lower retry_timeout to at most 940ms" },
+		{ "{\"ttl\":30,\"loop_wait\":0.1,\"retry_timeout\":14.9}", "must not exceed ttl" },
+	};
+	struct cfg_dynamic d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[512] = "";
+		int rc = cfg_dynamic_parse(cases[i].json, strlen(cases[i].json), &d, err,
+					   sizeof(err));
+
+		if (rc != -EINVAL || strstr(err, cases[i].needle) == NULL)
+			fail_msg("case %zu (%s): rc %d, err \"%s\", want \"%s\"", i, cases[i].json,
+				 rc, err, cases[i].needle);
+	}
+}
+
 static void test_durations_out_of_range_say_the_range(void **state)
 {
 	struct fixture *f = *state;
@@ -1527,7 +1592,7 @@ static void test_dynamic_render_round_trips(void **state)
 	d.postgresql.parameters.items[1].kind = CFG_VALUE_BOOL;
 	buf_init(&b, 65536);
 	assert_int_equal(cfg_dynamic_render(&d, &b), 0);
-	assert_non_null(strstr(b.data, "\"ttl\":5,\"loop_wait\":\"500ms\",\"retry_timeout\":1,"));
+	assert_non_null(strstr(b.data, "\"ttl\":5,\"loop_wait\":0.5,\"retry_timeout\":1,"));
 	assert_non_null(strstr(b.data, "\"pause\":true"));
 	assert_non_null(strstr(b.data, "\"synchronous_mode\":\"quorum\""));
 	assert_non_null(strstr(b.data, "\"parameters\":{\"max_connections\":100,"
@@ -2266,6 +2331,8 @@ int main(void)
 		T(test_only_another_dcs_is_an_error),
 		T(test_timing_rule_is_an_error_at_ttl),
 		T(test_durations_out_of_range_say_the_range),
+		T(test_fast_profile_sub_second_forms_accepted),
+		T(test_fast_profile_refuses_what_cannot_fence),
 		T(test_wrong_types_are_errors),
 		T(test_enum_error_lists_the_allowed_values),
 		T(test_watchdog_mode_off_read_as_yaml_bool),

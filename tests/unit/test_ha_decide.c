@@ -1332,6 +1332,70 @@ static void test_policy_check_accepts_fast_and_patroni_defaults(void **state)
 	assert_true(ha_fence_deadline_ms(&p, 0, 0) > 0);
 }
 
+/* The lease thread's schedule (docs/timing.md, "The lease thread"): ttl / 4, shortened so a
+ * keepalive failing after a whole retry_timeout is retried before the fence deadline of the last
+ * success, and the heartbeat bound max(2 x ttl, the stall limit). */
+static void test_keepalive_schedule_fits_the_fence_window(void **state)
+{
+	static const struct {
+		int64_t ttl, loop_wait, retry, interval, bound;
+	} cases[] = {
+		/* fast profile: min(500, (2000 - 1000 - 20) / 2 = 490) */
+		{ 2000, 500, 500, 490, 4000 },
+		/* the tests' ttl 5 / loop_wait 1 / retry 1: min(1250, loop_wait 1000, 1475) */
+		{ 5000, 1000, 1000, 1000, 10000 },
+		/* ttl 4 / 1 / 1 (ha_lease_thread): min(1000, 1000, (4000 - 2000 - 40) / 2) */
+		{ 4000, 1000, 1000, 980, 8000 },
+		/* Patroni's defaults: min(7500, (30000 - 20000 - 300) / 2 = 4850); bound 60 s */
+		{ 30000, 10000, 10000, 4850, 60000 },
+		/* stall limit 2 x (3 + 3) = 12 s beats 2 x ttl = 10 s */
+		{ 5000, 3000, 3000, 50, 12000 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ha_policy p = { .ttl_ms = cases[i].ttl,
+				       .loop_wait_ms = cases[i].loop_wait,
+				       .retry_timeout_ms = cases[i].retry };
+		int64_t interval = ha_keepalive_interval_ms(&p), renewed = 1000000;
+		int64_t fence = ha_fence_deadline_ms(&p, renewed, 0);
+
+		if (interval != cases[i].interval || ha_heartbeat_bound_ms(&p) != cases[i].bound)
+			fail_msg("case %zu: interval %lld, bound %lld", i, (long long)interval,
+				 (long long)ha_heartbeat_bound_ms(&p));
+		assert_int_equal(ha_keepalive_due_ms(&p, renewed, 0), renewed + interval);
+		/* never renewed: due now */
+		assert_int_equal(ha_keepalive_due_ms(&p, 0, 0), 0);
+		/* after a failure: a retry at once, whatever the schedule */
+		assert_int_equal(
+			ha_keepalive_due_ms(&p, renewed, renewed + interval + p.retry_timeout_ms),
+			renewed + interval + p.retry_timeout_ms + HA_KEEPALIVE_RETRY_MS);
+		/* the property: where the policy check passes, the retry of a keepalive that failed
+		 * after a whole retry_timeout still goes out before the fence deadline */
+		if (ha_policy_check(&p, (char[256]){ 0 }, 256) == 0)
+			assert_true(renewed + interval + p.retry_timeout_ms +
+					    HA_KEEPALIVE_RETRY_MS <
+				    fence);
+	}
+}
+
+static void test_policy_check_refuses_no_room_for_a_keepalive_retry(void **state)
+{
+	/* Patroni's rule holds (100 + 2 x 950 = 2000) but 2 x 950 + 20 leaves 80 ms < 100 ms. */
+	struct ha_policy p = { .ttl_ms = 2000, .loop_wait_ms = 100, .retry_timeout_ms = 950 };
+	char err[512];
+
+	(void)state;
+	assert_int_equal(ha_policy_check(&p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "lower retry_timeout or raise ttl"));
+	p.retry_timeout_ms = 900;
+	assert_int_equal(ha_policy_check(&p, err, sizeof(err)), 0);
+	/* the fast profile */
+	p.loop_wait_ms = 500;
+	p.retry_timeout_ms = 500;
+	assert_int_equal(ha_policy_check(&p, err, sizeof(err)), 0);
+}
+
 static void test_leader_deadline_is_the_later_proof_less_one_ping(void **state)
 {
 	struct ha_policy p = { .ttl_ms = 30000, .loop_wait_ms = 10000, .retry_timeout_ms = 10000 };
@@ -1557,6 +1621,8 @@ int main(void)
 		cmocka_unit_test(test_decide_shutdown_paused_leaves_everything),
 		cmocka_unit_test(test_action_names_round_trip),
 		cmocka_unit_test(test_policy_check_accepts_fast_and_patroni_defaults),
+		cmocka_unit_test(test_keepalive_schedule_fits_the_fence_window),
+		cmocka_unit_test(test_policy_check_refuses_no_room_for_a_keepalive_retry),
 		cmocka_unit_test(test_leader_deadline_is_the_later_proof_less_one_ping),
 		cmocka_unit_test(test_policy_check_rejects_ttl_below_patroni_rule),
 		cmocka_unit_test(test_decide_empty_holder_on_foreign_lease_releases),

@@ -1,0 +1,295 @@
+/*
+ * lease.c - the lease thread: keepalives of the agent's lease (the one the leader key and the
+ * member key ride on) on a schedule of their own, on the etcd client's second connection
+ * (dcs_lease_keepalive_side), so a slow database call, peer probe or cluster read of the HA loop
+ * never delays a renewal (issue 14; docs/timing.md, "The lease thread").
+ *
+ * The HA loop grants, adopts and rebinds (observe.c); this thread only keeps alive whatever lease
+ * the client holds. It renews only while the loop stamps its heartbeat: a loop that has not for
+ * longer than ha_heartbeat_bound_ms is hung, and its lease is left to lapse so another node can
+ * take over. What the loop reads back (lease_get) is the send time of the last keepalive that
+ * succeeded, which is what the fence deadline counts from (lease_fence_deadline_ms).
+ */
+#include "agent_state.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "log.h"
+
+/* With no lease held, or while the loop is hung, how often the thread looks again. */
+#define LEASE_IDLE_MS 100
+
+struct lease_keeper {
+	struct dcs_client *dcs;
+	pthread_mutex_t lock; /* everything below but heartbeat_ms */
+	pthread_cond_t cond;  /* stop, a new policy or a new lease */
+	pthread_t thread;
+	bool running;
+	bool stop;
+	struct ha_policy policy; /* ttl, loop_wait, retry_timeout, failsafe_mode */
+	struct lease_state st;
+	int64_t failed_end_ms; /* end of the last failed keepalive since a success; 0 = none */
+	bool hung;	       /* the loop's heartbeat is older than the bound (logged once) */
+	bool leading;	       /* lease_set_leading: a primary whose fence deadline counts */
+	bool armed;	       /* lease_arm_guardian: the hook gets the deadline, else 0 */
+	int64_t failsafe_acked_ms;
+	void (*hook)(void *ctx, int64_t deadline_ms);
+	void *hook_ctx;
+	_Atomic int64_t heartbeat_ms; /* the loop's last sign of progress (monotonic) */
+};
+
+/* The fence deadline from the state under k->lock: the one formula, whoever asks. */
+static int64_t proven_until_locked(const struct lease_keeper *k)
+{
+	/* Granted TTL 0: the policy ttl, as in the decision's input (dcs.lease_ttl_ms). */
+	return ha_leader_deadline_ms(&k->policy, k->st.renewed_ms, 0, k->failsafe_acked_ms);
+}
+
+/* The leader's fence deadline for the loop's etcd calls (fence_cap): 0 unless leading. */
+static int64_t deadline_locked(const struct lease_keeper *k)
+{
+	return k->leading ? proven_until_locked(k) : 0;
+}
+
+/* Hands the guardian hook the deadline while the loop has armed it, else 0 (called with k->lock
+ * held; the hook must not block). So the guardian's deadline moves with every keepalive that
+ * succeeds, while the loop is busy too, and stops moving when the heartbeat gate stops the
+ * keepalives. Armed is the loop's word alone: a leader about to promote is guarded from the
+ * action on, before its database runs as a primary (which "leading" waits for). */
+static void announce_locked(struct lease_keeper *k)
+{
+	if (k->hook != NULL)
+		k->hook(k->hook_ctx, k->armed ? proven_until_locked(k) : 0);
+}
+
+int64_t lease_fence_deadline_ms(struct lease_keeper *k)
+{
+	int64_t f;
+
+	pthread_mutex_lock(&k->lock);
+	f = deadline_locked(k);
+	pthread_mutex_unlock(&k->lock);
+	return f;
+}
+
+/* One keepalive, with k->lock released around the request. */
+static void renew(struct lease_keeper *k, uint64_t id)
+{
+	char msg[DCS_MSG_MAX] = "";
+	int64_t sent, ended;
+	int rc;
+
+	pthread_mutex_unlock(&k->lock);
+	sent = clock_mono_ms();
+	rc = dcs_lease_keepalive_side(k->dcs, id, 0, NULL, msg, sizeof(msg));
+	ended = clock_mono_ms();
+	pthread_mutex_lock(&k->lock);
+	if (k->st.lease != id) {
+		/* A lease the thread had not renewed yet (the request path granted it): from now
+		 * on the thread's, unless the client moved on again meanwhile. */
+		if (id != dcs_lease_id(k->dcs))
+			return;
+		k->st.lease = id;
+		k->st.renewed_ms = 0;
+	}
+	if (rc == DCS_OK) {
+		if (sent > k->st.renewed_ms)
+			k->st.renewed_ms = sent;
+		k->st.ok = true;
+		k->st.failures = 0;
+		k->st.error[0] = '\0';
+		k->st.last_rc = 0;
+		k->failed_end_ms = 0;
+		announce_locked(k);
+		return;
+	}
+	/* etcd no longer knows the lease: the keys on it are gone, so it proves nothing (the
+	 * client forgot it too; the loop grants a new one). */
+	if (rc == DCS_ERR_LEASE_NOT_FOUND)
+		k->st.renewed_ms = 0;
+	k->st.ok = false;
+	k->st.failures++;
+	k->st.errors_total++;
+	k->st.last_rc = rc;
+	buf_copy_or_clear(k->st.error, sizeof(k->st.error), msg[0] ? msg : dcs_strerror(rc));
+	k->failed_end_ms = ended;
+}
+
+static void *lease_main(void *arg)
+{
+	struct lease_keeper *k = arg;
+
+	pthread_mutex_lock(&k->lock);
+	while (!k->stop) {
+		int64_t now = clock_mono_ms(), bound = ha_heartbeat_bound_ms(&k->policy);
+		int64_t beat = atomic_load(&k->heartbeat_ms), due, wake;
+		uint64_t id = dcs_lease_id(k->dcs);
+		struct timespec ts;
+
+		if (beat != 0 && now - beat > bound) {
+			if (!k->hung)
+				log_error("the HA loop has shown no progress for %lld ms (more "
+					  "than %lld "
+					  "ms): no more keepalives, lease %llu is left to lapse",
+					  (long long)(now - beat), (long long)bound,
+					  (unsigned long long)id);
+			k->hung = true;
+			wake = now + LEASE_IDLE_MS;
+		} else if (id == 0) {
+			wake = now + LEASE_IDLE_MS; /* the loop grants one */
+		} else {
+			if (k->hung)
+				log_notice("the HA loop moves again: keepalives resume");
+			k->hung = false;
+			due = ha_keepalive_due_ms(&k->policy,
+						  k->st.lease == id ? k->st.renewed_ms : 0,
+						  k->st.lease == id ? k->failed_end_ms : 0);
+			if (due <= now) {
+				renew(k, id);
+				continue;
+			}
+			wake = due;
+			/* Look again when the heartbeat would pass its bound. */
+			if (beat != 0 && beat + bound + 1 < wake)
+				wake = beat + bound + 1;
+		}
+		clock_cond_deadline(wake, &ts);
+		(void)pthread_cond_timedwait(&k->cond, &k->lock, &ts);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+struct lease_keeper *lease_keeper_new(struct dcs_client *dcs, const struct ha_policy *policy)
+{
+	struct lease_keeper *k = calloc(1, sizeof(*k));
+	pthread_condattr_t ca;
+
+	if (k == NULL)
+		return NULL;
+	k->dcs = dcs;
+	k->policy = *policy;
+	atomic_init(&k->heartbeat_ms, 0);
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return k;
+}
+
+int lease_keeper_start(struct lease_keeper *k)
+{
+	int rc;
+
+	lease_heartbeat(k);
+	pthread_mutex_lock(&k->lock);
+	rc = k->running ? 0 : -pthread_create(&k->thread, NULL, lease_main, k);
+	if (rc == 0 && !k->running)
+		dcs_lease_thread_keeps(k->dcs);
+	if (rc == 0)
+		k->running = true;
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+void lease_keeper_free(struct lease_keeper *k)
+{
+	bool running;
+
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&k->lock);
+	k->stop = true;
+	running = k->running;
+	pthread_cond_broadcast(&k->cond);
+	pthread_mutex_unlock(&k->lock);
+	if (running)
+		pthread_join(k->thread, NULL);
+	pthread_mutex_destroy(&k->lock);
+	pthread_cond_destroy(&k->cond);
+	free(k);
+}
+
+void lease_heartbeat(struct lease_keeper *k)
+{
+	atomic_store(&k->heartbeat_ms, clock_mono_ms());
+}
+
+void lease_heartbeat_ahead(struct lease_keeper *k, int64_t wait_ms)
+{
+	atomic_store(&k->heartbeat_ms, clock_mono_ms() + (wait_ms > 0 ? wait_ms : 0));
+}
+
+void lease_set_policy(struct lease_keeper *k, const struct ha_policy *policy)
+{
+	pthread_mutex_lock(&k->lock);
+	if (policy->ttl_ms != k->policy.ttl_ms ||
+	    policy->retry_timeout_ms != k->policy.retry_timeout_ms ||
+	    policy->loop_wait_ms != k->policy.loop_wait_ms ||
+	    policy->failsafe_mode != k->policy.failsafe_mode) {
+		k->policy = *policy;
+		pthread_cond_broadcast(&k->cond);
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+void lease_set_leading(struct lease_keeper *k, bool leading, int64_t failsafe_acked_ms)
+{
+	pthread_mutex_lock(&k->lock);
+	if (leading != k->leading || failsafe_acked_ms != k->failsafe_acked_ms) {
+		k->leading = leading;
+		k->failsafe_acked_ms = failsafe_acked_ms;
+		announce_locked(k);
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+void lease_arm_guardian(struct lease_keeper *k, bool armed, int64_t failsafe_acked_ms)
+{
+	pthread_mutex_lock(&k->lock);
+	k->armed = armed;
+	k->failsafe_acked_ms = failsafe_acked_ms;
+	announce_locked(k);
+	pthread_mutex_unlock(&k->lock);
+}
+
+void lease_set_deadline_hook(struct lease_keeper *k, void (*hook)(void *ctx, int64_t deadline_ms),
+			     void *ctx)
+{
+	pthread_mutex_lock(&k->lock);
+	k->hook = hook;
+	k->hook_ctx = ctx;
+	pthread_mutex_unlock(&k->lock);
+}
+
+void lease_noted(struct lease_keeper *k, uint64_t lease, int64_t sent_ms)
+{
+	pthread_mutex_lock(&k->lock);
+	if (lease != k->st.lease) {
+		k->st.lease = lease;
+		k->st.renewed_ms = 0;
+	}
+	if (sent_ms > k->st.renewed_ms)
+		k->st.renewed_ms = sent_ms;
+	k->st.ok = true;
+	k->st.failures = 0;
+	k->st.error[0] = '\0';
+	k->st.last_rc = 0;
+	k->failed_end_ms = 0;
+	announce_locked(k);
+	pthread_cond_broadcast(&k->cond);
+	pthread_mutex_unlock(&k->lock);
+}
+
+void lease_get(struct lease_keeper *k, struct lease_state *out)
+{
+	pthread_mutex_lock(&k->lock);
+	*out = k->st;
+	pthread_mutex_unlock(&k->lock);
+}
