@@ -133,6 +133,7 @@ static bool take_lease_state(struct agent *a)
 		note_dcs_error(a, "could not renew the lease", DCS_ERR_TRANSIENT,
 			       "no keepalive answered in time");
 	return (!st.ok && dcs_error_is_transient(st.last_rc)) || (st.ok && overdue);
+}
 
 /* The cluster view of this cycle: the watch-fed one while the watch follows without a gap and
  * no proof is asked, else one linearizable read (docs/ha-loop-contract.md, "Which view"). */
