@@ -501,14 +501,21 @@ static void check_fork(struct db *db, struct db_status *st)
 		return;
 	ssize_t n = read(fd, text, sizeof(text) - 1);
 	close(fd);
-	/* a history longer than the buffer: its last lines hold the newest timelines, but the
-	 * timeline looked for is older; a cut line just fails to parse and nothing is claimed */
 	if (n <= 0)
 		return;
 	text[n] = '\0';
+	/* A history longer than the buffer (dozens of timelines): its cut last line is dropped,
+	 * and a timeline not found in what was read proves nothing. */
+	bool whole = (size_t)n < sizeof(text) - 1;
+	if (!whole) {
+		char *eol = strrchr(text, '\n');
+		if (!eol)
+			return;
+		eol[1] = '\0';
+	}
 	uint64_t fork = 0;
 	int rc = db_pg_history_switchpoint(text, seg_tli, &fork);
-	if (rc == -ENOENT || (rc == 0 && fork < st->replay_lsn)) {
+	if ((rc == -ENOENT && whole) || (rc == 0 && fork < st->replay_lsn)) {
 		st->fork_timeline = hist_tli;
 		st->fork_lsn = fork;
 	}
