@@ -8,6 +8,9 @@
 # node3 receives; node1 dies (agent and database); node2's agent comes back and promotes node2
 # on timeline 2, forked off before those rows. node3 must stream from node2 on timeline 2 within
 # a bound, without the rows node2 never had and with the ones written on node2.
+# FORK_REJOIN=reinit runs node3 without pg_rewind and with
+# remove_data_directory_on_diverged_timelines (it is cloned anew); FORK_REJOIN=wait with both off
+# (it stays put and its log says why).
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -16,7 +19,16 @@ t_start_etcd
 c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "forked$$"
 c_config node1
 c_config node2
-c_config node3 "tags:
+mode=${FORK_REJOIN:-rewind}
+case $mode in
+rewind) node3_pg="" ;;
+reinit) node3_pg="  use_pg_rewind: false
+  remove_data_directory_on_diverged_timelines: true" ;;
+wait) node3_pg="  use_pg_rewind: false" ;;
+*) t_fail "FORK_REJOIN must be rewind, reinit or wait, not $mode" ;;
+esac
+c_config node3 "$node3_pg
+tags:
   nofailover: true"
 
 t_on_failure() {
@@ -71,12 +83,26 @@ t0=$SECONDS
 c_psql node2 "insert into marks values ('on-node2')" >/dev/null
 t_pass "node2 leads on timeline 2; node3 holds WAL past its fork point"
 
-# ---- node3 finds it cannot follow, rewinds against node2 and streams from it.
+if [ "$mode" = wait ]; then
+	# ---- neither pg_rewind nor a new copy is allowed: node3 waits and says why.
+	waits() { grep -q 'waiting: timeline 2 of my upstream forked off at .*, and use_pg_rewind and remove_data_directory_on_diverged_timelines are off' "$C_DIR/node3.log"; }
+	t_wait_for 120 "node3 to say why it waits" waits
+	t_pass "node3 says it waits: forked, use_pg_rewind and remove_data_directory_on_diverged_timelines off"
+	t_assert_eq 200 "$(c_psql node3 "select count(*) from marks where v like 'extra-%'")" \
+		"node3 kept its data (nothing was rewound or removed)"
+	streams_from_node2 && t_fail "node3 streams from node2 without a rejoin"
+	t_pass "node3 does not stream from node2"
+	t_done
+	exit 0
+fi
+
+# ---- node3 finds it cannot follow, rejoins node2 and streams from it.
 t_wait_for 180 "node3 to stream from node2 on timeline 2" streams_from_node2
 t_pass "node3 streams from node2 on timeline 2, $((SECONDS - t0)) s after node2 led"
-grep -q 'forked off at .*, before my replay position' "$C_DIR/node3.log" ||
-	t_fail "node3's log does not say why it rejoined"
-t_pass "node3's log names the fork point and its replay position"
+if [ "$mode" = rewind ]; then how=pg_rewind; else how="a new copy"; fi
+grep -q "rejoining leader \"node2\" with $how: timeline 2 of my upstream forked off at .*, before my replay position" "$C_DIR/node3.log" ||
+	t_fail "node3's log does not say it rejoined with $how and why"
+t_pass "node3's log says it rejoined with $how, naming the fork point and its replay position"
 t_wait_for 60 "node3 to get the row written on node2" has_row node3 on-node2
 t_assert_eq 0 "$(c_psql node3 "select count(*) from marks where v like 'extra-%'")" \
 	"node3 no longer has the rows node2 never had"
