@@ -308,6 +308,7 @@ void agent_ha_policy(const struct cfg *c, const struct cfg_dynamic *dyn, struct 
 		.paused = dyn->pause,
 		.use_pg_rewind = c->postgresql.use_pg_rewind_set ? c->postgresql.use_pg_rewind
 								 : dyn->postgresql.use_pg_rewind,
+		.reinit_on_diverged = c->postgresql.remove_data_directory_on_diverged_timelines,
 		.engine = c->postgresql.engine == CFG_ENGINE_OPENGAUSS ? HA_ENGINE_OPENGAUSS
 								       : HA_ENGINE_POSTGRES,
 		.clone_without_leader = agent_leaderless_methods(c),

@@ -267,6 +267,9 @@ void build_input(struct agent *a)
 	in->db.following_remote = following_remote(a, in->db.following);
 	in->db.has_upstream = s->following_host[0] != '\0' || s->upstream_host[0] != '\0';
 	in->db.rejoin_needed = s->needs_rejoin || a->need_rewind;
+	in->db.fork_timeline = s->fork_timeline;
+	in->db.fork_lsn = s->fork_lsn;
+	in->db.replay_lsn = s->replay_lsn;
 	in->db.start_since_ms = a->start_since_ms;
 	names_from_ssn(s->synchronous_standby_names, &in->db.sync_names, &in->db.sync_placeholder,
 		       &in->db.sync_num, &in->db.sync_any);

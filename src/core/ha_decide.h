@@ -196,10 +196,12 @@ struct ha_policy {
 	/* a standby further than this behind the most advanced one (or, alone, behind the
 	 * primary) is not chosen as synchronous; 0 = no limit */
 	uint64_t maximum_lag_on_syncnode_bytes;
-	bool failsafe_mode;  /* keep a primary without DCS if all members ack */
-	bool check_timeline; /* race only with a timeline (term) not behind */
-	bool paused;	     /* maintenance mode: no automatic action */
-	bool use_pg_rewind;  /* PostgreSQL: rejoin with pg_rewind (else stop) */
+	bool failsafe_mode;	 /* keep a primary without DCS if all members ack */
+	bool check_timeline;	 /* race only with a timeline (term) not behind */
+	bool paused;		 /* maintenance mode: no automatic action */
+	bool use_pg_rewind;	 /* PostgreSQL: rejoin with pg_rewind (else stop) */
+	bool reinit_on_diverged; /* PostgreSQL without pg_rewind: a diverged replica is
+				  * cloned anew (remove_data_directory_on_diverged_timelines) */
 	enum ha_engine engine;
 	bool clone_without_leader; /* a replica method has no_leader: an empty node of an
 				    * initialized cluster without a leader makes itself a replica
@@ -290,6 +292,11 @@ struct ha_db {
 	bool has_upstream;		 /* primary_conninfo names an upstream, a member or not */
 	bool following_remote; /* primary_conninfo names standby_cluster's host and port */
 	bool rejoin_needed;    /* history diverged from the leader: rewind or build first */
+	/* PostgreSQL replica: its upstream's timeline fork_timeline forked off at fork_lsn, before
+	 * its replay position (db_status.fork_timeline): it cannot follow without a rejoin. 0: no */
+	int64_t fork_timeline;
+	uint64_t fork_lsn;
+	uint64_t replay_lsn; /* where it replayed to, for the log */
 	/* first attempt of the current start; 0 = none; kept across retries until the database
 	 * runs */
 	int64_t start_since_ms;

@@ -6,6 +6,10 @@
  */
 #include "ha_decide_internal.h"
 
+#include "lsn.h"
+
+#include <stdio.h>
+
 /* Is the peer further ahead than me? openGauss compares (term, lsn), PostgreSQL the LSN. */
 static int peer_cmp(const struct ctx *c, const struct ha_peer *p)
 {
@@ -279,6 +283,38 @@ static void follow_upstream(struct ctx *c, const char *leader)
 		       leader);
 }
 
+/* A running replica whose upstream's timeline forked off before its replay position: it holds
+ * WAL the new timeline does not have (an async failover with lag, WAL streamed from an old
+ * primary) and PostgreSQL retries forever. Patroni's rewind check ("needs rewind"): pg_rewind
+ * against the leader, or a new copy when remove_data_directory_on_diverged_timelines. */
+static void rejoin_forked(struct ctx *c, const char *leader)
+{
+	const struct ha_input *in = c->in;
+	char why[160], fork[LSN_TEXT_MAX], replay[LSN_TEXT_MAX];
+
+	lsn_format(in->db.fork_lsn, fork);
+	lsn_format(in->db.replay_lsn, replay);
+	if (in->db.fork_lsn == 0)
+		snprintf(why, sizeof(why),
+			 "timeline %lld of my upstream is not a child of my timeline",
+			 (long long)in->db.fork_timeline);
+	else
+		snprintf(why, sizeof(why),
+			 "timeline %lld of my upstream forked off at %s, before my replay "
+			 "position %s",
+			 (long long)in->db.fork_timeline, fork, replay);
+	if (in->policy.use_pg_rewind || in->policy.reinit_on_diverged) {
+		hd_set_name(c->out->target, leader);
+		hd_act(c, HA_ACT_REJOIN, "rejoining leader \"%.*s\" with %s: %s", NP, leader,
+		       in->policy.use_pg_rewind ? "pg_rewind" : "a new copy", why);
+		return;
+	}
+	hd_act(c, HA_ACT_NONE,
+	       "waiting: %s, and use_pg_rewind and remove_data_directory_on_diverged_timelines "
+	       "are off; reinitialize this member from \"%.*s\"",
+	       why, NP, leader);
+}
+
 void hd_decide_replica(struct ctx *c)
 {
 	const struct ha_input *in = c->in;
@@ -347,6 +383,10 @@ void hd_decide_replica(struct ctx *c)
 		}
 		if (in->db.rejoin_needed) {
 			hd_rejoin(c, leader, "my history diverged from the leader's");
+			return;
+		}
+		if (in->db.fork_timeline > 0 && !c->opengauss) {
+			rejoin_forked(c, leader);
 			return;
 		}
 		follow_upstream(c, leader);

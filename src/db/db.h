@@ -313,13 +313,20 @@ struct db_status {
 	enum db_repl_state replication_state; /* replica only */
 	char upstream_host[DB_HOST_MAX];      /* replica: the host it streams from, "" if none */
 	int upstream_port;		      /* replica: its port, 0 if none */
-	bool needs_rejoin;    /* following another primary needs db_begin_rejoin first: the data may
+	bool needs_rejoin; /* following another primary needs db_begin_rejoin first: the data may
 			    * have diverged. openGauss: the standby reports timeline/system id
 			    * mismatch or a removed WAL segment. PostgreSQL: the server is down
 			    * and pg_controldata says it last ran as a primary (it cannot be ruled
 			    * out cheaply; pg_rewind finds out, cheaply, whether to undo anything) */
-	int standby_count;    /* primary: entries used in standbys */
-	int standbys_omitted; /* primary: attached standbys that did not fit */
+	uint32_t fork_timeline; /* PostgreSQL replica: a newer timeline (its history file is in
+				 * pg_wal, fetched from the upstream) that forked off the timeline
+				 * this replica holds WAL of before replay_lsn: it cannot follow
+				 * it without a rewind (the server logs "new timeline N forked off
+				 * the current database system timeline before current recovery
+				 * point"). 0: none seen; looked for only while not streaming */
+	uint64_t fork_lsn;	/* where fork_timeline forked off (its switch point) */
+	int standby_count;	/* primary: entries used in standbys */
+	int standbys_omitted;	/* primary: attached standbys that did not fit */
 	struct db_standby standbys[DB_STANDBYS_MAX];
 	int slot_count; /* replication slots on this server, physical and logical */
 	int slots_omitted;

@@ -95,6 +95,12 @@ int db_pg_parse_status_row(const char *const v[DB_PG_STATUS_COLS], struct db_sta
 int db_pg_parse_standby_row(const char *const v[DB_PG_STANDBY_COLS], struct db_standby *out)
 	__attribute__((warn_unused_result));
 
+/* A timeline history file's text (pg_wal/<TLI>.history: "parent_tli switch_lsn reason" lines,
+ * blank and '#' lines skipped): where timeline tli ends in it. Returns 0 with *switchpoint set,
+ * -ENOENT when tli is not among its parents, -EINVAL for a malformed line. */
+int db_pg_history_switchpoint(const char *text, uint32_t tli, uint64_t *switchpoint)
+	__attribute__((warn_unused_result));
+
 /* Parses pg_controldata output (LC_ALL=C). Returns 0, or -EINVAL when a required line is
  * missing or malformed. */
 int db_pg_parse_controldata(const char *text, struct db_control *out)

@@ -14,11 +14,14 @@
 #include "lsn.h"
 #include "num.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* pg_controldata prints about 60 lines of under 80 bytes. */
 #define PG_CONTROLDATA_MAX 8192
@@ -248,6 +251,49 @@ int db_pg_parse_controldata(const char *text, struct db_control *out)
 
 /* --- Status ---------------------------------------------------------------------------------- */
 
+int db_pg_history_switchpoint(const char *text, uint32_t tli, uint64_t *switchpoint)
+{
+	const char *p = text;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		char line[256], tok[2][LSN_TEXT_MAX + 8];
+		int ntok = 0;
+		size_t i = 0;
+		if (len >= sizeof(line))
+			return -EINVAL;
+		memcpy(line, p, len);
+		line[len] = '\0';
+		p += len + (eol ? 1 : 0);
+		/* the first two whitespace-separated fields; the reason after them is free text */
+		while (ntok < 2) {
+			size_t n = 0;
+			while (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')
+				i++;
+			if (line[i] == '\0' || line[i] == '#')
+				break;
+			while (line[i] && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
+				if (n + 1 >= sizeof(tok[0]))
+					return -EINVAL;
+				tok[ntok][n++] = line[i++];
+			}
+			tok[ntok++][n] = '\0';
+		}
+		if (ntok == 0)
+			continue;
+		int64_t parent;
+		uint64_t lsn;
+		if (ntok != 2 || num_parse_i64(tok[0], 1, UINT32_MAX, &parent) < 0 ||
+		    lsn_parse(tok[1], &lsn) < 0)
+			return -EINVAL;
+		if ((uint32_t)parent == tli) {
+			*switchpoint = lsn;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 static const char status_sql[] =
 	"SELECT pg_catalog.pg_is_in_recovery(),"
 	" pg_catalog.current_setting('server_version_num'),"
@@ -398,10 +444,91 @@ void db_pg_free_priv(struct db *db)
 	db->priv = NULL;
 }
 
+/* Is name "<8 hex>" followed by exactly rest? Its timeline in *tli. */
+static bool wal_name(const char *name, size_t hex, const char *rest, uint32_t *tli)
+{
+	uint32_t v = 0;
+	for (size_t i = 0; i < hex; i++) {
+		char ch = name[i];
+		int d = ch >= '0' && ch <= '9'	 ? ch - '0'
+			: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+						 : -1;
+		if (d < 0)
+			return false;
+		if (i < 8)
+			v = v * 16 + (uint32_t)d;
+	}
+	if (strcmp(name + hex, rest) != 0)
+		return false;
+	*tli = v;
+	return true;
+}
+
+/* A running replica that is not streaming: has its upstream a timeline it cannot follow? The
+ * history files the WAL receiver fetched from the upstream are in pg_wal; the newest one names a
+ * timeline this replica has no WAL of yet. When the timeline whose WAL it does hold ends in that
+ * history before the replica's replay position (or is not in it at all), the startup process
+ * cannot switch (PostgreSQL's rescanLatestTimeLine: "forked off the current database system
+ * timeline before current recovery point") and waits forever: st->fork_timeline says so. */
+static void check_fork(struct db *db, struct db_status *st)
+{
+	char path[DB_PATH_MAX + 32], text[4096];
+	uint32_t seg_tli = 0, hist_tli = 0, tli;
+	struct dirent *e;
+	DIR *d;
+	if (snprintf(path, sizeof(path), "%s/pg_wal", db->opts.data_dir) >= (int)sizeof(path))
+		return;
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strlen(e->d_name) >= 24 && (wal_name(e->d_name, 24, "", &tli) ||
+						wal_name(e->d_name, 24, ".partial", &tli))) {
+			if (tli > seg_tli)
+				seg_tli = tli;
+		} else if (wal_name(e->d_name, 8, ".history", &tli) && tli > hist_tli) {
+			hist_tli = tli;
+		}
+	}
+	closedir(d);
+	if (seg_tli == 0 || hist_tli <= seg_tli)
+		return;
+	if (snprintf(path, sizeof(path), "%s/pg_wal/%08X.history", db->opts.data_dir, hist_tli) >=
+	    (int)sizeof(path))
+		return;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	text[n] = '\0';
+	/* A history longer than the buffer (dozens of timelines): its cut last line is dropped,
+	 * and a timeline not found in what was read proves nothing. */
+	bool whole = (size_t)n < sizeof(text) - 1;
+	if (!whole) {
+		char *eol = strrchr(text, '\n');
+		if (!eol)
+			return;
+		eol[1] = '\0';
+	}
+	uint64_t fork = 0;
+	int rc = db_pg_history_switchpoint(text, seg_tli, &fork);
+	if ((rc == -ENOENT && whole) || (rc == 0 && fork < st->replay_lsn)) {
+		st->fork_timeline = hist_tli;
+		st->fork_lsn = fork;
+	}
+}
+
 void db_pg_get_status(struct db *db, struct db_status *st)
 {
 	struct db_probe probe;
 	db_sql_observe_kept(db, query_status, db_pg_status_conn(db), &probe, st);
+	if (st->running && st->role == DB_ROLE_REPLICA &&
+	    st->replication_state != DB_REPL_STREAMING && st->replay_lsn > 0 &&
+	    !db_task_running(db))
+		check_fork(db, st);
 	if (!st->running && st->initialized && probe.pidfile_rc != -EINVAL &&
 	    !db_task_running(db)) {
 		struct db_control c;

@@ -783,6 +783,26 @@ static const char controldata_fixture[] =
 	"wal_log_hints setting:                on\n"
 	"Data page checksum version:           0\n";
 
+static void test_history_switchpoint(void **state)
+{
+	(void)state;
+	uint64_t sp = 0;
+	const char *h = "1\t0/3000060\tno recovery target specified\n"
+			"\n"
+			"# comment\n"
+			"2\t1/A0000000\tbefore 2026-12-07 13:00:00+00\n";
+	assert_int_equal(db_pg_history_switchpoint(h, 1, &sp), 0);
+	assert_true(sp == 0x3000060);
+	assert_int_equal(db_pg_history_switchpoint(h, 2, &sp), 0);
+	assert_true(sp == 0x1A0000000ULL);
+	assert_int_equal(db_pg_history_switchpoint(h, 3, &sp), -ENOENT);
+	assert_int_equal(db_pg_history_switchpoint("", 1, &sp), -ENOENT);
+	assert_int_equal(db_pg_history_switchpoint("1\n", 1, &sp), -EINVAL);
+	assert_int_equal(db_pg_history_switchpoint("x\t0/1\n", 1, &sp), -EINVAL);
+	assert_int_equal(db_pg_history_switchpoint("1\t0/zz\n", 1, &sp), -EINVAL);
+	assert_int_equal(db_pg_history_switchpoint("0\t0/1\n", 0, &sp), -EINVAL);
+}
+
 static void test_controldata_fixture_parses(void **state)
 {
 	(void)state;
@@ -1862,6 +1882,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slot_name_normalizes_like_patroni),
+		cmocka_unit_test(test_history_switchpoint),
 		cmocka_unit_test(test_enum_names_cover_every_value),
 		cmocka_unit_test(test_conninfo_quotes_only_when_needed),
 		cmocka_unit_test(test_primary_conninfo_names_member_and_passfile),

@@ -355,6 +355,40 @@ static void test_decide_diverged_replica_without_rewind_waits(void **state)
 	assert_reason_has("reinitialize");
 }
 
+static void test_decide_forked_replica_rewinds(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.db.fork_timeline = 2;
+	in.db.fork_lsn = 0x3000060;
+	in.db.replay_lsn = 0x3000148;
+	decide();
+	assert_action("rejoin");
+	assert_string_equal(out.target, "node1");
+	assert_reason_has("pg_rewind");
+	assert_reason_has("forked off at 0/3000060, before my replay position 0/3000148");
+}
+
+static void test_decide_forked_replica_reinit_or_waits(void **state)
+{
+	(void)state;
+	fix_replica(&in);
+	in.db.fork_timeline = 3;
+	in.policy.use_pg_rewind = false;
+	decide();
+	assert_action("none");
+	assert_reason_has("timeline 3 of my upstream is not a child of my timeline");
+	assert_reason_has("remove_data_directory_on_diverged_timelines are off");
+	in.policy.reinit_on_diverged = true;
+	decide();
+	assert_action("rejoin");
+	assert_reason_has("a new copy");
+	/* in pause nothing is done about it */
+	in.policy.paused = true;
+	decide();
+	assert_action("none");
+}
+
 static void test_decide_leaderless_replica_probes_first(void **state)
 {
 	(void)state;
@@ -1539,6 +1573,8 @@ int main(void)
 		cmocka_unit_test(test_decide_replica_repoints_to_new_leader),
 		cmocka_unit_test(test_decide_diverged_replica_rejoins),
 		cmocka_unit_test(test_decide_diverged_replica_without_rewind_waits),
+		cmocka_unit_test(test_decide_forked_replica_rewinds),
+		cmocka_unit_test(test_decide_forked_replica_reinit_or_waits),
 		cmocka_unit_test(test_decide_leaderless_replica_probes_first),
 		cmocka_unit_test(test_decide_healthiest_replica_races),
 		cmocka_unit_test(test_decide_peer_ahead_backs_off),
