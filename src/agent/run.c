@@ -105,12 +105,15 @@ static void guard(struct agent *a)
 
 /* Whether a decision taken on the watch-fed view must be taken again on a linearizable read
  * before it is carried out: every action that writes to etcd or changes the database, and the
- * peer probes and failsafe pings that precede a race. Waiting, TILT, and a shutdown or halt
- * (which act on this node's own state and release the key only by compare-and-delete) do not.
+ * peer probes that precede a race. Waiting, TILT, and a shutdown or halt (which act on this
+ * node's own state and release the key only by compare-and-delete) do not, nor failsafe pings:
+ * they are asked only when the keepalive failed, when a read cannot make etcd reachable again
+ * and would only spend the time the round needs before the fence deadline (issue 18).
  * docs/ha-loop-contract.md, "Which view". */
 static bool needs_proof(enum ha_action action)
 {
 	switch (action) {
+	case HA_ACT_PING_FAILSAFE:
 	case HA_ACT_NONE:
 	case HA_ACT_TILT:
 	case HA_ACT_WAIT_FOR_BOOTSTRAP:
