@@ -244,7 +244,7 @@ static void decide_no_dcs(struct ctx *c)
 		       "DCS is not accessible: asking every failsafe member to acknowledge me");
 		return;
 	}
-	if (c->failsafe_ok && !c->lease_ok) {
+	if (c->failsafe_ok) {
 		hd_act(c, HA_ACT_NONE,
 		       "continue to run as a leader because failsafe mode is enabled and all "
 		       "members "
