@@ -51,7 +51,7 @@ static void note_rejected(struct agent *a)
 
 /* A running primary that holds the key must decide by its deadline even when etcd is silent:
  * every DCS call of the observe step ends by then (docs/timing.md, "Come back in time"). The
- * deadline is the core's (ha_leader_deadline_ms), from the same proofs ha_decide sees.
+ * deadline is the core's (ha_leader_call_cap_ms), from the same proofs ha_decide sees.
  * Returns it, or 0 when no cap applies (not a primary, paused, never renewed, not the holder). */
 int64_t fence_cap(const struct agent *a)
 {
@@ -63,7 +63,8 @@ int64_t fence_cap(const struct agent *a)
 		return 0;
 	agent_ha_policy(a->cfg, &a->dyn, &policy);
 	/* Granted TTL 0, as in the decision's input (dcs.lease_ttl_ms). */
-	f = ha_leader_deadline_ms(&policy, a->lease_renewed_ms, 0, a->failsafe_acked_ms);
+	f = ha_leader_call_cap_ms(&policy, a->lease_renewed_ms, 0, a->failsafe_acked_ms,
+				  clock_mono_ms());
 	return f > clock_mono_ms() ? f : 0;
 }
 

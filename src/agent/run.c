@@ -175,6 +175,10 @@ static enum ha_action cycle(struct agent *a)
 	guard(a);
 	act(a);
 	election_thaw(a);
+	/* The leader's upkeep writes too end by its deadline: etcd that falls silent after this
+	 * cycle's keepalive must not spend the time the next decision and its failsafe round
+	 * need (issue 18). */
+	dcs_cap_calls(a->dcs, fence_cap(a));
 	if (a->out.action != HA_ACT_SHUTDOWN && a->out.action != HA_ACT_HALT) {
 		serve_requests(a);
 		/* What is published must be what the database is now, not before the action. */
@@ -190,6 +194,7 @@ static enum ha_action cycle(struct agent *a)
 		if (a->lease_ok)
 			touch_member(a);
 	}
+	dcs_cap_calls(a->dcs, 0);
 	/* This node's own writes are decided on next from a read, not from a watch that may not
 	 * have brought them yet. */
 	if (a->acted)

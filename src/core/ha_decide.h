@@ -411,6 +411,12 @@ int64_t ha_failsafe_ping_timeout_ms(const struct ha_policy *policy);
 int64_t ha_leader_deadline_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
 			      int64_t lease_ttl_ms, int64_t failsafe_acked_ms);
 
+/* The cap on a leader's etcd calls at now_ms (dcs_cap_calls), 0 for none: the deadline above
+ * while it is ahead; past it, in failsafe mode, while the proof itself still holds, now plus half
+ * of what is left of the proof, so that a round of pings still fits after the call; else 0. */
+int64_t ha_leader_call_cap_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
+			      int64_t lease_ttl_ms, int64_t failsafe_acked_ms, int64_t now_ms);
+
 /* A cycle gap longer than this is a stall: 2 x (loop_wait + retry_timeout). */
 int64_t ha_stall_limit_ms(const struct ha_policy *policy);
 

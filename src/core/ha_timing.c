@@ -74,6 +74,27 @@ int64_t ha_leader_deadline_ms(const struct ha_policy *policy, int64_t lease_rene
 	return f > 0 ? f : 1;
 }
 
+int64_t ha_leader_call_cap_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
+			      int64_t lease_ttl_ms, int64_t failsafe_acked_ms, int64_t now_ms)
+{
+	int64_t f =
+		ha_leader_deadline_ms(policy, lease_renewed_ms, lease_ttl_ms, failsafe_acked_ms);
+	int64_t proof;
+
+	if (f == 0 || f > now_ms)
+		return f;
+	if (!policy->failsafe_mode)
+		return 0;
+	/* Late for a whole round (a slow cycle, or etcd fell silent after this cycle's keepalive
+	 * and the leader's writes spent the time): the calls get half of what is left of the
+	 * proof, the round the other half (it is cut to end there), rather than the call all of it
+	 * and the round nothing. */
+	proof = sadd(f, ha_failsafe_ping_timeout_ms(policy));
+	if (proof <= now_ms)
+		return 0;
+	return sadd(now_ms, max64((proof - now_ms) / 2, 1));
+}
+
 int64_t ha_stall_limit_ms(const struct ha_policy *policy)
 {
 	int64_t cycle = sadd(policy->loop_wait_ms, policy->retry_timeout_ms);

@@ -1512,6 +1512,31 @@ static void test_failsafe_round_fits_before_the_fence(void **state)
 	}
 }
 
+/* The cap on a leader's etcd calls: the deadline while ahead; late, in failsafe mode, half of what
+ * is left of the proof, so a round still fits; none once the proof is gone or without failsafe. */
+static void test_leader_call_cap_leaves_time_for_a_round(void **state)
+{
+	struct ha_policy p = { .ttl_ms = 5000, .loop_wait_ms = 1000, .retry_timeout_ms = 2000 };
+	const int64_t r = 100000;
+	int64_t fence = ha_fence_deadline_ms(&p, r, 0), ask;
+
+	(void)state;
+	assert_int_equal(ha_leader_call_cap_ms(&p, 0, 0, 0, r), 0);
+	assert_int_equal(ha_leader_call_cap_ms(&p, r, 0, 0, r + 1000), fence);
+	assert_int_equal(ha_leader_call_cap_ms(&p, r, 0, 0, fence + 1), 0);
+	p.failsafe_mode = true;
+	ask = ha_leader_deadline_ms(&p, r, 0, 0);
+	assert_int_equal(ask, fence - ha_failsafe_ping_timeout_ms(&p));
+	assert_int_equal(ha_leader_call_cap_ms(&p, r, 0, 0, r + 1000), ask);
+	/* 400 ms left of the lease's proof: the call gets 200, the round the rest */
+	assert_int_equal(ha_leader_call_cap_ms(&p, r, 0, 0, fence - 400), fence - 200);
+	assert_int_equal(ha_leader_call_cap_ms(&p, r, 0, 0, fence - 1), fence);
+	assert_int_equal(ha_leader_call_cap_ms(&p, r, 0, 0, fence), 0);
+	/* a full round's proof counts the same way */
+	assert_int_equal(ha_leader_call_cap_ms(&p, r, 0, r + 3000, fence),
+			 ha_leader_deadline_ms(&p, r, 0, r + 3000));
+}
+
 static void test_policy_check_rejects_ttl_below_patroni_rule(void **state)
 {
 	struct ha_policy p = { 0 };
@@ -1719,6 +1744,7 @@ int main(void)
 		cmocka_unit_test(test_policy_check_accepts_fast_and_patroni_defaults),
 		cmocka_unit_test(test_leader_deadline_is_the_later_proof_less_one_ping),
 		cmocka_unit_test(test_failsafe_round_fits_before_the_fence),
+		cmocka_unit_test(test_leader_call_cap_leaves_time_for_a_round),
 		cmocka_unit_test(test_policy_check_rejects_ttl_below_patroni_rule),
 		cmocka_unit_test(test_decide_empty_holder_on_foreign_lease_releases),
 		cmocka_unit_test(test_decide_primary_starting_without_key_is_stopped),
