@@ -317,6 +317,19 @@ void probe_peers(struct agent *a)
 	a->in->probe.done = true;
 }
 
+/* How long a failsafe round may wait for the acks: one ping timeout, cut to end when the proof
+ * this decision ran on (the lease or the last full round) runs out, since a primary past it is
+ * fenced whatever the members answer (docs/timing.md, "Failsafe mode"). */
+static int64_t failsafe_ask_ms(const struct agent *a, int64_t now)
+{
+	int64_t t = ha_failsafe_ping_timeout_ms(&a->in->policy);
+	int64_t left = a->out.fence_deadline_ms - now;
+
+	if (a->out.fence_deadline_ms > 0 && left < t)
+		t = left;
+	return t < 1 ? 1 : t;
+}
+
 /* One failsafe round: POST /failsafe to every other member of the failsafe key. All acked
  * (or no other member): the round's send time proves what a keepalive proves. */
 void ping_failsafe(struct agent *a)
@@ -350,8 +363,7 @@ void ping_failsafe(struct agent *a)
 		return;
 	}
 	cfg_member_auth(a->cfg, &client.auth);
-	agent_failsafe_post(&client, targets, n, body, ha_failsafe_ping_timeout_ms(&a->in->policy),
-			    acked);
+	agent_failsafe_post(&client, targets, n, body, failsafe_ask_ms(a, sent), acked);
 	free(body);
 	for (int i = 0; i < n; i++) {
 		if (!acked[i]) {

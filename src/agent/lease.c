@@ -44,16 +44,20 @@ struct lease_keeper {
 };
 
 /* The fence deadline from the state under k->lock: the one formula, whoever asks. */
+/* Until when the leader is proven (the guardian's deadline). Granted TTL 0: the policy ttl, as
+ * in the decision's input (dcs.lease_ttl_ms). */
 static int64_t proven_until_locked(const struct lease_keeper *k)
 {
-	/* Granted TTL 0: the policy ttl, as in the decision's input (dcs.lease_ttl_ms). */
-	return ha_leader_deadline_ms(&k->policy, k->st.renewed_ms, 0, k->failsafe_acked_ms);
+	return ha_leader_proof_ms(&k->policy, k->st.renewed_ms, 0, k->failsafe_acked_ms);
 }
 
-/* The leader's fence deadline for the loop's etcd calls (fence_cap): 0 unless leading. */
+/* The leader's deadline for its next decision (fence_cap): 0 unless leading. In failsafe mode it
+ * comes one round of pings before the proof runs out (ha_leader_deadline_ms). */
 static int64_t deadline_locked(const struct lease_keeper *k)
 {
-	return k->leading ? proven_until_locked(k) : 0;
+	return k->leading ? ha_leader_deadline_ms(&k->policy, k->st.renewed_ms, 0,
+						  k->failsafe_acked_ms)
+			  : 0;
 }
 
 /* Hands the guardian hook the deadline while the loop has armed it, else 0 (called with k->lock

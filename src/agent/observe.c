@@ -51,9 +51,11 @@ static void note_rejected(struct agent *a)
 
 /* A running primary that holds the key must decide by its deadline even when etcd is silent:
  * every DCS call of the observe step ends by then (docs/timing.md, "Come back in time"). The
- * deadline is lease_fence_deadline_ms (lease.c), the one place it is computed; this tells the lease
- * thread the timing in effect and whether this node leads now, so the deadline it hands on (the
- * guardian) is current.
+ * deadline is lease_fence_deadline_ms (lease.c, from the core's ha_leader_deadline_ms and the
+ * keepalives that succeeded); past it, in failsafe mode, the core's ha_leader_call_cap_ms leaves
+ * half of what is left of the proof to a round of pings. This also tells the lease thread the
+ * timing in effect and whether this node leads now, so the deadline it hands on (the guardian)
+ * is current.
  * Returns it, or 0 when no cap applies (not a primary, paused, never renewed, not the holder). */
 int64_t fence_cap(const struct agent *a)
 {
@@ -65,6 +67,14 @@ int64_t fence_cap(const struct agent *a)
 	lease_set_policy(a->lease, &policy);
 	lease_set_leading(a->lease, leading, a->failsafe_acked_ms);
 	f = lease_fence_deadline_ms(a->lease);
+	if (f != 0 && f <= clock_mono_ms()) {
+		struct lease_state st;
+
+		lease_get(a->lease, &st);
+		/* Granted TTL 0, as in the decision's input (dcs.lease_ttl_ms). */
+		f = ha_leader_call_cap_ms(&policy, st.renewed_ms, 0, a->failsafe_acked_ms,
+					  clock_mono_ms());
+	}
 	return f > clock_mono_ms() ? f : 0;
 }
 

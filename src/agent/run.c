@@ -111,12 +111,15 @@ static void guardian_deadline_hook(void *ctx, int64_t deadline_ms)
 
 /* Whether a decision taken on the watch-fed view must be taken again on a linearizable read
  * before it is carried out: every action that writes to etcd or changes the database, and the
- * peer probes and failsafe pings that precede a race. Waiting, TILT, and a shutdown or halt
- * (which act on this node's own state and release the key only by compare-and-delete) do not.
+ * peer probes that precede a race. Waiting, TILT, and a shutdown or halt (which act on this
+ * node's own state and release the key only by compare-and-delete) do not, nor failsafe pings:
+ * they are asked only when the keepalive failed, when a read cannot make etcd reachable again
+ * and would only spend the time the round needs before the fence deadline (issue 18).
  * docs/ha-loop-contract.md, "Which view". */
 static bool needs_proof(enum ha_action action)
 {
 	switch (action) {
+	case HA_ACT_PING_FAILSAFE:
 	case HA_ACT_NONE:
 	case HA_ACT_TILT:
 	case HA_ACT_WAIT_FOR_BOOTSTRAP:
@@ -179,6 +182,10 @@ static enum ha_action cycle(struct agent *a)
 	lease_heartbeat(a->lease); /* the action's waits are bounded each; count from here */
 	act(a);
 	election_thaw(a);
+	/* The leader's upkeep writes too end by its deadline: etcd that falls silent after this
+	 * cycle's keepalive must not spend the time the next decision and its failsafe round
+	 * need (issue 18). */
+	dcs_cap_calls(a->dcs, fence_cap(a));
 	if (a->out.action != HA_ACT_SHUTDOWN && a->out.action != HA_ACT_HALT) {
 		serve_requests(a);
 		/* What is published must be what the database is now, not before the action. */
@@ -194,6 +201,7 @@ static enum ha_action cycle(struct agent *a)
 		if (a->lease_ok)
 			touch_member(a);
 	}
+	dcs_cap_calls(a->dcs, 0);
 	/* This node's own writes are decided on next from a read, not from a watch that may not
 	 * have brought them yet. */
 	if (a->acted)

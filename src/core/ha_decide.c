@@ -244,7 +244,7 @@ static void decide_no_dcs(struct ctx *c)
 		       "DCS is not accessible: asking every failsafe member to acknowledge me");
 		return;
 	}
-	if (c->failsafe_ok && !c->lease_ok) {
+	if (c->failsafe_ok) {
 		hd_act(c, HA_ACT_NONE,
 		       "continue to run as a leader because failsafe mode is enabled and all "
 		       "members "
@@ -494,7 +494,14 @@ void ha_decide(const struct ha_input *in, struct ha_output *out)
 	if (out->fence_deadline_ms == 0)
 		out->fence_deadline_ms = c.fence;
 	decide(&c);
-	/* A leader must be asked again before its proof runs out, whatever the loop_wait. */
-	if (c.primary_up || c.holder)
+	/* A leader must be asked again before its proof runs out, whatever the loop_wait; in
+	 * failsafe mode one round of pings before, so that the round still fits. */
+	if (c.primary_up || c.holder) {
+		int64_t ask =
+			ssub(out->fence_deadline_ms, ha_failsafe_ping_timeout_ms(&in->policy));
+
+		if (in->policy.failsafe_mode && !c.paused && ask > in->now_ms)
+			hd_set_wake(&c, ask);
 		hd_set_wake(&c, out->fence_deadline_ms);
+	}
 }

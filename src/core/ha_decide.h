@@ -58,6 +58,8 @@
 #define HA_CLOCK_JUMP_MS 1000
 /* Longest POST /failsafe round (Patroni's timeout), within retry_timeout. */
 #define HA_FAILSAFE_PING_MAX_MS 2000
+/* Shortest POST /failsafe round: a TLS handshake on a loaded machine still fits. */
+#define HA_FAILSAFE_PING_MIN_MS 100
 /* Clock rate allowance in the fencing margin: ttl / HA_DRIFT_DIVISOR (1 %, twenty times the
  * 500 ppm an NTP-disciplined clock may be off). */
 #define HA_DRIFT_DIVISOR 100
@@ -402,17 +404,35 @@ int64_t ha_fence_margin_ms(const struct ha_policy *policy, int64_t ttl_ms);
 int64_t ha_fence_deadline_ms(const struct ha_policy *policy, int64_t renewed_ms,
 			     int64_t granted_ttl_ms);
 
-/* Timeout of one POST /failsafe round: Patroni's 2 s, within retry_timeout. */
+/* Timeout of one POST /failsafe round: Patroni's 2 s, within retry_timeout, and at most half of
+ * what a leader's cycle has between its start (loop_wait after the last proof) and the fence
+ * deadline, so that the round fits after etcd calls that time out. */
 int64_t ha_failsafe_ping_timeout_ms(const struct ha_policy *policy);
+
+/* The instant until which a primary that holds the leader key is proven the only writable one:
+ * the fence deadline of its lease (renewed at lease_renewed_ms, granted lease_ttl_ms, 0 = the
+ * policy ttl) or, in failsafe mode, the later of it and the fence deadline of the last failsafe
+ * round every member acknowledged (sent at failsafe_acked_ms). Past it the primary must not
+ * accept writes: the guardian fences there (docs/timing.md, "Guardian"). 0 when neither proof
+ * exists. */
+int64_t ha_leader_proof_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
+			   int64_t lease_ttl_ms, int64_t failsafe_acked_ms);
 
 /* The instant by which a primary that holds the leader key must have decided again, so every
  * DCS call before that decision is bounded by it (docs/timing.md, "Come back in time"): the fence
  * deadline of its lease (renewed at lease_renewed_ms, granted lease_ttl_ms, 0 = the policy ttl)
- * or, in failsafe mode, when later, the fence deadline of the last failsafe round that every
- * member acknowledged (sent at failsafe_acked_ms) less one round's timeout, so that the next round
- * still goes out while that proof holds. 0 when neither proof exists (both times 0). */
+ * or, in failsafe mode, the later of it and the fence deadline of the last failsafe round that
+ * every member acknowledged (sent at failsafe_acked_ms), less one round's timeout, so that the
+ * next round still goes out while the proof holds, also when etcd calls time out rather than
+ * fail. 0 when neither proof exists (both times 0). */
 int64_t ha_leader_deadline_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
 			      int64_t lease_ttl_ms, int64_t failsafe_acked_ms);
+
+/* The cap on a leader's etcd calls at now_ms (dcs_cap_calls), 0 for none: the deadline above
+ * while it is ahead; past it, in failsafe mode, while the proof itself still holds, now plus half
+ * of what is left of the proof, so that a round of pings still fits after the call; else 0. */
+int64_t ha_leader_call_cap_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
+			      int64_t lease_ttl_ms, int64_t failsafe_acked_ms, int64_t now_ms);
 
 /* A cycle gap longer than this is a stall: 2 x (loop_wait + retry_timeout). */
 int64_t ha_stall_limit_ms(const struct ha_policy *policy);

@@ -25,27 +25,80 @@ int64_t ha_fence_deadline_ms(const struct ha_policy *policy, int64_t renewed_ms,
 	return ssub(sadd(renewed_ms, ttl), ha_fence_margin_ms(policy, ttl));
 }
 
-int64_t ha_failsafe_ping_timeout_ms(const struct ha_policy *policy)
+/* The time a leader's next cycle has before its proof runs out: the cycle starts about
+ * loop_wait after the keepalive (or failsafe round) that proves it, and the proof holds until
+ * ttl - margin after that. Patroni's rule keeps it at least retry_timeout - ttl/100. */
+static int64_t cycle_slack_ms(const struct ha_policy *policy)
 {
-	return policy->retry_timeout_ms < HA_FAILSAFE_PING_MAX_MS ? policy->retry_timeout_ms
-								  : HA_FAILSAFE_PING_MAX_MS;
+	return ssub(ssub(policy->ttl_ms, ha_fence_margin_ms(policy, policy->ttl_ms)),
+		    policy->loop_wait_ms);
 }
 
-int64_t ha_leader_deadline_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
-			      int64_t lease_ttl_ms, int64_t failsafe_acked_ms)
+int64_t ha_failsafe_ping_timeout_ms(const struct ha_policy *policy)
+{
+	int64_t t = policy->retry_timeout_ms < HA_FAILSAFE_PING_MAX_MS ? policy->retry_timeout_ms
+								       : HA_FAILSAFE_PING_MAX_MS;
+	int64_t half = cycle_slack_ms(policy) / 2;
+
+	/* The round must fit after the cycle's etcd calls and before the proof runs out: it gets
+	 * at most half of the slack, the calls the other half (docs/timing.md, "Failsafe mode"). */
+	if (half < t)
+		t = half;
+	if (t < HA_FAILSAFE_PING_MIN_MS)
+		t = HA_FAILSAFE_PING_MIN_MS;
+	/* Never longer than retry_timeout: every ack must come while the lease still binds the
+	 * key in etcd (docs/timing.md, "Failsafe mode"). */
+	return t < policy->retry_timeout_ms ? t : policy->retry_timeout_ms;
+}
+
+int64_t ha_leader_proof_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
+			   int64_t lease_ttl_ms, int64_t failsafe_acked_ms)
 {
 	int64_t f = 0, ff;
 
 	if (lease_renewed_ms > 0)
 		f = ha_fence_deadline_ms(policy, lease_renewed_ms, lease_ttl_ms);
 	if (policy->failsafe_mode && failsafe_acked_ms > 0) {
-		/* Leave time for the next round of pings while the last one still proves. */
-		ff = ssub(ha_fence_deadline_ms(policy, failsafe_acked_ms, 0),
-			  ha_failsafe_ping_timeout_ms(policy));
+		ff = ha_fence_deadline_ms(policy, failsafe_acked_ms, 0);
 		if (ff > f)
 			f = ff;
 	}
 	return f;
+}
+
+int64_t ha_leader_deadline_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
+			      int64_t lease_ttl_ms, int64_t failsafe_acked_ms)
+{
+	int64_t f = ha_leader_proof_ms(policy, lease_renewed_ms, lease_ttl_ms, failsafe_acked_ms);
+
+	if (!policy->failsafe_mode || f == 0)
+		return f;
+	/* Failsafe mode: whichever proof holds longer, the decision must come one round of pings
+	 * before it runs out, so that the round asked when etcd stops answering (a keepalive that
+	 * times out, not only one that fails fast) still ends while the proof holds. */
+	f = ssub(f, ha_failsafe_ping_timeout_ms(policy));
+	return f > 0 ? f : 1;
+}
+
+int64_t ha_leader_call_cap_ms(const struct ha_policy *policy, int64_t lease_renewed_ms,
+			      int64_t lease_ttl_ms, int64_t failsafe_acked_ms, int64_t now_ms)
+{
+	int64_t f =
+		ha_leader_deadline_ms(policy, lease_renewed_ms, lease_ttl_ms, failsafe_acked_ms);
+	int64_t proof;
+
+	if (f == 0 || f > now_ms)
+		return f;
+	if (!policy->failsafe_mode)
+		return 0;
+	/* Late for a whole round (a slow cycle, or etcd fell silent after this cycle's keepalive
+	 * and the leader's writes spent the time): the calls get half of what is left of the
+	 * proof, the round the other half (it is cut to end there), rather than the call all of it
+	 * and the round nothing. */
+	proof = sadd(f, ha_failsafe_ping_timeout_ms(policy));
+	if (proof <= now_ms)
+		return 0;
+	return sadd(now_ms, max64((proof - now_ms) / 2, 1));
 }
 
 int64_t ha_stall_limit_ms(const struct ha_policy *policy)

@@ -6,6 +6,12 @@
 # acknowledges its POST /failsafe. Before peers sent the credentials, the CA and the client
 # certificate, every acknowledgement failed and the primary demoted itself. A client without a
 # certificate or without the credentials is refused.
+#
+# The cut is an iptables DROP, so node1's etcd calls time out rather than fail. C_TTL,
+# C_LOOP_WAIT and C_RETRY shape the timing: integration.ha_failsafe_tls_timeout runs this script
+# at Patroni's default shape scaled down (ttl 6, loop_wait 2, retry_timeout 2, where
+# loop_wait + 2 x retry_timeout = ttl): there a keepalive that times out used to reach the
+# decision past the fence deadline, and node1 demoted before it asked the members (issue 18).
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/cluster.sh"
 
@@ -169,15 +175,20 @@ cut_rules -I "$CUT_PORT"
 t_cut=$(now_ms)
 ttl_ms=$((C_TTL * 1000))
 i=0
+last_ok=$t_cut
+gap=0
 while [ $(($(now_ms) - t_cut)) -lt $((ttl_ms * 3)) ]; do
 	i=$((i + 1))
 	write_one node1 "failsafe-$i" ||
 		t_fail "failsafe: node1 refused a write $(($(now_ms) - t_cut)) ms after the cut (demoted: the members' acknowledgements failed)"
+	t=$(now_ms)
+	[ $((t - last_ok)) -le "$gap" ] || gap=$((t - last_ok))
+	last_ok=$t
 	l=$(c_leader)
 	[ -z "$l" ] || [ "$l" = node1 ] || t_fail "failsafe: $l took the leader key"
 	sleep 0.2
 done
-t_pass "failsafe: cut off from etcd for $((ttl_ms * 3)) ms, node1 kept accepting writes ($i of them) and no other node took the key"
+t_pass "failsafe: cut off from etcd (DROP: its calls time out) for $((ttl_ms * 3)) ms at ttl $C_TTL, loop_wait $C_LOOP_WAIT, retry_timeout $C_RETRY; node1 kept accepting writes ($i of them, longest gap between two $gap ms) and no other node took the key"
 failsafe_active() { api node1 GET /patroni | grep -q '"failsafe_mode_is_active": *true'; }
 t_wait_for 10 "/patroni on node1 to show failsafe_mode_is_active" failsafe_active
 t_pass "failsafe: /patroni on node1 shows failsafe_mode_is_active"

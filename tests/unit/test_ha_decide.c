@@ -1446,9 +1446,12 @@ static void test_leader_deadline_is_the_later_proof_less_one_ping(void **state)
 			 ha_fence_deadline_ms(&p, 5000, 0) - 2000);
 	assert_int_equal(ha_leader_deadline_ms(&p, 0, 0, 5000),
 			 ha_fence_deadline_ms(&p, 5000, 0) - 2000);
-	/* An older round than the lease's renewal proves nothing more. */
+	/* An older round than the lease's renewal proves nothing more; the lease's deadline is
+	 * also one ping early, so the round asked when the keepalive times out fits before it. */
 	assert_int_equal(ha_leader_deadline_ms(&p, 5000, 0, 1000),
-			 ha_fence_deadline_ms(&p, 5000, 0));
+			 ha_fence_deadline_ms(&p, 5000, 0) - 2000);
+	assert_int_equal(ha_leader_deadline_ms(&p, 5000, 0, 0),
+			 ha_fence_deadline_ms(&p, 5000, 0) - 2000);
 	/* The ping timeout stays within retry_timeout. */
 	p.retry_timeout_ms = 1000;
 	assert_int_equal(ha_failsafe_ping_timeout_ms(&p), 1000);
