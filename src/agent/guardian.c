@@ -4,13 +4,16 @@
  *
  * The agent and the guardian share one page: the agent stores the leader's fence deadline in
  * it (or 0), the guardian counts the fences it did. Nothing else passes between them but the
- * pipe whose EOF tells the guardian that the agent is gone; the guardian never asks the agent
- * anything, so an agent that does not answer cannot hold it back.
+ * pipe: a byte on it wakes the guardian when it is armed (or its deadline moved back), its EOF
+ * tells the guardian that the agent is gone. The guardian never asks the agent anything, so an
+ * agent that does not answer cannot hold it back, and it wakes for nothing periodic: an idle
+ * cluster costs it no CPU.
  */
 #include "guardian.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -39,13 +42,13 @@
 /* The reap loop's step in guardian_stop. */
 #define GUARDIAN_REAP_STEP_MS 10
 /* Attempts to fence after the agent died before the guardian gives up and exits (a fence fails
- * only when the postmaster cannot be identified or signalled): ten slices. */
+ * only when the postmaster cannot be identified or signalled), GUARDIAN_RETRY_MS apart. */
 #define GUARDIAN_GONE_TRIES 10
 /* Where the page's file lives: a tmpfs on every Linux (also in containers). */
 #define GUARDIAN_PAGE_DIR "/dev/shm"
 /* "/dev/shm/gsha-guardian-" and 16 hex digits. */
 #define GUARDIAN_PAGE_PATH_MAX 64
-/* Bytes one read drains from the pipe (the agent writes nothing; this only empties it). */
+/* Bytes one read drains from the pipe (the agent writes a byte to wake the guardian). */
 #define GUARDIAN_PIPE_READ 64
 
 /* The shared page, one per data directory: GUARDIAN_PAGE_DIR/gsha-guardian-<hash of the data
@@ -86,7 +89,7 @@ enum guardian_verdict guardian_decide(int64_t deadline_ms, int64_t fenced_for_ms
 	bool armed = deadline_ms != 0 && deadline_ms != fenced_for_ms;
 	int64_t fire_ms;
 
-	*sleep_ms = GUARDIAN_SLICE_MS;
+	*sleep_ms = -1;
 	if (agent_gone && (superseded || !armed))
 		return GUARDIAN_EXIT;
 	if (!armed)
@@ -94,21 +97,28 @@ enum guardian_verdict guardian_decide(int64_t deadline_ms, int64_t fenced_for_ms
 	fire_ms = deadline_ms + GUARDIAN_GRACE_MS;
 	if (now_ms >= fire_ms)
 		return agent_gone ? GUARDIAN_FENCE_AGENT_GONE : GUARDIAN_FENCE_DEADLINE;
-	if (fire_ms - now_ms < *sleep_ms)
-		*sleep_ms = fire_ms - now_ms;
+	*sleep_ms = fire_ms - now_ms;
+	/* A dead agent's guardian looks for a new agent's takeover (nothing wakes it for that):
+	 * a state that lasts until a restart, not the idle one. */
+	if (agent_gone && *sleep_ms > GUARDIAN_RETRY_MS)
+		*sleep_ms = GUARDIAN_RETRY_MS;
 	return GUARDIAN_WAIT;
 }
 
 /* --- The guardian process ------------------------------------------------------------------ */
 
-/* Waits up to sleep_ms for the pipe; returns true once it reported EOF (the agent is gone). */
+/* Waits up to sleep_ms (-1: without a bound) for the pipe, draining the bytes that woke it;
+ * returns true once it reported EOF (the agent is gone). */
 static bool agent_gone(int fd, int64_t sleep_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	char buf[GUARDIAN_PIPE_READ];
 	ssize_t n;
 
-	if (poll(&p, 1, (int)sleep_ms) <= 0 || (p.revents & (POLLIN | POLLHUP | POLLERR)) == 0)
+	if (sleep_ms > INT_MAX)
+		sleep_ms = INT_MAX;
+	if (poll(&p, 1, sleep_ms < 0 ? -1 : (int)sleep_ms) <= 0 ||
+	    (p.revents & (POLLIN | POLLHUP | POLLERR)) == 0)
 		return false;
 	n = read(fd, buf, sizeof(buf));
 	return n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN);
@@ -146,27 +156,34 @@ static void spend(struct guardian_page *page, int64_t deadline)
 	(void)atomic_compare_exchange_strong(&page->deadline_ms, &expected, 0);
 }
 
+/* The postmaster's identity, read right before a fence (a restart since arming changed it);
+ * when postmaster.pid cannot be read now, the last one read stays the fallback, which
+ * db_fence_target checks again before it signals anything. */
+static void refresh_target(const char *data_dir, struct db_fence_target *target)
+{
+	struct db_fence_target seen;
+
+	if (db_fence_target_read(data_dir, &seen) == 0)
+		*target = seen;
+}
+
 static void guardian_main(struct guardian_page *page, int fd, const char *data_dir, pid_t agent)
 {
-	struct db_fence_target target, seen;
-	int64_t fenced_for = 0, failed_for = 0, refreshed = 0;
+	struct db_fence_target target;
+	int64_t fenced_for = 0, failed_for = 0;
 	bool gone = false;
 	char why[200];
 
 	memset(&target, 0, sizeof(target));
 	buf_copy_or_clear(target.data_dir, sizeof(target.data_dir), data_dir);
+	/* The server that runs now: the fallback identity should its postmaster.pid go missing. */
+	refresh_target(data_dir, &target);
 	for (;;) {
 		int64_t now = clock_mono_ms(), sleep_ms;
 		int64_t deadline = atomic_load(&page->deadline_ms);
 		bool superseded = atomic_load(&page->owner_pid) != (int64_t)agent;
 		enum guardian_verdict v;
 
-		/* While armed, keep the postmaster's identity current (a restart changes it). */
-		if (deadline != 0 && now - refreshed >= GUARDIAN_TARGET_REFRESH_MS) {
-			refreshed = now;
-			if (db_fence_target_read(data_dir, &seen) == 0)
-				target = seen;
-		}
 		v = guardian_decide(deadline, fenced_for, gone, superseded, now, &sleep_ms);
 		switch (v) {
 		case GUARDIAN_WAIT:
@@ -187,6 +204,7 @@ static void guardian_main(struct guardian_page *page, int fd, const char *data_d
 			}
 			break;
 		case GUARDIAN_FENCE_DEADLINE:
+			refresh_target(data_dir, &target);
 			snprintf(why, sizeof(why),
 				 "the agent (pid %d) did not renew the leader's fence deadline, "
 				 "passed %lld ms ago",
@@ -198,7 +216,7 @@ static void guardian_main(struct guardian_page *page, int fd, const char *data_d
 				failed_for = deadline;
 			}
 			if (fenced_for != deadline)
-				gone = agent_gone(fd, GUARDIAN_SLICE_MS);
+				gone = agent_gone(fd, GUARDIAN_RETRY_MS);
 			break;
 		case GUARDIAN_FENCE_AGENT_GONE:
 			snprintf(
@@ -207,9 +225,10 @@ static void guardian_main(struct guardian_page *page, int fd, const char *data_d
 				"took over by its fence deadline",
 				(int)agent);
 			for (int i = 0; i < GUARDIAN_GONE_TRIES; i++) {
+				refresh_target(data_dir, &target);
 				if (fence(page, &target, why, i > 0))
 					break;
-				clock_sleep_ms(GUARDIAN_SLICE_MS);
+				clock_sleep_ms(GUARDIAN_RETRY_MS);
 			}
 			spend(page, deadline);
 			return;
@@ -317,6 +336,8 @@ struct guardian *guardian_start(const char *data_dir)
 		_exit(0);
 	}
 	close(fds[0]);
+	/* A wake never blocks the agent: a full pipe already holds one for the guardian. */
+	(void)fcntl(fds[1], F_SETFL, O_NONBLOCK);
 	g->pipe_wr = fds[1];
 	g->pid = pid;
 	log_info("guardian started (pid %d): it fences PostgreSQL if this agent freezes or dies "
@@ -338,8 +359,16 @@ out_warn:
 
 void guardian_set_deadline(struct guardian *g, int64_t fence_deadline_ms)
 {
-	if (g != NULL)
-		atomic_store(&g->page->deadline_ms, fence_deadline_ms);
+	int64_t old;
+	char byte = 0;
+
+	if (g == NULL)
+		return;
+	old = atomic_exchange(&g->page->deadline_ms, fence_deadline_ms);
+	/* Armed, the guardian sleeps until the old deadline's fire time: a later one it finds
+	 * then, a disarm too; only an earlier one, or an arming, must wake it now. */
+	if (fence_deadline_ms != 0 && (old == 0 || fence_deadline_ms < old))
+		(void)!write(g->pipe_wr, &byte, 1);
 }
 
 void guardian_disarm(struct guardian *g)

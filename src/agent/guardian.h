@@ -30,11 +30,13 @@
 #define GUARDIAN_GRACE_MS 100
 /* How long an immediate shutdown may take before the postmaster and its children are killed. */
 #define GUARDIAN_QUIT_WAIT_MS 500
-/* The longest the guardian sleeps: it reads the shared deadline at least this often, so a new
- * arming is seen within it (deadlines lie at least a second ahead). */
-#define GUARDIAN_SLICE_MS 100
-/* How often, while armed, the guardian reads postmaster.pid again to follow a restarted server. */
-#define GUARDIAN_TARGET_REFRESH_MS 1000
+/* How soon the guardian tries a fence again that failed (the postmaster could not be identified
+ * or signalled), and how often a dead agent's armed guardian looks whether a new agent took its
+ * page over. It has no other periodic wake: disarmed, it sleeps in poll() until the agent
+ * arms it (a byte on the pipe) or dies (EOF); armed, it sleeps until the deadline plus
+ * GUARDIAN_GRACE_MS and reads the deadline again then (the agent only moves it forward while
+ * armed, and wakes the guardian when it sets an earlier one; a disarm needs no wake). */
+#define GUARDIAN_RETRY_MS 100
 
 struct guardian;
 
@@ -44,7 +46,9 @@ struct guardian;
 struct guardian *guardian_start(const char *data_dir);
 
 /* Arms the guardian with the leader's fence deadline (monotonic ms): it fences PostgreSQL
- * GUARDIAN_GRACE_MS after it, and when the agent dies. 0 disarms. g may be NULL. */
+ * GUARDIAN_GRACE_MS after it, and when the agent dies. 0 disarms. Wakes the guardian (one byte
+ * on the pipe, never blocking) only when the deadline is set from 0 or moved back; moving it
+ * forward or disarming costs the guardian no wake. g may be NULL. */
 void guardian_set_deadline(struct guardian *g, int64_t fence_deadline_ms);
 
 /* Disarms the guardian: it fences nothing, and exits quietly when the agent exits. */
@@ -68,7 +72,7 @@ void guardian_stop(struct guardian *g);
 /* --- The pure deadline logic (unit-tested) ------------------------------------------------- */
 
 enum guardian_verdict {
-	GUARDIAN_WAIT,		   /* sleep (at most *sleep_ms) and look again */
+	GUARDIAN_WAIT,		   /* sleep (*sleep_ms, -1 = until woken) and look again */
 	GUARDIAN_FENCE_DEADLINE,   /* the deadline passed unmoved: fence, then keep watching */
 	GUARDIAN_FENCE_AGENT_GONE, /* the agent died armed and its deadline passed: fence, exit */
 	GUARDIAN_EXIT,		   /* the agent is gone and there is nothing (more) to fence */
@@ -82,7 +86,9 @@ const char *guardian_verdict_name(enum guardian_verdict v);
  * the shared page. A dead agent's deadline still holds: the guardian fences when it passes
  * (GUARDIAN_FENCE_AGENT_GONE, then exits), unless a new agent took over first, as a restarted
  * Patroni takes over its predecessor's watchdog; nothing else could take over before it.
- * *sleep_ms is set for GUARDIAN_WAIT. */
+ * *sleep_ms is set for GUARDIAN_WAIT: until the fire time (deadline + GUARDIAN_GRACE_MS) when
+ * armed, -1 (until the agent wakes it or dies) when not; at most GUARDIAN_RETRY_MS once the
+ * agent is gone (a new agent's takeover wakes nothing). */
 enum guardian_verdict guardian_decide(int64_t deadline_ms, int64_t fenced_for_ms, bool agent_gone,
 				      bool superseded, int64_t now_ms, int64_t *sleep_ms);
 

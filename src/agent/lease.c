@@ -81,16 +81,24 @@ int64_t lease_fence_deadline_ms(struct lease_keeper *k)
 	return f;
 }
 
-/* One keepalive, with k->lock released around the request. */
+/* Whether the lease carries a fence deadline (the leader key, or an armed guardian): the
+ * leader's schedule, else the member key's (ha_keepalive_interval_ms). */
+static bool fencing_locked(const struct lease_keeper *k)
+{
+	return k->leading || k->armed;
+}
+
+/* One keepalive, with k->lock released around the request; bounded by the schedule's attempt
+ * bound, so a failed one is retried well before the fence deadline (or the lease's end). */
 static void renew(struct lease_keeper *k, uint64_t id)
 {
 	char msg[DCS_MSG_MAX] = "";
-	int64_t sent, ended;
+	int64_t sent, ended, bound = ha_keepalive_timeout_ms(&k->policy, fencing_locked(k));
 	int rc;
 
 	pthread_mutex_unlock(&k->lock);
 	sent = clock_mono_ms();
-	rc = dcs_lease_keepalive_side(k->dcs, id, 0, NULL, msg, sizeof(msg));
+	rc = dcs_lease_keepalive_side(k->dcs, id, sent + bound, NULL, msg, sizeof(msg));
 	ended = clock_mono_ms();
 	pthread_mutex_lock(&k->lock);
 	if (k->st.lease != id) {
@@ -150,7 +158,7 @@ static void *lease_main(void *arg)
 			if (k->hung)
 				log_notice("the HA loop moves again: keepalives resume");
 			k->hung = false;
-			due = ha_keepalive_due_ms(&k->policy,
+			due = ha_keepalive_due_ms(&k->policy, fencing_locked(k),
 						  k->st.lease == id ? k->st.renewed_ms : 0,
 						  k->st.lease == id ? k->failed_end_ms : 0);
 			if (due <= now) {
@@ -250,6 +258,7 @@ void lease_set_leading(struct lease_keeper *k, bool leading, int64_t failsafe_ac
 		k->leading = leading;
 		k->failsafe_acked_ms = failsafe_acked_ms;
 		announce_locked(k);
+		pthread_cond_broadcast(&k->cond); /* the schedule may have changed */
 	}
 	pthread_mutex_unlock(&k->lock);
 }
@@ -257,6 +266,8 @@ void lease_set_leading(struct lease_keeper *k, bool leading, int64_t failsafe_ac
 void lease_arm_guardian(struct lease_keeper *k, bool armed, int64_t failsafe_acked_ms)
 {
 	pthread_mutex_lock(&k->lock);
+	if (armed != k->armed)
+		pthread_cond_broadcast(&k->cond); /* the schedule may have changed */
 	k->armed = armed;
 	k->failsafe_acked_ms = failsafe_acked_ms;
 	announce_locked(k);

@@ -112,7 +112,8 @@ static int adopt_lease(struct agent *a)
 #define KEEPALIVE_LATE_MS 100
 
 /* The lease as the lease thread keeps it. lease_ok: its last keepalive of the lease the client
- * holds succeeded and the next is not overdue (due an interval later, bounded by retry_timeout);
+ * holds succeeded and the next is not overdue (due an interval later, bounded by the attempt
+ * bound of the lease thread's schedule, both the leader's or a member's);
  * so a keepalive that hangs in etcd's silence counts as failed before it times out, as it did
  * when the loop sent it. A failure is logged when its text changes. Returns true when etcd looks
  * silent (a transient failure, or an overdue answer): the cluster read would only spend another
@@ -123,7 +124,7 @@ static bool take_lease_state(struct agent *a)
 	struct lease_state st;
 	uint64_t id = dcs_lease_id(a->dcs);
 	int64_t age;
-	bool overdue;
+	bool overdue, leading;
 
 	lease_get(a->lease, &st);
 	if (id == 0 || st.lease != id) {
@@ -133,8 +134,10 @@ static bool take_lease_state(struct agent *a)
 	}
 	agent_ha_policy(a->cfg, &a->dyn, &policy);
 	age = clock_mono_ms() - st.renewed_ms;
-	overdue = st.renewed_ms <= 0 || age > ha_keepalive_interval_ms(&policy) +
-							policy.retry_timeout_ms + KEEPALIVE_LATE_MS;
+	leading = lease_fence_deadline_ms(a->lease) != 0;
+	overdue = st.renewed_ms <= 0 || age > ha_keepalive_interval_ms(&policy, leading) +
+							ha_keepalive_timeout_ms(&policy, leading) +
+							KEEPALIVE_LATE_MS;
 	a->lease_renewed_ms = st.renewed_ms;
 	a->lease_ok = st.ok && !overdue;
 	if (!st.ok && st.error[0] != '\0')

@@ -439,22 +439,31 @@ int64_t ha_stall_limit_ms(const struct ha_policy *policy);
 
 /*
  * The lease thread's schedule (src/agent/lease.c, docs/timing.md "The lease thread"). A renewal
- * proves the lease for the fence window, ttl - fence margin, counted from its send time. The
- * thread renews every ha_keepalive_interval_ms: ttl / 4 or loop_wait, whichever is shorter (never
- * less often than a loop that renews once a cycle, as Patroni's), but short enough that a keepalive that
- * fails after a whole retry_timeout is still retried before the window of the last success ends:
- * interval <= (ttl - 2 x retry_timeout - ttl / 100) / 2. Never below HA_KEEPALIVE_MIN_MS.
+ * proves the lease for the fence window W = ttl - fence margin, counted from its send time.
+ * leading: the lease carries the leader key (or the guardian is armed): the thread renews every
+ * I = min(loop_wait, W - retry slot - 2 x K), each attempt bounded by
+ * K = min(retry_timeout, max(HA_KEEPALIVE_TIMEOUT_MIN_MS, (W - loop_wait - retry slot) / 2)),
+ * so a failed attempt and its retry are both answered before the fence deadline. Otherwise it
+ * only carries the member key: every min(ttl / 2, W - K_leader - retry slot) (a replica that
+ * starts leading still has an attempt and a retry slot before its deadline), each attempt
+ * bounded so that a failed one and its retry end before the lease expires. Never below
+ * HA_KEEPALIVE_MIN_MS.
  */
 #define HA_KEEPALIVE_MIN_MS 50
-/* After a failed keepalive (which already spent up to retry_timeout across the endpoints), the
- * next one goes out this soon. */
+/* After a failed keepalive, the next one goes out this soon (the retry slot). */
 #define HA_KEEPALIVE_RETRY_MS 50
-int64_t ha_keepalive_interval_ms(const struct ha_policy *policy);
+/* The shortest bound of one keepalive attempt (unless retry_timeout is shorter): one small
+ * request on a connection of its own, answered in milliseconds on a LAN. */
+#define HA_KEEPALIVE_TIMEOUT_MIN_MS 100
+int64_t ha_keepalive_interval_ms(const struct ha_policy *policy, bool leading);
+
+/* How long one keepalive attempt may take (K above). */
+int64_t ha_keepalive_timeout_ms(const struct ha_policy *policy, bool leading);
 
 /* When the next keepalive is due: last_ok_sent_ms + interval after a success (0: never renewed:
  * now), or HA_KEEPALIVE_RETRY_MS after the end of a failed one (failed_end_ms, 0: none since the
  * last success). */
-int64_t ha_keepalive_due_ms(const struct ha_policy *policy, int64_t last_ok_sent_ms,
+int64_t ha_keepalive_due_ms(const struct ha_policy *policy, bool leading, int64_t last_ok_sent_ms,
 			    int64_t failed_end_ms);
 
 /* How long the lease thread goes on renewing without a heartbeat of the HA loop: a loop that
@@ -464,8 +473,8 @@ int64_t ha_keepalive_due_ms(const struct ha_policy *policy, int64_t last_ok_sent
 int64_t ha_heartbeat_bound_ms(const struct ha_policy *policy);
 
 /* Checks that the timing settings leave a leader time to renew and to fence itself: Patroni's
- * rule ttl >= loop_wait + 2 x retry_timeout, and room in the fence window for a failed keepalive
- * and its retry: ttl - 2 x retry_timeout - ttl / 100 >= 2 x HA_KEEPALIVE_MIN_MS (docs/timing.md).
+ * rule ttl >= loop_wait + 2 x retry_timeout, and room in the fence window for the leader's
+ * keepalive schedule above: W - retry slot - 2 x K >= HA_KEEPALIVE_MIN_MS (docs/timing.md).
  * Returns 0, or -EINVAL with a message in err (caller-owned, errlen bytes). */
 int ha_policy_check(const struct ha_policy *policy, char *err, size_t errlen);
 

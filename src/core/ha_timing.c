@@ -108,34 +108,79 @@ int64_t ha_stall_limit_ms(const struct ha_policy *policy)
 	return sadd(cycle, cycle);
 }
 
-/* What the fence window leaves beside two retry_timeouts: twice the longest keepalive interval
- * that still retries a failed keepalive in time. */
-static int64_t keepalive_slack_ms(const struct ha_policy *policy)
+/* The fence window: how long a renewal proves the lease, counted from its send time. */
+static int64_t fence_window_ms(const struct ha_policy *policy)
 {
-	return ssub(ssub(policy->ttl_ms, sadd(policy->retry_timeout_ms, policy->retry_timeout_ms)),
-		    sadd(policy->ttl_ms, HA_DRIFT_DIVISOR - 1) / HA_DRIFT_DIVISOR);
+	return ssub(policy->ttl_ms, ha_fence_margin_ms(policy, policy->ttl_ms));
 }
 
-int64_t ha_keepalive_interval_ms(const struct ha_policy *policy)
+static int64_t min64(int64_t a, int64_t b)
 {
-	int64_t interval = policy->ttl_ms / 4, fit = keepalive_slack_ms(policy) / 2;
+	return a < b ? a : b;
+}
 
-	/* Never less often than the loop used to renew (Patroni renews every loop_wait). */
-	if (policy->loop_wait_ms > 0 && policy->loop_wait_ms < interval)
-		interval = policy->loop_wait_ms;
-	if (fit < interval)
-		interval = fit;
+/* The leader's attempt bound: what the window W leaves beside loop_wait and one retry slot,
+ * halved (the failed attempt and its retry), at least HA_KEEPALIVE_TIMEOUT_MIN_MS, at most
+ * retry_timeout. */
+static int64_t leader_timeout_ms(const struct ha_policy *policy)
+{
+	int64_t k =
+		ssub(ssub(fence_window_ms(policy), policy->loop_wait_ms), HA_KEEPALIVE_RETRY_MS) /
+		2;
+
+	if (k < HA_KEEPALIVE_TIMEOUT_MIN_MS)
+		k = HA_KEEPALIVE_TIMEOUT_MIN_MS;
+	return min64(k, policy->retry_timeout_ms);
+}
+
+/* The leader's interval before the floor: loop_wait, or less where a failed attempt and its
+ * answered retry would not fit in the window after it (W - retry slot - 2 x K). */
+static int64_t leader_interval_ms(const struct ha_policy *policy)
+{
+	int64_t fit = ssub(ssub(fence_window_ms(policy), HA_KEEPALIVE_RETRY_MS),
+			   sadd(leader_timeout_ms(policy), leader_timeout_ms(policy)));
+
+	return min64(policy->loop_wait_ms, fit);
+}
+
+int64_t ha_keepalive_interval_ms(const struct ha_policy *policy, bool leading)
+{
+	int64_t interval;
+
+	if (leading)
+		interval = leader_interval_ms(policy);
+	else /* ttl / 2, and a replica that starts leading still has an attempt and a retry slot
+	      * left in its window (W - K_leader - retry slot) */
+		interval = min64(policy->ttl_ms / 2,
+				 ssub(ssub(fence_window_ms(policy), leader_timeout_ms(policy)),
+				      HA_KEEPALIVE_RETRY_MS));
 	return interval < HA_KEEPALIVE_MIN_MS ? HA_KEEPALIVE_MIN_MS : interval;
 }
 
-int64_t ha_keepalive_due_ms(const struct ha_policy *policy, int64_t last_ok_sent_ms,
+int64_t ha_keepalive_timeout_ms(const struct ha_policy *policy, bool leading)
+{
+	int64_t k;
+
+	if (leading)
+		return leader_timeout_ms(policy);
+	/* The member key's lease must outlive a failed attempt and its retry: I + 2 K + retry
+	 * slot <= ttl. */
+	k = ssub(ssub(policy->ttl_ms, ha_keepalive_interval_ms(policy, false)),
+		 HA_KEEPALIVE_RETRY_MS) /
+	    2;
+	if (k < HA_KEEPALIVE_TIMEOUT_MIN_MS)
+		k = HA_KEEPALIVE_TIMEOUT_MIN_MS;
+	return min64(k, policy->retry_timeout_ms);
+}
+
+int64_t ha_keepalive_due_ms(const struct ha_policy *policy, bool leading, int64_t last_ok_sent_ms,
 			    int64_t failed_end_ms)
 {
 	if (failed_end_ms > 0)
 		return sadd(failed_end_ms, HA_KEEPALIVE_RETRY_MS);
 	if (last_ok_sent_ms <= 0)
 		return 0;
-	return sadd(last_ok_sent_ms, ha_keepalive_interval_ms(policy));
+	return sadd(last_ok_sent_ms, ha_keepalive_interval_ms(policy, leading));
 }
 
 int64_t ha_heartbeat_bound_ms(const struct ha_policy *policy)
@@ -163,13 +208,18 @@ int ha_policy_check(const struct ha_policy *policy, char *err, size_t errlen)
 			 (long long)policy->ttl_ms, (long long)need);
 		return -EINVAL;
 	}
-	if (keepalive_slack_ms(policy) < 2 * HA_KEEPALIVE_MIN_MS) {
-		snprintf(
-			err, errlen,
-			"\"retry_timeout\": %lld ms is too long for ttl %lld ms: a keepalive that "
-			"fails after retry_timeout must still be retried before the fence deadline "
-			"(ttl - retry_timeout - ttl/100); lower retry_timeout or raise ttl",
-			(long long)policy->retry_timeout_ms, (long long)policy->ttl_ms);
+	/* The leader's schedule must hold: every interval of at least HA_KEEPALIVE_MIN_MS, a
+	 * failed attempt and its retry, both bounded, answered inside the fence window. */
+	if (leader_interval_ms(policy) < HA_KEEPALIVE_MIN_MS) {
+		snprintf(err, errlen,
+			 "\"retry_timeout\": %lld ms is too long for ttl %lld ms: the leader's "
+			 "keepalive (every min(loop_wait, ...) >= %d ms), a failed attempt and its "
+			 "retry (each bounded by %lld ms) must all be answered within the fence "
+			 "window ttl - retry_timeout - ttl/100 = %lld ms; lower retry_timeout or "
+			 "raise ttl",
+			 (long long)policy->retry_timeout_ms, (long long)policy->ttl_ms,
+			 HA_KEEPALIVE_MIN_MS, (long long)leader_timeout_ms(policy),
+			 (long long)fence_window_ms(policy));
 		return -EINVAL;
 	}
 	if (policy->synchronous_mode && policy->synchronous_node_count < 1) {

@@ -27,13 +27,13 @@
 /* Every wait of these tests has this bound; none asserts on how long something took. */
 #define WAIT_BOUND_MS 20000
 
-static void test_disarmed_waits_a_slice(void **state)
+static void test_disarmed_waits_until_woken(void **state)
 {
-	int64_t sleep_ms = -1;
+	int64_t sleep_ms = 0;
 
 	(void)state;
 	assert_int_equal(GUARDIAN_WAIT, guardian_decide(0, 0, false, false, 1000, &sleep_ms));
-	assert_int_equal(GUARDIAN_SLICE_MS, sleep_ms);
+	assert_int_equal(-1, sleep_ms);
 }
 
 static void test_deadline_fences_after_the_grace_once(void **state)
@@ -41,13 +41,11 @@ static void test_deadline_fences_after_the_grace_once(void **state)
 	int64_t sleep_ms = -1;
 
 	(void)state;
-	/* Far ahead: a full slice; near: up to the fire time, not beyond it. */
+	/* Armed: it sleeps up to the fire time (deadline + grace) in one go, not beyond it. */
 	assert_int_equal(GUARDIAN_WAIT, guardian_decide(10000, 0, false, false, 1000, &sleep_ms));
-	assert_int_equal(GUARDIAN_SLICE_MS, sleep_ms);
+	assert_int_equal(9000 + GUARDIAN_GRACE_MS, sleep_ms);
 	assert_int_equal(GUARDIAN_WAIT, guardian_decide(10000, 0, false, false, 10000, &sleep_ms));
-	assert_int_equal(GUARDIAN_GRACE_MS < GUARDIAN_SLICE_MS ? GUARDIAN_GRACE_MS
-							       : GUARDIAN_SLICE_MS,
-			 sleep_ms);
+	assert_int_equal(GUARDIAN_GRACE_MS, sleep_ms);
 	assert_int_equal(GUARDIAN_WAIT, guardian_decide(10000, 0, false, false,
 							10000 + GUARDIAN_GRACE_MS - 1, &sleep_ms));
 	assert_int_equal(1, sleep_ms);
@@ -57,7 +55,7 @@ static void test_deadline_fences_after_the_grace_once(void **state)
 	/* Fenced for that deadline: not again, while it stays unmoved. */
 	assert_int_equal(GUARDIAN_WAIT,
 			 guardian_decide(10000, 10000, false, false, 50000, &sleep_ms));
-	assert_int_equal(GUARDIAN_SLICE_MS, sleep_ms);
+	assert_int_equal(-1, sleep_ms);
 	/* The agent came back and leads again: the new deadline counts. */
 	assert_int_equal(
 		GUARDIAN_FENCE_DEADLINE,
@@ -72,6 +70,7 @@ static void test_moved_deadline_does_not_fence(void **state)
 	/* The agent moved it forward before it passed: nothing happens at the old one. */
 	assert_int_equal(GUARDIAN_WAIT, guardian_decide(20000, 0, false, false,
 							10000 + GUARDIAN_GRACE_MS, &sleep_ms));
+	assert_int_equal(10000, sleep_ms);
 }
 
 static void test_agent_gone(void **state)
@@ -81,7 +80,8 @@ static void test_agent_gone(void **state)
 	(void)state;
 	/* Armed: its deadline still holds; the guardian waits for it, then fences. */
 	assert_int_equal(GUARDIAN_WAIT, guardian_decide(90000, 0, true, false, 1000, &sleep_ms));
-	assert_int_equal(GUARDIAN_SLICE_MS, sleep_ms);
+	/* ... looking in the meantime whether a new agent took the page over. */
+	assert_int_equal(GUARDIAN_RETRY_MS, sleep_ms);
 	assert_int_equal(
 		GUARDIAN_FENCE_AGENT_GONE,
 		guardian_decide(90000, 0, true, false, 90000 + GUARDIAN_GRACE_MS, &sleep_ms));
@@ -252,6 +252,84 @@ static pid_t fake_agent(const char *dir, int64_t armed_for_ms, pid_t *guardian)
 	return pid;
 }
 
+static void test_earlier_deadline_wakes_the_guardian(void **state)
+{
+	struct fake_pm pm;
+	struct guardian *g;
+	int status;
+
+	(void)state;
+	fake_pm_start(&pm);
+	g = guardian_start(pm.dir);
+	assert_non_null(g);
+	/* Armed an hour ahead, it sleeps until then; an earlier deadline must wake it. */
+	guardian_set_deadline(g, clock_mono_ms() + 3600 * 1000);
+	guardian_set_deadline(g, clock_mono_ms() - 1);
+	status = wait_end(pm.pid);
+	assert_true(status != -1);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(SIGQUIT, WTERMSIG(status));
+	pm.pid = 0;
+	guardian_stop(g);
+	fake_pm_done(&pm);
+}
+
+/* The guardian's voluntary context switches so far (each sleep that ended is one). */
+static long guardian_switches(pid_t pid)
+{
+	char path[64], line[256];
+	long n = -1;
+	FILE *f;
+
+	assert_int_equal(0, buf_format(path, sizeof(path), "/proc/%d/status", (int)pid));
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	assert_true(n >= 0);
+	return n;
+}
+
+/* Disarmed, and armed with a deadline far ahead that the agent keeps moving forward, the
+ * guardian sleeps through: it has no periodic wake (an idle cluster costs it no CPU). */
+static void test_idle_guardian_does_not_wake(void **state)
+{
+	struct fake_pm pm;
+	struct guardian *g;
+	long before, after;
+	int64_t deadline;
+
+	(void)state;
+	fake_pm_start(&pm);
+	g = guardian_start(pm.dir);
+	assert_non_null(g);
+	/* Armed once (one wake), then only moved forward and disarmed: no more wakes. */
+	deadline = clock_mono_ms() + 3600 * 1000;
+	guardian_set_deadline(g, deadline);
+	/* Until it has taken that wake and gone back to sleep (bounded). */
+	before = guardian_switches(guardian_pid(g));
+	for (int i = 0; i < WAIT_BOUND_MS / 100; i++) {
+		clock_sleep_ms(100);
+		after = guardian_switches(guardian_pid(g));
+		if (after == before && after > 0)
+			break;
+		before = after;
+	}
+	for (int i = 0; i < 5; i++) {
+		clock_sleep_ms(100);
+		guardian_set_deadline(g, deadline + 1000 * (i + 1));
+	}
+	guardian_disarm(g);
+	clock_sleep_ms(300);
+	after = guardian_switches(guardian_pid(g));
+	assert_int_equal(before, after);
+	assert_int_equal(0, waitpid(pm.pid, NULL, WNOHANG)); /* nothing was fenced */
+	guardian_stop(g);
+	fake_pm_done(&pm);
+}
+
 static void test_fences_when_an_armed_agent_dies(void **state)
 {
 	struct fake_pm pm;
@@ -317,12 +395,14 @@ static void test_disarmed_agent_death_fences_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_disarmed_waits_a_slice),
+		cmocka_unit_test(test_disarmed_waits_until_woken),
 		cmocka_unit_test(test_deadline_fences_after_the_grace_once),
 		cmocka_unit_test(test_moved_deadline_does_not_fence),
 		cmocka_unit_test(test_agent_gone),
 		cmocka_unit_test(test_fences_when_the_deadline_passes),
 		cmocka_unit_test(test_kills_a_postmaster_that_ignores_the_immediate_shutdown),
+		cmocka_unit_test(test_earlier_deadline_wakes_the_guardian),
+		cmocka_unit_test(test_idle_guardian_does_not_wake),
 		cmocka_unit_test(test_fences_when_an_armed_agent_dies),
 		cmocka_unit_test(test_restarted_agent_takes_over_from_a_dead_one),
 		cmocka_unit_test(test_disarmed_agent_death_fences_nothing),

@@ -1366,24 +1366,28 @@ static void test_policy_check_accepts_fast_and_patroni_defaults(void **state)
 	assert_true(ha_fence_deadline_ms(&p, 0, 0) > 0);
 }
 
-/* The lease thread's schedule (docs/timing.md, "The lease thread"): ttl / 4, shortened so a
- * keepalive failing after a whole retry_timeout is retried before the fence deadline of the last
- * success, and the heartbeat bound max(2 x ttl, the stall limit). */
+/* The lease thread's schedule (docs/timing.md, "The lease thread"). W = ttl - retry_timeout -
+ * ttl/100. Leader: every I = min(loop_wait, W - 50 - 2K), attempts bounded by
+ * K = min(retry_timeout, max(100, (W - loop_wait - 50) / 2)). Member key only: every
+ * min(ttl / 2, W - K_leader - 50), attempts bounded so the lease outlives a failure and its
+ * retry. And the heartbeat bound max(2 x ttl, the stall limit). */
 static void test_keepalive_schedule_fits_the_fence_window(void **state)
 {
 	static const struct {
-		int64_t ttl, loop_wait, retry, interval, bound;
+		int64_t ttl, loop_wait, retry, lead_i, lead_k, member_i, member_k, bound;
 	} cases[] = {
-		/* fast profile: min(500, (2000 - 1000 - 20) / 2 = 490) */
-		{ 2000, 500, 500, 490, 4000 },
-		/* the tests' ttl 5 / loop_wait 1 / retry 1: min(1250, loop_wait 1000, 1475) */
-		{ 5000, 1000, 1000, 1000, 10000 },
-		/* ttl 4 / 1 / 1 (ha_lease_thread): min(1000, 1000, (4000 - 2000 - 40) / 2) */
-		{ 4000, 1000, 1000, 980, 8000 },
-		/* Patroni's defaults: min(7500, (30000 - 20000 - 300) / 2 = 4850); bound 60 s */
-		{ 30000, 10000, 10000, 4850, 60000 },
-		/* stall limit 2 x (3 + 3) = 12 s beats 2 x ttl = 10 s */
-		{ 5000, 3000, 3000, 50, 12000 },
+		/* fast profile: W 1480, K (1480 - 500 - 50) / 2 = 465, member min(1000, 965) */
+		{ 2000, 500, 500, 500, 465, 965, 492, 4000 },
+		/* the tests' ttl 5 / loop_wait 1 / retry 1: W 3950, K = retry_timeout */
+		{ 5000, 1000, 1000, 1000, 1000, 2500, 1000, 10000 },
+		/* 5 / 1 / 2: W 2950, K (2950 - 1000 - 50) / 2 = 950, member min(2500, 1950) */
+		{ 5000, 1000, 2000, 1000, 950, 1950, 1500, 10000 },
+		/* ttl 4 / 1 / 1 (ha_lease_thread): W 2960, K 955, member min(2000, 1955) */
+		{ 4000, 1000, 1000, 1000, 955, 1955, 997, 8000 },
+		/* Patroni's defaults: W 19700, K 4825, every loop_wait; member min(15000, 14825) */
+		{ 30000, 10000, 10000, 10000, 4825, 14825, 7562, 60000 },
+		/* refused by Patroni's rule; the floor K = 100 shortens the leader's interval */
+		{ 5000, 3000, 3000, 1700, 100, 1800, 1575, 12000 },
 	};
 
 	(void)state;
@@ -1391,39 +1395,59 @@ static void test_keepalive_schedule_fits_the_fence_window(void **state)
 		struct ha_policy p = { .ttl_ms = cases[i].ttl,
 				       .loop_wait_ms = cases[i].loop_wait,
 				       .retry_timeout_ms = cases[i].retry };
-		int64_t interval = ha_keepalive_interval_ms(&p), renewed = 1000000;
+		int64_t li = ha_keepalive_interval_ms(&p, true),
+			lk = ha_keepalive_timeout_ms(&p, true);
+		int64_t mi = ha_keepalive_interval_ms(&p, false);
+		int64_t mk = ha_keepalive_timeout_ms(&p, false), renewed = 1000000;
 		int64_t fence = ha_fence_deadline_ms(&p, renewed, 0);
 
-		if (interval != cases[i].interval || ha_heartbeat_bound_ms(&p) != cases[i].bound)
-			fail_msg("case %zu: interval %lld, bound %lld", i, (long long)interval,
+		if (li != cases[i].lead_i || lk != cases[i].lead_k || mi != cases[i].member_i ||
+		    mk != cases[i].member_k || ha_heartbeat_bound_ms(&p) != cases[i].bound)
+			fail_msg("case %zu: leader %lld/%lld, member %lld/%lld, bound %lld", i,
+				 (long long)li, (long long)lk, (long long)mi, (long long)mk,
 				 (long long)ha_heartbeat_bound_ms(&p));
-		assert_int_equal(ha_keepalive_due_ms(&p, renewed, 0), renewed + interval);
+		assert_int_equal(ha_keepalive_due_ms(&p, true, renewed, 0), renewed + li);
+		assert_int_equal(ha_keepalive_due_ms(&p, false, renewed, 0), renewed + mi);
 		/* never renewed: due now */
-		assert_int_equal(ha_keepalive_due_ms(&p, 0, 0), 0);
+		assert_int_equal(ha_keepalive_due_ms(&p, true, 0, 0), 0);
 		/* after a failure: a retry at once, whatever the schedule */
-		assert_int_equal(
-			ha_keepalive_due_ms(&p, renewed, renewed + interval + p.retry_timeout_ms),
-			renewed + interval + p.retry_timeout_ms + HA_KEEPALIVE_RETRY_MS);
-		/* the property: where the policy check passes, the retry of a keepalive that failed
-		 * after a whole retry_timeout still goes out before the fence deadline */
-		if (ha_policy_check(&p, (char[256]){ 0 }, 256) == 0)
-			assert_true(renewed + interval + p.retry_timeout_ms +
-					    HA_KEEPALIVE_RETRY_MS <
-				    fence);
+		assert_int_equal(ha_keepalive_due_ms(&p, false, renewed, renewed + mi + mk),
+				 renewed + mi + mk + HA_KEEPALIVE_RETRY_MS);
+		assert_true(lk <= p.retry_timeout_ms && mk <= p.retry_timeout_ms);
+		if (ha_policy_check(&p, (char[512]){ 0 }, 512) != 0)
+			continue;
+		/* The properties, where the policy check passes. The leader: a keepalive that fails
+		 * after its whole bound is retried, and the retry answered, by the fence deadline. */
+		assert_true(renewed + li + lk + HA_KEEPALIVE_RETRY_MS + lk <= fence);
+		/* A member that starts leading just before its next renewal still has an attempt
+		 * and a retry slot before its deadline. */
+		assert_true(renewed + mi + lk + HA_KEEPALIVE_RETRY_MS <= fence);
+		/* A member's lease outlives a failed attempt and its retry. */
+		assert_true(mi + mk + HA_KEEPALIVE_RETRY_MS + mk <= p.ttl_ms);
+		/* Never more often than Patroni's loop renews a leader's key. */
+		assert_true(li <= p.loop_wait_ms);
 	}
 }
 
 static void test_policy_check_refuses_no_room_for_a_keepalive_retry(void **state)
 {
-	/* Patroni's rule holds (100 + 2 x 950 = 2000) but 2 x 950 + 20 leaves 80 ms < 100 ms. */
-	struct ha_policy p = { .ttl_ms = 2000, .loop_wait_ms = 100, .retry_timeout_ms = 950 };
+	/* Patroni's rule holds (100 + 2 x 150 = 400) but W = 400 - 150 - 4 = 246 leaves no
+	 * interval of 50 ms beside a retry slot and two attempts of at least 100 ms. */
+	struct ha_policy p = { .ttl_ms = 400, .loop_wait_ms = 100, .retry_timeout_ms = 150 };
 	char err[512];
 
 	(void)state;
 	assert_int_equal(ha_policy_check(&p, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "lower retry_timeout or raise ttl"));
-	p.retry_timeout_ms = 900;
+	/* ttl 500: W 345, K 100, every min(100, 345 - 50 - 200 = 95) ms */
+	p.ttl_ms = 500;
 	assert_int_equal(ha_policy_check(&p, err, sizeof(err)), 0);
+	assert_int_equal(ha_keepalive_interval_ms(&p, true), 95);
+	/* the old refusal (2000 / 100 / 950): W 1030, K 440, every 100 ms: it holds now */
+	p.ttl_ms = 2000;
+	p.retry_timeout_ms = 950;
+	assert_int_equal(ha_policy_check(&p, err, sizeof(err)), 0);
+	assert_int_equal(ha_keepalive_timeout_ms(&p, true), 440);
 	/* the fast profile */
 	p.loop_wait_ms = 500;
 	p.retry_timeout_ms = 500;
