@@ -88,6 +88,20 @@ static bool fencing_locked(const struct lease_keeper *k)
 	return k->leading || k->armed;
 }
 
+/* A renewal of the current lease sent at sent_ms succeeded (by the thread, or by the loop's grant,
+ * adoption or rebind): the deadline counts from it, failures are forgotten, the guardian hears. */
+static void succeeded_locked(struct lease_keeper *k, int64_t sent_ms)
+{
+	if (sent_ms > k->st.renewed_ms)
+		k->st.renewed_ms = sent_ms;
+	k->st.ok = true;
+	k->st.failures = 0;
+	k->st.error[0] = '\0';
+	k->st.last_rc = 0;
+	k->failed_end_ms = 0;
+	announce_locked(k);
+}
+
 /* One keepalive, with k->lock released around the request; bounded by the schedule's attempt
  * bound, so a failed one is retried well before the fence deadline (or the lease's end). */
 static void renew(struct lease_keeper *k, uint64_t id)
@@ -110,14 +124,7 @@ static void renew(struct lease_keeper *k, uint64_t id)
 		k->st.renewed_ms = 0;
 	}
 	if (rc == DCS_OK) {
-		if (sent > k->st.renewed_ms)
-			k->st.renewed_ms = sent;
-		k->st.ok = true;
-		k->st.failures = 0;
-		k->st.error[0] = '\0';
-		k->st.last_rc = 0;
-		k->failed_end_ms = 0;
-		announce_locked(k);
+		succeeded_locked(k, sent);
 		return;
 	}
 	/* etcd no longer knows the lease: the keys on it are gone, so it proves nothing (the
@@ -290,14 +297,7 @@ void lease_noted(struct lease_keeper *k, uint64_t lease, int64_t sent_ms)
 		k->st.lease = lease;
 		k->st.renewed_ms = 0;
 	}
-	if (sent_ms > k->st.renewed_ms)
-		k->st.renewed_ms = sent_ms;
-	k->st.ok = true;
-	k->st.failures = 0;
-	k->st.error[0] = '\0';
-	k->st.last_rc = 0;
-	k->failed_end_ms = 0;
-	announce_locked(k);
+	succeeded_locked(k, sent_ms);
 	pthread_cond_broadcast(&k->cond);
 	pthread_mutex_unlock(&k->lock);
 }
