@@ -26,6 +26,8 @@ TIMINGS=${TIMINGS:-30/10/10 5/1/2}
 source "$root/tests/integration/lib/common.sh"
 source "$root/tests/integration/lib/etcd.sh"
 source "$root/tests/integration/lib/cluster.sh"
+# Idle means no load balancer checking the agents unless asked (B_HAPROXY=1).
+export B_HAPROXY=${B_HAPROXY:-0}
 source "$root/tests/bench/lib.sh"
 set +e
 b_trap
@@ -35,7 +37,7 @@ TCK=$(getconf CLK_TCK)
 
 echo "== etcd load benchmark: idle 3-node cluster, ${PERIOD}s measured after ${SETTLE}s settling"
 b_build_info | grep -v '^settings:'
-echo "settings: per run, ttl/loop_wait/retry_timeout $TIMINGS (same YAML for both systems)"
+echo "settings: per run, ttl/loop_wait/retry_timeout $TIMINGS (same YAML for both systems); HAProxy checking the agents: $([ "$B_HAPROXY" = 1 ] && echo yes || echo "no (B_HAPROXY=1 adds it)")"
 t_start_etcd
 echo "etcd: $(etcd --version 2>/dev/null | head -1)"
 results=$t_tmpdir/results

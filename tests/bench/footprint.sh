@@ -27,6 +27,8 @@ SYSTEMS=${SYSTEMS:-gsha patroni}
 source "$root/tests/integration/lib/common.sh"
 source "$root/tests/integration/lib/etcd.sh"
 source "$root/tests/integration/lib/cluster.sh"
+# Idle means no load balancer checking the agents unless asked (B_HAPROXY=1).
+export B_HAPROXY=${B_HAPROXY:-0}
 source "$root/tests/bench/lib.sh"
 set +e
 b_trap
@@ -36,6 +38,7 @@ TCK=$(getconf CLK_TCK)
 
 echo "== footprint benchmark: idle 3-node cluster, ${PERIOD}s measured after ${SETTLE}s settling"
 b_build_info
+echo "HAProxy checking the agents: $([ "$B_HAPROXY" = 1 ] && echo yes || echo "no (B_HAPROXY=1 adds it)")"
 MODES=${MODES:-plain tls}
 t_start_etcd
 PLAIN_ETCD_URL=$ETCD_URL

@@ -44,6 +44,8 @@
 # HAProxy (b_haproxy_start) checks with the settings gsctl haproxy-config and docker/haproxy.cfg
 # document for the profile's loop_wait (docs/timing.md, "HAProxy"); the writer connects through
 # it, as a client would. B_AT_DB=1 adds the figure at the databases, around the load balancer.
+# B_HAPROXY=0 starts no HAProxy (the idle benchmarks, etcd_load.sh and footprint.sh, default to
+# it; B_HAPROXY=1 measures idle with the health checks a deployment would run).
 # B_PG_PARAM="name: value" adds one PostgreSQL parameter to both systems' bootstrap.dcs.
 B_PROFILE=${B_PROFILE:-ttl5}
 case "$B_PROFILE" in
@@ -225,7 +227,9 @@ b_cluster_up() {
 		b_log "$system: no synchronous standby within 60 s"
 		return 1
 	fi
-	b_haproxy_start || return 1
+	# B_HAPROXY=0: no load balancer, so "idle" means idle (its checks are requests the agents
+	# answer: several per second per node at the documented timing).
+	[ "${B_HAPROXY:-1}" = 0 ] || b_haproxy_start || return 1
 	return 0
 }
 
