@@ -348,31 +348,6 @@ static cJSON *parse_body(const char *body, size_t len, char *msg, size_t msglen)
 	return root;
 }
 
-/* Optional base64 field decoded into a new heap string (NUL-terminated, *len bytes). Absent
- * gives "". NULL on a wrong type, bad base64 or no memory. */
-static char *get_b64(const cJSON *obj, const char *name, size_t *len)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
-	const char *s = "";
-	size_t n, cap;
-	char *out;
-
-	if (it != NULL && !cJSON_IsNull(it)) {
-		if (!cJSON_IsString(it))
-			return NULL;
-		s = it->valuestring;
-	}
-	n = strlen(s);
-	cap = n / 4 * 3 + 1;
-	out = malloc(cap);
-	if (out == NULL)
-		return NULL;
-	if (base64_decode(s, n, out, cap, len) < 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
-}
 static bool parse_header_obj(const cJSON *root, int64_t *revision)
 {
 	bool ok = true;
@@ -739,7 +714,7 @@ int dcs_codec_parse_keys(const char *body, size_t len, const char *prefix,
 	cJSON_ArrayForEach(kv, kvs)
 	{
 		size_t klen;
-		char *key = cJSON_IsObject(kv) ? get_b64(kv, "key", &klen) : NULL;
+		char *key = cJSON_IsObject(kv) ? dcs_json_b64(kv, "key", &klen) : NULL;
 
 		if (key == NULL || klen <= plen || klen - plen >= DCS_KEY_MAX ||
 		    memchr(key, '\0', klen) || strncmp(key, prefix, plen) != 0) {
@@ -819,7 +794,7 @@ static bool store_kvs(const cJSON *range, const char *prefix, struct dcs_cluster
 			err_set(msg, msglen, "range reply has a mistyped key-value");
 			return false;
 		}
-		key = get_b64(kv, "key", &klen);
+		key = dcs_json_b64(kv, "key", &klen);
 		if (key == NULL) {
 			err_set(msg, msglen, "range reply has a key that is not base64");
 			return false;
@@ -830,7 +805,7 @@ static bool store_kvs(const cJSON *range, const char *prefix, struct dcs_cluster
 			free(key);
 			return false;
 		}
-		value = get_b64(kv, "value", &vlen);
+		value = dcs_json_b64(kv, "value", &vlen);
 		if (value == NULL) {
 			err_set(msg, msglen, "range reply has a value that is not base64");
 			free(key);
@@ -951,7 +926,7 @@ int dcs_codec_parse_watch(const char *line, size_t len, const char *prefix,
 			err_set(msg, msglen, "watch event is mistyped");
 			goto out_free_root;
 		}
-		key = get_b64(kv, "key", &klen);
+		key = dcs_json_b64(kv, "key", &klen);
 		if (key == NULL || klen < plen || memchr(key, '\0', klen) ||
 		    strncmp(key, prefix, plen) != 0) {
 			err_set(msg, msglen, "watch event key is malformed or outside \"%s\"",

@@ -2,9 +2,11 @@
  * dcs_json.c - typed access to cJSON values (see dcs_json.h).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dcs_json.h"
+#include "base64.h"
 #include "buf.h"
 #include "num.h"
 
@@ -167,4 +169,28 @@ cJSON *dcs_json_parse_value(const char *v, size_t len, size_t max)
 		return NULL;
 	/* Parsing the terminator too makes cJSON reject anything after the value. */
 	return cJSON_ParseWithLengthOpts(v, len + 1, &end, true);
+}
+
+char *dcs_json_b64(const cJSON *obj, const char *name, size_t *len)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+	const char *s = "";
+	size_t n, cap;
+	char *out;
+
+	if (it != NULL && !cJSON_IsNull(it)) {
+		if (!cJSON_IsString(it))
+			return NULL;
+		s = it->valuestring;
+	}
+	n = strlen(s);
+	cap = n / 4 * 3 + 1;
+	out = malloc(cap);
+	if (out == NULL)
+		return NULL;
+	if (base64_decode(s, n, out, cap, len) < 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }

@@ -25,6 +25,10 @@ bool dcs_json_bool(const cJSON *obj, const char *name, bool *out);
 /* An optional object / array member: NULL when absent or null; *ok = false on a wrong type. */
 const cJSON *dcs_json_object(const cJSON *obj, const char *name, bool *ok);
 const cJSON *dcs_json_array(const cJSON *obj, const char *name, bool *ok);
+/* An optional base64 member (etcd's keys and values) decoded into a new heap string,
+ * NUL-terminated, *len bytes. Absent or null gives "". NULL on a wrong type, bad base64 or no
+ * memory. The caller frees it. */
+char *dcs_json_b64(const cJSON *obj, const char *name, size_t *len);
 /* A string member copied into dst when it is a string that fits (dst emptied when it does not;
  * left alone when absent or not a string). */
 void dcs_json_text(const cJSON *obj, const char *name, char *dst, size_t cap);

@@ -9,7 +9,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "base64.h"
 #include "dcs_codec.h"
 #include "dcs_json.h"
 #include "err.h"
@@ -40,25 +39,11 @@ void dcs_view_done(struct dcs_view *v)
  * string, not base64 or memory ran out. */
 static char *b64_field(const cJSON *obj, const char *name, size_t keep, size_t *len)
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
-	const char *s = "";
-	size_t n, cap, got = 0;
-	char *out;
+	size_t got = 0;
+	char *out = dcs_json_b64(obj, name, &got);
 
-	if (it != NULL && !cJSON_IsNull(it)) {
-		if (!cJSON_IsString(it))
-			return NULL;
-		s = it->valuestring;
-	}
-	n = strlen(s);
-	cap = n / 4 * 3 + 1;
-	out = malloc(cap);
 	if (out == NULL)
 		return NULL;
-	if (base64_decode(s, n, out, cap, &got) < 0) {
-		free(out);
-		return NULL;
-	}
 	if (got > keep) {
 		got = keep;
 		out[got] = '\0';
