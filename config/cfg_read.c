@@ -699,12 +699,16 @@ void cfg_rec_unknown(struct cfg_reader *r, const struct cfg_key *table, const ch
 
 int cfg_apply_defaults(const struct cfg_key *table, void *base)
 {
-	struct cfg_diags scratch;
+	/* On the heap: some 115 kB that would stay resident in the caller's stack (issue 15). */
+	struct cfg_diags *scratch = malloc(sizeof(*scratch));
 	struct cfg_reader r;
+	int errors;
 
+	if (scratch == NULL)
+		return 1; /* counted as an error: the defaults are not all set */
 	memset(&r, 0, sizeof(r));
-	cfg_diags_init(&scratch);
-	r.diags = &scratch;
+	cfg_diags_init(scratch);
+	r.diags = scratch;
 	r.source = "defaults";
 	for (const struct cfg_key *k = table; k->path != NULL; k++) {
 		enum cfg_value_kind kind;
@@ -715,7 +719,9 @@ int cfg_apply_defaults(const struct cfg_key *table, void *base)
 		/* The table's own defaults always parse; a unit test checks the count. */
 		(void)cfg_set_scalar(&r, k, base, k->def, kind, 0, 0, k->path);
 	}
-	return scratch.errors;
+	errors = scratch->errors;
+	free(scratch);
+	return errors;
 }
 
 void cfg_dynamic_defaults(struct cfg_dynamic *d)

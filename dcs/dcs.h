@@ -318,6 +318,15 @@ struct dcs_cluster {
 /* Returns the member named name in c, or NULL. */
 const struct dcs_member *dcs_cluster_member(const struct dcs_cluster *c, const char *name);
 
+/* Empties c: every field zero, no members. The member slots past member_count are not written
+ * (each is cleared when a member is stored in it), so a view of a few members touches a few of
+ * its DCS_MEMBERS_MAX slots, not all (some 200 kB resident per copy otherwise; issue 15). */
+void dcs_cluster_clear(struct dcs_cluster *c);
+
+/* Copies src into dst as dcs_cluster_clear does: every field, and the members up to
+ * src->member_count only. */
+void dcs_cluster_copy(struct dcs_cluster *dst, const struct dcs_cluster *src);
+
 struct dcs_client;
 
 /* Creates a client. Nothing is sent yet; no thread is started. On error returns NULL and writes

@@ -865,7 +865,7 @@ int dcs_codec_parse_cluster(const char *body, size_t len, const char *prefix,
 				goto out_free_c;
 		}
 	}
-	*out = *c;
+	dcs_cluster_copy(out, c);
 	rc = DCS_OK;
 out_free_c:
 	free(c);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -563,6 +564,31 @@ void dcs_docs_store_kv(struct dcs_cluster *c, const char *suffix, const char *va
 	default:
 		break;
 	}
+}
+
+/* The bytes of a struct dcs_cluster before and after its members array. */
+#define CLUSTER_HEAD_BYTES offsetof(struct dcs_cluster, members)
+#define CLUSTER_TAIL_AT \
+	(offsetof(struct dcs_cluster, members) + sizeof(((struct dcs_cluster *)0)->members))
+
+void dcs_cluster_clear(struct dcs_cluster *c)
+{
+	memset(c, 0, CLUSTER_HEAD_BYTES);
+	memset((char *)c + CLUSTER_TAIL_AT, 0, sizeof(*c) - CLUSTER_TAIL_AT);
+}
+
+void dcs_cluster_copy(struct dcs_cluster *dst, const struct dcs_cluster *src)
+{
+	int n = src->member_count < 0		      ? 0
+		: src->member_count > DCS_MEMBERS_MAX ? DCS_MEMBERS_MAX
+						      : src->member_count;
+
+	if (dst == src)
+		return;
+	memcpy(dst, src, CLUSTER_HEAD_BYTES);
+	memcpy(dst->members, src->members, sizeof(src->members[0]) * (size_t)n);
+	memcpy((char *)dst + CLUSTER_TAIL_AT, (const char *)src + CLUSTER_TAIL_AT,
+	       sizeof(*dst) - CLUSTER_TAIL_AT);
 }
 
 const struct dcs_member *dcs_cluster_member(const struct dcs_cluster *c, const char *name)

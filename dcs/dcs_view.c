@@ -338,7 +338,7 @@ out_fail:
 
 void dcs_view_build(const struct dcs_view *v, struct dcs_cluster *out)
 {
-	memset(out, 0, sizeof(*out));
+	dcs_cluster_clear(out);
 	out->revision = v->revision;
 	/* In the read's order (dcs_codec_read_cluster): the legacy optime/leader after status, which
 	 * overrides it. */

@@ -43,34 +43,44 @@ int agent_db_params(const struct cfg *c, const struct cfg_dynamic *dyn, struct d
 {
 	const struct cfg_params *layers[2] = { &dyn->postgresql.parameters,
 					       &c->postgresql.parameters };
-	struct db_params p = { 0 };
+	/* Built on the heap (some 140 kB at DB_PARAMS_MAX): a stack frame that size stays
+	 * resident in the main thread's stack for the agent's life (issue 15). calloc leaves the
+	 * entries never used untouched, and only the used ones are copied out. */
+	struct db_params *p = calloc(1, sizeof(*p));
+	int rc = 0;
 
-	for (int l = 0; l < 2; l++) {
+	if (p == NULL)
+		return err_fail(err, errlen, -ENOMEM, "out of memory");
+	for (int l = 0; l < 2 && rc == 0; l++) {
 		for (int i = 0; i < layers[l]->count; i++) {
 			const struct cfg_kv *kv = &layers[l]->items[i];
-			int r = params_set(&p, kv->name, kv->value);
+			int r = params_set(p, kv->name, kv->value);
 
 			if (r != 0) {
-				return err_fail(err, errlen, r, "parameter \"%s\" does not fit: %s",
-						kv->name,
-						r == -ENOBUFS ? "too many parameters"
-							      : "value too long");
+				rc = err_fail(err, errlen, r, "parameter \"%s\" does not fit: %s",
+					      kv->name,
+					      r == -ENOBUFS ? "too many parameters"
+							    : "value too long");
+				break;
 			}
 		}
 	}
 	/* Patroni forces hot_standby_feedback where permanent logical slots are kept: a replica's
 	 * copy of a logical slot is safe to use after a promotion only when the primary kept the
 	 * catalog rows it needs (its physical slot's catalog_xmin, fed back from here). */
-	for (int i = 0; dyn->postgresql.use_slots && !c->tags.nofailover && i < dyn->slots.count;
+	for (int i = 0;
+	     rc == 0 && dyn->postgresql.use_slots && !c->tags.nofailover && i < dyn->slots.count;
 	     i++) {
 		if (strcmp(dyn->slots.items[i].type, "logical") == 0) {
-			if (params_set(&p, "hot_standby_feedback", "on") != 0)
-				return err_fail(err, errlen, -ENOBUFS, "too many parameters");
+			if (params_set(p, "hot_standby_feedback", "on") != 0)
+				rc = err_fail(err, errlen, -ENOBUFS, "too many parameters");
 			break;
 		}
 	}
-	*out = p;
-	return 0;
+	if (rc == 0)
+		db_params_copy(out, p);
+	free(p);
+	return rc;
 }
 
 /* Copies a cfg option list ("data-checksums", "encoding=UTF8") into a driver option array. */

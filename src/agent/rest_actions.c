@@ -409,11 +409,16 @@ static int act_config_patch(void *ctx, const char *patch_json, char *merged_json
 static int act_config_put(void *ctx, const char *config_json, struct rest_action_result *out)
 {
 	struct agent *a = ctx;
-	struct cfg_dynamic dyn;
+	struct cfg_dynamic *dyn = malloc(sizeof(*dyn)); /* 125 kB: not on the loop's stack */
 	char msg[DCS_MSG_MAX], err[256];
+	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (cfg_dynamic_parse(config_json, strlen(config_json), &dyn, err, sizeof(err)) != 0) {
+	if (dyn == NULL)
+		return -ENOMEM;
+	rc = cfg_dynamic_parse(config_json, strlen(config_json), dyn, err, sizeof(err));
+	free(dyn); /* only checked here: the loop takes it from the config key */
+	if (rc != 0) {
 		out->status = 400;
 		snprintf(out->text, sizeof(out->text), "%s", err);
 		return 0;

@@ -214,6 +214,26 @@ static enum ha_action cycle(struct agent *a)
 	return a->out.action;
 }
 
+/* Whether what the cycle observed and published already is what the settle window waits for:
+ * the replica streaming on the timeline the leader's member key shows. Then nothing is left to
+ * catch early and the window's status polls stop (an idle replica after a start or a failover
+ * would otherwise query its database ten times a second for the rest of ttl: issue 15). A leader
+ * that moves to a new timeline later republishes its member key, which the watch brings into
+ * the view (refresh_members), and the polls resume. Without a timeline on both sides (openGauss,
+ * an old member key) the window runs its full length. */
+static bool replication_settled(const struct agent *a)
+{
+	const struct dcs_cluster *c = a->cluster;
+
+	if (!a->view_ok || !c->has_leader || a->dbs->role != DB_ROLE_REPLICA ||
+	    a->dbs->replication_state != DB_REPL_STREAMING || a->dbs->timeline == 0)
+		return false;
+	for (int i = 0; i < c->member_count; i++)
+		if (strcmp(c->members[i].name, c->leader) == 0)
+			return c->members[i].timeline == (int64_t)a->dbs->timeline;
+	return false;
+}
+
 /* In the settle window: whether the running replica's replication changed since the cycle
  * observed it (state, timeline, role), which is worth a cycle now. */
 static bool replication_moved(struct agent *a)
@@ -329,16 +349,17 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 				 a->dbs->postmaster_pid);
 			return;
 		}
+		if (members_pending && now - a->members_refreshed_ms >= MEMBERS_REFRESH_MS) {
+			members_pending = false;
+			refresh_members(a); /* before settling: the leader's timeline may move */
+		}
 		settling = (a->busy == HA_ACT_REJOIN && !a->task_ended) ||
-			   (now < a->settle_until_ms && a->dbs->role == DB_ROLE_REPLICA);
+			   (now < a->settle_until_ms && a->dbs->role == DB_ROLE_REPLICA &&
+			    !replication_settled(a));
 		if (settling && now >= next_probe) {
 			next_probe = now + SETTLE_POLL_MS;
 			if (rejoin_done(a) || replication_moved(a))
 				return;
-		}
-		if (members_pending && now - a->members_refreshed_ms >= MEMBERS_REFRESH_MS) {
-			members_pending = false;
-			refresh_members(a);
 		}
 
 		timeout = left;

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -245,6 +246,18 @@ static int check_common_options(const struct db_options *o, char *err, size_t er
 	return check_method_options(o, err, err_cap);
 }
 
+/* *dst = *src, but of the parameter list only the entries used: a struct assignment writes all
+ * DB_PARAMS_MAX of them (some 140 kB resident for the agent's life; issue 15). */
+static void options_copy(struct db_options *dst, const struct db_options *src)
+{
+	const size_t at = offsetof(struct db_options, parameters);
+	const size_t end = at + sizeof(src->parameters);
+
+	memcpy(dst, src, at);
+	db_params_copy(&dst->parameters, &src->parameters);
+	memcpy((char *)dst + end, (const char *)src + end, sizeof(*dst) - end);
+}
+
 int db_new(const struct db_options *opts, struct db **out, char *err, size_t err_cap)
 {
 	if (!opts || !out)
@@ -259,7 +272,7 @@ int db_new(const struct db_options *opts, struct db **out, char *err, size_t err
 	struct db *db = calloc(1, sizeof(*db));
 	if (!db)
 		return err_fail(err, err_cap, -ENOMEM, "out of memory");
-	db->opts = *opts;
+	options_copy(&db->opts, opts);
 	struct db_options *o = &db->opts;
 	if (o->connect_port == 0)
 		o->connect_port = o->listen_port;
@@ -651,6 +664,14 @@ int db_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, 
 	return db->driver->follow(db, primary, timeout_ms, err, err_cap);
 }
 
+void db_params_copy(struct db_params *dst, const struct db_params *src)
+{
+	int n = src->count < 0 ? 0 : src->count > DB_PARAMS_MAX ? DB_PARAMS_MAX : src->count;
+
+	dst->count = src->count;
+	memcpy(dst->items, src->items, sizeof(src->items[0]) * (size_t)n);
+}
+
 int db_apply_parameters(struct db *db, const struct db_params *params, int64_t timeout_ms,
 			char *err, size_t err_cap)
 {
@@ -662,11 +683,17 @@ int db_apply_parameters(struct db *db, const struct db_params *params, int64_t t
 		if (!TERMINATED(params->items[i].name) || !TERMINATED(params->items[i].value))
 			return err_fail(err, err_cap, -EINVAL, "unterminated parameter");
 	}
-	struct db_params old = db->opts.parameters;
-	db->opts.parameters = *params;
+	/* The old list on the heap, not in a frame of some 140 kB that would stay resident in
+	 * the caller's stack (issue 15). */
+	struct db_params *old = malloc(sizeof(*old));
+	if (old == NULL)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	db_params_copy(old, &db->opts.parameters);
+	db_params_copy(&db->opts.parameters, params);
 	int rc = db->driver->apply_parameters(db, timeout_ms, err, err_cap);
 	if (rc < 0 && rc != -ETIMEDOUT)
-		db->opts.parameters = old; /* a refused configuration keeps the old one */
+		db_params_copy(&db->opts.parameters, old); /* a refused one keeps the old list */
+	free(old);
 	return rc;
 }
 

@@ -578,6 +578,10 @@ int db_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, 
  * configuration the server reads and reloads a running server. Parameters that need a restart
  * then show up in db_status.pending_restart. The driver's own settings (listen address, port,
  * cluster_name, hot_standby, recovery settings) always win over params. */
+/* Copies the count and the used entries of src into dst; the entries past the count are left as
+ * they were (a struct assignment would write all DB_PARAMS_MAX of them, some 140 kB). */
+void db_params_copy(struct db_params *dst, const struct db_params *src);
+
 int db_apply_parameters(struct db *db, const struct db_params *params, int64_t timeout_ms,
 			char *err, size_t err_cap) __attribute__((warn_unused_result));
 

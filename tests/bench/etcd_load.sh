@@ -10,8 +10,11 @@
 #             transaction that changed a key (put, delete, txn with writes, lease expiry);
 #   proposals etcd_server_proposals_committed_total (raft entries: writes, lease grants/revokes).
 # Per cluster and per agent (the cluster's figure divided by three), per idle second. Also each
-# agent's CPU over the same PERIOD (utime+stime of /proc/PID/stat; for Patroni the python
-# process), in s per minute.
+# agent's CPU over the same PERIOD, in s per minute, twice: utime+stime of /proc/PID/stat (for
+# Patroni the python process), which moves in clock ticks of 10 ms (an idle agent's few ms per
+# minute are a tick or two either way over a short PERIOD), and "threads": the scheduler's run
+# time of the process's threads (/proc/PID/task/*/schedstat, ns), with gsha's guardian process
+# added, as the figure to compare against a target of a few ms per minute.
 #
 #   GSHA_BUILD_DIR=/tmp/build-bench-rel tests/bench/etcd_load.sh [PERIOD_SECONDS] [SETTLE_SECONDS]
 #
@@ -59,9 +62,26 @@ cpu_ticks() {
 	sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
 }
 
+# PID -> "NS TIDS": the run time of the agent's threads and of its children that are not
+# PostgreSQL (gsha's guardian) in ns (schedstat, the scheduler's own count: ticks of 10 ms are
+# too coarse for a few ms per minute), and the list of those thread ids, so a thread that came
+# or went during the period (its run time is then partly missing) is reported.
+cpu_ns() {
+	local p t ns=0 tids=""
+	for p in "$1" $(pgrep -P "$1" -x 'gsha-guardian'); do
+		for t in /proc/"$p"/task/*; do
+			[ -r "$t/schedstat" ] || continue
+			ns=$((ns + $(awk '{ print $1 }' "$t/schedstat" 2>/dev/null || echo 0)))
+			tids="$tids${t##*/},"
+		done
+	done
+	echo "$ns $tids"
+}
+
 run_one() {
-	local system=$1 timing=$2 n before after per_method req writes props cpu line
-	declare -A agent cpu0
+	local system=$1 timing=$2 n before after per_method req writes props cpu line ns ns0 tids
+	local cpuns=0 changed=0
+	declare -A agent cpu0 cpuns0 tids0
 	IFS=/ read -r C_TTL C_LOOP_WAIT C_RETRY <<<"$timing"
 	if ! b_cluster_up_retry "$system" "$t_tmpdir/$system-${timing//\//-}" "el-$system-$$-${timing//\//-}"; then
 		b_cluster_down
@@ -72,6 +92,7 @@ run_one() {
 	for n in "${B_NODES[@]}"; do
 		agent[$n]=$(b_agent_pid "$n")
 		cpu0[$n]=$(cpu_ticks "${agent[$n]}")
+		read -r cpuns0[$n] tids0[$n] < <(cpu_ns "${agent[$n]}")
 	done
 	before=$(etcd_counts)
 	b_log "$system ttl/loop_wait/retry $timing: measuring ${PERIOD}s of idleness"
@@ -85,6 +106,9 @@ run_one() {
 		line=$(cpu_ticks "${agent[$n]}")
 		[ -n "$line" ] && [ -n "${cpu0[$n]}" ] || continue
 		cpu=$(awk -v c="$cpu" -v a="${cpu0[$n]}" -v b="$line" 'BEGIN { print c + b - a }')
+		read -r ns tids < <(cpu_ns "${agent[$n]}")
+		cpuns=$((cpuns + ns - ${cpuns0[$n]:-0}))
+		[ "$tids" = "${tids0[$n]}" ] || changed=$((changed + 1))
 	done
 	per_method=$(join -a2 -e0 -o 0,1.2,2.2 <(echo "$before" | grep -v '^=' | sort) \
 		<(echo "$after" | grep -v '^=' | sort) | awk '$3 - $2 > 0 { printf "%s=%d ", $1, $3 - $2 }')
@@ -93,11 +117,13 @@ run_one() {
 	writes=$(( $(echo "$after" | awk '$1 == "=revision" { print $2 }') - $(echo "$before" | awk '$1 == "=revision" { print $2 }') ))
 	props=$(( $(echo "$after" | awk '$1 == "=proposals" { print $2 }') - $(echo "$before" | awk '$1 == "=proposals" { print $2 }') ))
 	awk -v s="$system" -v t="$timing" -v p="$PERIOD" -v r="$req" -v w="$writes" -v q="$props" \
-		-v c="$cpu" -v tck="$TCK" 'BEGIN {
-		printf "%-8s ttl/loop_wait/retry %-7s requests %.3f/s per cluster, %.3f/s per agent; writes %.3f/s per cluster, %.3f/s per agent; raft proposals %.3f/s; agent CPU %.4f s/min per agent\n",
-			s, t, r / p, r / p / 3, w / p, w / p / 3, q / p, c / tck / 3 * 60 / p }'
+		-v c="$cpu" -v tck="$TCK" -v ns="$cpuns" 'BEGIN {
+		printf "%-8s ttl/loop_wait/retry %-7s requests %.3f/s per cluster, %.3f/s per agent; writes %.3f/s per cluster, %.3f/s per agent; raft proposals %.3f/s; agent CPU %.4f s/min per agent (threads%s: %.4f s/min)\n",
+			s, t, r / p, r / p / 3, w / p, w / p / 3, q / p, c / tck / 3 * 60 / p,
+			s == "gsha" ? " and guardian" : "", ns / 1e9 / 3 * 60 / p }'
 	echo "         requests by method over ${PERIOD}s: $per_method"
-	echo "$system $timing ok $req $writes $props $cpu" >>"$results"
+	[ "$changed" = 0 ] || echo "         $changed agent(s) started or ended threads during the period: their threads' figure misses the run time of those that ended"
+	echo "$system $timing ok $req $writes $props $cpu $cpuns" >>"$results"
 	b_cluster_down
 }
 
@@ -114,7 +140,7 @@ for timing in $TIMINGS; do
 		read -r req[$system] wr[$system] < <(awk -v s="$system" -v t="$timing" -v p="$PERIOD" \
 			'$1 == s && $2 == t && $3 == "ok" { printf "%.3f %.3f\n", $4 / p, $5 / p; f = 1 } END { if (!f) print "n/a n/a" }' "$results")
 		awk -v s="$system" -v t="$timing" -v p="$PERIOD" -v tck="$TCK" \
-			'$1 == s && $2 == t && $3 == "ok" { printf "%-8s %-7s requests %.3f/s per cluster (%.3f per agent), writes %.3f/s per cluster (%.3f per agent), CPU %.4f s/min per agent\n", s, t, $4 / p, $4 / p / 3, $5 / p, $5 / p / 3, $7 / tck / 3 * 60 / p; f = 1 }
+			'$1 == s && $2 == t && $3 == "ok" { printf "%-8s %-7s requests %.3f/s per cluster (%.3f per agent), writes %.3f/s per cluster (%.3f per agent), CPU %.4f s/min per agent (threads: %.4f s/min)\n", s, t, $4 / p, $4 / p / 3, $5 / p, $5 / p / 3, $7 / tck / 3 * 60 / p, $8 / 1e9 / 3 * 60 / p; f = 1 }
 			END { if (!f) printf "%-8s %-7s n/a\n", s, t }' "$results"
 	done
 	if [ -n "${req[gsha]:-}" ] && [ -n "${req[patroni]:-}" ]; then

@@ -130,6 +130,51 @@ static void test_view_load_builds_what_a_read_parses(void **st)
 	free(f.data);
 }
 
+/* A build into a struct that held something else, and a copy: every field and every member up
+ * to member_count as the read has them; the member slots past the count are never written
+ * (issue 15: each copy of the view would otherwise be some 200 kB resident). */
+static void test_view_build_and_copy_write_only_the_members_used(void **st)
+{
+	struct state *s = *st;
+	struct fixture f = load("range_cluster.json");
+	struct dcs_cluster *read = calloc(1, sizeof(*read));
+	struct dcs_cluster *copy = malloc(sizeof(*copy));
+	const size_t head = offsetof(struct dcs_cluster, members);
+	const size_t tail = head + sizeof(read->members);
+	int n;
+
+	assert_non_null(read);
+	assert_non_null(copy);
+	assert_int_equal(
+		dcs_codec_parse_cluster(f.data, f.len, PREFIX, read, s->msg, sizeof(s->msg)), 0);
+	n = read->member_count;
+	assert_true(n >= 2 && n < DCS_MEMBERS_MAX);
+	memset(s->c, 0xa5, sizeof(*s->c));
+	dcs_view_build(&s->v, s->c);
+	memset(copy, 0x5a, sizeof(*copy));
+	dcs_cluster_copy(copy, read);
+	for (int k = 0; k < 2; k++) {
+		const struct dcs_cluster *got = k == 0 ? s->c : copy;
+		const unsigned char *past = (const unsigned char *)&got->members[n];
+
+		assert_memory_equal(got, read, head);
+		assert_memory_equal(got->members, read->members, sizeof(read->members[0]) * n);
+		assert_memory_equal((const char *)got + tail, (const char *)read + tail,
+				    sizeof(*read) - tail);
+		assert_int_equal(past[0], k == 0 ? 0xa5 : 0x5a);
+		assert_int_equal(past[sizeof(read->members[0]) - 1], k == 0 ? 0xa5 : 0x5a);
+	}
+	assert_string_equal(dcs_cluster_member(copy, "node2")->name, "node2");
+	assert_null(dcs_cluster_member(copy, "node3"));
+	dcs_cluster_clear(copy);
+	assert_int_equal(copy->member_count, 0);
+	assert_false(copy->has_leader);
+	assert_null(dcs_cluster_member(copy, "node1"));
+	free(copy);
+	free(read);
+	free(f.data);
+}
+
 static void test_view_captured_stream_applies_puts_and_delete(void **st)
 {
 	struct state *s = *st;
@@ -472,6 +517,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_loaded, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_view_load_builds_what_a_read_parses),
+		T(test_view_build_and_copy_write_only_the_members_used),
 		T(test_view_captured_stream_applies_puts_and_delete),
 		T(test_view_leader_delete_then_new_leader),
 		T(test_view_new_member_is_kept_in_key_order),
