@@ -53,6 +53,9 @@ run_one() { # SYSTEM RUN (timing: the current b_profile)
 	done
 	sleep 1
 	b_writer_stop
+	# the writer's log beside the node logs (failover_timeline.py reads the kill instant and the
+	# first commit from this script's output; the log shows what the client saw in between)
+	[ -n "${BENCH_LOGS:-}" ] && mkdir -p "$BENCH_LOGS/$(basename "$C_DIR")" && cp "$log"* "$BENCH_LOGS/$(basename "$C_DIR")/" 2>/dev/null
 	new=$(c_leader)
 	if [ -z "$first" ] || [ -z "$new" ]; then
 		b_log "$system run $run: no write on a new primary within 60 s"
