@@ -222,12 +222,56 @@ static int rewrite_and_reload(struct db *db, int64_t timeout_ms, char *err, size
 #define PG_CONTROL_STATE_OFFSET 16
 #define PG_DB_IN_PRODUCTION 6
 #define PG_PROMOTE_POLL_MS 10
+/* How long a promotion may go unnoticed before the promote request is sent again (below). */
+#define PG_PROMOTE_NUDGE_MS 100
+
+/* Bound of the promote request by SQL before pg_ctl is asked instead. */
+#define PG_PROMOTE_SQL_MS 1000
+
+/* Sends the promote request: pg_promote(false) on the kept status connection (PostgreSQL 12+:
+ * it writes the "promote" file and signals the postmaster, as pg_ctl promote does, without a
+ * fork and exec of pg_ctl, which alone took 100-340 ms on a loaded machine), else pg_ctl
+ * promote without waiting (-W). */
+static int pg_send_promote(struct db *db, char *err, size_t err_cap)
+{
+	struct db_sql_kept *kept = db_pg_status_conn(db);
+	PGconn *conn = kept ? db_sql_kept_take(kept) : NULL;
+	char prog[DB_PATH_MAX];
+
+	if (conn) {
+		int rc = db_sql_exec(conn, "SELECT pg_catalog.pg_promote(false)",
+				     clock_mono_ms() + PG_PROMOTE_SQL_MS, NULL, 0);
+
+		/* an error ("recovery is not in progress") leaves it idle and usable */
+		db_sql_kept_give(kept, conn,
+				 PQstatus(conn) == CONNECTION_OK &&
+					 PQtransactionStatus(conn) == PQTRANS_IDLE);
+		if (rc == 0)
+			return 0;
+	}
+	if (db_bin_path(db, "pg_ctl", prog, sizeof(prog)) < 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
+	const char *argv[] = { prog, "promote", "-D", db->opts.data_dir, "-W", NULL };
+	return db_run(db, argv, PG_CTL_MARGIN_MS, NULL, 0, err, err_cap);
+}
 
 /* Waits until pg_control says "in production", looking every PG_PROMOTE_POLL_MS; false at
- * deadline_ms or when the server is gone (the caller then asks by SQL). */
+ * deadline_ms or when the server is gone (the caller then asks by SQL).
+ *
+ * While it waits it sends the promote request again every PG_PROMOTE_NUDGE_MS. PostgreSQL
+ * (15 at least) can sit on a promotion for up to wal_retrieve_retry_interval (5 s by default):
+ * a standby whose walreceiver just lost its primary (a node loss) sleeps that long between
+ * sources; the promote signal wakes it, but when it finds the request while looking at the
+ * stream it counts that as the stream failing and goes back to the same sleep for what is left
+ * of the interval, with the request already taken (measured: "received promote request", then
+ * "redo done" 2.7 s later, exactly 5 s after the walreceiver's last failure). A second signal
+ * wakes that sleep, and recovery then ends at once. A request PostgreSQL no longer needs is
+ * harmless: pg_ctl refuses once the server left recovery, and a "promote" file left behind
+ * is removed below and by every postmaster start. */
 static bool pg_wait_in_production(struct db *db, int64_t deadline_ms)
 {
 	char path[DB_PATH_MAX + 32];
+	int64_t nudge_ms = clock_mono_ms() + PG_PROMOTE_NUDGE_MS;
 
 	if (buf_format(path, sizeof(path), "%s/global/pg_control", db->opts.data_dir) != 0)
 		return false;
@@ -248,6 +292,14 @@ static bool pg_wait_in_production(struct db *db, int64_t deadline_ms)
 		int64_t left = deadline_ms - clock_mono_ms();
 		if (left <= 0)
 			return false;
+		if (clock_mono_ms() >= nudge_ms) {
+			char ignored[DB_ERROR_MAX];
+
+			/* fails once the server left recovery: the next look sees it */
+			(void)pg_send_promote(db, ignored, sizeof(ignored));
+			nudge_ms = clock_mono_ms() + PG_PROMOTE_NUDGE_MS;
+			continue;
+		}
 		clock_sleep_ms(left < PG_PROMOTE_POLL_MS ? left : PG_PROMOTE_POLL_MS);
 	}
 }
@@ -264,19 +316,20 @@ static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	if (st.role != DB_ROLE_REPLICA)
 		return err_fail(err, err_cap, -ESRCH, "cannot promote: server is \"%s\"",
 				db_role_name(st.role));
-	char prog[DB_PATH_MAX];
-	if (db_bin_path(db, "pg_ctl", prog, sizeof(prog)) < 0)
-		return err_fail(err, err_cap, -ENAMETOOLONG, "bin_dir too long");
 	/* pg_ctl -W only signals; its own wait (-w) looks at pg_control every 100 ms, a tenth of
 	 * a second of every switchover's write gap: pg_wait_in_production looks every few ms. */
-	const char *argv[] = { prog, "promote", "-D", db->opts.data_dir, "-W", NULL };
-	int rc = db_run(db, argv, PG_CTL_MARGIN_MS, NULL, 0, err, err_cap);
+	int rc = pg_send_promote(db, err, err_cap);
 	if (rc < 0)
 		return rc;
 	bool ready = pg_wait_in_production(db, deadline);
 	if (!ready && !db_wait_for_role(db, deadline, DB_ROLE_PRIMARY, &st))
 		return err_fail(err, err_cap, -ETIMEDOUT, "server is \"%s\" after promotion",
 				db_role_name(st.role));
+	/* A request sent again as recovery ended stays unread; nothing reads it while the server
+	 * runs as a primary, but a backup taken from it must not carry it. */
+	char trigger[DB_DATA_PATH_MAX];
+	if (db_data_path(db, "promote", trigger, sizeof(trigger)) == 0)
+		(void)unlink(trigger);
 	/* The startup process removed standby.signal as it ended recovery (doing it first would
 	 * make that removal fail, and the startup process with it); the next start must not
 	 * follow anyone. */

@@ -12,19 +12,25 @@
 # The writer connects through HAProxy (lib.sh, the documented check settings): the figure is the
 # one a client sees. SYSTEMS="gsha" or "patroni" runs one side only; B_PROFILE=fast|ttl5|default
 # picks the timing; B_AT_DB=1 also prints the figure at the databases.
+# B_PROFILES="fast ttl5 default" runs several profiles in one run, each system at each (Patroni
+# 3.0.2 takes no fast profile: its fast row is its tightest working setting, ttl5, run once),
+# and prints one summary line per system and profile, with the ratios at equal settings.
 MODE=${2:-async}
 source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
 [[ "$MODE" =~ ^(async|sync)$ ]] || { echo "mode must be async or sync" >&2; exit 2; }
-b_preamble "failover benchmark ($MODE replication)" "${1:-5}"
+B_PROFILES=${B_PROFILES:-$B_PROFILE}
+for p in $B_PROFILES; do b_profile "$p"; done # checks every name before the first cluster
+b_profile "${B_PROFILES%% *}"
+b_preamble "failover benchmark ($MODE replication; profiles: $B_PROFILES)" "${1:-5}"
 
-run_one() { # SYSTEM RUN
-	local system=$1 run=$2 dir log leader t0 first key_us="" new lost unknown acked fo_s key_s late db_s dbfirst
-	dir=$t_tmpdir/$system-$run
+run_one() { # SYSTEM RUN (timing: the current b_profile)
+	local system=$1 run=$2 key=$1@$B_PROFILE dir log leader t0 first key_us="" new lost unknown acked fo_s key_s late db_s dbfirst
+	dir=$t_tmpdir/$system-$B_PROFILE-$run
 	log=$dir.writer.log
-	if ! b_cluster_up_retry "$system" "$dir" "fo-$system-$run-$$" "$MODE"; then
+	if ! b_cluster_up_retry "$system" "$dir" "fo-$system-$B_PROFILE-$run-$$" "$MODE"; then
 		b_show_logs
 		b_cluster_down
-		echo "$system $run failed-to-start" >>"$results"
+		echo "$key $run failed-to-start" >>"$results"
 		return
 	fi
 	b_create_tables node1
@@ -33,7 +39,7 @@ run_one() { # SYSTEM RUN
 	sleep 3
 	leader=$(c_leader)
 	t0=$(b_kill_node "$leader")
-	b_log "$system run $run: killed $leader (agent, postmaster, backends) at $t0"
+	b_log "$system ($B_PROFILE) run $run: killed $leader (agent, postmaster, backends) at $t0"
 	local deadline=$((SECONDS + 60))
 	first=""
 	while [ "$SECONDS" -lt "$deadline" ]; do
@@ -47,11 +53,14 @@ run_one() { # SYSTEM RUN
 	done
 	sleep 1
 	b_writer_stop
+	# the writer's log beside the node logs (failover_timeline.py reads the kill instant and the
+	# first commit from this script's output; the log shows what the client saw in between)
+	[ -n "${BENCH_LOGS:-}" ] && mkdir -p "$BENCH_LOGS/$(basename "$C_DIR")" && cp "$log"* "$BENCH_LOGS/$(basename "$C_DIR")/" 2>/dev/null
 	new=$(c_leader)
 	if [ -z "$first" ] || [ -z "$new" ]; then
 		b_log "$system run $run: no write on a new primary within 60 s"
 		b_show_logs
-		echo "$system $run no-new-primary" >>"$results"
+		echo "$key $run no-new-primary" >>"$results"
 		b_cluster_down
 		return
 	fi
@@ -68,30 +77,51 @@ run_one() { # SYSTEM RUN
 		[ -n "$dbfirst" ] && db_s=$(awk -v a="${dbfirst% *}" -v b="$t0" 'BEGIN { printf "%.3f", (a - b) / 1e6 }')
 	fi
 	key_s=$(awk -v a="$key_us" -v b="$t0" 'BEGIN { printf "%.3f", (a - b) / 1e6 }')
-	printf '%-8s run %d: %s -> %s  first write on new primary through HAProxy %s s%s, leader key taken %s s (poll), acked %d, acked but lost %d, outcome unknown %d\n' \
-		"$system" "$run" "$leader" "$new" "$fo_s" "$([ "$db_s" != - ] && echo " (at the databases $db_s s)")" "$key_s" "$acked" "$lost" "$unknown"
-	echo "$system $run ok $fo_s $key_s $lost $acked $unknown $db_s" >>"$results"
+	printf '%-16s run %d: %s -> %s  first write on new primary through HAProxy %s s%s, leader key taken %s s (poll), acked %d, acked but lost %d, outcome unknown %d\n' \
+		"$key" "$run" "$leader" "$new" "$fo_s" "$([ "$db_s" != - ] && echo " (at the databases $db_s s)")" "$key_s" "$acked" "$lost" "$unknown"
+	echo "$key $run ok $fo_s $key_s $lost $acked $unknown $db_s" >>"$results"
 	b_cluster_down
 }
 
-for system in $SYSTEMS; do
+# Patroni 3.0.2 at the fast profile would run ttl5's settings (b_cluster_up): once is enough.
+b_combos() {
+	local p system
+	for p in $B_PROFILES; do
+		for system in $SYSTEMS; do
+			[ "$system" = patroni ] && [ "$p" = fast ] && [[ " $B_PROFILES " == *" ttl5 "* ]] && continue
+			echo "$system@$p"
+		done
+	done
+}
+
+for combo in $(b_combos); do
+	b_profile "${combo#*@}"
+	b_log "== ${combo%@*} at $B_PROFILE: ttl=$C_TTL loop_wait=$C_LOOP_WAIT retry_timeout=$C_RETRY$([ "$combo" = patroni@fast ] && echo " (Patroni at 5/1/2)")"
 	for run in $(seq "$RUNS"); do
-		run_one "$system" "$run"
+		run_one "${combo%@*}" "$run"
 	done
 done
 
-echo "== failover summary ($MODE replication, kill -9 of leader agent + postmaster; B_PROFILE=$B_PROFILE ttl=$C_TTL loop_wait=$C_LOOP_WAIT retry_timeout=$C_RETRY; client through HAProxy)"
+echo "== failover summary ($MODE replication, kill -9 of leader agent + postmaster; client through HAProxy; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 declare -A med
-for system in $SYSTEMS; do
-	med[$system]=$(awk -v s="$system" '$1 == s && $3 == "ok" { print $4 }' "$results" | b_median)
-	keym=$(awk -v s="$system" '$1 == s && $3 == "ok" { print $5 }' "$results" | b_median)
-	dbm=$(awk -v s="$system" '$1 == s && $3 == "ok" && $9 != "-" { print $9 }' "$results" | b_median)
-	lost=$(awk -v s="$system" '$1 == s && $3 == "ok" { l += $6; a += $7 } END { printf "%d of %d", l, a }' "$results")
-	okruns=$(awk -v s="$system" '$1 == s && $3 == "ok"' "$results" | wc -l)
-	all=$(awk -v s="$system" '$1 == s && $3 == "ok" { printf "%s ", $4 }' "$results")
-	printf '%-8s median write-to-write failover through HAProxy %s s [%s]%s (leader key %s s) over %d/%d runs; acknowledged rows lost: %s\n' \
-		"$system" "${med[$system]}" "${all% }" "$([ "$dbm" != n/a ] && echo "; at the databases $dbm s")" "$keym" "$okruns" "$RUNS" "$lost"
+for combo in $(b_combos); do
+	b_profile "${combo#*@}"
+	timing="$C_TTL/$C_LOOP_WAIT/$C_RETRY"
+	[ "$combo" = patroni@fast ] && timing=5/1/2
+	med[$combo]=$(awk -v s="$combo" '$1 == s && $3 == "ok" { print $4 }' "$results" | b_median)
+	keym=$(awk -v s="$combo" '$1 == s && $3 == "ok" { print $5 }' "$results" | b_median)
+	dbm=$(awk -v s="$combo" '$1 == s && $3 == "ok" && $9 != "-" { print $9 }' "$results" | b_median)
+	lost=$(awk -v s="$combo" '$1 == s && $3 == "ok" { l += $6; a += $7 } END { printf "%d of %d", l, a }' "$results")
+	okruns=$(awk -v s="$combo" '$1 == s && $3 == "ok"' "$results" | wc -l)
+	all=$(awk -v s="$combo" '$1 == s && $3 == "ok" { printf "%s ", $4 }' "$results")
+	printf '%-8s %-7s (ttl/loop_wait/retry %s) median write-to-write failover through HAProxy %s s [%s]%s (leader key %s s) over %d/%d runs; acknowledged rows lost: %s\n' \
+		"${combo%@*}" "$B_PROFILE" "$timing" "${med[$combo]}" "${all% }" "$([ "$dbm" != n/a ] && echo "; at the databases $dbm s")" "$keym" "$okruns" "$RUNS" "$lost"
 done
-if [ -n "${med[gsha]:-}" ] && [ -n "${med[patroni]:-}" ]; then
-	echo "ratio patroni/gsha (failover time): $(b_ratio "${med[patroni]}" "${med[gsha]}")x"
+for p in $B_PROFILES; do
+	if [ -n "${med[gsha@$p]:-}" ] && [ -n "${med[patroni@$p]:-}" ]; then
+		echo "ratio patroni/gsha at $p (failover time): $(b_ratio "${med[patroni@$p]}" "${med[gsha@$p]}")x"
+	fi
+done
+if [ -n "${med[gsha@fast]:-}" ] && [ -n "${med[patroni@ttl5]:-}" ]; then
+	echo "ratio patroni at its tightest (ttl5) / gsha at the fast profile: $(b_ratio "${med[patroni@ttl5]}" "${med[gsha@fast]}")x"
 fi

@@ -8,6 +8,7 @@
 #                                exit trap, prints the build and settings, starts etcd, sets
 #                                $results (an empty file for "SYSTEM RUN ok FIGURE ..." rows)
 #   b_build_info                 prints the gsha build used (buildtype, sanitizers); warns on ASan
+#   b_profile NAME               switches the timing to profile NAME (below) between clusters
 #   b_cluster_up SYSTEM DIR SCOPE [sync]
 #                                gsha|patroni: etcd must run (t_start_etcd); writes node1..node3
 #                                configs, bootstraps node1, then node2/node3 as replicas, then
@@ -18,8 +19,9 @@
 #                                (BENCH_LOGS=DIR keeps a copy of the node logs and configs)
 #   b_agent_pid NAME             PID of the node's agent process (gsha, or Patroni's python)
 #   b_postmaster_pid NAME        PID of the node's postmaster, "" when not running
-#   b_kill_node NAME             kill -9 the agent, the postmaster and its children at once;
-#                                prints the instant (microseconds, CLOCK_REALTIME) just before
+#   b_kill_node NAME [PIDS]      kill -9 the agent, the postmaster and its children at once;
+#                                prints the instant (microseconds, CLOCK_REALTIME) just before;
+#                                PIDS: those b_node_pids NAME printed earlier (a precise instant)
 #   b_start_node NAME            (re)starts the node's agent
 #   b_first_ok_after LOG T_US OLD_PORT  first commit on another node after T_US
 #   b_wait SECONDS CMD...        polls CMD every 0.1 s; returns 1 on timeout (no exit)
@@ -48,19 +50,34 @@
 # it; B_HAPROXY=1 measures idle with the health checks a deployment would run).
 # B_PG_PARAM="name: value" adds one PostgreSQL parameter to both systems' bootstrap.dcs.
 B_PROFILE=${B_PROFILE:-ttl5}
-case "$B_PROFILE" in
-ttl5) B_P_TTL=5 B_P_LOOP=1 B_P_RETRY=2 B_LOOP_WAIT_MS=1000 ;;
-default) B_P_TTL=30 B_P_LOOP=10 B_P_RETRY=10 B_LOOP_WAIT_MS=10000 ;;
-fast) B_P_TTL=2 B_P_LOOP=500ms B_P_RETRY=500ms B_LOOP_WAIT_MS=500 ;;
-*)
-	echo "B_PROFILE must be fast, ttl5 or default" >&2
-	exit 2
-	;;
-esac
-[ -n "${C_LOOP_WAIT:-}" ] && B_LOOP_WAIT_MS=$((${C_LOOP_WAIT%ms} * 1000))
-[[ "${C_LOOP_WAIT:-}" == *ms ]] && B_LOOP_WAIT_MS=${C_LOOP_WAIT%ms}
-C_TTL=${C_TTL:-$B_P_TTL}
-C_LOOP_WAIT=${C_LOOP_WAIT:-$B_P_LOOP}
+# What the caller's environment set, kept so that b_profile can switch profiles within one run
+# while C_TTL/C_LOOP_WAIT/BENCH_RETRY_TIMEOUT still override every profile.
+B_ENV_TTL=${C_TTL:-}
+B_ENV_LOOP_WAIT=${C_LOOP_WAIT:-}
+B_ENV_RETRY=${BENCH_RETRY_TIMEOUT:-}
+# b_profile NAME: switches the timing (B_PROFILE, C_TTL, C_LOOP_WAIT, C_RETRY, B_LOOP_WAIT_MS) to
+# one of the profiles above; the scripts that compare several profiles in one run call it
+# between clusters. Sourcing this file calls it with $B_PROFILE.
+b_profile() {
+	case "$1" in
+	ttl5) B_P_TTL=5 B_P_LOOP=1 B_P_RETRY=2 B_LOOP_WAIT_MS=1000 ;;
+	default) B_P_TTL=30 B_P_LOOP=10 B_P_RETRY=10 B_LOOP_WAIT_MS=10000 ;;
+	fast) B_P_TTL=2 B_P_LOOP=500ms B_P_RETRY=500ms B_LOOP_WAIT_MS=500 ;;
+	*)
+		echo "B_PROFILE must be fast, ttl5 or default" >&2
+		exit 2
+		;;
+	esac
+	B_PROFILE=$1
+	if [ -n "$B_ENV_LOOP_WAIT" ]; then
+		B_LOOP_WAIT_MS=$((${B_ENV_LOOP_WAIT%ms} * 1000))
+		[[ "$B_ENV_LOOP_WAIT" == *ms ]] && B_LOOP_WAIT_MS=${B_ENV_LOOP_WAIT%ms}
+	fi
+	C_TTL=${B_ENV_TTL:-$B_P_TTL}
+	C_LOOP_WAIT=${B_ENV_LOOP_WAIT:-$B_P_LOOP}
+	C_RETRY=${B_ENV_RETRY:-$B_P_RETRY}
+}
+b_profile "$B_PROFILE"
 export GSHA_BUILD_DIR=${GSHA_BUILD_DIR:-/tmp/build-bench-rel}
 SYSTEMS=${SYSTEMS:-gsha patroni}
 B_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -75,7 +92,6 @@ B_NODES=(node1 node2 node3)
 # "attempt_to_acquire_leader timeout" whenever less than 1 s is left, so after a leader loss the
 # replicas log "Error communicating with DCS" for ever. 2 is the lowest retry_timeout it works
 # with; both systems run it (one YAML), BENCH_RETRY_TIMEOUT overrides.
-C_RETRY=${BENCH_RETRY_TIMEOUT:-$B_P_RETRY}
 B_WRITE_INTERVAL_MS=${B_WRITE_INTERVAL_MS:-20}
 declare -gA B_RUNUSER_PID
 B_SYSTEM=
@@ -360,13 +376,21 @@ b_cluster_down() {
 
 # kill -9 of the node's agent, its postmaster and the postmaster's children in one call (the
 # backends would otherwise outlive a dead postmaster and keep serving their sessions).
-b_kill_node() {
-	local name=$1 agent pm pids t0
-	agent=$(b_agent_pid "$name")
-	pm=$(b_postmaster_pid "$name")
-	# the postmaster last, so no backend sees it die and answers its client first
+# b_node_pids NAME: the PIDs b_kill_node kills, the postmaster last (so no backend sees it die
+# and answers its client first); a script that must kill at a precise instant takes them first
+# and passes them to b_kill_node as its second argument.
+b_node_pids() {
+	local agent pm pids
+	agent=$(b_agent_pid "$1")
+	pm=$(b_postmaster_pid "$1")
 	pids=$agent
 	[ -n "$pm" ] && pids="$pids $(pgrep -P "$pm" | tr '\n' ' ') $pm"
+	echo "$pids"
+}
+
+b_kill_node() { # NAME [PIDS]
+	local name=$1 pids=${2:-} t0
+	[ -n "$pids" ] || pids=$(b_node_pids "$name")
 	t0=$(b_now_us)
 	# shellcheck disable=SC2086
 	kill -KILL $pids 2>/dev/null
