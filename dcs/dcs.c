@@ -283,8 +283,8 @@ int dcs_lease_keepalive_side(struct dcs_client *c, uint64_t lease, int64_t deadl
 	pthread_mutex_lock(&c->side_lock);
 	rc = dcs_codec_lease_id(&req, lease);
 	if (rc == DCS_OK)
-		rc = dcs_call(c, &c->side_conn, "/v3/lease/keepalive", &req, &resp, deadline_ms, 0,
-			      msg, msglen);
+		rc = dcs_call(c, &c->side_conn, "/v3/lease/keepalive", &req, &resp, deadline_ms,
+			      CALL_SPREAD, msg, msglen);
 	pthread_mutex_unlock(&c->side_lock);
 	if (rc == DCS_OK)
 		rc = dcs_codec_parse_keepalive(resp.data, resp.len, &id, &ttl, msg, msglen);

@@ -127,6 +127,12 @@ bool dcs_auth_wanted(struct dcs_client *c);
 enum {
 	CALL_NO_AUTH = 1, /* the authenticate RPC itself */
 	CALL_PINNED = 2,  /* one attempt on k->endpoint, no failover (the watch's probe) */
+	/* An attempt may take the time left shared among the endpoints not yet tried this round
+	 * when that is longer than attempt_ms: for a keepalive, whose caller already bounds it
+	 * tightly, an etcd that answers slowly is better waited for than asked again (a timed-out
+	 * attempt is lost work and its retry queues behind it); with one endpoint that is one
+	 * attempt for the whole bound. */
+	CALL_SPREAD = 4,
 };
 
 /* Runs path (e.g. "/v3/kv/range") with body req (NULL: GET) until it gets an answer that is not

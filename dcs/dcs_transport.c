@@ -378,6 +378,19 @@ int dcs_call(struct dcs_client *c, struct dcs_conn *k, const char *path, const s
 	return rc;
 }
 
+/* How long one attempt may take, with remaining ms left and tried endpoints already failed in
+ * this round: attempt_ms, or with CALL_SPREAD (dcs_internal.h) the time left shared among the
+ * endpoints still to try if that is longer; never more than remaining. */
+static int64_t attempt_bound(const struct dcs_client *c, int flags, int64_t remaining, int tried)
+{
+	int64_t b = c->attempt_ms;
+	int left = c->n_urls - tried;
+
+	if ((flags & CALL_SPREAD) && left > 0 && remaining / left > b)
+		b = remaining / left;
+	return remaining < b ? remaining : b;
+}
+
 static int call_endpoints(struct dcs_client *c, struct dcs_conn *k, const char *path,
 			  const struct buf *req, struct buf *resp, int64_t deadline_ms, int flags,
 			  char *msg, size_t msglen)
@@ -412,9 +425,8 @@ static int call_endpoints(struct dcs_client *c, struct dcs_conn *k, const char *
 			err_set(msg, msglen, "request URL too long");
 			return DCS_ERR_INVALID_ARGUMENT;
 		}
-		rc = perform(k->curl, url, req, token,
-			     remaining < c->attempt_ms ? remaining : c->attempt_ms, resp, &http,
-			     last, sizeof(last));
+		rc = perform(k->curl, url, req, token, attempt_bound(c, flags, remaining, tried),
+			     resp, &http, last, sizeof(last));
 		if (rc == DCS_OK) {
 			dcs_codec_status(http, resp->data, resp->len, &st);
 			if (st.rc == DCS_OK) {

@@ -149,6 +149,13 @@ struct agent {
 	struct ha_retry retry;
 
 	struct rest_snapshot *snap;
+	/* The last snapshot published while this node leads (its lease_deadline_ms set), for the
+	 * lease thread to publish again with a later deadline after each keepalive that succeeds
+	 * (publish_lease_deadline): so /primary does not answer 503 for a starved loop whose
+	 * lease still holds. live_valid is false once a snapshot without a deadline went out. */
+	pthread_mutex_t live_lock; /* live_snap, live_valid, and the order of rest_publish calls */
+	struct rest_snapshot *live_snap;
+	bool live_valid;
 	struct rest_counters counters; /* for /metrics; dcs fills its own part at publish */
 	bool db_ran; /* the database has run under this agent: a start now is a restart */
 
@@ -387,6 +394,10 @@ void maintain_slots(struct agent *a);
 
 void touch_member(struct agent *a);
 void publish(struct agent *a);
+/* From the lease thread's deadline hook: when the last snapshot published leads and
+ * deadline_ms is later than its lease deadline, publishes it again with deadline_ms. Any
+ * thread; does not block on I/O. */
+void publish_lease_deadline(struct agent *a, int64_t deadline_ms);
 void log_outcome(struct agent *a);
 void note_failsafe_state(struct agent *a);
 

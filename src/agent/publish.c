@@ -375,8 +375,41 @@ void publish(struct agent *a)
 	a->pub_server_version = s->server_version;
 	a->pub_primary = s->role == DB_ROLE_PRIMARY;
 	pthread_mutex_unlock(&a->req_lock);
+	/* Under live_lock, so that the lease thread never publishes an older copy after this one. */
+	pthread_mutex_lock(&a->live_lock);
 	if (rest_publish(a->rest, sn) != 0)
 		log_warning("could not publish the REST snapshot: out of memory");
+	a->live_valid = sn->lease_deadline_ms != 0;
+	if (a->live_valid)
+		*a->live_snap = *sn;
+	pthread_mutex_unlock(&a->live_lock);
+}
+
+/*
+ * The snapshot's lease deadline is the fence deadline the loop decided with, and the snapshot is
+ * published at the end of the cycle. When the loop is starved (a CPU-hogged node, etcd writes
+ * that take their whole retry_timeout) a cycle can end after that deadline although the lease
+ * thread renewed the lease meanwhile, and /primary would answer 503 for a healthy leader: a load
+ * balancer with rise 1 / fall 3 at 100 ms takes it out and cuts its clients' sessions
+ * (tests/bench/false_failover.sh saw it). So the lease thread moves the published deadline on.
+ *
+ * Safe because deadline_ms is the guardian's deadline: the same proof of the leader key
+ * (ha_leader_proof_ms, from the send time of the last keepalive that succeeded), handed over only
+ * while the loop arms the guardian (a leader, not paused, no demotion, release or shutdown
+ * decided: run.c, guard()), and it stops moving when the heartbeat gate stops the keepalives of a
+ * hung loop. /primary thus never answers 200 after the guardian would fence. It only ever
+ * extends a snapshot that leads; the loop's next publish replaces it (a demotion publishes
+ * before it stops the server, act.c).
+ */
+void publish_lease_deadline(struct agent *a, int64_t deadline_ms)
+{
+	pthread_mutex_lock(&a->live_lock);
+	if (a->live_valid && deadline_ms > a->live_snap->lease_deadline_ms) {
+		a->live_snap->lease_deadline_ms = deadline_ms;
+		if (rest_publish(a->rest, a->live_snap) != 0)
+			log_warning("could not publish the REST snapshot: out of memory");
+	}
+	pthread_mutex_unlock(&a->live_lock);
 }
 
 /* Logs the cycle's outcome at info when it changes, else at most once a minute. */

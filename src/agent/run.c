@@ -103,10 +103,15 @@ static void guard(struct agent *a)
 			   a->failsafe_acked_ms);
 }
 
-/* The lease thread's hook: the guardian's deadline is a store to its shared page. */
-static void guardian_deadline_hook(void *ctx, int64_t deadline_ms)
+/* The lease thread's hook (lease.c, announce_locked; 0 while the loop has not armed it): the
+ * guardian's deadline is a store to its shared page, and the REST API's /primary answers 200
+ * as long as the same proof holds, however late the loop publishes (publish_lease_deadline). */
+static void lease_deadline_hook(void *ctx, int64_t deadline_ms)
 {
-	guardian_set_deadline(ctx, deadline_ms);
+	struct agent *a = ctx;
+
+	guardian_set_deadline(a->guardian, deadline_ms);
+	publish_lease_deadline(a, deadline_ms);
 }
 
 /* Whether a decision taken on the watch-fed view must be taken again on a linearizable read
@@ -467,6 +472,7 @@ static void agent_free(struct agent *a)
 	free(a->dbs);
 	free(a->in);
 	free(a->snap);
+	free(a->live_snap);
 	free(a->settle_dbs);
 	free(a->refresh_view);
 	free(a->rest_deferred);
@@ -480,6 +486,7 @@ static void agent_free(struct agent *a)
 		close(a->signal_fd);
 	}
 	pthread_mutex_destroy(&a->req_lock);
+	pthread_mutex_destroy(&a->live_lock);
 	free(a);
 }
 
@@ -500,6 +507,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	a->signal_fd = -1;
 	a->task_pidfd = -1;
 	pthread_mutex_init(&a->req_lock, NULL);
+	pthread_mutex_init(&a->live_lock, NULL);
 	a->cfg = c;
 	buf_copy_or_clear(a->name, sizeof(a->name), c->name); /* both MEMBER_NAME_MAX */
 	a->dyn = c->bootstrap.dcs;
@@ -507,11 +515,13 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	a->dbs = calloc(1, sizeof(*a->dbs));
 	a->in = calloc(1, sizeof(*a->in));
 	a->snap = calloc(1, sizeof(*a->snap));
+	a->live_snap = calloc(1, sizeof(*a->live_snap));
 	a->settle_dbs = calloc(1, sizeof(*a->settle_dbs));
 	a->refresh_view = calloc(1, sizeof(*a->refresh_view));
 	dbopts = calloc(1, sizeof(*dbopts));
 	if (a->cluster == NULL || a->dbs == NULL || a->in == NULL || a->snap == NULL ||
-	    a->settle_dbs == NULL || a->refresh_view == NULL || dbopts == NULL) {
+	    a->live_snap == NULL || a->settle_dbs == NULL || a->refresh_view == NULL ||
+	    dbopts == NULL) {
 		r = -ENOMEM;
 		err_set(err, sizeof(err), "out of memory");
 		goto out_fail;
@@ -614,7 +624,7 @@ int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *re
 		return 1;
 	}
 	a->guardian = guardian;
-	lease_set_deadline_hook(a->lease, guardian_deadline_hook, guardian);
+	lease_set_deadline_hook(a->lease, lease_deadline_hook, a);
 	a->cfg_live = c;
 	{
 		int p[2];

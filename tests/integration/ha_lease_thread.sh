@@ -7,11 +7,15 @@
 #   - for 6 s (longer than ttl, within the 8 s bound): no failover; the leader key keeps its
 #     value, its create revision and its lease, which could only outlive 6 s by being renewed;
 #     The guardian's deadline is the one the lease thread moves with each keepalive, so it does
-#     not fence: the postmaster runs on throughout;
+#     not fence: the postmaster runs on throughout; and node1's /primary answers 200
+#     throughout (the lease thread moves the deadline the REST API answers by: before, the
+#     snapshot's fence deadline, decided before the hang, ran out about 3 s in and /primary
+#     answered 503, which a load balancer reads as a lost primary);
 #   - for 25 s (longer than the bound): the lease thread stops renewing, so the guardian's
 #     deadline stops moving and it fences node1's PostgreSQL; the lease lapses and another node
-#     takes the leader key. With a writer on every node: node1's last acknowledged commit comes
-#     before the new primary's first. Thawed, the old primary steps down and rejoins.
+#     takes the leader key, by which time node1's /primary no longer answers 200. With a writer
+#     on every node: node1's last acknowledged commit comes before the new primary's first.
+#     Thawed, the old primary steps down and rejoins.
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 C_TTL=4
@@ -75,8 +79,11 @@ others=$(for t in /proc/$pid/task/*; do [ "${t##*/}" = "$pid" ] || awk '/^State:
 [ "$others" = 0 ] || t_fail "$others other threads of node1's agent are stopped too"
 t_pass "freeze: only node1's main thread is stopped"
 changed=
-for _ in $(seq 70); do # 7 s of 100 ms polls, past the thaw
+not200=
+for i in $(seq 70); do # 7 s of 100 ms polls, past the thaw
 	[ "$(c_leader)" = node1 ] || changed="leader key now \"$(c_leader)\""
+	code=$(c_rest node1 /primary)
+	[ "$code" = 200 ] || not200+=" $((i / 10)).$((i % 10))s:$code"
 	sleep 0.1
 done
 wait "$FREEZER" || t_fail "thread-freeze failed: $(cat "$C_DIR/freeze1.out")"
@@ -90,6 +97,8 @@ for n in node2 node3; do
 done
 t_wait_for 20 "node1 to accept writes after the thaw" writable node1
 t_pass "hang of 6 s: no failover, node1 still primary and writable"
+[ -z "$not200" ] || t_fail "hang of 6 s: node1's /primary did not answer 200 at (poll: code)$not200"
+t_pass "hang of 6 s: node1's /primary answered 200 throughout (70 polls)"
 t_assert_eq "$fenced_before $pm" "$(fence_lines node1) $(c_postmaster_pid node1)" \
 	"hang of 6 s: the guardian's deadline moved with the lease thread's keepalives: nothing fenced, the postmaster ran throughout"
 
@@ -105,7 +114,9 @@ t_wait_for 5 "the second freeze to begin" grep -q frozen "$C_DIR/freeze2.out"
 t0=$(awk '/frozen/ {print $2}' "$C_DIR/freeze2.out")
 t_key=$(c_key_instant 24 '!node1') || t_fail "hang past the bound: nobody took the leader key while node1's loop hung"
 ms=$(((t_key - t0) / 1000000))
-t_pass "hang past the bound: $(c_leader) took the leader key $ms ms into the hang (bound ${BOUND_S} s + ttl ${C_TTL} s)"
+code=$(c_rest node1 /primary)
+[ "$code" != 200 ] || t_fail "hang past the bound: node1's /primary still answers 200 after another node took the key"
+t_pass "hang past the bound: $(c_leader) took the leader key $ms ms into the hang (bound ${BOUND_S} s + ttl ${C_TTL} s); node1's /primary answered $code"
 [ "$ms" -ge $((BOUND_S * 1000)) ] ||
 	t_fail "the lease lapsed after $ms ms, before the heartbeat bound of ${BOUND_S} s"
 grep -q "the HA loop has shown no progress" "$C_DIR/node1.log" ||
