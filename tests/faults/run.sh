@@ -88,6 +88,7 @@ run_one() {
 	chmod 755 "$F_DIR"
 	chown postgres:postgres "$F_DIR"
 	F_FAILSAFE=0
+	F_CLOCK_SHIFT=0
 	F_ETCD_DISK=
 	SC_EXPECT=may
 	"$fn" setup
