@@ -24,7 +24,9 @@ Rules (a violation makes the verdict FAIL):
   no_fo       the scenario must fail over but the leader key never changed
   unhealthy   the cluster was not healthy (one primary, both others streaming) after the heal
 Figures: recovery_ms (injection to the first acknowledged write after the last failed one),
-max_gap_ms (longest gap between acknowledged writes), healthy_ms (heal to healthy).
+max_gap_ms (longest gap between acknowledged writes), healthy_ms (heal to healthy), lapses (how
+often the leader key was deleted, by expiry or release, even if its holder took it back: not
+judged, but in a scenario that must not fail over it is a failover that did not happen by luck).
 """
 import json
 import os
@@ -112,10 +114,13 @@ def main():
 
     initial = meta.get("INITIAL_LEADER", "")
     holders = []
+    lapses = 0
     try:
         with open(os.path.join(d, "leader-history.txt")) as f:
             for line in f:
                 p = line.split(None, 2)
+                if len(p) == 2 and p[1] == "DELETE":
+                    lapses += 1
                 if len(p) == 3 and p[1] == "PUT":
                     v = p[2].strip()
                     if not holders or holders[-1] != v:
@@ -144,7 +149,7 @@ def main():
         "verdict": "FAIL" if violations else "PASS",
         "acked": len(acked), "lost": len(lost),
         "warned": sum(1 for r in writer if r[0] == "warn"),
-        "split": len(split), "leaders": holders,
+        "split": len(split), "leaders": holders, "lapses": lapses,
         "false_fo": 1 if expect == "no" and changes else 0,
         "recovery_ms": recovery, "max_gap_ms": max_gap, "healthy_ms": healthy,
         "violations": violations,
