@@ -26,7 +26,8 @@ Rules (a violation makes the verdict FAIL):
 Figures: recovery_ms (injection to the first acknowledged write after the last failed one),
 max_gap_ms (longest gap between acknowledged writes), healthy_ms (heal to healthy), lapses (how
 often the leader key was deleted, by expiry or release, even if its holder took it back: not
-judged, but in a scenario that must not fail over it is a failover that did not happen by luck).
+judged, but where no failover may happen it is one avoided only by other checks, such as
+Patroni's replicas asking the old primary whether it still runs).
 """
 import json
 import os
