@@ -121,6 +121,11 @@ baseline "$dir/unhealthy"
 sed -i 's/^HEALTHY_MS=.*/HEALTHY_MS=never/' "$dir/unhealthy/meta"
 expect unhealthy FAIL "not healthy after the heal"
 
+# A fault that did not take effect is the scenario's own violation (clock-step: now() unmoved).
+baseline "$dir/fault-missed"
+echo "the wall clock step did not take effect on node1" >"$dir/fault-missed/scenario-violations.txt"
+expect fault-missed FAIL "the wall clock step did not take effect on node1"
+
 baseline "$dir/no-final"
 rm "$dir/no-final/final-seqs.txt"
 expect no-final FAIL "no final primary"

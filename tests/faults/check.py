@@ -10,6 +10,9 @@ prints one JSON object with the verdict and the figures:
   leader-history.txt  REVISION PUT VALUE | REVISION DELETE, the leader key since the setup
   meta                KEY=VALUE: MODE, EXPECT_FAILOVER (no|may|yes), INJECT_US, HEAL_US,
                       HEALTHY_MS (or "never"), INITIAL_LEADER
+  scenario-violations.txt  optional: one line per thing the scenario itself saw go wrong (a
+                      fault that did not take effect: clock-step's library not loaded, or now()
+                      not moved), each a violation
 
 Rules (a violation makes the verdict FAIL):
   lost        an acknowledged row ("ok": no error and no "canceling wait for synchronous
@@ -133,6 +136,12 @@ def main():
         violations.append("false failover: the leader key went to %s" % ",".join(changes))
     if expect == "yes" and not changes:
         violations.append("no failover: the leader key never left %s" % initial)
+
+    try:
+        with open(os.path.join(d, "scenario-violations.txt")) as f:
+            violations.extend(line.strip() for line in f if line.strip())
+    except FileNotFoundError:
+        pass
 
     healthy = meta.get("HEALTHY_MS", "never")
     if healthy == "never":

@@ -287,6 +287,23 @@ sc_clock_proof() { # NODE LABEL
 		"$n agent's last log line: $(tail -1 "$C_DIR/$n.log" | cut -c1-160)"
 }
 
+# The step must show in the node's now() (a backend of the preloaded postmaster): the epoch it
+# reads, less the offset, must lie between true time just before and just after the query.
+# Otherwise the fault did not happen, which is the scenario's own violation (check.py).
+sc_clock_verify() { # NODE OFFSET_MS LABEL
+	local before pg after
+	before=$(date +%s)
+	pg=$(f_psql "$1" "select floor(extract(epoch from now()))::bigint")
+	after=$(date +%s)
+	if [ -n "$pg" ] && [ $((pg - $2 / 1000)) -ge $((before - 1)) ] &&
+		[ $((pg - $2 / 1000)) -le $((after + 1)) ]; then
+		echo "verified $3: $1's now() is $(($2 / 1000)) s off true time"
+	else
+		echo "the wall clock step did not take effect on $1 $3: now() read ${pg:-nothing}," \
+			"true time $before..$after, offset $(($2 / 1000)) s" | tee -a "$F_DIR/scenario-violations.txt"
+	fi
+}
+
 SC_CLOCK_STEP_MS=0
 sc_clock_step() {
 	local n pid
@@ -296,9 +313,15 @@ sc_clock_step() {
 		# Every agent and postmaster must carry the library, or the step proves nothing.
 		for n in "${F_NODES[@]}"; do
 			pid=$(f_agent_pid "$n")
-			f_clock_loaded "$pid" || { echo "clock-shift.so is not in $n's agent ($pid)"; return 1; }
+			if ! f_clock_loaded "$pid"; then
+				echo "clock-shift.so is not in $n's agent ($pid)" | tee -a "$F_DIR/scenario-violations.txt"
+				return 1
+			fi
 			pid=$(f_postmaster_pid "$n")
-			f_clock_loaded "$pid" || { echo "clock-shift.so is not in $n's postmaster ($pid)"; return 1; }
+			if ! f_clock_loaded "$pid"; then
+				echo "clock-shift.so is not in $n's postmaster ($pid)" | tee -a "$F_DIR/scenario-violations.txt"
+				return 1
+			fi
 			echo "clock-shift.so is loaded in $n's agent and postmaster"
 		done
 		;;
@@ -313,6 +336,7 @@ sc_clock_step() {
 		echo "stepped $SC_PRIMARY's wall clock forward by $SC_CLOCK_STEP_MS ms"
 		sleep 0.5
 		sc_clock_proof "$SC_PRIMARY" "0.5 s after the forward step"
+		sc_clock_verify "$SC_PRIMARY" "$SC_CLOCK_STEP_MS" "after the forward step"
 		;;
 	hold)
 		sleep $((2 * F_TTL))
@@ -321,6 +345,7 @@ sc_clock_step() {
 		echo "stepped $SC_PRIMARY's wall clock back to $SC_CLOCK_STEP_MS ms behind true time"
 		sleep 0.5
 		sc_clock_proof "$SC_PRIMARY" "0.5 s after the backward step"
+		sc_clock_verify "$SC_PRIMARY" "-$SC_CLOCK_STEP_MS" "after the backward step"
 		sleep $((2 * F_TTL))
 		sc_clock_proof "$SC_PRIMARY" "2 x ttl after the backward step"
 		;;
@@ -329,6 +354,7 @@ sc_clock_step() {
 		echo "set $SC_PRIMARY's wall clock back to true time"
 		sleep 0.5
 		sc_clock_proof "$SC_PRIMARY" "0.5 s after healing"
+		sc_clock_verify "$SC_PRIMARY" 0 "after healing"
 		# gsha logs each jump it sees ("no action for one cycle: the wall clock jumped"); Patroni
 		# logs a line every loop_wait, whose stamp shows its clock.
 		sleep $((F_LOOP_WAIT + 1))
