@@ -109,6 +109,9 @@ expect false-failover FAIL "false failover: the leader key went to node2"
 EXPECT=no baseline "$dir/same-leader"
 printf '40 DELETE\n41 PUT node1\n' >"$dir/same-leader/leader-history.txt"
 expect same-leader PASS ""
+# ... but the lapse is counted (clock-step: Patroni let its key expire and took it back).
+grep -q '"lapses": 1' <(python3 "$HERE/check.py" "$dir/same-leader" node1,node2,node3 "$IPS") ||
+	{ echo "not ok - same-leader: the leader key's lapse is not counted"; exit 1; }
 
 baseline "$dir/no-failover"
 : >"$dir/no-failover/leader-history.txt"
@@ -117,6 +120,11 @@ expect no-failover FAIL "no failover: the leader key never left node1"
 baseline "$dir/unhealthy"
 sed -i 's/^HEALTHY_MS=.*/HEALTHY_MS=never/' "$dir/unhealthy/meta"
 expect unhealthy FAIL "not healthy after the heal"
+
+# A fault that did not take effect is the scenario's own violation (clock-step: now() unmoved).
+baseline "$dir/fault-missed"
+echo "the wall clock step did not take effect on node1" >"$dir/fault-missed/scenario-violations.txt"
+expect fault-missed FAIL "the wall clock step did not take effect on node1"
 
 baseline "$dir/no-final"
 rm "$dir/no-final/final-seqs.txt"

@@ -10,6 +10,9 @@ prints one JSON object with the verdict and the figures:
   leader-history.txt  REVISION PUT VALUE | REVISION DELETE, the leader key since the setup
   meta                KEY=VALUE: MODE, EXPECT_FAILOVER (no|may|yes), INJECT_US, HEAL_US,
                       HEALTHY_MS (or "never"), INITIAL_LEADER
+  scenario-violations.txt  optional: one line per thing the scenario itself saw go wrong (a
+                      fault that did not take effect: clock-step's library not loaded, or now()
+                      not moved), each a violation
 
 Rules (a violation makes the verdict FAIL):
   lost        an acknowledged row ("ok": no error and no "canceling wait for synchronous
@@ -24,7 +27,10 @@ Rules (a violation makes the verdict FAIL):
   no_fo       the scenario must fail over but the leader key never changed
   unhealthy   the cluster was not healthy (one primary, both others streaming) after the heal
 Figures: recovery_ms (injection to the first acknowledged write after the last failed one),
-max_gap_ms (longest gap between acknowledged writes), healthy_ms (heal to healthy).
+max_gap_ms (longest gap between acknowledged writes), healthy_ms (heal to healthy), lapses (how
+often the leader key was deleted, by expiry or release, even if its holder took it back: not
+judged, but where no failover may happen it is one avoided only by other checks, such as
+Patroni's replicas asking the old primary whether it still runs).
 """
 import json
 import os
@@ -112,10 +118,13 @@ def main():
 
     initial = meta.get("INITIAL_LEADER", "")
     holders = []
+    lapses = 0
     try:
         with open(os.path.join(d, "leader-history.txt")) as f:
             for line in f:
                 p = line.split(None, 2)
+                if len(p) == 2 and p[1] == "DELETE":
+                    lapses += 1
                 if len(p) == 3 and p[1] == "PUT":
                     v = p[2].strip()
                     if not holders or holders[-1] != v:
@@ -127,6 +136,12 @@ def main():
         violations.append("false failover: the leader key went to %s" % ",".join(changes))
     if expect == "yes" and not changes:
         violations.append("no failover: the leader key never left %s" % initial)
+
+    try:
+        with open(os.path.join(d, "scenario-violations.txt")) as f:
+            violations.extend(line.strip() for line in f if line.strip())
+    except FileNotFoundError:
+        pass
 
     healthy = meta.get("HEALTHY_MS", "never")
     if healthy == "never":
@@ -144,7 +159,7 @@ def main():
         "verdict": "FAIL" if violations else "PASS",
         "acked": len(acked), "lost": len(lost),
         "warned": sum(1 for r in writer if r[0] == "warn"),
-        "split": len(split), "leaders": holders,
+        "split": len(split), "leaders": holders, "lapses": lapses,
         "false_fo": 1 if expect == "no" and changes else 0,
         "recovery_ms": recovery, "max_gap_ms": max_gap, "healthy_ms": healthy,
         "violations": violations,

@@ -30,11 +30,14 @@
 #   f_psql NODE SQL             SQL on the node's local socket
 #   f_start_etcd e1..e3 / f_kill_etcd e1..e3
 #   f_etcd_leader               e1..e3, the member etcd says leads
+#   f_clock_set NODE MS         with F_CLOCK_SHIFT=1: the node's wall clock (agent and
+#                               PostgreSQL, through clock-shift.so) runs MS ms off true time
 F_DIR=${F_DIR:-$(t_tmpdir)}
 F_NET=10.77.0
 F_NODES=(node1 node2 node3)
 F_ETCDS=(e1 e2 e3)
 F_CLIENT=${F_CLIENT:-$GSHA_BUILD_DIR/tests/faults/fault-client}
+F_CLOCK_SO=${F_CLOCK_SO:-$GSHA_BUILD_DIR/tests/faults/clock-shift.so}
 F_PREFIX=
 F_UP=0
 declare -gA F_PID F_IPS
@@ -228,9 +231,30 @@ f_start_node() {
 	else
 		cmd=(patroni "$C_DIR/$n.yml")
 	fi
+	if [ "${F_CLOCK_SHIFT:-0}" = 1 ]; then
+		cmd=(env LD_PRELOAD="$F_CLOCK_SO" CLOCK_SHIFT_FILE="$(f_clock_file "$n")" "${cmd[@]}")
+	fi
 	nsenter --net="/run/netns/$(f_ns "$n")" runuser -u postgres -- "${cmd[@]}" >>"$C_DIR/$n.log" 2>&1 &
 	F_PID[$n]=$!
 }
+
+# ---- the node's wall clock (clock-step): with F_CLOCK_SHIFT=1 every node's agent, and so its
+# PostgreSQL, runs with clock-shift.so preloaded, reading its offset from its own file (0 until
+# a scenario writes it). The machine's clock is never touched.
+f_clock_file() { echo "$F_DIR/clock-offset-$1"; }
+
+# f_clock_set NODE MS: the node's wall clock runs MS milliseconds from true time from now on
+# (within clock-shift's 20 ms re-read). Written to a temporary file and renamed over.
+f_clock_set() {
+	local f
+	f=$(f_clock_file "$1")
+	echo "$2" >"$f.tmp"
+	chmod 644 "$f.tmp"
+	mv -f "$f.tmp" "$f"
+}
+
+# f_clock_loaded PID: clock-shift.so is mapped into the process.
+f_clock_loaded() { grep -q clock-shift "/proc/$1/maps" 2>/dev/null; }
 
 f_agent_pid() {
 	local r=${F_PID[$1]:-}
@@ -369,6 +393,10 @@ f_up() {
 	for e in "${F_ETCDS[@]}"; do f_start_etcd "$e"; done
 	f_wait 30 f_etcd_healthy || { f_log "etcd did not become healthy in 30 s"; return 1; }
 	c_init "$F_DIR/cluster" "" "faults-$F_PREFIX"
+	if [ "${F_CLOCK_SHIFT:-0}" = 1 ]; then
+		[ -r "$F_CLOCK_SO" ] || { f_log "$F_CLOCK_SO is missing: build first"; return 1; }
+		for n in "${F_NODES[@]}"; do f_clock_set "$n" 0; done
+	fi
 	for n in "${F_NODES[@]}"; do
 		f_config "$n"
 		f_mount_disk "$n"

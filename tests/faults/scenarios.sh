@@ -9,7 +9,7 @@
 # RANDOM is seeded per scenario, so every choice below replays from the seed.
 SC_ALL=(node-loss etcd-cut isolate postmaster-kill primary-freeze replica-freeze etcd-leader-kill
 	quorum-loss quorum-loss-failsafe etcd-latency asym-partition flapping disk-full
-	switchover-node-loss etcd-disk-slow)
+	switchover-node-loss etcd-disk-slow clock-step)
 
 sc_list() {
 	cat <<'LIST'
@@ -31,6 +31,9 @@ disk-full             fill the primary's data file system (a tmpfs) for 2 x ttl
 switchover-node-loss  ask for a switchover to a replica, kill -9 that replica 0-1 s later
 etcd-disk-slow        every etcd member's disk (ext4 on a loop device) throttled to 50 write
                       IOPS for 3 x ttl; no failover expected
+clock-step            the primary's wall clock (agent and PostgreSQL, through clock-shift.so)
+                      stepped forward (+1 h or +5 x ttl) for 2 x ttl, then back to as far behind
+                      true time for 2 x ttl, then true again; no failover expected
 LIST
 }
 
@@ -271,5 +274,99 @@ sc_etcd_disk_slow() {
 	inject) f_etcd_disk_throttle 50 ;;
 	hold) sleep $((3 * F_TTL)) ;;
 	heal) f_etcd_disk_throttle 0 ;;
+	esac
+}
+
+# What the node's wall clock reads, beside true time: the machine's date, PostgreSQL's now() on
+# the node (a backend forked by the preloaded postmaster) and the agent's newest log line (gsha's
+# and Patroni's log stamps come from the wall clock).
+sc_clock_proof() { # NODE LABEL
+	local n=$1
+	echo "clock $2: true $(date -u '+%F %T') UTC; $n now() $(f_psql "$n" \
+		"select to_char(now() at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS')") UTC;" \
+		"$n agent's last log line: $(tail -1 "$C_DIR/$n.log" | cut -c1-160)"
+}
+
+# The step must show in the node's now() (a backend of the preloaded postmaster): the epoch it
+# reads, less the offset, must lie between true time just before and just after the query.
+# Otherwise the fault did not happen, which is the scenario's own violation (check.py). The agent
+# may have stopped PostgreSQL because of the step (Patroni does, seed 6): then the reading is
+# retried for up to 10 s, and if PostgreSQL never answers the step stays unverified there, not
+# a violation (the other two verifications and the ready check still stand).
+sc_clock_verify() { # NODE OFFSET_MS LABEL
+	local before pg after tries=0
+	while :; do
+		before=$(date +%s)
+		pg=$(f_psql "$1" "select floor(extract(epoch from now()))::bigint")
+		after=$(date +%s)
+		[ -z "$pg" ] && [ $((tries += 1)) -lt 20 ] || break
+		sleep 0.5
+	done
+	if [ -z "$pg" ]; then
+		echo "unverified $3: $1's PostgreSQL did not answer for 10 s"
+	elif [ $((pg - $2 / 1000)) -ge $((before - 1)) ] && [ $((pg - $2 / 1000)) -le $((after + 1)) ]; then
+		echo "verified $3: $1's now() is $(($2 / 1000)) s off true time"
+	else
+		echo "the wall clock step did not take effect on $1 $3: now() read ${pg:-nothing}," \
+			"true time $before..$after, offset $(($2 / 1000)) s" | tee -a "$F_DIR/scenario-violations.txt"
+	fi
+}
+
+SC_CLOCK_STEP_MS=0
+sc_clock_step() {
+	local n pid
+	case $1 in
+	setup) SC_EXPECT=no F_CLOCK_SHIFT=1 ;;
+	ready)
+		# Every agent and postmaster must carry the library, or the step proves nothing.
+		for n in "${F_NODES[@]}"; do
+			pid=$(f_agent_pid "$n")
+			if ! f_clock_loaded "$pid"; then
+				echo "clock-shift.so is not in $n's agent ($pid)" | tee -a "$F_DIR/scenario-violations.txt"
+				return 1
+			fi
+			pid=$(f_postmaster_pid "$n")
+			if ! f_clock_loaded "$pid"; then
+				echo "clock-shift.so is not in $n's postmaster ($pid)" | tee -a "$F_DIR/scenario-violations.txt"
+				return 1
+			fi
+			echo "clock-shift.so is loaded in $n's agent and postmaster"
+		done
+		;;
+	inject)
+		if [ $((RANDOM % 2)) = 0 ]; then
+			SC_CLOCK_STEP_MS=3600000
+		else
+			SC_CLOCK_STEP_MS=$((5 * F_TTL * 1000))
+		fi
+		sc_clock_proof "$SC_PRIMARY" "before the step"
+		f_clock_set "$SC_PRIMARY" "$SC_CLOCK_STEP_MS"
+		echo "stepped $SC_PRIMARY's wall clock forward by $SC_CLOCK_STEP_MS ms"
+		sleep 0.5
+		sc_clock_proof "$SC_PRIMARY" "0.5 s after the forward step"
+		sc_clock_verify "$SC_PRIMARY" "$SC_CLOCK_STEP_MS" "after the forward step"
+		;;
+	hold)
+		sleep $((2 * F_TTL))
+		sc_clock_proof "$SC_PRIMARY" "2 x ttl after the forward step"
+		f_clock_set "$SC_PRIMARY" "-$SC_CLOCK_STEP_MS"
+		echo "stepped $SC_PRIMARY's wall clock back to $SC_CLOCK_STEP_MS ms behind true time"
+		sleep 0.5
+		sc_clock_proof "$SC_PRIMARY" "0.5 s after the backward step"
+		sc_clock_verify "$SC_PRIMARY" "-$SC_CLOCK_STEP_MS" "after the backward step"
+		sleep $((2 * F_TTL))
+		sc_clock_proof "$SC_PRIMARY" "2 x ttl after the backward step"
+		;;
+	heal)
+		f_clock_set "$SC_PRIMARY" 0
+		echo "set $SC_PRIMARY's wall clock back to true time"
+		sleep 0.5
+		sc_clock_proof "$SC_PRIMARY" "0.5 s after healing"
+		sc_clock_verify "$SC_PRIMARY" 0 "after healing"
+		# gsha logs each jump it sees ("no action for one cycle: the wall clock jumped"); Patroni
+		# logs a line every loop_wait, whose stamp shows its clock.
+		sleep $((F_LOOP_WAIT + 1))
+		sc_clock_proof "$SC_PRIMARY" "loop_wait + 1 s after healing"
+		;;
 	esac
 }
