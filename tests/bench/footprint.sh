@@ -38,6 +38,16 @@ TCK=$(getconf CLK_TCK)
 
 echo "== footprint benchmark: idle 3-node cluster, ${PERIOD}s measured after ${SETTLE}s settling"
 b_build_info
+# Which builds of the fixed libraries the agent links (docs/architecture.md "Footprint"): the
+# minimal static ones of scripts/build-minimal-deps, or Debian's shared libraries; and the
+# shared libraries it still loads at start-up.
+min_deps=$(meson introspect --buildoptions "$GSHA_BUILD_DIR" 2>/dev/null | python3 -c 'import json,sys; o={x["name"]: x["value"] for x in json.load(sys.stdin)}; print(o.get("minimal_deps", "?"), o.get("minimal_deps_prefix", ""))' 2>/dev/null)
+if ldd "$GSHA_BUILD_DIR/gsha" 2>/dev/null | grep -q 'libpq\.so'; then
+	echo "gsha libraries: Debian's shared builds (minimal_deps $min_deps: not linked)"
+else
+	echo "gsha libraries: minimal static builds (minimal_deps $min_deps)"
+fi
+echo "gsha shared libraries at start-up: $(ldd "$GSHA_BUILD_DIR/gsha" 2>/dev/null | awk '$1 !~ /vdso/ { sub(/.*\//, "", $1); sub(/\.so.*/, "", $1); printf "%s ", $1 }' | sed 's/ $//') ($(ldd "$GSHA_BUILD_DIR/gsha" 2>/dev/null | grep -vc vdso))"
 echo "HAProxy checking the agents: $([ "$B_HAPROXY" = 1 ] && echo yes || echo "no (B_HAPROXY=1 adds it)")"
 MODES=${MODES:-plain tls}
 t_start_etcd
