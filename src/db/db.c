@@ -372,6 +372,7 @@ int db_get_status(struct db *db, struct db_status *out)
 		return -EINVAL;
 	struct db_status st;
 	memset(&st, 0, sizeof(st));
+	db->control_seen_fresh = false;
 	db->driver->get_status(db, &st);
 	st.observed_ms = clock_mono_ms();
 	db_pm_watch_update(db, &st);
@@ -396,6 +397,11 @@ int db_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, c
 {
 	if (!db || !out || timeout_ms <= 0)
 		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
+	if (db->control_seen_fresh) {
+		db->control_seen_fresh = false;
+		*out = db->control_seen;
+		return 0;
+	}
 	return db->driver->read_control(db, out, timeout_ms, err, err_cap);
 }
 

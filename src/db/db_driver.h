@@ -155,6 +155,12 @@ struct db {
 	int pm_watch_pid;	   /* the postmaster the last db_get_status saw running, 0: none */
 	int pm_watch_fd;	   /* a pidfd on it (pidfd_open), -1 where none could be opened */
 	int pm_exited_pid; /* the last one db_pm_watch_exited reported: never watched again */
+	/* pg_control as the last db_get_status read it (a stopped server), until db_read_control
+	 * takes it or a command runs (db_run, db_launch, a task): the HA loop's observation asks
+	 * for both, and each read is a fork and exec of pg_controldata on a crashed primary's way
+	 * back. */
+	struct db_control control_seen;
+	bool control_seen_fresh;
 };
 
 /* --- Pure helpers (db_common.c), unit-tested ---------------------------------------------- */
@@ -401,6 +407,12 @@ int db_prepare_clone_dir(struct db *db, char *err, size_t err_cap)
  * -ETIMEDOUT, or -EIO with "<program> failed: <reason>: <last output line>" in err. */
 int db_run(struct db *db, const char *const argv[], int64_t timeout_ms, char *output,
 	   size_t output_cap, char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* Starts argv as a server that outlives the call (proc_launch) with the driver's environment, as
+ * db_run gives it to pg_ctl (and pg_ctl to the postmaster), its output appended to log_path.
+ * Returns 0 once the program runs, or a negative errno with a message. */
+int db_launch(struct db *db, const char *const argv[], const char *log_path, char *err,
+	      size_t err_cap) __attribute__((warn_unused_result));
 
 /* Starts argv as the task's current command (db->task.proc) with the task timeout. */
 int db_task_spawn(struct db *db, const char *const argv[], char *err, size_t err_cap)

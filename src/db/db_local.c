@@ -688,6 +688,7 @@ static const char *base_name(const char *path)
 int db_run(struct db *db, const char *const argv[], int64_t timeout_ms, char *output,
 	   size_t output_cap, char *err, size_t err_cap)
 {
+	db->control_seen_fresh = false; /* the command may change pg_control */
 	struct db_env env;
 	if (make_env(db, &env) < 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");
@@ -711,6 +712,17 @@ int db_run(struct db *db, const char *const argv[], int64_t timeout_ms, char *ou
 				   err_cap);
 	proc_free(p);
 	return rc;
+}
+
+int db_launch(struct db *db, const char *const argv[], const char *log_path, char *err,
+	      size_t err_cap)
+{
+	db->control_seen_fresh = false; /* the command may change pg_control */
+	struct db_env env;
+	if (make_env(db, &env) < 0)
+		return err_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");
+	int pid = proc_launch(argv, env.list, log_path, err, err_cap);
+	return pid < 0 ? pid : 0;
 }
 
 int db_add_tool_options(char storage[][DB_TOOL_OPTION_ARG_MAX], const char **argv, int *n, int max,
@@ -744,6 +756,7 @@ int db_task_spawn_timeout(struct db *db, const char *const argv[], int64_t timeo
 int db_task_spawn_env(struct db *db, const char *const argv[], const char *extra_env,
 		      int64_t timeout_ms, char *err, size_t err_cap)
 {
+	db->control_seen_fresh = false; /* the command may change pg_control */
 	struct db_env env;
 	if (make_env(db, &env) < 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "pgpass path too long");

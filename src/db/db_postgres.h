@@ -165,6 +165,12 @@ void db_pg_close_status_conn(struct db *db);
 /* The status connection db_pg_get_status keeps (db_sql.h), NULL without memory for it. */
 struct db_sql_kept *db_pg_status_conn(struct db *db);
 
+/* db_pg_get_status without pg_controldata: whether the data directory is initialized, whether
+ * a postmaster runs and, if it answers, its role. What a start needs to know, without a second
+ * fork and exec on a crashed primary's way back (the cycle that decided the start has just read
+ * pg_control). */
+void db_pg_probe_status(struct db *db, struct db_status *st);
+
 /* The driver operations of the same name (db_driver.h). */
 void db_pg_get_status(struct db *db, struct db_status *st);
 void db_pg_free_priv(struct db *db);

@@ -521,6 +521,12 @@ static void check_fork(struct db *db, struct db_status *st)
 	}
 }
 
+void db_pg_probe_status(struct db *db, struct db_status *st)
+{
+	struct db_probe probe;
+	db_sql_observe_kept(db, query_status, db_pg_status_conn(db), &probe, st);
+}
+
 void db_pg_get_status(struct db *db, struct db_status *st)
 {
 	struct db_probe probe;
@@ -535,6 +541,8 @@ void db_pg_get_status(struct db *db, struct db_status *st)
 		char why[DB_ERROR_MAX];
 		if (db_pg_read_control(db, &c, db->opts.connect_timeout_ms, why, sizeof(why)) ==
 		    0) {
+			db->control_seen = c;
+			db->control_seen_fresh = true;
 			memcpy(st->cluster_state, c.cluster_state, sizeof(st->cluster_state));
 			memcpy(st->system_identifier, c.system_identifier,
 			       sizeof(st->system_identifier));

@@ -342,6 +342,121 @@ out_free_env:
 	return rc;
 }
 
+int proc_launch(const char *const argv[], const char *const env_add[], const char *log_path,
+		char *err, size_t err_cap)
+{
+	if (!argv || !argv[0] || !argv[0][0] || !log_path || !log_path[0])
+		return err_fail(err, err_cap, -EINVAL, "invalid command");
+	size_t argc = 0;
+	while (argv[argc]) {
+		if (++argc >= PROC_ARGV_MAX)
+			return err_fail(err, err_cap, -E2BIG,
+					"command \"%s\" has too many arguments", argv[0]);
+	}
+	const char **env = calloc(PROC_ENVIRON_MAX, sizeof(*env));
+	if (!env)
+		return err_fail(err, err_cap, -ENOMEM, "out of memory");
+	int rc = build_env(env_add, env, PROC_ENVIRON_MAX);
+	if (rc < 0) {
+		rc = err_fail(err, err_cap, rc, "invalid environment for \"%s\"", argv[0]);
+		goto out_free_env;
+	}
+	char path[PROC_PATH_MAX];
+	rc = resolve_program(argv[0], path, sizeof(path));
+	if (rc < 0) {
+		rc = err_fail(err, err_cap, rc, "could not find program \"%s\"", argv[0]);
+		goto out_free_env;
+	}
+	int err_pipe[2];
+	if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+		rc = err_fail(err, err_cap, -errno, "could not create pipe: %s", strerror(errno));
+		goto out_free_env;
+	}
+	int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull < 0) {
+		rc = err_fail(err, err_cap, -errno, "could not open /dev/null: %s",
+			      strerror(errno));
+		goto out_close_err;
+	}
+	int logfd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	if (logfd < 0) {
+		rc = err_fail(err, err_cap, -errno, "could not open \"%s\": %s", log_path,
+			      strerror(errno));
+		goto out_close_null;
+	}
+	struct rlimit nofile;
+	int fd_max = PROC_FD_SCAN_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < (rlim_t)fd_max)
+		fd_max = (int)nofile.rlim_cur;
+
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* Child: async-signal-safe calls only. A session of its own, as pg_ctl gives the
+		 * postmaster: no signal meant for the agent's group or terminal reaches it. */
+		setsid();
+		for (int s = 1; s < NSIG; s++) {
+			if (s != SIGKILL && s != SIGSTOP)
+				signal(s, SIG_DFL);
+		}
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
+			goto child_fail;
+		if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+			for (int fd = 3; fd < fd_max; fd++)
+				fcntl(fd, F_SETFD, FD_CLOEXEC);
+		}
+		execve(path, (char *const *)argv, (char *const *)env);
+	child_fail:;
+		int e = errno;
+		ssize_t w = write(err_pipe[1], &e, sizeof(e));
+		(void)w;
+		_exit(127);
+	}
+	int fork_errno = errno;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close(logfd);
+	close(devnull);
+	close(err_pipe[1]);
+	err_pipe[1] = -1;
+	if (pid < 0) {
+		rc = err_fail(err, err_cap, -fork_errno, "could not fork for \"%s\": %s", argv[0],
+			      strerror(fork_errno));
+		goto out_close_err;
+	}
+	/* The pipe closes on exec (success) or carries the child's errno (failure). */
+	int child_errno = 0;
+	ssize_t r;
+	do {
+		r = read(err_pipe[0], &child_errno, sizeof(child_errno));
+	} while (r < 0 && errno == EINTR);
+	if (r == (ssize_t)sizeof(child_errno)) {
+		/* Reaped here unless proc_reap_orphans took it first. */
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		rc = err_fail(err, err_cap, -child_errno, "could not execute \"%s\": %s", path,
+			      strerror(child_errno));
+		goto out_close_err;
+	}
+	log_debug("launched \"%s\" as pid %d", path, (int)pid);
+	rc = (int)pid;
+	goto out_close_err;
+
+out_close_null:
+	close(devnull);
+out_close_err:
+	close(err_pipe[0]);
+	if (err_pipe[1] >= 0)
+		close(err_pipe[1]);
+out_free_env:
+	free(env);
+	return rc;
+}
+
 static void finish_line(struct proc *p)
 {
 	if (p->line_len == 0)

@@ -93,6 +93,15 @@ void proc_free(struct proc *p);
  * its status for its owner's proc_poll. Never blocks. Returns how many orphans it reaped. */
 int proc_reap_orphans(void);
 
+/* Starts argv[0] as a daemon that outlives the call, as "pg_ctl start" starts a postmaster: in a
+ * session of its own (setsid), stdin from /dev/null, stdout and stderr appended to log_path
+ * (created 0600 if missing), the environment as proc_start builds it. It is not tracked: nothing
+ * kills it, and the agent (a child subreaper) reaps it with proc_reap_orphans once it exits.
+ * Returns its pid once it runs the program, or a negative errno with a message in err (an exec
+ * that failed is reaped before the return). */
+int proc_launch(const char *const argv[], const char *const env_add[], const char *log_path,
+		char *err, size_t err_cap) __attribute__((warn_unused_result));
+
 /* Runs a command to its end or its deadline (timeout_ms > 0 required) and reports how it ended.
  * When output is not NULL it receives a copy of the captured output (up to output_cap - 1 bytes,
  * the tail is cut; output_cap may be 0). Returns 0 when the command ran (whatever its exit status:

@@ -31,6 +31,41 @@ kill_postmaster() {
 	echo "$t0 $t1"
 }
 
+# Where the time went in one run, in ms from the kill (T0_US), from the logs' ms timestamps
+# (PostgreSQL's default log_line_prefix '%m [%p] ', gsha's log; both UTC): the agent saw the
+# postmaster's exit, decided the restart, launched it; the new postmaster logged its start, crash
+# recovery began ("was interrupted"), the data directory was synced and redo began ("not properly
+# shut down": recovery_init_sync_method's walk lies between the two), the server accepted
+# connections; the first commit through HAProxy (FIRST_US). "-" where a log has no such line
+# (Patroni's log says other things; its server log is its own).
+timeline() { # SYSTEM NODE T0_US FIRST_US
+	local agent_log=$C_DIR/$2.log pg_log=$C_DIR/$2/data/postmaster.log
+	[ -r "$pg_log" ] || pg_log=$C_DIR/$2.log
+	TZ=UTC awk -v t0="$3" -v first="$4" -v sys="$1" '
+	function ms(d, t,   a, b) {
+		split(d, a, "-"); split(t, b, ":")
+		return (mktime(a[1] " " a[2] " " a[3] " " b[1] " " b[2] " " int(b[3])) + b[3] - int(b[3])) * 1000
+	}
+	function note(k, line) {
+		if ($1 !~ /^[0-9][0-9][0-9][0-9]-/ || $2 !~ /^[0-9:.]+$/ || (k in at)) return
+		v = ms($1, $2) - t0 / 1000
+		if (v >= 0) at[k] = sprintf("%d", v)
+	}
+	FILENAME == ARGV[1] && /exited and was reaped/ { note("seen") }
+	FILENAME == ARGV[1] && /starting primary after failure/ { note("decided") }
+	FILENAME == ARGV[1] && /starting the primary again/ { note("launched") }
+	FILENAME == ARGV[2] && /LOG:  starting PostgreSQL/ { note("pg_start") }
+	FILENAME == ARGV[2] && /database system was interrupted/ { note("recovery") }
+	FILENAME == ARGV[2] && /was not properly shut down/ { note("synced") }
+	FILENAME == ARGV[2] && /ready to accept connections/ { note("ready") }
+	END {
+		n = split("seen decided launched pg_start recovery synced ready", k, " ")
+		line = sprintf("%-8s   timeline (ms after the kill):", sys)
+		for (i = 1; i <= n; i++) line = line " " k[i] " " ((k[i] in at) ? at[k[i]] : "-")
+		printf "%s commit %d\n", line, (first - t0) / 1000
+	}' "$agent_log" "$pg_log"
+}
+
 run_system() { # SYSTEM
 	local system=$1 dir log leader t0 t1 first new run healthy_by where s dbs
 	dir=$t_tmpdir/$system
@@ -75,6 +110,7 @@ run_system() { # SYSTEM
 		printf '%-8s run %d: %s postmaster killed, first commit through HAProxy after %s s%s (%s, leader now %s)\n' \
 			"$system" "$run" "$leader" "$s" "$([ "$dbs" != - ] && echo " (at the databases $dbs s)")" "$where" "$new"
 		echo "$system $run ok $s $where $dbs" >>"$results"
+		timeline "$system" "$leader" "$t0" "${first% *}"
 		healthy_by=$((SECONDS + 60))
 		while [ "$SECONDS" -lt "$healthy_by" ] && ! b_healthy "$(c_leader)"; do sleep 0.2; done
 	done

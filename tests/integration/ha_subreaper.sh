@@ -5,7 +5,8 @@
 # stayed a zombie until init came round, and PostgreSQL will not start while the pid in
 # postmaster.pid exists. The agent is a child subreaper now: the postmaster it starts is its own
 # child, and after a kill -9 of the postmaster (the agent untouched) it is reaped and started
-# again in place, with the agent as the new postmaster's parent, leaving no zombie behind.
+# again in place, with the agent as the new postmaster's parent, leaving no zombie behind. The
+# restart launches postgres directly (in a session of its own, output to the server log).
 source "$(dirname "$0")/lib/common.sh"
 source "$(dirname "$0")/lib/etcd.sh"
 source "$(dirname "$0")/lib/cluster.sh"
@@ -57,6 +58,17 @@ t_log "postmaster killed -> primary again in $(((t_back - t_kill) / 1000000)) ms
 new=$(c_postmaster_pid node1)
 t_assert_eq node1 "$(c_leader)" "node1 still leads: restarted in place, no failover"
 t_assert_eq "$agent" "$(ppid_of "$new")" "the new postmaster's parent is the agent"
+# The restart launches postgres itself (no pg_ctl): as pg_ctl would, in a session of its own, so
+# no signal meant for the agent's group or terminal reaches it, with its output in the server log.
+sid_of() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; echo "$4"; }
+t_assert_eq "$new" "$(sid_of "$new")" "the new postmaster leads a session of its own"
+grep -q "database system was interrupted" "$C_DIR/node1/data/postmaster.log" ||
+	t_fail "the restarted server's crash recovery is not in its log $C_DIR/node1/data/postmaster.log"
+t_pass "the restarted server logs to the server log"
+awk '/the postmaster \(pid '"$old"'\) exited and was reaped/ { seen = 1 }
+	seen && /starting primary after failure/ { ok = 1; exit } END { exit !ok }' "$C_DIR/node1.log" ||
+	t_fail "no restart decided after the agent saw the postmaster ($old) exit"
+t_pass "the restart was decided once the agent saw the postmaster exit"
 gone() { ! state_of "$old" >/dev/null; }
 t_wait_for 5 "the old postmaster's pid to be gone" gone
 t_pass "the killed postmaster (pid $old) was reaped, not left a zombie"

@@ -1500,6 +1500,18 @@ static bool pipe_closed_within(int fd, int ms)
 	return false;
 }
 
+/* db_pid_is_postmaster(pid, dir) once it says want, or after 10 s what it says then: a child
+ * that must first chdir or exec is not there yet after a fixed sleep on a loaded machine. */
+static int is_postmaster_within(pid_t pid, const char *dir, int want)
+{
+	int r = db_pid_is_postmaster(pid, dir);
+	for (int i = 0; i < 1000 && r != want; i++) {
+		usleep(10 * 1000);
+		r = db_pid_is_postmaster(pid, dir);
+	}
+	return r;
+}
+
 /* A process standing in for a postmaster: cwd in dir (as the postmaster chdirs to its data
  * directory), one child of its own; both hold the write end of a pipe. */
 static pid_t fake_postmaster(const char *dir, int pipe_fds[2])
@@ -1535,8 +1547,7 @@ static void test_fence_kills_the_postmaster_of_this_data_directory_and_its_child
 	fence_fixture(dir, &o, &db);
 	int fds[2];
 	pid_t pid = fake_postmaster(dir, fds);
-	usleep(100 * 1000); /* let it chdir and fork */
-	assert_int_equal(db_pid_is_postmaster(pid, dir), 1);
+	assert_int_equal(is_postmaster_within(pid, dir, 1), 1);
 	write_pidfile(dir, pid);
 	char err[ERR_CAP] = "";
 	assert_int_equal(db_fence(db, err, sizeof(err)), 0);
@@ -1635,8 +1646,7 @@ static void test_fence_knows_a_postmaster_by_its_data_directory_argument(void **
 		execlp("sh", "sh", "-c", "sleep 60; :", "-D", link, (char *)NULL);
 		_exit(1);
 	}
-	usleep(100 * 1000);
-	assert_int_equal(db_pid_is_postmaster(sh, dir), 1);
+	assert_int_equal(is_postmaster_within(sh, dir, 1), 1);
 	write_pidfile(dir, sh);
 	char err[ERR_CAP] = "";
 	assert_int_equal(db_fence(db, err, sizeof(err)), 0);
@@ -1730,7 +1740,9 @@ static void test_fence_treats_an_exited_postmaster_as_not_running(void **state)
 			_exit(1);
 		_exit(0);
 	}
-	usleep(100 * 1000);
+	/* Until it has exited (left unreaped): a fixed sleep lost this race on a loaded machine. */
+	siginfo_t si;
+	assert_int_equal(waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT), 0);
 	assert_int_equal(db_pid_is_postmaster(pid, dir), -ESRCH);
 	write_pidfile(dir, pid);
 	char err[ERR_CAP] = "";

@@ -274,6 +274,67 @@ static void test_proc_child_does_not_inherit_descriptors(void **state)
 	assert_string_equal(out, "closed\n");
 }
 
+/* The contents of path (at most OUT_CAP - 1 bytes), "" when unreadable. */
+static void read_file(const char *path, char *out)
+{
+	out[0] = '\0';
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, out, OUT_CAP - 1);
+	close(fd);
+	out[n > 0 ? n : 0] = '\0';
+}
+
+/* What the crash restart starts postgres with: a session of its own, output appended to the log
+ * (what was there stays), the environment additions, no descriptor of ours; not waited for. */
+static void test_proc_launch_detaches_and_appends_to_the_log(void **state)
+{
+	(void)state;
+	char log[] = "/tmp/gsha-test-launch.XXXXXX";
+	int fd = mkstemp(log);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "before\n", 7), 7);
+	int ours = open("/dev/null", O_RDONLY); /* not close-on-exec: must not reach the child */
+	assert_true(ours >= 0);
+	char script[256];
+	snprintf(script, sizeof(script),
+		 "set -- $(cut -d' ' -f6 /proc/$$/stat); [ \"$1\" = $$ ] && echo own-session; "
+		 "echo \"$LAUNCH_MARK\"; [ -e /proc/$$/fd/%d ] || echo no-fd",
+		 ours);
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	const char *env[] = { "LAUNCH_MARK=marked", NULL };
+	char err[ERR_CAP] = "";
+	int pid = proc_launch(argv, env, log, err, sizeof(err));
+	assert_true(pid > 0);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid); /* our child: the caller's to reap */
+	assert_true(WIFEXITED(status));
+	char out[OUT_CAP];
+	read_file(log, out);
+	assert_string_equal(out, "before\nown-session\nmarked\nno-fd\n");
+	close(ours);
+	close(fd);
+	unlink(log);
+}
+
+static void test_proc_launch_reports_a_failed_exec(void **state)
+{
+	(void)state;
+	char log[] = "/tmp/gsha-test-launch.XXXXXX";
+	int fd = mkstemp(log);
+	assert_true(fd >= 0);
+	const char *argv[] = { "/nonexistent/gsha-no-such-program", NULL };
+	char err[ERR_CAP] = "";
+	assert_int_equal(proc_launch(argv, NULL, log, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "gsha-no-such-program"));
+	/* The failed child was reaped: no child is left. */
+	assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	close(fd);
+	unlink(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +353,8 @@ int main(void)
 		cmocka_unit_test(test_proc_progress_lines_split_on_carriage_return),
 		cmocka_unit_test(test_proc_free_accepts_null_and_rejects_bad_args),
 		cmocka_unit_test(test_proc_child_does_not_inherit_descriptors),
+		cmocka_unit_test(test_proc_launch_detaches_and_appends_to_the_log),
+		cmocka_unit_test(test_proc_launch_reports_a_failed_exec),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
