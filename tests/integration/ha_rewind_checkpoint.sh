@@ -125,9 +125,13 @@ cp "$C_DIR/node2/data/pg_wal/00000002.history" "$C_DIR/node1/data/pg_wal/"
 chown postgres:postgres "$C_DIR/node1/data/pg_wal/00000002.history"
 t_pass "node1's data directory: stopped in recovery on timeline 1 past timeline 2's fork"
 t0=$SECONDS
+rejoins_before=$(grep -c 'rejoin finished' "$C_DIR/node1.log")
 c_start node1
 past() { grep -q 'the data directory is past the fork of timeline 2 at .*: it must be rewound before it can start' "$C_DIR/node1.log"; }
 t_wait_for 60 "node1 to see it is past the fork" past
+# Its member key may still say "streaming" from before: the rejoin must finish first.
+t_wait_for 120 "node1 to rejoin again" eval '[ "$(grep -c "rejoin finished" "$C_DIR/node1.log")" -gt '"$rejoins_before"' ]'
+t_wait_for 60 "node1 to run as a replica" c_is node1 replica
 t_wait_for 120 "node1 to stream from node2 on timeline 2 again" c_cluster_streams node2 1 node1
 t_pass "node1 rewound the stopped directory and streams, $((SECONDS - t0)) s after its agent started"
 t_assert_eq 0 "$(rows node1 'extra-%')" "node1 again without the rows node2 never had"

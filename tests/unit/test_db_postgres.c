@@ -838,12 +838,12 @@ static char *fake_controldata(const char *dir, const char *state, const char *ck
 		 "Minimum recovery ending location:     %s\n"
 		 "Min recovery ending loc's timeline:   %d\n",
 		 state, ckpt, ckpt, tli, minrec, minrec_tli);
-	snprintf(path, sizeof(path), "%s/control.txt", dir);
+	assert_true(snprintf(path, sizeof(path), "%s/control.txt", dir) < (int)sizeof(path));
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
-	snprintf(path, sizeof(path), "%s/bin/pg_controldata", dir);
+	assert_true(snprintf(path, sizeof(path), "%s/bin/pg_controldata", dir) < (int)sizeof(path));
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fprintf(f, "#!/bin/sh\nexec cat '%s/control.txt'\n", dir);
@@ -855,7 +855,7 @@ static char *fake_controldata(const char *dir, const char *state, const char *ck
 static void touch_file(const char *dir, const char *name, const char *text)
 {
 	char path[512];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path));
 	FILE *f = fopen(path, "w");
 	assert_non_null(f);
 	fputs(text, f);
@@ -876,24 +876,25 @@ static void test_stopped_directory_past_the_fork_must_be_rewound(void **state)
 	(void)state;
 	char dir[] = "/tmp/gsha-test-db-fork.XXXXXX", sub[512];
 	assert_non_null(mkdtemp(dir));
-	snprintf(sub, sizeof(sub), "%s/bin", dir);
+	assert_true(snprintf(sub, sizeof(sub), "%s/bin", dir) < (int)sizeof(sub));
 	assert_int_equal(mkdir(sub, 0700), 0);
-	snprintf(sub, sizeof(sub), "%s/data", dir);
+	assert_true(snprintf(sub, sizeof(sub), "%s/data", dir) < (int)sizeof(sub));
 	assert_int_equal(mkdir(sub, 0700), 0);
 	touch_file(sub, "PG_VERSION", "15\n");
-	snprintf(sub, sizeof(sub), "%s/data/pg_wal", dir);
+	assert_true(snprintf(sub, sizeof(sub), "%s/data/pg_wal", dir) < (int)sizeof(sub));
 	assert_int_equal(mkdir(sub, 0700), 0);
 	touch_file(sub, "000000010000000000000004", "");
 	/* db_new wants a pg_ctl in bin_dir; this test never runs it. */
-	snprintf(sub, sizeof(sub), "%s/bin", dir);
+	assert_true(snprintf(sub, sizeof(sub), "%s/bin", dir) < (int)sizeof(sub));
 	touch_file(sub, "pg_ctl", "#!/bin/sh\nexit 1\n");
-	snprintf(sub, sizeof(sub), "%s/bin/pg_ctl", dir);
+	assert_true(snprintf(sub, sizeof(sub), "%s/bin/pg_ctl", dir) < (int)sizeof(sub));
 	assert_int_equal(chmod(sub, 0755), 0);
-	snprintf(sub, sizeof(sub), "%s/data/pg_wal", dir);
+	assert_true(snprintf(sub, sizeof(sub), "%s/data/pg_wal", dir) < (int)sizeof(sub));
 	struct db_options o;
 	base_options(&o);
-	snprintf(o.data_dir, sizeof(o.data_dir), "%s/data", dir);
-	snprintf(o.bin_dir, sizeof(o.bin_dir), "%s/bin", dir);
+	assert_true(snprintf(o.data_dir, sizeof(o.data_dir), "%s/data", dir) <
+		    (int)sizeof(o.data_dir));
+	assert_true(snprintf(o.bin_dir, sizeof(o.bin_dir), "%s/bin", dir) < (int)sizeof(o.bin_dir));
 	struct db *db = new_db(&o);
 
 	/* No newer timeline in pg_wal: nothing to say. */
