@@ -262,7 +262,7 @@ static void start_outcome(struct agent *a, const char *what, int rc, const char 
 
 /* While the leader's promotion runs, how often a member waiting to rewind against it looks (a
  * connection to the leader each time). */
-#define PROMOTION_POLL_MS 500
+#define PROMOTION_POLL_MS 100
 
 /* pg_rewind takes the source's timeline from its pg_control, which a promotion updates only with
  * its first checkpoint on the new timeline: run against a leader before that, it finds both on
