@@ -260,30 +260,69 @@ static void start_outcome(struct agent *a, const char *what, int rc, const char 
 			what, db_role_name(a->dbs->role));
 }
 
-/* While the leader's promotion runs, how often a member waiting to rewind against it looks. */
+/* While the leader's promotion runs, how often a member waiting to rewind against it looks (a
+ * connection to the leader each time). */
 #define PROMOTION_POLL_MS 100
 
 /* pg_rewind takes the source's timeline from its pg_control, which a promotion updates only with
- * its checkpoint: run against a leader still promoting, it compares with the old timeline and
- * rewinds from a checkpoint before the previous timeline switch (copying most of the data
- * directory: 4 s and more here) where none was needed. Patroni waits for the leader's checkpoint
- * after promote too. The leader's member key shows it as primary on a timeline other than mine
- * once its promotion, checkpoint included (db_promote), finished. A key without a timeline
- * cannot tell; the wait ends after ttl whatever the key says. */
+ * its first checkpoint on the new timeline: run against a leader before that, it finds both on
+ * the old timeline, says "no rewind required", and the server then cannot follow the new one
+ * (issue 18's primary-freeze: every start failed "requested timeline 2 is not a child of this
+ * server's history"). As Patroni's rewind, a member waits for that checkpoint first: it asks the
+ * leader itself, as the rewind user, what pg_rewind will read (db_peer_rewind_ready), and waits
+ * as long as the answer is no, since a rewind would then be useless. When the leader cannot be
+ * asked, its member key decides: checkpoint_after_promote false, or (a key of an older agent)
+ * still a replica on my timeline; that wait ends after ttl whatever the key says. */
 static bool leader_promoting(struct agent *a, const char *leader)
 {
 	const struct dcs_member *m = dcs_cluster_member(a->cluster, leader);
 	int64_t now = clock_mono_ms();
+	char err[DB_ERROR_MAX], why[DB_ERROR_MAX + 64];
+	uint32_t ckpt_tli = 0, tli = 0;
+	struct db_peer peer;
+	bool ready = false, asked = false, wait;
+	bool rewind = a->cfg->postgresql.use_pg_rewind_set ? a->cfg->postgresql.use_pg_rewind
+							   : a->dyn.postgresql.use_pg_rewind;
 
-	if (is_opengauss(a) || m == NULL || m->timeline <= 0 || a->dbs->timeline == 0 ||
-	    (m->is_primary && m->timeline != (int64_t)a->dbs->timeline))
+	if (is_opengauss(a) || !rewind)
 		return false;
+	if (peer_named(a, leader, &peer) == 0 &&
+	    db_peer_rewind_ready(a->db, &peer, a->dyn.retry_timeout_ms / 2, &ready, &ckpt_tli, &tli,
+				 err, sizeof(err)) == 0)
+		asked = true;
+	if (asked) {
+		wait = !ready;
+		if (tli == 0)
+			(void)snprintf(why, sizeof(why), "it is still in recovery");
+		else
+			(void)snprintf(why, sizeof(why),
+				       "its pg_control is on timeline %u, it writes timeline %u",
+				       ckpt_tli, tli);
+	} else {
+		wait = m != NULL &&
+		       ((m->has_checkpoint_after_promote && !m->checkpoint_after_promote) ||
+			(m->timeline > 0 && a->dbs->timeline != 0 && !m->is_primary &&
+			 m->timeline == (int64_t)a->dbs->timeline));
+		(void)snprintf(why, sizeof(why), "its member key says so (cannot ask it: %s)", err);
+	}
+	if (!wait) {
+		if (a->rejoin_wait_since_ms != 0)
+			log_info("\"%s\" finished its checkpoint after promotion: rewinding",
+				 leader);
+		return false;
+	}
 	if (a->rejoin_wait_since_ms == 0) {
 		a->rejoin_wait_since_ms = now;
-		log_info("waiting for \"%s\" to finish its promotion before rewinding against it",
-			 leader);
+		a->rejoin_wait_logged_ms = 0;
 	}
-	return now - a->rejoin_wait_since_ms < a->dyn.ttl_ms;
+	if (!asked && now - a->rejoin_wait_since_ms >= a->dyn.ttl_ms)
+		return false;
+	if (a->rejoin_wait_logged_ms == 0 || now - a->rejoin_wait_logged_ms >= a->dyn.ttl_ms) {
+		log_info("waiting for checkpoint on \"%s\" before rewind: %s%s", leader, why,
+			 a->rejoin_wait_logged_ms == 0 ? "" : ", still waiting");
+		a->rejoin_wait_logged_ms = now;
+	}
+	return true;
 }
 
 void begin_task(struct agent *a, enum ha_action action, int rc, const char *err)
@@ -585,6 +624,16 @@ void act(struct agent *a)
 			log_notice("raised the cluster term to %lld", (long long)o->term);
 		}
 		set_role(a, HA_ROLE_PROMOTING, o->reason);
+		/* The steps after it are owed from here, whether this call sees it end or a later
+		 * cycle finds the server primary (finish_promotion). */
+		if (!a->promotion_pending) {
+			a->promotion_pending = true;
+			/* A switchover's failover key names the leader it relieves. */
+			a->promotion_switchover =
+				a->cluster->has_failover && a->cluster->failover_leader[0] != '\0';
+			a->promotion_old_timeline = old_tl;
+			a->promotion_lsn = lsn;
+		}
 		/* A switchover's leader may have handed over with its server running (handover.c). */
 		if (a->cluster->has_failover && a->cluster->failover_leader[0] != '\0' &&
 		    strcmp(a->cluster->failover_member, a->cfg->name) == 0)
@@ -597,31 +646,12 @@ void act(struct agent *a)
 			break;
 		}
 		set_role(a, HA_ROLE_PRIMARY, "promotion finished");
-		/* A switchover's failover key names the leader it relieves. */
-		if (a->cluster->has_failover && a->cluster->failover_leader[0] != '\0')
-			a->counters.switchovers++;
-		else
-			a->counters.failovers++;
-		a->need_rewind = false;
-		/* A replica's reported timeline can lag the one it replays; the row names the
-		 * timeline the promotion ended, which is the new one minus one. */
-		if (db_get_status(a->db, a->dbs) == 0 && a->dbs->timeline > 1)
-			old_tl = (int64_t)a->dbs->timeline - 1;
+		(void)db_get_status(a->db, a->dbs);
 		/* Clients first: /primary answers 200 from here (a load balancer's next check), the
-		 * checkpoint comes after. The member key still shows the old state until this
-		 * cycle ends, so a former primary rewinds against a pg_control that has the new
-		 * timeline (leader_promoting; Patroni's checkpoint_after_promote). */
+		 * checkpoint comes after; until it is done, the member key says
+		 * checkpoint_after_promote false and former primaries wait to rewind. */
 		publish(a);
-		if (!is_opengauss(a)) {
-			uint64_t redo;
-
-			if (db_checkpoint(a->db, &redo, a->dyn.ttl_ms, err, sizeof(err)) != 0)
-				log_warning(
-					"checkpoint after promotion failed: %s; a former primary "
-					"may rewind more than it needs",
-					err);
-		}
-		write_history(a, old_tl, lsn);
+		finish_promotion(a);
 		break;
 	}
 	case HA_ACT_REBIND_LEADER_KEY:
@@ -738,6 +768,68 @@ void apply_params(struct agent *a)
 	free(params);
 }
 
+/* The CHECKPOINT after a promotion: PostgreSQL's own one after it is spread over
+ * checkpoint_completion_target (4 s under load in issue 18's primary-freeze), an asked one runs
+ * at full speed. Its wait is bounded short of the loop's deadlines; one that did not finish in
+ * time still runs in the checkpointer, and is asked for again after a ttl. */
+static void promotion_checkpoint(struct agent *a)
+{
+	const struct db_status *s = a->dbs;
+	int64_t now = clock_mono_ms();
+	char err[DB_ERROR_MAX];
+	uint64_t redo;
+
+	if (is_opengauss(a) || s->role != DB_ROLE_PRIMARY || s->checkpoint_timeline == 0 ||
+	    s->checkpoint_timeline == s->timeline || !i_am_leader_in_view(a)) {
+		a->promotion_checkpoint_ms = 0;
+		return;
+	}
+	if (a->promotion_checkpoint_ms != 0 && now - a->promotion_checkpoint_ms < a->dyn.ttl_ms)
+		return;
+	a->promotion_checkpoint_ms = now;
+	if (db_checkpoint(a->db, &redo, a->dyn.retry_timeout_ms / 2, err, sizeof(err)) != 0) {
+		log_warning("checkpoint after promotion has not finished: %s; members wait to "
+			    "rewind until it does, retrying",
+			    err);
+		return;
+	}
+	(void)db_get_status(a->db, a->dbs);
+	log_info("checkpoint after promotion finished: pg_control is on timeline %u",
+		 a->dbs->checkpoint_timeline);
+}
+
+void finish_promotion(struct agent *a)
+{
+	int64_t old_tl = a->promotion_old_timeline;
+
+	if (a->promotion_pending && !i_am_leader_in_view(a) && a->dbs->role != DB_ROLE_PRIMARY) {
+		a->promotion_pending = false; /* the key went: whoever leads now does them */
+		return;
+	}
+	if (a->promotion_pending && a->dbs->role == DB_ROLE_PRIMARY &&
+	    a->role.role == HA_ROLE_PRIMARY) {
+		char err[DB_ERROR_MAX];
+
+		a->promotion_pending = false;
+		if (a->promotion_switchover)
+			a->counters.switchovers++;
+		else
+			a->counters.failovers++;
+		a->need_rewind = false;
+		/* db_promote gave up waiting (or this is the first cycle after): it writes the
+		 * configuration of a primary now that the server is one. */
+		if (!is_opengauss(a) &&
+		    db_promote(a->db, 0, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0)
+			log_warning("could not write the configuration after promotion: %s", err);
+		/* A replica's reported timeline can lag the one it replays; the row names the
+		 * timeline the promotion ended, which is the new one minus one. */
+		if (a->dbs->timeline > 1)
+			old_tl = (int64_t)a->dbs->timeline - 1;
+		write_history(a, old_tl, a->promotion_lsn);
+	}
+	promotion_checkpoint(a);
+}
+
 /* Keeps the role in step with what the database is (after tasks, restarts, crashes). */
 void settle_role(struct agent *a)
 {
@@ -754,7 +846,9 @@ void settle_role(struct agent *a)
 	else if (a->dbs->role == DB_ROLE_PRIMARY)
 		want = HA_ROLE_PRIMARY;
 	else if (a->dbs->role == DB_ROLE_REPLICA)
-		want = HA_ROLE_REPLICA;
+		/* A promotion db_promote stopped waiting for is still one while I lead. */
+		want = a->promotion_pending && i_am_leader_in_view(a) ? HA_ROLE_PROMOTING
+								      : HA_ROLE_REPLICA;
 	else if (!a->dbs->initialized)
 		want = HA_ROLE_UNINITIALIZED;
 	else if (!a->dbs->running)
@@ -773,8 +867,11 @@ void settle_role(struct agent *a)
 		set_role(a, HA_ROLE_DEMOTING, "found a running primary without the leader key");
 	else
 		set_role(a, want,
-			 want == HA_ROLE_PRIMARY	 ? "running as primary"
+			 want == HA_ROLE_PRIMARY && a->role.role == HA_ROLE_PROMOTING
+				 ? "promotion finished"
+			 : want == HA_ROLE_PRIMARY	 ? "running as primary"
 			 : want == HA_ROLE_REPLICA	 ? "running as a replica"
+			 : want == HA_ROLE_PROMOTING	 ? "the server is still promoting"
 			 : want == HA_ROLE_STOPPED	 ? "database not running"
 			 : want == HA_ROLE_UNINITIALIZED ? "no data directory"
 							 : "task running");

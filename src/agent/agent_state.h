@@ -101,10 +101,18 @@ struct agent {
 		[DB_ERROR_MAX]; /* why db_start last declined (-EAGAIN), logged once */
 	enum ha_action busy;	/* db task running for this action */
 	int64_t busy_since_ms;
-	bool need_rewind;	      /* a former primary that must rewind before following */
-	int64_t rejoin_wait_since_ms; /* waiting for the leader's promotion to rejoin; 0 = not */
-	int64_t demoted_ms;	      /* when it last stepped down as primary; 0 = never */
-	bool clone_failed;	      /* the data directory holds a failed clone: clone again */
+	bool need_rewind;	       /* a former primary that must rewind before following */
+	int64_t rejoin_wait_since_ms;  /* waiting for the leader's promotion to rejoin; 0 = not */
+	int64_t rejoin_wait_logged_ms; /* the last "waiting for the checkpoint" line; 0 = none */
+	/* A promotion this agent asked for whose steps after it (counters, the history row) are
+	 * not done yet: db_promote may give up waiting while PostgreSQL still promotes. */
+	bool promotion_pending;
+	bool promotion_switchover;	 /* it relieves a named leader (counted as a switchover) */
+	int64_t promotion_old_timeline;	 /* the timeline it ended, for the history row */
+	uint64_t promotion_lsn;		 /* bytes: where it ended it, for the history row */
+	int64_t promotion_checkpoint_ms; /* the last CHECKPOINT asked for after it; 0 = none */
+	int64_t demoted_ms;		 /* when it last stepped down as primary; 0 = never */
+	bool clone_failed;		 /* the data directory holds a failed clone: clone again */
 	bool bootstrap_failed;	   /* this node's bootstrap failed: cancel it and exit (Patroni) */
 	int64_t handover_until_ms; /* native switchover: hold back until then; 0 = none */
 	char handover_to[MEMBER_NAME_MAX]; /* its candidate */
@@ -332,6 +340,10 @@ void set_db_peers(struct agent *a);
 void apply_params(struct agent *a);
 /* Keeps the role in step with what the database is. */
 void settle_role(struct agent *a);
+/* After a promotion, however the server got there (db_promote, or observed primary after
+ * db_promote stopped waiting, or after a restart): the history row and counters once, and a
+ * CHECKPOINT while pg_control lags the timeline (Patroni's checkpoint_after_promote). */
+void finish_promotion(struct agent *a);
 
 /* ---- leader.c ---- */
 

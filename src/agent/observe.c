@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "log.h"
+#include "lsn.h"
 
 /* Logs a DCS failure only when its text changes (STYLE.md: not every second). */
 void note_dcs_error(struct agent *a, const char *what, int rc, const char *msg)
@@ -311,6 +312,11 @@ void observe_db(struct agent *a)
 			if (a->busy == HA_ACT_CLONE)
 				a->clone_failed = false;
 			a->busy = HA_ACT_NONE;
+		} else if (rc == -EAGAIN && a->busy == HA_ACT_REJOIN) {
+			/* The leader's checkpoint after promotion is not done: rewind later. */
+			log_info("%s postponed: %s", ha_action_name(a->busy), err);
+			a->need_rewind = true;
+			a->busy = HA_ACT_NONE;
 		} else {
 			log_error("%s failed: %s", ha_action_name(a->busy), err);
 			/* A half-copied data directory is no database: the next cycle clones
@@ -331,4 +337,17 @@ void observe_db(struct agent *a)
 						sizeof(err)) == 0;
 	if (a->dbs->running && a->dbs->accepting)
 		a->start_since_ms = 0;
+	/* A stopped server whose checkpoint lies past the fork of the timeline it would follow
+	 * fails every start ("requested timeline N is not a child of this server's history"):
+	 * it is rewound (or cloned anew) first, as a former primary is. */
+	if (!a->dbs->running && a->dbs->fork_timeline > 0 && !a->need_rewind &&
+	    a->busy == HA_ACT_NONE) {
+		char fork[LSN_TEXT_MAX];
+
+		lsn_format(a->dbs->fork_lsn, fork);
+		log_warning("the data directory is past the fork of timeline %u at %s: it must be "
+			    "rewound before it can start",
+			    a->dbs->fork_timeline, fork);
+		a->need_rewind = true;
+	}
 }

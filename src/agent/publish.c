@@ -177,6 +177,14 @@ void touch_member(struct agent *a)
 					  : "in archive recovery");
 	}
 	m->timeline = s->timeline;
+	/* Patroni's wire form: false while a promoted leader's pg_control is still on an older
+	 * timeline (pg_rewind against it would see that one), absent once its checkpoint after
+	 * promotion is done, which Patroni reads as true for a primary. */
+	if (s->role == DB_ROLE_PRIMARY && s->checkpoint_timeline != 0 &&
+	    s->checkpoint_timeline != s->timeline) {
+		m->has_checkpoint_after_promote = true;
+		m->checkpoint_after_promote = false;
+	}
 	if (member_tags(a->cfg, &m->tags) != 0)
 		log_warning("the tags do not fit a member document, writing those that fit");
 	m->pause = a->dyn.pause;

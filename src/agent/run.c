@@ -203,6 +203,8 @@ static enum ha_action cycle(struct agent *a)
 			maintain_slots(a);
 		}
 		settle_role(a);
+		if (a->view_ok && !db_task_running(a->db))
+			finish_promotion(a);
 		if (a->lease_ok)
 			touch_member(a);
 	}

@@ -820,6 +820,20 @@ int db_peer_slot_xmins(struct db *db, const struct db_peer *primary,
 					   err_cap);
 }
 
+int db_peer_rewind_ready(struct db *db, const struct db_peer *primary, int64_t timeout_ms,
+			 bool *ready, uint32_t *checkpoint_tli, uint32_t *tli, char *err,
+			 size_t err_cap)
+{
+	if (!db || timeout_ms < 0 || !primary || !valid_peer(primary) || !ready ||
+	    !checkpoint_tli || !tli)
+		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
+	DEFAULT_TIMEOUT(db, timeout_ms);
+	if (!db->driver->peer_rewind_ready)
+		return err_fail(err, err_cap, -ENOTSUP, "%s has no pg_rewind", db->driver->name);
+	return db->driver->peer_rewind_ready(db, primary, timeout_ms, ready, checkpoint_tli, tli,
+					     err, err_cap);
+}
+
 int db_advance_slots(struct db *db, const struct db_slot_target *targets, int count,
 		     int64_t timeout_ms, char *err, size_t err_cap)
 {

@@ -323,10 +323,18 @@ struct db_status {
 				 * this replica holds WAL of before replay_lsn: it cannot follow
 				 * it without a rewind (the server logs "new timeline N forked off
 				 * the current database system timeline before current recovery
-				 * point"). 0: none seen; looked for only while not streaming */
+				 * point"). 0: none seen; looked for only while not streaming.
+				 * A stopped server: the same against pg_control's latest
+				 * checkpoint and minimum recovery point (a start would fail with
+				 * "requested timeline N is not a child of this server's history") */
 	uint64_t fork_lsn;	/* where fork_timeline forked off (its switch point) */
-	int standby_count;	/* primary: entries used in standbys */
-	int standbys_omitted;	/* primary: attached standbys that did not fit */
+	uint32_t checkpoint_timeline; /* PostgreSQL primary: pg_control_checkpoint()'s timeline;
+				       * until it equals timeline, a promotion's first checkpoint
+				       * has not finished and pg_rewind against this server would
+				       * see the old timeline (Patroni's checkpoint_after_promote).
+				       * 0 when unknown, a replica or openGauss */
+	int standby_count;	      /* primary: entries used in standbys */
+	int standbys_omitted;	      /* primary: attached standbys that did not fit */
 	struct db_standby standbys[DB_STANDBYS_MAX];
 	int slot_count; /* replication slots on this server, physical and logical */
 	int slots_omitted;
@@ -358,6 +366,7 @@ struct db_control {
 	uint64_t redo_lsn;		/* bytes: "Latest checkpoint's REDO location" */
 	uint32_t timeline;		/* "Latest checkpoint's TimeLineID" */
 	uint32_t min_recovery_timeline; /* "Min recovery ending loc's timeline", 0 if none */
+	uint64_t min_recovery_lsn;	/* bytes: "Minimum recovery ending location", 0 if none */
 	bool wal_log_hints;		/* "wal_log_hints setting" */
 	bool data_checksums;		/* "Data page checksum version" is not 0 */
 };
@@ -619,6 +628,18 @@ int db_copy_logical_slots(struct db *db, const struct db_peer *primary,
 			  const char (*names)[DB_NAME_MAX], int count, int64_t timeout_ms,
 			  int *copied, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
+
+/* Can pg_rewind use primary (the leader) as its source now? pg_rewind takes the source's
+ * timeline from its pg_control, which a promotion updates only with its first checkpoint on the
+ * new timeline: before that, a former primary on the old timeline is told "no rewind required"
+ * and then cannot start on the new one. Asks primary, as the rewind user, for
+ * pg_control_checkpoint()'s timeline and the timeline it writes (Patroni's
+ * check_leader_has_run_checkpoint). Sets *ready (true: not in recovery and both equal) and, for
+ * the caller's message, *checkpoint_tli and *tli (0 when in recovery). Returns 0, or a negative
+ * errno with a message: -ENOTSUP on openGauss (no pg_rewind), a connection or query error. */
+int db_peer_rewind_ready(struct db *db, const struct db_peer *primary, int64_t timeout_ms,
+			 bool *ready, uint32_t *checkpoint_tli, uint32_t *tli, char *err,
+			 size_t err_cap) __attribute__((warn_unused_result));
 
 /* The catalog_xmin of slots on another member (the primary), for Patroni's check that a copied
  * logical slot is safe to use after a promotion. Reads, as the rewind user, the slots named in

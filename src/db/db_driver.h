@@ -107,6 +107,10 @@ struct db_driver {
 	int (*peer_slot_xmins)(struct db *db, const struct db_peer *primary,
 			       const char (*names)[DB_NAME_MAX], int count, bool *found,
 			       uint64_t *xmin, int64_t timeout_ms, char *err, size_t err_cap);
+	/* db_peer_rewind_ready: db.c has checked the peer. NULL: no pg_rewind. */
+	int (*peer_rewind_ready)(struct db *db, const struct db_peer *primary, int64_t timeout_ms,
+				 bool *ready, uint32_t *checkpoint_tli, uint32_t *tli, char *err,
+				 size_t err_cap);
 	/* db_advance_slots: db.c has checked the list. NULL: the engine has no slots. */
 	int (*advance_slots)(struct db *db, const struct db_slot_target *targets, int count,
 			     int64_t timeout_ms, char *err, size_t err_cap);

@@ -327,6 +327,23 @@ static bool pg_wait_in_production(struct db *db, int64_t deadline_ms)
 	}
 }
 
+/* After the promotion: the startup process removed standby.signal as it ended recovery (doing it
+ * first would make that removal fail, and the startup process with it); the next start must not
+ * follow anyone. The checkpoint that puts the new timeline into pg_control (Patroni's
+ * checkpoint_after_promote) is the caller's, after it has told clients (db.h). */
+static int promoted_config(struct db *db, char *err, size_t err_cap)
+{
+	/* A request sent again as recovery ended stays unread; nothing reads it while the server
+	 * runs as a primary, but a backup taken from it must not carry it. */
+	char trigger[DB_DATA_PATH_MAX];
+	if (db_data_path(db, "promote", trigger, sizeof(trigger)) == 0)
+		(void)unlink(trigger);
+	db->has_upstream = false;
+	db->upstream_known = true;
+	int rc = db_pg_write_config(db, false, NULL, err, err_cap);
+	return rc < 0 ? rc : 0;
+}
+
 static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	(void)term;
@@ -334,8 +351,12 @@ static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	struct db_status st;
 	memset(&st, 0, sizeof(st));
 	db_pg_get_status(db, &st);
-	if (st.role == DB_ROLE_PRIMARY)
+	/* Already primary: a promotion that outlasted the last call's wait ended meanwhile, and
+	 * its configuration is written now, as below. */
+	if (st.role == DB_ROLE_PRIMARY && db->upstream_known && !db->has_upstream)
 		return 0;
+	if (st.role == DB_ROLE_PRIMARY)
+		return promoted_config(db, err, err_cap);
 	if (st.role != DB_ROLE_REPLICA)
 		return err_fail(err, err_cap, -ESRCH, "cannot promote: server is \"%s\"",
 				db_role_name(st.role));
@@ -348,22 +369,7 @@ static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 	if (!ready && !db_wait_for_role(db, deadline, DB_ROLE_PRIMARY, &st))
 		return err_fail(err, err_cap, -ETIMEDOUT, "server is \"%s\" after promotion",
 				db_role_name(st.role));
-	/* A request sent again as recovery ended stays unread; nothing reads it while the server
-	 * runs as a primary, but a backup taken from it must not carry it. */
-	char trigger[DB_DATA_PATH_MAX];
-	if (db_data_path(db, "promote", trigger, sizeof(trigger)) == 0)
-		(void)unlink(trigger);
-	/* The startup process removed standby.signal as it ended recovery (doing it first would
-	 * make that removal fail, and the startup process with it); the next start must not
-	 * follow anyone. */
-	db->has_upstream = false;
-	db->upstream_known = true;
-	rc = db_pg_write_config(db, false, NULL, err, err_cap);
-	if (rc < 0)
-		return rc;
-	/* The checkpoint that puts the new timeline into pg_control (Patroni's
-	 * checkpoint_after_promote) is the caller's, after it has told clients (db.h). */
-	return 0;
+	return promoted_config(db, err, err_cap);
 }
 
 static int pg_follow(struct db *db, const struct db_peer *primary, int64_t timeout_ms, char *err,
@@ -714,6 +720,7 @@ const struct db_driver db_postgres_driver = {
 	.apply_slots = pg_apply_slots,
 	.copy_logical_slots = pg_copy_logical_slots,
 	.peer_slot_xmins = db_pg_peer_slot_xmins,
+	.peer_rewind_ready = db_pg_peer_rewind_ready,
 	.advance_slots = pg_advance_slots,
 	.checkpoint = pg_checkpoint,
 	.fence = db_fence_postmaster,

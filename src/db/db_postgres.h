@@ -114,6 +114,10 @@ int db_pg_parse_controldata(const char *text, struct db_control *out)
 
 /* An xid column (catalog_xmin) as text: "" (null) is 0. Returns 0 or -EINVAL. */
 int db_pg_parse_xid(const char *v, uint64_t *out) __attribute__((warn_unused_result));
+/* Is primary's pg_control on the timeline it writes (db_peer_rewind_ready)? */
+int db_pg_peer_rewind_ready(struct db *db, const struct db_peer *primary, int64_t timeout_ms,
+			    bool *ready, uint32_t *checkpoint_tli, uint32_t *tli, char *err,
+			    size_t err_cap) __attribute__((warn_unused_result));
 /* The catalog_xmin of the slots named on primary (db_peer_slot_xmins). */
 int db_pg_peer_slot_xmins(struct db *db, const struct db_peer *primary,
 			  const char (*names)[DB_NAME_MAX], int count, bool *found, uint64_t *xmin,

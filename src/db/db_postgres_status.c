@@ -149,6 +149,12 @@ int db_pg_parse_status_row(const char *const v[DB_PG_STATUS_COLS], struct db_sta
 	if (tli_text && *tli_text && num_parse_int(tli_text, 0, INT_MAX, &tli) < 0)
 		return -EINVAL;
 	s.timeline = (uint32_t)tli;
+	/* A primary's pg_control timeline lags its own until the promotion's first checkpoint. */
+	tli = 0;
+	if (!rec && v[DB_PG_COL_CHECKPOINT_TLI] && *v[DB_PG_COL_CHECKPOINT_TLI] &&
+	    num_parse_int(v[DB_PG_COL_CHECKPOINT_TLI], 0, INT_MAX, &tli) < 0)
+		return -EINVAL;
+	s.checkpoint_timeline = (uint32_t)tli;
 	s.term = 0;
 	s.upstream_host[0] = '\0';
 	s.upstream_port = 0;
@@ -241,6 +247,9 @@ int db_pg_parse_controldata(const char *text, struct db_control *out)
 	if (kvtext_value(text, "Min recovery ending loc's timeline", v, sizeof(v)) &&
 	    num_parse_int(v, 0, INT_MAX, &tli) == 0)
 		c.min_recovery_timeline = (uint32_t)tli;
+	if (kvtext_value(text, "Minimum recovery ending location", v, sizeof(v)) &&
+	    lsn_parse(v, &c.min_recovery_lsn) < 0)
+		c.min_recovery_lsn = 0;
 	if (kvtext_value(text, "wal_log_hints setting", v, sizeof(v)))
 		c.wal_log_hints = strcmp(v, "on") == 0;
 	if (kvtext_value(text, "Data page checksum version", v, sizeof(v)))
@@ -464,6 +473,60 @@ static bool wal_name(const char *name, size_t hex, const char *rest, uint32_t *t
 	return true;
 }
 
+/* The newest timeline history file in pg_wal, when it is newer than above: its timeline in
+ * *hist_tli and its text (a history longer than the buffer, dozens of timelines, loses its cut
+ * last line; *whole says whether all of it was read). Also the newest timeline of a WAL segment
+ * in pg_wal, in *seg_tli. Returns 0 when such a history file was read. */
+#define HISTORY_TEXT_MAX 4096 /* dozens of timelines: enough to find ours */
+static int newest_history(struct db *db, uint32_t above, uint32_t *seg_tli, uint32_t *hist_tli,
+			  char text[HISTORY_TEXT_MAX], bool *whole)
+{
+	char path[DB_PATH_MAX + 32];
+	uint32_t tli;
+	struct dirent *e;
+	DIR *d;
+	*seg_tli = 0;
+	*hist_tli = 0;
+	if (snprintf(path, sizeof(path), "%s/pg_wal", db->opts.data_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (strlen(e->d_name) >= 24 && (wal_name(e->d_name, 24, "", &tli) ||
+						wal_name(e->d_name, 24, ".partial", &tli))) {
+			if (tli > *seg_tli)
+				*seg_tli = tli;
+		} else if (wal_name(e->d_name, 8, ".history", &tli) && tli > *hist_tli) {
+			*hist_tli = tli;
+		}
+	}
+	closedir(d);
+	if (above == 0)
+		above = *seg_tli;
+	if (above == 0 || *hist_tli <= above)
+		return -ENOENT;
+	if (snprintf(path, sizeof(path), "%s/pg_wal/%08X.history", db->opts.data_dir, *hist_tli) >=
+	    (int)sizeof(path))
+		return -ENAMETOOLONG;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, text, HISTORY_TEXT_MAX - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	text[n] = '\0';
+	*whole = (size_t)n < HISTORY_TEXT_MAX - 1;
+	if (!*whole) {
+		char *eol = strrchr(text, '\n');
+		if (!eol)
+			return -EIO;
+		eol[1] = '\0';
+	}
+	return 0;
+}
+
 /* A running replica that is not streaming: has its upstream a timeline it cannot follow? The
  * history files the WAL receiver fetched from the upstream are in pg_wal; the newest one names a
  * timeline this replica has no WAL of yet. When the timeline whose WAL it does hold ends in that
@@ -472,47 +535,11 @@ static bool wal_name(const char *name, size_t hex, const char *rest, uint32_t *t
  * timeline before current recovery point") and waits forever: st->fork_timeline says so. */
 static void check_fork(struct db *db, struct db_status *st)
 {
-	char path[DB_PATH_MAX + 32], text[4096];
-	uint32_t seg_tli = 0, hist_tli = 0, tli;
-	struct dirent *e;
-	DIR *d;
-	if (snprintf(path, sizeof(path), "%s/pg_wal", db->opts.data_dir) >= (int)sizeof(path))
+	char text[HISTORY_TEXT_MAX];
+	uint32_t seg_tli, hist_tli;
+	bool whole;
+	if (newest_history(db, 0, &seg_tli, &hist_tli, text, &whole) != 0)
 		return;
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strlen(e->d_name) >= 24 && (wal_name(e->d_name, 24, "", &tli) ||
-						wal_name(e->d_name, 24, ".partial", &tli))) {
-			if (tli > seg_tli)
-				seg_tli = tli;
-		} else if (wal_name(e->d_name, 8, ".history", &tli) && tli > hist_tli) {
-			hist_tli = tli;
-		}
-	}
-	closedir(d);
-	if (seg_tli == 0 || hist_tli <= seg_tli)
-		return;
-	if (snprintf(path, sizeof(path), "%s/pg_wal/%08X.history", db->opts.data_dir, hist_tli) >=
-	    (int)sizeof(path))
-		return;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	text[n] = '\0';
-	/* A history longer than the buffer (dozens of timelines): its cut last line is dropped,
-	 * and a timeline not found in what was read proves nothing. */
-	bool whole = (size_t)n < sizeof(text) - 1;
-	if (!whole) {
-		char *eol = strrchr(text, '\n');
-		if (!eol)
-			return;
-		eol[1] = '\0';
-	}
 	uint64_t fork = 0;
 	int rc = db_pg_history_switchpoint(text, seg_tli, &fork);
 	if ((rc == -ENOENT && whole) || (rc == 0 && fork < st->replay_lsn)) {
@@ -525,6 +552,34 @@ void db_pg_probe_status(struct db *db, struct db_status *st)
 {
 	struct db_probe probe;
 	db_sql_observe_kept(db, query_status, db_pg_status_conn(db), &probe, st);
+}
+
+/* A stopped server: would its start fail on the newest timeline in pg_wal? PostgreSQL refuses
+ * to start when its latest checkpoint lies on or past the point where that timeline forked off
+ * its own ("requested timeline N is not a child of this server's history"), or its minimum
+ * recovery point past it: a former primary that started on the old timeline after a rewind that
+ * had nothing to undo (its source had not yet checkpointed its promotion) is left so, and every
+ * start fails until it is rewound. */
+static void check_fork_stopped(struct db *db, const struct db_control *c, struct db_status *st)
+{
+	char text[HISTORY_TEXT_MAX];
+	uint32_t seg_tli, hist_tli, tli = c->timeline;
+	uint64_t ckpt = c->checkpoint_lsn, minrec = 0, fork = 0;
+	bool whole;
+	if (c->min_recovery_timeline > tli) {
+		tli = c->min_recovery_timeline;
+		ckpt = 0;
+	}
+	if (c->min_recovery_timeline == tli)
+		minrec = c->min_recovery_lsn;
+	if (tli == 0 || newest_history(db, tli, &seg_tli, &hist_tli, text, &whole) != 0)
+		return;
+	int rc = db_pg_history_switchpoint(text, tli, &fork);
+	if ((rc == -ENOENT && whole) ||
+	    (rc == 0 && ((ckpt != 0 && ckpt >= fork) || (minrec != 0 && minrec > fork)))) {
+		st->fork_timeline = hist_tli;
+		st->fork_lsn = fork;
+	}
 }
 
 void db_pg_get_status(struct db *db, struct db_status *st)
@@ -548,6 +603,7 @@ void db_pg_get_status(struct db *db, struct db_status *st)
 			       sizeof(st->system_identifier));
 			st->timeline = c.timeline;
 			st->needs_rejoin = state_was_primary(c.cluster_state);
+			check_fork_stopped(db, &c, st);
 		}
 	}
 }

@@ -11,8 +11,10 @@
 #include "db_sql.h"
 #include "err.h"
 #include "log.h"
+#include "num.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -206,6 +208,49 @@ int db_pg_begin_create_replica(struct db *db, char *err, size_t err_cap)
 	return try_methods(db, 0, 0, NULL, err, err_cap);
 }
 
+/* Patroni's check_leader_has_run_checkpoint, with both timelines for the message; the CASE
+ * keeps pg_walfile_name (an error during recovery) off a server still in recovery. */
+static const char rewind_ready_sql[] = "SELECT pg_catalog.pg_is_in_recovery(), c.timeline_id,"
+				       " CASE WHEN pg_catalog.pg_is_in_recovery() THEN 0"
+				       " ELSE ('x' || pg_catalog.substr(pg_catalog.pg_walfile_name("
+				       "pg_catalog.pg_current_wal_lsn()), 1, 8))::bit(32)::int END"
+				       " FROM pg_catalog.pg_control_checkpoint() c";
+
+int db_pg_peer_rewind_ready(struct db *db, const struct db_peer *primary, int64_t timeout_ms,
+			    bool *ready, uint32_t *checkpoint_tli, uint32_t *tli, char *err,
+			    size_t err_cap)
+{
+	char ci[DB_CONNINFO_MAX];
+	int64_t deadline = clock_mono_ms() + timeout_ms;
+	int ckpt = 0, cur = 0;
+	PGresult *res;
+	PGconn *conn;
+	if (db_pg_conninfo(db, primary, &db->opts.rewind, "postgres", ci, sizeof(ci)) < 0)
+		return err_fail(err, err_cap, -ENOBUFS, "rewind source conninfo too long");
+	int rc = db_write_pgpass(db, err, err_cap);
+	if (rc < 0)
+		return rc;
+	rc = db_sql_connect_conninfo(ci, deadline, &conn, err, err_cap);
+	if (rc < 0)
+		return rc;
+	rc = db_sql_one_row(conn, rewind_ready_sql, 3, deadline, &res, err, err_cap);
+	PQfinish(conn);
+	if (rc < 0)
+		return rc;
+	const char *rec = db_sql_value(res, 0, 0), *ckpt_text = db_sql_value(res, 0, 1),
+		   *cur_text = db_sql_value(res, 0, 2);
+	if (!rec || !ckpt_text || !cur_text || num_parse_int(ckpt_text, 0, INT_MAX, &ckpt) < 0 ||
+	    num_parse_int(cur_text, 0, INT_MAX, &cur) < 0)
+		rc = err_fail(err, err_cap, -EIO, "unexpected answer from the rewind source");
+	else {
+		*checkpoint_tli = (uint32_t)ckpt;
+		*tli = (uint32_t)cur;
+		*ready = strcmp(rec, "f") == 0 && ckpt == cur;
+	}
+	PQclear(res);
+	return rc;
+}
+
 static int spawn_rewind(struct db *db, char *err, size_t err_cap)
 {
 	char prog[DB_PATH_MAX];
@@ -226,6 +271,20 @@ static int spawn_rewind(struct db *db, char *err, size_t err_cap)
 	char signal_path[DB_DATA_PATH_MAX];
 	if (db_data_path(db, "standby.signal", signal_path, sizeof(signal_path)) < 0)
 		return err_fail(err, err_cap, -ENAMETOOLONG, "data directory path too long");
+	/* The caller waited for the source's checkpoint after its promotion; it is checked again
+	 * here, after the stop. A source whose pg_control is still on an older timeline would
+	 * find "no rewind required" and leave this server on the wrong timeline: -EAGAIN, the
+	 * rejoin is retried. A source that cannot be asked is left to pg_rewind's own errors. */
+	bool ready = true;
+	uint32_t ckpt_tli = 0, src_tli = 0;
+	char why[DB_ERROR_MAX];
+	if (db_pg_peer_rewind_ready(db, &db->task.primary, db->opts.connect_timeout_ms, &ready,
+				    &ckpt_tli, &src_tli, why, sizeof(why)) == 0 &&
+	    !ready)
+		return err_fail(err, err_cap, -EAGAIN,
+				"the rewind source's pg_control is on timeline %u, it writes "
+				"timeline %u: its checkpoint after promotion has not finished",
+				ckpt_tli, src_tli);
 	if (unlink(signal_path) == 0)
 		db->task.standby_signal_moved = true;
 	else if (errno != ENOENT)

@@ -627,6 +627,8 @@ static void test_status_row_of_primary(void **state)
 	assert_int_equal(st.role, DB_ROLE_PRIMARY);
 	assert_int_equal(st.server_version, 150014);
 	assert_int_equal(st.timeline, 2);
+	/* Promoted, its first checkpoint on timeline 2 not done: checkpoint_after_promote false. */
+	assert_int_equal(st.checkpoint_timeline, 1);
 	assert_int_equal(st.term, 0);
 	assert_int_equal(st.flush_lsn, 0x3000148);
 	assert_int_equal(st.receive_lsn, 0);
@@ -815,6 +817,125 @@ static void test_controldata_fixture_parses(void **state)
 	assert_int_equal(c.timeline, 1);
 	assert_true(c.wal_log_hints);
 	assert_false(c.data_checksums);
+	assert_int_equal(c.min_recovery_lsn, 0);
+	assert_int_equal(c.min_recovery_timeline, 0);
+}
+
+/* The data directory issue 18's primary-freeze left: stopped "in recovery" on timeline 1 with
+ * its latest checkpoint (a restartpoint) at 0/402E928, past the point 0/402E8B0 where the
+ * leader's timeline 2 forked off, and 00000002.history in pg_wal. pg_controldata is a fake (a
+ * script printing the text the test gives it), the history file and WAL names are real. */
+static char *fake_controldata(const char *dir, const char *state, const char *ckpt, int tli,
+			      const char *minrec, int minrec_tli)
+{
+	char path[512], text[2048];
+	snprintf(text, sizeof(text),
+		 "Database system identifier:           7716580568238877581\n"
+		 "Database cluster state:               %s\n"
+		 "Latest checkpoint location:           %s\n"
+		 "Latest checkpoint's REDO location:    %s\n"
+		 "Latest checkpoint's TimeLineID:       %d\n"
+		 "Minimum recovery ending location:     %s\n"
+		 "Min recovery ending loc's timeline:   %d\n",
+		 state, ckpt, ckpt, tli, minrec, minrec_tli);
+	assert_true(snprintf(path, sizeof(path), "%s/control.txt", dir) < (int)sizeof(path));
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	assert_true(snprintf(path, sizeof(path), "%s/bin/pg_controldata", dir) < (int)sizeof(path));
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\nexec cat '%s/control.txt'\n", dir);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+	return strdup(path);
+}
+
+static void touch_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) < (int)sizeof(path));
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static struct db_status stopped_status(struct db *db)
+{
+	struct db_status st;
+	assert_int_equal(db_get_status(db, &st), 0);
+	assert_false(st.running);
+	assert_true(st.initialized);
+	return st;
+}
+
+static void test_stopped_directory_past_the_fork_must_be_rewound(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-db-fork.XXXXXX", sub[512];
+	assert_non_null(mkdtemp(dir));
+	assert_true(snprintf(sub, sizeof(sub), "%s/bin", dir) < (int)sizeof(sub));
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_true(snprintf(sub, sizeof(sub), "%s/data", dir) < (int)sizeof(sub));
+	assert_int_equal(mkdir(sub, 0700), 0);
+	touch_file(sub, "PG_VERSION", "15\n");
+	assert_true(snprintf(sub, sizeof(sub), "%s/data/pg_wal", dir) < (int)sizeof(sub));
+	assert_int_equal(mkdir(sub, 0700), 0);
+	touch_file(sub, "000000010000000000000004", "");
+	/* db_new wants a pg_ctl in bin_dir; this test never runs it. */
+	assert_true(snprintf(sub, sizeof(sub), "%s/bin", dir) < (int)sizeof(sub));
+	touch_file(sub, "pg_ctl", "#!/bin/sh\nexit 1\n");
+	assert_true(snprintf(sub, sizeof(sub), "%s/bin/pg_ctl", dir) < (int)sizeof(sub));
+	assert_int_equal(chmod(sub, 0755), 0);
+	assert_true(snprintf(sub, sizeof(sub), "%s/data/pg_wal", dir) < (int)sizeof(sub));
+	struct db_options o;
+	base_options(&o);
+	assert_true(snprintf(o.data_dir, sizeof(o.data_dir), "%s/data", dir) <
+		    (int)sizeof(o.data_dir));
+	assert_true(snprintf(o.bin_dir, sizeof(o.bin_dir), "%s/bin", dir) < (int)sizeof(o.bin_dir));
+	struct db *db = new_db(&o);
+
+	/* No newer timeline in pg_wal: nothing to say. */
+	free(fake_controldata(dir, "shut down in recovery", "0/402E928", 1, "0/0", 0));
+	struct db_status st = stopped_status(db);
+	assert_int_equal(st.fork_timeline, 0);
+	assert_false(st.needs_rejoin);
+
+	/* Timeline 2 forked off at 0/402E8B0: a checkpoint there or after cannot start on it. */
+	touch_file(sub, "00000002.history", "1\t0/402E8B0\tno recovery target specified\n");
+	st = stopped_status(db);
+	assert_int_equal(st.fork_timeline, 2);
+	assert_true(st.fork_lsn == 0x402E8B0);
+	free(fake_controldata(dir, "shut down in recovery", "0/402E8B0", 1, "0/0", 0));
+	assert_int_equal(stopped_status(db).fork_timeline, 2);
+
+	/* A checkpoint before the fork: a replica that was behind follows timeline 2 as is... */
+	free(fake_controldata(dir, "shut down in recovery", "0/402E800", 1, "0/0", 0));
+	assert_int_equal(stopped_status(db).fork_timeline, 0);
+	/* ...unless it replayed past the fork (its minimum recovery point). */
+	free(fake_controldata(dir, "shut down in recovery", "0/402E800", 1, "0/402E9A0", 1));
+	st = stopped_status(db);
+	assert_int_equal(st.fork_timeline, 2);
+	assert_true(st.fork_lsn == 0x402E8B0);
+
+	/* Rewound: pg_control on timeline 2 (the source's), nothing newer in pg_wal. */
+	free(fake_controldata(dir, "in archive recovery", "0/5000060", 2, "0/5000100", 2));
+	assert_int_equal(stopped_status(db).fork_timeline, 0);
+
+	/* A newer timeline whose history does not hold mine at all: not a child either. */
+	free(fake_controldata(dir, "shut down in recovery", "0/402E800", 3, "0/0", 0));
+	touch_file(sub, "00000004.history",
+		   "1\t0/402E8B0\tno recovery target specified\n"
+		   "2\t0/5000000\tno recovery target specified\n");
+	st = stopped_status(db);
+	assert_int_equal(st.fork_timeline, 4);
+	assert_true(st.fork_lsn == 0);
+
+	db_free(db);
+	char err[ERR_CAP];
+	assert_int_equal(db_remove_tree(dir, err, sizeof(err)), 0);
 }
 
 static void test_controldata_missing_or_bad_line_fails(void **state)
@@ -1895,6 +2016,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slot_name_normalizes_like_patroni),
 		cmocka_unit_test(test_history_switchpoint),
+		cmocka_unit_test(test_stopped_directory_past_the_fork_must_be_rewound),
 		cmocka_unit_test(test_enum_names_cover_every_value),
 		cmocka_unit_test(test_conninfo_quotes_only_when_needed),
 		cmocka_unit_test(test_primary_conninfo_names_member_and_passfile),
