@@ -37,6 +37,7 @@
 #include "ha_retry.h"
 #include "ha_role.h"
 #include "rest.h"
+#include "timeline_watch.h"
 
 /* Patroni's placeholder in synchronous_standby_names when strict mode finds nobody eligible:
  * commits then wait rather than go unprotected (patroni-compat.md 4.8). */
@@ -101,10 +102,11 @@ struct agent {
 		[DB_ERROR_MAX]; /* why db_start last declined (-EAGAIN), logged once */
 	enum ha_action busy;	/* db task running for this action */
 	int64_t busy_since_ms;
-	bool need_rewind;	      /* a former primary that must rewind before following */
-	int64_t rejoin_wait_since_ms; /* waiting for the leader's promotion to rejoin; 0 = not */
-	int64_t demoted_ms;	      /* when it last stepped down as primary; 0 = never */
-	bool clone_failed;	      /* the data directory holds a failed clone: clone again */
+	bool need_rewind;		/* a former primary that must rewind before following */
+	struct timeline_watch tl_watch; /* timeline IDs other members may have created */
+	int64_t rejoin_wait_since_ms;	/* waiting for the leader's promotion to rejoin; 0 = not */
+	int64_t demoted_ms;		/* when it last stepped down as primary; 0 = never */
+	bool clone_failed;		/* the data directory holds a failed clone: clone again */
 	bool bootstrap_failed;	   /* this node's bootstrap failed: cancel it and exit (Patroni) */
 	int64_t handover_until_ms; /* native switchover: hold back until then; 0 = none */
 	char handover_to[MEMBER_NAME_MAX]; /* its candidate */
