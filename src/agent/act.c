@@ -337,6 +337,32 @@ void begin_task(struct agent *a, enum ha_action action, int rc, const char *err)
 }
 
 /* begin_task for the cycle's action: a failure paces and reports as the action's (act_fail). */
+/* Before a promotion: makes PostgreSQL step over the timeline IDs other members may have created
+ * (timeline_watch.h, docs/db.md "Timeline IDs"). Returns how many it reserved. A failure is only
+ * a warning: the promotion itself needs the same pg_wal, so refusing would only keep the cluster
+ * without a primary. */
+static int reserve_timelines(struct agent *a)
+{
+	char err[DB_ERROR_MAX];
+	int64_t current = a->dbs->timeline > 0 ? a->dbs->timeline : 1;
+	int written = 0;
+
+	if (a->tl_watch.reserved <= current)
+		return 0;
+	if (db_reserve_timelines(a->db, (uint64_t)current, (uint64_t)a->tl_watch.reserved, &written,
+				 err, sizeof(err)) != 0) {
+		log_warning("could not reserve timeline IDs %lld to %lld before promoting: %s, "
+			    "promoting anyway",
+			    (long long)current + 1, (long long)a->tl_watch.reserved, err);
+		return 0;
+	}
+	if (written > 0)
+		log_notice("reserved timeline IDs %lld to %lld before promoting: other members may "
+			   "have created them (placeholder history files in pg_wal)",
+			   (long long)current + 1, (long long)a->tl_watch.reserved);
+	return written;
+}
+
 static void act_begin_task(struct agent *a, enum ha_action action, int rc, const char *err)
 {
 	if (rc == 0)
@@ -633,7 +659,10 @@ void act(struct agent *a)
 				a->cluster->has_failover && a->cluster->failover_leader[0] != '\0';
 			a->promotion_old_timeline = old_tl;
 			a->promotion_lsn = lsn;
+			a->promotion_reserved = false;
 		}
+		if (reserve_timelines(a) > 0)
+			a->promotion_reserved = true;
 		/* A switchover's leader may have handed over with its server running (handover.c). */
 		if (a->cluster->has_failover && a->cluster->failover_leader[0] != '\0' &&
 		    strcmp(a->cluster->failover_member, a->cfg->name) == 0)
@@ -822,8 +851,9 @@ void finish_promotion(struct agent *a)
 		    db_promote(a->db, 0, a->dyn.retry_timeout_ms, err, sizeof(err)) != 0)
 			log_warning("could not write the configuration after promotion: %s", err);
 		/* A replica's reported timeline can lag the one it replays; the row names the
-		 * timeline the promotion ended, which is the new one minus one. */
-		if (a->dbs->timeline > 1)
+		 * timeline the promotion ended, which is the new one minus one unless it stepped
+		 * over reserved IDs (then the one seen before it). */
+		if (a->dbs->timeline > 1 && !a->promotion_reserved)
 			old_tl = (int64_t)a->dbs->timeline - 1;
 		write_history(a, old_tl, a->promotion_lsn);
 	}

@@ -37,6 +37,7 @@
 #include "ha_retry.h"
 #include "ha_role.h"
 #include "rest.h"
+#include "timeline_watch.h"
 
 /* Patroni's placeholder in synchronous_standby_names when strict mode finds nobody eligible:
  * commits then wait rather than go unprotected (patroni-compat.md 4.8). */
@@ -111,6 +112,8 @@ struct agent {
 	int64_t promotion_old_timeline;	 /* the timeline it ended, for the history row */
 	uint64_t promotion_lsn;		 /* bytes: where it ended it, for the history row */
 	int64_t promotion_checkpoint_ms; /* the last CHECKPOINT asked for after it; 0 = none */
+	bool promotion_reserved; /* it stepped over timeline IDs others may have used */
+	struct timeline_watch tl_watch; /* timeline IDs other members may have created */
 	int64_t demoted_ms;		 /* when it last stepped down as primary; 0 = never */
 	bool clone_failed;		 /* the data directory holds a failed clone: clone again */
 	bool bootstrap_failed;	   /* this node's bootstrap failed: cancel it and exit (Patroni) */

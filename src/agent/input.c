@@ -136,6 +136,32 @@ static void fill_tags_from_member(const struct dcs_member *m, struct ha_tags *t)
 		t->sync_priority = 0;
 }
 
+/* Counts a leader acquisition by another member that may have created a timeline ID. */
+static void watch_timelines(struct agent *a)
+{
+	const struct dcs_cluster *c = a->cluster;
+	const struct dcs_member *leader;
+	int64_t known = a->in->db.timeline;
+	int64_t before = a->tl_watch.reserved;
+
+	if (a->view_mono_ms == 0 || !a->view_ok)
+		return;
+	for (int i = 0; i < c->member_count; i++)
+		if (c->members[i].timeline > known)
+			known = c->members[i].timeline;
+	leader = c->has_leader ? dcs_cluster_member(c, c->leader) : NULL;
+	if (timeline_watch_observe(&a->tl_watch, a->cfg->name, c->has_leader ? c->leader : NULL,
+				   c->leader_create_revision,
+				   leader != NULL && leader->is_primary &&
+					   strcmp(leader->state, "running") == 0,
+				   known))
+		log_info(
+			"timeline IDs up to %lld reserved: member \"%s\" took the leader key as a "
+			"replica while the newest timeline known was %lld (it may promote to %lld)",
+			(long long)a->tl_watch.reserved, c->leader, (long long)before,
+			(long long)a->tl_watch.reserved);
+}
+
 void build_input(struct agent *a)
 {
 	struct ha_input *in = a->in;
@@ -292,6 +318,7 @@ void build_input(struct agent *a)
 			    names_contain(&in->dcs.sync.standbys, r->name)));
 		r->flush_lsn = s->standbys[i].flush_lsn;
 	}
+	watch_timelines(a);
 }
 
 void probe_peers(struct agent *a)

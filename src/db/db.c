@@ -942,6 +942,19 @@ int db_freeze_upstream(struct db *db, int64_t timeout_ms, char *err, size_t err_
 	return db->driver->freeze_upstream(db, timeout_ms, err, err_cap);
 }
 
+int db_reserve_timelines(struct db *db, uint64_t current_tli, uint64_t reserved_tli, int *written,
+			 char *err, size_t err_cap)
+{
+	if (!db || !written || current_tli < 1 || reserved_tli > DB_TLI_MAX)
+		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
+	*written = 0;
+	if (db->task.active)
+		return err_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
+	if (reserved_tli <= current_tli || !db->driver->reserve_timelines)
+		return 0;
+	return db->driver->reserve_timelines(db, current_tli, reserved_tli, written, err, err_cap);
+}
+
 int db_promote_planned(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
 {
 	CHECK_SHORT(db, timeout_ms, err, err_cap);

@@ -572,6 +572,19 @@ int db_reload(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 int db_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
+/* Highest timeline ID PostgreSQL can have (TimeLineID is 32 bits). */
+#define DB_TLI_MAX 0xFFFFFFFFu
+/* Placeholders one promotion writes at most: each is one leader change the agent saw without
+ * seeing the new leader's timeline; more means a bug, not a cluster. */
+#define DB_TLI_RESERVE_MAX 64
+
+/* Before db_promote: makes the promotion pick a timeline ID above reserved_tli, IDs that other
+ * members may have created (docs/db.md, "Timeline IDs"). PostgreSQL: a placeholder
+ * <tli>.history in pg_wal for every ID in current_tli+1..reserved_tli without one; other
+ * engines: nothing. *written: how many it wrote. 0 or a negative errno. */
+int db_reserve_timelines(struct db *db, uint64_t current_tli, uint64_t reserved_tli, int *written,
+			 char *err, size_t err_cap) __attribute__((warn_unused_result));
+
 /* Makes the server follow primary (NULL: no upstream). A running replica is re-pointed with a
  * reload (only when its configuration changed); a running primary is demoted (fast stop, then
  * start as a replica); a stopped server only gets its configuration written. Does not rewind:

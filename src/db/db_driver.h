@@ -125,6 +125,9 @@ struct db_driver {
 	void (*free_priv)(struct db *db);
 	/* db_set_term: db.c has checked 1..DB_TERM_MAX. NULL: the engine uses no term. */
 	int (*set_term)(struct db *db, uint64_t term, char *err, size_t err_cap);
+	/* db_reserve_timelines: db.c has checked the range. NULL: nothing to reserve. */
+	int (*reserve_timelines)(struct db *db, uint64_t current_tli, uint64_t reserved_tli,
+				 int *written, char *err, size_t err_cap);
 	/* db_promote_planned. NULL: as promote. */
 	int (*promote_planned)(struct db *db, uint64_t term, int64_t timeout_ms, char *err,
 			       size_t err_cap);

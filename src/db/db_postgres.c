@@ -723,6 +723,7 @@ const struct db_driver db_postgres_driver = {
 	.peer_rewind_ready = db_pg_peer_rewind_ready,
 	.advance_slots = pg_advance_slots,
 	.checkpoint = pg_checkpoint,
+	.reserve_timelines = db_pg_reserve_timelines,
 	.fence = db_fence_postmaster,
 	.set_peers = NULL, /* streaming needs only the primary, from follow/start */
 	.free_priv = db_pg_free_priv,

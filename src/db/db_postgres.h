@@ -23,6 +23,16 @@
 /* The file initdb wrote, kept and included. */
 #define DB_PG_BASE_CONF "postgresql.base.conf"
 
+/* db_postgres_tli.c: the name ("0000000N.history") and text of the placeholder history file that
+ * reserves timeline tli (2..DB_TLI_MAX). 0, -ERANGE or -ENAMETOOLONG. */
+int db_tli_placeholder(uint64_t tli, char *name, size_t name_cap, char *text, size_t text_cap)
+	__attribute__((warn_unused_result));
+
+/* The driver's reserve_timelines (db_reserve_timelines). */
+int db_pg_reserve_timelines(struct db *db, uint64_t current_tli, uint64_t reserved_tli,
+			    int *written, char *err, size_t err_cap)
+	__attribute__((warn_unused_result));
+
 /* Columns of the status query, in order. */
 enum db_pg_status_col {
 	DB_PG_COL_IN_RECOVERY,
