@@ -112,8 +112,8 @@ struct agent {
 	int64_t promotion_old_timeline;	 /* the timeline it ended, for the history row */
 	uint64_t promotion_lsn;		 /* bytes: where it ended it, for the history row */
 	int64_t promotion_checkpoint_ms; /* the last CHECKPOINT asked for after it; 0 = none */
-	bool promotion_reserved; /* it stepped over timeline IDs others may have used */
-	struct timeline_watch tl_watch; /* timeline IDs other members may have created */
+	bool promotion_reserved;	 /* it stepped over timeline IDs others may have used */
+	struct timeline_watch tl_watch;	 /* timeline IDs other members may have created */
 	int64_t demoted_ms;		 /* when it last stepped down as primary; 0 = never */
 	bool clone_failed;		 /* the data directory holds a failed clone: clone again */
 	bool bootstrap_failed;	   /* this node's bootstrap failed: cancel it and exit (Patroni) */
