@@ -178,10 +178,12 @@ static int build_env(const char *const env_add[], const char **envp, size_t cap)
 	return 0;
 }
 
-int proc_start(struct proc **out, const char *const argv[], const char *const env_add[],
-	       int64_t timeout_ms, char *err, size_t err_cap)
+/* What proc_start and proc_launch check and build before they fork: the argument count, the
+ * child's environment (*env, the caller frees it) and the program's path. */
+static int prepare_exec(const char *const argv[], const char *const env_add[], const char ***env,
+			char path[PROC_PATH_MAX], char *err, size_t err_cap)
 {
-	if (!out || !argv || !argv[0] || !argv[0][0] || timeout_ms < 0)
+	if (!argv || !argv[0] || !argv[0][0])
 		return err_fail(err, err_cap, -EINVAL, "invalid command");
 	size_t argc = 0;
 	while (argv[argc]) {
@@ -189,22 +191,32 @@ int proc_start(struct proc **out, const char *const argv[], const char *const en
 			return err_fail(err, err_cap, -E2BIG,
 					"command \"%s\" has too many arguments", argv[0]);
 	}
-
-	const char **env = calloc(PROC_ENVIRON_MAX, sizeof(*env));
-	if (!env)
+	*env = calloc(PROC_ENVIRON_MAX, sizeof(**env));
+	if (!*env)
 		return err_fail(err, err_cap, -ENOMEM, "out of memory");
-	int rc = build_env(env_add, env, PROC_ENVIRON_MAX);
-	if (rc < 0) {
+	int rc = build_env(env_add, *env, PROC_ENVIRON_MAX);
+	if (rc < 0)
 		rc = err_fail(err, err_cap, rc, "invalid environment for \"%s\"", argv[0]);
-		goto out_free_env;
-	}
-
-	char path[PROC_PATH_MAX];
-	rc = resolve_program(argv[0], path, sizeof(path));
-	if (rc < 0) {
+	else if ((rc = resolve_program(argv[0], path, PROC_PATH_MAX)) < 0)
 		rc = err_fail(err, err_cap, rc, "could not find program \"%s\"", argv[0]);
-		goto out_free_env;
+	if (rc < 0) {
+		free(*env);
+		*env = NULL;
+		return rc;
 	}
+	return 0;
+}
+
+int proc_start(struct proc **out, const char *const argv[], const char *const env_add[],
+	       int64_t timeout_ms, char *err, size_t err_cap)
+{
+	if (!out || timeout_ms < 0)
+		return err_fail(err, err_cap, -EINVAL, "invalid command");
+	const char **env;
+	char path[PROC_PATH_MAX];
+	int rc = prepare_exec(argv, env_add, &env, path, err, err_cap);
+	if (rc < 0)
+		return rc;
 
 	struct proc *p = calloc(1, sizeof(*p));
 	if (!p) {
@@ -345,28 +357,13 @@ out_free_env:
 int proc_launch(const char *const argv[], const char *const env_add[], const char *log_path,
 		char *err, size_t err_cap)
 {
-	if (!argv || !argv[0] || !argv[0][0] || !log_path || !log_path[0])
+	if (!log_path || !log_path[0])
 		return err_fail(err, err_cap, -EINVAL, "invalid command");
-	size_t argc = 0;
-	while (argv[argc]) {
-		if (++argc >= PROC_ARGV_MAX)
-			return err_fail(err, err_cap, -E2BIG,
-					"command \"%s\" has too many arguments", argv[0]);
-	}
-	const char **env = calloc(PROC_ENVIRON_MAX, sizeof(*env));
-	if (!env)
-		return err_fail(err, err_cap, -ENOMEM, "out of memory");
-	int rc = build_env(env_add, env, PROC_ENVIRON_MAX);
-	if (rc < 0) {
-		rc = err_fail(err, err_cap, rc, "invalid environment for \"%s\"", argv[0]);
-		goto out_free_env;
-	}
+	const char **env;
 	char path[PROC_PATH_MAX];
-	rc = resolve_program(argv[0], path, sizeof(path));
-	if (rc < 0) {
-		rc = err_fail(err, err_cap, rc, "could not find program \"%s\"", argv[0]);
-		goto out_free_env;
-	}
+	int rc = prepare_exec(argv, env_add, &env, path, err, err_cap);
+	if (rc < 0)
+		return rc;
 	int err_pipe[2];
 	if (pipe2(err_pipe, O_CLOEXEC) != 0) {
 		rc = err_fail(err, err_cap, -errno, "could not create pipe: %s", strerror(errno));
