@@ -67,26 +67,7 @@ ff_leader_history() { # SCOPE REV OUT
 	key=$(printf '%s' "/service/$1/leader" | base64 -w0)
 	curl -s -N -m 5 "$ETCD_URL/v3/watch" \
 		-d "{\"create_request\": {\"key\": \"$key\", \"start_revision\": $(($2 + 1))}}" >"$3.json" 2>/dev/null
-	python3 -c '
-import base64, json, sys
-dec = json.JSONDecoder()
-text = open(sys.argv[1]).read()
-pos = 0
-while True:
-    while pos < len(text) and text[pos].isspace():
-        pos += 1
-    if pos >= len(text):
-        break
-    try:
-        doc, pos = dec.raw_decode(text, pos)
-    except ValueError:
-        break
-    for ev in doc.get("result", {}).get("events") or []:
-        kv = ev.get("kv", {})
-        if ev.get("type") == "DELETE":
-            print(kv.get("mod_revision"), "DELETE")
-        else:
-            print(kv.get("mod_revision"), "PUT", base64.b64decode(kv.get("value", "")).decode())' \
+	python3 "$root/tests/faults/watch-history.py" \
 		"$3.json" >"$3"
 }
 

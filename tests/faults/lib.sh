@@ -439,26 +439,7 @@ f_leader_history() {
 			>"$F_DIR/leader-watch.json" 2>/dev/null || true
 		grep -q '"events"' "$F_DIR/leader-watch.json" && break
 	done
-	python3 -c '
-import base64, json, sys
-dec = json.JSONDecoder()
-text = open(sys.argv[1]).read()
-pos = 0
-while True:
-    while pos < len(text) and text[pos].isspace():
-        pos += 1
-    if pos >= len(text):
-        break
-    try:
-        doc, pos = dec.raw_decode(text, pos)
-    except ValueError:
-        break
-    for ev in doc.get("result", {}).get("events") or []:
-        kv = ev.get("kv", {})
-        if ev.get("type") == "DELETE":
-            print(kv.get("mod_revision"), "DELETE")
-        else:
-            print(kv.get("mod_revision"), "PUT", base64.b64decode(kv.get("value", "")).decode())' \
+	python3 "$(dirname "${BASH_SOURCE[0]}")/watch-history.py" \
 		"$F_DIR/leader-watch.json"
 }
 
