@@ -421,7 +421,14 @@ f_up() {
 }
 
 f_primary_is() { [ "$(f_primary)" = "$1" ] && [ "$(f_leader)" = "$1" ]; }
-f_has_sync() { [ -n "$(f_psql "$(f_primary)" "select 1 from pg_stat_replication where sync_state = 'sync'")" ]; }
+# A synchronous standby streams and the sync key names it: only a member the sync key names may
+# take over in synchronous mode (Patroni's rule), so a fault before the key names one would find
+# no candidate, rightly, and the scenario would judge a failover that could not be.
+f_has_sync() {
+	[ -n "$(f_psql "$(f_primary)" "select 1 from pg_stat_replication where sync_state = 'sync'")" ] &&
+		f_etcdctl get --print-value-only "/service/$C_SCOPE/sync" 2>/dev/null |
+		python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if d.get("sync_standby") else 1)'
+}
 f_haproxy_routes() {
 	fx env PGCONNECT_TIMEOUT=2 "$PG_BIN/psql" -X -q -A -t -h 127.0.0.1 -p 5000 -U postgres \
 		-d postgres -c "select 1" 2>/dev/null | grep -q 1
