@@ -178,6 +178,33 @@ static int build_env(const char *const env_add[], const char **envp, size_t cap)
 	return 0;
 }
 
+/* The child's side of proc_start and proc_launch after its process group or session: default
+ * signal handlers and an empty mask, IN as standard input and OUT as standard output and error,
+ * nothing else inherited, then the program; an exec failure's errno goes to ERR_WR. Only
+ * async-signal-safe calls: it runs between fork and exec in a threaded process. */
+static _Noreturn void child_exec(int in, int out, int err_wr, int fd_max, const char *path,
+				 const char *const argv[], const char **env)
+{
+	for (int s = 1; s < NSIG; s++) {
+		if (s != SIGKILL && s != SIGSTOP)
+			signal(s, SIG_DFL);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(in, 0) >= 0 && dup2(out, 1) >= 0 && dup2(out, 2) >= 0) {
+		if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+			for (int fd = 3; fd < fd_max; fd++)
+				fcntl(fd, F_SETFD, FD_CLOEXEC);
+		}
+		execve(path, (char *const *)argv, (char *const *)env);
+	}
+	int e = errno;
+	ssize_t w = write(err_wr, &e, sizeof(e));
+	(void)w;
+	_exit(127);
+}
+
 /* What proc_start and proc_launch check and build before they fork: the argument count, the
  * child's environment (*env, the caller frees it) and the program's path. */
 static int prepare_exec(const char *const argv[], const char *const env_add[], const char ***env,
@@ -272,25 +299,7 @@ int proc_start(struct proc **out, const char *const argv[], const char *const en
 	if (pid == 0) {
 		/* Child: async-signal-safe calls only. */
 		setpgid(0, 0);
-		for (int s = 1; s < NSIG; s++) {
-			if (s != SIGKILL && s != SIGSTOP)
-				signal(s, SIG_DFL);
-		}
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(devnull, 0) < 0 || dup2(out_pipe[1], 1) < 0 || dup2(out_pipe[1], 2) < 0)
-			goto child_fail;
-		if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-			for (int fd = 3; fd < fd_max; fd++)
-				fcntl(fd, F_SETFD, FD_CLOEXEC);
-		}
-		execve(path, (char *const *)argv, (char *const *)env);
-	child_fail:;
-		int e = errno;
-		ssize_t w = write(err_pipe[1], &e, sizeof(e));
-		(void)w;
-		_exit(127);
+		child_exec(devnull, out_pipe[1], err_pipe[1], fd_max, path, argv, env);
 	}
 	int fork_errno = errno;
 	if (pid > 0) {
@@ -394,25 +403,7 @@ int proc_launch(const char *const argv[], const char *const env_add[], const cha
 		/* Child: async-signal-safe calls only. A session of its own, as pg_ctl gives the
 		 * postmaster: no signal meant for the agent's group or terminal reaches it. */
 		setsid();
-		for (int s = 1; s < NSIG; s++) {
-			if (s != SIGKILL && s != SIGSTOP)
-				signal(s, SIG_DFL);
-		}
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(devnull, 0) < 0 || dup2(logfd, 1) < 0 || dup2(logfd, 2) < 0)
-			goto child_fail;
-		if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-			for (int fd = 3; fd < fd_max; fd++)
-				fcntl(fd, F_SETFD, FD_CLOEXEC);
-		}
-		execve(path, (char *const *)argv, (char *const *)env);
-	child_fail:;
-		int e = errno;
-		ssize_t w = write(err_pipe[1], &e, sizeof(e));
-		(void)w;
-		_exit(127);
+		child_exec(devnull, logfd, err_pipe[1], fd_max, path, argv, env);
 	}
 	int fork_errno = errno;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
