@@ -28,7 +28,6 @@ SYSTEMS=${SYSTEMS:-gsha patroni}
 TIMINGS=${TIMINGS:-30/10/10 5/1/2}
 source "$root/tests/integration/lib/common.sh"
 source "$root/tests/integration/lib/etcd.sh"
-source "$root/tests/integration/lib/cluster.sh"
 # Idle means no load balancer checking the agents unless asked (B_HAPROXY=1).
 export B_HAPROXY=${B_HAPROXY:-0}
 source "$root/tests/bench/lib.sh"

@@ -26,7 +26,6 @@ SETTLE=${2:-10}
 SYSTEMS=${SYSTEMS:-gsha patroni}
 source "$root/tests/integration/lib/common.sh"
 source "$root/tests/integration/lib/etcd.sh"
-source "$root/tests/integration/lib/cluster.sh"
 # Idle means no load balancer checking the agents unless asked (B_HAPROXY=1).
 export B_HAPROXY=${B_HAPROXY:-0}
 source "$root/tests/bench/lib.sh"

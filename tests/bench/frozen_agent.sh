@@ -19,9 +19,8 @@ MODE=${2:-async}
 SYSTEMS=${SYSTEMS:-gsha patroni}
 source "$root/tests/integration/lib/common.sh"
 source "$root/tests/integration/lib/etcd.sh"
-source "$root/tests/integration/lib/cluster.sh"
-source "$root/tests/integration/lib/writers.sh"
 source "$root/tests/bench/lib.sh"
+source "$root/tests/integration/lib/writers.sh"
 set +e
 FROZEN=
 trap 'b_rc=$?; set +e; [ -z "$FROZEN" ] || kill -CONT $FROZEN; w_stop; b_cluster_down; (exit $b_rc); t_cleanup' EXIT

@@ -27,7 +27,6 @@ C_LOOP_WAIT=${C_LOOP_WAIT:-2}
 BENCH_RETRY_TIMEOUT=${BENCH_RETRY_TIMEOUT:-3}
 source "$root/tests/integration/lib/common.sh"
 source "$root/tests/integration/lib/etcd.sh"
-source "$root/tests/integration/lib/cluster.sh"
 source "$root/tests/bench/lib.sh"
 set +e
 b_trap

@@ -42,7 +42,6 @@ PACED_SECONDS=${PACED_SECONDS:-$SECONDS_RUN}
 SWITCHOVER_SECONDS=${SWITCHOVER_SECONDS:-15}
 source "$root/tests/integration/lib/common.sh"
 source "$root/tests/integration/lib/etcd.sh"
-source "$root/tests/integration/lib/cluster.sh"
 source "$root/tests/bench/lib.sh"
 set +e
 b_trap
