@@ -21,7 +21,7 @@ b_preamble "bootstrap benchmark (profiles: $B_PROFILES)" "${1:-5}"
 for p in $B_PROFILES; do
 	b_profile "$p"
 	for system in $SYSTEMS; do
-		b_log "== $system at $p: ttl=$C_TTL loop_wait=$C_LOOP_WAIT retry_timeout=$C_RETRY$([ "$system@$p" = patroni@fast ] && echo " (Patroni at 5/1/2)")"
+		b_log "== $system at $p: ttl=$C_TTL loop_wait=$C_LOOP_WAIT retry_timeout=$C_RETRY$([ "$system" = patroni ] && b_patroni_timing >/dev/null && echo " (Patroni at $(b_timing patroni))")"
 		for run in $(seq "$RUNS"); do
 			t0=$(b_now_us)
 			if ! b_cluster_up "$system" "$t_tmpdir/$system-$p-$run" "boot-$system-$p-$run-$$"; then
@@ -44,8 +44,7 @@ for p in $B_PROFILES; do
 	b_profile "$p"
 	for system in $SYSTEMS; do
 		combo=$system@$p
-		timing="$C_TTL/$C_LOOP_WAIT/$C_RETRY"
-		[ "$combo" = patroni@fast ] && timing=5/1/2
+		timing=$(b_timing "$system")
 		med[$combo]=$(awk -v s="$combo" '$1 == s && $3 == "ok" { print $4 }' "$results" | b_median)
 		okruns=$(awk -v s="$combo" '$1 == s && $3 == "ok"' "$results" | wc -l)
 		all=$(awk -v s="$combo" '$1 == s && $3 == "ok" { printf "%s ", $4 }' "$results")

@@ -143,8 +143,42 @@ b_build_info() {
 	if [ "$sanitize" != none ] || ldd "$GSHA_BUILD_DIR/gsha" 2>/dev/null | grep -q libasan; then
 		echo "WARNING: this gsha build uses sanitizers; its figures are not representative" >&2
 	fi
-	echo "Patroni: $(patroni --version 2>&1 | head -1); PostgreSQL: $("$PG_BIN/postgres" --version)"
-	echo "settings: B_PROFILE=$B_PROFILE ttl=$C_TTL loop_wait=$C_LOOP_WAIT retry_timeout=$C_RETRY (same YAML for both$([ "$B_PROFILE" = fast ] && echo "; Patroni at ttl=5 loop_wait=1 retry_timeout=2, its tightest working setting"))"
+	echo "Patroni: $(b_patroni_cmd --version 2>&1 | head -1)${B_PATRONI_SRC:+ (from $B_PATRONI_SRC)}; PostgreSQL: $("$PG_BIN/postgres" --version)"
+	echo "settings: B_PROFILE=$B_PROFILE ttl=$C_TTL loop_wait=$C_LOOP_WAIT retry_timeout=$C_RETRY (same YAML for both$(b_patroni_timing >/dev/null && echo "; Patroni at $(b_patroni_timing), its tightest working setting"))"
+}
+
+# The Patroni to run: Debian's patroni (3.0.2), or B_PATRONI_SRC, a Patroni source tree (4.1.4,
+# for example `git archive v4.1.4` of github.com/patroni/patroni) run with Debian's python3
+# packages. The tree must be readable by user postgres.
+b_patroni_cmd() {
+	if [ -n "${B_PATRONI_SRC:-}" ]; then
+		/usr/bin/python3 "$B_PATRONI_SRC/patroni.py" "$@"
+	else
+		patroni "$@"
+	fi
+}
+
+# b_timing SYSTEM: "ttl/loop_wait/retry_timeout" that SYSTEM runs at in the current profile.
+b_timing() {
+	local pt
+	if [ "$1" = patroni ] && pt=$(b_patroni_timing); then
+		echo "$pt" | sed -e 's/ttl=//' -e 's/ loop_wait=/\//' -e 's/ retry_timeout=/\//'
+	else
+		echo "$C_TTL/$C_LOOP_WAIT/$C_RETRY"
+	fi
+}
+
+# Prints "ttl=T loop_wait=L retry_timeout=R" and succeeds when Patroni cannot run at the
+# profile's timing and runs at its tightest working setting instead: Patroni 3.0.2 takes no
+# fraction of a second and no ttl below 5 with etcd3 (5/1/2, the fast profile), Patroni 4 adjusts
+# any ttl below 20 to 20 and a retry_timeout below 3 to 3 (patroni/config.py), so it runs at
+# 20/1/3 whenever the profile's ttl is below 20.
+b_patroni_timing() {
+	if [ -n "${B_PATRONI_SRC:-}" ]; then
+		[ "${C_TTL%s}" -lt 20 ] 2>/dev/null && echo "ttl=20 loop_wait=1 retry_timeout=3"
+	else
+		[ "$B_PROFILE" = fast ] && echo "ttl=5 loop_wait=1 retry_timeout=2"
+	fi
 }
 
 b_agent_pid() {
@@ -168,6 +202,7 @@ b_start_node() {
 		cmd=("$GSHA_BUILD_DIR/gsha" "$C_DIR/$name.yml")
 	else
 		cmd=(patroni "$C_DIR/$name.yml")
+		[ -z "${B_PATRONI_SRC:-}" ] || cmd=(/usr/bin/python3 "$B_PATRONI_SRC/patroni.py" "$C_DIR/$name.yml")
 	fi
 	runuser -u postgres -- "${cmd[@]}" >>"$C_DIR/$name.log" 2>&1 &
 	B_RUNUSER_PID[$name]=$!
@@ -210,14 +245,15 @@ b_is_replica() { [ "$(c_rest "$1" /replica)" = 200 ]; }
 b_leader_is() { [ "$(c_leader)" = "$1" ]; }
 
 b_cluster_up() {
-	local system=$1 dir=$2 scope=$3 mode=${4:-async} n
+	local system=$1 dir=$2 scope=$3 mode=${4:-async} n pt pttl ploop pretry
 	B_SYSTEM=$system
 	c_init "$dir" "$ETCD_URL" "$scope"
 	for n in "${B_NODES[@]}"; do
 		c_config "$n"
-		if [ "$system" = patroni ] && [ "$B_PROFILE" = fast ]; then
-			sed -i -e 's/^    ttl: .*/    ttl: 5/' -e 's/^    loop_wait: .*/    loop_wait: 1/' \
-				-e 's/^    retry_timeout: .*/    retry_timeout: 2/' "$C_DIR/$n.yml"
+		if [ "$system" = patroni ] && pt=$(b_patroni_timing); then
+			read -r pttl ploop pretry <<<"$pt" # ttl=T loop_wait=L retry_timeout=R
+			sed -i -e "s/^    ttl: .*/    ttl: ${pttl#*=}/" -e "s/^    loop_wait: .*/    loop_wait: ${ploop#*=}/" \
+				-e "s/^    retry_timeout: .*/    retry_timeout: ${pretry#*=}/" "$C_DIR/$n.yml"
 		fi
 		if [ -n "${B_PG_PARAM:-}" ]; then # one "name: value" for postgresql.parameters, both systems
 			sed -i "s/^        shared_buffers: 16MB\$/&\n        $B_PG_PARAM/" "$C_DIR/$n.yml"
