@@ -169,14 +169,21 @@ void hd_race(struct ctx *c, const char *fmt_reason)
 	hd_act(c, HA_ACT_RACE, "%s", fmt_reason);
 }
 
+/* Without pg_rewind, remove_data_directory_on_diverged_timelines makes the rejoin a new copy
+ * (db_begin_rejoin), as Patroni reinitializes; with neither, the operator decides. */
 void hd_rejoin(struct ctx *c, const char *leader, const char *why)
 {
-	if (c->opengauss || c->in->policy.use_pg_rewind) {
+	const struct ha_policy *p = &c->in->policy;
+
+	if (c->opengauss || p->use_pg_rewind || p->reinit_on_diverged) {
 		hd_set_name(c->out->target, leader);
-		hd_act(c, HA_ACT_REJOIN, "rejoining leader \"%.*s\": %s", NP, leader, why);
+		hd_act(c, HA_ACT_REJOIN, "rejoining leader \"%.*s\"%s: %s", NP, leader,
+		       c->opengauss || p->use_pg_rewind ? "" : " with a new copy", why);
 		return;
 	}
 	hd_act(c, HA_ACT_NONE,
-	       "not starting: %s, and use_pg_rewind is off; reinitialize this member from \"%.*s\"",
+	       "not starting: %s, and use_pg_rewind and "
+	       "remove_data_directory_on_diverged_timelines "
+	       "are off; reinitialize this member from \"%.*s\"",
 	       why, NP, leader);
 }

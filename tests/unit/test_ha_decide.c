@@ -353,6 +353,12 @@ static void test_decide_diverged_replica_without_rewind_waits(void **state)
 	decide();
 	assert_action("none");
 	assert_reason_has("reinitialize");
+	/* remove_data_directory_on_diverged_timelines: a new copy, as Patroni reinitializes */
+	in.policy.reinit_on_diverged = true;
+	decide();
+	assert_action("rejoin");
+	assert_string_equal(out.target, "node1");
+	assert_reason_has("with a new copy");
 }
 
 static void test_decide_forked_replica_rewinds(void **state)
