@@ -40,6 +40,12 @@ done
 FROZEN=
 t_on_failure() {
 	[ -z "$FROZEN" ] || kill -CONT $FROZEN 2>/dev/null || true
+	# The PID namespace's init, if the test failed before registering it: killing a namespace's
+	# PID 1 kills everything in it (setpriv cleared unshare's --kill-child signal).
+	if [ -n "${unshare_pid:-}" ] && [ -z "${init:-}" ]; then
+		local i
+		i=$(child_of "$unshare_pid") && kill -KILL "$i" 2>/dev/null
+	fi
 	w_stop
 	for n in node1 node2 node3; do
 		echo "---- $n: /sync $(c_rest "$n" /sync), role $(c_role "$n"), replication:" \
@@ -218,7 +224,7 @@ child_of() { # PID: its first child's PID (by the parent field of /proc/*/stat)
 	done 2>/dev/null
 	return 1
 }
-t_wait_for 10 "the namespace's PID 1" child_of "$unshare_pid"
+t_wait_for 60 "the namespace's PID 1" child_of "$unshare_pid"
 init=$(child_of "$unshare_pid")
 t_register_pid "$init" # setpriv clears unshare's --kill-child signal
 t_wait_for 90 "solo to lead" eval '[ "$(c_leader)" = solo ]'

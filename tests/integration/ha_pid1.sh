@@ -16,6 +16,12 @@ c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "pid1$$"
 c_config node1
 
 t_on_failure() {
+	# The PID namespace's init, if the test failed before registering it: killing a namespace's
+	# PID 1 kills everything in it (setpriv cleared unshare's --kill-child signal).
+	if [ -n "${unshare_pid:-}" ] && [ -z "${init:-}" ]; then
+		local i
+		i=$(child_of) && kill -KILL "$i" 2>/dev/null
+	fi
 	echo "---- node1.log (tail)"
 	tail -40 "$C_DIR/node1.log" 2>/dev/null
 }
@@ -40,7 +46,7 @@ child_of() { # PID: its child's PID (by the parent field of /proc/*/stat)
 	return 1
 }
 CHILD_OF=$unshare_pid
-t_wait_for 10 "the namespace's PID 1" child_of
+t_wait_for 60 "the namespace's PID 1" child_of
 init=$(child_of)
 # Stopped by PID as well: setpriv's change of user clears unshare's --kill-child signal, so
 # stopping unshare alone would leave the namespace running.
