@@ -19,11 +19,15 @@
 #    request (the agent process; nginx's master and workers), steadier than req/s here.
 # 2. steady load: tests/bench/rest-paced at PACED_RATE (default 1000) req/s for PACED_SECONDS
 #    (default SECONDS) on GET /primary, one connection per request, latency from each request's
-#    due time (wrk cannot pace); the static server the same.
+#    due time (wrk cannot pace); the static server the same. Beside each, the server's wake-ups
+#    (voluntary context switches, all threads) and CPU time per request. PACED_RT=1 runs the
+#    client and the server's threads at SCHED_FIFO 50 for these two runs: on a shared machine,
+#    the latency they would have on a quiet one (docs/architecture.md, "REST server").
 # 3. switchover: wrk (close mode) on the leader's /primary for SWITCHOVER_SECONDS (default 15)
 #    with POST /switchover {"leader","candidate"} sent 3 s in, and rest-paced at 200 req/s on
-#    the candidate's /primary in 500 ms windows: req/s, max latency, errors while the roles
-#    change, and the windows around it (a stall shows as a window's max latency).
+#    the candidate's and on the old leader's /primary in 500 ms windows: req/s, max latency,
+#    errors while the roles change, and the windows around it for both nodes (a stall shows as
+#    a window's max latency or failures).
 #
 # The static reference is Debian's nginx (installed here with apt-get if missing: nginx-light)
 # answering a fixed 200 from a minimal configuration on a free port, one worker per CPU, started
@@ -187,20 +191,67 @@ saturate() {
 	echo "cpu $system $path $mode $cpu $scpu" >>"$RES"
 }
 
-# paced LABEL TAG PORT PATH: rest-paced at PACED_RATE; prints and records p50/p99/max.
-paced() {
-	local label=$1 out=$t_tmpdir/paced-$2.txt
+# Voluntary context switches (each one a wake-up: the thread slept, something woke it) of every
+# thread of the given PIDs.
+wakeups() {
+	local pid t n=0 v
+	for pid in "$@"; do
+		for t in /proc/"$pid"/task/*; do
+			v=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "$t/status" 2>/dev/null) && n=$((n + ${v:-0}))
+		done
+	done
+	echo "$n"
+}
+
+# rt_set POLICY PID...: every thread of PIDs to SCHED_FIFO 50 ("fifo") or back to SCHED_OTHER
+# ("other"), for PACED_RT=1.
+rt_set() {
+	local policy=$1 pid
 	shift
-	"$PACED" "$2" "$3" "$PACED_RATE" "$PACED_SECONDS" 64 >"$out" 2>&1
-	printf '%-8s paced %s req/s GET %s: %s\n' "$label" "$PACED_RATE" "$3" \
-		"$(grep -E '^(paced|latency)' "$out" | sed 's/^paced [0-9]* req\/s for [0-9]* s on [0-9]* connections: //' | paste -sd';' | sed 's/;/; /')"
-	echo "paced $label $3 $(awk '/^latency/ { print $6, $12, $18 }' "$out")" >>"$RES"
+	for pid in "$@"; do
+		if [ "$policy" = fifo ]; then
+			chrt -a -f -p 50 "$pid" >/dev/null 2>&1 || b_log "PACED_RT: could not make $pid SCHED_FIFO"
+		else
+			chrt -a -o -p 0 "$pid" >/dev/null 2>&1
+		fi
+	done
+}
+
+# paced LABEL TAG PORT PATH [PID...]: rest-paced at PACED_RATE; prints and records p50/p99/max, and
+# with PIDs the server's wake-ups and CPU time per request (steadier than latency on a shared
+# machine: each wake-up is a thread the scheduler must find a CPU for, and on a busy machine it
+# may wait there for another task's slice). PACED_RT=1 runs the client and the server (every
+# thread of PIDs) at SCHED_FIFO 50 for the run, ahead of the machine's other work: latency as on
+# a quiet machine, from a shared one.
+paced() {
+	local label=$1 out=$t_tmpdir/paced-$2.txt port=$3 path=$4 w0 w1 c0 c1 per=
+	shift 4
+	w0=$(wakeups "$@")
+	c0=$(cpu_ticks "$@")
+	if [ "${PACED_RT:-0}" = 1 ] && [ $# -gt 0 ]; then
+		rt_set fifo "$@"
+		chrt -f 50 "$PACED" "$port" "$path" "$PACED_RATE" "$PACED_SECONDS" 64 >"$out" 2>&1
+		rt_set other "$@"
+	else
+		"$PACED" "$port" "$path" "$PACED_RATE" "$PACED_SECONDS" 64 >"$out" 2>&1
+	fi
+	w1=$(wakeups "$@")
+	c1=$(cpu_ticks "$@")
+	if [ $# -gt 0 ]; then
+		per=$(awk -v w=$((w1 - w0)) -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
+			-v n=$((PACED_RATE * PACED_SECONDS)) \
+			'BEGIN { printf "%.2f wake-ups and %.0f us CPU per request", w / n, c / hz * 1e6 / n }')
+	fi
+	printf '%-8s paced %s req/s GET %s: %s%s\n' "$label" "$PACED_RATE" "$path" \
+		"$(grep -E '^(paced|latency)' "$out" | sed 's/^paced [0-9]* req\/s for [0-9]* s on [0-9]* connections: //' | paste -sd';' | sed 's/;/; /')" \
+		"${per:+; server $per}"
+	echo "paced $label $path $(awk '/^latency/ { print $6, $12, $18 }' "$out") ${per:+$(awk '{ print $1, $4 }' <<<"$per")}" >>"$RES"
 }
 
 # switchover_under_load SYSTEM: wrk on the leader's /primary, POST /switchover 3 s in, rest-paced
 # on the candidate's /primary in windows.
 switchover_under_load() {
-	local system=$1 leader cand n f p code t0 t1 wrk_pid paced_pid
+	local system=$1 leader cand n f p q code t0 t1 wrk_pid paced_pid paced_pid2
 	leader=$(c_leader)
 	# the paced run may have left a slow server with a backlog: wait for it to answer again
 	for n in "${B_NODES[@]}"; do
@@ -212,6 +263,7 @@ switchover_under_load() {
 	fi
 	f=$t_tmpdir/wrk-$system-switchover.txt
 	p=$t_tmpdir/paced-$system-switchover.txt
+	q=$t_tmpdir/paced-$system-switchover-leader.txt
 	wrk -t2 -c"$CONNS" -d"${SWITCHOVER_SECONDS}s" --timeout 10s --latency -H 'Connection: close' \
 		"http://127.0.0.1:${C_API_PORT[$leader]}/primary" >"$f" 2>&1 &
 	wrk_pid=$!
@@ -219,6 +271,10 @@ switchover_under_load() {
 	"$PACED" "${C_API_PORT[$cand]}" /primary 200 "$SWITCHOVER_SECONDS" 64 --window-ms 500 >"$p" 2>&1 &
 	paced_pid=$!
 	t_register_pid "$paced_pid"
+	# the old leader too, beside wrk's connections: a stall on either node shows in its windows
+	"$PACED" "${C_API_PORT[$leader]}" /primary 200 "$SWITCHOVER_SECONDS" 64 --window-ms 500 >"$q" 2>&1 &
+	paced_pid2=$!
+	t_register_pid "$paced_pid2"
 	sleep 3
 	t0=$(b_now_us)
 	code=$(curl -s -o "$t_tmpdir/so-$system.out" -w '%{http_code}' -m 60 -X POST \
@@ -227,12 +283,19 @@ switchover_under_load() {
 	t1=$(b_now_us)
 	wait "$wrk_pid"
 	wait "$paced_pid"
+	wait "$paced_pid2"
 	echo "$system switchover $leader -> $cand under load: POST /switchover HTTP $code after $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e6 }') s ($(head -c 120 "$t_tmpdir/so-$system.out" | tr '\n' ' '))"
 	echo "  wrk on $leader /primary (${SWITCHOVER_SECONDS}s, close): $(wrk_rps "$f") req/s, p50 $(wrk_pct "$f" 50%) ms, p99 $(wrk_pct "$f" 99%) ms, max $(wrk_max "$f") ms, $(wrk_errors "$f") (503 once demoted is expected)"
 	echo "  paced 200 req/s on $cand /primary: $(grep -E '^latency' "$p")"
-	awk '/^window/ { printf "    %s\n", $0 }' "$p" | awk -v t="$(((3000 / 500 - 2) * 500))" '
-		{ ms = $2 + 0 } ms >= t { print }' | head -24
-	echo "sw $system /primary close $(wrk_rps "$f") $(wrk_pct "$f" 50%) $(wrk_pct "$f" 99%) max $(wrk_max "$f") paced-max $(awk '/^latency/ { print $18 }' "$p")" >>"$RES"
+	echo "  paced 200 req/s on $leader /primary: $(grep -E '^latency' "$q")"
+	echo "  500 ms windows (ok/non-2xx/failed of 100 due, max latency), from 1 s before the POST:"
+	# window lines: "window MS ms: due D ok O non-2xx N failed F max M ms"
+	awk -v t="$(((3000 / 500 - 2) * 500))" -v a="$leader" -v b="$cand" '
+		$1 != "window" || $2 + 0 < t { next }
+		FNR == NR { old[$2] = sprintf("%s/%s/%s max %7s ms", $7, $9, $11, $13); next }
+		{ printf "    %6d ms  %s %-28s  %s %s/%s/%s max %7s ms\n", $2, a, old[$2], b, $7, $9, $11, $13 }
+	' "$q" "$p" | head -24
+	echo "sw $system /primary close $(wrk_rps "$f") $(wrk_pct "$f" 50%) $(wrk_pct "$f" 99%) max $(wrk_max "$f") paced-max $(awk '/^latency/ { print $18 }' "$p") $(awk '/^latency/ { print $18 }' "$q")" >>"$RES"
 	b_wait 60 b_is_primary "$cand" || b_log "$system: $cand is not primary 60 s after the switchover"
 }
 
@@ -276,9 +339,9 @@ for system in $SYSTEMS; do
 		saturate "$system" "${C_API_PORT[$replica]}" /replica "$mode" "$(b_agent_pid "$replica")"
 	done
 	if [ -n "$STATIC_URL" ]; then
-		paced static "static-$system" "$(static_port)" "$(static_path)"
+		paced static "static-$system" "$(static_port)" "$(static_path)" $(static_pids)
 	fi
-	paced "$system" "$system" "${C_API_PORT[$leader]}" /primary
+	paced "$system" "$system" "${C_API_PORT[$leader]}" /primary "$(b_agent_pid "$leader")"
 	switchover_under_load "$system"
 	b_cluster_down
 done
@@ -288,8 +351,10 @@ awk '$1 == "sat" { printf "%-12s GET %-8s %-10s %9s req/s p50 %7s ms p99 %8s ms"
 		if (NF >= 9) printf " | static %9s req/s p99 %8s ms | throughput %.0f %% of static, p99 %s static", $8, $9, 100 * $5 / ($8 > 0 ? $8 : 1), ($7 <= $9 ? "<=" : ">")
 		printf "\n" }' "$RES"
 awk '$1 == "cpu" { printf "%-12s GET %-8s %-10s server CPU %s us/request (static server %s)\n", $2, $3, $4, $5, $6 }' "$RES"
-awk -v r="$PACED_RATE" '$1 == "paced" { printf "%-8s paced %s req/s GET %-8s p50 %s ms p99 %s ms max %s ms\n", $2, r, $3, $4, $5, $6 }' "$RES"
-awk '$1 == "sw" { printf "%-8s during switchover: %s req/s p99 %s ms max %s ms (wrk on the old leader); max %s ms at 200 req/s on the candidate\n", $2, $5, $7, $9, $11 }' "$RES"
+awk -v r="$PACED_RATE" -v rt="${PACED_RT:-0}" '$1 == "paced" { printf "%-8s paced %s req/s GET %-8s p50 %s ms p99 %s ms max %s ms", $2, r, $3, $4, $5, $6
+		if (NF >= 8) printf " | %s wake-ups, %s us CPU per request", $7, $8
+		printf "%s\n", (rt == 1 ? " (PACED_RT=1: client and server at SCHED_FIFO)" : "") }' "$RES"
+awk '$1 == "sw" { printf "%-8s during switchover: %s req/s p99 %s ms max %s ms (wrk on the old leader); max %s ms at 200 req/s on the candidate, %s ms on the old leader\n", $2, $5, $7, $9, $11, $12 }' "$RES"
 g=$(awk '$1 == "sat" && $2 == "gsha" && $3 == "/primary" && $4 == "close" { print $5 }' "$RES")
 p=$(awk '$1 == "sat" && $2 == "patroni" && $3 == "/primary" && $4 == "close" { print $5 }' "$RES")
 if [ -n "$g" ] && [ -n "$p" ]; then
