@@ -82,6 +82,8 @@ struct guardian_page {
 	_Atomic uint64_t wd_pings;	   /* keepalives the guardians sent */
 	_Atomic uint64_t wd_skipped;	   /* pings given up: too late for the lease's end */
 	_Atomic uint64_t wd_closes;	   /* magic closes (the watchdog disabled) */
+	_Atomic uint64_t wd_taken;  /* hand-overs the guardians took (the agent waits for it) */
+	_Atomic int32_t wd_disable; /* the agent asks for the magic close (it does not lead) */
 };
 
 struct guardian {
@@ -151,6 +153,7 @@ struct gproc {
 	int wd_fd;	    /* the watchdog the agent handed over, -1 = none */
 	int wd_timeout_s;   /* the timeout it runs with */
 	int64_t pinged_for; /* the deadline last pinged for (or given up on) */
+	bool wd_armed;	    /* armed since it took the device (the arming follows the hand-over) */
 	pid_t agent;
 };
 
@@ -162,7 +165,9 @@ static void wd_take(struct gproc *gp, int fd)
 	gp->wd_fd = fd;
 	gp->wd_timeout_s = atomic_load(&gp->page->wd_timeout_s);
 	gp->pinged_for = atomic_load(&gp->page->deadline_ms);
+	gp->wd_armed = gp->pinged_for != 0;
 	atomic_store(&gp->page->wd_active, 1);
+	atomic_fetch_add(&gp->page->wd_taken, 1);
 	log_info("guardian: holding the watchdog (%d s timeout)", gp->wd_timeout_s);
 }
 
@@ -194,10 +199,18 @@ static void wd_step(struct gproc *gp, int64_t now)
 
 	if (gp->wd_fd < 0)
 		return;
-	if (deadline == 0) {
-		wd_stop(gp, "disarmed");
+	if (atomic_exchange(&gp->page->wd_disable, 0) != 0) {
+		wd_stop(gp, "this node does not lead");
 		return;
 	}
+	/* The agent hands the device over before it arms: a 0 before the first arming is not a
+	 * disarm. */
+	if (deadline == 0) {
+		if (gp->wd_armed)
+			wd_stop(gp, "disarmed");
+		return;
+	}
+	gp->wd_armed = true;
 	if (deadline == gp->pinged_for)
 		return;
 	gp->pinged_for = deadline;
@@ -542,11 +555,14 @@ static int activate_locked(struct guardian *g, char *msg, size_t cap)
 	char identity[64] = "";
 	int fd, actual = 0, rc;
 
+	uint64_t taken = atomic_load(&g->page->wd_taken);
+
 	if (g->pid <= 0) {
 		snprintf(msg, cap, "no guardian runs to hold the watchdog");
 		return -ESRCH;
 	}
 	atomic_store(&g->page->wd_timeout_s, g->wd_timeout_s);
+	atomic_store(&g->page->wd_disable, 0);
 	rc = watchdog_open(g->wd_device, g->wd_timeout_s, &fd, &actual, &can_stop, identity,
 			   sizeof(identity), msg, cap);
 	if (rc != 0)
@@ -567,7 +583,7 @@ static int activate_locked(struct guardian *g, char *msg, size_t cap)
 	}
 	/* The guardian's copy is the only one from here: its close is the device's release. */
 	close(fd);
-	for (int64_t t = 0; atomic_load(&g->page->wd_active) == 0; t += GUARDIAN_REAP_STEP_MS) {
+	for (int64_t t = 0; atomic_load(&g->page->wd_taken) == taken; t += GUARDIAN_REAP_STEP_MS) {
 		if (t >= WATCHDOG_HANDOVER_MS) {
 			snprintf(msg, cap, "the guardian (pid %d) did not take the watchdog over",
 				 (int)g->pid);
@@ -733,8 +749,6 @@ void guardian_set_deadline(struct guardian *g, int64_t fence_deadline_ms)
 
 	if (g == NULL)
 		return;
-	if (fence_deadline_ms == 0)
-		atomic_store(&g->wd_wanted, false);
 	old = atomic_exchange(&g->page->deadline_ms, fence_deadline_ms);
 	/* Armed, the guardian sleeps until the old deadline's fire time: a later one it finds
 	 * then, a disarm too; only an earlier one, or an arming, must wake it now. Holding the
@@ -795,9 +809,19 @@ int guardian_watchdog_activate(struct guardian *g, const char *device, int timeo
 	pthread_mutex_lock(&g->lock);
 	buf_copy_or_clear(g->wd_device, sizeof(g->wd_device), device);
 	g->wd_timeout_s = timeout_s;
-	rc = activate_locked(g, msg, cap);
+	/* The watcher may have handed it to a respawned guardian meanwhile. */
+	rc = atomic_load(&g->page->wd_active) != 0 ? 0 : activate_locked(g, msg, cap);
 	pthread_mutex_unlock(&g->lock);
 	return rc;
+}
+
+void guardian_watchdog_disable(struct guardian *g)
+{
+	if (g == NULL || atomic_load(&g->page->wd_active) == 0)
+		return;
+	atomic_store(&g->wd_wanted, false);
+	atomic_store(&g->page->wd_disable, 1);
+	(void)!write(g->sock, "", 1);
 }
 
 bool guardian_watchdog_active(const struct guardian *g)

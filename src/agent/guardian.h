@@ -83,6 +83,10 @@ void guardian_watchdog_tune(struct guardian *g, int timeout_s, int64_t ping_offs
 int guardian_watchdog_activate(struct guardian *g, const char *device, int timeout_s, char *msg,
 			       size_t cap);
 
+/* Asks the guardian to disable the watchdog it holds (the magic close): this node does not
+ * lead. A disarm does too; this covers a device handed over and never armed. */
+void guardian_watchdog_disable(struct guardian *g);
+
 /* Whether a guardian holds an active watchdog. */
 bool guardian_watchdog_active(const struct guardian *g);
 

@@ -251,7 +251,11 @@ bool watchdog_guard(struct agent *a, bool armed)
 	a->watchdog_failed = watchdog_failed_now(a, &a->in->policy);
 	guardian_watchdog_tune(a->guardian, timeout_s,
 			       watchdog_ping_limit_ms(&a->in->policy, 1, timeout_s) - 1);
-	if (!armed || guardian_watchdog_active(a->guardian))
+	if (!armed) {
+		guardian_watchdog_disable(a->guardian);
+		return armed;
+	}
+	if (guardian_watchdog_active(a->guardian))
 		return armed;
 	/* "required" holds to the order too: the guardian fences first (docs/timing.md). */
 	if (timing == WATCHDOG_TIMING_UNSAFE || (required && timing == WATCHDOG_TIMING_EARLY)) {

@@ -69,6 +69,28 @@ static void test_default_safety_margin_at_ttl_5_cannot_hold(void **state)
 	assert_non_null(strstr(why, "under 1 s"));
 }
 
+static void test_ttl_5_with_half_the_ttl_fires_before_the_guardian(void **state)
+{
+	/* ttl 5, loop_wait 1, retry_timeout 1, safety_margin -1: 2 s, but the guardian fences at
+	 * 5 - 1.05 + 0.1 = 4.05 s after a keepalive. */
+	struct ha_policy p = policy(5000, 1000, 1000);
+	char why[400];
+
+	(void)state;
+	assert_int_equal(watchdog_check_timing(&p, -1, why, sizeof(why)), WATCHDOG_TIMING_EARLY);
+	assert_non_null(strstr(why, "4050 ms after a keepalive"));
+}
+
+static void test_integration_timing_holds(void **state)
+{
+	/* tests/integration/ha_watchdog.sh: ttl 10, loop_wait 1, retry_timeout 3, margin 2. */
+	struct ha_policy p = policy(10000, 1000, 3000);
+
+	(void)state;
+	assert_int_equal(watchdog_timeout_s(p.ttl_ms, 2000), 8);
+	assert_int_equal(watchdog_check_timing(&p, 2000, NULL, 0), WATCHDOG_TIMING_OK);
+}
+
 static void test_fast_profile_ttl_2_cannot_hold(void **state)
 {
 	/* ttl 2, loop_wait 500 ms, retry_timeout 500 ms (issue 14's fast profile). */
@@ -163,6 +185,8 @@ int main(void)
 		cmocka_unit_test(test_timeout_is_ttl_less_safety_margin_in_whole_seconds),
 		cmocka_unit_test(test_defaults_hold_and_fire_after_the_guardian),
 		cmocka_unit_test(test_default_safety_margin_at_ttl_5_cannot_hold),
+		cmocka_unit_test(test_ttl_5_with_half_the_ttl_fires_before_the_guardian),
+		cmocka_unit_test(test_integration_timing_holds),
 		cmocka_unit_test(test_fast_profile_ttl_2_cannot_hold),
 		cmocka_unit_test(test_timeout_shorter_than_loop_wait_is_unsafe),
 		cmocka_unit_test(test_no_safety_margin_leaves_no_time_to_ping),
