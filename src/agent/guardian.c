@@ -4,10 +4,11 @@
  *
  * The agent and the guardian share one page: the agent stores the leader's fence deadline in
  * it (or 0), the guardian counts the fences it did. Nothing else passes between them but the
- * pipe: a byte on it wakes the guardian when it is armed (or its deadline moved back), its EOF
- * tells the guardian that the agent is gone. The guardian never asks the agent anything, so an
- * agent that does not answer cannot hold it back, and it wakes for nothing periodic: an idle
- * cluster costs it no CPU.
+ * socket (and the watchdog device the agent hands over it): a byte on it wakes the guardian
+ * when it is armed (or its deadline moved back, or it holds the watchdog), its EOF tells the
+ * guardian that the agent is gone. The guardian never asks the agent anything, so an agent
+ * that does not answer cannot hold it back, and it wakes for nothing periodic: an idle cluster
+ * costs it no CPU.
  */
 #include "guardian.h"
 
@@ -44,7 +45,7 @@
 
 extern char **environ;
 
-/* How long guardian_stop waits for the guardian to exit after the pipe closed before it kills
+/* How long guardian_stop waits for the guardian to exit after the socket closed before it kills
  * it: a disarmed guardian exits on the EOF at once; an armed one (an agent that exits while it
  * leads, e.g. on a fatal error) fences first, which takes at most GUARDIAN_QUIT_WAIT_MS plus a
  * kill. */
@@ -601,15 +602,21 @@ static int activate_locked(struct guardian *g, char *msg, size_t cap)
 }
 
 /* The guardian died: start a new one at once, which finds the deadline in the page, and give
- * it the watchdog again when the dead one held it for this leader. */
+ * it the watchdog again when the dead one held it for this leader. status -1: reaped elsewhere
+ * (proc_reap_orphans' waitpid(-1) may take it first), unknown. */
 static void respawn(struct guardian *g, int status)
 {
 	char msg[300];
 
 	pthread_mutex_lock(&g->lock);
-	log_error("the guardian (pid %d) exited (%s %d): starting a new one", (int)g->pid,
-		  WIFSIGNALED(status) ? "signal" : "status",
-		  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	if (status == -1)
+		log_error("the guardian (pid %d) exited (status unknown, reaped elsewhere): "
+			  "starting a new one",
+			  (int)g->pid);
+	else
+		log_error("the guardian (pid %d) exited (%s %d): starting a new one", (int)g->pid,
+			  WIFSIGNALED(status) ? "signal" : "status",
+			  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	if (g->pidfd >= 0)
 		close(g->pidfd);
 	g->pidfd = -1;
@@ -654,8 +661,10 @@ static void *watch(void *arg)
 			break;
 		r = waitpid(g->pid, &status, WNOHANG);
 		/* ECHILD: reaped elsewhere (PID 1's reaper), and the pidfd said it exited. */
-		if (r == g->pid || (r < 0 && errno == ECHILD && (p[1].revents & POLLIN)))
+		if (r == g->pid)
 			respawn(g, status);
+		else if (r < 0 && errno == ECHILD && (p[1].revents & POLLIN))
+			respawn(g, -1);
 	}
 	return NULL;
 }

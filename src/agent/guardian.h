@@ -12,7 +12,7 @@
  * - armed with the leader's fence deadline, it fences PostgreSQL (immediate shutdown, then a
  *   kill of the postmaster and its children, db_fence_target) once the deadline plus
  *   GUARDIAN_GRACE_MS passed without the agent moving it forward;
- * - it learns of the agent's death at once (EOF on a pipe whose only writer is the agent); when
+ * - it learns of the agent's death at once (EOF on a socket whose other end only the agent holds); when
  *   it was armed, it fences at the dead agent's deadline unless an agent restarted meanwhile took
  *   the page over (the page is a file per data directory, GUARDIAN_PAGE_DIR), then exits;
  * - disarmed (not the leader, pause mode, a planned shutdown or release), it does nothing
@@ -37,7 +37,7 @@
 /* How soon the guardian tries a fence again that failed (the postmaster could not be identified
  * or signalled), and how often a dead agent's armed guardian looks whether a new agent took its
  * page over. It has no other periodic wake: disarmed, it sleeps in poll() until the agent
- * arms it (a byte on the pipe) or dies (EOF); armed, it sleeps until the deadline plus
+ * arms it (a byte on the socket) or dies (EOF); armed, it sleeps until the deadline plus
  * GUARDIAN_GRACE_MS and reads the deadline again then (the agent only moves it forward while
  * armed, and wakes the guardian when it sets an earlier one; a disarm needs no wake). */
 #define GUARDIAN_RETRY_MS 100
@@ -58,7 +58,7 @@ struct guardian *guardian_start(const char *data_dir);
 
 /* Arms the guardian with the leader's fence deadline (monotonic ms): it fences PostgreSQL
  * GUARDIAN_GRACE_MS after it, and when the agent dies. 0 disarms. Wakes the guardian (one byte
- * on the pipe, never blocking) only when the deadline is set from 0 or moved back; moving it
+ * on the socket, never blocking) only when the deadline is set from 0 or moved back; moving it
  * forward or disarming costs the guardian no wake. g may be NULL. */
 void guardian_set_deadline(struct guardian *g, int64_t fence_deadline_ms);
 
@@ -105,7 +105,7 @@ void guardian_stats(const struct guardian *g, struct guardian_stats *out);
 /* The guardian's pid, 0 once it is gone. */
 int guardian_pid(const struct guardian *g);
 
-/* Disarms the guardian (unless a newer agent owns the page), closes the pipe (the guardian exits) and reaps it within a bound.
+/* Disarms the guardian (unless a newer agent owns the page), closes the socket (the guardian exits) and reaps it within a bound.
  * Accepts NULL. */
 void guardian_stop(struct guardian *g);
 
@@ -122,7 +122,7 @@ const char *guardian_verdict_name(enum guardian_verdict v);
 
 /* What the guardian does now. deadline_ms: the shared fence deadline, 0 = disarmed.
  * fenced_for_ms: the deadline it last fenced for (0 = none), so one missed deadline fences
- * once. agent_gone: the pipe reported EOF. superseded: a new agent (after this one died) owns
+ * once. agent_gone: the socket reported EOF. superseded: a new agent (after this one died) owns
  * the shared page. A dead agent's deadline still holds: the guardian fences when it passes
  * (GUARDIAN_FENCE_AGENT_GONE, then exits), unless a new agent took over first, as a restarted
  * Patroni takes over its predecessor's watchdog; nothing else could take over before it.
