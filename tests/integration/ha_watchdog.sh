@@ -208,4 +208,9 @@ t_log "last keepalive at 0, fired at $((fire_mono - last_ping)) ms; another node
 [ "$((fire_mono - last_ping))" -lt $((C_TTL * 1000)) ] || t_fail "the watchdog fired $((fire_mono - last_ping)) ms after the last keepalive, not within ttl"
 [ "$fire_wall" -lt "$key_ms" ] || t_fail "the watchdog fired after another node took the leader key"
 t_pass "node frozen: the watchdog reset it $((fire_mono - last_ping)) ms after the last keepalive, $((key_ms - fire_wall)) ms before another node took the key"
+# Through every leader change above, node2 (required, no usable device) was no candidate.
+grep -q -- '-> "primary"' "$C_DIR/node2.log" && t_fail "node2 (required, no device) ran as primary"
+grep -q 'not racing because tagged nofailover' "$C_DIR/node2.log" ||
+	t_fail "node2 never said why it does not race"
+t_pass "node2 (required, no usable device) never took the leadership through $(grep -c -- '-> "primary"' "$C_DIR/node1.log" "$C_DIR/node3.log" | awk -F: '{s += $2} END {print s}') promotions of the others"
 t_done
