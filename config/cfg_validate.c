@@ -62,6 +62,51 @@ static void check_timing(struct cfg_reader *r, const struct cfg_dynamic *d)
 	cfg_rec_error(r, line, col, "bootstrap.dcs.ttl", "%s", err);
 }
 
+/* Patroni's watchdog timing on bootstrap.dcs's values (the agent checks the live ones again,
+ * with the keepalive schedule, when it activates the device: src/agent/watchdog.c): the timeout
+ * ttl - safety_margin (ttl / 2 for -1) is whole seconds, at least 1, and no shorter than
+ * loop_wait (Patroni's timing_slack), and it must leave a moment before the lease ends. A setting
+ * that cannot hold is refused with "required" and warned about with "automatic" (which then runs
+ * without the watchdog) where the device exists: without one, "automatic" runs without it anyway
+ * and says so once when it would activate it. */
+static void check_watchdog(struct cfg_reader *r, const struct cfg *c)
+{
+	const struct cfg_dynamic *d = &c->bootstrap.dcs;
+	int64_t sm = c->watchdog.safety_margin_ms;
+	int64_t t = sm == -1 ? d->ttl_ms / 2 : d->ttl_ms - sm;
+	int64_t whole = t >= 1000 ? t / 1000 * 1000 : 0;
+	char why[CFG_DIAG_TEXT_MAX];
+	int line = 0, col = 0;
+
+	if (c->watchdog.mode == CFG_WATCHDOG_OFF ||
+	    (c->watchdog.mode == CFG_WATCHDOG_AUTOMATIC && access(c->watchdog.device, F_OK) != 0))
+		return;
+	if (whole < 1000)
+		snprintf(why, sizeof(why),
+			 "the watchdog timeout ttl - safety_margin is %lld ms, under the device's "
+			 "1 s: lower watchdog.safety_margin (or -1 for ttl / 2)",
+			 (long long)t);
+	else if (whole < d->loop_wait_ms)
+		snprintf(
+			why, sizeof(why),
+			"the watchdog timeout %lld s is shorter than loop_wait (%lld ms): it would "
+			"reset a healthy node (Patroni's timing_slack)",
+			(long long)(whole / 1000), (long long)d->loop_wait_ms);
+	else if (d->ttl_ms - whole < 200)
+		snprintf(why, sizeof(why),
+			 "the watchdog timeout %lld s leaves no time before the lease ends: raise "
+			 "watchdog.safety_margin",
+			 (long long)(whole / 1000));
+	else
+		return;
+	position_of(r, "watchdog.safety_margin", &line, &col);
+	if (c->watchdog.mode == CFG_WATCHDOG_REQUIRED)
+		cfg_rec_error(r, line, col, "watchdog.safety_margin", "%s", why);
+	else
+		cfg_rec_warning(r, line, col, "watchdog.safety_margin",
+				"%s; running without the watchdog", why);
+}
+
 static bool list_has(const struct cfg_list *l, const char *s)
 {
 	for (int i = 0; i < l->count; i++) {
@@ -224,19 +269,7 @@ void cfg_validate(struct cfg_reader *r, struct cfg *c, bool have_file)
 			"applies to JSON logs only (log.type: json), ignoring for text logs");
 	}
 
-	/* gsha has no watchdog yet: "required" cannot be honoured, "automatic" runs without one,
-	 * as Patroni does when the device is missing, and says so. */
-	if (cfg_find_seen(r, cfg_table_find(cfg_keys, "watchdog.mode"), &line, &col)) {
-		if (c->watchdog.mode == CFG_WATCHDOG_REQUIRED)
-			cfg_rec_error(r, line, col, "watchdog.mode",
-				      "\"required\" cannot be honoured: gsha does not use a "
-				      "watchdog device yet; set mode: off (or automatic) to run "
-				      "without one");
-		else if (c->watchdog.mode == CFG_WATCHDOG_AUTOMATIC)
-			cfg_rec_warning(r, line, col, "watchdog.mode",
-					"gsha does not use a watchdog device yet, running without "
-					"one as Patroni does when none is available");
-	}
+	check_watchdog(r, c);
 
 	c->postgresql.use_pg_rewind_set =
 		cfg_find_seen(r, cfg_table_find(cfg_keys, "postgresql.use_pg_rewind"), NULL, NULL);

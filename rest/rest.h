@@ -200,6 +200,10 @@ struct rest_counters {
 	struct histogram loop;	      /* how long each HA cycle took */
 	struct histogram dcs_latency; /* every request to etcd (dcs_get_stats) */
 	uint64_t dcs_errors;	      /* ... that ended without a usable answer */
+	uint64_t guardian_respawns;   /* guardians started again after one died */
+	uint64_t watchdog_pings;      /* watchdog keepalives the guardians sent */
+	uint64_t watchdog_skipped;    /* ... given up as too late for the lease */
+	bool watchdog_active;	      /* a guardian holds an active watchdog */
 };
 
 /* The agent process, read by the server when /metrics is asked (rest_process_read). */

@@ -358,6 +358,18 @@ void rest_o_metrics(struct out *o, const struct rest_options *opts, const struct
 		  "Times the agent started PostgreSQL again in place: on request, or after it "
 		  "stopped or crashed.",
 		  s->counters.restarts);
+	o_counter(o, s, "gsha_guardian_respawns_total",
+		  "Guardians the agent started again after one died (docs/timing.md, Guardian).",
+		  s->counters.guardian_respawns);
+	o_counter(o, s, "gsha_watchdog_keepalives_total",
+		  "Watchdog keepalives the guardian sent as the leader's fence deadline moved.",
+		  s->counters.watchdog_pings);
+	o_counter(o, s, "gsha_watchdog_keepalives_skipped_total",
+		  "Watchdog keepalives given up because they came too late for the lease.",
+		  s->counters.watchdog_skipped);
+	o_metric(o, s, "gsha_watchdog_active", "gauge",
+		 "1 while the guardian holds an active watchdog device.");
+	rest_o_printf(o, "%d\n", s->counters.watchdog_active ? 1 : 0);
 	o_replica_lag(o, s);
 	o_header(o, "gsha_build_info", "gauge",
 		 "Always 1; the version label says which gsha this is.");

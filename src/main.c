@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "agent.h"
+#include "guardian.h"
 #include "cfg.h"
 #include "log.h"
 
@@ -188,6 +189,9 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	int rc;
 
+	/* The guardian: this binary started again by the agent (guardian.h). */
+	if (argc >= 2 && strcmp(argv[1], GUARDIAN_ARG) == 0)
+		return guardian_process_main(argc, argv);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;

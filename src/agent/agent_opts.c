@@ -13,6 +13,7 @@
 #include "hostport.h"
 #include "err.h"
 #include "num.h"
+#include "watchdog.h"
 
 /* Adds or replaces one parameter. */
 static int params_set(struct db_params *p, const char *name, const char *value)
@@ -350,6 +351,10 @@ int agent_check_config(const struct cfg *c, char *err, size_t errlen)
 			     "\"restapi.listen\" port %d is openGauss's HA port (postgresql.listen "
 			     "port + 1), which the server opens itself (opengauss.md 2.1)",
 			     ro->listen_port);
+	/* "required" with a timing that cannot hold on bootstrap.dcs's values: the keepalive
+	 * schedule too (cfg_validate checked Patroni's rules already). */
+	if (r == 0)
+		r = watchdog_check_config(c, err, errlen);
 	free(o);
 	free(ro);
 	return r;

@@ -73,6 +73,11 @@ struct agent {
 	struct rest_server *rest;
 	struct callbacks *callbacks; /* postgresql.callbacks (callbacks.h) */
 	struct guardian *guardian;   /* fences a frozen or dead leader's PostgreSQL (guardian.h) */
+	bool watchdog_failed; /* "required" and the watchdog unusable: REST's watchdog_failed */
+	struct {
+		int failed_timeout_s; /* the timeout an activation last failed with; 0 = none */
+		char logged[600];     /* the last watchdog line logged (each logged once) */
+	} wd;			      /* watchdog.c */
 	char api_url[AGENT_URL_MAX];
 	char conn_url[AGENT_URL_MAX];
 

@@ -4,10 +4,11 @@
  *
  * The agent and the guardian share one page: the agent stores the leader's fence deadline in
  * it (or 0), the guardian counts the fences it did. Nothing else passes between them but the
- * pipe: a byte on it wakes the guardian when it is armed (or its deadline moved back), its EOF
- * tells the guardian that the agent is gone. The guardian never asks the agent anything, so an
- * agent that does not answer cannot hold it back, and it wakes for nothing periodic: an idle
- * cluster costs it no CPU.
+ * socket (and the watchdog device the agent hands over it): a byte on it wakes the guardian
+ * when it is armed (or its deadline moved back, or it holds the watchdog), its EOF tells the
+ * guardian that the agent is gone. The guardian never asks the agent anything, so an agent
+ * that does not answer cannot hold it back, and it wakes for nothing periodic: an idle cluster
+ * costs it no CPU.
  */
 #include "guardian.h"
 
@@ -15,15 +16,21 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/watchdog.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,8 +40,12 @@
 #include "clock.h"
 #include "db.h"
 #include "log.h"
+#include "num.h"
+#include "watchdog.h"
 
-/* How long guardian_stop waits for the guardian to exit after the pipe closed before it kills
+extern char **environ;
+
+/* How long guardian_stop waits for the guardian to exit after the socket closed before it kills
  * it: a disarmed guardian exits on the EOF at once; an armed one (an agent that exits while it
  * leads, e.g. on a fatal error) fences first, which takes at most GUARDIAN_QUIT_WAIT_MS plus a
  * kill. */
@@ -48,8 +59,13 @@
 #define GUARDIAN_PAGE_DIR "/dev/shm"
 /* "/dev/shm/gsha-guardian-" and 16 hex digits. */
 #define GUARDIAN_PAGE_PATH_MAX 64
-/* Bytes one read drains from the pipe (the agent writes a byte to wake the guardian). */
+/* Bytes one read drains from the socket (the agent writes a byte to wake the guardian). */
 #define GUARDIAN_PIPE_READ 64
+/* The descriptors an exec'd guardian finds: its end of the socket, and the shared page. */
+#define GUARDIAN_SOCK_FD 3
+#define GUARDIAN_PAGE_FD 4
+/* Descriptors are moved above this before the spawn's dup2 onto 3 and 4, so none is clobbered. */
+#define GUARDIAN_FD_FLOOR 10
 
 /* The shared page, one per data directory: GUARDIAN_PAGE_DIR/gsha-guardian-<hash of the data
  * directory>, so an agent restarted after a crash finds the page its predecessor's guardian still
@@ -60,14 +76,38 @@ struct guardian_page {
 	_Atomic int64_t deadline_ms; /* the leader's fence deadline (monotonic), 0 = disarmed */
 	_Atomic uint64_t fences;     /* fences the guardians of this data directory carried out */
 	_Atomic int64_t owner_pid;   /* the agent whose guardian watches the page now */
+	/* The watchdog (watchdog.h): the guardian holds the open device, the agent tunes it. */
+	_Atomic int32_t wd_active;    /* 1 while a guardian holds the device (it sets it) */
+	_Atomic int32_t wd_timeout_s; /* the timeout the agent wants; the guardian applies it */
+	_Atomic int64_t wd_ping_offset_ms; /* a ping is allowed while now <= deadline + this */
+	_Atomic uint64_t wd_pings;	   /* keepalives the guardians sent */
+	_Atomic uint64_t wd_skipped;	   /* pings given up: too late for the lease's end */
+	_Atomic uint64_t wd_closes;	   /* magic closes (the watchdog disabled) */
+	_Atomic uint64_t wd_taken;  /* hand-overs the guardians took (the agent waits for it) */
+	_Atomic int32_t wd_disable; /* the agent asks for the magic close (it does not lead) */
 };
 
 struct guardian {
 	struct guardian_page *page;
-	int pipe_wr; /* the agent's end: closed (by exit or death) = the agent is gone */
-	pid_t pid;   /* the guardian, 0 once reaped */
+	int page_fd; /* kept open: every guardian spawned maps it (GUARDIAN_PAGE_FD) */
+	/* The agent's end of the socket. Its number never changes (a respawn dup3s the new
+	 * socket onto it), so the lease thread's wake needs no lock. Closed (by exit or death) =
+	 * the agent is gone. */
+	int sock;
+	pthread_mutex_t lock; /* pid, pidfd, the watchdog's hand-over and wd_* below */
+	pid_t pid;	      /* the guardian, 0 once it is gone */
+	int pidfd;	      /* on pid, -1 where pidfd_open is missing */
+	pthread_t watcher;    /* respawns the guardian the moment it dies */
+	bool watching;
+	int stop_pipe[2]; /* wakes the watcher to end */
+	_Atomic bool stopping;
+	_Atomic uint64_t respawns;
+	_Atomic bool wd_wanted; /* the agent activated the watchdog and has not disarmed since */
+	char wd_device[PATH_MAX];
+	int wd_timeout_s;
 	uint64_t fences_seen;
-	char page_path[GUARDIAN_PAGE_PATH_MAX]; /* "" for an anonymous page */
+	char data_dir[PATH_MAX];
+	char page_path[GUARDIAN_PAGE_PATH_MAX]; /* "" for an anonymous page (a memfd) */
 };
 
 static const char *const verdict_names[] = {
@@ -107,12 +147,112 @@ enum guardian_verdict guardian_decide(int64_t deadline_ms, int64_t fenced_for_ms
 
 /* --- The guardian process ------------------------------------------------------------------ */
 
-/* Waits up to sleep_ms (-1: without a bound) for the pipe, draining the bytes that woke it;
- * returns true once it reported EOF (the agent is gone). */
-static bool agent_gone(int fd, int64_t sleep_ms)
+/* What the guardian process holds. */
+struct gproc {
+	struct guardian_page *page;
+	int sock;	    /* its end of the socket: bytes wake it, EOF = the agent is gone */
+	int wd_fd;	    /* the watchdog the agent handed over, -1 = none */
+	int wd_timeout_s;   /* the timeout it runs with */
+	int64_t pinged_for; /* the deadline last pinged for (or given up on) */
+	bool wd_armed;	    /* armed since it took the device (the arming follows the hand-over) */
+	pid_t agent;
+};
+
+/* Takes over a watchdog the agent opened and pinged (watchdog_open). */
+static void wd_take(struct gproc *gp, int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	if (gp->wd_fd >= 0 && watchdog_magic_close(gp->wd_fd) == 0)
+		atomic_fetch_add(&gp->page->wd_closes, 1);
+	gp->wd_fd = fd;
+	gp->wd_timeout_s = atomic_load(&gp->page->wd_timeout_s);
+	gp->pinged_for = atomic_load(&gp->page->deadline_ms);
+	gp->wd_armed = gp->pinged_for != 0;
+	atomic_store(&gp->page->wd_active, 1);
+	atomic_fetch_add(&gp->page->wd_taken, 1);
+	log_info("guardian: holding the watchdog (%d s timeout)", gp->wd_timeout_s);
+}
+
+/* Disables the watchdog (PostgreSQL is fenced, or this node does not lead any more). */
+static void wd_stop(struct gproc *gp, const char *why)
+{
+	int rc;
+
+	if (gp->wd_fd < 0)
+		return;
+	rc = watchdog_magic_close(gp->wd_fd);
+	gp->wd_fd = -1;
+	atomic_store(&gp->page->wd_active, 0);
+	if (rc == 0) {
+		atomic_fetch_add(&gp->page->wd_closes, 1);
+		log_info("guardian: watchdog disabled: %s", why);
+	} else {
+		log_error("guardian: could not disable the watchdog (%s): it may reset the node",
+			  strerror(-rc));
+	}
+}
+
+/* Pings the watchdog when the deadline moved forward, as long as the ping still lets it fire
+ * before the lease that proved the deadline can end; applies a new timeout first. */
+static void wd_step(struct gproc *gp, int64_t now)
+{
+	int64_t deadline = atomic_load(&gp->page->deadline_ms);
+	int want = atomic_load(&gp->page->wd_timeout_s);
+
+	if (gp->wd_fd < 0)
+		return;
+	if (atomic_exchange(&gp->page->wd_disable, 0) != 0) {
+		wd_stop(gp, "this node does not lead");
+		return;
+	}
+	/* The agent hands the device over before it arms: a 0 before the first arming is not a
+	 * disarm. */
+	if (deadline == 0) {
+		if (gp->wd_armed)
+			wd_stop(gp, "disarmed");
+		return;
+	}
+	gp->wd_armed = true;
+	if (deadline == gp->pinged_for)
+		return;
+	gp->pinged_for = deadline;
+	if (want > 0 && want != gp->wd_timeout_s) {
+		int t = want;
+
+		if (ioctl(gp->wd_fd, WDIOC_SETTIMEOUT, &t) == 0) {
+			log_info("guardian: watchdog timeout now %d s", t);
+			gp->wd_timeout_s = t;
+		} else {
+			log_error("guardian: could not set the watchdog timeout to %d s: %s", want,
+				  strerror(errno));
+		}
+	}
+	if (now > deadline + atomic_load(&gp->page->wd_ping_offset_ms)) {
+		atomic_fetch_add(&gp->page->wd_skipped, 1);
+		log_warning(
+			"guardian: not pinging the watchdog: too late for the lease that "
+			"proved the deadline (%lld ms past the limit)",
+			(long long)(now - deadline - atomic_load(&gp->page->wd_ping_offset_ms)));
+		return;
+	}
+	if (watchdog_keepalive(gp->wd_fd) == 0)
+		atomic_fetch_add(&gp->page->wd_pings, 1);
+	else
+		log_error("guardian: could not ping the watchdog: %s", strerror(errno));
+}
+
+/* Waits up to sleep_ms (-1: without a bound) for the socket, draining the bytes that woke it and
+ * taking over a watchdog passed with them; returns true once it reported EOF (the agent is gone). */
+static bool agent_gone(struct gproc *gp, int64_t sleep_ms)
+{
+	struct pollfd p = { .fd = gp->sock, .events = POLLIN };
 	char buf[GUARDIAN_PIPE_READ];
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
 	ssize_t n;
 
 	if (sleep_ms > INT_MAX)
@@ -120,7 +260,17 @@ static bool agent_gone(int fd, int64_t sleep_ms)
 	if (poll(&p, 1, sleep_ms < 0 ? -1 : (int)sleep_ms) <= 0 ||
 	    (p.revents & (POLLIN | POLLHUP | POLLERR)) == 0)
 		return false;
-	n = read(fd, buf, sizeof(buf));
+	m.msg_control = ctl.space;
+	m.msg_controllen = sizeof(ctl.space);
+	n = recvmsg(gp->sock, &m, MSG_CMSG_CLOEXEC);
+	for (c = n > 0 ? CMSG_FIRSTHDR(&m) : NULL; c != NULL; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int))) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+			wd_take(gp, fd);
+		}
 	return n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN);
 }
 
@@ -167,10 +317,12 @@ static void refresh_target(const char *data_dir, struct db_fence_target *target)
 		*target = seen;
 }
 
-static void guardian_main(struct guardian_page *page, int fd, const char *data_dir, pid_t agent)
+static void guardian_main(struct gproc *gp, const char *data_dir)
 {
+	struct guardian_page *page = gp->page;
 	struct db_fence_target target;
 	int64_t fenced_for = 0, failed_for = 0;
+	pid_t agent = gp->agent;
 	bool gone = false;
 	char why[200];
 
@@ -184,11 +336,13 @@ static void guardian_main(struct guardian_page *page, int fd, const char *data_d
 		bool superseded = atomic_load(&page->owner_pid) != (int64_t)agent;
 		enum guardian_verdict v;
 
+		if (!gone)
+			wd_step(gp, now);
 		v = guardian_decide(deadline, fenced_for, gone, superseded, now, &sleep_ms);
 		switch (v) {
 		case GUARDIAN_WAIT:
 			if (!gone) {
-				gone = agent_gone(fd, sleep_ms);
+				gone = agent_gone(gp, sleep_ms);
 				/* Read again: a clean exit disarmed it while the poll waited. */
 				deadline = atomic_load(&page->deadline_ms);
 				if (gone && deadline != 0 && deadline != fenced_for)
@@ -212,11 +366,13 @@ static void guardian_main(struct guardian_page *page, int fd, const char *data_d
 			if (fence(page, &target, why, failed_for == deadline)) {
 				fenced_for = deadline;
 				spend(page, deadline);
+				/* PostgreSQL is down: nothing left for the watchdog to stop. */
+				wd_stop(gp, "PostgreSQL is fenced");
 			} else {
 				failed_for = deadline;
 			}
 			if (fenced_for != deadline)
-				gone = agent_gone(fd, GUARDIAN_RETRY_MS);
+				gone = agent_gone(gp, GUARDIAN_RETRY_MS);
 			break;
 		case GUARDIAN_FENCE_AGENT_GONE:
 			snprintf(
@@ -226,10 +382,13 @@ static void guardian_main(struct guardian_page *page, int fd, const char *data_d
 				(int)agent);
 			for (int i = 0; i < GUARDIAN_GONE_TRIES; i++) {
 				refresh_target(data_dir, &target);
-				if (fence(page, &target, why, i > 0))
+				if (fence(page, &target, why, i > 0)) {
+					wd_stop(gp, "PostgreSQL is fenced");
 					break;
+				}
 				clock_sleep_ms(GUARDIAN_RETRY_MS);
 			}
+			/* A fence that failed leaves the watchdog running: it resets the node. */
 			spend(page, deadline);
 			return;
 		case GUARDIAN_EXIT:
@@ -238,9 +397,47 @@ static void guardian_main(struct guardian_page *page, int fd, const char *data_d
 					"guardian: a new agent (pid %lld) took over from the dead "
 					"agent (pid %d): exiting without fencing",
 					(long long)atomic_load(&page->owner_pid), (int)agent);
+			wd_stop(gp, "the agent is gone and this node does not lead");
 			return;
 		}
 	}
+}
+
+int guardian_process_main(int argc, char **argv)
+{
+	struct gproc gp = { .sock = GUARDIAN_SOCK_FD, .wd_fd = -1 };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	enum log_level level = LOG_LEVEL_INFO;
+	int64_t agent;
+
+	if (argc != 5 || num_parse_i64(argv[3], 1, INT_MAX, &agent) != 0) {
+		fprintf(stderr, "usage: gsha " GUARDIAN_ARG " DATA_DIR AGENT_PID LOG_LEVEL\n");
+		return 2;
+	}
+	if (log_level_parse(argv[4], &level) != 0)
+		level = LOG_LEVEL_INFO;
+	log_setup(level, LOG_FORMAT_TEXT, NULL);
+	gp.agent = (pid_t)agent;
+	gp.page = mmap(NULL, sizeof(*gp.page), PROT_READ | PROT_WRITE, MAP_SHARED, GUARDIAN_PAGE_FD,
+		       0);
+	if (gp.page == MAP_FAILED) {
+		log_error("guardian: could not map the shared page: %s", strerror(errno));
+		return 1;
+	}
+	close(GUARDIAN_PAGE_FD);
+	/* It ends when the agent does, not on the signals a terminal or a service manager sends
+	 * the agent's group (the agent's own shutdown disarms it first). */
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGTERM, &ign, NULL);
+	sigaction(SIGINT, &ign, NULL);
+	sigaction(SIGHUP, &ign, NULL);
+	sigaction(SIGPIPE, &ign, NULL);
+	(void)prctl(PR_SET_NAME, "gsha-guardian");
+	/* The agent may be gone already (it died between the spawn and now). */
+	if (getppid() != gp.agent)
+		log_warning("guardian: the agent (pid %d) is not its parent", (int)gp.agent);
+	guardian_main(&gp, argv[2]);
+	return 0;
 }
 
 /* FNV-1a, 64 bits: names the page's file after the data directory. */
@@ -263,93 +460,290 @@ int guardian_page_path(const char *data_dir, char *out, size_t cap)
 	return 0;
 }
 
-/* Maps the page file at path, created on first use; NULL when it cannot be used (no such
- * directory, a file another user made or that is not a plain file). */
-static struct guardian_page *map_page_file(const char *path)
-{
-	struct guardian_page *page;
-	struct stat st;
-	int fd;
+/* --- The agent's side ---------------------------------------------------------------------- */
 
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_size < (off_t)sizeof(*page) && ftruncate(fd, sizeof(*page)) != 0)) {
-		close(fd);
-		return NULL;
-	}
-	page = mmap(NULL, sizeof(*page), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	return page == MAP_FAILED ? NULL : page;
+/* The lowest level the log shows, handed on to every guardian spawned. */
+static const char *log_level_now(void)
+{
+	static const enum log_level order[] = { LOG_LEVEL_DEBUG, LOG_LEVEL_INFO, LOG_LEVEL_NOTICE,
+						LOG_LEVEL_WARNING, LOG_LEVEL_ERROR };
+
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (log_enabled(order[i]))
+			return log_level_name(order[i]);
+	return "error";
 }
 
-/* --- The agent's side ---------------------------------------------------------------------- */
+/* Starts a guardian by exec of this very binary (posix_spawn: no fork() of a threaded
+ * process), its socket and the page on GUARDIAN_SOCK_FD and GUARDIAN_PAGE_FD; puts the agent's
+ * new end of the socket on g->sock (or there from the first start). Called with g->lock held,
+ * or before the watcher runs. 0 or a negative errno. */
+static int spawn_locked(struct guardian *g)
+{
+	char pid_arg[24];
+	char *argv[] = {
+		"gsha", GUARDIAN_ARG, g->data_dir, pid_arg, (char *)log_level_now(), NULL
+	};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t none, all;
+	int fds[2], child = -1, page = -1, rc;
+	pid_t pid;
+
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)getpid());
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+		return -errno;
+	/* Both above the two numbers the child gets, so no dup2 clobbers the other's source. */
+	child = fcntl(fds[1], F_DUPFD_CLOEXEC, GUARDIAN_FD_FLOOR);
+	page = fcntl(g->page_fd, F_DUPFD_CLOEXEC, GUARDIAN_FD_FLOOR);
+	close(fds[1]);
+	if (child < 0 || page < 0) {
+		rc = -EMFILE;
+		goto out_close;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, child, GUARDIAN_SOCK_FD);
+	posix_spawn_file_actions_adddup2(&fa, page, GUARDIAN_PAGE_FD);
+	posix_spawnattr_init(&attr);
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	rc = -posix_spawn(&pid, "/proc/self/exe", &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		goto out_close;
+	/* The first start puts it in place; a respawn replaces the dead one's socket atomically,
+	 * so the lease thread never writes to a closed or reused number. */
+	if (g->sock < 0) {
+		g->sock = fds[0];
+	} else {
+		(void)dup3(fds[0], g->sock, O_CLOEXEC);
+		close(fds[0]);
+	}
+	fds[0] = -1;
+	/* A wake never blocks the agent: a full socket already holds one for the guardian. */
+	(void)fcntl(g->sock, F_SETFL, O_NONBLOCK);
+	g->pid = pid;
+	g->pidfd = -1;
+#ifdef SYS_pidfd_open
+	g->pidfd = (int)syscall(SYS_pidfd_open, pid, 0u);
+#endif
+	rc = 0;
+out_close:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (child >= 0)
+		close(child);
+	if (page >= 0)
+		close(page);
+	return rc;
+}
+
+/* Hands an opened watchdog to the guardian and waits for it to hold it. Called with g->lock. */
+static int activate_locked(struct guardian *g, char *msg, size_t cap)
+{
+	union {
+		struct cmsghdr h;
+		char space[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = "w", .iov_len = 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	bool can_stop = true;
+	char identity[64] = "";
+	int fd, actual = 0, rc;
+
+	uint64_t taken = atomic_load(&g->page->wd_taken);
+
+	if (g->pid <= 0) {
+		snprintf(msg, cap, "no guardian runs to hold the watchdog");
+		return -ESRCH;
+	}
+	atomic_store(&g->page->wd_timeout_s, g->wd_timeout_s);
+	atomic_store(&g->page->wd_disable, 0);
+	rc = watchdog_open(g->wd_device, g->wd_timeout_s, &fd, &actual, &can_stop, identity,
+			   sizeof(identity), msg, cap);
+	if (rc != 0)
+		return rc;
+	m.msg_control = ctl.space;
+	m.msg_controllen = sizeof(ctl.space);
+	c = CMSG_FIRSTHDR(&m);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(fd));
+	if (sendmsg(g->sock, &m, MSG_NOSIGNAL) != 1) {
+		rc = -errno;
+		snprintf(msg, cap, "could not hand the watchdog to the guardian: %s",
+			 strerror(errno));
+		(void)watchdog_magic_close(fd);
+		return rc;
+	}
+	/* The guardian's copy is the only one from here: its close is the device's release. */
+	close(fd);
+	for (int64_t t = 0; atomic_load(&g->page->wd_taken) == taken; t += GUARDIAN_REAP_STEP_MS) {
+		if (t >= WATCHDOG_HANDOVER_MS) {
+			snprintf(msg, cap, "the guardian (pid %d) did not take the watchdog over",
+				 (int)g->pid);
+			return -ETIMEDOUT;
+		}
+		clock_sleep_ms(GUARDIAN_REAP_STEP_MS);
+	}
+	atomic_store(&g->wd_wanted, true);
+	log_info("watchdog \"%s\" (%s) activated with a %d s timeout%s", g->wd_device,
+		 identity[0] ? identity : "no identity", actual,
+		 can_stop ? ""
+			  : "; it cannot be disabled (no magic close): it resets the node "
+			    "once this node stops leading");
+	return 0;
+}
+
+/* The guardian died: start a new one at once, which finds the deadline in the page, and give
+ * it the watchdog again when the dead one held it for this leader. status -1: reaped elsewhere
+ * (proc_reap_orphans' waitpid(-1) may take it first), unknown. */
+static void respawn(struct guardian *g, int status)
+{
+	char msg[300];
+
+	pthread_mutex_lock(&g->lock);
+	if (status == -1)
+		log_error("the guardian (pid %d) exited (status unknown, reaped elsewhere): "
+			  "starting a new one",
+			  (int)g->pid);
+	else
+		log_error("the guardian (pid %d) exited (%s %d): starting a new one", (int)g->pid,
+			  WIFSIGNALED(status) ? "signal" : "status",
+			  WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	if (g->pidfd >= 0)
+		close(g->pidfd);
+	g->pidfd = -1;
+	g->pid = 0;
+	/* Its copy of the device closed without the magic close: the watchdog still runs. */
+	atomic_store(&g->page->wd_active, 0);
+	while (!atomic_load(&g->stopping)) {
+		int rc = spawn_locked(g);
+
+		if (rc == 0)
+			break;
+		log_error("could not start a new guardian: %s, retrying", strerror(-rc));
+		pthread_mutex_unlock(&g->lock);
+		clock_sleep_ms(GUARDIAN_RETRY_MS);
+		pthread_mutex_lock(&g->lock);
+	}
+	if (g->pid > 0) {
+		atomic_fetch_add(&g->respawns, 1);
+		log_notice("guardian started again (pid %d), armed with the deadline in its page",
+			   (int)g->pid);
+		if (atomic_load(&g->wd_wanted) && atomic_load(&g->page->deadline_ms) != 0 &&
+		    activate_locked(g, msg, sizeof(msg)) != 0)
+			log_error("could not hand the watchdog to the new guardian: %s", msg);
+	}
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* The watcher thread: waits for the guardian's death (its pidfd; without one, polls) or the
+ * stop pipe, and respawns it. */
+static void *watch(void *arg)
+{
+	struct guardian *g = arg;
+
+	while (!atomic_load(&g->stopping)) {
+		struct pollfd p[2] = { { .fd = g->stop_pipe[0], .events = POLLIN },
+				       { .fd = g->pidfd, .events = POLLIN } };
+		int status = 0;
+		pid_t r;
+
+		(void)poll(p, g->pidfd >= 0 ? 2 : 1, g->pidfd >= 0 ? -1 : GUARDIAN_RETRY_MS);
+		if (atomic_load(&g->stopping))
+			break;
+		r = waitpid(g->pid, &status, WNOHANG);
+		/* ECHILD: reaped elsewhere (PID 1's reaper), and the pidfd said it exited. */
+		if (r == g->pid)
+			respawn(g, status);
+		else if (r < 0 && errno == ECHILD && (p[1].revents & POLLIN))
+			respawn(g, -1);
+	}
+	return NULL;
+}
+
+/* Opens and sizes the page file, or a memfd when it cannot be used. -1 on failure. */
+static int open_page(struct guardian *g)
+{
+	struct stat st;
+	int fd = -1;
+
+	if (guardian_page_path(g->data_dir, g->page_path, sizeof(g->page_path)) == 0)
+		fd = open(g->page_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid())) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) {
+		g->page_path[0] = '\0';
+		fd = memfd_create("gsha-guardian", MFD_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		log_warning("guardian: could not use a page file in " GUARDIAN_PAGE_DIR
+			    ": an agent restarted after a crash cannot take over from this "
+			    "one's guardian");
+		st.st_size = 0;
+	}
+	if (st.st_size < (off_t)sizeof(*g->page) && ftruncate(fd, sizeof(*g->page)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 struct guardian *guardian_start(const char *data_dir)
 {
 	struct guardian *g = calloc(1, sizeof(*g));
-	pid_t agent = getpid(), pid;
 	int64_t now;
-	int fds[2];
 
 	if (g == NULL)
 		goto out_warn;
-	if (guardian_page_path(data_dir, g->page_path, sizeof(g->page_path)) == 0)
-		g->page = map_page_file(g->page_path);
-	if (g->page == NULL) {
-		g->page_path[0] = '\0';
-		g->page = mmap(NULL, sizeof(*g->page), PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-		if (g->page == MAP_FAILED)
-			goto out_free;
-		log_warning("guardian: could not use a page file in " GUARDIAN_PAGE_DIR
-			    ": an agent restarted after a crash cannot take over from this "
-			    "one's guardian");
-	}
+	g->sock = -1;
+	g->pidfd = -1;
+	g->stop_pipe[0] = g->stop_pipe[1] = -1;
+	pthread_mutex_init(&g->lock, NULL);
+	buf_copy_or_clear(g->data_dir, sizeof(g->data_dir), data_dir);
+	g->page_fd = open_page(g);
+	if (g->page_fd < 0)
+		goto out_free;
+	g->page = mmap(NULL, sizeof(*g->page), PROT_READ | PROT_WRITE, MAP_SHARED, g->page_fd, 0);
+	if (g->page == MAP_FAILED)
+		goto out_close_page;
 	/* A predecessor's deadline that still runs is kept, and enforced by this guardian until
 	 * this agent moves it; one that passed is spent (its guardian fenced or is gone too). */
 	now = clock_mono_ms();
 	if (atomic_load(&g->page->deadline_ms) <= now)
 		atomic_store(&g->page->deadline_ms, 0);
-	atomic_store(&g->page->owner_pid, (int64_t)agent);
+	atomic_store(&g->page->owner_pid, (int64_t)getpid());
+	atomic_store(&g->page->wd_active, 0);
 	g->fences_seen = atomic_load(&g->page->fences);
-	/* Close-on-exec: no task, callback or server the agent starts may keep the pipe open. */
-	if (pipe2(fds, O_CLOEXEC) != 0)
+	if (pipe2(g->stop_pipe, O_CLOEXEC) != 0 || (errno = -spawn_locked(g)) != 0)
 		goto out_unmap;
-	pid = fork();
-	if (pid < 0)
-		goto out_close;
-	if (pid == 0) {
-		struct sigaction ign = { .sa_handler = SIG_IGN };
-
-		close(fds[1]);
-		/* It ends when the agent does, not on the signals a terminal or a service manager
-		 * sends the agent's group (the agent's own shutdown disarms it first). */
-		sigemptyset(&ign.sa_mask);
-		sigaction(SIGTERM, &ign, NULL);
-		sigaction(SIGINT, &ign, NULL);
-		sigaction(SIGHUP, &ign, NULL);
-		sigaction(SIGPIPE, &ign, NULL);
-		(void)prctl(PR_SET_NAME, "gsha-guardian");
-		guardian_main(g->page, fds[0], data_dir, agent);
-		_exit(0);
-	}
-	close(fds[0]);
-	/* A wake never blocks the agent: a full pipe already holds one for the guardian. */
-	(void)fcntl(fds[1], F_SETFL, O_NONBLOCK);
-	g->pipe_wr = fds[1];
-	g->pid = pid;
+	if (pthread_create(&g->watcher, NULL, watch, g) != 0)
+		log_warning("guardian: could not start its watcher: a dead guardian is noticed "
+			    "once a cycle and not started again");
+	else
+		g->watching = true;
 	log_info("guardian started (pid %d): it fences PostgreSQL if this agent freezes or dies "
 		 "while it leads",
-		 (int)pid);
+		 (int)g->pid);
 	return g;
-out_close:
-	close(fds[0]);
-	close(fds[1]);
 out_unmap:
 	munmap(g->page, sizeof(*g->page));
+out_close_page:
+	close(g->page_fd);
 out_free:
+	if (g->stop_pipe[0] >= 0) {
+		close(g->stop_pipe[0]);
+		close(g->stop_pipe[1]);
+	}
 	free(g);
 out_warn:
 	log_warning("could not start the guardian (%s): a frozen agent's PostgreSQL is not fenced",
@@ -366,9 +760,11 @@ void guardian_set_deadline(struct guardian *g, int64_t fence_deadline_ms)
 		return;
 	old = atomic_exchange(&g->page->deadline_ms, fence_deadline_ms);
 	/* Armed, the guardian sleeps until the old deadline's fire time: a later one it finds
-	 * then, a disarm too; only an earlier one, or an arming, must wake it now. */
-	if (fence_deadline_ms != 0 && (old == 0 || fence_deadline_ms < old))
-		(void)!write(g->pipe_wr, &byte, 1);
+	 * then, a disarm too; only an earlier one, or an arming, must wake it now. Holding the
+	 * watchdog, it pings on every move and disables it on a disarm: every change wakes it. */
+	if ((fence_deadline_ms != 0 && (old == 0 || fence_deadline_ms < old)) ||
+	    (old != fence_deadline_ms && atomic_load(&g->page->wd_active) != 0))
+		(void)!write(g->sock, &byte, 1);
 }
 
 void guardian_disarm(struct guardian *g)
@@ -390,7 +786,8 @@ void guardian_poll(struct guardian *g)
 			"deadline (frozen or stalled): see its log line");
 		g->fences_seen = fences;
 	}
-	if (g->pid > 0 && waitpid(g->pid, &status, WNOHANG) == g->pid) {
+	/* Without the watcher thread, a dead guardian is noticed here (and not started again). */
+	if (!g->watching && g->pid > 0 && waitpid(g->pid, &status, WNOHANG) == g->pid) {
 		log_error(
 			"the guardian (pid %d) exited (%s %d): a frozen agent's PostgreSQL is not "
 			"fenced any more",
@@ -398,6 +795,59 @@ void guardian_poll(struct guardian *g)
 			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 		g->pid = 0;
 	}
+}
+
+void guardian_watchdog_tune(struct guardian *g, int timeout_s, int64_t ping_offset_ms)
+{
+	if (g == NULL)
+		return;
+	atomic_store(&g->page->wd_ping_offset_ms, ping_offset_ms);
+	if (timeout_s > 0)
+		atomic_store(&g->page->wd_timeout_s, timeout_s);
+}
+
+int guardian_watchdog_activate(struct guardian *g, const char *device, int timeout_s, char *msg,
+			       size_t cap)
+{
+	int rc;
+
+	if (g == NULL) {
+		snprintf(msg, cap, "no guardian runs to hold the watchdog");
+		return -ESRCH;
+	}
+	pthread_mutex_lock(&g->lock);
+	buf_copy_or_clear(g->wd_device, sizeof(g->wd_device), device);
+	g->wd_timeout_s = timeout_s;
+	/* The watcher may have handed it to a respawned guardian meanwhile. */
+	rc = atomic_load(&g->page->wd_active) != 0 ? 0 : activate_locked(g, msg, cap);
+	pthread_mutex_unlock(&g->lock);
+	return rc;
+}
+
+void guardian_watchdog_disable(struct guardian *g)
+{
+	if (g == NULL || atomic_load(&g->page->wd_active) == 0)
+		return;
+	atomic_store(&g->wd_wanted, false);
+	atomic_store(&g->page->wd_disable, 1);
+	(void)!write(g->sock, "", 1);
+}
+
+bool guardian_watchdog_active(const struct guardian *g)
+{
+	return g != NULL && atomic_load(&g->page->wd_active) != 0;
+}
+
+void guardian_stats(const struct guardian *g, struct guardian_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (g == NULL)
+		return;
+	out->respawns = atomic_load(&g->respawns);
+	out->watchdog_active = atomic_load(&g->page->wd_active) != 0;
+	out->watchdog_pings = atomic_load(&g->page->wd_pings);
+	out->watchdog_skipped = atomic_load(&g->page->wd_skipped);
+	out->watchdog_closes = atomic_load(&g->page->wd_closes);
 }
 
 int guardian_pid(const struct guardian *g)
@@ -411,13 +861,18 @@ void guardian_stop(struct guardian *g)
 
 	if (g == NULL)
 		return;
+	atomic_store(&g->stopping, true);
+	if (g->watching) {
+		(void)!write(g->stop_pipe[1], "x", 1);
+		pthread_join(g->watcher, NULL);
+	}
 	if (atomic_load(&g->page->owner_pid) == (int64_t)getpid()) {
 		guardian_disarm(g);
 		/* A clean exit leaves nothing for a successor to take over. */
 		if (g->page_path[0] != '\0')
 			(void)unlink(g->page_path);
 	}
-	close(g->pipe_wr);
+	close(g->sock);
 	for (int64_t waited = 0; g->pid > 0; waited += GUARDIAN_REAP_STEP_MS) {
 		pid_t r = waitpid(g->pid, NULL, WNOHANG);
 
@@ -431,6 +886,12 @@ void guardian_stop(struct guardian *g)
 		}
 		nanosleep(&step, NULL);
 	}
+	if (g->pidfd >= 0)
+		close(g->pidfd);
+	close(g->stop_pipe[0]);
+	close(g->stop_pipe[1]);
 	munmap(g->page, sizeof(*g->page));
+	close(g->page_fd);
+	pthread_mutex_destroy(&g->lock);
 	free(g);
 }

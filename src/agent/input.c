@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "log.h"
 #include "timefmt.h"
+#include "watchdog.h"
 
 /* The failover key's scheduled_at as wall ms (0 when it has none). A value that is not a strict
  * ISO 8601 time with a zone is refused, never taken for "now": returns -EINVAL, and the caller
@@ -172,6 +173,10 @@ void build_input(struct agent *a)
 	agent_ha_policy(a->cfg, &a->dyn, &in->policy);
 	buf_copy_or_clear(in->self.name, sizeof(in->self.name), a->cfg->name);
 	agent_ha_tags(a->cfg, &in->self.tags);
+	/* Patroni: a member whose required watchdog is unusable is no candidate (watchdog.h). */
+	a->watchdog_failed = watchdog_failed_now(a, &in->policy);
+	if (a->watchdog_failed)
+		in->self.tags.nofailover = true;
 	in->self.shutdown_requested = agent_stop_requested != 0;
 	in->self.busy = a->busy;
 	in->self.busy_since_ms = a->busy_since_ms;

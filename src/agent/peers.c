@@ -83,6 +83,9 @@ int agent_peer_parse(const char *json, size_t len, struct ha_peer *out)
 		v = cJSON_GetObjectItemCaseSensitive(tags, "noloadbalance");
 		p.tags.noloadbalance = cJSON_IsTrue(v);
 	}
+	/* Patroni's failover_limitation: "not watchdog capable". */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "watchdog_failed")))
+		p.tags.nofailover = true;
 	cJSON_Delete(doc);
 	p.term = 0;
 	memcpy(p.name, out->name, sizeof(p.name));

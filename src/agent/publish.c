@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "guardian.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -338,6 +339,16 @@ void publish(struct agent *a)
 	sn->loop_duration_ms = a->loop_duration_ms;
 	sn->role_changes = a->role_changes;
 	sn->counters = a->counters;
+	{
+		struct guardian_stats gs;
+
+		guardian_stats(a->guardian, &gs);
+		sn->counters.guardian_respawns = gs.respawns;
+		sn->counters.watchdog_pings = gs.watchdog_pings;
+		sn->counters.watchdog_skipped = gs.watchdog_skipped;
+		sn->counters.watchdog_active = gs.watchdog_active;
+	}
+	sn->watchdog_failed = a->watchdog_failed;
 	{
 		struct dcs_stats st;
 

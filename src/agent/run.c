@@ -19,6 +19,7 @@
 #include "err.h"
 #include "clock.h"
 #include "guardian.h"
+#include "watchdog.h"
 #include "log.h"
 
 /* How long to wait after an action that changed the DCS or the database before observing
@@ -98,9 +99,13 @@ static void guard(struct agent *a)
 	bool planned = act == HA_ACT_DEMOTE || act == HA_ACT_RELEASE_LEADER ||
 		       act == HA_ACT_SHUTDOWN || act == HA_ACT_HALT;
 
+	bool armed = a->out.leader && !a->dyn.pause && !planned;
+
 	guardian_poll(a->guardian);
-	lease_arm_guardian(a->lease, a->out.leader && !a->dyn.pause && !planned,
-			   a->failsafe_acked_ms);
+	/* The watchdog is activated before the action (a promotion); with "required", a node that
+	 * cannot activate it releases the key instead (watchdog.c). */
+	armed = watchdog_guard(a, armed);
+	lease_arm_guardian(a->lease, armed, a->failsafe_acked_ms);
 }
 
 /* The lease thread's hook (lease.c, announce_locked; 0 while the loop has not armed it): the
@@ -618,7 +623,12 @@ int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *re
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Before any thread starts (the REST server's, libcurl's resolver): a plain fork. */
+	if (watchdog_check_config(c, msg, sizeof(msg)) != 0) {
+		log_error("could not start: %s", msg);
+		free(c);
+		return 1;
+	}
+	/* An exec of this binary (posix_spawn), so it may start while threads run. */
 	guardian = guardian_start(c->postgresql.data_dir);
 	if (agent_start(c, &a) != 0) {
 		guardian_stop(guardian);

@@ -1937,8 +1937,10 @@ static const struct {
 	{ "tags.failover_priority", "leader race (unit.ha_decide, integration.gsctl)" },
 	{ "tags.sync_priority",
 	  "synchronous standby choice (test_decide_sync_priority_wins_over_position)" },
-	{ "watchdog.mode", "off accepted, automatic warned, required refused: "
-			   "test_watchdog_required_is_refused_and_automatic_warned" },
+	{ "watchdog.mode", "src/agent/watchdog.c; integration.watchdog" },
+	{ "watchdog.device", "src/agent/watchdog.c watchdog_open; integration.watchdog" },
+	{ "watchdog.safety_margin",
+	  "test_watchdog_timing_that_cannot_hold_is_refused_or_warned; unit.watchdog" },
 	{ "bootstrap.dcs.ttl", "leader lease (integration.ha_cluster)" },
 	{ "bootstrap.dcs.loop_wait", "HA loop (integration.ha_cluster)" },
 	{ "bootstrap.dcs.retry_timeout",
@@ -2182,16 +2184,43 @@ static void test_every_key_is_implemented_warned_or_refused(void **state)
 	}
 }
 
-static void test_watchdog_required_is_refused_and_automatic_warned(void **state)
+static void test_watchdog_timing_that_cannot_hold_is_refused_or_warned(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(load_yaml(f, minimal_with(f, "", "watchdog:\n  mode: required\n"), NULL),
-			 -EINVAL);
-	assert_diag(f, CFG_SEVERITY_ERROR, "watchdog.mode", 20, "cannot be honoured");
+	/* ttl 30, loop_wait 10 (the defaults): ttl - 5 = 25 s holds, in both modes. */
+	assert_loads(f, minimal_with(f, "", "watchdog:\n  mode: required\n"), NULL);
+	assert_int_equal(f->diags.warnings, 0);
 	assert_loads(f, minimal_with(f, "", "watchdog:\n  mode: automatic\n"), NULL);
-	assert_diag(f, CFG_SEVERITY_WARNING, "watchdog.mode", 20, "running without one");
-	assert_loads(f, minimal_with(f, "", "watchdog:\n  mode: off\n"), NULL);
+	assert_int_equal(f->diags.warnings, 0);
+	/* ttl - 30 = 0 s: refused with required, warned with automatic where the device exists
+	 * (/dev/null stands in for one). */
+	assert_int_equal(
+		load_yaml(f,
+			  minimal_with(f, "", "watchdog:\n  mode: required\n  safety_margin: 30\n"),
+			  NULL),
+		-EINVAL);
+	assert_diag(f, CFG_SEVERITY_ERROR, "watchdog.safety_margin", 21, "under the device's 1 s");
+	assert_loads(
+		f,
+		minimal_with(
+			f, "",
+			"watchdog:\n  mode: automatic\n  safety_margin: 30\n  device: /dev/null\n"),
+		NULL);
+	assert_diag(f, CFG_SEVERITY_WARNING, "watchdog.safety_margin", 21,
+		    "running without the watchdog");
+	/* ttl - 25 = 5 s < loop_wait 10: Patroni's timing_slack. */
+	assert_int_equal(
+		load_yaml(f,
+			  minimal_with(f, "", "watchdog:\n  mode: required\n  safety_margin: 25\n"),
+			  NULL),
+		-EINVAL);
+	assert_diag(f, CFG_SEVERITY_ERROR, "watchdog.safety_margin", 21, "shorter than loop_wait");
+	/* -1 = ttl / 2 = 15 s. */
+	assert_loads(f, minimal_with(f, "", "watchdog:\n  mode: required\n  safety_margin: -1\n"),
+		     NULL);
+	assert_int_equal(f->diags.warnings, 0);
+	assert_loads(f, minimal_with(f, "", "watchdog:\n  mode: off\n  safety_margin: 30\n"), NULL);
 	assert_int_equal(f->diags.warnings, 0);
 }
 
@@ -2296,7 +2325,7 @@ int main(void)
 		T(test_patroni_etcd_section_is_read_as_etcd3),
 		T(test_patroni_only_keys_warn_once_and_load),
 		T(test_every_key_is_implemented_warned_or_refused),
-		T(test_watchdog_required_is_refused_and_automatic_warned),
+		T(test_watchdog_timing_that_cannot_hold_is_refused_or_warned),
 		T(test_todo_key_at_its_default_is_not_warned),
 		T(test_log_json_layout_from_the_file),
 		T(test_log_dir_rotates_as_patroni),

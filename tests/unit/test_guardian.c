@@ -392,7 +392,7 @@ static void test_disarmed_agent_death_fences_nothing(void **state)
 	fake_pm_done(&pm);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_disarmed_waits_until_woken),
@@ -408,6 +408,9 @@ int main(void)
 		cmocka_unit_test(test_disarmed_agent_death_fences_nothing),
 	};
 
+	/* guardian_start spawns /proc/self/exe: this binary plays the agent's. */
+	if (argc >= 2 && strcmp(argv[1], GUARDIAN_ARG) == 0)
+		return guardian_process_main(argc, argv);
 	/* Orphaned guardians come back to this process, so a test can see them exit. */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
