@@ -248,9 +248,10 @@ static int check_common_options(const struct db_options *o, char *err, size_t er
 
 /* *dst = *src, but of the parameter list only the entries used: a struct assignment writes all
  * DB_PARAMS_MAX of them (some 140 kB resident for the agent's life; issue 15). */
-/* The lists of struct db_options that are copied only as far as their counts go, in the order
- * of their offsets (each count comes before its items): where the items start, the size of
- * one, where the count is, and how many fit. */
+/* options_copy() copies every field, but these lists only as far as their counts go: a new
+ * struct db is calloc'ed, so the rest of them is never written and costs no memory (issue 15).
+ * In the order of their offsets (each count before its items): where the items start, the
+ * size of one, where the count is, and how many fit. */
 #define OPT_LIST(items_, count_, max_)                                                            \
 	{                                                                                         \
 		offsetof(struct db_options, items_), sizeof(((struct db_options *)0)->items_[0]), \
@@ -270,9 +271,6 @@ static const struct {
 };
 #undef OPT_LIST
 
-/* Copies every field of src, but of the lists above only the items their counts cover: a new
- * struct db is calloc'ed, so the rest of those lists (most of the struct) is never written and
- * costs no memory (issue 15). */
 static void options_copy(struct db_options *dst, const struct db_options *src)
 {
 	char *to = (char *)dst;
