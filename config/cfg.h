@@ -406,6 +406,14 @@ void cfg_defaults(struct cfg *c);
 int cfg_load(const char *path, char *const *envp, struct cfg *out, struct cfg_diags *diags)
 	__attribute__((warn_unused_result));
 
+/* As cfg_load, but the loaded configuration is a new struct handed over in *out (release it
+ * with free()): built in place in calloc'ed memory, neither cleared nor copied whole, so it
+ * costs the pages its values use rather than sizeof(struct cfg) (issue 15). The agent loads
+ * this way; cfg_load copies the whole struct into the caller's. *out is written only on
+ * success. */
+int cfg_load_new(const char *path, char *const *envp, struct cfg **out, struct cfg_diags *diags)
+	__attribute__((warn_unused_result));
+
 /* As cfg_load, from YAML text of len bytes; source names it in diagnostics. */
 int cfg_load_text(const char *source, const char *text, size_t len, char *const *envp,
 		  struct cfg *out, struct cfg_diags *diags) __attribute__((warn_unused_result));
@@ -423,6 +431,12 @@ int cfg_summary(const struct cfg *c, struct buf *out) __attribute__((warn_unused
 /* Look up a pair by name (case-insensitively, as PostgreSQL does); NULL when absent. */
 const struct cfg_kv *cfg_params_get(const struct cfg_params *p, const char *name);
 const struct cfg_kv *cfg_options_get(const struct cfg_options *o, const char *name);
+
+/* Copies src to dst, every field, but of each list (slots, ignore_slots, pg_hba, pg_ident,
+ * parameters, standby_cluster.create_replica_methods) only the items its count covers: the
+ * rest of dst's lists is left unwritten, so a copy costs the pages its contents use rather
+ * than the 126 kB of the struct (issue 15). */
+void cfg_dynamic_copy(struct cfg_dynamic *dst, const struct cfg_dynamic *src);
 
 /* Fills d with Patroni's dynamic defaults. */
 void cfg_dynamic_defaults(struct cfg_dynamic *d);

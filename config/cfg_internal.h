@@ -242,4 +242,9 @@ void cfg_read_map(struct cfg_reader *r, const struct cfg_node *map, const struct
  * defaults did not parse: 0, or a bug in the table. */
 int cfg_apply_defaults(const struct cfg_key *table, void *base);
 
+/* cfg_defaults() for a struct that is all zero already (calloc'ed): nothing is cleared, so of a
+ * configuration above the mmap threshold only the pages the defaults and the file write become
+ * resident (issue 15). */
+void cfg_defaults_zeroed(struct cfg *c);
+
 #endif

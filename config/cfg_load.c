@@ -13,8 +13,10 @@
 #include "buf.h"
 #include "cfg_internal.h"
 
+/* Loads into a new struct handed over in *out (free it). A new struct is calloc'ed and filled
+ * in place: neither cleared nor copied whole, it costs the pages its values use. */
 static int load(const char *source, const char *text, size_t len, char *const *envp,
-		struct cfg *out, struct cfg_diags *diags)
+		struct cfg **out, struct cfg_diags *diags)
 {
 	struct cfg_reader *r;
 	struct cfg *c;
@@ -22,13 +24,19 @@ static int load(const char *source, const char *text, size_t len, char *const *e
 	int errors_before = diags->errors;
 	int rc = 0;
 
-	c = malloc(sizeof(*c));
+	if (text != NULL && len > CFG_FILE_MAX_BYTES) {
+		cfg_diag_add(diags, CFG_SEVERITY_ERROR, source, 0, 0, "",
+			     "is larger than %d bytes: this is not a configuration file",
+			     CFG_FILE_MAX_BYTES);
+		return -EFBIG;
+	}
+	c = calloc(1, sizeof(*c));
 	r = calloc(1, sizeof(*r));
 	if (c == NULL || r == NULL) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
-	cfg_defaults(c);
+	cfg_defaults_zeroed(c);
 	r->diags = diags;
 	r->source = source;
 	r->cfg = c;
@@ -64,7 +72,8 @@ static int load(const char *source, const char *text, size_t len, char *const *e
 		rc = -EINVAL;
 		goto out_free;
 	}
-	memcpy(out, c, sizeof(*c));
+	*out = c;
+	c = NULL;
 	rc = 0;
 out_free:
 	cfg_node_free(root);
@@ -73,22 +82,41 @@ out_free:
 	return rc;
 }
 
+/* Copies a loaded configuration into the caller's struct (cfg_load's and cfg_load_text's
+ * contract) and frees it. */
+static int load_copy(int rc, struct cfg *loaded, struct cfg *out)
+{
+	if (rc != 0)
+		return rc;
+	if (loaded == NULL)
+		return -ENOMEM;
+	memcpy(out, loaded, sizeof(*loaded));
+	free(loaded);
+	return 0;
+}
+
 int cfg_load_text(const char *source, const char *text, size_t len, char *const *envp,
 		  struct cfg *out, struct cfg_diags *diags)
 {
-	if (text != NULL && len > CFG_FILE_MAX_BYTES) {
-		cfg_diag_add(diags, CFG_SEVERITY_ERROR, source, 0, 0, "",
-			     "is larger than %d bytes: this is not a configuration file",
-			     CFG_FILE_MAX_BYTES);
-		return -EFBIG;
-	}
-	return load(source, text, len, envp, out, diags);
+	struct cfg *c = NULL;
+	int rc = load(source, text, len, envp, &c, diags);
+
+	return load_copy(rc, c, out);
 }
 
 int cfg_load(const char *path, char *const *envp, struct cfg *out, struct cfg_diags *diags)
 {
+	struct cfg *c = NULL;
+	int rc = cfg_load_new(path, envp, &c, diags);
+
+	return load_copy(rc, c, out);
+}
+
+int cfg_load_new(const char *path, char *const *envp, struct cfg **out, struct cfg_diags *diags)
+{
 	struct buf text;
-	char chunk[65536];
+	char chunk[4096]; /* small: the loop's thread runs here at a reload, and a stack page once
+			   * touched stays resident (issue 15) */
 	FILE *f;
 	int rc;
 
@@ -105,7 +133,7 @@ int cfg_load(const char *path, char *const *envp, struct cfg *out, struct cfg_di
 			if (buf_format(source, sizeof(source), "environment variable %s",
 				       names[i]) != 0)
 				return -ENAMETOOLONG;
-			return cfg_load_text(source, v, strlen(v), envp, out, diags);
+			return load(source, v, strlen(v), envp, out, diags);
 		}
 		return load("environment", NULL, 0, envp, out, diags);
 	}
@@ -140,7 +168,7 @@ int cfg_load(const char *path, char *const *envp, struct cfg *out, struct cfg_di
 			break;
 		}
 	}
-	rc = cfg_load_text(path, text.data ? text.data : "", text.len, envp, out, diags);
+	rc = load(path, text.data ? text.data : "", text.len, envp, out, diags);
 out_close:
 	buf_done(&text);
 	fclose(f);

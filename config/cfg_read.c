@@ -733,8 +733,13 @@ void cfg_dynamic_defaults(struct cfg_dynamic *d)
 void cfg_defaults(struct cfg *c)
 {
 	memset(c, 0, sizeof(*c));
+	cfg_defaults_zeroed(c);
+}
+
+void cfg_defaults_zeroed(struct cfg *c)
+{
 	(void)cfg_apply_defaults(cfg_keys, c);
-	cfg_dynamic_defaults(&c->bootstrap.dcs);
+	(void)cfg_apply_defaults(cfg_dynamic_keys, &c->bootstrap.dcs);
 	if (buf_copy(c->postgresql.create_replica_methods.items[0],
 		     sizeof(c->postgresql.create_replica_methods.items[0]), "basebackup") == 0)
 		c->postgresql.create_replica_methods.count = 1;

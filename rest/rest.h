@@ -282,16 +282,29 @@ struct rest_snapshot {
 	char scheduled_switchover_from[MEMBER_NAME_MAX]; /* empty omits it */
 	char scheduled_switchover_to[MEMBER_NAME_MAX];	 /* empty omits it */
 
-	/* /cluster, /history, /config, /failsafe */
+	/* /cluster, /history, /config, /failsafe: the counts here, the arrays they count last */
 	int member_count;
-	struct rest_member members[REST_MEMBERS_MAX];
 	int history_count;
-	struct rest_history_row history[REST_HISTORY_MAX];
-	char config_json[REST_CONFIG_MAX]; /* the config key as stored; empty/invalid -> 502 */
 	bool has_failsafe_key;
 	int failsafe_count;
+
+	/* The bulk, sized for the worst case (some 85 kB): rest_snapshot_clear() and
+	 * rest_snapshot_copy() write it only as far as the counts (config_json: its string) go,
+	 * so a snapshot costs the pages its contents use (issue 15). Nothing but these four
+	 * fields may follow member_count's group: rest_snaps.c checks the layout. */
+	struct rest_member members[REST_MEMBERS_MAX];
+	struct rest_history_row history[REST_HISTORY_MAX];
+	char config_json[REST_CONFIG_MAX]; /* the config key as stored; empty/invalid -> 502 */
 	struct rest_failsafe_entry failsafe[REST_FAILSAFE_MAX];
 };
+
+/* Empties snap for the loop to fill: every field before the bulk arrays is zeroed, config_json
+ * is "", and the arrays' slots are left as they are (the counts say none is in use). */
+void rest_snapshot_clear(struct rest_snapshot *snap);
+
+/* Copies src to dst field for field, each bulk array only up to its count and config_json up
+ * to its NUL; the rest of dst's arrays is left unwritten. */
+void rest_snapshot_copy(struct rest_snapshot *dst, const struct rest_snapshot *src);
 
 /* restapi.server_tokens: what the Server header says. */
 enum rest_server_tokens {

@@ -1,6 +1,7 @@
 /*
  * rest_iptable.c - connections per client address: entries hashed into REST_IPTABLE_BUCKETS
- * chains, unused entries in a free list. Replaces a scan of every slot on each connect and
+ * chains, freed entries in a free list, entries never used yet past a mark (so the table costs
+ * the pages its clients use). Replaces a scan of every slot on each connect and
  * close (REST_CONNECTION_LIMIT entries, three times per connection, under the server's lock).
  */
 #include <errno.h>
@@ -30,9 +31,10 @@ int rest_iptable_init(struct rest_iptable *t, int capacity)
 	t->capacity = capacity;
 	for (int i = 0; i < REST_IPTABLE_BUCKETS; i++)
 		t->bucket[i] = -1;
-	for (int i = 0; i < capacity; i++)
-		t->entries[i].next = i + 1 < capacity ? i + 1 : -1;
-	t->free_head = 0;
+	/* No free list threaded through every entry: that would write the whole table (112 kB
+	 * at the default connection limit) up front. Entries are taken in order, then reused. */
+	t->free_head = -1;
+	t->fresh = 0;
 	return 0;
 }
 
@@ -74,11 +76,15 @@ bool rest_iptable_add(struct rest_iptable *t, int family, const unsigned char *a
 		t->entries[*link].count++;
 		return true;
 	}
-	if (t->free_head < 0)
+	if (t->free_head >= 0) {
+		i = t->free_head;
+		t->free_head = t->entries[i].next;
+	} else if (t->fresh < t->capacity) {
+		i = t->fresh++;
+	} else {
 		return false;
-	i = t->free_head;
+	}
 	e = &t->entries[i];
-	t->free_head = e->next;
 	e->family = family;
 	memcpy(e->addr, addr, 16);
 	e->count = 1;

@@ -19,10 +19,11 @@ struct rest_ipentry {
 };
 
 struct rest_iptable {
-	struct rest_ipentry *entries;
+	struct rest_ipentry *entries; /* calloc'ed; an entry is first written when first used */
 	int capacity;
 	int used;
-	int free_head;
+	int free_head; /* entries freed again; -1: none */
+	int fresh;     /* entries [fresh, capacity) have never been used */
 	int bucket[REST_IPTABLE_BUCKETS];
 };
 

@@ -10,10 +10,54 @@
  * at its next request after the publication).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rest_snaps.h"
+
+/* The bulk arrays are the snapshot's tail, in this order and with nothing between them: the
+ * head before them is cleared and copied whole, so a field added there is never missed. */
+#define SNAP_BULK offsetof(struct rest_snapshot, members)
+_Static_assert(offsetof(struct rest_snapshot, history) ==
+		       SNAP_BULK + sizeof(((struct rest_snapshot *)0)->members),
+	       "history follows members");
+_Static_assert(offsetof(struct rest_snapshot, config_json) ==
+		       offsetof(struct rest_snapshot, history) +
+			       sizeof(((struct rest_snapshot *)0)->history),
+	       "config_json follows history");
+_Static_assert(offsetof(struct rest_snapshot, failsafe) ==
+		       offsetof(struct rest_snapshot, config_json) + REST_CONFIG_MAX,
+	       "failsafe follows config_json");
+_Static_assert(sizeof(struct rest_snapshot) - (offsetof(struct rest_snapshot, failsafe) +
+					       sizeof(((struct rest_snapshot *)0)->failsafe)) <
+		       _Alignof(struct rest_snapshot),
+	       "failsafe ends the snapshot");
+
+void rest_snapshot_clear(struct rest_snapshot *snap)
+{
+	memset(snap, 0, SNAP_BULK);
+	snap->config_json[0] = '\0';
+}
+
+/* How many slots of an array of max the count covers. */
+static size_t used(int count, size_t max)
+{
+	return count <= 0 ? 0 : (size_t)count < max ? (size_t)count : max;
+}
+
+void rest_snapshot_copy(struct rest_snapshot *dst, const struct rest_snapshot *src)
+{
+	memcpy(dst, src, SNAP_BULK);
+	memcpy(dst->members, src->members,
+	       used(src->member_count, REST_MEMBERS_MAX) * sizeof(src->members[0]));
+	memcpy(dst->history, src->history,
+	       used(src->history_count, REST_HISTORY_MAX) * sizeof(src->history[0]));
+	memcpy(dst->config_json, src->config_json, strnlen(src->config_json, REST_CONFIG_MAX - 1));
+	dst->config_json[strnlen(src->config_json, REST_CONFIG_MAX - 1)] = '\0';
+	memcpy(dst->failsafe, src->failsafe,
+	       used(src->failsafe_count, REST_FAILSAFE_MAX) * sizeof(src->failsafe[0]));
+}
 
 void rest_snaps_init(struct rest_snaps *h)
 {
@@ -46,14 +90,15 @@ void rest_snaps_done(struct rest_snaps *h)
 
 int rest_snaps_publish(struct rest_snaps *h, const struct rest_snapshot *snap)
 {
-	struct snap_ref *r = malloc(sizeof(*r));
+	/* calloc: a snapshot is above the mmap threshold (src/main.c), so its pages come fresh
+	 * from the kernel and only those the copy writes become resident. */
+	struct snap_ref *r = calloc(1, sizeof(*r));
 	struct snap_ref *old;
 
 	if (!r)
 		return -ENOMEM;
 	atomic_init(&r->refs, 1);
-	memset(&r->cache, 0, sizeof(r->cache));
-	r->snap = *snap;
+	rest_snapshot_copy(&r->snap, snap);
 	pthread_mutex_lock(&h->lock);
 	old = h->current;
 	h->current = r;

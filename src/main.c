@@ -94,18 +94,16 @@ static void log_setup_from_env(void)
 static int validate_config(const char *path)
 {
 	struct cfg_diags *diags = malloc(sizeof(*diags));
-	struct cfg *c = malloc(sizeof(*c));
+	struct cfg *c = NULL;
 	char why[512];
 	int rc;
 
-	if (diags == NULL || c == NULL) {
+	if (diags == NULL) {
 		fprintf(stderr, "gsha: out of memory\n");
-		free(diags);
-		free(c);
 		return 1;
 	}
 	cfg_diags_init(diags);
-	rc = cfg_load(path, environ, c, diags);
+	rc = cfg_load_new(path, environ, &c, diags);
 	report_diags(diags, true);
 	if (rc == 0 && agent_check_config(c, why, sizeof(why)) != 0) {
 		fprintf(stderr, "error: %s\n", why);
@@ -125,7 +123,7 @@ static int validate_config(const char *path)
 
 /* SIGHUP and POST /reload: loads the configuration again the way the agent started (ctx is
  * the file's path, or NULL for the environment), logging what the loader found. */
-static int reload_config(void *ctx, struct cfg *out)
+static int reload_config(void *ctx, struct cfg **out)
 {
 	struct cfg_diags *diags = malloc(sizeof(*diags));
 	int rc;
@@ -133,7 +131,7 @@ static int reload_config(void *ctx, struct cfg *out)
 	if (diags == NULL)
 		return -ENOMEM;
 	cfg_diags_init(diags);
-	rc = cfg_load(ctx, environ, out, diags);
+	rc = cfg_load_new(ctx, environ, out, diags);
 	report_diags(diags, false);
 	free(diags);
 	return rc;
@@ -221,15 +219,13 @@ int main(int argc, char **argv)
 	log_setup_from_env();
 	agent_become_subreaper();
 	diags = malloc(sizeof(*diags));
-	c = malloc(sizeof(*c));
-	if (diags == NULL || c == NULL) {
+	c = NULL;
+	if (diags == NULL) {
 		log_error("could not start: out of memory");
-		free(diags);
-		free(c);
 		return 1;
 	}
 	cfg_diags_init(diags);
-	rc = cfg_load(path, environ, c, diags);
+	rc = cfg_load_new(path, environ, &c, diags);
 	if (rc == 0 && cfg_log_setup(c) != 0) /* warnings follow the configured log format */
 		log_warning("the log section could not be applied in full, see above");
 	report_diags(diags, false);

@@ -103,10 +103,11 @@ int agent_check_config(const struct cfg *c, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
 /* Runs the agent until SIGTERM or SIGINT: returns the process exit code. It takes c (allocated
- * with malloc) and frees it: a copy would keep a second struct cfg (half a megabyte, written
- * whole) resident for the agent's life. On SIGHUP and POST /reload, reload (may be NULL) reads
- * the configuration again into out as at start, reporting its diagnostics, and returns 0 or a
- * negative errno (the old configuration stays). */
-int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *reload_ctx);
+ * with malloc, best by cfg_load_new) and frees it: a copy would keep a second struct cfg (half
+ * a megabyte, written whole) resident for the agent's life. On SIGHUP and POST /reload, reload
+ * (may be NULL) loads the configuration again as at start into a new struct handed over in
+ * *out (the agent frees it), reporting its diagnostics, and returns 0 or a negative errno (the
+ * old configuration stays). */
+int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg **out), void *reload_ctx);
 
 #endif

@@ -53,7 +53,7 @@ struct agent {
 	const struct cfg *cfg; /* the configuration in effect: cfg_live, read by the loop only */
 	struct cfg *cfg_live;  /* owned; reload.c replaces its reloadable sections */
 	char name[MEMBER_NAME_MAX]; /* this member's name, for the REST threads (never reloaded) */
-	int (*reload)(void *ctx, struct cfg *out); /* reads the configuration again; NULL: none */
+	int (*reload)(void *ctx, struct cfg **out); /* reads the configuration again; NULL: none */
 	void *reload_ctx;
 	/* reload.c: REST switchovers and restarts in flight (__atomic), which wait for the loop;
 	 * a reloaded restapi section waits in rest_deferred until none is, since rebuilding the

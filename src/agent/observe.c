@@ -273,7 +273,7 @@ void observe_config(struct agent *a)
 		log_warning(
 			"dynamic configuration: %d entries of \"ignore_slots\" skipped, first %s",
 			dyn->ignore_slots.skipped, dyn->ignore_slots.skipped_why);
-	a->dyn = *dyn;
+	cfg_dynamic_copy(&a->dyn, dyn);
 	a->params_applied = false;
 out_free_dyn:
 	free(dyn);

@@ -213,7 +213,7 @@ void publish(struct agent *a)
 	const struct db_status *s = a->dbs;
 	const struct dcs_cluster *c = a->cluster;
 
-	memset(sn, 0, sizeof(*sn));
+	rest_snapshot_clear(sn);
 	buf_copy_or_clear(sn->name, sizeof(sn->name), a->cfg->name);
 	buf_copy_or_clear(sn->scope, sizeof(sn->scope), a->cfg->scope);
 	buf_copy_or_clear(sn->version, sizeof(sn->version), GSHA_VERSION);
@@ -400,7 +400,7 @@ void publish(struct agent *a)
 		log_warning("could not publish the REST snapshot: out of memory");
 	a->live_valid = sn->lease_deadline_ms != 0;
 	if (a->live_valid)
-		*a->live_snap = *sn;
+		rest_snapshot_copy(a->live_snap, sn);
 	pthread_mutex_unlock(&a->live_lock);
 }
 

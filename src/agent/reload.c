@@ -66,23 +66,21 @@ static const struct {
 	(memcmp(&(live)->field, &(next)->field, sizeof((live)->field)) != 0)
 
 /* The REST API with the new restapi section: built first, so a section it refuses leaves the
- * old server serving. The old one is stopped before the new one binds (same port). */
-static void rebuild_rest(struct agent *a, const struct cfg *next)
+ * old server serving. The old one is stopped before the new one binds (same port). While a
+ * switchover or restart runs, *next is kept in rest_deferred instead (taken: *next becomes
+ * NULL), not copied: a copy would write the whole struct cfg. */
+static void rebuild_rest(struct agent *a, struct cfg **next_p)
 {
+	const struct cfg *next = *next_p;
 	struct rest_options ropts, old_opts;
 	struct rest_actions actions;
 	char err[DB_ERROR_MAX];
 
 	if (__atomic_load_n(&a->long_actions, __ATOMIC_SEQ_CST) > 0) {
 		/* Stopping the server would wait for them, and they wait for this loop. */
-		if (a->rest_deferred == NULL) {
-			a->rest_deferred = malloc(sizeof(*a->rest_deferred));
-			if (a->rest_deferred == NULL) {
-				log_error("reload: out of memory, the REST API keeps its settings");
-				return;
-			}
-		}
-		*a->rest_deferred = *next;
+		free(a->rest_deferred);
+		a->rest_deferred = *next_p;
+		*next_p = NULL;
 		log_notice("reload: the REST API restarts with the new restapi settings once the "
 			   "running switchover or restart ends");
 		return;
@@ -128,16 +126,11 @@ void agent_reload(struct agent *a)
 		log_warning("reload requested, but there is no configuration source to read again");
 		return;
 	}
-	next = malloc(sizeof(*next));
-	if (next == NULL) {
-		log_error("reload: out of memory, keeping the old configuration");
-		return;
-	}
-	if (a->reload(a->reload_ctx, next) != 0) {
+	next = NULL;
+	if (a->reload(a->reload_ctx, &next) != 0) {
 		log_error(
 			"reload: the configuration does not validate (see above), keeping the old "
 			"one");
-		free(next);
 		return;
 	}
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
@@ -163,10 +156,6 @@ void agent_reload(struct agent *a)
 		live->ctl = next->ctl;
 		applied++;
 	}
-	if (SECTION_CHANGED(live, next, restapi)) {
-		rebuild_rest(a, next);
-		applied++;
-	}
 	if (SECTION_CHANGED(live, next, postgresql.callbacks) ||
 	    SECTION_CHANGED(live, next, postgresql.pre_promote) ||
 	    SECTION_CHANGED(live, next, postgresql.before_stop)) {
@@ -183,6 +172,10 @@ void agent_reload(struct agent *a)
 		live->postgresql.parameters = next->postgresql.parameters;
 		applied++;
 	}
+	if (SECTION_CHANGED(live, next, restapi)) { /* last: it may take next */
+		applied++;
+		rebuild_rest(a, &next);
+	}
 	free(next);
 	log_notice("reload: configuration read again from %s, %d section%s changed; reloading the "
 		   "server's parameters",
@@ -198,7 +191,7 @@ void agent_reload_poll(struct agent *a)
 	if (next == NULL || __atomic_load_n(&a->long_actions, __ATOMIC_SEQ_CST) > 0)
 		return;
 	a->rest_deferred = NULL;
-	rebuild_rest(a, next);
+	rebuild_rest(a, &next); /* a switchover begun meanwhile defers it again */
 	free(next);
 }
 

@@ -517,7 +517,7 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	pthread_mutex_init(&a->live_lock, NULL);
 	a->cfg = c;
 	buf_copy_or_clear(a->name, sizeof(a->name), c->name); /* both MEMBER_NAME_MAX */
-	a->dyn = c->bootstrap.dcs;
+	cfg_dynamic_copy(&a->dyn, &c->bootstrap.dcs);	      /* its lists by count (issue 15) */
 	a->cluster = calloc(1, sizeof(*a->cluster));
 	a->dbs = calloc(1, sizeof(*a->dbs));
 	a->in = calloc(1, sizeof(*a->in));
@@ -607,7 +607,7 @@ out_fail:
 	return r;
 }
 
-int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg *out), void *reload_ctx)
+int agent_run(struct cfg *c, int (*reload)(void *ctx, struct cfg **out), void *reload_ctx)
 {
 	struct sigaction sa = { 0 };
 	struct agent *a;

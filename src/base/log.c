@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -20,6 +21,16 @@
 
 /* The only mutable globals besides signal flags (STYLE.md): the log settings. */
 static enum log_level log_threshold = LOG_LEVEL_INFO;
+/* A formatted line: a message of up to LOG_LINE_MAX bytes, stamp, level and name, or its JSON
+ * object. Most lines fit in LOG_STACK_LINE_BYTES on the caller's stack; the worst case (every
+ * message byte escaped as \u00XX, the static fields and field names escaped alike) is formatted
+ * on the heap instead: a frame that large would stay resident in the stack of every thread that
+ * logs (issue 15). */
+#define LOG_STACK_LINE_BYTES (2 * LOG_LINE_MAX)
+#define LOG_WORST_LINE_BYTES                                                                   \
+	(LOG_LINE_MAX * 6 + LOG_STATIC_MAX * (LOG_FIELD_NAME_MAX + LOG_STATIC_VALUE_MAX) * 6 + \
+	 LOG_FIELDS_MAX * LOG_FIELD_NAME_MAX * 6 + 512)
+
 static enum log_format log_fmt = LOG_FORMAT_TEXT;
 static char log_name[64];
 /* Patroni's JSON layout; no fields = gsha's default layout. */
@@ -323,13 +334,24 @@ static void json_line(struct buf *line, const char *stamp, const struct timespec
 	buf_printf(line, "}\n");
 }
 
+/* Formats one line (text or JSON, as configured) into line. */
+static void render_line(struct buf *line, const char *stamp, const struct timespec *ts,
+			enum log_level level, const char *message)
+{
+	if (log_fmt == LOG_FORMAT_JSON)
+		json_line(line, stamp, ts, level, message);
+	else if (log_name[0] != '\0')
+		buf_printf(line, "%s [%s] %s: %s\n", stamp, log_name, log_level_name(level),
+			   message);
+	else
+		buf_printf(line, "%s %s: %s\n", stamp, log_level_name(level), message);
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	char message[LOG_LINE_MAX];
-	/* Worst case: every message byte escaped as \u00XX, plus stamp, level and name. */
-	char storage[LOG_LINE_MAX * 6 +
-		     LOG_STATIC_MAX * (LOG_FIELD_NAME_MAX + LOG_STATIC_VALUE_MAX) * 6 +
-		     LOG_FIELDS_MAX * LOG_FIELD_NAME_MAX * 6 + 512];
+	char storage[LOG_STACK_LINE_BYTES];
+	char *heap;
 	char stamp[40];
 	struct buf line;
 	struct timespec ts;
@@ -355,14 +377,29 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	snprintf(stamp + n, sizeof(stamp) - (size_t)n, ".%03ld UTC", ts.tv_nsec / 1000000);
 
 	buf_init_fixed(&line, storage, sizeof(storage));
-	if (log_fmt == LOG_FORMAT_JSON) {
-		json_line(&line, stamp, &ts, level, message);
-	} else if (log_name[0] != '\0') {
-		buf_printf(&line, "%s [%s] %s: %s\n", stamp, log_name, log_level_name(level),
-			   message);
-	} else {
-		buf_printf(&line, "%s %s: %s\n", stamp, log_level_name(level), message);
+	render_line(&line, stamp, &ts, level, message);
+	if (!line.overflow) {
+		write_line(line.data, line.len);
+		return;
 	}
+	/* A line that escapes to more than the stack buffer: again, in a buffer that holds the
+	 * worst case. */
+	heap = malloc(LOG_WORST_LINE_BYTES);
+	if (heap != NULL) {
+		buf_init_fixed(&line, heap, LOG_WORST_LINE_BYTES);
+		render_line(&line, stamp, &ts, level, message);
+		write_line(line.data, line.len);
+		free(heap);
+		return;
+	}
+	/* Out of memory: the part that fit, its end replaced by a note that it was cut. */
+	{
+		static const char cut[] = " (log line cut: out of memory)\n";
+		size_t len = strnlen(storage, sizeof(storage));
 
-	write_line(line.data, line.len);
+		if (len < sizeof(cut) - 1)
+			len = sizeof(cut) - 1;
+		memcpy(storage + len - (sizeof(cut) - 1), cut, sizeof(cut) - 1);
+		write_line(storage, len);
+	}
 }

@@ -248,14 +248,47 @@ static int check_common_options(const struct db_options *o, char *err, size_t er
 
 /* *dst = *src, but of the parameter list only the entries used: a struct assignment writes all
  * DB_PARAMS_MAX of them (some 140 kB resident for the agent's life; issue 15). */
+/* options_copy() copies every field, but these lists only as far as their counts go: a new
+ * struct db is calloc'ed, so the rest of them is never written and costs no memory (issue 15).
+ * In the order of their offsets (each count before its items): where the items start, the
+ * size of one, where the count is, and how many fit. */
+#define OPT_LIST(items_, count_, max_)                                                            \
+	{                                                                                         \
+		offsetof(struct db_options, items_), sizeof(((struct db_options *)0)->items_[0]), \
+			offsetof(struct db_options, count_), max_                                 \
+	}
+static const struct {
+	size_t items;
+	size_t item_size;
+	size_t count;
+	int max;
+} opt_lists[] = {
+	OPT_LIST(parameters.items, parameters.count, DB_PARAMS_MAX),
+	OPT_LIST(hba, hba_count, DB_HBA_MAX),
+	OPT_LIST(initdb_options, initdb_option_count, DB_TOOL_OPTIONS_MAX),
+	OPT_LIST(basebackup_options, basebackup_option_count, DB_TOOL_OPTIONS_MAX),
+	OPT_LIST(recovery_conf, recovery_conf_count, DB_RECOVERY_CONF_MAX),
+};
+#undef OPT_LIST
+
 static void options_copy(struct db_options *dst, const struct db_options *src)
 {
-	const size_t at = offsetof(struct db_options, parameters);
-	const size_t end = at + sizeof(src->parameters);
+	char *to = (char *)dst;
+	const char *from = (const char *)src;
+	size_t pos = 0;
 
-	memcpy(dst, src, at);
-	db_params_copy(&dst->parameters, &src->parameters);
-	memcpy((char *)dst + end, (const char *)src + end, sizeof(*dst) - end);
+	for (size_t i = 0; i < sizeof(opt_lists) / sizeof(opt_lists[0]); i++) {
+		int count;
+		size_t used, end;
+
+		memcpy(&count, from + opt_lists[i].count, sizeof(count));
+		used = count <= 0 ? 0
+				  : (size_t)(count < opt_lists[i].max ? count : opt_lists[i].max);
+		end = opt_lists[i].items + used * opt_lists[i].item_size;
+		memcpy(to + pos, from + pos, end - pos);
+		pos = opt_lists[i].items + (size_t)opt_lists[i].max * opt_lists[i].item_size;
+	}
+	memcpy(to + pos, from + pos, sizeof(*src) - pos);
 }
 
 int db_new(const struct db_options *opts, struct db **out, char *err, size_t err_cap)

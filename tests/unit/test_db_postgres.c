@@ -2011,10 +2011,48 @@ static void test_set_peers_checks_the_list_and_is_a_no_op_on_postgres(void **sta
 	db_free(db);
 }
 
+/* db_new copies its options' lists only as far as their counts go: the used items arrive, the
+ * unused ones (garbage here) are not copied, so the new struct's pages past them stay untouched
+ * (issue 15); every other field arrives. */
+static void test_new_copies_option_lists_by_count(void **state)
+{
+	struct db_options *o = malloc(sizeof(*o));
+	struct db *db;
+
+	(void)state;
+	assert_non_null(o);
+	base_options(o);
+	o->hba_count = 2;
+	for (int i = 0; i < DB_HBA_MAX; i++)
+		snprintf(o->hba[i], sizeof(o->hba[i]), "host all all 10.0.0.%d/32 md5", i);
+	o->recovery_conf_count = 1;
+	for (int i = 0; i < DB_RECOVERY_CONF_MAX; i++)
+		snprintf(o->recovery_conf[i].name, sizeof(o->recovery_conf[i].name), "p%d", i);
+	o->parameters.count = 1;
+	snprintf(o->parameters.items[0].name, sizeof(o->parameters.items[0].name), "work_mem");
+	snprintf(o->parameters.items[1].name, sizeof(o->parameters.items[1].name), "unused");
+	snprintf(o->log_file, sizeof(o->log_file), "/tmp/pg.log"); /* a field after the lists */
+	db = new_db(o);
+	assert_int_equal(db->opts.hba_count, 2);
+	assert_string_equal(db->opts.hba[1], "host all all 10.0.0.1/32 md5");
+	assert_string_equal(db->opts.hba[2], "");
+	assert_string_equal(db->opts.hba[DB_HBA_MAX - 1], "");
+	assert_string_equal(db->opts.recovery_conf[0].name, "p0");
+	assert_string_equal(db->opts.recovery_conf[1].name, "");
+	assert_string_equal(db->opts.parameters.items[0].name, "work_mem");
+	assert_string_equal(db->opts.parameters.items[1].name, "");
+	assert_string_equal(db->opts.log_file, "/tmp/pg.log");
+	assert_string_equal(db->opts.replication.password, "rep-pass");
+	assert_true(db->opts.use_pg_rewind);
+	db_free(db);
+	free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slot_name_normalizes_like_patroni),
+		cmocka_unit_test(test_new_copies_option_lists_by_count),
 		cmocka_unit_test(test_history_switchpoint),
 		cmocka_unit_test(test_stopped_directory_past_the_fork_must_be_rewound),
 		cmocka_unit_test(test_enum_names_cover_every_value),

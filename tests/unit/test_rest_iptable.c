@@ -104,12 +104,38 @@ static void test_full_table_refuses_until_an_entry_frees(void **state)
 	rest_iptable_done(&t);
 }
 
+/* The table costs the entries its clients use: a freed entry is taken again before one never
+ * used, and entries past the mark stay unwritten (zero, as calloc left them). */
+static void test_churn_reuses_entries_and_leaves_the_rest_unwritten(void **state)
+{
+	static const struct rest_ipentry zero;
+	struct rest_iptable t;
+	unsigned char a[16], b[16];
+
+	(void)state;
+	assert_int_equal(rest_iptable_init(&t, 64), 0);
+	for (uint32_t n = 0; n < 1000; n++) {
+		v4(a, n);
+		v4(b, n + 5000);
+		assert_true(rest_iptable_add(&t, AF_INET, a));
+		assert_true(rest_iptable_add(&t, AF_INET6, b));
+		rest_iptable_remove(&t, AF_INET, a);
+		rest_iptable_remove(&t, AF_INET6, b);
+	}
+	assert_int_equal(t.used, 0);
+	assert_int_equal(t.fresh, 2);
+	for (int i = t.fresh; i < t.capacity; i++)
+		assert_memory_equal(&t.entries[i], &zero, sizeof(zero));
+	rest_iptable_done(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts_per_address_and_family),
 		cmocka_unit_test(test_chains_survive_removal_in_any_order),
 		cmocka_unit_test(test_full_table_refuses_until_an_entry_frees),
+		cmocka_unit_test(test_churn_reuses_entries_and_leaves_the_rest_unwritten),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

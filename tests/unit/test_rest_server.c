@@ -434,6 +434,69 @@ static void test_server_free_accepts_null(void **state)
 	rest_server_free(NULL);
 }
 
+/* A snapshot copy writes the fields before the bulk arrays, and of the arrays only what their
+ * counts cover (config_json: its string): the rest of the destination is left as it was, so a
+ * copy into fresh pages costs what the snapshot holds (issue 15). */
+#define POISON 0xa5
+static bool all_poison(const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (((const unsigned char *)p)[i] != POISON)
+			return false;
+	return true;
+}
+
+static void test_snapshot_copy_writes_only_what_the_counts_cover(void **state)
+{
+	struct rest_snapshot *src = malloc(sizeof(*src));
+	struct rest_snapshot *dst = malloc(sizeof(*dst));
+	size_t head = offsetof(struct rest_snapshot, members);
+
+	(void)state;
+	assert_non_null(src);
+	assert_non_null(dst);
+	memset(src, 0x5a, sizeof(*src)); /* every byte of the head set, not only the known fields */
+	src->member_count = 3;
+	src->history_count = 2;
+	src->failsafe_count = 1;
+	snprintf(src->config_json, sizeof(src->config_json), "{\"ttl\":30}");
+	memset(dst, POISON, sizeof(*dst));
+	rest_snapshot_copy(dst, src);
+	assert_memory_equal(dst, src, head);
+	assert_memory_equal(dst->members, src->members, 3 * sizeof(src->members[0]));
+	assert_true(all_poison(&dst->members[3], (REST_MEMBERS_MAX - 3) * sizeof(dst->members[0])));
+	assert_memory_equal(dst->history, src->history, 2 * sizeof(src->history[0]));
+	assert_true(all_poison(&dst->history[2], (REST_HISTORY_MAX - 2) * sizeof(dst->history[0])));
+	assert_string_equal(dst->config_json, "{\"ttl\":30}");
+	assert_true(all_poison(dst->config_json + strlen("{\"ttl\":30}") + 1,
+			       REST_CONFIG_MAX - strlen("{\"ttl\":30}") - 1));
+	assert_memory_equal(dst->failsafe, src->failsafe, sizeof(src->failsafe[0]));
+	assert_true(
+		all_poison(&dst->failsafe[1], (REST_FAILSAFE_MAX - 1) * sizeof(dst->failsafe[0])));
+
+	/* Counts past the arrays (never published so, but not trusted) copy the whole array. */
+	src->member_count = REST_MEMBERS_MAX + 5;
+	src->history_count = -1;
+	memset(src->config_json, 'x', sizeof(src->config_json)); /* no NUL: stops at the end */
+	memset(dst, POISON, sizeof(*dst));
+	rest_snapshot_copy(dst, src);
+	assert_memory_equal(dst->members, src->members, sizeof(src->members));
+	assert_true(all_poison(dst->history, sizeof(dst->history)));
+	assert_int_equal(strlen(dst->config_json), REST_CONFIG_MAX - 1);
+
+	/* clear: the head zeroed, config_json "", the arrays untouched */
+	memset(dst, POISON, sizeof(*dst));
+	rest_snapshot_clear(dst);
+	for (size_t i = 0; i < head; i++)
+		assert_int_equal(((const unsigned char *)dst)[i], 0);
+	assert_int_equal(dst->member_count, 0);
+	assert_string_equal(dst->config_json, "");
+	assert_true(all_poison(dst->members, sizeof(dst->members)));
+	assert_true(all_poison(dst->config_json + 1, REST_CONFIG_MAX - 1));
+	free(src);
+	free(dst);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +514,7 @@ int main(void)
 		cmocka_unit_test_setup(test_server_missing_certificate_fails_with_message, setup),
 		cmocka_unit_test_setup(test_server_bad_listen_host_fails_with_message, setup),
 		cmocka_unit_test_setup(test_server_free_accepts_null, setup),
+		cmocka_unit_test(test_snapshot_copy_writes_only_what_the_counts_cover),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
