@@ -340,6 +340,10 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 	if (a->acted)
 		due = clock_mono_ms() +
 		      ha_retry_wait_ms(&a->retry, AFTER_ACTION_WAIT_MS, a->dyn.loop_wait_ms);
+	/* The key just taken was a transaction of this node's own: the next cycle's read (read_next)
+	 * sees it without waiting, and the promotion it decides is what a node loss waits for. */
+	if (a->race_won)
+		due = clock_mono_ms();
 	while (!agent_stop_requested) {
 		struct pollfd fds[4];
 		int64_t now = clock_mono_ms(), left = due - now, timeout;
