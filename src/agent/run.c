@@ -194,9 +194,13 @@ static enum ha_action cycle(struct agent *a)
 	if (a->out.action != HA_ACT_SHUTDOWN && a->out.action != HA_ACT_HALT) {
 		serve_requests(a);
 		/* What is published must be what the database is now, not before the action. */
-		if (a->acted)
+		if (a->acted && !a->race_won)
 			(void)db_get_status(a->db, a->dbs);
-		if (a->view_ok) {
+		/* A won race leaves the upkeep (slots, parameters, the member key) to the cycle after
+		 * the promotion: it is no use to anyone before, and its database calls stood between
+		 * the key and the promotion (a slot query's connect hung 0.6 s at load 25: issue 14,
+		 * docs/timing.md "Synchronous node loss"). */
+		if (a->view_ok && !a->race_won) {
 			set_db_peers(a);
 			apply_params(a);
 			maintain_as_leader(a);
@@ -205,7 +209,7 @@ static enum ha_action cycle(struct agent *a)
 		settle_role(a);
 		if (a->view_ok && !db_task_running(a->db))
 			finish_promotion(a);
-		if (a->lease_ok)
+		if (a->lease_ok && !a->race_won)
 			touch_member(a);
 	}
 	dcs_cap_calls(a->dcs, 0);
