@@ -365,9 +365,8 @@ void hd_decide_replica(struct ctx *c)
 		if (hd_sync_active(c) && !in->policy.synchronous_quorum && !candidate_me &&
 		    !hd_in_sync_set(c, c->me)) {
 			hd_act(c, HA_ACT_RELEASE_LEADER,
-			       "releasing the leader key: synchronous mode and the sync key no "
-			       "longer "
-			       "names me");
+			       "releasing the leader key: synchronous mode and the sync key "
+			       "no longer names me");
 			return;
 		}
 		if (in->policy.synchronous_quorum) {
