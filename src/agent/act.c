@@ -260,6 +260,10 @@ static void start_outcome(struct agent *a, const char *what, int rc, const char 
 			what, db_role_name(a->dbs->role));
 }
 
+/* After a promotion stopped by a sync key changed since it was read: the next look, on a new
+ * read. */
+#define AFTER_SYNC_KEY_CONFLICT_MS 50
+
 /* While the leader's promotion runs, how often a member waiting to rewind against it looks (a
  * connection to the leader each time). */
 #define PROMOTION_POLL_MS 100
@@ -501,6 +505,7 @@ void act(struct agent *a)
 	bool last_failed;
 	int rc;
 
+	a->race_won = false;
 	if (handover_hold(a)) {
 		a->acted = false;
 		return;
@@ -603,6 +608,7 @@ void act(struct agent *a)
 			break;
 		}
 		rc = dcs_take_leader(a->dcs, msg, sizeof(msg));
+		a->race_won = rc == 0;
 		if (rc == 0)
 			log_notice("acquired the leader key");
 		else if (rc == DCS_ERR_CONFLICT)
@@ -623,6 +629,23 @@ void act(struct agent *a)
 				log_warning("could not clear the failover key: %s", msg);
 			release_leader(a, lsn);
 			break;
+		}
+		/* The sync key first, as Patroni does: from the moment this server can acknowledge
+		 * a commit the key must name it, and a key changed since the view (the last leader
+		 * dropping me from it) stops the promotion; the next cycle decides on a new read. */
+		if (o->sync_key_first) {
+			struct ha_names none;
+
+			memset(&none, 0, sizeof(none));
+			rc = write_sync_key_names(a, &none, 0);
+			if (rc != 0) {
+				if (rc == DCS_ERR_CONFLICT)
+					log_info("not promoting yet: the sync key changed since it "
+						 "was read");
+				a->out.wake_by_ms = clock_mono_ms() + AFTER_SYNC_KEY_CONFLICT_MS;
+				break;
+			}
+			log_info("wrote the sync key as its new leader before promoting");
 		}
 		if (a->dyn.synchronous_mode) {
 			if (sync_from_names(&o->sync, o->sync_placeholder, o->sync_num, o->sync_any,

@@ -157,6 +157,9 @@ struct agent {
 	bool params_applied;
 	int64_t loop_duration_ms;
 	bool acted; /* this cycle changed the DCS or the database */
+	/* This cycle took the leader key: the next one (a read, then the promotion) starts at once,
+	 * not after AFTER_ACTION_WAIT_MS (run.c). */
+	bool race_won;
 	/* This cycle's action failed (act.c, act_fail): its line and level, or a DCS failure that
 	 * note_dcs_error already logged; and the pace and voice of failures in a row (ha_retry.h). */
 	char act_failure[HA_RETRY_TEXT_MAX];
@@ -372,6 +375,9 @@ bool names_contain(const struct ha_names *names, const char *name);
 
 /* Writes the sync key naming a->out.sync. */
 void write_sync_key(struct agent *a);
+/* Writes the sync key: this node as leader, names as standbys, CAS on the view's key. Returns 0,
+ * DCS_ERR_CONFLICT or another dcs_error (logged). */
+int write_sync_key_names(struct agent *a, const struct ha_names *names, int quorum);
 /* Status and failsafe key, while this node leads. */
 void maintain_as_leader(struct agent *a);
 

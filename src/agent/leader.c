@@ -92,19 +92,20 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* The sync key after a change of the synchronous standbys (Patroni's format). */
-void write_sync_key(struct agent *a)
+/* The sync key after a change of the synchronous standbys (Patroni's format): this node as
+ * its leader, names as its standbys, compare-and-swap on the one in the view. Returns 0,
+ * DCS_ERR_CONFLICT (changed since: nothing written), or another dcs_error, logged. */
+int write_sync_key_names(struct agent *a, const struct ha_names *names, int quorum)
 {
-	const struct ha_output *o = &a->out;
 	char msg[DCS_MSG_MAX] = "", json[DCS_SYNC_DOC_MAX + 1];
-	struct dcs_sync_doc d = { .standby_count = o->sync.count, .quorum = o->sync_quorum };
+	struct dcs_sync_doc d = { .standby_count = names->count, .quorum = quorum };
 	int rc = 0;
 
-	if (buf_copy(d.leader, sizeof(d.leader), a->cfg->name) != 0 ||
-	    o->sync.count > DCS_MEMBERS_MAX)
+	if (buf_copy(d.leader, sizeof(d.leader), a->cfg->name) != 0 || names->count < 0 ||
+	    names->count > DCS_MEMBERS_MAX)
 		rc = DCS_ERR_INVALID_ARGUMENT;
-	for (int i = 0; rc == 0 && i < o->sync.count; i++)
-		if (buf_copy(d.standbys[i], sizeof(d.standbys[i]), o->sync.name[i]) != 0)
+	for (int i = 0; rc == 0 && i < names->count; i++)
+		if (buf_copy(d.standbys[i], sizeof(d.standbys[i]), names->name[i]) != 0)
 			rc = DCS_ERR_INVALID_ARGUMENT;
 	if (rc != 0) {
 		snprintf(msg, sizeof(msg), "a member name is longer than %d bytes",
@@ -121,6 +122,13 @@ void write_sync_key(struct agent *a)
 				  NULL, msg, sizeof(msg));
 	if (rc != 0 && rc != DCS_ERR_CONFLICT)
 		note_dcs_error(a, "could not write the sync key", rc, msg);
+	return rc;
+}
+
+void write_sync_key(struct agent *a)
+{
+	/* a failure is logged there; the next cycle decides on a new read */
+	(void)write_sync_key_names(a, &a->out.sync, a->out.sync_quorum);
 }
 
 /* Failsafe mode: the leader keeps the failsafe key = every member's api_url, itself included,

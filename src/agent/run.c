@@ -199,9 +199,13 @@ static enum ha_action cycle(struct agent *a)
 	if (a->out.action != HA_ACT_SHUTDOWN && a->out.action != HA_ACT_HALT) {
 		serve_requests(a);
 		/* What is published must be what the database is now, not before the action. */
-		if (a->acted)
+		if (a->acted && !a->race_won)
 			(void)db_get_status(a->db, a->dbs);
-		if (a->view_ok) {
+		/* A won race leaves the upkeep (slots, parameters, the member key) to the cycle after
+		 * the promotion: it is no use to anyone before, and its database calls stood between
+		 * the key and the promotion (a slot query's connect hung 0.6 s at load 25: issue 14,
+		 * docs/timing.md "Synchronous node loss"). */
+		if (a->view_ok && !a->race_won) {
 			set_db_peers(a);
 			apply_params(a);
 			maintain_as_leader(a);
@@ -210,7 +214,7 @@ static enum ha_action cycle(struct agent *a)
 		settle_role(a);
 		if (a->view_ok && !db_task_running(a->db))
 			finish_promotion(a);
-		if (a->lease_ok)
+		if (a->lease_ok && !a->race_won)
 			touch_member(a);
 	}
 	dcs_cap_calls(a->dcs, 0);
@@ -345,6 +349,10 @@ static void wait_next(struct agent *a, int64_t cycle_start_ms)
 	if (a->acted)
 		due = clock_mono_ms() +
 		      ha_retry_wait_ms(&a->retry, AFTER_ACTION_WAIT_MS, a->dyn.loop_wait_ms);
+	/* The key just taken was a transaction of this node's own: the next cycle's read (read_next)
+	 * sees it without waiting, and the promotion it decides is what a node loss waits for. */
+	if (a->race_won)
+		due = clock_mono_ms();
 	while (!agent_stop_requested) {
 		struct pollfd fds[4];
 		int64_t now = clock_mono_ms(), left = due - now, timeout;

@@ -365,6 +365,11 @@ struct ha_output {
 	/* SET_SYNC_NAMES/PROMOTE: strict mode, nobody eligible: list the placeholder so writes
 	 * block */
 	bool sync_placeholder;
+	/* PROMOTE in synchronous mode (not quorum): first write the sync key naming me as its
+	 * leader with no standbys, compare-and-swap on the one observed, and promote only if that
+	 * write succeeded (Patroni's write_sync_state before it promotes; docs/timing.md,
+	 * "Synchronous node loss") */
+	bool sync_key_first;
 	bool stop_db;		    /* SHUTDOWN: stop the database */
 	bool release_leader;	    /* SHUTDOWN: then release the leader key */
 	bool leader;		    /* I hold the key and can prove my lease (REST "/" = 200) */

@@ -359,10 +359,24 @@ void hd_decide_replica(struct ctx *c)
 			       HA_TERM_MAX, (long long)in->dcs.term, (long long)in->db.term);
 			return;
 		}
-		if (in->policy.synchronous_quorum)
+		/* The race saw me in the sync set on the view before it; the sync key's last leader
+		 * may have dropped me since (its last write before its lease ran out). Only a
+		 * member the key names holds every acknowledged commit. */
+		if (hd_sync_active(c) && !in->policy.synchronous_quorum && !candidate_me &&
+		    !hd_in_sync_set(c, c->me)) {
+			hd_act(c, HA_ACT_RELEASE_LEADER,
+			       "releasing the leader key: synchronous mode and the sync key "
+			       "no longer names me");
+			return;
+		}
+		if (in->policy.synchronous_quorum) {
 			quorum_prepromote(c);
-		else if (in->policy.synchronous_mode)
+		} else if (in->policy.synchronous_mode) {
 			c->out->sync_placeholder = in->policy.synchronous_mode_strict;
+			c->out->sync_key_first =
+				!(in->dcs.sync.present && name_eq(in->dcs.sync.leader, c->me) &&
+				  in->dcs.sync.standbys.count == 0);
+		}
 		if (c->opengauss)
 			hd_act(c, HA_ACT_PROMOTE,
 			       "promoted self to leader by acquiring session lock (term %lld -> "

@@ -67,6 +67,9 @@ writer_start node1
 t_wait_for 60 "the writer to get 30 commits acknowledged" acked_past 30
 
 # ---- kill the primary mid-stream: agent and postmaster, -9.
+rev0=$(ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" --command-timeout=2s get -w json \
+	"/service/$C_SCOPE/leader" | sed -n 's/.*"revision":\([0-9]*\).*/\1/p')
+[ -n "$rev0" ] || t_fail "could not read etcd's revision before the kill"
 kill_primary_under_writer node1
 acked=$ACKED_TOTAL
 t_wait_for 60 "a new leader" leader_is_one_of node2 node3
@@ -75,6 +78,56 @@ t_assert_eq "$sync1" "$new_leader" "failover: the synchronous standby $sync1 too
 t_wait_for 30 "$new_leader to run as primary" role_is "$new_leader" primary
 missing=$(acked_missing "$new_leader")
 t_assert_eq 0 "$missing" "failover: all $acked acknowledged rows are on $new_leader"
+
+# Issue 14 (docs/timing.md, "Synchronous node loss"): the sync key names the new leader before
+# it can acknowledge a commit, as Patroni's write_sync_state before its promotion: in the keys'
+# history since the kill, the sync key's first write naming $new_leader as its leader comes
+# before the first member key of $new_leader saying it runs as primary.
+prefix=$(printf '%s' "/service/$C_SCOPE/" | base64 -w0)
+prefix_end=$(printf '%s' "/service/${C_SCOPE}0" | base64 -w0)
+curl -s -N -m 3 "$ETCD_URL/v3/watch" -d "{\"create_request\": {\"key\": \"$prefix\", \
+\"range_end\": \"$prefix_end\", \"start_revision\": $((rev0 + 1))}}" >"$C_DIR/watch.json" || true
+order=$(python3 - "$C_DIR/watch.json" "/service/$C_SCOPE" "$new_leader" <<'PY'
+import base64, json, sys
+text, scope, me = open(sys.argv[1]).read(), sys.argv[2], sys.argv[3]
+dec, pos, sync_rev, primary_rev = json.JSONDecoder(), 0, None, None
+while True:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    if pos >= len(text):
+        break
+    try:
+        doc, pos = dec.raw_decode(text, pos)
+    except ValueError:
+        break
+    for ev in doc.get("result", {}).get("events") or []:
+        kv = ev.get("kv", {})
+        if ev.get("type") == "DELETE":
+            continue
+        key = base64.b64decode(kv.get("key", "")).decode()
+        rev = int(kv.get("mod_revision", 0))
+        try:
+            val = json.loads(base64.b64decode(kv.get("value", "")).decode())
+        except ValueError:
+            continue
+        if not isinstance(val, dict):
+            continue
+        if key == scope + "/sync" and val.get("leader") == me and sync_rev is None:
+            sync_rev = rev
+        if key == scope + "/members/" + me and val.get("role") in ("primary", "master") \
+                and primary_rev is None:
+            primary_rev = rev
+print(sync_rev, primary_rev)
+PY
+)
+read -r sync_rev primary_rev <<<"$order"
+echo "---- since revision $rev0: sync key names $new_leader at $sync_rev, its member key says primary at $primary_rev"
+case "$sync_rev$primary_rev" in *None*) t_fail "the keys' history lacks a write: sync $sync_rev, primary $primary_rev" ;; esac
+if [ "$sync_rev" -lt "$primary_rev" ]; then
+	t_pass "failover: the sync key named $new_leader (revision $sync_rev) before it ran as primary (member key at $primary_rev)"
+else
+	t_fail "failover: $new_leader ran as primary (member key at $primary_rev) before the sync key named it (revision $sync_rev)"
+fi
 
 # ---- the new leader keeps the sync key and parameter, with the remaining replica.
 t_wait_for 60 "$new_leader to make $async1 its synchronous standby" sync_maintained "$new_leader"

@@ -680,6 +680,61 @@ static void test_decide_strict_sync_promotion_blocks_writes(void **state)
 	assert_int_equal(out.sync.count, 0);
 }
 
+/* A synchronous standby that took the key writes the sync key as its leader before it
+ * promotes (Patroni's write_sync_state), unless the key says so already. */
+static void test_decide_sync_promotion_writes_sync_key_first(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.db.is_primary = false;
+	in.policy.synchronous_mode = true;
+	in.dcs.sync.present = true;
+	fix_set(in.dcs.sync.leader, MEMBER_NAME_MAX, "node2");
+	fix_names_add(&in.dcs.sync.standbys, "node1");
+	decide();
+	assert_action("promote");
+	assert_true(out.sync_key_first);
+	assert_false(out.sync_placeholder);
+	assert_int_equal(out.sync.count, 0);
+	/* a promotion that outlasted its cycle: the key names me already */
+	memset(&in.dcs.sync.standbys, 0, sizeof(in.dcs.sync.standbys));
+	fix_set(in.dcs.sync.leader, MEMBER_NAME_MAX, "node1");
+	decide();
+	assert_action("promote");
+	assert_false(out.sync_key_first);
+	/* no sync key yet (synchronous mode just turned on): written first too */
+	in.dcs.sync.present = false;
+	decide();
+	assert_action("promote");
+	assert_true(out.sync_key_first);
+	/* asynchronous: no sync key */
+	in.policy.synchronous_mode = false;
+	decide();
+	assert_action("promote");
+	assert_false(out.sync_key_first);
+}
+
+/* The key taken on a view in which the sync key named me; it names others now (the last leader
+ * dropped me just before its lease ran out): only a member it names may promote. */
+static void test_decide_sync_holder_dropped_from_key_releases(void **state)
+{
+	(void)state;
+	fix_primary(&in);
+	in.db.is_primary = false;
+	in.policy.synchronous_mode = true;
+	in.dcs.sync.present = true;
+	fix_set(in.dcs.sync.leader, MEMBER_NAME_MAX, "node2");
+	fix_names_add(&in.dcs.sync.standbys, "node3");
+	decide();
+	assert_action("release-leader");
+	assert_reason_has("sync key no longer names me");
+	/* quorum commit decides by votes instead (quorum_prepromote) */
+	in.policy.synchronous_quorum = true;
+	decide();
+	assert_action("promote");
+	assert_false(out.sync_key_first);
+}
+
 static void test_decide_paused_holder_replica_releases(void **state)
 {
 	(void)state;
@@ -1634,6 +1689,8 @@ int main(void)
 		cmocka_unit_test(
 			test_decide_holder_replica_without_provable_lease_does_not_promote),
 		cmocka_unit_test(test_decide_strict_sync_promotion_blocks_writes),
+		cmocka_unit_test(test_decide_sync_promotion_writes_sync_key_first),
+		cmocka_unit_test(test_decide_sync_holder_dropped_from_key_releases),
 		cmocka_unit_test(test_decide_paused_holder_replica_releases),
 		cmocka_unit_test(test_decide_lost_key_while_promoting_cancels),
 		cmocka_unit_test(test_decide_busy_waits),
