@@ -16,6 +16,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "curl_api.h"
 #include "curl_init.h"
 #include "gsctl.h"
 
@@ -133,7 +134,10 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	if (curl_init_once(err, sizeof(err)) != 0) {
+	/* gsctl talks to whatever the members' api_url and the DCS say, https included: in a
+	 * minimal build it loads libcurl's TLS build whatever its configuration (a short-lived
+	 * command; the agent's footprint is what docs/architecture.md "Footprint" is about). */
+	if (curl_api_use_tls(err, sizeof(err)) != 0 || curl_init_once(err, sizeof(err)) != 0) {
 		ctl_say_error("%s", err);
 		return CTL_EXIT_FAILED;
 	}
@@ -221,7 +225,7 @@ out:
 	free(x.cluster);
 	free(x.view);
 	free(x.cfg);
-	curl_global_cleanup();
+	curlapi->curl_global_cleanup();
 	fflush(stdout);
 	return rc;
 }

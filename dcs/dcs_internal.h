@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "curl_api.h"
 #include "dcs.h"
 #include "dcs_codec.h"
 #include "dcs_view.h"

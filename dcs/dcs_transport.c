@@ -51,27 +51,27 @@ static int make_url(const char *host, const char *protocol, char *out, size_t ca
 
 void dcs_conn_setup(const struct dcs_client *c, CURL *h)
 {
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	curlapi->curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curlapi->curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curlapi->curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curlapi->curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curlapi->curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
 	if (c->opts.cacert[0]) {
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->opts.cacert);
+		curlapi->curl_easy_setopt(h, CURLOPT_CAINFO, c->opts.cacert);
 		/* etcd3.cacert is the one CA to trust, as in Patroni (Python's ssl loads the system
 		 * store only when no CA is given). Debian's libcurl would also load every certificate
 		 * in /etc/ssl/certs for each connection: about 5 MB per handle on GnuTLS. */
-		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+		curlapi->curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
 	}
 	if (c->opts.cert[0])
-		curl_easy_setopt(h, CURLOPT_SSLCERT, c->opts.cert);
+		curlapi->curl_easy_setopt(h, CURLOPT_SSLCERT, c->opts.cert);
 	if (c->opts.key[0])
-		curl_easy_setopt(h, CURLOPT_SSLKEY, c->opts.key);
+		curlapi->curl_easy_setopt(h, CURLOPT_SSLKEY, c->opts.key);
 }
 
 CURL *dcs_conn_handle(const struct dcs_client *c)
 {
-	CURL *h = curl_easy_init();
+	CURL *h = curlapi->curl_easy_init();
 
 	if (h != NULL)
 		dcs_conn_setup(c, h);
@@ -149,7 +149,7 @@ struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, siz
 		c->attempt_ms = DCS_ATTEMPT_MIN_MS;
 	c->conn.curl = dcs_conn_handle(c);
 	c->side_conn.curl = dcs_conn_handle(c);
-	c->multi = curl_multi_init();
+	c->multi = curlapi->curl_multi_init();
 	if (c->conn.curl == NULL || c->side_conn.curl == NULL || c->multi == NULL) {
 		err_set(err, errlen, "could not create a libcurl handle");
 		goto out_free_curl;
@@ -170,11 +170,11 @@ struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, siz
 	return c;
 out_free_curl:
 	if (c->multi)
-		curl_multi_cleanup(c->multi);
+		curlapi->curl_multi_cleanup(c->multi);
 	if (c->conn.curl)
-		curl_easy_cleanup(c->conn.curl);
+		curlapi->curl_easy_cleanup(c->conn.curl);
 	if (c->side_conn.curl)
-		curl_easy_cleanup(c->side_conn.curl);
+		curlapi->curl_easy_cleanup(c->side_conn.curl);
 out_free_c:
 	free(c);
 	return NULL;
@@ -185,9 +185,9 @@ void dcs_client_free(struct dcs_client *c)
 	if (c == NULL)
 		return;
 	dcs_watch_stop(c);
-	curl_multi_cleanup(c->multi);
-	curl_easy_cleanup(c->conn.curl);
-	curl_easy_cleanup(c->side_conn.curl);
+	curlapi->curl_multi_cleanup(c->multi);
+	curlapi->curl_easy_cleanup(c->conn.curl);
+	curlapi->curl_easy_cleanup(c->side_conn.curl);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->side_lock);
 	pthread_mutex_destroy(&c->token_lock);
@@ -246,24 +246,24 @@ struct curl_slist *dcs_http_headers(const char *token)
 	char auth[DCS_AUTH_HEADER_MAX];
 	struct curl_slist *h = NULL, *t;
 
-	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curlapi->curl_slist_append(h, "Content-Type: application/json");
 	if (h == NULL)
 		return NULL;
-	t = curl_slist_append(h, "Expect:");
+	t = curlapi->curl_slist_append(h, "Expect:");
 	if (t == NULL)
 		goto out_free_h;
 	h = t;
 	if (token[0]) {
 		if (buf_format(auth, sizeof(auth), "Authorization: %s", token) < 0)
 			goto out_free_h;
-		t = curl_slist_append(h, auth);
+		t = curlapi->curl_slist_append(h, auth);
 		if (t == NULL)
 			goto out_free_h;
 		h = t;
 	}
 	return h;
 out_free_h:
-	curl_slist_free_all(h);
+	curlapi->curl_slist_free_all(h);
 	return NULL;
 }
 
@@ -282,24 +282,25 @@ static int perform(CURL *h, const char *url, const struct buf *req, const char *
 		return DCS_ERR_NO_MEMORY;
 	}
 	buf_reset(resp);
-	curl_easy_setopt(h, CURLOPT_URL, url);
+	curlapi->curl_easy_setopt(h, CURLOPT_URL, url);
 	if (req != NULL) {
-		curl_easy_setopt(h, CURLOPT_POST, 1L);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->data ? req->data : "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
+		curlapi->curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curlapi->curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->data ? req->data : "");
+		curlapi->curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
 	} else {
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		curlapi->curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	}
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 1));
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(connect_ms > 0 ? connect_ms : 1));
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dcs_on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	cc = curl_easy_perform(h);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(headers);
+	curlapi->curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+	curlapi->curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(timeout_ms > 0 ? timeout_ms : 1));
+	curlapi->curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+				  (long)(connect_ms > 0 ? connect_ms : 1));
+	curlapi->curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, dcs_on_body);
+	curlapi->curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+	curlapi->curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	cc = curlapi->curl_easy_perform(h);
+	curlapi->curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curlapi->curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	curlapi->curl_slist_free_all(headers);
 	if (cc == CURLE_WRITE_ERROR && resp->overflow) {
 		err_set(msg, msglen, "%s: reply larger than %zu bytes", url, resp->limit);
 		return DCS_ERR_INVALID_RESPONSE;
@@ -309,29 +310,29 @@ static int perform(CURL *h, const char *url, const struct buf *req, const char *
 
 		/* etcd refusing a client certificate may just reset the connection, and curl then
 		 * speaks of sockets: say which step failed, and what to check. */
-		curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &tcp_us);
-		curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &tls_us);
+		curlapi->curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &tcp_us);
+		curlapi->curl_easy_getinfo(h, CURLINFO_APPCONNECT_TIME_T, &tls_us);
 		long answered = 0;
 
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &answered);
+		curlapi->curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &answered);
 		if (strncmp(url, "https:", 6) == 0 && tcp_us > 0 && tls_us == 0)
 			err_set(msg, msglen,
 				"%s: TLS handshake failed (check etcd3.cacert, etcd3.cert and "
 				"etcd3.key): %s",
-				url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+				url, errbuf[0] ? errbuf : curlapi->curl_easy_strerror(cc));
 		else if (strncmp(url, "https:", 6) == 0 && tls_us > 0 && answered == 0)
 			/* TLS 1.3: the server checks the client certificate after the client's side
 			 * of the handshake is done, and refuses it by closing the connection. */
 			err_set(msg, msglen,
 				"%s: the TLS connection was closed before any answer (a client "
 				"certificate etcd refused? check etcd3.cert and etcd3.key): %s",
-				url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+				url, errbuf[0] ? errbuf : curlapi->curl_easy_strerror(cc));
 		else
 			err_set(msg, msglen, "%s: %s", url,
-				errbuf[0] ? errbuf : curl_easy_strerror(cc));
+				errbuf[0] ? errbuf : curlapi->curl_easy_strerror(cc));
 		return DCS_ERR_TRANSIENT;
 	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http);
+	curlapi->curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http);
 	return DCS_OK;
 }
 

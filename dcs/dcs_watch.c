@@ -348,35 +348,35 @@ static bool watch_follow(struct watch_state *ws)
 		buf_done(&req);
 		return false;
 	}
-	curl_easy_reset(ws->stream);
+	curlapi->curl_easy_reset(ws->stream);
 	dcs_conn_setup(c, ws->stream);
-	curl_easy_setopt(ws->stream, CURLOPT_URL, url);
-	curl_easy_setopt(ws->stream, CURLOPT_POSTFIELDS, req.data);
-	curl_easy_setopt(ws->stream, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len);
-	curl_easy_setopt(ws->stream, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(ws->stream, CURLOPT_CONNECTTIMEOUT_MS, (long)c->attempt_ms);
-	curl_easy_setopt(ws->stream, CURLOPT_WRITEFUNCTION, dcs_on_body);
-	curl_easy_setopt(ws->stream, CURLOPT_WRITEDATA, &ws->line);
-	curl_multi_add_handle(c->multi, ws->stream);
+	curlapi->curl_easy_setopt(ws->stream, CURLOPT_URL, url);
+	curlapi->curl_easy_setopt(ws->stream, CURLOPT_POSTFIELDS, req.data);
+	curlapi->curl_easy_setopt(ws->stream, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req.len);
+	curlapi->curl_easy_setopt(ws->stream, CURLOPT_HTTPHEADER, headers);
+	curlapi->curl_easy_setopt(ws->stream, CURLOPT_CONNECTTIMEOUT_MS, (long)c->attempt_ms);
+	curlapi->curl_easy_setopt(ws->stream, CURLOPT_WRITEFUNCTION, dcs_on_body);
+	curlapi->curl_easy_setopt(ws->stream, CURLOPT_WRITEDATA, &ws->line);
+	curlapi->curl_multi_add_handle(c->multi, ws->stream);
 	next_probe = clock_mono_ms() + interval;
 	while (!stopping(c)) {
 		struct CURLMsg *m;
 		int left;
 		bool done = false;
 
-		curl_multi_perform(c->multi, &running);
+		curlapi->curl_multi_perform(c->multi, &running);
 		if (!watch_lines(ws)) {
 			resync = ws->rc == DCS_ERR_COMPACTED || ws->reload;
 			if (ws->reload)
 				ws->rev = 0;
 			break;
 		}
-		while ((m = curl_multi_info_read(c->multi, &left)) != NULL) {
+		while ((m = curlapi->curl_multi_info_read(c->multi, &left)) != NULL) {
 			if (m->msg == CURLMSG_DONE)
 				done = true;
 			if (done && m->data.result != CURLE_OK)
 				err_set(ws->msg, sizeof(ws->msg), "watch stream on %s: %s", url,
-					curl_easy_strerror(m->data.result));
+					curlapi->curl_easy_strerror(m->data.result));
 		}
 		if (done || running == 0) {
 			long http = 0;
@@ -392,7 +392,7 @@ static bool watch_follow(struct watch_state *ws)
 				resync = true;
 				break;
 			}
-			curl_easy_getinfo(ws->stream, CURLINFO_RESPONSE_CODE, &http);
+			curlapi->curl_easy_getinfo(ws->stream, CURLINFO_RESPONSE_CODE, &http);
 			dcs_codec_status(http, ws->line.data, ws->line.len, &st);
 			if (st.rc != DCS_OK) {
 				err_set(ws->msg, sizeof(ws->msg), "watch on %s: %s", url,
@@ -465,13 +465,13 @@ static bool watch_follow(struct watch_state *ws)
 			 * (curl_multi_poll takes the earlier) or dcs_watch_stop's wakeup: nothing
 			 * else wakes an idle watch. */
 			int64_t wait = next_probe - clock_mono_ms();
-			curl_multi_poll(c->multi, NULL, 0, wait < 1 ? 1 : (int)wait, NULL);
+			curlapi->curl_multi_poll(c->multi, NULL, 0, wait < 1 ? 1 : (int)wait, NULL);
 		}
 	}
 	set_live(c, false);
-	curl_multi_remove_handle(c->multi, ws->stream);
-	curl_easy_setopt(ws->stream, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
+	curlapi->curl_multi_remove_handle(c->multi, ws->stream);
+	curlapi->curl_easy_setopt(ws->stream, CURLOPT_HTTPHEADER, NULL);
+	curlapi->curl_slist_free_all(headers);
 	buf_done(&req);
 	return resync;
 }
@@ -541,7 +541,7 @@ static void *watch_main(void *arg)
 
 	buf_init(&ws.line, DCS_WATCH_LINE_MAX);
 	ws.probe.curl = dcs_conn_handle(c);
-	ws.stream = curl_easy_init();
+	ws.stream = curlapi->curl_easy_init();
 	if (ws.probe.curl == NULL || ws.stream == NULL)
 		goto out_free;
 	pthread_mutex_lock(&c->lock);
@@ -587,9 +587,9 @@ static void *watch_main(void *arg)
 	}
 out_free:
 	if (ws.stream)
-		curl_easy_cleanup(ws.stream);
+		curlapi->curl_easy_cleanup(ws.stream);
 	if (ws.probe.curl)
-		curl_easy_cleanup(ws.probe.curl);
+		curlapi->curl_easy_cleanup(ws.probe.curl);
 	buf_done(&ws.line);
 	return NULL;
 }
@@ -626,7 +626,7 @@ void dcs_watch_stop(struct dcs_client *c)
 	pthread_mutex_unlock(&c->watch_lock);
 	if (!running)
 		return;
-	curl_multi_wakeup(c->multi);
+	curlapi->curl_multi_wakeup(c->multi);
 	pthread_join(c->watch_thread, NULL);
 	c->watch_running = false;
 }

@@ -599,4 +599,14 @@ int rest_server_port(const struct rest_server *server);
  * everything. Accepts NULL. */
 void rest_server_free(struct rest_server *server);
 
+/* Makes the REST server able to serve HTTPS: in a build linking the minimal libraries, loads
+ * libmicrohttpd's HTTPS build (with GnuTLS) by dlopen, once (docs/architecture.md, "Footprint");
+ * elsewhere does nothing. Call it at start-up, before the first rest_server_new(), when
+ * restapi.certfile is set: servers and responses of one build never meet the other's, so the
+ * choice holds for the process's life. Returns 0, or -ENOENT with the reason in err. */
+int rest_mhd_use_tls(char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* True when the REST server can serve HTTPS. */
+bool rest_mhd_has_tls(void);
+
 #endif

@@ -16,10 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <microhttpd.h>
-
 #include "clock.h"
 #include "rest_cache.h"
+#include "rest_mhd.h"
 
 /* The Server header value. */
 #define REST_SERVER_HEADER_MAX 96
@@ -75,33 +74,35 @@ struct MHD_Response *rest_mhd_response(const struct rest_options *opts,
 	char server_hdr[REST_SERVER_HEADER_MAX];
 
 	if (r->bare) {
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		resp = rest_mhd->MHD_create_response_from_buffer(0, (void *)"",
+								 MHD_RESPMEM_PERSISTENT);
 	} else {
-		resp = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
-						       MHD_RESPMEM_MUST_COPY);
+		resp = rest_mhd->MHD_create_response_from_buffer(
+			r->body_len, r->body ? r->body : (void *)"", MHD_RESPMEM_MUST_COPY);
 	}
 	if (!resp)
 		return NULL;
 	/* HTTP/1.0, as Patroni's BaseHTTPRequestHandler: the connection closes after one
 	 * response unless the client asked for keep-alive (Connection: keep-alive). */
-	(void)MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
+	(void)rest_mhd->MHD_set_response_options(resp, MHD_RF_HTTP_1_0_SERVER, MHD_RO_END);
 	if (r->bare)
 		return resp;
-	(void)MHD_add_response_header(
+	(void)rest_mhd->MHD_add_response_header(
 		resp, MHD_HTTP_HEADER_SERVER,
 		rest_server_header(opts, snap, server_hdr, sizeof(server_hdr)));
 	if (r->content_type)
-		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+		(void)rest_mhd->MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+							r->content_type);
 	if (r->html_error)
-		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+		(void)rest_mhd->MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (r->www_authenticate)
-		(void)MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-					      "Basic realm=\"Patroni\"");
+		(void)rest_mhd->MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+							"Basic realm=\"Patroni\"");
 	if (r->lsn_header[0])
-		(void)MHD_add_response_header(resp, "lsn", r->lsn_header);
+		(void)rest_mhd->MHD_add_response_header(resp, "lsn", r->lsn_header);
 	for (int i = 0; i < opts->extra_header_count && i < REST_EXTRA_HEADERS_MAX; i++)
-		(void)MHD_add_response_header(resp, opts->extra_headers[i].name,
-					      opts->extra_headers[i].value);
+		(void)rest_mhd->MHD_add_response_header(resp, opts->extra_headers[i].name,
+							opts->extra_headers[i].value);
 	return resp;
 }
 
@@ -140,7 +141,7 @@ static void entry_free(struct rest_cache_entry *e)
 {
 	if (!e)
 		return;
-	MHD_destroy_response(e->resp);
+	rest_mhd->MHD_destroy_response(e->resp);
 	free(e);
 }
 

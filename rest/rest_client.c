@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "curl_api.h"
 #include "curl_init.h"
 #include "err.h"
 
@@ -86,58 +87,59 @@ static int transfer_setup(const struct rest_client_options *o, struct transfer *
 		return r->rc = err_fail(r->err, sizeof(r->err), -EINVAL, "bad request");
 	if (curl_init_once(r->err, sizeof(r->err)) != 0)
 		return r->rc = -ENOMEM;
-	c = t->easy = curl_easy_init();
+	c = t->easy = curlapi->curl_easy_init();
 	if (c == NULL)
 		return r->rc = err_fail(r->err, sizeof(r->err), -ENOMEM,
 					"could not start a HTTP client");
-	curl_easy_setopt(c, CURLOPT_URL, req->url);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_timeout_ms(req->timeout_ms));
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->curl_err);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curlapi->curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curlapi->curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curlapi->curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curlapi->curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curlapi->curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curlapi->curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curlapi->curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+	curlapi->curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+				  (long)connect_timeout_ms(req->timeout_ms));
+	curlapi->curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->curl_err);
+	curlapi->curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curlapi->curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curlapi->curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curlapi->curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
 	if (strcmp(req->method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		curlapi->curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	else if (strcmp(req->method, "GET") != 0)
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+		curlapi->curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	if (req->body != NULL) {
-		t->headers = curl_slist_append(NULL, "Content-Type: application/json");
+		t->headers = curlapi->curl_slist_append(NULL, "Content-Type: application/json");
 		if (t->headers == NULL)
 			return r->rc = err_fail(r->err, sizeof(r->err), -ENOMEM, "out of memory");
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(req->body));
+		curlapi->curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->headers);
+		curlapi->curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		curlapi->curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(req->body));
 	} else if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+		curlapi->curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curlapi->curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
 	}
 	if (o->auth.username[0] != '\0') {
-		curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(c, CURLOPT_USERNAME, o->auth.username);
-		curl_easy_setopt(c, CURLOPT_PASSWORD, o->auth.password);
+		curlapi->curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curlapi->curl_easy_setopt(c, CURLOPT_USERNAME, o->auth.username);
+		curlapi->curl_easy_setopt(c, CURLOPT_PASSWORD, o->auth.password);
 	}
 	if (o->auth.insecure) {
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+		curlapi->curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curlapi->curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
 	}
 	if (o->auth.cafile[0] != '\0') {
 		/* the one CA to trust, as with etcd3.cacert (dcs_transport.c): not the system's too */
-		curl_easy_setopt(c, CURLOPT_CAINFO, o->auth.cafile);
-		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+		curlapi->curl_easy_setopt(c, CURLOPT_CAINFO, o->auth.cafile);
+		curlapi->curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
 	}
 	if (o->auth.certfile[0] != '\0') {
-		curl_easy_setopt(c, CURLOPT_SSLCERT, o->auth.certfile);
+		curlapi->curl_easy_setopt(c, CURLOPT_SSLCERT, o->auth.certfile);
 		if (o->auth.keyfile[0] != '\0')
-			curl_easy_setopt(c, CURLOPT_SSLKEY, o->auth.keyfile);
+			curlapi->curl_easy_setopt(c, CURLOPT_SSLKEY, o->auth.keyfile);
 		if (o->auth.keyfile_password[0] != '\0')
-			curl_easy_setopt(c, CURLOPT_KEYPASSWD, o->auth.keyfile_password);
+			curlapi->curl_easy_setopt(c, CURLOPT_KEYPASSWD, o->auth.keyfile_password);
 	}
 	return 0;
 }
@@ -149,14 +151,14 @@ static void transfer_finish(struct transfer *t, CURLcode cc)
 	long code = 0;
 
 	if (cc == CURLE_OK) {
-		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+		curlapi->curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
 		r->status = (int)code;
 		r->rc = 0;
 		r->err[0] = '\0';
 		return;
 	}
 	err_set(r->err, sizeof(r->err), "%s",
-		t->curl_err[0] != '\0' ? t->curl_err : curl_easy_strerror(cc));
+		t->curl_err[0] != '\0' ? t->curl_err : curlapi->curl_easy_strerror(cc));
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		r->rc = -ETIMEDOUT;
@@ -184,8 +186,8 @@ static void transfer_finish(struct transfer *t, CURLcode cc)
 static void transfer_done(struct transfer *t)
 {
 	if (t->easy != NULL)
-		curl_easy_cleanup(t->easy);
-	curl_slist_free_all(t->headers);
+		curlapi->curl_easy_cleanup(t->easy);
+	curlapi->curl_slist_free_all(t->headers);
 	t->easy = NULL;
 	t->headers = NULL;
 }
@@ -204,7 +206,7 @@ int rest_client_call(const struct rest_client_options *opts, const struct rest_c
 
 	reply_init(reply, req);
 	if (transfer_setup(opts, &t) == 0)
-		transfer_finish(&t, curl_easy_perform(t.easy));
+		transfer_finish(&t, curlapi->curl_easy_perform(t.easy));
 	transfer_done(&t);
 	return reply->rc;
 }
@@ -215,7 +217,7 @@ void rest_client_call_all(const struct rest_client_options *opts,
 {
 	struct transfer t[REST_CLIENT_PARALLEL_MAX];
 	int running = 0, n = count < REST_CLIENT_PARALLEL_MAX ? count : REST_CLIENT_PARALLEL_MAX;
-	CURLM *multi = curl_multi_init();
+	CURLM *multi = curlapi->curl_multi_init();
 	CURLMsg *msg;
 	int left;
 
@@ -232,7 +234,7 @@ void rest_client_call_all(const struct rest_client_options *opts,
 	for (int i = 0; i < n; i++) {
 		t[i] = (struct transfer){ .req = &req[i], .reply = &reply[i] };
 		if (transfer_setup(opts, &t[i]) == 0 &&
-		    curl_multi_add_handle(multi, t[i].easy) != CURLM_OK) {
+		    curlapi->curl_multi_add_handle(multi, t[i].easy) != CURLM_OK) {
 			reply[i].rc = err_fail(reply[i].err, sizeof(reply[i].err), -ENOMEM,
 					       "could not start a HTTP request");
 			transfer_done(&t[i]);
@@ -240,12 +242,12 @@ void rest_client_call_all(const struct rest_client_options *opts,
 	}
 	/* Each transfer ends by its own timeout, so this loop ends too. */
 	do {
-		if (curl_multi_perform(multi, &running) != CURLM_OK)
+		if (curlapi->curl_multi_perform(multi, &running) != CURLM_OK)
 			break;
-		if (running > 0 && curl_multi_poll(multi, NULL, 0, 100, NULL) != CURLM_OK)
+		if (running > 0 && curlapi->curl_multi_poll(multi, NULL, 0, 100, NULL) != CURLM_OK)
 			break;
 	} while (running > 0);
-	while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+	while ((msg = curlapi->curl_multi_info_read(multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		for (int i = 0; i < n; i++) {
@@ -257,10 +259,10 @@ void rest_client_call_all(const struct rest_client_options *opts,
 	}
 	for (int i = 0; i < n; i++) {
 		if (t[i].easy != NULL)
-			curl_multi_remove_handle(multi, t[i].easy);
+			curlapi->curl_multi_remove_handle(multi, t[i].easy);
 		transfer_done(&t[i]);
 	}
-	curl_multi_cleanup(multi);
+	curlapi->curl_multi_cleanup(multi);
 }
 
 void rest_client_reply_done(struct rest_client_reply *reply)

@@ -31,11 +31,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-#ifdef REST_HAVE_GNUTLS
-#include <gnutls/gnutls.h>
-#endif
-
 #include "buf.h"
 #include "clock.h"
 #include "hostport.h"
@@ -43,6 +38,7 @@
 #include "rest.h"
 #include "rest_cache.h"
 #include "rest_internal.h"
+#include "rest_mhd.h"
 #include "rest_iptable.h"
 #include "rest_snaps.h"
 
@@ -259,7 +255,7 @@ static void notify_connection(void *cls, struct MHD_Connection *conn, void **soc
 {
 	struct rest_server *s = cls;
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		rest_mhd->MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	unsigned char addr[16];
 	int family;
 
@@ -311,7 +307,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, sockl
 static void client_ip(struct MHD_Connection *conn, char *out, size_t cap)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		rest_mhd->MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
 	out[0] = '\0';
 	if (!ci || !ci->client_addr)
@@ -333,7 +329,7 @@ static bool client_cert_valid(struct MHD_Connection *conn)
 {
 #ifdef REST_HAVE_GNUTLS
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		rest_mhd->MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	gnutls_session_t session;
 	unsigned int status = 0;
 	unsigned int n = 0;
@@ -341,9 +337,9 @@ static bool client_cert_valid(struct MHD_Connection *conn)
 	if (!ci || !ci->tls_session)
 		return false;
 	session = (gnutls_session_t)ci->tls_session;
-	if (!gnutls_certificate_get_peers(session, &n) || n == 0)
+	if (!rest_mhd->gnutls_certificate_get_peers(session, &n) || n == 0)
 		return false;
-	if (gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS)
+	if (rest_mhd->gnutls_certificate_verify_peers2(session, &status) != GNUTLS_E_SUCCESS)
 		return false;
 	return status == 0;
 #else
@@ -360,8 +356,8 @@ static enum MHD_Result queue(struct rest_server *s, struct MHD_Connection *conn,
 
 	if (!resp)
 		return MHD_NO;
-	ret = MHD_queue_response(conn, (unsigned int)r->status, resp);
-	MHD_destroy_response(resp);
+	ret = rest_mhd->MHD_queue_response(conn, (unsigned int)r->status, resp);
+	rest_mhd->MHD_destroy_response(resp);
 	return ret;
 }
 
@@ -393,7 +389,7 @@ static enum MHD_Result queue_text(struct rest_server *s, struct MHD_Connection *
 
 static char *dup_header(struct MHD_Connection *conn, const char *name)
 {
-	const char *v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
+	const char *v = rest_mhd->MHD_lookup_connection_value(conn, MHD_HEADER_KIND, name);
 
 	return v ? strdup(v) : NULL;
 }
@@ -478,7 +474,7 @@ static void *action_thread(void *arg)
 		rc = rest_response_error_page(&c->resp, 503);
 	c->has_resp = rc == 0;
 	c->action_done = true;
-	MHD_resume_connection(c->conn);
+	rest_mhd->MHD_resume_connection(c->conn);
 	pthread_mutex_lock(&s->lock);
 	s->actions_running--;
 	pthread_cond_broadcast(&s->actions_done);
@@ -501,7 +497,7 @@ static bool start_action(struct rest_server *s, struct req_ctx *c)
 	pthread_mutex_unlock(&s->lock);
 
 	c->action_running = true;
-	MHD_suspend_connection(c->conn);
+	rest_mhd->MHD_suspend_connection(c->conn);
 	if (pthread_attr_init(&attr) == 0) {
 		(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		(void)pthread_attr_setstacksize(&attr, REST_ACTION_STACK_BYTES);
@@ -510,7 +506,7 @@ static bool start_action(struct rest_server *s, struct req_ctx *c)
 	}
 	if (!ok) {
 		c->action_running = false;
-		MHD_resume_connection(c->conn);
+		rest_mhd->MHD_resume_connection(c->conn);
 		pthread_mutex_lock(&s->lock);
 		s->actions_running--;
 		pthread_cond_broadcast(&s->actions_done);
@@ -643,7 +639,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 				&ref->cache, slot, &s->opts, &ref->snap, c->now_mono_ms);
 
 			if (e) {
-				ret = MHD_queue_response(conn, e->status, e->resp);
+				ret = rest_mhd->MHD_queue_response(conn, e->status, e->resp);
 				if (owned)
 					rest_snap_put(ref);
 				return ret;
@@ -788,14 +784,17 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 		goto out_free;
 	if (v6)
 		flags |= MHD_USE_IPv6;
-	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES) /* Linux: say it outright */
+	if (rest_mhd->MHD_is_feature_supported(MHD_FEATURE_EPOLL) ==
+	    MHD_YES) /* Linux: say it outright */
 		flags = (flags & ~(unsigned int)MHD_USE_AUTO_INTERNAL_THREAD) |
 			MHD_USE_EPOLL_INTERNAL_THREAD;
 	memset(tls_opts, 0, sizeof(tls_opts));
 	if (opts->certfile[0]) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		if (rest_mhd->MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			(void)!buf_format(err, errlen,
-					  "libmicrohttpd was built without TLS support");
+					  "libmicrohttpd was built without TLS support (a minimal "
+					  "build loads its HTTPS build only when restapi.certfile "
+					  "is set at start-up: restart the agent)");
 			goto out_free;
 		}
 		s->tls_cert = read_file(opts->certfile, err, errlen);
@@ -829,7 +828,7 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 		(void)!buf_format(err, errlen, "out of memory");
 		goto out_free;
 	}
-	s->daemon = MHD_start_daemon(
+	s->daemon = rest_mhd->MHD_start_daemon(
 		flags, (uint16_t)opts->listen_port, accept_policy, s, access_handler, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
 		pool_threads(), MHD_OPTION_CONNECTION_LIMIT, (unsigned int)REST_CONNECTION_LIMIT,
@@ -846,7 +845,7 @@ struct rest_server *rest_server_new(const struct rest_options *opts,
 				  opts->listen_host, opts->listen_port);
 		goto out_free;
 	}
-	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	info = rest_mhd->MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = info ? info->port : opts->listen_port;
 	return s;
 
@@ -875,7 +874,8 @@ void rest_server_free(struct rest_server *server)
 	while (server->actions_running > 0)
 		pthread_cond_wait(&server->actions_done, &server->lock);
 	pthread_mutex_unlock(&server->lock);
-	MHD_stop_daemon(server->daemon); /* joins the pool threads before their references go */
+	rest_mhd->MHD_stop_daemon(
+		server->daemon); /* joins the pool threads before their references go */
 	rest_snaps_done(&server->snaps);
 	free(server->tls_cert);
 	free(server->tls_key);

@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "agent.h"
+#include "agent_tls.h"
 #include "guardian.h"
 #include "cfg.h"
 #include "log.h"
@@ -134,6 +135,8 @@ static int reload_config(void *ctx, struct cfg **out)
 	rc = cfg_load_new(ctx, environ, out, diags);
 	report_diags(diags, false);
 	free(diags);
+	if (rc == 0) /* TLS asked for now, not at start: said at error level, not applied */
+		(void)agent_tls_reload_check(*out);
 	return rc;
 }
 
@@ -185,6 +188,7 @@ int main(int argc, char **argv)
 	struct cfg_diags *diags;
 	struct cfg *c;
 	const char *path = NULL;
+	char why[1024];
 	int rc;
 
 	/* The guardian: this binary started again by the agent (guardian.h). */
@@ -237,5 +241,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_start(c);
+	if (agent_tls_setup(c, why, sizeof(why)) != 0) {
+		log_error("could not start: %s", why);
+		free(c);
+		return 1;
+	}
 	return agent_run(c, reload_config, (void *)path); /* takes c */
 }

@@ -18,7 +18,7 @@
 #include <pthread.h>
 #include <stdio.h>
 
-#include <curl/curl.h>
+#include "curl_api.h"
 
 #define LIBSSH2_INIT_NO_CRYPTO 0x0001 /* libssh2.h; its header is not needed for one flag */
 
@@ -35,7 +35,7 @@ static void init(void)
 		*(void **)&ssh2_init = sym;
 		(void)ssh2_init(LIBSSH2_INIT_NO_CRYPTO);
 	}
-	init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	init_rc = curlapi->curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
 int curl_init_once(char *err, size_t err_cap)
@@ -44,13 +44,14 @@ int curl_init_once(char *err, size_t err_cap)
 	if (init_rc == CURLE_OK)
 		return 0;
 	if (err != NULL && err_cap > 0)
-		snprintf(err, err_cap, "curl_global_init: %s", curl_easy_strerror(init_rc));
+		snprintf(err, err_cap, "curl_global_init: %s",
+			 curlapi->curl_easy_strerror(init_rc));
 	return -EIO;
 }
 
 const char *curl_init_tls_name(void)
 {
-	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+	const curl_version_info_data *v = curlapi->curl_version_info(CURLVERSION_NOW);
 
 	return v != NULL && v->ssl_version != NULL ? v->ssl_version : "none";
 }

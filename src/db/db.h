@@ -799,4 +799,14 @@ int db_freeze_upstream(struct db *db, int64_t timeout_ms, char *err, size_t err_
 int db_hand_over_abort(struct db *db, int64_t timeout_ms, char *err, size_t err_cap)
 	__attribute__((warn_unused_result));
 
+/* Makes the agent's libpq able to negotiate SSL: in a build linking the minimal libraries, whose
+ * libpq has no SSL, loads libpq's SSL build (OpenSSL) by dlopen, once (docs/architecture.md,
+ * "Footprint"); elsewhere does nothing. Call it at start-up, before any connection, when a
+ * connection may need SSL: connections and results of one build never meet the other's, so
+ * the choice holds for the process's life. Returns 0, or -ENOENT with the reason in err. */
+int db_pq_use_ssl(char *err, size_t err_cap) __attribute__((warn_unused_result));
+
+/* True when the agent's libpq can negotiate SSL. */
+bool db_pq_has_ssl(void);
+
 #endif

@@ -27,7 +27,7 @@
 #include "lsn.h"
 
 #include <errno.h>
-#include <libpq-fe.h>
+#include "db_pq.h"
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -476,7 +476,8 @@ static int pin_upstream(struct db *db, const struct db_peer *primary, int64_t de
 	if (rc < 0)
 		return rc;
 	char sql[DB_HOST_MAX * 2 + 128];
-	char *host = primary ? PQescapeLiteral(conn, primary->host, strlen(primary->host)) : NULL;
+	char *host =
+		primary ? db_pq->PQescapeLiteral(conn, primary->host, strlen(primary->host)) : NULL;
 	if (primary && !host)
 		rc = err_fail(err, err_cap, -ENOMEM, "out of memory");
 	else if (buf_format(sql, sizeof(sql), "SELECT disable_conn(%s, %s, %d)",
@@ -486,8 +487,8 @@ static int pin_upstream(struct db *db, const struct db_peer *primary, int64_t de
 	else
 		rc = db_sql_exec(conn, sql, deadline, err, err_cap);
 	if (host)
-		PQfreemem(host);
-	PQfinish(conn);
+		db_pq->PQfreemem(host);
+	db_pq->PQfinish(conn);
 	return rc;
 }
 
@@ -502,7 +503,7 @@ static int og_freeze_upstream(struct db *db, int64_t timeout_ms, char *err, size
 		if (rc == 0) {
 			rc = db_sql_exec(conn, "SELECT disable_conn('prohibit_connection', '', 0)",
 					 deadline, err, err_cap);
-			PQfinish(conn);
+			db_pq->PQfinish(conn);
 		}
 		if (rc == 0)
 			return 0;

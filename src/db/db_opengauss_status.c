@@ -57,7 +57,7 @@ static int query_standbys(PGconn *conn, int64_t deadline, struct db_status *st, 
 	int rc = db_sql_query(conn, sql, deadline, &res, err, err_cap);
 	if (rc < 0)
 		return rc;
-	for (int r = 0; r < PQntuples(res) && PQnfields(res) == 10; r++) {
+	for (int r = 0; r < db_pq->PQntuples(res) && db_pq->PQnfields(res) == 10; r++) {
 		if (st->standby_count >= DB_STANDBYS_MAX) {
 			st->standbys_omitted++;
 			continue;
@@ -91,7 +91,7 @@ static int query_standbys(PGconn *conn, int64_t deadline, struct db_status *st, 
 		s->sync_priority = prio;
 		st->standby_count++;
 	}
-	PQclear(res);
+	db_pq->PQclear(res);
 	return 0;
 }
 
@@ -142,7 +142,7 @@ static bool conn_allows(PGconn *conn, int64_t deadline, const struct db_peer *pe
 			 sizeof(why)) < 0)
 		return true;
 	bool yes = true;
-	if (PQntuples(res) >= 1 && PQnfields(res) >= 3 && db_sql_value(res, 0, 0)) {
+	if (db_pq->PQntuples(res) >= 1 && db_pq->PQnfields(res) >= 3 && db_sql_value(res, 0, 0)) {
 		const char *mode = db_sql_value(res, 0, 0);
 		const char *host = db_sql_value(res, 0, 1);
 		const char *port = db_sql_value(res, 0, 2);
@@ -154,7 +154,7 @@ static bool conn_allows(PGconn *conn, int64_t deadline, const struct db_peer *pe
 			      buf_format(want, sizeof(want), "%d", peer->port + 1) == 0 &&
 			      strcmp(port, want) == 0;
 	}
-	PQclear(res);
+	db_pq->PQclear(res);
 	return yes;
 }
 
@@ -168,8 +168,9 @@ static void query_upstream(struct db *db, PGconn *conn, int64_t deadline, struct
 	if (db_sql_query(conn, "SELECT channel FROM pg_stat_get_wal_receiver()", deadline, &res,
 			 why, sizeof(why)) < 0)
 		return;
-	const char *ch =
-		PQntuples(res) == 1 && PQnfields(res) == 1 ? db_sql_value(res, 0, 0) : NULL;
+	const char *ch = db_pq->PQntuples(res) == 1 && db_pq->PQnfields(res) == 1
+				 ? db_sql_value(res, 0, 0)
+				 : NULL;
 	int port;
 	if (db_og_parse_channel_upstream(ch, st->upstream_host, sizeof(st->upstream_host), &port) ==
 	    0) {
@@ -189,7 +190,7 @@ static void query_upstream(struct db *db, PGconn *conn, int64_t deadline, struct
 			st->following_port = db->upstream.port;
 		}
 	}
-	PQclear(res);
+	db_pq->PQclear(res);
 }
 
 void db_opengauss_fill_role(const struct db_og_ha_state *ha, bool in_recovery, struct db_status *st)
@@ -252,7 +253,7 @@ static int query_pending(struct db *db, PGconn *conn, int64_t deadline, struct d
 			      deadline, &res, err, err_cap);
 	if (rc < 0)
 		return rc;
-	for (int r = 0; r < PQntuples(res) && PQnfields(res) == 3; r++) {
+	for (int r = 0; r < db_pq->PQntuples(res) && db_pq->PQnfields(res) == 3; r++) {
 		const char *name = db_sql_value(res, r, 0);
 		const char *v = name ? db_params_get(&db->opts.parameters, name) : NULL;
 		if (!v || db_og_driver_owned(name) ||
@@ -264,7 +265,7 @@ static int query_pending(struct db *db, PGconn *conn, int64_t deadline, struct d
 			st->pending[st->pending_count][0] = '\0';
 		st->pending_count++;
 	}
-	PQclear(res);
+	db_pq->PQclear(res);
 	return 0;
 }
 
@@ -285,7 +286,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 	rc = db_og_ha_state_from_row(db_sql_value(res, 0, 0), db_sql_value(res, 0, 1),
 				     db_sql_value(res, 0, 2), db_sql_value(res, 0, 3), &ha, why,
 				     sizeof(why));
-	PQclear(res);
+	db_pq->PQclear(res);
 	if (rc < 0)
 		return err_fail(err, err_cap, -EIO, "stream replication state: %s", why);
 	struct db_og_priv *priv = db_og_priv_of(db);
@@ -302,7 +303,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 	struct db_og_term_lsn tl;
 	rc = db_og_parse_term_lsn_fields(db_sql_value(res, 0, 0), db_sql_value(res, 0, 1), &tl, why,
 					 sizeof(why));
-	PQclear(res);
+	db_pq->PQclear(res);
 	if (rc < 0)
 		return err_fail(err, err_cap, -EIO, "replay location: %s", why);
 	st->term = tl.term;
@@ -334,7 +335,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 	if (buf_copy(st->synchronous_standby_names, sizeof(st->synchronous_standby_names),
 		     db_sql_value(res, 0, 5) ? db_sql_value(res, 0, 5) : "") != 0)
 		rc = -ENOBUFS;
-	PQclear(res);
+	db_pq->PQclear(res);
 	if (rc < 0)
 		return err_fail(err, err_cap, -EIO, "malformed location in status");
 	st->write_lsn = current;
@@ -349,7 +350,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 		    buf_copy(st->system_identifier, sizeof(st->system_identifier),
 			     db_sql_value(res, 0, 0)) != 0)
 			st->system_identifier[0] = '\0';
-		PQclear(res);
+		db_pq->PQclear(res);
 	}
 
 	db_opengauss_fill_role(&ha, in_recovery, st);

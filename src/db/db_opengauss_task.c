@@ -13,7 +13,7 @@
 #include "log.h"
 
 #include <errno.h>
-#include <libpq-fe.h>
+#include "db_pq.h"
 #include <string.h>
 
 /* An argument such as "--nodename=<name>" or "--pwfile=<path>". */
@@ -154,17 +154,17 @@ static int reset_superuser_password(struct db *db, char *err, size_t err_cap)
 	int rc = db_sql_connect(db, NULL, deadline, &conn, err, err_cap);
 	if (rc < 0)
 		return rc;
-	char *ident = PQescapeIdentifier(conn, u->username, strlen(u->username));
-	char *pw = PQescapeLiteral(conn, u->password, strlen(u->password));
+	char *ident = db_pq->PQescapeIdentifier(conn, u->username, strlen(u->username));
+	char *pw = db_pq->PQescapeLiteral(conn, u->password, strlen(u->password));
 	char sql[DB_NAME_MAX + DB_PASSWORD_MAX * 2 + 64];
 	if (!ident || !pw ||
 	    buf_format(sql, sizeof(sql), "ALTER ROLE %s PASSWORD %s", ident, pw) != 0)
 		rc = err_fail(err, err_cap, -ENOMEM, "could not render ALTER ROLE");
 	else
 		rc = db_sql_exec(conn, sql, deadline, err, err_cap);
-	PQfreemem(ident);
-	PQfreemem(pw);
-	PQfinish(conn);
+	db_pq->PQfreemem(ident);
+	db_pq->PQfreemem(pw);
+	db_pq->PQfinish(conn);
 	if (rc == 0)
 		log_info("set the superuser's password again under password_encryption_type 1 "
 			 "(opengauss.md 2.10)");

@@ -278,8 +278,8 @@ static int pg_send_promote(struct db *db, char *err, size_t err_cap)
 
 		/* an error ("recovery is not in progress") leaves it idle and usable */
 		db_sql_kept_give(kept, conn,
-				 PQstatus(conn) == CONNECTION_OK &&
-					 PQtransactionStatus(conn) == PQTRANS_IDLE);
+				 db_pq->PQstatus(conn) == CONNECTION_OK &&
+					 db_pq->PQtransactionStatus(conn) == PQTRANS_IDLE);
 		if (rc == 0)
 			return 0;
 	}
@@ -451,10 +451,10 @@ static int pg_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], i
 		goto out_finish;
 	bool have[DB_SLOTS_MAX] = { false };
 	char sql[DB_PG_SQL_MAX];
-	for (int r = 0; r < PQntuples(res) && rc == 0; r++) {
-		const char *name = PQgetvalue(res, r, 0);
-		bool active = strcmp(PQgetvalue(res, r, 1), "t") == 0;
-		bool logical = strcmp(PQgetvalue(res, r, 3), "t") == 0;
+	for (int r = 0; r < db_pq->PQntuples(res) && rc == 0; r++) {
+		const char *name = db_pq->PQgetvalue(res, r, 0);
+		bool active = strcmp(db_pq->PQgetvalue(res, r, 1), "t") == 0;
+		bool logical = strcmp(db_pq->PQgetvalue(res, r, 3), "t") == 0;
 		bool wanted = logical; /* physical slots only */
 		for (int j = 0; j < nwant; j++) {
 			if (strcmp(want[j], name) == 0) {
@@ -464,7 +464,7 @@ static int pg_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], i
 		}
 		if (wanted || active)
 			continue;
-		char *lit = PQescapeLiteral(conn, name, strlen(name));
+		char *lit = db_pq->PQescapeLiteral(conn, name, strlen(name));
 		if (!lit) {
 			rc = err_fail(err, err_cap, -ENOMEM, "could not quote slot name");
 			break;
@@ -472,11 +472,11 @@ static int pg_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], i
 		if (buf_format(sql, sizeof(sql), "SELECT pg_catalog.pg_drop_replication_slot(%s)",
 			       lit) != 0)
 			rc = err_fail(err, err_cap, -ENAMETOOLONG, "slot name too long");
-		PQfreemem(lit);
+		db_pq->PQfreemem(lit);
 		if (rc == 0)
 			rc = db_sql_exec(conn, sql, deadline, err, err_cap);
 	}
-	PQclear(res);
+	db_pq->PQclear(res);
 	for (int j = 0; j < nwant && rc == 0; j++) {
 		if (have[j])
 			continue;
@@ -490,7 +490,7 @@ static int pg_ensure_slots(struct db *db, const char names[][MEMBER_NAME_MAX], i
 		rc = db_sql_exec(conn, sql, deadline, err, err_cap);
 	}
 out_finish:
-	PQfinish(conn);
+	db_pq->PQfinish(conn);
 	return rc;
 }
 
@@ -504,7 +504,7 @@ static int create_logical_slot(struct db *db, const struct db_slot_spec *s, int6
 
 	if (rc < 0)
 		return rc;
-	char *plugin = PQescapeLiteral(conn, s->plugin, strlen(s->plugin));
+	char *plugin = db_pq->PQescapeLiteral(conn, s->plugin, strlen(s->plugin));
 	if (!plugin) {
 		rc = err_fail(err, err_cap, -ENOMEM, "could not quote plugin name");
 		goto out_finish;
@@ -516,11 +516,11 @@ static int create_logical_slot(struct db *db, const struct db_slot_spec *s, int6
 		       " FROM pg_catalog.pg_replication_slots WHERE slot_name = '%s')",
 		       s->name, plugin, s->name) != 0)
 		rc = err_fail(err, err_cap, -ENAMETOOLONG, "slot name too long");
-	PQfreemem(plugin);
+	db_pq->PQfreemem(plugin);
 	if (rc == 0)
 		rc = db_sql_exec(conn, sql, deadline, err, err_cap);
 out_finish:
-	PQfinish(conn);
+	db_pq->PQfinish(conn);
 	return rc;
 }
 
@@ -537,7 +537,7 @@ static int pg_apply_slots(struct db *db, const struct db_slot_spec *create, int 
 	if (rc < 0)
 		return rc;
 	for (int i = 0; i < drop_count; i++) {
-		char *lit = PQescapeLiteral(conn, drop[i], strlen(drop[i]));
+		char *lit = db_pq->PQescapeLiteral(conn, drop[i], strlen(drop[i]));
 
 		char *e = first ? NULL : err;
 		size_t e_cap = first ? 0 : err_cap;
@@ -552,7 +552,7 @@ static int pg_apply_slots(struct db *db, const struct db_slot_spec *create, int 
 					lit) != 0
 				     ? err_fail(e, e_cap, -ENAMETOOLONG, "slot name too long")
 				     : db_sql_exec(conn, sql, deadline, e, e_cap);
-			PQfreemem(lit);
+			db_pq->PQfreemem(lit);
 		}
 		first = first ? first : rc;
 	}
@@ -574,7 +574,7 @@ static int pg_apply_slots(struct db *db, const struct db_slot_spec *create, int 
 		}
 		first = first ? first : rc;
 	}
-	PQfinish(conn);
+	db_pq->PQfinish(conn);
 	return first;
 }
 
@@ -584,7 +584,7 @@ static void release_conn(struct db *db, PGconn *conn, bool borrowed, bool ok)
 	if (borrowed)
 		db_sql_kept_give(db_pg_status_conn(db), conn, ok);
 	else if (conn)
-		PQfinish(conn);
+		db_pq->PQfinish(conn);
 }
 
 /* pg_advance_slots' statements; physical slots through the kept status connection when
@@ -620,7 +620,7 @@ static int advance_all(struct db *db, const struct db_slot_target *targets, int 
 		}
 		char lsn[LSN_TEXT_MAX];
 		lsn_format(t->lsn, lsn);
-		char *name = PQescapeLiteral(conn, t->name, strlen(t->name));
+		char *name = db_pq->PQescapeLiteral(conn, t->name, strlen(t->name));
 		if (!name) {
 			rc = err_fail(err, err_cap, -ENOMEM, "could not quote slot name");
 			break;
@@ -633,7 +633,7 @@ static int advance_all(struct db *db, const struct db_slot_target *targets, int 
 			    lsn, name, logical ? "logical" : "physical",
 			    logical ? "confirmed_flush_lsn" : "restart_lsn", lsn) != 0)
 			rc = err_fail(err, err_cap, -ENAMETOOLONG, "slot name too long");
-		PQfreemem(name);
+		db_pq->PQfreemem(name);
 		if (rc == 0)
 			rc = db_sql_exec(conn, sql, deadline, err, err_cap);
 	}

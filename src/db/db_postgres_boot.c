@@ -85,17 +85,18 @@ int db_pg_begin_bootstrap(struct db *db, char *err, size_t err_cap)
 static int ensure_role(struct db *db, PGconn *conn, const struct db_user *u, const char *attrs,
 		       bool may_exist, int64_t deadline, char *err, size_t err_cap)
 {
-	char *ident = PQescapeIdentifier(conn, u->username, strlen(u->username));
-	char *name = PQescapeLiteral(conn, u->username, strlen(u->username));
-	char *hashed =
-		u->password[0] ? PQencryptPasswordConn(conn, u->password, u->username, NULL) : NULL;
-	char *pw = hashed ? PQescapeLiteral(conn, hashed, strlen(hashed)) : NULL;
+	char *ident = db_pq->PQescapeIdentifier(conn, u->username, strlen(u->username));
+	char *name = db_pq->PQescapeLiteral(conn, u->username, strlen(u->username));
+	char *hashed = u->password[0]
+			       ? db_pq->PQencryptPasswordConn(conn, u->password, u->username, NULL)
+			       : NULL;
+	char *pw = hashed ? db_pq->PQescapeLiteral(conn, hashed, strlen(hashed)) : NULL;
 	char sql[DB_PG_SQL_MAX];
 	bool exists = false;
 	int rc = 0;
 
 	if (hashed)
-		PQfreemem(hashed);
+		db_pq->PQfreemem(hashed);
 	if (!ident || !name || (u->password[0] && !pw))
 		rc = err_fail(err, err_cap, -ENOMEM, "could not render the role");
 	if (rc == 0 && may_exist) {
@@ -106,8 +107,8 @@ static int ensure_role(struct db *db, PGconn *conn, const struct db_user *u, con
 		else
 			rc = db_sql_query(conn, sql, deadline, &res, err, err_cap);
 		if (rc == 0)
-			exists = PQntuples(res) > 0;
-		PQclear(res);
+			exists = db_pq->PQntuples(res) > 0;
+		db_pq->PQclear(res);
 	}
 	if (rc == 0 &&
 	    buf_format(sql, sizeof(sql), "%s ROLE %s WITH %s%s%s", exists ? "ALTER" : "CREATE",
@@ -115,10 +116,10 @@ static int ensure_role(struct db *db, PGconn *conn, const struct db_user *u, con
 		rc = err_fail(err, err_cap, -ENOMEM, "could not render CREATE ROLE");
 	if (rc == 0)
 		rc = db_sql_exec(conn, sql, deadline, err, err_cap);
-	PQfreemem(ident);
-	PQfreemem(name);
+	db_pq->PQfreemem(ident);
+	db_pq->PQfreemem(name);
 	if (pw)
-		PQfreemem(pw);
+		db_pq->PQfreemem(pw);
 	(void)db;
 	return rc;
 }
@@ -153,9 +154,9 @@ static int create_users(struct db *db, char *err, size_t err_cap)
 			"GRANT EXECUTE ON function pg_catalog.pg_read_binary_file(text, bigint, "
 			"bigint, boolean) TO %s",
 		};
-		char *ident = rc == 0 && i == 1
-				      ? PQescapeIdentifier(conn, u->username, strlen(u->username))
-				      : NULL;
+		char *ident = rc == 0 && i == 1 ? db_pq->PQescapeIdentifier(conn, u->username,
+									    strlen(u->username))
+						: NULL;
 		for (size_t g = 0; ident && rc == 0 && g < sizeof(grants) / sizeof(grants[0]);
 		     g++) {
 			char sql[DB_PG_SQL_MAX];
@@ -166,9 +167,9 @@ static int create_users(struct db *db, char *err, size_t err_cap)
 				rc = db_sql_exec(conn, sql, deadline, err, err_cap);
 		}
 		if (ident)
-			PQfreemem(ident);
+			db_pq->PQfreemem(ident);
 	}
-	PQfinish(conn);
+	db_pq->PQfinish(conn);
 	return rc;
 }
 

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
+#include "db_pq.h"
 
 #include "buf.h"
 #include "clock.h"
@@ -81,9 +81,9 @@ static int query_primary_slots(struct db *db, const struct db_peer *primary, con
 	if (rc < 0)
 		return rc;
 	rc = db_sql_query(conn, sql, deadline, res, err, err_cap);
-	PQfinish(conn);
-	if (rc == 0 && PQnfields(*res) != 2) {
-		PQclear(*res);
+	db_pq->PQfinish(conn);
+	if (rc == 0 && db_pq->PQnfields(*res) != 2) {
+		db_pq->PQclear(*res);
 		rc = err_fail(err, err_cap, -EIO, "unexpected answer from the primary");
 	}
 	return rc;
@@ -104,17 +104,17 @@ int db_pg_peer_slot_xmins(struct db *db, const struct db_peer *primary,
 				 clock_mono_ms() + timeout_ms, &res, err, err_cap);
 	if (rc < 0)
 		return rc;
-	for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
+	for (int r = 0; rc == 0 && r < db_pq->PQntuples(res); r++) {
 		for (int i = 0; i < count; i++) {
-			if (strcmp(names[i], PQgetvalue(res, r, 0)) != 0)
+			if (strcmp(names[i], db_pq->PQgetvalue(res, r, 0)) != 0)
 				continue;
-			if (db_pg_parse_xid(PQgetvalue(res, r, 1), &xmin[i]) < 0)
+			if (db_pg_parse_xid(db_pq->PQgetvalue(res, r, 1), &xmin[i]) < 0)
 				rc = err_fail(err, err_cap, -EIO, "bad catalog_xmin of slot \"%s\"",
 					      names[i]);
 			found[i] = rc == 0;
 		}
 	}
-	PQclear(res);
+	db_pq->PQclear(res);
 	return rc;
 }
 
@@ -133,20 +133,20 @@ int db_pg_fetch_slot_states(struct db *db, const struct db_peer *primary,
 				 err_cap);
 	if (rc < 0)
 		return rc;
-	for (int r = 0; rc == 0 && r < PQntuples(res) && *n < count; r++) {
+	for (int r = 0; rc == 0 && r < db_pq->PQntuples(res) && *n < count; r++) {
 		struct db_pg_slot_state *s = &out[*n];
 
-		if (buf_copy(s->name, sizeof(s->name), PQgetvalue(res, r, 0)) != 0 ||
-		    unhex(PQgetvalue(res, r, 1), s->data, sizeof(s->data), &s->len) != 0 ||
+		if (buf_copy(s->name, sizeof(s->name), db_pq->PQgetvalue(res, r, 0)) != 0 ||
+		    unhex(db_pq->PQgetvalue(res, r, 1), s->data, sizeof(s->data), &s->len) != 0 ||
 		    s->len == 0)
 			rc = err_fail(
 				err, err_cap, -EIO,
 				"the state of logical slot \"%s\" on the primary is unreadable",
-				PQgetvalue(res, r, 0));
+				db_pq->PQgetvalue(res, r, 0));
 		else
 			(*n)++;
 	}
-	PQclear(res);
+	db_pq->PQclear(res);
 	return rc;
 }
 

@@ -37,9 +37,9 @@ static void conninfo_target(const char *conninfo, char *host, size_t host_cap, i
 	if (!conninfo || !*conninfo)
 		return;
 	char *msg = NULL;
-	PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
+	PQconninfoOption *opts = db_pq->PQconninfoParse(conninfo, &msg);
 	if (!opts) {
-		PQfreemem(msg);
+		db_pq->PQfreemem(msg);
 		return;
 	}
 	const char *h = NULL;
@@ -75,7 +75,7 @@ static void conninfo_target(const char *conninfo, char *host, size_t host_cap, i
 			*port = 0;
 		}
 	}
-	PQconninfoFree(opts);
+	db_pq->PQconninfoFree(opts);
 }
 
 int db_pg_parse_xid(const char *v, uint64_t *out)
@@ -355,7 +355,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 	for (int i = 0; i < DB_PG_STATUS_COLS; i++)
 		v[i] = db_sql_value(res, 0, i);
 	rc = db_pg_parse_status_row(v, st);
-	PQclear(res);
+	db_pq->PQclear(res);
 	if (rc < 0)
 		return err_fail(err, err_cap, -EIO, "status query returned a malformed value");
 
@@ -363,8 +363,8 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 		rc = db_sql_query(conn, standbys_sql, deadline, &res, err, err_cap);
 		if (rc < 0)
 			return rc;
-		int n = PQntuples(res);
-		if (PQnfields(res) != DB_PG_STANDBY_COLS)
+		int n = db_pq->PQntuples(res);
+		if (db_pq->PQnfields(res) != DB_PG_STANDBY_COLS)
 			n = 0;
 		for (int r = 0; r < n; r++) {
 			if (st->standby_count >= DB_STANDBYS_MAX) {
@@ -379,13 +379,13 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 			else
 				st->standbys_omitted++;
 		}
-		PQclear(res);
+		db_pq->PQclear(res);
 	}
 
 	rc = db_sql_query(conn, db_pg_slots_sql, deadline, &res, err, err_cap);
 	if (rc < 0)
 		return rc;
-	for (int r = 0; r < PQntuples(res) && PQnfields(res) == 8; r++) {
+	for (int r = 0; r < db_pq->PQntuples(res) && db_pq->PQnfields(res) == 8; r++) {
 		if (st->slot_count >= DB_SLOTS_MAX) {
 			st->slots_omitted++;
 			continue;
@@ -406,12 +406,12 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 		}
 		st->slot_count++;
 	}
-	PQclear(res);
+	db_pq->PQclear(res);
 
 	rc = db_sql_query(conn, pending_sql, deadline, &res, err, err_cap);
 	if (rc < 0)
 		return rc;
-	for (int r = 0; r < PQntuples(res) && PQnfields(res) == 1; r++) {
+	for (int r = 0; r < db_pq->PQntuples(res) && db_pq->PQnfields(res) == 1; r++) {
 		st->pending_restart = true;
 		/* The first DB_PENDING_MAX are named; the count says how many there are. */
 		if (st->pending_count < DB_PENDING_MAX &&
@@ -420,7 +420,7 @@ static int query_status(struct db *db, PGconn *conn, int64_t deadline, struct db
 			st->pending[st->pending_count][0] = '\0';
 		st->pending_count++;
 	}
-	PQclear(res);
+	db_pq->PQclear(res);
 	return 0;
 }
 

@@ -234,7 +234,7 @@ int db_pg_peer_rewind_ready(struct db *db, const struct db_peer *primary, int64_
 	if (rc < 0)
 		return rc;
 	rc = db_sql_one_row(conn, rewind_ready_sql, 3, deadline, &res, err, err_cap);
-	PQfinish(conn);
+	db_pq->PQfinish(conn);
 	if (rc < 0)
 		return rc;
 	const char *rec = db_sql_value(res, 0, 0), *ckpt_text = db_sql_value(res, 0, 1),
@@ -247,7 +247,7 @@ int db_pg_peer_rewind_ready(struct db *db, const struct db_peer *primary, int64_
 		*tli = (uint32_t)cur;
 		*ready = strcmp(rec, "f") == 0 && ckpt == cur;
 	}
-	PQclear(res);
+	db_pq->PQclear(res);
 	return rc;
 }
 

@@ -33,7 +33,7 @@ static void first_line(const char *msg, char *err, size_t err_cap, const char *p
 
 static int wait_socket(PGconn *conn, bool for_write, int64_t deadline_ms)
 {
-	int fd = PQsocket(conn);
+	int fd = db_pq->PQsocket(conn);
 	if (fd < 0)
 		return -EIO;
 	int64_t left = deadline_ms - clock_mono_ms();
@@ -51,12 +51,12 @@ static int wait_socket(PGconn *conn, bool for_write, int64_t deadline_ms)
 static int connect_params(const char *const *keys, const char *const *values, int64_t deadline_ms,
 			  PGconn **out, char *err, size_t err_cap)
 {
-	PGconn *conn = PQconnectStartParams(keys, values, 1);
+	PGconn *conn = db_pq->PQconnectStartParams(keys, values, 1);
 	if (!conn)
 		return err_fail(err, err_cap, -ENOMEM, "out of memory");
-	if (PQstatus(conn) == CONNECTION_BAD) {
-		first_line(PQerrorMessage(conn), err, err_cap, "could not connect: ");
-		PQfinish(conn);
+	if (db_pq->PQstatus(conn) == CONNECTION_BAD) {
+		first_line(db_pq->PQerrorMessage(conn), err, err_cap, "could not connect: ");
+		db_pq->PQfinish(conn);
 		return -ECONNREFUSED;
 	}
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
@@ -64,21 +64,22 @@ static int connect_params(const char *const *keys, const char *const *values, in
 		if (st == PGRES_POLLING_OK)
 			break;
 		if (st == PGRES_POLLING_FAILED) {
-			first_line(PQerrorMessage(conn), err, err_cap, "could not connect: ");
-			PQfinish(conn);
+			first_line(db_pq->PQerrorMessage(conn), err, err_cap,
+				   "could not connect: ");
+			db_pq->PQfinish(conn);
 			return -ECONNREFUSED;
 		}
 		int rc = wait_socket(conn, st == PGRES_POLLING_WRITING, deadline_ms);
 		if (rc == -ETIMEDOUT) {
-			PQfinish(conn);
+			db_pq->PQfinish(conn);
 			return err_fail(err, err_cap, -ETIMEDOUT,
 					"could not connect: no answer before the deadline");
 		}
 		if (rc < 0) {
-			PQfinish(conn);
+			db_pq->PQfinish(conn);
 			return err_fail(err, err_cap, rc, "could not connect: %s", strerror(-rc));
 		}
-		st = PQconnectPoll(conn);
+		st = db_pq->PQconnectPoll(conn);
 	}
 	*out = conn;
 	return 0;
@@ -155,52 +156,53 @@ int db_sql_connect_conninfo(const char *conninfo, int64_t deadline_ms, PGconn **
 int db_sql_query(PGconn *conn, const char *sql, int64_t deadline_ms, PGresult **out, char *err,
 		 size_t err_cap)
 {
-	if (!PQsendQuery(conn, sql)) {
-		first_line(PQerrorMessage(conn), err, err_cap, "could not send query: ");
+	if (!db_pq->PQsendQuery(conn, sql)) {
+		first_line(db_pq->PQerrorMessage(conn), err, err_cap, "could not send query: ");
 		return -EIO;
 	}
 	PGresult *keep = NULL;
 	int rc = 0;
 	for (;;) {
-		while (PQisBusy(conn)) {
+		while (db_pq->PQisBusy(conn)) {
 			int w = wait_socket(conn, false, deadline_ms);
 			if (w < 0) {
-				PQclear(keep);
+				db_pq->PQclear(keep);
 				return err_fail(err, err_cap, w == -ETIMEDOUT ? -ETIMEDOUT : w,
 						"query did not finish before the deadline");
 			}
-			if (!PQconsumeInput(conn)) {
-				PQclear(keep);
-				first_line(PQerrorMessage(conn), err, err_cap, "query failed: ");
+			if (!db_pq->PQconsumeInput(conn)) {
+				db_pq->PQclear(keep);
+				first_line(db_pq->PQerrorMessage(conn), err, err_cap,
+					   "query failed: ");
 				return -EIO;
 			}
 		}
-		PGresult *res = PQgetResult(conn);
+		PGresult *res = db_pq->PQgetResult(conn);
 		if (!res)
 			break;
-		ExecStatusType st = PQresultStatus(res);
+		ExecStatusType st = db_pq->PQresultStatus(res);
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 			if (rc == 0) {
-				PQclear(keep);
+				db_pq->PQclear(keep);
 				keep = res;
 			} else {
-				PQclear(res);
+				db_pq->PQclear(res);
 			}
 		} else {
 			if (rc == 0)
-				first_line(PQresultErrorMessage(res), err, err_cap, "");
+				first_line(db_pq->PQresultErrorMessage(res), err, err_cap, "");
 			rc = -EIO;
-			PQclear(res);
+			db_pq->PQclear(res);
 		}
 	}
 	if (rc < 0 || !keep) {
-		PQclear(keep);
+		db_pq->PQclear(keep);
 		return rc < 0 ? rc : err_fail(err, err_cap, -EIO, "query returned no result");
 	}
 	if (out)
 		*out = keep;
 	else
-		PQclear(keep);
+		db_pq->PQclear(keep);
 	return 0;
 }
 
@@ -211,29 +213,29 @@ int db_sql_exec(PGconn *conn, const char *sql, int64_t deadline_ms, char *err, s
 
 int db_sql_get(const PGresult *res, int row, int col, char *out, size_t out_cap)
 {
-	if (row < 0 || col < 0 || row >= PQntuples(res) || col >= PQnfields(res))
+	if (row < 0 || col < 0 || row >= db_pq->PQntuples(res) || col >= db_pq->PQnfields(res))
 		return -ERANGE;
-	if (PQgetisnull(res, row, col)) {
+	if (db_pq->PQgetisnull(res, row, col)) {
 		if (out_cap == 0)
 			return -ENOBUFS;
 		out[0] = '\0';
 		return 0;
 	}
-	return buf_copy(out, out_cap, PQgetvalue(res, row, col)) == 0 ? 0 : -ENOBUFS;
+	return buf_copy(out, out_cap, db_pq->PQgetvalue(res, row, col)) == 0 ? 0 : -ENOBUFS;
 }
 
 bool db_sql_is_null(const PGresult *res, int row, int col)
 {
-	if (row < 0 || col < 0 || row >= PQntuples(res) || col >= PQnfields(res))
+	if (row < 0 || col < 0 || row >= db_pq->PQntuples(res) || col >= db_pq->PQnfields(res))
 		return true;
-	return PQgetisnull(res, row, col);
+	return db_pq->PQgetisnull(res, row, col);
 }
 
 const char *db_sql_value(const PGresult *res, int row, int col)
 {
 	if (db_sql_is_null(res, row, col))
 		return NULL;
-	return PQgetvalue(res, row, col);
+	return db_pq->PQgetvalue(res, row, col);
 }
 
 int db_sql_one_row(PGconn *conn, const char *sql, int cols, int64_t deadline_ms, PGresult **out,
@@ -243,8 +245,8 @@ int db_sql_one_row(PGconn *conn, const char *sql, int cols, int64_t deadline_ms,
 	int rc = db_sql_query(conn, sql, deadline_ms, &res, err, err_cap);
 	if (rc < 0)
 		return rc;
-	if (PQntuples(res) != 1 || PQnfields(res) != cols) {
-		PQclear(res);
+	if (db_pq->PQntuples(res) != 1 || db_pq->PQnfields(res) != cols) {
+		db_pq->PQclear(res);
 		return err_fail(err, err_cap, -EIO, "unexpected result shape for \"%.40s\"", sql);
 	}
 	*out = res;
@@ -268,9 +270,9 @@ int db_sql_checkpoint(struct db *db, const char *position_sql, int64_t deadline_
 			rc = err_fail(err, err_cap, -EIO, "checkpoint location is malformed");
 		else if (out_lsn)
 			*out_lsn = lsn;
-		PQclear(res);
+		db_pq->PQclear(res);
 	}
-	PQfinish(conn);
+	db_pq->PQfinish(conn);
 	return rc;
 }
 
@@ -278,15 +280,15 @@ void db_sql_kept_close(struct db_sql_kept *kept)
 {
 	if (!kept || !kept->conn)
 		return;
-	PQfinish(kept->conn);
+	db_pq->PQfinish(kept->conn);
 	kept->conn = NULL;
 	kept->postmaster_pid = 0;
 }
 
 PGconn *db_sql_kept_take(struct db_sql_kept *kept)
 {
-	if (!kept || !kept->conn || PQstatus(kept->conn) != CONNECTION_OK ||
-	    PQtransactionStatus(kept->conn) != PQTRANS_IDLE)
+	if (!kept || !kept->conn || db_pq->PQstatus(kept->conn) != CONNECTION_OK ||
+	    db_pq->PQtransactionStatus(kept->conn) != PQTRANS_IDLE)
 		return NULL;
 	PGconn *conn = kept->conn;
 	kept->conn = NULL; /* postmaster_pid stays: the connection comes back to the same server */
@@ -297,12 +299,12 @@ void db_sql_kept_give(struct db_sql_kept *kept, PGconn *conn, bool ok)
 {
 	if (!conn)
 		return;
-	if (ok && kept && !kept->conn && PQstatus(conn) == CONNECTION_OK &&
-	    PQtransactionStatus(conn) == PQTRANS_IDLE) {
+	if (ok && kept && !kept->conn && db_pq->PQstatus(conn) == CONNECTION_OK &&
+	    db_pq->PQtransactionStatus(conn) == PQTRANS_IDLE) {
 		kept->conn = conn;
 		return;
 	}
-	PQfinish(conn);
+	db_pq->PQfinish(conn);
 	if (kept && !kept->conn)
 		kept->postmaster_pid = 0;
 }
@@ -311,8 +313,8 @@ void db_sql_kept_give(struct db_sql_kept *kept, PGconn *conn, bool ok)
  * a timeout) and to the postmaster that runs now. */
 static bool kept_usable(const struct db_sql_kept *kept, const struct db_probe *probe)
 {
-	return kept && kept->conn && PQstatus(kept->conn) == CONNECTION_OK &&
-	       PQtransactionStatus(kept->conn) == PQTRANS_IDLE && probe->pidfile_rc == 0 &&
+	return kept && kept->conn && db_pq->PQstatus(kept->conn) == CONNECTION_OK &&
+	       db_pq->PQtransactionStatus(kept->conn) == PQTRANS_IDLE && probe->pidfile_rc == 0 &&
 	       probe->alive && probe->pf.pid == kept->postmaster_pid;
 }
 
@@ -329,7 +331,7 @@ static int connect_and_query(struct db *db, db_sql_status_fn query, PGconn **con
 	memset(sql, 0, sizeof(*sql));
 	rc = query(db, *conn, deadline, sql, probe->conn_error, sizeof(probe->conn_error));
 	if (rc < 0) {
-		PQfinish(*conn);
+		db_pq->PQfinish(*conn);
 		*conn = NULL;
 	}
 	return rc;
@@ -353,7 +355,7 @@ void db_sql_observe_kept(struct db *db, db_sql_status_fn query, struct db_sql_ke
 			rc = query(db, conn, deadline, &sql, probe->conn_error,
 				   sizeof(probe->conn_error));
 			if (rc < 0) {
-				PQfinish(conn);
+				db_pq->PQfinish(conn);
 				conn = NULL;
 			}
 		}
@@ -369,7 +371,7 @@ void db_sql_observe_kept(struct db *db, db_sql_status_fn query, struct db_sql_ke
 			kept->conn = conn;
 			kept->postmaster_pid = probe->pf.pid;
 		} else if (conn) {
-			PQfinish(conn);
+			db_pq->PQfinish(conn);
 		}
 	}
 	memset(st, 0, sizeof(*st));

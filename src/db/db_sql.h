@@ -14,7 +14,7 @@
 
 #include "db_driver.h"
 
-#include <libpq-fe.h>
+#include "db_pq.h"
 #include <stdint.h>
 
 /* Opens a connection to the local server as the superuser (database "postgres", or dbname when

@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "curl_api.h"
 #include "dcs.h"
 #include "log.h"
 #include "num.h"
@@ -367,6 +368,10 @@ int main(int argc, char **argv)
 	if (i >= argc)
 		return usage("no command");
 	cmd = argv[i++];
+	/* A test tool: libcurl's TLS build whatever the options (the agent loads it only when its
+	 * configuration asks for TLS: src/agent/agent_tls.c). */
+	if (curl_api_use_tls(msg, sizeof(msg)) != 0)
+		return usage(msg);
 	c = dcs_client_new(&o, msg, sizeof(msg));
 	if (c == NULL)
 		return usage(msg);

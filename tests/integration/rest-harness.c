@@ -276,6 +276,11 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* As the agent does at start-up (src/agent/agent_tls.c): HTTPS needs MHD's TLS build. */
+	if (opts.certfile[0] != '\0' && rest_mhd_use_tls(err, sizeof(err)) != 0) {
+		fprintf(stderr, "rest-harness: %s\n", err);
+		return 1;
+	}
 	server = rest_server_new(&opts, &actions, err, sizeof(err));
 	if (!server) {
 		fprintf(stderr, "rest-harness: %s\n", err);

@@ -297,6 +297,10 @@ static void test_server_missing_certificate_fails_with_message(void **state)
 	(void)state;
 	assert_int_equal(buf_copy(opts.certfile, sizeof(opts.certfile), "/nonexistent/cert.pem"),
 			 0);
+	/* as the agent does at start-up when restapi.certfile is set (a minimal build loads
+	 * libmicrohttpd's HTTPS build here; elsewhere nothing) */
+	assert_int_equal(rest_mhd_use_tls(err, sizeof(err)), 0);
+	assert_true(rest_mhd_has_tls());
 	assert_null(rest_server_new(&opts, NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "/nonexistent/cert.pem"));
 }
