@@ -59,9 +59,10 @@ struct lease_keeper {
 	uint64_t sched_lease;  /* the lease the two stamps below are about */
 	int64_t handed_ms;     /* when the latest keepalive of it was handed out; 0 = none */
 	int64_t failed_end_ms; /* end of the latest one's failure; 0 = none, or it is in flight */
-	bool hung;	       /* the loop's heartbeat is older than the bound (logged once) */
-	bool leading;	       /* lease_set_leading: a primary whose fence deadline counts */
-	bool armed;	       /* lease_arm_guardian: the hook gets the deadline, else 0 */
+	bool slow; /* the last one to end failed or took more than half an interval: etcd is slow */
+	bool hung; /* the loop's heartbeat is older than the bound (logged once) */
+	bool leading; /* lease_set_leading: a primary whose fence deadline counts */
+	bool armed;   /* lease_arm_guardian: the hook gets the deadline, else 0 */
 	int64_t failsafe_acked_ms;
 	void (*hook)(void *ctx, int64_t deadline_ms);
 	void *hook_ctx;
@@ -132,6 +133,8 @@ static void succeeded_locked(struct lease_keeper *k, int64_t sent_ms)
 static void settle_locked(struct lease_keeper *k, const struct lease_worker *w, int64_t sent_ms,
 			  int64_t ended_ms, int rc, const char *msg)
 {
+	k->slow = rc != DCS_OK ||
+		  ended_ms - sent_ms > ha_keepalive_interval_ms(&k->policy, fencing_locked(k)) / 2;
 	if (k->st.lease != w->id) {
 		/* A lease the thread had not renewed yet (the request path granted it): from now
 		 * on the thread's, unless the client moved on again meanwhile. */
@@ -222,33 +225,34 @@ static struct lease_worker *idle_worker_locked(struct lease_keeper *k)
 	return NULL;
 }
 
-/* How long a keepalive handed out now may wait for its answer: the fence window (an answer
- * after it proves a deadline already past), and at most LEASE_WORKERS intervals, so that a
- * worker is free again when the one after the last is due. */
+/* How long a keepalive handed out now may wait for its answer: the fence window, after which
+ * its answer would prove a deadline already past (dcs_lease_keepalive_side caps it at ttl too). */
 static int64_t job_bound_ms(const struct lease_keeper *k)
 {
-	int64_t window = ha_fence_deadline_ms(&k->policy, 0, 0);
-	int64_t spread = LEASE_WORKERS * ha_keepalive_interval_ms(&k->policy, fencing_locked(k));
-
-	return window < spread ? window : spread;
+	return ha_fence_deadline_ms(&k->policy, 0, 0);
 }
 
 /* When the next keepalive of lease id is due: an interval after the latest handed out or the
- * last success, whichever is later (ha_keepalive_due_ms with that as the last send), whether or
- * not the one before has been answered; a retry slot after the latest one failed; now when
- * nothing of it was sent or renewed. */
+ * last success, whichever is later, whether or not the one before has been answered (half an
+ * interval while etcd is slow, so that the answers, each late, still come close together); a
+ * retry slot after the latest one failed; now when nothing of it was sent or renewed. The
+ * interval and the slot are the schedule's (ha_keepalive_interval_ms, ha_keepalive_due_ms). */
 static int64_t due_locked(struct lease_keeper *k, uint64_t id)
 {
-	int64_t renewed = k->st.lease == id ? k->st.renewed_ms : 0;
+	int64_t renewed = k->st.lease == id ? k->st.renewed_ms : 0, last, interval;
 
 	if (k->sched_lease != id) {
 		k->sched_lease = id;
 		k->handed_ms = 0;
 		k->failed_end_ms = 0;
 	}
-	return ha_keepalive_due_ms(&k->policy, fencing_locked(k),
-				   renewed > k->handed_ms ? renewed : k->handed_ms,
-				   k->failed_end_ms);
+	last = renewed > k->handed_ms ? renewed : k->handed_ms;
+	if (k->failed_end_ms > 0 || last <= 0)
+		return ha_keepalive_due_ms(&k->policy, fencing_locked(k), last, k->failed_end_ms);
+	interval = ha_keepalive_interval_ms(&k->policy, fencing_locked(k));
+	if (k->slow && interval / 2 >= HA_KEEPALIVE_MIN_MS)
+		interval /= 2;
+	return last + interval;
 }
 
 static void hand_out_locked(struct lease_keeper *k, struct lease_worker *w, uint64_t id,
