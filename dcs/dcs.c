@@ -267,25 +267,37 @@ int dcs_lease_keepalive(struct dcs_client *c, char *msg, size_t msglen)
 }
 
 int dcs_lease_keepalive_side(struct dcs_client *c, uint64_t lease, int64_t deadline_ms,
-			     int64_t *ttl_ms, char *msg, size_t msglen)
+			     const _Atomic bool *cancel, int64_t *ttl_ms, char *msg, size_t msglen)
 {
-	int64_t latest = clock_mono_ms() + c->opts.retry_timeout_ms, ttl = 0;
+	int64_t now = clock_mono_ms(), ttl = 0;
+	struct dcs_side *side = NULL;
 	struct buf req, resp;
 	uint64_t id = 0, expected = lease;
 	int rc;
 
 	if (lease == 0)
 		return err_fail(msg, msglen, DCS_ERR_INVALID_ARGUMENT, "no lease to renew");
-	if (deadline_ms <= 0 || deadline_ms > latest)
-		deadline_ms = latest;
+	if (deadline_ms <= 0)
+		deadline_ms = now + c->opts.retry_timeout_ms;
+	/* An answer later than the lease's whole TTL renews nothing the caller can count on. */
+	if (deadline_ms > now + c->opts.ttl_ms)
+		deadline_ms = now + c->opts.ttl_ms;
+	for (int i = 0; i < DCS_KEEPALIVE_CONNS && side == NULL; i++)
+		if (pthread_mutex_trylock(&c->side[i].lock) == 0)
+			side = &c->side[i];
+	if (side == NULL)
+		return err_fail(msg, msglen, DCS_ERR_TRANSIENT,
+				"every keepalive connection is busy (%d keepalives in flight)",
+				DCS_KEEPALIVE_CONNS);
 	buf_init(&req, DCS_REQUEST_MAX);
 	buf_init(&resp, DCS_RESPONSE_MAX);
-	pthread_mutex_lock(&c->side_lock);
+	side->conn.cancel = cancel;
 	rc = dcs_codec_lease_id(&req, lease);
 	if (rc == DCS_OK)
-		rc = dcs_call(c, &c->side_conn, "/v3/lease/keepalive", &req, &resp, deadline_ms,
+		rc = dcs_call(c, &side->conn, "/v3/lease/keepalive", &req, &resp, deadline_ms,
 			      CALL_SPREAD, msg, msglen);
-	pthread_mutex_unlock(&c->side_lock);
+	side->conn.cancel = NULL;
+	pthread_mutex_unlock(&side->lock);
 	if (rc == DCS_OK)
 		rc = dcs_codec_parse_keepalive(resp.data, resp.len, &id, &ttl, msg, msglen);
 	if (rc == DCS_OK && (id != lease || ttl <= 0)) {

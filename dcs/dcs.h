@@ -10,7 +10,7 @@
  * DCS_ERR_AUTH are definite answers.
  *
  * Threads: the HA loop makes the calls; dcs_wait_for_change may be called from one other thread,
- * and dcs_lease_keepalive_side from one more (the lease thread). Requests are serialized
+ * and dcs_lease_keepalive_side from the lease thread's workers. Requests are serialized
  * internally. The watch runs in a thread owned by the client.
  * Nothing in this header exposes libcurl or cJSON.
  */
@@ -375,15 +375,22 @@ int dcs_lease_keepalive(struct dcs_client *c, char *msg, size_t msglen)
 int dcs_lease_revoke(struct dcs_client *c, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
+/* Keepalives the lease thread may have in flight at once, each on a connection of its own. */
+#define DCS_KEEPALIVE_CONNS 3
+
 /* The lease thread's keepalive (src/agent/lease.c): renews lease (the id dcs_lease_id gave) on
- * the client's second connection, under its own lock, so it never waits behind the request
- * path's calls (a cluster read, a write). Bounded by deadline_ms and by retry_timeout from now,
- * whichever comes first (deadline_ms <= 0: retry_timeout). On success writes the TTL etcd says
- * is left (ms) into *ttl_ms (may be NULL). Returns 0, DCS_ERR_LEASE_NOT_FOUND (the client then
- * forgets the lease if it still holds that one, so the next call grants a new one), or another
- * dcs_error. Safe from any one thread beside the HA loop. */
+ * the first of the client's DCS_KEEPALIVE_CONNS keepalive connections not in use, each under a
+ * lock of its own, so it never waits behind the request path's calls (a cluster read, a write)
+ * nor behind another keepalive that etcd has not answered yet. Bounded by deadline_ms and by ttl
+ * from now, whichever comes first (deadline_ms <= 0: retry_timeout): no answer is worth waiting
+ * for longer than the lease it renews. *cancel (may be NULL) set to true by another thread ends
+ * the call early (within about a second: libcurl's progress callback). On success writes the TTL
+ * etcd says is left (ms) into *ttl_ms (may be NULL). Returns 0, DCS_ERR_LEASE_NOT_FOUND (the
+ * client then forgets the lease if it still holds that one, so the next call grants a new one),
+ * DCS_ERR_TRANSIENT when every keepalive connection is busy, or another dcs_error. Safe from up
+ * to DCS_KEEPALIVE_CONNS threads beside the HA loop. */
 int dcs_lease_keepalive_side(struct dcs_client *c, uint64_t lease, int64_t deadline_ms,
-			     int64_t *ttl_ms, char *msg, size_t msglen)
+			     const _Atomic bool *cancel, int64_t *ttl_ms, char *msg, size_t msglen)
 	__attribute__((warn_unused_result));
 
 /* Says that a lease thread keeps the lease alive (dcs_lease_keepalive_side): from then on

@@ -51,7 +51,14 @@
 
 struct dcs_conn {
 	CURL *curl;
-	int endpoint; /* the endpoint tried first; moves on failure */
+	int endpoint;		    /* the endpoint tried first; moves on failure */
+	const _Atomic bool *cancel; /* set: the call in progress ends (a keepalive's); NULL: none */
+};
+
+/* One keepalive connection of the lease thread and the lock of the call on it. */
+struct dcs_side {
+	pthread_mutex_t lock;
+	struct dcs_conn conn;
 };
 
 struct dcs_client {
@@ -64,7 +71,7 @@ struct dcs_client {
 	pthread_mutex_t lock; /* the request path: conn, lease and leader state below */
 	struct dcs_conn conn;
 	/* The lease id (0: none held) and when it was last granted or renewed (monotonic). Atomic:
-	 * the lease thread's keepalive (side_conn) renews and forgets it without c->lock. */
+	 * the lease thread's keepalives (side[]) renew and forget it without c->lock. */
 	_Atomic uint64_t lease;
 	_Atomic int64_t lease_refreshed_ms;
 	uint64_t leader_lease; /* the lease the leader key was written with; 0: not held */
@@ -78,10 +85,9 @@ struct dcs_client {
 	_Atomic int64_t seen_revision;
 	_Atomic int64_t seen_ms;
 
-	/* The second transport handle: the lease thread's keepalives (dcs_lease_keepalive_side)
-	 * run on their own connection under their own lock, never behind the request path. */
-	pthread_mutex_t side_lock;
-	struct dcs_conn side_conn;
+	/* The lease thread's keepalives (dcs_lease_keepalive_side) run on connections of their
+	 * own, each under its own lock, never behind the request path nor behind each other. */
+	struct dcs_side side[DCS_KEEPALIVE_CONNS];
 	_Atomic bool lease_thread; /* dcs_lease_thread_keeps: touch_member sends no keepalive */
 
 	pthread_mutex_t stats_lock; /* guards stats: requests run on the loop and REST threads */

@@ -78,6 +78,43 @@ CURL *dcs_conn_handle(const struct dcs_client *c)
 	return h;
 }
 
+/* libcurl's progress callback on the keepalive connections: a nonzero return ends the transfer
+ * (CURLE_ABORTED_BY_CALLBACK) once the call's cancel flag is set. */
+static int side_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			 curl_off_t ulnow)
+{
+	const struct dcs_conn *k = arg;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return k->cancel != NULL && atomic_load(k->cancel) ? 1 : 0;
+}
+
+/* The keepalive connections: handles whose transfers a cancel flag can end. */
+static int side_init(struct dcs_client *c)
+{
+	for (int i = 0; i < DCS_KEEPALIVE_CONNS; i++) {
+		struct dcs_conn *k = &c->side[i].conn;
+
+		k->curl = dcs_conn_handle(c);
+		if (k->curl == NULL)
+			return -ENOMEM;
+		curlapi->curl_easy_setopt(k->curl, CURLOPT_XFERINFOFUNCTION, side_progress);
+		curlapi->curl_easy_setopt(k->curl, CURLOPT_XFERINFODATA, k);
+		curlapi->curl_easy_setopt(k->curl, CURLOPT_NOPROGRESS, 0L);
+	}
+	return 0;
+}
+
+static void side_done(struct dcs_client *c)
+{
+	for (int i = 0; i < DCS_KEEPALIVE_CONNS; i++)
+		if (c->side[i].conn.curl != NULL)
+			curlapi->curl_easy_cleanup(c->side[i].conn.curl);
+}
+
 struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, size_t errlen)
 {
 	struct dcs_client *c;
@@ -148,14 +185,14 @@ struct dcs_client *dcs_client_new(const struct dcs_options *opts, char *err, siz
 	if (c->attempt_ms < DCS_ATTEMPT_MIN_MS)
 		c->attempt_ms = DCS_ATTEMPT_MIN_MS;
 	c->conn.curl = dcs_conn_handle(c);
-	c->side_conn.curl = dcs_conn_handle(c);
 	c->multi = curlapi->curl_multi_init();
-	if (c->conn.curl == NULL || c->side_conn.curl == NULL || c->multi == NULL) {
+	if (c->conn.curl == NULL || side_init(c) != 0 || c->multi == NULL) {
 		err_set(err, errlen, "could not create a libcurl handle");
 		goto out_free_curl;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_mutex_init(&c->side_lock, NULL);
+	for (int i = 0; i < DCS_KEEPALIVE_CONNS; i++)
+		pthread_mutex_init(&c->side[i].lock, NULL);
 	pthread_mutex_init(&c->token_lock, NULL);
 	pthread_mutex_init(&c->stats_lock, NULL);
 	pthread_mutex_init(&c->watch_lock, NULL);
@@ -173,8 +210,7 @@ out_free_curl:
 		curlapi->curl_multi_cleanup(c->multi);
 	if (c->conn.curl)
 		curlapi->curl_easy_cleanup(c->conn.curl);
-	if (c->side_conn.curl)
-		curlapi->curl_easy_cleanup(c->side_conn.curl);
+	side_done(c);
 out_free_c:
 	free(c);
 	return NULL;
@@ -187,9 +223,10 @@ void dcs_client_free(struct dcs_client *c)
 	dcs_watch_stop(c);
 	curlapi->curl_multi_cleanup(c->multi);
 	curlapi->curl_easy_cleanup(c->conn.curl);
-	curlapi->curl_easy_cleanup(c->side_conn.curl);
+	side_done(c);
 	pthread_mutex_destroy(&c->lock);
-	pthread_mutex_destroy(&c->side_lock);
+	for (int i = 0; i < DCS_KEEPALIVE_CONNS; i++)
+		pthread_mutex_destroy(&c->side[i].lock);
 	pthread_mutex_destroy(&c->token_lock);
 	pthread_mutex_destroy(&c->stats_lock);
 	pthread_mutex_destroy(&c->watch_lock);
@@ -410,6 +447,10 @@ static int call_endpoints(struct dcs_client *c, struct dcs_conn *k, const char *
 
 		if (remaining <= 0)
 			break;
+		if (k->cancel != NULL && atomic_load(k->cancel)) {
+			err_set(last, sizeof(last), "cancelled");
+			break;
+		}
 		if (!(flags & CALL_NO_AUTH) && dcs_auth_wanted(c)) {
 			rc = dcs_authenticate(c, k, deadline_ms, last, sizeof(last));
 			if (rc != DCS_OK && !dcs_error_is_transient(rc)) {

@@ -1,14 +1,20 @@
 /*
  * lease.c - the lease thread: keepalives of the agent's lease (the one the leader key and the
- * member key ride on) on a schedule of their own, on the etcd client's second connection
- * (dcs_lease_keepalive_side), so a slow database call, peer probe or cluster read of the HA loop
- * never delays a renewal (issue 14; docs/timing.md, "The lease thread").
+ * member key ride on) on a schedule of their own, on keepalive connections of the etcd client's
+ * own (dcs_lease_keepalive_side), so a slow database call, peer probe or cluster read of the HA
+ * loop never delays a renewal (issue 14; docs/timing.md, "The lease thread").
  *
  * The HA loop grants, adopts and rebinds (observe.c); this thread only keeps alive whatever lease
  * the client holds. It renews only while the loop stamps its heartbeat: a loop that has not for
  * longer than ha_heartbeat_bound_ms is hung, and its lease is left to lapse so another node can
  * take over. What the loop reads back (lease_get) is the send time of the last keepalive that
  * succeeded, which is what the fence deadline counts from (lease_fence_deadline_ms).
+ *
+ * A keepalive etcd has not answered yet is not given up when the next one is due: the scheduler
+ * hands the next one to another worker, on another connection, and whichever is answered counts,
+ * from its own send time. So an etcd that answers every keepalive late, but within the fence
+ * window, keeps the lease proven, while an etcd that does not answer at all still lets the
+ * deadline pass (docs/timing.md, "Keepalives in flight").
  */
 #include "agent_state.h"
 
@@ -23,20 +29,40 @@
 
 /* With no lease held, or while the loop is hung, how often the thread looks again. */
 #define LEASE_IDLE_MS 100
+/* Keepalives in flight at once, at most: one per keepalive connection of the client. */
+#define LEASE_WORKERS DCS_KEEPALIVE_CONNS
+
+struct lease_keeper;
+
+/* A thread that sends the keepalives the scheduler hands it, one at a time. */
+struct lease_worker {
+	struct lease_keeper *k;
+	pthread_t thread;
+	bool started;
+	bool job;	     /* a keepalive is handed to it and not finished yet */
+	uint64_t id;	     /* ... of this lease */
+	int64_t handed_ms;   /* ... handed out then (the schedule's clock) */
+	int64_t deadline_ms; /* ... given up if not answered by then */
+};
 
 struct lease_keeper {
 	struct dcs_client *dcs;
-	pthread_mutex_t lock; /* everything below but heartbeat_ms */
-	pthread_cond_t cond;  /* stop, a new policy or a new lease */
-	pthread_t thread;
+	pthread_mutex_t lock; /* everything below but heartbeat_ms and cancel */
+	pthread_cond_t cond;  /* stop, a new policy or a new lease, a worker's job or its end */
+	pthread_t thread;     /* the scheduler */
 	bool running;
 	bool stop;
+	_Atomic bool cancel;	 /* stopping: keepalives in flight end early */
 	struct ha_policy policy; /* ttl, loop_wait, retry_timeout, failsafe_mode */
 	struct lease_state st;
-	int64_t failed_end_ms; /* end of the last failed keepalive since a success; 0 = none */
-	bool hung;	       /* the loop's heartbeat is older than the bound (logged once) */
-	bool leading;	       /* lease_set_leading: a primary whose fence deadline counts */
-	bool armed;	       /* lease_arm_guardian: the hook gets the deadline, else 0 */
+	struct lease_worker workers[LEASE_WORKERS];
+	uint64_t sched_lease;  /* the lease the two stamps below are about */
+	int64_t handed_ms;     /* when the latest keepalive of it was handed out; 0 = none */
+	int64_t failed_end_ms; /* end of the latest one's failure; 0 = none, or it is in flight */
+	bool slow; /* the last one to end failed or took more than half an interval: etcd is slow */
+	bool hung; /* the loop's heartbeat is older than the bound (logged once) */
+	bool leading; /* lease_set_leading: a primary whose fence deadline counts */
+	bool armed;   /* lease_arm_guardian: the hook gets the deadline, else 0 */
 	int64_t failsafe_acked_ms;
 	void (*hook)(void *ctx, int64_t deadline_ms);
 	void *hook_ctx;
@@ -102,41 +128,143 @@ static void succeeded_locked(struct lease_keeper *k, int64_t sent_ms)
 	announce_locked(k);
 }
 
-/* One keepalive, with k->lock released around the request; bounded by the schedule's attempt
- * bound, so a failed one is retried well before the fence deadline (or the lease's end). */
-static void renew(struct lease_keeper *k, uint64_t id)
+/* A keepalive of lease id sent at sent_ms ended at ended_ms with rc: the deadline counts from
+ * the send time of whichever succeeded last in send order, whenever its answer came. */
+static void settle_locked(struct lease_keeper *k, const struct lease_worker *w, int64_t sent_ms,
+			  int64_t ended_ms, int rc, const char *msg)
+{
+	k->slow = rc != DCS_OK ||
+		  ended_ms - sent_ms > ha_keepalive_interval_ms(&k->policy, fencing_locked(k)) / 2;
+	if (k->st.lease != w->id) {
+		/* A lease the thread had not renewed yet (the request path granted it): from now
+		 * on the thread's, unless the client moved on again meanwhile. */
+		if (w->id != dcs_lease_id(k->dcs))
+			return;
+		k->st.lease = w->id;
+		k->st.renewed_ms = 0;
+	}
+	if (rc == DCS_OK) {
+		succeeded_locked(k, sent_ms);
+		return;
+	}
+	k->st.errors_total++;
+	/* etcd no longer knows the lease: the keys on it are gone, so it proves nothing (the
+	 * client forgot it too; the loop grants a new one). Whatever else was in flight. */
+	if (rc == DCS_ERR_LEASE_NOT_FOUND)
+		k->st.renewed_ms = 0;
+	/* A keepalive sent before one that succeeded says nothing about the lease now (it timed
+	 * out while a later one was answered): counted above, not reported. */
+	else if (sent_ms < k->st.renewed_ms)
+		return;
+	k->st.ok = false;
+	k->st.failures++;
+	k->st.last_rc = rc;
+	buf_copy_or_clear(k->st.error, sizeof(k->st.error), msg[0] ? msg : dcs_strerror(rc));
+	/* The latest one handed out failed: the next goes out a retry slot after it. An older
+	 * one's failure leaves the schedule to the later one still in flight. */
+	if (w->handed_ms == k->handed_ms && k->sched_lease == w->id)
+		k->failed_end_ms = ended_ms;
+}
+
+/* Runs the keepalive handed to w, with k->lock released around the request; bounded by the
+ * deadline the scheduler gave it. Wakes the scheduler when it ends. */
+static void run_job(struct lease_keeper *k, struct lease_worker *w)
 {
 	char msg[DCS_MSG_MAX] = "";
-	int64_t sent, ended, bound = ha_keepalive_timeout_ms(&k->policy, fencing_locked(k));
+	int64_t sent, ended;
 	int rc;
 
 	pthread_mutex_unlock(&k->lock);
 	sent = clock_mono_ms();
-	rc = dcs_lease_keepalive_side(k->dcs, id, sent + bound, NULL, msg, sizeof(msg));
+	rc = dcs_lease_keepalive_side(k->dcs, w->id, w->deadline_ms, &k->cancel, NULL, msg,
+				      sizeof(msg));
 	ended = clock_mono_ms();
 	pthread_mutex_lock(&k->lock);
-	if (k->st.lease != id) {
-		/* A lease the thread had not renewed yet (the request path granted it): from now
-		 * on the thread's, unless the client moved on again meanwhile. */
-		if (id != dcs_lease_id(k->dcs))
-			return;
-		k->st.lease = id;
-		k->st.renewed_ms = 0;
+	settle_locked(k, w, sent, ended, rc, msg);
+	w->job = false;
+	pthread_cond_broadcast(&k->cond);
+}
+
+static void *worker_main(void *arg)
+{
+	struct lease_worker *w = arg;
+	struct lease_keeper *k = w->k;
+
+	pthread_mutex_lock(&k->lock);
+	while (!k->stop) {
+		if (w->job)
+			run_job(k, w);
+		else
+			pthread_cond_wait(&k->cond, &k->lock);
 	}
-	if (rc == DCS_OK) {
-		succeeded_locked(k, sent);
-		return;
+	pthread_mutex_unlock(&k->lock);
+	return NULL;
+}
+
+/* An idle worker, started on first use; NULL when every one has a keepalive in flight (or a
+ * thread cannot be created: the scheduler waits for one to end). */
+static struct lease_worker *idle_worker_locked(struct lease_keeper *k)
+{
+	for (int i = 0; i < LEASE_WORKERS; i++) {
+		struct lease_worker *w = &k->workers[i];
+
+		if (w->started && !w->job)
+			return w;
 	}
-	/* etcd no longer knows the lease: the keys on it are gone, so it proves nothing (the
-	 * client forgot it too; the loop grants a new one). */
-	if (rc == DCS_ERR_LEASE_NOT_FOUND)
-		k->st.renewed_ms = 0;
-	k->st.ok = false;
-	k->st.failures++;
-	k->st.errors_total++;
-	k->st.last_rc = rc;
-	buf_copy_or_clear(k->st.error, sizeof(k->st.error), msg[0] ? msg : dcs_strerror(rc));
-	k->failed_end_ms = ended;
+	for (int i = 0; i < LEASE_WORKERS; i++) {
+		struct lease_worker *w = &k->workers[i];
+
+		if (!w->started) {
+			w->k = k;
+			if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+				return NULL;
+			w->started = true;
+			return w;
+		}
+	}
+	return NULL;
+}
+
+/* How long a keepalive handed out now may wait for its answer: the fence window, after which
+ * its answer would prove a deadline already past (dcs_lease_keepalive_side caps it at ttl too). */
+static int64_t job_bound_ms(const struct lease_keeper *k)
+{
+	return ha_fence_deadline_ms(&k->policy, 0, 0);
+}
+
+/* When the next keepalive of lease id is due: an interval after the latest handed out or the
+ * last success, whichever is later, whether or not the one before has been answered (half an
+ * interval while etcd is slow, so that the answers, each late, still come close together); a
+ * retry slot after the latest one failed; now when nothing of it was sent or renewed. The
+ * interval and the slot are the schedule's (ha_keepalive_interval_ms, ha_keepalive_due_ms). */
+static int64_t due_locked(struct lease_keeper *k, uint64_t id)
+{
+	int64_t renewed = k->st.lease == id ? k->st.renewed_ms : 0, last, interval;
+
+	if (k->sched_lease != id) {
+		k->sched_lease = id;
+		k->handed_ms = 0;
+		k->failed_end_ms = 0;
+	}
+	last = renewed > k->handed_ms ? renewed : k->handed_ms;
+	if (k->failed_end_ms > 0 || last <= 0)
+		return ha_keepalive_due_ms(&k->policy, fencing_locked(k), last, k->failed_end_ms);
+	interval = ha_keepalive_interval_ms(&k->policy, fencing_locked(k));
+	if (k->slow && interval / 2 >= HA_KEEPALIVE_MIN_MS)
+		interval /= 2;
+	return last + interval;
+}
+
+static void hand_out_locked(struct lease_keeper *k, struct lease_worker *w, uint64_t id,
+			    int64_t now)
+{
+	w->id = id;
+	w->handed_ms = now;
+	w->deadline_ms = now + job_bound_ms(k);
+	w->job = true;
+	k->handed_ms = now;
+	k->failed_end_ms = 0;
+	pthread_cond_broadcast(&k->cond);
 }
 
 static void *lease_main(void *arg)
@@ -148,6 +276,7 @@ static void *lease_main(void *arg)
 		int64_t now = clock_mono_ms(), bound = ha_heartbeat_bound_ms(&k->policy);
 		int64_t beat = atomic_load(&k->heartbeat_ms), due, wake;
 		uint64_t id = dcs_lease_id(k->dcs);
+		struct lease_worker *w;
 		struct timespec ts;
 
 		if (beat != 0 && now - beat > bound) {
@@ -165,14 +294,13 @@ static void *lease_main(void *arg)
 			if (k->hung)
 				log_notice("the HA loop moves again: keepalives resume");
 			k->hung = false;
-			due = ha_keepalive_due_ms(&k->policy, fencing_locked(k),
-						  k->st.lease == id ? k->st.renewed_ms : 0,
-						  k->st.lease == id ? k->failed_end_ms : 0);
-			if (due <= now) {
-				renew(k, id);
+			due = due_locked(k, id);
+			if (due <= now && (w = idle_worker_locked(k)) != NULL) {
+				hand_out_locked(k, w, id, now);
 				continue;
 			}
-			wake = due;
+			/* Due and every worker busy: a worker that ends wakes this wait. */
+			wake = due <= now ? now + LEASE_IDLE_MS : due;
 			/* Look again when the heartbeat would pass its bound. */
 			if (beat != 0 && beat + bound + 1 < wake)
 				wake = beat + bound + 1;
@@ -194,6 +322,7 @@ struct lease_keeper *lease_keeper_new(struct dcs_client *dcs, const struct ha_po
 	k->dcs = dcs;
 	k->policy = *policy;
 	atomic_init(&k->heartbeat_ms, 0);
+	atomic_init(&k->cancel, false);
 	pthread_mutex_init(&k->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -225,11 +354,16 @@ void lease_keeper_free(struct lease_keeper *k)
 		return;
 	pthread_mutex_lock(&k->lock);
 	k->stop = true;
+	atomic_store(&k->cancel, true);
 	running = k->running;
 	pthread_cond_broadcast(&k->cond);
 	pthread_mutex_unlock(&k->lock);
 	if (running)
 		pthread_join(k->thread, NULL);
+	/* Only the scheduler starts workers, and it has ended. */
+	for (int i = 0; i < LEASE_WORKERS; i++)
+		if (k->workers[i].started)
+			pthread_join(k->workers[i].thread, NULL);
 	pthread_mutex_destroy(&k->lock);
 	pthread_cond_destroy(&k->cond);
 	free(k);
