@@ -419,10 +419,17 @@ void publish(struct agent *a)
  * hung loop. /primary thus never answers 200 after the guardian would fence. It only ever
  * extends a snapshot that leads; the loop's next publish replaces it (a demotion publishes
  * before it stops the server, act.c).
+ *
+ * Called by the lease thread with its own lock held, after the guardian's deadline is stored: it
+ * never waits for the loop, which may hang while it holds live_lock (publishing), or the lease
+ * thread would stop renewing behind it (integration.ha_lease_thread saw the lease lapse 5 s into
+ * a hang of the loop's thread). While the loop holds the lock the move is skipped: the loop's
+ * own publish carries the deadline, and the next keepalive tries again.
  */
 void publish_lease_deadline(struct agent *a, int64_t deadline_ms)
 {
-	pthread_mutex_lock(&a->live_lock);
+	if (pthread_mutex_trylock(&a->live_lock) != 0)
+		return;
 	if (a->live_valid && deadline_ms > a->live_snap->lease_deadline_ms) {
 		a->live_snap->lease_deadline_ms = deadline_ms;
 		if (rest_publish(a->rest, a->live_snap) != 0)

@@ -159,11 +159,18 @@ for key in postgresql.callbacks.on_role_change postgresql.recovery_conf bootstra
 	fi
 done
 t_pass "callbacks, recovery_conf, post_init, nostream, replicatefrom and sync_priority are accepted without a warning: gsha acts on them"
+# The watchdog (docs/timing.md, "Watchdog"): "required" is accepted, as by Patroni's
+# --validate-config, which does not open the device either (the agent does, when it leads); a
+# timing the device cannot keep is refused: ttl 30 - safety_margin 29 = 1 s, under loop_wait 10.
 printf 'watchdog:\n  mode: required\n  device: /dev/watchdog\n' | cat "$dir/p4_postgres0.yml" - >"$dir/p4_watchdog.yml"
 run --validate-config "$dir/p4_watchdog.yml"
-t_assert_eq 1 "$rc" "watchdog mode required is refused"
-expect_line "error: \"watchdog.mode\": \"required\" cannot be honoured: gsha does not use a watchdog device yet" \
-	"the refused watchdog says why"
+t_assert_eq 0 "$rc" "watchdog mode required with ttl 30 and the default safety_margin is accepted"
+printf 'watchdog:\n  mode: required\n  device: /dev/watchdog\n  safety_margin: 29\n' |
+	cat "$dir/p4_postgres0.yml" - >"$dir/p4_watchdog_short.yml"
+run --validate-config "$dir/p4_watchdog_short.yml"
+t_assert_eq 1 "$rc" "watchdog mode required with a 1 s timeout under loop_wait 10 is refused"
+expect_line "error: \"watchdog.safety_margin\": the watchdog timeout 1 s is shorter than loop_wait" \
+	"the refused watchdog timing says why"
 
 run --validate-config "$GSHA_SOURCE_DIR/config/gsha.example.yml"
 t_assert_eq 0 "$rc" "gsha.example.yml is accepted"
