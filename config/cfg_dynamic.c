@@ -19,6 +19,7 @@
 #include "cfg_internal.h"
 #include "err.h"
 #include "json_merge.h"
+#include "list_copy.h"
 #include "num.h"
 
 #define JSON_DEPTH_MAX CFG_TREE_DEPTH_MAX
@@ -661,20 +662,9 @@ out_patch:
 	return rc;
 }
 
-/* The lists of struct cfg_dynamic, in the order of their offsets: where the items start, the
- * size of one, where the count is, and how many fit. */
-#define DYN_LIST(list, max)                                               \
-	{                                                                 \
-		offsetof(struct cfg_dynamic, list.items),                 \
-			sizeof(((struct cfg_dynamic *)0)->list.items[0]), \
-			offsetof(struct cfg_dynamic, list.count), max     \
-	}
-static const struct {
-	size_t items;
-	size_t item_size;
-	size_t count;
-	int max;
-} dyn_lists[] = {
+/* The lists of struct cfg_dynamic, in the order of their offsets. */
+#define DYN_LIST(list, max) LIST_SPAN(struct cfg_dynamic, list.items, list.count, max)
+static const struct list_span dyn_lists[] = {
 	DYN_LIST(slots, CFG_SLOTS_MAX),
 	DYN_LIST(ignore_slots, CFG_SLOTS_MAX),
 	DYN_LIST(standby_cluster.create_replica_methods, CFG_LIST_MAX),
@@ -686,20 +676,5 @@ static const struct {
 
 void cfg_dynamic_copy(struct cfg_dynamic *dst, const struct cfg_dynamic *src)
 {
-	char *to = (char *)dst;
-	const char *from = (const char *)src;
-	size_t pos = 0;
-
-	for (size_t i = 0; i < sizeof(dyn_lists) / sizeof(dyn_lists[0]); i++) {
-		int count;
-		size_t used, end;
-
-		memcpy(&count, from + dyn_lists[i].count, sizeof(count));
-		used = count <= 0 ? 0
-				  : (size_t)(count < dyn_lists[i].max ? count : dyn_lists[i].max);
-		end = dyn_lists[i].items + used * dyn_lists[i].item_size;
-		memcpy(to + pos, from + pos, end - pos);
-		pos = dyn_lists[i].items + (size_t)dyn_lists[i].max * dyn_lists[i].item_size;
-	}
-	memcpy(to + pos, from + pos, sizeof(*src) - pos);
+	list_copy(dst, src, sizeof(*src), dyn_lists, sizeof(dyn_lists) / sizeof(dyn_lists[0]));
 }

@@ -8,6 +8,7 @@
 #include "err.h"
 #include "clock.h"
 #include "db_driver.h"
+#include "list_copy.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -246,23 +247,12 @@ static int check_common_options(const struct db_options *o, char *err, size_t er
 	return check_method_options(o, err, err_cap);
 }
 
-/* *dst = *src, but of the parameter list only the entries used: a struct assignment writes all
- * DB_PARAMS_MAX of them (some 140 kB resident for the agent's life; issue 15). */
-/* options_copy() copies every field, but these lists only as far as their counts go: a new
- * struct db is calloc'ed, so the rest of them is never written and costs no memory (issue 15).
- * In the order of their offsets (each count before its items): where the items start, the
- * size of one, where the count is, and how many fit. */
-#define OPT_LIST(items_, count_, max_)                                                            \
-	{                                                                                         \
-		offsetof(struct db_options, items_), sizeof(((struct db_options *)0)->items_[0]), \
-			offsetof(struct db_options, count_), max_                                 \
-	}
-static const struct {
-	size_t items;
-	size_t item_size;
-	size_t count;
-	int max;
-} opt_lists[] = {
+/* options_copy() copies every field, but these lists only as far as their counts go: a struct
+ * assignment would write all DB_PARAMS_MAX parameters (some 140 kB resident for the agent's
+ * life), while a new struct db is calloc'ed, so the rest of them is never written and costs no
+ * memory (issue 15). In the order of their offsets. */
+#define OPT_LIST(items_, count_, max_) LIST_SPAN(struct db_options, items_, count_, max_)
+static const struct list_span opt_lists[] = {
 	OPT_LIST(parameters.items, parameters.count, DB_PARAMS_MAX),
 	OPT_LIST(hba, hba_count, DB_HBA_MAX),
 	OPT_LIST(initdb_options, initdb_option_count, DB_TOOL_OPTIONS_MAX),
@@ -273,22 +263,7 @@ static const struct {
 
 static void options_copy(struct db_options *dst, const struct db_options *src)
 {
-	char *to = (char *)dst;
-	const char *from = (const char *)src;
-	size_t pos = 0;
-
-	for (size_t i = 0; i < sizeof(opt_lists) / sizeof(opt_lists[0]); i++) {
-		int count;
-		size_t used, end;
-
-		memcpy(&count, from + opt_lists[i].count, sizeof(count));
-		used = count <= 0 ? 0
-				  : (size_t)(count < opt_lists[i].max ? count : opt_lists[i].max);
-		end = opt_lists[i].items + used * opt_lists[i].item_size;
-		memcpy(to + pos, from + pos, end - pos);
-		pos = opt_lists[i].items + (size_t)opt_lists[i].max * opt_lists[i].item_size;
-	}
-	memcpy(to + pos, from + pos, sizeof(*src) - pos);
+	list_copy(dst, src, sizeof(*src), opt_lists, sizeof(opt_lists) / sizeof(opt_lists[0]));
 }
 
 int db_new(const struct db_options *opts, struct db **out, char *err, size_t err_cap)
