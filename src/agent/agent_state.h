@@ -270,6 +270,9 @@ struct lease_state {
 	uint64_t errors_total;	 /* failed keepalives since start */
 	int last_rc;		 /* the last failure's dcs_error, 0 after a success */
 	char error[DCS_MSG_MAX]; /* ... and its text */
+	/* When the oldest keepalive of this lease handed out after its last success, and not
+	 * answered yet, was handed out; 0 = none in flight (lease_get). */
+	int64_t waiting_since_ms;
 };
 
 /* Created stopped with the policy in effect; lease_keeper_start starts the thread (0 or a

@@ -440,5 +440,13 @@ void lease_get(struct lease_keeper *k, struct lease_state *out)
 {
 	pthread_mutex_lock(&k->lock);
 	*out = k->st;
+	out->waiting_since_ms = 0;
+	for (int i = 0; i < LEASE_WORKERS; i++) {
+		const struct lease_worker *w = &k->workers[i];
+
+		if (w->job && w->id == k->st.lease && w->handed_ms > k->st.renewed_ms &&
+		    (out->waiting_since_ms == 0 || w->handed_ms < out->waiting_since_ms))
+			out->waiting_since_ms = w->handed_ms;
+	}
 	pthread_mutex_unlock(&k->lock);
 }

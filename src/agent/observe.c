@@ -139,6 +139,13 @@ static bool take_lease_state(struct agent *a)
 	overdue = st.renewed_ms <= 0 || age > ha_keepalive_interval_ms(&policy, leading) +
 							ha_keepalive_timeout_ms(&policy, leading) +
 							KEEPALIVE_LATE_MS;
+	/* The lease thread lets a keepalive wait for its answer up to the fence window (lease.c),
+	 * and its late answer still counts; to the loop, etcd is silent once one has waited the
+	 * attempt bound, so that it pings the failsafe members (and skips the cluster read) while
+	 * time is left before the deadline, as when a keepalive was cut at that bound. */
+	if (st.waiting_since_ms > 0 &&
+	    clock_mono_ms() - st.waiting_since_ms >= ha_keepalive_timeout_ms(&policy, leading))
+		overdue = true;
 	a->lease_renewed_ms = st.renewed_ms;
 	a->lease_ok = st.ok && !overdue;
 	if (!st.ok && st.error[0] != '\0')
