@@ -134,8 +134,12 @@ t_pass "a standby with term 3 refuses the term-2 primary (2.8)"
 sql 1 "select disable_conn('prohibit_connection', '', 0)" >/dev/null
 # Stopped streaming, and not only between two attempts: the emulator has taken the upstream away
 # (its walreceiver file names none), so PostgreSQL's retry cannot reconnect to d2.
+# The file is written, then the server reloaded: until the reload is applied PostgreSQL may still
+# reconnect with the old primary_conninfo (a CI run saw d1 receive the next row), so the
+# server's own setting must be empty too.
 prohibited() {
-	streaming 1 0 && ! grep -q '^primary_conninfo' "$R/d1/og_emulator_walreceiver.conf" 2>/dev/null
+	streaming 1 0 && ! grep -q '^primary_conninfo' "$R/d1/og_emulator_walreceiver.conf" 2>/dev/null &&
+		[ -z "$(sql 1 'show primary_conninfo')" ] && streaming 1 0
 }
 t_wait_for 20 "d1 to stop streaming and follow no one" prohibited
 sql 2 "insert into t values (4)" >/dev/null
