@@ -19,22 +19,12 @@ source "$(dirname "$0")/lib/writers.sh"
 
 # The guardian's page file of a data directory (src/agent/guardian.c: FNV-1a of its path);
 # an agent killed for good leaves it behind: removed at exit.
-page_file() {
-	python3 -c 'import os, sys
-h = 14695981039346656037
-for b in sys.argv[1].encode():
-    h = ((h ^ b) * 1099511628211) % 2**64
-print("/dev/shm/gsha-guardian-%016x" % h)' "$1"
-}
-PAGE_FILES=()
-remove_page_files() { rm -f "${PAGE_FILES[@]}"; }
-T_CLEANUP_HOOKS+=(remove_page_files)
 
 t_start_etcd
 c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "guard$$"
 for n in node1 node2 node3; do
 	c_config "$n"
-	PAGE_FILES+=("$(page_file "$C_DIR/$n/data")")
+	C_GUARDIAN_PAGES+=("$(c_guardian_page "$C_DIR/$n/data")")
 done
 
 FROZEN=
@@ -204,7 +194,7 @@ for n in node1 node2 node3; do
 done
 c_init "$(t_tmpdir)/pid1" "$ETCD_URL" "guard1$$"
 c_config solo
-PAGE_FILES+=("$(page_file "$C_DIR/solo/data")")
+C_GUARDIAN_PAGES+=("$(c_guardian_page "$C_DIR/solo/data")")
 unshare --pid --fork --kill-child=TERM --mount-proc \
 	setpriv --reuid postgres --regid postgres --init-groups \
 	"$GSHA_BUILD_DIR/gsha" "$C_DIR/solo.yml" >"$C_DIR/solo.log" 2>&1 &

@@ -37,16 +37,6 @@ T_CLEANUP_HOOKS+=(unmount_fake)
 t_wait_for 10 "the fake watchdog to mount" grep -q ready "$WD/out"
 [ -e "$WD/mnt/watchdog" ] || t_fail "the fake watchdog exposes no file"
 
-page_file() {
-	python3 -c 'import sys
-h = 14695981039346656037
-for b in sys.argv[1].encode():
-    h = ((h ^ b) * 1099511628211) % 2**64
-print("/dev/shm/gsha-guardian-%016x" % h)' "$1"
-}
-PAGE_FILES=()
-remove_page_files() { rm -f "${PAGE_FILES[@]}"; }
-T_CLEANUP_HOOKS+=(remove_page_files)
 
 t_start_etcd
 c_init "$(t_tmpdir)/cluster" "$ETCD_URL" "wd$$"
@@ -62,7 +52,7 @@ c_config node3 "watchdog:
   mode: automatic
   device: $WD/none/watchdog
   safety_margin: 2"
-for n in node1 node2 node3; do PAGE_FILES+=("$(page_file "$C_DIR/$n/data")"); done
+for n in node1 node2 node3; do C_GUARDIAN_PAGES+=("$(c_guardian_page "$C_DIR/$n/data")"); done
 
 FROZEN=
 t_on_failure() {

@@ -222,6 +222,22 @@ c_running() {
 	[ "$(c_rest "$1" "/$2")" = 200 ]
 }
 
+# c_guardian_page DATA_DIR: the guardian's shared page for that data directory
+# (src/agent/guardian.c: /dev/shm/gsha-guardian-<FNV-1a 64 of the path>). A test that lets a
+# guardian outlive its agent adds the page to C_GUARDIAN_PAGES, removed at exit.
+c_guardian_page() {
+	python3 -c 'import sys
+h = 14695981039346656037
+for b in sys.argv[1].encode():
+    h = ((h ^ b) * 1099511628211) % 2**64
+print("/dev/shm/gsha-guardian-%016x" % h)' "$1"
+}
+C_GUARDIAN_PAGES=()
+c_remove_guardian_pages() { [ "${#C_GUARDIAN_PAGES[@]}" -eq 0 ] || rm -f "${C_GUARDIAN_PAGES[@]}"; }
+if declare -p T_CLEANUP_HOOKS >/dev/null 2>&1; then
+	T_CLEANUP_HOOKS+=(c_remove_guardian_pages)
+fi
+
 c_rest() {
 	curl -s -o /dev/null -w '%{http_code}' -m 2 "http://127.0.0.1:${C_API_PORT[$1]}$2" 2>/dev/null || true
 }
