@@ -616,8 +616,8 @@ static int activate_locked(struct guardian *g, int64_t fire_by_ms, char *msg, si
 				  : "; it cannot be disabled (no magic close): it resets the node "
 				    "once this node stops leading");
 	else
-		log_info("watchdog \"%s\" (%s) activated with a %d s timeout, %d s until the next "
-			 "keepalive of the lease (the last one leaves no more)%s",
+		log_info("watchdog \"%s\" (%s) activated with a %d s timeout, the first one %d s "
+			 "(the lease's last keepalive leaves no more)%s",
 			 g->wd_device, identity[0] ? identity : "no identity", g->wd_timeout_s,
 			 actual,
 			 can_stop ? ""
