@@ -76,7 +76,7 @@ struct agent {
 	bool watchdog_failed; /* "required" and the watchdog unusable: REST's watchdog_failed */
 	struct {
 		int failed_timeout_s; /* the timeout an activation last failed with; 0 = none */
-		char logged[600];     /* the last watchdog line logged (each logged once) */
+		char logged[1200];    /* the last watchdog line logged (each logged once) */
 	} wd;			      /* watchdog.c */
 	char api_url[AGENT_URL_MAX];
 	char conn_url[AGENT_URL_MAX];
@@ -296,6 +296,13 @@ void lease_set_leading(struct lease_keeper *k, bool leading, int64_t failsafe_ac
  * sent at sent_ms. */
 void lease_noted(struct lease_keeper *k, uint64_t lease, int64_t sent_ms);
 void lease_get(struct lease_keeper *k, struct lease_state *out);
+/* Has a keepalive of the current lease sent now, whatever the schedule, and waits up to bound_ms
+ * for one sent at or after the call to succeed (the watchdog's activation counts from it, as its
+ * later pings count from the keepalives that move the deadline). *proof_ms: until when the lease
+ * proves the leader then (ha_leader_proof_ms of the last success, whenever sent; 0 = none).
+ * Returns 0 when the fresh keepalive succeeded, -ETIMEDOUT when none did within bound_ms (or
+ * the thread is not running). Called by the loop; blocks it for at most bound_ms. */
+int lease_renew_now(struct lease_keeper *k, int64_t bound_ms, int64_t *proof_ms);
 /* THE leader's current fence deadline (monotonic ms): ha_leader_deadline_ms over the send time
  * of the last keepalive of the current lease that succeeded and the last failsafe round, while
  * lease_set_leading says this node leads; 0 otherwise. Thread-safe. Every user (fence_cap, the

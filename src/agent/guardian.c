@@ -79,6 +79,9 @@ struct guardian_page {
 	/* The watchdog (watchdog.h): the guardian holds the open device, the agent tunes it. */
 	_Atomic int32_t wd_active;    /* 1 while a guardian holds the device (it sets it) */
 	_Atomic int32_t wd_timeout_s; /* the timeout the agent wants; the guardian applies it */
+	/* the timeout the device was opened with: wd_timeout_s, or less when the proof it was
+	 * opened on was older than a ping's (watchdog_first_timeout_s) */
+	_Atomic int32_t wd_opened_s;
 	_Atomic int64_t wd_ping_offset_ms; /* a ping is allowed while now <= deadline + this */
 	_Atomic uint64_t wd_pings;	   /* keepalives the guardians sent */
 	_Atomic uint64_t wd_skipped;	   /* pings given up: too late for the lease's end */
@@ -164,7 +167,7 @@ static void wd_take(struct gproc *gp, int fd)
 	if (gp->wd_fd >= 0 && watchdog_magic_close(gp->wd_fd) == 0)
 		atomic_fetch_add(&gp->page->wd_closes, 1);
 	gp->wd_fd = fd;
-	gp->wd_timeout_s = atomic_load(&gp->page->wd_timeout_s);
+	gp->wd_timeout_s = atomic_load(&gp->page->wd_opened_s);
 	gp->pinged_for = atomic_load(&gp->page->deadline_ms);
 	gp->wd_armed = gp->pinged_for != 0;
 	atomic_store(&gp->page->wd_active, 1);
@@ -215,6 +218,15 @@ static void wd_step(struct gproc *gp, int64_t now)
 	if (deadline == gp->pinged_for)
 		return;
 	gp->pinged_for = deadline;
+	if (now > deadline + atomic_load(&gp->page->wd_ping_offset_ms)) {
+		atomic_fetch_add(&gp->page->wd_skipped, 1);
+		log_warning(
+			"guardian: not pinging the watchdog: too late for the lease that "
+			"proved the deadline (%lld ms past the limit)",
+			(long long)(now - deadline - atomic_load(&gp->page->wd_ping_offset_ms)));
+		return;
+	}
+	/* Only after the limit: setting a timeout pings the device (Linux's WDIOC_SETTIMEOUT). */
 	if (want > 0 && want != gp->wd_timeout_s) {
 		int t = want;
 
@@ -225,14 +237,6 @@ static void wd_step(struct gproc *gp, int64_t now)
 			log_error("guardian: could not set the watchdog timeout to %d s: %s", want,
 				  strerror(errno));
 		}
-	}
-	if (now > deadline + atomic_load(&gp->page->wd_ping_offset_ms)) {
-		atomic_fetch_add(&gp->page->wd_skipped, 1);
-		log_warning(
-			"guardian: not pinging the watchdog: too late for the lease that "
-			"proved the deadline (%lld ms past the limit)",
-			(long long)(now - deadline - atomic_load(&gp->page->wd_ping_offset_ms)));
-		return;
 	}
 	if (watchdog_keepalive(gp->wd_fd) == 0)
 		atomic_fetch_add(&gp->page->wd_pings, 1);
@@ -542,8 +546,9 @@ out_close:
 	return rc;
 }
 
-/* Hands an opened watchdog to the guardian and waits for it to hold it. Called with g->lock. */
-static int activate_locked(struct guardian *g, char *msg, size_t cap)
+/* Opens the watchdog so that it fires by fire_by_ms (watchdog_first_timeout_s), hands it to the
+ * guardian and waits for it to hold it. Called with g->lock. */
+static int activate_locked(struct guardian *g, int64_t fire_by_ms, char *msg, size_t cap)
 {
 	union {
 		struct cmsghdr h;
@@ -554,7 +559,7 @@ static int activate_locked(struct guardian *g, char *msg, size_t cap)
 	struct cmsghdr *c;
 	bool can_stop = true;
 	char identity[64] = "";
-	int fd, actual = 0, rc;
+	int fd, actual = 0, first, rc;
 
 	uint64_t taken = atomic_load(&g->page->wd_taken);
 
@@ -562,12 +567,23 @@ static int activate_locked(struct guardian *g, char *msg, size_t cap)
 		snprintf(msg, cap, "no guardian runs to hold the watchdog");
 		return -ESRCH;
 	}
+	/* Opening starts it: the first timeout counts from now, so it is cut to what the proof
+	 * leaves (a ping would be given up that late) rather than run past the lease's end. */
+	first = watchdog_first_timeout_s(g->wd_timeout_s, fire_by_ms, clock_mono_ms());
+	if (first < 1) {
+		snprintf(msg, cap,
+			 "the lease's proof leaves less than 1 s before it may end (%lld ms): no "
+			 "activation on it",
+			 (long long)(fire_by_ms - clock_mono_ms() + WATCHDOG_LEASE_SLACK_MS));
+		return -ETIME;
+	}
 	atomic_store(&g->page->wd_timeout_s, g->wd_timeout_s);
 	atomic_store(&g->page->wd_disable, 0);
-	rc = watchdog_open(g->wd_device, g->wd_timeout_s, &fd, &actual, &can_stop, identity,
-			   sizeof(identity), msg, cap);
+	rc = watchdog_open(g->wd_device, first, &fd, &actual, &can_stop, identity, sizeof(identity),
+			   msg, cap);
 	if (rc != 0)
 		return rc;
+	atomic_store(&g->page->wd_opened_s, actual);
 	m.msg_control = ctl.space;
 	m.msg_controllen = sizeof(ctl.space);
 	c = CMSG_FIRSTHDR(&m);
@@ -593,11 +609,20 @@ static int activate_locked(struct guardian *g, char *msg, size_t cap)
 		clock_sleep_ms(GUARDIAN_REAP_STEP_MS);
 	}
 	atomic_store(&g->wd_wanted, true);
-	log_info("watchdog \"%s\" (%s) activated with a %d s timeout%s", g->wd_device,
-		 identity[0] ? identity : "no identity", actual,
-		 can_stop ? ""
-			  : "; it cannot be disabled (no magic close): it resets the node "
-			    "once this node stops leading");
+	if (actual == g->wd_timeout_s)
+		log_info("watchdog \"%s\" (%s) activated with a %d s timeout%s", g->wd_device,
+			 identity[0] ? identity : "no identity", actual,
+			 can_stop ? ""
+				  : "; it cannot be disabled (no magic close): it resets the node "
+				    "once this node stops leading");
+	else
+		log_info("watchdog \"%s\" (%s) activated with a %d s timeout, the first one %d s "
+			 "(the lease's last keepalive leaves no more)%s",
+			 g->wd_device, identity[0] ? identity : "no identity", g->wd_timeout_s,
+			 actual,
+			 can_stop ? ""
+				  : "; it cannot be disabled (no magic close): it resets the node "
+				    "once this node stops leading");
 	return 0;
 }
 
@@ -637,8 +662,15 @@ static void respawn(struct guardian *g, int status)
 		atomic_fetch_add(&g->respawns, 1);
 		log_notice("guardian started again (pid %d), armed with the deadline in its page",
 			   (int)g->pid);
-		if (atomic_load(&g->wd_wanted) && atomic_load(&g->page->deadline_ms) != 0 &&
-		    activate_locked(g, msg, sizeof(msg)) != 0)
+		int64_t deadline = atomic_load(&g->page->deadline_ms);
+
+		/* The dead guardian's device still runs from its last ping; the open pings it
+		 * again, so it is cut to the deadline in the page (fire_by as the tuning says). */
+		if (atomic_load(&g->wd_wanted) && deadline != 0 &&
+		    activate_locked(g,
+				    deadline + atomic_load(&g->page->wd_ping_offset_ms) +
+					    (int64_t)atomic_load(&g->page->wd_timeout_s) * 1000,
+				    msg, sizeof(msg)) != 0)
 			log_error("could not hand the watchdog to the new guardian: %s", msg);
 	}
 	pthread_mutex_unlock(&g->lock);
@@ -806,8 +838,8 @@ void guardian_watchdog_tune(struct guardian *g, int timeout_s, int64_t ping_offs
 		atomic_store(&g->page->wd_timeout_s, timeout_s);
 }
 
-int guardian_watchdog_activate(struct guardian *g, const char *device, int timeout_s, char *msg,
-			       size_t cap)
+int guardian_watchdog_activate(struct guardian *g, const char *device, int timeout_s,
+			       int64_t fire_by_ms, char *msg, size_t cap)
 {
 	int rc;
 
@@ -819,7 +851,7 @@ int guardian_watchdog_activate(struct guardian *g, const char *device, int timeo
 	buf_copy_or_clear(g->wd_device, sizeof(g->wd_device), device);
 	g->wd_timeout_s = timeout_s;
 	/* The watcher may have handed it to a respawned guardian meanwhile. */
-	rc = atomic_load(&g->page->wd_active) != 0 ? 0 : activate_locked(g, msg, cap);
+	rc = atomic_load(&g->page->wd_active) != 0 ? 0 : activate_locked(g, fire_by_ms, msg, cap);
 	pthread_mutex_unlock(&g->lock);
 	return rc;
 }

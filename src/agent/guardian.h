@@ -77,11 +77,14 @@ int guardian_page_path(const char *data_dir, char *out, size_t cap);
  * the offset from the fence deadline until which a ping is allowed (watchdog_ping_limit_ms). */
 void guardian_watchdog_tune(struct guardian *g, int timeout_s, int64_t ping_offset_ms);
 
-/* Opens device with timeout_s (watchdog_open), hands it to the guardian and waits (at most
+/* Opens device (watchdog_open), hands it to the guardian and waits (at most
  * WATCHDOG_HANDOVER_MS) until it holds it; a respawned guardian gets it again until the next
- * disarm. 0 or a negative errno with msg filled. */
-int guardian_watchdog_activate(struct guardian *g, const char *device, int timeout_s, char *msg,
-			       size_t cap);
+ * disarm. Opening starts the device, so its first timeout is timeout_s, or less so that it fires
+ * by fire_by_ms (watchdog_fire_by_ms of the proof it is opened on; watchdog_first_timeout_s);
+ * the guardian sets timeout_s at its next ping. 0, -ETIME when fire_by_ms leaves less than 1 s,
+ * or another negative errno, with msg filled. */
+int guardian_watchdog_activate(struct guardian *g, const char *device, int timeout_s,
+			       int64_t fire_by_ms, char *msg, size_t cap);
 
 /* Asks the guardian to disable the watchdog it holds (the magic close): this node does not
  * lead. A disarm does too; this covers a device handed over and never armed. */

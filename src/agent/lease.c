@@ -61,8 +61,9 @@ struct lease_keeper {
 	int64_t failed_end_ms; /* end of the latest one's failure; 0 = none, or it is in flight */
 	bool slow; /* the last one to end failed or took more than half an interval: etcd is slow */
 	bool hung; /* the loop's heartbeat is older than the bound (logged once) */
-	bool leading; /* lease_set_leading: a primary whose fence deadline counts */
-	bool armed;   /* lease_arm_guardian: the hook gets the deadline, else 0 */
+	bool leading;		/* lease_set_leading: a primary whose fence deadline counts */
+	bool armed;		/* lease_arm_guardian: the hook gets the deadline, else 0 */
+	int64_t renew_asked_ms; /* lease_renew_now: a keepalive is due now (monotonic); 0 = none */
 	int64_t failsafe_acked_ms;
 	void (*hook)(void *ctx, int64_t deadline_ms);
 	void *hook_ctx;
@@ -246,6 +247,9 @@ static int64_t due_locked(struct lease_keeper *k, uint64_t id)
 		k->handed_ms = 0;
 		k->failed_end_ms = 0;
 	}
+	/* Asked for now (lease_renew_now) and none handed out since: now, whatever the schedule. */
+	if (k->renew_asked_ms > k->handed_ms)
+		return k->renew_asked_ms;
 	last = renewed > k->handed_ms ? renewed : k->handed_ms;
 	if (k->failed_end_ms > 0 || last <= 0)
 		return ha_keepalive_due_ms(&k->policy, fencing_locked(k), last, k->failed_end_ms);
@@ -422,6 +426,29 @@ void lease_set_deadline_hook(struct lease_keeper *k, void (*hook)(void *ctx, int
 	k->hook = hook;
 	k->hook_ctx = ctx;
 	pthread_mutex_unlock(&k->lock);
+}
+
+int lease_renew_now(struct lease_keeper *k, int64_t bound_ms, int64_t *proof_ms)
+{
+	int64_t asked = clock_mono_ms(), until = asked + (bound_ms > 0 ? bound_ms : 0);
+	struct timespec ts;
+	bool fresh;
+
+	pthread_mutex_lock(&k->lock);
+	k->renew_asked_ms = asked;
+	pthread_cond_broadcast(&k->cond);
+	/* A worker broadcasts when its keepalive ends; the scheduler hands this one out at once
+	 * (due_locked). Only a keepalive sent at or after the ask counts. */
+	while (!(fresh = k->st.lease != 0 && k->st.renewed_ms >= asked) && !k->stop && k->running &&
+	       clock_mono_ms() < until) {
+		clock_cond_deadline(until, &ts);
+		(void)pthread_cond_timedwait(&k->cond, &k->lock, &ts);
+	}
+	if (k->renew_asked_ms == asked)
+		k->renew_asked_ms = 0;
+	*proof_ms = k->st.renewed_ms > 0 ? proven_until_locked(k) : 0;
+	pthread_mutex_unlock(&k->lock);
+	return fresh ? 0 : -ETIMEDOUT;
 }
 
 void lease_noted(struct lease_keeper *k, uint64_t lease, int64_t sent_ms)

@@ -87,12 +87,38 @@ enum watchdog_timing watchdog_check_timing(const struct ha_policy *policy, int64
 	return WATCHDOG_TIMING_OK;
 }
 
+int64_t watchdog_safety_margin_hint_ms(const struct ha_policy *policy)
+{
+	/* The longest timeout that holds leaves the guardian the most time before the reset. */
+	for (int64_t t = policy->ttl_ms / 1000; t >= 1; t--)
+		if (watchdog_check_timing(policy, policy->ttl_ms - t * 1000, NULL, 0) ==
+		    WATCHDOG_TIMING_OK)
+			return policy->ttl_ms - t * 1000;
+	return -1;
+}
+
+int64_t watchdog_fire_by_ms(const struct ha_policy *policy, int64_t deadline_ms)
+{
+	if (deadline_ms == 0)
+		return 0;
+	return deadline_ms + ha_fence_margin_ms(policy, policy->ttl_ms) - WATCHDOG_LEASE_SLACK_MS;
+}
+
 int64_t watchdog_ping_limit_ms(const struct ha_policy *policy, int64_t deadline_ms, int timeout_s)
 {
 	if (deadline_ms == 0)
 		return 0;
-	return deadline_ms + ha_fence_margin_ms(policy, policy->ttl_ms) -
-	       (int64_t)timeout_s * 1000 - WATCHDOG_LEASE_SLACK_MS;
+	return watchdog_fire_by_ms(policy, deadline_ms) - (int64_t)timeout_s * 1000;
+}
+
+int watchdog_first_timeout_s(int timeout_s, int64_t fire_by_ms, int64_t now_ms)
+{
+	int64_t left_s;
+
+	if (fire_by_ms <= now_ms)
+		return 0;
+	left_s = (fire_by_ms - now_ms) / 1000; /* rounded down: never later than fire_by_ms */
+	return left_s < timeout_s ? (int)left_s : timeout_s;
 }
 
 /* --- The device -------------------------------------------------------------------------- */
@@ -229,13 +255,52 @@ bool watchdog_failed_now(const struct agent *a, const struct ha_policy *policy)
 	       (a->wd.failed_timeout_s != 0 && a->wd.failed_timeout_s == timeout_s);
 }
 
+/* Says once what the operator can do about a timing that does not hold: the safety_margin that
+ * would, or that none does at this ttl. */
+static void timing_hint(const struct ha_policy *policy, char *out, size_t cap)
+{
+	int64_t sm = watchdog_safety_margin_hint_ms(policy);
+
+	if (sm >= 0)
+		snprintf(out, cap, "set watchdog.safety_margin to %lld.%03lld (s) to use it",
+			 (long long)(sm / 1000), (long long)(sm % 1000));
+	else
+		snprintf(out, cap,
+			 "no watchdog.safety_margin fits ttl %lld ms: raise ttl, or set "
+			 "watchdog.mode to off to run on the guardian alone",
+			 (long long)policy->ttl_ms);
+}
+
+/* Activates the watchdog on a fresh proof of the lease: Patroni refreshes its lease right before
+ * it takes the key and activates the watchdog in that same cycle, and every later ping here
+ * follows a keepalive that moved the deadline; opening the device starts it, so an activation on
+ * the replica's last keepalive (up to ttl / 2 old) would run past the lease's end. A keepalive
+ * that does not come within one attempt's bound leaves the older proof, on which the first
+ * timeout is cut (watchdog_first_timeout_s) or the activation refused (-ETIME). */
+static int activate(struct agent *a, int timeout_s, char *why, size_t cap)
+{
+	const struct ha_policy *policy = &a->in->policy;
+	int64_t proof = 0;
+
+	if (lease_renew_now(a->lease, ha_keepalive_timeout_ms(policy, true), &proof) != 0)
+		log_warning("watchdog: no keepalive of the lease answered within %lld ms before "
+			    "the activation: its first timeout counts from the last one",
+			    (long long)ha_keepalive_timeout_ms(policy, true));
+	if (proof == 0) {
+		snprintf(why, cap, "no keepalive of the lease proves this node's leadership");
+		return -ETIME;
+	}
+	return guardian_watchdog_activate(a->guardian, a->cfg->watchdog.device, timeout_s,
+					  watchdog_fire_by_ms(policy, proof), why, cap);
+}
+
 bool watchdog_guard(struct agent *a, bool armed)
 {
 	const struct cfg *c = a->cfg;
 	bool required = c->watchdog.mode == CFG_WATCHDOG_REQUIRED;
 	int timeout_s = watchdog_timeout_s(a->in->policy.ttl_ms, c->watchdog.safety_margin_ms);
 	enum watchdog_timing timing;
-	char why[400], line[600];
+	char why[400], hint[200], line[1200];
 	int rc;
 
 	if (c->watchdog.mode == CFG_WATCHDOG_OFF) {
@@ -257,11 +322,25 @@ bool watchdog_guard(struct agent *a, bool armed)
 	}
 	if (guardian_watchdog_active(a->guardian))
 		return armed;
+	/* "automatic" without a device (a container, a host without softdog): nothing to time;
+	 * said once, as cfg_validate stays silent on the timing then too. */
+	if (!required && access(c->watchdog.device, F_OK) != 0) {
+		snprintf(
+			line, sizeof(line),
+			"watchdog: no device \"%s\": leading without a watchdog (mode: "
+			"automatic; the guardian alone fences a frozen agent; set watchdog.mode to "
+			"off where none is meant to be used)",
+			c->watchdog.device);
+		log_once(a, LOG_LEVEL_INFO, line);
+		return armed;
+	}
+	timing_hint(&a->in->policy, hint, sizeof(hint));
 	/* "required" holds to the order too: the guardian fences first (docs/timing.md). */
 	if (timing == WATCHDOG_TIMING_UNSAFE || (required && timing == WATCHDOG_TIMING_EARLY)) {
-		snprintf(line, sizeof(line), "watchdog: %s: %s", why,
+		snprintf(line, sizeof(line), "watchdog: %s: %s; %s", why,
 			 required ? "refusing the leadership (mode: required)"
-				  : "running without the watchdog (mode: automatic)");
+				  : "running without the watchdog (mode: automatic)",
+			 hint);
 		log_once(a, required ? LOG_LEVEL_ERROR : LOG_LEVEL_WARNING, line);
 		if (!required)
 			return armed;
@@ -270,19 +349,21 @@ bool watchdog_guard(struct agent *a, bool armed)
 	}
 	if (!required && a->wd.failed_timeout_s == timeout_s)
 		return armed; /* automatic: tried once for this timeout, runs without it */
-	rc = guardian_watchdog_activate(a->guardian, c->watchdog.device, timeout_s, why,
-					sizeof(why));
+	rc = activate(a, timeout_s, why, sizeof(why));
 	if (rc == 0) {
 		a->wd.failed_timeout_s = 0;
 		if (timing == WATCHDOG_TIMING_EARLY) {
 			(void)watchdog_check_timing(&a->in->policy, c->watchdog.safety_margin_ms,
 						    why, sizeof(why));
-			snprintf(line, sizeof(line), "watchdog: %s", why);
+			snprintf(line, sizeof(line), "watchdog: %s; %s", why, hint);
 			log_once(a, LOG_LEVEL_WARNING, line);
 		}
 		return armed;
 	}
-	a->wd.failed_timeout_s = timeout_s;
+	/* A proof too old to start the device on is this cycle's, not the device's: "automatic"
+	 * tries again next cycle (the lease thread renews meanwhile). */
+	if (rc != -ETIME)
+		a->wd.failed_timeout_s = timeout_s;
 	snprintf(line, sizeof(line), "watchdog: %s: %s", why,
 		 required ? "refusing the leadership (mode: required)"
 			  : "running without the watchdog (mode: automatic)");

@@ -5,8 +5,10 @@
  * Patroni's semantics: watchdog.mode off / automatic / required, watchdog.device (default
  * /dev/watchdog), watchdog.safety_margin (default 5 s; -1 = ttl / 2). The device is activated
  * when this node is about to act as the leader (before it promotes), with the timeout
- * ttl - safety_margin in whole seconds; it is kept alive by every keepalive of the leader's lease
- * that moves the fence deadline forward, and disabled with the magic close ('V') on demotion,
+ * ttl - safety_margin in whole seconds, right after a keepalive of the lease sent for it (opening
+ * starts it: its first timeout counts from there like a ping's, and is cut when the proof is
+ * older); it is kept alive by every keepalive of the leader's lease that moves the fence deadline
+ * forward, and disabled with the magic close ('V') on demotion,
  * release, pause and a clean shutdown. With "required", a node that cannot activate it does not
  * promote (it releases the key, or demotes when it runs as a primary), reports
  * "watchdog_failed": true in /patroni when the device is unusable, and is no failover candidate.
@@ -57,10 +59,25 @@ int watchdog_timeout_s(int64_t ttl_ms, int64_t safety_margin_ms);
 enum watchdog_timing watchdog_check_timing(const struct ha_policy *policy, int64_t safety_margin_ms,
 					   char *why, size_t cap);
 
+/* The safety_margin (ms) with the longest timeout whose timing holds (WATCHDOG_TIMING_OK) for
+ * the policy, or -1 when none does (the lease is too short for a fence and a later reset). */
+int64_t watchdog_safety_margin_hint_ms(const struct ha_policy *policy);
+
+/* The latest instant the watchdog may fire for the fence deadline deadline_ms (monotonic):
+ * WATCHDOG_LEASE_SLACK_MS before the lease that proved the deadline can end in etcd (deadline +
+ * the fence margin = the proving keepalive's send time + ttl). 0 when deadline_ms is. */
+int64_t watchdog_fire_by_ms(const struct ha_policy *policy, int64_t deadline_ms);
+
 /* Until when a ping is allowed for the fence deadline deadline_ms (monotonic): a ping at now
- * lets the watchdog fire at now + timeout_s, which must come WATCHDOG_LEASE_SLACK_MS before the
- * lease that proved the deadline can end (deadline + the fence margin). 0 when deadline_ms is. */
+ * lets the watchdog fire at now + timeout_s, which must come by watchdog_fire_by_ms. 0 when
+ * deadline_ms is. */
 int64_t watchdog_ping_limit_ms(const struct ha_policy *policy, int64_t deadline_ms, int timeout_s);
+
+/* The timeout to open the device with at now_ms (opening it starts it, like a ping) so that it
+ * fires by fire_by_ms: timeout_s, or the whole seconds left when the proof is older than a ping
+ * would be (the guardian sets timeout_s at its next ping); 0 when not even 1 s is left: no
+ * activation on that proof. */
+int watchdog_first_timeout_s(int timeout_s, int64_t fire_by_ms, int64_t now_ms);
 
 /* --- The device (the Linux watchdog API) ------------------------------------------------- */
 

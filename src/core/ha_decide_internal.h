@@ -116,6 +116,12 @@ bool hd_sync_active(const struct ctx *c);
 bool hd_leader_sync(struct ctx *c);
 /* In synchronous mode only the last sync leader and its listed standbys hold every commit. */
 bool hd_in_sync_set(const struct ctx *c, const char *name);
+/* synchronous_mode_strict with no standby named anywhere (a promotion; a primary whose sync key
+ * names none and to which none streams): asks for synchronous_standby_names := FIRST 1 of the
+ * members that may stream (running, not nosync, not me), so a commit waits for whichever of them
+ * streams first, as Patroni's "*" does, or for the placeholder when there is none. The key names
+ * none of them until the server confirms one (ha_decide_sync.c). */
+void hd_sync_strict_any(struct ctx *c);
 /* Could member m take over from me? (lag against ref_lsn when check_lag, sync set when
  * check_sync) */
 bool hd_member_can_take_over(const struct ctx *c, const struct ha_member *m, bool check_lag,

@@ -372,7 +372,10 @@ void hd_decide_replica(struct ctx *c)
 		if (in->policy.synchronous_quorum) {
 			quorum_prepromote(c);
 		} else if (in->policy.synchronous_mode) {
-			c->out->sync_placeholder = in->policy.synchronous_mode_strict;
+			/* strict: the key will name none, so a commit waits for whichever member
+			 * streams first, not for the next cycle after it does */
+			if (in->policy.synchronous_mode_strict)
+				hd_sync_strict_any(c);
 			c->out->sync_key_first =
 				!(in->dcs.sync.present && name_eq(in->dcs.sync.leader, c->me) &&
 				  in->dcs.sync.standbys.count == 0);

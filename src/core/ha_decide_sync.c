@@ -7,6 +7,8 @@
  * The invariant: a name is in the sync key only while it is in synchronous_standby_names and
  * confirmed synchronous. So names leave the key before they leave the server's list, and enter
  * the key only after the server confirms them. One step per call; the loop calls again at once.
+ * In strict mode with a key that names no standby and none streaming, the server waits for the
+ * first member that may stream (Patroni's "*"), the placeholder only when no member may.
  *
  * synchronous_mode "quorum" (Patroni 4's _process_quorum_replication) names every healthy
  * candidate with ANY n and keeps the key's quorum so that any set of standbys able to confirm a
@@ -135,6 +137,40 @@ static void set_names(struct ctx *c, const struct ha_names *names, bool placehol
 	c->out->sync.count = clamp_count(names->count);
 	c->out->sync_num = placeholder && names->count == 0 ? 1 : c->out->sync.count;
 	c->out->sync_placeholder = placeholder && names->count == 0;
+}
+
+/* The members that may stream from this node: running, not nosync, not me, not a primary. */
+static void may_stream(const struct ctx *c, struct ha_names *out)
+{
+	int n = clamp_count(c->in->dcs.member_count);
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < n; i++) {
+		const struct ha_member *m = &c->in->dcs.members[i];
+
+		if (m->running && !m->is_primary && !m->tags.nosync && !name_eq(m->name, c->me))
+			names_add(out, m->name);
+	}
+}
+
+void hd_sync_strict_any(struct ctx *c)
+{
+	struct ha_names any;
+
+	may_stream(c, &any);
+	c->out->sync = any;
+	c->out->sync_num = 1;
+	c->out->sync_any = false;
+	c->out->sync_placeholder = any.count == 0;
+}
+
+/* Does synchronous_standby_names name exactly these, waiting for one of them? */
+static bool first_one_in_effect(const struct ctx *c, const struct ha_names *want)
+{
+	const struct ha_db *db = &c->in->db;
+
+	return !db->sync_placeholder && !db->sync_any && names_same(want, &db->sync_names) &&
+	       (db->sync_num == 1 || (db->sync_num == 0 && want->count == 1));
 }
 
 static void write_key(struct ctx *c, const struct ha_names *names, const char *why)
@@ -301,6 +337,22 @@ bool hd_leader_sync(struct ctx *c)
 	/* Strict mode with nobody to name: keep waiting for the standbys the key names (the last
 	 * known to hold every commit), or for the placeholder nobody can be. */
 	if (in->policy.synchronous_mode_strict && st.active.count == 0) {
+		struct ha_names any;
+
+		/* The key names none: no standby holds every commit, so none has to be waited
+		 * for; any member that streams first may (Patroni's "*"), rather than the
+		 * placeholder until the next cycle names it. */
+		may_stream(c, &any);
+		if (voters.count == 0 && any.count > 0) {
+			if (first_one_in_effect(c, &any))
+				return false;
+			hd_sync_strict_any(c);
+			hd_act(c, HA_ACT_SET_SYNC_NAMES,
+			       "no standby streams and the sync key names none: waiting for the "
+			       "first of the %d members that may stream (synchronous_mode_strict)",
+			       any.count);
+			return true;
+		}
 		if (names_in_effect(c, &voters, true))
 			return false;
 		set_names(c, &voters, true);

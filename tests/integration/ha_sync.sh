@@ -156,4 +156,35 @@ t_wait_for 90 "$async1 to come back as a replica" role_is "$async1" replica
 t_wait_for 60 "$new_leader to make $async1 synchronous again" sync_maintained "$new_leader"
 t_assert_eq "" "$(tcp_psql "$new_leader" "insert into acked values (-2)")" \
 	"strict: commits go through again once $async1 is synchronous"
+
+# ---- strict mode, a failover: the promoted server names FIRST 1 of the members that may stream
+# (Patroni 4.1 sets "*" before it promotes), so its first commit waits for whichever of them
+# streams first, not for its next cycle after one does; never the placeholder while one may.
+c_start node1
+t_wait_for 180 "node1 to rejoin as a replica" role_is node1 replica
+t_wait_for 60 "$new_leader to keep a synchronous standby" sync_maintained "$new_leader"
+heir=$(sync_standby_of "$new_leader")
+case "$heir" in node1) other=$async1 ;; "$async1") other=node1 ;; *) t_fail "unexpected sync standby \"$heir\"" ;; esac
+old_leader=$new_leader
+kill_node "$old_leader"
+t_wait_for 60 "$heir, the synchronous standby, to lead" leader_is_one_of "$heir"
+t_wait_for 30 "$heir to run as primary" role_is "$heir" primary
+t0=$(date +%s%3N)
+seen="" committed=0
+for ((i = 0; i < 120; i++)); do
+	v=$(ssn "$heir")
+	[[ "|$seen|" == *"|$v|"* ]] || seen="$seen${seen:+|}$v"
+	# Each try a new id: a commit cut off by the timeout still completes once a standby acks.
+	if PGCONNECT_TIMEOUT=2 timeout 1 "$PG_BIN/psql" -X -q -h 127.0.0.1 -p "${C_PG_PORT[$heir]}" \
+		-U postgres -d postgres -c "insert into acked values ($((-100 - i)))" >/dev/null 2>&1; then
+		committed=1
+		break
+	fi
+done
+t1=$(date +%s%3N)
+t_log "strict failover: synchronous_standby_names on $heir from its promotion to its first commit: $seen; first commit $((t1 - t0)) ms after it ran as primary"
+[ "$committed" = 1 ] || t_fail "strict: no commit on $heir within 120 tries (synchronous_standby_names: $seen)"
+[[ "$seen" == *__patroni_strict_sync_replica_placeholder__* ]] &&
+	t_fail "strict: $heir named the placeholder while $other could stream: $seen"
+t_pass "strict failover: $heir waited for $other from its promotion on (never the placeholder) and committed $((t1 - t0)) ms after it ran as primary"
 t_done

@@ -109,11 +109,11 @@ t_assert_eq 200 "$(switchover node1 node3)" "switchover node1 -> node3 answers 2
 t_wait_for 60 "node3 to lead" leader_is node3
 t_wait_for 30 "node1's guardian to disable the watchdog" eval '[ "$(count " magic-close$")" -gt '"$closes"' ]'
 t_pass "switchover: node1 disabled the watchdog with the magic close ('V')"
-grep -q 'running without the watchdog (mode: automatic)' "$C_DIR/node3.log" ||
-	t_fail "node3 (automatic, no device) did not say it runs without the watchdog"
-[ "$(grep -c 'running without the watchdog' "$C_DIR/node3.log")" = 1 ] ||
-	t_fail "node3 said more than once that it runs without the watchdog"
-t_pass "node3 (automatic, no device) leads without the watchdog and said so once"
+grep -q 'watchdog: no device ".*": leading without a watchdog (mode: automatic' "$C_DIR/node3.log" ||
+	t_fail "node3 (automatic, no device) did not say it leads without the watchdog"
+[ "$(grep -c 'watchdog:' "$C_DIR/node3.log")" = 1 ] ||
+	t_fail "node3 said more than once that it runs without the watchdog: $(grep 'watchdog:' "$C_DIR/node3.log")"
+t_pass "node3 (automatic, no device) leads without the watchdog and said so once, without a timing warning"
 t_wait_for 120 "node1 to rejoin as a replica" role_is node1 replica
 opens=$(count ' open ')
 t_assert_eq 200 "$(switchover node3 node1)" "switchover node3 -> node1 answers 200"
@@ -172,33 +172,73 @@ t_pass "frozen agent: the respawned guardian fenced PostgreSQL, disabled the wat
 t_wait_for 60 "another node to lead" eval '[ -n "$(c_leader)" ] && [ "$(c_leader)" != node1 ]'
 new=$(c_leader)
 t_wait_for 120 "node1 to rejoin as a replica" role_is node1 replica
-t_assert_eq 200 "$(switchover "$new" node1)" "switchover $new -> node1 answers 200"
-t_wait_for 60 "node1 to lead" leader_is node1
-t_wait_for 30 "node1 to hold an active watchdog" eval '[ "$(metric node1 gsha_watchdog_active)" = 1 ]'
 
-# ---- agent and guardian both frozen (the whole node): the watchdog fires before the lease ends
+# ---- the first timeout after an activation: node1 frozen whole right after it activates the
+# watchdog, before a later keepalive of the lease moved the deadline. Opening the device starts
+# it; an activation on the replica's last keepalive (up to ttl / 2 old) would fire after that
+# lease could end. The fire time is measured against the lease's earliest end: the send time of
+# the last keepalive that succeeded + ttl = F + margin, F being the fence deadline in the
+# guardian's page (read after the freeze, so no later keepalive can have moved it).
 a=$(agent_pid node1)
 g=$(guardian_pid node1)
 pm=$(c_postmaster_pid node1)
+[ -n "$a" ] && [ -n "$g" ] && [ -n "$pm" ] || t_fail "node1's agent, guardian or postmaster not found"
 { echo "$a"; echo "$g"; echo "$pm"; echo "${C_PID[node1]}"; } >"$WD/targets"
+PAGE1=$(c_guardian_page "$C_DIR/node1/data")
+MARGIN_MS=$((C_RETRY * 1000 + C_TTL * 1000 / 100)) # retry_timeout + ttl / 100
+SM_MS=2000
+opens=$(count ' open ')
 fires=$(count ' fire ')
-# Watched from before the freeze, so the instant is the key's first change, not when asked.
+# Freezes agent and guardian at the first ping after the new open that follows the arming (the
+# guardian took the device and got the deadline): pings after the open, open's own included.
+freeze_after_activation() {
+	local i n
+	for ((i = 0; i < 3000; i++)); do
+		if [ "$(count ' open ')" -gt "$opens" ]; then
+			n=$(awk -v o="$opens" '/ open /{k++} k > o && / keepalive$/{p++} END {print p + 0}' "$WD/log")
+			if [ "$n" -ge 2 ]; then
+				kill -STOP "$g" "$a"
+				echo "$n"
+				return 0
+			fi
+		fi
+		sleep 0.01
+	done
+	return 1
+}
+freeze_after_activation >"$WD/frozen-after" &
+freezer=$!
+t_assert_eq 200 "$(switchover "$new" node1)" "switchover $new -> node1 answers 200"
+wait "$freezer" || t_fail "node1 did not activate the watchdog after the switchover"
+FROZEN="$g $a ${C_PID[node1]}"
+# node1 holds the key now: the instant is the key's first change from here.
 c_key_instant 60 '!node1' >"$WD/key-instant" &
 watcher=$!
-kill -STOP "$g" "$a"
-FROZEN="$g $a ${C_PID[node1]}"
+pings_after_open=$(cat "$WD/frozen-after")
+deadline=$(od -An -t d8 -N8 "$PAGE1" | tr -d ' ')
+[ -n "$deadline" ] && [ "$deadline" -gt 0 ] || t_fail "no fence deadline in node1's guardian page ($deadline)"
 t_wait_for 30 "the fake watchdog to fire" eval '[ "$(count " fire ")" -gt '"$fires"' ]'
 fire_wall=$(grep ' fire ' "$WD/log" | tail -1 | awk '{print $2}')
 fire_mono=$(grep ' fire ' "$WD/log" | tail -1 | awk '{print $1}')
-last_ping=$(grep ' keepalive$' "$WD/log" | tail -1 | awk '{print $1}')
+open_mono=$(grep ' open ' "$WD/log" | tail -1 | awk '{print $1}')
 t_wait_for 20 "node1's postmaster to be gone" pid_gone "$pm"
 FROZEN=
 wait "$watcher" || t_fail "no other node took the leader key"
 key_ms=$(($(cat "$WD/key-instant") / 1000000))
-t_log "last keepalive at 0, fired at $((fire_mono - last_ping)) ms; another node took the key $((key_ms - fire_wall)) ms after the fire"
-[ "$((fire_mono - last_ping))" -lt $((C_TTL * 1000)) ] || t_fail "the watchdog fired $((fire_mono - last_ping)) ms after the last keepalive, not within ttl"
+lease_end=$((deadline + MARGIN_MS))
+t_log "activation at $((open_mono - lease_end)) ms from the lease's earliest end, frozen after $pings_after_open pings; fired at $((fire_mono - lease_end)) ms from it (safety_margin: -$SM_MS); another node took the key $((key_ms - fire_wall)) ms after the fire"
+[ "$fire_mono" -lt "$lease_end" ] || t_fail "the watchdog fired $((fire_mono - lease_end)) ms after the lease's earliest end"
+# safety_margin before the lease's end, later only by the keepalive's round trip and the
+# activation (the fresh keepalive before it): at most 500 ms on this loaded machine.
+[ "$fire_mono" -le $((lease_end - SM_MS + 500)) ] ||
+	t_fail "the watchdog fired $((fire_mono - lease_end + SM_MS)) ms after the lease's end less safety_margin"
 [ "$fire_wall" -lt "$key_ms" ] || t_fail "the watchdog fired after another node took the leader key"
-t_pass "node frozen: the watchdog reset it $((fire_mono - last_ping)) ms after the last keepalive, $((key_ms - fire_wall)) ms before another node took the key"
+t_pass "frozen right after the activation: the watchdog fired $((lease_end - fire_mono)) ms before the lease's earliest end (safety_margin $SM_MS ms), $((key_ms - fire_wall)) ms before another node took the key"
+grep -q 'not pinging the watchdog: too late' "$C_DIR/node1.log" &&
+	t_fail "a ping came too late for its lease: $(grep 'not pinging the watchdog' "$C_DIR/node1.log" | head -3)"
+t_pass "no ping of the watchdog came too late for the lease that proved it"
+# node3 (automatic, no device, ttl 10) said it once, whatever the number of its promotions.
+t_assert_eq 1 "$(grep -c 'watchdog:' "$C_DIR/node3.log")" "node3's watchdog lines over $(grep -c -- '-> "primary"' "$C_DIR/node3.log") promotions"
 # Through every leader change above, node2 (required, no usable device) was no candidate.
 grep -q -- '-> "primary"' "$C_DIR/node2.log" && t_fail "node2 (required, no device) ran as primary"
 grep -q 'not racing because tagged nofailover' "$C_DIR/node2.log" ||

@@ -667,6 +667,9 @@ static void test_decide_holder_replica_without_provable_lease_does_not_promote(v
 	assert_reason_has("not promoting");
 }
 
+/* Strict mode: the promoted server names FIRST 1 of the members that may stream (Patroni's
+ * "*"), so the first commit waits for whichever streams first, not for the cycle after it; the
+ * placeholder only when none may. */
 static void test_decide_strict_sync_promotion_blocks_writes(void **state)
 {
 	(void)state;
@@ -674,6 +677,16 @@ static void test_decide_strict_sync_promotion_blocks_writes(void **state)
 	in.db.is_primary = false;
 	in.policy.synchronous_mode = true;
 	in.policy.synchronous_mode_strict = true;
+	in.dcs.members[2].tags.nosync = true; /* node3 never */
+	decide();
+	assert_action("promote");
+	assert_false(out.sync_placeholder);
+	assert_int_equal(out.sync.count, 1);
+	assert_string_equal(out.sync.name[0], "node2");
+	assert_int_equal(out.sync_num, 1);
+	assert_false(out.sync_any);
+	/* nobody else runs: the placeholder, writes block */
+	in.dcs.members[1].running = false;
 	decide();
 	assert_action("promote");
 	assert_true(out.sync_placeholder);
@@ -1079,9 +1092,24 @@ static void test_decide_sync_strict_without_standbys_blocks_writes(void **state)
 	sync_primary();
 	in.policy.synchronous_mode_strict = true;
 	in.db.replication_count = 0;
+	/* the key names none and node2, node3 run: the first of them that streams */
+	decide();
+	assert_action("set-sync-names");
+	assert_false(out.sync_placeholder);
+	assert_int_equal(out.sync.count, 2);
+	assert_int_equal(out.sync_num, 1);
+	/* in effect: nothing to do until one streams */
+	in.db.sync_names = out.sync;
+	in.db.sync_num = 1;
+	decide();
+	assert_action("none");
+	/* nobody may stream: the placeholder */
+	in.dcs.members[1].running = false;
+	in.dcs.members[2].running = false;
 	decide();
 	assert_action("set-sync-names");
 	assert_true(out.sync_placeholder);
+	assert_int_equal(out.sync.count, 0);
 }
 
 static void test_decide_sync_nosync_member_is_never_chosen(void **state)

@@ -110,6 +110,8 @@ static const struct field fields[] = {
 	FLD(db.rejoin_needed, F_BOOL),
 	FLD(db.start_since_ms, F_I64),
 	FLD(db.sync_placeholder, F_BOOL),
+	FLD(db.sync_num, F_INT),
+	FLD(db.sync_names.count, F_INT),
 	FLD(db.replication_count, F_INT),
 	FLD(probe.done, F_BOOL),
 	FLD(probe.count, F_INT),

@@ -160,6 +160,94 @@ static void test_ping_limit_keeps_the_fire_time_before_the_lease_end(void **stat
 	assert_int_equal(watchdog_ping_limit_ms(&p, 0, 25), 0);
 }
 
+/* The replica's member lease is renewed only every ha_keepalive_interval_ms(policy, false): the
+ * cycle that promotes may come that long (and a cycle more) after the keepalive that proves it.
+ * Opening the device starts it, so a full timeout from there fired after the lease could end:
+ * the first timeout is cut to what the proof leaves, for every age of it. */
+static void test_first_timeout_never_fires_after_the_lease_end(void **state)
+{
+	struct ha_policy p = policy(10000, 1000, 3000); /* integration.ha_watchdog */
+	int t = watchdog_timeout_s(p.ttl_ms, 2000);
+	int64_t renewed = 5000000, deadline = ha_fence_deadline_ms(&p, renewed, 0);
+	int64_t fire_by = watchdog_fire_by_ms(&p, deadline);
+	int64_t oldest = ha_keepalive_interval_ms(&p, false) + p.loop_wait_ms;
+	bool old_was_late = false;
+
+	(void)state;
+	assert_int_equal(t, 8);
+	/* fire_by is the slack before the earliest end of the lease in etcd (send time + ttl). */
+	assert_int_equal(fire_by, renewed + p.ttl_ms - WATCHDOG_LEASE_SLACK_MS);
+	for (int64_t age = 0; age <= oldest; age += 25) {
+		int64_t now = renewed + age;
+		int first = watchdog_first_timeout_s(t, fire_by, now);
+
+		/* What the activation did before: a full timeout from the open. */
+		if (now + (int64_t)t * 1000 > renewed + p.ttl_ms)
+			old_was_late = true;
+		if (first == 0) {
+			/* refused only when not even 1 s is left before fire_by */
+			assert_true(fire_by - now < 1000);
+			continue;
+		}
+		assert_in_range(first, 1, t);
+		assert_true(now + (int64_t)first * 1000 <= fire_by);
+		/* and cut no more than needed: one more second would pass fire_by */
+		if (first < t)
+			assert_true(now + (int64_t)(first + 1) * 1000 > fire_by);
+	}
+	assert_true(old_was_late);
+}
+
+/* After the keepalive lease_renew_now has sent right before the activation, the first timeout
+ * is the whole one and the device fires safety_margin before the lease's end, later only by the
+ * keepalive's round trip and the hand-over, as after every later ping (and as Patroni, which
+ * activates right after its lease refresh and key write). */
+static void test_activation_on_a_fresh_keepalive_keeps_the_safety_margin(void **state)
+{
+	struct ha_policy p = policy(10000, 1000, 3000);
+	int64_t sm = 2000;
+	int t = watchdog_timeout_s(p.ttl_ms, sm);
+	int64_t renewed = 5000000,
+		fire_by = watchdog_fire_by_ms(&p, ha_fence_deadline_ms(&p, renewed, 0));
+
+	(void)state;
+	for (int64_t latency = 0; latency <= sm - WATCHDOG_LEASE_SLACK_MS; latency += 10) {
+		int first = watchdog_first_timeout_s(t, fire_by, renewed + latency);
+
+		assert_int_equal(first, t);
+		/* fires at renewed + ttl - safety_margin + latency */
+		assert_int_equal(renewed + latency + (int64_t)first * 1000,
+				 renewed + p.ttl_ms - sm + latency);
+	}
+	/* A later activation on that proof is cut to stay before its end. */
+	assert_int_equal(watchdog_first_timeout_s(t, fire_by, renewed + sm), t - 1);
+	assert_int_equal(watchdog_first_timeout_s(t, fire_by, fire_by - 999), 0);
+	assert_int_equal(watchdog_first_timeout_s(t, fire_by, fire_by), 0);
+	assert_int_equal(watchdog_first_timeout_s(t, fire_by, fire_by + 5), 0);
+	assert_int_equal(watchdog_fire_by_ms(&p, 0), 0);
+}
+
+/* The hint the warning gives: the safety_margin whose timing holds, or none at this ttl. */
+static void test_safety_margin_hint(void **state)
+{
+	struct ha_policy patroni = policy(30000, 10000, 10000), itest = policy(10000, 1000, 3000);
+	struct ha_policy ttl5 = policy(5000, 1000, 1000), fast = policy(2000, 500, 500);
+	int64_t sm;
+
+	(void)state;
+	sm = watchdog_safety_margin_hint_ms(&patroni);
+	assert_true(sm >= 0);
+	assert_int_equal(watchdog_check_timing(&patroni, sm, NULL, 0), WATCHDOG_TIMING_OK);
+	/* the longest timeout that holds: one second more does not */
+	assert_int_not_equal(watchdog_check_timing(&patroni, sm - 1000, NULL, 0),
+			     WATCHDOG_TIMING_OK);
+	sm = watchdog_safety_margin_hint_ms(&itest);
+	assert_int_equal(watchdog_check_timing(&itest, sm, NULL, 0), WATCHDOG_TIMING_OK);
+	/* ttl 5 (the default safety_margin 5 gives no timeout) and the fast profile: none fits */
+	assert_int_equal(watchdog_safety_margin_hint_ms(&ttl5), -1);
+	assert_int_equal(watchdog_safety_margin_hint_ms(&fast), -1);
+}
+
 static void test_open_of_a_file_that_is_no_watchdog_fails(void **state)
 {
 	char msg[300], identity[64];
@@ -192,6 +280,9 @@ int main(void)
 		cmocka_unit_test(test_no_safety_margin_leaves_no_time_to_ping),
 		cmocka_unit_test(test_large_safety_margin_fires_before_the_guardian),
 		cmocka_unit_test(test_ping_limit_keeps_the_fire_time_before_the_lease_end),
+		cmocka_unit_test(test_first_timeout_never_fires_after_the_lease_end),
+		cmocka_unit_test(test_activation_on_a_fresh_keepalive_keeps_the_safety_margin),
+		cmocka_unit_test(test_safety_margin_hint),
 		cmocka_unit_test(test_open_of_a_file_that_is_no_watchdog_fails),
 	};
 
