@@ -20,6 +20,7 @@ t_on_failure() {
 	for n in node1 node2 node3; do
 		echo "---- $n.log (tail)"
 		tail -40 "$C_DIR/$n.log" 2>/dev/null
+		echo "---- members/$n: $(c_key "members/$n")"
 	done
 	c_dump_stacks
 }
@@ -84,6 +85,28 @@ else
 fi
 
 # ---- switchover to a named candidate through the REST API, as patronictl does.
+# The leader judges a switchover candidate by its member key (running, a replica, at most
+# maximum_lag_on_failover behind the leader's flush position) and clears the failover key at once
+# when it is not yet healthy there ("candidate is not healthy"). A replica's key can trail its
+# database by a cycle or more under load: wait until the key shows node2 healthy, as an operator
+# would wait for patronictl list to, before asking.
+candidate_ready() { # NAME LEADER
+	local flush
+	flush=$(c_psql "$2" "select pg_current_wal_flush_lsn() - '0/0'") || return 1
+	c_key "members/$1" | python3 -c '
+import json, sys
+flush = int(sys.argv[1])
+try:
+    m = json.load(sys.stdin)
+except ValueError:
+    sys.exit(1)
+lsn = m.get("xlog_location")
+sys.exit(0 if m.get("state") == "running" and m.get("role") not in ("master", "primary")
+         and isinstance(lsn, int) and flush - lsn <= 1048576 else 1)' "$flush"
+}
+ready_t0=$(date +%s%N)
+t_wait_for 30 "node2's member key to show a healthy switchover candidate" candidate_ready node2 node1
+t_log "switchover: node2's member key showed a healthy candidate after $((($(date +%s%N) - ready_t0) / 1000000)) ms"
 old_tl=$(c_timeline node1)
 curl -s -o "$C_DIR/switchover.out" -w '%{http_code}' -m 40 -X POST \
 	-H 'Content-Type: application/json' -d '{"leader":"node1","candidate":"node2"}' \
