@@ -7,8 +7,8 @@
 # notify -T), clone two replicas (gs_ctl build -b full -T), promote one (gs_ctl failover -T 2)
 # while the old primary still writes (so it diverges), kill -9 the old primary and see
 # "crashed", make the other replica follow the new primary, bring the old primary back as a
-# stale primary with term 1, rewind it (stopped first, then gs_ctl build -b incremental -T 2) and
-# see it stream again, then a restart-only parameter change shows up as a pending restart until
+# stale primary with term 1, rewind it (stopped first, then gs_ctl build -b incremental -T 2)
+# while the new primary keeps writing and see it stream again, then a restart-only parameter change shows up as a pending restart until
 # a restart applies it.
 source "$(dirname "$0")/lib/common.sh"
 
@@ -45,14 +45,33 @@ stop_all() {
 		t_as_postgres "$EMU/gs_ctl" stop -D "$TMP/n$n" -m immediate >/dev/null 2>&1 || true
 	done
 }
-trap 'rc=$?; stop_all; set +e; (exit "$rc"); t_cleanup' EXIT
+# The writer on the new primary during the rejoin, stopped by PID.
+WRITER=""
+stop_writer() {
+	[ -n "$WRITER" ] || return 0
+	kill "$WRITER" 2>/dev/null || true
+	wait "$WRITER" 2>/dev/null || true
+	WRITER=""
+}
+trap 'rc=$?; stop_writer; stop_all; set +e; (exit "$rc"); t_cleanup' EXIT
 t_on_failure() {
+	local n logf
 	for f in boot clone2 rejoin; do
 		[ -f "$TMP/$f.err" ] && { echo "---- $f.err (tail)"; tail -25 "$TMP/$f.err"; }
 	done
 	for n in 1 2 3; do
 		echo "---- n$n og_emulator.log (tail)"
 		tail -15 "$TMP/n$n/og_emulator.log" 2>/dev/null
+		# The server's own log, where the emulated gs_ctl started it (-l, else its default).
+		logf=$(sed -n 's/^log=//p' "$TMP/n$n/og_emulator.state" 2>/dev/null | tail -n 1)
+		[ -n "$logf" ] || logf=$TMP/n$n/og_emulator_server.log
+		echo "---- n$n server log $logf since its last start, each message once"
+		tac "$logf" 2>/dev/null | sed '/starting PostgreSQL/q' | tac |
+			awk '{ m = $0; sub(/^[^]]*] /, "", m); if (!(m in seen)) { seen[m] = 1; print } }' |
+			tail -40
+		echo "---- n$n pg_controldata"
+		"$PG_BIN/pg_controldata" "$TMP/n$n" 2>/dev/null |
+			grep -E 'cluster state|checkpoint location|Minimum recovery ending location'
 	done
 }
 check() {
@@ -159,10 +178,24 @@ t_assert_eq 1 "$(st 1 term)" "stale: n1 still has term 1"
 
 # --- rewind the old primary: stopped first (build refuses a running Primary, 2.5), then gs_ctl
 # build -b incremental -T 2, and see it stream again ---------------------------------------------------
+# The new primary keeps writing meanwhile, as a primary does: pg_rewind then sets n1's minimum
+# recovery point to n2's WAL position after its last copy, beyond the WAL it copied, and n1
+# becomes consistent (takes connections) only from the stream, which its walreceiver must find
+# through replconninfo before that (2.6).
+sql 2 "CREATE TABLE w (x int)"
+(
+	trap - EXIT
+	while :; do
+		sql 2 "INSERT INTO w SELECT generate_series(1, 100)" >/dev/null 2>&1 || true
+		sleep 0.05
+	done
+) &
+WRITER=$!
 node 1 --term 2 --verbose rejoin "$(peer 2)" >/dev/null 2>"$TMP/rejoin.err" || {
 	cat "$TMP/rejoin.err" >&2
 	t_fail "rejoin n1"
 }
+stop_writer
 check "rejoin: the driver ran gs_ctl build -b incremental" \
 	grep -q "gs_ctl build: incremental build" "$TMP/rejoin.err"
 check "rejoin: the incremental build found the divergence" \
@@ -178,6 +211,10 @@ t_wait_for 60 "n1 streaming from n2" streams_from 1 2
 t_pass "rejoin: n1 streams from n2"
 t_wait_for 30 "n1 has rows 1,3" has_rows 1 "1,3"
 t_pass "rejoin: the diverged row is gone and the new primary's row arrived"
+w_rows() { sql "$1" "SELECT count(*) FROM w"; }
+w_caught_up() { [ "$(w_rows 1)" = "$(w_rows 2)" ]; }
+t_wait_for 30 "n1 has every row n2 wrote during the rejoin" w_caught_up
+t_pass "rejoin: n1 has the $(w_rows 1) rows n2 wrote while it was rewound"
 t_assert_eq Standby "$(og_role 1)" "rejoin: n1 reports Standby"
 t_wait_for 30 "n2 sees two standbys" test "$(st 2 standbys)" = 2
 t_pass "status: n2 lists n1 and n3 as standbys"

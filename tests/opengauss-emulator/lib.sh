@@ -7,7 +7,8 @@
 # Files the emulator keeps in a data directory (all named og_emulator*, none exists in openGauss):
 #   og_emulator.conf            openGauss-only parameters PostgreSQL would refuse (replconninfoN,
 #                               most_available_sync, ...), as name = 'value' lines
-#   og_emulator.state           mode=<-M mode> and detail=<detail_information> for the SQL view
+#   og_emulator.state           mode=<-M mode> and detail=<detail_information> for the SQL view,
+#                               log=<server log>, wal_term=<the standby's last term read by SQL>
 #   og_emulator_walreceiver.conf  primary_conninfo chosen by the emulated walreceiver
 #   og_emulator.sidecar.pid     the emulated HA thread (see gaussdb)
 #   og_emulator.log             what the emulator did, one line per action
