@@ -378,13 +378,13 @@ int db_get_status(struct db *db, struct db_status *out)
 {
 	if (!db || !out)
 		return -EINVAL;
-	struct db_status st;
-	memset(&st, 0, sizeof(st));
+	/* Straight into out (always filled): a copy on the stack would add its 27 kB to the
+	 * deepest call chain of every cycle, resident for the agent's life (issue 15). */
+	memset(out, 0, sizeof(*out));
 	db->control_seen_fresh = false;
-	db->driver->get_status(db, &st);
-	st.observed_ms = clock_mono_ms();
-	db_pm_watch_update(db, &st);
-	*out = st;
+	db->driver->get_status(db, out);
+	out->observed_ms = clock_mono_ms();
+	db_pm_watch_update(db, out);
 	return 0;
 }
 
