@@ -320,11 +320,13 @@ const struct dcs_member *dcs_cluster_member(const struct dcs_cluster *c, const c
 
 /* Empties c: every field zero, no members. The member slots past member_count are not written
  * (each is cleared when a member is stored in it), so a view of a few members touches a few of
- * its DCS_MEMBERS_MAX slots, not all (some 200 kB resident per copy otherwise; issue 15). */
+ * its DCS_MEMBERS_MAX slots, not all (some 200 kB resident per copy otherwise; issue 15); the
+ * texts kept as stored (config, sync_standby, status, history, failsafe) are emptied by their
+ * first byte only (88 kB more otherwise): read them as strings, never past the terminator. */
 void dcs_cluster_clear(struct dcs_cluster *c);
 
-/* Copies src into dst as dcs_cluster_clear does: every field, and the members up to
- * src->member_count only. */
+/* Copies src into dst as dcs_cluster_clear does: every field, the members up to
+ * src->member_count and the texts up to their terminators only. */
 void dcs_cluster_copy(struct dcs_cluster *dst, const struct dcs_cluster *src);
 
 struct dcs_client;

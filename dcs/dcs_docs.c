@@ -566,29 +566,79 @@ void dcs_docs_store_kv(struct dcs_cluster *c, const char *suffix, const char *va
 	}
 }
 
-/* The bytes of a struct dcs_cluster before and after its members array. */
-#define CLUSTER_HEAD_BYTES offsetof(struct dcs_cluster, members)
-#define CLUSTER_TAIL_AT \
-	(offsetof(struct dcs_cluster, members) + sizeof(((struct dcs_cluster *)0)->members))
+/* The parts of a struct dcs_cluster that are written only as far as they are used (issue 15),
+ * in the order of their offsets: the members up to member_count, and the texts kept as stored
+ * (config, sync_standby, status, history, failsafe) up to their terminators, so that a copy of
+ * a view whose history is a few hundred bytes costs a page of it, not sixteen. Every other byte
+ * is cleared and copied whole. The bytes past a text's terminator are left as they were: every
+ * reader takes these fields as strings. */
+#define CLUSTER_TEXT(f)                                                               \
+	{                                                                             \
+		offsetof(struct dcs_cluster, f), sizeof(((struct dcs_cluster *)0)->f) \
+	}
+static const struct {
+	size_t at;   /* offset */
+	size_t size; /* bytes */
+} cluster_parts[] = {
+	CLUSTER_TEXT(config), CLUSTER_TEXT(members), CLUSTER_TEXT(sync_standby),
+	CLUSTER_TEXT(status), CLUSTER_TEXT(history), CLUSTER_TEXT(failsafe),
+};
+#define CLUSTER_MEMBERS_PART 1 /* cluster_parts[] index of the members; the others are texts */
+_Static_assert(
+	offsetof(struct dcs_cluster, config) < offsetof(struct dcs_cluster, members) &&
+		offsetof(struct dcs_cluster, members) <
+			offsetof(struct dcs_cluster, sync_standby) &&
+		offsetof(struct dcs_cluster, sync_standby) < offsetof(struct dcs_cluster, status) &&
+		offsetof(struct dcs_cluster, status) < offsetof(struct dcs_cluster, history) &&
+		offsetof(struct dcs_cluster, history) < offsetof(struct dcs_cluster, failsafe),
+	"cluster_parts is in the order of the offsets");
+
+/* Clears dst (src NULL) or copies src into it, part by part as cluster_parts says. */
+static void cluster_write(struct dcs_cluster *dst, const struct dcs_cluster *src)
+{
+	const size_t parts = sizeof(cluster_parts) / sizeof(cluster_parts[0]);
+	char *d = (char *)dst;
+	const char *s = (const char *)src;
+	size_t at = 0;
+
+	for (size_t i = 0; i <= parts; i++) {
+		size_t end = i < parts ? cluster_parts[i].at : sizeof(*dst);
+		size_t n;
+
+		/* the bytes before the part (after the last one: up to the end) */
+		if (s)
+			memcpy(d + at, s + at, end - at);
+		else
+			memset(d + at, 0, end - at);
+		if (i == parts)
+			break;
+		if (i == CLUSTER_MEMBERS_PART) {
+			/* cleared: nothing (a member is cleared when it is stored) */
+			n = !s || src->member_count < 0		  ? 0
+			    : src->member_count > DCS_MEMBERS_MAX ? DCS_MEMBERS_MAX
+								  : (size_t)src->member_count;
+			if (n > 0)
+				memcpy(dst->members, src->members, sizeof(src->members[0]) * n);
+		} else {
+			n = s ? strnlen(s + end, cluster_parts[i].size - 1) : 0;
+			if (n > 0)
+				memcpy(d + end, s + end, n);
+			d[end + n] = '\0';
+		}
+		at = end + cluster_parts[i].size;
+	}
+}
 
 void dcs_cluster_clear(struct dcs_cluster *c)
 {
-	memset(c, 0, CLUSTER_HEAD_BYTES);
-	memset((char *)c + CLUSTER_TAIL_AT, 0, sizeof(*c) - CLUSTER_TAIL_AT);
+	cluster_write(c, NULL);
 }
 
 void dcs_cluster_copy(struct dcs_cluster *dst, const struct dcs_cluster *src)
 {
-	int n = src->member_count < 0		      ? 0
-		: src->member_count > DCS_MEMBERS_MAX ? DCS_MEMBERS_MAX
-						      : src->member_count;
-
 	if (dst == src)
 		return;
-	memcpy(dst, src, CLUSTER_HEAD_BYTES);
-	memcpy(dst->members, src->members, sizeof(src->members[0]) * (size_t)n);
-	memcpy((char *)dst + CLUSTER_TAIL_AT, (const char *)src + CLUSTER_TAIL_AT,
-	       sizeof(*dst) - CLUSTER_TAIL_AT);
+	cluster_write(dst, src);
 }
 
 const struct dcs_member *dcs_cluster_member(const struct dcs_cluster *c, const char *name)

@@ -12,6 +12,7 @@
 #include "dcs_codec.h"
 #include "dcs_json.h"
 #include "err.h"
+#include "zpages.h"
 
 void dcs_view_init(struct dcs_view *v)
 {
@@ -30,7 +31,7 @@ void dcs_view_clear(struct dcs_view *v)
 void dcs_view_done(struct dcs_view *v)
 {
 	dcs_view_clear(v);
-	free(v->kvs);
+	zpages_free(v->kvs);
 	v->kvs = NULL;
 }
 
@@ -136,8 +137,9 @@ static int read_kv(const cJSON *kv, const char *prefix, bool with_value, struct 
 
 static bool ensure_table(struct dcs_view *v)
 {
+	/* fresh pages (zpages.h): 80 kB of which a cluster's few keys use a page or two */
 	if (v->kvs == NULL)
-		v->kvs = calloc(DCS_VIEW_KEYS_MAX, sizeof(v->kvs[0]));
+		v->kvs = zpages_calloc(DCS_VIEW_KEYS_MAX, sizeof(v->kvs[0]));
 	return v->kvs != NULL;
 }
 

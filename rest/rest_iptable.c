@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rest_iptable.h"
+#include "zpages.h"
 
 static unsigned int ip_hash(int family, const unsigned char *addr)
 {
@@ -25,7 +26,8 @@ int rest_iptable_init(struct rest_iptable *t, int capacity)
 	memset(t, 0, sizeof(*t));
 	if (capacity < 1)
 		return -EINVAL;
-	t->entries = calloc((size_t)capacity, sizeof(*t->entries));
+	/* fresh pages (zpages.h): a table of which the clients use one page costs one page */
+	t->entries = zpages_calloc((size_t)capacity, sizeof(*t->entries));
 	if (!t->entries)
 		return -ENOMEM;
 	t->capacity = capacity;
@@ -40,7 +42,7 @@ int rest_iptable_init(struct rest_iptable *t, int capacity)
 
 void rest_iptable_done(struct rest_iptable *t)
 {
-	free(t->entries);
+	zpages_free(t->entries);
 	t->entries = NULL;
 }
 

@@ -25,6 +25,7 @@
 #include "num.h"
 #include "rest.h"
 #include "rest_internal.h"
+#include "zpages.h"
 
 /* ---- access control (patroni-compat.md 1.2) ---- */
 
@@ -279,7 +280,7 @@ static int handle_get(const struct rest_options *opts, const struct rest_request
 		/* Before the first HA cycle a scrape still gets every series: the identity from the
 		 * options, nothing known of the database or etcd yet (cluster_unlocked 1, as
 		 * Patroni says while it has no view), the process and the build. */
-		struct rest_snapshot *first = calloc(1, sizeof(*first));
+		struct rest_snapshot *first = zpages_alloc(sizeof(*first)); /* zpages.h */
 
 		if (!first) {
 			buf_done(&o.b);
@@ -291,7 +292,7 @@ static int handle_get(const struct rest_options *opts, const struct rest_request
 		first->role = REST_ROLE_UNINITIALIZED;
 		first->state = REST_DB_UNKNOWN;
 		rest_o_metrics(&o, opts, first, req->process, now);
-		free(first);
+		zpages_free(first);
 		return rest_finish(&o, out, 200, "text/plain", false);
 	}
 	if (!s) {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "rest_snaps.h"
+#include "zpages.h"
 
 /* The bulk arrays are the snapshot's tail, in this order and with nothing between them: the
  * head before them is cleared and copied whole, so a field added there is never missed. */
@@ -71,7 +72,7 @@ void rest_snap_put(struct snap_ref *r)
 {
 	if (r && atomic_fetch_sub(&r->refs, 1) == 1) {
 		rest_cache_done(&r->cache);
-		free(r);
+		zpages_free(r);
 	}
 }
 
@@ -90,9 +91,8 @@ void rest_snaps_done(struct rest_snaps *h)
 
 int rest_snaps_publish(struct rest_snaps *h, const struct rest_snapshot *snap)
 {
-	/* calloc: a snapshot is above the mmap threshold (src/main.c), so its pages come fresh
-	 * from the kernel and only those the copy writes become resident. */
-	struct snap_ref *r = calloc(1, sizeof(*r));
+	/* fresh pages (zpages.h), so that only those the copy writes become resident */
+	struct snap_ref *r = zpages_alloc(sizeof(*r));
 	struct snap_ref *old;
 
 	if (!r)

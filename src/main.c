@@ -174,8 +174,10 @@ static void log_start(const struct cfg *c)
  * loop, the etcd watch, the REST server's) allocate little, so two arenas serve them. A fixed
  * mmap threshold keeps the configuration's and the cluster view's worst-case structs (hundreds
  * of kB, mostly untouched) out of the heap, so freeing one returns it to the system at once; by
- * default glibc raises the threshold after the first such free and the heap keeps them. A fixed
- * trim threshold returns the heap's free top instead of holding up to 32 MB of it. */
+ * default glibc raises the threshold after the first such free and the heap keeps them. (The
+ * threshold applies only when no free chunk of the heap is large enough: the structs that must
+ * cost only the pages they use take them from zpages_alloc, src/base/zpages.h.) A fixed trim
+ * threshold returns the heap's free top instead of holding up to 32 MB of it. */
 static void heap_setup(void)
 {
 	(void)mallopt(M_ARENA_MAX, 2);

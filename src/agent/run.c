@@ -21,6 +21,7 @@
 #include "guardian.h"
 #include "watchdog.h"
 #include "log.h"
+#include "zpages.h"
 
 /* How long to wait after an action that changed the DCS or the database before observing
  * again: long enough for the change to be visible, short enough not to round detection up.
@@ -483,13 +484,13 @@ static void agent_free(struct agent *a)
 	db_free(a->db);
 	lease_keeper_free(a->lease); /* before the client its keepalives use */
 	dcs_client_free(a->dcs);
-	free(a->cluster);
+	zpages_free(a->cluster);
 	free(a->dbs);
 	free(a->in);
-	free(a->snap);
-	free(a->live_snap);
+	zpages_free(a->snap);
+	zpages_free(a->live_snap);
 	free(a->settle_dbs);
-	free(a->refresh_view);
+	zpages_free(a->refresh_view);
 	free(a->rest_deferred);
 	if (a->task_pidfd >= 0)
 		close(a->task_pidfd);
@@ -526,13 +527,14 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	a->cfg = c;
 	buf_copy_or_clear(a->name, sizeof(a->name), c->name); /* both MEMBER_NAME_MAX */
 	cfg_dynamic_copy(&a->dyn, &c->bootstrap.dcs);	      /* its lists by count (issue 15) */
-	a->cluster = calloc(1, sizeof(*a->cluster));
+	/* The worst-case structs on fresh pages (zpages.h): resident only as far as written. */
+	a->cluster = zpages_alloc(sizeof(*a->cluster));
 	a->dbs = calloc(1, sizeof(*a->dbs));
 	a->in = calloc(1, sizeof(*a->in));
-	a->snap = calloc(1, sizeof(*a->snap));
-	a->live_snap = calloc(1, sizeof(*a->live_snap));
+	a->snap = zpages_alloc(sizeof(*a->snap));
+	a->live_snap = zpages_alloc(sizeof(*a->live_snap));
 	a->settle_dbs = calloc(1, sizeof(*a->settle_dbs));
-	a->refresh_view = calloc(1, sizeof(*a->refresh_view));
+	a->refresh_view = zpages_alloc(sizeof(*a->refresh_view));
 	dbopts = calloc(1, sizeof(*dbopts));
 	if (a->cluster == NULL || a->dbs == NULL || a->in == NULL || a->snap == NULL ||
 	    a->live_snap == NULL || a->settle_dbs == NULL || a->refresh_view == NULL ||

@@ -378,13 +378,13 @@ int db_get_status(struct db *db, struct db_status *out)
 {
 	if (!db || !out)
 		return -EINVAL;
-	struct db_status st;
-	memset(&st, 0, sizeof(st));
+	/* Straight into out (always filled): a copy on the stack would add its 27 kB to the
+	 * deepest call chain of every cycle, resident for the agent's life (issue 15). */
+	memset(out, 0, sizeof(*out));
 	db->control_seen_fresh = false;
-	db->driver->get_status(db, &st);
-	st.observed_ms = clock_mono_ms();
-	db_pm_watch_update(db, &st);
-	*out = st;
+	db->driver->get_status(db, out);
+	out->observed_ms = clock_mono_ms();
+	db_pm_watch_update(db, out);
 	return 0;
 }
 
@@ -415,6 +415,27 @@ int db_read_control(struct db *db, struct db_control *out, int64_t timeout_ms, c
 
 /* --- Tasks ----------------------------------------------------------------------------------- */
 
+/* Clears the task as a memset would, except the replica methods past their count, which
+ * nothing reads (issue 15: DB_METHODS_MAX methods are 112 kB, and every task cleared them all,
+ * resident for the agent's life; a list in use holds one or two). */
+static void task_clear(struct db_task *t)
+{
+	const size_t at = offsetof(struct db_task, methods.items);
+	const size_t end = at + sizeof(t->methods.items);
+
+	memset(t, 0, at);
+	memset((char *)t + end, 0, sizeof(*t) - end);
+}
+
+/* *dst = *src with the items only up to the count (db_methods_check bounded it). */
+static void methods_copy(struct db_replica_methods *dst, const struct db_replica_methods *src)
+{
+	int n = src->count < 0 ? 0 : src->count > DB_METHODS_MAX ? DB_METHODS_MAX : src->count;
+
+	dst->count = src->count;
+	memcpy(dst->items, src->items, sizeof(src->items[0]) * (size_t)n);
+}
+
 static int begin_task(struct db *db, const char *name, int (*begin)(struct db *, char *, size_t),
 		      char *err, size_t err_cap)
 {
@@ -428,7 +449,7 @@ static int begin_task(struct db *db, const char *name, int (*begin)(struct db *,
 	int rc = begin(db, err, err_cap);
 	if (rc < 0 && rc != -EINPROGRESS) {
 		proc_free(db->task.proc);
-		memset(&db->task, 0, sizeof(db->task));
+		task_clear(&db->task);
 		return rc;
 	}
 	return 0;
@@ -440,7 +461,7 @@ int db_begin_bootstrap(struct db *db, uint64_t term, char *err, size_t err_cap)
 		return err_fail(err, err_cap, -EINVAL, "invalid arguments");
 	if (db->task.active)
 		return err_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
-	memset(&db->task, 0, sizeof(db->task));
+	task_clear(&db->task);
 	db->task.term = term;
 	return begin_task(db, "initializing new cluster", db->driver->begin_bootstrap, err,
 			  err_cap);
@@ -466,10 +487,11 @@ int db_begin_create_replica_with(struct db *db, const struct db_replica_methods 
 		return -EINVAL;
 	if (db->task.active)
 		return err_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
-	memset(&db->task, 0, sizeof(db->task));
-	db->task.methods = methods ? *methods : db->opts.replica_methods;
+	task_clear(&db->task);
+	methods_copy(&db->task.methods, methods ? methods : &db->opts.replica_methods);
 	if (db->task.methods.count == 0) {
 		db->task.methods.count = 1;
+		memset(&db->task.methods.items[0], 0, sizeof(db->task.methods.items[0]));
 		memcpy(db->task.methods.items[0].name, "basebackup", sizeof("basebackup"));
 	}
 	if (db_method_next(&db->task.methods, 0, source != NULL) < 0)
@@ -498,7 +520,7 @@ int db_begin_rejoin(struct db *db, const struct db_peer *primary, char *err, siz
 		return err_fail(err, err_cap, -EINVAL, "invalid primary to rejoin");
 	if (db->task.active)
 		return err_fail(err, err_cap, -EBUSY, "\"%s\" is in progress", db->task.name);
-	memset(&db->task, 0, sizeof(db->task));
+	task_clear(&db->task);
 	db->task.source = *primary;
 	db->task.primary = *primary;
 	db->task.has_primary = true;
@@ -508,7 +530,7 @@ int db_begin_rejoin(struct db *db, const struct db_peer *primary, char *err, siz
 static void end_task(struct db *db)
 {
 	proc_free(db->task.proc);
-	memset(&db->task, 0, sizeof(db->task));
+	task_clear(&db->task);
 }
 
 int db_task_poll(struct db *db, int64_t wait_ms, char *err, size_t err_cap)

@@ -8,7 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -21,6 +24,7 @@
 #include "lsn.h"
 #include "name.h"
 #include "timefmt.h"
+#include "zpages.h"
 
 static void test_lsn_parse_and_format_round_trip(void **state)
 {
@@ -284,6 +288,46 @@ static void test_histogram_counts_each_value_in_its_bucket_and_cumulates(void **
 		assert_true(histogram_bounds_us[i - 1] < histogram_bounds_us[i]);
 }
 
+/* zpages (issue 15): zeroed, aligned, and resident only where written, whatever the heap holds
+ * (calloc would place a block this size in a free hole of the heap and clear all of it). */
+static void test_zpages_are_zero_aligned_and_resident_only_where_written(void **state)
+{
+	(void)state;
+	const size_t bytes = 1024 * 1024;
+	const long page = sysconf(_SC_PAGESIZE);
+	size_t pages, resident = 0;
+	unsigned char *vec, *p;
+	uintptr_t first;
+
+	assert_true(page > 0);
+	pages = (bytes + 2 * (size_t)page) / (size_t)page;
+	vec = calloc(pages, 1);
+	assert_non_null(vec);
+	p = zpages_alloc(bytes);
+	assert_non_null(p);
+	assert_int_equal((uintptr_t)p % _Alignof(max_align_t), 0);
+	p[1] = 7;
+	first = (uintptr_t)p & ~((uintptr_t)page - 1);
+	assert_int_equal(mincore((void *)first, bytes, vec), 0);
+	for (size_t i = 0; i < pages - 2; i++)
+		resident += vec[i] & 1;
+	assert_int_equal(resident, 1); /* the page of the header and the byte written */
+	assert_int_equal(p[0], 0);
+	assert_int_equal(p[bytes / 2], 0);
+	assert_int_equal(p[bytes - 1], 0);
+	zpages_free(p);
+	free(vec);
+
+	assert_null(zpages_alloc(0));
+	assert_null(zpages_calloc(SIZE_MAX / 4, 8));
+	p = zpages_calloc(3, 5);
+	assert_non_null(p);
+	for (int i = 0; i < 15; i++)
+		assert_int_equal(p[i], 0);
+	zpages_free(p);
+	zpages_free(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -301,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_hostport_from_url_reads_member_urls),
 		cmocka_unit_test(test_kvtext_value_reads_controldata_lines),
 		cmocka_unit_test(test_histogram_counts_each_value_in_its_bucket_and_cumulates),
+		cmocka_unit_test(test_zpages_are_zero_aligned_and_resident_only_where_written),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
