@@ -381,11 +381,15 @@ void db_sql_observe_kept(struct db *db, db_sql_status_fn query, struct db_sql_ke
 		db_classify(probe, st);
 	} else {
 		/* The probe's initialized, running, accepting and postmaster_pid over the queries';
-		 * the engine's own role words (openGauss: pending) win over the probe's role. */
+		 * the engine's own role words (openGauss: pending) and the queries' detail win over
+		 * the probe's (db_classify writes a detail when postmaster.pid went away meanwhile). */
 		enum db_role role = st->role;
+		char detail[sizeof(st->detail)];
 
+		memcpy(detail, st->detail, sizeof(detail));
 		db_classify(probe, st);
 		st->role = role;
+		memcpy(st->detail, detail, sizeof(detail));
 	}
 }
 
