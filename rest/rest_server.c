@@ -249,40 +249,71 @@ static int resolve_host(const char *host, struct rest_cidr *out, int cap, int *c
 	return rc;
 }
 
-/* Counts connections per client address (MHD's per-address limit cannot exempt anyone). */
+/* Is the address trusted past REST_PER_IP_LIMIT: in restapi.allowlist, or
+ * (allowlist_include_members) a member's? A health checker behind NAT, or the members
+ * themselves, are not locked out by strangers' idle sockets from elsewhere, nor by their own.
+ * Never a lookup here: the member names as last looked up. */
+static bool addr_trusted(struct rest_server *s, int family, const unsigned char *addr)
+{
+	char ip[INET6_ADDRSTRLEN];
+	struct snap_ref *ref;
+	struct member_addrs known;
+	bool trusted;
+
+	if (!inet_ntop(family, addr, ip, sizeof(ip)))
+		return false;
+	pthread_mutex_lock(&s->dns_lock);
+	known = s->dns;
+	pthread_mutex_unlock(&s->dns_lock);
+	ref = snap_get(s);
+	trusted = rest_addr_admitted(&s->opts, ref ? &ref->snap : NULL, known.addrs, known.count,
+				     ip, true);
+	rest_snap_put(ref);
+	return trusted;
+}
+
+/* Counts connections per client address (MHD's per-address limit cannot exempt anyone), and
+ * holds the limit where accept_policy alone cannot: the pool's threads accept at once, each
+ * checking the count before either connection is counted, so two may both pass at the limit.
+ * A connection counted past the limit from an untrusted address is shut down here; MHD then
+ * sees its end, closes it and notifies CLOSED, which uncounts it. */
 static void notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			      enum MHD_ConnectionNotificationCode code)
 {
 	struct rest_server *s = cls;
 	const union MHD_ConnectionInfo *ci =
 		rest_mhd->MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *fdi;
 	unsigned char addr[16];
-	int family;
+	int family, before = 0;
 
 	(void)socket_context;
 	if (!ci || !sockaddr_bytes(ci->client_addr, &family, addr))
 		return;
 	pthread_mutex_lock(&s->ip_lock);
-	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		before = rest_iptable_count(&s->ips, family, addr);
 		(void)rest_iptable_add(&s->ips, family, addr); /* full: MHD's limit holds first */
-	else if (code == MHD_CONNECTION_NOTIFY_CLOSED)
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
 		rest_iptable_remove(&s->ips, family, addr);
+	}
 	pthread_mutex_unlock(&s->ip_lock);
+	if (code != MHD_CONNECTION_NOTIFY_STARTED || before < REST_PER_IP_LIMIT ||
+	    addr_trusted(s, family, addr))
+		return;
+	fdi = rest_mhd->MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (fdi && fdi->connect_fd >= 0)
+		(void)shutdown(fdi->connect_fd, SHUT_RDWR);
 }
 
 /* Refuses a new connection from an address that holds REST_PER_IP_LIMIT already, unless the
- * address is trusted: in restapi.allowlist, or (allowlist_include_members) a member's. A
- * health checker behind NAT, or the members themselves, are not locked out by strangers' idle
- * sockets from elsewhere, nor by their own. */
+ * address is trusted (addr_trusted); notify_connection closes the race between the pool's
+ * threads. */
 static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, socklen_t len)
 {
 	struct rest_server *s = cls;
 	unsigned char addr[16];
-	char ip[INET6_ADDRSTRLEN];
 	int family, count;
-	struct snap_ref *ref;
-	struct member_addrs known;
-	bool trusted;
 
 	(void)len;
 	if (!sockaddr_bytes(sa, &family, addr))
@@ -292,16 +323,7 @@ static enum MHD_Result accept_policy(void *cls, const struct sockaddr *sa, sockl
 	pthread_mutex_unlock(&s->ip_lock);
 	if (count < REST_PER_IP_LIMIT)
 		return MHD_YES;
-	if (!inet_ntop(family, addr, ip, sizeof(ip)))
-		return MHD_NO;
-	pthread_mutex_lock(&s->dns_lock); /* the names looked up last; never a lookup here */
-	known = s->dns;
-	pthread_mutex_unlock(&s->dns_lock);
-	ref = snap_get(s);
-	trusted = rest_addr_admitted(&s->opts, ref ? &ref->snap : NULL, known.addrs, known.count,
-				     ip, true);
-	rest_snap_put(ref);
-	return trusted ? MHD_YES : MHD_NO;
+	return addr_trusted(s, family, addr) ? MHD_YES : MHD_NO;
 }
 
 static void client_ip(struct MHD_Connection *conn, char *out, size_t cap)
