@@ -144,6 +144,8 @@ g2=$(guardian_pid node1)
 # (signal 9), or "status unknown" when the agent's orphan reaper took the status first.
 grep -Eq "the guardian \(pid $g\) exited \((signal 9|status unknown, reaped elsewhere)\): starting a new one" "$C_DIR/node1.log" ||
 	t_fail "node1's log does not say its guardian died and was started again"
+# /metrics renders the snapshot the next HA cycle publishes: wait for it, then check the value.
+t_wait_for 10 "/metrics to count the respawn" eval '[ -n "$(metric node1 gsha_guardian_respawns_total)" ] && [ "$(metric node1 gsha_guardian_respawns_total)" != 0 ]'
 t_assert_eq 1 "$(metric node1 gsha_guardian_respawns_total)" "/metrics: gsha_guardian_respawns_total 1"
 grep -q 'unexpected-close still-running' "$WD/log" || t_fail "the dead guardian's close is not in the fake's log"
 t_wait_for 10 "the new guardian to hold the watchdog" eval '[ "$(count " open ")" -gt '"$opens"' ]'
