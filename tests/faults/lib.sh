@@ -286,6 +286,9 @@ f_kill_node() {
 f_stop_node() {
 	local n=$1 agent pm
 	agent=$(f_agent_pid "$n")
+	# A stopped runuser (it stops itself when a scenario stops the agent) would leave the agent
+	# a zombie, alive to kill -0, and its stop would wait out the whole 10 s.
+	[ -n "${F_PID[$n]:-}" ] && kill -CONT "${F_PID[$n]}" 2>/dev/null
 	[ -n "$agent" ] && f_stop_pid "$agent"
 	[ -n "${F_PID[$n]:-}" ] && f_stop_pid "${F_PID[$n]}"
 	F_PID[$n]=
