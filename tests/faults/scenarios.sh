@@ -90,15 +90,19 @@ sc_postmaster_kill() {
 	esac
 }
 
-SC_FROZEN=
+SC_FROZEN= SC_FROZEN_PARENT=
+# runuser, the agent's parent, stops itself when its child stops (util-linux su) and stays
+# stopped: the thaw continues it too, or it could not reap the agent at the teardown.
 sc_freeze() { # NODE
 	SC_FROZEN=$(f_agent_pid "$1")
+	SC_FROZEN_PARENT=${F_PID[$1]:-}
 	[ -n "$SC_FROZEN" ] && kill -STOP "$SC_FROZEN"
 	echo "froze $1's agent (pid $SC_FROZEN)"
 }
 sc_thaw() {
 	[ -n "$SC_FROZEN" ] && kill -CONT "$SC_FROZEN"
-	SC_FROZEN=
+	[ -n "${SC_FROZEN_PARENT:-}" ] && kill -CONT "$SC_FROZEN_PARENT" 2>/dev/null
+	SC_FROZEN= SC_FROZEN_PARENT=
 }
 
 sc_primary_freeze() {
