@@ -374,18 +374,14 @@ const struct db_options *db_get_options(const struct db *db)
 	return &db->opts;
 }
 
-/* Clears out as memset would, given that it holds zeros or an earlier observation: the standby
- * and slot lists (21 kB of the 27) only as far as that observation wrote them, its counts and
- * the entry past them that a refused row may have left half-filled. The rest of each list is
- * zero already and its pages stay untouched (issue 15). */
-static void status_clear(struct db_status *out)
+void db_status_clear(struct db_status *out)
 {
 	const size_t standbys_end = offsetof(struct db_status, standbys) + sizeof(out->standbys);
 	const size_t slots_end = offsetof(struct db_status, slots) + sizeof(out->slots);
 	int standbys = out->standby_count, slots = out->slot_count;
 
 	_Static_assert(offsetof(struct db_status, standbys) < offsetof(struct db_status, slots),
-		       "status_clear clears the standbys before the slots");
+		       "db_status_clear clears the standbys before the slots");
 	/* a count out of range (not an earlier result): all of the list */
 	standbys = standbys < 0 || standbys >= DB_STANDBYS_MAX ? DB_STANDBYS_MAX : standbys + 1;
 	slots = slots < 0 || slots >= DB_SLOTS_MAX ? DB_SLOTS_MAX : slots + 1;
@@ -402,7 +398,7 @@ int db_get_status(struct db *db, struct db_status *out)
 		return -EINVAL;
 	/* Straight into out (always filled): a copy on the stack would add its 27 kB to the
 	 * deepest call chain of every cycle, resident for the agent's life (issue 15). */
-	status_clear(out);
+	db_status_clear(out);
 	db->control_seen_fresh = false;
 	db->driver->get_status(db, out);
 	out->observed_ms = clock_mono_ms();
