@@ -76,7 +76,7 @@ static int json_to_node(const cJSON *j, int depth, int *nodes, struct cfg_node *
 		n->kind = CFG_VALUE_NUMBER;
 		if (!isfinite(v))
 			text = "nan";
-		else if (v == floor(v) && fabs(v) < 9007199254740992.0)
+		else if (num_is_whole(v) && fabs(v) < 9007199254740992.0)
 			snprintf(num, sizeof(num), "%lld", (long long)v);
 		else
 			snprintf(num, sizeof(num), "%.17g", v);

@@ -654,8 +654,8 @@ const struct dcs_member *dcs_cluster_member(const struct dcs_cluster *c, const c
 /* A whole number that fits a double exactly (cJSON's numbers are doubles). */
 static bool exact_number(const cJSON *v, double max, double *out)
 {
-	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
-	    v->valuedouble != floor(v->valuedouble) || v->valuedouble < 0 || v->valuedouble > max)
+	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || !num_is_whole(v->valuedouble) ||
+	    v->valuedouble < 0 || v->valuedouble > max)
 		return false;
 	*out = v->valuedouble;
 	return true;

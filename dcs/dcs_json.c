@@ -31,7 +31,8 @@ bool dcs_json_i64(const cJSON *obj, const char *name, int64_t min, int64_t max, 
 	}
 	if (cJSON_IsNumber(it)) {
 		double d = it->valuedouble;
-		if (!isfinite(d) || d != floor(d) || d > DCS_JSON_INT_MAX || d < -DCS_JSON_INT_MAX)
+		if (!isfinite(d) || !num_is_whole(d) || d > DCS_JSON_INT_MAX ||
+		    d < -DCS_JSON_INT_MAX)
 			return false;
 		v = (int64_t)d;
 		if (v < min || v > max)
@@ -59,7 +60,7 @@ bool dcs_json_u64(const cJSON *obj, const char *name, uint64_t *out)
 	}
 	if (cJSON_IsNumber(it)) {
 		double d = it->valuedouble;
-		if (!isfinite(d) || d != floor(d) || d < 0 || d > DCS_JSON_INT_MAX)
+		if (!isfinite(d) || !num_is_whole(d) || d < 0 || d > DCS_JSON_INT_MAX)
 			return false;
 		*out = (uint64_t)d;
 		return true;

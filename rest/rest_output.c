@@ -352,7 +352,7 @@ void rest_o_double(struct out *o, double v)
 		rest_o_put(o, v != v ? "NaN" : (v > 0 ? "Infinity" : "-Infinity"));
 		return;
 	}
-	if (v == floor(v) && fabs(v) < 1e16) {
+	if (num_is_whole(v) && fabs(v) < 1e16) {
 		rest_o_printf(o, "%.0f", v);
 		return;
 	}

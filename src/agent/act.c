@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "err.h"
 #include "log.h"
+#include "zpages.h"
 
 /* Marks this cycle's action failed with what failed and why; act_report() logs it when it
  * changes rather than on every retry, and the wait backs off (ha_retry.h). */
@@ -390,22 +391,31 @@ static const struct db_peer *upstream_of(const struct agent *a, const struct ha_
  * replica; finish_bootstrap then takes the leader key. */
 static int bootstrap_standby(struct agent *a, char *err, size_t errlen)
 {
-	struct db_replica_methods methods;
+	/* The method list (41 kB) on zpages, not on the stack: inlined into act(), it made
+	 * act()'s frame 48 kB, and everything act() calls ran that much deeper on the loop's
+	 * stack, whose touched pages stay resident (docs/architecture.md, "Footprint"). */
+	struct db_replica_methods *methods;
 	struct db_peer remote;
 	const struct cfg_list *names = &a->dyn.standby_cluster.create_replica_methods;
 	int rc = remote_peer(a, &remote);
 
 	if (rc != 0)
 		return err_fail(err, errlen, rc, "standby_cluster does not fit a peer");
-	rc = agent_replica_methods(a->cfg, names, &methods, err, errlen);
+	methods = zpages_alloc(sizeof(*methods));
+	if (!methods)
+		return err_fail(err, errlen, -ENOMEM, "out of memory for the method list");
+	rc = agent_replica_methods(a->cfg, names, methods, err, errlen);
 	if (rc != 0)
-		return rc;
+		goto out_free_methods;
 	log_notice("won the initialize key: bootstrapping a standby cluster from %s:%d",
 		   remote.host[0] ? remote.host : "(archive)", remote.port);
 	set_role(a, HA_ROLE_BOOTSTRAPPING,
 		 "won the initialize race: cloning the standby cluster's remote primary");
-	return db_begin_create_replica_with(a->db, &methods, remote.host[0] ? &remote : NULL,
-					    &remote, false, err, errlen);
+	rc = db_begin_create_replica_with(a->db, methods, remote.host[0] ? &remote : NULL, &remote,
+					  false, err, errlen);
+out_free_methods:
+	zpages_free(methods);
+	return rc;
 }
 
 static void bootstrap(struct agent *a)

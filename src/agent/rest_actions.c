@@ -13,7 +13,9 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "err.h"
 #include "log.h"
+#include "zpages.h"
 
 /* Patroni's restart filters: every one given must hold. Call with req_lock held. */
 static bool restart_filters_hold(const struct agent *a, const struct rest_restart_request *req)
@@ -87,13 +89,27 @@ void serve_requests(struct agent *a)
 				     sizeof(err));
 			if (rc == 0 && peer_named(a, a->cluster->leader, &leader) == 0) {
 				set_role(a, HA_ROLE_CLONING, "reinitializing on request");
-				/* Patroni: --from-leader always uses basebackup. */
-				static const struct db_replica_methods basebackup_only = {
-					.count = 1, .items = { { .name = "basebackup" } }
-				};
-				rc = db_begin_create_replica_with(
-					a->db, from_leader ? &basebackup_only : NULL, &source,
-					&leader, true, err, sizeof(err));
+				/* Patroni: --from-leader always uses basebackup. The list is
+				 * built here rather than held as a static const: that was 41 kB
+				 * of zeros in the executable's resident read-only data. */
+				struct db_replica_methods *basebackup_only = NULL;
+
+				if (from_leader) {
+					basebackup_only = zpages_alloc(sizeof(*basebackup_only));
+					if (basebackup_only) {
+						basebackup_only->count = 1;
+						memcpy(basebackup_only->items[0].name, "basebackup",
+						       sizeof("basebackup"));
+					}
+				}
+				if (from_leader && !basebackup_only)
+					rc = err_fail(err, sizeof(err), -ENOMEM,
+						      "out of memory for the method list");
+				else
+					rc = db_begin_create_replica_with(a->db, basebackup_only,
+									  &source, &leader, true,
+									  err, sizeof(err));
+				zpages_free(basebackup_only);
 				begin_task(a, HA_ACT_CLONE, rc, err);
 			} else if (rc != 0) {
 				log_error("reinitialize failed: %s", err);

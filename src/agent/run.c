@@ -485,11 +485,11 @@ static void agent_free(struct agent *a)
 	lease_keeper_free(a->lease); /* before the client its keepalives use */
 	dcs_client_free(a->dcs);
 	zpages_free(a->cluster);
-	free(a->dbs);
+	zpages_free(a->dbs);
 	free(a->in);
 	zpages_free(a->snap);
 	zpages_free(a->live_snap);
-	free(a->settle_dbs);
+	zpages_free(a->settle_dbs);
 	zpages_free(a->refresh_view);
 	free(a->rest_deferred);
 	if (a->task_pidfd >= 0)
@@ -529,11 +529,11 @@ static int agent_start(const struct cfg *c, struct agent **out)
 	cfg_dynamic_copy(&a->dyn, &c->bootstrap.dcs);	      /* its lists by count (issue 15) */
 	/* The worst-case structs on fresh pages (zpages.h): resident only as far as written. */
 	a->cluster = zpages_alloc(sizeof(*a->cluster));
-	a->dbs = calloc(1, sizeof(*a->dbs));
+	a->dbs = zpages_alloc(sizeof(*a->dbs));
 	a->in = calloc(1, sizeof(*a->in));
 	a->snap = zpages_alloc(sizeof(*a->snap));
 	a->live_snap = zpages_alloc(sizeof(*a->live_snap));
-	a->settle_dbs = calloc(1, sizeof(*a->settle_dbs));
+	a->settle_dbs = zpages_alloc(sizeof(*a->settle_dbs));
 	a->refresh_view = zpages_alloc(sizeof(*a->refresh_view));
 	dbopts = calloc(1, sizeof(*dbopts));
 	if (a->cluster == NULL || a->dbs == NULL || a->in == NULL || a->snap == NULL ||

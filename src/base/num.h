@@ -20,6 +20,14 @@ int num_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 /* As num_parse_i64 into an int. */
 int num_parse_int(const char *s, int min, int max, int *out) __attribute__((warn_unused_result));
 
+/* True when d is a whole number of magnitude below 2^63 (false for NaN and the infinities).
+ * Instead of d == floor(d): at -Os gcc calls floor() in libm rather than inlining it, and libm
+ * is then loaded for that one function (docs/architecture.md, "Footprint"). */
+static inline bool num_is_whole(double d)
+{
+	return d > -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double)(int64_t)d;
+}
+
 /* Parses a finite decimal number such as "0.5" or "3" within [min, max]; as num_parse_i64. */
 int num_parse_double(const char *s, double min, double max, double *out)
 	__attribute__((warn_unused_result));

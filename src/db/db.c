@@ -374,13 +374,31 @@ const struct db_options *db_get_options(const struct db *db)
 	return &db->opts;
 }
 
+void db_status_clear(struct db_status *out)
+{
+	const size_t standbys_end = offsetof(struct db_status, standbys) + sizeof(out->standbys);
+	const size_t slots_end = offsetof(struct db_status, slots) + sizeof(out->slots);
+	int standbys = out->standby_count, slots = out->slot_count;
+
+	_Static_assert(offsetof(struct db_status, standbys) < offsetof(struct db_status, slots),
+		       "db_status_clear clears the standbys before the slots");
+	/* a count out of range (not an earlier result): all of the list */
+	standbys = standbys < 0 || standbys >= DB_STANDBYS_MAX ? DB_STANDBYS_MAX : standbys + 1;
+	slots = slots < 0 || slots >= DB_SLOTS_MAX ? DB_SLOTS_MAX : slots + 1;
+	memset(out, 0, offsetof(struct db_status, standbys));
+	memset(out->standbys, 0, sizeof(out->standbys[0]) * (size_t)standbys);
+	memset((char *)out + standbys_end, 0, offsetof(struct db_status, slots) - standbys_end);
+	memset(out->slots, 0, sizeof(out->slots[0]) * (size_t)slots);
+	memset((char *)out + slots_end, 0, sizeof(*out) - slots_end);
+}
+
 int db_get_status(struct db *db, struct db_status *out)
 {
 	if (!db || !out)
 		return -EINVAL;
 	/* Straight into out (always filled): a copy on the stack would add its 27 kB to the
 	 * deepest call chain of every cycle, resident for the agent's life (issue 15). */
-	memset(out, 0, sizeof(*out));
+	db_status_clear(out);
 	db->control_seen_fresh = false;
 	db->driver->get_status(db, out);
 	out->observed_ms = clock_mono_ms();

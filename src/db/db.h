@@ -428,7 +428,9 @@ const struct db_options *db_get_options(const struct db *db);
 /* Observes the server: postmaster.pid plus kill(pid, 0), then SQL over libpq with the connect
  * timeout. Always fills *out with what it could see (role unknown, starting, crashed, ... with the
  * reason in detail) and returns 0; -EINVAL only for bad arguments. Bounded by connect_timeout_ms
- * (twice at most: connect, then the queries). Allowed while a task runs. */
+ * (twice at most: connect, then the queries). Allowed while a task runs. *out must hold zeros
+ * (calloc, zpages_alloc) or an earlier db_get_status result: its standby and slot lists are
+ * cleared only as far as that result used them, so their unused pages stay unwritten. */
 int db_get_status(struct db *db, struct db_status *out);
 
 /* True, once, when the postmaster the last db_get_status saw running has exited since and its

@@ -212,6 +212,12 @@ struct db_probe {
  * the connection error (starting, stopping, or unknown for a server that should answer). */
 void db_classify(const struct db_probe *probe, struct db_status *st);
 
+/* Clears st as memset would, given that it holds zeros or an earlier observation: the standby
+ * and slot lists (21 kB of the 27) only as far as that observation wrote them, its counts and
+ * the entry past them that a refused row may have left half-filled. The rest of each list is
+ * zero already and its pages stay untouched (issue 15); a count out of range clears all. */
+void db_status_clear(struct db_status *st);
+
 /* Whole seconds for a command's -t option: ms rounded up, at least 1. */
 int64_t db_secs_of(int64_t ms);
 

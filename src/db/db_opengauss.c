@@ -156,7 +156,7 @@ int db_og_read_back_once(struct db *db, const char *what, unsigned want, struct 
 	struct db_og_priv *p = db_og_priv_of(db);
 	if (!p)
 		return err_fail(err, err_cap, -ENOMEM, "out of memory");
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_status_clear: zeros or an observation */
 	char found[DB_ERROR_MAX];
 	p->has_ha = false;
 	memset(&st, 0, sizeof(st));
@@ -276,7 +276,7 @@ static int og_start(struct db *db, enum db_start_role role, const struct db_peer
 			return rc;
 		db_og_note_term(db, term);
 	}
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_status_clear: zeros or an observation */
 	memset(&st, 0, sizeof(st));
 	db_og_get_status(db, &st);
 	if (!st.initialized)
@@ -370,7 +370,7 @@ static int og_restart(struct db *db, enum db_stop_mode mode, int64_t timeout_ms,
 	if (mode == DB_STOP_SMART)
 		return err_fail(err, err_cap, -ENOTSUP, "openGauss has no smart shutdown");
 	int64_t deadline = clock_mono_ms() + timeout_ms;
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_status_clear: zeros or an observation */
 	memset(&st, 0, sizeof(st));
 	db_og_get_status(db, &st);
 	if (!st.running)
@@ -406,7 +406,7 @@ static int promote(struct db *db, uint64_t term, int64_t timeout_ms, bool planne
 		return rc;
 	db_og_note_term(db, term);
 	int64_t deadline = clock_mono_ms() + timeout_ms;
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_status_clear: zeros or an observation */
 	memset(&st, 0, sizeof(st));
 	db_og_get_status(db, &st);
 	if (st.role == DB_ROLE_PRIMARY)
@@ -518,7 +518,7 @@ static int og_follow(struct db *db, const struct db_peer *primary, int64_t timeo
 {
 	int64_t deadline = clock_mono_ms() + timeout_ms;
 	db_set_upstream(db, primary);
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_status_clear: zeros or an observation */
 	memset(&st, 0, sizeof(st));
 	db_og_get_status(db, &st);
 	/* The standby walks replconninfo and attaches to whichever peer is primary (§2.6): listing

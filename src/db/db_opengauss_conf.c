@@ -445,7 +445,7 @@ int db_og_set_peers(struct db *db, const struct db_peer *members, int count, int
 		return rc;
 	/* §2.2: a Normal primary stays Normal when entries are added (it opens no replication
 	 * listener for them); notify -M primary -T term makes it a Primary that serves them. */
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_status_clear: zeros or an observation */
 	memset(&st, 0, sizeof(st));
 	p->has_ha = false;
 	db_og_get_status(db, &st);

@@ -103,7 +103,7 @@ static int rejoin_full_or_fail(struct db *db, int why_rc, const char *why, char 
 static int stop_unless_standby(struct db *db, char *err, size_t err_cap)
 {
 	struct db_og_priv *p = db_og_priv_of(db);
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_status_clear: zeros or an observation */
 	memset(&st, 0, sizeof(st));
 	if (p)
 		p->has_ha = false;

@@ -147,7 +147,7 @@ static int pg_start(struct db *db, enum db_start_role role, const struct db_peer
 	(void)term;
 	if (role == DB_START_PENDING)
 		return err_fail(err, err_cap, -ENOTSUP, "PostgreSQL has no pending mode");
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_status_clear: zeros or an observation */
 	memset(&st, 0, sizeof(st));
 	db_pg_probe_status(db, &st);
 	if (!st.initialized)
@@ -359,7 +359,7 @@ static int pg_promote(struct db *db, uint64_t term, int64_t timeout_ms, char *er
 {
 	(void)term;
 	int64_t deadline = clock_mono_ms() + timeout_ms;
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_status_clear: zeros or an observation */
 	memset(&st, 0, sizeof(st));
 	db_pg_get_status(db, &st);
 	/* Already primary: a promotion that outlasted the last call's wait ended meanwhile, and
@@ -388,7 +388,7 @@ static int pg_follow(struct db *db, const struct db_peer *primary, int64_t timeo
 {
 	int64_t deadline = clock_mono_ms() + timeout_ms;
 	db_set_upstream(db, primary);
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_status_clear: zeros or an observation */
 	memset(&st, 0, sizeof(st));
 	db_pg_get_status(db, &st);
 	if (st.role == DB_ROLE_PRIMARY) {

@@ -292,7 +292,7 @@ static int spawn_start_nowait(struct db *db, char *err, size_t err_cap)
 static int recover_step(struct db *db, char *err, size_t err_cap)
 {
 	char tail[DB_PG_LOG_TAIL_MAX];
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_status_clear: zeros or an observation */
 	int rc;
 
 	if (db->task.proc) {

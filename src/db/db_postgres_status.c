@@ -118,10 +118,59 @@ static int copy_field(const char *v, char *out, size_t cap)
 	return buf_copy(out, cap, v ? v : "") == 0 ? 0 : -EINVAL;
 }
 
+/* The fields of struct db_status that a status row sets, parsed here first so that st is
+ * written only on success without a copy of all of it (27 kB, most of it the standby and slot
+ * lists this row does not touch) on the loop's stack each cycle. */
+struct status_row {
+	int server_version;
+	char postmaster_start_time[DB_TIME_MAX];
+	char system_identifier[DB_NAME_MAX];
+	char replay_timestamp[DB_TIME_MAX];
+	char synchronous_standby_names[DB_PARAM_VALUE_MAX];
+	uint64_t write_lsn, flush_lsn, receive_lsn, replay_lsn;
+	bool replay_paused;
+	uint32_t timeline, checkpoint_timeline;
+	uint64_t term;
+	char upstream_host[DB_HOST_MAX];
+	int upstream_port;
+	char following_host[DB_HOST_MAX];
+	int following_port;
+	enum db_repl_state replication_state;
+	enum db_role role;
+};
+
+static void status_row_store(const struct status_row *s, struct db_status *st)
+{
+	st->server_version = s->server_version;
+	memcpy(st->postmaster_start_time, s->postmaster_start_time,
+	       sizeof(st->postmaster_start_time));
+	memcpy(st->system_identifier, s->system_identifier, sizeof(st->system_identifier));
+	memcpy(st->replay_timestamp, s->replay_timestamp, sizeof(st->replay_timestamp));
+	/* by length: the rest of the 1 kB stays as the caller had it, like the other texts */
+	memcpy(st->synchronous_standby_names, s->synchronous_standby_names,
+	       strlen(s->synchronous_standby_names) + 1);
+	st->write_lsn = s->write_lsn;
+	st->flush_lsn = s->flush_lsn;
+	st->receive_lsn = s->receive_lsn;
+	st->replay_lsn = s->replay_lsn;
+	st->replay_paused = s->replay_paused;
+	st->timeline = s->timeline;
+	st->checkpoint_timeline = s->checkpoint_timeline;
+	st->term = s->term;
+	memcpy(st->upstream_host, s->upstream_host, sizeof(st->upstream_host));
+	st->upstream_port = s->upstream_port;
+	memcpy(st->following_host, s->following_host, sizeof(st->following_host));
+	st->following_port = s->following_port;
+	st->replication_state = s->replication_state;
+	st->role = s->role;
+}
+
 int db_pg_parse_status_row(const char *const v[DB_PG_STATUS_COLS], struct db_status *st)
 {
-	struct db_status s = *st;
+	struct status_row s;
 	bool rec;
+
+	memset(&s, 0, sizeof(s));
 	if (!v[DB_PG_COL_IN_RECOVERY] || parse_bool_field(v[DB_PG_COL_IN_RECOVERY], &rec) < 0)
 		return -EINVAL;
 	if (!v[DB_PG_COL_VERSION] ||
@@ -187,7 +236,7 @@ int db_pg_parse_status_row(const char *const v[DB_PG_STATUS_COLS], struct db_sta
 		s.replay_paused = false;
 	}
 	s.role = rec ? DB_ROLE_REPLICA : DB_ROLE_PRIMARY;
-	*st = s;
+	status_row_store(&s, st);
 	return 0;
 }
 

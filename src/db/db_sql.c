@@ -328,7 +328,7 @@ static int connect_and_query(struct db *db, db_sql_status_fn query, PGconn **con
 	if (rc < 0)
 		return rc;
 	deadline = clock_mono_ms() + db->opts.connect_timeout_ms;
-	memset(sql, 0, sizeof(*sql));
+	db_status_clear(sql);
 	rc = query(db, *conn, deadline, sql, probe->conn_error, sizeof(probe->conn_error));
 	if (rc < 0) {
 		db_pq->PQfinish(*conn);
@@ -342,7 +342,7 @@ void db_sql_observe_kept(struct db *db, db_sql_status_fn query, struct db_sql_ke
 {
 	/* The queries fill st itself, then the probe's facts go over them: no second struct
 	 * db_status on the stack (27 kB more in every cycle's deepest call chain; issue 15). */
-	memset(st, 0, sizeof(*st));
+	db_status_clear(st);
 	db_probe_read(db, probe);
 	if (!kept_usable(kept, probe))
 		db_sql_kept_close(kept);
@@ -377,7 +377,7 @@ void db_sql_observe_kept(struct db *db, db_sql_status_fn query, struct db_sql_ke
 	}
 	if (!probe->connected) {
 		/* what a failed query left is not an observation */
-		memset(st, 0, sizeof(*st));
+		db_status_clear(st);
 		db_classify(probe, st);
 	} else {
 		/* The probe's initialized, running, accepting and postmaster_pid over the queries';

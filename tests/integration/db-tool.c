@@ -244,7 +244,7 @@ int main(int argc, char **argv)
 	}
 	struct db_peer peer, peer2;
 	if (strcmp(cmd, "status") == 0) {
-		struct db_status st;
+		struct db_status st = { 0 }; /* db_get_status: zeros or its own result */
 		rc = db_get_status(db, &st);
 		if (rc < 0)
 			die(cmd, rc, "");
@@ -255,7 +255,7 @@ int main(int argc, char **argv)
 		    num_parse_int(argv[i + 1], 0, 10000, &pause_ms) < 0)
 			usage();
 		i += 2;
-		struct db_status st;
+		struct db_status st = { 0 }; /* db_get_status: zeros or its own result */
 		for (int k = 0; k < count; k++) {
 			if (k > 0)
 				clock_sleep_ms(pause_ms);

@@ -335,6 +335,11 @@ gs reinit "$S" node3 --force --wait
 check "reinit --force --wait: shows what it waits for and returns once rebuilt" \
 	bash -c "[ $RC = 0 ] && grep -q 'Success: reinitialize for member node3' '$C_DIR/out' && grep -q 'Reinitialize is completed on: node3' '$C_DIR/out' && grep -q 'Waiting for Reinitialize to complete on: node3' '$C_DIR/err'"
 t_wait_for 60 "node3 to stream after the rebuild" node3_streams
+# --from-leader: the member builds its one-entry basebackup method list for this request
+gs reinit "$S" node3 --force --wait --from-leader
+check "reinit --from-leader --wait: returns once rebuilt from the leader" \
+	bash -c "[ $RC = 0 ] && grep -q 'Reinitialize is completed on: node3' '$C_DIR/out'"
+t_wait_for 60 "node3 to stream after the rebuild from the leader" node3_streams
 
 # ---- errors: REST credentials, etcd unreachable, bad command line, no configuration
 RC=0

@@ -864,7 +864,7 @@ static void touch_file(const char *dir, const char *name, const char *text)
 
 static struct db_status stopped_status(struct db *db)
 {
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_get_status: zeros or its own result */
 	assert_int_equal(db_get_status(db, &st), 0);
 	assert_false(st.running);
 	assert_true(st.initialized);
@@ -1318,7 +1318,7 @@ static void test_tasks_check_arguments_and_data_directory(void **state)
 	assert_false(db_task_running(db));
 	/* Rejoin needs an initialized cluster. */
 	assert_int_equal(db_begin_rejoin(db, &good, err, sizeof(err)), -ENOENT);
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_get_status: zeros or its own result */
 	assert_int_equal(db_get_status(db, &st), 0);
 	assert_int_equal(st.role, DB_ROLE_STOPPED);
 	assert_false(st.initialized);
@@ -1800,7 +1800,7 @@ static void test_stale_pidfile_pid_started_later_is_neither_trusted_nor_killed(v
 	write_pidfile_started(dir, other, (long long)time(NULL) - 3600);
 	assert_int_equal(db_pid_is_postmaster(other, dir), 1); /* its identity alone passes */
 	assert_false(db_server_running(db));
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_get_status: zeros or its own result */
 	assert_int_equal(db_get_status(db, &st), 0);
 	assert_false(st.running);
 	assert_int_equal(db_fence(db, err, sizeof(err)), -ESRCH);
@@ -1817,6 +1817,36 @@ static void test_stale_pidfile_pid_started_later_is_neither_trusted_nor_killed(v
 	rmdir(dir);
 }
 
+/* db_get_status into an earlier result clears its standby and slot lists only as far as that
+ * result used them (the rest stays untouched, issue 15), and the outcome is the same as into
+ * zeros: here two standbys, one slot and a half-filled entry past each count. */
+static void test_get_status_into_an_earlier_result_equals_into_zeros(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/gsha-test-clear.XXXXXX";
+	struct db_options o;
+	struct db *db;
+	fence_fixture(dir, &o, &db);
+	struct db_status *st = calloc(1, sizeof(*st)), *fresh = calloc(1, sizeof(*fresh));
+	assert_non_null(st);
+	assert_non_null(fresh);
+	st->standby_count = 2;
+	memset(st->standbys, 'x', sizeof(st->standbys[0]) * 3);
+	st->slot_count = 1;
+	memset(st->slots, 'y', sizeof(st->slots[0]) * 2);
+	memset(st->detail, 'z', sizeof(st->detail) - 1);
+	assert_int_equal(db_get_status(db, st), 0);
+	assert_int_equal(db_get_status(db, fresh), 0);
+	assert_int_equal(st->standby_count, 0);
+	assert_int_equal(st->slot_count, 0);
+	fresh->observed_ms = st->observed_ms;
+	assert_memory_equal(st, fresh, sizeof(*st));
+	free(st);
+	free(fresh);
+	db_free(db);
+	rmdir(dir);
+}
+
 static void test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server(void **state)
 {
 	(void)state;
@@ -1828,7 +1858,7 @@ static void test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server(void 
 	write_pidfile(dir, other);
 	assert_true(db_pid_alive(other));
 	assert_false(db_server_running(db));
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_get_status: zeros or its own result */
 	assert_int_equal(db_get_status(db, &st), 0);
 	assert_false(st.running);
 	kill(other, SIGKILL);
@@ -1899,7 +1929,7 @@ static void test_postmaster_exit_is_reported_once_when_reaped(void **state)
 	assert_false(db_postmaster_exited(db));
 	pid_t pm = spawn_sleeper(dir);
 	write_pidfile(dir, pm);
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_get_status: zeros or its own result */
 	assert_int_equal(db_get_status(db, &st), 0);
 	assert_true(st.running);
 	assert_false(db_postmaster_exited(db));
@@ -1964,7 +1994,7 @@ static void test_start_waits_for_a_zombie_it_cannot_reap(void **state)
 	int pm = (int)strtol(text, NULL, 10);
 	assert_true(pm > 0);
 	write_pidfile(dir, pm);
-	struct db_status st;
+	struct db_status st = { 0 }; /* db_get_status: zeros or its own result */
 	assert_int_equal(db_get_status(db, &st), 0);
 	assert_true(st.running);
 	kill(pm, SIGKILL);
@@ -2109,6 +2139,7 @@ int main(void)
 		cmocka_unit_test(test_fence_leaves_a_recycled_pid_alone),
 		cmocka_unit_test(test_fence_knows_a_postmaster_by_its_data_directory_argument),
 		cmocka_unit_test(test_fence_treats_an_exited_postmaster_as_not_running),
+		cmocka_unit_test(test_get_status_into_an_earlier_result_equals_into_zeros),
 		cmocka_unit_test(test_stale_pidfile_with_a_recycled_pid_is_not_a_running_server),
 		cmocka_unit_test(
 			test_stale_pidfile_pid_started_later_is_neither_trusted_nor_killed),

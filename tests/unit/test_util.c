@@ -147,6 +147,34 @@ static void test_num_parse_duration_plain_seconds_and_units(void **state)
 	assert_int_equal(ms, 3600000);
 }
 
+static void test_num_is_whole_as_floor_would_say(void **state)
+{
+	static const double cases[] = { 0.0,
+					-0.0,
+					1.0,
+					-1.0,
+					0.5,
+					-0.5,
+					2.999999999999999,
+					4503599627370495.5,
+					9007199254740992.0,
+					-9007199254740993.0,
+					1e16,
+					1e18,
+					-1e18,
+					9.2e18,
+					1e-300 };
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(num_is_whole(cases[i]), cases[i] == floor(cases[i]));
+	/* beyond int64, and not numbers: never whole */
+	assert_false(num_is_whole(9223372036854775808.0));
+	assert_false(num_is_whole(-1e19));
+	assert_false(num_is_whole(NAN));
+	assert_false(num_is_whole(INFINITY));
+	assert_false(num_is_whole(-INFINITY));
+}
+
 static void test_num_round_halves_away_from_zero(void **state)
 {
 	(void)state;
@@ -253,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_num_parse_i64_rejects_junk_and_range),
 		cmocka_unit_test(test_num_parse_u64_rejects_signs),
 		cmocka_unit_test(test_num_parse_duration_plain_seconds_and_units),
+		cmocka_unit_test(test_num_is_whole_as_floor_would_say),
 		cmocka_unit_test(test_num_round_halves_away_from_zero),
 		cmocka_unit_test(test_num_parse_duration_rejects_bad_units_and_range),
 		cmocka_unit_test(test_num_parse_bool_accepts_yaml_words),
