@@ -186,6 +186,13 @@ saturate() {
 			"$(b_ratio "$(wrk_pct "$f" 99%)" "$(wrk_pct "$s" 99%)")"
 	fi
 	echo
+	# A health check that is not 200 while the cluster sits healthy is a finding, not noise:
+	# keep every node's log of the run (the temporary directory goes with the cluster).
+	if grep -q 'Non-2xx' "$f" && [ -n "${C_DIR:-}" ] && ls "$C_DIR"/*.log >/dev/null 2>&1; then
+		local keep=/tmp/rest_health-non2xx.$$
+		mkdir -p "$keep" && cp "$C_DIR"/*.log "$keep/" &&
+			echo "         non-2xx answers from $system $path ($mode) at $(date +%T): the nodes' logs are kept in $keep"
+	fi
 	echo "sat $system $path $mode $(wrk_rps "$f") $(wrk_pct "$f" 50%) $(wrk_pct "$f" 99%)" \
 		"${s:+$(wrk_rps "$s") $(wrk_pct "$s" 99%)}" >>"$RES"
 	echo "cpu $system $path $mode $cpu $scpu" >>"$RES"
