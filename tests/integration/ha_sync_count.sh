@@ -90,7 +90,12 @@ t_pass "non-strict: node3 killed, key and synchronous_standby_names shrank to no
 # ---- strict: node2 killed too, nobody left to name: writes block.
 t_assert_eq 200 "$(patch_config node1 '{"synchronous_mode_strict": true}')" \
 	"PATCH /config synchronous_mode_strict true answers 200"
-sleep 2
+# GET /config shows the configuration node1's HA loop last read: strict is in effect from then on.
+strict_read() {
+	curl -s -m 2 "http://127.0.0.1:${C_API_PORT[node1]}/config" |
+		jq -e '.synchronous_mode_strict == true' >/dev/null
+}
+t_wait_for 10 "node1 to read synchronous_mode_strict" strict_read
 kill_node node2
 sleep 4 # a few cycles of the leader with nobody to name
 base=$(acked_count)
@@ -122,14 +127,15 @@ t_assert_eq 0 "$missing" "failover: all $total acknowledged rows are on $new_lea
 cfg=$(etcd_get config)
 bad=$(echo "$cfg" | jq -c '.synchronous_mode = "sometimes"')
 ETCDCTL_API=3 etcdctl --endpoints="$ETCD_URL" put "/service/$C_SCOPE/config" "$bad" >/dev/null
-sleep 3
+# The leader reports the bad value when its HA loop reads it: the PATCH below then makes the
+# second revision, after the bad one was read.
+warned() { grep -q 'synchronous_mode.*sometimes' "$C_DIR/$new_leader.log"; }
+t_wait_for 10 "$new_leader to report the bad synchronous_mode" warned
 t_assert_eq 200 "$(patch_config "$new_leader" '{"postgresql": {"parameters": {"work_mem": "7MB"}}}')" \
 	"PATCH /config of another key answers 200 while synchronous_mode is bad"
 t_wait_for 30 "$new_leader to apply work_mem 7MB from the patched config key" \
 	eval '[ "$(tcp_psql "$new_leader" "show work_mem")" = 7MB ]'
 t_pass "a later change applies although the config key holds a bad synchronous_mode"
-warned() { grep -q 'synchronous_mode.*sometimes' "$C_DIR/$new_leader.log"; }
-t_wait_for 10 "$new_leader to report the bad synchronous_mode" warned
 t_assert_eq 1 "$(grep -c 'synchronous_mode.*sometimes' "$C_DIR/$new_leader.log")" \
 	"the bad synchronous_mode is reported once across two revisions of the config key"
 [ -n "$(ssn "$new_leader")" ] && key_lists "$new_leader" "$(sync_key | jq -r '.sync_standby // empty')" ||

@@ -38,10 +38,31 @@ t_cleanup() {
 	if [ "$rc" -ne 0 ] && declare -F t_on_failure >/dev/null; then
 		t_on_failure || true
 	fi
+	# The agents first, while etcd still answers their shutdown's last writes. An agent runs under
+	# runuser (c_start), which, sent SIGTERM, passes it on, then sleeps 2 s whether or not the
+	# agent is gone, and kills it: every cluster test ended at least 2 s after its last check.
+	# The agent is signalled itself, and runuser ends as soon as it does; the same 2 s bound.
+	local -A kids=()
 	for pid in "${T_PIDS[@]}"; do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = runuser ] || continue
+		kids[$pid]=$(pgrep -P "$pid" | tr '\n' ' ' || true)
+		# shellcheck disable=SC2086
+		[ -n "${kids[$pid]}" ] && kill -TERM ${kids[$pid]} 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${!kids[@]}"; do
+		for _ in $(seq 20); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		# shellcheck disable=SC2086
+		kill -KILL ${kids[$pid]} "$pid" 2>/dev/null || true
+	done
+	for pid in "${T_PIDS[@]}"; do
+		[ -z "${kids[$pid]+set}" ] || continue
 		kill -TERM "$pid" 2>/dev/null || true
 	done
 	for pid in "${T_PIDS[@]}"; do
+		[ -z "${kids[$pid]+set}" ] || continue
 		for _ in $(seq 50); do
 			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.1

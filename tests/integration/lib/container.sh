@@ -14,7 +14,7 @@
 #   ct_ip NAME                     its address on the test's network
 #   ct_exec NAME CMD...            podman exec in one of the test's containers
 #   ct_leader                      the leader key's value, read from etcd
-#   ct_member_json N               GET /patroni of gsha-N, from inside the network
+#   ct_member_json N               GET /patroni of gsha-N, from inside the network (by address)
 #   ct_role N / ct_state N         its role and state
 set -euo pipefail
 
@@ -132,7 +132,16 @@ ct_leader() {
 		--print-value-only "/service/$CT_SCOPE/leader"
 }
 
-ct_member_json() { ct_exec client curl -s -m 2 "http://gsha-$1.gsha:8008/patroni"; }
+# By the member's current address (podman inspect), not its name: a container stopped and
+# started again comes back with a new address, and around such a restart podman's DNS
+# (aardvark-dns 1.4) at times left the client's lookups of gsha-N.gsha unanswered for 20-34 s
+# while the agent already answered at its new address; the member checks waited on the DNS.
+# HAProxy and the members still find each other by the StatefulSet's names.
+ct_member_json() {
+	local ip
+	ip=$(ct_ip "gsha-$1") && [ -n "$ip" ] || return 1
+	ct_exec client curl -s -m 2 "http://$ip:8008/patroni"
+}
 
 ct_field() { python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$1"; }
 ct_role() { ct_member_json "$1" | ct_field role; }
