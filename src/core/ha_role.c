@@ -40,6 +40,8 @@ static const struct transition transitions[] = {
 	  "found a running primary that holds the leader key (agent restart)" },
 	{ HA_ROLE_UNINITIALIZED, HA_ROLE_DEMOTING, true,
 	  "found a running primary without the leader key: demoting it" },
+	{ HA_ROLE_UNINITIALIZED, HA_ROLE_REJOINING, true,
+	  "found a stopped data directory whose history diverged: rewinding before start" },
 
 	{ HA_ROLE_BOOTSTRAPPING, HA_ROLE_PRIMARY, true, "initdb done and the leader key taken" },
 	{ HA_ROLE_BOOTSTRAPPING, HA_ROLE_UNINITIALIZED, true,

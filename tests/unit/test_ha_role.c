@@ -119,6 +119,10 @@ static void test_role_table_covers_the_lifecycles(void **state)
 		  HA_ROLE_PRIMARY, HA_ROLE_STOPPED },
 		{ HA_ROLE_STOPPED, HA_ROLE_REJOINING, HA_ROLE_REPLICA, HA_ROLE_STOPPED,
 		  HA_ROLE_PRIMARY, HA_ROLE_DEMOTING },
+		/* an agent restarted beside its crashed primary after another member took over:
+		 * its first act is the rewind */
+		{ HA_ROLE_UNINITIALIZED, HA_ROLE_REJOINING, HA_ROLE_REPLICA, HA_ROLE_PROMOTING,
+		  HA_ROLE_PRIMARY, HA_ROLE_DEMOTING },
 	};
 	bool reached[HA_ROLE_COUNT_] = { false }, left[HA_ROLE_COUNT_] = { false };
 
