@@ -51,9 +51,11 @@ t_cleanup() {
 	done
 	for pid in "${!kids[@]}"; do
 		for _ in $(seq 20); do
-			kill -0 "$pid" 2>/dev/null || break
+			kill -0 "$pid" 2>/dev/null || continue 2
 			sleep 0.1
 		done
+		# Still there after 2 s: SIGKILL, as runuser would have. Only then: once runuser has
+		# ended, its children's PIDs are reaped and may name someone else's process by now.
 		# shellcheck disable=SC2086
 		kill -KILL ${kids[$pid]} "$pid" 2>/dev/null || true
 	done
